@@ -1,0 +1,48 @@
+"""Dtype policy.
+
+jaxthermo computes in float64/complex128 by default: importing the package turns on
+``jax_enable_x64`` (documented in the README). float32/complex64 is selected per call by passing
+float32 inputs (or ``dtype=jnp.float32`` to the ensemble engine); every function keeps the
+precision of its inputs and never promotes silently.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def real_dtype():
+    """The default real dtype: float64 when x64 is on, else float32."""
+    return jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+
+
+def complex_dtype_for(dtype):
+    """The complex dtype with the precision of ``dtype`` (float32 -> complex64)."""
+    dtype = jnp.dtype(dtype)
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        return dtype
+    if dtype == jnp.float32 or dtype == jnp.float16 or dtype == jnp.bfloat16:
+        return jnp.complex64
+    if jnp.issubdtype(dtype, jnp.floating):
+        return jnp.complex128
+    return jnp.complex128 if jax.config.jax_enable_x64 else jnp.complex64
+
+
+def real_dtype_for(dtype):
+    """The real dtype with the precision of ``dtype`` (complex64 -> float32)."""
+    dtype = jnp.dtype(dtype)
+    if dtype == jnp.complex64:
+        return jnp.float32
+    if dtype == jnp.complex128:
+        return jnp.float64
+    if jnp.issubdtype(dtype, jnp.floating):
+        return dtype
+    return real_dtype()
+
+
+def as_state(rho, dtype=None):
+    """A density matrix as a complex array with the precision of its input (or ``dtype``)."""
+    rho = jnp.asarray(rho)
+    target = complex_dtype_for(rho.dtype if dtype is None else dtype)
+    return rho.astype(target)

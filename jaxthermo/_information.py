@@ -1,0 +1,317 @@
+"""Entropies, divergences and free energies (SPEC §2).
+
+All functions take leading batch dimensions, compose with ``jit``/``vmap``/``grad``, use natural
+logarithms, and give finite gradients on degenerate spectra (maximally mixed, thermal, pure
+states): eigenvalue-only formulas use ``eigvalsh`` and matrix functions go through
+:func:`hermitian_function`, whose derivative is the Daleckii–Krein divided difference (no
+``1/(λ_i − λ_j)`` eigenvector derivative that is NaN at degeneracies).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+
+from ._dtypes import as_state, real_dtype_for
+from ._qudit import dagger, log_partition_function, partial_trace, populations, thermal_populations
+
+
+def _tol(dtype) -> float:
+    """Eigenvalues below this are treated as zero (support decisions)."""
+    return 1e-12 if jnp.dtype(dtype) in (jnp.float64, jnp.complex128) else 1e-6
+
+
+# --------------------------------------------------------------------------------------------
+# matrix functions
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(0,))
+def hermitian_function(f, a):
+    """``f(A) = V f(Λ) V†`` for Hermitian ``A`` (..., d, d) and an elementwise ``f``.
+
+    The JVP is the Daleckii–Krein formula ``V (Γ ∘ V† dA V) V†`` with
+    ``Γ_ij = (f(λ_i) − f(λ_j))/(λ_i − λ_j)``, replaced by ``f'((λ_i + λ_j)/2)`` when the two
+    eigenvalues coincide, so derivatives are finite at degenerate spectra.
+    """
+    w, v = jnp.linalg.eigh(a)
+    return (v * f(w).astype(v.dtype)[..., None, :]) @ dagger(v)
+
+
+@hermitian_function.defjvp
+def _hermitian_function_jvp(f, primals, tangents):
+    (a,), (da,) = primals, tangents
+    w, v = jnp.linalg.eigh(a)
+    fw = f(w)
+    wi, wj = w[..., :, None], w[..., None, :]
+    diff = wi - wj
+    scale = 1.0 + jnp.abs(wi) + jnp.abs(wj)
+    close = jnp.abs(diff) <= 1e3 * jnp.finfo(w.dtype).eps * scale
+    mid = 0.5 * (wi + wj)
+    _, fprime_mid = jax.jvp(f, (mid,), (jnp.ones_like(mid),))
+    gamma = jnp.where(close, fprime_mid, (fw[..., :, None] - fw[..., None, :]) / jnp.where(close, 1.0, diff))
+    vh = dagger(v)
+    inner = vh @ da.astype(v.dtype) @ v
+    out = (v * fw.astype(v.dtype)[..., None, :]) @ vh
+    dout = v @ (gamma.astype(v.dtype) * inner) @ vh
+    return out, dout.astype(out.dtype)
+
+
+def _xlogx(x):
+    pos = x > 0
+    return jnp.where(pos, x * jnp.log(jnp.where(pos, x, 1.0)), 0.0)
+
+
+def _eigvals(rho):
+    """Real eigenvalues of a Hermitian (..., d, d) array."""
+    return jnp.linalg.eigvalsh(rho)
+
+
+# --------------------------------------------------------------------------------------------
+# classical
+
+
+def shannon_entropy(p) -> jnp.ndarray:
+    """``H(p) = −Σ_j p_j log p_j`` over the last axis (0 log 0 = 0)."""
+    return -jnp.sum(_xlogx(jnp.asarray(p)), axis=-1)
+
+
+def _logsumexp(x, axis=-1):
+    m = jnp.max(x, axis=axis)
+    finite = jnp.isfinite(m)
+    m_safe = jnp.where(finite, m, 0.0)
+    s = jnp.sum(jnp.exp(x - m_safe[..., None]), axis=axis)
+    return jnp.where(finite, m_safe + jnp.log(s), m)
+
+
+def renyi_divergence(p, q, alpha) -> jnp.ndarray:
+    """Classical Rényi divergence ``D_α(p‖q)`` for every real α (SPEC §2, Brandão et al. 2015).
+
+    ``D_α = sgn(α)/(α−1) · log Σ_j p_j^α q_j^{1−α}``, evaluated in log space, with the limits
+    α → 1 (Kullback–Leibler; a second-order expansion in α − 1 inside a window of width 1e-6
+    keeps it continuous), α = 0 (``−log Σ_{p_j>0} q_j``), α = +∞ (``log max p/q``) and
+    α = −∞ (``log max q/p``). For α < 0 the divergence is +∞ when some ``p_j = 0 < q_j``.
+
+    Args:
+      p, q: populations (..., d), summing to one.
+      alpha: real scalar or array broadcasting against the batch shape of p and q.
+
+    Example:
+      >>> renyi_divergence(jnp.array([0.5, 0.5]), jnp.array([0.5, 0.5]), 2.0)
+      Array(0., dtype=float64)
+    """
+    p, q = jnp.asarray(p), jnp.asarray(q)
+    dtype = jnp.result_type(p.dtype, q.dtype)
+    p, q = p.astype(dtype), q.astype(dtype)
+    a = jnp.asarray(alpha).astype(dtype)[..., None]
+    pos_p, pos_q = p > 0, q > 0
+    logp_s = jnp.log(jnp.where(pos_p, p, 1.0))
+    logq_s = jnp.log(jnp.where(pos_q, q, 1.0))
+    neg_inf = -jnp.inf
+    logp = jnp.where(pos_p, logp_s, neg_inf)
+    logq = jnp.where(pos_q, logq_s, neg_inf)
+    support_loss = jnp.any(pos_p & ~pos_q, axis=-1)  # p_j > 0 = q_j
+
+    # α → 1: KL and its first correction (α−1)/2 · Var_p[log p/q]
+    llr = jnp.where(pos_p & pos_q, logp_s - logq_s, 0.0)
+    kl = jnp.sum(jnp.where(pos_p, p * llr, 0.0), axis=-1)
+    var = jnp.sum(jnp.where(pos_p, p * llr**2, 0.0), axis=-1) - kl**2
+    a0 = a[..., 0]
+    window = 1e-6 if dtype == jnp.float64 else 1e-3
+    near_one = jnp.abs(a0 - 1.0) < window
+    d_one = jnp.where(support_loss, jnp.inf, kl + 0.5 * (a0 - 1.0) * var)
+
+    # generic α, with the special values moved out of the way for safe gradients
+    special = near_one | (a0 == 0) | jnp.isinf(a0)
+    a_gen = jnp.where(special, 2.0, a0)[..., None]
+    expo = jnp.where(pos_p, a_gen * logp_s + (1.0 - a_gen) * logq, neg_inf)
+    d_gen = jnp.sign(a_gen[..., 0]) / (a_gen[..., 0] - 1.0) * _logsumexp(expo)
+    d_gen = jnp.where((a_gen[..., 0] < 0) & jnp.any(~pos_p & pos_q, axis=-1), jnp.inf, d_gen)
+    d_gen = jnp.where((a_gen[..., 0] > 1) & support_loss, jnp.inf, d_gen)
+
+    d_zero = -jnp.log(jnp.sum(jnp.where(pos_p, q, 0.0), axis=-1))
+    d_plus_inf = jnp.max(jnp.where(pos_p, logp - logq, neg_inf), axis=-1)
+    d_minus_inf = jnp.max(jnp.where(pos_p | pos_q, logq - logp, neg_inf), axis=-1)
+
+    out = jnp.where(near_one, d_one, d_gen)
+    out = jnp.where(a0 == 0, d_zero, out)
+    out = jnp.where(jnp.isposinf(a0), d_plus_inf, out)
+    return jnp.where(jnp.isneginf(a0), d_minus_inf, out)
+
+
+def free_energy(p, beta, g, alpha) -> jnp.ndarray:
+    """Generalised free energy ``F_α(p‖τ_S) = [D_α(p‖τ_S) − log Z_S]/β`` (SPEC §2).
+
+    ``τ_S`` is thermal for ``g s_z`` at inverse temperature β; ``p`` are the populations (..., d).
+    """
+    p = jnp.asarray(p)
+    d = p.shape[-1]
+    tau = thermal_populations(d, beta, g)
+    return (renyi_divergence(p, tau, alpha) - log_partition_function(d, beta, g)) / beta
+
+
+# --------------------------------------------------------------------------------------------
+# quantum
+
+
+def von_neumann_entropy(rho) -> jnp.ndarray:
+    """``S(ρ) = −Tr ρ log ρ`` for (..., d, d) states (eigenvalue-only; finite gradients)."""
+    return -jnp.sum(_xlogx(_eigvals(as_state(rho))), axis=-1)
+
+
+def _support_mismatch(rho, sigma):
+    """True where ρ has weight outside the support of σ (decided without gradients)."""
+    rho_c, sigma_c = jax.lax.stop_gradient(rho), jax.lax.stop_gradient(sigma)
+    w, v = jnp.linalg.eigh(sigma_c)
+    tol = _tol(w.dtype)
+    weights = jnp.real(jnp.einsum("...ji,...jk,...ki->...i", jnp.conj(v), rho_c, v))
+    return jnp.sum(jnp.where(w <= tol, weights, 0.0), axis=-1) > 10 * tol
+
+
+def _log_on_support(tol):
+    def f(w):
+        pos = w > tol
+        return jnp.where(pos, jnp.log(jnp.where(pos, w, 1.0)), 0.0)
+
+    return f
+
+
+def _power_on_support(power, tol):
+    def f(w):
+        pos = w > tol
+        return jnp.where(pos, jnp.where(pos, w, 1.0) ** power, 0.0)
+
+    return f
+
+
+def relative_entropy(rho, sigma) -> jnp.ndarray:
+    """Umegaki relative entropy ``S(ρ‖σ) = Tr ρ(log ρ − log σ)`` (SPEC §2).
+
+    +∞ when ``supp ρ ⊄ supp σ``; finite (never NaN) for rank-deficient ρ.
+    """
+    rho, sigma = as_state(rho), as_state(sigma)
+    tol = _tol(rho.dtype)
+    log_sigma = hermitian_function(_log_on_support(tol), sigma)
+    cross = jnp.real(jnp.einsum("...ij,...ji->...", rho, log_sigma))
+    value = -von_neumann_entropy(rho) - cross
+    return jnp.where(_support_mismatch(rho, sigma), jnp.inf, value)
+
+
+def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
+    """Petz Rényi divergence ``D̄_α = log Tr(ρ^α σ^{1−α})/(α−1)`` for a scalar α ≥ 0 (SPEC §2).
+
+    α = 1 gives the Umegaki relative entropy. Data-processing monotone for 0 ≤ α ≤ 2; reduces to
+    :func:`renyi_divergence` for commuting states. +∞ for α > 1 when supp ρ ⊄ supp σ.
+    """
+    alpha = _static_alpha(alpha, "alpha")
+    if alpha < 0:
+        raise ValueError(f"alpha={alpha}: the Petz divergence is implemented for alpha >= 0")
+    if alpha == 1.0:
+        return relative_entropy(rho, sigma)
+    rho, sigma = as_state(rho), as_state(sigma)
+    tol = _tol(rho.dtype)
+    rho_a = hermitian_function(_power_on_support(alpha, tol), rho)
+    sigma_b = hermitian_function(_power_on_support(1.0 - alpha, tol), sigma)
+    tr = jnp.real(jnp.einsum("...ij,...ji->...", rho_a, sigma_b))
+    value = jnp.log(tr) / (alpha - 1.0)
+    if alpha > 1:
+        value = jnp.where(_support_mismatch(rho, sigma), jnp.inf, value)
+    return value
+
+
+def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
+    """Sandwiched Rényi divergence for a scalar α ≥ ½ (SPEC §2).
+
+    ``D̃_α = log Tr[(σ^{(1−α)/2α} ρ σ^{(1−α)/2α})^α]/(α−1)``; α = 1 is the Umegaki relative
+    entropy, α = ∞ the max-relative entropy ``log ‖σ^{−1/2} ρ σ^{−1/2}‖_∞``.
+    """
+    alpha = _static_alpha(alpha, "alpha")
+    if alpha < 0.5:
+        raise ValueError(f"alpha={alpha}: the sandwiched divergence needs alpha >= 1/2")
+    if alpha == 1.0:
+        return relative_entropy(rho, sigma)
+    rho, sigma = as_state(rho), as_state(sigma)
+    tol = _tol(rho.dtype)
+    gamma = -0.5 if jnp.isinf(alpha) else (1.0 - alpha) / (2.0 * alpha)
+    s = hermitian_function(_power_on_support(gamma, tol), sigma)
+    w = _eigvals(s @ rho @ s)
+    if jnp.isinf(alpha):
+        value = jnp.log(jnp.max(w, axis=-1))
+    else:
+        w = jnp.where(w > 0, w, 0.0)
+        pos = w > 0
+        value = jnp.log(jnp.sum(jnp.where(pos, jnp.where(pos, w, 1.0) ** alpha, 0.0), axis=-1)) / (alpha - 1.0)
+    if alpha > 1:
+        value = jnp.where(_support_mismatch(rho, sigma), jnp.inf, value)
+    return value
+
+
+def quantum_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
+    """The data-processing Rényi divergence of SPEC §2: Petz for α < 1, Umegaki at 1, sandwiched above."""
+    alpha = _static_alpha(alpha, "alpha")
+    if alpha < 1:
+        return petz_renyi_divergence(rho, sigma, alpha)
+    return sandwiched_renyi_divergence(rho, sigma, alpha)
+
+
+def quantum_free_energy(rho, beta, g, alpha) -> jnp.ndarray:
+    """``F_α(ρ‖τ_S) = [D_α(ρ‖τ_S) − log Z_S]/β`` with :func:`quantum_renyi_divergence`."""
+    rho = as_state(rho)
+    d = rho.shape[-1]
+    tau = thermal_populations(d, beta, g)
+    tau_m = (tau[..., :, None] * jnp.eye(d, dtype=tau.dtype)).astype(rho.dtype)
+    return (quantum_renyi_divergence(rho, tau_m, alpha) - log_partition_function(d, beta, g)) / beta
+
+
+def mutual_information(rho, dims) -> jnp.ndarray:
+    """``I(A:B) = S(ρ_A) + S(ρ_B) − S(ρ_AB)`` for a bipartite (..., dA·dB, dA·dB) state."""
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise ValueError(f"dims={dims}: mutual_information needs two subsystems (dA, dB)")
+    rho = as_state(rho)
+    return (
+        von_neumann_entropy(partial_trace(rho, dims, 0))
+        + von_neumann_entropy(partial_trace(rho, dims, 1))
+        - von_neumann_entropy(rho)
+    )
+
+
+def coherence(rho) -> jnp.ndarray:
+    """Relative entropy of coherence in the computational (energy) basis, ``S(Δ[ρ]) − S(ρ)``."""
+    rho = as_state(rho)
+    return shannon_entropy(populations(rho)) - von_neumann_entropy(rho)
+
+
+def trace_distance(rho, sigma) -> jnp.ndarray:
+    """``D(ρ, σ) = ½ Tr|ρ − σ|`` for (..., d, d) states."""
+    rho, sigma = as_state(rho), as_state(sigma)
+    return 0.5 * jnp.sum(jnp.abs(_eigvals(rho - sigma.astype(rho.dtype))), axis=-1)
+
+
+def _static_alpha(alpha, name):
+    try:
+        value = float(alpha)
+    except (TypeError, jax.errors.ConcretizationTypeError) as err:
+        raise TypeError(f"{name} must be a concrete real number for quantum divergences") from err
+    if value != value:
+        raise ValueError(f"{name}={alpha}: must not be NaN")
+    return value
+
+
+__all__ = [
+    "coherence",
+    "free_energy",
+    "hermitian_function",
+    "mutual_information",
+    "petz_renyi_divergence",
+    "quantum_free_energy",
+    "quantum_renyi_divergence",
+    "relative_entropy",
+    "renyi_divergence",
+    "sandwiched_renyi_divergence",
+    "shannon_entropy",
+    "trace_distance",
+    "von_neumann_entropy",
+]
+_ = real_dtype_for

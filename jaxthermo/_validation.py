@@ -1,0 +1,89 @@
+"""Early, named errors for bad input.
+
+Checks run on concrete values only: inside ``jit``/``vmap``/``grad`` the arguments are tracers and
+the checks are skipped (validate once at the top, where the user's arrays come in).
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+
+def is_concrete(x) -> bool:
+    """True unless ``x`` (or a leaf of it) is a JAX tracer."""
+    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
+
+
+def check_finite(x, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` if a concrete ``x`` has NaN or infinite entries."""
+    if x is None or not is_concrete(x):
+        return
+    arr = np.asarray(x)
+    if not np.all(np.isfinite(arr)):
+        bad = arr[~np.isfinite(arr)].ravel()[:3]
+        raise ValueError(f"{name} must be finite; found {bad.tolist()}")
+
+
+def check_hermitian(h, name: str, atol: float = 1e-10) -> None:
+    """Raise ``ValueError`` naming ``name`` if a concrete square matrix is not Hermitian."""
+    if not is_concrete(h):
+        return
+    arr = np.asarray(h)
+    if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
+        raise ValueError(f"{name} must be a square matrix (..., d, d); got shape {arr.shape}")
+    check_finite(arr, name)
+    err = np.max(np.abs(arr - np.conj(np.swapaxes(arr, -1, -2)))) if arr.size else 0.0
+    scale = max(1.0, float(np.max(np.abs(arr)))) if arr.size else 1.0
+    if err > atol * scale:
+        raise ValueError(f"{name} is not Hermitian: max |{name} - {name}†| = {err:.3g}")
+
+
+def check_density_matrix(rho, name: str, dim: int | None = None, atol: float = 1e-8) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``rho`` is a (batch of) density matrices.
+
+    Checks the shape (and ``dim`` if given), finiteness, Hermiticity, unit trace and positivity,
+    each to ``atol``.
+    """
+    if not is_concrete(rho):
+        return
+    arr = np.asarray(rho)
+    if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
+        raise ValueError(f"{name} must have shape (..., d, d); got {arr.shape}")
+    if dim is not None and arr.shape[-1] != dim:
+        raise ValueError(f"{name} has dimension {arr.shape[-1]} but the model needs d = {dim}")
+    check_hermitian(arr, name, atol=atol)
+    tr = np.real(np.trace(arr, axis1=-2, axis2=-1))
+    if np.any(np.abs(tr - 1.0) > atol):
+        raise ValueError(f"{name} must have unit trace; Tr {name} = {np.ravel(tr)[:3].tolist()}")
+    herm = 0.5 * (arr + np.conj(np.swapaxes(arr, -1, -2)))
+    wmin = float(np.min(np.linalg.eigvalsh(herm)))
+    if wmin < -atol:
+        raise ValueError(f"{name} is not positive semidefinite: smallest eigenvalue {wmin:.3g}")
+
+
+def check_dimension(d, name: str = "d") -> int:
+    """An integer qudit dimension >= 2, else ``ValueError`` naming ``name``."""
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 2:
+        raise ValueError(f"{name}={d!r}: must be an integer >= 2")
+    return int(d)
+
+
+def check_choice(value, name: str, choices) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name}={value!r}: must be one of {sorted(choices)}")
+
+
+def is_numeric(x) -> bool:
+    """True if ``x`` converts to a float array (False for placeholders JAX puts in pytrees)."""
+    try:
+        np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def should_validate(x) -> bool:
+    """Validate ``x`` only when it is concrete and numeric (not a tracer or a pytree placeholder)."""
+    return x is not None and is_concrete(x) and is_numeric(x)

@@ -1,0 +1,159 @@
+"""Distributions G(δ) of the reservoir inhomogeneity (SPEC §3).
+
+Each distribution is a small pytree that can
+
+* ``sample(key, shape)`` — reparameterised (δ = σ ε, δ = width·(u − ½)), so gradients flow to
+  σ or width;
+* ``expectation(f)`` — ``∫ G(δ) f(δ) dδ`` by Gauss quadrature for the smooth densities and by
+  exact sums for the discrete ones; ``f`` maps a (n,) array of δ to (n, ...).
+* ``pdf(delta)`` — the density (smooth distributions only), used by the analytic work/heat
+  densities.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._dtypes import real_dtype
+from .._validation import check_finite, should_validate
+
+_QUADRATURE_NODES = 80
+
+
+def _weighted_sum(weights, values):
+    values = jnp.asarray(values)
+    w = weights.astype(values.dtype).reshape((-1,) + (1,) * (values.ndim - 1))
+    return jnp.sum(w * values, axis=0)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Gaussian:
+    """Centred Gaussian G(δ) = exp(−δ²/2σ²)/√(2πσ²)."""
+
+    sigma: float
+
+    def __post_init__(self):
+        _check_scale(self.sigma, "sigma")
+
+    def sample(self, key, shape=(), dtype=None):
+        dtype = dtype or real_dtype()
+        return jnp.asarray(self.sigma).astype(dtype) * jax.random.normal(key, shape, dtype)
+
+    def expectation(self, f, n_nodes: int = _QUADRATURE_NODES):
+        x, w = np.polynomial.hermite_e.hermegauss(n_nodes)
+        sigma = jnp.asarray(self.sigma)
+        dtype = jnp.result_type(sigma.dtype, real_dtype())
+        nodes = sigma.astype(dtype) * jnp.asarray(x, dtype)
+        return _weighted_sum(jnp.asarray(w / np.sqrt(2 * np.pi), dtype), f(nodes))
+
+    def pdf(self, delta):
+        s = jnp.asarray(self.sigma)
+        return jnp.exp(-0.5 * (delta / s) ** 2) / (jnp.sqrt(2 * jnp.pi) * s)
+
+    @property
+    def variance(self):
+        return jnp.asarray(self.sigma) ** 2
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Uniform:
+    """Uniform G(δ) on [−width/2, width/2] (variance width²/12)."""
+
+    width: float
+
+    def __post_init__(self):
+        _check_scale(self.width, "width")
+
+    def sample(self, key, shape=(), dtype=None):
+        dtype = dtype or real_dtype()
+        u = jax.random.uniform(key, shape, dtype)
+        return jnp.asarray(self.width).astype(dtype) * (u - 0.5)
+
+    def expectation(self, f, n_nodes: int = _QUADRATURE_NODES):
+        x, w = np.polynomial.legendre.leggauss(n_nodes)
+        width = jnp.asarray(self.width)
+        dtype = jnp.result_type(width.dtype, real_dtype())
+        nodes = 0.5 * width.astype(dtype) * jnp.asarray(x, dtype)
+        return _weighted_sum(jnp.asarray(0.5 * w, dtype), f(nodes))
+
+    def pdf(self, delta):
+        width = jnp.asarray(self.width)
+        inside = jnp.abs(delta) <= 0.5 * width
+        return jnp.where(inside, 1.0 / width, 0.0)
+
+    @property
+    def variance(self):
+        return jnp.asarray(self.width) ** 2 / 12.0
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class TwoPoint:
+    """δ = ±delta with probability ½ each (variance delta²)."""
+
+    delta: float
+
+    def __post_init__(self):
+        _check_scale(self.delta, "delta")
+
+    def sample(self, key, shape=(), dtype=None):
+        dtype = dtype or real_dtype()
+        sign = jnp.where(jax.random.bernoulli(key, 0.5, shape), 1.0, -1.0).astype(dtype)
+        return jnp.asarray(self.delta).astype(dtype) * sign
+
+    def expectation(self, f, n_nodes: int | None = None):
+        delta = jnp.asarray(self.delta)
+        dtype = jnp.result_type(delta.dtype, real_dtype())
+        nodes = jnp.stack([-delta, delta]).astype(dtype)
+        return _weighted_sum(jnp.asarray([0.5, 0.5], dtype), f(nodes))
+
+    @property
+    def variance(self):
+        return jnp.asarray(self.delta) ** 2
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Empirical:
+    """The empirical distribution of user samples (each sample has weight 1/n)."""
+
+    samples: jnp.ndarray
+
+    def __post_init__(self):
+        if should_validate(self.samples):
+            arr = np.asarray(self.samples)
+            if arr.ndim != 1 or arr.size == 0:
+                raise ValueError(f"samples must be a non-empty 1-d array; got shape {arr.shape}")
+            check_finite(arr, "samples")
+
+    def sample(self, key, shape=(), dtype=None):
+        dtype = dtype or real_dtype()
+        samples = jnp.asarray(self.samples)
+        idx = jax.random.randint(key, shape, 0, samples.shape[0])
+        return samples[idx].astype(dtype)
+
+    def expectation(self, f, n_nodes: int | None = None):
+        samples = jnp.asarray(self.samples)
+        dtype = jnp.result_type(samples.dtype, real_dtype())
+        n = samples.shape[0]
+        return _weighted_sum(jnp.full((n,), 1.0 / n, dtype), f(samples.astype(dtype)))
+
+    @property
+    def variance(self):
+        s = jnp.asarray(self.samples)
+        return jnp.mean(s**2)
+
+
+
+def _check_scale(value, name):
+    if not (should_validate(value)):
+        return
+    check_finite(value, name)
+    if np.any(np.asarray(value, dtype=float) < 0):
+        raise ValueError(f"{name}={value}: must be >= 0")

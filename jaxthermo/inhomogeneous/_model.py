@@ -1,0 +1,147 @@
+"""Model A: a qudit colliding with inhomogeneous reservoir qudits (SPEC §3).
+
+The reservoir qudit of collision r is thermal for ``g_r s_z`` at inverse temperature ``β_r``:
+
+* ``kind="hamiltonian"``: ``g_r = g0 (1 + δ_r)``, ``β_r = β`` (resource operation, work generated);
+* ``kind="temperature"``: ``β_r = β (1 + δ_r)``, ``g_r = g0`` (resource state, no work).
+
+Both give ``τ(δ) = diag q_j(δ)`` with ``a(δ) = e^{−βg0(1+δ)}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.linalg import expm
+
+from .._qudit import partial_swap, spin_z, spin_z_diagonal, swap, tensor, thermal_populations
+from .._validation import check_choice, check_dimension, check_finite, should_validate
+
+KINDS = ("hamiltonian", "temperature")
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class PartialSwap:
+    """Coupling ``U(θ) = cos θ · I + i sin θ · S`` (SPEC §1); has a closed-form fast path."""
+
+    def unitary(self, model, theta, delta):
+        return partial_swap(model.d, theta)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class ExactUnitary:
+    """Coupling ``U = exp(−i t_int (H_S + H_r + H_int))``, ``H_int = −g_int S``, ``t_int = θ/g_int``.
+
+    Seed 000, appendix A1: this reduces to the partial swap when σ ≪ 2 g_int/(g0 (d − 1)).
+    """
+
+    g_int: Any = 1.0
+
+    def __post_init__(self):
+        if should_validate(self.g_int):
+            check_finite(self.g_int, "g_int")
+            if np.any(np.asarray(self.g_int, dtype=float) == 0):
+                raise ValueError("g_int must be non-zero (θ = g_int t_int)")
+
+    def unitary(self, model, theta, delta):
+        d = model.d
+        dtype = jnp.result_type(theta, delta)
+        _, g_r = reservoir_parameters(model, delta)
+        eye = jnp.eye(d, dtype=dtype)
+        sz = spin_z(d, dtype)
+        g_int = jnp.asarray(self.g_int).astype(dtype)
+        h = (
+            tensor(jnp.asarray(model.g0).astype(dtype) * sz, eye)
+            + tensor(eye, g_r * sz)
+            - g_int * swap(d, dtype)
+        )
+        t_int = theta / g_int
+        cdt = jnp.complex64 if dtype == jnp.float32 else jnp.complex128
+        return expm((-1j * t_int * h).astype(cdt))
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class InhomogeneousReservoir:
+    """Model A: system ``H_S = g0 s_z`` colliding with reservoir qudits ``τ(δ_r)`` (SPEC §3).
+
+    Args:
+      d: qudit dimension (static), d >= 2.
+      beta: inverse temperature β of the unperturbed reservoir.
+      g0: system (and unperturbed reservoir) level spacing.
+      theta: mixing angle θ, a scalar, or a (N,) schedule θ_r for :func:`trajectory`.
+      kind: ``"hamiltonian"`` or ``"temperature"`` (static).
+      coupling: :class:`PartialSwap` (default) or :class:`ExactUnitary`.
+      distribution: the law G(δ) of the inhomogeneity (``Gaussian``, ``Uniform``, ``TwoPoint``,
+        ``Empirical``), needed by the ensemble functions; ``None`` for fixed δ sequences.
+
+    Example:
+      >>> model = InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.1, kind="hamiltonian")
+    """
+
+    d: int = dataclasses.field(metadata=dict(static=True))
+    beta: Any
+    g0: Any
+    theta: Any
+    kind: str = dataclasses.field(default="hamiltonian", metadata=dict(static=True))
+    coupling: Any = dataclasses.field(default_factory=PartialSwap)
+    distribution: Any = None
+
+    def __post_init__(self):
+        check_dimension(self.d, "d")
+        check_choice(self.kind, "kind", KINDS)
+        for name in ("beta", "g0", "theta"):
+            value = getattr(self, name)
+            if should_validate(value):
+                check_finite(value, name)
+
+    @property
+    def system_hamiltonian(self):
+        """``H_S = g0 s_z`` (d, d)."""
+        g0 = jnp.asarray(self.g0)
+        return g0 * spin_z(self.d, jnp.result_type(g0.dtype, spin_z(self.d).dtype))
+
+    def replace(self, **changes) -> "InhomogeneousReservoir":
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def reservoir_parameters(model: InhomogeneousReservoir, delta):
+    """``(β_r, g_r)`` of a reservoir qudit with inhomogeneity δ (either kind)."""
+    delta = jnp.asarray(delta)
+    beta = jnp.asarray(model.beta).astype(delta.dtype)
+    g0 = jnp.asarray(model.g0).astype(delta.dtype)
+    if model.kind == "hamiltonian":
+        return beta * jnp.ones_like(delta), g0 * (1.0 + delta)
+    return beta * (1.0 + delta), g0 * jnp.ones_like(delta)
+
+
+def reservoir_populations(model: InhomogeneousReservoir, delta):
+    """``q_j(δ)``, populations of τ(δ), shape (..., d); identical for both kinds."""
+    beta_r, g_r = reservoir_parameters(model, delta)
+    return thermal_populations(model.d, beta_r, g_r)
+
+
+def reservoir_state(model: InhomogeneousReservoir, delta):
+    """``τ(δ)`` as a real diagonal (..., d, d) matrix."""
+    q = reservoir_populations(model, delta)
+    return q[..., :, None] * jnp.eye(model.d, dtype=q.dtype)
+
+
+def reservoir_hamiltonian(model: InhomogeneousReservoir, delta):
+    """``H_r = g_r s_z`` (..., d, d)."""
+    delta = jnp.asarray(delta)
+    _, g_r = reservoir_parameters(model, delta)
+    return g_r[..., None, None] * spin_z(model.d, delta.dtype)
+
+
+def level_offsets(model: InhomogeneousReservoir, dtype):
+    """``m_j = j − (d−1)/2``, the diagonal of s_z (d,)."""
+    return spin_z_diagonal(model.d, dtype)
+
