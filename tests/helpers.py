@@ -1,0 +1,44 @@
+"""Random states, channels and unitaries for the tests (NumPy, independent of the library)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def random_state(d, rng, rank=None, diagonal=False):
+    """A random density matrix (d, d) (Hilbert–Schmidt measure for the given rank)."""
+    rank = d if rank is None else rank
+    if diagonal:
+        p = rng.dirichlet(np.ones(d))
+        if rank < d:
+            p[rank:] = 0.0
+            p /= p.sum()
+        return np.diag(p).astype(complex)
+    a = rng.normal(size=(d, rank)) + 1j * rng.normal(size=(d, rank))
+    rho = a @ a.conj().T
+    return rho / np.trace(rho)
+
+
+def random_unitary(d, rng):
+    """A Haar-random unitary (d, d) by QR with phase correction."""
+    z = (rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))) / np.sqrt(2)
+    q, r = np.linalg.qr(z)
+    return q * (np.diag(r) / np.abs(np.diag(r)))
+
+
+def random_channel(d_in, d_out, rng, n_kraus=3):
+    """Kraus operators (n, d_out, d_in) of a random CPTP map (isometry cut into blocks)."""
+    u = random_unitary(d_out * n_kraus if d_out * n_kraus >= d_in else d_in, rng)
+    v = u[:, :d_in][: d_out * n_kraus]
+    v, _ = np.linalg.qr(v)  # isometry d_in -> d_out * n_kraus
+    return v.reshape(n_kraus, d_out, d_in)
+
+
+def apply_channel(kraus, rho):
+    return sum(k @ rho @ k.conj().T for k in kraus)
+
+
+def random_stochastic(d_in, d_out, rng):
+    """A column-stochastic matrix (d_out, d_in): a classical channel p -> T p."""
+    t = rng.random((d_out, d_in)) + 1e-3
+    return t / t.sum(axis=0, keepdims=True)
