@@ -65,9 +65,7 @@ def thermal_populations(d: int, beta, g) -> jnp.ndarray:
     """
     _check_dimension(d)
     beta, g = jnp.asarray(beta), jnp.asarray(g)
-    dtype = jnp.result_type(beta.dtype, g.dtype, real_dtype())
-    if not jnp.issubdtype(dtype, jnp.floating):
-        dtype = real_dtype()
+    dtype = _float_dtype(beta, g)
     beta_g = (beta.astype(dtype) * g.astype(dtype))[..., None]
     logits = -beta_g * spin_z_diagonal(d, dtype)
     return _softmax(logits)
@@ -82,7 +80,7 @@ def thermal_state(d: int, beta, g) -> jnp.ndarray:
 def log_partition_function(d: int, beta, g) -> jnp.ndarray:
     """``log Z = log Σ_j exp(-β g (j - (d-1)/2))`` of ``g s_z``, shape broadcast(β, g)."""
     beta, g = jnp.asarray(beta), jnp.asarray(g)
-    dtype = jnp.result_type(beta.dtype, g.dtype, real_dtype())
+    dtype = _float_dtype(beta, g)
     logits = -(beta.astype(dtype) * g.astype(dtype))[..., None] * spin_z_diagonal(d, dtype)
     m = jnp.max(logits, axis=-1)
     return m + jnp.log(jnp.sum(jnp.exp(logits - m[..., None]), axis=-1))
@@ -152,6 +150,12 @@ def dephase(rho) -> jnp.ndarray:
 def populations(rho) -> jnp.ndarray:
     """Real diagonal of a (..., d, d) state, shape (..., d)."""
     return jnp.real(jnp.diagonal(jnp.asarray(rho), axis1=-2, axis2=-1))
+
+
+def _float_dtype(*arrays):
+    """The floating dtype of the inputs (float32 stays float32), default float for integers."""
+    dtype = jnp.result_type(*arrays)
+    return dtype if jnp.issubdtype(dtype, jnp.floating) else real_dtype()
 
 
 def _softmax(logits):
