@@ -16,3 +16,8 @@ from ._model import reservoir_hamiltonian as reservoir_hamiltonian
 from ._model import reservoir_parameters as reservoir_parameters
 from ._model import reservoir_populations as reservoir_populations
 from ._model import reservoir_state as reservoir_state
+from ._analytics import averaged_reservoir_populations as averaged_reservoir_populations
+from ._analytics import averaged_reservoir_state as averaged_reservoir_state
+from ._analytics import population_derivatives as population_derivatives
+from ._analytics import population_derivatives_closed_form as population_derivatives_closed_form
+from ._analytics import small_delta_mean_work as small_delta_mean_work
