@@ -5,7 +5,8 @@ Each distribution is a small pytree that can
 * ``sample(key, shape)`` — reparameterised (δ = σ ε, δ = width·(u − ½)), so gradients flow to
   σ or width;
 * ``expectation(f)`` — ``∫ G(δ) f(δ) dδ`` by Gauss quadrature for the smooth densities and by
-  exact sums for the discrete ones; ``f`` maps a (n,) array of δ to (n, ...).
+  exact sums for the discrete ones; ``f`` maps a (n,) array of δ to (n, ...) (or a pytree
+  of such arrays).
 * ``pdf(delta)`` — the density (smooth distributions only), used by the analytic work/heat
   densities.
 """
@@ -25,9 +26,14 @@ _QUADRATURE_NODES = 80
 
 
 def _weighted_sum(weights, values):
-    values = jnp.asarray(values)
-    w = weights.astype(values.dtype).reshape((-1,) + (1,) * (values.ndim - 1))
-    return jnp.sum(w * values, axis=0)
+    """``Σ_n w_n f_n`` over the leading axis of every leaf of a pytree of values."""
+
+    def one(v):
+        v = jnp.asarray(v)
+        w = weights.astype(v.dtype).reshape((-1,) + (1,) * (v.ndim - 1))
+        return jnp.sum(w * v, axis=0)
+
+    return jax.tree_util.tree_map(one, values)
 
 
 @jax.tree_util.register_dataclass
