@@ -236,8 +236,9 @@ def approximate_second_law_epsilon(model: InhomogeneousReservoir, distribution=N
     q_s = reservoir_populations(model, jnp.zeros((), q_bar.dtype))
     epsilon = 0.5 * jnp.sum(jnp.abs(q_bar - q_s))
     bound = distribution.expectation(
-        lambda deltas: 0.5 * jnp.sum(jnp.abs(reservoir_populations(model, deltas) - q_s), axis=-1)
+        lambda deltas: 0.5 * jnp.sum(jnp.abs(reservoir_populations(model, deltas) - q_s), axis=-1),
+        kink_at_zero=True,
     )
-    mean_abs = distribution.expectation(jnp.abs)
+    mean_abs = distribution.expectation(jnp.abs, kink_at_zero=True)
     slope = 0.5 * jnp.sum(jnp.abs(population_derivatives_closed_form(model)))
     return SecondLawEpsilon(epsilon, bound, mean_abs * slope)
