@@ -77,4 +77,4 @@ def partial_swap_error(model: InhomogeneousReservoir, g_int, delta) -> PartialSw
 def mean_partial_swap_error(model: InhomogeneousReservoir, g_int, distribution=None) -> PartialSwapError:
     """``E_G`` of :func:`partial_swap_error` over δ ~ G (by quadrature): the error of a reservoir."""
     distribution = distribution_of(model, distribution)
-    return distribution.expectation(jax.vmap(lambda x: partial_swap_error(model, g_int, x)))
+    return distribution.expectation(jax.vmap(lambda x: partial_swap_error(model, g_int, x)), kink_at_zero=True)
