@@ -81,3 +81,11 @@ def test_theta_schedule_frozen_monte_carlo_matches_averaged():
     e = jnp.zeros(15).at[3].set(h)
     fd = (jt.accumulated_mean_work(model.replace(theta=thetas + e), rho0, 15) - jt.accumulated_mean_work(model.replace(theta=thetas - e), rho0, 15)) / (2 * h)
     np.testing.assert_allclose(g[3], fd, rtol=1e-6)
+
+
+def test_qutrit_from_thermal_state_delta_f_infinity_exceeds_work():
+    """The README's qutrit claim: from τ_S, ΔF_1 ≤ W but ΔF_∞ > W for every δ ≠ 0 tried."""
+    model = _model(3, theta=0.3)
+    laws = jax.vmap(lambda x: jt.collision_second_laws(model, jt.thermal_state(3, 1.0, 1.0), x, [1.0, np.inf]))(jnp.array([-0.3, -0.1, 0.1, 0.3]))
+    assert np.all(laws.free_energy_change[:, 0] <= laws.work)
+    assert np.all(laws.free_energy_change[:, 1] > laws.work)
