@@ -11,7 +11,6 @@ from .._information import trace_distance
 from .._qudit import thermal_state
 from ..verify import Check
 from ._analytics import (
-    accumulated_mean_work,
     approximate_second_law_epsilon,
     averaged_reservoir_populations,
     averaged_reservoir_state,

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from .._dtypes import as_state, real_dtype_for
 from .._qudit import populations
 from ._analytics import distribution_of, population_derivatives
-from ._dynamics import Trajectory, _collide, _validate
+from ._dynamics import _collide, _validate
 from ._model import InhomogeneousReservoir, reservoir_populations
 
 QUANTITIES = ("work", "heat")

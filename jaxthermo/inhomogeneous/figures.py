@@ -279,3 +279,12 @@ def main(out="figures", only=None, quick: bool = False) -> int:
         png, csv_path = make_figure(name, out, quick=quick)
         print(f"{name}: {png} + {csv_path.name} ({time.perf_counter() - start:.1f} s)")
     return 0
+
+
+def run_script(name: str, argv=None) -> int:
+    """Entry point of ``scripts/inhomogeneous/<name>.py``: ``[OUT_DIR] [--quick]``."""
+    import sys
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = [a for a in argv if a != "--quick"]
+    return main(out=args[0] if args else "figures", only=name, quick="--quick" in argv)

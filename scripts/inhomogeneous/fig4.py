@@ -1,16 +1,12 @@
-"""Regenerate model-A figure `fig4` (PNG + CSV) via jaxthermo.inhomogeneous.figures.
+"""seed 001 Fig. 4: βW, βΔF_1, βΔF_3 vs δ (θ = 0.1, βg0 = 1, p0 = 0.75).
 
-Parameters: βg0 = 1 (a = e^{-1}), σ = 0.02 for the work/heat distributions; the choices the papers
-leave out (θ, the p0 values of seed 001 Figs. 1-3, θ and N of Fig. 5) are in
-`jaxthermo.inhomogeneous.figures.CHOSEN` and printed on the plot.
-
+βg0 = 1, σ = 0.02 unless stated; choices the papers leave out are in figures.CHOSEN and on the plot.
 Usage: python scripts/inhomogeneous/fig4.py [OUT_DIR] [--quick]
 """
 
 import sys
 
-from jaxthermo.inhomogeneous.figures import main
+from jaxthermo.inhomogeneous.figures import run_script
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--quick"]
-    sys.exit(main(out=args[0] if args else "figures", only="fig4", quick="--quick" in sys.argv))
+    sys.exit(run_script("fig4"))
