@@ -54,6 +54,7 @@ from .inhomogeneous import collision_number_scaling as collision_number_scaling 
 from .inhomogeneous import collision_second_laws as collision_second_laws  # noqa: E402
 from .inhomogeneous import entropy_production as entropy_production  # noqa: E402
 from .inhomogeneous import free_energies as free_energies  # noqa: E402
+from .inhomogeneous import free_energy_changes as free_energy_changes  # noqa: E402
 from .inhomogeneous import frozen_ensemble_mean as frozen_ensemble_mean  # noqa: E402
 from .inhomogeneous import frozen_vs_averaged_divergence as frozen_vs_averaged_divergence  # noqa: E402
 from .inhomogeneous import heat_density as heat_density  # noqa: E402

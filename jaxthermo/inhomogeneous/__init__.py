@@ -42,6 +42,7 @@ from ._second_laws import collision_second_laws as collision_second_laws
 from ._second_laws import divergences_to_thermal as divergences_to_thermal
 from ._second_laws import entropy_production as entropy_production
 from ._second_laws import free_energies as free_energies
+from ._second_laws import free_energy_changes as free_energy_changes
 from ._second_laws import frozen_vs_averaged_divergence as frozen_vs_averaged_divergence
 from ._statistics import Quadratic as Quadratic
 from ._statistics import heat_density as heat_density

@@ -58,6 +58,9 @@ def mean_collision(model: InhomogeneousReservoir, rho, distribution=None, theta=
     for any coupling (for the partial swap, ρ̄' = partial swap with τ̄).
     """
     distribution = distribution_of(model, distribution)
+    _validate(model, rho, 0.0)
+    if theta is None and jnp.ndim(model.theta) != 0:
+        raise ValueError("theta: one collision needs a scalar θ; use averaged_trajectory for a θ schedule")
     rho = as_state(rho)
     rdt = real_dtype_for(rho.dtype)
     theta = jnp.asarray(model.theta if theta is None else theta).astype(rdt)
@@ -67,6 +70,11 @@ def mean_collision(model: InhomogeneousReservoir, rho, distribution=None, theta=
 
     rho_new, e = distribution.expectation(per_delta)
     return rho_new, Energetics(*e)
+
+
+def _check_steps(n, name):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name}={n!r}: must be a positive integer")
 
 
 def mean_work(model: InhomogeneousReservoir, rho, distribution=None):
@@ -94,9 +102,13 @@ def averaged_trajectory(model: InhomogeneousReservoir, rho0, n_steps: int, distr
     """
     distribution = distribution_of(model, distribution)
     _validate(model, rho0, 0.0)
+    _check_steps(n_steps, "n_steps")
     rho0 = as_state(rho0)
     rdt = real_dtype_for(rho0.dtype)
-    thetas = jnp.broadcast_to(jnp.asarray(model.theta).astype(rdt), (n_steps,))
+    theta = jnp.asarray(model.theta).astype(rdt)
+    if theta.ndim not in (0, 1) or (theta.ndim == 1 and theta.shape != (n_steps,)):
+        raise ValueError(f"theta must be a scalar or have shape ({n_steps},); got {theta.shape}")
+    thetas = jnp.broadcast_to(theta, (n_steps,))
 
     def step(rho, theta):
         rho_new, e = mean_collision(model, rho, distribution, theta)
@@ -209,7 +221,14 @@ def collision_number_scaling(model: InhomogeneousReservoir, rho0, n_values, c: f
     distribution = distribution_of(model, distribution)
     rho0 = as_state(rho0)
     tau_bar = averaged_reservoir_state(model, distribution).astype(rho0.dtype)
-    n_values = np.asarray(n_values, dtype=int)
+    n_values = np.atleast_1d(np.asarray(n_values))
+    if n_values.size == 0 or np.any(n_values < 1) or np.any(n_values != np.round(n_values)):
+        raise ValueError(f"n_values must be positive integers; got {n_values.tolist()}")
+    n_values = n_values.astype(int)
+    if not (np.isfinite(c) and c > 0 and np.isfinite(xi)):
+        raise ValueError(f"c={c}, xi={xi}: need c > 0 and a finite xi")
+    if np.any(c * n_values.astype(float) ** (-xi) > 1):
+        raise ValueError(f"c={c}: sin²θ = c N^(-xi) must be <= 1 for every N in n_values")
     thetas = np.arcsin(np.sqrt(c * n_values.astype(float) ** (-xi)))
     works, dists = [], []
     for n, theta in zip(n_values, thetas):

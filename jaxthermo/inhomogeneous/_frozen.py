@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._dtypes import as_state, real_dtype_for
-from ._analytics import distribution_of
+from ._analytics import _check_steps, distribution_of
 from ._dynamics import Trajectory, _validate, trajectory
 from ._model import InhomogeneousReservoir
 
@@ -56,6 +56,9 @@ def frozen_ensemble_mean(
     """
     distribution = distribution_of(model, distribution)
     _validate(model, rho0, 0.0)
+    _check_steps(n_steps, "n_steps")
+    _check_steps(n_configs, "n_configs")
+    _check_steps(chunk_size, "chunk_size")
     rho0 = as_state(rho0)
     rdt = real_dtype_for(rho0.dtype)
 

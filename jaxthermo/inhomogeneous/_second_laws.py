@@ -47,6 +47,14 @@ def free_energies(model: InhomogeneousReservoir, rho, alphas, quantum: bool = Fa
     return classical_free_energy(p[..., None, :], model.beta, model.g0, alphas)
 
 
+def free_energy_changes(model: InhomogeneousReservoir, states, alphas, quantum: bool = False):
+    """ΔF_α of every collision of a trajectory: ``F_α(ρ_r) − F_α(ρ_{r−1})``, shape (N, k).
+
+    ``states`` (N+1, d, d), e.g. ``trajectory(...).states`` or ``averaged_trajectory(...).states``.
+    """
+    return jnp.diff(free_energies(model, states, alphas, quantum), axis=-2)
+
+
 def divergences_to_thermal(model: InhomogeneousReservoir, rho, alphas):
     """``D_α(ρ‖τ_S)`` from the populations, (..., k) (seed 001 eq. (33))."""
     alphas = jnp.atleast_1d(jnp.asarray(alphas, dtype=float))

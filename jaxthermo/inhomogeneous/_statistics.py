@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from .._dtypes import as_state, real_dtype_for
 from .._qudit import populations
+from .._validation import should_validate
 from ._analytics import distribution_of, population_derivatives
 from ._dynamics import _collide, _validate
 from ._model import InhomogeneousReservoir, reservoir_populations
@@ -47,9 +48,12 @@ def _check_qubit(model, name):
 def quadratic_coefficients(model: InhomogeneousReservoir, rho, quantity: str = "work") -> Quadratic:
     """``(A, B, C)`` of ``y ≈ A δ² + B δ + C`` for ``quantity`` in {"work", "heat"} (qubits)."""
     _check_qubit(model, "quadratic_coefficients")
+    _validate(model, rho, 0.0)
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity={quantity!r}: must be one of {list(QUANTITIES)}")
     dq, ddq = population_derivatives(model)
+    if should_validate(dq) and float(dq[0]) == 0.0:
+        raise ValueError("beta, g0: βg0 = 0 makes q0'(0) = 0; the quadratic densities need βg0 != 0")
     q0 = reservoir_populations(model, jnp.zeros((), dq.dtype))[0]
     p0 = populations(as_state(rho))[0].astype(dq.dtype)
     if quantity == "work":
