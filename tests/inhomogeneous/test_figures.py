@@ -42,3 +42,17 @@ def test_cli_and_script_call_the_figures_module(tmp_path, monkeypatch):
     with pytest.raises(SystemExit) as stop:
         runpy.run_path(str(SCRIPTS / "fig4.py"), run_name="__main__")
     assert stop.value.code == 0 and (tmp_path / "script" / "fig4.csv").exists()
+
+
+def test_validity_study_collapses_on_the_condition_variable(tmp_path):
+    """The mean error depends on σ, g_int and d through x = σ g0 (d − 1)/(2 g_int) (seed 000 eq. (A6))."""
+    figures.validity_study(out=str(tmp_path), quick=True)
+    with open(tmp_path / "partial_swap_validity.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["panel"] == "unitary"]
+    x = [float(r["x"]) for r in rows]
+    y = [float(r["y"]) for r in rows]
+    import numpy as np
+
+    slope, intercept = np.polyfit(np.log(x), np.log(y), 1)
+    residual = np.max(np.abs(np.log(y) - (slope * np.log(x) + intercept)))
+    assert abs(slope - 1) < 0.05 and residual < np.log(1.5)  # one line through all (d, g_int)
