@@ -62,6 +62,7 @@ from .inhomogeneous import heat_support as heat_support  # noqa: E402
 from .inhomogeneous import mean_heat as mean_heat  # noqa: E402
 from .inhomogeneous import mean_work as mean_work  # noqa: E402
 from .inhomogeneous import partial_swap_error as partial_swap_error  # noqa: E402
+from .inhomogeneous import single_collision_histogram as single_collision_histogram  # noqa: E402
 from .inhomogeneous import single_collision_samples as single_collision_samples  # noqa: E402
 from .inhomogeneous import work_density as work_density  # noqa: E402
 from .inhomogeneous import work_support as work_support  # noqa: E402

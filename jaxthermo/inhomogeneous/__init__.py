@@ -50,6 +50,8 @@ from ._statistics import heat_support as heat_support
 from ._statistics import quadratic_coefficients as quadratic_coefficients
 from ._statistics import quadratic_density as quadratic_density
 from ._statistics import quadratic_support as quadratic_support
+from ._statistics import Histogram as Histogram
+from ._statistics import single_collision_histogram as single_collision_histogram
 from ._statistics import single_collision_samples as single_collision_samples
 from ._statistics import work_density as work_density
 from ._statistics import work_support as work_support

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._dtypes import as_state, real_dtype_for
 from .._qudit import populations
@@ -139,3 +140,31 @@ def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, di
     theta = jnp.asarray(model.theta).astype(rdt)
     _, e = jax.jit(jax.vmap(lambda x: _collide(model, rho, x, theta)))(deltas)
     return deltas, e
+
+
+class Histogram(NamedTuple):
+    """A normalised histogram of y with its Monte-Carlo standard error per bin (density units)."""
+
+    edges: np.ndarray  # (bins + 1,)
+    density: np.ndarray  # (bins,), ∫ density dy = fraction of samples inside the edges
+    stderr: np.ndarray  # (bins,), √(n p (1 − p))/(n Δy)
+
+
+def single_collision_histogram(
+    model: InhomogeneousReservoir, rho, key, n: int, quantity: str = "work", bins: int = 50, y_range=None, distribution=None
+) -> Histogram:
+    """Exact Monte-Carlo histogram of y = W/(g0 sin²θ) or Q/(g0 sin²θ) for one collision (SPEC §3).
+
+    The counterpart of :func:`work_density` / :func:`heat_density` (any d here, no Taylor expansion).
+    """
+    if quantity not in QUANTITIES:
+        raise ValueError(f"quantity={quantity!r}: must be one of {list(QUANTITIES)}")
+    _, e = single_collision_samples(model, rho, key, n, distribution)
+    scale = float(model.g0) * float(np.sin(float(model.theta))) ** 2
+    if scale == 0:
+        raise ValueError("g0, theta: y = W/(g0 sin²θ) needs g0 sin²θ != 0")
+    y = np.asarray(getattr(e, quantity)) / scale
+    counts, edges = np.histogram(y, bins=bins, range=y_range)
+    widths = np.diff(edges)
+    p = counts / n
+    return Histogram(edges, p / widths, np.sqrt(p * (1 - p) / n) / widths)

@@ -27,7 +27,7 @@ import numpy as np
 from ._distributions import Gaussian
 from ._model import InhomogeneousReservoir
 from ._second_laws import collision_second_laws, frozen_vs_averaged_divergence
-from ._statistics import heat_density, single_collision_samples, work_density, work_support, heat_support
+from ._statistics import heat_density, heat_support, single_collision_histogram, single_collision_samples, work_density, work_support
 
 A = float(np.exp(-1.0))
 BETA_G0 = 1.0
@@ -45,6 +45,7 @@ AXES = {
     "vs_delta": ("delta", "y"),
     "density": ("y", "density"),
     "histogram": ("y_bin_centre", "density"),
+    "histogram_stderr": ("y_bin_centre", "standard_error_of_density"),
     "second_laws": ("delta", "beta_times_energy"),
     "divergence": ("collision_r", "D_alpha"),
 }
@@ -116,7 +117,7 @@ def _single_collision_figure(out, name, quantity, kind, p0s, title, quick, key):
         ax_l.plot(deltas, y_delta, ls=styles[i], color=colors[i], label=series)
         rows += _rows("vs_delta", series, deltas, y_delta)
         _, e = single_collision_samples(model, rho, jax.random.fold_in(key, i), n_mc)
-        y_mc = np.asarray(getattr(e, quantity)) / s2
+        y_mc = np.asarray(getattr(e, quantity)) / s2  # only for the plotted range
         lo_q, hi_q = np.quantile(y_mc, [0.0005, 0.9995])
         lo_s, hi_s = (float(v) for v in support(model, rho))
         lo, hi = max(lo_q, lo_s), min(hi_q, hi_s)
@@ -131,10 +132,11 @@ def _single_collision_figure(out, name, quantity, kind, p0s, title, quick, key):
         peaks.append(float(dens.max()))
         ax_r.plot(grid, dens, ls=styles[i], color=colors[i], label=f"{series} (analytic)")
         rows += _rows("density", series, grid, dens)
-        counts, edges = np.histogram(y_mc, bins=60, range=(lo - pad, hi + pad), density=True)
-        centres = 0.5 * (edges[1:] + edges[:-1])
-        ax_r.plot(centres, counts, ls="none", marker="o", ms=2.5, color=colors[i], alpha=0.6)
-        rows += _rows("histogram", series, centres, counts)
+        hist = single_collision_histogram(model, rho, jax.random.fold_in(key, i), n_mc, quantity, 60, (lo - pad, hi + pad))
+        centres = 0.5 * (hist.edges[1:] + hist.edges[:-1])
+        ax_r.errorbar(centres, hist.density, yerr=hist.stderr, ls="none", marker="o", ms=2.5, color=colors[i], alpha=0.6, elinewidth=0.6)
+        rows += _rows("histogram", series, centres, hist.density)
+        rows += _rows("histogram_stderr", series, centres, hist.stderr)
     ax_g = ax_l.twinx()
     g = np.asarray(model.distribution.pdf(jnp.asarray(deltas)))
     ax_g.plot(deltas, g, color="magenta", lw=0.8, marker=".", ms=2, label=f"G(δ), σ = {SIGMA}")

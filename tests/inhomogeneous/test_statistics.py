@@ -147,3 +147,16 @@ def test_densities_reject_qudits_and_workless_kind():
         jt.work_density(jt.InhomogeneousReservoir(3, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.1)), jnp.eye(3) / 3, 0.0)
     with pytest.raises(ValueError, match="no work"):
         jt.work_density(_model("temperature"), _rho(0.5), 0.0)
+
+
+def test_histogram_normalisation_and_standard_errors():
+    model, rho = _model(sigma=0.05), _rho(0.5)
+    hist = jt.single_collision_histogram(model, rho, KEY, 50_000, "heat", bins=40)
+    widths = np.diff(hist.edges)
+    np.testing.assert_allclose(np.sum(hist.density * widths), 1.0, rtol=1e-12)  # range = sample range
+    counts = hist.density * widths * 50_000
+    np.testing.assert_allclose(hist.stderr, np.sqrt(counts * (1 - counts / 50_000)) / 50_000 / widths, rtol=1e-12)
+    # d = 3 works too (no analytic density there), and the first law holds sample by sample
+    q3 = jt.InhomogeneousReservoir(3, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.05))
+    _, e = jt.single_collision_samples(q3, jnp.eye(3) / 3, KEY, 1000)
+    np.testing.assert_allclose(e.work + e.heat, e.energy_change, atol=1e-15)
