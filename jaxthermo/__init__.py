@@ -46,6 +46,26 @@ from .inhomogeneous import TwoPoint as TwoPoint  # noqa: E402
 from .inhomogeneous import Uniform as Uniform  # noqa: E402
 from .inhomogeneous import collide as collide  # noqa: E402
 from .inhomogeneous import trajectory as trajectory  # noqa: E402
+from .inhomogeneous import accumulated_mean_work as accumulated_mean_work  # noqa: E402
+from .inhomogeneous import approximate_second_law_epsilon as approximate_second_law_epsilon  # noqa: E402
+from .inhomogeneous import averaged_reservoir_state as averaged_reservoir_state  # noqa: E402
+from .inhomogeneous import averaged_trajectory as averaged_trajectory  # noqa: E402
+from .inhomogeneous import collision_number_scaling as collision_number_scaling  # noqa: E402
+from .inhomogeneous import collision_second_laws as collision_second_laws  # noqa: E402
+from .inhomogeneous import entropy_production as entropy_production  # noqa: E402
+from .inhomogeneous import free_energies as free_energies  # noqa: E402
+from .inhomogeneous import free_energy_changes as free_energy_changes  # noqa: E402
+from .inhomogeneous import frozen_ensemble_mean as frozen_ensemble_mean  # noqa: E402
+from .inhomogeneous import frozen_vs_averaged_divergence as frozen_vs_averaged_divergence  # noqa: E402
+from .inhomogeneous import heat_density as heat_density  # noqa: E402
+from .inhomogeneous import heat_support as heat_support  # noqa: E402
+from .inhomogeneous import mean_heat as mean_heat  # noqa: E402
+from .inhomogeneous import mean_work as mean_work  # noqa: E402
+from .inhomogeneous import partial_swap_error as partial_swap_error  # noqa: E402
+from .inhomogeneous import single_collision_histogram as single_collision_histogram  # noqa: E402
+from .inhomogeneous import single_collision_samples as single_collision_samples  # noqa: E402
+from .inhomogeneous import work_density as work_density  # noqa: E402
+from .inhomogeneous import work_support as work_support  # noqa: E402
 
 # --- model B (coherent) exports: added by the model-B work ---
 # --- model C (assignment) exports: added by the model-C work ---

@@ -1,30 +1,122 @@
-"""Ensemble analytics of model A: the averaged reservoir state and small-δ expansions (SPEC §3).
+"""Ensemble analytics of model A: averaged state and dynamics, exact mean energetics, small-δ
+expansions, the sin²θ = c N^{−ξ} scaling and the ε of the approximate second laws (SPEC §3).
 
 All functions take the model (d, β, g0, θ, kind) and a distribution G(δ) (``Gaussian``,
-``Uniform``, ``TwoPoint``, ``Empirical``) and integrate over G by its own quadrature or exact sum.
+``Uniform``, ``TwoPoint``, ``Empirical``; by default ``model.distribution``) and integrate over
+G by its own quadrature or exact sum. Nothing here samples: these are the deterministic
+references that the Monte-Carlo routes are tested against.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from ._model import InhomogeneousReservoir, reservoir_populations
+from .._collision import Energetics
+from .._dtypes import as_state, real_dtype_for
+from .._information import trace_distance
+from .._qudit import populations
+from ._dynamics import Trajectory, _collide, _validate
+from ._model import InhomogeneousReservoir, level_offsets, reservoir_populations
 
 
-def averaged_reservoir_populations(model: InhomogeneousReservoir, distribution):
+def distribution_of(model: InhomogeneousReservoir, distribution=None):
+    """The distribution G(δ) to use: ``distribution`` if given, else ``model.distribution``."""
+    distribution = model.distribution if distribution is None else distribution
+    if distribution is None:
+        raise ValueError(
+            "distribution: this ensemble function needs G(δ); pass distribution=... or build "
+            "InhomogeneousReservoir(..., distribution=Gaussian(sigma))"
+        )
+    return distribution
+
+
+def averaged_reservoir_populations(model: InhomogeneousReservoir, distribution=None):
     """Populations of τ̄ = ∫ G(δ) τ(δ) dδ (SPEC §3), shape (d,).
 
     Seed 000 eq. (10): an ensemble of configurations drawn afresh acts as if every reservoir qudit
     were in τ̄. For qubits τ̄ is thermal at a higher temperature; for d > 2 in general it is not.
     """
+    distribution = distribution_of(model, distribution)
     return distribution.expectation(lambda deltas: reservoir_populations(model, deltas))
 
 
-def averaged_reservoir_state(model: InhomogeneousReservoir, distribution):
-    """τ̄ as a real diagonal (d, d) matrix."""
+def averaged_reservoir_state(model: InhomogeneousReservoir, distribution=None):
+    """τ̄ as a real diagonal (d, d) matrix (seed 000 eq. (9))."""
     q = averaged_reservoir_populations(model, distribution)
     return q[:, None] * jnp.eye(model.d, dtype=q.dtype)
+
+
+def mean_collision(model: InhomogeneousReservoir, rho, distribution=None, theta=None):
+    """Ensemble average of one collision from ``rho`` over δ ~ G, by quadrature (SPEC §3).
+
+    Returns ``(ρ̄', Energetics)``: the averaged state (d, d) and the exact mean W, Q, ΔU. The map
+    is linear in ρ and the δ_r are i.i.d., so iterating it gives the ensemble-averaged dynamics
+    for any coupling (for the partial swap, ρ̄' = partial swap with τ̄).
+    """
+    distribution = distribution_of(model, distribution)
+    _validate(model, rho, 0.0)
+    if theta is None and jnp.ndim(model.theta) != 0:
+        raise ValueError("theta: one collision needs a scalar θ; use averaged_trajectory for a θ schedule")
+    rho = as_state(rho)
+    rdt = real_dtype_for(rho.dtype)
+    theta = jnp.asarray(model.theta if theta is None else theta).astype(rdt)
+
+    def per_delta(deltas):
+        return jax.vmap(lambda x: _collide(model, rho, x, theta))(deltas)
+
+    rho_new, e = distribution.expectation(per_delta)
+    return rho_new, Energetics(*e)
+
+
+def _check_steps(n, name):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name}={n!r}: must be a positive integer")
+
+
+def mean_work(model: InhomogeneousReservoir, rho, distribution=None):
+    """Exact mean work of one collision from ``rho``, ``∫ G(δ) W(δ; ρ) dδ`` (SPEC §3), scalar.
+
+    Zero for the temperature kind. For a centred G it does not depend on ρ (seed 001 eq. (17)).
+    """
+    return mean_collision(model, rho, distribution)[1].work
+
+
+def mean_heat(model: InhomogeneousReservoir, rho, distribution=None):
+    """Exact mean heat of one collision from ``rho``, ``∫ G(δ) Q(δ; ρ) dδ`` (SPEC §3), scalar."""
+    return mean_collision(model, rho, distribution)[1].heat
+
+
+def averaged_trajectory(model: InhomogeneousReservoir, rho0, n_steps: int, distribution=None) -> Trajectory:
+    """Ensemble-averaged dynamics and mean energetics over N collisions (SPEC §3).
+
+    ``states[r]`` is ρ̄_r (for the partial swap, ρ̄_r = τ̄ − (τ̄ − ρ_0) cos^{2r}θ, seed 000
+    eq. (10)); ``work[r−1]``, ``heat[r−1]``, ``energy_change[r−1]`` are the exact ensemble means
+    of collision r. ``model.theta`` may be an (N,) schedule.
+
+    Returns:
+      :class:`Trajectory` with states (N+1, d, d) and mean energetics (N,).
+    """
+    distribution = distribution_of(model, distribution)
+    _validate(model, rho0, 0.0)
+    _check_steps(n_steps, "n_steps")
+    rho0 = as_state(rho0)
+    rdt = real_dtype_for(rho0.dtype)
+    theta = jnp.asarray(model.theta).astype(rdt)
+    if theta.ndim not in (0, 1) or (theta.ndim == 1 and theta.shape != (n_steps,)):
+        raise ValueError(f"theta must be a scalar or have shape ({n_steps},); got {theta.shape}")
+    thetas = jnp.broadcast_to(theta, (n_steps,))
+
+    def step(rho, theta):
+        rho_new, e = mean_collision(model, rho, distribution, theta)
+        return rho_new, (rho_new, e)
+
+    _, (states, e) = jax.lax.scan(step, rho0, thetas)
+    states = jnp.concatenate([rho0[None], states], axis=0)
+    return Trajectory(states, e.work, e.heat, e.energy_change)
 
 
 def population_derivatives_closed_form(model: InhomogeneousReservoir):
@@ -65,3 +157,107 @@ def small_delta_mean_work(model: InhomogeneousReservoir, variance):
     j = jnp.arange(model.d, dtype=dq.dtype)
     s2 = jnp.sin(jnp.asarray(model.theta)) ** 2
     return -jnp.asarray(model.g0) * variance * s2 * jnp.sum(j * dq)
+
+
+def small_delta_mean_heat(model: InhomogeneousReservoir, rho, variance):
+    """Mean heat of one collision from ``rho`` to order σ² (SPEC §3), scalar.
+
+    ``Q̄ = g0 sin²θ Σ_j m_j [q_j − p_j + (q_j'(0) + ½ q_j''(0)) σ²]`` (Hamiltonian kind) and
+    ``g0 sin²θ Σ_j m_j [q_j − p_j + ½ q_j''(0) σ²]`` (temperature kind), m_j = j − (d−1)/2.
+    Seed 001 eq. (26) prints ``q_j'' σ²`` without the ½ (a misprint: SPEC §3).
+    """
+    return _small_delta_energy(model, rho, variance, heat=True)
+
+
+def small_delta_mean_energy_change(model: InhomogeneousReservoir, rho, variance):
+    """Mean ΔU of one collision to order σ²: ``g0 sin²θ Σ m_j [q_j − p_j + ½ q_j''(0) σ²]`` (SPEC §3).
+
+    The same for both kinds (the averaged dynamics is). Seed 001 eq. (28) drops the ½.
+    """
+    return _small_delta_energy(model, rho, variance, heat=False)
+
+
+def _small_delta_energy(model, rho, variance, heat):
+    dq, ddq = population_derivatives(model)
+    q = reservoir_populations(model, jnp.zeros((), dq.dtype))
+    p = populations(as_state(rho)).astype(dq.dtype)
+    m = level_offsets(model, dq.dtype)
+    second = 0.5 * ddq
+    if heat and model.kind == "hamiltonian":
+        second = second + dq  # from ⟨δ q_j(δ)⟩ = q_j'(0) σ² in g_r = g0(1 + δ)
+    s2 = jnp.sin(jnp.asarray(model.theta)) ** 2
+    return jnp.asarray(model.g0) * s2 * jnp.sum(m * (q - p + second * variance))
+
+
+def accumulated_mean_work(model: InhomogeneousReservoir, rho0, n_steps: int, distribution=None):
+    """Exact ensemble-mean work accumulated over N collisions, ``W̄_N = Σ_r W̄_r`` (SPEC §3), scalar.
+
+    By quadrature along the averaged dynamics (any G, any coupling, θ schedules allowed). For a
+    centred G and the partial swap, ``W̄_N = N W̄_r`` with ``W̄_r ≈ g0 q0'(0) σ² sin²θ > 0`` for
+    qubits (seed 000 eq. (15); seed 001 eq. (19) has a stray minus sign).
+    """
+    return jnp.sum(averaged_trajectory(model, rho0, n_steps, distribution).work)
+
+
+class CollisionScaling(NamedTuple):
+    """The scaling sin²θ = c N^{−ξ}: per N, the angle, W̄_N and D(ρ̄_N, τ̄), and the c → limits."""
+
+    n: np.ndarray
+    theta: np.ndarray
+    accumulated_work: np.ndarray
+    trace_distance: np.ndarray
+    work_limit: float
+    trace_distance_limit: float
+
+
+def collision_number_scaling(model: InhomogeneousReservoir, rho0, n_values, c: float, xi: float = 1.0, distribution=None):
+    """Accumulated mean work and distance to τ̄ with sin²θ = c N^{−ξ} (seed 000 eqs. (16)–(17)).
+
+    For each N: θ_N = arcsin √(c N^{−ξ}), exact W̄_N (quadrature along the averaged dynamics) and
+    D(ρ̄_N, τ̄). ``work_limit`` = g0 c σ² (−Σ_j j q_j'(0)) and ``trace_distance_limit`` =
+    e^{−c} D(ρ_0, τ̄) are the ξ = 1, N → ∞ predictions. ξ > 1 freezes the dynamics (W̄_N → 0,
+    D → D(ρ_0, τ̄)); ξ < 1 makes W̄_N grow without bound.
+    """
+    distribution = distribution_of(model, distribution)
+    rho0 = as_state(rho0)
+    tau_bar = averaged_reservoir_state(model, distribution).astype(rho0.dtype)
+    n_values = np.atleast_1d(np.asarray(n_values))
+    if n_values.size == 0 or np.any(n_values < 1) or np.any(n_values != np.round(n_values)):
+        raise ValueError(f"n_values must be positive integers; got {n_values.tolist()}")
+    n_values = n_values.astype(int)
+    if not (np.isfinite(c) and c > 0 and np.isfinite(xi)):
+        raise ValueError(f"c={c}, xi={xi}: need c > 0 and a finite xi")
+    if np.any(c * n_values.astype(float) ** (-xi) > 1):
+        raise ValueError(f"c={c}: sin²θ = c N^(-xi) must be <= 1 for every N in n_values")
+    thetas = np.arcsin(np.sqrt(c * n_values.astype(float) ** (-xi)))
+    works, dists = [], []
+    for n, theta in zip(n_values, thetas):
+        traj = averaged_trajectory(model.replace(theta=float(theta)), rho0, int(n), distribution)
+        works.append(float(jnp.sum(traj.work)))
+        dists.append(float(trace_distance(traj.states[-1], tau_bar)))
+    w_limit = float(small_delta_mean_work(model.replace(theta=np.pi / 2), distribution.variance)) * c
+    d_limit = float(np.exp(-c) * trace_distance(rho0, tau_bar))
+    return CollisionScaling(n_values, thetas, np.array(works), np.array(dists), w_limit, d_limit)
+
+
+class SecondLawEpsilon(NamedTuple):
+    """ε of the approximate second laws (seed 001 Sec. V) and its two estimates."""
+
+    epsilon: jnp.ndarray  # D(τ_S, τ̄), exact by quadrature
+    upper_bound: jnp.ndarray  # E_G[D(τ_S, τ(δ))] ≥ ε (convexity of the trace distance)
+    small_sigma: jnp.ndarray  # E_G|δ| · ½ Σ_j |q_j'(0)|; qubits, Gaussian: √(2/π) βg0 a/(1+a)² σ
+
+
+def approximate_second_law_epsilon(model: InhomogeneousReservoir, distribution=None) -> SecondLawEpsilon:
+    """ε = D(τ_S, τ̄) ≤ E_G[D(τ_S, τ(δ))] ≈ √(2/π) βg0 a/(1+a)² σ for qubits (SPEC §3)."""
+    distribution = distribution_of(model, distribution)
+    q_bar = averaged_reservoir_populations(model, distribution)
+    q_s = reservoir_populations(model, jnp.zeros((), q_bar.dtype))
+    epsilon = 0.5 * jnp.sum(jnp.abs(q_bar - q_s))
+    bound = distribution.expectation(
+        lambda deltas: 0.5 * jnp.sum(jnp.abs(reservoir_populations(model, deltas) - q_s), axis=-1),
+        kink_at_zero=True,
+    )
+    mean_abs = distribution.expectation(jnp.abs, kink_at_zero=True)
+    slope = 0.5 * jnp.sum(jnp.abs(population_derivatives_closed_form(model)))
+    return SecondLawEpsilon(epsilon, bound, mean_abs * slope)

@@ -72,6 +72,19 @@ def collide_generic(model: InhomogeneousReservoir, rho, delta, theta=None) -> Co
     return collide_unitary(rho, reservoir_state(model, delta), u, h_s, reservoir_hamiltonian(model, delta))
 
 
+def partial_swap_update(rho, q, theta):
+    """System state after a partial swap with a diagonal ancilla ``diag(q)`` (SPEC §3), (d, d).
+
+    ``ρ' = cos²θ ρ + sin²θ τ + i sinθ cosθ [τ, ρ]`` for any ρ (coherent or not); linear in τ, so
+    the ensemble-averaged map is the same update with τ̄ (seed 000 eq. (10)).
+    """
+    c, s = jnp.cos(theta), jnp.sin(theta)
+    qc = q.astype(rho.dtype)
+    comm = (qc[:, None] - qc[None, :]) * rho  # [τ, ρ] for diagonal τ
+    cdt = rho.dtype
+    return (c * c).astype(cdt) * rho + 1j * (s * c).astype(cdt) * comm + jnp.diag((s * s).astype(cdt) * qc)
+
+
 def collide_closed_form(model: InhomogeneousReservoir, rho, delta, theta=None):
     """The partial-swap collision in closed form, elementwise (SPEC §3). Returns (ρ', Energetics)."""
     rho, delta, theta = _prepare(model, rho, delta, theta)
@@ -79,11 +92,8 @@ def collide_closed_form(model: InhomogeneousReservoir, rho, delta, theta=None):
     q = reservoir_populations(model, delta)
     _, g_r = reservoir_parameters(model, delta)
     g0 = jnp.asarray(model.g0).astype(rdt)
-    c, s = jnp.cos(theta), jnp.sin(theta)
-    qc = q.astype(rho.dtype)
-    comm = (qc[:, None] - qc[None, :]) * rho  # [τ, ρ] for diagonal τ
-    cdt = rho.dtype
-    rho_new = (c * c).astype(cdt) * rho + 1j * (s * c).astype(cdt) * comm + jnp.diag((s * s).astype(cdt) * qc)
+    s = jnp.sin(theta)
+    rho_new = partial_swap_update(rho, q, theta)
     m = level_offsets(model, rdt)
     shift = jnp.sum(m * (q - populations(rho)))  # Σ m_j (q_j − p_j)
     s2 = s * s

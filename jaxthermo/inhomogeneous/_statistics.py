@@ -1,0 +1,170 @@
+"""Single-collision work and heat statistics for qubits (SPEC §3; seed 000 App. B2, seed 001 §III–IV).
+
+A collision maps δ ~ G to y = W/(g0 sin²θ) or y = Q/(g0 sin²θ). Expanding q0(δ) to second order
+turns each map into a quadratic ``y ≈ A δ² + B δ + C``:
+
+* work (Hamiltonian kind):  y = δ(q0(δ) − p0)        → A = q0',           B = q0 − p0,       C = 0
+* heat, Hamiltonian kind:  y = (1+δ)(p0 − q0(δ))    → A = −(q0' + ½q0''), B = p0 − q0 − q0', C = p0 − q0
+* heat, temperature kind:  y = p0 − q0(δ)           → A = −½ q0'',        B = −q0',          C = p0 − q0
+
+(q0, q0', q0'' at δ = 0). With D = B² + 4A(y − C) the roots are δ± = (−B ± √D)/(2A) and the
+density is ``G_Y(y) = Σ_± G(δ±)/√D`` on the support D ≥ 0 (seed 001 eq. (16) with the
+discriminant corrected: seed 001 prints D = q0'² + 4y(q0 − p0), SPEC §3; and with the ½ of the
+second-order Taylor term, which seed 001 eqs. (25), (30) omit).
+
+The exact route is :func:`single_collision_samples`: sample δ, run the exact collision.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._dtypes import as_state, real_dtype_for
+from .._qudit import populations
+from .._validation import should_validate
+from ._analytics import distribution_of, population_derivatives
+from ._dynamics import _collide, _validate
+from ._model import InhomogeneousReservoir, reservoir_populations
+
+QUANTITIES = ("work", "heat")
+
+
+class Quadratic(NamedTuple):
+    """Coefficients of the second-order map ``y ≈ A δ² + B δ + C`` (scalars)."""
+
+    a: jnp.ndarray
+    b: jnp.ndarray
+    c: jnp.ndarray
+
+
+def _check_qubit(model, name):
+    if model.d != 2:
+        raise ValueError(f"model.d={model.d}: {name} is the qubit result of SPEC §3 (d = 2)")
+
+
+def quadratic_coefficients(model: InhomogeneousReservoir, rho, quantity: str = "work") -> Quadratic:
+    """``(A, B, C)`` of ``y ≈ A δ² + B δ + C`` for ``quantity`` in {"work", "heat"} (qubits)."""
+    _check_qubit(model, "quadratic_coefficients")
+    _validate(model, rho, 0.0)
+    if quantity not in QUANTITIES:
+        raise ValueError(f"quantity={quantity!r}: must be one of {list(QUANTITIES)}")
+    dq, ddq = population_derivatives(model)
+    if should_validate(dq) and float(dq[0]) == 0.0:
+        raise ValueError("beta, g0: βg0 = 0 makes q0'(0) = 0; the quadratic densities need βg0 != 0")
+    q0 = reservoir_populations(model, jnp.zeros((), dq.dtype))[0]
+    p0 = populations(as_state(rho))[0].astype(dq.dtype)
+    if quantity == "work":
+        if model.kind == "temperature":
+            raise ValueError("quantity='work': the temperature kind generates no work (W = 0)")
+        return Quadratic(dq[0], q0 - p0, jnp.zeros_like(q0))
+    if model.kind == "hamiltonian":
+        return Quadratic(-(dq[0] + 0.5 * ddq[0]), p0 - q0 - dq[0], p0 - q0)
+    return Quadratic(-0.5 * ddq[0], -dq[0], p0 - q0)
+
+
+def quadratic_density(coeffs: Quadratic, pdf, y):
+    """Density of y = Aδ² + Bδ + C for δ with density ``pdf``: ``Σ_± pdf(δ±)/√D``, zero off support."""
+    a, b, c = coeffs
+    y = jnp.asarray(y)
+    disc = b**2 + 4 * a * (y - c)
+    inside = disc > 0
+    root = jnp.sqrt(jnp.where(inside, disc, 1.0))
+    total = pdf((-b + root) / (2 * a)) + pdf((-b - root) / (2 * a))
+    return jnp.where(inside, total / root, 0.0)
+
+
+def quadratic_support(coeffs: Quadratic):
+    """``(y_min, y_max)`` of the quadratic map: the vertex bounds y from one side (D ≥ 0)."""
+    a, b, c = coeffs
+    vertex = c - b**2 / (4 * a)
+    inf = jnp.full_like(vertex, jnp.inf)
+    return jnp.where(a > 0, vertex, -inf), jnp.where(a > 0, inf, vertex)
+
+
+def _pdf(model, distribution):
+    distribution = distribution_of(model, distribution)
+    if not hasattr(distribution, "pdf"):
+        raise ValueError(
+            f"distribution: {type(distribution).__name__} has no density; the analytic G_W, G_Q "
+            "need a smooth G (Gaussian, Uniform); use single_collision_samples instead"
+        )
+    return distribution.pdf
+
+
+def work_density(model: InhomogeneousReservoir, rho, y, distribution=None):
+    """Analytic work density ``G_W(y)``, y = W/(g0 sin²θ), qubits, Hamiltonian kind (SPEC §3).
+
+    ``G_W(y) = Σ_± G(δ±)/√D``, ``D = (q0 − p0)² + 4 q0' y``, supported on
+    ``y ≥ −(q0 − p0)²/(4 q0')`` (:func:`work_support`); normalised, ∫G_W dy = 1.
+
+    Args:
+      model: qubit model (d = 2), Hamiltonian kind.
+      rho: system state before the collision (2, 2); only p0 enters.
+      y: points (...,).
+      distribution: G(δ) with a ``pdf`` (default ``model.distribution``).
+    """
+    return quadratic_density(quadratic_coefficients(model, rho, "work"), _pdf(model, distribution), y)
+
+
+def heat_density(model: InhomogeneousReservoir, rho, y, distribution=None):
+    """Analytic heat density ``G_Q(y)``, y = Q/(g0 sin²θ), qubits, either kind (SPEC §3)."""
+    return quadratic_density(quadratic_coefficients(model, rho, "heat"), _pdf(model, distribution), y)
+
+
+def work_support(model: InhomogeneousReservoir, rho):
+    """``(y_min, +∞)`` of G_W: y ≥ −(q0 − p0)²/(4q0'), i.e. W ≥ −sin²θ (p0 a − p1)²/(4βa) (seed 000 eq. (B7))."""
+    return quadratic_support(quadratic_coefficients(model, rho, "work"))
+
+
+def heat_support(model: InhomogeneousReservoir, rho):
+    """``(y_min, y_max)`` of G_Q (one side is infinite)."""
+    return quadratic_support(quadratic_coefficients(model, rho, "heat"))
+
+
+def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, distribution=None) -> tuple:
+    """Exact single-collision statistics by Monte Carlo: ``(deltas (n,), Trajectory-like energetics)``.
+
+    Samples δ ~ G and runs the exact collision (closed form or full density matrix) for each; no
+    Taylor expansion. Returns ``(deltas, energetics)`` with ``energetics.work``, ``.heat``,
+    ``.energy_change`` of shape (n,).
+    """
+    distribution = distribution_of(model, distribution)
+    _validate(model, rho, 0.0)
+    rho = as_state(rho)
+    rdt = real_dtype_for(rho.dtype)
+    deltas = distribution.sample(key, (n,), rdt)
+    theta = jnp.asarray(model.theta).astype(rdt)
+    _, e = jax.jit(jax.vmap(lambda x: _collide(model, rho, x, theta)))(deltas)
+    return deltas, e
+
+
+class Histogram(NamedTuple):
+    """A normalised histogram of y with its Monte-Carlo standard error per bin (density units)."""
+
+    edges: np.ndarray  # (bins + 1,)
+    density: np.ndarray  # (bins,), ∫ density dy = fraction of samples inside the edges
+    stderr: np.ndarray  # (bins,), √(n p (1 − p))/(n Δy)
+
+
+def single_collision_histogram(
+    model: InhomogeneousReservoir, rho, key, n: int, quantity: str = "work", bins: int = 50, y_range=None, distribution=None
+) -> Histogram:
+    """Exact Monte-Carlo histogram of y = W/(g0 sin²θ) or Q/(g0 sin²θ) for one collision (SPEC §3).
+
+    The counterpart of :func:`work_density` / :func:`heat_density` (any d here, no Taylor expansion).
+    """
+    if quantity not in QUANTITIES:
+        raise ValueError(f"quantity={quantity!r}: must be one of {list(QUANTITIES)}")
+    _, e = single_collision_samples(model, rho, key, n, distribution)
+    scale = float(model.g0) * float(np.sin(float(model.theta))) ** 2
+    if scale == 0:
+        raise ValueError("g0, theta: y = W/(g0 sin²θ) needs g0 sin²θ != 0")
+    y = np.asarray(getattr(e, quantity)) / scale
+    counts, edges = np.histogram(y, bins=bins, range=y_range)
+    widths = np.diff(edges)
+    p = counts / n
+    return Histogram(edges, p / widths, np.sqrt(p * (1 - p) / n) / widths)

@@ -1,0 +1,329 @@
+"""Every figure of the two model-A papers, as PNG + CSV (issue 3 item 6).
+
+``jaxthermo figures --out DIR [--only NAMES]`` calls :func:`main`. Names:
+
+* ``preprint_fig1`` — seed 000 Fig. 1: (a) single-collision work y = W/(g0 sin²θ) vs δ for
+  p0 ∈ {1, 1/(1+a), ½, a/(1+a), 0}; (b) its distribution G_W(y) (analytic) with exact Monte Carlo.
+* ``preprint_fig2`` — seed 000 Fig. 2: βW, βΔF_1, βΔF_3 vs δ, p0 = 0.75 (θ not given: θ = 0.1).
+* ``fig1`` … ``fig5`` — seed 001 Figs. 1–5: work and G_W; heat and G_Q (Hamiltonian kind); heat
+  and G_Q (temperature kind); βW, βΔF_1, βΔF_3 vs δ (θ = 0.1, βg0 = 1, p0 = 0.75); frozen vs
+  averaged D_1 and D_∞ per collision (σ = 0.05, p0 = 0.735).
+
+All use βg0 = 1 (a = e^{−1}), σ = 0.02 for the distributions (as the papers). Parameters the papers
+leave out are fixed in :data:`CHOSEN` and printed on each plot. Every CSV is in long format with
+the columns ``panel, series, x, y`` (x and y named per panel in :data:`AXES`).
+"""
+
+from __future__ import annotations
+
+import csv
+import pathlib
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._distributions import Gaussian
+from ._model import InhomogeneousReservoir
+from ._second_laws import collision_second_laws, frozen_vs_averaged_divergence
+from ._statistics import heat_density, heat_support, single_collision_histogram, single_collision_samples, work_density, work_support
+
+A = float(np.exp(-1.0))
+BETA_G0 = 1.0
+SIGMA = 0.02
+CHOSEN = {
+    "theta": 0.1,  # single-collision figures: y = W/(g0 sin²θ) does not depend on θ; Fig. 4 uses 0.1
+    "p0_published": (0.9, 1 / (1 + A), 0.5),  # seed 001 Figs. 1–3 show three unnamed p0 values
+    "fig5_theta": 0.2,  # seed 001 Fig. 5 does not give θ or N
+    "fig5_steps": 100,
+    "fig5_configs": 20_000,
+    "mc_samples": 400_000,
+}
+FIGURES = ("preprint_fig1", "preprint_fig2", "fig1", "fig2", "fig3", "fig4", "fig5")
+AXES = {
+    "vs_delta": ("delta", "y"),
+    "density": ("y", "density"),
+    "histogram": ("y_bin_centre", "density"),
+    "histogram_stderr": ("y_bin_centre", "standard_error_of_density"),
+    "second_laws": ("delta", "beta_times_energy"),
+    "divergence": ("collision_r", "D_alpha"),
+}
+
+
+def _model(kind="hamiltonian", theta=None, sigma=SIGMA):
+    theta = CHOSEN["theta"] if theta is None else theta
+    return InhomogeneousReservoir(2, BETA_G0, 1.0, theta, kind=kind, distribution=Gaussian(sigma))
+
+
+def _rho(p0):
+    return jnp.diag(jnp.array([p0, 1.0 - p0]))
+
+
+def _p0_label(p0):
+    names = {1 / (1 + A): "1/(1+a)", A / (1 + A): "a/(1+a)"}
+    for value, name in names.items():
+        if abs(p0 - value) < 1e-12:
+            return f"p0 = {name} ≈ {p0:.3f}"
+    return f"p0 = {p0:g}"
+
+
+def _write_csv(path, rows):
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["panel", "series", "x", "y"])
+        writer.writerows(rows)
+
+
+def _rows(panel, series, x, y):
+    return [(panel, series, f"{a:.10g}", f"{b:.10g}") for a, b in zip(np.asarray(x), np.asarray(y))]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _params_text(**extra):
+    items = {"βg0": BETA_G0, **extra}
+    return ", ".join(f"{k} = {v}" for k, v in items.items())
+
+
+def _single_collision_figure(out, name, quantity, kind, p0s, title, quick, key):
+    """Left: y(δ) for each p0 (exact), with G(δ) on a twin axis; right: G_Y(y), analytic + exact MC."""
+    plt = _plt()
+    model = _model(kind)
+    s2 = float(np.sin(model.theta) ** 2)
+    deltas = np.linspace(-0.2, 0.2, 101 if quick else 401)
+    n_mc = 20_000 if quick else CHOSEN["mc_samples"]
+    density = work_density if quantity == "work" else heat_density
+    support = work_support if quantity == "work" else heat_support
+    rows = []
+    fig, (ax_l, ax_r) = plt.subplots(1, 2, figsize=(11, 4.4))
+    styles = ["-", "--", ":", "-.", (0, (5, 1))]
+    colors = ["tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange"]
+    label_q = "W" if quantity == "work" else "Q"
+    x_range = (np.inf, -np.inf)
+    peaks, diverging, edges_at = [], [], []
+    for i, p0 in enumerate(p0s):
+        rho = _rho(p0)
+        energetics = jax.vmap(lambda x: _collision(model, rho, x))(jnp.asarray(deltas))
+        y_delta = np.asarray(getattr(energetics, quantity)) / s2
+        series = _p0_label(p0)
+        ax_l.plot(deltas, y_delta, ls=styles[i], color=colors[i], label=series)
+        rows += _rows("vs_delta", series, deltas, y_delta)
+        _, e = single_collision_samples(model, rho, jax.random.fold_in(key, i), n_mc)
+        y_mc = np.asarray(getattr(e, quantity)) / s2  # only for the plotted range
+        lo_q, hi_q = np.quantile(y_mc, [0.0005, 0.9995])
+        lo_s, hi_s = (float(v) for v in support(model, rho))
+        lo, hi = max(lo_q, lo_s), min(hi_q, hi_s)
+        pad = 0.05 * (hi - lo)
+        grid = np.linspace(lo - pad, hi + pad, 400 if quick else 1500)
+        x_range = (min(x_range[0], lo - pad), max(x_range[1], hi + pad))
+        # the density diverges (1/√) at a support edge lying inside the sampled range
+        near = [e for e in (lo_s, hi_s) if np.isfinite(e) and lo_q - 0.02 * (hi_q - lo_q) <= e <= hi_q + 0.02 * (hi_q - lo_q)]
+        diverging.append(bool(near))
+        edges_at.append(near[0] if near else np.nan)
+        dens = np.asarray(density(model, rho, jnp.asarray(grid)))
+        peaks.append(float(dens.max()))
+        ax_r.plot(grid, dens, ls=styles[i], color=colors[i], label=f"{series} (analytic)")
+        rows += _rows("density", series, grid, dens)
+        hist = single_collision_histogram(model, rho, jax.random.fold_in(key, i), n_mc, quantity, 60, (lo - pad, hi + pad))
+        centres = 0.5 * (hist.edges[1:] + hist.edges[:-1])
+        ax_r.errorbar(centres, hist.density, yerr=hist.stderr, ls="none", marker="o", ms=2.5, color=colors[i], alpha=0.6, elinewidth=0.6)
+        rows += _rows("histogram", series, centres, hist.density)
+        rows += _rows("histogram_stderr", series, centres, hist.stderr)
+    ax_g = ax_l.twinx()
+    g = np.asarray(model.distribution.pdf(jnp.asarray(deltas)))
+    ax_g.plot(deltas, g, color="magenta", lw=0.8, marker=".", ms=2, label=f"G(δ), σ = {SIGMA}")
+    ax_g.set_ylabel("G(δ)  (magenta, dots)")
+    rows += _rows("vs_delta", "G(delta)", deltas, g)
+    ax_l.set_xlabel("inhomogeneity δ")
+    ax_l.set_ylabel(f"y = {label_q} / (g0 sin²θ)  (dimensionless)")
+    ax_l.legend(loc="upper left", fontsize=7)
+    ax_g.legend(loc="lower right", fontsize=7)
+    ax_l.axhline(0, color="0.7", lw=0.5)
+    ax_r.set_xlabel(f"y = {label_q} / (g0 sin²θ)")
+    ax_r.set_ylabel(f"G_{label_q}(y)  (per unit y)")
+    finite_peaks = [pk for pk, div in zip(peaks, diverging) if not div] or peaks
+    ax_r.set_ylim(0, 1.3 * max(finite_peaks))
+    width = x_range[1] - x_range[0]
+    ax_r.set_xlim(x_range[0] - 0.04 * width, x_range[1] + 0.04 * width)
+    for p0, div, edge in zip(p0s, diverging, edges_at):
+        if div:
+            ax_r.annotate(f"{_p0_label(p0)}: 1/√ divergence\nat the support edge y = {edge:.2g}", xy=(edge, 0.97 * ax_r.get_ylim()[1]),
+                          xytext=(0.55, 0.7), textcoords="axes fraction", fontsize=7, arrowprops=dict(arrowstyle="->", lw=0.6))
+    ax_r.legend(fontsize=6, loc="upper left", title="lines: analytic; dots: exact Monte Carlo", title_fontsize=6)
+    fig.suptitle(f"{title}\n{_params_text(σ=SIGMA, kind=kind, MC=f'{n_mc} samples per p0')}", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, rows, out, name)
+
+
+def _collision(model, rho, delta):
+    from ._dynamics import _collide
+
+    return _collide(model, rho.astype(jnp.complex128), delta, jnp.asarray(model.theta, jnp.float64))[1]
+
+
+def _save(fig, rows, out, name):
+    plt = _plt()
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    png, csv_path = out / f"{name}.png", out / f"{name}.csv"
+    fig.savefig(png, dpi=130)
+    plt.close(fig)
+    _write_csv(csv_path, rows)
+    return png, csv_path
+
+
+def _second_laws_figure(out, name, title, quick, alphas=(1.0, 3.0), sigma_text="δ ∈ [−0.2, 0.2]"):
+    """βW and βΔF_α after one collision vs δ (seed 000 Fig. 2, seed 001 Fig. 4)."""
+    plt = _plt()
+    model = _model()
+    rho = _rho(0.75)
+    deltas = np.linspace(-0.2, 0.2, 81 if quick else 401)
+    laws = jax.vmap(lambda x: collision_second_laws(model, rho, x, list(alphas)))(jnp.asarray(deltas))
+    beta = BETA_G0
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    rows = []
+    w = beta * np.asarray(laws.work)
+    ax.plot(deltas, w, color="tab:red", lw=2, label="βW")
+    rows += _rows("second_laws", "beta_W", deltas, w)
+    styles = {1.0: ("tab:blue", "--"), 3.0: ("black", "-.")}
+    for k, alpha in enumerate(alphas):
+        f = beta * np.asarray(laws.free_energy_change[:, k])
+        color, ls = styles.get(alpha, (None, ":"))
+        ax.plot(deltas, f, color=color, ls=ls, label=f"βΔF_α, α = {alpha:g}")
+        rows += _rows("second_laws", f"beta_dF_alpha={alpha:g}", deltas, f)
+    star = np.log(0.75 / 0.25) / BETA_G0 - 1.0
+    ax.axvline(star, color="0.6", lw=0.7, ls=":")
+    ax.text(star + 0.005, ax.get_ylim()[0] * 0.9, "τ(δ*) = ρ", fontsize=7, color="0.4")
+    ax.axhline(0, color="0.8", lw=0.5)
+    ax.set_xlabel("inhomogeneity δ")
+    ax.set_ylabel("β × energy (dimensionless)")
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    ax.legend(fontsize=8)
+    ax.set_title(f"{title}\n{_params_text(θ=model.theta, p0=0.75)}, {sigma_text}", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, rows, out, name)
+
+
+def _fig5(out, quick, key):
+    plt = _plt()
+    theta, n = CHOSEN["fig5_theta"], CHOSEN["fig5_steps"]
+    configs = 400 if quick else CHOSEN["fig5_configs"]
+    model = _model(theta=theta, sigma=0.05)
+    rho0 = _rho(0.735)
+    res = frozen_vs_averaged_divergence(model, rho0, key, configs, n, [1.0, np.inf], chunk_size=5000)
+    r = np.arange(n + 1)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    rows = []
+    for k, (ax, alpha) in enumerate(zip(axes, ("1", "∞"))):
+        fm, fe, av = (np.asarray(x[:, k]) for x in (res.frozen_mean, res.frozen_stderr, res.averaged))
+        ax.plot(r, fm, "k-.", label="frozen configurations: mean of D_α(ρ_S|r ‖ τ_S)")
+        ax.fill_between(r, fm - 2 * fe, fm + 2 * fe, color="0.6", alpha=0.4, lw=0, label="± 2 standard errors")
+        ax.plot(r, av, "r-", label="ensemble-averaged state: D_α(ρ̄_S|r ‖ τ_S)")
+        ax.set_xlabel("collision r")
+        ax.set_ylabel(f"D_α (nats), α = {alpha}")
+        ax.set_yscale("log")
+        ax.legend(fontsize=7)
+        ax.set_title(f"α = {alpha}", fontsize=9)
+        dip = int(np.argmin(av[1:])) + 1
+        if dip < n:  # ρ̄ passes through τ_S on its way from ρ_0 to τ̄ (q̄0 < q0(0) < p0)
+            ax.annotate("ρ̄_S|r crosses τ_S\n(ρ_0 above τ_S, τ̄ below)", xy=(r[dip], av[dip]), xytext=(0.35, 0.45),
+                        textcoords="axes fraction", fontsize=7, arrowprops=dict(arrowstyle="->", lw=0.6))
+        rows += _rows("divergence", f"frozen_mean_alpha={alpha}", r, fm)
+        rows += _rows("divergence", f"frozen_stderr_alpha={alpha}", r, fe)
+        rows += _rows("divergence", f"averaged_alpha={alpha}", r, av)
+    fig.suptitle(
+        "seed 001 Fig. 5: Rényi divergences, frozen ensemble vs averaged state\n"
+        + _params_text(σ=0.05, p0=0.735, θ=theta, configurations=configs),
+        fontsize=9,
+    )
+    fig.tight_layout()
+    return _save(fig, rows, out, "fig5")
+
+
+def make_figure(name: str, out, quick: bool = False, seed: int = 0):
+    """Write ``{out}/{name}.png`` and ``{out}/{name}.csv``; returns their paths."""
+    key = jax.random.PRNGKey(seed)
+    p0_pre = (1.0, 1 / (1 + A), 0.5, A / (1 + A), 0.0)
+    p0_pub = CHOSEN["p0_published"]
+    if name == "preprint_fig1":
+        return _single_collision_figure(out, name, "work", "hamiltonian", p0_pre, "seed 000 Fig. 1: single-collision work (a) and its distribution (b)", quick, key)
+    if name == "fig1":
+        return _single_collision_figure(out, name, "work", "hamiltonian", p0_pub, "seed 001 Fig. 1: single-collision work and its distribution, inhomogeneous Hamiltonian", quick, key)
+    if name == "fig2":
+        return _single_collision_figure(out, name, "heat", "hamiltonian", p0_pub, "seed 001 Fig. 2: single-collision heat and its distribution, inhomogeneous Hamiltonian", quick, key)
+    if name == "fig3":
+        return _single_collision_figure(out, name, "heat", "temperature", p0_pub, "seed 001 Fig. 3: single-collision heat and its distribution, inhomogeneous temperature", quick, key)
+    if name == "preprint_fig2":
+        return _second_laws_figure(out, name, "seed 000 Fig. 2: W and ΔF_α after one collision (θ not given in seed 000: chosen θ = 0.1)", quick)
+    if name == "fig4":
+        return _second_laws_figure(out, name, "seed 001 Fig. 4: βW and βΔF_α after one collision", quick)
+    if name == "fig5":
+        return _fig5(out, quick, key)
+    raise ValueError(f"only: unknown figure {name!r}; choose from {list(FIGURES)}")
+
+
+def main(out="figures", only=None, quick: bool = False) -> int:
+    """Write the figures (all, or the comma-separated names in ``only``) into ``out``; returns 0."""
+    names = FIGURES if only is None else tuple(n.strip() for n in only.split(",") if n.strip())
+    for name in names:
+        if name not in FIGURES:
+            raise ValueError(f"only: unknown figure {name!r}; choose from {list(FIGURES)}")
+    for name in names:
+        start = time.perf_counter()
+        png, csv_path = make_figure(name, out, quick=quick)
+        print(f"{name}: {png} + {csv_path.name} ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def run_script(name: str, argv=None) -> int:
+    """Entry point of ``scripts/inhomogeneous/<name>.py``: ``[OUT_DIR] [--quick]``."""
+    import sys
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = [a for a in argv if a != "--quick"]
+    return main(out=args[0] if args else "figures", only=name, quick="--quick" in argv)
+
+
+def validity_study(out="figures", quick: bool = False):
+    """Beyond the papers (SPEC §3, seed 000 App. A1): mean distance between the exact two-body
+    evolution and the partial swap vs x = σ g0 (d − 1)/(2 g_int), for several d and g_int.
+
+    Writes ``partial_swap_validity.png`` and ``.csv``; θ = 0.7, βg0 = 1, Gaussian G.
+    """
+    from ._validity import mean_partial_swap_error
+
+    plt = _plt()
+    sigmas = np.geomspace(1e-3, 0.5, 5 if quick else 12)
+    fig, (ax_u, ax_c) = plt.subplots(1, 2, figsize=(11, 4.2))
+    rows = []
+    markers = {2: "o", 3: "s", 4: "^"}
+    colors = {2.0: "tab:blue", 5.0: "tab:orange", 20.0: "tab:green"}
+    for d in (2, 3, 4):
+        model = InhomogeneousReservoir(d, BETA_G0, 1.0, 0.7)
+        error = jax.jit(jax.vmap(lambda g, s: mean_partial_swap_error(model, g, Gaussian(s)), in_axes=(None, 0)))
+        for g_int in (2.0, 5.0, 20.0):
+            batch = error(g_int, jnp.asarray(sigmas))
+            errs = [type(batch)(*(v[i] for v in batch)) for i in range(len(sigmas))]
+            x = sigmas * (d - 1) / (2 * g_int)
+            series = f"d={d}, g_int/g0={g_int:g}"
+            for ax, values, panel in ((ax_u, [float(e.unitary) for e in errs], "unitary"), (ax_c, [float(e.channel) for e in errs], "channel")):
+                ax.loglog(x, values, marker=markers[d], color=colors[g_int], ms=4, lw=0.8, label=series)
+                rows += _rows(panel, series, x, values)
+    for ax, what in ((ax_u, "E_G ‖V − U(θ)‖ (operator norm)"), (ax_c, "E_G Choi trace distance of the system channels")):
+        ax.set_xlabel("x = σ g0 (d − 1) / (2 g_int)")
+        ax.set_ylabel(what)
+        ax.axvline(1.0, color="0.6", ls=":", lw=0.8)
+        ax.text(1.05, ax.get_ylim()[0] * 3, "x = 1", fontsize=7, color="0.4")
+    ax_u.legend(fontsize=6, ncol=3, loc="upper left")
+    fig.suptitle("Validity of the fixed partial swap (seed 000 App. A1): exact evolution (interaction picture of H_0) vs U(θ)\n"
+                 + _params_text(θ=0.7, G="Gaussian(σ)"), fontsize=9)
+    fig.tight_layout()
+    return _save(fig, rows, out, "partial_swap_validity")
