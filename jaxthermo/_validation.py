@@ -43,13 +43,15 @@ def check_density_matrix(rho, name: str, dim: int | None = None, atol: float = 1
     """Raise ``ValueError`` naming ``name`` unless ``rho`` is a (batch of) density matrices.
 
     Checks the shape (and ``dim`` if given), finiteness, Hermiticity, unit trace and positivity,
-    each to ``atol``.
+    each to ``atol`` (at least 100 ulp of the input's precision, so float32 states pass).
     """
     if not is_concrete(rho):
         return
     arr = np.asarray(rho)
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
         raise ValueError(f"{name} must have shape (..., d, d); got {arr.shape}")
+    if np.issubdtype(arr.dtype, np.inexact):  # float32 states carry ~1e-7 rounding
+        atol = max(atol, 100 * float(np.finfo(arr.dtype).eps))
     if dim is not None and arr.shape[-1] != dim:
         raise ValueError(f"{name} has dimension {arr.shape[-1]} but the model needs d = {dim}")
     check_hermitian(arr, name, atol=atol)

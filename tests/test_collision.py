@@ -267,3 +267,14 @@ def test_bad_model_parameters_are_named():
         jt.trajectory(jt.InhomogeneousReservoir(2, 1.0, 1.0, jnp.ones(3) * 0.1), np.eye(2) / 2, jnp.zeros(4))
     with pytest.raises(ValueError, match="theta: collide needs a scalar"):
         jt.collide(jt.InhomogeneousReservoir(2, 1.0, 1.0, jnp.ones(3) * 0.1), np.eye(2) / 2, 0.0)
+
+
+def test_float32_states_pass_validation_with_their_own_rounding():
+    """A float32 state whose trace is off by float32 rounding is accepted; a real error is not."""
+    p = np.float32(1 / 3)
+    rho32 = np.diag(np.array([p, p, np.float32(1) - 2 * p], dtype=np.float32))
+    rho32[0, 0] += np.float32(3e-8)
+    model = jt.InhomogeneousReservoir(3, 1.0, 1.0, 0.1)
+    jt.collide(model, rho32, np.float32(0.01))
+    with pytest.raises(ValueError, match="rho must have unit trace"):
+        jt.collide(model, rho32 + np.float32(1e-3) * np.eye(3, dtype=np.float32), np.float32(0.01))
