@@ -93,9 +93,8 @@ def propagate(model, rho0, times) -> jnp.ndarray:
     Returns:
       (..., T, d_S, d_S).
     """
-    times = jnp.asarray(times)
     uniform = False
-    if is_concrete(times):
+    if is_concrete(times):  # decided on the raw input: inside jit, jnp.asarray(np_array) is a tracer
         t = np.asarray(times, dtype=float)
         if t.ndim != 1 or t.size == 0:
             raise ValueError(f"times must be a non-empty 1-d array; got shape {t.shape}")
@@ -103,28 +102,40 @@ def propagate(model, rho0, times) -> jnp.ndarray:
             raise ValueError("times must be non-decreasing and >= 0")
         steps = np.diff(t)
         uniform = t.size > 2 and np.allclose(steps, steps[0], rtol=1e-12, atol=0.0)
-    return map_over_models(lambda m: _propagate_one(m, rho0, times, uniform), model)
+    times = jnp.asarray(times)
+    d = model.dims[0]
+    v0, props = map_over_models(lambda m: _propagators_one(m, rho0, times, uniform), model)
+    batch = v0.shape[:-1]
+    n = int(np.prod(batch)) if batch else 1
+    # the time loop runs once over the whole batch, batch axis last: elementwise products that
+    # vectorise over members (a vmapped scan of tiny matvecs is ~3x slower on CPU)
+    v = jnp.moveaxis(v0.reshape(n, d * d), 0, -1)  # (d², B)
+    if uniform:
+        step = jnp.moveaxis(props.reshape(n, d * d, d * d), 0, -1)  # (d², d², B)
+        xs = None
+    else:
+        step = None
+        xs = jnp.moveaxis(props.reshape(n, -1, d * d, d * d), 0, -1)  # (T−1, d², d², B)
+
+    def advance(v, p):
+        v = jnp.sum((step if p is None else p) * v[None, :, :], axis=1)
+        return v, v
+
+    _, rest = jax.lax.scan(advance, v, xs, length=times.shape[0] - 1)
+    out = jnp.concatenate([v[None], rest])  # (T, d², B)
+    return jnp.moveaxis(out, -1, 0).reshape(batch + (times.shape[0], d, d))
 
 
-def _propagate_one(model, rho0, times, uniform):
+def _propagators_one(model, rho0, times, uniform):
+    """ρ(times[0]) as a vector and the step propagator(s): expm(𝓛Δt) (d², d²) or (T−1, d², d²)."""
     lv = _liouvillian_one(model)
     cdt = lv.dtype
     d = model.dims[0]
     times = _real(times, cdt)
     v0 = expm(lv * times[0].astype(cdt)) @ as_state(rho0).astype(cdt).reshape(d * d)
     if uniform:
-        step = expm(lv * (times[1] - times[0]).astype(cdt))
-        props = None
-    else:
-        step = None
-        props = jax.vmap(lambda dt: expm(lv * dt.astype(cdt)))(jnp.diff(times))
-
-    def advance(v, p):
-        v = (step if p is None else p) @ v
-        return v, v
-
-    _, rest = jax.lax.scan(advance, v0, props, length=times.shape[0] - 1)
-    return jnp.concatenate([v0[None], rest]).reshape(-1, d, d)
+        return v0, expm(lv * (times[1] - times[0]).astype(cdt))
+    return v0, jax.vmap(lambda dt: expm(lv * dt.astype(cdt)))(jnp.diff(times))
 
 
 def steady_state(model) -> jnp.ndarray:
