@@ -34,11 +34,12 @@ def test_qubit_example_converges_linearly_in_tau():
 
 
 def test_random_models_converge_to_their_master_equation():
-    """Generic models converge too, with an order that depends on the ancilla. The per-collision
-    map has O(τ^{3/2}) terms, Tr_A of V³(ρ ⊗ ρ_th) and of V²(ρ ⊗ χ) products. For a qubit ancilla
-    (and any V that changes the ancilla level, as here) odd powers of V are off-diagonal in the
-    ancilla energy and V² is diagonal, so these traces vanish: order 1. For a qutrit ancilla
-    V² reaches 0 → 2 and V³ has diagonal parts: the global error at fixed time is O(τ^{1/2})."""
+    """Generic models converge too, with an order that depends on the ancilla's coherence. With
+    V = Σ L ⊗ B + h.c., the per-collision map has an O(τ^{3/2}) term λ Tr_A[V(ρ⊗χ)V − ½{V², ρ⊗χ}],
+    which contains Tr(B²χ)·L†ρL†-type pieces. For a qubit ancilla B² = 0, so it vanishes: order 1
+    (the qubit example). For a qutrit ancilla B² reaches 0 → 2, and a χ with a 0↔2 coherence makes
+    it non-zero: the global error at fixed time is O(τ^{1/2}). (Measured in
+    scripts/coherent/convergence.py: with χ_02 = 0 or λ = 0 the same qutrit model has order 1.)"""
     rng = np.random.default_rng(130)
     for dims, expected_order in (((2, 3), 0.5), ((3, 2), 1.0)):
         model = jt.CoherentCollisionModel(**random_model_arrays(*dims, rng, lam_fraction=0.3, tau=1e-2))
