@@ -11,15 +11,16 @@ row-major: ``vec(ρ)[a·d + b] = ρ_ab``, so ``vec(AρB) = (A ⊗ Bᵀ) vec(ρ)`
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.linalg import expm
 
 from .._dtypes import as_state
 from .._qudit import commutator, partial_trace, tensor
 from .._validation import is_concrete
-from ._model import MEMBER_NDIM, _as, _real, complex_dtype, thermal_ancilla
+from ._model import MEMBER_NDIM, _as, _real, complex_dtype, expm, thermal_ancilla
 
 
 def coherent_drive(model) -> jnp.ndarray:
@@ -61,6 +62,7 @@ def master_equation_rhs(model, rho) -> jnp.ndarray:
     return out
 
 
+@jax.jit
 def liouvillian(model) -> jnp.ndarray:
     """The master equation as a superoperator (d_S², d_S²), row-major: ``vec(ρ̇) = 𝓛 vec(ρ)``.
 
@@ -102,7 +104,11 @@ def propagate(model, rho0, times) -> jnp.ndarray:
             raise ValueError("times must be non-decreasing and >= 0")
         steps = np.diff(t)
         uniform = t.size > 2 and np.allclose(steps, steps[0], rtol=1e-12, atol=0.0)
-    times = jnp.asarray(times)
+    return _propagate(model, rho0, jnp.asarray(times), uniform)
+
+
+@partial(jax.jit, static_argnames="uniform")
+def _propagate(model, rho0, times, uniform):
     d = model.dims[0]
     v0, props = map_over_models(lambda m: _propagators_one(m, rho0, times, uniform), model)
     batch = v0.shape[:-1]
@@ -138,6 +144,7 @@ def _propagators_one(model, rho0, times, uniform):
     return v0, jax.vmap(lambda dt: expm(lv * dt.astype(cdt)))(jnp.diff(times))
 
 
+@jax.jit
 def steady_state(model) -> jnp.ndarray:
     """The steady state 𝓛 vec(ρ) = 0, Tr ρ = 1 (d_S, d_S) (batched models: (..., d_S, d_S)).
 

@@ -14,12 +14,16 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.linalg import expm
+from jax.scipy.linalg import expm as _scipy_expm
 
 from .._dtypes import complex_dtype_for, real_dtype_for
 from .._information import von_neumann_entropy
 from .._qudit import dagger, partial_trace, tensor
 from .._validation import check_finite, check_hermitian, is_concrete
+
+# compiled once per shape: eager calls (scripts, the README) would otherwise dispatch the dozens of
+# small operations of the Padé/squaring algorithm one by one
+expm = jax.jit(_scipy_expm)
 
 # number of trailing (per-member) axes of each field; extra leading axes are a batch of models
 MEMBER_NDIM = {"H_S": 2, "H_A": 2, "V": 2, "beta": 0, "chi": 2, "lam": 0, "tau": 0}

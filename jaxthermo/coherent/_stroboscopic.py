@@ -13,6 +13,7 @@ One collision: ``ρ_SA' = U (ρ_S ⊗ ρ_A) U†`` with ``U = exp(−iτ H_SA)``
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -38,6 +39,7 @@ class CoherentCollision(NamedTuple):
     work: jnp.ndarray
 
 
+@partial(jax.jit, static_argnames="n_species")
 def collide(model, rho, n_species: int = 1) -> CoherentCollision:
     """One collision of ρ_S (d_S, d_S) with a fresh ancilla of ``model`` (SPEC §4).
 
@@ -93,6 +95,7 @@ class StroboscopicTrajectory(NamedTuple):
     work: jnp.ndarray
 
 
+@partial(jax.jit, static_argnames="n_collisions")
 def stroboscopic_trajectory(model, rho0, n_collisions: int) -> StroboscopicTrajectory:
     """N cycles of the stroboscopic map with ``lax.scan`` (SPEC §4), for one or several species.
 

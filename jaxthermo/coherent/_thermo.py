@@ -14,6 +14,7 @@ I = −βΔF − ΔC_A (eq. 14), S(ρ_A'‖ρ_A) = βW_C + ΔC_A (eq. 15) with W
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -114,6 +115,7 @@ class CollisionThermodynamics(NamedTuple):
     bound_margin: jnp.ndarray
 
 
+@partial(jax.jit, static_argnames="n_species")
 def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermodynamics:
     """Σ, I(ρ_SA'), S(ρ_A'‖ρ_A), ΔC_A, ΔF, W_C = Ẇ_C τ and the residuals of eqs. 14–15 for one
     collision of ρ_S (d_S, d_S) with a fresh ancilla of the single-species ``model``.
