@@ -262,22 +262,19 @@ def validate(model, atol: float = 1e-10) -> None:
     p = _boltzmann(e, beta)
     rho_th = (u * p[..., None, :]) @ np.conj(np.swapaxes(u, -1, -2))
     first_moment = np.asarray(partial_trace(v @ np.kron(np.eye(d_s), rho_th), (d_s, d_a), 0))
-    if np.max(np.abs(first_moment)) > 1e-8 * max(1.0, float(np.max(np.abs(v)))):
-        warnings.warn(
-            f"Tr_A(V rho_th) != 0 (max entry {np.max(np.abs(first_moment)):.3g}): the "
-            "master-equation limit of seed 003 eq. 6 assumes it vanishes",
-            UserWarning,
-            stacklevel=3,
-        )
+    _warn_if_nonzero(first_moment, v, "Tr_A(V rho_th) != 0", "the master-equation limit of seed 003 eq. 6 assumes it vanishes")
     h0 = np.kron(h_s, np.eye(d_a)) + np.kron(np.eye(d_s), h_a)
-    comm = v @ h0 - h0 @ v
-    if np.max(np.abs(comm)) > 1e-8 * max(1.0, float(np.max(np.abs(v)))):
-        warnings.warn(
-            f"[V, H_S + H_A] != 0 (max entry {np.max(np.abs(comm)):.3g}): the collisions do "
-            "global work; the no-work statement of SPEC §4 assumes strict energy conservation",
-            UserWarning,
-            stacklevel=3,
-        )
+    _warn_if_nonzero(
+        v @ h0 - h0 @ v, v, "[V, H_S + H_A] != 0",
+        "the collisions do global work; the no-work statement of SPEC §4 assumes strict energy conservation",
+    )
+
+
+def _warn_if_nonzero(x, v, what, consequence):
+    """A ``UserWarning`` when ``max|x|`` exceeds 1e-8 relative to the scale of V."""
+    size = float(np.max(np.abs(x)))
+    if size > 1e-8 * max(1.0, float(np.max(np.abs(v)))):
+        warnings.warn(f"{what} (max entry {size:.3g}): {consequence}", UserWarning, stacklevel=4)
 
 
 # ------------------------------------------------------------------------------------------

@@ -117,3 +117,12 @@ def test_propagate_rejects_bad_times_and_is_jittable():
     f = jax.jit(lambda lam, t: jt.propagate(m.replace(lam=lam), np.eye(2) / 2, t))
     t = jnp.linspace(0, 1, 4)
     np.testing.assert_allclose(f(0.3, t), jt.propagate(m.replace(lam=0.3), np.eye(2) / 2, t), atol=1e-13)
+
+
+def test_float32_propagation_stays_float32():
+    m32 = qubit_example(lam=0.3, dtype=jnp.float32)
+    rho0 = jnp.eye(2, dtype=jnp.complex64) / 2
+    out = jt.propagate(m32, rho0, np.linspace(0, 2, 5).astype(np.float32))
+    assert out.dtype == jnp.complex64 and jt.steady_state(m32).dtype == jnp.complex64
+    ref = jt.propagate(qubit_example(lam=0.3), rho0.astype(complex), np.linspace(0, 2, 5))
+    np.testing.assert_allclose(out, ref, atol=1e-5)
