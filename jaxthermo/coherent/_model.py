@@ -67,7 +67,7 @@ class CoherentCollisionModel:
     tau: Any
 
     def __post_init__(self):
-        if all(should_validate(getattr(self, f)) for f in MEMBER_NDIM):
+        if all(concrete_array(getattr(self, f)) for f in MEMBER_NDIM):
             validate(self)
 
     def replace(self, **changes) -> "CoherentCollisionModel":
@@ -93,9 +93,6 @@ def concrete_array(x) -> bool:
         return np.asarray(x).dtype.kind in "biufc"
     except (TypeError, ValueError):
         return False
-
-
-should_validate = concrete_array
 
 
 # ------------------------------------------------------------------------------------------
@@ -302,11 +299,11 @@ class MultiSpeciesModel:
         if len(species) < 1:
             raise ValueError("species must hold at least one CoherentCollisionModel")
         if not all(isinstance(s, CoherentCollisionModel) for s in species):
-            if all(should_validate(x) for s in species for x in jax.tree_util.tree_leaves(s)):
+            if all(concrete_array(x) for s in species for x in jax.tree_util.tree_leaves(s)):
                 raise ValueError("species must be CoherentCollisionModel instances")
             return
         first = species[0]
-        if all(should_validate(getattr(s, f)) for s in species for f in ("H_S", "tau")):
+        if all(concrete_array(getattr(s, f)) for s in species for f in ("H_S", "tau")):
             for j, s in enumerate(species[1:], start=1):
                 if np.shape(s.H_S) != np.shape(first.H_S) or not np.allclose(s.H_S, first.H_S, atol=1e-12):
                     raise ValueError(f"species[{j}].H_S differs from species[0].H_S: all species share H_S")
@@ -315,14 +312,17 @@ class MultiSpeciesModel:
 
     @property
     def H_S(self):
+        """The shared system Hamiltonian (d_S, d_S)."""
         return self.species[0].H_S
 
     @property
     def tau(self):
+        """The shared cycle time τ (each of the m collisions lasts τ/m)."""
         return self.species[0].tau
 
     @property
     def dims(self) -> tuple[int, int]:
+        """``(d_S, d_A)`` of the first species."""
         return self.species[0].dims
 
 
