@@ -17,7 +17,7 @@ def random_model_arrays(d_s, d_a, rng, omega=1.0, beta=0.7, lam_fraction=0.5, ta
     """An energy-conserving model in rotated bases: H_S, H_A with spacing ω, V in the commutant of
     H_S + H_A with no weight where the ancilla level is unchanged (so Tr_A(V ρ_th) = 0), χ with
     zero diagonal in the H_A eigenbasis, and λ at ``lam_fraction`` of the positivity limit."""
-    e_s = omega * np.arange(d_s) * (1 + 0.0)
+    e_s = omega * np.arange(d_s)
     e_a = omega * np.arange(d_a)
     u_s, u_a = random_unitary(d_s, rng), random_unitary(d_a, rng)
     h_s = u_s @ np.diag(e_s) @ u_s.conj().T
