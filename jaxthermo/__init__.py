@@ -68,6 +68,25 @@ from .inhomogeneous import work_density as work_density  # noqa: E402
 from .inhomogeneous import work_support as work_support  # noqa: E402
 
 # --- model B (coherent) exports: added by the model-B work ---
+from .coherent import CoherentCollisionModel as CoherentCollisionModel  # noqa: E402
+from .coherent import MultiSpeciesModel as MultiSpeciesModel  # noqa: E402
+from .coherent import EigenoperatorCoupling as EigenoperatorCoupling  # noqa: E402
+from .coherent import CollisionThermodynamics as CollisionThermodynamics  # noqa: E402
+from .coherent import stroboscopic_step as stroboscopic_step  # noqa: E402
+from .coherent import stroboscopic_trajectory as stroboscopic_trajectory  # noqa: E402
+from .coherent import master_equation_rhs as master_equation_rhs  # noqa: E402
+from .coherent import coherent_work_rate as coherent_work_rate  # noqa: E402
+from .coherent import incoherent_heat_rate as incoherent_heat_rate  # noqa: E402
+from .coherent import coherent_drive as coherent_drive  # noqa: E402
+from .coherent import dissipator as dissipator  # noqa: E402
+from .coherent import liouvillian as liouvillian  # noqa: E402
+from .coherent import propagate as propagate  # noqa: E402
+from .coherent import steady_state as steady_state  # noqa: E402
+from .coherent import entropy_production_rate as entropy_production_rate  # noqa: E402
+from .coherent import collision_thermodynamics as collision_thermodynamics  # noqa: E402
+from .coherent import eigenoperator_model as eigenoperator_model  # noqa: E402
+from .coherent import qubit_example as qubit_example  # noqa: E402
+from .coherent import energy_coherence as energy_coherence  # noqa: E402
 # --- model C (assignment) exports: added by the model-C work ---
 # --- ensemble engine exports: added by the ensemble work ---
 

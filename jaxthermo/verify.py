@@ -25,6 +25,7 @@ class Check(NamedTuple):
 CHECK_MODULES = (
     "jaxthermo._checks",
     "jaxthermo.inhomogeneous._checks",
+    "jaxthermo.coherent._checks",
 )
 
 

@@ -1,0 +1,123 @@
+"""Eigenoperator form of the interaction (SPEC §4; seed 003 eqs. 9–11).
+
+``V = Σ_k g_k L_k† A_k + h.c.`` with ``[H_S, L_k] = −ω_k L_k`` and ``[H_A, A_k] = −ω_k A_k``.
+Then ``D = Σ_k γ_k⁻ D[L_k] + γ_k⁺ D[L_k†]`` with ``γ_k⁻ = |g_k|²⟨A_k A_k†⟩_th``,
+``γ_k⁺ = |g_k|²⟨A_k† A_k⟩_th`` (detailed balance ``γ⁺/γ⁻ = e^{−βω}``) and
+``G = Σ_k g_k⟨A_k⟩_χ L_k† + g_k*⟨A_k†⟩_χ L_k``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._dtypes import complex_dtype_for
+from .._qudit import dagger, tensor
+from .._validation import check_finite
+from ._model import CoherentCollisionModel, concrete_array, gibbs_state
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class EigenoperatorCoupling:
+    """The terms ``(L_k, A_k, g_k, ω_k)`` of ``V = Σ_k g_k L_k† A_k + h.c.`` (seed 003 eq. 9).
+
+    Args:
+      L: system eigenoperators (K, d_S, d_S), ``[H_S, L_k] = −ω_k L_k``.
+      A: ancilla eigenoperators (K, d_A, d_A), ``[H_A, A_k] = −ω_k A_k``.
+      g: complex couplings (K,).
+      omega: Bohr frequencies (K,).
+    """
+
+    L: Any
+    A: Any
+    g: Any
+    omega: Any
+
+    def __post_init__(self):
+        if all(concrete_array(x) for x in (self.L, self.A, self.g, self.omega)):
+            L, A = np.asarray(self.L), np.asarray(self.A)
+            if L.ndim != 3 or A.ndim != 3 or L.shape[0] != A.shape[0]:
+                raise ValueError(f"L and A must have shapes (K, d_S, d_S), (K, d_A, d_A); got {L.shape}, {A.shape}")
+            for name in ("L", "A", "g", "omega"):
+                check_finite(getattr(self, name), name)
+            k = L.shape[0]
+            if np.shape(self.g) != (k,) or np.shape(self.omega) != (k,):
+                raise ValueError(f"g and omega must have shape ({k},); got {np.shape(self.g)}, {np.shape(self.omega)}")
+
+    def _arrays(self):
+        L, A = jnp.asarray(self.L), jnp.asarray(self.A)
+        cdt = complex_dtype_for(jnp.result_type(L.dtype, A.dtype, jnp.asarray(self.g).dtype))
+        return L.astype(cdt), A.astype(cdt), jnp.asarray(self.g).astype(cdt)
+
+    def interaction(self) -> jnp.ndarray:
+        """``V = Σ_k g_k L_k† ⊗ A_k + h.c.`` (d_S d_A, d_S d_A)."""
+        L, A, g = self._arrays()
+        terms = g[:, None, None] * tensor(dagger(L), A)
+        v = jnp.sum(terms, axis=0)
+        return v + dagger(v)
+
+    def rates(self, H_A, beta) -> tuple[jnp.ndarray, jnp.ndarray]:
+        """``(γ⁻, γ⁺)``, each (K,): ``|g_k|²⟨A_k A_k†⟩_th`` and ``|g_k|²⟨A_k† A_k⟩_th``."""
+        L, A, g = self._arrays()
+        rho_th = gibbs_state(jnp.asarray(H_A).astype(A.dtype), beta)
+        weight = jnp.abs(g) ** 2
+        down = jnp.real(jnp.einsum("kij,kjl,li->k", A, dagger(A), rho_th))
+        up = jnp.real(jnp.einsum("kij,kjl,li->k", dagger(A), A, rho_th))
+        return weight * down, weight * up
+
+    def drive(self, chi) -> jnp.ndarray:
+        """``G = Σ_k g_k⟨A_k⟩_χ L_k† + g_k*⟨A_k†⟩_χ L_k`` (d_S, d_S), ``⟨X⟩_χ = Tr(Xχ)``."""
+        L, A, g = self._arrays()
+        chi = jnp.asarray(chi).astype(A.dtype)
+        a_chi = jnp.einsum("kij,ji->k", A, chi)
+        adag_chi = jnp.einsum("kij,ji->k", dagger(A), chi)
+        return jnp.einsum("k,kij->ij", g * a_chi, dagger(L)) + jnp.einsum("k,kij->ij", jnp.conj(g) * adag_chi, L)
+
+    def dissipator(self, rho, H_A, beta) -> jnp.ndarray:
+        """``Σ_k γ_k⁻ D[L_k]ρ + γ_k⁺ D[L_k†]ρ`` (d_S, d_S), ``D[L]ρ = LρL† − ½{L†L, ρ}``."""
+        L, _, _ = self._arrays()
+        rho = jnp.asarray(rho).astype(L.dtype)
+        down, up = self.rates(H_A, beta)
+        return jnp.einsum("k,kij->ij", down.astype(L.dtype), lindblad_term(L, rho)) + jnp.einsum(
+            "k,kij->ij", up.astype(L.dtype), lindblad_term(dagger(L), rho)
+        )
+
+    def eigenoperator_residual(self, H_S, H_A) -> jnp.ndarray:
+        """``max_k (‖[H_S, L_k] + ω_k L_k‖, ‖[H_A, A_k] + ω_k A_k‖)``: zero for true eigenoperators."""
+        L, A, _ = self._arrays()
+        w = jnp.asarray(self.omega).astype(L.dtype)[:, None, None]
+        h_s, h_a = jnp.asarray(H_S).astype(L.dtype), jnp.asarray(H_A).astype(A.dtype)
+        rs = jnp.max(jnp.abs(h_s @ L - L @ h_s + w * L))
+        ra = jnp.max(jnp.abs(h_a @ A - A @ h_a + w * A))
+        return jnp.maximum(rs, ra)
+
+
+def lindblad_term(L, rho) -> jnp.ndarray:
+    """``D[L]ρ = LρL† − ½{L†L, ρ}`` for (..., d, d) jump operators L."""
+    ldl = dagger(L) @ L
+    return L @ rho @ dagger(L) - 0.5 * (ldl @ rho + rho @ ldl)
+
+
+def eigenoperator_model(coupling: EigenoperatorCoupling, H_S, H_A, beta, chi, lam, tau) -> CoherentCollisionModel:
+    """A :class:`CoherentCollisionModel` with ``V`` built from eigenoperators (seed 003 eq. 9).
+
+    Raises ``ValueError`` if ``(L_k, A_k)`` are not eigenoperators of ``(H_S, H_A)`` with ω_k.
+    """
+    if all(concrete_array(x) for x in (H_S, H_A, coupling.L, coupling.A, coupling.omega)):
+        res = float(coupling.eigenoperator_residual(H_S, H_A))
+        if res > 1e-9:
+            raise ValueError(
+                f"L, A: not eigenoperators, max ‖[H_S, L_k] + ω_k L_k‖, ‖[H_A, A_k] + ω_k A_k‖ = {res:.3g}"
+            )
+    return CoherentCollisionModel(H_S, H_A, coupling.interaction(), beta, chi, lam, tau)
+
+
+def qubit_coupling(omega=1.0, g=1.0, dtype=jnp.float64) -> EigenoperatorCoupling:
+    """The seed-003 qubit coupling ``V = g(σ₊σ₋ + σ₋σ₊)``: L = A = σ₋ = |0⟩⟨1|, ω = Ω."""
+    sm = jnp.array([[[0.0, 1.0], [0.0, 0.0]]], dtype)
+    return EigenoperatorCoupling(sm, sm, jnp.reshape(jnp.asarray(g, dtype), (1,)), jnp.reshape(jnp.asarray(omega, dtype), (1,)))

@@ -1,0 +1,342 @@
+"""Model B: a system colliding with weakly coherent ancillae (SPEC §4, seed 003 eqs. 1–5).
+
+Each ancilla is prepared in ``ρ_A = ρ_A^th + √τ λ χ`` with ``ρ_A^th = e^{−βH_A}/Z_A`` and χ
+Hermitian with no weight on the energy eigenspaces of ``H_A`` (zero diagonal in its eigenbasis).
+A collision lasts τ under ``H_SA = H_S + H_A + V/√τ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.linalg import expm as _scipy_expm
+
+from .._dtypes import complex_dtype_for, real_dtype_for
+from .._information import von_neumann_entropy
+from .._qudit import dagger, partial_trace, tensor
+from .._validation import check_finite, check_hermitian, is_concrete
+
+# compiled once per shape: eager calls (scripts, the README) would otherwise dispatch the dozens of
+# small operations of the Padé/squaring algorithm one by one
+expm = jax.jit(_scipy_expm)
+
+# number of trailing (per-member) axes of each field; extra leading axes are a batch of models
+MEMBER_NDIM = {"H_S": 2, "H_A": 2, "V": 2, "beta": 0, "chi": 2, "lam": 0, "tau": 0}
+# relative tolerance deciding that two energies of H_A coincide (eigenspaces for the pinching)
+DEGENERACY_RTOL = 1e-9
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class CoherentCollisionModel:
+    """Weakly coherent collisional model (SPEC §4; seed 003 eqs. 4–5), any dimensions.
+
+    Args:
+      H_S: system Hamiltonian (d_S, d_S).
+      H_A: ancilla Hamiltonian (d_A, d_A).
+      V: interaction (d_S d_A, d_S d_A), tensor order (system ⊗ ancilla); it enters as ``V/√τ``.
+      beta: inverse temperature β of the ancillae.
+      chi: coherent part χ (d_A, d_A): Hermitian, zero on the eigenspaces of ``H_A``.
+      lam: coherence amplitude λ.
+      tau: collision time τ > 0.
+
+    Any field may carry extra leading axes (a batch of models, e.g. ``lam`` of shape (B,)); the
+    batched functions (:func:`propagate`, :func:`steady_state`, :func:`liouvillian`) broadcast them.
+    Inputs are validated once, on concrete values (``ValueError`` naming the parameter); a
+    ``UserWarning`` is issued when ``Tr_A(V ρ_th) ≠ 0`` (the master-equation limit assumes it) or
+    ``[V, H_S + H_A] ≠ 0`` (the no-global-work statement assumes it).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> sz = jnp.diag(jnp.array([-0.5, 0.5])); sm = jnp.array([[0., 1.], [0., 0.]])
+      >>> V = jnp.kron(sm.T, sm) + jnp.kron(sm, sm.T)
+      >>> model = CoherentCollisionModel(sz, sz, V, beta=1.0, chi=sm + sm.T, lam=0.2, tau=0.01)
+    """
+
+    H_S: Any
+    H_A: Any
+    V: Any
+    beta: Any
+    chi: Any
+    lam: Any
+    tau: Any
+
+    def __post_init__(self):
+        if all(concrete_array(getattr(self, f)) for f in MEMBER_NDIM):
+            validate(self)
+
+    def replace(self, **changes) -> "CoherentCollisionModel":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def species(self) -> tuple["CoherentCollisionModel", ...]:
+        """The ancilla species this model collides with: just itself (see :class:`MultiSpeciesModel`)."""
+        return (self,)
+
+    @property
+    def dims(self) -> tuple[int, int]:
+        """``(d_S, d_A)``."""
+        return int(np.shape(self.H_S)[-1]), int(np.shape(self.H_A)[-1])
+
+
+def concrete_array(x) -> bool:
+    """True for a concrete numeric (real or complex) array: validate it; False for tracers."""
+    if x is None or not is_concrete(x):
+        return False
+    try:
+        return np.asarray(x).dtype.kind in "biufc"
+    except (TypeError, ValueError):
+        return False
+
+
+# ------------------------------------------------------------------------------------------
+# dtypes and basic objects (one member)
+
+
+def complex_dtype(model) -> Any:
+    """The complex dtype of a model's computations: the precision of its matrices."""
+    leaves = [jnp.asarray(getattr(model, f)) for f in ("H_S", "H_A", "V", "chi")]
+    return complex_dtype_for(jnp.result_type(*[x.dtype for x in leaves]))
+
+
+def _as(x, cdt):
+    return jnp.asarray(x).astype(cdt)
+
+
+def _real(x, cdt):
+    return jnp.asarray(x).astype(real_dtype_for(cdt))
+
+
+def gibbs_state(h, beta) -> jnp.ndarray:
+    """``e^{−βh}/Tr e^{−βh}`` (d, d) for a Hermitian ``h``, via ``expm`` (differentiable in β and h)."""
+    h = jnp.asarray(h)
+    beta = jnp.asarray(beta).astype(real_dtype_for(h.dtype))
+    shift = jax.lax.stop_gradient(jnp.min(jnp.linalg.eigvalsh(h)))
+    w = expm((-beta * (h - shift * jnp.eye(h.shape[-1], dtype=h.dtype))).astype(h.dtype))
+    w = 0.5 * (w + dagger(w))
+    return w / jnp.trace(w)
+
+
+def thermal_ancilla(model) -> jnp.ndarray:
+    """``ρ_A^th = e^{−βH_A}/Z_A`` (d_A, d_A)."""
+    return gibbs_state(_as(model.H_A, complex_dtype(model)), model.beta)
+
+
+def ancilla_state(model) -> jnp.ndarray:
+    """``ρ_A = ρ_A^th + √τ λ χ`` (d_A, d_A) (seed 003 eq. 5)."""
+    cdt = complex_dtype(model)
+    scale = jnp.sqrt(_real(model.tau, cdt)) * _real(model.lam, cdt)
+    return thermal_ancilla(model) + scale.astype(cdt) * _as(model.chi, cdt)
+
+
+def pinching(rho, h) -> jnp.ndarray:
+    """``Δ_H[ρ] = Σ_E P_E ρ P_E``: dephasing in the eigenbasis of ``h`` (SPEC §2), (d, d).
+
+    Degenerate energies (relative gap < 1e-9) keep their block, so the result does not depend
+    on the arbitrary eigenbasis ``eigh`` picks inside an eigenspace. The basis is not
+    differentiated (``stop_gradient`` on ``h``).
+    """
+    h = jax.lax.stop_gradient(jnp.asarray(h).astype(rho.dtype))
+    e, u = jnp.linalg.eigh(h)
+    scale = 1.0 + jnp.max(jnp.abs(e))
+    keep = jnp.abs(e[:, None] - e[None, :]) <= DEGENERACY_RTOL * scale
+    rotated = dagger(u) @ rho @ u
+    return u @ jnp.where(keep, rotated, 0.0) @ dagger(u)
+
+
+def energy_coherence(rho, h) -> jnp.ndarray:
+    """Relative entropy of coherence in the eigenbasis of ``h``: ``S(Δ_H[ρ]) − S(ρ)`` (SPEC §2).
+
+    For a non-degenerate ``h`` this is :func:`jaxthermo.coherence` of ρ rotated into the
+    eigenbasis of ``h``; degenerate eigenspaces are dephased as blocks.
+    """
+    rho = jnp.asarray(rho)
+    return von_neumann_entropy(pinching(rho, h)) - von_neumann_entropy(rho)
+
+
+def collision_unitary(model, n_species: int = 1) -> jnp.ndarray:
+    """``U = exp[−i (τ/m)(H_S + H_A) − i √τ V]`` (d_S d_A, d_S d_A) (seed 003 eq. 4).
+
+    With m = ``n_species`` = 1 this is ``exp(−iτ H_SA)``, ``H_SA = H_S + H_A + V/√τ``; with m
+    species each collision lasts τ/m and V is rescaled by m/√τ (seed 003, multiple environments).
+    """
+    cdt = complex_dtype(model)
+    h_s, h_a, v = _as(model.H_S, cdt), _as(model.H_A, cdt), _as(model.V, cdt)
+    tau = _real(model.tau, cdt)
+    d_s, d_a = h_s.shape[-1], h_a.shape[-1]
+    h0 = tensor(h_s, jnp.eye(d_a, dtype=cdt)) + tensor(jnp.eye(d_s, dtype=cdt), h_a)
+    generator = (tau / n_species).astype(cdt) * h0 + jnp.sqrt(tau).astype(cdt) * v
+    return expm(-1j * generator)
+
+
+# ------------------------------------------------------------------------------------------
+# validation (concrete inputs, NumPy)
+
+
+def allowed_lambda_range(model) -> tuple[np.ndarray, np.ndarray]:
+    """``(λ_min, λ_max)``: the interval of λ keeping ``ρ_th + √τ λ χ ≥ 0`` at the model's τ.
+
+    With ``K = ρ_th^{−1/2} χ ρ_th^{−1/2}`` (in the eigenbasis of H_A, where ρ_th is diagonal):
+    ``λ_max = 1/(√τ max(−k_min, 0))``, ``λ_min = −1/(√τ max(k_max, 0))`` (±∞ for χ = 0).
+    Concrete inputs (NumPy); broadcasts over batched fields.
+    """
+    h_a = np.asarray(model.H_A, dtype=complex)
+    beta = np.asarray(model.beta, dtype=float)
+    chi = np.asarray(model.chi, dtype=complex)
+    tau = np.asarray(model.tau, dtype=float)
+    e, u = np.linalg.eigh(h_a)
+    p = _boltzmann(e, beta)
+    chi_e = np.conj(np.swapaxes(u, -1, -2)) @ chi @ u
+    k = np.linalg.eigvalsh(chi_e / np.sqrt(p[..., :, None] * p[..., None, :]))
+    with np.errstate(divide="ignore"):
+        lam_max = 1.0 / (np.sqrt(tau) * np.maximum(-k[..., 0], 0.0))
+        lam_min = -1.0 / (np.sqrt(tau) * np.maximum(k[..., -1], 0.0))
+    return lam_min, lam_max
+
+
+def _boltzmann(e, beta):
+    logits = -np.asarray(beta)[..., None] * (e - e.min(axis=-1, keepdims=True))
+    p = np.exp(logits)
+    return p / p.sum(axis=-1, keepdims=True)
+
+
+def validate(model, atol: float = 1e-10) -> None:
+    """Check a model's inputs (SPEC §4); raise ``ValueError`` naming the parameter, warn on assumptions."""
+    names = ("H_S", "H_A", "V", "chi")
+    for name in names:
+        check_hermitian(getattr(model, name), name, atol=atol)
+    for name in ("beta", "lam", "tau"):
+        value = np.asarray(getattr(model, name))
+        check_finite(value, name)
+        if np.iscomplexobj(value):
+            raise ValueError(f"{name} must be real; got a complex value")
+    h_s, h_a, v, chi = (np.asarray(getattr(model, n), dtype=complex) for n in names)
+    d_s, d_a = h_s.shape[-1], h_a.shape[-1]
+    if v.shape[-1] != d_s * d_a:
+        raise ValueError(f"V has shape {v.shape[-2:]} but d_S·d_A = {d_s}·{d_a} = {d_s * d_a}")
+    if chi.shape[-1] != d_a:
+        raise ValueError(f"chi has dimension {chi.shape[-1]} but H_A has d_A = {d_a}")
+    tau = np.asarray(model.tau, dtype=float)
+    if np.any(tau <= 0):
+        raise ValueError(f"tau must be > 0; got {np.ravel(tau)[:3].tolist()}")
+    beta = np.asarray(model.beta, dtype=float)
+    if np.any(beta < 0):
+        raise ValueError(f"beta must be >= 0; got {np.ravel(beta)[:3].tolist()}")
+    # χ: no weight on the energy eigenspaces of H_A
+    e, u = np.linalg.eigh(h_a)
+    chi_e = np.conj(np.swapaxes(u, -1, -2)) @ chi @ u
+    scale = 1.0 + np.max(np.abs(e), axis=-1, keepdims=True)[..., None]
+    same = np.abs(e[..., :, None] - e[..., None, :]) <= DEGENERACY_RTOL * scale
+    on_shell = np.max(np.abs(np.where(same, chi_e, 0.0)))
+    if on_shell > atol * max(1.0, float(np.max(np.abs(chi)))):
+        raise ValueError(
+            "chi must have zero diagonal in the eigenbasis of H_A (no weight on its energy "
+            f"eigenspaces); largest such entry {on_shell:.3g}"
+        )
+    # positivity of ρ_A = ρ_th + √τ λ χ
+    lam = np.asarray(model.lam, dtype=float)
+    lam_min, lam_max = allowed_lambda_range(model)
+    bad = (lam > lam_max * (1 + 1e-12)) | (lam < lam_min * (1 + 1e-12))
+    if np.any(bad):
+        wmin = float(np.min(np.linalg.eigvalsh(np.asarray(ancilla_state(model)))))
+        lam_b, lo_b, hi_b = np.broadcast_arrays(lam, lam_min, lam_max)
+        i = np.argmax(np.ravel(bad))
+        lam_i, lo_i, hi_i = (float(np.ravel(x)[i]) for x in (lam_b, lo_b, hi_b))
+        limit = hi_i if lam_i > 0 else lo_i
+        raise ValueError(
+            "lam: the ancilla state rho_A = rho_th + sqrt(tau) lam chi is not positive "
+            f"semidefinite (smallest eigenvalue {wmin:.3g}); lam = {lam_i:.6g} lies outside the "
+            f"allowed range [{lo_i:.6g}, {hi_i:.6g}] for this tau and chi, too large by a factor "
+            f"{lam_i / limit:.4g}"
+        )
+    # assumptions of the paper: warn, do not refuse
+    p = _boltzmann(e, beta)
+    rho_th = (u * p[..., None, :]) @ np.conj(np.swapaxes(u, -1, -2))
+    first_moment = np.asarray(partial_trace(v @ np.kron(np.eye(d_s), rho_th), (d_s, d_a), 0))
+    _warn_if_nonzero(first_moment, v, "Tr_A(V rho_th) != 0", "the master-equation limit of seed 003 eq. 6 assumes it vanishes")
+    h0 = np.kron(h_s, np.eye(d_a)) + np.kron(np.eye(d_s), h_a)
+    _warn_if_nonzero(
+        v @ h0 - h0 @ v, v, "[V, H_S + H_A] != 0",
+        "the collisions do global work; the no-work statement of SPEC §4 assumes strict energy conservation",
+    )
+
+
+def _warn_if_nonzero(x, v, what, consequence):
+    """A ``UserWarning`` when ``max|x|`` exceeds 1e-8 relative to the scale of V."""
+    size = float(np.max(np.abs(x)))
+    if size > 1e-8 * max(1.0, float(np.max(np.abs(v)))):
+        warnings.warn(f"{what} (max entry {size:.3g}): {consequence}", UserWarning, stacklevel=4)
+
+
+# ------------------------------------------------------------------------------------------
+# several species
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class MultiSpeciesModel:
+    """A system colliding in turn with m species of ancillae A, B, C, … (SPEC §4, seed 003 eq. 18).
+
+    Each species is a :class:`CoherentCollisionModel` with its own H_A, V, β, χ, λ; all share the
+    system Hamiltonian and the cycle time τ. In the stroboscopic map each collision lasts τ/m with
+    V_j rescaled by m/√τ; the continuous-time limit is additive over species.
+
+    Example:
+      >>> hot, cold = qubit_example(beta=0.5), qubit_example(beta=2.0)
+      >>> pair = MultiSpeciesModel((hot, cold))
+    """
+
+    species: tuple
+
+    def __post_init__(self):
+        species = tuple(self.species)
+        if len(species) < 1:
+            raise ValueError("species must hold at least one CoherentCollisionModel")
+        if not all(isinstance(s, CoherentCollisionModel) for s in species):
+            if all(concrete_array(x) for s in species for x in jax.tree_util.tree_leaves(s)):
+                raise ValueError("species must be CoherentCollisionModel instances")
+            return
+        first = species[0]
+        if all(concrete_array(getattr(s, f)) for s in species for f in ("H_S", "tau")):
+            for j, s in enumerate(species[1:], start=1):
+                if np.shape(s.H_S) != np.shape(first.H_S) or not np.allclose(s.H_S, first.H_S, atol=1e-12):
+                    raise ValueError(f"species[{j}].H_S differs from species[0].H_S: all species share H_S")
+                if not np.allclose(s.tau, first.tau, rtol=1e-12, atol=0):
+                    raise ValueError(f"species[{j}].tau differs from species[0].tau: all species share tau")
+
+    @property
+    def H_S(self):
+        """The shared system Hamiltonian (d_S, d_S)."""
+        return self.species[0].H_S
+
+    @property
+    def tau(self):
+        """The shared cycle time τ (each of the m collisions lasts τ/m)."""
+        return self.species[0].tau
+
+    @property
+    def dims(self) -> tuple[int, int]:
+        """``(d_S, d_A)`` of the first species."""
+        return self.species[0].dims
+
+
+def qubit_example(omega=1.0, g=1.0, beta=1.0, lam=0.1, tau=0.01, dtype=None) -> CoherentCollisionModel:
+    """The seed-003 qubit example: resonant qubits, ``V = g(σ₊σ₋ + σ₋σ₊)``, χ = σ_x (SPEC §4).
+
+    ``H_S = H_A = (Ω/2)σ_z`` with |0⟩ the ground state (σ_z = diag(−1, 1), as ``2·spin_z(2)``),
+    ``σ₋ = |0⟩⟨1|``. The continuous-time limit is amplitude damping with
+    ``γ⁻ = g² p_0``, ``γ⁺ = g² p_1`` plus the drive ``λG``, ``G = g σ_x``.
+    """
+    from ._eigen import qubit_coupling
+
+    dtype = jnp.float64 if dtype is None else dtype
+    coupling = qubit_coupling(omega, g, dtype=dtype)
+    h = (jnp.asarray(omega, dtype) / 2) * jnp.diag(jnp.array([-1.0, 1.0], dtype))
+    chi = jnp.array([[0.0, 1.0], [1.0, 0.0]], dtype)
+    return CoherentCollisionModel(h, h, coupling.interaction(), beta, chi, lam, tau)

@@ -1,0 +1,122 @@
+"""Model B inputs: validation (SPEC §4), the ancilla state and coherence in the H_A eigenbasis."""
+
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo.coherent import (
+    allowed_lambda_range,
+    ancilla_state,
+    energy_coherence,
+    pinching,
+    qubit_example,
+    thermal_ancilla,
+)
+from tests.coherent.helpers import gibbs, random_hermitian, random_model_arrays
+from tests.helpers import random_state, random_unitary
+
+
+@pytest.mark.parametrize("dims", [(2, 2), (2, 3), (3, 2)])
+def test_random_model_builds_without_warnings_and_states_are_right(dims):
+    rng = np.random.default_rng(sum(dims))
+    p = random_model_arrays(*dims, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = jt.CoherentCollisionModel(**p)
+    np.testing.assert_allclose(thermal_ancilla(model), gibbs(p["H_A"], p["beta"]), atol=1e-13)
+    rho_a = np.asarray(ancilla_state(model))
+    np.testing.assert_allclose(rho_a, gibbs(p["H_A"], p["beta"]) + np.sqrt(p["tau"]) * p["lam"] * p["chi"], atol=1e-13)
+    assert np.linalg.eigvalsh(rho_a).min() > 0
+
+
+def test_bad_inputs_raise_named_errors():
+    p = random_model_arrays(2, 3, np.random.default_rng(0))
+    bad_h = dict(p, H_S=p["H_S"] + np.triu(np.ones((2, 2)), 1))
+    with pytest.raises(ValueError, match="H_S is not Hermitian"):
+        jt.CoherentCollisionModel(**bad_h)
+    with pytest.raises(ValueError, match="chi must have zero diagonal"):
+        jt.CoherentCollisionModel(**dict(p, chi=p["chi"] + 0.1 * p["H_A"]))
+    with pytest.raises(ValueError, match="tau must be > 0"):
+        jt.CoherentCollisionModel(**dict(p, tau=0.0))
+    with pytest.raises(ValueError, match="beta must be >= 0"):
+        jt.CoherentCollisionModel(**dict(p, beta=-1.0))
+    with pytest.raises(ValueError, match="V has shape"):
+        jt.CoherentCollisionModel(**dict(p, V=np.eye(4)))
+    with pytest.raises(ValueError, match="chi has dimension"):
+        jt.CoherentCollisionModel(**dict(p, chi=np.zeros((2, 2))))
+    with pytest.raises(ValueError, match="lam must be finite"):
+        jt.CoherentCollisionModel(**dict(p, lam=np.nan))
+
+
+def test_positivity_limit_is_exact_and_reported_with_factor():
+    model = qubit_example(beta=1.0, tau=0.04, lam=0.1)
+    lo, hi = allowed_lambda_range(model)
+    # independent: ρ_th + s σ_x ≥ 0 ⇔ s² ≤ p0 p1 for a qubit
+    p0 = 1 / (1 + np.exp(-1.0))
+    expected = np.sqrt(p0 * (1 - p0)) / np.sqrt(0.04)
+    np.testing.assert_allclose([lo, hi], [-expected, expected], rtol=1e-12)
+    edge = model.replace(lam=hi * (1 - 1e-9))
+    assert np.linalg.eigvalsh(np.asarray(ancilla_state(edge))).min() > -1e-12
+    with pytest.raises(ValueError, match=r"lam: .*not positive.*factor 1\.5"):
+        model.replace(lam=1.5 * hi)
+    with pytest.raises(ValueError, match="lam"):
+        model.replace(lam=-1.5 * hi)
+
+
+def test_batched_lambda_validation_finds_the_bad_member():
+    model = qubit_example(tau=0.01)
+    hi = allowed_lambda_range(model)[1]
+    jt.CoherentCollisionModel(model.H_S, model.H_A, model.V, 1.0, model.chi, jnp.linspace(0, hi * 0.99, 5), 0.01)
+    with pytest.raises(ValueError, match="factor 2"):
+        jt.CoherentCollisionModel(model.H_S, model.H_A, model.V, 1.0, model.chi, jnp.array([0.0, 2 * hi]), 0.01)
+
+
+def test_warnings_for_the_papers_assumptions():
+    m = qubit_example()
+    sx, sz = np.array([[0, 1], [1, 0]]), np.diag([-1.0, 1.0])
+    with pytest.warns(UserWarning, match=r"Tr_A\(V rho_th\) != 0"):
+        jt.CoherentCollisionModel(m.H_S, m.H_A, np.kron(sz, sz), 1.0, m.chi, 0.1, 0.01)
+    with pytest.warns(UserWarning, match=r"\[V, H_S \+ H_A\] != 0"):
+        jt.CoherentCollisionModel(m.H_S, m.H_A, np.kron(sx, sx), 1.0, m.chi, 0.1, 0.01)
+
+
+def test_energy_coherence_rotates_into_the_h_eigenbasis():
+    rng = np.random.default_rng(3)
+    for d in (2, 3, 4):
+        rho = random_state(d, rng)
+        u = random_unitary(d, rng)
+        h = u @ np.diag(np.arange(d) + 0.3 * rng.random(d)) @ u.conj().T
+        # independent: dephase in the eigenbasis by hand, then S(Δρ) − S(ρ)
+        rot = u.conj().T @ rho @ u
+        p = np.real(np.diag(rot))
+        w = np.linalg.eigvalsh(rho)
+        expected = -np.sum(p * np.log(p)) + np.sum(w * np.log(w))
+        np.testing.assert_allclose(energy_coherence(rho, h), expected, atol=1e-12)
+        np.testing.assert_allclose(energy_coherence(rho, h), jt.coherence(rot), atol=1e-12)
+
+
+def test_pinching_of_a_degenerate_hamiltonian_keeps_blocks():
+    rng = np.random.default_rng(4)
+    u = random_unitary(3, rng)
+    h = u @ np.diag([0.0, 1.0, 1.0]) @ u.conj().T
+    rho = random_state(3, rng)
+    rot = u.conj().T @ rho @ u
+    mask = np.array([[1, 0, 0], [0, 1, 1], [0, 1, 1]])
+    np.testing.assert_allclose(pinching(jnp.asarray(rho), h), u @ (mask * rot) @ u.conj().T, atol=1e-12)
+    # χ inside the degenerate block is refused, χ across energies accepted
+    h_s = np.diag([0.0, 1.0])
+    chi_in = u @ np.array([[0, 0, 0], [0, 0, 1], [0, 1, 0]]) @ u.conj().T
+    chi_out = u @ np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]]) @ u.conj().T
+    v = np.zeros((6, 6))
+    with pytest.raises(ValueError, match="chi"):
+        jt.CoherentCollisionModel(h_s, h, v, 1.0, chi_in, 0.01, 0.01)
+    jt.CoherentCollisionModel(h_s, h, v, 1.0, chi_out, 0.01, 0.01)
+
+
+def test_float32_model_computes_in_complex64():
+    m = qubit_example(dtype=jnp.float32)
+    assert ancilla_state(m).dtype == jnp.complex64
+    assert random_hermitian(2, np.random.default_rng(0)).shape == (2, 2)

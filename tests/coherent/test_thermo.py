@@ -1,0 +1,164 @@
+"""Energetics and entropy production (SPEC §4; seed 003 eqs. 3, 12–17)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo.coherent import (
+    collide,
+    collision_thermodynamics,
+    energy_rate,
+    entropy_rate,
+    free_energy_rate,
+    qubit_example,
+)
+from tests.coherent.helpers import random_model_arrays
+from tests.helpers import random_state
+
+SX, SY, SZ = np.array([[0, 1], [1, 0]]), np.array([[0, 1j], [-1j, 0]]), np.diag([-1.0, 1.0])
+
+
+def _bloch(rho):
+    return [float(np.real(np.trace(rho @ s))) for s in (SX, SY, SZ)]
+
+
+def test_qubit_rates_match_bloch_equations():
+    omega, g, beta, lam = 1.3, 0.8, 0.6, 0.4
+    m = qubit_example(omega=omega, g=g, beta=beta, lam=lam)
+    rho = random_state(2, np.random.default_rng(70))
+    x, y, z = _bloch(rho)
+    p0 = 1 / (1 + np.exp(-beta * omega))
+    gm, gp = g**2 * p0, g**2 * (1 - p0)
+    # H_S = (Ω/2)σ_z, drive λgσ_x: ż = 2λg y − Γz + (γ⁺ − γ⁻)
+    np.testing.assert_allclose(jt.coherent_work_rate(m, rho), omega * lam * g * y, atol=1e-14)
+    np.testing.assert_allclose(jt.incoherent_heat_rate(m, rho), omega / 2 * (-(gm + gp) * z + gp - gm), atol=1e-14)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_first_law_against_propagation_and_collisions(seed):
+    rng = np.random.default_rng(80 + seed)
+    p = random_model_arrays(2, 3, rng)
+    model = jt.CoherentCollisionModel(**p)
+    rho = random_state(2, rng)
+    wc, qi = float(jt.coherent_work_rate(model, rho)), float(jt.incoherent_heat_rate(model, rho))
+    # route 1: central difference of ⟨H_S⟩ along the exact propagation
+    h = 1e-4
+    states = np.asarray(jt.propagate(model, rho, np.array([0.0, h, 2 * h])))
+    e = [np.real(np.trace(p["H_S"] @ s)) for s in states]
+    # forward/backward: use ρ(h) as midpoint, compare with rates at ρ(h)
+    mid = states[1]
+    lhs = (e[2] - e[0]) / (2 * h)
+    np.testing.assert_allclose(lhs, float(jt.coherent_work_rate(model, mid) + jt.incoherent_heat_rate(model, mid)), atol=1e-8)
+    np.testing.assert_allclose(float(energy_rate(model, rho)), wc + qi, atol=1e-14)
+    # route 2: −Q_A/τ of one collision (seed 003 eq. 13, d⟨H_S⟩/dt ≡ −Q̇_A) converges linearly in τ
+    errs = []
+    for tau in (4e-3, 2e-3, 1e-3):
+        m_tau = model.replace(tau=tau)
+        c = collide(m_tau, rho)
+        errs.append(abs(float(-c.ancilla_heat / tau) - float(jt.coherent_work_rate(m_tau, rho) + jt.incoherent_heat_rate(m_tau, rho))))
+    assert errs[2] < errs[1] < errs[0]
+    assert np.log2(errs[1] / errs[2]) > 0.4
+
+
+def test_entropy_production_rate_two_forms_and_collision_limit():
+    rng = np.random.default_rng(90)
+    for model in (qubit_example(lam=0.4, beta=0.8), jt.CoherentCollisionModel(**random_model_arrays(2, 2, rng, lam_fraction=0.3))):
+        rho = random_state(2, rng)
+        pi = float(jt.entropy_production_rate(model, rho))
+        beta = float(model.beta)
+        np.testing.assert_allclose(pi, beta * float(jt.coherent_work_rate(model, rho) - free_energy_rate(model, rho)), atol=1e-13)
+        assert pi >= 0
+        # Ṡ against a finite difference of S along the exact propagation
+        h = 1e-5
+        s = [float(jt.von_neumann_entropy(x)) for x in jt.propagate(model, rho, np.array([0.0, h, 2 * h]))]
+        mid = jt.propagate(model, rho, np.array([h]))[0]
+        np.testing.assert_allclose((s[2] - s[0]) / (2 * h), float(entropy_rate(model, mid)), rtol=1e-6, atol=1e-9)
+        # Π = lim Σ_n/τ with Σ_n = I(ρ_SA') + S(ρ_A'‖ρ_A) (seed 003 eqs. 3, 17)
+        lam_tau = model.lam
+        ratios = [float(collision_thermodynamics(model.replace(tau=t, lam=lam_tau), rho).entropy_production) / t for t in (2e-3, 1e-3, 5e-4)]
+        errs = [abs(r - pi) for r in ratios]
+        assert errs[2] < errs[1] < errs[0] and errs[2] < 0.02 * max(pi, 1e-3)
+
+
+def _slope(x, y):
+    return np.polyfit(np.log(x), np.log(np.abs(y)), 1)[0]
+
+
+def test_identities_14_15_on_the_qubit_example_residuals_quadratic():
+    m = qubit_example(lam=0.3)
+    rho = jnp.array([[0.6, 0.2 - 0.1j], [0.2 + 0.1j, 0.4]])
+    taus = np.array([4e-3, 2e-3, 1e-3, 5e-4])
+    t = [collision_thermodynamics(m.replace(tau=float(tau)), rho) for tau in taus]
+    info = np.array([float(x.mutual_information) for x in t])
+    rel = np.array([float(x.ancilla_relative_entropy) for x in t])
+    r1 = np.array([float(x.residual_information) for x in t])
+    r2 = np.array([float(x.residual_relative_entropy) for x in t])
+    assert 0.95 < _slope(taus, info) < 1.05 and 0.95 < _slope(taus, rel) < 1.05
+    assert 1.9 < _slope(taus, r1) < 2.1 and 1.9 < _slope(taus, r2) < 2.1
+    assert all(float(x.bound_margin) >= 0 for x in t)
+
+
+@pytest.mark.parametrize("dims", [(2, 2), (2, 3), (3, 2)])
+def test_identities_on_random_models_residuals_vanish_faster_than_terms(dims):
+    rng = np.random.default_rng(100 + sum(dims))
+    p = random_model_arrays(*dims, rng, lam_fraction=0.3, tau=1e-2)
+    model = jt.CoherentCollisionModel(**p)
+    rho = random_state(dims[0], rng)
+    taus = np.array([1e-3, 2.5e-4, 6.25e-5])
+    t = [collision_thermodynamics(model.replace(tau=float(tau)), rho) for tau in taus]
+    for term, res in (("mutual_information", "residual_information"), ("ancilla_relative_entropy", "residual_relative_entropy")):
+        terms = np.array([float(getattr(x, term)) for x in t])
+        resid = np.array([float(getattr(x, res)) for x in t])
+        assert 0.95 < _slope(taus, terms) < 1.05
+        assert _slope(taus, resid) > 1.8, (term, _slope(taus, resid))  # measured ≈ 2 (quadratic)
+        assert abs(resid[-1]) < 0.02 * abs(terms[-1])
+
+
+_trajectory = jax.jit(jt.stroboscopic_trajectory, static_argnums=2)
+_thermo_batch = jax.jit(jax.vmap(collision_thermodynamics, in_axes=(None, 0)))
+
+
+def _margins(model, rho0, n=40):
+    traj = _trajectory(model, rho0, n)
+    t = _thermo_batch(model, traj.states[:-1])
+    return np.asarray(t.bound_margin), np.asarray(t.ancilla_relative_entropy), np.asarray(t.entropy_production)
+
+
+def test_bound_holds_in_every_collision_of_trajectories():
+    rng = np.random.default_rng(110)
+    models = [qubit_example(lam=lam, tau=0.005) for lam in (-0.8, 0.2, 0.9)]
+    # random models: λ at a fraction f of the positivity limit for τ = 10⁻², run at smaller τ; the
+    # identities are leading order in √τ‖V‖ and √τλ‖χ‖, so larger λ needs smaller τ
+    for f, tau in ((0.3, 1e-3), (0.9, 6.25e-5)):
+        rng = np.random.default_rng(111)
+        models.append(jt.CoherentCollisionModel(**random_model_arrays(2, 3, rng, lam_fraction=f, tau=1e-2)).replace(tau=tau))
+    for model in models:
+        margin, rel, sigma = _margins(model, random_state(2, rng))
+        assert np.all(margin >= 0), margin.min()
+        assert np.all(rel >= 0) and np.all(sigma >= 0)
+
+
+def test_bound_is_leading_order_and_can_fail_at_finite_tau():
+    """βW_C ≥ −ΔC_A is eq. 15's leading order; the exact statement is S(ρ_A'‖ρ_A) ≥ 0. With strong
+    coherence (f = 0.9) at τ = 10⁻³ the residual of eq. 15 exceeds S(ρ_A'‖ρ_A) in some collision,
+    while Σ ≥ 0 and S(ρ_A'‖ρ_A) ≥ 0 hold exactly; at τ = 6.25·10⁻⁵ the bound is restored (above)."""
+    rng = np.random.default_rng(111)
+    model = jt.CoherentCollisionModel(**random_model_arrays(2, 3, rng, lam_fraction=0.9, tau=1e-2)).replace(tau=1e-3)
+    margin, rel, sigma = _margins(model, random_state(2, rng))
+    assert margin.min() < 0
+    assert np.all(rel >= 0) and np.all(sigma >= 0)
+
+
+def test_no_coherence_gives_no_coherent_work():
+    m = qubit_example(lam=0.0, tau=1e-3)
+    coherent_rho = jnp.array([[0.6, 0.2 - 0.1j], [0.2 + 0.1j, 0.4]])
+    t = collision_thermodynamics(m, coherent_rho)
+    assert float(t.coherent_work) == 0.0
+    # Σ = −βΔF to leading order (residual O(τ²) against O(τ))
+    assert abs(float(t.entropy_production + m.beta * t.free_energy_change)) < 1e-3 * abs(float(t.entropy_production))
+    # ΔC_A = 0 for a system without coherence (a coherent ρ_S imprints O(√τ) coherence on A)
+    t_diag = collision_thermodynamics(m, jnp.diag(jnp.array([0.6, 0.4])))
+    assert abs(float(t_diag.coherence_change)) < 1e-12
+    assert abs(float(t.coherence_change)) > 1e-5
