@@ -49,6 +49,17 @@ from .inhomogeneous import trajectory as trajectory  # noqa: E402
 
 # --- model B (coherent) exports: added by the model-B work ---
 # --- model C (assignment) exports: added by the model-C work ---
+from .assignment import Assignment as Assignment  # noqa: E402
+from .assignment import GlobalModel as GlobalModel  # noqa: E402
+from .assignment import QuadraticReservoirs as QuadraticReservoirs  # noqa: E402
+from .assignment import QuadraticEnergetics as QuadraticEnergetics  # noqa: E402
+from .assignment import canonical_form as canonical_form  # noqa: E402
+from .assignment import canonical_hamiltonian as canonical_hamiltonian  # noqa: E402
+from .assignment import energy_assignment as energy_assignment  # noqa: E402
+from .assignment import exact_generator as exact_generator  # noqa: E402
+from .assignment import minimal_dissipation as minimal_dissipation  # noqa: E402
+from .assignment import quadratic_energetics as quadratic_energetics  # noqa: E402
+from .assignment import reduced_map as reduced_map  # noqa: E402
 # --- ensemble engine exports: added by the ensemble work ---
 
 __version__ = "0.1.0"

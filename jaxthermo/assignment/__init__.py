@@ -21,3 +21,6 @@ from ._global import generator_from_map as generator_from_map
 from ._global import inverse_condition as inverse_condition
 from ._global import minimal_dissipation as minimal_dissipation
 from ._global import reduced_map as reduced_map
+from ._quadratic import QuadraticEnergetics as QuadraticEnergetics
+from ._quadratic import QuadraticReservoirs as QuadraticReservoirs
+from ._quadratic import quadratic_energetics as quadratic_energetics

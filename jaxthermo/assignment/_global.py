@@ -25,11 +25,6 @@ import numpy as np
 from .._dtypes import complex_dtype_for
 from .._qudit import dagger, tensor
 from .._validation import check_density_matrix, check_hermitian, is_concrete
-
-
-def should_validate(x) -> bool:
-    """Validate concrete values only (complex arrays included)."""
-    return x is not None and is_concrete(x)
 from ._assignment import (
     Assignment,
     bare_assignment,
@@ -39,6 +34,11 @@ from ._assignment import (
 )
 from ._generator import as_function, canonical_form
 from ._propagator import propagator_rows, spectral_decomposition
+
+
+def should_validate(x) -> bool:
+    """Validate concrete values only (complex arrays included)."""
+    return x is not None and is_concrete(x)
 
 
 @jax.tree_util.register_dataclass
