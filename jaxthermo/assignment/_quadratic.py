@@ -312,7 +312,7 @@ def _step_jvp(n_s, primals, tangents):
 
 
 def quadratic_energetics(
-    model: QuadraticReservoirs, times, *, reservoir: int = 1, order: int = 4, rcond: float = 1e-6, batch_size: int = 32
+    model: QuadraticReservoirs, times, *, reservoir: int = 1, order: int = 4, rcond: float = 1e-6, batch_size: int = 1
 ) -> QuadraticEnergetics:
     """Bare, interaction and minimal-dissipation energetics of reservoir 1 (or 2) (SPEC §5).
 
