@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from functools import partial
 from typing import Any, NamedTuple
 
 import jax
@@ -238,11 +239,19 @@ def minimal_dissipation(
     cdt = complex_dtype_for(jnp.result_type(jnp.asarray(rho_s0).dtype, jnp.asarray(rho_env).dtype, times.dtype))
     rho_s0 = jnp.asarray(rho_s0).astype(cdt)
     rho_env = jnp.asarray(rho_env).astype(cdt)
-    h = model.hamiltonian(cdt)
-    w, v = spectral_decomposition(h)
     if trace is None:
         trace = jnp.real(jnp.trace(jnp.asarray(model.h_system)))
-    trace = jnp.asarray(trace)
+    result = _minimal_dissipation_core(model, rho_s0, rho_env, times, jnp.asarray(trace), rcond, order)
+    warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "Φ_t")
+    return result
+
+
+@partial(jax.jit, static_argnames=("order",))
+def _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order):
+    d_s, d_e = model.dims
+    cdt = rho_s0.dtype
+    h = model.hamiltonian(cdt)
+    w, v = spectral_decomposition(h)
     n = d_s * d_s
 
     def at_time(t):
@@ -264,9 +273,7 @@ def minimal_dissipation(
     heat_rate = _expect(k_n, rho_dot_n).reshape(shape)
     assignment = minimal_dissipation_assignment(energy, heat_rate, weights, singular, singular_nodes)
     k = jnp.where(singular[:, None, None], jnp.nan, k)
-    result = MinimalDissipation(times, k, rho, rates, assignment, rc, singular, singular_nodes, nodes)
-    warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "Φ_t")
-    return result
+    return MinimalDissipation(times, k, rho, rates, assignment, rc, singular, singular_nodes, nodes)
 
 
 def warn_singular(singular, singular_nodes, times, nodes, what: str) -> None:

@@ -336,6 +336,13 @@ def quadratic_energetics(
     _check_times(times)
     if reservoir == 2:
         model = model.swapped()
+    result = _quadratic_core(model, jnp.asarray(times), rcond, order, batch_size)
+    warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "G(t)")
+    return result
+
+
+@partial(jax.jit, static_argnames=("order", "batch_size"))
+def _quadratic_core(model, times, rcond, order, batch_size):
     n_s = model.sizes[0]
     m = model.single_particle_matrix()
     r0 = model.initial_correlations()
@@ -356,7 +363,6 @@ def quadratic_energetics(
     singular_nodes = (sigma_n < rcond).reshape(nodes.shape)
     md = minimal_dissipation_assignment(energy_md, heat_rate.reshape(nodes.shape), weights, singular, singular_nodes)
     k = jnp.where(singular[:, None, None], jnp.nan, k)
-    warn_singular(singular, singular_nodes, times, nodes, "G(t)")
     return QuadraticEnergetics(
         times, energies, bare_assignment(*args), interaction_assignment(*args), md, k, sigma, singular, singular_nodes, nodes
     )
