@@ -24,6 +24,7 @@ class Check(NamedTuple):
 
 CHECK_MODULES = (
     "jaxthermo._checks",
+    "jaxthermo.assignment._checks",
 )
 
 
