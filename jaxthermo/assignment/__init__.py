@@ -5,6 +5,7 @@ from ._assignment import bare_assignment as bare_assignment
 from ._assignment import cumulative_integral as cumulative_integral
 from ._assignment import gauss_legendre_nodes as gauss_legendre_nodes
 from ._assignment import interaction_assignment as interaction_assignment
+from ._assignment import refine_times as refine_times
 from ._generator import CanonicalForm as CanonicalForm
 from ._generator import as_function as as_function
 from ._generator import canonical_form as canonical_form

@@ -97,3 +97,25 @@ def minimal_dissipation_assignment(energy, heat_rate_nodes, weights, singular_gr
     heat = jnp.where(broken, jnp.nan, heat)
     work = jnp.where(broken, jnp.nan, energy - energy[0] - heat)
     return Assignment(energy, heat, work)
+
+
+def refine_times(times, centers, half_width, points: int = 201):
+    """The grid ``times`` with ``points`` extra equally spaced times in ``[c − w, c + w]`` per centre.
+
+    Use it around the minimal-dissipation peaks (e.g. ``QuadraticEnergetics.peak_times`` of a
+    coarse pass), where K_S varies on a time scale much shorter than the rest of the dynamics.
+
+    Args:
+      times: (T,) increasing grid.
+      centers: (P,) times to refine around.
+      half_width: half-width of each refined window (scalar).
+      points: extra times per window.
+
+    Returns:
+      sorted unique NumPy array, clipped to ``[times[0], times[-1]]``.
+    """
+    times = np.asarray(times, dtype=float)
+    extra = [np.linspace(c - half_width, c + half_width, points) for c in np.atleast_1d(np.asarray(centers, dtype=float))]
+    grid = np.concatenate([times, *extra]) if extra else times
+    grid = grid[(grid >= times[0]) & (grid <= times[-1])]
+    return np.unique(grid)
