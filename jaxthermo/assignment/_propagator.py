@@ -33,21 +33,27 @@ def propagator_rows(m, t, w, v, rows):
       w, v: :func:`spectral_decomposition` of ``m``.
       rows: number of leading rows returned (static).
     """
-    phase = jnp.exp(-1j * w * t).astype(v.dtype)
-    return (v[:rows] * phase) @ dagger(v)
+    return (v[:rows] * _phases(w, t, v.dtype)) @ dagger(v)
+
+
+def _phases(w, t, dtype):
+    """``e^{−iwt}`` in the complex dtype of the eigenvectors (no weak-type promotion)."""
+    return jnp.exp(-1j * (w * t).astype(dtype))
 
 
 @propagator_rows.defjvp
 def _propagator_rows_jvp(rows, primals, tangents):
     m, t, w, v = primals
     dm, dt, _, _ = tangents
-    phase = jnp.exp(-1j * w * t).astype(v.dtype)
+    cdt = v.dtype
+    phase = _phases(w, t, cdt)
     vh = dagger(v)
     out = (v[:rows] * phase) @ vh
     half_gap = 0.5 * (w[:, None] - w[None, :]) * t
     mid = 0.5 * (w[:, None] + w[None, :])
-    gamma = (-1j * t * jnp.exp(-1j * mid * t) * jnp.sinc(half_gap / jnp.pi)).astype(v.dtype)
-    inner = vh @ jnp.asarray(dm).astype(v.dtype) @ v
+    t_c = jnp.asarray(t).astype(cdt)
+    gamma = -1j * t_c * _phases(mid, t, cdt) * jnp.sinc(half_gap / jnp.pi).astype(cdt)
+    inner = vh @ jnp.asarray(dm).astype(cdt) @ v
     d_out = v[:rows] @ (gamma * inner) @ vh
-    d_out = d_out + ((v[:rows] * (-1j * w * phase).astype(v.dtype)) @ vh) * jnp.asarray(dt).astype(v.dtype)
+    d_out = d_out + ((v[:rows] * (-1j * w.astype(cdt) * phase)) @ vh) * jnp.asarray(dt).astype(cdt)
     return out, d_out

@@ -38,7 +38,7 @@ from ._assignment import (
     minimal_dissipation_assignment,
 )
 from ._global import _check_times, warn_singular
-from ._propagator import propagator_rows, spectral_decomposition
+from ._propagator import _phases, propagator_rows, spectral_decomposition
 
 STATISTICS = ("fermion", "boson")
 
@@ -286,13 +286,13 @@ def _step(m, r0, r0_dot, w, v, eig, n_s, t):
     degenerate spectra of SPEC §5.
     """
     a_eig, r_eig, r_dot_eig = eig
-    phase = jnp.exp(-1j * w * t).astype(v.dtype)
+    phase = _phases(w, t, v.dtype)
     x = r_eig * phase[:, None] * jnp.conj(phase)[None, :]
     energies = jnp.real(jnp.einsum("xji,ij->x", a_eig, x))
     v_s = v[:n_s]
     b = v_s * phase
     g_block = b @ dagger(v_s)
-    g_dot = (b * (-1j * w).astype(v.dtype)) @ dagger(v_s)
+    g_dot = (b * (-1j * w.astype(v.dtype))) @ dagger(v_s)
     k = _minimal_dissipation_matrix(g_block, g_dot)
     y = dagger(b) @ k @ b  # Tr(k R_SS) = Tr(y R̃),  Tr(k Ṙ_SS) = Tr(y Ṙ̃)
     return energies, k, _trace_product(y, r_eig), _trace_product(y, r_dot_eig), _sigma_min(g_block)

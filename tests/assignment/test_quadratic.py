@@ -225,3 +225,16 @@ def test_bad_input_is_rejected():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.energetics(np.linspace(0, 1, 3))
+
+
+def test_float32_is_kept_without_promotion():
+    import jax
+
+    f32 = jnp.float32
+    args = [f32(x) for x in (2.0, 1.5, 0.1, 0.2, 1.0, 0.5, 0.0, 0.0)]
+    with jax.numpy_dtype_promotion("strict"):
+        out = QuadraticReservoirs.homogeneous(3, 2, *args).energetics(jnp.linspace(0, 3, 11, dtype=f32))
+    assert out.minimal_dissipation.heat.dtype == jnp.float32 and out.k.dtype == jnp.complex64
+    ref = QuadraticReservoirs.homogeneous(3, 2, 2.0, 1.5, 0.1, 0.2, 1.0, 0.5).energetics(np.linspace(0, 3, 11))
+    np.testing.assert_allclose(out.minimal_dissipation.heat, ref.minimal_dissipation.heat, atol=1e-5)
+    np.testing.assert_allclose(out.bare.work, ref.bare.work, atol=1e-5)
