@@ -13,12 +13,14 @@ from ._quadratic import QuadraticReservoirs
 _HCLA = "Hall, Cresser, Li & Andersson, PRA 89, 042120 (2014), canonical form; SPEC §5"
 
 
-def _hermitian(d, rng):
+def random_hermitian(d, rng):
+    """A random Hermitian (d, d) matrix (NumPy), also used by the tests."""
     a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
     return (a + a.conj().T) / 2
 
 
-def _traceless(d, rng):
+def random_traceless(d, rng):
+    """A random traceless complex (d, d) matrix (NumPy), also used by the tests."""
     a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
     return a - np.trace(a) / d * np.eye(d)
 
@@ -27,7 +29,7 @@ def _unitary_generator():
     rng = np.random.default_rng(0)
     worst = 0.0
     for d in (2, 3, 4):
-        h = _hermitian(d, rng)
+        h = random_hermitian(d, rng)
         k = canonical_hamiltonian(lambda r: -1j * (h @ r - r @ h), d, trace=np.trace(h).real)
         worst = max(worst, float(np.max(np.abs(np.asarray(k) - h))))
     return worst < 1e-12, f"max |K_S − H| = {worst:.1e} for d = 2, 3, 4"
@@ -36,7 +38,7 @@ def _unitary_generator():
 def _traceless_dissipator():
     rng = np.random.default_rng(1)
     d = 3
-    jumps = np.stack([_traceless(d, rng) for _ in range(3)])
+    jumps = np.stack([random_traceless(d, rng) for _ in range(3)])
     gen = lindblad_generator(np.zeros((d, d), complex), np.array([0.5, 1.0, 2.0]), jumps)
     k = float(np.max(np.abs(np.asarray(canonical_hamiltonian(gen, d)))))
     return k < 1e-12, f"max |K| = {k:.1e} for a dissipator with traceless jumps (d = 3)"
@@ -45,7 +47,7 @@ def _traceless_dissipator():
 def _jump_shift():
     rng = np.random.default_rng(2)
     d, c = 3, 0.4 - 0.9j
-    l_op = _traceless(d, rng)
+    l_op = random_traceless(d, rng)
     gen = lindblad_generator(np.zeros((d, d), complex), np.array([1.0]), (l_op + c * np.eye(d))[None])
     expected = 0.5j * (np.conj(c) * l_op - c * l_op.conj().T)
     err = float(np.max(np.abs(np.asarray(canonical_hamiltonian(gen, d)) - expected)))
@@ -54,7 +56,7 @@ def _jump_shift():
 
 def _bookkeeping():
     rng = np.random.default_rng(3)
-    model = GlobalModel(_hermitian(2, rng), 0.4 * _hermitian(6, rng), _hermitian(3, rng))
+    model = GlobalModel(random_hermitian(2, rng), 0.4 * random_hermitian(6, rng), random_hermitian(3, rng))
     a = rng.normal(size=(6, 6)) + 1j * rng.normal(size=(6, 6))
     rho = a @ a.conj().T
     out = energy_assignment(model, rho / np.trace(rho), np.linspace(0.0, 5.0, 26))

@@ -15,28 +15,21 @@ def fermion_annihilators(n):
     """Jordan–Wigner c_j (2^n, 2^n), j = 0…n−1."""
     lower = np.array([[0.0, 1.0], [0.0, 0.0]])
     z = np.diag([1.0, -1.0])
-    ops = []
-    for j in range(n):
-        factors = [z] * j + [lower] + [np.eye(2)] * (n - j - 1)
-        op = factors[0]
-        for f in factors[1:]:
-            op = np.kron(op, f)
-        ops.append(op.astype(complex))
-    return ops
+    return [_kron_all([z] * j + [lower] + [np.eye(2)] * (n - j - 1)) for j in range(n)]
 
 
 def boson_annihilators(n, cutoff):
     """Truncated bosonic b_j on (cutoff+1)^n states, j = 0…n−1."""
     b = np.diag(np.sqrt(np.arange(1, cutoff + 1)), 1)
-    ops = []
-    for j in range(n):
-        factors = [np.eye(cutoff + 1)] * n
-        factors[j] = b
-        op = factors[0]
-        for f in factors[1:]:
-            op = np.kron(op, f)
-        ops.append(op.astype(complex))
-    return ops
+    eye = np.eye(cutoff + 1)
+    return [_kron_all([eye] * j + [b] + [eye] * (n - j - 1)) for j in range(n)]
+
+
+def _kron_all(factors):
+    op = factors[0]
+    for f in factors[1:]:
+        op = np.kron(op, f)
+    return op.astype(complex)
 
 
 def quadratic(matrix, ops):

@@ -7,17 +7,9 @@ import pytest
 import qutip
 
 from jaxthermo import canonical_hamiltonian
+from jaxthermo.assignment._checks import random_hermitian as _hermitian
+from jaxthermo.assignment._checks import random_traceless as _traceless
 from jaxthermo.assignment import canonical_form, lindblad_generator, non_markovian_intervals, superoperator_matrix
-
-
-def _hermitian(d, rng):
-    a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
-    return (a + a.conj().T) / 2
-
-
-def _traceless(d, rng):
-    a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
-    return a - np.trace(a) / d * np.eye(d)
 
 
 @pytest.mark.parametrize("d", [2, 3, 4])

@@ -10,6 +10,7 @@ import pytest
 from scipy.integrate import quad
 from scipy.linalg import expm
 
+from jaxthermo.assignment._checks import random_hermitian
 from jaxthermo import GlobalModel, energy_assignment, exact_generator, minimal_dissipation, reduced_map
 from jaxthermo.assignment import as_function, canonical_hamiltonian, gauss_legendre_nodes
 
@@ -17,8 +18,7 @@ from tests.helpers import random_state
 
 
 def _hermitian(d, rng, scale=1.0):
-    a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
-    return scale * (a + a.conj().T) / 2
+    return scale * random_hermitian(d, rng)
 
 
 def _model(rng, d_s=2, d_e=3, coupling=0.4):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
+from jaxthermo.assignment._checks import random_hermitian
 from jaxthermo import GlobalModel, QuadraticReservoirs, energy_assignment, minimal_dissipation
 from jaxthermo.assignment._propagator import spectral_decomposition
 from jaxthermo.assignment._quadratic import _eigenbasis_data, _step, _step_reference
@@ -15,8 +16,7 @@ from tests.assignment import fock
 
 
 def _hermitian(n, rng, scale=1.0, shift=0.0):
-    a = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
-    return scale * (a + a.conj().T) / 2 + shift * np.eye(n)
+    return scale * random_hermitian(n, rng) + shift * np.eye(n)
 
 
 def _random_model(rng, n1, n2, statistics="fermion", coupling=0.3):
