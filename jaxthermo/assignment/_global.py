@@ -8,7 +8,8 @@
 * :func:`minimal_dissipation`: K_S(t) of the canonical form of L_t and U^md, Q^md, W^md, with
   the times where Φ_t is (nearly) non-invertible detected and reported.
 
-H is time independent (H_S constant): then Q̃_X(t) = ΔŨ_X(t) exactly and W̃_X = 0.
+For constant H, Q̃_X(t) = ΔŨ_X(t) exactly and W̃_X = 0. A driven H_S(t) = H_S + V(t) (``drive``)
+is supported by :func:`energy_assignment` (RK4); the map-based functions need constant H.
 Tensor order (system ⊗ environment), index ``a*d_E + e``.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -51,11 +52,15 @@ class GlobalModel:
       h_system: H_S (d_S, d_S), Hermitian.
       h_interaction: H_I (d_S d_E, d_S d_E), Hermitian, tensor order (system ⊗ environment).
       h_environment: H_E (d_E, d_E), Hermitian.
+      drive: optional ``t ↦ V(t)`` (d_S, d_S) Hermitian, differentiable in t (static): then
+        ``H_S(t) = h_system + V(t)``. Only :func:`energy_assignment` accepts a driven model; the
+        reduced map and the minimal-dissipation functions need a constant H.
     """
 
     h_system: Any
     h_interaction: Any
     h_environment: Any
+    drive: Callable | None = dataclasses.field(default=None, metadata=dict(static=True))
 
     def __post_init__(self):
         for name in ("h_system", "h_interaction", "h_environment"):
@@ -101,6 +106,11 @@ class GlobalEnergetics(NamedTuple):
     interaction: Assignment
 
 
+def _require_constant(model):
+    if model.drive is not None:
+        raise ValueError("drive: the exact reduced map and minimal dissipation need a constant H (drive=None)")
+
+
 def _check_times(times):
     if should_validate(times):
         t = np.asarray(times, dtype=float)
@@ -108,16 +118,21 @@ def _check_times(times):
             raise ValueError("times must be a finite, strictly increasing 1-d array")
 
 
-def energy_assignment(model: GlobalModel, rho0, times) -> GlobalEnergetics:
+def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> GlobalEnergetics:
     """Ũ_X, Q̃_X, W̃_X and the bare/interaction assignments of the system (SPEC §5).
 
     Args:
-      model: :class:`GlobalModel` (constant H).
+      model: :class:`GlobalModel`.
       rho0: global initial state (D, D), D = d_S d_E (any state, correlated or not).
       times: (T,) increasing; Q̃ and W̃ are accumulated from ``times[0]``.
+      substeps: RK4 steps per interval of ``times`` for a driven model (ignored otherwise).
 
     Returns:
-      :class:`GlobalEnergetics`. Σ_X Q̃_X = 0 and each assignment's first law hold to rounding.
+      :class:`GlobalEnergetics`. Constant H: ρ(t) = e^{−iHt}ρ(0)e^{iHt} exactly, Q̃_X = ΔŨ_X,
+      W̃_X = 0; Σ_X Q̃_X = 0 and each assignment's first law hold to rounding. Driven H_S(t):
+      ρ and the integrals Q̃_X, W̃_S are integrated together by classical RK4 (error O(h⁴));
+      Σ_X Q̃_X = 0 still holds to rounding (Σ_X Tr{H_X ρ̇} = Tr{H[−iH, ρ]} = 0 at every stage),
+      the first laws to O(h⁴).
     """
     d = model.dims[0] * model.dims[1]
     _check_times(times)
@@ -126,6 +141,8 @@ def energy_assignment(model: GlobalModel, rho0, times) -> GlobalEnergetics:
     rho0 = jnp.asarray(rho0)
     cdt = complex_dtype_for(jnp.result_type(rho0.dtype, jnp.asarray(times).dtype))
     rho0 = rho0.astype(cdt)
+    if model.drive is not None:
+        return _driven_energy_assignment(model, rho0, jnp.asarray(times), substeps)
     h_x = model.local_hamiltonians(cdt)
     h = jnp.sum(h_x, axis=0)
     w, v = spectral_decomposition(h)
@@ -138,6 +155,56 @@ def energy_assignment(model: GlobalModel, rho0, times) -> GlobalEnergetics:
     energies = jnp.transpose(jax.lax.map(energies_at, times))  # (3, T)
     heats = energies - energies[:, :1]
     works = jnp.zeros_like(energies)
+    args = (energies[0], energies[1], heats[0], heats[1], works[0])
+    return GlobalEnergetics(times, energies, heats, works, bare_assignment(*args), interaction_assignment(*args))
+
+
+@partial(jax.jit, static_argnames=("substeps",))
+def _driven_energy_assignment(model, rho0, times, substeps):
+    """RK4 for (ρ, Q̃_X, W̃_S) with H_S(t) = h_system + drive(t); see :func:`energy_assignment`."""
+    cdt = rho0.dtype
+    h_x0 = model.local_hamiltonians(cdt)
+    d_e = model.dims[1]
+    eye_e = jnp.eye(d_e, dtype=cdt)
+
+    def drive_full(t):
+        return tensor(jnp.asarray(model.drive(t)).astype(cdt), eye_e)
+
+    def local(t):
+        return h_x0.at[0].add(drive_full(t))
+
+    def rhs(t, state):
+        rho = state[0]
+        h_x = local(t)
+        rho_dot = -1j * (jnp.sum(h_x, 0) @ rho - rho @ jnp.sum(h_x, 0))
+        _, v_dot = jax.jvp(drive_full, (t,), (jnp.ones_like(t),))
+        return rho_dot, _expect(h_x, rho_dot), _expect(v_dot, rho)
+
+    def interval(state, bounds):
+        t0, t1 = bounds
+        h = (t1 - t0) / substeps
+
+        def rk4(k, carry):
+            t = t0 + k * h
+            add = lambda a, b, c: jax.tree_util.tree_map(lambda x, y: x + c * y, a, b)  # noqa: E731
+            k1 = rhs(t, carry)
+            k2 = rhs(t + h / 2, add(carry, k1, h / 2))
+            k3 = rhs(t + h / 2, add(carry, k2, h / 2))
+            k4 = rhs(t + h, add(carry, k3, h))
+            incr = jax.tree_util.tree_map(lambda a, b, c, e: (a + 2 * b + 2 * c + e) * (h / 6), k1, k2, k3, k4)
+            return add(carry, incr, 1.0)
+
+        state = jax.lax.fori_loop(0, substeps, rk4, state)
+        return state, state
+
+    real = jnp.real(rho0).dtype
+    init = (rho0, jnp.zeros((3,), real), jnp.zeros((), real))
+    _, (rhos, heats, work_s) = jax.lax.scan(interval, init, (times[:-1], times[1:]))
+    rhos = jnp.concatenate([rho0[None], rhos])
+    heats = jnp.concatenate([jnp.zeros((1, 3), real), heats]).T
+    work_s = jnp.concatenate([jnp.zeros((1,), real), work_s])
+    energies = _expect(jax.vmap(local)(times), rhos[:, None]).T
+    works = jnp.zeros_like(energies).at[0].set(work_s)
     args = (energies[0], energies[1], heats[0], heats[1], works[0])
     return GlobalEnergetics(times, energies, heats, works, bare_assignment(*args), interaction_assignment(*args))
 
@@ -163,6 +230,7 @@ def reduced_map(model: GlobalModel, rho_env, t):
 
     Φ_t(ρ_S) = Tr_E[U_t (ρ_S ⊗ ρ_E) U_t†]; Φ̇_t uses U̇_t = −iH U_t (exact, no finite differences).
     """
+    _require_constant(model)
     rho_env = jnp.asarray(rho_env)
     cdt = complex_dtype_for(jnp.result_type(rho_env.dtype, jnp.asarray(t).dtype))
     h = model.hamiltonian(cdt)
@@ -229,6 +297,7 @@ def minimal_dissipation(
       rho_env: (d_E, d_E) initial environment state.
       times: (T,) increasing.
     """
+    _require_constant(model)
     d_s, d_e = model.dims
     _check_times(times)
     if should_validate(rho_s0):
