@@ -34,7 +34,7 @@ from ._assignment import (
     interaction_assignment,
     minimal_dissipation_assignment,
 )
-from ._generator import as_function, canonical_form
+from ._generator import as_function, canonical_form, non_markovian_intervals
 from ._propagator import propagator_rows, spectral_decomposition
 
 
@@ -261,12 +261,17 @@ class MinimalDissipation(NamedTuple):
     times: jnp.ndarray  # (T,)
     hamiltonian: jnp.ndarray  # K_S(t) (T, d, d); NaN where Φ_t is not invertible
     state: jnp.ndarray  # ρ_S(t) (T, d, d)
-    rates: jnp.ndarray  # canonical rates γ_k(t) (T, d²−1); negative = non-Markovian
+    rates: jnp.ndarray  # canonical rates γ_k(t) (T, d²−1); negative = non-Markovian; NaN where singular
     assignment: Assignment  # U^md, Q^md, W^md (T,)
     inverse_condition: jnp.ndarray  # σ_min(Φ_t)/σ_max(Φ_t) on the grid (T,)
     singular: jnp.ndarray  # (T,) grid points with inverse_condition < rcond
     singular_nodes: jnp.ndarray  # (T−1, order) quadrature nodes with inverse_condition < rcond
     nodes: jnp.ndarray  # (T−1, order) the quadrature nodes
+
+    @property
+    def non_markovian_intervals(self) -> list[tuple[float, float]]:
+        """Grid intervals where some canonical rate γ_k(t) is negative (information backflow)."""
+        return non_markovian_intervals(self.times, np.nan_to_num(np.asarray(self.rates), nan=0.0))
 
     @property
     def peak_times(self) -> np.ndarray:
@@ -342,6 +347,7 @@ def _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order
     heat_rate = _expect(k_n, rho_dot_n).reshape(shape)
     assignment = minimal_dissipation_assignment(energy, heat_rate, weights, singular, singular_nodes)
     k = jnp.where(singular[:, None, None], jnp.nan, k)
+    rates = jnp.where(singular[:, None], jnp.nan, rates)
     return MinimalDissipation(times, k, rho, rates, assignment, rc, singular, singular_nodes, nodes)
 
 

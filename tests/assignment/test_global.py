@@ -152,6 +152,9 @@ def test_singular_map_is_detected_and_reported():
     assert out.singular[4] and not out.singular[:4].any()
     assert np.isnan(out.assignment.energy[4]) and np.all(np.isfinite(out.assignment.energy[:4]))
     assert np.all(np.isfinite(out.assignment.heat[:4])) and np.all(np.isnan(out.assignment.heat[4:]))
+    assert np.all(np.isnan(out.rates[4]))
+    # the damping rate 2γ tan(γt) is negative for π/2 < γt < π: a non-Markovian interval, reported
+    assert out.non_markovian_intervals == [(pytest.approx(times[5]), pytest.approx(times[7]))]
     # away from the singular time the rate of the damping channel matches −2 d/dt log|cos γt|
     t = 0.4 * t_star
     form = minimal_dissipation(model, np.diag([0.3, 0.7]), np.diag([1.0, 0.0]), np.array([0.0, t]))
