@@ -142,6 +142,8 @@ def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> 
     cdt = complex_dtype_for(jnp.result_type(rho0.dtype, jnp.asarray(times).dtype))
     rho0 = rho0.astype(cdt)
     if model.drive is not None:
+        if should_validate(times):
+            check_hermitian(np.asarray(model.drive(float(np.asarray(times)[0]))), "drive(t)")
         return _driven_energy_assignment(model, rho0, jnp.asarray(times), substeps)
     h_x = model.local_hamiltonians(cdt)
     h = jnp.sum(h_x, axis=0)

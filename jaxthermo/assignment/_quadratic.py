@@ -29,7 +29,7 @@ import numpy as np
 from .._dtypes import complex_dtype_for
 from .._information import hermitian_function
 from .._qudit import dagger
-from .._validation import check_choice, check_finite, check_hermitian, is_concrete
+from .._validation import check_choice, check_finite, check_hermitian
 from ._assignment import (
     Assignment,
     bare_assignment,
@@ -38,6 +38,7 @@ from ._assignment import (
     minimal_dissipation_assignment,
 )
 from ._global import _check_times, warn_singular
+from ._global import should_validate as _concrete
 from ._propagator import _phases, propagator_rows, spectral_decomposition
 
 STATISTICS = ("fermion", "boson")
@@ -49,10 +50,6 @@ def _fermi(x):
 
 def _bose(x):
     return 1.0 / jnp.expm1(x)
-
-
-def _concrete(x) -> bool:
-    return x is not None and is_concrete(x)
 
 
 def _check_size(n, name):

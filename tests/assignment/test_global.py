@@ -212,3 +212,6 @@ def test_driven_system_bookkeeping_against_scipy_ode():
         assert abs(float(out.works[0, j]) - sol.y[-1, j].real) < 1e-8
     with pytest.raises(ValueError, match="drive"):
         minimal_dissipation(model, np.eye(2) / 2, np.eye(3) / 3, times)
+    bad = GlobalModel(base.h_system, base.h_interaction, base.h_environment, drive=lambda t: 1j * t * sx + 1j * sx)
+    with pytest.raises(ValueError, match="drive"):
+        energy_assignment(bad, rho0, times)
