@@ -64,7 +64,7 @@ def main():
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__}, {jax.devices()[0].platform}")
     print(f"{len(TIMES)} times + {4 * (len(TIMES) - 1)} quadrature nodes per run\n")
-    print("| N1 = N2 | library (eigenbasis) s | reference (propagator) s | ratio | max |Δ heat| |")
+    print("| N1 = N2 | library (eigenbasis) s | reference (propagator) s | ratio | max abs Δ heat |")
     print("| --- | --- | --- | --- | --- |")
     fast = jax.jit(lambda mdl: jt.quadratic_energetics(mdl, TIMES))
     for n in (10, 50, 100, 200):
@@ -73,7 +73,7 @@ def main():
         t_ref = _median_time(lambda: _reference_heat(model)[1], args.repeats)
         diff = abs(float(fast(model).minimal_dissipation.heat[-1] - _reference_heat(model)[1]))
         print(f"| {n} | {t_fast:.3f} | {t_ref:.3f} | {t_ref / t_fast:.1f}× | {diff:.1e} |")
-    print("\n| N1, N2 (fermions) | single-particle s | many-body Fock s | ratio | max |Δ Q^md| |")
+    print("\n| N1, N2 (fermions) | single-particle s | many-body Fock s | ratio | max abs Δ Q^md |")
     print("| --- | --- | --- | --- | --- |")
     rng = np.random.default_rng(0)
     times = jnp.linspace(0.0, 2.0, 11)
