@@ -309,7 +309,7 @@ def _step_jvp(n_s, primals, tangents):
 
 
 def quadratic_energetics(
-    model: QuadraticReservoirs, times, *, reservoir: int = 1, order: int = 4, rcond: float = 1e-6, batch_size: int = 1
+    model: QuadraticReservoirs, times, *, reservoir: int = 1, order: int = 4, rcond: float = 1e-6
 ) -> QuadraticEnergetics:
     """Bare, interaction and minimal-dissipation energetics of reservoir 1 (or 2) (SPEC §5).
 
@@ -319,7 +319,9 @@ def quadratic_energetics(
     (``order`` nodes per interval, error O(h^{2·order}) away from peaks; refine ``times`` around
     :attr:`QuadraticEnergetics.peak_times`), W^md = ΔU^md − Q^md. Where ``σ_min(G) < rcond``
     the minimal-dissipation quantities are NaN (from there on for Q, W) and a warning names
-    the times. Cost per time O(N³) with N = N1 + N2; memory O(T·N_S²).
+    the times. Times are evaluated one after another (``lax.map``; batching times through
+    ``lax.map(batch_size=...)`` was seen to hang XLA's CPU runtime for N ≳ 80 and ≳ 40 times).
+    Cost per time O(N_S N² + N_S³) with N = N1 + N2; memory O(T·N_S²).
 
     Args:
       model: :class:`QuadraticReservoirs`.
@@ -327,19 +329,18 @@ def quadratic_energetics(
       reservoir: 1 or 2, the reservoir playing the system.
       order: Gauss–Legendre nodes per interval.
       rcond: threshold on σ_min(G(t)) (G is a contraction, σ_max ≤ 1).
-      batch_size: times evaluated together (memory/speed trade-off).
     """
     check_choice(reservoir, "reservoir", (1, 2))
     _check_times(times)
     if reservoir == 2:
         model = model.swapped()
-    result = _quadratic_core(model, jnp.asarray(times), rcond, order, batch_size)
+    result = _quadratic_core(model, jnp.asarray(times), rcond, order)
     warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "G(t)")
     return result
 
 
-@partial(jax.jit, static_argnames=("order", "batch_size"))
-def _quadratic_core(model, times, rcond, order, batch_size):
+@partial(jax.jit, static_argnames=("order",))
+def _quadratic_core(model, times, rcond, order):
     n_s = model.sizes[0]
     m = model.single_particle_matrix()
     r0 = model.initial_correlations()
@@ -348,10 +349,9 @@ def _quadratic_core(model, times, rcond, order, batch_size):
     eig = _eigenbasis_data(m, r0, r0_dot, v, n_s)
     times = jnp.asarray(times, dtype=jnp.real(m).dtype)
     step = lambda t: _step(m, r0, r0_dot, w, v, eig, n_s, t)  # noqa: E731
-    bs = max(1, min(batch_size, times.shape[0]))
-    energies, k, energy_md, _, sigma = jax.lax.map(step, times, batch_size=bs)
+    energies, k, energy_md, _, sigma = jax.lax.map(step, times)
     nodes, weights = gauss_legendre_nodes(times, order)
-    _, _, _, heat_rate, sigma_n = jax.lax.map(step, nodes.reshape(-1), batch_size=bs)
+    _, _, _, heat_rate, sigma_n = jax.lax.map(step, nodes.reshape(-1))
     energies = energies.T
     heats = energies - energies[:, :1]
     works = jnp.zeros_like(energies)
