@@ -7,7 +7,7 @@ Peaks are located by a two-pass search: a coarse grid finds the local minima of 
 energy k_c(t) = ⟨u|k(t)|u⟩ (u the uniform mode) and its height k_c − ν1, the maximum of W^md,
 compared with the closed forms t_1 = π/Ω and Γ²/(2Δ) (Ω = √(Δ²+Γ²)).
 
-    python scripts/assignment/md_peaks.py      → output/md_peaks.{png,csv}
+    python scripts/assignment/md_peaks.py      → output/md_peaks.{png,csv}, output/md_peaks_traces.csv
 """
 
 from __future__ import annotations
@@ -63,6 +63,15 @@ def main():
         print({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()})
     columns = {key: [r[key] for r in rows] for key in rows[0]}
     write_csv("md_peaks", columns)
+    write_csv(  # the left panel's curves, long format (each case has its own refined grid)
+        "md_peaks_traces",
+        {
+            "Delta": np.concatenate([np.full(len(t), 0.2) for _, t, _ in traces]),
+            "Gamma": np.concatenate([np.full(len(t), g) for g, t, _ in traces]),
+            "omega_t_over_pi": np.concatenate([t for _, t, _ in traces]),
+            "md_work_over_Gamma2_over_2Delta": np.concatenate([w / (g**2 / 0.4) for g, _, w in traces]),
+        },
+    )
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
     ax = axes[0]
     for big_gamma, times, work in traces:
