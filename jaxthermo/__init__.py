@@ -88,6 +88,17 @@ from .coherent import eigenoperator_model as eigenoperator_model  # noqa: E402
 from .coherent import qubit_example as qubit_example  # noqa: E402
 from .coherent import energy_coherence as energy_coherence  # noqa: E402
 # --- model C (assignment) exports: added by the model-C work ---
+from .assignment import Assignment as Assignment  # noqa: E402
+from .assignment import GlobalModel as GlobalModel  # noqa: E402
+from .assignment import QuadraticReservoirs as QuadraticReservoirs  # noqa: E402
+from .assignment import QuadraticEnergetics as QuadraticEnergetics  # noqa: E402
+from .assignment import canonical_form as canonical_form  # noqa: E402
+from .assignment import canonical_hamiltonian as canonical_hamiltonian  # noqa: E402
+from .assignment import energy_assignment as energy_assignment  # noqa: E402
+from .assignment import exact_generator as exact_generator  # noqa: E402
+from .assignment import minimal_dissipation as minimal_dissipation  # noqa: E402
+from .assignment import quadratic_energetics as quadratic_energetics  # noqa: E402
+from .assignment import reduced_map as reduced_map  # noqa: E402
 # --- ensemble engine exports: added by the ensemble work ---
 
 __version__ = "0.1.0"

@@ -26,6 +26,7 @@ CHECK_MODULES = (
     "jaxthermo._checks",
     "jaxthermo.inhomogeneous._checks",
     "jaxthermo.coherent._checks",
+    "jaxthermo.assignment._checks",
 )
 
 

@@ -1,0 +1,162 @@
+"""Exact time-local generators and their canonical (Hall–Cresser–Li–Andersson) form (SPEC §5).
+
+Superoperators act on row-major vectorised matrices, ``vec(X)[i*d + j] = X[i, j]``, so
+``vec(A X B) = (A ⊗ Bᵀ) vec(X)`` and a superoperator is a (d², d²) matrix.
+
+Canonical form (Hall, Cresser, Li & Andersson, PRA 89, 042120 (2014)):
+
+    L(ρ) = −i[K, ρ] + Σ_k γ_k (L_k ρ L_k† − ½{L_k† L_k, ρ}),   Tr L_k = 0,  Tr L_k† L_l = δ_kl.
+
+K is fixed up to a multiple of the identity by the tracelessness of the jumps; its traceless part
+is basis-free, ``(i/2d)(X − X†)`` minus its trace/d with ``X = Σ_kl L(|k⟩⟨l|)|l⟩⟨k|``. The rates
+γ_k are the eigenvalues of the decoherence matrix (the Choi matrix of L restricted to traceless
+operators); a negative rate marks a non-Markovian (information backflow) time.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._dtypes import complex_dtype_for
+from .._qudit import dagger
+
+
+def _matrix_units(d: int, dtype):
+    """The d² matrix units |k⟩⟨l|, shape (d, d, d, d) indexed [k, l]."""
+    return jnp.eye(d * d, dtype=dtype).reshape(d, d, d, d)
+
+
+def generator_images(generator: Callable, d: int, dtype=jnp.complex128):
+    """``L(|k⟩⟨l|)`` for every matrix unit, shape (d, d, d, d) indexed [k, l, i, j]."""
+    units = _matrix_units(d, dtype)
+    return jax.vmap(jax.vmap(generator))(units).astype(dtype)
+
+
+def superoperator_matrix(generator: Callable, d: int, dtype=jnp.complex128):
+    """The (d², d²) matrix of a linear map ρ ↦ L(ρ) on (d, d) arrays (row-major vec)."""
+    images = generator_images(generator, d, dtype)  # [k, l, i, j] = L(|k><l|)_ij
+    return images.reshape(d * d, d * d).T
+
+
+def as_function(superop) -> Callable:
+    """The map X ↦ reshape(S @ vec(X)) of a (d², d²) superoperator matrix S."""
+    superop = jnp.asarray(superop)
+    d = int(round(np.sqrt(superop.shape[-1])))
+
+    def apply(x):
+        return (superop @ jnp.asarray(x).astype(superop.dtype).reshape(d * d)).reshape(d, d)
+
+    return apply
+
+
+def _traceless_part(k, d):
+    return k - jnp.trace(k) / d * jnp.eye(d, dtype=k.dtype)
+
+
+def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray:
+    """Hamiltonian part K_S of a generator in canonical (traceless-jump) form, shape (d, d).
+
+    Basis-free formula of SPEC §5: with ``X = Σ_kl L(|k⟩⟨l|) |l⟩⟨k|`` the traceless part of K is
+    ``(i/2d)(X − X†)`` minus its trace/d. K is unique only up to a multiple of the identity;
+    ``trace`` fixes ``Tr K`` (default 0, the traceless K). Pass ``trace = Tr H_S`` for the
+    library's convention ``K_S = K_traceless + (Tr H_S/d)·1``, which gives ``K_S = H_S`` for
+    ``L = −i[H_S, ·]``.
+
+    Args:
+      generator: a linear map ρ ↦ L(ρ) on (d, d) arrays (jit/vmap-compatible).
+      d: Hilbert-space dimension.
+      trace: real scalar, the trace given to K.
+
+    Example:
+      >>> h = jnp.array([[1.0, 0.5], [0.5, -0.3]])
+      >>> canonical_hamiltonian(lambda r: -1j * (h @ r - r @ h), 2, trace=jnp.trace(h))  # == h
+    """
+    trace = jnp.asarray(trace)
+    dtype = complex_dtype_for(trace.dtype)
+    images = generator_images(generator, d, dtype)
+    x = jnp.einsum("jlil->ij", images)
+    k = (1j / (2 * d)) * (x - dagger(x))
+    return _traceless_part(k, d) + trace.astype(dtype) / d * jnp.eye(d, dtype=dtype)
+
+
+def _traceless_basis(d: int) -> np.ndarray:
+    """Orthonormal basis of the traceless (d, d) matrices as columns of a (d², d²−1) array.
+
+    Column ``c`` is ``vec(B_c)`` (row-major); ``Tr B_b† B_c = δ_bc``, ``Tr B_c = 0``.
+    """
+    one = np.eye(d).reshape(d * d) / np.sqrt(d)
+    projector = np.eye(d * d) - np.outer(one, one)
+    w, v = np.linalg.eigh(projector)
+    return v[:, w > 0.5]
+
+
+class CanonicalForm(NamedTuple):
+    """L = −i[K, ·] + Σ_k γ_k D[L_k] with traceless, orthonormal L_k (SPEC §5)."""
+
+    hamiltonian: jnp.ndarray  # K (d, d), traceless part + trace/d · 1
+    rates: jnp.ndarray  # γ_k (d²−1,), ascending; negative = non-Markovian
+    jumps: jnp.ndarray  # L_k (d²−1, d, d), traceless, Tr L_k† L_l = δ_kl
+
+
+def canonical_form(generator: Callable, d: int, trace=0.0) -> CanonicalForm:
+    """Hall–Cresser–Li–Andersson canonical form of a generator ρ ↦ L(ρ) on (d, d) arrays.
+
+    The decoherence matrix is ``d_bc = ⟨⟨B_b| C |B_c⟩⟩`` with the Choi matrix
+    ``C = Σ_kl |k⟩⟨l| ⊗ L(|k⟩⟨l|)`` and an orthonormal traceless basis ``B``; its eigenvalues are
+    the canonical rates γ_k and its eigenvectors the jumps ``L_k = Σ_b u_bk B_b``. The
+    Hamiltonian is :func:`canonical_hamiltonian` (``trace`` as there).
+    """
+    trace = jnp.asarray(trace)
+    dtype = complex_dtype_for(trace.dtype)
+    images = generator_images(generator, d, dtype)  # [k, l, i, j]
+    # Choi C[(k, i), (l, j)] = L(|k><l|)_ij ; |A>> = Σ_k |k> ⊗ A|k>  has entries [(k, m)] = A[m, k]
+    choi = jnp.transpose(images, (0, 2, 1, 3)).reshape(d * d, d * d)
+    basis = _traceless_basis(d)  # columns vec(B) row-major: entry (m, k) -> index m*d + k
+    perm = np.arange(d * d).reshape(d, d).T.reshape(d * d)  # (k, m) ordering of vec(B)
+    b = jnp.asarray(basis[perm], dtype=dtype)
+    decoherence = dagger(b) @ choi @ b
+    decoherence = 0.5 * (decoherence + dagger(decoherence))
+    rates, u = jnp.linalg.eigh(decoherence)
+    jumps_vec = jnp.asarray(basis, dtype=dtype) @ u  # row-major vec of L_k as columns
+    jumps = jnp.transpose(jumps_vec).reshape(d * d - 1, d, d)
+    return CanonicalForm(canonical_hamiltonian(generator, d, trace), rates, jumps)
+
+
+def lindblad_generator(hamiltonian, rates, jumps) -> Callable:
+    """ρ ↦ −i[K, ρ] + Σ_k γ_k (L_k ρ L_k† − ½{L_k†L_k, ρ}) for K (d, d), γ (m,), L (m, d, d)."""
+
+    def apply(rho):
+        comm = -1j * (hamiltonian @ rho - rho @ hamiltonian)
+        lk_dag = dagger(jumps)
+        gain = jnp.einsum("k,kij,jl,klm->im", rates, jumps, rho, lk_dag)
+        loss = jnp.einsum("k,kij,kjl->il", rates, lk_dag, jumps)
+        return comm + gain - 0.5 * (loss @ rho + rho @ loss)
+
+    return apply
+
+
+def non_markovian_intervals(times, rates, tol=1e-9) -> list[tuple[float, float]]:
+    """Maximal time intervals (grid points) on which some canonical rate is below ``−tol``.
+
+    Args:
+      times: (T,) increasing.
+      rates: (T, m) canonical rates γ_k(t).
+
+    Returns:
+      ``[(t_start, t_end), ...]`` of the grid points where ``min_k γ_k(t) < −tol`` (host floats).
+    """
+    times = np.asarray(times)
+    negative = np.min(np.asarray(rates), axis=-1) < -tol
+    intervals, start = [], None
+    for i, neg in enumerate(negative):
+        if neg and start is None:
+            start = i
+        if (not neg or i == len(negative) - 1) and start is not None:
+            end = i if neg else i - 1
+            intervals.append((float(times[start]), float(times[end])))
+            start = None
+    return intervals

@@ -1,0 +1,370 @@
+"""Any finite global model H = H_S + H_I + H_E under exact unitary dynamics (SPEC §5).
+
+* :func:`energy_assignment`: Ũ_X, Q̃_X, W̃_X (X = S, I, E) and the bare and interaction
+  assignments along ρ(t) = e^{−iHt} ρ(0) e^{iHt}.
+* :func:`reduced_map`: the exact reduced dynamical map Φ_t(ρ_S) = Tr_E[U_t (ρ_S ⊗ ρ_E) U_t†] and
+  its time derivative Φ̇_t (from U̇_t = −iH U_t, not finite differences), as (d_S², d_S²)
+  superoperators; :func:`exact_generator` gives L_t = Φ̇_t Φ_t^{−1}.
+* :func:`minimal_dissipation`: K_S(t) of the canonical form of L_t and U^md, Q^md, W^md, with
+  the times where Φ_t is (nearly) non-invertible detected and reported.
+
+For constant H, Q̃_X(t) = ΔŨ_X(t) exactly and W̃_X = 0. A driven H_S(t) = H_S + V(t) (``drive``)
+is supported by :func:`energy_assignment` (RK4); the map-based functions need constant H.
+Tensor order (system ⊗ environment), index ``a*d_E + e``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from functools import partial
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._dtypes import complex_dtype_for
+from .._qudit import dagger, tensor
+from .._validation import check_density_matrix, check_hermitian, is_concrete
+from ._assignment import (
+    Assignment,
+    bare_assignment,
+    gauss_legendre_nodes,
+    interaction_assignment,
+    minimal_dissipation_assignment,
+)
+from ._generator import as_function, canonical_form, non_markovian_intervals
+from ._propagator import propagator_rows, spectral_decomposition
+
+
+def should_validate(x) -> bool:
+    """Validate concrete values only (complex arrays included)."""
+    return x is not None and is_concrete(x)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class GlobalModel:
+    """H = H_S ⊗ 1 + H_I + 1 ⊗ H_E on C^{d_S} ⊗ C^{d_E} (SPEC §5).
+
+    Args:
+      h_system: H_S (d_S, d_S), Hermitian.
+      h_interaction: H_I (d_S d_E, d_S d_E), Hermitian, tensor order (system ⊗ environment).
+      h_environment: H_E (d_E, d_E), Hermitian.
+      drive: optional ``t ↦ V(t)`` (d_S, d_S) Hermitian, differentiable in t (static): then
+        ``H_S(t) = h_system + V(t)``. Only :func:`energy_assignment` accepts a driven model; the
+        reduced map and the minimal-dissipation functions need a constant H.
+    """
+
+    h_system: Any
+    h_interaction: Any
+    h_environment: Any
+    drive: Callable | None = dataclasses.field(default=None, metadata=dict(static=True))
+
+    def __post_init__(self):
+        for name in ("h_system", "h_interaction", "h_environment"):
+            value = getattr(self, name)
+            if should_validate(value):
+                check_hermitian(value, name)
+        if should_validate(self.h_interaction):
+            d = self.dims[0] * self.dims[1]
+            if np.shape(self.h_interaction)[-2:] != (d, d):
+                raise ValueError(
+                    f"h_interaction has shape {np.shape(self.h_interaction)}; d_S·d_E = {d} needs ({d}, {d})"
+                )
+
+    @property
+    def dims(self) -> tuple[int, int]:
+        """(d_S, d_E)."""
+        return int(np.shape(self.h_system)[-1]), int(np.shape(self.h_environment)[-1])
+
+    def local_hamiltonians(self, dtype=jnp.complex128):
+        """(H_S ⊗ 1, H_I, 1 ⊗ H_E) on the global space, shape (3, D, D)."""
+        d_s, d_e = self.dims
+        h_s = tensor(jnp.asarray(self.h_system).astype(dtype), jnp.eye(d_e, dtype=dtype))
+        h_e = tensor(jnp.eye(d_s, dtype=dtype), jnp.asarray(self.h_environment).astype(dtype))
+        return jnp.stack([h_s, jnp.asarray(self.h_interaction).astype(dtype), h_e])
+
+    def hamiltonian(self, dtype=jnp.complex128):
+        """The global H (D, D)."""
+        return jnp.sum(self.local_hamiltonians(dtype), axis=0)
+
+
+def _expect(op, rho):
+    return jnp.real(jnp.einsum("...ij,...ji->...", op, rho))
+
+
+class GlobalEnergetics(NamedTuple):
+    """Global bookkeeping along the exact dynamics; arrays (3, T) are ordered X = (S, I, E)."""
+
+    times: jnp.ndarray  # (T,)
+    energies: jnp.ndarray  # Ũ_X(t)  (3, T)
+    heats: jnp.ndarray  # Q̃_X(t) = ∫_0^t Tr{H_X ρ̇}  (3, T)
+    works: jnp.ndarray  # W̃_X(t) = ∫_0^t Tr{Ḣ_X ρ}  (3, T), zero for constant H
+    bare: Assignment
+    interaction: Assignment
+
+
+def _require_constant(model):
+    if model.drive is not None:
+        raise ValueError("drive: the exact reduced map and minimal dissipation need a constant H (drive=None)")
+
+
+def _check_times(times):
+    if should_validate(times):
+        t = np.asarray(times, dtype=float)
+        if t.ndim != 1 or t.size < 1 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+            raise ValueError("times must be a finite, strictly increasing 1-d array")
+
+
+def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> GlobalEnergetics:
+    """Ũ_X, Q̃_X, W̃_X and the bare/interaction assignments of the system (SPEC §5).
+
+    Args:
+      model: :class:`GlobalModel`.
+      rho0: global initial state (D, D), D = d_S d_E (any state, correlated or not).
+      times: (T,) increasing; Q̃ and W̃ are accumulated from ``times[0]``.
+      substeps: RK4 steps per interval of ``times`` for a driven model (ignored otherwise).
+
+    Returns:
+      :class:`GlobalEnergetics`. Constant H: ρ(t) = e^{−iHt}ρ(0)e^{iHt} exactly, Q̃_X = ΔŨ_X,
+      W̃_X = 0; Σ_X Q̃_X = 0 and each assignment's first law hold to rounding. Driven H_S(t):
+      ρ and the integrals Q̃_X, W̃_S are integrated together by classical RK4 (error O(h⁴));
+      Σ_X Q̃_X = 0 still holds to rounding (Σ_X Tr{H_X ρ̇} = Tr{H[−iH, ρ]} = 0 at every stage),
+      the first laws to O(h⁴).
+    """
+    d = model.dims[0] * model.dims[1]
+    _check_times(times)
+    if should_validate(rho0):
+        check_density_matrix(rho0, "rho0", dim=d)
+    rho0 = jnp.asarray(rho0)
+    cdt = complex_dtype_for(jnp.result_type(rho0.dtype, jnp.asarray(times).dtype))
+    rho0 = rho0.astype(cdt)
+    if model.drive is not None:
+        if should_validate(times):
+            check_hermitian(np.asarray(model.drive(float(np.asarray(times)[0]))), "drive(t)")
+        return _driven_energy_assignment(model, rho0, jnp.asarray(times), substeps)
+    h_x = model.local_hamiltonians(cdt)
+    h = jnp.sum(h_x, axis=0)
+    w, v = spectral_decomposition(h)
+
+    def energies_at(t):
+        u = propagator_rows(h, t, w, v, d)
+        return _expect(h_x, u @ rho0 @ dagger(u))
+
+    times = jnp.asarray(times)
+    energies = jnp.transpose(jax.lax.map(energies_at, times))  # (3, T)
+    heats = energies - energies[:, :1]
+    works = jnp.zeros_like(energies)
+    args = (energies[0], energies[1], heats[0], heats[1], works[0])
+    return GlobalEnergetics(times, energies, heats, works, bare_assignment(*args), interaction_assignment(*args))
+
+
+@partial(jax.jit, static_argnames=("substeps",))
+def _driven_energy_assignment(model, rho0, times, substeps):
+    """RK4 for (ρ, Q̃_X, W̃_S) with H_S(t) = h_system + drive(t); see :func:`energy_assignment`."""
+    cdt = rho0.dtype
+    h_x0 = model.local_hamiltonians(cdt)
+    d_e = model.dims[1]
+    eye_e = jnp.eye(d_e, dtype=cdt)
+
+    def drive_full(t):
+        return tensor(jnp.asarray(model.drive(t)).astype(cdt), eye_e)
+
+    def local(t):
+        return h_x0.at[0].add(drive_full(t))
+
+    def rhs(t, state):
+        rho = state[0]
+        h_x = local(t)
+        rho_dot = -1j * (jnp.sum(h_x, 0) @ rho - rho @ jnp.sum(h_x, 0))
+        _, v_dot = jax.jvp(drive_full, (t,), (jnp.ones_like(t),))
+        return rho_dot, _expect(h_x, rho_dot), _expect(v_dot, rho)
+
+    def interval(state, bounds):
+        t0, t1 = bounds
+        h = (t1 - t0) / substeps
+
+        def rk4(k, carry):
+            t = t0 + k * h
+            add = lambda a, b, c: jax.tree_util.tree_map(lambda x, y: x + c * y, a, b)  # noqa: E731
+            k1 = rhs(t, carry)
+            k2 = rhs(t + h / 2, add(carry, k1, h / 2))
+            k3 = rhs(t + h / 2, add(carry, k2, h / 2))
+            k4 = rhs(t + h, add(carry, k3, h))
+            incr = jax.tree_util.tree_map(lambda a, b, c, e: (a + 2 * b + 2 * c + e) * (h / 6), k1, k2, k3, k4)
+            return add(carry, incr, 1.0)
+
+        state = jax.lax.fori_loop(0, substeps, rk4, state)
+        return state, state
+
+    real = jnp.real(rho0).dtype
+    init = (rho0, jnp.zeros((3,), real), jnp.zeros((), real))
+    _, (rhos, heats, work_s) = jax.lax.scan(interval, init, (times[:-1], times[1:]))
+    rhos = jnp.concatenate([rho0[None], rhos])
+    heats = jnp.concatenate([jnp.zeros((1, 3), real), heats]).T
+    work_s = jnp.concatenate([jnp.zeros((1,), real), work_s])
+    energies = _expect(jax.vmap(local)(times), rhos[:, None]).T
+    works = jnp.zeros_like(energies).at[0].set(work_s)
+    args = (energies[0], energies[1], heats[0], heats[1], works[0])
+    return GlobalEnergetics(times, energies, heats, works, bare_assignment(*args), interaction_assignment(*args))
+
+
+def _propagator_and_derivative(h, w, v, t):
+    u = propagator_rows(h, t, w, v, h.shape[-1])
+    return u, -1j * (h @ u)
+
+
+def _map_from_propagator(u, u_dot, rho_e, dims):
+    d_s, d_e = dims
+    u4 = u.reshape(d_s, d_e, d_s, d_e)
+    ud4 = u_dot.reshape(d_s, d_e, d_s, d_e)
+    spec = "aecf,fg,bedg->abcd"
+    phi = jnp.einsum(spec, u4, rho_e, jnp.conj(u4))
+    phi_dot = jnp.einsum(spec, ud4, rho_e, jnp.conj(u4)) + jnp.einsum(spec, u4, rho_e, jnp.conj(ud4))
+    n = d_s * d_s
+    return phi.reshape(n, n), phi_dot.reshape(n, n)
+
+
+def reduced_map(model: GlobalModel, rho_env, t):
+    """Exact reduced map Φ_t and its derivative Φ̇_t as (d_S², d_S²) superoperators (row-major vec).
+
+    Φ_t(ρ_S) = Tr_E[U_t (ρ_S ⊗ ρ_E) U_t†]; Φ̇_t uses U̇_t = −iH U_t (exact, no finite differences).
+    """
+    _require_constant(model)
+    rho_env = jnp.asarray(rho_env)
+    cdt = complex_dtype_for(jnp.result_type(rho_env.dtype, jnp.asarray(t).dtype))
+    h = model.hamiltonian(cdt)
+    w, v = spectral_decomposition(h)
+    u, u_dot = _propagator_and_derivative(h, w, v, jnp.asarray(t))
+    return _map_from_propagator(u, u_dot, rho_env.astype(cdt), model.dims)
+
+
+def generator_from_map(phi, phi_dot):
+    """L_t = Φ̇_t Φ_t^{−1} for (n, n) superoperators (a linear solve, no explicit inverse)."""
+    return jnp.linalg.solve(phi.T, phi_dot.T).T
+
+
+def exact_generator(model: GlobalModel, rho_env, t):
+    """L_t = Φ̇_t ∘ Φ_t^{−1}, the exact time-local generator of the reduced dynamics, (d_S², d_S²)."""
+    return generator_from_map(*reduced_map(model, rho_env, t))
+
+
+def inverse_condition(matrix):
+    """σ_min/σ_max of a (..., n, n) matrix: 0 when singular, 1 when unitary."""
+    s = jnp.linalg.svd(matrix, compute_uv=False)
+    return s[..., -1] / s[..., 0]
+
+
+class MinimalDissipation(NamedTuple):
+    """Minimal-dissipation thermodynamics of the system along the exact dynamics (SPEC §5)."""
+
+    times: jnp.ndarray  # (T,)
+    hamiltonian: jnp.ndarray  # K_S(t) (T, d, d); NaN where Φ_t is not invertible
+    state: jnp.ndarray  # ρ_S(t) (T, d, d)
+    rates: jnp.ndarray  # canonical rates γ_k(t) (T, d²−1); negative = non-Markovian; NaN where singular
+    assignment: Assignment  # U^md, Q^md, W^md (T,)
+    inverse_condition: jnp.ndarray  # σ_min(Φ_t)/σ_max(Φ_t) on the grid (T,)
+    singular: jnp.ndarray  # (T,) grid points with inverse_condition < rcond
+    singular_nodes: jnp.ndarray  # (T−1, order) quadrature nodes with inverse_condition < rcond
+    nodes: jnp.ndarray  # (T−1, order) the quadrature nodes
+
+    @property
+    def non_markovian_intervals(self) -> list[tuple[float, float]]:
+        """Grid intervals where some canonical rate γ_k(t) is negative (information backflow)."""
+        return non_markovian_intervals(self.times, np.nan_to_num(np.asarray(self.rates), nan=0.0))
+
+    @property
+    def peak_times(self) -> np.ndarray:
+        """Times (grid and quadrature nodes) where Φ_t is (nearly) non-invertible, sorted."""
+        grid = np.asarray(self.times)[np.asarray(self.singular)]
+        nodes = np.asarray(self.nodes)[np.asarray(self.singular_nodes)]
+        return np.sort(np.concatenate([grid, nodes]))
+
+
+def minimal_dissipation(
+    model: GlobalModel, rho_s0, rho_env, times, *, order: int = 4, rcond: float = 1e-8, trace=None
+) -> MinimalDissipation:
+    """Minimal-dissipation U^md, Q^md, W^md of the system for ρ(0) = ρ_S ⊗ ρ_E (SPEC §5).
+
+    K_S(t) is the Hamiltonian of the canonical form of L_t = Φ̇_t Φ_t^{−1}. Convention for its
+    undetermined multiple of the identity: ``Tr K_S = trace``, default ``Tr H_S`` (so
+    K_S = K_traceless + (Tr H_S/d)·1, and K_S(0) = H_S when Tr_E(H_I ρ_E) = 0); Q^md does not
+    depend on it. Q^md = ∫Tr{K_S ρ̇_S} uses composite Gauss–Legendre quadrature with ``order``
+    nodes per interval of ``times`` (error O(h^{2·order}) for smooth K_S); W^md = ΔU^md − Q^md.
+
+    Times where ``σ_min(Φ_t)/σ_max(Φ_t) < rcond`` (grid or quadrature nodes) are flagged in
+    ``singular``/``singular_nodes`` and ``peak_times``; there K_S and U^md are NaN, and Q^md,
+    W^md are NaN from that interval on. A ``RuntimeWarning`` names those times (outside ``jit``).
+
+    Args:
+      model: :class:`GlobalModel`.
+      rho_s0: (d_S, d_S) initial system state.
+      rho_env: (d_E, d_E) initial environment state.
+      times: (T,) increasing.
+    """
+    _require_constant(model)
+    d_s, d_e = model.dims
+    _check_times(times)
+    if should_validate(rho_s0):
+        check_density_matrix(rho_s0, "rho_s0", dim=d_s)
+    if should_validate(rho_env):
+        check_density_matrix(rho_env, "rho_env", dim=d_e)
+    times = jnp.asarray(times)
+    cdt = complex_dtype_for(jnp.result_type(jnp.asarray(rho_s0).dtype, jnp.asarray(rho_env).dtype, times.dtype))
+    rho_s0 = jnp.asarray(rho_s0).astype(cdt)
+    rho_env = jnp.asarray(rho_env).astype(cdt)
+    if trace is None:
+        trace = jnp.real(jnp.trace(jnp.asarray(model.h_system)))
+    result = _minimal_dissipation_core(model, rho_s0, rho_env, times, jnp.asarray(trace), rcond, order)
+    warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "Φ_t")
+    return result
+
+
+@partial(jax.jit, static_argnames=("order",))
+def _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order):
+    d_s, d_e = model.dims
+    cdt = rho_s0.dtype
+    h = model.hamiltonian(cdt)
+    w, v = spectral_decomposition(h)
+    n = d_s * d_s
+
+    def at_time(t):
+        u, u_dot = _propagator_and_derivative(h, w, v, t)
+        phi, phi_dot = _map_from_propagator(u, u_dot, rho_env, (d_s, d_e))
+        rc = inverse_condition(phi)
+        gen = generator_from_map(phi, phi_dot)
+        form = canonical_form(as_function(gen), d_s, trace)
+        rho = (phi @ rho_s0.reshape(n)).reshape(d_s, d_s)
+        rho_dot = (phi_dot @ rho_s0.reshape(n)).reshape(d_s, d_s)
+        return form.hamiltonian, form.rates, rho, rho_dot, rc
+
+    k, rates, rho, _, rc = jax.lax.map(at_time, times)
+    nodes, weights = gauss_legendre_nodes(times, order)
+    k_n, _, _, rho_dot_n, rc_n = jax.lax.map(at_time, nodes.reshape(-1))
+    shape = nodes.shape
+    singular, singular_nodes = rc < rcond, (rc_n < rcond).reshape(shape)
+    energy = _expect(k, rho)
+    heat_rate = _expect(k_n, rho_dot_n).reshape(shape)
+    assignment = minimal_dissipation_assignment(energy, heat_rate, weights, singular, singular_nodes)
+    k = jnp.where(singular[:, None, None], jnp.nan, k)
+    rates = jnp.where(singular[:, None], jnp.nan, rates)
+    return MinimalDissipation(times, k, rho, rates, assignment, rc, singular, singular_nodes, nodes)
+
+
+def warn_singular(singular, singular_nodes, times, nodes, what: str) -> None:
+    """Warn (outside jit) naming the times where ``what`` is (nearly) non-invertible."""
+    if not (should_validate(singular) and should_validate(singular_nodes)):
+        return
+    grid = np.asarray(times)[np.asarray(singular)]
+    inner = np.asarray(nodes)[np.asarray(singular_nodes)]
+    bad = np.sort(np.concatenate([grid, inner]))
+    if bad.size:
+        warnings.warn(
+            f"{what} is (nearly) non-invertible at {bad.size} time(s), first {bad[:5].tolist()}: "
+            "K_S diverges there (minimal-dissipation peak); U^md is NaN there and Q^md, W^md from there on",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+

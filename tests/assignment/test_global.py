@@ -1,0 +1,217 @@
+"""Finite global models: energy bookkeeping, exact reduced map and generator, minimal dissipation
+(SPEC §5), against SciPy matrix exponentials, finite differences and closed forms."""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.linalg import expm
+
+from jaxthermo.assignment._checks import random_hermitian
+from jaxthermo import GlobalModel, energy_assignment, exact_generator, minimal_dissipation, reduced_map
+from jaxthermo.assignment import as_function, canonical_hamiltonian, gauss_legendre_nodes
+
+from tests.helpers import random_state
+
+
+def _hermitian(d, rng, scale=1.0):
+    return scale * random_hermitian(d, rng)
+
+
+def _model(rng, d_s=2, d_e=3, coupling=0.4):
+    return GlobalModel(_hermitian(d_s, rng), _hermitian(d_s * d_e, rng, coupling), _hermitian(d_e, rng))
+
+
+def _reduce(x, d_s, d_e):
+    return x.reshape(d_s, d_e, d_s, d_e).trace(axis1=1, axis2=3)
+
+
+def test_energy_bookkeeping_sums_and_first_laws():
+    rng = np.random.default_rng(0)
+    model = _model(rng)
+    rho0 = random_state(6, rng)  # correlated initial state
+    times = np.linspace(0.0, 4.0, 41)
+    out = energy_assignment(model, rho0, times)
+    # against an independent route: SciPy expm, then Q̃_X = ∫Tr{H_X ρ̇} by adaptive quadrature
+    h_x = np.asarray(model.local_hamiltonians())
+    h = h_x.sum(0)
+    rho = lambda t: expm(-1j * h * t) @ rho0 @ expm(1j * h * t)  # noqa: E731
+    for j in (7, 40):
+        u_ref = [np.trace(hx @ rho(times[j])).real for hx in h_x]
+        np.testing.assert_allclose(out.energies[:, j], u_ref, atol=1e-12)
+        for x in range(3):
+            rate = lambda t: np.trace(-1j * h_x[x] @ (h @ rho(t) - rho(t) @ h)).real  # noqa: E731
+            q_ref = quad(rate, 0.0, times[j], epsabs=1e-12, epsrel=1e-12)[0]
+            assert abs(float(out.heats[x, j]) - q_ref) < 1e-9
+    np.testing.assert_allclose(out.heats.sum(0), 0.0, atol=1e-13)  # Σ_X Q̃_X = 0
+    for a in (out.bare, out.interaction):
+        np.testing.assert_allclose(a.energy - a.energy[0], a.heat + a.work, atol=1e-13)
+    np.testing.assert_allclose(out.bare.heat, out.interaction.heat, atol=0)  # both −Q̃_E
+    np.testing.assert_allclose(out.bare.heat, -out.heats[2], atol=1e-13)
+    np.testing.assert_allclose(out.interaction.energy - out.bare.energy, out.energies[1], atol=0)
+
+
+def test_reduced_map_and_its_derivative():
+    rng = np.random.default_rng(1)
+    d_s, d_e = 2, 3
+    model = _model(rng, d_s, d_e)
+    rho_e = random_state(d_e, rng)
+    h = np.asarray(model.hamiltonian())
+    t = 0.83
+    phi, phi_dot = reduced_map(model, rho_e, t)
+    x = _hermitian(d_s, rng)
+    u = expm(-1j * h * t)
+    ref = _reduce(u @ np.kron(x, rho_e) @ u.conj().T, d_s, d_e)
+    np.testing.assert_allclose((phi @ x.reshape(-1)).reshape(d_s, d_s), ref, atol=1e-13)
+    eps = 1e-5
+    fd = (np.asarray(reduced_map(model, rho_e, t + eps)[0]) - np.asarray(reduced_map(model, rho_e, t - eps)[0])) / (2 * eps)
+    np.testing.assert_allclose(phi_dot, fd, atol=1e-8)
+
+
+def test_exact_generator_drives_the_reduced_state():
+    rng = np.random.default_rng(2)
+    model = _model(rng)
+    rho_e, rho_s = random_state(3, rng), random_state(2, rng)
+    t = 1.1
+    phi, phi_dot = reduced_map(model, rho_e, t)
+    gen = exact_generator(model, rho_e, t)
+    np.testing.assert_allclose(gen @ (phi @ rho_s.reshape(-1)), phi_dot @ rho_s.reshape(-1), atol=1e-12)
+    np.testing.assert_allclose(gen @ phi, phi_dot, atol=1e-11)
+
+
+def test_minimal_dissipation_at_zero_coupling_is_the_bare_hamiltonian():
+    rng = np.random.default_rng(3)
+    h_s, h_e = _hermitian(2, rng), _hermitian(3, rng)
+    model = GlobalModel(h_s, np.zeros((6, 6)), h_e)
+    out = minimal_dissipation(model, random_state(2, rng), random_state(3, rng), np.linspace(0, 2, 9))
+    np.testing.assert_allclose(out.hamiltonian, np.broadcast_to(h_s, (9, 2, 2)), atol=1e-12)
+    np.testing.assert_allclose(out.rates, 0.0, atol=1e-12)
+    np.testing.assert_allclose(out.assignment.heat, 0.0, atol=1e-13)
+    np.testing.assert_allclose(out.assignment.work, 0.0, atol=1e-13)
+
+
+def test_initial_canonical_hamiltonian_is_mean_field_shifted():
+    """At t = 0, L_0 = −i[H_S + Tr_E(H_I ρ_E), ·]: K_S(0) is that operator (trace convention Tr H_S)."""
+    rng = np.random.default_rng(4)
+    d_s, d_e = 2, 3
+    model = _model(rng, d_s, d_e)
+    rho_e = random_state(d_e, rng)
+    out = minimal_dissipation(model, random_state(d_s, rng), rho_e, np.array([0.0, 0.1]))
+    mean_field = _reduce(np.asarray(model.h_interaction) @ np.kron(np.eye(d_s), rho_e), d_s, d_e)
+    expected = np.asarray(model.h_system) + mean_field - np.trace(mean_field) / d_s * np.eye(d_s)
+    np.testing.assert_allclose(out.hamiltonian[0], expected, atol=1e-12)
+    assert abs(np.trace(out.hamiltonian[1]).real - np.trace(model.h_system).real) < 1e-12
+
+
+def test_minimal_dissipation_first_law_with_independent_work_and_convergence():
+    """W^md from ∫Tr{K̇_S ρ_S} (K̇ by autodiff in t) equals ΔU^md − Q^md; Q^md converges at order 2n."""
+    rng = np.random.default_rng(5)
+    d_s, d_e = 2, 2
+    model = _model(rng, d_s, d_e, coupling=0.3)
+    rho_s, rho_e = random_state(d_s, rng), random_state(d_e, rng)
+    t_end = 1.5
+    fine = minimal_dissipation(model, rho_s, rho_e, np.linspace(0, t_end, 65), order=6)
+    assert not np.any(fine.singular)
+    trace = np.trace(model.h_system).real
+
+    def k_and_rho(t):
+        phi, phi_dot = reduced_map(model, rho_e, t)
+        k = canonical_hamiltonian(as_function(jnp.linalg.solve(phi.T, phi_dot.T).T), d_s, trace)
+        return k, (phi @ rho_s.reshape(-1)).reshape(d_s, d_s)
+
+    def work_rate(t):
+        (k, rho), (k_dot, _) = jax.jvp(k_and_rho, (t,), (jnp.ones_like(t),))
+        return jnp.real(jnp.trace(k_dot @ rho))
+
+    nodes, weights = gauss_legendre_nodes(np.linspace(0, t_end, 33), 6)
+    w_indep = float(jnp.sum(jax.vmap(work_rate)(nodes.reshape(-1)) * weights.reshape(-1)))
+    assert abs(w_indep - float(fine.assignment.work[-1])) < 1e-10
+    errors = []
+    for n in (2, 4, 8):
+        coarse = minimal_dissipation(model, rho_s, rho_e, np.linspace(0, t_end, n + 1), order=2)
+        errors.append(abs(float(coarse.assignment.heat[-1] - fine.assignment.heat[-1])))
+    slopes = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert np.all(slopes > 3.5), (errors, slopes)  # 2 nodes per interval: order 4
+
+
+def test_singular_map_is_detected_and_reported():
+    """Resonant exchange of two two-level systems, environment empty: Φ_t ∝ amplitude damping with
+    survival amplitude cos(γt), non-invertible at γt = π/2."""
+    gamma = 0.7
+    sm = np.array([[0.0, 1.0], [0.0, 0.0]])
+    h_i = gamma * (np.kron(sm.T, sm) + np.kron(sm, sm.T))
+    model = GlobalModel(np.diag([0.0, 1.0]), h_i, np.diag([0.0, 1.0]))
+    t_star = np.pi / (2 * gamma)
+    times = np.linspace(0, 2 * t_star, 9)  # contains t_star exactly
+    with pytest.warns(RuntimeWarning, match="non-invertible"):
+        out = minimal_dissipation(model, np.diag([0.3, 0.7]), np.diag([1.0, 0.0]), times)
+    assert np.isclose(out.peak_times, t_star).any()
+    assert out.singular[4] and not out.singular[:4].any()
+    assert np.isnan(out.assignment.energy[4]) and np.all(np.isfinite(out.assignment.energy[:4]))
+    assert np.all(np.isfinite(out.assignment.heat[:4])) and np.all(np.isnan(out.assignment.heat[4:]))
+    assert np.all(np.isnan(out.rates[4]))
+    # the damping rate 2γ tan(γt) is negative for π/2 < γt < π: a non-Markovian interval, reported
+    assert out.non_markovian_intervals == [(pytest.approx(times[5]), pytest.approx(times[7]))]
+    # away from the singular time the rate of the damping channel matches −2 d/dt log|cos γt|
+    t = 0.4 * t_star
+    form = minimal_dissipation(model, np.diag([0.3, 0.7]), np.diag([1.0, 0.0]), np.array([0.0, t]))
+    assert abs(float(form.rates[1].max()) - 2 * gamma * np.tan(gamma * t)) < 1e-10
+
+
+def test_bad_input_is_rejected():
+    rng = np.random.default_rng(6)
+    with pytest.raises(ValueError, match="h_system"):
+        GlobalModel(np.array([[0.0, 1.0], [0.0, 0.0]]), np.zeros((4, 4)), np.eye(2))
+    with pytest.raises(ValueError, match="h_interaction"):
+        GlobalModel(np.eye(2), np.zeros((3, 3)), np.eye(2))
+    model = _model(rng)
+    with pytest.raises(ValueError, match="times"):
+        energy_assignment(model, np.eye(6) / 6, np.array([0.0, 2.0, 1.0]))
+    with pytest.raises(ValueError, match="rho_env"):
+        minimal_dissipation(model, np.eye(2) / 2, np.eye(3), np.array([0.0, 1.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        minimal_dissipation(model, np.eye(2) / 2, np.eye(3) / 3, np.array([0.0, 0.5]))  # no warning
+
+
+def test_driven_system_bookkeeping_against_scipy_ode():
+    """H_S(t) = H_S + 0.5 sin(1.3t) σ_x: Σ_X Q̃_X = 0 to rounding, first laws at RK4 order,
+    Ũ_X and W̃_S against SciPy's adaptive ODE solver."""
+    from scipy.integrate import solve_ivp
+
+    rng = np.random.default_rng(7)
+    sx = np.array([[0.0, 1.0], [1.0, 0.0]], complex)
+    base = _model(rng)
+    model = GlobalModel(base.h_system, base.h_interaction, base.h_environment, drive=lambda t: 0.5 * jnp.sin(1.3 * t) * sx)
+    rho0 = random_state(6, rng)
+    times = np.linspace(0.0, 3.0, 16)
+    residuals = []
+    for substeps in (2, 4):
+        out = energy_assignment(model, rho0, times, substeps=substeps)
+        np.testing.assert_allclose(out.heats.sum(0), 0.0, atol=1e-14)
+        residuals.append(max(float(np.max(np.abs(a.energy - a.energy[0] - a.heat - a.work))) for a in (out.bare, out.interaction)))
+    assert 12 < residuals[0] / residuals[1] < 20, residuals  # O(h⁴)
+    h_x = np.asarray(base.local_hamiltonians())
+    drive = lambda t: np.kron(0.5 * np.sin(1.3 * t) * sx, np.eye(3))  # noqa: E731
+    drive_dot = lambda t: np.kron(0.65 * np.cos(1.3 * t) * sx, np.eye(3))  # noqa: E731
+
+    def rhs(t, y):
+        rho = y[:-1].reshape(6, 6)
+        h = h_x.sum(0) + drive(t)
+        return np.concatenate([(-1j * (h @ rho - rho @ h)).ravel(), [np.trace(drive_dot(t) @ rho)]])
+
+    sol = solve_ivp(rhs, (0.0, 3.0), np.concatenate([rho0.ravel(), [0.0]]).astype(complex), t_eval=times, rtol=1e-12, atol=1e-13)
+    out = energy_assignment(model, rho0, times, substeps=16)
+    for j in (5, 15):
+        rho = sol.y[:-1, j].reshape(6, 6)
+        u_ref = [np.trace((h_x[0] + drive(times[j])) @ rho).real] + [np.trace(h_x[x] @ rho).real for x in (1, 2)]
+        np.testing.assert_allclose(out.energies[:, j], u_ref, atol=1e-8)
+        assert abs(float(out.works[0, j]) - sol.y[-1, j].real) < 1e-8
+    with pytest.raises(ValueError, match="drive"):
+        minimal_dissipation(model, np.eye(2) / 2, np.eye(3) / 3, times)
+    bad = GlobalModel(base.h_system, base.h_interaction, base.h_environment, drive=lambda t: 1j * t * sx + 1j * sx)
+    with pytest.raises(ValueError, match="drive"):
+        energy_assignment(bad, rho0, times)
