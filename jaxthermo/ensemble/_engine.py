@@ -44,9 +44,17 @@ def default_chunk_size(n_steps: int, n_devices: int, n_grid: int = 1) -> int:
     return per_device * n_devices
 
 
-def stack_models(models):
-    """Stack a list of models with identical static fields into one with a leading grid axis."""
-    return jax.tree.map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *models)
+def stack_models(models, dtype):
+    """Stack models with identical static fields into one with a leading grid axis; real leaves
+    are cast to ``dtype`` (so a float32 run has no float64 parameter)."""
+
+    def leaf(*xs):
+        arrs = [np.asarray(x) for x in xs]
+        if all(np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer) for a in arrs):
+            return jnp.stack([jnp.asarray(a, dtype) for a in arrs])
+        return jnp.stack([jnp.asarray(a) for a in arrs])
+
+    return jax.tree.map(leaf, *models)
 
 
 def _replicated_to_host(tree):
@@ -192,7 +200,7 @@ def run_grid(
     per_device = -(-chunk_size // n_dev)
     chunk_size = per_device * n_dev
     n_chunks = -(-n_configs // chunk_size)
-    stacked = stack_models([m.replace(theta=jnp.asarray(m.theta, rdt)) for m in models])
+    stacked = stack_models(models, rdt)
     seed_key = jax.random.key(int(seed))
 
     with jax.default_matmul_precision("highest"):

@@ -2,6 +2,8 @@
 
 ``key_i = fold_in(key(seed), i)`` and ``δ_N(i) = G.sample(key_i, (N,))``: the same δ sequence
 for configuration i whatever the chunk size, the device count or the host that computes it.
+The draw is always made in float32 and then cast to the run's dtype, so a float32 and a float64
+run see the same configurations (to float32 rounding of δ) and differ only by arithmetic.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 MAX_CONFIGS = 2**32  # fold_in takes 32-bit data
+SAMPLE_DTYPE = jnp.float32
 
 
 def configuration_key(seed_key, index):
@@ -18,8 +21,9 @@ def configuration_key(seed_key, index):
 
 
 def sample_deltas(distribution, seed_key, index, n_steps: int, dtype):
-    """δ_1…δ_N of configuration ``index``, shape (N,)."""
-    return distribution.sample(configuration_key(seed_key, index), (n_steps,), dtype)
+    """δ_1…δ_N of configuration ``index``, shape (N,), drawn in float32 and cast to ``dtype``."""
+    draw = distribution.sample(configuration_key(seed_key, index), (n_steps,), SAMPLE_DTYPE)
+    return draw.astype(dtype)
 
 
 def sample_chunk(distribution, seed_key, indices, n_steps: int, dtype):
