@@ -255,7 +255,7 @@ def _histogram_edges(stacked, rho0, seed_key, n_steps, n_configs, work_bins, col
     ranges = None
     if work_range is None or collision_range is None:
         pilot = jnp.arange(min(n_configs, PILOT_CONFIGS), dtype=jnp.uint32)
-        fn = jax.jit(jax.vmap(partial(pilot_work_ranges, n_steps=n_steps), (0, None, None, None)))
+        fn = _compiled_pilot(n_steps)
         ranges = np.asarray(fn(stacked, rho0, seed_key, pilot), dtype=np.float64)
     npdt = np.dtype(str(rdt))
 
@@ -273,6 +273,13 @@ def _histogram_edges(stacked, rho0, seed_key, n_steps, n_configs, work_bins, col
 
 
 _COMPILED: dict = {}
+
+
+def _compiled_pilot(n_steps):
+    key = ("pilot", n_steps)
+    if key not in _COMPILED:
+        _COMPILED[key] = jax.jit(jax.vmap(partial(pilot_work_ranges, n_steps=n_steps), (0, None, None, None)))
+    return _COMPILED[key]
 
 
 def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent):

@@ -9,14 +9,17 @@ it returns moments over the chunk, and it accumulates histograms in the scan car
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 
 from .._information import quantum_renyi_divergence, renyi_divergence
 from .._qudit import populations, thermal_populations
 from ..inhomogeneous._dynamics import _collide
+from ._fused import qubit_collision, qubit_to_state, state_to_qubit, use_fused_qubit_path
 from ._sampling import sample_chunk
-from ._statistics import Counts, chunk_counts, chunk_moments
+from ._statistics import Counts, Moments, chunk_counts, chunk_moments
 
 
 def system_thermal_populations(model, dtype):
@@ -32,15 +35,23 @@ def divergences_to_thermal(model, rho, alphas, coherent: bool):
     Diagonal states: the classical :func:`renyi_divergence` on populations; coherent states:
     :func:`quantum_renyi_divergence` (Petz below α = 1, Umegaki at 1, sandwiched above).
     """
+    if not coherent:
+        return _population_divergences(model, populations(rho), alphas)
     rdt = jnp.real(rho).dtype
-    q_s = system_thermal_populations(model, rdt)
-    if coherent:
-        tau = jnp.diag(q_s).astype(rho.dtype)
-        values = [quantum_renyi_divergence(rho, tau, a) for a in alphas]
-    else:
-        p = populations(rho)
-        values = [renyi_divergence(p, q_s, jnp.asarray(a, rdt)) for a in alphas]
-    return jnp.stack(values, axis=-1).astype(rdt)
+    tau = jnp.diag(system_thermal_populations(model, rdt)).astype(rho.dtype)
+    return jnp.stack([quantum_renyi_divergence(rho, tau, a) for a in alphas], axis=-1).astype(rdt)
+
+
+def _population_divergences(model, p, alphas):
+    """Classical ``D_α(p‖q_S)`` for each α, shape (..., n_alpha)."""
+    q_s = system_thermal_populations(model, p.dtype)
+    return jnp.stack([renyi_divergence(p, q_s, jnp.asarray(a, p.dtype)) for a in alphas], axis=-1)
+
+
+def _qubit_mean_state(state, mask):
+    """Mean (2, 2) state of a chunk of qubits carried as (p0, x, y) — the mean is linear."""
+    m = chunk_moments(jnp.stack(state, axis=-1), mask, second=False)
+    return Moments(m.n, qubit_to_state(m.mean[0], m.mean[1], m.mean[2]), None)
 
 
 def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_edges, *, n_steps, alphas, coherent):
@@ -62,27 +73,42 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
     thetas = jnp.broadcast_to(jnp.asarray(model.theta).astype(rdt), (n_steps,))
     b = indices.shape[0]
     rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
-    collide_chunk = jax.vmap(lambda r, dl, th: _collide(model, r, dl, th), (0, 0, None))
+    if use_fused_qubit_path(model):  # qubit partial swap: three real numbers per configuration
+        state = state_to_qubit(rho)
+        collide_chunk = partial(qubit_collision, model)
+        as_matrix = lambda st: qubit_to_state(*st)  # noqa: E731
+        mean_state = _qubit_mean_state
+        pops = lambda st: jnp.stack([st[0], 1 - st[0]], axis=-1)  # noqa: E731
+    else:
+        state = rho
+        collide_chunk = jax.vmap(lambda r, dl, th: _collide(model, r, dl, th), (0, 0, None))
+        as_matrix = lambda st: st  # noqa: E731
+        mean_state = chunk_moments
+        pops = populations
 
     def step(carry, x):
-        rho, w_acc, hist = carry
+        state, w_acc, hist = carry
         delta, theta = x
-        rho, e = collide_chunk(rho, delta, theta)
+        state, e = collide_chunk(state, delta, theta)
         w_acc = w_acc + e.work
         stats = {
-            "state": chunk_moments(rho, mask),
+            "state": mean_state(state, mask),
             "work": chunk_moments(e.work, mask),
             "heat": chunk_moments(e.heat, mask),
             "energy_change": chunk_moments(e.energy_change, mask),
             "cumulative_work": chunk_moments(w_acc, mask),
         }
         if alphas:
-            stats["divergence"] = chunk_moments(divergences_to_thermal(model, rho, alphas, coherent), mask)
+            if coherent:
+                div = divergences_to_thermal(model, as_matrix(state), alphas, True)
+            else:
+                div = _population_divergences(model, pops(state), alphas)
+            stats["divergence"] = chunk_moments(div, mask)
         hist = hist + chunk_counts(e.work, mask, collision_edges)
-        return (rho, w_acc, hist), stats
+        return (state, w_acc, hist), stats
 
     hist0 = jnp.zeros(collision_edges.shape[-1] + 1, jnp.int32)
-    carry0 = (rho, jnp.zeros((b,), rdt), hist0)
+    carry0 = (state, jnp.zeros((b,), rdt), hist0)
     (_, w_acc, hist), stats = jax.lax.scan(step, carry0, (deltas.T, thetas))
     stats["work_histogram"] = Counts(chunk_counts(w_acc, mask, work_edges))
     stats["collision_work_histogram"] = Counts(hist)

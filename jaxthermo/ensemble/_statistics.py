@@ -28,17 +28,17 @@ class Counts(NamedTuple):
     counts: object
 
 
-def chunk_moments(x, mask):
+def chunk_moments(x, mask, second: bool = True):
     """Moments of ``x`` (B, ...) over its first axis, counting only rows where ``mask`` (B,) is set.
 
     Two passes (mean, then squared deviations) inside the chunk for accuracy; ``m2`` is None for
-    complex ``x`` (only the mean is kept, e.g. for the mean state).
+    complex ``x`` or when ``second`` is False (only the mean is kept, e.g. for the mean state).
     """
     w = mask.reshape(mask.shape + (1,) * (x.ndim - 1)).astype(x.dtype)
     n = jnp.sum(mask.astype(jnp.int64 if mask.dtype == jnp.int64 else jnp.int32))
     nf = jnp.maximum(n, 1).astype(x.dtype)
     mean = jnp.sum(w * x, axis=0) / nf
-    if jnp.iscomplexobj(x):
+    if jnp.iscomplexobj(x) or not second:
         return Moments(n, mean, None)
     m2 = jnp.sum(w * (x - mean) ** 2, axis=0)
     return Moments(n, mean, m2)
