@@ -24,7 +24,7 @@ from jax.sharding import PartitionSpec as P
 from .._dtypes import as_state, complex_dtype_for, real_dtype
 from .._validation import check_density_matrix
 from ._kernel import model_a_chunk, pilot_work_ranges
-from ._sampling import MAX_CONFIGS
+from ._sampling import MAX_CONFIGS, default_draw_dtype
 from ._statistics import Counts, Moments, merge, take, uniform_edges
 
 AXIS = "configs"
@@ -173,6 +173,7 @@ def run_grid(
     devices=None,
     dtype=None,
     coherent=None,
+    draw_dtype=None,
     checkpoint=None,
     progress=False,
     callback=None,
@@ -188,6 +189,7 @@ def run_grid(
         _check_inputs(m, rho0, n_steps, n_configs)
     n_steps, n_configs = int(n_steps), int(n_configs)
     rdt = jnp.dtype(dtype or real_dtype())
+    draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     rho0 = as_state(np.asarray(rho0), complex_dtype_for(rdt))
     coherent = _is_coherent(rho0) if coherent is None else bool(coherent)
     alphas = tuple(float(a) for a in alphas)
@@ -197,7 +199,7 @@ def run_grid(
     chunk_size = default_chunk_size(n_steps, n_dev, grid) if chunk_size is None else int(chunk_size)
     if chunk_size < 1:
         raise ValueError(f"chunk_size={chunk_size}: must be a positive integer")
-    per_device = -(-chunk_size // n_dev)
+    per_device = min(-(-chunk_size // n_dev), -(-n_configs // n_dev))  # never pad beyond n_configs
     chunk_size = per_device * n_dev
     n_chunks = -(-n_configs // chunk_size)
     stacked = stack_models(models, rdt)
@@ -206,14 +208,14 @@ def run_grid(
     with jax.default_matmul_precision("highest"):
         work_edges, collision_edges = _histogram_edges(
             stacked, rho0, seed_key, n_steps, n_configs, work_bins, collision_work_bins, work_range,
-            collision_work_range, rdt,
+            collision_work_range, rdt, draw_dtype,
         )
         fingerprint = _leaf_bytes(
-            (stacked, rho0, work_edges, collision_edges, n_steps, n_configs, int(seed), chunk_size, alphas, coherent, str(rdt))
+            (stacked, rho0, work_edges, collision_edges, n_steps, n_configs, int(seed), chunk_size, alphas, coherent, str(rdt), str(draw_dtype))
         )
         ckpt = _Checkpoint(checkpoint, fingerprint) if checkpoint is not None else None
         done, stats = ckpt.load() if ckpt is not None else (0, None)
-        run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent)
+        run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype)
         edges = (jnp.asarray(work_edges, rdt), jnp.asarray(collision_edges, rdt))
         bar = _progress_bar(progress, n_configs, min(n_configs, done * chunk_size))
         start_time = time.perf_counter()
@@ -241,7 +243,7 @@ def run_grid(
             bar.close()
     info = dict(
         n_steps=n_steps, n_configs=n_configs, seed=int(seed), alphas=np.asarray(alphas), chunk_size=chunk_size,
-        n_devices=n_dev, n_processes=jax.process_count(), dtype=str(rdt), coherent=coherent,
+        n_devices=n_dev, n_processes=jax.process_count(), dtype=str(rdt), draw_dtype=str(draw_dtype), coherent=coherent,
         work_edges=work_edges, collision_work_edges=collision_edges, rho0=np.asarray(rho0),
         elapsed_s=time.perf_counter() - start_time, chunks_resumed=done,
     )
@@ -249,13 +251,13 @@ def run_grid(
 
 
 def _histogram_edges(stacked, rho0, seed_key, n_steps, n_configs, work_bins, collision_bins, work_range,
-                     collision_range, rdt):
+                     collision_range, rdt, draw_dtype):
     """Fixed edges per grid point, from user ranges or from a pilot of configurations 0…511."""
     grid = jax.tree.leaves(stacked)[0].shape[0]
     ranges = None
     if work_range is None or collision_range is None:
         pilot = jnp.arange(min(n_configs, PILOT_CONFIGS), dtype=jnp.uint32)
-        fn = _compiled_pilot(n_steps)
+        fn = _compiled_pilot(n_steps, draw_dtype)
         ranges = np.asarray(fn(stacked, rho0, seed_key, pilot), dtype=np.float64)
     npdt = np.dtype(str(rdt))
 
@@ -275,16 +277,17 @@ def _histogram_edges(stacked, rho0, seed_key, n_steps, n_configs, work_bins, col
 _COMPILED: dict = {}
 
 
-def _compiled_pilot(n_steps):
-    key = ("pilot", n_steps)
+def _compiled_pilot(n_steps, draw_dtype):
+    key = ("pilot", n_steps, draw_dtype)
     if key not in _COMPILED:
-        _COMPILED[key] = jax.jit(jax.vmap(partial(pilot_work_ranges, n_steps=n_steps), (0, None, None, None)))
+        kernel = partial(pilot_work_ranges, n_steps=n_steps, draw_dtype=draw_dtype)
+        _COMPILED[key] = jax.jit(jax.vmap(kernel, (0, None, None, None)))
     return _COMPILED[key]
 
 
-def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent):
+def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype):
     """The jitted, sharded chunk function (cached per mesh and static arguments)."""
-    key = (tuple(d.id for d in mesh.devices.flat), per_device, n_steps, alphas, coherent)
+    key = (tuple(d.id for d in mesh.devices.flat), per_device, n_steps, alphas, coherent, draw_dtype)
     if key in _COMPILED:
         return _COMPILED[key]
 
@@ -292,7 +295,7 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent):
         dev = jax.lax.axis_index(AXIS)
         idx = start + dev.astype(jnp.int64) * per_device + jnp.arange(per_device, dtype=jnp.int64)
         mask = idx < n_total
-        kernel = partial(model_a_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent)
+        kernel = partial(model_a_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype)
         out = jax.vmap(kernel, (0, None, None, None, None, 0, 0))(
             models, rho0, seed_key, idx.astype(jnp.uint32), mask, work_edges, collision_edges
         )

@@ -54,7 +54,8 @@ def _qubit_mean_state(state, mask):
     return Moments(m.n, qubit_to_state(m.mean[0], m.mean[1], m.mean[2]), None)
 
 
-def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_edges, *, n_steps, alphas, coherent):
+def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_edges, *, n_steps, alphas, coherent,
+                  draw_dtype=None):
     """Reductions over one chunk of configurations of model A.
 
     Args:
@@ -63,13 +64,13 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
       seed_key: ``jax.random.key(seed)``.
       indices: configuration indices (B,) uint32; ``mask`` (B,) marks the valid ones.
       work_edges, collision_edges: histogram edges of W_N and of single-collision W (n_bins + 1,).
-      n_steps, alphas, coherent: static.
+      n_steps, alphas, coherent, draw_dtype: static (``draw_dtype``: dtype of the δ draws).
 
     Returns:
       dict of :class:`Moments` (per step, leading axis N) and :class:`Counts`.
     """
     rdt = jnp.real(rho0).dtype
-    deltas = sample_chunk(model.distribution, seed_key, indices, n_steps, rdt)  # (B, N)
+    deltas = sample_chunk(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)  # (B, N)
     thetas = jnp.broadcast_to(jnp.asarray(model.theta).astype(rdt), (n_steps,))
     b = indices.shape[0]
     rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
@@ -115,7 +116,7 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
     return stats
 
 
-def pilot_work_ranges(model, rho0, seed_key, indices, *, n_steps):
+def pilot_work_ranges(model, rho0, seed_key, indices, *, n_steps, draw_dtype=None):
     """(min, max) of W_N and of single-collision W over the pilot configurations ``indices``.
 
     Uses the reference :func:`jaxthermo.trajectory` route (not the kernel) on the same δ's.
@@ -123,7 +124,7 @@ def pilot_work_ranges(model, rho0, seed_key, indices, *, n_steps):
     from ..inhomogeneous import trajectory
 
     rdt = jnp.real(rho0).dtype
-    deltas = sample_chunk(model.distribution, seed_key, indices, n_steps, rdt)
+    deltas = sample_chunk(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)
     work = jax.vmap(lambda dl: trajectory(model, rho0, dl, store_states=False).work)(deltas)
     w_n = jnp.sum(work, axis=-1)
     return jnp.stack([jnp.min(w_n), jnp.max(w_n), jnp.min(work), jnp.max(work)])

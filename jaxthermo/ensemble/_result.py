@@ -156,6 +156,7 @@ def ensemble(
     devices=None,
     dtype=None,
     coherent: bool | None = None,
+    draw_dtype=None,
     checkpoint=None,
     progress: bool = False,
     callback=None,
@@ -181,6 +182,8 @@ def ensemble(
       devices: devices to shard over (default: all, of every ``jax.distributed`` process).
       dtype: ``jnp.float64`` (default) or ``jnp.float32``.
       coherent: use the quantum divergences (default: whether ``rho0`` has coherences).
+      draw_dtype: dtype of the δ draws (default float64 under x64), cast to ``dtype`` afterwards;
+        float32 draws are faster but another random stream, reproducible only to ~1e-7 across chunkings.
       checkpoint: path of an ``.npz`` file; finished chunks are saved there and a rerun with the
         same arguments resumes after the last finished chunk.
       progress: show a tqdm progress bar.
@@ -198,7 +201,8 @@ def ensemble(
     stats, info = run_grid(
         [model], rho0, n_steps, n_configs, seed, alphas=alphas, work_bins=work_bins,
         collision_work_bins=collision_work_bins, work_range=work_range, collision_work_range=collision_work_range,
-        chunk_size=chunk_size, devices=devices, dtype=dtype, coherent=coherent, checkpoint=checkpoint,
+        chunk_size=chunk_size, devices=devices, dtype=dtype, coherent=coherent, draw_dtype=draw_dtype,
+        checkpoint=checkpoint,
         progress=progress, callback=callback,
     )
     info = dict(info, work_edges=info["work_edges"][0], collision_work_edges=info["collision_work_edges"][0])
