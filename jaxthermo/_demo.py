@@ -28,7 +28,10 @@ def _analytics(model, rho0, n_steps):
     e_dq = np.asarray(dist.expectation(lambda dl: dl[:, None] * reservoir_populations(model, dl)))
     w_exact = -model.g0 * s2 * float(np.sum(np.arange(model.d) * e_dq))  # E W_r, exact for every r
     w_small = float(small_delta_mean_work(model, dist.variance))  # O(σ²), SPEC §3
-    return qbar, p_exact, w_exact, w_small
+    # p0_r = c^{2r} p0 + s² Σ_k c^{2(r−k)} q0(δ_k): Var p0_r = s⁴ Var q0(δ) Σ_{k<r} c^{4k} (independent δ's)
+    var_q0 = float(dist.expectation(lambda dl: reservoir_populations(model, dl)[:, 0] ** 2)) - qbar[0] ** 2
+    var_p0 = s2**2 * var_q0 * np.concatenate([[0.0], np.cumsum(c2 ** (2 * np.arange(n_steps)))])
+    return qbar, p_exact, w_exact, w_small, var_p0
 
 
 def run_demo(out: str = "demo-output", n_configs: int = 10_000, n_steps: int = 100, seed: int = 0) -> int:
@@ -42,9 +45,10 @@ def run_demo(out: str = "demo-output", n_configs: int = 10_000, n_steps: int = 1
     model = InhomogeneousReservoir(p["d"], p["beta"], p["g0"], p["theta"], distribution=Gaussian(p["sigma"]))
     rho0 = np.asarray(thermal_state(p["d"], p["beta"], p["g0"]))
     start = time.perf_counter()
-    res = ensemble(model, rho0, n_steps, n_configs, seed, alphas=(1.0, float("inf")), work_bins=60, progress=True)
+    res = ensemble(model, rho0, n_steps, n_configs, seed, alphas=(1.0, float("inf")), work_bins=40, progress=True)
     elapsed = time.perf_counter() - start
-    qbar, p_exact, w_exact, w_small = _analytics(model, rho0, n_steps)
+    qbar, p_exact, w_exact, w_small, var_p0 = _analytics(model, rho0, n_steps)
+    se_td = np.sqrt(var_p0 / n_configs)  # standard error of the qubit trace distance |p̄0 − τ̄0|
     q_s = np.real(np.diag(rho0))
     d_exact = np.stack([np.asarray(renyi_divergence(jnp.asarray(p_exact), jnp.asarray(q_s), a)) for a in (1.0, np.inf)], -1)
     td_exact = 0.5 * np.sum(np.abs(p_exact - qbar), axis=-1)
@@ -54,7 +58,7 @@ def run_demo(out: str = "demo-output", n_configs: int = 10_000, n_steps: int = 1
     rows = [
         ("mean work per collision  <W_r>", f"{w_per:.4e} ± {w_se:.1e}", f"{w_small:.4e} (small-δ, O(σ²))  {w_exact:.4e} (exact)"),
         (f"accumulated work  <W_{n_steps}>", f"{res.mean_total_work:.4e}", f"{n_steps * w_exact:.4e}"),
-        (f"trace distance D(ρ̄_{n_steps}, τ̄)", f"{res.mean_state_trace_distance[-1]:.4e}", f"{td_exact[-1]:.4e} (cos^2N θ D(ρ0, τ̄))"),
+        (f"trace distance D(ρ̄_{n_steps}, τ̄)", f"{res.mean_state_trace_distance[-1]:.4e} ± {se_td[-1]:.1e}", f"{td_exact[-1]:.4e} (cos^2N θ D(ρ0, τ̄))"),
         (f"D_1(ρ̄_{n_steps} ‖ τ_S)", f"{res.mean_state_divergence[-1, 0]:.4e}", f"{d_exact[-1, 0]:.4e}"),
         (f"D_∞(ρ̄_{n_steps} ‖ τ_S)", f"{res.mean_state_divergence[-1, 1]:.4e}", f"{d_exact[-1, 1]:.4e}"),
         (f"frozen average <D_1(ρ_{{S|N}} ‖ τ_S)>", f"{res.mean_divergence[-1, 0]:.4e}", "—"),
@@ -72,22 +76,23 @@ def run_demo(out: str = "demo-output", n_configs: int = 10_000, n_steps: int = 1
         print(f"{name:<{w1}}{mc:<{w2}}{theory}")
 
     os.makedirs(out, exist_ok=True)
-    _write_csvs(out, res, p_exact, td_exact, d_exact)
-    path = _plot(out, res, td_exact, d_exact, w_exact, n_steps, n_configs)
+    _write_csvs(out, res, p_exact, td_exact, se_td, d_exact)
+    path = _plot(out, res, td_exact, se_td, d_exact, w_exact, n_steps, n_configs)
     print(f"\nwrote {path}, {os.path.join(out, 'demo_steps.csv')}, {os.path.join(out, 'demo_work_histogram.csv')}")
     return 0
 
 
-def _write_csvs(out, res, p_exact, td_exact, d_exact):
+def _write_csvs(out, res, p_exact, td_exact, se_td, d_exact):
     n = res.n_steps
     with open(os.path.join(out, "demo_steps.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["r", "mean_p0_mc", "mean_p0_exact", "trace_distance_to_tau_bar_mc", "trace_distance_to_tau_bar_exact",
+                    "trace_distance_standard_error",
                     "D1_mean_state_mc", "D1_mean_state_exact", "Dinf_mean_state_mc", "Dinf_mean_state_exact",
                     "D1_frozen_average", "Dinf_frozen_average", "mean_work_r", "var_work_r", "mean_cumulative_work_r"])
         for r in range(n + 1):
             work = ["", "", ""] if r == 0 else [res.mean_work[r - 1], res.var_work[r - 1], res.mean_cumulative_work[r - 1]]
-            w.writerow([r, res.mean_state[r, 0, 0].real, p_exact[r, 0], res.mean_state_trace_distance[r], td_exact[r],
+            w.writerow([r, res.mean_state[r, 0, 0].real, p_exact[r, 0], res.mean_state_trace_distance[r], td_exact[r], se_td[r],
                         res.mean_state_divergence[r, 0], d_exact[r, 0], res.mean_state_divergence[r, 1], d_exact[r, 1],
                         res.mean_divergence[r, 0], res.mean_divergence[r, 1], *work])
     h = res.work_histogram
@@ -100,7 +105,7 @@ def _write_csvs(out, res, p_exact, td_exact, d_exact):
         w.writerow(["overflow", "", h.overflow, ""])
 
 
-def _plot(out, res, td_exact, d_exact, w_exact, n_steps, n_configs):
+def _plot(out, res, td_exact, se_td, d_exact, w_exact, n_steps, n_configs):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,6 +128,7 @@ def _plot(out, res, td_exact, d_exact, w_exact, n_steps, n_configs):
     ax = axes[1]
     ax.plot(r[1:], res.mean_state_trace_distance[1:], "o", ms=3, label=r"Monte Carlo $D(\bar\rho_r, \bar\tau)$")
     ax.plot(r, td_exact, "k-", lw=1, label=r"exact $\cos^{2r}\theta\, D(\rho_0, \bar\tau)$")
+    ax.fill_between(r, td_exact - 2 * se_td, td_exact + 2 * se_td, color="0.8", label="exact ± 2 MC standard errors")
     ax.set_yscale("log")
     ax.set_xlabel("collision r")
     ax.set_ylabel(r"trace distance to $\bar\tau$")
