@@ -95,10 +95,12 @@ def test_chunk_size_and_device_count_do_not_change_results(d):
     rng = np.random.default_rng(3)
     rho0 = random_state(d, rng)
     model = jt.InhomogeneousReservoir(d, 1.0, 1.0, 0.3, distribution=jt.Uniform(0.4))
-    assert len(jax.devices()) == 4, "conftest forces 4 CPU devices"
+    cpus = jax.devices("cpu")
+    assert len(cpus) == 4, "conftest forces 4 CPU devices"
+    # 4 CPU devices against one device of the default backend (the GPU, where there is one)
     runs = [
         jt.ensemble(model, rho0, 9, 203, seed=2, chunk_size=cs, devices=devs, alphas=(1.0, 3.0))
-        for cs, devs in ((4, None), (1000, None), (7, jax.devices()[:1]))
+        for cs, devs in ((4, cpus), (1000, cpus), (7, jax.devices()[:1]))
     ]
     ref = runs[-1]
     assert ref.info["n_devices"] == 1 and runs[0].info["n_devices"] == 4
