@@ -29,7 +29,8 @@ from ._statistics import Counts, Moments, merge, take, uniform_edges
 
 AXIS = "configs"
 PILOT_CONFIGS = 512
-_CHUNK_ELEMENTS = 2**22  # default chunk: about this many (configuration, collision) pairs per device
+# default chunk: about this many (configuration, collision) pairs per device (CPU, accelerators)
+_CHUNK_ELEMENTS = {"cpu": 2**22, "accelerator": 2**28}
 
 
 def make_mesh(devices=None):
@@ -38,9 +39,12 @@ def make_mesh(devices=None):
     return jax.make_mesh((len(devices),), (AXIS,), devices=devices)
 
 
-def default_chunk_size(n_steps: int, n_devices: int, n_grid: int = 1) -> int:
-    """Configurations per chunk: about 4·10⁶ (configuration, collision) pairs per device."""
-    per_device = max(1, min(65536, _CHUNK_ELEMENTS // max(1, n_steps * n_grid)))
+def default_chunk_size(n_steps: int, n_devices: int, n_grid: int = 1, platform: str = "cpu") -> int:
+    """Configurations per chunk: about 4·10⁶ (configuration, collision) pairs per CPU device, 2.7·10⁸
+    per accelerator (the δ draws of a chunk are held on the device: 8 bytes per pair in float64)."""
+    budget = _CHUNK_ELEMENTS["cpu" if platform == "cpu" else "accelerator"]
+    cap = 65536 if platform == "cpu" else 2**22
+    per_device = max(1, min(cap, budget // max(1, n_steps * n_grid)))
     return per_device * n_devices
 
 
@@ -196,7 +200,8 @@ def run_grid(
     mesh = make_mesh(devices)
     n_dev = mesh.devices.size
     grid = len(models)
-    chunk_size = default_chunk_size(n_steps, n_dev, grid) if chunk_size is None else int(chunk_size)
+    platform = mesh.devices.flat[0].platform
+    chunk_size = default_chunk_size(n_steps, n_dev, grid, platform) if chunk_size is None else int(chunk_size)
     if chunk_size < 1:
         raise ValueError(f"chunk_size={chunk_size}: must be a positive integer")
     per_device = min(-(-chunk_size // n_dev), -(-n_configs // n_dev))  # never pad beyond n_configs
@@ -290,12 +295,14 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype):
     key = (tuple(d.id for d in mesh.devices.flat), per_device, n_steps, alphas, coherent, draw_dtype)
     if key in _COMPILED:
         return _COMPILED[key]
+    histogram_method = "scatter" if mesh.devices.flat[0].platform == "cpu" else "compare"
 
     def local(models, rho0, seed_key, start, n_total, work_edges, collision_edges):
         dev = jax.lax.axis_index(AXIS)
         idx = start + dev.astype(jnp.int64) * per_device + jnp.arange(per_device, dtype=jnp.int64)
         mask = idx < n_total
-        kernel = partial(model_a_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype)
+        kernel = partial(model_a_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype,
+                         histogram_method=histogram_method)
         out = jax.vmap(kernel, (0, None, None, None, None, 0, 0))(
             models, rho0, seed_key, idx.astype(jnp.uint32), mask, work_edges, collision_edges
         )

@@ -55,7 +55,7 @@ def _qubit_mean_state(state, mask):
 
 
 def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_edges, *, n_steps, alphas, coherent,
-                  draw_dtype=None):
+                  draw_dtype=None, histogram_method="scatter"):
     """Reductions over one chunk of configurations of model A.
 
     Args:
@@ -64,7 +64,8 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
       seed_key: ``jax.random.key(seed)``.
       indices: configuration indices (B,) uint32; ``mask`` (B,) marks the valid ones.
       work_edges, collision_edges: histogram edges of W_N and of single-collision W (n_bins + 1,).
-      n_steps, alphas, coherent, draw_dtype: static (``draw_dtype``: dtype of the δ draws).
+      n_steps, alphas, coherent, draw_dtype, histogram_method: static (``draw_dtype``: dtype of the δ
+        draws; ``histogram_method``: see :func:`~jaxthermo.ensemble._statistics.chunk_counts`).
 
     Returns:
       dict of :class:`Moments` (per step, leading axis N) and :class:`Counts`.
@@ -105,13 +106,13 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
             else:
                 div = _population_divergences(model, pops(state), alphas)
             stats["divergence"] = chunk_moments(div, mask)
-        hist = hist + chunk_counts(e.work, mask, collision_edges)
+        hist = hist + chunk_counts(e.work, mask, collision_edges, histogram_method)
         return (state, w_acc, hist), stats
 
     hist0 = jnp.zeros(collision_edges.shape[-1] + 1, jnp.int32)
     carry0 = (state, jnp.zeros((b,), rdt), hist0)
     (_, w_acc, hist), stats = jax.lax.scan(step, carry0, (deltas.T, thetas))
-    stats["work_histogram"] = Counts(chunk_counts(w_acc, mask, work_edges))
+    stats["work_histogram"] = Counts(chunk_counts(w_acc, mask, work_edges, histogram_method))
     stats["collision_work_histogram"] = Counts(hist)
     return stats
 

@@ -49,18 +49,23 @@ def uniform_edges(lo, hi, n_bins: int, dtype=np.float64):
     return np.linspace(lo, hi, n_bins + 1, dtype=dtype)
 
 
-def chunk_counts(x, mask, edges):
+def chunk_counts(x, mask, edges, method: str = "scatter"):
     """Counts of ``x`` (B,) in the uniform bins ``edges`` (n_bins + 1,), plus under/overflow.
 
     Returns (n_bins + 2,) int32: index 0 counts ``x < edges[0]``, the last ``x >= edges[-1]``.
     Bins are half-open [e_k, e_{k+1}); the bin of each value depends only on the value, so
-    counts of chunks add exactly.
+    counts of chunks add exactly. ``method``: ``"scatter"`` (scatter-add; best on CPU) or
+    ``"compare"`` (one-hot comparison and a reduction; on GPUs, where a scatter into a few bins
+    serialises on atomics). Both give identical counts.
     """
     n_bins = edges.shape[-1] - 1
     lo, hi = edges[0], edges[-1]
     pos = (x - lo) / (hi - lo) * n_bins
     idx = jnp.floor(pos).astype(jnp.int32) + 1
     idx = jnp.where(x < lo, 0, jnp.where(x >= hi, n_bins + 1, jnp.clip(idx, 1, n_bins)))
+    if method == "compare":
+        hits = (idx[:, None] == jnp.arange(n_bins + 2, dtype=idx.dtype)[None, :]) & mask[:, None]
+        return jnp.sum(hits.astype(jnp.int32), axis=0)
     return jnp.zeros(n_bins + 2, jnp.int32).at[idx].add(mask.astype(jnp.int32))
 
 

@@ -133,3 +133,19 @@ def test_quantum_divergence_inside_jit():
     eager = jt.quantum_renyi_divergence(rho, tau, float("inf"))
     jitted = jax.jit(lambda r: jt.quantum_renyi_divergence(r, tau, float("inf")))(rho)
     np.testing.assert_allclose(jitted, eager, rtol=1e-13)
+
+
+def test_histogram_methods_agree_exactly():
+    from jaxthermo.ensemble._statistics import chunk_counts
+
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(np.concatenate([rng.normal(size=5000), [-10.0, 10.0, 1.0, -1.0]]))
+    mask = jnp.asarray(rng.random(x.shape[0]) < 0.8)
+    edges = jnp.linspace(-1.0, 1.0, 17)
+    a = chunk_counts(x, mask, edges, "scatter")
+    b = chunk_counts(x, mask, edges, "compare")
+    np.testing.assert_array_equal(a, b)
+    xs = np.asarray(x)[np.asarray(mask)]
+    counts, _ = np.histogram(xs, bins=np.asarray(edges))
+    np.testing.assert_array_equal(a[1:-2], counts[:-1])
+    assert a[0] == np.sum(xs < -1.0) and a[-1] == np.sum(xs >= 1.0) and int(a.sum()) == xs.size
