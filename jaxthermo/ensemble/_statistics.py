@@ -65,7 +65,7 @@ def chunk_counts(x, mask, edges, method: str = "scatter"):
     idx = jnp.where(x < lo, 0, jnp.where(x >= hi, n_bins + 1, jnp.clip(idx, 1, n_bins)))
     if method == "compare":
         hits = (idx[:, None] == jnp.arange(n_bins + 2, dtype=idx.dtype)[None, :]) & mask[:, None]
-        return jnp.sum(hits.astype(jnp.int32), axis=0)
+        return jnp.sum(hits, axis=0, dtype=jnp.int32)
     return jnp.zeros(n_bins + 2, jnp.int32).at[idx].add(mask.astype(jnp.int32))
 
 

@@ -145,7 +145,28 @@ def test_histogram_methods_agree_exactly():
     a = chunk_counts(x, mask, edges, "scatter")
     b = chunk_counts(x, mask, edges, "compare")
     np.testing.assert_array_equal(a, b)
+    assert a.dtype == b.dtype == jnp.int32  # the scan carry of the kernel needs a fixed dtype
     xs = np.asarray(x)[np.asarray(mask)]
     counts, _ = np.histogram(xs, bins=np.asarray(edges))
     np.testing.assert_array_equal(a[1:-2], counts[:-1])
     assert a[0] == np.sum(xs < -1.0) and a[-1] == np.sum(xs >= 1.0) and int(a.sum()) == xs.size
+
+
+def test_kernel_with_compare_histograms_equals_scatter():
+    from functools import partial
+
+    from jaxthermo.ensemble._kernel import model_a_chunk
+
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.1))
+    rho0 = jnp.asarray(random_state(2, np.random.default_rng(1)))
+    idx = jnp.arange(50, dtype=jnp.uint32)
+    mask = idx < 45
+    edges = jnp.linspace(-0.01, 0.01, 11)
+    out = {
+        m: jax.jit(partial(model_a_chunk, n_steps=7, alphas=(1.0,), coherent=True, histogram_method=m))(
+            model, rho0, jax.random.key(0), idx, mask, edges, edges)
+        for m in ("scatter", "compare")
+    }
+    for name in ("work_histogram", "collision_work_histogram"):
+        np.testing.assert_array_equal(out["scatter"][name].counts, out["compare"][name].counts)
+    np.testing.assert_array_equal(out["scatter"]["work"].mean, out["compare"]["work"].mean)
