@@ -70,14 +70,26 @@ def _thermal_q(d, delta):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def bench_numpy_closed_form(d, n_configs, seed=0):
+def _numpy_start(d, n_configs, seed):
+    """Random generator, initial states (M, d, d), mean states, per-collision work and heat arrays."""
     rng = np.random.default_rng(seed)
     rho = np.broadcast_to(coherent_state(d), (n_configs, d, d)).copy()
+    mean_state = np.zeros((N_STEPS, d, d), complex)
+    return rng, rho, mean_state, np.zeros((N_STEPS, n_configs)), np.zeros((N_STEPS, n_configs))
+
+
+def _swap_matrix(d):
+    sw = np.zeros((d * d, d * d))
+    for a in range(d):
+        for b in range(d):
+            sw[b * d + a, a * d + b] = 1
+    return sw
+
+
+def bench_numpy_closed_form(d, n_configs, seed=0):
+    rng, rho, mean_state, work, heat = _numpy_start(d, n_configs, seed)
     m = np.arange(d) - (d - 1) / 2
     c, s = np.cos(THETA), np.sin(THETA)
-    mean_state = np.zeros((N_STEPS, d, d), complex)
-    work = np.zeros((N_STEPS, n_configs))
-    heat = np.zeros((N_STEPS, n_configs))
     t = time.perf_counter()
     for r in range(N_STEPS):
         delta = SIGMA * rng.standard_normal(n_configs)
@@ -95,17 +107,10 @@ def bench_numpy_closed_form(d, n_configs, seed=0):
 
 
 def bench_numpy_full(d, n_configs, seed=0):
-    rng = np.random.default_rng(seed)
-    rho = np.broadcast_to(coherent_state(d), (n_configs, d, d)).copy()
-    sw = np.zeros((d * d, d * d))
-    for a in range(d):
-        for b in range(d):
-            sw[b * d + a, a * d + b] = 1
-    u = np.cos(THETA) * np.eye(d * d) + 1j * np.sin(THETA) * sw
+    rng, rho, mean_state, work, heat = _numpy_start(d, n_configs, seed)
+    u = np.cos(THETA) * np.eye(d * d) + 1j * np.sin(THETA) * _swap_matrix(d)
     sz = np.diag(np.arange(d) - (d - 1) / 2)
     h_s = np.kron(G0 * sz, np.eye(d))
-    work = np.zeros((N_STEPS, n_configs))
-    heat = np.zeros((N_STEPS, n_configs))
     t = time.perf_counter()
     for r in range(N_STEPS):
         delta = SIGMA * rng.standard_normal(n_configs)
@@ -121,6 +126,7 @@ def bench_numpy_full(d, n_configs, seed=0):
         work[r] = np.real(np.einsum("mij,mji->m", x2 - x, h))
         hr_local = (G0 * (1 + delta))[:, None, None] * sz[None]
         heat[r] = -np.real(np.einsum("mij,mji->m", rho_r - tau, hr_local))
+        mean_state[r] = rho.mean(axis=0)
     dt = time.perf_counter() - t
     return n_configs * N_STEPS / dt
 
@@ -131,11 +137,7 @@ def bench_qutip(d, n_configs, seed=0):
     rng = np.random.default_rng(seed)
     sz = qutip.Qobj(np.diag(np.arange(d) - (d - 1) / 2))
     eye = qutip.qeye(d)
-    sw = np.zeros((d * d, d * d))
-    for a in range(d):
-        for b in range(d):
-            sw[b * d + a, a * d + b] = 1
-    u = qutip.Qobj(np.cos(THETA) * np.eye(d * d) + 1j * np.sin(THETA) * sw, dims=[[d, d], [d, d]])
+    u = qutip.Qobj(np.cos(THETA) * np.eye(d * d) + 1j * np.sin(THETA) * _swap_matrix(d), dims=[[d, d], [d, d]])
     rho0 = qutip.Qobj(coherent_state(d))
     t = time.perf_counter()
     for _ in range(n_configs):

@@ -31,6 +31,7 @@ AXIS = "configs"
 PILOT_CONFIGS = 512
 # default chunk: about this many (configuration, collision) pairs per device (CPU, accelerators)
 _CHUNK_ELEMENTS = {"cpu": 2**22, "accelerator": 2**28}
+_CPU_COHERENT_PER_DEVICE = 2048
 
 
 def make_mesh(devices=None):
@@ -61,13 +62,18 @@ def stack_models(models, dtype):
     return jax.tree.map(leaf, *models)
 
 
-def _replicated_to_host(tree):
-    """Host NumPy copy of a replicated (possibly multi-process) output."""
+def _gather_to_host(tree):
+    """Host NumPy copy of per-device outputs sharded along their first axis (every process gets
+    every device's entry; across processes through ``process_allgather``)."""
 
     def get(x):
         if x is None:
             return None
-        return np.asarray(x.addressable_shards[0].data)
+        if x.is_fully_addressable:
+            return np.asarray(x)
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
     return jax.tree.map(get, tree, is_leaf=lambda x: x is None)
 
@@ -205,6 +211,10 @@ def run_grid(
     if chunk_size < 1:
         raise ValueError(f"chunk_size={chunk_size}: must be a positive integer")
     per_device = min(-(-chunk_size // n_dev), -(-n_configs // n_dev))  # never pad beyond n_configs
+    if coherent and alphas and platform == "cpu" and n_dev > 1:
+        # Measured: batched eigh (quantum divergences) of > ~10⁴ matrices per device stalls with
+        # several forced host devices (XLA CPU); small per-device batches run, at the same speed.
+        per_device = min(per_device, _CPU_COHERENT_PER_DEVICE)
     chunk_size = per_device * n_dev
     n_chunks = -(-n_configs // chunk_size)
     stacked = stack_models(models, rdt)
@@ -232,7 +242,7 @@ def run_grid(
                                     jnp.asarray(n_configs, jnp.int64), *edges))
             if pending is not None:
                 pc, out = pending
-                per_dev = _replicated_to_host(out)
+                per_dev = _gather_to_host(out)
                 for k in range(n_dev):
                     part = take(per_dev, k)
                     stats = part if stats is None else merge(stats, part)
@@ -306,11 +316,14 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype):
         out = jax.vmap(kernel, (0, None, None, None, None, 0, 0))(
             models, rho0, seed_key, idx.astype(jnp.uint32), mask, work_edges, collision_edges
         )
-        return jax.tree.map(lambda x: jax.lax.all_gather(x, AXIS), out)
+        return jax.tree.map(lambda x: x[None], out)  # (1, ...) per device → (n_devices, ...) sharded
 
+    # No collective inside the program: each device returns its own reductions and the host
+    # gathers them (a cross-device rendezvous inside asynchronously dispatched chunks can
+    # deadlock the CPU client's thread pool).
     fn = jax.jit(
-        jax.shard_map(local, mesh=mesh, in_specs=P(), out_specs=P(), check_vma=False),
-        out_shardings=NamedSharding(mesh, P()),
+        jax.shard_map(local, mesh=mesh, in_specs=P(), out_specs=P(AXIS), check_vma=False),
+        out_shardings=NamedSharding(mesh, P(AXIS)),
     )
     _COMPILED[key] = fn
     return fn
