@@ -23,6 +23,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)  # this checkout's jaxthermo, also in the launcher process
 N_STEPS, N_CONFIGS, SEED, CHUNK = 50, 20_000, 7, 4096
 
 
