@@ -109,3 +109,15 @@ def test_theta_schedule():
     c2, s2 = np.cos(thetas) ** 2, np.sin(thetas) ** 2
     var = [sum(s2[k] ** 2 * np.prod(c2[k + 1 : r] ** 2) for k in range(r)) * var_q0 for r in range(8)]
     assert np.all(np.abs(res.mean_state[:, 0, 0].real - expect) <= 5 * np.sqrt(np.asarray(var) / 400) + 1e-15)
+
+
+def test_changing_parameter_values_does_not_recompile():
+    from jaxthermo.ensemble import _engine
+
+    rho0 = np.diag([0.6, 0.4])
+    jt.ensemble(_model(), rho0, 5, 64, chunk_size=32, alphas=(1.0,))
+    fns = [v for k, v in _engine._COMPILED.items() if k[0] != "pilot" and k[1:3] == (8, 5)]
+    assert fns
+    sizes = [f._cache_size() for f in fns]
+    jt.ensemble(_model(theta=0.33, beta=0.7, distribution=jt.Gaussian(0.2)), rho0, 5, 64, seed=3, chunk_size=32, alphas=(1.0,))
+    assert [f._cache_size() for f in fns] == sizes
