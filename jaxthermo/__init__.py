@@ -100,5 +100,14 @@ from .assignment import minimal_dissipation as minimal_dissipation  # noqa: E402
 from .assignment import quadratic_energetics as quadratic_energetics  # noqa: E402
 from .assignment import reduced_map as reduced_map  # noqa: E402
 # --- ensemble engine exports: added by the ensemble work ---
+from .ensemble import EnsembleResult as EnsembleResult  # noqa: E402
+from .ensemble import Histogram as Histogram  # noqa: E402
+from .ensemble import SweepResult as SweepResult  # noqa: E402
+from .ensemble import ensemble as ensemble  # noqa: E402
+from .ensemble import load_result as load_result  # noqa: E402
+from .ensemble import load_sweep as load_sweep  # noqa: E402
+from .ensemble import save_result as save_result  # noqa: E402
+from .ensemble import save_sweep as save_sweep  # noqa: E402
+from .ensemble import sweep as sweep  # noqa: E402
 
 __version__ = "0.1.0"

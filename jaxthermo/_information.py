@@ -9,6 +9,7 @@ states): eigenvalue-only formulas use ``eigvalsh`` and matrix functions go throu
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import jax
@@ -233,10 +234,10 @@ def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
         return relative_entropy(rho, sigma)
     rho, sigma = as_state(rho), as_state(sigma)
     tol = _tol(rho.dtype)
-    gamma = -0.5 if jnp.isinf(alpha) else (1.0 - alpha) / (2.0 * alpha)
+    gamma = -0.5 if math.isinf(alpha) else (1.0 - alpha) / (2.0 * alpha)
     s = hermitian_function(_power_on_support(gamma, tol), sigma)
     w = _eigvals(s @ rho @ s)
-    if jnp.isinf(alpha):
+    if math.isinf(alpha):
         value = jnp.log(jnp.max(w, axis=-1))
     else:
         w = jnp.where(w > 0, w, 0.0)

@@ -1,0 +1,132 @@
+"""Model-A chunk kernel: one chunk of configurations → streaming reductions (SPEC §3, §6).
+
+The physics is written for ONE configuration (a collision of one system state with one reservoir
+qudit, :func:`jaxthermo.inhomogeneous.collide_closed_form` or the generic route); the kernel
+vmaps it over the configurations of a chunk inside a ``lax.scan`` over collisions and reduces
+over the chunk at every step. Nothing of size (configurations × N) leaves the kernel: per step
+it returns moments over the chunk, and it accumulates histograms in the scan carry.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+
+from .._information import quantum_renyi_divergence, renyi_divergence
+from .._qudit import populations, thermal_populations
+from ..inhomogeneous._dynamics import _collide
+from ._fused import qubit_collision, qubit_to_state, state_to_qubit, use_fused_qubit_path
+from ._sampling import sample_chunk
+from ._statistics import Counts, Moments, chunk_counts, chunk_moments
+
+
+def system_thermal_populations(model, dtype):
+    """Populations of τ_S = exp(−β g0 s_z)/Z (d,), in ``dtype``."""
+    beta = jnp.asarray(model.beta).astype(dtype)
+    g0 = jnp.asarray(model.g0).astype(dtype)
+    return thermal_populations(model.d, beta, g0)
+
+
+def divergences_to_thermal(model, rho, alphas, coherent: bool):
+    """``D_α(ρ‖τ_S)`` for each α, shape (..., n_alpha) (SPEC §2).
+
+    Diagonal states: the classical :func:`renyi_divergence` on populations; coherent states:
+    :func:`quantum_renyi_divergence` (Petz below α = 1, Umegaki at 1, sandwiched above).
+    """
+    if not coherent:
+        return _population_divergences(model, populations(rho), alphas)
+    rdt = jnp.real(rho).dtype
+    tau = jnp.diag(system_thermal_populations(model, rdt)).astype(rho.dtype)
+    return jnp.stack([quantum_renyi_divergence(rho, tau, a) for a in alphas], axis=-1).astype(rdt)
+
+
+def _population_divergences(model, p, alphas):
+    """Classical ``D_α(p‖q_S)`` for each α, shape (..., n_alpha)."""
+    q_s = system_thermal_populations(model, p.dtype)
+    return jnp.stack([renyi_divergence(p, q_s, jnp.asarray(a, p.dtype)) for a in alphas], axis=-1)
+
+
+def _qubit_mean_state(state, mask):
+    """Mean (2, 2) state of a chunk of qubits carried as (p0, x, y) — the mean is linear."""
+    m = chunk_moments(jnp.stack(state, axis=-1), mask, second=False)
+    return Moments(m.n, qubit_to_state(m.mean[0], m.mean[1], m.mean[2]), None)
+
+
+def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_edges, *, n_steps, alphas, coherent,
+                  draw_dtype=None, histogram_method="scatter"):
+    """Reductions over one chunk of configurations of model A.
+
+    Args:
+      model: :class:`~jaxthermo.InhomogeneousReservoir` with its ``distribution`` (one grid point).
+      rho0: initial state (d, d), complex.
+      seed_key: ``jax.random.key(seed)``.
+      indices: configuration indices (B,) uint32; ``mask`` (B,) marks the valid ones.
+      work_edges, collision_edges: histogram edges of W_N and of single-collision W (n_bins + 1,).
+      n_steps, alphas, coherent, draw_dtype, histogram_method: static (``draw_dtype``: dtype of the δ
+        draws; ``histogram_method``: see :func:`~jaxthermo.ensemble._statistics.chunk_counts`).
+
+    Returns:
+      dict of :class:`Moments` (per step, leading axis N) and :class:`Counts`.
+    """
+    rdt = jnp.real(rho0).dtype
+    deltas = sample_chunk(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)  # (B, N)
+    thetas = jnp.broadcast_to(jnp.asarray(model.theta).astype(rdt), (n_steps,))
+    b = indices.shape[0]
+    rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
+    if use_fused_qubit_path(model):  # qubit partial swap: three real numbers per configuration
+        state = state_to_qubit(rho)
+        collide_chunk = partial(qubit_collision, model)
+        as_matrix = lambda st: qubit_to_state(*st)  # noqa: E731
+        mean_state = _qubit_mean_state
+        pops = lambda st: jnp.stack([st[0], 1 - st[0]], axis=-1)  # noqa: E731
+    else:
+        state = rho
+        collide_chunk = jax.vmap(lambda r, dl, th: _collide(model, r, dl, th), (0, 0, None))
+        as_matrix = lambda st: st  # noqa: E731
+        mean_state = chunk_moments
+        pops = populations
+
+    def step(carry, x):
+        state, w_acc, hist = carry
+        delta, theta = x
+        state, e = collide_chunk(state, delta, theta)
+        w_acc = w_acc + e.work
+        stats = {
+            "state": mean_state(state, mask),
+            "work": chunk_moments(e.work, mask),
+            "heat": chunk_moments(e.heat, mask),
+            "energy_change": chunk_moments(e.energy_change, mask),
+            "cumulative_work": chunk_moments(w_acc, mask),
+        }
+        if alphas:
+            if coherent:
+                div = divergences_to_thermal(model, as_matrix(state), alphas, True)
+            else:
+                div = _population_divergences(model, pops(state), alphas)
+            stats["divergence"] = chunk_moments(div, mask)
+        hist = hist + chunk_counts(e.work, mask, collision_edges, histogram_method)
+        return (state, w_acc, hist), stats
+
+    hist0 = jnp.zeros(collision_edges.shape[-1] + 1, jnp.int32)
+    carry0 = (state, jnp.zeros((b,), rdt), hist0)
+    (_, w_acc, hist), stats = jax.lax.scan(step, carry0, (deltas.T, thetas))
+    stats["work_histogram"] = Counts(chunk_counts(w_acc, mask, work_edges, histogram_method))
+    stats["collision_work_histogram"] = Counts(hist)
+    return stats
+
+
+def pilot_work_ranges(model, rho0, seed_key, indices, *, n_steps, draw_dtype=None):
+    """(min, max) of W_N and of single-collision W over the pilot configurations ``indices``.
+
+    Uses the reference :func:`jaxthermo.trajectory` route (not the kernel) on the same δ's.
+    """
+    from ..inhomogeneous import trajectory
+
+    rdt = jnp.real(rho0).dtype
+    deltas = sample_chunk(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)
+    work = jax.vmap(lambda dl: trajectory(model, rho0, dl, store_states=False).work)(deltas)
+    w_n = jnp.sum(work, axis=-1)
+    return jnp.stack([jnp.min(w_n), jnp.max(w_n), jnp.min(work), jnp.max(work)])
+

@@ -1,0 +1,283 @@
+"""The ensemble result, the public entry point :func:`ensemble`, and saving/loading (SPEC §6)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import jax.numpy as jnp
+import numpy as np
+
+from .._information import trace_distance
+from ..inhomogeneous import averaged_reservoir_state
+from ._engine import run_grid
+from ._kernel import divergences_to_thermal, system_thermal_populations
+from ._statistics import take, variance
+
+
+@dataclasses.dataclass(frozen=True)
+class Histogram:
+    """Counts over fixed, stated bins: ``edges`` (n_bins + 1,), ``counts`` (n_bins,) of
+    [e_k, e_{k+1}), and the values that fell below ``edges[0]`` / at or above ``edges[-1]``."""
+
+    edges: np.ndarray
+    counts: np.ndarray
+    underflow: int
+    overflow: int
+
+    @property
+    def total(self) -> int:
+        return int(np.sum(self.counts)) + int(self.underflow) + int(self.overflow)
+
+    def density(self):
+        """Counts normalised to a probability density over the bins (out-of-range counted in the norm)."""
+        width = np.diff(self.edges)
+        return self.counts / (self.total * width)
+
+    @property
+    def centers(self):
+        return 0.5 * (self.edges[1:] + self.edges[:-1])
+
+
+def _histogram(counts, edges):
+    counts = np.asarray(counts, np.int64)
+    return Histogram(np.asarray(edges), counts[1:-1], int(counts[0]), int(counts[-1]))
+
+
+@dataclasses.dataclass(frozen=True)
+class EnsembleResult:
+    """Statistics of a model-A ensemble over ``n_configs`` configurations of N collisions.
+
+    Per collision r = 1…N (shape (N,)): ``mean_work``/``var_work`` of W_r, ``mean_heat``/
+    ``var_heat`` of Q_r, ``mean_energy_change``/``var_energy_change`` of ΔU_r and
+    ``mean_cumulative_work``/``var_cumulative_work`` of W_1 + … + W_r (the last entry is W_N).
+    Per step r = 0…N: ``mean_state`` (N+1, d, d); ``mean_divergence``/``var_divergence``
+    (N+1, n_alpha), the frozen-configuration average of D_α(ρ_{S|r}‖τ_S);
+    ``mean_state_divergence`` (N+1, n_alpha), D_α(ρ̄_r‖τ_S) of the mean state;
+    ``mean_state_trace_distance`` (N+1,), D(ρ̄_r, τ̄) to the averaged reservoir state, and
+    ``mean_state_thermal_trace_distance`` (N+1,), D(ρ̄_r, τ_S). Histograms with stated bins:
+    ``work_histogram`` of W_N, ``collision_work_histogram`` of every single-collision W_r.
+    Variances are unbiased sample variances (divide by n − 1).
+    """
+
+    n_configs: int
+    n_steps: int
+    seed: int
+    alphas: np.ndarray
+    mean_state: np.ndarray
+    mean_work: np.ndarray
+    var_work: np.ndarray
+    mean_heat: np.ndarray
+    var_heat: np.ndarray
+    mean_energy_change: np.ndarray
+    var_energy_change: np.ndarray
+    mean_cumulative_work: np.ndarray
+    var_cumulative_work: np.ndarray
+    mean_divergence: np.ndarray
+    var_divergence: np.ndarray
+    mean_state_divergence: np.ndarray
+    mean_state_trace_distance: np.ndarray
+    mean_state_thermal_trace_distance: np.ndarray
+    averaged_reservoir_state: np.ndarray
+    work_histogram: Histogram
+    collision_work_histogram: Histogram
+    info: dict = dataclasses.field(default_factory=dict, compare=False)
+
+    @property
+    def mean_total_work(self):
+        """⟨W_N⟩, the mean accumulated work."""
+        return self.mean_cumulative_work[-1]
+
+    @property
+    def var_total_work(self):
+        """Var(W_N)."""
+        return self.var_cumulative_work[-1]
+
+    def standard_error(self, name: str):
+        """Standard error of the mean of a per-collision statistic, e.g. ``"work"``: √(var/n)."""
+        return np.sqrt(getattr(self, f"var_{name}") / self.n_configs)
+
+
+def result_from_stats(model, stats, info) -> EnsembleResult:
+    """Build an :class:`EnsembleResult` for one grid point from merged reductions (no grid axis)."""
+    rho0 = np.asarray(info["rho0"])
+    rdt = np.real(rho0).dtype
+    alphas = tuple(float(a) for a in np.atleast_1d(info["alphas"]))
+    mean_state = np.concatenate([rho0[None], np.asarray(stats["state"].mean)], axis=0)
+    n_alpha = len(alphas)
+    n_steps = int(info["n_steps"])
+    coherent = bool(info["coherent"])
+    if n_alpha:
+        d0 = np.asarray(divergences_to_thermal(model, jnp.asarray(rho0), alphas, coherent))
+        mean_div = np.concatenate([d0[None], stats["divergence"].mean], axis=0)
+        var_div = np.concatenate([np.zeros_like(d0)[None], variance(stats["divergence"])], axis=0)
+        state_div = np.asarray(divergences_to_thermal(model, jnp.asarray(mean_state), alphas, coherent))
+    else:
+        mean_div = var_div = state_div = np.zeros((n_steps + 1, 0), rdt)
+    tau_bar = np.asarray(averaged_reservoir_state(model, model.distribution)).astype(rho0.dtype)
+    tau_s = np.diag(np.asarray(system_thermal_populations(model, rdt))).astype(rho0.dtype)
+    moments = {}
+    for name in ("work", "heat", "energy_change", "cumulative_work"):
+        moments[f"mean_{name}"] = np.asarray(stats[name].mean)
+        moments[f"var_{name}"] = variance(stats[name])
+    work_edges, coll_edges = info["work_edges"], info["collision_work_edges"]
+    return EnsembleResult(
+        n_configs=int(info["n_configs"]),
+        n_steps=n_steps,
+        seed=int(info["seed"]),
+        alphas=np.asarray(alphas, rdt),
+        mean_state=mean_state,
+        mean_divergence=np.asarray(mean_div, rdt),
+        var_divergence=np.asarray(var_div, rdt),
+        mean_state_divergence=np.asarray(state_div, rdt),
+        mean_state_trace_distance=np.asarray(trace_distance(jnp.asarray(mean_state), jnp.asarray(tau_bar))),
+        mean_state_thermal_trace_distance=np.asarray(trace_distance(jnp.asarray(mean_state), jnp.asarray(tau_s))),
+        averaged_reservoir_state=tau_bar,
+        work_histogram=_histogram(stats["work_histogram"].counts, work_edges),
+        collision_work_histogram=_histogram(stats["collision_work_histogram"].counts, coll_edges),
+        info={k: v for k, v in info.items() if k not in ("work_edges", "collision_work_edges")},
+        **moments,
+    )
+
+
+def ensemble(
+    model,
+    rho0,
+    n_steps: int,
+    n_configs: int,
+    seed: int = 0,
+    *,
+    alphas=(1.0, float("inf")),
+    work_bins: int = 64,
+    collision_work_bins: int = 64,
+    work_range=None,
+    collision_work_range=None,
+    chunk_size: int | None = None,
+    devices=None,
+    dtype=None,
+    coherent: bool | None = None,
+    draw_dtype=None,
+    checkpoint=None,
+    progress: bool = False,
+    callback=None,
+) -> EnsembleResult:
+    """Statistics of ``n_configs`` model-A configurations of ``n_steps`` collisions (SPEC §3, §6).
+
+    Configuration i draws δ_1…δ_N from ``model.distribution`` with the key
+    ``fold_in(key(seed), i)`` only, so results are the same (to rounding) for any ``chunk_size``,
+    device count or number of hosts. Every statistic is reduced while streaming over chunks.
+
+    Args:
+      model: :class:`~jaxthermo.InhomogeneousReservoir` with ``distribution`` set (e.g.
+        ``Gaussian(0.05)``); ``theta`` a scalar or an (N,) schedule.
+      rho0: initial system state (d, d), diagonal or coherent.
+      n_steps: collisions per configuration N.
+      n_configs: number of configurations.
+      seed: integer seed.
+      alphas: orders α of D_α(·‖τ_S) to report (frozen-configuration average and mean state).
+      work_bins, collision_work_bins: numbers of bins of the W_N and single-collision W histograms.
+      work_range, collision_work_range: (lo, hi) of those histograms; default: the range seen in
+        configurations 0…511 widened by 5 % on each side (out-of-range values are counted apart).
+      chunk_size: configurations per chunk (rounded up to a multiple of the device count).
+      devices: devices to shard over (default: all, of every ``jax.distributed`` process).
+      dtype: ``jnp.float64`` (default) or ``jnp.float32``.
+      coherent: use the quantum divergences (default: whether ``rho0`` has coherences).
+      draw_dtype: dtype of the δ draws (default float64 under x64), cast to ``dtype`` afterwards;
+        float32 draws are faster but another random stream, reproducible only to ~1e-7 across chunkings.
+      checkpoint: path of an ``.npz`` file; finished chunks are saved there and a rerun with the
+        same arguments resumes after the last finished chunk.
+      progress: show a tqdm progress bar.
+      callback: ``callback(chunk_index, n_configs_done)`` after each finished chunk.
+
+    Returns:
+      :class:`EnsembleResult`.
+
+    Example:
+      >>> model = InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=Gaussian(0.05))
+      >>> res = ensemble(model, thermal_state(2, 1.0, 1.0), n_steps=100, n_configs=10_000)
+      >>> res.mean_state.shape, res.mean_work.shape
+      ((101, 2, 2), (100,))
+    """
+    stats, info = run_grid(
+        [model], rho0, n_steps, n_configs, seed, alphas=alphas, work_bins=work_bins,
+        collision_work_bins=collision_work_bins, work_range=work_range, collision_work_range=collision_work_range,
+        chunk_size=chunk_size, devices=devices, dtype=dtype, coherent=coherent, draw_dtype=draw_dtype,
+        checkpoint=checkpoint,
+        progress=progress, callback=callback,
+    )
+    info = dict(info, work_edges=info["work_edges"][0], collision_work_edges=info["collision_work_edges"][0])
+    return result_from_stats(model, take(stats, 0), info)
+
+
+# ----------------------------------------------------------------------------- save / load
+
+_SCALARS = ("n_configs", "n_steps", "seed")
+
+
+def result_arrays(result: EnsembleResult, prefix: str = "") -> dict:
+    """Flat {name: array} of a result (histograms as name.edges/.counts/.underflow/.overflow)."""
+    out = {}
+    for f in dataclasses.fields(result):
+        value = getattr(result, f.name)
+        if f.name == "info":
+            out[prefix + "info"] = np.asarray(json.dumps(_jsonable(value)))
+        elif isinstance(value, Histogram):
+            for g in dataclasses.fields(value):
+                out[f"{prefix}{f.name}.{g.name}"] = np.asarray(getattr(value, g.name))
+        else:
+            out[prefix + f.name] = np.asarray(value)
+    return out
+
+
+def result_from_arrays(arrays: dict, prefix: str = "") -> EnsembleResult:
+    """Inverse of :func:`result_arrays`."""
+    kwargs = {}
+    for f in dataclasses.fields(EnsembleResult):
+        if f.name == "info":
+            kwargs["info"] = _from_jsonable(json.loads(str(arrays[prefix + "info"])))
+        elif f.name.endswith("histogram"):
+            h = {g.name: arrays[f"{prefix}{f.name}.{g.name}"] for g in dataclasses.fields(Histogram)}
+            kwargs[f.name] = Histogram(h["edges"], h["counts"], int(h["underflow"]), int(h["overflow"]))
+        elif f.name in _SCALARS:
+            kwargs[f.name] = int(arrays[prefix + f.name])
+        else:
+            kwargs[f.name] = np.asarray(arrays[prefix + f.name])
+    return EnsembleResult(**kwargs)
+
+
+def _jsonable(info):
+    out = {}
+    for k, v in info.items():
+        if isinstance(v, np.ndarray) or isinstance(v, np.generic):
+            arr = np.asarray(v)
+            if np.iscomplexobj(arr):
+                out[k] = {"__complex__": [arr.real.tolist(), arr.imag.tolist()], "dtype": str(arr.dtype)}
+            else:
+                out[k] = {"__array__": arr.tolist(), "dtype": str(arr.dtype)}
+        else:
+            out[k] = v
+    return out
+
+
+def _from_jsonable(info):
+    out = {}
+    for k, v in info.items():
+        if isinstance(v, dict) and "__complex__" in v:
+            re, im = v["__complex__"]
+            out[k] = (np.asarray(re) + 1j * np.asarray(im)).astype(v["dtype"])
+        elif isinstance(v, dict) and "__array__" in v:
+            out[k] = np.asarray(v["__array__"], dtype=v["dtype"])
+        else:
+            out[k] = v
+    return out
+
+
+def save_result(path, result: EnsembleResult) -> None:
+    """Save a result to ``path`` (.npz); :func:`load_result` restores it exactly."""
+    np.savez(path, **result_arrays(result))
+
+
+def load_result(path) -> EnsembleResult:
+    """Load a result written by :func:`save_result`."""
+    with np.load(path, allow_pickle=False) as z:
+        return result_from_arrays({k: z[k] for k in z.files})

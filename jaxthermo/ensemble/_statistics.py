@@ -1,0 +1,111 @@
+"""Streaming reducers: moments merged Chan-style and histograms with fixed edges (SPEC §6).
+
+A chunk of configurations is reduced on the device to :class:`Moments` (count, mean, sum of
+squared deviations M2) and :class:`Counts`; chunks (and devices) are merged on the host with
+Chan et al.'s pairwise update, so the result depends on the chunk size and the device count only
+through rounding. Histogram counts over fixed edges add exactly.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+
+
+class Moments(NamedTuple):
+    """Count ``n``, ``mean`` and ``m2 = Σ (x − mean)²`` of a sample (reduced over configurations)."""
+
+    n: object
+    mean: object
+    m2: object
+
+
+class Counts(NamedTuple):
+    """Histogram counts (..., n_bins + 2): underflow, the bins of the edges, overflow."""
+
+    counts: object
+
+
+def chunk_moments(x, mask, second: bool = True):
+    """Moments of ``x`` (B, ...) over its first axis, counting only rows where ``mask`` (B,) is set.
+
+    Two passes (mean, then squared deviations) inside the chunk for accuracy; ``m2`` is None for
+    complex ``x`` or when ``second`` is False (only the mean is kept, e.g. for the mean state).
+    """
+    w = mask.reshape(mask.shape + (1,) * (x.ndim - 1)).astype(x.dtype)
+    n = jnp.sum(mask.astype(jnp.int64 if mask.dtype == jnp.int64 else jnp.int32))
+    nf = jnp.maximum(n, 1).astype(x.dtype)
+    mean = jnp.sum(w * x, axis=0) / nf
+    if jnp.iscomplexobj(x) or not second:
+        return Moments(n, mean, None)
+    m2 = jnp.sum(w * (x - mean) ** 2, axis=0)
+    return Moments(n, mean, m2)
+
+
+def uniform_edges(lo, hi, n_bins: int, dtype=np.float64):
+    """``n_bins + 1`` equally spaced edges on [lo, hi]."""
+    return np.linspace(lo, hi, n_bins + 1, dtype=dtype)
+
+
+def chunk_counts(x, mask, edges, method: str = "scatter"):
+    """Counts of ``x`` (B,) in the uniform bins ``edges`` (n_bins + 1,), plus under/overflow.
+
+    Returns (n_bins + 2,) int32: index 0 counts ``x < edges[0]``, the last ``x >= edges[-1]``.
+    Bins are half-open [e_k, e_{k+1}); the bin of each value depends only on the value, so
+    counts of chunks add exactly. ``method``: ``"scatter"`` (scatter-add; best on CPU) or
+    ``"compare"`` (one-hot comparison and a reduction; on GPUs, where a scatter into a few bins
+    serialises on atomics). Both give identical counts.
+    """
+    n_bins = edges.shape[-1] - 1
+    lo, hi = edges[0], edges[-1]
+    pos = (x - lo) / (hi - lo) * n_bins
+    idx = jnp.floor(pos).astype(jnp.int32) + 1
+    idx = jnp.where(x < lo, 0, jnp.where(x >= hi, n_bins + 1, jnp.clip(idx, 1, n_bins)))
+    if method == "compare":
+        hits = (idx[:, None] == jnp.arange(n_bins + 2, dtype=idx.dtype)[None, :]) & mask[:, None]
+        return jnp.sum(hits, axis=0, dtype=jnp.int32)
+    return jnp.zeros(n_bins + 2, jnp.int32).at[idx].add(mask.astype(jnp.int32))
+
+
+def merge(a, b):
+    """Merge two reductions of the same structure (host-side NumPy; Chan et al. 1979 for moments)."""
+    if isinstance(a, Counts):
+        return Counts(np.asarray(a.counts, np.int64) + np.asarray(b.counts, np.int64))
+    if isinstance(a, Moments):
+        na, nb = np.asarray(a.n, np.int64), np.asarray(b.n, np.int64)
+        n = na + nb
+        dtype = np.asarray(a.mean).dtype
+        fb = (nb / np.maximum(n, 1)).astype(np.real(np.asarray(a.mean)).dtype)
+        delta = np.asarray(b.mean) - np.asarray(a.mean)
+        mean = (np.asarray(a.mean) + delta * _expand(fb, a.mean)).astype(dtype)
+        if a.m2 is None:
+            return Moments(n, mean, None)
+        m2 = (np.asarray(a.m2) + np.asarray(b.m2) + delta * delta * _expand(na * fb, a.mean)).astype(dtype)
+        return Moments(n, mean, m2)
+    if isinstance(a, dict):
+        return {k: merge(a[k], b[k]) for k in a}
+    raise TypeError(f"cannot merge {type(a).__name__}")
+
+
+def _expand(f, like):
+    f = np.asarray(f)
+    return f.reshape(f.shape + (1,) * (np.ndim(like) - f.ndim))
+
+
+def take(tree, i):
+    """Entry ``i`` of the leading (device) axis of every array of a reduction."""
+    if isinstance(tree, Counts):
+        return Counts(np.asarray(tree.counts)[i])
+    if isinstance(tree, Moments):
+        return Moments(*(None if v is None else np.asarray(v)[i] for v in tree))
+    if isinstance(tree, dict):
+        return {k: take(v, i) for k, v in tree.items()}
+    raise TypeError(f"cannot index {type(tree).__name__}")
+
+
+def variance(m: Moments):
+    """Unbiased sample variance ``m2/(n − 1)`` (NaN-free: 0 for a single sample)."""
+    n = np.asarray(m.n)
+    return np.asarray(m.m2) / _expand(np.maximum(n - 1, 1), m.m2).astype(np.asarray(m.m2).dtype)
