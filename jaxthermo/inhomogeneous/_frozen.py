@@ -3,8 +3,11 @@
 A configuration is drawn once and kept for all N collisions; its key is
 ``fold_in(key, configuration index)``, so results do not depend on the chunk size. Chunks of
 configurations are ``vmap``-ed through :func:`trajectory`; only running sums of an observable are
-kept (memory does not grow with the number of configurations). This is deliberately small: the
-ensemble engine (``jaxthermo.ensemble``) can replace :func:`frozen_ensemble_mean` one-for-one.
+kept (memory does not grow with the number of configurations). This is deliberately small and
+generic: any observable of a trajectory, differentiable end to end (gradients to σ, θ, β flow
+through the reparameterised draws). The fixed statistics of large runs (mean state, moments,
+histograms, frozen D_α; sharding, checkpoints) go through the ensemble engine
+(:func:`jaxthermo.ensemble`), which ``jaxthermo demo`` and Fig. 5 of ``jaxthermo figures`` use.
 """
 
 from __future__ import annotations

@@ -26,7 +26,9 @@ import numpy as np
 
 from ._distributions import Gaussian
 from ._model import InhomogeneousReservoir
-from ._second_laws import collision_second_laws, frozen_vs_averaged_divergence
+from ..ensemble import ensemble
+from ._analytics import averaged_trajectory
+from ._second_laws import collision_second_laws, divergences_to_thermal
 from ._statistics import heat_density, heat_support, single_collision_histogram, single_collision_samples, work_density, work_support
 
 A = float(np.exp(-1.0))
@@ -212,18 +214,21 @@ def _second_laws_figure(out, name, title, quick, alphas=(1.0, 3.0), sigma_text="
     return _save(fig, rows, out, name)
 
 
-def _fig5(out, quick, key):
+def _fig5(out, quick, seed):
     plt = _plt()
     theta, n = CHOSEN["fig5_theta"], CHOSEN["fig5_steps"]
     configs = 400 if quick else CHOSEN["fig5_configs"]
     model = _model(theta=theta, sigma=0.05)
     rho0 = _rho(0.735)
-    res = frozen_vs_averaged_divergence(model, rho0, key, configs, n, [1.0, np.inf], chunk_size=5000)
+    # The frozen-configuration average streams through the ensemble engine (issue 4, item 9);
+    # the averaged state ρ̄_r is exact (quadrature over G), not sampled.
+    res = ensemble(model, rho0, n, configs, seed=seed, alphas=(1.0, np.inf), chunk_size=5000)
+    averaged = divergences_to_thermal(model, averaged_trajectory(model, rho0, n).states, [1.0, np.inf])
     r = np.arange(n + 1)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     rows = []
     for k, (ax, alpha) in enumerate(zip(axes, ("1", "∞"))):
-        fm, fe, av = (np.asarray(x[:, k]) for x in (res.frozen_mean, res.frozen_stderr, res.averaged))
+        fm, fe, av = res.mean_divergence[:, k], res.standard_error("divergence")[:, k], np.asarray(averaged[:, k])
         ax.plot(r, fm, "k-.", label="frozen configurations: mean of D_α(ρ_S|r ‖ τ_S)")
         ax.fill_between(r, fm - 2 * fe, fm + 2 * fe, color="0.6", alpha=0.4, lw=0, label="± 2 standard errors")
         ax.plot(r, av, "r-", label="ensemble-averaged state: D_α(ρ̄_S|r ‖ τ_S)")
@@ -266,7 +271,7 @@ def make_figure(name: str, out, quick: bool = False, seed: int = 0):
     if name == "fig4":
         return _second_laws_figure(out, name, "seed 001 Fig. 4: βW and βΔF_α after one collision", quick)
     if name == "fig5":
-        return _fig5(out, quick, key)
+        return _fig5(out, quick, seed)
     raise ValueError(f"only: unknown figure {name!r}; choose from {list(FIGURES)}")
 
 
