@@ -78,12 +78,15 @@ def check_choice(value, name: str, choices) -> None:
 
 
 def is_numeric(x) -> bool:
-    """True if ``x`` converts to a float array (False for placeholders JAX puts in pytrees)."""
+    """True if ``x`` is a numeric (real or complex) array (False for placeholders JAX puts in pytrees).
+
+    Complex input is numeric too, and is checked without a ``ComplexWarning``.
+    """
     try:
-        np.asarray(x, dtype=float)
+        arr = np.asarray(x)
     except (TypeError, ValueError):
         return False
-    return True
+    return bool(np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_)
 
 
 def should_validate(x) -> bool:

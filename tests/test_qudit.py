@@ -90,3 +90,16 @@ def test_partial_trace_batched_and_product():
 def test_bad_dimension_is_named(bad):
     with pytest.raises(ValueError, match="d="):
         jt.spin_z(bad)
+
+
+def test_validation_accepts_complex_numbers_without_warning():
+    import warnings
+
+    from jaxthermo._validation import is_numeric, should_validate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert is_numeric(np.array([[1.0, 1j], [-1j, 1.0]]))
+        assert should_validate(np.eye(2, dtype=complex))
+    assert not is_numeric(object())
+    assert not should_validate(None)
