@@ -103,3 +103,11 @@ def test_validation_accepts_complex_numbers_without_warning():
         assert should_validate(np.eye(2, dtype=complex))
     assert not is_numeric(object())
     assert not should_validate(None)
+
+
+def test_import_policy_x64_and_highest_matmul_precision():
+    """The documented import-time policies (README, Precision): float64 default, no TF32 on GPUs."""
+    import jax
+
+    assert jax.config.jax_enable_x64
+    assert str(jax.config.jax_default_matmul_precision).lower() == "highest"

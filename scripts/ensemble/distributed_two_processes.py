@@ -61,7 +61,8 @@ def launcher():
         port = s.getsockname()[1]
     tmp = tempfile.mkdtemp(prefix="jaxthermo-dist-")
     dist_path, single_path = os.path.join(tmp, "two_processes.npz"), os.path.join(tmp, "one_process.npz")
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # CPU devices on purpose (also on a GPU machine, where two processes would share one GPU).
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), JAX_PLATFORMS="cpu")
     procs = [
         subprocess.Popen([sys.executable, __file__, "--worker", str(i), "--port", str(port), "--out", dist_path], env=env)
         for i in range(2)
