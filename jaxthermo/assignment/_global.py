@@ -26,7 +26,7 @@ import numpy as np
 
 from .._dtypes import complex_dtype_for
 from .._qudit import dagger, tensor
-from .._validation import check_density_matrix, check_hermitian, is_concrete
+from .._validation import check_density_matrix, check_hermitian, should_validate
 from ._assignment import (
     Assignment,
     bare_assignment,
@@ -36,11 +36,6 @@ from ._assignment import (
 )
 from ._generator import as_function, canonical_form, non_markovian_intervals
 from ._propagator import propagator_rows, spectral_decomposition
-
-
-def should_validate(x) -> bool:
-    """Validate concrete values only (complex arrays included)."""
-    return x is not None and is_concrete(x)
 
 
 @jax.tree_util.register_dataclass

@@ -38,7 +38,7 @@ from ._assignment import (
     minimal_dissipation_assignment,
 )
 from ._global import _check_times, warn_singular
-from ._global import should_validate as _concrete
+from .._validation import should_validate as _concrete
 from ._propagator import _phases, propagator_rows, spectral_decomposition
 
 STATISTICS = ("fermion", "boson")

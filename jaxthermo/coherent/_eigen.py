@@ -17,8 +17,8 @@ import numpy as np
 
 from .._dtypes import complex_dtype_for
 from .._qudit import dagger, tensor
-from .._validation import check_finite
-from ._model import CoherentCollisionModel, concrete_array, gibbs_state
+from .._validation import check_finite, should_validate
+from ._model import CoherentCollisionModel, gibbs_state
 
 
 @jax.tree_util.register_dataclass
@@ -39,7 +39,7 @@ class EigenoperatorCoupling:
     omega: Any
 
     def __post_init__(self):
-        if all(concrete_array(x) for x in (self.L, self.A, self.g, self.omega)):
+        if all(should_validate(x) for x in (self.L, self.A, self.g, self.omega)):
             L, A = np.asarray(self.L), np.asarray(self.A)
             if L.ndim != 3 or A.ndim != 3 or L.shape[0] != A.shape[0]:
                 raise ValueError(f"L and A must have shapes (K, d_S, d_S), (K, d_A, d_A); got {L.shape}, {A.shape}")
@@ -108,7 +108,7 @@ def eigenoperator_model(coupling: EigenoperatorCoupling, H_S, H_A, beta, chi, la
 
     Raises ``ValueError`` if ``(L_k, A_k)`` are not eigenoperators of ``(H_S, H_A)`` with ω_k.
     """
-    if all(concrete_array(x) for x in (H_S, H_A, coupling.L, coupling.A, coupling.omega)):
+    if all(should_validate(x) for x in (H_S, H_A, coupling.L, coupling.A, coupling.omega)):
         res = float(coupling.eigenoperator_residual(H_S, H_A))
         if res > 1e-9:
             raise ValueError(

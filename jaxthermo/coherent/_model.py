@@ -19,7 +19,7 @@ from jax.scipy.linalg import expm as _scipy_expm
 from .._dtypes import complex_dtype_for, real_dtype_for
 from .._information import von_neumann_entropy
 from .._qudit import dagger, partial_trace, tensor
-from .._validation import check_finite, check_hermitian, is_concrete
+from .._validation import check_finite, check_hermitian, should_validate
 
 # compiled once per shape: eager calls (scripts, the README) would otherwise dispatch the dozens of
 # small operations of the Padé/squaring algorithm one by one
@@ -67,7 +67,7 @@ class CoherentCollisionModel:
     tau: Any
 
     def __post_init__(self):
-        if all(concrete_array(getattr(self, f)) for f in MEMBER_NDIM):
+        if all(should_validate(getattr(self, f)) for f in MEMBER_NDIM):
             validate(self)
 
     def replace(self, **changes) -> "CoherentCollisionModel":
@@ -83,16 +83,6 @@ class CoherentCollisionModel:
     def dims(self) -> tuple[int, int]:
         """``(d_S, d_A)``."""
         return int(np.shape(self.H_S)[-1]), int(np.shape(self.H_A)[-1])
-
-
-def concrete_array(x) -> bool:
-    """True for a concrete numeric (real or complex) array: validate it; False for tracers."""
-    if x is None or not is_concrete(x):
-        return False
-    try:
-        return np.asarray(x).dtype.kind in "biufc"
-    except (TypeError, ValueError):
-        return False
 
 
 # ------------------------------------------------------------------------------------------
@@ -299,11 +289,11 @@ class MultiSpeciesModel:
         if len(species) < 1:
             raise ValueError("species must hold at least one CoherentCollisionModel")
         if not all(isinstance(s, CoherentCollisionModel) for s in species):
-            if all(concrete_array(x) for s in species for x in jax.tree_util.tree_leaves(s)):
+            if all(should_validate(x) for s in species for x in jax.tree_util.tree_leaves(s)):
                 raise ValueError("species must be CoherentCollisionModel instances")
             return
         first = species[0]
-        if all(concrete_array(getattr(s, f)) for s in species for f in ("H_S", "tau")):
+        if all(should_validate(getattr(s, f)) for s in species for f in ("H_S", "tau")):
             for j, s in enumerate(species[1:], start=1):
                 if np.shape(s.H_S) != np.shape(first.H_S) or not np.allclose(s.H_S, first.H_S, atol=1e-12):
                     raise ValueError(f"species[{j}].H_S differs from species[0].H_S: all species share H_S")
