@@ -19,7 +19,7 @@ from ._collision import Energetics as Energetics  # noqa: E402
 from ._collision import collide_unitary as collide_unitary  # noqa: E402
 from ._information import coherence as coherence  # noqa: E402
 from ._information import free_energy as free_energy  # noqa: E402
-from ._information import hermitian_function as hermitian_function  # noqa: E402
+from ._linalg import hermitian_function as hermitian_function  # noqa: E402
 from ._information import mutual_information as mutual_information  # noqa: E402
 from ._information import petz_renyi_divergence as petz_renyi_divergence  # noqa: E402
 from ._information import quantum_free_energy as quantum_free_energy  # noqa: E402

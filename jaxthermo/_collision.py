@@ -1,9 +1,9 @@
-"""One collision with any unitary: ρ_S ⊗ ρ_A → U · U† → reduced states and energetics (SPEC §3).
+"""One collision with any unitary: ρ_S ⊗ ρ_A → U · U† → reduced states and energetics (docs/conventions.md §6).
 
-Sign conventions (the library's, SPEC §3):
+Sign conventions, the same in every model of the package (docs/conventions.md §6):
 
     W  = Tr[(X' − X)(H_S + H_A)]     work done on S + A by switching the coupling on and off
-    Q  = −Tr[(ρ_A' − ρ_A) H_A]       heat: energy the ancilla gives up
+    Q  = −Tr[(ρ_A' − ρ_A) H_A]       heat into the system: the energy the ancilla gives up
     ΔU = Tr[(ρ_S' − ρ_S) H_S]        system energy change;  ΔU = W + Q exactly.
 
 W is computed from the global state, not from ΔU − Q, so the first law is a check, not a
@@ -17,11 +17,12 @@ from typing import NamedTuple
 import jax.numpy as jnp
 
 from ._dtypes import as_state
-from ._qudit import dagger, partial_trace, tensor
+from ._qudit import dagger, expectation, partial_trace, tensor
 
 
 class Energetics(NamedTuple):
-    """Energetics of one collision (or a trajectory of them): work, heat and ΔU = W + Q."""
+    """The energetics vocabulary of every model: ``work``, ``heat`` (into the system) and
+    ``energy_change`` = work + heat (docs/conventions.md §6), scalars or arrays of one shape."""
 
     work: jnp.ndarray
     heat: jnp.ndarray
@@ -36,13 +37,24 @@ class CollisionResult(NamedTuple):
     joint: jnp.ndarray  # X' = U (ρ_S ⊗ ρ_A) U†  (..., d_S d_A, d_S d_A)
     energetics: Energetics
 
+    @property
+    def work(self):
+        """W of the collision (``energetics.work``)."""
+        return self.energetics.work
 
-def _expect(rho, h):
-    return jnp.real(jnp.einsum("...ij,...ji->...", rho, h.astype(rho.dtype)))
+    @property
+    def heat(self):
+        """Q into the system (``energetics.heat``)."""
+        return self.energetics.heat
+
+    @property
+    def energy_change(self):
+        """ΔU = W + Q of the system (``energetics.energy_change``)."""
+        return self.energetics.energy_change
 
 
 def collide_unitary(rho_s, rho_a, unitary, h_s, h_a) -> CollisionResult:
-    """One collision of a system and an ancilla under any unitary on S ⊗ A (SPEC §3).
+    """One collision of a system and an ancilla under any unitary on S ⊗ A (docs/conventions.md §6).
 
     Args:
       rho_s: system state (..., d_S, d_S).
@@ -65,7 +77,7 @@ def collide_unitary(rho_s, rho_a, unitary, h_s, h_a) -> CollisionResult:
     h_total = tensor(h_s, jnp.eye(d_a, dtype=cdt)) + tensor(jnp.eye(d_s, dtype=cdt), h_a)
     rho_s_new = partial_trace(x_new, (d_s, d_a), 0)
     rho_a_new = partial_trace(x_new, (d_s, d_a), 1)
-    work = _expect(x_new - x, h_total)
-    heat = -_expect(rho_a_new - rho_a, h_a)
-    energy_change = _expect(rho_s_new - rho_s, h_s)
+    work = expectation(h_total, x_new - x)
+    heat = -expectation(h_a, rho_a_new - rho_a)
+    energy_change = expectation(h_s, rho_s_new - rho_s)
     return CollisionResult(rho_s_new, rho_a_new, x_new, Energetics(work, heat, energy_change))

@@ -46,3 +46,13 @@ def as_state(rho, dtype=None):
     rho = jnp.asarray(rho)
     target = complex_dtype_for(rho.dtype if dtype is None else dtype)
     return rho.astype(target)
+
+
+def as_complex(x, cdt):
+    """``x`` as an array of the complex dtype ``cdt``."""
+    return jnp.asarray(x).astype(cdt)
+
+
+def as_real(x, cdt):
+    """``x`` as a real array with the precision of the complex dtype ``cdt``."""
+    return jnp.asarray(x).astype(real_dtype_for(cdt))

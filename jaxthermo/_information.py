@@ -1,4 +1,4 @@
-"""Entropies, divergences and free energies (SPEC §2).
+"""Entropies, divergences and free energies (docs/information.md).
 
 All functions take leading batch dimensions, compose with ``jit``/``vmap``/``grad``, use natural
 logarithms, and give finite gradients on degenerate spectra (maximally mixed, thermal, pure
@@ -10,13 +10,12 @@ states): eigenvalue-only formulas use ``eigvalsh`` and matrix functions go throu
 from __future__ import annotations
 
 import math
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 
-from ._dtypes import as_state, real_dtype_for
-from ._qudit import dagger, log_partition_function, partial_trace, populations, thermal_populations
+from ._dtypes import as_state
+from ._linalg import hermitian_function
+from ._qudit import log_partition_function, partial_trace, populations, thermal_populations
 
 
 def _tol(dtype) -> float:
@@ -26,37 +25,6 @@ def _tol(dtype) -> float:
 
 # --------------------------------------------------------------------------------------------
 # matrix functions
-
-
-@partial(jax.custom_jvp, nondiff_argnums=(0,))
-def hermitian_function(f, a):
-    """``f(A) = V f(Λ) V†`` for Hermitian ``A`` (..., d, d) and an elementwise ``f``.
-
-    The JVP is the Daleckii–Krein formula ``V (Γ ∘ V† dA V) V†`` with
-    ``Γ_ij = (f(λ_i) − f(λ_j))/(λ_i − λ_j)``, replaced by ``f'((λ_i + λ_j)/2)`` when the two
-    eigenvalues coincide, so derivatives are finite at degenerate spectra.
-    """
-    w, v = jnp.linalg.eigh(a)
-    return (v * f(w).astype(v.dtype)[..., None, :]) @ dagger(v)
-
-
-@hermitian_function.defjvp
-def _hermitian_function_jvp(f, primals, tangents):
-    (a,), (da,) = primals, tangents
-    w, v = jnp.linalg.eigh(a)
-    fw = f(w)
-    wi, wj = w[..., :, None], w[..., None, :]
-    diff = wi - wj
-    scale = 1.0 + jnp.abs(wi) + jnp.abs(wj)
-    close = jnp.abs(diff) <= 1e3 * jnp.finfo(w.dtype).eps * scale
-    mid = 0.5 * (wi + wj)
-    _, fprime_mid = jax.jvp(f, (mid,), (jnp.ones_like(mid),))
-    gamma = jnp.where(close, fprime_mid, (fw[..., :, None] - fw[..., None, :]) / jnp.where(close, 1.0, diff))
-    vh = dagger(v)
-    inner = vh @ da.astype(v.dtype) @ v
-    out = (v * fw.astype(v.dtype)[..., None, :]) @ vh
-    dout = v @ (gamma.astype(v.dtype) * inner) @ vh
-    return out, dout.astype(out.dtype)
 
 
 def _xlogx(x):
@@ -87,7 +55,7 @@ def _logsumexp(x, axis=-1):
 
 
 def renyi_divergence(p, q, alpha) -> jnp.ndarray:
-    """Classical Rényi divergence ``D_α(p‖q)`` for every real α (SPEC §2, Brandão et al. 2015).
+    """Classical Rényi divergence ``D_α(p‖q)`` for every real α (docs/information.md §2; Brandão et al., PNAS 112, 3275 (2015)).
 
     ``D_α = sgn(α)/(α−1) · log Σ_j p_j^α q_j^{1−α}``, evaluated in log space, with the limits
     α → 1 (Kullback–Leibler; a second-order expansion in α − 1 inside a window of width 1e-6
@@ -142,7 +110,7 @@ def renyi_divergence(p, q, alpha) -> jnp.ndarray:
 
 
 def free_energy(p, beta, g, alpha) -> jnp.ndarray:
-    """Generalised free energy ``F_α(p‖τ_S) = [D_α(p‖τ_S) − log Z_S]/β`` (SPEC §2).
+    """Generalised free energy ``F_α(p‖τ_S) = [D_α(p‖τ_S) − log Z_S]/β``.
 
     ``τ_S`` is thermal for ``g s_z`` at inverse temperature β; ``p`` are the populations (..., d).
     """
@@ -187,7 +155,7 @@ def _power_on_support(power, tol):
 
 
 def relative_entropy(rho, sigma) -> jnp.ndarray:
-    """Umegaki relative entropy ``S(ρ‖σ) = Tr ρ(log ρ − log σ)`` (SPEC §2).
+    """Umegaki relative entropy ``S(ρ‖σ) = Tr ρ(log ρ − log σ)``.
 
     +∞ when ``supp ρ ⊄ supp σ``; finite (never NaN) for rank-deficient ρ.
     """
@@ -200,7 +168,7 @@ def relative_entropy(rho, sigma) -> jnp.ndarray:
 
 
 def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
-    """Petz Rényi divergence ``D̄_α = log Tr(ρ^α σ^{1−α})/(α−1)`` for a scalar α ≥ 0 (SPEC §2).
+    """Petz Rényi divergence ``D̄_α = log Tr(ρ^α σ^{1−α})/(α−1)`` for a scalar α ≥ 0.
 
     α = 1 gives the Umegaki relative entropy. Data-processing monotone for 0 ≤ α ≤ 2; reduces to
     :func:`renyi_divergence` for commuting states. +∞ for α > 1 when supp ρ ⊄ supp σ.
@@ -222,7 +190,7 @@ def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
 
 
 def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
-    """Sandwiched Rényi divergence for a scalar α ≥ ½ (SPEC §2).
+    """Sandwiched Rényi divergence for a scalar α ≥ ½.
 
     ``D̃_α = log Tr[(σ^{(1−α)/2α} ρ σ^{(1−α)/2α})^α]/(α−1)``; α = 1 is the Umegaki relative
     entropy, α = ∞ the max-relative entropy ``log ‖σ^{−1/2} ρ σ^{−1/2}‖_∞``.
@@ -249,7 +217,7 @@ def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
 
 
 def quantum_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
-    """The data-processing Rényi divergence of SPEC §2: Petz for α < 1, Umegaki at 1, sandwiched above."""
+    """The data-processing Rényi divergence (docs/information.md §4): Petz for α < 1, Umegaki at 1, sandwiched above."""
     alpha = _static_alpha(alpha, "alpha")
     if alpha < 1:
         return petz_renyi_divergence(rho, sigma, alpha)
@@ -263,6 +231,27 @@ def quantum_free_energy(rho, beta, g, alpha) -> jnp.ndarray:
     tau = thermal_populations(d, beta, g)
     tau_m = (tau[..., :, None] * jnp.eye(d, dtype=tau.dtype)).astype(rho.dtype)
     return (quantum_renyi_divergence(rho, tau_m, alpha) - log_partition_function(d, beta, g)) / beta
+
+
+def divergences_to_thermal(rho, beta, g, alphas, quantum: bool = False) -> jnp.ndarray:
+    """``D_α(ρ‖τ_S)`` to the thermal state τ_S of ``g s_z`` at β, one column per α, (..., k).
+
+    ``quantum=False`` compares the populations of ρ (exact for states diagonal in the energy
+    basis) with :func:`renyi_divergence`; ``quantum=True`` uses
+    :func:`quantum_renyi_divergence` on the full state (α must then be concrete). Each α is
+    evaluated on its own, so one α cannot affect another's value or gradient.
+    """
+    rho = as_state(rho) if quantum else jnp.asarray(rho)
+    d = rho.shape[-1]
+    alphas = [float(a) for a in alphas] if quantum else list(jnp.atleast_1d(jnp.asarray(alphas)))
+    if quantum:
+        rdt = jnp.real(rho).dtype
+        tau = thermal_populations(d, jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt))
+        tau_m = (tau[..., :, None] * jnp.eye(d, dtype=rdt)).astype(rho.dtype)
+        return jnp.stack([quantum_renyi_divergence(rho, tau_m, a) for a in alphas], axis=-1).astype(rdt)
+    p = populations(rho)
+    tau = thermal_populations(d, jnp.asarray(beta).astype(p.dtype), jnp.asarray(g).astype(p.dtype))
+    return jnp.stack([renyi_divergence(p, tau, jnp.asarray(a).astype(p.dtype)) for a in alphas], axis=-1)
 
 
 def mutual_information(rho, dims) -> jnp.ndarray:
@@ -302,6 +291,7 @@ def _static_alpha(alpha, name):
 
 __all__ = [
     "coherence",
+    "divergences_to_thermal",
     "free_energy",
     "hermitian_function",
     "mutual_information",
@@ -315,4 +305,3 @@ __all__ = [
     "trace_distance",
     "von_neumann_entropy",
 ]
-_ = real_dtype_for

@@ -92,3 +92,27 @@ def is_numeric(x) -> bool:
 def should_validate(x) -> bool:
     """Validate ``x`` only when it is concrete and numeric (not a tracer or a pytree placeholder)."""
     return x is not None and is_concrete(x) and is_numeric(x)
+
+
+def check_positive_int(n, name: str) -> int:
+    """A positive integer (not a bool), else ``ValueError`` naming ``name``; returns ``int(n)``."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name}={n!r}: must be a positive integer")
+    return int(n)
+
+
+def check_time_grid(times, name: str = "times") -> None:
+    """The one rule for time grids: a finite, non-empty 1-d array, non-decreasing, from t ≥ 0.
+
+    Skipped for traced values (see the module docstring).
+    """
+    if times is None or not is_concrete(times):
+        return
+    t = np.asarray(times)
+    if t.ndim != 1 or t.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-d array; got shape {t.shape}")
+    if not np.issubdtype(t.dtype, np.number) or np.iscomplexobj(t):
+        raise ValueError(f"{name} must be real numbers; got dtype {t.dtype}")
+    check_finite(t, name)
+    if np.any(t < 0) or np.any(np.diff(t) < 0):
+        raise ValueError(f"{name} must be non-decreasing and >= 0; got {t[:4].tolist()}...")

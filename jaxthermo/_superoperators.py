@@ -1,0 +1,59 @@
+"""Superoperators on row-major vectorised matrices and the Lindblad dissipator.
+
+Row-major vectorisation ``vec(X)[i·d + j] = X[i, j]`` gives ``vec(A X B) = (A ⊗ Bᵀ) vec(X)``
+(docs/conventions.md §5); a linear map on (d, d) matrices is a (d², d²) matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._linalg import dagger
+
+
+def matrix_units(d: int, dtype=jnp.complex128) -> jnp.ndarray:
+    """The d² matrix units ``|k⟩⟨l|``, shape (d, d, d, d) indexed [k, l, i, j]."""
+    return jnp.eye(d * d, dtype=dtype).reshape(d, d, d, d)
+
+
+def map_images(linear_map: Callable, d: int, dtype=jnp.complex128) -> jnp.ndarray:
+    """``L(|k⟩⟨l|)`` for every matrix unit, shape (d, d, d, d) indexed [k, l, i, j]."""
+    return jax.vmap(jax.vmap(linear_map))(matrix_units(d, dtype)).astype(dtype)
+
+
+def superoperator(linear_map: Callable, d: int, dtype=jnp.complex128) -> jnp.ndarray:
+    """The (d², d²) matrix ``S`` of a linear map on (d, d) arrays: ``vec(L(X)) = S vec(X)``.
+
+    Built column by column from the images of the matrix units; ``linear_map`` must be
+    ``vmap``-compatible.
+
+    Example:
+      >>> h = jnp.diag(jnp.array([0.0, 1.0]))
+      >>> s = superoperator(lambda x: -1j * (h @ x - x @ h), 2)  # −i(H ⊗ 1 − 1 ⊗ Hᵀ)
+    """
+    return map_images(linear_map, d, dtype).reshape(d * d, d * d).T
+
+
+def apply_superoperator(superop, x) -> jnp.ndarray:
+    """``L(X)`` as a (d, d) matrix from the (d², d²) matrix ``S`` of L: ``reshape(S vec(X))``."""
+    superop = jnp.asarray(superop)
+    d = int(round(np.sqrt(superop.shape[-1])))
+    return (superop @ jnp.asarray(x).astype(superop.dtype).reshape(d * d)).reshape(d, d)
+
+
+def lindblad_term(jump, rho) -> jnp.ndarray:
+    """``D[L]ρ = LρL† − ½{L†L, ρ}`` for (..., d, d) jump operators ``L`` and states ``ρ``."""
+    ldl = dagger(jump) @ jump
+    return jump @ rho @ dagger(jump) - 0.5 * (ldl @ rho + rho @ ldl)
+
+
+def lindblad_dissipator(rates, jumps, rho) -> jnp.ndarray:
+    """``Σ_k γ_k D[L_k]ρ`` for rates (K,) and jump operators (K, d, d); ρ (d, d)."""
+    jumps = jnp.asarray(jumps)
+    rho = jnp.asarray(rho).astype(jumps.dtype)
+    terms = lindblad_term(jumps, rho[None])
+    return jnp.einsum("k,kij->ij", jnp.asarray(rates).astype(jumps.dtype), terms)
