@@ -19,6 +19,18 @@ def random_state(d, rng, rank=None, diagonal=False):
     return rho / np.trace(rho)
 
 
+def random_hermitian(d, rng):
+    """A random Hermitian (d, d) matrix (Gaussian entries)."""
+    a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+    return (a + a.conj().T) / 2
+
+
+def random_traceless(d, rng):
+    """A random traceless complex (d, d) matrix (Gaussian entries)."""
+    a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+    return a - np.trace(a) / d * np.eye(d)
+
+
 def random_unitary(d, rng):
     """A Haar-random unitary (d, d) by QR with phase correction."""
     z = (rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))) / np.sqrt(2)
