@@ -1,4 +1,4 @@
-"""Collisions (SPEC §3): the full density-matrix route against the closed forms, QuTiP, and FD."""
+"""Collisions (docs/inhomogeneous.md): the full density-matrix route against the closed forms, QuTiP, and FD."""
 
 import jax
 import jax.numpy as jnp
@@ -217,7 +217,7 @@ def test_trajectory_gradients_match_finite_differences(name):
 
 
 def test_small_delta_mean_work_derivative_in_theta():
-    """∂W̄_r/∂θ = 2 sinθ cosθ g0 q0'(0) σ² (SPEC §7), W̄_r by exact two-point average, small δ."""
+    """∂W̄_r/∂θ = 2 sinθ cosθ g0 q0'(0) σ² (docs/ensemble.md), W̄_r by exact two-point average, small δ."""
     g0, beta, delta = 1.0, 1.0, 1e-3
     a = np.exp(-beta * g0)
     q0p = beta * g0 * a / (1 + a) ** 2

@@ -1,4 +1,4 @@
-"""Information measures (SPEC §2) against definitions, QuTiP, and their defining properties."""
+"""Information measures (docs/information.md) against definitions, QuTiP, and their defining properties."""
 
 import jax
 import jax.numpy as jnp

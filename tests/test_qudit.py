@@ -1,4 +1,4 @@
-"""Primitives of SPEC §1 against their definitions and QuTiP."""
+"""Operators and states (docs/conventions.md) against their definitions and QuTiP."""
 
 import jax
 import jax.numpy as jnp
@@ -58,7 +58,7 @@ def test_thermal_populations_broadcast_and_grad():
     q = jt.thermal_populations(3, jnp.array([0.5, 1.0]), jnp.array([[1.0], [2.0]]))
     assert q.shape == (2, 2, 3)
     np.testing.assert_allclose(q[1, 0], jt.thermal_populations(3, 0.5, 2.0))
-    # dq0/d(βg) for qubits is a/(1+a)^2 (SPEC §3 small-δ coefficient with βg0 = 1)
+    # dq0/d(βg) for qubits is a/(1+a)^2 (the small-δ coefficient of docs/inhomogeneous.md with βg0 = 1)
     dq0 = jax.grad(lambda b: jt.thermal_populations(2, b, 1.0)[0])(1.0)
     a = np.exp(-1.0)
     np.testing.assert_allclose(dq0, a / (1 + a) ** 2, rtol=1e-12)
