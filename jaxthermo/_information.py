@@ -15,7 +15,8 @@ import jax.numpy as jnp
 
 from ._dtypes import as_state
 from ._linalg import hermitian_function
-from ._qudit import log_partition_function, partial_trace, populations, thermal_populations
+from ._dtypes import real_dtype
+from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal, thermal_populations
 
 
 def _tol(dtype) -> float:
@@ -55,12 +56,16 @@ def _logsumexp(x, axis=-1):
 
 
 def renyi_divergence(p, q, alpha) -> jnp.ndarray:
-    """Classical Rényi divergence ``D_α(p‖q)`` for every real α (docs/information.md §2; Brandão et al., PNAS 112, 3275 (2015)).
+    """Classical Rényi divergence ``D_α(p‖q)`` for every real α (docs/information.md §2;
+    Brandão et al., PNAS 112, 3275 (2015)).
 
     ``D_α = sgn(α)/(α−1) · log Σ_j p_j^α q_j^{1−α}``, evaluated in log space, with the limits
     α → 1 (Kullback–Leibler; a second-order expansion in α − 1 inside a window of width 1e-6
     keeps it continuous), α = 0 (``−log Σ_{p_j>0} q_j``), α = +∞ (``log max p/q``) and
     α = −∞ (``log max q/p``). For α < 0 the divergence is +∞ when some ``p_j = 0 < q_j``.
+    Gradients are finite for every α at interior points: each branch sees only safe inputs, so
+    the branches a ``where`` discards cannot poison the derivative, and every entry of an array
+    of α's has its own.
 
     Args:
       p, q: populations (..., d), summing to one.
@@ -72,36 +77,55 @@ def renyi_divergence(p, q, alpha) -> jnp.ndarray:
     """
     p, q = jnp.asarray(p), jnp.asarray(q)
     dtype = jnp.result_type(p.dtype, q.dtype)
-    p, q = p.astype(dtype), q.astype(dtype)
+    q = q.astype(dtype)
+    pos_q = q > 0
+    log_q = jnp.where(pos_q, jnp.log(jnp.where(pos_q, q, 1.0)), -jnp.inf)
+    return renyi_divergence_log(p.astype(dtype), log_q, alpha)
+
+
+def renyi_divergence_log(p, log_q, alpha) -> jnp.ndarray:
+    """:func:`renyi_divergence` with the reference distribution given by ``log q`` (..., d).
+
+    For references whose weights underflow (thermal states at βg ≳ 745): ``log q_j`` stays
+    finite where ``q_j`` would be 0, so D_α stays finite and correct.
+    """
+    p, log_q = jnp.asarray(p), jnp.asarray(log_q)
+    dtype = jnp.result_type(p.dtype, log_q.dtype)
+    p, log_q = p.astype(dtype), log_q.astype(dtype)
     a = jnp.asarray(alpha).astype(dtype)[..., None]
-    pos_p, pos_q = p > 0, q > 0
-    logp_s = jnp.log(jnp.where(pos_p, p, 1.0))
-    logq_s = jnp.log(jnp.where(pos_q, q, 1.0))
     neg_inf = -jnp.inf
+    pos_p, pos_q = p > 0, log_q > neg_inf
+    logp_s = jnp.log(jnp.where(pos_p, p, 1.0))
+    logq_s = jnp.where(pos_q, log_q, 0.0)
     logp = jnp.where(pos_p, logp_s, neg_inf)
     logq = jnp.where(pos_q, logq_s, neg_inf)
     support_loss = jnp.any(pos_p & ~pos_q, axis=-1)  # p_j > 0 = q_j
 
-    # α → 1: KL and its first correction (α−1)/2 · Var_p[log p/q]
-    llr = jnp.where(pos_p & pos_q, logp_s - logq_s, 0.0)
-    kl = jnp.sum(jnp.where(pos_p, p * llr, 0.0), axis=-1)
-    var = jnp.sum(jnp.where(pos_p, p * llr**2, 0.0), axis=-1) - kl**2
     a0 = a[..., 0]
     window = 1e-6 if dtype == jnp.float64 else 1e-3
     near_one = jnp.abs(a0 - 1.0) < window
-    d_one = jnp.where(support_loss, jnp.inf, kl + 0.5 * (a0 - 1.0) * var)
+    # α → 1: KL and its first correction (α−1)/2 · Var_p[log p/q]; α replaced by 1 outside the window
+    a_one = jnp.where(near_one, a0, 1.0)
+    llr = jnp.where(pos_p & pos_q, logp_s - logq_s, 0.0)
+    kl = jnp.sum(jnp.where(pos_p, p * llr, 0.0), axis=-1)
+    var = jnp.sum(jnp.where(pos_p, p * llr**2, 0.0), axis=-1) - kl**2
+    d_one = jnp.where(support_loss, jnp.inf, kl + 0.5 * (a_one - 1.0) * var)
 
-    # generic α, with the special values moved out of the way for safe gradients
+    # generic α, with the special values replaced by 2 so their (discarded) gradients stay finite
     special = near_one | (a0 == 0) | jnp.isinf(a0)
-    a_gen = jnp.where(special, 2.0, a0)[..., None]
-    expo = jnp.where(pos_p, a_gen * logp_s + (1.0 - a_gen) * logq, neg_inf)
-    d_gen = jnp.sign(a_gen[..., 0]) / (a_gen[..., 0] - 1.0) * _logsumexp(expo)
-    d_gen = jnp.where((a_gen[..., 0] < 0) & jnp.any(~pos_p & pos_q, axis=-1), jnp.inf, d_gen)
-    d_gen = jnp.where((a_gen[..., 0] > 1) & support_loss, jnp.inf, d_gen)
+    a_gen = jnp.where(special, 2.0, a0)
+    safe_p = pos_p & (pos_q | (a_gen[..., None] < 1))
+    expo = jnp.where(safe_p, a_gen[..., None] * logp_s + (1.0 - a_gen[..., None]) * logq_s, neg_inf)
+    d_gen = jnp.sign(a_gen) / (a_gen - 1.0) * _logsumexp(expo)
+    d_gen = jnp.where((a_gen < 0) & jnp.any(~pos_p & pos_q, axis=-1), jnp.inf, d_gen)
+    d_gen = jnp.where((a_gen > 1) & support_loss, jnp.inf, d_gen)
 
-    d_zero = -jnp.log(jnp.sum(jnp.where(pos_p, q, 0.0), axis=-1))
-    d_plus_inf = jnp.max(jnp.where(pos_p, logp - logq, neg_inf), axis=-1)
-    d_minus_inf = jnp.max(jnp.where(pos_p | pos_q, logq - logp, neg_inf), axis=-1)
+    on_support = jnp.where(pos_p & pos_q, logq_s, neg_inf)
+    mass = jnp.sum(jnp.exp(on_support), axis=-1)  # linear sum where it does not underflow: exact 0 at full support
+    d_zero = jnp.where(mass > 1e-30, -jnp.log(jnp.where(mass > 1e-30, mass, 1.0)), -_logsumexp(on_support))
+    d_plus_inf = jnp.where(support_loss, jnp.inf, jnp.max(jnp.where(pos_p & pos_q, logp_s - logq_s, neg_inf), axis=-1))
+    ratio_minus = jnp.where(pos_p & pos_q, logq_s - logp_s, jnp.where(pos_q, jnp.inf, neg_inf))
+    d_minus_inf = jnp.max(ratio_minus, axis=-1)
 
     out = jnp.where(near_one, d_one, d_gen)
     out = jnp.where(a0 == 0, d_zero, out)
@@ -109,15 +133,24 @@ def renyi_divergence(p, q, alpha) -> jnp.ndarray:
     return jnp.where(jnp.isneginf(a0), d_minus_inf, out)
 
 
+def log_thermal_populations(d: int, beta, g) -> jnp.ndarray:
+    """``log q_j`` of the thermal state of ``g s_z`` (..., d): finite for every βg, no underflow."""
+    beta, g = jnp.asarray(beta), jnp.asarray(g)
+    return -(beta * g)[..., None] * spin_z_diagonal(d, jnp.result_type(beta, g, real_dtype())) - log_partition_function(
+        d, beta, g
+    )[..., None]
+
+
 def free_energy(p, beta, g, alpha) -> jnp.ndarray:
-    """Generalised free energy ``F_α(p‖τ_S) = [D_α(p‖τ_S) − log Z_S]/β``.
+    """Generalised free energy ``F_α(p‖τ_S) = [D_α(p‖τ_S) − log Z_S]/β`` (docs/information.md §3).
 
     ``τ_S`` is thermal for ``g s_z`` at inverse temperature β; ``p`` are the populations (..., d).
+    Evaluated with ``log τ_S``, so it stays finite at large βg.
     """
     p = jnp.asarray(p)
     d = p.shape[-1]
-    tau = thermal_populations(d, beta, g)
-    return (renyi_divergence(p, tau, alpha) - log_partition_function(d, beta, g)) / beta
+    log_tau = log_thermal_populations(d, beta, g)
+    return (renyi_divergence_log(p, log_tau, alpha) - log_partition_function(d, beta, g)) / beta
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,8 +283,8 @@ def divergences_to_thermal(rho, beta, g, alphas, quantum: bool = False) -> jnp.n
         tau_m = (tau[..., :, None] * jnp.eye(d, dtype=rdt)).astype(rho.dtype)
         return jnp.stack([quantum_renyi_divergence(rho, tau_m, a) for a in alphas], axis=-1).astype(rdt)
     p = populations(rho)
-    tau = thermal_populations(d, jnp.asarray(beta).astype(p.dtype), jnp.asarray(g).astype(p.dtype))
-    return jnp.stack([renyi_divergence(p, tau, jnp.asarray(a).astype(p.dtype)) for a in alphas], axis=-1)
+    log_tau = log_thermal_populations(d, jnp.asarray(beta).astype(p.dtype), jnp.asarray(g).astype(p.dtype))
+    return jnp.stack([renyi_divergence_log(p, log_tau, jnp.asarray(a).astype(p.dtype)) for a in alphas], axis=-1)
 
 
 def mutual_information(rho, dims) -> jnp.ndarray:
@@ -300,6 +333,8 @@ __all__ = [
     "quantum_renyi_divergence",
     "relative_entropy",
     "renyi_divergence",
+    "renyi_divergence_log",
+    "log_thermal_populations",
     "sandwiched_renyi_divergence",
     "shannon_entropy",
     "trace_distance",

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from scipy.linalg import fractional_matrix_power, logm
 
 import jaxthermo as jt
+from jaxthermo._information import divergences_to_thermal
 from tests.helpers import apply_channel, random_channel, random_state, random_stochastic
 
 # ---------------------------------------------------------------------------------------------
@@ -299,3 +300,55 @@ def test_gradients_match_finite_differences(fn_name, start):
     if start != "random":
         fd0 = (f(2e-6) - f(0.0)) / 2e-6
         np.testing.assert_allclose(jax.grad(f)(0.0), fd0, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("alpha", [-np.inf, -3.0, -0.5, 0.0, 0.5, 1.0, 1.0 + 1e-8, 2.0, 7.0, np.inf])
+def test_renyi_gradients_are_finite_and_match_finite_differences(alpha):
+    p0, q = jnp.array([0.3, 0.7]), jnp.array([0.6, 0.4])
+    grad = jax.grad(lambda p: jt.renyi_divergence(p, q, alpha))(p0)
+    eps = 1e-6
+    fd = [(jt.renyi_divergence(p0.at[i].add(eps), q, alpha) - jt.renyi_divergence(p0.at[i].add(-eps), q, alpha)) / (2 * eps)
+          for i in range(2)]
+    assert np.all(np.isfinite(grad))
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+    grad_q = jax.grad(lambda x: jt.renyi_divergence(p0, x, alpha))(q)  # the reference too
+    assert np.all(np.isfinite(grad_q))
+
+
+def test_one_alpha_does_not_poison_another():
+    p0, q = jnp.array([0.3, 0.7]), jnp.array([0.6, 0.4])
+    alphas = jnp.array([1.0, 2.0, jnp.inf, -jnp.inf, 0.0])
+    jac = jax.jacobian(lambda p: jt.renyi_divergence(p, q, alphas))(p0)
+    for k, a in enumerate(alphas):
+        alone = jax.grad(lambda p: jt.renyi_divergence(p, q, a))(p0)
+        np.testing.assert_allclose(jac[k], alone, rtol=1e-12)
+    assert np.all(np.isfinite(jac))
+
+
+def _log_space_divergence(p, beta, g, alpha):
+    """D_α(p‖τ) from log τ in plain NumPy (log-sum-exp), no underflow."""
+    m = np.arange(len(p)) - (len(p) - 1) / 2
+    logits = -beta * g * m
+    log_tau = logits - np.logaddexp.reduce(logits)
+    if alpha == 1.0:
+        return float(np.sum(p * (np.log(p) - log_tau)))
+    if np.isinf(alpha):
+        return float(np.max(np.log(p) - log_tau))
+    return float(np.logaddexp.reduce(alpha * np.log(p) + (1 - alpha) * log_tau) / (alpha - 1))
+
+
+@pytest.mark.parametrize("beta", [1e3, 1e4])
+def test_divergences_and_free_energies_stay_finite_at_large_beta_g(beta):
+    p = np.array([0.6, 0.3, 0.1])
+    rho = jnp.diag(jnp.asarray(p))
+    alphas = [1.0, 2.0, np.inf]
+    got = divergences_to_thermal(rho, beta, 1.0, alphas)
+    want = [_log_space_divergence(p, beta, 1.0, a) for a in alphas]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    # F_α = [D_α − log Z]/β is finite, with a finite β-derivative
+    f = jt.free_energy(jnp.asarray(p), beta, 1.0, 2.0)
+    df = jax.grad(lambda b: jt.free_energy(jnp.asarray(p), b, 1.0, 2.0))(beta)
+    assert np.isfinite(f) and np.isfinite(df)
+    h = beta * 1e-6
+    fd = (jt.free_energy(jnp.asarray(p), beta + h, 1.0, 2.0) - jt.free_energy(jnp.asarray(p), beta - h, 1.0, 2.0)) / (2 * h)
+    np.testing.assert_allclose(df, fd, rtol=1e-5)
