@@ -15,6 +15,7 @@ import jax.numpy as jnp
 
 from ._dtypes import as_state
 from ._linalg import hermitian_function
+from ._validation import check_density_matrix, check_populations
 from ._dtypes import real_dtype
 from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal, thermal_populations
 
@@ -33,6 +34,12 @@ def _xlogx(x):
     return jnp.where(pos, x * jnp.log(jnp.where(pos, x, 1.0)), 0.0)
 
 
+def _state(rho, name):
+    """A checked density matrix (when concrete) as a complex array of its own precision."""
+    check_density_matrix(rho, name)
+    return as_state(rho)
+
+
 def _eigvals(rho):
     """Real eigenvalues of a Hermitian (..., d, d) array."""
     return jnp.linalg.eigvalsh(rho)
@@ -44,6 +51,7 @@ def _eigvals(rho):
 
 def shannon_entropy(p) -> jnp.ndarray:
     """``H(p) = −Σ_j p_j log p_j`` over the last axis (0 log 0 = 0)."""
+    check_populations(p, "p")
     return -jnp.sum(_xlogx(jnp.asarray(p)), axis=-1)
 
 
@@ -75,6 +83,8 @@ def renyi_divergence(p, q, alpha) -> jnp.ndarray:
       >>> renyi_divergence(jnp.array([0.5, 0.5]), jnp.array([0.5, 0.5]), 2.0)
       Array(0., dtype=float64)
     """
+    check_populations(p, "p")
+    check_populations(q, "q")
     p, q = jnp.asarray(p), jnp.asarray(q)
     dtype = jnp.result_type(p.dtype, q.dtype)
     q = q.astype(dtype)
@@ -147,6 +157,7 @@ def free_energy(p, beta, g, alpha) -> jnp.ndarray:
     ``τ_S`` is thermal for ``g s_z`` at inverse temperature β; ``p`` are the populations (..., d).
     Evaluated with ``log τ_S``, so it stays finite at large βg.
     """
+    check_populations(p, "p")
     p = jnp.asarray(p)
     d = p.shape[-1]
     log_tau = log_thermal_populations(d, beta, g)
@@ -159,7 +170,7 @@ def free_energy(p, beta, g, alpha) -> jnp.ndarray:
 
 def von_neumann_entropy(rho) -> jnp.ndarray:
     """``S(ρ) = −Tr ρ log ρ`` for (..., d, d) states (eigenvalue-only; finite gradients)."""
-    return -jnp.sum(_xlogx(_eigvals(as_state(rho))), axis=-1)
+    return -jnp.sum(_xlogx(_eigvals(_state(rho, "rho"))), axis=-1)
 
 
 def _support_mismatch(rho, sigma):
@@ -192,7 +203,7 @@ def relative_entropy(rho, sigma) -> jnp.ndarray:
 
     +∞ when ``supp ρ ⊄ supp σ``; finite (never NaN) for rank-deficient ρ.
     """
-    rho, sigma = as_state(rho), as_state(sigma)
+    rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
     tol = _tol(rho.dtype)
     log_sigma = hermitian_function(_log_on_support(tol), sigma)
     cross = jnp.real(jnp.einsum("...ij,...ji->...", rho, log_sigma))
@@ -211,7 +222,7 @@ def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
         raise ValueError(f"alpha={alpha}: the Petz divergence is implemented for alpha >= 0")
     if alpha == 1.0:
         return relative_entropy(rho, sigma)
-    rho, sigma = as_state(rho), as_state(sigma)
+    rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
     tol = _tol(rho.dtype)
     rho_a = hermitian_function(_power_on_support(alpha, tol), rho)
     sigma_b = hermitian_function(_power_on_support(1.0 - alpha, tol), sigma)
@@ -233,7 +244,7 @@ def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
         raise ValueError(f"alpha={alpha}: the sandwiched divergence needs alpha >= 1/2")
     if alpha == 1.0:
         return relative_entropy(rho, sigma)
-    rho, sigma = as_state(rho), as_state(sigma)
+    rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
     tol = _tol(rho.dtype)
     gamma = -0.5 if math.isinf(alpha) else (1.0 - alpha) / (2.0 * alpha)
     s = hermitian_function(_power_on_support(gamma, tol), sigma)
@@ -259,7 +270,7 @@ def quantum_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
 
 def quantum_free_energy(rho, beta, g, alpha) -> jnp.ndarray:
     """``F_α(ρ‖τ_S) = [D_α(ρ‖τ_S) − log Z_S]/β`` with :func:`quantum_renyi_divergence`."""
-    rho = as_state(rho)
+    rho = _state(rho, "rho")
     d = rho.shape[-1]
     tau = thermal_populations(d, beta, g)
     tau_m = (tau[..., :, None] * jnp.eye(d, dtype=tau.dtype)).astype(rho.dtype)
@@ -274,6 +285,7 @@ def divergences_to_thermal(rho, beta, g, alphas, quantum: bool = False) -> jnp.n
     :func:`quantum_renyi_divergence` on the full state (α must then be concrete). Each α is
     evaluated on its own, so one α cannot affect another's value or gradient.
     """
+    check_density_matrix(rho, "rho")
     rho = as_state(rho) if quantum else jnp.asarray(rho)
     d = rho.shape[-1]
     alphas = [float(a) for a in alphas] if quantum else list(jnp.atleast_1d(jnp.asarray(alphas)))
@@ -292,7 +304,7 @@ def mutual_information(rho, dims) -> jnp.ndarray:
     dims = tuple(dims)
     if len(dims) != 2:
         raise ValueError(f"dims={dims}: mutual_information needs two subsystems (dA, dB)")
-    rho = as_state(rho)
+    rho = _state(rho, "rho")
     return (
         von_neumann_entropy(partial_trace(rho, dims, 0))
         + von_neumann_entropy(partial_trace(rho, dims, 1))
@@ -302,13 +314,13 @@ def mutual_information(rho, dims) -> jnp.ndarray:
 
 def coherence(rho) -> jnp.ndarray:
     """Relative entropy of coherence in the computational (energy) basis, ``S(Δ[ρ]) − S(ρ)``."""
-    rho = as_state(rho)
+    rho = _state(rho, "rho")
     return shannon_entropy(populations(rho)) - von_neumann_entropy(rho)
 
 
 def trace_distance(rho, sigma) -> jnp.ndarray:
     """``D(ρ, σ) = ½ Tr|ρ − σ|`` for (..., d, d) states."""
-    rho, sigma = as_state(rho), as_state(sigma)
+    rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
     return 0.5 * jnp.sum(jnp.abs(_eigvals(rho - sigma.astype(rho.dtype))), axis=-1)
 
 

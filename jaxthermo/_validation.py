@@ -116,3 +116,26 @@ def check_time_grid(times, name: str = "times") -> None:
     check_finite(t, name)
     if np.any(t < 0) or np.any(np.diff(t) < 0):
         raise ValueError(f"{name} must be non-decreasing and >= 0; got {t[:4].tolist()}...")
+
+
+def check_populations(p, name: str, atol: float = 1e-8) -> None:
+    """Raise ``ValueError`` naming ``name`` unless a concrete ``p`` (..., d) is a probability vector.
+
+    Finite, real, non-negative and summing to one, each to ``atol`` (at least 100 ulp of the
+    input's precision).
+    """
+    if not should_validate(p):
+        return
+    arr = np.asarray(p)
+    if arr.ndim < 1 or arr.shape[-1] == 0:
+        raise ValueError(f"{name} must have shape (..., d) with d >= 1; got {arr.shape}")
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{name} must be real populations; got dtype {arr.dtype}")
+    check_finite(arr, name)
+    if np.issubdtype(arr.dtype, np.inexact):
+        atol = max(atol, 100 * float(np.finfo(arr.dtype).eps))
+    if np.any(arr < -atol):
+        raise ValueError(f"{name} must be non-negative; smallest entry {float(np.min(arr)):.3g}")
+    total = np.sum(arr, axis=-1)
+    if np.any(np.abs(total - 1.0) > atol * max(1, arr.shape[-1])):
+        raise ValueError(f"{name} must sum to one; sum = {np.ravel(total)[:3].tolist()}")

@@ -307,8 +307,8 @@ def test_renyi_gradients_are_finite_and_match_finite_differences(alpha):
     p0, q = jnp.array([0.3, 0.7]), jnp.array([0.6, 0.4])
     grad = jax.grad(lambda p: jt.renyi_divergence(p, q, alpha))(p0)
     eps = 1e-6
-    fd = [(jt.renyi_divergence(p0.at[i].add(eps), q, alpha) - jt.renyi_divergence(p0.at[i].add(-eps), q, alpha)) / (2 * eps)
-          for i in range(2)]
+    f = jax.jit(lambda p: jt.renyi_divergence(p, q, alpha))  # traced: off-simplex points are not refused
+    fd = [(f(p0.at[i].add(eps)) - f(p0.at[i].add(-eps))) / (2 * eps) for i in range(2)]
     assert np.all(np.isfinite(grad))
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
     grad_q = jax.grad(lambda x: jt.renyi_divergence(p0, x, alpha))(q)  # the reference too
@@ -352,3 +352,36 @@ def test_divergences_and_free_energies_stay_finite_at_large_beta_g(beta):
     h = beta * 1e-6
     fd = (jt.free_energy(jnp.asarray(p), beta + h, 1.0, 2.0) - jt.free_energy(jnp.asarray(p), beta - h, 1.0, 2.0)) / (2 * h)
     np.testing.assert_allclose(df, fd, rtol=1e-5)
+
+
+@pytest.mark.parametrize("p", [[np.nan, 1.0], [-0.1, 1.1], [0.5, 0.6]])
+def test_classical_measures_refuse_bad_populations(p):
+    q = np.array([0.6, 0.4])
+    with pytest.raises(ValueError, match=r"\bp\b"):
+        jt.renyi_divergence(np.array(p), q, 2.0)
+    with pytest.raises(ValueError, match=r"\bq\b"):
+        jt.renyi_divergence(q, np.array(p), 2.0)
+    with pytest.raises(ValueError, match=r"\bp\b"):
+        jt.shannon_entropy(np.array(p))
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.array([[0.5, 0.3], [0.1, 0.5]]), "not Hermitian"),
+        (np.diag([0.6, 0.5]), "unit trace"),
+        (np.diag([1.5, -0.5]), "positive semidefinite"),
+    ],
+)
+def test_quantum_measures_refuse_bad_states(bad, message):
+    good = np.diag([0.6, 0.4])
+    for call in (
+        lambda: jt.relative_entropy(bad, good),
+        lambda: jt.petz_renyi_divergence(bad, good, 0.5),
+        lambda: jt.sandwiched_renyi_divergence(good, bad, 2.0),
+        lambda: jt.von_neumann_entropy(bad),
+        lambda: jt.trace_distance(good, bad),
+        lambda: jt.coherence(bad),
+    ):
+        with pytest.raises(ValueError, match=message):
+            call()
