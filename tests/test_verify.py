@@ -27,7 +27,6 @@ def test_one_module_per_layer_and_model():
 def test_every_source_cites_a_paper_key_or_a_docs_page():
     for check in collect():
         assert CITATION.search(check.source), check
-        assert "seed" not in check.source and "SPEC" not in check.source, check
 
 
 @pytest.mark.parametrize("check", FOUNDATION, ids=lambda c: c.name[:40])

@@ -45,6 +45,8 @@ from ..inhomogeneous import (
 from ._plotting import MissingPlotDependency, pyplot, require_matplotlib
 
 A = float(np.exp(-1.0))
+PUBLISHED = "[ATO19] Phys. Rev. A 100, 042107 (2019)"  # plot titles name the paper (docs/references.md)
+PREPRINT = "[ATO-preprint] arXiv:1904.08736"
 BETA_G0 = 1.0
 SIGMA = 0.02
 CHOSEN = {
@@ -248,7 +250,7 @@ def _fig5(out, quick, seed):
         rows += _rows("divergence", f"frozen_stderr_alpha={alpha}", r, fe)
         rows += _rows("divergence", f"averaged_alpha={alpha}", r, av)
     fig.suptitle(
-        "[ATO19] Fig. 5: Rényi divergences, frozen ensemble vs averaged state\n"
+        f"{PUBLISHED}, Fig. 5: Rényi divergences, frozen ensemble vs averaged state\n"
         + _params_text(σ=0.05, p0=0.735, θ=theta, configurations=configs),
         fontsize=9,
     )
@@ -262,17 +264,22 @@ def make_figure(name: str, out, quick: bool = False, seed: int = 0):
     p0_pre = (1.0, 1 / (1 + A), 0.5, A / (1 + A), 0.0)
     p0_pub = CHOSEN["p0_published"]
     if name == "preprint_fig1":
-        return _single_collision_figure(out, name, "work", "hamiltonian", p0_pre, "[ATO-preprint] Fig. 1: single-collision work (a) and its distribution (b)", quick, key)
+        title = f"{PREPRINT}, Fig. 1: single-collision work (a) and its distribution (b)"
+        return _single_collision_figure(out, name, "work", "hamiltonian", p0_pre, title, quick, key)
     if name == "fig1":
-        return _single_collision_figure(out, name, "work", "hamiltonian", p0_pub, "[ATO19] Fig. 1: single-collision work and its distribution, inhomogeneous Hamiltonian", quick, key)
+        title = f"{PUBLISHED}, Fig. 1: single-collision work and its distribution, inhomogeneous Hamiltonian"
+        return _single_collision_figure(out, name, "work", "hamiltonian", p0_pub, title, quick, key)
     if name == "fig2":
-        return _single_collision_figure(out, name, "heat", "hamiltonian", p0_pub, "[ATO19] Fig. 2: single-collision heat and its distribution, inhomogeneous Hamiltonian", quick, key)
+        title = f"{PUBLISHED}, Fig. 2: single-collision heat and its distribution, inhomogeneous Hamiltonian"
+        return _single_collision_figure(out, name, "heat", "hamiltonian", p0_pub, title, quick, key)
     if name == "fig3":
-        return _single_collision_figure(out, name, "heat", "temperature", p0_pub, "[ATO19] Fig. 3: single-collision heat and its distribution, inhomogeneous temperature", quick, key)
+        title = f"{PUBLISHED}, Fig. 3: single-collision heat and its distribution, inhomogeneous temperature"
+        return _single_collision_figure(out, name, "heat", "temperature", p0_pub, title, quick, key)
     if name == "preprint_fig2":
-        return _second_laws_figure(out, name, "[ATO-preprint] Fig. 2: W and ΔF_α after one collision (θ not given there: chosen θ = 0.1)", quick)
+        title = f"{PREPRINT}, Fig. 2: W and ΔF_α after one collision (θ not given there: chosen θ = 0.1)"
+        return _second_laws_figure(out, name, title, quick)
     if name == "fig4":
-        return _second_laws_figure(out, name, "[ATO19] Fig. 4: βW and βΔF_α after one collision", quick)
+        return _second_laws_figure(out, name, f"{PUBLISHED}, Fig. 4: βW and βΔF_α after one collision", quick)
     if name == "fig5":
         return _fig5(out, quick, seed)
     raise ValueError(f"only: unknown figure {name!r}; choose from {list(FIGURES)}")
@@ -346,7 +353,8 @@ def validity_study(out="figures", quick: bool = False):
         ax.axvline(1.0, color="0.6", ls=":", lw=0.8)
         ax.text(1.05, ax.get_ylim()[0] * 3, "x = 1", fontsize=7, color="0.4")
     ax_u.legend(fontsize=6, ncol=3, loc="upper left")
-    fig.suptitle("Validity of the fixed partial swap ([ATO-preprint] App. A1): exact evolution (interaction picture of H_0) vs U(θ)\n"
+    fig.suptitle(f"Validity of the fixed partial swap ({PREPRINT}, App. A1): "
+                 "exact evolution (interaction picture of H_0) vs U(θ)\n"
                  + _params_text(θ=0.7, G="Gaussian(σ)"), fontsize=9)
     fig.tight_layout()
     return _save(fig, rows, out, "partial_swap_validity")

@@ -49,7 +49,10 @@ def _bookkeeping():
     first = max(
         float(np.max(np.abs(np.asarray(x.energy - x.energy[0] - x.heat - x.work)))) for x in (out.bare, out.interaction)
     )
-    return CheckOutcome(max(total, first) < 1e-12, f"max |Σ_X Q̃_X| = {total:.1e}, max first-law residual (bare, interaction) = {first:.1e}")
+    return CheckOutcome(
+        max(total, first) < 1e-12,
+        f"max |Σ_X Q̃_X| = {total:.1e}, max first-law residual (bare, interaction) = {first:.1e}",
+    )
 
 
 def _peak_closed_form():
@@ -61,14 +64,22 @@ def _peak_closed_form():
     u = np.ones(5) / np.sqrt(5)
     height = float(np.real(u @ np.asarray(out.k[20]) @ u)) - (2.0 + delta)
     ok = abs(height - big_gamma**2 / (2 * delta)) < 1e-10 and abs(float(out.peak_times[0]) - np.pi / omega) < 1e-12
-    return CheckOutcome(ok, f"peak at t = {float(out.peak_times[0]):.6f} (π/Ω = {np.pi / omega:.6f}), height {height:.6f} (Γ²/2Δ = {big_gamma**2 / (2 * delta):.6f})")
+    return CheckOutcome(
+        ok,
+        f"peak at t = {float(out.peak_times[0]):.6f} (π/Ω = {np.pi / omega:.6f}), height {height:.6f} (Γ²/2Δ = "
+        f"{big_gamma**2 / (2 * delta):.6f})",
+    )
 
 
 CHECKS = [
     Check("canonical K_S of −i[H, ·] is H (trace convention Tr H)", _HCLA, _unitary_generator),
     Check("dissipator with traceless jumps has K_S = 0", _HCLA, _traceless_dissipator),
     Check("jump L + c·1 moves (i/2)(c̄L − cL†) into K_S", _HCLA, _jump_shift),
-    Check("Σ_X Q̃_X = 0 and first laws of the bare and interaction assignments", "[CVS25], bare and interaction assignments; docs/assignment.md §1–§2", _bookkeeping),
+    Check(
+        "Σ_X Q̃_X = 0 and first laws of the bare and interaction assignments",
+        "[CVS25], bare and interaction assignments; docs/assignment.md §1–§2",
+        _bookkeeping,
+    ),
     Check(
         "minimal-dissipation peak of homogeneous reservoirs at t = π/Ω with height Γ²/(2Δ)",
         "[CVS25], minimal-dissipation peaks of homogeneous reservoirs; docs/assignment.md §4–§5",

@@ -33,7 +33,10 @@ def _modified_first_law():
     err_me = abs(float(energy_rate(m, rho)) - rates)
     err_coll = abs(float(-collide(m, rho).ancilla_heat / m.tau) - rates)
     ok = err_me < 1e-14 and err_coll < 1e-3 * abs(rates)
-    return CheckOutcome(ok, f"Ẇ_C + Q̇_inc = {rates:.6f}; |Tr H_S ρ̇ − ·| = {err_me:.1e}; |−Q_A/τ − ·| = {err_coll:.1e} at τ = 1e-4")
+    return CheckOutcome(
+        ok,
+        f"Ẇ_C + Q̇_inc = {rates:.6f}; |Tr H_S ρ̇ − ·| = {err_me:.1e}; |−Q_A/τ − ·| = {err_coll:.1e} at τ = 1e-4",
+    )
 
 
 def _leading_order_identities():
@@ -43,7 +46,11 @@ def _leading_order_identities():
         t = collision_thermodynamics(qubit_example(lam=0.3, tau=tau), rho)
         ratios.append(max(abs(float(t.residual_information / t.mutual_information)), abs(float(t.residual_relative_entropy / t.ancilla_relative_entropy))))
     ok = ratios[1] < 0.6 * ratios[0] and ratios[1] < 0.05 and float(t.bound_margin) >= 0
-    return CheckOutcome(ok, f"max relative residual of [WCCM] eqs. (14)–(15): {ratios[0]:.2e} (τ=4e-3) → {ratios[1]:.2e} (τ=2e-3); βW_C + ΔC_A = {float(t.bound_margin):.2e} ≥ 0")
+    return CheckOutcome(
+        ok,
+        f"max relative residual of [WCCM] eqs. (14)–(15): {ratios[0]:.2e} (τ=4e-3) → {ratios[1]:.2e} (τ=2e-3); βW_C + ΔC_A = "
+        f"{float(t.bound_margin):.2e} ≥ 0",
+    )
 
 
 def _stroboscopic_limit():
@@ -54,12 +61,19 @@ def _stroboscopic_limit():
         s = stroboscopic_trajectory(m, rho0, n).states[-1]
         errs.append(float(jnp.max(jnp.abs(s - propagate(m, rho0, jnp.array([1.0]))[-1]))))
     order = np.log2(errs[0] / errs[1])
-    return CheckOutcome(0.85 < order < 1.15, f"stroboscopic → master equation at t = 1: errors {errs[0]:.2e}, {errs[1]:.2e}, order {order:.2f} (expected 1)")
+    return CheckOutcome(
+        0.85 < order < 1.15,
+        f"stroboscopic → master equation at t = 1: errors {errs[0]:.2e}, {errs[1]:.2e}, order {order:.2f} (expected 1)",
+    )
 
 
 CHECKS = [
     Check("qubit example: G = g σ_x", "[WCCM], qubit example after eq. (11)", _qubit_drive),
     Check("modified first law −Q̇_A = d⟨H_S⟩/dt = Ẇ_C + Q̇_inc", "[WCCM] eqs. (12)–(13)", _modified_first_law),
-    Check("I = −βΔF − ΔC_A and S(ρ_A'‖ρ_A) = βW_C + ΔC_A to leading order; bound βW_C ≥ −ΔC_A", "[WCCM] eqs. (14)–(16)", _leading_order_identities),
+    Check(
+        "I = −βΔF − ΔC_A and S(ρ_A'‖ρ_A) = βW_C + ΔC_A to leading order; bound βW_C ≥ −ΔC_A",
+        "[WCCM] eqs. (14)–(16)",
+        _leading_order_identities,
+    ),
     Check("stroboscopic map → master equation, linear in τ", "[WCCM] eq. (6); docs/coherent.md", _stroboscopic_limit),
 ]

@@ -42,7 +42,15 @@ def _homogeneous_relaxation():
 
 
 CHECKS = [
-    Check("thermal ground population 1/(1+a) for βg0 = 1", "[ATO-preprint] Sec. III.A, Fig. 1 caption: 1/(1+a) ≈ 0.73", _thermal_ground_population),
-    Check("first law W + Q = ΔU, full density matrix", "[ATO19] Sec. III: ΔU = Q + W; docs/conventions.md (energetics)", _first_law_generic),
+    Check(
+        "thermal ground population 1/(1+a) for βg0 = 1",
+        "[ATO-preprint] Sec. III.A, Fig. 1 caption: 1/(1+a) ≈ 0.73",
+        _thermal_ground_population,
+    ),
+    Check(
+        "first law W + Q = ΔU, full density matrix",
+        "[ATO19] Sec. III: ΔU = Q + W; docs/conventions.md (energetics)",
+        _first_law_generic,
+    ),
     Check("homogeneous relaxation ρ_r = τ_S − (τ_S − ρ_0)cos^{2r}θ", "[ATO-preprint] eq. (8)", _homogeneous_relaxation),
 ]

@@ -48,7 +48,10 @@ def _rho(p0):
 def _derivative():
     dq, ddq = population_derivatives(_model())
     ok1, ok2 = abs(float(dq[0]) - A / (1 + A) ** 2), abs(float(ddq[0]) - A * (A - 1) / (1 + A) ** 3)
-    return CheckOutcome(max(ok1, ok2) < 1e-13, f"q0'(0) = {float(dq[0]):.6f} = βg0 a/(1+a)², q0''(0) = {float(ddq[0]):.6f} (autodiff vs closed form)")
+    return CheckOutcome(
+        max(ok1, ok2) < 1e-13,
+        f"q0'(0) = {float(dq[0]):.6f} = βg0 a/(1+a)², q0''(0) = {float(ddq[0]):.6f} (autodiff vs closed form)",
+    )
 
 
 def _tau_bar_hotter():
@@ -62,7 +65,10 @@ def _mean_work_sigma2():
     exact = float(mean_collision(model, jnp.eye(2) / 2)[1].work)
     approx = float(small_delta_mean_work(model, 0.01**2))
     rel = abs(exact / approx - 1)
-    return CheckOutcome(rel < 1e-3 and approx > 0, f"W̄_r = g0 q0' σ² sin²θ = {approx:.4e} vs quadrature {exact:.4e} (rel. diff {rel:.1e}, O(σ²))")
+    return CheckOutcome(
+        rel < 1e-3 and approx > 0,
+        f"W̄_r = g0 q0' σ² sin²θ = {approx:.4e} vs quadrature {exact:.4e} (rel. diff {rel:.1e}, O(σ²))",
+    )
 
 
 def _work_lower_bound():
@@ -76,7 +82,10 @@ def _work_lower_bound():
         _, e = single_collision_samples(model, rho, KEY, 100_000)
         y = np.asarray(e.work) / np.sin(0.1) ** 2
         worst = min(worst, (y.min() - y_min) / np.ptp(y))
-    return CheckOutcome(worst > -1e-3, f"min exact W ≥ −sin²θ (p0a − p1)²/(4βa) over 4×10⁵ samples (worst margin {worst:.1e} of the range)")
+    return CheckOutcome(
+        worst > -1e-3,
+        f"min exact W ≥ −sin²θ (p0a − p1)²/(4βa) over 4×10⁵ samples (worst margin {worst:.1e} of the range)",
+    )
 
 
 def _work_density_mc():
@@ -104,7 +113,10 @@ def _misprint_discriminant():
     bad = jax.jit(lambda t: dens(t) * jnp.sqrt(jnp.abs(b**2 + 4 * a * t)) / jnp.sqrt(jnp.abs(a**2 + 4 * t * b)))
     ok = integrate.quad(lambda t: float(dens(t)), lo, 0.05, limit=200)[0]
     wrong = integrate.quad(lambda t: float(bad(t)), lo, 0.05, limit=200)[0]
-    return CheckOutcome(abs(ok - 1) < 1e-6 and abs(wrong - 1) > 0.1, f"∫G_W dy = {ok:.7f} with D = (q0−p0)² + 4q0'y; {wrong:.4f} with the printed D = q0'² + 4y(q0−p0)")
+    return CheckOutcome(
+        abs(ok - 1) < 1e-6 and abs(wrong - 1) > 0.1,
+        f"∫G_W dy = {ok:.7f} with D = (q0−p0)² + 4q0'y; {wrong:.4f} with the printed D = q0'² + 4y(q0−p0)",
+    )
 
 
 def _misprint_half():
@@ -117,7 +129,11 @@ def _misprint_half():
     m = jnp.array([-0.5, 0.5])  # s_z levels
     wrong = right + float(np.sin(0.3) ** 2 * jnp.sum(m * 0.5 * ddq) * sigma**2)  # q''σ² instead of ½q''σ²
     z_ok, z_bad = abs(q_mc - right) / se, abs(q_mc - wrong) / se
-    return CheckOutcome(z_ok < 5 and z_bad > 20, f"mean heat (temperature kind, σ = 0.1): ½q'' off by {z_ok:.1f} SE, printed q'' off by {z_bad:.0f} SE (10⁶ exact samples)")
+    return CheckOutcome(
+        z_ok < 5 and z_bad > 20,
+        f"mean heat (temperature kind, σ = 0.1): ½q'' off by {z_ok:.1f} SE, printed q'' off by {z_bad:.0f} SE (10⁶ exact "
+        "samples)",
+    )
 
 
 def _misprint_sign():
@@ -144,7 +160,10 @@ def _trace_distance_contraction():
     rhs = float(np.cos(0.25) ** (2 * n) * trace_distance(rho0, tau_bar))
     mc = frozen_ensemble_mean(model, rho0, KEY, 20_000, n, lambda t: jnp.real(t.states[-1, 0, 0]), chunk_size=10_000)
     z = abs(float(mc.mean) - float(jnp.real(avg.states[-1, 0, 0]))) / float(mc.stderr)
-    return CheckOutcome(abs(lhs - rhs) < 1e-13 and z < 5, f"D(ρ̄_30, τ̄) = {lhs:.6e} = cos^60θ D(ρ0, τ̄); frozen-MC mean state within {z:.1f} SE")
+    return CheckOutcome(
+        abs(lhs - rhs) < 1e-13 and z < 5,
+        f"D(ρ̄_30, τ̄) = {lhs:.6e} = cos^60θ D(ρ0, τ̄); frozen-MC mean state within {z:.1f} SE",
+    )
 
 
 def _scaling():
@@ -152,7 +171,10 @@ def _scaling():
     res = collision_number_scaling(model, _rho(0.95), [500], c=2.0)
     rw = res.accumulated_work[0] / res.work_limit
     rd = res.trace_distance[0] / res.trace_distance_limit
-    return CheckOutcome(abs(rw - 1) < 1e-3 and abs(rd - 1) < 0.01, f"sin²θ = 2/N, N = 500: W̄_N/(g0 c σ² q0') = {rw:.5f}, D/(e^{{−c}}D0) = {rd:.4f}")
+    return CheckOutcome(
+        abs(rw - 1) < 1e-3 and abs(rd - 1) < 0.01,
+        f"sin²θ = 2/N, N = 500: W̄_N/(g0 c σ² q0') = {rw:.5f}, D/(e^{{−c}}D0) = {rd:.4f}",
+    )
 
 
 def _delta_f1_below_work():
@@ -183,7 +205,10 @@ def _violation_from_thermal():
     avg = averaged_trajectory(model, thermal_state(2, 1.0, 1.0), 30)
     f = free_energies(model, avg.states[jnp.array([0, -1])], alphas)
     df = np.asarray(f[1] - f[0])
-    return CheckOutcome(bool(np.all(df > 0)), f"τ_S → τ̄: βΔF_α > 0 for α ∈ {{−2, ½, 1, 2, 10, ∞}} (min {df.min():.2e}; α = 0 gives 0: supports unchanged)")
+    return CheckOutcome(
+        bool(np.all(df > 0)),
+        f"τ_S → τ̄: βΔF_α > 0 for α ∈ {{−2, ½, 1, 2, 10, ∞}} (min {df.min():.2e}; α = 0 gives 0: supports unchanged)",
+    )
 
 
 def _entropy_production():
@@ -202,7 +227,11 @@ def _epsilon():
     eps = approximate_second_law_epsilon(_model(sigma=sigma))
     estimate = np.sqrt(2 / np.pi) * A / (1 + A) ** 2 * sigma
     ok = float(eps.epsilon) <= float(eps.upper_bound) and abs(float(eps.upper_bound) / estimate - 1) < 0.05
-    return CheckOutcome(ok, f"ε = D(τ_S, τ̄) = {float(eps.epsilon):.2e} ≤ E_G D(τ_S, τ(δ)) = {float(eps.upper_bound):.4e} ≈ √(2/π) βg0 a/(1+a)² σ = {estimate:.4e}")
+    return CheckOutcome(
+        ok,
+        f"ε = D(τ_S, τ̄) = {float(eps.epsilon):.2e} ≤ E_G D(τ_S, τ(δ)) = {float(eps.upper_bound):.4e} ≈ √(2/π) βg0 a/(1+a)² σ = "
+        f"{estimate:.4e}",
+    )
 
 
 CHECKS = [
@@ -212,12 +241,24 @@ CHECKS = [
     Check("model A: lower bound of single-collision work", "[ATO-preprint] eq. (B7)", _work_lower_bound),
     Check("model A: G_W(y) vs exact Monte Carlo, σ = 0.02", "[ATO19] eq. (16), Fig. 1", _work_density_mc),
     Check("model A: misprint — discriminant of G_W", "[ATO19] eq. (16); docs/misprints.md §3", _misprint_discriminant),
-    Check("model A: misprint — ½ of the second-order Taylor term", "[ATO19] eqs. (26), (28), (30); docs/misprints.md §2", _misprint_half),
-    Check("model A: misprint — sign of accumulated work", "[ATO19] eq. (19) vs [ATO-preprint] eq. (15); docs/misprints.md §1", _misprint_sign),
+    Check(
+        "model A: misprint — ½ of the second-order Taylor term",
+        "[ATO19] eqs. (26), (28), (30); docs/misprints.md §2",
+        _misprint_half,
+    ),
+    Check(
+        "model A: misprint — sign of accumulated work",
+        "[ATO19] eq. (19) vs [ATO-preprint] eq. (15); docs/misprints.md §1",
+        _misprint_sign,
+    ),
     Check("model A: D(ρ̄_N, τ̄) = cos^{2N}θ D(ρ0, τ̄)", "[ATO-preprint] eq. (16); [ATO19] eq. (20)", _trace_distance_contraction),
     Check("model A: sin²θ = c/N scaling of W̄_N and D", "[ATO-preprint] eq. (17); [ATO19] eq. (21)", _scaling),
     Check("model A: ΔF_1 ≤ W", "[ATO19] Sec. V, Fig. 4", _delta_f1_below_work),
-    Check("model A: ΔF_3 ≤ W fails beyond δ* = ln 3 − 1 ≈ 0.099 (p0 = 0.75)", "[ATO19] Fig. 4; [ATO-preprint] Fig. 2", _delta_f3_above_work),
+    Check(
+        "model A: ΔF_3 ≤ W fails beyond δ* = ln 3 − 1 ≈ 0.099 (p0 = 0.75)",
+        "[ATO19] Fig. 4; [ATO-preprint] Fig. 2",
+        _delta_f3_above_work,
+    ),
     Check("model A: every second law violated from τ_S", "[ATO19] Sec. V", _violation_from_thermal),
     Check("model A: entropy production ΔS ≥ 0", "[ATO19] Sec. V", _entropy_production),
     Check("model A: ε of the approximate second laws", "[ATO19] Sec. V; [ATO-preprint] Sec. IV", _epsilon),
