@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 import time
 from typing import Callable, NamedTuple
 
@@ -69,7 +68,3 @@ def main(argv=None) -> int:
         print(f"{'PASS' if ok else 'FAIL'}  {check.name}  [{check.source}]  {detail}")
     print(f"{len(checks) - failures} passed, {failures} failed ({time.perf_counter() - start:.1f} s)")
     return 1 if failures else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
