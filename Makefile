@@ -1,30 +1,49 @@
 # The two commands of the README: `make demo` and `make test`.
-# Each creates (or reuses) the local virtual environment .venv and installs what it needs.
+# Each creates (or reuses) the local virtual environment .venv and installs what it needs:
+# `make demo`/`make figures` the package with its `plot` extra (matplotlib), `make test` also the
+# `test` extra (the tests draw figures), `make verify` the package alone.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-test
+VENV_STAMP := $(VENV)/.created
+BASE := $(VENV)/.installed-base
+PLOT := $(VENV)/.installed-plot
+TEST := $(VENV)/.installed-test
 
 .PHONY: demo test figures verify bench clean
 
-$(STAMP): pyproject.toml
+$(VENV_STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test]"
-	touch $(STAMP)
+	touch $(VENV_STAMP)
 
-demo: $(STAMP)
+$(BASE): pyproject.toml $(VENV_STAMP)
+	$(PY) -m pip install -q -e .
+	touch $(BASE)
+
+$(PLOT): pyproject.toml $(VENV_STAMP)
+	$(PY) -m pip install -q -e ".[plot]"
+	touch $(PLOT) $(BASE)
+
+$(TEST): pyproject.toml $(VENV_STAMP)
+	$(PY) -m pip install -q -e ".[test,plot]"
+	touch $(TEST) $(PLOT) $(BASE)
+
+demo: $(PLOT)
 	$(VENV)/bin/jaxthermo demo --out demo-output
 
-test: $(STAMP)
+test: $(TEST)
 	$(PY) -m pytest -n 2 -q
 	$(PY) -m jaxthermo.verify
 
-figures: $(STAMP)
+figures: $(PLOT)
 	$(VENV)/bin/jaxthermo figures --out figures
 
-bench: $(STAMP)
-	$(PY) -m pip install -q -e ".[test,bench]"
+verify: $(BASE)
+	$(PY) -m jaxthermo.verify
+
+bench: $(TEST)
+	$(PY) -m pip install -q -e ".[test,plot,bench]"
 	$(PY) benchmarks/run_all.py
 
 clean:

@@ -2,12 +2,12 @@
 
 import pytest
 
-from jaxthermo.assignment._checks import CHECKS
-from jaxthermo.verify import CHECK_MODULES, collect
+from jaxthermo.apps.verify import CHECK_MODULES, collect
+from jaxthermo.apps.verify.assignment import CHECKS
 
 
 def test_registered():
-    assert "jaxthermo.assignment._checks" in CHECK_MODULES
+    assert "jaxthermo.apps.verify.assignment" in CHECK_MODULES
     names = {c.name for c in collect()}
     assert {c.name for c in CHECKS} <= names
 

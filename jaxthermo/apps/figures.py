@@ -1,17 +1,19 @@
-"""Every figure of the two model-A papers, as PNG + CSV (issue 3 item 6).
+"""Every figure of the two model-A papers, as PNG + CSV (docs/inhomogeneous.md).
 
 ``jaxthermo figures --out DIR [--only NAMES]`` calls :func:`main`. Names:
 
-* ``preprint_fig1`` — seed 000 Fig. 1: (a) single-collision work y = W/(g0 sin²θ) vs δ for
+* ``preprint_fig1`` — [ATO-preprint] Fig. 1: (a) single-collision work y = W/(g0 sin²θ) vs δ for
   p0 ∈ {1, 1/(1+a), ½, a/(1+a), 0}; (b) its distribution G_W(y) (analytic) with exact Monte Carlo.
-* ``preprint_fig2`` — seed 000 Fig. 2: βW, βΔF_1, βΔF_3 vs δ, p0 = 0.75 (θ not given: θ = 0.1).
-* ``fig1`` … ``fig5`` — seed 001 Figs. 1–5: work and G_W; heat and G_Q (Hamiltonian kind); heat
+* ``preprint_fig2`` — [ATO-preprint] Fig. 2: βW, βΔF_1, βΔF_3 vs δ, p0 = 0.75 (θ not given: θ = 0.1).
+* ``fig1`` … ``fig5`` — [ATO19] Figs. 1–5: work and G_W; heat and G_Q (Hamiltonian kind); heat
   and G_Q (temperature kind); βW, βΔF_1, βΔF_3 vs δ (θ = 0.1, βg0 = 1, p0 = 0.75); frozen vs
   averaged D_1 and D_∞ per collision (σ = 0.05, p0 = 0.735).
 
 All use βg0 = 1 (a = e^{−1}), σ = 0.02 for the distributions (as the papers). Parameters the papers
 leave out are fixed in :data:`CHOSEN` and printed on each plot. Every CSV is in long format with
-the columns ``panel, series, x, y`` (x and y named per panel in :data:`AXES`).
+the columns ``panel, series, x, y`` (x and y named per panel in :data:`AXES`). Beyond the papers,
+:func:`validity_study` measures the error of the fixed partial swap. The keys [ATO-preprint] and [ATO19]
+are those of docs/references.md.
 """
 
 from __future__ import annotations
@@ -24,20 +26,33 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._distributions import Gaussian
-from ._model import InhomogeneousReservoir
 from ..ensemble import ensemble
-from ._analytics import averaged_trajectory
-from ._second_laws import collision_second_laws, divergences_to_thermal
-from ._statistics import heat_density, heat_support, single_collision_histogram, single_collision_samples, work_density, work_support
+from ..inhomogeneous import (
+    Gaussian,
+    InhomogeneousReservoir,
+    averaged_trajectory,
+    collide_closed_form,
+    collision_second_laws,
+    divergences_to_thermal,
+    heat_density,
+    heat_support,
+    mean_partial_swap_error,
+    single_collision_histogram,
+    single_collision_samples,
+    work_density,
+    work_support,
+)
+from ._plotting import MissingPlotDependency, pyplot, require_matplotlib
 
 A = float(np.exp(-1.0))
+PUBLISHED = "[ATO19] Phys. Rev. A 100, 042107 (2019)"  # plot titles name the paper (docs/references.md)
+PREPRINT = "[ATO-preprint] arXiv:1904.08736"
 BETA_G0 = 1.0
 SIGMA = 0.02
 CHOSEN = {
     "theta": 0.1,  # single-collision figures: y = W/(g0 sin²θ) does not depend on θ; Fig. 4 uses 0.1
-    "p0_published": (0.9, 1 / (1 + A), 0.5),  # seed 001 Figs. 1–3 show three unnamed p0 values
-    "fig5_theta": 0.2,  # seed 001 Fig. 5 does not give θ or N
+    "p0_published": (0.9, 1 / (1 + A), 0.5),  # [ATO19] Figs. 1–3 show three unnamed p0 values
+    "fig5_theta": 0.2,  # [ATO19] Fig. 5 does not give θ or N
     "fig5_steps": 100,
     "fig5_configs": 20_000,
     "mc_samples": 400_000,
@@ -81,15 +96,6 @@ def _rows(panel, series, x, y):
     return [(panel, series, f"{a:.10g}", f"{b:.10g}") for a, b in zip(np.asarray(x), np.asarray(y))]
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _params_text(**extra):
     items = {"βg0": BETA_G0, **extra}
     return ", ".join(f"{k} = {v}" for k, v in items.items())
@@ -97,7 +103,7 @@ def _params_text(**extra):
 
 def _single_collision_figure(out, name, quantity, kind, p0s, title, quick, key):
     """Left: y(δ) for each p0 (exact), with G(δ) on a twin axis; right: G_Y(y), analytic + exact MC."""
-    plt = _plt()
+    plt = pyplot()
     model = _model(kind)
     s2 = float(np.sin(model.theta) ** 2)
     deltas = np.linspace(-0.2, 0.2, 101 if quick else 401)
@@ -166,13 +172,12 @@ def _single_collision_figure(out, name, quantity, kind, p0s, title, quick, key):
 
 
 def _collision(model, rho, delta):
-    from ._dynamics import _collide
-
-    return _collide(model, rho.astype(jnp.complex128), delta, jnp.asarray(model.theta, jnp.float64))[1]
+    """Energetics of one partial-swap collision (model A's public closed form; traceable under vmap)."""
+    return collide_closed_form(model, rho.astype(jnp.complex128), delta)[1]
 
 
 def _save(fig, rows, out, name):
-    plt = _plt()
+    plt = pyplot()
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     png, csv_path = out / f"{name}.png", out / f"{name}.csv"
@@ -183,8 +188,8 @@ def _save(fig, rows, out, name):
 
 
 def _second_laws_figure(out, name, title, quick, alphas=(1.0, 3.0), sigma_text="δ ∈ [−0.2, 0.2]"):
-    """βW and βΔF_α after one collision vs δ (seed 000 Fig. 2, seed 001 Fig. 4)."""
-    plt = _plt()
+    """βW and βΔF_α after one collision vs δ ([ATO-preprint] Fig. 2, [ATO19] Fig. 4)."""
+    plt = pyplot()
     model = _model()
     rho = _rho(0.75)
     deltas = np.linspace(-0.2, 0.2, 81 if quick else 401)
@@ -215,12 +220,12 @@ def _second_laws_figure(out, name, title, quick, alphas=(1.0, 3.0), sigma_text="
 
 
 def _fig5(out, quick, seed):
-    plt = _plt()
+    plt = pyplot()
     theta, n = CHOSEN["fig5_theta"], CHOSEN["fig5_steps"]
     configs = 400 if quick else CHOSEN["fig5_configs"]
     model = _model(theta=theta, sigma=0.05)
     rho0 = _rho(0.735)
-    # The frozen-configuration average streams through the ensemble engine (issue 4, item 9);
+    # The frozen-configuration average streams through the ensemble engine;
     # the averaged state ρ̄_r is exact (quadrature over G), not sampled.
     res = ensemble(model, rho0, n, configs, seed=seed, alphas=(1.0, np.inf), chunk_size=5000)
     averaged = divergences_to_thermal(model, averaged_trajectory(model, rho0, n).states, [1.0, np.inf])
@@ -245,7 +250,7 @@ def _fig5(out, quick, seed):
         rows += _rows("divergence", f"frozen_stderr_alpha={alpha}", r, fe)
         rows += _rows("divergence", f"averaged_alpha={alpha}", r, av)
     fig.suptitle(
-        "seed 001 Fig. 5: Rényi divergences, frozen ensemble vs averaged state\n"
+        f"{PUBLISHED}, Fig. 5: Rényi divergences, frozen ensemble vs averaged state\n"
         + _params_text(σ=0.05, p0=0.735, θ=theta, configurations=configs),
         fontsize=9,
     )
@@ -259,17 +264,22 @@ def make_figure(name: str, out, quick: bool = False, seed: int = 0):
     p0_pre = (1.0, 1 / (1 + A), 0.5, A / (1 + A), 0.0)
     p0_pub = CHOSEN["p0_published"]
     if name == "preprint_fig1":
-        return _single_collision_figure(out, name, "work", "hamiltonian", p0_pre, "seed 000 Fig. 1: single-collision work (a) and its distribution (b)", quick, key)
+        title = f"{PREPRINT}, Fig. 1: single-collision work (a) and its distribution (b)"
+        return _single_collision_figure(out, name, "work", "hamiltonian", p0_pre, title, quick, key)
     if name == "fig1":
-        return _single_collision_figure(out, name, "work", "hamiltonian", p0_pub, "seed 001 Fig. 1: single-collision work and its distribution, inhomogeneous Hamiltonian", quick, key)
+        title = f"{PUBLISHED}, Fig. 1: single-collision work and its distribution, inhomogeneous Hamiltonian"
+        return _single_collision_figure(out, name, "work", "hamiltonian", p0_pub, title, quick, key)
     if name == "fig2":
-        return _single_collision_figure(out, name, "heat", "hamiltonian", p0_pub, "seed 001 Fig. 2: single-collision heat and its distribution, inhomogeneous Hamiltonian", quick, key)
+        title = f"{PUBLISHED}, Fig. 2: single-collision heat and its distribution, inhomogeneous Hamiltonian"
+        return _single_collision_figure(out, name, "heat", "hamiltonian", p0_pub, title, quick, key)
     if name == "fig3":
-        return _single_collision_figure(out, name, "heat", "temperature", p0_pub, "seed 001 Fig. 3: single-collision heat and its distribution, inhomogeneous temperature", quick, key)
+        title = f"{PUBLISHED}, Fig. 3: single-collision heat and its distribution, inhomogeneous temperature"
+        return _single_collision_figure(out, name, "heat", "temperature", p0_pub, title, quick, key)
     if name == "preprint_fig2":
-        return _second_laws_figure(out, name, "seed 000 Fig. 2: W and ΔF_α after one collision (θ not given in seed 000: chosen θ = 0.1)", quick)
+        title = f"{PREPRINT}, Fig. 2: W and ΔF_α after one collision (θ not given there: chosen θ = 0.1)"
+        return _second_laws_figure(out, name, title, quick)
     if name == "fig4":
-        return _second_laws_figure(out, name, "seed 001 Fig. 4: βW and βΔF_α after one collision", quick)
+        return _second_laws_figure(out, name, f"{PUBLISHED}, Fig. 4: βW and βΔF_α after one collision", quick)
     if name == "fig5":
         return _fig5(out, quick, seed)
     raise ValueError(f"only: unknown figure {name!r}; choose from {list(FIGURES)}")
@@ -281,6 +291,7 @@ def main(out="figures", only=None, quick: bool = False) -> int:
     for name in names:
         if name not in FIGURES:
             raise ValueError(f"only: unknown figure {name!r}; choose from {list(FIGURES)}")
+    require_matplotlib()
     for name in names:
         start = time.perf_counter()
         png, csv_path = make_figure(name, out, quick=quick)
@@ -288,24 +299,38 @@ def main(out="figures", only=None, quick: bool = False) -> int:
     return 0
 
 
+VALIDITY = "partial_swap_validity"
+
+
 def run_script(name: str, argv=None) -> int:
-    """Entry point of ``scripts/inhomogeneous/<name>.py``: ``[OUT_DIR] [--quick]``."""
+    """Entry point of ``scripts/inhomogeneous/<name>.py``: ``[OUT_DIR] [--quick]``.
+
+    ``name`` is one of :data:`FIGURES` or ``"partial_swap_validity"`` (:func:`validity_study`).
+    Returns the exit status: 1 with the install hint on stderr when matplotlib is missing.
+    """
     import sys
 
     argv = sys.argv[1:] if argv is None else list(argv)
     args = [a for a in argv if a != "--quick"]
-    return main(out=args[0] if args else "figures", only=name, quick="--quick" in argv)
+    out, quick = (args[0] if args else "figures"), "--quick" in argv
+    try:
+        if name == VALIDITY:
+            png, csv_path = validity_study(out=out, quick=quick)
+            print(f"{name}: {png} + {csv_path.name}")
+            return 0
+        return main(out=out, only=name, quick=quick)
+    except MissingPlotDependency as err:
+        print(f"{name}: {err}", file=sys.stderr)
+        return 1
 
 
 def validity_study(out="figures", quick: bool = False):
-    """Beyond the papers (SPEC §3, seed 000 App. A1): mean distance between the exact two-body
-    evolution and the partial swap vs x = σ g0 (d − 1)/(2 g_int), for several d and g_int.
+    """Beyond the papers (docs/inhomogeneous.md, [ATO-preprint] App. A1): mean distance between the exact
+    two-body evolution and the partial swap vs x = σ g0 (d − 1)/(2 g_int), for several d and g_int.
 
     Writes ``partial_swap_validity.png`` and ``.csv``; θ = 0.7, βg0 = 1, Gaussian G.
     """
-    from ._validity import mean_partial_swap_error
-
-    plt = _plt()
+    plt = pyplot()
     sigmas = np.geomspace(1e-3, 0.5, 5 if quick else 12)
     fig, (ax_u, ax_c) = plt.subplots(1, 2, figsize=(11, 4.2))
     rows = []
@@ -328,7 +353,8 @@ def validity_study(out="figures", quick: bool = False):
         ax.axvline(1.0, color="0.6", ls=":", lw=0.8)
         ax.text(1.05, ax.get_ylim()[0] * 3, "x = 1", fontsize=7, color="0.4")
     ax_u.legend(fontsize=6, ncol=3, loc="upper left")
-    fig.suptitle("Validity of the fixed partial swap (seed 000 App. A1): exact evolution (interaction picture of H_0) vs U(θ)\n"
+    fig.suptitle(f"Validity of the fixed partial swap ({PREPRINT}, App. A1): "
+                 "exact evolution (interaction picture of H_0) vs U(θ)\n"
                  + _params_text(θ=0.7, G="Gaussian(σ)"), fontsize=9)
     fig.tight_layout()
     return _save(fig, rows, out, "partial_swap_validity")

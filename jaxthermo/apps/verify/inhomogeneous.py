@@ -1,5 +1,5 @@
-"""``python -m jaxthermo.verify`` checks for model A (issue 3 item 7): published numbers, identities and
-the three SPEC §3 misprints, each recomputed by an independent route and cited."""
+"""Verification checks of model A (docs/inhomogeneous.md): published numbers, identities and the three
+misprints of docs/misprints.md, each recomputed by an independent route and cited."""
 
 from __future__ import annotations
 
@@ -7,25 +7,31 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._information import trace_distance
-from .._qudit import thermal_state
-from ..verify import Check
-from ._analytics import (
+from ..._information import trace_distance
+from ..._qudit import thermal_state
+from ...inhomogeneous import (
+    Gaussian,
+    InhomogeneousReservoir,
     approximate_second_law_epsilon,
     averaged_reservoir_populations,
     averaged_reservoir_state,
     averaged_trajectory,
     collision_number_scaling,
+    collision_second_laws,
+    entropy_production,
+    free_energies,
+    frozen_ensemble_mean,
     mean_collision,
     population_derivatives,
+    quadratic_coefficients,
+    single_collision_samples,
     small_delta_mean_heat,
     small_delta_mean_work,
+    work_density,
+    work_support,
 )
-from ._distributions import Gaussian
-from ._frozen import frozen_ensemble_mean
-from ._model import InhomogeneousReservoir
-from ._second_laws import collision_second_laws, entropy_production, free_energies
-from ._statistics import quadratic_coefficients, single_collision_samples, work_density, work_support
+from . import Check, CheckOutcome
+from ._random import random_density_matrix
 
 A = float(np.exp(-1.0))
 KEY = jax.random.PRNGKey(2019)
@@ -42,13 +48,16 @@ def _rho(p0):
 def _derivative():
     dq, ddq = population_derivatives(_model())
     ok1, ok2 = abs(float(dq[0]) - A / (1 + A) ** 2), abs(float(ddq[0]) - A * (A - 1) / (1 + A) ** 3)
-    return max(ok1, ok2) < 1e-13, f"q0'(0) = {float(dq[0]):.6f} = βg0 a/(1+a)², q0''(0) = {float(ddq[0]):.6f} (autodiff vs closed form)"
+    return CheckOutcome(
+        max(ok1, ok2) < 1e-13,
+        f"q0'(0) = {float(dq[0]):.6f} = βg0 a/(1+a)², q0''(0) = {float(ddq[0]):.6f} (autodiff vs closed form)",
+    )
 
 
 def _tau_bar_hotter():
     q = averaged_reservoir_populations(_model(sigma=0.2))
     beta_eff = float(np.log(q[0] / q[1]))
-    return beta_eff < 1.0, f"qubit τ̄ (σ = 0.2) is thermal at β_eff g0 = {beta_eff:.5f} < βg0 = 1"
+    return CheckOutcome(beta_eff < 1.0, f"qubit τ̄ (σ = 0.2) is thermal at β_eff g0 = {beta_eff:.5f} < βg0 = 1")
 
 
 def _mean_work_sigma2():
@@ -56,7 +65,10 @@ def _mean_work_sigma2():
     exact = float(mean_collision(model, jnp.eye(2) / 2)[1].work)
     approx = float(small_delta_mean_work(model, 0.01**2))
     rel = abs(exact / approx - 1)
-    return rel < 1e-3 and approx > 0, f"W̄_r = g0 q0' σ² sin²θ = {approx:.4e} vs quadrature {exact:.4e} (rel. diff {rel:.1e}, O(σ²))"
+    return CheckOutcome(
+        rel < 1e-3 and approx > 0,
+        f"W̄_r = g0 q0' σ² sin²θ = {approx:.4e} vs quadrature {exact:.4e} (rel. diff {rel:.1e}, O(σ²))",
+    )
 
 
 def _work_lower_bound():
@@ -66,11 +78,14 @@ def _work_lower_bound():
         y_min = float(work_support(model, rho)[0])
         formula = -((p0 * A - (1 - p0)) ** 2) / (4 * A)
         if abs(y_min - formula) > 1e-12:
-            return False, f"support {y_min} ≠ formula {formula}"
+            return CheckOutcome(False, f"support {y_min} ≠ formula {formula}")
         _, e = single_collision_samples(model, rho, KEY, 100_000)
         y = np.asarray(e.work) / np.sin(0.1) ** 2
         worst = min(worst, (y.min() - y_min) / np.ptp(y))
-    return worst > -1e-3, f"min exact W ≥ −sin²θ (p0a − p1)²/(4βa) over 4×10⁵ samples (worst margin {worst:.1e} of the range)"
+    return CheckOutcome(
+        worst > -1e-3,
+        f"min exact W ≥ −sin²θ (p0a − p1)²/(4βa) over 4×10⁵ samples (worst margin {worst:.1e} of the range)",
+    )
 
 
 def _work_density_mc():
@@ -85,7 +100,7 @@ def _work_density_mc():
     counts, _ = np.histogram(y, bins=edges)
     chi2 = float(np.sum((counts - y.size * prob) ** 2 / (y.size * prob)))
     dof = len(prob) - 1
-    return chi2 < dof + 5 * np.sqrt(2 * dof), f"σ = 0.02, p0 = ½: χ² = {chi2:.1f} for {dof} dof (exact MC vs G_W)"
+    return CheckOutcome(chi2 < dof + 5 * np.sqrt(2 * dof), f"σ = 0.02, p0 = ½: χ² = {chi2:.1f} for {dof} dof (exact MC vs G_W)")
 
 
 def _misprint_discriminant():
@@ -98,7 +113,10 @@ def _misprint_discriminant():
     bad = jax.jit(lambda t: dens(t) * jnp.sqrt(jnp.abs(b**2 + 4 * a * t)) / jnp.sqrt(jnp.abs(a**2 + 4 * t * b)))
     ok = integrate.quad(lambda t: float(dens(t)), lo, 0.05, limit=200)[0]
     wrong = integrate.quad(lambda t: float(bad(t)), lo, 0.05, limit=200)[0]
-    return abs(ok - 1) < 1e-6 and abs(wrong - 1) > 0.1, f"∫G_W dy = {ok:.7f} with D = (q0−p0)² + 4q0'y; {wrong:.4f} with the printed D = q0'² + 4y(q0−p0)"
+    return CheckOutcome(
+        abs(ok - 1) < 1e-6 and abs(wrong - 1) > 0.1,
+        f"∫G_W dy = {ok:.7f} with D = (q0−p0)² + 4q0'y; {wrong:.4f} with the printed D = q0'² + 4y(q0−p0)",
+    )
 
 
 def _misprint_half():
@@ -111,7 +129,11 @@ def _misprint_half():
     m = jnp.array([-0.5, 0.5])  # s_z levels
     wrong = right + float(np.sin(0.3) ** 2 * jnp.sum(m * 0.5 * ddq) * sigma**2)  # q''σ² instead of ½q''σ²
     z_ok, z_bad = abs(q_mc - right) / se, abs(q_mc - wrong) / se
-    return z_ok < 5 and z_bad > 20, f"mean heat (temperature kind, σ = 0.1): ½q'' off by {z_ok:.1f} SE, printed q'' off by {z_bad:.0f} SE (10⁶ exact samples)"
+    return CheckOutcome(
+        z_ok < 5 and z_bad > 20,
+        f"mean heat (temperature kind, σ = 0.1): ½q'' off by {z_ok:.1f} SE, printed q'' off by {z_bad:.0f} SE (10⁶ exact "
+        "samples)",
+    )
 
 
 def _misprint_sign():
@@ -121,10 +143,11 @@ def _misprint_sign():
     predicted = n * float(small_delta_mean_work(model, sigma**2))
     z_ok = abs(float(mc.mean) - predicted) / float(mc.stderr)
     z_bad = abs(float(mc.mean) + predicted) / float(mc.stderr)
-    return predicted > 0 and z_bad > 20 and abs(float(mc.mean) / predicted - 1) < 0.03, (
+    ok = predicted > 0 and z_bad > 20 and abs(float(mc.mean) / predicted - 1) < 0.03
+    return CheckOutcome(ok, (
         f"W̄_N (N = 20) by MC = {float(mc.mean):.4e} ± {float(mc.stderr):.1e}; +N g0 q0' σ² sin²θ = {predicted:.4e} "
         f"({z_ok:.1f} SE, O(σ⁴) apart); the printed −Σ W̄_r is {z_bad:.0f} SE off"
-    )
+    ))
 
 
 def _trace_distance_contraction():
@@ -137,7 +160,10 @@ def _trace_distance_contraction():
     rhs = float(np.cos(0.25) ** (2 * n) * trace_distance(rho0, tau_bar))
     mc = frozen_ensemble_mean(model, rho0, KEY, 20_000, n, lambda t: jnp.real(t.states[-1, 0, 0]), chunk_size=10_000)
     z = abs(float(mc.mean) - float(jnp.real(avg.states[-1, 0, 0]))) / float(mc.stderr)
-    return abs(lhs - rhs) < 1e-13 and z < 5, f"D(ρ̄_30, τ̄) = {lhs:.6e} = cos^60θ D(ρ0, τ̄); frozen-MC mean state within {z:.1f} SE"
+    return CheckOutcome(
+        abs(lhs - rhs) < 1e-13 and z < 5,
+        f"D(ρ̄_30, τ̄) = {lhs:.6e} = cos^60θ D(ρ0, τ̄); frozen-MC mean state within {z:.1f} SE",
+    )
 
 
 def _scaling():
@@ -145,7 +171,10 @@ def _scaling():
     res = collision_number_scaling(model, _rho(0.95), [500], c=2.0)
     rw = res.accumulated_work[0] / res.work_limit
     rd = res.trace_distance[0] / res.trace_distance_limit
-    return abs(rw - 1) < 1e-3 and abs(rd - 1) < 0.01, f"sin²θ = 2/N, N = 500: W̄_N/(g0 c σ² q0') = {rw:.5f}, D/(e^{{−c}}D0) = {rd:.4f}"
+    return CheckOutcome(
+        abs(rw - 1) < 1e-3 and abs(rd - 1) < 0.01,
+        f"sin²θ = 2/N, N = 500: W̄_N/(g0 c σ² q0') = {rw:.5f}, D/(e^{{−c}}D0) = {rd:.4f}",
+    )
 
 
 def _delta_f1_below_work():
@@ -158,7 +187,7 @@ def _delta_f1_below_work():
             rho = jnp.diag(jnp.asarray(rng.dirichlet(np.ones(d))))
             laws = jax.vmap(lambda x: collision_second_laws(model, rho, x, [1.0]))(deltas)
             worst = max(worst, float(jnp.max(laws.free_energy_change[:, 0] - laws.work)))
-    return worst <= 1e-15, f"max(ΔF_1 − W) = {worst:.2e} ≤ 0 over δ ∈ [−0.3, 0.3], d = 2, 3, random diagonal states"
+    return CheckOutcome(worst <= 1e-15, f"max(ΔF_1 − W) = {worst:.2e} ≤ 0 over δ ∈ [−0.3, 0.3], d = 2, 3, random diagonal states")
 
 
 def _delta_f3_above_work():
@@ -167,7 +196,7 @@ def _delta_f3_above_work():
     laws = jax.vmap(lambda x: collision_second_laws(model, rho, x, [1.0, 3.0]))(deltas)
     gap = np.asarray(laws.free_energy_change[:, 1] - laws.work)
     ok = np.all(gap > 0) and np.all(np.asarray(laws.free_energy_change[:, 0] - laws.work) <= 0)
-    return bool(ok), f"θ = 0.1, p0 = 0.75, δ ∈ [0.11, 0.2]: β(ΔF_3 − W) ≥ {gap.min():.2e} > 0 while ΔF_1 ≤ W"
+    return CheckOutcome(bool(ok), f"θ = 0.1, p0 = 0.75, δ ∈ [0.11, 0.2]: β(ΔF_3 − W) ≥ {gap.min():.2e} > 0 while ΔF_1 ≤ W")
 
 
 def _violation_from_thermal():
@@ -176,7 +205,10 @@ def _violation_from_thermal():
     avg = averaged_trajectory(model, thermal_state(2, 1.0, 1.0), 30)
     f = free_energies(model, avg.states[jnp.array([0, -1])], alphas)
     df = np.asarray(f[1] - f[0])
-    return bool(np.all(df > 0)), f"τ_S → τ̄: βΔF_α > 0 for α ∈ {{−2, ½, 1, 2, 10, ∞}} (min {df.min():.2e}; α = 0 gives 0: supports unchanged)"
+    return CheckOutcome(
+        bool(np.all(df > 0)),
+        f"τ_S → τ̄: βΔF_α > 0 for α ∈ {{−2, ½, 1, 2, 10, ∞}} (min {df.min():.2e}; α = 0 gives 0: supports unchanged)",
+    )
 
 
 def _entropy_production():
@@ -185,11 +217,9 @@ def _entropy_production():
     for d in (2, 3):
         model = _model(theta=0.6, d=d)
         for _ in range(5):
-            g = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
-            rho = g @ g.conj().T
-            rho = rho / np.trace(rho)
+            rho = random_density_matrix(d, rng)
             worst = min(worst, float(entropy_production(model, rho, rng.normal(scale=0.3))))
-    return worst >= 0, f"min S(ρ'_SR ‖ ρ'_S ⊗ τ(δ)) = {worst:.2e} ≥ 0 over random (coherent) states, d = 2, 3"
+    return CheckOutcome(worst >= 0, f"min S(ρ'_SR ‖ ρ'_S ⊗ τ(δ)) = {worst:.2e} ≥ 0 over random (coherent) states, d = 2, 3")
 
 
 def _epsilon():
@@ -197,25 +227,39 @@ def _epsilon():
     eps = approximate_second_law_epsilon(_model(sigma=sigma))
     estimate = np.sqrt(2 / np.pi) * A / (1 + A) ** 2 * sigma
     ok = float(eps.epsilon) <= float(eps.upper_bound) and abs(float(eps.upper_bound) / estimate - 1) < 0.05
-    return ok, f"ε = D(τ_S, τ̄) = {float(eps.epsilon):.2e} ≤ E_G D(τ_S, τ(δ)) = {float(eps.upper_bound):.4e} ≈ √(2/π) βg0 a/(1+a)² σ = {estimate:.4e}"
+    return CheckOutcome(
+        ok,
+        f"ε = D(τ_S, τ̄) = {float(eps.epsilon):.2e} ≤ E_G D(τ_S, τ(δ)) = {float(eps.upper_bound):.4e} ≈ √(2/π) βg0 a/(1+a)² σ = "
+        f"{estimate:.4e}",
+    )
 
 
-SOURCE_000 = "seed 000"
-SOURCE_001 = "seed 001 (PRA 100, 042107)"
 CHECKS = [
-    Check("model A: q0'(0), q0''(0) closed forms", f"{SOURCE_000} eq. (B5); {SOURCE_001} after eq. (30)", _derivative),
-    Check("model A: qubit τ̄ thermal at a higher temperature", f"{SOURCE_000} Sec. II.C", _tau_bar_hotter),
-    Check("model A: small-δ mean work g0 q0' σ² sin²θ > 0", f"{SOURCE_000} eq. (14)", _mean_work_sigma2),
-    Check("model A: lower bound of single-collision work", f"{SOURCE_000} eq. (B7)", _work_lower_bound),
-    Check("model A: G_W(y) vs exact Monte Carlo, σ = 0.02", f"{SOURCE_001} eq. (16), Fig. 1", _work_density_mc),
-    Check("model A: misprint — discriminant of G_W", f"{SOURCE_001} eq. (16); SPEC §3", _misprint_discriminant),
-    Check("model A: misprint — ½ of the second-order Taylor term", f"{SOURCE_001} eqs. (26), (28), (30); SPEC §3", _misprint_half),
-    Check("model A: misprint — sign of accumulated work", f"{SOURCE_001} eq. (19) vs {SOURCE_000} eq. (15); SPEC §3", _misprint_sign),
-    Check("model A: D(ρ̄_N, τ̄) = cos^{2N}θ D(ρ0, τ̄)", f"{SOURCE_000} eq. (16); {SOURCE_001} eq. (20)", _trace_distance_contraction),
-    Check("model A: sin²θ = c/N scaling of W̄_N and D", f"{SOURCE_000} eq. (17); {SOURCE_001} eq. (21)", _scaling),
-    Check("model A: ΔF_1 ≤ W", f"{SOURCE_001} Sec. V, Fig. 4", _delta_f1_below_work),
-    Check("model A: ΔF_3 ≤ W fails beyond δ* = ln 3 − 1 ≈ 0.099 (p0 = 0.75)", f"{SOURCE_001} Fig. 4; {SOURCE_000} Fig. 2", _delta_f3_above_work),
-    Check("model A: every second law violated from τ_S", f"{SOURCE_001} Sec. V", _violation_from_thermal),
-    Check("model A: entropy production ΔS ≥ 0", f"{SOURCE_001} Sec. V", _entropy_production),
-    Check("model A: ε of the approximate second laws", f"{SOURCE_001} Sec. V; {SOURCE_000} Sec. IV", _epsilon),
+    Check("model A: q0'(0), q0''(0) closed forms", "[ATO-preprint] eq. (B5); [ATO19] after eq. (30)", _derivative),
+    Check("model A: qubit τ̄ thermal at a higher temperature", "[ATO-preprint] Sec. II.C", _tau_bar_hotter),
+    Check("model A: small-δ mean work g0 q0' σ² sin²θ > 0", "[ATO-preprint] eq. (14)", _mean_work_sigma2),
+    Check("model A: lower bound of single-collision work", "[ATO-preprint] eq. (B7)", _work_lower_bound),
+    Check("model A: G_W(y) vs exact Monte Carlo, σ = 0.02", "[ATO19] eq. (16), Fig. 1", _work_density_mc),
+    Check("model A: misprint — discriminant of G_W", "[ATO19] eq. (16); docs/misprints.md §3", _misprint_discriminant),
+    Check(
+        "model A: misprint — ½ of the second-order Taylor term",
+        "[ATO19] eqs. (26), (28), (30); docs/misprints.md §2",
+        _misprint_half,
+    ),
+    Check(
+        "model A: misprint — sign of accumulated work",
+        "[ATO19] eq. (19) vs [ATO-preprint] eq. (15); docs/misprints.md §1",
+        _misprint_sign,
+    ),
+    Check("model A: D(ρ̄_N, τ̄) = cos^{2N}θ D(ρ0, τ̄)", "[ATO-preprint] eq. (16); [ATO19] eq. (20)", _trace_distance_contraction),
+    Check("model A: sin²θ = c/N scaling of W̄_N and D", "[ATO-preprint] eq. (17); [ATO19] eq. (21)", _scaling),
+    Check("model A: ΔF_1 ≤ W", "[ATO19] Sec. V, Fig. 4", _delta_f1_below_work),
+    Check(
+        "model A: ΔF_3 ≤ W fails beyond δ* = ln 3 − 1 ≈ 0.099 (p0 = 0.75)",
+        "[ATO19] Fig. 4; [ATO-preprint] Fig. 2",
+        _delta_f3_above_work,
+    ),
+    Check("model A: every second law violated from τ_S", "[ATO19] Sec. V", _violation_from_thermal),
+    Check("model A: entropy production ΔS ≥ 0", "[ATO19] Sec. V", _entropy_production),
+    Check("model A: ε of the approximate second laws", "[ATO19] Sec. V; [ATO-preprint] Sec. IV", _epsilon),
 ]

@@ -1,9 +1,10 @@
 """``jaxthermo demo``: a model-A ensemble on the embedded default, through the ensemble engine.
 
 Qubit, βg0 = 1, Hamiltonian inhomogeneity δ ~ Gaussian(σ = 0.05), partial swap θ = 0.1, N = 100
-collisions, 10⁴ configurations, the system starting in its thermal state τ_S (SPEC §3: the mean
-state relaxes to τ̄, so every second law is violated, β ΔF_α = D_α(ρ̄_N‖τ_S) > 0). Prints a table of
-Monte-Carlo results against the analytic ones and writes ``demo.png`` + CSVs into ``out``.
+collisions, 10⁴ configurations, the system starting in its thermal state τ_S (docs/inhomogeneous.md:
+the mean state relaxes to τ̄, so every second law is violated, β ΔF_α = D_α(ρ̄_N‖τ_S) > 0; [ATO19] Sec. V).
+Prints a table of Monte-Carlo results against the analytic ones and writes ``demo.png`` + CSVs into ``out``
+(the plot needs matplotlib: ``pip install "jaxthermo[plot]"``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,25 @@ import csv
 import os
 import time
 
+import jax.numpy as jnp
 import numpy as np
+
+from .._information import renyi_divergence
+from .._qudit import thermal_state
+from ..ensemble import ensemble
+from ..inhomogeneous import (
+    Gaussian,
+    InhomogeneousReservoir,
+    averaged_reservoir_populations,
+    reservoir_populations,
+    small_delta_mean_work,
+)
+from ._plotting import pyplot, require_matplotlib
 
 DEFAULTS = dict(d=2, beta=1.0, g0=1.0, sigma=0.05, theta=0.1)
 
 
 def _analytics(model, rho0, n_steps):
-    from .inhomogeneous import averaged_reservoir_populations, reservoir_populations, small_delta_mean_work
-
     dist = model.distribution
     qbar = np.asarray(averaged_reservoir_populations(model, dist))
     c2, s2 = np.cos(model.theta) ** 2, np.sin(model.theta) ** 2
@@ -27,7 +39,7 @@ def _analytics(model, rho0, n_steps):
     p_exact = qbar[None, :] - (qbar - np.real(np.diag(rho0)))[None, :] * c2 ** r[:, None]
     e_dq = np.asarray(dist.expectation(lambda dl: dl[:, None] * reservoir_populations(model, dl)))
     w_exact = -model.g0 * s2 * float(np.sum(np.arange(model.d) * e_dq))  # E W_r, exact for every r
-    w_small = float(small_delta_mean_work(model, dist.variance))  # O(σ²), SPEC §3
+    w_small = float(small_delta_mean_work(model, dist.variance))  # O(σ²), [ATO-preprint] eq. (14)
     # p0_r = c^{2r} p0 + s² Σ_k c^{2(r−k)} q0(δ_k): Var p0_r = s⁴ Var q0(δ) Σ_{k<r} c^{4k} (independent δ's)
     var_q0 = float(dist.expectation(lambda dl: reservoir_populations(model, dl)[:, 0] ** 2)) - qbar[0] ** 2
     var_p0 = s2**2 * var_q0 * np.concatenate([[0.0], np.cumsum(c2 ** (2 * np.arange(n_steps)))])
@@ -37,10 +49,7 @@ def _analytics(model, rho0, n_steps):
 def run_demo(out: str = "demo-output", n_configs: int = 10_000, n_steps: int = 100, seed: int = 0) -> int:
     """Run the demo ensemble, print the table, write ``demo.png``, ``demo_steps.csv`` and
     ``demo_work_histogram.csv`` into ``out``. Returns 0 (the CLI's exit status)."""
-    import jax.numpy as jnp
-
-    from . import Gaussian, InhomogeneousReservoir, ensemble, renyi_divergence, thermal_state
-
+    require_matplotlib()  # fail before the ensemble runs, not after
     p = DEFAULTS
     model = InhomogeneousReservoir(p["d"], p["beta"], p["g0"], p["theta"], distribution=Gaussian(p["sigma"]))
     rho0 = np.asarray(thermal_state(p["d"], p["beta"], p["g0"]))
@@ -106,11 +115,7 @@ def _write_csvs(out, res, p_exact, td_exact, se_td, d_exact):
 
 
 def _plot(out, res, td_exact, se_td, d_exact, w_exact, n_steps, n_configs):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     p = DEFAULTS
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
     h = res.work_histogram

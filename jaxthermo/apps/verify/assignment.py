@@ -1,28 +1,15 @@
-"""Verification checks of model C (SPEC §5): canonical-form identities, energy bookkeeping and the
+"""Verification checks of model C (docs/assignment.md): canonical-form identities, energy bookkeeping and the
 closed form of the minimal-dissipation peaks of two homogeneous quadratic reservoirs."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..verify import Check
-from ._generator import canonical_hamiltonian, lindblad_generator
-from ._global import GlobalModel, energy_assignment
-from ._quadratic import QuadraticReservoirs
+from ...assignment import GlobalModel, QuadraticReservoirs, canonical_hamiltonian, energy_assignment, lindblad_generator
+from . import Check, CheckOutcome
+from ._random import random_density_matrix, random_hermitian, random_traceless
 
-_HCLA = "Hall, Cresser, Li & Andersson, PRA 89, 042120 (2014), canonical form; SPEC §5"
-
-
-def random_hermitian(d, rng):
-    """A random Hermitian (d, d) matrix (NumPy), also used by the tests."""
-    a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
-    return (a + a.conj().T) / 2
-
-
-def random_traceless(d, rng):
-    """A random traceless complex (d, d) matrix (NumPy), also used by the tests."""
-    a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
-    return a - np.trace(a) / d * np.eye(d)
+_HCLA = "[HCLA14], canonical form; docs/assignment.md §3"
 
 
 def _unitary_generator():
@@ -32,7 +19,7 @@ def _unitary_generator():
         h = random_hermitian(d, rng)
         k = canonical_hamiltonian(lambda r: -1j * (h @ r - r @ h), d, trace=np.trace(h).real)
         worst = max(worst, float(np.max(np.abs(np.asarray(k) - h))))
-    return worst < 1e-12, f"max |K_S − H| = {worst:.1e} for d = 2, 3, 4"
+    return CheckOutcome(worst < 1e-12, f"max |K_S − H| = {worst:.1e} for d = 2, 3, 4")
 
 
 def _traceless_dissipator():
@@ -41,7 +28,7 @@ def _traceless_dissipator():
     jumps = np.stack([random_traceless(d, rng) for _ in range(3)])
     gen = lindblad_generator(np.zeros((d, d), complex), np.array([0.5, 1.0, 2.0]), jumps)
     k = float(np.max(np.abs(np.asarray(canonical_hamiltonian(gen, d)))))
-    return k < 1e-12, f"max |K| = {k:.1e} for a dissipator with traceless jumps (d = 3)"
+    return CheckOutcome(k < 1e-12, f"max |K| = {k:.1e} for a dissipator with traceless jumps (d = 3)")
 
 
 def _jump_shift():
@@ -51,20 +38,21 @@ def _jump_shift():
     gen = lindblad_generator(np.zeros((d, d), complex), np.array([1.0]), (l_op + c * np.eye(d))[None])
     expected = 0.5j * (np.conj(c) * l_op - c * l_op.conj().T)
     err = float(np.max(np.abs(np.asarray(canonical_hamiltonian(gen, d)) - expected)))
-    return err < 1e-12, f"max |K − (i/2)(c̄L − cL†)| = {err:.1e}"
+    return CheckOutcome(err < 1e-12, f"max |K − (i/2)(c̄L − cL†)| = {err:.1e}")
 
 
 def _bookkeeping():
     rng = np.random.default_rng(3)
     model = GlobalModel(random_hermitian(2, rng), 0.4 * random_hermitian(6, rng), random_hermitian(3, rng))
-    a = rng.normal(size=(6, 6)) + 1j * rng.normal(size=(6, 6))
-    rho = a @ a.conj().T
-    out = energy_assignment(model, rho / np.trace(rho), np.linspace(0.0, 5.0, 26))
+    out = energy_assignment(model, random_density_matrix(6, rng), np.linspace(0.0, 5.0, 26))
     total = float(np.max(np.abs(np.asarray(out.heats.sum(0)))))
     first = max(
         float(np.max(np.abs(np.asarray(x.energy - x.energy[0] - x.heat - x.work)))) for x in (out.bare, out.interaction)
     )
-    return max(total, first) < 1e-12, f"max |Σ_X Q̃_X| = {total:.1e}, max first-law residual (bare, interaction) = {first:.1e}"
+    return CheckOutcome(
+        max(total, first) < 1e-12,
+        f"max |Σ_X Q̃_X| = {total:.1e}, max first-law residual (bare, interaction) = {first:.1e}",
+    )
 
 
 def _peak_closed_form():
@@ -76,17 +64,25 @@ def _peak_closed_form():
     u = np.ones(5) / np.sqrt(5)
     height = float(np.real(u @ np.asarray(out.k[20]) @ u)) - (2.0 + delta)
     ok = abs(height - big_gamma**2 / (2 * delta)) < 1e-10 and abs(float(out.peak_times[0]) - np.pi / omega) < 1e-12
-    return ok, f"peak at t = {float(out.peak_times[0]):.6f} (π/Ω = {np.pi / omega:.6f}), height {height:.6f} (Γ²/2Δ = {big_gamma**2 / (2 * delta):.6f})"
+    return CheckOutcome(
+        ok,
+        f"peak at t = {float(out.peak_times[0]):.6f} (π/Ω = {np.pi / omega:.6f}), height {height:.6f} (Γ²/2Δ = "
+        f"{big_gamma**2 / (2 * delta):.6f})",
+    )
 
 
 CHECKS = [
     Check("canonical K_S of −i[H, ·] is H (trace convention Tr H)", _HCLA, _unitary_generator),
     Check("dissipator with traceless jumps has K_S = 0", _HCLA, _traceless_dissipator),
     Check("jump L + c·1 moves (i/2)(c̄L − cL†) into K_S", _HCLA, _jump_shift),
-    Check("Σ_X Q̃_X = 0 and first laws of the bare and interaction assignments", "seed 002, slides 'Interaction energy assignment', 'Two popular sets of definitions'", _bookkeeping),
+    Check(
+        "Σ_X Q̃_X = 0 and first laws of the bare and interaction assignments",
+        "[CVS25], bare and interaction assignments; docs/assignment.md §1–§2",
+        _bookkeeping,
+    ),
     Check(
         "minimal-dissipation peak of homogeneous reservoirs at t = π/Ω with height Γ²/(2Δ)",
-        "seed 002, slide 'Minimal dissipation peaks' (Colla, Vacchini & Smirne, arXiv:2510.06929); closed form SPEC §5",
+        "[CVS25], minimal-dissipation peaks of homogeneous reservoirs; docs/assignment.md §4–§5",
         _peak_closed_form,
     ),
 ]

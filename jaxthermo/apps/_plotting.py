@@ -1,0 +1,28 @@
+"""matplotlib on demand: the optional ``plot`` extra, with one clear message when it is missing."""
+
+from __future__ import annotations
+
+MISSING_MATPLOTLIB = 'matplotlib is needed for plots: pip install "jaxthermo[plot]"'
+
+
+class MissingPlotDependency(ImportError):
+    """matplotlib is not installed (it is the optional extra ``jaxthermo[plot]``)."""
+
+
+def require_matplotlib() -> None:
+    """Raise :class:`MissingPlotDependency` with the install hint when matplotlib cannot be imported."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as err:
+        raise MissingPlotDependency(MISSING_MATPLOTLIB) from err
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (files only, no display)."""
+    require_matplotlib()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

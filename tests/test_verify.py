@@ -1,0 +1,75 @@
+"""``python -m jaxthermo.verify``: the runner, the registered check modules, readable sources, the
+foundation checks, and the deprecated names of the old ``jaxthermo.verify`` module."""
+
+import re
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+from jaxthermo.apps import verify
+from jaxthermo.apps.verify import Check, CheckOutcome, collect, run_check
+from jaxthermo.apps.verify.foundation import CHECKS as FOUNDATION
+
+CITATION = re.compile(r"\[(ATO-preprint|ATO19|WCCM|CVS25|CB22|HCLA14)\]|docs/[a-z]+\.md")
+
+
+def test_one_module_per_layer_and_model():
+    assert verify.CHECK_MODULES == tuple(
+        f"jaxthermo.apps.verify.{m}" for m in ("foundation", "inhomogeneous", "coherent", "assignment")
+    )
+    checks = collect()
+    assert len(checks) == len({c.name for c in checks}) >= 27
+    assert all(isinstance(c, Check) for c in checks)
+
+
+def test_every_source_cites_a_paper_key_or_a_docs_page():
+    for check in collect():
+        assert CITATION.search(check.source), check
+
+
+@pytest.mark.parametrize("check", FOUNDATION, ids=lambda c: c.name[:40])
+def test_foundation_check_passes(check):
+    outcome = run_check(check)
+    assert isinstance(outcome, CheckOutcome) and outcome.ok, outcome.detail
+
+
+def test_a_raising_check_fails_with_the_exception():
+    def boom():
+        raise RuntimeError("no")
+
+    outcome = run_check(Check("boom", "docs/conventions.md", boom))
+    assert outcome == CheckOutcome(False, "raised RuntimeError: no")
+
+
+def test_filter_and_exit_status(capsys, monkeypatch):
+    assert verify.main(["-k", "no check has this name"]) == 0
+    assert "0 passed, 0 failed" in capsys.readouterr().out
+    failing = [Check("always fails", "docs/conventions.md", lambda: CheckOutcome(False, "as intended"))]
+    monkeypatch.setattr(verify, "collect", lambda: failing)
+    assert verify.main([]) == 1
+    assert "FAIL  always fails  [docs/conventions.md]  as intended" in capsys.readouterr().out
+
+
+def test_python_m_jaxthermo_verify():
+    out = subprocess.run(
+        [sys.executable, "-m", "jaxthermo.verify", "-k", "thermal ground population"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("PASS  thermal ground population") and "1 passed, 0 failed" in out.stdout
+
+
+def test_old_module_names_still_work_with_a_deprecation_warning():
+    import jaxthermo.verify as old
+
+    assert old.main is verify.main  # the command's entry point, not deprecated
+    for name in ("Check", "collect", "CHECK_MODULES"):
+        with pytest.warns(DeprecationWarning, match=f"jaxthermo.verify.{name} is deprecated; use jaxthermo.apps.verify.{name}"):
+            value = getattr(old, name)
+        assert value is getattr(verify, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(AttributeError):
+            old.no_such_name
