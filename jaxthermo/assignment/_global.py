@@ -36,6 +36,13 @@ from ._generator import TimeInterval, canonical_form, non_markovian_intervals
 from ._propagator import propagator_rows, spectral_decomposition
 
 
+class Dimensions(NamedTuple):
+    """Hilbert-space dimensions (d_S, d_E) of a :class:`GlobalModel`."""
+
+    system: int
+    environment: int
+
+
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class GlobalModel:
@@ -72,9 +79,9 @@ class GlobalModel:
         return dataclasses.replace(self, **changes)
 
     @property
-    def dims(self) -> tuple[int, int]:
+    def dims(self) -> "Dimensions":
         """(d_S, d_E)."""
-        return int(np.shape(self.h_system)[-1]), int(np.shape(self.h_environment)[-1])
+        return Dimensions(int(np.shape(self.h_system)[-1]), int(np.shape(self.h_environment)[-1]))
 
     def local_hamiltonians(self, dtype=jnp.complex128):
         """(H_S ⊗ 1, H_I, 1 ⊗ H_E) on the global space, shape (3, D, D)."""

@@ -53,6 +53,13 @@ def _bose(x):
     return 1.0 / jnp.expm1(x)
 
 
+class ModeCounts(NamedTuple):
+    """Numbers of modes (N1, N2) of the two reservoirs."""
+
+    n1: int
+    n2: int
+
+
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class QuadraticReservoirs:
@@ -146,9 +153,9 @@ class QuadraticReservoirs:
 
     # ------------------------------------------------------------------ single-particle objects
     @property
-    def sizes(self) -> tuple[int, int]:
-        """(N1, N2)."""
-        return int(np.shape(self.h1)[0]), int(np.shape(self.h2)[0])
+    def sizes(self) -> "ModeCounts":
+        """(N1, N2): the numbers of modes of the two reservoirs."""
+        return ModeCounts(int(np.shape(self.h1)[0]), int(np.shape(self.h2)[0]))
 
     def _complex_dtype(self):
         leaves = [jnp.asarray(x) for x in (self.h1, self.h2, self.coupling, self.beta1, self.beta2)]
