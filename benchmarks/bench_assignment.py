@@ -1,4 +1,4 @@
-"""Model C speed: energetics of two quadratic reservoirs (issue 6, item 4: "hundreds of modes cheap").
+"""Model C speed: energetics of two quadratic reservoirs with hundreds of modes (docs/assignment.md).
 
 Measured in ONE run on ONE machine, all jit-compiled, median of repeats after a warm-up:
 * the library path (eigenbasis of M once, O(N_S N² + N_S² N) per time) against the reference
@@ -22,9 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxthermo as jt
-from jaxthermo.assignment._assignment import gauss_legendre_nodes
+from jaxthermo._quadrature import composite_gauss_legendre
 from jaxthermo.assignment._propagator import spectral_decomposition
-from jaxthermo.assignment._quadratic import _step_reference
+from jaxthermo.assignment._quadratic import step_reference
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from tests.assignment import fock  # noqa: E402
@@ -52,9 +52,9 @@ def _reference_heat(model):
     r0_dot = -1j * (m @ r0 - r0 @ m)
     w, v = spectral_decomposition(m)
     n_s = model.sizes[0]
-    nodes, weights = gauss_legendre_nodes(TIMES, 4)
-    energies = jax.lax.map(lambda t: _step_reference(m, r0, r0_dot, w, v, n_s, t)[0], TIMES)
-    rates = jax.lax.map(lambda t: _step_reference(m, r0, r0_dot, w, v, n_s, t)[3], nodes.reshape(-1))
+    nodes, weights = composite_gauss_legendre(TIMES, 4)
+    energies = jax.lax.map(lambda t: step_reference(m, r0, r0_dot, w, v, n_s, t).energies, TIMES)
+    rates = jax.lax.map(lambda t: step_reference(m, r0, r0_dot, w, v, n_s, t).md_heat_rate, nodes.reshape(-1))
     return energies, jnp.sum(rates.reshape(nodes.shape) * weights)
 
 

@@ -1,14 +1,16 @@
-"""The three energy assignments of SPEC §5 and the quadrature of the minimal-dissipation heat.
+"""The three energy assignments of model C and the quadrature of the minimal-dissipation heat.
 
 Given the global bookkeeping ``Ũ_X = Tr{H_X ρ}``, ``Q̃_X = ∫Tr{H_X ρ̇}``, ``W̃_X = ∫Tr{Ḣ_X ρ}``
-(X = S, I, E), the system's internal energy, heat and work are
+(X = S, I, E), the system's internal energy, heat and work are ([CVS25]; docs/assignment.md)
 
 * interaction:  U = Ũ_S + Ũ_I,   Q = Q̃_S + Q̃_I,   W = W̃_S;
 * bare:         U = Ũ_S,         Q = Q̃_S + Q̃_I,   W = W̃_S − ΔŨ_I;
-* minimal dissipation: U = Tr{K_S ρ_S}, Q = ∫Tr{K_S ρ̇_S}, W = ΔU − Q  (= ∫Tr{K̇_S ρ_S}).
+* minimal dissipation ([CB22]): U = Tr{K_S ρ_S}, Q = ∫Tr{K_S ρ̇_S}, W = ΔU − Q  (= ∫Tr{K̇_S ρ_S}).
 
 The bare and the interaction heats coincide (both equal −Q̃_E when Σ_X Q̃_X = 0); the two differ
-in the internal energy and the work, by the interaction energy ΔŨ_I.
+in the internal energy and the work, by the interaction energy ΔŨ_I. Every assignment is an
+:class:`Assignment` in the package's energetics vocabulary (docs/conventions.md): ``work``,
+``heat`` (into the system), ``energy_change`` = work + heat, plus the assigned energy U(t).
 """
 
 from __future__ import annotations
@@ -18,60 +20,45 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
+from .._deprecation import deprecated_alias
+from .._quadrature import composite_gauss_legendre, cumulative_integral
+from .._validation import check_positive_int
+
 
 class Assignment(NamedTuple):
-    """One assignment's internal energy U(t), heat Q(t) and work W(t) since t_0, each (..., T).
+    """One assignment's work W(t), heat Q(t) into the system and energy change ΔU(t) since t_0,
+    and the assigned internal energy U(t); each (..., T).
 
-    ``U(t) − U(t_0) = Q(t) + W(t)`` (first law of the assignment).
+    The first three fields are the energetics vocabulary of every model (docs/conventions.md);
+    ``energy_change = U(t) − U(t_0) = work + heat`` (first law of the assignment).
     """
 
-    energy: jnp.ndarray
-    heat: jnp.ndarray
     work: jnp.ndarray
+    heat: jnp.ndarray
+    energy_change: jnp.ndarray
+    energy: jnp.ndarray
+
+
+def assignment_from_energy(energy, heat, work) -> Assignment:
+    """An :class:`Assignment` from U(t), Q(t), W(t) (time on the last axis): ΔU = U − U(t_0)."""
+    return Assignment(work, heat, energy - energy[..., :1], energy)
 
 
 def interaction_assignment(u_s, u_i, q_s, q_i, w_s) -> Assignment:
     """Interaction assignment: U = Ũ_S + Ũ_I, Q = Q̃_S + Q̃_I, W = W̃_S (time on the last axis)."""
-    return Assignment(u_s + u_i, q_s + q_i, w_s)
+    return assignment_from_energy(u_s + u_i, q_s + q_i, w_s)
 
 
 def bare_assignment(u_s, u_i, q_s, q_i, w_s) -> Assignment:
     """Bare assignment: U = Ũ_S, Q = Q̃_S + Q̃_I, W = W̃_S − ΔŨ_I (time on the last axis)."""
-    return Assignment(u_s, q_s + q_i, w_s - (u_i - u_i[..., :1]))
+    return assignment_from_energy(u_s, q_s + q_i, w_s - (u_i - u_i[..., :1]))
 
 
-def gauss_legendre_nodes(times, order: int = 4):
-    """Composite Gauss–Legendre nodes and weights on the intervals of a time grid.
-
-    Exact for polynomials of degree ``2·order − 1`` on each interval, so the cumulative integral
-    of a smooth integrand converges as ``h^{2·order}`` in the interval length h.
-
-    Args:
-      times: (T,) increasing grid (any spacing).
-      order: nodes per interval.
-
-    Returns:
-      ``(nodes, weights)``, each (T−1, order).
-    """
-    x, w = np.polynomial.legendre.leggauss(order)
-    times = jnp.asarray(times)
-    a, b = times[:-1, None], times[1:, None]
-    half = 0.5 * (b - a)
-    nodes = a + half * (jnp.asarray(x, times.dtype) + 1.0)
-    return nodes, half * jnp.asarray(w, times.dtype)
-
-
-def cumulative_integral(values, weights):
-    """``∫_{t_0}^{t_j}`` at every grid point from integrand values at the Gauss nodes.
-
-    Args:
-      values, weights: (T−1, order) from :func:`gauss_legendre_nodes`.
-
-    Returns:
-      (T,), starting at 0.
-    """
-    per_interval = jnp.sum(values * weights, axis=-1)
-    return jnp.concatenate([jnp.zeros((1,), per_interval.dtype), jnp.cumsum(per_interval)])
+gauss_legendre_nodes = deprecated_alias(
+    composite_gauss_legendre,
+    "jaxthermo.assignment.gauss_legendre_nodes",
+    "jaxthermo._quadrature.composite_gauss_legendre",
+)
 
 
 def minimal_dissipation_assignment(energy, heat_rate_nodes, weights, singular_grid, singular_nodes):
@@ -85,7 +72,7 @@ def minimal_dissipation_assignment(energy, heat_rate_nodes, weights, singular_gr
       singular_nodes: (T−1, order) the same at the nodes.
 
     Returns:
-      :class:`Assignment`; U is NaN at singular grid times, Q and W are NaN from the first
+      :class:`Assignment`; U and ΔU are NaN at singular grid times, Q and W are NaN from the first
       interval containing a singular time onwards (the integral through a divergence of K_S is
       not defined). The caller reports these times; nothing here is silent.
     """
@@ -95,8 +82,9 @@ def minimal_dissipation_assignment(energy, heat_rate_nodes, weights, singular_gr
     broken = broken | singular_grid
     energy = jnp.where(singular_grid, jnp.nan, energy)
     heat = jnp.where(broken, jnp.nan, heat)
-    work = jnp.where(broken, jnp.nan, energy - energy[0] - heat)
-    return Assignment(energy, heat, work)
+    energy_change = energy - energy[0]
+    work = jnp.where(broken, jnp.nan, energy_change - heat)
+    return Assignment(work, heat, energy_change, energy)
 
 
 def refine_times(times, centers, half_width, points: int = 201):
@@ -106,7 +94,7 @@ def refine_times(times, centers, half_width, points: int = 201):
     coarse pass), where K_S varies on a time scale much shorter than the rest of the dynamics.
 
     Args:
-      times: (T,) increasing grid.
+      times: (T,) non-decreasing grid.
       centers: (P,) times to refine around.
       half_width: half-width of each refined window (scalar).
       points: extra times per window.
@@ -114,6 +102,7 @@ def refine_times(times, centers, half_width, points: int = 201):
     Returns:
       sorted unique NumPy array, clipped to ``[times[0], times[-1]]``.
     """
+    points = check_positive_int(points, "points")
     times = np.asarray(times, dtype=float)
     extra = [np.linspace(c - half_width, c + half_width, points) for c in np.atleast_1d(np.asarray(centers, dtype=float))]
     grid = np.concatenate([times, *extra]) if extra else times

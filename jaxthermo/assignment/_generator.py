@@ -1,9 +1,10 @@
-"""Exact time-local generators and their canonical (Hall–Cresser–Li–Andersson) form (SPEC §5).
+"""Exact time-local generators and their canonical form ([HCLA14]; docs/assignment.md).
 
 Superoperators act on row-major vectorised matrices, ``vec(X)[i*d + j] = X[i, j]``, so
-``vec(A X B) = (A ⊗ Bᵀ) vec(X)`` and a superoperator is a (d², d²) matrix.
+``vec(A X B) = (A ⊗ Bᵀ) vec(X)`` and a superoperator is a (d², d²) matrix (docs/conventions.md;
+built by :func:`jaxthermo._superoperators.superoperator`).
 
-Canonical form (Hall, Cresser, Li & Andersson, PRA 89, 042120 (2014)):
+Canonical form ([HCLA14] = Hall, Cresser, Li & Andersson, PRA 89, 042120 (2014)):
 
     L(ρ) = −i[K, ρ] + Σ_k γ_k (L_k ρ L_k† − ½{L_k† L_k, ρ}),   Tr L_k = 0,  Tr L_k† L_l = δ_kl.
 
@@ -15,42 +16,34 @@ operators); a negative rate marks a non-Markovian (information backflow) time.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._deprecation import deprecated_alias, warn_deprecated
 from .._dtypes import complex_dtype_for
-from .._qudit import dagger
+from .._qudit import commutator, dagger
+from .._superoperators import apply_superoperator, lindblad_dissipator, map_images, superoperator
 
-
-def _matrix_units(d: int, dtype):
-    """The d² matrix units |k⟩⟨l|, shape (d, d, d, d) indexed [k, l]."""
-    return jnp.eye(d * d, dtype=dtype).reshape(d, d, d, d)
-
-
-def generator_images(generator: Callable, d: int, dtype=jnp.complex128):
-    """``L(|k⟩⟨l|)`` for every matrix unit, shape (d, d, d, d) indexed [k, l, i, j]."""
-    units = _matrix_units(d, dtype)
-    return jax.vmap(jax.vmap(generator))(units).astype(dtype)
-
-
-def superoperator_matrix(generator: Callable, d: int, dtype=jnp.complex128):
-    """The (d², d²) matrix of a linear map ρ ↦ L(ρ) on (d, d) arrays (row-major vec)."""
-    images = generator_images(generator, d, dtype)  # [k, l, i, j] = L(|k><l|)_ij
-    return images.reshape(d * d, d * d).T
+generator_images = deprecated_alias(
+    map_images, "jaxthermo.assignment._generator.generator_images", "jaxthermo._superoperators.map_images"
+)
+superoperator_matrix = deprecated_alias(
+    superoperator, "jaxthermo.assignment.superoperator_matrix", "jaxthermo._superoperators.superoperator"
+)
 
 
 def as_function(superop) -> Callable:
-    """The map X ↦ reshape(S @ vec(X)) of a (d², d²) superoperator matrix S."""
-    superop = jnp.asarray(superop)
-    d = int(round(np.sqrt(superop.shape[-1])))
+    """Deprecated: the map X ↦ reshape(S @ vec(X)) of a (d², d²) superoperator matrix S.
 
-    def apply(x):
-        return (superop @ jnp.asarray(x).astype(superop.dtype).reshape(d * d)).reshape(d, d)
-
-    return apply
+    Use ``functools.partial(jaxthermo._superoperators.apply_superoperator, S)``.
+    """
+    warn_deprecated(
+        "jaxthermo.assignment.as_function", "functools.partial(jaxthermo._superoperators.apply_superoperator, S)"
+    )
+    return partial(apply_superoperator, jnp.asarray(superop))
 
 
 def _traceless_part(k, d):
@@ -60,7 +53,7 @@ def _traceless_part(k, d):
 def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray:
     """Hamiltonian part K_S of a generator in canonical (traceless-jump) form, shape (d, d).
 
-    Basis-free formula of SPEC §5: with ``X = Σ_kl L(|k⟩⟨l|) |l⟩⟨k|`` the traceless part of K is
+    Basis-free formula (docs/assignment.md, [HCLA14]): with ``X = Σ_kl L(|k⟩⟨l|) |l⟩⟨k|`` the traceless part of K is
     ``(i/2d)(X − X†)`` minus its trace/d. K is unique only up to a multiple of the identity;
     ``trace`` fixes ``Tr K`` (default 0, the traceless K). Pass ``trace = Tr H_S`` for the
     library's convention ``K_S = K_traceless + (Tr H_S/d)·1``, which gives ``K_S = H_S`` for
@@ -77,7 +70,7 @@ def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray
     """
     trace = jnp.asarray(trace)
     dtype = complex_dtype_for(trace.dtype)
-    images = generator_images(generator, d, dtype)
+    images = map_images(generator, d, dtype)
     x = jnp.einsum("jlil->ij", images)
     k = (1j / (2 * d)) * (x - dagger(x))
     return _traceless_part(k, d) + trace.astype(dtype) / d * jnp.eye(d, dtype=dtype)
@@ -95,7 +88,7 @@ def _traceless_basis(d: int) -> np.ndarray:
 
 
 class CanonicalForm(NamedTuple):
-    """L = −i[K, ·] + Σ_k γ_k D[L_k] with traceless, orthonormal L_k (SPEC §5)."""
+    """L = −i[K, ·] + Σ_k γ_k D[L_k] with traceless, orthonormal L_k ([HCLA14]; docs/assignment.md)."""
 
     hamiltonian: jnp.ndarray  # K (d, d), traceless part + trace/d · 1
     rates: jnp.ndarray  # γ_k (d²−1,), ascending; negative = non-Markovian
@@ -112,7 +105,7 @@ def canonical_form(generator: Callable, d: int, trace=0.0) -> CanonicalForm:
     """
     trace = jnp.asarray(trace)
     dtype = complex_dtype_for(trace.dtype)
-    images = generator_images(generator, d, dtype)  # [k, l, i, j]
+    images = map_images(generator, d, dtype)  # [k, l, i, j]
     # Choi C[(k, i), (l, j)] = L(|k><l|)_ij ; |A>> = Σ_k |k> ⊗ A|k>  has entries [(k, m)] = A[m, k]
     choi = jnp.transpose(images, (0, 2, 1, 3)).reshape(d * d, d * d)
     basis = _traceless_basis(d)  # columns vec(B) row-major: entry (m, k) -> index m*d + k
@@ -127,27 +120,36 @@ def canonical_form(generator: Callable, d: int, trace=0.0) -> CanonicalForm:
 
 
 def lindblad_generator(hamiltonian, rates, jumps) -> Callable:
-    """ρ ↦ −i[K, ρ] + Σ_k γ_k (L_k ρ L_k† − ½{L_k†L_k, ρ}) for K (d, d), γ (m,), L (m, d, d)."""
+    """ρ ↦ −i[K, ρ] + Σ_k γ_k (L_k ρ L_k† − ½{L_k†L_k, ρ}) for K (d, d), γ (m,), L (m, d, d).
+
+    The dissipator is :func:`jaxthermo._superoperators.lindblad_dissipator`.
+    """
 
     def apply(rho):
-        comm = -1j * (hamiltonian @ rho - rho @ hamiltonian)
-        lk_dag = dagger(jumps)
-        gain = jnp.einsum("k,kij,jl,klm->im", rates, jumps, rho, lk_dag)
-        loss = jnp.einsum("k,kij,kjl->il", rates, lk_dag, jumps)
-        return comm + gain - 0.5 * (loss @ rho + rho @ loss)
+        cdt = complex_dtype_for(jnp.result_type(hamiltonian, rates, jumps, rho))
+        k, rho = jnp.asarray(hamiltonian).astype(cdt), jnp.asarray(rho).astype(cdt)
+        return -1j * commutator(k, rho) + lindblad_dissipator(rates, jnp.asarray(jumps).astype(cdt), rho)
 
     return apply
 
 
-def non_markovian_intervals(times, rates, tol=1e-9) -> list[tuple[float, float]]:
+class TimeInterval(NamedTuple):
+    """A closed interval [start, end] of grid times (host floats)."""
+
+    start: float
+    end: float
+
+
+def non_markovian_intervals(times, rates, tol=1e-9) -> list[TimeInterval]:
     """Maximal time intervals (grid points) on which some canonical rate is below ``−tol``.
 
     Args:
-      times: (T,) increasing.
+      times: (T,) non-decreasing.
       rates: (T, m) canonical rates γ_k(t).
 
     Returns:
-      ``[(t_start, t_end), ...]`` of the grid points where ``min_k γ_k(t) < −tol`` (host floats).
+      ``[TimeInterval(t_start, t_end), ...]`` of the grid points where ``min_k γ_k(t) < −tol``
+      (host floats; each compares equal to the plain tuple ``(t_start, t_end)``).
     """
     times = np.asarray(times)
     negative = np.min(np.asarray(rates), axis=-1) < -tol
@@ -157,6 +159,6 @@ def non_markovian_intervals(times, rates, tol=1e-9) -> list[tuple[float, float]]
             start = i
         if (not neg or i == len(negative) - 1) and start is not None:
             end = i if neg else i - 1
-            intervals.append((float(times[start]), float(times[end])))
+            intervals.append(TimeInterval(float(times[start]), float(times[end])))
             start = None
     return intervals

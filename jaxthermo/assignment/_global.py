@@ -1,4 +1,4 @@
-"""Any finite global model H = H_S + H_I + H_E under exact unitary dynamics (SPEC §5).
+"""Any finite global model H = H_S + H_I + H_E under exact unitary dynamics (docs/assignment.md).
 
 * :func:`energy_assignment`: Ũ_X, Q̃_X, W̃_X (X = S, I, E) and the bare and interaction
   assignments along ρ(t) = e^{−iHt} ρ(0) e^{iHt}.
@@ -10,7 +10,9 @@
 
 For constant H, Q̃_X(t) = ΔŨ_X(t) exactly and W̃_X = 0. A driven H_S(t) = H_S + V(t) (``drive``)
 is supported by :func:`energy_assignment` (RK4); the map-based functions need constant H.
-Tensor order (system ⊗ environment), index ``a*d_E + e``.
+Tensor order (system ⊗ environment), index ``a*d_E + e`` (docs/conventions.md). Times follow the
+package's one rule (non-decreasing, ≥ 0); the integrals start at ``times[0]`` and a zero-length
+interval contributes 0.
 """
 
 from __future__ import annotations
@@ -25,23 +27,26 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._dtypes import complex_dtype_for
-from .._qudit import dagger, tensor
-from .._validation import check_density_matrix, check_hermitian, should_validate
-from ._assignment import (
-    Assignment,
-    bare_assignment,
-    gauss_legendre_nodes,
-    interaction_assignment,
-    minimal_dissipation_assignment,
-)
-from ._generator import as_function, canonical_form, non_markovian_intervals
+from .._quadrature import composite_gauss_legendre
+from .._qudit import dagger, expectation, tensor
+from .._superoperators import apply_superoperator
+from .._validation import check_density_matrix, check_hermitian, check_positive_int, check_time_grid, should_validate
+from ._assignment import Assignment, bare_assignment, interaction_assignment, minimal_dissipation_assignment
+from ._generator import TimeInterval, canonical_form, non_markovian_intervals
 from ._propagator import propagator_rows, spectral_decomposition
+
+
+class Dimensions(NamedTuple):
+    """Hilbert-space dimensions (d_S, d_E) of a :class:`GlobalModel`."""
+
+    system: int
+    environment: int
 
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class GlobalModel:
-    """H = H_S ⊗ 1 + H_I + 1 ⊗ H_E on C^{d_S} ⊗ C^{d_E} (SPEC §5).
+    """H = H_S ⊗ 1 + H_I + 1 ⊗ H_E on C^{d_S} ⊗ C^{d_E} (docs/assignment.md).
 
     Args:
       h_system: H_S (d_S, d_S), Hermitian.
@@ -69,10 +74,14 @@ class GlobalModel:
                     f"h_interaction has shape {np.shape(self.h_interaction)}; d_S·d_E = {d} needs ({d}, {d})"
                 )
 
+    def replace(self, **changes) -> "GlobalModel":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
     @property
-    def dims(self) -> tuple[int, int]:
+    def dims(self) -> "Dimensions":
         """(d_S, d_E)."""
-        return int(np.shape(self.h_system)[-1]), int(np.shape(self.h_environment)[-1])
+        return Dimensions(int(np.shape(self.h_system)[-1]), int(np.shape(self.h_environment)[-1]))
 
     def local_hamiltonians(self, dtype=jnp.complex128):
         """(H_S ⊗ 1, H_I, 1 ⊗ H_E) on the global space, shape (3, D, D)."""
@@ -84,10 +93,6 @@ class GlobalModel:
     def hamiltonian(self, dtype=jnp.complex128):
         """The global H (D, D)."""
         return jnp.sum(self.local_hamiltonians(dtype), axis=0)
-
-
-def _expect(op, rho):
-    return jnp.real(jnp.einsum("...ij,...ji->...", op, rho))
 
 
 class GlobalEnergetics(NamedTuple):
@@ -106,20 +111,13 @@ def _require_constant(model):
         raise ValueError("drive: the exact reduced map and minimal dissipation need a constant H (drive=None)")
 
 
-def _check_times(times):
-    if should_validate(times):
-        t = np.asarray(times, dtype=float)
-        if t.ndim != 1 or t.size < 1 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
-            raise ValueError("times must be a finite, strictly increasing 1-d array")
-
-
 def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> GlobalEnergetics:
-    """Ũ_X, Q̃_X, W̃_X and the bare/interaction assignments of the system (SPEC §5).
+    """Ũ_X, Q̃_X, W̃_X and the bare/interaction assignments of the system (docs/assignment.md).
 
     Args:
       model: :class:`GlobalModel`.
       rho0: global initial state (D, D), D = d_S d_E (any state, correlated or not).
-      times: (T,) increasing; Q̃ and W̃ are accumulated from ``times[0]``.
+      times: (T,) non-decreasing, ≥ 0; Q̃ and W̃ are accumulated from ``times[0]``.
       substeps: RK4 steps per interval of ``times`` for a driven model (ignored otherwise).
 
     Returns:
@@ -130,7 +128,8 @@ def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> 
       the first laws to O(h⁴).
     """
     d = model.dims[0] * model.dims[1]
-    _check_times(times)
+    check_time_grid(times)
+    substeps = check_positive_int(substeps, "substeps")
     if should_validate(rho0):
         check_density_matrix(rho0, "rho0", dim=d)
     rho0 = jnp.asarray(rho0)
@@ -146,7 +145,7 @@ def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> 
 
     def energies_at(t):
         u = propagator_rows(h, t, w, v, d)
-        return _expect(h_x, u @ rho0 @ dagger(u))
+        return expectation(h_x, u @ rho0 @ dagger(u))
 
     times = jnp.asarray(times)
     energies = jnp.transpose(jax.lax.map(energies_at, times))  # (3, T)
@@ -175,7 +174,7 @@ def _driven_energy_assignment(model, rho0, times, substeps):
         h_x = local(t)
         rho_dot = -1j * (jnp.sum(h_x, 0) @ rho - rho @ jnp.sum(h_x, 0))
         _, v_dot = jax.jvp(drive_full, (t,), (jnp.ones_like(t),))
-        return rho_dot, _expect(h_x, rho_dot), _expect(v_dot, rho)
+        return rho_dot, expectation(h_x, rho_dot), expectation(v_dot, rho)
 
     def interval(state, bounds):
         t0, t1 = bounds
@@ -200,18 +199,32 @@ def _driven_energy_assignment(model, rho0, times, substeps):
     rhos = jnp.concatenate([rho0[None], rhos])
     heats = jnp.concatenate([jnp.zeros((1, 3), real), heats]).T
     work_s = jnp.concatenate([jnp.zeros((1,), real), work_s])
-    energies = _expect(jax.vmap(local)(times), rhos[:, None]).T
+    energies = expectation(jax.vmap(local)(times), rhos[:, None]).T
     works = jnp.zeros_like(energies).at[0].set(work_s)
     args = (energies[0], energies[1], heats[0], heats[1], works[0])
     return GlobalEnergetics(times, energies, heats, works, bare_assignment(*args), interaction_assignment(*args))
 
 
-def _propagator_and_derivative(h, w, v, t):
+class Propagator(NamedTuple):
+    """``U_t = e^{−iHt}`` and ``U̇_t = −iH U_t``, each (D, D)."""
+
+    u: jnp.ndarray
+    u_dot: jnp.ndarray
+
+
+class ReducedMap(NamedTuple):
+    """The exact reduced map Φ_t and its time derivative Φ̇_t, (d_S², d_S²) superoperators (row-major vec)."""
+
+    phi: jnp.ndarray
+    phi_dot: jnp.ndarray
+
+
+def _propagator_and_derivative(h, w, v, t) -> Propagator:
     u = propagator_rows(h, t, w, v, h.shape[-1])
-    return u, -1j * (h @ u)
+    return Propagator(u, -1j * (h @ u))
 
 
-def _map_from_propagator(u, u_dot, rho_e, dims):
+def _map_from_propagator(u, u_dot, rho_e, dims) -> ReducedMap:
     d_s, d_e = dims
     u4 = u.reshape(d_s, d_e, d_s, d_e)
     ud4 = u_dot.reshape(d_s, d_e, d_s, d_e)
@@ -219,10 +232,10 @@ def _map_from_propagator(u, u_dot, rho_e, dims):
     phi = jnp.einsum(spec, u4, rho_e, jnp.conj(u4))
     phi_dot = jnp.einsum(spec, ud4, rho_e, jnp.conj(u4)) + jnp.einsum(spec, u4, rho_e, jnp.conj(ud4))
     n = d_s * d_s
-    return phi.reshape(n, n), phi_dot.reshape(n, n)
+    return ReducedMap(phi.reshape(n, n), phi_dot.reshape(n, n))
 
 
-def reduced_map(model: GlobalModel, rho_env, t):
+def reduced_map(model: GlobalModel, rho_env, t) -> ReducedMap:
     """Exact reduced map Φ_t and its derivative Φ̇_t as (d_S², d_S²) superoperators (row-major vec).
 
     Φ_t(ρ_S) = Tr_E[U_t (ρ_S ⊗ ρ_E) U_t†]; Φ̇_t uses U̇_t = −iH U_t (exact, no finite differences).
@@ -253,20 +266,20 @@ def inverse_condition(matrix):
 
 
 class MinimalDissipation(NamedTuple):
-    """Minimal-dissipation thermodynamics of the system along the exact dynamics (SPEC §5)."""
+    """Minimal-dissipation thermodynamics of the system along the exact dynamics ([CB22]; docs/assignment.md)."""
 
     times: jnp.ndarray  # (T,)
     hamiltonian: jnp.ndarray  # K_S(t) (T, d, d); NaN where Φ_t is not invertible
     state: jnp.ndarray  # ρ_S(t) (T, d, d)
     rates: jnp.ndarray  # canonical rates γ_k(t) (T, d²−1); negative = non-Markovian; NaN where singular
-    assignment: Assignment  # U^md, Q^md, W^md (T,)
+    assignment: Assignment  # W^md, Q^md, ΔU^md, U^md (T,)
     inverse_condition: jnp.ndarray  # σ_min(Φ_t)/σ_max(Φ_t) on the grid (T,)
     singular: jnp.ndarray  # (T,) grid points with inverse_condition < rcond
     singular_nodes: jnp.ndarray  # (T−1, order) quadrature nodes with inverse_condition < rcond
     nodes: jnp.ndarray  # (T−1, order) the quadrature nodes
 
     @property
-    def non_markovian_intervals(self) -> list[tuple[float, float]]:
+    def non_markovian_intervals(self) -> list[TimeInterval]:
         """Grid intervals where some canonical rate γ_k(t) is negative (information backflow)."""
         return non_markovian_intervals(self.times, np.nan_to_num(np.asarray(self.rates), nan=0.0))
 
@@ -281,7 +294,7 @@ class MinimalDissipation(NamedTuple):
 def minimal_dissipation(
     model: GlobalModel, rho_s0, rho_env, times, *, order: int = 4, rcond: float = 1e-8, trace=None
 ) -> MinimalDissipation:
-    """Minimal-dissipation U^md, Q^md, W^md of the system for ρ(0) = ρ_S ⊗ ρ_E (SPEC §5).
+    """Minimal-dissipation U^md, Q^md, W^md of the system for ρ(0) = ρ_S ⊗ ρ_E ([CB22]; docs/assignment.md).
 
     K_S(t) is the Hamiltonian of the canonical form of L_t = Φ̇_t Φ_t^{−1}. Convention for its
     undetermined multiple of the identity: ``Tr K_S = trace``, default ``Tr H_S`` (so
@@ -297,11 +310,13 @@ def minimal_dissipation(
       model: :class:`GlobalModel`.
       rho_s0: (d_S, d_S) initial system state.
       rho_env: (d_E, d_E) initial environment state.
-      times: (T,) increasing.
+      times: (T,) non-decreasing, ≥ 0.
+      order: Gauss–Legendre nodes per interval (positive integer).
     """
     _require_constant(model)
     d_s, d_e = model.dims
-    _check_times(times)
+    check_time_grid(times)
+    order = check_positive_int(order, "order")
     if should_validate(rho_s0):
         check_density_matrix(rho_s0, "rho_s0", dim=d_s)
     if should_validate(rho_env):
@@ -317,6 +332,16 @@ def minimal_dissipation(
     return result
 
 
+class _MapSlice(NamedTuple):
+    """Everything :func:`minimal_dissipation` needs at one time."""
+
+    hamiltonian: jnp.ndarray  # K_S(t)
+    rates: jnp.ndarray  # γ_k(t)
+    state: jnp.ndarray  # ρ_S(t)
+    state_derivative: jnp.ndarray  # ρ̇_S(t)
+    inverse_condition: jnp.ndarray  # σ_min/σ_max of Φ_t
+
+
 @partial(jax.jit, static_argnames=("order",))
 def _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order):
     d_s, d_e = model.dims
@@ -325,23 +350,23 @@ def _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order
     w, v = spectral_decomposition(h)
     n = d_s * d_s
 
-    def at_time(t):
+    def at_time(t) -> _MapSlice:
         u, u_dot = _propagator_and_derivative(h, w, v, t)
         phi, phi_dot = _map_from_propagator(u, u_dot, rho_env, (d_s, d_e))
         rc = inverse_condition(phi)
         gen = generator_from_map(phi, phi_dot)
-        form = canonical_form(as_function(gen), d_s, trace)
+        form = canonical_form(partial(apply_superoperator, gen), d_s, trace)
         rho = (phi @ rho_s0.reshape(n)).reshape(d_s, d_s)
         rho_dot = (phi_dot @ rho_s0.reshape(n)).reshape(d_s, d_s)
-        return form.hamiltonian, form.rates, rho, rho_dot, rc
+        return _MapSlice(form.hamiltonian, form.rates, rho, rho_dot, rc)
 
     k, rates, rho, _, rc = jax.lax.map(at_time, times)
-    nodes, weights = gauss_legendre_nodes(times, order)
+    nodes, weights = composite_gauss_legendre(times, order)
     k_n, _, _, rho_dot_n, rc_n = jax.lax.map(at_time, nodes.reshape(-1))
     shape = nodes.shape
     singular, singular_nodes = rc < rcond, (rc_n < rcond).reshape(shape)
-    energy = _expect(k, rho)
-    heat_rate = _expect(k_n, rho_dot_n).reshape(shape)
+    energy = expectation(k, rho)
+    heat_rate = expectation(k_n, rho_dot_n).reshape(shape)
     assignment = minimal_dissipation_assignment(energy, heat_rate, weights, singular, singular_nodes)
     k = jnp.where(singular[:, None, None], jnp.nan, k)
     rates = jnp.where(singular[:, None], jnp.nan, rates)

@@ -2,7 +2,7 @@
 
 ``M`` is diagonalised once (``M = V diag(w) V†``) and ``e^{−iMt} = V diag(e^{−iwt}) V†`` is
 assembled per time. Differentiating through ``eigh`` is NaN when eigenvalues coincide (the
-all-to-all reservoirs of SPEC §5 are highly degenerate), so the derivative with respect to M is the
+all-to-all reservoirs of docs/assignment.md are highly degenerate), so the derivative with respect to M is the
 Daleckii–Krein formula ``V (Γ ∘ V† dM V) V†`` with the divided difference of ``λ ↦ e^{−iλt}``,
 ``Γ_ij = −i t e^{−i t (λ_i+λ_j)/2} sinc((λ_i − λ_j) t/2)``, finite and smooth at ``λ_i = λ_j``.
 """
@@ -10,6 +10,7 @@ Daleckii–Krein formula ``V (Γ ∘ V† dM V) V†`` with the divided differen
 from __future__ import annotations
 
 from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -17,10 +18,17 @@ import jax.numpy as jnp
 from .._qudit import dagger
 
 
-def spectral_decomposition(m):
+class SpectralDecomposition(NamedTuple):
+    """``M = V diag(w) V†``: eigenvalues ``w`` (n,) ascending and eigenvectors ``V`` (n, n) as columns."""
+
+    eigenvalues: jnp.ndarray
+    eigenvectors: jnp.ndarray
+
+
+def spectral_decomposition(m) -> SpectralDecomposition:
     """``(w, V)`` of a Hermitian (n, n) matrix, detached from autodiff (see :func:`propagator_rows`)."""
     w, v = jnp.linalg.eigh(m)
-    return jax.lax.stop_gradient(w), jax.lax.stop_gradient(v)
+    return SpectralDecomposition(jax.lax.stop_gradient(w), jax.lax.stop_gradient(v))
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(4,))
@@ -33,10 +41,10 @@ def propagator_rows(m, t, w, v, rows):
       w, v: :func:`spectral_decomposition` of ``m``.
       rows: number of leading rows returned (static).
     """
-    return (v[:rows] * _phases(w, t, v.dtype)) @ dagger(v)
+    return (v[:rows] * phases(w, t, v.dtype)) @ dagger(v)
 
 
-def _phases(w, t, dtype):
+def phases(w, t, dtype):
     """``e^{−iwt}`` in the complex dtype of the eigenvectors (no weak-type promotion)."""
     return jnp.exp(-1j * (w * t).astype(dtype))
 
@@ -46,13 +54,13 @@ def _propagator_rows_jvp(rows, primals, tangents):
     m, t, w, v = primals
     dm, dt, _, _ = tangents
     cdt = v.dtype
-    phase = _phases(w, t, cdt)
+    phase = phases(w, t, cdt)
     vh = dagger(v)
     out = (v[:rows] * phase) @ vh
     half_gap = 0.5 * (w[:, None] - w[None, :]) * t
     mid = 0.5 * (w[:, None] + w[None, :])
     t_c = jnp.asarray(t).astype(cdt)
-    gamma = -1j * t_c * _phases(mid, t, cdt) * jnp.sinc(half_gap / jnp.pi).astype(cdt)
+    gamma = -1j * t_c * phases(mid, t, cdt) * jnp.sinc(half_gap / jnp.pi).astype(cdt)
     inner = vh @ jnp.asarray(dm).astype(cdt) @ v
     d_out = v[:rows] @ (gamma * inner) @ vh
     d_out = d_out + ((v[:rows] * (-1j * w.astype(cdt) * phase)) @ vh) * jnp.asarray(dt).astype(cdt)

@@ -1,4 +1,4 @@
-"""Two interacting quadratic reservoirs in the single-particle picture (SPEC §5, arXiv:2510.06929).
+"""Two interacting quadratic reservoirs in the single-particle picture ([CVS25]; docs/assignment.md).
 
     H = Σ_ij h1_ij a_i†a_j + Σ_kl h2_kl b_k†b_l + Σ_ik (g_ik a_i†b_k + g_ik* b_k†a_i)
 
@@ -9,7 +9,7 @@ Each reservoir starts in the Gibbs state of its own h_n at (β_n, μ_n):
 ``R_n(0) = f(β_n (h_n − μ_n))`` with the Fermi (``1/(e^x + 1)``) or Bose (``1/(e^x − 1)``)
 function; bosons need ``h_n − μ_n > 0``.
 
-Reservoir 1 plays the system. Minimal dissipation (SPEC §5): with ``G(t)`` the N1×N1 reservoir-1
+Reservoir 1 plays the system. Minimal dissipation ([CB22], [CVS25]): with ``G(t)`` the N1×N1 reservoir-1
 block of ``e^{−iMt}`` and ``Ġ`` the same block of ``−iM e^{−iMt}`` (exact), ``h_eff = iĠG^{−1}``
 and ``K_S(t) = Σ_ij k_ij a_i†a_j`` with ``k = (h_eff + h_eff†)/2`` (vacuum energy 0, so
 ``K_S(0) = H_1``); the same k for bosons and fermions, independent of the bath state. K_S
@@ -26,20 +26,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._dtypes import complex_dtype_for
-from .._information import hermitian_function
+from .._dtypes import as_complex, complex_dtype_for
+from .._linalg import hermitian_function
+from .._quadrature import composite_gauss_legendre
 from .._qudit import dagger
-from .._validation import check_choice, check_finite, check_hermitian
-from ._assignment import (
-    Assignment,
-    bare_assignment,
-    gauss_legendre_nodes,
-    interaction_assignment,
-    minimal_dissipation_assignment,
+from .._validation import (
+    check_choice,
+    check_finite,
+    check_hermitian,
+    check_positive_int,
+    check_time_grid,
+    should_validate,
 )
-from ._global import _check_times, warn_singular
-from .._validation import should_validate as _concrete
-from ._propagator import _phases, propagator_rows, spectral_decomposition
+from ._assignment import Assignment, bare_assignment, interaction_assignment, minimal_dissipation_assignment
+from ._global import warn_singular
+from ._propagator import phases, propagator_rows, spectral_decomposition
 
 STATISTICS = ("fermion", "boson")
 
@@ -52,16 +53,17 @@ def _bose(x):
     return 1.0 / jnp.expm1(x)
 
 
-def _check_size(n, name):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{name}={n!r}: the number of modes must be an integer >= 1")
-    return int(n)
+class ModeCounts(NamedTuple):
+    """Numbers of modes (N1, N2) of the two reservoirs."""
+
+    n1: int
+    n2: int
 
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class QuadraticReservoirs:
-    """Two interacting quadratic reservoirs, each initially thermal at its own (β_n, μ_n) (SPEC §5).
+    """Two interacting quadratic reservoirs, each initially thermal at its own (β_n, μ_n) ([CVS25]).
 
     Args:
       h1: (N1, N1) Hermitian single-particle matrix of reservoir 1 (the "system").
@@ -75,7 +77,7 @@ class QuadraticReservoirs:
       >>> res = QuadraticReservoirs.from_regime(4, 4, detuning=1.0, effective_coupling=0.3,
       ...                                       nu2=2.0, g=0.1, beta1=1.0, beta2=0.5)
       >>> out = res.energetics(jnp.linspace(0.0, 20.0, 201))
-      >>> out.bare.heat, out.interaction.energy, out.minimal_dissipation.work  # (201,) each
+      >>> out.bare.heat, out.interaction.energy_change, out.minimal_dissipation.work  # (201,) each
     """
 
     h1: Any
@@ -91,37 +93,41 @@ class QuadraticReservoirs:
         check_choice(self.statistics, "statistics", STATISTICS)
         for name in ("h1", "h2"):
             value = getattr(self, name)
-            if _concrete(value):
+            if should_validate(value):
                 shape = np.shape(value)
                 if len(shape) != 2 or shape[0] != shape[1] or shape[0] < 1:
                     raise ValueError(f"{name} must be a square (N, N) matrix with N >= 1; got shape {shape}")
                 check_hermitian(value, name)
-        if _concrete(self.coupling):
+        if should_validate(self.coupling):
             n1, n2 = np.shape(self.h1)[0], np.shape(self.h2)[0]
             if np.shape(self.coupling) != (n1, n2):
                 raise ValueError(f"coupling must have shape (N1, N2) = ({n1}, {n2}); got {np.shape(self.coupling)}")
             check_finite(self.coupling, "coupling")
         for name in ("beta1", "beta2", "mu1", "mu2"):
-            if _concrete(getattr(self, name)):
+            if should_validate(getattr(self, name)):
                 check_finite(getattr(self, name), name)
         if self.statistics == "boson":
             for n in (1, 2):
                 h, beta, mu = (getattr(self, f"{x}{n}") for x in ("h", "beta", "mu"))
-                if _concrete(h) and _concrete(mu):
+                if should_validate(h) and should_validate(mu):
                     lowest = float(np.min(np.linalg.eigvalsh(np.asarray(h) - np.asarray(mu) * np.eye(np.shape(h)[0]))))
                     if lowest <= 0:
                         raise ValueError(
                             f"h{n} − mu{n}·1 must be positive definite for a bosonic thermal state; "
                             f"lowest single-particle energy {lowest:.4g}"
                         )
-                if _concrete(beta) and float(beta) <= 0:
+                if should_validate(beta) and float(beta) <= 0:
                     raise ValueError(f"beta{n}={float(beta)}: a bosonic thermal state needs beta{n} > 0")
+
+    def replace(self, **changes) -> "QuadraticReservoirs":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
     def homogeneous(cls, n1, n2, omega1, omega2, g, gamma, beta1=1.0, beta2=1.0, mu1=0.0, mu2=0.0, statistics="fermion"):
-        """All-to-all reservoirs ``h_n = ω_n·1 + g(J − 1)`` coupled by ``g_ik = γ`` (SPEC §5)."""
-        n1, n2 = _check_size(n1, "n1"), _check_size(n2, "n2")
+        """All-to-all reservoirs ``h_n = ω_n·1 + g(J − 1)`` coupled by ``g_ik = γ`` ([CVS25]; docs/assignment.md)."""
+        n1, n2 = check_positive_int(n1, "n1"), check_positive_int(n2, "n2")
         dtype = jnp.result_type(*(jnp.asarray(x) for x in (omega1, omega2, g, gamma)), float)
 
         def block(n, omega):
@@ -133,12 +139,12 @@ class QuadraticReservoirs:
 
     @classmethod
     def from_regime(cls, n1, n2, detuning, effective_coupling, nu2, g, beta1=1.0, beta2=1.0, mu1=0.0, mu2=0.0, statistics="fermion"):
-        """Homogeneous reservoirs from the leading quantities of SPEC §5.
+        """Homogeneous reservoirs from the leading quantities of [CVS25] (docs/assignment.md).
 
         ``ν_n = ω_n + (N_n − 1)g`` (leading eigenvalues), ``Δ = ν1 − ν2`` (``detuning``),
         ``Γ = 2√(N1 N2) γ`` (``effective_coupling``); dispersive Δ ≫ Γ, ultrastrong Δ ≪ Γ.
         """
-        n1, n2 = _check_size(n1, "n1"), _check_size(n2, "n2")
+        n1, n2 = check_positive_int(n1, "n1"), check_positive_int(n2, "n2")
         nu1 = nu2 + detuning
         omega1 = nu1 - (n1 - 1) * g
         omega2 = nu2 - (n2 - 1) * g
@@ -147,9 +153,9 @@ class QuadraticReservoirs:
 
     # ------------------------------------------------------------------ single-particle objects
     @property
-    def sizes(self) -> tuple[int, int]:
-        """(N1, N2)."""
-        return int(np.shape(self.h1)[0]), int(np.shape(self.h2)[0])
+    def sizes(self) -> "ModeCounts":
+        """(N1, N2): the numbers of modes of the two reservoirs."""
+        return ModeCounts(int(np.shape(self.h1)[0]), int(np.shape(self.h2)[0]))
 
     def _complex_dtype(self):
         leaves = [jnp.asarray(x) for x in (self.h1, self.h2, self.coupling, self.beta1, self.beta2)]
@@ -158,7 +164,7 @@ class QuadraticReservoirs:
     def single_particle_matrix(self):
         """``M = [[h1, g], [g†, h2]]``, (N, N) with N = N1 + N2."""
         cdt = self._complex_dtype()
-        h1, h2, g = (jnp.asarray(x).astype(cdt) for x in (self.h1, self.h2, self.coupling))
+        h1, h2, g = (as_complex(x, cdt) for x in (self.h1, self.h2, self.coupling))
         return jnp.block([[h1, g], [dagger(g), h2]])
 
     def initial_correlations(self):
@@ -168,8 +174,8 @@ class QuadraticReservoirs:
         n1, n2 = self.sizes
         blocks = []
         for h, beta, mu, n in ((self.h1, self.beta1, self.mu1, n1), (self.h2, self.beta2, self.mu2, n2)):
-            h = jnp.asarray(h).astype(cdt)
-            x = jnp.asarray(beta).astype(cdt) * (h - jnp.asarray(mu).astype(cdt) * jnp.eye(n, dtype=cdt))
+            h = as_complex(h, cdt)
+            x = as_complex(beta, cdt) * (h - as_complex(mu, cdt) * jnp.eye(n, dtype=cdt))
             blocks.append(hermitian_function(occupation, x))
         zero = jnp.zeros((n1, n2), dtype=cdt)
         return jnp.block([[blocks[0], zero], [dagger(zero), blocks[1]]])
@@ -197,7 +203,11 @@ class QuadraticReservoirs:
 
 
 class QuadraticEnergetics(NamedTuple):
-    """Energetics of the chosen reservoir ("S"); arrays over the time grid (T,)."""
+    """Energetics of the chosen reservoir ("S"); arrays over the time grid (T,).
+
+    ``bare``, ``interaction`` and ``minimal_dissipation`` are :class:`Assignment` s: ``work``,
+    ``heat`` (into reservoir S), ``energy_change`` and the assigned energy ``energy``.
+    """
 
     times: jnp.ndarray  # (T,)
     energies: jnp.ndarray  # Ũ_X(t), X = (S, I, E), (3, T)
@@ -223,15 +233,33 @@ class QuadraticEnergetics(NamedTuple):
         return np.asarray(self.times)[inner]
 
 
+class StepValues(NamedTuple):
+    """Everything the energetics need at one time t."""
+
+    energies: jnp.ndarray  # Ũ_X, X = (S, I, E), (3,)
+    k: jnp.ndarray  # minimal-dissipation single-particle matrix (n_s, n_s)
+    md_energy: jnp.ndarray  # Tr(k R_SS)
+    md_heat_rate: jnp.ndarray  # Tr(k Ṙ_SS)
+    sigma_min: jnp.ndarray  # σ_min(G(t))
+
+
+class EigenbasisData(NamedTuple):
+    """The energy operators Ã_X (3, N, N) and R(0), Ṙ(0), all in the eigenbasis of M."""
+
+    operators: jnp.ndarray
+    correlations: jnp.ndarray
+    correlations_dot: jnp.ndarray
+
+
 def _trace_product(a, b):
     """Re Tr(a b) for (n, n) arrays."""
     return jnp.real(jnp.sum(a * b.T))
 
 
-def _step_reference(m, r0, r0_dot, w, v, n_s, t):
+def step_reference(m, r0, r0_dot, w, v, n_s, t) -> StepValues:
     """Everything at one time t through the full propagator (the differentiable reference).
 
-    Returns ``(Ũ_X (3,), k (n_s, n_s), Tr k R_SS, Tr k Ṙ_SS, σ_min(G))``.
+    Returns :class:`StepValues` ``(Ũ_X (3,), k (n_s, n_s), Tr k R_SS, Tr k Ṙ_SS, σ_min(G))``.
     """
     n = m.shape[-1]
     u = propagator_rows(m, t, w, v, n)
@@ -244,7 +272,7 @@ def _step_reference(m, r0, r0_dot, w, v, n_s, t):
     u_e = _trace_product(m[n_s:, n_s:], r[n_s:, n_s:])
     u_i = 2.0 * _trace_product(m[:n_s, n_s:], r[n_s:, :n_s])
     energies = jnp.stack([u_s, u_i, u_e])
-    return energies, k, _trace_product(k, r[:n_s, :n_s]), _trace_product(k, r_dot[:n_s, :n_s]), _sigma_min(g_block)
+    return StepValues(energies, k, _trace_product(k, r[:n_s, :n_s]), _trace_product(k, r_dot[:n_s, :n_s]), _sigma_min(g_block))
 
 
 def _minimal_dissipation_matrix(g_block, g_dot):
@@ -257,7 +285,7 @@ def _sigma_min(g_block):
     return jnp.linalg.svd(jax.lax.stop_gradient(g_block), compute_uv=False)[-1]
 
 
-def _eigenbasis_data(m, r0, r0_dot, v, n_s):
+def eigenbasis_data(m, r0, r0_dot, v, n_s) -> EigenbasisData:
     """``(Ã_X (3, N, N), R̃, Ṙ̃)``: the energy operators and R(0), Ṙ(0) in the eigenbasis of M."""
     vh = dagger(v)
     zero = jnp.zeros_like(m)
@@ -268,22 +296,22 @@ def _eigenbasis_data(m, r0, r0_dot, v, n_s):
             zero.at[n_s:, n_s:].set(m[n_s:, n_s:]),
         ]
     )
-    data = (vh @ blocks @ v, vh @ r0 @ v, vh @ r0_dot @ v)
+    data = EigenbasisData(vh @ blocks @ v, vh @ r0 @ v, vh @ r0_dot @ v)
     return jax.lax.stop_gradient(data)
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(6,))
-def _step(m, r0, r0_dot, w, v, eig, n_s, t):
-    """Same as :func:`_step_reference`, computed in the eigenbasis of M (fast path).
+def step(m, r0, r0_dot, w, v, eig, n_s, t) -> StepValues:
+    """Same as :func:`step_reference`, computed in the eigenbasis of M (fast path).
 
     Primal cost O(N_S N² + N_S² N) per time instead of O(N³): with ``R̃ = V†R(0)V``,
     ``R(t) = V (e^{−iwt} R̃ e^{iwt}) V†`` and ``Tr(A R(t)) = Tr(Ã (e^{−iwt} R̃ e^{iwt}))``
-    (``eig`` from :func:`_eigenbasis_data`). Its derivative is that of the reference route
+    (``eig`` from :func:`eigenbasis_data`). Its derivative is that of the reference route
     (whose propagator has a Daleckii–Krein JVP): eigenvectors have no derivative at the
-    degenerate spectra of SPEC §5.
+    degenerate spectra of the all-to-all reservoirs (docs/assignment.md).
     """
     a_eig, r_eig, r_dot_eig = eig
-    phase = _phases(w, t, v.dtype)
+    phase = phases(w, t, v.dtype)
     x = r_eig * phase[:, None] * jnp.conj(phase)[None, :]
     energies = jnp.real(jnp.einsum("xji,ij->x", a_eig, x))
     v_s = v[:n_s]
@@ -292,16 +320,16 @@ def _step(m, r0, r0_dot, w, v, eig, n_s, t):
     g_dot = (b * (-1j * w.astype(v.dtype))) @ dagger(v_s)
     k = _minimal_dissipation_matrix(g_block, g_dot)
     y = dagger(b) @ k @ b  # Tr(k R_SS) = Tr(y R̃),  Tr(k Ṙ_SS) = Tr(y Ṙ̃)
-    return energies, k, _trace_product(y, r_eig), _trace_product(y, r_dot_eig), _sigma_min(g_block)
+    return StepValues(energies, k, _trace_product(y, r_eig), _trace_product(y, r_dot_eig), _sigma_min(g_block))
 
 
-@_step.defjvp
+@step.defjvp
 def _step_jvp(n_s, primals, tangents):
     m, r0, r0_dot, w, v, eig, t = primals
-    out = _step(m, r0, r0_dot, w, v, eig, n_s, t)
+    out = step(m, r0, r0_dot, w, v, eig, n_s, t)
 
     def reference(m, r0, r0_dot, t):
-        return _step_reference(m, r0, r0_dot, w, v, n_s, t)
+        return step_reference(m, r0, r0_dot, w, v, n_s, t)
 
     dm, dr0, dr0_dot, _, _, _, dt = tangents
     _, d_out = jax.jvp(reference, (m, r0, r0_dot, t), (dm, dr0, dr0_dot, dt))
@@ -311,7 +339,7 @@ def _step_jvp(n_s, primals, tangents):
 def quadratic_energetics(
     model: QuadraticReservoirs, times, *, reservoir: int = 1, order: int = 4, rcond: float = 1e-6
 ) -> QuadraticEnergetics:
-    """Bare, interaction and minimal-dissipation energetics of reservoir 1 (or 2) (SPEC §5).
+    """Bare, interaction and minimal-dissipation energetics of reservoir 1 (or 2) ([CVS25]; docs/assignment.md).
 
     Ũ_X = Tr(A_X R(t)) for A_S = h_S, A_I = the coupling blocks, A_E = h_E; with constant H,
     Q̃_X = ΔŨ_X and W̃_X = 0, which give the bare and interaction assignments. Minimal
@@ -325,13 +353,15 @@ def quadratic_energetics(
 
     Args:
       model: :class:`QuadraticReservoirs`.
-      times: (T,) increasing, starting at the preparation time 0 (or later).
+      times: (T,) non-decreasing, starting at the preparation time 0 (or later); the integrals
+        start at ``times[0]`` and a zero-length interval contributes 0.
       reservoir: 1 or 2, the reservoir playing the system.
-      order: Gauss–Legendre nodes per interval.
+      order: Gauss–Legendre nodes per interval (positive integer).
       rcond: threshold on σ_min(G(t)) (G is a contraction, σ_max ≤ 1).
     """
     check_choice(reservoir, "reservoir", (1, 2))
-    _check_times(times)
+    check_time_grid(times)
+    order = check_positive_int(order, "order")
     if reservoir == 2:
         model = model.swapped()
     result = _quadratic_core(model, jnp.asarray(times), rcond, order)
@@ -346,12 +376,12 @@ def _quadratic_core(model, times, rcond, order):
     r0 = model.initial_correlations()
     r0_dot = -1j * (m @ r0 - r0 @ m)
     w, v = spectral_decomposition(m)
-    eig = _eigenbasis_data(m, r0, r0_dot, v, n_s)
+    eig = eigenbasis_data(m, r0, r0_dot, v, n_s)
     times = jnp.asarray(times, dtype=jnp.real(m).dtype)
-    step = lambda t: _step(m, r0, r0_dot, w, v, eig, n_s, t)  # noqa: E731
-    energies, k, energy_md, _, sigma = jax.lax.map(step, times)
-    nodes, weights = gauss_legendre_nodes(times, order)
-    _, _, _, heat_rate, sigma_n = jax.lax.map(step, nodes.reshape(-1))
+    at_time = lambda t: step(m, r0, r0_dot, w, v, eig, n_s, t)  # noqa: E731
+    energies, k, energy_md, _, sigma = jax.lax.map(at_time, times)
+    nodes, weights = composite_gauss_legendre(times, order)
+    _, _, _, heat_rate, sigma_n = jax.lax.map(at_time, nodes.reshape(-1))
     energies = energies.T
     heats = energies - energies[:, :1]
     works = jnp.zeros_like(energies)

@@ -1,6 +1,6 @@
-"""Shared parameters and output helpers for the model-C regime scripts (SPEC §5).
+"""Shared parameters and output helpers for the model-C regime scripts (docs/assignment.md).
 
-The paper's reservoirs are bosons (arXiv:2510.06929); reservoir 1 is cold, reservoir 2 hot.
+The reservoirs of [CVS25] are bosons (Colla, Vacchini & Smirne, arXiv:2510.06929); reservoir 1 is cold, reservoir 2 hot.
 Outputs (PNG + CSV with named columns) go to ``scripts/assignment/output/``.
 """
 

@@ -1,5 +1,5 @@
-"""Location and height of the minimal-dissipation peaks (seed 002, slide 'Minimal dissipation
-peaks'; SPEC §5): K_S(t) stays finite for Δ ≠ 0 but has sharp peaks where σ_min(G(t)) is smallest,
+"""Location and height of the minimal-dissipation peaks ([CVS25], slide 'Minimal dissipation
+peaks'; docs/assignment.md): K_S(t) stays finite for Δ ≠ 0 but has sharp peaks where σ_min(G(t)) is smallest,
 growing with Γ²/Δ; the minimal-dissipation work W^md follows them.
 
 Peaks are located by a two-pass search: a coarse grid finds the local minima of σ_min(G), then

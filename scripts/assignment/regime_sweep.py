@@ -1,4 +1,4 @@
-"""Sweep of detuning Δ and effective coupling Γ (vmap over parameters), SPEC §5 / seed 002:
+"""Sweep of detuning Δ and effective coupling Γ (vmap over parameters), [CVS25] / docs/assignment.md:
 
 (a) how far apart the bare (= interaction) heat and the minimal-dissipation heat are,
 (b) the size of the interaction energy relative to the energy change of reservoir 1 — it stays

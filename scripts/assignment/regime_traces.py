@@ -1,5 +1,5 @@
 """Bare, interaction and minimal-dissipation energetics of reservoir 1 versus time, in the dispersive
-(Δ ≫ Γ) and the ultrastrong (Δ ≪ Γ) regime (SPEC §5, seed 002 slides 'Dispersive limit',
+(Δ ≫ Γ) and the ultrastrong (Δ ≪ Γ) regime (docs/assignment.md; [CVS25] slides 'Dispersive limit',
 'Minimal dissipation peaks').
 
     python scripts/assignment/regime_traces.py      → output/regime_traces.{png,csv}
@@ -32,9 +32,9 @@ def main():
             "heat_bare_eq_interaction": bare.heat,
             "heat_md": md.heat,
             "heat_weak_coupling": out.weak_coupling_heat,
-            "dU_bare": bare.energy - bare.energy[0],
-            "dU_interaction": inter.energy - inter.energy[0],
-            "dU_md": md.energy - md.energy[0],
+            "dU_bare": bare.energy_change,
+            "dU_interaction": inter.energy_change,
+            "dU_md": md.energy_change,
             "work_bare": bare.work,
             "work_md": md.work,
         }

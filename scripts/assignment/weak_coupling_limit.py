@@ -1,5 +1,5 @@
 """γ → 0 at fixed detuning: only the minimal-dissipation heat approaches the weak-coupling heat
-(seed 002, 'Recap': "Only minimal dissipation heat compatible with the weak-coupling limit").
+([CVS25], slide 'Recap': "Only minimal dissipation heat compatible with the weak-coupling limit").
 
 The weak-coupling heat is ∫Tr{H_1 ρ̇_1} = ΔŨ_1 (no work for constant H_1), evaluated on the exact
 state. For each Γ = 2√(N1N2)γ (vmap) the script reports the relative deviations

@@ -1,5 +1,5 @@
-"""Canonical (Hall–Cresser–Li–Andersson) form: the three sanity cases of the issue, reconstruction,
-and the superoperator against QuTiP's Liouvillian (SPEC §5)."""
+"""Canonical form ([HCLA14]): three sanity cases (unitary generator, traceless dissipator, shifted
+jump), reconstruction, and the superoperator against QuTiP's Liouvillian (docs/assignment.md)."""
 
 import jax.numpy as jnp
 import numpy as np
@@ -7,9 +7,10 @@ import pytest
 import qutip
 
 from jaxthermo import canonical_hamiltonian
-from jaxthermo.assignment._checks import random_hermitian as _hermitian
-from jaxthermo.assignment._checks import random_traceless as _traceless
-from jaxthermo.assignment import canonical_form, lindblad_generator, non_markovian_intervals, superoperator_matrix
+from jaxthermo._superoperators import superoperator
+from jaxthermo.assignment import canonical_form, lindblad_generator, non_markovian_intervals
+from tests.helpers import random_hermitian as _hermitian
+from tests.helpers import random_traceless as _traceless
 
 
 @pytest.mark.parametrize("d", [2, 3, 4])
@@ -78,7 +79,7 @@ def test_superoperator_matches_qutip_liouvillian():
     h = _hermitian(d, rng)
     jumps = [_traceless(d, rng) for _ in range(2)]
     gen = lindblad_generator(jnp.asarray(h), jnp.ones(2), jnp.asarray(np.stack(jumps)))
-    ours = np.asarray(superoperator_matrix(gen, d))
+    ours = np.asarray(superoperator(gen, d))
     ref = qutip.liouvillian(qutip.Qobj(h), [qutip.Qobj(j) for j in jumps]).full()
     # QuTiP stacks columns: vec_col(X) = vec_row(Xᵀ); permute to row-major
     perm = np.arange(d * d).reshape(d, d).T.reshape(-1)

@@ -1,7 +1,8 @@
 """Finite global models: energy bookkeeping, exact reduced map and generator, minimal dissipation
-(SPEC §5), against SciPy matrix exponentials, finite differences and closed forms."""
+(docs/assignment.md), against SciPy matrix exponentials, finite differences and closed forms."""
 
 import warnings
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -10,11 +11,12 @@ import pytest
 from scipy.integrate import quad
 from scipy.linalg import expm
 
-from jaxthermo.assignment._checks import random_hermitian
 from jaxthermo import GlobalModel, energy_assignment, exact_generator, minimal_dissipation, reduced_map
-from jaxthermo.assignment import as_function, canonical_hamiltonian, gauss_legendre_nodes
+from jaxthermo._quadrature import composite_gauss_legendre
+from jaxthermo._superoperators import apply_superoperator
+from jaxthermo.assignment import canonical_hamiltonian
 
-from tests.helpers import random_state
+from tests.helpers import random_hermitian, random_state
 
 
 def _hermitian(d, rng, scale=1.0):
@@ -49,6 +51,7 @@ def test_energy_bookkeeping_sums_and_first_laws():
     np.testing.assert_allclose(out.heats.sum(0), 0.0, atol=1e-13)  # Σ_X Q̃_X = 0
     for a in (out.bare, out.interaction):
         np.testing.assert_allclose(a.energy - a.energy[0], a.heat + a.work, atol=1e-13)
+        np.testing.assert_allclose(a.energy_change, a.heat + a.work, atol=1e-13)
     np.testing.assert_allclose(out.bare.heat, out.interaction.heat, atol=0)  # both −Q̃_E
     np.testing.assert_allclose(out.bare.heat, -out.heats[2], atol=1e-13)
     np.testing.assert_allclose(out.interaction.energy - out.bare.energy, out.energies[1], atol=0)
@@ -119,14 +122,14 @@ def test_minimal_dissipation_first_law_with_independent_work_and_convergence():
 
     def k_and_rho(t):
         phi, phi_dot = reduced_map(model, rho_e, t)
-        k = canonical_hamiltonian(as_function(jnp.linalg.solve(phi.T, phi_dot.T).T), d_s, trace)
+        k = canonical_hamiltonian(partial(apply_superoperator, jnp.linalg.solve(phi.T, phi_dot.T).T), d_s, trace)
         return k, (phi @ rho_s.reshape(-1)).reshape(d_s, d_s)
 
     def work_rate(t):
         (k, rho), (k_dot, _) = jax.jvp(k_and_rho, (t,), (jnp.ones_like(t),))
         return jnp.real(jnp.trace(k_dot @ rho))
 
-    nodes, weights = gauss_legendre_nodes(np.linspace(0, t_end, 33), 6)
+    nodes, weights = composite_gauss_legendre(np.linspace(0, t_end, 33), 6)
     w_indep = float(jnp.sum(jax.vmap(work_rate)(nodes.reshape(-1)) * weights.reshape(-1)))
     assert abs(w_indep - float(fine.assignment.work[-1])) < 1e-10
     errors = []

@@ -1,4 +1,4 @@
-"""Gradients of model-C energetics (item 6, SPEC §7): autodiff against central finite differences,
+"""Gradients of model-C energetics (docs/ensemble.md, sensitivities): autodiff against central finite differences,
 through the highly degenerate all-to-all spectra (where plain eigh derivatives are NaN)."""
 
 import jax

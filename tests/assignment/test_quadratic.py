@@ -1,4 +1,4 @@
-"""Two quadratic reservoirs in the single-particle picture (SPEC §5) against the many-body Fock-space
+"""Two quadratic reservoirs in the single-particle picture ([CVS25]) against the many-body Fock-space
 construction (Jordan–Wigner fermions, truncated bosons), SciPy propagation and closed forms."""
 
 import warnings
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from jaxthermo.assignment._checks import random_hermitian
 from jaxthermo import GlobalModel, QuadraticReservoirs, energy_assignment, minimal_dissipation
 from jaxthermo.assignment._propagator import spectral_decomposition
-from jaxthermo.assignment._quadratic import _eigenbasis_data, _step, _step_reference
+from jaxthermo.assignment._quadratic import eigenbasis_data, step, step_reference
 from tests.assignment import fock
+from tests.helpers import random_hermitian
 
 
 def _hermitian(n, rng, scale=1.0, shift=0.0):
@@ -40,10 +40,10 @@ def test_fast_path_equals_reference_path(statistics):
     m, r0 = model.single_particle_matrix(), model.initial_correlations()
     r0_dot = -1j * (m @ r0 - r0 @ m)
     w, v = spectral_decomposition(m)
-    eig = _eigenbasis_data(m, r0, r0_dot, v, 3)
+    eig = eigenbasis_data(m, r0, r0_dot, v, 3)
     for t in (0.0, 0.7, 3.1):
-        fast = _step(m, r0, r0_dot, w, v, eig, 3, t)
-        ref = _step_reference(m, r0, r0_dot, w, v, 3, t)
+        fast = step(m, r0, r0_dot, w, v, eig, 3, t)
+        ref = step_reference(m, r0, r0_dot, w, v, 3, t)
         for a, b in zip(fast, ref):
             np.testing.assert_allclose(a, b, atol=1e-12)
 
@@ -75,6 +75,7 @@ def test_correlations_and_energies_against_scipy(statistics):
     np.testing.assert_allclose(out.bare.heat, out.interaction.heat, atol=0)
     for a in (out.bare, out.interaction, out.minimal_dissipation):
         np.testing.assert_allclose(a.energy - a.energy[0], a.heat + a.work, atol=1e-12)
+        np.testing.assert_allclose(a.energy_change, a.heat + a.work, atol=1e-12)
     np.testing.assert_allclose(out.minimal_dissipation.energy[0], out.energies[0, 0], atol=1e-12)  # K_S(0) = H_1
 
 
@@ -96,7 +97,7 @@ def test_single_particle_minimal_dissipation_equals_fock_space(n1, n2):
     for j in range(len(times)):
         diff = np.asarray(mb.hamiltonian[j]) - fock.quadratic(np.asarray(sp.k[j]), sys_ops)
         # many-body K_S has Tr K_S = Tr H_S = 2^{N1−1} Tr h1; Σ k a†a has trace 2^{N1−1} Tr k(t):
-        # the offset is the time-dependent multiple ½(Tr h1 − Tr k(t))·1 of SPEC §5
+        # the offset is the time-dependent multiple ½(Tr h1 − Tr k(t))·1 (docs/assignment.md)
         shift = 0.5 * (np.trace(h1) - np.trace(np.asarray(sp.k[j]))).real
         assert np.max(np.abs(diff - shift * np.eye(diff.shape[0]))) < 1e-9
     assert np.ptp([np.trace(np.asarray(k)).real for k in sp.k]) > 1e-3  # the shift does move in time
@@ -110,7 +111,7 @@ def test_single_particle_minimal_dissipation_equals_fock_space(n1, n2):
 def test_bosonic_minimal_dissipation_equals_truncated_fock_space():
     """Bosons: one system mode (cutoff 3), two bath modes in the vacuum; number conservation keeps
     every quantum inside the cutoff, so the truncated many-body map is exact. k is independent of
-    the bath state (SPEC §5), so the thermal-bath single-particle k is compared."""
+    the bath state (docs/assignment.md), so the thermal-bath single-particle k is compared."""
     rng = np.random.default_rng(3)
     model = _random_model(rng, 1, 2, "boson")
     h1, h2, g = (np.asarray(x) for x in (model.h1, model.h2, model.coupling))
