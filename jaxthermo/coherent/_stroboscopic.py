@@ -126,13 +126,10 @@ def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecate
 
     The carry keeps the model's complex dtype (float32 models stay complex64).
     """
-    renamed_keyword(deprecated, "n_collisions", "n_steps", "stroboscopic_trajectory")
-    if "n_steps" in deprecated:
-        if n_steps is not None:
-            raise TypeError("stroboscopic_trajectory() got both n_steps and n_collisions= (deprecated)")
-        n_steps = deprecated.pop("n_steps")
-    if deprecated:
-        raise TypeError(f"stroboscopic_trajectory() got unexpected keyword arguments {sorted(deprecated)}")
+    kwargs = dict(deprecated, **({} if n_steps is None else {"n_steps": n_steps}))
+    n_steps = renamed_keyword(kwargs, "n_collisions", "n_steps", "stroboscopic_trajectory").pop("n_steps", None)
+    if kwargs:
+        raise TypeError(f"stroboscopic_trajectory() got unexpected keyword arguments {sorted(kwargs)}")
     if n_steps is None:
         raise TypeError("stroboscopic_trajectory() missing the number of collisions n_steps")
     return _stroboscopic_trajectory(model, rho0, check_positive_int(n_steps, "n_steps"))
