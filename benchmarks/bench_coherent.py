@@ -1,6 +1,6 @@
-"""Model B speed: batched master-equation propagation (issue 5, item 9).
+"""Model B speed: batched master-equation propagation (docs/coherent.md).
 
-4096 values of λ for the seed-003 qubit example, 101 times in [0, 10], measured in ONE run on ONE
+4096 values of λ for the [WCCM] qubit example, 101 times in [0, 10], measured in ONE run on ONE
 machine for: jaxthermo.propagate (exact propagator, vmapped), dynamiqs' batched ``mesolve``
 (Tsit5 at default and tight tolerances, and its own ``Expm`` method), and a QuTiP ``mesolve`` loop
 (timed on a subset, scaled to the full batch). Accuracy of every method against an independent

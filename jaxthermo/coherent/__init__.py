@@ -1,9 +1,12 @@
-"""Model B: weakly coherent collisional models (SPEC §4, seed 003)."""
+"""Model B: weakly coherent collisional models (docs/coherent.md; [WCCM])."""
 
+from .._qudit import gibbs_state as gibbs_state
+from .._superoperators import lindblad_term as lindblad_term
 from ._eigen import EigenoperatorCoupling as EigenoperatorCoupling
+from ._eigen import Rates as Rates
 from ._eigen import eigenoperator_model as eigenoperator_model
-from ._eigen import lindblad_term as lindblad_term
-from ._eigen import qubit_coupling as qubit_coupling
+from ._examples import qubit_coupling as qubit_coupling
+from ._examples import qubit_example as qubit_example
 from ._master import coherent_drive as coherent_drive
 from ._master import dissipator as dissipator
 from ._master import liouvillian as liouvillian
@@ -12,17 +15,17 @@ from ._master import master_equation_rhs as master_equation_rhs
 from ._master import propagate as propagate
 from ._master import steady_state as steady_state
 from ._model import CoherentCollisionModel as CoherentCollisionModel
+from ._model import LambdaRange as LambdaRange
 from ._model import MultiSpeciesModel as MultiSpeciesModel
 from ._model import allowed_lambda_range as allowed_lambda_range
 from ._model import ancilla_state as ancilla_state
 from ._model import collision_unitary as collision_unitary
 from ._model import energy_coherence as energy_coherence
-from ._model import gibbs_state as gibbs_state
 from ._model import pinching as pinching
-from ._model import qubit_example as qubit_example
 from ._model import thermal_ancilla as thermal_ancilla
 from ._model import validate as validate
 from ._stroboscopic import CoherentCollision as CoherentCollision
+from ._stroboscopic import StroboscopicStep as StroboscopicStep
 from ._stroboscopic import StroboscopicTrajectory as StroboscopicTrajectory
 from ._stroboscopic import collide as collide
 from ._stroboscopic import cycle as cycle

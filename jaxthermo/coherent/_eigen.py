@@ -1,4 +1,4 @@
-"""Eigenoperator form of the interaction (SPEC §4; seed 003 eqs. 9–11).
+"""Eigenoperator form of the interaction (docs/coherent.md; [WCCM] eqs. (9)–(11)).
 
 ``V = Σ_k g_k L_k† A_k + h.c.`` with ``[H_S, L_k] = −ω_k L_k`` and ``[H_A, A_k] = −ω_k A_k``.
 Then ``D = Σ_k γ_k⁻ D[L_k] + γ_k⁺ D[L_k†]`` with ``γ_k⁻ = |g_k|²⟨A_k A_k†⟩_th``,
@@ -9,22 +9,31 @@ Then ``D = Σ_k γ_k⁻ D[L_k] + γ_k⁺ D[L_k†]`` with ``γ_k⁻ = |g_k|²⟨
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._dtypes import complex_dtype_for
-from .._qudit import dagger, tensor
+from .._qudit import dagger, expectation, gibbs_state, tensor
+from .._superoperators import lindblad_dissipator
 from .._validation import check_finite, should_validate
-from ._model import CoherentCollisionModel, gibbs_state
+from ._model import CoherentCollisionModel
+
+
+class Rates(NamedTuple):
+    """Transition rates of the eigenoperator dissipator, each (K,): ``down`` γ_k⁻ (emission by the
+    system, jump L_k) and ``up`` γ_k⁺ (absorption, jump L_k†)."""
+
+    down: jnp.ndarray
+    up: jnp.ndarray
 
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class EigenoperatorCoupling:
-    """The terms ``(L_k, A_k, g_k, ω_k)`` of ``V = Σ_k g_k L_k† A_k + h.c.`` (seed 003 eq. 9).
+    """The terms ``(L_k, A_k, g_k, ω_k)`` of ``V = Σ_k g_k L_k† A_k + h.c.`` ([WCCM] eq. (9)).
 
     Args:
       L: system eigenoperators (K, d_S, d_S), ``[H_S, L_k] = −ω_k L_k``.
@@ -61,14 +70,14 @@ class EigenoperatorCoupling:
         v = jnp.sum(terms, axis=0)
         return v + dagger(v)
 
-    def rates(self, H_A, beta) -> tuple[jnp.ndarray, jnp.ndarray]:
-        """``(γ⁻, γ⁺)``, each (K,): ``|g_k|²⟨A_k A_k†⟩_th`` and ``|g_k|²⟨A_k† A_k⟩_th``."""
+    def rates(self, H_A, beta) -> Rates:
+        """``Rates(down=γ⁻, up=γ⁺)``, each (K,): ``|g_k|²⟨A_k A_k†⟩_th`` and ``|g_k|²⟨A_k† A_k⟩_th``."""
         L, A, g = self._arrays()
         rho_th = gibbs_state(jnp.asarray(H_A).astype(A.dtype), beta)
         weight = jnp.abs(g) ** 2
-        down = jnp.real(jnp.einsum("kij,kjl,li->k", A, dagger(A), rho_th))
-        up = jnp.real(jnp.einsum("kij,kjl,li->k", dagger(A), A, rho_th))
-        return weight * down, weight * up
+        down = expectation(A @ dagger(A), rho_th)
+        up = expectation(dagger(A) @ A, rho_th)
+        return Rates(weight * down, weight * up)
 
     def drive(self, chi) -> jnp.ndarray:
         """``G = Σ_k g_k⟨A_k⟩_χ L_k† + g_k*⟨A_k†⟩_χ L_k`` (d_S, d_S), ``⟨X⟩_χ = Tr(Xχ)``."""
@@ -81,11 +90,9 @@ class EigenoperatorCoupling:
     def dissipator(self, rho, H_A, beta) -> jnp.ndarray:
         """``Σ_k γ_k⁻ D[L_k]ρ + γ_k⁺ D[L_k†]ρ`` (d_S, d_S), ``D[L]ρ = LρL† − ½{L†L, ρ}``."""
         L, _, _ = self._arrays()
-        rho = jnp.asarray(rho).astype(L.dtype)
-        down, up = self.rates(H_A, beta)
-        return jnp.einsum("k,kij->ij", down.astype(L.dtype), lindblad_term(L, rho)) + jnp.einsum(
-            "k,kij->ij", up.astype(L.dtype), lindblad_term(dagger(L), rho)
-        )
+        rates = self.rates(H_A, beta)
+        jumps = jnp.concatenate([L, dagger(L)])
+        return lindblad_dissipator(jnp.concatenate([rates.down, rates.up]), jumps, rho)
 
     def eigenoperator_residual(self, H_S, H_A) -> jnp.ndarray:
         """``max_k (‖[H_S, L_k] + ω_k L_k‖, ‖[H_A, A_k] + ω_k A_k‖)``: zero for true eigenoperators."""
@@ -97,14 +104,8 @@ class EigenoperatorCoupling:
         return jnp.maximum(rs, ra)
 
 
-def lindblad_term(L, rho) -> jnp.ndarray:
-    """``D[L]ρ = LρL† − ½{L†L, ρ}`` for (..., d, d) jump operators L."""
-    ldl = dagger(L) @ L
-    return L @ rho @ dagger(L) - 0.5 * (ldl @ rho + rho @ ldl)
-
-
 def eigenoperator_model(coupling: EigenoperatorCoupling, H_S, H_A, beta, chi, lam, tau) -> CoherentCollisionModel:
-    """A :class:`CoherentCollisionModel` with ``V`` built from eigenoperators (seed 003 eq. 9).
+    """A :class:`CoherentCollisionModel` with ``V`` built from eigenoperators ([WCCM] eq. (9)).
 
     Raises ``ValueError`` if ``(L_k, A_k)`` are not eigenoperators of ``(H_S, H_A)`` with ω_k.
     """
@@ -116,8 +117,3 @@ def eigenoperator_model(coupling: EigenoperatorCoupling, H_S, H_A, beta, chi, la
             )
     return CoherentCollisionModel(H_S, H_A, coupling.interaction(), beta, chi, lam, tau)
 
-
-def qubit_coupling(omega=1.0, g=1.0, dtype=jnp.float64) -> EigenoperatorCoupling:
-    """The seed-003 qubit coupling ``V = g(σ₊σ₋ + σ₋σ₊)``: L = A = σ₋ = |0⟩⟨1|, ω = Ω."""
-    sm = jnp.array([[[0.0, 1.0], [0.0, 0.0]]], dtype)
-    return EigenoperatorCoupling(sm, sm, jnp.reshape(jnp.asarray(g, dtype), (1,)), jnp.reshape(jnp.asarray(omega, dtype), (1,)))

@@ -1,12 +1,12 @@
 """The continuous-time limit τ → 0: master equation, Lindbladian, propagation, steady state.
 
-SPEC §4, seed 003 eqs. 6–8 and 18:
+docs/coherent.md; [WCCM] eqs. (6)–(8) and (18):
 
     dρ/dt = −i[H_S + Σ_j λ_j G_j, ρ] + Σ_j D_j(ρ),
     D_j(ρ) = −½ Tr_A[V_j, [V_j, ρ ⊗ ρ_th,j]],   G_j = Tr_A[V_j (1 ⊗ χ_j)],
 
 one term per ancilla species (one for a :class:`CoherentCollisionModel`). Vectorisation is
-row-major: ``vec(ρ)[a·d + b] = ρ_ab``, so ``vec(AρB) = (A ⊗ Bᵀ) vec(ρ)``.
+row-major (docs/conventions.md): ``vec(ρ)[a·d + b] = ρ_ab``, so ``vec(AρB) = (A ⊗ Bᵀ) vec(ρ)``.
 """
 
 from __future__ import annotations
@@ -17,25 +17,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._dtypes import as_state
+from .._dtypes import as_complex, as_real, as_state
+from .._linalg import expm
 from .._qudit import commutator, partial_trace, tensor
-from .._validation import is_concrete
-from ._model import MEMBER_NDIM, _as, _real, complex_dtype, expm, thermal_ancilla
+from .._superoperators import superoperator
+from .._validation import check_time_grid, is_concrete
+from ._model import MEMBER_NDIM, complex_dtype, thermal_ancilla
 
 
 def coherent_drive(model) -> jnp.ndarray:
-    """``G = Tr_A[V (1 ⊗ χ)]`` (d_S, d_S) of one species (seed 003 eq. 8)."""
+    """``G = Tr_A[V (1 ⊗ χ)]`` (d_S, d_S) of one species ([WCCM] eq. (8))."""
     cdt = complex_dtype(model)
     d_s, d_a = model.dims
-    v = _as(model.V, cdt)
-    return partial_trace(v @ tensor(jnp.eye(d_s, dtype=cdt), _as(model.chi, cdt)), (d_s, d_a), 0)
+    v = as_complex(model.V, cdt)
+    return partial_trace(v @ tensor(jnp.eye(d_s, dtype=cdt), as_complex(model.chi, cdt)), (d_s, d_a), 0)
 
 
 def dissipator(model, rho) -> jnp.ndarray:
-    """``D(ρ) = −½ Tr_A[V, [V, ρ ⊗ ρ_A^th]]`` (d_S, d_S) of one species (seed 003 eq. 7)."""
+    """``D(ρ) = −½ Tr_A[V, [V, ρ ⊗ ρ_A^th]]`` (d_S, d_S) of one species ([WCCM] eq. (7))."""
     cdt = complex_dtype(model)
     d_s, d_a = model.dims
-    v = _as(model.V, cdt)
+    v = as_complex(model.V, cdt)
     x = tensor(as_state(rho).astype(cdt), thermal_ancilla(model))
     return -0.5 * partial_trace(commutator(v, commutator(v, x)), (d_s, d_a), 0)
 
@@ -43,12 +45,12 @@ def dissipator(model, rho) -> jnp.ndarray:
 def _species_generator(model, rho):
     """The contribution ``−iλ[G, ρ] + D(ρ)`` of one species."""
     cdt = complex_dtype(model)
-    lam = _real(model.lam, cdt).astype(cdt)
+    lam = as_real(model.lam, cdt).astype(cdt)
     return -1j * lam * commutator(coherent_drive(model), rho) + dissipator(model, rho)
 
 
 def master_equation_rhs(model, rho) -> jnp.ndarray:
-    """``dρ/dt = −i[H_S + Σ_j λ_j G_j, ρ] + Σ_j D_j(ρ)`` (d_S, d_S) (SPEC §4; seed 003 eqs. 6, 18).
+    """``dρ/dt = −i[H_S + Σ_j λ_j G_j, ρ] + Σ_j D_j(ρ)`` (d_S, d_S) ([WCCM] eqs. (6), (18)).
 
     Args:
       model: a :class:`CoherentCollisionModel` or :class:`MultiSpeciesModel` (one member).
@@ -56,7 +58,7 @@ def master_equation_rhs(model, rho) -> jnp.ndarray:
     """
     cdt = complex_dtype(model.species[0])
     rho = as_state(rho).astype(cdt)
-    out = -1j * commutator(_as(model.H_S, cdt), rho)
+    out = -1j * commutator(as_complex(model.H_S, cdt), rho)
     for s in model.species:
         out = out + _species_generator(s, rho)
     return out
@@ -66,7 +68,7 @@ def master_equation_rhs(model, rho) -> jnp.ndarray:
 def liouvillian(model) -> jnp.ndarray:
     """The master equation as a superoperator (d_S², d_S²), row-major: ``vec(ρ̇) = 𝓛 vec(ρ)``.
 
-    Built column by column from :func:`master_equation_rhs` on the matrix units. Batched models
+    The superoperator of :func:`master_equation_rhs` (images of the matrix units). Batched models
     (extra leading axes on any field) give (..., d_S², d_S²).
     """
     return map_over_models(_liouvillian_one, model)
@@ -74,14 +76,11 @@ def liouvillian(model) -> jnp.ndarray:
 
 def _liouvillian_one(model):
     cdt = complex_dtype(model.species[0])
-    d = model.dims[0]
-    units = jnp.eye(d * d, dtype=cdt).reshape(d * d, d, d)
-    columns = jax.vmap(lambda e: master_equation_rhs(model, e).reshape(d * d))(units)
-    return columns.T
+    return superoperator(lambda rho: master_equation_rhs(model, rho), model.dims[0], cdt)
 
 
 def propagate(model, rho0, times) -> jnp.ndarray:
-    """ρ(t) = exp(𝓛t) ρ(0) at the given times, with the exact propagator (SPEC §4).
+    """ρ(t) = exp(𝓛t) ρ(0) at the given times, with the exact propagator (docs/coherent.md).
 
     The Liouvillian is exponentiated, not integrated: for concrete, uniformly spaced times one
     ``expm(𝓛 Δt)`` (plus one for ``times[0]``) is applied step by step in a ``lax.scan``;
@@ -90,18 +89,15 @@ def propagate(model, rho0, times) -> jnp.ndarray:
     Args:
       model: :class:`CoherentCollisionModel` or :class:`MultiSpeciesModel`, possibly batched.
       rho0: ρ(0) (d_S, d_S), shared by the batch.
-      times: non-decreasing times ≥ 0, shape (T,).
+      times: non-decreasing times ≥ 0, shape (T,) (:func:`jaxthermo._validation.check_time_grid`).
 
     Returns:
       (..., T, d_S, d_S).
     """
     uniform = False
+    check_time_grid(times, "times")
     if is_concrete(times):  # decided on the raw input: inside jit, jnp.asarray(np_array) is a tracer
         t = np.asarray(times, dtype=float)
-        if t.ndim != 1 or t.size == 0:
-            raise ValueError(f"times must be a non-empty 1-d array; got shape {t.shape}")
-        if np.any(t < 0) or np.any(np.diff(t) < 0):
-            raise ValueError("times must be non-decreasing and >= 0")
         steps = np.diff(t)
         uniform = t.size > 2 and np.allclose(steps, steps[0], rtol=1e-12, atol=0.0)
     return _propagate(model, rho0, jnp.asarray(times), uniform)
@@ -137,7 +133,7 @@ def _propagators_one(model, rho0, times, uniform):
     lv = _liouvillian_one(model)
     cdt = lv.dtype
     d = model.dims[0]
-    times = _real(times, cdt)
+    times = as_real(times, cdt)
     v0 = expm(lv * times[0].astype(cdt)) @ as_state(rho0).astype(cdt).reshape(d * d)
     if uniform:
         return v0, expm(lv * (times[1] - times[0]).astype(cdt))

@@ -1,4 +1,4 @@
-"""Model B: a system colliding with weakly coherent ancillae (SPEC §4, seed 003 eqs. 1–5).
+"""Model B: a system colliding with weakly coherent ancillae (docs/coherent.md; [WCCM] eqs. (1)–(5)).
 
 Each ancilla is prepared in ``ρ_A = ρ_A^th + √τ λ χ`` with ``ρ_A^th = e^{−βH_A}/Z_A`` and χ
 Hermitian with no weight on the energy eigenspaces of ``H_A`` (zero diagonal in its eigenbasis).
@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.linalg import expm as _scipy_expm
 
-from .._dtypes import complex_dtype_for, real_dtype_for
+from .._dtypes import as_complex, as_real, complex_dtype_for
 from .._information import von_neumann_entropy
-from .._qudit import dagger, partial_trace, tensor
+from .._linalg import expm
+from .._qudit import dagger, gibbs_populations, gibbs_state, partial_trace, tensor
 from .._validation import check_finite, check_hermitian, should_validate
-
-# compiled once per shape: eager calls (scripts, the README) would otherwise dispatch the dozens of
-# small operations of the Padé/squaring algorithm one by one
-expm = jax.jit(_scipy_expm)
 
 # number of trailing (per-member) axes of each field; extra leading axes are a batch of models
 MEMBER_NDIM = {"H_S": 2, "H_A": 2, "V": 2, "beta": 0, "chi": 2, "lam": 0, "tau": 0}
@@ -34,7 +30,7 @@ DEGENERACY_RTOL = 1e-9
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class CoherentCollisionModel:
-    """Weakly coherent collisional model (SPEC §4; seed 003 eqs. 4–5), any dimensions.
+    """Weakly coherent collisional model (docs/coherent.md; [WCCM] eqs. (4)–(5)), any dimensions.
 
     Args:
       H_S: system Hamiltonian (d_S, d_S).
@@ -95,38 +91,20 @@ def complex_dtype(model) -> Any:
     return complex_dtype_for(jnp.result_type(*[x.dtype for x in leaves]))
 
 
-def _as(x, cdt):
-    return jnp.asarray(x).astype(cdt)
-
-
-def _real(x, cdt):
-    return jnp.asarray(x).astype(real_dtype_for(cdt))
-
-
-def gibbs_state(h, beta) -> jnp.ndarray:
-    """``e^{−βh}/Tr e^{−βh}`` (d, d) for a Hermitian ``h``, via ``expm`` (differentiable in β and h)."""
-    h = jnp.asarray(h)
-    beta = jnp.asarray(beta).astype(real_dtype_for(h.dtype))
-    shift = jax.lax.stop_gradient(jnp.min(jnp.linalg.eigvalsh(h)))
-    w = expm((-beta * (h - shift * jnp.eye(h.shape[-1], dtype=h.dtype))).astype(h.dtype))
-    w = 0.5 * (w + dagger(w))
-    return w / jnp.trace(w)
-
-
 def thermal_ancilla(model) -> jnp.ndarray:
     """``ρ_A^th = e^{−βH_A}/Z_A`` (d_A, d_A)."""
-    return gibbs_state(_as(model.H_A, complex_dtype(model)), model.beta)
+    return gibbs_state(as_complex(model.H_A, complex_dtype(model)), model.beta)
 
 
 def ancilla_state(model) -> jnp.ndarray:
-    """``ρ_A = ρ_A^th + √τ λ χ`` (d_A, d_A) (seed 003 eq. 5)."""
+    """``ρ_A = ρ_A^th + √τ λ χ`` (d_A, d_A) ([WCCM] eq. (5))."""
     cdt = complex_dtype(model)
-    scale = jnp.sqrt(_real(model.tau, cdt)) * _real(model.lam, cdt)
-    return thermal_ancilla(model) + scale.astype(cdt) * _as(model.chi, cdt)
+    scale = jnp.sqrt(as_real(model.tau, cdt)) * as_real(model.lam, cdt)
+    return thermal_ancilla(model) + scale.astype(cdt) * as_complex(model.chi, cdt)
 
 
 def pinching(rho, h) -> jnp.ndarray:
-    """``Δ_H[ρ] = Σ_E P_E ρ P_E``: dephasing in the eigenbasis of ``h`` (SPEC §2), (d, d).
+    """``Δ_H[ρ] = Σ_E P_E ρ P_E``: dephasing in the eigenbasis of ``h`` (docs/information.md), (d, d).
 
     Degenerate energies (relative gap < 1e-9) keep their block, so the result does not depend
     on the arbitrary eigenbasis ``eigh`` picks inside an eigenspace. The basis is not
@@ -141,7 +119,7 @@ def pinching(rho, h) -> jnp.ndarray:
 
 
 def energy_coherence(rho, h) -> jnp.ndarray:
-    """Relative entropy of coherence in the eigenbasis of ``h``: ``S(Δ_H[ρ]) − S(ρ)`` (SPEC §2).
+    """Relative entropy of coherence in the eigenbasis of ``h``: ``S(Δ_H[ρ]) − S(ρ)`` (docs/information.md).
 
     For a non-degenerate ``h`` this is :func:`jaxthermo.coherence` of ρ rotated into the
     eigenbasis of ``h``; degenerate eigenspaces are dephased as blocks.
@@ -151,14 +129,14 @@ def energy_coherence(rho, h) -> jnp.ndarray:
 
 
 def collision_unitary(model, n_species: int = 1) -> jnp.ndarray:
-    """``U = exp[−i (τ/m)(H_S + H_A) − i √τ V]`` (d_S d_A, d_S d_A) (seed 003 eq. 4).
+    """``U = exp[−i (τ/m)(H_S + H_A) − i √τ V]`` (d_S d_A, d_S d_A) ([WCCM] eq. (4)).
 
     With m = ``n_species`` = 1 this is ``exp(−iτ H_SA)``, ``H_SA = H_S + H_A + V/√τ``; with m
-    species each collision lasts τ/m and V is rescaled by m/√τ (seed 003, multiple environments).
+    species each collision lasts τ/m and V is rescaled by m/√τ ([WCCM], multiple environments).
     """
     cdt = complex_dtype(model)
-    h_s, h_a, v = _as(model.H_S, cdt), _as(model.H_A, cdt), _as(model.V, cdt)
-    tau = _real(model.tau, cdt)
+    h_s, h_a, v = as_complex(model.H_S, cdt), as_complex(model.H_A, cdt), as_complex(model.V, cdt)
+    tau = as_real(model.tau, cdt)
     d_s, d_a = h_s.shape[-1], h_a.shape[-1]
     h0 = tensor(h_s, jnp.eye(d_a, dtype=cdt)) + tensor(jnp.eye(d_s, dtype=cdt), h_a)
     generator = (tau / n_species).astype(cdt) * h0 + jnp.sqrt(tau).astype(cdt) * v
@@ -169,8 +147,15 @@ def collision_unitary(model, n_species: int = 1) -> jnp.ndarray:
 # validation (concrete inputs, NumPy)
 
 
-def allowed_lambda_range(model) -> tuple[np.ndarray, np.ndarray]:
-    """``(λ_min, λ_max)``: the interval of λ keeping ``ρ_th + √τ λ χ ≥ 0`` at the model's τ.
+class LambdaRange(NamedTuple):
+    """The interval ``[lower, upper]`` of coherence amplitudes λ allowed by positivity of ρ_A."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def allowed_lambda_range(model) -> LambdaRange:
+    """``LambdaRange(λ_min, λ_max)``: the interval of λ keeping ``ρ_th + √τ λ χ ≥ 0`` at the model's τ.
 
     With ``K = ρ_th^{−1/2} χ ρ_th^{−1/2}`` (in the eigenbasis of H_A, where ρ_th is diagonal):
     ``λ_max = 1/(√τ max(−k_min, 0))``, ``λ_min = −1/(√τ max(k_max, 0))`` (±∞ for χ = 0).
@@ -181,23 +166,17 @@ def allowed_lambda_range(model) -> tuple[np.ndarray, np.ndarray]:
     chi = np.asarray(model.chi, dtype=complex)
     tau = np.asarray(model.tau, dtype=float)
     e, u = np.linalg.eigh(h_a)
-    p = _boltzmann(e, beta)
+    p = np.asarray(gibbs_populations(e, beta))
     chi_e = np.conj(np.swapaxes(u, -1, -2)) @ chi @ u
     k = np.linalg.eigvalsh(chi_e / np.sqrt(p[..., :, None] * p[..., None, :]))
     with np.errstate(divide="ignore"):
         lam_max = 1.0 / (np.sqrt(tau) * np.maximum(-k[..., 0], 0.0))
         lam_min = -1.0 / (np.sqrt(tau) * np.maximum(k[..., -1], 0.0))
-    return lam_min, lam_max
-
-
-def _boltzmann(e, beta):
-    logits = -np.asarray(beta)[..., None] * (e - e.min(axis=-1, keepdims=True))
-    p = np.exp(logits)
-    return p / p.sum(axis=-1, keepdims=True)
+    return LambdaRange(lam_min, lam_max)
 
 
 def validate(model, atol: float = 1e-10) -> None:
-    """Check a model's inputs (SPEC §4); raise ``ValueError`` naming the parameter, warn on assumptions."""
+    """Check a model's inputs (docs/coherent.md); raise ``ValueError`` naming the parameter, warn on assumptions."""
     names = ("H_S", "H_A", "V", "chi")
     for name in names:
         check_hermitian(getattr(model, name), name, atol=atol)
@@ -246,14 +225,14 @@ def validate(model, atol: float = 1e-10) -> None:
             f"{lam_i / limit:.4g}"
         )
     # assumptions of the paper: warn, do not refuse
-    p = _boltzmann(e, beta)
+    p = np.asarray(gibbs_populations(e, beta))
     rho_th = (u * p[..., None, :]) @ np.conj(np.swapaxes(u, -1, -2))
     first_moment = np.asarray(partial_trace(v @ np.kron(np.eye(d_s), rho_th), (d_s, d_a), 0))
-    _warn_if_nonzero(first_moment, v, "Tr_A(V rho_th) != 0", "the master-equation limit of seed 003 eq. 6 assumes it vanishes")
+    _warn_if_nonzero(first_moment, v, "Tr_A(V rho_th) != 0", "the master-equation limit of [WCCM] eq. (6) assumes it vanishes")
     h0 = np.kron(h_s, np.eye(d_a)) + np.kron(np.eye(d_s), h_a)
     _warn_if_nonzero(
         v @ h0 - h0 @ v, v, "[V, H_S + H_A] != 0",
-        "the collisions do global work; the no-work statement of SPEC §4 assumes strict energy conservation",
+        "the collisions do global work; W = 0 (docs/coherent.md) assumes strict energy conservation",
     )
 
 
@@ -271,7 +250,7 @@ def _warn_if_nonzero(x, v, what, consequence):
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class MultiSpeciesModel:
-    """A system colliding in turn with m species of ancillae A, B, C, … (SPEC §4, seed 003 eq. 18).
+    """A system colliding in turn with m species of ancillae A, B, C, … (docs/coherent.md; [WCCM] eq. (18)).
 
     Each species is a :class:`CoherentCollisionModel` with its own H_A, V, β, χ, λ; all share the
     system Hamiltonian and the cycle time τ. In the stroboscopic map each collision lasts τ/m with
@@ -300,6 +279,10 @@ class MultiSpeciesModel:
                 if not np.allclose(s.tau, first.tau, rtol=1e-12, atol=0):
                     raise ValueError(f"species[{j}].tau differs from species[0].tau: all species share tau")
 
+    def replace(self, **changes) -> "MultiSpeciesModel":
+        """A copy with some fields changed (validated again), e.g. ``pair.replace(species=(hot, cold))``."""
+        return dataclasses.replace(self, **changes)
+
     @property
     def H_S(self):
         """The shared system Hamiltonian (d_S, d_S)."""
@@ -315,18 +298,3 @@ class MultiSpeciesModel:
         """``(d_S, d_A)`` of the first species."""
         return self.species[0].dims
 
-
-def qubit_example(omega=1.0, g=1.0, beta=1.0, lam=0.1, tau=0.01, dtype=None) -> CoherentCollisionModel:
-    """The seed-003 qubit example: resonant qubits, ``V = g(σ₊σ₋ + σ₋σ₊)``, χ = σ_x (SPEC §4).
-
-    ``H_S = H_A = (Ω/2)σ_z`` with |0⟩ the ground state (σ_z = diag(−1, 1), as ``2·spin_z(2)``),
-    ``σ₋ = |0⟩⟨1|``. The continuous-time limit is amplitude damping with
-    ``γ⁻ = g² p_0``, ``γ⁺ = g² p_1`` plus the drive ``λG``, ``G = g σ_x``.
-    """
-    from ._eigen import qubit_coupling
-
-    dtype = jnp.float64 if dtype is None else dtype
-    coupling = qubit_coupling(omega, g, dtype=dtype)
-    h = (jnp.asarray(omega, dtype) / 2) * jnp.diag(jnp.array([-1.0, 1.0], dtype))
-    chi = jnp.array([[0.0, 1.0], [1.0, 0.0]], dtype)
-    return CoherentCollisionModel(h, h, coupling.interaction(), beta, chi, lam, tau)

@@ -1,14 +1,16 @@
-"""The stroboscopic map: collisions of the system with fresh ancillae (SPEC §4; seed 003 eqs. 1–2).
+"""The stroboscopic map: collisions of the system with fresh ancillae (docs/coherent.md; [WCCM] eqs. (1)–(2)).
 
 One collision: ``ρ_SA' = U (ρ_S ⊗ ρ_A) U†`` with ``U = exp(−iτ H_SA)``, through
-:func:`jaxthermo.collide_unitary`. Energetics, per collision:
+:func:`jaxthermo.collide_unitary`. Energetics per collision, in the vocabulary of every model
+(docs/conventions.md):
 
-* ``Q_A = Tr[H_A(ρ_A' − ρ_A)]``: the ancilla's energy change (seed 003 sign, SPEC §4). Note the
-  opposite sign of the library's model-A heat ``Q = −Tr[(ρ_A' − ρ_A)H_A]`` (energy the ancilla
-  gives up): ``Q_A = −CollisionResult.energetics.heat``.
-* ``ΔE_S = Tr[H_S(ρ_S' − ρ_S)]`` and the global work ``W = Tr[(X' − X)(H_S + H_A)]``, computed
-  from the joint state: ``ΔE_S = W − Q_A`` (seed 003 eq. 2); W = 0 to rounding when
-  ``[V, H_S + H_A] = 0``.
+* ``work`` W = Tr[(X' − X)(H_S + H_A)], the global work, computed from the joint state; W = 0 to
+  rounding when ``[V, H_S + H_A] = 0``;
+* ``heat`` Q = −Tr[H_A(ρ_A' − ρ_A)], heat INTO THE SYSTEM (the energy the ancilla gives up);
+* ``energy_change`` ΔE_S = Tr[H_S(ρ_S' − ρ_S)] = W + Q.
+
+[WCCM] writes the heat on the ancilla's side, ``Q_A = Tr[H_A(ρ_A' − ρ_A)] = −Q``, and the first law as
+``ΔE_S = W − Q_A`` ([WCCM] eq. (2)); ``Q_A`` is the extra property ``ancilla_heat``.
 """
 
 from __future__ import annotations
@@ -19,55 +21,66 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._collision import collide_unitary
+from .._collision import CollisionResult, collide_unitary
+from .._deprecation import renamed_keyword
 from .._dtypes import as_state
+from .._validation import check_positive_int
 from ._model import ancilla_state, collision_unitary, complex_dtype
 
 
-class CoherentCollision(NamedTuple):
-    """One collision (or, stacked, a trajectory of them) of model B.
+class CoherentCollision(CollisionResult):
+    """One collision (or, stacked, several) of model B: a :class:`jaxthermo.CollisionResult`.
 
-    Fields: ``system`` ρ_S' (..., d_S, d_S), ``ancilla`` ρ_A', ``joint`` ρ_SA', ``ancilla_heat``
-    Q_A = Tr[H_A(ρ_A' − ρ_A)], ``energy_change`` ΔE_S, ``work`` W (global).
+    Fields: ``system`` ρ_S' (..., d_S, d_S), ``ancilla`` ρ_A', ``joint`` ρ_SA', ``energetics``
+    (``work`` W, ``heat`` Q into the system, ``energy_change`` ΔE_S = W + Q, also as properties).
+    Model-specific property: ``ancilla_heat`` Q_A = Tr[H_A(ρ_A' − ρ_A)] = −heat ([WCCM]'s sign).
     """
 
-    system: jnp.ndarray
-    ancilla: jnp.ndarray
-    joint: jnp.ndarray
-    ancilla_heat: jnp.ndarray
-    energy_change: jnp.ndarray
-    work: jnp.ndarray
+    __slots__ = ()
+
+    @property
+    def ancilla_heat(self):
+        """Q_A = Tr[H_A(ρ_A' − ρ_A)] = −heat: the ancilla's energy change ([WCCM] eq. (2))."""
+        return -self.energetics.heat
 
 
 @partial(jax.jit, static_argnames="n_species")
 def collide(model, rho, n_species: int = 1) -> CoherentCollision:
-    """One collision of ρ_S (d_S, d_S) with a fresh ancilla of ``model`` (SPEC §4).
+    """One collision of ρ_S (d_S, d_S) with a fresh ancilla of ``model`` (docs/coherent.md).
 
     ``n_species`` = m rescales the collision to last τ/m with V·m/√τ (several species).
     """
     cdt = complex_dtype(model)
     rho = as_state(rho).astype(cdt)
     res = collide_unitary(rho, ancilla_state(model), collision_unitary(model, n_species), model.H_S, model.H_A)
-    e = res.energetics
-    return CoherentCollision(res.system, res.ancilla, res.joint, -e.heat, e.energy_change, e.work)
+    return CoherentCollision(*res)
 
 
-def stroboscopic_step(model, rho):
-    """One stroboscopic step ``ρ_S ↦ Tr_A[U(ρ_S ⊗ ρ_A)U†]`` (seed 003 eq. 1).
+class StroboscopicStep(NamedTuple):
+    """The states after one collision: ``system`` ρ_S', ``ancilla`` ρ_A', ``joint`` ρ_SA'."""
+
+    system: jnp.ndarray
+    ancilla: jnp.ndarray
+    joint: jnp.ndarray
+
+
+def stroboscopic_step(model, rho) -> StroboscopicStep:
+    """One stroboscopic step ``ρ_S ↦ Tr_A[U(ρ_S ⊗ ρ_A)U†]`` ([WCCM] eq. (1)).
 
     Args:
       model: a :class:`CoherentCollisionModel`.
       rho: system state (d_S, d_S).
 
     Returns:
-      ``(ρ_S', ρ_A', ρ_SA')``, shapes (d_S, d_S), (d_A, d_A), (d_S d_A, d_S d_A).
+      :class:`StroboscopicStep` ``(system, ancilla, joint)``, shapes (d_S, d_S), (d_A, d_A),
+      (d_S d_A, d_S d_A); it unpacks like a tuple.
     """
     c = collide(model, rho)
-    return c.system, c.ancilla, c.joint
+    return StroboscopicStep(c.system, c.ancilla, c.joint)
 
 
 def cycle(model, rho) -> CoherentCollision:
-    """One full cycle: the system meets one ancilla of every species in turn (SPEC §4).
+    """One full cycle: the system meets one ancilla of every species in turn (docs/coherent.md).
 
     For a :class:`MultiSpeciesModel` with m species each collision lasts τ/m with ``V_j·m/√τ``.
     Returns the stacked per-species :class:`CoherentCollision` (leading axis m); the system state
@@ -84,28 +97,51 @@ def cycle(model, rho) -> CoherentCollision:
 
 
 class StroboscopicTrajectory(NamedTuple):
-    """``states`` (N+1, d_S, d_S) with the initial state first, and per-cycle energetics.
+    """``states`` (N+1, d_S, d_S) with the initial state first, and the energetics of every collision.
 
-    ``ancilla_heat``, ``energy_change``, ``work``: (N, m) per cycle and species (m = 1 for one).
+    ``work``, ``heat`` (into the system), ``energy_change``: (N, m) per cycle and species (m = 1 for
+    one species), as in :class:`CoherentCollision`; property ``ancilla_heat`` = −heat ([WCCM]'s Q_A).
     """
 
     states: jnp.ndarray
-    ancilla_heat: jnp.ndarray
-    energy_change: jnp.ndarray
     work: jnp.ndarray
+    heat: jnp.ndarray
+    energy_change: jnp.ndarray
+
+    @property
+    def ancilla_heat(self):
+        """Q_A = −heat per cycle and species, (N, m): the ancillae's energy changes ([WCCM] eq. (2))."""
+        return -self.heat
 
 
-@partial(jax.jit, static_argnames="n_collisions")
-def stroboscopic_trajectory(model, rho0, n_collisions: int) -> StroboscopicTrajectory:
-    """N cycles of the stroboscopic map with ``lax.scan`` (SPEC §4), for one or several species.
+def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecated) -> StroboscopicTrajectory:
+    """``n_steps`` cycles of the stroboscopic map with ``lax.scan`` (docs/coherent.md), one or several species.
+
+    Args:
+      model: a :class:`CoherentCollisionModel` or :class:`MultiSpeciesModel`.
+      rho0: initial system state (d_S, d_S).
+      n_steps: the number of collision steps, a positive integer (static under ``jit``); with m species
+        a step is a cycle of m collisions. The old keyword ``n_collisions=`` still works, with a
+        ``DeprecationWarning``.
 
     The carry keeps the model's complex dtype (float32 models stay complex64).
     """
+    kwargs = dict(deprecated, **({} if n_steps is None else {"n_steps": n_steps}))
+    n_steps = renamed_keyword(kwargs, "n_collisions", "n_steps", "stroboscopic_trajectory").pop("n_steps", None)
+    if kwargs:
+        raise TypeError(f"stroboscopic_trajectory() got unexpected keyword arguments {sorted(kwargs)}")
+    if n_steps is None:
+        raise TypeError("stroboscopic_trajectory() missing the number of collisions n_steps")
+    return _stroboscopic_trajectory(model, rho0, check_positive_int(n_steps, "n_steps"))
+
+
+@partial(jax.jit, static_argnames="n_steps")
+def _stroboscopic_trajectory(model, rho0, n_steps: int) -> StroboscopicTrajectory:
     rho0 = as_state(rho0).astype(complex_dtype(model.species[0]))
 
     def step(rho, _):
         c = cycle(model, rho)
-        return c.system[-1], (c.system[-1], c.ancilla_heat, c.energy_change, c.work)
+        return c.system[-1], (c.system[-1], c.energetics)
 
-    _, (states, q_a, de, w) = jax.lax.scan(step, rho0, None, length=int(n_collisions))
-    return StroboscopicTrajectory(jnp.concatenate([rho0[None], states]), q_a, de, w)
+    _, (states, e) = jax.lax.scan(step, rho0, None, length=n_steps)
+    return StroboscopicTrajectory(jnp.concatenate([rho0[None], states]), e.work, e.heat, e.energy_change)

@@ -1,15 +1,15 @@
-"""Energetics and entropy production of model B (SPEC §4; seed 003 eqs. 3, 12–17, 19–20).
+"""Energetics and entropy production of model B (docs/coherent.md; [WCCM] eqs. (3), (12)–(17), (19)–(20)).
 
 Rates (continuous-time limit), per species j:
 
     Ẇ_C^j = iλ_j⟨[G_j, H_S]⟩         coherent work
     Q̇_inc^j = Tr[H_S D_j(ρ)]          incoherent heat
-    d⟨H_S⟩/dt = Σ_j (Ẇ_C^j + Q̇_inc^j)   modified first law (eqs. 13, 19)
-    Π = Ṡ(ρ_S) − Σ_j β_j Q̇_inc^j     entropy production rate (eqs. 17, 20); one species: β(Ẇ_C − Ḟ).
+    d⟨H_S⟩/dt = Σ_j (Ẇ_C^j + Q̇_inc^j)   modified first law (eqs. (13), (19))
+    Π = Ṡ(ρ_S) − Σ_j β_j Q̇_inc^j     entropy production rate (eqs. (17), (20)); one species: β(Ẇ_C − Ḟ).
 
-Per collision (finite τ): Σ = I(ρ_SA') + S(ρ_A'‖ρ_A) ≥ 0 (eq. 3) and, to leading order in τ,
-I = −βΔF − ΔC_A (eq. 14), S(ρ_A'‖ρ_A) = βW_C + ΔC_A (eq. 15) with W_C = Ẇ_C τ, hence
-βW_C ≥ −ΔC_A (eq. 16). Coherence C is the relative entropy of coherence in the eigenbasis of H_A.
+Per collision (finite τ): Σ = I(ρ_SA') + S(ρ_A'‖ρ_A) ≥ 0 (eq. (3)) and, to leading order in τ,
+I = −βΔF − ΔC_A (eq. (14)), S(ρ_A'‖ρ_A) = βW_C + ΔC_A (eq. (15)) with W_C = Ẇ_C τ, hence
+βW_C ≥ −ΔC_A (eq. (16)). Coherence C is the relative entropy of coherence in the eigenbasis of H_A.
 """
 
 from __future__ import annotations
@@ -20,16 +20,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._dtypes import as_state
+from .._dtypes import as_complex, as_real, as_state
 from .._information import mutual_information, relative_entropy, von_neumann_entropy
-from .._qudit import commutator
+from .._qudit import commutator, expectation
 from ._master import _species_generator, coherent_drive, dissipator, master_equation_rhs
-from ._model import _as, _real, ancilla_state, complex_dtype, energy_coherence
+from ._model import ancilla_state, complex_dtype, energy_coherence
 from ._stroboscopic import collide
-
-
-def _expect(rho, op):
-    return jnp.real(jnp.trace(rho @ op))
 
 
 def _per_species(model, fn):
@@ -38,42 +34,43 @@ def _per_species(model, fn):
 
 
 def coherent_work_rate(model, rho) -> jnp.ndarray:
-    """``Ẇ_C = iλ⟨[G, H_S]⟩`` (seed 003 eq. 12): scalar, or (m,) per species for a multi-species model."""
+    """``Ẇ_C = iλ⟨[G, H_S]⟩`` ([WCCM] eq. (12)): scalar, or (m,) per species for a multi-species model."""
 
     def one(s):
         cdt = complex_dtype(s)
         r = as_state(rho).astype(cdt)
-        lam = _real(s.lam, cdt)
-        return -lam * jnp.imag(jnp.trace(r @ commutator(coherent_drive(s), _as(s.H_S, cdt))))
+        lam = as_real(s.lam, cdt)
+        return lam * expectation(1j * commutator(coherent_drive(s), as_complex(s.H_S, cdt)), r)
 
     return _per_species(model, one)
 
 
 def incoherent_heat_rate(model, rho) -> jnp.ndarray:
-    """``Q̇_inc = Tr[H_S D(ρ)]`` (seed 003 eq. 12): scalar, or (m,) per species."""
+    """``Q̇_inc = Tr[H_S D(ρ)]`` ([WCCM] eq. (12)): scalar, or (m,) per species."""
 
     def one(s):
         cdt = complex_dtype(s)
-        return _expect(dissipator(s, as_state(rho).astype(cdt)), _as(s.H_S, cdt))
+        return expectation(as_complex(s.H_S, cdt), dissipator(s, as_state(rho).astype(cdt)))
 
     return _per_species(model, one)
 
 
 def ancilla_heat_rate(model, rho) -> jnp.ndarray:
     """``Q̇_j = −(Ẇ_C^j + Q̇_inc^j)``: energy flowing into the ancillae of each species per unit time
-    in the limit τ → 0 (seed 003 eq. 19); computed from the species' own generator."""
+    in the limit τ → 0 ([WCCM] eq. (19)); computed from the species' own generator. The sign is
+    [WCCM]'s Q_A (``ancilla_heat``), the opposite of heat into the system."""
 
     def one(s):
         cdt = complex_dtype(s)
-        return -_expect(_species_generator(s, as_state(rho).astype(cdt)), _as(s.H_S, cdt))
+        return -expectation(as_complex(s.H_S, cdt), _species_generator(s, as_state(rho).astype(cdt)))
 
     return _per_species(model, one)
 
 
 def energy_rate(model, rho) -> jnp.ndarray:
-    """``d⟨H_S⟩/dt = Tr[H_S ρ̇]`` from the master equation (the left side of eq. 13)."""
+    """``d⟨H_S⟩/dt = Tr[H_S ρ̇]`` from the master equation (the left side of [WCCM] eq. (13))."""
     cdt = complex_dtype(model.species[0])
-    return _expect(master_equation_rhs(model, rho), _as(model.H_S, cdt))
+    return expectation(as_complex(model.H_S, cdt), master_equation_rhs(model, rho))
 
 
 def entropy_rate(model, rho) -> jnp.ndarray:
@@ -84,24 +81,24 @@ def entropy_rate(model, rho) -> jnp.ndarray:
 
 
 def entropy_production_rate(model, rho) -> jnp.ndarray:
-    """``Π = Ṡ(ρ_S) − Σ_j β_j Q̇_inc^j`` (seed 003 eqs. 17, 20), scalar."""
+    """``Π = Ṡ(ρ_S) − Σ_j β_j Q̇_inc^j`` ([WCCM] eqs. (17), (20)), scalar."""
     q = jnp.atleast_1d(incoherent_heat_rate(model, rho))
-    betas = jnp.stack([_real(s.beta, complex_dtype(s)) for s in model.species])
+    betas = jnp.stack([as_real(s.beta, complex_dtype(s)) for s in model.species])
     return entropy_rate(model, rho) - jnp.sum(betas * q)
 
 
 def free_energy_rate(model, rho) -> jnp.ndarray:
-    """``Ḟ = d⟨H_S⟩/dt − Ṡ/β`` for a single species at inverse temperature β (seed 003 eq. 17)."""
-    beta = _real(model.beta, complex_dtype(model))
+    """``Ḟ = d⟨H_S⟩/dt − Ṡ/β`` for a single species at inverse temperature β ([WCCM] eq. (17))."""
+    beta = as_real(model.beta, complex_dtype(model))
     return energy_rate(model, rho) - entropy_rate(model, rho) / beta
 
 
 class CollisionThermodynamics(NamedTuple):
-    """Entropy and energy terms of one collision (seed 003 eqs. 3, 14–16), all scalars.
+    """Entropy and energy terms of one collision ([WCCM] eqs. (3), (14)–(16)), all scalars.
 
     ``residual_information = I + βΔF + ΔC_A`` and ``residual_relative_entropy =
     S(ρ_A'‖ρ_A) − βW_C − ΔC_A`` vanish to leading order in τ; ``bound_margin = βW_C + ΔC_A``
-    is ≥ 0 by eq. 16.
+    is ≥ 0 by eq. (16).
     """
 
     mutual_information: jnp.ndarray
@@ -117,14 +114,14 @@ class CollisionThermodynamics(NamedTuple):
 
 @partial(jax.jit, static_argnames="n_species")
 def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermodynamics:
-    """Σ, I(ρ_SA'), S(ρ_A'‖ρ_A), ΔC_A, ΔF, W_C = Ẇ_C τ and the residuals of eqs. 14–15 for one
+    """Σ, I(ρ_SA'), S(ρ_A'‖ρ_A), ΔC_A, ΔF, W_C = Ẇ_C τ and the residuals of [WCCM] eqs. (14)–(15) for one
     collision of ρ_S (d_S, d_S) with a fresh ancilla of the single-species ``model``.
 
     ``F = ⟨H_S⟩ − S(ρ_S)/β`` with the ancillae's β; W_C is evaluated on the incoming ρ_S.
     """
     cdt = complex_dtype(model)
     rho = as_state(rho).astype(cdt)
-    beta = _real(model.beta, cdt)
+    beta = as_real(model.beta, cdt)
     c = collide(model, rho, n_species)
     rho_a = ancilla_state(model)
     info = mutual_information(c.joint, model.dims)
@@ -132,7 +129,7 @@ def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermod
     dc = energy_coherence(c.ancilla, model.H_A) - energy_coherence(rho_a, model.H_A)
     ds = von_neumann_entropy(c.system) - von_neumann_entropy(rho)
     df = c.energy_change - ds / beta
-    wc = coherent_work_rate(model, rho) * _real(model.tau, cdt)
+    wc = coherent_work_rate(model, rho) * as_real(model.tau, cdt)
     return CollisionThermodynamics(
         mutual_information=info,
         ancilla_relative_entropy=rel,

@@ -1,8 +1,8 @@
-"""Item 7 of issue 5: the stroboscopic map approaches the master equation as τ → 0, measured.
+"""The stroboscopic map approaches the master equation as τ → 0, measured (docs/coherent.md).
 
-Left: max |ρ_S^strobo(T) − ρ_S^ME(T)| at fixed T = 2 against τ = T/N, for the seed-003 qubit
+Left: max |ρ_S^strobo(T) − ρ_S^ME(T)| at fixed T = 2 against τ = T/N, for the [WCCM] qubit
 example (order 1) and a qubit system with a qutrit ancilla (order 1/2; see the test docstring in
-tests/coherent/test_convergence.py for why). Right: the terms of seed 003 eqs. 14–15 (I(ρ_SA'),
+tests/coherent/test_convergence.py for why). Right: the terms of [WCCM] eqs. (14)–(15) (I(ρ_SA'),
 S(ρ_A'‖ρ_A)) and their residuals (I + βΔF + ΔC_A, S − βW_C − ΔC_A) for one collision of the
 qubit example: terms ∝ τ, residuals ∝ τ².
 
@@ -75,7 +75,7 @@ def main(out_dir="figures/coherent"):
     slopes = [np.polyfit(np.log(rows[:, 0]), np.log(rows[:, k]), 1)[0] for k in (1, 2, 3, 4)]
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.3))
-    ax1.loglog(taus, err_q, "o-", label=f"qubit example (seed 003), order {order_q:.2f}")
+    ax1.loglog(taus, err_q, "o-", label=f"qubit example ([WCCM]), order {order_q:.2f}")
     ax1.loglog(taus, err_3, "s-", label=f"qubit + qutrit ancilla (λ = 0.3, χ_02 ≠ 0), order {order_3:.2f}")
     ax1.loglog(taus, err_q[-1] * taus / taus[-1], "k:", lw=1, label="∝ τ")
     ax1.loglog(taus, err_3[-1] * np.sqrt(taus / taus[-1]), "k--", lw=1, label="∝ τ^½")
@@ -83,12 +83,12 @@ def main(out_dir="figures/coherent"):
     ax1.set_ylabel("max |ρ_S^strobo(T) − ρ_S^ME(T)|")
     ax1.set_title(f"stroboscopic map → master equation, T = {T:g} fixed", fontsize=10)
     ax1.legend(fontsize=8)
-    labels = ["I(ρ_SA')", "S(ρ_A'‖ρ_A)", "|I + βΔF + ΔC_A| (eq. 14)", "|S − βW_C − ΔC_A| (eq. 15)"]
+    labels = ["I(ρ_SA')", "S(ρ_A'‖ρ_A)", "|I + βΔF + ΔC_A| (eq. (14))", "|S − βW_C − ΔC_A| (eq. (15))"]
     for k, (lab, mk) in enumerate(zip(labels, "o^vs"), start=1):
         ax2.loglog(rows[:, 0], rows[:, k], mk + "-", label=f"{lab}: slope {slopes[k - 1]:.2f}")
     ax2.set_xlabel("collision time τ (units of 1/Ω)")
     ax2.set_ylabel("per-collision value (nats)")
-    ax2.set_title("identities of eqs. 14–15: terms ∝ τ, residuals ∝ τ²", fontsize=10)
+    ax2.set_title("identities of [WCCM] eqs. (14)–(15): terms ∝ τ, residuals ∝ τ²", fontsize=10)
     ax2.legend(fontsize=8)
     fig.suptitle(f"Model B convergence (Ω = g = 1, β = {QUBIT['beta']}, λ = {QUBIT['lam']}, ρ_S(0) coherent)", fontsize=11)
     fig.tight_layout()

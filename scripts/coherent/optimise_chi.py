@@ -1,11 +1,11 @@
-"""Item 8 of issue 5: optax finds the ancilla coherence χ that maximises the coherent work.
+"""optax finds the ancilla coherence χ that maximises the coherent work (docs/coherent.md; [WCCM] eq. (16)).
 
 Qutrit system and qutrit ancilla (levels 0, 1, 2, gap Ω = 1), V = g Σ_k (L_k† ⊗ L_k + h.c.) with
 L_1 = |0⟩⟨1|, L_2 = |1⟩⟨2| (energy conserving), a coherent system state ρ_S, β = 1, λ = 1, τ = 10⁻³.
 χ has three complex off-diagonal entries (6 real parameters). Figure of merit: the coherent work
 of one collision, βW_C = βẆ_C τ, with χ kept inside a positivity margin: ρ_th + √τλχ ≥ (1 − κ)ρ_th,
 κ = 0.5 (a radial map onto that set; on the edge of positivity itself the leading-order identities
-of seed 003 lose accuracy, see tests/coherent/test_thermo.py).
+of [WCCM] lose accuracy, see tests/coherent/test_thermo.py).
 
 Why not the literal ratio βW_C/(−ΔC_A)? To leading order βW_C + ΔC_A = S(ρ_A'‖ρ_A) ≈ τ q(ρ_S) does
 not depend on χ, so the ratio equals w/(w − c) with w = βW_C: it is ≥ 1 (the bound) and diverges as
@@ -114,8 +114,8 @@ def main(out_dir="figures/coherent", steps=300):
     ax1.set_ylabel("per collision (nats)")
     ax1.set_title("maximising βW_C over χ within positivity", fontsize=10)
     ax1.legend(fontsize=8)
-    ax2.plot(history[:, 0], history[:, 3], label="βW_C + ΔC_A (bound margin, eq. 16)")
-    ax2.plot(history[:, 0], history[:, 4], "--", label="S(ρ_A'‖ρ_A) (eq. 15 left side)")
+    ax2.plot(history[:, 0], history[:, 3], label="βW_C + ΔC_A (bound margin, [WCCM] eq. (16))")
+    ax2.plot(history[:, 0], history[:, 4], "--", label="S(ρ_A'‖ρ_A) ([WCCM] eq. (15), left side)")
     ax2.axhline(0.0, color="k", lw=0.8)
     ax2.set_xlabel("optax Adam step")
     ax2.set_ylabel("per collision (nats)")

@@ -5,12 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import expm
 
-from tests.helpers import random_unitary
-
-
-def random_hermitian(d, rng):
-    a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
-    return (a + a.conj().T) / 2
+from tests.helpers import random_hermitian, random_unitary
 
 
 def random_model_arrays(d_s, d_a, rng, omega=1.0, beta=0.7, lam_fraction=0.5, tau=0.01):
@@ -59,7 +54,7 @@ def reference_collision(p, rho):
 
 
 def reference_lindblad(p):
-    """(H_eff, jump operators) of the SPEC §4 master equation, built independently:
+    """(H_eff, jump operators) of the master equation of [WCCM] eqs. (6)–(8) (docs/coherent.md), built independently:
     ``D = Σ_{cb} D[L_cb]`` with ``L_cb = √p_b ⟨c|V|b⟩`` in the eigenbasis of ρ_th."""
     d_s, d_a = p["H_S"].shape[0], p["H_A"].shape[0]
     rho_th = gibbs(p["H_A"], p["beta"])

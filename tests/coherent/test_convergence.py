@@ -1,5 +1,5 @@
-"""Item 7: the stroboscopic map approaches the master equation as τ → 0 at fixed total time; the
-order is measured (linear for the qubit example). SPEC §4 'checks the library must pass'."""
+"""The stroboscopic map approaches the master equation as τ → 0 at fixed total time; the order is
+measured (linear for the qubit example). docs/coherent.md, continuous-time limit."""
 
 import jax
 import jax.numpy as jnp

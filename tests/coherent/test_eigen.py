@@ -1,4 +1,4 @@
-"""Eigenoperator form of the interaction (SPEC §4, seed 003 eqs. 9–11)."""
+"""Eigenoperator form of the interaction (docs/coherent.md; [WCCM] eqs. (9)–(11))."""
 
 import numpy as np
 import pytest
@@ -49,6 +49,7 @@ def test_qubit_example_constructor_and_coupling():
     np.testing.assert_allclose(m.V, 0.7 * (np.kron(sp, sm) + np.kron(sm, sp)), atol=1e-15)
     np.testing.assert_allclose(c.drive(m.chi), 0.7 * np.array([[0, 1], [1, 0]]), atol=1e-15)
     down, up = c.rates(m.H_A, 1.5)
+    assert c.rates(m.H_A, 1.5)._fields == ("down", "up")
     p = np.diag(gibbs(np.asarray(m.H_A), 1.5)).real
     np.testing.assert_allclose([float(down[0]), float(up[0])], 0.49 * p, rtol=1e-12)
     rho = random_state(2, np.random.default_rng(1))

@@ -1,4 +1,4 @@
-"""Item 8: derivatives in λ, χ, β, τ and the coupling against central finite differences (SPEC §7)."""
+"""Derivatives in λ, χ, β, τ and the coupling against central finite differences (docs/ensemble.md, sensitivities)."""
 
 import jax
 import jax.numpy as jnp

@@ -1,4 +1,4 @@
-"""Continuous-time limit (SPEC §4, seed 003 eqs. 6–8): rhs, Lindbladian, exact propagation against
+"""Continuous-time limit (docs/coherent.md; [WCCM] eqs. (6)–(8)): rhs, Lindbladian, exact propagation against
 QuTiP ``mesolve``, steady state, batching."""
 
 import jax

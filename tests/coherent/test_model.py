@@ -1,4 +1,4 @@
-"""Model B inputs: validation (SPEC §4), the ancilla state and coherence in the H_A eigenbasis."""
+"""Model B inputs: validation (docs/coherent.md), the ancilla state and coherence in the H_A eigenbasis."""
 
 import warnings
 
@@ -15,8 +15,8 @@ from jaxthermo.coherent import (
     qubit_example,
     thermal_ancilla,
 )
-from tests.coherent.helpers import gibbs, random_hermitian, random_model_arrays
-from tests.helpers import random_state, random_unitary
+from tests.coherent.helpers import gibbs, random_model_arrays
+from tests.helpers import random_hermitian, random_state, random_unitary
 
 
 @pytest.mark.parametrize("dims", [(2, 2), (2, 3), (3, 2)])
@@ -120,3 +120,19 @@ def test_float32_model_computes_in_complex64():
     m = qubit_example(dtype=jnp.float32)
     assert ancilla_state(m).dtype == jnp.complex64
     assert random_hermitian(2, np.random.default_rng(0)).shape == (2, 2)
+
+
+def test_named_returns_replace_and_foundation_functions():
+    m = qubit_example(beta=1.0, tau=0.04, lam=0.1)
+    r = allowed_lambda_range(m)
+    assert r._fields == ("lower", "upper") and r.lower == r[0] and r.upper == r[1]
+    pair = jt.MultiSpeciesModel((m, m))
+    hotter = pair.replace(species=(m, m.replace(beta=0.5)))
+    assert isinstance(hotter, jt.MultiSpeciesModel) and float(hotter.species[1].beta) == 0.5
+    with pytest.raises(ValueError, match="tau"):
+        pair.replace(species=(m, m.replace(tau=0.05)))
+    # one Gibbs state and one Lindblad term in the package: model B re-exports the foundation's
+    from jaxthermo import _qudit, _superoperators
+
+    assert jt.coherent.gibbs_state is _qudit.gibbs_state
+    assert jt.coherent.lindblad_term is _superoperators.lindblad_term

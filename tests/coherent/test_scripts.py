@@ -1,4 +1,4 @@
-"""The item-7 and item-8 scripts run, and their claims hold on short runs."""
+"""The scripts of scripts/coherent run, and their claims hold on short runs."""
 
 import importlib.util
 import pathlib

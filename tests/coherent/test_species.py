@@ -1,4 +1,4 @@
-"""Several ancilla species (SPEC §4; seed 003 eqs. 18–20) and a non-equilibrium steady state."""
+"""Several ancilla species (docs/coherent.md; [WCCM] eqs. (18)–(20)) and a non-equilibrium steady state."""
 
 import jax
 import jax.numpy as jnp

@@ -1,4 +1,4 @@
-"""The stroboscopic map (SPEC §4, seed 003 eqs. 1–2) against an independent SciPy computation."""
+"""The stroboscopic map (docs/coherent.md; [WCCM] eqs. (1)–(2)) against an independent SciPy computation."""
 
 import jax
 import jax.numpy as jnp
@@ -94,3 +94,62 @@ def test_step_is_jittable_and_vmappable_over_lambda():
     batched = jax.jit(jax.vmap(lambda lam: jt.stroboscopic_step(m.replace(lam=lam), rho)[0]))(lams)
     for lam, r in zip(lams, batched):
         np.testing.assert_allclose(r, jt.stroboscopic_step(m.replace(lam=float(lam)), rho)[0], atol=1e-14)
+
+
+def test_collision_result_speaks_the_package_vocabulary():
+    """One energetics vocabulary (docs/conventions.md): heat INTO the system, Q = −Q_A of [WCCM]."""
+    rng = np.random.default_rng(21)
+    m = qubit_example(lam=0.3, tau=0.05)
+    sx = np.array([[0.0, 1.0], [1.0, 0.0]])
+    with pytest.warns(UserWarning):  # global work, so that the first law has three non-zero terms
+        m_work = jt.CoherentCollisionModel(m.H_S, m.H_A, np.kron(sx, sx), 1.0, m.chi, 0.1, 0.05)
+    for model in (m, m_work):
+        rho = random_state(2, rng)
+        c = collide(model, rho)
+        assert isinstance(c, jt.CollisionResult) and isinstance(c.energetics, jt.Energetics)
+        assert c._fields == ("system", "ancilla", "joint", "energetics")
+        assert c.energetics._fields == ("work", "heat", "energy_change")
+        assert (c.work, c.heat, c.energy_change) == tuple(c.energetics)
+        rho_a = np.asarray(jt.coherent.ancilla_state(model))
+        q_a = np.real(np.trace(np.asarray(model.H_A) @ (np.asarray(c.ancilla) - rho_a)))
+        np.testing.assert_allclose(c.ancilla_heat, q_a, atol=1e-14)
+        assert float(c.heat) == -float(c.ancilla_heat) and abs(float(c.heat)) > 1e-4
+        assert abs(float(c.energy_change - (c.work + c.heat))) < 1e-13  # first law ΔE_S = W + Q
+    assert abs(float(c.work)) > 1e-4  # the model with global work has W ≠ 0
+
+
+def test_step_and_trajectory_are_named_tuples_with_the_energetics_of_each_collision():
+    m = qubit_example(lam=0.3, tau=0.02)
+    rho0 = jnp.array([[0.3, 0.1j], [-0.1j, 0.7]])
+    step = jt.stroboscopic_step(m, rho0)
+    assert isinstance(step, jt.coherent.StroboscopicStep) and step._fields == ("system", "ancilla", "joint")
+    rs, ra, x = step
+    c = collide(m, rho0)
+    for got, want in ((rs, c.system), (ra, c.ancilla), (x, c.joint)):
+        np.testing.assert_array_equal(got, want)
+    traj = jt.stroboscopic_trajectory(m, rho0, n_steps=3)
+    assert traj._fields == ("states", "work", "heat", "energy_change")
+    rho = rho0
+    for n in range(3):
+        c = collide(m, rho)
+        for name in ("work", "heat", "energy_change", "ancilla_heat"):
+            np.testing.assert_allclose(getattr(traj, name)[n, 0], getattr(c, name), atol=1e-15)
+        rho = c.system
+    np.testing.assert_array_equal(traj.ancilla_heat, -traj.heat)
+    np.testing.assert_allclose(traj.energy_change, traj.work + traj.heat, atol=1e-14)
+
+
+def test_deprecated_n_collisions_keyword_warns_and_gives_the_same_trajectory():
+    m = qubit_example(lam=0.3, tau=0.02)
+    rho0 = jnp.array([[0.3, 0.1j], [-0.1j, 0.7]])
+    new = jt.stroboscopic_trajectory(m, rho0, n_steps=5)
+    with pytest.warns(DeprecationWarning, match=r"n_collisions=.*n_steps="):
+        old = jt.stroboscopic_trajectory(m, rho0, n_collisions=5)
+    for a, b in zip(jax.tree_util.tree_leaves(new), jax.tree_util.tree_leaves(old)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(jt.stroboscopic_trajectory(m, rho0, 5).states, new.states)
+    with pytest.raises(TypeError, match="n_steps"):
+        jt.stroboscopic_trajectory(m, rho0, 5, n_collisions=5)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="n_steps"):
+            jt.stroboscopic_trajectory(m, rho0, bad)

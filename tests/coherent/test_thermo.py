@@ -1,4 +1,4 @@
-"""Energetics and entropy production (SPEC §4; seed 003 eqs. 3, 12–17)."""
+"""Energetics and entropy production (docs/coherent.md; [WCCM] eqs. (3), (12)–(17))."""
 
 import jax
 import jax.numpy as jnp
@@ -52,7 +52,7 @@ def test_first_law_against_propagation_and_collisions(seed):
     lhs = (e[2] - e[0]) / (2 * h)
     np.testing.assert_allclose(lhs, float(jt.coherent_work_rate(model, mid) + jt.incoherent_heat_rate(model, mid)), atol=1e-8)
     np.testing.assert_allclose(float(energy_rate(model, rho)), wc + qi, atol=1e-14)
-    # route 2: −Q_A/τ of one collision (seed 003 eq. 13, d⟨H_S⟩/dt ≡ −Q̇_A) converges linearly in τ
+    # route 2: −Q_A/τ of one collision ([WCCM] eq. (13), d⟨H_S⟩/dt ≡ −Q̇_A) converges linearly in τ
     errs = []
     for tau in (4e-3, 2e-3, 1e-3):
         m_tau = model.replace(tau=tau)
@@ -75,7 +75,7 @@ def test_entropy_production_rate_two_forms_and_collision_limit():
         s = [float(jt.von_neumann_entropy(x)) for x in jt.propagate(model, rho, np.array([0.0, h, 2 * h]))]
         mid = jt.propagate(model, rho, np.array([h]))[0]
         np.testing.assert_allclose((s[2] - s[0]) / (2 * h), float(entropy_rate(model, mid)), rtol=1e-6, atol=1e-9)
-        # Π = lim Σ_n/τ with Σ_n = I(ρ_SA') + S(ρ_A'‖ρ_A) (seed 003 eqs. 3, 17)
+        # Π = lim Σ_n/τ with Σ_n = I(ρ_SA') + S(ρ_A'‖ρ_A) ([WCCM] eqs. (3), (17))
         lam_tau = model.lam
         ratios = [float(collision_thermodynamics(model.replace(tau=t, lam=lam_tau), rho).entropy_production) / t for t in (2e-3, 1e-3, 5e-4)]
         errs = [abs(r - pi) for r in ratios]
@@ -141,7 +141,7 @@ def test_bound_holds_in_every_collision_of_trajectories():
 
 
 def test_bound_is_leading_order_and_can_fail_at_finite_tau():
-    """βW_C ≥ −ΔC_A is eq. 15's leading order; the exact statement is S(ρ_A'‖ρ_A) ≥ 0. With strong
+    """βW_C ≥ −ΔC_A is [WCCM] eq. (15)'s leading order; the exact statement is S(ρ_A'‖ρ_A) ≥ 0. With strong
     coherence (f = 0.9) at τ = 10⁻³ the residual of eq. 15 exceeds S(ρ_A'‖ρ_A) in some collision,
     while Σ ≥ 0 and S(ρ_A'‖ρ_A) ≥ 0 hold exactly; at τ = 6.25·10⁻⁵ the bound is restored (above)."""
     rng = np.random.default_rng(111)

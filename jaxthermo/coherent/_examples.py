@@ -1,0 +1,32 @@
+"""The qubit example of [WCCM] (docs/coherent.md): resonant qubits exchanging excitations.
+
+Kept apart from :mod:`._model` and :mod:`._eigen` because it needs both (the model class and the
+eigenoperator coupling); neither of them imports this module.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from ._eigen import EigenoperatorCoupling
+from ._model import CoherentCollisionModel
+
+
+def qubit_coupling(omega=1.0, g=1.0, dtype=jnp.float64) -> EigenoperatorCoupling:
+    """The [WCCM] qubit coupling ``V = g(σ₊σ₋ + σ₋σ₊)``: L = A = σ₋ = |0⟩⟨1|, ω = Ω."""
+    sm = jnp.array([[[0.0, 1.0], [0.0, 0.0]]], dtype)
+    return EigenoperatorCoupling(sm, sm, jnp.reshape(jnp.asarray(g, dtype), (1,)), jnp.reshape(jnp.asarray(omega, dtype), (1,)))
+
+
+def qubit_example(omega=1.0, g=1.0, beta=1.0, lam=0.1, tau=0.01, dtype=None) -> CoherentCollisionModel:
+    """The [WCCM] qubit example: resonant qubits, ``V = g(σ₊σ₋ + σ₋σ₊)``, χ = σ_x (docs/coherent.md).
+
+    ``H_S = H_A = (Ω/2)σ_z`` with |0⟩ the ground state (σ_z = diag(−1, 1), as ``2·spin_z(2)``),
+    ``σ₋ = |0⟩⟨1|``. The continuous-time limit is amplitude damping with
+    ``γ⁻ = g² p_0``, ``γ⁺ = g² p_1`` plus the drive ``λG``, ``G = g σ_x``.
+    """
+    dtype = jnp.float64 if dtype is None else dtype
+    coupling = qubit_coupling(omega, g, dtype=dtype)
+    h = (jnp.asarray(omega, dtype) / 2) * jnp.diag(jnp.array([-1.0, 1.0], dtype))
+    chi = jnp.array([[0.0, 1.0], [1.0, 0.0]], dtype)
+    return CoherentCollisionModel(h, h, coupling.interaction(), beta, chi, lam, tau)
