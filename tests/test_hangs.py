@@ -1,0 +1,63 @@
+"""Known XLA:CPU deadlock patterns, each run in a subprocess with a timeout (docs/xla_cpu_hangs.md).
+
+jaxlib 0.10.0-0.11.0 splits large batched LAPACK calls over XLA's intra-op thread pool and blocks
+the calling pool thread; enough concurrent calls deadlock the pool. A hang here fails the test
+(with the pattern named) instead of stalling CI. Each pattern hung within a few calls without the
+mitigation on a 2-core machine (jax 0.10.2); with it, each subprocess takes a few seconds.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REPRO = ROOT / "benchmarks" / "xla_cpu_hang_repro.py"
+TIMEOUT_S = 120
+# the runtime setting jaxthermo applies at import (docs/xla_cpu_hangs.md, "Mitigation")
+MITIGATION = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
+
+
+def _run(args, what, env_flags=None):
+    env = dict(os.environ)
+    env.pop("XLA_FLAGS", None)  # the subprocess decides its own flags (conftest forces 4 devices)
+    env["JAX_PLATFORMS"] = "cpu"
+    if env_flags:
+        env["XLA_FLAGS"] = env_flags
+    try:
+        proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(
+            f"{what}: no result after {TIMEOUT_S} s -- XLA:CPU deadlock (batched LAPACK custom calls "
+            f"starving the intra-op thread pool, docs/xla_cpu_hangs.md). Partial output:\n{e.stdout!r}",
+            pytrace=False,
+        )
+    assert proc.returncode == 0, f"{what} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+@pytest.mark.parametrize("pattern", ["expm", "devices"])
+def test_plain_jax_pattern_with_mitigation(pattern):
+    """The plain-JAX reproducers, with the XLA flag the package sets at import."""
+    out = _run([sys.executable, str(REPRO), pattern, "--calls", "50"], f"plain-JAX pattern {pattern!r}", MITIGATION)
+    assert out.startswith("OK")
+
+
+JT_PROPAGATE = """
+import numpy as np, jax, jax.numpy as jnp, jaxthermo as jt
+model = jt.qubit_example(omega=1.0, g=0.5, beta=1.0, lam=0.1, tau=1e-3)
+batch = model.replace(lam=jnp.linspace(-0.5, 0.5, 4096))
+times = np.linspace(0.0, 10.0, 101)
+rho0 = np.array([[0.2, 0.3 - 0.1j], [0.3 + 0.1j, 0.8]])
+f = jax.jit(lambda m: jt.propagate(m, rho0, times))
+for i in range(20):
+    jax.block_until_ready(f(batch))
+print("OK")
+"""
+
+
+def test_jaxthermo_batched_propagate_under_jit():
+    """Issue 15's reproducer: jit(propagate) over a 4096-member batch (the package's own flags)."""
+    assert _run([sys.executable, "-c", JT_PROPAGATE], "jit(jt.propagate) over 4096 models").startswith("OK")
