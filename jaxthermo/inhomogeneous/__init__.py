@@ -22,11 +22,13 @@ from ._model import ExactUnitary as ExactUnitary
 from ._model import InhomogeneousReservoir as InhomogeneousReservoir
 from ._model import PartialSwap as PartialSwap
 from ._model import reservoir_hamiltonian as reservoir_hamiltonian
+from ._model import ReservoirParameters as ReservoirParameters
 from ._model import reservoir_parameters as reservoir_parameters
 from ._model import reservoir_populations as reservoir_populations
 from ._model import reservoir_state as reservoir_state
 from ._analytics import averaged_reservoir_populations as averaged_reservoir_populations
 from ._analytics import averaged_reservoir_state as averaged_reservoir_state
+from ._analytics import PopulationDerivatives as PopulationDerivatives
 from ._analytics import population_derivatives as population_derivatives
 from ._analytics import population_derivatives_closed_form as population_derivatives_closed_form
 from ._analytics import small_delta_mean_work as small_delta_mean_work
@@ -50,6 +52,7 @@ from ._second_laws import free_energies as free_energies
 from ._second_laws import free_energy_changes as free_energy_changes
 from ._statistics import CollisionSamples as CollisionSamples
 from ._statistics import Quadratic as Quadratic
+from ._statistics import Support as Support
 from ._statistics import heat_density as heat_density
 from ._statistics import heat_support as heat_support
 from ._statistics import quadratic_coefficients as quadratic_coefficients

@@ -130,7 +130,14 @@ def population_derivatives_closed_form(model: InhomogeneousReservoir):
     return -bg * a**j / (1 - a**d) ** 2 * bracket
 
 
-def population_derivatives(model: InhomogeneousReservoir):
+class PopulationDerivatives(NamedTuple):
+    """``q'(0)`` (d,) and ``q''(0)`` (d,): δ-derivatives of the reservoir populations at δ = 0."""
+
+    first: jnp.ndarray
+    second: jnp.ndarray
+
+
+def population_derivatives(model: InhomogeneousReservoir) -> PopulationDerivatives:
     """``(q'(0), q''(0))``: first and second δ-derivatives of the reservoir populations at δ = 0.
 
     By forward-mode autodiff of :func:`reservoir_populations`; the closed form of ``q'(0)`` is
@@ -140,7 +147,7 @@ def population_derivatives(model: InhomogeneousReservoir):
     q = lambda delta: reservoir_populations(model, delta)  # noqa: E731
     dq = jax.jacfwd(q)
     zero = jnp.zeros((), dtype)
-    return dq(zero), jax.jacfwd(dq)(zero)
+    return PopulationDerivatives(dq(zero), jax.jacfwd(dq)(zero))
 
 
 def small_delta_mean_work(model: InhomogeneousReservoir, variance):

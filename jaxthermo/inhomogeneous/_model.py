@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -145,14 +145,21 @@ def has_closed_form(coupling) -> bool:
     return type(coupling) is PartialSwap
 
 
-def reservoir_parameters(model: InhomogeneousReservoir, delta):
-    """``(β_r, g_r)`` of a reservoir qudit with inhomogeneity δ (either kind)."""
+class ReservoirParameters(NamedTuple):
+    """Inverse temperature β_r and level spacing g_r of a reservoir qudit (arrays of δ's shape)."""
+
+    beta: jnp.ndarray
+    g: jnp.ndarray
+
+
+def reservoir_parameters(model: InhomogeneousReservoir, delta) -> ReservoirParameters:
+    """``(β_r, g_r)`` of a reservoir qudit with inhomogeneity δ (either kind), a :class:`ReservoirParameters`."""
     delta = jnp.asarray(delta)
     beta = jnp.asarray(model.beta).astype(delta.dtype)
     g0 = jnp.asarray(model.g0).astype(delta.dtype)
     if model.kind == "hamiltonian":
-        return beta * jnp.ones_like(delta), g0 * (1.0 + delta)
-    return beta * (1.0 + delta), g0 * jnp.ones_like(delta)
+        return ReservoirParameters(beta * jnp.ones_like(delta), g0 * (1.0 + delta))
+    return ReservoirParameters(beta * (1.0 + delta), g0 * jnp.ones_like(delta))
 
 
 def reservoir_populations(model: InhomogeneousReservoir, delta):

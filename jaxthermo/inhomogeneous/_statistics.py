@@ -80,12 +80,19 @@ def quadratic_density(coeffs: Quadratic, pdf, y):
     return jnp.where(inside, total / root, 0.0)
 
 
-def quadratic_support(coeffs: Quadratic):
+class Support(NamedTuple):
+    """``(lower, upper)`` bounds of a density's support (one of them infinite)."""
+
+    lower: jnp.ndarray
+    upper: jnp.ndarray
+
+
+def quadratic_support(coeffs: Quadratic) -> Support:
     """``(y_min, y_max)`` of the quadratic map: the vertex bounds y from one side (D ≥ 0)."""
     a, b, c = coeffs
     vertex = c - b**2 / (4 * a)
     inf = jnp.full_like(vertex, jnp.inf)
-    return jnp.where(a > 0, vertex, -inf), jnp.where(a > 0, inf, vertex)
+    return Support(jnp.where(a > 0, vertex, -inf), jnp.where(a > 0, inf, vertex))
 
 
 def _pdf(model, distribution):
@@ -118,12 +125,12 @@ def heat_density(model: InhomogeneousReservoir, rho, y, distribution=None):
     return quadratic_density(quadratic_coefficients(model, rho, "heat"), _pdf(model, distribution), y)
 
 
-def work_support(model: InhomogeneousReservoir, rho):
+def work_support(model: InhomogeneousReservoir, rho) -> Support:
     """``(y_min, +∞)`` of G_W: y ≥ −(q0 − p0)²/(4q0'), i.e. W ≥ −sin²θ (p0 a − p1)²/(4βa) ([ATO-preprint] eq. (B7))."""
     return quadratic_support(quadratic_coefficients(model, rho, "work"))
 
 
-def heat_support(model: InhomogeneousReservoir, rho):
+def heat_support(model: InhomogeneousReservoir, rho) -> Support:
     """``(y_min, y_max)`` of G_Q (one side is infinite)."""
     return quadratic_support(quadratic_coefficients(model, rho, "heat"))
 
