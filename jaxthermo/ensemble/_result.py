@@ -27,7 +27,7 @@ class EnsembleResult:
     """Statistics of a model-A ensemble over ``n_configs`` configurations of N collisions.
 
     Per collision r = 1…N (shape (N,)): ``mean_work``/``var_work`` of W_r, ``mean_heat``/
-    ``var_heat`` of Q_r, ``mean_energy_change``/``var_energy_change`` of ΔU_r and
+    ``var_heat`` of Q_r (heat into the system), ``mean_energy_change``/``var_energy_change`` of ΔU_r and
     ``mean_cumulative_work``/``var_cumulative_work`` of W_1 + … + W_r (the last entry is W_N).
     Per step r = 0…N: ``mean_state`` (N+1, d, d); ``mean_divergence``/``var_divergence``
     (N+1, n_alpha), the frozen-configuration average of D_α(ρ_{S|r}‖τ_S);
