@@ -107,7 +107,8 @@ class InhomogeneousReservoir:
       kind: ``"hamiltonian"`` or ``"temperature"`` (static).
       coupling: a :class:`Coupling`: :class:`PartialSwap` (default), :class:`ExactUnitary` or a user's own.
       distribution: the law G(δ) of the inhomogeneity, a :class:`~jaxthermo.Distribution` (``Gaussian``,
-        ``Uniform``, ``TwoPoint``, ``Empirical`` or a user's own), needed by the ensemble functions; ``None`` for fixed δ sequences.
+        ``Uniform``, ``TwoPoint``, ``Empirical`` or a user's own), needed by the ensemble functions;
+        ``None`` for fixed δ sequences.
 
     Example:
       >>> model = InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.1, kind="hamiltonian")

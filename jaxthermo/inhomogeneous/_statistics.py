@@ -126,7 +126,10 @@ def heat_density(model: InhomogeneousReservoir, rho, y, distribution=None):
 
 
 def work_support(model: InhomogeneousReservoir, rho) -> Support:
-    """``(y_min, +∞)`` of G_W: y ≥ −(q0 − p0)²/(4q0'), i.e. W ≥ −sin²θ (p0 a − p1)²/(4βa) ([ATO-preprint] eq. (B7))."""
+    """``(y_min, +∞)`` of G_W: y ≥ −(q0 − p0)²/(4q0'), i.e. W ≥ −sin²θ (p0 a − p1)²/(4βa).
+
+    [ATO-preprint] eq. (B7).
+    """
     return quadratic_support(quadratic_coefficients(model, rho, "work"))
 
 
