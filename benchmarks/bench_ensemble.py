@@ -1,4 +1,4 @@
-"""Ensemble throughput side by side, one run, one machine (issue 4, item 8).
+"""Ensemble throughput side by side, one run, one machine.
 
 Workload: model A, qubit (and qutrit), system state with coherences, partial swap θ = 0.1,
 Hamiltonian kind, Gaussian δ (σ = 0.05), N = 100 collisions per configuration; per collision the

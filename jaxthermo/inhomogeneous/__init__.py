@@ -1,23 +1,34 @@
-"""Model A: inhomogeneous reservoirs (SPEC §3)."""
+"""Model A: inhomogeneous reservoirs (docs/inhomogeneous.md).
 
+Ensembles of frozen configurations (``frozen_ensemble_mean``, ``frozen_vs_averaged_divergence``)
+sample configurations and so belong to the ensemble engine, :mod:`jaxthermo.ensemble`.
+"""
+
+from .._histogram import Histogram as Histogram
+from ._distributions import Distribution as Distribution
 from ._distributions import Empirical as Empirical
 from ._distributions import Gaussian as Gaussian
 from ._distributions import TwoPoint as TwoPoint
 from ._distributions import Uniform as Uniform
+from ._dynamics import CollisionStep as CollisionStep
 from ._dynamics import Trajectory as Trajectory
 from ._dynamics import collide as collide
 from ._dynamics import collide_closed_form as collide_closed_form
 from ._dynamics import collide_generic as collide_generic
+from ._dynamics import collision_step as collision_step
 from ._dynamics import trajectory as trajectory
+from ._model import Coupling as Coupling
 from ._model import ExactUnitary as ExactUnitary
 from ._model import InhomogeneousReservoir as InhomogeneousReservoir
 from ._model import PartialSwap as PartialSwap
 from ._model import reservoir_hamiltonian as reservoir_hamiltonian
+from ._model import ReservoirParameters as ReservoirParameters
 from ._model import reservoir_parameters as reservoir_parameters
 from ._model import reservoir_populations as reservoir_populations
 from ._model import reservoir_state as reservoir_state
 from ._analytics import averaged_reservoir_populations as averaged_reservoir_populations
 from ._analytics import averaged_reservoir_state as averaged_reservoir_state
+from ._analytics import PopulationDerivatives as PopulationDerivatives
 from ._analytics import population_derivatives as population_derivatives
 from ._analytics import population_derivatives_closed_form as population_derivatives_closed_form
 from ._analytics import small_delta_mean_work as small_delta_mean_work
@@ -33,24 +44,20 @@ from ._analytics import mean_work as mean_work
 from ._analytics import small_delta_mean_energy_change as small_delta_mean_energy_change
 from ._analytics import small_delta_mean_heat as small_delta_mean_heat
 from ._dynamics import partial_swap_update as partial_swap_update
-from ._frozen import EnsembleMean as EnsembleMean
-from ._frozen import frozen_ensemble_mean as frozen_ensemble_mean
-from ._frozen import sample_configurations as sample_configurations
 from ._second_laws import CollisionSecondLaws as CollisionSecondLaws
-from ._second_laws import FrozenVersusAveraged as FrozenVersusAveraged
 from ._second_laws import collision_second_laws as collision_second_laws
 from ._second_laws import divergences_to_thermal as divergences_to_thermal
 from ._second_laws import entropy_production as entropy_production
 from ._second_laws import free_energies as free_energies
 from ._second_laws import free_energy_changes as free_energy_changes
-from ._second_laws import frozen_vs_averaged_divergence as frozen_vs_averaged_divergence
+from ._statistics import CollisionSamples as CollisionSamples
 from ._statistics import Quadratic as Quadratic
+from ._statistics import Support as Support
 from ._statistics import heat_density as heat_density
 from ._statistics import heat_support as heat_support
 from ._statistics import quadratic_coefficients as quadratic_coefficients
 from ._statistics import quadratic_density as quadratic_density
 from ._statistics import quadratic_support as quadratic_support
-from ._statistics import Histogram as Histogram
 from ._statistics import single_collision_histogram as single_collision_histogram
 from ._statistics import single_collision_samples as single_collision_samples
 from ._statistics import work_density as work_density

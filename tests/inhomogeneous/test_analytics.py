@@ -1,4 +1,4 @@
-"""Ensemble analytics of model A against independent routes (SPEC §3)."""
+"""Ensemble analytics of model A against independent routes (docs/inhomogeneous.md)."""
 
 import jax
 import jax.numpy as jnp

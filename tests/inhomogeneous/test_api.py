@@ -1,4 +1,4 @@
-"""Model-A API contract: public names, gradients (SPEC §7), float32, bad input (issue 3 items 1, 9)."""
+"""Model-A API contract: public names, gradients (docs/ensemble.md), float32, bad input."""
 
 import jax
 import jax.numpy as jnp

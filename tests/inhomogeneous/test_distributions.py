@@ -1,4 +1,4 @@
-"""Distributions G(δ): sampling, quadrature/exact sums, densities and reparameterised gradients (issue 3 item 1)."""
+"""Distributions G(δ): sampling, quadrature/exact sums, densities and reparameterised gradients."""
 
 import jax
 import jax.numpy as jnp
