@@ -34,7 +34,7 @@ class Histogram:
     overflow: int = 0
 
     @classmethod
-    def from_samples(cls, values, bins: int = 50, range=None) -> "Histogram":  # noqa: A002 (NumPy's name)
+    def from_samples(cls, values, bins: int = 50, range=None) -> Histogram:
         """Histogram of ``values`` with ``np.histogram``'s binning (last bin closed) and out-of-range counts."""
         values = np.asarray(values).ravel()
         counts, edges = np.histogram(values, bins=bins, range=range)

@@ -12,7 +12,8 @@ statistics of large runs (mean state, moments, histograms, frozen D_α; sharding
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -95,7 +96,7 @@ def frozen_ensemble_mean(
         idx = np.arange(start, start + chunk)
         part = chunk_sums(jnp.asarray(idx, jnp.uint32), jnp.asarray(idx < n_configs))
         totals = part if totals is None else jax.tree_util.tree_map(jnp.add, totals, part)
-    is_pair = lambda x: isinstance(x, tuple) and len(x) == 2 and not isinstance(x[0], tuple)  # noqa: E731
+    is_pair = lambda x: isinstance(x, tuple) and len(x) == 2 and not isinstance(x[0], tuple)
     mean = jax.tree_util.tree_map(lambda t: t[0] / n_configs, totals, is_leaf=is_pair)
     second = jax.tree_util.tree_map(lambda t: t[1] / n_configs, totals, is_leaf=is_pair)
     stderr = jax.tree_util.tree_map(

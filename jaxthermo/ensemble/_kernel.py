@@ -66,13 +66,13 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
     if use_fused_qubit_path(model):  # qubit partial swap: three real numbers per configuration
         state = state_to_qubit(rho)
         collide_chunk = partial(qubit_collision, model)
-        as_matrix = lambda st: qubit_to_state(*st)  # noqa: E731
+        as_matrix = lambda st: qubit_to_state(*st)
         mean_state = _qubit_mean_state
-        pops = lambda st: jnp.stack([st[0], 1 - st[0]], axis=-1)  # noqa: E731
+        pops = lambda st: jnp.stack([st[0], 1 - st[0]], axis=-1)
     else:
         state = rho
         collide_chunk = jax.vmap(lambda r, dl, th: collision_step(model, r, dl, th), (0, 0, None))
-        as_matrix = lambda st: st  # noqa: E731
+        as_matrix = lambda st: st
         mean_state = chunk_moments
         pops = populations
 

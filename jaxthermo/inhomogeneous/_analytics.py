@@ -144,7 +144,7 @@ def population_derivatives(model: InhomogeneousReservoir) -> PopulationDerivativ
     :func:`population_derivatives_closed_form` (the tests compare the two).
     """
     dtype = jnp.result_type(jnp.asarray(model.beta).dtype, jnp.asarray(model.g0).dtype)
-    q = lambda delta: reservoir_populations(model, delta)  # noqa: E731
+    q = lambda delta: reservoir_populations(model, delta)
     dq = jax.jacfwd(q)
     zero = jnp.zeros((), dtype)
     return PopulationDerivatives(dq(zero), jax.jacfwd(dq)(zero))

@@ -136,7 +136,7 @@ class InhomogeneousReservoir:
         g0 = jnp.asarray(self.g0)
         return g0 * spin_z(self.d, jnp.result_type(g0.dtype, spin_z(self.d).dtype))
 
-    def replace(self, **changes) -> "InhomogeneousReservoir":
+    def replace(self, **changes) -> InhomogeneousReservoir:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 

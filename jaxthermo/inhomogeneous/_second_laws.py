@@ -20,8 +20,8 @@ import jax.numpy as jnp
 
 from .._dtypes import as_state
 from .._information import divergences_to_thermal as _divergences_to_thermal
-from .._information import quantum_free_energy, relative_entropy
 from .._information import free_energy as classical_free_energy
+from .._information import quantum_free_energy, relative_entropy
 from .._qudit import populations, tensor
 from ._dynamics import _collide, _prepare, _validate, collide_generic
 from ._model import InhomogeneousReservoir, reservoir_state

@@ -45,7 +45,7 @@ def test_same_numbers_as_the_previous_route():
 def test_same_configurations_as_the_engine(coupling):
     model, rho0 = _model(coupling=coupling), _rho()
     res = jt.ensemble(model, rho0, 5, 300, seed=11, alphas=(1.0,), chunk_size=128)
-    obs = lambda t: (t.work, jnp.cumsum(t.work)[-1], jnp.real(t.states[1:, 0, 0]))  # noqa: E731
+    obs = lambda t: (t.work, jnp.cumsum(t.work)[-1], jnp.real(t.states[1:, 0, 0]))
     frozen = frozen_ensemble_mean(model, rho0, jax.random.key(11), 300, 5, obs, chunk_size=100)
     np.testing.assert_allclose(frozen.mean[0], res.mean_work, rtol=1e-10, atol=1e-16)
     np.testing.assert_allclose(frozen.mean[1], res.mean_total_work, rtol=1e-10, atol=1e-16)

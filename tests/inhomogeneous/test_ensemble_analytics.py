@@ -44,7 +44,7 @@ def test_averaged_trajectory_closed_form_and_frozen_monte_carlo(d, dist):
 def test_frozen_ensemble_independent_of_chunk_size():
     model = _model()
     rho0 = jnp.diag(jnp.array([0.6, 0.4]))
-    obs = lambda t: t.work  # noqa: E731
+    obs = lambda t: t.work
     a = jt.frozen_ensemble_mean(model, rho0, KEY, 1000, 5, obs, chunk_size=1000)
     b = jt.frozen_ensemble_mean(model, rho0, KEY, 1000, 5, obs, chunk_size=300)
     np.testing.assert_allclose(a.mean, b.mean, rtol=1e-12)

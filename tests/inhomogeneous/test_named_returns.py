@@ -97,7 +97,7 @@ def test_one_histogram_type():
 
 
 def test_other_multi_value_returns_are_named():
-    model, rho = _model(), _rho()
+    model = _model()
     params = jt.inhomogeneous.reservoir_parameters(model, 0.1)
     assert isinstance(params, jt.inhomogeneous.ReservoirParameters)
     beta_r, g_r = params  # old unpacking
