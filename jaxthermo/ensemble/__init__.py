@@ -6,6 +6,8 @@ Also the generic, differentiable frozen-configuration average of any trajectory 
 """
 
 from .._histogram import Histogram as Histogram
+from ._files import FileFormatError as FileFormatError
+from ._files import FileInUseError as FileInUseError
 from ._frozen import EnsembleMean as EnsembleMean
 from ._frozen import FrozenVersusAveraged as FrozenVersusAveraged
 from ._frozen import frozen_ensemble_mean as frozen_ensemble_mean

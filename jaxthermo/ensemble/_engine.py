@@ -10,8 +10,8 @@ configuration indices, so no per-configuration data crosses the host boundary. U
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
 import time
 from functools import partial
 
@@ -23,9 +23,12 @@ from jax.sharding import PartitionSpec as P
 
 from .._dtypes import as_state, complex_dtype_for, real_dtype
 from .._validation import check_density_matrix, check_positive_int
+from ._files import Checkpoint, check_writable, expected_stats
+from ._files import flatten_stats as flatten_stats
+from ._files import unflatten_stats as unflatten_stats
 from ._kernel import model_a_chunk, pilot_work_ranges
 from ._sampling import MAX_CONFIGS, default_draw_dtype
-from ._statistics import Counts, Moments, merge, take, uniform_edges
+from ._statistics import merge, take, uniform_edges
 
 AXIS = "configs"
 PILOT_CONFIGS = 512
@@ -93,58 +96,6 @@ def _leaf_bytes(tree):
     return h.hexdigest()
 
 
-class _Checkpoint:
-    """Finished chunks on disk: the merged reductions after chunk k, written atomically."""
-
-    def __init__(self, path, fingerprint):
-        self.path = os.fspath(path)
-        self.fingerprint = fingerprint
-
-    def load(self):
-        if not os.path.exists(self.path):
-            return 0, None
-        with np.load(self.path, allow_pickle=False) as z:
-            if str(z["fingerprint"]) != self.fingerprint:
-                raise ValueError(
-                    f"checkpoint={self.path!r} belongs to a different run (parameters, seed, chunk size "
-                    "or statistics differ); delete it or choose another path"
-                )
-            return int(z["chunks_done"]), unflatten_stats({k: z[k] for k in z.files if "." in k})
-
-    def save(self, chunks_done, stats):
-        if jax.process_index() != 0:
-            return
-        tmp = self.path + ".tmp.npz"
-        np.savez(tmp, fingerprint=np.asarray(self.fingerprint), chunks_done=np.asarray(chunks_done), **flatten_stats(stats))
-        os.replace(tmp, self.path)
-
-
-def flatten_stats(stats, prefix=""):
-    """{name: Moments | Counts} → flat {"name.field": array} (None fields dropped)."""
-    flat = {}
-    for name, value in stats.items():
-        for field, arr in zip(type(value)._fields, value):
-            if arr is not None:
-                flat[f"{prefix}{name}.{type(value).__name__}.{field}"] = np.asarray(arr)
-    return flat
-
-
-def unflatten_stats(flat, prefix=""):
-    """Inverse of :func:`flatten_stats`."""
-    kinds = {"Moments": Moments, "Counts": Counts}
-    grouped: dict = {}
-    for key, arr in flat.items():
-        if not key.startswith(prefix):
-            continue
-        name, kind, field = key[len(prefix):].split(".")
-        grouped.setdefault(name, (kind, {}))[1][field] = arr
-    out = {}
-    for name, (kind, fields) in grouped.items():
-        cls = kinds[kind]
-        out[name] = cls(*(fields.get(f) for f in cls._fields))
-    return out
-
-
 def _check_inputs(model, rho0, n_steps, n_configs):
     if getattr(model, "distribution", None) is None:
         raise ValueError("model.distribution: the ensemble needs the law G(δ), e.g. distribution=Gaussian(0.05)")
@@ -200,6 +151,8 @@ def run_grid(
     models = list(models)
     for m in models:
         _check_inputs(m, rho0, n_steps, n_configs)
+    if checkpoint is not None and jax.process_index() == 0:
+        check_writable(checkpoint, "checkpoint")  # before any computation
     n_steps, n_configs = int(n_steps), int(n_configs)
     rdt = jnp.dtype(dtype or real_dtype())
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
@@ -233,32 +186,36 @@ def run_grid(
         fingerprint = _leaf_bytes(
             (stacked, rho0, work_edges, collision_edges, n_steps, n_configs, int(seed), chunk_size, alphas, coherent, str(rdt), str(draw_dtype))
         )
-        ckpt = _Checkpoint(checkpoint, fingerprint) if checkpoint is not None else None
-        done, stats = ckpt.load() if ckpt is not None else (0, None)
         run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype)
         edges = (jnp.asarray(work_edges, rdt), jnp.asarray(collision_edges, rdt))
-        bar = _progress_bar(progress, n_configs, min(n_configs, done * chunk_size))
-        start_time = time.perf_counter()
-        pending = None
-        for c in range(done, n_chunks + 1):
-            nxt = None
-            if c < n_chunks:  # dispatch chunk c before collecting chunk c − 1 (asynchronous)
-                nxt = (c, run_chunk(stacked, rho0, seed_key, jnp.asarray(c * chunk_size, jnp.int64),
-                                    jnp.asarray(n_configs, jnp.int64), *edges))
-            if pending is not None:
-                pc, out = pending
-                per_dev = _gather_to_host(out)
-                for k in range(n_dev):
-                    part = take(per_dev, k)
-                    stats = part if stats is None else merge(stats, part)
-                if ckpt is not None:
-                    ckpt.save(pc + 1, stats)
-                finished = min(n_configs, (pc + 1) * chunk_size)
-                if bar is not None:
-                    bar.update(finished - bar.n)
-                if callback is not None:
-                    callback(pc, finished)
-            pending = nxt
+        with contextlib.ExitStack() as files:
+            ckpt, done, stats = None, 0, None
+            if checkpoint is not None:  # locked for the whole run; verified against the chunk's output shapes
+                ckpt = files.enter_context(Checkpoint(checkpoint, fingerprint, n_chunks, writer=jax.process_index() == 0))
+                i64 = jax.ShapeDtypeStruct((), jnp.int64)
+                done, stats = ckpt.load(lambda: expected_stats(jax.eval_shape(run_chunk, stacked, rho0, seed_key, i64, i64, *edges)))
+            bar = _progress_bar(progress, n_configs, min(n_configs, done * chunk_size))
+            start_time = time.perf_counter()
+            pending = None
+            for c in range(done, n_chunks + 1):
+                nxt = None
+                if c < n_chunks:  # dispatch chunk c before collecting chunk c − 1 (asynchronous)
+                    nxt = (c, run_chunk(stacked, rho0, seed_key, jnp.asarray(c * chunk_size, jnp.int64),
+                                        jnp.asarray(n_configs, jnp.int64), *edges))
+                if pending is not None:
+                    pc, out = pending
+                    per_dev = _gather_to_host(out)
+                    for k in range(n_dev):
+                        part = take(per_dev, k)
+                        stats = part if stats is None else merge(stats, part)
+                    if ckpt is not None:
+                        ckpt.save(pc + 1, stats)
+                    finished = min(n_configs, (pc + 1) * chunk_size)
+                    if bar is not None:
+                        bar.update(finished - bar.n)
+                    if callback is not None:
+                        callback(pc, finished)
+                pending = nxt
         if bar is not None:
             bar.close()
     info = dict(

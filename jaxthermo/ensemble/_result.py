@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import jax.numpy as jnp
 import numpy as np
@@ -12,6 +11,7 @@ from .._histogram import Histogram
 from .._information import trace_distance
 from .._qudit import thermal_state
 from ..inhomogeneous import averaged_reservoir_state
+from . import _files
 from ._engine import run_grid
 from ._kernel import model_divergences
 from ._statistics import take, variance
@@ -191,73 +191,17 @@ def ensemble(
 
 # ----------------------------------------------------------------------------- save / load
 
-_SCALARS = ("n_configs", "n_steps", "seed")
 
-
-def result_arrays(result: EnsembleResult, prefix: str = "") -> dict:
-    """Flat {name: array} of a result (histograms as name.edges/.counts/.underflow/.overflow)."""
-    out = {}
-    for f in dataclasses.fields(result):
-        value = getattr(result, f.name)
-        if f.name == "info":
-            out[prefix + "info"] = np.asarray(json.dumps(_jsonable(value)))
-        elif isinstance(value, Histogram):
-            for g in dataclasses.fields(value):
-                out[f"{prefix}{f.name}.{g.name}"] = np.asarray(getattr(value, g.name))
-        else:
-            out[prefix + f.name] = np.asarray(value)
-    return out
-
-
-def result_from_arrays(arrays: dict, prefix: str = "") -> EnsembleResult:
-    """Inverse of :func:`result_arrays`."""
-    kwargs = {}
-    for f in dataclasses.fields(EnsembleResult):
-        if f.name == "info":
-            kwargs["info"] = _from_jsonable(json.loads(str(arrays[prefix + "info"])))
-        elif f.name.endswith("histogram"):
-            h = {g.name: arrays[f"{prefix}{f.name}.{g.name}"] for g in dataclasses.fields(Histogram)}
-            kwargs[f.name] = Histogram(h["edges"], h["counts"], int(h["underflow"]), int(h["overflow"]))
-        elif f.name in _SCALARS:
-            kwargs[f.name] = int(arrays[prefix + f.name])
-        else:
-            kwargs[f.name] = np.asarray(arrays[prefix + f.name])
-    return EnsembleResult(**kwargs)
-
-
-def _jsonable(info):
-    out = {}
-    for k, v in info.items():
-        if isinstance(v, np.ndarray) or isinstance(v, np.generic):
-            arr = np.asarray(v)
-            if np.iscomplexobj(arr):
-                out[k] = {"__complex__": [arr.real.tolist(), arr.imag.tolist()], "dtype": str(arr.dtype)}
-            else:
-                out[k] = {"__array__": arr.tolist(), "dtype": str(arr.dtype)}
-        else:
-            out[k] = v
-    return out
-
-
-def _from_jsonable(info):
-    out = {}
-    for k, v in info.items():
-        if isinstance(v, dict) and "__complex__" in v:
-            re, im = v["__complex__"]
-            out[k] = (np.asarray(re) + 1j * np.asarray(im)).astype(v["dtype"])
-        elif isinstance(v, dict) and "__array__" in v:
-            out[k] = np.asarray(v["__array__"], dtype=v["dtype"])
-        else:
-            out[k] = v
-    return out
-
-
-def save_result(path, result: EnsembleResult) -> None:
-    """Save a result to ``path`` (.npz); :func:`load_result` restores it exactly."""
-    np.savez(path, **result_arrays(result))
+def save_result(path, result: EnsembleResult) -> str:
+    """Save a result to ``path`` (``.npz`` appended unless it ends so); :func:`load_result` restores
+    it exactly. The file carries a format version and a checksum and is written atomically under a
+    lock; an existing file that is not a jaxthermo result, or is read-only, is not replaced
+    (docs/ensemble.md §4). Returns the path written."""
+    return _files.save_result(path, result)
 
 
 def load_result(path) -> EnsembleResult:
-    """Load a result written by :func:`save_result`."""
-    with np.load(path, allow_pickle=False) as z:
-        return result_from_arrays({k: z[k] for k in z.files})
+    """Load a result written by :func:`save_result` (same ``path``, ``.npz`` optional); a truncated,
+    corrupted, foreign or inconsistent file raises :class:`~jaxthermo.ensemble.FileFormatError`
+    naming it."""
+    return _files.load_result(path, EnsembleResult)

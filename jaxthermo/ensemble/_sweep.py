@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 
 import numpy as np
 
+from . import _files
 from ._engine import run_grid
-from ._result import EnsembleResult, result_arrays, result_from_arrays, result_from_stats
+from ._result import EnsembleResult, result_from_stats
 from ._statistics import take
 
 _MODEL_FIELDS = ("beta", "g0", "theta")
@@ -106,21 +106,14 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, **
     return SweepResult(axes, tuple(results))
 
 
-def save_sweep(path, result: SweepResult) -> None:
-    """Save a sweep to ``path`` (.npz); :func:`load_sweep` restores it exactly."""
-    arrays = {"axes": np.asarray(json.dumps(list(result.axes)))}
-    for name, values in result.axes.items():
-        arrays[f"axis.{name}"] = np.asarray(values)
-    for k, r in enumerate(result.results):
-        arrays.update(result_arrays(r, prefix=f"point{k}/"))
-    np.savez(path, **arrays)
+def save_sweep(path, result: SweepResult) -> str:
+    """Save a sweep to ``path`` (``.npz`` appended unless it ends so); :func:`load_sweep` restores
+    it exactly (format version, checksum, atomic and locked as :func:`~jaxthermo.save_result`).
+    Returns the path written."""
+    return _files.save_sweep(path, result)
 
 
 def load_sweep(path) -> SweepResult:
-    """Load a sweep written by :func:`save_sweep`."""
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    names = json.loads(str(arrays["axes"]))
-    axes = {name: arrays[f"axis.{name}"] for name in names}
-    n = int(np.prod([len(v) for v in axes.values()]))
-    return SweepResult(axes, tuple(result_from_arrays(arrays, prefix=f"point{k}/") for k in range(n)))
+    """Load a sweep written by :func:`save_sweep`; a bad file raises
+    :class:`~jaxthermo.ensemble.FileFormatError` naming it."""
+    return _files.load_sweep(path, EnsembleResult, SweepResult)

@@ -1,0 +1,423 @@
+"""Checkpoint and result files that cannot fail silently (docs/ensemble.md §4).
+
+Every file is an ``.npz`` archive (no pickle) with three header entries: ``__format__`` (what it
+holds: ``"jaxthermo-result"``, ``"jaxthermo-sweep"`` or ``"jaxthermo-checkpoint"``),
+``__version__`` (:data:`FORMAT_VERSION`) and ``__checksum__`` (SHA-256 over every other entry's
+name, dtype, shape and bytes). A file is written to a temporary file unique to its writer in the
+same directory and renamed over the target (atomic on POSIX), under a lock (``filelock``) on
+``path + ".lock"``: two writers of one path are serialised, and a run holding a checkpoint refuses
+a second run on the same checkpoint. On load, the header and checksum are verified and the
+contents checked (shapes, counts); a truncated, corrupted or foreign file raises
+:class:`FileFormatError` naming the file, and is never overwritten. An existing file that is not
+a readable jaxthermo file of the same kind, or that is read-only, is never replaced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+
+import filelock
+import numpy as np
+
+from .._histogram import Histogram
+from ._statistics import Counts, Moments
+
+FORMAT_VERSION = 1
+RESULT, SWEEP, CHECKPOINT = "jaxthermo-result", "jaxthermo-sweep", "jaxthermo-checkpoint"
+_HEADER = ("__format__", "__version__", "__checksum__")
+_LOCK_TIMEOUT_S = 60.0  # a writer of a result waits this long for another writer of the same path
+
+
+class FileFormatError(ValueError):
+    """A checkpoint or result file is truncated, corrupted, foreign or inconsistent (names the file)."""
+
+
+class FileInUseError(RuntimeError):
+    """Another run holds the lock of this checkpoint or result file."""
+
+
+# ----------------------------------------------------------------------------- paths and locks
+
+
+def result_path(path) -> str:
+    """The path ``save_*``/``load_*`` use: ``path`` with ``.npz`` appended unless it ends so."""
+    path = os.fspath(path)
+    return path if path.endswith(".npz") else path + ".npz"
+
+
+def lock_for(path) -> filelock.FileLock:
+    """The lock of ``path`` (a file ``path + ".lock"`` next to it)."""
+    return filelock.FileLock(os.fspath(path) + ".lock")
+
+
+def check_writable(path, name: str) -> None:
+    """Raise ``PermissionError`` naming ``name`` and ``path`` unless ``path`` can be (re)written: its
+    directory exists and is writable, and an existing file is writable and has a write permission bit
+    (a file made read-only is not replaced, not even by root)."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"{name}={path!r}: the directory {directory!r} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise PermissionError(f"{name}={path!r}: the directory {directory!r} is not writable")
+    if os.path.exists(path) and (not os.access(path, os.W_OK) or not os.stat(path).st_mode & 0o222):
+        raise PermissionError(f"{name}={path!r}: the file is read-only; it is not replaced")
+
+
+def _acquire(lock, path, name, timeout):
+    try:
+        lock.acquire(timeout=timeout)
+    except filelock.Timeout:
+        raise FileInUseError(
+            f"{name}={path!r} is in use by another run (lock {lock.lock_file!r}); wait for it or choose another path"
+        ) from None
+
+
+# ----------------------------------------------------------------------------- the container
+
+
+def _checksum(arrays: dict) -> str:
+    h = hashlib.sha256()
+    for key in sorted(arrays):
+        arr = np.ascontiguousarray(arrays[key])
+        h.update(f"{key}|{arr.dtype.str}|{arr.shape}|".encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+def _write(path, kind: str, arrays: dict) -> None:
+    """Write ``arrays`` with the header atomically to ``path`` (the caller holds the lock)."""
+    path = os.fspath(path)
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    for key, arr in arrays.items():
+        if arr.dtype == object:
+            raise TypeError(f"{key}: object arrays are not saved (no pickle)")
+    header = {"__format__": np.asarray(kind), "__version__": np.asarray(FORMAT_VERSION),
+              "__checksum__": np.asarray(_checksum(arrays))}
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **header, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _read(path, kind: str, name: str) -> dict:
+    """Read and verify a file written by :func:`_write`; :class:`FileFormatError` names the file."""
+    path = os.fspath(path)
+    what = {RESULT: "result", SWEEP: "sweep", CHECKPOINT: "checkpoint"}[kind]
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise FileFormatError(f"{name}={path!r} is not a jaxthermo {what} file (a bare .npy array)")
+            arrays = {k: z[k] for k in z.files}
+    except FileFormatError:
+        raise
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except Exception as exc:  # BadZipFile, zlib.error, EOFError, a bad header, an unknown compression…
+        raise FileFormatError(
+            f"{name}={path!r} is truncated, corrupted or not a jaxthermo {what} file ({type(exc).__name__}: {exc})"
+        ) from exc
+    if "__format__" not in arrays or "__version__" not in arrays:
+        raise FileFormatError(f"{name}={path!r} is not a jaxthermo {what} file (no format header)")
+    fmt = str(arrays["__format__"])
+    if fmt != kind:
+        raise FileFormatError(f"{name}={path!r} holds {fmt!r}, not a jaxthermo {what} file")
+    version = int(arrays["__version__"])
+    if version != FORMAT_VERSION:
+        raise FileFormatError(f"{name}={path!r} has format version {version}; this jaxthermo reads {FORMAT_VERSION}")
+    body = {k: v for k, v in arrays.items() if k not in _HEADER}
+    if "__checksum__" not in arrays or str(arrays["__checksum__"]) != _checksum(body):
+        raise FileFormatError(f"{name}={path!r} is corrupted: its checksum does not match its contents")
+    return body
+
+
+def _readable_as(path, kind) -> bool:
+    try:
+        _read(path, kind, "path")
+        return True
+    except (FileFormatError, OSError):
+        return False
+
+
+def _save(path, kind, arrays, name):
+    path = result_path(path)
+    check_writable(path, name)
+    lock = lock_for(path)
+    _acquire(lock, path, name, _LOCK_TIMEOUT_S)
+    try:
+        if os.path.exists(path) and not _readable_as(path, kind):
+            raise FileFormatError(
+                f"{name}={path!r} exists and is not a readable jaxthermo file of this kind; it is not overwritten"
+            )
+        _write(path, kind, arrays)
+    finally:
+        lock.release()
+
+
+def _load(path, kind, name):
+    path = result_path(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{name}={path!r}: no such file")
+    return path, _read(path, kind, name)
+
+
+# ----------------------------------------------------------------------------- results
+
+
+_SCALARS = ("n_configs", "n_steps", "seed")
+
+
+def _jsonable(info):
+    out = {}
+    for k, v in info.items():
+        if isinstance(v, np.ndarray) or isinstance(v, np.generic):
+            arr = np.asarray(v)
+            if np.iscomplexobj(arr):
+                out[k] = {"__complex__": [arr.real.tolist(), arr.imag.tolist()], "dtype": str(arr.dtype)}
+            else:
+                out[k] = {"__array__": arr.tolist(), "dtype": str(arr.dtype)}
+        else:
+            out[k] = v
+    return out
+
+
+def _from_jsonable(info):
+    out = {}
+    for k, v in info.items():
+        if isinstance(v, dict) and "__complex__" in v:
+            re, im = v["__complex__"]
+            out[k] = (np.asarray(re) + 1j * np.asarray(im)).astype(v["dtype"])
+        elif isinstance(v, dict) and "__array__" in v:
+            out[k] = np.asarray(v["__array__"], dtype=v["dtype"])
+        else:
+            out[k] = v
+    return out
+
+
+def result_arrays(result, prefix: str = "") -> dict:
+    """Flat {name: array} of an :class:`~jaxthermo.EnsembleResult` (histograms as
+    name.edges/.counts/.underflow/.overflow, ``info`` as JSON)."""
+    out = {}
+    for f in dataclasses.fields(result):
+        value = getattr(result, f.name)
+        if f.name == "info":
+            out[prefix + "info"] = np.asarray(json.dumps(_jsonable(value)))
+        elif isinstance(value, Histogram):
+            for g in dataclasses.fields(value):
+                out[f"{prefix}{f.name}.{g.name}"] = np.asarray(getattr(value, g.name))
+        else:
+            out[prefix + f.name] = np.asarray(value)
+    return out
+
+
+def _scalar_int(arrays, key, where):
+    arr = arrays[key]
+    if arr.shape != () or not np.issubdtype(arr.dtype, np.integer):
+        raise FileFormatError(f"{where}: {key} must be an integer scalar; got dtype {arr.dtype}, shape {arr.shape}")
+    return int(arr)
+
+
+def _check_result(kwargs, where):
+    """Shapes and counts of a loaded result agree with n_steps, n_configs, d and the alphas."""
+    n, n_steps = kwargs["n_configs"], kwargs["n_steps"]
+    if n < 1 or n_steps < 1:
+        raise FileFormatError(f"{where}: n_configs={n} and n_steps={n_steps} must be >= 1")
+    state = kwargs["mean_state"]
+    if state.ndim != 3 or state.shape[0] != n_steps + 1 or state.shape[1] != state.shape[2]:
+        raise FileFormatError(f"{where}: mean_state has shape {state.shape}; expected ({n_steps + 1}, d, d)")
+    n_alpha = kwargs["alphas"].size
+    expected = {"alphas": (n_alpha,), "averaged_reservoir_state": state.shape[1:],
+                "mean_divergence": (n_steps + 1, n_alpha), "var_divergence": (n_steps + 1, n_alpha),
+                "mean_state_divergence": (n_steps + 1, n_alpha), "mean_state_trace_distance": (n_steps + 1,),
+                "mean_state_thermal_trace_distance": (n_steps + 1,)}
+    for name in ("work", "heat", "energy_change", "cumulative_work"):
+        expected[f"mean_{name}"] = expected[f"var_{name}"] = (n_steps,)
+    for key, shape in expected.items():
+        if kwargs[key].shape != shape:
+            raise FileFormatError(f"{where}: {key} has shape {kwargs[key].shape}; expected {shape}")
+    for key, total in (("work_histogram", n), ("collision_work_histogram", n * n_steps)):
+        h = kwargs[key]
+        if h.edges.ndim != 1 or h.counts.shape != (h.edges.size - 1,):
+            raise FileFormatError(f"{where}: {key} has {h.counts.shape} counts for {h.edges.shape} edges")
+        if np.any(np.asarray(h.counts) < 0) or h.underflow < 0 or h.overflow < 0 or h.total != total:
+            raise FileFormatError(f"{where}: {key} counts {h.total} values; expected {total}")
+
+
+def result_from_arrays(arrays: dict, prefix: str = "", *, cls, where: str = "result"):
+    """Inverse of :func:`result_arrays` for the result class ``cls``, with the contents checked."""
+    kwargs = {}
+    try:
+        for f in dataclasses.fields(cls):
+            if f.name == "info":
+                kwargs["info"] = _from_jsonable(json.loads(str(arrays[prefix + "info"])))
+            elif f.name.endswith("histogram"):
+                h = {g.name: arrays[f"{prefix}{f.name}.{g.name}"] for g in dataclasses.fields(Histogram)}
+                kwargs[f.name] = Histogram(h["edges"], h["counts"], int(h["underflow"]), int(h["overflow"]))
+            elif f.name in _SCALARS:
+                kwargs[f.name] = _scalar_int(arrays, prefix + f.name, where)
+            else:
+                kwargs[f.name] = np.asarray(arrays[prefix + f.name])
+    except KeyError as exc:
+        raise FileFormatError(f"{where}: entry {exc.args[0]!r} is missing") from None
+    except (TypeError, ValueError) as exc:
+        raise FileFormatError(f"{where}: unreadable entry ({exc})") from None
+    _check_result(kwargs, where)
+    return cls(**kwargs)
+
+
+def save_result(path, result) -> str:
+    """Write a result to ``path`` (``.npz`` appended unless present); returns the path written."""
+    arrays = result_arrays(result)
+    _save(path, RESULT, arrays, "path")
+    return result_path(path)
+
+
+def load_result(path, cls):
+    """Read a result written by :func:`save_result` as ``cls``."""
+    path, arrays = _load(path, RESULT, "path")
+    return result_from_arrays(arrays, cls=cls, where=f"path={path!r}")
+
+
+def save_sweep(path, sweep) -> str:
+    """Write a sweep to ``path`` (``.npz`` appended unless present); returns the path written."""
+    arrays = {"axes": np.asarray(json.dumps(list(sweep.axes))), "n_points": np.asarray(len(sweep.results))}
+    for name, values in sweep.axes.items():
+        arrays[f"axis.{name}"] = np.asarray(values)
+    for k, r in enumerate(sweep.results):
+        arrays.update(result_arrays(r, prefix=f"point{k}/"))
+    _save(path, SWEEP, arrays, "path")
+    return result_path(path)
+
+
+def load_sweep(path, result_cls, sweep_cls):
+    """Read a sweep written by :func:`save_sweep` as ``sweep_cls`` of ``result_cls``."""
+    path, arrays = _load(path, SWEEP, "path")
+    where = f"path={path!r}"
+    try:
+        names = json.loads(str(arrays["axes"]))
+        axes = {name: arrays[f"axis.{name}"] for name in names}
+        n_points = _scalar_int(arrays, "n_points", where)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise FileFormatError(f"{where}: the sweep axes are unreadable ({exc})") from None
+    if any(v.ndim != 1 or v.size == 0 for v in axes.values()):
+        raise FileFormatError(f"{where}: every sweep axis must be a non-empty 1-d array")
+    n = int(np.prod([len(v) for v in axes.values()]))
+    if n != n_points:
+        raise FileFormatError(f"{where}: {n_points} grid points stored for a grid of {n}")
+    results = tuple(result_from_arrays(arrays, prefix=f"point{k}/", cls=result_cls, where=f"{where} point {k}")
+                    for k in range(n))
+    return sweep_cls(axes, results)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+def flatten_stats(stats, prefix=""):
+    """{name: Moments | Counts} → flat {"name.kind.field": array} (None fields dropped)."""
+    flat = {}
+    for name, value in stats.items():
+        for field, arr in zip(type(value)._fields, value):
+            if arr is not None:
+                flat[f"{prefix}{name}.{type(value).__name__}.{field}"] = arr if hasattr(arr, "shape") else np.asarray(arr)
+    return flat
+
+
+def unflatten_stats(flat, prefix=""):
+    """Inverse of :func:`flatten_stats`."""
+    kinds = {"Moments": Moments, "Counts": Counts}
+    grouped: dict = {}
+    for key, arr in flat.items():
+        if not key.startswith(prefix):
+            continue
+        name, kind, field = key[len(prefix):].split(".")
+        grouped.setdefault(name, (kind, {}))[1][field] = arr
+    out = {}
+    for name, (kind, fields) in grouped.items():
+        cls = kinds[kind]
+        out[name] = cls(*(fields.get(f) for f in cls._fields))
+    return out
+
+
+class Checkpoint:
+    """Finished chunks on disk: the merged reductions after chunk k, written atomically.
+
+    Use as a context manager around the run: it checks the path is writable and takes the lock
+    (a second run on the same path is refused with :class:`FileInUseError`); :meth:`load` verifies
+    the file (header, checksum, fingerprint of the run, chunk count, every statistic's shape and
+    dtype against ``expected``) and :meth:`save` replaces it atomically. ``writer=False`` (the
+    processes other than 0 of a distributed run) only reads.
+    """
+
+    def __init__(self, path, fingerprint, n_chunks, *, writer=True):
+        self.path = os.fspath(path)
+        self.fingerprint = fingerprint
+        self.n_chunks = int(n_chunks)
+        self.writer = writer
+        self._lock = lock_for(self.path) if writer else None
+
+    def __enter__(self):
+        if self.writer:
+            check_writable(self.path, "checkpoint")
+            _acquire(self._lock, self.path, "checkpoint", 0)
+        return self
+
+    def __exit__(self, *exc):
+        if self._lock is not None and self._lock.is_locked:
+            self._lock.release()
+        return False
+
+    def load(self, expected=None):
+        """(chunks done, stats or None); ``expected`` {flat key: (shape, dtype)} of the stats (or a
+        function returning it, called only when the file exists)."""
+        if not os.path.exists(self.path):
+            return 0, None
+        where = f"checkpoint={self.path!r}"
+        arrays = _read(self.path, CHECKPOINT, "checkpoint")
+        if "fingerprint" not in arrays or "chunks_done" not in arrays:
+            raise FileFormatError(f"{where}: fingerprint or chunks_done is missing")
+        if str(arrays["fingerprint"]) != self.fingerprint:
+            raise ValueError(
+                f"{where} belongs to a different run (parameters, seed, chunk size or statistics differ); "
+                "delete it or choose another path"
+            )
+        done = _scalar_int(arrays, "chunks_done", where)
+        if not 1 <= done <= self.n_chunks:
+            raise FileFormatError(f"{where}: chunks_done={done}; the run has {self.n_chunks} chunks")
+        flat = {k: v for k, v in arrays.items() if "." in k}
+        if callable(expected):
+            expected = expected()
+        if expected is not None:
+            missing = sorted(set(expected) - set(flat))
+            extra = sorted(set(flat) - set(expected))
+            if missing or extra:
+                raise FileFormatError(f"{where}: statistics missing {missing[:4]} / unexpected {extra[:4]}")
+            for key, (shape, dtype) in expected.items():
+                if flat[key].shape != tuple(shape) or flat[key].dtype.kind != np.dtype(dtype).kind:
+                    raise FileFormatError(
+                        f"{where}: {key} has {flat[key].dtype}{flat[key].shape}; expected {np.dtype(dtype)}{tuple(shape)}"
+                    )
+        return done, unflatten_stats(flat)
+
+    def save(self, chunks_done, stats):
+        if not self.writer:
+            return
+        arrays = dict(fingerprint=np.asarray(self.fingerprint), chunks_done=np.asarray(chunks_done, np.int64),
+                      **{k: np.asarray(v) for k, v in flatten_stats(stats).items()})
+        _write(self.path, CHECKPOINT, arrays)
+
+
+def expected_stats(shapes) -> dict:
+    """{flat key: (shape, dtype)} of per-device outputs (``jax.eval_shape``; the device axis dropped)."""
+    return {k: (tuple(v.shape[1:]), v.dtype) for k, v in flatten_stats(shapes).items()}
