@@ -6,6 +6,8 @@ the checks are skipped (validate once at the top, where the user's arrays come i
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import numpy as np
 
@@ -139,3 +141,69 @@ def check_populations(p, name: str, atol: float = 1e-8) -> None:
     total = np.sum(arr, axis=-1)
     if np.any(np.abs(total - 1.0) > atol * max(1, arr.shape[-1])):
         raise ValueError(f"{name} must sum to one; sum = {np.ravel(total)[:3].tolist()}")
+
+
+def check_numeric(x, name: str, *, real: bool = True) -> None:
+    """Raise ``TypeError`` naming ``name`` unless ``x`` is a number or numeric array (a tracer passes).
+
+    ``None``, strings, booleans and non-numeric objects are refused; with ``real``, complex values too.
+    """
+    if isinstance(x, jax.core.Tracer) or isinstance(x, jax.ShapeDtypeStruct):
+        return
+    if x is None or isinstance(x, (str, bytes, bool, np.bool_)) or not is_numeric(x) or np.asarray(x).dtype == np.bool_:
+        shown = type(x).__name__ if x is None or not isinstance(x, (str, bytes)) else repr(x)
+        raise TypeError(f"{name} must be a {'real ' if real else ''}number or numeric array; got {shown}")
+    if real and np.iscomplexobj(np.asarray(x)):
+        raise TypeError(f"{name} must be real; got dtype {np.asarray(x).dtype}")
+
+
+def check_integer(n, name: str, minimum: int | None = None) -> int:
+    """An integer (Python or NumPy integer, or a float with an integral value is refused), else
+    ``TypeError``; below ``minimum``, ``ValueError``; both name ``name``. Returns ``int(n)``."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"{name}={n!r}: must be an integer; got {type(n).__name__}")
+    if minimum is not None and n < minimum:
+        raise ValueError(f"{name}={n!r}: must be an integer >= {minimum}")
+    return int(n)
+
+
+def check_real_dtype(dtype, name: str = "dtype") -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``dtype`` is float32 or float64."""
+    if dtype is None:
+        return
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{name}={dtype!r}: not a dtype") from exc
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"{name}={dt}: must be float32 or float64")
+
+
+def register_checked_dataclass(cls):
+    """Register a frozen dataclass as a JAX pytree whose unflattening does not call ``__init__``.
+
+    Like ``jax.tree_util.register_dataclass`` (fields with ``metadata=dict(static=True)`` are
+    static), but a pytree rebuilt by JAX (stacked leaves, tracers, ``None`` or sentinel
+    placeholders inside transformations) skips ``__post_init__``: the constructor's checks run on
+    what a user passes, once, and not again on JAX's own intermediate trees.
+    """
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    data = tuple(f.name for f in fields if not f.metadata.get("static", False))
+    meta = tuple(f.name for f in fields if f.metadata.get("static", False))
+
+    def flatten_with_keys(obj):
+        return [(jax.tree_util.GetAttrKey(n), getattr(obj, n)) for n in data], tuple(getattr(obj, n) for n in meta)
+
+    def flatten(obj):
+        return [getattr(obj, n) for n in data], tuple(getattr(obj, n) for n in meta)
+
+    def unflatten(aux, children):
+        obj = object.__new__(cls)
+        for n, v in zip(meta, aux):
+            object.__setattr__(obj, n, v)
+        for n, v in zip(data, children):
+            object.__setattr__(obj, n, v)
+        return obj
+
+    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+    return cls

@@ -31,7 +31,15 @@ from .._dtypes import complex_dtype_for
 from .._quadrature import composite_gauss_legendre
 from .._qudit import dagger, expectation, tensor
 from .._superoperators import apply_superoperator
-from .._validation import check_density_matrix, check_hermitian, check_positive_int, check_time_grid, should_validate
+from .._validation import (
+    check_density_matrix,
+    check_hermitian,
+    check_numeric,
+    check_positive_int,
+    check_time_grid,
+    register_checked_dataclass,
+    should_validate,
+)
 from ._assignment import Assignment, bare_assignment, interaction_assignment, minimal_dissipation_assignment
 from ._generator import TimeInterval, canonical_form, non_markovian_intervals
 from ._propagator import propagator_rows, spectral_decomposition
@@ -44,7 +52,7 @@ class Dimensions(NamedTuple):
     environment: int
 
 
-@jax.tree_util.register_dataclass
+@register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class GlobalModel:
     """H = H_S ⊗ 1 + H_I + 1 ⊗ H_E on C^{d_S} ⊗ C^{d_E} (docs/assignment.md).
@@ -66,6 +74,7 @@ class GlobalModel:
     def __post_init__(self):
         for name in ("h_system", "h_interaction", "h_environment"):
             value = getattr(self, name)
+            check_numeric(value, name, real=False)
             if should_validate(value):
                 check_hermitian(value, name)
         if should_validate(self.h_interaction):

@@ -34,8 +34,10 @@ from .._validation import (
     check_choice,
     check_finite,
     check_hermitian,
+    check_numeric,
     check_positive_int,
     check_time_grid,
+    register_checked_dataclass,
     should_validate,
 )
 from ._assignment import Assignment, bare_assignment, interaction_assignment, minimal_dissipation_assignment
@@ -60,7 +62,7 @@ class ModeCounts(NamedTuple):
     n2: int
 
 
-@jax.tree_util.register_dataclass
+@register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class QuadraticReservoirs:
     """Two interacting quadratic reservoirs, each initially thermal at its own (β_n, μ_n) ([CVS25]).
@@ -91,6 +93,8 @@ class QuadraticReservoirs:
 
     def __post_init__(self):
         check_choice(self.statistics, "statistics", STATISTICS)
+        for name in ("h1", "h2", "coupling", "beta1", "beta2", "mu1", "mu2"):
+            check_numeric(getattr(self, name), name, real=name not in ("h1", "h2", "coupling"))
         for name in ("h1", "h2"):
             value = getattr(self, name)
             if should_validate(value):

@@ -19,7 +19,7 @@ from .._dtypes import as_complex, as_real, complex_dtype_for
 from .._information import von_neumann_entropy
 from .._linalg import expm
 from .._qudit import dagger, gibbs_populations, gibbs_state, partial_trace, tensor
-from .._validation import check_finite, check_hermitian, should_validate
+from .._validation import check_finite, check_hermitian, check_numeric, register_checked_dataclass, should_validate
 
 # number of trailing (per-member) axes of each field; extra leading axes are a batch of models
 MEMBER_NDIM = {"H_S": 2, "H_A": 2, "V": 2, "beta": 0, "chi": 2, "lam": 0, "tau": 0}
@@ -27,7 +27,7 @@ MEMBER_NDIM = {"H_S": 2, "H_A": 2, "V": 2, "beta": 0, "chi": 2, "lam": 0, "tau":
 DEGENERACY_RTOL = 1e-9
 
 
-@jax.tree_util.register_dataclass
+@register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class CoherentCollisionModel:
     """Weakly coherent collisional model (docs/coherent.md; [WCCM] eqs. (4)–(5)), any dimensions.
@@ -63,6 +63,8 @@ class CoherentCollisionModel:
     tau: Any
 
     def __post_init__(self):
+        for f in MEMBER_NDIM:
+            check_numeric(getattr(self, f), f, real=f in ("beta", "lam", "tau"))
         if all(should_validate(getattr(self, f)) for f in MEMBER_NDIM):
             validate(self)
 
@@ -247,7 +249,7 @@ def _warn_if_nonzero(x, v, what, consequence):
 # several species
 
 
-@jax.tree_util.register_dataclass
+@register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class MultiSpeciesModel:
     """A system colliding in turn with m species of ancillae A, B, C, … (docs/coherent.md; [WCCM] eq. (18)).
@@ -264,13 +266,13 @@ class MultiSpeciesModel:
     species: tuple
 
     def __post_init__(self):
+        if not isinstance(self.species, (tuple, list)):
+            raise TypeError(f"species must be a tuple of CoherentCollisionModel; got {type(self.species).__name__}")
         species = tuple(self.species)
         if len(species) < 1:
             raise ValueError("species must hold at least one CoherentCollisionModel")
         if not all(isinstance(s, CoherentCollisionModel) for s in species):
-            if all(should_validate(x) for s in species for x in jax.tree_util.tree_leaves(s)):
-                raise ValueError("species must be CoherentCollisionModel instances")
-            return
+            raise TypeError("species must be CoherentCollisionModel instances")
         first = species[0]
         if all(should_validate(getattr(s, f)) for s in species for f in ("H_S", "tau")):
             for j, s in enumerate(species[1:], start=1):

@@ -24,7 +24,7 @@ import numpy as np
 
 from .._dtypes import real_dtype
 from .._quadrature import gauss_hermite_normal, gauss_legendre, split_gauss_legendre
-from .._validation import check_finite, check_positive_int, should_validate
+from .._validation import check_finite, check_numeric, check_positive_int, register_checked_dataclass, should_validate
 
 _QUADRATURE_NODES = 80
 _GAUSSIAN_CUT = 9.0  # Gaussian tail beyond 9σ: 2e-19
@@ -93,7 +93,7 @@ def _nodes(n_nodes):
     return _QUADRATURE_NODES if n_nodes is None else check_positive_int(n_nodes, "n_nodes")
 
 
-@jax.tree_util.register_dataclass
+@register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class Gaussian(Distribution):
     """Centred Gaussian G(δ) = exp(−δ²/2σ²)/√(2πσ²)."""
@@ -128,7 +128,7 @@ class Gaussian(Distribution):
         return jnp.asarray(self.sigma) ** 2
 
 
-@jax.tree_util.register_dataclass
+@register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class Uniform(Distribution):
     """Uniform G(δ) on [−width/2, width/2] (variance width²/12)."""
@@ -161,7 +161,7 @@ class Uniform(Distribution):
         return jnp.asarray(self.width) ** 2 / 12.0
 
 
-@jax.tree_util.register_dataclass
+@register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class TwoPoint(Distribution):
     """δ = ±delta with probability ½ each (variance delta²)."""
@@ -187,7 +187,7 @@ class TwoPoint(Distribution):
         return jnp.asarray(self.delta) ** 2
 
 
-@jax.tree_util.register_dataclass
+@register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class Empirical(Distribution):
     """The empirical distribution of user samples (each sample has weight 1/n)."""
@@ -195,6 +195,7 @@ class Empirical(Distribution):
     samples: jnp.ndarray
 
     def __post_init__(self):
+        check_numeric(self.samples, "samples")
         if should_validate(self.samples):
             arr = np.asarray(self.samples)
             if arr.ndim != 1 or arr.size == 0:
@@ -220,6 +221,7 @@ class Empirical(Distribution):
 
 
 def _check_scale(value, name):
+    check_numeric(value, name)
     if not (should_validate(value)):
         return
     check_finite(value, name)

@@ -12,16 +12,23 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import warnings
 from typing import Any, NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._dtypes import complex_dtype_for
 from .._linalg import expm
 from .._qudit import partial_swap, spin_z, spin_z_diagonal, swap, tensor, thermal_populations
-from .._validation import check_choice, check_dimension, check_finite, should_validate
+from .._validation import (
+    check_choice,
+    check_dimension,
+    check_finite,
+    check_numeric,
+    register_checked_dataclass,
+    should_validate,
+)
 
 KINDS = ("hamiltonian", "temperature")
 
@@ -53,7 +60,7 @@ class Coupling(abc.ABC):
         """The (d², d²) unitary of one collision."""
 
 
-@jax.tree_util.register_dataclass
+@register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class PartialSwap(Coupling):
     """Coupling ``U(θ) = cos θ · I + i sin θ · S`` (docs/conventions.md); has a closed-form fast path."""
@@ -62,7 +69,7 @@ class PartialSwap(Coupling):
         return partial_swap(model.d, theta)
 
 
-@jax.tree_util.register_dataclass
+@register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class ExactUnitary(Coupling):
     """Coupling ``U = exp(−i t_int (H_S + H_r + H_int))``, ``H_int = −g_int S``, ``t_int = θ/g_int``.
@@ -73,6 +80,7 @@ class ExactUnitary(Coupling):
     g_int: Any = 1.0
 
     def __post_init__(self):
+        check_numeric(self.g_int, "g_int")
         if should_validate(self.g_int):
             check_finite(self.g_int, "g_int")
             if np.any(np.asarray(self.g_int, dtype=float) == 0):
@@ -94,7 +102,7 @@ class ExactUnitary(Coupling):
         return expm((-1j * t_int * h).astype(complex_dtype_for(dtype)))
 
 
-@jax.tree_util.register_dataclass
+@register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class InhomogeneousReservoir:
     """Model A: system ``H_S = g0 s_z`` colliding with reservoir qudits ``τ(δ_r)`` (docs/inhomogeneous.md).
@@ -127,8 +135,10 @@ class InhomogeneousReservoir:
         check_choice(self.kind, "kind", KINDS)
         for name in ("beta", "g0", "theta"):
             value = getattr(self, name)
+            check_numeric(value, name)
             if should_validate(value):
                 check_finite(value, name)
+        _warn_outside_assumptions(self)
 
     @property
     def system_hamiltonian(self):
@@ -139,6 +149,31 @@ class InhomogeneousReservoir:
     def replace(self, **changes) -> InhomogeneousReservoir:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
+
+
+def _warn_outside_assumptions(model) -> None:
+    """Warn (not refuse) for an inverted or vanishing spacing, a negative temperature and, in the
+    temperature kind, reservoir qudits that the distribution gives a negative temperature."""
+    if should_validate(model.beta) and np.any(np.asarray(model.beta, float) < 0):
+        warnings.warn(f"beta={model.beta}: a negative temperature (docs/inhomogeneous.md assumes beta >= 0)", stacklevel=3)
+    if should_validate(model.g0) and np.any(np.asarray(model.g0, float) <= 0):
+        warnings.warn(f"g0={model.g0}: an inverted or vanishing level spacing (|0> is the ground state only for g0 > 0)",
+                      stacklevel=3)
+    dist = model.distribution
+    if model.kind != "temperature" or dist is None:
+        return
+    # beta_r = beta (1 + delta) < 0 where delta < -1
+    lowest = {"Uniform": lambda: -0.5 * np.asarray(dist.width), "TwoPoint": lambda: -np.asarray(dist.delta),
+              "Empirical": lambda: np.min(np.asarray(dist.samples)), "Gaussian": lambda: -5.0 * np.asarray(dist.sigma)}
+    field = {"Uniform": "width", "TwoPoint": "delta", "Empirical": "samples", "Gaussian": "sigma"}.get(type(dist).__name__)
+    if field is None or not should_validate(getattr(dist, field)):
+        return
+    low = float(np.min(lowest[type(dist).__name__]()))
+    if low < -1:
+        warnings.warn(
+            f"kind='temperature' with {type(dist).__name__}: delta reaches {low:.3g} < -1, where the reservoir "
+            "qudit's temperature beta (1 + delta) is negative"
+            + (" (beyond 5 sigma)" if type(dist).__name__ == "Gaussian" else ""), stacklevel=3)
 
 
 def has_closed_form(coupling) -> bool:
