@@ -216,8 +216,11 @@ def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     :func:`renyi_divergence` for commuting states. +∞ for α > 1 when supp ρ ⊄ supp σ.
     """
     alpha = _static_alpha(alpha, "alpha")
-    if alpha < 0:
-        raise ValueError(f"alpha={alpha}: the Petz divergence is implemented for alpha >= 0")
+    if alpha < 0 or math.isinf(alpha):
+        raise ValueError(
+            f"alpha={alpha}: the Petz divergence is implemented for finite alpha >= 0 (for alpha = inf use "
+            "sandwiched_renyi_divergence or quantum_renyi_divergence)"
+        )
     if alpha == 1.0:
         return relative_entropy(rho, sigma)
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")

@@ -215,9 +215,12 @@ def validate(model, atol: float = 1e-10) -> None:
     lam_min, lam_max = allowed_lambda_range(model)
     bad = (lam > lam_max * (1 + 1e-12)) | (lam < lam_min * (1 + 1e-12))
     if np.any(bad):
-        wmin = float(np.min(np.linalg.eigvalsh(np.asarray(ancilla_state(model)))))
         lam_b, lo_b, hi_b = np.broadcast_arrays(lam, lam_min, lam_max)
         i = np.argmax(np.ravel(bad))
+        tau_x = np.asarray(model.tau, dtype=float)[..., None, None]  # ρ_A per batch element
+        rho_a = np.asarray(thermal_ancilla(model)) + np.sqrt(tau_x) * lam[..., None, None] * np.asarray(model.chi)
+        w = np.linalg.eigvalsh(rho_a)[..., 0]
+        wmin = float(np.ravel(np.broadcast_to(w, np.broadcast_shapes(w.shape, bad.shape)))[i]) if w.ndim else float(w)
         lam_i, lo_i, hi_i = (float(np.ravel(x)[i]) for x in (lam_b, lo_b, hi_b))
         limit = hi_i if lam_i > 0 else lo_i
         raise ValueError(

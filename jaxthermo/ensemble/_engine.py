@@ -22,7 +22,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from .._dtypes import as_state, complex_dtype_for, real_dtype
-from .._validation import check_density_matrix, check_positive_int
+from .._validation import check_density_matrix, check_integer, check_positive_int, check_real_dtype
 from ._files import Checkpoint, check_writable, expected_stats
 from ._files import flatten_stats as flatten_stats
 from ._files import unflatten_stats as unflatten_stats
@@ -154,6 +154,9 @@ def run_grid(
     if checkpoint is not None and jax.process_index() == 0:
         check_writable(checkpoint, "checkpoint")  # before any computation
     n_steps, n_configs = int(n_steps), int(n_configs)
+    check_integer(seed, "seed")
+    check_real_dtype(dtype, "dtype")
+    check_real_dtype(draw_dtype, "draw_dtype")
     rdt = jnp.dtype(dtype or real_dtype())
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     rho0 = as_state(np.asarray(rho0), complex_dtype_for(rdt))

@@ -93,6 +93,8 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, **
         for name, i in zip(names, point):
             value = axes[name][i]
             if name == "n_steps":
+                if not np.issubdtype(np.asarray(value).dtype, np.integer):
+                    raise TypeError(f"grid['n_steps'] must hold integers; got {value!r}")
                 steps = int(value)
             else:
                 m = _apply(m, name, value.item())

@@ -271,3 +271,20 @@ def test_killed_run_leaves_a_valid_checkpoint_and_a_free_lock(tmp_path):
     resumed = jt.ensemble(_model(), RHO0, checkpoint=ckpt, callback=lambda c, n: computed.append(c), **ARGS)
     assert computed == [2, 3, 4]  # the lock died with the process; nothing finished is recomputed
     _same(resumed, jt.ensemble(_model(), RHO0, **ARGS))
+
+
+def test_silent_engine_inputs_are_refused():
+    with pytest.raises(ValueError, match="dtype"):
+        jt.ensemble(_model(), RHO0, 3, 10, dtype=np.int32)
+    with pytest.raises(TypeError, match="seed"):
+        jt.ensemble(_model(), RHO0, 3, 10, seed=1.7)
+    with pytest.raises(TypeError, match="n_steps"):
+        jt.sweep(_model(), RHO0, 3, 10, grid={"n_steps": [2.7]})
+
+
+def test_empirical_runs_in_ensemble_and_sweep():
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.2, distribution=jt.Empirical(np.array([0.1, -0.1, 0.05])))
+    res = jt.ensemble(model, RHO0, 3, 20, alphas=())
+    assert res.mean_work.shape == (3,) and np.all(np.isfinite(res.mean_work))
+    sw = jt.sweep(model, RHO0, 3, 20, grid={"theta": [0.1, 0.2]}, alphas=())
+    assert sw.shape == (2,)

@@ -1,0 +1,109 @@
+"""Bad input is refused at construction naming the parameter (a TypeError for a wrong type), a
+physically unusual input warns, and the silent cases of issue-level audits raise."""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+
+BAD_TYPES = [None, "0.1", b"1", True, object(), {"a": 1}, ["x"]]
+
+
+@pytest.mark.parametrize("bad", BAD_TYPES, ids=repr)
+def test_wrong_types_name_the_parameter(bad):
+    cases = [
+        (lambda: jt.Gaussian(bad), "sigma"),
+        (lambda: jt.Uniform(bad), "width"),
+        (lambda: jt.TwoPoint(bad), "delta"),
+        (lambda: jt.Empirical(bad), "samples"),
+        (lambda: jt.InhomogeneousReservoir(2, bad, 1.0, 0.1), "beta"),
+        (lambda: jt.InhomogeneousReservoir(2, 1.0, bad, 0.1), "g0"),
+        (lambda: jt.InhomogeneousReservoir(2, 1.0, 1.0, bad), "theta"),
+        (lambda: jt.qubit_example().replace(beta=bad), "beta"),
+        (lambda: jt.qubit_example().replace(beta=bad, lam=100), "beta"),
+        (lambda: jt.qubit_example().replace(lam=bad), "lam"),
+        (lambda: jt.qubit_example().replace(H_S=bad), "H_S"),
+        (lambda: jt.GlobalModel(bad, jnp.zeros((4, 4)), jnp.eye(2)), "h_system"),
+        (lambda: jt.QuadraticReservoirs(jnp.eye(2), jnp.eye(2), jnp.zeros((2, 2)), beta1=bad), "beta1"),
+    ]
+    for make, name in cases:
+        with pytest.raises(TypeError, match=name):
+            make()
+
+
+def test_complex_where_real_is_needed():
+    with pytest.raises(TypeError, match="sigma must be real"):
+        jt.Gaussian(0.1 + 0.1j)
+    with pytest.raises(TypeError, match="tau"):
+        jt.qubit_example().replace(tau=1j)
+
+
+def test_multispecies_refuses_non_models():
+    with pytest.raises(TypeError, match="species"):
+        jt.MultiSpeciesModel((jt.qubit_example(), "x"))
+    with pytest.raises(TypeError, match="species"):
+        jt.MultiSpeciesModel(None)
+
+
+def test_transformations_still_work_on_checked_pytrees():
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.05))
+    # JAX rebuilds pytrees with placeholders, tracers and stacked leaves: no constructor check runs
+    assert jax.tree.map(lambda x: None, model).beta is None
+    stacked = jax.tree.map(lambda *x: jnp.stack(x), model, model)
+    assert stacked.beta.shape == (2,)
+    betas = jax.vmap(lambda b: jt.InhomogeneousReservoir(2, b, 1.0, 0.1).beta * 2)(jnp.ones(3))
+    np.testing.assert_array_equal(betas, 2 * np.ones(3))
+    g = jax.grad(lambda s: jt.Gaussian(s).variance)(0.3)
+    np.testing.assert_allclose(g, 0.6)
+    leaves, treedef = jax.tree.flatten(jt.qubit_example())
+    back = jax.tree.unflatten(treedef, leaves)
+    assert isinstance(back, jt.CoherentCollisionModel)
+    paths = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_flatten_with_path(model)[0]]
+    assert ".beta" in paths and ".distribution.sigma" in paths
+
+
+def test_warnings_outside_the_assumptions():
+    with pytest.warns(UserWarning, match="beta"):
+        jt.InhomogeneousReservoir(2, -1.0, 1.0, 0.1)
+    with pytest.warns(UserWarning, match="g0"):
+        jt.InhomogeneousReservoir(2, 1.0, -1.0, 0.1)
+    with pytest.warns(UserWarning, match="negative"):
+        jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, kind="temperature", distribution=jt.Uniform(4.0))
+    with pytest.warns(UserWarning, match="negative"):
+        jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, kind="temperature", distribution=jt.Empirical(np.array([-1.5, 0.0])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, kind="temperature", distribution=jt.Uniform(1.0))
+        jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, kind="hamiltonian", distribution=jt.Uniform(4.0))
+
+
+def test_batched_lambda_error_reports_the_offending_eigenvalue():
+    model = jt.qubit_example()
+    lo, hi = (float(x) for x in jt.coherent.allowed_lambda_range(model))
+    lams = jnp.array([0.0, 0.5 * hi, 3 * hi])
+    w_bad = float(np.linalg.eigvalsh(np.asarray(jt.coherent.ancilla_state(model.replace(lam=0.0)))
+                                     + 3 * hi * np.sqrt(float(model.tau)) * np.asarray(model.chi))[0])
+    assert w_bad < 0
+    with pytest.raises(ValueError, match=f"smallest eigenvalue {w_bad:.3g}"):
+        model.replace(lam=lams)
+
+
+def test_petz_at_infinity_is_refused():
+    rho = jnp.eye(2) / 2
+    with pytest.raises(ValueError, match="alpha=inf"):
+        jt.petz_renyi_divergence(rho, rho, float("inf"))
+    assert np.isfinite(jt.quantum_renyi_divergence(rho, rho, float("inf")))
+
+
+def test_model_c_silent_cases():
+    gm = jt.GlobalModel(jnp.diag(jnp.array([0.0, 1.0])), 0.1 * jnp.eye(4), jnp.diag(jnp.array([0.0, 1.0])))
+    with pytest.raises(ValueError, match="times"):
+        jt.energy_assignment(gm, jnp.eye(2) / 2, jnp.array([0.0, jnp.nan]))
+    driven = gm.replace(drive=lambda t: jnp.sin(t) * jnp.diag(jnp.array([0.0, 1.0])))
+    for bad in (0, -2):
+        with pytest.raises(ValueError, match="substeps"):
+            jt.energy_assignment(driven, jnp.eye(2) / 2, jnp.linspace(0.0, 1.0, 3), substeps=bad)
