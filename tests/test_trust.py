@@ -107,3 +107,17 @@ def test_model_c_silent_cases():
     for bad in (0, -2):
         with pytest.raises(ValueError, match="substeps"):
             jt.energy_assignment(driven, jnp.eye(2) / 2, jnp.linspace(0.0, 1.0, 3), substeps=bad)
+
+
+def test_analytic_densities_warn_far_outside_their_validity():
+    rho = jnp.diag(jnp.array([0.7, 0.3]))
+    far = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(2.0))
+    with pytest.warns(UserWarning, match="outside its validity"):
+        jt.inhomogeneous.work_density(far, rho, jnp.linspace(-0.1, 0.5, 5))
+    with pytest.warns(UserWarning, match="outside its validity"):
+        jt.inhomogeneous.heat_density(far, rho, jnp.linspace(-0.1, 0.5, 5))
+    near = far.replace(distribution=jt.Gaussian(0.05))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jt.inhomogeneous.work_density(near, rho, jnp.linspace(-0.1, 0.5, 5))
+        jax.jit(lambda s: jt.inhomogeneous.work_density(far.replace(distribution=jt.Gaussian(s)), rho, 0.1))(2.0)
