@@ -42,6 +42,7 @@ _jax.config.update("jax_default_matmul_precision", "highest")
 from ._collision import CollisionResult as CollisionResult  # noqa: E402
 from ._collision import Energetics as Energetics  # noqa: E402
 from ._collision import collide_unitary as collide_unitary  # noqa: E402
+from ._config import config as config  # noqa: E402
 from ._histogram import Histogram as Histogram  # noqa: E402
 from ._information import coherence as coherence  # noqa: E402
 from ._information import divergences_to_thermal as divergences_to_thermal  # noqa: E402

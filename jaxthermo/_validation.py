@@ -1,7 +1,10 @@
 """Early, named errors for bad input.
 
-Checks run on concrete values only: inside ``jit``/``vmap``/``grad`` the arguments are tracers and
-the checks are skipped (validate once at the top, where the user's arrays come in).
+Concrete values are checked at once with NumPy. Inside ``jit``/``vmap``/``grad`` the arguments are
+tracers: with ``jaxthermo.config.validate == "always"`` the cheap checks (finiteness; trace,
+Hermiticity and positivity of a state) are staged into the computation and raise at run time
+through ``jax.debug.callback`` (:func:`error_if`); with ``"eager"`` they are skipped, and with
+``"off"`` no value check runs (see :mod:`jaxthermo._config`).
 """
 
 from __future__ import annotations
@@ -9,7 +12,10 @@ from __future__ import annotations
 import dataclasses
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+
+from ._config import config
 
 
 def is_concrete(x) -> bool:
@@ -17,9 +23,43 @@ def is_concrete(x) -> bool:
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
 
 
+def _runtime_checks() -> bool:
+    return config.validate == "always"
+
+
+def _value_checks() -> bool:
+    return config.validate != "off"
+
+
+def _raise_if(message):
+    def callback(bad, value):
+        bad = np.asarray(bad)
+        if np.any(bad):
+            shown = np.ravel(np.asarray(value)[bad] if np.shape(value) == bad.shape else np.asarray(value))[:3]
+            raise ValueError(message.format(value=shown.tolist()))
+
+    return callback
+
+
+def error_if(bad, message: str, value=None) -> None:
+    """Under ``config.validate == "always"``, stage a run-time check: raise ``ValueError(message)``
+    when any entry of the traced boolean ``bad`` is true (``{value}`` in ``message`` shows up to three
+    offending entries of ``value``). Composes with ``jit``, ``vmap`` and ``grad``; inside ``jit`` the
+    error reaches the caller as JAX's runtime error carrying this message."""
+    if not _runtime_checks():
+        return
+    value = bad if value is None else value
+    jax.debug.callback(_raise_if(message), bad, value)
+
+
 def check_finite(x, name: str) -> None:
-    """Raise ``ValueError`` naming ``name`` if a concrete ``x`` has NaN or infinite entries."""
-    if x is None or not is_concrete(x):
+    """Raise ``ValueError`` naming ``name`` if ``x`` has NaN or infinite entries (traced: :func:`error_if`)."""
+    if x is None or not _value_checks():
+        return
+    if not is_concrete(x):
+        if _runtime_checks() and is_numeric_tracer(x):
+            x = jnp.asarray(x)
+            error_if(~jnp.isfinite(x), f"{name} must be finite; found {{value}}", x)
         return
     arr = np.asarray(x)
     if not np.all(np.isfinite(arr)):
@@ -45,9 +85,14 @@ def check_density_matrix(rho, name: str, dim: int | None = None, atol: float = 1
     """Raise ``ValueError`` naming ``name`` unless ``rho`` is a (batch of) density matrices.
 
     Checks the shape (and ``dim`` if given), finiteness, Hermiticity, unit trace and positivity,
-    each to ``atol`` (at least 100 ulp of the input's precision, so float32 states pass).
+    each to ``atol`` (at least 100 ulp of the input's precision, so float32 states pass). A traced
+    ``rho`` has its shape checked at trace time and the rest at run time (:func:`error_if`).
     """
+    if not _value_checks():
+        return
     if not is_concrete(rho):
+        if is_numeric_tracer(rho):
+            _check_traced_state(rho, name, dim, atol)
         return
     arr = np.asarray(rho)
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
@@ -64,6 +109,33 @@ def check_density_matrix(rho, name: str, dim: int | None = None, atol: float = 1
     wmin = float(np.min(np.linalg.eigvalsh(herm)))
     if wmin < -atol:
         raise ValueError(f"{name} is not positive semidefinite: smallest eigenvalue {wmin:.3g}")
+
+
+def is_numeric_tracer(x) -> bool:
+    """True for a tracer of a numeric (not key, not float0) array."""
+    return isinstance(x, jax.core.Tracer) and jnp.issubdtype(x.dtype, jnp.number)
+
+
+def _check_traced_state(rho, name, dim, atol):
+    if rho.ndim < 2 or rho.shape[-1] != rho.shape[-2]:
+        raise ValueError(f"{name} must have shape (..., d, d); got {rho.shape}")
+    if dim is not None and rho.shape[-1] != dim:
+        raise ValueError(f"{name} has dimension {rho.shape[-1]} but the model needs d = {dim}")
+    if not _runtime_checks():
+        return
+    if jnp.issubdtype(rho.dtype, jnp.inexact):
+        atol = max(atol, 100 * float(jnp.finfo(rho.dtype).eps))
+    rho = jax.lax.stop_gradient(rho)
+    finite = jnp.all(jnp.isfinite(rho), axis=(-2, -1))
+    safe = jnp.where(finite[..., None, None], rho, jnp.zeros_like(rho))
+    herm_err = jnp.max(jnp.abs(safe - jnp.conj(jnp.swapaxes(safe, -1, -2))), axis=(-2, -1))
+    tr = jnp.real(jnp.trace(safe, axis1=-2, axis2=-1))
+    wmin = jnp.linalg.eigvalsh(0.5 * (safe + jnp.conj(jnp.swapaxes(safe, -1, -2))))[..., 0]
+    error_if(~finite, f"{name} must be finite (traced value has NaN or inf entries)")
+    error_if(herm_err > atol * jnp.maximum(1.0, jnp.max(jnp.abs(safe), axis=(-2, -1))),
+             f"{name} is not Hermitian: max |{name} - {name}†| = {{value}}", herm_err)
+    error_if(jnp.abs(tr - 1.0) > atol, f"{name} must have unit trace; Tr {name} = {{value}}", tr)
+    error_if(wmin < -atol, f"{name} is not positive semidefinite: smallest eigenvalue {{value}}", wmin)
 
 
 def check_dimension(d, name: str = "d") -> int:
@@ -126,7 +198,7 @@ def check_populations(p, name: str, atol: float = 1e-8) -> None:
     Finite, real, non-negative and summing to one, each to ``atol`` (at least 100 ulp of the
     input's precision).
     """
-    if not should_validate(p):
+    if not _value_checks() or not should_validate(p):
         return
     arr = np.asarray(p)
     if arr.ndim < 1 or arr.shape[-1] == 0:

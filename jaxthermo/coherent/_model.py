@@ -19,7 +19,15 @@ from .._dtypes import as_complex, as_real, complex_dtype_for
 from .._information import von_neumann_entropy
 from .._linalg import expm
 from .._qudit import dagger, gibbs_populations, gibbs_state, partial_trace, tensor
-from .._validation import check_finite, check_hermitian, check_numeric, register_checked_dataclass, should_validate
+from .._validation import (
+    check_finite,
+    check_hermitian,
+    check_numeric,
+    error_if,
+    is_numeric_tracer,
+    register_checked_dataclass,
+    should_validate,
+)
 
 # number of trailing (per-member) axes of each field; extra leading axes are a batch of models
 MEMBER_NDIM = {"H_S": 2, "H_A": 2, "V": 2, "beta": 0, "chi": 2, "lam": 0, "tau": 0}
@@ -103,6 +111,19 @@ def ancilla_state(model) -> jnp.ndarray:
     cdt = complex_dtype(model)
     scale = jnp.sqrt(as_real(model.tau, cdt)) * as_real(model.lam, cdt)
     return thermal_ancilla(model) + scale.astype(cdt) * as_complex(model.chi, cdt)
+
+
+def check_ancilla_positive(model) -> None:
+    """Run-time check (``jaxthermo.config.validate == "always"``) that a traced model's ancilla state
+    ρ_A = ρ_th + √τ λ χ is positive, i.e. λ lies in :func:`allowed_lambda_range`. Concrete models were
+    checked at construction; this covers models built from tracers inside ``jit``/``vmap``/``grad``."""
+    for s in model.species:
+        if any(is_numeric_tracer(getattr(s, f)) for f in ("lam", "chi", "tau", "beta", "H_A")):
+            rho_a = jax.lax.stop_gradient(ancilla_state(s))
+            tol = 1e-10 if rho_a.dtype == jnp.complex128 else 1e-5
+            w = jnp.linalg.eigvalsh(rho_a)[..., 0]
+            error_if(w < -tol, "lam: the ancilla state rho_A = rho_th + sqrt(tau) lam chi is not positive semidefinite "
+                     "(smallest eigenvalue {value}); lam lies outside its allowed range", w)
 
 
 def pinching(rho, h) -> jnp.ndarray:

@@ -24,8 +24,8 @@ import jax.numpy as jnp
 from .._collision import CollisionResult, collide_unitary
 from .._deprecation import renamed_keyword
 from .._dtypes import as_state
-from .._validation import check_positive_int
-from ._model import ancilla_state, collision_unitary, complex_dtype
+from .._validation import check_density_matrix, check_positive_int
+from ._model import ancilla_state, check_ancilla_positive, collision_unitary, complex_dtype
 
 
 class CoherentCollision(CollisionResult):
@@ -75,6 +75,8 @@ def stroboscopic_step(model, rho) -> StroboscopicStep:
       :class:`StroboscopicStep` ``(system, ancilla, joint)``, shapes (d_S, d_S), (d_A, d_A),
       (d_S d_A, d_S d_A); it unpacks like a tuple.
     """
+    check_ancilla_positive(model)
+    check_density_matrix(rho, "rho", dim=model.dims[0])
     c = collide(model, rho)
     return StroboscopicStep(c.system, c.ancilla, c.joint)
 
@@ -132,6 +134,8 @@ def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecate
         raise TypeError(f"stroboscopic_trajectory() got unexpected keyword arguments {sorted(kwargs)}")
     if n_steps is None:
         raise TypeError("stroboscopic_trajectory() missing the number of collisions n_steps")
+    check_ancilla_positive(model)
+    check_density_matrix(rho0, "rho0", dim=model.dims[0])
     return _stroboscopic_trajectory(model, rho0, check_positive_int(n_steps, "n_steps"))
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from .._config import config
 from .._dtypes import as_state, complex_dtype_for, real_dtype
 from .._validation import check_density_matrix, check_integer, check_positive_int, check_real_dtype
 from ._files import Checkpoint, check_writable, expected_stats
@@ -181,7 +182,8 @@ def run_grid(
     stacked = stack_models(models, rdt)
     seed_key = jax.random.key(int(seed))
 
-    with jax.default_matmul_precision("highest"):
+    # inputs were checked above; the kernels' δ come from a validated law: no run-time checks inside
+    with jax.default_matmul_precision("highest"), config.override(validate="eager"):
         work_edges, collision_edges = _histogram_edges(
             stacked, rho0, seed_key, n_steps, n_configs, work_bins, collision_work_bins, work_range,
             collision_work_range, rdt, draw_dtype,
