@@ -142,6 +142,7 @@ def collision_step(model: InhomogeneousReservoir, rho, delta, theta=None) -> Col
       system) and ``energy_change``.
     """
     _validate(model, rho, delta)
+    _check_unbatched(model, rho, delta)
     if theta is None and jnp.ndim(model.theta) != 0:
         raise ValueError("theta: one collision needs a scalar θ; pass theta= or use trajectory for a θ schedule")
     return _collide(model, rho, delta, theta)
@@ -164,6 +165,7 @@ def collide(model: InhomogeneousReservoir, rho, delta) -> CollisionStep:
     swap and the full density matrix for any other coupling; θ is ``model.theta`` (a scalar).
     """
     _validate(model, rho, delta)
+    _check_unbatched(model, rho, delta)
     if jnp.ndim(model.theta) != 0:
         raise ValueError("theta: collide needs a scalar θ; use trajectory for a θ schedule")
     return _collide(model, rho, delta, None)
@@ -202,6 +204,17 @@ def trajectory(model: InhomogeneousReservoir, rho0, deltas, store_states: bool =
     if store_states:
         states = jnp.concatenate([rho0[None], states], axis=0)
     return Trajectory(states, e.work, e.heat, e.energy_change)
+
+
+def _check_unbatched(model, rho, delta):
+    """One collision takes one state and one δ: batch axes are refused (use ``jax.vmap``), never
+    summed or broadcast into a wrong state."""
+    if jnp.ndim(delta) != 0:
+        raise ValueError(f"delta must be a scalar (one reservoir qudit); got shape {jnp.shape(delta)}: "
+                         "use jax.vmap over collide for a batch, or trajectory for a sequence")
+    if jnp.shape(rho) != (model.d, model.d):
+        raise ValueError(f"rho must be one state of shape ({model.d}, {model.d}); got {jnp.shape(rho)}: "
+                         "use jax.vmap over collide for a batch of states")
 
 
 def _validate(model, rho, delta):
