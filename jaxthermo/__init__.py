@@ -30,6 +30,7 @@ from ._information import sandwiched_renyi_divergence as sandwiched_renyi_diverg
 from ._information import shannon_entropy as shannon_entropy  # noqa: E402
 from ._information import trace_distance as trace_distance  # noqa: E402
 from ._information import von_neumann_entropy as von_neumann_entropy  # noqa: E402
+from ._qutip import to_qobj as to_qobj  # noqa: E402
 from ._qudit import commutator as commutator  # noqa: E402
 from ._qudit import dagger as dagger  # noqa: E402
 from ._qudit import dephase as dephase  # noqa: E402

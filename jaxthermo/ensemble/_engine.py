@@ -22,6 +22,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from .._dtypes import as_state, complex_dtype_for, real_dtype
+from .._qutip import as_array
 from .._validation import check_density_matrix
 from ._kernel import model_a_chunk, pilot_work_ranges
 from ._sampling import MAX_CONFIGS, default_draw_dtype
@@ -201,6 +202,7 @@ def run_grid(
     Returns ``(stats, info)``: merged reductions with a leading grid axis, and run metadata.
     """
     models = list(models)
+    rho0 = as_array(rho0, "rho0")  # a QuTiP Qobj ρ0 → array
     for m in models:
         _check_inputs(m, rho0, n_steps, n_configs)
     n_steps, n_configs = int(n_steps), int(n_configs)
