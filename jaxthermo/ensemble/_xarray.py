@@ -48,11 +48,12 @@ def _require_xarray():
 
 def versions() -> dict:
     """Versions of jaxthermo, JAX and NumPy, for the attributes of saved results."""
+    import sys
+
     import jax
 
-    import jaxthermo
-
-    return {"jaxthermo_version": jaxthermo.__version__, "jax_version": jax.__version__, "numpy_version": np.__version__}
+    version = getattr(sys.modules.get("jaxthermo"), "__version__", "unknown")  # no upward import
+    return {"jaxthermo_version": version, "jax_version": jax.__version__, "numpy_version": np.__version__}
 
 
 def _attr_value(value):
