@@ -105,7 +105,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "beta2": Key(0.5, NUM, "inverse temperature of reservoir 2"),
         "statistics": Key("fermion", (str,), "particle statistics", ("fermion", "boson")),
         "t_max": Key(10.0, NUM, "last time of the grid", positive=True),
-        "n_times": Key(41, (int,), "points of the time grid", positive=True),
+        "n_times": Key(201, (int,), "points of the time grid", positive=True),
     },
     "scan": {},  # model B/C: {parameter: [values]} — checked against SCAN_PARAMETERS
 }
@@ -212,6 +212,8 @@ def _cross_checks(cfg, study):
             raise ConfigError("[initial_state] name = 'populations' needs populations = [p_0, …, p_{d−1}]")
         if s["name"] == "file" and s["file"] is None:
             raise ConfigError("[initial_state] name = 'file' needs file = \"rho0.npy\"")
+        if s["name"] == "thermal" and s["beta"] is None:
+            s["beta"] = cfg["model"]["beta"]  # resolved: the reservoir's β
         if s["populations"] is not None and len(s["populations"]) != cfg["model"]["d"]:
             raise ConfigError(f"[initial_state] populations: need d = {cfg['model']['d']} values; got {len(s['populations'])}")
     if study == "sweep":

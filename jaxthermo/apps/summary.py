@@ -97,6 +97,7 @@ def _sweep(plt, ds):
     ax[1].set(xlabel=x, ylabel="nats", title=f"D_α(ρ̄_N‖τ_S), α = {ds.alpha.values[0]:g}")
     if others:
         ax[0].legend(fontsize=8)
+        ax[1].legend(fontsize=8)
     fig.suptitle(f"{_title(ds)}: grid {', '.join(grid)}\n{_params(ds)}", fontsize=10)
     fig.tight_layout()
     return fig
@@ -138,7 +139,7 @@ def _assignment(plt, ds):
         for k in range(flat.sizes["_point"]):
             vals = np.atleast_1d(flat._point.values[k])
             a.plot(t, flat[name].isel(_point=k).values, label=", ".join(f"{g}={v:g}" for g, v in zip(grid, vals)))
-        a.set(xlabel="time", title=name.replace("_", " ") + " (into reservoir 1)")
+        a.set(xlabel="time (1/energy units)", title=name.replace("_", " ") + " into reservoir 1")
     ax[0].set_ylabel("heat")
     ax[0].legend(fontsize=7)
     fig.suptitle(f"{_title(ds)} — {ds.attrs.get('model', '')}", fontsize=10)
