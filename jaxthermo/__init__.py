@@ -1,15 +1,40 @@
 """jaxthermo: quantum thermodynamics of collisional models in JAX.
 
-Importing jaxthermo sets two documented global policies:
+Importing jaxthermo sets three documented global policies:
 
 * ``jax_enable_x64``: physics in float64 by default; pass float32 inputs, or
   ``dtype=jnp.float32`` to the ensemble engine, for throughput;
 * ``jax_default_matmul_precision = "highest"``: on GPUs, float32 matrix products would otherwise
   run in TF32 (10-bit mantissa) and lose ~1e-4 relative accuracy (measured on an H100 in the
-  model-B and model-C float32 tests). No effect on CPUs.
+  model-B and model-C float32 tests). No effect on CPUs;
+* ``--xla_cpu_enable_concurrency_optimized_scheduler=false`` appended to ``XLA_FLAGS`` (unless
+  the user set that flag): jaxlib 0.10 splits batched LAPACK calls over XLA's CPU thread pool,
+  which can deadlock when several such calls run concurrently (docs/xla_cpu_hangs.md). It must
+  be in place before JAX creates its CPU backend; if the backend already exists, a warning says so.
 """
 
-import jax as _jax
+import os as _os
+
+_XLA_SCHEDULER_FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
+if "xla_cpu_enable_concurrency_optimized_scheduler" not in _os.environ.get("XLA_FLAGS", ""):
+    _os.environ["XLA_FLAGS"] = (_os.environ.get("XLA_FLAGS", "") + " " + _XLA_SCHEDULER_FLAG).strip()
+    _XLA_FLAG_ADDED = True
+else:
+    _XLA_FLAG_ADDED = False
+
+import jax as _jax  # noqa: E402
+from jax._src import xla_bridge as _xla_bridge  # noqa: E402
+
+if _XLA_FLAG_ADDED and getattr(_xla_bridge, "_backends", None):
+    import warnings as _warnings
+
+    _warnings.warn(
+        "jaxthermo: JAX's CPU backend started before jaxthermo was imported, so XLA_FLAGS="
+        f"{_XLA_SCHEDULER_FLAG} could not take effect; import jaxthermo first (or set the flag) to "
+        "avoid a known XLA:CPU deadlock of batched linear algebra (docs/xla_cpu_hangs.md)",
+        RuntimeWarning,
+        stacklevel=2,
+    )
 
 _jax.config.update("jax_enable_x64", True)
 _jax.config.update("jax_default_matmul_precision", "highest")
@@ -31,7 +56,14 @@ from ._information import shannon_entropy as shannon_entropy  # noqa: E402
 from ._information import trace_distance as trace_distance  # noqa: E402
 from ._information import von_neumann_entropy as von_neumann_entropy  # noqa: E402
 from ._qutip import to_qobj as to_qobj  # noqa: E402
+from ._information import divergences_to_thermal as divergences_to_thermal  # noqa: E402
+from ._information import renyi_divergence_log as renyi_divergence_log  # noqa: E402
 from ._qudit import commutator as commutator  # noqa: E402
+from ._qudit import expectation as expectation  # noqa: E402
+from ._qudit import gibbs_populations as gibbs_populations  # noqa: E402
+from ._qudit import gibbs_state as gibbs_state  # noqa: E402
+from ._superoperators import lindblad_dissipator as lindblad_dissipator  # noqa: E402
+from ._superoperators import superoperator as superoperator  # noqa: E402
 from ._qudit import dagger as dagger  # noqa: E402
 from ._qudit import dephase as dephase  # noqa: E402
 from ._qudit import log_partition_function as log_partition_function  # noqa: E402
@@ -74,8 +106,10 @@ from .inhomogeneous import single_collision_samples as single_collision_samples 
 from .inhomogeneous import work_density as work_density  # noqa: E402
 from .inhomogeneous import work_support as work_support  # noqa: E402
 
-# --- model B (coherent) exports: added by the model-B work ---
+from .coherent import CoherentCollision as CoherentCollision  # noqa: E402
 from .coherent import CoherentCollisionModel as CoherentCollisionModel  # noqa: E402
+from .coherent import StroboscopicStep as StroboscopicStep  # noqa: E402
+from .coherent import StroboscopicTrajectory as StroboscopicTrajectory  # noqa: E402
 from .coherent import MultiSpeciesModel as MultiSpeciesModel  # noqa: E402
 from .coherent import EigenoperatorCoupling as EigenoperatorCoupling  # noqa: E402
 from .coherent import CollisionThermodynamics as CollisionThermodynamics  # noqa: E402
@@ -94,9 +128,11 @@ from .coherent import collision_thermodynamics as collision_thermodynamics  # no
 from .coherent import eigenoperator_model as eigenoperator_model  # noqa: E402
 from .coherent import qubit_example as qubit_example  # noqa: E402
 from .coherent import energy_coherence as energy_coherence  # noqa: E402
-# --- model C (assignment) exports: added by the model-C work ---
 from .assignment import Assignment as Assignment  # noqa: E402
+from .assignment import GlobalEnergetics as GlobalEnergetics  # noqa: E402
 from .assignment import GlobalModel as GlobalModel  # noqa: E402
+from .assignment import MinimalDissipation as MinimalDissipation  # noqa: E402
+from .assignment import ReducedMap as ReducedMap  # noqa: E402
 from .assignment import QuadraticReservoirs as QuadraticReservoirs  # noqa: E402
 from .assignment import QuadraticEnergetics as QuadraticEnergetics  # noqa: E402
 from .assignment import canonical_form as canonical_form  # noqa: E402
@@ -106,7 +142,6 @@ from .assignment import exact_generator as exact_generator  # noqa: E402
 from .assignment import minimal_dissipation as minimal_dissipation  # noqa: E402
 from .assignment import quadratic_energetics as quadratic_energetics  # noqa: E402
 from .assignment import reduced_map as reduced_map  # noqa: E402
-# --- ensemble engine exports: added by the ensemble work ---
 from .ensemble import EnsembleResult as EnsembleResult  # noqa: E402
 from .ensemble import Histogram as Histogram  # noqa: E402
 from .ensemble import SweepResult as SweepResult  # noqa: E402
