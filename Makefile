@@ -33,6 +33,7 @@ demo: $(PLOT)
 	$(VENV)/bin/jaxthermo demo --out demo-output
 
 test: $(TEST)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2 -q
 	$(PY) -m jaxthermo.verify
 

@@ -27,7 +27,7 @@ from jaxthermo.assignment._propagator import spectral_decomposition
 from jaxthermo.assignment._quadratic import step_reference
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from tests.assignment import fock  # noqa: E402
+from tests.assignment import fock
 
 TIMES = jnp.linspace(0.0, 10.0, 101)
 

@@ -1,4 +1,4 @@
-"""Ensemble throughput side by side, one run, one machine (issue 4, item 8).
+"""Ensemble throughput side by side, one run, one machine.
 
 Workload: model A, qubit (and qutrit), system state with coherences, partial swap θ = 0.1,
 Hamiltonian kind, Gaussian δ (σ = 0.05), N = 100 collisions per configuration; per collision the
@@ -209,7 +209,7 @@ def float32_accuracy(n_configs=2_000):
         one = jax.devices()[:1]  # see float32_accuracy_subprocess
         r64 = jt.ensemble(_model(d), coherent_state(d), N_STEPS, n_configs, devices=one)
         r32 = jt.ensemble(_model(d), coherent_state(d), N_STEPS, n_configs, dtype=jnp.float32, devices=one)
-        rel = lambda a, b: float(np.max(np.abs(a - b)) / np.max(np.abs(b)))  # noqa: E731
+        rel = lambda a, b: float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
         out[d] = dict(
             mean_work=rel(r32.mean_work, r64.mean_work), var_work=rel(r32.var_work, r64.var_work),
             mean_heat=rel(r32.mean_heat, r64.mean_heat), mean_state=float(np.max(np.abs(r32.mean_state - r64.mean_state))),

@@ -1,4 +1,4 @@
-"""Ensemble throughput on a GPU (issue 4, item 8): qubit collisions/s in float32 and float64, and
+"""Ensemble throughput on a GPU: qubit collisions/s in float32 and float64, and
 10⁸ configurations × 10³ collisions streamed within device memory.
 
 Workload as in ``bench_ensemble.py`` (qubit, coherent state, partial swap θ = 0.1, Gaussian δ

@@ -66,7 +66,8 @@ elif args.pattern == "map":
 else:
     # the ensemble engine's coherent CPU path: a batch of Hermitian matrices sharded over two
     # forced host devices, eigh on each device's shard (zheevd) after a parallel elementwise kernel.
-    from jax.sharding import NamedSharding, PartitionSpec as P
+    from jax.sharding import NamedSharding
+    from jax.sharding import PartitionSpec as P
 
     n = args.n or 4096
     mesh = jax.make_mesh((2,), ("configs",))
@@ -81,7 +82,7 @@ else:
     fargs = [x]
 
 t0 = time.time()
-for i in range(args.calls):
+for _ in range(args.calls):
     jax.block_until_ready(f(*fargs))
 print(f"OK {time.time() - t0:.2f}", flush=True)
 sys.exit(0)

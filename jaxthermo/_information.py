@@ -10,14 +10,14 @@ states): eigenvalue-only formulas use ``eigvalsh`` and matrix functions go throu
 from __future__ import annotations
 
 import math
+
 import jax
 import jax.numpy as jnp
 
-from ._dtypes import as_state
+from ._dtypes import as_state, real_dtype
 from ._linalg import hermitian_function
-from ._validation import check_density_matrix, check_populations
-from ._dtypes import real_dtype
 from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal, thermal_populations
+from ._validation import check_density_matrix, check_populations
 
 
 def _tol(dtype) -> float:
@@ -107,8 +107,6 @@ def renyi_divergence_log(p, log_q, alpha) -> jnp.ndarray:
     pos_p, pos_q = p > 0, log_q > neg_inf
     logp_s = jnp.log(jnp.where(pos_p, p, 1.0))
     logq_s = jnp.where(pos_q, log_q, 0.0)
-    logp = jnp.where(pos_p, logp_s, neg_inf)
-    logq = jnp.where(pos_q, logq_s, neg_inf)
     support_loss = jnp.any(pos_p & ~pos_q, axis=-1)  # p_j > 0 = q_j
 
     a0 = a[..., 0]

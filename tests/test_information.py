@@ -292,7 +292,7 @@ def test_gradients_match_finite_differences(fn_name, start):
         "entropy": jt.von_neumann_entropy,
         "coherence": jt.coherence,
     }[fn_name]
-    f = lambda t: jnp.real(fn(_path(t, jnp.asarray(rho0), jnp.asarray(rho1))))  # noqa: E731
+    f = lambda t: jnp.real(fn(_path(t, jnp.asarray(rho0), jnp.asarray(rho1))))
     t0, h = 0.3, 1e-5
     fd = (f(t0 + h) - f(t0 - h)) / (2 * h)
     np.testing.assert_allclose(jax.grad(f)(t0), fd, rtol=1e-6, atol=1e-8)

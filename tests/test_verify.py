@@ -72,4 +72,4 @@ def test_old_module_names_still_work_with_a_deprecation_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(AttributeError):
-            old.no_such_name
+            _ = old.no_such_name

@@ -70,8 +70,8 @@ def run_demo(out: str = "demo-output", n_configs: int = 10_000, n_steps: int = 1
         (f"trace distance D(ρ̄_{n_steps}, τ̄)", f"{res.mean_state_trace_distance[-1]:.4e} ± {se_td[-1]:.1e}", f"{td_exact[-1]:.4e} (cos^2N θ D(ρ0, τ̄))"),
         (f"D_1(ρ̄_{n_steps} ‖ τ_S)", f"{res.mean_state_divergence[-1, 0]:.4e}", f"{d_exact[-1, 0]:.4e}"),
         (f"D_∞(ρ̄_{n_steps} ‖ τ_S)", f"{res.mean_state_divergence[-1, 1]:.4e}", f"{d_exact[-1, 1]:.4e}"),
-        (f"frozen average <D_1(ρ_{{S|N}} ‖ τ_S)>", f"{res.mean_divergence[-1, 0]:.4e}", "—"),
-        (f"frozen average <D_∞(ρ_{{S|N}} ‖ τ_S)>", f"{res.mean_divergence[-1, 1]:.4e}", "—"),
+        ("frozen average <D_1(ρ_{S|N} ‖ τ_S)>", f"{res.mean_divergence[-1, 0]:.4e}", "—"),
+        ("frozen average <D_∞(ρ_{S|N} ‖ τ_S)>", f"{res.mean_divergence[-1, 1]:.4e}", "—"),
     ]
     print(
         f"\njaxthermo demo — model A, qubit, βg0 = {p['beta'] * p['g0']:g}, Gaussian σ = {p['sigma']:g}, "
@@ -108,7 +108,7 @@ def _write_csvs(out, res, p_exact, td_exact, se_td, d_exact):
     with open(os.path.join(out, "demo_work_histogram.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["W_N_bin_left", "W_N_bin_right", "count", "density"])
-        for lo, hi, c, dens in zip(h.edges[:-1], h.edges[1:], h.counts, h.density()):
+        for lo, hi, c, dens in zip(h.edges[:-1], h.edges[1:], h.counts, h.density):
             w.writerow([lo, hi, c, dens])
         w.writerow(["underflow", "", h.underflow, ""])
         w.writerow(["overflow", "", h.overflow, ""])
@@ -121,7 +121,7 @@ def _plot(out, res, td_exact, se_td, d_exact, w_exact, n_steps, n_configs):
     h = res.work_histogram
     scale = 1e3
     ax = axes[0]
-    ax.stairs(h.density() / scale, h.edges * scale, fill=True, alpha=0.5, label=f"Monte Carlo ({n_configs} configs)")
+    ax.stairs(h.density / scale, h.edges * scale, fill=True, alpha=0.5, label=f"Monte Carlo ({n_configs} configs)")
     ax.axvline(res.mean_total_work * scale, color="C3", label=f"mean {res.mean_total_work * scale:.3f}")
     ax.axvline(n_steps * w_exact * scale, color="k", ls="--", label=f"exact N·E[W_r] = {n_steps * w_exact * scale:.3f}")
     ax.set_xlabel(r"accumulated work $W_N$  [$10^{-3}\,g_0$]")

@@ -16,8 +16,9 @@ operators); a negative rate marks a non-Markovian (information backflow) time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np

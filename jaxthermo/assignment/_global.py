@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -80,12 +81,12 @@ class GlobalModel:
                     f"h_interaction has shape {np.shape(self.h_interaction)}; d_S·d_E = {d} needs ({d}, {d})"
                 )
 
-    def replace(self, **changes) -> "GlobalModel":
+    def replace(self, **changes) -> GlobalModel:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
     @property
-    def dims(self) -> "Dimensions":
+    def dims(self) -> Dimensions:
         """(d_S, d_E)."""
         return Dimensions(int(np.shape(self.h_system)[-1]), int(np.shape(self.h_environment)[-1]))
 
@@ -189,7 +190,7 @@ def _driven_energy_assignment(model, rho0, times, substeps):
 
         def rk4(k, carry):
             t = t0 + k * h
-            add = lambda a, b, c: jax.tree_util.tree_map(lambda x, y: x + c * y, a, b)  # noqa: E731
+            add = lambda a, b, c: jax.tree_util.tree_map(lambda x, y: x + c * y, a, b)
             k1 = rhs(t, carry)
             k2 = rhs(t + h / 2, add(carry, k1, h / 2))
             k3 = rhs(t + h / 2, add(carry, k2, h / 2))

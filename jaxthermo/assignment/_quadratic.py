@@ -119,7 +119,7 @@ class QuadraticReservoirs:
                 if should_validate(beta) and float(beta) <= 0:
                     raise ValueError(f"beta{n}={float(beta)}: a bosonic thermal state needs beta{n} > 0")
 
-    def replace(self, **changes) -> "QuadraticReservoirs":
+    def replace(self, **changes) -> QuadraticReservoirs:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
@@ -153,7 +153,7 @@ class QuadraticReservoirs:
 
     # ------------------------------------------------------------------ single-particle objects
     @property
-    def sizes(self) -> "ModeCounts":
+    def sizes(self) -> ModeCounts:
         """(N1, N2): the numbers of modes of the two reservoirs."""
         return ModeCounts(int(np.shape(self.h1)[0]), int(np.shape(self.h2)[0]))
 
@@ -180,7 +180,7 @@ class QuadraticReservoirs:
         zero = jnp.zeros((n1, n2), dtype=cdt)
         return jnp.block([[blocks[0], zero], [dagger(zero), blocks[1]]])
 
-    def swapped(self) -> "QuadraticReservoirs":
+    def swapped(self) -> QuadraticReservoirs:
         """The same model with the roles of reservoirs 1 and 2 exchanged."""
         return dataclasses.replace(
             self,
@@ -194,7 +194,7 @@ class QuadraticReservoirs:
         )
 
     # ------------------------------------------------------------------ dynamics
-    def energetics(self, times, *, reservoir: int = 1, order: int = 4, rcond: float = 1e-6) -> "QuadraticEnergetics":
+    def energetics(self, times, *, reservoir: int = 1, order: int = 4, rcond: float = 1e-6) -> QuadraticEnergetics:
         """Bare, interaction and minimal-dissipation energies, heats and works of one reservoir.
 
         See :func:`quadratic_energetics`.
@@ -378,7 +378,7 @@ def _quadratic_core(model, times, rcond, order):
     w, v = spectral_decomposition(m)
     eig = eigenbasis_data(m, r0, r0_dot, v, n_s)
     times = jnp.asarray(times, dtype=jnp.real(m).dtype)
-    at_time = lambda t: step(m, r0, r0_dot, w, v, eig, n_s, t)  # noqa: E731
+    at_time = lambda t: step(m, r0, r0_dot, w, v, eig, n_s, t)
     energies, k, energy_md, _, sigma = jax.lax.map(at_time, times)
     nodes, weights = composite_gauss_legendre(times, order)
     _, _, _, heat_rate, sigma_n = jax.lax.map(at_time, nodes.reshape(-1))

@@ -74,12 +74,12 @@ class CoherentCollisionModel:
         if all(should_validate(getattr(self, f)) for f in MEMBER_NDIM):
             validate(self)
 
-    def replace(self, **changes) -> "CoherentCollisionModel":
+    def replace(self, **changes) -> CoherentCollisionModel:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
     @property
-    def species(self) -> tuple["CoherentCollisionModel", ...]:
+    def species(self) -> tuple[CoherentCollisionModel, ...]:
         """The ancilla species this model collides with: just itself (see :class:`MultiSpeciesModel`)."""
         return (self,)
 
@@ -287,7 +287,7 @@ class MultiSpeciesModel:
                 if not np.allclose(s.tau, first.tau, rtol=1e-12, atol=0):
                     raise ValueError(f"species[{j}].tau differs from species[0].tau: all species share tau")
 
-    def replace(self, **changes) -> "MultiSpeciesModel":
+    def replace(self, **changes) -> MultiSpeciesModel:
         """A copy with some fields changed (validated again), e.g. ``pair.replace(species=(hot, cold))``."""
         return dataclasses.replace(self, **changes)
 

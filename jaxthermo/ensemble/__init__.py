@@ -1,8 +1,17 @@
 """The ensemble engine: sampling from (seed, i), chunked streaming statistics, sharding over
-devices and hosts, checkpoint/resume, progress, sweeps, save/load (SPEC §6)."""
+devices and hosts, checkpoint/resume, progress, sweeps, save/load (docs/ensemble.md).
 
+Also the generic, differentiable frozen-configuration average of any trajectory observable
+(:func:`frozen_ensemble_mean`), built from the engine's sampler and model A's collision.
+"""
+
+from .._histogram import Histogram as Histogram
+from ._frozen import EnsembleMean as EnsembleMean
+from ._frozen import FrozenVersusAveraged as FrozenVersusAveraged
+from ._frozen import frozen_ensemble_mean as frozen_ensemble_mean
+from ._frozen import frozen_vs_averaged_divergence as frozen_vs_averaged_divergence
+from ._frozen import sample_configurations as sample_configurations
 from ._result import EnsembleResult as EnsembleResult
-from ._result import Histogram as Histogram
 from ._result import ensemble as ensemble
 from ._result import load_result as load_result
 from ._result import save_result as save_result

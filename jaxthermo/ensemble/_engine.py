@@ -1,4 +1,4 @@
-"""The ensemble driver: chunks, sharding over devices and hosts, checkpoints, progress (SPEC §6).
+"""The ensemble driver: chunks, sharding over devices and hosts, checkpoints, progress (docs/ensemble.md).
 
 Data flow: (seed, i) → δ_N(i) → model-A kernel on a chunk (``lax.scan`` over collisions, vmap
 over configurations, reduced over the chunk) → per-device reductions gathered → merged on the
@@ -23,7 +23,7 @@ from jax.sharding import PartitionSpec as P
 
 from .._dtypes import as_state, complex_dtype_for, real_dtype
 from .._qutip import as_array
-from .._validation import check_density_matrix
+from .._validation import check_density_matrix, check_positive_int
 from ._kernel import model_a_chunk, pilot_work_ranges
 from ._sampling import MAX_CONFIGS, default_draw_dtype
 from ._statistics import Counts, Moments, merge, take, uniform_edges
@@ -31,7 +31,7 @@ from ._statistics import Counts, Moments, merge, take, uniform_edges
 AXIS = "configs"
 PILOT_CONFIGS = 512
 # default chunk: about this many (configuration, collision) pairs per device (CPU, accelerators)
-# (CPU: 2²⁰ measured fastest, see default_chunk_size)
+# (CPU: 2²⁰ is the fastest budget in benchmarks/RESULTS_ensemble.md)
 _CHUNK_ELEMENTS = {"cpu": 2**20, "accelerator": 2**28}
 _CPU_COHERENT_PER_DEVICE = 128
 
@@ -46,9 +46,8 @@ def default_chunk_size(n_steps: int, n_devices: int, n_grid: int = 1, platform: 
     """Configurations per chunk: about 10⁶ (configuration, collision) pairs per CPU device, 2.7·10⁸
     per accelerator (the δ draws of a chunk are held on the device: 8 bytes per pair in float64).
 
-    On the 2-core CPU (qubit, N = 100) 2·10³–1.6·10⁴ configurations per device ran at 26–27 ns of
-    CPU per collision; 4·10⁴ at 32–36 ns and 41 943 (the former 2²² budget) at 84–97 ns (a cliff,
-    not a trend: 41 944 ran at 40 ns). The chunk size changes no result beyond rounding.
+    The CPU budget and cap avoid a slow chunk size of the XLA CPU program (the timings are in
+    benchmarks/RESULTS_ensemble.md). The chunk size changes no result beyond rounding.
     """
     budget = _CHUNK_ELEMENTS["cpu" if platform == "cpu" else "accelerator"]
     cap = 65536 if platform == "cpu" else 2**22
@@ -151,10 +150,8 @@ def _check_inputs(model, rho0, n_steps, n_configs):
     if getattr(model, "distribution", None) is None:
         raise ValueError("model.distribution: the ensemble needs the law G(δ), e.g. distribution=Gaussian(0.05)")
     check_density_matrix(rho0, "rho0", dim=model.d)
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-        raise ValueError(f"n_steps={n_steps!r}: must be a positive integer")
-    if isinstance(n_configs, bool) or not isinstance(n_configs, (int, np.integer)) or n_configs < 1:
-        raise ValueError(f"n_configs={n_configs!r}: must be a positive integer")
+    check_positive_int(n_steps, "n_steps")
+    check_positive_int(n_configs, "n_configs")
     if n_configs > MAX_CONFIGS:
         raise ValueError(f"n_configs={n_configs}: at most 2**32 configurations per seed")
     theta = np.asarray(model.theta)
@@ -215,13 +212,14 @@ def run_grid(
     n_dev = mesh.devices.size
     grid = len(models)
     platform = mesh.devices.flat[0].platform
-    chunk_size = default_chunk_size(n_steps, n_dev, grid, platform) if chunk_size is None else int(chunk_size)
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size={chunk_size}: must be a positive integer")
+    if chunk_size is None:
+        chunk_size = default_chunk_size(n_steps, n_dev, grid, platform)
+    else:
+        chunk_size = check_positive_int(chunk_size, "chunk_size")
     per_device = min(-(-chunk_size // n_dev), -(-n_configs // n_dev))  # never pad beyond n_configs
     if coherent and alphas and platform == "cpu" and n_dev > 1:
-        # Measured here: the batched LAPACK eigh of the quantum divergences has stalled (idle
-        # process, no progress) with 10³–10⁴ matrices per device on several forced host devices;
+        # The batched LAPACK eigh of the quantum divergences can stall (idle process, no progress)
+        # with 10³–10⁴ matrices per device on several forced host devices (benchmarks/RESULTS_ensemble.md);
         # batches of ≤ 128 per device (what the tests exercise) run, at eigh-bound speed.
         per_device = min(per_device, _CPU_COHERENT_PER_DEVICE)
     chunk_size = per_device * n_dev
@@ -286,8 +284,7 @@ def _histogram_edges(stacked, rho0, seed_key, n_steps, n_configs, work_bins, col
     npdt = np.dtype(str(rdt))
 
     def edges(user, cols, n_bins):
-        if n_bins < 1:
-            raise ValueError(f"histogram bins must be >= 1; got {n_bins}")
+        n_bins = check_positive_int(n_bins, "histogram bins")
         if user is not None:
             lo, hi = float(user[0]), float(user[1])
             if not hi > lo:

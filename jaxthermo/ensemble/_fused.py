@@ -1,4 +1,4 @@
-"""Fused qubit partial-swap collision in real arithmetic (the ensemble's fast path, SPEC §3).
+"""Fused qubit partial-swap collision in real arithmetic (the ensemble's fast path, docs/ensemble.md).
 
 A qubit state is carried as three real numbers, ``p0 = ρ_00`` and ``ρ_01 = x + i y``. The closed
 form ``ρ' = cos²θ ρ + sin²θ τ + i sinθ cosθ [τ, ρ]`` becomes, with ``q0 = σ(β_r g_r)`` (logistic)
@@ -22,8 +22,8 @@ from ..inhomogeneous import PartialSwap, reservoir_parameters
 
 
 def use_fused_qubit_path(model) -> bool:
-    """True for a qubit with the partial-swap coupling."""
-    return model.d == 2 and isinstance(model.coupling, PartialSwap)
+    """True for a qubit with exactly the partial-swap coupling (as :func:`~jaxthermo.inhomogeneous.collision_step`)."""
+    return model.d == 2 and type(model.coupling) is PartialSwap
 
 
 def qubit_collision(model, state, delta, theta):

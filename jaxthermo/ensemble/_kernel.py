@@ -1,7 +1,7 @@
-"""Model-A chunk kernel: one chunk of configurations → streaming reductions (SPEC §3, §6).
+"""Model-A chunk kernel: one chunk of configurations → streaming reductions (docs/ensemble.md).
 
 The physics is written for ONE configuration (a collision of one system state with one reservoir
-qudit, :func:`jaxthermo.inhomogeneous.collide_closed_form` or the generic route); the kernel
+qudit, :func:`jaxthermo.inhomogeneous.collision_step`: closed form or the generic route); the kernel
 vmaps it over the configurations of a chunk inside a ``lax.scan`` over collisions and reduces
 over the chunk at every step. Nothing of size (configurations × N) leaves the kernel: per step
 it returns moments over the chunk, and it accumulates histograms in the scan carry.
@@ -14,38 +14,26 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from .._information import quantum_renyi_divergence, renyi_divergence
-from .._qudit import populations, thermal_populations
-from ..inhomogeneous._dynamics import _collide
+from .._information import divergences_to_thermal
+from .._qudit import populations
+from ..inhomogeneous import collision_step, trajectory
 from ._fused import qubit_collision, qubit_to_state, state_to_qubit, use_fused_qubit_path
 from ._sampling import sample_chunk
 from ._statistics import Counts, Moments, chunk_counts, chunk_moments
 
 
-def system_thermal_populations(model, dtype):
-    """Populations of τ_S = exp(−β g0 s_z)/Z (d,), in ``dtype``."""
-    beta = jnp.asarray(model.beta).astype(dtype)
-    g0 = jnp.asarray(model.g0).astype(dtype)
-    return thermal_populations(model.d, beta, g0)
+def model_divergences(model, rho, alphas, coherent: bool):
+    """``D_α(ρ‖τ_S)`` for each α, shape (..., n_alpha) (docs/information.md), τ_S of ``g0 s_z`` at β.
 
-
-def divergences_to_thermal(model, rho, alphas, coherent: bool):
-    """``D_α(ρ‖τ_S)`` for each α, shape (..., n_alpha) (SPEC §2).
-
-    Diagonal states: the classical :func:`renyi_divergence` on populations; coherent states:
-    :func:`quantum_renyi_divergence` (Petz below α = 1, Umegaki at 1, sandwiched above).
+    Diagonal states: the classical divergence of the populations; coherent states: the quantum
+    divergences (Petz below α = 1, Umegaki at 1, sandwiched above).
     """
-    if not coherent:
-        return _population_divergences(model, populations(rho), alphas)
-    rdt = jnp.real(rho).dtype
-    tau = jnp.diag(system_thermal_populations(model, rdt)).astype(rho.dtype)
-    return jnp.stack([quantum_renyi_divergence(rho, tau, a) for a in alphas], axis=-1).astype(rdt)
+    return divergences_to_thermal(rho, model.beta, model.g0, alphas, quantum=coherent)
 
 
-def _population_divergences(model, p, alphas):
-    """Classical ``D_α(p‖q_S)`` for each α, shape (..., n_alpha)."""
-    q_s = system_thermal_populations(model, p.dtype)
-    return jnp.stack([renyi_divergence(p, q_s, jnp.asarray(a, p.dtype)) for a in alphas], axis=-1)
+def _diagonal(p):
+    """Populations (..., d) as a diagonal (..., d, d) state."""
+    return p[..., :, None] * jnp.eye(p.shape[-1], dtype=p.dtype)
 
 
 def _qubit_mean_state(state, mask):
@@ -78,13 +66,13 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
     if use_fused_qubit_path(model):  # qubit partial swap: three real numbers per configuration
         state = state_to_qubit(rho)
         collide_chunk = partial(qubit_collision, model)
-        as_matrix = lambda st: qubit_to_state(*st)  # noqa: E731
+        as_matrix = lambda st: qubit_to_state(*st)
         mean_state = _qubit_mean_state
-        pops = lambda st: jnp.stack([st[0], 1 - st[0]], axis=-1)  # noqa: E731
+        pops = lambda st: jnp.stack([st[0], 1 - st[0]], axis=-1)
     else:
         state = rho
-        collide_chunk = jax.vmap(lambda r, dl, th: _collide(model, r, dl, th), (0, 0, None))
-        as_matrix = lambda st: st  # noqa: E731
+        collide_chunk = jax.vmap(lambda r, dl, th: collision_step(model, r, dl, th), (0, 0, None))
+        as_matrix = lambda st: st
         mean_state = chunk_moments
         pops = populations
 
@@ -102,9 +90,9 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
         }
         if alphas:
             if coherent:
-                div = divergences_to_thermal(model, as_matrix(state), alphas, True)
+                div = model_divergences(model, as_matrix(state), alphas, True)
             else:
-                div = _population_divergences(model, pops(state), alphas)
+                div = model_divergences(model, _diagonal(pops(state)), alphas, False)
             stats["divergence"] = chunk_moments(div, mask)
         hist = hist + chunk_counts(e.work, mask, collision_edges, histogram_method)
         return (state, w_acc, hist), stats
@@ -122,8 +110,6 @@ def pilot_work_ranges(model, rho0, seed_key, indices, *, n_steps, draw_dtype=Non
 
     Uses the reference :func:`jaxthermo.trajectory` route (not the kernel) on the same δ's.
     """
-    from ..inhomogeneous import trajectory
-
     rdt = jnp.real(rho0).dtype
     deltas = sample_chunk(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)
     work = jax.vmap(lambda dl: trajectory(model, rho0, dl, store_states=False).work)(deltas)

@@ -1,4 +1,4 @@
-"""The ensemble result, the public entry point :func:`ensemble`, and saving/loading (SPEC §6)."""
+"""The ensemble result, the public entry point :func:`ensemble`, and saving/loading (docs/ensemble.md)."""
 
 from __future__ import annotations
 
@@ -8,35 +8,13 @@ import json
 import jax.numpy as jnp
 import numpy as np
 
+from .._histogram import Histogram
 from .._information import trace_distance
+from .._qudit import thermal_state
 from ..inhomogeneous import averaged_reservoir_state
 from ._engine import run_grid
-from ._kernel import divergences_to_thermal, system_thermal_populations
+from ._kernel import model_divergences
 from ._statistics import take, variance
-
-
-@dataclasses.dataclass(frozen=True)
-class Histogram:
-    """Counts over fixed, stated bins: ``edges`` (n_bins + 1,), ``counts`` (n_bins,) of
-    [e_k, e_{k+1}), and the values that fell below ``edges[0]`` / at or above ``edges[-1]``."""
-
-    edges: np.ndarray
-    counts: np.ndarray
-    underflow: int
-    overflow: int
-
-    @property
-    def total(self) -> int:
-        return int(np.sum(self.counts)) + int(self.underflow) + int(self.overflow)
-
-    def density(self):
-        """Counts normalised to a probability density over the bins (out-of-range counted in the norm)."""
-        width = np.diff(self.edges)
-        return self.counts / (self.total * width)
-
-    @property
-    def centers(self):
-        return 0.5 * (self.edges[1:] + self.edges[:-1])
 
 
 def _histogram(counts, edges):
@@ -49,14 +27,15 @@ class EnsembleResult:
     """Statistics of a model-A ensemble over ``n_configs`` configurations of N collisions.
 
     Per collision r = 1…N (shape (N,)): ``mean_work``/``var_work`` of W_r, ``mean_heat``/
-    ``var_heat`` of Q_r, ``mean_energy_change``/``var_energy_change`` of ΔU_r and
+    ``var_heat`` of Q_r (heat into the system), ``mean_energy_change``/``var_energy_change`` of ΔU_r and
     ``mean_cumulative_work``/``var_cumulative_work`` of W_1 + … + W_r (the last entry is W_N).
     Per step r = 0…N: ``mean_state`` (N+1, d, d); ``mean_divergence``/``var_divergence``
     (N+1, n_alpha), the frozen-configuration average of D_α(ρ_{S|r}‖τ_S);
     ``mean_state_divergence`` (N+1, n_alpha), D_α(ρ̄_r‖τ_S) of the mean state;
     ``mean_state_trace_distance`` (N+1,), D(ρ̄_r, τ̄) to the averaged reservoir state, and
     ``mean_state_thermal_trace_distance`` (N+1,), D(ρ̄_r, τ_S). Histograms with stated bins:
-    ``work_histogram`` of W_N, ``collision_work_histogram`` of every single-collision W_r.
+    ``work_histogram`` of W_N, ``collision_work_histogram`` of every single-collision W_r
+    (:class:`~jaxthermo.Histogram`: ``counts``, ``underflow``, ``overflow``; ``density`` and ``stderr`` arrays).
     Variances are unbiased sample variances (divide by n − 1).
     """
 
@@ -116,14 +95,15 @@ def result_from_stats(model, stats, info) -> EnsembleResult:
     n_steps = int(info["n_steps"])
     coherent = bool(info["coherent"])
     if n_alpha:
-        d0 = np.asarray(divergences_to_thermal(model, jnp.asarray(rho0), alphas, coherent))
+        d0 = np.asarray(model_divergences(model, jnp.asarray(rho0), alphas, coherent))
         mean_div = np.concatenate([d0[None], stats["divergence"].mean], axis=0)
         var_div = np.concatenate([np.zeros_like(d0)[None], variance(stats["divergence"])], axis=0)
-        state_div = np.asarray(divergences_to_thermal(model, jnp.asarray(mean_state), alphas, coherent))
+        state_div = np.asarray(model_divergences(model, jnp.asarray(mean_state), alphas, coherent))
     else:
         mean_div = var_div = state_div = np.zeros((n_steps + 1, 0), rdt)
     tau_bar = np.asarray(averaged_reservoir_state(model, model.distribution)).astype(rho0.dtype)
-    tau_s = np.diag(np.asarray(system_thermal_populations(model, rdt))).astype(rho0.dtype)
+    tau_s = np.asarray(thermal_state(model.d, jnp.asarray(model.beta).astype(rdt), jnp.asarray(model.g0).astype(rdt)))
+    tau_s = tau_s.astype(rho0.dtype)
     moments = {}
     for name in ("work", "heat", "energy_change", "cumulative_work"):
         moments[f"mean_{name}"] = np.asarray(stats[name].mean)
@@ -169,7 +149,7 @@ def ensemble(
     progress: bool = False,
     callback=None,
 ) -> EnsembleResult:
-    """Statistics of ``n_configs`` model-A configurations of ``n_steps`` collisions (SPEC §3, §6).
+    """Statistics of ``n_configs`` model-A configurations of ``n_steps`` collisions (docs/ensemble.md).
 
     Configuration i draws δ_1…δ_N from ``model.distribution`` with the key
     ``fold_in(key(seed), i)`` only, so results are the same (to rounding) for any ``chunk_size``,

@@ -1,4 +1,4 @@
-"""Configuration sampling: configuration i's randomness depends only on (seed, i) (SPEC §6).
+"""Configuration sampling: configuration i's randomness depends only on (seed, i) (docs/ensemble.md).
 
 ``key_i = fold_in(key(seed), i)`` and ``δ_N(i) = G.sample(key_i, (N,))``: the same δ sequence
 for configuration i whatever the chunk size, the device count or the host that computes it.

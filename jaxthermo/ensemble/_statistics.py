@@ -1,4 +1,4 @@
-"""Streaming reducers: moments merged Chan-style and histograms with fixed edges (SPEC §6).
+"""Streaming reducers: moments merged Chan-style and histograms with fixed edges (docs/ensemble.md).
 
 A chunk of configurations is reduced on the device to :class:`Moments` (count, mean, sum of
 squared deviations M2) and :class:`Counts`; chunks (and devices) are merged on the host with

@@ -1,4 +1,4 @@
-"""Parameter sweeps: a grid over (θ, σ, β, g0, N, …) as one batched computation (SPEC §6).
+"""Parameter sweeps: a grid over (θ, σ, β, g0, N, …) as one batched computation (docs/ensemble.md).
 
 Grid points that share the shapes (same N) are stacked along a leading axis and vmapped inside
 the same chunk kernel, so the whole grid streams over configurations once; each N is its own
@@ -70,7 +70,7 @@ def _apply(model, name, value):
 
 
 def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, **kwargs) -> SweepResult:
-    """Run :func:`jaxthermo.ensemble` on every point of ``grid`` (SPEC §6).
+    """Run :func:`jaxthermo.ensemble` on every point of ``grid`` (docs/ensemble.md).
 
     Args:
       model, rho0, n_steps, n_configs, seed: as for :func:`jaxthermo.ensemble` (defaults of the grid).

@@ -1,8 +1,9 @@
 """Ensemble analytics of model A: averaged state and dynamics, exact mean energetics, small-δ
-expansions, the sin²θ = c N^{−ξ} scaling and the ε of the approximate second laws (SPEC §3).
+expansions, the sin²θ = c N^{−ξ} scaling and the ε of the approximate second laws
+(docs/inhomogeneous.md).
 
-All functions take the model (d, β, g0, θ, kind) and a distribution G(δ) (``Gaussian``,
-``Uniform``, ``TwoPoint``, ``Empirical``; by default ``model.distribution``) and integrate over
+All functions take the model (d, β, g0, θ, kind) and a distribution G(δ) (a :class:`Distribution`:
+``Gaussian``, ``Uniform``, ``TwoPoint``, ``Empirical`` or a user's own; by default ``model.distribution``) and integrate over
 G by its own quadrature or exact sum. Nothing here samples: these are the deterministic
 references that the Monte-Carlo routes are tested against.
 """
@@ -19,7 +20,8 @@ from .._collision import Energetics
 from .._dtypes import as_state, real_dtype_for
 from .._information import trace_distance
 from .._qudit import populations
-from ._dynamics import Trajectory, _collide, _validate
+from .._validation import check_positive_int
+from ._dynamics import CollisionStep, Trajectory, _collide, _validate
 from ._model import InhomogeneousReservoir, level_offsets, reservoir_populations
 
 
@@ -35,9 +37,9 @@ def distribution_of(model: InhomogeneousReservoir, distribution=None):
 
 
 def averaged_reservoir_populations(model: InhomogeneousReservoir, distribution=None):
-    """Populations of τ̄ = ∫ G(δ) τ(δ) dδ (SPEC §3), shape (d,).
+    """Populations of τ̄ = ∫ G(δ) τ(δ) dδ (docs/inhomogeneous.md), shape (d,).
 
-    Seed 000 eq. (10): an ensemble of configurations drawn afresh acts as if every reservoir qudit
+    [ATO-preprint] eq. (10): an ensemble of configurations drawn afresh acts as if every reservoir qudit
     were in τ̄. For qubits τ̄ is thermal at a higher temperature; for d > 2 in general it is not.
     """
     distribution = distribution_of(model, distribution)
@@ -45,15 +47,16 @@ def averaged_reservoir_populations(model: InhomogeneousReservoir, distribution=N
 
 
 def averaged_reservoir_state(model: InhomogeneousReservoir, distribution=None):
-    """τ̄ as a real diagonal (d, d) matrix (seed 000 eq. (9))."""
+    """τ̄ as a real diagonal (d, d) matrix ([ATO-preprint] eq. (9))."""
     q = averaged_reservoir_populations(model, distribution)
     return q[:, None] * jnp.eye(model.d, dtype=q.dtype)
 
 
-def mean_collision(model: InhomogeneousReservoir, rho, distribution=None, theta=None):
-    """Ensemble average of one collision from ``rho`` over δ ~ G, by quadrature (SPEC §3).
+def mean_collision(model: InhomogeneousReservoir, rho, distribution=None, theta=None) -> CollisionStep:
+    """Ensemble average of one collision from ``rho`` over δ ~ G, by quadrature (docs/inhomogeneous.md).
 
-    Returns ``(ρ̄', Energetics)``: the averaged state (d, d) and the exact mean W, Q, ΔU. The map
+    Returns a :class:`CollisionStep` ``(state, energetics)``: the averaged state ρ̄' (d, d) and
+    the exact mean W, Q, ΔU (unpacks as ``rho_bar, e``). The map
     is linear in ρ and the δ_r are i.i.d., so iterating it gives the ensemble-averaged dynamics
     for any coupling (for the partial swap, ρ̄' = partial swap with τ̄).
     """
@@ -69,31 +72,26 @@ def mean_collision(model: InhomogeneousReservoir, rho, distribution=None, theta=
         return jax.vmap(lambda x: _collide(model, rho, x, theta))(deltas)
 
     rho_new, e = distribution.expectation(per_delta)
-    return rho_new, Energetics(*e)
-
-
-def _check_steps(n, name):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{name}={n!r}: must be a positive integer")
+    return CollisionStep(rho_new, Energetics(*e))
 
 
 def mean_work(model: InhomogeneousReservoir, rho, distribution=None):
-    """Exact mean work of one collision from ``rho``, ``∫ G(δ) W(δ; ρ) dδ`` (SPEC §3), scalar.
+    """Exact mean work of one collision from ``rho``, ``∫ G(δ) W(δ; ρ) dδ`` (docs/inhomogeneous.md), scalar.
 
-    Zero for the temperature kind. For a centred G it does not depend on ρ (seed 001 eq. (17)).
+    Zero for the temperature kind. For a centred G it does not depend on ρ ([ATO19] eq. (17)).
     """
-    return mean_collision(model, rho, distribution)[1].work
+    return mean_collision(model, rho, distribution).work
 
 
 def mean_heat(model: InhomogeneousReservoir, rho, distribution=None):
-    """Exact mean heat of one collision from ``rho``, ``∫ G(δ) Q(δ; ρ) dδ`` (SPEC §3), scalar."""
-    return mean_collision(model, rho, distribution)[1].heat
+    """Exact mean heat into the system of one collision from ``rho``, ``∫ G(δ) Q(δ; ρ) dδ``, scalar."""
+    return mean_collision(model, rho, distribution).heat
 
 
 def averaged_trajectory(model: InhomogeneousReservoir, rho0, n_steps: int, distribution=None) -> Trajectory:
-    """Ensemble-averaged dynamics and mean energetics over N collisions (SPEC §3).
+    """Ensemble-averaged dynamics and mean energetics over N collisions (docs/inhomogeneous.md).
 
-    ``states[r]`` is ρ̄_r (for the partial swap, ρ̄_r = τ̄ − (τ̄ − ρ_0) cos^{2r}θ, seed 000
+    ``states[r]`` is ρ̄_r (for the partial swap, ρ̄_r = τ̄ − (τ̄ − ρ_0) cos^{2r}θ, [ATO-preprint]
     eq. (10)); ``work[r−1]``, ``heat[r−1]``, ``energy_change[r−1]`` are the exact ensemble means
     of collision r. ``model.theta`` may be an (N,) schedule.
 
@@ -102,7 +100,7 @@ def averaged_trajectory(model: InhomogeneousReservoir, rho0, n_steps: int, distr
     """
     distribution = distribution_of(model, distribution)
     _validate(model, rho0, 0.0)
-    _check_steps(n_steps, "n_steps")
+    n_steps = check_positive_int(n_steps, "n_steps")
     rho0 = as_state(rho0)
     rdt = real_dtype_for(rho0.dtype)
     theta = jnp.asarray(model.theta).astype(rdt)
@@ -120,7 +118,7 @@ def averaged_trajectory(model: InhomogeneousReservoir, rho0, n_steps: int, distr
 
 
 def population_derivatives_closed_form(model: InhomogeneousReservoir):
-    """``q_j'(0)`` in closed form (SPEC §3, from seed 000 eq. (13)), shape (d,).
+    """``q_j'(0)`` in closed form (from [ATO-preprint] eq. (13)), shape (d,).
 
     ``q_j'(0) = −βg0 a^j/(1−a^d)² [ j − (1+j)a + (d−j)a^d − (d−j−1)a^{d+1} ]``, ``a = e^{−βg0}``.
     """
@@ -132,21 +130,28 @@ def population_derivatives_closed_form(model: InhomogeneousReservoir):
     return -bg * a**j / (1 - a**d) ** 2 * bracket
 
 
-def population_derivatives(model: InhomogeneousReservoir):
+class PopulationDerivatives(NamedTuple):
+    """``q'(0)`` (d,) and ``q''(0)`` (d,): δ-derivatives of the reservoir populations at δ = 0."""
+
+    first: jnp.ndarray
+    second: jnp.ndarray
+
+
+def population_derivatives(model: InhomogeneousReservoir) -> PopulationDerivatives:
     """``(q'(0), q''(0))``: first and second δ-derivatives of the reservoir populations at δ = 0.
 
     By forward-mode autodiff of :func:`reservoir_populations`; the closed form of ``q'(0)`` is
     :func:`population_derivatives_closed_form` (the tests compare the two).
     """
     dtype = jnp.result_type(jnp.asarray(model.beta).dtype, jnp.asarray(model.g0).dtype)
-    q = lambda delta: reservoir_populations(model, delta)  # noqa: E731
+    q = lambda delta: reservoir_populations(model, delta)
     dq = jax.jacfwd(q)
     zero = jnp.zeros((), dtype)
-    return dq(zero), jax.jacfwd(dq)(zero)
+    return PopulationDerivatives(dq(zero), jax.jacfwd(dq)(zero))
 
 
 def small_delta_mean_work(model: InhomogeneousReservoir, variance):
-    """Mean work per collision to order σ² (SPEC §3; seed 000 eq. (15)), Hamiltonian kind.
+    """Mean work per collision to order σ² ([ATO-preprint] eq. (15)), Hamiltonian kind.
 
     ``W̄_r = −g0 σ² sin²θ Σ_j j q_j'(0)``; for qubits ``g0 q0'(0) σ² sin²θ > 0``. It does not
     depend on r or on the system state. Zero for the temperature kind (no work is generated).
@@ -160,19 +165,19 @@ def small_delta_mean_work(model: InhomogeneousReservoir, variance):
 
 
 def small_delta_mean_heat(model: InhomogeneousReservoir, rho, variance):
-    """Mean heat of one collision from ``rho`` to order σ² (SPEC §3), scalar.
+    """Mean heat into the system of one collision from ``rho`` to order σ² (docs/inhomogeneous.md), scalar.
 
     ``Q̄ = g0 sin²θ Σ_j m_j [q_j − p_j + (q_j'(0) + ½ q_j''(0)) σ²]`` (Hamiltonian kind) and
     ``g0 sin²θ Σ_j m_j [q_j − p_j + ½ q_j''(0) σ²]`` (temperature kind), m_j = j − (d−1)/2.
-    Seed 001 eq. (26) prints ``q_j'' σ²`` without the ½ (a misprint: SPEC §3).
+    [ATO19] eq. (26) prints ``q_j'' σ²`` without the ½ (a misprint: docs/misprints.md).
     """
     return _small_delta_energy(model, rho, variance, heat=True)
 
 
 def small_delta_mean_energy_change(model: InhomogeneousReservoir, rho, variance):
-    """Mean ΔU of one collision to order σ²: ``g0 sin²θ Σ m_j [q_j − p_j + ½ q_j''(0) σ²]`` (SPEC §3).
+    """Mean ΔU of one collision to order σ²: ``g0 sin²θ Σ m_j [q_j − p_j + ½ q_j''(0) σ²]``.
 
-    The same for both kinds (the averaged dynamics is). Seed 001 eq. (28) drops the ½.
+    The same for both kinds (the averaged dynamics is). [ATO19] eq. (28) drops the ½ (docs/misprints.md).
     """
     return _small_delta_energy(model, rho, variance, heat=False)
 
@@ -190,11 +195,11 @@ def _small_delta_energy(model, rho, variance, heat):
 
 
 def accumulated_mean_work(model: InhomogeneousReservoir, rho0, n_steps: int, distribution=None):
-    """Exact ensemble-mean work accumulated over N collisions, ``W̄_N = Σ_r W̄_r`` (SPEC §3), scalar.
+    """Exact ensemble-mean work accumulated over N collisions, ``W̄_N = Σ_r W̄_r``, scalar.
 
     By quadrature along the averaged dynamics (any G, any coupling, θ schedules allowed). For a
     centred G and the partial swap, ``W̄_N = N W̄_r`` with ``W̄_r ≈ g0 q0'(0) σ² sin²θ > 0`` for
-    qubits (seed 000 eq. (15); seed 001 eq. (19) has a stray minus sign).
+    qubits ([ATO-preprint] eq. (15); [ATO19] eq. (19) has a stray minus sign, docs/misprints.md).
     """
     return jnp.sum(averaged_trajectory(model, rho0, n_steps, distribution).work)
 
@@ -211,7 +216,7 @@ class CollisionScaling(NamedTuple):
 
 
 def collision_number_scaling(model: InhomogeneousReservoir, rho0, n_values, c: float, xi: float = 1.0, distribution=None):
-    """Accumulated mean work and distance to τ̄ with sin²θ = c N^{−ξ} (seed 000 eqs. (16)–(17)).
+    """Accumulated mean work and distance to τ̄ with sin²θ = c N^{−ξ} ([ATO-preprint] eqs. (16)–(17)).
 
     For each N: θ_N = arcsin √(c N^{−ξ}), exact W̄_N (quadrature along the averaged dynamics) and
     D(ρ̄_N, τ̄). ``work_limit`` = g0 c σ² (−Σ_j j q_j'(0)) and ``trace_distance_limit`` =
@@ -241,7 +246,7 @@ def collision_number_scaling(model: InhomogeneousReservoir, rho0, n_values, c: f
 
 
 class SecondLawEpsilon(NamedTuple):
-    """ε of the approximate second laws (seed 001 Sec. V) and its two estimates."""
+    """ε of the approximate second laws ([ATO19] Sec. V) and its two estimates."""
 
     epsilon: jnp.ndarray  # D(τ_S, τ̄), exact by quadrature
     upper_bound: jnp.ndarray  # E_G[D(τ_S, τ(δ))] ≥ ε (convexity of the trace distance)
@@ -249,7 +254,7 @@ class SecondLawEpsilon(NamedTuple):
 
 
 def approximate_second_law_epsilon(model: InhomogeneousReservoir, distribution=None) -> SecondLawEpsilon:
-    """ε = D(τ_S, τ̄) ≤ E_G[D(τ_S, τ(δ))] ≈ √(2/π) βg0 a/(1+a)² σ for qubits (SPEC §3)."""
+    """ε = D(τ_S, τ̄) ≤ E_G[D(τ_S, τ(δ))] ≈ √(2/π) βg0 a/(1+a)² σ for qubits (docs/inhomogeneous.md)."""
     distribution = distribution_of(model, distribution)
     q_bar = averaged_reservoir_populations(model, distribution)
     q_s = reservoir_populations(model, jnp.zeros((), q_bar.dtype))

@@ -1,19 +1,21 @@
-"""Distributions G(δ) of the reservoir inhomogeneity (SPEC §3).
+"""Distributions G(δ) of the reservoir inhomogeneity (docs/inhomogeneous.md).
 
-Each distribution is a small pytree that can
+Every distribution subclasses :class:`Distribution` and is a small pytree that can
 
-* ``sample(key, shape)`` — reparameterised (δ = σ ε, δ = width·(u − ½)), so gradients flow to
+* ``sample(key, shape, dtype)`` — reparameterised (δ = σ ε, δ = width·(u − ½)), so gradients flow to
   σ or width;
-* ``expectation(f)`` — ``∫ G(δ) f(δ) dδ`` by Gauss quadrature for the smooth densities and by
-  exact sums for the discrete ones; ``f`` maps a (n,) array of δ to (n, ...) (or a pytree
-  of such arrays). ``kink_at_zero=True`` splits the quadrature at δ = 0 for integrands that are
-  not smooth there (|δ|, trace distances to τ_S); exact sums ignore it.
-* ``pdf(delta)`` — the density (smooth distributions only), used by the analytic work/heat
-  densities.
+* ``expectation(f, n_nodes=None, kink_at_zero=False)`` — ``∫ G(δ) f(δ) dδ`` by Gauss quadrature for
+  the smooth densities and by exact sums for the discrete ones; ``f`` maps a (n,) array of δ to
+  (n, ...) (or a pytree of such arrays). ``kink_at_zero=True`` splits the quadrature at δ = 0 for
+  integrands that are not smooth there (|δ|, trace distances to τ_S); exact sums ignore it.
+* ``variance`` — ``∫ G(δ) δ² dδ`` (the σ² of the small-δ expansions);
+* optionally ``pdf(delta)`` — the density (smooth distributions only), used by the analytic
+  work/heat densities.
 """
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 
 import jax
@@ -21,18 +23,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._dtypes import real_dtype
-from .._validation import check_finite, should_validate
+from .._quadrature import gauss_hermite_normal, gauss_legendre, split_gauss_legendre
+from .._validation import check_finite, check_positive_int, should_validate
 
 _QUADRATURE_NODES = 80
 _GAUSSIAN_CUT = 9.0  # Gaussian tail beyond 9σ: 2e-19
-
-
-def _split_legendre(n_nodes, half):
-    """Gauss–Legendre nodes and weights on [−half, 0] ∪ [0, half] (n_nodes per side)."""
-    x, w = np.polynomial.legendre.leggauss(n_nodes)
-    x = 0.5 * half * (x + 1.0)
-    w = 0.5 * half * w
-    return np.concatenate([-x[::-1], x]), np.concatenate([w[::-1], w])
 
 
 def _weighted_sum(weights, values):
@@ -46,9 +41,61 @@ def _weighted_sum(weights, values):
     return jax.tree_util.tree_map(one, values)
 
 
+class Distribution(abc.ABC):
+    """Base class of the laws G(δ) of the inhomogeneity (the extension point for a user's own law).
+
+    A subclass implements :meth:`sample`, :meth:`expectation` and :attr:`variance`, and may add
+    ``pdf(delta)`` (needed only by :func:`~jaxthermo.work_density` and
+    :func:`~jaxthermo.heat_density`). It must be a JAX pytree, because models carry it through
+    ``jit``/``vmap`` and the ensemble engine stacks models of a sweep; the simplest way is a frozen
+    dataclass registered with JAX, as the built-in laws are::
+
+        @jax.tree_util.register_dataclass
+        @dataclasses.dataclass(frozen=True)
+        class Laplace(jaxthermo.Distribution):
+            scale: float
+
+            def sample(self, key, shape=(), dtype=None):
+                dtype = dtype or jnp.float64
+                return jnp.asarray(self.scale).astype(dtype) * jax.random.laplace(key, shape, dtype)
+
+            def expectation(self, f, n_nodes=None, kink_at_zero=False):
+                x, w = ...  # nodes and weights of a quadrature rule for G
+                return self.weighted_sum(w, f(x))
+
+            @property
+            def variance(self):
+                return 2 * jnp.asarray(self.scale) ** 2
+
+    Fields that are static (not arrays) go in ``dataclasses.field(metadata=dict(static=True))``.
+    """
+
+    @abc.abstractmethod
+    def sample(self, key, shape=(), dtype=None):
+        """Draws of δ of the given shape and real dtype (default: the library's real dtype)."""
+
+    @abc.abstractmethod
+    def expectation(self, f, n_nodes=None, kink_at_zero: bool = False):
+        """``∫ G(δ) f(δ) dδ`` for ``f`` mapping (n,) nodes to a pytree of (n, ...) arrays."""
+
+    @property
+    @abc.abstractmethod
+    def variance(self):
+        """``∫ G(δ) δ² dδ``."""
+
+    @staticmethod
+    def weighted_sum(weights, values):
+        """``Σ_n w_n f_n`` over the leading axis of every leaf of the pytree ``values`` (for quadratures)."""
+        return _weighted_sum(jnp.asarray(weights), values)
+
+
+def _nodes(n_nodes):
+    return _QUADRATURE_NODES if n_nodes is None else check_positive_int(n_nodes, "n_nodes")
+
+
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class Gaussian:
+class Gaussian(Distribution):
     """Centred Gaussian G(δ) = exp(−δ²/2σ²)/√(2πσ²)."""
 
     sigma: float
@@ -60,15 +107,15 @@ class Gaussian:
         dtype = dtype or real_dtype()
         return jnp.asarray(self.sigma).astype(dtype) * jax.random.normal(key, shape, dtype)
 
-    def expectation(self, f, n_nodes: int = _QUADRATURE_NODES, kink_at_zero: bool = False):
+    def expectation(self, f, n_nodes: int | None = None, kink_at_zero: bool = False):
+        n_nodes = _nodes(n_nodes)
         sigma = jnp.asarray(self.sigma)
         dtype = jnp.result_type(sigma.dtype, real_dtype())
         if kink_at_zero:  # f not smooth at δ = 0: Gauss–Legendre on each half-line, cut at 9σ
-            x, w = _split_legendre(n_nodes, _GAUSSIAN_CUT)
+            x, w = split_gauss_legendre(n_nodes, _GAUSSIAN_CUT)
             w = w * np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi)
         else:
-            x, w = np.polynomial.hermite_e.hermegauss(n_nodes)
-            w = w / np.sqrt(2 * np.pi)
+            x, w = gauss_hermite_normal(n_nodes)
         nodes = sigma.astype(dtype) * jnp.asarray(x, dtype)
         return _weighted_sum(jnp.asarray(w, dtype), f(nodes))
 
@@ -83,7 +130,7 @@ class Gaussian:
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class Uniform:
+class Uniform(Distribution):
     """Uniform G(δ) on [−width/2, width/2] (variance width²/12)."""
 
     width: float
@@ -96,8 +143,9 @@ class Uniform:
         u = jax.random.uniform(key, shape, dtype)
         return jnp.asarray(self.width).astype(dtype) * (u - 0.5)
 
-    def expectation(self, f, n_nodes: int = _QUADRATURE_NODES, kink_at_zero: bool = False):
-        x, w = _split_legendre(n_nodes, 1.0) if kink_at_zero else np.polynomial.legendre.leggauss(n_nodes)
+    def expectation(self, f, n_nodes: int | None = None, kink_at_zero: bool = False):
+        n_nodes = _nodes(n_nodes)
+        x, w = split_gauss_legendre(n_nodes, 1.0) if kink_at_zero else gauss_legendre(n_nodes)
         width = jnp.asarray(self.width)
         dtype = jnp.result_type(width.dtype, real_dtype())
         nodes = 0.5 * width.astype(dtype) * jnp.asarray(x, dtype)
@@ -115,7 +163,7 @@ class Uniform:
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class TwoPoint:
+class TwoPoint(Distribution):
     """δ = ±delta with probability ½ each (variance delta²)."""
 
     delta: float
@@ -141,7 +189,7 @@ class TwoPoint:
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class Empirical:
+class Empirical(Distribution):
     """The empirical distribution of user samples (each sample has weight 1/n)."""
 
     samples: jnp.ndarray
@@ -169,7 +217,6 @@ class Empirical:
     def variance(self):
         s = jnp.asarray(self.samples)
         return jnp.mean(s**2)
-
 
 
 def _check_scale(value, name):

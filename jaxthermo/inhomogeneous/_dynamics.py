@@ -1,4 +1,4 @@
-"""Collisions and trajectories of model A (SPEC §3).
+"""Collisions and trajectories of model A (docs/inhomogeneous.md).
 
 Two routes to the same collision:
 
@@ -9,8 +9,10 @@ Two routes to the same collision:
   ``W = (g_r − g0) sin²θ Σ m_j (p_j − q_j)``, ``Q = g_r sin²θ Σ m_j (q_j − p_j)``,
   ``ΔU = g0 sin²θ Σ m_j (q_j − p_j)``; for the Hamiltonian kind W = δ g0 sin²θ Σ j (p_j − q_j).
 
-:func:`collide` picks the fast path for :class:`PartialSwap` and the generic one otherwise; tests
-prove the two identical.
+:func:`collision_step` (and :func:`collide`) picks the fast path for :class:`PartialSwap` and the
+generic one otherwise; tests prove the two identical. Energetics follow the package's vocabulary
+(docs/conventions.md): ``work`` done on S+R, ``heat`` into the system (given up by the reservoir
+qudit, ``Q = −Tr[(τ' − τ) H_r]``), ``energy_change`` of the system, ``ΔU = W + Q``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .._qudit import populations
 from .._validation import check_density_matrix, check_finite
 from ._model import (
     InhomogeneousReservoir,
-    PartialSwap,
+    has_closed_form,
     level_offsets,
     reservoir_hamiltonian,
     reservoir_parameters,
@@ -48,6 +50,25 @@ class Trajectory(NamedTuple):
         return Energetics(self.work, self.heat, self.energy_change)
 
 
+class CollisionStep(NamedTuple):
+    """One collision: the system state after it (d, d) and its :class:`~jaxthermo.Energetics`."""
+
+    state: jnp.ndarray
+    energetics: Energetics
+
+    @property
+    def work(self):
+        return self.energetics.work
+
+    @property
+    def heat(self):
+        return self.energetics.heat
+
+    @property
+    def energy_change(self):
+        return self.energetics.energy_change
+
+
 def _prepare(model, rho, delta, theta):
     rho = as_state(rho)
     rdt = real_dtype_for(rho.dtype)
@@ -57,7 +78,7 @@ def _prepare(model, rho, delta, theta):
 
 
 def collide_generic(model: InhomogeneousReservoir, rho, delta, theta=None) -> CollisionResult:
-    """One collision through the full (d², d²) density matrix, any coupling (SPEC §3).
+    """One collision through the full (d², d²) density matrix, any coupling (docs/inhomogeneous.md).
 
     Args:
       model: the reservoir model.
@@ -73,10 +94,10 @@ def collide_generic(model: InhomogeneousReservoir, rho, delta, theta=None) -> Co
 
 
 def partial_swap_update(rho, q, theta):
-    """System state after a partial swap with a diagonal ancilla ``diag(q)`` (SPEC §3), (d, d).
+    """System state after a partial swap with a diagonal ancilla ``diag(q)`` (docs/inhomogeneous.md), (d, d).
 
     ``ρ' = cos²θ ρ + sin²θ τ + i sinθ cosθ [τ, ρ]`` for any ρ (coherent or not); linear in τ, so
-    the ensemble-averaged map is the same update with τ̄ (seed 000 eq. (10)).
+    the ensemble-averaged map is the same update with τ̄ ([ATO-preprint] eq. (10)).
     """
     c, s = jnp.cos(theta), jnp.sin(theta)
     qc = q.astype(rho.dtype)
@@ -85,8 +106,11 @@ def partial_swap_update(rho, q, theta):
     return (c * c).astype(cdt) * rho + 1j * (s * c).astype(cdt) * comm + jnp.diag((s * s).astype(cdt) * qc)
 
 
-def collide_closed_form(model: InhomogeneousReservoir, rho, delta, theta=None):
-    """The partial-swap collision in closed form, elementwise (SPEC §3). Returns (ρ', Energetics)."""
+def collide_closed_form(model: InhomogeneousReservoir, rho, delta, theta=None) -> CollisionStep:
+    """The partial-swap collision in closed form, elementwise (docs/inhomogeneous.md).
+
+    Returns a :class:`CollisionStep` ``(state, energetics)`` (unpacks as ``rho_new, e``).
+    """
     rho, delta, theta = _prepare(model, rho, delta, theta)
     rdt = delta.dtype
     q = reservoir_populations(model, delta)
@@ -98,22 +122,46 @@ def collide_closed_form(model: InhomogeneousReservoir, rho, delta, theta=None):
     shift = jnp.sum(m * (q - populations(rho)))  # Σ m_j (q_j − p_j)
     s2 = s * s
     energetics = Energetics(work=-(g_r - g0) * s2 * shift, heat=g_r * s2 * shift, energy_change=g0 * s2 * shift)
-    return rho_new, energetics
+    return CollisionStep(rho_new, energetics)
 
 
-def _collide(model, rho, delta, theta):
-    if isinstance(model.coupling, PartialSwap):
+def collision_step(model: InhomogeneousReservoir, rho, delta, theta=None) -> CollisionStep:
+    """One collision with an explicit mixing angle: the building block of trajectories and ensembles.
+
+    The closed form for :class:`PartialSwap`, the full density matrix for any other
+    :class:`~jaxthermo.Coupling`. Traceable (``jit``, ``vmap``, ``grad``); concrete inputs are validated.
+
+    Args:
+      model: the reservoir model.
+      rho: system state (d, d).
+      delta: inhomogeneity δ of this reservoir qudit (scalar).
+      theta: mixing angle of this collision (scalar; default ``model.theta``, which must then be a scalar).
+
+    Returns:
+      :class:`CollisionStep` ``(state, energetics)``; ``energetics`` has ``work``, ``heat`` (into the
+      system) and ``energy_change``.
+    """
+    _validate(model, rho, delta)
+    if theta is None and jnp.ndim(model.theta) != 0:
+        raise ValueError("theta: one collision needs a scalar θ; pass theta= or use trajectory for a θ schedule")
+    return _collide(model, rho, delta, theta)
+
+
+def _collide(model, rho, delta, theta) -> CollisionStep:
+    """:func:`collision_step` without validation (the hot path inside scans)."""
+    if has_closed_form(model.coupling):
         return collide_closed_form(model, rho, delta, theta)
     result = collide_generic(model, rho, delta, theta)
-    return result.system, result.energetics
+    return CollisionStep(result.system, result.energetics)
 
 
-def collide(model: InhomogeneousReservoir, rho, delta):
+def collide(model: InhomogeneousReservoir, rho, delta) -> CollisionStep:
     """One collision of the system in ``rho`` with a reservoir qudit of inhomogeneity ``delta``.
 
-    Returns ``(rho_next, e)`` with ``e.work``, ``e.heat``, ``e.energy_change`` (SPEC §3 signs:
-    W done on S+R, Q given up by the reservoir qudit, ΔU = W + Q). Uses the closed form for the
-    partial swap and the full density matrix for any other coupling.
+    Returns a :class:`CollisionStep` ``(state, energetics)`` (unpacks as ``rho_next, e``) with
+    ``e.work`` (done on S+R), ``e.heat`` (into the system, given up by the reservoir qudit) and
+    ``e.energy_change`` (ΔU = W + Q); docs/conventions.md. Uses the closed form for the partial
+    swap and the full density matrix for any other coupling; θ is ``model.theta`` (a scalar).
     """
     _validate(model, rho, delta)
     if jnp.ndim(model.theta) != 0:
@@ -122,7 +170,7 @@ def collide(model: InhomogeneousReservoir, rho, delta):
 
 
 def trajectory(model: InhomogeneousReservoir, rho0, deltas, store_states: bool = True) -> Trajectory:
-    """N collisions over a given δ sequence with ``lax.scan`` (SPEC §3).
+    """N collisions over a given δ sequence with ``lax.scan`` (docs/inhomogeneous.md).
 
     Args:
       model: the reservoir model; ``model.theta`` is a scalar or an (N,) schedule θ_r.

@@ -1,4 +1,4 @@
-"""Model A: a qudit colliding with inhomogeneous reservoir qudits (SPEC §3).
+"""Model A: a qudit colliding with inhomogeneous reservoir qudits (docs/inhomogeneous.md).
 
 The reservoir qudit of collision r is thermal for ``g_r s_z`` at inverse temperature ``β_r``:
 
@@ -10,24 +10,53 @@ Both give ``τ(δ) = diag q_j(δ)`` with ``a(δ) = e^{−βg0(1+δ)}``.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.linalg import expm
 
+from .._dtypes import complex_dtype_for
+from .._linalg import expm
 from .._qudit import partial_swap, spin_z, spin_z_diagonal, swap, tensor, thermal_populations
 from .._validation import check_choice, check_dimension, check_finite, should_validate
 
 KINDS = ("hamiltonian", "temperature")
 
 
+class Coupling(abc.ABC):
+    """Base class of the system–reservoir couplings (the extension point for a user's own unitary).
+
+    A coupling gives the two-body unitary of one collision, ``unitary(model, theta, delta)``, a
+    (d², d²) complex matrix on system ⊗ reservoir qudit (docs/conventions.md: tensor order), for the
+    mixing angle θ of this collision and the inhomogeneity δ of this reservoir qudit (scalars of the
+    run's real dtype; the model gives d, β, g0, kind, and :func:`reservoir_parameters`). Collisions
+    with any coupling other than :class:`PartialSwap` go through the full density matrix
+    (:func:`~jaxthermo.inhomogeneous.collide_generic`); only :class:`PartialSwap` itself takes the
+    closed-form fast path. Like the distributions, a coupling must be a JAX pytree::
+
+        @jax.tree_util.register_dataclass
+        @dataclasses.dataclass(frozen=True)
+        class MyCoupling(jaxthermo.Coupling):
+            strength: float = 1.0
+
+            def unitary(self, model, theta, delta):
+                ...  # (d², d²) unitary
+
+    (a coupling without fields still needs the two decorators).
+    """
+
+    @abc.abstractmethod
+    def unitary(self, model, theta, delta):
+        """The (d², d²) unitary of one collision."""
+
+
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class PartialSwap:
-    """Coupling ``U(θ) = cos θ · I + i sin θ · S`` (SPEC §1); has a closed-form fast path."""
+class PartialSwap(Coupling):
+    """Coupling ``U(θ) = cos θ · I + i sin θ · S`` (docs/conventions.md); has a closed-form fast path."""
 
     def unitary(self, model, theta, delta):
         return partial_swap(model.d, theta)
@@ -35,10 +64,10 @@ class PartialSwap:
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class ExactUnitary:
+class ExactUnitary(Coupling):
     """Coupling ``U = exp(−i t_int (H_S + H_r + H_int))``, ``H_int = −g_int S``, ``t_int = θ/g_int``.
 
-    Seed 000, appendix A1: this reduces to the partial swap when σ ≪ 2 g_int/(g0 (d − 1)).
+    [ATO-preprint] appendix A1: this reduces to the partial swap when σ ≪ 2 g_int/(g0 (d − 1)).
     """
 
     g_int: Any = 1.0
@@ -62,14 +91,13 @@ class ExactUnitary:
             - g_int * swap(d, dtype)
         )
         t_int = theta / g_int
-        cdt = jnp.complex64 if dtype == jnp.float32 else jnp.complex128
-        return expm((-1j * t_int * h).astype(cdt))
+        return expm((-1j * t_int * h).astype(complex_dtype_for(dtype)))
 
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class InhomogeneousReservoir:
-    """Model A: system ``H_S = g0 s_z`` colliding with reservoir qudits ``τ(δ_r)`` (SPEC §3).
+    """Model A: system ``H_S = g0 s_z`` colliding with reservoir qudits ``τ(δ_r)`` (docs/inhomogeneous.md).
 
     Args:
       d: qudit dimension (static), d >= 2.
@@ -77,9 +105,10 @@ class InhomogeneousReservoir:
       g0: system (and unperturbed reservoir) level spacing.
       theta: mixing angle θ, a scalar, or a (N,) schedule θ_r for :func:`trajectory`.
       kind: ``"hamiltonian"`` or ``"temperature"`` (static).
-      coupling: :class:`PartialSwap` (default) or :class:`ExactUnitary`.
-      distribution: the law G(δ) of the inhomogeneity (``Gaussian``, ``Uniform``, ``TwoPoint``,
-        ``Empirical``), needed by the ensemble functions; ``None`` for fixed δ sequences.
+      coupling: a :class:`Coupling`: :class:`PartialSwap` (default), :class:`ExactUnitary` or a user's own.
+      distribution: the law G(δ) of the inhomogeneity, a :class:`~jaxthermo.Distribution` (``Gaussian``,
+        ``Uniform``, ``TwoPoint``, ``Empirical`` or a user's own), needed by the ensemble functions;
+        ``None`` for fixed δ sequences.
 
     Example:
       >>> model = InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.1, kind="hamiltonian")
@@ -107,19 +136,31 @@ class InhomogeneousReservoir:
         g0 = jnp.asarray(self.g0)
         return g0 * spin_z(self.d, jnp.result_type(g0.dtype, spin_z(self.d).dtype))
 
-    def replace(self, **changes) -> "InhomogeneousReservoir":
+    def replace(self, **changes) -> InhomogeneousReservoir:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
 
-def reservoir_parameters(model: InhomogeneousReservoir, delta):
-    """``(β_r, g_r)`` of a reservoir qudit with inhomogeneity δ (either kind)."""
+def has_closed_form(coupling) -> bool:
+    """True for exactly :class:`PartialSwap` (a subclass may change the unitary: no fast path)."""
+    return type(coupling) is PartialSwap
+
+
+class ReservoirParameters(NamedTuple):
+    """Inverse temperature β_r and level spacing g_r of a reservoir qudit (arrays of δ's shape)."""
+
+    beta: jnp.ndarray
+    g: jnp.ndarray
+
+
+def reservoir_parameters(model: InhomogeneousReservoir, delta) -> ReservoirParameters:
+    """``(β_r, g_r)`` of a reservoir qudit with inhomogeneity δ (either kind), a :class:`ReservoirParameters`."""
     delta = jnp.asarray(delta)
     beta = jnp.asarray(model.beta).astype(delta.dtype)
     g0 = jnp.asarray(model.g0).astype(delta.dtype)
     if model.kind == "hamiltonian":
-        return beta * jnp.ones_like(delta), g0 * (1.0 + delta)
-    return beta * (1.0 + delta), g0 * jnp.ones_like(delta)
+        return ReservoirParameters(beta * jnp.ones_like(delta), g0 * (1.0 + delta))
+    return ReservoirParameters(beta * (1.0 + delta), g0 * jnp.ones_like(delta))
 
 
 def reservoir_populations(model: InhomogeneousReservoir, delta):

@@ -1,11 +1,15 @@
-"""Second laws of thermal operations under inhomogeneity (SPEC §3; seed 000 §IV, seed 001 §V–VI).
+"""Second laws of thermal operations under inhomogeneity (docs/inhomogeneous.md; [ATO-preprint] §IV,
+[ATO19] §V–VI).
 
 * :func:`free_energies` — F_α(ρ‖τ_S) for a set of α (negative, 0, 1, ∞ included) of one state or
   of every state of a trajectory; ΔF_α of a collision or along a trajectory are differences.
-* :func:`collision_second_laws` — W and ΔF_α of one collision (seed 001 Fig. 4: ΔF_1 ≤ W always,
+* :func:`collision_second_laws` — W and ΔF_α of one collision ([ATO19] Fig. 4: ΔF_1 ≤ W always,
   ΔF_α ≤ W fails for α > 1 at δ > 0).
-* :func:`entropy_production` — ΔS = S(ρ'_SR ‖ ρ'_S ⊗ τ(δ)) ≥ 0 (seed 001 §V).
-* :func:`frozen_vs_averaged_divergence` — the long-term comparison of seed 001 Fig. 5.
+* :func:`entropy_production` — ΔS = S(ρ'_SR ‖ ρ'_S ⊗ τ(δ)) ≥ 0 ([ATO19] §V).
+
+The long-term comparison of [ATO19] Fig. 5 (frozen configurations against the averaged dynamics)
+samples configurations, so it lives with the ensemble engine:
+:func:`jaxthermo.ensemble.frozen_vs_averaged_divergence`.
 """
 
 from __future__ import annotations
@@ -15,17 +19,16 @@ from typing import NamedTuple
 import jax.numpy as jnp
 
 from .._dtypes import as_state
-from .._information import quantum_free_energy, relative_entropy, renyi_divergence
+from .._information import divergences_to_thermal as _divergences_to_thermal
 from .._information import free_energy as classical_free_energy
+from .._information import quantum_free_energy, relative_entropy
 from .._qudit import populations, tensor
-from ._analytics import averaged_trajectory
 from ._dynamics import _collide, _prepare, _validate, collide_generic
-from ._frozen import frozen_ensemble_mean
-from ._model import InhomogeneousReservoir, reservoir_populations, reservoir_state
+from ._model import InhomogeneousReservoir, reservoir_state
 
 
 def free_energies(model: InhomogeneousReservoir, rho, alphas, quantum: bool = False):
-    """``F_α(ρ‖τ_S) = [D_α(ρ‖τ_S) − log Z_S]/β`` for each α (SPEC §2; seed 001 eq. (32)).
+    """``F_α(ρ‖τ_S) = [D_α(ρ‖τ_S) − log Z_S]/β`` for each α (docs/information.md; [ATO19] eq. (32)).
 
     Args:
       model: gives β, g0 and d of τ_S.
@@ -55,12 +58,14 @@ def free_energy_changes(model: InhomogeneousReservoir, states, alphas, quantum: 
     return jnp.diff(free_energies(model, states, alphas, quantum), axis=-2)
 
 
-def divergences_to_thermal(model: InhomogeneousReservoir, rho, alphas):
-    """``D_α(ρ‖τ_S)`` from the populations, (..., k) (seed 001 eq. (33))."""
+def divergences_to_thermal(model: InhomogeneousReservoir, rho, alphas, quantum: bool = False):
+    """``D_α(ρ‖τ_S)`` to the system's thermal state, one column per α, (..., k) ([ATO19] eq. (33)).
+
+    From the populations by default; ``quantum=True`` uses the quantum divergences (docs/information.md).
+    A thin call of :func:`jaxthermo._information.divergences_to_thermal` with τ_S of ``g0 s_z`` at β.
+    """
     alphas = jnp.atleast_1d(jnp.asarray(alphas, dtype=float))
-    p = populations(rho)
-    tau = reservoir_populations(model, jnp.zeros((), p.dtype))
-    return renyi_divergence(p[..., None, :], tau, alphas)
+    return _divergences_to_thermal(rho, model.beta, model.g0, alphas, quantum=quantum)
 
 
 class CollisionSecondLaws(NamedTuple):
@@ -71,7 +76,7 @@ class CollisionSecondLaws(NamedTuple):
 
 
 def collision_second_laws(model: InhomogeneousReservoir, rho, delta, alphas, quantum: bool = False):
-    """W and ΔF_α = F_α(ρ'‖τ_S) − F_α(ρ‖τ_S) of one collision with inhomogeneity δ (SPEC §3)."""
+    """W and ΔF_α = F_α(ρ'‖τ_S) − F_α(ρ‖τ_S) of one collision with inhomogeneity δ (docs/inhomogeneous.md)."""
     _validate(model, rho, delta)
     rho_c, delta_c, theta = _prepare(model, rho, delta, None)
     rho_new, e = _collide(model, rho_c, delta_c, theta)
@@ -80,7 +85,7 @@ def collision_second_laws(model: InhomogeneousReservoir, rho, delta, alphas, qua
 
 
 def entropy_production(model: InhomogeneousReservoir, rho, delta):
-    """``ΔS = S(ρ'_SR ‖ ρ'_S ⊗ τ(δ))`` of one collision, never negative (SPEC §3; seed 001 §V).
+    """``ΔS = S(ρ'_SR ‖ ρ'_S ⊗ τ(δ))`` of one collision, never negative ([ATO19] §V).
 
     ρ'_SR is the joint state after the collision from the full density matrix (any coupling and
     any ρ, coherent included). Equal to I(S:R)' + S(ρ'_R‖τ(δ)).
@@ -90,24 +95,3 @@ def entropy_production(model: InhomogeneousReservoir, rho, delta):
     _, delta_c, _ = _prepare(model, rho, delta, None)
     reference = tensor(result.system, reservoir_state(model, delta_c).astype(result.system.dtype))
     return relative_entropy(result.joint, reference)
-
-
-class FrozenVersusAveraged(NamedTuple):
-    """Seed 001 Fig. 5: per step r, the frozen-ensemble mean of D_α(ρ_{S|r}‖τ_S) (with its standard
-    error) and D_α(ρ̄_{S|r}‖τ_S) of the ensemble-averaged state; arrays (N+1, k)."""
-
-    frozen_mean: jnp.ndarray
-    frozen_stderr: jnp.ndarray
-    averaged: jnp.ndarray
-
-
-def frozen_vs_averaged_divergence(
-    model: InhomogeneousReservoir, rho0, key, n_configs: int, n_steps: int, alphas, chunk_size: int = 4096
-) -> FrozenVersusAveraged:
-    """Frozen-configuration average of D_α(ρ_{S|r}(δ_N)‖τ_S) vs D_α of ρ̄_{S|r} (seed 001 §VI)."""
-    frozen = frozen_ensemble_mean(
-        model, rho0, key, n_configs, n_steps, lambda traj: divergences_to_thermal(model, traj.states, alphas), chunk_size
-    )
-    averaged = divergences_to_thermal(model, averaged_trajectory(model, rho0, n_steps).states, alphas)
-    return FrozenVersusAveraged(frozen.mean, frozen.stderr, averaged)
-

@@ -1,4 +1,5 @@
-"""Single-collision work and heat statistics for qubits (SPEC §3; seed 000 App. B2, seed 001 §III–IV).
+"""Single-collision work and heat statistics for qubits (docs/inhomogeneous.md; [ATO-preprint] App. B2,
+[ATO19] §III–IV).
 
 A collision maps δ ~ G to y = W/(g0 sin²θ) or y = Q/(g0 sin²θ). Expanding q0(δ) to second order
 turns each map into a quadratic ``y ≈ A δ² + B δ + C``:
@@ -8,9 +9,9 @@ turns each map into a quadratic ``y ≈ A δ² + B δ + C``:
 * heat, temperature kind:  y = p0 − q0(δ)           → A = −½ q0'',        B = −q0',          C = p0 − q0
 
 (q0, q0', q0'' at δ = 0). With D = B² + 4A(y − C) the roots are δ± = (−B ± √D)/(2A) and the
-density is ``G_Y(y) = Σ_± G(δ±)/√D`` on the support D ≥ 0 (seed 001 eq. (16) with the
-discriminant corrected: seed 001 prints D = q0'² + 4y(q0 − p0), SPEC §3; and with the ½ of the
-second-order Taylor term, which seed 001 eqs. (25), (30) omit).
+density is ``G_Y(y) = Σ_± G(δ±)/√D`` on the support D ≥ 0 ([ATO19] eq. (16) with the
+discriminant corrected: [ATO19] prints D = q0'² + 4y(q0 − p0), docs/misprints.md; and with the ½ of
+the second-order Taylor term, which [ATO19] eqs. (25), (30) omit).
 
 The exact route is :func:`single_collision_samples`: sample δ, run the exact collision.
 """
@@ -23,9 +24,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._collision import Energetics
 from .._dtypes import as_state, real_dtype_for
+from .._histogram import Histogram
 from .._qudit import populations
-from .._validation import should_validate
+from .._validation import check_positive_int, should_validate
 from ._analytics import distribution_of, population_derivatives
 from ._dynamics import _collide, _validate
 from ._model import InhomogeneousReservoir, reservoir_populations
@@ -43,7 +46,7 @@ class Quadratic(NamedTuple):
 
 def _check_qubit(model, name):
     if model.d != 2:
-        raise ValueError(f"model.d={model.d}: {name} is the qubit result of SPEC §3 (d = 2)")
+        raise ValueError(f"model.d={model.d}: {name} is the qubit result of docs/inhomogeneous.md (d = 2)")
 
 
 def quadratic_coefficients(model: InhomogeneousReservoir, rho, quantity: str = "work") -> Quadratic:
@@ -77,12 +80,19 @@ def quadratic_density(coeffs: Quadratic, pdf, y):
     return jnp.where(inside, total / root, 0.0)
 
 
-def quadratic_support(coeffs: Quadratic):
+class Support(NamedTuple):
+    """``(lower, upper)`` bounds of a density's support (one of them infinite)."""
+
+    lower: jnp.ndarray
+    upper: jnp.ndarray
+
+
+def quadratic_support(coeffs: Quadratic) -> Support:
     """``(y_min, y_max)`` of the quadratic map: the vertex bounds y from one side (D ≥ 0)."""
     a, b, c = coeffs
     vertex = c - b**2 / (4 * a)
     inf = jnp.full_like(vertex, jnp.inf)
-    return jnp.where(a > 0, vertex, -inf), jnp.where(a > 0, inf, vertex)
+    return Support(jnp.where(a > 0, vertex, -inf), jnp.where(a > 0, inf, vertex))
 
 
 def _pdf(model, distribution):
@@ -96,7 +106,7 @@ def _pdf(model, distribution):
 
 
 def work_density(model: InhomogeneousReservoir, rho, y, distribution=None):
-    """Analytic work density ``G_W(y)``, y = W/(g0 sin²θ), qubits, Hamiltonian kind (SPEC §3).
+    """Analytic work density ``G_W(y)``, y = W/(g0 sin²θ), qubits, Hamiltonian kind (docs/inhomogeneous.md).
 
     ``G_W(y) = Σ_± G(δ±)/√D``, ``D = (q0 − p0)² + 4 q0' y``, supported on
     ``y ≥ −(q0 − p0)²/(4 q0')`` (:func:`work_support`); normalised, ∫G_W dy = 1.
@@ -111,27 +121,50 @@ def work_density(model: InhomogeneousReservoir, rho, y, distribution=None):
 
 
 def heat_density(model: InhomogeneousReservoir, rho, y, distribution=None):
-    """Analytic heat density ``G_Q(y)``, y = Q/(g0 sin²θ), qubits, either kind (SPEC §3)."""
+    """Analytic density ``G_Q(y)`` of the heat into the system, y = Q/(g0 sin²θ), qubits, either kind."""
     return quadratic_density(quadratic_coefficients(model, rho, "heat"), _pdf(model, distribution), y)
 
 
-def work_support(model: InhomogeneousReservoir, rho):
-    """``(y_min, +∞)`` of G_W: y ≥ −(q0 − p0)²/(4q0'), i.e. W ≥ −sin²θ (p0 a − p1)²/(4βa) (seed 000 eq. (B7))."""
+def work_support(model: InhomogeneousReservoir, rho) -> Support:
+    """``(y_min, +∞)`` of G_W: y ≥ −(q0 − p0)²/(4q0'), i.e. W ≥ −sin²θ (p0 a − p1)²/(4βa).
+
+    [ATO-preprint] eq. (B7).
+    """
     return quadratic_support(quadratic_coefficients(model, rho, "work"))
 
 
-def heat_support(model: InhomogeneousReservoir, rho):
+def heat_support(model: InhomogeneousReservoir, rho) -> Support:
     """``(y_min, y_max)`` of G_Q (one side is infinite)."""
     return quadratic_support(quadratic_coefficients(model, rho, "heat"))
 
 
-def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, distribution=None) -> tuple:
-    """Exact single-collision statistics by Monte Carlo: ``(deltas (n,), Trajectory-like energetics)``.
+class CollisionSamples(NamedTuple):
+    """Monte-Carlo samples of one collision: the draws δ (n,) and their :class:`~jaxthermo.Energetics` (n,)."""
+
+    deltas: jnp.ndarray
+    energetics: Energetics
+
+    @property
+    def work(self):
+        return self.energetics.work
+
+    @property
+    def heat(self):
+        return self.energetics.heat
+
+    @property
+    def energy_change(self):
+        return self.energetics.energy_change
+
+
+def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, distribution=None) -> CollisionSamples:
+    """Exact single-collision statistics by Monte Carlo.
 
     Samples δ ~ G and runs the exact collision (closed form or full density matrix) for each; no
-    Taylor expansion. Returns ``(deltas, energetics)`` with ``energetics.work``, ``.heat``,
-    ``.energy_change`` of shape (n,).
+    Taylor expansion. Returns :class:`CollisionSamples` ``(deltas, energetics)`` (unpacks as
+    ``deltas, e``) with ``energetics.work``, ``.heat`` (into the system), ``.energy_change`` of shape (n,).
     """
+    n = check_positive_int(n, "n")
     distribution = distribution_of(model, distribution)
     _validate(model, rho, 0.0)
     rho = as_state(rho)
@@ -139,32 +172,24 @@ def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, di
     deltas = distribution.sample(key, (n,), rdt)
     theta = jnp.asarray(model.theta).astype(rdt)
     _, e = jax.jit(jax.vmap(lambda x: _collide(model, rho, x, theta)))(deltas)
-    return deltas, e
-
-
-class Histogram(NamedTuple):
-    """A normalised histogram of y with its Monte-Carlo standard error per bin (density units)."""
-
-    edges: np.ndarray  # (bins + 1,)
-    density: np.ndarray  # (bins,), ∫ density dy = fraction of samples inside the edges
-    stderr: np.ndarray  # (bins,), √(n p (1 − p))/(n Δy)
+    return CollisionSamples(deltas, e)
 
 
 def single_collision_histogram(
     model: InhomogeneousReservoir, rho, key, n: int, quantity: str = "work", bins: int = 50, y_range=None, distribution=None
 ) -> Histogram:
-    """Exact Monte-Carlo histogram of y = W/(g0 sin²θ) or Q/(g0 sin²θ) for one collision (SPEC §3).
+    """Exact Monte-Carlo histogram of y = W/(g0 sin²θ) or Q/(g0 sin²θ) for one collision.
 
     The counterpart of :func:`work_density` / :func:`heat_density` (any d here, no Taylor expansion).
+    Returns a :class:`~jaxthermo.Histogram` (``np.histogram`` binning; values outside ``y_range``
+    counted as under/overflow) whose ``density`` and ``stderr`` are (bins,) arrays.
     """
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity={quantity!r}: must be one of {list(QUANTITIES)}")
+    bins = check_positive_int(bins, "bins")
     _, e = single_collision_samples(model, rho, key, n, distribution)
     scale = float(model.g0) * float(np.sin(float(model.theta))) ** 2
     if scale == 0:
         raise ValueError("g0, theta: y = W/(g0 sin²θ) needs g0 sin²θ != 0")
     y = np.asarray(getattr(e, quantity)) / scale
-    counts, edges = np.histogram(y, bins=bins, range=y_range)
-    widths = np.diff(edges)
-    p = counts / n
-    return Histogram(edges, p / widths, np.sqrt(p * (1 - p) / n) / widths)
+    return Histogram.from_samples(y, bins=bins, range=y_range)

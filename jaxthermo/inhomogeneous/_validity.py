@@ -1,4 +1,4 @@
-"""Validity of the fixed partial swap (SPEC §3; seed 000 appendix A1).
+"""Validity of the fixed partial swap (docs/inhomogeneous.md; [ATO-preprint] appendix A1).
 
 The exact two-body evolution is ``U_exact = exp(−i t_int (H_S + H_r + H_int))``, θ = g_int t_int,
 H_int = −g_int S. The homogeneous free part H_0 = g0 (s_z ⊗ 1 + 1 ⊗ s_z) commutes with S and
@@ -27,6 +27,7 @@ from .._collision import collide_unitary
 from .._dtypes import complex_dtype_for
 from .._information import trace_distance
 from .._qudit import partial_swap, spin_z, tensor
+from .._superoperators import matrix_units
 from ._analytics import distribution_of
 from ._model import ExactUnitary, InhomogeneousReservoir, reservoir_hamiltonian, reservoir_state
 
@@ -39,7 +40,7 @@ class PartialSwapError(NamedTuple):
 
 
 def interaction_picture_exact_unitary(model: InhomogeneousReservoir, g_int, delta):
-    """``V = e^{+i t_int H_0} U_exact`` (d², d²) with t_int = θ/g_int (seed 000 eq. (A5))."""
+    """``V = e^{+i t_int H_0} U_exact`` (d², d²) with t_int = θ/g_int ([ATO-preprint] eq. (A5))."""
     delta = jnp.asarray(delta, dtype=float)
     theta = jnp.asarray(model.theta).astype(delta.dtype)
     u_exact = ExactUnitary(g_int).unitary(model, theta, delta)
@@ -56,7 +57,7 @@ def _choi(model, unitary, delta):
     """Normalised Choi state (d², d²) of ρ ↦ Tr_R[U(ρ ⊗ τ(δ))U†]."""
     d = model.d
     cdt = complex_dtype_for(unitary.dtype)
-    units = jnp.eye(d * d, dtype=cdt).reshape(d * d, d, d)  # |i⟩⟨j| for (i, j) flattened
+    units = matrix_units(d, cdt).reshape(d * d, d, d)  # |i⟩⟨j| for (i, j) flattened
     tau = reservoir_state(model, delta)
     h_s = jnp.zeros((d, d), cdt)
     outputs = jax.vmap(lambda e: collide_unitary(e, tau, unitary, h_s, reservoir_hamiltonian(model, delta)).system)(units)
@@ -65,7 +66,7 @@ def _choi(model, unitary, delta):
 
 
 def partial_swap_error(model: InhomogeneousReservoir, g_int, delta) -> PartialSwapError:
-    """Distances between V (exact, interaction picture) and U(θ) at inhomogeneity δ (SPEC §3)."""
+    """Distances between V (exact, interaction picture) and U(θ) at inhomogeneity δ (docs/inhomogeneous.md)."""
     delta = jnp.asarray(delta, dtype=float)
     v = interaction_picture_exact_unitary(model, g_int, delta)
     u = partial_swap(model.d, jnp.asarray(model.theta).astype(delta.dtype)).astype(v.dtype)

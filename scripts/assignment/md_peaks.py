@@ -15,12 +15,12 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from _common import PARAMS, param_text, save, write_csv
 
-import jaxthermo as jt  # noqa: E402
-from jaxthermo.assignment import refine_times  # noqa: E402
-from _common import PARAMS, param_text, save, write_csv  # noqa: E402
+import jaxthermo as jt
+from jaxthermo.assignment import refine_times
 
 CASES = [(0.2, 0.2), (0.2, 0.5), (0.2, 1.0), (0.2, 2.0), (0.05, 1.0), (0.5, 2.0), (1.0, 1.0), (0.1, 0.5)]
 

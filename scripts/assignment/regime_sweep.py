@@ -16,13 +16,13 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+from _common import PARAMS, param_text, save, write_csv
 
-import jaxthermo as jt  # noqa: E402
-from _common import PARAMS, param_text, save, write_csv  # noqa: E402
+import jaxthermo as jt
 
 TAU = jnp.linspace(0.0, 2 * jnp.pi, 201)  # τ = Ωt; index 100 is the peak τ = π
 

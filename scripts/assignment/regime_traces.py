@@ -10,11 +10,11 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from _common import PARAMS, param_text, save, write_csv
 
-import jaxthermo as jt  # noqa: E402
-from _common import PARAMS, param_text, save, write_csv  # noqa: E402
+import jaxthermo as jt
 
 REGIMES = {"dispersive": (1.0, 0.2), "ultrastrong": (0.1, 1.0)}  # (Δ, Γ)
 

@@ -20,11 +20,11 @@ import jax.numpy as jnp
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-import jaxthermo as jt  # noqa: E402
-from jaxthermo.coherent import collision_thermodynamics, qubit_example  # noqa: E402
+import jaxthermo as jt
+from jaxthermo.coherent import collision_thermodynamics, qubit_example
 
 T = 2.0
 QUBIT = dict(omega=1.0, g=1.0, beta=0.7, lam=0.5)

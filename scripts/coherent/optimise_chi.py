@@ -27,12 +27,12 @@ import jax.numpy as jnp
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import optax
 
-import jaxthermo as jt  # noqa: E402
-from jaxthermo.coherent import collision_thermodynamics, thermal_ancilla  # noqa: E402
+import jaxthermo as jt
+from jaxthermo.coherent import collision_thermodynamics, thermal_ancilla
 
 BETA, LAM, TAU, KAPPA, G = 1.0, 1.0, 1e-3, 0.2, 1.0
 H = jnp.diag(jnp.array([0.0, 1.0, 2.0]))

@@ -17,7 +17,7 @@ from tests.helpers import random_traceless as _traceless
 def test_unitary_generator_gives_its_hamiltonian(d):
     rng = np.random.default_rng(d)
     h = _hermitian(d, rng)
-    gen = lambda r: -1j * (h @ r - r @ h)  # noqa: E731
+    gen = lambda r: -1j * (h @ r - r @ h)
     k = canonical_hamiltonian(gen, d, trace=np.trace(h).real)
     np.testing.assert_allclose(k, h, atol=1e-13)
     k0 = canonical_hamiltonian(gen, d)  # default: traceless

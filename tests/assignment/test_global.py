@@ -15,7 +15,6 @@ from jaxthermo import GlobalModel, energy_assignment, exact_generator, minimal_d
 from jaxthermo._quadrature import composite_gauss_legendre
 from jaxthermo._superoperators import apply_superoperator
 from jaxthermo.assignment import canonical_hamiltonian
-
 from tests.helpers import random_hermitian, random_state
 
 
@@ -40,12 +39,12 @@ def test_energy_bookkeeping_sums_and_first_laws():
     # against an independent route: SciPy expm, then Q̃_X = ∫Tr{H_X ρ̇} by adaptive quadrature
     h_x = np.asarray(model.local_hamiltonians())
     h = h_x.sum(0)
-    rho = lambda t: expm(-1j * h * t) @ rho0 @ expm(1j * h * t)  # noqa: E731
+    rho = lambda t: expm(-1j * h * t) @ rho0 @ expm(1j * h * t)
     for j in (7, 40):
         u_ref = [np.trace(hx @ rho(times[j])).real for hx in h_x]
         np.testing.assert_allclose(out.energies[:, j], u_ref, atol=1e-12)
         for x in range(3):
-            rate = lambda t: np.trace(-1j * h_x[x] @ (h @ rho(t) - rho(t) @ h)).real  # noqa: E731
+            rate = lambda t: np.trace(-1j * h_x[x] @ (h @ rho(t) - rho(t) @ h)).real
             q_ref = quad(rate, 0.0, times[j], epsabs=1e-12, epsrel=1e-12)[0]
             assert abs(float(out.heats[x, j]) - q_ref) < 1e-9
     np.testing.assert_allclose(out.heats.sum(0), 0.0, atol=1e-13)  # Σ_X Q̃_X = 0
@@ -198,8 +197,8 @@ def test_driven_system_bookkeeping_against_scipy_ode():
         residuals.append(max(float(np.max(np.abs(a.energy - a.energy[0] - a.heat - a.work))) for a in (out.bare, out.interaction)))
     assert 12 < residuals[0] / residuals[1] < 20, residuals  # O(h⁴)
     h_x = np.asarray(base.local_hamiltonians())
-    drive = lambda t: np.kron(0.5 * np.sin(1.3 * t) * sx, np.eye(3))  # noqa: E731
-    drive_dot = lambda t: np.kron(0.65 * np.cos(1.3 * t) * sx, np.eye(3))  # noqa: E731
+    drive = lambda t: np.kron(0.5 * np.sin(1.3 * t) * sx, np.eye(3))
+    drive_dot = lambda t: np.kron(0.65 * np.cos(1.3 * t) * sx, np.eye(3))
 
     def rhs(t, y):
         rho = y[:-1].reshape(6, 6)

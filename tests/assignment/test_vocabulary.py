@@ -58,7 +58,7 @@ def test_gauss_legendre_nodes_is_a_deprecated_alias():
 def test_superoperator_aliases_are_deprecated_and_agree():
     rng = np.random.default_rng(1)
     h = jnp.asarray(random_hermitian(3, rng))
-    gen = lambda r: -1j * (h @ r - r @ h)  # noqa: E731
+    gen = lambda r: -1j * (h @ r - r @ h)
     with pytest.warns(DeprecationWarning, match="superoperator"):
         s_old = ja.superoperator_matrix(gen, 3)
     np.testing.assert_array_equal(s_old, superoperator(gen, 3))

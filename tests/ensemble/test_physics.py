@@ -1,4 +1,4 @@
-"""Monte-Carlo ensembles against the exact averaged dynamics of model A (SPEC §3).
+"""Monte-Carlo ensembles against the exact averaged dynamics of model A (docs/inhomogeneous.md).
 
 Exact results used (δ_r independent of the state before collision r):
 * populations: p̄_r = τ̄ − (τ̄ − p_0) cos^{2r}θ, and for qubits Var(p0_r) = sin⁴θ Var(q0(δ)) Σ_{k<r} cos^{4k}θ

@@ -1,4 +1,4 @@
-"""Ensemble analytics of model A against independent routes (SPEC §3)."""
+"""Ensemble analytics of model A against independent routes (docs/inhomogeneous.md)."""
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +19,7 @@ from jaxthermo.inhomogeneous import (
 def test_closed_form_derivative_matches_finite_differences(d, beta_g0):
     model = jt.InhomogeneousReservoir(d, beta=beta_g0, g0=1.0, theta=0.1)
     h = 1e-5
-    q = lambda x: np.asarray(jt.thermal_populations(d, beta_g0 * (1 + x), 1.0))  # noqa: E731
+    q = lambda x: np.asarray(jt.thermal_populations(d, beta_g0 * (1 + x), 1.0))
     fd = (q(h) - q(-h)) / (2 * h)
     fd2 = (q(h) - 2 * q(0.0) + q(-h)) / h**2
     np.testing.assert_allclose(population_derivatives_closed_form(model), fd, atol=1e-9)

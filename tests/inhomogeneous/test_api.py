@@ -1,4 +1,4 @@
-"""Model-A API contract: public names, gradients (SPEC §7), float32, bad input (issue 3 items 1, 9)."""
+"""Model-A API contract: public names, gradients (docs/ensemble.md), float32, bad input."""
 
 import jax
 import jax.numpy as jnp
@@ -62,11 +62,11 @@ def test_gradient_of_frozen_monte_carlo_flows_to_sigma():
 def test_gradients_of_densities_and_entropy_production_match_finite_differences():
     model = _model(theta=0.4)
     rho = jnp.diag(jnp.array([0.6, 0.4]))
-    f = lambda s: jt.work_density(model.replace(distribution=jt.Gaussian(s)), rho, 0.003)  # noqa: E731
+    f = lambda s: jt.work_density(model.replace(distribution=jt.Gaussian(s)), rho, 0.003)
     np.testing.assert_allclose(jax.grad(f)(0.02), (f(0.02 + 1e-7) - f(0.02 - 1e-7)) / 2e-7, rtol=1e-5)
-    h = lambda x: jt.entropy_production(model, rho, x)  # noqa: E731
+    h = lambda x: jt.entropy_production(model, rho, x)
     np.testing.assert_allclose(jax.grad(h)(0.2), (h(0.2 + 1e-6) - h(0.2 - 1e-6)) / 2e-6, rtol=1e-5)
-    e = lambda th: jt.approximate_second_law_epsilon(model.replace(distribution=jt.Gaussian(th))).epsilon  # noqa: E731
+    e = lambda th: jt.approximate_second_law_epsilon(model.replace(distribution=jt.Gaussian(th))).epsilon
     np.testing.assert_allclose(jax.grad(e)(0.1), (e(0.1 + 1e-6) - e(0.1 - 1e-6)) / 2e-6, rtol=1e-5)
 
 

@@ -1,4 +1,4 @@
-"""Beyond the papers (issue 3 item 8): qudits, coherent initial states, θ schedules."""
+"""Beyond the papers: qudits, coherent initial states, θ schedules."""
 
 import jax
 import jax.numpy as jnp

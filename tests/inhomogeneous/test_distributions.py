@@ -1,4 +1,4 @@
-"""Distributions G(δ): sampling, quadrature/exact sums, densities and reparameterised gradients (issue 3 item 1)."""
+"""Distributions G(δ): sampling, quadrature/exact sums, densities and reparameterised gradients."""
 
 import jax
 import jax.numpy as jnp
@@ -55,7 +55,7 @@ def test_pdf_integrates_to_one_and_matches_histogram(dist):
 def test_gradients_flow_to_sigma_and_width():
     """Reparameterised sampling: d/dσ of a Monte-Carlo mean equals d/dσ of the quadrature."""
     key = jax.random.PRNGKey(3)
-    f = lambda t: jnp.exp(-1.0 * (1 + t)) / (1 + jnp.exp(-1.0 * (1 + t)))  # noqa: E731  (q1(δ) for βg0 = 1)
+    f = lambda t: jnp.exp(-1.0 * (1 + t)) / (1 + jnp.exp(-1.0 * (1 + t)))
     for make, value in ((jt.Gaussian, 0.2), (jt.Uniform, 0.6)):
         mc = jax.grad(lambda s: jnp.mean(f(make(s).sample(key, (400_000,)))))(value)
         quad = jax.grad(lambda s: make(s).expectation(f))(value)

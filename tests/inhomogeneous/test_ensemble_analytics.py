@@ -1,4 +1,4 @@
-"""Ensemble analytics of model A (issue 3 item 2) against Monte Carlo over frozen configurations,
+"""Ensemble analytics of model A against Monte Carlo over frozen configurations,
 closed forms and finite differences."""
 
 import jax
@@ -25,7 +25,7 @@ def _model(d=2, kind="hamiltonian", theta=0.3, sigma=0.1, dist=None):
 @pytest.mark.parametrize("d", [2, 3])
 @pytest.mark.parametrize("dist", [jt.Gaussian(0.15), jt.Uniform(0.5), jt.TwoPoint(0.2)], ids=lambda x: type(x).__name__)
 def test_averaged_trajectory_closed_form_and_frozen_monte_carlo(d, dist):
-    """ρ̄_r = τ̄ − (τ̄ − ρ0)cos^{2r}θ (seed 000 eq. (10)) and the MC mean of frozen trajectories."""
+    """ρ̄_r = τ̄ − (τ̄ − ρ0)cos^{2r}θ ([ATO-preprint] eq. (10)) and the MC mean of frozen trajectories."""
     model = _model(d, dist=dist)
     rho0 = jnp.diag(jnp.linspace(1.0, 0.2, d) / jnp.sum(jnp.linspace(1.0, 0.2, d)))
     n = 12
@@ -44,7 +44,7 @@ def test_averaged_trajectory_closed_form_and_frozen_monte_carlo(d, dist):
 def test_frozen_ensemble_independent_of_chunk_size():
     model = _model()
     rho0 = jnp.diag(jnp.array([0.6, 0.4]))
-    obs = lambda t: t.work  # noqa: E731
+    obs = lambda t: t.work
     a = jt.frozen_ensemble_mean(model, rho0, KEY, 1000, 5, obs, chunk_size=1000)
     b = jt.frozen_ensemble_mean(model, rho0, KEY, 1000, 5, obs, chunk_size=300)
     np.testing.assert_allclose(a.mean, b.mean, rtol=1e-12)
@@ -53,7 +53,7 @@ def test_frozen_ensemble_independent_of_chunk_size():
 def test_qubit_tau_bar_thermal_hotter_qutrit_not_thermal():
     q2 = jt.inhomogeneous.averaged_reservoir_populations(_model(2, sigma=0.3))
     qs = jt.thermal_populations(2, 1.0, 1.0)
-    assert q2[0] < qs[0]  # hotter: less ground-state population (seed 001 §II.C)
+    assert q2[0] < qs[0]  # hotter: less ground-state population ([ATO19] §II.C)
     q3 = jt.inhomogeneous.averaged_reservoir_populations(_model(3, sigma=0.3))
     # thermal ⇔ log q_j linear in j ⇔ q1² = q0 q2; the Gaussian mixture breaks it at O(σ²)
     assert abs(float(q3[1] ** 2 - q3[0] * q3[2])) > 1e-4
@@ -72,7 +72,7 @@ def test_mean_work_against_monte_carlo_and_rho_independence(d):
 
 
 def test_second_order_heat_and_energy_use_the_half():
-    """SPEC misprint 1: seed 001 eqs. (26), (28) print q''σ²; the ½ matches the exact quadrature."""
+    """A misprint (docs/misprints.md): [ATO19] eqs. (26), (28) print q''σ²; the ½ matches the exact quadrature."""
     sigma = 0.1
     for kind in ("hamiltonian", "temperature"):
         model = _model(kind=kind, sigma=sigma)
@@ -94,7 +94,7 @@ def test_second_order_heat_and_energy_use_the_half():
 
 
 def test_accumulated_work_sign_against_monte_carlo():
-    """SPEC misprint 3: seed 001 eq. (19) W̄_N = −Σ W̄_r has the wrong sign; MC gives W̄_N = N W̄_r > 0."""
+    """A misprint (docs/misprints.md): [ATO19] eq. (19) W̄_N = −Σ W̄_r has the wrong sign; MC gives W̄_N = N W̄_r > 0."""
     n, sigma = 20, 0.2
     model = _model(theta=0.3, sigma=sigma)
     rho0 = jnp.diag(jnp.array([0.3, 0.7]))
@@ -108,7 +108,7 @@ def test_accumulated_work_sign_against_monte_carlo():
 
 
 def test_collision_number_scaling():
-    """sin²θ = c/N: W̄_N → g0 c σ² q0'(0) and D(ρ̄_N, τ̄) → e^{−c} D(ρ0, τ̄) (seed 000 eq. (17))."""
+    """sin²θ = c/N: W̄_N → g0 c σ² q0'(0) and D(ρ̄_N, τ̄) → e^{−c} D(ρ0, τ̄) ([ATO-preprint] eq. (17))."""
     model = _model(sigma=0.05)
     rho0 = jnp.diag(jnp.array([0.95, 0.05]))
     res = jt.collision_number_scaling(model, rho0, [4, 40, 400], c=1.5, xi=1.0)
@@ -128,7 +128,7 @@ def test_collision_number_scaling():
 
 
 def test_epsilon_of_approximate_second_laws():
-    """ε = D(τ_S, τ̄) ≤ E_G D(τ_S, τ(δ)) ≈ √(2/π) βg0 a/(1+a)² σ (seed 001 §V)."""
+    """ε = D(τ_S, τ̄) ≤ E_G D(τ_S, τ(δ)) ≈ √(2/π) βg0 a/(1+a)² σ ([ATO19] §V)."""
     a = np.exp(-1.0)
     for sigma in (0.01, 0.05):
         eps = jt.approximate_second_law_epsilon(_model(sigma=sigma))
@@ -140,7 +140,7 @@ def test_epsilon_of_approximate_second_laws():
 
 
 def test_mean_work_gradients_match_analytic_derivatives():
-    """∂W̄_r/∂θ = 2 sinθ cosθ g0 q0'(0) σ² and ∂W̄_r/∂σ = 2σ g0 q0' sin²θ (SPEC §7), to O(σ⁴)."""
+    """∂W̄_r/∂θ = 2 sinθ cosθ g0 q0'(0) σ² and ∂W̄_r/∂σ = 2σ g0 q0' sin²θ (docs/ensemble.md), to O(σ⁴)."""
     sigma, theta = 0.02, 0.3
     rho = jnp.eye(2) / 2
 

@@ -1,4 +1,4 @@
-"""Second laws under inhomogeneity (issue 3 item 4): ΔF_α, ΔF_1 ≤ W, its failure for α > 1, violation
+"""Second laws under inhomogeneity: ΔF_α, ΔF_1 ≤ W, its failure for α > 1, violation
 from τ_S, entropy production, and frozen vs averaged divergences."""
 
 import jax
@@ -17,7 +17,7 @@ def _model(d=2, theta=0.1, sigma=0.05, kind="hamiltonian"):
 
 
 def test_free_energies_match_definition():
-    """F_α = [D_α − log Z]/β against a direct NumPy evaluation of seed 001 eqs. (32)–(33)."""
+    """F_α = [D_α − log Z]/β against a direct NumPy evaluation of [ATO19] eqs. (32)–(33)."""
     model = _model(3)
     p = np.array([0.5, 0.3, 0.2])
     q = np.exp(-np.array([-1.0, 0.0, 1.0]))
@@ -38,7 +38,7 @@ def test_free_energies_match_definition():
 
 @pytest.mark.parametrize("d", [2, 3])
 def test_delta_f1_below_work_always(d):
-    """ΔF_1 ≤ W for every δ and every diagonal input (seed 001 §V, Hamiltonian kind), any θ."""
+    """ΔF_1 ≤ W for every δ and every diagonal input ([ATO19] §V, Hamiltonian kind), any θ."""
     rng = np.random.default_rng(d)
     model = _model(d, theta=0.4)
     worst = -np.inf
@@ -51,7 +51,7 @@ def test_delta_f1_below_work_always(d):
 
 
 def test_delta_f_alpha_above_work_for_alpha_gt_one_at_positive_delta():
-    """Seed 001 Fig. 4 (θ = 0.1, βg0 = 1, p0 = 0.75): ΔF_3 > W for δ > 0, ΔF_1 ≤ W everywhere."""
+    """[ATO19] Fig. 4 (θ = 0.1, βg0 = 1, p0 = 0.75): ΔF_3 > W for δ > 0, ΔF_1 ≤ W everywhere."""
     model = _model()
     rho = jnp.diag(jnp.array([0.75, 0.25]))
     deltas = np.linspace(-0.2, 0.2, 41)
@@ -72,7 +72,7 @@ def test_delta_f_alpha_above_work_for_alpha_gt_one_at_positive_delta():
 
 @pytest.mark.parametrize("d", [2, 3])
 def test_every_second_law_violated_from_thermal_state(d):
-    """Start in τ_S, evolve to τ̄: βΔF_α = D_α(ρ̄_N‖τ_S) > 0 (seed 001 §V)."""
+    """Start in τ_S, evolve to τ̄: βΔF_α = D_α(ρ̄_N‖τ_S) > 0 ([ATO19] §V)."""
     model = _model(d, theta=0.5, sigma=0.2)
     tau_s = jt.thermal_state(d, 1.0, 1.0)
     avg = jt.averaged_trajectory(model, tau_s, 30)
@@ -106,8 +106,8 @@ def test_entropy_production_nonnegative_and_decomposed(d):
 
 
 def test_frozen_vs_averaged_divergence():
-    """Seed 001 Fig. 5 setting: D_1 is convex, so the frozen mean lies above D_1 of the averaged state
-    (Jensen), and the frozen–averaged gap is far larger for α = ∞ than for α = 1 (seed 001 §VI)."""
+    """[ATO19] Fig. 5 setting: D_1 is convex, so the frozen mean lies above D_1 of the averaged state
+    (Jensen), and the frozen–averaged gap is far larger for α = ∞ than for α = 1 ([ATO19] §VI)."""
     model = _model(theta=0.2, sigma=0.05)
     rho0 = jnp.diag(jnp.array([0.735, 0.265]))
     res = jt.frozen_vs_averaged_divergence(model, rho0, jax.random.PRNGKey(0), 4000, 60, [1.0, np.inf], chunk_size=2000)

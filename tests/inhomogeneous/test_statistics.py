@@ -1,5 +1,5 @@
-"""Single-collision work and heat statistics for qubits (issue 3 item 3): analytic densities vs exact
-Monte-Carlo histograms, support bounds, and the two SPEC misprints that concern them."""
+"""Single-collision work and heat statistics for qubits: analytic densities vs exact
+Monte-Carlo histograms, support bounds, and the two misprints (docs/misprints.md) that concern them."""
 
 import jax
 import jax.numpy as jnp
@@ -76,7 +76,7 @@ def test_heat_densities_match_exact_monte_carlo(kind, p0):
 
 
 def test_misprinted_discriminant_fails():
-    """SPEC misprint 2: seed 001 prints D = q0'² + 4y(q0 − p0); with it G_W is not even normalised
+    """A misprint (docs/misprints.md): [ATO19] prints D = q0'² + 4y(q0 − p0); with it G_W is not even normalised
     and its histogram χ² is off by far more than 20 standard deviations."""
     model, rho = _model(), _rho(0.5)
     a, b, _ = quadratic_coefficients(model, rho, "work")
@@ -105,7 +105,7 @@ def test_misprinted_discriminant_fails():
 
 
 def test_half_in_second_order_term_of_heat_density():
-    """SPEC misprint 1 for the densities: seed 001 eq. (30) writes q0''δ² for ½q0''δ². At σ = 0.1 the
+    """A misprint (docs/misprints.md), for the densities: [ATO19] eq. (30) writes q0''δ² for ½q0''δ². At σ = 0.1 the
     exact-MC histogram accepts the ½ and rejects the misprint by more than 20 standard deviations."""
     model, rho = _model("temperature", sigma=0.1), _rho(0.75)
     _, e = jt.single_collision_samples(model, rho, KEY, 1_000_000)
@@ -124,7 +124,7 @@ def test_half_in_second_order_term_of_heat_density():
 
 
 def test_work_support_bound_and_narrowest_at_thermal_state():
-    """W ≥ −sin²θ (p0 a − p1)²/(4βa) (seed 000 eq. (B7)); the distribution is narrowest for p0 = 1/(1+a)."""
+    """W ≥ −sin²θ (p0 a − p1)²/(4βa) ([ATO-preprint] eq. (B7)); the distribution is narrowest for p0 = 1/(1+a)."""
     model = _model(sigma=0.05)
     s2 = np.sin(0.1) ** 2
     spreads = []

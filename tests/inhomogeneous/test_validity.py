@@ -1,4 +1,4 @@
-"""Validity of the fixed partial swap (issue 3 item 5; seed 000 appendix A1) against SciPy."""
+"""Validity of the fixed partial swap ([ATO-preprint] appendix A1) against SciPy."""
 
 import numpy as np
 import pytest

@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 
 class CheckOutcome(NamedTuple):

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..._information import trace_distance
 from ..._qudit import thermal_state
+from ...ensemble import frozen_ensemble_mean
 from ...inhomogeneous import (
     Gaussian,
     InhomogeneousReservoir,
@@ -20,7 +21,6 @@ from ...inhomogeneous import (
     collision_second_laws,
     entropy_production,
     free_energies,
-    frozen_ensemble_mean,
     mean_collision,
     population_derivatives,
     quadratic_coefficients,

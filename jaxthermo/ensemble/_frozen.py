@@ -1,0 +1,137 @@
+"""Frozen-configuration means of any trajectory observable, differentiable (docs/ensemble.md).
+
+A configuration δ_N is drawn once and kept for all N collisions. Configuration i comes from the
+engine's sampler (:func:`~jaxthermo.ensemble._sampling.sample_chunk`: key ``fold_in(key, i)``, drawn
+in the engine's draw dtype), so it is the same configuration as in :func:`jaxthermo.ensemble` with
+the same key, whatever the chunk size. Each configuration runs model A's own single-configuration
+:func:`~jaxthermo.trajectory`; chunks are ``vmap``-ed and only running sums of the observable are
+kept. Gradients to σ, θ, β, … flow through the reparameterised draws and the collisions. The fixed
+statistics of large runs (mean state, moments, histograms, frozen D_α; sharding, checkpoints) are
+:func:`jaxthermo.ensemble`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._deprecation import warn_deprecated
+from .._dtypes import as_state, real_dtype, real_dtype_for
+from .._validation import check_density_matrix, check_positive_int
+from ..inhomogeneous import InhomogeneousReservoir, Trajectory, averaged_trajectory, divergences_to_thermal, trajectory
+from ._sampling import sample_chunk
+
+
+class EnsembleMean(NamedTuple):
+    """Mean of an observable over configurations and its standard error (same pytree shape)."""
+
+    mean: object
+    stderr: object
+    n_configs: int
+
+
+def _distribution(model, distribution):
+    distribution = model.distribution if distribution is None else distribution
+    if distribution is None:
+        raise ValueError(
+            "distribution: this ensemble function needs G(δ); pass distribution=... or build "
+            "InhomogeneousReservoir(..., distribution=Gaussian(sigma))"
+        )
+    return distribution
+
+
+def frozen_ensemble_mean(
+    model: InhomogeneousReservoir,
+    rho0,
+    key,
+    n_configs: int,
+    n_steps: int,
+    observable: Callable[[Trajectory], object],
+    chunk_size: int = 4096,
+    distribution=None,
+    draw_dtype=None,
+) -> EnsembleMean:
+    """Mean and standard error over frozen configurations of ``observable(trajectory)``.
+
+    Args:
+      model: the reservoir model (θ scalar or (N,) schedule).
+      rho0: initial system state (d, d).
+      key: PRNG key; configuration i uses ``fold_in(key, i)`` (the engine's sampler).
+      n_configs, n_steps: number of configurations and collisions N per configuration.
+      observable: maps one :class:`~jaxthermo.Trajectory` (states (N+1, d, d)) to a pytree of arrays.
+      chunk_size: configurations per vmapped chunk (no effect on the result beyond rounding).
+      distribution: G(δ) (default ``model.distribution``).
+      draw_dtype: dtype of the δ draws (default: the engine's, float64 under x64), cast to the
+        dtype of ``rho0``.
+
+    Returns:
+      :class:`EnsembleMean` ``(mean, stderr, n_configs)``, differentiable in the model's parameters.
+    """
+    distribution = _distribution(model, distribution)
+    check_density_matrix(rho0, "rho0", dim=model.d)
+    n_steps = check_positive_int(n_steps, "n_steps")
+    n_configs = check_positive_int(n_configs, "n_configs")
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    rho0 = as_state(rho0)
+    rdt = real_dtype_for(rho0.dtype)
+
+    @jax.jit
+    def chunk_sums(indices, mask):
+        deltas = sample_chunk(distribution, key, indices, n_steps, rdt, draw_dtype)
+        values = jax.vmap(lambda ds: observable(trajectory(model, rho0, ds)))(deltas)
+
+        def sums(v):
+            w = mask.reshape((-1,) + (1,) * (v.ndim - 1)).astype(v.dtype)
+            return jnp.sum(w * v, axis=0), jnp.sum(w * jnp.abs(v) ** 2, axis=0)
+
+        return jax.tree_util.tree_map(sums, values)
+
+    chunk = min(chunk_size, n_configs)
+    totals = None
+    for start in range(0, n_configs, chunk):
+        idx = np.arange(start, start + chunk)
+        part = chunk_sums(jnp.asarray(idx, jnp.uint32), jnp.asarray(idx < n_configs))
+        totals = part if totals is None else jax.tree_util.tree_map(jnp.add, totals, part)
+    is_pair = lambda x: isinstance(x, tuple) and len(x) == 2 and not isinstance(x[0], tuple)
+    mean = jax.tree_util.tree_map(lambda t: t[0] / n_configs, totals, is_leaf=is_pair)
+    second = jax.tree_util.tree_map(lambda t: t[1] / n_configs, totals, is_leaf=is_pair)
+    stderr = jax.tree_util.tree_map(
+        lambda m, s: jnp.sqrt(jnp.maximum(s - jnp.abs(m) ** 2, 0.0) / max(n_configs - 1, 1)), mean, second
+    )
+    return EnsembleMean(mean, stderr, n_configs)
+
+
+def sample_configurations(distribution, key, indices, n_steps: int, dtype=None):
+    """Deprecated: δ_N of the configurations ``indices`` (n,), shape (n, N); use the engine's sampler.
+
+    Configuration i is drawn from ``fold_in(key, i)`` in ``dtype`` (as before the engine became the
+    one route); :func:`frozen_ensemble_mean` and :func:`jaxthermo.ensemble` draw the same way.
+    """
+    warn_deprecated("sample_configurations", "jaxthermo.ensemble.frozen_ensemble_mean (the engine's sampler)")
+    indices = jnp.asarray(indices)
+    dtype = dtype or real_dtype()
+    return sample_chunk(distribution, key, indices, check_positive_int(n_steps, "n_steps"), dtype, dtype)
+
+
+class FrozenVersusAveraged(NamedTuple):
+    """[ATO19] Fig. 5: per step r, the frozen-ensemble mean of D_α(ρ_{S|r}‖τ_S) (with its standard
+    error) and D_α(ρ̄_{S|r}‖τ_S) of the ensemble-averaged state; arrays (N+1, k)."""
+
+    frozen_mean: jnp.ndarray
+    frozen_stderr: jnp.ndarray
+    averaged: jnp.ndarray
+
+
+def frozen_vs_averaged_divergence(
+    model: InhomogeneousReservoir, rho0, key, n_configs: int, n_steps: int, alphas, chunk_size: int = 4096
+) -> FrozenVersusAveraged:
+    """Frozen-configuration average of D_α(ρ_{S|r}(δ_N)‖τ_S) vs D_α of ρ̄_{S|r} ([ATO19] §VI)."""
+    frozen = frozen_ensemble_mean(
+        model, rho0, key, n_configs, n_steps, lambda traj: divergences_to_thermal(model, traj.states, alphas), chunk_size
+    )
+    averaged = divergences_to_thermal(model, averaged_trajectory(model, rho0, n_steps).states, alphas)
+    return FrozenVersusAveraged(frozen.mean, frozen.stderr, averaged)
