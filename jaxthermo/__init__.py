@@ -58,7 +58,6 @@ from ._information import shannon_entropy as shannon_entropy  # noqa: E402
 from ._information import trace_distance as trace_distance  # noqa: E402
 from ._information import von_neumann_entropy as von_neumann_entropy  # noqa: E402
 from ._linalg import hermitian_function as hermitian_function  # noqa: E402
-from ._qutip import to_qobj as to_qobj  # noqa: E402
 from ._qudit import commutator as commutator  # noqa: E402
 from ._qudit import dagger as dagger  # noqa: E402
 from ._qudit import dephase as dephase  # noqa: E402
@@ -74,6 +73,7 @@ from ._qudit import swap as swap  # noqa: E402
 from ._qudit import tensor as tensor  # noqa: E402
 from ._qudit import thermal_populations as thermal_populations  # noqa: E402
 from ._qudit import thermal_state as thermal_state  # noqa: E402
+from ._qutip import to_qobj as to_qobj  # noqa: E402
 from ._superoperators import lindblad_dissipator as lindblad_dissipator  # noqa: E402
 from ._superoperators import superoperator as superoperator  # noqa: E402
 from .assignment import Assignment as Assignment  # noqa: E402

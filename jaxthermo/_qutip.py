@@ -19,7 +19,7 @@ import numpy as np
 
 def is_qobj(x) -> bool:
     """True for a QuTiP ``Qobj`` (duck-typed: ``.full()`` and ``.dims``)."""
-    return hasattr(x, "full") and hasattr(x, "dims") and callable(getattr(x, "full"))
+    return hasattr(x, "full") and hasattr(x, "dims") and callable(x.full)
 
 
 def _flat_dims(dims):

@@ -29,7 +29,7 @@ def _count(text: str) -> int:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if value != int(value) or value < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: need a positive whole number (e.g. 1000 or 1e6)")
     return int(value)

@@ -138,8 +138,9 @@ def coherent_scan(cfg, progress=True):
     master equation, the coherent work rate Ẇ_C, the incoherent heat rate Q̇_inc (into the system)
     and the entropy production rate Π, all at ρ_ss; and the excited-state population of ρ_ss.
     """
-    import jaxthermo as jt
     import xarray as xr
+
+    import jaxthermo as jt
 
     base, axes = cfg["coherent"], cfg["scan"]
     names, points = _grid_points(axes)
@@ -168,8 +169,9 @@ def coherent_scan(cfg, progress=True):
 def assignment_scan(cfg, progress=True):
     """Model C: bare, interaction and minimal-dissipation heats of reservoir 1 over time, on a grid
     of ``QuadraticReservoirs.from_regime`` parameters (an xarray Dataset, dims (grid…, time))."""
-    import jaxthermo as jt
     import xarray as xr
+
+    import jaxthermo as jt
 
     base, axes = cfg["assignment"], cfg["scan"]
     names, points = _grid_points(axes)

@@ -29,8 +29,8 @@ import numpy as np
 
 from .._dtypes import complex_dtype_for
 from .._quadrature import composite_gauss_legendre
-from .._qutip import as_array, is_qobj
 from .._qudit import dagger, expectation, tensor
+from .._qutip import as_array, is_qobj
 from .._superoperators import apply_superoperator
 from .._validation import check_density_matrix, check_hermitian, check_positive_int, check_time_grid, should_validate
 from ._assignment import Assignment, bare_assignment, interaction_assignment, minimal_dissipation_assignment

@@ -18,8 +18,8 @@ import numpy as np
 from .._dtypes import as_complex, as_real, complex_dtype_for
 from .._information import von_neumann_entropy
 from .._linalg import expm
-from .._qutip import as_array, is_qobj
 from .._qudit import dagger, gibbs_populations, gibbs_state, partial_trace, tensor
+from .._qutip import as_array, is_qobj
 from .._validation import check_finite, check_hermitian, should_validate
 
 # number of trailing (per-member) axes of each field; extra leading axes are a batch of models
