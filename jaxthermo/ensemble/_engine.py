@@ -24,9 +24,9 @@ from jax.sharding import PartitionSpec as P
 from .._dtypes import as_state, complex_dtype_for, real_dtype
 from .._validation import check_density_matrix, check_positive_int
 from ._kernel import model_a_chunk, pilot_work_ranges
-from ._watchdog import ChunkWatch
 from ._sampling import MAX_CONFIGS, default_draw_dtype
 from ._statistics import Counts, Moments, merge, take, uniform_edges
+from ._watchdog import ChunkWatch
 
 AXIS = "configs"
 PILOT_CONFIGS = 512
