@@ -27,6 +27,7 @@ from .._validation import check_density_matrix, check_positive_int
 from ._kernel import model_a_chunk, pilot_work_ranges
 from ._sampling import MAX_CONFIGS, default_draw_dtype
 from ._statistics import Counts, Moments, merge, take, uniform_edges
+from ._watchdog import ChunkWatch
 
 AXIS = "configs"
 PILOT_CONFIGS = 512
@@ -242,6 +243,7 @@ def run_grid(
         bar = _progress_bar(progress, n_configs, min(n_configs, done * chunk_size))
         start_time = time.perf_counter()
         pending = None
+        watch = ChunkWatch(n_chunks)
         for c in range(done, n_chunks + 1):
             nxt = None
             if c < n_chunks:  # dispatch chunk c before collecting chunk c − 1 (asynchronous)
@@ -249,7 +251,8 @@ def run_grid(
                                     jnp.asarray(n_configs, jnp.int64), *edges))
             if pending is not None:
                 pc, out = pending
-                per_dev = _gather_to_host(out)
+                with watch.chunk(pc, first=pc == done):
+                    per_dev = _gather_to_host(out)
                 for k in range(n_dev):
                     part = take(per_dev, k)
                     stats = part if stats is None else merge(stats, part)
