@@ -1,4 +1,4 @@
-"""`jaxthermo run/ensemble/init/--version` and `to_xarray` (issue 14 items 1–2): the examples run
+"""`jaxthermo run/ensemble/init/--version` and `to_xarray`: the examples run
 with tiny sizes, their netCDF reloads and equals a direct Python call of the same study."""
 
 import pathlib

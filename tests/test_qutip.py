@@ -1,4 +1,4 @@
-"""QuTiP in and out (issue 14 item 3): Qobj inputs, jt.to_qobj dims, the basis order vs qutip.jmat."""
+"""QuTiP in and out: Qobj inputs, jt.to_qobj dims, the basis order vs qutip.jmat."""
 
 import numpy as np
 import pytest
