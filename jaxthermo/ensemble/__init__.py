@@ -11,6 +11,7 @@ from ._frozen import FrozenVersusAveraged as FrozenVersusAveraged
 from ._frozen import frozen_ensemble_mean as frozen_ensemble_mean
 from ._frozen import frozen_vs_averaged_divergence as frozen_vs_averaged_divergence
 from ._frozen import sample_configurations as sample_configurations
+from ._objective import ensemble_mean as ensemble_mean
 from ._result import EnsembleResult as EnsembleResult
 from ._result import ensemble as ensemble
 from ._result import load_result as load_result
