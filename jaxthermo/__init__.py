@@ -73,6 +73,7 @@ from ._qudit import swap as swap  # noqa: E402
 from ._qudit import tensor as tensor  # noqa: E402
 from ._qudit import thermal_populations as thermal_populations  # noqa: E402
 from ._qudit import thermal_state as thermal_state  # noqa: E402
+from ._qutip import to_qobj as to_qobj  # noqa: E402
 from ._superoperators import lindblad_dissipator as lindblad_dissipator  # noqa: E402
 from ._superoperators import superoperator as superoperator  # noqa: E402
 from .assignment import Assignment as Assignment  # noqa: E402

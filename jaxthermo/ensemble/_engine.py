@@ -22,11 +22,13 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from .._dtypes import as_state, complex_dtype_for, real_dtype
+from .._qutip import as_array
 from .._validation import check_density_matrix, check_positive_int
 from ._kernel import model_a_chunk, pilot_work_ranges
 from ._sampling import MAX_CONFIGS, default_draw_dtype
 from ._sensitivity import DELTAS, n_tangents, sensitivity_chunk
 from ._statistics import Counts, Moments, merge, take, uniform_edges
+from ._watchdog import ChunkWatch
 
 AXIS = "configs"
 PILOT_CONFIGS = 512
@@ -201,6 +203,7 @@ def run_grid(
     ``wrt``: parameter names whose tangents are streamed too (:mod:`._sensitivity`).
     """
     models = list(models)
+    rho0 = as_array(rho0, "rho0")  # a QuTiP Qobj ρ0 → array
     for m in models:
         _check_inputs(m, rho0, n_steps, n_configs)
     n_steps, n_configs = int(n_steps), int(n_configs)
@@ -246,6 +249,7 @@ def run_grid(
         bar = _progress_bar(progress, n_configs, min(n_configs, done * chunk_size))
         start_time = time.perf_counter()
         pending = None
+        watch = ChunkWatch(n_chunks)
         for c in range(done, n_chunks + 1):
             nxt = None
             if c < n_chunks:  # dispatch chunk c before collecting chunk c − 1 (asynchronous)
@@ -253,7 +257,8 @@ def run_grid(
                                     jnp.asarray(n_configs, jnp.int64), *edges))
             if pending is not None:
                 pc, out = pending
-                per_dev = _gather_to_host(out)
+                with watch.chunk(pc, first=pc == done):
+                    per_dev = _gather_to_host(out)
                 for k in range(n_dev):
                     part = take(per_dev, k)
                     stats = part if stats is None else merge(stats, part)

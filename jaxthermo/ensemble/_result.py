@@ -80,6 +80,14 @@ class EnsembleResult:
         """Standard error of the mean of a per-collision statistic, e.g. ``"work"``: √(var/n)."""
         return np.sqrt(getattr(self, f"var_{name}") / self.n_configs)
 
+    def to_xarray(self, model=None, attrs=None):
+        """This result as an ``xarray.Dataset`` with named dims (``collision``, ``step``, ``alpha``,
+        ``row``/``col``), coordinates and attributes; ``model`` adds its parameters (needs
+        ``pip install "jaxthermo[io]"``; layout: :mod:`jaxthermo.ensemble._xarray`)."""
+        from ._xarray import result_to_xarray
+
+        return result_to_xarray(self, model, attrs)
+
 
 def result_from_stats(model, stats, info) -> EnsembleResult:
     """Build an :class:`EnsembleResult` for one grid point from merged reductions (no grid axis)."""
