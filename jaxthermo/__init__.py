@@ -117,6 +117,7 @@ from .ensemble import EnsembleResult as EnsembleResult  # noqa: E402
 from .ensemble import FrozenVersusAveraged as FrozenVersusAveraged  # noqa: E402
 from .ensemble import SweepResult as SweepResult  # noqa: E402
 from .ensemble import ensemble as ensemble  # noqa: E402
+from .ensemble import ensemble_mean as ensemble_mean  # noqa: E402
 from .ensemble import frozen_ensemble_mean as frozen_ensemble_mean  # noqa: E402
 from .ensemble import frozen_vs_averaged_divergence as frozen_vs_averaged_divergence  # noqa: E402
 from .ensemble import load_result as load_result  # noqa: E402

@@ -14,6 +14,7 @@ from .._qudit import thermal_state
 from ..inhomogeneous import averaged_reservoir_state
 from ._engine import run_grid
 from ._kernel import model_divergences
+from ._sensitivity import check_wrt, sensitivities_from_stats
 from ._statistics import take, variance
 
 
@@ -61,6 +62,9 @@ class EnsembleResult:
     work_histogram: Histogram
     collision_work_histogram: Histogram
     info: dict = dataclasses.field(default_factory=dict, compare=False)
+    # with ensemble(..., wrt=...): {name: Sensitivity} and the DeltaSensitivity (not saved by save_result)
+    sensitivity: dict | None = dataclasses.field(default=None, compare=False, metadata=dict(derived=True))
+    delta_sensitivity: object = dataclasses.field(default=None, compare=False, metadata=dict(derived=True))
 
     @property
     def mean_total_work(self):
@@ -148,6 +152,7 @@ def ensemble(
     checkpoint=None,
     progress: bool = False,
     callback=None,
+    wrt=None,
 ) -> EnsembleResult:
     """Statistics of ``n_configs`` model-A configurations of ``n_steps`` collisions (docs/ensemble.md).
 
@@ -176,9 +181,17 @@ def ensemble(
         same arguments resumes after the last finished chunk.
       progress: show a tqdm progress bar.
       callback: ``callback(chunk_index, n_configs_done)`` after each finished chunk.
+      wrt: parameter names to differentiate with respect to, any of ``"theta"`` (a scalar or an (N,)
+        schedule: a trailing axis), ``"beta"``, ``"g0"``, the distribution's fields (``"sigma"``,
+        ``"width"``, ``"delta"``: reparameterised draws), the coupling's fields, and ``"deltas"`` for
+        ``delta_sensitivity`` (∂W_N/∂δ_r, ∂F_α(ρ_{S|N})/∂δ_r per r). Tangents are streamed per
+        configuration (cost grows with the number of parameter entries; memory does not grow with
+        n_configs); docs/ensemble.md §5.
 
     Returns:
-      :class:`EnsembleResult`.
+      :class:`EnsembleResult`; with ``wrt``, ``res.sensitivity[name]`` (a
+      :class:`~jaxthermo.ensemble.Sensitivity`: the result's field names, ∂/∂name, with
+      ``.standard_error(field)``) and ``res.delta_sensitivity``.
 
     Example:
       >>> model = InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=Gaussian(0.05))
@@ -186,15 +199,20 @@ def ensemble(
       >>> res.mean_state.shape, res.mean_work.shape
       ((101, 2, 2), (100,))
     """
+    wrt = check_wrt(model, wrt) if wrt else ()
     stats, info = run_grid(
         [model], rho0, n_steps, n_configs, seed, alphas=alphas, work_bins=work_bins,
         collision_work_bins=collision_work_bins, work_range=work_range, collision_work_range=collision_work_range,
         chunk_size=chunk_size, devices=devices, dtype=dtype, coherent=coherent, draw_dtype=draw_dtype,
         checkpoint=checkpoint,
-        progress=progress, callback=callback,
+        progress=progress, callback=callback, wrt=wrt,
     )
     info = dict(info, work_edges=info["work_edges"][0], collision_work_edges=info["collision_work_edges"][0])
-    return result_from_stats(model, take(stats, 0), info)
+    result = result_from_stats(model, take(stats, 0), info)
+    if wrt:
+        sens, delta = sensitivities_from_stats(model, take(stats, 0), info, result, wrt)
+        result = dataclasses.replace(result, sensitivity=sens, delta_sensitivity=delta)
+    return result
 
 
 # ----------------------------------------------------------------------------- save / load
@@ -207,6 +225,8 @@ def result_arrays(result: EnsembleResult, prefix: str = "") -> dict:
     out = {}
     for f in dataclasses.fields(result):
         value = getattr(result, f.name)
+        if f.metadata.get("derived"):
+            continue
         if f.name == "info":
             out[prefix + "info"] = np.asarray(json.dumps(_jsonable(value)))
         elif isinstance(value, Histogram):
@@ -221,6 +241,8 @@ def result_from_arrays(arrays: dict, prefix: str = "") -> EnsembleResult:
     """Inverse of :func:`result_arrays`."""
     kwargs = {}
     for f in dataclasses.fields(EnsembleResult):
+        if f.metadata.get("derived"):
+            continue
         if f.name == "info":
             kwargs["info"] = _from_jsonable(json.loads(str(arrays[prefix + "info"])))
         elif f.name.endswith("histogram"):
