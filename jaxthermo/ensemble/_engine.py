@@ -32,6 +32,11 @@ PILOT_CONFIGS = 512
 # default chunk: about this many (configuration, collision) pairs per device (CPU, accelerators)
 # (CPU: 2²⁰ is the fastest budget in benchmarks/RESULTS_ensemble.md)
 _CHUNK_ELEMENTS = {"cpu": 2**20, "accelerator": 2**28}
+# Coherent states of d ≥ 3 with divergences use a batched LAPACK eigendecomposition; with 4096
+# matrices per device on 4 forced CPU devices it still stalls (idle process) despite the XLA flag
+# set at import (docs/xla_cpu_hangs.md), so batches stay at ≤ 128 per device there. Qubits use
+# closed forms (no LAPACK) and have no cap.
+_CPU_EIGH_PER_DEVICE = 128
 
 
 def make_mesh(devices=None):
@@ -229,6 +234,8 @@ def run_grid(
     else:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
     per_device = min(-(-chunk_size // n_dev), -(-n_configs // n_dev))  # never pad beyond n_configs
+    if coherent and alphas and models[0].d > 2 and platform == "cpu" and n_dev > 1:
+        per_device = min(per_device, _CPU_EIGH_PER_DEVICE)
     chunk_size = per_device * n_dev
     n_chunks = -(-n_configs // chunk_size)
     stacked = stack_models(models, rdt)
