@@ -88,6 +88,7 @@ from ._qudit import swap as swap  # noqa: E402
 from ._qudit import tensor as tensor  # noqa: E402
 from ._qudit import thermal_populations as thermal_populations  # noqa: E402
 from ._qudit import thermal_state as thermal_state  # noqa: E402
+from ._qutip import to_qobj as to_qobj  # noqa: E402
 from ._superoperators import lindblad_dissipator as lindblad_dissipator  # noqa: E402
 from ._superoperators import superoperator as superoperator  # noqa: E402
 from .assignment import Assignment as Assignment  # noqa: E402
@@ -131,6 +132,7 @@ from .ensemble import EnsembleResult as EnsembleResult  # noqa: E402
 from .ensemble import FrozenVersusAveraged as FrozenVersusAveraged  # noqa: E402
 from .ensemble import SweepResult as SweepResult  # noqa: E402
 from .ensemble import ensemble as ensemble  # noqa: E402
+from .ensemble import ensemble_mean as ensemble_mean  # noqa: E402
 from .ensemble import frozen_ensemble_mean as frozen_ensemble_mean  # noqa: E402
 from .ensemble import frozen_vs_averaged_divergence as frozen_vs_averaged_divergence  # noqa: E402
 from .ensemble import load_result as load_result  # noqa: E402

@@ -63,6 +63,17 @@ def test_jaxthermo_batched_propagate_under_jit():
     assert _run([sys.executable, "-c", JT_PROPAGATE], "jit(jt.propagate) over 4096 models").startswith("OK")
 
 
+JT_QUADRATIC = """
+import numpy as np, jax, jaxthermo as jt
+res = jt.QuadraticReservoirs.from_regime(n1=40, n2=40, detuning=0.3, effective_coupling=1.0, nu2=2.0,
+                                         g=0.1, beta1=2.0, beta2=0.5, statistics="fermion")
+times = np.linspace(0.0, 5.0, 41)
+for i in range(2):
+    out = res.energetics(times, batch_size=8)
+    jax.block_until_ready(out.minimal_dissipation.heat)
+print("OK")
+"""
+
 
 JT_COHERENT_ENSEMBLE = """
 import numpy as np, jax, jaxthermo as jt
@@ -77,6 +88,11 @@ for d in (2, 3):
     print(d, res.info["chunk_size"])
 print("OK")
 """
+
+
+def test_jaxthermo_model_c_times_batched():
+    """Model C with 80 modes and times batched 8 at a time through lax.map (the pattern that once hung)."""
+    assert _run([sys.executable, "-c", JT_QUADRATIC], "model C, 80 modes, lax.map(batch_size=8)").startswith("OK")
 
 
 def test_coherent_ensemble_on_four_devices():

@@ -22,10 +22,13 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from .._dtypes import as_state, complex_dtype_for, real_dtype
+from .._qutip import as_array
 from .._validation import check_density_matrix, check_positive_int
 from ._kernel import model_a_chunk, pilot_work_ranges
 from ._sampling import MAX_CONFIGS, default_draw_dtype
+from ._sensitivity import DELTAS, n_tangents, sensitivity_chunk
 from ._statistics import Counts, HigherMoments, Moments, merge, take, uniform_edges
+from ._watchdog import ChunkWatch
 
 AXIS = "configs"
 PILOT_CONFIGS = 512
@@ -208,14 +211,17 @@ def run_grid(
     progress=False,
     callback=None,
     divergence_every=None,
+    wrt=(),
 ):
     """Run the chunked, sharded ensemble for a list of models (a grid) at once.
 
     All models share static fields (d, kind, coupling type, distribution type) and ``n_steps``;
     they are stacked along a leading grid axis and vmapped, so the grid is one computation.
     Returns ``(stats, info)``: merged reductions with a leading grid axis, and run metadata.
+    ``wrt``: parameter names whose tangents are streamed too (:mod:`._sensitivity`).
     """
     models = list(models)
+    rho0 = as_array(rho0, "rho0")  # a QuTiP Qobj ρ0 → array
     for m in models:
         _check_inputs(m, rho0, n_steps, n_configs)
     n_steps, n_configs = int(n_steps), int(n_configs)
@@ -229,8 +235,10 @@ def run_grid(
     n_dev = mesh.devices.size
     grid = len(models)
     platform = mesh.devices.flat[0].platform
-    if chunk_size is None:
-        chunk_size = default_chunk_size(n_steps, n_dev, grid, platform)
+    wrt = tuple(wrt or ())
+    if chunk_size is None:  # with wrt, the chunk holds the δ tangents too: one budget per tangent
+        width = 1 + (n_tangents(models[0], wrt) + (DELTAS in wrt) if wrt else 0)
+        chunk_size = default_chunk_size(n_steps, n_dev, grid * width, platform)
     else:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
     per_device = min(-(-chunk_size // n_dev), -(-n_configs // n_dev))  # never pad beyond n_configs
@@ -247,16 +255,17 @@ def run_grid(
             collision_work_range, rdt, draw_dtype,
         )
         fingerprint = _leaf_bytes(
-            (stacked, rho0, work_edges, collision_edges, n_steps, n_configs, int(seed), chunk_size, alphas, coherent, str(rdt), str(draw_dtype),
-             divergence_every)
+            (stacked, rho0, work_edges, collision_edges, n_steps, n_configs, int(seed), chunk_size, alphas, coherent, str(rdt), str(draw_dtype), divergence_every)
+            + ((wrt,) if wrt else ())
         )
         ckpt = _Checkpoint(checkpoint, fingerprint) if checkpoint is not None else None
         done, stats = ckpt.load() if ckpt is not None else (0, None)
-        run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, divergence_every)
+        run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
         edges = (jnp.asarray(work_edges, rdt), jnp.asarray(collision_edges, rdt))
         bar = _progress_bar(progress, n_configs, min(n_configs, done * chunk_size))
         start_time = time.perf_counter()
         pending = None
+        watch = ChunkWatch(n_chunks)
         for c in range(done, n_chunks + 1):
             nxt = None
             if c < n_chunks:  # dispatch chunk c before collecting chunk c − 1 (asynchronous)
@@ -264,7 +273,8 @@ def run_grid(
                                     jnp.asarray(n_configs, jnp.int64), *edges))
             if pending is not None:
                 pc, out = pending
-                per_dev = _gather_to_host(out)
+                with watch.chunk(pc, first=pc == done):
+                    per_dev = _gather_to_host(out)
                 for k in range(n_dev):
                     part = take(per_dev, k)
                     stats = part if stats is None else merge(stats, part)
@@ -321,9 +331,9 @@ def _compiled_pilot(n_steps, draw_dtype):
     return _COMPILED[key]
 
 
-def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, divergence_every=1):
+def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt=(), divergence_every=1):
     """The jitted, sharded chunk function (cached per mesh and static arguments)."""
-    key = (tuple(d.id for d in mesh.devices.flat), per_device, n_steps, alphas, coherent, draw_dtype, divergence_every)
+    key = (tuple(d.id for d in mesh.devices.flat), per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
     if key in _COMPILED:
         return _COMPILED[key]
     histogram_method = "scatter" if mesh.devices.flat[0].platform == "cpu" else "compare"
@@ -334,6 +344,9 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, div
         mask = idx < n_total
         kernel = partial(model_a_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype,
                          histogram_method=histogram_method, divergence_every=divergence_every)
+        if wrt:
+            kernel = partial(_with_sensitivities, kernel, partial(
+                sensitivity_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype, wrt=wrt))
         out = jax.vmap(kernel, (0, None, None, None, None, 0, 0))(
             models, rho0, seed_key, idx.astype(jnp.uint32), mask, work_edges, collision_edges
         )
@@ -348,6 +361,13 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, div
     )
     _COMPILED[key] = fn
     return fn
+
+
+def _with_sensitivities(kernel, sensitivity, model, rho0, seed_key, indices, mask, work_edges, collision_edges):
+    """The plain chunk kernel's reductions plus the streamed tangents (``wrt``)."""
+    out = kernel(model, rho0, seed_key, indices, mask, work_edges, collision_edges)
+    out.update(sensitivity(model, rho0, seed_key, indices, mask))
+    return out
 
 
 def _progress_bar(progress, total, initial):

@@ -14,6 +14,7 @@ from .._qudit import thermal_state
 from ..inhomogeneous import averaged_reservoir_state
 from ._engine import run_grid
 from ._kernel import model_divergences
+from ._sensitivity import check_wrt, sensitivities_from_stats
 from ._statistics import cumulants, take, variance
 
 
@@ -72,6 +73,9 @@ class EnsembleResult:
     work_histogram: Histogram
     collision_work_histogram: Histogram
     info: dict = dataclasses.field(default_factory=dict, compare=False)
+    # with ensemble(..., wrt=...): {name: Sensitivity} and the DeltaSensitivity (not saved by save_result)
+    sensitivity: dict | None = dataclasses.field(default=None, compare=False, metadata=dict(derived=True))
+    delta_sensitivity: object = dataclasses.field(default=None, compare=False, metadata=dict(derived=True))
     mean_cumulative_heat: np.ndarray = None
     var_cumulative_heat: np.ndarray = None
     mean_cumulative_energy_change: np.ndarray = None
@@ -94,6 +98,14 @@ class EnsembleResult:
     def standard_error(self, name: str):
         """Standard error of the mean of a per-collision statistic, e.g. ``"work"``: √(var/n)."""
         return np.sqrt(getattr(self, f"var_{name}") / self.n_configs)
+
+    def to_xarray(self, model=None, attrs=None):
+        """This result as an ``xarray.Dataset`` with named dims (``collision``, ``step``, ``alpha``,
+        ``row``/``col``), coordinates and attributes; ``model`` adds its parameters (needs
+        ``pip install "jaxthermo[io]"``; layout: :mod:`jaxthermo.ensemble._xarray`)."""
+        from ._xarray import result_to_xarray
+
+        return result_to_xarray(self, model, attrs)
 
 
 def result_from_stats(model, stats, info) -> EnsembleResult:
@@ -171,6 +183,7 @@ def ensemble(
     progress: bool = False,
     callback=None,
     divergence_every: int | None = None,
+    wrt=None,
 ) -> EnsembleResult:
     """Statistics of ``n_configs`` model-A configurations of ``n_steps`` collisions (docs/ensemble.md).
 
@@ -206,9 +219,17 @@ def ensemble(
         r = N only (exact there; the other rows are NaN). Default: every step (k = 1) for qubits
         and diagonal states, k = min(10, N) for coherent states of d ≥ 3, whose divergences need
         an eigendecomposition per configuration and would otherwise dominate the run time.
+      wrt: parameter names to differentiate with respect to, any of ``"theta"`` (a scalar or an (N,)
+        schedule: a trailing axis), ``"beta"``, ``"g0"``, the distribution's fields (``"sigma"``,
+        ``"width"``, ``"delta"``: reparameterised draws), the coupling's fields, and ``"deltas"`` for
+        ``delta_sensitivity`` (∂W_N/∂δ_r, ∂F_α(ρ_{S|N})/∂δ_r per r). Tangents are streamed per
+        configuration (cost grows with the number of parameter entries; memory does not grow with
+        n_configs); docs/ensemble.md §5.
 
     Returns:
-      :class:`EnsembleResult`.
+      :class:`EnsembleResult`; with ``wrt``, ``res.sensitivity[name]`` (a
+      :class:`~jaxthermo.ensemble.Sensitivity`: the result's field names, ∂/∂name, with
+      ``.standard_error(field)``) and ``res.delta_sensitivity``.
 
     Example:
       >>> model = InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=Gaussian(0.05))
@@ -216,15 +237,20 @@ def ensemble(
       >>> res.mean_state.shape, res.mean_work.shape
       ((101, 2, 2), (100,))
     """
+    wrt = check_wrt(model, wrt) if wrt else ()
     stats, info = run_grid(
         [model], rho0, n_steps, n_configs, seed, alphas=alphas, work_bins=work_bins,
         collision_work_bins=collision_work_bins, work_range=work_range, collision_work_range=collision_work_range,
         chunk_size=chunk_size, devices=devices, dtype=dtype, coherent=coherent, draw_dtype=draw_dtype,
         checkpoint=checkpoint,
-        progress=progress, callback=callback, divergence_every=divergence_every,
+        progress=progress, callback=callback, divergence_every=divergence_every, wrt=wrt,
     )
     info = dict(info, work_edges=info["work_edges"][0], collision_work_edges=info["collision_work_edges"][0])
-    return result_from_stats(model, take(stats, 0), info)
+    result = result_from_stats(model, take(stats, 0), info)
+    if wrt:
+        sens, delta = sensitivities_from_stats(model, take(stats, 0), info, result, wrt)
+        result = dataclasses.replace(result, sensitivity=sens, delta_sensitivity=delta)
+    return result
 
 
 # ----------------------------------------------------------------------------- save / load
@@ -237,6 +263,8 @@ def result_arrays(result: EnsembleResult, prefix: str = "") -> dict:
     out = {}
     for f in dataclasses.fields(result):
         value = getattr(result, f.name)
+        if f.metadata.get("derived"):
+            continue
         if f.name == "info":
             out[prefix + "info"] = np.asarray(json.dumps(_jsonable(value)))
         elif value is None:
@@ -253,6 +281,8 @@ def result_from_arrays(arrays: dict, prefix: str = "") -> EnsembleResult:
     """Inverse of :func:`result_arrays`."""
     kwargs = {}
     for f in dataclasses.fields(EnsembleResult):
+        if f.metadata.get("derived"):
+            continue
         if f.name == "info":
             kwargs["info"] = _from_jsonable(json.loads(str(arrays[prefix + "info"])))
         elif f.name.endswith("histogram"):
