@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`.
 # Each creates (or reuses) the local virtual environment .venv and installs what it needs:
 # `make demo`/`make figures` the package with its `plot` extra (matplotlib), `make test` also the
-# `test` extra (the tests draw figures), `make verify` the package alone.
+# `test` and `io` extras (the tests draw figures and write netCDF), `make verify` the package alone.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -26,7 +26,7 @@ $(PLOT): pyproject.toml $(VENV_STAMP)
 	touch $(PLOT) $(BASE)
 
 $(TEST): pyproject.toml $(VENV_STAMP)
-	$(PY) -m pip install -q -e ".[test,plot]"
+	$(PY) -m pip install -q -e ".[test,plot,io]"
 	touch $(TEST) $(PLOT) $(BASE)
 
 demo: $(PLOT)

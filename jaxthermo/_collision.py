@@ -29,6 +29,21 @@ class Energetics(NamedTuple):
     energy_change: jnp.ndarray
 
 
+def energetics_properties(cls):
+    """Class decorator: ``work``, ``heat``, ``energy_change`` read through a field ``energetics``.
+
+    For every NamedTuple that carries an :class:`Energetics`, so that results of all models answer
+    to the same three names.
+    """
+    cls.work = property(lambda self: self.energetics.work, doc="W (``energetics.work``)")
+    cls.heat = property(lambda self: self.energetics.heat, doc="Q into the system (``energetics.heat``)")
+    cls.energy_change = property(
+        lambda self: self.energetics.energy_change, doc="ΔU = W + Q of the system (``energetics.energy_change``)"
+    )
+    return cls
+
+
+@energetics_properties
 class CollisionResult(NamedTuple):
     """Everything one collision produces: reduced states, the joint state and the energetics."""
 
@@ -36,21 +51,6 @@ class CollisionResult(NamedTuple):
     ancilla: jnp.ndarray  # ρ_A'  (..., d_A, d_A)
     joint: jnp.ndarray  # X' = U (ρ_S ⊗ ρ_A) U†  (..., d_S d_A, d_S d_A)
     energetics: Energetics
-
-    @property
-    def work(self):
-        """W of the collision (``energetics.work``)."""
-        return self.energetics.work
-
-    @property
-    def heat(self):
-        """Q into the system (``energetics.heat``)."""
-        return self.energetics.heat
-
-    @property
-    def energy_change(self):
-        """ΔU = W + Q of the system (``energetics.energy_change``)."""
-        return self.energetics.energy_change
 
 
 def collide_unitary(rho_s, rho_a, unitary, h_s, h_a) -> CollisionResult:

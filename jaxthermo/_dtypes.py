@@ -42,8 +42,11 @@ def real_dtype_for(dtype):
 
 
 def as_state(rho, dtype=None):
-    """A density matrix as a complex array with the precision of its input (or ``dtype``)."""
-    rho = jnp.asarray(rho)
+    """A density matrix as a complex array with the precision of its input (or ``dtype``); a
+    QuTiP ``Qobj`` is converted (:func:`jaxthermo._qutip.as_array`)."""
+    from ._qutip import as_array
+
+    rho = jnp.asarray(as_array(rho, "rho"))
     target = complex_dtype_for(rho.dtype if dtype is None else dtype)
     return rho.astype(target)
 

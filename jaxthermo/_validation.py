@@ -71,7 +71,9 @@ def check_hermitian(h, name: str, atol: float = 1e-10) -> None:
     """Raise ``ValueError`` naming ``name`` if a concrete square matrix is not Hermitian."""
     if not is_concrete(h):
         return
-    arr = np.asarray(h)
+    from ._qutip import as_array
+
+    arr = np.asarray(as_array(h, name))
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
         raise ValueError(f"{name} must be a square matrix (..., d, d); got shape {arr.shape}")
     check_finite(arr, name)
@@ -94,7 +96,9 @@ def check_density_matrix(rho, name: str, dim: int | None = None, atol: float = 1
         if is_numeric_tracer(rho):
             _check_traced_state(rho, name, dim, atol)
         return
-    arr = np.asarray(rho)
+    from ._qutip import as_array
+
+    arr = np.asarray(as_array(rho, name, dims=None if dim is None else (dim,)))
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
         raise ValueError(f"{name} must have shape (..., d, d); got {arr.shape}")
     if np.issubdtype(arr.dtype, np.inexact):  # float32 states carry ~1e-7 rounding

@@ -1,16 +1,44 @@
-"""The ``jaxthermo`` command: ``jaxthermo demo`` (the main job) and ``jaxthermo figures``."""
+"""The ``jaxthermo`` command.
+
+``jaxthermo demo`` (the main job) and ``jaxthermo figures``; ``jaxthermo run study.toml`` (a study
+from a TOML file, :mod:`.config`, :mod:`.study`), ``jaxthermo ensemble --d 3 --theta 0.2 …`` (a
+quick model-A ensemble through the same path), ``jaxthermo init`` (a commented example config) and
+``jaxthermo --version``. Built on the standard library's argparse: the command has five
+subcommands with flat options, which argparse covers without a new dependency.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ._plotting import MissingPlotDependency, require_matplotlib
 
 
-def main(argv=None) -> int:
+def _version() -> str:
+    import jax
+
+    import jaxthermo
+
+    return f"jaxthermo {jaxthermo.__version__} (JAX {jax.__version__})"
+
+
+def _count(text: str) -> int:
+    """A positive whole number, also written as 1e6."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != int(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: need a positive whole number (e.g. 1000 or 1e6)")
+    return int(value)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxthermo", description="Quantum thermodynamics of collisional models.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="store_true", help="print the versions of jaxthermo and JAX and exit")
+    sub = parser.add_subparsers(dest="command")
 
     demo = sub.add_parser("demo", help="model-A ensemble on the embedded default; prints a table, writes a plot")
     demo.add_argument("--out", default="demo-output", help="directory for the PNG and CSV (default: demo-output)")
@@ -22,9 +50,71 @@ def main(argv=None) -> int:
     figures.add_argument("--out", default="figures", help="output directory")
     figures.add_argument("--only", default=None, help="comma-separated figure names")
 
-    args = parser.parse_args(argv)
+    run = sub.add_parser("run", help="run the study of a TOML file (see `jaxthermo init`)")
+    run.add_argument("config", help="the study's TOML file")
+    run.add_argument("--out", default=None, help="output folder (overrides [study] out)")
+    run.add_argument("--resume", action="store_true", help="continue a killed ensemble from its checkpoint")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--no-plot", action="store_true", help="skip summary.png (no matplotlib needed)")
+
+    ens = sub.add_parser("ensemble", help="quick model-A ensemble from options (same outputs as `run`)")
+    ens.add_argument("--d", type=int, default=2, help="qudit dimension (default 2)")
+    ens.add_argument("--theta", type=float, default=0.1, help="mixing angle θ (default 0.1)")
+    ens.add_argument("--sigma", type=float, default=0.05, help="σ of the Gaussian G(δ) (default 0.05)")
+    ens.add_argument("--beta", type=float, default=1.0, help="reservoir β (default 1)")
+    ens.add_argument("--g0", type=float, default=1.0, help="level spacing g0 (default 1)")
+    ens.add_argument("--kind", default="hamiltonian", choices=("hamiltonian", "temperature"))
+    ens.add_argument("--rho0", default="thermal", choices=("thermal", "ground", "excited"),
+                     help="initial state (thermal: at the reservoir's β)")
+    ens.add_argument("--steps", type=_count, default=100, help="collisions N (default 100)")
+    ens.add_argument("--configs", type=_count, default=10_000, help="configurations, e.g. 1e6 (default 1e4)")
+    ens.add_argument("--seed", type=int, default=0)
+    ens.add_argument("--out", default="ensemble-output", help="output folder (default ensemble-output)")
+    ens.add_argument("--resume", action="store_true", help="continue a killed run from its checkpoint")
+    ens.add_argument("--no-progress", action="store_true")
+    ens.add_argument("--no-plot", action="store_true")
+
+    init = sub.add_parser("init", help="write a commented example study (study.toml)")
+    init.add_argument("path", nargs="?", default="study.toml")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    return parser
+
+
+def _prepare(plot: bool):
+    from .study import require_io
+
+    require_io()
+    if plot:
+        require_matplotlib()
+
+
+def _run_config(raw: dict, args, command: str) -> int:
+    from .config import ConfigError, resolve
+    from .study import run_study
+
     try:
-        require_matplotlib()  # both commands plot: say so before minutes of computing
+        cfg = resolve(raw)
+        _prepare(not args.no_plot)
+        run_study(cfg, progress=not args.no_progress, resume=args.resume, plot=not args.no_plot)
+    except ConfigError as err:
+        print(f"jaxthermo {command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        print(_version())
+        return 0
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        print("jaxthermo: error: give a command (demo, figures, run, ensemble, init) or --version", file=sys.stderr)
+        return 2
+    try:
+        if args.command in ("demo", "figures"):
+            require_matplotlib()  # both commands plot: say so before minutes of computing
         if args.command == "demo":
             from .demo import run_demo
 
@@ -33,7 +123,38 @@ def main(argv=None) -> int:
             from .figures import main as figures_main
 
             return figures_main(out=args.out, only=args.only)
-    except MissingPlotDependency as err:
+        if args.command == "init":
+            from .config import EXAMPLE
+
+            if os.path.exists(args.path) and not args.force:
+                print(f"jaxthermo init: {args.path} exists; use --force to overwrite", file=sys.stderr)
+                return 1
+            with open(args.path, "w", encoding="utf-8") as fh:
+                fh.write(EXAMPLE)
+            print(f"wrote {args.path}; run it with: jaxthermo run {args.path}")
+            return 0
+        if args.command == "run":
+            from .config import ConfigError
+            from .study import load_toml
+
+            try:
+                raw = load_toml(args.config)
+            except (ConfigError, OSError) as err:
+                print(f"jaxthermo run: error: {err}", file=sys.stderr)
+                return 2
+            if args.out is not None:
+                raw.setdefault("study", {})["out"] = args.out
+            return _run_config(raw, args, "run")
+        if args.command == "ensemble":
+            raw = {
+                "study": {"study": "ensemble", "out": args.out, "seed": args.seed},
+                "model": {"d": args.d, "beta": args.beta, "g0": args.g0, "theta": args.theta, "kind": args.kind},
+                "distribution": {"name": "gaussian", "sigma": args.sigma},
+                "initial_state": {"name": args.rho0},
+                "run": {"n_steps": args.steps, "n_configs": args.configs},
+            }
+            return _run_config(raw, args, "ensemble")
+    except (MissingPlotDependency, ImportError) as err:
         print(f"jaxthermo {args.command}: {err}", file=sys.stderr)
         return 1
     return 2

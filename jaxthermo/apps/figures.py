@@ -45,8 +45,9 @@ from ..inhomogeneous import (
 from ._plotting import MissingPlotDependency, pyplot, require_matplotlib
 
 A = float(np.exp(-1.0))
-PUBLISHED = "[ATO19] Phys. Rev. A 100, 042107 (2019)"  # plot titles name the paper (docs/references.md)
-PREPRINT = "[ATO-preprint] arXiv:1904.08736"
+# plot titles name the paper by authors and year ([ATO19] and [ATO-preprint] of docs/references.md)
+PUBLISHED = "Shu et al., Phys. Rev. A 100, 042107 (2019)"
+PREPRINT = "Shu et al., arXiv:1904.08736 (2019)"
 BETA_G0 = 1.0
 SIGMA = 0.02
 CHOSEN = {
@@ -234,13 +235,24 @@ def _fig5(out, quick, seed):
     rows = []
     for k, (ax, alpha) in enumerate(zip(axes, ("1", "∞"))):
         fm, fe, av = res.mean_divergence[:, k], res.standard_error("divergence")[:, k], np.asarray(averaged[:, k])
+        rel = float(np.max(2 * fe[1:] / np.abs(fm[1:])))
         ax.plot(r, fm, "k-.", label="frozen configurations: mean of D_α(ρ_S|r ‖ τ_S)")
-        ax.fill_between(r, fm - 2 * fe, fm + 2 * fe, color="0.6", alpha=0.4, lw=0, label="± 2 standard errors")
+        ax.fill_between(r, fm - 2 * fe, fm + 2 * fe, color="tab:blue", alpha=0.35, lw=0,
+                        label=f"± 2 standard errors (at most {100 * rel:.2g} % of the mean:\non this log scale about a line width; zoom in the inset)")
         ax.plot(r, av, "r-", label="ensemble-averaged state: D_α(ρ̄_S|r ‖ τ_S)")
         ax.set_xlabel("collision r")
         ax.set_ylabel(f"D_α (nats), α = {alpha}")
         ax.set_yscale("log")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="lower left")
+        # inset: a linear zoom on a few collisions, where the ±2 s.e. band is visible
+        lo, hi = n // 2 - 4, n // 2 + 4
+        ins = ax.inset_axes([0.6, 0.6, 0.37, 0.33])
+        ins.fill_between(r[lo:hi + 1], (fm - 2 * fe)[lo:hi + 1], (fm + 2 * fe)[lo:hi + 1], color="tab:blue", alpha=0.35, lw=0)
+        ins.plot(r[lo:hi + 1], fm[lo:hi + 1], "k-.", lw=1)
+        ins.set_title(f"zoom, r = {lo}…{hi} (linear)", fontsize=6)
+        ins.tick_params(labelsize=5)
+        ins.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+        ins.yaxis.get_offset_text().set_fontsize(5)
         ax.set_title(f"α = {alpha}", fontsize=9)
         dip = int(np.argmin(av[1:])) + 1
         if dip < n:  # ρ̄ passes through τ_S on its way from ρ_0 to τ̄ (q̄0 < q0(0) < p0)
@@ -276,7 +288,9 @@ def make_figure(name: str, out, quick: bool = False, seed: int = 0):
         title = f"{PUBLISHED}, Fig. 3: single-collision heat and its distribution, inhomogeneous temperature"
         return _single_collision_figure(out, name, "heat", "temperature", p0_pub, title, quick, key)
     if name == "preprint_fig2":
-        title = f"{PREPRINT}, Fig. 2: W and ΔF_α after one collision (θ not given there: chosen θ = 0.1)"
+        # Both papers show the same curves (same parameters); this file repeats fig4 and says so.
+        title = (f"{PREPRINT}, Fig. 2: βW and βΔF_α after one collision —\n"
+                 "the same curves as the published Fig. 4 (fig4.png); the preprint gives no θ: 0.1 as published")
         return _second_laws_figure(out, name, title, quick)
     if name == "fig4":
         return _second_laws_figure(out, name, f"{PUBLISHED}, Fig. 4: βW and βΔF_α after one collision", quick)

@@ -30,6 +30,7 @@ import numpy as np
 from .._dtypes import complex_dtype_for
 from .._quadrature import composite_gauss_legendre
 from .._qudit import dagger, expectation, tensor
+from .._qutip import as_array, is_qobj
 from .._superoperators import apply_superoperator
 from .._validation import (
     check_density_matrix,
@@ -72,6 +73,11 @@ class GlobalModel:
     drive: Callable | None = dataclasses.field(default=None, metadata=dict(static=True))
 
     def __post_init__(self):
+        # QuTiP Qobj fields → arrays; H_I's tensor factors checked against (d_S, d_E)
+        for name in ("h_system", "h_environment"):
+            object.__setattr__(self, name, as_array(getattr(self, name), name))
+        if is_qobj(self.h_interaction):
+            object.__setattr__(self, "h_interaction", as_array(self.h_interaction, "h_interaction", dims=self.dims))
         for name in ("h_system", "h_interaction", "h_environment"):
             value = getattr(self, name)
             check_numeric(value, name, real=False)
@@ -140,6 +146,7 @@ def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> 
     d = model.dims[0] * model.dims[1]
     check_time_grid(times)
     substeps = check_positive_int(substeps, "substeps")
+    rho0 = as_array(rho0, "rho0", dims=model.dims)  # a QuTiP Qobj: dims checked against (d_S, d_E)
     if should_validate(rho0):
         check_density_matrix(rho0, "rho0", dim=d)
     rho0 = jnp.asarray(rho0)

@@ -198,12 +198,14 @@ class QuadraticReservoirs:
         )
 
     # ------------------------------------------------------------------ dynamics
-    def energetics(self, times, *, reservoir: int = 1, order: int = 4, rcond: float = 1e-6) -> QuadraticEnergetics:
+    def energetics(
+        self, times, *, reservoir: int = 1, order: int = 4, rcond: float = 1e-6, batch_size: int = 1
+    ) -> QuadraticEnergetics:
         """Bare, interaction and minimal-dissipation energies, heats and works of one reservoir.
 
         See :func:`quadratic_energetics`.
         """
-        return quadratic_energetics(self, times, reservoir=reservoir, order=order, rcond=rcond)
+        return quadratic_energetics(self, times, reservoir=reservoir, order=order, rcond=rcond, batch_size=batch_size)
 
 
 class QuadraticEnergetics(NamedTuple):
@@ -341,7 +343,13 @@ def _step_jvp(n_s, primals, tangents):
 
 
 def quadratic_energetics(
-    model: QuadraticReservoirs, times, *, reservoir: int = 1, order: int = 4, rcond: float = 1e-6
+    model: QuadraticReservoirs,
+    times,
+    *,
+    reservoir: int = 1,
+    order: int = 4,
+    rcond: float = 1e-6,
+    batch_size: int = 1,
 ) -> QuadraticEnergetics:
     """Bare, interaction and minimal-dissipation energetics of reservoir 1 (or 2) ([CVS25]; docs/assignment.md).
 
@@ -351,8 +359,9 @@ def quadratic_energetics(
     (``order`` nodes per interval, error O(h^{2·order}) away from peaks; refine ``times`` around
     :attr:`QuadraticEnergetics.peak_times`), W^md = ΔU^md − Q^md. Where ``σ_min(G) < rcond``
     the minimal-dissipation quantities are NaN (from there on for Q, W) and a warning names
-    the times. Times are evaluated one after another (``lax.map``; batching times through
-    ``lax.map(batch_size=...)`` was seen to hang XLA's CPU runtime for N ≳ 80 and ≳ 40 times).
+    the times. Times are evaluated ``batch_size`` at a time (``lax.map``); batched linear algebra
+    over many times is safe with the XLA:CPU scheduler setting that ``import jaxthermo`` applies
+    (docs/xla_cpu_hangs.md).
     Cost per time O(N_S N² + N_S³) with N = N1 + N2; memory O(T·N_S²).
 
     Args:
@@ -362,19 +371,21 @@ def quadratic_energetics(
       reservoir: 1 or 2, the reservoir playing the system.
       order: Gauss–Legendre nodes per interval (positive integer).
       rcond: threshold on σ_min(G(t)) (G is a contraction, σ_max ≤ 1).
+      batch_size: times evaluated together (memory/speed trade-off; 1 evaluates them one by one).
     """
     check_choice(reservoir, "reservoir", (1, 2))
     check_time_grid(times)
     order = check_positive_int(order, "order")
+    batch_size = check_positive_int(batch_size, "batch_size")
     if reservoir == 2:
         model = model.swapped()
-    result = _quadratic_core(model, jnp.asarray(times), rcond, order)
+    result = _quadratic_core(model, jnp.asarray(times), rcond, order, batch_size)
     warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "G(t)")
     return result
 
 
-@partial(jax.jit, static_argnames=("order",))
-def _quadratic_core(model, times, rcond, order):
+@partial(jax.jit, static_argnames=("order", "batch_size"))
+def _quadratic_core(model, times, rcond, order, batch_size):
     n_s = model.sizes[0]
     m = model.single_particle_matrix()
     r0 = model.initial_correlations()
@@ -383,9 +394,10 @@ def _quadratic_core(model, times, rcond, order):
     eig = eigenbasis_data(m, r0, r0_dot, v, n_s)
     times = jnp.asarray(times, dtype=jnp.real(m).dtype)
     at_time = lambda t: step(m, r0, r0_dot, w, v, eig, n_s, t)
-    energies, k, energy_md, _, sigma = jax.lax.map(at_time, times)
+    bs = max(1, min(batch_size, times.shape[0]))
+    energies, k, energy_md, _, sigma = jax.lax.map(at_time, times, batch_size=bs)
     nodes, weights = composite_gauss_legendre(times, order)
-    _, _, _, heat_rate, sigma_n = jax.lax.map(at_time, nodes.reshape(-1))
+    _, _, _, heat_rate, sigma_n = jax.lax.map(at_time, nodes.reshape(-1), batch_size=bs)
     energies = energies.T
     heats = energies - energies[:, :1]
     works = jnp.zeros_like(energies)

@@ -19,6 +19,7 @@ from .._dtypes import as_complex, as_real, complex_dtype_for
 from .._information import von_neumann_entropy
 from .._linalg import expm
 from .._qudit import dagger, gibbs_populations, gibbs_state, partial_trace, tensor
+from .._qutip import as_array, is_qobj
 from .._validation import (
     check_finite,
     check_hermitian,
@@ -71,6 +72,13 @@ class CoherentCollisionModel:
     tau: Any
 
     def __post_init__(self):
+        # QuTiP Qobj fields → arrays, tensor factors checked: V on (d_S, d_A), χ on d_A
+        for name in ("H_S", "H_A"):
+            object.__setattr__(self, name, as_array(getattr(self, name), name))
+        if is_qobj(self.V) or is_qobj(self.chi):
+            d_s, d_a = self.dims
+            object.__setattr__(self, "V", as_array(self.V, "V", dims=(d_s, d_a)))
+            object.__setattr__(self, "chi", as_array(self.chi, "chi", dims=(d_a,)))
         for f in MEMBER_NDIM:
             check_numeric(getattr(self, f), f, real=f in ("beta", "lam", "tau"))
         if all(should_validate(getattr(self, f)) for f in MEMBER_NDIM):

@@ -23,20 +23,27 @@ from jax.sharding import PartitionSpec as P
 
 from .._config import config
 from .._dtypes import as_state, complex_dtype_for, real_dtype
+from .._qutip import as_array
 from .._validation import check_density_matrix, check_integer, check_positive_int, check_real_dtype
 from ._files import Checkpoint, check_writable, expected_stats
 from ._files import flatten_stats as flatten_stats
 from ._files import unflatten_stats as unflatten_stats
 from ._kernel import model_a_chunk, pilot_work_ranges
 from ._sampling import MAX_CONFIGS, default_draw_dtype
+from ._sensitivity import DELTAS, n_tangents, sensitivity_chunk
 from ._statistics import merge, take, uniform_edges
+from ._watchdog import ChunkWatch
 
 AXIS = "configs"
 PILOT_CONFIGS = 512
 # default chunk: about this many (configuration, collision) pairs per device (CPU, accelerators)
 # (CPU: 2²⁰ is the fastest budget in benchmarks/RESULTS_ensemble.md)
 _CHUNK_ELEMENTS = {"cpu": 2**20, "accelerator": 2**28}
-_CPU_COHERENT_PER_DEVICE = 128
+# Coherent states of d ≥ 3 with divergences use a batched LAPACK eigendecomposition; with 4096
+# matrices per device on 4 forced CPU devices it still stalls (idle process) despite the XLA flag
+# set at import (docs/xla_cpu_hangs.md), so batches stay at ≤ 128 per device there. Qubits use
+# closed forms (no LAPACK) and have no cap.
+_CPU_EIGH_PER_DEVICE = 128
 
 
 def make_mesh(devices=None):
@@ -56,6 +63,19 @@ def default_chunk_size(n_steps: int, n_devices: int, n_grid: int = 1, platform: 
     cap = 65536 if platform == "cpu" else 2**22
     per_device = max(1, min(cap, budget // max(1, n_steps * n_grid)))
     return per_device * n_devices
+
+
+# the stride of the divergences when the state is coherent and d ≥ 3 (no closed form: a batched
+# eigendecomposition per configuration); see :func:`resolve_divergence_every`
+_GENERIC_COHERENT_STRIDE = 10
+
+
+def resolve_divergence_every(divergence_every, model, coherent, n_steps):
+    """The stride of D_α over collisions: the user's value, or by default 1 (every step) where a
+    closed form exists (qubits, diagonal states of any d) and 10 for coherent states of d ≥ 3."""
+    if divergence_every is None:
+        return 1 if (not coherent or model.d == 2) else min(_GENERIC_COHERENT_STRIDE, int(n_steps))
+    return check_positive_int(divergence_every, "divergence_every")
 
 
 def stack_models(models, dtype):
@@ -142,14 +162,18 @@ def run_grid(
     checkpoint=None,
     progress=False,
     callback=None,
+    divergence_every=None,
+    wrt=(),
 ):
     """Run the chunked, sharded ensemble for a list of models (a grid) at once.
 
     All models share static fields (d, kind, coupling type, distribution type) and ``n_steps``;
     they are stacked along a leading grid axis and vmapped, so the grid is one computation.
     Returns ``(stats, info)``: merged reductions with a leading grid axis, and run metadata.
+    ``wrt``: parameter names whose tangents are streamed too (:mod:`._sensitivity`).
     """
     models = list(models)
+    rho0 = as_array(rho0, "rho0")  # a QuTiP Qobj ρ0 → array
     for m in models:
         _check_inputs(m, rho0, n_steps, n_configs)
     if checkpoint is not None and jax.process_index() == 0:
@@ -163,20 +187,20 @@ def run_grid(
     rho0 = as_state(np.asarray(rho0), complex_dtype_for(rdt))
     coherent = _is_coherent(rho0) if coherent is None else bool(coherent)
     alphas = tuple(float(a) for a in alphas)
+    divergence_every = resolve_divergence_every(divergence_every, models[0], coherent, n_steps)
     mesh = make_mesh(devices)
     n_dev = mesh.devices.size
     grid = len(models)
     platform = mesh.devices.flat[0].platform
-    if chunk_size is None:
-        chunk_size = default_chunk_size(n_steps, n_dev, grid, platform)
+    wrt = tuple(wrt or ())
+    if chunk_size is None:  # with wrt, the chunk holds the δ tangents too: one budget per tangent
+        width = 1 + (n_tangents(models[0], wrt) + (DELTAS in wrt) if wrt else 0)
+        chunk_size = default_chunk_size(n_steps, n_dev, grid * width, platform)
     else:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
     per_device = min(-(-chunk_size // n_dev), -(-n_configs // n_dev))  # never pad beyond n_configs
-    if coherent and alphas and platform == "cpu" and n_dev > 1:
-        # The batched LAPACK eigh of the quantum divergences can stall (idle process, no progress)
-        # with 10³–10⁴ matrices per device on several forced host devices (benchmarks/RESULTS_ensemble.md);
-        # batches of ≤ 128 per device (what the tests exercise) run, at eigh-bound speed.
-        per_device = min(per_device, _CPU_COHERENT_PER_DEVICE)
+    if coherent and alphas and models[0].d > 2 and platform == "cpu" and n_dev > 1:
+        per_device = min(per_device, _CPU_EIGH_PER_DEVICE)
     chunk_size = per_device * n_dev
     n_chunks = -(-n_configs // chunk_size)
     stacked = stack_models(models, rdt)
@@ -189,9 +213,10 @@ def run_grid(
             collision_work_range, rdt, draw_dtype,
         )
         fingerprint = _leaf_bytes(
-            (stacked, rho0, work_edges, collision_edges, n_steps, n_configs, int(seed), chunk_size, alphas, coherent, str(rdt), str(draw_dtype))
+            (stacked, rho0, work_edges, collision_edges, n_steps, n_configs, int(seed), chunk_size, alphas, coherent, str(rdt), str(draw_dtype), divergence_every)
+            + ((wrt,) if wrt else ())
         )
-        run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype)
+        run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
         edges = (jnp.asarray(work_edges, rdt), jnp.asarray(collision_edges, rdt))
         with contextlib.ExitStack() as files:
             ckpt, done, stats = None, 0, None
@@ -202,6 +227,7 @@ def run_grid(
             bar = _progress_bar(progress, n_configs, min(n_configs, done * chunk_size))
             start_time = time.perf_counter()
             pending = None
+            watch = ChunkWatch(n_chunks)
             for c in range(done, n_chunks + 1):
                 nxt = None
                 if c < n_chunks:  # dispatch chunk c before collecting chunk c − 1 (asynchronous)
@@ -209,7 +235,8 @@ def run_grid(
                                         jnp.asarray(n_configs, jnp.int64), *edges))
                 if pending is not None:
                     pc, out = pending
-                    per_dev = _gather_to_host(out)
+                    with watch.chunk(pc, first=pc == done):
+                        per_dev = _gather_to_host(out)
                     for k in range(n_dev):
                         part = take(per_dev, k)
                         stats = part if stats is None else merge(stats, part)
@@ -227,7 +254,7 @@ def run_grid(
         n_steps=n_steps, n_configs=n_configs, seed=int(seed), alphas=np.asarray(alphas), chunk_size=chunk_size,
         n_devices=n_dev, n_processes=jax.process_count(), dtype=str(rdt), draw_dtype=str(draw_dtype), coherent=coherent,
         work_edges=work_edges, collision_work_edges=collision_edges, rho0=np.asarray(rho0),
-        elapsed_s=time.perf_counter() - start_time, chunks_resumed=done,
+        elapsed_s=time.perf_counter() - start_time, chunks_resumed=done, divergence_every=divergence_every,
     )
     return stats, info
 
@@ -266,9 +293,9 @@ def _compiled_pilot(n_steps, draw_dtype):
     return _COMPILED[key]
 
 
-def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype):
+def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt=(), divergence_every=1):
     """The jitted, sharded chunk function (cached per mesh and static arguments)."""
-    key = (tuple(d.id for d in mesh.devices.flat), per_device, n_steps, alphas, coherent, draw_dtype)
+    key = (tuple(d.id for d in mesh.devices.flat), per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
     if key in _COMPILED:
         return _COMPILED[key]
     histogram_method = "scatter" if mesh.devices.flat[0].platform == "cpu" else "compare"
@@ -278,7 +305,10 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype):
         idx = start + dev.astype(jnp.int64) * per_device + jnp.arange(per_device, dtype=jnp.int64)
         mask = idx < n_total
         kernel = partial(model_a_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype,
-                         histogram_method=histogram_method)
+                         histogram_method=histogram_method, divergence_every=divergence_every)
+        if wrt:
+            kernel = partial(_with_sensitivities, kernel, partial(
+                sensitivity_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype, wrt=wrt))
         out = jax.vmap(kernel, (0, None, None, None, None, 0, 0))(
             models, rho0, seed_key, idx.astype(jnp.uint32), mask, work_edges, collision_edges
         )
@@ -293,6 +323,13 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype):
     )
     _COMPILED[key] = fn
     return fn
+
+
+def _with_sensitivities(kernel, sensitivity, model, rho0, seed_key, indices, mask, work_edges, collision_edges):
+    """The plain chunk kernel's reductions plus the streamed tangents (``wrt``)."""
+    out = kernel(model, rho0, seed_key, indices, mask, work_edges, collision_edges)
+    out.update(sensitivity(model, rho0, seed_key, indices, mask))
+    return out
 
 
 def _progress_bar(progress, total, initial):

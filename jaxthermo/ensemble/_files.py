@@ -24,7 +24,7 @@ import filelock
 import numpy as np
 
 from .._histogram import Histogram
-from ._statistics import Counts, Moments
+from ._statistics import Counts, HigherMoments, Moments
 
 FORMAT_VERSION = 1
 RESULT, SWEEP, CHECKPOINT = "jaxthermo-result", "jaxthermo-sweep", "jaxthermo-checkpoint"
@@ -212,8 +212,12 @@ def result_arrays(result, prefix: str = "") -> dict:
     out = {}
     for f in dataclasses.fields(result):
         value = getattr(result, f.name)
+        if f.metadata.get("derived"):
+            continue
         if f.name == "info":
             out[prefix + "info"] = np.asarray(json.dumps(_jsonable(value)))
+        elif value is None:
+            continue
         elif isinstance(value, Histogram):
             for g in dataclasses.fields(value):
                 out[f"{prefix}{f.name}.{g.name}"] = np.asarray(getattr(value, g.name))
@@ -260,11 +264,15 @@ def result_from_arrays(arrays: dict, prefix: str = "", *, cls, where: str = "res
     kwargs = {}
     try:
         for f in dataclasses.fields(cls):
+            if f.metadata.get("derived"):
+                continue
             if f.name == "info":
                 kwargs["info"] = _from_jsonable(json.loads(str(arrays[prefix + "info"])))
             elif f.name.endswith("histogram"):
                 h = {g.name: arrays[f"{prefix}{f.name}.{g.name}"] for g in dataclasses.fields(Histogram)}
                 kwargs[f.name] = Histogram(h["edges"], h["counts"], int(h["underflow"]), int(h["overflow"]))
+            elif f.default is None and prefix + f.name not in arrays:
+                kwargs[f.name] = None  # an optional statistic the run did not compute
             elif f.name in _SCALARS:
                 kwargs[f.name] = _scalar_int(arrays, prefix + f.name, where)
             else:
@@ -325,7 +333,7 @@ def load_sweep(path, result_cls, sweep_cls):
 
 
 def flatten_stats(stats, prefix=""):
-    """{name: Moments | Counts} → flat {"name.kind.field": array} (None fields dropped)."""
+    """{name: Moments | Counts | HigherMoments} → flat {"name.kind.field": array} (None fields dropped)."""
     flat = {}
     for name, value in stats.items():
         for field, arr in zip(type(value)._fields, value):
@@ -336,7 +344,7 @@ def flatten_stats(stats, prefix=""):
 
 def unflatten_stats(flat, prefix=""):
     """Inverse of :func:`flatten_stats`."""
-    kinds = {"Moments": Moments, "Counts": Counts}
+    kinds = {"Moments": Moments, "Counts": Counts, "HigherMoments": HigherMoments}
     grouped: dict = {}
     for key, arr in flat.items():
         if not key.startswith(prefix):

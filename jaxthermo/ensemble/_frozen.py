@@ -22,7 +22,14 @@ import numpy as np
 from .._deprecation import warn_deprecated
 from .._dtypes import as_state, real_dtype, real_dtype_for
 from .._validation import check_density_matrix, check_positive_int
-from ..inhomogeneous import InhomogeneousReservoir, Trajectory, averaged_trajectory, divergences_to_thermal, trajectory
+from ..inhomogeneous import (
+    InhomogeneousReservoir,
+    Trajectory,
+    averaged_trajectory,
+    distribution_of,
+    divergences_to_thermal,
+    trajectory,
+)
 from ._sampling import sample_chunk
 
 
@@ -32,16 +39,6 @@ class EnsembleMean(NamedTuple):
     mean: object
     stderr: object
     n_configs: int
-
-
-def _distribution(model, distribution):
-    distribution = model.distribution if distribution is None else distribution
-    if distribution is None:
-        raise ValueError(
-            "distribution: this ensemble function needs G(δ); pass distribution=... or build "
-            "InhomogeneousReservoir(..., distribution=Gaussian(sigma))"
-        )
-    return distribution
 
 
 def frozen_ensemble_mean(
@@ -71,7 +68,7 @@ def frozen_ensemble_mean(
     Returns:
       :class:`EnsembleMean` ``(mean, stderr, n_configs)``, differentiable in the model's parameters.
     """
-    distribution = _distribution(model, distribution)
+    distribution = distribution_of(model, distribution)
     check_density_matrix(rho0, "rho0", dim=model.d)
     n_steps = check_positive_int(n_steps, "n_steps")
     n_configs = check_positive_int(n_configs, "n_configs")

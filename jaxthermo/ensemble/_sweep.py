@@ -50,6 +50,13 @@ class SweepResult:
         values = [np.asarray(getattr(r, field)) for r in self.results]
         return np.stack(values).reshape(self.shape + values[0].shape)
 
+    def to_xarray(self, model=None, attrs=None):
+        """The sweep as an ``xarray.Dataset``: one dim per grid parameter, then those of
+        :meth:`EnsembleResult.to_xarray` (needs ``pip install "jaxthermo[io]"``)."""
+        from ._xarray import sweep_to_xarray
+
+        return sweep_to_xarray(self, model, attrs)
+
 
 def _apply(model, name, value):
     if name in _MODEL_FIELDS:

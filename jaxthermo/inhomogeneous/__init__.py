@@ -14,6 +14,7 @@ from ._analytics import averaged_reservoir_populations as averaged_reservoir_pop
 from ._analytics import averaged_reservoir_state as averaged_reservoir_state
 from ._analytics import averaged_trajectory as averaged_trajectory
 from ._analytics import collision_number_scaling as collision_number_scaling
+from ._analytics import distribution_of as distribution_of
 from ._analytics import mean_collision as mean_collision
 from ._analytics import mean_heat as mean_heat
 from ._analytics import mean_work as mean_work

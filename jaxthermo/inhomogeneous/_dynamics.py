@@ -22,7 +22,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._collision import CollisionResult, Energetics, collide_unitary
+from .._collision import CollisionResult, Energetics, collide_unitary, energetics_properties
 from .._dtypes import as_state, real_dtype_for
 from .._qudit import populations
 from .._validation import check_density_matrix, check_finite
@@ -50,23 +50,12 @@ class Trajectory(NamedTuple):
         return Energetics(self.work, self.heat, self.energy_change)
 
 
+@energetics_properties
 class CollisionStep(NamedTuple):
     """One collision: the system state after it (d, d) and its :class:`~jaxthermo.Energetics`."""
 
     state: jnp.ndarray
     energetics: Energetics
-
-    @property
-    def work(self):
-        return self.energetics.work
-
-    @property
-    def heat(self):
-        return self.energetics.heat
-
-    @property
-    def energy_change(self):
-        return self.energetics.energy_change
 
 
 def _prepare(model, rho, delta, theta):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax.numpy as jnp
+import numpy as np
 
 from .._dtypes import as_state
 from .._information import divergences_to_thermal as _divergences_to_thermal
@@ -41,11 +42,11 @@ def free_energies(model: InhomogeneousReservoir, rho, alphas, quantum: bool = Fa
     Returns:
       (..., k) free energies.
     """
-    alphas = jnp.atleast_1d(jnp.asarray(alphas, dtype=float))
-    if quantum:
+    if quantum:  # the orders select the quantum divergence: concrete (host) values, so jit/vmap/grad trace
         rho = as_state(rho)
-        values = [quantum_free_energy(rho, model.beta, model.g0, float(a)) for a in alphas]
+        values = [quantum_free_energy(rho, model.beta, model.g0, float(a)) for a in np.atleast_1d(np.asarray(alphas, float))]
         return jnp.stack(values, axis=-1)
+    alphas = jnp.atleast_1d(jnp.asarray(alphas, dtype=float))
     p = populations(rho)
     return classical_free_energy(p[..., None, :], model.beta, model.g0, alphas)
 

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._collision import Energetics
+from .._collision import Energetics, energetics_properties
 from .._dtypes import as_state, real_dtype_for
 from .._histogram import Histogram
 from .._qudit import populations
@@ -160,23 +160,12 @@ def heat_support(model: InhomogeneousReservoir, rho) -> Support:
     return quadratic_support(quadratic_coefficients(model, rho, "heat"))
 
 
+@energetics_properties
 class CollisionSamples(NamedTuple):
     """Monte-Carlo samples of one collision: the draws δ (n,) and their :class:`~jaxthermo.Energetics` (n,)."""
 
     deltas: jnp.ndarray
     energetics: Energetics
-
-    @property
-    def work(self):
-        return self.energetics.work
-
-    @property
-    def heat(self):
-        return self.energetics.heat
-
-    @property
-    def energy_change(self):
-        return self.energetics.energy_change
 
 
 def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, distribution=None) -> CollisionSamples:

@@ -3,6 +3,7 @@ construction (Jordan–Wigner fermions, truncated bosons), SciPy propagation and
 
 import warnings
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -242,3 +243,13 @@ def test_float32_is_kept_without_promotion():
     ref = QuadraticReservoirs.homogeneous(3, 2, 2.0, 1.5, 0.1, 0.2, 1.0, 0.5).energetics(np.linspace(0, 3, 11))
     np.testing.assert_allclose(out.minimal_dissipation.heat, ref.minimal_dissipation.heat, atol=1e-5)
     np.testing.assert_allclose(out.bare.work, ref.bare.work, atol=1e-5)
+
+
+def test_batched_times_give_the_same_energetics():
+    res = QuadraticReservoirs.from_regime(3, 3, 0.3, 1.0, 2.0, 0.1, 2.0, 0.5, statistics="fermion")
+    times = np.linspace(0.0, 3.0, 13)
+    one, eight = res.energetics(times, batch_size=1), res.energetics(times, batch_size=8)
+    for a, b in zip(jax.tree_util.tree_leaves(one), jax.tree_util.tree_leaves(eight)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="batch_size"):
+        res.energetics(times, batch_size=0)

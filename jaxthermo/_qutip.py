@@ -1,0 +1,94 @@
+"""QuTiP in and out: ``Qobj`` → array at the input boundary, array → ``Qobj`` on request.
+
+QuTiP is optional: nothing here imports it at module import. A ``Qobj`` is recognised by duck
+typing (it has ``.full()`` and ``.dims``), so :func:`as_array` costs nothing when QuTiP is absent.
+
+Basis order (docs/conventions.md): jaxthermo's |0⟩ is the ground state and
+``spin_z(d) = diag(j − (d−1)/2)``, j = 0…d−1, increasing down the diagonal. QuTiP's
+``jmat(j, 'z')`` is ``diag(j, j−1, …, −j)``, decreasing: the two bases are reversed,
+``jt.spin_z(d) = P · jmat((d−1)/2, 'z') · P`` with P the reversal permutation (the anti-diagonal),
+so ``spin_z(3) = diag(−1, 0, 1)`` while ``jmat(1, 'z') = diag(1, 0, −1)``. :func:`to_qobj` and
+:func:`as_array` copy matrix elements as they are and never reorder: a state built in QuTiP's
+``jmat`` basis must be reversed (``rho[::-1, ::-1]``) to mean the same physical state here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def is_qobj(x) -> bool:
+    """True for a QuTiP ``Qobj`` (duck-typed: ``.full()`` and ``.dims``)."""
+    return hasattr(x, "full") and hasattr(x, "dims") and callable(x.full)
+
+
+def _flat_dims(dims):
+    """Qobj dims [[a, b], [a, b]] → the row tensor factors (a, b)."""
+    rows = dims[0]
+    return tuple(int(np.prod(r)) if isinstance(r, (list, tuple)) else int(r) for r in rows)
+
+
+def as_array(x, name: str = "input", dims=None):
+    """``x`` unchanged unless it is a ``Qobj`` (or a list/tuple of them): then its matrix as a
+    complex NumPy array; a ket |ψ⟩ becomes the density matrix |ψ⟩⟨ψ| (inputs are states or operators).
+
+    Args:
+      x: anything array-like, or a ``Qobj``.
+      name: the argument name for error messages.
+      dims: optional expected row tensor factors, e.g. ``(d_S, d_A)`` for a two-body operator or
+        ``(d,)`` for the whole space; a ``Qobj`` whose dims differ raises ``ValueError``. A single
+        factor d accepts any Qobj whose factors multiply to d.
+    """
+    if isinstance(x, (list, tuple)) and x and all(is_qobj(e) for e in x):
+        return np.stack([as_array(e, name, dims) for e in x])
+    if not is_qobj(x):
+        return x
+    factors = _flat_dims(x.dims)
+    if dims is not None:
+        want = tuple(int(d) for d in np.atleast_1d(dims))
+        # one expected factor d: any Qobj on a d-dimensional space (its factors multiply to d)
+        if factors != want and not (len(want) == 1 and int(np.prod(factors)) == want[0]):
+            raise ValueError(
+                f"{name}: Qobj dims {x.dims} do not match the model, which needs tensor factors {list(want)}"
+            )
+    arr = np.asarray(x.full())
+    if arr.ndim == 2 and arr.shape[1] == 1 and getattr(x, "type", "") == "ket":
+        arr = arr @ arr.conj().T  # a ket as input state: its density matrix |ψ⟩⟨ψ|
+    return arr
+
+
+def to_qobj(x, dims=None):
+    """A state or operator (array (d, d) or a batch (..., d, d)) as QuTiP ``Qobj`` (a list for a batch).
+
+    Args:
+      x: array-like (d, d); a batch of them gives a list (flattened over the leading axes).
+      dims: tensor factors of the space, e.g. ``(2, 3)`` for a system qubit ⊗ qutrit ancilla; the
+        Qobj gets dims ``[[2, 3], [2, 3]]``. Default: one factor d.
+
+    Matrix elements are copied as they are (no basis reordering): see the module docstring for
+    jaxthermo's basis order against ``qutip.jmat``.
+
+    Example:
+      >>> q = to_qobj(jt.thermal_state(3, 1.0, 1.0))            # dims [[3], [3]]
+      >>> v = to_qobj(model.V, dims=model.dims)                 # dims [[d_S, d_A], [d_S, d_A]]
+    """
+    try:
+        import qutip
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("to_qobj needs QuTiP: pip install qutip") from err
+    arr = np.asarray(x)
+    if arr.ndim < 2:
+        raise ValueError(f"to_qobj: need a matrix (d, d) or a batch (..., d, d); got shape {arr.shape}")
+    d_row, d_col = arr.shape[-2:]
+    if dims is None:
+        factors = [d_row]
+    else:
+        factors = [int(d) for d in np.atleast_1d(dims)]
+        if int(np.prod(factors)) != d_row:
+            raise ValueError(f"to_qobj: dims {factors} multiply to {int(np.prod(factors))}, not to {d_row}")
+    if d_row != d_col:
+        raise ValueError(f"to_qobj: need a square matrix; got shape {arr.shape}")
+    qdims = [list(factors), list(factors)]
+    if arr.ndim == 2:
+        return qutip.Qobj(arr, dims=qdims)
+    return [qutip.Qobj(m, dims=qdims) for m in arr.reshape((-1, d_row, d_col))]

@@ -1,0 +1,311 @@
+"""Study configuration for ``jaxthermo run study.toml``: schema, defaults, validation, TOML out.
+
+A study file has a ``[study]`` table naming the study and its output folder, then the tables of
+that study:
+
+* ``study = "ensemble"`` / ``"sweep"`` (model A): ``[model]``, ``[distribution]``,
+  ``[initial_state]``, ``[run]`` and, for a sweep, ``[grid]``;
+* ``study = "coherent_scan"`` (model B, the [WCCM] qubit example): ``[coherent]`` and ``[scan]``;
+* ``study = "assignment_scan"`` (model C, ``QuadraticReservoirs.from_regime``): ``[assignment]``
+  and ``[scan]``.
+
+Every key has a default (:data:`SCHEMA`); :func:`resolve` returns the full configuration with
+every default filled in, and raises :class:`ConfigError` naming the key and the allowed values
+for any unknown key, wrong type or value outside its choices. :func:`dumps` writes a resolved
+configuration back as TOML (``config.resolved.toml``), without a third-party writer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+STUDIES = ("ensemble", "sweep", "coherent_scan", "assignment_scan")
+
+
+class ConfigError(ValueError):
+    """A bad study configuration; the message names the key and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: default, type(s), allowed values (choices) and a one-line help."""
+
+    default: Any
+    types: tuple
+    help: str
+    choices: tuple | None = None
+    positive: bool = False
+
+
+NUM = (int, float)
+LIST = (list,)
+OPT = (type(None),)
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "study": {
+        "study": Key("ensemble", (str,), "what to run", STUDIES),
+        "out": Key("study-output", (str,), "output folder (results.nc, summary.png, config.resolved.toml)"),
+        "seed": Key(0, (int,), "integer seed of the configurations"),
+        "title": Key("", (str,), "free text, copied into the results' attributes"),
+    },
+    # ---------------------------------------------------------------- model A
+    "model": {
+        "d": Key(2, (int,), "qudit dimension d >= 2", positive=True),
+        "beta": Key(1.0, NUM, "inverse temperature β of the unperturbed reservoir"),
+        "g0": Key(1.0, NUM, "level spacing g0 of the system and the unperturbed reservoir"),
+        "theta": Key(0.1, NUM + LIST, "partial-swap mixing angle θ (or a list of N values: a schedule)"),
+        "kind": Key("hamiltonian", (str,), "which reservoir parameter is inhomogeneous: g_r = g0(1+δ) or β_r = β(1+δ)",
+                    ("hamiltonian", "temperature")),
+        "coupling": Key("partial_swap", (str,), "two-body collision", ("partial_swap", "exact")),
+        "g_int": Key(1.0, NUM, "interaction strength of coupling = \"exact\" (θ = g_int t_int)"),
+    },
+    "distribution": {
+        "name": Key("gaussian", (str,), "law G(δ) of the inhomogeneity", ("gaussian", "uniform", "two_point")),
+        "sigma": Key(0.05, NUM, "standard deviation of gaussian G(δ)"),
+        "width": Key(0.1, NUM, "full width of uniform G(δ) on [−width/2, width/2]"),
+        "delta": Key(0.05, NUM, "two_point: δ = ±delta with probability 1/2"),
+    },
+    "initial_state": {
+        "name": Key("thermal", (str,), "initial system state ρ0",
+                    ("thermal", "ground", "excited", "populations", "file")),
+        "beta": Key(None, NUM + OPT, "thermal: inverse temperature of ρ0 (default: the model's β)"),
+        "populations": Key(None, LIST + OPT, "populations: p_j (j = 0 is the ground state), summing to 1"),
+        "phases": Key(None, LIST + OPT, "populations: phases φ_j; given, ρ0 = |ψ⟩⟨ψ| with ψ_j = √p_j e^{iφ_j}"),
+        "file": Key(None, (str,) + OPT, "file: a .npy of the (d, d) matrix"),
+    },
+    "run": {
+        "n_steps": Key(100, (int,), "collisions per configuration N", positive=True),
+        "n_configs": Key(10_000, NUM, "number of reservoir configurations", positive=True),
+        "alphas": Key([1.0, math.inf], LIST, "orders α of D_α(ρ‖τ_S)"),
+        "work_bins": Key(64, (int,), "bins of the W_N histogram", positive=True),
+        "chunk_size": Key(None, (int,) + OPT, "configurations per chunk (default: the engine's choice)"),
+        "dtype": Key("float64", (str,), "precision", ("float64", "float32")),
+    },
+    "grid": {},  # sweep: {parameter: [values]} — checked against GRID_PARAMETERS
+    # ---------------------------------------------------------------- model B
+    "coherent": {
+        "model": Key("qubit_example", (str,), "model B system", ("qubit_example",)),
+        "omega": Key(1.0, NUM, "qubit frequency Ω (H_S = H_A = Ω σ_z / 2)"),
+        "g": Key(1.0, NUM, "coupling g of V = g(σ₊σ₋ + σ₋σ₊)"),
+        "beta": Key(1.0, NUM, "inverse temperature β of the ancillae"),
+        "lam": Key(0.1, NUM, "coherence amplitude λ of the ancillae"),
+        "tau": Key(0.01, NUM, "collision time τ", positive=True),
+    },
+    # ---------------------------------------------------------------- model C
+    "assignment": {
+        "n1": Key(2, (int,), "modes of reservoir 1 (the system S)", positive=True),
+        "n2": Key(2, (int,), "modes of reservoir 2", positive=True),
+        "detuning": Key(1.0, NUM, "Δ = ν1 − ν2"),
+        "effective_coupling": Key(0.2, NUM, "Γ = 2√(N1 N2) γ"),
+        "nu2": Key(1.0, NUM, "leading eigenvalue ν2 of reservoir 2"),
+        "g": Key(0.1, NUM, "intra-reservoir hopping g"),
+        "beta1": Key(1.0, NUM, "inverse temperature of reservoir 1"),
+        "beta2": Key(0.5, NUM, "inverse temperature of reservoir 2"),
+        "statistics": Key("fermion", (str,), "particle statistics", ("fermion", "boson")),
+        "t_max": Key(10.0, NUM, "last time of the grid", positive=True),
+        "n_times": Key(201, (int,), "points of the time grid", positive=True),
+    },
+    "scan": {},  # model B/C: {parameter: [values]} — checked against SCAN_PARAMETERS
+}
+
+GRID_PARAMETERS = ("theta", "beta", "g0", "sigma", "width", "delta", "n_steps")
+SCAN_PARAMETERS = {
+    "coherent_scan": ("omega", "g", "beta", "lam", "tau"),
+    "assignment_scan": ("detuning", "effective_coupling", "nu2", "g", "beta1", "beta2"),
+}
+TABLES = {
+    "ensemble": ("study", "model", "distribution", "initial_state", "run"),
+    "sweep": ("study", "model", "distribution", "initial_state", "run", "grid"),
+    "coherent_scan": ("study", "coherent", "scan"),
+    "assignment_scan": ("study", "assignment", "scan"),
+}
+
+
+def _type_names(types):
+    names = {int: "integer", float: "number", str: "string", list: "list", type(None): "omitted"}
+    return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types))
+
+
+def _check_value(table, name, key: Key, value):
+    where = f"[{table}] {name}"
+    if isinstance(value, bool) or not isinstance(value, key.types):
+        raise ConfigError(f"{where} = {value!r}: must be a {_type_names(key.types)}")
+    if key.choices is not None and value not in key.choices:
+        raise ConfigError(f"{where} = {value!r}: allowed values are {', '.join(map(repr, key.choices))}")
+    if key.positive and value is not None and not value > 0:
+        raise ConfigError(f"{where} = {value!r}: must be > 0")
+    if isinstance(value, float) and not math.isfinite(value) and name not in ("alphas",):
+        raise ConfigError(f"{where} = {value!r}: must be finite")
+    return value
+
+
+def _check_axis(table, name, values, allowed):
+    where = f"[{table}] {name}"
+    if name not in allowed:
+        raise ConfigError(f"[{table}] has unknown parameter {name!r}; allowed parameters: {', '.join(allowed)}")
+    if not isinstance(values, list) or not values or not all(isinstance(v, NUM) and not isinstance(v, bool) for v in values):
+        raise ConfigError(f"{where} = {values!r}: must be a non-empty list of numbers")
+    return [float(v) if name != "n_steps" else int(v) for v in values]
+
+
+def resolve(raw: dict) -> dict:
+    """The full configuration: every table of the chosen study with every default filled in.
+
+    Raises :class:`ConfigError` naming the key and the allowed keys or values.
+    """
+    if not isinstance(raw, dict):
+        raise ConfigError("the configuration must be a TOML table")
+    study_raw = raw.get("study", {})
+    if not isinstance(study_raw, dict):
+        raise ConfigError("[study] must be a table, e.g. [study]\\nstudy = \"ensemble\"")
+    study = study_raw.get("study", SCHEMA["study"]["study"].default)
+    _check_value("study", "study", SCHEMA["study"]["study"], study)
+    tables = TABLES[study]
+    raw = {k: v for k, v in raw.items() if k != "versions"}  # written into config.resolved.toml; informative
+    for table in raw:
+        if table not in tables:
+            raise ConfigError(
+                f"[{table}]: not a table of study = {study!r}; allowed tables: {', '.join(f'[{t}]' for t in tables)}"
+            )
+    out: dict = {}
+    for table in tables:
+        given = raw.get(table, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"[{table}] must be a table")
+        if table in ("grid", "scan"):
+            allowed = GRID_PARAMETERS if table == "grid" else SCAN_PARAMETERS[study]
+            out[table] = {name: _check_axis(table, name, values, allowed) for name, values in given.items()}
+            if not out[table]:
+                raise ConfigError(f"[{table}]: give at least one parameter and its values; allowed parameters: {', '.join(allowed)}")
+            continue
+        schema = SCHEMA[table]
+        for name in given:
+            if name not in schema:
+                raise ConfigError(f"[{table}] has unknown key {name!r}; allowed keys: {', '.join(schema)}")
+        out[table] = {name: _check_value(table, name, key, given.get(name, key.default)) for name, key in schema.items()}
+    _cross_checks(out, study)
+    return out
+
+
+def _cross_checks(cfg, study):
+    if "run" in cfg:
+        run = cfg["run"]
+        n = run["n_configs"]
+        if float(n) != int(n):
+            raise ConfigError(f"[run] n_configs = {n!r}: must be a whole number (e.g. 1e6 or 1000000)")
+        run["n_configs"] = int(n)
+        for a in run["alphas"]:
+            if isinstance(a, bool) or not isinstance(a, NUM) or not a > 0:
+                raise ConfigError(f"[run] alphas = {run['alphas']!r}: must be a list of positive numbers (inf allowed)")
+        run["alphas"] = [float(a) for a in run["alphas"]]
+    if "model" in cfg:
+        m = cfg["model"]
+        if m["d"] < 2:
+            raise ConfigError(f"[model] d = {m['d']}: must be >= 2")
+        if isinstance(m["theta"], list) and len(m["theta"]) != cfg["run"]["n_steps"]:
+            raise ConfigError(f"[model] theta: a schedule needs n_steps = {cfg['run']['n_steps']} values; got {len(m['theta'])}")
+    if "initial_state" in cfg:
+        s = cfg["initial_state"]
+        if s["name"] == "populations" and s["populations"] is None:
+            raise ConfigError("[initial_state] name = 'populations' needs populations = [p_0, …, p_{d−1}]")
+        if s["name"] == "file" and s["file"] is None:
+            raise ConfigError("[initial_state] name = 'file' needs file = \"rho0.npy\"")
+        if s["name"] == "thermal" and s["beta"] is None:
+            s["beta"] = cfg["model"]["beta"]  # resolved: the reservoir's β
+        if s["populations"] is not None and len(s["populations"]) != cfg["model"]["d"]:
+            raise ConfigError(f"[initial_state] populations: need d = {cfg['model']['d']} values; got {len(s['populations'])}")
+    if study == "sweep":
+        dist = cfg["distribution"]["name"]
+        own = {"gaussian": "sigma", "uniform": "width", "two_point": "delta"}[dist]
+        for name in cfg["grid"]:
+            if name in ("sigma", "width", "delta") and name != own:
+                raise ConfigError(f"[grid] {name}: the distribution is {dist!r}, whose parameter is {own!r}")
+
+
+# ------------------------------------------------------------------------------ TOML out
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        if math.isnan(v):
+            return "nan"
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {v!r} as TOML")
+
+
+def dumps(cfg: dict, header: str = "", comments: bool = True) -> str:
+    """A resolved configuration as TOML text (``None`` values written as comments)."""
+    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+    for table, values in cfg.items():
+        if not isinstance(values, dict):
+            continue
+        lines.append("")
+        lines.append(f"[{table}]")
+        schema = SCHEMA.get(table, {})
+        for name, value in values.items():
+            key = schema.get(name)
+            note = f"  # {key.help}" if (comments and key is not None) else ""
+            if key is not None and key.choices and comments:
+                note += f" ({' | '.join(key.choices)})"
+            if value is None:
+                lines.append(f"# {name} = (not set){note}")
+            else:
+                lines.append(f"{name} = {_toml_value(value)}{note}")
+    return "\n".join(lines) + "\n"
+
+
+EXAMPLE = '''# jaxthermo study: `jaxthermo run study.toml` (every key below is optional; these are the defaults
+# unless marked). Writes results.nc (xarray/netCDF), summary.png and config.resolved.toml into `out`.
+#
+# Model A (docs/inhomogeneous.md): a system qudit (H_S = g0 s_z, |0> = ground state) collides N
+# times with fresh reservoir qudits, each thermal but slightly off: δ ~ G(δ) per collision,
+# g_r = g0(1 + δ) (kind = "hamiltonian") or β_r = β(1 + δ) (kind = "temperature"); θ is the
+# partial-swap mixing angle; an ensemble averages over n_configs draws of δ_1…δ_N.
+
+[study]
+study = "ensemble"        # ensemble | sweep | coherent_scan | assignment_scan
+out = "study-output"      # output folder
+seed = 0
+
+[model]
+d = 3                     # qudit dimension
+beta = 1.0                # inverse temperature β of the unperturbed reservoir
+g0 = 1.0                  # level spacing
+theta = 0.2               # mixing angle θ (or a list of n_steps values)
+kind = "hamiltonian"      # hamiltonian | temperature
+coupling = "partial_swap" # partial_swap | exact (then g_int)
+
+[distribution]
+name = "gaussian"         # gaussian (sigma) | uniform (width) | two_point (delta)
+sigma = 0.05
+
+[initial_state]
+name = "thermal"          # thermal (beta, default the model's) | ground | excited | populations | file
+# beta = 0.5
+# populations = [0.5, 0.3, 0.2]   # with name = "populations"; add phases = [...] for a pure state
+# file = "rho0.npy"               # with name = "file"
+
+[run]
+n_steps = 200             # collisions N
+n_configs = 100000        # configurations (1e6 allowed)
+alphas = [1.0, inf]       # Rényi orders α of D_α(ρ‖τ_S)
+work_bins = 64
+dtype = "float64"         # float64 | float32
+
+# For study = "sweep", add a grid (every combination is run, common random numbers):
+# [grid]
+# theta = [0.1, 0.2, 0.4]
+# sigma = [0.01, 0.05]
+'''

@@ -1,0 +1,287 @@
+"""Run a study described by a resolved configuration (:mod:`.config`) and write its outputs.
+
+Outputs in ``[study] out``: ``results.nc`` (an xarray Dataset as netCDF4 via h5netcdf; needs
+``pip install "jaxthermo[io]"``), ``summary.png`` (needs ``jaxthermo[plot]``) and
+``config.resolved.toml`` (every default resolved, plus the versions of jaxthermo and JAX).
+Only public names of the library are used (``import jaxthermo as jt``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+
+import numpy as np
+
+from . import config as cfgmod
+
+NETCDF_ENGINE = "h5netcdf"
+
+
+# ------------------------------------------------------------------------------ building blocks
+
+
+def build_model_a(cfg):
+    """The :class:`jaxthermo.InhomogeneousReservoir` of a resolved model-A configuration."""
+    import jaxthermo as jt
+
+    m, dist = cfg["model"], cfg["distribution"]
+    distribution = {
+        "gaussian": lambda: jt.Gaussian(float(dist["sigma"])),
+        "uniform": lambda: jt.Uniform(float(dist["width"])),
+        "two_point": lambda: jt.TwoPoint(float(dist["delta"])),
+    }[dist["name"]]()
+    coupling = jt.PartialSwap() if m["coupling"] == "partial_swap" else jt.ExactUnitary(float(m["g_int"]))
+    theta = np.asarray(m["theta"], float) if isinstance(m["theta"], list) else float(m["theta"])
+    return jt.InhomogeneousReservoir(
+        int(m["d"]), float(m["beta"]), float(m["g0"]), theta, kind=m["kind"], coupling=coupling, distribution=distribution
+    )
+
+
+def build_initial_state(cfg):
+    """ρ0 (d, d) of a resolved model-A configuration."""
+    import jaxthermo as jt
+
+    s, m = cfg["initial_state"], cfg["model"]
+    d = int(m["d"])
+    name = s["name"]
+    if name == "thermal":
+        beta = float(m["beta"] if s["beta"] is None else s["beta"])
+        return np.asarray(jt.thermal_state(d, beta, float(m["g0"])))
+    if name in ("ground", "excited"):
+        rho = np.zeros((d, d))
+        rho[(0, 0) if name == "ground" else (d - 1, d - 1)] = 1.0
+        return rho
+    if name == "populations":
+        p = np.asarray(s["populations"], float)
+        if np.any(p < 0) or abs(p.sum() - 1) > 1e-9:
+            raise cfgmod.ConfigError(f"[initial_state] populations = {s['populations']}: must be ≥ 0 and sum to 1")
+        if s["phases"] is None:
+            return np.diag(p)
+        phases = np.asarray(s["phases"], float)
+        if phases.shape != p.shape:
+            raise cfgmod.ConfigError(f"[initial_state] phases: need d = {d} values; got {len(s['phases'])}")
+        psi = np.sqrt(p) * np.exp(1j * phases)
+        return np.outer(psi, psi.conj())
+    if name == "file":
+        try:
+            rho = np.load(s["file"])
+        except OSError as err:
+            raise cfgmod.ConfigError(f"[initial_state] file = {s['file']!r}: {err}") from err
+        if rho.shape != (d, d):
+            raise cfgmod.ConfigError(f"[initial_state] file: the matrix has shape {rho.shape}; d = {d} needs ({d}, {d})")
+        return rho
+    raise AssertionError(name)
+
+
+def _engine_kwargs(cfg):
+    import jax.numpy as jnp
+
+    run = cfg["run"]
+    kw = dict(alphas=tuple(run["alphas"]), work_bins=int(run["work_bins"]),
+              dtype=jnp.float32 if run["dtype"] == "float32" else jnp.float64)
+    if run["chunk_size"] is not None:
+        kw["chunk_size"] = int(run["chunk_size"])
+    return kw
+
+
+def versions() -> dict:
+    import jax
+
+    import jaxthermo
+
+    return {"jaxthermo": jaxthermo.__version__, "jax": jax.__version__, "numpy": np.__version__}
+
+
+def _attrs(cfg):
+    """Attributes every results file carries: the study, its title, the resolved config as TOML."""
+    return {"study": cfg["study"]["study"], "title": cfg["study"]["title"],
+            "config_toml": cfgmod.dumps(cfg, comments=False)}
+
+
+# ------------------------------------------------------------------------------ studies
+
+
+def run_model_a(cfg, *, progress=True, resume=False, out=None):
+    """Model-A ensemble or sweep: returns (result, xarray Dataset)."""
+    import jaxthermo as jt
+
+    model, rho0 = build_model_a(cfg), build_initial_state(cfg)
+    run, seed = cfg["run"], int(cfg["study"]["seed"])
+    kw = _engine_kwargs(cfg)
+    if cfg["study"]["study"] == "ensemble":
+        checkpoint = None
+        if out is not None:
+            checkpoint = os.path.join(out, "checkpoint.npz")
+            if not resume and os.path.exists(checkpoint):
+                os.remove(checkpoint)  # a fresh run; --resume keeps it
+        res = jt.ensemble(model, rho0, int(run["n_steps"]), int(run["n_configs"]), seed,
+                          checkpoint=checkpoint, progress=progress, **kw)
+    else:
+        if resume:
+            raise cfgmod.ConfigError("--resume: supported for study = \"ensemble\" only (sweeps are not checkpointed)")
+        res = jt.sweep(model, rho0, int(run["n_steps"]), int(run["n_configs"]), seed, grid=cfg["grid"],
+                       progress=progress, **kw)
+    return res, res.to_xarray(model=model, attrs=_attrs(cfg))
+
+
+def _grid_points(axes):
+    names = list(axes)
+    return names, list(itertools.product(*(axes[n] for n in names)))
+
+
+def coherent_scan(cfg, progress=True):
+    """Model B: steady-state rates of the [WCCM] qubit example on a grid (an xarray Dataset).
+
+    At each point ``jt.qubit_example(omega, g, beta, lam, tau)``: the steady state ρ_ss of the
+    master equation, the coherent work rate Ẇ_C, the incoherent heat rate Q̇_inc (into the system)
+    and the entropy production rate Π, all at ρ_ss; and the excited-state population of ρ_ss.
+    """
+    import xarray as xr
+
+    import jaxthermo as jt
+
+    base, axes = cfg["coherent"], cfg["scan"]
+    names, points = _grid_points(axes)
+    shape = tuple(len(axes[n]) for n in names)
+    keys = ("coherent_work_rate", "incoherent_heat_rate", "entropy_production_rate", "excited_population")
+    data = {k: np.empty(len(points)) for k in keys}
+    for i, point in enumerate(_bar(points, progress, "model B scan")):
+        p = dict(base, **dict(zip(names, point)))
+        model = jt.qubit_example(omega=p["omega"], g=p["g"], beta=p["beta"], lam=p["lam"], tau=p["tau"])
+        rho = jt.steady_state(model)
+        data["coherent_work_rate"][i] = float(jt.coherent_work_rate(model, rho))
+        data["incoherent_heat_rate"][i] = float(jt.incoherent_heat_rate(model, rho))
+        data["entropy_production_rate"][i] = float(jt.entropy_production_rate(model, rho))
+        data["excited_population"][i] = float(np.real(np.asarray(rho)[1, 1]))
+    ds = xr.Dataset({k: (tuple(names), v.reshape(shape)) for k, v in data.items()},
+                    coords={n: (n, np.asarray(axes[n], float)) for n in names})
+    ds["coherent_work_rate"].attrs["long_name"] = "coherent work rate Ẇ_C = iλ⟨[G, H_S]⟩ at the steady state"
+    ds["incoherent_heat_rate"].attrs["long_name"] = "incoherent heat rate Q̇_inc = Tr[H_S D(ρ)] into the system"
+    ds["entropy_production_rate"].attrs["long_name"] = "entropy production rate Π = Ṡ − βQ̇_inc"
+    ds["excited_population"].attrs["long_name"] = "population of |1⟩ (excited) in the steady state"
+    ds.attrs.update({f"coherent_{k}": v for k, v in base.items()})
+    ds.attrs["model"] = "qubit_example (docs/coherent.md, [WCCM])"
+    return ds
+
+
+def assignment_scan(cfg, progress=True):
+    """Model C: bare, interaction and minimal-dissipation heats of reservoir 1 over time, on a grid
+    of ``QuadraticReservoirs.from_regime`` parameters (an xarray Dataset, dims (grid…, time))."""
+    import xarray as xr
+
+    import jaxthermo as jt
+
+    base, axes = cfg["assignment"], cfg["scan"]
+    names, points = _grid_points(axes)
+    shape = tuple(len(axes[n]) for n in names)
+    times = np.linspace(0.0, float(base["t_max"]), int(base["n_times"]))
+    keys = ("bare_heat", "interaction_heat", "minimal_dissipation_heat", "weak_coupling_heat", "sigma_min")
+    data = {k: np.empty((len(points), times.size)) for k in keys}
+    for i, point in enumerate(_bar(points, progress, "model C scan")):
+        p = dict(base, **dict(zip(names, point)))
+        model = jt.QuadraticReservoirs.from_regime(
+            int(p["n1"]), int(p["n2"]), p["detuning"], p["effective_coupling"], p["nu2"], p["g"],
+            beta1=p["beta1"], beta2=p["beta2"], statistics=p["statistics"],
+        )
+        e = model.energetics(times)
+        data["bare_heat"][i] = np.asarray(e.bare.heat)
+        data["interaction_heat"][i] = np.asarray(e.interaction.heat)
+        data["minimal_dissipation_heat"][i] = np.asarray(e.minimal_dissipation.heat)
+        data["weak_coupling_heat"][i] = np.asarray(e.weak_coupling_heat)
+        data["sigma_min"][i] = np.asarray(e.sigma_min)
+    dims = tuple(names) + ("time",)
+    ds = xr.Dataset({k: (dims, v.reshape(shape + (times.size,))) for k, v in data.items()},
+                    coords=dict({n: (n, np.asarray(axes[n], float)) for n in names}, time=("time", times)))
+    for k, text in (("bare_heat", "heat Q(t) into reservoir 1, bare assignment"),
+                    ("interaction_heat", "heat Q(t) into reservoir 1, interaction assignment"),
+                    ("minimal_dissipation_heat", "heat Q(t) into reservoir 1, minimal-dissipation assignment (NaN where singular)"),
+                    ("weak_coupling_heat", "weak-coupling heat ΔŨ_S on the exact state"),
+                    ("sigma_min", "smallest singular value of G(t) (minimal dissipation singular where ≈ 0)")):
+        ds[k].attrs["long_name"] = text
+    ds.attrs.update({f"assignment_{k}": v for k, v in base.items()})
+    ds.attrs["model"] = "QuadraticReservoirs.from_regime (docs/assignment.md, [CVS25])"
+    return ds
+
+
+def _bar(items, progress, desc):
+    if not progress:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc)
+
+
+# ------------------------------------------------------------------------------ the command
+
+
+def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
+    """Run a resolved configuration and write results.nc, summary.png, config.resolved.toml.
+
+    Returns the output folder.
+    """
+    out = cfg["study"]["out"]
+    os.makedirs(out, exist_ok=True)
+    v = versions()
+    header = (f"resolved by jaxthermo {v['jaxthermo']} (JAX {v['jax']}, NumPy {v['numpy']}) on "
+              f"{time.strftime('%Y-%m-%d %H:%M:%S')}\nrerun: jaxthermo run {os.path.join(out, 'config.resolved.toml')}")
+    resolved = dict(cfg)
+    resolved["versions"] = v
+    with open(os.path.join(out, "config.resolved.toml"), "w", encoding="utf-8") as fh:
+        fh.write(cfgmod.dumps(resolved, header=header))
+    study = cfg["study"]["study"]
+    start = time.perf_counter()
+    if study in ("ensemble", "sweep"):
+        _, ds = run_model_a(cfg, progress=progress, resume=resume, out=out)
+    elif study == "coherent_scan":
+        ds = coherent_scan(cfg, progress)
+        ds.attrs.update(_attrs(cfg))
+    else:
+        ds = assignment_scan(cfg, progress)
+        ds.attrs.update(_attrs(cfg))
+    ds.attrs.update({f"{k}_version": val for k, val in v.items()})
+    ds.attrs["elapsed_total_s"] = time.perf_counter() - start
+    path = os.path.join(out, "results.nc")
+    ds.to_netcdf(path, engine=NETCDF_ENGINE)
+    log(f"wrote {path}")
+    if plot:
+        from .summary import plot_summary
+
+        png = os.path.join(out, "summary.png")
+        plot_summary(ds, png)
+        log(f"wrote {png}")
+    log(f"wrote {os.path.join(out, 'config.resolved.toml')}")
+    checkpoint = os.path.join(out, "checkpoint.npz")
+    if os.path.exists(checkpoint):
+        os.remove(checkpoint)  # finished: the checkpoint has served
+    return out
+
+
+def load_toml(path) -> dict:
+    import tomllib
+
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise cfgmod.ConfigError(f"{path}: not valid TOML: {err}") from err
+
+
+def open_results(path):
+    """Reopen a ``results.nc`` written by ``jaxthermo run`` as an xarray Dataset (loaded into memory)."""
+    import xarray as xr
+
+    with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
+        return ds.load()
+
+
+def require_io():
+    """Raise ImportError with the install hint when xarray or the netCDF backend is missing."""
+    try:
+        import h5netcdf  # noqa: F401
+        import xarray  # noqa: F401
+    except ImportError as err:
+        raise ImportError('results are written as netCDF: pip install "jaxthermo[io]"') from err
+    return True
+

@@ -1,0 +1,198 @@
+"""A differentiable ensemble objective: the mean of an observable over millions of configurations
+(docs/ensemble.md §5).
+
+:func:`ensemble_mean` is a JAX function of the model pytree (``jax.grad``, ``jax.jacfwd``,
+``jax.vmap`` over parameters) whose memory does not grow with the number of configurations:
+
+* configuration i is the engine's (δ_N(i) from ``fold_in(key(seed), i)``,
+  :func:`~jaxthermo.ensemble._sampling.sample_chunk`), collided with model A's single-configuration
+  :func:`~jaxthermo.collision_step`;
+* configurations are processed in chunks by a ``lax.scan`` over chunk indices that keeps only running
+  sums; each chunk's body is wrapped in ``jax.checkpoint``, so reverse mode stores one scalar carry per
+  chunk and recomputes the chunk's forward pass while accumulating its VJP (memory: one chunk's
+  residuals, set by ``chunk_size`` × N, not by ``n_configs``). Forward mode (``jacfwd``) and ``vmap``
+  go through the same program (a ``custom_vjp`` would forbid forward mode);
+* the program is jitted once per static setting (N, number of configurations, seed, observable, chunk
+  size, dtypes) and reused for any parameter values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._dtypes import as_state
+from .._validation import check_density_matrix, check_positive_int, is_concrete
+from ..inhomogeneous import collision_step, free_energies
+from ._frozen import EnsembleMean
+from ._sampling import MAX_CONFIGS, default_draw_dtype, sample_chunk
+
+OBSERVABLES = ("total_work", "total_heat", "free_energy")
+# reverse mode keeps about 340 bytes per (configuration, collision) of a chunk: 2¹⁸ pairs ≈ 90 MB
+_CHUNK_ELEMENTS = 2**18
+_CHUNK_CAP = 16384
+
+
+def default_objective_chunk(n_steps: int, n_configs: int) -> int:
+    """Configurations per chunk of :func:`ensemble_mean`: about 2¹⁸ (configuration, collision) pairs."""
+    return int(max(1, min(_CHUNK_CAP, n_configs, _CHUNK_ELEMENTS // max(1, n_steps))))
+
+
+def final_values(model, rho0, deltas):
+    """One configuration: ``(ρ_{S|N}, W_N, Q_N)`` after the collisions with ``deltas`` (N,).
+
+    The engine's single-configuration step (:func:`~jaxthermo.collision_step`) in a ``lax.scan``; θ is
+    ``model.theta`` (a scalar or an (N,) schedule).
+    """
+    rdt = deltas.dtype
+    rho0 = as_state(rho0)
+    thetas = jnp.broadcast_to(jnp.asarray(model.theta).astype(rdt), deltas.shape)
+
+    def step(carry, x):
+        rho, w, q = carry
+        delta, theta = x
+        rho, e = collision_step(model, rho, delta, theta)
+        return (rho, w + e.work, q + e.heat), None
+
+    zero = jnp.zeros((), rdt)
+    (rho, w, q), _ = jax.lax.scan(step, (rho0, zero, zero), (deltas, thetas))
+    return rho, w, q
+
+
+def _observable_fn(observable, alpha, quantum):
+    """The per-configuration value ``f(model, rho_N, W_N, Q_N)`` of an observable name or function."""
+    if observable == "total_work":
+        return lambda model, rho, w, q: w
+    if observable == "total_heat":
+        return lambda model, rho, w, q: q
+    if observable == "free_energy":
+        return lambda model, rho, w, q: free_energies(model, rho, (alpha,), quantum)[..., 0]
+    return lambda model, rho, w, q: observable(rho, w, q)
+
+
+_PROGRAMS: dict = {}
+TRACE_COUNT = {"n": 0}  # number of Python traces of the chunk body (tests: no retrace per parameter value)
+
+
+def _program(n_steps, n_configs, seed, observable, alpha, quantum, chunk, draw_dtype, with_stderr):
+    key = (n_steps, n_configs, seed, observable, alpha, quantum, chunk, str(draw_dtype), with_stderr)
+    if key in _PROGRAMS:
+        return _PROGRAMS[key]
+    n_chunks = -(-n_configs // chunk)
+    value = _observable_fn(observable, alpha, quantum)
+
+    def run(model, rho0):
+        rdt = jnp.real(rho0).dtype
+        model = jax.tree.map(lambda x: jnp.asarray(x).astype(rdt) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else x,
+                             model)
+        seed_key = jax.random.key(seed)
+
+        @jax.checkpoint
+        def chunk_sums(c):
+            TRACE_COUNT["n"] += 1
+            idx = c * chunk + jnp.arange(chunk, dtype=jnp.int64)
+            mask = (idx < n_configs).astype(rdt)
+            deltas = sample_chunk(model.distribution, seed_key, idx.astype(jnp.uint32), n_steps, rdt, draw_dtype)
+            vals = jax.vmap(lambda dl: value(model, *final_values(model, rho0, dl)))(deltas)
+            vals = jnp.asarray(vals).astype(rdt)
+            if vals.shape != (chunk,):
+                raise ValueError(f"observable must return a real scalar per configuration; got shape {vals.shape[1:]}")
+            return jnp.sum(mask * vals), jnp.sum(mask * vals * vals)
+
+        def body(carry, c):
+            s1, s2 = chunk_sums(c)
+            return (carry[0] + s1, carry[1] + s2), None
+
+        zero = jnp.zeros((), rdt)
+        (s1, s2), _ = jax.lax.scan(body, (zero, zero), jnp.arange(n_chunks, dtype=jnp.int64))
+        mean = s1 / n_configs
+        if not with_stderr:
+            return mean
+        var = jnp.maximum(s2 / n_configs - mean * mean, 0.0) * n_configs / max(n_configs - 1, 1)
+        return mean, jnp.sqrt(var / n_configs)
+
+    fn = jax.jit(run)
+    _PROGRAMS[key] = fn
+    return fn
+
+
+def ensemble_mean(
+    model,
+    rho0,
+    n_steps: int,
+    n_configs: int,
+    seed: int = 0,
+    *,
+    observable: str | Callable = "total_work",
+    alpha: float | None = None,
+    quantum: bool | None = None,
+    chunk_size: int | None = None,
+    draw_dtype=None,
+    stderr: bool = False,
+):
+    """Mean over ``n_configs`` frozen configurations of a final-state observable, differentiable.
+
+    Configuration i is the one :func:`jaxthermo.ensemble` runs for the same ``seed`` (δ_N(i) from
+    ``fold_in(key(seed), i)``), so the value equals the engine's mean to rounding. Gradients reach
+    every float leaf of the model pytree — β, g0, θ (a scalar or an (N,) schedule), the coupling's
+    fields and the distribution's scale (``sigma``, ``width``, ``delta``; reparameterised draws).
+    Memory is flat in ``n_configs``, also in reverse mode (chunks are recomputed, docs/ensemble.md §5),
+    and new parameter values reuse the compiled program.
+
+    Args:
+      model: :class:`~jaxthermo.InhomogeneousReservoir` with ``distribution`` set.
+      rho0: initial system state (d, d); its precision (complex128/complex64) sets the run's dtype.
+      n_steps: collisions per configuration N.
+      n_configs: number of configurations.
+      seed: integer seed (the engine's).
+      observable: ``"total_work"`` (W_N), ``"total_heat"`` (Q_N, heat into the system),
+        ``"free_energy"`` (F_α(ρ_{S|N}‖τ_S), needs ``alpha``), or a function
+        ``f(rho_N, W_N, Q_N) -> scalar`` of one configuration (pass the same function object to reuse
+        the compiled program).
+      alpha: Rényi order of ``"free_energy"`` (any real, ±∞ included; α ≥ 0 with ``quantum``).
+      quantum: quantum free energy of coherent states (default: whether ``rho0`` has coherences).
+      chunk_size: configurations per chunk (default about 2¹⁸/N); changes nothing beyond rounding.
+      draw_dtype: dtype of the δ draws (default the engine's: float64 under x64).
+      stderr: also return the standard error: an :class:`~jaxthermo.EnsembleMean` (mean, stderr, n).
+
+    Returns:
+      The scalar mean (a JAX array), or :class:`~jaxthermo.EnsembleMean` with ``stderr=True``.
+
+    Example:
+      >>> model = InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=Gaussian(0.1))
+      >>> rho0 = thermal_state(2, 1.0, 1.0)
+      >>> g = jax.grad(lambda m: ensemble_mean(m, rho0, 50, 100_000))(model)
+      >>> g.theta, g.distribution.sigma  # ∂⟨W_N⟩/∂θ, ∂⟨W_N⟩/∂σ
+    """
+    if getattr(model, "distribution", None) is None:
+        raise ValueError("model.distribution: ensemble_mean needs the law G(δ), e.g. distribution=Gaussian(0.05)")
+    check_density_matrix(rho0, "rho0", dim=model.d)
+    n_steps = check_positive_int(n_steps, "n_steps")
+    n_configs = check_positive_int(n_configs, "n_configs")
+    if n_configs > MAX_CONFIGS:
+        raise ValueError(f"n_configs={n_configs}: at most 2**32 configurations per seed")
+    if not (callable(observable) or observable in OBSERVABLES):
+        raise ValueError(f"observable must be one of {OBSERVABLES} or a callable (rho_N, W_N, Q_N) -> scalar; "
+                         f"got {observable!r}")
+    if observable == "free_energy" and alpha is None:
+        raise ValueError('alpha: observable="free_energy" needs the Rényi order, e.g. alpha=1.0')
+    theta = model.theta
+    if is_concrete(theta) and np.ndim(theta) not in (0,) and np.shape(theta) != (n_steps,):
+        raise ValueError(f"theta must be a scalar or a schedule of shape ({n_steps},); got {np.shape(theta)}")
+    chunk = default_objective_chunk(n_steps, n_configs) if chunk_size is None else min(
+        check_positive_int(chunk_size, "chunk_size"), n_configs)
+    rho0 = as_state(rho0)
+    if quantum is None:
+        quantum = bool(is_concrete(rho0) and np.any(np.abs(np.asarray(rho0) - np.diag(np.diagonal(np.asarray(rho0)))) > 0))
+    draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
+    alpha = None if alpha is None else float(alpha)
+    fn = _program(n_steps, n_configs, int(seed), observable, alpha, bool(quantum), int(chunk), draw_dtype, bool(stderr))
+    out = fn(model, rho0)
+    if stderr:
+        return EnsembleMean(out[0], out[1], n_configs)
+    return out
+
+

@@ -1,0 +1,342 @@
+"""Sensitivities streamed by the ensemble engine: ``jt.ensemble(..., wrt=...)`` (docs/ensemble.md §5).
+
+Forward mode, per configuration: the tangents of the system state, of W, Q, ΔU, of the cumulative work
+and of D_α(ρ_{S|r}‖τ_S) with respect to each requested parameter are carried through the same
+``lax.scan`` over collisions as the state (``jax.jvp`` of model A's single-configuration
+:func:`~jaxthermo.collision_step`, vmapped over one tangent per parameter entry and over the chunk).
+Every step reduces the tangents over the chunk to moments (mean and M2), which the engine merges like
+its other statistics, so memory does not depend on N × n_configs, and results are the same (to
+rounding) for every chunk size and device count. Distribution scales (``sigma``, ``width``, ``delta``)
+enter through the reparameterised draws δ(ε; σ). Functionals of the mean state get their derivatives
+by the chain rule on the host.
+
+``"deltas"`` in ``wrt`` adds the reverse-mode per-configuration gradients ∂W_N/∂δ_r and
+∂F_α(ρ_{S|N})/∂δ_r (mean and variance over configurations per collision r).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from .._information import trace_distance
+from .._qudit import thermal_state
+from ..inhomogeneous import averaged_reservoir_state, collision_step
+from ._kernel import model_divergences
+from ._sampling import sample_chunk
+from ._statistics import chunk_moments, variance
+
+MODEL_FIELDS = ("theta", "beta", "g0")
+DELTAS = "deltas"
+_PREFIX = "sens_"
+_DELTA_PREFIX = "dsens_"
+_STREAMED = ("work", "heat", "energy_change", "cumulative_work")
+
+
+def check_wrt(model, wrt):
+    """Normalise ``wrt`` to a tuple of names; raise naming ``wrt`` for an unknown or non-float one."""
+    if isinstance(wrt, str):
+        wrt = (wrt,)
+    wrt = tuple(wrt)
+    dist_fields = [f.name for f in dataclasses.fields(model.distribution)] if dataclasses.is_dataclass(
+        model.distribution) else []
+    coup_fields = [f.name for f in dataclasses.fields(model.coupling)] if dataclasses.is_dataclass(model.coupling) else []
+    allowed = MODEL_FIELDS + tuple(dist_fields) + tuple(coup_fields) + (DELTAS,)
+    for name in wrt:
+        if name not in allowed:
+            raise ValueError(f"wrt: unknown parameter {name!r}; choose from {allowed}")
+    if len(set(wrt)) != len(wrt):
+        raise ValueError(f"wrt: repeated names in {wrt}")
+    return wrt
+
+
+def parameter_names(wrt):
+    """The names of ``wrt`` that are forward-mode parameters (everything but ``"deltas"``)."""
+    return tuple(n for n in wrt if n != DELTAS)
+
+
+def _owner(model, name):
+    if name in MODEL_FIELDS:
+        return "model"
+    if dataclasses.is_dataclass(model.distribution) and name in [f.name for f in dataclasses.fields(model.distribution)]:
+        return "distribution"
+    return "coupling"
+
+
+def parameter_values(model, names, dtype):
+    """{name: value} of the parameters ``names`` (arrays of ``dtype``)."""
+    out = {}
+    for name in names:
+        owner = {"model": model, "distribution": model.distribution, "coupling": model.coupling}[_owner(model, name)]
+        out[name] = jnp.asarray(getattr(owner, name)).astype(dtype)
+    return out
+
+
+def flatten_parameters(values, names):
+    """(flat vector, unravel → {name: value}) with the entries in the order of ``names``."""
+    flat, unravel = ravel_pytree([values[n] for n in names])
+    return flat, lambda p: dict(zip(names, unravel(p)))
+
+
+def with_parameters(model, values):
+    """A copy of ``model`` with the parameters ``values`` ({name: value}) put in place."""
+    groups = {"model": {}, "distribution": {}, "coupling": {}}
+    for name, v in values.items():
+        groups[_owner(model, name)][name] = v
+    changes = dict(groups["model"])
+    if groups["distribution"]:
+        changes["distribution"] = dataclasses.replace(model.distribution, **groups["distribution"])
+    if groups["coupling"]:
+        changes["coupling"] = dataclasses.replace(model.coupling, **groups["coupling"])
+    return model.replace(**changes) if changes else model
+
+
+def n_tangents(model, wrt) -> int:
+    """Number of forward tangents (entries of every parameter; a θ schedule counts N)."""
+    return int(sum(np.size(np.asarray(v)) for v in parameter_values(model, parameter_names(wrt), jnp.float64).values()))
+
+
+def sensitivity_chunk(model, rho0, seed_key, indices, mask, *, n_steps, alphas, coherent, draw_dtype, wrt):
+    """Moments over one chunk of the parameter tangents (and of the δ gradients with ``"deltas"``).
+
+    Returns a dict of :class:`~jaxthermo.ensemble._statistics.Moments`, merged by the engine like its
+    own statistics: ``sens_work`` etc. with per-step means of shape (N, P) (P tangents),
+    ``sens_state`` (N, P, d, d) (mean only), ``sens_divergence`` (N, P, n_alpha); with ``"deltas"``,
+    ``dsens_work`` (N,) and ``dsens_free_energy`` (N, n_alpha).
+    """
+    rdt = jnp.real(rho0).dtype
+    names = parameter_names(wrt)
+    out = {}
+    if names:
+        out.update(_tangent_moments(model, rho0, seed_key, indices, mask, names, n_steps, alphas, coherent, draw_dtype, rdt))
+    if DELTAS in wrt:
+        out.update(_delta_moments(model, rho0, seed_key, indices, mask, n_steps, alphas, coherent, draw_dtype, rdt))
+    return out
+
+
+def _states_for_divergence(rho, coherent):
+    if coherent:
+        return rho
+    p = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))
+    return p[..., :, None] * jnp.eye(p.shape[-1], dtype=p.dtype)
+
+
+def _tangent_moments(model, rho0, seed_key, indices, mask, names, n_steps, alphas, coherent, draw_dtype, rdt):
+    flat, unravel = flatten_parameters(parameter_values(model, names, rdt), names)
+    n_par = flat.shape[0]
+    basis = jnp.eye(n_par, dtype=rdt)
+
+    def draws(p):
+        m = with_parameters(model, unravel(p))
+        return sample_chunk(m.distribution, seed_key, indices, n_steps, rdt, draw_dtype)
+
+    deltas = draws(flat)  # (B, N)
+    ddeltas = jax.vmap(lambda t: jax.jvp(draws, (flat,), (t,))[1], out_axes=2)(basis)  # (B, N, P)
+
+    def one(p, rho, delta, r):
+        m = with_parameters(model, unravel(p))
+        theta = jnp.broadcast_to(jnp.asarray(m.theta).astype(rdt), (n_steps,))[r]
+        rho_new, e = collision_step(m, rho, delta, theta)
+        if alphas:
+            div = model_divergences(m, _states_for_divergence(rho_new, coherent), alphas, coherent)
+        else:
+            div = jnp.zeros((0,), rdt)
+        return rho_new, (e.work, e.heat, e.energy_change, div)
+
+    def tangent_step(rho, drho, delta, ddelta, r):
+        # one configuration; drho (P, d, d), ddelta (P,): one jvp per tangent
+        def jvp_k(t, dr, dd):
+            return jax.jvp(lambda p, x, dl: one(p, x, dl, r), (flat, rho, delta), (t, dr, dd))
+
+        (rho_new, vals), (drho_new, dvals) = jax.vmap(jvp_k)(basis, drho, ddelta)
+        return jax.tree.map(lambda x: x[0], (rho_new, vals)), (drho_new, dvals)
+
+    b = indices.shape[0]
+    rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
+    drho = jnp.zeros((b, n_par) + rho0.shape, rho0.dtype)
+    dw = jnp.zeros((b, n_par), rdt)
+
+    def step(carry, x):
+        rho, drho, dw = carry
+        delta, ddelta, r = x
+        (rho, _), (drho, (dwork, dheat, ddu, ddiv)) = jax.vmap(tangent_step, (0, 0, 0, 0, None))(rho, drho, delta, ddelta, r)
+        dw = dw + dwork
+        stats = {
+            "work": chunk_moments(dwork, mask),
+            "heat": chunk_moments(dheat, mask),
+            "energy_change": chunk_moments(ddu, mask),
+            "cumulative_work": chunk_moments(dw, mask),
+            "state": chunk_moments(drho, mask, second=False),
+        }
+        if alphas:
+            stats["divergence"] = chunk_moments(ddiv, mask)
+        return (rho, drho, dw), stats
+
+    xs = (deltas.T, jnp.moveaxis(ddeltas, 1, 0), jnp.arange(n_steps))
+    _, stats = jax.lax.scan(step, (rho, drho, dw), xs)
+    return {_PREFIX + k: v for k, v in stats.items()}
+
+
+def _delta_moments(model, rho0, seed_key, indices, mask, n_steps, alphas, coherent, draw_dtype, rdt):
+    deltas = sample_chunk(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)
+    thetas = jnp.broadcast_to(jnp.asarray(model.theta).astype(rdt), (n_steps,))
+    beta = jnp.asarray(model.beta).astype(rdt)
+
+    def final(dl):
+        def step(carry, x):
+            rho, w = carry
+            rho, e = collision_step(model, rho, x[0], x[1])
+            return (rho, w + e.work), None
+
+        (rho, w), _ = jax.lax.scan(step, (rho0, jnp.zeros((), rdt)), (dl, thetas))
+        if alphas:
+            f = model_divergences(model, _states_for_divergence(rho, coherent), alphas, coherent) / beta
+        else:
+            f = jnp.zeros((0,), rdt)
+        return w, f
+
+    gw, gf = jax.vmap(jax.jacrev(final))(deltas)  # (B, N), (B, n_alpha, N)
+    out = {_DELTA_PREFIX + "work": chunk_moments(gw, mask)}
+    if alphas:
+        out[_DELTA_PREFIX + "free_energy"] = chunk_moments(jnp.swapaxes(gf, 1, 2), mask)
+    return out
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclasses.dataclass(frozen=True)
+class Sensitivity:
+    """Derivatives of an ensemble's streamed means with respect to one parameter (docs/ensemble.md §5).
+
+    Same field names and shapes as :class:`~jaxthermo.EnsembleResult`, with a trailing axis for a
+    parameter with several entries (a θ schedule: (…, N)). ``mean_x`` is ∂⟨x⟩/∂parameter (the mean
+    over configurations of the per-configuration derivative) and ``var_x`` the variance of the
+    per-configuration derivative; :meth:`standard_error` gives √(var/n). The mean-state functionals
+    (``mean_state_divergence``, ``mean_state_trace_distance``, ``mean_state_thermal_trace_distance``)
+    are derivatives by the chain rule through ∂ρ̄_r (no separate error).
+    """
+
+    name: str
+    n_configs: int
+    mean_work: np.ndarray
+    var_work: np.ndarray
+    mean_heat: np.ndarray
+    var_heat: np.ndarray
+    mean_energy_change: np.ndarray
+    var_energy_change: np.ndarray
+    mean_cumulative_work: np.ndarray
+    var_cumulative_work: np.ndarray
+    mean_state: np.ndarray
+    mean_divergence: np.ndarray
+    var_divergence: np.ndarray
+    mean_state_divergence: np.ndarray
+    mean_state_trace_distance: np.ndarray
+    mean_state_thermal_trace_distance: np.ndarray
+
+    @property
+    def mean_total_work(self):
+        """∂⟨W_N⟩/∂parameter."""
+        return self.mean_cumulative_work[-1]
+
+    @property
+    def var_total_work(self):
+        return self.var_cumulative_work[-1]
+
+    def standard_error(self, name: str):
+        """Standard error of ``mean_<name>`` (e.g. ``"work"``, ``"total_work"``, ``"divergence"``): √(var/n)."""
+        return np.sqrt(np.asarray(getattr(self, f"var_{name}")) / self.n_configs)
+
+
+class DeltaSensitivity(NamedTuple):
+    """Per collision r: mean and variance over configurations of ∂W_N/∂δ_r (N,) and of
+    ∂F_α(ρ_{S|N}‖τ_S)/∂δ_r (N, n_alpha) — which reservoir qudits matter."""
+
+    mean_work: np.ndarray
+    var_work: np.ndarray
+    mean_free_energy: np.ndarray
+    var_free_energy: np.ndarray
+    n_configs: int
+
+    def standard_error(self, name: str):
+        """√(var/n) of ``mean_work`` (``"work"``) or ``mean_free_energy`` (``"free_energy"``)."""
+        return np.sqrt(np.asarray(getattr(self, f"var_{name}")) / self.n_configs)
+
+
+def sensitivities_from_stats(model, stats, info, result, wrt):
+    """``({name: Sensitivity}, DeltaSensitivity | None)`` of one grid point from merged reductions."""
+    names = parameter_names(wrt)
+    n = int(info["n_configs"])
+    rho0 = jnp.asarray(info["rho0"])
+    rdt = jnp.real(rho0).dtype
+    alphas = tuple(float(a) for a in np.atleast_1d(info["alphas"]))
+    coherent = bool(info["coherent"])
+    sens = {}
+    if names:
+        values = parameter_values(model, names, rdt)
+        flat, unravel = flatten_parameters(values, names)
+        n_par = flat.shape[0]
+        basis = jnp.eye(n_par, dtype=rdt)
+        mean_state = jnp.asarray(result.mean_state)
+        d_state = jnp.concatenate([jnp.zeros((1, n_par) + rho0.shape, rho0.dtype),
+                                   jnp.asarray(stats[_PREFIX + "state"].mean)], axis=0)  # (N+1, P, d, d)
+
+        def functionals(p, rho_bar):
+            m = with_parameters(model, unravel(p))
+            if alphas:
+                div = model_divergences(m, _states_for_divergence(rho_bar, coherent), alphas, coherent)
+                div0 = model_divergences(m, _states_for_divergence(rho0, coherent), alphas, coherent)
+            else:
+                div = jnp.zeros(rho_bar.shape[:1] + (0,), rdt)
+                div0 = jnp.zeros((0,), rdt)
+            tau_bar = averaged_reservoir_state(m, m.distribution).astype(rho_bar.dtype)
+            beta, g0 = jnp.asarray(m.beta).astype(rdt), jnp.asarray(m.g0).astype(rdt)
+            tau_s = thermal_state(model.d, beta, g0).astype(rho_bar.dtype)
+            return div, trace_distance(rho_bar, tau_bar), trace_distance(rho_bar, tau_s), div0
+
+        tangents = jax.vmap(lambda t, ds: jax.jvp(functionals, (flat, mean_state), (t, ds))[1], (0, 1))(basis, d_state)
+        d_div, d_td, d_tds, d_div0 = (np.moveaxis(np.asarray(x), 0, -1) for x in tangents)  # P last
+        offset = 0
+        for name in names:
+            size = int(np.size(np.asarray(values[name])))
+            sl = slice(offset, offset + size)
+            offset += size
+            is_scalar = np.ndim(values[name]) == 0
+
+            def pick(x, sl=sl, scalar=is_scalar):
+                x = np.asarray(x)[..., sl]
+                return x[..., 0] if scalar else x
+
+            fields = {}
+            for field in _STREAMED:
+                mom = stats[_PREFIX + field]
+                fields[f"mean_{field}"] = pick(mom.mean)
+                fields[f"var_{field}"] = pick(variance(mom))
+            fields["mean_state"] = pick(np.moveaxis(np.asarray(d_state), 1, -1))
+            if alphas:
+                mom = stats[_PREFIX + "divergence"]
+                mean_div = np.concatenate([d_div0[None], np.swapaxes(np.asarray(mom.mean), 1, 2)], axis=0)
+                var_div = np.concatenate([np.zeros_like(d_div0)[None], np.swapaxes(variance(mom), 1, 2)], axis=0)
+            else:
+                mean_div = var_div = np.zeros((int(info["n_steps"]) + 1, 0, n_par), np.dtype(str(rdt)))
+            fields["mean_divergence"] = pick(mean_div)
+            fields["var_divergence"] = pick(var_div)
+            fields["mean_state_divergence"] = pick(d_div)
+            fields["mean_state_trace_distance"] = pick(d_td)
+            fields["mean_state_thermal_trace_distance"] = pick(d_tds)
+            sens[name] = Sensitivity(name=name, n_configs=n, **fields)
+    delta = None
+    if DELTAS in wrt:
+        mw = stats[_DELTA_PREFIX + "work"]
+        if alphas:
+            mf = stats[_DELTA_PREFIX + "free_energy"]
+            mean_f, var_f = np.asarray(mf.mean), variance(mf)
+        else:
+            mean_f = var_f = np.zeros((int(info["n_steps"]), 0))
+        delta = DeltaSensitivity(np.asarray(mw.mean), variance(mw), mean_f, var_f, n)
+    return sens, delta

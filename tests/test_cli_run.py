@@ -1,0 +1,208 @@
+"""`jaxthermo run/ensemble/init/--version` and `to_xarray`: the examples run
+with tiny sizes, their netCDF reloads and equals a direct Python call of the same study."""
+
+import pathlib
+import tomllib
+
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo.apps import cli
+from jaxthermo.apps.config import ConfigError, dumps, resolve
+
+xr = pytest.importorskip("xarray")
+pytest.importorskip("h5netcdf")
+pytest.importorskip("matplotlib")
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+TINY = {"n_configs": 300, "n_steps": 12}
+
+
+def _tiny(path, out):
+    raw = tomllib.loads(path.read_text())
+    raw["study"]["out"] = str(out)
+    if "run" in raw:
+        raw["run"].update(TINY)
+    if "assignment" in raw:
+        raw["assignment"]["n_times"] = 9
+    return raw
+
+
+def _write(raw, path):
+    path.write_text(dumps(resolve(raw)))
+    return path
+
+
+def _open(out):
+    with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
+        return ds.load()
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.toml")))
+def test_examples_run_and_write_their_outputs(name, tmp_path):
+    out = tmp_path / "out"
+    cfg_path = _write(_tiny(EXAMPLES / name, out), tmp_path / name)
+    assert cli.main(["run", str(cfg_path), "--no-progress"]) == 0
+    for f in ("results.nc", "summary.png", "config.resolved.toml"):
+        assert (out / f).stat().st_size > 0, f
+    resolved = tomllib.loads((out / "config.resolved.toml").read_text())
+    assert resolved["versions"]["jaxthermo"] == jt.__version__
+    ds = _open(out)
+    assert ds.attrs["jaxthermo_version"] == jt.__version__
+    # the resolved config reruns to the same numbers
+    out2 = tmp_path / "again"
+    assert cli.main(["run", str(out / "config.resolved.toml"), "--out", str(out2), "--no-progress", "--no-plot"]) == 0
+    again = _open(out2)
+    for var in ds.data_vars:
+        np.testing.assert_array_equal(ds[var].values, again[var].values)
+
+
+def test_ensemble_netcdf_equals_direct_python_call(tmp_path):
+    out = tmp_path / "ens"
+    cfg = _write(_tiny(EXAMPLES / "ensemble_qutrit.toml", out), tmp_path / "s.toml")
+    assert cli.main(["run", str(cfg), "--no-progress", "--no-plot"]) == 0
+    ds = _open(out)
+    model = jt.InhomogeneousReservoir(3, 1.0, 1.0, 0.2, kind="hamiltonian", distribution=jt.Gaussian(0.05))
+    res = jt.ensemble(model, jt.thermal_state(3, 0.5, 1.0), 12, 300, seed=1, alphas=(1.0, 2.0, np.inf))
+    np.testing.assert_allclose(ds.mean_work.values, res.mean_work, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ds.var_cumulative_work.values, res.var_cumulative_work, rtol=1e-10, atol=1e-18)
+    np.testing.assert_allclose(ds.mean_state_real.values + 1j * ds.mean_state_imag.values, res.mean_state, atol=1e-14)
+    np.testing.assert_allclose(ds.mean_divergence.sel(alpha=2.0).values, res.mean_divergence[:, 1], rtol=1e-12)
+    np.testing.assert_array_equal(ds.work_histogram_counts.values, res.work_histogram.counts)
+    assert list(ds.alpha.values) == [1.0, 2.0, np.inf]
+    assert ds.attrs["n_configs"] == 300 and ds.attrs["seed"] == 1 and ds.attrs["model_d"] == 3
+    assert ds.attrs["distribution"] == "Gaussian" and ds.attrs["distribution_sigma"] == 0.05
+    assert "g0" in ds.attrs["units"]
+
+
+def test_sweep_netcdf_equals_direct_python_call(tmp_path):
+    out = tmp_path / "sw"
+    cfg = _write(_tiny(EXAMPLES / "sweep_theta_sigma.toml", out), tmp_path / "s.toml")
+    assert cli.main(["run", str(cfg), "--no-progress", "--no-plot"]) == 0
+    ds = _open(out)
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.05))
+    grid = {"theta": [0.05, 0.1, 0.2, 0.4], "sigma": [0.02, 0.1]}
+    res = jt.sweep(model, np.diag([1.0, 0.0]), 12, 300, 0, grid=grid, alphas=(1.0,))
+    assert ds.mean_work.dims == ("theta", "sigma", "collision")
+    np.testing.assert_allclose(ds.mean_work.values, res.stack("mean_work"), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ds.mean_work.sel(theta=0.2, sigma=0.1).values, res.at(theta=0.2, sigma=0.1).mean_work)
+
+
+def test_coherent_and_assignment_scans_equal_direct_calls(tmp_path):
+    out = tmp_path / "b"
+    assert cli.main(["run", str(_write(_tiny(EXAMPLES / "coherent_lambda.toml", out), tmp_path / "b.toml")),
+                     "--no-progress", "--no-plot"]) == 0
+    ds = _open(out)
+    m = jt.qubit_example(omega=1.0, g=1.0, beta=2.0, lam=0.2, tau=0.01)
+    rho = jt.steady_state(m)
+    np.testing.assert_allclose(float(ds.coherent_work_rate.sel(lam=0.2, beta=2.0)), float(jt.coherent_work_rate(m, rho)), rtol=1e-12)
+    np.testing.assert_allclose(float(ds.entropy_production_rate.sel(lam=0.2, beta=2.0)),
+                               float(jt.entropy_production_rate(m, rho)), rtol=1e-10)
+    out = tmp_path / "c"
+    assert cli.main(["run", str(_write(_tiny(EXAMPLES / "assignment_regimes.toml", out), tmp_path / "c.toml")),
+                     "--no-progress", "--no-plot"]) == 0
+    ds = _open(out)
+    q = jt.QuadraticReservoirs.from_regime(2, 2, 2.0, 4.0, 1.0, 0.1, beta1=1.0, beta2=0.5)
+    e = q.energetics(np.linspace(0, 10.0, 9))
+    np.testing.assert_allclose(ds.bare_heat.sel(detuning=2.0, effective_coupling=4.0).values, np.asarray(e.bare.heat), rtol=1e-12)
+
+
+def test_quick_ensemble_command_resume_init_and_version(tmp_path, capsys):
+    out = tmp_path / "q"
+    args = ["ensemble", "--d", "3", "--theta", "0.2", "--sigma", "0.05", "--steps", "10", "--configs", "4e2",
+            "--out", str(out), "--no-progress", "--no-plot"]
+    assert cli.main(args) == 0
+    first = _open(out)
+    assert first.attrs["n_configs"] == 400 and first.attrs["model_d"] == 3
+    assert not (out / "checkpoint.npz").exists()  # removed once the run finished
+    assert cli.main(args + ["--resume"]) == 0  # nothing to resume: a fresh run, same numbers
+    np.testing.assert_array_equal(_open(out).mean_work.values, first.mean_work.values)
+    capsys.readouterr()
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith(f"jaxthermo {jt.__version__} (JAX ")
+    path = tmp_path / "study.toml"
+    assert cli.main(["init", str(path)]) == 0
+    assert cli.main(["init", str(path)]) == 1  # no silent overwrite
+    cfg = resolve(tomllib.loads(path.read_text()))
+    assert cfg["model"]["d"] == 3 and cfg["run"]["alphas"] == [1.0, np.inf]
+
+
+def test_resume_continues_from_the_checkpoint(tmp_path):
+    from jaxthermo.apps.study import run_model_a
+
+    raw = {"study": {"out": str(tmp_path)}, "run": {"n_steps": 5, "n_configs": 400, "chunk_size": 100}}
+    cfg = resolve(raw)
+    calls = []
+    real = jt.ensemble  # the runner calls jaxthermo's public ensemble
+
+    def killed(*a, **kw):  # run two chunks, then "die"
+        def cb(chunk, done):
+            calls.append(done)
+            if done >= 200:
+                raise KeyboardInterrupt
+        return real(*a, **dict(kw, callback=cb))
+
+    try:
+        jt.ensemble = killed
+        with pytest.raises(KeyboardInterrupt):
+            run_model_a(cfg, progress=False, out=str(tmp_path))
+    finally:
+        jt.ensemble = real
+    assert (tmp_path / "checkpoint.npz").exists()
+    res, _ = run_model_a(cfg, progress=False, resume=True, out=str(tmp_path))
+    assert res.info["chunks_resumed"] == 2
+    fresh, _ = run_model_a(cfg, progress=False, resume=False, out=str(tmp_path))
+    assert fresh.info["chunks_resumed"] == 0
+    np.testing.assert_allclose(res.mean_work, fresh.mean_work, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"study": {"study": "ensembel"}}, "allowed values are 'ensemble', 'sweep'"),
+        ({"model": {"kind": "pressure"}}, r"\[model\] kind = 'pressure': allowed values are 'hamiltonian', 'temperature'"),
+        ({"model": {"dd": 3}}, r"\[model\] has unknown key 'dd'; allowed keys: d, beta"),
+        ({"run": {"n_configs": "many"}}, r"\[run\] n_configs = 'many': must be a"),
+        ({"grid": {"theta": [0.1]}}, r"\[grid\]: not a table of study = 'ensemble'"),
+        ({"study": {"study": "sweep"}, "grid": {"phi": [1.0]}}, r"unknown parameter 'phi'; allowed parameters: theta"),
+        ({"distribution": {"name": "cauchy"}}, "allowed values are 'gaussian', 'uniform', 'two_point'"),
+        ({"initial_state": {"name": "populations"}}, "needs populations"),
+        ({"study": {"study": "coherent_scan"}, "scan": {"omega2": [1.0]}}, "allowed parameters: omega, g, beta, lam, tau"),
+    ],
+)
+def test_bad_config_names_the_key_and_the_allowed_values(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve(raw)
+
+
+def test_bad_config_from_the_command_line(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text('[model]\nkind = "pressure"\n')
+    assert cli.main(["run", str(path)]) == 2
+    assert "[model] kind = 'pressure': allowed values are" in capsys.readouterr().err
+
+
+def test_to_xarray_round_trip_through_netcdf(tmp_path):
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, kind="temperature", distribution=jt.Uniform(0.2))
+    rho0 = np.array([[0.6, 0.2 - 0.1j], [0.2 + 0.1j, 0.4]])
+    res = jt.ensemble(model, rho0, 6, 128, seed=7)
+    ds = res.to_xarray(model=model)
+    assert ds.mean_work.dims == ("collision",) and ds.mean_divergence.dims == ("step", "alpha")
+    assert ds.mean_state_real.dims == ("step", "row", "col")
+    ds.to_netcdf(tmp_path / "r.nc", engine="h5netcdf")
+    with xr.open_dataset(tmp_path / "r.nc", engine="h5netcdf") as back:
+        back = back.load()
+    for var in ds.data_vars:
+        np.testing.assert_array_equal(back[var].values, ds[var].values)
+    for key, value in ds.attrs.items():
+        np.testing.assert_array_equal(back.attrs[key], value)
+    assert back.attrs["model_kind"] == "temperature" and back.attrs["coherent"] == 1
+    np.testing.assert_allclose(back.mean_state_real.values + 1j * back.mean_state_imag.values, res.mean_state)
+
+    sw = jt.sweep(model, rho0, 6, 64, grid={"beta": [0.5, 1.0], "width": [0.1, 0.2, 0.3]})
+    ds = sw.to_xarray(model=model)
+    assert ds.mean_heat.dims == ("beta", "width", "collision") and ds.attrs["grid"] == "beta,width"
+    ds.to_netcdf(tmp_path / "s.nc", engine="h5netcdf")
+    with xr.open_dataset(tmp_path / "s.nc", engine="h5netcdf") as back:
+        np.testing.assert_array_equal(back.mean_heat.sel(beta=1.0, width=0.3).values, sw.at(beta=1.0, width=0.3).mean_heat)

@@ -1,0 +1,90 @@
+"""QuTiP in and out: Qobj inputs, jt.to_qobj dims, the basis order vs qutip.jmat."""
+
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+
+qutip = pytest.importorskip("qutip")
+
+
+def test_thermal_state_matches_qutip_after_basis_reversal():
+    # jaxthermo: |0⟩ = ground state of g s_z; QuTiP's thermal state of jmat(1,'z') in its reversed basis
+    d, beta, g = 3, 0.7, 1.3
+    ours = np.asarray(jt.thermal_state(d, beta, g))
+    h = g * qutip.jmat((d - 1) / 2, "z")
+    theirs = (-beta * h).expm()
+    theirs = (theirs / theirs.tr()).full()
+    np.testing.assert_allclose(ours, theirs[::-1, ::-1], atol=1e-12)
+
+
+def test_basis_order_statement():
+    np.testing.assert_allclose(np.diag(np.asarray(jt.spin_z(3))), [-1.0, 0.0, 1.0])
+    np.testing.assert_allclose(np.diag(qutip.jmat(1, "z").full().real), [1.0, 0.0, -1.0])
+    p = np.eye(3)[::-1]
+    np.testing.assert_allclose(np.asarray(jt.spin_z(3)), p @ qutip.jmat(1, "z").full().real @ p)
+
+
+def test_qobj_rho0_into_trajectory_and_ensemble():
+    model = jt.InhomogeneousReservoir(3, 1.0, 1.0, 0.2, distribution=jt.Gaussian(0.05))
+    rho = np.asarray(jt.thermal_state(3, 0.4, 1.0))
+    q = jt.to_qobj(rho)
+    deltas = np.linspace(-0.05, 0.05, 6)
+    a = jt.trajectory(model, q, deltas)
+    b = jt.trajectory(model, rho, deltas)
+    np.testing.assert_allclose(np.asarray(a.states), np.asarray(b.states), atol=1e-14)
+    ra = jt.ensemble(model, q, 6, 64, seed=3)
+    rb = jt.ensemble(model, rho, 6, 64, seed=3)
+    np.testing.assert_allclose(ra.mean_work, rb.mean_work, atol=1e-14)
+    with pytest.raises(ValueError, match="d = 3"):
+        jt.ensemble(model, qutip.thermal_dm(2, 0.3), 6, 64)
+
+
+def test_qobj_ket_is_a_pure_state():
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.2)
+    a = jt.trajectory(model, qutip.basis(2, 1), np.zeros(3))
+    b = jt.trajectory(model, np.diag([0.0, 1.0]), np.zeros(3))
+    np.testing.assert_allclose(np.asarray(a.states), np.asarray(b.states), atol=1e-14)
+
+
+def test_qobj_model_b_hamiltonian_and_dims_check():
+    mb = jt.qubit_example(lam=0.2)
+    mq = jt.CoherentCollisionModel(
+        jt.to_qobj(mb.H_S), jt.to_qobj(mb.H_A), jt.to_qobj(mb.V, dims=mb.dims), mb.beta, jt.to_qobj(mb.chi), mb.lam, mb.tau
+    )
+    np.testing.assert_allclose(
+        float(jt.coherent_work_rate(mq, jt.steady_state(mq))), float(jt.coherent_work_rate(mb, jt.steady_state(mb))), rtol=1e-12
+    )
+    # a qutip-built interaction with the right tensor structure is accepted
+    sm = qutip.destroy(2)
+    v = qutip.tensor(sm.dag(), sm) + qutip.tensor(sm, sm.dag())
+    jt.CoherentCollisionModel(mb.H_S, mb.H_A, v, mb.beta, mb.chi, mb.lam, mb.tau)
+    with pytest.raises(ValueError, match="tensor factors"):
+        jt.CoherentCollisionModel(mb.H_S, mb.H_A, qutip.Qobj(v.full()), mb.beta, mb.chi, mb.lam, mb.tau)
+
+
+def test_qobj_model_c_fields():
+    hs = qutip.sigmaz() / 2
+    he = qutip.sigmaz() / 2
+    hi = 0.3 * (qutip.tensor(qutip.sigmap(), qutip.sigmam()) + qutip.tensor(qutip.sigmam(), qutip.sigmap()))
+    m = jt.GlobalModel(hs, hi, he)
+    assert m.dims == (2, 2)
+    rho0 = qutip.tensor(qutip.basis(2, 0).proj(), qutip.thermal_dm(2, 0.5))
+    out = jt.energy_assignment(m, rho0, np.linspace(0, 1, 5))
+    ref = jt.energy_assignment(jt.GlobalModel(hs.full(), hi.full(), he.full()), rho0.full(), np.linspace(0, 1, 5))
+    np.testing.assert_allclose(np.asarray(out.energies), np.asarray(ref.energies), atol=1e-12)
+    with pytest.raises(ValueError, match="tensor factors"):
+        jt.GlobalModel(hs, qutip.Qobj(hi.full()), he)
+
+
+def test_to_qobj_dims_and_batches():
+    rho = np.asarray(jt.thermal_state(3, 1.0, 1.0))
+    q = jt.to_qobj(rho)
+    assert q.dims == [[3], [3]]
+    np.testing.assert_allclose(q.full(), rho)
+    v = jt.to_qobj(np.eye(6), dims=(2, 3))
+    assert v.dims == [[2, 3], [2, 3]]
+    batch = jt.to_qobj(np.stack([rho, rho]))
+    assert isinstance(batch, list) and len(batch) == 2
+    with pytest.raises(ValueError, match="multiply"):
+        jt.to_qobj(np.eye(6), dims=(2, 2))
