@@ -9,8 +9,6 @@ it returns moments over the chunk, and it accumulates histograms in the scan car
 
 from __future__ import annotations
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 
@@ -43,7 +41,7 @@ def _qubit_mean_state(state, mask):
 
 
 def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_edges, *, n_steps, alphas, coherent,
-                  draw_dtype=None, histogram_method="scatter"):
+                  draw_dtype=None, histogram_method="scatter", tangents=None):
     """Reductions over one chunk of configurations of model A.
 
     Args:
@@ -54,6 +52,9 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
       work_edges, collision_edges: histogram edges of W_N and of single-collision W (n_bins + 1,).
       n_steps, alphas, coherent, draw_dtype, histogram_method: static (``draw_dtype``: dtype of the δ
         draws; ``histogram_method``: see :func:`~jaxthermo.ensemble._statistics.chunk_counts`).
+      tangents: optional factory ``tangents(model, seed_key, indices, mask, state)`` of a tangent stream
+        (``carry0``, ``xs``, ``step``; :func:`~jaxthermo.ensemble._sensitivity.tangent_stream`): the
+        collisions then run once, under ``jax.jvp``, and the plain statistics come from the primal.
 
     Returns:
       dict of :class:`Moments` (per step, leading axis N) and :class:`Counts`.
@@ -65,21 +66,38 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
     rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
     if use_fused_qubit_path(model):  # qubit partial swap: three real numbers per configuration
         state = state_to_qubit(rho)
-        collide_chunk = partial(qubit_collision, model)
+        collide = qubit_collision
         as_matrix = lambda st: qubit_to_state(*st)
         mean_state = _qubit_mean_state
         pops = lambda st: jnp.stack([st[0], 1 - st[0]], axis=-1)
     else:
         state = rho
-        collide_chunk = jax.vmap(lambda r, dl, th: collision_step(model, r, dl, th), (0, 0, None))
+        collide = lambda m, st, dl, th: jax.vmap(lambda r, d_, t_: collision_step(m, r, d_, t_), (0, 0, None))(st, dl, th)
         as_matrix = lambda st: st
         mean_state = chunk_moments
         pops = populations
 
+    def physics(m, state, delta, theta):
+        """One collision of the whole chunk under model ``m``: (state, Energetics, divergences or None)."""
+        state, e = collide(m, state, delta, theta)
+        div = None
+        if alphas:
+            if coherent:
+                div = model_divergences(m, as_matrix(state), alphas, True)
+            else:
+                div = model_divergences(m, _diagonal(pops(state)), alphas, False)
+        return state, e, div
+
+    tan = None if tangents is None else tangents(model, seed_key, indices, mask, state)
+
     def step(carry, x):
-        state, w_acc, hist = carry
-        delta, theta = x
-        state, e = collide_chunk(state, delta, theta)
+        state, w_acc, hist, tcarry = carry
+        delta, theta, tx = x
+        if tan is None:
+            state, e, div = physics(model, state, delta, theta)
+            extra = {}
+        else:
+            state, e, div, tcarry, extra = tan.step(physics, state, tcarry, delta, tx)
         w_acc = w_acc + e.work
         stats = {
             "state": mean_state(state, mask),
@@ -89,17 +107,14 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
             "cumulative_work": chunk_moments(w_acc, mask),
         }
         if alphas:
-            if coherent:
-                div = model_divergences(model, as_matrix(state), alphas, True)
-            else:
-                div = model_divergences(model, _diagonal(pops(state)), alphas, False)
             stats["divergence"] = chunk_moments(div, mask)
+        stats.update(extra)
         hist = hist + chunk_counts(e.work, mask, collision_edges, histogram_method)
-        return (state, w_acc, hist), stats
+        return (state, w_acc, hist, tcarry), stats
 
     hist0 = jnp.zeros(collision_edges.shape[-1] + 1, jnp.int32)
-    carry0 = (state, jnp.zeros((b,), rdt), hist0)
-    (_, w_acc, hist), stats = jax.lax.scan(step, carry0, (deltas.T, thetas))
+    carry0 = (state, jnp.zeros((b,), rdt), hist0, None if tan is None else tan.carry0)
+    (_, w_acc, hist, _), stats = jax.lax.scan(step, carry0, (deltas.T, thetas, None if tan is None else tan.xs))
     stats["work_histogram"] = Counts(chunk_counts(w_acc, mask, work_edges, histogram_method))
     stats["collision_work_histogram"] = Counts(hist)
     return stats
