@@ -136,3 +136,27 @@ def test_plain_statistics_with_wrt_equal_the_plain_run(d, kind):
                   "mean_state", "mean_divergence", "var_divergence"):
         np.testing.assert_allclose(getattr(both, field), getattr(plain, field), rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(both.work_histogram.counts, plain.work_histogram.counts)
+
+
+def test_sweep_with_wrt_equals_per_point_ensembles():
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.4, distribution=jt.Gaussian(0.1))
+    rho0 = _coherent(2)
+    kw = dict(alphas=(2.0,), chunk_size=128, wrt=("theta", "sigma", "deltas"))
+    sw = jt.sweep(model, rho0, 4, 250, seed=6, grid={"theta": [0.3, 0.6], "sigma": [0.05, 0.2]}, **kw)
+    for theta in (0.3, 0.6):
+        for sigma in (0.05, 0.2):
+            point = model.replace(theta=theta, distribution=jt.Gaussian(sigma))
+            want = jt.ensemble(point, rho0, 4, 250, seed=6, **kw)
+            got = sw.at(theta=theta, sigma=sigma)
+            for name in ("theta", "sigma"):
+                for field in ("mean_work", "var_work", "mean_cumulative_work", "mean_state", "mean_divergence",
+                              "mean_state_divergence", "mean_state_trace_distance"):
+                    np.testing.assert_allclose(getattr(got.sensitivity[name], field),
+                                               getattr(want.sensitivity[name], field), rtol=1e-10, atol=1e-14)
+            np.testing.assert_allclose(got.delta_sensitivity.mean_work, want.delta_sensitivity.mean_work,
+                                       rtol=1e-10, atol=1e-14)
+    grid_total = sw.stack_sensitivity("theta", "mean_total_work")
+    assert grid_total.shape == (2, 2)
+    assert grid_total[1, 0] == sw.at(theta=0.6, sigma=0.05).sensitivity["theta"].mean_total_work
+    with pytest.raises(ValueError, match="name"):
+        sw.stack_sensitivity("beta", "mean_work")
