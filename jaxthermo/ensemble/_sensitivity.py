@@ -1,9 +1,11 @@
 """Sensitivities streamed by the ensemble engine: ``jt.ensemble(..., wrt=...)`` (docs/ensemble.md §5).
 
 Forward mode, per configuration: the tangents of the system state, of W, Q, ΔU, of the cumulative work
-and of D_α(ρ_{S|r}‖τ_S) with respect to each requested parameter are carried through the same
-``lax.scan`` over collisions as the state (``jax.jvp`` of model A's single-configuration
-:func:`~jaxthermo.collision_step`, vmapped over one tangent per parameter entry and over the chunk).
+and of D_α(ρ_{S|r}‖τ_S) with respect to each requested parameter are carried through the kernel's own
+``lax.scan`` over collisions (:func:`tangent_stream`): each chunk collision — the fused real qubit
+collision or the vmapped :func:`~jaxthermo.collision_step` — runs once under ``jax.jvp``, vmapped over
+one tangent per parameter entry with the primal unbatched, and the kernel's plain statistics come
+from that primal (one pass).
 Every step reduces the tangents over the chunk to moments (mean and M2), which the engine merges like
 its other statistics, so memory does not depend on N × n_configs, and results are the same (to
 rounding) for every chunk size and device count. Distribution scales (``sigma``, ``width``, ``delta``)
