@@ -4,9 +4,12 @@ Workload: model A, qubit (and qutrit), system state with coherences, partial swa
 Hamiltonian kind, Gaussian δ (σ = 0.05), N = 100 collisions per configuration; per collision the
 work and heat, and the mean state. Compared:
 
-* jaxthermo: ``jaxthermo.ensemble`` (every statistic streamed: mean state, mean/var of W, Q, ΔU and
-  cumulative W, histograms of W_N and of single-collision W), second call (compiled), all CPU
-  cores as devices;
+* jaxthermo: ``jaxthermo.ensemble`` with default arguments (every statistic streamed: mean state,
+  mean/var of W, Q, ΔU and the cumulative W, Q, ΔU, cumulants of W_N and Q_N, ⟨e^{−βW_N}⟩,
+  histograms, D_α for α = 1, ∞), second call (compiled), the devices jaxthermo sets up at import
+  (one per core); also ``alphas=()`` and a diagonal ρ0 for comparison;
+* for d = 4…8, a hand-written batched JAX closed form (jit, scan over collisions, the same
+  per-configuration draws, mean state and mean/var of W and Q only) against the generic path;
 * batched NumPy, written as a physicist would: the closed form ρ' = c²ρ + s²τ + isc[τ, ρ] on
   (M, d, d) arrays, work and heat from populations (vectorised over configurations);
 * batched NumPy, full density matrix: X = ρ ⊗ τ, U X U†, partial traces (einsum);
@@ -29,8 +32,7 @@ import sys
 import time
 
 N_CORES = os.cpu_count() or 1
-if __name__ == "__main__" and "--child" not in sys.argv:
-    os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={N_CORES}")
+# No environment flags: jaxthermo itself gives one CPU device per core at import.
 
 import numpy as np  # noqa: E402
 
@@ -51,17 +53,81 @@ def _model(d):
     return jt.InhomogeneousReservoir(d, BETA, G0, THETA, distribution=jt.Gaussian(SIGMA))
 
 
-def bench_jaxthermo(d, n_configs, dtype=None, repeats=2):
+def bench_jaxthermo(d, n_configs, dtype=None, repeats=2, diagonal=False, **kwargs):
+    """Collisions/s of ``jt.ensemble`` (default arguments unless ``kwargs``), best of ``repeats``."""
     import jaxthermo as jt
 
     model, rho0 = _model(d), coherent_state(d)
-    jt.ensemble(model, rho0, N_STEPS, min(n_configs, 4096), alphas=(), dtype=dtype)  # compile
+    if diagonal:
+        rho0 = np.diag(np.diag(rho0))
+    jt.ensemble(model, rho0, N_STEPS, n_configs, dtype=dtype, **kwargs)  # compile (same chunk size)
     best = np.inf
     for _ in range(repeats):
         t = time.perf_counter()
-        res = jt.ensemble(model, rho0, N_STEPS, n_configs, alphas=(), dtype=dtype)
+        res = jt.ensemble(model, rho0, N_STEPS, n_configs, dtype=dtype, **kwargs)
         best = min(best, time.perf_counter() - t)
     return n_configs * N_STEPS / best, res
+
+
+def bench_jax_closed_form(d, n_configs, repeats=2):
+    """A hand-written batched JAX closed form: ρ' = c²ρ + s²τ + isc[τ, ρ] on (M, d, d), W and Q from
+    populations, mean state and mean/var of W and Q per step; δ drawn per configuration from
+    fold_in(key, i) like the engine; one jit, all configurations in one chunk (no sharding)."""
+    import jax
+    import jax.numpy as jnp
+
+    m = jnp.arange(d) - (d - 1) / 2
+    c, s = np.cos(THETA), np.sin(THETA)
+    rho0 = jnp.asarray(coherent_state(d))
+
+    @jax.jit
+    def run(idx):
+        keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(0), i))(idx)
+        deltas = SIGMA * jax.vmap(lambda k: jax.random.normal(k, (N_STEPS,)))(keys)
+
+        def step(rho, delta):
+            q = jax.nn.softmax(-BETA * G0 * (1 + delta)[:, None] * m[None, :], axis=-1)
+            p = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))
+            comm = (q[:, :, None] - q[:, None, :]) * rho
+            rho = c * c * rho + 1j * s * c * comm + s * s * jax.vmap(jnp.diag)(q)
+            shift = ((q - p) * m).sum(axis=1)
+            work, heat = -(G0 * delta) * s * s * shift, G0 * (1 + delta) * s * s * shift
+            return rho, (rho.mean(0), work.mean(), work.var(), heat.mean(), heat.var())
+
+        return jax.lax.scan(step, jnp.broadcast_to(rho0, (idx.shape[0], d, d)), deltas.T)[1]
+
+    idx = jnp.arange(n_configs, dtype=jnp.uint32)
+    jax.block_until_ready(run(idx))
+    best = np.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(run(idx))
+        best = min(best, time.perf_counter() - t)
+    return n_configs * N_STEPS / best
+
+
+def profile_qubit(n_configs):
+    """Where the time of the default coherent-qubit call goes: collisions/s of the δ draws alone, of
+    ``alphas=()`` and of the default call (differences give the divergences' and the rest's share)."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxthermo.ensemble._sampling import sample_chunk
+
+    model = _model(2)
+    per_dev = -(-n_configs // len(jax.devices()))
+    idx = jnp.arange(per_dev, dtype=jnp.uint32)
+    draws = jax.jit(lambda i: jnp.sum(sample_chunk(model.distribution, jax.random.key(0), i, N_STEPS, jnp.float64)))
+    jax.block_until_ready(draws(idx))
+    t = time.perf_counter()
+    jax.block_until_ready(draws(idx))
+    t_draws = time.perf_counter() - t  # one device's share, one core
+    rate_none, _ = bench_jaxthermo(2, n_configs, alphas=())
+    rate_default, _ = bench_jaxthermo(2, n_configs)
+    total = n_configs * N_STEPS
+    ns = lambda rate: 1e9 * len(jax.devices()) / rate  # core-ns per collision
+    return dict(draws_ns=1e9 * t_draws / (per_dev * N_STEPS), alphas_none_ns=ns(rate_none),
+                default_ns=ns(rate_default), collisions=total)
 
 
 def _thermal_q(d, delta):
@@ -234,6 +300,7 @@ def machine():
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    import jaxthermo  # noqa: F401,I001  (first: its import sets the CPU device count and the XLA flag)
     import jax
 
     return f"{cpu}, {N_CORES} cores, {platform.system()} {platform.release()}, jax {jax.__version__}, {len(jax.devices())} CPU devices"
@@ -244,20 +311,42 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     parser.add_argument("--json", default=None)
     parser.add_argument("--memory-sizes", default="100000,1000000,10000000")
+    parser.add_argument("--throughput-only", action="store_true", help="skip compile time, float32 and memory")
     args = parser.parse_args()
     q = args.quick
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "command": "python " + " ".join(sys.argv), "throughput": {}}
     print(results["machine"], results["date"], flush=True)
+    n_jx = 20_000 if q else 400_000
     for d in (2, 3):
-        jx, _ = bench_jaxthermo(d, 20_000 if q else 400_000)
+        jx, _ = bench_jaxthermo(d, n_jx)
+        jx_diag, _ = bench_jaxthermo(d, n_jx, diagonal=True)
+        jx_none, _ = bench_jaxthermo(d, n_jx, alphas=())
         npc = bench_numpy_closed_form(d, 2_000 if q else 50_000)
         npf = bench_numpy_full(d, 500 if q else 10_000)
         qt = bench_qutip(d, 1 if q else 5)
-        row = dict(jaxthermo=jx, numpy_closed_form=npc, numpy_full_matrix=npf, qutip_loop=qt)
+        row = dict(jaxthermo=jx, jaxthermo_diagonal=jx_diag, jaxthermo_alphas_none=jx_none, numpy_closed_form=npc,
+                   numpy_full_matrix=npf, qutip_loop=qt)
         results["throughput"][f"d={d}"] = row
         print(f"d={d}: " + ", ".join(f"{k} {v:.3g} coll/s" for k, v in row.items())
-              + f"; ratios: ×{jx / npc:.0f} NumPy closed form, ×{jx / npf:.0f} NumPy full, ×{jx / qt:.0f} QuTiP", flush=True)
+              + f"; ratios: default/alphas=() ×{jx / jx_none:.2f} (diagonal ×{jx_diag / jx_none:.2f}), "
+              f"×{jx / npc:.1f} NumPy closed form, ×{jx / npf:.0f} NumPy full, ×{jx / qt:.0f} QuTiP", flush=True)
+    results["generic"] = {}
+    for d in range(4, 9):
+        n = 5_000 if q else 50_000
+        jx, _ = bench_jaxthermo(d, n, repeats=1)
+        jx_diag, _ = bench_jaxthermo(d, n, repeats=1, diagonal=True)
+        hand = bench_jax_closed_form(d, n, repeats=1)
+        results["generic"][f"d={d}"] = dict(jaxthermo=jx, jaxthermo_diagonal=jx_diag, jax_closed_form=hand)
+        print(f"d={d}: jaxthermo default coherent {jx:.3g}, diagonal {jx_diag:.3g}, hand-written JAX closed form "
+              f"{hand:.3g} coll/s; closed form / jaxthermo ×{hand / jx:.2f} (diagonal ×{hand / jx_diag:.2f})", flush=True)
+    results["profile_qubit"] = profile_qubit(n_jx)
+    print("profile (core-ns per collision):", results["profile_qubit"], flush=True)
+    if args.throughput_only:
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
+        return results
     first, second, imp = compile_time(100 if q else 1000)
     results["compile"] = dict(first_call_s=first, second_call_s=second, compile_s=first - second, import_s=imp)
     print(f"N=1000 first call {first:.2f} s, second {second:.2f} s (compile ≈ {first - second:.2f} s; import {imp:.2f} s)", flush=True)

@@ -10,7 +10,12 @@ Importing jaxthermo sets three documented global policies:
 * ``--xla_cpu_enable_concurrency_optimized_scheduler=false`` appended to ``XLA_FLAGS`` (unless
   the user set that flag): jaxlib 0.10 splits batched LAPACK calls over XLA's CPU thread pool,
   which can deadlock when several such calls run concurrently (docs/xla_cpu_hangs.md). It must
-  be in place before JAX creates its CPU backend; if the backend already exists, a warning says so.
+  be in place before JAX creates its CPU backend; if the backend already exists, a warning says so;
+* ``jax_num_cpu_devices = os.cpu_count()`` (one CPU device per core, so :func:`jaxthermo.ensemble`
+  shards over every core by default), only if JAX's backend has not started yet and the user has
+  not chosen a device count (``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``, the
+  ``JAX_NUM_CPU_DEVICES`` environment variable, or ``jax.config.update("jax_num_cpu_devices", n)``
+  before importing jaxthermo). Affects only the CPU platform (accelerators are unchanged).
 """
 
 import os as _os
@@ -35,6 +40,16 @@ if _XLA_FLAG_ADDED and getattr(_xla_bridge, "_backends", None):
         RuntimeWarning,
         stacklevel=2,
     )
+
+# one CPU device per core unless the user chose (docstring)
+if (
+    not getattr(_xla_bridge, "_backends", None)
+    and "xla_force_host_platform_device_count" not in _os.environ.get("XLA_FLAGS", "")
+    and "JAX_NUM_CPU_DEVICES" not in _os.environ
+    and _jax.config.jax_num_cpu_devices == -1
+    and (_os.cpu_count() or 1) > 1
+):
+    _jax.config.update("jax_num_cpu_devices", _os.cpu_count())
 
 _jax.config.update("jax_enable_x64", True)
 _jax.config.update("jax_default_matmul_precision", "highest")

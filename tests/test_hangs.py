@@ -75,6 +75,31 @@ print("OK")
 """
 
 
+JT_COHERENT_ENSEMBLE = """
+import numpy as np, jax, jaxthermo as jt
+assert len(jax.devices()) == 4, jax.devices()
+for d in (2, 3):
+    model = jt.InhomogeneousReservoir(d, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.05))
+    v = np.exp(1j * np.arange(d)) / np.sqrt(d)
+    rho0 = 0.5 * np.outer(v, v.conj()) + 0.5 * np.eye(d) / d
+    for i in range(3):
+        res = jt.ensemble(model, rho0, 20, 16384, seed=i, chunk_size=16384, divergence_every=1)
+        assert np.all(np.isfinite(res.mean_divergence))
+    print(d, res.info["chunk_size"])
+print("OK")
+"""
+
+
 def test_jaxthermo_model_c_times_batched():
     """Model C with 80 modes and times batched 8 at a time through lax.map (the pattern that once hung)."""
     assert _run([sys.executable, "-c", JT_QUADRATIC], "model C, 80 modes, lax.map(batch_size=8)").startswith("OK")
+
+
+def test_coherent_ensemble_on_four_devices():
+    """Coherent ensembles with quantum divergences at every step on 4 forced CPU devices: qubits
+    (closed forms, 4096 configurations per device, no cap) and qutrits (batched eigendecomposition,
+    at most 128 per device: 4096 stalled)."""
+    out = _run([sys.executable, "-c", JT_COHERENT_ENSEMBLE], "coherent ensemble on 4 CPU devices",
+               "--xla_force_host_platform_device_count=4")
+    assert out.strip().endswith("OK")
+    assert "2 16384" in out and "3 512" in out

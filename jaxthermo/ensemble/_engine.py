@@ -27,7 +27,7 @@ from .._validation import check_density_matrix, check_positive_int
 from ._kernel import model_a_chunk, pilot_work_ranges
 from ._sampling import MAX_CONFIGS, default_draw_dtype
 from ._sensitivity import DELTAS, delta_chunk, n_tangents, parameter_names, tangent_stream
-from ._statistics import Counts, Moments, merge, take, uniform_edges
+from ._statistics import Counts, HigherMoments, Moments, merge, take, uniform_edges
 from ._watchdog import ChunkWatch
 
 AXIS = "configs"
@@ -35,7 +35,11 @@ PILOT_CONFIGS = 512
 # default chunk: about this many (configuration, collision) pairs per device (CPU, accelerators)
 # (CPU: 2²⁰ is the fastest budget in benchmarks/RESULTS_ensemble.md)
 _CHUNK_ELEMENTS = {"cpu": 2**20, "accelerator": 2**28}
-_CPU_COHERENT_PER_DEVICE = 128
+# Coherent states of d ≥ 3 with divergences use a batched LAPACK eigendecomposition; with 4096
+# matrices per device on 4 forced CPU devices it still stalls (idle process) despite the XLA flag
+# set at import (docs/xla_cpu_hangs.md), so batches stay at ≤ 128 per device there. Qubits use
+# closed forms (no LAPACK) and have no cap.
+_CPU_EIGH_PER_DEVICE = 128
 
 
 def make_mesh(devices=None):
@@ -55,6 +59,19 @@ def default_chunk_size(n_steps: int, n_devices: int, n_grid: int = 1, platform: 
     cap = 65536 if platform == "cpu" else 2**22
     per_device = max(1, min(cap, budget // max(1, n_steps * n_grid)))
     return per_device * n_devices
+
+
+# the stride of the divergences when the state is coherent and d ≥ 3 (no closed form: a batched
+# eigendecomposition per configuration); see :func:`resolve_divergence_every`
+_GENERIC_COHERENT_STRIDE = 10
+
+
+def resolve_divergence_every(divergence_every, model, coherent, n_steps):
+    """The stride of D_α over collisions: the user's value, or by default 1 (every step) where a
+    closed form exists (qubits, diagonal states of any d) and 10 for coherent states of d ≥ 3."""
+    if divergence_every is None:
+        return 1 if (not coherent or model.d == 2) else min(_GENERIC_COHERENT_STRIDE, int(n_steps))
+    return check_positive_int(divergence_every, "divergence_every")
 
 
 def stack_models(models, dtype):
@@ -134,7 +151,7 @@ def flatten_stats(stats, prefix=""):
 
 def unflatten_stats(flat, prefix=""):
     """Inverse of :func:`flatten_stats`."""
-    kinds = {"Moments": Moments, "Counts": Counts}
+    kinds = {"Moments": Moments, "Counts": Counts, "HigherMoments": HigherMoments}
     grouped: dict = {}
     for key, arr in flat.items():
         if not key.startswith(prefix):
@@ -193,6 +210,7 @@ def run_grid(
     checkpoint=None,
     progress=False,
     callback=None,
+    divergence_every=None,
     wrt=(),
 ):
     """Run the chunked, sharded ensemble for a list of models (a grid) at once.
@@ -212,6 +230,7 @@ def run_grid(
     rho0 = as_state(np.asarray(rho0), complex_dtype_for(rdt))
     coherent = _is_coherent(rho0) if coherent is None else bool(coherent)
     alphas = tuple(float(a) for a in alphas)
+    divergence_every = resolve_divergence_every(divergence_every, models[0], coherent, n_steps)
     mesh = make_mesh(devices)
     n_dev = mesh.devices.size
     grid = len(models)
@@ -223,11 +242,8 @@ def run_grid(
     else:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
     per_device = min(-(-chunk_size // n_dev), -(-n_configs // n_dev))  # never pad beyond n_configs
-    if coherent and alphas and platform == "cpu" and n_dev > 1:
-        # The batched LAPACK eigh of the quantum divergences can stall (idle process, no progress)
-        # with 10³–10⁴ matrices per device on several forced host devices (benchmarks/RESULTS_ensemble.md);
-        # batches of ≤ 128 per device (what the tests exercise) run, at eigh-bound speed.
-        per_device = min(per_device, _CPU_COHERENT_PER_DEVICE)
+    if coherent and alphas and models[0].d > 2 and platform == "cpu" and n_dev > 1:
+        per_device = min(per_device, _CPU_EIGH_PER_DEVICE)
     chunk_size = per_device * n_dev
     n_chunks = -(-n_configs // chunk_size)
     stacked = stack_models(models, rdt)
@@ -239,12 +255,12 @@ def run_grid(
             collision_work_range, rdt, draw_dtype,
         )
         fingerprint = _leaf_bytes(
-            (stacked, rho0, work_edges, collision_edges, n_steps, n_configs, int(seed), chunk_size, alphas, coherent, str(rdt), str(draw_dtype))
+            (stacked, rho0, work_edges, collision_edges, n_steps, n_configs, int(seed), chunk_size, alphas, coherent, str(rdt), str(draw_dtype), divergence_every)
             + ((wrt,) if wrt else ())
         )
         ckpt = _Checkpoint(checkpoint, fingerprint) if checkpoint is not None else None
         done, stats = ckpt.load() if ckpt is not None else (0, None)
-        run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt)
+        run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
         edges = (jnp.asarray(work_edges, rdt), jnp.asarray(collision_edges, rdt))
         bar = _progress_bar(progress, n_configs, min(n_configs, done * chunk_size))
         start_time = time.perf_counter()
@@ -276,7 +292,7 @@ def run_grid(
         n_steps=n_steps, n_configs=n_configs, seed=int(seed), alphas=np.asarray(alphas), chunk_size=chunk_size,
         n_devices=n_dev, n_processes=jax.process_count(), dtype=str(rdt), draw_dtype=str(draw_dtype), coherent=coherent,
         work_edges=work_edges, collision_work_edges=collision_edges, rho0=np.asarray(rho0),
-        elapsed_s=time.perf_counter() - start_time, chunks_resumed=done,
+        elapsed_s=time.perf_counter() - start_time, chunks_resumed=done, divergence_every=divergence_every,
     )
     return stats, info
 
@@ -315,9 +331,9 @@ def _compiled_pilot(n_steps, draw_dtype):
     return _COMPILED[key]
 
 
-def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt=()):
+def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt=(), divergence_every=1):
     """The jitted, sharded chunk function (cached per mesh and static arguments)."""
-    key = (tuple(d.id for d in mesh.devices.flat), per_device, n_steps, alphas, coherent, draw_dtype, wrt)
+    key = (tuple(d.id for d in mesh.devices.flat), per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
     if key in _COMPILED:
         return _COMPILED[key]
     histogram_method = "scatter" if mesh.devices.flat[0].platform == "cpu" else "compare"
@@ -327,7 +343,7 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
         idx = start + dev.astype(jnp.int64) * per_device + jnp.arange(per_device, dtype=jnp.int64)
         mask = idx < n_total
         kernel = partial(model_a_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype,
-                         histogram_method=histogram_method)
+                         histogram_method=histogram_method, divergence_every=divergence_every)
         if parameter_names(wrt):  # one pass: the plain statistics from the primal of the tangent scan
             kernel = partial(kernel, tangents=partial(
                 tangent_stream, names=parameter_names(wrt), n_steps=n_steps, alphas=alphas, draw_dtype=draw_dtype))

@@ -15,9 +15,10 @@ import jax.numpy as jnp
 from .._information import divergences_to_thermal
 from .._qudit import populations
 from ..inhomogeneous import collision_step, trajectory
+from ._divergences import classical_divergences, qubit_quantum_divergences
 from ._fused import qubit_collision, qubit_to_state, state_to_qubit, use_fused_qubit_path
 from ._sampling import sample_chunk
-from ._statistics import Counts, Moments, chunk_counts, chunk_moments
+from ._statistics import Counts, Moments, chunk_counts, chunk_higher_moments, chunk_moments
 
 
 def model_divergences(model, rho, alphas, coherent: bool):
@@ -29,19 +30,21 @@ def model_divergences(model, rho, alphas, coherent: bool):
     return divergences_to_thermal(rho, model.beta, model.g0, alphas, quantum=coherent)
 
 
-def _diagonal(p):
-    """Populations (..., d) as a diagonal (..., d, d) state."""
-    return p[..., :, None] * jnp.eye(p.shape[-1], dtype=p.dtype)
-
-
 def _qubit_mean_state(state, mask):
     """Mean (2, 2) state of a chunk of qubits carried as (p0, x, y) — the mean is linear."""
     m = chunk_moments(jnp.stack(state, axis=-1), mask, second=False)
     return Moments(m.n, qubit_to_state(m.mean[0], m.mean[1], m.mean[2]), None)
 
 
+def divergence_steps(n_steps: int, every: int):
+    """Boolean (N,) over collisions r = 1…N: True where D_α of ρ_{S|r} is evaluated (r ≡ 0 mod
+    ``every``, and always r = N)."""
+    r = jnp.arange(1, n_steps + 1)
+    return (r % every == 0) | (r == n_steps)
+
+
 def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_edges, *, n_steps, alphas, coherent,
-                  draw_dtype=None, histogram_method="scatter", tangents=None):
+                  draw_dtype=None, histogram_method="scatter", divergence_every=1, tangents=None):
     """Reductions over one chunk of configurations of model A.
 
     Args:
@@ -50,21 +53,25 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
       seed_key: ``jax.random.key(seed)``.
       indices: configuration indices (B,) uint32; ``mask`` (B,) marks the valid ones.
       work_edges, collision_edges: histogram edges of W_N and of single-collision W (n_bins + 1,).
-      n_steps, alphas, coherent, draw_dtype, histogram_method: static (``draw_dtype``: dtype of the δ
-        draws; ``histogram_method``: see :func:`~jaxthermo.ensemble._statistics.chunk_counts`).
+      n_steps, alphas, coherent, draw_dtype, histogram_method, divergence_every: static (``draw_dtype``:
+        dtype of the δ draws; ``histogram_method``: see :func:`~jaxthermo.ensemble._statistics.chunk_counts`;
+        ``divergence_every``: D_α only after the collisions of :func:`divergence_steps`, zeros elsewhere).
       tangents: optional factory ``tangents(model, seed_key, indices, mask, state)`` of a tangent stream
         (``carry0``, ``xs``, ``step``; :func:`~jaxthermo.ensemble._sensitivity.tangent_stream`): the
-        collisions then run once, under ``jax.jvp``, and the plain statistics come from the primal.
+        collisions then run once, under ``jax.jvp``, and the plain statistics come from the primal
+        (D_α then at every step, reported as above).
 
     Returns:
-      dict of :class:`Moments` (per step, leading axis N) and :class:`Counts`.
+      dict of :class:`Moments` (per step, leading axis N), :class:`Counts`, and for the final
+      step :class:`HigherMoments` of W_N and Q_N and :class:`Moments` of e^{−βW_N}.
     """
     rdt = jnp.real(rho0).dtype
     deltas = sample_chunk(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)  # (B, N)
     thetas = jnp.broadcast_to(jnp.asarray(model.theta).astype(rdt), (n_steps,))
     b = indices.shape[0]
     rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
-    if use_fused_qubit_path(model):  # qubit partial swap: three real numbers per configuration
+    fused = use_fused_qubit_path(model)
+    if fused:  # qubit partial swap: three real numbers per configuration
         state = state_to_qubit(rho)
         collide = qubit_collision
         as_matrix = lambda st: qubit_to_state(*st)
@@ -77,46 +84,68 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
         mean_state = chunk_moments
         pops = populations
 
-    def physics(m, state, delta, theta):
-        """One collision of the whole chunk under model ``m``: (state, Energetics, divergences or None)."""
-        state, e = collide(m, state, delta, theta)
-        div = None
-        if alphas:
-            if coherent:
-                div = model_divergences(m, as_matrix(state), alphas, True)
-            else:
-                div = model_divergences(m, _diagonal(pops(state)), alphas, False)
-        return state, e, div
+    def raw_divergence(m, st):
+        if fused and coherent:  # closed-form 2×2 (._divergences)
+            return qubit_quantum_divergences(*st, m.beta, m.g0, alphas)
+        if coherent:
+            return model_divergences(m, as_matrix(st), alphas, True)
+        return classical_divergences(pops(st), m.beta, m.g0, alphas)
+
+    def divergence(st):
+        return chunk_moments(raw_divergence(model, st), mask)
+
+    def physics(m, st, delta, theta):
+        """One collision of the whole chunk under model ``m``: (state, Energetics, D_α per configuration)."""
+        st, e = collide(m, st, delta, theta)
+        return st, e, (raw_divergence(m, st) if alphas else None)
 
     tan = None if tangents is None else tangents(model, seed_key, indices, mask, state)
+    mask_n = jnp.sum(mask.astype(jnp.int32))
 
     def step(carry, x):
-        state, w_acc, hist, tcarry = carry
-        delta, theta, tx = x
+        state, w_acc, q_acc, u_acc, hist, tcarry = carry
+        delta, theta, report, tx = x
+        extra = {}
         if tan is None:
-            state, e, div = physics(model, state, delta, theta)
-            extra = {}
+            state, e = collide(model, state, delta, theta)
         else:
             state, e, div, tcarry, extra = tan.step(physics, state, tcarry, delta, tx)
-        w_acc = w_acc + e.work
+        w_acc, q_acc, u_acc = w_acc + e.work, q_acc + e.heat, u_acc + e.energy_change
         stats = {
             "state": mean_state(state, mask),
             "work": chunk_moments(e.work, mask),
             "heat": chunk_moments(e.heat, mask),
             "energy_change": chunk_moments(e.energy_change, mask),
             "cumulative_work": chunk_moments(w_acc, mask),
+            "cumulative_heat": chunk_moments(q_acc, mask),
+            "cumulative_energy_change": chunk_moments(u_acc, mask),
         }
-        if alphas:
-            stats["divergence"] = chunk_moments(div, mask)
+        if alphas and tan is not None:
+            m = chunk_moments(div, mask)
+            stats["divergence"] = m if divergence_every == 1 else Moments(
+                m.n, jnp.where(report, m.mean, 0), jnp.where(report, m.m2, 0))
+        elif alphas:
+            if divergence_every == 1:
+                stats["divergence"] = divergence(state)
+            else:
+                zeros = Moments(mask_n, jnp.zeros((len(alphas),), rdt), jnp.zeros((len(alphas),), rdt))
+                stats["divergence"] = jax.lax.cond(report, divergence, lambda st: zeros, state)
         stats.update(extra)
         hist = hist + chunk_counts(e.work, mask, collision_edges, histogram_method)
-        return (state, w_acc, hist, tcarry), stats
+        return (state, w_acc, q_acc, u_acc, hist, tcarry), stats
 
     hist0 = jnp.zeros(collision_edges.shape[-1] + 1, jnp.int32)
-    carry0 = (state, jnp.zeros((b,), rdt), hist0, None if tan is None else tan.carry0)
-    (_, w_acc, hist, _), stats = jax.lax.scan(step, carry0, (deltas.T, thetas, None if tan is None else tan.xs))
+    zeros_b = jnp.zeros((b,), rdt)
+    carry0 = (state, zeros_b, zeros_b, zeros_b, hist0, None if tan is None else tan.carry0)
+    xs = (deltas.T, thetas, divergence_steps(n_steps, divergence_every), None if tan is None else tan.xs)
+    (_, w_acc, q_acc, _, hist, _), stats = jax.lax.scan(step, carry0, xs)
     stats["work_histogram"] = Counts(chunk_counts(w_acc, mask, work_edges, histogram_method))
     stats["collision_work_histogram"] = Counts(hist)
+    # W_N and Q_N up to fourth central moments; e^{−βW_N} (β of the unperturbed reservoir)
+    stats["total_work"] = chunk_higher_moments(w_acc, mask)
+    stats["total_heat"] = chunk_higher_moments(q_acc, mask)
+    beta = jnp.asarray(model.beta).astype(rdt)
+    stats["exp_minus_beta_work"] = chunk_moments(jnp.exp(-beta * w_acc), mask)
     return stats
 
 

@@ -15,7 +15,7 @@ from ..inhomogeneous import averaged_reservoir_state
 from ._engine import run_grid
 from ._kernel import model_divergences
 from ._sensitivity import check_wrt, sensitivities_from_stats
-from ._statistics import take, variance
+from ._statistics import cumulants, take, variance
 
 
 def _histogram(counts, edges):
@@ -38,6 +38,17 @@ class EnsembleResult:
     ``work_histogram`` of W_N, ``collision_work_histogram`` of every single-collision W_r
     (:class:`~jaxthermo.Histogram`: ``counts``, ``underflow``, ``overflow``; ``density`` and ``stderr`` arrays).
     Variances are unbiased sample variances (divide by n − 1).
+
+    Also per collision r: ``mean_cumulative_heat``/``var_cumulative_heat`` of Q_1 + … + Q_r and
+    ``mean_cumulative_energy_change``/``var_cumulative_energy_change`` of ΔU_1 + … + ΔU_r. For the
+    totals W_N and Q_N: ``work_cumulants`` and ``heat_cumulants`` (3,), the unbiased estimators
+    (k-statistics) of the second, third and fourth cumulants; ``mean_exp_minus_beta_work`` =
+    ⟨e^{−βW_N}⟩ over configurations (β of the unperturbed reservoir) and its standard error
+    ``stderr_exp_minus_beta_work``. Here W_N is each configuration's mean work on S + R, not a
+    two-point-measurement work, so ⟨e^{−βW_N}⟩ = 1 is not an identity of the model: Jensen gives
+    ⟨e^{−βW_N}⟩ ≥ e^{−β⟨W_N⟩}, and for the temperature kind W_N = 0 and ⟨e^{−βW_N}⟩ = 1 exactly.
+    With ``divergence_every`` = k > 1 the rows of ``mean_divergence``/``var_divergence`` of steps
+    not evaluated (r not a multiple of k, r ≠ 0, N) are NaN.
     """
 
     n_configs: int
@@ -65,6 +76,14 @@ class EnsembleResult:
     # with ensemble(..., wrt=...): {name: Sensitivity} and the DeltaSensitivity (not saved by save_result)
     sensitivity: dict | None = dataclasses.field(default=None, compare=False, metadata=dict(derived=True))
     delta_sensitivity: object = dataclasses.field(default=None, compare=False, metadata=dict(derived=True))
+    mean_cumulative_heat: np.ndarray = None
+    var_cumulative_heat: np.ndarray = None
+    mean_cumulative_energy_change: np.ndarray = None
+    var_cumulative_energy_change: np.ndarray = None
+    work_cumulants: np.ndarray = None
+    heat_cumulants: np.ndarray = None
+    mean_exp_minus_beta_work: np.ndarray = None
+    stderr_exp_minus_beta_work: np.ndarray = None
 
     @property
     def mean_total_work(self):
@@ -102,6 +121,12 @@ def result_from_stats(model, stats, info) -> EnsembleResult:
         d0 = np.asarray(model_divergences(model, jnp.asarray(rho0), alphas, coherent))
         mean_div = np.concatenate([d0[None], stats["divergence"].mean], axis=0)
         var_div = np.concatenate([np.zeros_like(d0)[None], variance(stats["divergence"])], axis=0)
+        every = int(info.get("divergence_every", 1))
+        if every > 1:
+            r = np.arange(n_steps + 1)
+            skipped = (r % every != 0) & (r != n_steps)
+            mean_div[skipped] = np.nan
+            var_div[skipped] = np.nan
         state_div = np.asarray(model_divergences(model, jnp.asarray(mean_state), alphas, coherent))
     else:
         mean_div = var_div = state_div = np.zeros((n_steps + 1, 0), rdt)
@@ -109,9 +134,14 @@ def result_from_stats(model, stats, info) -> EnsembleResult:
     tau_s = np.asarray(thermal_state(model.d, jnp.asarray(model.beta).astype(rdt), jnp.asarray(model.g0).astype(rdt)))
     tau_s = tau_s.astype(rho0.dtype)
     moments = {}
-    for name in ("work", "heat", "energy_change", "cumulative_work"):
+    for name in ("work", "heat", "energy_change", "cumulative_work", "cumulative_heat", "cumulative_energy_change"):
         moments[f"mean_{name}"] = np.asarray(stats[name].mean)
         moments[f"var_{name}"] = variance(stats[name])
+    moments["work_cumulants"] = np.stack(cumulants(stats["total_work"]))
+    moments["heat_cumulants"] = np.stack(cumulants(stats["total_heat"]))
+    jar = stats["exp_minus_beta_work"]
+    moments["mean_exp_minus_beta_work"] = np.asarray(jar.mean)
+    moments["stderr_exp_minus_beta_work"] = np.sqrt(variance(jar) / max(int(np.asarray(jar.n)), 1)).astype(rdt)
     work_edges, coll_edges = info["work_edges"], info["collision_work_edges"]
     return EnsembleResult(
         n_configs=int(info["n_configs"]),
@@ -152,6 +182,7 @@ def ensemble(
     checkpoint=None,
     progress: bool = False,
     callback=None,
+    divergence_every: int | None = None,
     wrt=None,
 ) -> EnsembleResult:
     """Statistics of ``n_configs`` model-A configurations of ``n_steps`` collisions (docs/ensemble.md).
@@ -168,6 +199,9 @@ def ensemble(
       n_configs: number of configurations.
       seed: integer seed.
       alphas: orders α of D_α(·‖τ_S) to report (frozen-configuration average and mean state).
+        They are evaluated exactly, with the branch of each α only: populations for diagonal
+        states, closed-form 2×2 formulas for coherent qubits (no eigendecomposition), and a
+        batched eigendecomposition for coherent states of d ≥ 3.
       work_bins, collision_work_bins: numbers of bins of the W_N and single-collision W histograms.
       work_range, collision_work_range: (lo, hi) of those histograms; default: the range seen in
         configurations 0…511 widened by 5 % on each side (out-of-range values are counted apart).
@@ -181,6 +215,10 @@ def ensemble(
         same arguments resumes after the last finished chunk.
       progress: show a tqdm progress bar.
       callback: ``callback(chunk_index, n_configs_done)`` after each finished chunk.
+      divergence_every: evaluate the frozen-configuration D_α after collisions r = k, 2k, … and
+        r = N only (exact there; the other rows are NaN). Default: every step (k = 1) for qubits
+        and diagonal states, k = min(10, N) for coherent states of d ≥ 3, whose divergences need
+        an eigendecomposition per configuration and would otherwise dominate the run time.
       wrt: parameter names to differentiate with respect to, any of ``"theta"`` (a scalar or an (N,)
         schedule: a trailing axis), ``"beta"``, ``"g0"``, the distribution's fields (``"sigma"``,
         ``"width"``, ``"delta"``: reparameterised draws), the coupling's fields, and ``"deltas"`` for
@@ -205,7 +243,7 @@ def ensemble(
         collision_work_bins=collision_work_bins, work_range=work_range, collision_work_range=collision_work_range,
         chunk_size=chunk_size, devices=devices, dtype=dtype, coherent=coherent, draw_dtype=draw_dtype,
         checkpoint=checkpoint,
-        progress=progress, callback=callback, wrt=wrt,
+        progress=progress, callback=callback, divergence_every=divergence_every, wrt=wrt,
     )
     info = dict(info, work_edges=info["work_edges"][0], collision_work_edges=info["collision_work_edges"][0])
     result = result_from_stats(model, take(stats, 0), info)
@@ -229,6 +267,8 @@ def result_arrays(result: EnsembleResult, prefix: str = "") -> dict:
             continue
         if f.name == "info":
             out[prefix + "info"] = np.asarray(json.dumps(_jsonable(value)))
+        elif value is None:
+            continue
         elif isinstance(value, Histogram):
             for g in dataclasses.fields(value):
                 out[f"{prefix}{f.name}.{g.name}"] = np.asarray(getattr(value, g.name))
@@ -248,6 +288,8 @@ def result_from_arrays(arrays: dict, prefix: str = "") -> EnsembleResult:
         elif f.name.endswith("histogram"):
             h = {g.name: arrays[f"{prefix}{f.name}.{g.name}"] for g in dataclasses.fields(Histogram)}
             kwargs[f.name] = Histogram(h["edges"], h["counts"], int(h["underflow"]), int(h["overflow"]))
+        elif f.default is None and prefix + f.name not in arrays:
+            kwargs[f.name] = None  # a file written before this statistic existed
         elif f.name in _SCALARS:
             kwargs[f.name] = int(arrays[prefix + f.name])
         else:

@@ -22,6 +22,16 @@ class Moments(NamedTuple):
     m2: object
 
 
+class HigherMoments(NamedTuple):
+    """Count ``n``, ``mean`` and the central sums ``m2, m3, m4 = Σ (x − mean)^k`` of a sample."""
+
+    n: object
+    mean: object
+    m2: object
+    m3: object
+    m4: object
+
+
 class Counts(NamedTuple):
     """Histogram counts (..., n_bins + 2): underflow, the bins of the edges, overflow."""
 
@@ -42,6 +52,15 @@ def chunk_moments(x, mask, second: bool = True):
         return Moments(n, mean, None)
     m2 = jnp.sum(w * (x - mean) ** 2, axis=0)
     return Moments(n, mean, m2)
+
+
+def chunk_higher_moments(x, mask):
+    """:class:`HigherMoments` of real ``x`` (B,) over the rows where ``mask`` is set (two passes)."""
+    m = chunk_moments(x, mask)
+    w = mask.astype(x.dtype)
+    dev = x - m.mean
+    dev2 = dev * dev
+    return HigherMoments(m.n, m.mean, m.m2, jnp.sum(w * dev2 * dev, axis=0), jnp.sum(w * dev2 * dev2, axis=0))
 
 
 def uniform_edges(lo, hi, n_bins: int, dtype=np.float64):
@@ -73,6 +92,8 @@ def merge(a, b):
     """Merge two reductions of the same structure (host-side NumPy; Chan et al. 1979 for moments)."""
     if isinstance(a, Counts):
         return Counts(np.asarray(a.counts, np.int64) + np.asarray(b.counts, np.int64))
+    if isinstance(a, HigherMoments):
+        return _merge_higher(a, b)
     if isinstance(a, Moments):
         na, nb = np.asarray(a.n, np.int64), np.asarray(b.n, np.int64)
         n = na + nb
@@ -89,6 +110,41 @@ def merge(a, b):
     raise TypeError(f"cannot merge {type(a).__name__}")
 
 
+def _merge_higher(a, b):
+    """Pairwise update of central sums to fourth order (Pébay, Sandia report SAND2008-6212)."""
+    na, nb = np.asarray(a.n, np.int64).astype(np.float64), np.asarray(b.n, np.int64).astype(np.float64)
+    n = na + nb
+    dtype = np.asarray(a.mean).dtype
+    nn = np.maximum(n, 1)
+    delta = np.asarray(b.mean, np.float64) - np.asarray(a.mean, np.float64)
+    m2a, m2b = np.asarray(a.m2, np.float64), np.asarray(b.m2, np.float64)
+    m3a, m3b = np.asarray(a.m3, np.float64), np.asarray(b.m3, np.float64)
+    mean = np.asarray(a.mean, np.float64) + delta * nb / nn
+    m2 = m2a + m2b + delta**2 * na * nb / nn
+    m3 = m3a + m3b + delta**3 * na * nb * (na - nb) / nn**2 + 3 * delta * (na * m2b - nb * m2a) / nn
+    m4 = (np.asarray(a.m4, np.float64) + np.asarray(b.m4, np.float64)
+          + delta**4 * na * nb * (na * na - na * nb + nb * nb) / nn**3
+          + 6 * delta**2 * (na * na * m2b + nb * nb * m2a) / nn**2 + 4 * delta * (na * m3b - nb * m3a) / nn)
+    n_out = np.asarray(a.n, np.int64) + np.asarray(b.n, np.int64)
+    return HigherMoments(n_out, *(np.asarray(v).astype(dtype) for v in (mean, m2, m3, m4)))
+
+
+def cumulants(m: HigherMoments):
+    """Unbiased estimators (k-statistics) of the second, third and fourth cumulants.
+
+    With m_k = M_k/n: k2 = n m2/(n − 1), k3 = n² m3/((n − 1)(n − 2)),
+    k4 = n²[(n + 1) m4 − 3(n − 1) m2²]/((n − 1)(n − 2)(n − 3)); NaN when n is too small.
+    """
+    n = float(np.asarray(m.n))
+    m2, m3, m4 = (np.asarray(v, np.float64) / max(n, 1.0) for v in (m.m2, m.m3, m.m4))
+    dtype = np.asarray(m.mean).dtype
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k2 = n * m2 / (n - 1) if n > 1 else np.nan * m2
+        k3 = n * n * m3 / ((n - 1) * (n - 2)) if n > 2 else np.nan * m3
+        k4 = n * n * ((n + 1) * m4 - 3 * (n - 1) * m2 * m2) / ((n - 1) * (n - 2) * (n - 3)) if n > 3 else np.nan * m4
+    return tuple(np.asarray(k).astype(dtype) for k in (k2, k3, k4))
+
+
 def _expand(f, like):
     f = np.asarray(f)
     return f.reshape(f.shape + (1,) * (np.ndim(like) - f.ndim))
@@ -98,8 +154,8 @@ def take(tree, i):
     """Entry ``i`` of the leading (device) axis of every array of a reduction."""
     if isinstance(tree, Counts):
         return Counts(np.asarray(tree.counts)[i])
-    if isinstance(tree, Moments):
-        return Moments(*(None if v is None else np.asarray(v)[i] for v in tree))
+    if isinstance(tree, (Moments, HigherMoments)):
+        return type(tree)(*(None if v is None else np.asarray(v)[i] for v in tree))
     if isinstance(tree, dict):
         return {k: take(v, i) for k, v in tree.items()}
     raise TypeError(f"cannot index {type(tree).__name__}")

@@ -1,0 +1,194 @@
+"""The engine's fast default paths against the reference routes (docs/ensemble.md §2).
+
+* the closed-form qubit quantum divergences and the static-α classical ones against
+  :func:`jaxthermo.quantum_renyi_divergence` and :func:`jaxthermo.divergences_to_thermal`;
+* the ``divergence_every`` stride against the every-step run;
+* the streamed totals (cumulative heat and energy change, cumulants of W_N and Q_N,
+  ⟨e^{−βW_N}⟩ and its standard error) against a direct computation with
+  :func:`jaxthermo.trajectory` on the same configurations, for several chunk sizes and device
+  counts, and through save/load, checkpoints and sweeps;
+* one CPU device per core after import (subprocesses).
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo.ensemble._divergences import classical_divergences, qubit_quantum_divergences
+from jaxthermo.ensemble._sampling import sample_chunk
+from tests.helpers import random_state
+
+ROOT = Path(__file__).resolve().parents[2]
+ALPHAS = (0.0, 0.3, 0.5, 0.9, 1.0, 1.5, 2.0, 3.0, float("inf"))
+
+
+def _qubit_states(rng, n):
+    out = []
+    for k in range(n):
+        v = rng.normal(size=2) + 1j * rng.normal(size=2)
+        v /= np.linalg.norm(v)
+        lam = 1.0 if k % 5 == 0 else (0.0 if k % 7 == 0 else rng.uniform())
+        rho = lam * np.outer(v, v.conj()) + (1 - lam) * np.eye(2) / 2
+        out.append(np.diag(np.diag(rho)) if k % 11 == 0 else rho)
+    out += [np.diag([1.0, 0.0]).astype(complex), np.diag([0.0, 1.0]).astype(complex)]
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize("beta, g", [(1.0, 1.3), (0.0, 1.0), (2.0, -1.5), (40.0, 1.0)])
+def test_qubit_quantum_divergences_closed_form(beta, g):
+    """Pure, mixed, maximally mixed, diagonal states; βg = 40 puts t_1 below the support tolerance."""
+    rho = _qubit_states(np.random.default_rng(int(10 * beta)), 120)
+    tau = np.diag(np.asarray(jt.thermal_populations(2, beta, g))).astype(complex)
+    got = np.asarray(qubit_quantum_divergences(jnp.asarray(rho[:, 0, 0].real), jnp.asarray(rho[:, 0, 1].real),
+                                               jnp.asarray(rho[:, 0, 1].imag), beta, g, ALPHAS))
+    for j, a in enumerate(ALPHAS):
+        ref = np.asarray(jt.quantum_renyi_divergence(jnp.asarray(rho), tau, a))
+        fin = np.isfinite(ref)
+        np.testing.assert_array_equal(np.isfinite(got[:, j]), fin)
+        np.testing.assert_allclose(got[fin, j], ref[fin], rtol=1e-13, atol=1e-13)
+
+
+def test_qubit_quantum_divergences_negative_alpha_rejected():
+    with pytest.raises(ValueError, match="alpha"):
+        qubit_quantum_divergences(jnp.array([0.5]), jnp.array([0.1]), jnp.array([0.0]), 1.0, 1.0, (-1.0,))
+
+
+@pytest.mark.parametrize("d", [2, 3, 5])
+def test_classical_divergences_static_alpha(d):
+    rng = np.random.default_rng(d)
+    p = rng.dirichlet(np.ones(d), size=50)
+    p[0] = 0.0
+    p[0, 0] = 1.0
+    alphas = ALPHAS + (1.0 + 1e-7, -0.5)  # inside the α → 1 window and negative: the reference route
+    got = np.asarray(classical_divergences(jnp.asarray(p), 0.7, 1.1, alphas))
+    ref = np.asarray(jt.divergences_to_thermal(jnp.asarray(p[..., None] * np.eye(d)), 0.7, 1.1, alphas))
+    np.testing.assert_allclose(got, ref, rtol=1e-14, atol=1e-15)
+
+
+def _direct(model, rho0, n_steps, n_configs, seed):
+    idx = jnp.arange(n_configs, dtype=jnp.uint32)
+    deltas = jax.jit(lambda i: sample_chunk(model.distribution, jax.random.key(seed), i, n_steps, jnp.float64))(idx)
+    traj = jax.vmap(lambda dl: jt.trajectory(model, rho0, dl, store_states=False))(deltas)
+    return np.asarray(traj.work), np.asarray(traj.heat), np.asarray(traj.energy_change)
+
+
+def _kstats(x):
+    n = x.size
+    c = x - x.mean()
+    m2, m3, m4 = (np.mean(c**k) for k in (2, 3, 4))
+    k3 = n * n * m3 / ((n - 1) * (n - 2))
+    k4 = n * n * ((n + 1) * m4 - 3 * (n - 1) * m2**2) / ((n - 1) * (n - 2) * (n - 3))
+    return np.array([x.var(ddof=1), k3, k4])
+
+
+CASES = [
+    pytest.param(2, "hamiltonian", True, id="qubit-coherent"),
+    pytest.param(3, "hamiltonian", False, id="qutrit-diagonal"),
+]
+
+
+@pytest.mark.parametrize("d, kind, coherent", CASES)
+@pytest.mark.parametrize("chunk_size", [8, 64])
+def test_streamed_totals_equal_direct(d, kind, coherent, chunk_size):
+    rng = np.random.default_rng(3 + d)
+    rho0 = random_state(d, rng, diagonal=not coherent)
+    model = jt.InhomogeneousReservoir(d, 0.8, 1.3, 0.45, kind=kind, distribution=jt.Gaussian(0.3))
+    n_steps, n_configs, seed = 7, 53, 5
+    res = jt.ensemble(model, rho0, n_steps, n_configs, seed, chunk_size=chunk_size)
+    work, heat, du = _direct(model, rho0, n_steps, n_configs, seed)
+    for name, x in (("cumulative_heat", np.cumsum(heat, 1)), ("cumulative_energy_change", np.cumsum(du, 1))):
+        np.testing.assert_allclose(getattr(res, f"mean_{name}"), x.mean(0), rtol=1e-12, atol=1e-16)
+        np.testing.assert_allclose(getattr(res, f"var_{name}"), x.var(0, ddof=1), rtol=1e-10, atol=1e-20)
+    w_n, q_n = work.sum(1), heat.sum(1)
+    np.testing.assert_allclose(res.work_cumulants, _kstats(w_n), rtol=1e-8, atol=1e-18)
+    np.testing.assert_allclose(res.heat_cumulants, _kstats(q_n), rtol=1e-8, atol=1e-18)
+    e = np.exp(-model.beta * w_n)
+    np.testing.assert_allclose(res.mean_exp_minus_beta_work, e.mean(), rtol=1e-13)
+    np.testing.assert_allclose(res.stderr_exp_minus_beta_work, e.std(ddof=1) / np.sqrt(n_configs), rtol=1e-8)
+    # first law for the totals, and Jensen's inequality
+    np.testing.assert_allclose(res.mean_cumulative_energy_change,
+                               res.mean_cumulative_work + res.mean_cumulative_heat, rtol=1e-12, atol=1e-15)
+    assert res.mean_exp_minus_beta_work >= np.exp(-model.beta * res.mean_total_work)
+
+
+def test_temperature_kind_exp_minus_beta_work_is_one():
+    """Temperature kind: g_r = g0, W_r = 0 for every collision, so ⟨e^{−βW_N}⟩ = 1 exactly."""
+    model = jt.InhomogeneousReservoir(2, 0.8, 1.3, 0.45, kind="temperature", distribution=jt.Gaussian(0.3))
+    res = jt.ensemble(model, random_state(2, np.random.default_rng(0)), 5, 40, chunk_size=16)
+    assert res.mean_exp_minus_beta_work == 1.0 and res.stderr_exp_minus_beta_work == 0.0
+    np.testing.assert_array_equal(res.work_cumulants, 0.0)
+
+
+def test_totals_same_for_any_device_count():
+    model = jt.InhomogeneousReservoir(2, 0.8, 1.3, 0.45, distribution=jt.Gaussian(0.3))
+    rho0 = random_state(2, np.random.default_rng(1))
+    a = jt.ensemble(model, rho0, 6, 97, chunk_size=32, devices=jax.devices()[:1])
+    b = jt.ensemble(model, rho0, 6, 97, chunk_size=20)
+    for name in ("mean_cumulative_heat", "var_cumulative_energy_change", "work_cumulants", "heat_cumulants",
+                 "mean_exp_minus_beta_work", "mean_divergence", "var_divergence"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-9, atol=1e-15)
+
+
+def test_divergence_every_stride():
+    model = jt.InhomogeneousReservoir(3, 0.8, 1.3, 0.45, distribution=jt.Gaussian(0.3))
+    rho0 = random_state(3, np.random.default_rng(2))
+    full = jt.ensemble(model, rho0, 7, 30, divergence_every=1, chunk_size=16)
+    strided = jt.ensemble(model, rho0, 7, 30, chunk_size=16)  # coherent qutrit: default stride min(10, N) = 7
+    assert strided.info["divergence_every"] == 7
+    three = jt.ensemble(model, rho0, 7, 30, divergence_every=3, chunk_size=16)
+    for res, rows in ((strided, [0, 7]), (three, [0, 3, 6, 7])):
+        np.testing.assert_allclose(res.mean_divergence[rows], full.mean_divergence[rows], rtol=1e-12)
+        np.testing.assert_allclose(res.var_divergence[rows], full.var_divergence[rows], rtol=1e-9, atol=1e-20)
+        others = np.setdiff1d(np.arange(8), rows)
+        assert np.all(np.isnan(res.mean_divergence[others]))
+    np.testing.assert_allclose(strided.mean_work, full.mean_work, rtol=1e-14)
+    with pytest.raises(ValueError, match="divergence_every"):
+        jt.ensemble(model, rho0, 7, 30, divergence_every=0)
+
+
+def test_new_statistics_survive_save_checkpoint_and_sweep(tmp_path):
+    model = jt.InhomogeneousReservoir(2, 0.8, 1.3, 0.45, distribution=jt.Gaussian(0.3))
+    rho0 = random_state(2, np.random.default_rng(4))
+    res = jt.ensemble(model, rho0, 5, 40, chunk_size=16)
+    jt.save_result(tmp_path / "r.npz", res)
+    back = jt.load_result(tmp_path / "r.npz")
+    for name in ("mean_cumulative_heat", "var_cumulative_heat", "work_cumulants", "heat_cumulants",
+                 "mean_exp_minus_beta_work", "stderr_exp_minus_beta_work"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(res, name))
+    ck = tmp_path / "ck.npz"
+    first = jt.ensemble(model, rho0, 5, 40, chunk_size=16, checkpoint=ck)
+    resumed = jt.ensemble(model, rho0, 5, 40, chunk_size=16, checkpoint=ck)
+    assert resumed.info["chunks_resumed"] > 0
+    np.testing.assert_array_equal(resumed.work_cumulants, first.work_cumulants)
+    np.testing.assert_array_equal(resumed.mean_exp_minus_beta_work, first.mean_exp_minus_beta_work)
+    sw = jt.sweep(model, rho0, 5, 40, grid={"theta": [0.45, 0.2]}, chunk_size=16)
+    np.testing.assert_allclose(sw.at(theta=0.45).heat_cumulants, res.heat_cumulants, rtol=1e-12)
+
+
+CHILD = "import os, jax{pre}; import jaxthermo; print(len(jax.devices('cpu')))"
+
+
+@pytest.mark.parametrize(
+    "env, pre, expected",
+    [
+        pytest.param({}, "", os.cpu_count(), id="default-every-core"),
+        pytest.param({"XLA_FLAGS": "--xla_force_host_platform_device_count=3"}, "", 3, id="xla-flags"),
+        pytest.param({"JAX_NUM_CPU_DEVICES": "1"}, "", 1, id="env-var"),
+        pytest.param({}, "; jax.config.update('jax_num_cpu_devices', 1)", 1, id="config"),
+        pytest.param({}, "; jax.devices()", 1, id="backend-started"),
+    ],
+)
+def test_one_cpu_device_per_core(env, pre, expected):
+    full = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
+    full.update(env, JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", CHILD.format(pre=pre)], cwd=ROOT, env=full,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) == expected
