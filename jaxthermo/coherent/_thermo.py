@@ -93,6 +93,21 @@ def free_energy_rate(model, rho) -> jnp.ndarray:
     return energy_rate(model, rho) - entropy_rate(model, rho) / beta
 
 
+@jax.custom_jvp
+def _flagged_relative_entropy(rho, sigma):
+    """``S(ρ‖σ)``; where it is +∞ (supp ρ ⊄ supp σ) every derivative of it is NaN, in forward and reverse mode."""
+    return relative_entropy(rho, sigma)
+
+
+@_flagged_relative_entropy.defjvp
+def _flagged_relative_entropy_jvp(primals, tangents):
+    value, dvalue = jax.jvp(relative_entropy, primals, tangents)
+    flag = jnp.where(jnp.isfinite(value), 0.0, jnp.nan).astype(dvalue.dtype)
+    # linear in the tangents (so reverse mode transposes it) and NaN at +∞ whatever they are
+    poison = flag * sum(jnp.sum(jnp.real(t)) for t in tangents)
+    return value, dvalue + poison
+
+
 class CollisionThermodynamics(NamedTuple):
     """Entropy and energy terms of one collision ([WCCM] eqs. (3), (14)–(16)), all scalars.
 
@@ -118,6 +133,14 @@ def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermod
     collision of ρ_S (d_S, d_S) with a fresh ancilla of the single-species ``model``.
 
     ``F = ⟨H_S⟩ − S(ρ_S)/β`` with the ancillae's β; W_C is evaluated on the incoming ρ_S.
+
+    Positivity edge (λ = λ_max or λ_min of :func:`~jaxthermo.coherent.allowed_lambda_range`, where ρ_A is
+    singular and the outgoing ancilla leaves its support): ``ancilla_relative_entropy``,
+    ``entropy_production`` and ``residual_relative_entropy`` are +∞, and every derivative of them
+    (``jax.grad``, ``jax.jvp``, ``jax.jacfwd``) is NaN — flagged, never a finite-looking number. The
+    other fields keep finite derivatives in forward mode and under ``jax.grad`` of that field; reverse
+    mode over the whole tuple at once (``jax.jacrev``) spreads the NaN to every row (a zero cotangent
+    times NaN), so take ``jax.jacfwd`` there.
     """
     cdt = complex_dtype(model)
     rho = as_state(rho).astype(cdt)
@@ -125,7 +148,7 @@ def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermod
     c = collide(model, rho, n_species)
     rho_a = ancilla_state(model)
     info = mutual_information(c.joint, model.dims)
-    rel = relative_entropy(c.ancilla, rho_a)
+    rel = _flagged_relative_entropy(c.ancilla, rho_a)
     dc = energy_coherence(c.ancilla, model.H_A) - energy_coherence(rho_a, model.H_A)
     ds = von_neumann_entropy(c.system) - von_neumann_entropy(rho)
     df = c.energy_change - ds / beta

@@ -30,7 +30,7 @@ from ._files import flatten_stats as flatten_stats
 from ._files import unflatten_stats as unflatten_stats
 from ._kernel import model_a_chunk, pilot_work_ranges
 from ._sampling import MAX_CONFIGS, default_draw_dtype
-from ._sensitivity import DELTAS, n_tangents, sensitivity_chunk
+from ._sensitivity import DELTAS, delta_chunk, n_tangents, parameter_names, tangent_stream
 from ._statistics import merge, take, uniform_edges
 from ._watchdog import ChunkWatch
 
@@ -306,9 +306,12 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
         mask = idx < n_total
         kernel = partial(model_a_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype,
                          histogram_method=histogram_method, divergence_every=divergence_every)
-        if wrt:
+        if parameter_names(wrt):  # one pass: the plain statistics from the primal of the tangent scan
+            kernel = partial(kernel, tangents=partial(
+                tangent_stream, names=parameter_names(wrt), n_steps=n_steps, alphas=alphas, draw_dtype=draw_dtype))
+        if DELTAS in wrt:
             kernel = partial(_with_sensitivities, kernel, partial(
-                sensitivity_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype, wrt=wrt))
+                delta_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype))
         out = jax.vmap(kernel, (0, None, None, None, None, 0, 0))(
             models, rho0, seed_key, idx.astype(jnp.uint32), mask, work_edges, collision_edges
         )
@@ -326,9 +329,9 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
 
 
 def _with_sensitivities(kernel, sensitivity, model, rho0, seed_key, indices, mask, work_edges, collision_edges):
-    """The plain chunk kernel's reductions plus the streamed tangents (``wrt``)."""
+    """The chunk kernel's reductions plus the reverse-mode δ gradients (``"deltas"`` in ``wrt``)."""
     out = kernel(model, rho0, seed_key, indices, mask, work_edges, collision_edges)
-    out.update(sensitivity(model, rho0, seed_key, indices, mask))
+    out.update(sensitivity(model, rho0, seed_key, indices, mask, work_edges, collision_edges))
     return out
 
 

@@ -9,8 +9,6 @@ it returns moments over the chunk, and it accumulates histograms in the scan car
 
 from __future__ import annotations
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 
@@ -46,7 +44,7 @@ def divergence_steps(n_steps: int, every: int):
 
 
 def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_edges, *, n_steps, alphas, coherent,
-                  draw_dtype=None, histogram_method="scatter", divergence_every=1):
+                  draw_dtype=None, histogram_method="scatter", divergence_every=1, tangents=None):
     """Reductions over one chunk of configurations of model A.
 
     Args:
@@ -58,6 +56,10 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
       n_steps, alphas, coherent, draw_dtype, histogram_method, divergence_every: static (``draw_dtype``:
         dtype of the δ draws; ``histogram_method``: see :func:`~jaxthermo.ensemble._statistics.chunk_counts`;
         ``divergence_every``: D_α only after the collisions of :func:`divergence_steps`, zeros elsewhere).
+      tangents: optional factory ``tangents(model, seed_key, indices, mask, state)`` of a tangent stream
+        (``carry0``, ``xs``, ``step``; :func:`~jaxthermo.ensemble._sensitivity.tangent_stream`): the
+        collisions then run once, under ``jax.jvp``, and the plain statistics come from the primal
+        (D_α then at every step, reported as above).
 
     Returns:
       dict of :class:`Moments` (per step, leading axis N), :class:`Counts`, and for the final
@@ -71,32 +73,43 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
     fused = use_fused_qubit_path(model)
     if fused:  # qubit partial swap: three real numbers per configuration
         state = state_to_qubit(rho)
-        collide_chunk = partial(qubit_collision, model)
+        collide = qubit_collision
         as_matrix = lambda st: qubit_to_state(*st)
         mean_state = _qubit_mean_state
         pops = lambda st: jnp.stack([st[0], 1 - st[0]], axis=-1)
     else:
         state = rho
-        collide_chunk = jax.vmap(lambda r, dl, th: collision_step(model, r, dl, th), (0, 0, None))
+        collide = lambda m, st, dl, th: jax.vmap(lambda r, d_, t_: collision_step(m, r, d_, t_), (0, 0, None))(st, dl, th)
         as_matrix = lambda st: st
         mean_state = chunk_moments
         pops = populations
 
-    def divergence(st):
+    def raw_divergence(m, st):
         if fused and coherent:  # closed-form 2×2 (._divergences)
-            div = qubit_quantum_divergences(*st, model.beta, model.g0, alphas)
-        elif coherent:
-            div = model_divergences(model, as_matrix(st), alphas, True)
-        else:
-            div = classical_divergences(pops(st), model.beta, model.g0, alphas)
-        return chunk_moments(div, mask)
+            return qubit_quantum_divergences(*st, m.beta, m.g0, alphas)
+        if coherent:
+            return model_divergences(m, as_matrix(st), alphas, True)
+        return classical_divergences(pops(st), m.beta, m.g0, alphas)
 
+    def divergence(st):
+        return chunk_moments(raw_divergence(model, st), mask)
+
+    def physics(m, st, delta, theta):
+        """One collision of the whole chunk under model ``m``: (state, Energetics, D_α per configuration)."""
+        st, e = collide(m, st, delta, theta)
+        return st, e, (raw_divergence(m, st) if alphas else None)
+
+    tan = None if tangents is None else tangents(model, seed_key, indices, mask, state)
     mask_n = jnp.sum(mask.astype(jnp.int32))
 
     def step(carry, x):
-        state, w_acc, q_acc, u_acc, hist = carry
-        delta, theta, report = x
-        state, e = collide_chunk(state, delta, theta)
+        state, w_acc, q_acc, u_acc, hist, tcarry = carry
+        delta, theta, report, tx = x
+        extra = {}
+        if tan is None:
+            state, e = collide(model, state, delta, theta)
+        else:
+            state, e, div, tcarry, extra = tan.step(physics, state, tcarry, delta, tx)
         w_acc, q_acc, u_acc = w_acc + e.work, q_acc + e.heat, u_acc + e.energy_change
         stats = {
             "state": mean_state(state, mask),
@@ -107,19 +120,25 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
             "cumulative_heat": chunk_moments(q_acc, mask),
             "cumulative_energy_change": chunk_moments(u_acc, mask),
         }
-        if alphas:
+        if alphas and tan is not None:
+            m = chunk_moments(div, mask)
+            stats["divergence"] = m if divergence_every == 1 else Moments(
+                m.n, jnp.where(report, m.mean, 0), jnp.where(report, m.m2, 0))
+        elif alphas:
             if divergence_every == 1:
                 stats["divergence"] = divergence(state)
             else:
                 zeros = Moments(mask_n, jnp.zeros((len(alphas),), rdt), jnp.zeros((len(alphas),), rdt))
                 stats["divergence"] = jax.lax.cond(report, divergence, lambda st: zeros, state)
+        stats.update(extra)
         hist = hist + chunk_counts(e.work, mask, collision_edges, histogram_method)
-        return (state, w_acc, q_acc, u_acc, hist), stats
+        return (state, w_acc, q_acc, u_acc, hist, tcarry), stats
 
     hist0 = jnp.zeros(collision_edges.shape[-1] + 1, jnp.int32)
     zeros_b = jnp.zeros((b,), rdt)
-    carry0 = (state, zeros_b, zeros_b, zeros_b, hist0)
-    (_, w_acc, q_acc, _, hist), stats = jax.lax.scan(step, carry0, (deltas.T, thetas, divergence_steps(n_steps, divergence_every)))
+    carry0 = (state, zeros_b, zeros_b, zeros_b, hist0, None if tan is None else tan.carry0)
+    xs = (deltas.T, thetas, divergence_steps(n_steps, divergence_every), None if tan is None else tan.xs)
+    (_, w_acc, q_acc, _, hist, _), stats = jax.lax.scan(step, carry0, xs)
     stats["work_histogram"] = Counts(chunk_counts(w_acc, mask, work_edges, histogram_method))
     stats["collision_work_histogram"] = Counts(hist)
     # W_N and Q_N up to fourth central moments; e^{−βW_N} (β of the unperturbed reservoir)

@@ -1,9 +1,11 @@
 """Sensitivities streamed by the ensemble engine: ``jt.ensemble(..., wrt=...)`` (docs/ensemble.md §5).
 
 Forward mode, per configuration: the tangents of the system state, of W, Q, ΔU, of the cumulative work
-and of D_α(ρ_{S|r}‖τ_S) with respect to each requested parameter are carried through the same
-``lax.scan`` over collisions as the state (``jax.jvp`` of model A's single-configuration
-:func:`~jaxthermo.collision_step`, vmapped over one tangent per parameter entry and over the chunk).
+and of D_α(ρ_{S|r}‖τ_S) with respect to each requested parameter are carried through the kernel's own
+``lax.scan`` over collisions (:func:`tangent_stream`): each chunk collision — the fused real qubit
+collision or the vmapped :func:`~jaxthermo.collision_step` — runs once under ``jax.jvp``, vmapped over
+one tangent per parameter entry with the primal unbatched, and the kernel's plain statistics come
+from that primal (one pass).
 Every step reduces the tangents over the chunk to moments (mean and M2), which the engine merges like
 its other statistics, so memory does not depend on N × n_configs, and results are the same (to
 rounding) for every chunk size and device count. Distribution scales (``sigma``, ``width``, ``delta``)
@@ -29,7 +31,7 @@ from .._qudit import thermal_state
 from ..inhomogeneous import averaged_reservoir_state, collision_step
 from ._kernel import model_divergences
 from ._sampling import sample_chunk
-from ._statistics import chunk_moments, variance
+from ._statistics import Moments, chunk_moments, variance
 
 MODEL_FIELDS = ("theta", "beta", "g0")
 DELTAS = "deltas"
@@ -101,32 +103,23 @@ def n_tangents(model, wrt) -> int:
     return int(sum(np.size(np.asarray(v)) for v in parameter_values(model, parameter_names(wrt), jnp.float64).values()))
 
 
-def sensitivity_chunk(model, rho0, seed_key, indices, mask, *, n_steps, alphas, coherent, draw_dtype, wrt):
-    """Moments over one chunk of the parameter tangents (and of the δ gradients with ``"deltas"``).
+class _TangentStream(NamedTuple):
+    carry0: object  # (state tangents with the P tangents on axis 1, cumulative-work tangents (B, P))
+    xs: object  # per step: (δ tangents (B, P), step index r)
+    step: object
 
-    Returns a dict of :class:`~jaxthermo.ensemble._statistics.Moments`, merged by the engine like its
-    own statistics: ``sens_work`` etc. with per-step means of shape (N, P) (P tangents),
-    ``sens_state`` (N, P, d, d) (mean only), ``sens_divergence`` (N, P, n_alpha); with ``"deltas"``,
-    ``dsens_work`` (N,) and ``dsens_free_energy`` (N, n_alpha).
+
+def tangent_stream(model, seed_key, indices, mask, state, *, names, n_steps, alphas, draw_dtype):
+    """The tangents of the parameters ``names``, carried through the kernel's scan (``wrt``).
+
+    A factory for :func:`~jaxthermo.ensemble._kernel.model_a_chunk`'s ``tangents``: ``step`` runs the
+    kernel's chunk collision once under ``jax.jvp`` (vmapped over the P tangent directions, primal
+    unbatched) — the fused real qubit collision where the kernel uses it — returns the primal to the
+    kernel's plain statistics and reduces the tangents over the chunk to ``sens_work``, ``sens_heat``,
+    ``sens_energy_change``, ``sens_cumulative_work`` (means (P,) and M2 per step), ``sens_state``
+    ((P, d, d), mean only) and ``sens_divergence`` ((P, n_alpha)).
     """
-    rdt = jnp.real(rho0).dtype
-    names = parameter_names(wrt)
-    out = {}
-    if names:
-        out.update(_tangent_moments(model, rho0, seed_key, indices, mask, names, n_steps, alphas, coherent, draw_dtype, rdt))
-    if DELTAS in wrt:
-        out.update(_delta_moments(model, rho0, seed_key, indices, mask, n_steps, alphas, coherent, draw_dtype, rdt))
-    return out
-
-
-def _states_for_divergence(rho, coherent):
-    if coherent:
-        return rho
-    p = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))
-    return p[..., :, None] * jnp.eye(p.shape[-1], dtype=p.dtype)
-
-
-def _tangent_moments(model, rho0, seed_key, indices, mask, names, n_steps, alphas, coherent, draw_dtype, rdt):
+    rdt = jax.tree.leaves(state)[0].real.dtype
     flat, unravel = flatten_parameters(parameter_values(model, names, rdt), names)
     n_par = flat.shape[0]
     basis = jnp.eye(n_par, dtype=rdt)
@@ -135,51 +128,66 @@ def _tangent_moments(model, rho0, seed_key, indices, mask, names, n_steps, alpha
         m = with_parameters(model, unravel(p))
         return sample_chunk(m.distribution, seed_key, indices, n_steps, rdt, draw_dtype)
 
-    deltas = draws(flat)  # (B, N)
     ddeltas = jax.vmap(lambda t: jax.jvp(draws, (flat,), (t,))[1], out_axes=2)(basis)  # (B, N, P)
-
-    def one(p, rho, delta, r):
-        m = with_parameters(model, unravel(p))
-        theta = jnp.broadcast_to(jnp.asarray(m.theta).astype(rdt), (n_steps,))[r]
-        rho_new, e = collision_step(m, rho, delta, theta)
-        if alphas:
-            div = model_divergences(m, _states_for_divergence(rho_new, coherent), alphas, coherent)
-        else:
-            div = jnp.zeros((0,), rdt)
-        return rho_new, (e.work, e.heat, e.energy_change, div)
-
-    def tangent_step(rho, drho, delta, ddelta, r):
-        # one configuration; drho (P, d, d), ddelta (P,): one jvp per tangent
-        def jvp_k(t, dr, dd):
-            return jax.jvp(lambda p, x, dl: one(p, x, dl, r), (flat, rho, delta), (t, dr, dd))
-
-        (rho_new, vals), (drho_new, dvals) = jax.vmap(jvp_k)(basis, drho, ddelta)
-        return jax.tree.map(lambda x: x[0], (rho_new, vals)), (drho_new, dvals)
-
     b = indices.shape[0]
-    rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
-    drho = jnp.zeros((b, n_par) + rho0.shape, rho0.dtype)
-    dw = jnp.zeros((b, n_par), rdt)
+    dstate = jax.tree.map(lambda s: jnp.zeros(s.shape[:1] + (n_par,) + s.shape[1:], s.dtype), state)
+    carry0 = (dstate, jnp.zeros((b, n_par), rdt))
+    xs = (jnp.moveaxis(ddeltas, 1, 0), jnp.arange(n_steps))
 
-    def step(carry, x):
-        rho, drho, dw = carry
-        delta, ddelta, r = x
-        (rho, _), (drho, (dwork, dheat, ddu, ddiv)) = jax.vmap(tangent_step, (0, 0, 0, 0, None))(rho, drho, delta, ddelta, r)
-        dw = dw + dwork
+    def step(physics, state, tcarry, delta, tx):
+        dstate, dw = tcarry
+        ddelta, r = tx
+
+        def f(p, st, dl):
+            m = with_parameters(model, unravel(p))
+            theta = jnp.broadcast_to(jnp.asarray(m.theta).astype(rdt), (n_steps,))[r]
+            return physics(m, st, dl, theta)
+
+        def jvp_k(t, ds, dd):
+            return jax.jvp(f, (flat, state, delta), (t, ds, dd))
+
+        (state, e, div), (dstate, de, ddiv) = jax.vmap(jvp_k, in_axes=(0, 1, 1), out_axes=(None, 1))(
+            basis, dstate, ddelta)
+        dw = dw + de.work
         stats = {
-            "work": chunk_moments(dwork, mask),
-            "heat": chunk_moments(dheat, mask),
-            "energy_change": chunk_moments(ddu, mask),
-            "cumulative_work": chunk_moments(dw, mask),
-            "state": chunk_moments(drho, mask, second=False),
+            _PREFIX + "work": chunk_moments(de.work, mask),
+            _PREFIX + "heat": chunk_moments(de.heat, mask),
+            _PREFIX + "energy_change": chunk_moments(de.energy_change, mask),
+            _PREFIX + "cumulative_work": chunk_moments(dw, mask),
+            _PREFIX + "state": _state_tangent_mean(dstate, mask),
         }
         if alphas:
-            stats["divergence"] = chunk_moments(ddiv, mask)
-        return (rho, drho, dw), stats
+            stats[_PREFIX + "divergence"] = chunk_moments(ddiv, mask)
+        return state, e, div, (dstate, dw), stats
 
-    xs = (deltas.T, jnp.moveaxis(ddeltas, 1, 0), jnp.arange(n_steps))
-    _, stats = jax.lax.scan(step, (rho, drho, dw), xs)
-    return {_PREFIX + k: v for k, v in stats.items()}
+    return _TangentStream(carry0, xs, step)
+
+
+def _state_tangent_mean(dstate, mask):
+    """Mean over the chunk of the state tangents: (B, P, d, d), or the fused qubit's (p0, x, y) each (B, P)."""
+    if not isinstance(dstate, tuple):
+        return chunk_moments(dstate, mask, second=False)
+    m = chunk_moments(jnp.stack(dstate, axis=-1), mask, second=False)  # mean (P, 3)
+    dp0, dx, dy = m.mean[..., 0], m.mean[..., 1], m.mean[..., 2]
+    coh = jax.lax.complex(dx, dy)
+    dp = jax.lax.complex(dp0, jnp.zeros_like(dp0))
+    rows = [jnp.stack([dp, coh], axis=-1), jnp.stack([jnp.conj(coh), -dp], axis=-1)]
+    return Moments(m.n, jnp.stack(rows, axis=-2), None)
+
+
+def delta_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_edges, *, n_steps, alphas, coherent,
+                draw_dtype):
+    """Moments over one chunk of the reverse-mode δ gradients (``"deltas"`` in ``wrt``): ``dsens_work`` (N,),
+    ``dsens_free_energy`` (N, n_alpha)."""
+    rdt = jnp.real(rho0).dtype
+    return _delta_moments(model, rho0, seed_key, indices, mask, n_steps, alphas, coherent, draw_dtype, rdt)
+
+
+def _states_for_divergence(rho, coherent):
+    if coherent:
+        return rho
+    p = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))
+    return p[..., :, None] * jnp.eye(p.shape[-1], dtype=p.dtype)
 
 
 def _delta_moments(model, rho0, seed_key, indices, mask, n_steps, alphas, coherent, draw_dtype, rdt):

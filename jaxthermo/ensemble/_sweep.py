@@ -16,6 +16,7 @@ import numpy as np
 from . import _files
 from ._engine import run_grid
 from ._result import EnsembleResult, result_from_stats
+from ._sensitivity import check_wrt, sensitivities_from_stats
 from ._statistics import take
 
 _MODEL_FIELDS = ("beta", "g0", "theta")
@@ -50,6 +51,14 @@ class SweepResult:
         values = [np.asarray(getattr(r, field)) for r in self.results]
         return np.stack(values).reshape(self.shape + values[0].shape)
 
+    def stack_sensitivity(self, name: str, field: str) -> np.ndarray:
+        """``field`` (e.g. ``"mean_total_work"``) of ``sensitivity[name]`` at every grid point, shape (grid shape)
+        + (field shape) — a sweep run with ``wrt`` (docs/ensemble.md §5)."""
+        if self.results[0].sensitivity is None or name not in self.results[0].sensitivity:
+            raise ValueError(f"name: no sensitivity with respect to {name!r}; run the sweep with wrt=({name!r},)")
+        values = [np.asarray(getattr(r.sensitivity[name], field)) for r in self.results]
+        return np.stack(values).reshape(self.shape + values[0].shape)
+
     def to_xarray(self, model=None, attrs=None):
         """The sweep as an ``xarray.Dataset``: one dim per grid parameter, then those of
         :meth:`EnsembleResult.to_xarray` (needs ``pip install "jaxthermo[io]"``)."""
@@ -69,7 +78,7 @@ def _apply(model, name, value):
     )
 
 
-def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, **kwargs) -> SweepResult:
+def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wrt=None, **kwargs) -> SweepResult:
     """Run :func:`jaxthermo.ensemble` on every point of ``grid`` (docs/ensemble.md).
 
     Args:
@@ -78,6 +87,9 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, **
         the distribution (``sigma`` of ``Gaussian``, ``width`` of ``Uniform``, …).
       **kwargs: passed to :func:`jaxthermo.ensemble` (``alphas``, ``chunk_size``, ``dtype``, …;
         ``checkpoint`` is not supported for sweeps).
+      wrt: as for :func:`jaxthermo.ensemble`: every grid point gets its ``sensitivity`` (and
+        ``delta_sensitivity``), streamed in the same batched run; :meth:`SweepResult.stack_sensitivity`
+        stacks them over the grid.
 
     Returns:
       :class:`SweepResult`; ``.at(theta=…, sigma=…)`` selects a point, ``.stack("mean_work")``
@@ -87,6 +99,7 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, **
         raise ValueError("grid: give at least one parameter and its values")
     if "checkpoint" in kwargs:
         raise ValueError("checkpoint: not supported for sweeps; checkpoint the grid points one by one")
+    wrt = check_wrt(model, wrt) if wrt else ()
     axes = {name: np.asarray(values) for name, values in grid.items()}
     for name, values in axes.items():
         if values.ndim != 1 or values.size == 0:
@@ -108,10 +121,14 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, **
         by_steps.setdefault(steps, []).append((k, m))
     for steps, members in by_steps.items():
         models = [m for _, m in members]
-        stats, info = run_grid(models, rho0, steps, n_configs, seed, **kwargs)
+        stats, info = run_grid(models, rho0, steps, n_configs, seed, wrt=wrt, **kwargs)
         for g, (k, m) in enumerate(members):
             info_g = dict(info, work_edges=info["work_edges"][g], collision_work_edges=info["collision_work_edges"][g])
-            results[k] = result_from_stats(m, take(stats, g), info_g)
+            stats_g = take(stats, g)
+            results[k] = result_from_stats(m, stats_g, info_g)
+            if wrt:
+                sens, delta = sensitivities_from_stats(m, stats_g, info_g, results[k], wrt)
+                results[k] = dataclasses.replace(results[k], sensitivity=sens, delta_sensitivity=delta)
     return SweepResult(axes, tuple(results))
 
 

@@ -162,3 +162,31 @@ def test_no_coherence_gives_no_coherent_work():
     t_diag = collision_thermodynamics(m, jnp.diag(jnp.array([0.6, 0.4])))
     assert abs(float(t_diag.coherence_change)) < 1e-12
     assert abs(float(t.coherence_change)) > 1e-5
+
+
+def test_positivity_edge_flags_the_gradient_of_the_divergent_terms():
+    """At λ = λ_max ρ_A is singular and Σ = S(ρ_A'‖ρ_A) + I = +∞: its derivative is NaN (forward and
+    reverse mode, batched), not a finite-looking number; just inside the edge it is finite and
+    matches central differences; the finite fields keep finite derivatives in forward mode."""
+    from jaxthermo.coherent import allowed_lambda_range
+
+    m = qubit_example(beta=1.0, tau=0.04, lam=0.1)
+    hi = float(allowed_lambda_range(m)[1])
+    rho = jnp.array([[0.6, 0.1 - 0.05j], [0.1 + 0.05j, 0.4]])
+    thermo = lambda lam: collision_thermodynamics(m.replace(lam=lam), rho)
+    sigma = lambda lam: thermo(lam).entropy_production
+    edge = jnp.asarray(hi)
+    assert np.isinf(float(sigma(edge)))
+    assert np.isnan(float(jax.grad(sigma)(edge)))
+    assert np.isnan(float(jax.jvp(sigma, (edge,), (jnp.asarray(1.0),))[1]))
+    g = jax.vmap(jax.grad(sigma))(jnp.asarray([0.5 * hi, hi]))
+    assert np.isfinite(float(g[0])) and np.isnan(float(g[1]))
+    jac = jax.jacfwd(thermo)(edge)
+    for field in ("ancilla_relative_entropy", "entropy_production", "residual_relative_entropy"):
+        assert np.isnan(float(getattr(jac, field))), field
+    for field in ("mutual_information", "coherence_change", "free_energy_change", "coherent_work"):
+        assert np.isfinite(float(getattr(jac, field))), field
+    assert np.isfinite(float(jax.grad(lambda lam: thermo(lam).mutual_information)(edge)))
+    inside, h = 0.5 * hi, 1e-6
+    fd = (float(sigma(inside + h)) - float(sigma(inside - h))) / (2 * h)
+    np.testing.assert_allclose(float(jax.grad(sigma)(jnp.asarray(inside))), fd, rtol=1e-6)
