@@ -34,6 +34,7 @@ demo: $(PLOT)
 
 test: $(TEST)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -n 2 -q
 	$(PY) -m jaxthermo.verify
 

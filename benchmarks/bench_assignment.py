@@ -62,7 +62,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__}, {jax.devices()[0].platform}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__}, {jax.devices()[0].platform}"
+    )
     print(f"{len(TIMES)} times + {4 * (len(TIMES) - 1)} quadrature nodes per run\n")
     print("| N1 = N2 | library (eigenbasis) s | reference (propagator) s | ratio | max abs Δ heat |")
     print("| --- | --- | --- | --- | --- |")
@@ -89,7 +91,14 @@ def main():
         glob = jt.GlobalModel(h_s, h_i, h_e)
         t_sp = _median_time(lambda: model.energetics(times).minimal_dissipation.heat, args.repeats)
         t_mb = _median_time(lambda: jt.minimal_dissipation(glob, rho_s, rho_e, times).assignment.heat, args.repeats)
-        diff = float(np.max(np.abs(model.energetics(times).minimal_dissipation.heat - jt.minimal_dissipation(glob, rho_s, rho_e, times).assignment.heat)))
+        diff = float(
+            np.max(
+                np.abs(
+                    model.energetics(times).minimal_dissipation.heat
+                    - jt.minimal_dissipation(glob, rho_s, rho_e, times).assignment.heat
+                )
+            )
+        )
         print(f"| {n1}, {n2} | {t_sp:.4f} | {t_mb:.4f} | {t_mb / t_sp:.0f}× | {diff:.1e} |")
 
 

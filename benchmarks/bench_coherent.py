@@ -89,7 +89,10 @@ def main(argv=None):
     sm = np.array([[0, 1], [0, 0]], complex)
     p0 = 1 / (1 + np.exp(-BETA * OMEGA))
     jumps = [G * np.sqrt(p0) * sm, G * np.sqrt(1 - p0) * sm.T]
-    h_batch = jnp.asarray(OMEGA / 2 * np.diag([-1.0, 1.0]))[None] + jnp.asarray(lams * G)[:, None, None] * jnp.asarray(sm + sm.T)[None]
+    h_batch = (
+        jnp.asarray(OMEGA / 2 * np.diag([-1.0, 1.0]))[None]
+        + jnp.asarray(lams * G)[:, None, None] * jnp.asarray(sm + sm.T)[None]
+    )
     for label, method in (
         ("dynamiqs mesolve Tsit5 (default rtol=atol=1e-6)", dq.method.Tsit5()),
         ("dynamiqs mesolve Tsit5 (rtol=atol=1e-10)", dq.method.Tsit5(rtol=1e-10, atol=1e-10, max_steps=1_000_000)),
@@ -115,10 +118,14 @@ def main(argv=None):
     qutip_loop(sub)
     t_q = (time.perf_counter() - t0) * args.n_lambda / len(sub)
     q_states = np.array([[s.full() for s in r.states] for r in qutip_loop(check_idx)])
-    rows.append((f"QuTiP mesolve loop (atol=rtol=1e-10; {len(sub)} runs timed, scaled)", t_q, np.max(np.abs(q_states - ref))))
+    rows.append(
+        (f"QuTiP mesolve loop (atol=rtol=1e-10; {len(sub)} runs timed, scaled)", t_q, np.max(np.abs(q_states - ref)))
+    )
 
     print(f"# bench_coherent: {args.n_lambda} λ values × {args.n_times} times, qubit example")
-    print(f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, jax {jax.__version__} on {jax.devices()[0].platform}, dynamiqs {dq.__version__}, qutip {qutip.__version__}")
+    print(
+        f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, jax {jax.__version__} on {jax.devices()[0].platform}, dynamiqs {dq.__version__}, qutip {qutip.__version__}"
+    )
     print("| method | time (s) | time / jaxthermo | max abs error vs SciPy expm reference (64 λ) |")
     print("| --- | --- | --- | --- |")
     for label, t, err in rows:

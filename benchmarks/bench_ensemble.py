@@ -126,8 +126,12 @@ def profile_qubit(n_configs):
     rate_default, _ = bench_jaxthermo(2, n_configs)
     total = n_configs * N_STEPS
     ns = lambda rate: 1e9 * len(jax.devices()) / rate  # core-ns per collision
-    return dict(draws_ns=1e9 * t_draws / (per_dev * N_STEPS), alphas_none_ns=ns(rate_none),
-                default_ns=ns(rate_default), collisions=total)
+    return dict(
+        draws_ns=1e9 * t_draws / (per_dev * N_STEPS),
+        alphas_none_ns=ns(rate_none),
+        default_ns=ns(rate_default),
+        collisions=total,
+    )
 
 
 def _thermal_q(d, delta):
@@ -247,7 +251,10 @@ def peak_memory(n_configs, n_steps=N_STEPS):
     """Peak RSS (MiB) and wall time of one ensemble run (the benchmark workload) in a fresh subprocess."""
     out = subprocess.run(
         [sys.executable, os.path.abspath(__file__), "--child", str(n_configs), str(n_steps)],
-        capture_output=True, text=True, env=_child_env(), check=True,
+        capture_output=True,
+        text=True,
+        env=_child_env(),
+        check=True,
     )
     rss, wall = map(float, out.stdout.split()[-2:])
     return rss, wall
@@ -277,8 +284,10 @@ def float32_accuracy(n_configs=2_000):
         r32 = jt.ensemble(_model(d), coherent_state(d), N_STEPS, n_configs, dtype=jnp.float32, devices=one)
         rel = lambda a, b: float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
         out[d] = dict(
-            mean_work=rel(r32.mean_work, r64.mean_work), var_work=rel(r32.var_work, r64.var_work),
-            mean_heat=rel(r32.mean_heat, r64.mean_heat), mean_state=float(np.max(np.abs(r32.mean_state - r64.mean_state))),
+            mean_work=rel(r32.mean_work, r64.mean_work),
+            var_work=rel(r32.var_work, r64.var_work),
+            mean_heat=rel(r32.mean_heat, r64.mean_heat),
+            mean_state=float(np.max(np.abs(r32.mean_state - r64.mean_state))),
             D1_frozen=rel(r32.mean_divergence[:, 0], r64.mean_divergence[:, 0]),
         )
     return out
@@ -314,8 +323,12 @@ def main():
     parser.add_argument("--throughput-only", action="store_true", help="skip compile time, float32 and memory")
     args = parser.parse_args()
     q = args.quick
-    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-               "command": "python " + " ".join(sys.argv), "throughput": {}}
+    results = {
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": "python " + " ".join(sys.argv),
+        "throughput": {},
+    }
     print(results["machine"], results["date"], flush=True)
     n_jx = 20_000 if q else 400_000
     for d in (2, 3):
@@ -325,12 +338,22 @@ def main():
         npc = bench_numpy_closed_form(d, 2_000 if q else 50_000)
         npf = bench_numpy_full(d, 500 if q else 10_000)
         qt = bench_qutip(d, 1 if q else 5)
-        row = dict(jaxthermo=jx, jaxthermo_diagonal=jx_diag, jaxthermo_alphas_none=jx_none, numpy_closed_form=npc,
-                   numpy_full_matrix=npf, qutip_loop=qt)
+        row = dict(
+            jaxthermo=jx,
+            jaxthermo_diagonal=jx_diag,
+            jaxthermo_alphas_none=jx_none,
+            numpy_closed_form=npc,
+            numpy_full_matrix=npf,
+            qutip_loop=qt,
+        )
         results["throughput"][f"d={d}"] = row
-        print(f"d={d}: " + ", ".join(f"{k} {v:.3g} coll/s" for k, v in row.items())
-              + f"; ratios: default/alphas=() ×{jx / jx_none:.2f} (diagonal ×{jx_diag / jx_none:.2f}), "
-              f"×{jx / npc:.1f} NumPy closed form, ×{jx / npf:.0f} NumPy full, ×{jx / qt:.0f} QuTiP", flush=True)
+        print(
+            f"d={d}: "
+            + ", ".join(f"{k} {v:.3g} coll/s" for k, v in row.items())
+            + f"; ratios: default/alphas=() ×{jx / jx_none:.2f} (diagonal ×{jx_diag / jx_none:.2f}), "
+            f"×{jx / npc:.1f} NumPy closed form, ×{jx / npf:.0f} NumPy full, ×{jx / qt:.0f} QuTiP",
+            flush=True,
+        )
     results["generic"] = {}
     for d in range(4, 9):
         n = 5_000 if q else 50_000
@@ -338,8 +361,11 @@ def main():
         jx_diag, _ = bench_jaxthermo(d, n, repeats=1, diagonal=True)
         hand = bench_jax_closed_form(d, n, repeats=1)
         results["generic"][f"d={d}"] = dict(jaxthermo=jx, jaxthermo_diagonal=jx_diag, jax_closed_form=hand)
-        print(f"d={d}: jaxthermo default coherent {jx:.3g}, diagonal {jx_diag:.3g}, hand-written JAX closed form "
-              f"{hand:.3g} coll/s; closed form / jaxthermo ×{hand / jx:.2f} (diagonal ×{hand / jx_diag:.2f})", flush=True)
+        print(
+            f"d={d}: jaxthermo default coherent {jx:.3g}, diagonal {jx_diag:.3g}, hand-written JAX closed form "
+            f"{hand:.3g} coll/s; closed form / jaxthermo ×{hand / jx:.2f} (diagonal ×{hand / jx_diag:.2f})",
+            flush=True,
+        )
     results["profile_qubit"] = profile_qubit(n_jx)
     print("profile (core-ns per collision):", results["profile_qubit"], flush=True)
     if args.throughput_only:
@@ -349,7 +375,10 @@ def main():
         return results
     first, second, imp = compile_time(100 if q else 1000)
     results["compile"] = dict(first_call_s=first, second_call_s=second, compile_s=first - second, import_s=imp)
-    print(f"N=1000 first call {first:.2f} s, second {second:.2f} s (compile ≈ {first - second:.2f} s; import {imp:.2f} s)", flush=True)
+    print(
+        f"N=1000 first call {first:.2f} s, second {second:.2f} s (compile ≈ {first - second:.2f} s; import {imp:.2f} s)",
+        flush=True,
+    )
     results["float32_vs_float64"] = float32_accuracy_subprocess(500 if q else 2_000)
     print("float32 vs float64 (max relative deviation):", results["float32_vs_float64"], flush=True)
     results["memory"] = {}
@@ -357,7 +386,10 @@ def main():
     for n in sizes:
         rss, wall = peak_memory(n)
         results["memory"][n] = dict(peak_rss_mib=rss, wall_s=wall, n_steps=N_STEPS)
-        print(f"{n:.0e} configurations × {N_STEPS}: peak RSS {rss:.0f} MiB, {wall:.1f} s ({n * N_STEPS / wall:.3g} coll/s)", flush=True)
+        print(
+            f"{n:.0e} configurations × {N_STEPS}: peak RSS {rss:.0f} MiB, {wall:.1f} s ({n * N_STEPS / wall:.3g} coll/s)",
+            flush=True,
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -42,8 +42,18 @@ def _gib(x):
 
 def run(n_configs, n_steps, chunk, dtype, draw_dtype, progress=False, alphas=()):
     t = time.perf_counter()
-    res = jt.ensemble(_model(), RHO0, n_steps, n_configs, seed=0, chunk_size=chunk, dtype=dtype,
-                      draw_dtype=draw_dtype, alphas=alphas, progress=progress)
+    res = jt.ensemble(
+        _model(),
+        RHO0,
+        n_steps,
+        n_configs,
+        seed=0,
+        chunk_size=chunk,
+        dtype=dtype,
+        draw_dtype=draw_dtype,
+        alphas=alphas,
+        progress=progress,
+    )
     wall = time.perf_counter() - t
     return res, wall
 
@@ -60,33 +70,58 @@ def main():
     if args.quick:
         args.steps, args.chunk, args.configs, args.big_configs = 50, 4096, 20_000, 40_000
     dev = jax.devices()[0]
-    out = {"device": f"{dev.device_kind} ({dev.platform}), {len(jax.devices())} device(s)", "jax": jax.__version__,
-           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "n_steps": args.steps, "chunk": args.chunk,
-           "throughput": {}}
+    out = {
+        "device": f"{dev.device_kind} ({dev.platform}), {len(jax.devices())} device(s)",
+        "jax": jax.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "n_steps": args.steps,
+        "chunk": args.chunk,
+        "throughput": {},
+    }
     print(out, flush=True)
     n, steps = args.configs, args.steps
-    for label, dtype, draw in (("float32, float32 draws", jnp.float32, jnp.float32),
-                               ("float32, float64 draws", jnp.float32, jnp.float64),
-                               ("float64, float64 draws", jnp.float64, jnp.float64)):
+    for label, dtype, draw in (
+        ("float32, float32 draws", jnp.float32, jnp.float32),
+        ("float32, float64 draws", jnp.float32, jnp.float64),
+        ("float64, float64 draws", jnp.float64, jnp.float64),
+    ):
         run(min(n, args.chunk), steps, args.chunk, dtype, draw)  # compile
         res, wall = run(n, steps, args.chunk, dtype, draw)
         rate = n * steps / wall
-        out["throughput"][label] = dict(configs=n, wall_s=wall, collisions_per_s=rate, mean_total_work=float(res.mean_total_work))
-        print(f"{label}: {n} configs × {steps}: {wall:.2f} s, {rate:.3g} collisions/s, <W_N> = {res.mean_total_work:.6e}", flush=True)
+        out["throughput"][label] = dict(
+            configs=n, wall_s=wall, collisions_per_s=rate, mean_total_work=float(res.mean_total_work)
+        )
+        print(
+            f"{label}: {n} configs × {steps}: {wall:.2f} s, {rate:.3g} collisions/s, <W_N> = {res.mean_total_work:.6e}",
+            flush=True,
+        )
     r32 = out["throughput"]["float32, float64 draws"]["mean_total_work"]
     r64 = out["throughput"]["float64, float64 draws"]["mean_total_work"]
     out["float32_vs_float64_rel_W_N"] = abs(r32 - r64) / abs(r64)
-    print(f"float32 vs float64 <W_N> (same configurations): relative {out['float32_vs_float64_rel_W_N']:.2e}", flush=True)
+    print(
+        f"float32 vs float64 <W_N> (same configurations): relative {out['float32_vs_float64_rel_W_N']:.2e}", flush=True
+    )
     if args.big_configs:
         res, wall = run(args.big_configs, steps, args.chunk, jnp.float32, jnp.float32, progress=False)
         peak, limit = _peak_bytes()
         rate = args.big_configs * steps / wall
-        out["streamed"] = dict(configs=args.big_configs, n_steps=steps, wall_s=wall, collisions_per_s=rate,
-                               peak_device_bytes=peak, device_bytes_limit=limit, mean_total_work=float(res.mean_total_work),
-                               var_total_work=float(res.var_total_work), histogram_total=res.work_histogram.total)
-        print(f"streamed {args.big_configs:.0e} × {steps} (float32): {wall:.1f} s, {rate:.3g} collisions/s, "
-              f"peak device memory {_gib(peak)} of {_gib(limit)}; "
-              f"histogram total {res.work_histogram.total}", flush=True)
+        out["streamed"] = dict(
+            configs=args.big_configs,
+            n_steps=steps,
+            wall_s=wall,
+            collisions_per_s=rate,
+            peak_device_bytes=peak,
+            device_bytes_limit=limit,
+            mean_total_work=float(res.mean_total_work),
+            var_total_work=float(res.var_total_work),
+            histogram_total=res.work_histogram.total,
+        )
+        print(
+            f"streamed {args.big_configs:.0e} × {steps} (float32): {wall:.1f} s, {rate:.3g} collisions/s, "
+            f"peak device memory {_gib(peak)} of {_gib(limit)}; "
+            f"histogram total {res.work_histogram.total}",
+            flush=True,
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)

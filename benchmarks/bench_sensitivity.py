@@ -63,8 +63,9 @@ def throughput(n_steps, n_configs):
     for name, t in out.items():
         n_par = 0 if name == "plain" else (4 if name.startswith("grad") else len(name.split("=")[1].split(",")))
         ratio_per_par = (plain / t) if n_par == 0 else (plain / t) * n_par
-        rows.append(dict(case=name, seconds=t, pairs_per_s=pairs / t, params=n_par,
-                         throughput_ratio_per_param=ratio_per_par))
+        rows.append(
+            dict(case=name, seconds=t, pairs_per_s=pairs / t, params=n_par, throughput_ratio_per_param=ratio_per_par)
+        )
     return rows
 
 
@@ -80,15 +81,21 @@ def _child(kind, n_configs, n_steps):
         value = float(jax.grad(lambda m: jt.ensemble_mean(m, rho0, n_steps, n_configs, seed=0))(model).theta)
     wall = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # GiB (Linux: KiB)
-    print(json.dumps(dict(kind=kind, n_configs=n_configs, n_steps=n_steps, peak_rss_gib=peak, wall_s=wall, value=value)))
+    print(
+        json.dumps(dict(kind=kind, n_configs=n_configs, n_steps=n_steps, peak_rss_gib=peak, wall_s=wall, value=value))
+    )
 
 
 def memory(sizes, n_steps):
     rows = []
     for kind in ("wrt", "grad"):
         for n in sizes:
-            out = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(n_steps)],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", kind, str(n), str(n_steps)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(rows[-1], flush=True)
     return rows

@@ -144,9 +144,10 @@ def renyi_divergence_log(p, log_q, alpha) -> jnp.ndarray:
 def log_thermal_populations(d: int, beta, g) -> jnp.ndarray:
     """``log q_j`` of the thermal state of ``g s_z`` (..., d): finite for every βg, no underflow."""
     beta, g = jnp.asarray(beta), jnp.asarray(g)
-    return -(beta * g)[..., None] * spin_z_diagonal(d, jnp.result_type(beta, g, real_dtype())) - log_partition_function(
-        d, beta, g
-    )[..., None]
+    return (
+        -(beta * g)[..., None] * spin_z_diagonal(d, jnp.result_type(beta, g, real_dtype()))
+        - log_partition_function(d, beta, g)[..., None]
+    )
 
 
 def free_energy(p, beta, g, alpha) -> jnp.ndarray:

@@ -196,5 +196,3 @@ def _softmax(logits):
     m = jnp.max(logits, axis=-1, keepdims=True)
     e = jnp.exp(logits - m)
     return e / jnp.sum(e, axis=-1, keepdims=True)
-
-

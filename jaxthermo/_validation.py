@@ -136,8 +136,11 @@ def _check_traced_state(rho, name, dim, atol):
     tr = jnp.real(jnp.trace(safe, axis1=-2, axis2=-1))
     wmin = jnp.linalg.eigvalsh(0.5 * (safe + jnp.conj(jnp.swapaxes(safe, -1, -2))))[..., 0]
     error_if(~finite, f"{name} must be finite (traced value has NaN or inf entries)")
-    error_if(herm_err > atol * jnp.maximum(1.0, jnp.max(jnp.abs(safe), axis=(-2, -1))),
-             f"{name} is not Hermitian: max |{name} - {name}†| = {{value}}", herm_err)
+    error_if(
+        herm_err > atol * jnp.maximum(1.0, jnp.max(jnp.abs(safe), axis=(-2, -1))),
+        f"{name} is not Hermitian: max |{name} - {name}†| = {{value}}",
+        herm_err,
+    )
     error_if(jnp.abs(tr - 1.0) > atol, f"{name} must have unit trace; Tr {name} = {{value}}", tr)
     error_if(wmin < -atol, f"{name} is not positive semidefinite: smallest eigenvalue {{value}}", wmin)
 

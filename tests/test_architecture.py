@@ -87,7 +87,7 @@ def test_no_import_cycles():
         state[node] = 1
         for nxt in edges.get(node, ()):
             if state.get(nxt) == 1:
-                cycles.append(" → ".join(stack[stack.index(nxt):] + [nxt]))
+                cycles.append(" → ".join(stack[stack.index(nxt) :] + [nxt]))
             elif nxt not in state:
                 visit(nxt, stack + [nxt])
         state[node] = 2

@@ -15,7 +15,9 @@ MESSAGE = 'matplotlib is needed for plots: pip install "jaxthermo[plot]"'
 def _without_matplotlib(code):
     """Run ``code`` in a fresh interpreter in which ``import matplotlib`` fails."""
     prelude = "import sys\nsys.modules['matplotlib'] = None\n"
-    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_missing_matplotlib_gives_the_install_hint(tmp_path):

@@ -91,27 +91,65 @@ def test_sweep_netcdf_equals_direct_python_call(tmp_path):
 
 def test_coherent_and_assignment_scans_equal_direct_calls(tmp_path):
     out = tmp_path / "b"
-    assert cli.main(["run", str(_write(_tiny(EXAMPLES / "coherent_lambda.toml", out), tmp_path / "b.toml")),
-                     "--no-progress", "--no-plot"]) == 0
+    assert (
+        cli.main(
+            [
+                "run",
+                str(_write(_tiny(EXAMPLES / "coherent_lambda.toml", out), tmp_path / "b.toml")),
+                "--no-progress",
+                "--no-plot",
+            ]
+        )
+        == 0
+    )
     ds = _open(out)
     m = jt.qubit_example(omega=1.0, g=1.0, beta=2.0, lam=0.2, tau=0.01)
     rho = jt.steady_state(m)
-    np.testing.assert_allclose(float(ds.coherent_work_rate.sel(lam=0.2, beta=2.0)), float(jt.coherent_work_rate(m, rho)), rtol=1e-12)
-    np.testing.assert_allclose(float(ds.entropy_production_rate.sel(lam=0.2, beta=2.0)),
-                               float(jt.entropy_production_rate(m, rho)), rtol=1e-10)
+    np.testing.assert_allclose(
+        float(ds.coherent_work_rate.sel(lam=0.2, beta=2.0)), float(jt.coherent_work_rate(m, rho)), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        float(ds.entropy_production_rate.sel(lam=0.2, beta=2.0)), float(jt.entropy_production_rate(m, rho)), rtol=1e-10
+    )
     out = tmp_path / "c"
-    assert cli.main(["run", str(_write(_tiny(EXAMPLES / "assignment_regimes.toml", out), tmp_path / "c.toml")),
-                     "--no-progress", "--no-plot"]) == 0
+    assert (
+        cli.main(
+            [
+                "run",
+                str(_write(_tiny(EXAMPLES / "assignment_regimes.toml", out), tmp_path / "c.toml")),
+                "--no-progress",
+                "--no-plot",
+            ]
+        )
+        == 0
+    )
     ds = _open(out)
     q = jt.QuadraticReservoirs.from_regime(2, 2, 2.0, 4.0, 1.0, 0.1, beta1=1.0, beta2=0.5)
     e = q.energetics(np.linspace(0, 10.0, 9))
-    np.testing.assert_allclose(ds.bare_heat.sel(detuning=2.0, effective_coupling=4.0).values, np.asarray(e.bare.heat), rtol=1e-12)
+    np.testing.assert_allclose(
+        ds.bare_heat.sel(detuning=2.0, effective_coupling=4.0).values, np.asarray(e.bare.heat), rtol=1e-12
+    )
 
 
 def test_quick_ensemble_command_resume_init_and_version(tmp_path, capsys):
     out = tmp_path / "q"
-    args = ["ensemble", "--d", "3", "--theta", "0.2", "--sigma", "0.05", "--steps", "10", "--configs", "4e2",
-            "--out", str(out), "--no-progress", "--no-plot"]
+    args = [
+        "ensemble",
+        "--d",
+        "3",
+        "--theta",
+        "0.2",
+        "--sigma",
+        "0.05",
+        "--steps",
+        "10",
+        "--configs",
+        "4e2",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--no-plot",
+    ]
     assert cli.main(args) == 0
     first = _open(out)
     assert first.attrs["n_configs"] == 400 and first.attrs["model_d"] == 3
@@ -141,6 +179,7 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
             calls.append(done)
             if done >= 200:
                 raise KeyboardInterrupt
+
         return real(*a, **dict(kw, callback=cb))
 
     try:
@@ -161,14 +200,20 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
     "raw, message",
     [
         ({"study": {"study": "ensembel"}}, "allowed values are 'ensemble', 'sweep'"),
-        ({"model": {"kind": "pressure"}}, r"\[model\] kind = 'pressure': allowed values are 'hamiltonian', 'temperature'"),
+        (
+            {"model": {"kind": "pressure"}},
+            r"\[model\] kind = 'pressure': allowed values are 'hamiltonian', 'temperature'",
+        ),
         ({"model": {"dd": 3}}, r"\[model\] has unknown key 'dd'; allowed keys: d, beta"),
         ({"run": {"n_configs": "many"}}, r"\[run\] n_configs = 'many': must be a"),
         ({"grid": {"theta": [0.1]}}, r"\[grid\]: not a table of study = 'ensemble'"),
         ({"study": {"study": "sweep"}, "grid": {"phi": [1.0]}}, r"unknown parameter 'phi'; allowed parameters: theta"),
         ({"distribution": {"name": "cauchy"}}, "allowed values are 'gaussian', 'uniform', 'two_point'"),
         ({"initial_state": {"name": "populations"}}, "needs populations"),
-        ({"study": {"study": "coherent_scan"}, "scan": {"omega2": [1.0]}}, "allowed parameters: omega, g, beta, lam, tau"),
+        (
+            {"study": {"study": "coherent_scan"}, "scan": {"omega2": [1.0]}},
+            "allowed parameters: omega, g, beta, lam, tau",
+        ),
     ],
 )
 def test_bad_config_names_the_key_and_the_allowed_values(raw, message):
@@ -205,4 +250,6 @@ def test_to_xarray_round_trip_through_netcdf(tmp_path):
     assert ds.mean_heat.dims == ("beta", "width", "collision") and ds.attrs["grid"] == "beta,width"
     ds.to_netcdf(tmp_path / "s.nc", engine="h5netcdf")
     with xr.open_dataset(tmp_path / "s.nc", engine="h5netcdf") as back:
-        np.testing.assert_array_equal(back.mean_heat.sel(beta=1.0, width=0.3).values, sw.at(beta=1.0, width=0.3).mean_heat)
+        np.testing.assert_array_equal(
+            back.mean_heat.sel(beta=1.0, width=0.3).values, sw.at(beta=1.0, width=0.3).mean_heat
+        )

@@ -106,7 +106,9 @@ def test_both_kinds_share_the_reservoir_state():
         h = jt.InhomogeneousReservoir(d, 0.7, 1.2, 0.1, kind="hamiltonian")
         t = jt.InhomogeneousReservoir(d, 0.7, 1.2, 0.1, kind="temperature")
         for delta in (-0.2, 0.3):
-            np.testing.assert_allclose(jt.inhomogeneous.reservoir_state(h, delta), jt.inhomogeneous.reservoir_state(t, delta), atol=1e-15)
+            np.testing.assert_allclose(
+                jt.inhomogeneous.reservoir_state(h, delta), jt.inhomogeneous.reservoir_state(t, delta), atol=1e-15
+            )
             rho_h, _ = jt.collide(h, np.eye(d) / d, delta)
             rho_t, _ = jt.collide(t, np.eye(d) / d, delta)
             np.testing.assert_allclose(rho_h, rho_t, atol=1e-15)

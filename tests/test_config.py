@@ -82,8 +82,13 @@ def test_ensemble_kernels_carry_no_runtime_checks(monkeypatch):
     original = jax.debug.callback
     monkeypatch.setattr(jax.debug, "callback", lambda *a, **k: (calls.append(1), original(*a, **k))[1])
     _engine._COMPILED.clear()  # trace afresh under the default "always"
-    res = jt.ensemble(jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.2, distribution=jt.Gaussian(0.1)),
-                      np.array([[0.6, 0.1], [0.1, 0.4]]), 4, 16, alphas=(1.0,))
+    res = jt.ensemble(
+        jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.2, distribution=jt.Gaussian(0.1)),
+        np.array([[0.6, 0.1], [0.1, 0.4]]),
+        4,
+        16,
+        alphas=(1.0,),
+    )
     assert calls == [] and np.all(np.isfinite(res.mean_work))
     jax.jit(lambda r: _work(r))(jnp.eye(2) / 2)  # outside the engine the checks are staged
     assert calls

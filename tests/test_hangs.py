@@ -99,7 +99,10 @@ def test_coherent_ensemble_on_four_devices():
     """Coherent ensembles with quantum divergences at every step on 4 forced CPU devices: qubits
     (closed forms, 4096 configurations per device, no cap) and qutrits (batched eigendecomposition,
     at most 128 per device: 4096 stalled)."""
-    out = _run([sys.executable, "-c", JT_COHERENT_ENSEMBLE], "coherent ensemble on 4 CPU devices",
-               "--xla_force_host_platform_device_count=4")
+    out = _run(
+        [sys.executable, "-c", JT_COHERENT_ENSEMBLE],
+        "coherent ensemble on 4 CPU devices",
+        "--xla_force_host_platform_device_count=4",
+    )
     assert out.strip().endswith("OK")
     assert "2 16384" in out and "3 512" in out

@@ -142,7 +142,9 @@ def test_free_energy_definition():
     np.testing.assert_allclose(f1, np.sum(p * h) - float(jt.shannon_entropy(p)) / beta, rtol=1e-13)
     tau = jt.thermal_populations(3, beta, g)
     for a in [0.0, 2.0, jnp.inf]:
-        np.testing.assert_allclose(jt.free_energy(tau, beta, g, a), -float(jt.log_partition_function(3, beta, g)) / beta, rtol=1e-12)
+        np.testing.assert_allclose(
+            jt.free_energy(tau, beta, g, a), -float(jt.log_partition_function(3, beta, g)) / beta, rtol=1e-12
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,10 +186,14 @@ def test_petz_matches_matrix_powers_and_classical(alpha):
         proj = v[:, w > 1e-12] @ v[:, w > 1e-12].conj().T
         ref = -np.log(np.trace(proj @ sigma).real)
     else:
-        ref = np.log(np.trace(fractional_matrix_power(rho, alpha) @ fractional_matrix_power(sigma, 1 - alpha)).real) / (alpha - 1)
+        ref = np.log(np.trace(fractional_matrix_power(rho, alpha) @ fractional_matrix_power(sigma, 1 - alpha)).real) / (
+            alpha - 1
+        )
     np.testing.assert_allclose(jt.petz_renyi_divergence(rho, sigma, alpha), ref, rtol=1e-9)
     p, q = rng.dirichlet(np.ones(3)), rng.dirichlet(np.ones(3))
-    np.testing.assert_allclose(jt.petz_renyi_divergence(np.diag(p), np.diag(q), alpha), jt.renyi_divergence(p, q, alpha), rtol=1e-10)
+    np.testing.assert_allclose(
+        jt.petz_renyi_divergence(np.diag(p), np.diag(q), alpha), jt.renyi_divergence(p, q, alpha), rtol=1e-10
+    )
 
 
 @pytest.mark.parametrize("alpha", [0.5, 0.8, 2.0, 3.0, np.inf])
@@ -202,10 +208,15 @@ def test_sandwiched_matches_definition_and_classical(alpha):
         ref = np.log(np.trace(fractional_matrix_power(s @ rho @ s, alpha)).real) / (alpha - 1)
     np.testing.assert_allclose(jt.sandwiched_renyi_divergence(rho, sigma, alpha), ref, rtol=1e-9)
     p, q = rng.dirichlet(np.ones(3)), rng.dirichlet(np.ones(3))
-    np.testing.assert_allclose(jt.sandwiched_renyi_divergence(np.diag(p), np.diag(q), alpha), jt.renyi_divergence(p, q, alpha), rtol=1e-10)
+    np.testing.assert_allclose(
+        jt.sandwiched_renyi_divergence(np.diag(p), np.diag(q), alpha), jt.renyi_divergence(p, q, alpha), rtol=1e-10
+    )
     if alpha > 1:  # Araki–Lieb–Thirring: sandwiched ≤ Petz
         if not np.isinf(alpha):
-            assert float(jt.sandwiched_renyi_divergence(rho, sigma, alpha)) <= float(jt.petz_renyi_divergence(rho, sigma, alpha)) + 1e-12
+            assert (
+                float(jt.sandwiched_renyi_divergence(rho, sigma, alpha))
+                <= float(jt.petz_renyi_divergence(rho, sigma, alpha)) + 1e-12
+            )
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -217,7 +228,10 @@ def test_quantum_data_processing(seed):
     for a in [0.0, 0.5, 1.0, 1.5, 2.0]:
         assert float(jt.petz_renyi_divergence(r2, s2, a)) <= float(jt.petz_renyi_divergence(rho, sigma, a)) + 1e-10
     for a in [0.5, 1.0, 2.0, 5.0, np.inf]:
-        assert float(jt.sandwiched_renyi_divergence(r2, s2, a)) <= float(jt.sandwiched_renyi_divergence(rho, sigma, a)) + 1e-10
+        assert (
+            float(jt.sandwiched_renyi_divergence(r2, s2, a))
+            <= float(jt.sandwiched_renyi_divergence(rho, sigma, a)) + 1e-10
+        )
     assert float(jt.trace_distance(r2, s2)) <= float(jt.trace_distance(rho, sigma)) + 1e-12
 
 
@@ -235,7 +249,12 @@ def test_batched_inputs():
     rng = np.random.default_rng(8)
     rhos = np.stack([random_state(3, rng) for _ in range(5)])
     sigmas = np.stack([random_state(3, rng) for _ in range(5)])
-    for fn in (jt.relative_entropy, jt.trace_distance, lambda r, s: jt.sandwiched_renyi_divergence(r, s, 2.0), lambda r, s: jt.petz_renyi_divergence(r, s, 0.5)):
+    for fn in (
+        jt.relative_entropy,
+        jt.trace_distance,
+        lambda r, s: jt.sandwiched_renyi_divergence(r, s, 2.0),
+        lambda r, s: jt.petz_renyi_divergence(r, s, 0.5),
+    ):
         batched = fn(rhos, sigmas)
         assert batched.shape == (5,)
         np.testing.assert_allclose(batched, [fn(r, s) for r, s in zip(rhos, sigmas)], rtol=1e-12)
@@ -350,7 +369,9 @@ def test_divergences_and_free_energies_stay_finite_at_large_beta_g(beta):
     df = jax.grad(lambda b: jt.free_energy(jnp.asarray(p), b, 1.0, 2.0))(beta)
     assert np.isfinite(f) and np.isfinite(df)
     h = beta * 1e-6
-    fd = (jt.free_energy(jnp.asarray(p), beta + h, 1.0, 2.0) - jt.free_energy(jnp.asarray(p), beta - h, 1.0, 2.0)) / (2 * h)
+    fd = (jt.free_energy(jnp.asarray(p), beta + h, 1.0, 2.0) - jt.free_energy(jnp.asarray(p), beta - h, 1.0, 2.0)) / (
+        2 * h
+    )
     np.testing.assert_allclose(df, fd, rtol=1e-5)
 
 

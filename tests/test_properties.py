@@ -31,8 +31,13 @@ def populations(draw, d):
 
 
 @SETTINGS
-@given(st.sampled_from([2, 3]).flatmap(lambda d: st.tuples(st.just(d), states(d))),
-       st.floats(-0.5, 0.5), st.floats(0.0, 1.5), st.floats(0.2, 3.0), st.sampled_from(["hamiltonian", "temperature"]))
+@given(
+    st.sampled_from([2, 3]).flatmap(lambda d: st.tuples(st.just(d), states(d))),
+    st.floats(-0.5, 0.5),
+    st.floats(0.0, 1.5),
+    st.floats(0.2, 3.0),
+    st.sampled_from(["hamiltonian", "temperature"]),
+)
 def test_collision_keeps_trace_positivity_and_first_law(d_rho, delta, theta, beta, kind):
     d, rho = d_rho
     model = jt.InhomogeneousReservoir(d, beta, 1.0, theta, kind=kind)
@@ -45,16 +50,22 @@ def test_collision_keeps_trace_positivity_and_first_law(d_rho, delta, theta, bet
 
 
 @SETTINGS
-@given(st.sampled_from([2, 3, 4]).flatmap(lambda d: st.tuples(populations(d), populations(d))),
-       st.sampled_from([0.5, 1.0, 2.0, float("inf")]))
+@given(
+    st.sampled_from([2, 3, 4]).flatmap(lambda d: st.tuples(populations(d), populations(d))),
+    st.sampled_from([0.5, 1.0, 2.0, float("inf")]),
+)
 def test_renyi_divergence_is_non_negative(pq, alpha):
     p, q = pq
     assert float(jt.renyi_divergence(p, q, alpha)) >= -1e-12
 
 
 @SETTINGS
-@given(st.sampled_from([2, 3]).flatmap(lambda d: st.tuples(st.just(d), populations(d))),
-       st.floats(0.05, 1.5), st.floats(0.2, 3.0), st.sampled_from([0.5, 1.0, 2.0, float("inf")]))
+@given(
+    st.sampled_from([2, 3]).flatmap(lambda d: st.tuples(st.just(d), populations(d))),
+    st.floats(0.05, 1.5),
+    st.floats(0.2, 3.0),
+    st.sampled_from([0.5, 1.0, 2.0, float("inf")]),
+)
 def test_data_processing_for_the_thermal_collision(d_p, theta, beta, alpha):
     """A collision with a thermal reservoir qudit (δ = 0) fixes τ_S: D_α(ρ'‖τ_S) ≤ D_α(ρ‖τ_S)."""
     d, p = d_p

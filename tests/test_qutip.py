@@ -50,10 +50,18 @@ def test_qobj_ket_is_a_pure_state():
 def test_qobj_model_b_hamiltonian_and_dims_check():
     mb = jt.qubit_example(lam=0.2)
     mq = jt.CoherentCollisionModel(
-        jt.to_qobj(mb.H_S), jt.to_qobj(mb.H_A), jt.to_qobj(mb.V, dims=mb.dims), mb.beta, jt.to_qobj(mb.chi), mb.lam, mb.tau
+        jt.to_qobj(mb.H_S),
+        jt.to_qobj(mb.H_A),
+        jt.to_qobj(mb.V, dims=mb.dims),
+        mb.beta,
+        jt.to_qobj(mb.chi),
+        mb.lam,
+        mb.tau,
     )
     np.testing.assert_allclose(
-        float(jt.coherent_work_rate(mq, jt.steady_state(mq))), float(jt.coherent_work_rate(mb, jt.steady_state(mb))), rtol=1e-12
+        float(jt.coherent_work_rate(mq, jt.steady_state(mq))),
+        float(jt.coherent_work_rate(mb, jt.steady_state(mb))),
+        rtol=1e-12,
     )
     # a qutip-built interaction with the right tensor structure is accepted
     sm = qutip.destroy(2)

@@ -74,7 +74,9 @@ def test_warnings_outside_the_assumptions():
     with pytest.warns(UserWarning, match="negative"):
         jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, kind="temperature", distribution=jt.Uniform(4.0))
     with pytest.warns(UserWarning, match="negative"):
-        jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, kind="temperature", distribution=jt.Empirical(np.array([-1.5, 0.0])))
+        jt.InhomogeneousReservoir(
+            2, 1.0, 1.0, 0.1, kind="temperature", distribution=jt.Empirical(np.array([-1.5, 0.0]))
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, kind="temperature", distribution=jt.Uniform(1.0))
@@ -85,8 +87,12 @@ def test_batched_lambda_error_reports_the_offending_eigenvalue():
     model = jt.qubit_example()
     lo, hi = (float(x) for x in jt.coherent.allowed_lambda_range(model))
     lams = jnp.array([0.0, 0.5 * hi, 3 * hi])
-    w_bad = float(np.linalg.eigvalsh(np.asarray(jt.coherent.ancilla_state(model.replace(lam=0.0)))
-                                     + 3 * hi * np.sqrt(float(model.tau)) * np.asarray(model.chi))[0])
+    w_bad = float(
+        np.linalg.eigvalsh(
+            np.asarray(jt.coherent.ancilla_state(model.replace(lam=0.0)))
+            + 3 * hi * np.sqrt(float(model.tau)) * np.asarray(model.chi)
+        )[0]
+    )
     assert w_bad < 0
     with pytest.raises(ValueError, match=f"smallest eigenvalue {w_bad:.3g}"):
         model.replace(lam=lams)

@@ -55,7 +55,9 @@ def test_filter_and_exit_status(capsys, monkeypatch):
 def test_python_m_jaxthermo_verify():
     out = subprocess.run(
         [sys.executable, "-m", "jaxthermo.verify", "-k", "thermal ground population"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("PASS  thermal ground population") and "1 passed, 0 failed" in out.stdout
@@ -66,7 +68,9 @@ def test_old_module_names_still_work_with_a_deprecation_warning():
 
     assert old.main is verify.main  # the command's entry point, not deprecated
     for name in ("Check", "collect", "CHECK_MODULES"):
-        with pytest.warns(DeprecationWarning, match=f"jaxthermo.verify.{name} is deprecated; use jaxthermo.apps.verify.{name}"):
+        with pytest.warns(
+            DeprecationWarning, match=f"jaxthermo.verify.{name} is deprecated; use jaxthermo.apps.verify.{name}"
+        ):
             value = getattr(old, name)
         assert value is getattr(verify, name)
     with warnings.catch_warnings():

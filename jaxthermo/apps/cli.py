@@ -64,8 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     ens.add_argument("--beta", type=float, default=1.0, help="reservoir β (default 1)")
     ens.add_argument("--g0", type=float, default=1.0, help="level spacing g0 (default 1)")
     ens.add_argument("--kind", default="hamiltonian", choices=("hamiltonian", "temperature"))
-    ens.add_argument("--rho0", default="thermal", choices=("thermal", "ground", "excited"),
-                     help="initial state (thermal: at the reservoir's β)")
+    ens.add_argument(
+        "--rho0",
+        default="thermal",
+        choices=("thermal", "ground", "excited"),
+        help="initial state (thermal: at the reservoir's β)",
+    )
     ens.add_argument("--steps", type=_count, default=100, help="collisions N (default 100)")
     ens.add_argument("--configs", type=_count, default=10_000, help="configurations, e.g. 1e6 (default 1e4)")
     ens.add_argument("--seed", type=int, default=0)

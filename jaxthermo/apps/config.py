@@ -56,10 +56,14 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "beta": Key(1.0, NUM, "inverse temperature β of the unperturbed reservoir"),
         "g0": Key(1.0, NUM, "level spacing g0 of the system and the unperturbed reservoir"),
         "theta": Key(0.1, NUM + LIST, "partial-swap mixing angle θ (or a list of N values: a schedule)"),
-        "kind": Key("hamiltonian", (str,), "which reservoir parameter is inhomogeneous: g_r = g0(1+δ) or β_r = β(1+δ)",
-                    ("hamiltonian", "temperature")),
+        "kind": Key(
+            "hamiltonian",
+            (str,),
+            "which reservoir parameter is inhomogeneous: g_r = g0(1+δ) or β_r = β(1+δ)",
+            ("hamiltonian", "temperature"),
+        ),
         "coupling": Key("partial_swap", (str,), "two-body collision", ("partial_swap", "exact")),
-        "g_int": Key(1.0, NUM, "interaction strength of coupling = \"exact\" (θ = g_int t_int)"),
+        "g_int": Key(1.0, NUM, 'interaction strength of coupling = "exact" (θ = g_int t_int)'),
     },
     "distribution": {
         "name": Key("gaussian", (str,), "law G(δ) of the inhomogeneity", ("gaussian", "uniform", "two_point")),
@@ -68,8 +72,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "delta": Key(0.05, NUM, "two_point: δ = ±delta with probability 1/2"),
     },
     "initial_state": {
-        "name": Key("thermal", (str,), "initial system state ρ0",
-                    ("thermal", "ground", "excited", "populations", "file")),
+        "name": Key(
+            "thermal", (str,), "initial system state ρ0", ("thermal", "ground", "excited", "populations", "file")
+        ),
         "beta": Key(None, NUM + OPT, "thermal: inverse temperature of ρ0 (default: the model's β)"),
         "populations": Key(None, LIST + OPT, "populations: p_j (j = 0 is the ground state), summing to 1"),
         "phases": Key(None, LIST + OPT, "populations: phases φ_j; given, ρ0 = |ψ⟩⟨ψ| with ψ_j = √p_j e^{iφ_j}"),
@@ -145,7 +150,11 @@ def _check_axis(table, name, values, allowed):
     where = f"[{table}] {name}"
     if name not in allowed:
         raise ConfigError(f"[{table}] has unknown parameter {name!r}; allowed parameters: {', '.join(allowed)}")
-    if not isinstance(values, list) or not values or not all(isinstance(v, NUM) and not isinstance(v, bool) for v in values):
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(v, NUM) and not isinstance(v, bool) for v in values)
+    ):
         raise ConfigError(f"{where} = {values!r}: must be a non-empty list of numbers")
     return [float(v) if name != "n_steps" else int(v) for v in values]
 
@@ -159,7 +168,7 @@ def resolve(raw: dict) -> dict:
         raise ConfigError("the configuration must be a TOML table")
     study_raw = raw.get("study", {})
     if not isinstance(study_raw, dict):
-        raise ConfigError("[study] must be a table, e.g. [study]\\nstudy = \"ensemble\"")
+        raise ConfigError('[study] must be a table, e.g. [study]\\nstudy = "ensemble"')
     study = study_raw.get("study", SCHEMA["study"]["study"].default)
     _check_value("study", "study", SCHEMA["study"]["study"], study)
     tables = TABLES[study]
@@ -178,13 +187,17 @@ def resolve(raw: dict) -> dict:
             allowed = GRID_PARAMETERS if table == "grid" else SCAN_PARAMETERS[study]
             out[table] = {name: _check_axis(table, name, values, allowed) for name, values in given.items()}
             if not out[table]:
-                raise ConfigError(f"[{table}]: give at least one parameter and its values; allowed parameters: {', '.join(allowed)}")
+                raise ConfigError(
+                    f"[{table}]: give at least one parameter and its values; allowed parameters: {', '.join(allowed)}"
+                )
             continue
         schema = SCHEMA[table]
         for name in given:
             if name not in schema:
                 raise ConfigError(f"[{table}] has unknown key {name!r}; allowed keys: {', '.join(schema)}")
-        out[table] = {name: _check_value(table, name, key, given.get(name, key.default)) for name, key in schema.items()}
+        out[table] = {
+            name: _check_value(table, name, key, given.get(name, key.default)) for name, key in schema.items()
+        }
     _cross_checks(out, study)
     return out
 
@@ -205,7 +218,9 @@ def _cross_checks(cfg, study):
         if m["d"] < 2:
             raise ConfigError(f"[model] d = {m['d']}: must be >= 2")
         if isinstance(m["theta"], list) and len(m["theta"]) != cfg["run"]["n_steps"]:
-            raise ConfigError(f"[model] theta: a schedule needs n_steps = {cfg['run']['n_steps']} values; got {len(m['theta'])}")
+            raise ConfigError(
+                f"[model] theta: a schedule needs n_steps = {cfg['run']['n_steps']} values; got {len(m['theta'])}"
+            )
     if "initial_state" in cfg:
         s = cfg["initial_state"]
         if s["name"] == "populations" and s["populations"] is None:
@@ -215,7 +230,9 @@ def _cross_checks(cfg, study):
         if s["name"] == "thermal" and s["beta"] is None:
             s["beta"] = cfg["model"]["beta"]  # resolved: the reservoir's β
         if s["populations"] is not None and len(s["populations"]) != cfg["model"]["d"]:
-            raise ConfigError(f"[initial_state] populations: need d = {cfg['model']['d']} values; got {len(s['populations'])}")
+            raise ConfigError(
+                f"[initial_state] populations: need d = {cfg['model']['d']} values; got {len(s['populations'])}"
+            )
     if study == "sweep":
         dist = cfg["distribution"]["name"]
         own = {"gaussian": "sigma", "uniform": "width", "two_point": "delta"}[dist]
@@ -266,7 +283,7 @@ def dumps(cfg: dict, header: str = "", comments: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
-EXAMPLE = '''# jaxthermo study: `jaxthermo run study.toml` (every key below is optional; these are the defaults
+EXAMPLE = """# jaxthermo study: `jaxthermo run study.toml` (every key below is optional; these are the defaults
 # unless marked). Writes results.nc (xarray/netCDF), summary.png and config.resolved.toml into `out`.
 #
 # Model A (docs/inhomogeneous.md): a system qudit (H_S = g0 s_z, |0> = ground state) collides N
@@ -308,4 +325,4 @@ dtype = "float64"         # float64 | float32
 # [grid]
 # theta = [0.1, 0.2, 0.4]
 # sigma = [0.01, 0.05]
-'''
+"""

@@ -59,15 +59,25 @@ def run_demo(out: str = "demo-output", n_configs: int = 10_000, n_steps: int = 1
     qbar, p_exact, w_exact, w_small, var_p0 = _analytics(model, rho0, n_steps)
     se_td = np.sqrt(var_p0 / n_configs)  # standard error of the qubit trace distance |p̄0 − τ̄0|
     q_s = np.real(np.diag(rho0))
-    d_exact = np.stack([np.asarray(renyi_divergence(jnp.asarray(p_exact), jnp.asarray(q_s), a)) for a in (1.0, np.inf)], -1)
+    d_exact = np.stack(
+        [np.asarray(renyi_divergence(jnp.asarray(p_exact), jnp.asarray(q_s), a)) for a in (1.0, np.inf)], -1
+    )
     td_exact = 0.5 * np.sum(np.abs(p_exact - qbar), axis=-1)
 
     w_per = float(np.mean(res.mean_work))
     w_se = float(np.sqrt(res.var_total_work / n_configs)) / n_steps
     rows = [
-        ("mean work per collision  <W_r>", f"{w_per:.4e} ± {w_se:.1e}", f"{w_small:.4e} (small-δ, O(σ²))  {w_exact:.4e} (exact)"),
+        (
+            "mean work per collision  <W_r>",
+            f"{w_per:.4e} ± {w_se:.1e}",
+            f"{w_small:.4e} (small-δ, O(σ²))  {w_exact:.4e} (exact)",
+        ),
         (f"accumulated work  <W_{n_steps}>", f"{res.mean_total_work:.4e}", f"{n_steps * w_exact:.4e}"),
-        (f"trace distance D(ρ̄_{n_steps}, τ̄)", f"{res.mean_state_trace_distance[-1]:.4e} ± {se_td[-1]:.1e}", f"{td_exact[-1]:.4e} (cos^2N θ D(ρ0, τ̄))"),
+        (
+            f"trace distance D(ρ̄_{n_steps}, τ̄)",
+            f"{res.mean_state_trace_distance[-1]:.4e} ± {se_td[-1]:.1e}",
+            f"{td_exact[-1]:.4e} (cos^2N θ D(ρ0, τ̄))",
+        ),
         (f"D_1(ρ̄_{n_steps} ‖ τ_S)", f"{res.mean_state_divergence[-1, 0]:.4e}", f"{d_exact[-1, 0]:.4e}"),
         (f"D_∞(ρ̄_{n_steps} ‖ τ_S)", f"{res.mean_state_divergence[-1, 1]:.4e}", f"{d_exact[-1, 1]:.4e}"),
         ("frozen average <D_1(ρ_{S|N} ‖ τ_S)>", f"{res.mean_divergence[-1, 0]:.4e}", "—"),
@@ -95,15 +105,46 @@ def _write_csvs(out, res, p_exact, td_exact, se_td, d_exact):
     n = res.n_steps
     with open(os.path.join(out, "demo_steps.csv"), "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["r", "mean_p0_mc", "mean_p0_exact", "trace_distance_to_tau_bar_mc", "trace_distance_to_tau_bar_exact",
-                    "trace_distance_standard_error",
-                    "D1_mean_state_mc", "D1_mean_state_exact", "Dinf_mean_state_mc", "Dinf_mean_state_exact",
-                    "D1_frozen_average", "Dinf_frozen_average", "mean_work_r", "var_work_r", "mean_cumulative_work_r"])
+        w.writerow(
+            [
+                "r",
+                "mean_p0_mc",
+                "mean_p0_exact",
+                "trace_distance_to_tau_bar_mc",
+                "trace_distance_to_tau_bar_exact",
+                "trace_distance_standard_error",
+                "D1_mean_state_mc",
+                "D1_mean_state_exact",
+                "Dinf_mean_state_mc",
+                "Dinf_mean_state_exact",
+                "D1_frozen_average",
+                "Dinf_frozen_average",
+                "mean_work_r",
+                "var_work_r",
+                "mean_cumulative_work_r",
+            ]
+        )
         for r in range(n + 1):
-            work = ["", "", ""] if r == 0 else [res.mean_work[r - 1], res.var_work[r - 1], res.mean_cumulative_work[r - 1]]
-            w.writerow([r, res.mean_state[r, 0, 0].real, p_exact[r, 0], res.mean_state_trace_distance[r], td_exact[r], se_td[r],
-                        res.mean_state_divergence[r, 0], d_exact[r, 0], res.mean_state_divergence[r, 1], d_exact[r, 1],
-                        res.mean_divergence[r, 0], res.mean_divergence[r, 1], *work])
+            work = (
+                ["", "", ""] if r == 0 else [res.mean_work[r - 1], res.var_work[r - 1], res.mean_cumulative_work[r - 1]]
+            )
+            w.writerow(
+                [
+                    r,
+                    res.mean_state[r, 0, 0].real,
+                    p_exact[r, 0],
+                    res.mean_state_trace_distance[r],
+                    td_exact[r],
+                    se_td[r],
+                    res.mean_state_divergence[r, 0],
+                    d_exact[r, 0],
+                    res.mean_state_divergence[r, 1],
+                    d_exact[r, 1],
+                    res.mean_divergence[r, 0],
+                    res.mean_divergence[r, 1],
+                    *work,
+                ]
+            )
     h = res.work_histogram
     with open(os.path.join(out, "demo_work_histogram.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -143,8 +184,21 @@ def _plot(out, res, td_exact, se_td, d_exact, w_exact, n_steps, n_configs):
     ax = axes[2]
     for k, (name, col) in enumerate(((r"$\alpha=1$", "C0"), (r"$\alpha=\infty$", "C1"))):
         ax.plot(r, d_exact[:, k], "-", color=col, lw=1, label=rf"$D_\alpha(\bar\rho_r\|\tau_S)$ exact, {name}")
-        ax.plot(r[::5], res.mean_state_divergence[::5, k], "o", ms=3, color=col, label=rf"$D_\alpha(\bar\rho_r\|\tau_S)$ MC, {name}")
-        ax.plot(r, res.mean_divergence[:, k], "--", color=col, label=rf"frozen avg $\langle D_\alpha(\rho_{{S|r}}\|\tau_S)\rangle$, {name}")
+        ax.plot(
+            r[::5],
+            res.mean_state_divergence[::5, k],
+            "o",
+            ms=3,
+            color=col,
+            label=rf"$D_\alpha(\bar\rho_r\|\tau_S)$ MC, {name}",
+        )
+        ax.plot(
+            r,
+            res.mean_divergence[:, k],
+            "--",
+            color=col,
+            label=rf"frozen avg $\langle D_\alpha(\rho_{{S|r}}\|\tau_S)\rangle$, {name}",
+        )
     # ρ0 = τ_S: βΔF_α(r) = D_α(ρ̄_r‖τ_S) − D_α(τ_S‖τ_S) = D_α(ρ̄_r‖τ_S). The second laws of the averaged
     # operation would need βΔF_α ≤ βW (accumulated mean work); the curves above the βW line violate them.
     beta = p["beta"]
@@ -155,9 +209,12 @@ def _plot(out, res, td_exact, se_td, d_exact, w_exact, n_steps, n_configs):
     ax.set_yscale("log")
     ax.set_xlabel("collision r")
     ax.set_ylabel(r"$\beta\Delta F_\alpha = D_\alpha(\bar\rho_r\|\tau_S)$, $\beta W$  [nats]")
-    ax.set_title(r"(c) second laws ($\rho_0=\tau_S$: $\beta\Delta F_\alpha = D_\alpha(\cdot\|\tau_S)$): every curve > 0" "\n"
-                 r"violates $\Delta F_\alpha \leq 0$; curves above the red $\beta W$ line violate $\Delta F_\alpha \leq W$",
-                 fontsize=9)
+    ax.set_title(
+        r"(c) second laws ($\rho_0=\tau_S$: $\beta\Delta F_\alpha = D_\alpha(\cdot\|\tau_S)$): every curve > 0"
+        "\n"
+        r"violates $\Delta F_\alpha \leq 0$; curves above the red $\beta W$ line violate $\Delta F_\alpha \leq W$",
+        fontsize=9,
+    )
     ax.legend(fontsize=6.5, loc="lower right")
     fig.suptitle(
         f"jaxthermo demo: model A, qubit, $\\beta g_0$ = {p['beta'] * p['g0']:g}, Gaussian $\\sigma$ = {p['sigma']:g}, "

@@ -134,16 +134,32 @@ def _single_collision_figure(out, name, quantity, kind, p0s, title, quick, key):
         grid = np.linspace(lo - pad, hi + pad, 400 if quick else 1500)
         x_range = (min(x_range[0], lo - pad), max(x_range[1], hi + pad))
         # the density diverges (1/√) at a support edge lying inside the sampled range
-        near = [e for e in (lo_s, hi_s) if np.isfinite(e) and lo_q - 0.02 * (hi_q - lo_q) <= e <= hi_q + 0.02 * (hi_q - lo_q)]
+        near = [
+            e
+            for e in (lo_s, hi_s)
+            if np.isfinite(e) and lo_q - 0.02 * (hi_q - lo_q) <= e <= hi_q + 0.02 * (hi_q - lo_q)
+        ]
         diverging.append(bool(near))
         edges_at.append(near[0] if near else np.nan)
         dens = np.asarray(density(model, rho, jnp.asarray(grid)))
         peaks.append(float(dens.max()))
         ax_r.plot(grid, dens, ls=styles[i], color=colors[i], label=f"{series} (analytic)")
         rows += _rows("density", series, grid, dens)
-        hist = single_collision_histogram(model, rho, jax.random.fold_in(key, i), n_mc, quantity, 60, (lo - pad, hi + pad))
+        hist = single_collision_histogram(
+            model, rho, jax.random.fold_in(key, i), n_mc, quantity, 60, (lo - pad, hi + pad)
+        )
         centres = 0.5 * (hist.edges[1:] + hist.edges[:-1])
-        ax_r.errorbar(centres, hist.density, yerr=hist.stderr, ls="none", marker="o", ms=2.5, color=colors[i], alpha=0.6, elinewidth=0.6)
+        ax_r.errorbar(
+            centres,
+            hist.density,
+            yerr=hist.stderr,
+            ls="none",
+            marker="o",
+            ms=2.5,
+            color=colors[i],
+            alpha=0.6,
+            elinewidth=0.6,
+        )
         rows += _rows("histogram", series, centres, hist.density)
         rows += _rows("histogram_stderr", series, centres, hist.stderr)
     ax_g = ax_l.twinx()
@@ -164,8 +180,14 @@ def _single_collision_figure(out, name, quantity, kind, p0s, title, quick, key):
     ax_r.set_xlim(x_range[0] - 0.04 * width, x_range[1] + 0.04 * width)
     for p0, div, edge in zip(p0s, diverging, edges_at):
         if div:
-            ax_r.annotate(f"{_p0_label(p0)}: 1/√ divergence\nat the support edge y = {edge:.2g}", xy=(edge, 0.97 * ax_r.get_ylim()[1]),
-                          xytext=(0.55, 0.7), textcoords="axes fraction", fontsize=7, arrowprops=dict(arrowstyle="->", lw=0.6))
+            ax_r.annotate(
+                f"{_p0_label(p0)}: 1/√ divergence\nat the support edge y = {edge:.2g}",
+                xy=(edge, 0.97 * ax_r.get_ylim()[1]),
+                xytext=(0.55, 0.7),
+                textcoords="axes fraction",
+                fontsize=7,
+                arrowprops=dict(arrowstyle="->", lw=0.6),
+            )
     ax_r.legend(fontsize=6, loc="upper left", title="lines: analytic; dots: exact Monte Carlo", title_fontsize=6)
     fig.suptitle(f"{title}\n{_params_text(σ=SIGMA, kind=kind, MC=f'{n_mc} samples per p0')}", fontsize=9)
     fig.tight_layout()
@@ -237,8 +259,15 @@ def _fig5(out, quick, seed):
         fm, fe, av = res.mean_divergence[:, k], res.standard_error("divergence")[:, k], np.asarray(averaged[:, k])
         rel = float(np.max(2 * fe[1:] / np.abs(fm[1:])))
         ax.plot(r, fm, "k-.", label="frozen configurations: mean of D_α(ρ_S|r ‖ τ_S)")
-        ax.fill_between(r, fm - 2 * fe, fm + 2 * fe, color="tab:blue", alpha=0.35, lw=0,
-                        label=f"± 2 standard errors (at most {100 * rel:.2g} % of the mean:\non this log scale about a line width; zoom in the inset)")
+        ax.fill_between(
+            r,
+            fm - 2 * fe,
+            fm + 2 * fe,
+            color="tab:blue",
+            alpha=0.35,
+            lw=0,
+            label=f"± 2 standard errors (at most {100 * rel:.2g} % of the mean:\non this log scale about a line width; zoom in the inset)",
+        )
         ax.plot(r, av, "r-", label="ensemble-averaged state: D_α(ρ̄_S|r ‖ τ_S)")
         ax.set_xlabel("collision r")
         ax.set_ylabel(f"D_α (nats), α = {alpha}")
@@ -247,8 +276,10 @@ def _fig5(out, quick, seed):
         # inset: a linear zoom on a few collisions, where the ±2 s.e. band is visible
         lo, hi = n // 2 - 4, n // 2 + 4
         ins = ax.inset_axes([0.6, 0.6, 0.37, 0.33])
-        ins.fill_between(r[lo:hi + 1], (fm - 2 * fe)[lo:hi + 1], (fm + 2 * fe)[lo:hi + 1], color="tab:blue", alpha=0.35, lw=0)
-        ins.plot(r[lo:hi + 1], fm[lo:hi + 1], "k-.", lw=1)
+        ins.fill_between(
+            r[lo : hi + 1], (fm - 2 * fe)[lo : hi + 1], (fm + 2 * fe)[lo : hi + 1], color="tab:blue", alpha=0.35, lw=0
+        )
+        ins.plot(r[lo : hi + 1], fm[lo : hi + 1], "k-.", lw=1)
         ins.set_title(f"zoom, r = {lo}…{hi} (linear)", fontsize=6)
         ins.tick_params(labelsize=5)
         ins.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
@@ -256,8 +287,14 @@ def _fig5(out, quick, seed):
         ax.set_title(f"α = {alpha}", fontsize=9)
         dip = int(np.argmin(av[1:])) + 1
         if dip < n:  # ρ̄ passes through τ_S on its way from ρ_0 to τ̄ (q̄0 < q0(0) < p0)
-            ax.annotate("ρ̄_S|r crosses τ_S\n(ρ_0 above τ_S, τ̄ below)", xy=(r[dip], av[dip]), xytext=(0.35, 0.45),
-                        textcoords="axes fraction", fontsize=7, arrowprops=dict(arrowstyle="->", lw=0.6))
+            ax.annotate(
+                "ρ̄_S|r crosses τ_S\n(ρ_0 above τ_S, τ̄ below)",
+                xy=(r[dip], av[dip]),
+                xytext=(0.35, 0.45),
+                textcoords="axes fraction",
+                fontsize=7,
+                arrowprops=dict(arrowstyle="->", lw=0.6),
+            )
         rows += _rows("divergence", f"frozen_mean_alpha={alpha}", r, fm)
         rows += _rows("divergence", f"frozen_stderr_alpha={alpha}", r, fe)
         rows += _rows("divergence", f"averaged_alpha={alpha}", r, av)
@@ -289,8 +326,10 @@ def make_figure(name: str, out, quick: bool = False, seed: int = 0):
         return _single_collision_figure(out, name, "heat", "temperature", p0_pub, title, quick, key)
     if name == "preprint_fig2":
         # Both papers show the same curves (same parameters); this file repeats fig4 and says so.
-        title = (f"{PREPRINT}, Fig. 2: βW and βΔF_α after one collision —\n"
-                 "the same curves as the published Fig. 4 (fig4.png); the preprint gives no θ: 0.1 as published")
+        title = (
+            f"{PREPRINT}, Fig. 2: βW and βΔF_α after one collision —\n"
+            "the same curves as the published Fig. 4 (fig4.png); the preprint gives no θ: 0.1 as published"
+        )
         return _second_laws_figure(out, name, title, quick)
     if name == "fig4":
         return _second_laws_figure(out, name, f"{PUBLISHED}, Fig. 4: βW and βΔF_α after one collision", quick)
@@ -358,17 +397,25 @@ def validity_study(out="figures", quick: bool = False):
             errs = [type(batch)(*(v[i] for v in batch)) for i in range(len(sigmas))]
             x = sigmas * (d - 1) / (2 * g_int)
             series = f"d={d}, g_int/g0={g_int:g}"
-            for ax, values, panel in ((ax_u, [float(e.unitary) for e in errs], "unitary"), (ax_c, [float(e.channel) for e in errs], "channel")):
+            for ax, values, panel in (
+                (ax_u, [float(e.unitary) for e in errs], "unitary"),
+                (ax_c, [float(e.channel) for e in errs], "channel"),
+            ):
                 ax.loglog(x, values, marker=markers[d], color=colors[g_int], ms=4, lw=0.8, label=series)
                 rows += _rows(panel, series, x, values)
-    for ax, what in ((ax_u, "E_G ‖V − U(θ)‖ (operator norm)"), (ax_c, "E_G Choi trace distance of the system channels")):
+    for ax, what in (
+        (ax_u, "E_G ‖V − U(θ)‖ (operator norm)"),
+        (ax_c, "E_G Choi trace distance of the system channels"),
+    ):
         ax.set_xlabel("x = σ g0 (d − 1) / (2 g_int)")
         ax.set_ylabel(what)
         ax.axvline(1.0, color="0.6", ls=":", lw=0.8)
         ax.text(1.05, ax.get_ylim()[0] * 3, "x = 1", fontsize=7, color="0.4")
     ax_u.legend(fontsize=6, ncol=3, loc="upper left")
-    fig.suptitle(f"Validity of the fixed partial swap ({PREPRINT}, App. A1): "
-                 "exact evolution (interaction picture of H_0) vs U(θ)\n"
-                 + _params_text(θ=0.7, G="Gaussian(σ)"), fontsize=9)
+    fig.suptitle(
+        f"Validity of the fixed partial swap ({PREPRINT}, App. A1): "
+        "exact evolution (interaction picture of H_0) vs U(θ)\n" + _params_text(θ=0.7, G="Gaussian(σ)"),
+        fontsize=9,
+    )
     fig.tight_layout()
     return _save(fig, rows, out, "partial_swap_validity")

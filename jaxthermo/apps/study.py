@@ -35,7 +35,13 @@ def build_model_a(cfg):
     coupling = jt.PartialSwap() if m["coupling"] == "partial_swap" else jt.ExactUnitary(float(m["g_int"]))
     theta = np.asarray(m["theta"], float) if isinstance(m["theta"], list) else float(m["theta"])
     return jt.InhomogeneousReservoir(
-        int(m["d"]), float(m["beta"]), float(m["g0"]), theta, kind=m["kind"], coupling=coupling, distribution=distribution
+        int(m["d"]),
+        float(m["beta"]),
+        float(m["g0"]),
+        theta,
+        kind=m["kind"],
+        coupling=coupling,
+        distribution=distribution,
     )
 
 
@@ -70,7 +76,9 @@ def build_initial_state(cfg):
         except OSError as err:
             raise cfgmod.ConfigError(f"[initial_state] file = {s['file']!r}: {err}") from err
         if rho.shape != (d, d):
-            raise cfgmod.ConfigError(f"[initial_state] file: the matrix has shape {rho.shape}; d = {d} needs ({d}, {d})")
+            raise cfgmod.ConfigError(
+                f"[initial_state] file: the matrix has shape {rho.shape}; d = {d} needs ({d}, {d})"
+            )
         return rho
     raise AssertionError(name)
 
@@ -79,8 +87,11 @@ def _engine_kwargs(cfg):
     import jax.numpy as jnp
 
     run = cfg["run"]
-    kw = dict(alphas=tuple(run["alphas"]), work_bins=int(run["work_bins"]),
-              dtype=jnp.float32 if run["dtype"] == "float32" else jnp.float64)
+    kw = dict(
+        alphas=tuple(run["alphas"]),
+        work_bins=int(run["work_bins"]),
+        dtype=jnp.float32 if run["dtype"] == "float32" else jnp.float64,
+    )
     if run["chunk_size"] is not None:
         kw["chunk_size"] = int(run["chunk_size"])
     return kw
@@ -96,8 +107,11 @@ def versions() -> dict:
 
 def _attrs(cfg):
     """Attributes every results file carries: the study, its title, the resolved config as TOML."""
-    return {"study": cfg["study"]["study"], "title": cfg["study"]["title"],
-            "config_toml": cfgmod.dumps(cfg, comments=False)}
+    return {
+        "study": cfg["study"]["study"],
+        "title": cfg["study"]["title"],
+        "config_toml": cfgmod.dumps(cfg, comments=False),
+    }
 
 
 # ------------------------------------------------------------------------------ studies
@@ -116,13 +130,22 @@ def run_model_a(cfg, *, progress=True, resume=False, out=None):
             checkpoint = os.path.join(out, "checkpoint.npz")
             if not resume and os.path.exists(checkpoint):
                 os.remove(checkpoint)  # a fresh run; --resume keeps it
-        res = jt.ensemble(model, rho0, int(run["n_steps"]), int(run["n_configs"]), seed,
-                          checkpoint=checkpoint, progress=progress, **kw)
+        res = jt.ensemble(
+            model,
+            rho0,
+            int(run["n_steps"]),
+            int(run["n_configs"]),
+            seed,
+            checkpoint=checkpoint,
+            progress=progress,
+            **kw,
+        )
     else:
         if resume:
-            raise cfgmod.ConfigError("--resume: supported for study = \"ensemble\" only (sweeps are not checkpointed)")
-        res = jt.sweep(model, rho0, int(run["n_steps"]), int(run["n_configs"]), seed, grid=cfg["grid"],
-                       progress=progress, **kw)
+            raise cfgmod.ConfigError('--resume: supported for study = "ensemble" only (sweeps are not checkpointed)')
+        res = jt.sweep(
+            model, rho0, int(run["n_steps"]), int(run["n_configs"]), seed, grid=cfg["grid"], progress=progress, **kw
+        )
     return res, res.to_xarray(model=model, attrs=_attrs(cfg))
 
 
@@ -155,8 +178,10 @@ def coherent_scan(cfg, progress=True):
         data["incoherent_heat_rate"][i] = float(jt.incoherent_heat_rate(model, rho))
         data["entropy_production_rate"][i] = float(jt.entropy_production_rate(model, rho))
         data["excited_population"][i] = float(np.real(np.asarray(rho)[1, 1]))
-    ds = xr.Dataset({k: (tuple(names), v.reshape(shape)) for k, v in data.items()},
-                    coords={n: (n, np.asarray(axes[n], float)) for n in names})
+    ds = xr.Dataset(
+        {k: (tuple(names), v.reshape(shape)) for k, v in data.items()},
+        coords={n: (n, np.asarray(axes[n], float)) for n in names},
+    )
     ds["coherent_work_rate"].attrs["long_name"] = "coherent work rate Ẇ_C = iλ⟨[G, H_S]⟩ at the steady state"
     ds["incoherent_heat_rate"].attrs["long_name"] = "incoherent heat rate Q̇_inc = Tr[H_S D(ρ)] into the system"
     ds["entropy_production_rate"].attrs["long_name"] = "entropy production rate Π = Ṡ − βQ̇_inc"
@@ -182,8 +207,15 @@ def assignment_scan(cfg, progress=True):
     for i, point in enumerate(_bar(points, progress, "model C scan")):
         p = dict(base, **dict(zip(names, point)))
         model = jt.QuadraticReservoirs.from_regime(
-            int(p["n1"]), int(p["n2"]), p["detuning"], p["effective_coupling"], p["nu2"], p["g"],
-            beta1=p["beta1"], beta2=p["beta2"], statistics=p["statistics"],
+            int(p["n1"]),
+            int(p["n2"]),
+            p["detuning"],
+            p["effective_coupling"],
+            p["nu2"],
+            p["g"],
+            beta1=p["beta1"],
+            beta2=p["beta2"],
+            statistics=p["statistics"],
         )
         e = model.energetics(times)
         data["bare_heat"][i] = np.asarray(e.bare.heat)
@@ -192,13 +224,17 @@ def assignment_scan(cfg, progress=True):
         data["weak_coupling_heat"][i] = np.asarray(e.weak_coupling_heat)
         data["sigma_min"][i] = np.asarray(e.sigma_min)
     dims = tuple(names) + ("time",)
-    ds = xr.Dataset({k: (dims, v.reshape(shape + (times.size,))) for k, v in data.items()},
-                    coords=dict({n: (n, np.asarray(axes[n], float)) for n in names}, time=("time", times)))
-    for k, text in (("bare_heat", "heat Q(t) into reservoir 1, bare assignment"),
-                    ("interaction_heat", "heat Q(t) into reservoir 1, interaction assignment"),
-                    ("minimal_dissipation_heat", "heat Q(t) into reservoir 1, minimal-dissipation assignment (NaN where singular)"),
-                    ("weak_coupling_heat", "weak-coupling heat ΔŨ_S on the exact state"),
-                    ("sigma_min", "smallest singular value of G(t) (minimal dissipation singular where ≈ 0)")):
+    ds = xr.Dataset(
+        {k: (dims, v.reshape(shape + (times.size,))) for k, v in data.items()},
+        coords=dict({n: (n, np.asarray(axes[n], float)) for n in names}, time=("time", times)),
+    )
+    for k, text in (
+        ("bare_heat", "heat Q(t) into reservoir 1, bare assignment"),
+        ("interaction_heat", "heat Q(t) into reservoir 1, interaction assignment"),
+        ("minimal_dissipation_heat", "heat Q(t) into reservoir 1, minimal-dissipation assignment (NaN where singular)"),
+        ("weak_coupling_heat", "weak-coupling heat ΔŨ_S on the exact state"),
+        ("sigma_min", "smallest singular value of G(t) (minimal dissipation singular where ≈ 0)"),
+    ):
         ds[k].attrs["long_name"] = text
     ds.attrs.update({f"assignment_{k}": v for k, v in base.items()})
     ds.attrs["model"] = "QuadraticReservoirs.from_regime (docs/assignment.md, [CVS25])"
@@ -224,8 +260,10 @@ def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
     out = cfg["study"]["out"]
     os.makedirs(out, exist_ok=True)
     v = versions()
-    header = (f"resolved by jaxthermo {v['jaxthermo']} (JAX {v['jax']}, NumPy {v['numpy']}) on "
-              f"{time.strftime('%Y-%m-%d %H:%M:%S')}\nrerun: jaxthermo run {os.path.join(out, 'config.resolved.toml')}")
+    header = (
+        f"resolved by jaxthermo {v['jaxthermo']} (JAX {v['jax']}, NumPy {v['numpy']}) on "
+        f"{time.strftime('%Y-%m-%d %H:%M:%S')}\nrerun: jaxthermo run {os.path.join(out, 'config.resolved.toml')}"
+    )
     resolved = dict(cfg)
     resolved["versions"] = v
     with open(os.path.join(out, "config.resolved.toml"), "w", encoding="utf-8") as fh:
@@ -284,4 +322,3 @@ def require_io():
     except ImportError as err:
         raise ImportError('results are written as netCDF: pip install "jaxthermo[io]"') from err
     return True
-

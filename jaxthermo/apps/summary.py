@@ -22,7 +22,9 @@ def plot_summary(ds, path):
     elif study == "sweep":
         fig = _sweep(plt, ds)
     elif study == "coherent_scan":
-        fig = _scan(plt, ds, ("coherent_work_rate", "incoherent_heat_rate", "entropy_production_rate", "excited_population"))
+        fig = _scan(
+            plt, ds, ("coherent_work_rate", "incoherent_heat_rate", "entropy_production_rate", "excited_population")
+        )
     else:
         fig = _assignment(plt, ds)
     fig.savefig(path, dpi=110)
@@ -30,8 +32,19 @@ def plot_summary(ds, path):
 
 
 def _params(ds):
-    keys = ("model_d", "model_beta", "model_g0", "model_theta", "model_kind", "distribution", "distribution_sigma",
-            "distribution_width", "distribution_delta", "n_configs", "seed")
+    keys = (
+        "model_d",
+        "model_beta",
+        "model_g0",
+        "model_theta",
+        "model_kind",
+        "distribution",
+        "distribution_sigma",
+        "distribution_width",
+        "distribution_delta",
+        "n_configs",
+        "seed",
+    )
     parts = []
     for k in keys:
         if k in ds.attrs:
@@ -88,9 +101,13 @@ def _sweep(plt, ds):
     stacked_d = div.stack(_other=others) if others else div.expand_dims(_other=[0])
     xs = ds[x].values
     for k in range(stacked_w.sizes["_other"]):
-        label = ", ".join(f"{g}={v:g}" for g, v in zip(others, np.atleast_1d(stacked_w._other.values[k]))) if others else None
+        label = (
+            ", ".join(f"{g}={v:g}" for g, v in zip(others, np.atleast_1d(stacked_w._other.values[k])))
+            if others
+            else None
+        )
         w, s = stacked_w.isel(_other=k).values, stacked_s.isel(_other=k).values
-        line, = ax[0].plot(xs, w, "o-", label=label)
+        (line,) = ax[0].plot(xs, w, "o-", label=label)
         ax[0].fill_between(xs, w - 2 * s, w + 2 * s, color=line.get_color(), alpha=0.3, lw=0)
         ax[1].plot(xs, stacked_d.isel(_other=k).values, "o-", label=label)
     ax[0].set(xlabel=x, ylabel="⟨W_N⟩ / g0", title="mean accumulated work (±2 s.e. shaded)")
@@ -111,8 +128,9 @@ def _lines(ax, da, x):
     st = da.stack(_other=others)
     for k in range(st.sizes["_other"]):
         vals = np.atleast_1d(st._other.values[k])
-        ax.plot(da[x].values, st.isel(_other=k).values, "o-",
-                label=", ".join(f"{g}={v:g}" for g, v in zip(others, vals)))
+        ax.plot(
+            da[x].values, st.isel(_other=k).values, "o-", label=", ".join(f"{g}={v:g}" for g, v in zip(others, vals))
+        )
     return True
 
 

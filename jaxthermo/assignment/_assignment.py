@@ -104,7 +104,9 @@ def refine_times(times, centers, half_width, points: int = 201):
     """
     points = check_positive_int(points, "points")
     times = np.asarray(times, dtype=float)
-    extra = [np.linspace(c - half_width, c + half_width, points) for c in np.atleast_1d(np.asarray(centers, dtype=float))]
+    extra = [
+        np.linspace(c - half_width, c + half_width, points) for c in np.atleast_1d(np.asarray(centers, dtype=float))
+    ]
     grid = np.concatenate([times, *extra]) if extra else times
     grid = grid[(grid >= times[0]) & (grid <= times[-1])]
     return np.unique(grid)

@@ -404,4 +404,3 @@ def warn_singular(singular, singular_nodes, times, nodes, what: str) -> None:
             RuntimeWarning,
             stacklevel=3,
         )
-

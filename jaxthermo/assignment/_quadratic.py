@@ -129,7 +129,9 @@ class QuadraticReservoirs:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def homogeneous(cls, n1, n2, omega1, omega2, g, gamma, beta1=1.0, beta2=1.0, mu1=0.0, mu2=0.0, statistics="fermion"):
+    def homogeneous(
+        cls, n1, n2, omega1, omega2, g, gamma, beta1=1.0, beta2=1.0, mu1=0.0, mu2=0.0, statistics="fermion"
+    ):
         """All-to-all reservoirs ``h_n = ω_n·1 + g(J − 1)`` coupled by ``g_ik = γ`` ([CVS25]; docs/assignment.md)."""
         n1, n2 = check_positive_int(n1, "n1"), check_positive_int(n2, "n2")
         dtype = jnp.result_type(*(jnp.asarray(x) for x in (omega1, omega2, g, gamma)), float)
@@ -142,7 +144,9 @@ class QuadraticReservoirs:
         return cls(block(n1, omega1), block(n2, omega2), coupling, beta1, beta2, mu1, mu2, statistics)
 
     @classmethod
-    def from_regime(cls, n1, n2, detuning, effective_coupling, nu2, g, beta1=1.0, beta2=1.0, mu1=0.0, mu2=0.0, statistics="fermion"):
+    def from_regime(
+        cls, n1, n2, detuning, effective_coupling, nu2, g, beta1=1.0, beta2=1.0, mu1=0.0, mu2=0.0, statistics="fermion"
+    ):
         """Homogeneous reservoirs from the leading quantities of [CVS25] (docs/assignment.md).
 
         ``ν_n = ω_n + (N_n − 1)g`` (leading eigenvalues), ``Δ = ν1 − ν2`` (``detuning``),
@@ -278,7 +282,9 @@ def step_reference(m, r0, r0_dot, w, v, n_s, t) -> StepValues:
     u_e = _trace_product(m[n_s:, n_s:], r[n_s:, n_s:])
     u_i = 2.0 * _trace_product(m[:n_s, n_s:], r[n_s:, :n_s])
     energies = jnp.stack([u_s, u_i, u_e])
-    return StepValues(energies, k, _trace_product(k, r[:n_s, :n_s]), _trace_product(k, r_dot[:n_s, :n_s]), _sigma_min(g_block))
+    return StepValues(
+        energies, k, _trace_product(k, r[:n_s, :n_s]), _trace_product(k, r_dot[:n_s, :n_s]), _sigma_min(g_block)
+    )
 
 
 def _minimal_dissipation_matrix(g_block, g_dot):
@@ -407,5 +413,14 @@ def _quadratic_core(model, times, rcond, order, batch_size):
     md = minimal_dissipation_assignment(energy_md, heat_rate.reshape(nodes.shape), weights, singular, singular_nodes)
     k = jnp.where(singular[:, None, None], jnp.nan, k)
     return QuadraticEnergetics(
-        times, energies, bare_assignment(*args), interaction_assignment(*args), md, k, sigma, singular, singular_nodes, nodes
+        times,
+        energies,
+        bare_assignment(*args),
+        interaction_assignment(*args),
+        md,
+        k,
+        sigma,
+        singular,
+        singular_nodes,
+        nodes,
     )

@@ -116,4 +116,3 @@ def eigenoperator_model(coupling: EigenoperatorCoupling, H_S, H_A, beta, chi, la
                 f"L, A: not eigenoperators, max ‖[H_S, L_k] + ω_k L_k‖, ‖[H_A, A_k] + ω_k A_k‖ = {res:.3g}"
             )
     return CoherentCollisionModel(H_S, H_A, coupling.interaction(), beta, chi, lam, tau)
-

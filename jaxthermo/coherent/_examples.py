@@ -15,7 +15,9 @@ from ._model import CoherentCollisionModel
 def qubit_coupling(omega=1.0, g=1.0, dtype=jnp.float64) -> EigenoperatorCoupling:
     """The [WCCM] qubit coupling ``V = g(σ₊σ₋ + σ₋σ₊)``: L = A = σ₋ = |0⟩⟨1|, ω = Ω."""
     sm = jnp.array([[[0.0, 1.0], [0.0, 0.0]]], dtype)
-    return EigenoperatorCoupling(sm, sm, jnp.reshape(jnp.asarray(g, dtype), (1,)), jnp.reshape(jnp.asarray(omega, dtype), (1,)))
+    return EigenoperatorCoupling(
+        sm, sm, jnp.reshape(jnp.asarray(g, dtype), (1,)), jnp.reshape(jnp.asarray(omega, dtype), (1,))
+    )
 
 
 def qubit_example(omega=1.0, g=1.0, beta=1.0, lam=0.1, tau=0.01, dtype=None) -> CoherentCollisionModel:

@@ -194,7 +194,7 @@ def map_over_models(fn, model):
             axes.append(None)
         else:
             leaf = jnp.asarray(leaf)
-            member = leaf.shape[len(shape):]
+            member = leaf.shape[len(shape) :]
             flat.append(jnp.broadcast_to(leaf, batch + member).reshape((n,) + member))
             axes.append(0)
     out = jax.vmap(lambda *xs: fn(jax.tree_util.tree_unflatten(treedef, xs)), in_axes=tuple(axes))(*flat)

@@ -130,8 +130,12 @@ def check_ancilla_positive(model) -> None:
             rho_a = jax.lax.stop_gradient(ancilla_state(s))
             tol = 1e-10 if rho_a.dtype == jnp.complex128 else 1e-5
             w = jnp.linalg.eigvalsh(rho_a)[..., 0]
-            error_if(w < -tol, "lam: the ancilla state rho_A = rho_th + sqrt(tau) lam chi is not positive semidefinite "
-                     "(smallest eigenvalue {value}); lam lies outside its allowed range", w)
+            error_if(
+                w < -tol,
+                "lam: the ancilla state rho_A = rho_th + sqrt(tau) lam chi is not positive semidefinite "
+                "(smallest eigenvalue {value}); lam lies outside its allowed range",
+                w,
+            )
 
 
 def pinching(rho, h) -> jnp.ndarray:
@@ -262,10 +266,14 @@ def validate(model, atol: float = 1e-10) -> None:
     p = np.asarray(gibbs_populations(e, beta))
     rho_th = (u * p[..., None, :]) @ np.conj(np.swapaxes(u, -1, -2))
     first_moment = np.asarray(partial_trace(v @ np.kron(np.eye(d_s), rho_th), (d_s, d_a), 0))
-    _warn_if_nonzero(first_moment, v, "Tr_A(V rho_th) != 0", "the master-equation limit of [WCCM] eq. (6) assumes it vanishes")
+    _warn_if_nonzero(
+        first_moment, v, "Tr_A(V rho_th) != 0", "the master-equation limit of [WCCM] eq. (6) assumes it vanishes"
+    )
     h0 = np.kron(h_s, np.eye(d_a)) + np.kron(np.eye(d_s), h_a)
     _warn_if_nonzero(
-        v @ h0 - h0 @ v, v, "[V, H_S + H_A] != 0",
+        v @ h0 - h0 @ v,
+        v,
+        "[V, H_S + H_A] != 0",
         "the collisions do global work; W = 0 (docs/coherent.md) assumes strict energy conservation",
     )
 
@@ -331,4 +339,3 @@ class MultiSpeciesModel:
     def dims(self) -> tuple[int, int]:
         """``(d_S, d_A)`` of the first species."""
         return self.species[0].dims
-

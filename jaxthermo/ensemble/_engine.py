@@ -209,11 +209,34 @@ def run_grid(
     # inputs were checked above; the kernels' δ come from a validated law: no run-time checks inside
     with jax.default_matmul_precision("highest"), config.override(validate="eager"):
         work_edges, collision_edges = _histogram_edges(
-            stacked, rho0, seed_key, n_steps, n_configs, work_bins, collision_work_bins, work_range,
-            collision_work_range, rdt, draw_dtype,
+            stacked,
+            rho0,
+            seed_key,
+            n_steps,
+            n_configs,
+            work_bins,
+            collision_work_bins,
+            work_range,
+            collision_work_range,
+            rdt,
+            draw_dtype,
         )
         fingerprint = _leaf_bytes(
-            (stacked, rho0, work_edges, collision_edges, n_steps, n_configs, int(seed), chunk_size, alphas, coherent, str(rdt), str(draw_dtype), divergence_every)
+            (
+                stacked,
+                rho0,
+                work_edges,
+                collision_edges,
+                n_steps,
+                n_configs,
+                int(seed),
+                chunk_size,
+                alphas,
+                coherent,
+                str(rdt),
+                str(draw_dtype),
+                divergence_every,
+            )
             + ((wrt,) if wrt else ())
         )
         run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
@@ -221,9 +244,13 @@ def run_grid(
         with contextlib.ExitStack() as files:
             ckpt, done, stats = None, 0, None
             if checkpoint is not None:  # locked for the whole run; verified against the chunk's output shapes
-                ckpt = files.enter_context(Checkpoint(checkpoint, fingerprint, n_chunks, writer=jax.process_index() == 0))
+                ckpt = files.enter_context(
+                    Checkpoint(checkpoint, fingerprint, n_chunks, writer=jax.process_index() == 0)
+                )
                 i64 = jax.ShapeDtypeStruct((), jnp.int64)
-                done, stats = ckpt.load(lambda: expected_stats(jax.eval_shape(run_chunk, stacked, rho0, seed_key, i64, i64, *edges)))
+                done, stats = ckpt.load(
+                    lambda: expected_stats(jax.eval_shape(run_chunk, stacked, rho0, seed_key, i64, i64, *edges))
+                )
             bar = _progress_bar(progress, n_configs, min(n_configs, done * chunk_size))
             start_time = time.perf_counter()
             pending = None
@@ -231,8 +258,17 @@ def run_grid(
             for c in range(done, n_chunks + 1):
                 nxt = None
                 if c < n_chunks:  # dispatch chunk c before collecting chunk c − 1 (asynchronous)
-                    nxt = (c, run_chunk(stacked, rho0, seed_key, jnp.asarray(c * chunk_size, jnp.int64),
-                                        jnp.asarray(n_configs, jnp.int64), *edges))
+                    nxt = (
+                        c,
+                        run_chunk(
+                            stacked,
+                            rho0,
+                            seed_key,
+                            jnp.asarray(c * chunk_size, jnp.int64),
+                            jnp.asarray(n_configs, jnp.int64),
+                            *edges,
+                        ),
+                    )
                 if pending is not None:
                     pc, out = pending
                     with watch.chunk(pc, first=pc == done):
@@ -251,16 +287,29 @@ def run_grid(
         if bar is not None:
             bar.close()
     info = dict(
-        n_steps=n_steps, n_configs=n_configs, seed=int(seed), alphas=np.asarray(alphas), chunk_size=chunk_size,
-        n_devices=n_dev, n_processes=jax.process_count(), dtype=str(rdt), draw_dtype=str(draw_dtype), coherent=coherent,
-        work_edges=work_edges, collision_work_edges=collision_edges, rho0=np.asarray(rho0),
-        elapsed_s=time.perf_counter() - start_time, chunks_resumed=done, divergence_every=divergence_every,
+        n_steps=n_steps,
+        n_configs=n_configs,
+        seed=int(seed),
+        alphas=np.asarray(alphas),
+        chunk_size=chunk_size,
+        n_devices=n_dev,
+        n_processes=jax.process_count(),
+        dtype=str(rdt),
+        draw_dtype=str(draw_dtype),
+        coherent=coherent,
+        work_edges=work_edges,
+        collision_work_edges=collision_edges,
+        rho0=np.asarray(rho0),
+        elapsed_s=time.perf_counter() - start_time,
+        chunks_resumed=done,
+        divergence_every=divergence_every,
     )
     return stats, info
 
 
-def _histogram_edges(stacked, rho0, seed_key, n_steps, n_configs, work_bins, collision_bins, work_range,
-                     collision_range, rdt, draw_dtype):
+def _histogram_edges(
+    stacked, rho0, seed_key, n_steps, n_configs, work_bins, collision_bins, work_range, collision_range, rdt, draw_dtype
+):
     """Fixed edges per grid point, from user ranges or from a pilot of configurations 0…511."""
     grid = jax.tree.leaves(stacked)[0].shape[0]
     ranges = None
@@ -295,7 +344,16 @@ def _compiled_pilot(n_steps, draw_dtype):
 
 def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt=(), divergence_every=1):
     """The jitted, sharded chunk function (cached per mesh and static arguments)."""
-    key = (tuple(d.id for d in mesh.devices.flat), per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
+    key = (
+        tuple(d.id for d in mesh.devices.flat),
+        per_device,
+        n_steps,
+        alphas,
+        coherent,
+        draw_dtype,
+        wrt,
+        divergence_every,
+    )
     if key in _COMPILED:
         return _COMPILED[key]
     histogram_method = "scatter" if mesh.devices.flat[0].platform == "cpu" else "compare"
@@ -304,14 +362,28 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
         dev = jax.lax.axis_index(AXIS)
         idx = start + dev.astype(jnp.int64) * per_device + jnp.arange(per_device, dtype=jnp.int64)
         mask = idx < n_total
-        kernel = partial(model_a_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype,
-                         histogram_method=histogram_method, divergence_every=divergence_every)
+        kernel = partial(
+            model_a_chunk,
+            n_steps=n_steps,
+            alphas=alphas,
+            coherent=coherent,
+            draw_dtype=draw_dtype,
+            histogram_method=histogram_method,
+            divergence_every=divergence_every,
+        )
         if parameter_names(wrt):  # one pass: the plain statistics from the primal of the tangent scan
-            kernel = partial(kernel, tangents=partial(
-                tangent_stream, names=parameter_names(wrt), n_steps=n_steps, alphas=alphas, draw_dtype=draw_dtype))
+            kernel = partial(
+                kernel,
+                tangents=partial(
+                    tangent_stream, names=parameter_names(wrt), n_steps=n_steps, alphas=alphas, draw_dtype=draw_dtype
+                ),
+            )
         if DELTAS in wrt:
-            kernel = partial(_with_sensitivities, kernel, partial(
-                delta_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype))
+            kernel = partial(
+                _with_sensitivities,
+                kernel,
+                partial(delta_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype),
+            )
         out = jax.vmap(kernel, (0, None, None, None, None, 0, 0))(
             models, rho0, seed_key, idx.astype(jnp.uint32), mask, work_edges, collision_edges
         )

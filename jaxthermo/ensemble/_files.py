@@ -96,8 +96,11 @@ def _write(path, kind: str, arrays: dict) -> None:
     for key, arr in arrays.items():
         if arr.dtype == object:
             raise TypeError(f"{key}: object arrays are not saved (no pickle)")
-    header = {"__format__": np.asarray(kind), "__version__": np.asarray(FORMAT_VERSION),
-              "__checksum__": np.asarray(_checksum(arrays))}
+    header = {
+        "__format__": np.asarray(kind),
+        "__version__": np.asarray(FORMAT_VERSION),
+        "__checksum__": np.asarray(_checksum(arrays)),
+    }
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
@@ -242,10 +245,15 @@ def _check_result(kwargs, where):
     if state.ndim != 3 or state.shape[0] != n_steps + 1 or state.shape[1] != state.shape[2]:
         raise FileFormatError(f"{where}: mean_state has shape {state.shape}; expected ({n_steps + 1}, d, d)")
     n_alpha = kwargs["alphas"].size
-    expected = {"alphas": (n_alpha,), "averaged_reservoir_state": state.shape[1:],
-                "mean_divergence": (n_steps + 1, n_alpha), "var_divergence": (n_steps + 1, n_alpha),
-                "mean_state_divergence": (n_steps + 1, n_alpha), "mean_state_trace_distance": (n_steps + 1,),
-                "mean_state_thermal_trace_distance": (n_steps + 1,)}
+    expected = {
+        "alphas": (n_alpha,),
+        "averaged_reservoir_state": state.shape[1:],
+        "mean_divergence": (n_steps + 1, n_alpha),
+        "var_divergence": (n_steps + 1, n_alpha),
+        "mean_state_divergence": (n_steps + 1, n_alpha),
+        "mean_state_trace_distance": (n_steps + 1,),
+        "mean_state_thermal_trace_distance": (n_steps + 1,),
+    }
     for name in ("work", "heat", "energy_change", "cumulative_work"):
         expected[f"mean_{name}"] = expected[f"var_{name}"] = (n_steps,)
     for key, shape in expected.items():
@@ -324,8 +332,9 @@ def load_sweep(path, result_cls, sweep_cls):
     n = int(np.prod([len(v) for v in axes.values()]))
     if n != n_points:
         raise FileFormatError(f"{where}: {n_points} grid points stored for a grid of {n}")
-    results = tuple(result_from_arrays(arrays, prefix=f"point{k}/", cls=result_cls, where=f"{where} point {k}")
-                    for k in range(n))
+    results = tuple(
+        result_from_arrays(arrays, prefix=f"point{k}/", cls=result_cls, where=f"{where} point {k}") for k in range(n)
+    )
     return sweep_cls(axes, results)
 
 
@@ -338,7 +347,9 @@ def flatten_stats(stats, prefix=""):
     for name, value in stats.items():
         for field, arr in zip(type(value)._fields, value):
             if arr is not None:
-                flat[f"{prefix}{name}.{type(value).__name__}.{field}"] = arr if hasattr(arr, "shape") else np.asarray(arr)
+                flat[f"{prefix}{name}.{type(value).__name__}.{field}"] = (
+                    arr if hasattr(arr, "shape") else np.asarray(arr)
+                )
     return flat
 
 
@@ -349,7 +360,7 @@ def unflatten_stats(flat, prefix=""):
     for key, arr in flat.items():
         if not key.startswith(prefix):
             continue
-        name, kind, field = key[len(prefix):].split(".")
+        name, kind, field = key[len(prefix) :].split(".")
         grouped.setdefault(name, (kind, {}))[1][field] = arr
     out = {}
     for name, (kind, fields) in grouped.items():
@@ -421,8 +432,11 @@ class Checkpoint:
     def save(self, chunks_done, stats):
         if not self.writer:
             return
-        arrays = dict(fingerprint=np.asarray(self.fingerprint), chunks_done=np.asarray(chunks_done, np.int64),
-                      **{k: np.asarray(v) for k, v in flatten_stats(stats).items()})
+        arrays = dict(
+            fingerprint=np.asarray(self.fingerprint),
+            chunks_done=np.asarray(chunks_done, np.int64),
+            **{k: np.asarray(v) for k, v in flatten_stats(stats).items()},
+        )
         _write(self.path, CHECKPOINT, arrays)
 
 

@@ -128,7 +128,13 @@ def frozen_vs_averaged_divergence(
 ) -> FrozenVersusAveraged:
     """Frozen-configuration average of D_α(ρ_{S|r}(δ_N)‖τ_S) vs D_α of ρ̄_{S|r} ([ATO19] §VI)."""
     frozen = frozen_ensemble_mean(
-        model, rho0, key, n_configs, n_steps, lambda traj: divergences_to_thermal(model, traj.states, alphas), chunk_size
+        model,
+        rho0,
+        key,
+        n_configs,
+        n_steps,
+        lambda traj: divergences_to_thermal(model, traj.states, alphas),
+        chunk_size,
     )
     averaged = divergences_to_thermal(model, averaged_trajectory(model, rho0, n_steps).states, alphas)
     return FrozenVersusAveraged(frozen.mean, frozen.stderr, averaged)

@@ -43,8 +43,23 @@ def divergence_steps(n_steps: int, every: int):
     return (r % every == 0) | (r == n_steps)
 
 
-def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_edges, *, n_steps, alphas, coherent,
-                  draw_dtype=None, histogram_method="scatter", divergence_every=1, tangents=None):
+def model_a_chunk(
+    model,
+    rho0,
+    seed_key,
+    indices,
+    mask,
+    work_edges,
+    collision_edges,
+    *,
+    n_steps,
+    alphas,
+    coherent,
+    draw_dtype=None,
+    histogram_method="scatter",
+    divergence_every=1,
+    tangents=None,
+):
     """Reductions over one chunk of configurations of model A.
 
     Args:
@@ -79,7 +94,9 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
         pops = lambda st: jnp.stack([st[0], 1 - st[0]], axis=-1)
     else:
         state = rho
-        collide = lambda m, st, dl, th: jax.vmap(lambda r, d_, t_: collision_step(m, r, d_, t_), (0, 0, None))(st, dl, th)
+        collide = lambda m, st, dl, th: jax.vmap(lambda r, d_, t_: collision_step(m, r, d_, t_), (0, 0, None))(
+            st, dl, th
+        )
         as_matrix = lambda st: st
         mean_state = chunk_moments
         pops = populations
@@ -122,8 +139,9 @@ def model_a_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_ed
         }
         if alphas and tan is not None:
             m = chunk_moments(div, mask)
-            stats["divergence"] = m if divergence_every == 1 else Moments(
-                m.n, jnp.where(report, m.mean, 0), jnp.where(report, m.m2, 0))
+            stats["divergence"] = (
+                m if divergence_every == 1 else Moments(m.n, jnp.where(report, m.mean, 0), jnp.where(report, m.m2, 0))
+            )
         elif alphas:
             if divergence_every == 1:
                 stats["divergence"] = divergence(state)
@@ -159,4 +177,3 @@ def pilot_work_ranges(model, rho0, seed_key, indices, *, n_steps, draw_dtype=Non
     work = jax.vmap(lambda dl: trajectory(model, rho0, dl, store_states=False).work)(deltas)
     w_n = jnp.sum(work, axis=-1)
     return jnp.stack([jnp.min(w_n), jnp.max(w_n), jnp.min(work), jnp.max(work)])
-

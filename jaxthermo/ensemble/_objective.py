@@ -87,8 +87,9 @@ def _program(n_steps, n_configs, seed, observable, alpha, quantum, chunk, draw_d
 
     def run(model, rho0):
         rdt = jnp.real(rho0).dtype
-        model = jax.tree.map(lambda x: jnp.asarray(x).astype(rdt) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else x,
-                             model)
+        model = jax.tree.map(
+            lambda x: jnp.asarray(x).astype(rdt) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else x, model
+        )
         seed_key = jax.random.key(seed)
 
         @jax.checkpoint
@@ -176,18 +177,24 @@ def ensemble_mean(
     if n_configs > MAX_CONFIGS:
         raise ValueError(f"n_configs={n_configs}: at most 2**32 configurations per seed")
     if not (callable(observable) or observable in OBSERVABLES):
-        raise ValueError(f"observable must be one of {OBSERVABLES} or a callable (rho_N, W_N, Q_N) -> scalar; "
-                         f"got {observable!r}")
+        raise ValueError(
+            f"observable must be one of {OBSERVABLES} or a callable (rho_N, W_N, Q_N) -> scalar; got {observable!r}"
+        )
     if observable == "free_energy" and alpha is None:
         raise ValueError('alpha: observable="free_energy" needs the Rényi order, e.g. alpha=1.0')
     theta = model.theta
     if is_concrete(theta) and np.ndim(theta) not in (0,) and np.shape(theta) != (n_steps,):
         raise ValueError(f"theta must be a scalar or a schedule of shape ({n_steps},); got {np.shape(theta)}")
-    chunk = default_objective_chunk(n_steps, n_configs) if chunk_size is None else min(
-        check_positive_int(chunk_size, "chunk_size"), n_configs)
+    chunk = (
+        default_objective_chunk(n_steps, n_configs)
+        if chunk_size is None
+        else min(check_positive_int(chunk_size, "chunk_size"), n_configs)
+    )
     rho0 = as_state(rho0)
     if quantum is None:
-        quantum = bool(is_concrete(rho0) and np.any(np.abs(np.asarray(rho0) - np.diag(np.diagonal(np.asarray(rho0)))) > 0))
+        quantum = bool(
+            is_concrete(rho0) and np.any(np.abs(np.asarray(rho0) - np.diag(np.diagonal(np.asarray(rho0)))) > 0)
+        )
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     alpha = None if alpha is None else float(alpha)
     fn = _program(n_steps, n_configs, int(seed), observable, alpha, bool(quantum), int(chunk), draw_dtype, bool(stderr))
@@ -197,5 +204,3 @@ def ensemble_mean(
     if stderr:
         return EnsembleMean(out[0], out[1], n_configs)
     return out
-
-

@@ -239,11 +239,26 @@ def ensemble(
     """
     wrt = check_wrt(model, wrt) if wrt else ()
     stats, info = run_grid(
-        [model], rho0, n_steps, n_configs, seed, alphas=alphas, work_bins=work_bins,
-        collision_work_bins=collision_work_bins, work_range=work_range, collision_work_range=collision_work_range,
-        chunk_size=chunk_size, devices=devices, dtype=dtype, coherent=coherent, draw_dtype=draw_dtype,
+        [model],
+        rho0,
+        n_steps,
+        n_configs,
+        seed,
+        alphas=alphas,
+        work_bins=work_bins,
+        collision_work_bins=collision_work_bins,
+        work_range=work_range,
+        collision_work_range=collision_work_range,
+        chunk_size=chunk_size,
+        devices=devices,
+        dtype=dtype,
+        coherent=coherent,
+        draw_dtype=draw_dtype,
         checkpoint=checkpoint,
-        progress=progress, callback=callback, divergence_every=divergence_every, wrt=wrt,
+        progress=progress,
+        callback=callback,
+        divergence_every=divergence_every,
+        wrt=wrt,
     )
     info = dict(info, work_edges=info["work_edges"][0], collision_work_edges=info["collision_work_edges"][0])
     result = result_from_stats(model, take(stats, 0), info)

@@ -45,9 +45,12 @@ def check_wrt(model, wrt):
     if isinstance(wrt, str):
         wrt = (wrt,)
     wrt = tuple(wrt)
-    dist_fields = [f.name for f in dataclasses.fields(model.distribution)] if dataclasses.is_dataclass(
-        model.distribution) else []
-    coup_fields = [f.name for f in dataclasses.fields(model.coupling)] if dataclasses.is_dataclass(model.coupling) else []
+    dist_fields = (
+        [f.name for f in dataclasses.fields(model.distribution)] if dataclasses.is_dataclass(model.distribution) else []
+    )
+    coup_fields = (
+        [f.name for f in dataclasses.fields(model.coupling)] if dataclasses.is_dataclass(model.coupling) else []
+    )
     allowed = MODEL_FIELDS + tuple(dist_fields) + tuple(coup_fields) + (DELTAS,)
     for name in wrt:
         if name not in allowed:
@@ -65,7 +68,9 @@ def parameter_names(wrt):
 def _owner(model, name):
     if name in MODEL_FIELDS:
         return "model"
-    if dataclasses.is_dataclass(model.distribution) and name in [f.name for f in dataclasses.fields(model.distribution)]:
+    if dataclasses.is_dataclass(model.distribution) and name in [
+        f.name for f in dataclasses.fields(model.distribution)
+    ]:
         return "distribution"
     return "coupling"
 
@@ -147,7 +152,8 @@ def tangent_stream(model, seed_key, indices, mask, state, *, names, n_steps, alp
             return jax.jvp(f, (flat, state, delta), (t, ds, dd))
 
         (state, e, div), (dstate, de, ddiv) = jax.vmap(jvp_k, in_axes=(0, 1, 1), out_axes=(None, 1))(
-            basis, dstate, ddelta)
+            basis, dstate, ddelta
+        )
         dw = dw + de.work
         stats = {
             _PREFIX + "work": chunk_moments(de.work, mask),
@@ -175,8 +181,9 @@ def _state_tangent_mean(dstate, mask):
     return Moments(m.n, jnp.stack(rows, axis=-2), None)
 
 
-def delta_chunk(model, rho0, seed_key, indices, mask, work_edges, collision_edges, *, n_steps, alphas, coherent,
-                draw_dtype):
+def delta_chunk(
+    model, rho0, seed_key, indices, mask, work_edges, collision_edges, *, n_steps, alphas, coherent, draw_dtype
+):
     """Moments over one chunk of the reverse-mode δ gradients (``"deltas"`` in ``wrt``): ``dsens_work`` (N,),
     ``dsens_free_energy`` (N, n_alpha)."""
     rdt = jnp.real(rho0).dtype
@@ -291,8 +298,9 @@ def sensitivities_from_stats(model, stats, info, result, wrt):
         n_par = flat.shape[0]
         basis = jnp.eye(n_par, dtype=rdt)
         mean_state = jnp.asarray(result.mean_state)
-        d_state = jnp.concatenate([jnp.zeros((1, n_par) + rho0.shape, rho0.dtype),
-                                   jnp.asarray(stats[_PREFIX + "state"].mean)], axis=0)  # (N+1, P, d, d)
+        d_state = jnp.concatenate(
+            [jnp.zeros((1, n_par) + rho0.shape, rho0.dtype), jnp.asarray(stats[_PREFIX + "state"].mean)], axis=0
+        )  # (N+1, P, d, d)
 
         def functionals(p, rho_bar):
             m = with_parameters(model, unravel(p))

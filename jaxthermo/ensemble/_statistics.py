@@ -122,9 +122,13 @@ def _merge_higher(a, b):
     mean = np.asarray(a.mean, np.float64) + delta * nb / nn
     m2 = m2a + m2b + delta**2 * na * nb / nn
     m3 = m3a + m3b + delta**3 * na * nb * (na - nb) / nn**2 + 3 * delta * (na * m2b - nb * m2a) / nn
-    m4 = (np.asarray(a.m4, np.float64) + np.asarray(b.m4, np.float64)
-          + delta**4 * na * nb * (na * na - na * nb + nb * nb) / nn**3
-          + 6 * delta**2 * (na * na * m2b + nb * nb * m2a) / nn**2 + 4 * delta * (na * m3b - nb * m3a) / nn)
+    m4 = (
+        np.asarray(a.m4, np.float64)
+        + np.asarray(b.m4, np.float64)
+        + delta**4 * na * nb * (na * na - na * nb + nb * nb) / nn**3
+        + 6 * delta**2 * (na * na * m2b + nb * nb * m2a) / nn**2
+        + 4 * delta * (na * m3b - nb * m3a) / nn
+    )
     n_out = np.asarray(a.n, np.int64) + np.asarray(b.n, np.int64)
     return HigherMoments(n_out, *(np.asarray(v).astype(dtype) for v in (mean, m2, m3, m4)))
 

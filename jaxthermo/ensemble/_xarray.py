@@ -40,9 +40,7 @@ def _require_xarray():
     try:
         import xarray
     except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            'to_xarray needs xarray (and a netCDF backend to save): pip install "jaxthermo[io]"'
-        ) from err
+        raise ImportError('to_xarray needs xarray (and a netCDF backend to save): pip install "jaxthermo[io]"') from err
     return xarray
 
 
@@ -139,8 +137,10 @@ def _variables(result, xr_dims_prefix=()):
         arr = np.asarray(getattr(result, key))
         out[f"{key}_real"] = (p + dims, np.ascontiguousarray(arr.real))
         out[f"{key}_imag"] = (p + dims, np.ascontiguousarray(arr.imag))
-    for key, (bdim, edim) in (("work_histogram", ("bin", "edge")),
-                              ("collision_work_histogram", ("collision_bin", "collision_edge"))):
+    for key, (bdim, edim) in (
+        ("work_histogram", ("bin", "edge")),
+        ("collision_work_histogram", ("collision_bin", "collision_edge")),
+    ):
         h = getattr(result, key)
         out[f"{key}_counts"] = (p + (bdim,), np.asarray(h.counts, np.int64))
         out[f"{key}_edges"] = (p + (edim,), np.asarray(h.edges))
@@ -183,10 +183,17 @@ def _finish(ds, result, model, attrs):
             ds[name].attrs["long_name"] = text
         var = "var_" + name[5:] if name.startswith("mean_") else None
         if var in ds:
-            ds[var].attrs["long_name"] = "unbiased sample variance (n − 1) of " + text[5:] if text.startswith("mean ") else "variance"
+            ds[var].attrs["long_name"] = (
+                "unbiased sample variance (n − 1) of " + text[5:] if text.startswith("mean ") else "variance"
+            )
     ds.attrs.update(
-        dict(n_configs=int(result.n_configs), n_steps=int(result.n_steps), seed=int(result.seed), units=UNITS,
-             conventions="docs/conventions.md: |0> = ground state, s_z = diag(j - (d-1)/2), tensor order system ⊗ reservoir")
+        dict(
+            n_configs=int(result.n_configs),
+            n_steps=int(result.n_steps),
+            seed=int(result.seed),
+            units=UNITS,
+            conventions="docs/conventions.md: |0> = ground state, s_z = diag(j - (d-1)/2), tensor order system ⊗ reservoir",
+        )
     )
     ds.attrs.update(versions())
     ds.attrs.update(_info_attrs(result.info))

@@ -215,7 +215,9 @@ class CollisionScaling(NamedTuple):
     trace_distance_limit: float
 
 
-def collision_number_scaling(model: InhomogeneousReservoir, rho0, n_values, c: float, xi: float = 1.0, distribution=None):
+def collision_number_scaling(
+    model: InhomogeneousReservoir, rho0, n_values, c: float, xi: float = 1.0, distribution=None
+):
     """Accumulated mean work and distance to τ̄ with sin²θ = c N^{−ξ} ([ATO-preprint] eqs. (16)–(17)).
 
     For each N: θ_N = arcsin √(c N^{−ξ}), exact W̄_N (quadrature along the averaged dynamics) and

@@ -199,11 +199,15 @@ def _check_unbatched(model, rho, delta):
     """One collision takes one state and one δ: batch axes are refused (use ``jax.vmap``), never
     summed or broadcast into a wrong state."""
     if jnp.ndim(delta) != 0:
-        raise ValueError(f"delta must be a scalar (one reservoir qudit); got shape {jnp.shape(delta)}: "
-                         "use jax.vmap over collide for a batch, or trajectory for a sequence")
+        raise ValueError(
+            f"delta must be a scalar (one reservoir qudit); got shape {jnp.shape(delta)}: "
+            "use jax.vmap over collide for a batch, or trajectory for a sequence"
+        )
     if jnp.shape(rho) != (model.d, model.d):
-        raise ValueError(f"rho must be one state of shape ({model.d}, {model.d}); got {jnp.shape(rho)}: "
-                         "use jax.vmap over collide for a batch of states")
+        raise ValueError(
+            f"rho must be one state of shape ({model.d}, {model.d}); got {jnp.shape(rho)}: "
+            "use jax.vmap over collide for a batch of states"
+        )
 
 
 def _validate(model, rho, delta):

@@ -93,11 +93,7 @@ class ExactUnitary(Coupling):
         eye = jnp.eye(d, dtype=dtype)
         sz = spin_z(d, dtype)
         g_int = jnp.asarray(self.g_int).astype(dtype)
-        h = (
-            tensor(jnp.asarray(model.g0).astype(dtype) * sz, eye)
-            + tensor(eye, g_r * sz)
-            - g_int * swap(d, dtype)
-        )
+        h = tensor(jnp.asarray(model.g0).astype(dtype) * sz, eye) + tensor(eye, g_r * sz) - g_int * swap(d, dtype)
         t_int = theta / g_int
         return expm((-1j * t_int * h).astype(complex_dtype_for(dtype)))
 
@@ -155,17 +151,27 @@ def _warn_outside_assumptions(model) -> None:
     """Warn (not refuse) for an inverted or vanishing spacing, a negative temperature and, in the
     temperature kind, reservoir qudits that the distribution gives a negative temperature."""
     if should_validate(model.beta) and np.any(np.asarray(model.beta, float) < 0):
-        warnings.warn(f"beta={model.beta}: a negative temperature (docs/inhomogeneous.md assumes beta >= 0)", stacklevel=3)
+        warnings.warn(
+            f"beta={model.beta}: a negative temperature (docs/inhomogeneous.md assumes beta >= 0)", stacklevel=3
+        )
     if should_validate(model.g0) and np.any(np.asarray(model.g0, float) <= 0):
-        warnings.warn(f"g0={model.g0}: an inverted or vanishing level spacing (|0> is the ground state only for g0 > 0)",
-                      stacklevel=3)
+        warnings.warn(
+            f"g0={model.g0}: an inverted or vanishing level spacing (|0> is the ground state only for g0 > 0)",
+            stacklevel=3,
+        )
     dist = model.distribution
     if model.kind != "temperature" or dist is None:
         return
     # beta_r = beta (1 + delta) < 0 where delta < -1
-    lowest = {"Uniform": lambda: -0.5 * np.asarray(dist.width), "TwoPoint": lambda: -np.asarray(dist.delta),
-              "Empirical": lambda: np.min(np.asarray(dist.samples)), "Gaussian": lambda: -5.0 * np.asarray(dist.sigma)}
-    field = {"Uniform": "width", "TwoPoint": "delta", "Empirical": "samples", "Gaussian": "sigma"}.get(type(dist).__name__)
+    lowest = {
+        "Uniform": lambda: -0.5 * np.asarray(dist.width),
+        "TwoPoint": lambda: -np.asarray(dist.delta),
+        "Empirical": lambda: np.min(np.asarray(dist.samples)),
+        "Gaussian": lambda: -5.0 * np.asarray(dist.sigma),
+    }
+    field = {"Uniform": "width", "TwoPoint": "delta", "Empirical": "samples", "Gaussian": "sigma"}.get(
+        type(dist).__name__
+    )
     if field is None or not should_validate(getattr(dist, field)):
         return
     low = float(np.min(lowest[type(dist).__name__]()))
@@ -173,7 +179,9 @@ def _warn_outside_assumptions(model) -> None:
         warnings.warn(
             f"kind='temperature' with {type(dist).__name__}: delta reaches {low:.3g} < -1, where the reservoir "
             "qudit's temperature beta (1 + delta) is negative"
-            + (" (beyond 5 sigma)" if type(dist).__name__ == "Gaussian" else ""), stacklevel=3)
+            + (" (beyond 5 sigma)" if type(dist).__name__ == "Gaussian" else ""),
+            stacklevel=3,
+        )
 
 
 def has_closed_form(coupling) -> bool:
@@ -220,4 +228,3 @@ def reservoir_hamiltonian(model: InhomogeneousReservoir, delta):
 def level_offsets(model: InhomogeneousReservoir, dtype):
     """``m_j = j − (d−1)/2``, the diagonal of s_z (d,)."""
     return spin_z_diagonal(model.d, dtype)
-

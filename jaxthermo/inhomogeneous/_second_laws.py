@@ -44,7 +44,9 @@ def free_energies(model: InhomogeneousReservoir, rho, alphas, quantum: bool = Fa
     """
     if quantum:  # the orders select the quantum divergence: concrete (host) values, so jit/vmap/grad trace
         rho = as_state(rho)
-        values = [quantum_free_energy(rho, model.beta, model.g0, float(a)) for a in np.atleast_1d(np.asarray(alphas, float))]
+        values = [
+            quantum_free_energy(rho, model.beta, model.g0, float(a)) for a in np.atleast_1d(np.asarray(alphas, float))
+        ]
         return jnp.stack(values, axis=-1)
     alphas = jnp.atleast_1d(jnp.asarray(alphas, dtype=float))
     p = populations(rho)

@@ -114,7 +114,11 @@ VALIDITY_SPREAD = 0.5
 def _warn_outside_validity(model, distribution, name):
     distribution = distribution_of(model, distribution)
     try:
-        spread = np.asarray(model.beta, float) * np.asarray(model.g0, float) * np.sqrt(np.asarray(distribution.variance, float))
+        spread = (
+            np.asarray(model.beta, float)
+            * np.asarray(model.g0, float)
+            * np.sqrt(np.asarray(distribution.variance, float))
+        )
     except (TypeError, jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
         return  # traced parameters: no warning inside jit
     if np.any(np.abs(spread) > VALIDITY_SPREAD):
@@ -187,7 +191,14 @@ def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, di
 
 
 def single_collision_histogram(
-    model: InhomogeneousReservoir, rho, key, n: int, quantity: str = "work", bins: int = 50, y_range=None, distribution=None
+    model: InhomogeneousReservoir,
+    rho,
+    key,
+    n: int,
+    quantity: str = "work",
+    bins: int = 50,
+    y_range=None,
+    distribution=None,
 ) -> Histogram:
     """Exact Monte-Carlo histogram of y = W/(g0 sin²θ) or Q/(g0 sin²θ) for one collision.
 

@@ -60,7 +60,9 @@ def _choi(model, unitary, delta):
     units = matrix_units(d, cdt).reshape(d * d, d, d)  # |i⟩⟨j| for (i, j) flattened
     tau = reservoir_state(model, delta)
     h_s = jnp.zeros((d, d), cdt)
-    outputs = jax.vmap(lambda e: collide_unitary(e, tau, unitary, h_s, reservoir_hamiltonian(model, delta)).system)(units)
+    outputs = jax.vmap(lambda e: collide_unitary(e, tau, unitary, h_s, reservoir_hamiltonian(model, delta)).system)(
+        units
+    )
     outputs = outputs.reshape(d, d, d, d)  # (i, j, k, l): ⟨k|Φ(|i⟩⟨j|)|l⟩
     return jnp.transpose(outputs, (0, 2, 1, 3)).reshape(d * d, d * d) / d
 

@@ -39,17 +39,22 @@ def analyse(delta, big_gamma):
     window = times < 2.0 * np.pi / omega  # first peak only
     i = np.argmax(np.where(window, k_c, -np.inf))
     j = np.argmax(np.where(window, np.asarray(out.minimal_dissipation.work), -np.inf))
-    return out, times, k_c, dict(
-        Delta=delta,
-        Gamma=big_gamma,
-        peak_time_measured=times[i],
-        peak_time_closed_form=np.pi / np.hypot(delta, big_gamma),
-        k_peak_height_measured=k_c[i],
-        k_peak_height_closed_form=big_gamma**2 / (2 * delta),
-        md_work_peak_time=times[j],
-        md_work_peak=float(out.minimal_dissipation.work[j]),
-        min_sigma_G=float(np.min(out.sigma_min)),
-        grid_points=len(times),
+    return (
+        out,
+        times,
+        k_c,
+        dict(
+            Delta=delta,
+            Gamma=big_gamma,
+            peak_time_measured=times[i],
+            peak_time_closed_form=np.pi / np.hypot(delta, big_gamma),
+            k_peak_height_measured=k_c[i],
+            k_peak_height_closed_form=big_gamma**2 / (2 * delta),
+            md_work_peak_time=times[j],
+            md_work_peak=float(out.minimal_dissipation.work[j]),
+            min_sigma_G=float(np.min(out.sigma_min)),
+            grid_points=len(times),
+        ),
     )
 
 
@@ -59,7 +64,9 @@ def main():
         out, times, k_c, row = analyse(delta, big_gamma)
         rows.append(row)
         if delta == 0.2:
-            traces.append((big_gamma, times * np.hypot(delta, big_gamma) / np.pi, np.asarray(out.minimal_dissipation.work)))
+            traces.append(
+                (big_gamma, times * np.hypot(delta, big_gamma) / np.pi, np.asarray(out.minimal_dissipation.work))
+            )
         print({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()})
     columns = {key: [r[key] for r in rows] for key in rows[0]}
     write_csv("md_peaks", columns)
@@ -88,8 +95,13 @@ def main():
     ax.loglog([x.min() / 2, x.max() * 2], [x.min() / 2, x.max() * 2], "k:", label="closed form Γ²/(2Δ)")
     for n, r in enumerate(rows):
         offset = (5, -9) if n % 2 == 0 else (-62, 5)
-        ax.annotate(f"Δ={r['Delta']}, Γ={r['Gamma']}", (r["k_peak_height_closed_form"], r["k_peak_height_measured"]), fontsize=6,
-                    xytext=offset, textcoords="offset points")
+        ax.annotate(
+            f"Δ={r['Delta']}, Γ={r['Gamma']}",
+            (r["k_peak_height_closed_form"], r["k_peak_height_measured"]),
+            fontsize=6,
+            xytext=offset,
+            textcoords="offset points",
+        )
     ax.set_xlabel("Γ²/(2Δ) [energy]")
     ax.set_ylabel("peak height [energy]")
     ax.set_title("Peak heights versus the closed form", fontsize=10)

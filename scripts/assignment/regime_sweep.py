@@ -43,7 +43,8 @@ def main():
     gammas = np.logspace(-1.5, 0.5, 21)
     dd, gg = np.meshgrid(deltas, gammas, indexing="ij")
     heat_gap, interaction, peak_work, sigma = (
-        np.asarray(x).reshape(dd.shape) for x in jax.jit(jax.vmap(metrics))(jnp.asarray(dd.ravel()), jnp.asarray(gg.ravel()))
+        np.asarray(x).reshape(dd.shape)
+        for x in jax.jit(jax.vmap(metrics))(jnp.asarray(dd.ravel()), jnp.asarray(gg.ravel()))
     )
     write_csv(
         "regime_sweep",
@@ -75,7 +76,10 @@ def main():
         ax.text(0.04, 0.93, "dispersive Δ ≫ Γ", transform=ax.transAxes, color="w", fontsize=8)
         ax.text(0.55, 0.05, "ultrastrong Δ ≪ Γ", transform=ax.transAxes, color="w", fontsize=8)
         ax.legend(loc="lower left", bbox_to_anchor=(0.0, 0.12), fontsize=8)
-    fig.suptitle("Regimes of the three energy assignments, reservoir 1, one period 0 ≤ Ωt ≤ 2π (" + param_text() + ")", fontsize=10)
+    fig.suptitle(
+        "Regimes of the three energy assignments, reservoir 1, one period 0 ≤ Ωt ≤ 2π (" + param_text() + ")",
+        fontsize=10,
+    )
     fig.tight_layout()
     print(save(fig, "regime_sweep"))
     err = np.max(np.abs(sigma - dd / np.hypot(dd, gg)))

@@ -40,7 +40,9 @@ def main():
     columns = {"effective_coupling_Gamma": gammas}
     fig, ax = plt.subplots(figsize=(7, 5))
     for delta, color in zip(DELTAS, ("C0", "C3")):
-        md, bare, scale = (np.asarray(x) for x in jax.jit(jax.vmap(lambda g: deviations(delta, g)))(jnp.asarray(gammas)))
+        md, bare, scale = (
+            np.asarray(x) for x in jax.jit(jax.vmap(lambda g: deviations(delta, g)))(jnp.asarray(gammas))
+        )
         columns[f"Delta_{delta}_rel_dev_md"] = md
         columns[f"Delta_{delta}_rel_dev_bare_eq_interaction"] = bare
         columns[f"Delta_{delta}_max_dU1"] = scale
@@ -52,7 +54,9 @@ def main():
     ax.loglog(gammas, ref, ":", color="0.5", label="∝ Γ² (guide)")
     ax.set_xlabel("effective coupling Γ = 2√(N1N2) γ [energy]")
     ax.set_ylabel("max_t |Q(t) − ΔŨ_1(t)| / max_t |ΔŨ_1(t)|")
-    ax.set_title("Relative deviation from the weak-coupling heat, one period 0 ≤ Ωt ≤ 2π\n(" + param_text() + ")", fontsize=9)
+    ax.set_title(
+        "Relative deviation from the weak-coupling heat, one period 0 ≤ Ωt ≤ 2π\n(" + param_text() + ")", fontsize=9
+    )
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()

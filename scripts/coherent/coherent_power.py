@@ -101,9 +101,14 @@ def main(out_dir=OUT, quick=False):
     base_lam = float(candidates[0][0][0] if candidates[0][1][0] >= candidates[1][1][0] else candidates[1][0][0])
     p_opt, s_opt = (float(v) for v in terms(lam, phi))
     res = {
-        "lambda_max": LAM_MAX, "sigma_target": SIGMA_TARGET,
+        "lambda_max": LAM_MAX,
+        "sigma_target": SIGMA_TARGET,
         "optax": {"lambda": lam, "phi": phi, "power": p_opt, "sigma": s_opt},
-        "brute_force": {"lambda": float(candidates[best_sign][0][i]), "phi": float(phis[i]), "power": float(brute_power[i])},
+        "brute_force": {
+            "lambda": float(candidates[best_sign][0][i]),
+            "phi": float(phis[i]),
+            "power": float(brute_power[i]),
+        },
         "paper_chi_sigma_x": {"lambda": base_lam, "phi": 0.0, "power": base_power},
     }
     rows = [("brute power lambda>0", x, y) for x, y in zip(phis, candidates[0][1])]
@@ -130,7 +135,9 @@ def _plot(out, phis, candidates, path, res):
     ax1.plot(phis, candidates[0][1], label="λ > 0 on Σ = Σ* (bisection)")
     ax1.plot(phis, candidates[1][1], label="λ < 0 on Σ = Σ* (bisection)")
     o, b = res["optax"], res["paper_chi_sigma_x"]
-    ax1.plot(o["phi"], o["power"], "*", ms=14, color="C3", mec="k", label=f"optax: λ = {o['lambda']:.3f}, φ = {o['phi']:.3f}")
+    ax1.plot(
+        o["phi"], o["power"], "*", ms=14, color="C3", mec="k", label=f"optax: λ = {o['lambda']:.3f}, φ = {o['phi']:.3f}"
+    )
     ax1.plot(0.0, b["power"], "s", ms=8, color="0.4", label=f"paper's χ = σ_x: λ = {b['lambda']:.3f}")
     ax1.axhline(0.0, color="k", lw=0.6)
     ax1.set_xlabel("phase φ of χ = e^{−iφ}|0⟩⟨1| + h.c. (rad)")

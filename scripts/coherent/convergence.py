@@ -45,7 +45,9 @@ def qutrit_ancilla_model():
 def map_errors(model, rho0, ns):
     exact = jt.propagate(model, rho0, jnp.array([T]))[-1]
     run = jax.jit(jt.stroboscopic_trajectory, static_argnums=2)
-    return np.array([float(jnp.max(jnp.abs(run(model.replace(tau=T / n), rho0, int(n)).states[-1] - exact))) for n in ns])
+    return np.array(
+        [float(jnp.max(jnp.abs(run(model.replace(tau=T / n), rho0, int(n)).states[-1] - exact))) for n in ns]
+    )
 
 
 def main(out_dir="figures/coherent"):
@@ -58,20 +60,37 @@ def main(out_dir="figures/coherent"):
     err_3 = map_errors(qutrit_ancilla_model(), rho0, ns)
     order_q = -np.polyfit(np.log(ns), np.log(err_q), 1)[0]
     order_3 = -np.polyfit(np.log(ns[2:]), np.log(err_3[2:]), 1)[0]  # asymptotic part
-    np.savetxt(out / "convergence_map.csv", np.c_[taus, ns, err_q, err_3], delimiter=",",
-               header="tau,n_collisions,error_qubit_example,error_qutrit_ancilla", comments="")
+    np.savetxt(
+        out / "convergence_map.csv",
+        np.c_[taus, ns, err_q, err_3],
+        delimiter=",",
+        header="tau,n_collisions,error_qubit_example,error_qutrit_ancilla",
+        comments="",
+    )
 
     taus_c = np.geomspace(1e-4, 1e-2, 9)
     thermo = jax.jit(collision_thermodynamics)
     rows = []
     for tau in taus_c:
         t = thermo(qubit_example(**QUBIT, tau=float(tau)), rho0)
-        rows.append([tau, float(t.mutual_information), float(t.ancilla_relative_entropy),
-                     abs(float(t.residual_information)), abs(float(t.residual_relative_entropy)), float(t.bound_margin)])
+        rows.append(
+            [
+                tau,
+                float(t.mutual_information),
+                float(t.ancilla_relative_entropy),
+                abs(float(t.residual_information)),
+                abs(float(t.residual_relative_entropy)),
+                float(t.bound_margin),
+            ]
+        )
     rows = np.array(rows)
-    np.savetxt(out / "convergence_identities.csv", rows, delimiter=",",
-               header="tau,mutual_information,ancilla_relative_entropy,abs_residual_eq14,abs_residual_eq15,bound_margin",
-               comments="")
+    np.savetxt(
+        out / "convergence_identities.csv",
+        rows,
+        delimiter=",",
+        header="tau,mutual_information,ancilla_relative_entropy,abs_residual_eq14,abs_residual_eq15,bound_margin",
+        comments="",
+    )
     slopes = [np.polyfit(np.log(rows[:, 0]), np.log(rows[:, k]), 1)[0] for k in (1, 2, 3, 4)]
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.3))
@@ -90,10 +109,14 @@ def main(out_dir="figures/coherent"):
     ax2.set_ylabel("per-collision value (nats)")
     ax2.set_title("identities of [WCCM] eqs. (14)–(15): terms ∝ τ, residuals ∝ τ²", fontsize=10)
     ax2.legend(fontsize=8)
-    fig.suptitle(f"Model B convergence (Ω = g = 1, β = {QUBIT['beta']}, λ = {QUBIT['lam']}, ρ_S(0) coherent)", fontsize=11)
+    fig.suptitle(
+        f"Model B convergence (Ω = g = 1, β = {QUBIT['beta']}, λ = {QUBIT['lam']}, ρ_S(0) coherent)", fontsize=11
+    )
     fig.tight_layout()
     fig.savefig(out / "convergence.png", dpi=130)
-    print(f"map order: qubit {order_q:.3f}, qutrit ancilla {order_3:.3f}; identity slopes {np.round(slopes, 3).tolist()}")
+    print(
+        f"map order: qubit {order_q:.3f}, qutrit ancilla {order_3:.3f}; identity slopes {np.round(slopes, 3).tolist()}"
+    )
     print(f"min bound margin βW_C + ΔC_A = {rows[:, 5].min():.3e}")
     return out
 

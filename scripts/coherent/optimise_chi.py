@@ -77,7 +77,11 @@ def main(out_dir="figures/coherent", steps=300):
         return -BETA * terms(params).coherent_work / TAU  # per unit time, O(1)
 
     key = jax.random.PRNGKey(0)
-    params = {"re": 0.1 * jax.random.normal(key, (3,)), "im": 0.1 * jax.random.normal(jax.random.fold_in(key, 1), (3,)), "scale": jnp.array(0.0)}
+    params = {
+        "re": 0.1 * jax.random.normal(key, (3,)),
+        "im": 0.1 * jax.random.normal(jax.random.fold_in(key, 1), (3,)),
+        "scale": jnp.array(0.0),
+    }
     opt = optax.adam(0.05)
     state = opt.init(params)
 
@@ -91,12 +95,25 @@ def main(out_dir="figures/coherent", steps=300):
     history = []
     for n in range(steps + 1):
         t = measure(params)
-        history.append([n, float(BETA * t.coherent_work), float(-t.coherence_change), float(t.bound_margin), float(t.ancilla_relative_entropy)])
+        history.append(
+            [
+                n,
+                float(BETA * t.coherent_work),
+                float(-t.coherence_change),
+                float(t.bound_margin),
+                float(t.ancilla_relative_entropy),
+            ]
+        )
         if n < steps:
             params, state, _ = step(params, state)
     history = np.array(history)
-    np.savetxt(out / "optimise_chi.csv", history, delimiter=",",
-               header="step,beta_W_C,minus_Delta_C_A,bound_margin_beta_W_C_plus_Delta_C_A,S_rel_ancilla", comments="")
+    np.savetxt(
+        out / "optimise_chi.csv",
+        history,
+        delimiter=",",
+        header="step,beta_W_C,minus_Delta_C_A,bound_margin_beta_W_C_plus_Delta_C_A,S_rel_ancilla",
+        comments="",
+    )
 
     chi = chi_from_params(params, rho_th)
     final = measure(params)
@@ -104,8 +121,12 @@ def main(out_dir="figures/coherent", steps=300):
     w, dc = float(BETA * final.coherent_work), float(final.coherence_change)
     print("optimal χ (upper entries):", np.round(np.asarray([chi[i, j] for i, j in UPPER]), 4))
     print(f"βW_C = {w:.4e}, −ΔC_A = {-dc:.4e}, ratio βW_C/(−ΔC_A) = {w / -dc:.4f} (the bound says ≥ 1)")
-    print(f"bound margin βW_C + ΔC_A = {w + dc:.4e} ≥ 0: {w + dc >= 0}; S(ρ_A'‖ρ_A) = {float(final.ancilla_relative_entropy):.4e}")
-    print(f"min eigenvalue of ρ_A = {np.linalg.eigvalsh(rho_a).min():.4f} (κ-margin keeps it ≥ {(1 - KAPPA) * float(jnp.min(jnp.real(jnp.diag(rho_th)))):.4f})")
+    print(
+        f"bound margin βW_C + ΔC_A = {w + dc:.4e} ≥ 0: {w + dc >= 0}; S(ρ_A'‖ρ_A) = {float(final.ancilla_relative_entropy):.4e}"
+    )
+    print(
+        f"min eigenvalue of ρ_A = {np.linalg.eigvalsh(rho_a).min():.4f} (κ-margin keeps it ≥ {(1 - KAPPA) * float(jnp.min(jnp.real(jnp.diag(rho_th)))):.4f})"
+    )
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     ax1.plot(history[:, 0], history[:, 1], label="βW_C (coherent work)")
@@ -121,7 +142,9 @@ def main(out_dir="figures/coherent", steps=300):
     ax2.set_ylabel("per collision (nats)")
     ax2.set_title("the bound βW_C ≥ −ΔC_A holds along the way", fontsize=10)
     ax2.legend(fontsize=8)
-    fig.suptitle(f"Model B, qutrits: β = {BETA}, λ = {LAM}, τ = {TAU}, g = {G}, positivity margin κ = {KAPPA}", fontsize=11)
+    fig.suptitle(
+        f"Model B, qutrits: β = {BETA}, λ = {LAM}, τ = {TAU}, g = {G}, positivity margin κ = {KAPPA}", fontsize=11
+    )
     fig.tight_layout()
     fig.savefig(out / "optimise_chi.png", dpi=130)
     return history

@@ -48,7 +48,9 @@ def worker(index, port, out_path):
 
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(coordinator_address=f"localhost:{port}", num_processes=2, process_id=index)
-    print(f"process {jax.process_index()}: local devices {len(jax.local_devices())}, global devices {len(jax.devices())}")
+    print(
+        f"process {jax.process_index()}: local devices {len(jax.local_devices())}, global devices {len(jax.devices())}"
+    )
     _run(out_path)
     jax.distributed.shutdown()
 
@@ -64,7 +66,9 @@ def launcher():
     # CPU devices on purpose (also on a GPU machine, where two processes would share one GPU).
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), JAX_PLATFORMS="cpu")
     procs = [
-        subprocess.Popen([sys.executable, __file__, "--worker", str(i), "--port", str(port), "--out", dist_path], env=env)
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", str(i), "--port", str(port), "--out", dist_path], env=env
+        )
         for i in range(2)
     ]
     codes = [p.wait(timeout=600) for p in procs]
@@ -80,7 +84,9 @@ def launcher():
     a, b = jt.load_result(dist_path), jt.load_result(single_path)
     diff = float(np.max(np.abs(a.mean_work - b.mean_work)) / np.max(np.abs(b.mean_work)))
     same_hist = bool(np.array_equal(a.work_histogram.counts, b.work_histogram.counts))
-    print(f"two processes vs one process: max relative difference of <W_r> {diff:.1e}; W_N histograms identical: {same_hist}")
+    print(
+        f"two processes vs one process: max relative difference of <W_r> {diff:.1e}; W_N histograms identical: {same_hist}"
+    )
     return 0 if diff < 1e-10 and same_hist else 1
 
 

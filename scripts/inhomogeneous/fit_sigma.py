@@ -108,10 +108,15 @@ def main(out_dir=OUT, quick=False):
     inside = grid[profile <= profile.min() + 1.0]
     model_at_fit = model_moments(sigma, key, m_model)[0]
     res = {
-        "sigma_true": SIGMA_TRUE, "sigma_fit": sigma, "fisher_se": fisher_se,
+        "sigma_true": SIGMA_TRUE,
+        "sigma_fit": sigma,
+        "fisher_se": fisher_se,
         "profile_interval": (float(inside.min()), float(inside.max())),
-        "pull": (sigma - SIGMA_TRUE) / fisher_se, "chi2_min": float(chi2(log_sigma)),
-        "n_data": n, "m_model": m_model, "measured_mean_var": data.tolist(),
+        "pull": (sigma - SIGMA_TRUE) / fisher_se,
+        "chi2_min": float(chi2(log_sigma)),
+        "n_data": n,
+        "m_model": m_model,
+        "measured_mean_var": data.tolist(),
         "model_mean_at_fit": float(model_at_fit[0]),
         "exact_mean_at_fit": float(jt.accumulated_mean_work(MODEL.replace(distribution=jt.Gaussian(sigma)), RHO0, N)),
     }
@@ -136,7 +141,13 @@ def _plot(out, hist, density_fit, grid, profile, path_sigma, res):
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(14, 4.2))
-    ax1.bar(hist.centers, hist.density, width=hist.widths, color="0.75", label=f"measured ({res['n_data']:.0e} configs, σ = {SIGMA_TRUE})")
+    ax1.bar(
+        hist.centers,
+        hist.density,
+        width=hist.widths,
+        color="0.75",
+        label=f"measured ({res['n_data']:.0e} configs, σ = {SIGMA_TRUE})",
+    )
     ax1.plot(hist.centers, density_fit, color="C3", lw=1.2, label=f"model at fitted σ = {res['sigma_fit']:.4f}")
     nonzero = np.nonzero(hist.counts)[0]
     ax1.set_xlim(hist.edges[max(nonzero[0] - 3, 0)], hist.edges[min(nonzero[-1] + 4, len(hist.edges) - 1)])
@@ -147,8 +158,13 @@ def _plot(out, hist, density_fit, grid, profile, path_sigma, res):
     ax2.plot(grid, profile - profile.min(), "C0")
     ax2.axhline(1.0, color="k", ls=":", lw=0.8, label="Δχ² = 1")
     ax2.axvline(SIGMA_TRUE, color="k", ls="--", label=f"true σ = {SIGMA_TRUE}")
-    ax2.axvspan(res["sigma_fit"] - res["fisher_se"], res["sigma_fit"] + res["fisher_se"], color="C3", alpha=0.2,
-                label=f"fit ± Fisher s.e. = {res['sigma_fit']:.4f} ± {res['fisher_se']:.4f}")
+    ax2.axvspan(
+        res["sigma_fit"] - res["fisher_se"],
+        res["sigma_fit"] + res["fisher_se"],
+        color="C3",
+        alpha=0.2,
+        label=f"fit ± Fisher s.e. = {res['sigma_fit']:.4f} ± {res['fisher_se']:.4f}",
+    )
     ax2.set_xlabel("σ of the Gaussian inhomogeneity G")
     ax2.set_ylabel("χ²(σ) − χ²_min (mean and variance of W_N)")
     ax2.legend(fontsize=8)
@@ -159,8 +175,11 @@ def _plot(out, hist, density_fit, grid, profile, path_sigma, res):
     ax3.set_ylabel("σ")
     ax3.legend(fontsize=8)
     ax3.set_title(f"optimisation from σ = {SIGMA_START}", fontsize=10)
-    fig.suptitle(f"Model A, qubits: θ = {THETA}, βg0 = {BETA * G0:g}, ρ_0 = diag(0.1, 0.9); model moments from "
-                 f"{res['m_model']:.0e} configurations on common random numbers", fontsize=10)
+    fig.suptitle(
+        f"Model A, qubits: θ = {THETA}, βg0 = {BETA * G0:g}, ρ_0 = diag(0.1, 0.9); model moments from "
+        f"{res['m_model']:.0e} configurations on common random numbers",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(out / "fit_sigma.png", dpi=130)
     plt.close(fig)

@@ -73,8 +73,12 @@ def closed_form_violation(delta, alpha):
 def closed_form_reference(alpha):
     """(argmax, max, δ*, δ_+) of the closed form."""
     star = BETA_RHO / BETA - 1.0
-    best = minimize_scalar(lambda x: -closed_form_violation(x, alpha), bounds=(star + 1e-9, star + 2.0), method="bounded",
-                           options={"xatol": 1e-12})
+    best = minimize_scalar(
+        lambda x: -closed_form_violation(x, alpha),
+        bounds=(star + 1e-9, star + 2.0),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
     upper = brentq(lambda x: closed_form_violation(x, alpha), best.x, star + 20.0, xtol=1e-14)
     return best.x, -best.fun, star, upper
 
@@ -115,14 +119,22 @@ def main(out_dir=OUT, quick=False):
         rows += [(f"library alpha={name}", x, y) for x, y in zip(grid, curve)]
         rows += [(f"closed form alpha={name}", x, y) for x, y in zip(grid, closed)]
         if alpha == 1.0:
-            results[name] = {"max_on_grid": float(curve.max()), "closed_form_max_abs_diff": float(np.max(np.abs(curve - closed)))}
+            results[name] = {
+                "max_on_grid": float(curve.max()),
+                "closed_form_max_abs_diff": float(np.max(np.abs(curve - closed))),
+            }
             continue
         path = search(alpha, steps)
         arg, best, star, upper = closed_form_reference(alpha)
         rows += [(f"optax path alpha={name}", x, y) for x, y in path]
         results[name] = {
-            "delta_optax": path[-1, 0], "violation_optax": path[-1, 1], "delta_closed_form": arg, "violation_closed_form": best,
-            "delta_star": star, "delta_upper": upper, "closed_form_max_abs_diff": float(np.max(np.abs(curve - closed))),
+            "delta_optax": path[-1, 0],
+            "violation_optax": path[-1, 1],
+            "delta_closed_form": arg,
+            "violation_closed_form": best,
+            "delta_star": star,
+            "delta_upper": upper,
+            "closed_form_max_abs_diff": float(np.max(np.abs(curve - closed))),
         }
     with open(out / "max_violation.csv", "w") as f:
         f.write("series,x,y\n")

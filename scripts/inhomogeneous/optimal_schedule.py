@@ -186,8 +186,11 @@ def main(out_dir=OUT, quick=False):
     for name, th in (("optimum_mc", th_mc), ("optimum_exact", th_exact), ("best_constant", const)):
         mean, stderr = check(th)
         res[name] = {
-            "work_exact": float(exact_work(th)), "work_mc": float(mean[0]), "work_mc_stderr": float(stderr[0]),
-            "d_rms_exact": float(jnp.sqrt(exact_distance2(th))), "d_rms_mc": float(np.sqrt(mean[1])),
+            "work_exact": float(exact_work(th)),
+            "work_mc": float(mean[0]),
+            "work_mc_stderr": float(stderr[0]),
+            "d_rms_exact": float(jnp.sqrt(exact_distance2(th))),
+            "d_rms_mc": float(np.sqrt(mean[1])),
         }
     res["best_constant_theta"] = float(th_const)
     res["work_saving"] = 1.0 - res["optimum_mc"]["work_exact"] / res["best_constant"]["work_exact"]
@@ -216,8 +219,10 @@ def _plot(out, history, th_mc, th_exact, th_const, res):
     ax1.set_xlabel("collision r")
     ax1.set_ylabel("mixing angle θ_r (rad)")
     w_opt, w_c = res["optimum_mc"]["work_exact"], res["best_constant"]["work_exact"]
-    ax1.set_title(f"W̄_N: optimum {w_opt:.4f} vs constant {w_c:.4f} (g0), at D_rms = {res['optimum_mc']['d_rms_exact']:.4f}",
-                  fontsize=9)
+    ax1.set_title(
+        f"W̄_N: optimum {w_opt:.4f} vs constant {w_c:.4f} (g0), at D_rms = {res['optimum_mc']['d_rms_exact']:.4f}",
+        fontsize=9,
+    )
     ax1.legend(fontsize=8)
     ax2.errorbar(history[:, 0], history[:, 1], yerr=history[:, 2], color="C0", label="W̄_N (Monte Carlo ± s.e.)")
     ax2.set_xlabel("optax Adam step")
@@ -230,8 +235,11 @@ def _plot(out, history, th_mc, th_exact, th_const, res):
     h2, l2 = ax3.get_legend_handles_labels()
     ax2.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper right")
     ax2.set_title("optimisation history (fresh configurations every step)", fontsize=9)
-    fig.suptitle(f"Model A, qubits: N = {N}, Gaussian σ = {SIGMA}, βg0 = {BETA * G0:g}, ρ_0 = diag({P0}, {1 - P0:g}); "
-                 f"penalty μ = {MU:g}", fontsize=10)
+    fig.suptitle(
+        f"Model A, qubits: N = {N}, Gaussian σ = {SIGMA}, βg0 = {BETA * G0:g}, ρ_0 = diag({P0}, {1 - P0:g}); "
+        f"penalty μ = {MU:g}",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(out / "optimal_schedule.png", dpi=130)
     plt.close(fig)

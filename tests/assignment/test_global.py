@@ -69,7 +69,9 @@ def test_reduced_map_and_its_derivative():
     ref = _reduce(u @ np.kron(x, rho_e) @ u.conj().T, d_s, d_e)
     np.testing.assert_allclose((phi @ x.reshape(-1)).reshape(d_s, d_s), ref, atol=1e-13)
     eps = 1e-5
-    fd = (np.asarray(reduced_map(model, rho_e, t + eps)[0]) - np.asarray(reduced_map(model, rho_e, t - eps)[0])) / (2 * eps)
+    fd = (np.asarray(reduced_map(model, rho_e, t + eps)[0]) - np.asarray(reduced_map(model, rho_e, t - eps)[0])) / (
+        2 * eps
+    )
     np.testing.assert_allclose(phi_dot, fd, atol=1e-8)
 
 
@@ -187,14 +189,18 @@ def test_driven_system_bookkeeping_against_scipy_ode():
     rng = np.random.default_rng(7)
     sx = np.array([[0.0, 1.0], [1.0, 0.0]], complex)
     base = _model(rng)
-    model = GlobalModel(base.h_system, base.h_interaction, base.h_environment, drive=lambda t: 0.5 * jnp.sin(1.3 * t) * sx)
+    model = GlobalModel(
+        base.h_system, base.h_interaction, base.h_environment, drive=lambda t: 0.5 * jnp.sin(1.3 * t) * sx
+    )
     rho0 = random_state(6, rng)
     times = np.linspace(0.0, 3.0, 16)
     residuals = []
     for substeps in (2, 4):
         out = energy_assignment(model, rho0, times, substeps=substeps)
         np.testing.assert_allclose(out.heats.sum(0), 0.0, atol=1e-14)
-        residuals.append(max(float(np.max(np.abs(a.energy - a.energy[0] - a.heat - a.work))) for a in (out.bare, out.interaction)))
+        residuals.append(
+            max(float(np.max(np.abs(a.energy - a.energy[0] - a.heat - a.work))) for a in (out.bare, out.interaction))
+        )
     assert 12 < residuals[0] / residuals[1] < 20, residuals  # O(h⁴)
     h_x = np.asarray(base.local_hamiltonians())
     drive = lambda t: np.kron(0.5 * np.sin(1.3 * t) * sx, np.eye(3))
@@ -205,7 +211,9 @@ def test_driven_system_bookkeeping_against_scipy_ode():
         h = h_x.sum(0) + drive(t)
         return np.concatenate([(-1j * (h @ rho - rho @ h)).ravel(), [np.trace(drive_dot(t) @ rho)]])
 
-    sol = solve_ivp(rhs, (0.0, 3.0), np.concatenate([rho0.ravel(), [0.0]]).astype(complex), t_eval=times, rtol=1e-12, atol=1e-13)
+    sol = solve_ivp(
+        rhs, (0.0, 3.0), np.concatenate([rho0.ravel(), [0.0]]).astype(complex), t_eval=times, rtol=1e-12, atol=1e-13
+    )
     out = energy_assignment(model, rho0, times, substeps=16)
     for j in (5, 15):
         rho = sol.y[:-1, j].reshape(6, 6)

@@ -29,7 +29,10 @@ def test_heat_and_work_gradients_match_finite_differences(statistics):
     jac_rev = jax.jacrev(lambda p: _heats(p, statistics))(params)
     eps = 1e-5
     fd = np.stack(
-        [(_heats(params.at[i].add(eps), statistics) - _heats(params.at[i].add(-eps), statistics)) / (2 * eps) for i in range(3)],
+        [
+            (_heats(params.at[i].add(eps), statistics) - _heats(params.at[i].add(-eps), statistics)) / (2 * eps)
+            for i in range(3)
+        ],
         axis=1,
     )
     assert np.all(np.isfinite(jac))
@@ -43,7 +46,9 @@ def test_finite_model_minimal_dissipation_heat_gradient():
     rho_s, rho_e = jnp.diag(jnp.array([0.3, 0.7])), jnp.diag(jnp.array([0.8, 0.2]))
 
     def heat(c):
-        h_i = c * (jnp.kron(sm.T, sm) + jnp.kron(sm, sm.T)) + 0.3 * c * jnp.kron(jnp.diag(jnp.array([0.0, 1.0])), jnp.eye(2))
+        h_i = c * (jnp.kron(sm.T, sm) + jnp.kron(sm, sm.T)) + 0.3 * c * jnp.kron(
+            jnp.diag(jnp.array([0.0, 1.0])), jnp.eye(2)
+        )
         model = GlobalModel(jnp.diag(jnp.array([0.0, 1.0])), h_i, jnp.diag(jnp.array([0.0, 1.3])))
         return minimal_dissipation(model, rho_s, rho_e, jnp.linspace(0.0, 1.0, 5), order=3).assignment.heat[-1]
 

@@ -185,7 +185,10 @@ def test_minimal_dissipation_heat_converges_around_a_peak():
     model = QuadraticReservoirs.from_regime(3, 3, 0.2, 1.0, 2.0, 0.05)
     t_end = 1.3 * np.pi / np.hypot(0.2, 1.0)  # past the first peak
     ref = model.energetics(np.linspace(0, t_end, 257), order=6).minimal_dissipation.heat[-1]
-    errors = [abs(float(model.energetics(np.linspace(0, t_end, n + 1), order=3).minimal_dissipation.heat[-1] - ref)) for n in (16, 32, 64)]
+    errors = [
+        abs(float(model.energetics(np.linspace(0, t_end, n + 1), order=3).minimal_dissipation.heat[-1] - ref))
+        for n in (16, 32, 64)
+    ]
     slopes = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
     assert errors[-1] < 1e-7 and np.all(slopes > 5), (errors, slopes)  # order 6
 

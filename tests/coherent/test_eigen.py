@@ -13,8 +13,10 @@ def _three_level():
     """Ladder with unequal gaps (ω₁ = 1, ω₂ = 1.5): each Bohr frequency appears once."""
     e = np.array([0.0, 1.0, 2.5])
     h = np.diag(e)
-    l1 = np.zeros((3, 3)); l1[0, 1] = 1.0  # noqa: E702
-    l2 = np.zeros((3, 3)); l2[1, 2] = 1.0  # noqa: E702
+    l1 = np.zeros((3, 3))
+    l1[0, 1] = 1.0
+    l2 = np.zeros((3, 3))
+    l2[1, 2] = 1.0
     return h, np.stack([l1, l2]), np.array([1.0, 1.5])
 
 
@@ -32,7 +34,8 @@ def test_eigenoperator_dissipator_drive_and_rates_match_the_generic_formulas():
     # rates: detailed balance and explicit thermal averages
     down, up = (np.asarray(x) for x in coupling.rates(h, beta))
     np.testing.assert_allclose(up / down, np.exp(-beta * omega), rtol=1e-12)
-    p = np.exp(-beta * np.diag(h)); p /= p.sum()  # noqa: E702
+    p = np.exp(-beta * np.diag(h))
+    p /= p.sum()
     np.testing.assert_allclose(down, np.abs(g) ** 2 * p[[0, 1]], rtol=1e-12)
     np.testing.assert_allclose(up, np.abs(g) ** 2 * p[[1, 2]], rtol=1e-12)
     # D and G of the eigenoperator form equal the generic −½Tr_A[V,[V,·]] and Tr_A[V(1⊗χ)]

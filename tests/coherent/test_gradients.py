@@ -74,7 +74,15 @@ def test_gradient_with_respect_to_a_qutrit_chi_and_a_generic_coupling():
     def work(params):
         chi_flat, coupling = params[:6], params[6]
         re, im = chi_flat[:3], chi_flat[3:]
-        upper = jnp.zeros((3, 3), complex).at[0, 1].set(re[0] + 1j * im[0]).at[0, 2].set(re[1] + 1j * im[1]).at[1, 2].set(re[2] + 1j * im[2])
+        upper = (
+            jnp.zeros((3, 3), complex)
+            .at[0, 1]
+            .set(re[0] + 1j * im[0])
+            .at[0, 2]
+            .set(re[1] + 1j * im[1])
+            .at[1, 2]
+            .set(re[2] + 1j * im[2])
+        )
         chi = upper + jnp.conj(upper.T)
         m = jt.CoherentCollisionModel(h, h, coupling * v0, 0.7, chi, 0.5, 0.01)
         rho = jnp.asarray(np.diag([0.5, 0.3, 0.2]) + 0.05 * (np.ones((3, 3)) - np.eye(3)), complex)

@@ -60,7 +60,9 @@ def test_propagation_matches_qutip_mesolve(dims):
     np.testing.assert_allclose(ours, _qutip_solution(p, rho0, times), atol=1e-8)
     # non-uniform times take the per-interval path; same answer
     t2 = np.array([0.1, 0.25, 0.3, 1.7, 3.0])
-    np.testing.assert_allclose(np.asarray(jt.propagate(model, rho0, t2)), _qutip_solution(p, rho0, np.r_[0.0, t2])[1:], atol=1e-8)
+    np.testing.assert_allclose(
+        np.asarray(jt.propagate(model, rho0, t2)), _qutip_solution(p, rho0, np.r_[0.0, t2])[1:], atol=1e-8
+    )
 
 
 def test_batched_propagation_equals_member_by_member():

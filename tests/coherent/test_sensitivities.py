@@ -139,7 +139,13 @@ def test_two_bath_steady_state_heat_currents_closed_form_and_finite_differences(
         cold = jt.qubit_example(omega=OMEGA, g=1.0, beta=beta_c, lam=0.0, tau=0.01)
         both = jt.MultiSpeciesModel((hot, cold))
         ss = jt.steady_state(both)
-        return jnp.concatenate([jt.incoherent_heat_rate(both, ss), jt.coherent_work_rate(both, ss), jnp.atleast_1d(jt.entropy_production_rate(both, ss))])
+        return jnp.concatenate(
+            [
+                jt.incoherent_heat_rate(both, ss),
+                jt.coherent_work_rate(both, ss),
+                jnp.atleast_1d(jt.entropy_production_rate(both, ss)),
+            ]
+        )
 
     beta_h = jnp.concatenate([BETAS[:4], BETAS[:4]])
     lam_h = jnp.concatenate([jnp.zeros(4), jnp.full(4, 0.4)])  # λ = 0 (closed forms), λ = 0.4

@@ -43,7 +43,9 @@ def test_stroboscopic_cycles_converge_to_the_additive_limit():
     for tau in (4e-3, 2e-3, 1e-3):
         pair = _pair(tau)
         out = cycle(pair, rho)
-        errs.append(np.max(np.abs((np.asarray(out.system[-1]) - rho) / tau - np.asarray(jt.master_equation_rhs(pair, rho)))))
+        errs.append(
+            np.max(np.abs((np.asarray(out.system[-1]) - rho) / tau - np.asarray(jt.master_equation_rhs(pair, rho))))
+        )
         heat_errs.append(np.max(np.abs(np.asarray(out.ancilla_heat) / tau - np.asarray(ancilla_heat_rate(pair, rho)))))
     for e in (errs, heat_errs):
         assert e[2] < e[1] < e[0]
@@ -55,7 +57,9 @@ def test_second_law_with_several_species():
     pair = _pair()
     pi = float(jt.entropy_production_rate(pair, rho))
     betas = np.array([0.3, 3.0])
-    expected = float(jt.coherent.entropy_rate(pair, rho)) - float(np.sum(betas * np.asarray(jt.incoherent_heat_rate(pair, rho))))
+    expected = float(jt.coherent.entropy_rate(pair, rho)) - float(
+        np.sum(betas * np.asarray(jt.incoherent_heat_rate(pair, rho)))
+    )
     np.testing.assert_allclose(pi, expected, atol=1e-14)
     assert pi >= 0
     # Π = lim Σ_cycle/τ, with Σ_cycle the sum of each collision's I + S(ρ'_j‖ρ_j) (eq. 20)

@@ -73,7 +73,15 @@ def test_multispecies_cycle_rescales_time_and_coupling():
     out = cycle(pair, rho)
     # independent: each collision lasts τ/2 with V·2/√τ, i.e. exp(−i(τ/2)H0 − i√τ V)
     for k, s in enumerate((hot, cold)):
-        p = dict(H_S=np.asarray(s.H_S), H_A=np.asarray(s.H_A), V=np.asarray(s.V), beta=s.beta, chi=np.asarray(s.chi), lam=s.lam, tau=s.tau)
+        p = dict(
+            H_S=np.asarray(s.H_S),
+            H_A=np.asarray(s.H_A),
+            V=np.asarray(s.V),
+            beta=s.beta,
+            chi=np.asarray(s.chi),
+            lam=s.lam,
+            tau=s.tau,
+        )
         d = 2
         h0 = np.kron(p["H_S"], np.eye(d)) + np.kron(np.eye(d), p["H_A"])
         from scipy.linalg import expm

@@ -50,25 +50,37 @@ def test_first_law_against_propagation_and_collisions(seed):
     # forward/backward: use ρ(h) as midpoint, compare with rates at ρ(h)
     mid = states[1]
     lhs = (e[2] - e[0]) / (2 * h)
-    np.testing.assert_allclose(lhs, float(jt.coherent_work_rate(model, mid) + jt.incoherent_heat_rate(model, mid)), atol=1e-8)
+    np.testing.assert_allclose(
+        lhs, float(jt.coherent_work_rate(model, mid) + jt.incoherent_heat_rate(model, mid)), atol=1e-8
+    )
     np.testing.assert_allclose(float(energy_rate(model, rho)), wc + qi, atol=1e-14)
     # route 2: −Q_A/τ of one collision ([WCCM] eq. (13), d⟨H_S⟩/dt ≡ −Q̇_A) converges linearly in τ
     errs = []
     for tau in (4e-3, 2e-3, 1e-3):
         m_tau = model.replace(tau=tau)
         c = collide(m_tau, rho)
-        errs.append(abs(float(-c.ancilla_heat / tau) - float(jt.coherent_work_rate(m_tau, rho) + jt.incoherent_heat_rate(m_tau, rho))))
+        errs.append(
+            abs(
+                float(-c.ancilla_heat / tau)
+                - float(jt.coherent_work_rate(m_tau, rho) + jt.incoherent_heat_rate(m_tau, rho))
+            )
+        )
     assert errs[2] < errs[1] < errs[0]
     assert np.log2(errs[1] / errs[2]) > 0.4
 
 
 def test_entropy_production_rate_two_forms_and_collision_limit():
     rng = np.random.default_rng(90)
-    for model in (qubit_example(lam=0.4, beta=0.8), jt.CoherentCollisionModel(**random_model_arrays(2, 2, rng, lam_fraction=0.3))):
+    for model in (
+        qubit_example(lam=0.4, beta=0.8),
+        jt.CoherentCollisionModel(**random_model_arrays(2, 2, rng, lam_fraction=0.3)),
+    ):
         rho = random_state(2, rng)
         pi = float(jt.entropy_production_rate(model, rho))
         beta = float(model.beta)
-        np.testing.assert_allclose(pi, beta * float(jt.coherent_work_rate(model, rho) - free_energy_rate(model, rho)), atol=1e-13)
+        np.testing.assert_allclose(
+            pi, beta * float(jt.coherent_work_rate(model, rho) - free_energy_rate(model, rho)), atol=1e-13
+        )
         assert pi >= 0
         # Ṡ against a finite difference of S along the exact propagation
         h = 1e-5
@@ -77,7 +89,10 @@ def test_entropy_production_rate_two_forms_and_collision_limit():
         np.testing.assert_allclose((s[2] - s[0]) / (2 * h), float(entropy_rate(model, mid)), rtol=1e-6, atol=1e-9)
         # Π = lim Σ_n/τ with Σ_n = I(ρ_SA') + S(ρ_A'‖ρ_A) ([WCCM] eqs. (3), (17))
         lam_tau = model.lam
-        ratios = [float(collision_thermodynamics(model.replace(tau=t, lam=lam_tau), rho).entropy_production) / t for t in (2e-3, 1e-3, 5e-4)]
+        ratios = [
+            float(collision_thermodynamics(model.replace(tau=t, lam=lam_tau), rho).entropy_production) / t
+            for t in (2e-3, 1e-3, 5e-4)
+        ]
         errs = [abs(r - pi) for r in ratios]
         assert errs[2] < errs[1] < errs[0] and errs[2] < 0.02 * max(pi, 1e-3)
 
@@ -108,7 +123,10 @@ def test_identities_on_random_models_residuals_vanish_faster_than_terms(dims):
     rho = random_state(dims[0], rng)
     taus = np.array([1e-3, 2.5e-4, 6.25e-5])
     t = [collision_thermodynamics(model.replace(tau=float(tau)), rho) for tau in taus]
-    for term, res in (("mutual_information", "residual_information"), ("ancilla_relative_entropy", "residual_relative_entropy")):
+    for term, res in (
+        ("mutual_information", "residual_information"),
+        ("ancilla_relative_entropy", "residual_relative_entropy"),
+    ):
         terms = np.array([float(getattr(x, term)) for x in t])
         resid = np.array([float(getattr(x, res)) for x in t])
         assert 0.95 < _slope(taus, terms) < 1.05
@@ -133,7 +151,9 @@ def test_bound_holds_in_every_collision_of_trajectories():
     # identities are leading order in √τ‖V‖ and √τλ‖χ‖, so larger λ needs smaller τ
     for f, tau in ((0.3, 1e-3), (0.9, 6.25e-5)):
         rng = np.random.default_rng(111)
-        models.append(jt.CoherentCollisionModel(**random_model_arrays(2, 3, rng, lam_fraction=f, tau=1e-2)).replace(tau=tau))
+        models.append(
+            jt.CoherentCollisionModel(**random_model_arrays(2, 3, rng, lam_fraction=f, tau=1e-2)).replace(tau=tau)
+        )
     for model in models:
         margin, rel, sigma = _margins(model, random_state(2, rng))
         assert np.all(margin >= 0), margin.min()

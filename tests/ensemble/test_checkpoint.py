@@ -41,7 +41,9 @@ SCRIPT = textwrap.dedent(
 def test_killed_run_resumes_without_recomputing(tmp_path):
     ckpt = tmp_path / "run.npz"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(ckpt)], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(ckpt)], env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     assert "not killed" not in proc.stdout
     assert proc.stdout.split() == ["finished", "0", "finished", "1", "finished", "2"]
@@ -49,7 +51,9 @@ def test_killed_run_resumes_without_recomputing(tmp_path):
         assert int(z["chunks_done"]) == KILL_AFTER + 1
 
     computed = []
-    resumed = jt.ensemble(_model(), np.diag([0.8, 0.2]), checkpoint=ckpt, callback=lambda c, n: computed.append(c), **ARGS)
+    resumed = jt.ensemble(
+        _model(), np.diag([0.8, 0.2]), checkpoint=ckpt, callback=lambda c, n: computed.append(c), **ARGS
+    )
     assert computed == [3, 4, 5]  # nothing finished is recomputed, nothing is lost
     assert resumed.info["chunks_resumed"] == 3
     fresh = jt.ensemble(_model(), np.diag([0.8, 0.2]), **ARGS)

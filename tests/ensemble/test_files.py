@@ -178,8 +178,16 @@ CONCURRENT = textwrap.dedent(
 def test_two_processes_on_one_checkpoint_are_never_mixed(tmp_path):
     ckpt = tmp_path / "run.npz"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(ckpt)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT, str(ckpt)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = sorted(p.communicate(timeout=300)[0].strip() for p in procs)
     # either both finished one after the other (the second resumed a complete file) or one was refused
     assert outs in (["FileInUseError", "finished"], ["finished", "finished"]), outs
@@ -193,7 +201,7 @@ def test_damaged_checkpoint_is_refused_and_kept(tmp_path):
     data = ckpt.read_bytes()
     with np.load(ckpt, allow_pickle=False) as z:  # a byte inside the stored mean work
         pos = data.index(z["work.Moments.mean"].tobytes()) + 3
-    flipped = data[:pos] + bytes([data[pos] ^ 0x01]) + data[pos + 1:]
+    flipped = data[:pos] + bytes([data[pos] ^ 0x01]) + data[pos + 1 :]
     for k, damaged in enumerate([data[: len(data) // 3], b"", flipped]):
         ckpt.write_bytes(damaged)
         with pytest.raises(FileFormatError, match="run.npz"):
@@ -234,7 +242,9 @@ def test_read_only_directory_fails_before_any_chunk(tmp_path, result):
 def test_missing_directory_and_read_only_files_fail_before_any_chunk(tmp_path, result):
     computed = []
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        jt.ensemble(_model(), RHO0, checkpoint=tmp_path / "no" / "run.npz", callback=lambda c, n: computed.append(c), **ARGS)
+        jt.ensemble(
+            _model(), RHO0, checkpoint=tmp_path / "no" / "run.npz", callback=lambda c, n: computed.append(c), **ARGS
+        )
     ckpt = tmp_path / "run.npz"
     jt.ensemble(_model(), RHO0, checkpoint=ckpt, **dict(ARGS, n_configs=40))
     ckpt.chmod(0o400)

@@ -95,10 +95,12 @@ def test_gradient_agrees_with_the_exact_quadrature_route(d, kind, state, schedul
     params = (model.theta, 1.0, 1.0, 0.2)
     exact = lambda p: jnp.sum(getattr(jt.averaged_trajectory(_rebuild(model, p), rho0, n_steps), field))
     g_exact = jax.grad(exact)(params)
-    g_mc = jax.grad(lambda p: jt.ensemble_mean(_rebuild(model, p), rho0, n_steps, n_configs, seed=5,
-                                               observable=observable))(params)
-    per = _per_config_gradients(lambda m, r, w, q: w if field == "work" else q, model, params, rho0, n_steps,
-                                n_configs, 5)
+    g_mc = jax.grad(
+        lambda p: jt.ensemble_mean(_rebuild(model, p), rho0, n_steps, n_configs, seed=5, observable=observable)
+    )(params)
+    per = _per_config_gradients(
+        lambda m, r, w, q: w if field == "work" else q, model, params, rho0, n_steps, n_configs, 5
+    )
     for k, name in enumerate(("theta", "beta", "g0", "sigma")):
         se = np.std(np.asarray(per[k]), axis=0, ddof=1) / np.sqrt(n_configs)
         np.testing.assert_allclose(np.mean(np.asarray(per[k]), axis=0), g_mc[k], rtol=1e-9, atol=1e-14)
@@ -126,8 +128,9 @@ def test_callable_observable_and_quantum_free_energy_gradient():
     f = lambda th: jt.ensemble_mean(model.replace(theta=th), rho0, 4, 200, seed=0, observable=obs)
     h = 1e-5
     np.testing.assert_allclose(jax.grad(f)(0.4), (f(0.4 + h) - f(0.4 - h)) / (2 * h), rtol=1e-6)
-    fq = lambda th: jt.ensemble_mean(model.replace(theta=th), rho0, 4, 200, seed=0, observable="free_energy",
-                                     alpha=2.0, quantum=True)
+    fq = lambda th: jt.ensemble_mean(
+        model.replace(theta=th), rho0, 4, 200, seed=0, observable="free_energy", alpha=2.0, quantum=True
+    )
     np.testing.assert_allclose(jax.grad(fq)(0.4), (fq(0.4 + h) - fq(0.4 - h)) / (2 * h), rtol=1e-5)
 
 
@@ -135,8 +138,12 @@ def test_free_energies_quantum_under_jit_vmap_and_grad():
     model, rho0 = _model(), _coherent(2)
     alphas = (0.5, 1.0, 2.0, float("inf"))
     eager = jt.free_energies(model, rho0, alphas, quantum=True)
-    np.testing.assert_allclose(jax.jit(lambda r: jt.free_energies(model, r, alphas, quantum=True))(rho0), eager, rtol=1e-12)
-    batch = jax.vmap(lambda b: jt.free_energies(model.replace(beta=b), rho0, alphas, quantum=True))(jnp.array([0.5, 1.0]))
+    np.testing.assert_allclose(
+        jax.jit(lambda r: jt.free_energies(model, r, alphas, quantum=True))(rho0), eager, rtol=1e-12
+    )
+    batch = jax.vmap(lambda b: jt.free_energies(model.replace(beta=b), rho0, alphas, quantum=True))(
+        jnp.array([0.5, 1.0])
+    )
     np.testing.assert_allclose(batch[1], eager, rtol=1e-12)
     for k in range(3):  # α = ∞ of a full-rank state: finite gradient too
         f = lambda b: jt.free_energies(model.replace(beta=b), rho0, alphas, quantum=True)[k]

@@ -27,7 +27,9 @@ def _exact_mean_populations(p0, qbar, theta, n_steps):
     return qbar - (qbar - p0) * np.cos(theta) ** (2 * r)
 
 
-@pytest.mark.parametrize("dist", [jt.Gaussian(0.15), jt.Uniform(0.5), jt.TwoPoint(0.2)], ids=["gauss", "uniform", "two-point"])
+@pytest.mark.parametrize(
+    "dist", [jt.Gaussian(0.15), jt.Uniform(0.5), jt.TwoPoint(0.2)], ids=["gauss", "uniform", "two-point"]
+)
 def test_qubit_means_match_exact_averaged_dynamics(dist):
     theta, n_steps, m = 0.3, 30, 20_000
     model = jt.InhomogeneousReservoir(2, 1.0, 1.0, theta, distribution=dist)
@@ -41,8 +43,9 @@ def test_qubit_means_match_exact_averaged_dynamics(dist):
     p_mc = np.real(np.diagonal(res.mean_state, axis1=-2, axis2=-1))
     assert np.all(np.abs(p_mc[:, 0] - p_exact[:, 0]) <= 5 * np.sqrt(var_p / m) + 1e-15)
     # trace distance to τ̄ contracts as cos^{2r}θ (exactly for the averaged dynamics)
-    np.testing.assert_allclose(res.mean_state_trace_distance[-1], c2**n_steps * abs(p0[0] - qbar[0]),
-                               atol=5 * np.sqrt(var_p[-1] / m))
+    np.testing.assert_allclose(
+        res.mean_state_trace_distance[-1], c2**n_steps * abs(p0[0] - qbar[0]), atol=5 * np.sqrt(var_p[-1] / m)
+    )
     # mean work: exact value, within 5 standard errors at every step, and σ² theory to O(σ⁴)
     w_exact = -1.0 * s2 * np.sum(np.arange(2) * _expect(model, lambda dl, q: dl[:, None] * q))
     assert np.all(np.abs(res.mean_work - w_exact) <= 5 * res.standard_error("work"))

@@ -74,16 +74,30 @@ def test_identical_across_chunk_sizes_and_device_counts_and_finite_differences()
     a = jt.ensemble(model, rho0, 5, 300, seed=4, chunk_size=300, **kw)
     b = jt.ensemble(model, rho0, 5, 300, seed=4, chunk_size=64, devices=jax.devices()[:1], **kw)
     for name in ("theta", "sigma"):
-        for field in ("mean_work", "var_work", "mean_cumulative_work", "mean_state", "mean_divergence",
-                      "mean_state_divergence", "mean_state_trace_distance"):
-            np.testing.assert_allclose(getattr(a.sensitivity[name], field), getattr(b.sensitivity[name], field),
-                                       rtol=1e-9, atol=1e-14)
+        for field in (
+            "mean_work",
+            "var_work",
+            "mean_cumulative_work",
+            "mean_state",
+            "mean_divergence",
+            "mean_state_divergence",
+            "mean_state_trace_distance",
+        ):
+            np.testing.assert_allclose(
+                getattr(a.sensitivity[name], field), getattr(b.sensitivity[name], field), rtol=1e-9, atol=1e-14
+            )
     # chain rule for the mean-state functionals: central differences on common random numbers
     h = 1e-5
     plus = jt.ensemble(model.replace(theta=0.4 + h), rho0, 5, 300, seed=4, alphas=(2.0,))
     minus = jt.ensemble(model.replace(theta=0.4 - h), rho0, 5, 300, seed=4, alphas=(2.0,))
-    for field in ("mean_state", "mean_divergence", "mean_state_divergence", "mean_state_trace_distance",
-                  "mean_state_thermal_trace_distance", "mean_cumulative_work"):
+    for field in (
+        "mean_state",
+        "mean_divergence",
+        "mean_state_divergence",
+        "mean_state_trace_distance",
+        "mean_state_thermal_trace_distance",
+        "mean_cumulative_work",
+    ):
         fd = (getattr(plus, field) - getattr(minus, field)) / (2 * h)
         np.testing.assert_allclose(getattr(a.sensitivity["theta"], field), fd, rtol=1e-5, atol=1e-9)
 
@@ -132,8 +146,16 @@ def test_plain_statistics_with_wrt_equal_the_plain_run(d, kind):
     kw = dict(alphas=(2.0, float("inf")), work_range=(-1.0, 1.0), collision_work_range=(-0.5, 0.5))
     plain = jt.ensemble(model, rho0, 5, 200, seed=5, **kw)
     both = jt.ensemble(model, rho0, 5, 200, seed=5, wrt=("theta", "sigma"), **kw)
-    for field in ("mean_work", "var_work", "mean_heat", "mean_cumulative_work", "var_cumulative_work",
-                  "mean_state", "mean_divergence", "var_divergence"):
+    for field in (
+        "mean_work",
+        "var_work",
+        "mean_heat",
+        "mean_cumulative_work",
+        "var_cumulative_work",
+        "mean_state",
+        "mean_divergence",
+        "var_divergence",
+    ):
         np.testing.assert_allclose(getattr(both, field), getattr(plain, field), rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(both.work_histogram.counts, plain.work_histogram.counts)
 
@@ -149,12 +171,24 @@ def test_sweep_with_wrt_equals_per_point_ensembles():
             want = jt.ensemble(point, rho0, 4, 250, seed=6, **kw)
             got = sw.at(theta=theta, sigma=sigma)
             for name in ("theta", "sigma"):
-                for field in ("mean_work", "var_work", "mean_cumulative_work", "mean_state", "mean_divergence",
-                              "mean_state_divergence", "mean_state_trace_distance"):
-                    np.testing.assert_allclose(getattr(got.sensitivity[name], field),
-                                               getattr(want.sensitivity[name], field), rtol=1e-10, atol=1e-14)
-            np.testing.assert_allclose(got.delta_sensitivity.mean_work, want.delta_sensitivity.mean_work,
-                                       rtol=1e-10, atol=1e-14)
+                for field in (
+                    "mean_work",
+                    "var_work",
+                    "mean_cumulative_work",
+                    "mean_state",
+                    "mean_divergence",
+                    "mean_state_divergence",
+                    "mean_state_trace_distance",
+                ):
+                    np.testing.assert_allclose(
+                        getattr(got.sensitivity[name], field),
+                        getattr(want.sensitivity[name], field),
+                        rtol=1e-10,
+                        atol=1e-14,
+                    )
+            np.testing.assert_allclose(
+                got.delta_sensitivity.mean_work, want.delta_sensitivity.mean_work, rtol=1e-10, atol=1e-14
+            )
     grid_total = sw.stack_sensitivity("theta", "mean_total_work")
     assert grid_total.shape == (2, 2)
     assert grid_total[1, 0] == sw.at(theta=0.6, sigma=0.05).sensitivity["theta"].mean_total_work
@@ -175,8 +209,9 @@ def test_sensitivity_equals_jacobian_of_frozen_ensemble_mean_on_the_same_configu
 
     def frozen(p):
         obs = lambda t: (t.work, t.heat, t.states[1:])
-        return jt.frozen_ensemble_mean(_rebuild(model, p), rho0, jax.random.key(seed), n_configs, n_steps, obs,
-                                       chunk_size=128).mean
+        return jt.frozen_ensemble_mean(
+            _rebuild(model, p), rho0, jax.random.key(seed), n_configs, n_steps, obs, chunk_size=128
+        ).mean
 
     jac = jax.jacfwd(frozen, holomorphic=False)(params)
     for k, name in enumerate(WRT):

@@ -46,8 +46,16 @@ def test_qubit_quantum_divergences_closed_form(beta, g):
     """Pure, mixed, maximally mixed, diagonal states; βg = 40 puts t_1 below the support tolerance."""
     rho = _qubit_states(np.random.default_rng(int(10 * beta)), 120)
     tau = np.diag(np.asarray(jt.thermal_populations(2, beta, g))).astype(complex)
-    got = np.asarray(qubit_quantum_divergences(jnp.asarray(rho[:, 0, 0].real), jnp.asarray(rho[:, 0, 1].real),
-                                               jnp.asarray(rho[:, 0, 1].imag), beta, g, ALPHAS))
+    got = np.asarray(
+        qubit_quantum_divergences(
+            jnp.asarray(rho[:, 0, 0].real),
+            jnp.asarray(rho[:, 0, 1].real),
+            jnp.asarray(rho[:, 0, 1].imag),
+            beta,
+            g,
+            ALPHAS,
+        )
+    )
     for j, a in enumerate(ALPHAS):
         ref = np.asarray(jt.quantum_renyi_divergence(jnp.asarray(rho), tau, a))
         fin = np.isfinite(ref)
@@ -113,8 +121,9 @@ def test_streamed_totals_equal_direct(d, kind, coherent, chunk_size):
     np.testing.assert_allclose(res.mean_exp_minus_beta_work, e.mean(), rtol=1e-13)
     np.testing.assert_allclose(res.stderr_exp_minus_beta_work, e.std(ddof=1) / np.sqrt(n_configs), rtol=1e-8)
     # first law for the totals, and Jensen's inequality
-    np.testing.assert_allclose(res.mean_cumulative_energy_change,
-                               res.mean_cumulative_work + res.mean_cumulative_heat, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        res.mean_cumulative_energy_change, res.mean_cumulative_work + res.mean_cumulative_heat, rtol=1e-12, atol=1e-15
+    )
     assert res.mean_exp_minus_beta_work >= np.exp(-model.beta * res.mean_total_work)
 
 
@@ -131,8 +140,15 @@ def test_totals_same_for_any_device_count():
     rho0 = random_state(2, np.random.default_rng(1))
     a = jt.ensemble(model, rho0, 6, 97, chunk_size=32, devices=jax.devices()[:1])
     b = jt.ensemble(model, rho0, 6, 97, chunk_size=20)
-    for name in ("mean_cumulative_heat", "var_cumulative_energy_change", "work_cumulants", "heat_cumulants",
-                 "mean_exp_minus_beta_work", "mean_divergence", "var_divergence"):
+    for name in (
+        "mean_cumulative_heat",
+        "var_cumulative_energy_change",
+        "work_cumulants",
+        "heat_cumulants",
+        "mean_exp_minus_beta_work",
+        "mean_divergence",
+        "var_divergence",
+    ):
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-9, atol=1e-15)
 
 
@@ -159,8 +175,14 @@ def test_new_statistics_survive_save_checkpoint_and_sweep(tmp_path):
     res = jt.ensemble(model, rho0, 5, 40, chunk_size=16)
     jt.save_result(tmp_path / "r.npz", res)
     back = jt.load_result(tmp_path / "r.npz")
-    for name in ("mean_cumulative_heat", "var_cumulative_heat", "work_cumulants", "heat_cumulants",
-                 "mean_exp_minus_beta_work", "stderr_exp_minus_beta_work"):
+    for name in (
+        "mean_cumulative_heat",
+        "var_cumulative_heat",
+        "work_cumulants",
+        "heat_cumulants",
+        "mean_exp_minus_beta_work",
+        "stderr_exp_minus_beta_work",
+    ):
         np.testing.assert_array_equal(getattr(back, name), getattr(res, name))
     ck = tmp_path / "ck.npz"
     first = jt.ensemble(model, rho0, 5, 40, chunk_size=16, checkpoint=ck)
@@ -188,7 +210,13 @@ CHILD = "import os, jax{pre}; import jaxthermo; print(len(jax.devices('cpu')))"
 def test_one_cpu_device_per_core(env, pre, expected):
     full = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
     full.update(env, JAX_PLATFORMS="cpu")
-    out = subprocess.run([sys.executable, "-W", "ignore", "-c", CHILD.format(pre=pre)], cwd=ROOT, env=full,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", CHILD.format(pre=pre)],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert int(out.stdout.split()[-1]) == expected

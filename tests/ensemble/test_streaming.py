@@ -22,7 +22,9 @@ ALPHAS = (0.5, 1.0, 2.0, float("inf"))
 def _brute_force(model, rho0, n_steps, n_configs, seed, coherent):
     # the draws through the engine's sampler (tested against jax.random directly below)
     idx = jnp.arange(n_configs, dtype=jnp.uint32)
-    deltas = np.asarray(jax.jit(lambda i: sample_chunk(model.distribution, jax.random.key(seed), i, n_steps, jnp.float64))(idx))
+    deltas = np.asarray(
+        jax.jit(lambda i: sample_chunk(model.distribution, jax.random.key(seed), i, n_steps, jnp.float64))(idx)
+    )
     traj = jax.vmap(lambda dl: jt.trajectory(model, rho0, dl))(jnp.asarray(deltas))
     states = np.asarray(traj.states)  # (M, N+1, d, d)
     q_s = jt.thermal_populations(model.d, model.beta, model.g0)
@@ -49,8 +51,18 @@ def test_streaming_statistics_equal_brute_force(d, kind, coherent, coupling):
     rho0 = random_state(d, rng, diagonal=not coherent)
     model = jt.InhomogeneousReservoir(d, 0.8, 1.3, 0.35, kind=kind, coupling=coupling, distribution=jt.Gaussian(0.2))
     n_steps, n_configs, seed = 6, 37, 11
-    res = jt.ensemble(model, rho0, n_steps, n_configs, seed, alphas=ALPHAS, chunk_size=8, work_bins=9,
-                      collision_work_bins=7, divergence_every=1)
+    res = jt.ensemble(
+        model,
+        rho0,
+        n_steps,
+        n_configs,
+        seed,
+        alphas=ALPHAS,
+        chunk_size=8,
+        work_bins=9,
+        collision_work_bins=7,
+        divergence_every=1,
+    )
     _, states, work, heat, du, div = _brute_force(model, rho0, n_steps, n_configs, seed, coherent)
     np.testing.assert_allclose(res.mean_state, states.mean(0), atol=1e-14)
     for name, x in (("work", work), ("heat", heat), ("energy_change", du), ("cumulative_work", np.cumsum(work, 1))):
@@ -71,7 +83,9 @@ def test_streaming_statistics_equal_brute_force(d, kind, coherent, coupling):
     expect = np.stack([np.asarray(jt.quantum_renyi_divergence(jnp.asarray(mean_states), tau_s, a)) for a in ALPHAS], -1)
     np.testing.assert_allclose(res.mean_state_divergence, expect, rtol=1e-9, atol=1e-12)
     tau_bar = jt.inhomogeneous.averaged_reservoir_state(model, model.distribution)
-    np.testing.assert_allclose(res.mean_state_trace_distance, jt.trace_distance(jnp.asarray(mean_states), tau_bar), atol=1e-13)
+    np.testing.assert_allclose(
+        res.mean_state_trace_distance, jt.trace_distance(jnp.asarray(mean_states), tau_bar), atol=1e-13
+    )
     assert res.mean_state.shape == (n_steps + 1, d, d) and res.mean_work.shape == (n_steps,)
 
 
@@ -105,8 +119,17 @@ def test_chunk_size_and_device_count_do_not_change_results(d):
     ref = runs[-1]
     assert ref.info["n_devices"] == 1 and runs[0].info["n_devices"] == 4
     for r in runs[:-1]:
-        for name in ("mean_state", "mean_work", "var_work", "mean_heat", "var_heat", "var_cumulative_work",
-                     "mean_divergence", "var_divergence", "mean_state_divergence"):
+        for name in (
+            "mean_state",
+            "mean_work",
+            "var_work",
+            "mean_heat",
+            "var_heat",
+            "var_cumulative_work",
+            "mean_divergence",
+            "var_divergence",
+            "mean_state_divergence",
+        ):
             np.testing.assert_allclose(getattr(r, name), getattr(ref, name), rtol=1e-11, atol=1e-17, err_msg=name)
         np.testing.assert_array_equal(r.work_histogram.counts, ref.work_histogram.counts)
         np.testing.assert_array_equal(r.collision_work_histogram.counts, ref.collision_work_histogram.counts)
@@ -164,7 +187,8 @@ def test_kernel_with_compare_histograms_equals_scatter():
     edges = jnp.linspace(-0.01, 0.01, 11)
     out = {
         m: jax.jit(partial(model_a_chunk, n_steps=7, alphas=(1.0,), coherent=True, histogram_method=m))(
-            model, rho0, jax.random.key(0), idx, mask, edges, edges)
+            model, rho0, jax.random.key(0), idx, mask, edges, edges
+        )
         for m in ("scatter", "compare")
     }
     for name in ("work_histogram", "collision_work_histogram"):

@@ -37,7 +37,9 @@ def test_sweep_points_equal_single_runs_and_round_trip(tmp_path):
     grid = {"theta": [0.1, 0.4], "sigma": [0.02, 0.08], "n_steps": [5, 8]}
     sw = jt.sweep(_model(), rho0, 8, 300, seed=5, grid=grid, alphas=(1.0,), chunk_size=64)
     assert sw.shape == (2, 2, 2) and len(sw.results) == 8
-    single = jt.ensemble(_model(theta=0.4, distribution=jt.Gaussian(0.08)), rho0, 5, 300, seed=5, alphas=(1.0,), chunk_size=64)
+    single = jt.ensemble(
+        _model(theta=0.4, distribution=jt.Gaussian(0.08)), rho0, 5, 300, seed=5, alphas=(1.0,), chunk_size=64
+    )
     point = sw.at(theta=0.4, sigma=0.08, n_steps=5)
     for name in ("mean_state", "mean_work", "var_work", "mean_divergence"):
         np.testing.assert_allclose(getattr(point, name), getattr(single, name), rtol=1e-12, atol=1e-18)
@@ -121,5 +123,7 @@ def test_changing_parameter_values_does_not_recompile():
     fns = [v for k, v in _engine._COMPILED.items() if k[0] != "pilot" and k[1:3] == (per_device, 5)]
     assert fns
     sizes = [f._cache_size() for f in fns]
-    jt.ensemble(_model(theta=0.33, beta=0.7, distribution=jt.Gaussian(0.2)), rho0, 5, 64, seed=3, chunk_size=32, alphas=(1.0,))
+    jt.ensemble(
+        _model(theta=0.33, beta=0.7, distribution=jt.Gaussian(0.2)), rho0, 5, 64, seed=3, chunk_size=32, alphas=(1.0,)
+    )
     assert [f._cache_size() for f in fns] == sizes

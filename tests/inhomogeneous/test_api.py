@@ -15,8 +15,17 @@ def _model(d=2, theta=0.3, sigma=0.1, **kw):
 
 
 def test_fixed_public_names():
-    for name in ("Gaussian", "Uniform", "TwoPoint", "Empirical", "InhomogeneousReservoir", "averaged_reservoir_state",
-                 "mean_work", "work_density", "entropy_production"):
+    for name in (
+        "Gaussian",
+        "Uniform",
+        "TwoPoint",
+        "Empirical",
+        "InhomogeneousReservoir",
+        "averaged_reservoir_state",
+        "mean_work",
+        "work_density",
+        "entropy_production",
+    ):
         assert hasattr(jt, name), name
     model = _model()
     assert jt.averaged_reservoir_state(model).shape == (2, 2)
@@ -45,10 +54,13 @@ def test_gradient_of_frozen_monte_carlo_flows_to_sigma():
     key = jax.random.PRNGKey(5)
 
     def mc(sigma):
-        return jt.frozen_ensemble_mean(_model(sigma=sigma), rho0, key, 20_000, 5, lambda t: jnp.sum(t.work), chunk_size=20_000).mean
+        return jt.frozen_ensemble_mean(
+            _model(sigma=sigma), rho0, key, 20_000, 5, lambda t: jnp.sum(t.work), chunk_size=20_000
+        ).mean
 
     exact = jax.grad(lambda s: jt.accumulated_mean_work(_model(sigma=s), rho0, 5))(0.1)
     g = jax.grad(mc)(0.1)
+
     # per-configuration gradient spread → standard error of the MC gradient
     def per_config(sigma, i):
         deltas = jt.Gaussian(sigma).sample(jax.random.fold_in(key, i), (5,))
@@ -79,7 +91,9 @@ def test_float32_is_kept():
     assert mc.mean.dtype == jnp.float32
     _, e = jt.single_collision_samples(model, rho, jax.random.PRNGKey(0), 100)
     assert e.work.dtype == jnp.float32
-    np.testing.assert_allclose(avg.work, jt.averaged_trajectory(model, jnp.diag(jnp.array([0.6, 0.4])), 5).work, rtol=1e-4)
+    np.testing.assert_allclose(
+        avg.work, jt.averaged_trajectory(model, jnp.diag(jnp.array([0.6, 0.4])), 5).work, rtol=1e-4
+    )
 
 
 def test_bad_input_raises_named_errors():

@@ -72,20 +72,33 @@ def test_theta_schedule_frozen_monte_carlo_matches_averaged():
     model = _model(2, theta=thetas, sigma=0.2)
     rho0 = jnp.diag(jnp.array([0.1, 0.9]))
     avg = jt.averaged_trajectory(model, rho0, 15)
-    mc = jt.frozen_ensemble_mean(model, rho0, jax.random.PRNGKey(4), 20_000, 15, lambda t: (t.work, jnp.real(t.states[-1, 0, 0])), chunk_size=10_000)
+    mc = jt.frozen_ensemble_mean(
+        model,
+        rho0,
+        jax.random.PRNGKey(4),
+        20_000,
+        15,
+        lambda t: (t.work, jnp.real(t.states[-1, 0, 0])),
+        chunk_size=10_000,
+    )
     assert np.all(np.abs(mc.mean[0] - avg.work) <= N_SE * mc.stderr[0])
     assert abs(mc.mean[1] - float(jnp.real(avg.states[-1, 0, 0]))) <= N_SE * mc.stderr[1]
     # gradient of the accumulated mean work w.r.t. the whole schedule equals finite differences
     g = jax.grad(lambda th: jt.accumulated_mean_work(model.replace(theta=th), rho0, 15))(thetas)
     h = 1e-6
     e = jnp.zeros(15).at[3].set(h)
-    fd = (jt.accumulated_mean_work(model.replace(theta=thetas + e), rho0, 15) - jt.accumulated_mean_work(model.replace(theta=thetas - e), rho0, 15)) / (2 * h)
+    fd = (
+        jt.accumulated_mean_work(model.replace(theta=thetas + e), rho0, 15)
+        - jt.accumulated_mean_work(model.replace(theta=thetas - e), rho0, 15)
+    ) / (2 * h)
     np.testing.assert_allclose(g[3], fd, rtol=1e-6)
 
 
 def test_qutrit_from_thermal_state_delta_f_infinity_exceeds_work():
     """The README's qutrit claim: from τ_S, ΔF_1 ≤ W but ΔF_∞ > W for every δ ≠ 0 tried."""
     model = _model(3, theta=0.3)
-    laws = jax.vmap(lambda x: jt.collision_second_laws(model, jt.thermal_state(3, 1.0, 1.0), x, [1.0, np.inf]))(jnp.array([-0.3, -0.1, 0.1, 0.3]))
+    laws = jax.vmap(lambda x: jt.collision_second_laws(model, jt.thermal_state(3, 1.0, 1.0), x, [1.0, np.inf]))(
+        jnp.array([-0.3, -0.1, 0.1, 0.3])
+    )
     assert np.all(laws.free_energy_change[:, 0] <= laws.work)
     assert np.all(laws.free_energy_change[:, 1] > laws.work)

@@ -84,6 +84,8 @@ def test_bad_input_is_rejected():
 
 
 def test_kinked_integrands_split_at_zero():
-    np.testing.assert_allclose(jt.Gaussian(0.3).expectation(jnp.abs, kink_at_zero=True), 0.3 * np.sqrt(2 / np.pi), rtol=1e-13)
+    np.testing.assert_allclose(
+        jt.Gaussian(0.3).expectation(jnp.abs, kink_at_zero=True), 0.3 * np.sqrt(2 / np.pi), rtol=1e-13
+    )
     np.testing.assert_allclose(jt.Uniform(0.8).expectation(jnp.abs, kink_at_zero=True), 0.2, rtol=1e-13)
     np.testing.assert_allclose(jt.TwoPoint(0.3).expectation(jnp.abs, kink_at_zero=True), 0.3, rtol=1e-14)

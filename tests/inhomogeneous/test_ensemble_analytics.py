@@ -33,7 +33,9 @@ def test_averaged_trajectory_closed_form_and_frozen_monte_carlo(d, dist):
     tau_bar = jt.averaged_reservoir_state(model)
     closed = tau_bar - (tau_bar - rho0) * (np.cos(0.3) ** (2 * np.arange(n + 1)))[:, None, None]
     np.testing.assert_allclose(avg.states, closed, atol=1e-14)
-    mc = jt.frozen_ensemble_mean(model, rho0, KEY, 20_000, n, lambda t: (jnp.real(t.states), t.work, t.heat), chunk_size=5000)
+    mc = jt.frozen_ensemble_mean(
+        model, rho0, KEY, 20_000, n, lambda t: (jnp.real(t.states), t.work, t.heat), chunk_size=5000
+    )
     (states, work, heat), (s_se, w_se, h_se) = mc.mean, mc.stderr
     assert np.all(np.abs(states - np.real(avg.states)) <= N_SE * s_se + 1e-15)
     assert np.all(np.abs(work - avg.work) <= N_SE * w_se + 1e-15)

@@ -83,7 +83,9 @@ def test_every_second_law_violated_from_thermal_state(d):
     nonzero = np.array(ALPHAS) != 0
     assert np.all(delta_f[nonzero] > 0)
     assert abs(float(delta_f[~nonzero][0])) < 1e-15
-    np.testing.assert_allclose(delta_f, jt.inhomogeneous.divergences_to_thermal(model, avg.states[-1], ALPHAS), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        delta_f, jt.inhomogeneous.divergences_to_thermal(model, avg.states[-1], ALPHAS), rtol=1e-10, atol=1e-14
+    )
 
 
 @pytest.mark.parametrize("d", [2, 3])
@@ -118,10 +120,16 @@ def test_frozen_vs_averaged_divergence():
     assert res.frozen_mean[-1, 1] - res.averaged[-1, 1] > 20 * res.frozen_stderr[-1, 1]
     # the averaged curve is D_α of the exactly averaged dynamics, not of a Monte-Carlo estimate
     avg = jt.averaged_trajectory(model, rho0, 60)
-    np.testing.assert_allclose(res.averaged[:, 0], [jt.relative_entropy(s, jt.thermal_state(2, 1.0, 1.0)) for s in avg.states], atol=1e-12)
+    np.testing.assert_allclose(
+        res.averaged[:, 0], [jt.relative_entropy(s, jt.thermal_state(2, 1.0, 1.0)) for s in avg.states], atol=1e-12
+    )
 
 
 def test_quantum_free_energies_for_coherent_states_reduce_to_classical():
     model = _model(2)
     rho = np.diag([0.7, 0.3]).astype(complex)
-    np.testing.assert_allclose(jt.free_energies(model, rho, [0.5, 1.0, 2.0], quantum=True), jt.free_energies(model, rho, [0.5, 1.0, 2.0]), rtol=1e-10)
+    np.testing.assert_allclose(
+        jt.free_energies(model, rho, [0.5, 1.0, 2.0], quantum=True),
+        jt.free_energies(model, rho, [0.5, 1.0, 2.0]),
+        rtol=1e-10,
+    )

@@ -66,7 +66,10 @@ def test_error_scales_with_sigma_over_coupling_and_dimension():
     e3 = float(jt.partial_swap_error(model, 20.0, 0.02).unitary)
     np.testing.assert_allclose(e2 / e1, 2.0, rtol=1e-2)
     np.testing.assert_allclose(e3 / e2, 0.5, rtol=2e-2)
-    errs = [float(jt.partial_swap_error(jt.InhomogeneousReservoir(d, 1.0, 1.0, 0.7), 10.0, 0.02).unitary) for d in (2, 3, 4, 5)]
+    errs = [
+        float(jt.partial_swap_error(jt.InhomogeneousReservoir(d, 1.0, 1.0, 0.7), 10.0, 0.02).unitary)
+        for d in (2, 3, 4, 5)
+    ]
     assert np.all(np.diff(errs) > 0)
     ratio = [e / ((d - 1) / 2) for e, d in zip(errs, (2, 3, 4, 5))]
     assert max(ratio) / min(ratio) < 2.0  # (d − 1) captures the d-dependence to a factor < 2
@@ -74,7 +77,9 @@ def test_error_scales_with_sigma_over_coupling_and_dimension():
 
 def test_mean_error_over_a_distribution_grows_with_sigma():
     model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.7)
-    errs = [float(jt.inhomogeneous.mean_partial_swap_error(model, 5.0, jt.Gaussian(s)).unitary) for s in (0.01, 0.05, 0.2)]
+    errs = [
+        float(jt.inhomogeneous.mean_partial_swap_error(model, 5.0, jt.Gaussian(s)).unitary) for s in (0.01, 0.05, 0.2)
+    ]
     assert np.all(np.diff(errs) > 0)
     # E|δ| scaling at small σ: ratio of means ≈ ratio of σ
     np.testing.assert_allclose(errs[1] / errs[0], 5.0, rtol=0.01)

@@ -44,7 +44,12 @@ def _leading_order_identities():
     ratios = []
     for tau in (4e-3, 2e-3):
         t = collision_thermodynamics(qubit_example(lam=0.3, tau=tau), rho)
-        ratios.append(max(abs(float(t.residual_information / t.mutual_information)), abs(float(t.residual_relative_entropy / t.ancilla_relative_entropy))))
+        ratios.append(
+            max(
+                abs(float(t.residual_information / t.mutual_information)),
+                abs(float(t.residual_relative_entropy / t.ancilla_relative_entropy)),
+            )
+        )
     ok = ratios[1] < 0.6 * ratios[0] and ratios[1] < 0.05 and float(t.bound_margin) >= 0
     return CheckOutcome(
         ok,

@@ -100,7 +100,9 @@ def _work_density_mc():
     counts, _ = np.histogram(y, bins=edges)
     chi2 = float(np.sum((counts - y.size * prob) ** 2 / (y.size * prob)))
     dof = len(prob) - 1
-    return CheckOutcome(chi2 < dof + 5 * np.sqrt(2 * dof), f"σ = 0.02, p0 = ½: χ² = {chi2:.1f} for {dof} dof (exact MC vs G_W)")
+    return CheckOutcome(
+        chi2 < dof + 5 * np.sqrt(2 * dof), f"σ = 0.02, p0 = ½: χ² = {chi2:.1f} for {dof} dof (exact MC vs G_W)"
+    )
 
 
 def _misprint_discriminant():
@@ -144,10 +146,13 @@ def _misprint_sign():
     z_ok = abs(float(mc.mean) - predicted) / float(mc.stderr)
     z_bad = abs(float(mc.mean) + predicted) / float(mc.stderr)
     ok = predicted > 0 and z_bad > 20 and abs(float(mc.mean) / predicted - 1) < 0.03
-    return CheckOutcome(ok, (
-        f"W̄_N (N = 20) by MC = {float(mc.mean):.4e} ± {float(mc.stderr):.1e}; +N g0 q0' σ² sin²θ = {predicted:.4e} "
-        f"({z_ok:.1f} SE, O(σ⁴) apart); the printed −Σ W̄_r is {z_bad:.0f} SE off"
-    ))
+    return CheckOutcome(
+        ok,
+        (
+            f"W̄_N (N = 20) by MC = {float(mc.mean):.4e} ± {float(mc.stderr):.1e}; +N g0 q0' σ² sin²θ = {predicted:.4e} "
+            f"({z_ok:.1f} SE, O(σ⁴) apart); the printed −Σ W̄_r is {z_bad:.0f} SE off"
+        ),
+    )
 
 
 def _trace_distance_contraction():
@@ -187,7 +192,9 @@ def _delta_f1_below_work():
             rho = jnp.diag(jnp.asarray(rng.dirichlet(np.ones(d))))
             laws = jax.vmap(lambda x: collision_second_laws(model, rho, x, [1.0]))(deltas)
             worst = max(worst, float(jnp.max(laws.free_energy_change[:, 0] - laws.work)))
-    return CheckOutcome(worst <= 1e-15, f"max(ΔF_1 − W) = {worst:.2e} ≤ 0 over δ ∈ [−0.3, 0.3], d = 2, 3, random diagonal states")
+    return CheckOutcome(
+        worst <= 1e-15, f"max(ΔF_1 − W) = {worst:.2e} ≤ 0 over δ ∈ [−0.3, 0.3], d = 2, 3, random diagonal states"
+    )
 
 
 def _delta_f3_above_work():
@@ -196,7 +203,9 @@ def _delta_f3_above_work():
     laws = jax.vmap(lambda x: collision_second_laws(model, rho, x, [1.0, 3.0]))(deltas)
     gap = np.asarray(laws.free_energy_change[:, 1] - laws.work)
     ok = np.all(gap > 0) and np.all(np.asarray(laws.free_energy_change[:, 0] - laws.work) <= 0)
-    return CheckOutcome(bool(ok), f"θ = 0.1, p0 = 0.75, δ ∈ [0.11, 0.2]: β(ΔF_3 − W) ≥ {gap.min():.2e} > 0 while ΔF_1 ≤ W")
+    return CheckOutcome(
+        bool(ok), f"θ = 0.1, p0 = 0.75, δ ∈ [0.11, 0.2]: β(ΔF_3 − W) ≥ {gap.min():.2e} > 0 while ΔF_1 ≤ W"
+    )
 
 
 def _violation_from_thermal():
@@ -219,7 +228,9 @@ def _entropy_production():
         for _ in range(5):
             rho = random_density_matrix(d, rng)
             worst = min(worst, float(entropy_production(model, rho, rng.normal(scale=0.3))))
-    return CheckOutcome(worst >= 0, f"min S(ρ'_SR ‖ ρ'_S ⊗ τ(δ)) = {worst:.2e} ≥ 0 over random (coherent) states, d = 2, 3")
+    return CheckOutcome(
+        worst >= 0, f"min S(ρ'_SR ‖ ρ'_S ⊗ τ(δ)) = {worst:.2e} ≥ 0 over random (coherent) states, d = 2, 3"
+    )
 
 
 def _epsilon():
@@ -251,7 +262,11 @@ CHECKS = [
         "[ATO19] eq. (19) vs [ATO-preprint] eq. (15); docs/misprints.md §1",
         _misprint_sign,
     ),
-    Check("model A: D(ρ̄_N, τ̄) = cos^{2N}θ D(ρ0, τ̄)", "[ATO-preprint] eq. (16); [ATO19] eq. (20)", _trace_distance_contraction),
+    Check(
+        "model A: D(ρ̄_N, τ̄) = cos^{2N}θ D(ρ0, τ̄)",
+        "[ATO-preprint] eq. (16); [ATO19] eq. (20)",
+        _trace_distance_contraction,
+    ),
     Check("model A: sin²θ = c/N scaling of W̄_N and D", "[ATO-preprint] eq. (17); [ATO19] eq. (21)", _scaling),
     Check("model A: ΔF_1 ≤ W", "[ATO19] Sec. V, Fig. 4", _delta_f1_below_work),
     Check(
