@@ -25,15 +25,25 @@ def _raises(fn, *args, match):
     assert isinstance(info.value, (ValueError, jax.errors.JaxRuntimeError))
 
 
-def test_default_is_always_and_setting_is_checked():
-    assert jt.config.validate == "always"
+@pytest.fixture(autouse=True)
+def _strict_mode(request):
+    """Every test here exercises the staged checks of "always", except the one about the default."""
+    if request.node.name == "test_default_is_eager_and_setting_is_checked":
+        yield
+        return
+    with jt.config.override(validate="always"):
+        yield
+
+
+def test_default_is_eager_and_setting_is_checked():
+    assert jt.config.validate == "eager"
     with pytest.raises(ValueError, match="validate"):
         jt.config.validate = "sometimes"
     with pytest.raises(ValueError, match="validate"), jt.config.override(validate="never"):
         pass
     with jt.config.override(validate="off"):
         assert jt.config.validate == "off"
-    assert jt.config.validate == "always"
+    assert jt.config.validate == "eager"
 
 
 def test_traced_negative_eigenvalue_is_caught_under_jit_vmap_grad():
@@ -81,7 +91,7 @@ def test_ensemble_kernels_carry_no_runtime_checks(monkeypatch):
     calls = []
     original = jax.debug.callback
     monkeypatch.setattr(jax.debug, "callback", lambda *a, **k: (calls.append(1), original(*a, **k))[1])
-    _engine._COMPILED.clear()  # trace afresh under the default "always"
+    _engine._COMPILED.clear()  # trace afresh under "always"
     res = jt.ensemble(
         jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.2, distribution=jt.Gaussian(0.1)),
         np.array([[0.6, 0.1], [0.1, 0.4]]),
