@@ -7,10 +7,12 @@ Importing jaxthermo sets three documented global policies:
 * ``jax_default_matmul_precision = "highest"``: on GPUs, float32 matrix products would otherwise
   run in TF32 (10-bit mantissa) and lose ~1e-4 relative accuracy (measured on an H100 in the
   model-B and model-C float32 tests). No effect on CPUs;
-* ``--xla_cpu_enable_concurrency_optimized_scheduler=false`` appended to ``XLA_FLAGS`` (unless
-  the user set that flag): jaxlib 0.10 splits batched LAPACK calls over XLA's CPU thread pool,
-  which can deadlock when several such calls run concurrently (docs/xla_cpu_hangs.md). It must
-  be in place before JAX creates its CPU backend; if the backend already exists, a warning says so;
+* only with jaxlib 0.10.0–0.11.0, which the dependency range excludes but a user may have
+  installed anyway: ``--xla_cpu_enable_concurrency_optimized_scheduler=false`` appended to
+  ``XLA_FLAGS`` (unless the user set that flag). These releases split batched LAPACK calls over
+  XLA's CPU thread pool, which can deadlock when several such calls run concurrently
+  (docs/xla_cpu_hangs.md). It must be in place before JAX creates its CPU backend; if the backend
+  already exists, a warning says so;
 * ``jax_num_cpu_devices = os.cpu_count()`` (one CPU device per core, so :func:`jaxthermo.ensemble`
   shards over every core by default), only if JAX's backend has not started yet and the user has
   not chosen a device count (``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``, the
@@ -20,8 +22,10 @@ Importing jaxthermo sets three documented global policies:
 
 import os as _os
 
+from ._runtime import lapack_splits_batches as _lapack_splits_batches
+
 _XLA_SCHEDULER_FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
-if "xla_cpu_enable_concurrency_optimized_scheduler" not in _os.environ.get("XLA_FLAGS", ""):
+if _lapack_splits_batches and "xla_cpu_enable_concurrency_optimized_scheduler" not in _os.environ.get("XLA_FLAGS", ""):
     _os.environ["XLA_FLAGS"] = (_os.environ.get("XLA_FLAGS", "") + " " + _XLA_SCHEDULER_FLAG).strip()
     _XLA_FLAG_ADDED = True
 else:

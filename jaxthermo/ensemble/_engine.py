@@ -24,6 +24,7 @@ from jax.sharding import PartitionSpec as P
 from .._config import config
 from .._dtypes import as_state, complex_dtype_for, real_dtype
 from .._qutip import as_array
+from .._runtime import lapack_splits_batches
 from .._validation import check_density_matrix, check_integer, check_positive_int, check_real_dtype
 from ._files import Checkpoint, check_writable, expected_stats
 from ._files import flatten_stats as flatten_stats
@@ -39,10 +40,10 @@ PILOT_CONFIGS = 512
 # default chunk: about this many (configuration, collision) pairs per device (CPU, accelerators)
 # (CPU: 2²⁰ is the fastest budget in benchmarks/RESULTS_ensemble.md)
 _CHUNK_ELEMENTS = {"cpu": 2**20, "accelerator": 2**28}
-# Coherent states of d ≥ 3 with divergences use a batched LAPACK eigendecomposition; with 4096
-# matrices per device on 4 forced CPU devices it still stalls (idle process) despite the XLA flag
-# set at import (docs/xla_cpu_hangs.md), so batches stay at ≤ 128 per device there. Qubits use
-# closed forms (no LAPACK) and have no cap.
+# Coherent states of d ≥ 3 with divergences use a batched LAPACK eigendecomposition. With jaxlib
+# 0.10.0–0.11.0 (outside the supported range) 4096 matrices per device on 4 CPU devices stall
+# despite the XLA flag set at import (docs/xla_cpu_hangs.md), so there batches stay at ≤ 128 per
+# device. Qubits use closed forms (no LAPACK) and are never capped.
 _CPU_EIGH_PER_DEVICE = 128
 
 
@@ -199,7 +200,7 @@ def run_grid(
     else:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
     per_device = min(-(-chunk_size // n_dev), -(-n_configs // n_dev))  # never pad beyond n_configs
-    if coherent and alphas and models[0].d > 2 and platform == "cpu" and n_dev > 1:
+    if lapack_splits_batches and coherent and alphas and models[0].d > 2 and platform == "cpu" and n_dev > 1:
         per_device = min(per_device, _CPU_EIGH_PER_DEVICE)
     chunk_size = per_device * n_dev
     n_chunks = -(-n_configs // chunk_size)
