@@ -7,7 +7,10 @@ read at trace time, so every setting gets its own freshly traced function):
 (b) ``jax.jit(collide)`` (model A) on a batch of 10⁵ states through ``vmap``;
 (c) model B ``propagate`` of a batch of 64 models over 200 times.
 
-Prints the times and the ratios to "off". Usage: ``python benchmarks/bench_validation.py [--quick]``.
+Prints the times and the ratios to "off". Usage: ``python benchmarks/bench_validation.py [--quick]
+[--skip-always] [(a)|(b)|(c) ...]``. Under "always" the staged checks of a vmapped call run their
+host callback once per batch member, so (b) with "always" takes minutes (not timed by default
+runs on a 2-core machine: pass the case explicitly).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import jax.numpy as jnp
 
 import jaxthermo as jt
 
-MODES = ("off", "eager", "always")
+MODES = tuple(m for m in ("off", "eager", "always") if f"--skip-{m}" not in sys.argv)
 QUICK = "--quick" in sys.argv
 N_CONFIGS = 10_000 if QUICK else 100_000
 N_STATES = 10_000 if QUICK else 100_000
@@ -61,7 +64,10 @@ def propagate_case():
 def main():
     cases = {"(a) ensemble": ensemble_case, "(b) jit(vmap(collide))": collide_case, "(c) propagate": propagate_case}
     print(f"devices: {len(jax.devices())} x {jax.devices()[0].platform}; quick={QUICK}")
+    only = [a for a in sys.argv[1:] if not a.startswith("--")]
     for name, make in cases.items():
+        if only and not any(o in name for o in only):
+            continue
         times = {}
         for mode in MODES:
             with jt.config.override(validate=mode):
