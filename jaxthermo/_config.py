@@ -12,7 +12,9 @@
   programs that take ``jax.grad`` through chunked, checkpointed scans (seen with the ensemble
   objective on jax 0.10.2) and made compiling a vmapped 20 000-configuration frozen ensemble take
   more than 12 GB; until that is understood the strict mode is opt-in.
-* ``"off"``: no value checks of states, populations and δ (types are still checked at construction).
+* ``"off"``: no check that needs the values: states, populations and δ are not inspected, and
+  constructors skip their Hermiticity, positivity and λ-range decompositions; types, shapes,
+  batch axes and cheap scalar ranges are still checked (README, "Validation and files").
 
 The setting is read when a function is traced: set it before the first call of a jitted
 function (a cached trace keeps the setting it was traced with). ``config.override(validate=...)``

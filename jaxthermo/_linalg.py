@@ -52,3 +52,9 @@ def _hermitian_function_jvp(f, primals, tangents):
     out = (v * fw.astype(v.dtype)[..., None, :]) @ vh
     dout = v @ (gamma.astype(v.dtype) * inner) @ vh
     return out, dout.astype(out.dtype)
+
+
+def inverse_condition(matrix):
+    """σ_min/σ_max of a (..., n, n) matrix: 0 when singular, 1 when unitary."""
+    s = jnp.linalg.svd(matrix, compute_uv=False)
+    return s[..., -1] / s[..., 0]

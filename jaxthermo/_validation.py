@@ -31,6 +31,12 @@ def _value_checks() -> bool:
     return config.validate != "off"
 
 
+def value_checks_enabled() -> bool:
+    """False under ``jaxthermo.config.validate == "off"``: then only types and shapes are checked,
+    no values (finiteness, Hermiticity, trace, positivity, ranges that need a decomposition)."""
+    return _value_checks()
+
+
 def _raise_if(message):
     def callback(bad, value):
         bad = np.asarray(bad)
@@ -68,7 +74,8 @@ def check_finite(x, name: str) -> None:
 
 
 def check_hermitian(h, name: str, atol: float = 1e-10) -> None:
-    """Raise ``ValueError`` naming ``name`` if a concrete square matrix is not Hermitian."""
+    """Raise ``ValueError`` naming ``name`` if a concrete square matrix is not Hermitian (under
+    ``validate == "off"`` only the shape is checked)."""
     if not is_concrete(h):
         return
     from ._qutip import as_array
@@ -76,6 +83,8 @@ def check_hermitian(h, name: str, atol: float = 1e-10) -> None:
     arr = np.asarray(as_array(h, name))
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
         raise ValueError(f"{name} must be a square matrix (..., d, d); got shape {arr.shape}")
+    if not _value_checks():
+        return
     check_finite(arr, name)
     err = np.max(np.abs(arr - np.conj(np.swapaxes(arr, -1, -2)))) if arr.size else 0.0
     scale = max(1.0, float(np.max(np.abs(arr)))) if arr.size else 1.0

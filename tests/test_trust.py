@@ -127,3 +127,93 @@ def test_analytic_densities_warn_far_outside_their_validity():
         warnings.simplefilter("error")
         jt.inhomogeneous.work_density(near, rho, jnp.linspace(-0.1, 0.5, 5))
         jax.jit(lambda s: jt.inhomogeneous.work_density(far.replace(distribution=jt.Gaussian(s)), rho, 0.1))(2.0)
+
+
+def test_non_unique_steady_state_is_an_error():
+    zero = jt.qubit_example(g=0.0)  # V = 0: 𝓛 = −i[H_S, ·], every energy eigenstate is stationary
+    lv = np.asarray(jt.liouvillian(zero))
+    assert lv.shape[0] - np.linalg.matrix_rank(lv) == 2  # independent route: a two-dimensional kernel
+    with pytest.raises(ValueError, match="model: the steady state is not unique"):
+        jt.steady_state(zero)
+    batch = jt.qubit_example().replace(V=jnp.stack([jt.qubit_example().V, zero.V]))
+    with pytest.raises(ValueError, match="not unique"):
+        jt.steady_state(batch)
+    weak = jt.qubit_example(g=1e-3, lam=0.0)  # unique, if ill-conditioned: accepted, and stationary
+    rho = np.asarray(jt.steady_state(weak))
+    np.testing.assert_allclose(np.asarray(jt.liouvillian(weak)) @ rho.reshape(4), 0.0, atol=1e-12)
+    with jt.config.override(validate="always"):
+        with pytest.raises(Exception, match="steady state is not unique") as info:
+            jax.block_until_ready(jax.jit(lambda m: jt.steady_state(m))(zero))
+        assert isinstance(info.value, (ValueError, jax.errors.JaxRuntimeError))
+    # "eager" does not look inside jit, and "off" does not check at all: the NaN of the singular solve
+    assert np.all(np.isnan(np.asarray(jax.jit(lambda m: jt.steady_state(m))(zero))))
+    with jt.config.override(validate="off"):
+        assert np.all(np.isnan(np.asarray(jt.steady_state(zero))))
+
+
+def test_validate_off_skips_value_checks_never_type_checks(monkeypatch):
+    not_hermitian = jnp.array([[0.5, 0.3], [0.0, 0.5]])
+    with pytest.raises(ValueError, match="rho is not Hermitian"):
+        jt.von_neumann_entropy(not_hermitian)
+    with pytest.raises(ValueError, match="H_S is not Hermitian"):
+        jt.qubit_example().replace(H_S=not_hermitian)
+    with pytest.raises(ValueError, match="lam"):
+        jt.qubit_example().replace(lam=1e3)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an eigendecomposition ran under validate='off'")
+
+    with jt.config.override(validate="off"):
+        assert np.isfinite(jt.von_neumann_entropy(not_hermitian))
+        jt.relative_entropy(not_hermitian, jnp.eye(2) / 2)
+        with monkeypatch.context() as patch:  # no constructor decomposes a matrix
+            for name in ("eigh", "eigvalsh"):
+                patch.setattr(np.linalg, name, refuse)
+            jt.qubit_example().replace(H_S=not_hermitian, lam=1e3)
+            jt.GlobalModel(not_hermitian, jnp.eye(4), jnp.eye(2))
+        # types, shapes and dimensions are still checked
+        with pytest.raises(TypeError, match="beta"):
+            jt.qubit_example().replace(beta=None)
+        with pytest.raises(TypeError, match="sigma"):
+            jt.Gaussian("0.1")
+        with pytest.raises(ValueError, match="H_S must be a square matrix"):
+            jt.qubit_example().replace(H_S=jnp.ones((2, 3)))
+        with pytest.raises(ValueError, match="rho0 must be one state"):
+            jt.propagate(jt.qubit_example(), jnp.stack([jnp.eye(2) / 2] * 3), jnp.linspace(0, 1, 3))
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (np.array([[0.5, 0.3], [0.0, 0.5]]), "not Hermitian"),
+        (np.eye(2), "unit trace"),
+        (np.diag([1.5, -0.5]), "not positive semidefinite: smallest eigenvalue -0.5"),
+        (np.eye(3) / 3, r"shape \(3, 3\); d = 2 needs \(2, 2\)"),
+        (np.array([[np.nan, 0.0], [0.0, 0.5]]), "NaN"),
+        (np.array([["a", "b"], ["c", "d"]]), "dtype"),
+        (np.array([[object(), 1], [1, 1]], dtype=object), "cannot be read"),
+        ("npz", "several arrays"),
+        ("garbage", "cannot be read"),
+        ("missing", "cannot be read"),
+    ],
+    ids=["non-hermitian", "trace", "negative", "shape", "nan", "strings", "pickled", "npz", "garbage", "missing"],
+)
+def test_study_initial_state_file_is_checked(tmp_path, content, reason):
+    from jaxthermo.apps.config import ConfigError
+    from jaxthermo.apps.study import build_initial_state
+
+    path = tmp_path / "rho0.npy"
+    if isinstance(content, np.ndarray):
+        np.save(path, content, allow_pickle=True)
+    elif content == "npz":
+        path = tmp_path / "rho0.npz"
+        np.savez(path, a=np.eye(2) / 2, b=np.eye(2) / 2)
+    elif content == "garbage":
+        path.write_bytes(b"\x93NUMPY garbage")
+    cfg = {"initial_state": {"name": "file", "file": str(path)}, "model": {"d": 2}}
+    with pytest.raises(ConfigError, match=rf"\[initial_state\] file = '{path}': .*{reason}"):
+        build_initial_state(cfg)
+    good = np.array([[0.7, 0.2j], [-0.2j, 0.3]])
+    np.save(tmp_path / "good.npy", good)
+    cfg["initial_state"]["file"] = str(tmp_path / "good.npy")
+    np.testing.assert_array_equal(build_initial_state(cfg), good)

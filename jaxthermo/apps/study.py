@@ -71,16 +71,45 @@ def build_initial_state(cfg):
         psi = np.sqrt(p) * np.exp(1j * phases)
         return np.outer(psi, psi.conj())
     if name == "file":
-        try:
-            rho = np.load(s["file"])
-        except OSError as err:
-            raise cfgmod.ConfigError(f"[initial_state] file = {s['file']!r}: {err}") from err
-        if rho.shape != (d, d):
-            raise cfgmod.ConfigError(
-                f"[initial_state] file: the matrix has shape {rho.shape}; d = {d} needs ({d}, {d})"
-            )
-        return rho
+        return load_initial_state(s["file"], d)
     raise AssertionError(name)
+
+
+# tolerance of the checks of a ρ0 read from a file (Hermiticity, trace, positivity)
+STATE_ATOL = 1e-8
+
+
+def load_initial_state(path, d: int) -> np.ndarray:
+    """ρ0 read from a ``.npy`` file (no pickle) and checked: a finite numeric (d, d) matrix,
+    Hermitian, of unit trace and positive semidefinite (each to 1e-8); otherwise ``ConfigError``
+    naming the key ``[initial_state] file`` and the file."""
+
+    def fail(why):
+        return cfgmod.ConfigError(f"[initial_state] file = {str(path)!r}: {why}")
+
+    try:
+        rho = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise fail(f"cannot be read as a .npy array ({err})") from err
+    if not isinstance(rho, np.ndarray):  # an .npz archive
+        rho.close()
+        raise fail("holds several arrays (.npz); save one (d, d) matrix with numpy.save")
+    if not (np.issubdtype(rho.dtype, np.number) and rho.dtype != np.bool_):
+        raise fail(f"the array has dtype {rho.dtype}; a density matrix needs numbers")
+    if rho.shape != (d, d):
+        raise fail(f"the matrix has shape {rho.shape}; d = {d} needs ({d}, {d})")
+    if not np.all(np.isfinite(rho)):
+        raise fail("the matrix has NaN or infinite entries")
+    herm = np.max(np.abs(rho - rho.conj().T))
+    if herm > STATE_ATOL:
+        raise fail(f"the matrix is not Hermitian: max |rho - rho†| = {herm:.3g}")
+    trace = float(np.real(np.trace(rho)))
+    if abs(trace - 1.0) > STATE_ATOL:
+        raise fail(f"the matrix must have unit trace; Tr rho = {trace:.6g}")
+    lowest = float(np.min(np.linalg.eigvalsh(0.5 * (rho + rho.conj().T))))
+    if lowest < -STATE_ATOL:
+        raise fail(f"the matrix is not positive semidefinite: smallest eigenvalue {lowest:.3g}")
+    return rho
 
 
 def _engine_kwargs(cfg):

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._dtypes import complex_dtype_for
+from .._linalg import inverse_condition
 from .._quadrature import composite_gauss_legendre
 from .._qudit import dagger, expectation, tensor
 from .._qutip import as_array, is_qobj
@@ -82,6 +83,11 @@ class GlobalModel:
             value = getattr(self, name)
             check_numeric(value, name, real=False)
             if should_validate(value):
+                if np.ndim(value) != 2:
+                    raise ValueError(
+                        f"{name} must be one matrix (d, d); got shape {np.shape(value)}: a GlobalModel is one "
+                        "model (use jax.vmap over models built inside it for a batch)"
+                    )
                 check_hermitian(value, name)
         if should_validate(self.h_interaction):
             d = self.dims[0] * self.dims[1]
@@ -122,6 +128,18 @@ class GlobalEnergetics(NamedTuple):
     interaction: Assignment
 
 
+def one_state(rho, name: str, d: int) -> jnp.ndarray:
+    """``rho`` as an array after checking it is one density matrix (d, d) (``ValueError`` naming
+    ``name``): the functions of model C take one state, a batch is refused (use ``jax.vmap``)."""
+    if jnp.shape(rho) != (d, d):
+        raise ValueError(
+            f"{name} must be one state of shape ({d}, {d}); got {jnp.shape(rho)}: use jax.vmap for a batch"
+        )
+    if should_validate(rho):
+        check_density_matrix(rho, name, dim=d)
+    return jnp.asarray(rho)
+
+
 def _require_constant(model):
     if model.drive is not None:
         raise ValueError("drive: the exact reduced map and minimal dissipation need a constant H (drive=None)")
@@ -146,10 +164,7 @@ def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> 
     d = model.dims[0] * model.dims[1]
     check_time_grid(times)
     substeps = check_positive_int(substeps, "substeps")
-    rho0 = as_array(rho0, "rho0", dims=model.dims)  # a QuTiP Qobj: dims checked against (d_S, d_E)
-    if should_validate(rho0):
-        check_density_matrix(rho0, "rho0", dim=d)
-    rho0 = jnp.asarray(rho0)
+    rho0 = one_state(as_array(rho0, "rho0", dims=model.dims), "rho0", d)  # a Qobj: dims checked against (d_S, d_E)
     cdt = complex_dtype_for(jnp.result_type(rho0.dtype, jnp.asarray(times).dtype))
     rho0 = rho0.astype(cdt)
     if model.drive is not None:
@@ -258,7 +273,7 @@ def reduced_map(model: GlobalModel, rho_env, t) -> ReducedMap:
     Φ_t(ρ_S) = Tr_E[U_t (ρ_S ⊗ ρ_E) U_t†]; Φ̇_t uses U̇_t = −iH U_t (exact, no finite differences).
     """
     _require_constant(model)
-    rho_env = jnp.asarray(rho_env)
+    rho_env = one_state(rho_env, "rho_env", model.dims[1])
     cdt = complex_dtype_for(jnp.result_type(rho_env.dtype, jnp.asarray(t).dtype))
     h = model.hamiltonian(cdt)
     w, v = spectral_decomposition(h)
@@ -274,12 +289,6 @@ def generator_from_map(phi, phi_dot):
 def exact_generator(model: GlobalModel, rho_env, t):
     """L_t = Φ̇_t ∘ Φ_t^{−1}, the exact time-local generator of the reduced dynamics, (d_S², d_S²)."""
     return generator_from_map(*reduced_map(model, rho_env, t))
-
-
-def inverse_condition(matrix):
-    """σ_min/σ_max of a (..., n, n) matrix: 0 when singular, 1 when unitary."""
-    s = jnp.linalg.svd(matrix, compute_uv=False)
-    return s[..., -1] / s[..., 0]
 
 
 class MinimalDissipation(NamedTuple):
@@ -334,10 +343,7 @@ def minimal_dissipation(
     d_s, d_e = model.dims
     check_time_grid(times)
     order = check_positive_int(order, "order")
-    if should_validate(rho_s0):
-        check_density_matrix(rho_s0, "rho_s0", dim=d_s)
-    if should_validate(rho_env):
-        check_density_matrix(rho_env, "rho_env", dim=d_e)
+    rho_s0, rho_env = one_state(rho_s0, "rho_s0", d_s), one_state(rho_env, "rho_env", d_e)
     times = jnp.asarray(times)
     cdt = complex_dtype_for(jnp.result_type(jnp.asarray(rho_s0).dtype, jnp.asarray(rho_env).dtype, times.dtype))
     rho_s0 = jnp.asarray(rho_s0).astype(cdt)

@@ -39,6 +39,7 @@ from .._validation import (
     check_time_grid,
     register_checked_dataclass,
     should_validate,
+    value_checks_enabled,
 )
 from ._assignment import Assignment, bare_assignment, interaction_assignment, minimal_dissipation_assignment
 from ._global import warn_singular
@@ -113,7 +114,7 @@ class QuadraticReservoirs:
         if self.statistics == "boson":
             for n in (1, 2):
                 h, beta, mu = (getattr(self, f"{x}{n}") for x in ("h", "beta", "mu"))
-                if should_validate(h) and should_validate(mu):
+                if should_validate(h) and should_validate(mu) and value_checks_enabled():
                     lowest = float(np.min(np.linalg.eigvalsh(np.asarray(h) - np.asarray(mu) * np.eye(np.shape(h)[0]))))
                     if lowest <= 0:
                         raise ValueError(

@@ -18,15 +18,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._dtypes import as_complex, as_real, as_state
-from .._linalg import expm
+from .._linalg import expm, inverse_condition
 from .._qudit import commutator, partial_trace, tensor
 from .._superoperators import superoperator
-from .._validation import check_time_grid, is_concrete
-from ._model import MEMBER_NDIM, complex_dtype, thermal_ancilla
+from .._validation import check_time_grid, error_if, is_concrete, value_checks_enabled
+from ._model import batch_shapes, complex_dtype, require_one_member, thermal_ancilla
 
 
 def coherent_drive(model) -> jnp.ndarray:
-    """``G = Tr_A[V (1 ⊗ χ)]`` (d_S, d_S) of one species ([WCCM] eq. (8))."""
+    """``G = Tr_A[V (1 ⊗ χ)]`` (d_S, d_S) of one species ([WCCM] eq. (8)); a batch of models is refused."""
+    require_one_member(model, "coherent_drive")
     cdt = complex_dtype(model)
     d_s, d_a = model.dims
     v = as_complex(model.V, cdt)
@@ -34,7 +35,11 @@ def coherent_drive(model) -> jnp.ndarray:
 
 
 def dissipator(model, rho) -> jnp.ndarray:
-    """``D(ρ) = −½ Tr_A[V, [V, ρ ⊗ ρ_A^th]]`` (d_S, d_S) of one species ([WCCM] eq. (7))."""
+    """``D(ρ) = −½ Tr_A[V, [V, ρ ⊗ ρ_A^th]]`` (..., d_S, d_S) of one species ([WCCM] eq. (7)).
+
+    ρ may carry leading batch axes (kept); a batch of models is refused (use :func:`map_over_models`).
+    """
+    require_one_member(model, "dissipator")
     cdt = complex_dtype(model)
     d_s, d_a = model.dims
     v = as_complex(model.V, cdt)
@@ -53,9 +58,11 @@ def master_equation_rhs(model, rho) -> jnp.ndarray:
     """``dρ/dt = −i[H_S + Σ_j λ_j G_j, ρ] + Σ_j D_j(ρ)`` (d_S, d_S) ([WCCM] eqs. (6), (18)).
 
     Args:
-      model: a :class:`CoherentCollisionModel` or :class:`MultiSpeciesModel` (one member).
-      rho: system state (d_S, d_S).
+      model: a :class:`CoherentCollisionModel` or :class:`MultiSpeciesModel`: one member (a batch
+        of models is refused with ``ValueError``; use :func:`map_over_models`).
+      rho: system state (..., d_S, d_S); leading batch axes are kept.
     """
+    require_one_member(model, "master_equation_rhs")
     cdt = complex_dtype(model.species[0])
     rho = as_state(rho).astype(cdt)
     out = -1j * commutator(as_complex(model.H_S, cdt), rho)
@@ -88,12 +95,19 @@ def propagate(model, rho0, times) -> jnp.ndarray:
 
     Args:
       model: :class:`CoherentCollisionModel` or :class:`MultiSpeciesModel`, possibly batched.
-      rho0: ρ(0) (d_S, d_S), shared by the batch.
+      rho0: ρ(0) (d_S, d_S), shared by the batch of models; a batch of states is refused with
+        ``ValueError`` (use ``jax.vmap`` over ``rho0``).
       times: non-decreasing times ≥ 0, shape (T,) (:func:`jaxthermo._validation.check_time_grid`).
 
     Returns:
       (..., T, d_S, d_S).
     """
+    d = model.dims[0]
+    if jnp.shape(rho0) != (d, d):
+        raise ValueError(
+            f"rho0 must be one state of shape ({d}, {d}); got {jnp.shape(rho0)}: use jax.vmap over rho0 for a batch "
+            "of initial states (a batch of models is given through the model's fields)"
+        )
     uniform = False
     check_time_grid(times, "times")
     if is_concrete(times):  # decided on the raw input: inside jit, jnp.asarray(np_array) is a tracer
@@ -140,13 +154,43 @@ def _propagators_one(model, rho0, times, uniform):
     return v0, jax.vmap(lambda dt: expm(lv * dt.astype(cdt)))(jnp.diff(times))
 
 
-@jax.jit
 def steady_state(model) -> jnp.ndarray:
     """The steady state 𝓛 vec(ρ) = 0, Tr ρ = 1 (d_S, d_S) (batched models: (..., d_S, d_S)).
 
     Solved as a linear system with the first row of 𝓛 replaced by the trace functional
-    (differentiable; assumes a unique steady state).
+    (differentiable). That system is singular exactly when the steady state is not unique (the
+    kernel of 𝓛 has dimension > 1, e.g. zero coupling V = 0, where every energy eigenstate of H_S
+    is stationary): then ``ValueError`` naming ``model`` (concrete models, unless
+    ``jaxthermo.config.validate == "off"``); inside ``jit``/``vmap``/``grad`` the same check runs on
+    the device with ``validate = "always"`` (:func:`jaxthermo._validation.error_if`).
     """
+    rho, cond = _steady_state(model)
+    tol = steady_state_rcond(rho.dtype, model.dims[0])
+    if not is_concrete(cond):
+        error_if(~(cond >= tol), _NOT_UNIQUE + " (inverse condition {value}, threshold " + f"{tol:.3g})", cond)
+    elif value_checks_enabled():
+        c = np.asarray(cond)
+        bad = ~(c >= tol)
+        if np.any(bad):
+            shown = np.ravel(c[bad] if c.ndim else c)[:3].tolist()
+            raise ValueError(f"{_NOT_UNIQUE} (inverse condition {shown}, threshold {tol:.3g})")
+    return rho
+
+
+_NOT_UNIQUE = (
+    "model: the steady state is not unique: the Liouvillian has more than one stationary state "
+    "(σ_min/σ_max of the bordered linear system is 0 to rounding, or not finite), e.g. zero coupling V = 0"
+)
+
+
+def steady_state_rcond(dtype, d: int) -> float:
+    """The smallest inverse condition σ_min/σ_max of the bordered (d², d²) system accepted as a unique
+    steady state: 100 d² ulp of ``dtype`` (below it the solve returns rounding noise or NaN)."""
+    return 100.0 * d * d * float(jnp.finfo(dtype).eps)
+
+
+@jax.jit
+def _steady_state(model):
     return map_over_models(_steady_state_one, model)
 
 
@@ -157,21 +201,11 @@ def _steady_state_one(model):
     a = lv.at[0].set(trace_row)
     b = jnp.zeros(d * d, dtype=lv.dtype).at[0].set(1.0)
     rho = jnp.linalg.solve(a, b).reshape(d, d)
-    return 0.5 * (rho + jnp.conj(rho.T))
+    return 0.5 * (rho + jnp.conj(rho.T)), inverse_condition(jax.lax.stop_gradient(a))
 
 
 # ------------------------------------------------------------------------------------------
 # batching over models
-
-
-def _batch_axes(model):
-    """Per-leaf batch shape of a (possibly batched) model and their broadcast shape."""
-    shapes = []
-    for s in model.species:
-        for f, nd in MEMBER_NDIM.items():
-            shape = np.shape(getattr(s, f))
-            shapes.append(shape[: len(shape) - nd])
-    return shapes, np.broadcast_shapes(*shapes)
 
 
 def map_over_models(fn, model):
@@ -180,7 +214,7 @@ def map_over_models(fn, model):
     A field is batched when it has more axes than one member needs (``MEMBER_NDIM``); batch
     shapes broadcast. Unbatched fields are shared (``in_axes=None``).
     """
-    shapes, batch = _batch_axes(model)
+    shapes, batch = batch_shapes(model)
     if batch == ():
         return fn(model)
     n = int(np.prod(batch))

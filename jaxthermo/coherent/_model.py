@@ -28,6 +28,7 @@ from .._validation import (
     is_numeric_tracer,
     register_checked_dataclass,
     should_validate,
+    value_checks_enabled,
 )
 
 # number of trailing (per-member) axes of each field; extra leading axes are a batch of models
@@ -103,6 +104,31 @@ class CoherentCollisionModel:
 # dtypes and basic objects (one member)
 
 
+def batch_shapes(model) -> tuple[list[tuple[int, ...]], tuple[int, ...]]:
+    """Per-field batch shapes of a (possibly batched) model, species by species, and their broadcast
+    shape: the leading axes a field has beyond what one member needs (``MEMBER_NDIM``)."""
+    shapes = []
+    for s in model.species:
+        for f, nd in MEMBER_NDIM.items():
+            shape = np.shape(getattr(s, f))
+            shapes.append(shape[: len(shape) - nd])
+    return shapes, np.broadcast_shapes(*shapes)
+
+
+def require_one_member(model, function: str) -> None:
+    """Raise ``ValueError`` naming ``model`` if it is a batch of models (a field with leading axes).
+
+    The per-member functions of model B take one model: a batch would broadcast its axes against
+    the matrix axes (silently wrong when the sizes agree). Checked on shapes, so also under ``jit``.
+    """
+    _, batch = batch_shapes(model)
+    if batch != ():
+        raise ValueError(
+            f"model: {function} takes one model, got a batch of models with batch shape {batch} (fields with "
+            "leading axes); use jaxthermo.coherent.map_over_models or jax.vmap over the members"
+        )
+
+
 def complex_dtype(model) -> Any:
     """The complex dtype of a model's computations: the precision of its matrices."""
     leaves = [jnp.asarray(getattr(model, f)) for f in ("H_S", "H_A", "V", "chi")]
@@ -115,7 +141,8 @@ def thermal_ancilla(model) -> jnp.ndarray:
 
 
 def ancilla_state(model) -> jnp.ndarray:
-    """``ρ_A = ρ_A^th + √τ λ χ`` (d_A, d_A) ([WCCM] eq. (5))."""
+    """``ρ_A = ρ_A^th + √τ λ χ`` (d_A, d_A) ([WCCM] eq. (5)) of one model (a batch is refused)."""
+    require_one_member(model, "ancilla_state")
     cdt = complex_dtype(model)
     scale = jnp.sqrt(as_real(model.tau, cdt)) * as_real(model.lam, cdt)
     return thermal_ancilla(model) + scale.astype(cdt) * as_complex(model.chi, cdt)
@@ -168,7 +195,9 @@ def collision_unitary(model, n_species: int = 1) -> jnp.ndarray:
 
     With m = ``n_species`` = 1 this is ``exp(−iτ H_SA)``, ``H_SA = H_S + H_A + V/√τ``; with m
     species each collision lasts τ/m and V is rescaled by m/√τ ([WCCM], multiple environments).
+    One model (a batch is refused).
     """
+    require_one_member(model, "collision_unitary")
     cdt = complex_dtype(model)
     h_s, h_a, v = as_complex(model.H_S, cdt), as_complex(model.H_A, cdt), as_complex(model.V, cdt)
     tau = as_real(model.tau, cdt)
@@ -211,7 +240,11 @@ def allowed_lambda_range(model) -> LambdaRange:
 
 
 def validate(model, atol: float = 1e-10) -> None:
-    """Check a model's inputs (docs/coherent.md); raise ``ValueError`` naming the parameter, warn on assumptions."""
+    """Check a model's inputs (docs/coherent.md); raise ``ValueError`` naming the parameter, warn on assumptions.
+
+    Under ``jaxthermo.config.validate == "off"`` only shapes and the signs of τ and β are checked:
+    Hermiticity, finiteness, χ's zero weight on the energy eigenspaces, the λ range (positivity of
+    ρ_A) and the warnings, which need eigendecompositions, are skipped."""
     names = ("H_S", "H_A", "V", "chi")
     for name in names:
         check_hermitian(getattr(model, name), name, atol=atol)
@@ -232,6 +265,8 @@ def validate(model, atol: float = 1e-10) -> None:
     beta = np.asarray(model.beta, dtype=float)
     if np.any(beta < 0):
         raise ValueError(f"beta must be >= 0; got {np.ravel(beta)[:3].tolist()}")
+    if not value_checks_enabled():  # validate="off": types, shapes and signs only, no decompositions
+        return
     # χ: no weight on the energy eigenspaces of H_A
     e, u = np.linalg.eigh(h_a)
     chi_e = np.conj(np.swapaxes(u, -1, -2)) @ chi @ u

@@ -25,7 +25,7 @@ from .._collision import CollisionResult, collide_unitary
 from .._deprecation import renamed_keyword
 from .._dtypes import as_state
 from .._validation import check_density_matrix, check_positive_int
-from ._model import ancilla_state, check_ancilla_positive, collision_unitary, complex_dtype
+from ._model import ancilla_state, check_ancilla_positive, collision_unitary, complex_dtype, require_one_member
 
 
 class CoherentCollision(CollisionResult):
@@ -48,8 +48,10 @@ class CoherentCollision(CollisionResult):
 def collide(model, rho, n_species: int = 1) -> CoherentCollision:
     """One collision of ρ_S (d_S, d_S) with a fresh ancilla of ``model`` (docs/coherent.md).
 
-    ``n_species`` = m rescales the collision to last τ/m with V·m/√τ (several species).
+    ``n_species`` = m rescales the collision to last τ/m with V·m/√τ (several species). ρ_S may
+    carry leading batch axes (kept in every output); a batch of models is refused (``ValueError``).
     """
+    require_one_member(model, "collide")
     cdt = complex_dtype(model)
     rho = as_state(rho).astype(cdt)
     res = collide_unitary(rho, ancilla_state(model), collision_unitary(model, n_species), model.H_S, model.H_A)
@@ -69,12 +71,13 @@ def stroboscopic_step(model, rho) -> StroboscopicStep:
 
     Args:
       model: a :class:`CoherentCollisionModel`.
-      rho: system state (d_S, d_S).
+      rho: system state (..., d_S, d_S); leading batch axes are kept in every output.
 
     Returns:
-      :class:`StroboscopicStep` ``(system, ancilla, joint)``, shapes (d_S, d_S), (d_A, d_A),
-      (d_S d_A, d_S d_A); it unpacks like a tuple.
+      :class:`StroboscopicStep` ``(system, ancilla, joint)``, shapes (..., d_S, d_S), (..., d_A, d_A),
+      (..., d_S d_A, d_S d_A); it unpacks like a tuple.
     """
+    require_one_member(model, "stroboscopic_step")
     check_ancilla_positive(model)
     check_density_matrix(rho, "rho", dim=model.dims[0])
     c = collide(model, rho)
@@ -85,17 +88,20 @@ def cycle(model, rho) -> CoherentCollision:
     """One full cycle: the system meets one ancilla of every species in turn (docs/coherent.md).
 
     For a :class:`MultiSpeciesModel` with m species each collision lasts τ/m with ``V_j·m/√τ``.
-    Returns the stacked per-species :class:`CoherentCollision` (leading axis m); the system state
-    after the cycle is ``result.system[-1]``.
+    Returns the stacked per-species :class:`CoherentCollision`, species axis m after the batch axes
+    of ρ (..., m, ...): for one state (d_S, d_S) the leading axis is m and the system state after
+    the cycle is ``result.system[-1]``.
     """
+    require_one_member(model, "cycle")
     species = model.species
     m = len(species)
+    n_batch = jnp.ndim(rho) - 2
     out = []
     for s in species:
         c = collide(s, rho, n_species=m)
         out.append(c)
         rho = c.system
-    return jax.tree_util.tree_map(lambda *x: jnp.stack(x), *out)
+    return jax.tree_util.tree_map(lambda *x: jnp.stack(x, axis=n_batch), *out)
 
 
 class StroboscopicTrajectory(NamedTuple):
@@ -121,7 +127,8 @@ def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecate
 
     Args:
       model: a :class:`CoherentCollisionModel` or :class:`MultiSpeciesModel`.
-      rho0: initial system state (d_S, d_S).
+      rho0: initial system state (d_S, d_S), or a batch (..., d_S, d_S): the batch axes lead every
+        output (``states`` (..., N+1, d_S, d_S), ``work`` (..., N, m)). A batch of models is refused.
       n_steps: the number of collision steps, a positive integer (static under ``jit``); with m species
         a step is a cycle of m collisions. The old keyword ``n_collisions=`` still works, with a
         ``DeprecationWarning``.
@@ -134,9 +141,17 @@ def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecate
         raise TypeError(f"stroboscopic_trajectory() got unexpected keyword arguments {sorted(kwargs)}")
     if n_steps is None:
         raise TypeError("stroboscopic_trajectory() missing the number of collisions n_steps")
+    require_one_member(model, "stroboscopic_trajectory")
     check_ancilla_positive(model)
     check_density_matrix(rho0, "rho0", dim=model.dims[0])
-    return _stroboscopic_trajectory(model, rho0, check_positive_int(n_steps, "n_steps"))
+    n_steps = check_positive_int(n_steps, "n_steps")
+    batch = jnp.shape(rho0)[:-2]
+    if not batch:
+        return _stroboscopic_trajectory(model, rho0, n_steps)
+    d = model.dims[0]
+    flat = jnp.reshape(as_state(rho0), (-1, d, d))
+    out = jax.vmap(lambda r: _stroboscopic_trajectory(model, r, n_steps))(flat)
+    return jax.tree_util.tree_map(lambda x: jnp.reshape(x, batch + x.shape[1:]), out)
 
 
 @partial(jax.jit, static_argnames="n_steps")

@@ -24,17 +24,24 @@ from .._dtypes import as_complex, as_real, as_state
 from .._information import mutual_information, relative_entropy, von_neumann_entropy
 from .._qudit import commutator, expectation
 from ._master import _species_generator, coherent_drive, dissipator, master_equation_rhs
-from ._model import ancilla_state, complex_dtype, energy_coherence
+from ._model import ancilla_state, complex_dtype, energy_coherence, require_one_member
 from ._stroboscopic import collide
 
 
-def _per_species(model, fn):
+def _per_species(model, fn, function):
+    """``fn`` per species of one model: its value for a single-species model, else stacked on a last
+    axis m (after the batch axes of ρ). A batch of models is refused (use ``map_over_models``)."""
+    require_one_member(model, function)
     values = [fn(s) for s in model.species]
-    return values[0] if len(values) == 1 and model.species[0] is model else jnp.stack(values)
+    return values[0] if len(values) == 1 and model.species[0] is model else jnp.stack(values, axis=-1)
 
 
 def coherent_work_rate(model, rho) -> jnp.ndarray:
-    """``Ẇ_C = iλ⟨[G, H_S]⟩`` ([WCCM] eq. (12)): scalar, or (m,) per species for a multi-species model."""
+    """``Ẇ_C = iλ⟨[G, H_S]⟩`` ([WCCM] eq. (12)): scalar, or (m,) per species for a multi-species model.
+
+    Every rate function here takes one model and ρ (..., d_S, d_S): leading batch axes of ρ are kept
+    (per-species values then have shape (..., m)); a batch of models is refused with ``ValueError``
+    (use :func:`~jaxthermo.coherent.map_over_models`)."""
 
     def one(s):
         cdt = complex_dtype(s)
@@ -42,7 +49,7 @@ def coherent_work_rate(model, rho) -> jnp.ndarray:
         lam = as_real(s.lam, cdt)
         return lam * expectation(1j * commutator(coherent_drive(s), as_complex(s.H_S, cdt)), r)
 
-    return _per_species(model, one)
+    return _per_species(model, one, "coherent_work_rate")
 
 
 def incoherent_heat_rate(model, rho) -> jnp.ndarray:
@@ -52,7 +59,7 @@ def incoherent_heat_rate(model, rho) -> jnp.ndarray:
         cdt = complex_dtype(s)
         return expectation(as_complex(s.H_S, cdt), dissipator(s, as_state(rho).astype(cdt)))
 
-    return _per_species(model, one)
+    return _per_species(model, one, "incoherent_heat_rate")
 
 
 def ancilla_heat_rate(model, rho) -> jnp.ndarray:
@@ -64,31 +71,37 @@ def ancilla_heat_rate(model, rho) -> jnp.ndarray:
         cdt = complex_dtype(s)
         return -expectation(as_complex(s.H_S, cdt), _species_generator(s, as_state(rho).astype(cdt)))
 
-    return _per_species(model, one)
+    return _per_species(model, one, "ancilla_heat_rate")
 
 
 def energy_rate(model, rho) -> jnp.ndarray:
     """``d⟨H_S⟩/dt = Tr[H_S ρ̇]`` from the master equation (the left side of [WCCM] eq. (13))."""
+    require_one_member(model, "energy_rate")
     cdt = complex_dtype(model.species[0])
     return expectation(as_complex(model.H_S, cdt), master_equation_rhs(model, rho))
 
 
 def entropy_rate(model, rho) -> jnp.ndarray:
     """``Ṡ(ρ_S) = d/dt S(ρ_S)`` along the master equation (forward-mode derivative of S)."""
+    require_one_member(model, "entropy_rate")
     rho = as_state(rho).astype(complex_dtype(model.species[0]))
     _, ds = jax.jvp(von_neumann_entropy, (rho,), (master_equation_rhs(model, rho),))
     return ds
 
 
 def entropy_production_rate(model, rho) -> jnp.ndarray:
-    """``Π = Ṡ(ρ_S) − Σ_j β_j Q̇_inc^j`` ([WCCM] eqs. (17), (20)), scalar."""
-    q = jnp.atleast_1d(incoherent_heat_rate(model, rho))
+    """``Π = Ṡ(ρ_S) − Σ_j β_j Q̇_inc^j`` ([WCCM] eqs. (17), (20)): scalar per state (batch axes of ρ kept)."""
+    require_one_member(model, "entropy_production_rate")
+    q = incoherent_heat_rate(model, rho)
     betas = jnp.stack([as_real(s.beta, complex_dtype(s)) for s in model.species])
-    return entropy_rate(model, rho) - jnp.sum(betas * q)
+    if model.species[0] is model:  # one species: no species axis
+        q = q[..., None]
+    return entropy_rate(model, rho) - jnp.sum(betas * q, axis=-1)
 
 
 def free_energy_rate(model, rho) -> jnp.ndarray:
     """``Ḟ = d⟨H_S⟩/dt − Ṡ/β`` for a single species at inverse temperature β ([WCCM] eq. (17))."""
+    require_one_member(model, "free_energy_rate")
     beta = as_real(model.beta, complex_dtype(model))
     return energy_rate(model, rho) - entropy_rate(model, rho) / beta
 
@@ -142,6 +155,7 @@ def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermod
     mode over the whole tuple at once (``jax.jacrev``) spreads the NaN to every row (a zero cotangent
     times NaN), so take ``jax.jacfwd`` there.
     """
+    require_one_member(model, "collision_thermodynamics")
     cdt = complex_dtype(model)
     rho = as_state(rho).astype(cdt)
     beta = as_real(model.beta, cdt)
