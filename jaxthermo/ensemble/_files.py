@@ -2,7 +2,7 @@
 
 Every file is an ``.npz`` archive (no pickle) with three header entries: ``__format__`` (what it
 holds: ``"jaxthermo-result"``, ``"jaxthermo-sweep"`` or ``"jaxthermo-checkpoint"``),
-``__version__`` (:data:`FORMAT_VERSION`) and ``__checksum__`` (SHA-256 over every other entry's
+``__version__`` (:data:`FORMAT_VERSION`; older versions in :data:`READABLE_VERSIONS` are read too) and ``__checksum__`` (SHA-256 over every other entry's
 name, dtype, shape and bytes). A file is written to a temporary file unique to its writer in the
 same directory and renamed over the target (atomic on POSIX), under a lock (``filelock``) on
 ``path + ".lock"``: two writers of one path are serialised, and a run holding a checkpoint refuses
@@ -24,9 +24,13 @@ import filelock
 import numpy as np
 
 from .._histogram import Histogram
+from ._sensitivity import DeltaSensitivity, Sensitivity
 from ._statistics import Counts, HigherMoments, Moments
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# versions this jaxthermo reads: 1 (no sensitivities in results) and 2 (results also hold ``sensitivity``
+# and ``delta_sensitivity`` of a run with ``wrt``); checkpoints are the same in both
+READABLE_VERSIONS = (1, 2)
 RESULT, SWEEP, CHECKPOINT = "jaxthermo-result", "jaxthermo-sweep", "jaxthermo-checkpoint"
 _HEADER = ("__format__", "__version__", "__checksum__")
 _LOCK_TIMEOUT_S = 60.0  # a writer of a result waits this long for another writer of the same path
@@ -138,8 +142,10 @@ def _read(path, kind: str, name: str) -> dict:
     if fmt != kind:
         raise FileFormatError(f"{name}={path!r} holds {fmt!r}, not a jaxthermo {what} file")
     version = int(arrays["__version__"])
-    if version != FORMAT_VERSION:
-        raise FileFormatError(f"{name}={path!r} has format version {version}; this jaxthermo reads {FORMAT_VERSION}")
+    if version not in READABLE_VERSIONS:
+        raise FileFormatError(
+            f"{name}={path!r} has format version {version}; this jaxthermo reads versions {READABLE_VERSIONS}"
+        )
     body = {k: v for k, v in arrays.items() if k not in _HEADER}
     if "__checksum__" not in arrays or str(arrays["__checksum__"]) != _checksum(body):
         raise FileFormatError(f"{name}={path!r} is corrupted: its checksum does not match its contents")
@@ -226,7 +232,71 @@ def result_arrays(result, prefix: str = "") -> dict:
                 out[f"{prefix}{f.name}.{g.name}"] = np.asarray(getattr(value, g.name))
         else:
             out[prefix + f.name] = np.asarray(value)
+    out.update(sensitivity_arrays(result, prefix))
     return out
+
+
+_SENS = "sensitivity"
+_DELTA = "delta_sensitivity"
+# the array fields of a Sensitivity (its name and n_configs come from the file's names and the result)
+_SENS_FIELDS = tuple(f.name for f in dataclasses.fields(Sensitivity) if f.name not in ("name", "n_configs"))
+_DELTA_FIELDS = tuple(f for f in DeltaSensitivity._fields if f != "n_configs")
+
+
+def sensitivity_arrays(result, prefix: str = "") -> dict:
+    """Flat {name: array} of ``result.sensitivity`` (``sensitivity.names`` as JSON, then
+    ``sensitivity/<parameter>/<field>``) and ``result.delta_sensitivity`` (``delta_sensitivity/<field>``);
+    empty for a run without ``wrt``."""
+    out = {}
+    if result.sensitivity is not None:
+        out[f"{prefix}{_SENS}.names"] = np.asarray(json.dumps(list(result.sensitivity)))
+        for name, sens in result.sensitivity.items():
+            out.update({f"{prefix}{_SENS}/{name}/{f}": np.asarray(getattr(sens, f)) for f in _SENS_FIELDS})
+    if result.delta_sensitivity is not None:
+        out.update({f"{prefix}{_DELTA}/{f}": np.asarray(getattr(result.delta_sensitivity, f)) for f in _DELTA_FIELDS})
+    return out
+
+
+def _check_sensitivity_shapes(fields, result_fields, name, where):
+    """Every field has the shape of the result's field of the same name, or all of them that shape plus
+    one common trailing axis (a parameter with several entries, e.g. a θ schedule)."""
+    extra = set()
+    for field, value in fields.items():
+        base = result_fields[field].shape
+        if value.shape[: len(base)] != base or value.ndim - len(base) not in (0, 1):
+            raise FileFormatError(
+                f"{where}: {_SENS}/{name}/{field} has shape {value.shape}; expected {base} (+ a parameter axis)"
+            )
+        extra.add(value.shape[len(base) :])
+    if len(extra) != 1:
+        raise FileFormatError(f"{where}: the fields of {_SENS}/{name} disagree on the parameter axis {sorted(extra)}")
+
+
+def sensitivities_from_arrays(arrays, prefix, result_fields, where):
+    """Inverse of :func:`sensitivity_arrays`, checked against the loaded result fields: (sensitivity,
+    delta_sensitivity), each None where the file holds none (format version 1 files hold none)."""
+    sens = delta = None
+    n = result_fields["n_configs"]
+    try:
+        if f"{prefix}{_SENS}.names" in arrays:
+            sens = {}
+            for name in json.loads(str(arrays[f"{prefix}{_SENS}.names"])):
+                fields = {f: np.asarray(arrays[f"{prefix}{_SENS}/{name}/{f}"]) for f in _SENS_FIELDS}
+                _check_sensitivity_shapes(fields, result_fields, name, where)
+                sens[name] = Sensitivity(name=name, n_configs=n, **fields)
+        if f"{prefix}{_DELTA}/mean_work" in arrays:
+            fields = {f: np.asarray(arrays[f"{prefix}{_DELTA}/{f}"]) for f in _DELTA_FIELDS}
+            n_steps, n_alpha = result_fields["n_steps"], result_fields["alphas"].size
+            for field, value in fields.items():
+                shape = (n_steps,) if field.endswith("_work") else (n_steps, n_alpha)
+                if value.shape != shape:
+                    raise FileFormatError(f"{where}: {_DELTA}/{field} has shape {value.shape}; expected {shape}")
+            delta = DeltaSensitivity(n_configs=n, **fields)
+    except KeyError as exc:
+        raise FileFormatError(f"{where}: entry {exc.args[0]!r} is missing") from None
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise FileFormatError(f"{where}: unreadable sensitivity entry ({exc})") from None
+    return sens, delta
 
 
 def _scalar_int(arrays, key, where):
@@ -290,6 +360,7 @@ def result_from_arrays(arrays: dict, prefix: str = "", *, cls, where: str = "res
     except (TypeError, ValueError) as exc:
         raise FileFormatError(f"{where}: unreadable entry ({exc})") from None
     _check_result(kwargs, where)
+    kwargs["sensitivity"], kwargs["delta_sensitivity"] = sensitivities_from_arrays(arrays, prefix, kwargs, where)
     return cls(**kwargs)
 
 

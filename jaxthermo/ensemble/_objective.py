@@ -12,12 +12,14 @@
   chunk and recomputes the chunk's forward pass while accumulating its VJP (memory: one chunk's
   residuals, set by ``chunk_size`` × N, not by ``n_configs``). Forward mode (``jacfwd``) and ``vmap``
   go through the same program (a ``custom_vjp`` would forbid forward mode);
-* the program is jitted once per static setting (N, number of configurations, seed, observable, chunk
-  size, dtypes) and reused for any parameter values.
+* the program is jitted once per static setting (N, number of configurations, observable, chunk size,
+  dtypes) and reused for any parameter values and any seed (the seed is an argument of the program, so
+  an optax loop can draw fresh configurations every step without recompiling).
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 
 import jax
@@ -78,14 +80,14 @@ _PROGRAMS: dict = {}
 TRACE_COUNT = {"n": 0}  # number of Python traces of the chunk body (tests: no retrace per parameter value)
 
 
-def _program(n_steps, n_configs, seed, observable, alpha, quantum, chunk, draw_dtype, with_stderr):
-    key = (n_steps, n_configs, seed, observable, alpha, quantum, chunk, str(draw_dtype), with_stderr)
+def _program(n_steps, n_configs, observable, alpha, quantum, chunk, draw_dtype, with_stderr):
+    key = (n_steps, n_configs, observable, alpha, quantum, chunk, str(draw_dtype), with_stderr)
     if key in _PROGRAMS:
         return _PROGRAMS[key]
     n_chunks = -(-n_configs // chunk)
     value = _observable_fn(observable, alpha, quantum)
 
-    def run(model, rho0):
+    def run(model, rho0, seed):
         rdt = jnp.real(rho0).dtype
         model = jax.tree.map(
             lambda x: jnp.asarray(x).astype(rdt) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else x, model
@@ -149,7 +151,8 @@ def ensemble_mean(
       rho0: initial system state (d, d); its precision (complex128/complex64) sets the run's dtype.
       n_steps: collisions per configuration N.
       n_configs: number of configurations.
-      seed: integer seed (the engine's).
+      seed: integer seed (the engine's); also a traced integer (e.g. the step of a jitted optax loop:
+        fresh configurations every step, one compiled program).
       observable: ``"total_work"`` (W_N), ``"total_heat"`` (Q_N, heat into the system),
         ``"free_energy"`` (F_α(ρ_{S|N}‖τ_S), needs ``alpha``), or a function
         ``f(rho_N, W_N, Q_N) -> scalar`` of one configuration (pass the same function object to reuse
@@ -197,10 +200,13 @@ def ensemble_mean(
         )
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     alpha = None if alpha is None else float(alpha)
-    fn = _program(n_steps, n_configs, int(seed), observable, alpha, bool(quantum), int(chunk), draw_dtype, bool(stderr))
+    seed = jnp.asarray(operator.index(seed) if is_concrete(seed) else seed)  # a float seed: TypeError
+    if not jnp.issubdtype(seed.dtype, jnp.integer) or seed.shape != ():
+        raise TypeError(f"seed must be an integer scalar; got {seed.dtype}{seed.shape}")
+    fn = _program(n_steps, n_configs, observable, alpha, bool(quantum), int(chunk), draw_dtype, bool(stderr))
     # inputs were checked above and δ comes from a validated law: no run-time checks in the traced program
     with config.override(validate="eager"):
-        out = fn(model, rho0)
+        out = fn(model, rho0, seed)
     if stderr:
         return EnsembleMean(out[0], out[1], n_configs)
     return out

@@ -15,7 +15,7 @@ from . import _files
 from ._engine import run_grid
 from ._kernel import model_divergences
 from ._sensitivity import check_wrt, sensitivities_from_stats
-from ._statistics import cumulants, take, variance
+from ._statistics import MeansOverConfigurations, cumulants, standard_error, take, variance
 
 
 def _histogram(counts, edges):
@@ -24,7 +24,7 @@ def _histogram(counts, edges):
 
 
 @dataclasses.dataclass(frozen=True)
-class EnsembleResult:
+class EnsembleResult(MeansOverConfigurations):
     """Statistics of a model-A ensemble over ``n_configs`` configurations of N collisions.
 
     Per collision r = 1…N (shape (N,)): ``mean_work``/``var_work`` of W_r, ``mean_heat``/
@@ -73,7 +73,7 @@ class EnsembleResult:
     work_histogram: Histogram
     collision_work_histogram: Histogram
     info: dict = dataclasses.field(default_factory=dict, compare=False)
-    # with ensemble(..., wrt=...): {name: Sensitivity} and the DeltaSensitivity (not saved by save_result)
+    # with ensemble(..., wrt=...): {name: Sensitivity} and the DeltaSensitivity (saved by save_result)
     sensitivity: dict | None = dataclasses.field(default=None, compare=False, metadata=dict(derived=True))
     delta_sensitivity: object = dataclasses.field(default=None, compare=False, metadata=dict(derived=True))
     mean_cumulative_heat: np.ndarray = None
@@ -84,20 +84,6 @@ class EnsembleResult:
     heat_cumulants: np.ndarray = None
     mean_exp_minus_beta_work: np.ndarray = None
     stderr_exp_minus_beta_work: np.ndarray = None
-
-    @property
-    def mean_total_work(self):
-        """⟨W_N⟩, the mean accumulated work."""
-        return self.mean_cumulative_work[-1]
-
-    @property
-    def var_total_work(self):
-        """Var(W_N)."""
-        return self.var_cumulative_work[-1]
-
-    def standard_error(self, name: str):
-        """Standard error of the mean of a per-collision statistic, e.g. ``"work"``: √(var/n)."""
-        return np.sqrt(getattr(self, f"var_{name}") / self.n_configs)
 
     def to_xarray(self, model=None, attrs=None):
         """This result as an ``xarray.Dataset`` with named dims (``collision``, ``step``, ``alpha``,
@@ -141,7 +127,7 @@ def result_from_stats(model, stats, info) -> EnsembleResult:
     moments["heat_cumulants"] = np.stack(cumulants(stats["total_heat"]))
     jar = stats["exp_minus_beta_work"]
     moments["mean_exp_minus_beta_work"] = np.asarray(jar.mean)
-    moments["stderr_exp_minus_beta_work"] = np.sqrt(variance(jar) / max(int(np.asarray(jar.n)), 1)).astype(rdt)
+    moments["stderr_exp_minus_beta_work"] = standard_error(variance(jar), max(int(np.asarray(jar.n)), 1)).astype(rdt)
     work_edges, coll_edges = info["work_edges"], info["collision_work_edges"]
     return EnsembleResult(
         n_configs=int(info["n_configs"]),

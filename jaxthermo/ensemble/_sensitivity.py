@@ -31,7 +31,7 @@ from .._qudit import thermal_state
 from ..inhomogeneous import averaged_reservoir_state, collision_step
 from ._kernel import model_divergences
 from ._sampling import sample_chunk
-from ._statistics import Moments, chunk_moments, variance
+from ._statistics import MeansOverConfigurations, Moments, chunk_moments, standard_error, variance
 
 MODEL_FIELDS = ("theta", "beta", "g0")
 DELTAS = "deltas"
@@ -226,7 +226,7 @@ def _delta_moments(model, rho0, seed_key, indices, mask, n_steps, alphas, cohere
 
 
 @dataclasses.dataclass(frozen=True)
-class Sensitivity:
+class Sensitivity(MeansOverConfigurations):
     """Derivatives of an ensemble's streamed means with respect to one parameter (docs/ensemble.md §5).
 
     Same field names and shapes as :class:`~jaxthermo.EnsembleResult`, with a trailing axis for a
@@ -254,19 +254,6 @@ class Sensitivity:
     mean_state_trace_distance: np.ndarray
     mean_state_thermal_trace_distance: np.ndarray
 
-    @property
-    def mean_total_work(self):
-        """∂⟨W_N⟩/∂parameter."""
-        return self.mean_cumulative_work[-1]
-
-    @property
-    def var_total_work(self):
-        return self.var_cumulative_work[-1]
-
-    def standard_error(self, name: str):
-        """Standard error of ``mean_<name>`` (e.g. ``"work"``, ``"total_work"``, ``"divergence"``): √(var/n)."""
-        return np.sqrt(np.asarray(getattr(self, f"var_{name}")) / self.n_configs)
-
 
 class DeltaSensitivity(NamedTuple):
     """Per collision r: mean and variance over configurations of ∂W_N/∂δ_r (N,) and of
@@ -280,7 +267,7 @@ class DeltaSensitivity(NamedTuple):
 
     def standard_error(self, name: str):
         """√(var/n) of ``mean_work`` (``"work"``) or ``mean_free_energy`` (``"free_energy"``)."""
-        return np.sqrt(np.asarray(getattr(self, f"var_{name}")) / self.n_configs)
+        return standard_error(getattr(self, f"var_{name}"), self.n_configs)
 
 
 def sensitivities_from_stats(model, stats, info, result, wrt):

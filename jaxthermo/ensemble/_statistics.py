@@ -38,6 +38,30 @@ class Counts(NamedTuple):
     counts: object
 
 
+def standard_error(var, n):
+    """Standard error of a mean over ``n`` configurations from the unbiased sample variance: √(var/n)."""
+    return np.sqrt(np.asarray(var) / n)
+
+
+class MeansOverConfigurations:
+    """Accessors shared by the ensemble result and its sensitivities: fields ``mean_x``/``var_x``
+    over ``n_configs`` configurations, and the cumulative work whose last entry is W_N."""
+
+    @property
+    def mean_total_work(self):
+        """Last entry of ``mean_cumulative_work``: ⟨W_N⟩ (for a sensitivity, its derivative)."""
+        return self.mean_cumulative_work[-1]
+
+    @property
+    def var_total_work(self):
+        """Last entry of ``var_cumulative_work``: Var(W_N) over configurations."""
+        return self.var_cumulative_work[-1]
+
+    def standard_error(self, name: str):
+        """Standard error of ``mean_<name>`` (e.g. ``"work"``, ``"total_work"``, ``"divergence"``): √(var/n)."""
+        return standard_error(getattr(self, f"var_{name}"), self.n_configs)
+
+
 def chunk_moments(x, mask, second: bool = True):
     """Moments of ``x`` (B, ...) over its first axis, counting only rows where ``mask`` (B,) is set.
 

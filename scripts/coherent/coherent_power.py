@@ -31,6 +31,9 @@ import optax
 
 import jaxthermo as jt
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from _study import output_dir, pyplot, run_study, save_figure, twin_legend, write_series_csv
+
 OMEGA, G, BETA, TAU, MU = 1.0, 1.0, 1.0, 0.05, 100.0
 RHO = jnp.array([[0.6, 0.2 - 0.1j], [0.2 + 0.1j, 0.4]])
 BASE = jt.qubit_example(omega=OMEGA, g=G, beta=BETA, lam=0.0, tau=TAU)
@@ -85,8 +88,7 @@ def lam_on_constraint(phis, sign, iters=60):
 
 def main(out_dir=OUT, quick=False):
     t0 = time.perf_counter()
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out_dir)
     lam, phi, path = optimise(200 if quick else 600)
     power = jax.jit(jax.vmap(lambda lam, phi: terms(lam, phi)[0]))
     phis = np.linspace(0.0, 2 * np.pi, 181 if not quick else 61)
@@ -117,19 +119,14 @@ def main(out_dir=OUT, quick=False):
     rows += [("optax phi", k, v) for k, v in enumerate(path[:, 1])]
     rows += [("optax power", k, v) for k, v in enumerate(path[:, 2])]
     rows += [("optax sigma", k, v) for k, v in enumerate(path[:, 3])]
-    with open(out / "coherent_power.csv", "w") as f:
-        f.write("series,x,y\n")
-        f.writelines(f"{s},{x:.12g},{y:.12g}\n" for s, x, y in rows)
+    write_series_csv(out / "coherent_power.csv", rows)
     _plot(out, phis, candidates, path, res)
     res["seconds"] = time.perf_counter() - t0
     return res
 
 
 def _plot(out, phis, candidates, path, res):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.3))
     ax1.plot(phis, candidates[0][1], label="λ > 0 on Σ = Σ* (bisection)")
@@ -140,10 +137,12 @@ def _plot(out, phis, candidates, path, res):
     )
     ax1.plot(0.0, b["power"], "s", ms=8, color="0.4", label=f"paper's χ = σ_x: λ = {b['lambda']:.3f}")
     ax1.axhline(0.0, color="k", lw=0.6)
-    ax1.set_xlabel("phase φ of χ = e^{−iφ}|0⟩⟨1| + h.c. (rad)")
+    ax1.set_xlabel("phase φ of χ = e^(−iφ)|0⟩⟨1| + h.c. (rad)")
     ax1.set_ylabel("coherent power βW_C/τ (units of Ω)")
     ax1.set_title(f"at fixed entropy production Σ* = {res['sigma_target']:.4g} per collision", fontsize=10)
-    ax1.legend(fontsize=8)
+    top = max(np.max(candidates[0][1]), np.max(candidates[1][1]))
+    ax1.set_ylim(ax1.get_ylim()[0], 2.0 * top)  # room for the legend above the curves
+    ax1.legend(fontsize=8, loc="upper center", ncol=2)
     steps = np.arange(len(path))
     ax2.plot(steps, path[:, 2], color="C0", label="βW_C/τ")
     ax2.set_xlabel("optax Adam step")
@@ -152,18 +151,11 @@ def _plot(out, phis, candidates, path, res):
     ax3.plot(steps, path[:, 3] / res["sigma_target"], color="C1", label="Σ/Σ*")
     ax3.axhline(1.0, color="C1", ls=":")
     ax3.set_ylabel("entropy production Σ/Σ* (one collision)", color="C1")
-    h1, l1 = ax2.get_legend_handles_labels()
-    h2, l2 = ax3.get_legend_handles_labels()
-    ax2.legend(h1 + h2, l1 + l2, fontsize=8, loc="lower right")
+    twin_legend(ax2, ax3, fontsize=8, loc="lower right")
     ax2.set_title(f"penalty μ = {MU:g}; λ = λ_max tanh(v), λ_max = {res['lambda_max']:.3f}", fontsize=10)
     fig.suptitle(f"Model B qubit example: Ω = g = {OMEGA:g}, β = {BETA:g}, τ = {TAU}, ρ_S coherent", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(out / "coherent_power.png", dpi=130)
-    plt.close(fig)
+    save_figure(fig, out / "coherent_power.png")
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    res = main(args[0] if args else OUT, quick="--quick" in sys.argv)
-    for k, v in res.items():
-        print(k, v)
+    run_study(main, OUT)

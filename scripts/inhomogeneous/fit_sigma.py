@@ -6,11 +6,13 @@ histogram (200 fixed bins on [−0.6, 0.6]) is used.
 
 Fit: generalised moment matching on (mean, variance) of W_N. The measured moments come from the histogram
 (bin centres, Sheppard's h²/12 removed from the variance); their covariance from the histogram's own central
-moments (Var(mean) = m2/n, Var(m2) = (m4 − m2²)/n, Cov = m3/n). The model moments are a Monte Carlo over M
-frozen configurations on common random numbers δ = σε (ε fixed, another seed; ``Gaussian(σ).sample`` is
-reparameterised, so the moments are differentiable in σ through ``jt.trajectory``); their sampling covariance
-is added to the data's. optax (Adam on log σ) minimises χ²(σ) = rᵀC⁻¹r. Error bar: Fisher,
-se(σ) = (JᵀC⁻¹J)^{−1/2} with J = ∂(mean, var)/∂σ by ``jax.jacfwd``; the χ² profile's Δχ² = 1 interval is shown too.
+moments (Var(mean) = m2/n, Var(m2) = (m4 − m2²)/n, Cov = m3/n). The model moments are the public differentiable
+ensemble objective: ``jt.ensemble_mean`` of W_N, W_N², W_N³, W_N⁴ over M configurations of the engine's
+another seed (2024), so the same configurations at every σ (common random numbers: the engine draws δ = σε,
+reparameterised, so the means are differentiable in σ); their sampling covariance is added to the data's.
+optax (Adam on log σ, ``jax.value_and_grad`` of χ² through ``jt.ensemble_mean``) minimises χ²(σ) = rᵀC⁻¹r.
+Error bar: Fisher, se(σ) = (JᵀC⁻¹J)^{−1/2} with J = ∂(mean, var)/∂σ by ``jax.jacfwd`` of the same objective;
+the χ² profile's Δχ² = 1 interval is shown too.
 Cross-check: the model's mean W̄_N at the fit against the exact quadrature route ``jt.accumulated_mean_work``.
 
 Usage: python scripts/inhomogeneous/fit_sigma.py [OUT_DIR] [--quick]   (default scripts/inhomogeneous/output)
@@ -30,18 +32,26 @@ import optax
 
 import jaxthermo as jt
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from _study import output_dir, pyplot, run_study, save_figure, write_series_csv
+
 SIGMA_TRUE, N, THETA, BETA, G0 = 0.2, 10, 0.3, 1.0, 1.0
 RANGE, BINS = (-0.6, 0.6), 200
 SIGMA_START = 0.05
+DATA_SEED, MODEL_SEED = 7, 2024
 MODEL = jt.InhomogeneousReservoir(2, beta=BETA, g0=G0, theta=THETA, distribution=jt.Gaussian(SIGMA_TRUE))
 RHO0 = jnp.diag(jnp.array([0.1, 0.9])).astype(complex)
 OUT = pathlib.Path(__file__).resolve().parent / "output"
 
 
-def measure(n_configs, seed=7):
+def measure(n_configs, seed=DATA_SEED):
     """The data: the W_N histogram of an engine run at σ_true."""
-    res = jt.ensemble(MODEL, RHO0, N, n_configs, seed=seed, work_bins=BINS, work_range=RANGE)
-    return res.work_histogram
+    return work_histogram(MODEL, n_configs, seed)
+
+
+def work_histogram(model, n_configs, seed):
+    """The W_N histogram (fixed bins) of an engine run (no divergences: only W_N is used)."""
+    return jt.ensemble(model, RHO0, N, n_configs, seed=seed, alphas=(), work_bins=BINS, work_range=RANGE).work_histogram
 
 
 def histogram_moments(hist):
@@ -56,32 +66,35 @@ def histogram_moments(hist):
     return np.array([mean, m2 - h**2 / 12]), cov, int(n)
 
 
-def model_samples(sigma, eps_key, m):
-    """W_N of m frozen configurations at σ, common random numbers: δ = σε with ε from ``eps_key``."""
-    deltas = jt.Gaussian(sigma).sample(eps_key, (m, N))
-    return jax.vmap(lambda ds: jnp.sum(jt.trajectory(MODEL, RHO0, ds).work))(deltas)
+def _work_power(k):
+    return lambda rho, w, q: w**k
 
 
-def model_moments(sigma, eps_key, m):
-    w = model_samples(sigma, eps_key, m)
-    mean = jnp.mean(w)
-    c = w - mean
-    m2, m3, m4 = jnp.mean(c**2), jnp.mean(c**3), jnp.mean(c**4)
+# observables W_N^k of one configuration (module-level objects: jt.ensemble_mean compiles each once)
+WORK_POWERS = ("total_work", _work_power(2), _work_power(3), _work_power(4))
+
+
+def model_moments(sigma, m, seed=MODEL_SEED):
+    """(mean, unbiased variance) of W_N at σ over m configurations of ``seed`` and their 2×2 sampling
+    covariance, from the raw moments ⟨W_N^k⟩ (k = 1…4) by ``jt.ensemble_mean`` — differentiable in σ."""
+    model = MODEL.replace(distribution=jt.Gaussian(sigma))
+    r1, r2, r3, r4 = (jt.ensemble_mean(model, RHO0, N, m, seed=seed, observable=f) for f in WORK_POWERS)
+    m2 = r2 - r1**2
+    m3 = r3 - 3 * r1 * r2 + 2 * r1**3
+    m4 = r4 - 4 * r1 * r3 + 6 * r1**2 * r2 - 3 * r1**4
     cov = jnp.array([[m2, m3], [m3, m4 - m2**2]]) / m
-    return jnp.array([mean, m2 * m / (m - 1)]), cov
+    return jnp.array([r1, m2 * m / (m - 1)]), cov
 
 
 def main(out_dir=OUT, quick=False):
     t0 = time.perf_counter()
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out_dir)
     n_data, m_model, steps = (20_000, 10_000, 80) if quick else (100_000, 50_000, 150)
     hist = measure(n_data)
     data, cov_data, n = histogram_moments(hist)
-    key = jax.random.PRNGKey(2024)
 
     def chi2(log_sigma):
-        moments, cov_model = model_moments(jnp.exp(log_sigma), key, m_model)
+        moments, cov_model = model_moments(jnp.exp(log_sigma), m_model)
         r = moments - data
         return r @ jnp.linalg.solve(cov_data + cov_model, r)
 
@@ -100,13 +113,14 @@ def main(out_dir=OUT, quick=False):
 
     log_sigma, (path_sigma, path_chi2) = run(jnp.log(SIGMA_START))
     sigma = float(jnp.exp(log_sigma))
-    jac = np.asarray(jax.jacfwd(lambda s: model_moments(s, key, m_model)[0])(sigma))
-    cov_total = cov_data + np.asarray(model_moments(sigma, key, m_model)[1])
+    jac = np.asarray(jax.jacfwd(lambda s: model_moments(s, m_model)[0])(sigma))
+    cov_total = cov_data + np.asarray(model_moments(sigma, m_model)[1])
     fisher_se = float(1.0 / np.sqrt(jac @ np.linalg.solve(cov_total, jac)))
     grid = np.linspace(max(sigma - 5 * fisher_se, 1e-3), sigma + 5 * fisher_se, 41)
-    profile = np.asarray(jax.jit(jax.vmap(chi2))(jnp.log(jnp.asarray(grid))))
+    chi2_jit = jax.jit(chi2)
+    profile = np.array([float(chi2_jit(jnp.log(s))) for s in grid])
     inside = grid[profile <= profile.min() + 1.0]
-    model_at_fit = model_moments(sigma, key, m_model)[0]
+    model_at_fit = model_moments(sigma, m_model)[0]
     res = {
         "sigma_true": SIGMA_TRUE,
         "sigma_fit": sigma,
@@ -120,40 +134,41 @@ def main(out_dir=OUT, quick=False):
         "model_mean_at_fit": float(model_at_fit[0]),
         "exact_mean_at_fit": float(jt.accumulated_mean_work(MODEL.replace(distribution=jt.Gaussian(sigma)), RHO0, N)),
     }
-    fitted = np.asarray(model_samples(sigma, key, m_model))
-    density_fit, _ = np.histogram(fitted, bins=hist.edges, density=True)
+    density_fit = work_histogram(MODEL.replace(distribution=jt.Gaussian(sigma)), n, MODEL_SEED).density
     rows = [("data density", x, y) for x, y in zip(hist.centers, hist.density)]
     rows += [("model density at fit", x, y) for x, y in zip(hist.centers, density_fit)]
     rows += [("chi2 profile", x, y) for x, y in zip(grid, profile)]
     rows += [("optax sigma", k, float(s)) for k, s in enumerate(np.asarray(path_sigma))]
-    with open(out / "fit_sigma.csv", "w") as f:
-        f.write("series,x,y\n")
-        f.writelines(f"{s},{x:.12g},{y:.12g}\n" for s, x, y in rows)
+    write_series_csv(out / "fit_sigma.csv", rows)
     _plot(out, hist, density_fit, grid, profile, np.asarray(path_sigma), res)
     res["seconds"] = time.perf_counter() - t0
     return res
 
 
 def _plot(out, hist, density_fit, grid, profile, path_sigma, res):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(14, 4.2))
-    ax1.bar(
-        hist.centers,
+    ax1.stairs(
         hist.density,
-        width=hist.widths,
+        hist.edges,
+        fill=True,
         color="0.75",
-        label=f"measured ({res['n_data']:.0e} configs, σ = {SIGMA_TRUE})",
+        label=f"measured: {res['n_data']:,} configurations at σ = {SIGMA_TRUE}",
     )
-    ax1.plot(hist.centers, density_fit, color="C3", lw=1.2, label=f"model at fitted σ = {res['sigma_fit']:.4f}")
+    ax1.plot(
+        hist.centers,
+        density_fit,
+        color="C3",
+        lw=1.2,
+        label=f"model at fitted σ = {res['sigma_fit']:.4f}\n({res['n_data']:,} configurations, seed {MODEL_SEED})",
+    )
+    ax1.set_ylim(0, 1.4 * max(hist.density.max(), density_fit.max()))
     nonzero = np.nonzero(hist.counts)[0]
     ax1.set_xlim(hist.edges[max(nonzero[0] - 3, 0)], hist.edges[min(nonzero[-1] + 4, len(hist.edges) - 1)])
     ax1.set_xlabel("accumulated work W_N on system + reservoir (units of g0)")
     ax1.set_ylabel("probability density (1/g0)")
-    ax1.legend(fontsize=8)
+    ax1.legend(fontsize=8, loc="upper left")
     ax1.set_title(f"W_N histogram, N = {N}", fontsize=10)
     ax2.plot(grid, profile - profile.min(), "C0")
     ax2.axhline(1.0, color="k", ls=":", lw=0.8, label="Δχ² = 1")
@@ -167,7 +182,8 @@ def _plot(out, hist, density_fit, grid, profile, path_sigma, res):
     )
     ax2.set_xlabel("σ of the Gaussian inhomogeneity G")
     ax2.set_ylabel("χ²(σ) − χ²_min (mean and variance of W_N)")
-    ax2.legend(fontsize=8)
+    ax2.set_ylim(-0.05 * np.ptp(profile), 1.5 * np.ptp(profile))
+    ax2.legend(fontsize=8, loc="upper center")
     ax2.set_title("moment-matching profile", fontsize=10)
     ax3.plot(path_sigma, "C0")
     ax3.axhline(SIGMA_TRUE, color="k", ls="--", label="true σ")
@@ -177,16 +193,11 @@ def _plot(out, hist, density_fit, grid, profile, path_sigma, res):
     ax3.set_title(f"optimisation from σ = {SIGMA_START}", fontsize=10)
     fig.suptitle(
         f"Model A, qubits: θ = {THETA}, βg0 = {BETA * G0:g}, ρ_0 = diag(0.1, 0.9); model moments from "
-        f"{res['m_model']:.0e} configurations on common random numbers",
+        f"{res['m_model']:,} configurations on common random numbers (jt.ensemble_mean, differentiable in σ)",
         fontsize=10,
     )
-    fig.tight_layout()
-    fig.savefig(out / "fit_sigma.png", dpi=130)
-    plt.close(fig)
+    save_figure(fig, out / "fit_sigma.png")
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    res = main(args[0] if args else OUT, quick="--quick" in sys.argv)
-    for k, v in res.items():
-        print(k, v)
+    run_study(main, OUT)

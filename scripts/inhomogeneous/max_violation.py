@@ -31,6 +31,9 @@ from scipy.optimize import brentq, minimize_scalar
 
 import jaxthermo as jt
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from _study import output_dir, pyplot, run_study, save_figure, write_series_csv
+
 BETA, G0, THETA, BETA_RHO = 1.0, 1.0, 0.8, 2.0
 ALPHAS = (2.0, 3.0, np.inf)
 DELTA_START = 2.0
@@ -107,8 +110,7 @@ def search(alpha, steps, lr=0.05):
 
 def main(out_dir=OUT, quick=False):
     t0 = time.perf_counter()
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out_dir)
     steps = 200 if quick else 1000
     grid = np.linspace(0.5, 2.0, 151)
     rows, results = [], {}
@@ -136,21 +138,16 @@ def main(out_dir=OUT, quick=False):
             "delta_upper": upper,
             "closed_form_max_abs_diff": float(np.max(np.abs(curve - closed))),
         }
-    with open(out / "max_violation.csv", "w") as f:
-        f.write("series,x,y\n")
-        f.writelines(f"{s},{x:.12g},{y:.12g}\n" for s, x, y in rows)
+    write_series_csv(out / "max_violation.csv", rows)
     _plot(out, rows, results)
     results["seconds"] = time.perf_counter() - t0
     return results
 
 
 def _plot(out, rows, results):
-    import matplotlib
+    plt = pyplot()
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    fig, ax = plt.subplots(figsize=(10.5, 4.6))
     colors = {"1": "0.5", "2": "C0", "3": "C1", "inf": "C2"}
     for name, c in colors.items():
         label = "∞" if name == "inf" else name
@@ -171,14 +168,9 @@ def _plot(out, rows, results):
     ax.set_ylabel("violation ΔF_α − W  (units of g0)")
     ax.set_ylim(-0.006, 0.004)
     ax.set_title(f"One collision, qubits: θ = {THETA}, βg0 = {BETA * G0:g}, ρ = τ_S at β' = {BETA_RHO:g}", fontsize=10)
-    ax.legend(fontsize=7.5, loc="lower left")
-    fig.tight_layout()
-    fig.savefig(out / "max_violation.png", dpi=130)
-    plt.close(fig)
+    ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5))  # outside: no curve hidden
+    save_figure(fig, out / "max_violation.png")
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    res = main(args[0] if args else OUT, quick="--quick" in sys.argv)
-    for k, v in res.items():
-        print(k, v)
+    run_study(main, OUT)

@@ -14,8 +14,10 @@ weight of qudit r in the final state), which a constant θ cannot balance.
 Setting: qubits, ``kind="hamiltonian"``, β = g0 = 1, G = Gaussian(σ = 0.3), N = 20, ρ_0 = diag(0.05, 0.95)
 (mostly excited), target D_rms = 0.03. Loss: W̄_N / W_scale + μ (D_rms²/D*² − 1)², μ = 20, θ_r = (π/2)·sigmoid(u_r);
 Adam (lr 0.3, cosine decay) from the constant schedule θ_r = 0.4 (close to the best constant at the target).
-Monte Carlo: every Adam step draws fresh configurations (10⁵ in the full mode, 10⁴ with --quick; jt.trajectory
-vmapped in chunks, reparameterised δ = σε from ``Gaussian.sample``), and differentiates the two means.
+Monte Carlo through the public differentiable objective: every Adam step is ``jax.value_and_grad`` of the loss
+of two ``jt.ensemble_mean`` means over the engine's configurations — W_N (``observable="total_work"``) and
+D(ρ_{S|N}, τ̄)² (an observable function of the final state) — with the step number as a traced seed, so every
+step draws fresh configurations (10⁵ in the full mode, 10⁴ with --quick) and the program compiles once.
 
 Cross-checks: (i) W̄_N of every schedule by the exact quadrature route ``jt.accumulated_mean_work`` (differentiable
 in the schedule); (ii) D_rms² = bias² + Var_G(q_0) Σ_r w_r² in closed form (bias from ``jt.averaged_trajectory``,
@@ -41,9 +43,12 @@ from scipy.optimize import brentq
 
 import jaxthermo as jt
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from _study import output_dir, pyplot, run_study, save_figure, twin_legend, write_series_csv
+
 N, SIGMA, BETA, G0, P0 = 20, 0.3, 1.0, 1.0, 0.05
 D_TARGET, MU = 0.03, 20.0
-CHUNK = 25_000
+TRAIN_SEED, CHECK_SEED = 1000, 1  # step n of the optimisation uses the configurations of seed TRAIN_SEED + n
 MODEL = jt.InhomogeneousReservoir(2, beta=BETA, g0=G0, theta=jnp.full(N, 0.4), distribution=jt.Gaussian(SIGMA))
 RHO0 = jnp.diag(jnp.array([P0, 1.0 - P0])).astype(complex)
 TAU_BAR = jt.averaged_reservoir_state(MODEL)
@@ -95,41 +100,31 @@ def loss_of(work, distance2):
 # ---------------------------------------------------------------- Monte Carlo over frozen configurations
 
 
-def _member(thetas, deltas):
-    traj = jt.trajectory(MODEL.replace(theta=thetas), RHO0, deltas)
-    return jnp.stack([jnp.sum(traj.work), jt.trace_distance(traj.states[-1], TAU_BAR) ** 2])
+def squared_distance_to_tau_bar(rho, work, heat):
+    """D(ρ_{S|N}, τ̄)² of one configuration (an ``observable`` of ``jt.ensemble_mean``)."""
+    return jt.trace_distance(rho, TAU_BAR) ** 2
 
 
-def mc_means(thetas, key, n_configs):
-    """Means of (W_N, D²) over n_configs fresh configurations, their Jacobians in θ (2, N), and the
-    per-configuration second moments (for standard errors); chunked with lax.map."""
-    n_chunks = max(n_configs // CHUNK, 1)
-    size = n_configs // n_chunks
-
-    def chunk(k):
-        deltas = MODEL.distribution.sample(jax.random.fold_in(key, k), (size, N))
-        f = lambda th: jnp.mean(jax.vmap(_member, in_axes=(None, 0))(th, deltas), axis=0)
-        values = jax.vmap(_member, in_axes=(None, 0))(thetas, deltas)
-        return jnp.mean(values, 0), jnp.mean(values**2, 0), jax.jacrev(f)(thetas)
-
-    m, m2, jac = jax.lax.map(chunk, jnp.arange(n_chunks))
-    mean = jnp.mean(m, 0)
-    stderr = jnp.sqrt(jnp.maximum(jnp.mean(m2, 0) - mean**2, 0.0) / (n_chunks * size - 1))
-    return mean, stderr, jnp.mean(jac, 0)
+def mc_means(thetas, seed, n_configs):
+    """(⟨W_N⟩, ⟨D²⟩) over the ``n_configs`` configurations of ``seed`` and their standard errors, by
+    ``jt.ensemble_mean`` (differentiable in the schedule, memory flat in ``n_configs``)."""
+    model = MODEL.replace(theta=thetas)
+    kw = dict(seed=seed, stderr=True)
+    work = jt.ensemble_mean(model, RHO0, N, n_configs, observable="total_work", **kw)
+    dist2 = jt.ensemble_mean(model, RHO0, N, n_configs, observable=squared_distance_to_tau_bar, **kw)
+    return jnp.stack([work.mean, dist2.mean]), jnp.stack([work.stderr, dist2.stderr])
 
 
-def optimise_mc(n_configs, steps, seed=0, lr=0.3):
+def optimise_mc(n_configs, steps, lr=0.3):
     opt = optax.adam(optax.cosine_decay_schedule(lr, steps, 0.3))
 
+    def loss(u, seed):
+        mean, stderr = mc_means(thetas_of(u), seed, n_configs)
+        return loss_of(mean[0], mean[1]), (mean, stderr)
+
     @jax.jit
-    def step(u, state, key):
-        thetas = thetas_of(u)
-        mean, stderr, jac = mc_means(thetas, key, n_configs)
-        # chain rule through the loss of the two means, then through θ(u)
-        dl = jax.grad(lambda m: loss_of(m[0], m[1]))(mean)
-        g_theta = dl @ jac
-        _, vjp = jax.vjp(thetas_of, u)
-        (g_u,) = vjp(g_theta)
+    def step(u, state, seed):
+        (_, (mean, stderr)), g_u = jax.value_and_grad(loss, has_aux=True)(u, seed)
         updates, state = opt.update(g_u, state, u)
         return optax.apply_updates(u, updates), state, mean, stderr
 
@@ -137,7 +132,7 @@ def optimise_mc(n_configs, steps, seed=0, lr=0.3):
     state = opt.init(u)
     history = []
     for n in range(steps):
-        u, state, mean, stderr = step(u, state, jax.random.fold_in(jax.random.PRNGKey(seed), n))
+        u, state, mean, stderr = step(u, state, jnp.asarray(TRAIN_SEED + n))
         history.append([n, float(mean[0]), float(stderr[0]), float(np.sqrt(mean[1]))])
     return thetas_of(u), np.array(history)
 
@@ -172,8 +167,7 @@ def best_constant(distance):
 
 def main(out_dir=OUT, quick=False):
     t0 = time.perf_counter()
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out_dir)
     n_configs, steps = (10_000, 60) if quick else (100_000, 100)
     th_mc, history = optimise_mc(n_configs, steps)
     th_exact = optimise_exact(300 if quick else 1000)
@@ -181,7 +175,7 @@ def main(out_dir=OUT, quick=False):
     th_const = best_constant(d_mc)
     const = jnp.full(N, th_const)
     # independent evaluation sample (seed 1) for the Monte Carlo numbers
-    check = jax.jit(lambda th: mc_means(th, jax.random.PRNGKey(1), 100_000 if not quick else 20_000)[:2])
+    check = lambda th: mc_means(th, CHECK_SEED, 100_000 if not quick else 20_000)
     res = {"n_configs_per_step": n_configs, "steps": steps}
     for name, th in (("optimum_mc", th_mc), ("optimum_exact", th_exact), ("best_constant", const)):
         mean, stderr = check(th)
@@ -197,25 +191,23 @@ def main(out_dir=OUT, quick=False):
     rows = [("history work_mc", h[0], h[1]) for h in history] + [("history d_rms_mc", h[0], h[3]) for h in history]
     for name, th in (("theta optimum_mc", th_mc), ("theta optimum_exact", th_exact), ("theta best_constant", const)):
         rows += [(name, r + 1, float(t)) for r, t in enumerate(np.asarray(th))]
-    with open(out / "optimal_schedule.csv", "w") as f:
-        f.write("series,x,y\n")
-        f.writelines(f"{s},{x:.12g},{y:.12g}\n" for s, x, y in rows)
+    write_series_csv(out / "optimal_schedule.csv", rows)
     _plot(out, history, th_mc, th_exact, th_const, res)
     res["seconds"] = time.perf_counter() - t0
     return res
 
 
 def _plot(out, history, th_mc, th_exact, th_const, res):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.3))
     r = np.arange(1, N + 1)
-    ax1.plot(r, np.asarray(th_mc), "o-", label=f"optax, Monte Carlo ({res['n_configs_per_step']:.0e} configs/step)")
+    ax1.plot(
+        r, np.asarray(th_mc), "o-", label=f"optax, Monte Carlo ({res['n_configs_per_step']:,} configurations/step)"
+    )
     ax1.plot(r, np.asarray(th_exact), "s--", mfc="none", label="optax, exact objective (quadrature + closed form)")
     ax1.axhline(th_const, color="k", ls=":", label=f"best constant θ = {th_const:.3f}")
+    ax1.set_xticks(np.arange(2, N + 1, 2))
     ax1.set_xlabel("collision r")
     ax1.set_ylabel("mixing angle θ_r (rad)")
     w_opt, w_c = res["optimum_mc"]["work_exact"], res["best_constant"]["work_exact"]
@@ -231,22 +223,15 @@ def _plot(out, history, th_mc, th_exact, th_const, res):
     ax3.plot(history[:, 0], history[:, 3], color="C1", label="D_rms (Monte Carlo)")
     ax3.axhline(D_TARGET, color="C1", ls=":", label=f"target D_rms = {D_TARGET}")
     ax3.set_ylabel("D_rms = (E[D(ρ_S|N, τ̄)²])^½", color="C1", fontsize=9)
-    h1, l1 = ax2.get_legend_handles_labels()
-    h2, l2 = ax3.get_legend_handles_labels()
-    ax2.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper right")
+    twin_legend(ax2, ax3, fontsize=8, loc="upper right")
     ax2.set_title("optimisation history (fresh configurations every step)", fontsize=9)
     fig.suptitle(
         f"Model A, qubits: N = {N}, Gaussian σ = {SIGMA}, βg0 = {BETA * G0:g}, ρ_0 = diag({P0}, {1 - P0:g}); "
         f"penalty μ = {MU:g}",
         fontsize=10,
     )
-    fig.tight_layout()
-    fig.savefig(out / "optimal_schedule.png", dpi=130)
-    plt.close(fig)
+    save_figure(fig, out / "optimal_schedule.png")
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    res = main(args[0] if args else OUT, quick="--quick" in sys.argv)
-    for k, v in res.items():
-        print(k, v)
+    run_study(main, OUT)

@@ -161,3 +161,21 @@ def test_bad_input_is_named():
         jt.ensemble_mean(model.replace(theta=jnp.ones(4)), rho0, 3, 10)
     with pytest.raises(ValueError, match="distribution"):
         jt.ensemble_mean(model.replace(distribution=None), rho0, 3, 10)
+
+
+def test_a_traced_seed_draws_the_configurations_of_that_seed_without_recompiling():
+    """The seed is an argument of the compiled program: inside ``jit`` (an optax step) each seed gives
+    the same value as the concrete seed, and new seeds trace nothing."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.4, distribution=jt.Gaussian(0.2))
+    rho0 = jt.thermal_state(2, 0.5, 1.0)
+    step = jax.jit(jax.value_and_grad(lambda th, s: jt.ensemble_mean(model.replace(theta=th), rho0, 3, 150, seed=s)))
+    step(0.4, jnp.asarray(0))
+    traced = _objective.TRACE_COUNT["n"]
+    for seed in (1, 2, 7):
+        value, grad = step(0.4, jnp.asarray(seed))
+        want = jax.value_and_grad(lambda th: jt.ensemble_mean(model.replace(theta=th), rho0, 3, 150, seed=seed))(0.4)
+        np.testing.assert_allclose((value, grad), want, rtol=1e-13)
+    assert _objective.TRACE_COUNT["n"] == traced
+    assert jt.ensemble_mean(model, rho0, 3, 150, seed=1) != jt.ensemble_mean(model, rho0, 3, 150, seed=2)
+    with pytest.raises(TypeError):
+        jt.ensemble_mean(model, rho0, 3, 150, seed=1.5)
