@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from ._dtypes import as_state, real_dtype
 from ._linalg import hermitian_function
 from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal, thermal_populations
+from ._qutip import qobj_inputs
 from ._validation import check_density_matrix, check_populations
 
 
@@ -279,6 +280,7 @@ def quantum_free_energy(rho, beta, g, alpha) -> jnp.ndarray:
     return (quantum_renyi_divergence(rho, tau_m, alpha) - log_partition_function(d, beta, g)) / beta
 
 
+@qobj_inputs("rho")
 def divergences_to_thermal(rho, beta, g, alphas, quantum: bool = False) -> jnp.ndarray:
     """``D_α(ρ‖τ_S)`` to the thermal state τ_S of ``g s_z`` at β, one column per α, (..., k).
 

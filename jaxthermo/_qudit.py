@@ -14,6 +14,7 @@ import numpy as np
 
 from ._dtypes import complex_dtype_for, real_dtype, real_dtype_for
 from ._linalg import dagger, hermitian_function
+from ._qutip import qobj_inputs
 from ._validation import check_dimension
 
 
@@ -89,6 +90,7 @@ def log_partition_function(d: int, beta, g) -> jnp.ndarray:
     return m + jnp.log(jnp.sum(jnp.exp(logits - m[..., None]), axis=-1))
 
 
+@qobj_inputs("rho")
 def partial_trace(rho, dims: Sequence[int], keep) -> jnp.ndarray:
     """Reduced state on the subsystems ``keep`` of a state on ``⊗_k C^{dims[k]}``.
 
@@ -138,6 +140,7 @@ def commutator(a, b) -> jnp.ndarray:
     return a @ b - b @ a
 
 
+@qobj_inputs("op", "rho")
 def expectation(op, rho) -> jnp.ndarray:
     """``Re Tr[op ρ]`` for (..., d, d) operators and states (batch axes broadcast), real.
 
@@ -174,6 +177,7 @@ def gibbs_state(h, beta) -> jnp.ndarray:
     return w / jnp.trace(w, axis1=-2, axis2=-1)[..., None, None]
 
 
+@qobj_inputs("rho")
 def dephase(rho) -> jnp.ndarray:
     """Dephasing in the computational (energy) basis: keep the diagonal, shape (..., d, d)."""
     rho = jnp.asarray(rho)
@@ -181,6 +185,7 @@ def dephase(rho) -> jnp.ndarray:
     return rho * jnp.eye(d, dtype=rho.dtype)
 
 
+@qobj_inputs("rho")
 def populations(rho) -> jnp.ndarray:
     """Real diagonal of a (..., d, d) state, shape (..., d)."""
     return jnp.real(jnp.diagonal(jnp.asarray(rho), axis1=-2, axis2=-1))

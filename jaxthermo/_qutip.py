@@ -14,6 +14,9 @@ so ``spin_z(3) = diag(−1, 0, 1)`` while ``jmat(1, 'z') = diag(1, 0, −1)``. :
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 
 
@@ -92,3 +95,26 @@ def to_qobj(x, dims=None):
     if arr.ndim == 2:
         return qutip.Qobj(arr, dims=qdims)
     return [qutip.Qobj(m, dims=qdims) for m in arr.reshape((-1, d_row, d_col))]
+
+
+def qobj_inputs(*names: str):
+    """Decorator: the arguments ``names`` of the wrapped function may be QuTiP ``Qobj`` (converted
+    by :func:`as_array` before the call, outside any ``jax.jit`` of the function); other calls pass
+    through untouched, tracers included."""
+
+    def wrap(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def with_qobj(*args, **kwargs):
+            if not any(map(is_qobj, (*args, *kwargs.values()))):
+                return fn(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
+            for name in names:
+                if name in bound.arguments:
+                    bound.arguments[name] = as_array(bound.arguments[name], name)
+            return fn(*bound.args, **bound.kwargs)
+
+        return with_qobj
+
+    return wrap

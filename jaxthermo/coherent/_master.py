@@ -20,6 +20,7 @@ import numpy as np
 from .._dtypes import as_complex, as_real, as_state
 from .._linalg import expm, inverse_condition
 from .._qudit import commutator, partial_trace, tensor
+from .._qutip import qobj_inputs
 from .._superoperators import superoperator
 from .._validation import check_time_grid, error_if, is_concrete, value_checks_enabled
 from ._model import batch_shapes, complex_dtype, require_one_member, thermal_ancilla
@@ -86,6 +87,7 @@ def _liouvillian_one(model):
     return superoperator(lambda rho: master_equation_rhs(model, rho), model.dims[0], cdt)
 
 
+@qobj_inputs("rho0")
 def propagate(model, rho0, times) -> jnp.ndarray:
     """ρ(t) = exp(𝓛t) ρ(0) at the given times, with the exact propagator (docs/coherent.md).
 

@@ -19,7 +19,7 @@ from .._dtypes import as_complex, as_real, complex_dtype_for
 from .._information import von_neumann_entropy
 from .._linalg import expm
 from .._qudit import dagger, gibbs_populations, gibbs_state, partial_trace, tensor
-from .._qutip import as_array, is_qobj
+from .._qutip import as_array, is_qobj, qobj_inputs
 from .._validation import (
     check_finite,
     check_hermitian,
@@ -180,6 +180,7 @@ def pinching(rho, h) -> jnp.ndarray:
     return u @ jnp.where(keep, rotated, 0.0) @ dagger(u)
 
 
+@qobj_inputs("rho", "h")
 def energy_coherence(rho, h) -> jnp.ndarray:
     """Relative entropy of coherence in the eigenbasis of ``h``: ``S(Δ_H[ρ]) − S(ρ)`` (docs/information.md).
 

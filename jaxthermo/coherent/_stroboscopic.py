@@ -24,6 +24,7 @@ import jax.numpy as jnp
 from .._collision import CollisionResult, collide_unitary
 from .._deprecation import renamed_keyword
 from .._dtypes import as_state
+from .._qutip import qobj_inputs
 from .._validation import check_density_matrix, check_positive_int
 from ._model import ancilla_state, check_ancilla_positive, collision_unitary, complex_dtype, require_one_member
 
@@ -44,6 +45,7 @@ class CoherentCollision(CollisionResult):
         return -self.energetics.heat
 
 
+@qobj_inputs("rho")
 @partial(jax.jit, static_argnames="n_species")
 def collide(model, rho, n_species: int = 1) -> CoherentCollision:
     """One collision of ρ_S (d_S, d_S) with a fresh ancilla of ``model`` (docs/coherent.md).
@@ -66,6 +68,7 @@ class StroboscopicStep(NamedTuple):
     joint: jnp.ndarray
 
 
+@qobj_inputs("rho")
 def stroboscopic_step(model, rho) -> StroboscopicStep:
     """One stroboscopic step ``ρ_S ↦ Tr_A[U(ρ_S ⊗ ρ_A)U†]`` ([WCCM] eq. (1)).
 
@@ -84,6 +87,7 @@ def stroboscopic_step(model, rho) -> StroboscopicStep:
     return StroboscopicStep(c.system, c.ancilla, c.joint)
 
 
+@qobj_inputs("rho")
 def cycle(model, rho) -> CoherentCollision:
     """One full cycle: the system meets one ancilla of every species in turn (docs/coherent.md).
 
@@ -122,6 +126,7 @@ class StroboscopicTrajectory(NamedTuple):
         return -self.heat
 
 
+@qobj_inputs("rho0")
 def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecated) -> StroboscopicTrajectory:
     """``n_steps`` cycles of the stroboscopic map with ``lax.scan`` (docs/coherent.md), one or several species.
 

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 from .._dtypes import as_complex, as_real, as_state
 from .._information import mutual_information, relative_entropy, von_neumann_entropy
 from .._qudit import commutator, expectation
+from .._qutip import qobj_inputs
 from ._master import _species_generator, coherent_drive, dissipator, master_equation_rhs
 from ._model import ancilla_state, complex_dtype, energy_coherence, require_one_member
 from ._stroboscopic import collide
@@ -140,6 +141,7 @@ class CollisionThermodynamics(NamedTuple):
     bound_margin: jnp.ndarray
 
 
+@qobj_inputs("rho")
 @partial(jax.jit, static_argnames="n_species")
 def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermodynamics:
     """Σ, I(ρ_SA'), S(ρ_A'‖ρ_A), ΔC_A, ΔF, W_C = Ẇ_C τ and the residuals of [WCCM] eqs. (14)–(15) for one
