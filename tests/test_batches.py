@@ -139,3 +139,11 @@ def test_batched_models_go_through_map_over_models():
     heat = cb.map_over_models(lambda m: jt.incoherent_heat_rate(m, jt.steady_state(m)), MODELS)
     expected = [jt.incoherent_heat_rate(m, jt.steady_state(m)) for m in MEMBERS]
     np.testing.assert_allclose(heat, expected, rtol=1e-12)
+
+
+def test_propagate_wrong_dimension_is_not_called_a_batch():
+    """A (3, 3) ρ0 for a qubit model is a dimension error, not a batch (the message says which)."""
+    with pytest.raises(ValueError, match=r"rho0 has shape \(3, 3\) but the model needs one state of shape \(2, 2\)"):
+        jt.propagate(jt.qubit_example(), np.eye(3) / 3, np.linspace(0.0, 1.0, 3))
+    with pytest.raises(ValueError, match="use jax.vmap over rho0"):
+        jt.propagate(jt.qubit_example(), np.stack([np.eye(2) / 2] * 3), np.linspace(0.0, 1.0, 3))

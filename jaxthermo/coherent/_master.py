@@ -105,11 +105,13 @@ def propagate(model, rho0, times) -> jnp.ndarray:
       (..., T, d_S, d_S).
     """
     d = model.dims[0]
-    if jnp.shape(rho0) != (d, d):
+    if jnp.ndim(rho0) > 2:
         raise ValueError(
             f"rho0 must be one state of shape ({d}, {d}); got {jnp.shape(rho0)}: use jax.vmap over rho0 for a batch "
             "of initial states (a batch of models is given through the model's fields)"
         )
+    if jnp.shape(rho0) != (d, d):
+        raise ValueError(f"rho0 has shape {jnp.shape(rho0)} but the model needs one state of shape ({d}, {d})")
     uniform = False
     check_time_grid(times, "times")
     if is_concrete(times):  # decided on the raw input: inside jit, jnp.asarray(np_array) is a tracer
