@@ -26,7 +26,7 @@ def _child(d, variant, n_configs, repeats):
 
     if variant == "closed":
         return be.bench_jax_closed_form(d, n_configs, repeats=repeats)
-    kwargs = VARIANTS.get(variant) or {"divergence_every": int(variant.removeprefix("every"))}  # "every<k>"
+    kwargs = VARIANTS[variant] if variant in VARIANTS else {"divergence_every": int(variant.removeprefix("every"))}
     return be.bench_jaxthermo(d, n_configs, repeats=repeats, **kwargs)[0]
 
 
@@ -34,7 +34,8 @@ def _run(root, d, variant, n_configs, repeats):
     env = dict(os.environ, PYTHONPATH=root)
     code = f"import sys; sys.path.insert(0, {HERE!r}); import bench_qudit_divergences as b; "
     code += f"print(b._child({d}, {variant!r}, {n_configs}, {repeats}))"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    # cwd=root: `python -c` puts the working directory first on sys.path, ahead of PYTHONPATH
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
