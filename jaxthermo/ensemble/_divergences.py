@@ -14,6 +14,13 @@ its own branch, and for a qubit every quantum divergence has a closed form:
   [[s0² p0, s0 s1 c], [s0 s1 c*, s1² p1]] (s_j = t_j^γ), whose eigenvalues are
   μ± = (T ± √((s0²p0 − s1²p1)² + 4 s0² s1² |c|²))/2, T its trace.
 
+For coherent states of any d (:func:`quantum_divergences_thermal`) τ_S is still diagonal, so the
+Umegaki divergence needs only the eigenvalues λ of ρ and the sandwiched ones only the eigenvalues μ
+of the elementwise-scaled matrix s_i s_j ρ_ij (s_j = t_j^γ = exp(γ log t_j)) — one ``eigvalsh``
+per α > 1 and none with eigenvectors (docs/information.md §4; sandwiched divergence:
+Müller-Lennert et al., J. Math. Phys. 54, 122203 (2013); its role in the second laws:
+[BHNOW15] Brandão et al., PNAS 112, 3275 (2015)).
+
 The support conventions of the reference functions are kept (eigenvalues ≤ 1e-12 in float64,
 1e-6 in float32, count as zero; +∞ when ρ has weight outside supp τ_S and α > 1). Tests compare
 every α with the reference functions (tests/ensemble/test_speed_paths.py).
@@ -23,9 +30,10 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 
-from .._information import _tol, divergences_to_thermal, log_thermal_populations
+from .._information import _tol, _xlogx, divergences_to_thermal, log_thermal_populations
 from .._qudit import thermal_populations
 
 
@@ -66,11 +74,6 @@ def classical_divergences(p, beta, g, alphas):
 
 def _diag(p):
     return p[..., :, None] * jnp.eye(p.shape[-1], dtype=p.dtype)
-
-
-def _xlogx(x):
-    pos = x > 0
-    return jnp.where(pos, x * jnp.log(jnp.where(pos, x, 1.0)), 0.0)
 
 
 def qubit_quantum_divergences(p0, x, y, beta, g, alphas):
@@ -127,4 +130,130 @@ def qubit_quantum_divergences(p0, x, y, beta, g, alphas):
                 pw_m = jnp.where(mu_m > 0, jnp.where(mu_m > 0, mu_m, 1.0) ** a, 0.0)
                 val = jnp.log(mu_p**a + pw_m) / (a - 1.0)
             cols.append(jnp.where(mismatch, jnp.inf, val))
+    return jnp.stack(cols, axis=-1)
+
+
+def _cross(a, b):
+    """a × b of complex 3-vectors given as tuples of (...) arrays (bilinear: (a × b)·a = 0)."""
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def _norm2(v):
+    return sum(jnp.real(x) ** 2 + jnp.imag(x) ** 2 for x in v)
+
+
+def _select(conds, options):
+    """Elementwise choice among tuples of arrays: the first option whose condition holds, else the last."""
+    out = options[-1]
+    for c, o in zip(conds[::-1], options[-2::-1]):
+        out = tuple(jnp.where(c, x, y) for x, y in zip(o, out))
+    return out
+
+
+def _quad(u, e, w):
+    """u^H E w for a Hermitian 3×3 E given as a nested tuple of (...) arrays."""
+    return sum(jnp.conj(u[i]) * sum(e[i][j] * w[j] for j in range(3)) for i in range(3))
+
+
+def eigvalsh3(a):
+    """Eigenvalues (unsorted) of Hermitian (..., 3, 3) matrices without LAPACK, to ≈ ε‖a‖.
+
+    The trigonometric (Cardano) formula — q = Tr a/3, p² = Tr (a − q)²/6, r = det(a − q)/2p³,
+    λ = q + 2p cos(acos(r)/3 + 2πk/3) — loses accuracy (√ε) for a nearly degenerate pair (r → ±1,
+    e.g. the two zero eigenvalues of a pure state), but always gives the eigenvalue farthest from the
+    other two (λ_max for r ≥ 0, λ_min for r < 0) to ≈ ε‖a‖. Its eigenvector v is the largest cross
+    product of two rows of a − λ; λ = v†av, and the pair are the eigenvalues of the 2×2 compression
+    of a − q to v⊥ (closed form). v is held fixed under differentiation: v spans an invariant
+    subspace, so the first-order change of every eigenvalue is that of the compressed matrices.
+    """
+    e_d = [jnp.real(a[..., i, i]) for i in range(3)]
+    q = (e_d[0] + e_d[1] + e_d[2]) / 3.0
+    e = [[(e_d[i] - q) if i == j else a[..., i, j] for j in range(3)] for i in range(3)]
+    n01, n02, n12 = (jnp.real(e[i][j]) ** 2 + jnp.imag(e[i][j]) ** 2 for i, j in ((0, 1), (0, 2), (1, 2)))
+    d0, d1, d2 = (jnp.real(e[i][i]) for i in range(3))
+    ec = jax.lax.stop_gradient(e)
+    p2 = jax.lax.stop_gradient((d0 * d0 + d1 * d1 + d2 * d2 + 2.0 * (n01 + n02 + n12)) / 6.0)
+    det = jax.lax.stop_gradient(
+        d0 * d1 * d2 + 2.0 * jnp.real(e[0][1] * e[1][2] * jnp.conj(e[0][2])) - d0 * n12 - d1 * n02 - d2 * n01
+    )
+    p_pos = p2 > 0
+    p = jnp.sqrt(jnp.where(p_pos, p2, 1.0))
+    r = jnp.clip(jnp.where(p_pos, det / (2.0 * p * p2), 0.0), -1.0, 1.0)
+    phi = jnp.arccos(r) / 3.0
+    # the isolated eigenvalue (shifted by q): largest for r ≥ 0, smallest for r < 0
+    lam_s = jnp.where(p_pos, 2.0 * p * jnp.where(r >= 0, jnp.cos(phi), jnp.cos(phi + 2.0 * math.pi / 3.0)), 0.0)
+    rows = [tuple(ec[i][j] - (lam_s if i == j else 0.0) for j in range(3)) for i in range(3)]
+    crosses = [_cross(rows[0], rows[1]), _cross(rows[0], rows[2]), _cross(rows[1], rows[2])]
+    norms = [_norm2(c) for c in crosses]
+    v = _select([(norms[0] >= norms[1]) & (norms[0] >= norms[2]), norms[1] >= norms[2]], crosses)
+    nv = jnp.maximum(jnp.maximum(norms[0], norms[1]), norms[2])
+    one, zero = jnp.ones_like(q), jnp.zeros_like(q)
+    v_ok = nv > 0
+    inv = jnp.where(v_ok, 1.0 / jnp.sqrt(jnp.where(v_ok, nv, 1.0)), 0.0)
+    v = tuple(jnp.where(v_ok, x * inv, u) for x, u in zip(v, (one, zero, zero)))
+    # u1 = conj(v × e_k) ⊥ v with k the smallest |v_k| (|u1|² = 1 − |v_k|² ≥ 2/3); u2 = conj(v × u1)
+    m = [jnp.real(x) ** 2 + jnp.imag(x) ** 2 for x in v]
+    cands = [
+        (zero, jnp.conj(v[2]), -jnp.conj(v[1])),
+        (-jnp.conj(v[2]), zero, jnp.conj(v[0])),
+        (jnp.conj(v[1]), -jnp.conj(v[0]), zero),
+    ]
+    u1 = _select([(m[0] <= m[1]) & (m[0] <= m[2]), m[1] <= m[2]], cands)
+    u1 = tuple(x / jnp.sqrt(_norm2(u1)) for x in u1)
+    u2 = tuple(jnp.conj(x) for x in _cross(v, u1))
+    v, u1, u2 = (tuple(jax.lax.stop_gradient(x) for x in w) for w in (v, u1, u2))
+    lam_v = jnp.real(_quad(v, e, v))
+    b00, b11 = jnp.real(_quad(u1, e, u1)), jnp.real(_quad(u2, e, u2))
+    b01 = _quad(u1, e, u2)
+    mid = 0.5 * (b00 + b11)
+    h2 = 0.25 * (b00 - b11) ** 2 + jnp.real(b01) ** 2 + jnp.imag(b01) ** 2
+    h_pos = h2 > 0
+    half = jnp.where(h_pos, jnp.sqrt(jnp.where(h_pos, h2, 1.0)), 0.0)
+    return q[..., None] + jnp.stack([lam_v, mid + half, mid - half], axis=-1)
+
+
+def _eigvalsh(a):
+    """Eigenvalues of Hermitian (..., d, d) matrices: :func:`eigvalsh3` for d = 3, else LAPACK."""
+    return eigvalsh3(a) if a.shape[-1] == 3 else jnp.linalg.eigvalsh(a)
+
+
+def quantum_divergences_thermal(rho, beta, g, alphas):
+    """Quantum D_α(ρ‖τ_S) of coherent states ρ (..., d, d) of any d, shape (..., n_alpha).
+
+    Equal to :func:`~jaxthermo.divergences_to_thermal` (``quantum=True``) with eigenvalues only
+    (module docstring): Umegaki at α = 1 (Σ λ log λ − Σ_j ρ_jj log t_j), sandwiched above
+    (eigenvalues μ of s_i s_j ρ_ij, s_j = t_j^{(1−α)/2α}; log Σ μ^α/(α − 1), log max μ at α = ∞).
+    α < 1 (Petz) goes through the reference route for that α only.
+    """
+    rho = jnp.asarray(rho)
+    d = rho.shape[-1]
+    rdt = jnp.real(rho).dtype
+    tol = _tol(rdt)
+    beta_, g_ = jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt)
+    t = thermal_populations(d, beta_, g_)
+    log_t = log_thermal_populations(d, beta_, g_)
+    on = t > tol  # supp τ_S as the reference decides it (eigenvalues of τ_S above tol)
+    diag = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))
+    # weight of ρ outside supp τ_S (the reference decides this at 10·tol)
+    mismatch = jnp.sum(jnp.where(on, 0.0, diag), axis=-1) > 10 * tol
+    cols = []
+    for a in alphas:
+        a = float(a)
+        if a < 1.0:
+            cols.append(divergences_to_thermal(rho, beta, g, (a,), quantum=True)[..., 0].astype(rdt))
+            continue
+        if a == 1.0:
+            lam = _eigvalsh(rho)
+            cross = jnp.sum(diag * jnp.where(on, log_t, 0.0), axis=-1)
+            val = jnp.sum(_xlogx(lam), axis=-1) - cross
+        else:
+            gamma = -0.5 if math.isinf(a) else (1.0 - a) / (2.0 * a)
+            s = jnp.where(on, jnp.exp(gamma * jnp.where(on, log_t, 0.0)), 0.0)  # t_j^γ on supp τ_S
+            mu = _eigvalsh(s[..., :, None] * rho * s[..., None, :])
+            if math.isinf(a):
+                val = jnp.log(jnp.max(mu, axis=-1))
+            else:
+                pos = mu > 0
+                val = jnp.log(jnp.sum(jnp.where(pos, jnp.where(pos, mu, 1.0) ** a, 0.0), axis=-1)) / (a - 1.0)
+        cols.append(jnp.where(mismatch, jnp.inf, val))
     return jnp.stack(cols, axis=-1)

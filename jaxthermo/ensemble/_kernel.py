@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from .._information import divergences_to_thermal
 from .._qudit import populations
 from ..inhomogeneous import collision_step, trajectory
-from ._divergences import classical_divergences, qubit_quantum_divergences
+from ._divergences import classical_divergences, quantum_divergences_thermal, qubit_quantum_divergences
 from ._fused import qubit_collision, qubit_to_state, state_to_qubit, use_fused_qubit_path
 from ._sampling import sample_chunk
 from ._statistics import Counts, Moments, chunk_counts, chunk_higher_moments, chunk_moments
@@ -104,8 +104,8 @@ def model_a_chunk(
     def raw_divergence(m, st):
         if fused and coherent:  # closed-form 2×2 (._divergences)
             return qubit_quantum_divergences(*st, m.beta, m.g0, alphas)
-        if coherent:
-            return model_divergences(m, as_matrix(st), alphas, True)
+        if coherent:  # eigenvalues only (._divergences)
+            return quantum_divergences_thermal(as_matrix(st), m.beta, m.g0, alphas)
         return classical_divergences(pops(st), m.beta, m.g0, alphas)
 
     def divergence(st):

@@ -186,8 +186,9 @@ def ensemble(
       seed: integer seed.
       alphas: orders α of D_α(·‖τ_S) to report (frozen-configuration average and mean state).
         They are evaluated exactly, with the branch of each α only: populations for diagonal
-        states, closed-form 2×2 formulas for coherent qubits (no eigendecomposition), and a
-        batched eigendecomposition for coherent states of d ≥ 3.
+        states, closed-form 2×2 formulas for coherent qubits (no eigendecomposition), and for
+        coherent states of d ≥ 3 eigenvalues only (τ_S is diagonal): a LAPACK-free 3×3 formula
+        for qutrits, a batched ``eigvalsh`` for d ≥ 4; α < 1 (Petz) takes the reference route.
       work_bins, collision_work_bins: numbers of bins of the W_N and single-collision W histograms.
       work_range, collision_work_range: (lo, hi) of those histograms; default: the range seen in
         configurations 0…511 widened by 5 % on each side (out-of-range values are counted apart).
@@ -204,7 +205,9 @@ def ensemble(
       divergence_every: evaluate the frozen-configuration D_α after collisions r = k, 2k, … and
         r = N only (exact there; the other rows are NaN). Default: every step (k = 1) for qubits
         and diagonal states, k = min(10, N) for coherent states of d ≥ 3, whose divergences need
-        an eigendecomposition per configuration and would otherwise dominate the run time.
+        eigenvalues per configuration and α and would otherwise dominate the run time (qutrit,
+        2 CPU devices: ×0.12 of the ``alphas=()`` throughput at k = 1, ×0.58 at k = 10, ×0.73 at
+        k = 20; benchmarks/RESULTS_ensemble.md).
       wrt: parameter names to differentiate with respect to, any of ``"theta"`` (a scalar or an (N,)
         schedule: a trailing axis), ``"beta"``, ``"g0"``, the distribution's fields (``"sigma"``,
         ``"width"``, ``"delta"``: reparameterised draws), the coupling's fields, and ``"deltas"`` for

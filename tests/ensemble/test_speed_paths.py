@@ -1,6 +1,7 @@
 """The engine's fast default paths against the reference routes (docs/ensemble.md §2).
 
-* the closed-form qubit quantum divergences and the static-α classical ones against
+* the closed-form qubit quantum divergences, the eigenvalue-only qudit ones (with the LAPACK-free
+  3×3 eigenvalues) and the static-α classical ones against
   :func:`jaxthermo.quantum_renyi_divergence` and :func:`jaxthermo.divergences_to_thermal`;
 * the ``divergence_every`` stride against the every-step run;
 * the streamed totals (cumulative heat and energy change, cumulants of W_N and Q_N,
@@ -21,7 +22,12 @@ import numpy as np
 import pytest
 
 import jaxthermo as jt
-from jaxthermo.ensemble._divergences import classical_divergences, qubit_quantum_divergences
+from jaxthermo.ensemble._divergences import (
+    classical_divergences,
+    eigvalsh3,
+    quantum_divergences_thermal,
+    qubit_quantum_divergences,
+)
 from jaxthermo.ensemble._sampling import sample_chunk
 from tests.helpers import random_state
 
@@ -66,6 +72,90 @@ def test_qubit_quantum_divergences_closed_form(beta, g):
 def test_qubit_quantum_divergences_negative_alpha_rejected():
     with pytest.raises(ValueError, match="alpha"):
         qubit_quantum_divergences(jnp.array([0.5]), jnp.array([0.1]), jnp.array([0.0]), 1.0, 1.0, (-1.0,))
+
+
+def _qudit_states(rng, d, n):
+    """Random coherent states of every kind the 3×3 formula finds hard: pure and rank-deficient,
+    nearly degenerate pairs (at the top, in the middle, near zero), nearly maximally mixed, tiny
+    eigenvalues, diagonal, and pure states close to the ground state (finite D_α at βg = 10³)."""
+    out = []
+    for k in range(n):
+        u, _ = np.linalg.qr(rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d)))
+        kind = k % 9
+        if kind == 0:
+            lam = np.eye(d)[0]
+        elif kind == 1:
+            lam = np.r_[0.7, 0.3, np.zeros(d - 2)]
+        elif kind == 2:
+            lam = np.r_[0.3, 0.3 + 1e-9, np.full(d - 2, (0.4 - 1e-9) / (d - 2))]
+        elif kind == 3:
+            lam = np.r_[0.2, np.full(d - 1, 0.8 / (d - 1))]
+        elif kind == 4:
+            lam = np.full(d, 1.0 / d) + 1e-10 * (np.arange(d) - (d - 1) / 2)
+        elif kind == 5:
+            lam = np.r_[1e-13, 1e-10, 1e-3, np.zeros(d - 3)]
+            lam[-1] += 1 - lam.sum()
+        elif kind == 6:
+            out.append(np.diag(rng.dirichlet(np.ones(d))).astype(complex))
+            continue
+        elif kind == 7:
+            v = np.r_[1.0, 1e-7 * (rng.normal(size=d - 1) + 1j * rng.normal(size=d - 1))]
+            v /= np.linalg.norm(v)
+            out.append(np.outer(v, v.conj()))
+            continue
+        else:
+            lam = rng.dirichlet(np.ones(d))
+        rho = (u * lam) @ u.conj().T
+        out.append(0.5 * (rho + rho.conj().T))
+    return np.asarray(out)
+
+
+QUDIT_ALPHAS = (0.5, 1.0, 2.0, 3.5, float("inf"))
+
+
+@pytest.mark.parametrize("d", [3, 4, 6])
+@pytest.mark.parametrize("beta, g", [(1.0, 1.3), (0.0, 1.0), (2.0, -1.5), (12.0, 1.0), (1e3, 1.0)])
+def test_quantum_divergences_thermal_equal_reference(d, beta, g):
+    """Eigenvalues only (and the 3×3 formula at d = 3) against the reference route, to 1e-10;
+    βg = 12 puts t_j^γ up to e^{±(d−1)·6} (log space), βg = 10³ leaves only the ground state in supp τ_S."""
+    rho = jnp.asarray(_qudit_states(np.random.default_rng(d), d, 72))
+    got = np.asarray(jax.jit(lambda r: quantum_divergences_thermal(r, beta, g, QUDIT_ALPHAS))(rho))
+    ref = np.asarray(jt.divergences_to_thermal(rho, beta, g, QUDIT_ALPHAS, quantum=True))
+    fin = np.isfinite(ref)
+    np.testing.assert_array_equal(np.isfinite(got), fin)
+    assert fin[:, 1].sum() >= 8  # finite values in every case, also at βg = 10³
+    np.testing.assert_allclose(got[fin], ref[fin], rtol=1e-10, atol=1e-10)
+
+
+def test_eigvalsh3_against_lapack():
+    """No LAPACK for 3×3: ≈ ε accuracy on degenerate and rank-deficient spectra (where the plain
+    trigonometric formula loses √ε) and on diagonal matrices."""
+    rho = _qudit_states(np.random.default_rng(7), 3, 180)
+    got = np.sort(np.asarray(jax.jit(eigvalsh3)(jnp.asarray(rho))), axis=-1)
+    np.testing.assert_allclose(got, np.linalg.eigvalsh(rho), rtol=0, atol=5e-15)
+    np.testing.assert_array_equal(np.asarray(eigvalsh3(jnp.eye(3, dtype=complex) / 3)), np.full(3, 1 / 3))
+
+
+@pytest.mark.parametrize("d", [3, 4])
+def test_quantum_divergences_thermal_gradient(d):
+    """jax.grad (the ensemble's wrt path differentiates D_α) against central differences at an
+    interior point, through ρ and β."""
+    rho0 = random_state(d, np.random.default_rng(5))
+    h = np.random.default_rng(6).normal(size=(d, d)) + 1j * np.random.default_rng(7).normal(size=(d, d))
+    h = h + h.conj().T
+    h -= np.trace(h) / d * np.eye(d)
+
+    def f(x):
+        rho = jnp.asarray(rho0) + x[0] * 0.01 * jnp.asarray(h)
+        return jnp.sum(
+            quantum_divergences_thermal(rho, 0.9 + x[1], 1.2, (1.0, 2.0, float("inf"))) * jnp.array([1.0, 0.7, 0.4])
+        )
+
+    x0 = jnp.zeros(2)
+    grad = np.asarray(jax.grad(f)(x0))
+    eps = 1e-6
+    fd = [(f(x0.at[i].add(eps)) - f(x0.at[i].add(-eps))) / (2 * eps) for i in range(2)]
+    np.testing.assert_allclose(grad, np.asarray(fd), rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.parametrize("d", [2, 3, 5])
