@@ -67,6 +67,18 @@ def test_sensitivity_equals_grad_of_ensemble_mean_on_the_same_configurations():
     assert np.isfinite(se) and se > 0
 
 
+# the sensitivity fields compared between two routes to the same configurations
+COMPARED_FIELDS = (
+    "mean_work",
+    "var_work",
+    "mean_cumulative_work",
+    "mean_state",
+    "mean_divergence",
+    "mean_state_divergence",
+    "mean_state_trace_distance",
+)
+
+
 def test_identical_across_chunk_sizes_and_device_counts_and_finite_differences():
     model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.4, distribution=jt.Gaussian(0.1))
     rho0 = _coherent(2)
@@ -74,15 +86,7 @@ def test_identical_across_chunk_sizes_and_device_counts_and_finite_differences()
     a = jt.ensemble(model, rho0, 5, 300, seed=4, chunk_size=300, **kw)
     b = jt.ensemble(model, rho0, 5, 300, seed=4, chunk_size=64, devices=jax.devices()[:1], **kw)
     for name in ("theta", "sigma"):
-        for field in (
-            "mean_work",
-            "var_work",
-            "mean_cumulative_work",
-            "mean_state",
-            "mean_divergence",
-            "mean_state_divergence",
-            "mean_state_trace_distance",
-        ):
+        for field in COMPARED_FIELDS:
             np.testing.assert_allclose(
                 getattr(a.sensitivity[name], field), getattr(b.sensitivity[name], field), rtol=1e-9, atol=1e-14
             )
@@ -169,15 +173,7 @@ def test_sweep_with_wrt_equals_per_point_ensembles():
             want = jt.ensemble(point, rho0, 4, 250, seed=6, **kw)
             got = sw.at(theta=theta, sigma=sigma)
             for name in ("theta", "sigma"):
-                for field in (
-                    "mean_work",
-                    "var_work",
-                    "mean_cumulative_work",
-                    "mean_state",
-                    "mean_divergence",
-                    "mean_state_divergence",
-                    "mean_state_trace_distance",
-                ):
+                for field in COMPARED_FIELDS:
                     np.testing.assert_allclose(
                         getattr(got.sensitivity[name], field),
                         getattr(want.sensitivity[name], field),
