@@ -12,24 +12,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import time
-from collections.abc import Callable
-from typing import NamedTuple
 
-
-class CheckOutcome(NamedTuple):
-    """What one check found: whether it holds, and the numbers that show it."""
-
-    ok: bool
-    detail: str
-
-
-class Check(NamedTuple):
-    """One verifiable statement: a short name, where it is published, and how to check it."""
-
-    name: str
-    source: str
-    run: Callable[[], CheckOutcome]
-
+from ._check import Check as Check
+from ._check import CheckOutcome as CheckOutcome
 
 CHECK_MODULES = (
     "jaxthermo.apps.verify.foundation",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...assignment import GlobalModel, QuadraticReservoirs, canonical_hamiltonian, energy_assignment, lindblad_generator
-from . import Check, CheckOutcome
+from ._check import Check, CheckOutcome
 from ._random import random_density_matrix, random_hermitian, random_traceless
 
 _HCLA = "[HCLA14], canonical form; docs/assignment.md §3"

@@ -16,7 +16,7 @@ from ...coherent import (
     qubit_example,
     stroboscopic_trajectory,
 )
-from . import Check, CheckOutcome
+from ._check import Check, CheckOutcome
 
 
 def _qubit_drive():

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..._qudit import thermal_populations
 from ...inhomogeneous import InhomogeneousReservoir, collide_generic, trajectory
-from . import Check, CheckOutcome
+from ._check import Check, CheckOutcome
 from ._random import random_density_matrix
 
 

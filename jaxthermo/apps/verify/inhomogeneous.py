@@ -30,7 +30,7 @@ from ...inhomogeneous import (
     work_density,
     work_support,
 )
-from . import Check, CheckOutcome
+from ._check import Check, CheckOutcome
 from ._random import random_density_matrix
 
 A = float(np.exp(-1.0))
