@@ -8,11 +8,11 @@ Also the generic, differentiable frozen-configuration average of any trajectory 
 from .._histogram import Histogram as Histogram
 from ._files import FileFormatError as FileFormatError
 from ._files import FileInUseError as FileInUseError
-from ._frozen import EnsembleMean as EnsembleMean
 from ._frozen import FrozenVersusAveraged as FrozenVersusAveraged
 from ._frozen import frozen_ensemble_mean as frozen_ensemble_mean
 from ._frozen import frozen_vs_averaged_divergence as frozen_vs_averaged_divergence
 from ._frozen import sample_configurations as sample_configurations
+from ._objective import EnsembleMean as EnsembleMean
 from ._objective import ensemble_mean as ensemble_mean
 from ._result import EnsembleResult as EnsembleResult
 from ._result import ensemble as ensemble

@@ -4,10 +4,10 @@ A configuration δ_N is drawn once and kept for all N collisions. Configuration 
 engine's sampler (:func:`~jaxthermo.ensemble._sampling.sample_chunk`: key ``fold_in(key, i)``, drawn
 in the engine's draw dtype), so it is the same configuration as in :func:`jaxthermo.ensemble` with
 the same key, whatever the chunk size. Each configuration runs model A's own single-configuration
-:func:`~jaxthermo.trajectory`; chunks are ``vmap``-ed and only running sums of the observable are
-kept. Gradients to σ, θ, β, … flow through the reparameterised draws and the collisions. The fixed
-statistics of large runs (mean state, moments, histograms, frozen D_α; sharding, checkpoints) are
-:func:`jaxthermo.ensemble`'s.
+:func:`~jaxthermo.trajectory`; chunks are ``vmap``-ed and streamed by the differentiable objective's
+:func:`~jaxthermo.ensemble._objective.mean_over_configurations` (running sums only). Gradients to
+σ, θ, β, … flow through the reparameterised draws and the collisions. The fixed statistics of large
+runs (mean state, moments, histograms, frozen D_α; sharding, checkpoints) are :func:`jaxthermo.ensemble`'s.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .._deprecation import warn_deprecated
 from .._dtypes import as_state, real_dtype, real_dtype_for
@@ -30,15 +29,8 @@ from ..inhomogeneous import (
     divergences_to_thermal,
     trajectory,
 )
+from ._objective import EnsembleMean, mean_over_configurations
 from ._sampling import sample_chunk
-
-
-class EnsembleMean(NamedTuple):
-    """Mean of an observable over configurations and its standard error (same pytree shape)."""
-
-    mean: object
-    stderr: object
-    n_configs: int
 
 
 def frozen_ensemble_mean(
@@ -76,37 +68,18 @@ def frozen_ensemble_mean(
     rho0 = as_state(rho0)
     rdt = real_dtype_for(rho0.dtype)
 
-    @jax.jit
-    def chunk_sums(indices, mask):
+    def values(indices):
         deltas = sample_chunk(distribution, key, indices, n_steps, rdt, draw_dtype)
-        values = jax.vmap(lambda ds: observable(trajectory(model, rho0, ds)))(deltas)
+        return jax.vmap(lambda ds: observable(trajectory(model, rho0, ds)))(deltas)
 
-        def sums(v):
-            w = mask.reshape((-1,) + (1,) * (v.ndim - 1)).astype(v.dtype)
-            return jnp.sum(w * v, axis=0), jnp.sum(w * jnp.abs(v) ** 2, axis=0)
-
-        return jax.tree_util.tree_map(sums, values)
-
-    chunk = min(chunk_size, n_configs)
-    totals = None
-    for start in range(0, n_configs, chunk):
-        idx = np.arange(start, start + chunk)
-        part = chunk_sums(jnp.asarray(idx, jnp.uint32), jnp.asarray(idx < n_configs))
-        totals = part if totals is None else jax.tree_util.tree_map(jnp.add, totals, part)
-    is_pair = lambda x: isinstance(x, tuple) and len(x) == 2 and not isinstance(x[0], tuple)
-    mean = jax.tree_util.tree_map(lambda t: t[0] / n_configs, totals, is_leaf=is_pair)
-    second = jax.tree_util.tree_map(lambda t: t[1] / n_configs, totals, is_leaf=is_pair)
-    stderr = jax.tree_util.tree_map(
-        lambda m, s: jnp.sqrt(jnp.maximum(s - jnp.abs(m) ** 2, 0.0) / max(n_configs - 1, 1)), mean, second
-    )
-    return EnsembleMean(mean, stderr, n_configs)
+    return mean_over_configurations(values, n_configs, min(chunk_size, n_configs))
 
 
 def sample_configurations(distribution, key, indices, n_steps: int, dtype=None):
     """Deprecated: δ_N of the configurations ``indices`` (n,), shape (n, N); use the engine's sampler.
 
-    Configuration i is drawn from ``fold_in(key, i)`` in ``dtype`` (as before the engine became the
-    one route); :func:`frozen_ensemble_mean` and :func:`jaxthermo.ensemble` draw the same way.
+    Configuration i is drawn from ``fold_in(key, i)`` in ``dtype``; :func:`frozen_ensemble_mean` and
+    :func:`jaxthermo.ensemble` draw the same way.
     """
     warn_deprecated("sample_configurations", "jaxthermo.ensemble.frozen_ensemble_mean (the engine's sampler)")
     indices = jnp.asarray(indices)

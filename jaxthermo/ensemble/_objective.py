@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -30,13 +31,60 @@ from .._config import config
 from .._dtypes import as_state
 from .._validation import check_density_matrix, check_positive_int, is_concrete
 from ..inhomogeneous import collision_step, free_energies
-from ._frozen import EnsembleMean
 from ._sampling import MAX_CONFIGS, default_draw_dtype, sample_chunk
 
 OBSERVABLES = ("total_work", "total_heat", "free_energy")
 # reverse mode keeps about 340 bytes per (configuration, collision) of a chunk: 2¹⁸ pairs ≈ 90 MB
 _CHUNK_ELEMENTS = 2**18
 _CHUNK_CAP = 16384
+
+
+class EnsembleMean(NamedTuple):
+    """Mean of an observable over configurations and its standard error (same pytree shape)."""
+
+    mean: object
+    stderr: object
+    n_configs: int
+
+
+def mean_over_configurations(values: Callable, n_configs: int, chunk: int) -> EnsembleMean:
+    """Mean and standard error over configurations 0…n_configs−1 of ``values``, chunk by chunk.
+
+    ``values(indices)`` maps the configuration indices of one chunk ((chunk,) uint32; the last chunk
+    is padded with indices ≥ n_configs, which count zero) to a pytree of arrays with leading axis
+    ``chunk``. A ``lax.scan`` over chunks keeps only the running sums Σv and Σ|v|²; each chunk is
+    wrapped in ``jax.checkpoint``, so reverse mode stores one carry per chunk and recomputes the
+    chunk (docs/ensemble.md §5). The standard error is √(s²/n) with the unbiased sample variance s².
+    """
+    n_chunks = -(-n_configs // chunk)
+
+    @jax.checkpoint
+    def chunk_sums(c):
+        idx = c * chunk + jnp.arange(chunk, dtype=jnp.int64)
+        mask = idx < n_configs
+        vals = values(idx.astype(jnp.uint32))
+
+        def weighted_sum(v, x):
+            w = mask.reshape(mask.shape + (1,) * (v.ndim - 1)).astype(jnp.real(v).dtype)
+            return jnp.sum(w * x, axis=0)
+
+        return (
+            jax.tree.map(lambda v: weighted_sum(v, v), vals),
+            jax.tree.map(lambda v: weighted_sum(v, jnp.real(v * jnp.conj(v))), vals),
+        )
+
+    def body(carry, c):
+        return jax.tree.map(jnp.add, carry, chunk_sums(c)), None
+
+    zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(chunk_sums, jnp.int64(0)))
+    (s1, s2), _ = jax.lax.scan(body, zeros, jnp.arange(n_chunks, dtype=jnp.int64))
+    mean = jax.tree.map(lambda s: s / n_configs, s1)
+    stderr = jax.tree.map(
+        lambda m, s: jnp.sqrt(jnp.maximum(s / n_configs - jnp.real(m * jnp.conj(m)), 0.0) / max(n_configs - 1, 1)),
+        mean,
+        s2,
+    )
+    return EnsembleMean(mean, stderr, n_configs)
 
 
 def default_objective_chunk(n_steps: int, n_configs: int) -> int:
@@ -84,7 +132,6 @@ def _program(n_steps, n_configs, observable, alpha, quantum, chunk, draw_dtype, 
     key = (n_steps, n_configs, observable, alpha, quantum, chunk, str(draw_dtype), with_stderr)
     if key in _PROGRAMS:
         return _PROGRAMS[key]
-    n_chunks = -(-n_configs // chunk)
     value = _observable_fn(observable, alpha, quantum)
 
     def run(model, rho0, seed):
@@ -94,29 +141,17 @@ def _program(n_steps, n_configs, observable, alpha, quantum, chunk, draw_dtype, 
         )
         seed_key = jax.random.key(seed)
 
-        @jax.checkpoint
-        def chunk_sums(c):
+        def values(idx):
             TRACE_COUNT["n"] += 1
-            idx = c * chunk + jnp.arange(chunk, dtype=jnp.int64)
-            mask = (idx < n_configs).astype(rdt)
-            deltas = sample_chunk(model.distribution, seed_key, idx.astype(jnp.uint32), n_steps, rdt, draw_dtype)
+            deltas = sample_chunk(model.distribution, seed_key, idx, n_steps, rdt, draw_dtype)
             vals = jax.vmap(lambda dl: value(model, *final_values(model, rho0, dl)))(deltas)
             vals = jnp.asarray(vals).astype(rdt)
             if vals.shape != (chunk,):
                 raise ValueError(f"observable must return a real scalar per configuration; got shape {vals.shape[1:]}")
-            return jnp.sum(mask * vals), jnp.sum(mask * vals * vals)
+            return vals
 
-        def body(carry, c):
-            s1, s2 = chunk_sums(c)
-            return (carry[0] + s1, carry[1] + s2), None
-
-        zero = jnp.zeros((), rdt)
-        (s1, s2), _ = jax.lax.scan(body, (zero, zero), jnp.arange(n_chunks, dtype=jnp.int64))
-        mean = s1 / n_configs
-        if not with_stderr:
-            return mean
-        var = jnp.maximum(s2 / n_configs - mean * mean, 0.0) * n_configs / max(n_configs - 1, 1)
-        return mean, jnp.sqrt(var / n_configs)
+        out = mean_over_configurations(values, n_configs, chunk)
+        return (out.mean, out.stderr) if with_stderr else out.mean
 
     fn = jax.jit(run)
     _PROGRAMS[key] = fn

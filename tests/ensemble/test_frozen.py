@@ -21,8 +21,9 @@ def _rho():
     return jnp.array([[0.7, 0.1 - 0.05j], [0.1 + 0.05j, 0.3]])
 
 
-def _previous_route(model, rho0, key, n_configs, n_steps, observable):
-    """The former model-A implementation: fold_in(key, i), draw, trajectory, plain mean."""
+def _one_by_one(model, rho0, key, n_configs, n_steps, observable):
+    """An independent route: a Python loop over configurations (fold_in(key, i), draw, trajectory)
+    and NumPy's mean and standard deviation."""
     values = []
     for i in range(n_configs):
         deltas = model.distribution.sample(jax.random.fold_in(key, i), (n_steps,), jnp.float64)
@@ -31,11 +32,11 @@ def _previous_route(model, rho0, key, n_configs, n_steps, observable):
     return values.mean(axis=0), values.std(axis=0, ddof=1) / np.sqrt(n_configs)
 
 
-def test_same_numbers_as_the_previous_route():
+def test_same_numbers_as_a_loop_over_configurations():
     model, rho0, key = _model(), _rho(), jax.random.PRNGKey(7)
     res = frozen_ensemble_mean(model, rho0, key, 40, 6, lambda t: t.work, chunk_size=16)
     assert isinstance(res, EnsembleMean) and res.n_configs == 40
-    mean, se = _previous_route(model, rho0, key, 40, 6, lambda t: np.asarray(t.work))
+    mean, se = _one_by_one(model, rho0, key, 40, 6, lambda t: np.asarray(t.work))
     np.testing.assert_allclose(res.mean, mean, rtol=1e-12, atol=1e-17)
     np.testing.assert_allclose(res.stderr, se, rtol=1e-8)
     assert jt.frozen_ensemble_mean is frozen_ensemble_mean
