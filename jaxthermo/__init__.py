@@ -78,6 +78,7 @@ from ._information import shannon_entropy as shannon_entropy  # noqa: E402
 from ._information import trace_distance as trace_distance  # noqa: E402
 from ._information import von_neumann_entropy as von_neumann_entropy  # noqa: E402
 from ._linalg import hermitian_function as hermitian_function  # noqa: E402
+from ._qudit import Dimensions as Dimensions  # noqa: E402
 from ._qudit import commutator as commutator  # noqa: E402
 from ._qudit import dagger as dagger  # noqa: E402
 from ._qudit import dephase as dephase  # noqa: E402

@@ -7,6 +7,7 @@ tensor order is (system ⊗ ancilla) with index ``a * d_A + b`` for ``|a⟩_S |b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -16,6 +17,14 @@ from ._dtypes import complex_dtype_for, real_dtype, real_dtype_for
 from ._linalg import dagger, hermitian_function
 from ._qutip import qobj_inputs
 from ._validation import check_dimension
+
+
+class Dimensions(NamedTuple):
+    """Hilbert-space dimensions ``(d_S, d_E)`` of a system and the part it is coupled to: model B's
+    ancilla, model C's environment (``model.dims`` of both)."""
+
+    system: int
+    environment: int
 
 
 def spin_z(d: int, dtype=None) -> jnp.ndarray:

@@ -128,3 +128,20 @@ def test_deprecation_helpers_warn_and_forward():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert renamed_keyword({"n_steps": 4}, "n_collisions", "n_steps", "f") == {"n_steps": 4}
+
+
+def test_both_bipartite_models_report_their_dimensions_as_one_type():
+    import jaxthermo as jt
+
+    rng = np.random.default_rng(3)
+    a = np.diag([1.0, 1.0], 1)  # ancilla lowering operator of a qutrit: Tr_A(V ρ_th) = 0 below
+    v = np.kron(np.array([[0.0, 1.0], [1.0, 0.0]]), a + a.T)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # [V, H_S + H_A] ≠ 0 is warned about and irrelevant here
+        coherent = jt.CoherentCollisionModel(
+            np.diag([0.0, 1.0]), np.diag([0.0, 1.0, 2.0]), v, 1.0, np.zeros((3, 3)), 0.0, 0.5
+        )
+    coupled = jt.GlobalModel(random_hermitian(2, rng), 0.4 * random_hermitian(8, rng), random_hermitian(4, rng))
+    for model, dims in ((coherent, (2, 3)), (coupled, (2, 4))):
+        assert type(model.dims) is jt.Dimensions
+        assert (model.dims.system, model.dims.environment) == dims == model.dims

@@ -30,7 +30,7 @@ import numpy as np
 from .._dtypes import complex_dtype_for
 from .._linalg import inverse_condition
 from .._quadrature import composite_gauss_legendre
-from .._qudit import dagger, expectation, tensor
+from .._qudit import Dimensions, dagger, expectation, tensor
 from .._qutip import as_array, is_qobj
 from .._superoperators import apply_superoperator
 from .._validation import (
@@ -45,13 +45,6 @@ from .._validation import (
 from ._assignment import Assignment, bare_assignment, interaction_assignment, minimal_dissipation_assignment
 from ._generator import TimeInterval, canonical_form, non_markovian_intervals
 from ._propagator import propagator_rows, spectral_decomposition
-
-
-class Dimensions(NamedTuple):
-    """Hilbert-space dimensions (d_S, d_E) of a :class:`GlobalModel`."""
-
-    system: int
-    environment: int
 
 
 @register_checked_dataclass

@@ -18,7 +18,7 @@ import numpy as np
 from .._dtypes import as_complex, as_real, complex_dtype_for
 from .._information import von_neumann_entropy
 from .._linalg import expm
-from .._qudit import dagger, gibbs_populations, gibbs_state, partial_trace, tensor
+from .._qudit import Dimensions, dagger, gibbs_populations, gibbs_state, partial_trace, tensor
 from .._qutip import as_array, is_qobj, qobj_inputs
 from .._validation import (
     check_finite,
@@ -95,9 +95,9 @@ class CoherentCollisionModel:
         return (self,)
 
     @property
-    def dims(self) -> tuple[int, int]:
-        """``(d_S, d_A)``."""
-        return int(np.shape(self.H_S)[-1]), int(np.shape(self.H_A)[-1])
+    def dims(self) -> Dimensions:
+        """``(d_S, d_A)``: :class:`~jaxthermo.Dimensions` with ``environment`` = d_A of the ancilla."""
+        return Dimensions(int(np.shape(self.H_S)[-1]), int(np.shape(self.H_A)[-1]))
 
 
 # ------------------------------------------------------------------------------------------
@@ -372,6 +372,6 @@ class MultiSpeciesModel:
         return self.species[0].tau
 
     @property
-    def dims(self) -> tuple[int, int]:
+    def dims(self) -> Dimensions:
         """``(d_S, d_A)`` of the first species."""
         return self.species[0].dims
