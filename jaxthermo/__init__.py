@@ -1,6 +1,6 @@
 """jaxthermo: quantum thermodynamics of collisional models in JAX.
 
-Importing jaxthermo sets three documented global policies:
+Importing jaxthermo sets four documented global policies:
 
 * ``jax_enable_x64``: physics in float64 by default; pass float32 inputs, or
   ``dtype=jnp.float32`` to the ensemble engine, for throughput;
