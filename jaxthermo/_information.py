@@ -21,7 +21,7 @@ from ._qutip import qobj_inputs
 from ._validation import check_density_matrix, check_populations
 
 
-def _tol(dtype) -> float:
+def support_tolerance(dtype) -> float:
     """Eigenvalues below this are treated as zero (support decisions)."""
     return 1e-12 if jnp.dtype(dtype) in (jnp.float64, jnp.complex128) else 1e-6
 
@@ -30,7 +30,8 @@ def _tol(dtype) -> float:
 # matrix functions
 
 
-def _xlogx(x):
+def xlogx(x):
+    """x log x with 0 log 0 = 0."""
     pos = x > 0
     return jnp.where(pos, x * jnp.log(jnp.where(pos, x, 1.0)), 0.0)
 
@@ -53,7 +54,7 @@ def _eigvals(rho):
 def shannon_entropy(p) -> jnp.ndarray:
     """``H(p) = −Σ_j p_j log p_j`` over the last axis (0 log 0 = 0)."""
     check_populations(p, "p")
-    return -jnp.sum(_xlogx(jnp.asarray(p)), axis=-1)
+    return -jnp.sum(xlogx(jnp.asarray(p)), axis=-1)
 
 
 def _logsumexp(x, axis=-1):
@@ -170,14 +171,14 @@ def free_energy(p, beta, g, alpha) -> jnp.ndarray:
 
 def von_neumann_entropy(rho) -> jnp.ndarray:
     """``S(ρ) = −Tr ρ log ρ`` for (..., d, d) states (eigenvalue-only; finite gradients)."""
-    return -jnp.sum(_xlogx(_eigvals(_state(rho, "rho"))), axis=-1)
+    return -jnp.sum(xlogx(_eigvals(_state(rho, "rho"))), axis=-1)
 
 
 def _support_mismatch(rho, sigma):
     """True where ρ has weight outside the support of σ (decided without gradients)."""
     rho_c, sigma_c = jax.lax.stop_gradient(rho), jax.lax.stop_gradient(sigma)
     w, v = jnp.linalg.eigh(sigma_c)
-    tol = _tol(w.dtype)
+    tol = support_tolerance(w.dtype)
     weights = jnp.real(jnp.einsum("...ji,...jk,...ki->...i", jnp.conj(v), rho_c, v))
     return jnp.sum(jnp.where(w <= tol, weights, 0.0), axis=-1) > 10 * tol
 
@@ -204,7 +205,7 @@ def relative_entropy(rho, sigma) -> jnp.ndarray:
     +∞ when ``supp ρ ⊄ supp σ``; finite (never NaN) for rank-deficient ρ.
     """
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
-    tol = _tol(rho.dtype)
+    tol = support_tolerance(rho.dtype)
     log_sigma = hermitian_function(_log_on_support(tol), sigma)
     cross = jnp.real(jnp.einsum("...ij,...ji->...", rho, log_sigma))
     value = -von_neumann_entropy(rho) - cross
@@ -226,7 +227,7 @@ def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     if alpha == 1.0:
         return relative_entropy(rho, sigma)
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
-    tol = _tol(rho.dtype)
+    tol = support_tolerance(rho.dtype)
     rho_a = hermitian_function(_power_on_support(alpha, tol), rho)
     sigma_b = hermitian_function(_power_on_support(1.0 - alpha, tol), sigma)
     tr = jnp.real(jnp.einsum("...ij,...ji->...", rho_a, sigma_b))
@@ -248,7 +249,7 @@ def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     if alpha == 1.0:
         return relative_entropy(rho, sigma)
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
-    tol = _tol(rho.dtype)
+    tol = support_tolerance(rho.dtype)
     gamma = -0.5 if math.isinf(alpha) else (1.0 - alpha) / (2.0 * alpha)
     s = hermitian_function(_power_on_support(gamma, tol), sigma)
     w = _eigvals(s @ rho @ s)

@@ -33,7 +33,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .._information import _tol, _xlogx, divergences_to_thermal, log_thermal_populations
+from .._information import divergences_to_thermal, log_thermal_populations, support_tolerance, xlogx
 from .._qudit import thermal_populations
 
 
@@ -83,7 +83,7 @@ def qubit_quantum_divergences(p0, x, y, beta, g, alphas):
     in closed form (module docstring). Raises for α < 0 as the reference does.
     """
     dt = p0.dtype
-    tol = _tol(dt)
+    tol = support_tolerance(dt)
     t = thermal_populations(2, jnp.asarray(beta).astype(dt), jnp.asarray(g).astype(dt))
     t0, t1 = t[..., 0], t[..., 1]
     on0, on1 = t0 > tol, t1 > tol
@@ -105,7 +105,7 @@ def qubit_quantum_divergences(p0, x, y, beta, g, alphas):
         if a == 1.0:
             log_t0 = jnp.where(on0, jnp.log(jnp.where(on0, t0, 1.0)), 0.0)
             log_t1 = jnp.where(on1, jnp.log(jnp.where(on1, t1, 1.0)), 0.0)
-            val = _xlogx(lam_p) + _xlogx(lam_m) - (p0 * log_t0 + p1 * log_t1)
+            val = xlogx(lam_p) + xlogx(lam_m) - (p0 * log_t0 + p1 * log_t1)
             cols.append(jnp.where(mismatch, jnp.inf, val))
         elif a < 1.0:
             f_p = jnp.where(lam_p > tol, jnp.where(lam_p > tol, lam_p, 1.0) ** a, 0.0)
@@ -228,7 +228,7 @@ def quantum_divergences_thermal(rho, beta, g, alphas):
     rho = jnp.asarray(rho)
     d = rho.shape[-1]
     rdt = jnp.real(rho).dtype
-    tol = _tol(rdt)
+    tol = support_tolerance(rdt)
     beta_, g_ = jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt)
     t = thermal_populations(d, beta_, g_)
     log_t = log_thermal_populations(d, beta_, g_)
@@ -245,7 +245,7 @@ def quantum_divergences_thermal(rho, beta, g, alphas):
         if a == 1.0:
             lam = _eigvalsh(rho)
             cross = jnp.sum(diag * jnp.where(on, log_t, 0.0), axis=-1)
-            val = jnp.sum(_xlogx(lam), axis=-1) - cross
+            val = jnp.sum(xlogx(lam), axis=-1) - cross
         else:
             gamma = -0.5 if math.isinf(a) else (1.0 - a) / (2.0 * a)
             s = jnp.where(on, jnp.exp(gamma * jnp.where(on, log_t, 0.0)), 0.0)  # t_j^γ on supp τ_S
