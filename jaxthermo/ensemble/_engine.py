@@ -66,21 +66,16 @@ def default_chunk_size(n_steps: int, n_devices: int, n_grid: int = 1, platform: 
     return per_device * n_devices
 
 
-# the stride of the divergences when the state is coherent and d ≥ 3 (eigenvalues per configuration
-# and α: the 3×3 formula of ._divergences for qutrits, LAPACK eigvalsh above); see
-# :func:`resolve_divergence_every` and benchmarks/RESULTS_ensemble.md
+# the default stride of the divergences for coherent states of d ≥ 3 (eigenvalues per configuration
+# and α: the 3×3 formula of ._divergences for qutrits, LAPACK eigvalsh above)
 _GENERIC_COHERENT_STRIDE = 10
 
 
 def resolve_divergence_every(divergence_every, model, coherent, n_steps):
     """The stride of D_α over collisions: the user's value, or by default 1 (every step) where a
-    closed form exists (qubits, diagonal states of any d) and 10 for coherent states of d ≥ 3.
-
-    Measured (2 CPU devices, 2·10⁵ configurations × 100 collisions, benchmarks/RESULTS_ensemble.md):
-    D_α (α = 1, ∞) at every collision cost a coherent qutrit ×0.12 of the ``alphas=()`` throughput
-    even with the LAPACK-free eigenvalues; every 10th collision ×0.58, every 20th ×0.73. d ≥ 4
-    (LAPACK ``eigvalsh``) at stride 10: ×0.22–0.48. 10 is the smallest stride at which the
-    divergences do not dominate the run time of a qutrit."""
+    closed form exists (qubits, diagonal states of any d) and min(10, N) for coherent states of
+    d ≥ 3, whose eigenvalues per configuration would otherwise take most of the run time (the
+    measurements behind the choice: benchmarks/RESULTS_ensemble.md)."""
     if divergence_every is None:
         return 1 if (not coherent or model.d == 2) else min(_GENERIC_COHERENT_STRIDE, int(n_steps))
     return check_positive_int(divergence_every, "divergence_every")

@@ -205,9 +205,8 @@ def ensemble(
       divergence_every: evaluate the frozen-configuration D_α after collisions r = k, 2k, … and
         r = N only (exact there; the other rows are NaN). Default: every step (k = 1) for qubits
         and diagonal states, k = min(10, N) for coherent states of d ≥ 3, whose divergences need
-        eigenvalues per configuration and α and would otherwise dominate the run time (qutrit,
-        2 CPU devices: ×0.12 of the ``alphas=()`` throughput at k = 1, ×0.58 at k = 10, ×0.73 at
-        k = 20; benchmarks/RESULTS_ensemble.md).
+        eigenvalues per configuration and α and would otherwise dominate the run time
+        (benchmarks/RESULTS_ensemble.md).
       wrt: parameter names to differentiate with respect to, any of ``"theta"`` (a scalar or an (N,)
         schedule: a trailing axis), ``"beta"``, ``"g0"``, the distribution's fields (``"sigma"``,
         ``"width"``, ``"delta"``: reparameterised draws), the coupling's fields, and ``"deltas"`` for
