@@ -35,6 +35,10 @@ import jax.numpy as jnp
 
 from .._information import divergences_to_thermal, log_thermal_populations, support_tolerance, xlogx
 from .._qudit import thermal_populations
+from ._small_eigvalsh import eigvalsh_small
+
+# largest d for which eigvalsh_small beats LAPACK on CPU (benchmarks/RESULTS_ensemble.md)
+_SMALL_EIGVALSH_MAX_D = 7
 
 
 def _classical_one(p, log_q, alpha: float):
@@ -213,8 +217,15 @@ def eigvalsh3(a):
 
 
 def _eigvalsh(a):
-    """Eigenvalues of Hermitian (..., d, d) matrices: :func:`eigvalsh3` for d = 3, else LAPACK."""
-    return eigvalsh3(a) if a.shape[-1] == 3 else jnp.linalg.eigvalsh(a)
+    """Eigenvalues of Hermitian (..., d, d) matrices: :func:`eigvalsh3` for d = 3, the batch-vectorised
+    :func:`~jaxthermo.ensemble._small_eigvalsh.eigvalsh_small` for 4 ≤ d ≤ 7 (faster than LAPACK's
+    per-matrix calls there, benchmarks/bench_small_eigvalsh.py), else LAPACK."""
+    d = a.shape[-1]
+    if d == 3:
+        return eigvalsh3(a)
+    if 4 <= d <= _SMALL_EIGVALSH_MAX_D:
+        return eigvalsh_small(a)
+    return jnp.linalg.eigvalsh(a)
 
 
 def quantum_divergences_thermal(rho, beta, g, alphas):
