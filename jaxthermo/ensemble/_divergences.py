@@ -35,6 +35,10 @@ import jax.numpy as jnp
 
 from .._information import divergences_to_thermal, log_thermal_populations, support_tolerance, xlogx
 from .._qudit import thermal_populations
+from ._small_eigvalsh import eigvalsh_small
+
+# largest d for which eigvalsh_small beats LAPACK on CPU (benchmarks/RESULTS_ensemble.md)
+_SMALL_EIGVALSH_MAX_D = 7
 
 
 def _classical_one(p, log_q, alpha: float):
@@ -213,8 +217,15 @@ def eigvalsh3(a):
 
 
 def _eigvalsh(a):
-    """Eigenvalues of Hermitian (..., d, d) matrices: :func:`eigvalsh3` for d = 3, else LAPACK."""
-    return eigvalsh3(a) if a.shape[-1] == 3 else jnp.linalg.eigvalsh(a)
+    """Eigenvalues of Hermitian (..., d, d) matrices: :func:`eigvalsh3` for d = 3, the batch-vectorised
+    :func:`~jaxthermo.ensemble._small_eigvalsh.eigvalsh_small` for 4 ≤ d ≤ 7 (faster than LAPACK's
+    per-matrix calls there, benchmarks/bench_small_eigvalsh.py), else LAPACK."""
+    d = a.shape[-1]
+    if d == 3:
+        return eigvalsh3(a)
+    if 4 <= d <= _SMALL_EIGVALSH_MAX_D:
+        return eigvalsh_small(a)
+    return jnp.linalg.eigvalsh(a)
 
 
 def quantum_divergences_thermal(rho, beta, g, alphas):
@@ -236,24 +247,31 @@ def quantum_divergences_thermal(rho, beta, g, alphas):
     diag = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))
     # weight of ρ outside supp τ_S (the reference decides this at 10·tol)
     mismatch = jnp.sum(jnp.where(on, 0.0, diag), axis=-1) > 10 * tol
+    # every matrix whose eigenvalues an α ≥ 1 needs (ρ for α = 1, s ρ s above), diagonalised in
+    # ONE call on a stacked batch: one trace of the eigenvalue routine however many α's
+    alphas = tuple(float(a) for a in alphas)
+    mats = {}
+    for a in alphas:
+        if a == 1.0:
+            mats[a] = rho
+        elif a > 1.0:
+            gamma = -0.5 if math.isinf(a) else (1.0 - a) / (2.0 * a)
+            s = jnp.where(on, jnp.exp(gamma * jnp.where(on, log_t, 0.0)), 0.0)  # t_j^γ on supp τ_S
+            mats[a] = s[..., :, None] * rho * s[..., None, :]
+    eig = dict(zip(mats, _eigvalsh(jnp.stack(list(mats.values()))))) if mats else {}
     cols = []
     for a in alphas:
-        a = float(a)
         if a < 1.0:
             cols.append(divergences_to_thermal(rho, beta, g, (a,), quantum=True)[..., 0].astype(rdt))
             continue
         if a == 1.0:
-            lam = _eigvalsh(rho)
             cross = jnp.sum(diag * jnp.where(on, log_t, 0.0), axis=-1)
-            val = jnp.sum(xlogx(lam), axis=-1) - cross
+            val = jnp.sum(xlogx(eig[a]), axis=-1) - cross
+        elif math.isinf(a):
+            val = jnp.log(jnp.max(eig[a], axis=-1))
         else:
-            gamma = -0.5 if math.isinf(a) else (1.0 - a) / (2.0 * a)
-            s = jnp.where(on, jnp.exp(gamma * jnp.where(on, log_t, 0.0)), 0.0)  # t_j^γ on supp τ_S
-            mu = _eigvalsh(s[..., :, None] * rho * s[..., None, :])
-            if math.isinf(a):
-                val = jnp.log(jnp.max(mu, axis=-1))
-            else:
-                pos = mu > 0
-                val = jnp.log(jnp.sum(jnp.where(pos, jnp.where(pos, mu, 1.0) ** a, 0.0), axis=-1)) / (a - 1.0)
+            mu = eig[a]
+            pos = mu > 0
+            val = jnp.log(jnp.sum(jnp.where(pos, jnp.where(pos, mu, 1.0) ** a, 0.0), axis=-1)) / (a - 1.0)
         cols.append(jnp.where(mismatch, jnp.inf, val))
     return jnp.stack(cols, axis=-1)

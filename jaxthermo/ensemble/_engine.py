@@ -67,7 +67,7 @@ def default_chunk_size(n_steps: int, n_devices: int, n_grid: int = 1, platform: 
 
 
 # the default stride of the divergences for coherent states of d ≥ 3 (eigenvalues per configuration
-# and α: the 3×3 formula of ._divergences for qutrits, LAPACK eigvalsh above)
+# and α: the 3×3 formula of ._divergences for qutrits, ._small_eigvalsh for 4 ≤ d ≤ 7, LAPACK above)
 _GENERIC_COHERENT_STRIDE = 10
 
 
