@@ -216,13 +216,36 @@ def eigvalsh3(a):
     return q[..., None] + jnp.stack([lam_v, mid + half, mid - half], axis=-1)
 
 
+def _ascending3(lam):
+    """(..., 3) values in ascending order by a min/max network (no sort call)."""
+    a, b, c = lam[..., 0], lam[..., 1], lam[..., 2]
+    lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
+    return jnp.stack([jnp.minimum(lo, c), jnp.maximum(lo, jnp.minimum(hi, c)), jnp.maximum(hi, c)], axis=-1)
+
+
+@jax.custom_jvp
+def eigvalsh3_fast(a):
+    """Ascending eigenvalues of Hermitian (..., 3, 3) matrices: the values from the batch-vectorised
+    QR routine (:func:`~jaxthermo.ensemble._small_eigvalsh.eigvalsh_small`, faster than
+    :func:`eigvalsh3` per matrix), the derivatives from :func:`eigvalsh3` (LAPACK-free, unlike the
+    QR routine's own derivative)."""
+    return _ascending3(eigvalsh_small(a))
+
+
+@eigvalsh3_fast.defjvp
+def _eigvalsh3_fast_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    _, dlam = jax.jvp(lambda x: _ascending3(eigvalsh3(x)), (a,), (da,))
+    return eigvalsh3_fast(a), dlam
+
+
 def _eigvalsh(a):
-    """Eigenvalues of Hermitian (..., d, d) matrices: :func:`eigvalsh3` for d = 3, the batch-vectorised
-    :func:`~jaxthermo.ensemble._small_eigvalsh.eigvalsh_small` for 4 ≤ d ≤ 7 (faster than LAPACK's
-    per-matrix calls there, benchmarks/bench_small_eigvalsh.py), else LAPACK."""
+    """Eigenvalues of Hermitian (..., d, d) matrices without LAPACK for 3 ≤ d ≤ 7 (for d = 3 with
+    the derivatives of :func:`eigvalsh3`), faster than LAPACK's per-matrix calls there
+    (benchmarks/bench_small_eigvalsh.py); LAPACK above."""
     d = a.shape[-1]
     if d == 3:
-        return eigvalsh3(a)
+        return eigvalsh3_fast(a)
     if 4 <= d <= _SMALL_EIGVALSH_MAX_D:
         return eigvalsh_small(a)
     return jnp.linalg.eigvalsh(a)

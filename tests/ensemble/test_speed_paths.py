@@ -25,6 +25,7 @@ import jaxthermo as jt
 from jaxthermo.ensemble._divergences import (
     classical_divergences,
     eigvalsh3,
+    eigvalsh3_fast,
     quantum_divergences_thermal,
     qubit_quantum_divergences,
 )
@@ -134,6 +135,24 @@ def test_eigvalsh3_against_lapack():
     got = np.sort(np.asarray(jax.jit(eigvalsh3)(jnp.asarray(rho))), axis=-1)
     np.testing.assert_allclose(got, np.linalg.eigvalsh(rho), rtol=0, atol=5e-15)
     np.testing.assert_array_equal(np.asarray(eigvalsh3(jnp.eye(3, dtype=complex) / 3)), np.full(3, 1 / 3))
+
+
+def test_eigvalsh3_fast_values_and_derivatives():
+    """The d = 3 route of the divergences: ascending values of the QR routine to ≈ ε (also pure and
+    degenerate spectra), derivatives equal to those of the 3×3 formula and to central differences."""
+    rho = _qudit_states(np.random.default_rng(8), 3, 180)
+    got = np.asarray(jax.jit(eigvalsh3_fast)(jnp.asarray(rho)))
+    np.testing.assert_allclose(got, np.linalg.eigvalsh(rho), rtol=0, atol=5e-15)
+    rng = np.random.default_rng(9)
+    a = jnp.asarray(random_state(3, rng))
+    h = rng.normal(size=(3, 3)) + 1j * rng.normal(size=(3, 3))
+    h = jnp.asarray(h + h.conj().T)
+    _, tangent = jax.jvp(eigvalsh3_fast, (a,), (h,))
+    _, tangent3 = jax.jvp(lambda x: jnp.sort(eigvalsh3(x), axis=-1), (a,), (h,))
+    np.testing.assert_allclose(np.asarray(tangent), np.asarray(tangent3), rtol=1e-12, atol=1e-14)
+    eps = 1e-6
+    fd = (np.linalg.eigvalsh(np.asarray(a + eps * h)) - np.linalg.eigvalsh(np.asarray(a - eps * h))) / (2 * eps)
+    np.testing.assert_allclose(np.asarray(tangent), fd, rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("d", [3, 4])
