@@ -116,8 +116,16 @@ def tridiagonal_eigenvalues(a, b, steps=None):
     tol = eps * jnp.sqrt(sum(x * x for x in a) + 2.0 * sum(x * x for x in b))
     out = []
     for m in range(d, 2, -1):
-        for _ in range(steps[min(d - m, len(steps) - 1)]):
-            _qr_step(a, b, m, tol)
+        n_steps = steps[min(d - m, len(steps) - 1)]
+
+        def body(_, ab, m=m):
+            aa, bb = list(ab[0]), list(ab[1])
+            _qr_step(aa, bb, m, tol)
+            return jnp.stack(aa), jnp.stack(bb)
+
+        # the steps of one active size in a loop: one traced step instead of n_steps (compile time)
+        a_arr, b_arr = jax.lax.fori_loop(0, n_steps, body, (jnp.stack(a), jnp.stack(b)))
+        a, b = list(a_arr), list(b_arr)
         out.append(a[m - 1])
     mid, half = 0.5 * (a[0] + a[1]), 0.5 * (a[0] - a[1])
     rad = _hypot(half, b[0])
