@@ -18,7 +18,7 @@ from ..inhomogeneous import collision_step, trajectory
 from ._divergences import classical_divergences, quantum_divergences_thermal, qubit_quantum_divergences
 from ._fused import qubit_collision, qubit_to_state, state_to_qubit, use_fused_qubit_path
 from ._sampling import sample_chunk
-from ._statistics import Counts, Moments, chunk_counts, chunk_higher_moments, chunk_moments
+from ._statistics import Counts, Moments, chunk_counts, chunk_higher_moments, chunk_moments, column_moments
 
 
 def model_divergences(model, rho, alphas, coherent: bool):
@@ -32,8 +32,8 @@ def model_divergences(model, rho, alphas, coherent: bool):
 
 def _qubit_mean_state(state, mask):
     """Mean (2, 2) state of a chunk of qubits carried as (p0, x, y) — the mean is linear."""
-    m = chunk_moments(jnp.stack(state, axis=-1), mask, second=False)
-    return Moments(m.n, qubit_to_state(m.mean[0], m.mean[1], m.mean[2]), None)
+    m = [chunk_moments(x, mask, second=False) for x in state]  # (B,) rows: no column reduction
+    return Moments(m[0].n, qubit_to_state(m[0].mean, m[1].mean, m[2].mean), None)
 
 
 def divergence_steps(n_steps: int, every: int):
@@ -109,7 +109,7 @@ def model_a_chunk(
         return classical_divergences(pops(st), m.beta, m.g0, alphas)
 
     def divergence(st):
-        return chunk_moments(raw_divergence(model, st), mask)
+        return column_moments(raw_divergence(model, st), mask)
 
     def physics(m, st, delta, theta):
         """One collision of the whole chunk under model ``m``: (state, Energetics, D_α per configuration)."""
@@ -138,7 +138,7 @@ def model_a_chunk(
             "cumulative_energy_change": chunk_moments(u_acc, mask),
         }
         if alphas and tan is not None:
-            m = chunk_moments(div, mask)
+            m = column_moments(div, mask)
             stats["divergence"] = (
                 m if divergence_every == 1 else Moments(m.n, jnp.where(report, m.mean, 0), jnp.where(report, m.m2, 0))
             )

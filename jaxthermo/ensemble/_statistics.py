@@ -78,6 +78,13 @@ def chunk_moments(x, mask, second: bool = True):
     return Moments(n, mean, m2)
 
 
+def column_moments(x, mask):
+    """:func:`chunk_moments` of real ``x`` (B, k), one (B,) reduction per column: on CPU faster than
+    XLA's reduction over the leading axis of a (B, k) array (benchmarks/RESULTS_ensemble.md)."""
+    cols = [chunk_moments(x[:, i], mask) for i in range(x.shape[1])]
+    return Moments(cols[0].n, jnp.stack([c.mean for c in cols], -1), jnp.stack([c.m2 for c in cols], -1))
+
+
 def chunk_higher_moments(x, mask):
     """:class:`HigherMoments` of real ``x`` (B,) over the rows where ``mask`` is set (two passes)."""
     m = chunk_moments(x, mask)

@@ -194,3 +194,21 @@ def test_kernel_with_compare_histograms_equals_scatter():
     for name in ("work_histogram", "collision_work_histogram"):
         np.testing.assert_array_equal(out["scatter"][name].counts, out["compare"][name].counts)
     np.testing.assert_array_equal(out["scatter"]["work"].mean, out["compare"]["work"].mean)
+
+
+def test_column_moments_match_numpy_per_column():
+    """column_moments (one reduction per column) against NumPy's masked mean and Σ(x − mean)², and
+    equal to chunk_moments over the leading axis to rounding."""
+    from jaxthermo.ensemble._statistics import chunk_moments, column_moments
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(37, 3)) * np.array([1.0, 1e-3, 50.0]) + np.array([0.0, 2.0, -7.0])
+    mask = rng.random(37) < 0.7
+    got = column_moments(jnp.asarray(x), jnp.asarray(mask))
+    kept = x[mask]
+    assert int(got.n) == mask.sum()
+    np.testing.assert_allclose(got.mean, kept.mean(axis=0), rtol=1e-14)
+    np.testing.assert_allclose(got.m2, ((kept - kept.mean(axis=0)) ** 2).sum(axis=0), rtol=1e-12)
+    ref = chunk_moments(jnp.asarray(x), jnp.asarray(mask))
+    np.testing.assert_allclose(got.mean, ref.mean, rtol=1e-14)
+    np.testing.assert_allclose(got.m2, ref.m2, rtol=1e-13)
