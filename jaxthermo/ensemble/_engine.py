@@ -66,6 +66,19 @@ def default_chunk_size(n_steps: int, n_devices: int, n_grid: int = 1, platform: 
     return per_device * n_devices
 
 
+def balanced_per_device(n_configs: int, per_device: int, n_devices: int) -> int:
+    """The default chunking's configurations per device: where padding would be ≥ 5 % of the work,
+    as many chunks as ``per_device`` needs, made even (rounded up to a multiple of
+    ``per_device // 16``, so that few chunk shapes get compiled); e.g. 5·10⁴ configurations in
+    chunks of 20 970 computed 62 910, now 51 090."""
+    n_chunks = -(-n_configs // (per_device * n_devices))
+    if n_chunks * per_device * n_devices < 1.05 * n_configs:
+        return per_device
+    step = max(1, per_device // 16)
+    need = -(-n_configs // (n_chunks * n_devices))
+    return min(per_device, -(-need // step) * step)
+
+
 # the default stride of the divergences for coherent states of d ≥ 3 (eigenvalues per configuration
 # and α: the 3×3 formula of ._divergences for qutrits, ._small_eigvalsh for 4 ≤ d ≤ 7, LAPACK above)
 _GENERIC_COHERENT_STRIDE = 10
@@ -196,6 +209,7 @@ def run_grid(
     grid = len(models)
     platform = mesh.devices.flat[0].platform
     wrt = tuple(wrt or ())
+    balance = chunk_size is None
     if chunk_size is None:  # with wrt, the chunk holds the δ tangents too: one budget per tangent
         width = 1 + (n_tangents(models[0], wrt) + (DELTAS in wrt) if wrt else 0)
         chunk_size = default_chunk_size(n_steps, n_dev, grid * width, platform)
@@ -204,6 +218,8 @@ def run_grid(
     per_device = min(-(-chunk_size // n_dev), -(-n_configs // n_dev))  # never pad beyond n_configs
     if lapack_splits_batches and coherent and alphas and models[0].d > 2 and platform == "cpu" and n_dev > 1:
         per_device = min(per_device, _CPU_EIGH_PER_DEVICE)
+    if balance:
+        per_device = balanced_per_device(n_configs, per_device, n_dev)
     chunk_size = per_device * n_dev
     n_chunks = -(-n_configs // chunk_size)
     stacked = stack_models(models, rdt)

@@ -212,3 +212,26 @@ def test_column_moments_match_numpy_per_column():
     ref = chunk_moments(jnp.asarray(x), jnp.asarray(mask))
     np.testing.assert_allclose(got.mean, ref.mean, rtol=1e-14)
     np.testing.assert_allclose(got.m2, ref.m2, rtol=1e-13)
+
+
+def test_default_chunks_are_even_not_mostly_padding():
+    """Where the default chunk would leave the last chunk mostly padding, the chunks are made even:
+    same chunk count, padding < 5 % + one rounding step per chunk, and the same results (to rounding) as one chunk."""
+    from jaxthermo.ensemble._engine import balanced_per_device
+
+    for n, per_device, n_dev in ((50_000, 10_485, 2), (2_200, 524, 4), (20_971, 10_485, 2), (10**6 + 1, 10_485, 2)):
+        new = balanced_per_device(n, per_device, n_dev)
+        old_chunks = -(-n // (per_device * n_dev))
+        assert new <= per_device and -(-n // (new * n_dev)) == old_chunks
+        padded = old_chunks * new * n_dev
+        assert padded <= old_chunks * per_device * n_dev
+        assert padded - n < 0.05 * n + old_chunks * n_dev * max(1, per_device // 16)
+    assert balanced_per_device(50_000, 10_485, 2) * 2 * 3 < 52_000  # was 62 910 configurations computed
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.2, distribution=jt.Gaussian(0.1))
+    rho0 = random_state(2, np.random.default_rng(5))
+    # N = 2000: the default is 524 configurations per device (2²⁰ pairs), 2 chunks for 2200 on 4 devices
+    even = jt.ensemble(model, rho0, 2000, 2_200, seed=1)
+    assert even.info["chunk_size"] == 4 * balanced_per_device(2_200, 524, 4) == 4 * 288
+    one = jt.ensemble(model, rho0, 2000, 2_200, seed=1, chunk_size=2_200)
+    for name in ("mean_state", "mean_work", "var_work", "mean_divergence", "var_divergence"):
+        np.testing.assert_allclose(getattr(even, name), getattr(one, name), rtol=1e-11, atol=1e-17, err_msg=name)
