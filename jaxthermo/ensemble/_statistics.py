@@ -68,11 +68,14 @@ def chunk_moments(x, mask, second: bool = True):
     Two passes (mean, then squared deviations) inside the chunk for accuracy; ``m2`` is None for
     complex ``x`` or when ``second`` is False (only the mean is kept, e.g. for the mean state).
     """
-    w = mask.reshape(mask.shape + (1,) * (x.ndim - 1)).astype(x.dtype)
+    rows = mask.reshape(mask.shape + (1,) * (x.ndim - 1))
+    w = rows.astype(x.dtype)
     n = jnp.sum(mask.astype(jnp.int64 if mask.dtype == jnp.int64 else jnp.int32))
     nf = jnp.maximum(n, 1).astype(x.dtype)
+    if jnp.iscomplexobj(x):  # a select, not a complex product by the 0/1 weights
+        return Moments(n, jnp.sum(jnp.where(rows, x, 0), axis=0) / nf, None)
     mean = jnp.sum(w * x, axis=0) / nf
-    if jnp.iscomplexobj(x) or not second:
+    if not second:
         return Moments(n, mean, None)
     m2 = jnp.sum(w * (x - mean) ** 2, axis=0)
     return Moments(n, mean, m2)
