@@ -17,6 +17,12 @@ def real_dtype():
     return jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
 
 
+def float_dtype_of(*arrays):
+    """The floating dtype of the inputs (float32 stays float32), the default real dtype for integers."""
+    dtype = jnp.result_type(*arrays)
+    return dtype if jnp.issubdtype(dtype, jnp.floating) else real_dtype()
+
+
 def complex_dtype_for(dtype):
     """The complex dtype with the precision of ``dtype`` (float32 -> complex64)."""
     dtype = jnp.dtype(dtype)

@@ -14,7 +14,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from ._dtypes import as_state, real_dtype
+from ._dtypes import as_state, float_dtype_of
 from ._linalg import hermitian_function
 from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal, thermal_populations
 from ._qutip import qobj_inputs
@@ -146,10 +146,9 @@ def renyi_divergence_log(p, log_q, alpha) -> jnp.ndarray:
 def log_thermal_populations(d: int, beta, g) -> jnp.ndarray:
     """``log q_j`` of the thermal state of ``g s_z`` (..., d): finite for every βg, no underflow."""
     beta, g = jnp.asarray(beta), jnp.asarray(g)
-    return (
-        -(beta * g)[..., None] * spin_z_diagonal(d, jnp.result_type(beta, g, real_dtype()))
-        - log_partition_function(d, beta, g)[..., None]
-    )
+    dtype = float_dtype_of(beta, g)  # float32 inputs stay float32
+    beta, g = beta.astype(dtype), g.astype(dtype)
+    return -(beta * g)[..., None] * spin_z_diagonal(d, dtype) - log_partition_function(d, beta, g)[..., None]
 
 
 def free_energy(p, beta, g, alpha) -> jnp.ndarray:

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._dtypes import complex_dtype_for, real_dtype, real_dtype_for
+from ._dtypes import complex_dtype_for, float_dtype_of, real_dtype, real_dtype_for
 from ._linalg import dagger, hermitian_function
 from ._qutip import qobj_inputs
 from ._validation import check_dimension
@@ -78,7 +78,7 @@ def thermal_populations(d: int, beta, g) -> jnp.ndarray:
     """
     check_dimension(d)
     beta, g = jnp.asarray(beta), jnp.asarray(g)
-    dtype = _float_dtype(beta, g)
+    dtype = float_dtype_of(beta, g)
     beta_g = (beta.astype(dtype) * g.astype(dtype))[..., None]
     logits = -beta_g * spin_z_diagonal(d, dtype)
     return _softmax(logits)
@@ -93,7 +93,7 @@ def thermal_state(d: int, beta, g) -> jnp.ndarray:
 def log_partition_function(d: int, beta, g) -> jnp.ndarray:
     """``log Z = log Σ_j exp(-β g (j - (d-1)/2))`` of ``g s_z``, shape broadcast(β, g)."""
     beta, g = jnp.asarray(beta), jnp.asarray(g)
-    dtype = _float_dtype(beta, g)
+    dtype = float_dtype_of(beta, g)
     logits = -(beta.astype(dtype) * g.astype(dtype))[..., None] * spin_z_diagonal(d, dtype)
     m = jnp.max(logits, axis=-1)
     return m + jnp.log(jnp.sum(jnp.exp(logits - m[..., None]), axis=-1))
@@ -166,7 +166,7 @@ def gibbs_populations(energies, beta) -> jnp.ndarray:
     Stable for any β E, including ``β = 0`` and ``|β ΔE| ≫ 1``.
     """
     energies = jnp.asarray(energies)
-    beta = jnp.asarray(beta).astype(_float_dtype(energies))
+    beta = jnp.asarray(beta).astype(float_dtype_of(energies))
     return _softmax(-beta[..., None] * energies.astype(beta.dtype))
 
 
@@ -198,12 +198,6 @@ def dephase(rho) -> jnp.ndarray:
 def populations(rho) -> jnp.ndarray:
     """Real diagonal of a (..., d, d) state, shape (..., d)."""
     return jnp.real(jnp.diagonal(jnp.asarray(rho), axis1=-2, axis2=-1))
-
-
-def _float_dtype(*arrays):
-    """The floating dtype of the inputs (float32 stays float32), default float for integers."""
-    dtype = jnp.result_type(*arrays)
-    return dtype if jnp.issubdtype(dtype, jnp.floating) else real_dtype()
 
 
 def _softmax(logits):

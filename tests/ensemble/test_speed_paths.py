@@ -329,3 +329,26 @@ def test_one_cpu_device_per_core(env, pre, expected):
     )
     assert out.returncode == 0, out.stderr
     assert int(out.stdout.split()[-1]) == expected
+
+
+@pytest.mark.parametrize("d", [3, 5])
+def test_float32_coherent_default_call_stays_float32(d):
+    """The default call for coherent qudits in float32 (D_α every 10th collision under a branch whose
+    two sides must agree in dtype) runs, keeps float32, and agrees with float64 to float32 accuracy;
+    the divergence helpers keep float32 (log τ_S used to come back in float64)."""
+    from jaxthermo._information import log_thermal_populations
+    from jaxthermo.ensemble._divergences import classical_divergences, quantum_divergences_thermal
+
+    b32 = jnp.float32(1.0)
+    assert log_thermal_populations(d, b32, b32).dtype == jnp.float32
+    rho32 = jnp.asarray(random_state(d, np.random.default_rng(d)), jnp.complex64)
+    assert quantum_divergences_thermal(rho32[None], b32, b32, (1.0, 2.0, float("inf"))).dtype == jnp.float32
+    assert classical_divergences(jnp.real(jnp.diagonal(rho32))[None], b32, b32, (0.5, 1.0)).dtype == jnp.float32
+    model = jt.InhomogeneousReservoir(d, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.1))
+    rho0 = random_state(d, np.random.default_rng(d))
+    r32 = jt.ensemble(model, rho0, 20, 300, seed=4, dtype=jnp.float32)
+    r64 = jt.ensemble(model, rho0, 20, 300, seed=4)
+    assert r32.mean_divergence.dtype == np.float32
+    reported = np.isfinite(np.asarray(r64.mean_divergence[:, 0]))
+    assert reported.sum() == 3  # r = 0, 10, 20
+    np.testing.assert_allclose(r32.mean_divergence[reported], r64.mean_divergence[reported], rtol=2e-4)
