@@ -187,8 +187,9 @@ def ensemble(
       alphas: orders α of D_α(·‖τ_S) to report (frozen-configuration average and mean state).
         They are evaluated exactly, with the branch of each α only: populations for diagonal
         states, closed-form 2×2 formulas for coherent qubits (no eigendecomposition), and for
-        coherent states of d ≥ 3 eigenvalues only (τ_S is diagonal): a LAPACK-free 3×3 formula
-        for qutrits, a batched ``eigvalsh`` for d ≥ 4; α < 1 (Petz) takes the reference route.
+        coherent states of d ≥ 3 eigenvalues only (τ_S is diagonal): a LAPACK-free routine
+        vectorised over the configurations for d ≤ 7, LAPACK ``eigvalsh`` for d ≥ 8
+        (docs/ensemble.md §2); α < 1 (Petz) takes the reference route.
       work_bins, collision_work_bins: numbers of bins of the W_N and single-collision W histograms.
       work_range, collision_work_range: (lo, hi) of those histograms; default: the range seen in
         configurations 0…511 widened by 5 % on each side (out-of-range values are counted apart).

@@ -6,8 +6,8 @@ the batch shape (real and imaginary parts apart), the algorithm is unrolled at t
 the repeated QR steps of one active size, a ``fori_loop``, which keeps the compile short) and has
 a fixed operation count, so XLA compiles it to elementwise loops over the batch. XLA gives every
 square root or division with several consumers an array of its own, so large batches go through
-in blocks of 256 matrices (a ``lax.map``) whose intermediates stay in cache: ×1.1–1.2 on the
-ensemble's default call for d = 5…7, neutral at d = 4 (benchmarks/RESULTS_ensemble.md).
+in blocks of 256 matrices (a ``lax.map``, on CPU only) whose intermediates stay in cache: ×1.1–1.2
+on the ensemble's default call for d = 5…7, neutral at d = 4 (benchmarks/RESULTS_ensemble.md).
 
 1. Householder reduction of the Hermitian matrix to tridiagonal form (Golub & Van Loan,
    *Matrix Computations*, 4th ed., §8.3.1): step k reflects column k below the diagonal onto
@@ -145,7 +145,7 @@ def _eigvalsh_small_impl(h):
     batch = h.shape[:-2]
     flat = h.reshape((-1, d, d))
     n = flat.shape[0]
-    if n > 2 * _BLOCK:
+    if n > 2 * _BLOCK and jax.default_backend() == "cpu":  # on accelerators one vectorised pass
         n_blocks = -(-n // _BLOCK)
         pad = jnp.broadcast_to(jnp.eye(d, dtype=h.dtype), (n_blocks * _BLOCK - n, d, d))
         blocks = jnp.concatenate([flat, pad]).reshape((n_blocks, _BLOCK, d, d))
