@@ -48,7 +48,7 @@ class EnsembleResult(MeansOverConfigurations):
     two-point-measurement work, so ⟨e^{−βW_N}⟩ = 1 is not an identity of the model: Jensen gives
     ⟨e^{−βW_N}⟩ ≥ e^{−β⟨W_N⟩}, and for the temperature kind W_N = 0 and ⟨e^{−βW_N}⟩ = 1 exactly.
     With ``divergence_every`` = k > 1 the rows of ``mean_divergence``/``var_divergence`` of steps
-    not evaluated (r not a multiple of k, r ≠ 0, N) are NaN.
+    not evaluated (r not a multiple of k, r ≠ 0, N) are NaN, in ``sensitivity`` as well.
     """
 
     n_configs: int

@@ -325,6 +325,9 @@ def sensitivities_from_stats(model, stats, info, result, wrt):
                 mom = stats[_PREFIX + "divergence"]
                 mean_div = np.concatenate([d_div0[None], np.swapaxes(np.asarray(mom.mean), 1, 2)], axis=0)
                 var_div = np.concatenate([np.zeros_like(d_div0)[None], np.swapaxes(variance(mom), 1, 2)], axis=0)
+                # rows the result does not report (divergence_every > 1) are NaN here too
+                skipped = np.isnan(np.asarray(result.mean_divergence))[..., None]
+                mean_div, var_div = np.where(skipped, np.nan, mean_div), np.where(skipped, np.nan, var_div)
             else:
                 mean_div = var_div = np.zeros((int(info["n_steps"]) + 1, 0, n_par), np.dtype(str(rdt)))
             fields["mean_divergence"] = pick(mean_div)
