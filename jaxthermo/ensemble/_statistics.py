@@ -69,11 +69,11 @@ def chunk_moments(x, mask, second: bool = True):
     complex ``x`` or when ``second`` is False (only the mean is kept, e.g. for the mean state).
     """
     rows = mask.reshape(mask.shape + (1,) * (x.ndim - 1))
-    w = rows.astype(x.dtype)
     n = jnp.sum(mask.astype(jnp.int64 if mask.dtype == jnp.int64 else jnp.int32))
     nf = jnp.maximum(n, 1).astype(x.dtype)
     if jnp.iscomplexobj(x):  # a select, not a complex product by the 0/1 weights
         return Moments(n, jnp.sum(jnp.where(rows, x, 0), axis=0) / nf, None)
+    w = rows.astype(x.dtype)
     mean = jnp.sum(w * x, axis=0) / nf
     if not second:
         return Moments(n, mean, None)
