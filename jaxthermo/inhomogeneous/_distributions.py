@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._dtypes import real_dtype
+from .._elementary import standard_normal
 from .._quadrature import gauss_hermite_normal, gauss_legendre, split_gauss_legendre
 from .._validation import check_finite, check_numeric, check_positive_int, register_checked_dataclass, should_validate
 
@@ -105,7 +106,7 @@ class Gaussian(Distribution):
 
     def sample(self, key, shape=(), dtype=None):
         dtype = dtype or real_dtype()
-        return jnp.asarray(self.sigma).astype(dtype) * jax.random.normal(key, shape, dtype)
+        return jnp.asarray(self.sigma).astype(dtype) * standard_normal(key, shape, dtype)
 
     def expectation(self, f, n_nodes: int | None = None, kink_at_zero: bool = False):
         n_nodes = _nodes(n_nodes)

@@ -1,0 +1,173 @@
+"""Normal draws in float64 through vectorisable arithmetic: the threefry hash and ``erf_inv``.
+
+XLA's CPU backend evaluates a float64 ``log`` by calling the C library once per element
+(``llvm.log.v4f64`` is scalarised), so its ``erf_inv`` — and with it ``jax.random.normal`` in
+float64 — costs ≈ 17 ns per draw on one core, the largest single cost of a qubit collision in the
+ensemble engine. These versions use only arithmetic, bit operations and ``sqrt``, which the
+compiler vectorises (figures in benchmarks/RESULTS_ensemble.md):
+
+* :func:`_log64`: the reduction of fdlibm's ``e_log.c`` (x = 2^k m, m ∈ [√½, √2), log m = 2 artanh s,
+  s = (m − 1)/(m + 1), a degree-14 odd polynomial); error ≤ 1 ulp on positive normal numbers.
+* :func:`erf_inv`: M. Giles, "Approximating the erfinv function", GPU Computing Gems Jade Edition
+  (2011), double-precision version with three branches in w = −log(1 − x²) (the coefficients XLA
+  uses); 1 − x² is formed as (1 − x)(1 + x), which keeps it accurate near |x| = 1.
+* :func:`standard_normal`: ``√2 erf_inv(u)`` of the same uniform u ∈ (−1, 1) as
+  ``jax.random.normal``, whose threefry bits it reproduces exactly for threefry keys (JAX's default
+  ``jax_threefry_partitionable`` counter layout). The draws equal ``jax.random.normal``'s to
+  2·10⁻¹¹ relative and are within 8 ulp of √2 erfinv(u) (SciPy), where JAX's own are off by up
+  to 6·10⁴ ulp near |u| = 1 (tested). Other dtypes and key types use ``jax.random.normal``.
+
+The threefry hash (J. Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11) is
+written out round by round; JAX's CPU lowering rolls it into a loop.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k·ln2_hi is exact (fdlibm)
+_LN2_LO = 1.90821492927058770002e-10
+_LG = (  # fdlibm e_log.c: R(z) ≈ 2 artanh(s)/s − 2 − ..., z = s²
+    6.666666666666735130e-01,
+    3.999999999940941908e-01,
+    2.857142874366239149e-01,
+    2.222219843214978396e-01,
+    1.818357216161805012e-01,
+    1.531383769920937332e-01,
+    1.479819860511658591e-01,
+)
+
+
+def _is_float64(x) -> bool:
+    return jnp.asarray(x).dtype == jnp.float64
+
+
+def _log64(x):
+    """log x for positive normal float64 x in vectorisable arithmetic (fdlibm ``e_log.c``), ≤ 1 ulp.
+    No special cases (zero, subnormal, infinite, NaN): the callers' arguments are in (0, 1]."""
+    bits = lax.bitcast_convert_type(x, jnp.int64)
+    m = lax.bitcast_convert_type((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000, jnp.float64)  # [1, 2)
+    big = m > math.sqrt(2.0)
+    m = jnp.where(big, 0.5 * m, m)
+    k = ((bits >> 52) - 1023 + big.astype(jnp.int64)).astype(jnp.int32).astype(jnp.float64)
+    f = m - 1.0
+    hfsq = 0.5 * f * f
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    r = z * (_LG[0] + w * (_LG[2] + w * (_LG[4] + w * _LG[6]))) + w * (_LG[1] + w * (_LG[3] + w * _LG[5]))
+    return k * _LN2_HI - ((hfsq - (s * (hfsq + r) + k * _LN2_LO)) - f)
+
+
+# Giles (2011), double precision, highest degree first: w < 6.25 in w − 3.125; w < 16 in
+# √w − 3.25; else √w − 5
+_ERFINV_CENTRAL = (
+    -3.6444120640178196996e-21, -1.685059138182016589e-19, 1.2858480715256400167e-18,
+    1.115787767802518096e-17, -1.333171662854620906e-16, 2.0972767875968561637e-17,
+    6.6376381343583238325e-15, -4.0545662729752068639e-14, -8.1519341976054721522e-14,
+    2.6335093153082322977e-12, -1.2975133253453532498e-11, -5.4154120542946279317e-11,
+    1.051212273321532285e-09, -4.1126339803469836976e-09, -2.9070369957882005086e-08,
+    4.2347877827932403518e-07, -1.3654692000834678645e-06, -1.3882523362786468719e-05,
+    0.0001867342080340571352, -0.00074070253416626697512, -0.0060336708714301490533,
+    0.24015818242558961693, 1.6536545626831027356,
+)  # fmt: skip
+_ERFINV_TAIL = (
+    2.2137376921775787049e-09, 9.0756561938885390979e-08, -2.7517406297064545428e-07,
+    1.8239629214389227755e-08, 1.5027403968909827627e-06, -4.013867526981545969e-06,
+    2.9234449089955446044e-06, 1.2475304481671778723e-05, -4.7318229009055733981e-05,
+    6.8284851459573175448e-05, 2.4031110387097893999e-05, -0.0003550375203628474796,
+    0.00095328937973738049703, -0.0016882755560235047313, 0.0024914420961078508066,
+    -0.0037512085075692412107, 0.005370914553590063617, 1.0052589676941592334,
+    3.0838856104922207635,
+)  # fmt: skip
+_ERFINV_FAR_TAIL = (
+    0.0, 0.0,  # padding: one Horner loop evaluates both tail polynomials
+    -2.7109920616438573243e-11, -2.5556418169965252055e-10, 1.5076572693500548083e-09,
+    -3.7894654401267369937e-09, 7.6157012080783393804e-09, -1.4960026627149240478e-08,
+    2.9147953450901080826e-08, -6.7711997758452339498e-08, 2.2900482228026654717e-07,
+    -9.9298272942317002539e-07, 4.5260625972231537039e-06, -1.9681778105531670567e-05,
+    7.5995277030017761139e-05, -0.00021503011930044477347, -0.00013871931833623122026,
+    1.0103004648645343977, 4.8499064014085844221,
+)  # fmt: skip
+
+
+def _erf_inv64(x):
+    w = -_log64((1.0 - x) * (1.0 + x))
+    t = w - 3.125
+    p = jnp.full_like(t, _ERFINV_CENTRAL[0])
+    for c in _ERFINV_CENTRAL[1:]:
+        p = c + p * t
+    near = w < 16.0
+    t = jnp.sqrt(w) - jnp.where(near, 3.25, 5.0)
+    q = jnp.where(near, _ERFINV_TAIL[0], _ERFINV_FAR_TAIL[0])
+    for a, b in zip(_ERFINV_TAIL[1:], _ERFINV_FAR_TAIL[1:], strict=True):
+        q = jnp.where(near, a, b) + q * t
+    val = jnp.where(w < 6.25, p, q) * x
+    return jnp.where(jnp.abs(x) == 1.0, x * jnp.inf, val)
+
+
+def erf_inv(x):
+    """Inverse error function (float64: Giles 2011 in vectorisable arithmetic; else ``lax.erf_inv``)."""
+    x = jnp.asarray(x)
+    return _erf_inv64(x) if _is_float64(x) else lax.erf_inv(x)
+
+
+def _rotl(x, r: int):
+    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
+
+
+def threefry2x32(k1, k2, x1, x2):
+    """The Threefry-2x32 block cipher, 20 rounds (Salmon et al., SC'11), unrolled; uint32 arrays."""
+    ks = (k1, k2, k1 ^ k2 ^ np.uint32(0x1BD11BDA))
+    rotations = ((13, 15, 26, 6), (17, 29, 16, 24))
+    x1, x2 = x1 + ks[0], x2 + ks[1]
+    for i in range(5):
+        for r in rotations[i % 2]:
+            x1 = x1 + x2
+            x2 = x1 ^ _rotl(x2, r)
+        x1 = x1 + ks[(i + 1) % 3]
+        x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x1, x2
+
+
+def _uniform_pm1(key_data, counters):
+    """``jax.random.uniform(key, …, float64, nextafter(−1, 0), 1)`` at the given counters (uint32)."""
+    hi, lo = threefry2x32(key_data[0], key_data[1], jnp.zeros_like(counters), counters)
+    bits = (hi.astype(jnp.uint64) << np.uint64(32)) | lo.astype(jnp.uint64)
+    f = lax.bitcast_convert_type((bits >> np.uint64(12)) | np.uint64(0x3FF0000000000000), jnp.float64) - 1.0
+    low = np.nextafter(-1.0, 0.0)
+    return jnp.maximum(low, f * (1.0 - low) + low)
+
+
+def _fast_normal_applies(key, shape, dtype) -> bool:
+    size = math.prod(shape)
+    return (
+        jnp.dtype(dtype) == jnp.float64
+        and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+        and str(jax.random.key_impl(key)) == "threefry2x32"
+        and jax.config.jax_threefry_partitionable
+        and 0 < size < 2**32
+    )
+
+
+def standard_normal(key, shape=(), dtype=None):
+    """N(0, 1) draws: ``jax.random.normal(key, shape, dtype)`` to a few ulp, faster in float64.
+
+    The uniform numbers are made in a scan of two steps, so that XLA keeps them in memory: fused,
+    it computes the integer hash once for each consumer of u in the transform (measured 1.8× slower).
+    """
+    dtype = jnp.dtype(dtype or jnp.float64)
+    shape = tuple(shape)
+    if not _fast_normal_applies(key, shape, dtype):
+        return jax.random.normal(key, shape, dtype)
+    size = math.prod(shape)
+    half = -(-size // 2)
+    data = jax.random.key_data(key)
+    counters = jnp.arange(2 * half, dtype=jnp.uint32).reshape(2, half)
+    u = lax.map(lambda c: _uniform_pm1(data, c), counters).reshape(-1)[:size]
+    return (math.sqrt(2.0) * _erf_inv64(u)).reshape(shape)
