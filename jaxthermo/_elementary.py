@@ -1,4 +1,4 @@
-"""Normal draws in float64 through vectorisable arithmetic: the threefry hash and ``erf_inv``.
+"""float64 logarithm, inverse error function and normal draws in vectorisable arithmetic.
 
 XLA's CPU backend evaluates a float64 ``log`` by calling the C library once per element
 (``llvm.log.v4f64`` is scalarised), so its ``erf_inv`` — and with it ``jax.random.normal`` in
@@ -6,8 +6,9 @@ float64 — costs ≈ 17 ns per draw on one core, the largest single cost of a q
 ensemble engine. These versions use only arithmetic, bit operations and ``sqrt``, which the
 compiler vectorises (figures in benchmarks/RESULTS_ensemble.md):
 
-* :func:`_log64`: the reduction of fdlibm's ``e_log.c`` (x = 2^k m, m ∈ [√½, √2), log m = 2 artanh s,
-  s = (m − 1)/(m + 1), a degree-14 odd polynomial); error ≤ 1 ulp on positive normal numbers.
+* :func:`log`: the reduction of fdlibm's ``e_log.c`` (x = 2^k m, m ∈ [√½, √2), log m = 2 artanh s,
+  s = (m − 1)/(m + 1), a degree-14 odd polynomial); error ≤ 1 ulp, special values as ``jnp.log``.
+  The ensemble's divergences take it for their per-configuration logarithms.
 * :func:`erf_inv`: M. Giles, "Approximating the erfinv function", GPU Computing Gems Jade Edition
   (2011), double-precision version with three branches in w = −log(1 − x²) (the coefficients XLA
   uses); 1 − x² is formed as (1 − x)(1 + x), which keeps it accurate near |x| = 1.
@@ -16,6 +17,10 @@ compiler vectorises (figures in benchmarks/RESULTS_ensemble.md):
   ``jax_threefry_partitionable`` counter layout). The draws equal ``jax.random.normal``'s to
   2·10⁻¹¹ relative and are within 8 ulp of √2 erfinv(u) (SciPy), where JAX's own are off by up
   to 6·10⁴ ulp near |u| = 1 (tested). Other dtypes and key types use ``jax.random.normal``.
+
+On CPU the compiler vectorises them only where XLA's split of a loop over the cores divides the
+loop's length; otherwise they run scalar, slower than the C library. The ensemble engine's default
+per-device chunk sizes are multiples of 64 for this reason.
 
 The threefry hash (J. Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11) is
 written out round by round; JAX's CPU lowering rolls it into a loop.
@@ -62,6 +67,30 @@ def _log64(x):
     w = z * z
     r = z * (_LG[0] + w * (_LG[2] + w * (_LG[4] + w * _LG[6]))) + w * (_LG[1] + w * (_LG[3] + w * _LG[5]))
     return k * _LN2_HI - ((hfsq - (s * (hfsq + r) + k * _LN2_LO)) - f)
+
+
+@jax.custom_jvp
+def _log64_any(x):
+    pos = x > 0.0
+    tiny = x < np.finfo(np.float64).tiny  # subnormal: scaled into the normal range (no-op where flushed)
+    y = jnp.where(pos, jnp.where(tiny, x * 2.0**54, x), 1.0)
+    val = _log64(jnp.where(y == jnp.inf, 1.0, y)) - jnp.where(tiny, 54.0 * math.log(2.0), 0.0)
+    val = jnp.where(x == jnp.inf, jnp.inf, val)
+    return jnp.where(pos, val, jnp.where(x == 0.0, -jnp.inf, jnp.nan))
+
+
+@_log64_any.defjvp
+def _log64_any_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return _log64_any(x), dx / x
+
+
+def log(x):
+    """Natural logarithm: float64 in vectorisable arithmetic (≤ 1 ulp; 0 → −∞, x < 0 or NaN → NaN,
+    +∞ → +∞), other dtypes ``jnp.log``. For per-configuration arrays; a scalar is cheaper with
+    ``jnp.log`` (XLA would evaluate this one per element of the array it is broadcast to)."""
+    x = jnp.asarray(x)
+    return _log64_any(x) if _is_float64(x) else jnp.log(x)
 
 
 # Giles (2011), double precision, highest degree first: w < 6.25 in w − 3.125; w < 16 in

@@ -30,10 +30,10 @@ def support_tolerance(dtype) -> float:
 # matrix functions
 
 
-def xlogx(x):
-    """x log x with 0 log 0 = 0."""
+def xlogx(x, log=jnp.log):
+    """x log x with 0 log 0 = 0 (``log``: the logarithm to use, e.g. :func:`jaxthermo._elementary.log`)."""
     pos = x > 0
-    return jnp.where(pos, x * jnp.log(jnp.where(pos, x, 1.0)), 0.0)
+    return jnp.where(pos, x * log(jnp.where(pos, x, 1.0)), 0.0)
 
 
 def _state(rho, name):

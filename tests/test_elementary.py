@@ -10,7 +10,8 @@ import pytest
 from scipy.special import erfinv
 
 import jaxthermo as jt
-from jaxthermo._elementary import _log64, _uniform_pm1, erf_inv, standard_normal, threefry2x32
+from jaxthermo._elementary import _log64, _uniform_pm1, erf_inv, log, standard_normal, threefry2x32
+from jaxthermo._information import xlogx
 
 
 def _ulps(a, ref):
@@ -26,6 +27,22 @@ def test_log_of_the_unit_interval_within_one_ulp_of_numpy():
     nonzero = ref != 0
     assert np.all(np.asarray(jax.jit(_log64)(x))[~nonzero] == 0.0)
     assert _ulps(jax.jit(_log64)(x)[nonzero], ref[nonzero]).max() <= 1.0
+
+
+def test_log_over_the_float64_range_special_values_and_derivative():
+    rng = np.random.default_rng(2)
+    x = 10.0 ** rng.uniform(-307, 308, 200_000)
+    ref = np.log(x)
+    assert _ulps(jax.jit(log)(x), ref).max() <= 1.0
+    special = jnp.array([0.0, -1.0, -jnp.inf, jnp.inf, jnp.nan, 1.0])
+    np.testing.assert_array_equal(np.asarray(log(special)), np.asarray(jnp.log(special)))
+    for x0 in (0.3, 2.0, 1e-200):  # custom JVP 1/x, and x log x's derivative against central differences
+        assert float(jax.grad(log)(x0)) == pytest.approx(1 / x0, rel=1e-15)
+    h = 1e-6
+    fd = (0.3 + h) * np.log(0.3 + h) - (0.3 - h) * np.log(0.3 - h)
+    assert float(jax.grad(lambda v: xlogx(v, log))(0.3)) == pytest.approx(fd / (2 * h), rel=1e-9)
+    x32 = jnp.linspace(0.1, 3.0, 5, dtype=jnp.float32)
+    assert log(x32).dtype == jnp.float32
 
 
 def test_erf_inv_float64_agrees_with_scipy_over_the_whole_interval():

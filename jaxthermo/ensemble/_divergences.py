@@ -33,6 +33,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from .._elementary import log
 from .._information import divergences_to_thermal, log_thermal_populations, support_tolerance, xlogx
 from .._qudit import thermal_populations
 from ._small_eigvalsh import eigvalsh_small
@@ -44,7 +45,7 @@ _SMALL_EIGVALSH_MAX_D = 7
 def _classical_one(p, log_q, alpha: float):
     """Classical D_α(p‖q) for one static α > 0 (or ∞) and a full-support q given by log q."""
     pos = p > 0
-    logp = jnp.log(jnp.where(pos, p, 1.0))
+    logp = log(jnp.where(pos, p, 1.0))
     if alpha == 1.0:
         return jnp.sum(jnp.where(pos, p * (logp - log_q), 0.0), axis=-1)
     if math.isinf(alpha):
@@ -109,7 +110,7 @@ def qubit_quantum_divergences(p0, x, y, beta, g, alphas):
         if a == 1.0:
             log_t0 = jnp.where(on0, jnp.log(jnp.where(on0, t0, 1.0)), 0.0)
             log_t1 = jnp.where(on1, jnp.log(jnp.where(on1, t1, 1.0)), 0.0)
-            val = xlogx(lam_p) + xlogx(lam_m) - (p0 * log_t0 + p1 * log_t1)
+            val = xlogx(lam_p, log) + xlogx(lam_m, log) - (p0 * log_t0 + p1 * log_t1)
             cols.append(jnp.where(mismatch, jnp.inf, val))
         elif a < 1.0:
             f_p = jnp.where(lam_p > tol, jnp.where(lam_p > tol, lam_p, 1.0) ** a, 0.0)
@@ -118,7 +119,7 @@ def qubit_quantum_divergences(p0, x, y, beta, g, alphas):
             w0 = jnp.where(on0, jnp.where(on0, t0, 1.0) ** (1.0 - a), 0.0)
             w1 = jnp.where(on1, jnp.where(on1, t1, 1.0) ** (1.0 - a), 0.0)
             tr = (mean + half * nz) * w0 + (mean - half * nz) * w1
-            cols.append(jnp.log(tr) / (a - 1.0))
+            cols.append(log(tr) / (a - 1.0))
         else:
             gamma = -0.5 if math.isinf(a) else (1.0 - a) / (2.0 * a)
             s0 = jnp.where(on0, jnp.where(on0, t0, 1.0) ** (2 * gamma), 0.0)  # s_j² = t_j^{2γ}
@@ -128,11 +129,11 @@ def qubit_quantum_divergences(p0, x, y, beta, g, alphas):
             disc = 0.5 * jnp.sqrt((a00 - a11) ** 2 + 4.0 * s0 * s1 * c2)
             mu_p, mu_m = half_tr + disc, half_tr - disc
             if math.isinf(a):
-                val = jnp.log(mu_p)
+                val = log(mu_p)
             else:
                 mu_m = jnp.where(mu_m > 0, mu_m, 0.0)
                 pw_m = jnp.where(mu_m > 0, jnp.where(mu_m > 0, mu_m, 1.0) ** a, 0.0)
-                val = jnp.log(mu_p**a + pw_m) / (a - 1.0)
+                val = log(mu_p**a + pw_m) / (a - 1.0)
             cols.append(jnp.where(mismatch, jnp.inf, val))
     return jnp.stack(cols, axis=-1)
 
@@ -289,12 +290,12 @@ def quantum_divergences_thermal(rho, beta, g, alphas):
             continue
         if a == 1.0:
             cross = jnp.sum(diag * jnp.where(on, log_t, 0.0), axis=-1)
-            val = jnp.sum(xlogx(eig[a]), axis=-1) - cross
+            val = jnp.sum(xlogx(eig[a], log), axis=-1) - cross
         elif math.isinf(a):
-            val = jnp.log(jnp.max(eig[a], axis=-1))
+            val = log(jnp.max(eig[a], axis=-1))
         else:
             mu = eig[a]
             pos = mu > 0
-            val = jnp.log(jnp.sum(jnp.where(pos, jnp.where(pos, mu, 1.0) ** a, 0.0), axis=-1)) / (a - 1.0)
+            val = log(jnp.sum(jnp.where(pos, jnp.where(pos, mu, 1.0) ** a, 0.0), axis=-1)) / (a - 1.0)
         cols.append(jnp.where(mismatch, jnp.inf, val))
     return jnp.stack(cols, axis=-1)

@@ -53,28 +53,38 @@ def make_mesh(devices=None):
     return jax.make_mesh((len(devices),), (AXIS,), devices=devices)
 
 
+# default per-device chunk sizes are multiples of this: XLA's CPU backend splits large loops over the
+# cores, and a loop whose length the split does not divide ran its vectorised arithmetic ×1.3–4
+# slower (benchmarks/RESULTS_ensemble.md)
+_ALIGN = 64
+
+
+def _align_down(n: int) -> int:
+    return n - n % _ALIGN if n >= _ALIGN else n
+
+
 def default_chunk_size(n_steps: int, n_devices: int, n_grid: int = 1, platform: str = "cpu") -> int:
     """Configurations per chunk: about 10⁶ (configuration, collision) pairs per CPU device, 2.7·10⁸
-    per accelerator (the δ draws of a chunk are held on the device: 8 bytes per pair in float64).
+    per accelerator (the δ draws of a chunk are held on the device: 8 bytes per pair in float64),
+    per device a multiple of 64 where it is at least 64.
 
     The CPU budget and cap avoid a slow chunk size of the XLA CPU program (the timings are in
     benchmarks/RESULTS_ensemble.md). The chunk size changes no result beyond rounding.
     """
     budget = _CHUNK_ELEMENTS["cpu" if platform == "cpu" else "accelerator"]
     cap = 65536 if platform == "cpu" else 2**22
-    per_device = max(1, min(cap, budget // max(1, n_steps * n_grid)))
+    per_device = _align_down(max(1, min(cap, budget // max(1, n_steps * n_grid))))
     return per_device * n_devices
 
 
 def balanced_per_device(n_configs: int, per_device: int, n_devices: int) -> int:
-    """The default chunking's configurations per device: where padding would be ≥ 5 % of the work,
-    as many chunks as ``per_device`` needs, made even (rounded up to a multiple of
-    ``per_device // 16``, so that few chunk shapes get compiled); e.g. 5·10⁴ configurations in
-    chunks of 20 970 computed 62 910, now 51 090."""
+    """The default chunking's configurations per device: as many chunks as ``per_device`` needs for
+    ``n_configs``, made even, i.e. the least multiple of a step that covers them (step: 64, or
+    ``per_device // 64`` rounded down to a multiple of 64 if larger, so that few chunk shapes get
+    compiled; 1 below 64 configurations per device); e.g. 5·10⁴ configurations in chunks of
+    20 970 computed 62 910, now 50 688."""
     n_chunks = -(-n_configs // (per_device * n_devices))
-    if n_chunks * per_device * n_devices < 1.05 * n_configs:
-        return per_device
-    step = max(1, per_device // 16)
+    step = max(_ALIGN, _align_down(per_device // 64)) if per_device >= _ALIGN else 1
     need = -(-n_configs // (n_chunks * n_devices))
     return min(per_device, -(-need // step) * step)
 
@@ -215,11 +225,13 @@ def run_grid(
         chunk_size = default_chunk_size(n_steps, n_dev, grid * width, platform)
     else:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
-    per_device = min(-(-chunk_size // n_dev), -(-n_configs // n_dev))  # never pad beyond n_configs
+    per_device = -(-chunk_size // n_dev)
     if lapack_splits_batches and coherent and alphas and models[0].d > 2 and platform == "cpu" and n_dev > 1:
         per_device = min(per_device, _CPU_EIGH_PER_DEVICE)
     if balance:
         per_device = balanced_per_device(n_configs, per_device, n_dev)
+    else:
+        per_device = min(per_device, -(-n_configs // n_dev))  # never pad beyond n_configs
     chunk_size = per_device * n_dev
     n_chunks = -(-n_configs // chunk_size)
     stacked = stack_models(models, rdt)

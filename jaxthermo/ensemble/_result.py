@@ -194,8 +194,9 @@ def ensemble(
       work_range, collision_work_range: (lo, hi) of those histograms; default: the range seen in
         configurations 0…511 widened by 5 % on each side (out-of-range values are counted apart).
       chunk_size: configurations per chunk (rounded up to a multiple of the device count); default
-        about 10⁶ (configuration, collision) pairs per CPU device, the chunks made even where the
-        last one would otherwise be ≥ 5 % padding.
+        about 10⁶ (configuration, collision) pairs per CPU device, the chunks of a run made even,
+        a multiple of 64 configurations per device (on CPU, per-device sizes that the core count
+        does not divide run slower: docs/ensemble.md §1).
       devices: devices to shard over (default: all, of every ``jax.distributed`` process).
       dtype: ``jnp.float64`` (default) or ``jnp.float32``.
       coherent: use the quantum divergences (default: whether ``rho0`` has coherences).

@@ -217,21 +217,27 @@ def test_column_moments_match_numpy_per_column():
 def test_default_chunks_are_even_not_mostly_padding():
     """Where the default chunk would leave the last chunk mostly padding, the chunks are made even:
     same chunk count, padding < 5 % + one rounding step per chunk, and the same results (to rounding) as one chunk."""
-    from jaxthermo.ensemble._engine import balanced_per_device
+    from jaxthermo.ensemble._engine import balanced_per_device, default_chunk_size
 
-    for n, per_device, n_dev in ((50_000, 10_485, 2), (2_200, 524, 4), (20_971, 10_485, 2), (10**6 + 1, 10_485, 2)):
+    assert default_chunk_size(100, 2) == 2 * 10_432  # 2²⁰ pairs per device, down to a multiple of 64
+
+    for n, per_device, n_dev in ((50_000, 10_432, 2), (2_200, 512, 4), (20_865, 10_432, 2), (10**6 + 1, 10_432, 2)):
         new = balanced_per_device(n, per_device, n_dev)
         old_chunks = -(-n // (per_device * n_dev))
         assert new <= per_device and -(-n // (new * n_dev)) == old_chunks
         padded = old_chunks * new * n_dev
         assert padded <= old_chunks * per_device * n_dev
-        assert padded - n < 0.05 * n + old_chunks * n_dev * max(1, per_device // 16)
-    assert balanced_per_device(50_000, 10_485, 2) * 2 * 3 < 52_000  # was 62 910 configurations computed
+        assert padded - n < 0.05 * n + old_chunks * n_dev * max(64, per_device // 64)
+        assert new % 64 == 0 or per_device < 64
+    assert balanced_per_device(50_000, 10_432, 2) * 2 * 3 == 50_688  # was 62 910 configurations computed
+    assert balanced_per_device(5_001, 10_432, 2) == 2_560  # one chunk: 2 501 per device, aligned up
+    assert balanced_per_device(100, 40, 2) == 25  # below 64 per device: no alignment, two even chunks
     model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.2, distribution=jt.Gaussian(0.1))
     rho0 = random_state(2, np.random.default_rng(5))
-    # N = 2000: the default is 524 configurations per device (2²⁰ pairs), 2 chunks for 2200 on 4 devices
+    # N = 2000: the default is 512 configurations per device (2²⁰ pairs, a multiple of 64), 2 chunks
+    # for 2200 on 4 devices
     even = jt.ensemble(model, rho0, 2000, 2_200, seed=1)
-    assert even.info["chunk_size"] == 4 * balanced_per_device(2_200, 524, 4) == 4 * 288
+    assert even.info["chunk_size"] == 4 * balanced_per_device(2_200, 512, 4) == 4 * 320
     one = jt.ensemble(model, rho0, 2000, 2_200, seed=1, chunk_size=2_200)
     for name in ("mean_state", "mean_work", "var_work", "mean_divergence", "var_divergence"):
         np.testing.assert_allclose(getattr(even, name), getattr(one, name), rtol=1e-11, atol=1e-17, err_msg=name)
