@@ -63,6 +63,10 @@ def _align_down(n: int) -> int:
     return n - n % _ALIGN if n >= _ALIGN else n
 
 
+def _align_up(n: int) -> int:
+    return -(-n // _ALIGN) * _ALIGN if n >= _ALIGN else n
+
+
 def default_chunk_size(n_steps: int, n_devices: int, n_grid: int = 1, platform: str = "cpu") -> int:
     """Configurations per chunk: about 10⁶ (configuration, collision) pairs per CPU device, 2.7·10⁸
     per accelerator (the δ draws of a chunk are held on the device: 8 bytes per pair in float64),
@@ -230,8 +234,8 @@ def run_grid(
         per_device = min(per_device, _CPU_EIGH_PER_DEVICE)
     if balance:
         per_device = balanced_per_device(n_configs, per_device, n_dev)
-    else:
-        per_device = min(per_device, -(-n_configs // n_dev))  # never pad beyond n_configs
+    else:  # never pad beyond n_configs (but to a multiple of 64 per device: see _ALIGN)
+        per_device = _align_up(min(per_device, -(-n_configs // n_dev)))
     chunk_size = per_device * n_dev
     n_chunks = -(-n_configs // chunk_size)
     stacked = stack_models(models, rdt)

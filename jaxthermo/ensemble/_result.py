@@ -193,10 +193,10 @@ def ensemble(
       work_bins, collision_work_bins: numbers of bins of the W_N and single-collision W histograms.
       work_range, collision_work_range: (lo, hi) of those histograms; default: the range seen in
         configurations 0…511 widened by 5 % on each side (out-of-range values are counted apart).
-      chunk_size: configurations per chunk (rounded up to a multiple of the device count); default
-        about 10⁶ (configuration, collision) pairs per CPU device, the chunks of a run made even,
-        a multiple of 64 configurations per device (on CPU, per-device sizes that the core count
-        does not divide run slower: docs/ensemble.md §1).
+      chunk_size: configurations per chunk, rounded up to a multiple of the device count, and per
+        device of 64 where that is at least 64 (on CPU, per-device sizes that the core count does
+        not divide run slower: docs/ensemble.md §1); default about 10⁶ (configuration, collision)
+        pairs per CPU device, the chunks of a run made even.
       devices: devices to shard over (default: all, of every ``jax.distributed`` process).
       dtype: ``jnp.float64`` (default) or ``jnp.float32``.
       coherent: use the quantum divergences (default: whether ``rho0`` has coherences).

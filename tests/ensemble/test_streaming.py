@@ -239,5 +239,6 @@ def test_default_chunks_are_even_not_mostly_padding():
     even = jt.ensemble(model, rho0, 2000, 2_200, seed=1)
     assert even.info["chunk_size"] == 4 * balanced_per_device(2_200, 512, 4) == 4 * 320
     one = jt.ensemble(model, rho0, 2000, 2_200, seed=1, chunk_size=2_200)
+    assert one.info["chunk_size"] == 4 * 576  # a chosen size: 550 per device, up to a multiple of 64
     for name in ("mean_state", "mean_work", "var_work", "mean_divergence", "var_divergence"):
         np.testing.assert_allclose(getattr(even, name), getattr(one, name), rtol=1e-11, atol=1e-17, err_msg=name)
