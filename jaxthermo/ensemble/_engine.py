@@ -95,12 +95,12 @@ def balanced_per_device(n_configs: int, per_device: int, n_devices: int) -> int:
 
 # the default stride of the divergences for coherent states of d ≥ 3 (eigenvalues per configuration
 # and α: ._small_eigvalsh for 3 ≤ d ≤ 7, LAPACK above)
-_GENERIC_COHERENT_STRIDE = 10
+_GENERIC_COHERENT_STRIDE = 20
 
 
 def resolve_divergence_every(divergence_every, model, coherent, n_steps):
     """The stride of D_α over collisions: the user's value, or by default 1 (every step) where a
-    closed form exists (qubits, diagonal states of any d) and min(10, N) for coherent states of
+    closed form exists (qubits, diagonal states of any d) and min(20, N) for coherent states of
     d ≥ 3, whose eigenvalues per configuration would otherwise take most of the run time (the
     measurements behind the choice: benchmarks/RESULTS_ensemble.md)."""
     if divergence_every is None:

@@ -208,7 +208,7 @@ def ensemble(
       callback: ``callback(chunk_index, n_configs_done)`` after each finished chunk.
       divergence_every: evaluate the frozen-configuration D_α after collisions r = k, 2k, … and
         r = N only (exact there; the other rows are NaN). Default: every step (k = 1) for qubits
-        and diagonal states, k = min(10, N) for coherent states of d ≥ 3, whose divergences need
+        and diagonal states, k = min(20, N) for coherent states of d ≥ 3, whose divergences need
         eigenvalues per configuration and α and would otherwise dominate the run time
         (benchmarks/RESULTS_ensemble.md).
       wrt: parameter names to differentiate with respect to, any of ``"theta"`` (a scalar or an (N,)

@@ -216,17 +216,17 @@ def test_sensitivity_equals_jacobian_of_frozen_ensemble_mean_on_the_same_configu
 
 
 def test_divergence_sensitivity_reported_where_the_divergence_is():
-    """With the default stride of coherent qutrits (D_α after r = 10 and r = N only), the sensitivity
+    """With the default stride of coherent qutrits (D_α after r = 20 and r = N only), the sensitivity
     of ⟨D_α⟩ is NaN exactly where ⟨D_α⟩ itself is, and finite (equal to central differences) where
     it is reported."""
     model = jt.InhomogeneousReservoir(3, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.1))
     rho0 = _coherent(3)
-    res = jt.ensemble(model, rho0, 12, 200, seed=3, wrt=("theta",))
-    assert res.info["divergence_every"] == 10
+    res = jt.ensemble(model, rho0, 24, 200, seed=3, wrt=("theta",))
+    assert res.info["divergence_every"] == 20
     sens = np.asarray(res.sensitivity["theta"].mean_divergence)
     np.testing.assert_array_equal(np.isnan(sens), np.isnan(np.asarray(res.mean_divergence)))
-    assert np.isnan(sens[5]).all() and np.isfinite(sens[[0, 10, 12]]).all()
+    assert np.isnan(sens[5]).all() and np.isfinite(sens[[0, 20, 24]]).all()
     h = 1e-5
-    up, down = (jt.ensemble(model.replace(theta=0.3 + s * h), rho0, 12, 200, seed=3) for s in (1, -1))
+    up, down = (jt.ensemble(model.replace(theta=0.3 + s * h), rho0, 24, 200, seed=3) for s in (1, -1))
     fd = (np.asarray(up.mean_divergence) - np.asarray(down.mean_divergence)) / (2 * h)
-    np.testing.assert_allclose(sens[[10, 12]], fd[[10, 12]], rtol=1e-6)
+    np.testing.assert_allclose(sens[[20, 24]], fd[[20, 24]], rtol=1e-6)

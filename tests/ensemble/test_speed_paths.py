@@ -265,7 +265,7 @@ def test_divergence_every_stride():
     model = jt.InhomogeneousReservoir(3, 0.8, 1.3, 0.45, distribution=jt.Gaussian(0.3))
     rho0 = random_state(3, np.random.default_rng(2))
     full = jt.ensemble(model, rho0, 7, 30, divergence_every=1, chunk_size=16)
-    strided = jt.ensemble(model, rho0, 7, 30, chunk_size=16)  # coherent qutrit: default stride min(10, N) = 7
+    strided = jt.ensemble(model, rho0, 7, 30, chunk_size=16)  # coherent qutrit: default stride min(20, N) = 7
     assert strided.info["divergence_every"] == 7
     three = jt.ensemble(model, rho0, 7, 30, divergence_every=3, chunk_size=16)
     for res, rows in ((strided, [0, 7]), (three, [0, 3, 6, 7])):
@@ -333,7 +333,7 @@ def test_one_cpu_device_per_core(env, pre, expected):
 
 @pytest.mark.parametrize("d", [3, 5])
 def test_float32_coherent_default_call_stays_float32(d):
-    """The default call for coherent qudits in float32 (D_α every 10th collision under a branch whose
+    """The default call for coherent qudits in float32 (D_α every 20th collision under a branch whose
     two sides must agree in dtype) runs, keeps float32, and agrees with float64 to float32 accuracy;
     the divergence helpers keep float32 (log τ_S used to come back in float64)."""
     from jaxthermo._information import log_thermal_populations
@@ -346,9 +346,10 @@ def test_float32_coherent_default_call_stays_float32(d):
     assert classical_divergences(jnp.real(jnp.diagonal(rho32))[None], b32, b32, (0.5, 1.0)).dtype == jnp.float32
     model = jt.InhomogeneousReservoir(d, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.1))
     rho0 = random_state(d, np.random.default_rng(d))
-    r32 = jt.ensemble(model, rho0, 20, 300, seed=4, dtype=jnp.float32)
-    r64 = jt.ensemble(model, rho0, 20, 300, seed=4)
+    r32 = jt.ensemble(model, rho0, 40, 300, seed=4, dtype=jnp.float32)
+    r64 = jt.ensemble(model, rho0, 40, 300, seed=4)
     assert r32.mean_divergence.dtype == np.float32
     reported = np.isfinite(np.asarray(r64.mean_divergence[:, 0]))
-    assert reported.sum() == 3  # r = 0, 10, 20
-    np.testing.assert_allclose(r32.mean_divergence[reported], r64.mean_divergence[reported], rtol=2e-4)
+    assert reported.sum() == 3  # r = 0, 20, 40
+    # D_1 is a difference of O(1) sums (Σλ log λ − Σρ_jj log t_j): float32 leaves ~10⁻⁶ absolute
+    np.testing.assert_allclose(r32.mean_divergence[reported], r64.mean_divergence[reported], rtol=2e-4, atol=2e-6)
