@@ -54,7 +54,8 @@ def _is_float64(x) -> bool:
 
 def _log64(x):
     """log x for positive normal float64 x in vectorisable arithmetic (fdlibm ``e_log.c``), ≤ 1 ulp.
-    No special cases (zero, subnormal, infinite, NaN): the callers' arguments are in (0, 1]."""
+    No special cases (zero, subnormal, infinite, NaN): :func:`log` handles them; :func:`erf_inv`
+    passes (1 − x)(1 + x) ∈ (0, 1]."""
     bits = lax.bitcast_convert_type(x, jnp.int64)
     m = lax.bitcast_convert_type((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000, jnp.float64)  # [1, 2)
     big = m > math.sqrt(2.0)

@@ -83,13 +83,15 @@ def default_chunk_size(n_steps: int, n_devices: int, n_grid: int = 1, platform: 
 
 def balanced_per_device(n_configs: int, per_device: int, n_devices: int) -> int:
     """The default chunking's configurations per device: as many chunks as ``per_device`` needs for
-    ``n_configs``, made even, i.e. the least multiple of a step that covers them (step: 64, or
-    ``per_device // 64`` rounded down to a multiple of 64 if larger, so that few chunk shapes get
-    compiled; 1 below 64 configurations per device); e.g. 5·10⁴ configurations in chunks of
-    20 970 computed 62 910, now 50 688."""
+    ``n_configs``, made even, i.e. the least multiple of a step that covers them (step: 64 for one
+    chunk; for several ``per_device // 64`` rounded down to a multiple of 64, at least 64, so that
+    few chunk shapes get compiled; no rounding below 64 configurations per device); e.g. 5·10⁴
+    configurations in chunks of 20 970 computed 62 910, now 50 688."""
     n_chunks = -(-n_configs // (per_device * n_devices))
-    step = max(_ALIGN, _align_down(per_device // 64)) if per_device >= _ALIGN else 1
     need = -(-n_configs // (n_chunks * n_devices))
+    if need < _ALIGN:  # a small run: no padding
+        return need
+    step = _ALIGN if n_chunks == 1 else max(_ALIGN, _align_down(per_device // 64))
     return min(per_device, -(-need // step) * step)
 
 

@@ -232,6 +232,7 @@ def test_default_chunks_are_even_not_mostly_padding():
     assert balanced_per_device(50_000, 10_432, 2) * 2 * 3 == 50_688  # was 62 910 configurations computed
     assert balanced_per_device(5_001, 10_432, 2) == 2_560  # one chunk: 2 501 per device, aligned up
     assert balanced_per_device(100, 40, 2) == 25  # below 64 per device: no alignment, two even chunks
+    assert balanced_per_device(10, 10_432, 4) == 3  # a small run is not padded to 64 per device
     model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.2, distribution=jt.Gaussian(0.1))
     rho0 = random_state(2, np.random.default_rng(5))
     # N = 2000: the default is 512 configurations per device (2²⁰ pairs, a multiple of 64), 2 chunks
