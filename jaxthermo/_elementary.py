@@ -35,6 +35,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ._dtypes import real_dtype
+
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k·ln2_hi is exact (fdlibm)
 _LN2_LO = 1.90821492927058770002e-10
 _LG = (  # fdlibm e_log.c: R(z) ≈ 2 artanh(s)/s − 2 − ..., z = s²
@@ -178,6 +180,7 @@ def _fast_normal_applies(key, shape, dtype) -> bool:
     size = math.prod(shape)
     return (
         jnp.dtype(dtype) == jnp.float64
+        and jax.config.jax_enable_x64
         and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
         and str(jax.random.key_impl(key)) == "threefry2x32"
         and jax.config.jax_threefry_partitionable
@@ -191,7 +194,7 @@ def standard_normal(key, shape=(), dtype=None):
     The uniform numbers are made in a scan of two steps, so that XLA keeps them in memory: fused,
     it computes the integer hash once for each consumer of u in the transform (measured 1.8× slower).
     """
-    dtype = jnp.dtype(dtype or jnp.float64)
+    dtype = jnp.dtype(dtype or real_dtype())
     shape = tuple(shape)
     if not _fast_normal_applies(key, shape, dtype):
         return jax.random.normal(key, shape, dtype)
