@@ -39,7 +39,7 @@ from .._qudit import thermal_populations
 from ._small_eigvalsh import eigvalsh_small
 
 # largest d for which eigvalsh_small beats LAPACK on CPU (benchmarks/RESULTS_ensemble.md)
-_SMALL_EIGVALSH_MAX_D = 7
+_SMALL_EIGVALSH_MAX_D = 8
 
 
 def _classical_one(p, log_q, alpha: float):
@@ -241,7 +241,7 @@ def _eigvalsh3_fast_jvp(primals, tangents):
 
 
 def _eigvalsh(a):
-    """Eigenvalues of Hermitian (..., d, d) matrices without LAPACK for 3 ≤ d ≤ 7 (for d = 3 with
+    """Eigenvalues of Hermitian (..., d, d) matrices without LAPACK for 3 ≤ d ≤ 8 (for d = 3 with
     the derivatives of :func:`eigvalsh3`), faster than LAPACK's per-matrix calls there
     (benchmarks/bench_small_eigvalsh.py); LAPACK above."""
     d = a.shape[-1]

@@ -96,7 +96,7 @@ def balanced_per_device(n_configs: int, per_device: int, n_devices: int) -> int:
 
 
 # the default stride of the divergences for coherent states of d ≥ 3 (eigenvalues per configuration
-# and α: ._small_eigvalsh for 3 ≤ d ≤ 7, LAPACK above)
+# and α: ._small_eigvalsh for 3 ≤ d ≤ 8, LAPACK above)
 _GENERIC_COHERENT_STRIDE = 20
 
 

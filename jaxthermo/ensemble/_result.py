@@ -188,7 +188,7 @@ def ensemble(
         They are evaluated exactly, with the branch of each α only: populations for diagonal
         states, closed-form 2×2 formulas for coherent qubits (no eigendecomposition), and for
         coherent states of d ≥ 3 eigenvalues only (τ_S is diagonal): a LAPACK-free routine
-        vectorised over the configurations for d ≤ 7, LAPACK ``eigvalsh`` for d ≥ 8
+        vectorised over the configurations for d ≤ 8, LAPACK ``eigvalsh`` for d ≥ 9
         (docs/ensemble.md §2); α < 1 (Petz) takes the reference route.
       work_bins, collision_work_bins: numbers of bins of the W_N and single-collision W histograms.
       work_range, collision_work_range: (lo, hi) of those histograms; default: the range seen in

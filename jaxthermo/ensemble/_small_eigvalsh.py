@@ -6,8 +6,10 @@ the batch shape (real and imaginary parts apart), the algorithm is unrolled at t
 the repeated QR steps of one active size, a ``fori_loop``, which keeps the compile short) and has
 a fixed operation count, so XLA compiles it to elementwise loops over the batch. XLA gives every
 square root or division with several consumers an array of its own, so large batches go through
-in blocks of 256 matrices (a ``lax.map``, on CPU only) whose intermediates stay in cache: ×1.1–1.2
-on the ensemble's default call for d = 5…7, neutral at d = 4 (benchmarks/RESULTS_ensemble.md).
+in blocks of 256 matrices (a ``lax.map``, on CPU only), and the Householder reduction, whose
+intermediates are d × d per matrix, in sub-blocks of ≈ 4096/d² matrices within each block, so that
+the intermediates stay in cache (d = 8: 2.7 against 5.4 µs per matrix in blocks of 256 alone;
+benchmarks/RESULTS_ensemble.md).
 
 1. Householder reduction of the Hermitian matrix to tridiagonal form (Golub & Van Loan,
    *Matrix Computations*, 4th ed., §8.3.1): step k reflects column k below the diagonal onto
@@ -136,8 +138,19 @@ def tridiagonal_eigenvalues(a, b, steps=None):
     return [mid + rad, mid - rad] + out[::-1]
 
 
-# matrices per block (module docstring); 64…256 measured alike for d = 7, 256 best for d = 4
+# matrices per block (module docstring); the QR phase (2d − 1 arrays per matrix) runs best in blocks
+# of 256…1024, the Householder reduction (2d² arrays per matrix) in sub-blocks of ≈ 4096/d²
+# matrices, whose complex d×d intermediates then stay in the first-level cache (d = 8: 1.5 µs per
+# matrix in sub-blocks of 64, 4.6 µs in blocks of 256; benchmarks/RESULTS_ensemble.md)
 _BLOCK = 256
+
+
+def _householder_block(d: int) -> int:
+    """Sub-block of the Householder reduction: a power of two ≈ 4096/d², from 8 to _BLOCK."""
+    size = 8
+    while size * 2 * d * d <= 4096 and size < _BLOCK:
+        size *= 2
+    return size
 
 
 def _eigvalsh_small_impl(h):
@@ -149,10 +162,28 @@ def _eigvalsh_small_impl(h):
         n_blocks = -(-n // _BLOCK)
         pad = jnp.broadcast_to(jnp.eye(d, dtype=h.dtype), (n_blocks * _BLOCK - n, d, d))
         blocks = jnp.concatenate([flat, pad]).reshape((n_blocks, _BLOCK, d, d))
-        lam = jax.lax.map(_eigvalsh_batch, blocks).reshape((n_blocks * _BLOCK, d))[:n]
+        lam = jax.lax.map(_eigvalsh_block, blocks).reshape((n_blocks * _BLOCK, d))[:n]
     else:
         lam = _eigvalsh_batch(flat)
     return lam.reshape(batch + (d,))
+
+
+def _eigvalsh_block(block):
+    """Eigenvalues (_BLOCK, d) of one CPU block: the reduction in cache-sized sub-blocks."""
+    d = block.shape[-1]
+    if d < 3:
+        return _eigvalsh_batch(block)
+    sub = _householder_block(d)
+    tri = jax.lax.map(_tridiagonal_stacked, block.reshape((_BLOCK // sub, sub, d, d)))
+    ab = jnp.moveaxis(tri, 1, 0).reshape((2 * d - 1, _BLOCK))
+    return jnp.stack(tridiagonal_eigenvalues(list(ab[:d]), list(ab[d:])), axis=-1)
+
+
+def _tridiagonal_stacked(flat):
+    """Diagonal and off-diagonal (2d − 1, B) of the tridiagonal form of a flat batch (B, d, d)."""
+    hb = jnp.moveaxis(flat, 0, -1)  # (d, d, B): the batch is the minor axis
+    diag, off = hermitian_to_tridiagonal(jnp.real(hb), jnp.imag(hb))
+    return jnp.stack(diag + off)
 
 
 def _eigvalsh_batch(flat):

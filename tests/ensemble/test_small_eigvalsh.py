@@ -87,16 +87,19 @@ def test_split_tridiagonal():
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-14 * np.abs(ref).max())
 
 
-def test_blocked_batches_equal_unblocked():
+@pytest.mark.parametrize("d", [5, 8])
+def test_blocked_batches_equal_unblocked(d):
     """Batches above 2 blocks go through lax.map over blocks of _BLOCK matrices (the last padded with
-    identities): the same values (to rounding), in the same order, as a few matrices at a time."""
-    from jaxthermo.ensemble._small_eigvalsh import _BLOCK
+    identities; the Householder reduction in 2 (d = 5) or 4 (d = 8) sub-blocks of each): the same
+    values (to rounding), in the same order, as a few matrices at a time."""
+    from jaxthermo.ensemble._small_eigvalsh import _BLOCK, _householder_block
 
+    assert _BLOCK // _householder_block(d) == {5: 2, 8: 4}[d]
     rng = np.random.default_rng(17)
     n = 4 * _BLOCK + 37  # not a multiple of the block
-    rho = np.asarray([random_state(5, rng, rank=1 + k % 5) for k in range(n)]).reshape(1, n, 5, 5)
+    rho = np.asarray([random_state(d, rng, rank=1 + k % d) for k in range(n)]).reshape(1, n, d, d)
     got = np.asarray(jax.jit(eigvalsh_small)(jnp.asarray(rho)))
-    assert got.shape == (1, n, 5)
+    assert got.shape == (1, n, d)
     few = np.concatenate([np.asarray(eigvalsh_small(jnp.asarray(rho[0, i : i + 100]))) for i in range(0, n, 100)])
     np.testing.assert_allclose(got[0], few, rtol=0, atol=5e-15)  # the compiled loops may contract differently
     np.testing.assert_allclose(np.sort(got[0], -1), np.linalg.eigvalsh(rho[0]), rtol=0, atol=1e-14)

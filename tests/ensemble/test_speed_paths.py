@@ -114,7 +114,7 @@ def _qudit_states(rng, d, n):
 QUDIT_ALPHAS = (0.5, 1.0, 2.0, 3.5, float("inf"))
 
 
-@pytest.mark.parametrize("d", [3, 4, 6])
+@pytest.mark.parametrize("d", [3, 4, 6, 8])
 @pytest.mark.parametrize("beta, g", [(1.0, 1.3), (0.0, 1.0), (2.0, -1.5), (12.0, 1.0), (1e3, 1.0)])
 def test_quantum_divergences_thermal_equal_reference(d, beta, g):
     """Eigenvalues only (and the 3×3 formula at d = 3) against the reference route, to 1e-10;
