@@ -42,17 +42,29 @@ from ._small_eigvalsh import eigvalsh_small
 _SMALL_EIGVALSH_MAX_D = 8
 
 
-def _classical_one(p, log_q, alpha: float):
-    """Classical D_α(p‖q) for one static α > 0 (or ∞) and a full-support q given by log q."""
-    pos = p > 0
-    logp = log(jnp.where(pos, p, 1.0))
+def _classical_one(ps, log_q, alpha: float):
+    """Classical D_α(p‖q) for one static α > 0 (or ∞) and a full-support q given by log q.
+
+    ``ps`` and ``log_q`` are lists of the d components (arrays of the batch shape): the sums and
+    maxima over the levels are then elementwise, which XLA's CPU backend vectorises over the batch
+    (a reduction over a short minor axis it does not; d = 6: ×2.8 per evaluation).
+    """
+    pos = [p > 0 for p in ps]
+    logp = [log(jnp.where(ok, p, 1.0)) for p, ok in zip(ps, pos)]
     if alpha == 1.0:
-        return jnp.sum(jnp.where(pos, p * (logp - log_q), 0.0), axis=-1)
+        return sum(jnp.where(ok, p * (lp - lq), 0.0) for p, ok, lp, lq in zip(ps, pos, logp, log_q))
     if math.isinf(alpha):
-        return jnp.max(jnp.where(pos, logp - log_q, -jnp.inf), axis=-1)
-    expo = jnp.where(pos, alpha * logp + (1.0 - alpha) * log_q, -jnp.inf)
-    m = jnp.max(expo, axis=-1)
-    return (m + jnp.log(jnp.sum(jnp.exp(expo - m[..., None]), axis=-1))) / (alpha - 1.0)
+        return _maximum([jnp.where(ok, lp - lq, -jnp.inf) for ok, lp, lq in zip(pos, logp, log_q)])
+    expo = [jnp.where(ok, alpha * lp + (1.0 - alpha) * lq, -jnp.inf) for ok, lp, lq in zip(pos, logp, log_q)]
+    m = _maximum(expo)
+    return (m + jnp.log(sum(jnp.exp(e - m) for e in expo))) / (alpha - 1.0)
+
+
+def _maximum(xs):
+    out = xs[0]
+    for x in xs[1:]:
+        out = jnp.maximum(out, x)
+    return out
 
 
 def _classical_static_ok(alpha: float, dtype) -> bool:
@@ -68,10 +80,11 @@ def classical_divergences(p, beta, g, alphas):
     """
     d = p.shape[-1]
     log_q = log_thermal_populations(d, jnp.asarray(beta).astype(p.dtype), jnp.asarray(g).astype(p.dtype))
+    ps, lqs = [p[..., j] for j in range(d)], [log_q[..., j] for j in range(d)]
     cols = []
     for a in alphas:
         if _classical_static_ok(a, p.dtype):
-            cols.append(_classical_one(p, log_q, a))
+            cols.append(_classical_one(ps, lqs, a))
         else:
             cols.append(divergences_to_thermal(_diag(p), beta, g, (a,), quantum=False)[..., 0])
     return jnp.stack(cols, axis=-1)
