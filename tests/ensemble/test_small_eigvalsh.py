@@ -118,9 +118,10 @@ def test_batch_shapes():
     np.testing.assert_allclose(np.sort(vm, -1), np.linalg.eigvalsh(rho[0]), atol=1e-14)
 
 
-def test_float32():
-    rng = np.random.default_rng(6)
-    rho = np.asarray([random_state(6, rng, rank=1 + k % 6) for k in range(100)])
+@pytest.mark.parametrize("d", [6, 8])
+def test_float32(d):
+    rng = np.random.default_rng(d)
+    rho = np.asarray([random_state(d, rng, rank=1 + k % d) for k in range(100)])
     got = eigvalsh_small(jnp.asarray(rho, dtype=jnp.complex64))
     assert got.dtype == jnp.float32
     np.testing.assert_allclose(np.sort(np.asarray(got), -1), np.linalg.eigvalsh(rho), rtol=0, atol=2e-6)
