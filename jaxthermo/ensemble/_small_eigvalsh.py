@@ -140,13 +140,14 @@ def tridiagonal_eigenvalues(a, b, steps=None):
 
 # matrices per block (module docstring); the QR phase (2d − 1 arrays per matrix) runs best in blocks
 # of 256…1024, the Householder reduction (2d² arrays per matrix) in sub-blocks of ≈ 4096/d²
-# matrices, whose complex d×d intermediates then stay in the first-level cache (d = 8: 1.5 µs per
+# matrices, whose d × d intermediates then stay in the first-level cache (d = 8: 1.5 µs per
 # matrix in sub-blocks of 64, 4.6 µs in blocks of 256; benchmarks/RESULTS_ensemble.md)
 _BLOCK = 256
 
 
 def _householder_block(d: int) -> int:
-    """Sub-block of the Householder reduction: a power of two ≈ 4096/d², from 8 to _BLOCK."""
+    """Sub-block of the Householder reduction: the least power of two from 8 (at most _BLOCK) whose
+    2d² arrays per matrix exceed 4096 entries, i.e. ≈ 4096/d² matrices (d = 6…8: 64)."""
     size = 8
     while size * 2 * d * d <= 4096 and size < _BLOCK:
         size *= 2
