@@ -6,7 +6,20 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 
 import jax
+import pytest
 
 jax.config.update("jax_enable_x64", True)
 
 import jaxthermo  # noqa: E402,F401
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop JAX's compiled programs after each test module.
+
+    Every compiled XLA CPU program keeps a few memory mappings; a pytest worker that compiles
+    the whole suite's programs in one process reached Linux's default limit of 65 530 mappings
+    (vm.max_map_count), and the next compilation died with a segmentation fault.
+    """
+    yield
+    jax.clear_caches()
