@@ -176,8 +176,7 @@ def _eigvalsh_block(block):
         return _eigvalsh_batch(block)
     sub = _householder_block(d)
     tri = jax.lax.map(_tridiagonal_stacked, block.reshape((_BLOCK // sub, sub, d, d)))
-    ab = jnp.moveaxis(tri, 1, 0).reshape((2 * d - 1, _BLOCK))
-    return jnp.stack(tridiagonal_eigenvalues(list(ab[:d]), list(ab[d:])), axis=-1)
+    return _stacked_eigenvalues(jnp.moveaxis(tri, 1, 0).reshape((2 * d - 1, _BLOCK)))
 
 
 def _tridiagonal_stacked(flat):
@@ -187,17 +186,22 @@ def _tridiagonal_stacked(flat):
     return jnp.stack(diag + off)
 
 
+def _stacked_eigenvalues(ab):
+    """Eigenvalues (B, d) of the tridiagonal matrices given as stacked (2d − 1, B) diagonal and off-diagonal."""
+    d = (ab.shape[0] + 1) // 2
+    return jnp.stack(tridiagonal_eigenvalues(list(ab[:d]), list(ab[d:])), axis=-1)
+
+
 def _eigvalsh_batch(flat):
     """Eigenvalues (B, d) of a flat batch (B, d, d)."""
     d = flat.shape[-1]
+    if d >= 3:
+        return _stacked_eigenvalues(_tridiagonal_stacked(flat))
     hb = jnp.moveaxis(flat, 0, -1)  # (d, d, B): the batch is the minor axis
     re, im = jnp.real(hb), jnp.imag(hb)
     if d == 1:
-        lam = [re[0, 0]]
-    elif d == 2:
-        lam = tridiagonal_eigenvalues([re[0, 0], re[1, 1]], [_hypot(re[1, 0], im[1, 0])])
-    else:
-        lam = tridiagonal_eigenvalues(*hermitian_to_tridiagonal(re, im))
+        return re[0, 0][:, None]
+    lam = tridiagonal_eigenvalues([re[0, 0], re[1, 1]], [_hypot(re[1, 0], im[1, 0])])
     return jnp.stack(lam, axis=-1)
 
 
