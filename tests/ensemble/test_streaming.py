@@ -214,6 +214,26 @@ def test_column_moments_match_numpy_per_column():
     np.testing.assert_allclose(got.m2, ref.m2, rtol=1e-13)
 
 
+@pytest.mark.parametrize("b", [1, 7, 128, 129, 1000, 3001, 10432])
+def test_leading_sum_equals_exact_sum(b):
+    """leading_sum (eightfold folds, leftover rows apart) against math.fsum, the correctly rounded sum,
+    for lengths with and without leftovers, real and complex (B, 2) arrays, under jit; its gradient
+    is all ones."""
+    import math
+
+    from jaxthermo.ensemble._statistics import leading_sum
+
+    rng = np.random.default_rng(b)
+    x = rng.normal(size=(b, 2)) * 10.0 ** rng.integers(-3, 4, size=(b, 1)) + 1j * rng.normal(size=(b, 2))
+    got = np.asarray(jax.jit(leading_sum)(jnp.asarray(x)))
+    for k in range(2):
+        scale = np.abs(x[:, k]).sum()
+        exact = complex(math.fsum(x[:, k].real), math.fsum(x[:, k].imag))
+        assert abs(got[k] - exact) <= 4 * np.finfo(float).eps * scale * max(1.0, math.log2(b))
+    grad = jax.grad(lambda v: leading_sum(v)[0])(jnp.asarray(x.real))
+    np.testing.assert_array_equal(grad, np.eye(2)[np.zeros(b, int)])
+
+
 def test_default_chunks_are_even_not_mostly_padding():
     """Where the default chunk would leave the last chunk mostly padding, the chunks are made even:
     same chunk count, padding < 5 % + one rounding step per chunk, and the same results (to rounding) as one chunk."""
