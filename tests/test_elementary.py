@@ -10,7 +10,15 @@ import pytest
 from scipy.special import erfinv
 
 import jaxthermo as jt
-from jaxthermo._elementary import _log64, _uniform_pm1, erf_inv, log, standard_normal, threefry2x32
+from jaxthermo._elementary import (
+    _log64,
+    _uniform_pm1,
+    erf_inv,
+    log,
+    standard_normal,
+    standard_normal_columns,
+    threefry2x32,
+)
 from jaxthermo._information import xlogx
 
 
@@ -107,6 +115,23 @@ def test_standard_normal_under_vmap_and_jit_more_accurate_than_jax():
     np.testing.assert_allclose(ours, jaxs, rtol=2e-11, atol=0)
     assert _ulps(ours, exact).max() <= 8
     assert _ulps(jaxs, exact).max() > 100  # why the two differ: JAX's erf_inv near |u| = 1
+
+
+@pytest.mark.parametrize("n", [1, 7, 100])
+def test_standard_normal_columns_are_the_per_key_draws_bit_for_bit(n):
+    """Column i of standard_normal_columns(keys, n) is standard_normal(keys[i], (n,)), exactly, under
+    jit (odd n: the last counter pair is cut), and for float32 and rbg keys (the vmap fallback)."""
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(3), i))(jnp.arange(1000, dtype=jnp.uint32))
+    cols = jax.jit(lambda k: standard_normal_columns(k, n, jnp.float64))(keys)
+    per_key = jax.jit(jax.vmap(lambda k: standard_normal(k, (n,), jnp.float64)))(keys)
+    assert cols.shape == (n, 1000)
+    np.testing.assert_array_equal(np.asarray(cols), np.asarray(per_key).T)
+    f32 = standard_normal_columns(keys[:5], n, jnp.float32)
+    np.testing.assert_array_equal(f32, jax.vmap(lambda k: jax.random.normal(k, (n,), jnp.float32))(keys[:5]).T)
+    rbg = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(3, impl="rbg"), i))(jnp.arange(5, dtype=jnp.uint32))
+    np.testing.assert_array_equal(
+        standard_normal_columns(rbg, n, jnp.float64), jax.vmap(lambda k: jax.random.normal(k, (n,)))(rbg).T
+    )
 
 
 def test_standard_normal_falls_back_to_jax_random_normal():

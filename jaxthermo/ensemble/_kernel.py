@@ -17,7 +17,7 @@ from .._qudit import populations
 from ..inhomogeneous import collision_step, trajectory
 from ._divergences import classical_divergences, quantum_divergences_thermal, qubit_quantum_divergences
 from ._fused import qubit_collision, qubit_to_state, state_to_qubit, use_fused_qubit_path
-from ._sampling import sample_chunk
+from ._sampling import sample_chunk, sample_steps
 from ._statistics import Counts, Moments, chunk_counts, chunk_higher_moments, chunk_moments, column_moments
 
 
@@ -81,7 +81,7 @@ def model_a_chunk(
       step :class:`HigherMoments` of W_N and Q_N and :class:`Moments` of e^{−βW_N}.
     """
     rdt = jnp.real(rho0).dtype
-    deltas = sample_chunk(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)  # (B, N)
+    deltas = sample_steps(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)  # (N, B)
     thetas = jnp.broadcast_to(jnp.asarray(model.theta).astype(rdt), (n_steps,))
     b = indices.shape[0]
     rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
@@ -155,7 +155,7 @@ def model_a_chunk(
     hist0 = jnp.zeros(collision_edges.shape[-1] + 1, jnp.int32)
     zeros_b = jnp.zeros((b,), rdt)
     carry0 = (state, zeros_b, zeros_b, zeros_b, hist0, None if tan is None else tan.carry0)
-    xs = (deltas.T, thetas, divergence_steps(n_steps, divergence_every), None if tan is None else tan.xs)
+    xs = (deltas, thetas, divergence_steps(n_steps, divergence_every), None if tan is None else tan.xs)
     (_, w_acc, q_acc, _, hist, _), stats = jax.lax.scan(step, carry0, xs)
     stats["work_histogram"] = Counts(chunk_counts(w_acc, mask, work_edges, histogram_method))
     stats["collision_work_histogram"] = Counts(hist)

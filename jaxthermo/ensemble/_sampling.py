@@ -35,6 +35,15 @@ def sample_deltas(distribution, seed_key, index, n_steps: int, dtype, draw_dtype
     return draw.astype(dtype)
 
 
+def sample_steps(distribution, seed_key, indices, n_steps: int, dtype, draw_dtype=None):
+    """δ sequences of the configurations ``indices`` (B,) as columns, shape (N, B): row r holds the
+    δ_r of the chunk (the layout the scan over collisions reads); column i equals
+    :func:`sample_deltas` of ``indices[i]``."""
+    draw_dtype = draw_dtype or default_draw_dtype()
+    keys = jax.vmap(lambda i: configuration_key(seed_key, i))(indices)
+    return distribution.sample_columns(keys, n_steps, draw_dtype).astype(dtype)
+
+
 def sample_chunk(distribution, seed_key, indices, n_steps: int, dtype, draw_dtype=None):
     """δ sequences of the configurations ``indices`` (B,), shape (B, N)."""
-    return jax.vmap(lambda i: sample_deltas(distribution, seed_key, i, n_steps, dtype, draw_dtype))(indices)
+    return sample_steps(distribution, seed_key, indices, n_steps, dtype, draw_dtype).T

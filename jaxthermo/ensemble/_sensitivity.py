@@ -30,7 +30,7 @@ from .._information import trace_distance
 from .._qudit import thermal_state
 from ..inhomogeneous import averaged_reservoir_state, collision_step
 from ._kernel import model_divergences
-from ._sampling import sample_chunk
+from ._sampling import sample_chunk, sample_steps
 from ._statistics import MeansOverConfigurations, Moments, chunk_moments, standard_error, variance
 
 MODEL_FIELDS = ("theta", "beta", "g0")
@@ -131,13 +131,13 @@ def tangent_stream(model, seed_key, indices, mask, state, *, names, n_steps, alp
 
     def draws(p):
         m = with_parameters(model, unravel(p))
-        return sample_chunk(m.distribution, seed_key, indices, n_steps, rdt, draw_dtype)
+        return sample_steps(m.distribution, seed_key, indices, n_steps, rdt, draw_dtype)
 
-    ddeltas = jax.vmap(lambda t: jax.jvp(draws, (flat,), (t,))[1], out_axes=2)(basis)  # (B, N, P)
+    ddeltas = jax.vmap(lambda t: jax.jvp(draws, (flat,), (t,))[1], out_axes=2)(basis)  # (N, B, P)
     b = indices.shape[0]
     dstate = jax.tree.map(lambda s: jnp.zeros(s.shape[:1] + (n_par,) + s.shape[1:], s.dtype), state)
     carry0 = (dstate, jnp.zeros((b, n_par), rdt))
-    xs = (jnp.moveaxis(ddeltas, 1, 0), jnp.arange(n_steps))
+    xs = (ddeltas, jnp.arange(n_steps))
 
     def step(physics, state, tcarry, delta, tx):
         dstate, dw = tcarry

@@ -9,6 +9,9 @@ Every distribution subclasses :class:`Distribution` and is a small pytree that c
   (n, ...) (or a pytree of such arrays). ``kink_at_zero=True`` splits the quadrature at δ = 0 for
   integrands that are not smooth there (|δ|, trace distances to τ_S); exact sums ignore it.
 * ``variance`` — ``∫ G(δ) δ² dδ`` (the σ² of the small-δ expansions);
+* ``sample_columns(keys, n, dtype)`` — ``sample(keys[i], (n,), dtype)`` in column i of an (n, B)
+  array (the ensemble engine's draw; the base class vmaps :meth:`sample`, a law may override it
+  with an equal, faster version, as :class:`Gaussian` does);
 * optionally ``pdf(delta)`` — the density (smooth distributions only), used by the analytic
   work/heat densities.
 """
@@ -23,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._dtypes import real_dtype
-from .._elementary import standard_normal
+from .._elementary import standard_normal, standard_normal_columns
 from .._quadrature import gauss_hermite_normal, gauss_legendre, split_gauss_legendre
 from .._validation import check_finite, check_numeric, check_positive_int, register_checked_dataclass, should_validate
 
@@ -75,6 +78,10 @@ class Distribution(abc.ABC):
     def sample(self, key, shape=(), dtype=None):
         """Draws of δ of the given shape and real dtype (default: the library's real dtype)."""
 
+    def sample_columns(self, keys, n: int, dtype=None):
+        """``sample(keys[i], (n,), dtype)`` in column i of an (n, B) array, for keys (B,)."""
+        return jax.vmap(lambda k: self.sample(k, (n,), dtype), out_axes=1)(keys)
+
     @abc.abstractmethod
     def expectation(self, f, n_nodes=None, kink_at_zero: bool = False):
         """``∫ G(δ) f(δ) dδ`` for ``f`` mapping (n,) nodes to a pytree of (n, ...) arrays."""
@@ -107,6 +114,10 @@ class Gaussian(Distribution):
     def sample(self, key, shape=(), dtype=None):
         dtype = dtype or real_dtype()
         return jnp.asarray(self.sigma).astype(dtype) * standard_normal(key, shape, dtype)
+
+    def sample_columns(self, keys, n: int, dtype=None):
+        dtype = dtype or real_dtype()
+        return jnp.asarray(self.sigma).astype(dtype) * standard_normal_columns(keys, n, dtype)
 
     def expectation(self, f, n_nodes: int | None = None, kink_at_zero: bool = False):
         n_nodes = _nodes(n_nodes)

@@ -89,6 +89,21 @@ def test_streaming_statistics_equal_brute_force(d, kind, coherent, coupling):
     assert res.mean_state.shape == (n_steps + 1, d, d) and res.mean_work.shape == (n_steps,)
 
 
+@pytest.mark.parametrize(
+    "dist", [jt.Gaussian(0.3), jt.Uniform(0.4), jt.TwoPoint(0.2), jt.Empirical(jnp.array([0.1, -0.2, 0.3]))]
+)
+def test_chunk_draws_as_columns_equal_per_configuration_draws(dist):
+    """sample_steps (N, B): column i is sample_deltas of configuration i, exactly (each law's
+    sample_columns, overridden by the Gaussian, against its sample)."""
+    from jaxthermo.ensemble._sampling import sample_deltas, sample_steps
+
+    key, idx = jax.random.key(5), jnp.arange(100, 164, dtype=jnp.uint32)
+    cols = jax.jit(lambda i: sample_steps(dist, key, i, 9, jnp.float64))(idx)
+    rows = jax.jit(jax.vmap(lambda i: sample_deltas(dist, key, i, 9, jnp.float64)))(idx)
+    assert cols.shape == (9, 64)
+    np.testing.assert_array_equal(np.asarray(cols), np.asarray(rows).T)
+
+
 def test_configuration_draws_depend_only_on_seed_and_index():
     from jaxthermo.ensemble._sampling import sample_deltas
 
