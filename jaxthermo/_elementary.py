@@ -8,7 +8,8 @@ compiler vectorises (figures in benchmarks/RESULTS_ensemble.md):
 
 * :func:`log`: the reduction of fdlibm's ``e_log.c`` (x = 2^k m, m ∈ [√½, √2), log m = 2 artanh s,
   s = (m − 1)/(m + 1), a degree-14 odd polynomial); error ≤ 1 ulp, special values as ``jnp.log``.
-  The ensemble's divergences take it for their per-configuration logarithms.
+  The ensemble's divergences take it for their per-configuration logarithms (:func:`log_positive`
+  where the argument is positive by construction).
 * :func:`erf_inv`: M. Giles, "Approximating the erfinv function", GPU Computing Gems Jade Edition
   (2011), double-precision version with three branches in w = −log(1 − x²) (the coefficients XLA
   uses); 1 − x² is formed as (1 − x)(1 + x), which keeps it accurate near |x| = 1.
@@ -97,6 +98,30 @@ def log(x):
     ``jnp.log`` (XLA would evaluate this one per element of the array it is broadcast to)."""
     x = jnp.asarray(x)
     return _log64_any(x) if _is_float64(x) else jnp.log(x)
+
+
+_TINY64 = float(np.finfo(np.float64).tiny)
+
+
+@jax.custom_jvp
+def _log64_positive(x):
+    val = _log64(jnp.maximum(x, _TINY64))
+    return jnp.where(x < jnp.inf, val, x)  # NaN and +∞ pass through
+
+
+@_log64_positive.defjvp
+def _log64_positive_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return _log64_positive(x), dx / x
+
+
+def log_positive(x):
+    """log x for arguments positive by construction (eigenvalues of a state, μ₊ of a sandwiched
+    2×2): float64 as :func:`log` but without its zero, negative and subnormal cases — values below
+    the smallest normal float64 (and ≤ 0) count as it (log = −708.4); NaN and +∞ pass through.
+    ≈ 0.7 ns per element cheaper than :func:`log` on CPU. Other dtypes ``jnp.log``."""
+    x = jnp.asarray(x)
+    return _log64_positive(x) if _is_float64(x) else jnp.log(x)
 
 
 # Giles (2011), double precision, highest degree first: w < 6.25 in w − 3.125; w < 16 in

@@ -33,7 +33,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .._elementary import log
+from .._elementary import log, log_positive
 from .._information import divergences_to_thermal, log_thermal_populations, support_tolerance, xlogx
 from .._qudit import thermal_populations
 from ._small_eigvalsh import eigvalsh_small
@@ -123,7 +123,7 @@ def qubit_quantum_divergences(p0, x, y, beta, g, alphas):
         if a == 1.0:
             log_t0 = jnp.where(on0, jnp.log(jnp.where(on0, t0, 1.0)), 0.0)
             log_t1 = jnp.where(on1, jnp.log(jnp.where(on1, t1, 1.0)), 0.0)
-            val = xlogx(lam_p, log) + xlogx(lam_m, log) - (p0 * log_t0 + p1 * log_t1)
+            val = xlogx(lam_p, log_positive) + xlogx(lam_m, log_positive) - (p0 * log_t0 + p1 * log_t1)
             cols.append(jnp.where(mismatch, jnp.inf, val))
         elif a < 1.0:
             f_p = jnp.where(lam_p > tol, jnp.where(lam_p > tol, lam_p, 1.0) ** a, 0.0)
@@ -142,11 +142,11 @@ def qubit_quantum_divergences(p0, x, y, beta, g, alphas):
             disc = 0.5 * jnp.sqrt((a00 - a11) ** 2 + 4.0 * s0 * s1 * c2)
             mu_p, mu_m = half_tr + disc, half_tr - disc
             if math.isinf(a):
-                val = log(mu_p)
+                val = log_positive(mu_p)
             else:
                 mu_m = jnp.where(mu_m > 0, mu_m, 0.0)
                 pw_m = jnp.where(mu_m > 0, jnp.where(mu_m > 0, mu_m, 1.0) ** a, 0.0)
-                val = log(mu_p**a + pw_m) / (a - 1.0)
+                val = log_positive(mu_p**a + pw_m) / (a - 1.0)
             cols.append(jnp.where(mismatch, jnp.inf, val))
     return jnp.stack(cols, axis=-1)
 
@@ -303,9 +303,9 @@ def quantum_divergences_thermal(rho, beta, g, alphas):
             continue
         if a == 1.0:
             cross = jnp.sum(diag * jnp.where(on, log_t, 0.0), axis=-1)
-            val = jnp.sum(xlogx(eig[a], log), axis=-1) - cross
+            val = jnp.sum(xlogx(eig[a], log_positive), axis=-1) - cross
         elif math.isinf(a):
-            val = log(jnp.max(eig[a], axis=-1))
+            val = log_positive(jnp.max(eig[a], axis=-1))
         else:
             mu = eig[a]
             pos = mu > 0
