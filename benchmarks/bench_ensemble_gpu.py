@@ -1,130 +1,267 @@
-"""Ensemble throughput on a GPU: qubit collisions/s in float32 and float64, and
-10⁸ configurations × 10³ collisions streamed within device memory.
+"""Ensemble throughput on a GPU with default arguments, what limits it, and GPU = CPU results.
 
-Workload as in ``bench_ensemble.py`` (qubit, coherent state, partial swap θ = 0.1, Gaussian δ
-σ = 0.05, every statistic streamed), N = 1000. Matmul precision is forced to "highest" (the
-engine does this itself; set here globally as well). Writes JSON to ``--json``.
+Workload as in ``bench_ensemble.py`` (partial swap θ = 0.1, Gaussian δ σ = 0.05, the fixed coherent
+state of that script, every statistic streamed), N = 1000 collisions. Each row is the call a user
+makes, ``jt.ensemble(model, rho0, N, n_configs[, dtype=jnp.float32])``: default chunking, default
+divergences (α = 1, ∞), default draws. Rows marked "special" change one argument and say which.
 
-Run:  python benchmarks/bench_ensemble_gpu.py [--quick] [--big-configs 100000000] [--json out.json]
+Rates are steady-state collisions/s: configurations finished between the first and the last
+finished chunk over that time (compilation and the pilot run excluded); the two headline rows
+also give the wall-clock rate of a whole second call. Ceilings measured in the same run: the
+device-to-device copy bandwidth (bytes read + written) and the float32/float64 multiply-add rate of
+a long fused elementwise chain. ``--profile`` writes a trace (perfetto JSON) of the headline call
+under ``--out``.
+
+Run:  python benchmarks/bench_ensemble_gpu.py [--quick] [--out DIR] [--profile] [--big-configs 100000000]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import glob
 import json
+import os
+import shutil
+import subprocess
+import sys
 import time
+import traceback
 
-import jax
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
-jax.config.update("jax_default_matmul_precision", "highest")
-
+import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+from bench_ensemble import _model, coherent_state  # noqa: E402
 
 import jaxthermo as jt  # noqa: E402
 
 
-def _model():
-    return jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.05))
+class _Enough(Exception):
+    """Raised from the chunk callback once a row has run long enough."""
 
 
-RHO0 = np.array([[0.6, 0.2 + 0.1j], [0.2 - 0.1j, 0.4]])
+def _device_line():
+    dev = jax.devices()[0]
+    line = f"{dev.device_kind} ({dev.platform}), {len(jax.devices())} device(s), jax {jax.__version__}"
+    try:
+        smi = subprocess.run(
+            [
+                "nvidia-smi",
+                "--query-gpu=name,driver_version,clocks.sm,clocks.mem,memory.total",
+                "--format=csv,noheader",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        ).stdout.strip()
+        line += f"; nvidia-smi: {smi}"
+    except Exception:
+        pass
+    return line
 
 
-def _peak_bytes():
-    stats = jax.devices()[0].memory_stats() or {}
-    return stats.get("peak_bytes_in_use"), stats.get("bytes_limit")
+def _median_time(fn, repeats=10):
+    jax.block_until_ready(fn())
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
 
 
-def _gib(x):
-    return "n/a" if x is None else f"{x / 2**30:.2f} GiB"
+def _copy_rate(n):
+    x = jnp.ones((n,), jnp.float32) * 1.25
+    f = jax.jit(lambda v: v * 1.5 + 0.5)
+    return 2 * 4 * n / _median_time(lambda: f(x))
 
 
-def run(n_configs, n_steps, chunk, dtype, draw_dtype, progress=False, alphas=()):
+def ceilings(quick=False):
+    """Copy bandwidth (bytes read + written per second) and the multiply-add rate (FLOP/s, 2 per FMA)."""
+    out = {"copy_bytes_per_s": _copy_rate(2**20 if quick else 2**30)}
+    m, k = (2**16 if quick else 2**26), 256
+
+    def chain(v):
+        for _ in range(k):
+            v = v * 0.999 + 0.001
+        return v
+
+    g = jax.jit(chain)
+    for name, dt in (("float32", jnp.float32), ("float64", jnp.float64)):
+        y = jnp.linspace(0.0, 1.0, m, dtype=dt)
+        out[f"fma_flop_per_s_{name}"] = 2 * k * m / _median_time(lambda y=y: g(y))
+    return out
+
+
+def rate(d, n_steps, n_configs, cap_s, coherent=True, wall=False, **kwargs):
+    """Steady-state collisions/s of ``jt.ensemble`` (and the wall-clock rate of a warm second call if ``wall``)."""
+    model, rho0 = _model(d), coherent_state(d)
+    if not coherent:
+        rho0 = np.diag(np.diag(rho0))
+    marks = []
+
+    def cb(c, done):
+        marks.append((time.perf_counter(), done))
+        if not wall and len(marks) >= 3 and marks[-1][0] - marks[0][0] > cap_s:
+            raise _Enough
+
     t = time.perf_counter()
-    res = jt.ensemble(
-        _model(),
-        RHO0,
-        n_steps,
-        n_configs,
-        seed=0,
-        chunk_size=chunk,
-        dtype=dtype,
-        draw_dtype=draw_dtype,
-        alphas=alphas,
-        progress=progress,
-    )
-    wall = time.perf_counter() - t
-    return res, wall
+    res = None
+    try:
+        res = jt.ensemble(model, rho0, n_steps, n_configs, callback=cb, **kwargs)
+    except _Enough:
+        pass
+    row = {"first_call_s": time.perf_counter() - t, "chunks_timed": len(marks)}
+    if len(marks) >= 2:
+        (ta, na), (tb, nb) = marks[0], marks[-1]
+        row["collisions_per_s"] = (nb - na) * n_steps / (tb - ta)
+        row["chunk_configs"] = marks[1][1] - marks[0][1]
+    if res is not None:
+        row["mean_total_work"] = float(res.mean_total_work)
+    row["peak_device_bytes_so_far"] = (jax.devices()[0].memory_stats() or {}).get("peak_bytes_in_use")
+    if wall:
+        t = time.perf_counter()
+        res = jt.ensemble(model, rho0, n_steps, n_configs, **kwargs)
+        row["wall_s"] = time.perf_counter() - t
+        row["wall_collisions_per_s"] = n_configs * n_steps / row["wall_s"]
+    return row
+
+
+def _fmt(row):
+    r = row.get("collisions_per_s", float("nan"))
+    extra = f", whole warm call {row['wall_collisions_per_s']:.3g}/s" if "wall_collisions_per_s" in row else ""
+    return f"{r:.3g} collisions/s (chunk {row.get('chunk_configs')}, first call {row['first_call_s']:.1f} s{extra})"
+
+
+def gpu_equals_cpu(n_steps=50, n_configs=4096):
+    """Largest relative difference, over every field of the result, between the GPU and the CPU
+    devices for the same seed (float64), and whether every histogram count agrees."""
+    out = {}
+    cpu = jax.devices("cpu")
+    for d in (2, 3):
+        model, rho0 = _model(d), coherent_state(d)
+        a = jt.ensemble(model, rho0, n_steps, n_configs, seed=3)
+        b = jt.ensemble(model, rho0, n_steps, n_configs, seed=3, devices=cpu)
+        worst, counts_equal = 0.0, True
+        for f in dataclasses.fields(a):
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            if hasattr(x, "counts"):
+                counts_equal &= bool(np.array_equal(x.counts, y.counts)) and x.underflow == y.underflow
+                continue
+            if isinstance(x, np.ndarray) and x.dtype.kind in "fc" and x.size:
+                ok = np.isfinite(y)
+                scale = max(float(np.max(np.abs(y[ok]))), 1e-300) if ok.any() else 1.0
+                with np.errstate(invalid="ignore"):
+                    worst = max(worst, float(np.max(np.abs(np.where(ok, x - y, 0)))) / scale)
+        out[f"d={d}"] = {"max_rel_diff": worst, "histograms_equal": counts_equal}
+    return out
+
+
+def _engine_setting(name, value):
+    """Special: set one of the engine's accelerator settings (``STACKED_ON_ACCELERATORS``,
+    ``ACCELERATOR_HISTOGRAM``); returns the function that restores it."""
+    import importlib
+
+    engine = importlib.import_module("jaxthermo.ensemble._engine")
+    old = getattr(engine, name)
+    setattr(engine, name, value)
+    engine._COMPILED.clear()
+
+    def restore():
+        setattr(engine, name, old)
+        engine._COMPILED.clear()
+
+    return restore
+
+
+def profile(out_dir, n_steps, n_configs, dtype):
+    """A perfetto trace of the headline call (two chunks, compiled beforehand)."""
+    import importlib
+
+    engine = importlib.import_module("jaxthermo.ensemble._engine")
+    dev = jax.devices()[0]
+    default = engine.default_chunk_size(n_steps, 1, 1, dev.platform, engine.device_memory_bytes(dev))
+    per = engine.balanced_per_device(n_configs, default, 1)
+    model, rho0 = _model(2), coherent_state(2)
+    jt.ensemble(model, rho0, n_steps, per, chunk_size=per, dtype=dtype)  # compiled
+    tdir = os.path.join("/tmp", "jaxthermo_trace")
+    shutil.rmtree(tdir, ignore_errors=True)
+    with jax.profiler.trace(tdir, create_perfetto_trace=True):
+        jt.ensemble(model, rho0, n_steps, 2 * per, chunk_size=per, dtype=dtype)
+    found = glob.glob(os.path.join(tdir, "**", "*perfetto_trace.json.gz"), recursive=True)
+    if found:
+        shutil.copy(found[0], os.path.join(out_dir, "trace.json.gz"))
+    return {"per_device_chunk": per, "trace_files": [os.path.relpath(p, tdir) for p in found]}
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test, also on CPU)")
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--chunk", type=int, default=2**20)
-    parser.add_argument("--configs", type=int, default=2**24, help="configurations of the throughput runs")
-    parser.add_argument("--big-configs", type=int, default=10**8, help="the streamed run (0 to skip)")
-    parser.add_argument("--json", default=None)
+    parser.add_argument("--configs", type=int, default=2**24, help="configurations of the headline rows")
+    parser.add_argument("--cap", type=float, default=2.5, help="seconds of steady state per other row")
+    parser.add_argument("--out", default=os.environ.get("OUT", "."))
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--big-configs", type=int, default=0, help="a streamed float32 run (e.g. 10⁸; 0 skips)")
     args = parser.parse_args()
     if args.quick:
-        args.steps, args.chunk, args.configs, args.big_configs = 50, 4096, 20_000, 40_000
-    dev = jax.devices()[0]
-    out = {
-        "device": f"{dev.device_kind} ({dev.platform}), {len(jax.devices())} device(s)",
-        "jax": jax.__version__,
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "n_steps": args.steps,
-        "chunk": args.chunk,
-        "throughput": {},
-    }
-    print(out, flush=True)
+        args.steps, args.configs, args.cap = 20, 2**14, 0.5
     n, steps = args.configs, args.steps
-    for label, dtype, draw in (
-        ("float32, float32 draws", jnp.float32, jnp.float32),
-        ("float32, float64 draws", jnp.float32, jnp.float64),
-        ("float64, float64 draws", jnp.float64, jnp.float64),
+    out = {"device": _device_line(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "n_steps": steps}
+    print(out["device"], flush=True)
+    f32, f64 = jnp.float32, jnp.float64
+
+    def section(name, fn):
+        t = time.perf_counter()
+        try:
+            out[name] = fn()
+        except Exception as exc:
+            traceback.print_exc()
+            out[name] = {"error": repr(exc)}
+        print(f"[{name}] ({time.perf_counter() - t:.1f} s) {out[name]}", flush=True)
+        with open(os.path.join(args.out, "bench_ensemble_gpu.json"), "w") as fh:
+            json.dump(out, fh, indent=1)
+
+    section("ceilings", lambda: ceilings(args.quick))
+    rows = [
+        ("qubit float32, default", dict(d=2, dtype=f32, wall=True, n_configs=n)),
+        ("qubit float64, default", dict(d=2, dtype=f64, wall=True, n_configs=n)),
+        ("qubit float32, diagonal rho0", dict(d=2, dtype=f32, coherent=False, n_configs=n)),
+        ("qutrit float32, default", dict(d=3, dtype=f32, n_configs=n)),
+        ("qutrit float64, default", dict(d=3, dtype=f64, n_configs=n)),
+        ("d=8 float32, default (one chunk, whole warm call)", dict(d=8, dtype=f32, wall=True, n_configs=n // 16)),
+        ("d=8 float64, default (one chunk, whole warm call)", dict(d=8, dtype=f64, wall=True, n_configs=n // 16)),
+        ("qubit float32, special alphas=()", dict(d=2, dtype=f32, alphas=(), n_configs=n)),
+        ("qubit float64, special alphas=()", dict(d=2, dtype=f64, alphas=(), n_configs=n)),
+        (
+            "qubit float32, special 8 histogram bins",
+            dict(d=2, dtype=f32, work_bins=8, collision_work_bins=8, n_configs=n),
+        ),
+    ]
+    for label, kw in rows:
+        section(label, lambda kw=kw: rate(n_steps=steps, cap_s=args.cap, **kw))
+    for label, name, value in (
+        ("qubit float32, special two-pass moments", "STACKED_ON_ACCELERATORS", False),
+        ("qubit float32, special scatter histograms", "ACCELERATOR_HISTOGRAM", "scatter"),
+        ("qubit float32, special compare_rows histograms", "ACCELERATOR_HISTOGRAM", "compare_rows"),
+        ("qubit float32, special compare_tiles histograms", "ACCELERATOR_HISTOGRAM", "compare_tiles"),
     ):
-        run(min(n, args.chunk), steps, args.chunk, dtype, draw)  # compile
-        res, wall = run(n, steps, args.chunk, dtype, draw)
-        rate = n * steps / wall
-        out["throughput"][label] = dict(
-            configs=n, wall_s=wall, collisions_per_s=rate, mean_total_work=float(res.mean_total_work)
-        )
-        print(
-            f"{label}: {n} configs × {steps}: {wall:.2f} s, {rate:.3g} collisions/s, <W_N> = {res.mean_total_work:.6e}",
-            flush=True,
-        )
-    r32 = out["throughput"]["float32, float64 draws"]["mean_total_work"]
-    r64 = out["throughput"]["float64, float64 draws"]["mean_total_work"]
-    out["float32_vs_float64_rel_W_N"] = abs(r32 - r64) / abs(r64)
-    print(
-        f"float32 vs float64 <W_N> (same configurations): relative {out['float32_vs_float64_rel_W_N']:.2e}", flush=True
-    )
+        restore = _engine_setting(name, value)
+        section(label, lambda: rate(2, steps, n, args.cap, dtype=f32))
+        rows.append((label, None))
+        restore()
+    section("gpu_equals_cpu", gpu_equals_cpu)
+    if args.profile:
+        section("profile", lambda: profile(args.out, steps, n, f32))
     if args.big_configs:
-        res, wall = run(args.big_configs, steps, args.chunk, jnp.float32, jnp.float32, progress=False)
-        peak, limit = _peak_bytes()
-        rate = args.big_configs * steps / wall
-        out["streamed"] = dict(
-            configs=args.big_configs,
-            n_steps=steps,
-            wall_s=wall,
-            collisions_per_s=rate,
-            peak_device_bytes=peak,
-            device_bytes_limit=limit,
-            mean_total_work=float(res.mean_total_work),
-            var_total_work=float(res.var_total_work),
-            histogram_total=res.work_histogram.total,
-        )
-        print(
-            f"streamed {args.big_configs:.0e} × {steps} (float32): {wall:.1f} s, {rate:.3g} collisions/s, "
-            f"peak device memory {_gib(peak)} of {_gib(limit)}; "
-            f"histogram total {res.work_histogram.total}",
-            flush=True,
-        )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=1)
+        section("streamed", lambda: rate(2, steps, args.big_configs, 1e9, dtype=f32))
+    print("\nsummary (collisions/s, steady state):", flush=True)
+    for label, _ in rows:
+        row = out.get(label, {})
+        print(f"  {label:45s} " + (_fmt(row) if "first_call_s" in row else str(row)), flush=True)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from ._files import unflatten_stats as unflatten_stats
 from ._kernel import model_a_chunk, pilot_work_ranges
 from ._sampling import MAX_CONFIGS, default_draw_dtype
 from ._sensitivity import DELTAS, delta_chunk, n_tangents, parameter_names, tangent_stream
-from ._statistics import merge, take, uniform_edges
+from ._statistics import folded_sums, merge, take, uniform_edges
 from ._watchdog import ChunkWatch
 
 AXIS = "configs"
@@ -40,11 +40,16 @@ PILOT_CONFIGS = 512
 # default chunk: about this many (configuration, collision) pairs per device (CPU, accelerators)
 # (CPU: 2²⁰ is the fastest budget in benchmarks/RESULTS_ensemble.md)
 _CHUNK_ELEMENTS = {"cpu": 2**20, "accelerator": 2**28}
+_ACCELERATOR_CHUNK_CAP = 2**22
 # Coherent states of d ≥ 3 with divergences use a batched LAPACK eigendecomposition. With jaxlib
 # 0.10.0–0.11.0 (outside the supported range) 4096 matrices per device on 4 CPU devices stall
 # despite the XLA flag set at import (docs/xla_cpu_hangs.md), so there batches stay at ≤ 128 per
 # device. Qubits use closed forms (no LAPACK) and are never capped.
 _CPU_EIGH_PER_DEVICE = 128
+# accelerators: the per-step moments of a chunk in one shifted reduction (._kernel, ``stacked``)
+STACKED_ON_ACCELERATORS = True
+# accelerators: the histogram method of ._statistics.chunk_counts
+ACCELERATOR_HISTOGRAM = "compare"
 
 
 def make_mesh(devices=None):
@@ -67,18 +72,33 @@ def _align_up(n: int) -> int:
     return -(-n // _ALIGN) * _ALIGN if n >= _ALIGN else n
 
 
-def default_chunk_size(n_steps: int, n_devices: int, n_grid: int = 1, platform: str = "cpu") -> int:
-    """Configurations per chunk: about 10⁶ (configuration, collision) pairs per CPU device, 2.7·10⁸
-    per accelerator (the δ draws of a chunk are held on the device: 8 bytes per pair in float64),
-    per device a multiple of 64 where it is at least 64.
+def default_chunk_size(
+    n_steps: int, n_devices: int, n_grid: int = 1, platform: str = "cpu", memory_bytes: int | None = None
+) -> int:
+    """Configurations per chunk: about 10⁶ (configuration, collision) pairs per CPU device; per
+    accelerator ``memory_bytes // 32`` pairs (the δ draws of a chunk are held on the device, 8 bytes
+    per pair in float64 plus 4 for a float32 run's copy: at most 3/8 of the memory XLA may use),
+    2.7·10⁸ where that is unknown, at most 2²² configurations; per device a multiple of 64 where it
+    is at least 64.
 
-    The CPU budget and cap avoid a slow chunk size of the XLA CPU program (the timings are in
-    benchmarks/RESULTS_ensemble.md). The chunk size changes no result beyond rounding.
+    The CPU budget and cap avoid a slow chunk size of the XLA CPU program; on a GPU each collision
+    step of a chunk costs a fixed ≈ 20–150 µs of kernel launches, so the larger the chunk the faster
+    (the timings are in benchmarks/RESULTS_ensemble.md). The chunk size changes no result beyond rounding.
     """
-    budget = _CHUNK_ELEMENTS["cpu" if platform == "cpu" else "accelerator"]
-    cap = 65536 if platform == "cpu" else 2**22
+    if platform == "cpu":
+        budget, cap = _CHUNK_ELEMENTS["cpu"], 65536
+    else:
+        budget, cap = (memory_bytes // 32 if memory_bytes else _CHUNK_ELEMENTS["accelerator"]), _ACCELERATOR_CHUNK_CAP
     per_device = _align_down(max(1, min(cap, budget // max(1, n_steps * n_grid))))
     return per_device * n_devices
+
+
+def device_memory_bytes(device) -> int | None:
+    """The memory XLA may allocate on ``device`` (``memory_stats()['bytes_limit']``), None if unknown."""
+    try:
+        return (device.memory_stats() or {}).get("bytes_limit")
+    except Exception:
+        return None
 
 
 def balanced_per_device(n_configs: int, per_device: int, n_devices: int) -> int:
@@ -228,7 +248,8 @@ def run_grid(
     balance = chunk_size is None
     if chunk_size is None:  # with wrt, the chunk holds the δ tangents too: one budget per tangent
         width = 1 + (n_tangents(models[0], wrt) + (DELTAS in wrt) if wrt else 0)
-        chunk_size = default_chunk_size(n_steps, n_dev, grid * width, platform)
+        memory = None if platform == "cpu" else device_memory_bytes(mesh.devices.flat[0])
+        chunk_size = default_chunk_size(n_steps, n_dev, grid * width, platform, memory)
     else:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
     per_device = -(-chunk_size // n_dev)
@@ -393,7 +414,8 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
     )
     if key in _COMPILED:
         return _COMPILED[key]
-    histogram_method = "scatter" if mesh.devices.flat[0].platform == "cpu" else "compare"
+    on_cpu = mesh.devices.flat[0].platform == "cpu"
+    histogram_method = "scatter" if on_cpu else ACCELERATOR_HISTOGRAM
 
     def local(models, rho0, seed_key, start, n_total, work_edges, collision_edges):
         dev = jax.lax.axis_index(AXIS)
@@ -407,6 +429,7 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
             draw_dtype=draw_dtype,
             histogram_method=histogram_method,
             divergence_every=divergence_every,
+            stacked=not on_cpu and STACKED_ON_ACCELERATORS,
         )
         if parameter_names(wrt):  # one pass: the plain statistics from the primal of the tangent scan
             kernel = partial(
@@ -421,9 +444,10 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
                 kernel,
                 partial(delta_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype),
             )
-        out = jax.vmap(kernel, (0, None, None, None, None, 0, 0))(
-            models, rho0, seed_key, idx.astype(jnp.uint32), mask, work_edges, collision_edges
-        )
+        with folded_sums(on_cpu):  # traced here: folded sums on CPU, one reduction per sum elsewhere
+            out = jax.vmap(kernel, (0, None, None, None, None, 0, 0))(
+                models, rho0, seed_key, idx.astype(jnp.uint32), mask, work_edges, collision_edges
+            )
         return jax.tree.map(lambda x: x[None], out)  # (1, ...) per device → (n_devices, ...) sharded
 
     # No collective inside the program: each device returns its own reductions and the host

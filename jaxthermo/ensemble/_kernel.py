@@ -18,7 +18,19 @@ from ..inhomogeneous import collision_step, trajectory
 from ._divergences import classical_divergences, quantum_divergences_thermal, qubit_quantum_divergences
 from ._fused import qubit_collision, qubit_to_state, state_to_qubit, use_fused_qubit_path
 from ._sampling import sample_chunk, sample_steps
-from ._statistics import Counts, Moments, chunk_counts, chunk_higher_moments, chunk_moments, column_moments
+from ._statistics import (
+    Counts,
+    Moments,
+    chunk_counts,
+    chunk_higher_moments,
+    chunk_moments,
+    column_moments,
+    moments_from_shifted_sums,
+    shifted_sums,
+)
+
+# the per-collision quantities whose moments over the chunk the kernel reports at every step
+QUANTITIES = ("work", "heat", "energy_change", "cumulative_work", "cumulative_heat", "cumulative_energy_change")
 
 
 def model_divergences(model, rho, alphas, coherent: bool):
@@ -59,6 +71,7 @@ def model_a_chunk(
     histogram_method="scatter",
     divergence_every=1,
     tangents=None,
+    stacked=False,
 ):
     """Reductions over one chunk of configurations of model A.
 
@@ -75,6 +88,10 @@ def model_a_chunk(
         (``carry0``, ``xs``, ``step``; :func:`~jaxthermo.ensemble._sensitivity.tangent_stream`): the
         collisions then run once, under ``jax.jvp``, and the plain statistics come from the primal
         (D_α then at every step, reported as above).
+      stacked: static; the per-step moments of the state, the six energetic quantities and D_α in
+        one shifted reduction (:func:`~jaxthermo.ensemble._statistics.shifted_sums`: one kernel per
+        step on a GPU instead of two per quantity) rather than two passes per quantity; the same
+        statistics to rounding. Not with ``tangents``.
 
     Returns:
       dict of :class:`Moments` (per step, leading axis N), :class:`Counts`, and for the final
@@ -118,6 +135,22 @@ def model_a_chunk(
 
     tan = None if tangents is None else tangents(model, seed_key, indices, mask, state)
     mask_n = jnp.sum(mask.astype(jnp.int32))
+    stacked = stacked and tan is None
+    stacked_divergence = stacked and bool(alphas) and divergence_every == 1
+
+    def state_rows(st):
+        """The state as real rows (k_s, B): (p0, x, y) of a qubit, else Re and Im of ρ's entries."""
+        if fused:
+            return jnp.stack(st)
+        flat = st.reshape(b, -1)
+        return jnp.concatenate([jnp.real(flat).T, jnp.imag(flat).T])
+
+    def state_from_rows(m):
+        """Inverse of ``state_rows`` on (N, k_s) means → (N, d, d)."""
+        if fused:
+            return qubit_to_state(m[:, 0], m[:, 1], m[:, 2])
+        half = m.shape[-1] // 2
+        return jax.lax.complex(m[:, :half], m[:, half:]).reshape(m.shape[:1] + rho0.shape)
 
     def step(carry, x):
         state, w_acc, q_acc, u_acc, hist, tcarry = carry
@@ -128,21 +161,27 @@ def model_a_chunk(
         else:
             state, e, div, tcarry, extra = tan.step(physics, state, tcarry, delta, tx)
         w_acc, q_acc, u_acc = w_acc + e.work, q_acc + e.heat, u_acc + e.energy_change
-        stats = {
-            "state": mean_state(state, mask),
-            "work": chunk_moments(e.work, mask),
-            "heat": chunk_moments(e.heat, mask),
-            "energy_change": chunk_moments(e.energy_change, mask),
-            "cumulative_work": chunk_moments(w_acc, mask),
-            "cumulative_heat": chunk_moments(q_acc, mask),
-            "cumulative_energy_change": chunk_moments(u_acc, mask),
-        }
+        if stacked:
+            rows = [state_rows(state), jnp.stack([e.work, e.heat, e.energy_change, w_acc, q_acc, u_acc])]
+            if stacked_divergence:
+                rows.append(raw_divergence(model, state).T)
+            stats = {"packed": shifted_sums(jnp.concatenate(rows), mask)}
+        else:
+            stats = {
+                "state": mean_state(state, mask),
+                "work": chunk_moments(e.work, mask),
+                "heat": chunk_moments(e.heat, mask),
+                "energy_change": chunk_moments(e.energy_change, mask),
+                "cumulative_work": chunk_moments(w_acc, mask),
+                "cumulative_heat": chunk_moments(q_acc, mask),
+                "cumulative_energy_change": chunk_moments(u_acc, mask),
+            }
         if alphas and tan is not None:
             m = column_moments(div, mask)
             stats["divergence"] = (
                 m if divergence_every == 1 else Moments(m.n, jnp.where(report, m.mean, 0), jnp.where(report, m.m2, 0))
             )
-        elif alphas:
+        elif alphas and not stacked_divergence:
             if divergence_every == 1:
                 stats["divergence"] = divergence(state)
             else:
@@ -157,6 +196,15 @@ def model_a_chunk(
     carry0 = (state, zeros_b, zeros_b, zeros_b, hist0, None if tan is None else tan.carry0)
     xs = (deltas, thetas, divergence_steps(n_steps, divergence_every), None if tan is None else tan.xs)
     (_, w_acc, q_acc, _, hist, _), stats = jax.lax.scan(step, carry0, xs)
+    if stacked:
+        ns = jnp.broadcast_to(mask_n, (n_steps,))
+        mean, m2 = moments_from_shifted_sums(ns, stats.pop("packed"))
+        k_s = mean.shape[-1] - len(QUANTITIES) - (len(alphas) if stacked_divergence else 0)
+        stats["state"] = Moments(ns, state_from_rows(mean[:, :k_s]), None)
+        for j, name in enumerate(QUANTITIES):
+            stats[name] = Moments(ns, mean[:, k_s + j], m2[:, k_s + j])
+        if stacked_divergence:
+            stats["divergence"] = Moments(ns, mean[:, k_s + len(QUANTITIES) :], m2[:, k_s + len(QUANTITIES) :])
     stats["work_histogram"] = Counts(chunk_counts(w_acc, mask, work_edges, histogram_method))
     stats["collision_work_histogram"] = Counts(hist)
     # W_N and Q_N up to fourth central moments; e^{−βW_N} (β of the unperturbed reservoir)

@@ -8,6 +8,8 @@ through rounding. Histogram counts over fixed edges add exactly.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from typing import NamedTuple
 
 import jax.numpy as jnp
@@ -64,17 +66,32 @@ class MeansOverConfigurations:
 
 # leading_sum folds by this factor until at most _LEAF rows are left
 _FOLD, _LEAF = 8, 128
+# whether leading_sum folds (CPU programs) or is one jnp.sum (accelerators); set while tracing
+_FOLDED = contextvars.ContextVar("jaxthermo_folded_sums", default=True)
+
+
+@contextlib.contextmanager
+def folded_sums(folded: bool):
+    """While tracing inside this block, :func:`leading_sum` folds (``True``, for CPU programs) or
+    is one ``jnp.sum`` (``False``, for GPUs, where each fold is another kernel launch)."""
+    token = _FOLDED.set(folded)
+    try:
+        yield
+    finally:
+        _FOLDED.reset(token)
 
 
 def leading_sum(y):
     """Σ of ``y`` (B, ...) over its first axis: folded eightfold, ``y[:q] + y[q:2q] + … + y[7q:8q]``
     with q = B // 8, until at most 128 rows are left, then one reduction (the < 8 rows left over at
-    a fold are summed apart and added at the end).
+    a fold are summed apart and added at the end); inside ``folded_sums(False)`` one ``jnp.sum``.
 
     The same sum to rounding, in a blocked order (no less accurate than the sequential one). On CPU
     a fold is one elementwise loop that XLA vectorises, where its reduction over a long axis is not
-    (per-step moments ×1.3–2 faster, benchmarks/RESULTS_ensemble.md).
+    (per-step moments ×1.3–2 faster); on a GPU the folds are ×2 slower (benchmarks/RESULTS_ensemble.md).
     """
+    if not _FOLDED.get():
+        return jnp.sum(y, axis=0)
     rest = []
     while y.shape[0] > _LEAF:
         q = y.shape[0] // _FOLD
@@ -116,6 +133,33 @@ def column_moments(x, mask):
     return Moments(cols[0].n, jnp.stack([c.mean for c in cols], -1), jnp.stack([c.m2 for c in cols], -1))
 
 
+def shifted_sums(rows, mask):
+    """One reduction over the chunk for the moments of every row of ``rows`` (k, B) (GPUs): the
+    shift K = ``rows[:, 0]`` (configuration 0 of a chunk is always valid) and the shifted sums
+    S1 = Σ w (x − K), S2 = Σ w (x − K)² over the configurations where ``mask`` (B,) is set,
+    packed as (3k,) = [K, S1, S2]; :func:`moments_from_shifted_sums` turns them into moments.
+    """
+    w = mask.astype(rows.dtype)[None, :]
+    shift = rows[:, :1]
+    dev = w * (rows - shift)
+    sums = jnp.sum(jnp.concatenate([dev, dev * (rows - shift)], axis=0), axis=1)
+    return jnp.concatenate([shift[:, 0], sums])
+
+
+def moments_from_shifted_sums(n, packed):
+    """(mean, M2) from :func:`shifted_sums` ``packed`` (..., 3k) of ``n`` configurations:
+    mean = K + S1/n, M2 = S2 − S1²/n (sums of data shifted by one of its values, Chan, Golub & LeVeque,
+    Am. Stat. 37, 242 (1983): the cancellation stays O(1) as the shift lies within the data);
+    mean 0 and M2 0 where n = 0."""
+    k = packed.shape[-1] // 3
+    shift, s1, s2 = packed[..., :k], packed[..., k : 2 * k], packed[..., 2 * k :]
+    n = jnp.asarray(n)[..., None]
+    nf = jnp.maximum(n, 1).astype(packed.dtype)
+    mean = jnp.where(n > 0, shift + s1 / nf, 0)
+    m2 = jnp.where(n > 0, jnp.maximum(s2 - s1 * s1 / nf, 0), 0)
+    return mean, m2
+
+
 def chunk_higher_moments(x, mask):
     """:class:`HigherMoments` of real ``x`` (B,) over the rows where ``mask`` is set (two passes)."""
     m = chunk_moments(x, mask)
@@ -136,17 +180,25 @@ def chunk_counts(x, mask, edges, method: str = "scatter"):
     Returns (n_bins + 2,) int32: index 0 counts ``x < edges[0]``, the last ``x >= edges[-1]``.
     Bins are half-open [e_k, e_{k+1}); the bin of each value depends only on the value, so
     counts of chunks add exactly. ``method``: ``"scatter"`` (scatter-add; best on CPU) or
-    ``"compare"`` (one-hot comparison and a reduction; on GPUs, where a scatter into a few bins
-    serialises on atomics). Both give identical counts.
+    ``"compare"`` (one-hot comparison and a reduction over the chunk; on GPUs, where a scatter into
+    a few bins serialises on atomics), ``"compare_rows"`` (the same as (n_bins + 2, B) rows) or
+    ``"compare_tiles"`` (per tile of 1024 values, then over the tiles). All give identical counts.
     """
     n_bins = edges.shape[-1] - 1
     lo, hi = edges[0], edges[-1]
     pos = (x - lo) / (hi - lo) * n_bins
     idx = jnp.floor(pos).astype(jnp.int32) + 1
     idx = jnp.where(x < lo, 0, jnp.where(x >= hi, n_bins + 1, jnp.clip(idx, 1, n_bins)))
+    bins = jnp.arange(n_bins + 2, dtype=idx.dtype)
     if method == "compare":
-        hits = (idx[:, None] == jnp.arange(n_bins + 2, dtype=idx.dtype)[None, :]) & mask[:, None]
+        hits = (idx[:, None] == bins[None, :]) & mask[:, None]
         return jnp.sum(hits, axis=0, dtype=jnp.int32)
+    if method == "compare_rows":
+        return jnp.sum(bins[:, None] == jnp.where(mask, idx, -1)[None, :], axis=1, dtype=jnp.int32)
+    if method == "compare_tiles":
+        tile = 1024
+        idx = jnp.pad(jnp.where(mask, idx, -1), (0, -idx.shape[0] % tile), constant_values=-1).reshape(-1, 1, tile)
+        return jnp.sum(jnp.sum(idx == bins[None, :, None], axis=2, dtype=jnp.int32), axis=0, dtype=jnp.int32)
     return jnp.zeros(n_bins + 2, jnp.int32).at[idx].add(mask.astype(jnp.int32))
 
 
