@@ -49,7 +49,7 @@ _CPU_EIGH_PER_DEVICE = 128
 # accelerators: the per-step moments of a chunk in one shifted reduction (._kernel, ``stacked``)
 STACKED_ON_ACCELERATORS = True
 # accelerators: the histogram method of ._statistics.chunk_counts
-ACCELERATOR_HISTOGRAM = "compare"
+ACCELERATOR_HISTOGRAM = "compare_variadic"
 
 
 def make_mesh(devices=None):

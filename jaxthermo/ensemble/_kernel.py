@@ -139,11 +139,13 @@ def model_a_chunk(
     stacked_divergence = stacked and bool(alphas) and divergence_every == 1
 
     def state_rows(st):
-        """The state as real rows (k_s, B): (p0, x, y) of a qubit, else Re and Im of ρ's entries."""
+        """The state as k_s real rows (B,): (p0, x, y) of a qubit, else Re and Im of ρ's entries."""
         if fused:
-            return jnp.stack(st)
+            return list(st)
         flat = st.reshape(b, -1)
-        return jnp.concatenate([jnp.real(flat).T, jnp.imag(flat).T])
+        return [jnp.real(flat[:, j]) for j in range(flat.shape[1])] + [
+            jnp.imag(flat[:, j]) for j in range(flat.shape[1])
+        ]
 
     def state_from_rows(m):
         """Inverse of ``state_rows`` on (N, k_s) means → (N, d, d)."""
@@ -162,10 +164,11 @@ def model_a_chunk(
             state, e, div, tcarry, extra = tan.step(physics, state, tcarry, delta, tx)
         w_acc, q_acc, u_acc = w_acc + e.work, q_acc + e.heat, u_acc + e.energy_change
         if stacked:
-            rows = [state_rows(state), jnp.stack([e.work, e.heat, e.energy_change, w_acc, q_acc, u_acc])]
+            rows = state_rows(state) + [e.work, e.heat, e.energy_change, w_acc, q_acc, u_acc]
             if stacked_divergence:
-                rows.append(raw_divergence(model, state).T)
-            stats = {"packed": shifted_sums(jnp.concatenate(rows), mask)}
+                div = raw_divergence(model, state)
+                rows += [div[:, j] for j in range(len(alphas))]
+            stats = {"packed": shifted_sums(rows, mask)}
         else:
             stats = {
                 "state": mean_state(state, mask),

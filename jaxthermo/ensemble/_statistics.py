@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 
 class Moments(NamedTuple):
@@ -133,17 +134,33 @@ def column_moments(x, mask):
     return Moments(cols[0].n, jnp.stack([c.mean for c in cols], -1), jnp.stack([c.m2 for c in cols], -1))
 
 
+# how shifted_sums and chunk_counts(..., "compare_variadic") reduce: one variadic reduce (one kernel
+# whose inputs XLA fuses in) or a reduction of the concatenated rows (the rows written out first)
+SHIFTED_SUMS_METHOD = "variadic"
+
+
+def sum_each(operands):
+    """Σ over the first axis of each array of ``operands`` (a list of equal-length (B,) arrays) in
+    one variadic reduce: one kernel on a GPU, whatever the number of operands."""
+    zeros = tuple(jnp.zeros((), x.dtype) for x in operands)
+    return lax.reduce(tuple(operands), zeros, lambda a, b: tuple(x + y for x, y in zip(a, b)), (0,))
+
+
 def shifted_sums(rows, mask):
-    """One reduction over the chunk for the moments of every row of ``rows`` (k, B) (GPUs): the
-    shift K = ``rows[:, 0]`` (configuration 0 of a chunk is always valid) and the shifted sums
+    """One reduction over the chunk for the moments of every row of ``rows`` (a list of k arrays (B,))
+    (GPUs): the shift K = row[0] (configuration 0 of a chunk is always valid) and the shifted sums
     S1 = Σ w (x − K), S2 = Σ w (x − K)² over the configurations where ``mask`` (B,) is set,
     packed as (3k,) = [K, S1, S2]; :func:`moments_from_shifted_sums` turns them into moments.
     """
-    w = mask.astype(rows.dtype)[None, :]
-    shift = rows[:, :1]
-    dev = w * (rows - shift)
-    sums = jnp.sum(jnp.concatenate([dev, dev * (rows - shift)], axis=0), axis=1)
-    return jnp.concatenate([shift[:, 0], sums])
+    w = mask.astype(rows[0].dtype)
+    shift = jnp.stack([r[0] for r in rows])
+    dev = [r - k for r, k in zip(rows, shift)]
+    ops = [w * d for d in dev] + [w * d * d for d in dev]
+    if SHIFTED_SUMS_METHOD == "variadic":
+        sums = jnp.stack(sum_each(ops))
+    else:
+        sums = jnp.sum(jnp.stack(ops), axis=1)
+    return jnp.concatenate([shift, sums])
 
 
 def moments_from_shifted_sums(n, packed):
@@ -182,7 +199,8 @@ def chunk_counts(x, mask, edges, method: str = "scatter"):
     counts of chunks add exactly. ``method``: ``"scatter"`` (scatter-add; best on CPU) or
     ``"compare"`` (one-hot comparison and a reduction over the chunk; on GPUs, where a scatter into
     a few bins serialises on atomics), ``"compare_rows"`` (the same as (n_bins + 2, B) rows) or
-    ``"compare_tiles"`` (per tile of 1024 values, then over the tiles). All give identical counts.
+    ``"compare_tiles"`` (per tile of 1024 values, then over the tiles) or ``"compare_variadic"`` (one
+    variadic reduce of the n_bins + 2 indicators). All give identical counts.
     """
     n_bins = edges.shape[-1] - 1
     lo, hi = edges[0], edges[-1]
@@ -195,6 +213,9 @@ def chunk_counts(x, mask, edges, method: str = "scatter"):
         return jnp.sum(hits, axis=0, dtype=jnp.int32)
     if method == "compare_rows":
         return jnp.sum(bins[:, None] == jnp.where(mask, idx, -1)[None, :], axis=1, dtype=jnp.int32)
+    if method == "compare_variadic":
+        idx = jnp.where(mask, idx, -1)
+        return jnp.stack(sum_each([(idx == k).astype(jnp.int32) for k in range(n_bins + 2)]))
     if method == "compare_tiles":
         tile = 1024
         idx = jnp.pad(jnp.where(mask, idx, -1), (0, -idx.shape[0] % tile), constant_values=-1).reshape(-1, 1, tile)

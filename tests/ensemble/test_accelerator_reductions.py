@@ -34,12 +34,12 @@ def test_shifted_sums_give_exact_moments(dtype, tol):
     rows[:, valid:] = 1e30  # the masked tail must not enter
     mask = jnp.arange(b) < valid
     x = jnp.asarray(rows, dtype)
-    mean, m2 = moments_from_shifted_sums(jnp.sum(mask), jax.jit(shifted_sums)(x, mask))
+    mean, m2 = moments_from_shifted_sums(jnp.sum(mask), jax.jit(shifted_sums)(list(x), mask))
     for k in range(rows.shape[0]):
         exact_mean, exact_m2 = _exact_moments(np.asarray(x[k, :valid], np.float64))
         assert abs(float(mean[k]) - exact_mean) <= tol * (abs(exact_mean) + math.sqrt(exact_m2 / valid))
         assert abs(float(m2[k]) - exact_m2) <= tol * exact_m2
-    mean0, m20 = moments_from_shifted_sums(0, shifted_sums(x, jnp.zeros(b, bool)))
+    mean0, m20 = moments_from_shifted_sums(0, shifted_sums(list(x), jnp.zeros(b, bool)))
     np.testing.assert_array_equal(mean0, 0)
     np.testing.assert_array_equal(m20, 0)
 
