@@ -160,30 +160,6 @@ def gpu_equals_cpu(n_steps=50, n_configs=4096):
     return out
 
 
-def _settings(**values):
-    """Special: set accelerator settings of the engine (``STACKED_ON_ACCELERATORS``,
-    ``ACCELERATOR_HISTOGRAM``) or of the reductions (``SHIFTED_SUMS_METHOD``); returns the function
-    that restores them."""
-    import importlib
-
-    engine = importlib.import_module("jaxthermo.ensemble._engine")
-    stats = importlib.import_module("jaxthermo.ensemble._statistics")
-    where = {name: engine if hasattr(engine, name) else stats for name in values}
-    old = {name: getattr(where[name], name) for name in values}
-    for name, value in values.items():
-        setattr(where[name], name, value)
-    engine._COMPILED.clear()
-    jax.clear_caches()
-
-    def restore():
-        for name, value in old.items():
-            setattr(where[name], name, value)
-        engine._COMPILED.clear()
-        jax.clear_caches()
-
-    return restore
-
-
 def profile(out_dir, n_steps, n_configs, dtype):
     """A perfetto trace of the headline call (two chunks, compiled beforehand)."""
     import importlib
@@ -240,23 +216,12 @@ def main():
         ("qutrit float32, default", dict(d=3, dtype=f32, n_configs=n)),
         ("qutrit float64, default", dict(d=3, dtype=f64, n_configs=n)),
         ("d=8 float32, default (one chunk, whole warm call)", dict(d=8, dtype=f32, wall=True, n_configs=n // 16)),
+        ("d=8 float64, default (one chunk, whole warm call)", dict(d=8, dtype=f64, wall=True, n_configs=n // 16)),
         ("qubit float32, special alphas=()", dict(d=2, dtype=f32, alphas=(), n_configs=n)),
         ("qubit float64, special alphas=()", dict(d=2, dtype=f64, alphas=(), n_configs=n)),
     ]
     for label, kw in rows:
         section(label, lambda kw=kw: rate(n_steps=steps, cap_s=args.cap, **kw))
-    for label, values in (
-        ("qubit float32, special two-pass moments", dict(STACKED_ON_ACCELERATORS=False)),
-        (
-            "qubit float32, special concatenated moments, compare histograms",
-            dict(SHIFTED_SUMS_METHOD="concat", ACCELERATOR_HISTOGRAM="compare"),
-        ),
-        ("qubit float32, special compare_rows histograms", dict(ACCELERATOR_HISTOGRAM="compare_rows")),
-    ):
-        restore = _settings(**values)
-        section(label, lambda: rate(2, steps, n, args.cap, dtype=f32))
-        rows.append((label, None))
-        restore()
     section("gpu_equals_cpu", gpu_equals_cpu)
     if args.profile:
         section("profile", lambda: profile(args.out, steps, n, f32))

@@ -46,10 +46,6 @@ _ACCELERATOR_CHUNK_CAP = 2**22
 # despite the XLA flag set at import (docs/xla_cpu_hangs.md), so there batches stay at ≤ 128 per
 # device. Qubits use closed forms (no LAPACK) and are never capped.
 _CPU_EIGH_PER_DEVICE = 128
-# accelerators: the per-step moments of a chunk in one shifted reduction (._kernel, ``stacked``)
-STACKED_ON_ACCELERATORS = True
-# accelerators: the histogram method of ._statistics.chunk_counts
-ACCELERATOR_HISTOGRAM = "compare_variadic"
 
 
 def make_mesh(devices=None):
@@ -415,7 +411,7 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
     if key in _COMPILED:
         return _COMPILED[key]
     on_cpu = mesh.devices.flat[0].platform == "cpu"
-    histogram_method = "scatter" if on_cpu else ACCELERATOR_HISTOGRAM
+    histogram_method = "scatter" if on_cpu else "compare"
 
     def local(models, rho0, seed_key, start, n_total, work_edges, collision_edges):
         dev = jax.lax.axis_index(AXIS)
@@ -429,7 +425,7 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
             draw_dtype=draw_dtype,
             histogram_method=histogram_method,
             divergence_every=divergence_every,
-            stacked=not on_cpu and STACKED_ON_ACCELERATORS,
+            stacked=not on_cpu,  # one shifted reduction per step (GPU: ×1.45 faster than two passes)
         )
         if parameter_names(wrt):  # one pass: the plain statistics from the primal of the tangent scan
             kernel = partial(

@@ -134,14 +134,14 @@ def column_moments(x, mask):
     return Moments(cols[0].n, jnp.stack([c.mean for c in cols], -1), jnp.stack([c.m2 for c in cols], -1))
 
 
-# how shifted_sums and chunk_counts(..., "compare_variadic") reduce: one variadic reduce (one kernel
-# whose inputs XLA fuses in) or a reduction of the concatenated rows (the rows written out first)
-SHIFTED_SUMS_METHOD = "variadic"
+# shifted_sums: a variadic reduce up to this many rows, a reduction of the stacked rows above (a
+# variadic reduce of 272 operands for d = 8 compiled in 87 s and ran ×0.7 as fast on an H200)
+_VARIADIC_ROWS = 32
 
 
 def sum_each(operands):
-    """Σ over the first axis of each array of ``operands`` (a list of equal-length (B,) arrays) in
-    one variadic reduce: one kernel on a GPU, whatever the number of operands."""
+    """Σ over the first axis of each array of ``operands`` (equal-length (B,) arrays) in one variadic
+    reduce: one GPU kernel, into which XLA fuses the computation of the operands."""
     zeros = tuple(jnp.zeros((), x.dtype) for x in operands)
     return lax.reduce(tuple(operands), zeros, lambda a, b: tuple(x + y for x, y in zip(a, b)), (0,))
 
@@ -151,15 +151,15 @@ def shifted_sums(rows, mask):
     (GPUs): the shift K = row[0] (configuration 0 of a chunk is always valid) and the shifted sums
     S1 = Σ w (x − K), S2 = Σ w (x − K)² over the configurations where ``mask`` (B,) is set,
     packed as (3k,) = [K, S1, S2]; :func:`moments_from_shifted_sums` turns them into moments.
+
+    Up to 32 rows one variadic reduce (nothing of size B is written), above that a reduction of the
+    stacked rows (timings on an H200 in benchmarks/RESULTS_ensemble.md).
     """
     w = mask.astype(rows[0].dtype)
     shift = jnp.stack([r[0] for r in rows])
     dev = [r - k for r, k in zip(rows, shift)]
     ops = [w * d for d in dev] + [w * d * d for d in dev]
-    if SHIFTED_SUMS_METHOD == "variadic":
-        sums = jnp.stack(sum_each(ops))
-    else:
-        sums = jnp.sum(jnp.stack(ops), axis=1)
+    sums = jnp.stack(sum_each(ops)) if len(rows) <= _VARIADIC_ROWS else jnp.sum(jnp.stack(ops), axis=1)
     return jnp.concatenate([shift, sums])
 
 
@@ -197,29 +197,18 @@ def chunk_counts(x, mask, edges, method: str = "scatter"):
     Returns (n_bins + 2,) int32: index 0 counts ``x < edges[0]``, the last ``x >= edges[-1]``.
     Bins are half-open [e_k, e_{k+1}); the bin of each value depends only on the value, so
     counts of chunks add exactly. ``method``: ``"scatter"`` (scatter-add; best on CPU) or
-    ``"compare"`` (one-hot comparison and a reduction over the chunk; on GPUs, where a scatter into
-    a few bins serialises on atomics), ``"compare_rows"`` (the same as (n_bins + 2, B) rows) or
-    ``"compare_tiles"`` (per tile of 1024 values, then over the tiles) or ``"compare_variadic"`` (one
-    variadic reduce of the n_bins + 2 indicators). All give identical counts.
+    ``"compare"`` (the n_bins + 2 indicator rows (n_bins + 2, B), each summed over the chunk; on
+    GPUs, where a scatter into a few bins serialises on atomics: ×4 slower there). Both give
+    identical counts.
     """
     n_bins = edges.shape[-1] - 1
     lo, hi = edges[0], edges[-1]
     pos = (x - lo) / (hi - lo) * n_bins
     idx = jnp.floor(pos).astype(jnp.int32) + 1
     idx = jnp.where(x < lo, 0, jnp.where(x >= hi, n_bins + 1, jnp.clip(idx, 1, n_bins)))
-    bins = jnp.arange(n_bins + 2, dtype=idx.dtype)
     if method == "compare":
-        hits = (idx[:, None] == bins[None, :]) & mask[:, None]
-        return jnp.sum(hits, axis=0, dtype=jnp.int32)
-    if method == "compare_rows":
+        bins = jnp.arange(n_bins + 2, dtype=idx.dtype)
         return jnp.sum(bins[:, None] == jnp.where(mask, idx, -1)[None, :], axis=1, dtype=jnp.int32)
-    if method == "compare_variadic":
-        idx = jnp.where(mask, idx, -1)
-        return jnp.stack(sum_each([(idx == k).astype(jnp.int32) for k in range(n_bins + 2)]))
-    if method == "compare_tiles":
-        tile = 1024
-        idx = jnp.pad(jnp.where(mask, idx, -1), (0, -idx.shape[0] % tile), constant_values=-1).reshape(-1, 1, tile)
-        return jnp.sum(jnp.sum(idx == bins[None, :, None], axis=2, dtype=jnp.int32), axis=0, dtype=jnp.int32)
     return jnp.zeros(n_bins + 2, jnp.int32).at[idx].add(mask.astype(jnp.int32))
 
 

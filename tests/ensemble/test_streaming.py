@@ -181,10 +181,9 @@ def test_histogram_methods_agree_exactly():
     mask = jnp.asarray(rng.random(x.shape[0]) < 0.8)
     edges = jnp.linspace(-1.0, 1.0, 17)
     a = chunk_counts(x, mask, edges, "scatter")
-    for method in ("compare", "compare_rows", "compare_tiles", "compare_variadic"):
-        b = jax.jit(chunk_counts, static_argnums=3)(x, mask, edges, method)
-        np.testing.assert_array_equal(a, b, err_msg=method)
-        assert a.dtype == b.dtype == jnp.int32  # the scan carry of the kernel needs a fixed dtype
+    b = jax.jit(chunk_counts, static_argnums=3)(x, mask, edges, "compare")
+    np.testing.assert_array_equal(a, b)
+    assert a.dtype == b.dtype == jnp.int32  # the scan carry of the kernel needs a fixed dtype
     xs = np.asarray(x)[np.asarray(mask)]
     counts, _ = np.histogram(xs, bins=np.asarray(edges))
     np.testing.assert_array_equal(a[1:-2], counts[:-1])
