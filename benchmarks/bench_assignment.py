@@ -15,7 +15,6 @@ import argparse
 import os
 import platform
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
@@ -29,17 +28,10 @@ from jaxthermo.assignment._quadratic import step_reference
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from tests.assignment import fock
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import median_time
+
 TIMES = jnp.linspace(0.0, 10.0, 101)
-
-
-def _median_time(fn, repeats):
-    jax.block_until_ready(fn())
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        out.append(time.perf_counter() - t0)
-    return float(np.median(out))
 
 
 def _model(n):
@@ -71,8 +63,8 @@ def main():
     fast = jax.jit(lambda mdl: jt.quadratic_energetics(mdl, TIMES))
     for n in (10, 50, 100, 200):
         model = _model(n)
-        t_fast = _median_time(lambda: fast(model).minimal_dissipation.heat, args.repeats)
-        t_ref = _median_time(lambda: _reference_heat(model)[1], args.repeats)
+        t_fast = median_time(lambda: fast(model).minimal_dissipation.heat, args.repeats)
+        t_ref = median_time(lambda: _reference_heat(model)[1], args.repeats)
         diff = abs(float(fast(model).minimal_dissipation.heat[-1] - _reference_heat(model)[1]))
         print(f"| {n} | {t_fast:.3f} | {t_ref:.3f} | {t_ref / t_fast:.1f}× | {diff:.1e} |")
     print("\n| N1, N2 (fermions) | single-particle s | many-body Fock s | ratio | max abs Δ Q^md |")
@@ -89,8 +81,8 @@ def main():
         rho_s = fock.gibbs(h_s, fock.quadratic(np.eye(n1), sys_ops), 0.8, 0.3)
         rho_e = fock.gibbs(h_e, fock.quadratic(np.eye(n2), env_ops), 1.7, -0.2)
         glob = jt.GlobalModel(h_s, h_i, h_e)
-        t_sp = _median_time(lambda: model.energetics(times).minimal_dissipation.heat, args.repeats)
-        t_mb = _median_time(lambda: jt.minimal_dissipation(glob, rho_s, rho_e, times).assignment.heat, args.repeats)
+        t_sp = median_time(lambda: model.energetics(times).minimal_dissipation.heat, args.repeats)
+        t_mb = median_time(lambda: jt.minimal_dissipation(glob, rho_s, rho_e, times).assignment.heat, args.repeats)
         diff = float(
             np.max(
                 np.abs(

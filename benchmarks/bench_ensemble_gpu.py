@@ -34,6 +34,7 @@ sys.path.insert(0, HERE)
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+from _timing import median_time  # noqa: E402
 from bench_ensemble import _model, coherent_state  # noqa: E402
 
 import jaxthermo as jt  # noqa: E402
@@ -63,20 +64,10 @@ def _device_line():
     return line
 
 
-def _median_time(fn, repeats=10):
-    jax.block_until_ready(fn())
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
-
-
 def _copy_rate(n):
     x = jnp.ones((n,), jnp.float32) * 1.25
     f = jax.jit(lambda v: v * 1.5 + 0.5)
-    return 2 * 4 * n / _median_time(lambda: f(x))
+    return 2 * 4 * n / median_time(lambda: f(x))
 
 
 def ceilings(quick=False):
@@ -92,7 +83,7 @@ def ceilings(quick=False):
     g = jax.jit(chain)
     for name, dt in (("float32", jnp.float32), ("float64", jnp.float64)):
         y = jnp.linspace(0.0, 1.0, m, dtype=dt)
-        out[f"fma_flop_per_s_{name}"] = 2 * k * m / _median_time(lambda y=y: g(y))
+        out[f"fma_flop_per_s_{name}"] = 2 * k * m / median_time(lambda y=y: g(y))
     return out
 
 
