@@ -396,6 +396,11 @@ def _compiled_pilot(n_steps, draw_dtype):
     return _COMPILED[key]
 
 
+# tests set this to run the accelerators' chunk program (plain sums, one shifted reduction per step,
+# comparison histograms) on CPU devices, where CI can check it against the CPU program
+_GPU_PROGRAM_ON_CPU = False
+
+
 def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt=(), divergence_every=1):
     """The jitted, sharded chunk function (cached per mesh and static arguments)."""
     key = (
@@ -407,10 +412,11 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
         draw_dtype,
         wrt,
         divergence_every,
+        _GPU_PROGRAM_ON_CPU,
     )
     if key in _COMPILED:
         return _COMPILED[key]
-    on_cpu = mesh.devices.flat[0].platform == "cpu"
+    on_cpu = mesh.devices.flat[0].platform == "cpu" and not _GPU_PROGRAM_ON_CPU
     histogram_method = "scatter" if on_cpu else "compare"
 
     def local(models, rho0, seed_key, start, n_total, work_edges, collision_edges):
