@@ -72,14 +72,14 @@ def default_chunk_size(
     n_steps: int, n_devices: int, n_grid: int = 1, platform: str = "cpu", memory_bytes: int | None = None
 ) -> int:
     """Configurations per chunk: about 10⁶ (configuration, collision) pairs per CPU device; per
-    accelerator ``memory_bytes // 32`` pairs (the δ draws of a chunk are held on the device, 8 bytes
-    per pair in float64 plus 4 for a float32 run's copy: at most 3/8 of the memory XLA may use),
-    2.7·10⁸ where that is unknown, at most 2²² configurations; per device a multiple of 64 where it
-    is at least 64.
+    accelerator ``memory_bytes // 32`` pairs (a chunk's δ draws and their uniform numbers are held on
+    the device, at most 16 bytes per pair: half the memory XLA may use), 2.7·10⁸ where that is
+    unknown, at most 2²² configurations; per device a multiple of 64 where it is at least 64.
 
-    The CPU budget and cap avoid a slow chunk size of the XLA CPU program; on a GPU each collision
-    step of a chunk costs a fixed ≈ 20–150 µs of kernel launches, so the larger the chunk the faster
-    (the timings are in benchmarks/RESULTS_ensemble.md). The chunk size changes no result beyond rounding.
+    The CPU budget and cap avoid a slow chunk size of the XLA CPU program; on a GPU every collision
+    step is a sequence of kernel launches whose fixed cost the chunk amortises (an H200 ran the same
+    program ×4.2 faster with 2²² configurations per chunk than with 2.7·10⁵;
+    benchmarks/RESULTS_ensemble.md). The chunk size changes no result beyond rounding.
     """
     if platform == "cpu":
         budget, cap = _CHUNK_ELEMENTS["cpu"], 65536

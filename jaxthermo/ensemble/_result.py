@@ -196,8 +196,8 @@ def ensemble(
       chunk_size: configurations per chunk, rounded up to a multiple of the device count, and per
         device of 64 where that is at least 64 (on CPU, per-device sizes that the core count does
         not divide run slower: docs/ensemble.md §1); default about 10⁶ (configuration, collision)
-        pairs per CPU device, (device memory in bytes)/32 pairs per accelerator (the chunk's δ draws
-        then take at most 3/8 of it), the chunks of a run made even.
+        pairs per CPU device, (device memory in bytes)/32 pairs per accelerator (the chunk's draws
+        then take at most half of it), the chunks of a run made even.
       devices: devices to shard over (default: all, of every ``jax.distributed`` process).
       dtype: ``jnp.float64`` (default) or ``jnp.float32``.
       coherent: use the quantum divergences (default: whether ``rho0`` has coherences).
