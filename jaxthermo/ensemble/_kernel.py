@@ -163,22 +163,16 @@ def model_a_chunk(
         else:
             state, e, div, tcarry, extra = tan.step(physics, state, tcarry, delta, tx)
         w_acc, q_acc, u_acc = w_acc + e.work, q_acc + e.heat, u_acc + e.energy_change
+        values = [e.work, e.heat, e.energy_change, w_acc, q_acc, u_acc]  # in the order of QUANTITIES
         if stacked:
-            rows = state_rows(state) + [e.work, e.heat, e.energy_change, w_acc, q_acc, u_acc]
+            rows = state_rows(state) + values
             if stacked_divergence:
                 div = raw_divergence(model, state)
                 rows += [div[:, j] for j in range(len(alphas))]
             stats = {"packed": shifted_sums(rows, mask)}
         else:
-            stats = {
-                "state": mean_state(state, mask),
-                "work": chunk_moments(e.work, mask),
-                "heat": chunk_moments(e.heat, mask),
-                "energy_change": chunk_moments(e.energy_change, mask),
-                "cumulative_work": chunk_moments(w_acc, mask),
-                "cumulative_heat": chunk_moments(q_acc, mask),
-                "cumulative_energy_change": chunk_moments(u_acc, mask),
-            }
+            stats = {"state": mean_state(state, mask)}
+            stats.update({name: chunk_moments(v, mask) for name, v in zip(QUANTITIES, values)})
         if alphas and tan is not None:
             m = column_moments(div, mask)
             stats["divergence"] = (
