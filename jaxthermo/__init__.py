@@ -1,6 +1,6 @@
 """jaxthermo: quantum thermodynamics of collisional models in JAX.
 
-Importing jaxthermo sets four documented global policies:
+Importing jaxthermo sets five documented global policies:
 
 * ``jax_enable_x64``: physics in float64 by default; pass float32 inputs, or
   ``dtype=jnp.float32`` to the ensemble engine, for throughput;
@@ -17,12 +17,18 @@ Importing jaxthermo sets four documented global policies:
   shards over every core by default), only if JAX's backend has not started yet and the user has
   not chosen a device count (``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``, the
   ``JAX_NUM_CPU_DEVICES`` environment variable, or ``jax.config.update("jax_num_cpu_devices", n)``
-  before importing jaxthermo). Affects only the CPU platform (accelerators are unchanged).
+  before importing jaxthermo). Affects only the CPU platform (accelerators are unchanged);
+* on processors with AVX-512 (Linux): ``--xla_cpu_prefer_vector_width=512`` appended to
+  ``XLA_FLAGS`` unless the user set that flag (XLA otherwise generates 256-bit vectors there; the
+  ensemble engine's default qubit call runs ×1.15–1.2 faster, results agree to rounding). Like the
+  device count, it takes effect only if JAX's CPU backend has not started yet.
 """
 
 import os as _os
 
+from ._runtime import cpu_has_avx512 as _cpu_has_avx512
 from ._runtime import lapack_splits_batches as _lapack_splits_batches
+from ._runtime import with_vector_width as _with_vector_width
 
 _XLA_SCHEDULER_FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
 if _lapack_splits_batches and "xla_cpu_enable_concurrency_optimized_scheduler" not in _os.environ.get("XLA_FLAGS", ""):
@@ -33,6 +39,11 @@ else:
 
 import jax as _jax  # noqa: E402
 from jax._src import xla_bridge as _xla_bridge  # noqa: E402
+
+# 512-bit vectors in XLA's CPU code on AVX-512 processors, unless the user chose (docstring)
+_flags = _os.environ.get("XLA_FLAGS", "")
+if not getattr(_xla_bridge, "_backends", None) and _with_vector_width(_flags, _cpu_has_avx512()) != _flags:
+    _os.environ["XLA_FLAGS"] = _with_vector_width(_flags, _cpu_has_avx512())
 
 if _XLA_FLAG_ADDED and getattr(_xla_bridge, "_backends", None):
     import warnings as _warnings
