@@ -18,7 +18,6 @@ AMD EPYC with AVX-512 (benchmarks/RESULTS_ensemble.md). Only the generated loops
 changes: results agree to rounding (the lanes of a vectorised sum group differently).
 """
 
-import os
 import re
 import sys
 from importlib.metadata import PackageNotFoundError, version
