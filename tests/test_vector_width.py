@@ -16,7 +16,9 @@ from jaxthermo._runtime import VECTOR_WIDTH_FLAG, cpu_has_avx512, cpuinfo_has_av
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CPUINFO_AVX512 = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512dq\n\nprocessor\t: 1\nflags\t\t: fpu sse2 avx2 avx512f\n"
+CPUINFO_AVX512 = (
+    "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512dq\n\nprocessor\t: 1\nflags\t\t: fpu sse2 avx2 avx512f\n"
+)
 CPUINFO_AVX2 = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n"
 
 
