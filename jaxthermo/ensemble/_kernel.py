@@ -99,7 +99,11 @@ def model_a_chunk(
     """
     rdt = jnp.real(rho0).dtype
     deltas = sample_steps(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)  # (N, B)
-    thetas = jnp.broadcast_to(jnp.asarray(model.theta).astype(rdt), (n_steps,))
+    # a scalar θ enters the step as a loop invariant, not as one scan input per step: XLA then
+    # computes cos θ and sin θ once, outside the loop, instead of calling sin and cos for every element
+    # of the statistics' loops that recompute a collision output (which also kept them scalar)
+    theta = jnp.asarray(model.theta).astype(rdt)
+    thetas = theta if theta.ndim == 1 else None  # a schedule θ_r: one entry per step
     b = indices.shape[0]
     rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
     fused = use_fused_qubit_path(model)
@@ -156,10 +160,11 @@ def model_a_chunk(
 
     def step(carry, x):
         state, w_acc, q_acc, u_acc, hist, tcarry = carry
-        delta, theta, report, tx = x
+        delta, theta_r, report, tx = x
+        th = theta if theta_r is None else theta_r
         extra = {}
         if tan is None:
-            state, e = collide(model, state, delta, theta)
+            state, e = collide(model, state, delta, th)
         else:
             state, e, div, tcarry, extra = tan.step(physics, state, tcarry, delta, tx)
         w_acc, q_acc, u_acc = w_acc + e.work, q_acc + e.heat, u_acc + e.energy_change

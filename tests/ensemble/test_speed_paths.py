@@ -12,6 +12,7 @@
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -353,3 +354,50 @@ def test_float32_coherent_default_call_stays_float32(d):
     assert reported.sum() == 3  # r = 0, 20, 40
     # D_1 is a difference of O(1) sums (Σλ log λ − Σρ_jj log t_j): float32 leaves ~10⁻⁶ absolute
     np.testing.assert_allclose(r32.mean_divergence[reported], r64.mean_divergence[reported], rtol=2e-4, atol=2e-6)
+
+
+
+def _ops_in_loops(hlo: str):
+    """Opcodes of every instruction that XLA's optimised program (text) runs inside a while loop."""
+    comps, name = {}, None
+    for line in hlo.splitlines():
+        head = re.match(r"^(?:ENTRY )?%(\S+) .*\{$", line)
+        if head:
+            name, comps[head.group(1)] = head.group(1), []
+        elif name and line.strip() not in ("", "}"):
+            comps[name].append(line)
+    called = lambda lines: {c for line in lines for c in re.findall(r"(?:calls|to_apply|body|condition)=%([\w.\-]+)", line)}
+    todo = {b for lines in comps.values() for line in lines for b in re.findall(r"body=%([\w.\-]+)", line)}
+    seen, ops = set(), set()
+    while todo:
+        c = todo.pop()
+        if c in seen or c not in comps:
+            continue
+        seen.add(c)
+        ops |= {m.group(1) for line in comps[c] if (m := re.search(r"= \S+ ([\w-]+)\(", line))}
+        todo |= called(comps[c])
+    return ops
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_scalar_theta_trigonometry_stays_outside_the_collision_loop(d):
+    """With a scalar θ the compiled kernel computes cos θ and sin θ outside its loops (XLA would
+    otherwise call them for every element of the loops that recompute a collision output, and keep
+    those loops scalar); with a θ schedule (one θ_r per step) they stay inside, as they must."""
+    from jaxthermo.ensemble._kernel import model_a_chunk
+
+    n_steps, b = 6, 64
+    rho0 = jnp.asarray(random_state(d, np.random.default_rng(1)))
+    idx = jnp.arange(b, dtype=jnp.uint32)
+    edges = jnp.linspace(-0.1, 0.1, 9)
+
+    def loop_ops(theta):
+        model = jt.InhomogeneousReservoir(d, 1.0, 1.0, theta, distribution=jt.Gaussian(0.1))
+        kernel = lambda m: model_a_chunk(
+            m, rho0, jax.random.key(0), idx, idx < b, edges, edges, n_steps=n_steps, alphas=(1.0,), coherent=True
+        )
+        return _ops_in_loops(jax.jit(kernel).lower(model).compile().as_text())
+
+    scalar, schedule = loop_ops(0.3), loop_ops(jnp.linspace(0.1, 0.3, n_steps))
+    assert "multiply" in scalar and not {"sine", "cosine"} & scalar
+    assert {"sine", "cosine"} <= schedule
