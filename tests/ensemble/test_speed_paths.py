@@ -356,7 +356,6 @@ def test_float32_coherent_default_call_stays_float32(d):
     np.testing.assert_allclose(r32.mean_divergence[reported], r64.mean_divergence[reported], rtol=2e-4, atol=2e-6)
 
 
-
 def _ops_in_loops(hlo: str):
     """Opcodes of every instruction that XLA's optimised program (text) runs inside a while loop."""
     comps, name = {}, None
@@ -366,7 +365,9 @@ def _ops_in_loops(hlo: str):
             name, comps[head.group(1)] = head.group(1), []
         elif name and line.strip() not in ("", "}"):
             comps[name].append(line)
-    called = lambda lines: {c for line in lines for c in re.findall(r"(?:calls|to_apply|body|condition)=%([\w.\-]+)", line)}
+    called = lambda lines: {
+        c for line in lines for c in re.findall(r"(?:calls|to_apply|body|condition)=%([\w.\-]+)", line)
+    }
     todo = {b for lines in comps.values() for line in lines for b in re.findall(r"body=%([\w.\-]+)", line)}
     seen, ops = set(), set()
     while todo:
