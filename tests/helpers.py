@@ -1,8 +1,28 @@
-"""Random states, channels and unitaries for the tests (NumPy, independent of the library)."""
+"""Random states, channels and unitaries for the tests (NumPy, independent of the library), and a
+fresh Python process for what only an import can show."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fresh_python(code: str, env: dict) -> str:
+    """stdout of ``python -c code`` in a new process on CPU, with ``env`` instead of this process's
+    XLA_FLAGS and JAX_NUM_CPU_DEVICES (the tests' conftest sets its own); fails on a non-zero exit."""
+    full = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
+    full.update(env, JAX_PLATFORMS="cpu")
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], cwd=ROOT, env=full, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
 
 
 def random_state(d, rng, rank=None, diagonal=False):

@@ -5,16 +5,10 @@ jaxthermo, compiles a small program and dumps XLA's debug options, which name th
 used (the file lists the options that differ from XLA's defaults; 256 is the default).
 """
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from jaxthermo._runtime import VECTOR_WIDTH_FLAG, cpu_has_avx512, cpuinfo_has_avx512, with_vector_width
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import fresh_python
 
 CPUINFO_AVX512 = (
     "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512dq\n\nprocessor\t: 1\nflags\t\t: fpu sse2 avx2 avx512f\n"
@@ -47,18 +41,8 @@ print("XLA_FLAGS=" + os.environ.get("XLA_FLAGS", ""))
 def _effective_width(tmp_path, user_flags="", pre=""):
     """(XLA_FLAGS seen by the child after import, vector width in XLA's dumped debug options)."""
     dump = tmp_path / "dump"
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    env.update(JAX_PLATFORMS="cpu", XLA_FLAGS=f"--xla_dump_to={dump} {user_flags}".strip())
-    out = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", CHILD.format(pre=pre)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    flags = out.stdout.strip().splitlines()[-1].removeprefix("XLA_FLAGS=")
+    stdout = fresh_python(CHILD.format(pre=pre), {"XLA_FLAGS": f"--xla_dump_to={dump} {user_flags}".strip()})
+    flags = stdout.strip().splitlines()[-1].removeprefix("XLA_FLAGS=")
     options = "".join(p.read_text() for p in dump.glob("*.debug_options"))
     assert options or list(dump.iterdir()), "XLA dumped nothing"
     width = 512 if "xla_cpu_prefer_vector_width: 512" in options else 256

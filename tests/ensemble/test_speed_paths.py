@@ -13,9 +13,6 @@
 
 import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -31,9 +28,8 @@ from jaxthermo.ensemble._divergences import (
     qubit_quantum_divergences,
 )
 from jaxthermo.ensemble._sampling import sample_chunk
-from tests.helpers import random_state
+from tests.helpers import fresh_python, random_state
 
-ROOT = Path(__file__).resolve().parents[2]
 ALPHAS = (0.0, 0.3, 0.5, 0.9, 1.0, 1.5, 2.0, 3.0, float("inf"))
 
 
@@ -318,18 +314,7 @@ CHILD = "import os, jax{pre}; import jaxthermo; print(len(jax.devices('cpu')))"
     ],
 )
 def test_one_cpu_device_per_core(env, pre, expected):
-    full = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
-    full.update(env, JAX_PLATFORMS="cpu")
-    out = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", CHILD.format(pre=pre)],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    assert int(out.stdout.split()[-1]) == expected
+    assert int(fresh_python(CHILD.format(pre=pre), env).split()[-1]) == expected
 
 
 @pytest.mark.parametrize("d", [3, 5])
