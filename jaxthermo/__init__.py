@@ -41,9 +41,10 @@ import jax as _jax  # noqa: E402
 from jax._src import xla_bridge as _xla_bridge  # noqa: E402
 
 # 512-bit vectors in XLA's CPU code on AVX-512 processors, unless the user chose (docstring)
-_flags = _os.environ.get("XLA_FLAGS", "")
-if not getattr(_xla_bridge, "_backends", None) and _with_vector_width(_flags, _cpu_has_avx512()) != _flags:
-    _os.environ["XLA_FLAGS"] = _with_vector_width(_flags, _cpu_has_avx512())
+if not getattr(_xla_bridge, "_backends", None):
+    _flags = _with_vector_width(_os.environ.get("XLA_FLAGS", ""), _cpu_has_avx512())
+    if _flags:
+        _os.environ["XLA_FLAGS"] = _flags
 
 if _XLA_FLAG_ADDED and getattr(_xla_bridge, "_backends", None):
     import warnings as _warnings

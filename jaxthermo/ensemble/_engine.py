@@ -446,14 +446,16 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
                 kernel,
                 partial(delta_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype),
             )
-        args = (models, rho0, seed_key, idx.astype(jnp.uint32), mask, work_edges, collision_edges)
+        idx32 = idx.astype(jnp.uint32)
         with folded_sums(on_cpu):  # traced here: folded sums on CPU, one reduction per sum elsewhere
             if work_edges.shape[0] == 1:  # one grid point: no vmap over a size-1 axis (XLA copies for it)
                 first = lambda tree: jax.tree.map(lambda x: x[0], tree)
-                out = kernel(first(models), *args[1:5], first(work_edges), first(collision_edges))
+                out = kernel(first(models), rho0, seed_key, idx32, mask, first(work_edges), first(collision_edges))
                 out = jax.tree.map(lambda x: x[None], out)
             else:
-                out = jax.vmap(kernel, (0, None, None, None, None, 0, 0))(*args)
+                out = jax.vmap(kernel, (0, None, None, None, None, 0, 0))(
+                    models, rho0, seed_key, idx32, mask, work_edges, collision_edges
+                )
         return jax.tree.map(lambda x: x[None], out)  # (1, ...) per device → (n_devices, ...) sharded
 
     # No collective inside the program: each device returns its own reductions and the host
