@@ -48,6 +48,18 @@ def _qubit_mean_state(state, mask):
     return Moments(m[0].n, qubit_to_state(m[0].mean, m[1].mean, m[2].mean), None)
 
 
+def scan_thetas(model, dtype):
+    """θ for a ``lax.scan`` over collisions: ``(theta, thetas)``. A scalar θ is a loop invariant
+    (``thetas`` None: the step closes over ``theta``), a schedule the (N,) scan input ``thetas``.
+
+    As one scan input per step, a constant θ made XLA compute sin θ and cos θ inside every
+    per-element loop that recomputes a collision output (a C-library call per element, which also
+    kept those loops scalar); as an invariant they are computed once, outside the loop.
+    """
+    theta = jnp.asarray(model.theta).astype(dtype)
+    return theta, (theta if theta.ndim == 1 else None)
+
+
 def divergence_steps(n_steps: int, every: int):
     """Boolean (N,) over collisions r = 1…N: True where D_α of ρ_{S|r} is evaluated (r ≡ 0 mod
     ``every``, and always r = N)."""
@@ -99,11 +111,7 @@ def model_a_chunk(
     """
     rdt = jnp.real(rho0).dtype
     deltas = sample_steps(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)  # (N, B)
-    # a scalar θ enters the step as a loop invariant, not as one scan input per step: XLA then
-    # computes cos θ and sin θ once, outside the loop, instead of calling sin and cos for every element
-    # of the statistics' loops that recompute a collision output (which also kept them scalar)
-    theta = jnp.asarray(model.theta).astype(rdt)
-    thetas = theta if theta.ndim == 1 else None  # a schedule θ_r: one entry per step
+    theta, thetas = scan_thetas(model, rdt)
     b = indices.shape[0]
     rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
     fused = use_fused_qubit_path(model)
@@ -161,7 +169,7 @@ def model_a_chunk(
     def step(carry, x):
         state, w_acc, q_acc, u_acc, hist, tcarry = carry
         delta, theta_r, report, tx = x
-        th = theta if theta_r is None else theta_r
+        th = theta if theta_r is None else theta_r  # (scan_thetas)
         extra = {}
         if tan is None:
             state, e = collide(model, state, delta, th)

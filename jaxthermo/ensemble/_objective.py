@@ -31,6 +31,7 @@ from .._config import config
 from .._dtypes import as_state
 from .._validation import check_density_matrix, check_positive_int, is_concrete
 from ..inhomogeneous import collision_step, free_energies
+from ._kernel import scan_thetas
 from ._sampling import MAX_CONFIGS, default_draw_dtype, sample_chunk
 
 OBSERVABLES = ("total_work", "total_heat", "free_energy")
@@ -100,12 +101,12 @@ def final_values(model, rho0, deltas):
     """
     rdt = deltas.dtype
     rho0 = as_state(rho0)
-    thetas = jnp.broadcast_to(jnp.asarray(model.theta).astype(rdt), deltas.shape)
+    theta, thetas = scan_thetas(model, rdt)
 
     def step(carry, x):
         rho, w, q = carry
-        delta, theta = x
-        rho, e = collision_step(model, rho, delta, theta)
+        delta, theta_r = x
+        rho, e = collision_step(model, rho, delta, theta if theta_r is None else theta_r)
         return (rho, w + e.work, q + e.heat), None
 
     zero = jnp.zeros((), rdt)

@@ -29,7 +29,7 @@ from jax.flatten_util import ravel_pytree
 from .._information import trace_distance
 from .._qudit import thermal_state
 from ..inhomogeneous import averaged_reservoir_state, collision_step
-from ._kernel import model_divergences
+from ._kernel import model_divergences, scan_thetas
 from ._sampling import sample_chunk, sample_steps
 from ._statistics import MeansOverConfigurations, Moments, chunk_moments, standard_error, variance
 
@@ -199,13 +199,13 @@ def _states_for_divergence(rho, coherent):
 
 def _delta_moments(model, rho0, seed_key, indices, mask, n_steps, alphas, coherent, draw_dtype, rdt):
     deltas = sample_chunk(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)
-    thetas = jnp.broadcast_to(jnp.asarray(model.theta).astype(rdt), (n_steps,))
+    theta, thetas = scan_thetas(model, rdt)
     beta = jnp.asarray(model.beta).astype(rdt)
 
     def final(dl):
         def step(carry, x):
             rho, w = carry
-            rho, e = collision_step(model, rho, x[0], x[1])
+            rho, e = collision_step(model, rho, x[0], theta if x[1] is None else x[1])
             return (rho, w + e.work), None
 
         (rho, w), _ = jax.lax.scan(step, (rho0, jnp.zeros((), rdt)), (dl, thetas))
