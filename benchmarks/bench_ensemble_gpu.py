@@ -18,8 +18,10 @@ Run:  python benchmarks/bench_ensemble_gpu.py [--quick] [--out DIR] [--profile] 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import glob
+import importlib
 import json
 import os
 import shutil
@@ -87,8 +89,34 @@ def ceilings(quick=False):
     return out
 
 
-def rate(d, n_steps, n_configs, cap_s, coherent=True, wall=False, **kwargs):
+@contextlib.contextmanager
+def program(settings):
+    """Run with module settings of the engine changed (special rows): ``settings`` maps
+    ``"module.NAME"`` (``engine`` or ``tile``) to a value; compiled chunks are dropped before and after."""
+    mods = {
+        "engine": importlib.import_module("jaxthermo.ensemble._engine"),
+        "tile": importlib.import_module("jaxthermo.ensemble._tile_kernel"),
+    }
+    old = {}
+    mods["engine"]._COMPILED.clear()
+    try:
+        for key, value in settings.items():
+            mod, name = key.split(".")
+            old[key] = getattr(mods[mod], name)
+            setattr(mods[mod], name, value)
+        yield
+    finally:
+        for key, value in old.items():
+            mod, name = key.split(".")
+            setattr(mods[mod], name, value)
+        mods["engine"]._COMPILED.clear()
+
+
+def rate(d, n_steps, n_configs, cap_s, coherent=True, wall=False, settings=None, **kwargs):
     """Steady-state collisions/s of ``jt.ensemble`` (and the wall-clock rate of a warm second call if ``wall``)."""
+    if settings:
+        with program(settings):
+            return rate(d, n_steps, n_configs, cap_s, coherent, wall, **kwargs)
     model, rho0 = _model(d), coherent_state(d)
     if not coherent:
         rho0 = np.diag(np.diag(rho0))
@@ -129,13 +157,26 @@ def _fmt(row):
 
 def gpu_equals_cpu(n_steps=50, n_configs=4096):
     """Largest relative difference, over every field of the result, between the GPU and the CPU
-    devices for the same seed (float64), and whether every histogram count agrees."""
+    devices for the same seed (float64 unless labelled), and whether every histogram count agrees:
+    qubits (the tile kernel on the GPU: coherent, diagonal, a θ schedule, float32) and a qutrit."""
     out = {}
     cpu = jax.devices("cpu")
-    for d in (2, 3):
+    cases = {
+        "d=2": (2, True, {}),
+        "d=2 diagonal": (2, False, {}),
+        "d=2 theta schedule": (2, True, {"theta": np.linspace(0.05, 0.3, n_steps)}),
+        "d=2 float32": (2, True, {"dtype": jnp.float32}),
+        "d=3": (3, True, {}),
+    }
+    for label, (d, coherent, extra) in cases.items():
         model, rho0 = _model(d), coherent_state(d)
-        a = jt.ensemble(model, rho0, n_steps, n_configs, seed=3)
-        b = jt.ensemble(model, rho0, n_steps, n_configs, seed=3, devices=cpu)
+        if not coherent:
+            rho0 = np.diag(np.diag(rho0))
+        if "theta" in extra:
+            model = dataclasses.replace(model, theta=extra["theta"])
+        kw = {k: v for k, v in extra.items() if k != "theta"}
+        a = jt.ensemble(model, rho0, n_steps, n_configs, seed=3, **kw)
+        b = jt.ensemble(model, rho0, n_steps, n_configs, seed=3, devices=cpu, **kw)
         worst, counts_equal = 0.0, True
         for f in dataclasses.fields(a):
             x, y = getattr(a, f.name), getattr(b, f.name)
@@ -147,7 +188,7 @@ def gpu_equals_cpu(n_steps=50, n_configs=4096):
                 scale = max(float(np.max(np.abs(y[ok]))), 1e-300) if ok.any() else 1.0
                 with np.errstate(invalid="ignore"):
                     worst = max(worst, float(np.max(np.abs(np.where(ok, x - y, 0)))) / scale)
-        out[f"d={d}"] = {"max_rel_diff": worst, "histograms_equal": counts_equal}
+        out[label] = {"max_rel_diff": worst, "histograms_equal": counts_equal}
     return out
 
 
@@ -180,6 +221,13 @@ def main():
     parser.add_argument("--out", default=os.environ.get("OUT", "."))
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--big-configs", type=int, default=0, help="a streamed float32 run (e.g. 10⁸; 0 skips)")
+    parser.add_argument(
+        "--tiles", default="", help="special rows of the tile kernel, e.g. 128x4,512x8 (configurations x warps)"
+    )
+    parser.add_argument(
+        "--rows", default="", help="run only the rows whose label contains one of these (separated by ;)"
+    )
+    parser.add_argument("--no-check", action="store_true", help="skip the GPU = CPU comparison")
     args = parser.parse_args()
     if args.quick:
         args.steps, args.configs, args.cap = 20, 2**14, 0.5
@@ -210,10 +258,31 @@ def main():
         ("d=8 float64, default (one chunk, whole warm call)", dict(d=8, dtype=f64, wall=True, n_configs=n // 16)),
         ("qubit float32, special alphas=()", dict(d=2, dtype=f32, alphas=(), n_configs=n)),
         ("qubit float64, special alphas=()", dict(d=2, dtype=f64, alphas=(), n_configs=n)),
+        (
+            "qubit float32, special: XLA's scan program (no tile kernel)",
+            dict(d=2, dtype=f32, n_configs=n, settings={"engine._TILE_KERNEL": False}),
+        ),
+        (
+            "qubit float64, special: XLA's scan program (no tile kernel)",
+            dict(d=2, dtype=f64, n_configs=n, settings={"engine._TILE_KERNEL": False}),
+        ),
     ]
+    for spec in filter(None, args.tiles.split(",")):
+        tile, warps = (int(v) for v in spec.split("x"))
+        for name, dt in (("float32", f32), ("float64", f64)):
+            settings = {"tile.TILE": tile, "tile.NUM_WARPS": warps}
+            rows.append(
+                (
+                    f"qubit {name}, special tile kernel {tile} configurations x {warps} warps",
+                    dict(d=2, dtype=dt, n_configs=n, settings=settings),
+                )
+            )
+    if args.rows:
+        rows = [(label, kw) for label, kw in rows if any(k in label for k in args.rows.split(";"))]
+    if not args.no_check:
+        section("gpu_equals_cpu", gpu_equals_cpu)
     for label, kw in rows:
         section(label, lambda kw=kw: rate(n_steps=steps, cap_s=args.cap, **kw))
-    section("gpu_equals_cpu", gpu_equals_cpu)
     if args.profile:
         section("profile", lambda: profile(args.out, steps, n, f32))
     if args.big_configs:

@@ -81,9 +81,12 @@ def _log64_any(x):
     pos = x > 0.0
     tiny = x < np.finfo(np.float64).tiny  # subnormal: scaled into the normal range (no-op where flushed)
     y = jnp.where(pos, jnp.where(tiny, x * 2.0**54, x), 1.0)
-    val = _log64(jnp.where(y == jnp.inf, 1.0, y)) - jnp.where(tiny, 54.0 * math.log(2.0), 0.0)
+    # float64 constants, not Python floats: Pallas's Triton lowering gives a select between two
+    # weakly typed constants the predicate's type (the GPU tile kernel evaluates this function)
+    scale = jnp.where(tiny, np.float64(54.0 * math.log(2.0)), np.float64(0.0))
+    val = _log64(jnp.where(y == jnp.inf, 1.0, y)) - scale
     val = jnp.where(x == jnp.inf, jnp.inf, val)
-    return jnp.where(pos, val, jnp.where(x == 0.0, -jnp.inf, jnp.nan))
+    return jnp.where(pos, val, jnp.where(x == 0.0, np.float64(-np.inf), np.float64(np.nan)))
 
 
 @_log64_any.defjvp

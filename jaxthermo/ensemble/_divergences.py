@@ -90,6 +90,17 @@ def classical_divergences(p, beta, g, alphas):
     return jnp.stack(cols, axis=-1)
 
 
+def classical_divergences_static(alphas, dtype) -> bool:
+    """Whether every α of ``alphas`` has its own branch in :func:`classical_divergence_columns`."""
+    return all(_classical_static_ok(float(a), dtype) for a in alphas)
+
+
+def classical_divergence_columns(ps, log_q, alphas):
+    """Classical D_α(p‖q) as a list of columns, one per α, for populations ``ps`` and ``log q``
+    given as lists of the d components (α's with :func:`classical_divergences_static`)."""
+    return [_classical_one(ps, log_q, float(a)) for a in alphas]
+
+
 def _diag(p):
     return p[..., :, None] * jnp.eye(p.shape[-1], dtype=p.dtype)
 
@@ -101,9 +112,15 @@ def qubit_quantum_divergences(p0, x, y, beta, g, alphas):
     in closed form (module docstring). Raises for α < 0 as the reference does.
     """
     dt = p0.dtype
-    tol = support_tolerance(dt)
     t = thermal_populations(2, jnp.asarray(beta).astype(dt), jnp.asarray(g).astype(dt))
-    t0, t1 = t[..., 0], t[..., 1]
+    return jnp.stack(qubit_divergence_columns(p0, x, y, t[..., 0], t[..., 1], alphas), axis=-1)
+
+
+def qubit_divergence_columns(p0, x, y, t0, t1, alphas):
+    """:func:`qubit_quantum_divergences` as a list of columns, one per α, given τ_S's populations
+    ``t0, t1`` (elementwise only: also the body of the GPU tile kernel)."""
+    dt = p0.dtype
+    tol = support_tolerance(dt)
     on0, on1 = t0 > tol, t1 > tol
     p1 = 1.0 - p0
     c2 = x * x + y * y
@@ -148,7 +165,7 @@ def qubit_quantum_divergences(p0, x, y, beta, g, alphas):
                 pw_m = jnp.where(mu_m > 0, jnp.where(mu_m > 0, mu_m, 1.0) ** a, 0.0)
                 val = log_positive(mu_p**a + pw_m) / (a - 1.0)
             cols.append(jnp.where(mismatch, jnp.inf, val))
-    return jnp.stack(cols, axis=-1)
+    return cols
 
 
 def _cross(a, b):

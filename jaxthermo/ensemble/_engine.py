@@ -396,6 +396,9 @@ def _compiled_pilot(n_steps, draw_dtype):
     return _COMPILED[key]
 
 
+# benchmarks set this False to measure XLA's scan program on GPUs beside the tile kernel (._tile_kernel)
+_TILE_KERNEL = True
+
 # tests set this to run the accelerators' chunk program (plain sums, one shifted reduction per step,
 # comparison histograms) on CPU devices, where CI can check it against the CPU program
 _GPU_PROGRAM_ON_CPU = False
@@ -413,11 +416,15 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
         wrt,
         divergence_every,
         _GPU_PROGRAM_ON_CPU,
+        _TILE_KERNEL,
     )
     if key in _COMPILED:
         return _COMPILED[key]
     on_cpu = mesh.devices.flat[0].platform == "cpu" and not _GPU_PROGRAM_ON_CPU
     histogram_method = "scatter" if on_cpu else "compare"
+    # qubit chunks as one Pallas kernel on GPUs (._tile_kernel); its interpreter for the GPU program on CPU
+    platform = mesh.devices.flat[0].platform
+    tile_kernel = {"gpu": "gpu", "cpu": "interpret"}.get(platform) if _TILE_KERNEL and not on_cpu else None
 
     def local(models, rho0, seed_key, start, n_total, work_edges, collision_edges):
         dev = jax.lax.axis_index(AXIS)
@@ -432,6 +439,7 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
             histogram_method=histogram_method,
             divergence_every=divergence_every,
             stacked=not on_cpu,  # one shifted reduction per step (GPU: ×1.45 faster than two passes)
+            tile_kernel=tile_kernel,
         )
         if parameter_names(wrt):  # one pass: the plain statistics from the primal of the tangent scan
             kernel = partial(

@@ -28,6 +28,7 @@ from ._statistics import (
     moments_from_shifted_sums,
     shifted_sums,
 )
+from ._tile_kernel import applies, qubit_chunk
 
 # the per-collision quantities whose moments over the chunk the kernel reports at every step
 QUANTITIES = ("work", "heat", "energy_change", "cumulative_work", "cumulative_heat", "cumulative_energy_change")
@@ -84,6 +85,7 @@ def model_a_chunk(
     divergence_every=1,
     tangents=None,
     stacked=False,
+    tile_kernel=None,
 ):
     """Reductions over one chunk of configurations of model A.
 
@@ -104,6 +106,10 @@ def model_a_chunk(
         one shifted reduction (:func:`~jaxthermo.ensemble._statistics.shifted_sums`: one kernel per
         step on a GPU instead of two per quantity) rather than two passes per quantity; the same
         statistics to rounding. Not with ``tangents``.
+      tile_kernel: static; ``"gpu"`` (or ``"interpret"``, Pallas's interpreter on CPU): chunks that
+        :func:`~jaxthermo.ensemble._tile_kernel.applies` to run as one GPU kernel over tiles of
+        configurations (:mod:`~jaxthermo.ensemble._tile_kernel`), with ``stacked`` statistics; the
+        same statistics to rounding, histograms identical.
 
     Returns:
       dict of :class:`Moments` (per step, leading axis N), :class:`Counts`, and for the final
@@ -113,6 +119,34 @@ def model_a_chunk(
     deltas = sample_steps(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)  # (N, B)
     theta, thetas = scan_thetas(model, rdt)
     b = indices.shape[0]
+    tiled = tile_kernel is not None and tangents is None and applies(model, alphas, coherent, divergence_every)
+    if tiled:
+        packed, hist, w_acc, q_acc = qubit_chunk(
+            model,
+            rho0,
+            deltas,
+            mask,
+            collision_edges,
+            alphas=alphas,
+            coherent=coherent,
+            interpret=tile_kernel == "interpret",
+        )
+        stats = {"packed": packed}
+        return _chunk_statistics(
+            stats,
+            model,
+            rho0,
+            mask,
+            w_acc,
+            q_acc,
+            hist,
+            work_edges,
+            histogram_method,
+            n_steps,
+            alphas,
+            True,
+            bool(alphas),
+        )
     rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
     fused = use_fused_qubit_path(model)
     if fused:  # qubit partial swap: three real numbers per configuration
@@ -159,13 +193,6 @@ def model_a_chunk(
             jnp.imag(flat[:, j]) for j in range(flat.shape[1])
         ]
 
-    def state_from_rows(m):
-        """Inverse of ``state_rows`` on (N, k_s) means → (N, d, d)."""
-        if fused:
-            return qubit_to_state(m[:, 0], m[:, 1], m[:, 2])
-        half = m.shape[-1] // 2
-        return jax.lax.complex(m[:, :half], m[:, half:]).reshape(m.shape[:1] + rho0.shape)
-
     def step(carry, x):
         state, w_acc, q_acc, u_acc, hist, tcarry = carry
         delta, theta_r, report, tx = x
@@ -206,11 +233,47 @@ def model_a_chunk(
     carry0 = (state, zeros_b, zeros_b, zeros_b, hist0, None if tan is None else tan.carry0)
     xs = (deltas, thetas, divergence_steps(n_steps, divergence_every), None if tan is None else tan.xs)
     (_, w_acc, q_acc, _, hist, _), stats = jax.lax.scan(step, carry0, xs)
+    return _chunk_statistics(
+        stats,
+        model,
+        rho0,
+        mask,
+        w_acc,
+        q_acc,
+        hist,
+        work_edges,
+        histogram_method,
+        n_steps,
+        alphas,
+        stacked,
+        stacked_divergence,
+    )
+
+
+def _chunk_statistics(
+    stats,
+    model,
+    rho0,
+    mask,
+    w_acc,
+    q_acc,
+    hist,
+    work_edges,
+    histogram_method,
+    n_steps,
+    alphas,
+    stacked,
+    stacked_divergence,
+):
+    """The chunk's result from the per-step statistics of the collisions (``stats``; with ``stacked``
+    the packed shifted sums, rows ordered as ``state_rows`` + QUANTITIES + D_α when
+    ``stacked_divergence``), W_N and Q_N per configuration and the single-collision work counts."""
+    rdt = jnp.real(rho0).dtype
     if stacked:
-        ns = jnp.broadcast_to(mask_n, (n_steps,))
+        ns = jnp.broadcast_to(jnp.sum(mask.astype(jnp.int32)), (n_steps,))
         mean, m2 = moments_from_shifted_sums(ns, stats.pop("packed"))
         k_s = mean.shape[-1] - len(QUANTITIES) - (len(alphas) if stacked_divergence else 0)
-        stats["state"] = Moments(ns, state_from_rows(mean[:, :k_s]), None)
+        stats["state"] = Moments(ns, _state_from_rows(mean[:, :k_s], rho0), None)
         for j, name in enumerate(QUANTITIES):
             stats[name] = Moments(ns, mean[:, k_s + j], m2[:, k_s + j])
         if stacked_divergence:
@@ -223,6 +286,15 @@ def model_a_chunk(
     beta = jnp.asarray(model.beta).astype(rdt)
     stats["exp_minus_beta_work"] = chunk_moments(jnp.exp(-beta * w_acc), mask)
     return stats
+
+
+def _state_from_rows(m, rho0):
+    """Inverse of the kernel's ``state_rows`` on (N, k_s) means → (N, d, d): (p0, x, y) of a qubit
+    (k_s = 3), else Re and Im of ρ's entries."""
+    if m.shape[-1] == 3 and rho0.shape[-1] == 2:
+        return qubit_to_state(m[:, 0], m[:, 1], m[:, 2])
+    half = m.shape[-1] // 2
+    return jax.lax.complex(m[:, :half], m[:, half:]).reshape(m.shape[:1] + rho0.shape)
 
 
 def pilot_work_ranges(model, rho0, seed_key, indices, *, n_steps, draw_dtype=None):

@@ -191,6 +191,13 @@ def uniform_edges(lo, hi, n_bins: int, dtype=np.float64):
     return np.linspace(lo, hi, n_bins + 1, dtype=dtype)
 
 
+def bin_index(x, lo, hi, n_bins: int):
+    """Slot of ``x`` among ``n_bins`` uniform bins on [lo, hi): 0 below ``lo``, ``n_bins + 1`` at or
+    above ``hi``, else 1 + the bin (half-open [e_k, e_{k+1})); int32, elementwise."""
+    idx = jnp.floor((x - lo) / (hi - lo) * n_bins).astype(jnp.int32) + 1
+    return jnp.where(x < lo, 0, jnp.where(x >= hi, n_bins + 1, jnp.clip(idx, 1, n_bins)))
+
+
 def chunk_counts(x, mask, edges, method: str = "scatter"):
     """Counts of ``x`` (B,) in the uniform bins ``edges`` (n_bins + 1,), plus under/overflow.
 
@@ -202,10 +209,7 @@ def chunk_counts(x, mask, edges, method: str = "scatter"):
     identical counts.
     """
     n_bins = edges.shape[-1] - 1
-    lo, hi = edges[0], edges[-1]
-    pos = (x - lo) / (hi - lo) * n_bins
-    idx = jnp.floor(pos).astype(jnp.int32) + 1
-    idx = jnp.where(x < lo, 0, jnp.where(x >= hi, n_bins + 1, jnp.clip(idx, 1, n_bins)))
+    idx = bin_index(x, edges[0], edges[-1], n_bins)
     if method == "compare":
         bins = jnp.arange(n_bins + 2, dtype=idx.dtype)
         return jnp.sum(bins[:, None] == jnp.where(mask, idx, -1)[None, :], axis=1, dtype=jnp.int32)
