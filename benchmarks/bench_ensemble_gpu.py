@@ -18,6 +18,7 @@ Run:  python benchmarks/bench_ensemble_gpu.py [--quick] [--out DIR] [--profile] 
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import dataclasses
 import glob
@@ -212,6 +213,14 @@ def profile(out_dir, n_steps, n_configs, dtype):
     return {"per_device_chunk": per, "trace_files": [os.path.relpath(p, tdir) for p in found]}
 
 
+def _value(text):
+    """A setting's value from the command line: a Python literal, else the string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test, also on CPU)")
@@ -226,6 +235,12 @@ def main():
     )
     parser.add_argument(
         "--rows", default="", help="run only the rows whose label contains one of these (separated by ;)"
+    )
+    parser.add_argument(
+        "--settings",
+        default="",
+        help="special rows with the engine's settings changed, groups separated by |, e.g. "
+        "'tile.HISTOGRAM=product,tile.TILE=1024|tile.KERNEL_DRAWS=False'",
     )
     parser.add_argument("--no-check", action="store_true", help="skip the GPU = CPU comparison")
     args = parser.parse_args()
@@ -277,6 +292,10 @@ def main():
                     dict(d=2, dtype=dt, n_configs=n, settings=settings),
                 )
             )
+    for group in filter(None, args.settings.split("|")):
+        settings = {k: _value(v) for k, v in (kv.split("=") for kv in group.split(","))}
+        for name, dt in (("float32", f32), ("float64", f64)):
+            rows.append((f"qubit {name}, special {group}", dict(d=2, dtype=dt, n_configs=n, settings=settings)))
     if args.rows:
         rows = [(label, kw) for label, kw in rows if any(k in label for k in args.rows.split(";"))]
     if not args.no_check:

@@ -166,10 +166,11 @@ def _erf_inv64(x):
     for c in _ERFINV_CENTRAL[1:]:
         p = c + p * t
     near = w < 16.0
-    t = jnp.sqrt(w) - jnp.where(near, 3.25, 5.0)
-    q = jnp.where(near, _ERFINV_TAIL[0], _ERFINV_FAR_TAIL[0])
+    f64 = np.float64  # typed constants for Pallas's Triton lowering (see _log64_any)
+    t = jnp.sqrt(w) - jnp.where(near, f64(3.25), f64(5.0))
+    q = jnp.where(near, f64(_ERFINV_TAIL[0]), f64(_ERFINV_FAR_TAIL[0]))
     for a, b in zip(_ERFINV_TAIL[1:], _ERFINV_FAR_TAIL[1:], strict=True):
-        q = jnp.where(near, a, b) + q * t
+        q = jnp.where(near, f64(a), f64(b)) + q * t
     val = jnp.where(w < 6.25, p, q) * x
     return jnp.where(jnp.abs(x) == 1.0, x * jnp.inf, val)
 
@@ -207,7 +208,15 @@ def _uniform_pm1(key_data, counters):
     return jnp.maximum(low, f * (1.0 - low) + low)
 
 
-def _fast_normal_applies(key, shape, dtype) -> bool:
+def standard_normal_row(k1, k2, counter):
+    """Row ``counter`` (uint32 scalar) of :func:`standard_normal_columns` for the key data ``k1, k2``
+    (uint32 arrays, one key per column), float64: elementwise, for a kernel that draws as it goes."""
+    u = _uniform_pm1((k1, k2), jnp.zeros_like(k1) + counter)
+    return math.sqrt(2.0) * _erf_inv64(u)
+
+
+def fast_normal_applies(key, shape, dtype) -> bool:
+    """Whether the arithmetic float64 normal draws apply to ``key`` (threefry, partitionable counters)."""
     size = math.prod(shape)
     return (
         jnp.dtype(dtype) == jnp.float64
@@ -224,7 +233,7 @@ def standard_normal(key, shape=(), dtype=None):
     (the one column of :func:`standard_normal_columns` for this key)."""
     dtype = jnp.dtype(dtype or real_dtype())
     shape = tuple(shape)
-    if not _fast_normal_applies(key, shape, dtype):
+    if not fast_normal_applies(key, shape, dtype):
         return jax.random.normal(key, shape, dtype)
     return standard_normal_columns(key[None], math.prod(shape), dtype)[:, 0].reshape(shape)
 
@@ -237,7 +246,7 @@ def standard_normal_columns(keys, n: int, dtype=None):
     computes the integer hash once for each consumer of u in the transform (measured 1.8× slower).
     """
     dtype = jnp.dtype(dtype or real_dtype())
-    if keys.ndim != 1 or not _fast_normal_applies(keys, (n,), dtype):
+    if keys.ndim != 1 or not fast_normal_applies(keys, (n,), dtype):
         return jax.vmap(lambda k: standard_normal(k, (n,), dtype), out_axes=1)(keys)
     data = jax.random.key_data(keys)  # (B, 2)
     k1, k2 = data[None, :, 0], data[None, :, 1]

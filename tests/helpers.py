@@ -3,6 +3,7 @@ fresh Python process for what only an import can show."""
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -74,3 +75,24 @@ def random_stochastic(d_in, d_out, rng):
     """A column-stochastic matrix (d_out, d_in): a classical channel p -> T p."""
     t = rng.random((d_out, d_in)) + 1e-3
     return t / t.sum(axis=0, keepdims=True)
+
+
+def assert_same_chunk_statistics(ref, got, exact, tol):
+    """Two chunk results (dicts of Moments/Counts/HigherMoments) of the same chunk by two programs:
+    the same statistics, shapes and dtypes; counts equal; floats within ``tol`` of the field's scale
+    in ``exact`` (a float64 result; its largest value, plus the data's spread for means)."""
+    assert sorted(got) == sorted(ref)
+    for name in ref:
+        for field, a, g, e in zip(ref[name]._fields, ref[name], got[name], exact[name]):
+            assert (a is None) == (g is None), (name, field)
+            if a is None:
+                continue
+            a, g, e = np.asarray(a), np.asarray(g), np.asarray(e)
+            assert a.shape == g.shape and a.dtype == g.dtype, (name, field)
+            if a.dtype.kind in "iu":
+                np.testing.assert_array_equal(g, a, err_msg=f"{name}.{field}")
+                continue
+            scale = max(float(np.max(np.abs(e))), 1e-30)
+            if field == "mean" and getattr(exact[name], "m2", None) is not None:
+                scale += math.sqrt(float(np.max(exact[name].m2)) / int(np.max(exact[name].n)))
+            assert np.max(np.abs(g - a)) <= tol * scale, (name, field, np.max(np.abs(g - a)) / scale)

@@ -9,6 +9,8 @@ it returns moments over the chunk, and it accumulates histograms in the scan car
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 
@@ -28,7 +30,7 @@ from ._statistics import (
     moments_from_shifted_sums,
     shifted_sums,
 )
-from ._tile_kernel import applies, qubit_chunk
+from ._tile_kernel import applies, keyed_draws, qubit_chunk
 
 # the per-collision quantities whose moments over the chunk the kernel reports at every step
 QUANTITIES = ("work", "heat", "energy_change", "cumulative_work", "cumulative_heat", "cumulative_energy_change")
@@ -116,37 +118,32 @@ def model_a_chunk(
       step :class:`HigherMoments` of W_N and Q_N and :class:`Moments` of e^{−βW_N}.
     """
     rdt = jnp.real(rho0).dtype
-    deltas = sample_steps(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)  # (N, B)
-    theta, thetas = scan_thetas(model, rdt)
-    b = indices.shape[0]
-    tiled = tile_kernel is not None and tangents is None and applies(model, alphas, coherent, divergence_every)
-    if tiled:
+    finish = partial(
+        _chunk_statistics,
+        model=model,
+        rho0=rho0,
+        mask=mask,
+        work_edges=work_edges,
+        method=histogram_method,
+        alphas=alphas,
+    )
+    if tile_kernel is not None and tangents is None and applies(model, alphas, coherent, divergence_every, rdt):
+        keyed = keyed_draws(model.distribution, seed_key, indices, n_steps, draw_dtype)
         packed, hist, w_acc, q_acc = qubit_chunk(
             model,
             rho0,
-            deltas,
+            keyed or sample_steps(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype),
             mask,
             collision_edges,
+            n_steps=n_steps,
             alphas=alphas,
             coherent=coherent,
             interpret=tile_kernel == "interpret",
         )
-        stats = {"packed": packed}
-        return _chunk_statistics(
-            stats,
-            model,
-            rho0,
-            mask,
-            w_acc,
-            q_acc,
-            hist,
-            work_edges,
-            histogram_method,
-            n_steps,
-            alphas,
-            True,
-            bool(alphas),
-        )
+        return finish({"packed": packed}, w_acc, q_acc, hist, True, bool(alphas))
+    deltas = sample_steps(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)  # (N, B)
+    theta, thetas = scan_thetas(model, rdt)
+    b = indices.shape[0]
     rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
     fused = use_fused_qubit_path(model)
     if fused:  # qubit partial swap: three real numbers per configuration
@@ -233,44 +230,18 @@ def model_a_chunk(
     carry0 = (state, zeros_b, zeros_b, zeros_b, hist0, None if tan is None else tan.carry0)
     xs = (deltas, thetas, divergence_steps(n_steps, divergence_every), None if tan is None else tan.xs)
     (_, w_acc, q_acc, _, hist, _), stats = jax.lax.scan(step, carry0, xs)
-    return _chunk_statistics(
-        stats,
-        model,
-        rho0,
-        mask,
-        w_acc,
-        q_acc,
-        hist,
-        work_edges,
-        histogram_method,
-        n_steps,
-        alphas,
-        stacked,
-        stacked_divergence,
-    )
+    return finish(stats, w_acc, q_acc, hist, stacked, stacked_divergence)
 
 
 def _chunk_statistics(
-    stats,
-    model,
-    rho0,
-    mask,
-    w_acc,
-    q_acc,
-    hist,
-    work_edges,
-    histogram_method,
-    n_steps,
-    alphas,
-    stacked,
-    stacked_divergence,
+    stats, w_acc, q_acc, hist, stacked, stacked_divergence, *, model, rho0, mask, work_edges, method, alphas
 ):
     """The chunk's result from the per-step statistics of the collisions (``stats``; with ``stacked``
     the packed shifted sums, rows ordered as ``state_rows`` + QUANTITIES + D_α when
     ``stacked_divergence``), W_N and Q_N per configuration and the single-collision work counts."""
     rdt = jnp.real(rho0).dtype
     if stacked:
-        ns = jnp.broadcast_to(jnp.sum(mask.astype(jnp.int32)), (n_steps,))
+        ns = jnp.broadcast_to(jnp.sum(mask.astype(jnp.int32)), stats["packed"].shape[:1])  # (N,)
         mean, m2 = moments_from_shifted_sums(ns, stats.pop("packed"))
         k_s = mean.shape[-1] - len(QUANTITIES) - (len(alphas) if stacked_divergence else 0)
         stats["state"] = Moments(ns, _state_from_rows(mean[:, :k_s], rho0), None)
@@ -278,7 +249,7 @@ def _chunk_statistics(
             stats[name] = Moments(ns, mean[:, k_s + j], m2[:, k_s + j])
         if stacked_divergence:
             stats["divergence"] = Moments(ns, mean[:, k_s + len(QUANTITIES) :], m2[:, k_s + len(QUANTITIES) :])
-    stats["work_histogram"] = Counts(chunk_counts(w_acc, mask, work_edges, histogram_method))
+    stats["work_histogram"] = Counts(chunk_counts(w_acc, mask, work_edges, method))
     stats["collision_work_histogram"] = Counts(hist)
     # W_N and Q_N up to fourth central moments; e^{−βW_N} (β of the unperturbed reservoir)
     stats["total_work"] = chunk_higher_moments(w_acc, mask)

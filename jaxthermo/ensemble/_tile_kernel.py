@@ -2,12 +2,13 @@
 
 XLA runs the engine's collision scan (:func:`~jaxthermo.ensemble._kernel.model_a_chunk`) as three
 to five kernels per collision step, each reading and writing the chunk's state and accumulators
-from device memory: on an H200 the qubit stayed at ≈ 23 % of the copy bandwidth's floor
-(benchmarks/RESULTS_ensemble.md). Here one Pallas (Triton) program owns ``tile`` configurations:
-it reads its δ_r, applies the fused partial swap (:func:`~jaxthermo.ensemble._fused.qubit_collision`),
+from device memory (on an H200 its qubit program reached ≈ 23 % of the copy bandwidth's floor).
+Here one Pallas (Triton) program owns ``tile`` configurations for all N collisions: it draws δ_r
+(a Gaussian from each configuration's threefry key, :class:`KeyedGaussian`, else it reads the
+chunk's draws), applies the fused partial swap (:func:`~jaxthermo.ensemble._fused.qubit_collision`),
 evaluates D_α (:mod:`~jaxthermo.ensemble._divergences`, the same closed forms), reduces the per-step
 shifted sums over its tile and counts the single-collision work into the histogram, all in
-registers; nothing of size (configurations) is written until the end (W_N and Q_N per configuration).
+registers. It writes per step its tile's sums and, at the end, W_N and Q_N per configuration.
 
 Per-step moments: each tile sums ``x − K_t`` and ``(x − K_t)²`` over its valid configurations, with
 its own shift K_t: at r = 1 the collision of ρ0 with δ = 0 (the homogeneous reservoir), afterwards
@@ -16,36 +17,80 @@ algebra) and adds them: the packed ``[K, S1, S2]`` of :func:`~jaxthermo.ensemble
 the same moments to rounding (Chan, Golub & LeVeque, Am. Stat. 37, 242 (1983)).
 
 Which runs go here (:func:`applies`): a qubit with the partial swap, D_α after every collision, no
-sensitivities; everything else keeps XLA's program. On CPU
-the kernel runs only in Pallas's interpreter (tests compare it with the CPU program).
+sensitivities; everything else keeps XLA's program. On CPU the kernel runs only in Pallas's
+interpreter (tests compare it with the CPU program, and lower it for CUDA without a GPU). Tile,
+warps and the draws inside the kernel were chosen on an H200 (benchmarks/RESULTS_ensemble.md).
 """
 
 from __future__ import annotations
 
 import types
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from .._elementary import fast_normal_applies, standard_normal_row
 from .._information import log_thermal_populations
 from .._qudit import thermal_populations
+from ..inhomogeneous import Gaussian
 from ._divergences import classical_divergence_columns, classical_divergences_static, qubit_divergence_columns
 from ._fused import qubit_collision, use_fused_qubit_path
+from ._sampling import configuration_key, default_draw_dtype
 from ._statistics import bin_index
 
-# configurations per program, warps per program (H200 measurements: benchmarks/RESULTS_ensemble.md)
-TILE, NUM_WARPS = 256, 4
-# histogram bins are counted in groups of this many (a power of two: Triton's block shapes)
+# configurations and warps per program: the fastest of those measured on an H200 in both float32 and
+# float64 (benchmarks/RESULTS_ensemble.md); a tile is a power of two (Triton's block shapes)
+TILE, NUM_WARPS = 128, 1
+# the single-collision work is counted per program into (32,) groups of histogram slots: at every
+# step the (tile, 32) indicators of a group are summed over the tile (a power of two: Triton's
+# block shapes; a tuple of groups, as Triton concatenates only two arrays)
 _GROUP = 32
+# Gaussian δ drawn inside the kernel (KeyedGaussian) rather than read from an (N, B) array of draws
+KERNEL_DRAWS = True
 
 
-def applies(model, alphas, coherent, divergence_every) -> bool:
-    """Whether :func:`qubit_chunk` computes this chunk (else XLA's scan program does)."""
+def _count(groups, idx):
+    """Add the slots ``idx`` (tile,) int32 (−1: not counted) to the per-group counts ``groups``."""
+    return tuple(
+        c
+        + jnp.sum(idx[:, None] == (g * _GROUP + jnp.arange(_GROUP, dtype=jnp.int32))[None, :], axis=0, dtype=jnp.int32)
+        for g, c in enumerate(groups)
+    )
+
+
+class KeyedGaussian(NamedTuple):
+    """δ of a Gaussian G drawn inside the kernel as it goes (no (N, B) array of draws in memory):
+    the threefry key data ``k1, k2`` (B,) uint32 of each configuration and σ (float64), the same
+    numbers as :meth:`~jaxthermo.Gaussian.sample_columns` (:func:`~jaxthermo._elementary.standard_normal_row`)."""
+
+    k1: object
+    k2: object
+    sigma: object
+
+
+def keyed_draws(distribution, seed_key, indices, n_steps: int, draw_dtype):
+    """A :class:`KeyedGaussian` for the chunk's configurations ``indices`` where the kernel can draw
+    their δ itself (a :class:`~jaxthermo.Gaussian` drawn in float64 from threefry keys), else None."""
+    keys = jax.vmap(lambda i: configuration_key(seed_key, i))(indices)
+    if (
+        not KERNEL_DRAWS
+        or type(distribution) is not Gaussian
+        or not fast_normal_applies(keys, (n_steps,), draw_dtype or default_draw_dtype())
+    ):
+        return None
+    data = jax.random.key_data(keys)
+    return KeyedGaussian(data[:, 0], data[:, 1], jnp.asarray(distribution.sigma).astype(jnp.float64))
+
+
+def applies(model, alphas, coherent, divergence_every, dtype) -> bool:
+    """Whether :func:`qubit_chunk` computes this chunk of real dtype ``dtype`` (else XLA's scan
+    program does): the partial swap of a qubit, D_α after every collision, α's with closed forms."""
     if not use_fused_qubit_path(model) or divergence_every != 1:
         return False
     if coherent:
         return all(float(a) >= 0 for a in alphas)
-    return classical_divergences_static(alphas, jnp.float64)
+    return classical_divergences_static(alphas, dtype)
 
 
 def _compiler_params(num_warps: int):
@@ -55,24 +100,24 @@ def _compiler_params(num_warps: int):
     return params(num_warps=num_warps, num_stages=1)
 
 
-def _rows(model, state, energetics, acc, divergence):
+def _rows(state, energetics, acc, divergence):
     """The k per-step rows in the order of the stacked program: (p0, x, y), W, Q, ΔU, their
     cumulative sums, D_α (``divergence(state)``, a list)."""
     return list(state) + [energetics.work, energetics.heat, energetics.energy_change] + list(acc) + divergence(state)
 
 
 def qubit_chunk(
-    model, rho0, deltas, mask, collision_edges, *, alphas, coherent, tile=None, num_warps=None, interpret=False
+    model, rho0, draws, mask, collision_edges, *, n_steps, alphas, coherent, tile=None, num_warps=None, interpret=False
 ):
     """One chunk of qubit configurations through the tile kernel.
 
     Args:
       model: qubit :class:`~jaxthermo.InhomogeneousReservoir` with the partial swap (one grid point).
-      rho0: (2, 2) initial state; ``deltas`` (N, B) the chunk's δ's in the run's dtype (padded
-        to a whole number of tiles where B is not one: a copy); ``mask`` (B,) marks the
-        configurations that count.
+      rho0: (2, 2) initial state; ``draws``: the chunk's δ's, (N, B) in the run's dtype, or a
+        :class:`KeyedGaussian` (B,) from which the kernel draws them (either padded to a whole
+        number of tiles where B is not one: a copy); ``mask`` (B,) marks the configurations that count.
       collision_edges: (n_bins + 1,) edges of the single-collision work histogram.
-      alphas, coherent: static, as :func:`~jaxthermo.ensemble._kernel.model_a_chunk`.
+      n_steps, alphas, coherent: static, as :func:`~jaxthermo.ensemble._kernel.model_a_chunk`.
       tile, num_warps: configurations and warps per program (static; default the module's ``TILE``
         and ``NUM_WARPS``); ``interpret``: Pallas's interpreter (CPU).
 
@@ -83,15 +128,19 @@ def qubit_chunk(
     from jax.experimental import pallas as pl
 
     tile, num_warps = tile or TILE, num_warps or NUM_WARPS
-    n_steps, b = deltas.shape
-    dt = deltas.dtype
+    keyed = isinstance(draws, KeyedGaussian)
+    b = draws.k1.shape[0] if keyed else draws.shape[1]
+    dt = jnp.real(jnp.asarray(rho0)).dtype
     batch = -(-b // tile) * tile
+    pad = lambda a: jnp.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, batch - b)])
     if batch != b:
-        deltas = jnp.pad(deltas, ((0, 0), (0, batch - b)))
-        mask = jnp.pad(mask, (0, batch - b))
+        draws = KeyedGaussian(pad(draws.k1), pad(draws.k2), draws.sigma) if keyed else pad(draws)
+        mask = pad(mask)
     n_tiles = batch // tile
     n_bins = collision_edges.shape[-1] - 1
     n_groups = -(-(n_bins + 2) // _GROUP)
+    if keyed:
+        draws = KeyedGaussian(draws.k1, draws.k2, draws.sigma.reshape(1))
     kind = model.kind
     theta = jnp.asarray(model.theta).astype(dt)
     schedule = theta.ndim == 1
@@ -119,8 +168,14 @@ def qubit_chunk(
     k = 3 + 6 + len(alphas)
     weights = mask.astype(dt)
 
-    def kernel(delta_ref, theta_ref, par_ref, mask_ref, sums_ref, w_ref, q_ref, hist_ref):
+    def kernel(*refs):
         t = pl.program_id(0)
+        (theta_ref, par_ref, mask_ref, sums_ref, w_ref, q_ref, hist_ref), draw_refs = refs[-7:], refs[:-7]
+        if keyed:  # δ_r = σ √2 erf⁻¹(u_r), u_r from the threefry hash of counter r
+            k1, k2, sigma = draw_refs[0][pl.ds(t * tile, tile)], draw_refs[1][pl.ds(t * tile, tile)], draw_refs[2][0]
+            draw = lambda r: (sigma * standard_normal_row(k1, k2, r.astype(jnp.uint32))).astype(dt)
+        else:
+            draw = lambda r: draw_refs[0][r, pl.ds(t * tile, tile)]
         beta, g0, t0, t1, log_t0, log_t1, lo, hi, p0, x, y, theta0, delta0 = (par_ref[j] for j in range(13))
         m = types.SimpleNamespace(kind=kind, beta=beta, g0=g0)
         w = mask_ref[pl.ds(t * tile, tile)]  # 0/1 weights
@@ -136,41 +191,40 @@ def qubit_chunk(
 
         # shift of r = 1: ρ0 after a collision with δ = 0 (scalars)
         st1, e1 = qubit_collision(m, (p0, x, y), delta0, theta0)
-        shift0 = tuple(_rows(m, st1, e1, (e1.work, e1.heat, e1.energy_change), divergence))
+        shift0 = tuple(_rows(st1, e1, (e1.work, e1.heat, e1.energy_change), divergence))
         zeros = jnp.zeros((tile,), dt)
         state0 = (zeros + p0, zeros + x, zeros + y)
 
         def body(r, carry):
             state, acc, shift, hist = carry
-            delta = delta_ref[r, pl.ds(t * tile, tile)]
+            delta = draw(r)
             th = theta_ref[r] if schedule else theta0
             state, e = qubit_collision(m, state, delta, th)
             acc = (acc[0] + e.work, acc[1] + e.heat, acc[2] + e.energy_change)
             new_shift = []
-            for j, (row, kj) in enumerate(zip(_rows(m, state, e, acc, divergence), shift)):
+            for j, (row, kj) in enumerate(zip(_rows(state, e, acc, divergence), shift)):
                 dev = row - kj
                 wdev = w * dev
-                s1, s2 = jnp.sum(wdev), jnp.sum(wdev * dev)
+                s1 = jnp.sum(wdev)
+                s2 = jnp.sum(wdev * dev) if j >= 3 else 0.0 * s1  # the state's mean only
                 sums_ref[t, j, r] = kj
                 sums_ref[t, k + j, r] = s1
                 sums_ref[t, 2 * k + j, r] = s2
                 new_shift.append(kj + s1 / n_t)
             idx = jnp.where(valid, bin_index(e.work, lo, hi, n_bins), -1)
-            hist = tuple(
-                h
-                + jnp.sum(
-                    idx[:, None] == (g * _GROUP + jnp.arange(_GROUP, dtype=jnp.int32))[None, :], axis=0, dtype=jnp.int32
-                )
-                for g, h in enumerate(hist)
-            )
-            return state, acc, tuple(new_shift), hist
+            return state, acc, tuple(new_shift), _count(hist, idx)
 
-        hist0 = tuple(jnp.zeros((_GROUP,), jnp.int32) for _ in range(n_groups))
-        _, acc, _, hist = jax.lax.fori_loop(0, n_steps, body, (state0, (zeros, zeros, zeros), shift0, hist0))
+        carry0 = (
+            state0,
+            (zeros, zeros, zeros),
+            shift0,
+            tuple(jnp.zeros((_GROUP,), jnp.int32) for _ in range(n_groups)),
+        )
+        _, acc, _, hist = jax.lax.fori_loop(0, n_steps, body, carry0)
         w_ref[pl.ds(t * tile, tile)] = acc[0]
         q_ref[pl.ds(t * tile, tile)] = acc[1]
-        for g, h in enumerate(hist):
-            hist_ref[t, pl.ds(g * _GROUP, _GROUP)] = h
+        for g, c in enumerate(hist):
+            hist_ref[t, pl.ds(g * _GROUP, _GROUP)] = c
 
     out_shape = (
         jax.ShapeDtypeStruct((n_tiles, 3 * k, n_steps), dt),
@@ -185,7 +239,7 @@ def qubit_chunk(
         interpret=interpret,
         compiler_params=None if interpret else _compiler_params(num_warps),
         name="jaxthermo_qubit_tile",
-    )(deltas, thetas, params, weights)
+    )(*(draws if keyed else (draws,)), thetas, params, weights)
     n_tile = jnp.sum(weights.reshape(n_tiles, tile), axis=1)
     packed = merge_tiles(sums, n_tile)
     counts = jnp.sum(hist, axis=0, dtype=jnp.int32)[: n_bins + 2]

@@ -16,7 +16,7 @@ from jaxthermo.ensemble import _statistics as statistics
 from jaxthermo.ensemble._engine import default_chunk_size
 from jaxthermo.ensemble._kernel import model_a_chunk
 from jaxthermo.ensemble._statistics import folded_sums, leading_sum, moments_from_shifted_sums, shifted_sums
-from tests.helpers import random_state
+from tests.helpers import assert_same_chunk_statistics, random_state
 
 
 def _exact_moments(x):
@@ -105,22 +105,7 @@ def test_stacked_kernel_equals_two_pass_kernel(d, dtype, coherent, every):
     ref = _chunk(d, dtype, coherent, every, stacked=False, folded=True)
     got = _chunk(d, dtype, coherent, every, stacked=True, folded=False)
     exact = ref if dtype == jnp.float64 else _chunk(d, jnp.float64, coherent, every, stacked=False, folded=True)
-    assert sorted(got) == sorted(ref)
-    tol = 1e-11 if dtype == jnp.float64 else 2e-5
-    for name in ref:
-        for field, a, g, e in zip(ref[name]._fields, ref[name], got[name], exact[name]):
-            assert (a is None) == (g is None), (name, field)
-            if a is None:
-                continue
-            a, g, e = np.asarray(a), np.asarray(g), np.asarray(e)
-            assert a.shape == g.shape and a.dtype == g.dtype, (name, field)
-            if a.dtype.kind in "iu":
-                np.testing.assert_array_equal(g, a, err_msg=f"{name}.{field}")
-                continue
-            scale = max(float(np.max(np.abs(e))), 1e-30)
-            if field == "mean" and getattr(exact[name], "m2", None) is not None:
-                scale += math.sqrt(float(np.max(exact[name].m2)) / int(np.max(exact[name].n)))
-            assert np.max(np.abs(g - a)) <= tol * scale, (name, field, np.max(np.abs(g - a)) / scale)
+    assert_same_chunk_statistics(ref, got, exact, 1e-11 if dtype == jnp.float64 else 2e-5)
 
 
 def test_accelerator_default_chunk_follows_device_memory():

@@ -1,0 +1,148 @@
+"""The GPU tile kernel (jaxthermo.ensemble._tile_kernel), checked on CPU: run by Pallas's interpreter
+it gives the CPU program's statistics of the same chunk; its draws are the Gaussian's; its merge of
+per-tile sums is exact; and it lowers to a Triton kernel for CUDA (no GPU needed to lower)."""
+
+import math
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo._elementary import standard_normal_columns, standard_normal_row
+from jaxthermo.ensemble import _tile_kernel as tile_kernel
+from jaxthermo.ensemble._kernel import model_a_chunk
+from jaxthermo.ensemble._statistics import folded_sums, moments_from_shifted_sums
+from tests.helpers import assert_same_chunk_statistics, random_state
+
+ALPHAS = (0.5, 1.0, 2.0, float("inf"))
+
+
+def _setup(dtype, coherent, schedule, n_steps, distribution=None):
+    theta = np.linspace(0.05, 0.4, n_steps) if schedule else 0.3
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, theta, distribution=distribution or jt.Gaussian(0.2))
+    rho0 = random_state(2, np.random.default_rng(5))
+    if not coherent:
+        rho0 = np.diag(np.diag(rho0))
+    return model, jnp.asarray(rho0, jnp.complex128 if dtype == jnp.float64 else jnp.complex64)
+
+
+def _chunk(dtype, coherent, schedule, alphas, tiled, distribution=None, b=1000, n_steps=12):
+    """One chunk of ``b`` configurations (the last 37 masked): the CPU program, or the tile kernel in
+    Pallas's interpreter (b = 1000 is no whole number of 128-configuration tiles: padded)."""
+    model, rho0 = _setup(dtype, coherent, schedule, n_steps, distribution)
+    idx = jnp.arange(b, dtype=jnp.uint32)
+    edges = jnp.linspace(-0.05, 0.05, 65, dtype=dtype)
+    kernel = partial(
+        model_a_chunk,
+        n_steps=n_steps,
+        alphas=alphas,
+        coherent=coherent,
+        histogram_method="compare" if tiled else "scatter",
+        stacked=tiled,
+        tile_kernel="interpret" if tiled else None,
+    )
+    args = (model, rho0, jax.random.key(2), idx, idx < b - 37, edges, edges)
+    if tiled:
+        assert "pallas_call" in str(jax.make_jaxpr(kernel)(*args))
+    with folded_sums(not tiled):
+        return jax.jit(kernel)(*args)
+
+
+@pytest.mark.parametrize(
+    "dtype, coherent, schedule, alphas, distribution",
+    [
+        (jnp.float64, True, False, ALPHAS, None),
+        (jnp.float64, False, False, ALPHAS, None),
+        (jnp.float64, True, True, (1.0, float("inf")), None),
+        (jnp.float64, True, False, (), None),
+        (jnp.float64, True, False, (1.0,), jt.Uniform(0.4)),  # δ read from the chunk's draws
+        (jnp.float32, True, False, (1.0, float("inf")), None),
+        (jnp.float32, False, True, ALPHAS, None),
+    ],
+)
+def test_tile_kernel_equals_cpu_program(dtype, coherent, schedule, alphas, distribution):
+    """Every statistic of the chunk — per-step moments of the state, the six energetic quantities
+    and D_α (Petz, Umegaki, sandwiched; classical for diagonal ρ0), the histograms, W_N and Q_N to
+    fourth order — from the tile kernel against the CPU program (two passes, folded sums): counts
+    identical; floats within 1e-11 (float64) or 2e-5 (float32, against the float64 scale)."""
+    ref = _chunk(dtype, coherent, schedule, alphas, False, distribution)
+    got = _chunk(dtype, coherent, schedule, alphas, True, distribution)
+    exact = ref if dtype == jnp.float64 else _chunk(jnp.float64, coherent, schedule, alphas, False, distribution)
+    assert_same_chunk_statistics(ref, got, exact, 1e-11 if dtype == jnp.float64 else 2e-5)
+
+
+def test_kernel_draws_are_the_gaussian_draws():
+    """``standard_normal_row`` for counter r equals row r of ``standard_normal_columns`` (the draws
+    of Gaussian.sample_columns) for the same keys; ``keyed_draws`` applies to a Gaussian drawn in
+    float64 only (a uniform G and float32 draws read the chunk's draws)."""
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(9), i))(jnp.arange(300, dtype=jnp.uint32))
+    cols = standard_normal_columns(keys, 17, jnp.float64)
+    data = jax.random.key_data(keys)
+    for r in (0, 1, 8, 16):
+        row = jax.jit(standard_normal_row)(data[:, 0], data[:, 1], jnp.uint32(r))
+        np.testing.assert_allclose(row, cols[r], rtol=1e-15, atol=1e-15)
+    idx = jnp.arange(8, dtype=jnp.uint32)
+    key = jax.random.key(1)
+    keyed = tile_kernel.keyed_draws(jt.Gaussian(0.3), key, idx, 5, jnp.float64)
+    assert keyed is not None and float(keyed.sigma) == 0.3
+    assert tile_kernel.keyed_draws(jt.Uniform(0.3), key, idx, 5, jnp.float64) is None
+    assert tile_kernel.keyed_draws(jt.Gaussian(0.3), key, idx, 5, jnp.float32) is None
+
+
+def test_merge_tiles_is_exact():
+    """Tiles with their own shifts (far from the data: 10³ against a spread of 1) and counts, one
+    empty: merged to tile 0's shift, mean and M2 equal exact sums (math.fsum) of all valid data."""
+    rng = np.random.default_rng(4)
+    n_tile = np.array([128, 77, 0, 128])
+    data = [1e3 + rng.normal(size=(n, 2, 3)) for n in n_tile]  # (configurations, k rows, N steps)
+    shifts = [np.full((2, 3), 1e3 + s) for s in (0.3, -2.0, 5.0, 1.1)]
+    sums = np.stack(
+        [np.concatenate([k, (x - k).sum(0), ((x - k) ** 2).sum(0)]) for x, k in zip(data, shifts)]
+    )  # (n_tiles, 3k, N)
+    packed = tile_kernel.merge_tiles(jnp.asarray(sums), jnp.asarray(n_tile, jnp.float64))
+    mean, m2 = moments_from_shifted_sums(jnp.full((3,), n_tile.sum()), packed)
+    every = np.concatenate(data)
+    for j in range(2):
+        for r in range(3):
+            x = every[:, j, r]
+            exact_mean = math.fsum(x) / len(x)
+            exact_m2 = math.fsum((v - exact_mean) ** 2 for v in x)
+            assert abs(float(mean[r, j]) - exact_mean) <= 1e-12 * abs(exact_mean)
+            assert abs(float(m2[r, j]) - exact_m2) <= 1e-10 * exact_m2
+
+
+@pytest.mark.parametrize("dtype, coherent, keyed", [(jnp.float64, True, True), (jnp.float32, False, False)])
+def test_tile_kernel_lowers_to_triton_for_cuda(dtype, coherent, keyed):
+    """The kernel lowers (for the CUDA platform, on this CPU machine) to one Triton custom call:
+    every operation it uses has a Triton lowering (a select between two Python-float constants, for
+    one, had none: _elementary keeps its constants typed)."""
+    n_steps, b = 40, 1024
+    model, rho0 = _setup(dtype, coherent, False, n_steps)
+    idx = jnp.arange(b, dtype=jnp.uint32)
+    if keyed:
+        draws = tile_kernel.keyed_draws(model.distribution, jax.random.key(0), idx, n_steps, jnp.float64)
+    else:
+        draws = jnp.zeros((n_steps, b), dtype)
+    edges = jnp.linspace(-0.05, 0.05, 65, dtype=dtype)
+    fn = partial(tile_kernel.qubit_chunk, n_steps=n_steps, alphas=ALPHAS if coherent else (1.0,), coherent=coherent)
+    text = jax.jit(fn).trace(model, rho0, draws, idx < b - 5, edges).lower(lowering_platforms=("cuda",)).as_text()
+    assert text.count("xla.gpu.triton") == 1
+
+
+def test_which_chunks_the_tile_kernel_computes():
+    """The partial swap of a qubit with D_α at every collision; not the exact unitary, other d, a
+    stride of the divergences, a negative α, or a classical α inside the α → 1 window of float32."""
+    q = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3)
+    assert tile_kernel.applies(q, ALPHAS, True, 1, jnp.float32)
+    assert tile_kernel.applies(q, (), False, 1, jnp.float64)
+    assert not tile_kernel.applies(
+        jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, coupling=jt.ExactUnitary()), (1.0,), True, 1, jnp.float64
+    )
+    assert not tile_kernel.applies(jt.InhomogeneousReservoir(3, 1.0, 1.0, 0.3), (1.0,), True, 1, jnp.float64)
+    assert not tile_kernel.applies(q, (1.0,), True, 5, jnp.float64)
+    assert not tile_kernel.applies(q, (-1.0,), True, 1, jnp.float64)
+    assert tile_kernel.applies(q, (1.0 + 1e-4,), False, 1, jnp.float64)
+    assert not tile_kernel.applies(q, (1.0 + 1e-4,), False, 1, jnp.float32)
