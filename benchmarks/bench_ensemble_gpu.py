@@ -281,6 +281,14 @@ def main():
             "qubit float64, special: XLA's scan program (no tile kernel)",
             dict(d=2, dtype=f64, n_configs=n, settings={"engine._TILE_KERNEL": False}),
         ),
+        (
+            "qubit float32, special: histogram by comparison with every slot (tile kernel until 2026-12-01)",
+            dict(d=2, dtype=f32, n_configs=n, settings={"tile.HISTOGRAM_PLANES": 0}),
+        ),
+        (
+            "qubit float64, special: histogram by comparison with every slot (tile kernel until 2026-12-01)",
+            dict(d=2, dtype=f64, n_configs=n, settings={"tile.HISTOGRAM_PLANES": 0}),
+        ),
     ]
     for spec in filter(None, args.tiles.split(",")):
         tile, warps = (int(v) for v in spec.split("x"))

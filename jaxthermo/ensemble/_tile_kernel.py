@@ -7,8 +7,9 @@ Here one Pallas (Triton) program owns ``tile`` configurations for all N collisio
 (a Gaussian from each configuration's threefry key, :class:`KeyedGaussian`, else it reads the
 chunk's draws), applies the fused partial swap (:func:`~jaxthermo.ensemble._fused.qubit_collision`),
 evaluates D_α (:mod:`~jaxthermo.ensemble._divergences`, the same closed forms), reduces the per-step
-shifted sums over its tile and counts the single-collision work into the histogram, all in
-registers. It writes per step its tile's sums and, at the end, W_N and Q_N per configuration.
+shifted sums over its tile and counts the single-collision work into the histogram (vertical
+counters: a slot is added with bit operations, not compared with every slot), all in registers.
+It writes per step its tile's sums and, at the end, W_N and Q_N per configuration.
 
 Per-step moments: each tile sums ``x − K_t`` and ``(x − K_t)²`` over its valid configurations, with
 its own shift K_t: at r = 1 the collision of ρ0 with δ = 0 (the homogeneous reservoir), afterwards
@@ -50,6 +51,16 @@ _GROUP = 32
 KERNEL_DRAWS = True
 
 
+# how the kernel counts: 0 = at every step each group's (tile, 32) indicators (above); K > 0 = vertical
+# counters: the one-hot words (one uint32 per group) of _PER_COUNTER configurations are added as
+# bit-sliced numbers into counters of K bit planes (bit operations only, no comparison with every
+# slot), whose counts are moved into the groups every (2^K − 1) // _PER_COUNTER steps. K = 10: the
+# fewest instructions per collision of K = 6, 8, 10 compiled for an H100/H200 (sm_90a: 643 against
+# 929 with comparisons in float32, 1024 against 1283 in float64; benchmarks/tile_kernel_sass.py)
+HISTOGRAM_PLANES = 10
+_PER_COUNTER = 4  # configurations per counter: a thread's share of a 128-configuration tile on 1 warp
+
+
 def _count(groups, idx):
     """Add the slots ``idx`` (tile,) int32 (−1: not counted) to the per-group counts ``groups``."""
     return tuple(
@@ -57,6 +68,68 @@ def _count(groups, idx):
         + jnp.sum(idx[:, None] == (g * _GROUP + jnp.arange(_GROUP, dtype=jnp.int32))[None, :], axis=0, dtype=jnp.int32)
         for g, c in enumerate(groups)
     )
+
+
+def _bit_sum(words):
+    """The bitwise sum of a list of uint32 words as bit planes, least significant first (full adders)."""
+    planes = []
+    while words:
+        if len(words) == 1:
+            planes.append(words[0])
+            break
+        carries, level = [], list(words)
+        while len(level) > 1:  # add the words of this bit weight pairwise, keep the carries
+            a, b = level.pop(), level.pop()
+            level.insert(0, a ^ b)
+            carries.append(a & b)
+        planes.append(level[0])
+        words = carries
+    return planes
+
+
+def _full_add(terms):
+    """Sum bit and carry of one to three uint32 words of the same weight (bitwise): (sum, carry or None)."""
+    if len(terms) == 1:
+        return terms[0], None
+    if len(terms) == 2:
+        return terms[0] ^ terms[1], terms[0] & terms[1]
+    a, b, c = terms
+    half = a ^ b
+    return half ^ c, (a & b) | (c & half)
+
+
+def _count_planes(planes, idx):
+    """Add the slots ``idx`` (tile,) int32 (−1: not counted) to the vertical counters ``planes`` (per
+    group, K bit planes (tile // _PER_COUNTER,) uint32, least significant first): the one-hot words
+    of each counter's configurations, summed as bit planes, added plane by plane with carries."""
+    word = (idx >> 5).reshape(-1, _PER_COUNTER)  # the group; −1 stays −1
+    one = jnp.left_shift(jnp.full(word.shape, 1, jnp.uint32), (idx & 31).astype(jnp.uint32).reshape(word.shape))
+    column = jax.lax.broadcasted_iota(jnp.int32, word.shape, 1)
+    out = []
+    for g, bits in enumerate(planes):
+        hot = jnp.where(word == g, one, jnp.zeros_like(one))
+        per_config = [  # the counter's configurations one by one (Triton lowers no slices)
+            jnp.sum(jnp.where(column == j, hot, jnp.zeros_like(hot)), axis=1, dtype=jnp.uint32)
+            for j in range(_PER_COUNTER)
+        ]
+        addend, carry, new = _bit_sum(per_config), None, []
+        for k, b in enumerate(bits):
+            terms = [t for t in (b, addend[k] if k < len(addend) else None, carry) if t is not None]
+            bit, carry = _full_add(terms)
+            new.append(bit)
+        out.append(tuple(new))
+    return tuple(out)
+
+
+def _flush_planes(groups, planes):
+    """Add the counts held in the vertical counters ``planes`` to the per-group counts ``groups``."""
+    shifts = jnp.arange(_GROUP, dtype=jnp.uint32)[None, :]
+    out = []
+    for c, bits in zip(groups, planes):
+        for k, b in enumerate(bits):
+            c = c + jnp.sum(((b[:, None] >> shifts) & 1).astype(jnp.int32), axis=0, dtype=jnp.int32) * (1 << k)
+        out.append(c)
+    return tuple(out)
 
 
 class KeyedGaussian(NamedTuple):
@@ -128,6 +201,9 @@ def qubit_chunk(
     from jax.experimental import pallas as pl
 
     tile, num_warps = tile or TILE, num_warps or NUM_WARPS
+    planes = HISTOGRAM_PLANES
+    if 0 < planes and 2**planes - 1 < _PER_COUNTER:
+        raise ValueError(f"HISTOGRAM_PLANES={planes}: counters of {_PER_COUNTER} configurations need at least 3 planes")
     keyed = isinstance(draws, KeyedGaussian)
     b = draws.k1.shape[0] if keyed else draws.shape[1]
     dt = jnp.real(jnp.asarray(rho0)).dtype
@@ -212,7 +288,7 @@ def qubit_chunk(
                 sums_ref[t, 2 * k + j, r] = s2
                 new_shift.append(kj + s1 / n_t)
             idx = jnp.where(valid, bin_index(e.work, lo, hi, n_bins), -1)
-            return state, acc, tuple(new_shift), _count(hist, idx)
+            return state, acc, tuple(new_shift), (_count_planes if planes else _count)(hist, idx)
 
         carry0 = (
             state0,
@@ -220,7 +296,22 @@ def qubit_chunk(
             shift0,
             tuple(jnp.zeros((_GROUP,), jnp.int32) for _ in range(n_groups)),
         )
-        _, acc, _, hist = jax.lax.fori_loop(0, n_steps, body, carry0)
+        if not planes:
+            _, acc, _, hist = jax.lax.fori_loop(0, n_steps, body, carry0)
+        else:  # blocks of 2^K − 1 steps on the vertical counters, each block's counts then added
+            block = (2**planes - 1) // _PER_COUNTER
+
+            def run_block(carry, start, length):
+                state, acc, shift, hist = carry
+                shape = (tile // _PER_COUNTER,)
+                counters = tuple(tuple(jnp.zeros(shape, jnp.uint32) for _ in range(planes)) for _ in hist)
+                inner = lambda i, c: body(start + i, c)
+                state, acc, shift, counters = jax.lax.fori_loop(0, length, inner, (state, acc, shift, counters))
+                return state, acc, shift, _flush_planes(hist, counters)
+
+            n_full, rest = divmod(n_steps, block)
+            carry = jax.lax.fori_loop(0, n_full, lambda j, c: run_block(c, j * block, block), carry0)
+            _, acc, _, hist = run_block(carry, n_full * block, rest) if rest else carry
         w_ref[pl.ds(t * tile, tile)] = acc[0]
         q_ref[pl.ds(t * tile, tile)] = acc[1]
         for g, c in enumerate(hist):

@@ -74,6 +74,19 @@ def test_tile_kernel_equals_cpu_program(dtype, coherent, schedule, alphas, distr
     assert_same_chunk_statistics(ref, got, exact, 1e-11 if dtype == jnp.float64 else 2e-5)
 
 
+@pytest.mark.parametrize("planes, n_steps", [(3, 12), (4, 17), (5, 14)])
+def test_vertical_counters_count_as_the_cpu_program(monkeypatch, planes, n_steps):
+    """The histogram's vertical counters (``HISTOGRAM_PLANES`` = K bit planes holding the counts of 4
+    configurations, moved into the counts every (2^K − 1) // 4 steps: 12 = 12 blocks of 1, 17 = 5
+    blocks of 3 and a rest of 2, 14 = 2 blocks of 7) count exactly as the CPU program, masked
+    configurations excluded; every other statistic as before."""
+    monkeypatch.setattr(tile_kernel, "HISTOGRAM_PLANES", planes)
+    ref = _chunk(jnp.float64, True, False, (1.0, float("inf")), False, n_steps=n_steps)
+    got = _chunk(jnp.float64, True, False, (1.0, float("inf")), True, n_steps=n_steps)
+    assert int(np.sum(got["collision_work_histogram"].counts)) == (1000 - 37) * n_steps
+    assert_same_chunk_statistics(ref, got, ref, 1e-11)
+
+
 def test_kernel_draws_are_the_gaussian_draws():
     """``standard_normal_row`` for counter r equals row r of ``standard_normal_columns`` (the draws
     of Gaussian.sample_columns) for the same keys; ``keyed_draws`` applies to a Gaussian drawn in
@@ -128,6 +141,19 @@ def test_tile_kernel_lowers_to_triton_for_cuda(dtype, coherent, keyed):
         draws = jnp.zeros((n_steps, b), dtype)
     edges = jnp.linspace(-0.05, 0.05, 65, dtype=dtype)
     fn = partial(tile_kernel.qubit_chunk, n_steps=n_steps, alphas=ALPHAS if coherent else (1.0,), coherent=coherent)
+    text = jax.jit(fn).trace(model, rho0, draws, idx < b - 5, edges).lower(lowering_platforms=("cuda",)).as_text()
+    assert text.count("xla.gpu.triton") == 1
+
+
+def test_tile_kernel_with_vertical_counters_lowers_to_triton_for_cuda(monkeypatch):
+    """The vertical counters' bit operations and nested loops have Triton lowerings too."""
+    monkeypatch.setattr(tile_kernel, "HISTOGRAM_PLANES", 6)
+    n_steps, b = 70, 256
+    model, rho0 = _setup(jnp.float32, True, False, n_steps)
+    idx = jnp.arange(b, dtype=jnp.uint32)
+    draws = tile_kernel.keyed_draws(model.distribution, jax.random.key(0), idx, n_steps, jnp.float64)
+    edges = jnp.linspace(-0.05, 0.05, 65, dtype=jnp.float32)
+    fn = partial(tile_kernel.qubit_chunk, n_steps=n_steps, alphas=ALPHAS, coherent=True)
     text = jax.jit(fn).trace(model, rho0, draws, idx < b - 5, edges).lower(lowering_platforms=("cuda",)).as_text()
     assert text.count("xla.gpu.triton") == 1
 

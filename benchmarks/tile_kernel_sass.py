@@ -1,0 +1,182 @@
+"""Instructions per collision of the GPU tile kernel, counted without a GPU.
+
+The qubit tile kernel (``jaxthermo.ensemble._tile_kernel``) is bound by the instructions it issues
+(an H200 profile: 95 % of the GPU's busy time, about 1 byte of memory traffic per collision), so its
+compiled instruction count predicts its speed: on an H200 the measured ratios of the float32
+default call to ``alphas=()`` (×1.20) and to float64 (×1.61) follow the counts (×1.18, ×1.38; float64
+instructions cost more). This script lowers the kernel of the default call for CUDA on this machine
+(Pallas's Triton module, as ``jax.jit(...).lower(lowering_platforms=("cuda",))``), compiles it with
+the ``triton`` package for sm_90a (H100/H200; ptxas and nvdisasm ship with the package), finds the
+loop over collisions in the SASS and prints, per collision, the warp instructions of one step divided
+by the configurations a warp carries, with the registers and spills. With the vertical-counter
+histogram the loop over collisions is nested in blocks; the count adds each block's flush, divided
+by the block's steps.
+
+Needs ``pip install triton`` (not a dependency of jaxthermo; Triton 3.9 read the module jax 0.9.2
+writes). Run:  python benchmarks/tile_kernel_sass.py [--settings tile.HISTOGRAM_PLANES=0] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import importlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import jaxthermo as jt  # noqa: E402
+from jaxthermo.ensemble import _tile_kernel as tile_kernel  # noqa: E402
+
+N_STEPS, TILES = 1000, 32
+
+
+def triton_module(dtype, alphas, coherent=True):
+    """The Triton module (text) of the default call's tile kernel, lowered for CUDA."""
+    from jax._src.pallas.triton import pallas_call_registration as registration
+
+    captured = []
+    lower = registration.lowering.lower_jaxpr_to_triton_module
+
+    def capture(*args, **kwargs):
+        result = lower(*args, **kwargs)
+        captured.append(result.module.operation.get_asm(enable_debug_info=False))
+        return result
+
+    registration.lowering.lower_jaxpr_to_triton_module = capture
+    try:
+        model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.05))
+        v = np.exp(1j * np.arange(2)) / np.sqrt(2)
+        rho0 = 0.5 * np.outer(v, v.conj()) + 0.25 * np.eye(2)
+        if not coherent:
+            rho0 = np.diag(np.diag(rho0))
+        rho0 = jnp.asarray(rho0, jnp.complex64 if dtype == jnp.float32 else jnp.complex128)
+        b = TILES * tile_kernel.TILE
+        idx = jnp.arange(b, dtype=jnp.uint32)
+        draws = tile_kernel.keyed_draws(model.distribution, jax.random.key(0), idx, N_STEPS, jnp.float64)
+        edges = jnp.linspace(-0.05, 0.05, 65, dtype=dtype)
+        fn = partial(tile_kernel.qubit_chunk, n_steps=N_STEPS, alphas=alphas, coherent=coherent)
+        jax.jit(fn).trace(model, rho0, draws, idx < b, edges).lower(lowering_platforms=("cuda",))
+    finally:
+        registration.lowering.lower_jaxpr_to_triton_module = lower
+    (module,) = captured
+    return module
+
+
+def compile_sass(module_text, num_warps):
+    """SASS text and resource usage of a Triton module compiled for sm_90a."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+
+    os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")  # Triton's default until 3.9
+    bindir = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "kernel.ttir")
+        with open(path, "w") as fh:
+            fh.write(module_text)
+        kernel = triton.compile(path, target=GPUTarget("cuda", 90, 32), options={"num_warps": num_warps})
+        cubin = os.path.join(tmp, "kernel.cubin")
+        with open(cubin, "wb") as fh:
+            fh.write(kernel.asm["cubin"])
+        sass = subprocess.run([os.path.join(bindir, "nvdisasm"), "-c", cubin], capture_output=True, text=True).stdout
+        usage = subprocess.run([os.path.join(bindir, "cuobjdump"), "-res-usage", cubin], capture_output=True, text=True)
+    regs = re.search(r"REG:(\d+) STACK:(\d+)", usage.stdout)
+    return sass, (int(regs.group(1)), int(regs.group(2))) if regs else (None, None)
+
+
+def loops(sass):
+    """Backward branches of the SASS: (first address, last address, instructions) per loop."""
+    ins, labels, label = [], {}, None
+    for line in sass.splitlines():
+        m = re.match(r"^(\.L_x_\d+):", line)
+        if m:
+            label = m.group(1)
+        m = re.search(r"/\*([0-9a-f]{4,})\*/\s+(.*?);", line)
+        if m:
+            addr = int(m.group(1), 16)
+            ins.append((addr, m.group(2).strip()))
+            if label and label not in labels:
+                labels[label] = addr
+    out = []
+    for addr, text in ins:
+        m = re.search(r"BRA\s+`\((\.L_x_\d+)\)", text)
+        if m and labels.get(m.group(1), addr + 1) < addr:
+            lo = labels[m.group(1)]
+            out.append((lo, addr, [t for a, t in ins if lo <= a <= addr]))
+    return out
+
+
+def per_collision(sass, block: int, per_warp: int):
+    """Warp instructions of one collision step (the innermost large loop, plus its block's flush / block)
+    and the lane instructions per collision (× 32 lanes / configurations per warp)."""
+    found = sorted(loops(sass), key=lambda lp: -len(lp[2]))
+    outer = found[0]
+    step, flush = len(outer[2]), 0
+    if block > 1:
+        inner = max((lp for lp in found[1:] if outer[0] <= lp[0] and lp[1] <= outer[1]), key=lambda lp: len(lp[2]))
+        step, flush = len(inner[2]), len(outer[2]) - len(inner[2])
+        body = inner[2]
+    else:
+        body = outer[2]
+    spills = sum(1 for t in body if re.search(r"\b(LDL|STL)\b", t))
+    ops = collections.Counter(re.sub(r"^@!?U?P\w+\s+", "", t).split()[0].split(".")[0] for t in body)
+    per_step = step + flush / max(block, 1)
+    return {
+        "warp_instructions_per_step": round(per_step, 1),
+        "lane_instructions_per_collision": round(per_step * 32 / per_warp, 1),
+        "loop_instructions": step,
+        "flush_instructions": flush,
+        "spill_instructions_in_loop": spills,
+        "top_opcodes": dict(ops.most_common(8)),
+    }
+
+
+def _value(v):
+    try:
+        return int(v)
+    except ValueError:
+        return float(v)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--settings", default="", help="module settings, e.g. tile.HISTOGRAM_PLANES=0,tile.TILE=64")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    for kv in filter(None, args.settings.split(",")):
+        key, value = kv.split("=")
+        module = importlib.import_module("jaxthermo.ensemble._tile_kernel" if key.startswith("tile.") else key)
+        setattr(module, key.split(".")[-1], _value(value))
+    planes = tile_kernel.HISTOGRAM_PLANES
+    block = (2**planes - 1) // tile_kernel._PER_COUNTER if planes else 1
+    per_warp = tile_kernel.TILE // tile_kernel.NUM_WARPS
+    results = {"settings": args.settings or "defaults", "histogram_planes": planes, "tile": tile_kernel.TILE}
+    for name, dtype in (("float32", jnp.float32), ("float64", jnp.float64)):
+        for label, alphas in (("default", (1.0, float("inf"))), ("alphas=()", ())):
+            sass, (regs, stack) = compile_sass(triton_module(dtype, alphas), tile_kernel.NUM_WARPS)
+            row = per_collision(sass, block, per_warp) | {"registers": regs, "stack_bytes": stack}
+            results[f"{name} {label}"] = row
+            print(
+                f"{name} {label}: {row['lane_instructions_per_collision']} lane instructions per collision "
+                f"(loop {row['loop_instructions']}, flush {row['flush_instructions']} per {block} steps; "
+                f"{regs} registers, {row['spill_instructions_in_loop']} spill instructions in the loop)",
+                flush=True,
+            )
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
