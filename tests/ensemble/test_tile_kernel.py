@@ -127,12 +127,21 @@ def test_merge_tiles_is_exact():
             assert abs(float(m2[r, j]) - exact_m2) <= 1e-10 * exact_m2
 
 
-@pytest.mark.parametrize("dtype, coherent, keyed", [(jnp.float64, True, True), (jnp.float32, False, False)])
-def test_tile_kernel_lowers_to_triton_for_cuda(dtype, coherent, keyed):
+@pytest.mark.parametrize(
+    "dtype, coherent, keyed, planes",
+    [
+        (jnp.float64, True, True, tile_kernel.HISTOGRAM_PLANES),
+        (jnp.float32, False, False, 0),
+        (jnp.float32, True, True, 6),
+    ],
+)
+def test_tile_kernel_lowers_to_triton_for_cuda(monkeypatch, dtype, coherent, keyed, planes):
     """The kernel lowers (for the CUDA platform, on this CPU machine) to one Triton custom call:
     every operation it uses has a Triton lowering (a select between two Python-float constants, for
-    one, had none: _elementary keeps its constants typed)."""
-    n_steps, b = 40, 1024
+    one, had none: _elementary keeps its constants typed; slices have none), with the histogram's
+    vertical counters (300 steps: blocks and a rest) or its comparisons (``HISTOGRAM_PLANES = 0``)."""
+    monkeypatch.setattr(tile_kernel, "HISTOGRAM_PLANES", planes)
+    n_steps, b = 300, 1024
     model, rho0 = _setup(dtype, coherent, False, n_steps)
     idx = jnp.arange(b, dtype=jnp.uint32)
     if keyed:
@@ -141,19 +150,6 @@ def test_tile_kernel_lowers_to_triton_for_cuda(dtype, coherent, keyed):
         draws = jnp.zeros((n_steps, b), dtype)
     edges = jnp.linspace(-0.05, 0.05, 65, dtype=dtype)
     fn = partial(tile_kernel.qubit_chunk, n_steps=n_steps, alphas=ALPHAS if coherent else (1.0,), coherent=coherent)
-    text = jax.jit(fn).trace(model, rho0, draws, idx < b - 5, edges).lower(lowering_platforms=("cuda",)).as_text()
-    assert text.count("xla.gpu.triton") == 1
-
-
-def test_tile_kernel_with_vertical_counters_lowers_to_triton_for_cuda(monkeypatch):
-    """The vertical counters' bit operations and nested loops have Triton lowerings too."""
-    monkeypatch.setattr(tile_kernel, "HISTOGRAM_PLANES", 6)
-    n_steps, b = 70, 256
-    model, rho0 = _setup(jnp.float32, True, False, n_steps)
-    idx = jnp.arange(b, dtype=jnp.uint32)
-    draws = tile_kernel.keyed_draws(model.distribution, jax.random.key(0), idx, n_steps, jnp.float64)
-    edges = jnp.linspace(-0.05, 0.05, 65, dtype=jnp.float32)
-    fn = partial(tile_kernel.qubit_chunk, n_steps=n_steps, alphas=ALPHAS, coherent=True)
     text = jax.jit(fn).trace(model, rho0, draws, idx < b - 5, edges).lower(lowering_platforms=("cuda",)).as_text()
     assert text.count("xla.gpu.triton") == 1
 
