@@ -159,20 +159,36 @@ _ERFINV_FAR_TAIL = (
 )  # fmt: skip
 
 
-def _erf_inv64(x):
+def _erf_inv64_central(x):
+    """w = −log(1 − x²) and the central branch's polynomial (used where w < 6.25)."""
     w = -_log64((1.0 - x) * (1.0 + x))
     t = w - 3.125
     p = jnp.full_like(t, _ERFINV_CENTRAL[0])
     for c in _ERFINV_CENTRAL[1:]:
         p = c + p * t
+    return w, p
+
+
+def _erf_inv64_tails(w, p):
+    """The tail branches' polynomials where w ≥ 6.25 (in √w − 3.25 below 16, √w − 5 above), else ``p``."""
     near = w < 16.0
     f64 = np.float64  # typed constants for Pallas's Triton lowering (see _log64_any)
     t = jnp.sqrt(w) - jnp.where(near, f64(3.25), f64(5.0))
     q = jnp.where(near, f64(_ERFINV_TAIL[0]), f64(_ERFINV_FAR_TAIL[0]))
     for a, b in zip(_ERFINV_TAIL[1:], _ERFINV_FAR_TAIL[1:], strict=True):
         q = jnp.where(near, f64(a), f64(b)) + q * t
-    val = jnp.where(w < 6.25, p, q) * x
-    return jnp.where(jnp.abs(x) == 1.0, x * jnp.inf, val)
+    return jnp.where(w < 6.25, p, q)
+
+
+def _erf_inv64(x, branch_tails: bool = False):
+    """``branch_tails``: evaluate the tails only where some element needs them (``lax.cond`` on the
+    whole array, about one draw in a thousand: for a kernel's tile, not for XLA's CPU loops)."""
+    w, p = _erf_inv64_central(x)
+    if branch_tails:
+        poly = lax.cond(jnp.max(w) >= 6.25, _erf_inv64_tails, lambda w, p: p, w, p)  # (no reduce_or in Triton)
+    else:
+        poly = _erf_inv64_tails(w, p)
+    return jnp.where(jnp.abs(x) == 1.0, x * jnp.inf, poly * x)
 
 
 def erf_inv(x):
@@ -210,9 +226,10 @@ def _uniform_pm1(key_data, counters):
 
 def standard_normal_row(k1, k2, counter):
     """Row ``counter`` (uint32 scalar) of :func:`standard_normal_columns` for the key data ``k1, k2``
-    (uint32 arrays, one key per column), float64: elementwise, for a kernel that draws as it goes."""
+    (uint32 arrays, one key per column), float64, for a kernel that draws as it goes: the same
+    numbers, with erf⁻¹'s tail polynomials evaluated only when some element of the row needs them."""
     u = _uniform_pm1((k1, k2), jnp.zeros_like(k1) + counter)
-    return math.sqrt(2.0) * _erf_inv64(u)
+    return math.sqrt(2.0) * _erf_inv64(u, branch_tails=True)
 
 
 def fast_normal_applies(key, shape, dtype) -> bool:

@@ -56,7 +56,8 @@ KERNEL_DRAWS = True
 # bit-sliced numbers into counters of K bit planes (bit operations only, no comparison with every
 # slot), whose counts are moved into the groups every (2^K − 1) // _PER_COUNTER steps. K = 10: the
 # fewest instructions per collision of K = 6, 8, 10 compiled for an H100/H200 (sm_90a: 643 against
-# 929 with comparisons in float32, 1024 against 1283 in float64; benchmarks/tile_kernel_sass.py)
+# 929 with comparisons in float32, 1024 against 1283 in float64, before erf⁻¹'s tails moved to a
+# branch; benchmarks/tile_kernel_sass.py, benchmarks/RESULTS_ensemble.md)
 HISTOGRAM_PLANES = 10
 _PER_COUNTER = 4  # configurations per counter: a thread's share of a 128-configuration tile on 1 warp
 
@@ -256,7 +257,7 @@ def qubit_chunk(
         m = types.SimpleNamespace(kind=kind, beta=beta, g0=g0)
         w = mask_ref[pl.ds(t * tile, tile)]  # 0/1 weights
         valid = w > 0
-        n_t = jnp.maximum(jnp.sum(w), 1.0)
+        inv_n = 1.0 / jnp.maximum(jnp.sum(w), 1.0)  # the shifts move by S1 / n_t: one division per tile
 
         def divergence(st):
             if not alphas:
@@ -286,7 +287,7 @@ def qubit_chunk(
                 sums_ref[t, j, r] = kj
                 sums_ref[t, k + j, r] = s1
                 sums_ref[t, 2 * k + j, r] = s2
-                new_shift.append(kj + s1 / n_t)
+                new_shift.append(kj + s1 * inv_n)
             idx = jnp.where(valid, bin_index(e.work, lo, hi, n_bins), -1)
             return state, acc, tuple(new_shift), (_count_planes if planes else _count)(hist, idx)
 
