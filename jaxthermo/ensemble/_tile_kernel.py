@@ -43,15 +43,16 @@ from ._statistics import bin_index
 # configurations and warps per program: the fastest of those measured on an H200 in both float32 and
 # float64 (benchmarks/RESULTS_ensemble.md); a tile is a power of two (Triton's block shapes)
 TILE, NUM_WARPS = 128, 1
-# the single-collision work is counted per program into (32,) groups of histogram slots: at every
-# step the (tile, 32) indicators of a group are summed over the tile (a power of two: Triton's
-# block shapes; a tuple of groups, as Triton concatenates only two arrays)
+# the single-collision work is counted per program into (32,) groups of histogram slots (a power
+# of two: Triton's block shapes; one uint32 word of the vertical counters below; a tuple of groups,
+# as Triton concatenates only two arrays)
 _GROUP = 32
 # Gaussian δ drawn inside the kernel (KeyedGaussian) rather than read from an (N, B) array of draws
 KERNEL_DRAWS = True
 
 
-# how the kernel counts: 0 = at every step each group's (tile, 32) indicators (above); K > 0 = vertical
+# how the kernel counts: 0 = at every step each group's (tile, 32) indicators summed over the tile
+# (_count; the kernel timed on an H200, kept as a special benchmark row); K > 0 = vertical
 # counters: the one-hot words (one uint32 per group) of _PER_COUNTER configurations are added as
 # bit-sliced numbers into counters of K bit planes (bit operations only, no comparison with every
 # slot), whose counts are moved into the groups every (2^K − 1) // _PER_COUNTER steps. K = 10: the
