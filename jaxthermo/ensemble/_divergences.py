@@ -50,14 +50,36 @@ def _classical_one(ps, log_q, alpha: float):
     (a reduction over a short minor axis it does not; d = 6: ×2.8 per evaluation).
     """
     pos = [p > 0 for p in ps]
-    logp = [log(jnp.where(ok, p, 1.0)) for p, ok in zip(ps, pos)]
     if alpha == 1.0:
+        # p_j log p_j → 0 as p_j → 0, so a subnormal p_j may take log_positive's floor
+        logp = [log_positive(jnp.where(ok, p, 1.0)) for p, ok in zip(ps, pos)]
         return sum(jnp.where(ok, p * (lp - lq), 0.0) for p, ok, lp, lq in zip(ps, pos, logp, log_q))
     if math.isinf(alpha):
-        return _maximum([jnp.where(ok, lp - lq, -jnp.inf) for ok, lp, lq in zip(pos, logp, log_q)])
+        return _classical_max_divergence(ps, log_q)
+    logp = [log(jnp.where(ok, p, 1.0)) for p, ok in zip(ps, pos)]
     expo = [jnp.where(ok, alpha * lp + (1.0 - alpha) * lq, -jnp.inf) for ok, lp, lq in zip(pos, logp, log_q)]
     m = _maximum(expo)
     return (m + jnp.log(sum(jnp.exp(e - m) for e in expo))) / (alpha - 1.0)
+
+
+def _classical_max_divergence(ps, log_q):
+    """D_∞(p‖q) = max_j log(p_j/q_j) with one logarithm instead of d (docs/ensemble.md §2).
+
+    The level b of the largest ratio is found without logarithms: j beats b where
+    p_j > p_b · e^{log q_j − log q_b} (constants of τ_S; an exponential that overflows or
+    underflows still decides correctly, and a level with p_b = 0 always loses), then
+    D_∞ = log p_b − log q_b, the same number as the maximum of the d differences.
+    """
+    best_p, best_lq, best = ps[0], log_q[0], None
+    for j in range(1, len(ps)):
+        scale = jnp.exp(log_q[j] - log_q[0])  # e^{log q_j − log q_b} for the b of each configuration
+        for b in range(1, j):
+            scale = jnp.where(best == b, jnp.exp(log_q[j] - log_q[b]), scale)
+        wins = (ps[j] > best_p * scale) | (best_p == 0)
+        best_p, best_lq = jnp.where(wins, ps[j], best_p), jnp.where(wins, log_q[j], best_lq)
+        if j < len(ps) - 1:
+            best = jnp.where(wins, j, 0 if best is None else best)
+    return log(best_p) - best_lq
 
 
 def _maximum(xs):

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import jaxthermo as jt
+from jaxthermo._information import log_thermal_populations
 from jaxthermo.ensemble._divergences import (
     classical_divergences,
     eigvalsh3,
@@ -184,6 +185,35 @@ def test_classical_divergences_static_alpha(d):
     got = np.asarray(classical_divergences(jnp.asarray(p), 0.7, 1.1, alphas))
     ref = np.asarray(jt.divergences_to_thermal(jnp.asarray(p[..., None] * np.eye(d)), 0.7, 1.1, alphas))
     np.testing.assert_allclose(got, ref, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("d", [2, 3, 8])
+@pytest.mark.parametrize("beta", [0.7, -3.0, 400.0, 2000.0, -2000.0])
+def test_classical_max_divergence_picks_the_largest_ratio(d, beta):
+    """D_∞ finds its level without logarithms (p_j against p_b e^{log q_j − log q_b}): against the
+    reference's maximum of log p_j − log q_j, at temperatures where those exponentials overflow and
+    underflow (β g (d − 1) up to 15400), with empty levels, tiny and tied populations."""
+    rng = np.random.default_rng(d)
+    p = rng.dirichlet(np.ones(d), size=64)
+    p[0] = 0.0
+    p[0, -1] = 1.0  # all weight on the least populated level of τ_S (β > 0)
+    p[1] = 0.0
+    p[1, 0] = 1.0
+    p[2] = 1.0 / d  # every ratio the same at β = 0 limits; ties otherwise broken by τ_S
+    p[3, :] = rng.dirichlet(np.ones(d))
+    p[3, -1] = 1e-300  # a tiny weight where τ_S is smallest
+    p[3, :-1] *= (1 - 1e-300) / p[3, :-1].sum()
+    p[np.arange(4, 12), rng.integers(0, d, 8)] = 0.0  # an empty level
+    p[4:12] /= p[4:12].sum(axis=-1, keepdims=True)
+    q_log = np.asarray(log_thermal_populations(d, beta, 1.1))
+    p[12] = np.exp(q_log - np.logaddexp.reduce(q_log))  # p = τ_S: D_∞ = 0, every level tied
+    alphas = (1.0, float("inf"))
+    got = np.asarray(classical_divergences(jnp.asarray(p), beta, 1.1, alphas))
+    ref = np.asarray(jt.divergences_to_thermal(jnp.asarray(p[..., None] * np.eye(d)), beta, 1.1, alphas, quantum=False))
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, ref, rtol=1e-14, atol=1e-14)
+    lr = np.where(p > 0, np.log(np.where(p > 0, p, 1.0)) - q_log, -np.inf)  # independent: NumPy
+    np.testing.assert_allclose(got[:, 1], lr.max(axis=-1), rtol=1e-13, atol=1e-13)
 
 
 def _direct(model, rho0, n_steps, n_configs, seed):
