@@ -10,9 +10,11 @@ import pytest
 from scipy.special import erfinv
 
 import jaxthermo as jt
+from jaxthermo import _elementary
 from jaxthermo._elementary import (
     _log64,
     _uniform_pm1,
+    division_free,
     erf_inv,
     log,
     log_positive,
@@ -88,6 +90,35 @@ def test_erf_inv_float64_agrees_with_scipy_over_the_whole_interval():
     # JAX's own float64 erf_inv (the reference route of jax.random.normal) in its accurate range
     mid = np.abs(x) < 0.9
     np.testing.assert_allclose(ours[mid], np.asarray(jax.lax.erf_inv(x[mid])), rtol=1e-14, atol=0)
+
+
+def test_division_free_log_and_erf_inv_keep_their_accuracy_without_a_division():
+    """Inside ``division_free`` (how the GPU tile kernel traces them) log, log_positive and erf_inv
+    contain no division and keep the bounds of the ordinary versions: 1 ulp of NumPy's log, 8 ulp of
+    SciPy's erfinv. The reciprocal's linear seed has the least relative error over the reduced range
+    (it equioscillates: ±1.49·10⁻² at both ends and the midpoint); its Newton steps reach rounding."""
+    y = np.linspace(1 + np.sqrt(0.5), 1 + np.sqrt(2), 100_001)
+    seed_error = 1 - y * (_elementary._RECIP_C0 + _elementary._RECIP_C1 * y)
+    assert seed_error[0] == pytest.approx(seed_error[-1], rel=1e-12)
+    assert seed_error.min() == pytest.approx(-seed_error[0], rel=1e-8)
+    assert 0.0149 < seed_error[0] < 0.01494  # a worse linear seed would need a third Newton step
+    recip = np.asarray(jax.jit(lambda v: _elementary._reciprocal_of_two_plus(v))(y))
+    assert np.abs(recip * y - 1).max() <= 2.5e-16
+
+    rng = np.random.default_rng(5)
+    x = np.concatenate([10.0 ** rng.uniform(-307, 308, 200_000), rng.uniform(0, 1, 200_000)])
+    x = np.concatenate([x, 1 + rng.uniform(-1e-3, 1e-3, 50_000), [1.0, np.sqrt(0.5), np.sqrt(2.0)]])
+    u = np.concatenate([rng.uniform(-1, 1, 200_000), 1 - 10.0 ** rng.uniform(-16, -1, 50_000)])
+    functions = lambda v, w: (log(v), log_positive(v), erf_inv(w))
+    assert " div " in str(jax.make_jaxpr(functions)(x, u))  # the ordinary route divides
+    with division_free():
+        assert " div " not in str(jax.make_jaxpr(lambda v, w: functions(v, w))(x, u))
+        ours, ours_positive, ours_erf_inv = (np.asarray(a) for a in jax.jit(lambda v, w: functions(v, w))(x, u))
+    ref = np.log(x)
+    nonzero = ref != 0
+    assert _ulps(ours[nonzero], ref[nonzero]).max() <= 1.0 and np.all(ours[~nonzero] == 0.0)
+    np.testing.assert_array_equal(ours_positive, ours)
+    assert _ulps(ours_erf_inv, erfinv(u)).max() <= 8
 
 
 def test_erf_inv_other_dtypes_use_lax():
