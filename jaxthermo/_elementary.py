@@ -37,8 +37,6 @@ a slow path whose register moves cost more than the arithmetic; on CPUs the divi
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import math
 
 import jax
@@ -47,6 +45,7 @@ import numpy as np
 from jax import lax
 
 from ._dtypes import real_dtype
+from ._trace_setting import TraceSetting
 
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k·ln2_hi is exact (fdlibm)
 _LN2_LO = 1.90821492927058770002e-10
@@ -68,18 +67,13 @@ _LG = (  # fdlibm e_log.c: R(z) ≈ 2 artanh(s)/s − 2 − ..., z = s²
 _RECIP_A, _RECIP_B = 1.0 + math.sqrt(0.5), 1.0 + math.sqrt(2.0)
 _RECIP_C1 = -2.0 / (_RECIP_A * _RECIP_B + (_RECIP_A + _RECIP_B) ** 2 / 4.0)
 _RECIP_C0 = -_RECIP_C1 * (_RECIP_A + _RECIP_B)
-_DIVISION_FREE = contextvars.ContextVar("jaxthermo_division_free", default=False)
+_DIVISION_FREE = TraceSetting("division_free", False)
 
 
-@contextlib.contextmanager
 def division_free():
     """Trace the float64 :func:`log`, :func:`log_positive` and :func:`erf_inv` without a float64
-    division (for a GPU kernel's body; the same values within 1 ulp, tested)."""
-    token = _DIVISION_FREE.set(True)
-    try:
-        yield
-    finally:
-        _DIVISION_FREE.reset(token)
+    division inside this ``with`` block (for a GPU kernel's body; the same values within 1 ulp, tested)."""
+    return _DIVISION_FREE.set_to(True)
 
 
 def _reciprocal_of_two_plus(y):

@@ -8,13 +8,13 @@ through rounding. Histogram counts over fixed edges add exactly.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+
+from .._trace_setting import TraceSetting
 
 
 class Moments(NamedTuple):
@@ -68,18 +68,13 @@ class MeansOverConfigurations:
 # leading_sum folds by this factor until at most _LEAF rows are left
 _FOLD, _LEAF = 8, 128
 # whether leading_sum folds (CPU programs) or is one jnp.sum (accelerators); set while tracing
-_FOLDED = contextvars.ContextVar("jaxthermo_folded_sums", default=True)
+_FOLDED = TraceSetting("folded_sums", True)
 
 
-@contextlib.contextmanager
 def folded_sums(folded: bool):
-    """While tracing inside this block, :func:`leading_sum` folds (``True``, for CPU programs) or
-    is one ``jnp.sum`` (``False``, for GPUs, where each fold is another kernel launch)."""
-    token = _FOLDED.set(folded)
-    try:
-        yield
-    finally:
-        _FOLDED.reset(token)
+    """While tracing inside this ``with`` block, :func:`leading_sum` folds (``True``, for CPU
+    programs) or is one ``jnp.sum`` (``False``, for GPUs, where each fold is another kernel launch)."""
+    return _FOLDED.set_to(folded)
 
 
 def leading_sum(y):
