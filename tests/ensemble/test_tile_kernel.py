@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import jaxthermo as jt
+from jaxthermo import _elementary
 from jaxthermo._elementary import standard_normal_columns, standard_normal_row
 from jaxthermo.ensemble import _tile_kernel as tile_kernel
 from jaxthermo.ensemble._kernel import model_a_chunk
@@ -152,6 +153,30 @@ def test_tile_kernel_lowers_to_triton_for_cuda(monkeypatch, dtype, coherent, key
     fn = partial(tile_kernel.qubit_chunk, n_steps=n_steps, alphas=ALPHAS if coherent else (1.0,), coherent=coherent)
     text = jax.jit(fn).trace(model, rho0, draws, idx < b - 5, edges).lower(lowering_platforms=("cuda",)).as_text()
     assert text.count("xla.gpu.triton") == 1
+
+
+@pytest.mark.parametrize("tiled", [True, False])
+def test_kernel_logarithms_are_traced_without_divisions(monkeypatch, tiled):
+    """The tile kernel traces its float64 logarithms (erf⁻¹'s w, D_α's) inside ``division_free``
+    (fewer GPU instructions: benchmarks/RESULTS_ensemble.md); the CPU program keeps the division."""
+    seen = []
+    log64 = _elementary._log64
+
+    def spy(x):
+        seen.append(_elementary._DIVISION_FREE.get())
+        return log64(x)
+
+    monkeypatch.setattr(_elementary, "_log64", spy)
+    model, rho0 = _setup(jnp.float64, True, False, 3)
+    idx = jnp.arange(256, dtype=jnp.uint32)
+    edges = jnp.linspace(-0.05, 0.05, 65)
+    kernel = partial(
+        model_a_chunk, n_steps=3, alphas=(1.0, float("inf")), coherent=True, stacked=tiled,
+        tile_kernel="interpret" if tiled else None,
+    )  # fmt: skip
+    jax.make_jaxpr(kernel)(model, rho0, jax.random.key(2), idx, idx < 250, edges, edges)
+    assert len(seen) >= 4  # the draw's and D_α's three (at least)
+    assert all(seen) if tiled else not any(seen)
 
 
 def test_which_chunks_the_tile_kernel_computes():
