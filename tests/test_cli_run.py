@@ -253,3 +253,23 @@ def test_to_xarray_round_trip_through_netcdf(tmp_path):
         np.testing.assert_array_equal(
             back.mean_heat.sel(beta=1.0, width=0.3).values, sw.at(beta=1.0, width=0.3).mean_heat
         )
+
+
+def test_sweep_over_several_n_steps_pads_the_shorter_runs_with_nan(tmp_path):
+    out = tmp_path / "sw"
+    raw = {
+        "study": {"study": "sweep", "out": str(out)},
+        "run": {"n_steps": 5, "n_configs": 200},
+        "grid": {"theta": [0.1, 0.2], "n_steps": [2, 4]},
+    }
+    assert cli.main(["run", str(_write(raw, tmp_path / "s.toml")), "--no-progress"]) == 0
+    assert (out / "summary.png").stat().st_size > 0
+    ds = _open(out)
+    assert ds.mean_work.dims == ("theta", "n_steps", "collision") and ds.attrs["grid"] == "theta,n_steps"
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.05))
+    sw = jt.sweep(model, jt.thermal_state(2, 1.0, 1.0), 5, 200, 0, grid=raw["grid"], alphas=(1.0, np.inf))
+    for n in (2, 4):
+        point = ds.sel(theta=0.2, n_steps=n)
+        np.testing.assert_allclose(point.mean_work.values[:n], sw.at(theta=0.2, n_steps=n).mean_work, rtol=1e-12)
+        assert np.all(np.isnan(point.mean_work.values[n:])) and np.all(np.isnan(point.mean_state_divergence[n + 1 :]))
+    assert "n_steps" not in ds.attrs  # a grid parameter: its values are the coordinate

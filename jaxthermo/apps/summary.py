@@ -87,13 +87,19 @@ def _ensemble(plt, ds):
     return fig
 
 
+def _at_last(da, dim):
+    """``da`` at each point's last entry along ``dim`` (a grid over n_steps pads shorter N with NaN)."""
+    last = (da.notnull().sum(dim) - 1).clip(min=0)
+    return da.isel({dim: last})
+
+
 def _sweep(plt, ds):
     grid = ds.attrs["grid"].split(",")
     n = int(ds.attrs["n_configs"])
     x = grid[0]
-    total = ds.mean_cumulative_work.isel(collision=-1)
-    se = np.sqrt(ds.var_cumulative_work.isel(collision=-1) / n)
-    div = ds.mean_state_divergence.isel(step=-1, alpha=0)
+    total = _at_last(ds.mean_cumulative_work, "collision")
+    se = np.sqrt(_at_last(ds.var_cumulative_work, "collision") / n)
+    div = _at_last(ds.mean_state_divergence.isel(alpha=0), "step")
     fig, ax = plt.subplots(1, 2, figsize=(11, 4.5))
     others = [g for g in grid if g != x]
     stacked_w = total.stack(_other=others) if others else total.expand_dims(_other=[0])
