@@ -173,13 +173,18 @@ def von_neumann_entropy(rho) -> jnp.ndarray:
     return -jnp.sum(xlogx(_eigvals(_state(rho, "rho"))), axis=-1)
 
 
+def _kernel_weight(x, sigma):
+    """``Tr(P x P)`` with P the projector onto the kernel of σ (eigenvalues ≤ :func:`support_tolerance`),
+    decided and computed without gradients; basis-free within a degenerate kernel."""
+    x_c, sigma_c = jax.lax.stop_gradient(x), jax.lax.stop_gradient(sigma)
+    w, v = jnp.linalg.eigh(sigma_c)
+    weights = jnp.real(jnp.einsum("...ji,...jk,...ki->...i", jnp.conj(v), x_c, v))
+    return jnp.sum(jnp.where(w <= support_tolerance(w.dtype), weights, 0.0), axis=-1)
+
+
 def _support_mismatch(rho, sigma):
     """True where ρ has weight outside the support of σ (decided without gradients)."""
-    rho_c, sigma_c = jax.lax.stop_gradient(rho), jax.lax.stop_gradient(sigma)
-    w, v = jnp.linalg.eigh(sigma_c)
-    tol = support_tolerance(w.dtype)
-    weights = jnp.real(jnp.einsum("...ji,...jk,...ki->...i", jnp.conj(v), rho_c, v))
-    return jnp.sum(jnp.where(w <= tol, weights, 0.0), axis=-1) > 10 * tol
+    return _kernel_weight(rho, sigma) > 10 * support_tolerance(jnp.asarray(sigma).dtype)
 
 
 def _log_on_support(tol):
@@ -196,6 +201,26 @@ def _power_on_support(power, tol):
         return jnp.where(pos, jnp.where(pos, w, 1.0) ** power, 0.0)
 
     return f
+
+
+def entropy_rate_along(rho, rho_dot) -> jnp.ndarray:
+    """``dS/dt = −Tr(ρ̇ log ρ)`` of ``S(ρ) = −Tr ρ log ρ`` along a trace-free tangent ρ̇ (..., d, d).
+
+    Evaluated in the eigenbasis of ρ, ``−Σ_i ⟨i|ρ̇|i⟩ log λ_i`` over the support (``log ρ`` is
+    constant on a degenerate eigenspace, so no eigenvector derivative enters). +∞ when ρ̇ feeds
+    the kernel of ρ (``Tr(P ρ̇ P) > 0``, P the kernel projector): an eigenvalue λ(t) ≈ ṗt leaving 0
+    gives ``S ≈ −ṗt log ṗt``, whose slope diverges. A ρ̇ that vanishes on the kernel (a stationary
+    pure state) contributes 0 there. Derivatives are finite at full rank, degenerate spectra
+    included (Daleckii–Krein derivative of ``log ρ``).
+    """
+    rho = _state(rho, "rho")
+    rho_dot = jnp.asarray(rho_dot).astype(rho.dtype)
+    tol = support_tolerance(rho.dtype)
+    log_rho = hermitian_function(_log_on_support(tol), rho)
+    value = -jnp.real(jnp.einsum("...ij,...ji->...", rho_dot, log_rho))
+    scale = jax.lax.stop_gradient(jnp.linalg.norm(rho_dot, axis=(-2, -1)))
+    feeds_kernel = _kernel_weight(rho_dot, rho) > 10 * tol * scale
+    return jnp.where(feeds_kernel, jnp.inf, value)
 
 
 def relative_entropy(rho, sigma) -> jnp.ndarray:

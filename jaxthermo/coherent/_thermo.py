@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from .._dtypes import as_complex, as_real, as_state
-from .._information import mutual_information, relative_entropy, von_neumann_entropy
+from .._information import entropy_rate_along, mutual_information, relative_entropy, von_neumann_entropy
 from .._qudit import commutator, expectation
 from .._qutip import qobj_inputs
 from ._master import _species_generator, coherent_drive, dissipator, master_equation_rhs
@@ -83,15 +83,21 @@ def energy_rate(model, rho) -> jnp.ndarray:
 
 
 def entropy_rate(model, rho) -> jnp.ndarray:
-    """``Ṡ(ρ_S) = d/dt S(ρ_S)`` along the master equation (forward-mode derivative of S)."""
+    """``Ṡ(ρ_S) = −Tr(ρ̇ log ρ)`` along the master equation (:func:`jaxthermo._information.entropy_rate_along`).
+
+    +∞ at a rank-deficient ρ whose kernel the dynamics populates (e.g. the ground state when
+    β < ∞: the empty level fills like γ⁺t and ``S ≈ −γ⁺t log γ⁺t``); every derivative of it is
+    then NaN (flagged, never a finite-looking number). Finite at full rank and at stationary
+    pure states."""
     require_one_member(model, "entropy_rate")
     rho = as_state(rho).astype(complex_dtype(model.species[0]))
-    _, ds = jax.jvp(von_neumann_entropy, (rho,), (master_equation_rhs(model, rho),))
-    return ds
+    return _flagged_entropy_rate(rho, master_equation_rhs(model, rho))
 
 
 def entropy_production_rate(model, rho) -> jnp.ndarray:
-    """``Π = Ṡ(ρ_S) − Σ_j β_j Q̇_inc^j`` ([WCCM] eqs. (17), (20)): scalar per state (batch axes of ρ kept)."""
+    """``Π = Ṡ(ρ_S) − Σ_j β_j Q̇_inc^j`` ([WCCM] eqs. (17), (20)): scalar per state (batch axes of ρ kept).
+
+    +∞ (with NaN derivatives) where :func:`entropy_rate` is +∞."""
     require_one_member(model, "entropy_production_rate")
     q = incoherent_heat_rate(model, rho)
     betas = jnp.stack([as_real(s.beta, complex_dtype(s)) for s in model.species])
@@ -101,25 +107,35 @@ def entropy_production_rate(model, rho) -> jnp.ndarray:
 
 
 def free_energy_rate(model, rho) -> jnp.ndarray:
-    """``Ḟ = d⟨H_S⟩/dt − Ṡ/β`` for a single species at inverse temperature β ([WCCM] eq. (17))."""
+    """``Ḟ = d⟨H_S⟩/dt − Ṡ/β`` for a single species at inverse temperature β ([WCCM] eq. (17)).
+
+    −∞ (with NaN derivatives) where :func:`entropy_rate` is +∞."""
     require_one_member(model, "free_energy_rate")
     beta = as_real(model.beta, complex_dtype(model))
     return energy_rate(model, rho) - entropy_rate(model, rho) / beta
 
 
-@jax.custom_jvp
-def _flagged_relative_entropy(rho, sigma):
-    """``S(ρ‖σ)``; where it is +∞ (supp ρ ⊄ supp σ) every derivative of it is NaN, in forward and reverse mode."""
-    return relative_entropy(rho, sigma)
+def _nan_derivative_where_infinite(fn):
+    """``fn`` whose every derivative is NaN where its value is infinite, in forward and reverse mode."""
+
+    @jax.custom_jvp
+    def flagged(*args):
+        return fn(*args)
+
+    @flagged.defjvp
+    def flagged_jvp(primals, tangents):
+        value, dvalue = jax.jvp(fn, primals, tangents)
+        flag = jnp.where(jnp.isfinite(value), 0.0, jnp.nan).astype(dvalue.dtype)
+        # linear in the tangents (so reverse mode transposes it) and NaN at ±∞ whatever they are
+        poison = flag * sum(jnp.sum(jnp.real(t)) for t in tangents)
+        return value, dvalue + poison
+
+    return flagged
 
 
-@_flagged_relative_entropy.defjvp
-def _flagged_relative_entropy_jvp(primals, tangents):
-    value, dvalue = jax.jvp(relative_entropy, primals, tangents)
-    flag = jnp.where(jnp.isfinite(value), 0.0, jnp.nan).astype(dvalue.dtype)
-    # linear in the tangents (so reverse mode transposes it) and NaN at +∞ whatever they are
-    poison = flag * sum(jnp.sum(jnp.real(t)) for t in tangents)
-    return value, dvalue + poison
+# S(ρ‖σ), +∞ where supp ρ ⊄ supp σ; Ṡ = −Tr(ρ̇ log ρ), +∞ where ρ̇ feeds the kernel of ρ
+_flagged_relative_entropy = _nan_derivative_where_infinite(relative_entropy)
+_flagged_entropy_rate = _nan_derivative_where_infinite(entropy_rate_along)
 
 
 class CollisionThermodynamics(NamedTuple):

@@ -210,3 +210,38 @@ def test_positivity_edge_flags_the_gradient_of_the_divergent_terms():
     inside, h = 0.5 * hi, 1e-6
     fd = (float(sigma(inside + h)) - float(sigma(inside - h))) / (2 * h)
     np.testing.assert_allclose(float(jax.grad(sigma)(jnp.asarray(inside))), fd, rtol=1e-6)
+
+
+def _entropy_along(rho, direction, h):
+    return float(jt.von_neumann_entropy(rho + h * direction))
+
+
+def test_entropy_rate_is_infinite_where_the_dynamics_populates_the_kernel():
+    """At the ground state (not stationary at β = 1) the empty level fills like γ⁺t and
+    S ≈ −γ⁺t log γ⁺t: Ṡ = +∞ (difference quotients diverge), Π = +∞, Ḟ = −∞, and the
+    derivatives are NaN; near it (diag(1−ε, ε)) Ṡ is finite and matches central differences."""
+    m = qubit_example(lam=0.3, tau=0.01)
+    ground = jnp.array([[1.0, 0.0], [0.0, 0.0]], dtype=complex)
+    plus = jnp.full((2, 2), 0.5, dtype=complex)
+    for rho in (ground, plus):
+        assert np.isposinf(float(entropy_rate(m, rho)))
+        assert np.isposinf(float(jt.entropy_production_rate(m, rho)))
+        assert np.isneginf(float(free_energy_rate(m, rho)))
+    rho_dot = jt.master_equation_rhs(m, ground)
+    quotients = [_entropy_along(ground, rho_dot, h) / h for h in (1e-2, 1e-4, 1e-6, 1e-8)]
+    assert all(b > a + 1.0 for a, b in zip(quotients, quotients[1:]))  # grows like −γ⁺ log h
+    assert np.isnan(float(jax.grad(lambda lam: entropy_rate(m.replace(lam=lam), ground))(0.3)))
+    assert np.all(np.isnan(np.asarray(jax.grad(lambda r: jt.entropy_production_rate(m, r))(ground))))
+    for eps in (1e-3, 1e-6):
+        rho = jnp.diag(jnp.array([1.0 - eps, eps], dtype=complex))
+        rho_dot, h = jt.master_equation_rhs(m, rho), 1e-3 * eps
+        fd = (_entropy_along(rho, rho_dot, h) - _entropy_along(rho, rho_dot, -h)) / (2 * h)
+        np.testing.assert_allclose(float(entropy_rate(m, rho)), fd, rtol=1e-5)
+        assert float(jt.entropy_production_rate(m, rho)) >= 0
+        assert np.isfinite(float(jax.grad(lambda lam: entropy_rate(m.replace(lam=lam), rho))(0.3)))
+
+
+def test_entropy_rate_of_a_stationary_pure_state_is_zero():
+    m = qubit_example(lam=0.0, tau=0.01).replace(V=jnp.zeros((4, 4)))
+    ground = jnp.array([[1.0, 0.0], [0.0, 0.0]], dtype=complex)
+    assert float(entropy_rate(m, ground)) == 0.0
