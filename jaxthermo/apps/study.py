@@ -3,17 +3,20 @@
 Outputs in ``[study] out``: ``results.nc`` (an xarray Dataset as netCDF4 via h5netcdf; needs
 ``pip install "jaxthermo[io]"``), ``summary.png`` (needs ``jaxthermo[plot]``) and
 ``config.resolved.toml`` (every default resolved, plus the versions of jaxthermo and JAX).
-Only public names of the library are used (``import jaxthermo as jt``).
+The library is used through its public names (``import jaxthermo as jt``), files are written with
+its atomic writer (:func:`jaxthermo.ensemble._files.write_atomically`).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import pathlib
 import time
 
 import numpy as np
 
+from ..ensemble._files import check_writable, write_atomically
 from . import config as cfgmod
 
 NETCDF_ENGINE = "h5netcdf"
@@ -146,7 +149,7 @@ def _attrs(cfg):
 # ------------------------------------------------------------------------------ studies
 
 
-def run_model_a(cfg, *, progress=True, resume=False, out=None):
+def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
     """Model-A ensemble or sweep: returns (result, xarray Dataset)."""
     import jaxthermo as jt
 
@@ -158,7 +161,7 @@ def run_model_a(cfg, *, progress=True, resume=False, out=None):
         if out is not None:
             checkpoint = os.path.join(out, "checkpoint.npz")
             if not resume and os.path.exists(checkpoint):
-                os.remove(checkpoint)  # a fresh run; --resume keeps it
+                discard_checkpoint(checkpoint, log)
         res = jt.ensemble(
             model,
             rho0,
@@ -201,6 +204,17 @@ def sweep_dataset(sweep, model, attrs):
     ds = ds.transpose(*names, ...)
     ds.attrs["grid"] = ",".join(names)
     return ds
+
+
+def discard_checkpoint(path, log=print) -> None:
+    """Remove the checkpoint of an earlier run (a fresh run was asked for), saying what it held."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            held = f"{int(f['chunks_done'])} finished chunks"
+    except (OSError, ValueError, KeyError):
+        held = "an unreadable checkpoint"
+    os.remove(path)
+    log(f"discarded {path} ({held} of an earlier run); --resume would have continued it")
 
 
 def _grid_points(axes):
@@ -306,26 +320,59 @@ def _bar(items, progress, desc):
 # ------------------------------------------------------------------------------ the command
 
 
+OUTPUTS = ("results.nc", "summary.png", "config.resolved.toml")
+
+
+def check_output_folder(out) -> None:
+    """Create ``out`` and check its outputs can be written, before any computing; otherwise
+    :class:`~.config.ConfigError` naming ``[study] out``."""
+    where = f"[study] out = {out!r}"
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as err:
+        raise cfgmod.ConfigError(f"{where}: cannot create the output folder ({err.strerror or err})") from err
+    for name in OUTPUTS:
+        path = os.path.join(out, name)
+        if os.path.isdir(path):
+            raise cfgmod.ConfigError(f"{where}: {path!r} is a folder; remove it or choose another out")
+        try:
+            check_writable(path, name)
+        except OSError as err:
+            raise cfgmod.ConfigError(f"{where}: {err}") from err
+
+
+def _write_file(path, write) -> None:
+    """``write(tmp)`` then rename over ``path`` (a failed run leaves the old file whole), with the
+    permissions of a file created under the process's umask."""
+
+    def write_with_mode(tmp):
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+
+    write_atomically(path, write_with_mode)
+
+
+def _write_text(path, text):
+    _write_file(path, lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
+
+
 def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
     """Run a resolved configuration and write results.nc, summary.png, config.resolved.toml.
 
+    The output folder is checked before computing; results.nc and then config.resolved.toml are
+    replaced only once the study has finished (each atomically), so config.resolved.toml always
+    describes results.nc (whose attribute ``config_toml`` holds the same configuration).
     Returns the output folder.
     """
     out = cfg["study"]["out"]
-    os.makedirs(out, exist_ok=True)
+    check_output_folder(out)
     v = versions()
-    header = (
-        f"resolved by jaxthermo {v['jaxthermo']} (JAX {v['jax']}, NumPy {v['numpy']}) on "
-        f"{time.strftime('%Y-%m-%d %H:%M:%S')}\nrerun: jaxthermo run {os.path.join(out, 'config.resolved.toml')}"
-    )
-    resolved = dict(cfg)
-    resolved["versions"] = v
-    with open(os.path.join(out, "config.resolved.toml"), "w", encoding="utf-8") as fh:
-        fh.write(cfgmod.dumps(resolved, header=header))
     study = cfg["study"]["study"]
     start = time.perf_counter()
     if study in ("ensemble", "sweep"):
-        _, ds = run_model_a(cfg, progress=progress, resume=resume, out=out)
+        _, ds = run_model_a(cfg, progress=progress, resume=resume, out=out, log=log)
     elif study == "coherent_scan":
         ds = coherent_scan(cfg, progress)
         ds.attrs.update(_attrs(cfg))
@@ -335,7 +382,13 @@ def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
     ds.attrs.update({f"{k}_version": val for k, val in v.items()})
     ds.attrs["elapsed_total_s"] = time.perf_counter() - start
     path = os.path.join(out, "results.nc")
-    ds.to_netcdf(path, engine=NETCDF_ENGINE)
+    _write_file(path, lambda tmp: ds.to_netcdf(tmp, engine=NETCDF_ENGINE))
+    resolved_path = os.path.join(out, "config.resolved.toml")
+    header = (
+        f"resolved by jaxthermo {v['jaxthermo']} (JAX {v['jax']}, NumPy {v['numpy']}) on "
+        f"{time.strftime('%Y-%m-%d %H:%M:%S')}\nrerun: jaxthermo run {resolved_path}"
+    )
+    _write_text(resolved_path, cfgmod.dumps(dict(cfg, versions=v), header=header))
     log(f"wrote {path}")
     if plot:
         from .summary import plot_summary
@@ -343,7 +396,7 @@ def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
         png = os.path.join(out, "summary.png")
         plot_summary(ds, png)
         log(f"wrote {png}")
-    log(f"wrote {os.path.join(out, 'config.resolved.toml')}")
+    log(f"wrote {resolved_path}")
     checkpoint = os.path.join(out, "checkpoint.npz")
     if os.path.exists(checkpoint):
         os.remove(checkpoint)  # finished: the checkpoint has served

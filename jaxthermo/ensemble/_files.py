@@ -14,7 +14,9 @@ a readable jaxthermo file of the same kind, or that is read-only, is never repla
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import glob
 import hashlib
 import json
 import os
@@ -72,6 +74,15 @@ def check_writable(path, name: str) -> None:
         raise PermissionError(f"{name}={path!r}: the file is read-only; it is not replaced")
 
 
+def _remove_stale_temporaries(path) -> None:
+    """Remove the temporary files ``.<name>.*.tmp`` of :func:`write_atomically` that a killed writer of
+    ``path`` left behind (call it holding the lock of ``path``)."""
+    directory, name = os.path.split(os.path.abspath(path))
+    for tmp in glob.glob(os.path.join(glob.escape(directory), "." + glob.escape(name) + ".*.tmp")):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def _acquire(lock, path, name, timeout):
     try:
         lock.acquire(timeout=timeout)
@@ -105,12 +116,24 @@ def _write(path, kind: str, arrays: dict) -> None:
         "__version__": np.asarray(FORMAT_VERSION),
         "__checksum__": np.asarray(_checksum(arrays)),
     }
+
+    def savez(tmp):
+        with open(tmp, "wb") as f:
+            np.savez(f, **header, **arrays)
+
+    write_atomically(path, savez)
+
+
+def write_atomically(path, write) -> None:
+    """``write(tmp)`` to a temporary file ``.<name>.<random>.tmp`` in the directory of ``path``, then
+    rename it over ``path``: a failure or a kill leaves the old ``path`` as it was."""
+    path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **header, **arrays)
-            f.flush()
+        write(tmp)
+        with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -461,6 +484,7 @@ class Checkpoint:
         if self.writer:
             check_writable(self.path, "checkpoint")
             _acquire(self._lock, self.path, "checkpoint", 0)
+            _remove_stale_temporaries(self.path)
         return self
 
     def __exit__(self, *exc):
