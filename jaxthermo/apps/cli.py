@@ -42,8 +42,8 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="model-A ensemble on the embedded default; prints a table, writes a plot")
     demo.add_argument("--out", default="demo-output", help="directory for the PNG and CSV (default: demo-output)")
-    demo.add_argument("--configs", type=int, default=10_000, help="number of reservoir configurations")
-    demo.add_argument("--steps", type=int, default=100, help="collisions per configuration N")
+    demo.add_argument("--configs", type=_count, default=10_000, help="number of reservoir configurations")
+    demo.add_argument("--steps", type=_count, default=100, help="collisions per configuration N")
     demo.add_argument("--seed", type=int, default=0)
 
     figures = sub.add_parser("figures", help="regenerate every figure of the model-A papers (PNG + CSV)")
@@ -124,8 +124,14 @@ def main(argv=None) -> int:
 
             return run_demo(out=args.out, n_configs=args.configs, n_steps=args.steps, seed=args.seed)
         if args.command == "figures":
+            from .figures import figure_names
             from .figures import main as figures_main
 
+            try:
+                figure_names(args.only)
+            except ValueError as err:
+                print(f"jaxthermo figures: error: {err}", file=sys.stderr)
+                return 2
             return figures_main(out=args.out, only=args.only)
         if args.command == "init":
             from .config import EXAMPLE
@@ -146,7 +152,7 @@ def main(argv=None) -> int:
             except (ConfigError, OSError) as err:
                 print(f"jaxthermo run: error: {err}", file=sys.stderr)
                 return 2
-            if args.out is not None:
+            if args.out is not None and isinstance(raw.get("study", {}), dict):  # else resolve says what is wrong
                 raw.setdefault("study", {})["out"] = args.out
             return _run_config(raw, args, "run")
         if args.command == "ensemble":

@@ -37,6 +37,9 @@ class Key:
     help: str
     choices: tuple | None = None
     positive: bool = False
+    nonnegative: bool = False
+    # (selector, values): the key is used only when the table's ``selector`` key is one of ``values``
+    used_with: tuple | None = None
 
 
 NUM = (int, float)
@@ -47,7 +50,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "study": {
         "study": Key("ensemble", (str,), "what to run", STUDIES),
         "out": Key("study-output", (str,), "output folder (results.nc, summary.png, config.resolved.toml)"),
-        "seed": Key(0, (int,), "integer seed of the configurations"),
+        "seed": Key(0, (int,), "integer seed of the configurations (a signed 64-bit integer)"),
         "title": Key("", (str,), "free text, copied into the results' attributes"),
     },
     # ---------------------------------------------------------------- model A
@@ -63,29 +66,60 @@ SCHEMA: dict[str, dict[str, Key]] = {
             ("hamiltonian", "temperature"),
         ),
         "coupling": Key("partial_swap", (str,), "two-body collision", ("partial_swap", "exact")),
-        "g_int": Key(1.0, NUM, 'interaction strength of coupling = "exact" (θ = g_int t_int)'),
+        "g_int": Key(
+            1.0, NUM, 'interaction strength of coupling = "exact" (θ = g_int t_int)', used_with=("coupling", ("exact",))
+        ),
     },
     "distribution": {
         "name": Key("gaussian", (str,), "law G(δ) of the inhomogeneity", ("gaussian", "uniform", "two_point")),
-        "sigma": Key(0.05, NUM, "standard deviation of gaussian G(δ)"),
-        "width": Key(0.1, NUM, "full width of uniform G(δ) on [−width/2, width/2]"),
-        "delta": Key(0.05, NUM, "two_point: δ = ±delta with probability 1/2"),
+        "sigma": Key(
+            0.05, NUM, "standard deviation of gaussian G(δ)", nonnegative=True, used_with=("name", ("gaussian",))
+        ),
+        "width": Key(
+            0.1,
+            NUM,
+            "full width of uniform G(δ) on [−width/2, width/2]",
+            nonnegative=True,
+            used_with=("name", ("uniform",)),
+        ),
+        "delta": Key(
+            0.05,
+            NUM,
+            "two_point: δ = ±delta with probability 1/2",
+            nonnegative=True,
+            used_with=("name", ("two_point",)),
+        ),
     },
     "initial_state": {
         "name": Key(
             "thermal", (str,), "initial system state ρ0", ("thermal", "ground", "excited", "populations", "file")
         ),
-        "beta": Key(None, NUM + OPT, "thermal: inverse temperature of ρ0 (default: the model's β)"),
-        "populations": Key(None, LIST + OPT, "populations: p_j (j = 0 is the ground state), summing to 1"),
-        "phases": Key(None, LIST + OPT, "populations: phases φ_j; given, ρ0 = |ψ⟩⟨ψ| with ψ_j = √p_j e^{iφ_j}"),
-        "file": Key(None, (str,) + OPT, "file: a .npy of the (d, d) matrix"),
+        "beta": Key(
+            None,
+            NUM + OPT,
+            "thermal: inverse temperature of ρ0 (default: the model's β)",
+            used_with=("name", ("thermal",)),
+        ),
+        "populations": Key(
+            None,
+            LIST + OPT,
+            "populations: p_j (j = 0 is the ground state), summing to 1",
+            used_with=("name", ("populations",)),
+        ),
+        "phases": Key(
+            None,
+            LIST + OPT,
+            "populations: phases φ_j; given, ρ0 = |ψ⟩⟨ψ| with ψ_j = √p_j e^{iφ_j}",
+            used_with=("name", ("populations",)),
+        ),
+        "file": Key(None, (str,) + OPT, "file: a .npy of the (d, d) matrix", used_with=("name", ("file",))),
     },
     "run": {
         "n_steps": Key(100, (int,), "collisions per configuration N", positive=True),
         "n_configs": Key(10_000, NUM, "number of reservoir configurations", positive=True),
         "alphas": Key([1.0, math.inf], LIST, "orders α of D_α(ρ‖τ_S)"),
         "work_bins": Key(64, (int,), "bins of the W_N histogram", positive=True),
-        "chunk_size": Key(None, (int,) + OPT, "configurations per chunk (default: the engine's choice)"),
+        "chunk_size": Key(None, (int,) + OPT, "configurations per chunk (default: the engine's choice)", positive=True),
         "dtype": Key("float64", (str,), "precision", ("float64", "float32")),
     },
     "grid": {},  # sweep: {parameter: [values]} — checked against GRID_PARAMETERS
@@ -128,35 +162,79 @@ TABLES = {
 }
 
 
+SEED_RANGE = (-(2**63), 2**63)  # the engine's seed is a signed 64-bit integer
+MAX_CONFIGS = 2**32  # configurations per seed (the engine's limit)
+
+
 def _type_names(types):
     names = {int: "integer", float: "number", str: "string", list: "list", type(None): "omitted"}
-    return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types))
+    text = " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types))
+    return ("an " if text[0] in "aeiou" else "a ") + text
+
+
+def _check_sign(where, key: Key, value):
+    if key.positive and value is not None and not value > 0:
+        raise ConfigError(f"{where} = {value!r}: must be > 0")
+    if key.nonnegative and value is not None and not value >= 0:
+        raise ConfigError(f"{where} = {value!r}: must be >= 0")
 
 
 def _check_value(table, name, key: Key, value):
     where = f"[{table}] {name}"
     if isinstance(value, bool) or not isinstance(value, key.types):
-        raise ConfigError(f"{where} = {value!r}: must be a {_type_names(key.types)}")
+        raise ConfigError(f"{where} = {value!r}: must be {_type_names(key.types)}")
     if key.choices is not None and value not in key.choices:
         raise ConfigError(f"{where} = {value!r}: allowed values are {', '.join(map(repr, key.choices))}")
-    if key.positive and value is not None and not value > 0:
-        raise ConfigError(f"{where} = {value!r}: must be > 0")
-    if isinstance(value, float) and not math.isfinite(value) and name not in ("alphas",):
+    if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{where} = {value!r}: must be finite")
+    _check_sign(where, key, value)
     return value
 
 
-def _check_axis(table, name, values, allowed):
-    where = f"[{table}] {name}"
-    if name not in allowed:
-        raise ConfigError(f"[{table}] has unknown parameter {name!r}; allowed parameters: {', '.join(allowed)}")
+def _check_numbers(where, values, types=NUM, finite=True):
+    """``values`` as a list of numbers of ``types`` (finite unless told); else ConfigError naming ``where``."""
     if (
         not isinstance(values, list)
         or not values
-        or not all(isinstance(v, NUM) and not isinstance(v, bool) for v in values)
+        or not all(isinstance(v, types) and not isinstance(v, bool) for v in values)
+        or (finite and not all(math.isfinite(v) for v in values))
     ):
-        raise ConfigError(f"{where} = {values!r}: must be a non-empty list of numbers")
-    return [float(v) if name != "n_steps" else int(v) for v in values]
+        kind = "integers" if types == (int,) else ("finite numbers" if finite else "numbers")
+        raise ConfigError(f"{where} = {values!r}: must be a non-empty list of {kind}")
+    return values
+
+
+def _axis_key(table, study, name) -> Key:
+    """The configuration key a [grid]/[scan] parameter varies (its type and sign apply to every value)."""
+    if table == "scan":
+        return SCHEMA["coherent" if study == "coherent_scan" else "assignment"][name]
+    own = {"n_steps": "run", "theta": "model", "beta": "model", "g0": "model"}
+    return SCHEMA[own.get(name, "distribution")][name]
+
+
+def _check_axis(table, study, name, values, allowed):
+    where = f"[{table}] {name}"
+    if name not in allowed:
+        raise ConfigError(f"[{table}] has unknown parameter {name!r}; allowed parameters: {', '.join(allowed)}")
+    key = _axis_key(table, study, name)
+    scalar = tuple(t for t in key.types if t in NUM)
+    for v in _check_numbers(where, values, scalar):
+        _check_sign(where, key, v)
+    return [int(v) if scalar == (int,) else float(v) for v in values]
+
+
+def _check_used(table, given: dict, schema: dict, resolved: dict):
+    """Refuse a key given for a choice it does not apply to (e.g. sigma with name = "uniform")."""
+    for name in given:
+        used_with = schema[name].used_with
+        if used_with is None or given[name] is None:
+            continue
+        selector, values = used_with
+        if resolved[selector] not in values:
+            raise ConfigError(
+                f"[{table}] {name}: does not apply to {selector} = {resolved[selector]!r} "
+                f"(only to {selector} = {' or '.join(map(repr, values))}); remove it"
+            )
 
 
 def resolve(raw: dict) -> dict:
@@ -168,7 +246,7 @@ def resolve(raw: dict) -> dict:
         raise ConfigError("the configuration must be a TOML table")
     study_raw = raw.get("study", {})
     if not isinstance(study_raw, dict):
-        raise ConfigError('[study] must be a table, e.g. [study]\\nstudy = "ensemble"')
+        raise ConfigError(f"study = {study_raw!r} outside a table: put it under a [study] line (the first table)")
     study = study_raw.get("study", SCHEMA["study"]["study"].default)
     _check_value("study", "study", SCHEMA["study"]["study"], study)
     tables = TABLES[study]
@@ -185,7 +263,7 @@ def resolve(raw: dict) -> dict:
             raise ConfigError(f"[{table}] must be a table")
         if table in ("grid", "scan"):
             allowed = GRID_PARAMETERS if table == "grid" else SCAN_PARAMETERS[study]
-            out[table] = {name: _check_axis(table, name, values, allowed) for name, values in given.items()}
+            out[table] = {name: _check_axis(table, study, name, values, allowed) for name, values in given.items()}
             if not out[table]:
                 raise ConfigError(
                     f"[{table}]: give at least one parameter and its values; allowed parameters: {', '.join(allowed)}"
@@ -198,47 +276,76 @@ def resolve(raw: dict) -> dict:
         out[table] = {
             name: _check_value(table, name, key, given.get(name, key.default)) for name, key in schema.items()
         }
+        _check_used(table, given, schema, out[table])
     _cross_checks(out, study)
     return out
 
 
 def _cross_checks(cfg, study):
+    seed = cfg["study"]["seed"]
+    if not SEED_RANGE[0] <= seed < SEED_RANGE[1]:
+        raise ConfigError(f"[study] seed = {seed!r}: must be a 64-bit integer, -2**63 <= seed < 2**63")
     if "run" in cfg:
-        run = cfg["run"]
-        n = run["n_configs"]
-        if float(n) != int(n):
-            raise ConfigError(f"[run] n_configs = {n!r}: must be a whole number (e.g. 1e6 or 1000000)")
-        run["n_configs"] = int(n)
-        for a in run["alphas"]:
-            if isinstance(a, bool) or not isinstance(a, NUM) or not a > 0:
-                raise ConfigError(f"[run] alphas = {run['alphas']!r}: must be a list of positive numbers (inf allowed)")
-        run["alphas"] = [float(a) for a in run["alphas"]]
+        _check_run(cfg["run"])
     if "model" in cfg:
         m = cfg["model"]
         if m["d"] < 2:
             raise ConfigError(f"[model] d = {m['d']}: must be >= 2")
-        if isinstance(m["theta"], list) and len(m["theta"]) != cfg["run"]["n_steps"]:
-            raise ConfigError(
-                f"[model] theta: a schedule needs n_steps = {cfg['run']['n_steps']} values; got {len(m['theta'])}"
-            )
+        if isinstance(m["theta"], list):
+            _check_numbers("[model] theta", m["theta"])
+            if len(m["theta"]) != cfg["run"]["n_steps"]:
+                raise ConfigError(
+                    f"[model] theta: a schedule needs n_steps = {cfg['run']['n_steps']} values; got {len(m['theta'])}"
+                )
     if "initial_state" in cfg:
-        s = cfg["initial_state"]
-        if s["name"] == "populations" and s["populations"] is None:
-            raise ConfigError("[initial_state] name = 'populations' needs populations = [p_0, …, p_{d−1}]")
-        if s["name"] == "file" and s["file"] is None:
-            raise ConfigError("[initial_state] name = 'file' needs file = \"rho0.npy\"")
-        if s["name"] == "thermal" and s["beta"] is None:
-            s["beta"] = cfg["model"]["beta"]  # resolved: the reservoir's β
-        if s["populations"] is not None and len(s["populations"]) != cfg["model"]["d"]:
-            raise ConfigError(
-                f"[initial_state] populations: need d = {cfg['model']['d']} values; got {len(s['populations'])}"
-            )
+        _check_initial_state(cfg["initial_state"], cfg["model"])
     if study == "sweep":
-        dist = cfg["distribution"]["name"]
-        own = {"gaussian": "sigma", "uniform": "width", "two_point": "delta"}[dist]
-        for name in cfg["grid"]:
-            if name in ("sigma", "width", "delta") and name != own:
-                raise ConfigError(f"[grid] {name}: the distribution is {dist!r}, whose parameter is {own!r}")
+        _check_sweep(cfg)
+
+
+def _check_run(run):
+    n = run["n_configs"]
+    if float(n) != int(n):
+        raise ConfigError(f"[run] n_configs = {n!r}: must be a whole number (e.g. 1e6 or 1000000)")
+    if int(n) > MAX_CONFIGS:
+        raise ConfigError(f"[run] n_configs = {n!r}: at most 2**32 = {MAX_CONFIGS} configurations per seed")
+    run["n_configs"] = int(n)
+    for a in run["alphas"]:
+        if isinstance(a, bool) or not isinstance(a, NUM) or not a > 0:
+            raise ConfigError(f"[run] alphas = {run['alphas']!r}: must be a list of positive numbers (inf allowed)")
+    run["alphas"] = [float(a) for a in run["alphas"]]
+
+
+# tolerance of the sum of [initial_state] populations
+POPULATION_ATOL = 1e-9
+
+
+def _check_initial_state(s, model):
+    d = model["d"]
+    if s["name"] == "populations" and s["populations"] is None:
+        raise ConfigError("[initial_state] name = 'populations' needs populations = [p_0, …, p_{d−1}]")
+    if s["name"] == "file" and s["file"] is None:
+        raise ConfigError("[initial_state] name = 'file' needs file = \"rho0.npy\"")
+    if s["name"] == "thermal" and s["beta"] is None:
+        s["beta"] = model["beta"]  # resolved: the reservoir's β
+    for name in ("populations", "phases"):
+        if s[name] is not None:
+            _check_numbers(f"[initial_state] {name}", s[name])
+            if len(s[name]) != d:
+                raise ConfigError(f"[initial_state] {name}: need d = {d} values; got {len(s[name])}")
+    p = s["populations"]
+    if p is not None and (min(p) < 0 or abs(sum(p) - 1) > POPULATION_ATOL):
+        raise ConfigError(f"[initial_state] populations = {p}: must be >= 0 and sum to 1")
+
+
+def _check_sweep(cfg):
+    """A grid over a spread of G(δ) must vary the chosen distribution's own parameter."""
+    dist = cfg["distribution"]["name"]
+    for name in cfg["grid"]:
+        key = SCHEMA["distribution"].get(name)
+        if key is not None and dist not in key.used_with[1]:
+            own = next(n for n, k in SCHEMA["distribution"].items() if k.used_with and dist in k.used_with[1])
+            raise ConfigError(f"[grid] {name}: the distribution is {dist!r}, whose parameter is {own!r}")
 
 
 # ------------------------------------------------------------------------------ TOML out
@@ -278,6 +385,8 @@ def dumps(cfg: dict, header: str = "", comments: bool = True) -> str:
                 note += f" ({' | '.join(key.choices)})"
             if value is None:
                 lines.append(f"# {name} = (not set){note}")
+            elif key is not None and key.used_with and values.get(key.used_with[0]) not in key.used_with[1]:
+                lines.append(f"# {name} = {_toml_value(value)}{note}")  # not used with this choice
             else:
                 lines.append(f"{name} = {_toml_value(value)}{note}")
     return "\n".join(lines) + "\n"

@@ -338,12 +338,20 @@ def make_figure(name: str, out, quick: bool = False, seed: int = 0):
     raise ValueError(f"only: unknown figure {name!r}; choose from {list(FIGURES)}")
 
 
-def main(out="figures", only=None, quick: bool = False) -> int:
-    """Write the figures (all, or the comma-separated names in ``only``) into ``out``; returns 0."""
+def figure_names(only=None) -> tuple:
+    """The figures named in ``only`` (comma-separated; None: all); ValueError names an unknown one."""
     names = FIGURES if only is None else tuple(n.strip() for n in only.split(",") if n.strip())
     for name in names:
         if name not in FIGURES:
-            raise ValueError(f"only: unknown figure {name!r}; choose from {list(FIGURES)}")
+            raise ValueError(f"--only: unknown figure {name!r}; choose from {', '.join(FIGURES)}")
+    if not names:
+        raise ValueError(f"--only: name at least one figure of {', '.join(FIGURES)}")
+    return names
+
+
+def main(out="figures", only=None, quick: bool = False) -> int:
+    """Write the figures (all, or the comma-separated names in ``only``) into ``out``; returns 0."""
+    names = figure_names(only)
     require_matplotlib()
     for name in names:
         start = time.perf_counter()

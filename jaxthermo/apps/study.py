@@ -9,6 +9,7 @@ its atomic writer (:func:`jaxthermo.ensemble._files.write_atomically`).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import pathlib
@@ -62,16 +63,11 @@ def build_initial_state(cfg):
         rho = np.zeros((d, d))
         rho[(0, 0) if name == "ground" else (d - 1, d - 1)] = 1.0
         return rho
-    if name == "populations":
+    if name == "populations":  # checked by config.resolve: d values >= 0 summing to 1, d phases
         p = np.asarray(s["populations"], float)
-        if np.any(p < 0) or abs(p.sum() - 1) > 1e-9:
-            raise cfgmod.ConfigError(f"[initial_state] populations = {s['populations']}: must be ≥ 0 and sum to 1")
         if s["phases"] is None:
             return np.diag(p)
-        phases = np.asarray(s["phases"], float)
-        if phases.shape != p.shape:
-            raise cfgmod.ConfigError(f"[initial_state] phases: need d = {d} values; got {len(s['phases'])}")
-        psi = np.sqrt(p) * np.exp(1j * phases)
+        psi = np.sqrt(p) * np.exp(1j * np.asarray(s["phases"], float))
         return np.outer(psi, psi.conj())
     if name == "file":
         return load_initial_state(s["file"], d)
@@ -149,11 +145,26 @@ def _attrs(cfg):
 # ------------------------------------------------------------------------------ studies
 
 
+@contextlib.contextmanager
+def refused_as(where):
+    """The library's ValueError or TypeError from checking parameters, raised while building a study
+    (before computing), as a :class:`~.config.ConfigError` naming the configuration ``where``."""
+    try:
+        yield
+    except cfgmod.ConfigError:
+        raise
+    except (ValueError, TypeError) as err:
+        raise cfgmod.ConfigError(f"{where}: {err}") from err
+
+
 def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
     """Model-A ensemble or sweep: returns (result, xarray Dataset)."""
     import jaxthermo as jt
 
-    model, rho0 = build_model_a(cfg), build_initial_state(cfg)
+    with refused_as("[model], [distribution]"):
+        model = build_model_a(cfg)
+    with refused_as("[initial_state]"):
+        rho0 = build_initial_state(cfg)
     run, seed = cfg["run"], int(cfg["study"]["seed"])
     kw = _engine_kwargs(cfg)
     if cfg["study"]["study"] == "ensemble":
@@ -222,6 +233,17 @@ def _grid_points(axes):
     return names, list(itertools.product(*(axes[n] for n in names)))
 
 
+def _scan_models(table, base, axes, build):
+    """``build(parameters)`` at every point of the scan, before any computing: a point the library
+    refuses raises a ConfigError naming ``[table]`` and the point's [scan] values."""
+    names, points = _grid_points(axes)
+    models = []
+    for point in points:
+        with refused_as(f"[{table}] at [scan] " + ", ".join(f"{n} = {v!r}" for n, v in zip(names, point))):
+            models.append(build(dict(base, **dict(zip(names, point)))))
+    return names, models
+
+
 def coherent_scan(cfg, progress=True):
     """Model B: steady-state rates of the [WCCM] qubit example on a grid (an xarray Dataset).
 
@@ -234,13 +256,16 @@ def coherent_scan(cfg, progress=True):
     import jaxthermo as jt
 
     base, axes = cfg["coherent"], cfg["scan"]
-    names, points = _grid_points(axes)
+    names, models = _scan_models(
+        "coherent",
+        base,
+        axes,
+        lambda p: jt.qubit_example(omega=p["omega"], g=p["g"], beta=p["beta"], lam=p["lam"], tau=p["tau"]),
+    )
     shape = tuple(len(axes[n]) for n in names)
     keys = ("coherent_work_rate", "incoherent_heat_rate", "entropy_production_rate", "excited_population")
-    data = {k: np.empty(len(points)) for k in keys}
-    for i, point in enumerate(_bar(points, progress, "model B scan")):
-        p = dict(base, **dict(zip(names, point)))
-        model = jt.qubit_example(omega=p["omega"], g=p["g"], beta=p["beta"], lam=p["lam"], tau=p["tau"])
+    data = {k: np.empty(len(models)) for k in keys}
+    for i, model in enumerate(_bar(models, progress, "model B scan")):
         rho = jt.steady_state(model)
         data["coherent_work_rate"][i] = float(jt.coherent_work_rate(model, rho))
         data["incoherent_heat_rate"][i] = float(jt.incoherent_heat_rate(model, rho))
@@ -267,14 +292,11 @@ def assignment_scan(cfg, progress=True):
     import jaxthermo as jt
 
     base, axes = cfg["assignment"], cfg["scan"]
-    names, points = _grid_points(axes)
-    shape = tuple(len(axes[n]) for n in names)
-    times = np.linspace(0.0, float(base["t_max"]), int(base["n_times"]))
-    keys = ("bare_heat", "interaction_heat", "minimal_dissipation_heat", "weak_coupling_heat", "sigma_min")
-    data = {k: np.empty((len(points), times.size)) for k in keys}
-    for i, point in enumerate(_bar(points, progress, "model C scan")):
-        p = dict(base, **dict(zip(names, point)))
-        model = jt.QuadraticReservoirs.from_regime(
+    names, models = _scan_models(
+        "assignment",
+        base,
+        axes,
+        lambda p: jt.QuadraticReservoirs.from_regime(
             int(p["n1"]),
             int(p["n2"]),
             p["detuning"],
@@ -284,7 +306,13 @@ def assignment_scan(cfg, progress=True):
             beta1=p["beta1"],
             beta2=p["beta2"],
             statistics=p["statistics"],
-        )
+        ),
+    )
+    shape = tuple(len(axes[n]) for n in names)
+    times = np.linspace(0.0, float(base["t_max"]), int(base["n_times"]))
+    keys = ("bare_heat", "interaction_heat", "minimal_dissipation_heat", "weak_coupling_heat", "sigma_min")
+    data = {k: np.empty((len(models), times.size)) for k in keys}
+    for i, model in enumerate(_bar(models, progress, "model C scan")):
         e = model.energetics(times)
         data["bare_heat"][i] = np.asarray(e.bare.heat)
         data["interaction_heat"][i] = np.asarray(e.interaction.heat)

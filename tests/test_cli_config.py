@@ -1,0 +1,115 @@
+"""Bad study configurations stop before computing with one line naming the key (exit 2, no
+traceback); keys that do not apply to the chosen choice are refused, not ignored."""
+
+import tomllib
+
+import pytest
+
+from jaxthermo.apps import cli, study
+from jaxthermo.apps.config import ConfigError, dumps, resolve
+
+pytest.importorskip("xarray")
+pytest.importorskip("h5netcdf")
+
+SWEEP = {"study": {"study": "sweep"}}
+COHERENT = {"study": {"study": "coherent_scan"}}
+ASSIGNMENT = {"study": {"study": "assignment_scan"}}
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (
+            {"distribution": {"name": "uniform", "sigma": 0.3}},
+            r"\[distribution\] sigma: does not apply to name = 'uniform'",
+        ),
+        ({"distribution": {"name": "two_point", "sigma": 0.3}}, r"sigma: does not apply to name = 'two_point'"),
+        (
+            {"initial_state": {"name": "ground", "beta": 0.3}},
+            r"\[initial_state\] beta: does not apply to name = 'ground'",
+        ),
+        ({"initial_state": {"name": "thermal", "phases": [0.0, 1.0]}}, r"phases: does not apply to name = 'thermal'"),
+        ({"model": {"g_int": 2.0}}, r"\[model\] g_int: does not apply to coupling = 'partial_swap'"),
+        (dict(SWEEP, grid={"n_steps": [2.7]}), r"\[grid\] n_steps = \[2.7\]: must be a non-empty list of integers"),
+        ({"distribution": {"sigma": -0.1}}, r"\[distribution\] sigma = -0.1: must be >= 0"),
+        ({"run": {"chunk_size": 0}}, r"\[run\] chunk_size = 0: must be > 0"),
+        ({"run": {"chunk_size": -5}}, r"\[run\] chunk_size = -5: must be > 0"),
+        ({"study": {"seed": 99999999999999999999}}, r"\[study\] seed = 99999999999999999999: must be a 64-bit"),
+        ({"initial_state": {"name": "populations", "populations": ["a", "b"]}}, r"\[initial_state\] populations"),
+        (
+            {"initial_state": {"name": "populations", "populations": [float("nan")] * 2}},
+            r"\[initial_state\] populations",
+        ),
+        ({"model": {"theta": [0.1, "x", 0.1]}, "run": {"n_steps": 3}}, r"\[model\] theta"),
+        (dict(ASSIGNMENT, scan={"detuning": [float("nan")]}), r"\[scan\] detuning = \[nan\]"),
+        (dict(COHERENT, scan={"beta": [float("nan")]}), r"\[scan\] beta = \[nan\]"),
+        (dict(COHERENT, scan={"tau": [-0.01]}), r"\[scan\] tau = -0.01: must be > 0"),
+        (dict(SWEEP, grid={"sigma": [-0.1]}), r"\[grid\] sigma = -0.1: must be >= 0"),
+        (dict(SWEEP, grid={"theta": [float("nan")]}), r"\[grid\] theta = \[nan\]"),
+        (dict(SWEEP, grid={"n_steps": [-3]}), r"\[grid\] n_steps = -3: must be > 0"),
+        ({"run": {"n_configs": 1e19}}, r"\[run\] n_configs = 1e\+19: at most 2\*\*32"),
+        ({"study": "ensemble"}, r"study = 'ensemble' outside a table"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_key(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"distribution": {"name": "uniform", "width": 0.2}, "initial_state": {"name": "ground"}},
+        {"distribution": {"name": "two_point"}, "initial_state": {"name": "populations", "populations": [0.7, 0.3]}},
+        {"model": {"coupling": "exact", "g_int": 2.0}, "initial_state": {"name": "file", "file": "rho0.npy"}},
+    ],
+)
+def test_the_resolved_toml_of_every_choice_resolves_again(raw):
+    cfg = resolve(raw)
+    assert resolve(tomllib.loads(dumps(cfg))) == cfg
+
+
+def _run(tmp_path, raw, *extra):
+    path = tmp_path / "bad.toml"
+    path.write_text(dumps(resolve(raw)) if "study" in raw and isinstance(raw["study"], dict) else "")
+    return cli.main(["run", str(path), "--no-progress", "--no-plot", *extra])
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (dict(COHERENT, scan={"lam": [0.1, 10.0]}), "error: [coherent] at [scan] lam = 10.0: lam: the ancilla state"),
+        (
+            dict(ASSIGNMENT, assignment={"statistics": "boson", "nu2": -1.0}, scan={"detuning": [1.0]}),
+            "error: [assignment] at [scan] detuning = 1.0: h1",
+        ),
+    ],
+)
+def test_a_scan_point_the_library_refuses_stops_before_computing(raw, message, tmp_path, monkeypatch, capsys):
+    import jaxthermo as jt
+
+    raw["study"] = dict(raw["study"], out=str(tmp_path / "out"))
+    monkeypatch.setattr(jt, "steady_state", lambda *a: pytest.fail("computed"))
+    assert _run(tmp_path, raw) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "results.nc").exists()
+
+
+def test_a_top_level_study_key_with_out_is_a_config_error(tmp_path, capsys):
+    path = tmp_path / "top.toml"
+    path.write_text('study = "ensemble"\n[run]\nn_steps = 3\n')
+    assert cli.main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert "study = 'ensemble' outside a table" in capsys.readouterr().err
+
+
+def test_bad_command_line_values_exit_2_with_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(study, "run_study", lambda *a, **kw: pytest.fail("computed"))
+    assert cli.main(["ensemble", "--sigma", "-1", "--out", str(tmp_path)]) == 2
+    assert "[distribution] sigma = -1.0: must be >= 0" in capsys.readouterr().err
+    for argv in (["demo", "--configs", "0"], ["demo", "--steps", "-2"]):
+        with pytest.raises(SystemExit) as stop:
+            cli.main(argv)
+        assert stop.value.code == 2
+    assert cli.main(["figures", "--only", "bogus", "--out", str(tmp_path)]) == 2
+    assert "--only: unknown figure 'bogus'" in capsys.readouterr().err
