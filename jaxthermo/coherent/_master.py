@@ -22,8 +22,8 @@ from .._linalg import expm, inverse_condition
 from .._qudit import commutator, partial_trace, tensor
 from .._qutip import qobj_inputs
 from .._superoperators import superoperator
-from .._validation import check_time_grid, error_if, is_concrete, value_checks_enabled
-from ._model import batch_shapes, complex_dtype, require_one_member, thermal_ancilla
+from .._validation import check_density_matrix, check_time_grid, error_if, is_concrete, value_checks_enabled
+from ._model import batch_shapes, complex_dtype, require_one_member, system_state, thermal_ancilla
 
 
 def coherent_drive(model) -> jnp.ndarray:
@@ -38,13 +38,18 @@ def coherent_drive(model) -> jnp.ndarray:
 def dissipator(model, rho) -> jnp.ndarray:
     """``D(ρ) = −½ Tr_A[V, [V, ρ ⊗ ρ_A^th]]`` (..., d_S, d_S) of one species ([WCCM] eq. (7)).
 
-    ρ may carry leading batch axes (kept); a batch of models is refused (use :func:`map_over_models`).
+    ρ may carry leading batch axes (kept); a batch of models is refused (use :func:`map_over_models`),
+    and so is a ρ that is not a density matrix of dimension d_S (``ValueError`` naming ``rho``).
     """
-    require_one_member(model, "dissipator")
+    return _dissipator(model, system_state(model, rho, "dissipator"))
+
+
+def _dissipator(model, x):
+    """``D(x)`` of one species for any (..., d_S, d_S) operator x (also the matrix units)."""
     cdt = complex_dtype(model)
     d_s, d_a = model.dims
     v = as_complex(model.V, cdt)
-    x = tensor(as_state(rho).astype(cdt), thermal_ancilla(model))
+    x = tensor(as_state(x).astype(cdt), thermal_ancilla(model))
     return -0.5 * partial_trace(commutator(v, commutator(v, x)), (d_s, d_a), 0)
 
 
@@ -52,7 +57,7 @@ def _species_generator(model, rho):
     """The contribution ``−iλ[G, ρ] + D(ρ)`` of one species."""
     cdt = complex_dtype(model)
     lam = as_real(model.lam, cdt).astype(cdt)
-    return -1j * lam * commutator(coherent_drive(model), rho) + dissipator(model, rho)
+    return -1j * lam * commutator(coherent_drive(model), rho) + _dissipator(model, rho)
 
 
 def master_equation_rhs(model, rho) -> jnp.ndarray:
@@ -61,14 +66,19 @@ def master_equation_rhs(model, rho) -> jnp.ndarray:
     Args:
       model: a :class:`CoherentCollisionModel` or :class:`MultiSpeciesModel`: one member (a batch
         of models is refused with ``ValueError``; use :func:`map_over_models`).
-      rho: system state (..., d_S, d_S); leading batch axes are kept.
+      rho: system state (..., d_S, d_S), a (batch of) density matrices (``ValueError`` naming
+        ``rho`` otherwise); leading batch axes are kept.
     """
-    require_one_member(model, "master_equation_rhs")
+    return _master_equation_rhs(model, system_state(model, rho, "master_equation_rhs"))
+
+
+def _master_equation_rhs(model, x):
+    """The right-hand side of the master equation applied to any (..., d_S, d_S) operator x."""
     cdt = complex_dtype(model.species[0])
-    rho = as_state(rho).astype(cdt)
-    out = -1j * commutator(as_complex(model.H_S, cdt), rho)
+    x = as_state(x).astype(cdt)
+    out = -1j * commutator(as_complex(model.H_S, cdt), x)
     for s in model.species:
-        out = out + _species_generator(s, rho)
+        out = out + _species_generator(s, x)
     return out
 
 
@@ -84,7 +94,7 @@ def liouvillian(model) -> jnp.ndarray:
 
 def _liouvillian_one(model):
     cdt = complex_dtype(model.species[0])
-    return superoperator(lambda rho: master_equation_rhs(model, rho), model.dims[0], cdt)
+    return superoperator(lambda x: _master_equation_rhs(model, x), model.dims[0], cdt)
 
 
 @qobj_inputs("rho0")
@@ -97,8 +107,9 @@ def propagate(model, rho0, times) -> jnp.ndarray:
 
     Args:
       model: :class:`CoherentCollisionModel` or :class:`MultiSpeciesModel`, possibly batched.
-      rho0: ρ(0) (d_S, d_S), shared by the batch of models; a batch of states is refused with
-        ``ValueError`` (use ``jax.vmap`` over ``rho0``).
+      rho0: ρ(0) (d_S, d_S), a density matrix shared by the batch of models; a batch of states is
+        refused with ``ValueError`` (use ``jax.vmap`` over ``rho0``), and so is a ρ(0) that is not a
+        density matrix.
       times: non-decreasing times ≥ 0, shape (T,) (:func:`jaxthermo._validation.check_time_grid`).
 
     Returns:
@@ -112,6 +123,7 @@ def propagate(model, rho0, times) -> jnp.ndarray:
         )
     if jnp.shape(rho0) != (d, d):
         raise ValueError(f"rho0 has shape {jnp.shape(rho0)} but the model needs one state of shape ({d}, {d})")
+    check_density_matrix(rho0, "rho0", dim=d)
     uniform = False
     check_time_grid(times, "times")
     if is_concrete(times):  # decided on the raw input: inside jit, jnp.asarray(np_array) is a tracer

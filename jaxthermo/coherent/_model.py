@@ -15,12 +15,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._dtypes import as_complex, as_real, complex_dtype_for
+from .._dtypes import as_complex, as_real, as_state, complex_dtype_for
 from .._information import von_neumann_entropy
 from .._linalg import expm
 from .._qudit import Dimensions, dagger, gibbs_populations, gibbs_state, partial_trace, tensor
 from .._qutip import as_array, is_qobj, qobj_inputs
 from .._validation import (
+    check_density_matrix,
     check_finite,
     check_hermitian,
     check_numeric,
@@ -127,6 +128,19 @@ def require_one_member(model, function: str) -> None:
             f"model: {function} takes one model, got a batch of models with batch shape {batch} (fields with "
             "leading axes); use jaxthermo.coherent.map_over_models or jax.vmap over the members"
         )
+
+
+def system_state(model, rho, function: str, name: str = "rho") -> jnp.ndarray:
+    """The system state ρ_S (..., d_S, d_S) of a one-member function, checked and in the model's complex dtype.
+
+    Refuses a batch of models (:func:`require_one_member`) and a ρ that is not a (batch of) density
+    matrices of dimension d_S (``ValueError`` naming ``name``: shape at once, values when concrete,
+    staged under ``jaxthermo.config.validate == "always"``; :func:`jaxthermo._validation.check_density_matrix`).
+    Used at the public entry points only: the internal maps also act on matrix units.
+    """
+    require_one_member(model, function)
+    check_density_matrix(rho, name, dim=model.dims[0])
+    return as_state(rho).astype(complex_dtype(model.species[0]))
 
 
 def complex_dtype(model) -> Any:

@@ -25,8 +25,8 @@ from .._collision import CollisionResult, collide_unitary
 from .._deprecation import renamed_keyword
 from .._dtypes import as_state
 from .._qutip import qobj_inputs
-from .._validation import check_density_matrix, check_positive_int
-from ._model import ancilla_state, check_ancilla_positive, collision_unitary, complex_dtype, require_one_member
+from .._validation import check_positive_int
+from ._model import ancilla_state, check_ancilla_positive, collision_unitary, complex_dtype, system_state
 
 
 class CoherentCollision(CollisionResult):
@@ -46,16 +46,20 @@ class CoherentCollision(CollisionResult):
 
 
 @qobj_inputs("rho")
-@partial(jax.jit, static_argnames="n_species")
 def collide(model, rho, n_species: int = 1) -> CoherentCollision:
     """One collision of ρ_S (d_S, d_S) with a fresh ancilla of ``model`` (docs/coherent.md).
 
     ``n_species`` = m rescales the collision to last τ/m with V·m/√τ (several species). ρ_S may
-    carry leading batch axes (kept in every output); a batch of models is refused (``ValueError``).
+    carry leading batch axes (kept in every output); a batch of models, and a ρ_S that is not a
+    (batch of) density matrices of dimension d_S, are refused (``ValueError``).
     """
-    require_one_member(model, "collide")
-    cdt = complex_dtype(model)
-    rho = as_state(rho).astype(cdt)
+    return _collide(model, system_state(model, rho, "collide"), n_species)
+
+
+@partial(jax.jit, static_argnames="n_species")
+def _collide(model, rho, n_species: int = 1) -> CoherentCollision:
+    """:func:`collide` of a checked ρ_S."""
+    rho = as_state(rho).astype(complex_dtype(model))
     res = collide_unitary(rho, ancilla_state(model), collision_unitary(model, n_species), model.H_S, model.H_A)
     return CoherentCollision(*res)
 
@@ -80,10 +84,9 @@ def stroboscopic_step(model, rho) -> StroboscopicStep:
       :class:`StroboscopicStep` ``(system, ancilla, joint)``, shapes (..., d_S, d_S), (..., d_A, d_A),
       (..., d_S d_A, d_S d_A); it unpacks like a tuple.
     """
-    require_one_member(model, "stroboscopic_step")
+    rho = system_state(model, rho, "stroboscopic_step")
     check_ancilla_positive(model)
-    check_density_matrix(rho, "rho", dim=model.dims[0])
-    c = collide(model, rho)
+    c = _collide(model, rho)
     return StroboscopicStep(c.system, c.ancilla, c.joint)
 
 
@@ -96,13 +99,17 @@ def cycle(model, rho) -> CoherentCollision:
     of ρ (..., m, ...): for one state (d_S, d_S) the leading axis is m and the system state after
     the cycle is ``result.system[-1]``.
     """
-    require_one_member(model, "cycle")
+    return _cycle(model, system_state(model, rho, "cycle"))
+
+
+def _cycle(model, rho) -> CoherentCollision:
+    """:func:`cycle` of a checked ρ_S."""
     species = model.species
     m = len(species)
     n_batch = jnp.ndim(rho) - 2
     out = []
     for s in species:
-        c = collide(s, rho, n_species=m)
+        c = _collide(s, rho, n_species=m)
         out.append(c)
         rho = c.system
     return jax.tree_util.tree_map(lambda *x: jnp.stack(x, axis=n_batch), *out)
@@ -146,9 +153,8 @@ def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecate
         raise TypeError(f"stroboscopic_trajectory() got unexpected keyword arguments {sorted(kwargs)}")
     if n_steps is None:
         raise TypeError("stroboscopic_trajectory() missing the number of collisions n_steps")
-    require_one_member(model, "stroboscopic_trajectory")
+    system_state(model, rho0, "stroboscopic_trajectory", "rho0")
     check_ancilla_positive(model)
-    check_density_matrix(rho0, "rho0", dim=model.dims[0])
     n_steps = check_positive_int(n_steps, "n_steps")
     batch = jnp.shape(rho0)[:-2]
     if not batch:
@@ -164,7 +170,7 @@ def _stroboscopic_trajectory(model, rho0, n_steps: int) -> StroboscopicTrajector
     rho0 = as_state(rho0).astype(complex_dtype(model.species[0]))
 
     def step(rho, _):
-        c = cycle(model, rho)
+        c = _cycle(model, rho)
         return c.system[-1], (c.system[-1], c.energetics)
 
     _, (states, e) = jax.lax.scan(step, rho0, None, length=n_steps)

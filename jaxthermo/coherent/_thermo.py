@@ -20,21 +20,36 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._dtypes import as_complex, as_real, as_state
+from .._dtypes import as_complex, as_real
 from .._information import entropy_rate_along, mutual_information, relative_entropy, von_neumann_entropy
 from .._qudit import commutator, expectation
 from .._qutip import qobj_inputs
-from ._master import _species_generator, coherent_drive, dissipator, master_equation_rhs
-from ._model import ancilla_state, complex_dtype, energy_coherence, require_one_member
-from ._stroboscopic import collide
+from ._master import _dissipator, _master_equation_rhs, _species_generator, coherent_drive
+from ._model import ancilla_state, complex_dtype, energy_coherence, system_state
+from ._stroboscopic import _collide
 
 
-def _per_species(model, fn, function):
-    """``fn`` per species of one model: its value for a single-species model, else stacked on a last
-    axis m (after the batch axes of ρ). A batch of models is refused (use ``map_over_models``)."""
-    require_one_member(model, function)
-    values = [fn(s) for s in model.species]
+def _per_species(model, rate, rho):
+    """``rate(species, ρ)`` per species of one model: its value for a single-species model, else
+    stacked on a last axis m (after the batch axes of ρ)."""
+    values = [rate(s, rho) for s in model.species]
     return values[0] if len(values) == 1 and model.species[0] is model else jnp.stack(values, axis=-1)
+
+
+def _coherent_work(s, rho):
+    cdt = complex_dtype(s)
+    lam = as_real(s.lam, cdt)
+    return lam * expectation(1j * commutator(coherent_drive(s), as_complex(s.H_S, cdt)), rho.astype(cdt))
+
+
+def _incoherent_heat(s, rho):
+    cdt = complex_dtype(s)
+    return expectation(as_complex(s.H_S, cdt), _dissipator(s, rho.astype(cdt)))
+
+
+def _ancilla_heat(s, rho):
+    cdt = complex_dtype(s)
+    return -expectation(as_complex(s.H_S, cdt), _species_generator(s, rho.astype(cdt)))
 
 
 def coherent_work_rate(model, rho) -> jnp.ndarray:
@@ -42,44 +57,31 @@ def coherent_work_rate(model, rho) -> jnp.ndarray:
 
     Every rate function here takes one model and ρ (..., d_S, d_S): leading batch axes of ρ are kept
     (per-species values then have shape (..., m)); a batch of models is refused with ``ValueError``
-    (use :func:`~jaxthermo.coherent.map_over_models`)."""
-
-    def one(s):
-        cdt = complex_dtype(s)
-        r = as_state(rho).astype(cdt)
-        lam = as_real(s.lam, cdt)
-        return lam * expectation(1j * commutator(coherent_drive(s), as_complex(s.H_S, cdt)), r)
-
-    return _per_species(model, one, "coherent_work_rate")
+    (use :func:`~jaxthermo.coherent.map_over_models`), and so is a ρ that is not a (batch of) density
+    matrices of dimension d_S (``ValueError`` naming ``rho``)."""
+    return _per_species(model, _coherent_work, system_state(model, rho, "coherent_work_rate"))
 
 
 def incoherent_heat_rate(model, rho) -> jnp.ndarray:
     """``Q̇_inc = Tr[H_S D(ρ)]`` ([WCCM] eq. (12)): scalar, or (m,) per species."""
-
-    def one(s):
-        cdt = complex_dtype(s)
-        return expectation(as_complex(s.H_S, cdt), dissipator(s, as_state(rho).astype(cdt)))
-
-    return _per_species(model, one, "incoherent_heat_rate")
+    return _per_species(model, _incoherent_heat, system_state(model, rho, "incoherent_heat_rate"))
 
 
 def ancilla_heat_rate(model, rho) -> jnp.ndarray:
     """``Q̇_j = −(Ẇ_C^j + Q̇_inc^j)``: energy flowing into the ancillae of each species per unit time
     in the limit τ → 0 ([WCCM] eq. (19)); computed from the species' own generator. The sign is
     [WCCM]'s Q_A (``ancilla_heat``), the opposite of heat into the system."""
-
-    def one(s):
-        cdt = complex_dtype(s)
-        return -expectation(as_complex(s.H_S, cdt), _species_generator(s, as_state(rho).astype(cdt)))
-
-    return _per_species(model, one, "ancilla_heat_rate")
+    return _per_species(model, _ancilla_heat, system_state(model, rho, "ancilla_heat_rate"))
 
 
 def energy_rate(model, rho) -> jnp.ndarray:
     """``d⟨H_S⟩/dt = Tr[H_S ρ̇]`` from the master equation (the left side of [WCCM] eq. (13))."""
-    require_one_member(model, "energy_rate")
+    return _energy_rate(model, system_state(model, rho, "energy_rate"))
+
+
+def _energy_rate(model, rho):
     cdt = complex_dtype(model.species[0])
-    return expectation(as_complex(model.H_S, cdt), master_equation_rhs(model, rho))
+    return expectation(as_complex(model.H_S, cdt), _master_equation_rhs(model, rho))
 
 
 def entropy_rate(model, rho) -> jnp.ndarray:
@@ -89,30 +91,30 @@ def entropy_rate(model, rho) -> jnp.ndarray:
     β < ∞: the empty level fills like γ⁺t and ``S ≈ −γ⁺t log γ⁺t``); every derivative of it is
     then NaN (flagged, never a finite-looking number). Finite at full rank and at stationary
     pure states."""
-    require_one_member(model, "entropy_rate")
-    rho = as_state(rho).astype(complex_dtype(model.species[0]))
-    return _flagged_entropy_rate(rho, master_equation_rhs(model, rho))
+    return _entropy_rate(model, system_state(model, rho, "entropy_rate"))
+
+
+def _entropy_rate(model, rho):
+    return _flagged_entropy_rate(rho, _master_equation_rhs(model, rho))
 
 
 def entropy_production_rate(model, rho) -> jnp.ndarray:
     """``Π = Ṡ(ρ_S) − Σ_j β_j Q̇_inc^j`` ([WCCM] eqs. (17), (20)): scalar per state (batch axes of ρ kept).
 
     +∞ (with NaN derivatives) where :func:`entropy_rate` is +∞."""
-    require_one_member(model, "entropy_production_rate")
-    q = incoherent_heat_rate(model, rho)
+    rho = system_state(model, rho, "entropy_production_rate")
+    q = jnp.stack([_incoherent_heat(s, rho) for s in model.species], axis=-1)
     betas = jnp.stack([as_real(s.beta, complex_dtype(s)) for s in model.species])
-    if model.species[0] is model:  # one species: no species axis
-        q = q[..., None]
-    return entropy_rate(model, rho) - jnp.sum(betas * q, axis=-1)
+    return _entropy_rate(model, rho) - jnp.sum(betas * q, axis=-1)
 
 
 def free_energy_rate(model, rho) -> jnp.ndarray:
     """``Ḟ = d⟨H_S⟩/dt − Ṡ/β`` for a single species at inverse temperature β ([WCCM] eq. (17)).
 
     −∞ (with NaN derivatives) where :func:`entropy_rate` is +∞."""
-    require_one_member(model, "free_energy_rate")
+    rho = system_state(model, rho, "free_energy_rate")
     beta = as_real(model.beta, complex_dtype(model))
-    return energy_rate(model, rho) - entropy_rate(model, rho) / beta
+    return _energy_rate(model, rho) - _entropy_rate(model, rho) / beta
 
 
 def _nan_derivative_where_infinite(fn):
@@ -158,7 +160,6 @@ class CollisionThermodynamics(NamedTuple):
 
 
 @qobj_inputs("rho")
-@partial(jax.jit, static_argnames="n_species")
 def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermodynamics:
     """Σ, I(ρ_SA'), S(ρ_A'‖ρ_A), ΔC_A, ΔF, W_C = Ẇ_C τ and the residuals of [WCCM] eqs. (14)–(15) for one
     collision of ρ_S (d_S, d_S) with a fresh ancilla of the single-species ``model``.
@@ -173,18 +174,21 @@ def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermod
     mode over the whole tuple at once (``jax.jacrev``) spreads the NaN to every row (a zero cotangent
     times NaN), so take ``jax.jacfwd`` there.
     """
-    require_one_member(model, "collision_thermodynamics")
+    return _collision_thermodynamics(model, system_state(model, rho, "collision_thermodynamics"), n_species)
+
+
+@partial(jax.jit, static_argnames="n_species")
+def _collision_thermodynamics(model, rho, n_species: int) -> CollisionThermodynamics:
     cdt = complex_dtype(model)
-    rho = as_state(rho).astype(cdt)
     beta = as_real(model.beta, cdt)
-    c = collide(model, rho, n_species)
+    c = _collide(model, rho, n_species)
     rho_a = ancilla_state(model)
     info = mutual_information(c.joint, model.dims)
     rel = _flagged_relative_entropy(c.ancilla, rho_a)
     dc = energy_coherence(c.ancilla, model.H_A) - energy_coherence(rho_a, model.H_A)
     ds = von_neumann_entropy(c.system) - von_neumann_entropy(rho)
     df = c.energy_change - ds / beta
-    wc = coherent_work_rate(model, rho) * as_real(model.tau, cdt)
+    wc = _coherent_work(model, rho) * as_real(model.tau, cdt)
     return CollisionThermodynamics(
         mutual_information=info,
         ancilla_relative_entropy=rel,
