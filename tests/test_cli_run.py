@@ -273,3 +273,13 @@ def test_sweep_over_several_n_steps_pads_the_shorter_runs_with_nan(tmp_path):
         np.testing.assert_allclose(point.mean_work.values[:n], sw.at(theta=0.2, n_steps=n).mean_work, rtol=1e-12)
         assert np.all(np.isnan(point.mean_work.values[n:])) and np.all(np.isnan(point.mean_state_divergence[n + 1 :]))
     assert "n_steps" not in ds.attrs  # a grid parameter: its values are the coordinate
+
+
+@pytest.mark.parametrize("kind", ["ensemble", "sweep"])
+def test_summary_without_divergences(kind, tmp_path):
+    out = tmp_path / kind
+    raw = {"study": {"study": kind, "out": str(out)}, "run": {"n_steps": 3, "n_configs": 64, "alphas": []}}
+    if kind == "sweep":
+        raw["grid"] = {"theta": [0.1, 0.2]}
+    assert cli.main(["run", str(_write(raw, tmp_path / "s.toml")), "--no-progress"]) == 0
+    assert (out / "summary.png").stat().st_size > 0 and _open(out).sizes["alpha"] == 0

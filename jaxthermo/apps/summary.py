@@ -99,12 +99,17 @@ def _sweep(plt, ds):
     x = grid[0]
     total = _at_last(ds.mean_cumulative_work, "collision")
     se = np.sqrt(_at_last(ds.var_cumulative_work, "collision") / n)
-    div = _at_last(ds.mean_state_divergence.isel(alpha=0), "step")
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4.5))
+    with_divergence = ds.sizes.get("alpha", 0) > 0  # no panel for a run with alphas = []
+    fig, ax = plt.subplots(1, 2 if with_divergence else 1, figsize=(11 if with_divergence else 6, 4.5), squeeze=False)
+    ax = ax[0]
     others = [g for g in grid if g != x]
-    stacked_w = total.stack(_other=others) if others else total.expand_dims(_other=[0])
-    stacked_s = se.stack(_other=others) if others else se.expand_dims(_other=[0])
-    stacked_d = div.stack(_other=others) if others else div.expand_dims(_other=[0])
+
+    def stacked(da):
+        return da.stack(_other=others) if others else da.expand_dims(_other=[0])
+
+    stacked_w, stacked_s = stacked(total), stacked(se)
+    if with_divergence:
+        stacked_d = stacked(_at_last(ds.mean_state_divergence.isel(alpha=0), "step"))
     xs = ds[x].values
     for k in range(stacked_w.sizes["_other"]):
         label = (
@@ -115,12 +120,14 @@ def _sweep(plt, ds):
         w, s = stacked_w.isel(_other=k).values, stacked_s.isel(_other=k).values
         (line,) = ax[0].plot(xs, w, "o-", label=label)
         ax[0].fill_between(xs, w - 2 * s, w + 2 * s, color=line.get_color(), alpha=0.3, lw=0)
-        ax[1].plot(xs, stacked_d.isel(_other=k).values, "o-", label=label)
+        if with_divergence:
+            ax[1].plot(xs, stacked_d.isel(_other=k).values, "o-", label=label)
     ax[0].set(xlabel=x, ylabel="⟨W_N⟩ / g0", title="mean accumulated work (±2 s.e. shaded)")
-    ax[1].set(xlabel=x, ylabel="nats", title=f"D_α(ρ̄_N‖τ_S), α = {ds.alpha.values[0]:g}")
+    if with_divergence:
+        ax[1].set(xlabel=x, ylabel="nats", title=f"D_α(ρ̄_N‖τ_S), α = {ds.alpha.values[0]:g}")
     if others:
-        ax[0].legend(fontsize=8)
-        ax[1].legend(fontsize=8)
+        for a in ax:
+            a.legend(fontsize=8)
     fig.suptitle(f"{_title(ds)}: grid {', '.join(grid)}\n{_params(ds)}", fontsize=10)
     fig.tight_layout()
     return fig
