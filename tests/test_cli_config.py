@@ -113,3 +113,10 @@ def test_bad_command_line_values_exit_2_with_one_line(tmp_path, monkeypatch, cap
         assert stop.value.code == 2
     assert cli.main(["figures", "--only", "bogus", "--out", str(tmp_path)]) == 2
     assert "--only: unknown figure 'bogus'" in capsys.readouterr().err
+
+
+def test_strings_with_control_characters_quotes_and_backslashes_round_trip():
+    title = 'line 1\nline 2\t"quoted" \\ C:\\path \r\f\b \x01\x1f\x7f é ∞'
+    cfg = resolve({"study": {"title": title, "out": 'a "folder"\\x'}})
+    back = tomllib.loads(dumps(cfg))
+    assert back["study"]["title"] == title and resolve(back) == cfg
