@@ -120,3 +120,48 @@ def test_strings_with_control_characters_quotes_and_backslashes_round_trip():
     cfg = resolve({"study": {"title": title, "out": 'a "folder"\\x'}})
     back = tomllib.loads(dumps(cfg))
     assert back["study"]["title"] == title and resolve(back) == cfg
+
+
+def _example_lines(text):
+    """(table, key, value, comment) of every key line of init's output, commented out or not."""
+    import re
+
+    table, rows = None, []
+    for line in text.splitlines():
+        header = re.fullmatch(r"(?:# )?\[(\w+)\]", line)
+        if header:
+            table = header.group(1)
+            continue
+        key = re.fullmatch(r"(?:# )?(\w+) = (.*?)  # (.*)", line)
+        if key and table is not None:
+            value = key.group(2)
+            rows.append(
+                (
+                    table,
+                    key.group(1),
+                    None if value == "(not set)" else tomllib.loads(f"v = {value}")["v"],
+                    key.group(3),
+                )
+            )
+    return rows
+
+
+@pytest.mark.parametrize("kind", ["ensemble", "sweep", "coherent_scan", "assignment_scan"])
+def test_init_lists_every_key_with_its_default_unless_marked(kind, tmp_path):
+    from jaxthermo.apps.config import GRID_PARAMETERS, SCAN_PARAMETERS, SCHEMA, example
+
+    text = example(kind)
+    rows = _example_lines(text)
+    shown = {(t, k) for t, k, _, _ in rows}
+    accepted = {(t, k) for t, keys in SCHEMA.items() for k in keys}
+    assert accepted <= shown
+    for table, allowed in (("grid", GRID_PARAMETERS), *(("scan", p) for p in SCAN_PARAMETERS.values())):
+        assert any(t == table and k in allowed for t, k in shown)  # an example axis of each grid/scan
+        assert ", ".join(allowed) in text  # and the list of its parameters
+    for table, key, value, comment in rows:
+        if table in SCHEMA and key in SCHEMA[table] and "example" not in comment:
+            assert value == SCHEMA[table][key].default or (table, key) == ("study", "study"), (table, key)
+    assert resolve(tomllib.loads(text))["study"]["study"] == kind  # the active part runs as it is
+    if kind == "ensemble":
+        path = tmp_path / "study.toml"
+        assert cli.main(["init", str(path)]) == 0 and path.read_text() == text

@@ -134,13 +134,13 @@ def main(argv=None) -> int:
                 return 2
             return figures_main(out=args.out, only=args.only)
         if args.command == "init":
-            from .config import EXAMPLE
+            from .config import example
 
             if os.path.exists(args.path) and not args.force:
                 print(f"jaxthermo init: {args.path} exists; use --force to overwrite", file=sys.stderr)
                 return 1
             with open(args.path, "w", encoding="utf-8") as fh:
-                fh.write(EXAMPLE)
+                fh.write(example())
             print(f"wrote {args.path}; run it with: jaxthermo run {args.path}")
             return 0
         if args.command == "run":

@@ -401,46 +401,58 @@ def dumps(cfg: dict, header: str = "", comments: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
-EXAMPLE = """# jaxthermo study: `jaxthermo run study.toml` (every key below is optional; these are the defaults
-# unless marked). Writes results.nc (xarray/netCDF), summary.png and config.resolved.toml into `out`.
-#
-# Model A (docs/inhomogeneous.md): a system qudit (H_S = g0 s_z, |0> = ground state) collides N
-# times with fresh reservoir qudits, each thermal but slightly off: δ ~ G(δ) per collision,
-# g_r = g0(1 + δ) (kind = "hamiltonian") or β_r = β(1 + δ) (kind = "temperature"); θ is the
-# partial-swap mixing angle; an ensemble averages over n_configs draws of δ_1…δ_N.
+EXAMPLE_INTRO = """jaxthermo study: `jaxthermo run study.toml`. Every key is optional; a value shown is the key's
+default unless its comment says "example". Writes results.nc (xarray/netCDF), summary.png and
+config.resolved.toml into `out`. Tables and keys of the other studies, and keys that do not apply
+to the choice above them, are commented out: uncomment what you need.
 
-[study]
-study = "ensemble"        # ensemble | sweep | coherent_scan | assignment_scan
-out = "study-output"      # output folder
-seed = 0
+Model A (docs/inhomogeneous.md): a system qudit (H_S = g0 s_z, |0> = ground state) collides N
+times with fresh reservoir qudits, each thermal but slightly off: δ ~ G(δ) per collision,
+g_r = g0(1 + δ) (kind = "hamiltonian") or β_r = β(1 + δ) (kind = "temperature"); θ is the
+partial-swap mixing angle; an ensemble averages over n_configs draws of δ_1…δ_N."""
 
-[model]
-d = 3                     # qudit dimension
-beta = 1.0                # inverse temperature β of the unperturbed reservoir
-g0 = 1.0                  # level spacing
-theta = 0.2               # mixing angle θ (or a list of n_steps values)
-kind = "hamiltonian"      # hamiltonian | temperature
-coupling = "partial_swap" # partial_swap | exact (then g_int)
+# values of the example that differ from the defaults (marked "example" in its comments)
+EXAMPLE_VALUES = {("model", "d"): 3, ("model", "theta"): 0.2, ("run", "n_steps"): 200, ("run", "n_configs"): 100_000}
+EXAMPLE_AXES = {
+    "grid": {"theta": [0.1, 0.2, 0.4], "sigma": [0.01, 0.05]},
+    "scan": {"lam": [0.0, 0.1, 0.2], "detuning": [0.5, 1.0, 2.0]},
+}
+AXIS_NOTES = {
+    "grid": 'study = "sweep": every combination, common random numbers; parameters: ' + ", ".join(GRID_PARAMETERS),
+    "scan": "; ".join(f"study = {s!r}: {', '.join(p)}" for s, p in SCAN_PARAMETERS.items()),
+}
 
-[distribution]
-name = "gaussian"         # gaussian (sigma) | uniform (width) | two_point (delta)
-sigma = 0.05
 
-[initial_state]
-name = "thermal"          # thermal (beta, default the model's) | ground | excited | populations | file
-# beta = 0.5
-# populations = [0.5, 0.3, 0.2]   # with name = "populations"; add phases = [...] for a pure state
-# file = "rho0.npy"               # with name = "file"
+def _example_key(table, name, key: Key, values: dict, active: bool) -> str:
+    value = values[name]
+    note = key.help + (f" ({' | '.join(key.choices)})" if key.choices else "")
+    if value != key.default:
+        note += f"; example, the default is {_toml_value(key.default)}"
+    used = key.used_with is None or values[key.used_with[0]] in key.used_with[1]
+    text = f"{name} = {_toml_value(value)}" if value is not None else f"{name} = (not set)"
+    return f"{'' if active and used and value is not None else '# '}{text}  # {note}"
 
-[run]
-n_steps = 200             # collisions N
-n_configs = 100000        # configurations (1e6 allowed)
-alphas = [1.0, inf]       # Rényi orders α of D_α(ρ‖τ_S)
-work_bins = 64
-dtype = "float64"         # float64 | float32
 
-# For study = "sweep", add a grid (every combination is run, common random numbers):
-# [grid]
-# theta = [0.1, 0.2, 0.4]
-# sigma = [0.01, 0.05]
-"""
+def example(study: str = "ensemble") -> str:
+    """The commented example study of ``jaxthermo init``, generated from :data:`SCHEMA`: every key,
+    those of ``study`` active with their defaults (or marked example values)."""
+    lines = [f"# {line}" if line else "#" for line in EXAMPLE_INTRO.splitlines()]
+    for table, schema in SCHEMA.items():
+        active = table in TABLES[study]
+        lines += ["", f"{'' if active else '# '}[{table}]"]
+        if table in EXAMPLE_AXES:
+            lines.append(f"# {AXIS_NOTES[table]}")
+            allowed = GRID_PARAMETERS if table == "grid" else SCAN_PARAMETERS.get(study, ())
+            lines += [
+                f"{'' if active and n in allowed else '# '}{n} = {_toml_value(v)}  # example"
+                for n, v in EXAMPLE_AXES[table].items()
+            ]
+            continue
+        values = {name: EXAMPLE_VALUES.get((table, name), key.default) for name, key in schema.items()}
+        if table == "study":
+            values["study"] = study
+        lines += [_example_key(table, name, schema[name], values, active) for name in schema]
+    return "\n".join(lines) + "\n"
+
+
+EXAMPLE = example()
