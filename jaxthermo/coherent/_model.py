@@ -165,14 +165,18 @@ def ancilla_state(model) -> jnp.ndarray:
 def check_ancilla_positive(model) -> None:
     """Run-time check (``jaxthermo.config.validate == "always"``) that a traced model's ancilla state
     ρ_A = ρ_th + √τ λ χ is positive, i.e. λ lies in :func:`allowed_lambda_range`. Concrete models were
-    checked at construction; this covers models built from tracers inside ``jit``/``vmap``/``grad``."""
+    checked at construction; this covers models built from tracers inside ``jit``/``vmap``/``grad``.
+    Also stages τ > 0. Both tests are NaN-safe: a NaN λ or τ fails them."""
     for s in model.species:
+        if is_numeric_tracer(s.tau):
+            tau = jax.lax.stop_gradient(jnp.asarray(s.tau))
+            error_if(~(tau > 0), "tau must be > 0; got {value}", tau)
         if any(is_numeric_tracer(getattr(s, f)) for f in ("lam", "chi", "tau", "beta", "H_A")):
             rho_a = jax.lax.stop_gradient(ancilla_state(s))
             tol = 1e-10 if rho_a.dtype == jnp.complex128 else 1e-5
             w = jnp.linalg.eigvalsh(rho_a)[..., 0]
             error_if(
-                w < -tol,
+                ~(w >= -tol),
                 "lam: the ancilla state rho_A = rho_th + sqrt(tau) lam chi is not positive semidefinite "
                 "(smallest eigenvalue {value}); lam lies outside its allowed range",
                 w,

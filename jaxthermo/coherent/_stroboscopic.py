@@ -53,7 +53,9 @@ def collide(model, rho, n_species: int = 1) -> CoherentCollision:
     carry leading batch axes (kept in every output); a batch of models, and a ρ_S that is not a
     (batch of) density matrices of dimension d_S, are refused (``ValueError``).
     """
-    return _collide(model, system_state(model, rho, "collide"), n_species)
+    rho = system_state(model, rho, "collide")
+    check_ancilla_positive(model)
+    return _collide(model, rho, n_species)
 
 
 @partial(jax.jit, static_argnames="n_species")
@@ -99,7 +101,9 @@ def cycle(model, rho) -> CoherentCollision:
     of ρ (..., m, ...): for one state (d_S, d_S) the leading axis is m and the system state after
     the cycle is ``result.system[-1]``.
     """
-    return _cycle(model, system_state(model, rho, "cycle"))
+    rho = system_state(model, rho, "cycle")
+    check_ancilla_positive(model)
+    return _cycle(model, rho)
 
 
 def _cycle(model, rho) -> CoherentCollision:

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import jaxthermo as jt
 from jaxthermo import coherent as C
 
 MODEL = C.qubit_example(lam=0.3, tau=0.01)
@@ -52,3 +53,21 @@ def test_good_state_and_a_batch_of_states_pass(function):
     assert all(np.all(np.isfinite(np.asarray(x))) for x in leaves)
     if function not in ("propagate", "stroboscopic_trajectory"):  # these take one ρ(0): vmap for a batch
         ENTRY_POINTS[function](jnp.stack([RHO, jnp.eye(2) / 2]))
+
+
+def _staged_error(fn, *args, match):
+    with jt.config.override(validate="always"), pytest.raises(Exception, match=match) as info:
+        jax.block_until_ready(fn(*args))
+    assert isinstance(info.value, (ValueError, jax.errors.JaxRuntimeError))
+
+
+@pytest.mark.parametrize(
+    "field, value, match",
+    [("lam", jnp.nan, "lam"), ("lam", 1e3, "lam"), ("tau", -0.01, "tau"), ("tau", jnp.nan, "tau")],
+)
+@pytest.mark.parametrize("function", ["collide", "stroboscopic_step", "collision_thermodynamics"])
+def test_traced_lambda_and_tau_are_checked_under_always(field, value, match, function):
+    run = getattr(C, function)
+    _staged_error(
+        jax.jit(lambda x: jax.tree_util.tree_leaves(run(MODEL.replace(**{field: x}), RHO))[0]), value, match=match
+    )
