@@ -124,14 +124,14 @@ class GlobalEnergetics(NamedTuple):
 def one_state(rho, name: str, d: int) -> jnp.ndarray:
     """``rho`` as an array after checking it is one density matrix (d, d) (``ValueError`` naming
     ``name``): the functions of model C take one state, a batch is refused (use ``jax.vmap``).
+    A traced state is checked at run time under ``jaxthermo.config.validate == "always"``.
     A QuTiP ``Qobj`` is converted."""
     rho = as_array(rho, name)
     if jnp.shape(rho) != (d, d):
         raise ValueError(
             f"{name} must be one state of shape ({d}, {d}); got {jnp.shape(rho)}: use jax.vmap for a batch"
         )
-    if should_validate(rho):
-        check_density_matrix(rho, name, dim=d)
+    check_density_matrix(rho, name, dim=d)  # concrete: at once; traced: staged under validate="always"
     return jnp.asarray(rho)
 
 

@@ -1,0 +1,32 @@
+"""Model C refuses bad arguments with errors naming them, also for traced states under "always"."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo import assignment as A
+
+H_S = jnp.diag(jnp.array([0.0, 1.0]))
+H_E = jnp.diag(jnp.array([0.0, 1.0, 2.0]))
+MODEL = A.GlobalModel(H_S, 0.1 * jnp.ones((6, 6)), H_E)
+TIMES = jnp.linspace(0.0, 1.0, 5)
+BAD_QUBIT = jnp.diag(jnp.array([1.5, -0.5]))
+
+
+def _staged_error(fn, arg, match):
+    with jt.config.override(validate="always"), pytest.raises(Exception, match=match) as info:
+        jax.block_until_ready(fn(arg))
+    assert isinstance(info.value, (ValueError, jax.errors.JaxRuntimeError))
+
+
+def test_traced_states_are_checked_under_always():
+    md = lambda r: A.minimal_dissipation(MODEL, r, jnp.eye(3) / 3, TIMES).assignment.heat
+    _staged_error(jax.jit(md), BAD_QUBIT, "rho_s0")
+    env = lambda r: A.reduced_map(MODEL, r, 0.5).phi
+    _staged_error(jax.jit(env), jnp.diag(jnp.array([1.5, -0.5, 0.0])), "rho_env")
+    glob = lambda r: A.energy_assignment(MODEL, r, TIMES).energies
+    _staged_error(jax.jit(glob), 2 * jnp.eye(6) / 6, "rho0")
+    with jt.config.override(validate="always"):  # a good traced state passes
+        assert np.all(np.isfinite(jax.jit(md)(jnp.eye(2) / 2)))
