@@ -283,3 +283,25 @@ def test_summary_without_divergences(kind, tmp_path):
         raw["grid"] = {"theta": [0.1, 0.2]}
     assert cli.main(["run", str(_write(raw, tmp_path / "s.toml")), "--no-progress"]) == 0
     assert (out / "summary.png").stat().st_size > 0 and _open(out).sizes["alpha"] == 0
+
+
+def test_attributes_name_the_scanned_parameters_instead_of_their_base_values(tmp_path):
+    runs = {
+        "sweep": ({"run": {"n_steps": 3, "n_configs": 64}, "grid": {"theta": [0.1, 0.2], "sigma": [0.0, 0.1]}}),
+        "coherent_scan": {"scan": {"lam": [0.0, 0.1]}},
+    }
+    for kind, raw in runs.items():
+        out = tmp_path / kind
+        raw["study"] = {"study": kind, "out": str(out)}
+        assert cli.main(["run", str(_write(raw, tmp_path / f"{kind}.toml")), "--no-progress", "--no-plot"]) == 0
+        ds = _open(out)
+        scanned = list(raw.get("grid", raw.get("scan")))
+        assert ds.attrs["scanned"] == ",".join(scanned)
+        if kind == "sweep":
+            assert "model_theta" not in ds.attrs and "distribution_sigma" not in ds.attrs
+            assert ds.attrs["model_beta"] == 1.0  # not scanned: the value of every point
+            for var in ("mean_exp_minus_beta_work", "work_histogram_counts", "averaged_reservoir_state_real"):
+                assert ds[var].attrs["long_name"], var
+            assert "total work W_N" in ds.mean_exp_minus_beta_work.attrs["long_name"]
+        else:
+            assert "coherent_lam" not in ds.attrs and ds.attrs["coherent_beta"] == 1.0
