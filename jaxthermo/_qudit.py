@@ -16,7 +16,7 @@ import numpy as np
 from ._dtypes import complex_dtype_for, float_dtype_of, real_dtype, real_dtype_for
 from ._linalg import dagger, hermitian_function
 from ._qutip import qobj_inputs
-from ._validation import check_dimension
+from ._validation import check_dimension, check_finite, check_numeric
 
 
 class Dimensions(NamedTuple):
@@ -70,6 +70,15 @@ def partial_swap(d: int, theta) -> jnp.ndarray:
     return c * eye + 1j * s * swap(d, dtype=cdt)
 
 
+def _checked_temperature(beta, g):
+    """β and g as arrays: real and finite (concrete values; a NaN or infinite β·g has no Gibbs state
+    here, and a complex one would lose its imaginary part)."""
+    for value, name in ((beta, "beta"), (g, "g")):
+        check_numeric(value, name)
+        check_finite(value, name)
+    return jnp.asarray(beta), jnp.asarray(g)
+
+
 def thermal_populations(d: int, beta, g) -> jnp.ndarray:
     """Populations of ``exp(-β g s_z)/Z``, shape (..., d) for broadcast β, g.
 
@@ -77,7 +86,7 @@ def thermal_populations(d: int, beta, g) -> jnp.ndarray:
     it is stable for any βg (including βg = 0 and |βg| ≫ 1).
     """
     check_dimension(d)
-    beta, g = jnp.asarray(beta), jnp.asarray(g)
+    beta, g = _checked_temperature(beta, g)
     dtype = float_dtype_of(beta, g)
     beta_g = (beta.astype(dtype) * g.astype(dtype))[..., None]
     logits = -beta_g * spin_z_diagonal(d, dtype)
@@ -92,7 +101,7 @@ def thermal_state(d: int, beta, g) -> jnp.ndarray:
 
 def log_partition_function(d: int, beta, g) -> jnp.ndarray:
     """``log Z = log Σ_j exp(-β g (j - (d-1)/2))`` of ``g s_z``, shape broadcast(β, g)."""
-    beta, g = jnp.asarray(beta), jnp.asarray(g)
+    beta, g = _checked_temperature(beta, g)
     dtype = float_dtype_of(beta, g)
     logits = -(beta.astype(dtype) * g.astype(dtype))[..., None] * spin_z_diagonal(d, dtype)
     m = jnp.max(logits, axis=-1)

@@ -245,6 +245,16 @@ def check_numeric(x, name: str, *, real: bool = True) -> None:
         raise TypeError(f"{name} must be real; got dtype {np.asarray(x).dtype}")
 
 
+def check_orders(alphas, name: str = "alphas") -> tuple[float, ...]:
+    """Rényi orders as a tuple of floats: real numbers (±∞ allowed), one or a sequence; NaN and
+    complex orders are refused naming ``name``."""
+    check_numeric(alphas, name)
+    values = tuple(float(a) for a in np.atleast_1d(np.asarray(alphas, float)).ravel())
+    if any(a != a for a in values):
+        raise ValueError(f"{name}={values}: a Rényi order must be a real number or ±inf, not NaN")
+    return values
+
+
 def check_integer(n, name: str, minimum: int | None = None) -> int:
     """An integer (Python or NumPy integer, or a float with an integral value is refused), else
     ``TypeError``; below ``minimum``, ``ValueError``; both name ``name``. Returns ``int(n)``."""

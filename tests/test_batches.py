@@ -22,6 +22,7 @@ P = jnp.array([[0.3, 0.7], [0.5, 0.5], [0.9, 0.1]])
 Q = jnp.array([[0.4, 0.6], [0.2, 0.8], [0.5, 0.5]])
 JOINT = jnp.stack([jnp.kron(r, s) for r, s in zip(RHOS, SIGMAS)])
 MODEL = jt.qubit_example()
+MODEL_A = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.3, distribution=jt.Gaussian(0.1))
 PAIR = jt.MultiSpeciesModel((jt.qubit_example(beta=0.5), jt.qubit_example(beta=2.0)))
 LAMS = (0.0, 0.5, 1.0)
 MODELS = MODEL.replace(lam=jnp.array(LAMS))  # a batch of three models
@@ -105,6 +106,14 @@ REFUSES = {
     "propagate (states)": (lambda: jt.propagate(MODEL, RHOS, TIMES), "rho0"),
     # model A: one collision takes one state
     "model A collide": (lambda: jt.collide(jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3), RHOS, 0.1), "rho"),
+    # ... and so do its trajectories and averages (a batch was once summed into one work series)
+    "model A trajectory": (lambda: jt.trajectory(MODEL_A, RHOS, jnp.full(3, 0.1)), "rho0"),
+    "model A averaged_trajectory": (lambda: jt.averaged_trajectory(MODEL_A, RHOS, 3), "rho0"),
+    "model A mean_work": (lambda: jt.mean_work(MODEL_A, RHOS), "rho"),
+    "model A mean_heat": (lambda: jt.mean_heat(MODEL_A, RHOS), "rho"),
+    "model A collision_second_laws": (lambda: jt.collision_second_laws(MODEL_A, RHOS, 0.1, [1.0]), "rho"),
+    "model A entropy_production": (lambda: jt.entropy_production(MODEL_A, RHOS, 0.1), "rho"),
+    "model A ensemble": (lambda: jt.ensemble(MODEL_A, RHOS, 3, 64), "rho0"),
     # model C: the functions take one state
     "energy_assignment": (lambda: jt.energy_assignment(GLOBAL, JOINT, TIMES), "rho0"),
     "reduced_map": (lambda: jt.reduced_map(GLOBAL, SIGMAS, 0.5), "rho_env"),

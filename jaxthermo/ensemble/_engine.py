@@ -25,7 +25,14 @@ from .._config import config
 from .._dtypes import as_state, complex_dtype_for, real_dtype
 from .._qutip import as_array
 from .._runtime import lapack_splits_batches
-from .._validation import check_density_matrix, check_integer, check_positive_int, check_real_dtype
+from .._validation import (
+    check_density_matrix,
+    check_integer,
+    check_numeric,
+    check_orders,
+    check_positive_int,
+    check_real_dtype,
+)
 from ._files import Checkpoint, check_writable, expected_stats
 from ._files import flatten_stats as flatten_stats
 from ._files import unflatten_stats as unflatten_stats
@@ -234,7 +241,7 @@ def run_grid(
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     rho0 = as_state(np.asarray(rho0), complex_dtype_for(rdt))
     coherent = _is_coherent(rho0) if coherent is None else bool(coherent)
-    alphas = tuple(float(a) for a in alphas)
+    alphas = check_orders(alphas)
     divergence_every = resolve_divergence_every(divergence_every, models[0], coherent, n_steps)
     mesh = make_mesh(devices)
     n_dev = mesh.devices.size
@@ -366,6 +373,10 @@ def _histogram_edges(
 ):
     """Fixed edges per grid point, from user ranges or from a pilot of configurations 0…511."""
     grid = jax.tree.leaves(stacked)[0].shape[0]
+    work_bins = check_positive_int(work_bins, "work_bins")
+    collision_bins = check_positive_int(collision_bins, "collision_work_bins")
+    work_range = _checked_range(work_range, "work_range")
+    collision_range = _checked_range(collision_range, "collision_work_range")
     ranges = None
     if work_range is None or collision_range is None:
         pilot = jnp.arange(min(n_configs, PILOT_CONFIGS), dtype=jnp.uint32)
@@ -374,15 +385,22 @@ def _histogram_edges(
     npdt = np.dtype(str(rdt))
 
     def edges(user, cols, n_bins):
-        n_bins = check_positive_int(n_bins, "histogram bins")
         if user is not None:
-            lo, hi = float(user[0]), float(user[1])
-            if not hi > lo:
-                raise ValueError(f"histogram range must have hi > lo; got {user}")
-            return np.stack([uniform_edges(lo, hi, n_bins, npdt)] * grid)
+            return np.stack([uniform_edges(*user, n_bins, npdt)] * grid)
         return np.stack([_edges_from_range(ranges[g, cols[0]], ranges[g, cols[1]], n_bins, npdt) for g in range(grid)])
 
     return edges(work_range, (0, 1), work_bins), edges(collision_range, (2, 3), collision_bins)
+
+
+def _checked_range(user, name):
+    """A histogram range ``(lo, hi)`` of finite reals with hi > lo, or None (from the pilot)."""
+    if user is None:
+        return None
+    check_numeric(user, name)
+    values = np.asarray(user, float)
+    if values.shape != (2,) or not np.all(np.isfinite(values)) or not values[1] > values[0]:
+        raise ValueError(f"{name} must be (lo, hi) with finite lo < hi; got {user}")
+    return float(values[0]), float(values[1])
 
 
 _COMPILED: dict = {}

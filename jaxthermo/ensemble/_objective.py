@@ -29,7 +29,7 @@ import numpy as np
 
 from .._config import config
 from .._dtypes import as_state
-from .._validation import check_density_matrix, check_positive_int, is_concrete
+from .._validation import check_density_matrix, check_orders, check_positive_int, is_concrete
 from ..inhomogeneous import collision_step, free_energies
 from ._kernel import scan_thetas
 from ._sampling import MAX_CONFIGS, default_draw_dtype, sample_chunk
@@ -235,7 +235,10 @@ def ensemble_mean(
             is_concrete(rho0) and np.any(np.abs(np.asarray(rho0) - np.diag(np.diagonal(np.asarray(rho0)))) > 0)
         )
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
-    alpha = None if alpha is None else float(alpha)
+    if alpha is not None:
+        if np.ndim(alpha) != 0:
+            raise ValueError(f"alpha must be one Rényi order (a scalar); got shape {np.shape(alpha)}")
+        alpha = check_orders(alpha, "alpha")[0]
     seed = jnp.asarray(operator.index(seed) if is_concrete(seed) else seed)  # a float seed: TypeError
     if not jnp.issubdtype(seed.dtype, jnp.integer) or seed.shape != ():
         raise TypeError(f"seed must be an integer scalar; got {seed.dtype}{seed.shape}")

@@ -21,7 +21,7 @@ from .._dtypes import as_state, real_dtype_for
 from .._information import trace_distance
 from .._qudit import populations
 from .._validation import check_positive_int
-from ._dynamics import CollisionStep, Trajectory, _collide, _validate
+from ._dynamics import CollisionStep, Trajectory, _collide, _require_scalar_theta, _validate
 from ._model import InhomogeneousReservoir, level_offsets, reservoir_populations
 
 
@@ -62,8 +62,8 @@ def mean_collision(model: InhomogeneousReservoir, rho, distribution=None, theta=
     """
     distribution = distribution_of(model, distribution)
     _validate(model, rho, 0.0)
-    if theta is None and jnp.ndim(model.theta) != 0:
-        raise ValueError("theta: one collision needs a scalar θ; use averaged_trajectory for a θ schedule")
+    if theta is None:
+        _require_scalar_theta(model, "use averaged_trajectory for a θ schedule")
     rho = as_state(rho)
     rdt = real_dtype_for(rho.dtype)
     theta = jnp.asarray(model.theta if theta is None else theta).astype(rdt)
@@ -99,7 +99,7 @@ def averaged_trajectory(model: InhomogeneousReservoir, rho0, n_steps: int, distr
       :class:`Trajectory` with states (N+1, d, d) and mean energetics (N,).
     """
     distribution = distribution_of(model, distribution)
-    _validate(model, rho0, 0.0)
+    _validate(model, rho0, 0.0, "rho0")
     n_steps = check_positive_int(n_steps, "n_steps")
     rho0 = as_state(rho0)
     rdt = real_dtype_for(rho0.dtype)

@@ -236,6 +236,8 @@ def _check_scale(value, name):
     check_numeric(value, name)
     if not (should_validate(value)):
         return
+    if np.ndim(value) != 0:
+        raise ValueError(f"{name} must be a scalar; got shape {np.shape(value)} (use jax.vmap or jt.sweep for several)")
     check_finite(value, name)
     if np.any(np.asarray(value, dtype=float) < 0):
         raise ValueError(f"{name}={value}: must be >= 0")

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from .._collision import CollisionResult, Energetics, collide_unitary, energetics_properties
 from .._dtypes import as_state, real_dtype_for
 from .._qudit import populations
-from .._validation import check_density_matrix, check_finite
+from .._validation import check_density_matrix, check_finite, check_numeric
 from ._model import (
     InhomogeneousReservoir,
     has_closed_form,
@@ -136,9 +136,9 @@ def collision_step(model: InhomogeneousReservoir, rho, delta, theta=None) -> Col
       system) and ``energy_change``.
     """
     _validate(model, rho, delta)
-    _check_unbatched(model, rho, delta)
-    if theta is None and jnp.ndim(model.theta) != 0:
-        raise ValueError("theta: one collision needs a scalar θ; pass theta= or use trajectory for a θ schedule")
+    _check_one_delta(delta)
+    if theta is None:
+        _require_scalar_theta(model, "pass theta= or use trajectory for a θ schedule")
     return _collide(model, rho, delta, theta)
 
 
@@ -159,9 +159,8 @@ def collide(model: InhomogeneousReservoir, rho, delta) -> CollisionStep:
     swap and the full density matrix for any other coupling; θ is ``model.theta`` (a scalar).
     """
     _validate(model, rho, delta)
-    _check_unbatched(model, rho, delta)
-    if jnp.ndim(model.theta) != 0:
-        raise ValueError("theta: collide needs a scalar θ; use trajectory for a θ schedule")
+    _check_one_delta(delta)
+    _require_scalar_theta(model, "use trajectory for a θ schedule")
     return _collide(model, rho, delta, None)
 
 
@@ -178,7 +177,7 @@ def trajectory(model: InhomogeneousReservoir, rho0, deltas, store_states: bool =
       :class:`Trajectory` with ``.states`` (N+1, d, d) (or None), ``.work``, ``.heat``,
       ``.energy_change`` (N,).
     """
-    _validate(model, rho0, deltas)
+    _validate(model, rho0, deltas, "rho0", "deltas")
     rho0 = as_state(rho0)
     rdt = real_dtype_for(rho0.dtype)
     deltas = jnp.asarray(deltas).astype(rdt)
@@ -200,21 +199,30 @@ def trajectory(model: InhomogeneousReservoir, rho0, deltas, store_states: bool =
     return Trajectory(states, e.work, e.heat, e.energy_change)
 
 
-def _check_unbatched(model, rho, delta):
-    """One collision takes one state and one δ: batch axes are refused (use ``jax.vmap``), never
-    summed or broadcast into a wrong state."""
+def _check_one_delta(delta):
+    """One collision takes one δ: batch axes are refused (use ``jax.vmap``), never summed or
+    broadcast into a wrong state (the state's shape is checked by :func:`_validate`)."""
     if jnp.ndim(delta) != 0:
         raise ValueError(
             f"delta must be a scalar (one reservoir qudit); got shape {jnp.shape(delta)}: "
             "use jax.vmap over collide for a batch, or trajectory for a sequence"
         )
+
+
+def _require_scalar_theta(model, advice):
+    """One collision has one mixing angle: a θ schedule in ``model.theta`` is refused (``advice``: what to use)."""
+    if jnp.ndim(model.theta) != 0:
+        raise ValueError(f"theta: one collision needs a scalar θ; got shape {jnp.shape(model.theta)}: {advice}")
+
+
+def _validate(model, rho, delta, rho_name="rho", delta_name="delta"):
+    """One finite state of the model's dimension (a batch of states is refused: model A's functions
+    take one state, so a batch is never summed into one result) and real, finite δ's."""
+    check_density_matrix(rho, rho_name, dim=model.d)
     if jnp.shape(rho) != (model.d, model.d):
         raise ValueError(
-            f"rho must be one state of shape ({model.d}, {model.d}); got {jnp.shape(rho)}: "
-            "use jax.vmap over collide for a batch of states"
+            f"{rho_name} must be one state of shape ({model.d}, {model.d}); got {jnp.shape(rho)}: "
+            "use jax.vmap for a batch of states"
         )
-
-
-def _validate(model, rho, delta):
-    check_density_matrix(rho, "rho", dim=model.d)
-    check_finite(delta, "delta")
+    check_numeric(delta, delta_name)
+    check_finite(delta, delta_name)

@@ -29,6 +29,7 @@ from .._validation import (
     register_checked_dataclass,
     should_validate,
 )
+from ._distributions import Distribution
 
 KINDS = ("hamiltonian", "temperature")
 
@@ -129,6 +130,15 @@ class InhomogeneousReservoir:
     def __post_init__(self):
         check_dimension(self.d, "d")
         check_choice(self.kind, "kind", KINDS)
+        if not isinstance(self.coupling, Coupling):
+            raise TypeError(
+                f"coupling must be a Coupling (PartialSwap(), ExactUnitary(g_int) or a subclass); "
+                f"got {type(self.coupling).__name__}"
+            )
+        if self.distribution is not None and not isinstance(self.distribution, Distribution):
+            raise TypeError(
+                f"distribution must be a Distribution (e.g. Gaussian(sigma)) or None; got {type(self.distribution).__name__}"
+            )
         for name in ("beta", "g0", "theta"):
             value = getattr(self, name)
             check_numeric(value, name)

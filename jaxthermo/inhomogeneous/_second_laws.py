@@ -24,6 +24,7 @@ from .._information import divergences_to_thermal as _divergences_to_thermal
 from .._information import free_energy as classical_free_energy
 from .._information import quantum_free_energy, relative_entropy
 from .._qudit import populations, tensor
+from .._validation import check_density_matrix, check_orders, is_concrete
 from ._dynamics import _collide, _prepare, _validate, collide_generic
 from ._model import InhomogeneousReservoir, reservoir_state
 
@@ -42,6 +43,7 @@ def free_energies(model: InhomogeneousReservoir, rho, alphas, quantum: bool = Fa
     Returns:
       (..., k) free energies.
     """
+    _check_states_and_orders(model, rho, alphas)
     if quantum:  # the orders select the quantum divergence: concrete (host) values, so jit/vmap/grad trace
         rho = as_state(rho)
         values = [
@@ -67,8 +69,16 @@ def divergences_to_thermal(model: InhomogeneousReservoir, rho, alphas, quantum: 
     From the populations by default; ``quantum=True`` uses the quantum divergences (docs/information.md).
     A thin call of :func:`jaxthermo._information.divergences_to_thermal` with τ_S of ``g0 s_z`` at β.
     """
+    _check_states_and_orders(model, rho, alphas)
     alphas = jnp.atleast_1d(jnp.asarray(alphas, dtype=float))
     return _divergences_to_thermal(rho, model.beta, model.g0, alphas, quantum=quantum)
+
+
+def _check_states_and_orders(model, rho, alphas):
+    """States (..., d, d) of the model's dimension and real, non-NaN orders (when concrete)."""
+    check_density_matrix(rho, "rho", dim=model.d)
+    if is_concrete(alphas):
+        check_orders(alphas)
 
 
 class CollisionSecondLaws(NamedTuple):

@@ -31,7 +31,7 @@ from .._histogram import Histogram
 from .._qudit import populations
 from .._validation import check_positive_int, should_validate
 from ._analytics import distribution_of, population_derivatives
-from ._dynamics import _collide, _validate
+from ._dynamics import _collide, _require_scalar_theta, _validate
 from ._model import InhomogeneousReservoir, reservoir_populations
 
 QUANTITIES = ("work", "heat")
@@ -182,6 +182,7 @@ def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, di
     n = check_positive_int(n, "n")
     distribution = distribution_of(model, distribution)
     _validate(model, rho, 0.0)
+    _require_scalar_theta(model, "sample each collision of a schedule with its own model.replace(theta=θ_r)")
     rho = as_state(rho)
     rdt = real_dtype_for(rho.dtype)
     deltas = distribution.sample(key, (n,), rdt)

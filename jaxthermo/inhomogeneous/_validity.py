@@ -28,6 +28,7 @@ from .._dtypes import complex_dtype_for
 from .._information import trace_distance
 from .._qudit import partial_swap, spin_z, tensor
 from .._superoperators import matrix_units
+from .._validation import check_finite, check_numeric
 from ._analytics import distribution_of
 from ._model import ExactUnitary, InhomogeneousReservoir, reservoir_hamiltonian, reservoir_state
 
@@ -69,6 +70,9 @@ def _choi(model, unitary, delta):
 
 def partial_swap_error(model: InhomogeneousReservoir, g_int, delta) -> PartialSwapError:
     """Distances between V (exact, interaction picture) and U(θ) at inhomogeneity δ (docs/inhomogeneous.md)."""
+    for value, name in ((g_int, "g_int"), (delta, "delta")):
+        check_numeric(value, name)
+        check_finite(value, name)
     delta = jnp.asarray(delta, dtype=float)
     v = interaction_picture_exact_unitary(model, g_int, delta)
     u = partial_swap(model.d, jnp.asarray(model.theta).astype(delta.dtype)).astype(v.dtype)

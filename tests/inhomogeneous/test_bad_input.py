@@ -1,0 +1,84 @@
+"""Model A refuses bad input early, naming the parameter (README: validation), and never loses a
+finished ensemble run to a check of its own inputs."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+
+MODEL = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.3, distribution=jt.Gaussian(0.1))
+TAU = jt.thermal_state(2, 1.0, 1.0)
+
+REFUSED = {
+    "thermal_state NaN beta": (lambda: jt.thermal_state(2, np.nan, 1.0), ValueError, "beta"),
+    "thermal_state infinite beta": (lambda: jt.thermal_state(2, np.inf, 1.0), ValueError, "beta"),
+    "thermal_state NaN g": (lambda: jt.thermal_state(2, 1.0, np.nan), ValueError, "g"),
+    "thermal_state complex beta": (lambda: jt.thermal_state(2, 1.0 + 1.0j, 1.0), TypeError, "beta"),
+    "complex deltas": (lambda: jt.trajectory(MODEL, TAU, jnp.array([0.1 + 5j])), TypeError, "deltas"),
+    "free_energies NaN order": (lambda: jt.free_energies(MODEL, TAU, [np.nan]), ValueError, "alphas"),
+    "free_energies wrong dimension": (lambda: jt.free_energies(MODEL, jnp.eye(3) / 3, [1.0]), ValueError, "rho"),
+    "free_energies non-Hermitian": (
+        lambda: jt.free_energies(MODEL, jnp.array([[0.5, 0.3], [0.1, 0.5]]), [1.0]),
+        ValueError,
+        "rho",
+    ),
+    "second laws NaN order": (lambda: jt.collision_second_laws(MODEL, TAU, 0.1, [np.nan]), ValueError, "alphas"),
+    "ensemble NaN order": (lambda: jt.ensemble(MODEL, TAU, 3, 64, alphas=(np.nan,)), ValueError, "alphas"),
+    "ensemble complex order": (lambda: jt.ensemble(MODEL, TAU, 3, 64, alphas=(1 + 1j,)), TypeError, "alphas"),
+    "ensemble_mean NaN order": (
+        lambda: jt.ensemble_mean(MODEL, TAU, 3, 64, observable="free_energy", alpha=np.nan),
+        ValueError,
+        "alpha",
+    ),
+    "work_range of three": (lambda: jt.ensemble(MODEL, TAU, 3, 64, work_range=(0, 1, 2)), ValueError, "work_range"),
+    "collision_work_range reversed": (
+        lambda: jt.ensemble(MODEL, TAU, 3, 64, collision_work_range=(1.0, 0.0)),
+        ValueError,
+        "collision_work_range",
+    ),
+    "work_bins zero": (lambda: jt.ensemble(MODEL, TAU, 3, 64, work_bins=0), ValueError, "work_bins"),
+    "distribution not a law": (
+        lambda: jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=0.05),
+        TypeError,
+        "distribution",
+    ),
+    "coupling not a coupling": (
+        lambda: jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, coupling="swap"),
+        TypeError,
+        "coupling",
+    ),
+    "sigma of several laws": (lambda: jt.Gaussian(jnp.array([0.1, 0.2])), ValueError, "sigma"),
+    "samples with a theta schedule": (
+        lambda: jt.single_collision_samples(MODEL.replace(theta=jnp.full(3, 0.1)), TAU, jax.random.key(0), 10),
+        ValueError,
+        "theta",
+    ),
+    "partial_swap_error NaN delta": (lambda: jt.partial_swap_error(MODEL, 1.0, np.nan), ValueError, "delta"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_bad_input_is_refused_naming_the_parameter(name):
+    call, error, parameter = REFUSED[name]
+    with pytest.raises(error, match=rf"^{parameter}\b"):
+        call()
+
+
+def test_a_single_order_is_accepted_as_a_sequence_of_one():
+    one = jt.ensemble(MODEL, TAU, 3, 64, alphas=2.0)
+    seq = jt.ensemble(MODEL, TAU, 3, 64, alphas=(2.0,))
+    np.testing.assert_array_equal(one.mean_divergence, seq.mean_divergence)
+
+
+def test_a_float32_state_in_a_float64_run_finishes():
+    """The state passes its check at float32 precision (trace 1 + 3e-8 once in float64); the run's
+    result must not re-check it at float64 precision after every chunk has run."""
+    model = jt.InhomogeneousReservoir(3, beta=1.0, g0=1.0, theta=0.3, distribution=jt.Gaussian(0.2))
+    rho32 = jnp.eye(3, dtype=jnp.float32) / 3
+    r32 = jt.ensemble(model, rho32, 5, 128)
+    r64 = jt.ensemble(model, jnp.eye(3) / 3, 5, 128)
+    assert r32.mean_state.dtype == r64.mean_state.dtype
+    np.testing.assert_allclose(r32.mean_divergence, r64.mean_divergence, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(r32.mean_work, r64.mean_work, rtol=1e-6, atol=1e-12)
