@@ -191,6 +191,16 @@ def check_positive_int(n, name: str) -> int:
     return int(n)
 
 
+def check_positive_scalar(x, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` unless a concrete ``x`` is a finite real scalar > 0
+    (NaN fails too); skipped for traced values."""
+    if not should_validate(x):
+        return
+    arr = np.asarray(x)
+    if arr.ndim != 0 or np.iscomplexobj(arr) or not np.isfinite(arr) or not arr > 0:
+        raise ValueError(f"{name}={x!r}: must be a finite real number > 0")
+
+
 def check_time_grid(times, name: str = "times") -> None:
     """The one rule for time grids: a finite, non-empty 1-d array, non-decreasing, from t ≥ 0.
 

@@ -38,6 +38,7 @@ from .._validation import (
     check_hermitian,
     check_numeric,
     check_positive_int,
+    check_positive_scalar,
     check_time_grid,
     register_checked_dataclass,
     should_validate,
@@ -333,11 +334,13 @@ def minimal_dissipation(
       rho_env: (d_E, d_E) initial environment state.
       times: (T,) non-decreasing, ≥ 0.
       order: Gauss–Legendre nodes per interval (positive integer).
+      rcond: threshold on σ_min(Φ_t)/σ_max(Φ_t), a finite number > 0.
     """
     _require_constant(model)
     d_s, d_e = model.dims
     check_time_grid(times)
     order = check_positive_int(order, "order")
+    check_positive_scalar(rcond, "rcond")
     rho_s0, rho_env = one_state(rho_s0, "rho_s0", d_s), one_state(rho_env, "rho_env", d_e)
     times = jnp.asarray(times)
     cdt = complex_dtype_for(jnp.result_type(jnp.asarray(rho_s0).dtype, jnp.asarray(rho_env).dtype, times.dtype))

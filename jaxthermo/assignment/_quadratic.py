@@ -36,6 +36,7 @@ from .._validation import (
     check_hermitian,
     check_numeric,
     check_positive_int,
+    check_positive_scalar,
     check_time_grid,
     register_checked_dataclass,
     should_validate,
@@ -377,12 +378,13 @@ def quadratic_energetics(
         start at ``times[0]`` and a zero-length interval contributes 0.
       reservoir: 1 or 2, the reservoir playing the system.
       order: Gauss–Legendre nodes per interval (positive integer).
-      rcond: threshold on σ_min(G(t)) (G is a contraction, σ_max ≤ 1).
+      rcond: threshold on σ_min(G(t)) (G is a contraction, σ_max ≤ 1), a finite number > 0.
       batch_size: times evaluated together (memory/speed trade-off; 1 evaluates them one by one).
     """
     check_choice(reservoir, "reservoir", (1, 2))
     check_time_grid(times)
     order = check_positive_int(order, "order")
+    check_positive_scalar(rcond, "rcond")
     batch_size = check_positive_int(batch_size, "batch_size")
     if reservoir == 2:
         model = model.swapped()

@@ -30,3 +30,14 @@ def test_traced_states_are_checked_under_always():
     _staged_error(jax.jit(glob), 2 * jnp.eye(6) / 6, "rho0")
     with jt.config.override(validate="always"):  # a good traced state passes
         assert np.all(np.isfinite(jax.jit(md)(jnp.eye(2) / 2)))
+
+
+@pytest.mark.parametrize("rcond", [float("nan"), 0.0, -1.0, float("inf"), 1j])
+def test_rcond_must_be_finite_and_positive(rcond):
+    res = A.QuadraticReservoirs.from_regime(1, 1, 0.0, 1.0, 2.0, 0.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="rcond"):
+        res.energetics(TIMES, rcond=rcond)
+    with pytest.raises(ValueError, match="rcond"):
+        A.quadratic_energetics(res, TIMES, rcond=rcond)
+    with pytest.raises(ValueError, match="rcond"):
+        A.minimal_dissipation(MODEL, jnp.eye(2) / 2, jnp.eye(3) / 3, TIMES, rcond=rcond)
