@@ -395,8 +395,12 @@ def _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order
 
 
 def warn_singular(singular, singular_nodes, times, nodes, what: str) -> None:
-    """Warn (outside jit) naming the times where ``what`` is (nearly) non-invertible."""
-    if not (should_validate(singular) and should_validate(singular_nodes)):
+    """Warn (outside jit) naming the times where ``what`` is (nearly) non-invertible.
+
+    The times are read without their derivative (``stop_gradient``), so this also runs under
+    ``jax.grad`` with respect to the time grid outside ``jit``; inside ``jit`` it is skipped."""
+    times, nodes = jax.lax.stop_gradient((times, nodes))
+    if not all(should_validate(x) for x in (singular, singular_nodes, times, nodes)):
         return
     grid = np.asarray(times)[np.asarray(singular)]
     inner = np.asarray(nodes)[np.asarray(singular_nodes)]

@@ -41,3 +41,15 @@ def test_rcond_must_be_finite_and_positive(rcond):
         A.quadratic_energetics(res, TIMES, rcond=rcond)
     with pytest.raises(ValueError, match="rcond"):
         A.minimal_dissipation(MODEL, jnp.eye(2) / 2, jnp.eye(3) / 3, TIMES, rcond=rcond)
+
+
+def test_gradient_with_respect_to_the_time_grid_outside_jit():
+    res = A.QuadraticReservoirs.from_regime(3, 2, 0.5, 0.8, 2.0, 0.1, 2.0, 0.5)
+    heat = lambda t_end: res.energetics(jnp.linspace(0.0, t_end, 11)).bare.heat[-1]
+    h = 1e-5
+    fd = (float(heat(2.0 + h)) - float(heat(2.0 - h))) / (2 * h)
+    np.testing.assert_allclose(float(jax.grad(heat)(2.0)), fd, rtol=1e-6)
+    rho_s0, rho_env = jnp.diag(jnp.array([0.8, 0.2])), jnp.diag(jnp.array([0.5, 0.3, 0.2]))
+    md = lambda t_end: A.minimal_dissipation(MODEL, rho_s0, rho_env, jnp.linspace(0.0, t_end, 5))
+    fd = (float(md(1.0 + h).assignment.heat[-1]) - float(md(1.0 - h).assignment.heat[-1])) / (2 * h)
+    np.testing.assert_allclose(float(jax.grad(lambda t: md(t).assignment.heat[-1])(1.0)), fd, rtol=1e-6)
