@@ -99,7 +99,8 @@ def cycle(model, rho) -> CoherentCollision:
     For a :class:`MultiSpeciesModel` with m species each collision lasts τ/m with ``V_j·m/√τ``.
     Returns the stacked per-species :class:`CoherentCollision`, species axis m after the batch axes
     of ρ (..., m, ...): for one state (d_S, d_S) the leading axis is m and the system state after
-    the cycle is ``result.system[-1]``.
+    the cycle is ``result.system[-1]``. Species with different ancilla dimensions d_A are allowed:
+    then ``ancilla`` and ``joint`` are tuples of per-species arrays (the other fields are stacked).
     """
     rho = system_state(model, rho, "cycle")
     check_ancilla_positive(model)
@@ -116,7 +117,15 @@ def _cycle(model, rho) -> CoherentCollision:
         c = _collide(s, rho, n_species=m)
         out.append(c)
         rho = c.system
-    return jax.tree_util.tree_map(lambda *x: jnp.stack(x, axis=n_batch), *out)
+    return jax.tree_util.tree_map(lambda *x: _stack_species(x, n_batch), *out)
+
+
+def _stack_species(values, axis):
+    """Per-species values stacked on ``axis``, or kept as a tuple when their shapes differ (the
+    ancilla and joint states of species with different d_A)."""
+    if len({jnp.shape(x) for x in values}) > 1:
+        return tuple(values)
+    return jnp.stack(values, axis=axis)
 
 
 class StroboscopicTrajectory(NamedTuple):

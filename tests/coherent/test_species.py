@@ -118,3 +118,30 @@ def test_stroboscopic_steady_state_approaches_the_ness():
     # per-cycle ancilla heat / τ approaches the analytic steady currents −(Ẇ_C^j + Q̇_inc^j)
     work, heat = _analytic_ness_currents(1.0, (0.8, 0.5), (0.3, 3.0), (0.3, -0.2))
     np.testing.assert_allclose(np.asarray(traj.ancilla_heat[-1]) / 2e-3, -(work + heat), atol=5e-3)
+
+
+def test_species_with_different_ancilla_dimensions_match_sequential_collisions():
+    qubit = qubit_example(lam=0.3, tau=0.01)
+    sm, a3 = jnp.array([[0.0, 1.0], [0.0, 0.0]]), jnp.diag(jnp.array([1.0, 1.0]), 1)
+    chi3 = jnp.zeros((3, 3)).at[0, 1].set(1.0).at[1, 0].set(1.0)
+    qutrit = jt.CoherentCollisionModel(
+        qubit.H_S, jnp.diag(jnp.array([0.0, 1.0, 2.0])), jnp.kron(sm.T, a3) + jnp.kron(sm, a3.T), 2.0, chi3, 0.1, 0.01
+    )
+    pair = jt.MultiSpeciesModel((qubit, qutrit))
+    rho = jnp.array([[0.6, 0.1], [0.1, 0.4]])
+    traj = jt.stroboscopic_trajectory(pair, rho, 3)
+    state, work, heat = rho, [], []
+    for _ in range(3):
+        row_w, row_q = [], []
+        for s in pair.species:
+            c = jt.coherent.collide(s, state, n_species=2)
+            state = c.system
+            row_w.append(float(c.work))
+            row_q.append(float(c.heat))
+        work.append(row_w)
+        heat.append(row_q)
+    np.testing.assert_allclose(traj.states[-1], state, atol=1e-14)
+    np.testing.assert_allclose(traj.work, work, atol=1e-14)
+    np.testing.assert_allclose(traj.heat, heat, atol=1e-14)
+    c = cycle(pair, rho)
+    assert [x.shape for x in c.ancilla] == [(2, 2), (3, 3)] and c.system.shape == (2, 2, 2)
