@@ -191,14 +191,14 @@ def check_positive_int(n, name: str) -> int:
     return int(n)
 
 
-def check_positive_scalar(x, name: str) -> None:
-    """Raise ``ValueError`` naming ``name`` unless a concrete ``x`` is a finite real scalar > 0
-    (NaN fails too); skipped for traced values."""
+def check_real_scalar(x, name: str, *, positive: bool = False) -> None:
+    """Raise ``ValueError`` naming ``name`` unless a concrete ``x`` is a finite real scalar (with
+    ``positive``, also > 0; NaN fails either way); skipped for traced values."""
     if not should_validate(x):
         return
     arr = np.asarray(x)
-    if arr.ndim != 0 or np.iscomplexobj(arr) or not np.isfinite(arr) or not arr > 0:
-        raise ValueError(f"{name}={x!r}: must be a finite real number > 0")
+    if arr.ndim != 0 or np.iscomplexobj(arr) or not np.isfinite(arr) or (positive and not arr > 0):
+        raise ValueError(f"{name}={x!r}: must be a finite real number{' > 0' if positive else ''}")
 
 
 def check_time_grid(times, name: str = "times") -> None:

@@ -27,6 +27,7 @@ from .._deprecation import deprecated_alias, warn_deprecated
 from .._dtypes import complex_dtype_for
 from .._qudit import commutator, dagger
 from .._superoperators import apply_superoperator, lindblad_dissipator, map_images, superoperator
+from .._validation import check_real_scalar
 
 generator_images = deprecated_alias(
     map_images, "jaxthermo.assignment._generator.generator_images", "jaxthermo._superoperators.map_images"
@@ -63,12 +64,13 @@ def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray
     Args:
       generator: a linear map ρ ↦ L(ρ) on (d, d) arrays (jit/vmap-compatible).
       d: Hilbert-space dimension.
-      trace: real scalar, the trace given to K.
+      trace: finite real scalar, the trace given to K (``ValueError`` otherwise).
 
     Example:
       >>> h = jnp.array([[1.0, 0.5], [0.5, -0.3]])
       >>> canonical_hamiltonian(lambda r: -1j * (h @ r - r @ h), 2, trace=jnp.trace(h))  # == h
     """
+    check_real_scalar(trace, "trace")
     trace = jnp.asarray(trace)
     dtype = complex_dtype_for(trace.dtype)
     images = map_images(generator, d, dtype)
@@ -104,6 +106,7 @@ def canonical_form(generator: Callable, d: int, trace=0.0) -> CanonicalForm:
     the canonical rates γ_k and its eigenvectors the jumps ``L_k = Σ_b u_bk B_b``. The
     Hamiltonian is :func:`canonical_hamiltonian` (``trace`` as there).
     """
+    check_real_scalar(trace, "trace")
     trace = jnp.asarray(trace)
     dtype = complex_dtype_for(trace.dtype)
     images = map_images(generator, d, dtype)  # [k, l, i, j]

@@ -38,7 +38,7 @@ from .._validation import (
     check_hermitian,
     check_numeric,
     check_positive_int,
-    check_positive_scalar,
+    check_real_scalar,
     check_time_grid,
     register_checked_dataclass,
     should_validate,
@@ -164,8 +164,8 @@ def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> 
     cdt = complex_dtype_for(jnp.result_type(rho0.dtype, jnp.asarray(times).dtype))
     rho0 = rho0.astype(cdt)
     if model.drive is not None:
-        if should_validate(times):
-            check_hermitian(np.asarray(model.drive(float(np.asarray(times)[0]))), "drive(t)")
+        if should_validate(times):  # V(t) at every time of the grid
+            check_hermitian(np.asarray(jax.vmap(model.drive)(jnp.asarray(times))), "drive(t)")
         return _driven_energy_assignment(model, rho0, jnp.asarray(times), substeps)
     h_x = model.local_hamiltonians(cdt)
     h = jnp.sum(h_x, axis=0)
@@ -269,6 +269,7 @@ def reduced_map(model: GlobalModel, rho_env, t) -> ReducedMap:
     Φ_t(ρ_S) = Tr_E[U_t (ρ_S ⊗ ρ_E) U_t†]; Φ̇_t uses U̇_t = −iH U_t (exact, no finite differences).
     """
     _require_constant(model)
+    check_real_scalar(t, "t")
     rho_env = one_state(rho_env, "rho_env", model.dims[1])
     cdt = complex_dtype_for(jnp.result_type(rho_env.dtype, jnp.asarray(t).dtype))
     h = model.hamiltonian(cdt)
@@ -340,7 +341,7 @@ def minimal_dissipation(
     d_s, d_e = model.dims
     check_time_grid(times)
     order = check_positive_int(order, "order")
-    check_positive_scalar(rcond, "rcond")
+    check_real_scalar(rcond, "rcond", positive=True)
     rho_s0, rho_env = one_state(rho_s0, "rho_s0", d_s), one_state(rho_env, "rho_env", d_e)
     times = jnp.asarray(times)
     cdt = complex_dtype_for(jnp.result_type(jnp.asarray(rho_s0).dtype, jnp.asarray(rho_env).dtype, times.dtype))
@@ -348,6 +349,7 @@ def minimal_dissipation(
     rho_env = jnp.asarray(rho_env).astype(cdt)
     if trace is None:
         trace = jnp.real(jnp.trace(jnp.asarray(model.h_system)))
+    check_real_scalar(trace, "trace")
     result = _minimal_dissipation_core(model, rho_s0, rho_env, times, jnp.asarray(trace), rcond, order)
     warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "Φ_t")
     return result

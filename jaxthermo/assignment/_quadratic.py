@@ -36,7 +36,7 @@ from .._validation import (
     check_hermitian,
     check_numeric,
     check_positive_int,
-    check_positive_scalar,
+    check_real_scalar,
     check_time_grid,
     register_checked_dataclass,
     should_validate,
@@ -384,7 +384,7 @@ def quadratic_energetics(
     check_choice(reservoir, "reservoir", (1, 2))
     check_time_grid(times)
     order = check_positive_int(order, "order")
-    check_positive_scalar(rcond, "rcond")
+    check_real_scalar(rcond, "rcond", positive=True)
     batch_size = check_positive_int(batch_size, "batch_size")
     if reservoir == 2:
         model = model.swapped()

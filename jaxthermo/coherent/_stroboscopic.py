@@ -49,10 +49,11 @@ class CoherentCollision(CollisionResult):
 def collide(model, rho, n_species: int = 1) -> CoherentCollision:
     """One collision of ρ_S (d_S, d_S) with a fresh ancilla of ``model`` (docs/coherent.md).
 
-    ``n_species`` = m rescales the collision to last τ/m with V·m/√τ (several species). ρ_S may
+    ``n_species`` = m, a positive integer, rescales the collision to last τ/m with V·m/√τ (several species). ρ_S may
     carry leading batch axes (kept in every output); a batch of models, and a ρ_S that is not a
     (batch of) density matrices of dimension d_S, are refused (``ValueError``).
     """
+    n_species = check_positive_int(n_species, "n_species")
     rho = system_state(model, rho, "collide")
     check_ancilla_positive(model)
     return _collide(model, rho, n_species)

@@ -53,3 +53,23 @@ def test_gradient_with_respect_to_the_time_grid_outside_jit():
     md = lambda t_end: A.minimal_dissipation(MODEL, rho_s0, rho_env, jnp.linspace(0.0, t_end, 5))
     fd = (float(md(1.0 + h).assignment.heat[-1]) - float(md(1.0 - h).assignment.heat[-1])) / (2 * h)
     np.testing.assert_allclose(float(jax.grad(lambda t: md(t).assignment.heat[-1])(1.0)), fd, rtol=1e-6)
+
+
+@pytest.mark.parametrize("trace", [1j, float("nan"), jnp.array([1.0, 2.0])])
+def test_trace_of_the_canonical_hamiltonian_must_be_a_finite_real_scalar(trace):
+    generator = lambda r: -1j * (H_S @ r - r @ H_S)
+    with pytest.raises(ValueError, match="trace"):
+        A.canonical_hamiltonian(generator, 2, trace=trace)
+    with pytest.raises(ValueError, match="trace"):
+        A.canonical_form(generator, 2, trace=trace)
+    with pytest.raises(ValueError, match="trace"):
+        A.minimal_dissipation(MODEL, jnp.eye(2) / 2, jnp.eye(3) / 3, TIMES, trace=trace)
+
+
+def test_drive_is_checked_at_every_time_and_the_map_time_is_finite():
+    sm = jnp.array([[0.0, 1.0], [0.0, 0.0]])
+    driven = MODEL.replace(drive=lambda t: t * sm)  # Hermitian at t = 0 only
+    with pytest.raises(ValueError, match="drive"):
+        A.energy_assignment(driven, jnp.eye(6) / 6, TIMES)
+    with pytest.raises(ValueError, match="t="):
+        A.reduced_map(MODEL, jnp.eye(3) / 3, jnp.nan)

@@ -71,3 +71,10 @@ def test_traced_lambda_and_tau_are_checked_under_always(field, value, match, fun
     _staged_error(
         jax.jit(lambda x: jax.tree_util.tree_leaves(run(MODEL.replace(**{field: x}), RHO))[0]), value, match=match
     )
+
+
+@pytest.mark.parametrize("n_species", [0, -1, 1.5, True])
+def test_n_species_must_be_a_positive_integer(n_species):
+    for run in (C.collide, C.collision_thermodynamics):
+        with pytest.raises(ValueError, match="n_species"):
+            run(MODEL, RHO, n_species=n_species)
