@@ -24,9 +24,42 @@ def split_gauss_legendre(n: int, half: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gauss_hermite_normal(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights with ``Σ w_i f(x_i) ≈ E[f(ε)]``, ε ~ N(0, 1) (probabilists' Hermite)."""
-    x, w = np.polynomial.hermite_e.hermegauss(n)
+    """Nodes and weights with ``Σ w_i f(x_i) ≈ E[f(ε)]``, ε ~ N(0, 1) (probabilists' Hermite).
+
+    NumPy's rule up to n = 300; its weights overflow beyond (NaN from n ≈ 400), where SciPy's
+    asymptotic rule takes over."""
+    if n <= 300:
+        x, w = np.polynomial.hermite_e.hermegauss(n)
+    else:
+        from scipy.special import roots_hermitenorm
+
+        x, w = roots_hermitenorm(n)
     return x, w / np.sqrt(2 * np.pi)
+
+
+def stepped_gauss_legendre(lo, hi, center, reach, n_panels: int, n_outer: int, per_panel: int = 24):
+    """Gauss–Legendre nodes and weights on [lo, hi] for an integrand that turns over within ``reach``
+    of ``center`` (a smoothed step) and is smooth on the scale of [lo, hi] elsewhere.
+
+    ``n_panels`` equal panels of ``per_panel`` nodes on [center − reach, center + reach] ∩ [lo, hi],
+    ``n_outer`` nodes on each remaining side. The ends of the three pieces may be traced (a piece
+    outside [lo, hi] has zero length and weight); the node count is static.
+    """
+    a = jnp.clip(center - reach, lo, hi)
+    b = jnp.clip(center + reach, lo, hi)
+    x_o, w_o = np.polynomial.legendre.leggauss(n_outer)
+    x_p, w_p = np.polynomial.legendre.leggauss(per_panel)
+
+    def mapped(x, w, left, right):
+        half = 0.5 * (right - left)
+        return left + half * (x + 1.0), half * w
+
+    dtype = jnp.result_type(a, b, float)
+    x_o, w_o, x_p, w_p = (jnp.asarray(v, dtype) for v in (x_o, w_o, x_p, w_p))
+    edges = a + (b - a) * jnp.arange(n_panels + 1, dtype=dtype) / n_panels
+    panels = mapped(x_p[None, :], w_p[None, :], edges[:-1, None], edges[1:, None])
+    pieces = [mapped(x_o, w_o, jnp.asarray(lo, dtype), a), panels, mapped(x_o, w_o, b, jnp.asarray(hi, dtype))]
+    return jnp.concatenate([x.ravel() for x, _ in pieces]), jnp.concatenate([w.ravel() for _, w in pieces])
 
 
 def composite_gauss_legendre(times, order: int = 4):

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._dtypes import real_dtype
 from .._elementary import standard_normal, standard_normal_columns
-from .._quadrature import gauss_hermite_normal, gauss_legendre, split_gauss_legendre
+from .._quadrature import gauss_hermite_normal, gauss_legendre, split_gauss_legendre, stepped_gauss_legendre
 from .._validation import check_finite, check_numeric, check_positive_int, register_checked_dataclass, should_validate
 
 _QUADRATURE_NODES = 80
@@ -86,6 +86,13 @@ class Distribution(abc.ABC):
     def expectation(self, f, n_nodes=None, kink_at_zero: bool = False):
         """``∫ G(δ) f(δ) dδ`` for ``f`` mapping (n,) nodes to a pytree of (n, ...) arrays."""
 
+    def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None):
+        """``∫ G(δ) f(δ) dδ`` for an ``f`` that turns over within ``reach`` of ``center`` (model A's
+        τ(δ) near β_r g_r = 0, where the reservoir qudit's populations invert): the continuous
+        built-in laws refine their rule there (:func:`~jaxthermo._quadrature.stepped_gauss_legendre`
+        with ``n_panels`` panels); by default, :meth:`expectation`."""
+        return self.expectation(f, n_nodes)
+
     @property
     @abc.abstractmethod
     def variance(self):
@@ -131,6 +138,12 @@ class Gaussian(Distribution):
         nodes = sigma.astype(dtype) * jnp.asarray(x, dtype)
         return _weighted_sum(jnp.asarray(w, dtype), f(nodes))
 
+    def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None):
+        sigma = jnp.asarray(self.sigma)
+        sigma = sigma.astype(jnp.result_type(sigma.dtype, real_dtype()))
+        z, w = _standardised_step_rule(sigma, center, reach, n_panels, _nodes(n_nodes), _GAUSSIAN_CUT)
+        return _weighted_sum(w * jnp.exp(-0.5 * z * z) / np.sqrt(2 * np.pi), f(sigma * z))
+
     def pdf(self, delta):
         s = jnp.asarray(self.sigma)
         return jnp.exp(-0.5 * (delta / s) ** 2) / (jnp.sqrt(2 * jnp.pi) * s)
@@ -162,6 +175,12 @@ class Uniform(Distribution):
         dtype = jnp.result_type(width.dtype, real_dtype())
         nodes = 0.5 * width.astype(dtype) * jnp.asarray(x, dtype)
         return _weighted_sum(jnp.asarray(0.5 * w, dtype), f(nodes))
+
+    def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None):
+        width = jnp.asarray(self.width)
+        width = width.astype(jnp.result_type(width.dtype, real_dtype()))
+        u, w = _standardised_step_rule(width, center, reach, n_panels, _nodes(n_nodes), 0.5)
+        return _weighted_sum(w, f(width * u))
 
     def pdf(self, delta):
         width = jnp.asarray(self.width)
@@ -232,7 +251,18 @@ class Empirical(Distribution):
         return jnp.mean(s**2)
 
 
+def _standardised_step_rule(scale, center, reach, n_panels, n_nodes, cut):
+    """:func:`stepped_gauss_legendre` on [−cut, cut] in units of ``scale`` (δ = scale·z). At scale 0
+    the step lies outside (the law is a point mass) and the rule is plain Gauss–Legendre."""
+    positive = scale > 0
+    safe = jnp.where(positive, scale, 1.0)
+    center = jnp.where(positive, center / safe, -jnp.inf)
+    reach = jnp.where(positive, reach / safe, 0.0)
+    return stepped_gauss_legendre(-cut, cut, center, reach, n_panels, n_nodes)
+
+
 def _check_scale(value, name):
+    """One real, finite, non-negative spread (a scalar: one law per model; ``jax.vmap`` for several)."""
     check_numeric(value, name)
     if not (should_validate(value)):
         return

@@ -89,3 +89,63 @@ def test_kinked_integrands_split_at_zero():
     )
     np.testing.assert_allclose(jt.Uniform(0.8).expectation(jnp.abs, kink_at_zero=True), 0.2, rtol=1e-13)
     np.testing.assert_allclose(jt.TwoPoint(0.3).expectation(jnp.abs, kink_at_zero=True), 0.3, rtol=1e-14)
+
+
+def _populations_np(x, d):
+    """q_j of g s_z at βg = x (NumPy, independent of the library)."""
+    logits = -x * (np.arange(d) - (d - 1) / 2)
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
+
+
+@pytest.mark.parametrize("d", [2, 3, 8])
+@pytest.mark.parametrize("beta_g0", [0.5, 50.0, 300.0])
+@pytest.mark.parametrize("dist", [jt.Gaussian(0.05), jt.Gaussian(0.3), jt.Gaussian(1.0), jt.Uniform(3.0)])
+def test_averaged_reservoir_state_of_a_cold_reservoir_matches_adaptive_quadrature(d, beta_g0, dist):
+    """τ(δ) turns over within 1/βg0 of δ = −1; 80 Gauss–Hermite nodes once missed that by 5 % at
+    βg0 = 50, σ = 0.3. Reference: SciPy's adaptive quad split at δ = −1."""
+    model = jt.InhomogeneousReservoir(d, beta=beta_g0, g0=1.0, theta=0.4, distribution=dist)
+    got = np.diagonal(np.asarray(jt.averaged_reservoir_state(model)))
+    if isinstance(dist, jt.Gaussian):
+        s = float(dist.sigma)
+        lo, hi, density = -12 * s, 12 * s, lambda x: np.exp(-x * x / (2 * s * s)) / np.sqrt(2 * np.pi * s * s)
+    else:
+        lo, hi, density = -float(dist.width) / 2, float(dist.width) / 2, lambda x: 1.0 / float(dist.width)
+    points = [-1.0] if lo < -1.0 < hi else None
+    ref = [
+        integrate.quad(
+            lambda x: density(x) * _populations_np(beta_g0 * (1 + x), d)[j],
+            lo,
+            hi,
+            points=points,
+            limit=1000,
+            epsabs=1e-17,
+            epsrel=1e-14,
+        )[0]
+        for j in range(d)
+    ]
+    np.testing.assert_allclose(got, ref, rtol=0, atol=5e-15)
+
+
+def test_mean_work_of_a_cold_reservoir_matches_adaptive_quadrature():
+    """⟨W⟩ = ∫ G(δ) W(δ) dδ with W(δ) from the library's own single collision, against SciPy's quad."""
+    model = jt.InhomogeneousReservoir(2, beta=50.0, g0=1.0, theta=0.4, distribution=jt.Gaussian(0.3))
+    rho = jt.thermal_state(2, 50.0, 1.0)
+    work = lambda x: float(jt.collide(model, rho, x).energetics.work)
+    s = 0.3
+    ref = integrate.quad(
+        lambda x: np.exp(-x * x / (2 * s * s)) / np.sqrt(2 * np.pi * s * s) * work(x),
+        -12 * s,
+        12 * s,
+        points=[-1.0, 0.0],
+        limit=200,
+        epsabs=1e-16,
+        epsrel=1e-13,
+    )[0]
+    np.testing.assert_allclose(float(jt.mean_work(model, rho)), ref, rtol=1e-9)
+
+
+def test_many_gauss_hermite_nodes_stay_finite():
+    """NumPy's Gauss–Hermite weights overflow from about 400 nodes (NaN); the rule must not."""
+    value = jt.Gaussian(0.2).expectation(lambda x: x**2, n_nodes=400)
+    np.testing.assert_allclose(float(value), 0.04, rtol=1e-13)
