@@ -255,6 +255,20 @@ def test_to_xarray_round_trip_through_netcdf(tmp_path):
         )
 
 
+@pytest.mark.parametrize("n_steps", [3, 5])
+def test_to_xarray_keeps_the_cumulants_of_the_totals_on_their_own_axis(n_steps):
+    """k2, k3, k4 of W_N and Q_N: once dropped, and at N = 3 mislabelled as per-collision values."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.1))
+    res = jt.ensemble(model, jt.thermal_state(2, 1.0, 1.0), n_steps, 256, seed=3)
+    ds = res.to_xarray(model=model)
+    for name in ("work_cumulants", "heat_cumulants"):
+        assert ds[name].dims == ("cumulant",) and ds[name].cumulant.values.tolist() == [2, 3, 4]
+        np.testing.assert_array_equal(ds[name].values, getattr(res, name))
+    assert ds.mean_exp_minus_beta_work.dims == () and float(ds.mean_exp_minus_beta_work) == float(
+        res.mean_exp_minus_beta_work
+    )
+
+
 def test_sweep_over_several_n_steps_pads_the_shorter_runs_with_nan(tmp_path):
     out = tmp_path / "sw"
     raw = {

@@ -120,19 +120,10 @@ def _variables(result, xr_dims_prefix=()):
         out[key] = (p + ("step", "alpha"), np.asarray(getattr(result, key)))
     for key in ("mean_state_trace_distance", "mean_state_thermal_trace_distance"):
         out[key] = (p + ("step",), np.asarray(getattr(result, key)))
-    # other per-collision/per-step statistics the engine may add (e.g. higher cumulants)
-    n, known = result.n_steps, set(out) | {"mean_state", "averaged_reservoir_state", "alphas"}
-    for f in dataclasses.fields(result):
-        if f.name in known or f.name == "info":
-            continue
-        value = getattr(result, f.name)
-        if isinstance(value, (int, float, str)) or value is None or dataclasses.is_dataclass(value):
-            continue
-        arr = np.asarray(value)
-        if arr.ndim == 1 and arr.shape[0] == n and arr.dtype.kind in "iuf":
-            out[f.name] = (p + ("collision",), arr)
-        elif arr.ndim == 0 and arr.dtype.kind in "iuf":
-            out[f.name] = (p, arr)
+    for key in ("work_cumulants", "heat_cumulants"):  # k2, k3, k4 of W_N and Q_N
+        out[key] = (p + ("cumulant",), np.asarray(getattr(result, key)))
+    for key in ("mean_exp_minus_beta_work", "stderr_exp_minus_beta_work"):
+        out[key] = (p, np.asarray(getattr(result, key)))
     for key, dims in (("mean_state", ("step", "row", "col")), ("averaged_reservoir_state", ("row", "col"))):
         arr = np.asarray(getattr(result, key))
         out[f"{key}_real"] = (p + dims, np.ascontiguousarray(arr.real))
@@ -160,6 +151,8 @@ _DESCRIPTIONS = {
     "mean_state_divergence": "D_α(ρ̄_r ‖ τ_S) of the mean state",
     "mean_state_trace_distance": "trace distance D(ρ̄_r, τ̄) to the averaged reservoir state",
     "mean_state_thermal_trace_distance": "trace distance D(ρ̄_r, τ_S) to the system thermal state",
+    "work_cumulants": "k-statistics k2, k3, k4 (unbiased cumulant estimators) of the total work W_N",
+    "heat_cumulants": "k-statistics k2, k3, k4 (unbiased cumulant estimators) of the total heat Q_N",
     "mean_state_real": "real part of the mean system state ρ̄_r",
     "mean_state_imag": "imaginary part of the mean system state ρ̄_r",
 }
@@ -171,6 +164,7 @@ def _coords(result):
     return {
         "collision": ("collision", np.arange(1, n + 1)),
         "step": ("step", np.arange(0, n + 1)),
+        "cumulant": ("cumulant", np.arange(2, 5)),
         "alpha": ("alpha", np.asarray(result.alphas, float)),
         "row": ("row", np.arange(d)),
         "col": ("col", np.arange(d)),
