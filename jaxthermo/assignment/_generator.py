@@ -20,6 +20,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -27,7 +28,7 @@ from .._deprecation import deprecated_alias, warn_deprecated
 from .._dtypes import complex_dtype_for
 from .._qudit import commutator, dagger
 from .._superoperators import apply_superoperator, lindblad_dissipator, map_images, superoperator
-from .._validation import check_real_scalar
+from .._validation import check_dimension, check_real_scalar
 
 generator_images = deprecated_alias(
     map_images, "jaxthermo.assignment._generator.generator_images", "jaxthermo._superoperators.map_images"
@@ -52,6 +53,17 @@ def _traceless_part(k, d):
     return k - jnp.trace(k) / d * jnp.eye(d, dtype=k.dtype)
 
 
+def _check_generator_dimension(generator: Callable, d: int) -> None:
+    """``ValueError`` naming ``d`` unless ``generator`` maps (d, d) arrays to (d, d) arrays (shapes only)."""
+    check_dimension(d, "d")
+    try:
+        out = jax.eval_shape(generator, jax.ShapeDtypeStruct((d, d), jnp.complex64))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"d={d}: the generator does not act on ({d}, {d}) matrices ({exc})") from None
+    if getattr(out, "shape", None) != (d, d):
+        raise ValueError(f"d={d}: the generator maps ({d}, {d}) matrices to shape {getattr(out, 'shape', None)}")
+
+
 def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray:
     """Hamiltonian part K_S of a generator in canonical (traceless-jump) form, shape (d, d).
 
@@ -71,6 +83,7 @@ def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray
       >>> canonical_hamiltonian(lambda r: -1j * (h @ r - r @ h), 2, trace=jnp.trace(h))  # == h
     """
     check_real_scalar(trace, "trace")
+    _check_generator_dimension(generator, d)
     trace = jnp.asarray(trace)
     dtype = complex_dtype_for(trace.dtype)
     images = map_images(generator, d, dtype)
@@ -107,6 +120,7 @@ def canonical_form(generator: Callable, d: int, trace=0.0) -> CanonicalForm:
     Hamiltonian is :func:`canonical_hamiltonian` (``trace`` as there).
     """
     check_real_scalar(trace, "trace")
+    _check_generator_dimension(generator, d)
     trace = jnp.asarray(trace)
     dtype = complex_dtype_for(trace.dtype)
     images = map_images(generator, d, dtype)  # [k, l, i, j]

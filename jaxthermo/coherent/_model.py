@@ -83,6 +83,7 @@ class CoherentCollisionModel:
             object.__setattr__(self, "chi", as_array(self.chi, "chi", dims=(d_a,)))
         for f in MEMBER_NDIM:
             check_numeric(getattr(self, f), f, real=f in ("beta", "lam", "tau"))
+        batch_shapes(self)  # batched fields must broadcast (ValueError naming them)
         if all(should_validate(getattr(self, f)) for f in MEMBER_NDIM):
             validate(self)
 
@@ -107,13 +108,20 @@ class CoherentCollisionModel:
 
 def batch_shapes(model) -> tuple[list[tuple[int, ...]], tuple[int, ...]]:
     """Per-field batch shapes of a (possibly batched) model, species by species, and their broadcast
-    shape: the leading axes a field has beyond what one member needs (``MEMBER_NDIM``)."""
-    shapes = []
-    for s in model.species:
+    shape: the leading axes a field has beyond what one member needs (``MEMBER_NDIM``). Shapes that
+    do not broadcast raise ``ValueError`` naming the fields."""
+    shapes, names = [], []
+    for j, s in enumerate(model.species):
+        prefix = "" if s is model else f"species[{j}]."
         for f, nd in MEMBER_NDIM.items():
             shape = np.shape(getattr(s, f))
             shapes.append(shape[: len(shape) - nd])
-    return shapes, np.broadcast_shapes(*shapes)
+            names.append(prefix + f)
+    try:
+        return shapes, np.broadcast_shapes(*shapes)
+    except ValueError:
+        fields = ", ".join(f"{n} {shape}" for n, shape in zip(names, shapes) if shape)
+        raise ValueError(f"model: the batch shapes of the fields {fields} do not broadcast") from None
 
 
 def require_one_member(model, function: str) -> None:
@@ -127,6 +135,16 @@ def require_one_member(model, function: str) -> None:
         raise ValueError(
             f"model: {function} takes one model, got a batch of models with batch shape {batch} (fields with "
             "leading axes); use jaxthermo.coherent.map_over_models or jax.vmap over the members"
+        )
+
+
+def require_single_species(model, function: str) -> None:
+    """Raise ``ValueError`` naming ``model`` if it is a :class:`MultiSpeciesModel`: ``function``
+    uses the fields of one species (H_A, β, χ, λ)."""
+    if model.species[0] is not model:
+        raise ValueError(
+            f"model: {function} takes a single-species CoherentCollisionModel; got a MultiSpeciesModel with "
+            f"{len(model.species)} species (apply it to each of model.species)"
         )
 
 

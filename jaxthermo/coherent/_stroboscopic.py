@@ -26,7 +26,14 @@ from .._deprecation import renamed_keyword
 from .._dtypes import as_state
 from .._qutip import qobj_inputs
 from .._validation import check_positive_int
-from ._model import ancilla_state, check_ancilla_positive, collision_unitary, complex_dtype, system_state
+from ._model import (
+    ancilla_state,
+    check_ancilla_positive,
+    collision_unitary,
+    complex_dtype,
+    require_single_species,
+    system_state,
+)
 
 
 class CoherentCollision(CollisionResult):
@@ -53,6 +60,7 @@ def collide(model, rho, n_species: int = 1) -> CoherentCollision:
     carry leading batch axes (kept in every output); a batch of models, and a ρ_S that is not a
     (batch of) density matrices of dimension d_S, are refused (``ValueError``).
     """
+    require_single_species(model, "collide")
     n_species = check_positive_int(n_species, "n_species")
     rho = system_state(model, rho, "collide")
     check_ancilla_positive(model)
@@ -87,6 +95,7 @@ def stroboscopic_step(model, rho) -> StroboscopicStep:
       :class:`StroboscopicStep` ``(system, ancilla, joint)``, shapes (..., d_S, d_S), (..., d_A, d_A),
       (..., d_S d_A, d_S d_A); it unpacks like a tuple.
     """
+    require_single_species(model, "stroboscopic_step")
     rho = system_state(model, rho, "stroboscopic_step")
     check_ancilla_positive(model)
     c = _collide(model, rho)

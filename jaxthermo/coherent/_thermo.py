@@ -26,7 +26,14 @@ from .._qudit import commutator, expectation
 from .._qutip import qobj_inputs
 from .._validation import check_positive_int
 from ._master import _dissipator, _master_equation_rhs, _species_generator, coherent_drive
-from ._model import ancilla_state, check_ancilla_positive, complex_dtype, energy_coherence, system_state
+from ._model import (
+    ancilla_state,
+    check_ancilla_positive,
+    complex_dtype,
+    energy_coherence,
+    require_single_species,
+    system_state,
+)
 from ._stroboscopic import _collide
 
 
@@ -113,6 +120,7 @@ def free_energy_rate(model, rho) -> jnp.ndarray:
     """``Ḟ = d⟨H_S⟩/dt − Ṡ/β`` for a single species at inverse temperature β ([WCCM] eq. (17)).
 
     −∞ (with NaN derivatives) where :func:`entropy_rate` is +∞."""
+    require_single_species(model, "free_energy_rate")
     rho = system_state(model, rho, "free_energy_rate")
     beta = as_real(model.beta, complex_dtype(model))
     return _energy_rate(model, rho) - _entropy_rate(model, rho) / beta
@@ -175,6 +183,7 @@ def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermod
     mode over the whole tuple at once (``jax.jacrev``) spreads the NaN to every row (a zero cotangent
     times NaN), so take ``jax.jacfwd`` there.
     """
+    require_single_species(model, "collision_thermodynamics")
     n_species = check_positive_int(n_species, "n_species")
     rho = system_state(model, rho, "collision_thermodynamics")
     check_ancilla_positive(model)

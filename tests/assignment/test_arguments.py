@@ -73,3 +73,11 @@ def test_drive_is_checked_at_every_time_and_the_map_time_is_finite():
         A.energy_assignment(driven, jnp.eye(6) / 6, TIMES)
     with pytest.raises(ValueError, match="t="):
         A.reduced_map(MODEL, jnp.eye(3) / 3, jnp.nan)
+
+
+def test_dimension_of_the_generator_is_checked():
+    generator = lambda r: -1j * (H_S @ r - r @ H_S)
+    for run in (A.canonical_hamiltonian, A.canonical_form):
+        with pytest.raises(ValueError, match="d=3"):
+            run(generator, 3)
+    np.testing.assert_allclose(A.canonical_hamiltonian(generator, 2, trace=1.0), H_S, atol=1e-14)

@@ -78,3 +78,16 @@ def test_n_species_must_be_a_positive_integer(n_species):
     for run in (C.collide, C.collision_thermodynamics):
         with pytest.raises(ValueError, match="n_species"):
             run(MODEL, RHO, n_species=n_species)
+
+
+@pytest.mark.parametrize(
+    "run", [C.collision_thermodynamics, C.free_energy_rate, C.collide, C.stroboscopic_step], ids=lambda f: f.__name__
+)
+def test_single_species_functions_refuse_a_multi_species_model(run):
+    with pytest.raises(ValueError, match="single-species"):
+        run(C.MultiSpeciesModel((MODEL, MODEL)), RHO)
+
+
+def test_batched_fields_that_do_not_broadcast_are_named():
+    with pytest.raises(ValueError, match=r"beta \(3,\), lam \(2,\) do not broadcast"):
+        C.steady_state(MODEL.replace(lam=jnp.array([0.1, 0.2]), beta=jnp.array([1.0, 2.0, 3.0])))
