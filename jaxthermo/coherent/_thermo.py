@@ -152,7 +152,8 @@ _flagged_entropy_rate = _nan_derivative_where_infinite(entropy_rate_along)
 class CollisionThermodynamics(NamedTuple):
     """Entropy and energy terms of one collision ([WCCM] eqs. (3), (14)–(16)), all scalars.
 
-    ``residual_information = I + βΔF + ΔC_A`` and ``residual_relative_entropy =
+    ``residual_information = I + βΔF + ΔC_A`` (βΔF taken as βΔU − ΔS, finite at β = 0 where
+    ``free_energy_change`` is −∞) and ``residual_relative_entropy =
     S(ρ_A'‖ρ_A) − βW_C − ΔC_A`` vanish to leading order in τ; ``bound_margin = βW_C + ΔC_A``
     is ≥ 0 by eq. (16).
     """
@@ -209,7 +210,7 @@ def _collision_thermodynamics(model, rho, n_species: int) -> CollisionThermodyna
         free_energy_change=df,
         coherent_work=wc,
         entropy_production=info + rel,
-        residual_information=info + beta * df + dc,
+        residual_information=info + beta * c.energy_change - ds + dc,  # βΔF = βΔU − ΔS, finite at β = 0
         residual_relative_entropy=rel - beta * wc - dc,
         bound_margin=beta * wc + dc,
     )

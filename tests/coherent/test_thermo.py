@@ -245,3 +245,13 @@ def test_entropy_rate_of_a_stationary_pure_state_is_zero():
     m = qubit_example(lam=0.0, tau=0.01).replace(V=jnp.zeros((4, 4)))
     ground = jnp.array([[1.0, 0.0], [0.0, 0.0]], dtype=complex)
     assert float(entropy_rate(m, ground)) == 0.0
+
+
+def test_residual_information_is_finite_at_infinite_temperature():
+    """At β = 0, βΔF = βΔU − ΔS = −ΔS is finite although ΔF = −∞."""
+    rho = jnp.array([[0.6, 0.1], [0.1, 0.4]])
+    t = collision_thermodynamics(qubit_example(lam=0.0, tau=0.01).replace(beta=0.0), rho)
+    ds = float(jt.von_neumann_entropy(collide(qubit_example(lam=0.0, tau=0.01).replace(beta=0.0), rho).system))
+    ds -= float(jt.von_neumann_entropy(rho))
+    np.testing.assert_allclose(float(t.residual_information), float(t.mutual_information + t.coherence_change) - ds)
+    assert np.isfinite(float(t.residual_information))
