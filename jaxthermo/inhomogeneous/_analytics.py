@@ -21,8 +21,14 @@ from .._dtypes import as_state, real_dtype_for
 from .._information import trace_distance
 from .._qudit import populations
 from .._validation import check_positive_int
-from ._dynamics import CollisionStep, Trajectory, _collide, _require_scalar_theta, _validate
-from ._model import InhomogeneousReservoir, level_offsets, reservoir_populations
+from ._dynamics import CollisionStep, Trajectory, _collide, _require_scalar_theta, _validate, partial_swap_update
+from ._model import (
+    InhomogeneousReservoir,
+    has_closed_form,
+    level_offsets,
+    reservoir_parameters,
+    reservoir_populations,
+)
 
 
 def distribution_of(model: InhomogeneousReservoir, distribution=None):
@@ -78,12 +84,41 @@ def mean_collision(model: InhomogeneousReservoir, rho, distribution=None, theta=
     rho = as_state(rho)
     rdt = real_dtype_for(rho.dtype)
     theta = jnp.asarray(model.theta if theta is None else theta).astype(rdt)
+    return _averaged_collision(model, distribution, rdt)(rho, theta)
 
-    def per_delta(deltas):
-        return jax.vmap(lambda x: _collide(model, rho, x, theta))(deltas)
 
-    rho_new, e = over_reservoir_qudits(model, distribution, per_delta)
-    return CollisionStep(rho_new, Energetics(*e))
+def _averaged_collision(model, distribution, rdt):
+    """The averaged collision Φ̄ with its exact mean energetics, ``(rho, theta) -> CollisionStep``.
+
+    Partial swap: the closed form (docs/inhomogeneous.md §2) is linear in τ(δ) and in g_r τ(δ), so
+    three averages over G taken once — q̄, E[g_r q(δ)] and ḡ — give it exactly. Other couplings
+    average the collision over the quadrature nodes at every call.
+    """
+    if not has_closed_form(model.coupling):
+
+        def collide_on_nodes(rho, theta):
+            per_delta = lambda deltas: jax.vmap(lambda x: _collide(model, rho, x, theta))(deltas)
+            rho_new, e = over_reservoir_qudits(model, distribution, per_delta)
+            return CollisionStep(rho_new, Energetics(*e))
+
+        return collide_on_nodes
+
+    def moments(deltas):
+        q = reservoir_populations(model, deltas)
+        _, g_r = reservoir_parameters(model, deltas)
+        return q, g_r[:, None] * q, g_r
+
+    q_bar, gq_bar, g_bar = (v.astype(rdt) for v in over_reservoir_qudits(model, distribution, moments))
+    g0, m = jnp.asarray(model.g0).astype(rdt), level_offsets(model, rdt)
+
+    def collide_averaged(rho, theta):
+        p, s2 = populations(rho), jnp.sin(theta) ** 2
+        shift = jnp.sum(m * (q_bar - p))  # E[Σ_j m_j (q_j − p_j)]
+        g_shift = jnp.sum(m * (gq_bar - g_bar * p))  # E[g_r Σ_j m_j (q_j − p_j)]
+        energetics = Energetics(work=-(g_shift - g0 * shift) * s2, heat=g_shift * s2, energy_change=g0 * shift * s2)
+        return CollisionStep(partial_swap_update(rho, q_bar, theta), energetics)
+
+    return collide_averaged
 
 
 def mean_work(model: InhomogeneousReservoir, rho, distribution=None):
@@ -119,8 +154,10 @@ def averaged_trajectory(model: InhomogeneousReservoir, rho0, n_steps: int, distr
         raise ValueError(f"theta must be a scalar or have shape ({n_steps},); got {theta.shape}")
     thetas = jnp.broadcast_to(theta, (n_steps,))
 
+    collide_averaged = _averaged_collision(model, distribution, rdt)
+
     def step(rho, theta):
-        rho_new, e = mean_collision(model, rho, distribution, theta)
+        rho_new, e = collide_averaged(rho, theta)
         return rho_new, (rho_new, e)
 
     _, (states, e) = jax.lax.scan(step, rho0, thetas)

@@ -1,6 +1,8 @@
 """Ensemble analytics of model A against Monte Carlo over frozen configurations,
 closed forms and finite differences."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -167,3 +169,32 @@ def test_theta_schedule_in_averaged_dynamics():
     tau_bar = jt.averaged_reservoir_state(model)
     np.testing.assert_allclose(avg.states[-1], tau_bar - (tau_bar - rho0) * np.prod(np.cos(thetas) ** 2), atol=1e-14)
     np.testing.assert_allclose(avg.work, [small_delta_mean_work(_model(theta=t), 0.01) for t in thetas], rtol=2e-3)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class _SwapThroughTheDensityMatrix(jt.Coupling):
+    """The partial swap's unitary as a user coupling: no closed form, so every collision runs
+    through the full density matrix on each quadrature node."""
+
+    def unitary(self, model, theta, delta):
+        return jt.inhomogeneous.PartialSwap().unitary(model, theta, delta)
+
+
+@pytest.mark.parametrize("kind", ["hamiltonian", "temperature"])
+@pytest.mark.parametrize("d", [2, 3])
+def test_averaged_partial_swap_from_three_averages_equals_the_average_of_collisions(kind, d):
+    """The averaged partial swap uses q̄, E[g_r q] and ḡ taken once; the route on the nodes averages
+    full density-matrix collisions. A cold reservoir with a wide G puts the turn of τ(δ) inside."""
+    model = jt.InhomogeneousReservoir(d, beta=20.0, g0=1.0, theta=0.4, kind=kind, distribution=jt.Gaussian(0.3))
+    nodes = model.replace(coupling=_SwapThroughTheDensityMatrix())
+    rho = np.asarray(jt.thermal_state(d, 0.3, 1.0), complex)
+    rho[0, 1], rho[1, 0] = 0.1 + 0.05j, 0.1 - 0.05j
+    fast, slow = jt.inhomogeneous.mean_collision(model, rho), jt.inhomogeneous.mean_collision(nodes, rho)
+    np.testing.assert_allclose(fast.state, slow.state, atol=1e-15)
+    for a, b in zip(fast.energetics, slow.energetics):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    fast_t, slow_t = jt.averaged_trajectory(model, rho, 5), jt.averaged_trajectory(nodes, rho, 5)
+    np.testing.assert_allclose(fast_t.states, slow_t.states, atol=1e-15)
+    np.testing.assert_allclose(fast_t.work, slow_t.work, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fast_t.heat, slow_t.heat, rtol=1e-12, atol=1e-15)
