@@ -60,11 +60,18 @@ def collide(model, rho, n_species: int = 1) -> CoherentCollision:
     carry leading batch axes (kept in every output); a batch of models, and a ρ_S that is not a
     (batch of) density matrices of dimension d_S, are refused (``ValueError``).
     """
-    require_single_species(model, "collide")
-    n_species = check_positive_int(n_species, "n_species")
-    rho = system_state(model, rho, "collide")
-    check_ancilla_positive(model)
+    rho, n_species = collision_inputs(model, rho, "collide", n_species)
     return _collide(model, rho, n_species)
+
+
+def collision_inputs(model, rho, function: str, n_species=1):
+    """``(ρ_S, m)`` of a one-species collision function, checked: one species, m a positive integer,
+    ρ_S a (batch of) density matrices of dimension d_S, ρ_A positive."""
+    require_single_species(model, function)
+    n_species = check_positive_int(n_species, "n_species")
+    rho = system_state(model, rho, function)
+    check_ancilla_positive(model)
+    return rho, n_species
 
 
 @partial(jax.jit, static_argnames="n_species")
@@ -95,9 +102,7 @@ def stroboscopic_step(model, rho) -> StroboscopicStep:
       :class:`StroboscopicStep` ``(system, ancilla, joint)``, shapes (..., d_S, d_S), (..., d_A, d_A),
       (..., d_S d_A, d_S d_A); it unpacks like a tuple.
     """
-    require_single_species(model, "stroboscopic_step")
-    rho = system_state(model, rho, "stroboscopic_step")
-    check_ancilla_positive(model)
+    rho, _ = collision_inputs(model, rho, "stroboscopic_step")
     c = _collide(model, rho)
     return StroboscopicStep(c.system, c.ancilla, c.joint)
 

@@ -24,17 +24,15 @@ from .._dtypes import as_complex, as_real
 from .._information import entropy_rate_along, mutual_information, relative_entropy, von_neumann_entropy
 from .._qudit import commutator, expectation
 from .._qutip import qobj_inputs
-from .._validation import check_positive_int
 from ._master import _dissipator, _master_equation_rhs, _species_generator, coherent_drive
 from ._model import (
     ancilla_state,
-    check_ancilla_positive,
     complex_dtype,
     energy_coherence,
     require_single_species,
     system_state,
 )
-from ._stroboscopic import _collide
+from ._stroboscopic import _collide, collision_inputs
 
 
 def _per_species(model, rate, rho):
@@ -184,10 +182,7 @@ def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermod
     mode over the whole tuple at once (``jax.jacrev``) spreads the NaN to every row (a zero cotangent
     times NaN), so take ``jax.jacfwd`` there.
     """
-    require_single_species(model, "collision_thermodynamics")
-    n_species = check_positive_int(n_species, "n_species")
-    rho = system_state(model, rho, "collision_thermodynamics")
-    check_ancilla_positive(model)
+    rho, n_species = collision_inputs(model, rho, "collision_thermodynamics", n_species)
     return _collision_thermodynamics(model, rho, n_species)
 
 
