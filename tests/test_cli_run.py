@@ -264,6 +264,7 @@ def test_to_xarray_keeps_the_cumulants_of_the_totals_on_their_own_axis(n_steps):
     for name in ("work_cumulants", "heat_cumulants"):
         assert ds[name].dims == ("cumulant",) and ds[name].cumulant.values.tolist() == [2, 3, 4]
         np.testing.assert_array_equal(ds[name].values, getattr(res, name))
+        assert "cumulant" in ds[name].attrs["long_name"]
     assert ds.mean_exp_minus_beta_work.dims == () and float(ds.mean_exp_minus_beta_work) == float(
         res.mean_exp_minus_beta_work
     )

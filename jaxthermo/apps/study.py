@@ -144,30 +144,14 @@ def _attrs(cfg):
 
 # the attribute of each model-A grid parameter (its unscanned base value; dropped when scanned)
 GRID_ATTRS = {"theta": "model_theta", "beta": "model_beta", "g0": "model_g0", "n_steps": "n_steps"}
-LONG_NAMES = {
-    "mean_exp_minus_beta_work": "⟨exp(−β W_N)⟩ over configurations of the total work W_N (β of the unperturbed reservoir)",
-    "averaged_reservoir_state_real": "real part of the averaged reservoir state τ̄ = ∫ G(δ) τ_R(δ) dδ",
-    "averaged_reservoir_state_imag": "imaginary part of the averaged reservoir state τ̄",
-    "work_histogram_counts": "configurations per bin of the total work W_N",
-    "work_histogram_edges": "bin edges of the W_N histogram",
-    "work_histogram_underflow": "configurations with W_N below the first edge",
-    "work_histogram_overflow": "configurations with W_N above the last edge",
-    "collision_work_histogram_counts": "collisions per bin of the single-collision work W_r (all r, all configurations)",
-    "collision_work_histogram_edges": "bin edges of the single-collision W_r histogram",
-    "collision_work_histogram_underflow": "collisions with W_r below the first edge",
-    "collision_work_histogram_overflow": "collisions with W_r above the last edge",
-}
 
 
 def describe_scanned(ds, scanned, base_attrs):
     """Mark the scanned parameters: the attribute ``scanned`` lists them, and the attributes of their
-    unscanned base values (``base_attrs`` {parameter: attribute}) are dropped; long names added."""
+    unscanned base values (``base_attrs`` {parameter: attribute}) are dropped."""
     for name in scanned:
         ds.attrs.pop(base_attrs.get(name, ""), None)
     ds.attrs["scanned"] = ",".join(scanned)
-    for name, text in LONG_NAMES.items():
-        if name in ds and "long_name" not in ds[name].attrs:
-            ds[name].attrs["long_name"] = text
     return ds
 
 
