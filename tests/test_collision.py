@@ -246,9 +246,9 @@ def test_bad_states_are_named():
         jt.collide(model, np.eye(2), 0.0)
     with pytest.raises(ValueError, match="rho is not positive"):
         jt.collide(model, np.array([[1.2, 0.0], [0.0, -0.2]]), 0.0)
-    with pytest.raises(ValueError, match="rho has dimension 3"):
+    with pytest.raises(ValueError, match="rho0 has dimension 3"):  # trajectory's parameter
         jt.trajectory(model, np.eye(3) / 3, jnp.zeros(4))
-    with pytest.raises(ValueError, match="delta must be finite"):
+    with pytest.raises(ValueError, match="deltas must be finite"):
         jt.trajectory(model, np.eye(2) / 2, jnp.array([0.0, jnp.nan]))
     with pytest.raises(ValueError, match="rho must be finite|rho.*nan"):
         jt.collide(model, np.array([[np.nan, 0], [0, 0.5]]), 0.0)
@@ -267,7 +267,7 @@ def test_bad_model_parameters_are_named():
         jt.ExactUnitary(0.0)
     with pytest.raises(ValueError, match="theta must be a scalar or have shape"):
         jt.trajectory(jt.InhomogeneousReservoir(2, 1.0, 1.0, jnp.ones(3) * 0.1), np.eye(2) / 2, jnp.zeros(4))
-    with pytest.raises(ValueError, match="theta: collide needs a scalar"):
+    with pytest.raises(ValueError, match="theta: one collision needs a scalar"):
         jt.collide(jt.InhomogeneousReservoir(2, 1.0, 1.0, jnp.ones(3) * 0.1), np.eye(2) / 2, 0.0)
 
 

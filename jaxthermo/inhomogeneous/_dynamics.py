@@ -25,6 +25,7 @@ import jax.numpy as jnp
 from .._collision import CollisionResult, Energetics, collide_unitary, energetics_properties
 from .._dtypes import as_state, real_dtype_for
 from .._qudit import populations
+from .._qutip import as_array
 from .._validation import check_density_matrix, check_finite, check_numeric
 from ._model import (
     InhomogeneousReservoir,
@@ -219,9 +220,10 @@ def _validate(model, rho, delta, rho_name="rho", delta_name="delta"):
     """One finite state of the model's dimension (a batch of states is refused: model A's functions
     take one state, so a batch is never summed into one result) and real, finite δ's."""
     check_density_matrix(rho, rho_name, dim=model.d)
-    if jnp.shape(rho) != (model.d, model.d):
+    shape = jnp.shape(as_array(rho, rho_name))  # a QuTiP ket counts as its density matrix
+    if shape != (model.d, model.d):
         raise ValueError(
-            f"{rho_name} must be one state of shape ({model.d}, {model.d}); got {jnp.shape(rho)}: "
+            f"{rho_name} must be one state of shape ({model.d}, {model.d}); got {shape}: "
             "use jax.vmap for a batch of states"
         )
     check_numeric(delta, delta_name)
