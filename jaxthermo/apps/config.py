@@ -355,7 +355,7 @@ _TOML_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"
 
 
 def _toml_string(text: str) -> str:
-    """A TOML basic string: the escapes of the TOML spec, \\uXXXX for the other control characters."""
+    """A TOML basic string: the escapes of the TOML spec, \\u and four hex digits for the other control characters."""
     escaped = (_TOML_ESCAPES.get(c) or (f"\\u{ord(c):04X}" if ord(c) < 0x20 or ord(c) == 0x7F else c) for c in text)
     return '"' + "".join(escaped) + '"'
 
