@@ -86,12 +86,13 @@ class Distribution(abc.ABC):
     def expectation(self, f, n_nodes=None, kink_at_zero: bool = False):
         """``∫ G(δ) f(δ) dδ`` for ``f`` mapping (n,) nodes to a pytree of (n, ...) arrays."""
 
-    def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None):
+    def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None, kink_at_zero: bool = False):
         """``∫ G(δ) f(δ) dδ`` for an ``f`` that turns over within ``reach`` of ``center`` (model A's
         τ(δ) near β_r g_r = 0, where the reservoir qudit's populations invert): the continuous
         built-in laws refine their rule there (:func:`~jaxthermo._quadrature.stepped_gauss_legendre`
-        with ``n_panels`` panels); by default, :meth:`expectation`."""
-        return self.expectation(f, n_nodes)
+        with ``n_panels`` panels), split at δ = 0 as well with ``kink_at_zero``; by default,
+        :meth:`expectation`."""
+        return self.expectation(f, n_nodes, kink_at_zero=kink_at_zero)
 
     @property
     @abc.abstractmethod
@@ -138,10 +139,10 @@ class Gaussian(Distribution):
         nodes = sigma.astype(dtype) * jnp.asarray(x, dtype)
         return _weighted_sum(jnp.asarray(w, dtype), f(nodes))
 
-    def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None):
+    def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None, kink_at_zero: bool = False):
         sigma = jnp.asarray(self.sigma)
         sigma = sigma.astype(jnp.result_type(sigma.dtype, real_dtype()))
-        z, w = _standardised_step_rule(sigma, center, reach, n_panels, _nodes(n_nodes), _GAUSSIAN_CUT)
+        z, w = _standardised_step_rule(sigma, center, reach, n_panels, _nodes(n_nodes), _GAUSSIAN_CUT, kink_at_zero)
         return _weighted_sum(w * jnp.exp(-0.5 * z * z) / np.sqrt(2 * np.pi), f(sigma * z))
 
     def pdf(self, delta):
@@ -176,10 +177,10 @@ class Uniform(Distribution):
         nodes = 0.5 * width.astype(dtype) * jnp.asarray(x, dtype)
         return _weighted_sum(jnp.asarray(0.5 * w, dtype), f(nodes))
 
-    def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None):
+    def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None, kink_at_zero: bool = False):
         width = jnp.asarray(self.width)
         width = width.astype(jnp.result_type(width.dtype, real_dtype()))
-        u, w = _standardised_step_rule(width, center, reach, n_panels, _nodes(n_nodes), 0.5)
+        u, w = _standardised_step_rule(width, center, reach, n_panels, _nodes(n_nodes), 0.5, kink_at_zero)
         return _weighted_sum(w, f(width * u))
 
     def pdf(self, delta):
@@ -251,14 +252,18 @@ class Empirical(Distribution):
         return jnp.mean(s**2)
 
 
-def _standardised_step_rule(scale, center, reach, n_panels, n_nodes, cut):
-    """:func:`stepped_gauss_legendre` on [−cut, cut] in units of ``scale`` (δ = scale·z). At scale 0
-    the step lies outside (the law is a point mass) and the rule is plain Gauss–Legendre."""
+def _standardised_step_rule(scale, center, reach, n_panels, n_nodes, cut, kink_at_zero=False):
+    """:func:`stepped_gauss_legendre` on [−cut, cut] in units of ``scale`` (δ = scale·z), on
+    [−cut, 0] and [0, cut] separately with ``kink_at_zero``. At scale 0 the step lies outside (the
+    law is a point mass) and the rule is plain Gauss–Legendre."""
     positive = scale > 0
     safe = jnp.where(positive, scale, 1.0)
     center = jnp.where(positive, center / safe, -jnp.inf)
     reach = jnp.where(positive, reach / safe, 0.0)
-    return stepped_gauss_legendre(-cut, cut, center, reach, n_panels, n_nodes)
+    if not kink_at_zero:
+        return stepped_gauss_legendre(-cut, cut, center, reach, n_panels, n_nodes)
+    halves = [stepped_gauss_legendre(lo, hi, center, reach, n_panels, n_nodes) for lo, hi in ((-cut, 0.0), (0.0, cut))]
+    return tuple(jnp.concatenate(parts) for parts in zip(*halves))
 
 
 def _check_scale(value, name):

@@ -145,6 +145,28 @@ def test_mean_work_of_a_cold_reservoir_matches_adaptive_quadrature():
     np.testing.assert_allclose(float(jt.mean_work(model, rho)), ref, rtol=1e-9)
 
 
+@pytest.mark.parametrize("d", [2, 3])
+@pytest.mark.parametrize("beta_g0, sigma", [(0.5, 0.1), (50.0, 0.3), (50.0, 1.0)])
+def test_second_law_epsilon_bound_of_a_cold_reservoir_matches_adaptive_quadrature(d, beta_g0, sigma):
+    """E_G[D(τ_S, τ(δ))] has a kink at δ = 0 and the turn at δ = −1; the kink-only rule was 1 % off
+    at βg0 = 50, σ = 1. Reference: SciPy's quad split at both, populations from NumPy."""
+    model = jt.InhomogeneousReservoir(d, beta=beta_g0, g0=1.0, theta=0.4, distribution=jt.Gaussian(sigma))
+    q_s = _populations_np(beta_g0, d)
+    integrand = lambda x: (
+        np.exp(-x * x / (2 * sigma**2))
+        / np.sqrt(2 * np.pi * sigma**2)
+        * 0.5
+        * np.abs(_populations_np(beta_g0 * (1 + x), d) - q_s).sum()
+    )
+    lo, hi = -12 * sigma, 12 * sigma
+    ref = integrate.quad(
+        integrand, lo, hi, points=[p for p in (-1.0, 0.0) if lo < p < hi], limit=1000, epsabs=1e-17, epsrel=1e-13
+    )[0]
+    eps = jt.approximate_second_law_epsilon(model)
+    np.testing.assert_allclose(float(eps.upper_bound), ref, rtol=1e-12)
+    assert float(eps.epsilon) <= float(eps.upper_bound) * (1 + 1e-12)  # convexity (equal when no sign flips)
+
+
 def test_many_gauss_hermite_nodes_stay_finite():
     """NumPy's Gauss–Hermite weights overflow from about 400 nodes (NaN); the rule must not."""
     value = jt.Gaussian(0.2).expectation(lambda x: x**2, n_nodes=400)
