@@ -118,3 +118,32 @@ def test_a_plain_rerun_says_it_discards_the_checkpoint_and_stale_temporaries_go(
     notice = capsys.readouterr().out
     assert "discarded" in notice and "2 finished chunks" in notice and "--resume" in notice
     np.testing.assert_equal(res.n_configs, 400)
+
+
+def test_a_failed_figure_write_leaves_the_previous_png_whole(tmp_path):
+    """summary.png / demo.png / figure PNGs go through a temporary file: a write that fails midway
+    leaves the old figure byte for byte and no temporary behind."""
+    pytest.importorskip("matplotlib")
+    from jaxthermo.apps._plotting import pyplot, save_figure
+
+    plt = pyplot()
+    path = tmp_path / "summary.png"
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    save_figure(fig, path, dpi=50)
+    before = path.read_bytes()
+    assert before.startswith(b"\x89PNG")
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+
+    def half_written(target, **kw):
+        with open(target, "wb") as fh:
+            fh.write(b"\x89PNG partial")
+        raise OSError("disk full")
+
+    fig.savefig = half_written
+    with pytest.raises(OSError, match="disk full"):
+        save_figure(fig, path, dpi=50)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.png"]

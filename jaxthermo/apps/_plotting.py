@@ -26,3 +26,17 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig, path, dpi: int) -> None:
+    """``fig.savefig`` through a temporary file renamed over ``path``, then close ``fig``: a failed or
+    killed write leaves the previous figure whole (the format is taken from ``path``'s suffix)."""
+    import os
+
+    from ..ensemble._files import write_atomically
+
+    fmt = os.path.splitext(os.fspath(path))[1].lstrip(".") or "png"
+    try:
+        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
+    finally:
+        pyplot().close(fig)

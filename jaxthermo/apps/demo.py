@@ -26,7 +26,7 @@ from ..inhomogeneous import (
     reservoir_populations,
     small_delta_mean_work,
 )
-from ._plotting import pyplot, require_matplotlib
+from ._plotting import pyplot, require_matplotlib, save_figure
 
 DEFAULTS = dict(d=2, beta=1.0, g0=1.0, sigma=0.05, theta=0.1)
 
@@ -223,6 +223,5 @@ def _plot(out, res, td_exact, se_td, d_exact, w_exact, n_steps, n_configs):
     )
     fig.tight_layout()
     path = os.path.join(out, "demo.png")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path

@@ -42,7 +42,7 @@ from ..inhomogeneous import (
     work_density,
     work_support,
 )
-from ._plotting import MissingPlotDependency, pyplot, require_matplotlib
+from ._plotting import MissingPlotDependency, pyplot, require_matplotlib, save_figure
 
 A = float(np.exp(-1.0))
 # plot titles name the paper by authors and year ([ATO19] and [ATO-preprint] of docs/references.md)
@@ -200,12 +200,10 @@ def _collision(model, rho, delta):
 
 
 def _save(fig, rows, out, name):
-    plt = pyplot()
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     png, csv_path = out / f"{name}.png", out / f"{name}.csv"
-    fig.savefig(png, dpi=130)
-    plt.close(fig)
+    save_figure(fig, png, dpi=130)
     _write_csv(csv_path, rows)
     return png, csv_path
 

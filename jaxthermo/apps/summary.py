@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._plotting import pyplot
+from ._plotting import pyplot, save_figure
 
 
 def _title(ds):
@@ -27,8 +27,7 @@ def plot_summary(ds, path):
         )
     else:
         fig = _assignment(plt, ds)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def _params(ds):
