@@ -120,6 +120,9 @@ def test_strings_with_control_characters_quotes_and_backslashes_round_trip():
     cfg = resolve({"study": {"title": title, "out": 'a "folder"\\x'}})
     back = tomllib.loads(dumps(cfg))
     assert back["study"]["title"] == title and resolve(back) == cfg
+    # the header comment (config.resolved.toml's "rerun: jaxthermo run <path>") may carry them too
+    text = dumps(cfg, header=f"rerun: jaxthermo run {title}")
+    assert tomllib.loads(text) == back and text.startswith("# rerun: jaxthermo run line 1\n# line 2\t")
 
 
 def _example_lines(text):

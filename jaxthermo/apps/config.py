@@ -378,9 +378,14 @@ def _toml_value(v) -> str:
     raise TypeError(f"cannot write {v!r} as TOML")
 
 
+def _comment_text(text: str) -> str:
+    """``text`` fit for a TOML comment: control characters (not allowed there) as ``\\xNN``."""
+    return "".join(c if (c == "\t" or (" " <= c != "\x7f")) else f"\\x{ord(c):02x}" for c in text)
+
+
 def dumps(cfg: dict, header: str = "", comments: bool = True) -> str:
     """A resolved configuration as TOML text (``None`` values written as comments)."""
-    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+    lines = [f"# {_comment_text(line)}" if line else "#" for line in header.split("\n")]
     for table, values in cfg.items():
         if not isinstance(values, dict):
             continue

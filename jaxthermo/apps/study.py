@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import os
 import pathlib
+import shlex
 import time
 
 import numpy as np
@@ -429,7 +430,7 @@ def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
     resolved_path = os.path.join(out, "config.resolved.toml")
     header = (
         f"resolved by jaxthermo {v['jaxthermo']} (JAX {v['jax']}, NumPy {v['numpy']}) on "
-        f"{time.strftime('%Y-%m-%d %H:%M:%S')}\nrerun: jaxthermo run {resolved_path}"
+        f"{time.strftime('%Y-%m-%d %H:%M:%S')}\nrerun: jaxthermo run {shlex.quote(resolved_path)}"
     )
     _write_text(resolved_path, cfgmod.dumps(dict(cfg, versions=v), header=header))
     log(f"wrote {path}")
