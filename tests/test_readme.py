@@ -1,13 +1,26 @@
-"""The README's quickstart runs unchanged, and its numbers obey the first law."""
+"""The README runs as written: every python block, the `jaxthermo` commands of its shell block and
+its study file (with smaller sizes, in one process), and the files, messages and Dataset layout it
+promises. Numbers of the quickstart obey the first law."""
 
 import pathlib
 import re
+import shlex
+import tomllib
+
+import numpy as np
+import pytest
+
+from jaxthermo.apps import cli
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
 
+def _blocks(language):
+    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
+
+
 def _python_blocks():
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    return _blocks("python")
 
 
 def test_quickstart_runs_as_written(capsys):
@@ -21,5 +34,79 @@ def test_quickstart_runs_as_written(capsys):
 
 
 def test_every_readme_python_block_runs():
-    for i, block in enumerate(_python_blocks()):
+    for i, block in enumerate(_python_blocks()[1:], start=1):
         exec(compile(block, f"README block {i}", "exec"), {})
+
+
+def _cli_block():
+    (block,) = [b for b in _blocks("bash") if "jaxthermo init" in b]
+    return [line.split("#", 1) for line in block.splitlines() if line.startswith("jaxthermo ")]
+
+
+# what the README's sizes become in the test (the commands and options stay as written)
+_SMALLER = {"--steps": "12", "--configs": "300"}
+
+
+def test_cli_block_runs_as_written_with_smaller_sizes(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    commands = _cli_block()
+    assert [shlex.split(c)[1] for c, _ in commands] == ["init", "run", "run", "ensemble", "--version"]
+    for command, comment in commands:
+        argv = shlex.split(command)[1:]
+        argv = [_SMALLER.get(argv[i - 1], a) if i else a for i, a in enumerate(argv)]
+        if argv[0] in ("run", "ensemble"):
+            argv.append("--no-progress")
+        assert cli.main(argv) == 0, command
+        if argv[0] == "init":  # the example study, small enough for a test
+            path = tmp_path / argv[1]
+            text = re.sub(r"(?m)^n_steps = \d+", "n_steps = 12", path.read_text())
+            path.write_text(re.sub(r"(?m)^n_configs = \d+", "n_configs = 300", text))
+        written = re.search(r"(\S+)/\{([^}]*)\}", comment)
+        if written:  # the files the comment names
+            folder, names = written.groups()
+            for name in names.split(","):
+                assert (tmp_path / folder / name.strip()).is_file(), (command, name)
+        if "--resume" in argv:  # the checkpoint named is where the run keeps it (gone once finished)
+            checkpoint = re.search(r"from (\S+\.npz)", comment).group(1)
+            assert (tmp_path / checkpoint).parent.is_dir() and not (tmp_path / checkpoint).exists()
+    assert "(JAX " in capsys.readouterr().out
+    assert (tmp_path / "ensemble-output" / "results.nc").is_file()  # "same outputs"
+
+
+def test_study_file_as_written_and_its_promises(tmp_path, monkeypatch, capsys):
+    xr = pytest.importorskip("xarray")
+    monkeypatch.chdir(tmp_path)
+    (study,) = _blocks("toml")
+    config = tomllib.loads(study)
+    text = study.replace("n_steps = 50", "n_steps = 6").replace("n_configs = 5000", "n_configs = 200")
+    (tmp_path / "study.toml").write_text(text)
+    assert cli.main(["run", "study.toml", "--no-progress", "--no-plot"]) == 0
+    out = tmp_path / config["study"]["out"]
+    ds = xr.open_dataset(out / "results.nc", engine="h5netcdf")
+    grid = config["grid"]
+    assert ds.attrs["scanned"] == ",".join(grid)
+    assert ds.mean_work.dims == (*grid, "collision")
+    for name, values in grid.items():
+        np.testing.assert_array_equal(ds[name].values, values)
+    np.testing.assert_array_equal(ds.alpha.values, config["run"]["alphas"])
+    resolved = (out / "config.resolved.toml").read_text()
+    assert "jaxthermo" in resolved and "JAX" in resolved and "NumPy" in resolved  # the versions
+    ds.close()
+    readme = README.read_text()
+
+    # a grid over n_steps: NaN past each point's N, as the README selects it
+    (tmp_path / "steps.toml").write_text(
+        '[study]\nstudy = "sweep"\nout = "steps"\n[run]\nn_configs = 64\n[grid]\nn_steps = [2, 4]\n'
+    )
+    assert cli.main(["run", "steps.toml", "--no-progress", "--no-plot"]) == 0
+    ds = xr.open_dataset(tmp_path / "steps" / "results.nc", engine="h5netcdf")
+    selection = re.search(r"`ds\.(mean_work\.sel\(n_steps=2\)\.dropna\(\"collision\"\))`", readme).group(1)
+    assert eval(f"ds.{selection}", {"ds": ds}).sizes["collision"] == 2
+    ds.close()
+
+    # the error message quoted for a bad value
+    quoted = re.search(r"e\.g\.\n?`(\[model\] kind = 'pressure': [^`]*)`", readme).group(1)
+    (tmp_path / "bad.toml").write_text('[model]\nkind = "pressure"\n')
+    capsys.readouterr()
+    assert cli.main(["run", "bad.toml"]) == 2
+    assert quoted in capsys.readouterr().err
