@@ -205,15 +205,43 @@ def pinching(rho, h) -> jnp.ndarray:
     """``Δ_H[ρ] = Σ_E P_E ρ P_E``: dephasing in the eigenbasis of ``h`` (docs/information.md), (d, d).
 
     Degenerate energies (relative gap < 1e-9) keep their block, so the result does not depend
-    on the arbitrary eigenbasis ``eigh`` picks inside an eigenspace. The basis is not
-    differentiated (``stop_gradient`` on ``h``).
+    on the arbitrary eigenbasis ``eigh`` picks inside an eigenspace. Differentiable in ρ and in
+    ``h``: the projectors P_E move with ``h`` (first-order perturbation theory,
+    ``dP_E = Σ_{F≠E} (P_F dh P_E + P_E dh P_F)/(E − F)``), finite while the block structure is kept.
     """
-    h = jax.lax.stop_gradient(jnp.asarray(h).astype(rho.dtype))
+    rho = jnp.asarray(rho)
+    return _pinching(rho, jnp.asarray(h).astype(rho.dtype))
+
+
+def _pinching_parts(h):
+    """Eigenvectors u of ``h``, the block mask ``keep`` (same energy) and the energies e."""
     e, u = jnp.linalg.eigh(h)
     scale = 1.0 + jnp.max(jnp.abs(e))
     keep = jnp.abs(e[:, None] - e[None, :]) <= DEGENERACY_RTOL * scale
-    rotated = dagger(u) @ rho @ u
-    return u @ jnp.where(keep, rotated, 0.0) @ dagger(u)
+    return e, u, keep
+
+
+@jax.custom_jvp
+def _pinching(rho, h):
+    _, u, keep = _pinching_parts(h)
+    return u @ jnp.where(keep, dagger(u) @ rho @ u, 0.0) @ dagger(u)
+
+
+@_pinching.defjvp
+def _pinching_jvp(primals, tangents):
+    # Δ = U (M∘ρ̃) U†, ρ̃ = U†ρU, M the block mask; dU = UΩ with Ω_ij = (U† dh U)_ij/(e_j − e_i)
+    # across blocks and 0 inside them (a rotation inside a block leaves Δ unchanged). Then
+    # dΔ = U([Ω, M∘ρ̃] + M∘(U† dρ U + [ρ̃, Ω])) U†.
+    rho, h = primals
+    d_rho, d_h = tangents
+    e, u, keep = _pinching_parts(h)
+    ud = dagger(u)
+    rotated = ud @ rho @ u
+    kept = jnp.where(keep, rotated, 0.0)
+    gap = e[None, :] - e[:, None]
+    omega = jnp.where(keep, 0.0, (ud @ d_h @ u) / jnp.where(keep, 1.0, gap).astype(rho.dtype))
+    inner = omega @ kept - kept @ omega + jnp.where(keep, ud @ d_rho @ u + rotated @ omega - omega @ rotated, 0.0)
+    return u @ kept @ ud, u @ inner @ ud
 
 
 @qobj_inputs("rho", "h")
