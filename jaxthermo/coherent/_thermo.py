@@ -21,11 +21,19 @@ import jax
 import jax.numpy as jnp
 
 from .._dtypes import as_complex, as_real
-from .._information import entropy_rate_along, mutual_information, relative_entropy, von_neumann_entropy
-from .._qudit import commutator, expectation
+from .._information import (
+    entropy_rate_along,
+    mutual_information,
+    relative_entropy,
+    support_tolerance,
+    von_neumann_entropy,
+)
+from .._linalg import hermitian_function
+from .._qudit import commutator, dagger, expectation, gibbs_populations
 from .._qutip import qobj_inputs
 from ._master import _dissipator, _master_equation_rhs, _species_generator, coherent_drive
 from ._model import (
+    _pinching_parts,
     ancilla_state,
     complex_dtype,
     energy_coherence,
@@ -142,9 +150,59 @@ def _nan_derivative_where_infinite(fn):
     return flagged
 
 
-# S(ρ‖σ), +∞ where supp ρ ⊄ supp σ; Ṡ = −Tr(ρ̇ log ρ), +∞ where ρ̇ feeds the kernel of ρ
-_flagged_relative_entropy = _nan_derivative_where_infinite(relative_entropy)
+# Ṡ = −Tr(ρ̇ log ρ), +∞ where ρ̇ feeds the kernel of ρ
 _flagged_entropy_rate = _nan_derivative_where_infinite(entropy_rate_along)
+
+
+def _ancilla_relative_entropy(rho_out, rho_a, h_a, beta, chi, s):
+    """``S(ρ_A'‖ρ_A)`` of one collision, finite wherever ρ_A > 0, however small its populations (docs/coherent.md §1, §7).
+
+    ``rho_a = ρ_th + s χ`` with ``s = √τ λ``. The generic :func:`~jaxthermo._information.relative_entropy`
+    treats eigenvalues of ρ_A below 1e-12 as zero, so a cold ancilla (βΔE_A ≳ 28, where ρ_th is
+    still full rank) gave +∞. Here:
+
+    * s = 0: ``S(ρ'‖ρ_th) = −S(ρ') + β(⟨H_A⟩_ρ' − E_0) + log Z'``, since ``log ρ_th = −β(H_A − E_0) − log Z'``
+      (``Z' = Σ_j e^{−β(E_j − E_0)}``, E_0 the lowest level): exact at every β; the first-order term in s,
+      ``−s Tr ρ' Dlog_{ρ_th}[χ]``, is added to the derivative (it vanishes in the value);
+    * inside the allowed range: ``−S(ρ') − Tr ρ' log ρ_A``, the eigenvalues of ρ_A clipped from below at
+      ``μ_min(M)·p_min``, a lower bound on them (ρ_A = D^{1/2} M D^{1/2} in the eigenbasis of H_A with
+      D = diag(p), M = 1 + s D^{−1/2}χD^{−1/2}), not at a fixed 1e-12;
+    * at the edge (μ_min(M) below the support tolerance, ρ_A singular): the generic divergence, +∞
+      where ρ_A' leaves the support of ρ_A.
+    """
+    cdt = rho_a.dtype
+    e = jnp.linalg.eigvalsh(h_a)
+    e0 = jax.lax.stop_gradient(e[0])
+    log_z = jax.scipy.special.logsumexp(-beta * (e - e0))
+    entropy_out = von_neumann_entropy(rho_out)
+    thermal = -entropy_out + beta * (expectation(h_a, rho_out) - e0) + log_z
+    # positivity margin μ_min(M) and the lower bound μ_min(M)·p_min on the spectrum of ρ_A (no derivatives)
+    sg = jax.lax.stop_gradient
+    e_c, u, keep = sg(_pinching_parts(h_a))
+    p = gibbs_populations(e_c, sg(beta))
+    root = jnp.sqrt(p)
+    pos = root > 0
+    inv = jnp.where(pos, 1.0 / jnp.where(pos, root, 1.0), 0.0).astype(cdt)
+    k = jnp.where(keep, 0.0, dagger(u) @ sg(chi) @ u) * inv[:, None] * inv[None, :]
+    s_c = sg(s)
+    margin = jnp.linalg.eigvalsh(jnp.eye(k.shape[-1], dtype=cdt) + s_c.astype(cdt) * k)[0]
+    floor = jnp.maximum(margin * jnp.min(p), jnp.finfo(p.dtype).tiny)
+
+    def log_clipped(w):
+        return jnp.log(jnp.maximum(w, floor))
+
+    def cross(rho, sigma):
+        return jnp.real(jnp.einsum("ij,ji->", rho, hermitian_function(log_clipped, sigma)))
+
+    coherent = -entropy_out - cross(rho_out, rho_a)
+    first_order = -cross(sg(rho_out), sg(rho_a - s.astype(cdt) * chi) + s.astype(cdt) * sg(chi))
+    at_zero = thermal + first_order - sg(first_order)
+    edge = margin <= support_tolerance(cdt)
+    return jnp.where(s_c == 0, at_zero, jnp.where(edge, relative_entropy(rho_out, rho_a), coherent))
+
+
+# S(ρ_A'‖ρ_A), +∞ (with NaN derivatives) where ρ_A' leaves the support of ρ_A
+_flagged_ancilla_relative_entropy = _nan_derivative_where_infinite(_ancilla_relative_entropy)
 
 
 class CollisionThermodynamics(NamedTuple):
@@ -193,7 +251,9 @@ def _collision_thermodynamics(model, rho, n_species: int) -> CollisionThermodyna
     c = _collide(model, rho, n_species)
     rho_a = ancilla_state(model)
     info = mutual_information(c.joint, model.dims)
-    rel = _flagged_relative_entropy(c.ancilla, rho_a)
+    s_amp = jnp.sqrt(as_real(model.tau, cdt)) * as_real(model.lam, cdt)
+    h_a, chi = as_complex(model.H_A, cdt), as_complex(model.chi, cdt)
+    rel = _flagged_ancilla_relative_entropy(c.ancilla, rho_a, h_a, beta, chi, s_amp)
     dc = energy_coherence(c.ancilla, model.H_A) - energy_coherence(rho_a, model.H_A)
     ds = von_neumann_entropy(c.system) - von_neumann_entropy(rho)
     df = c.energy_change - ds / beta
