@@ -33,9 +33,34 @@ def test_quickstart_runs_as_written(capsys):
     assert capsys.readouterr().out.strip()
 
 
-def test_every_readme_python_block_runs():
+def test_every_readme_python_block_runs_and_prints_what_its_comments_say():
+    spaces = {}
     for i, block in enumerate(_python_blocks()[1:], start=1):
-        exec(compile(block, f"README block {i}", "exec"), {})
+        spaces[block] = {}
+        exec(compile(block, f"README block {i}", "exec"), spaces[block])
+
+    def space(marker):
+        (ns,) = [ns for block, ns in spaces.items() if marker in block]
+        return ns
+
+    ns = space("τ̄ not thermal")  # ΔF_1 ≤ W, but ΔF_∞ > W; q1² ≠ q0 q2
+    q, laws = ns["q"], ns["laws"]
+    assert abs(float(q[1] ** 2 - q[0] * q[2])) > 1e-4
+    assert laws.free_energy_change[1] <= laws.work < laws.free_energy_change[-1]
+    ns = space("= ΔS =")  # β(W − ΔF_1) = ΔS, C(ρ) = F_1(ρ) − F_1(Δρ) at T = 1
+    jt, model, rho, laws = ns["jt"], ns["model"], ns["rho"], ns["laws"]
+    np.testing.assert_allclose(laws.work - laws.free_energy_change[1], jt.entropy_production(model, rho, 0.1), 1e-12)
+    assert space("exact propagator")["states"].shape == (64, 51, 2, 2)
+    assert space("d_lam, d_beta")["d_lam"].shape == (64, 5)
+    ns = space("gives K_S = H")
+    assert float(np.max(np.abs(ns["K"] - ns["res"].h1))) < 1e-10
+    ns = space("sw.stack(")  # the engine's shapes and the histogram's total
+    res = ns["res"]
+    assert res.mean_state.shape == (101, 2, 2) and res.mean_work.shape == (100,)
+    assert res.work_histogram.edges.shape == (65,) and res.work_histogram.total == res.n_configs == 4000
+    assert ns["sw"].stack("mean_total_work").shape == (2, 2)
+    ds = space("to_netcdf")["ds"]
+    assert ds.mean_work.dims == ("collision",) and ds.mean_divergence.sel(alpha=1.0).dims == ("step",)
 
 
 def _cli_block():
