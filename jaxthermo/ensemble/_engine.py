@@ -263,7 +263,6 @@ def run_grid(
     else:  # never pad beyond n_configs (but to a multiple of 64 per device: see _ALIGN)
         per_device = _align_up(min(per_device, -(-n_configs // n_dev)))
     chunk_size = per_device * n_dev
-    n_chunks = -(-n_configs // chunk_size)
     stacked = stack_models(models, rdt)
     seed_key = jax.random.key(int(seed))
 
@@ -282,50 +281,47 @@ def run_grid(
             rdt,
             draw_dtype,
         )
-        fingerprint = _leaf_bytes(
-            (
-                stacked,
-                rho0,
-                work_edges,
-                collision_edges,
-                n_steps,
-                n_configs,
-                int(seed),
-                chunk_size,
-                alphas,
-                coherent,
-                str(rdt),
-                str(draw_dtype),
-                divergence_every,
-            )
-            + ((wrt,) if wrt else ())
-        )
+        # the run's identity, without its chunking: configuration i is the same for any chunk size
+        # and device count (docs/ensemble.md §1), so a checkpoint resumes with other chunks or devices
+        run_id = (stacked, rho0, work_edges, collision_edges, n_steps, n_configs, int(seed))
+        statistics = (alphas, coherent, str(rdt), str(draw_dtype), divergence_every) + ((wrt,) if wrt else ())
+        fingerprint = _leaf_bytes(run_id + statistics)
         run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
         edges = (jnp.asarray(work_edges, rdt), jnp.asarray(collision_edges, rdt))
         with contextlib.ExitStack() as files:
-            ckpt, done, stats = None, 0, None
+            ckpt, start, stats = None, 0, None
             if checkpoint is not None:  # locked for the whole run; verified against the chunk's output shapes
                 ckpt = files.enter_context(
-                    Checkpoint(checkpoint, fingerprint, n_chunks, writer=jax.process_index() == 0)
+                    Checkpoint(
+                        checkpoint,
+                        fingerprint,
+                        n_configs,
+                        chunk_size,
+                        legacy_fingerprint=_leaf_bytes(run_id + (chunk_size,) + statistics),
+                        writer=jax.process_index() == 0,
+                    )
                 )
                 i64 = jax.ShapeDtypeStruct((), jnp.int64)
-                done, stats = ckpt.load(
+                start, stats = ckpt.load(
                     lambda: expected_stats(jax.eval_shape(run_chunk, stacked, rho0, seed_key, i64, i64, *edges))
                 )
-            bar = _progress_bar(progress, n_configs, min(n_configs, done * chunk_size))
+            # configurations start… run in chunks numbered from the chunks they count as (rounded up)
+            done = -(-start // chunk_size)
+            n_left = -(-(n_configs - start) // chunk_size)
+            bar = _progress_bar(progress, n_configs, start)
             start_time = time.perf_counter()
             pending = None
-            watch = ChunkWatch(n_chunks)
-            for c in range(done, n_chunks + 1):
+            watch = ChunkWatch(done + n_left)
+            for j in range(n_left + 1):
                 nxt = None
-                if c < n_chunks:  # dispatch chunk c before collecting chunk c − 1 (asynchronous)
+                if j < n_left:  # dispatch chunk j before collecting chunk j − 1 (asynchronous)
                     nxt = (
-                        c,
+                        done + j,
                         run_chunk(
                             stacked,
                             rho0,
                             seed_key,
-                            jnp.asarray(c * chunk_size, jnp.int64),
+                            jnp.asarray(start + j * chunk_size, jnp.int64),
                             jnp.asarray(n_configs, jnp.int64),
                             *edges,
                         ),
@@ -337,9 +333,9 @@ def run_grid(
                     for k in range(n_dev):
                         part = take(per_dev, k)
                         stats = part if stats is None else merge(stats, part)
+                    finished = min(n_configs, start + (pc - done + 1) * chunk_size)
                     if ckpt is not None:
-                        ckpt.save(pc + 1, stats)
-                    finished = min(n_configs, (pc + 1) * chunk_size)
+                        ckpt.save(finished, stats)
                     if bar is not None:
                         bar.update(finished - bar.n)
                     if callback is not None:

@@ -464,19 +464,28 @@ def unflatten_stats(flat, prefix=""):
 
 
 class Checkpoint:
-    """Finished chunks on disk: the merged reductions after chunk k, written atomically.
+    """Finished configurations on disk: the merged reductions after each chunk, written atomically.
 
     Use as a context manager around the run: it checks the path is writable and takes the lock
     (a second run on the same path is refused with :class:`FileInUseError`); :meth:`load` verifies
-    the file (header, checksum, fingerprint of the run, chunk count, every statistic's shape and
-    dtype against ``expected``) and :meth:`save` replaces it atomically. ``writer=False`` (the
-    processes other than 0 of a distributed run) only reads.
+    the file (header, checksum, fingerprint of the run, the count of finished configurations against
+    the chunk count and the W_N histogram, every statistic's shape and dtype against ``expected``)
+    and :meth:`save` replaces it atomically. ``writer=False`` (the processes other than 0 of a
+    distributed run) only reads.
+
+    The fingerprint leaves out the chunk size and the device count: configurations 0…n−1 are the
+    same for any chunking (docs/ensemble.md §1), so a run resumes after ``configs_done`` whatever
+    chunks and devices it continues with (the statistics agree to rounding; exactly with the same
+    chunking). ``legacy_fingerprint`` is the fingerprint of files written before ``configs_done``
+    was stored, which included the chunk size: such a file resumes with that chunk size.
     """
 
-    def __init__(self, path, fingerprint, n_chunks, *, writer=True):
+    def __init__(self, path, fingerprint, n_configs, chunk_size, *, legacy_fingerprint=None, writer=True):
         self.path = os.fspath(path)
         self.fingerprint = fingerprint
-        self.n_chunks = int(n_chunks)
+        self.legacy_fingerprint = legacy_fingerprint
+        self.n_configs = int(n_configs)
+        self.chunk_size = int(chunk_size)
         self.writer = writer
         self._lock = lock_for(self.path) if writer else None
 
@@ -493,22 +502,34 @@ class Checkpoint:
         return False
 
     def load(self, expected=None):
-        """(chunks done, stats or None); ``expected`` {flat key: (shape, dtype)} of the stats (or a
-        function returning it, called only when the file exists)."""
+        """(configurations done, stats or None); ``expected`` {flat key: (shape, dtype)} of the stats
+        (or a function returning it, called only when the file exists)."""
         if not os.path.exists(self.path):
             return 0, None
         where = f"checkpoint={self.path!r}"
         arrays = _read(self.path, CHECKPOINT, "checkpoint")
         if "fingerprint" not in arrays or "chunks_done" not in arrays:
             raise FileFormatError(f"{where}: fingerprint or chunks_done is missing")
-        if str(arrays["fingerprint"]) != self.fingerprint:
+        fingerprint = str(arrays["fingerprint"])
+        chunks = _scalar_int(arrays, "chunks_done", where)
+        if fingerprint == self.fingerprint and "configs_done" in arrays and "chunk_size" in arrays:
+            configs = _scalar_int(arrays, "configs_done", where)
+            size = _scalar_int(arrays, "chunk_size", where)
+            if not (1 <= configs <= self.n_configs and size >= 1 and chunks == -(-configs // size)):
+                raise FileFormatError(
+                    f"{where}: chunks_done={chunks}, configs_done={configs} in chunks of {size}; "
+                    f"the run has {self.n_configs} configurations"
+                )
+        elif self.legacy_fingerprint is not None and fingerprint == self.legacy_fingerprint:
+            n_chunks = -(-self.n_configs // self.chunk_size)  # written before configs_done: this chunk size
+            if not 1 <= chunks <= n_chunks:
+                raise FileFormatError(f"{where}: chunks_done={chunks}; the run has {n_chunks} chunks")
+            configs = min(self.n_configs, chunks * self.chunk_size)
+        else:
             raise ValueError(
-                f"{where} belongs to a different run (parameters, seed, chunk size or statistics differ); "
+                f"{where} belongs to a different run (parameters, seed or statistics differ); "
                 "delete it or choose another path"
             )
-        done = _scalar_int(arrays, "chunks_done", where)
-        if not 1 <= done <= self.n_chunks:
-            raise FileFormatError(f"{where}: chunks_done={done}; the run has {self.n_chunks} chunks")
         flat = {k: v for k, v in arrays.items() if "." in k}
         if callable(expected):
             expected = expected()
@@ -522,14 +543,20 @@ class Checkpoint:
                     raise FileFormatError(
                         f"{where}: {key} has {flat[key].dtype}{flat[key].shape}; expected {np.dtype(dtype)}{tuple(shape)}"
                     )
-        return done, unflatten_stats(flat)
+        counts = flat.get("work_histogram.Counts.counts")
+        if counts is not None and not np.all(np.sum(np.asarray(counts, np.int64), axis=-1) == configs):
+            raise FileFormatError(f"{where}: the W_N histogram does not hold the {configs} finished configurations")
+        return configs, unflatten_stats(flat)
 
-    def save(self, chunks_done, stats):
+    def save(self, configs_done, stats):
+        """Replace the file by the reductions over configurations 0…``configs_done`` − 1."""
         if not self.writer:
             return
         arrays = dict(
             fingerprint=np.asarray(self.fingerprint),
-            chunks_done=np.asarray(chunks_done, np.int64),
+            chunks_done=np.asarray(-(-int(configs_done) // self.chunk_size), np.int64),
+            configs_done=np.asarray(configs_done, np.int64),
+            chunk_size=np.asarray(self.chunk_size, np.int64),
             **{k: np.asarray(v) for k, v in flatten_stats(stats).items()},
         )
         _write(self.path, CHECKPOINT, arrays)

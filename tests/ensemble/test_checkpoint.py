@@ -74,3 +74,84 @@ def test_checkpoint_of_another_run_is_refused(tmp_path):
     jt.ensemble(_model(), np.diag([0.8, 0.2]), checkpoint=ckpt, **small)
     with pytest.raises(ValueError, match="checkpoint"):
         jt.ensemble(_model(), np.diag([0.8, 0.2]), checkpoint=ckpt, **dict(small, seed=4))
+
+
+RESUMABLE = dict(n_steps=8, n_configs=300, seed=5, alphas=(1.0,))
+
+
+def test_interrupted_run_resumes_with_another_chunk_size_and_device_count(tmp_path):
+    """Stopped on 2 devices in chunks of 40 (the killed run above leaves the same file), resumed on 1
+    device in chunks of 64 (docs/ensemble.md §1: configuration i depends on (seed, i) only): the
+    statistics of an uninterrupted run to rounding, the W_N histogram exactly. The checkpoint was
+    refused before (its fingerprint held the chunk size)."""
+    import jax
+
+    if len(jax.devices()) < 2:
+        pytest.skip("needs 2 CPU devices")
+    ckpt = tmp_path / "run.npz"
+
+    class Stop(Exception):
+        pass
+
+    def stop(chunk, done):
+        if chunk == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        jt.ensemble(
+            _model(),
+            np.diag([0.8, 0.2]),
+            checkpoint=ckpt,
+            callback=stop,
+            chunk_size=40,
+            devices=jax.devices()[:2],
+            **RESUMABLE,
+        )
+    with np.load(ckpt) as z:
+        assert int(z["configs_done"]) == 80
+
+    seen = []
+    resumed = jt.ensemble(
+        _model(),
+        np.diag([0.8, 0.2]),
+        checkpoint=ckpt,
+        chunk_size=64,
+        devices=jax.devices()[:1],
+        callback=lambda c, n: seen.append(n),
+        **RESUMABLE,
+    )
+    assert seen == [144, 208, 272, 300]  # configurations 80… in chunks of 64, nothing computed twice
+    # the same compiled program, uninterrupted: chunks 0…63, 64…127, … against 0…79 (2 × 20), 80…143, …
+    fresh = jt.ensemble(_model(), np.diag([0.8, 0.2]), chunk_size=64, devices=jax.devices()[:1], **RESUMABLE)
+    for name in ("mean_state", "mean_work", "var_work", "var_cumulative_work", "mean_divergence", "var_heat"):
+        np.testing.assert_allclose(getattr(resumed, name), getattr(fresh, name), rtol=1e-12, atol=1e-15, err_msg=name)
+    np.testing.assert_array_equal(resumed.work_histogram.counts, fresh.work_histogram.counts)
+    assert resumed.work_histogram.total == 300
+
+
+def test_checkpoint_written_before_configs_done_resumes_with_its_chunk_size(tmp_path):
+    """A file of the earlier format (chunks_done only, fingerprint with the chunk size) still resumes
+    after chunks_done × chunk_size configurations; a histogram that disagrees with them is refused."""
+    from jaxthermo.ensemble import FileFormatError, _files
+
+    ckpt = tmp_path / "old.npz"
+    stats = {"work_histogram": _files.Counts(np.array([[0, 60, 20, 0]]))}
+    _files._write(
+        ckpt,
+        _files.CHECKPOINT,
+        dict(fingerprint=np.asarray("old"), chunks_done=np.asarray(2), **_files.flatten_stats(stats)),
+    )
+    with _files.Checkpoint(ckpt, "new", 230, 40, legacy_fingerprint="old") as c:
+        done, loaded = c.load()
+    assert done == 80
+    np.testing.assert_array_equal(loaded["work_histogram"].counts, stats["work_histogram"].counts)
+    with (
+        _files.Checkpoint(ckpt, "new", 230, 30, legacy_fingerprint="other") as c,
+        pytest.raises(ValueError, match="different run"),
+    ):
+        c.load()
+    with (
+        _files.Checkpoint(ckpt, "new", 230, 30, legacy_fingerprint="old") as c,
+        pytest.raises(FileFormatError, match="60 finished"),
+    ):
+        c.load()  # 2 chunks of 30 = 60 configurations, but the histogram holds 80
