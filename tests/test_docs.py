@@ -108,8 +108,6 @@ def test_readme_dependency_table_matches_pyproject():
     # the install section's one-line summary of the extras
     summary = readme.split("Extras:", 1)[1].split("\n\n", 1)[0]
     for extra, specs in project["optional-dependencies"].items():
-        if extra == "bench":
-            continue
         part = summary.split(f"`{extra}` =", 1)[1].split(";", 1)[0]
         for spec in specs:
             assert _requirement_name(spec).split("[")[0] in part.lower(), f"{spec} missing from `{extra}` ="
