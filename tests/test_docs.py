@@ -111,3 +111,9 @@ def test_readme_dependency_table_matches_pyproject():
         part = summary.split(f"`{extra}` =", 1)[1].split(";", 1)[0]
         for spec in specs:
             assert _requirement_name(spec).split("[")[0] in part.lower(), f"{spec} missing from `{extra}` ="
+
+
+def test_docs_index_lists_every_page():
+    index = (DOCS / "README.md").read_text()
+    unlisted = [p.name for p in DOCS.glob("*.md") if p.name != "README.md" and f"]({p.name})" not in index]
+    assert unlisted == []
