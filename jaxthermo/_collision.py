@@ -1,6 +1,6 @@
-"""One collision with any unitary: ρ_S ⊗ ρ_A → U · U† → reduced states and energetics (docs/conventions.md §6).
+"""One collision with any unitary: ρ_S ⊗ ρ_A → U · U† → reduced states and energetics (docs/conventions.md §8).
 
-Sign conventions, the same in every model of the package (docs/conventions.md §6):
+Sign conventions, the same in every model of the package (docs/conventions.md §8):
 
     W  = Tr[(X' − X)(H_S + H_A)]     work done on S + A by switching the coupling on and off
     Q  = −Tr[(ρ_A' − ρ_A) H_A]       heat into the system: the energy the ancilla gives up
@@ -22,7 +22,7 @@ from ._qudit import dagger, expectation, partial_trace, tensor
 
 class Energetics(NamedTuple):
     """The energetics vocabulary of every model: ``work``, ``heat`` (into the system) and
-    ``energy_change`` = work + heat (docs/conventions.md §6), scalars or arrays of one shape."""
+    ``energy_change`` = work + heat (docs/conventions.md §8), scalars or arrays of one shape."""
 
     work: jnp.ndarray
     heat: jnp.ndarray
@@ -54,7 +54,7 @@ class CollisionResult(NamedTuple):
 
 
 def collide_unitary(rho_s, rho_a, unitary, h_s, h_a) -> CollisionResult:
-    """One collision of a system and an ancilla under any unitary on S ⊗ A (docs/conventions.md §6).
+    """One collision of a system and an ancilla under any unitary on S ⊗ A (docs/conventions.md §8).
 
     Args:
       rho_s: system state (..., d_S, d_S).

@@ -1,7 +1,7 @@
 """Matrix functions of Hermitian matrices, with derivatives that stay finite at degeneracies.
 
 ``hermitian_function`` implements ``f(A) = V f(Λ) V†`` with the Daleckii–Krein derivative
-(docs/information.md §7); ``expm`` is the matrix exponential compiled once per shape.
+(docs/information.md §6); ``expm`` is the matrix exponential compiled once per shape.
 """
 
 from __future__ import annotations

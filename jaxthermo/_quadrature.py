@@ -1,4 +1,4 @@
-"""Gauss quadrature rules used across the package (docs/conventions.md §8).
+"""Gauss quadrature rules used across the package (ensemble averages over G: docs/inhomogeneous.md §3).
 
 Every ensemble average by quadrature and every time integral goes through these rules: plain and
 split Gauss–Legendre, probabilists' Gauss–Hermite, and composite Gauss–Legendre on a time grid.

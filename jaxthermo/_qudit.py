@@ -180,7 +180,7 @@ def gibbs_populations(energies, beta) -> jnp.ndarray:
 
 
 def gibbs_state(h, beta) -> jnp.ndarray:
-    """``e^{−βh}/Tr e^{−βh}`` (..., d, d) for a Hermitian ``h`` (docs/conventions.md §4).
+    """``e^{−βh}/Tr e^{−βh}`` (..., d, d) for a Hermitian ``h`` (docs/conventions.md §6).
 
     Computed as a matrix function of ``h`` with its smallest eigenvalue subtracted (no overflow
     for large βh), with finite derivatives in β and h also for degenerate spectra.

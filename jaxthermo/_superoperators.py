@@ -1,7 +1,7 @@
 """Superoperators on row-major vectorised matrices and the Lindblad dissipator.
 
 Row-major vectorisation ``vec(X)[i·d + j] = X[i, j]`` gives ``vec(A X B) = (A ⊗ Bᵀ) vec(X)``
-(docs/conventions.md §5); a linear map on (d, d) matrices is a (d², d²) matrix.
+(docs/conventions.md §4); a linear map on (d, d) matrices is a (d², d²) matrix.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ SUBPACKAGES = ("inhomogeneous", "coherent", "assignment", "ensemble")
 
 # Citations in code that point at a section that does not exist; reported to the owners of those
 # files (the Daleckii–Krein formula is docs/information.md §6). Remove an entry once it is fixed.
-KNOWN_BROKEN_CITATIONS = {("jaxthermo/_linalg.py", "information.md", "7")}
+KNOWN_BROKEN_CITATIONS: set[tuple[str, str, str]] = set()
 
 
 def _public(module) -> set[str]:
