@@ -114,6 +114,21 @@ def final_values(model, rho0, deltas):
     return rho, w, q
 
 
+def _default_quantum(rho0, alpha) -> bool:
+    """Whether ``"free_energy"`` takes the quantum divergence when ``quantum`` is not given.
+
+    A concrete ρ0: whether it has coherences. A traced ρ0 (``jit``, ``vmap`` or ``grad`` over the
+    initial state) cannot be inspected, so the quantum divergence, which equals the classical one
+    for diagonal states (docs/information.md), is taken for every α ≥ 0; the classical one only for
+    α < 0, where no quantum divergence is defined. (A traced ρ0 used to take the classical one,
+    silently dropping the coherences of a coherent ρ0.)
+    """
+    if is_concrete(rho0):
+        arr = np.asarray(rho0)
+        return bool(np.any(np.abs(arr - np.diag(np.diagonal(arr))) > 0))
+    return alpha is None or alpha >= 0
+
+
 def _observable_fn(observable, alpha, quantum):
     """The per-configuration value ``f(model, rho_N, W_N, Q_N)`` of an observable name or function."""
     if observable == "total_work":
@@ -194,7 +209,9 @@ def ensemble_mean(
         ``f(rho_N, W_N, Q_N) -> scalar`` of one configuration (pass the same function object to reuse
         the compiled program).
       alpha: Rényi order of ``"free_energy"`` (any real, ±∞ included; α ≥ 0 with ``quantum``).
-      quantum: quantum free energy of coherent states (default: whether ``rho0`` has coherences).
+      quantum: quantum free energy of coherent states (default: whether ``rho0`` has coherences; for a
+        traced ``rho0``, under ``jit``/``vmap``/``grad`` over it, the quantum one for α ≥ 0, which
+        equals the classical one for diagonal states).
       chunk_size: configurations per chunk (default about 2¹⁸/N); changes nothing beyond rounding.
       draw_dtype: dtype of the δ draws (default the engine's: float64 under x64).
       stderr: also return the standard error: an :class:`~jaxthermo.EnsembleMean` (mean, stderr, n).
@@ -230,15 +247,13 @@ def ensemble_mean(
         else min(check_positive_int(chunk_size, "chunk_size"), n_configs)
     )
     rho0 = as_state(rho0)
-    if quantum is None:
-        quantum = bool(
-            is_concrete(rho0) and np.any(np.abs(np.asarray(rho0) - np.diag(np.diagonal(np.asarray(rho0)))) > 0)
-        )
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     if alpha is not None:
         if np.ndim(alpha) != 0:
             raise ValueError(f"alpha must be one Rényi order (a scalar); got shape {np.shape(alpha)}")
         alpha = check_orders(alpha, "alpha")[0]
+    if quantum is None:
+        quantum = observable == "free_energy" and _default_quantum(rho0, alpha)
     seed = jnp.asarray(operator.index(seed) if is_concrete(seed) else seed)  # a float seed: TypeError
     if not jnp.issubdtype(seed.dtype, jnp.integer) or seed.shape != ():
         raise TypeError(f"seed must be an integer scalar; got {seed.dtype}{seed.shape}")
