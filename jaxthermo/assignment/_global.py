@@ -164,8 +164,10 @@ def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> 
     cdt = complex_dtype_for(jnp.result_type(rho0.dtype, jnp.asarray(times).dtype))
     rho0 = rho0.astype(cdt)
     if model.drive is not None:
-        if should_validate(times):  # V(t) at every time of the grid
-            check_hermitian(np.asarray(jax.vmap(model.drive)(jnp.asarray(times))), "drive(t)")
+        if should_validate(times):  # V(t) at every time of the grid, when concrete: a drive whose
+            values = jax.vmap(model.drive)(jnp.asarray(times))  # parameters are traced (jax.grad
+            if should_validate(values):  # w.r.t. its amplitude) is checked by nothing but its shape
+                check_hermitian(np.asarray(values), "drive(t)")
         return _driven_energy_assignment(model, rho0, jnp.asarray(times), substeps)
     h_x = model.local_hamiltonians(cdt)
     h = jnp.sum(h_x, axis=0)
