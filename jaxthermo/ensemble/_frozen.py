@@ -17,16 +17,17 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._deprecation import warn_deprecated
 from .._dtypes import as_state, real_dtype, real_dtype_for
-from .._validation import check_density_matrix, check_positive_int
+from .._information import divergences_to_thermal
+from .._validation import check_density_matrix, check_orders, check_positive_int, is_concrete
 from ..inhomogeneous import (
     InhomogeneousReservoir,
     Trajectory,
     averaged_trajectory,
     distribution_of,
-    divergences_to_thermal,
     trajectory,
 )
 from ._objective import EnsembleMean, mean_over_configurations
@@ -97,17 +98,40 @@ class FrozenVersusAveraged(NamedTuple):
 
 
 def frozen_vs_averaged_divergence(
-    model: InhomogeneousReservoir, rho0, key, n_configs: int, n_steps: int, alphas, chunk_size: int = 4096
+    model: InhomogeneousReservoir,
+    rho0,
+    key,
+    n_configs: int,
+    n_steps: int,
+    alphas,
+    chunk_size: int = 4096,
+    *,
+    quantum: bool | None = None,
 ) -> FrozenVersusAveraged:
-    """Frozen-configuration average of D_α(ρ_{S|r}(δ_N)‖τ_S) vs D_α of ρ̄_{S|r} ([ATO19] §VI)."""
+    """Frozen-configuration average of D_α(ρ_{S|r}(δ_N)‖τ_S) vs D_α of ρ̄_{S|r} ([ATO19] §VI).
+
+    ``quantum``: the quantum divergences (docs/information.md), by default for a ρ0 with coherences,
+    as :func:`jaxthermo.ensemble` does (a coherent ρ0 used to get the divergences of its populations).
+    """
+    if quantum is None:
+        quantum = _has_coherences(rho0)
+    # host floats: the quantum divergences select their branch per α while the chunks are traced
+    orders = check_orders(alphas)
+
+    def divergences(states):
+        return divergences_to_thermal(states, model.beta, model.g0, orders, quantum=bool(quantum))
+
     frozen = frozen_ensemble_mean(
-        model,
-        rho0,
-        key,
-        n_configs,
-        n_steps,
-        lambda traj: divergences_to_thermal(model, traj.states, alphas),
-        chunk_size,
+        model, rho0, key, n_configs, n_steps, lambda traj: divergences(traj.states), chunk_size
     )
-    averaged = divergences_to_thermal(model, averaged_trajectory(model, rho0, n_steps).states, alphas)
+    averaged = divergences(averaged_trajectory(model, rho0, n_steps).states)
     return FrozenVersusAveraged(frozen.mean, frozen.stderr, averaged)
+
+
+def _has_coherences(rho0) -> bool:
+    """Whether a concrete ρ0 has off-diagonal entries (the engine's default ``coherent``); a traced ρ0
+    counts as coherent (the quantum divergences equal the classical ones for diagonal states)."""
+    if not is_concrete(rho0):
+        return True
+    arr = np.asarray(as_state(rho0))
+    return bool(np.any(np.abs(arr - np.diag(np.diagonal(arr))) > 0))

@@ -105,3 +105,17 @@ def test_integer_arguments_use_the_one_rule():
             jt.ensemble(model, rho0, 3, 10, chunk_size=bad)
     with pytest.raises(ValueError, match="bins"):
         jt.ensemble(model, rho0, 3, 10, work_bins=0)
+
+
+def test_frozen_vs_averaged_divergence_of_a_coherent_state_is_the_quantum_one():
+    """A coherent ρ0: the frozen-configuration mean is the engine's mean_divergence (quantum, same
+    configurations from the same key), and the averaged one is the quantum D_α of the exact ρ̄_r
+    (it used to be D_α of the populations: 0.035 for 0.140 at r = 0). Diagonal ρ0:
+    tests/inhomogeneous/test_second_laws.py."""
+    model, rho0, alphas = _model(), _rho(), (1.0, 2.0)
+    fv = jt.frozen_vs_averaged_divergence(model, rho0, jax.random.key(1), 200, 4, alphas)
+    res = jt.ensemble(model, rho0, 4, 200, seed=1, alphas=alphas)
+    np.testing.assert_allclose(fv.frozen_mean, res.mean_divergence, rtol=1e-10)
+    exact = jt.averaged_trajectory(model, rho0, 4).states
+    quantum = [[jt.quantum_renyi_divergence(s, jt.thermal_state(2, 1.0, 1.0), a) for a in alphas] for s in exact]
+    np.testing.assert_allclose(fv.averaged, quantum, rtol=1e-10)
