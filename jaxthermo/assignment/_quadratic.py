@@ -54,7 +54,11 @@ def _fermi(x):
 
 
 def _bose(x):
-    return 1.0 / jnp.expm1(x)
+    """``1/(eˣ − 1)``, as ``e^{−x}/(1 − e^{−x})`` for x > 0: its derivative ``−n(1 + n)`` then stays
+    finite for large x (through ``1/expm1`` it is ``−eˣ/(eˣ − 1)²`` = inf/inf = NaN beyond x ≈ 709)."""
+    pos = x > 0
+    xp = jnp.where(pos, x, 1.0)
+    return jnp.where(pos, jnp.exp(-xp) / -jnp.expm1(-xp), 1.0 / jnp.expm1(jnp.where(pos, -1.0, x)))
 
 
 class ModeCounts(NamedTuple):
