@@ -137,6 +137,33 @@ def _variables(result, xr_dims_prefix=()):
         out[f"{key}_edges"] = (p + (edim,), np.asarray(h.edges))
         out[f"{key}_underflow"] = (p, np.asarray(h.underflow, np.int64))
         out[f"{key}_overflow"] = (p, np.asarray(h.overflow, np.int64))
+    out.update(_sensitivity_variables(result, out, p))
+    return out
+
+
+def _sensitivity_variables(result, plain, p):
+    """The derivatives of a run with ``wrt`` (docs/ensemble.md §5): ``sensitivity_<name>_<field>``
+    with the dims of ``<field>`` (a parameter with several entries, a θ schedule, adds the dim
+    ``<name>_entry``; a complex ``mean_state`` is split into ``_real``/``_imag`` as above), and
+    ``delta_sensitivity_<field>`` with dims (collision,) or (collision, alpha): ∂W_N/∂δ_r and
+    ∂F_α(ρ_{S|N})/∂δ_r by r."""
+    out = {}
+    for name, sens in (getattr(result, "sensitivity", None) or {}).items():
+        for f in dataclasses.fields(sens):
+            value = getattr(sens, f.name)
+            if not isinstance(value, np.ndarray):
+                continue
+            parts = {"": value} if value.dtype.kind != "c" else {"_real": value.real, "_imag": value.imag}
+            for suffix, arr in parts.items():
+                dims = plain[f.name + suffix][0][len(p) :]
+                if arr.ndim > len(dims):
+                    dims = dims + (f"{name}_entry",)
+                out[f"sensitivity_{name}_{f.name}{suffix}"] = (p + dims, np.ascontiguousarray(arr))
+    delta = getattr(result, "delta_sensitivity", None)
+    if delta is not None:
+        for field, value in zip(delta._fields, delta):
+            arr = np.asarray(value)
+            out[f"delta_sensitivity_{field}"] = (p + ("collision", "alpha")[: arr.ndim], arr)
     return out
 
 
@@ -170,6 +197,32 @@ _DESCRIPTIONS = {
 }
 
 
+def _sensitivity_descriptions(result) -> dict:
+    """Long names of the variables of :func:`_sensitivity_variables`."""
+    out = {}
+    for name, sens in (getattr(result, "sensitivity", None) or {}).items():
+        for f in dataclasses.fields(sens):
+            stat, _, field = f.name.partition("_")
+            if stat in ("mean", "var") and isinstance(getattr(sens, f.name), np.ndarray):
+                text = (
+                    f"∂/∂{name} of mean_{field}"
+                    if stat == "mean"
+                    else f"variance over configurations of the per-configuration ∂/∂{name} of {field}"
+                )
+                for suffix in ("", "_real", "_imag"):
+                    out[f"sensitivity_{name}_{f.name}{suffix}"] = text + {
+                        "_real": " (real part)",
+                        "_imag": " (imaginary part)",
+                    }.get(suffix, "")
+    for field in ("mean_work", "var_work", "mean_free_energy", "var_free_energy"):
+        stat, what = field.split("_", 1)
+        quantity = "W_N" if what == "work" else "F_α(ρ_{S|N} ‖ τ_S)"
+        out[f"delta_sensitivity_{field}"] = (
+            f"{'mean' if stat == 'mean' else 'variance'} over configurations of ∂{quantity}/∂δ_r"
+        )
+    return out
+
+
 def _coords(result):
     n = result.n_steps
     d = np.asarray(result.mean_state).shape[-1]
@@ -184,7 +237,7 @@ def _coords(result):
 
 
 def _finish(ds, result, model, attrs):
-    for name, text in _DESCRIPTIONS.items():
+    for name, text in {**_sensitivity_descriptions(result), **_DESCRIPTIONS}.items():
         if name in ds:
             ds[name].attrs["long_name"] = text
         var = "var_" + name[5:] if name.startswith("mean_") else None

@@ -6,6 +6,7 @@ killed after a chunk resumes from its checkpoint to exactly the numbers of an un
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 
 import jax.numpy as jnp
 import numpy as np
@@ -74,6 +75,50 @@ def test_sweep_file_keeps_sensitivities(tmp_path):
     np.testing.assert_array_equal(
         back.stack_sensitivity("theta", "mean_total_work"), sw.stack_sensitivity("theta", "mean_total_work")
     )
+    if importlib.util.find_spec("xarray"):  # the sweep's Dataset: one point per sigma
+        ds = sw.to_xarray()
+        for i, point in enumerate(sw.results):
+            _assert_sensitivities_in_dataset(ds.isel(sigma=i), point)
+
+
+def _assert_sensitivities_in_dataset(ds, res):
+    """Every derivative of ``res`` is a variable of the Dataset ``ds`` with the dims of its field (a θ
+    schedule adds ``theta_entry``); complex ones as ``_real``/``_imag``."""
+    for name, sens in res.sensitivity.items():
+        for f in dataclasses.fields(sens):
+            value = getattr(sens, f.name)
+            if not isinstance(value, np.ndarray):
+                continue
+            key, plain = f"sensitivity_{name}_{f.name}", f.name
+            if value.dtype.kind == "c":
+                got = ds[key + "_real"].values + 1j * ds[key + "_imag"].values
+                key, plain = key + "_real", plain + "_real"
+            else:
+                got = ds[key].values
+            np.testing.assert_array_equal(got, value, err_msg=key)
+            assert ds[key].dims[: ds[plain].ndim] == ds[plain].dims and ds[key].ndim == value.ndim, key
+    for field, value in zip(res.delta_sensitivity._fields, res.delta_sensitivity):
+        np.testing.assert_array_equal(ds[f"delta_sensitivity_{field}"].values, value, err_msg=field)
+
+
+def test_to_xarray_keeps_sensitivities_through_netcdf(tmp_path, result):
+    """to_xarray of a run with wrt holds its derivatives (they were dropped), and a netCDF round trip
+    keeps them bit for bit."""
+    xr = pytest.importorskip("xarray")
+    pytest.importorskip("h5netcdf")
+    ds = result.to_xarray(model=_model())
+    _assert_sensitivities_in_dataset(ds, result)
+    assert ds["sensitivity_theta_mean_work"].dims == ("collision", "theta_entry")  # ∂⟨W_r⟩/∂θ_s
+    assert ds["sensitivity_sigma_mean_work"].attrs["long_name"] == "∂/∂sigma of mean_work"
+    np.testing.assert_array_equal(  # ∂⟨W_N⟩/∂σ: the last cumulative entry
+        ds["sensitivity_sigma_mean_cumulative_work"].sel(collision=N).values,
+        result.sensitivity["sigma"].mean_total_work,
+    )
+    path = tmp_path / "run.nc"
+    ds.to_netcdf(path, engine="h5netcdf")
+    with xr.open_dataset(path, engine="h5netcdf") as back:
+        for key in ds.data_vars:
+            np.testing.assert_array_equal(back[key].values, ds[key].values, err_msg=key)
 
 
 def test_inconsistent_sensitivity_entries_are_refused(tmp_path, result):
