@@ -12,6 +12,9 @@ Layout of :func:`result_to_xarray` (one :class:`EnsembleResult`):
 * complex matrices are stored as two real variables, ``X_real`` and ``X_imag``
   (``mean_state_real`` …, dims (step, row, col)), so that every netCDF backend can write them:
   ``ds.mean_state_real + 1j * ds.mean_state_imag`` restores the state;
+* a run with ``wrt``: its derivatives ``sensitivity_<name>_<field>`` with the dims of ``<field>``
+  (a θ schedule adds ``<name>_entry``: ∂/∂θ_s) and ``delta_sensitivity_<field>`` over
+  (collision[, alpha]) (docs/ensemble.md §5);
 * attributes: ``n_configs``, ``seed``, ``n_steps``, ``units``, the versions of jaxthermo, JAX and
   NumPy, the run metadata (dtype, chunk size, devices, elapsed time) and, when a model is given,
   its parameters (``model_d``, ``model_beta``, ``model_g0``, ``model_theta``, ``model_kind``,
