@@ -192,7 +192,7 @@ def _ancilla_relative_entropy(rho_out, rho_a, h_a, beta, chi, s):
         return jnp.log(jnp.maximum(w, floor))
 
     def cross(rho, sigma):
-        return jnp.real(jnp.einsum("ij,ji->", rho, hermitian_function(log_clipped, sigma)))
+        return jnp.real(jnp.einsum("...ij,...ji->...", rho, hermitian_function(log_clipped, sigma)))
 
     coherent = -entropy_out - cross(rho_out, rho_a)
     first_order = -cross(sg(rho_out), sg(rho_a - s.astype(cdt) * chi) + s.astype(cdt) * sg(chi))
