@@ -295,12 +295,27 @@ def allowed_lambda_range(model) -> LambdaRange:
     chi = np.asarray(model.chi, dtype=complex)
     tau = np.asarray(model.tau, dtype=float)
     e, u = np.linalg.eigh(h_a)
-    p = np.asarray(gibbs_populations(e, beta))
     chi_e = np.conj(np.swapaxes(u, -1, -2)) @ chi @ u
-    k = np.linalg.eigvalsh(chi_e / np.sqrt(p[..., :, None] * p[..., None, :]))
+    # χ is zero on the eigenspaces of H_A (checked by validate): drop the rounding of the rotation there
+    gap_scale = 1.0 + np.max(np.abs(e), axis=-1, keepdims=True)[..., None]
+    chi_e = np.where(np.abs(e[..., :, None] - e[..., None, :]) <= DEGENERACY_RTOL * gap_scale, 0.0, chi_e)
+    # K_ij = χ_ij / √(p_i p_j) with log p from a log-softmax: p_j = e^{−βE_j}/Z underflows to 0 for
+    # βΔE ≳ 745 (0/0 made the range NaN and let any λ pass) while √(p_i p_j) often does not
+    logits = -beta[..., None] * (e - e[..., :1])
+    log_p = (
+        logits
+        - np.log(np.sum(np.exp(logits - logits.max(-1, keepdims=True)), -1, keepdims=True))
+        - logits.max(-1, keepdims=True)
+    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        scale = np.exp(-0.5 * (log_p[..., :, None] + log_p[..., None, :]))
+        k = np.where(chi_e == 0, 0.0, chi_e * scale)
+    # an entry beyond the float range: χ couples a level of population ≲ e^{−1418}, only λ = 0 keeps ρ_A ≥ 0
+    overflow = np.any(~np.isfinite(k), axis=(-2, -1))
+    k = np.linalg.eigvalsh(np.where(np.isfinite(k), k, 0.0))
     with np.errstate(divide="ignore"):
-        lam_max = 1.0 / (np.sqrt(tau) * np.maximum(-k[..., 0], 0.0))
-        lam_min = -1.0 / (np.sqrt(tau) * np.maximum(k[..., -1], 0.0))
+        lam_max = np.where(overflow, 0.0, 1.0 / (np.sqrt(tau) * np.maximum(-k[..., 0], 0.0)))
+        lam_min = np.where(overflow, -0.0, -1.0 / (np.sqrt(tau) * np.maximum(k[..., -1], 0.0)))
     return LambdaRange(lam_min, lam_max)
 
 
@@ -356,11 +371,11 @@ def validate(model, atol: float = 1e-10) -> None:
         wmin = float(np.ravel(np.broadcast_to(w, np.broadcast_shapes(w.shape, bad.shape)))[i]) if w.ndim else float(w)
         lam_i, lo_i, hi_i = (float(np.ravel(x)[i]) for x in (lam_b, lo_b, hi_b))
         limit = hi_i if lam_i > 0 else lo_i
+        factor = f", too large by a factor {lam_i / limit:.4g}" if limit != 0 else ""
         raise ValueError(
             "lam: the ancilla state rho_A = rho_th + sqrt(tau) lam chi is not positive "
             f"semidefinite (smallest eigenvalue {wmin:.3g}); lam = {lam_i:.6g} lies outside the "
-            f"allowed range [{lo_i:.6g}, {hi_i:.6g}] for this tau and chi, too large by a factor "
-            f"{lam_i / limit:.4g}"
+            f"allowed range [{lo_i:.6g}, {hi_i:.6g}] for this tau and chi{factor}"
         )
     # assumptions of the paper: warn, do not refuse
     p = np.asarray(gibbs_populations(e, beta))

@@ -122,3 +122,17 @@ def test_coherence_change_differentiates_a_rotating_ancilla_hamiltonian():
         grad = float(jax.jit(jax.grad(change))(0.2))
     assert abs(fd) > 1e-4
     np.testing.assert_allclose(grad, fd, rtol=1e-6)
+
+
+@pytest.mark.parametrize("beta", [50.0, 760.0, 1000.0, 1500.0])
+def test_allowed_lambda_range_of_a_cold_ancilla(beta):
+    """λ_max = √(p0 p1)/√τ = e^{−βΩ/2}/((1 + e^{−βΩ})√τ) for χ = σ_x, also where p1 = e^{−βΩ}/Z underflows
+    (βΩ ≳ 745: the range was NaN and every λ passed the positivity check, ρ_A with eigenvalue −√τλ)."""
+    lam_max = np.exp(-beta * OMEGA / 2) / (1 + np.exp(-beta * OMEGA)) / np.sqrt(TAU)
+    lo, hi = jc.allowed_lambda_range(_model(beta, 0.0))
+    np.testing.assert_allclose([float(lo), float(hi)], [-lam_max, lam_max], rtol=1e-12, atol=0)
+    assert np.isfinite(float(hi))
+    rho_a = np.diag([1.0, 0.0]) + np.sqrt(TAU) * 0.1 * np.array([[0.0, 1.0], [1.0, 0.0]])
+    assert np.linalg.eigvalsh(rho_a)[0] < 0  # λ = 0.1 is far outside: ρ_A is not a state
+    with pytest.raises(ValueError, match="lam: the ancilla state"):
+        _model(beta, 0.1)
