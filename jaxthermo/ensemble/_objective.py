@@ -160,10 +160,13 @@ def _program(n_steps, n_configs, observable, alpha, quantum, chunk, draw_dtype, 
         def values(idx):
             TRACE_COUNT["n"] += 1
             deltas = sample_chunk(model.distribution, seed_key, idx, n_steps, rdt, draw_dtype)
-            vals = jax.vmap(lambda dl: value(model, *final_values(model, rho0, dl)))(deltas)
-            vals = jnp.asarray(vals).astype(rdt)
-            if vals.shape != (chunk,):
-                raise ValueError(f"observable must return a real scalar per configuration; got shape {vals.shape[1:]}")
+            vals = jnp.asarray(jax.vmap(lambda dl: value(model, *final_values(model, rho0, dl)))(deltas))
+            if vals.shape != (chunk,) or jnp.iscomplexobj(vals):  # a complex value was cast to its real part
+                raise ValueError(
+                    "observable must return a real scalar per configuration (take jnp.real or jnp.imag of a "
+                    f"complex one); got {vals.dtype}{list(vals.shape[1:])}"
+                )
+            vals = vals.astype(rdt)
             return vals
 
         out = mean_over_configurations(values, n_configs, chunk)

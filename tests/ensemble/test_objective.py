@@ -177,6 +177,18 @@ def test_bad_input_is_named():
         jt.ensemble_mean(model.replace(distribution=None), rho0, 3, 10)
 
 
+def test_a_complex_observable_is_refused_not_cut_to_its_real_part():
+    """ρ_01 of a coherent state: a ValueError naming the observable (it was averaged as Re ρ_01 with
+    only JAX's casting warning); jnp.real of it is the mean of Re ρ_01 (the per-configuration route)."""
+    model, rho0 = _model(), _coherent(2)
+    with pytest.raises(ValueError, match="observable must return a real scalar.*complex"):
+        jt.ensemble_mean(model, rho0, 3, 10, observable=lambda rho, w, q: rho[0, 1])
+    real = jt.ensemble_mean(model, rho0, 3, 10, observable=lambda rho, w, q: jnp.real(rho[0, 1]))
+    deltas = sample_chunk(model.distribution, jax.random.key(0), jnp.arange(10, dtype=jnp.uint32), 3, jnp.float64)
+    direct = jnp.mean(jax.vmap(lambda dl: jnp.real(jt.trajectory(model, rho0, dl).states[-1, 0, 1]))(deltas))
+    np.testing.assert_allclose(real, direct, rtol=1e-12)
+
+
 def test_a_traced_seed_draws_the_configurations_of_that_seed_without_recompiling():
     """The seed is an argument of the compiled program: inside ``jit`` (an optax step) each seed gives
     the same value as the concrete seed, and new seeds trace nothing."""
