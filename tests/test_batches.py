@@ -114,6 +114,17 @@ REFUSES = {
     "model A collision_second_laws": (lambda: jt.collision_second_laws(MODEL_A, RHOS, 0.1, [1.0]), "rho"),
     "model A entropy_production": (lambda: jt.entropy_production(MODEL_A, RHOS, 0.1), "rho"),
     "model A ensemble": (lambda: jt.ensemble(MODEL_A, RHOS, 3, 64), "rho0"),
+    # one collision takes one δ (a (3,) δ once broadcast into a (3,) ΔS for the partial swap and
+    # failed inside a matrix product for other couplings)
+    "model A collision_second_laws δ": (
+        lambda: jt.collision_second_laws(MODEL_A, RHOS[0], jnp.full(3, 0.1), [1.0]),
+        "delta",
+    ),
+    "model A entropy_production δ": (lambda: jt.entropy_production(MODEL_A, RHOS[0], jnp.full(3, 0.1)), "delta"),
+    "model A entropy_production δ exact": (
+        lambda: jt.entropy_production(MODEL_A.replace(coupling=jt.ExactUnitary()), RHOS[0], jnp.full(3, 0.1)),
+        "delta",
+    ),
     # model C: the functions take one state
     "energy_assignment": (lambda: jt.energy_assignment(GLOBAL, JOINT, TIMES), "rho0"),
     "reduced_map": (lambda: jt.reduced_map(GLOBAL, SIGMAS, 0.5), "rho_env"),

@@ -25,7 +25,7 @@ from .._information import free_energy as classical_free_energy
 from .._information import quantum_free_energy, relative_entropy
 from .._qudit import populations, tensor
 from .._validation import check_density_matrix, check_orders, is_concrete
-from ._dynamics import _collide, _prepare, _validate, collide_generic
+from ._dynamics import _check_one_delta, _collide, _prepare, _validate, collide_generic
 from ._model import InhomogeneousReservoir, reservoir_state
 
 
@@ -91,6 +91,7 @@ class CollisionSecondLaws(NamedTuple):
 def collision_second_laws(model: InhomogeneousReservoir, rho, delta, alphas, quantum: bool = False):
     """W and ΔF_α = F_α(ρ'‖τ_S) − F_α(ρ‖τ_S) of one collision with inhomogeneity δ (docs/inhomogeneous.md)."""
     _validate(model, rho, delta)
+    _check_one_delta(delta)
     rho_c, delta_c, theta = _prepare(model, rho, delta, None)
     rho_new, e = _collide(model, rho_c, delta_c, theta)
     f = free_energies(model, jnp.stack([rho_c, rho_new]), alphas, quantum)
@@ -104,6 +105,7 @@ def entropy_production(model: InhomogeneousReservoir, rho, delta):
     any ρ, coherent included). Equal to I(S:R)' + S(ρ'_R‖τ(δ)).
     """
     _validate(model, rho, delta)
+    _check_one_delta(delta)
     result = collide_generic(model, rho, delta)
     _, delta_c, _ = _prepare(model, rho, delta, None)
     reference = tensor(result.system, reservoir_state(model, delta_c).astype(result.system.dtype))
