@@ -161,11 +161,11 @@ def _ancilla_relative_entropy(rho_out, rho_a, h_a, beta, chi, s):
     treats eigenvalues of ρ_A below 1e-12 as zero, so a cold ancilla (βΔE_A ≳ 28, where ρ_th is
     still full rank) gave +∞. Here:
 
-    * s = 0: ``S(ρ'‖ρ_th) = −S(ρ') + β(⟨H_A⟩_ρ' − E_0) + log Z'``, since ``log ρ_th = −β(H_A − E_0) − log Z'``
-      (``Z' = Σ_j e^{−β(E_j − E_0)}``, E_0 the lowest level): exact at every β; the first-order term in s,
-      ``−s Tr ρ' Dlog_{ρ_th}[χ]``, is added to the derivative (it vanishes in the value);
+    * s = 0: the value ``S(ρ'‖ρ_th) = −S(ρ') + β(⟨H_A⟩_ρ' − E_0) + log Z'``, since ``log ρ_th = −β(H_A − E_0) − log Z'``
+      (``Z' = Σ_j e^{−β(E_j − E_0)}``, E_0 the lowest level), exact at every β; its derivatives (of every
+      order, in s too) are those of the form below;
     * inside the allowed range: ``−S(ρ') − Tr ρ' log ρ_A``, the eigenvalues of ρ_A clipped from below at
-      ``μ_min(M)·p_min``, a lower bound on them (ρ_A = D^{1/2} M D^{1/2} in the eigenbasis of H_A with
+      ``μ_min(M)·p_min/2``, below a lower bound on them (ρ_A = D^{1/2} M D^{1/2} in the eigenbasis of H_A with
       D = diag(p), M = 1 + s D^{−1/2}χD^{−1/2}), not at a fixed 1e-12;
     * at the edge (μ_min(M) below the support tolerance, ρ_A singular): the generic divergence, +∞
       where ρ_A' leaves the support of ρ_A.
@@ -186,7 +186,7 @@ def _ancilla_relative_entropy(rho_out, rho_a, h_a, beta, chi, s):
     k = jnp.where(keep, 0.0, dagger(u) @ sg(chi) @ u) * inv[:, None] * inv[None, :]
     s_c = sg(s)
     margin = jnp.linalg.eigvalsh(jnp.eye(k.shape[-1], dtype=cdt) + s_c.astype(cdt) * k)[0]
-    floor = jnp.maximum(margin * jnp.min(p), jnp.finfo(p.dtype).tiny)
+    floor = jnp.maximum(0.5 * margin * jnp.min(p), jnp.finfo(p.dtype).tiny)  # strictly below: no tie in max
 
     def log_clipped(w):
         return jnp.log(jnp.maximum(w, floor))
@@ -195,8 +195,9 @@ def _ancilla_relative_entropy(rho_out, rho_a, h_a, beta, chi, s):
         return jnp.real(jnp.einsum("...ij,...ji->...", rho, hermitian_function(log_clipped, sigma)))
 
     coherent = -entropy_out - cross(rho_out, rho_a)
-    first_order = -cross(sg(rho_out), sg(rho_a - s.astype(cdt) * chi) + s.astype(cdt) * sg(chi))
-    at_zero = thermal + first_order - sg(first_order)
+    at_zero = (
+        sg(thermal) + coherent - sg(coherent)
+    )  # the thermal value, the derivatives of every order of the generic form
     edge = margin <= support_tolerance(cdt)
     return jnp.where(s_c == 0, at_zero, jnp.where(edge, relative_entropy(rho_out, rho_a), coherent))
 

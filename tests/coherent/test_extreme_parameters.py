@@ -77,16 +77,19 @@ def test_entropy_production_of_a_cold_ancilla_has_finite_derivatives():
         np.testing.assert_allclose(g[1], fd[1], rtol=3e-3)
 
 
-def test_ancilla_relative_entropy_derivative_in_lambda_at_zero_coherence():
-    """At λ = 0 the value is taken from the exact thermal formula; ∂/∂λ still carries the first-order
-    term −√τ Tr ρ_A' Dlog_{ρ_th}[χ] (central differences across λ = 0, and the NumPy route)."""
+def test_ancilla_relative_entropy_derivatives_in_lambda_at_zero_coherence():
+    """At λ = 0 the value is taken from the exact thermal formula; ∂/∂λ and ∂²/∂λ² (the λ² coefficient
+    of S(ρ_A'‖ρ_A), cross terms ∂ρ_A'/∂λ · ∂log ρ_A/∂λ included) are those of the full divergence:
+    central first and second differences of the NumPy route across λ = 0."""
     beta = 0.8
     f = lambda lam: jc.collision_thermodynamics(_model(beta, lam), RHO).ancilla_relative_entropy
-    h = 1e-5
-    fd = (_reference(beta, h) - _reference(beta, -h)) / (2 * h)
-    assert abs(fd) > 1e-5
-    np.testing.assert_allclose(float(jax.jit(jax.grad(f))(0.0)), fd, rtol=1e-5)
-    np.testing.assert_allclose(float(f(0.0)), _reference(beta, 0.0), rtol=1e-12)
+    grad, hess = jax.jit(jax.jacfwd(jax.value_and_grad(f)))(0.0)
+    h = 3e-3  # truncation O(h²) ~1e-7 relative, rounding ~1e-16/h² of S ≈ 1e-4
+    up, mid, down = _reference(beta, h), _reference(beta, 0.0), _reference(beta, -h)
+    assert abs((up - down) / (2 * h)) > 1e-5 and (up - 2 * mid + down) / h**2 > 1e-5
+    np.testing.assert_allclose(float(f(0.0)), mid, rtol=1e-12)
+    np.testing.assert_allclose(float(grad), (up - down) / (2 * h), rtol=1e-5)
+    np.testing.assert_allclose(float(hess), (up - 2 * mid + down) / h**2, rtol=1e-5)
 
 
 def _rotation(phi):
