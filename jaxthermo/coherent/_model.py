@@ -209,8 +209,10 @@ def pinching(rho, h) -> jnp.ndarray:
     ``h``: the projectors P_E move with ``h`` (first-order perturbation theory,
     ``dP_E = Σ_{F≠E} (P_F dh P_E + P_E dh P_F)/(E − F)``), finite while the block structure is kept.
     """
-    rho = jnp.asarray(rho)
-    return _pinching(rho, jnp.asarray(h).astype(rho.dtype))
+    rho, h = jnp.asarray(rho), jnp.asarray(h)
+    # a complex h keeps its imaginary part with a real ρ (casting h to ρ's dtype dropped it); ρ's precision
+    dtype = complex_dtype_for(rho.dtype) if jnp.iscomplexobj(h) else rho.dtype
+    return _pinching(rho.astype(dtype), h.astype(dtype))
 
 
 def _pinching_parts(h):

@@ -109,6 +109,19 @@ def test_energy_coherence_differentiates_the_eigenbasis_of_h():
     np.testing.assert_allclose(float(jax.grad(coherence)(0.3)), fd, rtol=1e-7)
 
 
+def test_energy_coherence_of_a_real_state_in_a_complex_eigenbasis():
+    """A real (float) ρ and a complex Hermitian h: the coherence in h's eigenbasis (NumPy: populations of
+    U†ρU). Was 0: h was cast to ρ's real dtype, its imaginary part dropped."""
+    rho = jnp.diag(jnp.array([0.7, 0.3]))
+    h = jnp.array([[0.0, 1j], [-1j, 1.0]])
+    _, u = np.linalg.eigh(np.asarray(h))
+    p = np.real(np.diag(u.conj().T @ np.asarray(rho) @ u))
+    expected = -np.sum(p * np.log(p)) + np.sum(np.array([0.7, 0.3]) * np.log([0.7, 0.3]))
+    assert expected > 0.05
+    np.testing.assert_allclose(float(jc.energy_coherence(rho, h)), expected, rtol=1e-12)
+    assert jc.energy_coherence(rho.astype(jnp.float32), h).dtype == jnp.float32  # ρ's precision kept
+
+
 def test_coherence_change_differentiates_a_rotating_ancilla_hamiltonian():
     """ΔC_A of one collision with H_A(φ) = R(φ)(Ω/2)σ_z R(φ)ᵀ and χ(φ) = R(φ)σ_x R(φ)ᵀ co-rotated (zero
     diagonal in the moving eigenbasis, docs/coherent.md §1) while V stays fixed."""
