@@ -352,7 +352,9 @@ def minimal_dissipation(
     if trace is None:
         trace = jnp.real(jnp.trace(jnp.asarray(model.h_system)))
     check_real_scalar(trace, "trace")
-    result = _minimal_dissipation_core(model, rho_s0, rho_env, times, jnp.asarray(trace), rcond, order)
+    # in the run's precision: canonical_form computes in the dtype of trace (a Python 0.0 is float64)
+    trace = jnp.asarray(trace).astype(jnp.real(rho_s0).dtype)
+    result = _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order)
     warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "Φ_t")
     return result
 

@@ -1,12 +1,12 @@
 """Model C derivatives at the edges of a parameter study (docs/assignment.md §1, §4): a drive amplitude
-traced outside ``jit`` against central finite differences, and a cold bosonic reservoir against the
-closed form of the Bose occupation."""
+traced outside ``jit`` against central finite differences, a cold bosonic reservoir against the
+closed form of the Bose occupation, and a float32 run with an explicit trace convention."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxthermo import GlobalModel, QuadraticReservoirs, energy_assignment
+from jaxthermo import GlobalModel, QuadraticReservoirs, energy_assignment, minimal_dissipation
 
 SM = jnp.array([[0.0, 1.0], [0.0, 0.0]])
 N = jnp.diag(jnp.array([0.0, 1.0]))
@@ -52,3 +52,18 @@ def test_bosonic_energy_derivative_in_beta_is_finite_for_a_cold_reservoir():
         g = float(grad(beta1))
         assert np.isfinite(g)
         np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-300)
+
+
+def test_minimal_dissipation_in_float32_with_an_explicit_trace():
+    """A float32 run stays float32 with ``trace=0.0`` (was complex128 K and float64 U^md, Q^md: the Python
+    trace set canonical_form's dtype); Q^md does not depend on the trace (docs/assignment.md §3)."""
+    f32 = np.float32
+    sm, n = np.asarray(SM, f32), np.asarray(N, f32)
+    model = GlobalModel(n, (0.4 * (np.kron(sm.T, sm) + np.kron(sm, sm.T))).astype(f32), (1.3 * n).astype(f32))
+    rho_s, rho_e = np.array([[0.3, 0.1], [0.1, 0.7]], f32), np.diag([0.8, 0.2]).astype(f32)
+    times = np.linspace(0.0, 1.0, 3).astype(f32)
+    default = minimal_dissipation(model, rho_s, rho_e, times, order=2)
+    zero = minimal_dissipation(model, rho_s, rho_e, times, order=2, trace=0.0)
+    assert zero.hamiltonian.dtype == jnp.complex64 and zero.rates.dtype == jnp.float32
+    assert zero.assignment.heat.dtype == jnp.float32 and zero.assignment.energy.dtype == jnp.float32
+    np.testing.assert_allclose(zero.assignment.heat, default.assignment.heat, atol=1e-6)
