@@ -76,7 +76,8 @@ def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray
     Args:
       generator: a linear map ρ ↦ L(ρ) on (d, d) arrays (jit/vmap-compatible).
       d: Hilbert-space dimension.
-      trace: finite real scalar, the trace given to K (``ValueError`` otherwise).
+      trace: finite real scalar, the trace given to K (``ValueError`` otherwise). Its dtype sets the
+        precision of K (a Python number: float64): pass ``jnp.float32(0)`` for a float32 generator.
 
     Example:
       >>> h = jnp.array([[1.0, 0.5], [0.5, -0.3]])
@@ -117,7 +118,7 @@ def canonical_form(generator: Callable, d: int, trace=0.0) -> CanonicalForm:
     The decoherence matrix is ``d_bc = ⟨⟨B_b| C |B_c⟩⟩`` with the Choi matrix
     ``C = Σ_kl |k⟩⟨l| ⊗ L(|k⟩⟨l|)`` and an orthonormal traceless basis ``B``; its eigenvalues are
     the canonical rates γ_k and its eigenvectors the jumps ``L_k = Σ_b u_bk B_b``. The
-    Hamiltonian is :func:`canonical_hamiltonian` (``trace`` as there).
+    Hamiltonian is :func:`canonical_hamiltonian` (``trace`` as there, also setting the precision).
     """
     check_real_scalar(trace, "trace")
     _check_generator_dimension(generator, d)
