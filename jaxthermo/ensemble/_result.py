@@ -43,7 +43,8 @@ class EnsembleResult(MeansOverConfigurations):
     Also per collision r: ``mean_cumulative_heat``/``var_cumulative_heat`` of Q_1 + … + Q_r and
     ``mean_cumulative_energy_change``/``var_cumulative_energy_change`` of ΔU_1 + … + ΔU_r. For the
     totals W_N and Q_N: ``work_cumulants`` and ``heat_cumulants`` (3,), the unbiased estimators
-    (k-statistics) of the second, third and fourth cumulants; ``mean_exp_minus_beta_work`` =
+    (k-statistics) of the second, third and fourth cumulants (NaN where n_configs is below 2, 3, 4: the
+    estimator is undefined there); ``mean_exp_minus_beta_work`` =
     ⟨e^{−βW_N}⟩ over configurations (β of the unperturbed reservoir) and its standard error
     ``stderr_exp_minus_beta_work``. Here W_N is each configuration's mean work on S + R, not a
     two-point-measurement work, so ⟨e^{−βW_N}⟩ = 1 is not an identity of the model: Jensen gives
