@@ -70,7 +70,8 @@ def divergences_to_thermal(model: InhomogeneousReservoir, rho, alphas, quantum: 
     A thin call of :func:`jaxthermo._information.divergences_to_thermal` with τ_S of ``g0 s_z`` at β.
     """
     _check_states_and_orders(model, rho, alphas)
-    alphas = jnp.atleast_1d(jnp.asarray(alphas, dtype=float))
+    # the quantum divergence is chosen by each α: host floats, so the call traces under jit/checkpoint
+    alphas = check_orders(alphas) if quantum else jnp.atleast_1d(jnp.asarray(alphas, dtype=float))
     return _divergences_to_thermal(rho, model.beta, model.g0, alphas, quantum=quantum)
 
 

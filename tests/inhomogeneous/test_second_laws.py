@@ -133,3 +133,25 @@ def test_quantum_free_energies_for_coherent_states_reduce_to_classical():
         jt.free_energies(model, rho, [0.5, 1.0, 2.0]),
         rtol=1e-10,
     )
+
+
+def test_quantum_divergences_to_thermal_trace_under_jit_and_checkpoint():
+    """quantum=True picks a divergence per α (host floats): the call traces under jit, checkpoint and
+    grad (a JAX array of orders once failed there), equal to the eager call; at the thermal state
+    the divergence is zero, and its derivative along a coherence is zero too (a minimum)."""
+    model = _model(3)
+    rho = jnp.asarray(random_state(3, np.random.default_rng(7)))
+    alphas = [0.5, 1.0, 2.0]
+    f = lambda r: jt.inhomogeneous.divergences_to_thermal(model, r, alphas, quantum=True)
+    eager = f(rho)
+    np.testing.assert_allclose(jax.jit(f)(rho), eager, rtol=1e-12)
+    np.testing.assert_allclose(jax.jit(jax.checkpoint(f))(rho), eager, rtol=1e-12)
+    log_z = float(jt.log_partition_function(3, model.beta, model.g0))  # F_α = (D_α − log Z)/β
+    np.testing.assert_allclose(
+        eager, model.beta * jt.free_energies(model, rho, alphas, quantum=True) + log_z, rtol=1e-12
+    )
+    tau = jt.thermal_state(3, model.beta, model.g0).astype(complex)
+    np.testing.assert_allclose(jax.jit(f)(tau), 0.0, atol=1e-12)
+    direction = jnp.zeros((3, 3), complex).at[0, 1].set(1.0).at[1, 0].set(1.0)
+    slope = jax.jit(jax.jacfwd(lambda t: f(tau + t * direction)))(0.0)
+    np.testing.assert_allclose(slope, 0.0, atol=1e-9)
