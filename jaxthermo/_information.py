@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from ._dtypes import as_state, float_dtype_of
 from ._linalg import hermitian_function
-from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal, thermal_populations
+from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal
 from ._qutip import qobj_inputs
 from ._validation import check_density_matrix, check_populations
 
@@ -296,13 +296,51 @@ def quantum_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     return sandwiched_renyi_divergence(rho, sigma, alpha)
 
 
+def quantum_divergence_to_diagonal(rho, log_t, alpha) -> jnp.ndarray:
+    """:func:`quantum_renyi_divergence` ``D_α(ρ‖τ)`` to a τ diagonal in ρ's basis, given as its
+    log-populations ``log_t`` (..., d) (docs/information.md §4).
+
+    For τ_S at finite β every population e^{−βE_j}/Z is positive, however small: a generic σ's
+    eigenvalues below :func:`support_tolerance` count as zero, which made D_α of a coherent ρ to a
+    cold τ_S (βg ≳ 28) +∞. Here τ enters through ``log_t`` only: Umegaki ``−S(ρ) − Σ_j ρ_jj log t_j``,
+    Petz ``log Σ_j (ρ^α)_jj t_j^{1−α}/(α − 1)``, sandwiched from the eigenvalues μ of
+    ``s_i ρ_ij s_j``, ``s_j = t_j^{(1−α)/2α}``, each with its largest exponential factored out,
+    so no power of t overflows."""
+    alpha = _static_alpha(alpha, "alpha")
+    if alpha < 0:
+        raise ValueError(f"alpha={alpha}: the Petz divergence is implemented for alpha >= 0")
+    rho = _state(rho, "rho")
+    rdt = jnp.real(rho).dtype
+    log_t = jnp.asarray(log_t).astype(rdt)
+    if alpha == 1.0:
+        diag = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))
+        return -von_neumann_entropy(rho) - jnp.sum(diag * log_t, axis=-1)
+    if alpha < 1.0:
+        rho_a = hermitian_function(_power_on_support(alpha, support_tolerance(rdt)), rho)
+        e = (1.0 - alpha) * log_t
+        m = jax.lax.stop_gradient(jnp.max(e, axis=-1, keepdims=True))
+        tr = jnp.sum(jnp.real(jnp.diagonal(rho_a, axis1=-2, axis2=-1)) * jnp.exp(e - m), axis=-1)
+        return (jnp.log(tr) + m[..., 0]) / (alpha - 1.0)
+    gamma = -0.5 if math.isinf(alpha) else (1.0 - alpha) / (2.0 * alpha)
+    c = gamma * log_t
+    m = jax.lax.stop_gradient(jnp.max(c, axis=-1, keepdims=True))
+    s = jnp.exp(c - m).astype(rho.dtype)
+    w = _eigvals(s[..., :, None] * rho * s[..., None, :])
+    if math.isinf(alpha):
+        return jnp.log(jnp.max(w, axis=-1)) + 2.0 * m[..., 0]
+    w = jnp.where(w > 0, w, 0.0)
+    pos = w > 0
+    total = jnp.sum(jnp.where(pos, jnp.where(pos, w, 1.0) ** alpha, 0.0), axis=-1)
+    return (jnp.log(total) + 2.0 * alpha * m[..., 0]) / (alpha - 1.0)
+
+
 def quantum_free_energy(rho, beta, g, alpha) -> jnp.ndarray:
-    """``F_α(ρ‖τ_S) = [D_α(ρ‖τ_S) − log Z_S]/β`` with :func:`quantum_renyi_divergence`."""
+    """``F_α(ρ‖τ_S) = [D_α(ρ‖τ_S) − log Z_S]/β`` with :func:`quantum_renyi_divergence` (through
+    :func:`quantum_divergence_to_diagonal`: finite for every finite β)."""
     rho = _state(rho, "rho")
     d = rho.shape[-1]
-    tau = thermal_populations(d, beta, g)
-    tau_m = (tau[..., :, None] * jnp.eye(d, dtype=tau.dtype)).astype(rho.dtype)
-    return (quantum_renyi_divergence(rho, tau_m, alpha) - log_partition_function(d, beta, g)) / beta
+    log_t = log_thermal_populations(d, beta, g)
+    return (quantum_divergence_to_diagonal(rho, log_t, alpha) - log_partition_function(d, beta, g)) / beta
 
 
 @qobj_inputs("rho")
@@ -318,11 +356,10 @@ def divergences_to_thermal(rho, beta, g, alphas, quantum: bool = False) -> jnp.n
     rho = as_state(rho) if quantum else jnp.asarray(rho)
     d = rho.shape[-1]
     alphas = [float(a) for a in alphas] if quantum else list(jnp.atleast_1d(jnp.asarray(alphas)))
-    if quantum:
+    if quantum:  # through τ_S's log-populations: finite for every finite β (τ_S has full rank)
         rdt = jnp.real(rho).dtype
-        tau = thermal_populations(d, jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt))
-        tau_m = (tau[..., :, None] * jnp.eye(d, dtype=rdt)).astype(rho.dtype)
-        return jnp.stack([quantum_renyi_divergence(rho, tau_m, a) for a in alphas], axis=-1).astype(rdt)
+        log_t = log_thermal_populations(d, jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt))
+        return jnp.stack([quantum_divergence_to_diagonal(rho, log_t, a) for a in alphas], axis=-1).astype(rdt)
     p = populations(rho)
     log_tau = log_thermal_populations(d, jnp.asarray(beta).astype(p.dtype), jnp.asarray(g).astype(p.dtype))
     return jnp.stack([renyi_divergence_log(p, log_tau, jnp.asarray(a).astype(p.dtype)) for a in alphas], axis=-1)

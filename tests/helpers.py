@@ -96,3 +96,19 @@ def assert_same_chunk_statistics(ref, got, exact, tol):
             if field == "mean" and getattr(exact[name], "m2", None) is not None:
                 scale += math.sqrt(float(np.max(exact[name].m2)) / int(np.max(exact[name].n)))
             assert np.max(np.abs(g - a)) <= tol * scale, (name, field, np.max(np.abs(g - a)) / scale)
+
+
+def numpy_divergence_to_diagonal(rho, log_t, a):
+    """D_α(ρ‖τ) for a diagonal τ = diag(e^{log_t}) with NumPy (Petz below 1, Umegaki, sandwiched
+    above), eigenvalues of ρ ≤ 1e-12 taken as zero: the independent route for a cold τ_S."""
+    lam, v = np.linalg.eigh(rho)
+    lam = np.where(lam > 1e-12, lam, 0.0)
+    if a == 1.0:
+        return np.sum(lam * np.log(np.where(lam > 0, lam, 1.0))) - np.real(np.diag(rho)) @ log_t
+    if a < 1.0:
+        rho_a = (v * np.where(lam > 0, np.where(lam > 0, lam, 1.0) ** a, 0.0)) @ v.conj().T
+        return np.log(np.real(np.diag(rho_a)) @ np.exp((1 - a) * log_t)) / (a - 1)
+    gamma = -0.5 if np.isinf(a) else (1 - a) / (2 * a)
+    s = np.exp(gamma * log_t)
+    mu = np.clip(np.linalg.eigvalsh(s[:, None] * rho * s[None, :]), 0.0, None)
+    return np.log(mu.max()) if np.isinf(a) else np.log(np.sum(mu**a)) / (a - 1)

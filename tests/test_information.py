@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from scipy.linalg import fractional_matrix_power, logm
 
 import jaxthermo as jt
-from jaxthermo._information import divergences_to_thermal
-from tests.helpers import apply_channel, random_channel, random_state, random_stochastic
+from jaxthermo._information import divergences_to_thermal, log_thermal_populations
+from tests.helpers import apply_channel, numpy_divergence_to_diagonal, random_channel, random_state, random_stochastic
 
 # ---------------------------------------------------------------------------------------------
 # classical Rényi divergences
@@ -406,3 +406,27 @@ def test_quantum_measures_refuse_bad_states(bad, message):
     ):
         with pytest.raises(ValueError, match=message):
             call()
+
+
+@pytest.mark.parametrize("d, beta_g", [(2, 50.0), (3, 40.0), (4, 200.0), (3, 2000.0)])
+def test_quantum_divergences_to_a_cold_thermal_state_are_finite(d, beta_g):
+    """τ_S has full rank at every finite β: D_α(ρ‖τ_S) of a coherent ρ is finite however cold (its
+    smallest populations e^{−βg(d−1)}/Z once counted as zero, giving +∞, and NaN in ensemble means).
+    Against NumPy with log τ_S (βg ≤ 200) and, at any βg, the free energy F_α = (D_α − log Z)/β and
+    the sandwiched D_∞ ≥ D_2 ≥ D_1 ≥ D_½ order; ∂D_α/∂β finite and equal to central differences."""
+    rho = jnp.asarray(random_state(d, np.random.default_rng(d)))
+    alphas = [0.0, 0.5, 1.0, 2.0, float("inf")]
+    got = np.asarray(divergences_to_thermal(rho, beta_g, 1.0, alphas, quantum=True))
+    assert np.all(np.isfinite(got)) and np.all(np.diff(got[1:]) > 0)
+    if beta_g <= 200:
+        log_t = np.asarray(log_thermal_populations(d, beta_g, 1.0))
+        ref = [numpy_divergence_to_diagonal(np.asarray(rho), log_t, a) for a in alphas]
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
+    log_z = float(jt.log_partition_function(d, beta_g, 1.0))
+    f = np.array([float(jt.quantum_free_energy(rho, beta_g, 1.0, a)) for a in alphas])
+    np.testing.assert_allclose(beta_g * f + log_z, got, rtol=1e-12, atol=1e-12 * abs(log_z))
+    d2 = lambda b: divergences_to_thermal(rho, b, 1.0, [2.0], quantum=True)[0]
+    h = 1e-4 * beta_g
+    np.testing.assert_allclose(
+        float(jax.grad(d2)(beta_g)), float((d2(beta_g + h) - d2(beta_g - h)) / (2 * h)), rtol=1e-6
+    )

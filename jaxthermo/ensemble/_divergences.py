@@ -21,9 +21,11 @@ per α > 1 and none with eigenvectors (docs/information.md §4; sandwiched diver
 Müller-Lennert et al., J. Math. Phys. 54, 122203 (2013); its role in the second laws:
 [BHNOW15] Brandão et al., PNAS 112, 3275 (2015)).
 
-The support conventions of the reference functions are kept (eigenvalues ≤ 1e-12 in float64,
-1e-6 in float32, count as zero; +∞ when ρ has weight outside supp τ_S and α > 1). Tests compare
-every α with the reference functions (tests/ensemble/test_speed_paths.py).
+Support: eigenvalues of ρ ≤ 1e-12 in float64, 1e-6 in float32, count as zero, as in the reference
+functions; τ_S has full rank at every finite β and enters through its log-populations (the
+qubit closed form through its populations, support wherever they do not underflow), as in
+:func:`~jaxthermo.divergences_to_thermal`, so D_α of a coherent ρ stays finite for a cold τ_S. Tests
+compare every α with the reference functions (tests/ensemble/test_speed_paths.py).
 """
 
 from __future__ import annotations
@@ -143,7 +145,10 @@ def qubit_divergence_columns(p0, x, y, t0, t1, alphas):
     ``t0, t1`` (elementwise only: also the body of the GPU tile kernel)."""
     dt = p0.dtype
     tol = support_tolerance(dt)
-    on0, on1 = t0 > tol, t1 > tol
+    # τ_S's populations are computed to relative precision: every normal positive one is support
+    # (a fixed 1e-12 made D_α of a coherent ρ +∞ for βg ≳ 28); t^{2γ} ≤ 1/t stays finite
+    tiny = jnp.finfo(dt).tiny
+    on0, on1 = t0 >= tiny, t1 >= tiny
     p1 = 1.0 - p0
     c2 = x * x + y * y
     z = p0 - p1
@@ -315,24 +320,22 @@ def quantum_divergences_thermal(rho, beta, g, alphas):
     rho = jnp.asarray(rho)
     d = rho.shape[-1]
     rdt = jnp.real(rho).dtype
-    tol = support_tolerance(rdt)
     beta_, g_ = jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt)
-    t = thermal_populations(d, beta_, g_)
+    # τ_S has full rank at every finite β: it enters through its log-populations only (finite)
     log_t = log_thermal_populations(d, beta_, g_)
-    on = t > tol  # supp τ_S as the reference decides it (eigenvalues of τ_S above tol)
     diag = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))
-    # weight of ρ outside supp τ_S (the reference decides this at 10·tol)
-    mismatch = jnp.sum(jnp.where(on, 0.0, diag), axis=-1) > 10 * tol
     # every matrix whose eigenvalues an α ≥ 1 needs (ρ for α = 1, s ρ s above), diagonalised in
     # ONE call on a stacked batch: one trace of the eigenvalue routine however many α's
     alphas = tuple(float(a) for a in alphas)
-    mats = {}
+    mats, shift = {}, {}
     for a in alphas:
         if a == 1.0:
             mats[a] = rho
-        elif a > 1.0:
+        elif a > 1.0:  # s_j = t_j^γ = e^{m} e^{γ log t_j − m}: the largest factor e^{m} taken out
             gamma = -0.5 if math.isinf(a) else (1.0 - a) / (2.0 * a)
-            s = jnp.where(on, jnp.exp(gamma * jnp.where(on, log_t, 0.0)), 0.0)  # t_j^γ on supp τ_S
+            c = gamma * log_t
+            shift[a] = jax.lax.stop_gradient(jnp.max(c, axis=-1))
+            s = jnp.exp(c - shift[a][..., None])
             mats[a] = s[..., :, None] * rho * s[..., None, :]
     eig = dict(zip(mats, _eigvalsh(jnp.stack(list(mats.values()))))) if mats else {}
     cols = []
@@ -341,13 +344,14 @@ def quantum_divergences_thermal(rho, beta, g, alphas):
             cols.append(divergences_to_thermal(rho, beta, g, (a,), quantum=True)[..., 0].astype(rdt))
             continue
         if a == 1.0:
-            cross = jnp.sum(diag * jnp.where(on, log_t, 0.0), axis=-1)
+            cross = jnp.sum(diag * log_t, axis=-1)
             val = jnp.sum(xlogx(eig[a], log_positive), axis=-1) - cross
         elif math.isinf(a):
-            val = log_positive(jnp.max(eig[a], axis=-1))
+            val = log_positive(jnp.max(eig[a], axis=-1)) + 2.0 * shift[a]
         else:
             mu = eig[a]
             pos = mu > 0
-            val = log(jnp.sum(jnp.where(pos, jnp.where(pos, mu, 1.0) ** a, 0.0), axis=-1)) / (a - 1.0)
-        cols.append(jnp.where(mismatch, jnp.inf, val))
+            total = jnp.sum(jnp.where(pos, jnp.where(pos, mu, 1.0) ** a, 0.0), axis=-1)
+            val = (log(total) + 2.0 * a * shift[a]) / (a - 1.0)
+        cols.append(val)
     return jnp.stack(cols, axis=-1)
