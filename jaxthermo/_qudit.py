@@ -213,3 +213,10 @@ def _softmax(logits):
     m = jnp.max(logits, axis=-1, keepdims=True)
     e = jnp.exp(logits - m)
     return e / jnp.sum(e, axis=-1, keepdims=True)
+
+
+def has_coherences(rho) -> bool:
+    """Whether a concrete state (d, d) has a non-zero off-diagonal entry in the energy basis (the
+    ensemble's default ``coherent``/``quantum``: quantum divergences only where they can differ)."""
+    arr = np.asarray(rho)
+    return bool(np.any(np.abs(arr - np.diag(np.diagonal(arr))) > 0))

@@ -23,6 +23,7 @@ from jax.sharding import PartitionSpec as P
 
 from .._config import config
 from .._dtypes import as_state, complex_dtype_for, real_dtype
+from .._qudit import has_coherences
 from .._qutip import as_array
 from .._runtime import lapack_splits_batches
 from .._validation import (
@@ -185,11 +186,6 @@ def _check_inputs(model, rho0, n_steps, n_configs):
         raise ValueError(f"theta must be a scalar or a schedule of shape ({n_steps},); got {theta.shape}")
 
 
-def _is_coherent(rho0) -> bool:
-    arr = np.asarray(rho0)
-    return bool(np.any(np.abs(arr - np.diag(np.diagonal(arr))) > 0))
-
-
 def _edges_from_range(lo, hi, n_bins, dtype):
     lo, hi = float(lo), float(hi)
     span = hi - lo
@@ -240,7 +236,7 @@ def run_grid(
     rdt = jnp.dtype(dtype or real_dtype())
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     rho0 = as_state(np.asarray(rho0), complex_dtype_for(rdt))
-    coherent = _is_coherent(rho0) if coherent is None else bool(coherent)
+    coherent = has_coherences(rho0) if coherent is None else bool(coherent)
     alphas = check_orders(alphas)
     divergence_every = resolve_divergence_every(divergence_every, models[0], coherent, n_steps)
     mesh = make_mesh(devices)

@@ -17,11 +17,11 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .._deprecation import warn_deprecated
 from .._dtypes import as_state, real_dtype, real_dtype_for
 from .._information import divergences_to_thermal
+from .._qudit import has_coherences
 from .._validation import check_density_matrix, check_orders, check_positive_int, is_concrete
 from ..inhomogeneous import (
     InhomogeneousReservoir,
@@ -133,5 +133,4 @@ def _has_coherences(rho0) -> bool:
     counts as coherent (the quantum divergences equal the classical ones for diagonal states)."""
     if not is_concrete(rho0):
         return True
-    arr = np.asarray(as_state(rho0))
-    return bool(np.any(np.abs(arr - np.diag(np.diagonal(arr))) > 0))
+    return has_coherences(as_state(rho0))

@@ -29,6 +29,7 @@ import numpy as np
 
 from .._config import config
 from .._dtypes import as_state
+from .._qudit import has_coherences
 from .._validation import check_density_matrix, check_orders, check_positive_int, is_concrete
 from ..inhomogeneous import collision_step, free_energies
 from ._kernel import scan_thetas
@@ -145,8 +146,7 @@ def _default_quantum(rho0, alpha) -> bool:
     silently dropping the coherences of a coherent ρ0.)
     """
     if is_concrete(rho0):
-        arr = np.asarray(rho0)
-        return bool(np.any(np.abs(arr - np.diag(np.diagonal(arr))) > 0))
+        return has_coherences(rho0)
     return alpha is None or alpha >= 0
 
 
