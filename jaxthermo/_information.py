@@ -126,13 +126,15 @@ def renyi_divergence_log(p, log_q, alpha) -> jnp.ndarray:
     a_gen = jnp.where(special, 2.0, a0)
     safe_p = pos_p & (pos_q | (a_gen[..., None] < 1))
     expo = jnp.where(safe_p, a_gen[..., None] * logp_s + (1.0 - a_gen[..., None]) * logq_s, neg_inf)
-    d_gen = jnp.sign(a_gen) / (a_gen - 1.0) * _logsumexp(expo)
+    # 0 − (−c·L): a zero divergence is +0.0, not −0.0 (c = sgn α/(α − 1) < 0 for 0 < α < 1)
+    d_gen = 0.0 - (jnp.sign(a_gen) / (1.0 - a_gen)) * _logsumexp(expo)
     d_gen = jnp.where((a_gen < 0) & jnp.any(~pos_p & pos_q, axis=-1), jnp.inf, d_gen)
     d_gen = jnp.where((a_gen > 1) & support_loss, jnp.inf, d_gen)
 
     on_support = jnp.where(pos_p & pos_q, logq_s, neg_inf)
     mass = jnp.sum(jnp.exp(on_support), axis=-1)  # linear sum where it does not underflow: exact 0 at full support
-    d_zero = jnp.where(mass > 1e-30, -jnp.log(jnp.where(mass > 1e-30, mass, 1.0)), -_logsumexp(on_support))
+    # 0 − log: +0.0 (not −0.0) at full support, where the mass is exactly 1
+    d_zero = jnp.where(mass > 1e-30, 0.0 - jnp.log(jnp.where(mass > 1e-30, mass, 1.0)), 0.0 - _logsumexp(on_support))
     d_plus_inf = jnp.where(support_loss, jnp.inf, jnp.max(jnp.where(pos_p & pos_q, logp_s - logq_s, neg_inf), axis=-1))
     ratio_minus = jnp.where(pos_p & pos_q, logq_s - logp_s, jnp.where(pos_q, jnp.inf, neg_inf))
     d_minus_inf = jnp.max(ratio_minus, axis=-1)

@@ -430,3 +430,19 @@ def test_quantum_divergences_to_a_cold_thermal_state_are_finite(d, beta_g):
     np.testing.assert_allclose(
         float(jax.grad(d2)(beta_g)), float((d2(beta_g + h) - d2(beta_g - h)) / (2 * h)), rtol=1e-6
     )
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_zero_renyi_divergences_are_plus_zero(jit):
+    """D_0(p‖q) = −log Σ_{p_j>0} q_j is exactly 0 at full support (Σ q_j = 1) and D_α(p‖p) = 0 for every α:
+    printed as 0, not −0 (−log 1 and sgn α/(α − 1)·log 1 with 0 < α < 1 gave −0.0)."""
+    fn = jax.jit(jt.renyi_divergence) if jit else jt.renyi_divergence
+    p, q = np.array([0.25, 0.75]), np.array([0.5, 0.5])
+    assert np.sum(q[p > 0]) == 1.0  # the mass is exactly one: D_0 = −log 1 = +0
+    value = np.asarray(fn(p, q, 0.0))
+    assert value == 0.0 and not np.signbit(value)
+    for alpha in (0.0, 0.3, 0.5, 1.0, 2.0, np.inf, -np.inf, -0.5):
+        value = np.asarray(fn(p, p, alpha))  # 0 up to the rounding of log Σ p_j^α p_j^{1−α}; +0 where exact
+        assert abs(value) <= 1e-15 and not (value == 0.0 and np.signbit(value)), alpha
+    values = np.asarray(fn(p, q, jnp.array([0.0, 0.5, 1.0, 2.0])))
+    assert values[0] == 0.0 and not np.signbit(values[0])
