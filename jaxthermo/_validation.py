@@ -201,6 +201,18 @@ def check_real_scalar(x, name: str, *, positive: bool = False) -> None:
         raise ValueError(f"{name}={x!r}: must be a finite real number{' > 0' if positive else ''}")
 
 
+def check_nonnegative(x, name: str) -> None:
+    """Raise naming ``name`` unless a concrete ``x`` (any shape) is real, finite and >= 0
+    (``TypeError`` for a non-number, ``ValueError`` for a bad value); skipped for traced values."""
+    check_numeric(x, name)
+    if not should_validate(x):
+        return
+    check_finite(x, name)
+    if np.any(np.asarray(x, dtype=float) < 0):
+        shown = x if np.ndim(x) == 0 else np.ravel(np.asarray(x))[:3].tolist()
+        raise ValueError(f"{name}={shown}: must be >= 0")
+
+
 def check_time_grid(times, name: str = "times") -> None:
     """The one rule for time grids: a finite, non-empty 1-d array, non-decreasing, from t ≥ 0.
 

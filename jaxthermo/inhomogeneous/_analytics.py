@@ -20,7 +20,7 @@ from .._collision import Energetics
 from .._dtypes import as_state, real_dtype_for
 from .._information import trace_distance
 from .._qudit import populations
-from .._validation import check_positive_int
+from .._validation import check_nonnegative, check_positive_int
 from ._dynamics import CollisionStep, Trajectory, _collide, _require_scalar_theta, _validate, partial_swap_update
 from ._model import (
     InhomogeneousReservoir,
@@ -206,6 +206,7 @@ def small_delta_mean_work(model: InhomogeneousReservoir, variance):
     ``W̄_r = −g0 σ² sin²θ Σ_j j q_j'(0)``; for qubits ``g0 q0'(0) σ² sin²θ > 0``. It does not
     depend on r or on the system state. Zero for the temperature kind (no work is generated).
     """
+    check_nonnegative(variance, "variance")
     if model.kind == "temperature":
         return jnp.zeros(())
     dq = population_derivatives_closed_form(model)
@@ -233,6 +234,7 @@ def small_delta_mean_energy_change(model: InhomogeneousReservoir, rho, variance)
 
 
 def _small_delta_energy(model, rho, variance, heat):
+    check_nonnegative(variance, "variance")
     dq, ddq = population_derivatives(model)
     q = reservoir_populations(model, jnp.zeros((), dq.dtype))
     p = populations(as_state(rho)).astype(dq.dtype)

@@ -28,7 +28,14 @@ import numpy as np
 from .._dtypes import real_dtype
 from .._elementary import standard_normal, standard_normal_columns
 from .._quadrature import gauss_hermite_normal, gauss_legendre, split_gauss_legendre, stepped_gauss_legendre
-from .._validation import check_finite, check_numeric, check_positive_int, register_checked_dataclass, should_validate
+from .._validation import (
+    check_finite,
+    check_nonnegative,
+    check_numeric,
+    check_positive_int,
+    register_checked_dataclass,
+    should_validate,
+)
 
 _QUADRATURE_NODES = 80
 _GAUSSIAN_CUT = 9.0  # Gaussian tail beyond 9σ: 2e-19
@@ -273,6 +280,4 @@ def _check_scale(value, name):
         return
     if np.ndim(value) != 0:
         raise ValueError(f"{name} must be a scalar; got shape {np.shape(value)} (use jax.vmap or jt.sweep for several)")
-    check_finite(value, name)
-    if np.any(np.asarray(value, dtype=float) < 0):
-        raise ValueError(f"{name}={value}: must be >= 0")
+    check_nonnegative(value, name)

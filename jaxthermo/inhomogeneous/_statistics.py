@@ -29,7 +29,7 @@ from .._collision import Energetics, energetics_properties
 from .._dtypes import as_state, real_dtype_for
 from .._histogram import Histogram
 from .._qudit import populations
-from .._validation import check_positive_int, should_validate
+from .._validation import check_finite, check_positive_int, should_validate
 from ._analytics import distribution_of, population_derivatives
 from ._dynamics import _collide, _require_scalar_theta, _validate
 from ._model import InhomogeneousReservoir, reservoir_populations
@@ -73,12 +73,14 @@ def quadratic_coefficients(model: InhomogeneousReservoir, rho, quantity: str = "
 def quadratic_density(coeffs: Quadratic, pdf, y):
     """Density of y = Aδ² + Bδ + C for δ with density ``pdf``: ``Σ_± pdf(δ±)/√D``, zero off support."""
     a, b, c = coeffs
+    check_finite(y, "y")  # concrete: at once; traced: staged under validate="always"
     y = jnp.asarray(y)
     disc = b**2 + 4 * a * (y - c)
     inside = disc > 0
     root = jnp.sqrt(jnp.where(inside, disc, 1.0))
     total = pdf((-b + root) / (2 * a)) + pdf((-b - root) / (2 * a))
-    return jnp.where(inside, total / root, 0.0)
+    # a NaN y (or coefficient) stays NaN: D ≥ 0 is false for NaN, which read as "off the support" gave 0
+    return jnp.where(jnp.isnan(disc), jnp.nan, jnp.where(inside, total / root, 0.0))
 
 
 class Support(NamedTuple):

@@ -56,6 +56,25 @@ REFUSED = {
         "theta",
     ),
     "partial_swap_error NaN delta": (lambda: jt.partial_swap_error(MODEL, 1.0, np.nan), ValueError, "delta"),
+    # a negative or NaN σ² gave a plausible number (or NaN) from the small-δ expansions
+    "small_delta_mean_work negative variance": (
+        lambda: jt.inhomogeneous.small_delta_mean_work(MODEL, -0.01),
+        ValueError,
+        "variance",
+    ),
+    "small_delta_mean_heat NaN variance": (
+        lambda: jt.inhomogeneous.small_delta_mean_heat(MODEL, TAU, np.nan),
+        ValueError,
+        "variance",
+    ),
+    "small_delta_mean_energy_change negative variance": (
+        lambda: jt.inhomogeneous.small_delta_mean_energy_change(MODEL, TAU, jnp.array([0.01, -0.01])),
+        ValueError,
+        "variance",
+    ),
+    # G_W(NaN) was 0, read as "off the support"
+    "work_density NaN y": (lambda: jt.work_density(MODEL, TAU, jnp.array([0.1, np.nan])), ValueError, "y"),
+    "heat_density infinite y": (lambda: jt.heat_density(MODEL, TAU, jnp.array([np.inf])), ValueError, "y"),
 }
 
 
@@ -82,3 +101,15 @@ def test_a_float32_state_in_a_float64_run_finishes():
     assert r32.mean_state.dtype == r64.mean_state.dtype
     np.testing.assert_allclose(r32.mean_divergence, r64.mean_divergence, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(r32.mean_work, r64.mean_work, rtol=1e-6, atol=1e-12)
+
+
+def test_a_nan_y_under_jit_gives_nan_not_zero():
+    """Inside jit (validation "eager": no value check) a NaN y must come back NaN, the finite points
+    unchanged (against the eager call); before, G_W(NaN) = 0 looked like a point off the support."""
+    rho = jnp.diag(jnp.array([0.7, 0.3]))
+    y = jnp.array([0.02, np.nan, 0.05])
+    jitted = jax.jit(lambda y: jt.work_density(MODEL, rho, y))(y)
+    assert np.isnan(jitted[1])
+    finite = np.array([0, 2])
+    np.testing.assert_allclose(jitted[finite], jt.work_density(MODEL, rho, y[finite]), rtol=1e-12)
+    assert float(jitted[0]) > 0
