@@ -35,6 +35,7 @@ from .._qutip import as_array, is_qobj
 from .._superoperators import apply_superoperator
 from .._validation import (
     check_density_matrix,
+    check_finite,
     check_hermitian,
     check_numeric,
     check_positive_int,
@@ -60,12 +61,18 @@ class GlobalModel:
       drive: optional ``t ↦ V(t)`` (d_S, d_S) Hermitian, differentiable in t (static): then
         ``H_S(t) = h_system + V(t)``. Only :func:`energy_assignment` accepts a driven model; the
         reduced map and the minimal-dissipation functions need a constant H.
+      drive_params: optional pytree of the drive's parameters (an amplitude, a frequency, …): then
+        the drive is called as ``drive(t, drive_params)``. They are traced, not static, so a sweep
+        over them reuses one compiled program and ``jax.grad`` reaches them (docs/assignment.md).
+        A drive closing over its parameters instead is a new static function per value, and
+        :func:`energy_assignment` recompiles for each.
     """
 
     h_system: Any
     h_interaction: Any
     h_environment: Any
     drive: Callable | None = dataclasses.field(default=None, metadata=dict(static=True))
+    drive_params: Any = None
 
     def __post_init__(self):
         # QuTiP Qobj fields → arrays; H_I's tensor factors checked against (d_S, d_E)
@@ -83,12 +90,22 @@ class GlobalModel:
                         "model (use jax.vmap over models built inside it for a batch)"
                     )
                 check_hermitian(value, name)
+        if self.drive_params is not None:
+            if self.drive is None:
+                raise ValueError("drive_params: given without a drive (drive=None)")
+            for leaf in jax.tree_util.tree_leaves(self.drive_params):
+                check_numeric(leaf, "drive_params", real=False)
+                check_finite(leaf, "drive_params")
         if should_validate(self.h_interaction):
             d = self.dims[0] * self.dims[1]
             if np.shape(self.h_interaction)[-2:] != (d, d):
                 raise ValueError(
                     f"h_interaction has shape {np.shape(self.h_interaction)}; d_S·d_E = {d} needs ({d}, {d})"
                 )
+
+    def drive_at(self, t):
+        """V(t): ``drive(t)``, or ``drive(t, drive_params)`` when the model has drive parameters."""
+        return self.drive(t) if self.drive_params is None else self.drive(t, self.drive_params)
 
     def replace(self, **changes) -> GlobalModel:
         """A copy with some fields changed (validated again)."""
@@ -164,8 +181,12 @@ def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> 
     cdt = complex_dtype_for(jnp.result_type(rho0.dtype, jnp.asarray(times).dtype))
     rho0 = rho0.astype(cdt)
     if model.drive is not None:
+        d_s = model.dims[0]
+        shape = jax.eval_shape(model.drive_at, jnp.asarray(times)[0]).shape
+        if shape != (d_s, d_s):
+            raise ValueError(f"drive(t) must return one ({d_s}, {d_s}) matrix (d_S = {d_s}); got shape {shape}")
         if should_validate(times):  # V(t) at every time of the grid, when concrete: a drive whose
-            values = jax.vmap(model.drive)(jnp.asarray(times))  # parameters are traced (jax.grad
+            values = jax.vmap(model.drive_at)(jnp.asarray(times))  # parameters are traced (jax.grad
             if should_validate(values):  # w.r.t. its amplitude) is checked by nothing but its shape
                 check_hermitian(np.asarray(values), "drive(t)")
         return _driven_energy_assignment(model, rho0, jnp.asarray(times), substeps)
@@ -194,7 +215,7 @@ def _driven_energy_assignment(model, rho0, times, substeps):
     eye_e = jnp.eye(d_e, dtype=cdt)
 
     def drive_full(t):
-        return tensor(jnp.asarray(model.drive(t)).astype(cdt), eye_e)
+        return tensor(jnp.asarray(model.drive_at(t)).astype(cdt), eye_e)
 
     def local(t):
         return h_x0.at[0].add(drive_full(t))
