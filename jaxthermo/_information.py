@@ -175,18 +175,70 @@ def von_neumann_entropy(rho) -> jnp.ndarray:
     return -jnp.sum(xlogx(_eigvals(_state(rho, "rho"))), axis=-1)
 
 
-def _kernel_weight(x, sigma):
-    """``Tr(P x P)`` with P the projector onto the kernel of σ (eigenvalues ≤ :func:`support_tolerance`),
-    decided and computed without gradients; basis-free within a degenerate kernel."""
+def _kernel_weight(x, sigma, cut=None):
+    """``Tr(P x P)`` with P the projector onto the kernel of σ, decided and computed without gradients;
+    basis-free within a degenerate kernel. The kernel: eigenvalues ≤ ``cut`` (..., one per σ) when given
+    (:func:`_resolved_spectrum`), else ≤ :func:`support_tolerance`."""
     x_c, sigma_c = jax.lax.stop_gradient(x), jax.lax.stop_gradient(sigma)
     w, v = jnp.linalg.eigh(sigma_c)
+    cut = support_tolerance(w.dtype) if cut is None else jax.lax.stop_gradient(cut)[..., None]
     weights = jnp.real(jnp.einsum("...ji,...jk,...ki->...i", jnp.conj(v), x_c, v))
-    return jnp.sum(jnp.where(w <= support_tolerance(w.dtype), weights, 0.0), axis=-1)
+    return jnp.sum(jnp.where(w <= cut, weights, 0.0), axis=-1)
 
 
 def _support_mismatch(rho, sigma):
     """True where ρ has weight outside the support of σ (decided without gradients)."""
     return _kernel_weight(rho, sigma) > 10 * support_tolerance(jnp.asarray(sigma).dtype)
+
+
+def _resolved_spectrum(sigma):
+    """``(cut, clip)`` (..., one per matrix): which eigenvalues of σ enter ``log σ`` (docs/information.md §4).
+
+    Decided without gradients. Two certificates:
+
+    * **graded full rank**: with ``D = diag(σ)`` (all entries positive) and ``M = D^{−1/2} σ D^{−1/2}``
+      (unit diagonal), ``σ = D^{1/2} M D^{1/2}`` gives ``λ_min(σ) ≥ μ_min(M)·min_j D_jj`` (Ostrowski). When the
+      computed ``μ_min(M)`` exceeds ``64 d² ε`` (ε the machine epsilon; M is formed to ~dε), σ is full rank
+      however small its eigenvalues: every eigenvalue enters, clipped from below at half that bound (the
+      bound of docs/coherent.md §7's ancilla, here with the diagonal of σ in the basis it is given in).
+      ``cut = −∞``, ``clip = μ_min(M)·min D/2``. This covers thermal and steady states of cold baths
+      (populations e^{−βΔE} ≪ 1e-12) in their energy basis, coherent or not.
+    * **otherwise** the rounding floor ``cut = clip = min(16 d ε, t)·‖σ‖`` (t = :func:`support_tolerance`):
+      an eigenvalue above it carries an absolute error ≲ dε‖σ‖ from the eigensolver, so its logarithm is
+      off by ≲ 1/16 at worst; those at or below it are the kernel (an eigenvalue that small is not
+      determined by the stored entries of a σ given in a basis that mixes large and small weights).
+    """
+    s = jax.lax.stop_gradient(sigma)
+    rdt = jnp.real(s).dtype
+    info = jnp.finfo(rdt)
+    d = s.shape[-1]
+    w = jnp.linalg.eigvalsh(s)
+    norm = jnp.max(jnp.abs(w), axis=-1)
+    floor = min(16 * d * float(info.eps), support_tolerance(rdt)) * norm
+    diag = jnp.real(jnp.diagonal(s, axis1=-2, axis2=-1))
+    positive = jnp.all(diag > info.tiny, axis=-1)
+    inv = jnp.where(diag > info.tiny, 1.0 / jnp.sqrt(jnp.where(diag > info.tiny, diag, 1.0)), 0.0).astype(s.dtype)
+    m = (s * inv[..., :, None]) * inv[..., None, :]
+    mu = jnp.linalg.eigvalsh(m)[..., 0]
+    graded = positive & (mu > 64 * d * d * float(info.eps))
+    bound = jnp.maximum(0.5 * mu * jnp.min(diag, axis=-1), info.tiny)
+    cut = jnp.where(graded, -jnp.inf, floor)
+    clip = jnp.where(graded, bound, jnp.maximum(floor, info.tiny))
+    return cut, clip
+
+
+def _log_resolved(cut, clip):
+    """``log λ`` on the eigenvalues above ``cut``, clipped from below at ``clip``; 0 on the kernel. ``cut`` and
+    ``clip`` have the batch shape; the function is applied to eigenvalues (..., d) and, in the Daleckii–Krein
+    derivative, to midpoints (..., d, d)."""
+
+    def f(w):
+        extra = (1,) * (w.ndim - cut.ndim)
+        c, k = cut.reshape(cut.shape + extra), clip.reshape(clip.shape + extra)
+        pos = w > c
+        return jnp.where(pos, jnp.log(jnp.maximum(jnp.where(pos, w, 1.0), k)), 0.0)
+
+    return f
 
 
 def _log_on_support(tol):
@@ -208,9 +260,13 @@ def _power_on_support(power, tol):
 def entropy_rate_along(rho, rho_dot) -> jnp.ndarray:
     """``dS/dt = −Tr(ρ̇ log ρ)`` of ``S(ρ) = −Tr ρ log ρ`` along a trace-free tangent ρ̇ (..., d, d).
 
-    Evaluated in the eigenbasis of ρ, ``−Σ_i ⟨i|ρ̇|i⟩ log λ_i`` over the support (``log ρ`` is
-    constant on a degenerate eigenspace, so no eigenvector derivative enters). +∞ when ρ̇ feeds
-    the kernel of ρ (``Tr(P ρ̇ P) > 0``, P the kernel projector): an eigenvalue λ(t) ≈ ṗt leaving 0
+    Evaluated in the eigenbasis of ρ, ``−Σ_i ⟨i|ρ̇|i⟩ log λ_i`` over the resolved eigenvalues of ρ
+    (``log ρ`` is constant on a degenerate eigenspace, so no eigenvector derivative enters). Which
+    eigenvalues are resolved (docs/information.md §4, :func:`_resolved_spectrum`): all of them when ρ is
+    certified full rank from its diagonal — so a cold bath's populations e^{−βΔE} ≪ 1e-12 enter with
+    their logarithm and Ṡ stays finite — else those above the rounding floor ``min(16dε, 1e-12)·‖ρ‖``
+    (float32: ``min(16dε, 1e-6)``). +∞ when ρ̇ feeds the kernel (the eigenvalues below the floor) of
+    an uncertified ρ (``Tr(P ρ̇ P) > 0``, P the kernel projector): an eigenvalue λ(t) ≈ ṗt leaving 0
     gives ``S ≈ −ṗt log ṗt``, whose slope diverges. A ρ̇ that vanishes on the kernel (a stationary
     pure state) contributes 0 there. Derivatives are finite at full rank, degenerate spectra
     included (Daleckii–Krein derivative of ``log ρ``).
@@ -218,24 +274,29 @@ def entropy_rate_along(rho, rho_dot) -> jnp.ndarray:
     rho = _state(rho, "rho")
     rho_dot = jnp.asarray(rho_dot).astype(rho.dtype)
     tol = support_tolerance(rho.dtype)
-    log_rho = hermitian_function(_log_on_support(tol), rho)
+    cut, clip = _resolved_spectrum(rho)
+    log_rho = hermitian_function(_log_resolved(cut, clip), rho)
     value = -jnp.real(jnp.einsum("...ij,...ji->...", rho_dot, log_rho))
     scale = jax.lax.stop_gradient(jnp.linalg.norm(rho_dot, axis=(-2, -1)))
-    feeds_kernel = _kernel_weight(rho_dot, rho) > 10 * tol * scale
+    feeds_kernel = _kernel_weight(rho_dot, rho, cut) > 10 * tol * scale
     return jnp.where(feeds_kernel, jnp.inf, value)
 
 
 def relative_entropy(rho, sigma) -> jnp.ndarray:
     """Umegaki relative entropy ``S(ρ‖σ) = Tr ρ(log ρ − log σ)``.
 
-    +∞ when ``supp ρ ⊄ supp σ``; finite (never NaN) for rank-deficient ρ.
+    ``log σ`` over the resolved eigenvalues of σ (docs/information.md §4): every eigenvalue when σ is
+    certified full rank from its diagonal (a cold thermal σ in its energy basis: finite however small
+    e^{−βΔE}), else those above the rounding floor ``min(16dε, 1e-12)·‖σ‖``. +∞ when ρ has weight
+    (> 1e-11) on the rest, ``supp ρ ⊄ supp σ``; finite (never NaN) for rank-deficient ρ.
     """
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
-    tol = support_tolerance(rho.dtype)
-    log_sigma = hermitian_function(_log_on_support(tol), sigma)
+    cut, clip = _resolved_spectrum(sigma)
+    log_sigma = hermitian_function(_log_resolved(cut, clip), sigma)
     cross = jnp.real(jnp.einsum("...ij,...ji->...", rho, log_sigma))
     value = -von_neumann_entropy(rho) - cross
-    return jnp.where(_support_mismatch(rho, sigma), jnp.inf, value)
+    mismatch = _kernel_weight(rho, sigma, cut) > 10 * support_tolerance(rho.dtype)
+    return jnp.where(mismatch, jnp.inf, value)
 
 
 def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:

@@ -446,3 +446,40 @@ def test_zero_renyi_divergences_are_plus_zero(jit):
         assert abs(value) <= 1e-15 and not (value == 0.0 and np.signbit(value)), alpha
     values = np.asarray(fn(p, q, jnp.array([0.0, 0.5, 1.0, 2.0])))
     assert values[0] == 0.0 and not np.signbit(values[0])
+
+
+@pytest.mark.parametrize("beta_g", [30.0, 60.0, 300.0])
+def test_relative_entropy_to_a_cold_full_rank_state_is_finite(beta_g):
+    """σ = τ_S of a qutrit (populations e^{−βg k}/Z down to e^{−600}): full rank, certified from its diagonal, so
+    S(ρ‖σ) = −S(ρ) − Σ_j ρ_jj log t_j with the analytic log t_j (it was +∞: eigenvalues below 1e-12 counted as
+    zero); its β-derivative against central differences."""
+    rng = np.random.default_rng(3)
+    rho = random_state(3, rng)
+    log_t = np.asarray(log_thermal_populations(3, beta_g, 1.0))
+    s_rho = -np.sum([w * np.log(w) for w in np.linalg.eigvalsh(rho)])
+    ref = -s_rho - np.sum(np.real(np.diag(rho)) * log_t)
+    sigma = jnp.diag(jnp.exp(log_thermal_populations(3, beta_g, 1.0))).astype(complex)
+    np.testing.assert_allclose(float(jt.relative_entropy(rho, sigma)), ref, rtol=1e-12)
+
+    def f(b):
+        return jt.relative_entropy(rho, jnp.diag(jnp.exp(log_thermal_populations(3, b, 1.0))).astype(complex))
+
+    h = 1e-4 * beta_g
+    fd = (float(f(beta_g + h)) - float(f(beta_g - h))) / (2 * h)
+    np.testing.assert_allclose(float(jax.grad(f)(beta_g)), fd, rtol=1e-7)
+
+
+def test_relative_entropy_resolves_eigenvalues_above_the_rounding_floor():
+    """σ with eigenvalues (1 − 1e-13, 1e-13) in a rotated basis: its diagonal does not certify full rank, but
+    1e-13 lies above the rounding floor 16·d·ε ≈ 7e-15 and enters with its log (the fixed 1e-12 tolerance made
+    S(ρ‖σ) = +∞); 1e-17, below the floor, is a kernel: +∞. Reference: −S(ρ) − Tr ρ U log Λ U†."""
+    rng = np.random.default_rng(4)
+    u = np.linalg.qr(rng.normal(size=(2, 2)) + 1j * rng.normal(size=(2, 2)))[0]
+    rho = random_state(2, rng)
+    s_rho = -np.sum([w * np.log(w) for w in np.linalg.eigvalsh(rho)])
+    small = 1e-13
+    sigma = u @ np.diag([1 - small, small]) @ u.conj().T
+    ref = -s_rho - np.real(np.trace(rho @ u @ np.diag(np.log([1 - small, small])) @ u.conj().T))
+    np.testing.assert_allclose(float(jt.relative_entropy(rho, sigma)), ref, rtol=1e-4)
+    kernel = u @ np.diag([1 - 1e-17, 1e-17]) @ u.conj().T
+    assert np.isposinf(float(jt.relative_entropy(rho, kernel)))
