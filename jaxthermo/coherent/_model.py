@@ -281,43 +281,52 @@ def collision_unitary(model, n_species: int = 1) -> jnp.ndarray:
 class LambdaRange(NamedTuple):
     """The interval ``[lower, upper]`` of coherence amplitudes λ allowed by positivity of ρ_A."""
 
-    lower: np.ndarray
-    upper: np.ndarray
+    lower: jnp.ndarray
+    upper: jnp.ndarray
 
 
 def allowed_lambda_range(model) -> LambdaRange:
     """``LambdaRange(λ_min, λ_max)``: the interval of λ keeping ``ρ_th + √τ λ χ ≥ 0`` at the model's τ.
 
     With ``K = ρ_th^{−1/2} χ ρ_th^{−1/2}`` (in the eigenbasis of H_A, where ρ_th is diagonal):
-    ``λ_max = 1/(√τ max(−k_min, 0))``, ``λ_min = −1/(√τ max(k_max, 0))`` (±∞ for χ = 0).
-    Concrete inputs (NumPy); broadcasts over batched fields.
+    ``λ_max = 1/(√τ max(−k_min, 0))``, ``λ_min = −1/(√τ max(k_max, 0))`` (±∞ for χ = 0; docs/coherent.md §1).
+    A JAX function: traces under ``jit``/``vmap``/``grad`` and is differentiable in β, τ and χ (the
+    derivative of the extreme eigenvalue of K, finite where it is simple); broadcasts over batched
+    fields; the dtype of the model's matrices (float32 in, float32 out). K is formed from the
+    log-populations and scaled by its largest entry, so it stays finite where p_j = e^{−βE_j}/Z underflows
+    (βΔE ≳ 745) and where K's entries exceed the float range; the range is ``[−0, 0]`` once
+    ``λ_max`` underflows (float64: χ coupling a level of population ≲ e^{−1490}).
     """
-    h_a = np.asarray(model.H_A, dtype=complex)
-    beta = np.asarray(model.beta, dtype=float)
-    chi = np.asarray(model.chi, dtype=complex)
-    tau = np.asarray(model.tau, dtype=float)
-    e, u = np.linalg.eigh(h_a)
-    chi_e = np.conj(np.swapaxes(u, -1, -2)) @ chi @ u
+    cdt = complex_dtype(model)
+    return _lambda_range(
+        as_complex(model.H_A, cdt), as_real(model.beta, cdt), as_complex(model.chi, cdt), as_real(model.tau, cdt)
+    )
+
+
+@jax.jit
+def _lambda_range(h_a, beta, chi, tau) -> LambdaRange:
+    e, u = jnp.linalg.eigh(h_a)
+    chi_e = dagger(u) @ chi @ u
     # χ is zero on the eigenspaces of H_A (checked by validate): drop the rounding of the rotation there
-    gap_scale = 1.0 + np.max(np.abs(e), axis=-1, keepdims=True)[..., None]
-    chi_e = np.where(np.abs(e[..., :, None] - e[..., None, :]) <= DEGENERACY_RTOL * gap_scale, 0.0, chi_e)
+    gap_scale = 1.0 + jnp.max(jnp.abs(e), axis=-1, keepdims=True)[..., None]
+    same = jnp.abs(e[..., :, None] - e[..., None, :]) <= DEGENERACY_RTOL * gap_scale
+    chi_e = jnp.where(same, 0.0, chi_e)
     # K_ij = χ_ij / √(p_i p_j) with log p from a log-softmax: p_j = e^{−βE_j}/Z underflows to 0 for
     # βΔE ≳ 745 (0/0 made the range NaN and let any λ pass) while √(p_i p_j) often does not
-    logits = -beta[..., None] * (e - e[..., :1])
-    log_p = (
-        logits
-        - np.log(np.sum(np.exp(logits - logits.max(-1, keepdims=True)), -1, keepdims=True))
-        - logits.max(-1, keepdims=True)
-    )
-    with np.errstate(over="ignore", invalid="ignore"):
-        scale = np.exp(-0.5 * (log_p[..., :, None] + log_p[..., None, :]))
-        k = np.where(chi_e == 0, 0.0, chi_e * scale)
-    # an entry beyond the float range: χ couples a level of population ≲ e^{−1418}, only λ = 0 keeps ρ_A ≥ 0
-    overflow = np.any(~np.isfinite(k), axis=(-2, -1))
-    k = np.linalg.eigvalsh(np.where(np.isfinite(k), k, 0.0))
-    with np.errstate(divide="ignore"):
-        lam_max = np.where(overflow, 0.0, 1.0 / (np.sqrt(tau) * np.maximum(-k[..., 0], 0.0)))
-        lam_min = np.where(overflow, -0.0, -1.0 / (np.sqrt(tau) * np.maximum(k[..., -1], 0.0)))
+    log_p = jax.nn.log_softmax(-beta[..., None] * (e - jax.lax.stop_gradient(e[..., :1])), axis=-1)
+    exponent = -0.5 * (log_p[..., :, None] + log_p[..., None, :])
+    # K = e^m K' with m the largest log|K_ij| (no gradient: the factor cancels), so no entry overflows: K has
+    # entries up to e^{βΔE/2}, beyond the float range once χ couples a level of population ≲ e^{−1418};
+    # λ_max = e^{−m}/(√τ max(−k'_min, 0)) then underflows to 0 (only λ = 0 keeps ρ_A ≥ 0 to float precision)
+    zero = chi_e == 0
+    log_k = jnp.where(zero, -jnp.inf, jnp.log(jnp.where(zero, 1.0, jnp.abs(chi_e))) + exponent)
+    m = jax.lax.stop_gradient(jnp.max(log_k, axis=(-2, -1)))
+    m = jnp.where(jnp.isfinite(m), m, 0.0)  # χ = 0: K = 0
+    k = jnp.where(zero, 0.0, chi_e * jnp.exp(jnp.where(zero, 0.0, exponent - m[..., None, None])).astype(chi_e.dtype))
+    kw = jnp.linalg.eigvalsh(k)
+    scale = jnp.exp(-m) / jnp.sqrt(tau)
+    lam_max = scale / jnp.maximum(-kw[..., 0], 0.0)
+    lam_min = -scale / jnp.maximum(kw[..., -1], 0.0)
     return LambdaRange(lam_min, lam_max)
 
 
@@ -362,7 +371,8 @@ def validate(model, atol: float = 1e-10) -> None:
         )
     # positivity of ρ_A = ρ_th + √τ λ χ
     lam = np.asarray(model.lam, dtype=float)
-    lam_min, lam_max = allowed_lambda_range(model)
+    # in float64 whatever the model's dtype: the 1e-12 margin below is relative to a float64 edge
+    lam_min, lam_max = (np.asarray(x) for x in _lambda_range(h_a, beta, chi, tau))
     bad = (lam > lam_max * (1 + 1e-12)) | (lam < lam_min * (1 + 1e-12))
     if np.any(bad):
         lam_b, lo_b, hi_b = np.broadcast_arrays(lam, lam_min, lam_max)

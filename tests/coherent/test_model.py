@@ -2,6 +2,7 @@
 
 import warnings
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -136,3 +137,79 @@ def test_named_returns_replace_and_foundation_functions():
 
     assert jt.coherent.gibbs_state is _qudit.gibbs_state
     assert jt.coherent.lindblad_term is _superoperators.lindblad_term
+
+
+def _rotated_qubit_arrays(beta=1.3, tau=0.02, c=0.4 - 0.3j, seed=7):
+    """A qubit ancilla with H_A = u diag(−½, ½) u† (u random) and χ = u [[0, c], [c̄, 0]] u†; V = 0 (not needed)."""
+    u = random_unitary(2, np.random.default_rng(seed))
+    h_a = u @ np.diag([-0.5, 0.5]) @ u.conj().T
+    chi = u @ np.array([[0.0, c], [np.conj(c), 0.0]]) @ u.conj().T
+    return dict(H_S=np.diag([-0.5, 0.5]), H_A=h_a, V=np.zeros((4, 4)), beta=beta, chi=chi, lam=0.0, tau=tau)
+
+
+def _hand_lambda_range(beta, tau, c):
+    """NumPy by hand: in the eigenbasis of H_A, ρ_th = diag(p0, p1) with p1/p0 = e^{−β}; K = ρ_th^{−1/2} χ ρ_th^{−1/2}
+    = [[0, κ], [κ̄, 0]], κ = c/√(p0 p1), whose eigenvalues by the 2×2 formula tr/2 ± √((K00 − K11)²/4 + |κ|²) are
+    ±|κ|: λ_max = 1/(√τ |κ|) = −λ_min."""
+    root_p0p1 = np.exp(-beta / 2 - np.log1p(np.exp(-beta)))  # √(p0 p1), p0 = 1/(1 + e^{−β}), in log space
+    if beta < 700:  # κ representable: the formula as stated
+        kappa = c / root_p0p1
+        k_min, k_max = -np.sqrt(abs(kappa) ** 2), np.sqrt(abs(kappa) ** 2)
+        return -1.0 / (np.sqrt(tau) * k_max), 1.0 / (np.sqrt(tau) * -k_min)
+    upper = root_p0p1 / (np.sqrt(tau) * abs(c))  # 1/(√τ |κ|) without forming κ ~ e^{β/2}
+    return -upper, upper
+
+
+def test_allowed_lambda_range_is_a_differentiable_jax_function():
+    """λ_max, λ_min against the hand computation; ∂/∂β, ∂/∂τ and ∂/∂(scale of χ) against central differences;
+    under jit, vmap and grad (the NumPy version raised on tracers), batched fields broadcast."""
+    c = 0.4 - 0.3j
+    p = _rotated_qubit_arrays(c=c)
+    model = jt.CoherentCollisionModel(**p)
+    lo, hi = allowed_lambda_range(model)
+    np.testing.assert_allclose([float(lo), float(hi)], _hand_lambda_range(p["beta"], p["tau"], c), rtol=1e-12)
+
+    def upper(beta, tau, s):
+        return allowed_lambda_range(model.replace(beta=beta, tau=tau, chi=s * jnp.asarray(p["chi"]))).upper
+
+    x0 = (p["beta"], p["tau"], 1.0)
+    for i in range(3):
+        h = 1e-5 * x0[i]
+        xp, xm = list(x0), list(x0)
+        xp[i] += h
+        xm[i] -= h
+        fd = (float(upper(*xp)) - float(upper(*xm))) / (2 * h)
+        grad = float(jax.grad(upper, argnums=i)(*x0))
+        np.testing.assert_allclose(grad, fd, rtol=1e-7)
+    # closed forms of the derivatives: λ_max ∝ τ^{−1/2}, ∝ 1/s, and ∂ log λ_max/∂β = −tanh(β/2)/2
+    hi_f = float(hi)
+    np.testing.assert_allclose(float(jax.grad(upper, argnums=1)(*x0)), -hi_f / (2 * p["tau"]), rtol=1e-10)
+    np.testing.assert_allclose(float(jax.grad(upper, argnums=2)(*x0)), -hi_f, rtol=1e-10)
+    np.testing.assert_allclose(float(jax.grad(upper)(*x0)), -hi_f * np.tanh(p["beta"] / 2) / 2, rtol=1e-10)
+
+    betas = jnp.array([0.5, 1.3, 40.0, 800.0])
+    eager = allowed_lambda_range(model.replace(beta=betas))
+    jitted = jax.jit(lambda b: allowed_lambda_range(model.replace(beta=b)))(betas)
+    mapped = jax.vmap(lambda b: allowed_lambda_range(model.replace(beta=b)))(betas)
+    for got in (jitted, mapped):
+        np.testing.assert_allclose(np.asarray(got.upper), np.asarray(eager.upper), rtol=1e-14, atol=0)
+        np.testing.assert_allclose(np.asarray(got.lower), np.asarray(eager.lower), rtol=1e-14, atol=0)
+    for j, b in enumerate(np.asarray(betas)):
+        np.testing.assert_allclose(float(eager.upper[j]), _hand_lambda_range(b, p["tau"], c)[1], rtol=1e-11)
+
+
+def test_allowed_lambda_range_keeps_float32_and_the_edges():
+    """float32 model → float32 range (it was float64), equal to the float64 value to float32 precision; χ = 0 gives
+    (−∞, +∞); a random qutrit ancilla under jit equals the eager value."""
+    m32 = qubit_example(beta=1.0, tau=0.04, dtype=jnp.float32)
+    r32, r64 = allowed_lambda_range(m32), allowed_lambda_range(qubit_example(beta=1.0, tau=0.04))
+    assert r32.lower.dtype == jnp.float32 and r32.upper.dtype == jnp.float32
+    np.testing.assert_allclose(float(r32.upper), float(r64.upper), rtol=1e-6)
+    free = allowed_lambda_range(qubit_example(lam=0.0).replace(chi=jnp.zeros((2, 2))))
+    assert np.isneginf(float(free.lower)) and np.isposinf(float(free.upper))
+    p = random_model_arrays(2, 3, np.random.default_rng(11))
+    model = jt.CoherentCollisionModel(**p)
+    eager = allowed_lambda_range(model)
+    jitted = jax.jit(allowed_lambda_range)(model)
+    np.testing.assert_allclose(np.asarray(jitted), np.asarray(eager), rtol=1e-14)
+    np.testing.assert_allclose(float(eager.upper), 2 * p["lam"], rtol=1e-10)  # random_model_arrays: λ at ½ λ_max
