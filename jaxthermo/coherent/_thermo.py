@@ -104,7 +104,10 @@ def entropy_rate(model, rho) -> jnp.ndarray:
     +∞ at a rank-deficient ρ whose kernel the dynamics populates (e.g. the ground state when
     β < ∞: the empty level fills like γ⁺t and ``S ≈ −γ⁺t log γ⁺t``); every derivative of it is
     then NaN (flagged, never a finite-looking number). Finite at full rank and at stationary
-    pure states."""
+    pure states, however cold the bath: a ρ certified full rank from its diagonal (thermal and steady
+    states in the energy basis, populations e^{−βΔE} ≪ 1e-12 included) has every eigenvalue enter with
+    its logarithm; otherwise eigenvalues below the rounding floor ``min(16dε, 1e-12)·‖ρ‖`` are its
+    kernel (docs/information.md §4, docs/coherent.md §7)."""
     return _entropy_rate(model, system_state(model, rho, "entropy_rate"))
 
 
@@ -150,7 +153,7 @@ def _nan_derivative_where_infinite(fn):
     return flagged
 
 
-# Ṡ = −Tr(ρ̇ log ρ), +∞ where ρ̇ feeds the kernel of ρ
+# Ṡ = −Tr(ρ̇ log ρ), +∞ where ρ̇ feeds the kernel of ρ (its unresolved eigenvalues, docs/information.md §4)
 _flagged_entropy_rate = _nan_derivative_where_infinite(entropy_rate_along)
 
 
