@@ -65,3 +65,11 @@ def as_complex(x, cdt):
 def as_real(x, cdt):
     """``x`` as a real array with the precision of the complex dtype ``cdt``."""
     return jnp.asarray(x).astype(real_dtype_for(cdt))
+
+
+def run_dtype_of(rho):
+    """The real dtype of a run started from the state ``rho``: float32 for a float32/complex64 (or
+    narrower) state, else the default (float64 under x64). Model A's rule: the state's precision
+    sets the run's, whatever the precision of the model's scalars (a Python β included)."""
+    dtype = real_dtype_for(jnp.asarray(rho).dtype)
+    return jnp.dtype(jnp.float32) if jnp.finfo(dtype).bits <= 32 else jnp.dtype(real_dtype())

@@ -22,7 +22,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from .._config import config
-from .._dtypes import as_state, complex_dtype_for, real_dtype
+from .._dtypes import as_state, complex_dtype_for, run_dtype_of
 from .._qudit import has_coherences
 from .._qutip import as_array
 from .._runtime import lapack_splits_batches
@@ -233,7 +233,7 @@ def run_grid(
     check_integer(seed, "seed")
     check_real_dtype(dtype, "dtype")
     check_real_dtype(draw_dtype, "draw_dtype")
-    rdt = jnp.dtype(dtype or real_dtype())
+    rdt = jnp.dtype(dtype or run_dtype_of(rho0))
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     rho0 = as_state(np.asarray(rho0), complex_dtype_for(rdt))
     coherent = has_coherences(rho0) if coherent is None else bool(coherent)

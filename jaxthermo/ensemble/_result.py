@@ -209,7 +209,8 @@ def ensemble(
         pairs per CPU device, (device memory in bytes)/32 pairs per accelerator (the chunk's draws
         then take at most half of it), the chunks of a run made even.
       devices: devices to shard over (default: all, of every ``jax.distributed`` process).
-      dtype: ``jnp.float64`` (default) or ``jnp.float32``.
+      dtype: ``jnp.float64`` or ``jnp.float32``; default the precision of ``rho0`` (a float32 or
+        complex64 state runs in float32, as in :func:`jaxthermo.ensemble_mean`), float64 otherwise.
       coherent: use the quantum divergences (default: whether ``rho0`` has coherences).
       draw_dtype: dtype of the δ draws (default float64 under x64), cast to ``dtype`` afterwards;
         float32 draws are faster but another random stream, reproducible only to ~1e-7 across chunkings.

@@ -96,7 +96,7 @@ def test_a_float32_state_in_a_float64_run_finishes():
     result must not re-check it at float64 precision after every chunk has run."""
     model = jt.InhomogeneousReservoir(3, beta=1.0, g0=1.0, theta=0.3, distribution=jt.Gaussian(0.2))
     rho32 = jnp.eye(3, dtype=jnp.float32) / 3
-    r32 = jt.ensemble(model, rho32, 5, 128)
+    r32 = jt.ensemble(model, rho32, 5, 128, dtype=jnp.float64)
     r64 = jt.ensemble(model, jnp.eye(3) / 3, 5, 128)
     assert r32.mean_state.dtype == r64.mean_state.dtype
     np.testing.assert_allclose(r32.mean_divergence, r64.mean_divergence, rtol=1e-6, atol=1e-9)

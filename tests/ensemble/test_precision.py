@@ -1,0 +1,60 @@
+"""The ensemble engine keeps the precision of its input state (README: precision; docs/ensemble.md §1):
+a float32 state runs in float32 without ``dtype=``, its statistics agree with the float64 run to the
+documented ~1e-6 relative, and a mixed call (float32 state, Python-float model) follows the state,
+as ``ensemble_mean`` does."""
+
+import dataclasses
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+
+RHO = np.array([[0.7, 0.1], [0.1, 0.3]])
+
+
+def _model(dtype):
+    return jt.InhomogeneousReservoir(
+        2, beta=dtype(1.0), g0=dtype(1.0), theta=dtype(0.4), distribution=jt.Gaussian(dtype(0.3))
+    )
+
+
+def _float_fields(result):
+    for f in dataclasses.fields(result):
+        value = getattr(result, f.name)
+        if isinstance(value, np.ndarray | jnp.ndarray) and np.asarray(value).dtype.kind in "fc":
+            yield f.name, np.asarray(value)
+
+
+def test_a_float32_state_runs_in_float32_and_agrees_with_float64():
+    r32 = jt.ensemble(_model(np.float32), RHO.astype(np.complex64), 6, 512)
+    r64 = jt.ensemble(_model(np.float64), RHO, 6, 512)
+    fields64 = dict(_float_fields(r64))
+    names = []
+    for name, value in _float_fields(r32):
+        assert value.dtype in (np.float32, np.complex64), f"{name} is {value.dtype}"
+        ref = fields64[name]
+        finite = np.isfinite(ref)
+        scale = max(np.max(np.abs(ref[finite]), initial=0.0), 1e-30)
+        assert np.max(np.abs(value[finite] - ref[finite]), initial=0.0) <= 5e-6 * scale, name
+        names.append(name)
+    assert {"mean_work", "var_work", "mean_state", "mean_divergence"} <= set(names)
+
+
+def test_an_explicit_dtype_is_the_same_run():
+    implicit = jt.ensemble(_model(np.float32), RHO.astype(np.complex64), 4, 256)
+    explicit = jt.ensemble(_model(np.float32), RHO.astype(np.complex64), 4, 256, dtype=jnp.float32)
+    np.testing.assert_array_equal(implicit.mean_work, explicit.mean_work)
+    np.testing.assert_array_equal(implicit.mean_state, explicit.mean_state)
+
+
+@pytest.mark.parametrize("state_dtype", [np.float32, np.complex64])
+def test_a_mixed_call_follows_the_state_like_ensemble_mean(state_dtype):
+    model = _model(float)  # Python floats
+    rho = RHO.astype(state_dtype)
+    result = jt.ensemble(model, rho, 4, 256)
+    mean = jt.ensemble_mean(model, rho, 4, 256)
+    assert result.mean_work.dtype == np.float32 and mean.dtype == np.float32
+    np.testing.assert_allclose(np.sum(result.mean_work), mean, rtol=1e-5)
+    assert jt.ensemble(model, RHO, 4, 256).mean_work.dtype == np.float64
