@@ -173,7 +173,13 @@ def test_cold_bath_rates_in_float32(beta):
     rho = np.diag(np.exp(log_p))
     m32 = jc.qubit_example(beta=beta, lam=0.0, tau=0.01, dtype=jnp.float32)
     m64 = jc.qubit_example(beta=beta, lam=0.0, tau=0.01)
+    # Ṡ against NumPy: ρ̇ = diag(γ⁺p0 − γ⁻p1)·(−1, 1) for amplitude damping with γ⁻ = p0_A, γ⁺ = p1_A (g = 1)
+    log_a = _log_thermal(2, beta)
+    flow = np.exp(log_a[1] + log_p[0]) - np.exp(log_a[0] + log_p[1])
+    np.testing.assert_allclose(
+        float(jc.entropy_rate(m32, rho.astype(np.complex64))), -flow * (log_p[1] - log_p[0]), rtol=1e-4
+    )
     for fn in (jc.entropy_rate, jt.entropy_production_rate):
         v32 = fn(m32, rho.astype(np.complex64))
-        assert v32.dtype == jnp.float32
+        assert v32.dtype == jnp.float32 and np.isfinite(float(v32))
         np.testing.assert_allclose(float(v32), float(fn(m64, rho.astype(complex))), rtol=1e-4)
