@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._dtypes import real_dtype
+from .._dtypes import float_dtype_of, real_dtype
 from .._elementary import standard_normal, standard_normal_columns
 from .._quadrature import gauss_hermite_normal, gauss_legendre, split_gauss_legendre, stepped_gauss_legendre
 from .._validation import (
@@ -137,7 +138,7 @@ class Gaussian(Distribution):
     def expectation(self, f, n_nodes: int | None = None, kink_at_zero: bool = False):
         n_nodes = _nodes(n_nodes)
         sigma = jnp.asarray(self.sigma)
-        dtype = jnp.result_type(sigma.dtype, real_dtype())
+        dtype = float_dtype_of(sigma)
         if kink_at_zero:  # f not smooth at δ = 0: Gauss–Legendre on each half-line, cut at 9σ
             x, w = split_gauss_legendre(n_nodes, _GAUSSIAN_CUT)
             w = w * np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi)
@@ -148,9 +149,9 @@ class Gaussian(Distribution):
 
     def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None, kink_at_zero: bool = False):
         sigma = jnp.asarray(self.sigma)
-        sigma = sigma.astype(jnp.result_type(sigma.dtype, real_dtype()))
+        sigma = sigma.astype(float_dtype_of(sigma))
         z, w = _standardised_step_rule(sigma, center, reach, n_panels, _nodes(n_nodes), _GAUSSIAN_CUT, kink_at_zero)
-        return _weighted_sum(w * jnp.exp(-0.5 * z * z) / np.sqrt(2 * np.pi), f(sigma * z))
+        return _weighted_sum(w * jnp.exp(-0.5 * z * z) / math.sqrt(2 * math.pi), f(sigma * z))
 
     def pdf(self, delta):
         s = jnp.asarray(self.sigma)
@@ -180,13 +181,13 @@ class Uniform(Distribution):
         n_nodes = _nodes(n_nodes)
         x, w = split_gauss_legendre(n_nodes, 1.0) if kink_at_zero else gauss_legendre(n_nodes)
         width = jnp.asarray(self.width)
-        dtype = jnp.result_type(width.dtype, real_dtype())
+        dtype = float_dtype_of(width)
         nodes = 0.5 * width.astype(dtype) * jnp.asarray(x, dtype)
         return _weighted_sum(jnp.asarray(0.5 * w, dtype), f(nodes))
 
     def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None, kink_at_zero: bool = False):
         width = jnp.asarray(self.width)
-        width = width.astype(jnp.result_type(width.dtype, real_dtype()))
+        width = width.astype(float_dtype_of(width))
         u, w = _standardised_step_rule(width, center, reach, n_panels, _nodes(n_nodes), 0.5, kink_at_zero)
         return _weighted_sum(w, f(width * u))
 
@@ -217,7 +218,7 @@ class TwoPoint(Distribution):
 
     def expectation(self, f, n_nodes: int | None = None, kink_at_zero: bool = False):
         delta = jnp.asarray(self.delta)
-        dtype = jnp.result_type(delta.dtype, real_dtype())
+        dtype = float_dtype_of(delta)
         nodes = jnp.stack([-delta, delta]).astype(dtype)
         return _weighted_sum(jnp.asarray([0.5, 0.5], dtype), f(nodes))
 
@@ -249,7 +250,7 @@ class Empirical(Distribution):
 
     def expectation(self, f, n_nodes: int | None = None, kink_at_zero: bool = False):
         samples = jnp.asarray(self.samples)
-        dtype = jnp.result_type(samples.dtype, real_dtype())
+        dtype = float_dtype_of(samples)
         n = samples.shape[0]
         return _weighted_sum(jnp.full((n,), 1.0 / n, dtype), f(samples.astype(dtype)))
 

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from .._collision import collide_unitary
-from .._dtypes import complex_dtype_for
+from .._dtypes import complex_dtype_for, float_dtype_of
 from .._information import trace_distance
 from .._qudit import partial_swap, spin_z, tensor
 from .._superoperators import matrix_units
@@ -42,7 +42,8 @@ class PartialSwapError(NamedTuple):
 
 def interaction_picture_exact_unitary(model: InhomogeneousReservoir, g_int, delta):
     """``V = e^{+i t_int H_0} U_exact`` (d², d²) with t_int = θ/g_int ([ATO-preprint] eq. (A5))."""
-    delta = jnp.asarray(delta, dtype=float)
+    delta = jnp.asarray(delta)
+    delta = delta.astype(float_dtype_of(delta))  # float32 stays float32 (was cast to float64)
     theta = jnp.asarray(model.theta).astype(delta.dtype)
     u_exact = ExactUnitary(g_int).unitary(model, theta, delta)
     d = model.d
@@ -73,7 +74,8 @@ def partial_swap_error(model: InhomogeneousReservoir, g_int, delta) -> PartialSw
     for value, name in ((g_int, "g_int"), (delta, "delta")):
         check_numeric(value, name)
         check_finite(value, name)
-    delta = jnp.asarray(delta, dtype=float)
+    delta = jnp.asarray(delta)
+    delta = delta.astype(float_dtype_of(delta))
     v = interaction_picture_exact_unitary(model, g_int, delta)
     u = partial_swap(model.d, jnp.asarray(model.theta).astype(delta.dtype)).astype(v.dtype)
     unitary = jnp.linalg.svd(v - u, compute_uv=False)[0]
