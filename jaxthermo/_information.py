@@ -186,11 +186,6 @@ def _kernel_weight(x, sigma, cut=None):
     return jnp.sum(jnp.where(w <= cut, weights, 0.0), axis=-1)
 
 
-def _support_mismatch(rho, sigma):
-    """True where ρ has weight outside the support of σ (decided without gradients)."""
-    return _kernel_weight(rho, sigma) > 10 * support_tolerance(jnp.asarray(sigma).dtype)
-
-
 def _resolved_spectrum(sigma):
     """``(cut, clip)`` (..., one per matrix): which eigenvalues of σ enter ``log σ`` (docs/information.md §4).
 
@@ -257,6 +252,43 @@ def _power_on_support(power, tol):
     return f
 
 
+def _power_resolved(power, cut, clip, shift):
+    """``λ^power·e^{−shift}`` on the eigenvalues above ``cut``, clipped from below at ``clip``; 0 on the kernel
+    (shapes as in :func:`_log_resolved`; ``shift`` has the batch shape, and is ignored for ``power ≥ 0``, whose
+    powers of a density matrix's eigenvalues (≤ 1) cannot overflow: ``λ^power`` as it stands)."""
+
+    def f(w):
+        extra = (1,) * (w.ndim - cut.ndim)
+        c, k, m = (x.reshape(x.shape + extra) for x in (cut, clip, shift))
+        pos = w > c
+        clipped = jnp.maximum(jnp.where(pos, w, 1.0), k)
+        value = clipped**power if power >= 0 else jnp.exp(power * jnp.log(clipped) - m)
+        return jnp.where(pos, value, 0.0)
+
+    return f
+
+
+def _scaled_power(sigma, power):
+    """``(e^{−m} σ^power, m, cut)``: the power over the resolved eigenvalues of σ (:func:`_resolved_spectrum`,
+    docs/information.md §4); for ``power < 0`` with its largest factor ``e^m`` (m = max of ``power·log λ`` over
+    them, no gradient) taken out, so that no power of a tiny eigenvalue overflows (m = 0 for ``power ≥ 0``).
+    ``cut`` bounds the kernel."""
+    cut, clip = _resolved_spectrum(sigma)
+    if power >= 0:
+        m = jnp.zeros_like(cut)
+    else:
+        w = jnp.linalg.eigvalsh(jax.lax.stop_gradient(sigma))
+        logs = power * jnp.log(jnp.maximum(w, clip[..., None]))
+        m = jnp.max(jnp.where(w > cut[..., None], logs, -jnp.inf), axis=-1)
+        m = jnp.where(jnp.isfinite(m), m, 0.0)
+    return hermitian_function(_power_resolved(power, cut, clip, m), sigma), m, cut
+
+
+def _mismatch_on_kernel(rho, sigma, cut):
+    """True where ρ has weight (> 10·:func:`support_tolerance`) on the kernel of σ below ``cut``."""
+    return _kernel_weight(rho, sigma, cut) > 10 * support_tolerance(rho.dtype)
+
+
 def entropy_rate_along(rho, rho_dot) -> jnp.ndarray:
     """``dS/dt = −Tr(ρ̇ log ρ)`` of ``S(ρ) = −Tr ρ log ρ`` along a trace-free tangent ρ̇ (..., d, d).
 
@@ -295,15 +327,18 @@ def relative_entropy(rho, sigma) -> jnp.ndarray:
     log_sigma = hermitian_function(_log_resolved(cut, clip), sigma)
     cross = jnp.real(jnp.einsum("...ij,...ji->...", rho, log_sigma))
     value = -von_neumann_entropy(rho) - cross
-    mismatch = _kernel_weight(rho, sigma, cut) > 10 * support_tolerance(rho.dtype)
-    return jnp.where(mismatch, jnp.inf, value)
+    return jnp.where(_mismatch_on_kernel(rho, sigma, cut), jnp.inf, value)
 
 
 def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     """Petz Rényi divergence ``D̄_α = log Tr(ρ^α σ^{1−α})/(α−1)`` for a scalar α ≥ 0.
 
     α = 1 gives the Umegaki relative entropy. Data-processing monotone for 0 ≤ α ≤ 2; reduces to
-    :func:`renyi_divergence` for commuting states. +∞ for α > 1 when supp ρ ⊄ supp σ.
+    :func:`renyi_divergence` for commuting states. ``σ^{1−α}`` runs over the resolved eigenvalues of σ
+    (docs/information.md §4, as :func:`relative_entropy`): all of them when σ is certified full rank from its
+    diagonal (a cold thermal σ in its energy basis: finite however small e^{−βΔE}), else those above the
+    rounding floor; for α > 1 with its largest factor taken out (no overflow). +∞ for α > 1 when ρ has weight
+    (> 1e-11) on the rest, supp ρ ⊄ supp σ.
     """
     alpha = _static_alpha(alpha, "alpha")
     if alpha < 0 or math.isinf(alpha):
@@ -314,13 +349,12 @@ def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     if alpha == 1.0:
         return relative_entropy(rho, sigma)
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
-    tol = support_tolerance(rho.dtype)
-    rho_a = hermitian_function(_power_on_support(alpha, tol), rho)
-    sigma_b = hermitian_function(_power_on_support(1.0 - alpha, tol), sigma)
+    rho_a = hermitian_function(_power_on_support(alpha, support_tolerance(rho.dtype)), rho)
+    sigma_b, m, cut = _scaled_power(sigma, 1.0 - alpha)
     tr = jnp.real(jnp.einsum("...ij,...ji->...", rho_a, sigma_b))
-    value = jnp.log(tr) / (alpha - 1.0)
+    value = (jnp.log(tr) + m) / (alpha - 1.0)
     if alpha > 1:
-        value = jnp.where(_support_mismatch(rho, sigma), jnp.inf, value)
+        value = jnp.where(_mismatch_on_kernel(rho, sigma, cut), jnp.inf, value)
     return value
 
 
@@ -328,7 +362,11 @@ def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     """Sandwiched Rényi divergence for a scalar α ≥ ½.
 
     ``D̃_α = log Tr[(σ^{(1−α)/2α} ρ σ^{(1−α)/2α})^α]/(α−1)``; α = 1 is the Umegaki relative
-    entropy, α = ∞ the max-relative entropy ``log ‖σ^{−1/2} ρ σ^{−1/2}‖_∞``.
+    entropy, α = ∞ the max-relative entropy ``log ‖σ^{−1/2} ρ σ^{−1/2}‖_∞``. ``σ^γ`` runs over the resolved
+    eigenvalues of σ (docs/information.md §4, as :func:`petz_renyi_divergence`); for γ < 0 (α > 1) as
+    ``e^m s`` with the largest factor e^m taken out, ``D̃_α = [log Tr (sρs)^α + 2αm]/(α − 1)``
+    (``log λ_max(sρs) + 2m`` at α = ∞), so no power of a tiny eigenvalue overflows. +∞ for α > 1 when
+    supp ρ ⊄ supp σ.
     """
     alpha = _static_alpha(alpha, "alpha")
     if alpha < 0.5:
@@ -336,18 +374,18 @@ def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     if alpha == 1.0:
         return relative_entropy(rho, sigma)
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
-    tol = support_tolerance(rho.dtype)
     gamma = -0.5 if math.isinf(alpha) else (1.0 - alpha) / (2.0 * alpha)
-    s = hermitian_function(_power_on_support(gamma, tol), sigma)
+    s, m, cut = _scaled_power(sigma, gamma)  # σ^γ = e^m s
     w = _eigvals(s @ rho @ s)
     if math.isinf(alpha):
-        value = jnp.log(jnp.max(w, axis=-1))
+        value = jnp.log(jnp.max(w, axis=-1)) + 2.0 * m
     else:
         w = jnp.where(w > 0, w, 0.0)
         pos = w > 0
-        value = jnp.log(jnp.sum(jnp.where(pos, jnp.where(pos, w, 1.0) ** alpha, 0.0), axis=-1)) / (alpha - 1.0)
+        total = jnp.sum(jnp.where(pos, jnp.where(pos, w, 1.0) ** alpha, 0.0), axis=-1)
+        value = (jnp.log(total) + 2.0 * alpha * m) / (alpha - 1.0)
     if alpha > 1:
-        value = jnp.where(_support_mismatch(rho, sigma), jnp.inf, value)
+        value = jnp.where(_mismatch_on_kernel(rho, sigma, cut), jnp.inf, value)
     return value
 
 
