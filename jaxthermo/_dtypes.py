@@ -73,3 +73,11 @@ def run_dtype_of(rho):
     sets the run's, whatever the precision of the model's scalars (a Python β included)."""
     dtype = real_dtype_for(jnp.asarray(rho).dtype)
     return jnp.dtype(jnp.float32) if jnp.finfo(dtype).bits <= 32 else jnp.dtype(real_dtype())
+
+
+def cast_floats(tree, dtype):
+    """``tree`` (a model, a law) with every floating leaf cast to ``dtype``; other leaves as they are.
+    Used where the state's precision sets the run's (a Python-float β with a float32 state)."""
+    return jax.tree.map(
+        lambda x: jnp.asarray(x).astype(dtype) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else x, tree
+    )

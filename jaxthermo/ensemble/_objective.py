@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._config import config
-from .._dtypes import as_state
+from .._dtypes import as_state, cast_floats
 from .._qudit import has_coherences
 from .._validation import check_density_matrix, check_orders, check_positive_int, is_concrete
 from ..inhomogeneous import collision_step, free_energies
@@ -173,9 +173,7 @@ def _program(n_steps, n_configs, observable, alpha, quantum, chunk, draw_dtype, 
 
     def run(model, rho0, seed):
         rdt = jnp.real(rho0).dtype
-        model = jax.tree.map(
-            lambda x: jnp.asarray(x).astype(rdt) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else x, model
-        )
+        model = cast_floats(model, rdt)
         seed_key = jax.random.key(seed)
 
         def values(idx):

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._collision import Energetics
-from .._dtypes import as_state, real_dtype_for
+from .._dtypes import as_state, cast_floats, real_dtype_for
 from .._information import trace_distance
 from .._qudit import populations
 from .._validation import check_nonnegative, check_positive_int
@@ -235,6 +235,8 @@ def small_delta_mean_energy_change(model: InhomogeneousReservoir, rho, variance)
 
 def _small_delta_energy(model, rho, variance, heat):
     check_nonnegative(variance, "variance")
+    rho = as_state(rho)
+    model = cast_floats(model, real_dtype_for(rho.dtype))  # the state's precision sets the result's
     dq, ddq = population_derivatives(model)
     q = reservoir_populations(model, jnp.zeros((), dq.dtype))
     p = populations(as_state(rho)).astype(dq.dtype)

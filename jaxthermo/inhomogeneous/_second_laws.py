@@ -19,7 +19,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from .._dtypes import as_state
+from .._dtypes import as_state, cast_floats, real_dtype_for
 from .._information import divergences_to_thermal as _divergences_to_thermal
 from .._information import free_energy as classical_free_energy
 from .._information import quantum_free_energy, relative_entropy
@@ -44,13 +44,15 @@ def free_energies(model: InhomogeneousReservoir, rho, alphas, quantum: bool = Fa
       (..., k) free energies.
     """
     _check_states_and_orders(model, rho, alphas)
+    rho = as_state(rho)
+    rdt = real_dtype_for(rho.dtype)
+    model = cast_floats(model, rdt)  # the state's precision (a Python β with a float32 state: float32)
     if quantum:  # the orders select the quantum divergence: concrete (host) values, so jit/vmap/grad trace
-        rho = as_state(rho)
         values = [
             quantum_free_energy(rho, model.beta, model.g0, float(a)) for a in np.atleast_1d(np.asarray(alphas, float))
         ]
         return jnp.stack(values, axis=-1)
-    alphas = jnp.atleast_1d(jnp.asarray(alphas, dtype=float))
+    alphas = jnp.atleast_1d(jnp.asarray(alphas, dtype=rdt))
     p = populations(rho)
     return classical_free_energy(p[..., None, :], model.beta, model.g0, alphas)
 

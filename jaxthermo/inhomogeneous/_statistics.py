@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._collision import Energetics, energetics_properties
-from .._dtypes import as_state, real_dtype_for
+from .._dtypes import as_state, cast_floats, real_dtype_for
 from .._histogram import Histogram
 from .._qudit import populations
 from .._validation import check_finite, check_positive_int, should_validate
@@ -56,6 +56,7 @@ def quadratic_coefficients(model: InhomogeneousReservoir, rho, quantity: str = "
     _validate(model, rho, 0.0)
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity={quantity!r}: must be one of {list(QUANTITIES)}")
+    model = cast_floats(model, real_dtype_for(as_state(rho).dtype))  # the state's precision sets the result's
     dq, ddq = population_derivatives(model)
     if should_validate(dq) and float(dq[0]) == 0.0:
         raise ValueError("beta, g0: βg0 = 0 makes q0'(0) = 0; the quadratic densities need βg0 != 0")

@@ -66,3 +66,33 @@ def test_float32_in_float32_out(name, law):
 
 def test_the_averaged_trajectory_computes_nothing_in_float64():
     _no_float64_inside(lambda m, r: A.averaged_trajectory(m, r, 4), _model(np.float32), RHO.astype(np.complex64))
+
+
+DIAGONAL = np.diag([0.7, 0.3])
+MIXED = {
+    "collide": lambda m, r: tuple(A.collide(m, r, 0.1)),
+    "mean_work": lambda m, r: A.mean_work(m, r),
+    "divergences_to_thermal": lambda m, r: A.divergences_to_thermal(m, r, (0.5, 1.0, np.inf)),
+    "free_energies": lambda m, r: A.free_energies(m, r, (0.5, 1.0, 2.0)),
+    "free_energies quantum": lambda m, r: A.free_energies(m, r, (0.5, 1.0, 2.0), quantum=True),
+    "free_energy_changes": lambda m, r: A.free_energy_changes(m, jnp.stack([r, r * 0 + jnp.diag(jnp.diag(r))]), (1.0,)),
+    "collision_second_laws": lambda m, r: tuple(A.collision_second_laws(m, r, 0.1, (0.5, 1.0))),
+    "small_delta_mean_heat": lambda m, r: A.small_delta_mean_heat(m, r, 0.01),
+    "small_delta_mean_energy_change": lambda m, r: A.small_delta_mean_energy_change(m, r, 0.01),
+    "quadratic_coefficients": lambda m, r: tuple(A.quadratic_coefficients(m, jnp.diag(jnp.diag(r)))),
+    "work_density": lambda m, r: A.work_density(m, jnp.diag(jnp.diag(r)), jnp.asarray([0.01, 0.05], r.real.dtype)),
+    "work_support": lambda m, r: tuple(A.work_support(m, jnp.diag(jnp.diag(r)))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MIXED))
+def test_a_float32_state_with_a_python_float_model_gives_float32(name):
+    """The state's precision sets the result's, as in collide and mean_work: free_energies,
+    collision_second_laws, the small-δ expansions and the quadratic densities came back float64."""
+    model = jt.InhomogeneousReservoir(2, beta=1.3, g0=1.0, theta=0.4, distribution=jt.Gaussian(0.1))
+    out32 = MIXED[name](model, jnp.asarray(RHO, jnp.complex64))
+    out64 = MIXED[name](model, jnp.asarray(RHO, jnp.complex128))
+    for a, b in zip(jax.tree_util.tree_leaves(out32), jax.tree_util.tree_leaves(out64)):
+        assert a.dtype in (jnp.float32, jnp.complex64), (name, a.dtype)
+        finite = np.isfinite(np.asarray(b))
+        np.testing.assert_allclose(np.asarray(a)[finite], np.asarray(b)[finite], rtol=1e-6, atol=1e-6)
