@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._collision import Energetics, energetics_properties
-from .._dtypes import as_state, cast_floats, real_dtype_for
+from .._dtypes import as_state, cast_floats, real_dtype, real_dtype_for
 from .._histogram import Histogram
 from .._qudit import populations
 from .._validation import check_finite, check_positive_int, should_validate
@@ -181,6 +181,8 @@ def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, di
     Samples δ ~ G and runs the exact collision (closed form or full density matrix) for each; no
     Taylor expansion. Returns :class:`CollisionSamples` ``(deltas, energetics)`` (unpacks as
     ``deltas, e``) with ``energetics.work``, ``.heat`` (into the system), ``.energy_change`` of shape (n,).
+    The δ's are drawn in float64 (under x64) and cast to the state's precision, so a float32 call
+    samples the same δ's as the float64 one.
     """
     n = check_positive_int(n, "n")
     distribution = distribution_of(model, distribution)
@@ -188,7 +190,9 @@ def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, di
     _require_scalar_theta(model, "sample each collision of a schedule with its own model.replace(theta=θ_r)")
     rho = as_state(rho)
     rdt = real_dtype_for(rho.dtype)
-    deltas = distribution.sample(key, (n,), rdt)
+    # drawn at the default precision and cast, as the ensemble engine does (docs/ensemble.md §1):
+    # float32 and float64 calls see the same δ's up to float32 rounding, not two random streams
+    deltas = distribution.sample(key, (n,), real_dtype()).astype(rdt)
     theta = jnp.asarray(model.theta).astype(rdt)
     _, e = jax.jit(jax.vmap(lambda x: _collide(model, rho, x, theta)))(deltas)
     return CollisionSamples(deltas, e)

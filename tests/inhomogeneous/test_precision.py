@@ -96,3 +96,17 @@ def test_a_float32_state_with_a_python_float_model_gives_float32(name):
         assert a.dtype in (jnp.float32, jnp.complex64), (name, a.dtype)
         finite = np.isfinite(np.asarray(b))
         np.testing.assert_allclose(np.asarray(a)[finite], np.asarray(b)[finite], rtol=1e-6, atol=1e-6)
+
+
+def test_single_collision_samples_draw_the_same_deltas_in_float32():
+    """A float32 call drew another random stream (δ in float32), so its statistics differed from the
+    float64 call's by the Monte-Carlo error (~1/√n), not by float32 rounding."""
+    model = jt.InhomogeneousReservoir(2, beta=1.3, g0=1.0, theta=0.4, distribution=jt.Gaussian(0.3))
+    key = jax.random.key(3)
+    d32, e32 = jt.single_collision_samples(model, jnp.asarray(RHO, jnp.complex64), key, 200)
+    d64, e64 = jt.single_collision_samples(model, jnp.asarray(RHO), key, 200)
+    assert d32.dtype == jnp.float32 and e32.work.dtype == jnp.float32
+    np.testing.assert_array_equal(d32, d64.astype(np.float32))
+    # the exact collision at each δ, from the float64 call (an independent precision)
+    np.testing.assert_allclose(e32.work, e64.work, rtol=1e-5, atol=3e-7)
+    np.testing.assert_allclose(e32.heat, e64.heat, rtol=1e-5, atol=3e-7)
