@@ -124,7 +124,7 @@ def renyi_divergence_log(p, log_q, alpha) -> jnp.ndarray:
     # generic α, with the special values replaced by 2 so their (discarded) gradients stay finite
     special = near_one | (a0 == 0) | jnp.isinf(a0)
     a_gen = jnp.where(special, 2.0, a0)
-    safe_p = pos_p & (pos_q | (a_gen[..., None] < 1))
+    safe_p = pos_p & pos_q  # p_j > 0 = q_j adds p_j^α·0 = 0 for α < 1 (and makes D = +∞ for α > 1, below)
     expo = jnp.where(safe_p, a_gen[..., None] * logp_s + (1.0 - a_gen[..., None]) * logq_s, neg_inf)
     # 0 − (−c·L): a zero divergence is +0.0, not −0.0 (c = sgn α/(α − 1) < 0 for 0 < α < 1)
     d_gen = 0.0 - (jnp.sign(a_gen) / (1.0 - a_gen)) * _logsumexp(expo)

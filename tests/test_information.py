@@ -66,6 +66,26 @@ def test_renyi_support_rules():
     assert not jnp.any(jnp.isnan(jt.renyi_divergence(q, p, jnp.array([0.0, 0.5, 1.0, 2.0, jnp.inf]))))
 
 
+@pytest.mark.parametrize("alpha", [-2.0, -0.5, 0.3, 0.5, 0.9])
+def test_renyi_with_weight_of_p_where_q_vanishes(alpha):
+    """α < 1, p_j > 0 = q_j: the term p_j^α q_j^{1−α} is 0 (1 − α > 0), so D_α = sgn α/(α−1) log Σ_{q_j>0} p_j^α q_j^{1−α}
+    (NumPy, 0^{1−α} = 0), ≥ 0, and equal to the Petz and sandwiched divergences of the diagonal states. It took
+    q_j as 1 there: D_½((½, ½)‖(1, 0)) = −log 2 < 0 instead of log 2; finite gradients."""
+    p, q = np.array([0.5, 0.3, 0.2]), np.array([0.6, 0.4, 0.0])
+    ref = _renyi_reference(p, q, alpha)
+    assert ref > 0
+    np.testing.assert_allclose(jt.renyi_divergence(p, q, alpha), ref, rtol=1e-12)
+    if alpha > 0:
+        np.testing.assert_allclose(jt.petz_renyi_divergence(np.diag(p), np.diag(q), alpha), ref, rtol=1e-12)
+    if alpha >= 0.5:
+        np.testing.assert_allclose(jt.sandwiched_renyi_divergence(np.diag(p), np.diag(q), alpha), ref, rtol=1e-12)
+    np.testing.assert_allclose(
+        jt.renyi_divergence(np.array([0.5, 0.5]), np.array([1.0, 0.0]), 0.5), np.log(2.0), rtol=1e-14
+    )
+    grad = jax.grad(lambda x: jt.renyi_divergence(x, jnp.asarray(q), alpha))(jnp.asarray(p))
+    assert np.all(np.isfinite(np.asarray(grad)))
+
+
 def test_renyi_vectorised_alpha_and_batch():
     rng = np.random.default_rng(2)
     p, q = rng.dirichlet(np.ones(3), size=4), rng.dirichlet(np.ones(3), size=4)
