@@ -216,9 +216,22 @@ def check_nonnegative(x, name: str) -> None:
 def check_time_grid(times, name: str = "times") -> None:
     """The one rule for time grids: a finite, non-empty 1-d array, non-decreasing, from t ≥ 0.
 
-    Skipped for traced values (see the module docstring).
+    A traced grid has its shape checked at trace time and its values at run time under
+    ``validate == "always"`` (:func:`error_if`; see the module docstring).
     """
-    if times is None or not is_concrete(times):
+    if times is None:
+        return
+    if not is_concrete(times):
+        if is_numeric_tracer(times):
+            if times.ndim != 1 or times.shape[0] == 0:
+                raise ValueError(f"{name} must be a non-empty 1-d array; got shape {times.shape}")
+            if _value_checks():
+                check_finite(times, name)
+                error_if(
+                    (times < 0) | jnp.concatenate([jnp.zeros((1,), bool), jnp.diff(times) < 0]),
+                    f"{name} must be non-decreasing and >= 0; got {{value}}",
+                    times,
+                )
         return
     t = np.asarray(times)
     if t.ndim != 1 or t.size == 0:

@@ -32,6 +32,21 @@ def test_traced_states_are_checked_under_always():
         assert np.all(np.isfinite(jax.jit(md)(jnp.eye(2) / 2)))
 
 
+@pytest.mark.parametrize(
+    "bad", [jnp.array([0.0, jnp.nan, 1.0]), jnp.array([0.0, 1.0, 0.5]), jnp.array([-1.0, 0.0, 1.0])]
+)
+def test_traced_time_grids_are_checked_under_always(bad):
+    """A NaN, decreasing or negative traced grid gave NaN or integrals over backwards intervals
+    without an error even under validate="always"; the concrete grid was refused naming times."""
+    rho0 = jnp.eye(6) / 6
+    glob = lambda t: A.energy_assignment(MODEL, rho0, t).heats
+    _staged_error(jax.jit(glob), bad, "times")
+    md = lambda t: A.minimal_dissipation(MODEL, jnp.eye(2) / 2, jnp.eye(3) / 3, t).assignment.heat
+    _staged_error(jax.jit(md), bad, "times")
+    with jt.config.override(validate="always"):  # a good traced grid passes, equal to the eager call
+        np.testing.assert_allclose(jax.jit(glob)(TIMES), glob(TIMES), atol=1e-14)
+
+
 @pytest.mark.parametrize("rcond", [float("nan"), 0.0, -1.0, float("inf"), 1j])
 def test_rcond_must_be_finite_and_positive(rcond):
     res = A.QuadraticReservoirs.from_regime(1, 1, 0.0, 1.0, 2.0, 0.0, 1.0, 1.0)
