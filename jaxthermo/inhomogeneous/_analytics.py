@@ -298,7 +298,8 @@ def collision_number_scaling(
         dists.append(float(trace_distance(traj.states[-1], tau_bar)))
     w_limit = float(small_delta_mean_work(model.replace(theta=np.pi / 2), distribution.variance)) * c
     d_limit = float(np.exp(-c) * trace_distance(rho0, tau_bar))
-    return CollisionScaling(n_values, thetas, np.array(works), np.array(dists), w_limit, d_limit)
+    rdt = np.dtype(real_dtype_for(rho0.dtype))  # the state's precision (float32 in, float32 out)
+    return CollisionScaling(n_values, thetas.astype(rdt), np.array(works, rdt), np.array(dists, rdt), w_limit, d_limit)
 
 
 class SecondLawEpsilon(NamedTuple):

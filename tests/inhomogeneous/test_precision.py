@@ -110,3 +110,13 @@ def test_single_collision_samples_draw_the_same_deltas_in_float32():
     # the exact collision at each δ, from the float64 call (an independent precision)
     np.testing.assert_allclose(e32.work, e64.work, rtol=1e-5, atol=3e-7)
     np.testing.assert_allclose(e32.heat, e64.heat, rtol=1e-5, atol=3e-7)
+
+
+def test_collision_number_scaling_keeps_float32():
+    """Its per-N arrays came back float64 for a float32 state (host floats gathered into np.array)."""
+    model = _model(np.float32)
+    out32 = A.collision_number_scaling(model, jnp.asarray(RHO, jnp.complex64), [2, 8], 0.5)
+    out64 = A.collision_number_scaling(_model(np.float64), jnp.asarray(RHO), [2, 8], 0.5)
+    for name in ("theta", "accumulated_work", "trace_distance"):
+        assert getattr(out32, name).dtype == np.float32, name
+        np.testing.assert_allclose(getattr(out32, name), getattr(out64, name), rtol=1e-5, atol=3e-7)
