@@ -186,6 +186,16 @@ def _kernel_weight(x, sigma, cut=None):
     return jnp.sum(jnp.where(w <= cut, weights, 0.0), axis=-1)
 
 
+def graded_lower_bound(m, diag):
+    """``(μ_min(M), b)`` for ``σ = D^{1/2} M D^{1/2}``, D = diag(``diag``) > 0 (..., d), M Hermitian (..., d, d):
+    ``λ_min(σ) ≥ μ_min(M)·min_j D_jj`` (Ostrowski) and ``b = max(½ μ_min(M)·min_j D_jj, tiny)``, strictly below it
+    when μ_min(M) > 0 — the clip under which every eigenvalue of σ enters its logarithm and powers
+    (docs/information.md §4; the ancilla of docs/coherent.md §7 passes its analytic populations and M).
+    Callers pass values without gradients."""
+    mu = jnp.linalg.eigvalsh(m)[..., 0]
+    return mu, jnp.maximum(0.5 * mu * jnp.min(diag, axis=-1), jnp.finfo(diag.dtype).tiny)
+
+
 def _resolved_spectrum(sigma):
     """``(cut, clip)`` (..., one per matrix): which eigenvalues of σ enter ``log σ`` (docs/information.md §4).
 
@@ -213,16 +223,14 @@ def _resolved_spectrum(sigma):
     diag = jnp.real(jnp.diagonal(s, axis1=-2, axis2=-1))
     positive = jnp.all(diag > info.tiny, axis=-1)
     inv = jnp.where(diag > info.tiny, 1.0 / jnp.sqrt(jnp.where(diag > info.tiny, diag, 1.0)), 0.0).astype(s.dtype)
-    m = (s * inv[..., :, None]) * inv[..., None, :]
-    mu = jnp.linalg.eigvalsh(m)[..., 0]
+    mu, bound = graded_lower_bound((s * inv[..., :, None]) * inv[..., None, :], diag)
     graded = positive & (mu > 64 * d * d * float(info.eps))
-    bound = jnp.maximum(0.5 * mu * jnp.min(diag, axis=-1), info.tiny)
     cut = jnp.where(graded, -jnp.inf, floor)
     clip = jnp.where(graded, bound, jnp.maximum(floor, info.tiny))
     return cut, clip
 
 
-def _log_resolved(cut, clip):
+def log_resolved(cut, clip):
     """``log λ`` on the eigenvalues above ``cut``, clipped from below at ``clip``; 0 on the kernel. ``cut`` and
     ``clip`` have the batch shape; the function is applied to eigenvalues (..., d) and, in the Daleckii–Krein
     derivative, to midpoints (..., d, d)."""
@@ -254,7 +262,7 @@ def _power_on_support(power, tol):
 
 def _power_resolved(power, cut, clip, shift):
     """``λ^power·e^{−shift}`` on the eigenvalues above ``cut``, clipped from below at ``clip``; 0 on the kernel
-    (shapes as in :func:`_log_resolved`; ``shift`` has the batch shape, and is ignored for ``power ≥ 0``, whose
+    (shapes as in :func:`log_resolved`; ``shift`` has the batch shape, and is ignored for ``power ≥ 0``, whose
     powers of a density matrix's eigenvalues (≤ 1) cannot overflow: ``λ^power`` as it stands)."""
 
     def f(w):
@@ -307,7 +315,7 @@ def entropy_rate_along(rho, rho_dot) -> jnp.ndarray:
     rho_dot = jnp.asarray(rho_dot).astype(rho.dtype)
     tol = support_tolerance(rho.dtype)
     cut, clip = _resolved_spectrum(rho)
-    log_rho = hermitian_function(_log_resolved(cut, clip), rho)
+    log_rho = hermitian_function(log_resolved(cut, clip), rho)
     value = -jnp.real(jnp.einsum("...ij,...ji->...", rho_dot, log_rho))
     scale = jax.lax.stop_gradient(jnp.linalg.norm(rho_dot, axis=(-2, -1)))
     feeds_kernel = _kernel_weight(rho_dot, rho, cut) > 10 * tol * scale
@@ -324,7 +332,7 @@ def relative_entropy(rho, sigma) -> jnp.ndarray:
     """
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
     cut, clip = _resolved_spectrum(sigma)
-    log_sigma = hermitian_function(_log_resolved(cut, clip), sigma)
+    log_sigma = hermitian_function(log_resolved(cut, clip), sigma)
     cross = jnp.real(jnp.einsum("...ij,...ji->...", rho, log_sigma))
     value = -von_neumann_entropy(rho) - cross
     return jnp.where(_mismatch_on_kernel(rho, sigma, cut), jnp.inf, value)

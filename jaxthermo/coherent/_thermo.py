@@ -23,6 +23,8 @@ import jax.numpy as jnp
 from .._dtypes import as_complex, as_real
 from .._information import (
     entropy_rate_along,
+    graded_lower_bound,
+    log_resolved,
     mutual_information,
     relative_entropy,
     support_tolerance,
@@ -160,9 +162,14 @@ _flagged_entropy_rate = _nan_derivative_where_infinite(entropy_rate_along)
 def _ancilla_relative_entropy(rho_out, rho_a, h_a, beta, chi, s):
     """``S(ρ_A'‖ρ_A)`` of one collision, finite wherever ρ_A > 0, however small its populations (docs/coherent.md §1, §7).
 
-    ``rho_a = ρ_th + s χ`` with ``s = √τ λ``. The generic :func:`~jaxthermo._information.relative_entropy`
-    treats eigenvalues of ρ_A below 1e-12 as zero, so a cold ancilla (βΔE_A ≳ 28, where ρ_th is
-    still full rank) gave +∞. Here:
+    ``rho_a = ρ_th + s χ`` with ``s = √τ λ``. A fixed 1e-12 support tolerance made a cold ancilla
+    (βΔE_A ≳ 28, where ρ_th is still full rank) +∞. The generic :func:`~jaxthermo._information.relative_entropy`
+    certifies full rank from the diagonal of ρ_A in the basis it is given in; for an H_A not diagonal there,
+    neither that diagonal (large and small populations mixed: M nearly singular, +∞) nor ρ_A rotated to H_A's
+    eigenbasis in floating point (populations off by ~ε absolute: 1.3e-17 for 4.2e-18 at βΔE_A = 40) serves.
+    Here the same bound (:func:`~jaxthermo._information.graded_lower_bound`, the
+    clipped logarithm :func:`~jaxthermo._information.log_resolved`) takes the analytic populations p and
+    M = 1 + s D^{−1/2}χD^{−1/2} formed in H_A's eigenbasis:
 
     * s = 0: the value ``S(ρ'‖ρ_th) = −S(ρ') + β(⟨H_A⟩_ρ' − E_0) + log Z'``, since ``log ρ_th = −β(H_A − E_0) − log Z'``
       (``Z' = Σ_j e^{−β(E_j − E_0)}``, E_0 the lowest level), exact at every β; its derivatives (of every
@@ -188,11 +195,9 @@ def _ancilla_relative_entropy(rho_out, rho_a, h_a, beta, chi, s):
     inv = jnp.where(pos, 1.0 / jnp.where(pos, root, 1.0), 0.0).astype(cdt)
     k = jnp.where(keep, 0.0, dagger(u) @ sg(chi) @ u) * inv[:, None] * inv[None, :]
     s_c = sg(s)
-    margin = jnp.linalg.eigvalsh(jnp.eye(k.shape[-1], dtype=cdt) + s_c.astype(cdt) * k)[0]
-    floor = jnp.maximum(0.5 * margin * jnp.min(p), jnp.finfo(p.dtype).tiny)  # strictly below: no tie in max
-
-    def log_clipped(w):
-        return jnp.log(jnp.maximum(w, floor))
+    # the bound of jaxthermo._information's resolved spectrum, with the analytic p and M (strictly below λ_min)
+    margin, floor = graded_lower_bound(jnp.eye(k.shape[-1], dtype=cdt) + s_c.astype(cdt) * k, p)
+    log_clipped = log_resolved(jnp.full_like(floor, -jnp.inf), floor)  # every eigenvalue, clipped at floor
 
     def cross(rho, sigma):
         return jnp.real(jnp.einsum("...ij,...ji->...", rho, hermitian_function(log_clipped, sigma)))
