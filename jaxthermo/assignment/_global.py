@@ -89,6 +89,8 @@ class GlobalModel:
                         f"{name} must be one matrix (d, d); got shape {np.shape(value)}: a GlobalModel is one "
                         "model (use jax.vmap over models built inside it for a batch)"
                     )
+                if np.shape(value)[0] < 1:
+                    raise ValueError(f"{name} must be a (d, d) matrix with d >= 1; got shape {np.shape(value)}")
                 check_hermitian(value, name)
         if self.drive_params is not None:
             if self.drive is None:

@@ -96,3 +96,11 @@ def test_dimension_of_the_generator_is_checked():
         with pytest.raises(ValueError, match="d=3"):
             run(generator, 3)
     np.testing.assert_allclose(A.canonical_hamiltonian(generator, 2, trace=1.0), H_S, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["h_system", "h_environment"])
+def test_an_empty_hamiltonian_is_refused_naming_it(name):
+    """An empty H_S was reported as a wrong h_interaction shape (d_S·d_E = 0 needs (0, 0))."""
+    fields = {"h_system": H_S, "h_interaction": 0.1 * jnp.ones((6, 6)), "h_environment": H_E, name: jnp.zeros((0, 0))}
+    with pytest.raises(ValueError, match=rf"^{name} must be a \(d, d\) matrix with d >= 1"):
+        A.GlobalModel(**fields)
