@@ -53,8 +53,19 @@ def _traceless_part(k, d):
     return k - jnp.trace(k) / d * jnp.eye(d, dtype=k.dtype)
 
 
-def _check_generator_dimension(generator: Callable, d: int) -> None:
-    """``ValueError`` naming ``d`` unless ``generator`` maps (d, d) arrays to (d, d) arrays (shapes only)."""
+def _run_dtype(generator: Callable, d: int, trace):
+    """The complex dtype of the canonical form: the dtype of ``trace``, or, for a Python number (which
+    has no precision of its own), that of the generator's image of a complex64 matrix (complex64 for
+    a float32 generator, complex128 where it carries float64 constants). Checks the shapes."""
+    out = _check_generator_dimension(generator, d)
+    if type(trace) in (int, float):  # not np.float64 (a float subclass with a dtype)
+        return complex_dtype_for(out.dtype)
+    return complex_dtype_for(jnp.asarray(trace).dtype)
+
+
+def _check_generator_dimension(generator: Callable, d: int):
+    """``ValueError`` naming ``d`` unless ``generator`` maps (d, d) arrays to (d, d) arrays (shapes
+    only); returns the shape and dtype of the image of a complex64 matrix."""
     check_dimension(d, "d")
     try:
         out = jax.eval_shape(generator, jax.ShapeDtypeStruct((d, d), jnp.complex64))
@@ -62,6 +73,7 @@ def _check_generator_dimension(generator: Callable, d: int) -> None:
         raise ValueError(f"d={d}: the generator does not act on ({d}, {d}) matrices ({exc})") from None
     if getattr(out, "shape", None) != (d, d):
         raise ValueError(f"d={d}: the generator maps ({d}, {d}) matrices to shape {getattr(out, 'shape', None)}")
+    return out
 
 
 def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray:
@@ -77,16 +89,16 @@ def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray
       generator: a linear map ρ ↦ L(ρ) on (d, d) arrays (jit/vmap-compatible).
       d: Hilbert-space dimension.
       trace: finite real scalar, the trace given to K (``ValueError`` otherwise). Its dtype sets the
-        precision of K (a Python number: float64): pass ``jnp.float32(0)`` for a float32 generator.
+        precision of K; a Python number (the default) takes the generator's: complex64 for a
+        generator that keeps a complex64 matrix complex64 (it used to give complex128).
 
     Example:
       >>> h = jnp.array([[1.0, 0.5], [0.5, -0.3]])
       >>> canonical_hamiltonian(lambda r: -1j * (h @ r - r @ h), 2, trace=jnp.trace(h))  # == h
     """
     check_real_scalar(trace, "trace")
-    _check_generator_dimension(generator, d)
+    dtype = _run_dtype(generator, d, trace)
     trace = jnp.asarray(trace)
-    dtype = complex_dtype_for(trace.dtype)
     images = map_images(generator, d, dtype)
     x = jnp.einsum("jlil->ij", images)
     k = (1j / (2 * d)) * (x - dagger(x))
@@ -121,9 +133,7 @@ def canonical_form(generator: Callable, d: int, trace=0.0) -> CanonicalForm:
     Hamiltonian is :func:`canonical_hamiltonian` (``trace`` as there, also setting the precision).
     """
     check_real_scalar(trace, "trace")
-    _check_generator_dimension(generator, d)
-    trace = jnp.asarray(trace)
-    dtype = complex_dtype_for(trace.dtype)
+    dtype = _run_dtype(generator, d, trace)
     images = map_images(generator, d, dtype)  # [k, l, i, j]
     # Choi C[(k, i), (l, j)] = L(|k><l|)_ij ; |A>> = Σ_k |k> ⊗ A|k>  has entries [(k, m)] = A[m, k]
     choi = jnp.transpose(images, (0, 2, 1, 3)).reshape(d * d, d * d)

@@ -93,3 +93,26 @@ def test_non_markovian_intervals():
     rates[9:, 0] = -1.0
     assert non_markovian_intervals(t, rates) == [(0.2, pytest.approx(0.4)), (pytest.approx(0.9), 1.0)]
     assert non_markovian_intervals(t, np.ones((11, 3))) == []
+
+
+def test_a_float32_generator_keeps_float32_with_the_default_trace():
+    """The default trace (a Python 0.0) made K, γ and L complex128/float64 for a complex64 generator;
+    now the generator's precision. Known K (traceless) and rates recovered to float32 accuracy; a
+    float64 generator still gives float64."""
+    d = 2
+    k = np.array([[0.3, 0.2 - 0.1j], [0.2 + 0.1j, -0.3]])
+    sm = np.array([[0.0, 1.0], [0.0, 0.0]])
+    jumps = np.stack([sm, sm.T, np.diag([1.0, -1.0]) / np.sqrt(2)]).astype(complex)
+    rates = np.array([0.2, 0.7, 1.1])
+    gen32 = lindblad_generator(
+        jnp.asarray(k, jnp.complex64), jnp.asarray(rates, jnp.float32), jnp.asarray(jumps, jnp.complex64)
+    )
+    form = canonical_form(gen32, d)
+    assert form.hamiltonian.dtype == jnp.complex64 and form.jumps.dtype == jnp.complex64
+    assert form.rates.dtype == jnp.float32
+    np.testing.assert_allclose(np.sort(form.rates), np.sort(rates), atol=2e-6)
+    np.testing.assert_allclose(form.hamiltonian, k, atol=2e-6)
+    assert canonical_hamiltonian(gen32, d).dtype == jnp.complex64
+    gen64 = lindblad_generator(jnp.asarray(k), jnp.asarray(rates), jnp.asarray(jumps))
+    assert canonical_form(gen64, d).hamiltonian.dtype == jnp.complex128
+    assert canonical_hamiltonian(gen32, d, trace=np.float64(0.0)).dtype == jnp.complex128  # an explicit dtype wins
