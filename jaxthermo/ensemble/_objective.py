@@ -30,7 +30,7 @@ import numpy as np
 from .._config import config
 from .._dtypes import as_state, cast_floats
 from .._qudit import has_coherences
-from .._validation import check_density_matrix, check_orders, check_positive_int, is_concrete
+from .._validation import check_density_matrix, check_finite, check_orders, check_positive_int, is_concrete
 from ..inhomogeneous import collision_step, free_energies
 from ._kernel import scan_thetas
 from ._sampling import MAX_CONFIGS, default_draw_dtype, sample_chunk
@@ -250,6 +250,9 @@ def ensemble_mean(
     if getattr(model, "distribution", None) is None:
         raise ValueError("model.distribution: ensemble_mean needs the law G(δ), e.g. distribution=Gaussian(0.05)")
     check_density_matrix(rho0, "rho0", dim=model.d)
+    for path, leaf in jax.tree_util.tree_flatten_with_path(model)[0]:
+        if not is_concrete(leaf):  # traced parameters (an optax loop): staged under validate="always"
+            check_finite(leaf, "model" + jax.tree_util.keystr(path))
     n_steps = check_positive_int(n_steps, "n_steps")
     n_configs = check_positive_int(n_configs, "n_configs")
     if n_configs > MAX_CONFIGS:

@@ -5,6 +5,7 @@ as ``ensemble_mean`` does."""
 
 import dataclasses
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -58,3 +59,21 @@ def test_a_mixed_call_follows_the_state_like_ensemble_mean(state_dtype):
     assert result.mean_work.dtype == np.float32 and mean.dtype == np.float32
     np.testing.assert_allclose(np.sum(result.mean_work), mean, rtol=1e-5)
     assert jt.ensemble(model, RHO, 4, 256).mean_work.dtype == np.float64
+
+
+@pytest.mark.parametrize("field", ["theta", "beta", "sigma"])
+def test_traced_nan_parameters_of_ensemble_mean_are_named_under_always(field):
+    """A NaN θ, β or σ traced through ensemble_mean gave a NaN mean without an error even under
+    validate="always" (mean_work and averaged_trajectory named the field)."""
+    model = _model(float)
+
+    def mean(x):
+        changed = model.replace(distribution=jt.Gaussian(x)) if field == "sigma" else model.replace(**{field: x})
+        return jt.ensemble_mean(changed, RHO, 3, 64)
+
+    with jt.config.override(validate="always"), pytest.raises(Exception, match=rf"model\.\S*{field} must be finite"):
+        jax.block_until_ready(jax.jit(mean)(np.nan))
+    with jt.config.override(validate="always"):  # a finite traced value passes, value and gradient as eager
+        good = {"theta": 0.4, "beta": 1.0, "sigma": 0.3}[field]
+        np.testing.assert_allclose(jax.jit(mean)(good), mean(good), rtol=1e-12)
+        np.testing.assert_allclose(jax.jit(jax.grad(mean))(good), jax.grad(mean)(good), rtol=1e-10)
