@@ -112,3 +112,24 @@ def numpy_divergence_to_diagonal(rho, log_t, a):
     s = np.exp(gamma * log_t)
     mu = np.clip(np.linalg.eigvalsh(s[:, None] * rho * s[None, :]), 0.0, None)
     return np.log(mu.max()) if np.isinf(a) else np.log(np.sum(mu**a)) / (a - 1)
+
+
+def numpy_log_thermal(d, beta):
+    """log p_k = −βk − log Z, Z = Σ_k e^{−βk}, for equally spaced levels k = 0, …, d − 1 (no underflow)."""
+    e = np.arange(d, dtype=float)
+    return -beta * e - np.log(np.sum(np.exp(-beta * e)))
+
+
+def cold_coherent_qubit(beta, c):
+    """``σ = [[p0, c√(p0p1)], [c√(p0p1), p1]]`` with p thermal at β (levels 0, 1), and its eigen-decomposition
+    in closed form: ``(σ, u, log μ)`` with μ₊ = ½(1 + √((p0 − p1)² + 4σ01²)), μ₋ = det/μ₊ = p0 p1 (1 − c²)/μ₊
+    (no cancellation), eigenvectors at the angle θ, tan 2θ = 2σ01/(p0 − p1); σ = u diag(μ) uᵀ."""
+    log_p = numpy_log_thermal(2, beta)
+    p0, p1 = np.exp(log_p)
+    off = c * np.exp(0.5 * (log_p[0] + log_p[1]))
+    sigma = np.array([[p0, off], [off, p1]], dtype=complex)
+    big = 0.5 * (1.0 + np.sqrt((p0 - p1) ** 2 + 4 * off**2))
+    log_small = log_p[0] + log_p[1] + np.log1p(-(c**2)) - np.log(big)
+    theta = 0.5 * np.arctan2(2 * off, p0 - p1)
+    u = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]], dtype=complex)
+    return sigma, u, np.array([np.log(big), log_small])

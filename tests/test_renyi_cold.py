@@ -14,16 +14,10 @@ import pytest
 
 import jaxthermo as jt
 from jaxthermo._information import log_thermal_populations, quantum_divergence_to_diagonal, renyi_divergence_log
-from tests.helpers import random_state
+from tests.helpers import cold_coherent_qubit, numpy_log_thermal, random_state
 
 PETZ_ALPHAS = [0.5, 2.0, 3.0]
 SANDWICHED_ALPHAS = [0.5, 2.0, 3.0, np.inf]
-
-
-def _log_thermal(d, beta):
-    """log p_k = −βk − log Z for the levels k = 0, …, d − 1 (no underflow)."""
-    e = np.arange(d, dtype=float)
-    return -beta * e - np.log(np.sum(np.exp(-beta * e)))
 
 
 def _petz_reference(rho, u, log_mu, a):
@@ -64,7 +58,7 @@ def test_divergences_to_a_cold_diagonal_sigma(d, beta, kind):
     evaluates the same divergence, and, for diagonal ρ, against the classical D_α. They were +∞ for α > 1 and, at
     α = ½, off by ~1e-6 relative at βΔE = 30 (the populations below 1e-12 dropped)."""
     rho = _rho(d, kind)
-    log_p = _log_thermal(d, beta)
+    log_p = numpy_log_thermal(d, beta)
     sigma = np.diag(np.exp(log_p)).astype(complex)
     eye = np.eye(d)
     for a in PETZ_ALPHAS:
@@ -86,21 +80,6 @@ def test_divergences_to_a_cold_diagonal_sigma(d, beta, kind):
             np.testing.assert_allclose(got, classical, rtol=1e-12)
 
 
-def _coherent_qubit(beta, c):
-    """σ = [[p0, c√(p0p1)], [c√(p0p1), p1]], p thermal at β, with its eigen-decomposition in closed form: μ₊ =
-    ½(1 + √((p0 − p1)² + 4σ01²)), μ₋ = det/μ₊ = p0 p1 (1 − c²)/μ₊ (no cancellation), eigenvectors at the angle θ,
-    tan 2θ = 2σ01/(p0 − p1)."""
-    log_p = _log_thermal(2, beta)
-    p0, p1 = np.exp(log_p)
-    off = c * np.exp(0.5 * (log_p[0] + log_p[1]))
-    sigma = np.array([[p0, off], [off, p1]], dtype=complex)
-    big = 0.5 * (1.0 + np.sqrt((p0 - p1) ** 2 + 4 * off**2))
-    log_small = log_p[0] + log_p[1] + np.log1p(-(c**2)) - np.log(big)
-    theta = 0.5 * np.arctan2(2 * off, p0 - p1)
-    u = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]], dtype=complex)
-    return sigma, u, np.array([np.log(big), log_small])
-
-
 @pytest.mark.parametrize("kind", ["coherent", "diagonal"])
 @pytest.mark.parametrize("beta", [30.0, 45.0, 60.0])
 def test_divergences_to_a_cold_coherent_sigma(beta, kind):
@@ -108,7 +87,7 @@ def test_divergences_to_a_cold_coherent_sigma(beta, kind):
     against NumPy with σ's eigenvalues and eigenvectors in closed form (a generic σ, not diagonal). The eigensolver
     gives the small eigenvalue to ~1e-10 relative here (docs/information.md §4), hence rtol 1e-9."""
     rho = _rho(2, kind)
-    sigma, u, log_mu = _coherent_qubit(beta, 0.3)
+    sigma, u, log_mu = cold_coherent_qubit(beta, 0.3)
     for a in PETZ_ALPHAS:
         got = float(jt.petz_renyi_divergence(rho, sigma, a))
         np.testing.assert_allclose(got, _petz_reference(rho, u, log_mu, a), rtol=1e-9, err_msg=f"Petz {a}")

@@ -10,6 +10,7 @@ import pytest
 import jaxthermo as jt
 import jaxthermo.coherent as jc
 from tests.coherent.helpers import lindblad_rhs, reference_lindblad
+from tests.helpers import cold_coherent_qubit, numpy_log_thermal
 
 SM2 = np.array([[0.0, 1.0], [0.0, 0.0]])  # |0⟩⟨1| on the qubit ancilla
 
@@ -37,12 +38,6 @@ def _model(p):
     return jc.CoherentCollisionModel(p["H_S"], p["H_A"], p["V"], p["beta"], p["chi"], p["lam"], p["tau"])
 
 
-def _log_thermal(d, beta):
-    """log p_k = −βk − log Z, Z = Σ_k e^{−βk}, for the levels k = 0, …, d − 1 (exact, no underflow)."""
-    e = np.arange(d, dtype=float)
-    return -beta * e - np.log(np.sum(np.exp(-beta * e)))
-
-
 def _reference(p, rho, log_rho):
     """Ṡ, Π, Ḟ by NumPy: ρ̇ from the Lindblad form built independently (tests/coherent/helpers.py),
     Ṡ = −Tr(ρ̇ log ρ) with the given log ρ, Q̇_inc = Tr[H_S D(ρ)], Π = Ṡ − βQ̇_inc, Ḟ = Tr(H_S ρ̇) − Ṡ/β."""
@@ -62,7 +57,7 @@ def test_rates_at_a_cold_thermal_state_match_numpy_with_log_populations(d_s, bet
     log dropped (Ṡ = 0 instead of ≈ −1e-16) when it drained them."""
     p = _arrays(d_s, beta)
     m = _model(p)
-    log_p = _log_thermal(d_s, factor * beta)
+    log_p = numpy_log_thermal(d_s, factor * beta)
     rho = np.diag(np.exp(log_p)).astype(complex)
     s_ref, pi_ref, f_ref, bq = _reference(p, rho, np.diag(log_p))
     scale = abs(s_ref) + abs(bq)
@@ -73,17 +68,10 @@ def test_rates_at_a_cold_thermal_state_match_numpy_with_log_populations(d_s, bet
 
 
 def _coherent_qubit(beta_s, c):
-    """ρ = [[p0, c√(p0p1)], [c√(p0p1), p1]] with p thermal at β_S, and its log by the closed form: eigenvalues
-    μ± with μ− = det/μ+ = p0 p1 (1 − c²)/μ+ (no cancellation), eigenvectors at the angle θ, tan 2θ = 2ρ01/(p0 − p1)."""
-    log_p = _log_thermal(2, beta_s)
-    p0, p1 = np.exp(log_p)
-    off = c * np.exp(0.5 * (log_p[0] + log_p[1]))
-    rho = np.array([[p0, off], [off, p1]], dtype=complex)
-    big = 0.5 * (1.0 + np.sqrt((p0 - p1) ** 2 + 4 * off**2))
-    log_small = log_p[0] + log_p[1] + np.log1p(-(c**2)) - np.log(big)
-    theta = 0.5 * np.arctan2(2 * off, p0 - p1)
-    u = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
-    return rho, u @ np.diag([np.log(big), log_small]) @ u.T, log_small
+    """A coherent cold qubit ρ (:func:`tests.helpers.cold_coherent_qubit`), its log by the closed form, and the
+    log of its small eigenvalue."""
+    rho, u, log_mu = cold_coherent_qubit(beta_s, c)
+    return rho, np.real(u @ np.diag(log_mu) @ u.T), log_mu[1]
 
 
 @pytest.mark.parametrize("beta", [30.0, 45.0, 60.0])
@@ -100,10 +88,10 @@ def test_rates_at_a_cold_coherent_state_match_the_closed_form_log(beta):
     np.testing.assert_allclose(float(jt.entropy_production_rate(m, rho)), pi_ref, rtol=0, atol=1e-9 * scale)
     np.testing.assert_allclose(float(jc.free_energy_rate(m, rho)), f_ref, rtol=0, atol=1e-9 * scale / beta)
     # S(ρ‖τ_S), τ_S thermal at β for H_S = diag(0, 1): its populations e^{−β}/Z ≪ 1e-12
-    tau_s = np.diag(np.exp(_log_thermal(2, beta))).astype(complex)
+    tau_s = np.diag(np.exp(numpy_log_thermal(2, beta))).astype(complex)
     mu = np.exp([np.log(np.real(np.trace(rho)) - np.exp(log_small)), log_small])
     s_rho = -np.sum(mu * np.log(mu))
-    ref = -s_rho - np.sum(np.real(np.diag(rho)) * _log_thermal(2, beta))
+    ref = -s_rho - np.sum(np.real(np.diag(rho)) * numpy_log_thermal(2, beta))
     np.testing.assert_allclose(float(jt.relative_entropy(rho, tau_s)), ref, rtol=1e-10)
 
 
@@ -160,7 +148,7 @@ def test_true_support_mismatch_stays_infinite_with_nan_derivatives():
         assert np.isneginf(float(jc.free_energy_rate(m, rho)))
         grad = jax.grad(lambda lam, r=rho: jt.entropy_production_rate(m.replace(lam=lam), r))(p["lam"])
         assert np.isnan(float(grad))
-    mixed = np.diag(np.exp(_log_thermal(2, 5.0))).astype(complex)  # weight ~e^{-5} on the kernels
+    mixed = np.diag(np.exp(numpy_log_thermal(2, 5.0))).astype(complex)  # weight ~e^{-5} on the kernels
     assert np.isposinf(float(jt.relative_entropy(mixed, coherent)))
     assert np.isposinf(float(jt.relative_entropy(mixed, ground)))
 
@@ -169,12 +157,12 @@ def test_true_support_mismatch_stays_infinite_with_nan_derivatives():
 def test_cold_bath_rates_in_float32(beta):
     """float32 model and state: Ṡ and Π finite, float32, and equal to the float64 values (the float32 support
     tolerance 1e-6 made them +∞ from βΔE ≈ 14)."""
-    log_p = _log_thermal(2, 1.2 * beta)
+    log_p = numpy_log_thermal(2, 1.2 * beta)
     rho = np.diag(np.exp(log_p))
     m32 = jc.qubit_example(beta=beta, lam=0.0, tau=0.01, dtype=jnp.float32)
     m64 = jc.qubit_example(beta=beta, lam=0.0, tau=0.01)
     # Ṡ against NumPy: ρ̇ = diag(γ⁺p0 − γ⁻p1)·(−1, 1) for amplitude damping with γ⁻ = p0_A, γ⁺ = p1_A (g = 1)
-    log_a = _log_thermal(2, beta)
+    log_a = numpy_log_thermal(2, beta)
     flow = np.exp(log_a[1] + log_p[0]) - np.exp(log_a[0] + log_p[1])
     np.testing.assert_allclose(
         float(jc.entropy_rate(m32, rho.astype(np.complex64))), -flow * (log_p[1] - log_p[0]), rtol=1e-4
