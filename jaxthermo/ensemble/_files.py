@@ -527,7 +527,9 @@ class Checkpoint:
             configs = min(self.n_configs, chunks * self.chunk_size)
         else:
             raise ValueError(
-                f"{where} belongs to a different run (parameters, seed or statistics differ); "
+                f"{where} belongs to a different run (parameters, seed, precision or statistics differ; "
+                "a float32/complex64 rho0 runs in float32 unless dtype= is given, so a run checkpointed "
+                "before jaxthermo followed rho0's precision resumes with dtype=jnp.float64); "
                 "delete it or choose another path"
             )
         flat = {k: v for k, v in arrays.items() if "." in k}

@@ -155,3 +155,21 @@ def test_checkpoint_written_before_configs_done_resumes_with_its_chunk_size(tmp_
         pytest.raises(FileFormatError, match="60 finished"),
     ):
         c.load()  # 2 chunks of 30 = 60 configurations, but the histogram holds 80
+
+
+def test_a_float32_state_run_checkpointed_in_float64_resumes_with_dtype(tmp_path):
+    """A complex64 rho0 now runs in float32; a checkpoint written in float64 for that state (the default
+    before, and dtype=jnp.float64 now) is refused by the default call with a message naming the remedy, and
+    resumes with dtype=jnp.float64 to exactly the uninterrupted numbers."""
+    import jax.numpy as jnp
+
+    rho = np.eye(2, dtype=np.complex64) / 2
+    ckpt = str(tmp_path / "run.npz")
+    args = dict(n_steps=6, n_configs=120, seed=5, chunk_size=40)
+    whole = jt.ensemble(_model(), rho, dtype=jnp.float64, **args)
+    jt.ensemble(_model(), rho, dtype=jnp.float64, checkpoint=ckpt, **args)
+    with pytest.raises(ValueError, match=r"precision.*dtype=jnp\.float64"):
+        jt.ensemble(_model(), rho, checkpoint=ckpt, **args)
+    again = jt.ensemble(_model(), rho, dtype=jnp.float64, checkpoint=ckpt, **args)
+    assert again.mean_total_work.dtype == np.float64
+    np.testing.assert_array_equal(again.mean_total_work, whole.mean_total_work)
