@@ -10,6 +10,7 @@ states): eigenvalue-only formulas use ``eigvalsh`` and matrix functions go throu
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -175,15 +176,12 @@ def von_neumann_entropy(rho) -> jnp.ndarray:
     return -jnp.sum(xlogx(_eigvals(_state(rho, "rho"))), axis=-1)
 
 
-def _kernel_weight(x, sigma, cut=None):
-    """``Tr(P x P)`` with P the projector onto the kernel of σ, decided and computed without gradients;
-    basis-free within a degenerate kernel. The kernel: eigenvalues ≤ ``cut`` (..., one per σ) when given
-    (:func:`_resolved_spectrum`), else ≤ :func:`support_tolerance`."""
-    x_c, sigma_c = jax.lax.stop_gradient(x), jax.lax.stop_gradient(sigma)
-    w, v = jnp.linalg.eigh(sigma_c)
-    cut = support_tolerance(w.dtype) if cut is None else jax.lax.stop_gradient(cut)[..., None]
-    weights = jnp.real(jnp.einsum("...ji,...jk,...ki->...i", jnp.conj(v), x_c, v))
-    return jnp.sum(jnp.where(w <= cut, weights, 0.0), axis=-1)
+def _kernel_weight(x, spectrum):
+    """``Tr(P x P)`` with P the projector onto the kernel of σ (its eigenvalues ≤ ``spectrum.cut``, from
+    :func:`_resolved_spectrum`), computed without gradients; basis-free within a degenerate kernel."""
+    v = spectrum.vectors
+    weights = jnp.real(jnp.einsum("...ji,...jk,...ki->...i", jnp.conj(v), jax.lax.stop_gradient(x), v))
+    return jnp.sum(jnp.where(spectrum.values <= spectrum.cut[..., None], weights, 0.0), axis=-1)
 
 
 def graded_lower_bound(m, diag):
@@ -196,8 +194,18 @@ def graded_lower_bound(m, diag):
     return mu, jnp.maximum(0.5 * mu * jnp.min(diag, axis=-1), jnp.finfo(diag.dtype).tiny)
 
 
-def _resolved_spectrum(sigma):
-    """``(cut, clip)`` (..., one per matrix): which eigenvalues of σ enter ``log σ`` (docs/information.md §4).
+class _Resolved(NamedTuple):
+    """σ's eigen-decomposition (no gradients) and which of its eigenvalues enter ``log σ`` and ``σ^γ``."""
+
+    cut: jnp.ndarray  # (...,): eigenvalues ≤ cut form the kernel
+    clip: jnp.ndarray  # (...,): the others are clipped from below at clip
+    values: jnp.ndarray  # (..., d)
+    vectors: jnp.ndarray  # (..., d, d)
+
+
+def _resolved_spectrum(sigma) -> _Resolved:
+    """``_Resolved(cut, clip, values, vectors)``: which eigenvalues of σ enter ``log σ`` (docs/information.md
+    §4), with ``cut`` and ``clip`` one per matrix, and the eigen-decomposition they were decided from.
 
     Decided without gradients. Two certificates:
 
@@ -217,7 +225,7 @@ def _resolved_spectrum(sigma):
     rdt = jnp.real(s).dtype
     info = jnp.finfo(rdt)
     d = s.shape[-1]
-    w = jnp.linalg.eigvalsh(s)
+    w, v = jnp.linalg.eigh(s)
     norm = jnp.max(jnp.abs(w), axis=-1)
     floor = min(16 * d * float(info.eps), support_tolerance(rdt)) * norm
     diag = jnp.real(jnp.diagonal(s, axis1=-2, axis2=-1))
@@ -227,21 +235,31 @@ def _resolved_spectrum(sigma):
     graded = positive & (mu > 64 * d * d * float(info.eps))
     cut = jnp.where(graded, -jnp.inf, floor)
     clip = jnp.where(graded, bound, jnp.maximum(floor, info.tiny))
-    return cut, clip
+    return _Resolved(cut, clip, w, v)
 
 
-def log_resolved(cut, clip):
-    """``log λ`` on the eigenvalues above ``cut``, clipped from below at ``clip``; 0 on the kernel. ``cut`` and
-    ``clip`` have the batch shape; the function is applied to eigenvalues (..., d) and, in the Daleckii–Krein
-    derivative, to midpoints (..., d, d)."""
+def _on_resolved(g, cut, clip):
+    """``g(λ, batch)`` on the eigenvalues above ``cut``, clipped from below at ``clip``; 0 on the kernel. ``cut``
+    and ``clip`` have the batch shape; the function is applied to eigenvalues (..., d) and, in the Daleckii–Krein
+    derivative, to pairs and quadrature nodes (..., d, d, n): ``batch`` broadcasts a batch-shaped array
+    against them."""
 
     def f(w):
         extra = (1,) * (w.ndim - cut.ndim)
-        c, k = cut.reshape(cut.shape + extra), clip.reshape(clip.shape + extra)
-        pos = w > c
-        return jnp.where(pos, jnp.log(jnp.maximum(jnp.where(pos, w, 1.0), k)), 0.0)
+
+        def batch(x):
+            return x.reshape(x.shape + extra)
+
+        pos = w > batch(cut)
+        return jnp.where(pos, g(jnp.maximum(jnp.where(pos, w, 1.0), batch(clip)), batch), 0.0)
 
     return f
+
+
+def log_resolved(cut, clip):
+    """``log λ`` on the eigenvalues above ``cut``, clipped from below at ``clip``; 0 on the kernel (shapes as
+    in :func:`_on_resolved`)."""
+    return _on_resolved(lambda x, _: jnp.log(x), cut, clip)
 
 
 def _log_on_support(tol):
@@ -262,39 +280,32 @@ def _power_on_support(power, tol):
 
 def _power_resolved(power, cut, clip, shift):
     """``λ^power·e^{−shift}`` on the eigenvalues above ``cut``, clipped from below at ``clip``; 0 on the kernel
-    (shapes as in :func:`log_resolved`; ``shift`` has the batch shape, and is ignored for ``power ≥ 0``, whose
+    (shapes as in :func:`_on_resolved`; ``shift`` has the batch shape, and is ignored for ``power ≥ 0``, whose
     powers of a density matrix's eigenvalues (≤ 1) cannot overflow: ``λ^power`` as it stands)."""
-
-    def f(w):
-        extra = (1,) * (w.ndim - cut.ndim)
-        c, k, m = (x.reshape(x.shape + extra) for x in (cut, clip, shift))
-        pos = w > c
-        clipped = jnp.maximum(jnp.where(pos, w, 1.0), k)
-        value = clipped**power if power >= 0 else jnp.exp(power * jnp.log(clipped) - m)
-        return jnp.where(pos, value, 0.0)
-
-    return f
+    if power >= 0:
+        return _on_resolved(lambda x, _: x**power, cut, clip)
+    return _on_resolved(lambda x, batch: jnp.exp(power * jnp.log(x) - batch(shift)), cut, clip)
 
 
 def _scaled_power(sigma, power):
-    """``(e^{−m} σ^power, m, cut)``: the power over the resolved eigenvalues of σ (:func:`_resolved_spectrum`,
+    """``(e^{−m} σ^power, m, spectrum)``: the power over the resolved eigenvalues of σ (:func:`_resolved_spectrum`,
     docs/information.md §4); for ``power < 0`` with its largest factor ``e^m`` (m = max of ``power·log λ`` over
     them, no gradient) taken out, so that no power of a tiny eigenvalue overflows (m = 0 for ``power ≥ 0``).
-    ``cut`` bounds the kernel."""
-    cut, clip = _resolved_spectrum(sigma)
+    ``spectrum`` (:func:`_resolved_spectrum`) bounds the kernel."""
+    spectrum = _resolved_spectrum(sigma)
+    cut, clip, w = spectrum.cut, spectrum.clip, spectrum.values
     if power >= 0:
         m = jnp.zeros_like(cut)
     else:
-        w = jnp.linalg.eigvalsh(jax.lax.stop_gradient(sigma))
         logs = power * jnp.log(jnp.maximum(w, clip[..., None]))
         m = jnp.max(jnp.where(w > cut[..., None], logs, -jnp.inf), axis=-1)
         m = jnp.where(jnp.isfinite(m), m, 0.0)
-    return hermitian_function(_power_resolved(power, cut, clip, m), sigma), m, cut
+    return hermitian_function(_power_resolved(power, cut, clip, m), sigma), m, spectrum
 
 
-def _mismatch_on_kernel(rho, sigma, cut):
-    """True where ρ has weight (> 10·:func:`support_tolerance`) on the kernel of σ below ``cut``."""
-    return _kernel_weight(rho, sigma, cut) > 10 * support_tolerance(rho.dtype)
+def _mismatch_on_kernel(rho, spectrum):
+    """True where ρ has weight (> 10·:func:`support_tolerance`) on the kernel of σ (``spectrum``)."""
+    return _kernel_weight(rho, spectrum) > 10 * support_tolerance(rho.dtype)
 
 
 def entropy_rate_along(rho, rho_dot) -> jnp.ndarray:
@@ -314,11 +325,11 @@ def entropy_rate_along(rho, rho_dot) -> jnp.ndarray:
     rho = _state(rho, "rho")
     rho_dot = jnp.asarray(rho_dot).astype(rho.dtype)
     tol = support_tolerance(rho.dtype)
-    cut, clip = _resolved_spectrum(rho)
-    log_rho = hermitian_function(log_resolved(cut, clip), rho)
+    spectrum = _resolved_spectrum(rho)
+    log_rho = hermitian_function(log_resolved(spectrum.cut, spectrum.clip), rho)
     value = -jnp.real(jnp.einsum("...ij,...ji->...", rho_dot, log_rho))
     scale = jax.lax.stop_gradient(jnp.linalg.norm(rho_dot, axis=(-2, -1)))
-    feeds_kernel = _kernel_weight(rho_dot, rho, cut) > 10 * tol * scale
+    feeds_kernel = _kernel_weight(rho_dot, spectrum) > 10 * tol * scale
     return jnp.where(feeds_kernel, jnp.inf, value)
 
 
@@ -331,11 +342,11 @@ def relative_entropy(rho, sigma) -> jnp.ndarray:
     (> 1e-11) on the rest, ``supp ρ ⊄ supp σ``; finite (never NaN) for rank-deficient ρ.
     """
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
-    cut, clip = _resolved_spectrum(sigma)
-    log_sigma = hermitian_function(log_resolved(cut, clip), sigma)
+    spectrum = _resolved_spectrum(sigma)
+    log_sigma = hermitian_function(log_resolved(spectrum.cut, spectrum.clip), sigma)
     cross = jnp.real(jnp.einsum("...ij,...ji->...", rho, log_sigma))
     value = -von_neumann_entropy(rho) - cross
-    return jnp.where(_mismatch_on_kernel(rho, sigma, cut), jnp.inf, value)
+    return jnp.where(_mismatch_on_kernel(rho, spectrum), jnp.inf, value)
 
 
 def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
@@ -358,11 +369,11 @@ def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
         return relative_entropy(rho, sigma)
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
     rho_a = hermitian_function(_power_on_support(alpha, support_tolerance(rho.dtype)), rho)
-    sigma_b, m, cut = _scaled_power(sigma, 1.0 - alpha)
+    sigma_b, m, spectrum = _scaled_power(sigma, 1.0 - alpha)
     tr = jnp.real(jnp.einsum("...ij,...ji->...", rho_a, sigma_b))
     value = (jnp.log(tr) + m) / (alpha - 1.0)
     if alpha > 1:
-        value = jnp.where(_mismatch_on_kernel(rho, sigma, cut), jnp.inf, value)
+        value = jnp.where(_mismatch_on_kernel(rho, spectrum), jnp.inf, value)
     return value
 
 
@@ -383,7 +394,7 @@ def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
         return relative_entropy(rho, sigma)
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
     gamma = -0.5 if math.isinf(alpha) else (1.0 - alpha) / (2.0 * alpha)
-    s, m, cut = _scaled_power(sigma, gamma)  # σ^γ = e^m s
+    s, m, spectrum = _scaled_power(sigma, gamma)  # σ^γ = e^m s
     w = _eigvals(s @ rho @ s)
     if math.isinf(alpha):
         value = jnp.log(jnp.max(w, axis=-1)) + 2.0 * m
@@ -393,7 +404,7 @@ def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
         total = jnp.sum(jnp.where(pos, jnp.where(pos, w, 1.0) ** alpha, 0.0), axis=-1)
         value = (jnp.log(total) + 2.0 * alpha * m) / (alpha - 1.0)
     if alpha > 1:
-        value = jnp.where(_mismatch_on_kernel(rho, sigma, cut), jnp.inf, value)
+        value = jnp.where(_mismatch_on_kernel(rho, spectrum), jnp.inf, value)
     return value
 
 
