@@ -40,7 +40,7 @@ from ._files import unflatten_stats as unflatten_stats
 from ._kernel import model_a_chunk, pilot_work_ranges
 from ._sampling import MAX_CONFIGS, default_draw_dtype
 from ._sensitivity import DELTAS, delta_chunk, n_tangents, parameter_names, tangent_stream
-from ._statistics import folded_sums, merge, take, uniform_edges
+from ._statistics import folded_sums, merge, narrow, take, uniform_edges, widen
 from ._watchdog import ChunkWatch
 
 AXIS = "configs"
@@ -326,9 +326,9 @@ def run_grid(
                     pc, out = pending
                     with watch.chunk(pc, first=pc == done):
                         per_dev = _gather_to_host(out)
-                    for k in range(n_dev):
+                    for k in range(n_dev):  # float64 accumulators on the host (merge)
                         part = take(per_dev, k)
-                        stats = part if stats is None else merge(stats, part)
+                        stats = widen(part) if stats is None else merge(stats, part)
                     finished = min(n_configs, start + (pc - done + 1) * chunk_size)
                     if ckpt is not None:
                         ckpt.save(finished, stats)
@@ -339,6 +339,7 @@ def run_grid(
                 pending = nxt
         if bar is not None:
             bar.close()
+    stats = narrow(stats, rdt)  # the run's precision (merged in float64)
     info = dict(
         n_steps=n_steps,
         n_configs=n_configs,
