@@ -186,6 +186,16 @@ def _check_inputs(model, rho0, n_steps, n_configs):
         raise ValueError(f"theta must be a scalar or a schedule of shape ({n_steps},); got {theta.shape}")
 
 
+def check_grid_inputs(models, rho0, n_steps, n_configs):
+    """Check every model of a grid with ρ0, N and the number of configurations (ValueError naming the
+    field); returns ρ0 as an array (a QuTiP Qobj converted). A sweep checks all its grid points
+    before it runs any (:func:`jaxthermo.sweep`)."""
+    rho0 = as_array(rho0, "rho0")
+    for m in models:
+        _check_inputs(m, rho0, n_steps, n_configs)
+    return rho0
+
+
 def _edges_from_range(lo, hi, n_bins, dtype):
     lo, hi = float(lo), float(hi)
     span = hi - lo
@@ -224,9 +234,7 @@ def run_grid(
     ``wrt``: parameter names whose tangents are streamed too (:mod:`._sensitivity`).
     """
     models = list(models)
-    rho0 = as_array(rho0, "rho0")  # a QuTiP Qobj ρ0 → array
-    for m in models:
-        _check_inputs(m, rho0, n_steps, n_configs)
+    rho0 = check_grid_inputs(models, rho0, n_steps, n_configs)
     if checkpoint is not None and jax.process_index() == 0:
         check_writable(checkpoint, "checkpoint")  # before any computation
     n_steps, n_configs = int(n_steps), int(n_configs)

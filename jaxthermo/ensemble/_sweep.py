@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 
 from . import _files
-from ._engine import run_grid
+from ._engine import check_grid_inputs, run_grid
 from ._result import EnsembleResult, result_from_stats
 from ._sensitivity import check_wrt, sensitivities_from_stats
 from ._statistics import take
@@ -119,6 +119,10 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
             else:
                 m = _apply(m, name, value.item())
         by_steps.setdefault(steps, []).append((k, m))
+    # every grid point is checked before any runs: a bad point of a later N refused only after the
+    # earlier N's had run lost their work
+    for steps, members in by_steps.items():
+        check_grid_inputs([m for _, m in members], rho0, steps, n_configs)
     for steps, members in by_steps.items():
         models = [m for _, m in members]
         stats, info = run_grid(models, rho0, steps, n_configs, seed, wrt=wrt, **kwargs)

@@ -101,6 +101,22 @@ def test_bad_input_names_the_parameter():
         jt.ensemble(_model(), rho0, 5, 10, work_range=(1.0, 0.0))
 
 
+@pytest.mark.parametrize(
+    "model, grid, match",
+    [
+        (_model(), {"n_steps": [3, 0]}, "n_steps"),
+        (_model(theta=np.full(3, 0.2)), {"n_steps": [3, 4]}, "theta"),
+    ],
+)
+def test_a_bad_grid_point_is_refused_before_any_point_runs(model, grid, match):
+    """Grid points of different N run one after the other; a bad point of a later N was refused only
+    once the earlier N had run (its work lost). Now every point is checked first: no chunk runs."""
+    chunks = []
+    with pytest.raises(ValueError, match=match):
+        jt.sweep(model, np.diag([0.5, 0.5]), 3, 40, grid=grid, callback=lambda c, n: chunks.append(n))
+    assert chunks == []
+
+
 def test_theta_schedule():
     thetas = np.linspace(0.05, 0.5, 7)
     res = jt.ensemble(_model(theta=thetas), np.diag([0.9, 0.1]), 7, 400, alphas=())
