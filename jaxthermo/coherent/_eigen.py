@@ -3,7 +3,8 @@
 ``V = Σ_k g_k L_k† A_k + h.c.`` with ``[H_S, L_k] = −ω_k L_k`` and ``[H_A, A_k] = −ω_k A_k``.
 Then ``D = Σ_k γ_k⁻ D[L_k] + γ_k⁺ D[L_k†]`` with ``γ_k⁻ = |g_k|²⟨A_k A_k†⟩_th``,
 ``γ_k⁺ = |g_k|²⟨A_k† A_k⟩_th`` (detailed balance ``γ⁺/γ⁻ = e^{−βω}``) and
-``G = Σ_k g_k⟨A_k⟩_χ L_k† + g_k*⟨A_k†⟩_χ L_k``.
+``G = Σ_k g_k⟨A_k⟩_χ L_k† + g_k*⟨A_k†⟩_χ L_k``. Where two Bohr frequencies coincide, D also has the
+cross terms between their jumps (:meth:`EigenoperatorCoupling.dissipator`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import numpy as np
 
 from .._dtypes import complex_dtype_for
 from .._qudit import dagger, expectation, gibbs_state, tensor
-from .._superoperators import lindblad_dissipator
 from .._validation import check_finite, should_validate
 from ._model import CoherentCollisionModel
 
@@ -88,11 +88,24 @@ class EigenoperatorCoupling:
         return jnp.einsum("k,kij->ij", g * a_chi, dagger(L)) + jnp.einsum("k,kij->ij", jnp.conj(g) * adag_chi, L)
 
     def dissipator(self, rho, H_A, beta) -> jnp.ndarray:
-        """``Σ_k γ_k⁻ D[L_k]ρ + γ_k⁺ D[L_k†]ρ`` (d_S, d_S), ``D[L]ρ = LρL† − ½{L†L, ρ}``."""
-        L, _, _ = self._arrays()
-        rates = self.rates(H_A, beta)
-        jumps = jnp.concatenate([L, dagger(L)])
-        return lindblad_dissipator(jnp.concatenate([rates.down, rates.up]), jumps, rho)
+        """``D(ρ) = −½ Tr_A[V, [V, ρ ⊗ ρ_th]]`` of this V in Kossakowski form (d_S, d_S) (docs/coherent.md §4).
+
+        With ``V = Σ_a J_a ⊗ B_a``, ``(J, B) = (g_k L_k†, A_k)`` and ``(g_k* L_k, A_k†)``:
+        ``D(ρ) = Σ_ab c_ab (J_a ρ J_b† − ½{J_b† J_a, ρ})``, ``c_ab = Tr(B_b† B_a ρ_th)``. Its diagonal gives
+        ``Σ_k γ_k⁻ D[L_k]ρ + γ_k⁺ D[L_k†]ρ`` (``D[L]ρ = LρL† − ½{L†L, ρ}``); the cross terms vanish between
+        distinct Bohr frequencies (ρ_th is diagonal in energy) and are kept where two ω_k coincide (e.g.
+        collective decay of two system qubits through one ancilla transition), where the diagonal form alone
+        was not the dissipator of V.
+        """
+        L, A, g = self._arrays()
+        rho_th = gibbs_state(jnp.asarray(H_A).astype(A.dtype), beta)
+        jumps = jnp.concatenate([g[:, None, None] * dagger(L), jnp.conj(g)[:, None, None] * L])
+        baths = jnp.concatenate([A, dagger(A)])
+        coeff = jnp.einsum("bji,ajk,ki->ab", jnp.conj(baths), baths, rho_th)  # Tr(B_b† B_a ρ_th)
+        rho = jnp.asarray(rho).astype(jumps.dtype)
+        gain = jnp.einsum("ab,aij,jk,blk->il", coeff, jumps, rho, jnp.conj(jumps))  # Σ c_ab J_a ρ J_b†
+        loss = jnp.einsum("ab,bji,ajk->ik", coeff, jnp.conj(jumps), jumps)  # Σ c_ab J_b† J_a
+        return gain - 0.5 * (loss @ rho + rho @ loss)
 
     def eigenoperator_residual(self, H_S, H_A) -> jnp.ndarray:
         """``max_k (‖[H_S, L_k] + ω_k L_k‖, ‖[H_A, A_k] + ω_k A_k‖)``: zero for true eigenoperators."""
