@@ -61,6 +61,13 @@ def mean_over_configurations(values: Callable, n_configs: int, chunk: int) -> En
     error is √(s²/n) with the unbiased sample variance s² = M2/(n − 1). (Running sums Σv and Σ|v|²
     lost the variance to cancellation: a float32 free energy's standard error came out 10⁴ times
     too large, a float64 one 2 % off.)
+
+    The mean keeps the precision of the values far from zero: a chunk's mean is its first value plus
+    the mean of the deviations from it, and the running mean is carried as an unevaluated sum
+    hi + lo, each merge's rounding error (Knuth's TwoSum) added to lo. Merged at the values' float32
+    alone, each merge rounded the running mean by up to ½ ulp of its magnitude: 10³ chunks of 100
+    configurations left the mean of a float32 Q_N (mean/spread ≈ 1.5·10⁴) 2.8 ulp (0.9 standard
+    errors) from NumPy's float64 mean of the same values.
     """
     n_chunks = -(-n_configs // chunk)
 
@@ -75,9 +82,9 @@ def mean_over_configurations(values: Callable, n_configs: int, chunk: int) -> En
             rdt = jnp.real(v).dtype
             return mask.reshape(mask.shape + (1,) * (v.ndim - 1)).astype(rdt), jnp.maximum(count, 1).astype(rdt)
 
-        def mean(v):
+        def mean(v):  # shifted by the chunk's first value (always a configuration): Σ of deviations
             w, n = weights(v)
-            return jnp.sum(w * v, axis=0) / n
+            return v[0] + jnp.sum(w * (v - v[0]), axis=0) / n
 
         means = jax.tree.map(mean, vals)
 
@@ -88,24 +95,31 @@ def mean_over_configurations(values: Callable, n_configs: int, chunk: int) -> En
         return count, means, jax.tree.map(m2, vals, means)
 
     def body(carry, c):
-        n_a, mean_a, m2_a = carry
+        n_a, (hi_a, lo_a), m2_a = carry
         n_b, mean_b, m2_b = chunk_moments(c)
         n = n_a + n_b
 
-        def merge(ma, mb, sa, sb):
-            rdt = jnp.real(ma).dtype
+        def merge(hi, lo, mb, sa, sb):
+            rdt = jnp.real(hi).dtype
             f = n_b.astype(rdt) / jnp.maximum(n, 1).astype(rdt)
-            delta = mb - ma
-            return ma + delta * f, sa + sb + jnp.real(delta * jnp.conj(delta)) * n_a.astype(rdt) * f
+            delta = (mb - hi) - lo
+            step = delta * f
+            new = hi + step  # Knuth's TwoSum: new + err = hi + step exactly
+            back = new - hi
+            err = (hi - (new - back)) + (step - back)
+            return new, lo + err, sa + sb + jnp.real(delta * jnp.conj(delta)) * n_a.astype(rdt) * f
 
-        merged = jax.tree.map(merge, mean_a, mean_b, m2_a, m2_b)
-        leaves, treedef = jax.tree.flatten(mean_a)
-        pairs = treedef.flatten_up_to(merged)
-        return (n, treedef.unflatten([p[0] for p in pairs]), treedef.unflatten([p[1] for p in pairs])), None
+        merged = jax.tree.map(merge, hi_a, lo_a, mean_b, m2_a, m2_b)
+        treedef = jax.tree.structure(hi_a)
+        parts = treedef.flatten_up_to(merged)
+        hi, lo, m2 = (treedef.unflatten([p[k] for p in parts]) for k in range(3))
+        return (n, (hi, lo), m2), None
 
     shapes = jax.eval_shape(chunk_moments, jnp.int64(0))
     zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-    (_, mean, m2), _ = jax.lax.scan(body, zeros, jnp.arange(n_chunks, dtype=jnp.int64))
+    carry0 = (zeros[0], (zeros[1], zeros[1]), zeros[2])
+    (_, (hi, lo), m2), _ = jax.lax.scan(body, carry0, jnp.arange(n_chunks, dtype=jnp.int64))
+    mean = jax.tree.map(operator.add, hi, lo)
     stderr = jax.tree.map(lambda s: jnp.sqrt(s / max(n_configs - 1, 1) / n_configs), m2)
     return EnsembleMean(mean, stderr, n_configs)
 
