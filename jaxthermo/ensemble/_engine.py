@@ -28,7 +28,6 @@ from .._qutip import as_array
 from .._runtime import lapack_splits_batches
 from .._validation import (
     check_density_matrix,
-    check_integer,
     check_numeric,
     check_orders,
     check_positive_int,
@@ -38,7 +37,7 @@ from ._files import Checkpoint, check_writable, expected_stats
 from ._files import flatten_stats as flatten_stats
 from ._files import unflatten_stats as unflatten_stats
 from ._kernel import model_a_chunk, pilot_work_ranges
-from ._sampling import MAX_CONFIGS, default_draw_dtype
+from ._sampling import MAX_CONFIGS, check_seed, default_draw_dtype
 from ._sensitivity import DELTAS, delta_chunk, n_tangents, parameter_names, tangent_stream
 from ._statistics import folded_sums, merge, narrow, take, uniform_edges, widen
 from ._watchdog import ChunkWatch
@@ -238,7 +237,7 @@ def run_grid(
     if checkpoint is not None and jax.process_index() == 0:
         check_writable(checkpoint, "checkpoint")  # before any computation
     n_steps, n_configs = int(n_steps), int(n_configs)
-    check_integer(seed, "seed")
+    seed = check_seed(seed)
     check_real_dtype(dtype, "dtype")
     check_real_dtype(draw_dtype, "draw_dtype")
     rdt = jnp.dtype(dtype or run_dtype_of(rho0))

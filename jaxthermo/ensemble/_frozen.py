@@ -31,7 +31,7 @@ from ..inhomogeneous import (
     trajectory,
 )
 from ._objective import EnsembleMean, mean_over_configurations
-from ._sampling import sample_chunk
+from ._sampling import MAX_CONFIGS, sample_chunk
 
 
 def frozen_ensemble_mean(
@@ -65,6 +65,8 @@ def frozen_ensemble_mean(
     check_density_matrix(rho0, "rho0", dim=model.d)
     n_steps = check_positive_int(n_steps, "n_steps")
     n_configs = check_positive_int(n_configs, "n_configs")
+    if n_configs > MAX_CONFIGS:  # indices are 32-bit: configuration i + 2³² would repeat configuration i
+        raise ValueError(f"n_configs={n_configs}: at most 2**32 configurations per key")
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     rho0 = as_state(rho0)
     rdt = real_dtype_for(rho0.dtype)

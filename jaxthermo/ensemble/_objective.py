@@ -33,7 +33,7 @@ from .._qudit import has_coherences
 from .._validation import check_density_matrix, check_finite, check_orders, check_positive_int, is_concrete
 from ..inhomogeneous import collision_step, free_energies
 from ._kernel import scan_thetas
-from ._sampling import MAX_CONFIGS, default_draw_dtype, sample_chunk
+from ._sampling import MAX_CONFIGS, check_seed, default_draw_dtype, sample_chunk
 
 OBSERVABLES = ("total_work", "total_heat", "free_energy")
 # reverse mode keeps about 340 bytes per (configuration, collision) of a chunk: 2¹⁸ pairs ≈ 90 MB
@@ -293,7 +293,7 @@ def ensemble_mean(
         alpha = check_orders(alpha, "alpha")[0]
     if quantum is None:
         quantum = observable == "free_energy" and _default_quantum(rho0, alpha)
-    seed = jnp.asarray(operator.index(seed) if is_concrete(seed) else seed)  # a float seed: TypeError
+    seed = jnp.asarray(check_seed(operator.index(seed)) if is_concrete(seed) else seed)  # a float seed: TypeError
     if not jnp.issubdtype(seed.dtype, jnp.integer) or seed.shape != ():
         raise TypeError(f"seed must be an integer scalar; got {seed.dtype}{seed.shape}")
     fn = _program(n_steps, n_configs, observable, alpha, bool(quantum), int(chunk), draw_dtype, bool(stderr))

@@ -15,7 +15,19 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from .._validation import check_integer
+
 MAX_CONFIGS = 2**32  # fold_in takes 32-bit data
+SEED_RANGE = (-(2**63), 2**63)  # jax.random.key takes a 64-bit signed seed
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """An integer seed of ``jax.random.key`` (TypeError otherwise), in [−2⁶³, 2⁶³) (ValueError naming
+    ``name``: outside, ``jax.random.key`` raised an OverflowError about a C long)."""
+    seed = check_integer(seed, name)
+    if not SEED_RANGE[0] <= seed < SEED_RANGE[1]:
+        raise ValueError(f"{name}={seed}: must lie in [-2**63, 2**63) (a 64-bit signed integer)")
+    return seed
 
 
 def default_draw_dtype():

@@ -9,6 +9,7 @@ the engine's sampler (``fold_in(key(seed), i)``, tested in test_streaming.py) ru
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import jaxthermo as jt
 from jaxthermo.ensemble._sampling import sample_chunk
@@ -69,3 +70,34 @@ def test_merge_of_float32_chunks_is_the_float64_two_pass_statistics():
     assert abs(float(stats.m2) / m2 - 1) < 1e-3  # the chunk means' float32 rounding (½ ulp ≈ 0.3 of their spread)
     out = narrow(stats, np.float32)
     assert out.mean.dtype == np.float32 and out.m2.dtype == np.float32 and out.n == stats.n
+
+
+@pytest.mark.parametrize("seed", [2**63, 2**64 - 1, -(2**63) - 1])
+def test_a_seed_outside_64_bits_is_refused_naming_it(seed):
+    """jax.random.key takes a 64-bit signed seed; beyond it the engine and the objective raised an
+    OverflowError about a C long from inside JAX."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.5, distribution=jt.Gaussian(0.1))
+    rho0 = jt.thermal_state(2, 2.0, 1.0)
+    with pytest.raises(ValueError, match="seed"):
+        jt.ensemble(model, rho0, 2, 3, seed=seed, alphas=())
+    with pytest.raises(ValueError, match="seed"):
+        jt.ensemble_mean(model, rho0, 2, 3, seed=seed)
+
+
+@pytest.mark.parametrize("seed", [2**63 - 1, -(2**63)])
+def test_seeds_at_the_64_bit_boundaries_run_their_own_configurations(seed):
+    """The extreme seeds run, each with the configurations of ``fold_in(key(seed), i)``: the engine's
+    mean work equals the reference route's over the same draws."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.5, distribution=jt.Gaussian(0.1))
+    rho0 = jt.thermal_state(2, 2.0, 1.0)
+    res = jt.ensemble(model, rho0, 3, 5, seed=seed, alphas=())
+    w, _ = _per_configuration(model, rho0, 3, 5, seed, jnp.float64)
+    np.testing.assert_allclose(res.mean_work, w.mean(axis=0), rtol=1e-12, atol=1e-17)
+    np.testing.assert_allclose(jt.ensemble_mean(model, rho0, 3, 5, seed=seed), w.sum(axis=1).mean(), rtol=1e-12)
+
+
+def test_frozen_ensemble_mean_refuses_more_configurations_than_32_bit_indices():
+    """Configuration indices are 32-bit: n_configs > 2³² would repeat configurations (i and i + 2³²)."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.5, distribution=jt.Gaussian(0.1))
+    with pytest.raises(ValueError, match="n_configs"):
+        jt.frozen_ensemble_mean(model, jt.thermal_state(2, 2.0, 1.0), jax.random.key(0), 2**32 + 1, 2, lambda t: t.work)
