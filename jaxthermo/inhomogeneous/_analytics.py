@@ -154,9 +154,14 @@ def averaged_trajectory(model: InhomogeneousReservoir, rho0, n_steps: int, distr
     theta = jnp.asarray(model.theta).astype(rdt)
     if theta.ndim not in (0, 1) or (theta.ndim == 1 and theta.shape != (n_steps,)):
         raise ValueError(f"theta must be a scalar or have shape ({n_steps},); got {theta.shape}")
-    thetas = jnp.broadcast_to(theta, (n_steps,))
+    return _averaged_scan(model, distribution, rho0, jnp.broadcast_to(theta, (n_steps,)))
 
-    collide_averaged = _averaged_collision(model, distribution, rdt)
+
+@jax.jit
+def _averaged_scan(model, distribution, rho0, thetas):
+    """The scan of :func:`averaged_trajectory`, compiled once per model structure, N and dtype: a
+    loop over β, σ or ρ_0 reuses it (eagerly, the scan was traced and compiled at every call)."""
+    collide_averaged = _averaged_collision(model, distribution, real_dtype_for(rho0.dtype))
 
     def step(rho, theta):
         rho_new, e = collide_averaged(rho, theta)

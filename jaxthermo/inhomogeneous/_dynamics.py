@@ -17,6 +17,7 @@ qudit, ``Q = −Tr[(τ' − τ) H_r]``), ``energy_change`` of the system, ``ΔU 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -187,7 +188,13 @@ def trajectory(model: InhomogeneousReservoir, rho0, deltas, store_states: bool =
     thetas = jnp.asarray(model.theta).astype(rdt)
     if thetas.ndim not in (0, 1) or (thetas.ndim == 1 and thetas.shape != deltas.shape):
         raise ValueError(f"theta must be a scalar or have shape {deltas.shape}; got {thetas.shape}")
-    thetas = jnp.broadcast_to(thetas, deltas.shape)
+    return _trajectory_scan(model, rho0, deltas, jnp.broadcast_to(thetas, deltas.shape), bool(store_states))
+
+
+@partial(jax.jit, static_argnames="store_states")
+def _trajectory_scan(model, rho0, deltas, thetas, store_states):
+    """The scan of :func:`trajectory`, compiled once per model structure, shapes and dtypes: a loop
+    over β, θ or δ sequences reuses it (eagerly, the scan was traced and compiled at every call)."""
 
     def step(rho, x):
         delta, theta = x

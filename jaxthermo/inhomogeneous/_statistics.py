@@ -194,8 +194,14 @@ def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, di
     # float32 and float64 calls see the same δ's up to float32 rounding, not two random streams
     deltas = distribution.sample(key, (n,), real_dtype()).astype(rdt)
     theta = jnp.asarray(model.theta).astype(rdt)
-    _, e = jax.jit(jax.vmap(lambda x: _collide(model, rho, x, theta)))(deltas)
-    return CollisionSamples(deltas, e)
+    return CollisionSamples(deltas, _collisions_at(model, rho, deltas, theta).energetics)
+
+
+@jax.jit
+def _collisions_at(model, rho, deltas, theta):
+    """One exact collision from ``rho`` for each δ (n,), compiled once per model structure and n (a
+    new closure at every call recompiled it)."""
+    return jax.vmap(lambda x: _collide(model, rho, x, theta))(deltas)
 
 
 def single_collision_histogram(
