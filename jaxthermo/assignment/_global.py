@@ -43,6 +43,7 @@ from .._validation import (
     check_time_grid,
     register_checked_dataclass,
     should_validate,
+    value_checks_enabled,
 )
 from ._assignment import Assignment, bare_assignment, interaction_assignment, minimal_dissipation_assignment
 from ._generator import TimeInterval, canonical_form, non_markovian_intervals
@@ -191,6 +192,8 @@ def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> 
             values = jax.vmap(model.drive_at)(jnp.asarray(times))  # parameters are traced (jax.grad
             if should_validate(values):  # w.r.t. its amplitude) is checked by nothing but its shape
                 check_hermitian(np.asarray(values), "drive(t)")
+                if value_checks_enabled():  # eigendecompositions: skipped under validate="off"
+                    check_rk4_step(model, np.asarray(times, dtype=float), np.asarray(values), substeps)
         return _driven_energy_assignment(model, rho0, jnp.asarray(times), substeps)
     h_x = model.local_hamiltonians(cdt)
     h = jnp.sum(h_x, axis=0)
@@ -206,6 +209,52 @@ def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> 
     works = jnp.zeros_like(energies)
     args = (energies[0], energies[1], heats[0], heats[1], works[0])
     return GlobalEnergetics(times, energies, heats, works, bare_assignment(*args), interaction_assignment(*args))
+
+
+# RK4 on ρ̇ = −i[H, ρ]: a Bohr frequency ω with y = ωh is amplified by |R(iy)| per step, R(z) = Σ_{k≤4} z^k/k!;
+# |R(iy)|² = 1 − y⁶/72 + y⁸/576 > 1 exactly when |y| > 2√2 (the scheme then grows without bound)
+RK4_STABILITY = 2.0 * np.sqrt(2.0)
+# warn when the estimated phase error of the fastest Bohr frequency over the run exceeds this (radians)
+RK4_PHASE_WARNING = 1e-2
+
+
+def check_rk4_step(model, times, drive_values, substeps: int) -> None:
+    """Refuse or flag an RK4 step too long for the spectrum of H(t) = H_0 + V(t) ⊗ 1 (docs/assignment.md §1).
+
+    With ω_max(t) the spread of the eigenvalues of H(t) at the grid times (the fastest Bohr frequency of
+    ρ̇ = −i[H, ρ]) and y = ω_max h per substep h = Δt/``substeps``: ``ValueError`` naming ``substeps`` where
+    y > 2√2 (the step amplifies that component; the result grows exponentially, 1e46 for y ≈ 4 over 40
+    steps, with Σ_X Q̃_X = 0 still exact), and a ``RuntimeWarning`` where the phase error of that component
+    accumulated over the run, Σ (substeps · y⁵/120), exceeds 1e-2 rad (RK4's local phase error is y⁵/120).
+    Both say how many substeps suffice. Concrete inputs only (skipped under ``jit`` or traced drive parameters).
+    """
+    if times.size < 2:
+        return
+    d_e = model.dims[1]
+    h0 = np.asarray(model.hamiltonian(), dtype=complex)
+    v = np.asarray(drive_values, dtype=complex)
+    full = h0[None] + np.einsum("tab,ce->tacbe", v, np.eye(d_e)).reshape((len(times),) + h0.shape)
+    e = np.linalg.eigvalsh(full)
+    spread = e[:, -1] - e[:, 0]
+    y = np.maximum(spread[:-1], spread[1:]) * np.diff(times) / substeps
+    worst = float(np.max(y))
+    if worst > RK4_STABILITY:
+        need = int(np.ceil(substeps * worst / RK4_STABILITY))
+        raise ValueError(
+            f"substeps={substeps}: an RK4 step h = Δt/substeps of this time grid spans ω_max·h = {worst:.3g} > 2√2 "
+            "(ω_max the spread of the eigenvalues of H(t)), where RK4 amplifies ρ without bound; the result would be "
+            f"exponentially wrong. Use substeps >= {need} for stability, more for accuracy (or a finer time grid)"
+        )
+    drift = float(np.sum(substeps * y**5 / 120.0))
+    if drift > RK4_PHASE_WARNING:
+        need = int(np.ceil(substeps * (drift / 1e-3) ** 0.25))
+        warnings.warn(
+            f"substeps={substeps}: the RK4 phase error of the fastest Bohr frequency of H(t) accumulates to about "
+            f"{drift:.2g} rad over this time grid (largest ω_max·h = {worst:.3g}); the energies, heats and works can be "
+            f"off by a comparable relative amount. substeps >= {need} brings it to 1e-3",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 @partial(jax.jit, static_argnames=("substeps",))

@@ -225,3 +225,41 @@ def test_driven_system_bookkeeping_against_scipy_ode():
     bad = GlobalModel(base.h_system, base.h_interaction, base.h_environment, drive=lambda t: 1j * t * sx + 1j * sx)
     with pytest.raises(ValueError, match="drive"):
         energy_assignment(bad, rho0, times)
+
+
+def test_driven_rk4_step_beyond_its_stability_is_refused_and_an_inaccurate_one_flagged():
+    """Strong coupling, H_S(t) = H_S + 1.2 sin(3t) σ_x, spread of the spectrum of H(t) ω_max ≈ 10. RK4 on
+    ρ̇ = −i[H, ρ] amplifies a Bohr frequency ω by |R(iωh)| > 1 for ωh > 2√2: 11 grid points on [0, 40] with
+    8 substeps (ω_max h ≈ 4.1) returned W̃_S ≈ 7e46 for a true |W̃_S| < 1 (SciPy's adaptive solver), with
+    Σ_X Q̃_X = 0 still exact, and no error. Now ValueError naming substeps. On [0, 20] with 21 points
+    (ω_max h ≈ 1.0) the work is 0.06 off: a RuntimeWarning says so, and the substeps it suggests reach
+    SciPy's values to 1e-3 without a warning."""
+    from scipy.integrate import solve_ivp
+
+    sx = np.array([[0.0, 1.0], [1.0, 0.0]], complex)
+    h_s, h_e = np.diag([0.0, 1.0]).astype(complex), np.diag([0.0, 0.8, 1.9]).astype(complex)
+    h_i = _hermitian(6, np.random.default_rng(5), 1.0)
+    model = GlobalModel(h_s, h_i, h_e, drive=lambda t, p: p * jnp.sin(3.0 * t) * sx, drive_params=1.2)
+    rho0 = np.kron(np.array([[0.7, 0.2], [0.2, 0.3]]), np.diag([0.5, 0.3, 0.2])).astype(complex)
+    with pytest.raises(ValueError, match=r"substeps=8: .*2√2.*substeps >= 12"):
+        energy_assignment(model, rho0, np.linspace(0.0, 40.0, 11), substeps=8)
+
+    h0 = np.kron(h_s, np.eye(3)) + h_i + np.kron(np.eye(2), h_e)
+    big_sx = np.kron(sx, np.eye(3))
+
+    def rhs(t, y):
+        rho = y[:-1].reshape(6, 6)
+        h = h0 + 1.2 * np.sin(3.0 * t) * big_sx
+        return np.concatenate([(-1j * (h @ rho - rho @ h)).ravel(), [np.trace(3.6 * np.cos(3.0 * t) * big_sx @ rho)]])
+
+    times = np.linspace(0.0, 20.0, 21)
+    y0 = np.concatenate([rho0.ravel(), [0.0]])
+    work = solve_ivp(rhs, (0.0, 20.0), y0, t_eval=times, rtol=1e-11, atol=1e-12, method="DOP853").y[-1].real
+    with pytest.warns(RuntimeWarning, match=r"substeps=8: the RK4 phase error") as record:
+        coarse = energy_assignment(model, rho0, times, substeps=8)
+    assert np.max(np.abs(np.asarray(coarse.works[0]) - work)) > 1e-2
+    need = int(str(record[0].message).split("substeps >= ")[1].split()[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        fine = energy_assignment(model, rho0, times, substeps=need)
+    assert np.max(np.abs(np.asarray(fine.works[0]) - work)) < 1e-3
