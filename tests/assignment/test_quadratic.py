@@ -256,3 +256,42 @@ def test_batched_times_give_the_same_energetics():
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
     with pytest.raises(ValueError, match="batch_size"):
         res.energetics(times, batch_size=0)
+
+
+def test_bosonic_coupling_past_positivity_of_the_single_particle_matrix_stays_exact():
+    """No stability bound on the coupling (docs/assignment.md §4): with g = 1.5·(1, 0.8) the single-particle
+    matrix M has λ_min = −1.13, so H is unbounded below, yet the dynamics is number conserving and every
+    N-particle sector has energy ≥ N λ_min. k(t) equals the many-body K_S of the truncated Fock space (one
+    system mode, cutoff 3, bath in the vacuum: exact), the energies equal SciPy's e^{−iMt} R(0) e^{iMt},
+    and the total energy is conserved to rounding; nothing is refused."""
+    h1, h2 = np.array([[1.0]]), np.diag([1.2, 0.1])
+    g = 1.5 * np.array([[1.0, 0.8]])
+    m = np.block([[h1, g], [g.T, h2]])
+    assert np.linalg.eigvalsh(m)[0] < -1.0
+    model = QuadraticReservoirs(h1, h2, g, 1.0, 2.0, -1.0, -0.5, statistics="boson")
+    cutoff = 3
+    full = fock.boson_annihilators(3, cutoff)
+    sys_ops, env_ops = fock.boson_annihilators(1, cutoff), fock.boson_annihilators(2, cutoff)
+    a, b = full[:1], full[1:]
+    h_i = sum(g[0, k] * (a[0].conj().T @ b[k] + b[k].conj().T @ a[0]) for k in range(2))
+    vacuum = np.zeros(((cutoff + 1) ** 2,) * 2, complex)
+    vacuum[0, 0] = 1.0
+    rho_s = np.diag([0.4, 0.3, 0.2, 0.1]).astype(complex)
+    times = np.linspace(0.0, 3.0, 7)
+    mb = minimal_dissipation(
+        GlobalModel(fock.quadratic(h1, sys_ops), h_i, fock.quadratic(h2, env_ops)), rho_s, vacuum, times, order=2
+    )
+    sp = model.energetics(times, order=2)
+    for j in range(len(times)):
+        diff = np.asarray(mb.hamiltonian[j]) - fock.quadratic(np.asarray(sp.k[j]), sys_ops)
+        diff -= np.trace(diff) / diff.shape[0] * np.eye(diff.shape[0])
+        assert np.max(np.abs(diff)) < 1e-9
+    r0 = np.zeros((3, 3))
+    r0[0, 0] = 1.0 / np.expm1(1.0 * (1.0 + 1.0))
+    r0[1:, 1:] = np.diag(1.0 / np.expm1(2.0 * (np.diag(h2) + 0.5)))
+    for j, t in enumerate(times):
+        u = expm(-1j * m * t)
+        r = u @ r0 @ u.conj().T
+        ref = [np.trace(h1 @ r[:1, :1]).real, 2 * np.trace(g @ r[1:, :1]).real, np.trace(h2 @ r[1:, 1:]).real]
+        np.testing.assert_allclose(sp.energies[:, j], ref, atol=1e-12)
+    np.testing.assert_allclose(np.sum(sp.energies, axis=0), np.sum(sp.energies[:, 0]), atol=1e-12)
