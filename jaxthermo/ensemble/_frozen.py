@@ -12,6 +12,7 @@ runs (mean state, moments, histograms, frozen D_α; sharding, checkpoints) are :
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -60,7 +61,23 @@ def frozen_ensemble_mean(
 
     Returns:
       :class:`EnsembleMean` ``(mean, stderr, n_configs)``, differentiable in the model's parameters.
+
+    ``observable`` is traced at every call (so what it reads is read afresh); for a sweep over the
+    model's parameters compile the call once: ``f = jax.jit(lambda m: frozen_ensemble_mean(m, rho0,
+    key, n, N, observable).mean)``, then ``f(model.replace(beta=b))`` (2.7 s, then 1 ms per point
+    on 2 cores for 1000 configurations × 20 collisions, against 1.5–2.5 s per eager call).
     """
+    return _frozen_mean(
+        model, rho0, key, n_configs, n_steps, _OfTrajectory(observable), chunk_size, distribution, draw_dtype
+    )
+
+
+def _frozen_mean(model, rho0, key, n_configs, n_steps, observable, chunk_size, distribution=None, draw_dtype=None):
+    """:func:`frozen_ensemble_mean` of ``observable(trajectory, model)``, checked. A user's observable
+    is traced afresh at each call (a cached trace would keep what its function read then: a global
+    changed between calls would be silently ignored); the library's own, equal by value
+    (:class:`_DivergencesToThermal`), run a program compiled once per model structure, sizes and
+    dtypes (traced afresh, :func:`frozen_vs_averaged_divergence` compiled its scan at every call)."""
     distribution = distribution_of(model, distribution)
     check_density_matrix(rho0, "rho0", dim=model.d)
     n_steps = check_positive_int(n_steps, "n_steps")
@@ -68,14 +85,47 @@ def frozen_ensemble_mean(
     if n_configs > MAX_CONFIGS:  # indices are 32-bit: configuration i + 2³² would repeat configuration i
         raise ValueError(f"n_configs={n_configs}: at most 2**32 configurations per key")
     chunk_size = check_positive_int(chunk_size, "chunk_size")
-    rho0 = as_state(rho0)
+    run = _frozen_mean_compiled if isinstance(observable, _DivergencesToThermal) else _frozen_mean_traced
+    draw_dtype = draw_dtype and jnp.dtype(draw_dtype)
+    return run(
+        model, distribution, as_state(rho0), key, observable, n_configs, n_steps, min(chunk_size, n_configs), draw_dtype
+    )
+
+
+def _frozen_mean_traced(model, distribution, rho0, key, observable, n_configs, n_steps, chunk, draw_dtype):
     rdt = real_dtype_for(rho0.dtype)
 
     def values(indices):
         deltas = sample_chunk(distribution, key, indices, n_steps, rdt, draw_dtype)
-        return jax.vmap(lambda ds: observable(trajectory(model, rho0, ds)))(deltas)
+        return jax.vmap(lambda ds: observable(trajectory(model, rho0, ds), model))(deltas)
 
-    return mean_over_configurations(values, n_configs, min(chunk_size, n_configs))
+    return mean_over_configurations(values, n_configs, chunk)
+
+
+_frozen_mean_compiled = jax.jit(
+    _frozen_mean_traced, static_argnames=("observable", "n_configs", "n_steps", "chunk", "draw_dtype")
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class _OfTrajectory:
+    """A user's observable of the trajectory alone, called as the library's own: ``(trajectory, model)``."""
+
+    function: Callable[[Trajectory], object]
+
+    def __call__(self, traj, model):
+        return self.function(traj)
+
+
+@dataclasses.dataclass(frozen=True)
+class _DivergencesToThermal:
+    """D_α(ρ_{S|r}‖τ_S) at every step of a trajectory, τ_S from the (traced) model; equal by value."""
+
+    orders: tuple
+    quantum: bool
+
+    def __call__(self, traj, model):
+        return divergences_to_thermal(traj.states, model.beta, model.g0, self.orders, quantum=self.quantum)
 
 
 def sample_configurations(distribution, key, indices, n_steps: int, dtype=None):
@@ -118,15 +168,9 @@ def frozen_vs_averaged_divergence(
     if quantum is None:
         quantum = _has_coherences(rho0)
     # host floats: the quantum divergences select their branch per α while the chunks are traced
-    orders = check_orders(alphas)
-
-    def divergences(states):
-        return divergences_to_thermal(states, model.beta, model.g0, orders, quantum=bool(quantum))
-
-    frozen = frozen_ensemble_mean(
-        model, rho0, key, n_configs, n_steps, lambda traj: divergences(traj.states), chunk_size
-    )
-    averaged = divergences(averaged_trajectory(model, rho0, n_steps).states)
+    divergences = _DivergencesToThermal(check_orders(alphas), bool(quantum))
+    frozen = _frozen_mean(model, rho0, key, n_configs, n_steps, divergences, chunk_size)
+    averaged = divergences(averaged_trajectory(model, rho0, n_steps), model)
     return FrozenVersusAveraged(frozen.mean, frozen.stderr, averaged)
 
 

@@ -90,3 +90,21 @@ def test_the_compiled_programs_give_the_eager_numbers():
     tau_bar = jt.averaged_reservoir_state(model)
     for r in range(7):
         np.testing.assert_allclose(avg.states[r], tau_bar - (tau_bar - rho0) * np.cos(0.3) ** (2 * r), atol=1e-14)
+
+
+def test_frozen_vs_averaged_divergence_compiles_once_and_a_users_observable_is_traced_afresh():
+    """The library's own observable (D_α to τ_S) reuses its compiled program across a β sweep; a
+    user's observable is traced at every call, so what it reads is read again (a cached trace would
+    keep a global's old value: a silent wrong number)."""
+    rho0, key = _rho(), jax.random.key(5)
+    run = lambda m: jt.frozen_vs_averaged_divergence(m, rho0, key, 64, 5, [0.5, 1.0], chunk_size=32).frozen_mean
+    jax.block_until_ready(run(_model()))
+    with counted_compilations() as count:
+        jax.block_until_ready(run(_model(1.4, 0.2, 0.08)))
+    assert count[0] == 0
+    scale = {"value": 1.0}
+    observable = lambda traj: jnp.sum(traj.work) * scale["value"]
+    first = jt.frozen_ensemble_mean(_model(), rho0, key, 64, 5, observable, chunk_size=32).mean
+    scale["value"] = 3.0
+    second = jt.frozen_ensemble_mean(_model(), rho0, key, 64, 5, observable, chunk_size=32).mean
+    np.testing.assert_allclose(second, 3.0 * first, rtol=1e-13)
