@@ -263,3 +263,41 @@ def test_driven_rk4_step_beyond_its_stability_is_refused_and_an_inaccurate_one_f
         warnings.simplefilter("error", RuntimeWarning)
         fine = energy_assignment(model, rho0, times, substeps=need)
     assert np.max(np.abs(np.asarray(fine.works[0]) - work)) < 1e-3
+
+
+def test_singular_map_between_samples_is_found_from_the_sign_of_its_determinant():
+    """Strong coupling, 2 ⊗ 3: Φ_t is exactly singular at t_0 ≈ 3.7751 (located here by NumPy: det Φ_t is real,
+    Φ_t preserving Hermiticity, and brentq finds its zero; σ_min/σ_max < 1e-9 there), K_S ~ 1/(t − t_0) and the
+    heat integral through t_0 is undefined. On the grid 0, 1, …, 5 no sample comes within 1e-3 of t_0, so
+    σ_min/σ_max stayed above rcond: the old code returned a finite Q^md(t ≥ 4) (−8.96 at t = 12, −0.64 and
+    0.81 on 1201 and 4801 points) with no warning. Now the nodes around the sign change of det Φ_t are flagged,
+    Q^md and W^md are NaN from [3, 4] on, and peak_times brackets t_0."""
+    from scipy.optimize import brentq
+
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=(6, 6)) + 1j * rng.normal(size=(6, 6))
+    h_s, h_e, h_i = np.diag([0.0, 1.0]), np.diag([0.0, 0.8, 1.9]), 0.45 * (a + a.conj().T)
+    rho_e = np.diag([0.6, 0.3, 0.1]).astype(complex)
+    rho_s = np.array([[0.7, 0.2 - 0.1j], [0.2 + 0.1j, 0.3]])
+    h = np.kron(h_s, np.eye(3)) + h_i + np.kron(np.eye(2), h_e)
+
+    def phi(t):
+        u = expm(-1j * h * t)
+        images = [_reduce(u @ np.kron(e.reshape(2, 2), rho_e) @ u.conj().T, 2, 3) for e in np.eye(4)]
+        return np.stack([x.reshape(4) for x in images], axis=1)
+
+    assert max(abs(np.linalg.det(phi(t)).imag) for t in (3.0, 3.7, 3.9)) < 1e-14
+    t0 = brentq(lambda t: np.linalg.det(phi(t)).real, 3.7, 3.9, xtol=1e-14)
+    s = np.linalg.svd(phi(t0), compute_uv=False)
+    assert s[-1] / s[0] < 1e-9
+    times = np.linspace(0.0, 5.0, 6)
+    nodes, _ = composite_gauss_legendre(times, 4)
+    assert np.min(np.abs(np.asarray(nodes) - t0)) > 1e-3  # no sample near t_0
+    with pytest.warns(RuntimeWarning, match="non-invertible"):
+        out = minimal_dissipation(GlobalModel(h_s, h_i, h_e), rho_s, rho_e, times, order=4)
+    assert not np.any(out.singular)  # σ_min/σ_max above rcond at every grid point
+    heat = np.asarray(out.assignment.heat)
+    assert np.all(np.isfinite(heat[:4])) and np.all(np.isnan(heat[4:]))
+    assert np.all(np.isnan(np.asarray(out.assignment.work)[4:]))
+    peaks = out.peak_times
+    assert np.any(peaks < t0) and np.any(peaks > t0) and np.all((peaks > 3.0) & (peaks < 5.0))
