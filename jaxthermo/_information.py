@@ -291,7 +291,9 @@ def _scaled_power(sigma, power):
     """``(e^{−m} σ^power, m, spectrum)``: the power over the resolved eigenvalues of σ (:func:`_resolved_spectrum`,
     docs/information.md §4); for ``power < 0`` with its largest factor ``e^m`` (m = max of ``power·log λ`` over
     them, no gradient) taken out, so that no power of a tiny eigenvalue overflows (m = 0 for ``power ≥ 0``).
-    ``spectrum`` (:func:`_resolved_spectrum`) bounds the kernel."""
+    ``spectrum`` (:func:`_resolved_spectrum`) bounds the kernel. Also ρ's own powers ρ^α (α ≥ 0) in the Petz
+    divergences: the same resolved eigenvalues, so a certified ρ's tiny eigenvalues enter and only those below the
+    rounding floor (noise, whose α-th power would count for α < 1) are zero."""
     spectrum = _resolved_spectrum(sigma)
     cut, clip, w = spectrum.cut, spectrum.clip, spectrum.values
     if power >= 0:
@@ -356,8 +358,10 @@ def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     :func:`renyi_divergence` for commuting states. ``σ^{1−α}`` runs over the resolved eigenvalues of σ
     (docs/information.md §4, as :func:`relative_entropy`): all of them when σ is certified full rank from its
     diagonal (a cold thermal σ in its energy basis: finite however small e^{−βΔE}), else those above the
-    rounding floor; for α > 1 with its largest factor taken out (no overflow). +∞ for α > 1 when ρ has weight
-    (> 1e-11) on the rest, supp ρ ⊄ supp σ.
+    rounding floor; for α > 1 with its largest factor taken out (no overflow). ``ρ^α`` runs over ρ's resolved
+    eigenvalues by the same rule, so a cold ρ's small populations enter (a fixed 1e-12 dropped them: ρ thermal at
+    βΔE = 30 against I/2 gave D_½ = log 2, 6e-7 off), and only rounding noise below the floor is zero. +∞ for
+    α > 1 when ρ has weight (> 1e-11) on the rest, supp ρ ⊄ supp σ.
     """
     alpha = _static_alpha(alpha, "alpha")
     if alpha < 0 or math.isinf(alpha):
@@ -368,7 +372,7 @@ def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     if alpha == 1.0:
         return relative_entropy(rho, sigma)
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
-    rho_a = hermitian_function(_power_on_support(alpha, support_tolerance(rho.dtype)), rho)
+    rho_a = _scaled_power(rho, alpha)[0]  # ρ^α over ρ's resolved eigenvalues (docs/information.md §4)
     sigma_b, m, spectrum = _scaled_power(sigma, 1.0 - alpha)
     tr = jnp.real(jnp.einsum("...ij,...ji->...", rho_a, sigma_b))
     value = (jnp.log(tr) + m) / (alpha - 1.0)
@@ -425,7 +429,7 @@ def quantum_divergence_to_diagonal(rho, log_t, alpha) -> jnp.ndarray:
     cold τ_S (βg ≳ 28) +∞. Here τ enters through ``log_t`` only: Umegaki ``−S(ρ) − Σ_j ρ_jj log t_j``,
     Petz ``log Σ_j (ρ^α)_jj t_j^{1−α}/(α − 1)``, sandwiched from the eigenvalues μ of
     ``s_i ρ_ij s_j``, ``s_j = t_j^{(1−α)/2α}``, each with its largest exponential factored out,
-    so no power of t overflows."""
+    so no power of t overflows. ``ρ^α`` (Petz) runs over ρ's resolved eigenvalues (:func:`petz_renyi_divergence`)."""
     alpha = _static_alpha(alpha, "alpha")
     if alpha < 0:
         raise ValueError(f"alpha={alpha}: the Petz divergence is implemented for alpha >= 0")
@@ -436,7 +440,7 @@ def quantum_divergence_to_diagonal(rho, log_t, alpha) -> jnp.ndarray:
         diag = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))
         return -von_neumann_entropy(rho) - jnp.sum(diag * log_t, axis=-1)
     if alpha < 1.0:
-        rho_a = hermitian_function(_power_on_support(alpha, support_tolerance(rdt)), rho)
+        rho_a = _scaled_power(rho, alpha)[0]  # ρ^α over ρ's resolved eigenvalues (docs/information.md §4)
         e = (1.0 - alpha) * log_t
         m = jax.lax.stop_gradient(jnp.max(e, axis=-1, keepdims=True))
         tr = jnp.sum(jnp.real(jnp.diagonal(rho_a, axis1=-2, axis2=-1)) * jnp.exp(e - m), axis=-1)

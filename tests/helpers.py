@@ -98,11 +98,25 @@ def assert_same_chunk_statistics(ref, got, exact, tol):
             assert np.max(np.abs(g - a)) <= tol * scale, (name, field, np.max(np.abs(g - a)) / scale)
 
 
+def numpy_resolved_eigenvalues(rho):
+    """Eigen-decomposition of ρ (d, d) with NumPy, its eigenvalues resolved as docs/information.md §4 states: all of
+    them, clipped from below at half the Ostrowski bound μ_min(M)·min_j ρ_jj, when ρ is certified full rank from its
+    diagonal (μ_min of M = D^{−1/2} ρ D^{−1/2} above 64d²ε); else those above the rounding floor
+    min(16dε, 1e-12)·‖ρ‖; the others set to 0."""
+    lam, v = np.linalg.eigh(rho)
+    d, eps, tiny = len(lam), np.finfo(float).eps, np.finfo(float).tiny
+    diag = np.real(np.diag(rho))
+    if np.all(diag > tiny):
+        mu = np.linalg.eigvalsh(rho / np.sqrt(np.outer(diag, diag)))[0]
+        if mu > 64 * d * d * eps:
+            return np.maximum(lam, 0.5 * mu * diag.min()), v
+    return np.where(lam > min(16 * d * eps, 1e-12) * np.abs(lam).max(), lam, 0.0), v
+
+
 def numpy_divergence_to_diagonal(rho, log_t, a):
     """D_α(ρ‖τ) for a diagonal τ = diag(e^{log_t}) with NumPy (Petz below 1, Umegaki, sandwiched
-    above), eigenvalues of ρ ≤ 1e-12 taken as zero: the independent route for a cold τ_S."""
-    lam, v = np.linalg.eigh(rho)
-    lam = np.where(lam > 1e-12, lam, 0.0)
+    above), ρ's eigenvalues resolved as :func:`numpy_resolved_eigenvalues`: the independent route for a cold τ_S."""
+    lam, v = numpy_resolved_eigenvalues(rho)
     if a == 1.0:
         return np.sum(lam * np.log(np.where(lam > 0, lam, 1.0))) - np.real(np.diag(rho)) @ log_t
     if a < 1.0:
@@ -133,3 +147,33 @@ def cold_coherent_qubit(beta, c):
     theta = 0.5 * np.arctan2(2 * off, p0 - p1)
     u = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]], dtype=complex)
     return sigma, u, np.array([np.log(big), log_small])
+
+
+def cold_coherent_block(log_p, c, i, j):
+    """ρ = diag(p) with the coherence ``c√(p_i p_j)`` (real, |c| < 1) between levels i < j, p = e^{log_p} (p_i ≥ p_j),
+    and its eigen-decomposition in closed form: ``(ρ, u, log μ)``, ρ = u diag(μ) uᵀ. The (i, j) block has
+    μ_big = (p_i + p_j)/2 + √(((p_i − p_j)/2)² + c² p_i p_j) (a sum of positive terms) and
+    μ_small = det/μ_big = p_i p_j (1 − c²)/μ_big (no cancellation), eigenvectors at the angle θ,
+    tan 2θ = 2c√(p_i p_j)/(p_i − p_j); the other levels are eigenvectors with μ_k = p_k."""
+    log_p = np.asarray(log_p, dtype=float)
+    p = np.exp(log_p)
+    off = c * np.exp(0.5 * (log_p[i] + log_p[j]))
+    rho = np.diag(p).astype(complex)
+    rho[i, j] = rho[j, i] = off
+    big = 0.5 * (p[i] + p[j]) + np.sqrt((0.5 * (p[i] - p[j])) ** 2 + off**2)
+    log_mu = log_p.copy()
+    log_mu[i], log_mu[j] = np.log(big), log_p[i] + log_p[j] + np.log1p(-(c**2)) - np.log(big)
+    theta = 0.5 * np.arctan2(2 * off, p[i] - p[j])
+    u = np.eye(len(p), dtype=complex)
+    u[i, i], u[j, i], u[i, j], u[j, j] = np.cos(theta), np.sin(theta), -np.sin(theta), np.cos(theta)
+    return rho, u, log_mu
+
+
+def log_petz_trace(u, log_mu, log_s, a):
+    """log Tr(ρ^α σ^{1−α}) for ρ = u diag(e^{log μ}) u† and a diagonal σ = diag(e^{log s}): the log-sum-exp of
+    α log μ_k + (1 − α) log s_j + log |u_jk|² over the pairs with u_jk ≠ 0 (every term positive, no cancellation)."""
+    w = np.abs(u) ** 2
+    terms = a * np.asarray(log_mu)[None, :] + (1 - a) * np.asarray(log_s)[:, None]
+    terms = np.where(w > 0, terms + np.log(np.where(w > 0, w, 1.0)), -np.inf)
+    m = terms.max()
+    return m + np.log(np.sum(np.exp(terms - m)))

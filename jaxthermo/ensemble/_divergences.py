@@ -21,8 +21,11 @@ per α > 1 and none with eigenvectors (docs/information.md §4; sandwiched diver
 Müller-Lennert et al., J. Math. Phys. 54, 122203 (2013); its role in the second laws:
 [BHNOW15] Brandão et al., PNAS 112, 3275 (2015)).
 
-Support: eigenvalues of ρ ≤ 1e-12 in float64, 1e-6 in float32, count as zero, as in the reference
-functions; τ_S has full rank at every finite β and enters through its log-populations (the
+Support: ρ^α (Petz, α < 1) runs over ρ's resolved eigenvalues, as in the reference functions
+(docs/information.md §4): all of them when ρ is certified full rank from its diagonal, else those
+above the rounding floor min(16dε, t)·‖ρ‖ (t = 1e-12, float32 1e-6); the qubit closed form takes
+λ− = det ρ/λ+ there (free of the cancellation in (1 − r)/2), so a cold ρ's e^{−βΔE} enters with its
+relative precision. τ_S has full rank at every finite β and enters through its log-populations (the
 qubit closed form through its populations, support wherever they do not underflow), as in
 :func:`~jaxthermo.divergences_to_thermal`, so D_α of a coherent ρ stays finite for a cold τ_S. Tests
 compare every α with the reference functions (tests/ensemble/test_speed_paths.py).
@@ -154,7 +157,17 @@ def qubit_divergence_columns(p0, x, y, t0, t1, alphas):
     z = p0 - p1
     r = jnp.sqrt(z * z + 4.0 * c2)
     lam_p = 0.5 * (1.0 + r)
+    # Umegaki: λ− = (1 − r)/2 carries an absolute error ~ε, which moves λ− log λ− by ≲ ε|log ε| (no cut at α = 1);
+    # kept there, on the default call's path, as the cheaper form (a division per configuration cost 25 %)
     lam_m = 0.5 * (1.0 - r)
+    # Petz (α < 1): λ− = det ρ/λ+, free of cancellation, so a cold ρ's small eigenvalue keeps its relative
+    # precision; it enters ρ^α when resolved, as in the reference's resolved spectrum of ρ (docs/information.md §4):
+    # always when ρ is certified full rank from its diagonal, μ_min(D^{−1/2}ρD^{−1/2}) = 1 − |c|/√(p0p1) > 64d²ε
+    # (d = 2), else above the rounding floor min(16dε, tol)·λ+ (below it λ− is noise, whose α-th power would count)
+    det_m = (p0 * p1 - c2) / lam_p
+    eps = float(jnp.finfo(dt).eps)
+    certified = (p0 > tiny) & (p1 > tiny) & (c2 < (p0 * p1) * (1.0 - 256.0 * eps) ** 2)
+    resolved_m = certified | (det_m > min(32.0 * eps, tol) * lam_p)
     nz = jnp.where(r > 0, z / jnp.where(r > 0, r, 1.0), 0.0)
     # weight of ρ outside supp τ_S (the reference decides this at 10·tol)
     outside = jnp.where(on0, 0.0, p0) + jnp.where(on1, 0.0, p1)
@@ -170,8 +183,8 @@ def qubit_divergence_columns(p0, x, y, t0, t1, alphas):
             val = xlogx(lam_p, log_positive) + xlogx(lam_m, log_positive) - (p0 * log_t0 + p1 * log_t1)
             cols.append(jnp.where(mismatch, jnp.inf, val))
         elif a < 1.0:
-            f_p = jnp.where(lam_p > tol, jnp.where(lam_p > tol, lam_p, 1.0) ** a, 0.0)
-            f_m = jnp.where(lam_m > tol, jnp.where(lam_m > tol, lam_m, 1.0) ** a, 0.0)
+            f_p = lam_p**a  # λ+ ≥ ½
+            f_m = jnp.where(resolved_m, jnp.maximum(det_m, tiny) ** a, 0.0)
             mean, half = 0.5 * (f_p + f_m), 0.5 * (f_p - f_m)
             w0 = jnp.where(on0, jnp.where(on0, t0, 1.0) ** (1.0 - a), 0.0)
             w1 = jnp.where(on1, jnp.where(on1, t1, 1.0) ** (1.0 - a), 0.0)
