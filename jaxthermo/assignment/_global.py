@@ -357,9 +357,26 @@ def generator_from_map(phi, phi_dot):
     return jnp.linalg.solve(phi.T, phi_dot.T).T
 
 
-def exact_generator(model: GlobalModel, rho_env, t):
-    """L_t = Φ̇_t ∘ Φ_t^{−1}, the exact time-local generator of the reduced dynamics, (d_S², d_S²)."""
-    return generator_from_map(*reduced_map(model, rho_env, t))
+def exact_generator(model: GlobalModel, rho_env, t, *, rcond: float = 1e-8):
+    """L_t = Φ̇_t ∘ Φ_t^{−1}, the exact time-local generator of the reduced dynamics, (d_S², d_S²).
+
+    L_t diverges where Φ_t is singular (docs/assignment.md §3): there the solve returns rounding noise of
+    arbitrary size (2e11 at a singular point of a 2 ⊗ 3 model), so a ``RuntimeWarning`` is issued when
+    ``σ_min(Φ_t)/σ_max(Φ_t) < rcond`` (a finite number > 0, default 1e-8 as in :func:`minimal_dissipation`;
+    concrete ``t`` only, skipped under ``jit``).
+    """
+    check_real_scalar(rcond, "rcond", positive=True)
+    phi, phi_dot = reduced_map(model, rho_env, t)
+    if should_validate(phi):
+        rc = float(inverse_condition(phi))
+        if not rc >= rcond:
+            warnings.warn(
+                f"Φ_t is (nearly) non-invertible at t = {float(t)!r} (σ_min/σ_max = {rc:.3g} < rcond = {rcond:g}): "
+                "L_t diverges there and the returned generator is dominated by rounding",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    return generator_from_map(phi, phi_dot)
 
 
 class MinimalDissipation(NamedTuple):

@@ -265,13 +265,10 @@ def test_driven_rk4_step_beyond_its_stability_is_refused_and_an_inaccurate_one_f
     assert np.max(np.abs(np.asarray(fine.works[0]) - work)) < 1e-3
 
 
-def test_singular_map_between_samples_is_found_from_the_sign_of_its_determinant():
-    """Strong coupling, 2 ⊗ 3: Φ_t is exactly singular at t_0 ≈ 3.7751 (located here by NumPy: det Φ_t is real,
-    Φ_t preserving Hermiticity, and brentq finds its zero; σ_min/σ_max < 1e-9 there), K_S ~ 1/(t − t_0) and the
-    heat integral through t_0 is undefined. On the grid 0, 1, …, 5 no sample comes within 1e-3 of t_0, so
-    σ_min/σ_max stayed above rcond: the old code returned a finite Q^md(t ≥ 4) (−8.96 at t = 12, −0.64 and
-    0.81 on 1201 and 4801 points) with no warning. Now the nodes around the sign change of det Φ_t are flagged,
-    Q^md and W^md are NaN from [3, 4] on, and peak_times brackets t_0."""
+def _singular_2x3():
+    """A strong-coupling 2 ⊗ 3 model whose Φ_t is exactly singular at t_0 ≈ 3.7751, located by NumPy: det Φ_t
+    is real (Φ_t preserves Hermiticity) and brentq finds its zero; σ_min/σ_max < 1e-9 there.
+    Returns ``(h_s, h_i, h_e, rho_s, rho_e, t_0)``."""
     from scipy.optimize import brentq
 
     rng = np.random.default_rng(4)
@@ -290,6 +287,16 @@ def test_singular_map_between_samples_is_found_from_the_sign_of_its_determinant(
     t0 = brentq(lambda t: np.linalg.det(phi(t)).real, 3.7, 3.9, xtol=1e-14)
     s = np.linalg.svd(phi(t0), compute_uv=False)
     assert s[-1] / s[0] < 1e-9
+    return h_s, h_i, h_e, rho_s, rho_e, t0
+
+
+def test_singular_map_between_samples_is_found_from_the_sign_of_its_determinant():
+    """K_S ~ 1/(t − t_0) near the singular point of :func:`_singular_2x3` and the heat integral through t_0 is
+    undefined. On the grid 0, 1, …, 5 no sample comes within 1e-3 of t_0, so σ_min/σ_max stayed above rcond:
+    the old code returned a finite Q^md(t ≥ 4) (−8.96 at t = 12, −0.64 and 0.81 on 1201 and 4801 points)
+    with no warning. Now the nodes around the sign change of det Φ_t are flagged, Q^md and W^md are NaN
+    from [3, 4] on, and peak_times brackets t_0."""
+    h_s, h_i, h_e, rho_s, rho_e, t0 = _singular_2x3()
     times = np.linspace(0.0, 5.0, 6)
     nodes, _ = composite_gauss_legendre(times, 4)
     assert np.min(np.abs(np.asarray(nodes) - t0)) > 1e-3  # no sample near t_0
@@ -301,3 +308,24 @@ def test_singular_map_between_samples_is_found_from_the_sign_of_its_determinant(
     assert np.all(np.isnan(np.asarray(out.assignment.work)[4:]))
     peaks = out.peak_times
     assert np.any(peaks < t0) and np.any(peaks > t0) and np.all((peaks > 3.0) & (peaks < 5.0))
+
+
+def test_exact_generator_at_a_singular_map_warns():
+    """At the singular point t_0 of :func:`_singular_2x3` L_t is infinite; the solve returned entries of
+    2e11 (rounding noise) without a word. Now a RuntimeWarning; at t = 1 (σ_min/σ_max = 0.15) none, and the
+    generator still reproduces ρ̇_S = L_t ρ_S against SciPy's finite difference of Φ_t."""
+    h_s, h_i, h_e, rho_s, rho_e, t0 = _singular_2x3()
+    model = GlobalModel(h_s, h_i, h_e)
+    with pytest.warns(RuntimeWarning, match="non-invertible"):
+        exact_generator(model, rho_e, t0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        gen = np.asarray(exact_generator(model, rho_e, 1.0))
+    h = np.kron(h_s, np.eye(3)) + h_i + np.kron(np.eye(2), h_e)
+
+    def rho_at(t):
+        u = expm(-1j * h * t)
+        return _reduce(u @ np.kron(rho_s, rho_e) @ u.conj().T, 2, 3)
+
+    rho_dot = (rho_at(1.0 + 1e-5) - rho_at(1.0 - 1e-5)) / 2e-5
+    np.testing.assert_allclose((gen @ rho_at(1.0).reshape(4)).reshape(2, 2), rho_dot, atol=1e-8)
