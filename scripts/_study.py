@@ -51,8 +51,11 @@ def save_figure(fig, path, dpi: int = 130) -> None:
 
 
 def run_study(main, default_out) -> None:
-    """The command line of a study: ``[OUT_DIR] [--quick]``; prints the result dictionary."""
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    res = main(args[0] if args else default_out, quick="--quick" in sys.argv)
+    """The command line of a study: ``[OUT_DIR] [--quick]`` (``--help``: the study's docstring); prints
+    the result dictionary."""
+    from jaxthermo.apps.cli import script_arguments
+
+    args = script_arguments(sys.modules[main.__module__].__doc__, default_out)
+    res = main(args.out, quick=args.quick)
     for k, v in res.items():
         print(k, v)

@@ -69,3 +69,152 @@ def test_old_cli_module_warns_and_forwards(monkeypatch):
     monkeypatch.setattr(demo, "run_demo", lambda **kw: 0)
     with pytest.warns(DeprecationWarning, match="jaxthermo.cli.main is deprecated; use jaxthermo.apps.cli.main"):
         assert old_main(["demo", "--configs", "3"]) == 0
+
+
+# ---------------------------------------------------------------- what a user sees when things go wrong
+
+
+def _ensemble_args(tmp_path, *extra):
+    return ["ensemble", "--steps", "2", "--configs", "4", "--out", str(tmp_path / "out"), "--no-plot", "--no-progress"]
+
+
+def test_ctrl_c_says_where_the_finished_work_is_and_how_to_resume(tmp_path, monkeypatch, capsys):
+    """A SIGINT used to end in a 40-line traceback (KeyboardInterrupt) and Python's status."""
+    from jaxthermo.apps import study
+
+    saved = [True]
+
+    def interrupted(cfg, **kw):
+        if saved[0]:
+            (tmp_path / "out" / "checkpoint.npz").write_bytes(b"")  # the engine saved some chunks
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(study, "run_study", interrupted)
+    (tmp_path / "out").mkdir()
+    assert cli.main(_ensemble_args(tmp_path)) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and str(tmp_path / "out" / "checkpoint.npz") in err and "--resume" in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+
+    (tmp_path / "out" / "checkpoint.npz").unlink()
+    saved[0] = False
+    assert cli.main(_ensemble_args(tmp_path)) == 130  # nothing saved yet: no resume to offer
+    err = capsys.readouterr().err
+    assert "no results were written" in err and "--resume" not in err
+
+    import jaxthermo.apps.demo as demo
+
+    monkeypatch.setattr(demo, "run_demo", lambda **kw: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert cli.main(["demo", "--out", str(tmp_path / "d")]) == 130
+    assert "jaxthermo demo: interrupted" in capsys.readouterr().err
+
+
+def test_out_of_memory_is_one_line_naming_what_to_reduce(tmp_path, monkeypatch, capsys):
+    """`jaxthermo ensemble --d 100000` ended in JAX's RESOURCE_EXHAUSTED traceback."""
+    from jaxthermo.apps import study
+
+    def exhausted(cfg, **kw):
+        raise MemoryError("RESOURCE_EXHAUSTED: Out of memory allocating 80000000000 bytes.")
+
+    monkeypatch.setattr(study, "run_study", exhausted)
+    assert cli.main(_ensemble_args(tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("jaxthermo ensemble: error: out of memory (RESOURCE_EXHAUSTED") and "dimension d" in err
+    assert "Traceback" not in err
+
+
+def test_library_warnings_are_one_line_naming_the_command(tmp_path, monkeypatch, capsys):
+    """Warnings used to print as '<string>:10: UserWarning: …' (a Python file and line)."""
+    from jaxthermo.apps import study
+
+    monkeypatch.setattr(study, "run_study", lambda cfg, **kw: study.build_model_a(cfg))  # warns; no ensemble
+    args = _ensemble_args(tmp_path) + ["--kind", "temperature", "--sigma", "2"]
+    assert cli.main(args) == 0
+    err = capsys.readouterr().err
+    assert "jaxthermo ensemble: warning: kind='temperature'" in err and "UserWarning" not in err
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--theta", "nan", "--theta = nan: must be finite"),
+        ("--sigma", "-1", "--sigma = -1.0: must be >= 0"),
+        ("--d", "1", "--d = 1: must be >= 2"),
+        ("--seed", str(2**64), "--seed = 18446744073709551616: must be a 64-bit"),
+    ],
+)
+def test_ensemble_errors_name_the_option_typed(option, value, message, tmp_path, capsys):
+    """`jaxthermo ensemble` has no config file; its errors used to name [model] theta, [distribution] sigma."""
+    assert cli.main(_ensemble_args(tmp_path) + [option, value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"jaxthermo ensemble: error: {message}") and "[model]" not in err
+
+
+def test_resume_without_a_checkpoint_says_it_starts_afresh(tmp_path, monkeypatch, capsys):
+    from jaxthermo.apps import study
+
+    monkeypatch.setattr(study, "run_study", lambda cfg, **kw: None)
+    assert cli.main(_ensemble_args(tmp_path) + ["--resume"]) == 0
+    assert "--resume: no " in capsys.readouterr().out
+
+
+def test_every_subcommand_documents_every_option(capsys):
+    """`--help` of each subcommand: every option has a help text (demo's --seed and the figure names had none)."""
+    parser = cli._parser()
+    sub = next(a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction))
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            assert action.help, f"jaxthermo {name} {action.option_strings or action.dest}: no help"
+    from jaxthermo.apps.figures import FIGURES
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["figures", "--help"])
+    text = capsys.readouterr().out
+    assert stop.value.code == 0 and all(n in text for n in FIGURES)
+
+
+def test_scripts_have_help_and_refuse_unknown_options(tmp_path, monkeypatch, capsys):
+    """`python scripts/inhomogeneous/fig4.py --help` used to compute fig4 into a folder named '--help';
+    a misspelt `--quik` was taken as the output folder (figures) or ignored (studies)."""
+    import pathlib
+    import runpy
+
+    from jaxthermo.apps.figures import run_script
+
+    monkeypatch.chdir(tmp_path)
+    for argv in (["--help"], ["--quik"], ["a", "b"]):
+        with pytest.raises(SystemExit) as stop:
+            run_script("fig4", argv)
+        assert stop.value.code == (0 if argv == ["--help"] else 2)
+    out = capsys.readouterr()
+    assert "OUT_DIR" in out.out and "--quick" in out.out and "unrecognized arguments: --quik" in out.err
+    assert not any(tmp_path.iterdir())  # nothing computed, no folder made
+
+    scripts = pathlib.Path(__file__).resolve().parents[1] / "scripts"
+    monkeypatch.syspath_prepend(str(scripts))
+    from _study import run_study
+
+    ran = []
+    module = type(sys)("study_doc")
+    module.__doc__ = "A study. Usage: [OUT_DIR] [--quick]"
+    monkeypatch.setitem(sys.modules, "study_doc", module)
+
+    def main(out, quick=False):
+        ran.append((out, quick))
+        return {}
+
+    main.__module__ = "study_doc"
+    for argv, code in ((["--quik"], 2), (["--help"], 0)):
+        monkeypatch.setattr(sys, "argv", ["study.py", *argv])
+        with pytest.raises(SystemExit) as stop:
+            run_study(main, "default-out")
+        assert stop.value.code == code
+    monkeypatch.setattr(sys, "argv", ["study.py", "elsewhere", "--quick"])
+    run_study(main, "default-out")
+    assert ran == [("elsewhere", True)]
+    for script in (scripts / "assignment" / "md_peaks.py", scripts / "coherent" / "convergence.py"):
+        monkeypatch.setattr(sys, "argv", [script.name, "--help"])
+        monkeypatch.syspath_prepend(str(script.parent))
+        with pytest.raises(SystemExit) as stop:  # before any computing
+            runpy.run_path(str(script), run_name="__main__")
+        assert stop.value.code == 0, script.name

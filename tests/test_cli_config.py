@@ -106,7 +106,7 @@ def test_a_top_level_study_key_with_out_is_a_config_error(tmp_path, capsys):
 def test_bad_command_line_values_exit_2_with_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(study, "run_study", lambda *a, **kw: pytest.fail("computed"))
     assert cli.main(["ensemble", "--sigma", "-1", "--out", str(tmp_path)]) == 2
-    assert "[distribution] sigma = -1.0: must be >= 0" in capsys.readouterr().err
+    assert "--sigma = -1.0: must be >= 0" in capsys.readouterr().err  # the option typed, not the config key
     for argv in (["demo", "--configs", "0"], ["demo", "--steps", "-2"]):
         with pytest.raises(SystemExit) as stop:
             cli.main(argv)

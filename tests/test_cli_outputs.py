@@ -74,8 +74,8 @@ def test_a_killed_run_leaves_the_previous_config_with_its_results(tmp_path, monk
         raise KeyboardInterrupt
 
     monkeypatch.setattr(jt, "ensemble", killed)
-    with pytest.raises(KeyboardInterrupt):
-        cli.main(["run", _config(tmp_path, out, seed=1), "--no-progress", "--no-plot"])
+    # the command ends with status 130 and a message (tests/test_cli.py), not a traceback
+    assert cli.main(["run", _config(tmp_path, out, seed=1), "--no-progress", "--no-plot"]) == 130
     assert _outputs(out) == before
 
 
@@ -147,3 +147,35 @@ def test_a_failed_figure_write_leaves_the_previous_png_whole(tmp_path):
         save_figure(fig, path, dpi=50)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.png"]
+
+
+@pytest.mark.parametrize("command", ["demo", "figures"])
+def test_demo_and_figures_refuse_an_unusable_folder_before_computing(command, tmp_path, monkeypatch, capsys):
+    """`jaxthermo demo --out FILE` computed the whole ensemble, then died in os.makedirs with a traceback."""
+    from jaxthermo.apps import demo, figures
+
+    def fail(*a, **kw):
+        raise AssertionError("computed although the output folder is unusable")
+
+    monkeypatch.setattr(demo, "ensemble", fail)
+    monkeypatch.setattr(figures, "make_figure", fail)
+    out = tmp_path / "a file"
+    out.write_text("")
+    args = ["--out", str(out)] + (["--configs", "10"] if command == "demo" else ["--only", "fig4"])
+    assert cli.main([command, *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"jaxthermo {command}: error: --out {str(out)!r}: is a file") and "Traceback" not in err
+
+
+def test_figures_are_written_with_the_permissions_of_the_umask(tmp_path):
+    """summary.png, demo.png and the figures were private (0600, mkstemp's mode) beside 0644 CSVs."""
+    from jaxthermo.apps._plotting import pyplot, save_figure
+
+    old = os.umask(0o022)
+    try:
+        fig = pyplot().figure()
+        save_figure(fig, tmp_path / "f.png", dpi=20)
+        (tmp_path / "f.csv").write_text("x\n")  # what open() gives under the same umask
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.png").stat().st_mode & 0o777 == (tmp_path / "f.csv").stat().st_mode & 0o777 == 0o644

@@ -8,7 +8,19 @@ import numpy as np
 from jaxthermo.apps.cli import main
 
 
-def test_demo_cli_reduced(tmp_path, capsys):
+def test_demo_cli_reduced(tmp_path, capsys, monkeypatch):
+    import jaxthermo.apps.demo as demo
+
+    figures = []
+
+    def keep(fig, path, dpi):
+        fig.canvas.draw()
+        figures.append((fig.axes[2].get_yscale(), fig.axes[2]))
+        plot_checks(fig.axes[2])
+        save_figure(fig, path, dpi)
+
+    save_figure = demo.save_figure
+    monkeypatch.setattr(demo, "save_figure", keep)
     assert main(["demo", "--out", str(tmp_path), "--configs", "2000", "--steps", "30", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     for text in ("mean work per collision", "small-δ", "trace distance", "D_1(", "D_∞("):
@@ -25,3 +37,14 @@ def test_demo_cli_reduced(tmp_path, capsys):
     with open(tmp_path / "demo_work_histogram.csv") as f:
         hist = list(csv.reader(f))
     assert sum(int(r[2]) for r in hist[1:]) == 2000  # every configuration counted once
+
+    assert len(figures) == 1
+
+
+def plot_checks(panel):
+    """Panel (c) drew r = 0 (D_α = βW = 0 for ρ0 = τ_S) on a log scale, a vertical drop to the bottom
+    of the axis, and its legend sat over the α = 1 curves."""
+    assert panel.get_yscale() == "log"
+    for line in panel.get_lines():
+        assert np.all(np.asarray(line.get_ydata()) > 0), line.get_label()
+    assert not panel.get_legend().get_window_extent().overlaps(panel.get_window_extent())

@@ -30,13 +30,14 @@ def pyplot():
 
 def save_figure(fig, path, dpi: int) -> None:
     """``fig.savefig`` through a temporary file renamed over ``path``, then close ``fig``: a failed or
-    killed write leaves the previous figure whole (the format is taken from ``path``'s suffix)."""
+    killed write leaves the previous figure whole (the format is taken from ``path``'s suffix), and the
+    file gets the permissions of the process's umask like the CSVs beside it."""
     import os
 
-    from ..ensemble._files import write_atomically
+    from .study import write_file
 
     fmt = os.path.splitext(os.fspath(path))[1].lstrip(".") or "png"
     try:
-        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
+        write_file(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
     finally:
         pyplot().close(fig)

@@ -36,19 +36,28 @@ def _count(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .figures import FIGURES as FIGURE_NAMES
+
     parser = argparse.ArgumentParser(prog="jaxthermo", description="Quantum thermodynamics of collisional models.")
     parser.add_argument("--version", action="store_true", help="print the versions of jaxthermo and JAX and exit")
     sub = parser.add_subparsers(dest="command")
 
     demo = sub.add_parser("demo", help="model-A ensemble on the embedded default; prints a table, writes a plot")
     demo.add_argument("--out", default="demo-output", help="directory for the PNG and CSV (default: demo-output)")
-    demo.add_argument("--configs", type=_count, default=10_000, help="number of reservoir configurations")
-    demo.add_argument("--steps", type=_count, default=100, help="collisions per configuration N")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "--configs", type=_count, default=10_000, help="number of reservoir configurations, e.g. 1e4 (default 10000)"
+    )
+    demo.add_argument("--steps", type=_count, default=100, help="collisions per configuration N (default 100)")
+    demo.add_argument("--seed", type=int, default=0, help="integer seed of the configurations (default 0)")
 
-    figures = sub.add_parser("figures", help="regenerate every figure of the model-A papers (PNG + CSV)")
-    figures.add_argument("--out", default="figures", help="output directory")
-    figures.add_argument("--only", default=None, help="comma-separated figure names")
+    figures = sub.add_parser(
+        "figures",
+        help="regenerate every figure of the model-A papers (PNG + CSV)",
+        description="Preprint Figs. 1-2 and published Figs. 1-5 of model A: NAME.png and NAME.csv (long format: "
+        "panel, series, x, y) per figure; about 30 s of CPU time for all.",
+    )
+    figures.add_argument("--out", default="figures", help="output directory (default: figures)")
+    figures.add_argument("--only", default=None, help=f"comma-separated figure names of: {', '.join(FIGURE_NAMES)}")
 
     run = sub.add_parser("run", help="run the study of a TOML file (see `jaxthermo init`)")
     run.add_argument("config", help="the study's TOML file")
@@ -63,7 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     ens.add_argument("--sigma", type=float, default=0.05, help="σ of the Gaussian G(δ) (default 0.05)")
     ens.add_argument("--beta", type=float, default=1.0, help="reservoir β (default 1)")
     ens.add_argument("--g0", type=float, default=1.0, help="level spacing g0 (default 1)")
-    ens.add_argument("--kind", default="hamiltonian", choices=("hamiltonian", "temperature"))
+    ens.add_argument(
+        "--kind",
+        default="hamiltonian",
+        choices=("hamiltonian", "temperature"),
+        help="which reservoir parameter δ perturbs: level spacing g0(1+δ) or β(1+δ) (default hamiltonian)",
+    )
     ens.add_argument(
         "--rho0",
         default="thermal",
@@ -72,16 +86,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     ens.add_argument("--steps", type=_count, default=100, help="collisions N (default 100)")
     ens.add_argument("--configs", type=_count, default=10_000, help="configurations, e.g. 1e6 (default 1e4)")
-    ens.add_argument("--seed", type=int, default=0)
+    ens.add_argument("--seed", type=int, default=0, help="integer seed of the configurations (default 0)")
     ens.add_argument("--out", default="ensemble-output", help="output folder (default ensemble-output)")
     ens.add_argument("--resume", action="store_true", help="continue a killed run from its checkpoint")
-    ens.add_argument("--no-progress", action="store_true")
-    ens.add_argument("--no-plot", action="store_true")
+    ens.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ens.add_argument("--no-plot", action="store_true", help="skip summary.png (no matplotlib needed)")
 
     init = sub.add_parser("init", help="write a commented example study (study.toml)")
-    init.add_argument("path", nargs="?", default="study.toml")
+    init.add_argument("path", nargs="?", default="study.toml", help="the file to write (default: study.toml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     return parser
+
+
+def script_arguments(description: str, default_out=None, quick: bool = True, argv=None) -> argparse.Namespace:
+    """The command line of a script of ``scripts/``: ``[OUT_DIR] [--quick]`` and ``--help``.
+
+    ``default_out=None``: the script takes no OUT_DIR (it writes to its own folder); ``quick=False``: no
+    ``--quick``. An unknown option or a second folder exits with status 2 and argparse's message naming
+    it, before any computing (they used to be taken as the output folder, or ignored).
+    """
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if default_out is not None:
+        parser.add_argument(
+            "out",
+            nargs="?",
+            default=str(default_out),
+            metavar="OUT_DIR",
+            help=f"output folder (default: {default_out})",
+        )
+    if quick:
+        parser.add_argument("--quick", action="store_true", help="a short run with the same outputs")
+    return parser.parse_args(argv)
 
 
 def _prepare(plot: bool):
@@ -92,18 +127,70 @@ def _prepare(plot: bool):
         require_matplotlib()
 
 
+# the options of `jaxthermo ensemble` and the configuration keys they fill (its messages name the option)
+ENSEMBLE_OPTIONS = {
+    "[model], [distribution]": "--d, --theta, --sigma, --beta, --g0, --kind",
+    "[model] d": "--d",
+    "[model] theta": "--theta",
+    "[model] beta": "--beta",
+    "[model] g0": "--g0",
+    "[distribution] sigma": "--sigma",
+    "[run] n_steps": "--steps",
+    "[run] n_configs": "--configs",
+    "[study] seed": "--seed",
+    "[study] out": "--out",
+    "[initial_state]": "--rho0",
+}
+
+
+def _as_options(message: str) -> str:
+    """A configuration error of `jaxthermo ensemble` in terms of the options the user typed."""
+    for key, option in ENSEMBLE_OPTIONS.items():
+        if message.startswith(key):
+            return option + message[len(key) :]
+    return message
+
+
 def _run_config(raw: dict, args, command: str) -> int:
     from .config import ConfigError, resolve
     from .study import run_study
 
+    cfg = None
     try:
         cfg = resolve(raw)
         _prepare(not args.no_plot)
+        if args.resume and cfg["study"]["study"] == "ensemble":
+            checkpoint = os.path.join(cfg["study"]["out"], "checkpoint.npz")
+            if not os.path.exists(checkpoint):
+                print(f"jaxthermo {command}: --resume: no {checkpoint} to continue; starting from the beginning")
         run_study(cfg, progress=not args.no_progress, resume=args.resume, plot=not args.no_plot)
     except ConfigError as err:
-        print(f"jaxthermo {command}: error: {err}", file=sys.stderr)
+        message = _as_options(str(err)) if command == "ensemble" else str(err)
+        print(f"jaxthermo {command}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        out = cfg["study"]["out"] if cfg is not None else None
+        checkpoint = os.path.join(out, "checkpoint.npz") if out is not None else None
+        if checkpoint is not None and cfg["study"]["study"] == "ensemble" and os.path.exists(checkpoint):
+            what = f"the finished chunks are kept in {checkpoint}; run the same command with --resume to continue"
+        else:
+            what = "no results were written (earlier results in the output folder are unchanged)"
+        print(f"\njaxthermo {command}: interrupted; {what}", file=sys.stderr)
+        return 130
     return 0
+
+
+def _out_of_memory(err) -> bool:
+    return isinstance(err, MemoryError) or "RESOURCE_EXHAUSTED" in str(err)
+
+
+def _show_warning(command):
+    """Warnings of the library as one line naming the command (no Python file and line number)."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"jaxthermo {command}: warning: {message}", file=sys.stderr if file is None else file)
+
+    return show
 
 
 def main(argv=None) -> int:
@@ -116,23 +203,51 @@ def main(argv=None) -> int:
         parser.print_usage(sys.stderr)
         print("jaxthermo: error: give a command (demo, figures, run, ensemble, init) or --version", file=sys.stderr)
         return 2
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning(args.command)
+        try:
+            return _command(args)
+        except KeyboardInterrupt:
+            print(f"\njaxthermo {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as err:
+            if not _out_of_memory(err):
+                raise
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            print(
+                f"jaxthermo {args.command}: error: out of memory ({first}); choose a smaller qudit dimension d, "
+                "chunk_size, number of collisions or grid",
+                file=sys.stderr,
+            )
+            return 1
+
+
+def _command(args) -> int:
+    from .config import ConfigError
+
     try:
         if args.command in ("demo", "figures"):
             require_matplotlib()  # both commands plot: say so before minutes of computing
         if args.command == "demo":
             from .demo import run_demo
 
-            return run_demo(out=args.out, n_configs=args.configs, n_steps=args.steps, seed=args.seed)
+            try:
+                return run_demo(out=args.out, n_configs=args.configs, n_steps=args.steps, seed=args.seed)
+            except ConfigError as err:
+                print(f"jaxthermo demo: error: {str(err).replace('output folder', '--out', 1)}", file=sys.stderr)
+                return 2
         if args.command == "figures":
             from .figures import figure_names
             from .figures import main as figures_main
 
             try:
                 figure_names(args.only)
-            except ValueError as err:
-                print(f"jaxthermo figures: error: {err}", file=sys.stderr)
+                return figures_main(out=args.out, only=args.only)
+            except ValueError as err:  # ConfigError included
+                print(f"jaxthermo figures: error: {str(err).replace('output folder', '--out', 1)}", file=sys.stderr)
                 return 2
-            return figures_main(out=args.out, only=args.only)
         if args.command == "init":
             from .config import example
 
@@ -144,7 +259,6 @@ def main(argv=None) -> int:
             print(f"wrote {args.path}; run it with: jaxthermo run {args.path}")
             return 0
         if args.command == "run":
-            from .config import ConfigError
             from .study import load_toml
 
             try:

@@ -27,8 +27,10 @@ from ..inhomogeneous import (
     small_delta_mean_work,
 )
 from ._plotting import pyplot, require_matplotlib, save_figure
+from .study import check_output_folder
 
 DEFAULTS = dict(d=2, beta=1.0, g0=1.0, sigma=0.05, theta=0.1)
+OUTPUTS = ("demo.png", "demo_steps.csv", "demo_work_histogram.csv")
 
 
 def _analytics(model, rho0, n_steps):
@@ -50,6 +52,7 @@ def run_demo(out: str = "demo-output", n_configs: int = 10_000, n_steps: int = 1
     """Run the demo ensemble, print the table, write ``demo.png``, ``demo_steps.csv`` and
     ``demo_work_histogram.csv`` into ``out``. Returns 0 (the CLI's exit status)."""
     require_matplotlib()  # fail before the ensemble runs, not after
+    check_output_folder(out, OUTPUTS, where=f"output folder {out!r}")  # likewise: ConfigError naming it
     p = DEFAULTS
     model = InhomogeneousReservoir(p["d"], p["beta"], p["g0"], p["theta"], distribution=Gaussian(p["sigma"]))
     rho0 = np.asarray(thermal_state(p["d"], p["beta"], p["g0"]))
@@ -158,7 +161,7 @@ def _write_csvs(out, res, p_exact, td_exact, se_td, d_exact):
 def _plot(out, res, td_exact, se_td, d_exact, w_exact, n_steps, n_configs):
     plt = pyplot()
     p = DEFAULTS
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    fig, axes = plt.subplots(1, 3, figsize=(18, 4.6))
     h = res.work_histogram
     scale = 1e3
     ax = axes[0]
@@ -182,19 +185,20 @@ def _plot(out, res, td_exact, se_td, d_exact, w_exact, n_steps, n_configs):
     ax.legend(fontsize=8)
 
     ax = axes[2]
+    # log scale: r = 0 is left out (ρ0 = τ_S gives D_α = 0 and βW = 0 there, drawn as a drop off the axis)
     for k, (name, col) in enumerate(((r"$\alpha=1$", "C0"), (r"$\alpha=\infty$", "C1"))):
-        ax.plot(r, d_exact[:, k], "-", color=col, lw=1, label=rf"$D_\alpha(\bar\rho_r\|\tau_S)$ exact, {name}")
+        ax.plot(r[1:], d_exact[1:, k], "-", color=col, lw=1, label=rf"$D_\alpha(\bar\rho_r\|\tau_S)$ exact, {name}")
         ax.plot(
-            r[::5],
-            res.mean_state_divergence[::5, k],
+            r[5::5],
+            res.mean_state_divergence[5::5, k],
             "o",
             ms=3,
             color=col,
             label=rf"$D_\alpha(\bar\rho_r\|\tau_S)$ MC, {name}",
         )
         ax.plot(
-            r,
-            res.mean_divergence[:, k],
+            r[1:],
+            res.mean_divergence[1:, k],
             "--",
             color=col,
             label=rf"frozen avg $\langle D_\alpha(\rho_{{S|r}}\|\tau_S)\rangle$, {name}",
@@ -202,10 +206,10 @@ def _plot(out, res, td_exact, se_td, d_exact, w_exact, n_steps, n_configs):
     # ρ0 = τ_S: βΔF_α(r) = D_α(ρ̄_r‖τ_S) − D_α(τ_S‖τ_S) = D_α(ρ̄_r‖τ_S). The second laws of the averaged
     # operation would need βΔF_α ≤ βW (accumulated mean work); the curves above the βW line violate them.
     beta = p["beta"]
-    bw = beta * np.concatenate([[0.0], res.mean_cumulative_work])
-    bw_se = beta * np.concatenate([[0.0], np.sqrt(res.var_cumulative_work / n_configs)])
-    ax.plot(r, bw, "-", color="C3", lw=2, label=r"$\beta\langle W_1+\dots+W_r\rangle$ (MC, ±2 s.e. shaded)")
-    ax.fill_between(r, bw - 2 * bw_se, bw + 2 * bw_se, color="C3", alpha=0.3, lw=0)
+    bw = beta * res.mean_cumulative_work
+    bw_se = beta * np.sqrt(res.var_cumulative_work / n_configs)
+    ax.plot(r[1:], bw, "-", color="C3", lw=2, label=r"$\beta\langle W_1+\dots+W_r\rangle$ (MC, ±2 s.e. shaded)")
+    ax.fill_between(r[1:], bw - 2 * bw_se, bw + 2 * bw_se, color="C3", alpha=0.3, lw=0)
     ax.set_yscale("log")
     ax.set_xlabel("collision r")
     ax.set_ylabel(r"$\beta\Delta F_\alpha = D_\alpha(\bar\rho_r\|\tau_S)$, $\beta W$  [nats]")
@@ -215,7 +219,8 @@ def _plot(out, res, td_exact, se_td, d_exact, w_exact, n_steps, n_configs):
         r"violates $\Delta F_\alpha \leq 0$; curves above the red $\beta W$ line violate $\Delta F_\alpha \leq W$",
         fontsize=9,
     )
-    ax.legend(fontsize=6.5, loc="lower right")
+    # beside the panel: inside, the legend covered the α = 1 curves at large r
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(
         f"jaxthermo demo: model A, qubit, $\\beta g_0$ = {p['beta'] * p['g0']:g}, Gaussian $\\sigma$ = {p['sigma']:g}, "
         f"$\\theta$ = {p['theta']:g}, $\\rho_0 = \\tau_S$, Hamiltonian kind",

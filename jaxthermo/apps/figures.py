@@ -43,6 +43,7 @@ from ..inhomogeneous import (
     work_support,
 )
 from ._plotting import MissingPlotDependency, pyplot, require_matplotlib, save_figure
+from .study import check_output_folder
 
 A = float(np.exp(-1.0))
 # plot titles name the paper by authors and year ([ATO19] and [ATO-preprint] of docs/references.md)
@@ -112,7 +113,7 @@ def _single_collision_figure(out, name, quantity, kind, p0s, title, quick, key):
     density = work_density if quantity == "work" else heat_density
     support = work_support if quantity == "work" else heat_support
     rows = []
-    fig, (ax_l, ax_r) = plt.subplots(1, 2, figsize=(11, 4.4))
+    fig, (ax_l, ax_r) = plt.subplots(1, 2, figsize=(11, 5.0))
     styles = ["-", "--", ":", "-.", (0, (5, 1))]
     colors = ["tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange"]
     label_q = "W" if quantity == "work" else "Q"
@@ -169,8 +170,9 @@ def _single_collision_figure(out, name, quantity, kind, p0s, title, quick, key):
     rows += _rows("vs_delta", "G(delta)", deltas, g)
     ax_l.set_xlabel("inhomogeneity δ")
     ax_l.set_ylabel(f"y = {label_q} / (g0 sin²θ)  (dimensionless)")
-    ax_l.legend(loc="upper left", fontsize=7)
-    ax_g.legend(loc="lower right", fontsize=7)
+    # one legend for both axes, below the panel: inside, it covered curves (fig2/fig3: p0 = 0.9, p0 = 0.5)
+    handles = ax_l.get_legend_handles_labels()[0] + ax_g.get_legend_handles_labels()[0]
+    ax_l.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=7)
     ax_l.axhline(0, color="0.7", lw=0.5)
     ax_r.set_xlabel(f"y = {label_q} / (g0 sin²θ)")
     ax_r.set_ylabel(f"G_{label_q}(y)  (per unit y)")
@@ -351,6 +353,8 @@ def main(out="figures", only=None, quick: bool = False) -> int:
     """Write the figures (all, or the comma-separated names in ``only``) into ``out``; returns 0."""
     names = figure_names(only)
     require_matplotlib()
+    files = [f"{name}.{ext}" for name in names for ext in ("png", "csv")]
+    check_output_folder(out, files, where=f"output folder {str(out)!r}")  # before computing: ConfigError
     for name in names:
         start = time.perf_counter()
         png, csv_path = make_figure(name, out, quick=quick)
@@ -369,9 +373,15 @@ def run_script(name: str, argv=None) -> int:
     """
     import sys
 
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = [a for a in argv if a != "--quick"]
-    out, quick = (args[0] if args else "figures"), "--quick" in argv
+    from .cli import script_arguments
+
+    what = (
+        validity_study.__doc__.split("\n\n")[0]
+        if name == VALIDITY
+        else f"Writes {name}.png and {name}.csv (long format: panel, series, x, y)."
+    )
+    args = script_arguments(f"{name}: {what}", default_out="figures", argv=argv)
+    out, quick = args.out, args.quick
     try:
         if name == VALIDITY:
             png, csv_path = validity_study(out=out, quick=quick)

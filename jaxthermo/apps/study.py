@@ -367,15 +367,17 @@ def _bar(items, progress, desc):
 OUTPUTS = ("results.nc", "summary.png", "config.resolved.toml")
 
 
-def check_output_folder(out) -> None:
-    """Create ``out`` and check its outputs can be written, before any computing; otherwise
-    :class:`~.config.ConfigError` naming ``[study] out``."""
-    where = f"[study] out = {out!r}"
+def check_output_folder(out, names=OUTPUTS, where=None) -> None:
+    """Create ``out`` and check that the files ``names`` can be written in it, before any computing;
+    otherwise :class:`~.config.ConfigError` naming ``where`` (default ``[study] out = …``)."""
+    where = f"[study] out = {out!r}" if where is None else where
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise cfgmod.ConfigError(f"{where}: is a file, not a folder; choose another name or remove the file")
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as err:
         raise cfgmod.ConfigError(f"{where}: cannot create the output folder ({err.strerror or err})") from err
-    for name in OUTPUTS:
+    for name in names:
         path = os.path.join(out, name)
         if os.path.isdir(path):
             raise cfgmod.ConfigError(f"{where}: {path!r} is a folder; remove it or choose another out")
@@ -385,9 +387,9 @@ def check_output_folder(out) -> None:
             raise cfgmod.ConfigError(f"{where}: {err}") from err
 
 
-def _write_file(path, write) -> None:
+def write_file(path, write) -> None:
     """``write(tmp)`` then rename over ``path`` (a failed run leaves the old file whole), with the
-    permissions of a file created under the process's umask."""
+    permissions of a file created under the process's umask (the temporary file is private, 0600)."""
 
     def write_with_mode(tmp):
         write(tmp)
@@ -399,7 +401,7 @@ def _write_file(path, write) -> None:
 
 
 def _write_text(path, text):
-    _write_file(path, lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
+    write_file(path, lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
@@ -426,7 +428,7 @@ def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
     ds.attrs.update({f"{k}_version": val for k, val in v.items()})
     ds.attrs["elapsed_total_s"] = time.perf_counter() - start
     path = os.path.join(out, "results.nc")
-    _write_file(path, lambda tmp: ds.to_netcdf(tmp, engine=NETCDF_ENGINE))
+    write_file(path, lambda tmp: ds.to_netcdf(tmp, engine=NETCDF_ENGINE))
     resolved_path = os.path.join(out, "config.resolved.toml")
     header = (
         f"resolved by jaxthermo {v['jaxthermo']} (JAX {v['jax']}, NumPy {v['numpy']}) on "

@@ -13,7 +13,6 @@ Writes convergence.png and convergence_map.csv, convergence_identities.csv.
 from __future__ import annotations
 
 import pathlib
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -122,4 +121,6 @@ def main(out_dir="figures/coherent"):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    from jaxthermo.apps.cli import script_arguments
+
+    main(script_arguments(__doc__, "figures/coherent", quick=False).out)

@@ -20,7 +20,6 @@ Writes optimise_chi.png and optimise_chi.csv.
 from __future__ import annotations
 
 import pathlib
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -151,4 +150,6 @@ def main(out_dir="figures/coherent", steps=300):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    from jaxthermo.apps.cli import script_arguments
+
+    main(script_arguments(__doc__, "figures/coherent", quick=False).out)
