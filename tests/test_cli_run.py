@@ -320,3 +320,34 @@ def test_attributes_name_the_scanned_parameters_instead_of_their_base_values(tmp
             assert "total work W_N" in ds.mean_exp_minus_beta_work.attrs["long_name"]
         else:
             assert "coherent_lam" not in ds.attrs and ds.attrs["coherent_beta"] == 1.0
+
+
+def _overlapping(labels):
+    """Pairs of visible, non-empty tick labels whose drawn boxes intersect."""
+    boxes = [t.get_window_extent() for t in labels if t.get_visible() and t.get_text()]
+    return [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if a.overlaps(b)]
+
+
+def test_summary_is_readable(tmp_path):
+    """The W_N histogram's tick labels (0.00025, 0.00050, …) ran into each other, the α = ∞ curve was
+    labelled 'α=inf' and the title spelt 'beta=1, theta=0.2, n_configs=500' (configuration keys)."""
+    from jaxthermo.apps import summary
+    from jaxthermo.apps._plotting import pyplot
+
+    raw = {
+        "study": {"out": str(tmp_path / "o")},
+        "model": {"d": 3, "theta": 0.2},
+        "run": {"n_steps": 20, "n_configs": 500},
+    }
+    assert cli.main(["run", str(_write(raw, tmp_path / "s.toml")), "--no-progress", "--no-plot"]) == 0
+    plt = pyplot()
+    fig = summary._ensemble(plt, _open(tmp_path / "o"))
+    fig.canvas.draw()
+    hist, divergences = fig.axes[3], fig.axes[2]
+    assert not _overlapping(hist.get_xticklabels())
+    assert "[g0]" in hist.get_xlabel() and "1/g0" in hist.get_ylabel()
+    labels = [line.get_label() for line in divergences.get_lines()]
+    assert any("α = ∞" in label for label in labels) and not any("inf" in label for label in labels)
+    title = fig._suptitle.get_text()
+    assert "θ = 0.2" in title and "500 configurations" in title and "theta=" not in title and "beta=" not in title
+    plt.close(fig)

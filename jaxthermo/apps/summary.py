@@ -30,27 +30,63 @@ def plot_summary(ds, path):
     save_figure(fig, path, dpi=110)
 
 
+# how a parameter of the configuration is written on a plot (its symbol in docs/ and the README)
+SYMBOLS = {
+    "d": "d",
+    "beta": "β",
+    "g0": "g0",
+    "theta": "θ",
+    "sigma": "σ",
+    "width": "width",
+    "delta": "δ",
+    "n_steps": "N",
+    "lam": "λ",
+    "tau": "τ",
+    "omega": "Ω",
+    "g": "g",
+    "detuning": "Δ",
+    "effective_coupling": "Γ",
+    "nu2": "ν2",
+    "beta1": "β1",
+    "beta2": "β2",
+}
+
+
+def _symbol(name: str) -> str:
+    return SYMBOLS.get(name, name)
+
+
+def _point(names, values) -> str:
+    """``θ = 0.1, σ = 0.02``: one grid point in the symbols of the plot."""
+    return ", ".join(f"{_symbol(g)} = {v:g}" for g, v in zip(names, np.atleast_1d(values)))
+
+
 def _params(ds):
-    keys = (
-        "model_d",
-        "model_beta",
-        "model_g0",
-        "model_theta",
-        "model_kind",
-        "distribution",
-        "distribution_sigma",
-        "distribution_width",
-        "distribution_delta",
-        "n_configs",
-        "seed",
-    )
+    """The model-A parameters of a run, written as on a plot (scanned ones are absent from the attributes)."""
     parts = []
-    for k in keys:
+    for k in ("model_d", "model_beta", "model_g0", "model_theta"):
         if k in ds.attrs:
             v = ds.attrs[k]
-            v = f"{v:.4g}" if isinstance(v, (float, np.floating)) else v
-            parts.append(f"{k.replace('model_', '').replace('distribution_', '')}={v}")
+            text = f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+            parts.append(f"{_symbol(k.removeprefix('model_'))} = {text}")
+    if "model_kind" in ds.attrs:
+        parts.append(f"{ds.attrs['model_kind']} inhomogeneity")
+    law = ds.attrs.get("distribution", "")
+    spread = [f"{_symbol(k)} = {ds.attrs[f'distribution_{k}']:.4g}" for k in SPREADS if f"distribution_{k}" in ds.attrs]
+    if law:
+        parts.append(" ".join([f"{law} G(δ)"] + spread))
+    if "n_configs" in ds.attrs:
+        parts.append(f"{int(ds.attrs['n_configs'])} configurations")
+    if "seed" in ds.attrs:
+        parts.append(f"seed {ds.attrs['seed']}")
     return ", ".join(parts)
+
+
+SPREADS = ("sigma", "width", "delta")
+
+
+def _alpha(a) -> str:
+    return "∞" if np.isinf(a) else f"{a:g}"
 
 
 def _ensemble(plt, ds):
@@ -72,18 +108,42 @@ def _ensemble(plt, ds):
         ax[0, 1].fill_between(r, m - 2 * se, m + 2 * se, color="C1", alpha=0.3, lw=0)
     ax[0, 1].set(xlabel="collision r", ylabel="energy / g0", title="accumulated")
     ax[0, 1].legend(fontsize=8)
-    for k, a in enumerate(ds.alpha.values):
-        ax[1, 0].plot(ds.step.values, ds.mean_state_divergence.values[:, k], label=f"D_α(ρ̄_r‖τ_S), α={a:g}")
-    ax[1, 0].plot(ds.step.values, ds.mean_state_trace_distance.values, "k--", label="trace distance to τ̄")
-    ax[1, 0].set(xlabel="step r", ylabel="nats / trace distance", title="mean state vs thermal states")
+    steps = ds.step.values
+    curves = [
+        (ds.mean_state_divergence.values[:, k], "-", f"D_α(ρ̄_r‖τ_S) [nats], α = {_alpha(a)}")
+        for k, a in enumerate(ds.alpha.values)
+    ]
+    curves.append((ds.mean_state_trace_distance.values, "k--", "trace distance D(ρ̄_r, τ̄)"))
+    # spanning decades (D_1 ~ D_∞² near τ_S): a log scale from r = 1 when every value there is positive
+    log = all(np.all(c[1:] > 0) for c, _, _ in curves)
+    for c, style, label in curves:
+        ax[1, 0].plot(steps[1:] if log else steps, c[1:] if log else c, style, label=label)
+    if log:
+        ax[1, 0].set_yscale("log")
+    ax[1, 0].set(xlabel="step r", ylabel="divergence [nats], trace distance", title="mean state ρ̄_r vs τ_S and τ̄")
     ax[1, 0].legend(fontsize=8)
     edges, counts = ds.work_histogram_edges.values, ds.work_histogram_counts.values
     width = np.diff(edges)
     ax[1, 1].bar(edges[:-1], counts / max(1, counts.sum()) / width, width=width, align="edge", color="C0", alpha=0.7)
-    ax[1, 1].set(xlabel="W_N / g0", ylabel="density", title=f"distribution of W_N (N = {int(ds.attrs['n_steps'])})")
+    ax[1, 1].set(
+        xlabel="W_N [g0]",
+        ylabel="probability density [1/g0]",
+        title=f"distribution of W_N (N = {int(ds.attrs['n_steps'])})",
+    )
+    _readable_ticks(ax[1, 1].xaxis)
     fig.suptitle(f"{_title(ds)}\n{_params(ds)}", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _readable_ticks(axis):
+    """At most 6 ticks, in scientific notation outside 10⁻³…10³ (long decimals overlapped)."""
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
+
+    axis.set_major_locator(MaxNLocator(6))
+    formatter = ScalarFormatter(useMathText=True)
+    formatter.set_powerlimits((-3, 3))
+    axis.set_major_formatter(formatter)
 
 
 def _at_last(da, dim):
@@ -111,23 +171,19 @@ def _sweep(plt, ds):
         stacked_d = stacked(_at_last(ds.mean_state_divergence.isel(alpha=0), "step"))
     xs = ds[x].values
     for k in range(stacked_w.sizes["_other"]):
-        label = (
-            ", ".join(f"{g}={v:g}" for g, v in zip(others, np.atleast_1d(stacked_w._other.values[k])))
-            if others
-            else None
-        )
+        label = _point(others, stacked_w._other.values[k]) if others else None
         w, s = stacked_w.isel(_other=k).values, stacked_s.isel(_other=k).values
         (line,) = ax[0].plot(xs, w, "o-", label=label)
         ax[0].fill_between(xs, w - 2 * s, w + 2 * s, color=line.get_color(), alpha=0.3, lw=0)
         if with_divergence:
             ax[1].plot(xs, stacked_d.isel(_other=k).values, "o-", label=label)
-    ax[0].set(xlabel=x, ylabel="⟨W_N⟩ / g0", title="mean accumulated work (±2 s.e. shaded)")
+    ax[0].set(xlabel=_symbol(x), ylabel="⟨W_N⟩ [g0]", title="mean accumulated work (±2 s.e. shaded)")
     if with_divergence:
-        ax[1].set(xlabel=x, ylabel="nats", title=f"D_α(ρ̄_N‖τ_S), α = {ds.alpha.values[0]:g}")
+        ax[1].set(xlabel=_symbol(x), ylabel="nats", title=f"D_α(ρ̄_N‖τ_S), α = {_alpha(ds.alpha.values[0])}")
     if others:
         for a in ax:
             a.legend(fontsize=8)
-    fig.suptitle(f"{_title(ds)}: grid {', '.join(grid)}\n{_params(ds)}", fontsize=10)
+    fig.suptitle(f"{_title(ds)}: grid over {', '.join(map(_symbol, grid))}\n{_params(ds)}", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -139,11 +195,17 @@ def _lines(ax, da, x):
         return False
     st = da.stack(_other=others)
     for k in range(st.sizes["_other"]):
-        vals = np.atleast_1d(st._other.values[k])
-        ax.plot(
-            da[x].values, st.isel(_other=k).values, "o-", label=", ".join(f"{g}={v:g}" for g, v in zip(others, vals))
-        )
+        ax.plot(da[x].values, st.isel(_other=k).values, "o-", label=_point(others, st._other.values[k]))
     return True
+
+
+# model B's steady-state quantities: title and unit on the plot (ħ = k_B = 1: a time is 1/energy)
+SCAN_AXES = {
+    "coherent_work_rate": ("coherent work rate Ẇ_C", "energy / time (ħ = 1)"),
+    "incoherent_heat_rate": ("incoherent heat rate Q̇_inc (into S)", "energy / time (ħ = 1)"),
+    "entropy_production_rate": ("entropy production rate Π", "nats / time"),
+    "excited_population": ("excited population of ρ_ss", "probability"),
+}
 
 
 def _scan(plt, ds, names):
@@ -151,10 +213,19 @@ def _scan(plt, ds, names):
     fig, ax = plt.subplots(1, len(names), figsize=(4 * len(names), 4))
     for a, name in zip(ax, names):
         legend = _lines(a, ds[name], x)
-        a.set(xlabel=x, title=name.replace("_", " "))
+        title, unit = SCAN_AXES[name]
+        a.set(xlabel=_symbol(x), ylabel=unit, title=title)
         if legend:
             a.legend(fontsize=7)
-    fig.suptitle(f"{_title(ds)} — {ds.attrs.get('model', '')}", fontsize=10)
+    fixed = ", ".join(
+        f"{_symbol(k)} = {ds.attrs[f'coherent_{k}']:g}"
+        for k in ("omega", "g", "beta", "lam", "tau")
+        if f"coherent_{k}" in ds.attrs
+    )
+    fig.suptitle(
+        f"{_title(ds)}: steady state of the weakly coherent qubit collision model (docs/coherent.md)\n{fixed}",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig
 
@@ -167,11 +238,19 @@ def _assignment(plt, ds):
     t = ds.time.values
     for a, name in zip(ax, names):
         for k in range(flat.sizes["_point"]):
-            vals = np.atleast_1d(flat._point.values[k])
-            a.plot(t, flat[name].isel(_point=k).values, label=", ".join(f"{g}={v:g}" for g, v in zip(grid, vals)))
-        a.set(xlabel="time (1/energy units)", title=name.replace("_", " ") + " into reservoir 1")
-    ax[0].set_ylabel("heat")
+            a.plot(t, flat[name].isel(_point=k).values, label=_point(grid, flat._point.values[k]))
+        a.set(xlabel="time t (1/energy, ħ = 1)", title=name.replace("_", " ") + " Q(t) into reservoir 1")
+    ax[0].set_ylabel("heat (energy: the unit of Δ, Γ, ν2, g)")
     ax[0].legend(fontsize=7)
-    fig.suptitle(f"{_title(ds)} — {ds.attrs.get('model', '')}", fontsize=10)
+    fixed = ", ".join(
+        f"{_symbol(k)} = {ds.attrs[f'assignment_{k}']:g}"
+        for k in ("n1", "n2", "detuning", "effective_coupling", "nu2", "g", "beta1", "beta2")
+        if f"assignment_{k}" in ds.attrs
+    )
+    stats = ds.attrs.get("assignment_statistics", "")
+    fig.suptitle(
+        f"{_title(ds)}: local energy assignment, two quadratic {stats} reservoirs (docs/assignment.md)\n{fixed}",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig
