@@ -351,3 +351,32 @@ def test_summary_is_readable(tmp_path):
     title = fig._suptitle.get_text()
     assert "θ = 0.2" in title and "500 configurations" in title and "theta=" not in title and "beta=" not in title
     plt.close(fig)
+
+
+def test_sweep_summary_keeps_coinciding_series_visible_and_decades_readable():
+    """Two σ with the same D_1(θ) were drawn as identical 'o-' lines (the first hidden), and D_1 falling
+    from 0.2 to 1e-8 over θ showed as a flat 0 on a linear axis (synthetic Dataset: no computing)."""
+    from jaxthermo.apps import summary
+    from jaxthermo.apps._plotting import pyplot
+
+    theta, sigma = np.array([0.05, 0.1, 0.2, 0.4]), np.array([0.02, 0.1])
+    d1 = np.array([[0.2, 0.2], [0.08, 0.08], [3e-3, 3e-3], [4e-9, 6e-7]])
+    work = np.ones((4, 2, 3)) * 1e-3
+    ds = xr.Dataset(
+        {
+            "mean_cumulative_work": (("theta", "sigma", "collision"), work),
+            "var_cumulative_work": (("theta", "sigma", "collision"), work**2),
+            "mean_state_divergence": (("theta", "sigma", "step", "alpha"), np.repeat(d1[:, :, None, None], 4, 2)),
+        },
+        coords={"theta": theta, "sigma": sigma, "alpha": [1.0]},
+        attrs={"study": "sweep", "grid": "theta,sigma", "n_configs": 100, "model_beta": 1.0},
+    )
+    plt = pyplot()
+    fig = summary._sweep(plt, ds)
+    work_ax, divergence_ax = fig.axes
+    assert divergence_ax.get_yscale() == "log"
+    styles = {(line.get_marker(), line.get_linestyle(), line.get_markersize()) for line in divergence_ax.get_lines()}
+    assert len(styles) == 2
+    assert [t.get_text() for t in divergence_ax.get_legend().get_texts()] == ["σ = 0.02", "σ = 0.1"]
+    assert work_ax.get_xlabel() == "θ"
+    plt.close(fig)

@@ -146,6 +146,18 @@ def _readable_ticks(axis):
     axis.set_major_formatter(formatter)
 
 
+# marker, line style and marker size of successive series (the larger markers first, so that
+# series which coincide, e.g. D_α for two σ, stay visible)
+STYLES = (("o", "-", 8), ("s", "--", 5), ("^", ":", 4), ("D", "-.", 3), ("v", "-", 3), ("x", "--", 5))
+
+
+def _spans_decades(values, decades: float = 2.0) -> bool:
+    """All finite values positive and spread over more than ``decades`` powers of ten (a log axis reads them)."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return v.size > 1 and bool(np.all(v > 0)) and np.log10(v.max() / v.min()) > decades
+
+
 def _at_last(da, dim):
     """``da`` at each point's last entry along ``dim`` (a grid over n_steps pads shorter N with NaN)."""
     last = (da.notnull().sum(dim) - 1).clip(min=0)
@@ -173,11 +185,14 @@ def _sweep(plt, ds):
     for k in range(stacked_w.sizes["_other"]):
         label = _point(others, stacked_w._other.values[k]) if others else None
         w, s = stacked_w.isel(_other=k).values, stacked_s.isel(_other=k).values
-        (line,) = ax[0].plot(xs, w, "o-", label=label)
+        style = dict(zip(("marker", "ls", "ms"), STYLES[k % len(STYLES)]))  # curves that coincide stay visible
+        (line,) = ax[0].plot(xs, w, label=label, **style)
         ax[0].fill_between(xs, w - 2 * s, w + 2 * s, color=line.get_color(), alpha=0.3, lw=0)
         if with_divergence:
-            ax[1].plot(xs, stacked_d.isel(_other=k).values, "o-", label=label)
+            ax[1].plot(xs, stacked_d.isel(_other=k).values, label=label, **style)
     ax[0].set(xlabel=_symbol(x), ylabel="⟨W_N⟩ [g0]", title="mean accumulated work (±2 s.e. shaded)")
+    if with_divergence and _spans_decades(stacked_d.values):
+        ax[1].set_yscale("log")
     if with_divergence:
         ax[1].set(xlabel=_symbol(x), ylabel="nats", title=f"D_α(ρ̄_N‖τ_S), α = {_alpha(ds.alpha.values[0])}")
     if others:
