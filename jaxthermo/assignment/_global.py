@@ -195,20 +195,26 @@ def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> 
                 if value_checks_enabled():  # eigendecompositions: skipped under validate="off"
                     check_rk4_step(model, np.asarray(times, dtype=float), np.asarray(values), substeps)
         return _driven_energy_assignment(model, rho0, jnp.asarray(times), substeps)
-    h_x = model.local_hamiltonians(cdt)
-    h = jnp.sum(h_x, axis=0)
-    w, v = spectral_decomposition(h)
-
-    def energies_at(t):
-        u = propagator_rows(h, t, w, v, d)
-        return expectation(h_x, u @ rho0 @ dagger(u))
-
     times = jnp.asarray(times)
-    energies = jnp.transpose(jax.lax.map(energies_at, times))  # (3, T)
+    energies = _local_energies(model.local_hamiltonians(cdt), rho0, times)  # (3, T)
     heats = energies - energies[:, :1]
     works = jnp.zeros_like(energies)
     args = (energies[0], energies[1], heats[0], heats[1], works[0])
     return GlobalEnergetics(times, energies, heats, works, bare_assignment(*args), interaction_assignment(*args))
+
+
+@jax.jit
+def _local_energies(h_x, rho0, times):
+    """Ũ_X(t) = Tr{H_X ρ(t)} for X = S, I, E under ρ(t) = e^{−iHt}ρ(0)e^{iHt}, (3, T); compiled once
+    per dimensions, T and dtype (a closure in ``lax.map`` was compiled at every call: 0.6 s in a sweep)."""
+    h = jnp.sum(h_x, axis=0)
+    w, v = spectral_decomposition(h)
+
+    def energies_at(t):
+        u = propagator_rows(h, t, w, v, h.shape[0])
+        return expectation(h_x, u @ rho0 @ dagger(u))
+
+    return jnp.transpose(jax.lax.map(energies_at, times))
 
 
 # RK4 on ρ̇ = −i[H, ρ]: a Bohr frequency ω with y = ωh is amplified by |R(iy)| per step, R(z) = Σ_{k≤4} z^k/k!;

@@ -1,4 +1,4 @@
-"""A parameter sweep in a Python loop compiles each of model A's functions once.
+"""A parameter sweep in a Python loop compiles each function once (models A and C, frozen ensembles).
 
 Called eagerly, the scans of ``trajectory`` and ``averaged_trajectory`` and the draws of
 ``single_collision_samples`` were traced and compiled again at every call (0.4–0.6 s each on a
@@ -108,3 +108,29 @@ def test_frozen_vs_averaged_divergence_compiles_once_and_a_users_observable_is_t
     scale["value"] = 3.0
     second = jt.frozen_ensemble_mean(_model(), rho0, key, 64, 5, observable, chunk_size=32).mean
     np.testing.assert_allclose(second, 3.0 * first, rtol=1e-13)
+
+
+def test_model_c_energy_assignment_compiles_once_in_a_coupling_sweep():
+    """Model C's undriven energy_assignment (its lax.map was a fresh closure at every call) reuses
+    its program across couplings and initial states; the energies stay those of e^{−iHt} by SciPy."""
+    import scipy.linalg as sl
+
+    lower = np.array([[0.0, 1.0], [0.0, 0.0]])
+    times = jnp.linspace(0.0, 2.0, 11)
+
+    def call(g, p):
+        h_s, h_e = np.diag([0.0, 1.0]), np.diag([0.0, 1.2])
+        h_i = g * (np.kron(lower, lower.T) + np.kron(lower.T, lower))
+        rho0 = np.kron(np.diag([p, 1 - p]), np.diag([0.8, 0.2])).astype(complex)
+        return jt.energy_assignment(jt.GlobalModel(h_s, h_i, h_e), rho0, times), (h_s, h_i, h_e, rho0)
+
+    jax.block_until_ready(call(0.3, 0.7)[0].energies)
+    with counted_compilations() as count:
+        out, (h_s, h_i, h_e, rho0) = call(0.45, 0.6)
+        jax.block_until_ready(out.energies)
+    assert count[0] == 0
+    h = np.kron(h_s, np.eye(2)) + h_i + np.kron(np.eye(2), h_e)
+    for k, t in enumerate(np.asarray(times)):
+        u = sl.expm(-1j * h * t)
+        rho_t = u @ rho0 @ u.conj().T
+        np.testing.assert_allclose(out.energies[1, k], np.trace(h_i @ rho_t).real, atol=1e-13)
