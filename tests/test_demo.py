@@ -2,6 +2,8 @@
 consistent with the exact averaged dynamics."""
 
 import csv
+import re
+import unicodedata
 
 import numpy as np
 
@@ -25,6 +27,14 @@ def test_demo_cli_reduced(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     for text in ("mean work per collision", "small-δ", "trace distance", "D_1(", "D_∞("):
         assert text in out
+    assert "energies (work) in units of g0, divergences D_α in nats" in out
+    # the Monte Carlo column starts at one terminal column on every row (ρ̄, τ̄ carry combining bars,
+    # which str.ljust counted as characters: those rows were one or two columns short)
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("quantity"))
+    rows = [line for line in lines if re.search(r"\d\.\d{4}e[+-]\d\d", line)]
+    columns = {_terminal_width(row[: re.search(r"\d\.\d{4}e[+-]\d\d", row).start()]) for row in rows}
+    assert len(rows) == 7 and columns == {_terminal_width(header[: header.index("Monte Carlo")])}
     png = tmp_path / "demo.png"
     assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
     with open(tmp_path / "demo_steps.csv") as f:
@@ -39,6 +49,10 @@ def test_demo_cli_reduced(tmp_path, capsys, monkeypatch):
     assert sum(int(r[2]) for r in hist[1:]) == 2000  # every configuration counted once
 
     assert len(figures) == 1
+
+
+def _terminal_width(text):
+    return sum(not unicodedata.combining(c) for c in text)
 
 
 def plot_checks(panel):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import os
 import time
+import unicodedata
 
 import jax.numpy as jnp
 import numpy as np
@@ -89,19 +90,30 @@ def run_demo(out: str = "demo-output", n_configs: int = 10_000, n_steps: int = 1
     print(
         f"\njaxthermo demo — model A, qubit, βg0 = {p['beta'] * p['g0']:g}, Gaussian σ = {p['sigma']:g}, "
         f"θ = {p['theta']:g}, N = {n_steps}, {n_configs} configurations, ρ0 = τ_S  ({elapsed:.1f} s)\n"
+        "energies (work) in units of g0, divergences D_α in nats, trace distances dimensionless\n"
     )
-    w1 = max(len(r[0]) for r in rows) + 2
-    w2 = max(len(r[1]) for r in rows) + 2
-    print(f"{'quantity':<{w1}}{'Monte Carlo':<{w2}}analytic")
+    w1 = max(_width(r[0]) for r in rows) + 2
+    w2 = max(_width(r[1]) for r in rows) + 2
+    print(_pad("quantity", w1) + _pad("Monte Carlo", w2) + "analytic")
     print("-" * (w1 + w2 + 40))
     for name, mc, theory in rows:
-        print(f"{name:<{w1}}{mc:<{w2}}{theory}")
+        print(_pad(name, w1) + _pad(mc, w2) + theory)
 
     os.makedirs(out, exist_ok=True)
     _write_csvs(out, res, p_exact, td_exact, se_td, d_exact)
     path = _plot(out, res, td_exact, se_td, d_exact, w_exact, n_steps, n_configs)
     print(f"\nwrote {path}, {os.path.join(out, 'demo_steps.csv')}, {os.path.join(out, 'demo_work_histogram.csv')}")
     return 0
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: combining marks (the bars of ρ̄, τ̄) take none."""
+    return sum(not unicodedata.combining(c) for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal columns (str.ljust counts ρ̄ as two and misaligned the table)."""
+    return text + " " * (width - _width(text))
 
 
 def _write_csvs(out, res, p_exact, td_exact, se_td, d_exact):
