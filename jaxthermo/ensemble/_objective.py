@@ -58,7 +58,7 @@ def mean_over_configurations(values: Callable, n_configs: int, chunk: int) -> En
     two passes within a chunk, merged across chunks with the pairwise update of Chan et al. (as the
     engine's moments, docs/ensemble.md §2). Each chunk is wrapped in ``jax.checkpoint``, so reverse
     mode stores one carry per chunk and recomputes the chunk (docs/ensemble.md §5). The standard
-    error is √(s²/n) with the unbiased sample variance s² = M2/(n − 1). (Running sums Σv and Σ|v|²
+    error is √(s²/n) with the unbiased sample variance s² = M2/(n − 1), NaN for n = 1. (Running sums Σv and Σ|v|²
     lost the variance to cancellation: a float32 free energy's standard error came out 10⁴ times
     too large, a float64 one 2 % off.)
 
@@ -120,7 +120,10 @@ def mean_over_configurations(values: Callable, n_configs: int, chunk: int) -> En
     carry0 = (zeros[0], (zeros[1], zeros[1]), zeros[2])
     (_, (hi, lo), m2), _ = jax.lax.scan(body, carry0, jnp.arange(n_chunks, dtype=jnp.int64))
     mean = jax.tree.map(operator.add, hi, lo)
-    stderr = jax.tree.map(lambda s: jnp.sqrt(s / max(n_configs - 1, 1) / n_configs), m2)
+    # undefined for one configuration (NaN, as the engine's variances), not √(rounding of (x − x)²)
+    stderr = jax.tree.map(
+        lambda s: jnp.sqrt(s / max(n_configs - 1, 1) / n_configs) if n_configs > 1 else s * jnp.nan, m2
+    )
     return EnsembleMean(mean, stderr, n_configs)
 
 

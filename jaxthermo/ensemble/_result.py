@@ -38,7 +38,8 @@ class EnsembleResult(MeansOverConfigurations):
     ``mean_state_thermal_trace_distance`` (N+1,), D(ρ̄_r, τ_S). Histograms with stated bins:
     ``work_histogram`` of W_N, ``collision_work_histogram`` of every single-collision W_r
     (:class:`~jaxthermo.Histogram`: ``counts``, ``underflow``, ``overflow``; ``density`` and ``stderr`` arrays).
-    Variances are unbiased sample variances (divide by n − 1).
+    Variances are unbiased sample variances (divide by n − 1), NaN for a single configuration (and so
+    its standard errors), where no variance can be estimated.
 
     Also per collision r: ``mean_cumulative_heat``/``var_cumulative_heat`` of Q_1 + … + Q_r and
     ``mean_cumulative_energy_change``/``var_cumulative_energy_change`` of ΔU_1 + … + ΔU_r. For the

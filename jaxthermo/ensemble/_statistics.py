@@ -335,6 +335,10 @@ def take(tree, i):
 
 
 def variance(m: Moments):
-    """Unbiased sample variance ``m2/(n − 1)`` (NaN-free: 0 for a single sample)."""
-    n = np.asarray(m.n)
-    return np.asarray(m.m2) / _expand(np.maximum(n - 1, 1), m.m2).astype(np.asarray(m.m2).dtype)
+    """Unbiased sample variance ``m2/(n − 1)``; NaN where n < 2, where it is undefined (as the
+    k-statistics of :func:`cumulants`). For a single configuration it was m2/1, the rounding of
+    (x − x)² (≈ 10⁻³⁹), so a one-configuration run reported standard errors of ≈ 10⁻²⁰, not
+    "unknown"."""
+    n = _expand(np.asarray(m.n), m.m2)
+    m2 = np.asarray(m.m2)
+    return np.where(n >= 2, m2 / np.maximum(n - 1, 1).astype(m2.dtype), np.nan).astype(m2.dtype)

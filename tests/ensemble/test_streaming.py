@@ -111,7 +111,9 @@ def test_configuration_draws_depend_only_on_seed_and_index():
     key = jax.random.key(5)
     chunk = sample_chunk(dist, key, jnp.arange(100, 110, dtype=jnp.uint32), 4, jnp.float64)
     single = sample_deltas(dist, key, 104, 4, jnp.float64)
-    np.testing.assert_array_equal(chunk[4], single)
+    # the same draw; compiled in another context (a chunk, or the eager draw compiled on its own)
+    # it may differ in the last bit (docs/ensemble.md §1)
+    np.testing.assert_allclose(chunk[4], single, rtol=4 * np.finfo(np.float64).eps, atol=0)
     direct = 0.3 * np.asarray(jax.random.normal(jax.random.fold_in(key, 104), (4,), jnp.float64))
     np.testing.assert_allclose(single, direct, rtol=1e-14)  # same key, same draw (to rounding)
     draw32 = sample_deltas(dist, key, 104, 4, jnp.float64, draw_dtype=jnp.float32)  # another stream
