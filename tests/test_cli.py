@@ -218,3 +218,13 @@ def test_scripts_have_help_and_refuse_unknown_options(tmp_path, monkeypatch, cap
         with pytest.raises(SystemExit) as stop:  # before any computing
             runpy.run_path(str(script), run_name="__main__")
         assert stop.value.code == 0, script.name
+
+
+def test_resume_from_a_checkpoint_it_cannot_use_is_one_line(tmp_path, capsys):
+    """--resume after editing the study, or from a damaged checkpoint, ended in the engine's traceback."""
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "checkpoint.npz").write_bytes(b"not an npz archive")
+    assert cli.main(_ensemble_args(tmp_path) + ["--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jaxthermo ensemble: error: --resume: checkpoint=") and "run without --resume" in err
+    assert "Traceback" not in err and (tmp_path / "out" / "checkpoint.npz").read_bytes() == b"not an npz archive"

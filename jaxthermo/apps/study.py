@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from ..ensemble._files import check_writable, write_atomically
+from ..ensemble._files import FileInUseError, check_writable, write_atomically
 from . import config as cfgmod
 
 NETCDF_ENGINE = "h5netcdf"
@@ -187,16 +187,23 @@ def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
             checkpoint = os.path.join(out, "checkpoint.npz")
             if not resume and os.path.exists(checkpoint):
                 discard_checkpoint(checkpoint, log)
-        res = jt.ensemble(
-            model,
-            rho0,
-            int(run["n_steps"]),
-            int(run["n_configs"]),
-            seed,
-            checkpoint=checkpoint,
-            progress=progress,
-            **kw,
-        )
+        try:
+            res = jt.ensemble(
+                model,
+                rho0,
+                int(run["n_steps"]),
+                int(run["n_configs"]),
+                seed,
+                checkpoint=checkpoint,
+                progress=progress,
+                **kw,
+            )
+        except (ValueError, FileInUseError) as err:  # FileFormatError is a ValueError
+            if checkpoint is None or checkpoint not in str(err):
+                raise
+            # --resume with an edited study, or a damaged checkpoint: a traceback before
+            hint = "run without --resume to start afresh (the checkpoint is then discarded)"
+            raise cfgmod.ConfigError(f"--resume: {err}; or {hint}" if resume else str(err)) from err
     else:
         if resume:
             raise cfgmod.ConfigError('--resume: supported for study = "ensemble" only (sweeps are not checkpointed)')
