@@ -228,3 +228,15 @@ def test_resume_from_a_checkpoint_it_cannot_use_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("jaxthermo ensemble: error: --resume: checkpoint=") and "run without --resume" in err
     assert "Traceback" not in err and (tmp_path / "out" / "checkpoint.npz").read_bytes() == b"not an npz archive"
+
+
+def test_init_and_run_refuse_unusable_files_in_one_line(tmp_path, capsys):
+    """`init missing/study.toml` and `run` of a file that is not UTF-8 ended in tracebacks."""
+    assert cli.main(["init", str(tmp_path / "missing" / "study.toml")]) == 2
+    assert cli.main(["init", str(tmp_path), "--force"]) == 2  # a folder
+    binary = tmp_path / "latin1.toml"
+    binary.write_bytes("[model]\n# température\n".encode("latin-1"))
+    assert cli.main(["run", str(binary)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("jaxthermo init: error: cannot write") and "is a folder" in err[1]
+    assert err[2].startswith(f"jaxthermo run: error: {binary}: not valid TOML: not UTF-8 text") and len(err) == 3

@@ -251,11 +251,18 @@ def _command(args) -> int:
         if args.command == "init":
             from .config import example
 
+            if os.path.isdir(args.path):
+                print(f"jaxthermo init: error: {args.path} is a folder; give a file name", file=sys.stderr)
+                return 2
             if os.path.exists(args.path) and not args.force:
                 print(f"jaxthermo init: {args.path} exists; use --force to overwrite", file=sys.stderr)
                 return 1
-            with open(args.path, "w", encoding="utf-8") as fh:
-                fh.write(example())
+            try:
+                with open(args.path, "w", encoding="utf-8") as fh:
+                    fh.write(example())
+            except OSError as err:  # a missing or read-only folder: a traceback before
+                print(f"jaxthermo init: error: cannot write {args.path} ({err.strerror or err})", file=sys.stderr)
+                return 2
             print(f"wrote {args.path}; run it with: jaxthermo run {args.path}")
             return 0
         if args.command == "run":

@@ -464,6 +464,8 @@ def load_toml(path) -> dict:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise cfgmod.ConfigError(f"{path}: not valid TOML: {err}") from err
+    except UnicodeDecodeError as err:  # tomllib reads UTF-8 only; this was a traceback
+        raise cfgmod.ConfigError(f"{path}: not valid TOML: not UTF-8 text ({err.reason} at byte {err.start})") from err
 
 
 def open_results(path):
