@@ -44,8 +44,8 @@ def test_a_raising_check_fails_with_the_exception():
 
 
 def test_filter_and_exit_status(capsys, monkeypatch):
-    assert verify.main(["-k", "no check has this name"]) == 0
-    assert "0 passed, 0 failed" in capsys.readouterr().out
+    assert verify.main(["-k", "no check has this name"]) == 2  # nothing run is not a pass (as pytest's 5)
+    assert "matches no check" in capsys.readouterr().err
     failing = [Check("always fails", "docs/conventions.md", lambda: CheckOutcome(False, "as intended"))]
     monkeypatch.setattr(verify, "collect", lambda: failing)
     assert verify.main([]) == 1
@@ -77,3 +77,14 @@ def test_old_module_names_still_work_with_a_deprecation_warning():
         warnings.simplefilter("error")
         with pytest.raises(AttributeError):
             _ = old.no_such_name
+
+
+def test_a_filter_matching_nothing_is_an_error_and_help_is_for_users(capsys):
+    """`-k misprnt` (a typo) printed '0 passed, 0 failed' and exited 0, so a CI step with it passed."""
+    assert verify.main(["-k", "no such check"]) == 2
+    err = capsys.readouterr().err
+    assert "'no such check' matches no check" in err and collect()[0].name in err
+    with pytest.raises(SystemExit):
+        verify.main(["--help"])
+    text = capsys.readouterr().out
+    assert ":mod:" not in text and ":class:" not in text and "``" not in text and "Exit status" in text

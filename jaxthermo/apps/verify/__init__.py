@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 import time
 
 from ._check import Check as Check
@@ -41,13 +42,32 @@ def run_check(check: Check) -> CheckOutcome:
     return CheckOutcome(bool(ok), detail)
 
 
+# what `--help` says (the module docstring above is for developers: modules, classes, markup)
+DESCRIPTION = (
+    "Recompute the published numbers and identities of the three models (papers by citation key and "
+    "equation, see docs/references.md) and the misprints of docs/misprints.md: one line PASS/FAIL per "
+    "check with its source and the numbers compared. Exit status 0 when every check passes, 1 when one "
+    "fails, 2 when -k matches no check."
+)
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jaxthermo.verify", description=__doc__)
-    parser.add_argument("-k", default="", help="run only checks whose name contains this text")
+    parser = argparse.ArgumentParser(prog="python -m jaxthermo.verify", description=DESCRIPTION)
+    parser.add_argument(
+        "-k", default="", help="run only checks whose name contains this text (case-insensitive), e.g. -k misprint"
+    )
     args = parser.parse_args(argv)
     failures = 0
     start = time.perf_counter()
-    checks = [c for c in collect() if args.k.lower() in c.name.lower()]
+    everything = collect()
+    checks = [c for c in everything if args.k.lower() in c.name.lower()]
+    if not checks:  # a misspelt -k used to report "0 passed, 0 failed" and exit 0
+        names = "\n  ".join(c.name for c in everything)
+        print(
+            f"python -m jaxthermo.verify: error: -k {args.k!r} matches no check; the checks:\n  {names}",
+            file=sys.stderr,
+        )
+        return 2
     for check in checks:
         ok, detail = run_check(check)
         failures += not ok
