@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     figures.add_argument("--out", default="figures", help="output directory (default: figures)")
     figures.add_argument("--only", default=None, help=f"comma-separated figure names of: {', '.join(FIGURE_NAMES)}")
+    figures.add_argument(
+        "--quick", action="store_true", help="fewer points and Monte-Carlo samples: a check in seconds per figure"
+    )
 
     run = sub.add_parser("run", help="run the study of a TOML file (see `jaxthermo init`)")
     run.add_argument("config", help="the study's TOML file")
@@ -244,7 +247,7 @@ def _command(args) -> int:
 
             try:
                 figure_names(args.only)
-                return figures_main(out=args.out, only=args.only)
+                return figures_main(out=args.out, only=args.only, quick=args.quick)
             except ValueError as err:  # ConfigError included
                 print(f"jaxthermo figures: error: {str(err).replace('output folder', '--out', 1)}", file=sys.stderr)
                 return 2

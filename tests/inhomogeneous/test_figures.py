@@ -40,8 +40,10 @@ def test_cli_and_script_call_the_figures_module(tmp_path, monkeypatch):
     from jaxthermo.apps.cli import main as cli_main
 
     monkeypatch.setattr(figures, "FIGURES", ("fig4",))
-    assert cli_main(["figures", "--out", str(tmp_path / "cli"), "--only", "fig4"]) == 0
+    assert cli_main(["figures", "--out", str(tmp_path / "cli"), "--only", "fig4", "--quick"]) == 0
     assert (tmp_path / "cli" / "fig4.png").exists()
+    with open(tmp_path / "cli" / "fig4.csv") as fh:  # --quick reaches the figures: 81 δ per curve, not 401
+        assert sum(1 for row in csv.DictReader(fh) if row["series"] == "beta_W") == 81
     monkeypatch.setattr(sys, "argv", ["fig4.py", str(tmp_path / "script"), "--quick"])
     with pytest.raises(SystemExit) as stop:
         runpy.run_path(str(SCRIPTS / "fig4.py"), run_name="__main__")
