@@ -87,11 +87,22 @@ def minimal_dissipation_assignment(energy, heat_rate_nodes, weights, singular_gr
     return Assignment(work, heat, energy_change, energy)
 
 
+def local_minimum_times(times, values) -> np.ndarray:
+    """The grid times where ``values`` (T,) has an interior local minimum (``v_i < v_{i−1}``, ``v_i ≤ v_{i+1}``).
+
+    Applied to σ_min(G(t)) (quadratic reservoirs) or σ_min/σ_max(Φ_t) (a :class:`GlobalModel`) it lists the
+    near-peaks of K_S on the grid: a sharp but finite peak falls between samples and is flagged by nothing
+    else; the true minimum lies within one grid spacing of the listed time (docs/assignment.md §3, §5)."""
+    v = np.asarray(values)
+    inner = np.flatnonzero((v[1:-1] < v[:-2]) & (v[1:-1] <= v[2:])) + 1
+    return np.asarray(times)[inner]
+
+
 def refine_times(times, centers, half_width, points: int = 201):
     """The grid ``times`` with ``points`` extra equally spaced times in ``[c − w, c + w]`` per centre.
 
-    Use it around the minimal-dissipation peaks (e.g. ``QuadraticEnergetics.peak_times`` of a
-    coarse pass), where K_S varies on a time scale much shorter than the rest of the dynamics.
+    Use it around the minimal-dissipation peaks (``peak_times`` of a coarse pass of
+    ``QuadraticEnergetics`` or ``MinimalDissipation``), where K_S varies on a time scale much shorter than the rest of the dynamics.
 
     Args:
       times: (T,) non-decreasing grid.

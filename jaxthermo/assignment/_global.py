@@ -45,7 +45,13 @@ from .._validation import (
     should_validate,
     value_checks_enabled,
 )
-from ._assignment import Assignment, bare_assignment, interaction_assignment, minimal_dissipation_assignment
+from ._assignment import (
+    Assignment,
+    bare_assignment,
+    interaction_assignment,
+    local_minimum_times,
+    minimal_dissipation_assignment,
+)
 from ._generator import TimeInterval, canonical_form, non_markovian_intervals
 from ._propagator import propagator_rows, spectral_decomposition
 
@@ -407,10 +413,13 @@ class MinimalDissipation(NamedTuple):
 
     @property
     def peak_times(self) -> np.ndarray:
-        """Times (grid and quadrature nodes) where Φ_t is (nearly) non-invertible, sorted."""
+        """Times where K_S peaks, sorted: where Φ_t is (nearly) non-invertible (``singular``, ``singular_nodes``),
+        and the grid's interior local minima of σ_min/σ_max(Φ_t), the near-peaks of a sharp but finite K_S
+        that fall between samples (for ``refine_times``; docs/assignment.md §3)."""
         grid = np.asarray(self.times)[np.asarray(self.singular)]
         nodes = np.asarray(self.nodes)[np.asarray(self.singular_nodes)]
-        return np.sort(np.concatenate([grid, nodes]))
+        near = local_minimum_times(self.times, self.inverse_condition)
+        return np.unique(np.concatenate([grid, nodes, near]))
 
 
 def minimal_dissipation(

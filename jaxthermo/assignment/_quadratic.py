@@ -42,7 +42,13 @@ from .._validation import (
     should_validate,
     value_checks_enabled,
 )
-from ._assignment import Assignment, bare_assignment, interaction_assignment, minimal_dissipation_assignment
+from ._assignment import (
+    Assignment,
+    bare_assignment,
+    interaction_assignment,
+    local_minimum_times,
+    minimal_dissipation_assignment,
+)
 from ._global import warn_singular
 from ._propagator import phases, propagator_rows, spectral_decomposition
 
@@ -247,9 +253,7 @@ class QuadraticEnergetics(NamedTuple):
     @property
     def peak_times(self) -> np.ndarray:
         """Grid points where σ_min(G) has a local minimum (the minimal-dissipation peaks)."""
-        s = np.asarray(self.sigma_min)
-        inner = np.flatnonzero((s[1:-1] < s[:-2]) & (s[1:-1] <= s[2:])) + 1
-        return np.asarray(self.times)[inner]
+        return local_minimum_times(self.times, self.sigma_min)
 
 
 class StepValues(NamedTuple):
