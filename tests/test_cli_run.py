@@ -380,3 +380,16 @@ def test_sweep_summary_keeps_coinciding_series_visible_and_decades_readable():
     assert [t.get_text() for t in divergence_ax.get_legend().get_texts()] == ["σ = 0.02", "σ = 0.1"]
     assert work_ax.get_xlabel() == "θ"
     plt.close(fig)
+
+
+def test_model_b_and_c_results_state_their_units():
+    """results.nc of a model-A run carried 'units'; those of coherent_scan and assignment_scan had none."""
+    from jaxthermo.apps import study
+
+    b = study.coherent_scan(resolve({"study": {"study": "coherent_scan"}, "scan": {"lam": [0.1]}}), progress=False)
+    raw = {"study": {"study": "assignment_scan"}, "assignment": {"n_times": 3}, "scan": {"detuning": [1.0]}}
+    c = study.assignment_scan(resolve(raw), progress=False)
+    for ds in (b, c):
+        assert "ħ = k_B = 1" in ds.attrs["units"]
+        assert all(ds[v].attrs.get("units") for v in ds.data_vars), ds
+    assert b.entropy_production_rate.attrs["units"] == "nats/time" and c.time.attrs["units"] == "1/energy"

@@ -267,6 +267,15 @@ def _scan_models(table, base, axes, build):
     return names, models
 
 
+# units of model B's steady-state variables (ħ = k_B = 1), the CF attribute ``units``
+COHERENT_UNITS = {
+    "coherent_work_rate": "energy/time",
+    "incoherent_heat_rate": "energy/time",
+    "entropy_production_rate": "nats/time",
+    "excited_population": "dimensionless",
+}
+
+
 def coherent_scan(cfg, progress=True):
     """Model B: steady-state rates of the [WCCM] qubit example on a grid (an xarray Dataset).
 
@@ -302,6 +311,12 @@ def coherent_scan(cfg, progress=True):
     ds["incoherent_heat_rate"].attrs["long_name"] = "incoherent heat rate Q̇_inc = Tr[H_S D(ρ)] into the system"
     ds["entropy_production_rate"].attrs["long_name"] = "entropy production rate Π = Ṡ − βQ̇_inc"
     ds["excited_population"].attrs["long_name"] = "population of |1⟩ (excited) in the steady state"
+    for k, unit in COHERENT_UNITS.items():
+        ds[k].attrs["units"] = unit
+    ds.attrs["units"] = (
+        "ħ = k_B = 1: energies (omega, g) in one unit, beta in its inverse, times (tau) in 1/energy; "
+        "work and heat rates in energy per time, entropy production rate in nats per time"
+    )
     ds.attrs.update({f"coherent_{k}": v for k, v in base.items()})
     ds.attrs["model"] = "qubit_example (docs/coherent.md, [WCCM])"
     return describe_scanned(ds, names, {k: f"coherent_{k}" for k in base})
@@ -355,6 +370,12 @@ def assignment_scan(cfg, progress=True):
         ("sigma_min", "smallest singular value of G(t) (minimal dissipation singular where ≈ 0)"),
     ):
         ds[k].attrs["long_name"] = text
+        ds[k].attrs["units"] = "dimensionless" if k == "sigma_min" else "energy"
+    ds["time"].attrs["units"] = "1/energy"
+    ds.attrs["units"] = (
+        "ħ = k_B = 1: energies (detuning, effective_coupling, nu2, g and the heats) in one unit, "
+        "beta1 and beta2 in its inverse, time in 1/energy"
+    )
     ds.attrs.update({f"assignment_{k}": v for k, v in base.items()})
     ds.attrs["model"] = "QuadraticReservoirs.from_regime (docs/assignment.md, [CVS25])"
     return describe_scanned(ds, names, {k: f"assignment_{k}" for k in base})
