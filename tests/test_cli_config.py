@@ -168,3 +168,17 @@ def test_init_lists_every_key_with_its_default_unless_marked(kind, tmp_path):
     if kind == "ensemble":
         path = tmp_path / "study.toml"
         assert cli.main(["init", str(path)]) == 0 and path.read_text() == text
+
+
+@pytest.mark.parametrize("axis, values", [("theta", [0.1, 0.2]), ("n_steps", [3, 4])])
+def test_a_theta_schedule_with_a_grid_over_theta_or_n_steps_is_refused(axis, values):
+    """A grid over θ silently replaced a [model] theta schedule; over n_steps the engine raised a
+    ValueError traceback after the run had started (a schedule of 3 angles for N = 4)."""
+    raw = {
+        "study": {"study": "sweep"},
+        "model": {"theta": [0.1, 0.2, 0.3]},
+        "run": {"n_steps": 3},
+        "grid": {axis: values},
+    }
+    with pytest.raises(ConfigError, match=rf"\[grid\] {axis}: \[model\] theta is a schedule of 3 angles"):
+        resolve(raw)

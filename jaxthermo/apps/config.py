@@ -341,6 +341,13 @@ def _check_initial_state(s, model):
 def _check_sweep(cfg):
     """A grid over a spread of G(δ) must vary the chosen distribution's own parameter."""
     dist = cfg["distribution"]["name"]
+    if isinstance(cfg["model"]["theta"], list):  # a schedule θ_1…θ_N
+        for name, why in (("theta", "would replace the schedule"), ("n_steps", "would not match its length")):
+            if name in cfg["grid"]:
+                raise ConfigError(
+                    f"[grid] {name}: [model] theta is a schedule of {len(cfg['model']['theta'])} angles, which a grid "
+                    f"over {name} {why}; give one [model] theta or remove {name} from [grid]"
+                )
     for name in cfg["grid"]:
         key = SCHEMA["distribution"].get(name)
         if key is not None and dist not in key.used_with[1]:
