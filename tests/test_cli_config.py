@@ -182,3 +182,16 @@ def test_a_theta_schedule_with_a_grid_over_theta_or_n_steps_is_refused(axis, val
     }
     with pytest.raises(ConfigError, match=rf"\[grid\] {axis}: \[model\] theta is a schedule of 3 angles"):
         resolve(raw)
+
+
+@pytest.mark.parametrize("kind", ["sweep", "coherent_scan", "assignment_scan"])
+def test_resume_of_a_study_without_checkpoints_is_refused(kind, tmp_path, capsys, monkeypatch):
+    """--resume of a coherent or assignment scan was ignored without a word (a sweep was refused)."""
+    raw = {"study": {"study": kind, "out": str(tmp_path / "o")}}
+    raw["grid" if kind == "sweep" else "scan"] = {"theta" if kind == "sweep" else "g": [0.1]}
+    monkeypatch.setattr(study, "coherent_scan", lambda *a: pytest.fail("computed"))
+    monkeypatch.setattr(study, "assignment_scan", lambda *a: pytest.fail("computed"))
+    path = tmp_path / "s.toml"
+    path.write_text(dumps(resolve(raw)))
+    assert cli.main(["run", str(path), "--resume", "--no-plot"]) == 2
+    assert f"--resume: supported for study = \"ensemble\" only (study = '{kind}'" in capsys.readouterr().err

@@ -205,8 +205,6 @@ def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
             hint = "run without --resume to start afresh (the checkpoint is then discarded)"
             raise cfgmod.ConfigError(f"--resume: {err}; or {hint}" if resume else str(err)) from err
     else:
-        if resume:
-            raise cfgmod.ConfigError('--resume: supported for study = "ensemble" only (sweeps are not checkpointed)')
         res = jt.sweep(
             model, rho0, int(run["n_steps"]), int(run["n_configs"]), seed, grid=cfg["grid"], progress=progress, **kw
         )
@@ -441,9 +439,13 @@ def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
     Returns the output folder.
     """
     out = cfg["study"]["out"]
+    study = cfg["study"]["study"]
+    if resume and study != "ensemble":  # a scan ignored --resume silently
+        raise cfgmod.ConfigError(
+            f'--resume: supported for study = "ensemble" only (study = {study!r} is not checkpointed)'
+        )
     check_output_folder(out)
     v = versions()
-    study = cfg["study"]["study"]
     start = time.perf_counter()
     if study in ("ensemble", "sweep"):
         _, ds = run_model_a(cfg, progress=progress, resume=resume, out=out, log=log)
