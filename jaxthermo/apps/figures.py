@@ -426,7 +426,8 @@ def validity_study(out="figures", quick: bool = False):
         ax.set_xlabel("x = σ g0 (d − 1) / (2 g_int)")
         ax.set_ylabel(what)
         ax.axvline(1.0, color="0.6", ls=":", lw=0.8)
-        ax.text(1.05, ax.get_ylim()[0] * 3, "x = 1", fontsize=7, color="0.4")
+        # left of the line, in axes height: at x = 1.05 the label ran off the right edge of the panel
+        ax.text(0.95, 0.04, "x = 1", fontsize=7, color="0.4", ha="right", transform=ax.get_xaxis_transform())
     ax_u.legend(fontsize=6, ncol=3, loc="upper left")
     fig.suptitle(
         f"Validity of the fixed partial swap ({PREPRINT}, App. A1): "

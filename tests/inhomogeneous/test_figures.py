@@ -50,8 +50,18 @@ def test_cli_and_script_call_the_figures_module(tmp_path, monkeypatch):
     assert stop.value.code == 0 and (tmp_path / "script" / "fig4.csv").exists()
 
 
-def test_validity_study_collapses_on_the_condition_variable(tmp_path):
+def test_validity_study_collapses_on_the_condition_variable(tmp_path, monkeypatch):
     """The mean error depends on σ, g_int and d through x = σ g0 (d − 1)/(2 g_int) ([ATO-preprint] eq. (A6))."""
+    save = figures.save_figure
+
+    def inside(fig, path, dpi):  # the 'x = 1' marks ran off the right edge of the panels
+        fig.canvas.draw()
+        for ax in fig.axes:
+            for text in ax.texts:
+                assert ax.get_window_extent().contains(*text.get_window_extent().p1), text.get_text()
+        save(fig, path, dpi)
+
+    monkeypatch.setattr(figures, "save_figure", inside)
     assert figures.run_script("partial_swap_validity", [str(tmp_path), "--quick"]) == 0
     with open(tmp_path / "partial_swap_validity.csv") as fh:
         rows = [r for r in csv.DictReader(fh) if r["panel"] == "unitary"]
