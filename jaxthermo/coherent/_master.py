@@ -176,7 +176,8 @@ def steady_state(model) -> jnp.ndarray:
     Solved as a linear system with the first row of 𝓛 replaced by the trace functional
     (differentiable). That system is singular exactly when the steady state is not unique (the
     kernel of 𝓛 has dimension > 1, e.g. zero coupling V = 0, where every energy eigenstate of H_S
-    is stationary): then ``ValueError`` naming ``model`` (concrete models, unless
+    is stationary). Uniqueness is judged on the dissipative scale, not against ‖𝓛‖, which the
+    Hamiltonian part dominates at weak coupling (docs/coherent.md §3): where it fails, ``ValueError`` naming ``model`` (concrete models, unless
     ``jaxthermo.config.validate == "off"``); inside ``jit``/``vmap``/``grad`` the same check runs on
     the device with ``validate = "always"`` (:func:`jaxthermo._validation.error_if`).
     """
@@ -195,7 +196,8 @@ def steady_state(model) -> jnp.ndarray:
 
 _NOT_UNIQUE = (
     "model: the steady state is not unique: the Liouvillian has more than one stationary state "
-    "(σ_min/σ_max of the bordered linear system is 0 to rounding, or not finite), e.g. zero coupling V = 0"
+    "(σ_min/σ_max of the bordered linear system, its Hamiltonian part scaled to the dissipative one, is 0 to "
+    "rounding, or not finite), e.g. zero coupling V = 0"
 )
 
 
@@ -217,7 +219,38 @@ def _steady_state_one(model):
     a = lv.at[0].set(trace_row)
     b = jnp.zeros(d * d, dtype=lv.dtype).at[0].set(1.0)
     rho = jnp.linalg.solve(a, b).reshape(d, d)
-    return 0.5 * (rho + jnp.conj(rho.T)), inverse_condition(jax.lax.stop_gradient(a))
+    return 0.5 * (rho + jnp.conj(rho.T)), _uniqueness_condition(jax.lax.stop_gradient(model), trace_row)
+
+
+def _uniqueness_condition(model, trace_row):
+    """σ_min/σ_max of the bordered system of 𝓛_s = s·𝓛_H + 𝓛_D, s = min(1, ‖𝓛_D‖/‖𝓛_H‖) (docs/coherent.md §3).
+
+    𝓛_H = −i[H_S + Σ_j λ_j G_j, ·] and 𝓛_D = Σ_j D_j are built apart (a difference 𝓛 − 𝓛_H would carry the
+    rounding of 𝓛_H, ε‖H‖, into a dissipator that can be far smaller). Scaling the Hamiltonian part leaves
+    uniqueness unchanged where a faithful stationary state exists (it holds exactly when the commutant of
+    {H, L_k, L_k†} is trivial, which a factor on H does not change: A. Frigerio, Commun. Math. Phys. 63, 269
+    (1978)), but brings both parts to the dissipative scale: for weak
+    coupling the old σ_min/σ_max(𝓛 bordered) was γ/‖H‖ (5e-15 for the qubit example at g = 1e-7) and the unique
+    state was refused. The trace row is scaled to the same size. V = 0 gives 𝓛_s = 0 and NaN (refused)."""
+    d = model.dims[0]
+    cdt = complex_dtype(model.species[0])
+
+    def hamiltonian_part(x):
+        h = as_complex(model.H_S, cdt)
+        for sp in model.species:
+            h = h + as_real(sp.lam, cdt).astype(cdt) * coherent_drive(sp)
+        return -1j * commutator(h, as_state(x).astype(cdt))
+
+    def dissipative_part(x):
+        return sum(_dissipator(sp, x) for sp in model.species)
+
+    lh = superoperator(hamiltonian_part, d, cdt)
+    ld = superoperator(dissipative_part, d, cdt)
+    norm_h, norm_d = jnp.linalg.norm(lh), jnp.linalg.norm(ld)
+    scale = jnp.where(norm_d < norm_h, norm_d / jnp.where(norm_h > 0, norm_h, 1.0), 1.0)
+    ls = scale * lh + ld
+    row = trace_row * (jnp.linalg.norm(ls) / d / jnp.sqrt(jnp.asarray(d, ls.real.dtype)))
+    return inverse_condition(ls.at[0].set(row))
 
 
 # ------------------------------------------------------------------------------------------
