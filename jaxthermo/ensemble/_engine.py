@@ -288,7 +288,9 @@ def run_grid(
         # and device count (docs/ensemble.md §1), so a checkpoint resumes with other chunks or devices
         run_id = (stacked, rho0, work_edges, collision_edges, n_steps, n_configs, int(seed))
         statistics = (alphas, coherent, str(rdt), str(draw_dtype), divergence_every) + ((wrt,) if wrt else ())
-        fingerprint = _leaf_bytes(run_id + statistics)
+        # nor the number of configurations: configurations 0…n−1 of a run are those of a longer run (the
+        # pilot's edges, from configurations 0…511, are part of the fingerprint), so a checkpoint extends
+        fingerprint = _leaf_bytes(run_id[:5] + run_id[6:] + statistics)
         run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
         edges = (jnp.asarray(work_edges, rdt), jnp.asarray(collision_edges, rdt))
         with contextlib.ExitStack() as files:
@@ -301,6 +303,7 @@ def run_grid(
                         n_configs,
                         chunk_size,
                         legacy_fingerprint=_leaf_bytes(run_id + (chunk_size,) + statistics),
+                        sized_fingerprint=_leaf_bytes(run_id + statistics),
                         writer=jax.process_index() == 0,
                     )
                 )

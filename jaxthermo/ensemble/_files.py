@@ -476,13 +476,28 @@ class Checkpoint:
     The fingerprint leaves out the chunk size and the device count: configurations 0…n−1 are the
     same for any chunking (docs/ensemble.md §1), so a run resumes after ``configs_done`` whatever
     chunks and devices it continues with (the statistics agree to rounding; exactly with the same
-    chunking). ``legacy_fingerprint`` is the fingerprint of files written before ``configs_done``
-    was stored, which included the chunk size: such a file resumes with that chunk size.
+    chunking). It leaves out the number of configurations too: a run of more configurations
+    extends a checkpoint (finished or not) from ``configs_done`` on; one of fewer than
+    ``configs_done`` is refused naming n_configs. ``sized_fingerprint`` is the fingerprint of files
+    written while it included the number of configurations (they resume with that number only),
+    ``legacy_fingerprint`` that of files written before ``configs_done`` was stored, which included
+    the chunk size too: such a file resumes with that chunk size.
     """
 
-    def __init__(self, path, fingerprint, n_configs, chunk_size, *, legacy_fingerprint=None, writer=True):
+    def __init__(
+        self,
+        path,
+        fingerprint,
+        n_configs,
+        chunk_size,
+        *,
+        legacy_fingerprint=None,
+        sized_fingerprint=None,
+        writer=True,
+    ):
         self.path = os.fspath(path)
         self.fingerprint = fingerprint
+        self.sized_fingerprint = sized_fingerprint
         self.legacy_fingerprint = legacy_fingerprint
         self.n_configs = int(n_configs)
         self.chunk_size = int(chunk_size)
@@ -512,13 +527,18 @@ class Checkpoint:
             raise FileFormatError(f"{where}: fingerprint or chunks_done is missing")
         fingerprint = str(arrays["fingerprint"])
         chunks = _scalar_int(arrays, "chunks_done", where)
-        if fingerprint == self.fingerprint and "configs_done" in arrays and "chunk_size" in arrays:
+        current = fingerprint == self.fingerprint or (
+            self.sized_fingerprint is not None and fingerprint == self.sized_fingerprint
+        )
+        if current and "configs_done" in arrays and "chunk_size" in arrays:
             configs = _scalar_int(arrays, "configs_done", where)
             size = _scalar_int(arrays, "chunk_size", where)
-            if not (1 <= configs <= self.n_configs and size >= 1 and chunks == -(-configs // size)):
-                raise FileFormatError(
-                    f"{where}: chunks_done={chunks}, configs_done={configs} in chunks of {size}; "
-                    f"the run has {self.n_configs} configurations"
+            if not (configs >= 1 and size >= 1 and chunks == -(-configs // size)):
+                raise FileFormatError(f"{where}: chunks_done={chunks}, configs_done={configs} in chunks of {size}")
+            if configs > self.n_configs:
+                raise ValueError(
+                    f"n_configs={self.n_configs}: {where} holds {configs} finished configurations; "
+                    f"a run of at least {configs} resumes or extends it"
                 )
         elif self.legacy_fingerprint is not None and fingerprint == self.legacy_fingerprint:
             n_chunks = -(-self.n_configs // self.chunk_size)  # written before configs_done: this chunk size
@@ -527,7 +547,9 @@ class Checkpoint:
             configs = min(self.n_configs, chunks * self.chunk_size)
         else:
             raise ValueError(
-                f"{where} belongs to a different run (parameters, seed, precision or statistics differ; "
+                f"{where} belongs to a different run (parameters, seed, precision, statistics or histogram "
+                "edges differ; the default edges come from the first min(n_configs, 512) configurations, "
+                "so a run of another n_configs below 512 needs work_range= and collision_work_range=; "
                 "a float32/complex64 rho0 runs in float32 unless dtype= is given, so a run checkpointed "
                 "before jaxthermo followed rho0's precision resumes with dtype=jnp.float64); "
                 "delete it or choose another path"

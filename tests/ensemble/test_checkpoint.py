@@ -173,3 +173,48 @@ def test_a_float32_state_run_checkpointed_in_float64_resumes_with_dtype(tmp_path
     again = jt.ensemble(_model(), rho, dtype=jnp.float64, checkpoint=ckpt, **args)
     assert again.mean_total_work.dtype == np.float64
     np.testing.assert_array_equal(again.mean_total_work, whole.mean_total_work)
+
+
+def test_a_longer_run_extends_a_checkpoint_and_a_shorter_one_is_refused(tmp_path):
+    """Configuration i depends on (seed, i) only, so a finished run of 120 configurations is the first 120
+    of a run of 200: with the same checkpoint the longer run computes only configurations 120…199 and
+    ends with exactly the numbers of an uninterrupted 200-configuration run (the same chunks; it was
+    refused as 'a different run'). A run of fewer configurations than the file holds is refused naming
+    n_configs. (The pilot's default edges come from configurations 0…511: explicit ranges here, or
+    runs of ≥ 512 configurations, share their edges.)"""
+    ckpt = tmp_path / "run.npz"
+    args = dict(
+        n_steps=6, seed=2, chunk_size=40, alphas=(1.0,), work_range=(-0.2, 0.2), collision_work_range=(-0.1, 0.1)
+    )
+    rho0 = np.diag([0.8, 0.2])
+    jt.ensemble(_model(), rho0, n_configs=120, checkpoint=ckpt, **args)
+    computed = []
+    longer = jt.ensemble(
+        _model(), rho0, n_configs=200, checkpoint=ckpt, callback=lambda c, n: computed.append(n), **args
+    )
+    assert computed == [160, 200]
+    fresh = jt.ensemble(_model(), rho0, n_configs=200, **args)
+    for name in ("mean_state", "mean_work", "var_work", "var_cumulative_heat", "mean_divergence", "work_cumulants"):
+        np.testing.assert_array_equal(getattr(longer, name), getattr(fresh, name), err_msg=name)
+    np.testing.assert_array_equal(longer.work_histogram.counts, fresh.work_histogram.counts)
+    assert longer.n_configs == 200 and longer.work_histogram.total == 200
+    with pytest.raises(ValueError, match="n_configs=100"):
+        jt.ensemble(_model(), rho0, n_configs=100, checkpoint=ckpt, **args)
+
+
+def test_checkpoint_written_while_the_fingerprint_held_n_configs_resumes_with_that_n(tmp_path):
+    """Files written before checkpoints could be extended had n_configs in their fingerprint
+    (``sized_fingerprint``): they resume with that number of configurations."""
+    from jaxthermo.ensemble import _files
+
+    ckpt = tmp_path / "sized.npz"
+    stats = {"work_histogram": _files.Counts(np.array([[0, 60, 20, 0]]))}
+    arrays = dict(configs_done=np.asarray(80), chunk_size=np.asarray(40), **_files.flatten_stats(stats))
+    _files._write(ckpt, _files.CHECKPOINT, dict(fingerprint=np.asarray("sized"), chunks_done=np.asarray(2), **arrays))
+    with _files.Checkpoint(ckpt, "new", 230, 30, sized_fingerprint="sized") as c:
+        assert c.load()[0] == 80
+    with (
+        _files.Checkpoint(ckpt, "new", 300, 30, sized_fingerprint="other") as c,
+        pytest.raises(ValueError, match="different run"),
+    ):
+        c.load()
