@@ -295,7 +295,7 @@ def test_singular_map_between_samples_is_found_from_the_sign_of_its_determinant(
     undefined. On the grid 0, 1, …, 5 no sample comes within 1e-3 of t_0, so σ_min/σ_max stayed above rcond:
     the old code returned a finite Q^md(t ≥ 4) (−8.96 at t = 12, −0.64 and 0.81 on 1201 and 4801 points)
     with no warning. Now the nodes around the sign change of det Φ_t are flagged, Q^md and W^md are NaN
-    from [3, 4] on, and peak_times brackets t_0."""
+    from [3, 4] on, and the flagged nodes (all in peak_times) bracket t_0."""
     h_s, h_i, h_e, rho_s, rho_e, t0 = _singular_2x3()
     times = np.linspace(0.0, 5.0, 6)
     nodes, _ = composite_gauss_legendre(times, 4)
@@ -306,8 +306,9 @@ def test_singular_map_between_samples_is_found_from_the_sign_of_its_determinant(
     heat = np.asarray(out.assignment.heat)
     assert np.all(np.isfinite(heat[:4])) and np.all(np.isnan(heat[4:]))
     assert np.all(np.isnan(np.asarray(out.assignment.work)[4:]))
-    peaks = out.peak_times
-    assert np.any(peaks < t0) and np.any(peaks > t0) and np.all((peaks > 3.0) & (peaks < 5.0))
+    flagged = np.asarray(out.nodes)[np.asarray(out.singular_nodes)]
+    assert np.any(flagged < t0) and np.any(flagged > t0) and np.all((flagged > 3.0) & (flagged < 5.0))
+    assert np.all(np.isin(flagged, out.peak_times))  # peak_times also lists grid minima of σ_min/σ_max (t = 1)
 
 
 def test_exact_generator_at_a_singular_map_warns():
