@@ -262,22 +262,6 @@ def log_resolved(cut, clip):
     return _on_resolved(lambda x, _: jnp.log(x), cut, clip)
 
 
-def _log_on_support(tol):
-    def f(w):
-        pos = w > tol
-        return jnp.where(pos, jnp.log(jnp.where(pos, w, 1.0)), 0.0)
-
-    return f
-
-
-def _power_on_support(power, tol):
-    def f(w):
-        pos = w > tol
-        return jnp.where(pos, jnp.where(pos, w, 1.0) ** power, 0.0)
-
-    return f
-
-
 def _power_resolved(power, cut, clip, shift):
     """``λ^power·e^{−shift}`` on the eigenvalues above ``cut``, clipped from below at ``clip``; 0 on the kernel
     (shapes as in :func:`_on_resolved`; ``shift`` has the batch shape, and is ignored for ``power ≥ 0``, whose

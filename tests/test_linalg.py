@@ -16,7 +16,7 @@ import pytest
 import scipy.linalg as sl
 
 import jaxthermo as jt
-from jaxthermo._information import _log_on_support, _power_on_support, support_tolerance
+from jaxthermo._information import _power_resolved, log_resolved, support_tolerance
 from jaxthermo._linalg import divided_differences, hermitian_function
 from jaxthermo.assignment._quadratic import _bose, _fermi
 from tests.helpers import random_hermitian, random_unitary
@@ -121,7 +121,15 @@ def test_exact_degeneracy_gives_the_derivative():
     np.testing.assert_allclose(g[same], np.exp(np.broadcast_to(np.asarray(w)[:, None], (5, 5))[same]), rtol=4e-16)
 
 
-@pytest.mark.parametrize("maker", [_log_on_support, lambda tol: _power_on_support(-0.5, tol)])
+def _log_above(tol):
+    return log_resolved(jnp.asarray(tol), jnp.asarray(tol))
+
+
+def _inverse_sqrt_above(tol):
+    return _power_resolved(-0.5, jnp.asarray(tol), jnp.asarray(tol), jnp.asarray(0.0))
+
+
+@pytest.mark.parametrize("maker", [_log_above, _inverse_sqrt_above])
 def test_on_support_functions_finite_at_zero_eigenvalues(maker):
     """log and negative powers restricted to the support (value 0 below the tolerance): the JVP is
     finite at a degenerate kernel, and on the support equals the block route applied to the
@@ -136,7 +144,7 @@ def test_on_support_functions_finite_at_zero_eigenvalues(maker):
     assert np.isfinite(got).all()
     # on the support (the last two eigenvectors) the derivative is the ordinary one of f there
     p = v[:, 2:]
-    f_plain = sl.logm if maker is _log_on_support else (lambda b: sl.fractional_matrix_power(b, -0.5))
+    f_plain = sl.logm if maker is _log_above else (lambda b: sl.fractional_matrix_power(b, -0.5))
     want = _frechet_block(f_plain, np.diag(eigs[2:]).astype(complex), p.conj().T @ e @ p)
     np.testing.assert_allclose(p.conj().T @ got @ p, want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
 
