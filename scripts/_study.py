@@ -53,7 +53,7 @@ def save_figure(fig, path, dpi: int = 130) -> None:
 def run_study(main, default_out) -> None:
     """The command line of a study: ``[OUT_DIR] [--quick]`` (``--help``: the study's docstring); prints
     the result dictionary."""
-    from jaxthermo.apps.cli import script_arguments
+    from jaxthermo.apps.script_cli import script_arguments
 
     args = script_arguments(sys.modules[main.__module__].__doc__, default_out)
     res = main(args.out, quick=args.quick)

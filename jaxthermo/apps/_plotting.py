@@ -34,7 +34,7 @@ def save_figure(fig, path, dpi: int) -> None:
     file gets the permissions of the process's umask like the CSVs beside it."""
     import os
 
-    from .study import write_file
+    from ._output import write_file
 
     fmt = os.path.splitext(os.fspath(path))[1].lstrip(".") or "png"
     try:

@@ -27,8 +27,8 @@ from ..inhomogeneous import (
     reservoir_populations,
     small_delta_mean_work,
 )
+from ._output import check_output_folder
 from ._plotting import pyplot, require_matplotlib, save_figure
-from .study import check_output_folder
 
 DEFAULTS = dict(d=2, beta=1.0, g0=1.0, sigma=0.05, theta=0.1)
 OUTPUTS = ("demo.png", "demo_steps.csv", "demo_work_histogram.csv")

@@ -42,8 +42,8 @@ from ..inhomogeneous import (
     work_density,
     work_support,
 )
+from ._output import check_output_folder
 from ._plotting import MissingPlotDependency, pyplot, require_matplotlib, save_figure
-from .study import check_output_folder
 
 A = float(np.exp(-1.0))
 # plot titles name the paper by authors and year ([ATO19] and [ATO-preprint] of docs/references.md)
@@ -373,7 +373,7 @@ def run_script(name: str, argv=None) -> int:
     """
     import sys
 
-    from .cli import script_arguments
+    from .script_cli import script_arguments
 
     what = (
         validity_study.__doc__.split("\n\n")[0]

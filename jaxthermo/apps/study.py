@@ -18,8 +18,9 @@ import time
 
 import numpy as np
 
-from ..ensemble._files import FileInUseError, check_writable, write_atomically
+from ..ensemble._files import FileInUseError
 from . import config as cfgmod
+from ._output import check_output_folder, write_file
 
 NETCDF_ENGINE = "h5netcdf"
 
@@ -393,39 +394,6 @@ def _bar(items, progress, desc):
 OUTPUTS = ("results.nc", "summary.png", "config.resolved.toml")
 
 
-def check_output_folder(out, names=OUTPUTS, where=None) -> None:
-    """Create ``out`` and check that the files ``names`` can be written in it, before any computing;
-    otherwise :class:`~.config.ConfigError` naming ``where`` (default ``[study] out = …``)."""
-    where = f"[study] out = {out!r}" if where is None else where
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise cfgmod.ConfigError(f"{where}: is a file, not a folder; choose another name or remove the file")
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as err:
-        raise cfgmod.ConfigError(f"{where}: cannot create the output folder ({err.strerror or err})") from err
-    for name in names:
-        path = os.path.join(out, name)
-        if os.path.isdir(path):
-            raise cfgmod.ConfigError(f"{where}: {path!r} is a folder; remove it or choose another out")
-        try:
-            check_writable(path, name)
-        except OSError as err:
-            raise cfgmod.ConfigError(f"{where}: {err}") from err
-
-
-def write_file(path, write) -> None:
-    """``write(tmp)`` then rename over ``path`` (a failed run leaves the old file whole), with the
-    permissions of a file created under the process's umask (the temporary file is private, 0600)."""
-
-    def write_with_mode(tmp):
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-
-    write_atomically(path, write_with_mode)
-
-
 def _write_text(path, text):
     write_file(path, lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
 
@@ -444,7 +412,7 @@ def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
         raise cfgmod.ConfigError(
             f'--resume: supported for study = "ensemble" only (study = {study!r} is not checkpointed)'
         )
-    check_output_folder(out)
+    check_output_folder(out, OUTPUTS)
     v = versions()
     start = time.perf_counter()
     if study in ("ensemble", "sweep"):

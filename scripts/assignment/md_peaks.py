@@ -116,7 +116,7 @@ def main():
 
 
 if __name__ == "__main__":
-    from jaxthermo.apps.cli import script_arguments
+    from jaxthermo.apps.script_cli import script_arguments
 
     script_arguments(__doc__, quick=False)  # --help; refuses arguments (outputs go to scripts/assignment/output)
     main()

@@ -150,6 +150,6 @@ def main(out_dir="figures/coherent", steps=300):
 
 
 if __name__ == "__main__":
-    from jaxthermo.apps.cli import script_arguments
+    from jaxthermo.apps.script_cli import script_arguments
 
     main(script_arguments(__doc__, "figures/coherent", quick=False).out)
