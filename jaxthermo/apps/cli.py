@@ -187,6 +187,10 @@ def main(argv=None) -> int:
         return 2
     import warnings
 
+    if args.command != "init":  # the commands that compute: keep their compiled programs on disk
+        from ._compilation_cache import use_compilation_cache
+
+        use_compilation_cache()
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning(args.command)
         try:
