@@ -4,6 +4,10 @@ import os
 
 # Must be set before JAX initialises its backends.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
+# The command line keeps compiled programs on disk; the suite (in-process CLI calls and the
+# subprocesses it starts) writes none to the user's cache and counts compilations undisturbed
+# (tests/test_compilation_cache.py turns it on in its own subprocesses).
+os.environ["JAXTHERMO_COMPILATION_CACHE"] = "off"
 
 import jax
 import pytest
