@@ -349,7 +349,9 @@ def run_grid(
                 pending = nxt
         if bar is not None:
             bar.close()
+    jar = stats.pop("exp_minus_beta_work")  # float64 until the result: its squares overflow float32
     stats = narrow(stats, rdt)  # the run's precision (merged in float64)
+    stats["exp_minus_beta_work"] = jar
     info = dict(
         n_steps=n_steps,
         n_configs=n_configs,

@@ -239,7 +239,6 @@ def _chunk_statistics(
     """The chunk's result from the per-step statistics of the collisions (``stats``; with ``stacked``
     the packed shifted sums, rows ordered as ``state_rows`` + QUANTITIES + D_α when
     ``stacked_divergence``), W_N and Q_N per configuration and the single-collision work counts."""
-    rdt = jnp.real(rho0).dtype
     if stacked:
         ns = jnp.broadcast_to(jnp.sum(mask.astype(jnp.int32)), stats["packed"].shape[:1])  # (N,)
         mean, m2 = moments_from_shifted_sums(ns, stats.pop("packed"))
@@ -254,8 +253,10 @@ def _chunk_statistics(
     # W_N and Q_N up to fourth central moments; e^{−βW_N} (β of the unperturbed reservoir)
     stats["total_work"] = chunk_higher_moments(w_acc, mask)
     stats["total_heat"] = chunk_higher_moments(q_acc, mask)
-    beta = jnp.asarray(model.beta).astype(rdt)
-    stats["exp_minus_beta_work"] = chunk_moments(jnp.exp(-beta * w_acc), mask)
+    # e^{−βW_N} in float64 whatever the run's precision (one exponential per configuration): its
+    # square overflowed float32 beyond βW_N < −44 (an infinite standard error; at −88 the mean NaN)
+    beta = jnp.asarray(model.beta).astype(jnp.float64)
+    stats["exp_minus_beta_work"] = chunk_moments(jnp.exp(-beta * w_acc.astype(jnp.float64)), mask)
     return stats
 
 

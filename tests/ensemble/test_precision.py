@@ -77,3 +77,19 @@ def test_traced_nan_parameters_of_ensemble_mean_are_named_under_always(field):
         good = {"theta": 0.4, "beta": 1.0, "sigma": 0.3}[field]
         np.testing.assert_allclose(jax.jit(mean)(good), mean(good), rtol=1e-12)
         np.testing.assert_allclose(jax.jit(jax.grad(mean))(good), jax.grad(mean)(good), rtol=1e-10)
+
+
+def test_exp_minus_beta_work_of_a_cold_float32_run_stays_finite():
+    """⟨e^{−βW_N}⟩ and its standard error of a float32 run where βW_N ≈ −40…−90: the square of
+    e^{−βW_N} overflowed float32 (max 3.4e38) beyond βW_N < −44, so the standard error was inf and,
+    past −88, the mean NaN. Computed in float64 and returned in float32, they agree with the float64
+    run of the same configurations to the float32 accuracy of βW_N (|β δW_N| ≲ 150 · 20 · 6e-8 ≈ 2e-4)."""
+    model = jt.InhomogeneousReservoir(2, beta=150.0, g0=1.0, theta=1.2, distribution=jt.Gaussian(0.8))
+    rho0 = jnp.diag(jnp.array([0.3, 0.7])).astype(jnp.complex128)
+    r64 = jt.ensemble(model, rho0, 20, 2000)
+    r32 = jt.ensemble(model, rho0.astype(jnp.complex64), 20, 2000)
+    assert np.log(r64.mean_exp_minus_beta_work) > 44  # the regime of the defect
+    for name in ("mean_exp_minus_beta_work", "stderr_exp_minus_beta_work"):
+        got, want = getattr(r32, name), getattr(r64, name)
+        assert got.dtype == np.float32 and np.isfinite(got), name
+        np.testing.assert_allclose(got, want, rtol=2e-4, err_msg=name)
