@@ -1,11 +1,11 @@
-"""Output files of the commands: the folder checked before computing, files replaced atomically
-with the permissions of the umask (jaxthermo run, demo, figures)."""
+"""Output files of the commands: the folder checked before computing (jaxthermo run, demo, figures);
+files are replaced by :func:`~jaxthermo.ensemble._files.write_atomically`."""
 
 from __future__ import annotations
 
 import os
 
-from ..ensemble._files import check_writable, write_atomically
+from ..ensemble._files import check_writable
 from . import config as cfgmod
 
 
@@ -27,16 +27,3 @@ def check_output_folder(out, names, where=None) -> None:
             check_writable(path, name)
         except OSError as err:
             raise cfgmod.ConfigError(f"{where}: {err}") from err
-
-
-def write_file(path, write) -> None:
-    """``write(tmp)`` then rename over ``path`` (a failed run leaves the old file whole), with the
-    permissions of a file created under the process's umask (the temporary file is private, 0600)."""
-
-    def write_with_mode(tmp):
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-
-    write_atomically(path, write_with_mode)

@@ -34,10 +34,10 @@ def save_figure(fig, path, dpi: int) -> None:
     file gets the permissions of the process's umask like the CSVs beside it."""
     import os
 
-    from ._output import write_file
+    from ..ensemble._files import write_atomically
 
     fmt = os.path.splitext(os.fspath(path))[1].lstrip(".") or "png"
     try:
-        write_file(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
+        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
     finally:
         pyplot().close(fig)

@@ -18,9 +18,9 @@ import time
 
 import numpy as np
 
-from ..ensemble._files import FileInUseError
+from ..ensemble._files import FileInUseError, write_atomically
 from . import config as cfgmod
-from ._output import check_output_folder, write_file
+from ._output import check_output_folder
 
 NETCDF_ENGINE = "h5netcdf"
 
@@ -395,7 +395,7 @@ OUTPUTS = ("results.nc", "summary.png", "config.resolved.toml")
 
 
 def _write_text(path, text):
-    write_file(path, lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
+    write_atomically(path, lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
@@ -426,7 +426,7 @@ def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
     ds.attrs.update({f"{k}_version": val for k, val in v.items()})
     ds.attrs["elapsed_total_s"] = time.perf_counter() - start
     path = os.path.join(out, "results.nc")
-    write_file(path, lambda tmp: ds.to_netcdf(tmp, engine=NETCDF_ENGINE))
+    write_atomically(path, lambda tmp: ds.to_netcdf(tmp, engine=NETCDF_ENGINE))
     resolved_path = os.path.join(out, "config.resolved.toml")
     header = (
         f"resolved by jaxthermo {v['jaxthermo']} (JAX {v['jax']}, NumPy {v['numpy']}) on "

@@ -126,13 +126,17 @@ def _write(path, kind: str, arrays: dict) -> None:
 
 def write_atomically(path, write) -> None:
     """``write(tmp)`` to a temporary file ``.<name>.<random>.tmp`` in the directory of ``path``, then
-    rename it over ``path``: a failure or a kill leaves the old ``path`` as it was."""
+    rename it over ``path``: a failure or a kill leaves the old ``path`` as it was. The file gets the
+    permissions of one created under the process's umask (the temporary file is private, 0600)."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

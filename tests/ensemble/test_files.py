@@ -298,3 +298,20 @@ def test_empirical_runs_in_ensemble_and_sweep():
     assert res.mean_work.shape == (3,) and np.all(np.isfinite(res.mean_work))
     sw = jt.sweep(model, RHO0, 3, 20, grid={"theta": [0.1, 0.2]}, alphas=())
     assert sw.shape == (2,)
+
+
+def test_checkpoints_and_saved_results_have_the_permissions_of_the_umask(tmp_path):
+    """Files written atomically (checkpoint, save_result) were private (0600, the temporary file's
+    mode) beside 0644 files that open() creates under the same umask; now the same mode."""
+    import os
+
+    model = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.1, distribution=jt.Gaussian(0.05))
+    old = os.umask(0o022)
+    try:
+        result = jt.ensemble(model, jt.thermal_state(2, 1.0, 1.0), 3, 16, checkpoint=str(tmp_path / "ck.npz"))
+        jt.save_result(str(tmp_path / "res.npz"), result)
+        (tmp_path / "plain.txt").write_text("x")
+    finally:
+        os.umask(old)
+    modes = {name: (tmp_path / name).stat().st_mode & 0o777 for name in ("ck.npz", "res.npz", "plain.txt")}
+    assert set(modes.values()) == {0o644}, modes
