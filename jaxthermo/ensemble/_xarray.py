@@ -33,7 +33,8 @@ import numpy as np
 
 UNITS = (
     "energies (work, heat, energy change) in the units of g0 (ħ = k_B = 1); beta in 1/(units of g0); "
-    "divergences in nats; heat is heat into the system, work is work done on the system"
+    "divergences in nats; heat is heat into the system (given up by the reservoir qudit), work is work "
+    "done on system + reservoir qudit by switching the collision on and off (docs/conventions.md §8)"
 )
 
 _PER_COLLISION = ("work", "heat", "energy_change", "cumulative_work", "cumulative_heat", "cumulative_energy_change")
