@@ -401,9 +401,8 @@ class MinimalDissipation(NamedTuple):
     assignment: Assignment  # W^md, Q^md, ΔU^md, U^md (T,)
     inverse_condition: jnp.ndarray  # σ_min(Φ_t)/σ_max(Φ_t) on the grid (T,)
     singular: jnp.ndarray  # (T,) grid points with inverse_condition < rcond
-    singular_nodes: (
-        jnp.ndarray
-    )  # (T−1, order) nodes with inverse_condition < rcond, or next to a sign change of det Φ_t
+    # (T−1, order) nodes with inverse_condition < rcond, or next to a sign change of det Φ_t
+    singular_nodes: jnp.ndarray
     nodes: jnp.ndarray  # (T−1, order) the quadrature nodes
 
     @property
