@@ -173,7 +173,7 @@ def _averaged_scan(model, distribution, rho0, thetas):
 
 
 def population_derivatives_closed_form(model: InhomogeneousReservoir):
-    """``q_j'(0)`` in closed form (from [ATO-preprint] eq. (13)), shape (d,).
+    """``q_j'(0)`` in closed form ([ATO-preprint], text after eq. (14)), shape (d,).
 
     ``q_j'(0) = −βg0 a^j/(1−a^d)² [ j − (1+j)a + (d−j)a^d − (d−j−1)a^{d+1} ]``, ``a = e^{−βg0}``.
     """
@@ -206,7 +206,7 @@ def population_derivatives(model: InhomogeneousReservoir) -> PopulationDerivativ
 
 
 def small_delta_mean_work(model: InhomogeneousReservoir, variance):
-    """Mean work per collision to order σ² ([ATO-preprint] eq. (15)), Hamiltonian kind.
+    """Mean work per collision to order σ² ([ATO-preprint] eq. (14)), Hamiltonian kind.
 
     ``W̄_r = −g0 σ² sin²θ Σ_j j q_j'(0)``; for qubits ``g0 q0'(0) σ² sin²θ > 0``. It does not
     depend on r or on the system state. Zero for the temperature kind (no work is generated).
