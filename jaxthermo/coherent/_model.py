@@ -294,8 +294,9 @@ def allowed_lambda_range(model) -> LambdaRange:
     derivative of the extreme eigenvalue of K, finite where it is simple); broadcasts over batched
     fields; the dtype of the model's matrices (float32 in, float32 out). K is formed from the
     log-populations and scaled by its largest entry, so it stays finite where p_j = e^{−βE_j}/Z underflows
-    (βΔE ≳ 745) and where K's entries exceed the float range; the range is ``[−0, 0]`` once
-    ``λ_max`` underflows (float64: χ coupling a level of population ≲ e^{−1490}).
+    (float64: βΔE ≳ 708, XLA flushes subnormal numbers to zero) and where K's entries exceed the float
+    range; the range is ``[−0, 0]`` once ``λ_max`` underflows (float64: λ_max ∝ e^{−βΔE/2} below the
+    smallest normal number 2.2·10⁻³⁰⁸, χ coupling a level of population ≲ e^{−1417}; docs/coherent.md §1).
     """
     cdt = complex_dtype(model)
     return _lambda_range(
