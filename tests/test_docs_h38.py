@@ -1,0 +1,67 @@
+"""Numbers and statements of docs/*.md and docs/api.md checked against the code: each test names the
+page and section whose claim it guards, and computes the claim by an independent route."""
+
+import importlib
+import inspect
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+def _normalised_docstring_summary(obj) -> str:
+    """The first paragraph of a docstring as docs/api.md writes it: Sphinx roles and ``double``
+    backquotes become plain `single` ones."""
+    first = (inspect.getdoc(obj) or "").split("\n\n", 1)[0].replace("\n", " ")
+    first = re.sub(r":(?:func|class|meth|attr|mod):`~?([^`]+)`", r"`\1`", first)
+    return first.replace("``", "`")
+
+
+def test_api_summaries_are_the_docstrings_first_paragraphs():
+    """docs/api.md: "Every public name of the package, by module, with the first line of its docstring"."""
+    module = None
+    differ = []
+    for line in (DOCS / "api.md").read_text().splitlines():
+        heading = re.match(r"## `(jaxthermo(?:\.\w+)?)`", line)
+        if heading:
+            module = importlib.import_module(heading.group(1))
+            continue
+        if module is None or not line.startswith("| `"):
+            continue
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        name, summary = cells[0].strip("`"), cells[-1]
+        if summary.startswith("Deprecated"):
+            continue
+        if summary != _normalised_docstring_summary(getattr(module, name)):
+            differ.append(name)
+    assert differ == []
+
+
+def _qubit_lambda_max(beta_omega, tau):
+    """λ_max of the [WCCM] qubit example at λ = 0 in closed form (docs/coherent.md §1, §5): χ = σ_x,
+    K = ρ_th^{−1/2} σ_x ρ_th^{−1/2} has eigenvalues ±1/√(p_0 p_1), so λ_max = √(p_0 p_1/τ); in logs,
+    log(p_0 p_1) = −x − 2 log(1 + e^{−x}), x = βΩ."""
+    return np.exp(0.5 * (-beta_omega - 2 * np.log1p(np.exp(-beta_omega)) - np.log(tau)))
+
+
+@pytest.mark.parametrize("tau", [0.01, 1.0])
+def test_lambda_range_of_a_cold_ancilla_and_where_it_underflows(tau):
+    """docs/coherent.md §1: the range stays exact where the populations underflow (βΔE_A > 708),
+    and becomes [−0, 0] beyond βΔE_A ≈ 1417, where e^{−βΔE_A/2} is below the smallest normal
+    float64 (the page said 1490, the subnormal limit, which XLA flushes to zero)."""
+    smallest_normal = np.finfo(np.float64).tiny
+    threshold = -2 * np.log(smallest_normal)  # 1416.79: e^{−x/2} = 2.2e-308
+    for x in (5.0, 750.0, 1400.0, threshold - 0.5):
+        r = jt.coherent.allowed_lambda_range(jt.qubit_example(omega=x, beta=1.0, lam=0.0, tau=tau))
+        expected = _qubit_lambda_max(x, tau)
+        np.testing.assert_allclose([float(r.lower), float(r.upper)], [-expected, expected], rtol=1e-12)
+    for x in (threshold + 0.5, 1490.0):
+        r = jt.coherent.allowed_lambda_range(jt.qubit_example(omega=x, beta=1.0, lam=0.0, tau=tau))
+        assert float(r.upper) == 0.0 and float(r.lower) == 0.0
+    assert "βΔE_A ≈ 1417" in (DOCS / "coherent.md").read_text()
