@@ -105,3 +105,34 @@ def test_epsilon_bound_of_a_qubit_within_4e_15_of_adaptive_quadrature(beta_g0, s
 )
 def test_epsilon_bound_of_a_qutrit_at_its_second_kink():
     assert abs(_epsilon_bound(3, 5.0, 1.0) - _epsilon_bound_reference(3, 5.0, 1.0)) < 1e-14
+
+
+def test_layout_and_architecture_name_every_module_and_only_existing_ones():
+    """README.md "Layout" and docs/architecture.md §1 list every foundation module (and the README
+    every module of apps/); the table of docs/architecture.md §3 names files that exist."""
+    readme = (ROOT / "README.md").read_text()
+    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    architecture = (DOCS / "architecture.md").read_text()
+    section_1 = architecture.split("## §1", 1)[1].split("## §2", 1)[0]
+    package = ROOT / "jaxthermo"
+    for path in [*package.glob("_*.py"), *(package / "apps").glob("*.py")]:
+        if path.name != "__init__.py":
+            assert path.name in layout, f"README layout misses {path.name}"
+    for path in package.glob("_*.py"):
+        if path.name != "__init__.py":
+            assert f"`{path.name}`" in section_1, f"docs/architecture.md §1 misses {path.name}"
+    for name in re.findall(r"(\w+\.py)", layout):
+        assert any(ROOT.glob(f"*/**/{name}")), f"README layout names {name}, which does not exist"
+    section_3 = architecture.split("## §3", 1)[1].split("## §4", 1)[0]
+    for row in section_3.splitlines():
+        if not row.startswith("| ["):
+            continue
+        code = row.split("|")[2]
+        folder = package
+        for name in re.findall(r"`([\w/]+(?:\.py)?)`", code):
+            if "/" in name:
+                folder = package / name.split("/")[0]
+                target = package / name
+            else:
+                target = folder / name if name.endswith(".py") else package / name
+            assert target.exists(), f"docs/architecture.md §3 names {name} ({target}), which does not exist"
