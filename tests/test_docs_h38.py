@@ -35,11 +35,21 @@ def test_api_summaries_are_the_docstrings_first_paragraphs():
         if module is None or not line.startswith("| `"):
             continue
         cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-        name, summary = cells[0].strip("`"), cells[-1]
+        name, column, kind, summary = cells[0].strip("`"), cells[1], cells[2], cells[-1]
+        obj = getattr(module, name)
         if summary.startswith("Deprecated"):
             continue
-        if summary != _normalised_docstring_summary(getattr(module, name)):
+        if summary != _normalised_docstring_summary(obj):
             differ.append(name)
+        actual = "class" if inspect.isclass(obj) else "function" if callable(obj) else "object"
+        if kind != actual:
+            differ.append(f"{name}: kind {kind}, is a {actual}")
+        if module is jt:  # column `module`: where the name is defined
+            defined = type(obj).__module__ if actual == "object" else obj.__module__
+            if column.strip("`") != defined:
+                differ.append(f"{name}: module {column}, defined in {defined}")
+        elif (column == "yes") != (vars(jt).get(name) is obj):  # column `jt`: also at the top level
+            differ.append(f"{name}: column jt {column!r}")
     assert differ == []
 
 
