@@ -146,3 +146,23 @@ def test_layout_and_architecture_name_every_module_and_only_existing_ones():
             else:
                 target = folder / name if name.endswith(".py") else package / name
             assert target.exists(), f"docs/architecture.md §3 names {name} ({target}), which does not exist"
+
+
+def test_where_delta_f_alpha_exceeds_the_work_in_the_papers_figure():
+    """docs/inhomogeneous.md §7: at θ = 0.1, βg0 = 1, p_0 = 0.75 the violation ΔF_α − W > 0 of α > 1
+    starts at δ* = ln 3 − 1, where τ(δ*) = ρ (thermal populations at βg0(1 + δ*) = ln 3 give p_0 = 3/4),
+    and reaches 0.19 (α = 2) and beyond 0.2 (α = 3); ΔF_1 ≤ W everywhere (β(W − ΔF_1) = ΔS ≥ 0)."""
+    model = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.1)
+    rho = np.diag([0.75, 0.25])
+    star = np.log(3.0) - 1.0
+    np.testing.assert_allclose(np.asarray(jt.thermal_state(2, 1.0 + star, 1.0)), rho, atol=1e-15)
+
+    def violation(delta):
+        laws = jt.collision_second_laws(model, rho, delta, [1.0, 2.0, 3.0])
+        return np.asarray(laws.free_energy_change - laws.work)
+
+    for delta in (-0.2, -0.1, 0.0, star - 0.01):
+        assert np.all(violation(delta) < 0)
+    for delta in (star + 0.005, 0.15, 0.185):
+        assert violation(delta)[0] < 0 < min(violation(delta)[1:])
+    assert violation(0.195)[1] < 0 < violation(0.2)[2]
