@@ -166,3 +166,33 @@ def test_where_delta_f_alpha_exceeds_the_work_in_the_papers_figure():
     for delta in (star + 0.005, 0.15, 0.185):
         assert violation(delta)[0] < 0 < min(violation(delta)[1:])
     assert violation(0.195)[1] < 0 < violation(0.2)[2]
+
+
+@pytest.mark.parametrize(
+    ("kind", "quantity"), [("hamiltonian", "work"), ("hamiltonian", "heat"), ("temperature", "heat")]
+)
+def test_quadratic_map_table_is_the_taylor_expansion_of_the_exact_collision(kind, quantity):
+    """docs/inhomogeneous.md §6 (table) and docs/misprints.md §2, §4: y ≈ Aδ² + Bδ + C is the second-order
+    Taylor expansion of the exact single-collision y(δ) = W/(g0 sin²θ) or Q/(g0 sin²θ); the δ² coefficient of
+    the heat carries −½ q_0'' that [ATO19] eqs. (25), (30) omit. Reference: central differences of the
+    exact collision (jt.collide), not the library's q'(0), q''(0)."""
+    beta_g0, theta, p0 = 0.8, 0.4, 0.6
+    model = jt.InhomogeneousReservoir(2, beta=beta_g0, g0=1.0, theta=theta, kind=kind)
+    rho = np.diag([p0, 1 - p0])
+
+    def y(delta):
+        e = jt.collide(model, rho, delta).energetics
+        return float(e.work if quantity == "work" else e.heat) / np.sin(theta) ** 2
+
+    h = 1e-3
+    c = y(0.0)
+    b = (y(h) - y(-h)) / (2 * h)
+    a = (y(h) - 2 * c + y(-h)) / (2 * h * h)
+    coefficients = jt.inhomogeneous.quadratic_coefficients(model, rho, quantity)
+    np.testing.assert_allclose([float(v) for v in coefficients], [a, b, c], rtol=1e-5, atol=1e-10)
+    if quantity == "heat":  # the printed δ² coefficient (without ½ q_0'') is excluded
+        x = beta_g0
+        q0_second = x**2 * np.exp(-x) * (np.exp(-x) - 1) / (1 + np.exp(-x)) ** 3
+        # [ATO19] eq. (25) prints A = −q_0' (no −½ q_0''), eq. (30) A = −q_0'' (for −½ q_0'')
+        printed = float(coefficients[0]) + (0.5 if kind == "hamiltonian" else -0.5) * q0_second
+        assert abs(printed - a) > 100 * abs(float(coefficients[0]) - a)
