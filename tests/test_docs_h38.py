@@ -196,3 +196,26 @@ def test_quadratic_map_table_is_the_taylor_expansion_of_the_exact_collision(kind
         # [ATO19] eq. (25) prints A = −q_0' (no −½ q_0''), eq. (30) A = −q_0'' (for −½ q_0'')
         printed = float(coefficients[0]) + (0.5 if kind == "hamiltonian" else -0.5) * q0_second
         assert abs(printed - a) > 100 * abs(float(coefficients[0]) - a)
+
+
+def test_unusual_but_legal_inputs_warn_and_model_b_refuses_a_negative_beta():
+    """README "Validation and files", at construction: model A's β < 0 and g0 ≤ 0, a temperature-kind
+    law reaching δ < −1 and the analytic work density beyond βg0·√⟨δ²⟩ = 0.5 warn; model B refuses β < 0
+    with a ValueError naming `beta`."""
+    import warnings
+
+    def warns(make):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            make()
+        return any(issubclass(w.category, UserWarning | RuntimeWarning) for w in caught)
+
+    model = lambda sigma, **kw: jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=jt.Gaussian(sigma), **kw)
+    assert warns(lambda: jt.InhomogeneousReservoir(2, -1.0, 1.0, 0.1))
+    assert warns(lambda: jt.InhomogeneousReservoir(2, 1.0, -1.0, 0.1))
+    assert warns(lambda: model(0.5, kind="temperature"))  # δ reaches −1 within the law's support
+    rho = jt.thermal_state(2, 1.0, 1.0)
+    assert warns(lambda: jt.work_density(model(0.55), rho, 0.01))
+    assert not warns(lambda: jt.work_density(model(0.45), rho, 0.01))
+    with pytest.raises(ValueError, match="beta"):
+        jt.qubit_example(beta=-1.0)
