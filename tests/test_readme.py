@@ -50,6 +50,12 @@ def test_every_readme_python_block_runs_and_prints_what_its_comments_say():
     ns = space("= ΔS =")  # β(W − ΔF_1) = ΔS, C(ρ) = F_1(ρ) − F_1(Δρ) at T = 1
     jt, model, rho, laws = ns["jt"], ns["model"], ns["rho"], ns["laws"]
     np.testing.assert_allclose(laws.work - laws.free_energy_change[1], jt.entropy_production(model, rho, 0.1), 1e-12)
+    # "coherence adds T·C(ρ) to F_1": F_1 of ρ minus F_1 of its populations, against NumPy's entropies
+    p = np.real(np.diag(np.asarray(rho)))
+    eig = np.linalg.eigvalsh(np.asarray(rho))
+    c_numpy = -np.sum(p * np.log(p)) + np.sum(eig[eig > 1e-15] * np.log(eig[eig > 1e-15]))
+    f_q, f_c = (jt.free_energies(model, rho, [1.0], quantum=q)[0] for q in (True, False))
+    np.testing.assert_allclose([float(jt.coherence(rho)), float(f_q - f_c)], [c_numpy, c_numpy / model.beta], 1e-12)
     assert space("exact propagator")["states"].shape == (64, 51, 2, 2)
     assert space("d_lam, d_beta")["d_lam"].shape == (64, 5)
     ns = space("gives K_S = H")
