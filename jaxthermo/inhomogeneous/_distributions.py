@@ -120,12 +120,19 @@ def _nodes(n_nodes):
 @register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class Gaussian(Distribution):
-    """Centred Gaussian G(δ) = exp(−δ²/2σ²)/√(2πσ²)."""
+    """Centred Gaussian G(δ) = exp(−δ²/2σ²)/√(2πσ²).
+
+    ``sigma`` is a finite real σ >= 0 whose variance σ² is finite in its own precision
+    (σ <= √(largest float), 1.3·10¹⁵⁴ for a Python float or float64, 1.8·10¹⁹ for float32): the
+    small-δ expansions use σ² (docs/inhomogeneous.md §4), and a σ beyond it made every one of them
+    and the ensemble's variances inf or NaN. Whether a model can use the law also depends on its
+    g0, β and precision (:class:`~jaxthermo.InhomogeneousReservoir`).
+    """
 
     sigma: float
 
     def __post_init__(self):
-        _check_scale(self.sigma, "sigma")
+        _check_scale(self.sigma, "sigma", 1.0, "sigma²")
 
     def sample(self, key, shape=(), dtype=None):
         dtype = dtype or real_dtype()
@@ -165,12 +172,16 @@ class Gaussian(Distribution):
 @register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class Uniform(Distribution):
-    """Uniform G(δ) on [−width/2, width/2] (variance width²/12)."""
+    """Uniform G(δ) on [−width/2, width/2] (variance width²/12).
+
+    ``width`` is finite, >= 0 and width² (of the variance width²/12) is finite in its own precision
+    (as for :class:`Gaussian`).
+    """
 
     width: float
 
     def __post_init__(self):
-        _check_scale(self.width, "width")
+        _check_scale(self.width, "width", 1.0, "width²")
 
     def sample(self, key, shape=(), dtype=None):
         dtype = dtype or real_dtype()
@@ -204,12 +215,16 @@ class Uniform(Distribution):
 @register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class TwoPoint(Distribution):
-    """δ = ±delta with probability ½ each (variance delta²)."""
+    """δ = ±delta with probability ½ each (variance delta²).
+
+    ``delta`` is finite, >= 0 and has a finite variance delta² in its own precision (as for
+    :class:`Gaussian`).
+    """
 
     delta: float
 
     def __post_init__(self):
-        _check_scale(self.delta, "delta")
+        _check_scale(self.delta, "delta", 1.0, "delta²")
 
     def sample(self, key, shape=(), dtype=None):
         dtype = dtype or real_dtype()
@@ -230,7 +245,11 @@ class TwoPoint(Distribution):
 @register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class Empirical(Distribution):
-    """The empirical distribution of user samples (each sample has weight 1/n)."""
+    """The empirical distribution of user samples (each sample has weight 1/n).
+
+    ``samples`` are finite and their squares too, in their own precision (the variance is the mean
+    of δ², as for :class:`Gaussian`).
+    """
 
     samples: jnp.ndarray
 
@@ -241,6 +260,7 @@ class Empirical(Distribution):
             if arr.ndim != 1 or arr.size == 0:
                 raise ValueError(f"samples must be a non-empty 1-d array; got shape {arr.shape}")
             check_finite(arr, "samples")
+            _check_variance(arr, "samples", float(np.max(np.abs(arr))), 1.0, "max(samples²)")
 
     def sample(self, key, shape=(), dtype=None):
         dtype = dtype or real_dtype()
@@ -274,11 +294,42 @@ def _standardised_step_rule(scale, center, reach, n_panels, n_nodes, cut, kink_a
     return tuple(jnp.concatenate(parts) for parts in zip(*halves))
 
 
-def _check_scale(value, name):
-    """One real, finite, non-negative spread (a scalar: one law per model; ``jax.vmap`` for several)."""
+def _check_scale(value, name, variance_per_square, variance_text):
+    """One real, finite, non-negative spread (a scalar: one law per model; ``jax.vmap`` for several)
+    whose variance ``variance_per_square · value²`` is finite in the value's precision."""
     check_numeric(value, name)
     if not (should_validate(value)):
         return
     if np.ndim(value) != 0:
         raise ValueError(f"{name} must be a scalar; got shape {np.shape(value)} (use jax.vmap or jt.sweep for several)")
     check_nonnegative(value, name)
+    _check_variance(value, name, abs(float(value)), variance_per_square, variance_text)
+
+
+def _check_variance(value, name, spread, variance_per_square, variance_text):
+    """``ValueError`` naming ``name`` unless ``variance_per_square · spread²`` (the law's variance, or a
+    bound on it) is finite in the precision of ``value`` (float64 for Python numbers)."""
+    dtype = np.result_type(np.asarray(value).dtype, np.float32)  # integers: float64
+    largest = float(np.finfo(dtype).max)
+    bound = math.sqrt(largest / variance_per_square)
+    if spread > bound:
+        raise ValueError(
+            f"{name}={spread:.3g}: the variance {variance_text} overflows {np.dtype(dtype).name} (largest "
+            f"{largest:.3g}); {name} must be at most {bound:.3g} in magnitude"
+        )
+
+
+def largest_delta(dist):
+    """The largest |δ| at which the model evaluates a built-in law (its draws and quadrature nodes):
+    9σ for :class:`Gaussian` (the quadrature's cut; no draw reaches it), width/2, delta, max |samples|;
+    ``None`` for a user's own law or traced parameters."""
+    reach = {
+        Gaussian: lambda: _GAUSSIAN_CUT * np.abs(np.asarray(dist.sigma, float)),
+        Uniform: lambda: 0.5 * np.abs(np.asarray(dist.width, float)),
+        TwoPoint: lambda: np.abs(np.asarray(dist.delta, float)),
+        Empirical: lambda: np.max(np.abs(np.asarray(dist.samples, float))),
+    }.get(type(dist))
+    leaves = jax.tree_util.tree_leaves(dist)
+    if reach is None or not leaves or not all(should_validate(leaf) for leaf in leaves):
+        return None
+    return float(np.max(reach()))

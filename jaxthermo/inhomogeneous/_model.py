@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import math
 import warnings
 from typing import Any, NamedTuple
 
@@ -29,7 +30,7 @@ from .._validation import (
     register_checked_dataclass,
     should_validate,
 )
-from ._distributions import Distribution
+from ._distributions import Distribution, largest_delta
 
 KINDS = ("hamiltonian", "temperature")
 
@@ -115,6 +116,12 @@ class InhomogeneousReservoir:
         ``Uniform``, ``TwoPoint``, ``Empirical`` or a user's own), needed by the ensemble functions;
         ``None`` for fixed δ sequences.
 
+    β, g0 and θ must be finite, and with a built-in law the reservoir qudit's parameters must stay
+    finite in the model's precision over every δ the law is evaluated at (:func:`check_representable`;
+    ``ValueError`` naming the parameters otherwise). A δ_r < −1 is computed as it is: g_r ≤ 0 (Hamiltonian
+    kind: an inverted reservoir qudit, more populated in its upper levels) or β_r ≤ 0 (temperature kind,
+    which warns), both finite; δ_r = −1 gives the maximally mixed τ(δ) (docs/inhomogeneous.md §3).
+
     Example:
       >>> model = InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.1, kind="hamiltonian")
     """
@@ -144,6 +151,7 @@ class InhomogeneousReservoir:
             check_numeric(value, name)
             if should_validate(value):
                 check_finite(value, name)
+        check_representable(self)
         _warn_outside_assumptions(self)
 
     @property
@@ -192,6 +200,82 @@ def _warn_outside_assumptions(model) -> None:
             + (" (beyond 5 sigma)" if type(dist).__name__ == "Gaussian" else ""),
             stacklevel=3,
         )
+
+
+def check_representable(model, dtype=None, n_steps=None) -> None:
+    """Refuse, with a ``ValueError`` naming the parameters, a model whose numbers overflow the real
+    ``dtype`` (default: the precision of β, g0 and θ; float64 for Python numbers) — they would turn into
+    inf and NaN without an error. With M the largest number of ``dtype`` and Δ the largest |δ| at which the
+    model's law is evaluated (:func:`~jaxthermo.inhomogeneous._distributions.largest_delta`; 0 without a
+    built-in law):
+
+    * β, g0 and θ are at most M in magnitude (a float32 run casts them);
+    * the reservoir qudit's parameters stay finite: |g0|(1 + Δ) ≤ M (Hamiltonian kind, g_r = g0(1 + δ)) or
+      |β|(1 + Δ) ≤ M (temperature kind, β_r = β(1 + δ)), and the exponent of τ(δ) across its levels,
+      |β g0|(1 + Δ)(d − 1) ≤ M;
+    * with ``n_steps`` (an ensemble of N collisions), the second moments of the cumulative work and heat:
+      |W_r|, |Q_r| ≤ E = |g0|(1 + Δ)(d − 1) (temperature kind |g0|(d − 1)) per collision
+      (docs/inhomogeneous.md §2), so (N E)² ≤ M.
+
+    Traced parameters are not checked.
+    """
+    values = {name: getattr(model, name) for name in ("beta", "g0", "theta")}
+    if not all(should_validate(v) for v in values.values()):
+        return
+    if dtype is None:
+        dtype = np.result_type(*(np.asarray(v).dtype for v in values.values()), np.float32)
+    dtype = np.dtype(dtype)
+    largest = float(np.finfo(dtype).max)
+    size = {name: float(np.max(np.abs(np.asarray(v, float)))) for name, v in values.items()}
+
+    for name, value in size.items():
+        if value > largest:
+            raise ValueError(f"{name}={value:.3g}: overflows {dtype.name} (largest {largest:.3g})")
+    dist = model.distribution
+    reach = largest_delta(dist) if dist is not None else None
+    if reach is None:
+        reach, law = 0.0, ""
+    else:
+        field = {"Gaussian": "sigma", "Uniform": "width", "TwoPoint": "delta", "Empirical": "samples"}
+        law = f" with {type(dist).__name__} {field[type(dist).__name__]} (|δ| up to {reach:.3g})"
+    # in logarithms: the products themselves may overflow
+    log = {name: math.log(v) if v > 0 else -math.inf for name, v in size.items()}
+    log_reach, log_levels, log_largest = math.log1p(reach), math.log(model.d - 1), math.log(largest)
+    checks = [
+        (
+            model.kind == "hamiltonian",
+            log["g0"] + log_reach,
+            f"g0={size['g0']:.3g}{law}",
+            "the reservoir spacing |g0|(1 + δ)",
+        ),
+        (
+            model.kind == "temperature",
+            log["beta"] + log_reach,
+            f"beta={size['beta']:.3g}{law}",
+            "the reservoir's |beta|(1 + δ)",
+        ),
+        (
+            True,
+            log["beta"] + log["g0"] + log_reach + log_levels,
+            f"beta={size['beta']:.3g}, g0={size['g0']:.3g}{law}",
+            "the exponent |beta g0|(1 + δ)(d − 1) of τ(δ)",
+        ),
+    ]
+    if n_steps is not None:
+        log_energy = log["g0"] + (log_reach if model.kind == "hamiltonian" else 0.0) + log_levels
+        checks.append(
+            (
+                True,
+                2 * (math.log(n_steps) + log_energy),
+                f"g0={size['g0']:.3g}{law}, n_steps={n_steps}",
+                "the second moment of the cumulative work and heat, (n_steps |g0|(1 + δ)(d − 1))²",
+            )
+        )
+    for applies, log_value, what, why in checks:
+        if applies and log_value > log_largest:
+            raise ValueError(
+                f"{what}: {why} ≈ 10^{log_value / math.log(10):.1f} overflows {dtype.name} (largest {largest:.3g})"
+            )
 
 
 def has_closed_form(coupling) -> bool:
