@@ -219,3 +219,23 @@ def test_unusual_but_legal_inputs_warn_and_model_b_refuses_a_negative_beta():
     assert not warns(lambda: jt.work_density(model(0.45), rho, 0.01))
     with pytest.raises(ValueError, match="beta"):
         jt.qubit_example(beta=-1.0)
+
+
+@pytest.mark.parametrize(
+    ("study", "table", "readme_list"),
+    [
+        ("sweep", "grid", r"# every combination; any of ([^\n]*)"),
+        ("coherent_scan", "scan", r"Model B scans \(`\[coherent\]` \+ `\[scan\]` over ([^)]*)\)"),
+    ],
+)
+def test_readme_lists_the_scannable_parameters(study, table, readme_list, tmp_path, monkeypatch, capsys):
+    """README "Your own study": the parameters a [grid] / [scan] accepts are those the command allows
+    (read from its error message for an unknown one)."""
+    from jaxthermo.apps import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text(f'[study]\nstudy = "{study}"\n[{table}]\nnot_a_parameter = [1, 2]\n')
+    assert cli.main(["run", "s.toml"]) == 2
+    allowed = set(re.search(r"allowed parameters: ([\w, ]+)", capsys.readouterr().err).group(1).split(", "))
+    listed = set(re.findall(r"\w+", re.search(readme_list, (ROOT / "README.md").read_text()).group(1)))
+    assert listed == allowed
