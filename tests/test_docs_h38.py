@@ -239,3 +239,25 @@ def test_readme_lists_the_scannable_parameters(study, table, readme_list, tmp_pa
     allowed = set(re.search(r"allowed parameters: ([\w, ]+)", capsys.readouterr().err).group(1).split(", "))
     listed = set(re.findall(r"\w+", re.search(readme_list, (ROOT / "README.md").read_text()).group(1)))
     assert listed == allowed
+
+
+def test_conventions_vectorisation_and_partial_swap_as_stated():
+    """docs/conventions.md §4: vec is row-major, vec(AρB) = (A ⊗ Bᵀ) vec(ρ), and QuTiP's superoperator
+    of ρ ↦ AρB (column stacking) is the library's conjugated by the swap of the two factors; §5: the
+    partial swap is exp(iθS) = exp(−i t_int H_int), H_int = −g_int(Π_sym − Π_asym), θ = g_int t_int."""
+    qutip = pytest.importorskip("qutip")
+    from scipy.linalg import expm
+
+    rng = np.random.default_rng(7)
+    d = 3
+    a, b, rho = (rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d)) for _ in range(3))
+    np.testing.assert_allclose((a @ rho @ b).reshape(-1), np.kron(a, b.T) @ rho.reshape(-1), atol=1e-13)
+    library = np.asarray(jt.superoperator(lambda x: a @ x @ b, d))
+    np.testing.assert_allclose(library, np.kron(a, b.T), atol=1e-13)
+    s = np.asarray(jt.swap(d))
+    np.testing.assert_allclose(qutip.sprepost(qutip.Qobj(a), qutip.Qobj(b)).full(), s @ library @ s, atol=1e-13)
+
+    g_int, t_int = 0.7, 0.55
+    sym, asym = (np.eye(d * d) + s) / 2, (np.eye(d * d) - s) / 2
+    exact = expm(-1j * t_int * (-g_int * (sym - asym)))
+    np.testing.assert_allclose(np.asarray(jt.partial_swap(d, g_int * t_int)), exact, atol=1e-14)
