@@ -116,6 +116,7 @@ ENSEMBLE_OPTIONS = {
     "[model] theta": "--theta",
     "[model] beta": "--beta",
     "[model] g0": "--g0",
+    "[model] kind": "--kind",
     "[distribution] sigma": "--sigma",
     "[run] n_steps": "--steps",
     "[run] n_configs": "--configs",
@@ -126,10 +127,15 @@ ENSEMBLE_OPTIONS = {
 
 
 def _as_options(message: str) -> str:
-    """A configuration error of `jaxthermo ensemble` in terms of the options the user typed."""
+    """A configuration error of `jaxthermo ensemble` in terms of the options the user typed: the
+    configuration key it starts with, and those it names further on (a checkpoint of a run with other
+    settings names each one that differs)."""
     for key, option in ENSEMBLE_OPTIONS.items():
         if message.startswith(key):
-            return option + message[len(key) :]
+            message = option + message[len(key) :]
+            break
+    for key, option in ENSEMBLE_OPTIONS.items():
+        message = message.replace(f"({key}:", f"({option}:").replace(f"; {key}:", f"; {option}:")
     return message
 
 

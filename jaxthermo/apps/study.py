@@ -10,6 +10,7 @@ its atomic writer (:func:`jaxthermo.ensemble._files.write_atomically`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import os
 import pathlib
@@ -18,7 +19,8 @@ import time
 
 import numpy as np
 
-from ..ensemble._files import FileInUseError, write_atomically
+from ..ensemble._files import CheckpointMismatch, FileInUseError, write_atomically
+from ..inhomogeneous._model import check_representable
 from . import config as cfgmod
 from ._output import check_output_folder
 
@@ -172,12 +174,77 @@ def refused_as(where):
         raise cfgmod.ConfigError(f"{where}: {err}") from err
 
 
+def check_model_a_precision(cfg, model):
+    """Every point of the study (every [grid] point of a sweep) fits the run's ``[run] dtype`` and N
+    (:func:`~jaxthermo.inhomogeneous._model.check_representable`): a float32 run of a law whose δ or
+    energies overflow float32 returned NaN and inf without an error; a ConfigError names the point."""
+    dtype = np.float32 if cfg["run"]["dtype"] == "float32" else np.float64
+    grid = cfg.get("grid") or {}
+    names = list(grid)
+    for point in itertools.product(*(grid[name] for name in names)):
+        m, n_steps = model, int(cfg["run"]["n_steps"])
+        where = "[model], [distribution], [run]" + (
+            " at [grid] " + ", ".join(f"{n} = {v!r}" for n, v in zip(names, point)) if names else ""
+        )
+        with refused_as(where):
+            for name, value in zip(names, point):
+                if name == "n_steps":
+                    n_steps = int(value)
+                elif name in ("theta", "beta", "g0"):
+                    m = m.replace(**{name: value})
+                else:
+                    m = m.replace(distribution=dataclasses.replace(m.distribution, **{name: value}))
+            check_representable(m, dtype, n_steps)
+
+
+# the configuration key of each item a checkpoint records (CheckpointMismatch.differences)
+CHECKPOINT_KEYS = {
+    "seed": "[study] seed",
+    "n_steps": "[run] n_steps",
+    "dtype": "[run] dtype",
+    "alphas": "[run] alphas",
+    "number of Rényi orders alphas": "[run] alphas",
+    "work_bins": "[run] work_bins",
+    "work_edges": "the W_N histogram edges ([run] work_bins, or a pilot run of other settings)",
+    "d": "[model] d",
+    "model.d": "[model] d",
+    "model.beta": "[model] beta",
+    "model.g0": "[model] g0",
+    "model.theta": "[model] theta",
+    "model.kind": "[model] kind",
+    "model.coupling": "[model] coupling",
+    "model.coupling.g_int": "[model] g_int",
+    "model.distribution": "[distribution] name",
+    "model.distribution.sigma": "[distribution] sigma",
+    "model.distribution.width": "[distribution] width",
+    "model.distribution.delta": "[distribution] delta",
+    "rho0": "[initial_state]",
+}
+
+
+def checkpoint_mismatch_message(err: CheckpointMismatch, resume: bool) -> str:
+    """A checkpoint of a different run, said in the study file's terms (its keys, not Python's)."""
+    if err.differences:
+        what = "; ".join(
+            f"{CHECKPOINT_KEYS.get(item, item)}: {here} here, {there} in the checkpoint"
+            for item, (here, there) in err.differences.items()
+        )
+    else:
+        what = (
+            "the checkpoint does not record which settings: [model], [distribution], [initial_state], "
+            "[study] seed or a [run] key differs, or another jaxthermo version wrote it"
+        )
+    advice = "run without --resume to start afresh (the checkpoint is then discarded)"
+    return f"{'--resume: ' if resume else ''}{err.path} was written by a run with other settings ({what}); {advice}"
+
+
 def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
     """Model-A ensemble or sweep: returns (result, xarray Dataset)."""
     import jaxthermo as jt
 
     with refused_as("[model], [distribution]"):
         model = build_model_a(cfg)
+    check_model_a_precision(cfg, model)
     with refused_as("[initial_state]"):
         rho0 = build_initial_state(cfg)
     run, seed = cfg["run"], int(cfg["study"]["seed"])
@@ -199,6 +266,8 @@ def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
                 progress=progress,
                 **kw,
             )
+        except CheckpointMismatch as err:
+            raise cfgmod.ConfigError(checkpoint_mismatch_message(err, resume)) from err
         except (ValueError, FileInUseError) as err:  # FileFormatError is a ValueError
             if checkpoint is None or checkpoint not in str(err):
                 raise

@@ -46,6 +46,18 @@ class FileInUseError(RuntimeError):
     """Another run holds the lock of this checkpoint or result file."""
 
 
+class CheckpointMismatch(ValueError):
+    """A checkpoint written by a different run. ``differences`` {item: (this run's value, the
+    checkpoint's)} names what differs where the file can tell (empty where it cannot: a file written
+    before checkpoints recorded their run, and statistics of the same shapes), so that a caller can
+    say it in its own terms (``jaxthermo run`` names its configuration keys)."""
+
+    def __init__(self, path, differences, message):
+        super().__init__(message)
+        self.path = path
+        self.differences = dict(differences)
+
+
 # ----------------------------------------------------------------------------- paths and locks
 
 
@@ -467,6 +479,63 @@ def unflatten_stats(flat, prefix=""):
     return out
 
 
+_SMALL = 8  # arrays of at most this many entries are recorded by value, larger ones by a digest
+
+
+def _describe(value) -> str:
+    arr = np.asarray(value)
+    if arr.dtype.kind in "biufc" and arr.size > _SMALL:
+        digest = hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()[:12]
+        return f"{arr.dtype}{list(arr.shape)} sha256 {digest}…"
+    if arr.dtype.kind in "biufc":
+        return json.dumps(arr.tolist()) if arr.ndim else repr(arr.item())
+    return str(value)
+
+
+def run_identity(**items) -> dict:
+    """{item: text} of a run, for a :class:`Checkpoint` to name what differs from another run: numbers
+    and small arrays by value, large arrays (ρ0, histogram edges, a θ schedule) by shape and a digest,
+    dataclasses (a model, its coupling and law) field by field (``model.beta``, ``model.distribution``
+    (the law's class), ``model.distribution.sigma``)."""
+    out: dict = {}
+
+    def walk(name, value):
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            out[name] = type(value).__name__
+            for f in dataclasses.fields(value):
+                walk(f"{name}.{f.name}", getattr(value, f.name))
+        elif isinstance(value, (tuple, list)) and not all(isinstance(v, (int, float)) for v in value):
+            out[name] = str(tuple(value))
+        else:
+            out[name] = _describe(value)
+
+    for name, value in items.items():
+        walk(name, value)
+    return out
+
+
+def _shape_differences(flat, expected) -> dict:
+    """What the shapes of a checkpoint's statistics tell about its run against this run's ``expected``
+    shapes: N, the number of orders α, d, the W_N histogram's bins and the grid size."""
+    probes = (  # (item, statistic, axis, offset): the item is shape[axis] + offset
+        ("n_steps", "work.Moments.mean", -1, 0),
+        ("number of Rényi orders alphas", "divergence.Moments.mean", -1, 0),
+        ("d", "state.Moments.mean", -1, 0),
+        ("work_bins", "work_histogram.Counts.counts", -1, -2),
+        ("grid points", "work.Moments.mean", 0, 0),
+    )
+    out = {}
+    for item, key, axis, offset in probes:
+        if key in flat and key in expected and flat[key].ndim and len(expected[key][0]):
+            here, there = expected[key][0][axis] + offset, flat[key].shape[axis] + offset
+            if here != there:
+                out[item] = (str(here), str(there))
+    missing, extra = set(expected) - set(flat), set(flat) - set(expected)
+    if missing or extra:
+        out["statistics"] = (f"{len(missing)} not in the checkpoint", f"{len(extra)} not in this run")
+    return out
+
+
 class Checkpoint:
     """Finished configurations on disk: the merged reductions after each chunk, written atomically.
 
@@ -486,6 +555,11 @@ class Checkpoint:
     written while it included the number of configurations (they resume with that number only),
     ``legacy_fingerprint`` that of files written before ``configs_done`` was stored, which included
     the chunk size too: such a file resumes with that chunk size.
+
+    ``identity`` (:func:`run_identity`) is stored in the file too: a checkpoint of a different run is
+    refused with :class:`CheckpointMismatch` naming the items that differ (e.g. "seed: 2 here, 1 in the
+    checkpoint"); for a file written before checkpoints stored it, what the shapes of its statistics
+    tell (N, the number of α, d, the histogram's bins).
     """
 
     def __init__(
@@ -498,8 +572,10 @@ class Checkpoint:
         legacy_fingerprint=None,
         sized_fingerprint=None,
         writer=True,
+        identity=None,
     ):
         self.path = os.fspath(path)
+        self.identity = None if identity is None else {str(k): str(v) for k, v in identity.items()}
         self.fingerprint = fingerprint
         self.sized_fingerprint = sized_fingerprint
         self.legacy_fingerprint = legacy_fingerprint
@@ -550,14 +626,7 @@ class Checkpoint:
                 raise FileFormatError(f"{where}: chunks_done={chunks}; the run has {n_chunks} chunks")
             configs = min(self.n_configs, chunks * self.chunk_size)
         else:
-            raise ValueError(
-                f"{where} belongs to a different run (parameters, seed, precision, statistics or histogram "
-                "edges differ; the default edges come from the first min(n_configs, 512) configurations, "
-                "so a run of another n_configs below 512 needs work_range= and collision_work_range=; "
-                "a float32/complex64 rho0 runs in float32 unless dtype= is given, so a run checkpointed "
-                "before jaxthermo followed rho0's precision resumes with dtype=jnp.float64); "
-                "delete it or choose another path"
-            )
+            raise self._mismatch(arrays, expected, where)
         flat = {k: v for k, v in arrays.items() if "." in k}
         if callable(expected):
             expected = expected()
@@ -576,6 +645,38 @@ class Checkpoint:
             raise FileFormatError(f"{where}: the W_N histogram does not hold the {configs} finished configurations")
         return configs, unflatten_stats(flat)
 
+    def _mismatch(self, arrays, expected, where) -> CheckpointMismatch:
+        """The error for a checkpoint of another run, naming what differs where the file can tell."""
+        differences = {}
+        stored = None
+        if "identity" in arrays:
+            with contextlib.suppress(ValueError, TypeError):
+                stored = json.loads(str(arrays["identity"]))
+        if isinstance(stored, dict) and self.identity is not None:
+            absent = "(not recorded)"
+            for item in sorted(set(stored) | set(self.identity)):
+                here, there = self.identity.get(item, absent), str(stored.get(item, absent))
+                if here != there:
+                    differences[item] = (here, there)
+        if not differences and expected is not None:
+            flat = {k: v for k, v in arrays.items() if "." in k}
+            differences = _shape_differences(flat, expected() if callable(expected) else expected)
+        if differences:
+            what = "; ".join(
+                f"{item}: {here} here, {there} in the checkpoint" for item, (here, there) in differences.items()
+            )
+            message = f"{where} belongs to a different run ({what}); delete it or choose another path"
+        else:
+            message = (
+                f"{where} belongs to a different run (parameters, seed, precision, statistics or histogram "
+                "edges differ; the file does not record which); the default edges come from the first "
+                "min(n_configs, 512) configurations, so a run of another n_configs below 512 needs "
+                "work_range= and collision_work_range=; a float32/complex64 rho0 runs in float32 unless "
+                "dtype= is given, so a run checkpointed before jaxthermo followed rho0's precision resumes "
+                "with dtype=jnp.float64; delete it or choose another path"
+            )
+        return CheckpointMismatch(self.path, differences, message)
+
     def save(self, configs_done, stats):
         """Replace the file by the reductions over configurations 0…``configs_done`` − 1."""
         if not self.writer:
@@ -585,6 +686,7 @@ class Checkpoint:
             chunks_done=np.asarray(-(-int(configs_done) // self.chunk_size), np.int64),
             configs_done=np.asarray(configs_done, np.int64),
             chunk_size=np.asarray(self.chunk_size, np.int64),
+            **({} if self.identity is None else {"identity": np.asarray(json.dumps(self.identity))}),
             **{k: np.asarray(v) for k, v in flatten_stats(stats).items()},
         )
         _write(self.path, CHECKPOINT, arrays)

@@ -1,0 +1,60 @@
+"""A checkpoint of a different run is refused naming what differs (docs/ensemble.md §4).
+
+Before, one catch-all message ("parameters, seed, precision, statistics or histogram edges
+differ; … resumes with dtype=jnp.float64") whatever differed, Python advice included.
+"""
+
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo.ensemble._files import Checkpoint, CheckpointMismatch, run_identity
+
+
+def _model(**kw):
+    return jt.InhomogeneousReservoir(2, 1.0, kw.pop("g0", 1.0), 0.1, distribution=jt.Gaussian(0.05), **kw)
+
+
+def test_recorded_identity_names_each_difference(tmp_path):
+    path = str(tmp_path / "ck.npz")
+    rho0 = np.eye(4) / 4
+    mine = run_identity(model=_model(), seed=1, rho0=rho0, dtype="float64")
+    assert mine["model.g0"] == "1.0" and mine["model.distribution"] == "Gaussian" and mine["seed"] == "1"
+    assert mine["rho0"].startswith("float64[4, 4] sha256 ")  # a large array by digest
+    with Checkpoint(path, "fingerprint-1", 10, 5, identity=mine) as ck:
+        ck.save(5, {})
+    other = run_identity(model=_model(g0=2.0), seed=2, rho0=rho0, dtype="float64")
+    with Checkpoint(path, "fingerprint-2", 10, 5, identity=other) as ck, pytest.raises(CheckpointMismatch) as err:
+        ck.load()
+    assert err.value.differences == {"model.g0": ("2.0", "1.0"), "seed": ("2", "1")}
+    assert "model.g0: 2.0 here, 1.0 in the checkpoint; seed: 2 here, 1 in the checkpoint" in str(err.value)
+    assert "jnp" not in str(err.value)
+    with Checkpoint(path, "fingerprint-1", 10, 5, identity=mine) as ck:  # the same run resumes
+        assert ck.load()[0] == 5
+
+
+def test_files_without_a_recorded_identity_still_resume(tmp_path):
+    """Checkpoints written before the identity was stored resume as before; a mismatch of such a file
+    gives the general message."""
+    path = str(tmp_path / "old.npz")
+    with Checkpoint(path, "fp", 10, 5) as ck:
+        ck.save(5, {})
+    with Checkpoint(path, "fp", 10, 5, identity={"seed": "1"}) as ck:
+        assert ck.load()[0] == 5
+    with Checkpoint(path, "other", 10, 5, identity={"seed": "1"}) as ck, pytest.raises(CheckpointMismatch) as err:
+        ck.load()
+    assert err.value.differences == {} and "the file does not record which" in str(err.value)
+
+
+def test_engine_mismatch_in_n_steps_or_alphas_is_named_from_the_shapes(tmp_path):
+    """Even without a recorded identity, the statistics' shapes tell N and the number of orders."""
+    path = str(tmp_path / "ck.npz")
+    rho0 = jt.thermal_state(2, 1.0, 1.0)
+    kw = dict(seed=1, progress=False, checkpoint=path, work_range=(-1, 1), collision_work_range=(-1, 1))
+    jt.ensemble(_model(), rho0, 3, 64, **kw)
+    with pytest.raises(CheckpointMismatch, match=r"\(n_steps: 5 here, 3 in the checkpoint\)") as err:
+        jt.ensemble(_model(), rho0, 5, 64, **kw)
+    assert err.value.differences == {"n_steps": ("5", "3")}
+    with pytest.raises(CheckpointMismatch, match="number of Rényi orders alphas: 1 here, 2 in the checkpoint"):
+        jt.ensemble(_model(), rho0, 3, 64, alphas=(1.0,), **kw)
+    assert jt.ensemble(_model(), rho0, 3, 64, **kw).info["chunks_resumed"] >= 1  # unchanged run resumes

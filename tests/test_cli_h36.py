@@ -1,0 +1,76 @@
+"""The command line with a checkpoint of another run, and with values its precision cannot hold.
+
+Before: ``--resume`` onto a checkpoint of other settings printed the engine's catch-all message with
+Python advice (``dtype=jnp.float64``), naming nothing that differed; a float32 study of a law whose δ
+overflows float32 ran and wrote NaN results; a sweep point whose variances overflow wrote inf.
+"""
+
+import numpy as np
+import pytest
+
+from jaxthermo.apps import cli
+from jaxthermo.apps.config import resolve
+from jaxthermo.apps.study import run_model_a
+
+pytest.importorskip("xarray")
+pytest.importorskip("h5netcdf")
+
+
+def _args(out, *extra):
+    return ["ensemble", "--configs", "4", "--out", str(out), "--no-plot", "--no-progress", *extra]
+
+
+def _checkpoint_of(out, n_steps, seed):
+    """A finished run's checkpoint left in ``out`` (run_study removes it; run_model_a does not)."""
+    raw = {
+        "study": {"study": "ensemble", "out": str(out), "seed": seed},
+        "run": {"n_steps": n_steps, "n_configs": 4},
+    }
+    out.mkdir(exist_ok=True)
+    run_model_a(resolve(raw), progress=False, out=str(out))
+    assert (out / "checkpoint.npz").exists()
+
+
+def test_resume_names_the_option_that_differs(tmp_path, capsys):
+    out = tmp_path / "out"
+    _checkpoint_of(out, 3, 0)
+    assert cli.main(_args(out, "--steps", "2", "--resume")) == 2
+    err = capsys.readouterr().err
+    assert "--steps: 2 here, 3 in the checkpoint" in err and "run without --resume" in err
+    assert "jnp" not in err and "dtype=" not in err and "Traceback" not in err
+
+
+def test_resume_with_another_seed_gives_command_line_advice(tmp_path, capsys):
+    out = tmp_path / "out"
+    _checkpoint_of(out, 2, 1)
+    assert cli.main(_args(out, "--steps", "2", "--seed", "2", "--resume")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jaxthermo ensemble: error: --resume: ") and "run without --resume" in err
+    assert "jnp" not in err and "dtype=" not in err and "work_range=" not in err
+    assert (out / "checkpoint.npz").exists()  # nothing discarded
+
+
+def _run_toml(tmp_path, text, capsys):
+    path = tmp_path / "study.toml"
+    path.write_text(f'[study]\nout = "{tmp_path / "out"}"\n' + text)
+    code = cli.main(["run", str(path), "--no-plot", "--no-progress"])
+    return code, capsys.readouterr().err
+
+
+def test_float32_study_with_a_law_beyond_float32_is_refused_before_computing(tmp_path, capsys):
+    # δ up to 9σ = 9e39 > float32's largest, 3.4e38: the old run cast it to inf and wrote NaN
+    assert 9e39 > float(np.finfo(np.float32).max)
+    code, err = _run_toml(
+        tmp_path, '[distribution]\nsigma = 1e39\n[run]\ndtype = "float32"\nn_steps = 2\nn_configs = 4\n', capsys
+    )
+    assert code == 2 and "[model], [distribution], [run]: " in err and "overflows float32" in err
+    assert not (tmp_path / "out" / "results.nc").exists()
+
+
+def test_sweep_point_whose_variances_overflow_is_named(tmp_path, capsys):
+    text = '[study]\nstudy = "sweep"\n[run]\nn_steps = 100\nn_configs = 4\n[grid]\ng0 = [1.0, 1e300]\n'
+    path = tmp_path / "study.toml"
+    path.write_text(text.replace("[study]\n", f'[study]\nout = "{tmp_path / "out"}"\n', 1))
+    assert cli.main(["run", str(path), "--no-plot", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "at [grid] g0 = 1e+300" in err and "second moment" in err
