@@ -2,7 +2,12 @@
 
 Outputs in ``[study] out``: ``results.nc`` (an xarray Dataset as netCDF4 via h5netcdf; needs
 ``pip install "jaxthermo[io]"``), ``summary.png`` (needs ``jaxthermo[plot]``) and
-``config.resolved.toml`` (every default resolved, plus the versions of jaxthermo and JAX).
+``config.resolved.toml`` (every default resolved, plus the versions of jaxthermo and JAX). An
+ensemble also writes ``checkpoint.npz`` while it runs (``--resume`` continues from it; removed once
+the study has finished) and its lock ``checkpoint.npz.lock``, an empty file that stays: removing a
+lock file can let two runs lock two different files under one name (a run that opened the old file
+before the removal, and one that creates the new file), which is why ``filelock`` keeps its Unix lock
+files too (docs/ensemble.md §4); the next run in the folder reuses it.
 The library is used through its public names (``import jaxthermo as jt``), files are written with
 its atomic writer (:func:`jaxthermo.ensemble._files.write_atomically`).
 """
