@@ -1,7 +1,8 @@
 """Gauss quadrature rules used across the package (ensemble averages over G: docs/inhomogeneous.md §3).
 
 Every ensemble average by quadrature and every time integral goes through these rules: plain and
-split Gauss–Legendre, probabilists' Gauss–Hermite, and composite Gauss–Legendre on a time grid.
+split Gauss–Legendre, probabilists' Gauss–Hermite, and composite Gauss–Legendre on a time grid with
+an embedded error estimate (the Gauss–Legendre rule of one more node on the same intervals).
 """
 
 from __future__ import annotations
@@ -94,3 +95,28 @@ def cumulative_integral(values, weights):
     """
     per_interval = jnp.sum(values * weights, axis=-1)
     return jnp.concatenate([jnp.zeros((1,), per_interval.dtype), jnp.cumsum(per_interval)])
+
+
+def cumulative_error_estimate(values, weights, values_check, weights_check):
+    """Estimated error of :func:`cumulative_integral` at every grid point, from a second, more accurate rule.
+
+    Per interval, the composite Gauss–Legendre rules of n and n + 1 nodes (both from
+    :func:`composite_gauss_legendre` on the same grid; their nodes interlace) differ by ``|G_n − G_{n+1}|``;
+    for an integrand resolved by the grid G_{n+1} is O(h²) more accurate than G_n, so the difference is
+    the error of G_n itself (neither a bound nor pessimistic by a power of h). Where the grid does not
+    resolve the integrand (a peak narrower than an interval) the two rules sample it at different points
+    and typically disagree by the size of the missed contribution, but a peak that falls between the
+    nodes of both is missed by both (docs/assignment.md §6). The per-interval differences are summed in
+    absolute value (errors of different intervals are not allowed to cancel). A non-finite value at a
+    node of either rule makes its interval's estimate ``inf``.
+
+    Args:
+      values, weights: (T−1, n) integrand and weights of the rule whose error is estimated.
+      values_check, weights_check: (T−1, n + 1) the same for the rule of one more node.
+
+    Returns:
+      (T,), starting at 0, non-decreasing.
+    """
+    diff = jnp.abs(jnp.sum(values * weights, axis=-1) - jnp.sum(values_check * weights_check, axis=-1))
+    diff = jnp.where(jnp.isfinite(diff), diff, jnp.inf)
+    return jnp.concatenate([jnp.zeros((1,), diff.dtype), jnp.cumsum(diff)])

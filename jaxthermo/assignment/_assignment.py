@@ -15,14 +15,16 @@ in the internal energy and the work, by the interaction energy ΔŨ_I. Every ass
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._deprecation import deprecated_alias
-from .._quadrature import composite_gauss_legendre, cumulative_integral
-from .._validation import check_positive_int
+from .._quadrature import composite_gauss_legendre, cumulative_error_estimate, cumulative_integral
+from .._validation import check_positive_int, check_real_scalar, should_validate
 
 
 class Assignment(NamedTuple):
@@ -85,6 +87,52 @@ def minimal_dissipation_assignment(energy, heat_rate_nodes, weights, singular_gr
     energy_change = energy - energy[0]
     work = jnp.where(broken, jnp.nan, energy_change - heat)
     return Assignment(work, heat, energy_change, energy)
+
+
+def quadrature_error(heat, heat_rate_nodes, weights, heat_rate_check, weights_check):
+    """The embedded error estimate of Q^md (and W^md = ΔU^md − Q^md), (T,) (docs/assignment.md §6).
+
+    ``Σ_intervals |G_n − G_{n+1}|`` up to each grid time, between the composite Gauss–Legendre rule of
+    the result (``order`` = n nodes, ``heat_rate_nodes``/``weights``) and that of n + 1 nodes on the same
+    grid (``heat_rate_check``/``weights_check``); NaN where ``heat`` is NaN (singular from there on).
+    """
+    error = cumulative_error_estimate(heat_rate_nodes, weights, heat_rate_check, weights_check)
+    return jnp.where(jnp.isnan(heat), jnp.nan, error.astype(heat.dtype))
+
+
+def check_quadrature_tol(quadrature_tol):
+    """``quadrature_tol``: None (no check) or a finite number > 0 (``ValueError`` naming it otherwise)."""
+    if quadrature_tol is not None:
+        check_real_scalar(quadrature_tol, "quadrature_tol", positive=True)
+    return quadrature_tol
+
+
+def warn_quadrature_error(error, times, quadrature_tol) -> None:
+    """``RuntimeWarning`` (outside jit) when the estimated quadrature error of Q^md exceeds ``quadrature_tol``.
+
+    Names the largest estimate, where it is reached, and the intervals contributing most, to refine
+    (``refine_times``); NaN estimates (after a singular time, already reported) are ignored."""
+    if quadrature_tol is None:
+        return
+    error, times = jax.lax.stop_gradient((error, times))
+    if not all(should_validate(x) for x in (error, times, quadrature_tol)):
+        return
+    err = np.asarray(error, dtype=float)
+    finite = np.where(np.isnan(err), -np.inf, err)
+    worst = float(np.max(finite)) if finite.size else -np.inf
+    if not worst > float(quadrature_tol):
+        return
+    t = np.asarray(times, dtype=float)
+    per_interval = np.diff(np.where(np.isnan(err), 0.0, err))
+    top = np.argsort(per_interval)[::-1][:3]
+    where = ", ".join(f"[{t[i]:.6g}, {t[i + 1]:.6g}] ({per_interval[i]:.2g})" for i in top if per_interval[i] > 0)
+    warnings.warn(
+        f"the minimal-dissipation heat's quadrature error estimate reaches {worst:.3g} "
+        f"(> quadrature_tol = {float(quadrature_tol):g}); largest contributions from the intervals {where}: "
+        "refine the time grid there (refine_times) or raise order",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def local_minimum_times(times, values) -> np.ndarray:

@@ -48,9 +48,12 @@ from .._validation import (
 from ._assignment import (
     Assignment,
     bare_assignment,
+    check_quadrature_tol,
     interaction_assignment,
     local_minimum_times,
     minimal_dissipation_assignment,
+    quadrature_error,
+    warn_quadrature_error,
 )
 from ._generator import TimeInterval, canonical_form, non_markovian_intervals
 from ._propagator import propagator_rows, spectral_decomposition
@@ -404,6 +407,9 @@ class MinimalDissipation(NamedTuple):
     # (T−1, order) nodes with inverse_condition < rcond, or next to a sign change of det Φ_t
     singular_nodes: jnp.ndarray
     nodes: jnp.ndarray  # (T−1, order) the quadrature nodes
+    # (T,) estimated error of assignment.heat (and .work): Σ |G_order − G_{order+1}| over the intervals up
+    # to t (docs/assignment.md §6); NaN where the heat is NaN
+    quadrature_error: jnp.ndarray
 
     @property
     def non_markovian_intervals(self) -> list[TimeInterval]:
@@ -422,7 +428,15 @@ class MinimalDissipation(NamedTuple):
 
 
 def minimal_dissipation(
-    model: GlobalModel, rho_s0, rho_env, times, *, order: int = 4, rcond: float = 1e-8, trace=None
+    model: GlobalModel,
+    rho_s0,
+    rho_env,
+    times,
+    *,
+    order: int = 4,
+    rcond: float = 1e-8,
+    trace=None,
+    quadrature_tol=None,
 ) -> MinimalDissipation:
     """Minimal-dissipation U^md, Q^md, W^md of the system for ρ(0) = ρ_S ⊗ ρ_E ([CB22]; docs/assignment.md).
 
@@ -431,6 +445,10 @@ def minimal_dissipation(
     K_S = K_traceless + (Tr H_S/d)·1, and K_S(0) = H_S when Tr_E(H_I ρ_E) = 0); Q^md does not
     depend on it. Q^md = ∫Tr{K_S ρ̇_S} uses composite Gauss–Legendre quadrature with ``order``
     nodes per interval of ``times`` (error O(h^{2·order}) for smooth K_S); W^md = ΔU^md − Q^md.
+    ``quadrature_error`` estimates its error at every grid time: the rule of ``order + 1`` nodes runs on
+    the same intervals and ``Σ |G_order − G_{order+1}|`` up to t is reported (docs/assignment.md §6;
+    ``order + 1`` more evaluations per interval, two to three times the cost). With ``quadrature_tol``
+    set, a ``RuntimeWarning`` (outside ``jit``) names the intervals to refine when the estimate exceeds it.
 
     Times where ``σ_min(Φ_t)/σ_max(Φ_t) < rcond`` (grid or quadrature nodes) are flagged in
     ``singular``/``singular_nodes`` and ``peak_times``; there K_S and U^md are NaN, and Q^md,
@@ -443,8 +461,12 @@ def minimal_dissipation(
       times: (T,) non-decreasing, ≥ 0.
       order: Gauss–Legendre nodes per interval (positive integer).
       rcond: threshold on σ_min(Φ_t)/σ_max(Φ_t), a finite number > 0.
+      trace: Tr K_S, a finite real scalar (default Tr H_S).
+      quadrature_tol: None (default, no check) or a finite number > 0: warn when ``quadrature_error``
+        exceeds it anywhere on the grid.
     """
     _require_constant(model)
+    check_quadrature_tol(quadrature_tol)
     d_s, d_e = model.dims
     check_time_grid(times)
     order = check_positive_int(order, "order")
@@ -461,6 +483,7 @@ def minimal_dissipation(
     trace = jnp.asarray(trace).astype(jnp.real(rho_s0).dtype)
     result = _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order)
     warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "Φ_t")
+    warn_quadrature_error(result.quadrature_error, result.times, quadrature_tol)
     return result
 
 
@@ -496,16 +519,21 @@ def _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order
 
     k, rates, rho, _, rc, sign = jax.lax.map(at_time, times)
     nodes, weights = composite_gauss_legendre(times, order)
-    k_n, _, _, rho_dot_n, rc_n, sign_n = jax.lax.map(at_time, nodes.reshape(-1))
+    nodes_c, weights_c = composite_gauss_legendre(times, order + 1)  # the embedded check (docs/assignment.md §6)
+    n_q = nodes.size  # both rules' nodes in one pass
+    both = jax.lax.map(at_time, jnp.concatenate([nodes.reshape(-1), nodes_c.reshape(-1)]))
+    k_n, _, _, rho_dot_n, rc_n, sign_n = jax.tree_util.tree_map(lambda x: x[:n_q], both)
+    heat_rate_c = expectation(both.hamiltonian[n_q:], both.state_derivative[n_q:]).reshape(nodes_c.shape)
     shape = nodes.shape
     singular = rc < rcond
     singular_nodes = (rc_n < rcond).reshape(shape) | sign_change_nodes(sign, sign_n.reshape(shape))
     energy = expectation(k, rho)
     heat_rate = expectation(k_n, rho_dot_n).reshape(shape)
     assignment = minimal_dissipation_assignment(energy, heat_rate, weights, singular, singular_nodes)
+    error = quadrature_error(assignment.heat, heat_rate, weights, heat_rate_c, weights_c)
     k = jnp.where(singular[:, None, None], jnp.nan, k)
     rates = jnp.where(singular[:, None], jnp.nan, rates)
-    return MinimalDissipation(times, k, rho, rates, assignment, rc, singular, singular_nodes, nodes)
+    return MinimalDissipation(times, k, rho, rates, assignment, rc, singular, singular_nodes, nodes, error)
 
 
 def sign_change_nodes(sign_grid, sign_nodes):

@@ -45,9 +45,12 @@ from .._validation import (
 from ._assignment import (
     Assignment,
     bare_assignment,
+    check_quadrature_tol,
     interaction_assignment,
     local_minimum_times,
     minimal_dissipation_assignment,
+    quadrature_error,
+    warn_quadrature_error,
 )
 from ._global import warn_singular
 from ._propagator import phases, propagator_rows, spectral_decomposition
@@ -218,13 +221,28 @@ class QuadraticReservoirs:
 
     # ------------------------------------------------------------------ dynamics
     def energetics(
-        self, times, *, reservoir: int = 1, order: int = 4, rcond: float = 1e-6, batch_size: int = 1
+        self,
+        times,
+        *,
+        reservoir: int = 1,
+        order: int = 4,
+        rcond: float = 1e-6,
+        batch_size: int = 1,
+        quadrature_tol=None,
     ) -> QuadraticEnergetics:
         """Bare, interaction and minimal-dissipation energies, heats and works of one reservoir.
 
         See :func:`quadratic_energetics`.
         """
-        return quadratic_energetics(self, times, reservoir=reservoir, order=order, rcond=rcond, batch_size=batch_size)
+        return quadratic_energetics(
+            self,
+            times,
+            reservoir=reservoir,
+            order=order,
+            rcond=rcond,
+            batch_size=batch_size,
+            quadrature_tol=quadrature_tol,
+        )
 
 
 class QuadraticEnergetics(NamedTuple):
@@ -244,6 +262,9 @@ class QuadraticEnergetics(NamedTuple):
     singular: jnp.ndarray  # (T,) σ_min(G) < rcond
     singular_nodes: jnp.ndarray  # (T−1, order)
     nodes: jnp.ndarray  # (T−1, order) quadrature nodes
+    # (T,) estimated error of minimal_dissipation.heat (and .work): Σ |G_order − G_{order+1}| over the
+    # intervals up to t (docs/assignment.md §6); NaN where the heat is NaN
+    quadrature_error: jnp.ndarray
 
     @property
     def weak_coupling_heat(self) -> jnp.ndarray:
@@ -369,6 +390,7 @@ def quadratic_energetics(
     order: int = 4,
     rcond: float = 1e-6,
     batch_size: int = 1,
+    quadrature_tol=None,
 ) -> QuadraticEnergetics:
     """Bare, interaction and minimal-dissipation energetics of reservoir 1 (or 2) ([CVS25]; docs/assignment.md).
 
@@ -378,8 +400,12 @@ def quadratic_energetics(
     (``order`` nodes per interval, error O(h^{2·order}) away from peaks; refine ``times`` around
     :attr:`QuadraticEnergetics.peak_times`), W^md = ΔU^md − Q^md. Where ``σ_min(G) < rcond``
     the minimal-dissipation quantities are NaN (from there on for Q, W) and a warning names
-    the times. Times are evaluated ``batch_size`` at a time (``lax.map``); batched linear algebra
-    over many times is safe with the XLA:CPU scheduler setting that ``import jaxthermo`` applies
+    the times. ``quadrature_error`` estimates the error of Q^md (and W^md) at every grid time from the
+    rule of ``order + 1`` nodes on the same intervals, ``Σ |G_order − G_{order+1}|`` up to t
+    (docs/assignment.md §6; ``order + 1`` more evaluations per interval, two to three times the cost);
+    with ``quadrature_tol`` set, a ``RuntimeWarning`` (outside ``jit``) names the intervals to refine
+    when it exceeds that. Times are evaluated ``batch_size`` at a time (``lax.map``); batched linear
+    algebra over many times is safe with the XLA:CPU scheduler setting that ``import jaxthermo`` applies
     (docs/xla_cpu_hangs.md).
     Cost per time O(N_S N² + N_S³) with N = N1 + N2; memory O(T·N_S²).
 
@@ -391,7 +417,10 @@ def quadratic_energetics(
       order: Gauss–Legendre nodes per interval (positive integer).
       rcond: threshold on σ_min(G(t)) (G is a contraction, σ_max ≤ 1), a finite number > 0.
       batch_size: times evaluated together (memory/speed trade-off; 1 evaluates them one by one).
+      quadrature_tol: None (default, no check) or a finite number > 0: warn when ``quadrature_error``
+        exceeds it anywhere on the grid.
     """
+    check_quadrature_tol(quadrature_tol)
     check_choice(reservoir, "reservoir", (1, 2))
     check_time_grid(times)
     order = check_positive_int(order, "order")
@@ -401,6 +430,7 @@ def quadratic_energetics(
         model = model.swapped()
     result = _quadratic_core(model, jnp.asarray(times), rcond, order, batch_size)
     warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "G(t)")
+    warn_quadrature_error(result.quadrature_error, result.times, quadrature_tol)
     return result
 
 
@@ -417,14 +447,20 @@ def _quadratic_core(model, times, rcond, order, batch_size):
     bs = max(1, min(batch_size, times.shape[0]))
     energies, k, energy_md, _, sigma = jax.lax.map(at_time, times, batch_size=bs)
     nodes, weights = composite_gauss_legendre(times, order)
-    _, _, _, heat_rate, sigma_n = jax.lax.map(at_time, nodes.reshape(-1), batch_size=bs)
+    nodes_c, weights_c = composite_gauss_legendre(times, order + 1)  # the embedded check (docs/assignment.md §6)
+    n_q = nodes.size  # both rules' nodes in one pass
+    both = jax.lax.map(at_time, jnp.concatenate([nodes.reshape(-1), nodes_c.reshape(-1)]), batch_size=bs)
+    heat_rate, sigma_n = both.md_heat_rate[:n_q], both.sigma_min[:n_q]
+    heat_rate_c = both.md_heat_rate[n_q:].reshape(nodes_c.shape)
     energies = energies.T
     heats = energies - energies[:, :1]
     works = jnp.zeros_like(energies)
     args = (energies[0], energies[1], heats[0], heats[1], works[0])
     singular = sigma < rcond
     singular_nodes = (sigma_n < rcond).reshape(nodes.shape)
-    md = minimal_dissipation_assignment(energy_md, heat_rate.reshape(nodes.shape), weights, singular, singular_nodes)
+    heat_rate = heat_rate.reshape(nodes.shape)
+    md = minimal_dissipation_assignment(energy_md, heat_rate, weights, singular, singular_nodes)
+    error = quadrature_error(md.heat, heat_rate, weights, heat_rate_c, weights_c)
     k = jnp.where(singular[:, None, None], jnp.nan, k)
     return QuadraticEnergetics(
         times,
@@ -437,4 +473,5 @@ def _quadratic_core(model, times, rcond, order, batch_size):
         singular,
         singular_nodes,
         nodes,
+        error,
     )
