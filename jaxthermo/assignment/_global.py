@@ -360,7 +360,9 @@ def reduced_map(model: GlobalModel, rho_env, t) -> ReducedMap:
     _require_constant(model)
     check_real_scalar(t, "t")
     rho_env = one_state(rho_env, "rho_env", model.dims[1])
-    cdt = complex_dtype_for(jnp.result_type(rho_env.dtype, jnp.asarray(t).dtype))
+    # result_type of the values, not of their dtypes: a Python-float t is weakly typed and keeps a float32
+    # state's precision (jnp.asarray(t).dtype is float64 and made a float32 run complex128)
+    cdt = complex_dtype_for(jnp.result_type(rho_env, t))
     h = model.hamiltonian(cdt)
     w, v = spectral_decomposition(h)
     u, u_dot = _propagator_and_derivative(h, w, v, jnp.asarray(t))
