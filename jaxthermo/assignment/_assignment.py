@@ -24,7 +24,13 @@ import numpy as np
 
 from .._deprecation import deprecated_alias
 from .._quadrature import composite_gauss_legendre, cumulative_error_estimate, cumulative_integral
-from .._validation import check_positive_int, check_real_scalar, should_validate
+from .._validation import (
+    check_finite,
+    check_positive_int,
+    check_real_scalar,
+    check_time_grid,
+    should_validate,
+)
 
 
 class Assignment(NamedTuple):
@@ -160,8 +166,14 @@ def refine_times(times, centers, half_width, points: int = 201):
 
     Returns:
       sorted unique NumPy array, clipped to ``[times[0], times[-1]]``.
+
+    A NaN or infinite ``half_width`` or centre is refused (``ValueError`` naming it): it used to give
+    windows of NaN times that the clipping dropped, so the grid came back unrefined without a word.
     """
     points = check_positive_int(points, "points")
+    check_time_grid(times)
+    check_real_scalar(half_width, "half_width")
+    check_finite(np.asarray(centers, dtype=float), "centers")
     times = np.asarray(times, dtype=float)
     extra = [
         np.linspace(c - half_width, c + half_width, points) for c in np.atleast_1d(np.asarray(centers, dtype=float))
