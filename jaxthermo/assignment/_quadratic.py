@@ -19,6 +19,7 @@ diverges where G(t) is singular; ``σ_min(G(t))`` is reported on the grid and th
 from __future__ import annotations
 
 import dataclasses
+import math
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -174,7 +175,8 @@ class QuadraticReservoirs:
         nu1 = nu2 + detuning
         omega1 = nu1 - (n1 - 1) * g
         omega2 = nu2 - (n2 - 1) * g
-        gamma = effective_coupling / (2.0 * np.sqrt(n1 * n2))
+        # a Python float (weakly typed): np.sqrt's float64 scalar made float32 parameters a float64 model
+        gamma = effective_coupling / (2.0 * math.sqrt(n1 * n2))
         return cls.homogeneous(n1, n2, omega1, omega2, g, gamma, beta1, beta2, mu1, mu2, statistics)
 
     # ------------------------------------------------------------------ single-particle objects

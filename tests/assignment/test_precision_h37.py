@@ -32,3 +32,26 @@ def test_reduced_map_and_generator_keep_float32_with_a_python_float_time():
         np.testing.assert_allclose(gen, ref_gen, atol=1e-5)
     # a float64 time is a float64 input: promotion is then what was asked for
     assert reduced_map(model32, rho_e32, np.float64(1.7)).phi.dtype == jnp.complex128
+
+
+def test_from_regime_keeps_float32_parameters():
+    """from_regime divided Γ by 2·np.sqrt(N1 N2), a NumPy float64 scalar (strongly typed in JAX), so float32
+    parameters built a float64 model and a float64 run (h1, coupling, every energetics output). Now float32
+    throughout, equal to the float64 model's energetics to float32 accuracy, and the same γ = Γ/(2√(N1 N2))."""
+    from jaxthermo import QuadraticReservoirs
+
+    f32 = jnp.float32
+    args = dict(detuning=1.0, effective_coupling=0.3, nu2=2.0, g=0.1, beta1=1.0, beta2=0.5)
+    for cast in (f32, np.float32):
+        m32 = QuadraticReservoirs.from_regime(3, 2, **{k: cast(v) for k, v in args.items()})
+        assert m32.h1.dtype == m32.h2.dtype == m32.coupling.dtype == jnp.float32
+        np.testing.assert_allclose(m32.coupling, 0.3 / (2 * np.sqrt(6)), rtol=1e-6)
+    m64 = QuadraticReservoirs.from_regime(3, 2, **args)
+    times = np.linspace(0.0, 5.0, 11)
+    out32, out64 = m32.energetics(times.astype(np.float32)), m64.energetics(times)
+    for a32, a64 in (
+        (out32.energies, out64.energies),
+        (out32.minimal_dissipation.heat, out64.minimal_dissipation.heat),
+    ):
+        assert a32.dtype == jnp.float32
+        np.testing.assert_allclose(a32, a64, atol=2e-5)
