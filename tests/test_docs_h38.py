@@ -139,7 +139,7 @@ def test_layout_and_architecture_name_every_module_and_only_existing_ones():
             continue
         code = row.split("|")[2]
         folder = package
-        for name in re.findall(r"`([\w/]+(?:\.py)?)`", code):
+        for name in re.findall(r"`([\w/]+\.py|\w+/)`", code):
             if "/" in name:
                 folder = package / name.split("/")[0]
                 target = package / name
