@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...assignment import GlobalModel, QuadraticReservoirs, canonical_hamiltonian, energy_assignment, lindblad_generator
+from ...assignment import (
+    GlobalModel,
+    QuadraticReservoirs,
+    canonical_hamiltonian,
+    energy_assignment,
+    lindblad_generator,
+    minimal_dissipation,
+)
 from ._check import Check, CheckOutcome
 from ._random import random_density_matrix, random_hermitian, random_traceless
 
@@ -71,6 +78,39 @@ def _peak_closed_form():
     )
 
 
+def _quadrature_error_estimate():
+    """Two two-level systems exchanging an excitation (g = 0.7, ω_S = 1, ω_E = 0.3, environment in |0⟩): Φ_t is
+    amplitude damping with the survival amplitude c(t) of the one-excitation sector, K_S = ε(t)|1⟩⟨1| + const,
+    ε = −Im(ċ/c), so Q^md(t) = ⟨1|ρ_S|1⟩ ∫ ε d|c|²/dt, integrated by SciPy's adaptive quad from the closed form."""
+    from scipy.integrate import quad
+
+    g, w_s, w_e = 0.7, 1.0, 0.3
+    mean, delta = (w_s + w_e) / 2, w_s - w_e
+    omega = np.sqrt(delta**2 + 4 * g**2)
+    rho_s, rho_e = np.array([[0.3, 0.2], [0.2, 0.7]]), np.diag([1.0, 0.0])
+
+    def rate(t):
+        phase = np.exp(-1j * mean * t)
+        c = phase * (np.cos(omega * t / 2) - 1j * delta / omega * np.sin(omega * t / 2))
+        c_dot = -1j * mean * c + phase * (-omega / 2 * np.sin(omega * t / 2) - 1j * delta / 2 * np.cos(omega * t / 2))
+        return -np.imag(c_dot / c) * 2 * np.real(np.conj(c) * c_dot) * rho_s[1, 1]
+
+    sm = np.array([[0.0, 1.0], [0.0, 0.0]])
+    model = GlobalModel(np.diag([0.0, w_s]), g * (np.kron(sm.T, sm) + np.kron(sm, sm.T)), np.diag([0.0, w_e]))
+    times = np.linspace(0.0, 6.0, 25)
+    out = minimal_dissipation(model, rho_s, rho_e, times, order=2)
+    reference = [0.0] + [quad(rate, 0.0, t, epsabs=1e-14, epsrel=1e-13, limit=500)[0] for t in times[1:]]
+    true = np.abs(np.asarray(out.assignment.heat) - np.array(reference))
+    estimate = np.asarray(out.quadrature_error)
+    honest = bool(np.all(true <= 1.1 * estimate + 1e-13))
+    ratio = float(estimate[-1] / true[-1])
+    return CheckOutcome(
+        honest and 1.0 <= ratio <= 10.0,
+        f"Q^md(6) error {true[-1]:.2e}, estimate {estimate[-1]:.2e} (×{ratio:.2f}); true ≤ 1.1 × estimate at every time: "
+        f"{honest}",
+    )
+
+
 CHECKS = [
     Check("canonical K_S of −i[H, ·] is H (trace convention Tr H)", _HCLA, _unitary_generator),
     Check("dissipator with traceless jumps has K_S = 0", _HCLA, _traceless_dissipator),
@@ -84,5 +124,10 @@ CHECKS = [
         "minimal-dissipation peak of homogeneous reservoirs at t = π/Ω with height Γ²/(2Δ)",
         "[CVS25], minimal-dissipation peaks of homogeneous reservoirs; docs/assignment.md §4–§5",
         _peak_closed_form,
+    ),
+    Check(
+        "embedded quadrature-error estimate of Q^md is honest on a smooth case (SciPy quad of the closed form)",
+        "[CB22], minimal-dissipation heat; docs/assignment.md §6",
+        _quadrature_error_estimate,
     ),
 ]
