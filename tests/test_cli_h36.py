@@ -74,3 +74,25 @@ def test_sweep_point_whose_variances_overflow_is_named(tmp_path, capsys):
     assert cli.main(["run", str(path), "--no-plot", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "at [grid] g0 = 1e+300" in err and "second moment" in err
+
+
+def test_a_fresh_run_leaves_the_checkpoint_of_a_running_one_alone(tmp_path, capsys):
+    """A second `jaxthermo ensemble` (no --resume) in the folder of a run still going on deleted that
+    run's checkpoint, and only then was refused as in use: the running run's finished chunks were gone."""
+    from jaxthermo.ensemble._files import lock_for
+
+    out = tmp_path / "out"
+    out.mkdir()
+    checkpoint = out / "checkpoint.npz"
+    checkpoint.write_bytes(b"the running ensemble's checkpoint")
+    lock = lock_for(checkpoint)
+    lock.acquire(timeout=0)  # the running run holds it
+    try:
+        assert cli.main(_args(out, "--steps", "2")) == 2
+    finally:
+        lock.release()
+    err = capsys.readouterr().err
+    assert "--out: " in err and "is in use by another run" in err
+    assert checkpoint.read_bytes() == b"the running ensemble's checkpoint"
+    assert cli.main(_args(out, "--steps", "2")) == 0  # once it has finished, a fresh run discards it
+    assert not checkpoint.exists()

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from ..ensemble._files import CheckpointMismatch, FileInUseError, write_atomically
+from ..ensemble._files import CheckpointMismatch, FileInUseError, _acquire, lock_for, write_atomically
 from ..inhomogeneous._model import check_representable
 from . import config as cfgmod
 from ._output import check_output_folder
@@ -313,14 +313,37 @@ def sweep_dataset(sweep, model, attrs):
     return ds
 
 
-def discard_checkpoint(path, log=print) -> None:
-    """Remove the checkpoint of an earlier run (a fresh run was asked for), saying what it held."""
+def remove_checkpoint(path) -> str | None:
+    """Remove a checkpoint under its lock; returns what it held (``None``: another run holds it, and it
+    stays). The checkpoint of a run still going on in the same folder is never removed."""
+    lock = lock_for(path)
     try:
-        with np.load(path, allow_pickle=False) as f:
-            held = f"{int(f['chunks_done'])} finished chunks"
-    except (OSError, ValueError, KeyError):
-        held = "an unreadable checkpoint"
-    os.remove(path)
+        _acquire(lock, path, "checkpoint", 0)
+    except FileInUseError:
+        return None
+    try:
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                held = f"{int(f['chunks_done'])} finished chunks"
+        except (OSError, ValueError, KeyError):
+            held = "an unreadable checkpoint"
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+    finally:
+        lock.release()
+    return held
+
+
+def discard_checkpoint(path, log=print) -> None:
+    """Remove the checkpoint of an earlier run (a fresh run was asked for), saying what it held; a
+    ConfigError if a run still going on in the same folder holds it (it used to be deleted, and only
+    then was the new run refused as in use)."""
+    held = remove_checkpoint(path)
+    if held is None:
+        raise cfgmod.ConfigError(
+            f"[study] out: {os.path.dirname(path) or '.'} is in use by another run, which holds {path} "
+            f"(lock {path}.lock); wait for it to finish or choose another output folder"
+        )
     log(f"discarded {path} ({held} of an earlier run); --resume would have continued it")
 
 
@@ -517,7 +540,7 @@ def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
     log(f"wrote {resolved_path}")
     checkpoint = os.path.join(out, "checkpoint.npz")
     if os.path.exists(checkpoint):
-        os.remove(checkpoint)  # finished: the checkpoint has served
+        remove_checkpoint(checkpoint)  # finished: the checkpoint has served (unless another run took it)
     return out
 
 
