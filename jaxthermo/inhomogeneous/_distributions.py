@@ -94,13 +94,16 @@ class Distribution(abc.ABC):
     def expectation(self, f, n_nodes=None, kink_at_zero: bool = False):
         """``∫ G(δ) f(δ) dδ`` for ``f`` mapping (n,) nodes to a pytree of (n, ...) arrays."""
 
-    def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None, kink_at_zero: bool = False):
+    def expectation_with_step(
+        self, f, center, reach, n_panels: int, n_nodes=None, kink_at_zero: bool = False, kinks=None
+    ):
         """``∫ G(δ) f(δ) dδ`` for an ``f`` that turns over within ``reach`` of ``center`` (model A's
         τ(δ) near β_r g_r = 0, where the reservoir qudit's populations invert): the continuous
         built-in laws refine their rule there (:func:`~jaxthermo._quadrature.stepped_gauss_legendre`
-        with ``n_panels`` panels), split at δ = 0 as well with ``kink_at_zero``; by default,
-        :meth:`expectation`."""
-        return self.expectation(f, n_nodes, kink_at_zero=kink_at_zero)
+        with ``n_panels`` panels), split at δ = 0 as well with ``kink_at_zero`` and at each entry of
+        ``kinks`` (a (k,) array of δ, may be traced) where ``f`` has a kink; by default,
+        :meth:`expectation` (which splits at δ = 0 only)."""
+        return self.expectation(f, n_nodes, kink_at_zero=kink_at_zero or kinks is not None)
 
     @property
     @abc.abstractmethod
@@ -154,15 +157,25 @@ class Gaussian(Distribution):
         nodes = sigma.astype(dtype) * jnp.asarray(x, dtype)
         return _weighted_sum(jnp.asarray(w, dtype), f(nodes))
 
-    def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None, kink_at_zero: bool = False):
+    def expectation_with_step(
+        self, f, center, reach, n_panels: int, n_nodes=None, kink_at_zero: bool = False, kinks=None
+    ):
         sigma = jnp.asarray(self.sigma)
         sigma = sigma.astype(float_dtype_of(sigma))
-        z, w = _standardised_step_rule(sigma, center, reach, n_panels, _nodes(n_nodes), _GAUSSIAN_CUT, kink_at_zero)
+        z, w = _standardised_step_rule(
+            sigma, center, reach, n_panels, _nodes(n_nodes), _GAUSSIAN_CUT, kink_at_zero, kinks
+        )
         return _weighted_sum(w * jnp.exp(-0.5 * z * z) / math.sqrt(2 * math.pi), f(sigma * z))
 
     def pdf(self, delta):
+        """The density; at σ = 0, a point mass at δ = 0: +inf there and 0 elsewhere (as for
+        :class:`Uniform` of width 0; the formula gave NaN everywhere)."""
         s = jnp.asarray(self.sigma)
-        return jnp.exp(-0.5 * (delta / s) ** 2) / (jnp.sqrt(2 * jnp.pi) * s)
+        delta = jnp.asarray(delta)
+        positive = s > 0
+        safe = jnp.where(positive, s, 1.0)
+        density = jnp.exp(-0.5 * (delta / safe) ** 2) / (jnp.sqrt(2 * jnp.pi) * safe)
+        return jnp.where(positive, density, jnp.where(delta == 0, jnp.inf, 0.0).astype(density.dtype))
 
     @property
     def variance(self):
@@ -196,10 +209,12 @@ class Uniform(Distribution):
         nodes = 0.5 * width.astype(dtype) * jnp.asarray(x, dtype)
         return _weighted_sum(jnp.asarray(0.5 * w, dtype), f(nodes))
 
-    def expectation_with_step(self, f, center, reach, n_panels: int, n_nodes=None, kink_at_zero: bool = False):
+    def expectation_with_step(
+        self, f, center, reach, n_panels: int, n_nodes=None, kink_at_zero: bool = False, kinks=None
+    ):
         width = jnp.asarray(self.width)
         width = width.astype(float_dtype_of(width))
-        u, w = _standardised_step_rule(width, center, reach, n_panels, _nodes(n_nodes), 0.5, kink_at_zero)
+        u, w = _standardised_step_rule(width, center, reach, n_panels, _nodes(n_nodes), 0.5, kink_at_zero, kinks)
         return _weighted_sum(w, f(width * u))
 
     def pdf(self, delta):
@@ -280,18 +295,23 @@ class Empirical(Distribution):
         return jnp.mean(s**2)
 
 
-def _standardised_step_rule(scale, center, reach, n_panels, n_nodes, cut, kink_at_zero=False):
-    """:func:`stepped_gauss_legendre` on [−cut, cut] in units of ``scale`` (δ = scale·z), on
-    [−cut, 0] and [0, cut] separately with ``kink_at_zero``. At scale 0 the step lies outside (the
+def _standardised_step_rule(scale, center, reach, n_panels, n_nodes, cut, kink_at_zero=False, kinks=None):
+    """:func:`stepped_gauss_legendre` on [−cut, cut] in units of ``scale`` (δ = scale·z), split into
+    pieces at z = 0 with ``kink_at_zero`` and at each δ of ``kinks`` inside (a kink outside [−cut, cut]
+    is clipped to its end, a piece of zero length and weight). At scale 0 the step lies outside (the
     law is a point mass) and the rule is plain Gauss–Legendre."""
     positive = scale > 0
     safe = jnp.where(positive, scale, 1.0)
     center = jnp.where(positive, center / safe, -jnp.inf)
     reach = jnp.where(positive, reach / safe, 0.0)
-    if not kink_at_zero:
+    splits = [jnp.zeros((1,), safe.dtype)] if kink_at_zero else []
+    if kinks is not None:
+        splits.append(jnp.where(positive, jnp.clip(jnp.ravel(jnp.asarray(kinks, safe.dtype)) / safe, -cut, cut), 0.0))
+    if not splits:
         return stepped_gauss_legendre(-cut, cut, center, reach, n_panels, n_nodes)
-    halves = [stepped_gauss_legendre(lo, hi, center, reach, n_panels, n_nodes) for lo, hi in ((-cut, 0.0), (0.0, cut))]
-    return tuple(jnp.concatenate(parts) for parts in zip(*halves))
+    ends = jnp.concatenate([jnp.full((1,), -cut, safe.dtype), jnp.sort(jnp.concatenate(splits)), jnp.full((1,), cut, safe.dtype)])
+    pieces = [stepped_gauss_legendre(ends[i], ends[i + 1], center, reach, n_panels, n_nodes) for i in range(ends.shape[0] - 1)]
+    return tuple(jnp.concatenate(parts) for parts in zip(*pieces))
 
 
 def _check_scale(value, name, variance_per_square, variance_text):

@@ -171,3 +171,25 @@ def test_exact_unitary_derivative_matches_finite_differences():
     h = 1e-6
     fd = (float(work(0.3 + h)) - float(work(0.3 - h))) / (2 * h)
     assert float(jax.grad(work)(0.3)) == pytest.approx(fd, rel=1e-7, abs=1e-12)
+
+
+def test_gaussian_density_at_zero_width_is_the_point_mass():
+    """Gaussian(0).pdf was NaN everywhere (0/0), and with it work_density and heat_density; now the
+    σ → 0 limit (SciPy's normal density at a vanishing scale) and the same as Uniform(0)."""
+    from scipy import stats
+
+    x = np.array([-0.1, 0.0, 1e-3])
+    got = np.asarray(jt.Gaussian(0.0).pdf(x))
+    with np.errstate(over="ignore"):
+        limit = stats.norm(scale=1e-300).pdf(x)
+    assert not np.any(np.isnan(got))
+    np.testing.assert_array_equal(got[[0, 2]], limit[[0, 2]])  # 0
+    assert got[1] == np.inf and limit[1] > 1e299
+    np.testing.assert_array_equal(got, np.asarray(jt.Uniform(0.0).pdf(x)))
+    m = _model(distribution=jt.Gaussian(0.0))
+    rho = np.diag([0.7, 0.3]).astype(complex)
+    y = np.array([-1e-3, 0.0, 1e-3])
+    for density in (jt.work_density, jt.heat_density):
+        a = np.asarray(density(m, rho, y))
+        assert not np.any(np.isnan(a))
+        np.testing.assert_array_equal(a, np.asarray(density(m, rho, y, distribution=jt.Uniform(0.0))))
