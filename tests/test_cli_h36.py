@@ -96,3 +96,11 @@ def test_a_fresh_run_leaves_the_checkpoint_of_a_running_one_alone(tmp_path, caps
     assert checkpoint.read_bytes() == b"the running ensemble's checkpoint"
     assert cli.main(_args(out, "--steps", "2")) == 0  # once it has finished, a fresh run discards it
     assert not checkpoint.exists()
+
+
+def test_absurd_step_count_is_refused_in_the_options_typed(tmp_path, capsys):
+    """--steps 1e300: refused before computing, naming the options and N in a readable form."""
+    assert cli.main(_args(tmp_path / "out", "--steps", "1e300")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jaxthermo ensemble: error: --d, --theta, --sigma, --beta, --g0, --kind, --steps: ")
+    assert "n_steps=10^300.0" in err and len(err) < 400

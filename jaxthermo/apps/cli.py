@@ -111,6 +111,7 @@ def _prepare(plot: bool):
 
 # the options of `jaxthermo ensemble` and the configuration keys they fill (its messages name the option)
 ENSEMBLE_OPTIONS = {
+    "[model], [distribution], [run]": "--d, --theta, --sigma, --beta, --g0, --kind, --steps",
     "[model], [distribution]": "--d, --theta, --sigma, --beta, --g0, --kind",
     "[model] d": "--d",
     "[model] theta": "--theta",

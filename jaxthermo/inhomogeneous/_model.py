@@ -279,7 +279,7 @@ def check_representable(model, dtype=None, n_steps=None) -> None:
             (
                 True,
                 2 * (math.log(n_steps) + log_energy),
-                f"g0={size['g0']:.3g}{law}, n_steps={n_steps}",
+                f"g0={size['g0']:.3g}{law}, n_steps={n_steps if n_steps < 10**15 else f'10^{math.log10(n_steps):.1f}'}",
                 "the second moment of the cumulative work and heat, (n_steps |g0|(1 + δ)(d − 1))²",
             )
         )
