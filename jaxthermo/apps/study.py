@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from .._validation import check_density_matrix
 from ..ensemble._files import CheckpointMismatch, FileInUseError, _acquire, lock_for, write_atomically
 from ..inhomogeneous._model import check_representable
 from . import config as cfgmod
@@ -67,7 +68,13 @@ def build_initial_state(cfg):
     name = s["name"]
     if name == "thermal":
         beta = float(m["beta"] if s["beta"] is None else s["beta"])
-        return np.asarray(jt.thermal_state(d, beta, float(m["g0"])))
+        rho = np.asarray(jt.thermal_state(d, beta, float(m["g0"])))
+        if not np.all(np.isfinite(rho)):  # jt.thermal_state returned NaN (a traceback in the engine)
+            raise cfgmod.ConfigError(
+                f"[initial_state] beta = {beta!r} with [model] g0 = {m['g0']!r}: the thermal state's exponent "
+                f"|beta g0|(d − 1) overflows float64 (largest {np.finfo(float).max:.3g})"
+            )
+        return rho
     if name in ("ground", "excited"):
         rho = np.zeros((d, d))
         rho[(0, 0) if name == "ground" else (d - 1, d - 1)] = 1.0
@@ -252,6 +259,7 @@ def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
     check_model_a_precision(cfg, model)
     with refused_as("[initial_state]"):
         rho0 = build_initial_state(cfg)
+        check_density_matrix(rho0, "rho0", dim=model.d)  # a one-line error, not the engine's traceback
     run, seed = cfg["run"], int(cfg["study"]["seed"])
     kw = _engine_kwargs(cfg)
     if cfg["study"]["study"] == "ensemble":
