@@ -112,6 +112,10 @@ class QuadraticReservoirs:
 
     def __post_init__(self):
         check_choice(self.statistics, "statistics", STATISTICS)
+        for name in ("beta1", "beta2", "mu1", "mu2"):  # a Python int → float: β = 2 and β = 2.0 are one
+            value = getattr(self, name)  # compiled program (an int leaf is another signature: a sweep
+            if type(value) is int:  # over β = 0.5, 1, 2 compiled three times, twice for the ints)
+                object.__setattr__(self, name, float(value))
         for name in ("h1", "h2", "coupling", "beta1", "beta2", "mu1", "mu2"):
             check_numeric(getattr(self, name), name, real=name not in ("h1", "h2", "coupling"))
         for name in ("h1", "h2"):

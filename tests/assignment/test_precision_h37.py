@@ -55,3 +55,23 @@ def test_from_regime_keeps_float32_parameters():
     ):
         assert a32.dtype == jnp.float32
         np.testing.assert_allclose(a32, a64, atol=2e-5)
+
+
+def test_sweep_over_integer_and_float_temperatures_compiles_once():
+    """beta1 = 1 and beta1 = 1.0 were different pytree leaves for jit (int vs float weak types), so a sweep
+    over β = 0.5, 1, 2 compiled the energetics again for the integers (2 programs instead of 1). Python ints
+    for β, μ are now stored as floats: one program, and the same numbers as the float values."""
+    from jaxthermo import QuadraticReservoirs
+    from jaxthermo.assignment._quadratic import _quadratic_core
+
+    times = np.linspace(0.0, 2.0, 5)
+
+    def run(**kw):
+        return QuadraticReservoirs.from_regime(2, 1, detuning=1.0, effective_coupling=0.3, nu2=2.0, g=0.1, **kw)
+
+    run(beta1=0.5, beta2=0.7, mu1=0.1).energetics(times)
+    before = _quadratic_core._cache_size()
+    out_int = run(beta1=1, beta2=2, mu1=0, mu2=-1).energetics(times)
+    out_float = run(beta1=1.0, beta2=2.0, mu1=0.0, mu2=-1.0).energetics(times)
+    assert _quadratic_core._cache_size() == before
+    np.testing.assert_array_equal(out_int.energies, out_float.energies)
