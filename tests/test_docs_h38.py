@@ -108,12 +108,8 @@ def test_epsilon_bound_of_a_qubit_within_4e_15_of_adaptive_quadrature(beta_g0, s
     assert abs(_epsilon_bound(2, beta_g0, sigma) - _epsilon_bound_reference(2, beta_g0, sigma)) < 4e-15
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the rule splits |q_j(δ) − q_j(0)| at δ = 0 only, not at the qutrit's second kink δ = −2: "
-    "8·10⁻⁹ off at βg0 = 5, σ = 1 (docs/inhomogeneous.md §8); reported, remove the mark once fixed",
-)
 def test_epsilon_bound_of_a_qutrit_at_its_second_kink():
+    """docs/inhomogeneous.md §8: the rule is split at δ = −2 as well, where q_1 returns to q_1(0)."""
     assert abs(_epsilon_bound(3, 5.0, 1.0) - _epsilon_bound_reference(3, 5.0, 1.0)) < 1e-14
 
 

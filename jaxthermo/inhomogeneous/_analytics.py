@@ -57,12 +57,54 @@ def over_reservoir_qudits(model: InhomogeneousReservoir, distribution, f, kink_a
     x = βg0(1 + δ) and turns from the ground state to the inverted one around δ = −1, within
     36/|βg0| (a relative e⁻³⁶ ≈ 2·10⁻¹⁶ beyond); its populations are analytic within 2π/(d|βg0|)
     of the real axis, so 6d panels resolve the turn. Plain Gauss–Hermite missed it by up to 5 %
-    for a cold reservoir (βg0σ ≳ 5). ``kink_at_zero`` splits the rule at δ = 0 as well (distances to
-    τ_S = τ(0))."""
+    for a cold reservoir (βg0σ ≳ 5). ``kink_at_zero`` is for functions of |q_j(δ) − q_j(0)|
+    (distances to τ_S = τ(0)): the rule is split at δ = 0 and, for d ≥ 3, at the other δ where a
+    middle population returns to q_j(0) (:func:`population_returns`)."""
     beta_g = jnp.abs(jnp.asarray(model.beta) * jnp.asarray(model.g0))
     reach = 36.0 / jnp.maximum(beta_g, 1e-300)
-    kink = {"kink_at_zero": True} if kink_at_zero else {}  # laws written before the option keep working
+    kink = {}  # laws written before these options keep working
+    if kink_at_zero:
+        kink = {"kink_at_zero": True, **({"kinks": population_returns(model)} if model.d > 2 else {})}
     return distribution.expectation_with_step(f, -1.0, reach, n_panels=6 * model.d, **kink)
+
+
+def population_returns(model: InhomogeneousReservoir):
+    """The δ ≠ 0 at which a middle population of τ(δ) returns to its value at δ = 0, (d − 2,)
+    (docs/inhomogeneous.md §8): the kinks of |q_j(δ) − q_j(0)| besides δ = 0.
+
+    q_j depends on δ through y = βg0(1 + δ) only, and log q_j(y) = −y m_j − log Σ_k e^{−y m_k} is
+    concave in y (its slope ⟨m⟩_y − m_j decreases), with its maximum where ⟨m⟩_y = m_j. The ground and
+    top levels are monotonic; a middle level j takes the value q_j(βg0) once more, on the other side
+    of that maximum (δ = −2 for d = 3, where q_1 is symmetric about δ = −1). Both points are found by
+    bisection. The result carries no derivative: the integrand vanishes at its kinks, so an integral
+    split there does not depend on where the split lies. βg0 = 0 (τ(δ) maximally mixed): zeros.
+    """
+    dtype = jnp.result_type(jnp.asarray(model.beta), jnp.asarray(model.g0), float)
+    y0 = jax.lax.stop_gradient(jnp.asarray(model.beta, dtype) * jnp.asarray(model.g0, dtype))
+    m = level_offsets(model, dtype)
+    log_q = lambda y, j: -y * m[j] - jax.nn.logsumexp(-y * m)
+
+    def bisect(decreasing, lo, hi):  # the zero of a decreasing function on [lo, hi]
+        def halve(_, ends):
+            mid = 0.5 * (ends[0] + ends[1])
+            above = decreasing(mid) > 0
+            return jnp.where(above, mid, ends[0]), jnp.where(above, ends[1], mid)
+
+        return 0.5 * sum(jax.lax.fori_loop(0, 200, halve, (lo, hi)))
+
+    def other_root(j):
+        peak = bisect(
+            lambda y: jnp.sum(m * jax.nn.softmax(-y * m)) - m[j], jnp.asarray(-100.0, dtype), jnp.asarray(100.0, dtype)
+        )
+        side = jnp.sign(y0 - peak)  # the other root lies at peak − side·u, u > 0
+        gap = lambda u: log_q(peak - side * u, j) - log_q(y0, j)  # decreasing in u from ≥ 0
+        reach = 2.0 ** jnp.arange(64, dtype=dtype)
+        outer = reach[jnp.argmax(jax.vmap(gap)(reach) < 0)]
+        return peak - side * bisect(gap, jnp.zeros((), dtype), outer)
+
+    roots = jax.vmap(other_root)(jnp.arange(1, model.d - 1))
+    safe = jnp.where(y0 == 0, 1.0, y0)
+    return jnp.where(y0 == 0, 0.0, roots / safe - 1.0)
 
 
 def averaged_reservoir_state(model: InhomogeneousReservoir, distribution=None):

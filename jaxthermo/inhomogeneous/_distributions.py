@@ -309,8 +309,12 @@ def _standardised_step_rule(scale, center, reach, n_panels, n_nodes, cut, kink_a
         splits.append(jnp.where(positive, jnp.clip(jnp.ravel(jnp.asarray(kinks, safe.dtype)) / safe, -cut, cut), 0.0))
     if not splits:
         return stepped_gauss_legendre(-cut, cut, center, reach, n_panels, n_nodes)
-    ends = jnp.concatenate([jnp.full((1,), -cut, safe.dtype), jnp.sort(jnp.concatenate(splits)), jnp.full((1,), cut, safe.dtype)])
-    pieces = [stepped_gauss_legendre(ends[i], ends[i + 1], center, reach, n_panels, n_nodes) for i in range(ends.shape[0] - 1)]
+    ends = jnp.concatenate(
+        [jnp.full((1,), -cut, safe.dtype), jnp.sort(jnp.concatenate(splits)), jnp.full((1,), cut, safe.dtype)]
+    )
+    pieces = [
+        stepped_gauss_legendre(ends[i], ends[i + 1], center, reach, n_panels, n_nodes) for i in range(ends.shape[0] - 1)
+    ]
     return tuple(jnp.concatenate(parts) for parts in zip(*pieces))
 
 
