@@ -61,6 +61,8 @@ def frozen_ensemble_mean(
 
     Returns:
       :class:`EnsembleMean` ``(mean, stderr, n_configs)``, differentiable in the model's parameters.
+      Each leaf is its own mean: a leaf that is +∞ (−∞) in some configuration has the mean +∞ (−∞), NaN
+      if both signs or a NaN occur (NumPy's float64 mean of the same values), and a NaN standard error.
 
     ``observable`` is traced at every call (so what it reads is read afresh); for a sweep over the
     model's parameters compile the call once: ``f = jax.jit(lambda m: frozen_ensemble_mean(m, rho0,

@@ -52,9 +52,12 @@ class EnsembleMean(NamedTuple):
 def mean_over_configurations(values: Callable, n_configs: int, chunk: int) -> EnsembleMean:
     """Mean and standard error over configurations 0…n_configs−1 of ``values``, chunk by chunk.
 
-    ``values(indices)`` maps the configuration indices of one chunk ((chunk,) uint32; the last chunk
-    is padded with indices ≥ n_configs, which count zero) to a pytree of arrays with leading axis
-    ``chunk``. A ``lax.scan`` over chunks keeps only the running count, mean and M2 = Σ|v − mean|²:
+    ``values(indices)`` maps the configuration indices of one chunk ((chunk,) uint32) to a pytree of
+    arrays with leading axis ``chunk``. The last chunk is padded: its rows past n_configs are given the
+    index of the chunk's first configuration (a copy of a counted one, so no configuration outside
+    0…n_configs−1 is ever evaluated, nor its derivative) and are selected out rather than multiplied by
+    a zero weight (0·∞ = NaN: the product was safe only because XLA's simplifier rewrites it into a
+    select in compiled programs; evaluated eagerly it is NaN). A ``lax.scan`` over chunks keeps only the running count, mean and M2 = Σ|v − mean|²:
     two passes within a chunk, merged across chunks with the pairwise update of Chan et al. (as the
     engine's moments, docs/ensemble.md §2). Each chunk is wrapped in ``jax.checkpoint``, so reverse
     mode stores one carry per chunk and recomputes the chunk (docs/ensemble.md §5). The standard
@@ -75,22 +78,23 @@ def mean_over_configurations(values: Callable, n_configs: int, chunk: int) -> En
     def chunk_moments(c):
         idx = c * chunk + jnp.arange(chunk, dtype=jnp.int64)
         mask = idx < n_configs
-        vals = values(idx.astype(jnp.uint32))
+        # padding rows compute a copy of the chunk's first configuration (always counted), selected out
+        vals = values(jnp.where(mask, idx, c * chunk).astype(jnp.uint32))
         count = jnp.sum(mask.astype(jnp.int64))
 
-        def weights(v):
-            rdt = jnp.real(v).dtype
-            return mask.reshape(mask.shape + (1,) * (v.ndim - 1)).astype(rdt), jnp.maximum(count, 1).astype(rdt)
+        def rows(v):
+            return mask.reshape(mask.shape + (1,) * (v.ndim - 1))
 
-        def mean(v):  # shifted by the chunk's first value (always a configuration): Σ of deviations
-            w, n = weights(v)
-            return v[0] + jnp.sum(w * (v - v[0]), axis=0) / n
+        def mean(v):  # shifted by the chunk's first value if finite (else 0): Σ of deviations
+            n = jnp.maximum(count, 1).astype(jnp.real(v).dtype)
+            shift = jnp.where(jnp.isfinite(v[0]), v[0], jnp.zeros_like(v[0]))
+            return shift + jnp.sum(jnp.where(rows(v), v - shift, 0), axis=0) / n
 
         means = jax.tree.map(mean, vals)
 
         def m2(v, m):
             dev = v - m
-            return jnp.sum(weights(v)[0] * jnp.real(dev * jnp.conj(dev)), axis=0)
+            return jnp.sum(jnp.where(rows(v), jnp.real(dev * jnp.conj(dev)), 0), axis=0)
 
         return count, means, jax.tree.map(m2, vals, means)
 
@@ -107,7 +111,15 @@ def mean_over_configurations(values: Callable, n_configs: int, chunk: int) -> En
             new = hi + step  # Knuth's TwoSum: new + err = hi + step exactly
             back = new - hi
             err = (hi - (new - back)) + (step - back)
-            return new, lo + err, sa + sb + jnp.real(delta * jnp.conj(delta)) * n_a.astype(rdt) * f
+            # Δ·(n_a n_b/n) first: 0 on the first chunk (Δ² of values near the largest float overflowed: ∞·0)
+            m2 = sa + sb + jnp.real(delta * (n_a.astype(rdt) * f) * jnp.conj(delta))
+            # an infinite or NaN mean on either side: the sum's arithmetic (∞ + x = ∞, ∞ − ∞ = NaN), M2 NaN
+            finite = jnp.isfinite(hi) & jnp.isfinite(mb)
+            return (
+                jnp.where(finite, new, hi + mb),
+                jnp.where(finite, lo + err, jnp.zeros_like(lo)),
+                jnp.where(finite, m2, jnp.nan),
+            )
 
         merged = jax.tree.map(merge, hi_a, lo_a, mean_b, m2_a, m2_b)
         treedef = jax.tree.structure(hi_a)
@@ -256,7 +268,9 @@ def ensemble_mean(
       stderr: also return the standard error: an :class:`~jaxthermo.EnsembleMean` (mean, stderr, n).
 
     Returns:
-      The scalar mean (a JAX array), or :class:`~jaxthermo.EnsembleMean` with ``stderr=True``.
+      The scalar mean (a JAX array), or :class:`~jaxthermo.EnsembleMean` with ``stderr=True``. An
+      observable that is +∞ (−∞) in some configuration has the mean +∞ (−∞), NaN if both signs or a NaN
+      occur (NumPy's float64 mean of the same values), and a NaN standard error.
 
     Example:
       >>> model = InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=Gaussian(0.1))

@@ -39,7 +39,10 @@ class EnsembleResult(MeansOverConfigurations):
     ``work_histogram`` of W_N, ``collision_work_histogram`` of every single-collision W_r
     (:class:`~jaxthermo.Histogram`: ``counts``, ``underflow``, ``overflow``; ``density`` and ``stderr`` arrays).
     Variances are unbiased sample variances (divide by n − 1), NaN for a single configuration (and so
-    its standard errors), where no variance can be estimated.
+    its standard errors), where no variance can be estimated. A quantity that is +∞ (−∞) in some
+    configuration, e.g. D_α of a state without full support for α < 0 or e^{−βW_N} beyond float64's
+    range, has the mean +∞ (−∞), NaN if both signs or a NaN occur (NumPy's mean of the same values), and
+    its variance, k-statistics and standard error are NaN (the spread of a sample holding ∞ is undefined).
 
     Also per collision r: ``mean_cumulative_heat``/``var_cumulative_heat`` of Q_1 + … + Q_r and
     ``mean_cumulative_energy_change``/``var_cumulative_energy_change`` of ΔU_1 + … + ΔU_r. For the
@@ -117,7 +120,9 @@ def _assemble(model, stats, info) -> EnsembleResult:
     if n_alpha:
         d0 = np.asarray(model_divergences(model, jnp.asarray(rho0), alphas, coherent))
         mean_div = np.concatenate([d0[None], stats["divergence"].mean], axis=0)
-        var_div = np.concatenate([np.zeros_like(d0)[None], variance(stats["divergence"])], axis=0)
+        # every configuration starts at ρ0: variance 0, NaN where D_α(ρ0‖τ_S) is infinite (as var of [∞, ∞])
+        var0 = np.where(np.isfinite(d0), 0.0, np.nan).astype(d0.dtype)
+        var_div = np.concatenate([var0[None], variance(stats["divergence"])], axis=0)
         every = int(info.get("divergence_every", 1))
         if every > 1:
             r = np.arange(n_steps + 1)

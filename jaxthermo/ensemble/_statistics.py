@@ -110,17 +110,18 @@ def chunk_moments(x, mask, second: bool = True):
 
     Two passes (mean, then squared deviations) inside the chunk for accuracy; ``m2`` is None for
     complex ``x`` or when ``second`` is False (only the mean is kept, e.g. for the mean state).
+    Rows outside ``mask`` (padding configurations, index ≥ n_configs) are selected out, not multiplied
+    by a zero weight: 0·∞ is NaN, and the product was safe only because XLA's simplifier rewrites it
+    into a select. Values of ±∞ give the float sum's mean (+∞, −∞, or NaN for both signs) and M2 NaN
+    (:func:`merge`).
     """
     rows = mask.reshape(mask.shape + (1,) * (x.ndim - 1))
     n = jnp.sum(mask.astype(jnp.int64 if mask.dtype == jnp.int64 else jnp.int32))
     nf = jnp.maximum(n, 1).astype(x.dtype)
-    if jnp.iscomplexobj(x):  # a select, not a complex product by the 0/1 weights
-        return Moments(n, leading_sum(jnp.where(rows, x, 0)) / nf, None)
-    w = rows.astype(x.dtype)
-    mean = leading_sum(w * x) / nf
-    if not second:
+    mean = leading_sum(jnp.where(rows, x, 0)) / nf
+    if not second or jnp.iscomplexobj(x):
         return Moments(n, mean, None)
-    m2 = leading_sum(w * (x - mean) ** 2)
+    m2 = leading_sum(jnp.where(rows, (x - mean) ** 2, 0))
     return Moments(n, mean, m2)
 
 
@@ -145,17 +146,18 @@ def sum_each(operands):
 
 def shifted_sums(rows, mask):
     """One reduction over the chunk for the moments of every row of ``rows`` (a list of k arrays (B,))
-    (GPUs): the shift K = row[0] (configuration 0 of a chunk is always valid) and the shifted sums
+    (GPUs): the shift K = row[0] (configuration 0 of a chunk is always valid; 0 where it is ±∞ or
+    NaN) and the shifted sums
     S1 = Σ w (x − K), S2 = Σ w (x − K)² over the configurations where ``mask`` (B,) is set,
     packed as (3k,) = [K, S1, S2]; :func:`moments_from_shifted_sums` turns them into moments.
 
     Up to 32 rows one variadic reduce (nothing of size B is written), above that a reduction of the
     stacked rows (timings on an H200 in benchmarks/RESULTS_ensemble.md).
     """
-    w = mask.astype(rows[0].dtype)
     shift = jnp.stack([r[0] for r in rows])
-    dev = [r - k for r, k in zip(rows, shift)]
-    ops = [w * d for d in dev] + [w * d * d for d in dev]
+    shift = jnp.where(jnp.isfinite(shift), shift, 0)  # an infinite shift: ∞ − ∞ in every deviation
+    dev = [jnp.where(mask, r - k, 0) for r, k in zip(rows, shift)]  # selected: 0·∞ of padding is NaN
+    ops = dev + [d * d for d in dev]
     sums = jnp.stack(sum_each(ops)) if len(rows) <= _VARIADIC_ROWS else jnp.sum(jnp.stack(ops), axis=1)
     return jnp.concatenate([shift, sums])
 
@@ -177,10 +179,9 @@ def moments_from_shifted_sums(n, packed):
 def chunk_higher_moments(x, mask):
     """:class:`HigherMoments` of real ``x`` (B,) over the rows where ``mask`` is set (two passes)."""
     m = chunk_moments(x, mask)
-    w = mask.astype(x.dtype)
-    dev = x - m.mean
+    dev = jnp.where(mask, x - m.mean, 0)
     dev2 = dev * dev
-    return HigherMoments(m.n, m.mean, m.m2, leading_sum(w * dev2 * dev), leading_sum(w * dev2 * dev2))
+    return HigherMoments(m.n, m.mean, m.m2, leading_sum(dev2 * dev), leading_sum(dev2 * dev2))
 
 
 def uniform_edges(lo, hi, n_bins: int, dtype=np.float64):
@@ -259,6 +260,9 @@ def merge(a, b):
     by up to ½ ulp of its magnitude, an error that grows with the number of chunks (10³ chunks of
     10³ configurations: a mean of the cumulative heat 6.5 standard errors from the float64 mean of
     the same float32 values, 0.4 merged in float64; tests/ensemble/test_long_runs.py).
+
+    Where either mean is ±∞ or NaN the merged mean is their sum (∞ + x = ∞, ∞ − ∞ = NaN: NumPy's mean of
+    the pooled values) and the central sums are NaN; Chan's Δ = ∞ − ∞ made every infinite mean NaN.
     """
     if isinstance(a, Counts):
         return Counts(np.asarray(a.counts, np.int64) + np.asarray(b.counts, np.int64))
@@ -269,12 +273,16 @@ def merge(a, b):
         na, nb = a.n, b.n
         n = na + nb
         fb = nb / np.maximum(n, 1)
-        delta = b.mean - a.mean
-        mean = a.mean + delta * _expand(fb, a.mean)
-        if a.m2 is None:
-            return Moments(n, mean, None)
-        m2 = a.m2 + b.m2 + np.real(delta * np.conj(delta)) * _expand(na * fb, a.mean)
-        return Moments(n, mean, m2)
+        finite = np.isfinite(a.mean) & np.isfinite(b.mean)
+        with np.errstate(invalid="ignore", over="ignore"):
+            delta = b.mean - a.mean
+            mean = np.where(finite, a.mean + delta * _expand(fb, a.mean), a.mean + b.mean)
+            if a.m2 is None:
+                return Moments(n, mean, None)
+            # Δ·(n_a n_b/n) first: exactly 0 for an empty side (Δ² of values near float64's largest
+            # overflowed, and ∞·0 made the merge with a device without configurations NaN)
+            m2 = a.m2 + b.m2 + np.real(delta * _expand(na * fb, a.mean) * np.conj(delta))
+        return Moments(n, mean, np.where(finite, m2, np.nan))
     if isinstance(a, dict):
         return {k: merge(a[k], b[k]) for k in a}
     raise TypeError(f"cannot merge {type(a).__name__}")
@@ -285,18 +293,28 @@ def _merge_higher(a, b):
     na, nb = np.asarray(a.n, np.int64).astype(np.float64), np.asarray(b.n, np.int64).astype(np.float64)
     n = na + nb
     nn = np.maximum(n, 1)
-    delta = np.asarray(b.mean, np.float64) - np.asarray(a.mean, np.float64)
-    m2a, m2b = np.asarray(a.m2, np.float64), np.asarray(b.m2, np.float64)
-    m3a, m3b = np.asarray(a.m3, np.float64), np.asarray(b.m3, np.float64)
-    mean = np.asarray(a.mean, np.float64) + delta * nb / nn
-    m2 = m2a + m2b + delta**2 * na * nb / nn
-    m3 = m3a + m3b + delta**3 * na * nb * (na - nb) / nn**2 + 3 * delta * (na * m2b - nb * m2a) / nn
-    m4 = (
-        np.asarray(a.m4, np.float64)
-        + np.asarray(b.m4, np.float64)
-        + delta**4 * na * nb * (na * na - na * nb + nb * nb) / nn**3
-        + 6 * delta**2 * (na * na * m2b + nb * nb * m2a) / nn**2
-        + 4 * delta * (na * m3b - nb * m3a) / nn
+    mean_a, mean_b = np.asarray(a.mean, np.float64), np.asarray(b.mean, np.float64)
+    finite = np.isfinite(mean_a) & np.isfinite(mean_b)  # else as merge: the sum of the means, NaN sums
+    with np.errstate(invalid="ignore", over="ignore"):
+        delta = mean_b - mean_a
+        m2a, m2b = np.asarray(a.m2, np.float64), np.asarray(b.m2, np.float64)
+        m3a, m3b = np.asarray(a.m3, np.float64), np.asarray(b.m3, np.float64)
+        mean = np.where(finite, mean_a + delta * nb / nn, mean_a + mean_b)
+        m2 = m2a + m2b + delta**2 * na * nb / nn
+        m3 = m3a + m3b + delta**3 * na * nb * (na - nb) / nn**2 + 3 * delta * (na * m2b - nb * m2a) / nn
+        m4 = (
+            np.asarray(a.m4, np.float64)
+            + np.asarray(b.m4, np.float64)
+            + delta**4 * na * nb * (na * na - na * nb + nb * nb) / nn**3
+            + 6 * delta**2 * (na * na * m2b + nb * nb * m2a) / nn**2
+            + 4 * delta * (na * m3b - nb * m3a) / nn
+        )
+    m2, m3, m4 = (np.where(finite, v, np.nan) for v in (m2, m3, m4))
+    # an empty side leaves the other as it is (0·∞ in the update terms of sums that overflowed: NaN)
+    empty_a, empty_b = na == 0, nb == 0
+    mean, m2, m3, m4 = (
+        np.where(empty_a, vb, np.where(empty_b, va, v))
+        for v, va, vb in zip((mean, m2, m3, m4), (mean_a, m2a, m3a, a.m4), (mean_b, m2b, m3b, b.m4))
     )
     n_out = np.asarray(a.n, np.int64) + np.asarray(b.n, np.int64)
     return HigherMoments(n_out, mean, m2, m3, m4)
