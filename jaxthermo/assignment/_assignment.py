@@ -129,7 +129,9 @@ def warn_quadrature_error(error, times, quadrature_tol) -> None:
     if not worst > float(quadrature_tol):
         return
     t = np.asarray(times, dtype=float)
-    per_interval = np.diff(np.where(np.isnan(err), 0.0, err))
+    with np.errstate(invalid="ignore"):  # inf − inf after an interval with an infinite estimate
+        per_interval = np.diff(np.where(np.isnan(err), 0.0, err))
+    per_interval = np.where(np.isnan(per_interval), -np.inf, per_interval)
     top = np.argsort(per_interval)[::-1][:3]
     where = ", ".join(f"[{t[i]:.6g}, {t[i + 1]:.6g}] ({per_interval[i]:.2g})" for i in top if per_interval[i] > 0)
     warnings.warn(

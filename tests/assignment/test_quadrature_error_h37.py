@@ -173,3 +173,13 @@ def test_estimate_under_jit_in_float32_and_nan_after_a_singular_time():
     heat, error = np.asarray(out.minimal_dissipation.heat), np.asarray(out.quadrature_error)
     assert np.any(np.isnan(heat))
     np.testing.assert_array_equal(np.isnan(error), np.isnan(heat))
+
+
+def test_warning_names_an_interval_with_an_infinite_estimate():
+    """A non-finite integrand at a node of the check rule only makes that interval's estimate inf (and the
+    cumulative estimate inf from there on); the warning names that interval first."""
+    from jaxthermo.assignment._assignment import warn_quadrature_error
+
+    error = np.array([0.0, 1e-9, np.inf, np.inf, np.inf])
+    with pytest.warns(RuntimeWarning, match=r"reaches inf .*intervals \[1, 2\] \(inf\)"):
+        warn_quadrature_error(error, np.arange(5.0), 1e-6)
