@@ -99,7 +99,7 @@ def _quadrature_error_estimate():
     model = GlobalModel(np.diag([0.0, w_s]), g * (np.kron(sm.T, sm) + np.kron(sm, sm.T)), np.diag([0.0, w_e]))
     times = np.linspace(0.0, 6.0, 25)
     out = minimal_dissipation(model, rho_s, rho_e, times, order=2)
-    reference = [0.0] + [quad(rate, 0.0, t, epsabs=1e-14, epsrel=1e-13, limit=500)[0] for t in times[1:]]
+    reference = [0.0] + [quad(rate, 0.0, t, epsabs=1e-13, epsrel=1e-12, limit=500)[0] for t in times[1:]]
     true = np.abs(np.asarray(out.assignment.heat) - np.array(reference))
     estimate = np.asarray(out.quadrature_error)
     honest = bool(np.all(true <= 1.1 * estimate + 1e-13))
