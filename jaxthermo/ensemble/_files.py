@@ -479,6 +479,8 @@ def unflatten_stats(flat, prefix=""):
     return out
 
 
+# identity items that follow from the others (the pilot run's histogram edges): named only alone
+_PILOT_EDGES = ("work_edges", "collision_work_edges")
 _SMALL = 8  # arrays of at most this many entries are recorded by value, larger ones by a digest
 
 
@@ -487,8 +489,8 @@ def _describe(value) -> str:
     if arr.dtype.kind in "biufc" and arr.size > _SMALL:
         digest = hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()[:12]
         return f"{arr.dtype}{list(arr.shape)} sha256 {digest}…"
-    if arr.dtype.kind in "biufc":
-        return json.dumps(arr.tolist()) if arr.ndim else repr(arr.item())
+    if arr.dtype.kind in "biufc":  # complex entries by repr (JSON has no complex numbers)
+        return repr(arr.item()) if arr.ndim == 0 else str(arr.tolist())
     return str(value)
 
 
@@ -658,6 +660,8 @@ class Checkpoint:
                 here, there = self.identity.get(item, absent), str(stored.get(item, absent))
                 if here != there:
                     differences[item] = (here, there)
+        if set(differences) - set(_PILOT_EDGES):  # the edges follow from what differs: not named too
+            differences = {k: v for k, v in differences.items() if k not in _PILOT_EDGES}
         if not differences and expected is not None:
             flat = {k: v for k, v in arrays.items() if "." in k}
             differences = _shape_differences(flat, expected() if callable(expected) else expected)
@@ -665,7 +669,13 @@ class Checkpoint:
             what = "; ".join(
                 f"{item}: {here} here, {there} in the checkpoint" for item, (here, there) in differences.items()
             )
-            message = f"{where} belongs to a different run ({what}); delete it or choose another path"
+            hint = ""
+            if set(differences) <= set(_PILOT_EDGES):
+                hint = (
+                    "; the default edges come from a pilot run on the first min(n_configs, 512) configurations, "
+                    "so another n_configs below 512 changes them (give work_range= and collision_work_range=)"
+                )
+            message = f"{where} belongs to a different run ({what}){hint}; delete it or choose another path"
         else:
             message = (
                 f"{where} belongs to a different run (parameters, seed, precision, statistics or histogram "

@@ -21,6 +21,8 @@ def test_recorded_identity_names_each_difference(tmp_path):
     mine = run_identity(model=_model(), seed=1, rho0=rho0, dtype="float64")
     assert mine["model.g0"] == "1.0" and mine["model.distribution"] == "Gaussian" and mine["seed"] == "1"
     assert mine["rho0"].startswith("float64[4, 4] sha256 ")  # a large array by digest
+    small = run_identity(rho0=np.diag([0.75, 0.25]).astype(complex), theta=np.array([0.1, 0.2]))
+    assert small == {"rho0": str(np.diag([0.75, 0.25]).astype(complex).tolist()), "theta": "[0.1, 0.2]"}
     with Checkpoint(path, "fingerprint-1", 10, 5, identity=mine) as ck:
         ck.save(5, {})
     other = run_identity(model=_model(g0=2.0), seed=2, rho0=rho0, dtype="float64")
@@ -58,3 +60,25 @@ def test_engine_mismatch_in_n_steps_or_alphas_is_named_from_the_shapes(tmp_path)
     with pytest.raises(CheckpointMismatch, match="number of Rényi orders alphas: 1 here, 2 in the checkpoint"):
         jt.ensemble(_model(), rho0, 3, 64, alphas=(1.0,), **kw)
     assert jt.ensemble(_model(), rho0, 3, 64, **kw).info["chunks_resumed"] >= 1  # unchanged run resumes
+
+
+def test_pilot_edges_are_named_only_when_nothing_else_differs(tmp_path):
+    """The default histogram edges follow from the parameters and seed (a pilot run): with the seed
+    differing they differ too, and naming them would only add noise."""
+    path = str(tmp_path / "ck.npz")
+    with Checkpoint(path, "fp1", 10, 5, identity={"seed": "1", "work_edges": "a"}) as ck:
+        ck.save(5, {})
+    with (
+        Checkpoint(path, "fp2", 10, 5, identity={"seed": "2", "work_edges": "b"}) as ck,
+        pytest.raises(CheckpointMismatch) as err,
+    ):
+        ck.load()
+    assert err.value.differences == {"seed": ("2", "1")}
+    with (
+        Checkpoint(path, "fp3", 10, 5, identity={"seed": "1", "work_edges": "c"}) as ck,
+        pytest.raises(
+            CheckpointMismatch,
+            match=r"\(work_edges: c here, a in the checkpoint\); the default edges come from a pilot",
+        ),
+    ):
+        ck.load()
