@@ -14,6 +14,7 @@ a readable jaxthermo file of the same kind, or that is read-only, is never repla
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import glob
@@ -494,6 +495,15 @@ def _describe(value) -> str:
     return str(value)
 
 
+def _same_in_float32(here: str, there: str) -> bool:
+    """Whether two recorded values (:func:`_describe`) are numbers equal after rounding to float32."""
+    try:
+        a, b = (np.asarray(ast.literal_eval(text), np.complex128) for text in (here, there))
+    except (ValueError, SyntaxError, TypeError):
+        return False
+    return a.shape == b.shape and bool(np.all(a.astype(np.complex64) == b.astype(np.complex64)))
+
+
 def run_identity(**items) -> dict:
     """{item: text} of a run, for a :class:`Checkpoint` to name what differs from another run: numbers
     and small arrays by value, large arrays (ρ0, histogram edges, a θ schedule) by shape and a digest,
@@ -662,6 +672,8 @@ class Checkpoint:
                     differences[item] = (here, there)
         if set(differences) - set(_PILOT_EDGES):  # the edges follow from what differs: not named too
             differences = {k: v for k, v in differences.items() if k not in _PILOT_EDGES}
+        if "dtype" in differences:  # parameters cast to the other precision: not named for their rounding
+            differences = {k: v for k, v in differences.items() if k == "dtype" or not _same_in_float32(*v)}
         if not differences and expected is not None:
             flat = {k: v for k, v in arrays.items() if "." in k}
             differences = _shape_differences(flat, expected() if callable(expected) else expected)
@@ -670,7 +682,12 @@ class Checkpoint:
                 f"{item}: {here} here, {there} in the checkpoint" for item, (here, there) in differences.items()
             )
             hint = ""
-            if set(differences) <= set(_PILOT_EDGES):
+            if "dtype" in differences:
+                hint = (
+                    "; the run's precision follows rho0's unless dtype= is given (a float32/complex64 rho0 runs "
+                    "in float32), so dtype=jnp.float64 resumes a float64 checkpoint"
+                )
+            elif set(differences) <= set(_PILOT_EDGES):
                 hint = (
                     "; the default edges come from a pilot run on the first min(n_configs, 512) configurations, "
                     "so another n_configs below 512 changes them (give work_range= and collision_work_range=)"

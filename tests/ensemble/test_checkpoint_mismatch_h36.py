@@ -57,7 +57,9 @@ def test_engine_mismatch_in_n_steps_or_alphas_is_named_from_the_shapes(tmp_path)
     with pytest.raises(CheckpointMismatch, match=r"\(n_steps: 5 here, 3 in the checkpoint\)") as err:
         jt.ensemble(_model(), rho0, 5, 64, **kw)
     assert err.value.differences == {"n_steps": ("5", "3")}
-    with pytest.raises(CheckpointMismatch, match="number of Rényi orders alphas: 1 here, 2 in the checkpoint"):
+    # from the shapes, or (once the engine records its identity) the orders themselves
+    alphas = r"(number of Rényi orders alphas: 1 here, 2|alphas: \[1.0\] here, \[1.0, inf\]) in the checkpoint"
+    with pytest.raises(CheckpointMismatch, match=alphas):
         jt.ensemble(_model(), rho0, 3, 64, alphas=(1.0,), **kw)
     assert jt.ensemble(_model(), rho0, 3, 64, **kw).info["chunks_resumed"] >= 1  # unchanged run resumes
 
@@ -82,3 +84,17 @@ def test_pilot_edges_are_named_only_when_nothing_else_differs(tmp_path):
         ),
     ):
         ck.load()
+
+
+def test_precision_difference_is_not_drowned_in_rounding(tmp_path):
+    """A float32 run against a float64 checkpoint: its parameters, cast to float32, differ in their
+    last digits; only the precision is named, with the advice for a float32 rho0."""
+    path = str(tmp_path / "ck.npz")
+    theta32 = str(np.float32(0.2).item())  # what a float32 run records: 0.20000000298023224
+    with Checkpoint(path, "fp1", 10, 5, identity={"dtype": "float64", "model.theta": "[0.2]", "seed": "1"}) as ck:
+        ck.save(5, {})
+    here = {"dtype": "float32", "model.theta": f"[{theta32}]", "seed": "1"}
+    with Checkpoint(path, "fp2", 10, 5, identity=here) as ck, pytest.raises(CheckpointMismatch) as err:
+        ck.load()
+    assert err.value.differences == {"dtype": ("float32", "float64")}
+    assert "precision follows rho0's" in str(err.value) and "dtype=jnp.float64" in str(err.value)
