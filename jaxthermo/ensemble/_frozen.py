@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -53,7 +54,9 @@ def frozen_ensemble_mean(
       rho0: initial system state (d, d).
       key: PRNG key; configuration i uses ``fold_in(key, i)`` (the engine's sampler).
       n_configs, n_steps: number of configurations and collisions N per configuration.
-      observable: maps one :class:`~jaxthermo.Trajectory` (states (N+1, d, d)) to a pytree of arrays.
+      observable: maps one :class:`~jaxthermo.Trajectory` (states (N+1, d, d)) to a pytree of arrays
+        (boolean and integer leaves are averaged in the precision of ``rho0``: an indicator's mean is a
+        fraction).
       chunk_size: configurations per vmapped chunk (no effect on the result beyond rounding).
       distribution: G(δ) (default ``model.distribution``).
       draw_dtype: dtype of the δ draws (default: the engine's, float64 under x64), cast to the
@@ -99,9 +102,18 @@ def _frozen_mean_traced(model, distribution, rho0, key, observable, n_configs, n
 
     def values(indices):
         deltas = sample_chunk(distribution, key, indices, n_steps, rdt, draw_dtype)
-        return jax.vmap(lambda ds: observable(trajectory(model, rho0, ds), model))(deltas)
+        out = jax.vmap(lambda ds: observable(trajectory(model, rho0, ds), model))(deltas)
+        return jax.tree.map(partial(_as_real, rdt), out)
 
     return mean_over_configurations(values, n_configs, chunk)
+
+
+def _as_real(rdt, x):
+    """A boolean or integer leaf in the run's real dtype (its mean is a fraction or an average count):
+    a boolean leaf (an indicator, e.g. ``W_N > 0``) raised a TypeError of ``jnp.subtract``, an integer
+    leaf of a float32 run returned a float64 mean."""
+    x = jnp.asarray(x)
+    return x.astype(rdt) if x.dtype == jnp.bool_ or jnp.issubdtype(x.dtype, jnp.integer) else x
 
 
 _frozen_mean_compiled = jax.jit(

@@ -210,3 +210,46 @@ def test_engine_divergence_of_a_state_without_full_support_is_infinite():
     for r in range(5):
         _assert_like_numpy(res.mean_divergence[r], want, rtol=1e-12)
         assert np.isnan(res.var_divergence[r, 0]) and np.all(np.abs(res.var_divergence[r, 1:]) < 1e-28)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_accelerator_program_divergence_that_is_infinite(d, monkeypatch):
+    """The accelerators' chunk program (one shifted reduction per step, run on CPU devices) with D_α = +∞
+    in every configuration (α = −0.5, θ = 0, ground state): +∞ at every step, as the CPU program, not
+    NaN (the shift K = ∞ made every deviation ∞ − ∞)."""
+    from jaxthermo.ensemble import _engine as engine
+
+    monkeypatch.setattr(engine, "_GPU_PROGRAM_ON_CPU", True)
+    monkeypatch.setattr(engine, "_TILE_KERNEL", False)  # XLA's program (the Pallas kernel is GPU code)
+    ground = jnp.zeros((d, d), jnp.complex128).at[0, 0].set(1.0)
+    res = jt.ensemble(_model(beta=2.0, theta=0.0, d=d), ground, 3, 100, alphas=(-0.5, 2.0))
+    assert np.all(np.isposinf(res.mean_divergence[:, 0])) and np.all(np.isnan(res.var_divergence[:, 0]))
+    assert np.all(np.isfinite(res.mean_divergence[:, 1]))
+
+
+@pytest.mark.parametrize("complex_dtype", [jnp.complex128, jnp.complex64])
+def test_frozen_ensemble_mean_of_boolean_and_integer_leaves(complex_dtype):
+    """An indicator's mean is the fraction of configurations (P(W_N > 0)) and a count's its average, in
+    the precision of ρ0: a boolean leaf raised a TypeError, an integer one gave float64 in a float32
+    run. Reference: NumPy over the reference route's W_N."""
+    model, key = _model(), jax.random.key(2)
+    w = _total_work(model, RHO0, N, np.arange(N_CONFIGS), key=key)
+    rho0 = RHO0.astype(complex_dtype)
+
+    def observable(traj):
+        w_n = jnp.sum(traj.work)
+        return {"positive": w_n > 0, "n_positive": jnp.sum(traj.work > 0)}
+
+    out = jt.frozen_ensemble_mean(model, rho0, key, N_CONFIGS, N, observable, chunk_size=32)
+    rdt = np.dtype(jnp.real(rho0).dtype)
+    work = np.asarray(
+        jax.vmap(lambda dl: jt.trajectory(model, RHO0, dl, store_states=False).work)(
+            sample_chunk(model.distribution, key, jnp.arange(N_CONFIGS, dtype=jnp.uint32), N, jnp.float64)
+        )
+    )
+    assert 0 < (w > 0).mean() < 1
+    for name, values in (("positive", w > 0), ("n_positive", (work > 0).sum(axis=1))):
+        mean, se = _numpy_mean_and_stderr(values.astype(np.float64))
+        assert out.mean[name].dtype == rdt and out.stderr[name].dtype == rdt
+        np.testing.assert_allclose(out.mean[name], mean, rtol=1e-6 if rdt == np.float32 else 1e-14)
+        np.testing.assert_allclose(out.stderr[name], se, rtol=1e-5 if rdt == np.float32 else 1e-12)
