@@ -190,8 +190,9 @@ def energy_assignment(model: GlobalModel, rho0, times, *, substeps: int = 8) -> 
     check_time_grid(times)
     substeps = check_positive_int(substeps, "substeps")
     rho0 = one_state(as_array(rho0, "rho0", dims=model.dims), "rho0", d)  # a Qobj: dims checked against (d_S, d_E)
-    cdt = complex_dtype_for(jnp.result_type(rho0.dtype, jnp.asarray(times).dtype))
+    cdt = complex_dtype_for(rho0.dtype)  # the state sets the precision; the times follow it (README "Precision")
     rho0 = rho0.astype(cdt)
+    times = jnp.asarray(times).astype(jnp.real(rho0).dtype)
     if model.drive is not None:
         d_s = model.dims[0]
         shape = jax.eval_shape(model.drive_at, jnp.asarray(times)[0]).shape
@@ -360,12 +361,12 @@ def reduced_map(model: GlobalModel, rho_env, t) -> ReducedMap:
     _require_constant(model)
     check_real_scalar(t, "t")
     rho_env = one_state(rho_env, "rho_env", model.dims[1])
-    # result_type of the values, not of their dtypes: a Python-float t is weakly typed and keeps a float32
-    # state's precision (jnp.asarray(t).dtype is float64 and made a float32 run complex128)
-    cdt = complex_dtype_for(jnp.result_type(rho_env, t))
+    # the state sets the precision and t follows it (README "Precision"): a float32 state with any t,
+    # Python or NumPy float64, runs in complex64 (jnp.asarray(t).dtype made such a run complex128)
+    cdt = complex_dtype_for(rho_env.dtype)
     h = model.hamiltonian(cdt)
     w, v = spectral_decomposition(h)
-    u, u_dot = _propagator_and_derivative(h, w, v, jnp.asarray(t))
+    u, u_dot = _propagator_and_derivative(h, w, v, jnp.asarray(t).astype(jnp.real(h).dtype))
     return _map_from_propagator(u, u_dot, rho_env.astype(cdt), model.dims)
 
 
@@ -474,10 +475,10 @@ def minimal_dissipation(
     order = check_positive_int(order, "order")
     check_real_scalar(rcond, "rcond", positive=True)
     rho_s0, rho_env = one_state(rho_s0, "rho_s0", d_s), one_state(rho_env, "rho_env", d_e)
-    times = jnp.asarray(times)
-    cdt = complex_dtype_for(jnp.result_type(jnp.asarray(rho_s0).dtype, jnp.asarray(rho_env).dtype, times.dtype))
+    cdt = complex_dtype_for(jnp.result_type(jnp.asarray(rho_s0).dtype, jnp.asarray(rho_env).dtype))  # the states'
     rho_s0 = jnp.asarray(rho_s0).astype(cdt)
     rho_env = jnp.asarray(rho_env).astype(cdt)
+    times = jnp.asarray(times).astype(jnp.real(rho_s0).dtype)  # precision; the times follow it (README "Precision")
     if trace is None:
         trace = jnp.real(jnp.trace(jnp.asarray(model.h_system)))
     check_real_scalar(trace, "trace")

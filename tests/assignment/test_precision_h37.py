@@ -21,7 +21,7 @@ def test_reduced_map_and_generator_keep_float32_with_a_python_float_time():
     the float64 computation to float32 rounding."""
     model32, rho_e32 = _model(np.float32)
     model64, rho_e64 = _model(np.float64)
-    for t in (1.7, 2, np.float32(1.7)):
+    for t in (1.7, 2, np.float32(1.7), np.float64(1.7), jnp.float64(1.7)):
         phi, phi_dot = reduced_map(model32, rho_e32, t)
         gen = exact_generator(model32, rho_e32, t)
         assert phi.dtype == phi_dot.dtype == gen.dtype == jnp.complex64, (t, phi.dtype, gen.dtype)
@@ -30,8 +30,31 @@ def test_reduced_map_and_generator_keep_float32_with_a_python_float_time():
         np.testing.assert_allclose(phi, ref_phi, atol=2e-6)
         np.testing.assert_allclose(phi_dot, ref_phi_dot, atol=2e-6)
         np.testing.assert_allclose(gen, ref_gen, atol=1e-5)
-    # a float64 time is a float64 input: promotion is then what was asked for
-    assert reduced_map(model32, rho_e32, np.float64(1.7)).phi.dtype == jnp.complex128
+    # the state sets the precision (a NumPy float64 t also promoted the run to complex128 before)
+    assert reduced_map(model64, rho_e64, np.float32(1.7)).phi.dtype == jnp.complex128
+
+
+def test_energetics_follow_the_state_with_float64_numpy_times():
+    """energy_assignment and minimal_dissipation took their precision from the times as well: a float32 state
+    with ``np.linspace`` times (float64) ran in complex128 and returned float64, unlike model A and
+    quadratic_energetics (the state sets the precision). Now float32, equal to the float64 run to float32
+    accuracy; a float64 state with float32 times stays float64."""
+    from jaxthermo import energy_assignment, minimal_dissipation
+
+    model32, rho_e32 = _model(np.float32)
+    model64, rho_e64 = _model(np.float64)
+    rho_s = np.array([[0.3, 0.1], [0.1, 0.7]])
+    times = np.linspace(0.0, 4.0, 21)
+    ea32 = energy_assignment(model32, np.kron(rho_s, rho_e64).astype(np.float32), times)
+    ea64 = energy_assignment(model64, np.kron(rho_s, rho_e64), times)
+    md32 = minimal_dissipation(model32, rho_s.astype(np.float32), rho_e32, times)
+    md64 = minimal_dissipation(model64, rho_s, rho_e64, times)
+    for a32, a64 in ((ea32.energies, ea64.energies), (md32.assignment.heat, md64.assignment.heat)):
+        assert a32.dtype == jnp.float32, a32.dtype
+        np.testing.assert_allclose(a32, a64, atol=2e-5)
+    assert md32.times.dtype == jnp.float32
+    md = minimal_dissipation(model64, rho_s, rho_e64, times.astype(np.float32))
+    assert md.assignment.heat.dtype == jnp.float64
 
 
 def test_from_regime_keeps_float32_parameters():
