@@ -83,12 +83,15 @@ def thermal_populations(d: int, beta, g) -> jnp.ndarray:
     """Populations of ``exp(-β g s_z)/Z``, shape (..., d) for broadcast β, g.
 
     Equal to ``q_j = a^j (1 - a)/(1 - a^d)`` with ``a = e^{-βg}``, computed as a softmax so that
-    it is stable for any βg (including βg = 0 and |βg| ≫ 1).
+    it is stable for any βg (including βg = 0 and |βg| ≫ 1). A product βg beyond the largest number
+    of the precision over d (β = 10³⁰⁰, g = 10¹⁰ overflowed to inf and gave NaN) is the ground state
+    (βg > 0) or the top state (βg < 0) to every digit, as the limit says.
     """
     check_dimension(d)
     beta, g = _checked_temperature(beta, g)
     dtype = float_dtype_of(beta, g)
-    beta_g = (beta.astype(dtype) * g.astype(dtype))[..., None]
+    largest = float(jnp.finfo(dtype).max) / d  # the logits ±βg(d − 1)/2 and their differences stay finite
+    beta_g = jnp.clip(beta.astype(dtype) * g.astype(dtype), -largest, largest)[..., None]
     logits = -beta_g * spin_z_diagonal(d, dtype)
     return _softmax(logits)
 

@@ -111,3 +111,21 @@ def test_import_policy_x64_and_highest_matmul_precision():
 
     assert jax.config.jax_enable_x64
     assert str(jax.config.jax_default_matmul_precision).lower() == "highest"
+
+
+def test_thermal_state_where_beta_g_overflows_is_the_limit():
+    """β = 10³⁰⁰, g = 10¹⁰: βg overflowed to inf and the softmax gave NaN populations, silently. The limit
+    βg → +∞ is the ground state (−∞: the top state), which NumPy's closed form q_j ∝ e^{−βg m_j} already
+    gives to every digit at βg = 800 (e^{−800} underflows); float32 overflows at 3.4·10³⁸."""
+    import jax
+
+    closed = lambda d, bg: (lambda w: w / w.sum())(np.exp(-bg * (np.arange(d) - (d - 1) / 2) - 800 * (d - 1) / 2))
+    for d in (2, 3, 5):
+        ground = np.eye(d)[0]
+        np.testing.assert_array_equal(np.diag(np.asarray(jt.thermal_state(d, 1e300, 1e10))), ground)
+        np.testing.assert_array_equal(np.asarray(jt.thermal_populations(d, 1e300, 1e10)), closed(d, 800.0))
+        np.testing.assert_array_equal(np.asarray(jt.thermal_populations(d, -1e300, 1e10)), np.eye(d)[-1])
+        p32 = jt.thermal_populations(d, jnp.float32(1e30), jnp.float32(1e10))
+        assert p32.dtype == jnp.float32 and np.array_equal(np.asarray(p32), ground)
+    grad = jax.grad(lambda b: jt.thermal_populations(2, b, 1e10)[1])(1e300)
+    assert np.isfinite(grad) and grad == 0.0  # e^{−βg} and its derivative vanish in the limit
