@@ -33,7 +33,8 @@ from .._validation import (
     check_positive_int,
     check_real_dtype,
 )
-from ._files import Checkpoint, check_writable, expected_stats
+from ..inhomogeneous._model import check_representable
+from ._files import Checkpoint, check_writable, expected_stats, run_identity
 from ._files import flatten_stats as flatten_stats
 from ._files import unflatten_stats as unflatten_stats
 from ._kernel import model_a_chunk, pilot_work_ranges
@@ -261,6 +262,8 @@ def run_grid(
     check_real_dtype(dtype, "dtype")
     check_real_dtype(draw_dtype, "draw_dtype")
     rdt = jnp.dtype(dtype or run_dtype_of(rho0))
+    for m in models:  # in the run's precision and N: a float32 run of Gaussian(1e39) was NaN throughout
+        check_representable(m, rdt, n_steps)
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     rho0 = as_state(np.asarray(rho0), complex_dtype_for(rdt))
     coherent = has_coherences(rho0) if coherent is None else bool(coherent)
@@ -326,6 +329,20 @@ def run_grid(
                         chunk_size,
                         legacy_fingerprint=_leaf_bytes(run_id + (chunk_size,) + statistics),
                         sized_fingerprint=_leaf_bytes(run_id + statistics),
+                        identity=run_identity(  # what differs, named, when another run's file is found
+                            model=stacked,
+                            rho0=rho0,
+                            work_edges=work_edges,
+                            collision_work_edges=collision_edges,
+                            n_steps=n_steps,
+                            seed=int(seed),
+                            alphas=alphas,
+                            coherent=coherent,
+                            dtype=str(rdt),
+                            draw_dtype=str(draw_dtype),
+                            divergence_every=divergence_every,
+                            wrt=wrt,
+                        ),
                         writer=jax.process_index() == 0,
                     )
                 )

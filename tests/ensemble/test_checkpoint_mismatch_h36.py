@@ -98,3 +98,31 @@ def test_precision_difference_is_not_drowned_in_rounding(tmp_path):
         ck.load()
     assert err.value.differences == {"dtype": ("float32", "float64")}
     assert "precision follows rho0's" in str(err.value) and "dtype=jnp.float64" in str(err.value)
+
+
+def test_engine_records_its_run_and_names_seed_and_model_differences(tmp_path):
+    """jt.ensemble now passes its run identity to the checkpoint: another seed or another g0 is named
+    (before: the catch-all 'parameters, seed, precision, … differ' with Python advice)."""
+    import jaxthermo as jt
+
+    path = tmp_path / "run.npz"
+    model = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.1, distribution=jt.Gaussian(0.05))
+    rho0 = jt.thermal_state(2, 1.0, 1.0)
+    jt.ensemble(model, rho0, 4, 64, seed=1, checkpoint=path)
+    with pytest.raises(CheckpointMismatch, match=r"\(seed: 2 here, 1 in the checkpoint\)"):
+        jt.ensemble(model, rho0, 4, 64, seed=2, checkpoint=path)
+    with pytest.raises(CheckpointMismatch, match=r"model\.g0: \[1\.5\] here, \[1\.0\] in the checkpoint"):
+        jt.ensemble(model.replace(g0=1.5), rho0, 4, 64, seed=1, checkpoint=path)
+    assert jt.ensemble(model, rho0, 4, 64, seed=1, checkpoint=path).n_configs == 64  # the same run resumes
+
+
+def test_engine_refuses_a_law_that_overflows_the_run_precision():
+    """A float32 run of Gaussian(1e39) (finite in float64) computed NaN everywhere; now a ValueError naming
+    g0 and the law before anything runs (float32's largest number is 3.4e38)."""
+    import jax.numpy as jnp
+
+    import jaxthermo as jt
+
+    model = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.1, distribution=jt.Gaussian(1e39))
+    with pytest.raises(ValueError, match=r"g0=1 with Gaussian sigma .* overflows float32"):
+        jt.ensemble(model, jt.thermal_state(2, 1.0, 1.0).astype(jnp.float32), 4, 64)
