@@ -106,11 +106,34 @@ def quadrature_error(heat, heat_rate_nodes, weights, heat_rate_check, weights_ch
     return jnp.where(jnp.isnan(heat), jnp.nan, error.astype(heat.dtype))
 
 
-def check_quadrature_tol(quadrature_tol):
-    """``quadrature_tol``: None (no check) or a finite number > 0 (``ValueError`` naming it otherwise)."""
+def check_quadrature_tol(quadrature_tol, estimate_error: bool = True):
+    """``quadrature_tol``: None (no check) or a finite number > 0 (``ValueError`` naming it otherwise);
+    ``estimate_error`` a bool, True where ``quadrature_tol`` is set (the tolerance needs the estimate)."""
+    if not isinstance(estimate_error, (bool, np.bool_)):
+        raise ValueError(f"estimate_error must be True or False; got {estimate_error!r}")
     if quadrature_tol is not None:
         check_real_scalar(quadrature_tol, "quadrature_tol", positive=True)
+        if not estimate_error:
+            raise ValueError("quadrature_tol needs the error estimate: estimate_error=False skips it")
     return quadrature_tol
+
+
+def heat_rule_points(times, order: int, estimate_error: bool):
+    """The composite Gauss–Legendre rule of ``order`` nodes on ``times`` and, with ``estimate_error``, that of
+    ``order + 1`` nodes (the embedded check, docs/assignment.md §6; ``None`` without): ``(nodes, weights,
+    check, points)`` with ``points`` every node of both, flat, to evaluate in one pass."""
+    nodes, weights = composite_gauss_legendre(times, order)
+    check = composite_gauss_legendre(times, order + 1) if estimate_error else None
+    points = nodes.reshape(-1) if check is None else jnp.concatenate([nodes.reshape(-1), check[0].reshape(-1)])
+    return nodes, weights, check, points
+
+
+def heat_error(heat, heat_rate, weights, check, rate_at_check):
+    """:func:`quadrature_error` from the check rule's integrand values ``rate_at_check`` (flat), or NaN at every
+    time where the estimate was skipped (``check`` is None: not known, not zero)."""
+    if check is None:
+        return jnp.full(heat.shape, jnp.nan, heat.dtype)
+    return quadrature_error(heat, heat_rate, weights, rate_at_check.reshape(check[0].shape), check[1])
 
 
 def warn_quadrature_error(error, times, quadrature_tol) -> None:

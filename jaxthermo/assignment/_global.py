@@ -29,7 +29,6 @@ import numpy as np
 
 from .._dtypes import complex_dtype_for
 from .._linalg import inverse_condition
-from .._quadrature import composite_gauss_legendre
 from .._qudit import Dimensions, dagger, expectation, tensor
 from .._qutip import as_array, is_qobj
 from .._superoperators import apply_superoperator
@@ -49,10 +48,11 @@ from ._assignment import (
     Assignment,
     bare_assignment,
     check_quadrature_tol,
+    heat_error,
+    heat_rule_points,
     interaction_assignment,
     local_minimum_times,
     minimal_dissipation_assignment,
-    quadrature_error,
     warn_quadrature_error,
 )
 from ._generator import TimeInterval, canonical_form, non_markovian_intervals
@@ -440,6 +440,7 @@ def minimal_dissipation(
     rcond: float = 1e-8,
     trace=None,
     quadrature_tol=None,
+    estimate_error: bool = True,
 ) -> MinimalDissipation:
     """Minimal-dissipation U^md, Q^md, W^md of the system for ρ(0) = ρ_S ⊗ ρ_E ([CB22]; docs/assignment.md).
 
@@ -467,9 +468,11 @@ def minimal_dissipation(
       trace: Tr K_S, a finite real scalar (default Tr H_S).
       quadrature_tol: None (default, no check) or a finite number > 0: warn when ``quadrature_error``
         exceeds it anywhere on the grid.
+      estimate_error: False skips the check rule (``order`` instead of ``2·order + 1`` evaluations per
+        interval, for sweeps where speed matters); ``quadrature_error`` is then NaN.
     """
     _require_constant(model)
-    check_quadrature_tol(quadrature_tol)
+    check_quadrature_tol(quadrature_tol, estimate_error)
     d_s, d_e = model.dims
     check_time_grid(times)
     order = check_positive_int(order, "order")
@@ -484,7 +487,7 @@ def minimal_dissipation(
     check_real_scalar(trace, "trace")
     # in the run's precision: canonical_form computes in the dtype of trace (a Python 0.0 is float64)
     trace = jnp.asarray(trace).astype(jnp.real(rho_s0).dtype)
-    result = _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order)
+    result = _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order, bool(estimate_error))
     warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "Φ_t")
     warn_quadrature_error(result.quadrature_error, result.times, quadrature_tol)
     return result
@@ -501,8 +504,8 @@ class _MapSlice(NamedTuple):
     det_sign: jnp.ndarray  # sign of det Φ_t (real: Φ_t preserves Hermiticity)
 
 
-@partial(jax.jit, static_argnames=("order",))
-def _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order):
+@partial(jax.jit, static_argnames=("order", "estimate_error"))
+def _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order, estimate_error=True):
     d_s, d_e = model.dims
     cdt = rho_s0.dtype
     h = model.hamiltonian(cdt)
@@ -521,19 +524,18 @@ def _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order
         return _MapSlice(form.hamiltonian, form.rates, rho, rho_dot, rc, sign)
 
     k, rates, rho, _, rc, sign = jax.lax.map(at_time, times)
-    nodes, weights = composite_gauss_legendre(times, order)
-    nodes_c, weights_c = composite_gauss_legendre(times, order + 1)  # the embedded check (docs/assignment.md §6)
+    nodes, weights, check, points = heat_rule_points(times, order, estimate_error)
     n_q = nodes.size  # both rules' nodes in one pass
-    both = jax.lax.map(at_time, jnp.concatenate([nodes.reshape(-1), nodes_c.reshape(-1)]))
+    both = jax.lax.map(at_time, points)
     k_n, _, _, rho_dot_n, rc_n, sign_n = jax.tree_util.tree_map(lambda x: x[:n_q], both)
-    heat_rate_c = expectation(both.hamiltonian[n_q:], both.state_derivative[n_q:]).reshape(nodes_c.shape)
+    heat_rate_c = expectation(both.hamiltonian[n_q:], both.state_derivative[n_q:])
     shape = nodes.shape
     singular = rc < rcond
     singular_nodes = (rc_n < rcond).reshape(shape) | sign_change_nodes(sign, sign_n.reshape(shape))
     energy = expectation(k, rho)
     heat_rate = expectation(k_n, rho_dot_n).reshape(shape)
     assignment = minimal_dissipation_assignment(energy, heat_rate, weights, singular, singular_nodes)
-    error = quadrature_error(assignment.heat, heat_rate, weights, heat_rate_c, weights_c)
+    error = heat_error(assignment.heat, heat_rate, weights, check, heat_rate_c)
     k = jnp.where(singular[:, None, None], jnp.nan, k)
     rates = jnp.where(singular[:, None], jnp.nan, rates)
     return MinimalDissipation(times, k, rho, rates, assignment, rc, singular, singular_nodes, nodes, error)

@@ -183,3 +183,43 @@ def test_warning_names_an_interval_with_an_infinite_estimate():
     error = np.array([0.0, 1e-9, np.inf, np.inf, np.inf])
     with pytest.warns(RuntimeWarning, match=r"reaches inf .*intervals \[1, 2\] \(inf\)"):
         warn_quadrature_error(error, np.arange(5.0), 1e-6)
+
+
+def test_estimate_error_false_skips_the_check_rule():
+    """``estimate_error=False`` (for sweeps where speed matters): the same Q^md and W^md (the ``order`` rule
+    alone, evaluated on the same nodes), ``quadrature_error`` NaN (not known, not zero), ``order`` instead of
+    ``2·order + 1`` integrand evaluations per interval (counted through the traced program's map length);
+    with a tolerance or a non-bool it is refused naming the parameter."""
+    model, _, _ = _exchange(1.0, 0.3)
+    times = np.linspace(0.0, 6.0, 31)
+    full = minimal_dissipation(model, RHO_S, RHO_E, times)
+    fast = minimal_dissipation(model, RHO_S, RHO_E, times, estimate_error=False)
+    np.testing.assert_allclose(fast.assignment.heat, full.assignment.heat, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(fast.assignment.work, full.assignment.work, rtol=0, atol=1e-15)
+    assert np.all(np.isnan(np.asarray(fast.quadrature_error))) and np.all(np.isfinite(full.quadrature_error))
+    quad_model = QuadraticReservoirs.from_regime(2, 2, detuning=1.0, effective_coupling=0.3, nu2=2.0, g=0.1)
+    q_full = quad_model.energetics(times)
+    q_fast = quad_model.energetics(times, estimate_error=False)
+    np.testing.assert_allclose(q_fast.minimal_dissipation.heat, q_full.minimal_dissipation.heat, rtol=0, atol=1e-14)
+    assert np.all(np.isnan(np.asarray(q_fast.quadrature_error)))
+
+    def scan_lengths(jaxpr):  # every lax.map/scan in the program, nested programs included
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name == "scan":
+                yield eqn.params["length"]
+            for value in eqn.params.values():
+                inner = getattr(value, "jaxpr", value)
+                if hasattr(inner, "eqns"):
+                    yield from scan_lengths(inner)
+
+    def evaluations(estimate):  # the maps over grid times and quadrature nodes (the longest ones)
+        program = jax.make_jaxpr(
+            lambda t: minimal_dissipation(model, RHO_S, RHO_E, t, estimate_error=estimate).assignment.heat
+        )(jnp.asarray(times))
+        return sorted(n for n in scan_lengths(program.jaxpr) if n >= 31)
+
+    assert evaluations(True) == [31, 30 * 4 + 30 * 5] and evaluations(False) == [31, 30 * 4]
+    with pytest.raises(ValueError, match="quadrature_tol needs the error estimate"):
+        minimal_dissipation(model, RHO_S, RHO_E, times, quadrature_tol=1e-6, estimate_error=False)
+    with pytest.raises(ValueError, match="estimate_error must be True or False"):
+        quad_model.energetics(times, estimate_error="no")
