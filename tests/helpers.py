@@ -3,6 +3,7 @@ fresh Python process for what only an import can show."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import subprocess
@@ -177,3 +178,24 @@ def log_petz_trace(u, log_mu, log_s, a):
     terms = np.where(w > 0, terms + np.log(np.where(w > 0, w, 1.0)), -np.inf)
     m = terms.max()
     return m + np.log(np.sum(np.exp(terms - m)))
+
+
+_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+
+
+@contextlib.contextmanager
+def counted_compilations():
+    """The number of XLA compilations inside the block, in a one-element list (jax.monitoring)."""
+    import jax  # here: importing the helpers does not import JAX before jaxthermo
+
+    count = [0]
+
+    def listener(event, duration, **kwargs):
+        if event == _COMPILE_EVENT:
+            count[0] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield count
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)

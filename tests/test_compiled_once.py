@@ -9,8 +9,6 @@ parameter values (β, θ, σ, ρ_0, δ's) compile nothing. Counted with JAX's ow
 
 from __future__ import annotations
 
-import contextlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -18,24 +16,7 @@ import pytest
 
 import jaxthermo as jt
 import jaxthermo.inhomogeneous as ih
-
-_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
-
-
-@contextlib.contextmanager
-def counted_compilations():
-    """The number of XLA compilations inside the block, in a one-element list."""
-    count = [0]
-
-    def listener(event, duration, **kwargs):
-        if event == _COMPILE_EVENT:
-            count[0] += 1
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        yield count
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
+from tests.helpers import counted_compilations
 
 
 def _model(beta=1.0, theta=0.1, sigma=0.05, d=2, **kw):

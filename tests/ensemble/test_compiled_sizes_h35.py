@@ -8,8 +8,6 @@ a new pilot too. A run that fits in one chunk now takes the least power of 4 per
 Compilations are counted with JAX's own events, as in tests/test_compiled_once.py.
 """
 
-import contextlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,24 +15,7 @@ import numpy as np
 import jaxthermo as jt
 from jaxthermo.ensemble._engine import balanced_per_device, default_chunk_size, shared_per_device
 from jaxthermo.ensemble._sampling import sample_chunk
-
-_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
-
-
-@contextlib.contextmanager
-def counted_compilations():
-    count = [0]
-
-    def listener(event, duration, **kwargs):
-        if event == _COMPILE_EVENT:
-            count[0] += 1
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        yield count
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
-
+from tests.helpers import counted_compilations
 
 MODEL = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.3, distribution=jt.Gaussian(0.2))
 RHO0 = jt.thermal_state(2, 0.5, 1.0)
