@@ -196,8 +196,10 @@ def main(argv=None) -> int:
 
     if args.command != "init":  # the commands that compute: keep their compiled programs on disk
         from ._compilation_cache import use_compilation_cache
+        from ._log_filter import drop_cache_load_messages
 
-        use_compilation_cache()
+        if use_compilation_cache() is not None:
+            drop_cache_load_messages()  # jaxlib's two log lines per program loaded from the cache
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning(args.command)
         try:
