@@ -17,9 +17,10 @@ EPYC (Zen 4):
 
 :func:`drop_cache_load_messages` routes the process's standard error (file descriptor 2, where the
 C++ logger writes) through a pipe and a thread that drops exactly these lines and passes
-everything else through unchanged and at once (progress bars, warnings, any other XLA message,
-including a loader mismatch of a real instruction-set feature). POSIX only; commands that keep no
-cache do not install it, nor does importing jaxthermo.
+everything else through unchanged and at once (any other XLA message, including a loader mismatch
+of a real instruction-set feature); Python's ``sys.stderr`` (progress bars, warnings) writes to the
+terminal directly. POSIX only; commands that keep no cache do not install it, nor does importing
+jaxthermo.
 """
 
 from __future__ import annotations
@@ -100,12 +101,17 @@ def drop_cache_load_messages() -> bool:
         return False
     pump = threading.Thread(target=_pump, args=(read_fd, original), name="jaxthermo-stderr", daemon=True)
     pump.start()
+    # Python's own stderr keeps writing to the terminal itself (progress bars size themselves from
+    # it; a pipe has no size), the C++ logger's descriptor 2 goes through the pump
+    python_stderr = sys.stderr
+    sys.stderr = open(os.dup(original), "w", buffering=1, encoding=python_stderr.encoding, errors=python_stderr.errors)
 
     def restore():
-        try:
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
+        for stream in (sys.stderr, python_stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
         os.dup2(original, 2)  # the pipe's last writer closes: the pump drains it and stops
         pump.join(timeout=5)
 
