@@ -106,15 +106,16 @@ def quadrature_error(heat, heat_rate_nodes, weights, heat_rate_check, weights_ch
     return jnp.where(jnp.isnan(heat), jnp.nan, error.astype(heat.dtype))
 
 
-def check_quadrature_tol(quadrature_tol, estimate_error: bool = True):
+def check_quadrature_tol(quadrature_tol, estimate_error: bool = True, *, name: str = "quadrature_tol"):
     """``quadrature_tol``: None (no check) or a finite number > 0 (``ValueError`` naming it otherwise);
-    ``estimate_error`` a bool, True where ``quadrature_tol`` is set (the tolerance needs the estimate)."""
+    ``estimate_error`` a bool, True where ``quadrature_tol`` is set (the tolerance needs the estimate).
+    ``name`` is the tolerance's parameter name in the messages (``integration_tol`` of ``energy_assignment``)."""
     if not isinstance(estimate_error, (bool, np.bool_)):
         raise ValueError(f"estimate_error must be True or False; got {estimate_error!r}")
     if quadrature_tol is not None:
-        check_real_scalar(quadrature_tol, "quadrature_tol", positive=True)
+        check_real_scalar(quadrature_tol, name, positive=True)
         if not estimate_error:
-            raise ValueError("quadrature_tol needs the error estimate: estimate_error=False skips it")
+            raise ValueError(f"{name} needs the error estimate: estimate_error=False skips it")
     return quadrature_tol
 
 
@@ -136,11 +137,21 @@ def heat_error(heat, heat_rate, weights, check, rate_at_check):
     return quadrature_error(heat, heat_rate, weights, rate_at_check.reshape(check[0].shape), check[1])
 
 
-def warn_quadrature_error(error, times, quadrature_tol) -> None:
-    """``RuntimeWarning`` (outside jit) when the estimated quadrature error of Q^md exceeds ``quadrature_tol``.
+def warn_quadrature_error(
+    error,
+    times,
+    quadrature_tol,
+    *,
+    what: str = "the minimal-dissipation heat's quadrature error estimate",
+    name: str = "quadrature_tol",
+    remedy: str = "refine the time grid there (refine_times) or raise order",
+) -> None:
+    """``RuntimeWarning`` (outside jit) when the estimated error ``error`` (T,) exceeds ``quadrature_tol``.
 
-    Names the largest estimate, where it is reached, and the intervals contributing most, to refine
-    (``refine_times``); NaN estimates (after a singular time, already reported) are ignored."""
+    Names the largest estimate, where it is reached, and the intervals where the estimate grows most, to
+    refine (``refine_times``); NaN estimates (after a singular time, already reported) are ignored. The
+    defaults word it for Q^md; ``what``, ``name`` (the tolerance's parameter) and ``remedy`` word it for
+    another estimate (the RK4 error of a driven ``energy_assignment``, docs/assignment.md §7)."""
     if quadrature_tol is None:
         return
     error, times = jax.lax.stop_gradient((error, times))
@@ -158,9 +169,8 @@ def warn_quadrature_error(error, times, quadrature_tol) -> None:
     top = np.argsort(per_interval)[::-1][:3]
     where = ", ".join(f"[{t[i]:.6g}, {t[i + 1]:.6g}] ({per_interval[i]:.2g})" for i in top if per_interval[i] > 0)
     warnings.warn(
-        f"the minimal-dissipation heat's quadrature error estimate reaches {worst:.3g} "
-        f"(> quadrature_tol = {float(quadrature_tol):g}); largest contributions from the intervals {where}: "
-        "refine the time grid there (refine_times) or raise order",
+        f"{what} reaches {worst:.3g} (> {name} = {float(quadrature_tol):g}); largest contributions from the "
+        f"intervals {where}: {remedy}",
         RuntimeWarning,
         stacklevel=3,
     )
