@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._dtypes import as_complex, as_real, as_state
-from .._linalg import expm, inverse_condition
+from .._linalg import DEFAULT_SQUARINGS, PADE_THETA, expm, inverse_condition
 from .._qudit import commutator, partial_trace, tensor
 from .._qutip import qobj_inputs
 from .._superoperators import superoperator
@@ -103,7 +103,10 @@ def propagate(model, rho0, times) -> jnp.ndarray:
 
     The Liouvillian is exponentiated, not integrated: for concrete, uniformly spaced times one
     ``expm(𝓛 Δt)`` (plus one for ``times[0]``) is applied step by step in a ``lax.scan``;
-    otherwise one ``expm`` per interval. Batched models are vmapped.
+    otherwise one ``expm`` per interval. Batched models are vmapped. Long intervals take as many
+    squarings as they need, the stationary mode removed first, so ρ(t) reaches the steady state
+    to rounding at any t (docs/coherent.md §3); inside ``jit`` with traced times the propagators
+    stop at ‖𝓛‖₁Δt ≈ 7·10⁵ (NaN beyond; ``ValueError`` under ``validate="always"``).
 
     Args:
       model: :class:`CoherentCollisionModel` or :class:`MultiSpeciesModel`, possibly batched.
@@ -130,13 +133,55 @@ def propagate(model, rho0, times) -> jnp.ndarray:
         t = np.asarray(times, dtype=float)
         steps = np.diff(t)
         uniform = t.size > 2 and np.allclose(steps, steps[0], rtol=1e-12, atol=0.0)
-    return _propagate(model, rho0, jnp.asarray(times), uniform)
+    squarings = _propagator_squarings(model, times)
+    out = _propagate(model, rho0, jnp.asarray(times), uniform, squarings)
+    if not is_concrete(times):
+        error_if(
+            ~jnp.isfinite(out),
+            "times: a step of these traced times exceeds the range of the propagator's squarings (‖𝓛‖₁Δt > 2¹⁷θ ≈ "
+            "7e5): pass concrete times to propagate (jit over the model only), or finer times; found {value}",
+            out,
+        )
+    return out
 
 
-@partial(jax.jit, static_argnames="uniform")
-def _propagate(model, rho0, times, uniform):
+# ‖𝓛‖₁ assumed for a model traced under jax.grad when its propagators' squarings are chosen from
+# concrete times; beyond 2¹⁷θ at that norm they take _TRACED_SQUARINGS (up to ‖𝓛‖₁Δt ≈ 2⁶⁴θ ≈ 10²⁰)
+_TRACED_NORM = 1e3
+_TRACED_SQUARINGS = 64
+
+
+def _propagator_squarings(model, times) -> int:
+    """Static number of squarings for the propagators e^{𝓛Δt} of :func:`propagate` (docs/coherent.md §3).
+
+    expm's default 17 (‖𝓛‖₁Δt ≤ 2¹⁷θ ≈ 7·10⁵) where the longest interval of concrete times (or the first
+    time) needs no more, else as many as it needs, the stationary mode removed before squaring. A model
+    traced by ``jax.grad`` counts as ‖𝓛‖₁ = 10³ (then at least 64 squarings); traced times (``jit``): 17.
+    A product ‖𝓛‖₁Δt that overflows is refused naming ``times``."""
+    if not is_concrete(times):
+        return DEFAULT_SQUARINGS
+    t = np.asarray(times, dtype=float)
+    longest = float(max(t[0], np.max(np.diff(t)) if t.size > 1 else 0.0))
+    if all(is_concrete(x) for x in jax.tree_util.tree_leaves(model)):
+        lv = np.asarray(liouvillian(model))
+        rate, floor = float(np.max(np.sum(np.abs(lv), axis=-2))), DEFAULT_SQUARINGS
+    else:
+        lv, rate, floor = None, _TRACED_NORM, _TRACED_SQUARINGS
+    dtype = np.dtype(np.real(lv).dtype if lv is not None else jnp.result_type(float))
+    norm = rate * longest  # ‖𝓛Δt‖₁ of the worst member
+    if not np.isfinite(norm) or norm > float(np.finfo(dtype).max) / 4:
+        raise ValueError(
+            f"times: the interval {longest:.3g} times ‖𝓛‖₁ = {rate:.3g} overflows {dtype}; the long-time limit is "
+            "steady_state(model)"
+        )
+    need = int(np.ceil(np.log2(norm / PADE_THETA[dtype.itemsize]))) if norm > 0 else 0
+    return DEFAULT_SQUARINGS if need <= DEFAULT_SQUARINGS else max(need, floor)
+
+
+@partial(jax.jit, static_argnames=("uniform", "squarings"))
+def _propagate(model, rho0, times, uniform, squarings=DEFAULT_SQUARINGS):
     d = model.dims[0]
-    v0, props = map_over_models(lambda m: _propagators_one(m, rho0, times, uniform), model)
+    v0, props = map_over_models(lambda m: _propagators_one(m, rho0, times, uniform, squarings), model)
     batch = v0.shape[:-1]
     n = int(np.prod(batch)) if batch else 1
     # the time loop runs once over the whole batch, batch axis last: elementwise products that
@@ -158,16 +203,27 @@ def _propagate(model, rho0, times, uniform):
     return jnp.moveaxis(out, -1, 0).reshape(batch + (times.shape[0], d, d))
 
 
-def _propagators_one(model, rho0, times, uniform):
-    """ρ(times[0]) as a vector and the step propagator(s): expm(𝓛Δt) (d², d²) or (T−1, d², d²)."""
+def _propagators_one(model, rho0, times, uniform, squarings=DEFAULT_SQUARINGS):
+    """ρ(times[0]) as a vector and the step propagator(s): expm(𝓛Δt) (d², d²) or (T−1, d², d²).
+
+    With more than expm's default squarings, the stationary mode P = vec(ρ_ss) vec(1)ᵀ is removed
+    before squaring (:func:`jaxthermo._linalg.expm`; P = 0 where the steady state is not unique)."""
     lv = _liouvillian_one(model)
     cdt = lv.dtype
     d = model.dims[0]
     times = as_real(times, cdt)
-    v0 = expm(lv * times[0].astype(cdt)) @ as_state(rho0).astype(cdt).reshape(d * d)
+    stationary = None
+    if squarings > DEFAULT_SQUARINGS:
+        rho_ss, _ = _steady_state_one(model, where_unique=True)
+        stationary = jnp.outer(rho_ss.reshape(d * d), jnp.eye(d, dtype=cdt).reshape(d * d))
+
+    def propagator(dt):
+        return expm(lv * dt.astype(cdt), squarings, stationary)
+
+    v0 = propagator(times[0]) @ as_state(rho0).astype(cdt).reshape(d * d)
     if uniform:
-        return v0, expm(lv * (times[1] - times[0]).astype(cdt))
-    return v0, jax.vmap(lambda dt: expm(lv * dt.astype(cdt)))(jnp.diff(times))
+        return v0, propagator(times[1] - times[0])
+    return v0, jax.vmap(propagator)(jnp.diff(times))
 
 
 def steady_state(model) -> jnp.ndarray:
@@ -212,14 +268,20 @@ def _steady_state(model):
     return map_over_models(_steady_state_one, model)
 
 
-def _steady_state_one(model):
+def _steady_state_one(model, where_unique: bool = False):
+    """(ρ_ss, inverse condition of uniqueness) of one member; with ``where_unique``, ρ_ss = 0 (and no NaN
+    in its derivatives) where the steady state is not unique."""
     lv = _liouvillian_one(model)
     d = model.dims[0]
     trace_row = jnp.eye(d, dtype=lv.dtype).reshape(d * d)
     a = lv.at[0].set(trace_row)
     b = jnp.zeros(d * d, dtype=lv.dtype).at[0].set(1.0)
+    cond = _uniqueness_condition(jax.lax.stop_gradient(model), trace_row)
+    if where_unique:
+        unique = cond >= steady_state_rcond(jnp.real(lv).dtype, d)
+        a, b = jnp.where(unique, a, jnp.eye(d * d, dtype=a.dtype)), jnp.where(unique, b, 0.0)
     rho = jnp.linalg.solve(a, b).reshape(d, d)
-    return 0.5 * (rho + jnp.conj(rho.T)), _uniqueness_condition(jax.lax.stop_gradient(model), trace_row)
+    return 0.5 * (rho + jnp.conj(rho.T)), cond
 
 
 def _uniqueness_condition(model, trace_row):
