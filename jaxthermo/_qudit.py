@@ -16,7 +16,7 @@ import numpy as np
 from ._dtypes import complex_dtype_for, float_dtype_of, real_dtype, real_dtype_for
 from ._linalg import dagger, hermitian_function
 from ._qutip import qobj_inputs
-from ._validation import check_dimension, check_finite, check_numeric
+from ._validation import check_dimension, check_finite, check_hermitian, check_numeric
 
 
 class Dimensions(NamedTuple):
@@ -182,18 +182,35 @@ def gibbs_populations(energies, beta) -> jnp.ndarray:
     return _softmax(-beta[..., None] * energies.astype(beta.dtype))
 
 
+@qobj_inputs("h")
 def gibbs_state(h, beta) -> jnp.ndarray:
-    """``e^{−βh}/Tr e^{−βh}`` (..., d, d) for a Hermitian ``h`` (docs/conventions.md §6).
+    """``e^{−βh}/Tr e^{−βh}`` (..., d, d) for a Hermitian ``h`` and a finite β of either sign
+    (docs/conventions.md §6).
 
-    Computed as a matrix function of ``h`` with its smallest eigenvalue subtracted (no overflow
-    for large βh), with finite derivatives in β and h also for degenerate spectra.
+    Computed as a matrix function of ``h`` with its smallest eigenvalue subtracted for β ≥ 0, its
+    largest for β < 0 (no overflow for large |β|h), with finite derivatives in β and h also for
+    degenerate spectra. The exponents −β(λ − λ_shift) within the rounding of the eigenvalues
+    (|β|·64dε·max|λ|) of zero count as zero in value, not in derivative: a degenerate ground (or top)
+    space stays uniformly mixed where |β| magnifies that rounding (e.g. β = −10³⁰⁰ on a rotated diag(0, 2, 2): NaN before).
+    A non-Hermitian ``h`` or a β that is not finite raises ``ValueError`` naming it.
     """
+    check_hermitian(h, "h")
+    check_finite(beta, "beta")
     h = jnp.asarray(h)
     beta = jnp.asarray(beta).astype(real_dtype_for(h.dtype))
-    shift = jax.lax.stop_gradient(jnp.min(jnp.linalg.eigvalsh(h), axis=-1))
+    e = jnp.linalg.eigvalsh(h)
+    shift = jax.lax.stop_gradient(jnp.where(beta >= 0, jnp.min(e, axis=-1), jnp.max(e, axis=-1)))
     eye = jnp.eye(h.shape[-1], dtype=h.dtype)
     shifted = h - shift[..., None, None].astype(h.dtype) * eye
-    w = hermitian_function(jnp.exp, -beta[..., None, None].astype(h.dtype) * shifted)
+    rdt = real_dtype_for(h.dtype)
+    band = jax.lax.stop_gradient(
+        jnp.max(jnp.abs(beta) * jnp.max(jnp.abs(e), axis=-1)) * (64 * h.shape[-1] * float(jnp.finfo(rdt).eps))
+    )
+
+    def weight(x):  # e^x, with x ∈ (−band, ∞) taken as 0 in value (x ≤ 0 up to rounding)
+        return jnp.exp(x - jax.lax.stop_gradient(jnp.where(x > -band, x, 0.0)))
+
+    w = hermitian_function(weight, -beta[..., None, None].astype(h.dtype) * shifted)
     w = 0.5 * (w + dagger(w))
     return w / jnp.trace(w, axis1=-2, axis2=-1)[..., None, None]
 
