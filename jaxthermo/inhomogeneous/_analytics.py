@@ -60,7 +60,9 @@ def over_reservoir_qudits(model: InhomogeneousReservoir, distribution, f, kink_a
     for a cold reservoir (βg0σ ≳ 5). ``kink_at_zero`` is for functions of |q_j(δ) − q_j(0)|
     (distances to τ_S = τ(0)): the rule is split at δ = 0 and, for d ≥ 3, at the other δ where a
     middle population returns to q_j(0) (:func:`population_returns`)."""
-    beta_g = jnp.abs(jnp.asarray(model.beta) * jnp.asarray(model.g0))
+    # where the rule refines is not a function of the parameters for differentiation (a fixed rule's
+    # derivative; through 36/|βg0| it was NaN at β = 0 and 10⁻³⁰⁰: d/dβ of τ̄, ε)
+    beta_g = jax.lax.stop_gradient(jnp.abs(jnp.asarray(model.beta) * jnp.asarray(model.g0)))
     reach = 36.0 / jnp.maximum(beta_g, 1e-300)
     kink = {}  # laws written before these options keep working
     if kink_at_zero:
@@ -217,14 +219,38 @@ def _averaged_scan(model, distribution, rho0, thetas):
 def population_derivatives_closed_form(model: InhomogeneousReservoir):
     """``q_j'(0)`` in closed form ([ATO-preprint], text after eq. (14)), shape (d,).
 
-    ``q_j'(0) = −βg0 a^j/(1−a^d)² [ j − (1+j)a + (d−j)a^d − (d−j−1)a^{d+1} ]``, ``a = e^{−βg0}``.
+    ``q_j'(0) = −βg0 a^j/(1−a^d)² [ j − (1+j)a + (d−j)a^d − (d−j−1)a^{d+1} ]``, ``a = e^{−βg0}``,
+    which is ``−βg0 q_j (m_j − ⟨m⟩)`` (m_j = j − (d−1)/2, ⟨m⟩ = Σ_k m_k q_k; with
+    q_j = a^j (1−a)/(1−a^d) and ⟨j⟩ = a/(1−a) − d a^d/(1−a^d) the bracket is (j − ⟨j⟩)(1−a)(1−a^d)).
+    Evaluated in that second form: the first is 0/0 once a rounds to 1 (βg0 ≲ 10⁻¹⁶: NaN, and
+    digits lost well above) and inf/inf for βg0 ≲ −710/d (NaN). q comes from the softmax of
+    :func:`reservoir_populations`, and m_j − ⟨m⟩ the better of two sums for each j: ``Σ_k q_k (j − k)``
+    (its terms share one sign for the level a cold reservoir fills, where m_j − ⟨m⟩ would cancel) and
+    m_j − ⟨m⟩ with ⟨m⟩ = Σ_{m_k>0} m_k (q_k − q_{d−1−k}) from differences free of cancellation,
+    ``q_k − q_{d−1−k} = q_{d−1−k} expm1(−2βg0 m_k)`` (βg0 ≥ 0; mirrored below; the middle level of odd d
+    near βg0 = 0). Each entry keeps its relative precision except near the βg0 where q_j peaks
+    (q_j'(0) = 0 there, as the bracket says).
+    As βg0 → 0, ``q_j'(0) → −βg0 m_j/d``; β g0 beyond the largest number over d is clipped as in
+    :func:`~jaxthermo.thermal_populations` (the limit, 0).
     """
     d = model.d
-    bg = jnp.asarray(model.beta) * jnp.asarray(model.g0)
-    a = jnp.exp(-bg)
-    j = jnp.arange(d, dtype=a.dtype)
-    bracket = j - (1 + j) * a + (d - j) * a**d - (d - j - 1) * a ** (d + 1)
-    return -bg * a**j / (1 - a**d) ** 2 * bracket
+    dtype = jnp.result_type(jnp.asarray(model.beta), jnp.asarray(model.g0))  # the precision of βg0
+    largest = float(jnp.finfo(dtype).max) / d
+    x = jnp.clip(jnp.asarray(model.beta).astype(dtype) * jnp.asarray(model.g0).astype(dtype), -largest, largest)
+    q = reservoir_populations(model, jnp.zeros((), dtype))
+    m = level_offsets(model, dtype)
+    up = np.arange(d // 2 + d % 2, d)  # the levels with m_k > 0; their mirrors d − 1 − k have −m_k
+    sign = jnp.where(x >= 0, 1.0, -1.0).astype(dtype)
+    shrink = jnp.expm1(-2.0 * sign * x * m[up])  # in [−1, 0]: both branches finite (and their gradients)
+    diff = jnp.where(x >= 0, q[d - 1 - up] * shrink, -q[up] * shrink)  # q_k − q_{d−1−k}
+    mean_m = jnp.sum(m[up] * diff)
+    steps = m[:, None] - m[None, :]  # j − k
+    terms = q[None, :] * steps
+    above = jnp.sum(jnp.where(steps > 0, terms, 0.0), axis=-1)
+    below = jnp.sum(jnp.where(steps < 0, -terms, 0.0), axis=-1)
+    # the same number two ways; the one whose terms cancel less (rounding ≈ ε × the sum of |terms|)
+    centred = jnp.where(above + below <= jnp.abs(m) + jnp.abs(mean_m), above - below, m - mean_m)
+    return -x * q * centred
 
 
 class PopulationDerivatives(NamedTuple):
@@ -358,17 +384,46 @@ class SecondLawEpsilon(NamedTuple):
 
 
 def approximate_second_law_epsilon(model: InhomogeneousReservoir, distribution=None) -> SecondLawEpsilon:
-    """ε = D(τ_S, τ̄) ≤ E_G[D(τ_S, τ(δ))] ≈ √(2/π) βg0 a/(1+a)² σ for qubits (docs/inhomogeneous.md)."""
+    """ε = D(τ_S, τ̄) ≤ E_G[D(τ_S, τ(δ))] ≈ √(2/π) βg0 a/(1+a)² σ for qubits (docs/inhomogeneous.md §8).
+
+    Both from one rule over the differences q(δ) − q(0) (:func:`population_shifts`, free of the
+    cancellation of two nearly equal populations), ε as ½ Σ_j |E_G[q_j(δ) − q_j(0)]|: so ε ≤ the bound
+    also in rounding. From q̄ − q(0) the two gave ε = 4.5·10⁻⁸ > bound = 0 for a float32 β = 10⁻³⁰
+    (true ε ≈ β²σ² ≈ 0), and the bound underflowed to 0 for βg0σ ≲ 10⁻¹⁷ (float32 β = 10⁻⁸, σ = 0.1:
+    7·10⁻¹⁵ for 2.7·10⁻¹⁰), its β-derivative 0 for ≈ 0.02.
+    """
     distribution = distribution_of(model, distribution)
-    q_bar = averaged_reservoir_populations(model, distribution)
-    q_s = reservoir_populations(model, jnp.zeros((), q_bar.dtype))
-    epsilon = 0.5 * jnp.sum(jnp.abs(q_bar - q_s))
-    bound = over_reservoir_qudits(
-        model,
-        distribution,
-        lambda deltas: 0.5 * jnp.sum(jnp.abs(reservoir_populations(model, deltas) - q_s), axis=-1),
-        kink_at_zero=True,
-    )
+
+    def moments(deltas):  # in the precision of the law's nodes, as τ̄
+        q_s = reservoir_populations(model, jnp.zeros((), deltas.dtype))
+        shifts = population_shifts(model, deltas, q_s)
+        return shifts, 0.5 * jnp.sum(jnp.abs(shifts), axis=-1)
+
+    mean_shift, bound = over_reservoir_qudits(model, distribution, moments, kink_at_zero=True)
+    epsilon = 0.5 * jnp.sum(jnp.abs(mean_shift))
     mean_abs = distribution.expectation(jnp.abs, kink_at_zero=True)
     slope = 0.5 * jnp.sum(jnp.abs(population_derivatives_closed_form(model)))
     return SecondLawEpsilon(epsilon, bound, mean_abs * slope)
+
+
+def population_shifts(model: InhomogeneousReservoir, deltas, q_s):
+    """``q(δ) − q(0)`` for (n,) δ's, shape (n, d), given ``q_s = q(0)`` (docs/inhomogeneous.md §8).
+
+    τ(δ) depends on δ through y = βg0(1 + δ) only, and with Σ_k q_k = 1,
+    ``q_j(δ) − q_j(0) = Σ_k [q_j(δ) q_k(0) − q_j(0) q_k(δ)]``, where the two products differ by the factor
+    e^{u}, u = Δ(m_j − m_k), Δ = βg0 δ. Each term is the smaller product times expm1(−|u|) (up to sign),
+    finite for every Δ and free of the cancellation of two nearly equal populations (the plain difference
+    of a level a cold reservoir fills was 0 in float32: ε of a qudit at βg0 = 60 too small by half); the
+    terms share one sign except for a level near its largest population.
+    """
+    dtype = q_s.dtype
+    deltas = jnp.asarray(deltas).astype(dtype)
+    y0 = jnp.asarray(model.beta).astype(dtype) * jnp.asarray(model.g0).astype(dtype)
+    m = level_offsets(model, dtype)
+    u = (y0 * deltas)[:, None, None] * (m[:, None] - m[None, :])  # (n, j, k)
+    falls = u <= 0
+    shrink = jnp.expm1(jnp.where(falls, u, -u))  # in [−1, 0]: both choices finite, with their gradients
+    q = reservoir_populations(model, deltas)
+    first = q[:, :, None] * q_s[None, None, :]  # q_j(δ) q_k(0)
+    second = q_s[None, :, None] * q[:, None, :]  # q_j(0) q_k(δ)
+    return jnp.sum(jnp.where(falls, -first * shrink, second * shrink), axis=-1)
