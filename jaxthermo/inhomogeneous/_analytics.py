@@ -384,7 +384,7 @@ class SecondLawEpsilon(NamedTuple):
 
 
 def approximate_second_law_epsilon(model: InhomogeneousReservoir, distribution=None) -> SecondLawEpsilon:
-    """ε = D(τ_S, τ̄) ≤ E_G[D(τ_S, τ(δ))] ≈ √(2/π) βg0 a/(1+a)² σ for qubits (docs/inhomogeneous.md §8).
+    """ε = D(τ_S, τ̄) ≤ E_G[D(τ_S, τ(δ))] ≈ √(2/π) βg0 a/(1+a)² σ for qubits (docs/inhomogeneous.md).
 
     Both from one rule over the differences q(δ) − q(0) (:func:`population_shifts`, free of the
     cancellation of two nearly equal populations), ε as ½ Σ_j |E_G[q_j(δ) − q_j(0)]|: so ε ≤ the bound
