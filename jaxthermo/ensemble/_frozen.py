@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._deprecation import warn_deprecated
 from .._dtypes import as_state, real_dtype, real_dtype_for
@@ -32,7 +33,7 @@ from ..inhomogeneous import (
     distribution_of,
     trajectory,
 )
-from ._objective import EnsembleMean, mean_over_configurations
+from ._objective import EnsembleMean, mean_over_configurations, objective_chunks
 from ._sampling import MAX_CONFIGS, sample_chunk
 
 
@@ -81,8 +82,11 @@ def _frozen_mean(model, rho0, key, n_configs, n_steps, observable, chunk_size, d
     """:func:`frozen_ensemble_mean` of ``observable(trajectory, model)``, checked. A user's observable
     is traced afresh at each call (a cached trace would keep what its function read then: a global
     changed between calls would be silently ignored); the library's own, equal by value
-    (:class:`_DivergencesToThermal`), run a program compiled once per model structure, sizes and
-    dtypes (traced afresh, :func:`frozen_vs_averaged_divergence` compiled its scan at every call)."""
+    (:class:`_DivergencesToThermal`), run a program compiled once per model structure, N, chunk and
+    dtypes (traced afresh, :func:`frozen_vs_averaged_divergence` compiled its scan at every call), for
+    many numbers of configurations: n_configs is an argument, the chunks those of
+    :func:`~jaxthermo.ensemble._objective.objective_chunks` (a program per n_configs compiled ≈ 3 s at
+    every size of a convergence study)."""
     distribution = distribution_of(model, distribution)
     check_density_matrix(rho0, "rho0", dim=model.d)
     n_steps = check_positive_int(n_steps, "n_steps")
@@ -90,14 +94,18 @@ def _frozen_mean(model, rho0, key, n_configs, n_steps, observable, chunk_size, d
     if n_configs > MAX_CONFIGS:  # indices are 32-bit: configuration i + 2³² would repeat configuration i
         raise ValueError(f"n_configs={n_configs}: at most 2**32 configurations per key")
     chunk_size = check_positive_int(chunk_size, "chunk_size")
-    run = _frozen_mean_compiled if isinstance(observable, _DivergencesToThermal) else _frozen_mean_traced
     draw_dtype = draw_dtype and jnp.dtype(draw_dtype)
-    return run(
-        model, distribution, as_state(rho0), key, observable, n_configs, n_steps, min(chunk_size, n_configs), draw_dtype
-    )
+    args = (model, distribution, as_state(rho0), key, observable)
+    if isinstance(observable, _DivergencesToThermal):  # sizes share the compiled program
+        chunk, n_chunks = objective_chunks(n_configs, chunk_size)
+        out = _frozen_mean_compiled(*args, np.int64(n_configs), n_steps, chunk, n_chunks, draw_dtype)
+    else:  # traced at every call anyway: the chunks n_configs needs, no padding
+        chunk = min(chunk_size, n_configs)
+        out = _frozen_mean_traced(*args, n_configs, n_steps, chunk, -(-n_configs // chunk), draw_dtype)
+    return EnsembleMean(out.mean, out.stderr, n_configs)
 
 
-def _frozen_mean_traced(model, distribution, rho0, key, observable, n_configs, n_steps, chunk, draw_dtype):
+def _frozen_mean_traced(model, distribution, rho0, key, observable, n_configs, n_steps, chunk, n_chunks, draw_dtype):
     rdt = real_dtype_for(rho0.dtype)
 
     def values(indices):
@@ -105,7 +113,7 @@ def _frozen_mean_traced(model, distribution, rho0, key, observable, n_configs, n
         out = jax.vmap(lambda ds: observable(trajectory(model, rho0, ds), model))(deltas)
         return jax.tree.map(partial(_as_real, rdt), out)
 
-    return mean_over_configurations(values, n_configs, chunk)
+    return mean_over_configurations(values, n_configs, chunk, n_chunks)
 
 
 def _as_real(rdt, x):
@@ -117,7 +125,7 @@ def _as_real(rdt, x):
 
 
 _frozen_mean_compiled = jax.jit(
-    _frozen_mean_traced, static_argnames=("observable", "n_configs", "n_steps", "chunk", "draw_dtype")
+    _frozen_mean_traced, static_argnames=("observable", "n_steps", "chunk", "n_chunks", "draw_dtype")
 )
 
 

@@ -12,15 +12,19 @@
   chunk and recomputes the chunk's forward pass while accumulating its VJP (memory: one chunk's
   residuals, set by ``chunk_size`` × N, not by ``n_configs``). Forward mode (``jacfwd``) and ``vmap``
   go through the same program (a ``custom_vjp`` would forbid forward mode);
-* the program is jitted once per static setting (N, number of configurations, observable, chunk size,
-  dtypes) and reused for any parameter values and any seed (the seed is an argument of the program, so
-  an optax loop can draw fresh configurations every step without recompiling).
+* the program is jitted once per static setting (N, observable, chunk size, number of chunks, dtypes)
+  and reused for any parameter values, any seed (the seed is an argument of the program, so an optax
+  loop can draw fresh configurations every step without recompiling) and many numbers of
+  configurations: the number is an argument too, the chunk of a run that fits in one the least power
+  of 4 that holds it, the scan over chunks a power of 4 long, its chunks past the run skipped
+  (docs/ensemble.md §1).
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -32,6 +36,7 @@ from .._dtypes import as_state, cast_floats
 from .._qudit import has_coherences
 from .._validation import check_density_matrix, check_finite, check_orders, check_positive_int, is_concrete
 from ..inhomogeneous import collision_step, free_energies
+from ._engine import shared_per_device
 from ._kernel import scan_thetas
 from ._sampling import MAX_CONFIGS, check_seed, default_draw_dtype, sample_chunk
 
@@ -49,7 +54,7 @@ class EnsembleMean(NamedTuple):
     n_configs: int
 
 
-def mean_over_configurations(values: Callable, n_configs: int, chunk: int) -> EnsembleMean:
+def mean_over_configurations(values: Callable, n_configs, chunk: int, n_chunks: int | None = None) -> EnsembleMean:
     """Mean and standard error over configurations 0…n_configs−1 of ``values``, chunk by chunk.
 
     ``values(indices)`` maps the configuration indices of one chunk ((chunk,) uint32) to a pytree of
@@ -71,13 +76,19 @@ def mean_over_configurations(values: Callable, n_configs: int, chunk: int) -> En
     alone, each merge rounded the running mean by up to ½ ulp of its magnitude: 10³ chunks of 100
     configurations left the mean of a float32 Q_N (mean/spread ≈ 1.5·10⁴) 2.8 ulp (0.9 standard
     errors) from NumPy's float64 mean of the same values.
-    """
-    n_chunks = -(-n_configs // chunk)
 
-    @jax.checkpoint
+    ``n_configs`` may be traced (an integer scalar) when ``n_chunks``, the static length of the scan
+    over chunks, is given: chunks from ⌈n_configs/chunk⌉ on are skipped (a ``lax.cond`` that leaves the
+    running moments as they are, nothing evaluated), so one program serves every n_configs up to
+    ``n_chunks · chunk`` (:func:`ensemble_mean`).
+    """
+    if n_chunks is None:
+        n_chunks = -(-n_configs // chunk)
+    n_total = jnp.asarray(n_configs, jnp.int64)
+
     def chunk_moments(c):
         idx = c * chunk + jnp.arange(chunk, dtype=jnp.int64)
-        mask = idx < n_configs
+        mask = idx < n_total
         # padding rows compute a copy of the chunk's first configuration (always counted), selected out
         vals = values(jnp.where(mask, idx, c * chunk).astype(jnp.uint32))
         count = jnp.sum(mask.astype(jnp.int64))
@@ -98,7 +109,7 @@ def mean_over_configurations(values: Callable, n_configs: int, chunk: int) -> En
 
         return count, means, jax.tree.map(m2, vals, means)
 
-    def body(carry, c):
+    def merged(carry, c):
         n_a, (hi_a, lo_a), m2_a = carry
         n_b, mean_b, m2_b = chunk_moments(c)
         n = n_a + n_b
@@ -125,23 +136,47 @@ def mean_over_configurations(values: Callable, n_configs: int, chunk: int) -> En
         treedef = jax.tree.structure(hi_a)
         parts = treedef.flatten_up_to(merged)
         hi, lo, m2 = (treedef.unflatten([p[k] for p in parts]) for k in range(3))
-        return (n, (hi, lo), m2), None
+        return n, (hi, lo), m2
+
+    # recomputed in reverse mode; a chunk past the run (c·chunk ≥ n_configs) is skipped, the moments as
+    # they are (the cond inside the checkpoint: around it, JAX 0.9's partial evaluation of the cond
+    # returned a PRNG key among its residuals, zero-filled in the other branch with the wrong type, and
+    # the program failed to lower)
+    @jax.checkpoint
+    def step(carry, c):
+        return jax.lax.cond(c * chunk < n_total, merged, lambda carry, c: carry, carry, c)
+
+    def body(carry, c):
+        return step(carry, c), None
 
     shapes = jax.eval_shape(chunk_moments, jnp.int64(0))
     zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
     carry0 = (zeros[0], (zeros[1], zeros[1]), zeros[2])
     (_, (hi, lo), m2), _ = jax.lax.scan(body, carry0, jnp.arange(n_chunks, dtype=jnp.int64))
     mean = jax.tree.map(operator.add, hi, lo)
-    # undefined for one configuration (NaN, as the engine's variances), not √(rounding of (x − x)²)
-    stderr = jax.tree.map(
-        lambda s: jnp.sqrt(s / max(n_configs - 1, 1) / n_configs) if n_configs > 1 else s * jnp.nan, m2
-    )
-    return EnsembleMean(mean, stderr, n_configs)
+    return EnsembleMean(mean, jax.tree.map(partial(_standard_error, n_total), m2), n_configs)
 
 
-def default_objective_chunk(n_steps: int, n_configs: int) -> int:
-    """Configurations per chunk of :func:`ensemble_mean`: about 2¹⁸ (configuration, collision) pairs."""
-    return int(max(1, min(_CHUNK_CAP, n_configs, _CHUNK_ELEMENTS // max(1, n_steps))))
+def _standard_error(n, m2):
+    """√(M2/(n − 1)/n) for ``n`` configurations (``n`` may be traced); NaN for one configuration
+    (undefined, as the engine's variances), not √(rounding of (x − x)²)."""
+    rdt = m2.dtype
+    return jnp.where(n > 1, jnp.sqrt(m2 / jnp.maximum(n - 1, 1).astype(rdt) / n.astype(rdt)), jnp.nan).astype(rdt)
+
+
+def objective_chunks(n_configs: int, limit: int) -> tuple[int, int]:
+    """``(chunk, n_chunks)`` of the program that runs ``n_configs`` configurations in chunks of at most
+    ``limit``: a run that fits in one chunk takes the least power of 4 that holds it (as
+    :func:`jaxthermo.ensemble`, docs/ensemble.md §1; the padding masked out), a longer run chunks of
+    ``limit`` and a scan over the least power of 4 chunks that holds it (those past the run skipped,
+    :func:`mean_over_configurations`), so that many sizes share one compiled program."""
+    chunk = shared_per_device(n_configs, limit)
+    return chunk, shared_per_device(-(-n_configs // chunk), MAX_CONFIGS)
+
+
+def default_objective_chunk(n_steps: int) -> int:
+    """The most configurations per chunk of :func:`ensemble_mean`: about 2¹⁸ (configuration, collision) pairs."""
+    return int(max(1, min(_CHUNK_CAP, _CHUNK_ELEMENTS // max(1, n_steps))))
 
 
 def final_values(model, rho0, deltas):
@@ -194,13 +229,14 @@ _PROGRAMS: dict = {}
 TRACE_COUNT = {"n": 0}  # number of Python traces of the chunk body (tests: no retrace per parameter value)
 
 
-def _program(n_steps, n_configs, observable, alpha, quantum, chunk, draw_dtype, with_stderr):
-    key = (n_steps, n_configs, observable, alpha, quantum, chunk, str(draw_dtype), with_stderr)
+def _program(n_steps, observable, alpha, quantum, chunk, n_chunks, draw_dtype, with_stderr):
+    """The jitted ``run(model, rho0, seed, n_configs)`` for up to ``chunk · n_chunks`` configurations."""
+    key = (n_steps, observable, alpha, quantum, chunk, n_chunks, str(draw_dtype), with_stderr)
     if key in _PROGRAMS:
         return _PROGRAMS[key]
     value = _observable_fn(observable, alpha, quantum)
 
-    def run(model, rho0, seed):
+    def run(model, rho0, seed, n_configs):
         rdt = jnp.real(rho0).dtype
         model = cast_floats(model, rdt)
         seed_key = jax.random.key(seed)
@@ -217,7 +253,7 @@ def _program(n_steps, n_configs, observable, alpha, quantum, chunk, draw_dtype, 
             vals = vals.astype(rdt)
             return vals
 
-        out = mean_over_configurations(values, n_configs, chunk)
+        out = mean_over_configurations(values, n_configs, chunk, n_chunks)
         return (out.mean, out.stderr) if with_stderr else out.mean
 
     fn = jax.jit(run)
@@ -263,7 +299,8 @@ def ensemble_mean(
       quantum: quantum free energy of coherent states (default: whether ``rho0`` has coherences; for a
         traced ``rho0``, under ``jit``/``vmap``/``grad`` over it, the quantum one for α ≥ 0, which
         equals the classical one for diagonal states).
-      chunk_size: configurations per chunk (default about 2¹⁸/N); changes nothing beyond rounding.
+      chunk_size: the most configurations per chunk (default about 2¹⁸/N; a run of fewer takes the least
+        power of 4 that holds it, so that sizes share a compiled program); changes nothing beyond rounding.
       draw_dtype: dtype of the δ draws (default the engine's: float64 under x64).
       stderr: also return the standard error: an :class:`~jaxthermo.EnsembleMean` (mean, stderr, n).
 
@@ -297,11 +334,8 @@ def ensemble_mean(
     theta = model.theta
     if is_concrete(theta) and np.ndim(theta) not in (0,) and np.shape(theta) != (n_steps,):
         raise ValueError(f"theta must be a scalar or a schedule of shape ({n_steps},); got {np.shape(theta)}")
-    chunk = (
-        default_objective_chunk(n_steps, n_configs)
-        if chunk_size is None
-        else min(check_positive_int(chunk_size, "chunk_size"), n_configs)
-    )
+    limit = default_objective_chunk(n_steps) if chunk_size is None else check_positive_int(chunk_size, "chunk_size")
+    chunk, n_chunks = objective_chunks(n_configs, limit)
     rho0 = as_state(rho0)
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     if alpha is not None:
@@ -313,10 +347,10 @@ def ensemble_mean(
     seed = jnp.asarray(check_seed(operator.index(seed)) if is_concrete(seed) else seed)  # a float seed: TypeError
     if not jnp.issubdtype(seed.dtype, jnp.integer) or seed.shape != ():
         raise TypeError(f"seed must be an integer scalar; got {seed.dtype}{seed.shape}")
-    fn = _program(n_steps, n_configs, observable, alpha, bool(quantum), int(chunk), draw_dtype, bool(stderr))
+    fn = _program(n_steps, observable, alpha, bool(quantum), chunk, n_chunks, draw_dtype, bool(stderr))
     # inputs were checked above and δ comes from a validated law: no run-time checks in the traced program
     with config.override(validate="eager"):
-        out = fn(model, rho0, seed)
+        out = fn(model, rho0, seed, np.int64(n_configs))
     if stderr:
         return EnsembleMean(out[0], out[1], n_configs)
     return out
