@@ -286,7 +286,17 @@ def save_result(path, result: EnsembleResult) -> str:
     it exactly. The file carries a format version and a checksum and is written atomically under a
     lock; an existing file that is not a jaxthermo result, or is read-only, is not replaced
     (docs/ensemble.md §4). Returns the path written."""
+    check_saved_type(result, EnsembleResult, "save_result")
     return _files.save_result(path, result)
+
+
+def check_saved_type(result, cls, function: str) -> None:
+    """``TypeError`` naming ``result`` unless it is a ``cls`` (e.g. the arguments swapped: path first)."""
+    if not isinstance(result, cls):
+        article = "an" if cls.__name__[0] in "AEIOU" else "a"
+        raise TypeError(
+            f"{function}(path, result): result must be {article} {cls.__name__}; got {type(result).__name__}"
+        )
 
 
 def load_result(path) -> EnsembleResult:

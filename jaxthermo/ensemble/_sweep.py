@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _files
 from ._engine import check_grid_inputs, run_grid
-from ._result import EnsembleResult, result_from_stats
+from ._result import EnsembleResult, check_saved_type, result_from_stats
 from ._sensitivity import check_wrt, sensitivities_from_stats
 from ._statistics import take
 
@@ -140,6 +140,7 @@ def save_sweep(path, result: SweepResult) -> str:
     """Save a sweep to ``path`` (``.npz`` appended unless it ends so); :func:`load_sweep` restores
     it exactly (format version, checksum, atomic and locked as :func:`~jaxthermo.save_result`).
     Returns the path written."""
+    check_saved_type(result, SweepResult, "save_sweep")
     return _files.save_sweep(path, result)
 
 
