@@ -114,13 +114,21 @@ def renyi_divergence_log(p, log_q, alpha) -> jnp.ndarray:
 
     a0 = a[..., 0]
     window = 1e-6 if dtype == jnp.float64 else 1e-3
-    near_one = jnp.abs(a0 - 1.0) < window
-    # α → 1: KL and its first correction (α−1)/2 · Var_p[log p/q]; α replaced by 1 outside the window
-    a_one = jnp.where(near_one, a0, 1.0)
     llr = jnp.where(pos_p & pos_q, logp_s - logq_s, 0.0)
     kl = jnp.sum(jnp.where(pos_p, p * llr, 0.0), axis=-1)
-    var = jnp.sum(jnp.where(pos_p, p * llr**2, 0.0), axis=-1) - kl**2
-    d_one = jnp.where(support_loss, jnp.inf, kl + 0.5 * (a_one - 1.0) * var)
+    # the spread L = max |log p/q − KL| over the support (the size of the series' terms, no derivative)
+    dev = jnp.where(pos_p & pos_q, llr - kl[..., None], 0.0)
+    spread = jax.lax.stop_gradient(jnp.max(jnp.abs(dev), axis=-1))
+    # α → 1: KL and its first correction (α−1)/2 · Var_p[log p/q], while |α − 1| L is small as well (beyond,
+    # the series fails: L = 10³⁰⁰ for τ_S at βg = 10³⁰⁰); α replaced by 1 outside. The variance as
+    # L² Σ p u², u = (log p/q − KL)/L, and the correction as (|α−1|L)·L·Σ p u²/2: finite where L² overflows
+    # (Σ p (log p/q)² − KL² was ∞ − ∞, and (α − 1)·NaN made D_1 NaN at α = 1)
+    near_one = (a0 == 1.0) | ((jnp.abs(a0 - 1.0) < window) & (jnp.abs(a0 - 1.0) * spread < 10 * window))
+    a_one = jnp.where(near_one, a0, 1.0)
+    scale = jnp.where(spread > 0, spread, 1.0)
+    u = dev / scale[..., None]
+    var_scaled = jnp.sum(jnp.where(pos_p, p * u * u, 0.0), axis=-1)
+    d_one = jnp.where(support_loss, jnp.inf, kl + 0.5 * ((a_one - 1.0) * scale) * scale * var_scaled)
 
     # generic α, with the special values replaced by 2 so their (discarded) gradients stay finite
     special = near_one | (a0 == 0) | jnp.isinf(a0)
