@@ -106,11 +106,15 @@ def device_memory_bytes(device) -> int | None:
 
 
 def balanced_per_device(n_configs: int, per_device: int, n_devices: int) -> int:
-    """The default chunking's configurations per device: as many chunks as ``per_device`` needs for
-    ``n_configs``, made even, i.e. the least multiple of a step that covers them (step: 64 for one
-    chunk; for several ``per_device // 64`` rounded down to a multiple of 64, at least 64, so that
-    few chunk shapes get compiled; no rounding below 64 configurations per device); e.g. 5·10⁴
-    configurations in chunks of 20 970 computed 62 910, now 50 688."""
+    """Even chunks: as many chunks as ``per_device`` needs for ``n_configs``, each the least multiple of a
+    step that covers them (step: 64 for one chunk; for several ``per_device // 64`` rounded down to a
+    multiple of 64, at least 64; no rounding below 64 configurations per device); e.g. 5·10⁴
+    configurations in chunks of 20 970 computed 62 910, even chunks 50 688.
+
+    No longer the engine's default chunking (benchmarks use it to size a chunk): its chunk size depended
+    on n_configs, so every size of a study over n_configs compiled its own chunk program (≈ 2 s each
+    for the qubit default call, against ≈ 0.03 s to run one default chunk); a run of several chunks now
+    runs them all at the default size (:func:`run_grid`, docs/ensemble.md §1)."""
     n_chunks = -(-n_configs // (per_device * n_devices))
     need = -(-n_configs // (n_chunks * n_devices))
     if need < _ALIGN:  # a small run: no padding
@@ -132,6 +136,7 @@ def shared_per_device(need: int, per_device: int) -> int:
     default call on 2 cores, against ≈ 0.1 s for the whole default chunk), now one per power of 4. The
     padding (at most ×4 the configurations, never more than one default chunk) is computed and masked
     out of every statistic; the chunk size changes no result beyond rounding (docs/ensemble.md §1).
+    (The same rounding shares :func:`jaxthermo.ensemble_mean`'s programs.)
     """
     size = 1
     while size < need:
@@ -284,12 +289,12 @@ def run_grid(
     per_device = -(-chunk_size // n_dev)
     if lapack_splits_batches and coherent and alphas and models[0].d > 2 and platform == "cpu" and n_dev > 1:
         per_device = min(per_device, _CPU_EIGH_PER_DEVICE)
-    if balance:
-        one_chunk = n_configs <= per_device * n_dev
-        need = balanced_per_device(n_configs, per_device, n_dev)
-        per_device = shared_per_device(need, per_device) if one_chunk else need
-    else:  # never pad beyond n_configs (but to a multiple of 64 per device: see _ALIGN)
+    if not balance:  # never pad beyond n_configs (but to a multiple of 64 per device: see _ALIGN)
         per_device = _align_up(min(per_device, -(-n_configs // n_dev)))
+    elif n_configs <= per_device * n_dev:  # one chunk: the least power of 4 per device that holds it
+        per_device = shared_per_device(-(-n_configs // n_dev), per_device)
+    # more: every chunk of the default size, the last one's padding masked, so that runs of any size share
+    # one chunk program (docs/ensemble.md §1)
     chunk_size = per_device * n_dev
     stacked = stack_models(models, rdt)
     seed_key = jax.random.key(int(seed))

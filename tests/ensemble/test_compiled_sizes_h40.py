@@ -1,11 +1,13 @@
-"""Studies over n_configs reuse compiled programs: ensemble_mean and frozen_vs_averaged_divergence
-(docs/ensemble.md §1).
+"""Studies over n_configs reuse compiled programs: ensemble_mean, frozen_vs_averaged_divergence and runs
+of several chunks of jt.ensemble (docs/ensemble.md §1).
 
 ``ensemble_mean`` compiled a program per n_configs (n_configs was part of its program: the scan's
 length, the mask, the standard error), its gradient two; ``frozen_vs_averaged_divergence`` one per
-n_configs too. Now n_configs is an argument of the objective's program, the chunk of a one-chunk run the
-least power of 4 that holds it and the scan over chunks a power of 4 long (chunks past the run skipped).
-Compilations are counted with JAX's own events; the values are checked
+n_configs too; ``jt.ensemble`` made the chunks of a run of several chunks even, a size that depended on
+n_configs, so each size compiled its own chunk program. Now n_configs is an argument of the objective's
+program, the chunk of a one-chunk run the least power of 4 that holds it and the scan over chunks a power
+of 4 long (chunks past the run skipped); the engine runs every chunk of a longer run at the default size,
+the last one's padding masked. Compilations are counted with JAX's own events; the values are checked
 against the same configurations computed one by one (``jaxthermo.trajectory``, NumPy float64 means),
 gradients against that unpadded computation's gradient and central finite differences.
 """
@@ -126,3 +128,63 @@ def test_frozen_vs_averaged_divergence_sizes_share_one_program():
     d = np.asarray(jax.vmap(lambda s: divergences_to_thermal(s, 1.0, 1.0, alphas, quantum=False))(states))
     for n, got in zip(sizes, out):
         np.testing.assert_allclose(got, d[:n].mean(axis=0), rtol=1e-11, atol=1e-15)
+
+
+N_LONG = 2000  # the default chunk: 512 configurations per device on the tests' 4 CPU devices (2²⁰ pairs)
+
+
+def test_runs_of_several_chunks_share_the_default_chunk_program():
+    """2049…5000 configurations (2 to 3 default chunks of 2048 on 4 devices) run with the default
+    chunk's program, compiled once; before, the chunks were made even (320, 384, 448, 512 per device),
+    one program per size. The padded last chunk enters no statistic: the same numbers as one unpadded
+    chunk of n, and NumPy's mean and histogram of W_N computed one by one."""
+    assert jax.device_count() == 4
+    kw = dict(work_range=(-0.5, 0.5), collision_work_range=(-0.05, 0.05), alphas=(1.0,))
+    jt.ensemble(MODEL, RHO0, N_LONG, 2 * 2048 + 1, **kw)  # the default chunk and the run's other programs
+    sizes = (2049, 2200, 3000, 5000)
+    with counted_compilations() as count:
+        runs = [jt.ensemble(MODEL, RHO0, N_LONG, n, **kw) for n in sizes]
+    assert count[0] == 0, f"{count[0]} compilations for n_configs in {sizes}"
+    assert {r.info["chunk_size"] for r in runs} == {2048}
+    n, res = 2200, runs[1]
+    whole = jt.ensemble(MODEL, RHO0, N_LONG, n, chunk_size=n, **kw)  # one chunk, 576 per device
+    for name in ("mean_state", "mean_work", "var_work", "mean_divergence", "var_divergence", "mean_total_work"):
+        np.testing.assert_allclose(getattr(res, name), getattr(whole, name), rtol=1e-11, atol=1e-17, err_msg=name)
+    np.testing.assert_array_equal(res.work_histogram.counts, whole.work_histogram.counts)
+    np.testing.assert_array_equal(res.collision_work_histogram.counts, whole.collision_work_histogram.counts)
+    w = np.asarray(_total_work(MODEL, n, N_LONG, 0), np.float64)
+    np.testing.assert_allclose(res.mean_total_work, w.mean(), rtol=1e-12)
+    np.testing.assert_allclose(res.var_total_work, w.var(ddof=1), rtol=1e-10)
+    h = res.work_histogram
+    assert h.counts.sum() + h.underflow + h.overflow == n
+    np.testing.assert_array_equal(h.counts, np.histogram(w, bins=np.asarray(h.edges))[0])
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("first, then", [(None, 256), (256, None)])
+def test_a_checkpoint_resumes_with_the_other_chunking(tmp_path, first, then):
+    """A run of 5000 configurations stopped after its first chunk (default chunks of 2048, or chunks of
+    256) resumes with the other chunking after the configurations it finished: the statistics of the
+    uninterrupted default run, to rounding, the histograms exactly."""
+    ckpt = tmp_path / "run.npz"
+    kw = dict(work_range=(-0.5, 0.5), collision_work_range=(-0.05, 0.05), alphas=(1.0,))
+
+    def stop(chunk, done):
+        raise _Stop
+
+    with pytest.raises(_Stop):
+        jt.ensemble(MODEL, RHO0, N_LONG, 5000, chunk_size=first, checkpoint=ckpt, callback=stop, **kw)
+    with np.load(ckpt) as z:
+        done = int(z["configs_done"])
+    assert done == (2048 if first is None else 256)
+    resumed = jt.ensemble(MODEL, RHO0, N_LONG, 5000, chunk_size=then, checkpoint=ckpt, **kw)
+    assert resumed.info["chunk_size"] == (256 if then else 2048)
+    assert resumed.info["chunks_resumed"] == -(-done // resumed.info["chunk_size"])
+    plain = jt.ensemble(MODEL, RHO0, N_LONG, 5000, **kw)
+    for name in ("mean_state", "mean_work", "var_work", "mean_divergence", "var_divergence", "mean_total_work"):
+        np.testing.assert_allclose(getattr(resumed, name), getattr(plain, name), rtol=1e-11, atol=1e-17, err_msg=name)
+    np.testing.assert_array_equal(resumed.work_histogram.counts, plain.work_histogram.counts)
+    np.testing.assert_array_equal(resumed.collision_work_histogram.counts, plain.collision_work_histogram.counts)
