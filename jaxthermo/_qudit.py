@@ -184,9 +184,9 @@ def gibbs_populations(energies, beta) -> jnp.ndarray:
 
 @qobj_inputs("h")
 def gibbs_state(h, beta) -> jnp.ndarray:
-    """``e^{−βh}/Tr e^{−βh}`` (..., d, d) for a Hermitian ``h`` and a finite β of either sign
-    (docs/conventions.md §6).
+    """``e^{−βh}/Tr e^{−βh}`` (..., d, d) for a Hermitian ``h`` (docs/conventions.md §6).
 
+    β is finite, of either sign.
     Computed as a matrix function of ``h`` with its smallest eigenvalue subtracted for β ≥ 0, its
     largest for β < 0 (no overflow for large |β|h), with finite derivatives in β and h also for
     degenerate spectra. The exponents −β(λ − λ_shift) within the rounding of the eigenvalues
