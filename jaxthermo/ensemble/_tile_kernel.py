@@ -17,6 +17,12 @@ the tile's mean at r − 1. :func:`merge_tiles` moves every tile's sums to tile 
 algebra) and adds them: the packed ``[K, S1, S2]`` of :func:`~jaxthermo.ensemble._statistics.shifted_sums`,
 the same moments to rounding (Chan, Golub & LeVeque, Am. Stat. 37, 242 (1983)).
 
+Values that are ±∞ (D_α of a state with weight where τ_S's population underflows, the qubit closed
+form's support) give the CPU program's statistics: the mean +∞ (NaN for both signs or a NaN), M2
+NaN (docs/ensemble.md §2). The shifts stay finite (0 at r = 1 where the homogeneous value is ±∞, the
+last finite one after a step whose mean is not), and D_α of a masked or padding configuration is
+selected out rather than weighted by 0 (0·∞ = NaN).
+
 Which runs go here (:func:`applies`): a qubit with the partial swap, D_α after every collision, no
 sensitivities; everything else keeps XLA's program. On CPU the kernel runs only in Pallas's
 interpreter (tests compare it with the CPU program, and lower it for CUDA without a GPU). Tile,
@@ -244,6 +250,7 @@ def qubit_chunk(
     )
     thetas = theta if schedule else theta[None]
     k = 3 + 6 + len(alphas)
+    k_div = k - len(alphas)  # the first D_α row
     weights = mask.astype(dt)
 
     def kernel(*refs):
@@ -267,9 +274,13 @@ def qubit_chunk(
                 return qubit_divergence_columns(*st, t0, t1, alphas)
             return classical_divergence_columns([st[0], 1.0 - st[0]], [log_t0, log_t1], alphas)
 
-        # shift of r = 1: ρ0 after a collision with δ = 0 (scalars)
+        # shift of r = 1: ρ0 after a collision with δ = 0 (scalars); 0 where that is ±∞ (D_α of a state
+        # outside τ_S's support: ∞ − ∞ in every deviation)
         st1, e1 = qubit_collision(m, (p0, x, y), delta0, theta0)
-        shift0 = tuple(_rows(st1, e1, (e1.work, e1.heat, e1.energy_change), divergence))
+        shift0 = tuple(
+            jnp.where(jnp.isfinite(v), v, jnp.zeros_like(v))
+            for v in _rows(st1, e1, (e1.work, e1.heat, e1.energy_change), divergence)
+        )
         zeros = jnp.zeros((tile,), dt)
         state0 = (zeros + p0, zeros + x, zeros + y)
 
@@ -282,13 +293,18 @@ def qubit_chunk(
             new_shift = []
             for j, (row, kj) in enumerate(zip(_rows(state, e, acc, divergence), shift)):
                 dev = row - kj
-                wdev = w * dev
+                # D_α (rows k_div…) is +∞ where ρ lies outside τ_S's support: a masked configuration's is
+                # selected out (0·∞ = NaN); the other rows are finite, weighted
+                wdev = jnp.where(valid, dev, jnp.zeros_like(dev)) if j >= k_div else w * dev
                 s1 = jnp.sum(wdev)
-                s2 = jnp.sum(wdev * dev) if j >= 3 else 0.0 * s1  # the state's mean only
+                mean_dev = s1 * inv_n  # the tile's mean − K_t
+                s2 = jnp.sum(wdev * (wdev if j >= k_div else dev)) if j >= 3 else 0.0 * s1  # the state's mean only
                 sums_ref[t, j, r] = kj
                 sums_ref[t, k + j, r] = s1
                 sums_ref[t, 2 * k + j, r] = s2
-                new_shift.append(kj + s1 * inv_n)
+                shifted = kj + mean_dev
+                # a step whose mean is ±∞ or NaN keeps the last finite shift
+                new_shift.append(jnp.where(jnp.isfinite(shifted), shifted, kj) if j >= k_div else shifted)
             idx = jnp.where(valid, bin_index(e.work, lo, hi, n_bins), -1)
             return state, acc, tuple(new_shift), (_count_planes if planes else _count)(hist, idx)
 

@@ -1,0 +1,224 @@
+"""The GPU tile kernel (jaxthermo.ensemble._tile_kernel) on inputs beyond the ordinary ones, in Pallas's
+interpreter against the CPU program of the same chunk (jaxthermo.ensemble._kernel.model_a_chunk, two
+passes per step) and, for the infinite divergences, against NumPy's float64 mean of the reference
+route's per-configuration values (jaxthermo.trajectory, jaxthermo.divergences_to_thermal).
+
+D_α(ρ‖τ_S) is +∞ for α ≥ 1 where ρ has weight outside τ_S's support (a cold τ_S: e^{−βg0} below the
+smallest normal number) and at every α for the excited pure state there. The CPU program's means are
+NumPy's (+∞, or NaN for both signs), the spread NaN (docs/ensemble.md §2). Before, the kernel gave NaN:
+its shift of r = 1 (ρ0 after a collision with δ = 0) was +∞ (∞ − ∞ in every deviation), the shift
+moved to an infinite tile mean and stayed NaN for every later step, and a masked configuration's ∞
+entered the sums as 0·∞. And its per-tile sums of (x − K_t)² about the previous step's mean lost
+(K_t − mean)²/spread² of the digits of M2: float32 variances of D_∞ 67 % off for σ = 0.01.
+"""
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo._elementary import standard_normal_row
+from jaxthermo.ensemble import _divergences as divergences
+from jaxthermo.ensemble import _tile_kernel as tile_kernel
+from jaxthermo.ensemble._kernel import model_a_chunk
+from jaxthermo.ensemble._sampling import sample_chunk
+from jaxthermo.ensemble._statistics import folded_sums
+from tests.helpers import assert_same_chunk_statistics, random_state
+
+ALPHAS = (0.5, 1.0, 2.0, float("inf"))
+COHERENT = random_state(2, np.random.default_rng(5))
+EXCITED = np.diag([0.0, 1.0]).astype(complex)
+PLUS = 0.5 * np.ones((2, 2), complex)  # pure, coherent
+COLD = {np.float64: 1000.0, np.float32: 100.0}  # β g0 with e^{−βg0} below the smallest normal number
+
+
+def _chunk(model, rho0, dtype, alphas, tiled, b=300, n_steps=6, mask=None, coherent=True, seed=2):
+    """One chunk of ``b`` configurations (by default the last 37 masked; 300 is no whole number of
+    128-configuration tiles: the last tile padded): the CPU program, or the tile kernel in Pallas's
+    interpreter."""
+    rho0 = jnp.asarray(rho0, jnp.complex128 if dtype == np.float64 else jnp.complex64)
+    idx = jnp.arange(b, dtype=jnp.uint32)
+    edges = jnp.linspace(-0.05, 0.05, 33, dtype=dtype)
+    kernel = partial(
+        model_a_chunk,
+        n_steps=n_steps,
+        alphas=alphas,
+        coherent=coherent,
+        histogram_method="compare" if tiled else "scatter",
+        stacked=tiled,
+        tile_kernel="interpret" if tiled else None,
+    )
+    mask = idx < b - 37 if mask is None else jnp.asarray(mask)
+    args = (model, rho0, jax.random.key(seed), idx, mask, edges, edges)
+    if tiled:
+        assert "pallas_call" in str(jax.make_jaxpr(kernel)(*args))
+    with folded_sums(not tiled):
+        return jax.jit(kernel)(*args)
+
+
+def _split(result):
+    """The fields' patterns of NaN, +∞ and −∞, and the result with those entries set to 0."""
+    patterns, finite = {}, {}
+    for name, stat in result.items():
+        fields = []
+        for field, v in zip(stat._fields, stat):
+            if v is not None and np.asarray(v).dtype.kind == "f":
+                v = np.asarray(v)
+                patterns[name, field] = (np.isnan(v), np.isposinf(v), np.isneginf(v))
+                v = np.where(np.isfinite(v), v, 0).astype(v.dtype)
+            fields.append(v)
+        finite[name] = type(stat)(*fields)
+    return patterns, finite
+
+
+def assert_same_statistics_with_infinities(ref, got, exact, tol):
+    """assert_same_chunk_statistics where values may be ±∞ or NaN: NaN, +∞ and −∞ in the same entries,
+    the finite entries within ``tol`` of the field's scale in ``exact`` (M2's also within the rounding
+    of a spread that is zero)."""
+    ref_patterns, ref_finite = _split(ref)
+    got_patterns, got_finite = _split(got)
+    for key, pattern in ref_patterns.items():
+        for kind, a, g in zip(("NaN", "+inf", "-inf"), pattern, got_patterns[key]):
+            np.testing.assert_array_equal(g, a, err_msg=f"{key}: {kind}")
+    for name, stat in got_finite.items():
+        # a quantity equal in every configuration (a cold reservoir's ΔU, D_α at θ = 0): its M2 is rounding
+        # in both programs, n (ε |x|)² each; M2's within n (4ε max|mean|)² of each other count as equal
+        if type(stat).__name__ == "Moments" and stat.m2 is not None:
+            a = ref_finite[name].m2
+            mean = np.abs(np.asarray(ref_finite[name].mean))
+            with np.errstate(over="ignore"):
+                floor = np.max(np.asarray(stat.n)) * (4 * np.finfo(a.dtype).eps * np.max(mean, initial=0.0)) ** 2
+            if np.isfinite(floor):
+                equal = (np.abs(a) <= floor) & (np.abs(stat.m2 - a) <= floor)
+                got_finite[name] = stat._replace(m2=np.where(equal, a, stat.m2))
+    assert_same_chunk_statistics(ref_finite, got_finite, _split(exact)[1], tol)
+
+
+def _compare(model, rho0, dtype, alphas=ALPHAS, **kw):
+    ref = _chunk(model, rho0, dtype, alphas, False, **kw)
+    got = _chunk(model, rho0, dtype, alphas, True, **kw)
+    exact = ref if dtype == np.float64 else _chunk(model, rho0, np.float64, alphas, False, **kw)
+    assert_same_statistics_with_infinities(ref, got, exact, 1e-11 if dtype == np.float64 else 2e-5)
+    return ref, got
+
+
+def _inject(monkeypatch, rules):
+    """Make D_α of column j ``value`` where ``lo < p0 < hi``, for each (j, lo, hi, value) of ``rules``, in
+    the CPU program and in the kernel alike (both evaluate the qubit closed form
+    ``qubit_divergence_columns``): an observable that is ±∞ or NaN in chosen configurations."""
+    original = divergences.qubit_divergence_columns
+
+    def patched(p0, x, y, t0, t1, alphas, **kwargs):
+        cols = original(p0, x, y, t0, t1, alphas, **kwargs)
+        for j, lo, hi, value in rules:
+            cols[j] = jnp.where((p0 > lo) & (p0 < hi), jnp.asarray(value, p0.dtype), cols[j])
+        return cols
+
+    monkeypatch.setattr(divergences, "qubit_divergence_columns", patched)
+    monkeypatch.setattr(tile_kernel, "qubit_divergence_columns", patched)
+
+
+def _deltas(model, b, n_steps):
+    """The δ's (B, N) of the chunk's configurations 0…b − 1 (the engine's sampler, seed 2)."""
+    return np.asarray(
+        sample_chunk(model.distribution, jax.random.key(2), jnp.arange(b, dtype=jnp.uint32), n_steps, jnp.float64)
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_infinite_and_nan_divergences_give_numpys_means(monkeypatch, dtype):
+    """D_α made ±∞ or NaN in chosen configurations (ρ0 with p0 = 0.99, θ = 0 at r = 1, then full
+    swaps with δ = ±½): α = ½ +∞ at r = 1 only (every configuration, the shift of r = 1 too), α = 1
+    +∞ where δ_r = ½ from r = 2 on, α = 2 +∞ there and −∞ where δ_r = −½, α = ∞ NaN where δ_r = −½.
+    The kernel's means are NumPy's of such values (+∞ where some counted value is, NaN for both signs
+    or a NaN, else finite), the spreads NaN exactly where the mean is not finite, and every statistic
+    as the CPU program's. Before: NaN from r = 1 on for α = ½ (the shift +∞), and for every α after its
+    first infinite step (the shift moved to the infinite mean)."""
+    b, n_steps = 300, 5
+    _inject(
+        monkeypatch,
+        [
+            (0, 0.97, 2.0, np.inf),
+            (1, 0.9, 2.0, np.inf),
+            (2, 0.9, 2.0, np.inf),
+            (2, -1.0, 0.8, -np.inf),
+            (3, -1.0, 0.8, np.nan),
+        ],
+    )
+    theta = np.array([0.0] + [np.pi / 2] * (n_steps - 1))
+    model = jt.InhomogeneousReservoir(2, 2.0, 1.0, theta, distribution=jt.TwoPoint(0.5))
+    rho0 = np.array([[0.99, 0.05], [0.05, 0.01]], complex)
+    ref, got = _compare(model, rho0, dtype, b=b, n_steps=n_steps)
+    # NumPy: the values of each configuration and step from its δ's, then float64 means
+    up = _deltas(model, b, n_steps)[: b - 37] > 0  # (counted configurations, N)
+    values = np.zeros(up.shape + (4,))
+    values[:, 0, :3] = np.inf
+    values[:, 1:, 1] = np.where(up[:, 1:], np.inf, 0.0)
+    values[:, 1:, 2] = np.where(up[:, 1:], np.inf, -np.inf)
+    values[:, 1:, 3] = np.where(up[:, 1:], 0.0, np.nan)
+    with np.errstate(invalid="ignore"):
+        want = values.mean(axis=0)
+    assert np.isnan(want[1:, 2:]).all() and np.isposinf(want[:, 1]).all()  # both δ's at every step
+    mean, m2 = np.asarray(got["divergence"].mean), np.asarray(got["divergence"].m2)
+    np.testing.assert_array_equal(np.isnan(mean), np.isnan(want))
+    np.testing.assert_array_equal(np.isposinf(mean), np.isposinf(want))
+    np.testing.assert_array_equal(np.isneginf(mean), np.isneginf(want))
+    np.testing.assert_array_equal(np.isnan(m2), ~np.isfinite(want))
+
+
+def test_masked_and_padding_configurations_with_infinite_divergences_are_not_counted(monkeypatch):
+    """D_α = +∞ where the reservoir's ground population σ(βg0(1 + δ_r)) (the state after a full swap)
+    exceeds its value at δ = −0.1: in configurations with some δ_r > −0.1, in the padding of the last
+    tile (its 12 configurations draw from zero keys: δ_3 = 0.91) and in the shift of r = 1 (δ = 0).
+    Counted only configurations with every δ_r < −0.12: every
+    mean and spread finite, as the CPU program's (a masked ∞ entered the kernel's sums as 0·∞ = NaN),
+    and the means equal to NumPy's float64 mean of the classical D_α of the counted states' populations
+    (τ(δ_r) after a full swap, commuting with τ_S: Petz = sandwiched = classical)."""
+    b, n_steps, beta = 500, 3, 2.0
+    _inject(monkeypatch, [(j, 1 / (1 + np.exp(-beta * 0.9)), 2.0, np.inf) for j in range(4)])
+    model = jt.InhomogeneousReservoir(2, beta, 1.0, np.pi / 2, distribution=jt.Gaussian(0.5))
+    deltas = _deltas(model, b, n_steps)
+    mask = np.all(deltas < -0.12, axis=1)
+    assert 20 <= mask.sum() <= 60 and (deltas > -0.1).any(axis=1).sum() > 400  # +∞ somewhere
+    zero = jnp.zeros(1, jnp.uint32)
+    assert 0.5 * float(standard_normal_row(zero, zero, jnp.uint32(2))[0]) > -0.1  # the padding's δ_3
+    ref, got = _compare(model, COHERENT, np.float64, mask=mask, b=b, n_steps=n_steps)
+    mean, m2 = np.asarray(got["divergence"].mean), np.asarray(got["divergence"].m2)
+    assert np.all(np.isfinite(mean)) and np.all(np.isfinite(m2))
+    q0 = 1 / (1 + np.exp(-beta * (1 + deltas[mask])))  # (counted configurations, N)
+    q, t0 = np.stack([q0, 1 - q0], -1), 1 / (1 + np.exp(-beta))
+    t = np.array([t0, 1 - t0])
+    want = np.stack(
+        [
+            np.log(np.sum(q**0.5 * t**0.5, -1)) / -0.5,
+            np.sum(q * np.log(q / t), -1),
+            np.log(np.sum(q**2 / t, -1)),
+            np.log(np.max(q / t, -1)),
+        ],
+        -1,
+    ).mean(axis=0)
+    np.testing.assert_allclose(mean, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name, beta, theta, rho0, distribution, dtype",
+    [
+        ("excited, cold, theta 0", "cold", 0.0, EXCITED, jt.Gaussian(0.2), np.float64),
+        ("pure coherent, theta pi/2", 1.0, np.pi / 2, PLUS, jt.Gaussian(0.2), np.float32),
+        ("delta = -1 and +1", 2.0, 0.7, COHERENT, jt.TwoPoint(1.0), np.float64),
+        ("delta on [-2, 2], g_r < 0", 2.0, 0.7, COHERENT, jt.Uniform(4.0), np.float32),
+    ],
+)
+def test_edge_inputs_give_the_cpu_programs_statistics(name, beta, theta, rho0, distribution, dtype):
+    """A cold τ_S (β g0 = 1000, float32 100: e^{−βg0} below the smallest normal number), pure states,
+    θ = 0 (nothing moves) and θ = π/2, δ at the distribution's edges (g_r = 0 at δ = −1, g_r < 0
+    beyond): every statistic as the CPU program's, ±∞ and NaN in the same places. The qubit closed
+    form takes τ_S's support from its populations, so every D_α of the excited state is +∞ for a
+    cold τ_S in both programs; the kernel gave NaN there."""
+    beta = COLD[dtype] if beta == "cold" else beta
+    theta = np.asarray(theta) if isinstance(theta, list) else theta
+    model = jt.InhomogeneousReservoir(2, beta, 1.0, theta, distribution=distribution)
+    _compare(model, rho0, dtype)
