@@ -213,7 +213,9 @@ def ensemble(
         device of 64 where that is at least 64 (on CPU, per-device sizes that the core count does
         not divide run slower: docs/ensemble.md §1); default about 10⁶ (configuration, collision)
         pairs per CPU device, (device memory in bytes)/32 pairs per accelerator (the chunk's draws
-        then take at most half of it), the chunks of a run made even.
+        then take at most half of it); a run of several chunks runs them all at that size (the last
+        one's padding masked), a run of one the least power of 4 per device that holds it
+        (docs/ensemble.md §1: one compiled program for every n_configs).
       devices: devices to shard over (default: all, of every ``jax.distributed`` process).
       dtype: ``jnp.float64`` or ``jnp.float32``; default the precision of ``rho0`` (a float32 or
         complex64 state runs in float32, as in :func:`jaxthermo.ensemble_mean`), float64 otherwise.

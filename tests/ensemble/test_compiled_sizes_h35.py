@@ -76,7 +76,7 @@ def test_padding_enters_no_statistic():
 
 
 def test_large_runs_keep_their_chunks():
-    """Runs of more than one default chunk keep the balanced chunking (the default 10⁶ × 100 call: 48
+    """Runs of more than one default chunk run at the default size (the default 10⁶ × 100 call: 48
     chunks of 10 432 per device on 2 devices, as before); a one-chunk run's per-device size is the least
     power of 4 that holds it, capped at the default."""
     per_device = default_chunk_size(100, 2) // 2
