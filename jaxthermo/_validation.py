@@ -184,6 +184,19 @@ def should_validate(x) -> bool:
     return x is not None and is_concrete(x) and is_numeric(x)
 
 
+def check_key(key, name: str = "key"):
+    """A JAX PRNG key: a typed key (``jax.random.key(seed)``) or a legacy uint32 key of shape (2,),
+    concrete or traced; else ``TypeError`` naming ``name`` (an int seed gave JAX's "invalid PRNG key
+    data: expected key_data.ndim >= 1")."""
+    dtype = getattr(key, "dtype", None)
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        return key
+    if dtype is not None and np.dtype(dtype) == np.uint32 and np.shape(key)[-1:] == (2,):
+        return key
+    shown = f"{type(key).__name__} {key!r}" if isinstance(key, (int, float, str, np.integer)) else type(key).__name__
+    raise TypeError(f"{name} must be a JAX PRNG key, e.g. jax.random.key(0); got {shown}")
+
+
 def check_positive_int(n, name: str) -> int:
     """A positive integer (not a bool), else ``ValueError`` naming ``name``; returns ``int(n)``."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:

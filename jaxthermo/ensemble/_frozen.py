@@ -25,7 +25,7 @@ from .._deprecation import warn_deprecated
 from .._dtypes import as_state, real_dtype, real_dtype_for
 from .._information import divergences_to_thermal
 from .._qudit import has_coherences
-from .._validation import check_density_matrix, check_orders, check_positive_int, is_concrete
+from .._validation import check_density_matrix, check_key, check_orders, check_positive_int, is_concrete
 from ..inhomogeneous import (
     InhomogeneousReservoir,
     Trajectory,
@@ -88,6 +88,7 @@ def _frozen_mean(model, rho0, key, n_configs, n_steps, observable, chunk_size, d
     :func:`~jaxthermo.ensemble._objective.objective_chunks` (a program per n_configs compiled ≈ 3 s at
     every size of a convergence study)."""
     distribution = distribution_of(model, distribution)
+    check_key(key)
     check_density_matrix(rho0, "rho0", dim=model.d)
     n_steps = check_positive_int(n_steps, "n_steps")
     n_configs = check_positive_int(n_configs, "n_configs")

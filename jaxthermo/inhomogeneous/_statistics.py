@@ -29,7 +29,7 @@ from .._collision import Energetics, energetics_properties
 from .._dtypes import as_state, cast_floats, real_dtype, real_dtype_for
 from .._histogram import Histogram
 from .._qudit import populations
-from .._validation import check_finite, check_positive_int, should_validate
+from .._validation import check_finite, check_key, check_positive_int, should_validate
 from ._analytics import distribution_of, population_derivatives
 from ._dynamics import _collide, _require_scalar_theta, _validate
 from ._model import InhomogeneousReservoir, reservoir_populations
@@ -185,6 +185,7 @@ def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, di
     samples the same δ's as the float64 one.
     """
     n = check_positive_int(n, "n")
+    check_key(key)
     distribution = distribution_of(model, distribution)
     _validate(model, rho, 0.0)
     _require_scalar_theta(model, "sample each collision of a schedule with its own model.replace(theta=θ_r)")
