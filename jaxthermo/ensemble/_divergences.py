@@ -139,19 +139,28 @@ def qubit_quantum_divergences(p0, x, y, beta, g, alphas):
     in closed form (module docstring). Raises for α < 0 as the reference does.
     """
     dt = p0.dtype
-    t = thermal_populations(2, jnp.asarray(beta).astype(dt), jnp.asarray(g).astype(dt))
-    return jnp.stack(qubit_divergence_columns(p0, x, y, t[..., 0], t[..., 1], alphas), axis=-1)
+    beta, g = jnp.asarray(beta).astype(dt), jnp.asarray(g).astype(dt)
+    t = thermal_populations(2, beta, g)
+    log_t = log_thermal_populations(2, beta, g)
+    columns = qubit_divergence_columns(p0, x, y, t[..., 0], t[..., 1], alphas, log_t=(log_t[..., 0], log_t[..., 1]))
+    return jnp.stack(columns, axis=-1)
 
 
-def qubit_divergence_columns(p0, x, y, t0, t1, alphas):
+def qubit_divergence_columns(p0, x, y, t0, t1, alphas, log_t=None):
     """:func:`qubit_quantum_divergences` as a list of columns, one per α, given τ_S's populations
-    ``t0, t1`` (elementwise only: also the body of the GPU tile kernel)."""
+    ``t0, t1`` (elementwise only: also the body of the GPU tile kernel) and, optionally, their logarithms
+    ``log_t = (log t0, log t1)`` (per-model constants, as t0, t1 are). With ``log_t`` τ_S has full rank at
+    every finite β, as in :func:`~jaxthermo.divergences_to_thermal`: D_α stays finite where t1 underflows
+    (βg ≳ 745; the populations alone made D_1, D_2, D_∞ of a coherent ρ +∞ there, while the reference and
+    the mean state's divergence were finite: 214.6 for D_1 at βg = 800), and α > 1 takes the largest
+    factor e^{2c}, c = max_j γ log t_j, out of t_j^{2γ} (which overflowed beyond βg ≈ 709/(2|γ|))."""
     dt = p0.dtype
     tol = support_tolerance(dt)
     # τ_S's populations are computed to relative precision: every normal positive one is support
     # (a fixed 1e-12 made D_α of a coherent ρ +∞ for βg ≳ 28); t^{2γ} ≤ 1/t stays finite
     tiny = jnp.finfo(dt).tiny
-    on0, on1 = t0 >= tiny, t1 >= tiny
+    full = log_t is not None  # full support, by the logarithms: no mask, no mismatch
+    on0, on1 = (True, True) if full else (t0 >= tiny, t1 >= tiny)
     p1 = 1.0 - p0
     c2 = x * x + y * y
     z = p0 - p1
@@ -170,41 +179,52 @@ def qubit_divergence_columns(p0, x, y, t0, t1, alphas):
     resolved_m = certified | (det_m > min(32.0 * eps, tol) * lam_p)
     nz = jnp.where(r > 0, z / jnp.where(r > 0, r, 1.0), 0.0)
     # weight of ρ outside supp τ_S (the reference decides this at 10·tol)
-    outside = jnp.where(on0, 0.0, p0) + jnp.where(on1, 0.0, p1)
-    mismatch = outside > 10 * tol
+    mismatch = False if full else (jnp.where(on0, 0.0, p0) + jnp.where(on1, 0.0, p1)) > 10 * tol
+    mark = (lambda val: val) if full else (lambda val: jnp.where(mismatch, jnp.inf, val))
     cols = []
     for a in alphas:
         a = float(a)
         if a < 0:
             raise ValueError(f"alpha={a}: the Petz divergence is implemented for alpha >= 0")
         if a == 1.0:
-            log_t0 = jnp.where(on0, jnp.log(jnp.where(on0, t0, 1.0)), 0.0)
-            log_t1 = jnp.where(on1, jnp.log(jnp.where(on1, t1, 1.0)), 0.0)
+            if full:
+                log_t0, log_t1 = log_t
+            else:
+                log_t0 = jnp.where(on0, jnp.log(jnp.where(on0, t0, 1.0)), 0.0)
+                log_t1 = jnp.where(on1, jnp.log(jnp.where(on1, t1, 1.0)), 0.0)
             val = xlogx(lam_p, log_positive) + xlogx(lam_m, log_positive) - (p0 * log_t0 + p1 * log_t1)
-            cols.append(jnp.where(mismatch, jnp.inf, val))
+            cols.append(mark(val))
         elif a < 1.0:
             f_p = lam_p**a  # λ+ ≥ ½
             f_m = jnp.where(resolved_m, jnp.maximum(det_m, tiny) ** a, 0.0)
             mean, half = 0.5 * (f_p + f_m), 0.5 * (f_p - f_m)
-            w0 = jnp.where(on0, jnp.where(on0, t0, 1.0) ** (1.0 - a), 0.0)
-            w1 = jnp.where(on1, jnp.where(on1, t1, 1.0) ** (1.0 - a), 0.0)
+            if full:  # t_j^{1−α} ≤ 1: an underflow to 0 is its value
+                w0, w1 = (jnp.exp((1.0 - a) * lt) for lt in log_t)
+            else:
+                w0 = jnp.where(on0, jnp.where(on0, t0, 1.0) ** (1.0 - a), 0.0)
+                w1 = jnp.where(on1, jnp.where(on1, t1, 1.0) ** (1.0 - a), 0.0)
             tr = (mean + half * nz) * w0 + (mean - half * nz) * w1
             cols.append(log(tr) / (a - 1.0))
         else:
             gamma = -0.5 if math.isinf(a) else (1.0 - a) / (2.0 * a)
-            s0 = jnp.where(on0, jnp.where(on0, t0, 1.0) ** (2 * gamma), 0.0)  # s_j² = t_j^{2γ}
-            s1 = jnp.where(on1, jnp.where(on1, t1, 1.0) ** (2 * gamma), 0.0)
+            if full:  # s_j² = t_j^{2γ} e^{−2c}: the largest is 1
+                c = jnp.maximum(gamma * log_t[0], gamma * log_t[1])
+                s0, s1 = (jnp.exp(2.0 * (gamma * lt - c)) for lt in log_t)
+            else:
+                c = 0.0
+                s0 = jnp.where(on0, jnp.where(on0, t0, 1.0) ** (2 * gamma), 0.0)  # s_j² = t_j^{2γ}
+                s1 = jnp.where(on1, jnp.where(on1, t1, 1.0) ** (2 * gamma), 0.0)
             a00, a11 = s0 * p0, s1 * p1
             half_tr = 0.5 * (a00 + a11)
             disc = 0.5 * jnp.sqrt((a00 - a11) ** 2 + 4.0 * s0 * s1 * c2)
             mu_p, mu_m = half_tr + disc, half_tr - disc
             if math.isinf(a):
-                val = log_positive(mu_p)
+                val = log_positive(mu_p) + 2.0 * c
             else:
                 mu_m = jnp.where(mu_m > 0, mu_m, 0.0)
                 pw_m = jnp.where(mu_m > 0, jnp.where(mu_m > 0, mu_m, 1.0) ** a, 0.0)
-                val = log_positive(mu_p**a + pw_m) / (a - 1.0)
-            cols.append(jnp.where(mismatch, jnp.inf, val))
+                val = (log_positive(mu_p**a + pw_m) + 2.0 * a * c) / (a - 1.0)
+            cols.append(mark(val))
     return cols
 
 

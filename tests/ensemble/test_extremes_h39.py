@@ -66,3 +66,42 @@ def test_ensemble_and_reference_give_the_finite_divergence(d):
     assert ref[1] < ref[2] <= ref[3]
     if d == 2:
         np.testing.assert_allclose(ref[1], _decimal_divergence(P, 1e300, 1.0), rtol=1e-14)
+
+
+@pytest.mark.parametrize("beta_g", [800.0, 1e300, -800.0])
+def test_qubit_closed_form_of_a_coherent_state_at_a_cold_reference(beta_g):
+    """The ensemble's closed-form 2×2 divergences equal the reference's eigen-decomposition route where
+    t_1 = e^{−βg}/Z underflows: with the populations alone ρ's weight on the underflowed level counted as
+    outside supp τ_S, and D_1, D_2, D_∞ were +∞ (βg = 800: 214.6, 797.4, 798.7)."""
+    import jax.numpy as jnp
+
+    from jaxthermo.ensemble._divergences import qubit_quantum_divergences
+
+    alphas = (0.5, 1.0, 1.5, 2.0, float("inf"))
+    rho = jt.thermal_state(2, 1.0, 1.0).astype(complex) + 0.05 * (jnp.eye(2, k=1) + jnp.eye(2, k=-1))
+    ref = np.asarray(jt.divergences_to_thermal(rho, beta_g, 1.0, alphas, quantum=True))
+    p0, x, y = jnp.real(rho[0, 0]), jnp.real(rho[0, 1]), jnp.imag(rho[0, 1])
+    got = np.asarray(qubit_quantum_divergences(p0, x, y, beta_g, 1.0, alphas))
+    assert np.all(np.isfinite(ref))
+    np.testing.assert_allclose(got, ref, rtol=1e-13)
+
+
+def test_ensemble_divergences_of_coherent_qubits_at_beta_g0_800():
+    """jt.ensemble's per-configuration D_α (the fused qubit path) against the reference route: the engine's
+    δ draws (configuration i from fold_in(key(seed), i)) through jt.trajectory, then divergences_to_thermal
+    with quantum=True, averaged over the configurations (+∞ from r = 1 on before)."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxthermo.ensemble._sampling import sample_chunk
+
+    n_steps, n_configs, alphas = 2, 8, (1.0, float("inf"))
+    model = jt.InhomogeneousReservoir(2, beta=800.0, g0=1.0, theta=0.3, distribution=jt.Gaussian(0.1))
+    rho0 = jt.thermal_state(2, 1.0, 1.0).astype(complex) + 0.05 * (jnp.eye(2, k=1) + jnp.eye(2, k=-1))
+    result = jt.ensemble(model, rho0, n_steps, n_configs, alphas=alphas)
+    deltas = sample_chunk(
+        model.distribution, jax.random.key(0), jnp.arange(n_configs, dtype=jnp.uint32), n_steps, jnp.float64
+    )
+    states = jax.vmap(lambda dl: jt.trajectory(model, rho0, dl).states)(deltas)  # (n_configs, N + 1, 2, 2)
+    ref = np.asarray(jt.divergences_to_thermal(states, 800.0, 1.0, alphas, quantum=True)).mean(axis=0)
+    np.testing.assert_allclose(result.mean_divergence, ref, rtol=1e-12)
