@@ -26,7 +26,8 @@ Support: ρ^α (Petz, α < 1) runs over ρ's resolved eigenvalues, as in the ref
 above the rounding floor min(16dε, t)·‖ρ‖ (t = 1e-12, float32 1e-6); the qubit closed form takes
 λ− = det ρ/λ+ there (free of the cancellation in (1 − r)/2), so a cold ρ's e^{−βΔE} enters with its
 relative precision. τ_S has full rank at every finite β and enters through its log-populations (the
-qubit closed form through its populations, support wherever they do not underflow), as in
+qubit closed form as well, given them by :func:`qubit_quantum_divergences`; with the populations alone,
+support wherever they do not underflow), as in
 :func:`~jaxthermo.divergences_to_thermal`, so D_α of a coherent ρ stays finite for a cold τ_S. Tests
 compare every α with the reference functions (tests/ensemble/test_speed_paths.py).
 """
