@@ -11,14 +11,17 @@ shifted sums over its tile and counts the single-collision work into the histogr
 counters: a slot is added with bit operations, not compared with every slot), all in registers.
 It writes per step its tile's sums and, at the end, W_N and Q_N per configuration.
 
-Per-step moments: each tile sums ``x − K_t`` and ``(x − K_t)²`` over its valid configurations, with
-its own shift K_t: at r = 1 the collision of ρ0 with δ = 0 (the homogeneous reservoir), afterwards
-the tile's mean at r − 1. :func:`merge_tiles` moves every tile's sums to tile 0's shift (exact
-algebra) and adds them: the packed ``[K, S1, S2]`` of :func:`~jaxthermo.ensemble._statistics.shifted_sums`,
-the same moments to rounding (Chan, Golub & LeVeque, Am. Stat. 37, 242 (1983)).
+Per-step moments: each tile sums S1_t = Σ w (x − K_t) over its valid configurations, with its own
+shift K_t: at r = 1 the collision of ρ0 with δ = 0 (the homogeneous reservoir), afterwards the
+tile's mean at r − 1; and M2_t = Σ w (x − m_t)² about its mean at r, m_t = K_t + S1_t/n_t (the tile's
+values are in registers: a second pass over them). Summed about K_t, (x − K_t)² lost ε (K_t − m_t)²
+per configuration to the cancellation against S1_t²/n_t, all of M2 where the mean moves by more than
+ε^{−1/2} spreads in one step (a narrow G: float32 variances of D_α 67 % off at σ = 0.01).
+:func:`merge_tiles` merges the tiles about their pooled mean (Chan, Golub & LeVeque, Am. Stat. 37,
+242 (1983)) into the packed ``[K, S1, S2]`` of :func:`~jaxthermo.ensemble._statistics.shifted_sums`,
+the CPU program's moments to rounding.
 
-Values that are ±∞ (D_α of a state with weight where τ_S's population underflows, the qubit closed
-form's support) give the CPU program's statistics: the mean +∞ (NaN for both signs or a NaN), M2
+Values that are ±∞ in some configurations give the CPU program's statistics: the mean +∞ (NaN for both signs or a NaN), M2
 NaN (docs/ensemble.md §2). The shifts stay finite (0 at r = 1 where the homogeneous value is ±∞, the
 last finite one after a step whose mean is not), and D_α of a masked or padding configuration is
 selected out rather than weighted by 0 (0·∞ = NaN).
@@ -271,11 +274,11 @@ def qubit_chunk(
             if not alphas:
                 return []
             if coherent:
-                return qubit_divergence_columns(*st, t0, t1, alphas)
+                return qubit_divergence_columns(*st, t0, t1, alphas, log_t=(log_t0, log_t1))  # full support
             return classical_divergence_columns([st[0], 1.0 - st[0]], [log_t0, log_t1], alphas)
 
-        # shift of r = 1: ρ0 after a collision with δ = 0 (scalars); 0 where that is ±∞ (D_α of a state
-        # outside τ_S's support: ∞ − ∞ in every deviation)
+        # shift of r = 1: ρ0 after a collision with δ = 0 (scalars); 0 where that is ±∞ or NaN (∞ − ∞ in
+        # every deviation)
         st1, e1 = qubit_collision(m, (p0, x, y), delta0, theta0)
         shift0 = tuple(
             jnp.where(jnp.isfinite(v), v, jnp.zeros_like(v))
@@ -293,12 +296,14 @@ def qubit_chunk(
             new_shift = []
             for j, (row, kj) in enumerate(zip(_rows(state, e, acc, divergence), shift)):
                 dev = row - kj
-                # D_α (rows k_div…) is +∞ where ρ lies outside τ_S's support: a masked configuration's is
+                # D_α (rows k_div…) may be ±∞ or NaN in some configurations: a masked configuration's is
                 # selected out (0·∞ = NaN); the other rows are finite, weighted
                 wdev = jnp.where(valid, dev, jnp.zeros_like(dev)) if j >= k_div else w * dev
                 s1 = jnp.sum(wdev)
                 mean_dev = s1 * inv_n  # the tile's mean − K_t
-                s2 = jnp.sum(wdev * (wdev if j >= k_div else dev)) if j >= 3 else 0.0 * s1  # the state's mean only
+                # M2 about the tile's mean (Σ w (x − K_t)² lost (K_t − mean)² / spread² digits to cancellation)
+                cdev = wdev - w * mean_dev if j >= 3 else None  # the state's mean only
+                s2 = jnp.sum(cdev * cdev) if j >= 3 else 0.0 * s1
                 sums_ref[t, j, r] = kj
                 sums_ref[t, k + j, r] = s1
                 sums_ref[t, 2 * k + j, r] = s2
@@ -351,20 +356,30 @@ def qubit_chunk(
             name="jaxthermo_qubit_tile",
         )(*(draws if keyed else (draws,)), thetas, params, weights)
     n_tile = jnp.sum(weights.reshape(n_tiles, tile), axis=1)
-    packed = merge_tiles(sums, n_tile)
+    packed = merge_tiles(sums, n_tile, central=True)
     counts = jnp.sum(hist, axis=0, dtype=jnp.int32)[: n_bins + 2]
     return packed, counts, w_n[:b], q_n[:b]
 
 
-def merge_tiles(sums, n_tile):
-    """Per-tile shifted sums ``sums`` (n_tiles, 3k, N) = [K_t, S1_t, S2_t] of ``n_tile`` (n_tiles,)
-    configurations → (N, 3k) packed sums about tile 0's shift K: with D = K_t − K,
-    S1 = Σ_t S1_t + n_t D and S2 = Σ_t S2_t + 2 D S1_t + n_t D² (tiles with no configuration add nothing)."""
+def merge_tiles(sums, n_tile, central: bool = False):
+    """Per-tile sums ``sums`` (n_tiles, 3k, N) = [K_t, S1_t, S2_t] of ``n_tile`` (n_tiles,) configurations,
+    S1_t = Σ w (x − K_t) and S2_t = Σ w (x − K_t)² (``central``: S2_t = Σ w (x − m_t)² about the tile's
+    mean m_t = K_t + S1_t/n_t, as the kernel writes them) → (N, 3k) packed sums about the pooled mean K:
+    each tile's M2_t (S2_t, or S2_t − S1_t²/n_t) and mean moved there, S1 = Σ_t S1_t + n_t (K_t − K) (≈ 0)
+    and S2 = Σ_t M2_t + n_t (m_t − K)² (Chan, Golub & LeVeque's pairwise update: no cancellation of
+    n (K_t − K)² against the spread); tiles with no configuration add nothing. A tile whose S1_t is
+    ±∞ or NaN makes S1 so (the mean ±∞ or NaN, M2 NaN), K stays finite."""
     k = sums.shape[1] // 3
     shift_t, s1_t, s2_t = sums[:, :k], sums[:, k : 2 * k], sums[:, 2 * k :]
-    shift = shift_t[0]
-    n = n_tile[:, None, None]
-    dk = jnp.where(n > 0, shift_t - shift, 0)
-    s1 = jnp.sum(jnp.where(n > 0, s1_t + n * dk, 0), axis=0)
-    s2 = jnp.sum(jnp.where(n > 0, s2_t + 2 * dk * s1_t + n * dk * dk, 0), axis=0)
+    n = n_tile[:, None, None].astype(sums.dtype)
+    has = n > 0
+    d_t = s1_t / jnp.maximum(n, 1)  # m_t − K_t
+    m2_t = s2_t if central else s2_t - s1_t * d_t
+    base = shift_t[0]
+    off_t = jnp.where(has, (shift_t - base) + d_t, 0)  # m_t − K_0
+    pooled = base + jnp.sum(n * off_t, axis=0) / jnp.maximum(jnp.sum(n, axis=0), 1)
+    shift = jnp.where(jnp.isfinite(pooled), pooled, base)
+    s1 = jnp.sum(jnp.where(has, s1_t + n * (shift_t - shift), 0), axis=0)
+    e_t = (shift_t - shift) + d_t  # m_t − K
+    s2 = jnp.sum(jnp.where(has, m2_t + n * e_t * e_t, 0), axis=0)
     return jnp.concatenate([shift, s1, s2]).T

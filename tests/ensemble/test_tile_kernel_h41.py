@@ -3,15 +3,18 @@ interpreter against the CPU program of the same chunk (jaxthermo.ensemble._kerne
 passes per step) and, for the infinite divergences, against NumPy's float64 mean of the reference
 route's per-configuration values (jaxthermo.trajectory, jaxthermo.divergences_to_thermal).
 
-D_α(ρ‖τ_S) is +∞ for α ≥ 1 where ρ has weight outside τ_S's support (a cold τ_S: e^{−βg0} below the
-smallest normal number) and at every α for the excited pure state there. The CPU program's means are
-NumPy's (+∞, or NaN for both signs), the spread NaN (docs/ensemble.md §2). Before, the kernel gave NaN:
-its shift of r = 1 (ρ0 after a collision with δ = 0) was +∞ (∞ − ∞ in every deviation), the shift
-moved to an infinite tile mean and stayed NaN for every later step, and a masked configuration's ∞
-entered the sums as 0·∞. And its per-tile sums of (x − K_t)² about the previous step's mean lost
-(K_t − mean)²/spread² of the digits of M2: float32 variances of D_∞ 67 % off for σ = 0.01.
+An observable may be ±∞ or NaN in some configurations; the CPU program's means are NumPy's (+∞, or
+NaN for both signs or a NaN), the spread NaN (docs/ensemble.md §2). Here D_α is made so in chosen
+configurations (both programs evaluate the same closed form). Before, the kernel gave NaN: its shift
+of r = 1 (ρ0 after a collision with δ = 0) was +∞ (∞ − ∞ in every deviation), the shift moved to an
+infinite tile mean and stayed NaN for every later step, and a masked configuration's ∞ entered the
+sums as 0·∞. Its per-tile sums of (x − K_t)² about the previous step's mean lost (K_t − mean)²/spread²
+of the digits of M2: float32 variances of D_∞ 67 % off for σ = 0.01. And with a cold τ_S the kernel
+took τ_S's support from its populations (D_α of a coherent ρ +∞) where the CPU program, since 48f5e9e,
+takes its log-populations (finite, as jaxthermo.divergences_to_thermal).
 """
 
+import math
 from functools import partial
 
 import jax
@@ -25,7 +28,7 @@ from jaxthermo.ensemble import _divergences as divergences
 from jaxthermo.ensemble import _tile_kernel as tile_kernel
 from jaxthermo.ensemble._kernel import model_a_chunk
 from jaxthermo.ensemble._sampling import sample_chunk
-from jaxthermo.ensemble._statistics import folded_sums
+from jaxthermo.ensemble._statistics import folded_sums, moments_from_shifted_sums
 from tests.helpers import assert_same_chunk_statistics, random_state
 
 ALPHAS = (0.5, 1.0, 2.0, float("inf"))
@@ -206,6 +209,8 @@ def test_masked_and_padding_configurations_with_infinite_divergences_are_not_cou
 @pytest.mark.parametrize(
     "name, beta, theta, rho0, distribution, dtype",
     [
+        ("coherent, cold", "cold", 0.3, COHERENT, jt.Gaussian(0.2), np.float64),
+        ("coherent, cold, then full swaps", "cold", [0.3] + [np.pi / 2] * 5, COHERENT, jt.Gaussian(0.2), np.float32),
         ("excited, cold, theta 0", "cold", 0.0, EXCITED, jt.Gaussian(0.2), np.float64),
         ("pure coherent, theta pi/2", 1.0, np.pi / 2, PLUS, jt.Gaussian(0.2), np.float32),
         ("delta = -1 and +1", 2.0, 0.7, COHERENT, jt.TwoPoint(1.0), np.float64),
@@ -215,10 +220,75 @@ def test_masked_and_padding_configurations_with_infinite_divergences_are_not_cou
 def test_edge_inputs_give_the_cpu_programs_statistics(name, beta, theta, rho0, distribution, dtype):
     """A cold τ_S (β g0 = 1000, float32 100: e^{−βg0} below the smallest normal number), pure states,
     θ = 0 (nothing moves) and θ = π/2, δ at the distribution's edges (g_r = 0 at δ = −1, g_r < 0
-    beyond): every statistic as the CPU program's, ±∞ and NaN in the same places. The qubit closed
-    form takes τ_S's support from its populations, so every D_α of the excited state is +∞ for a
-    cold τ_S in both programs; the kernel gave NaN there."""
+    beyond): every statistic as the CPU program's, ±∞ and NaN in the same places. With a cold τ_S,
+    D_α of a coherent ρ or of the excited state is finite through τ_S's log-populations (≈ βg0 p1) in
+    both programs (the kernel gave +∞ from the populations, and NaN before ae859ef). Its ΔU and
+    cumulative ΔU are the same in almost every configuration and D_α falls by ~10 % per step: the
+    kernel's M2 about the previous step's mean was far above the rounding of that spread."""
     beta = COLD[dtype] if beta == "cold" else beta
     theta = np.asarray(theta) if isinstance(theta, list) else theta
     model = jt.InhomogeneousReservoir(2, beta, 1.0, theta, distribution=distribution)
     _compare(model, rho0, dtype)
+
+
+def test_classical_divergences_of_a_cold_diagonal_state():
+    """The classical branch (diagonal ρ0) with a cold τ_S and a warm reservoir: finite through τ_S's
+    log-populations, as the CPU program's."""
+    model = jt.InhomogeneousReservoir(2, COLD[np.float64], 1.0, 0.5, distribution=jt.Gaussian(0.3))
+    _compare(model, np.diag(np.diag(COHERENT)), np.float64, coherent=False)
+
+
+@pytest.mark.parametrize("dtype, sigma, tol", [(np.float32, 0.01, 5e-3), (np.float64, 1e-4, 1e-6)])
+def test_variances_when_the_mean_moves_by_more_than_the_spread(dtype, sigma, tol):
+    """A narrow G: the tile's mean of D_α moves between steps by ~10³ (float64: 10⁵) of its spread.
+    Each per-step variance of D_α (every α, every step) within ``tol`` of the float64 CPU program's,
+    relatively: the float32 values' own rounding, ε|D| against spreads ≥ 10⁻⁵, moves a squared
+    deviation by ≲ 10⁻², the sum of 475 of them by ≲ 5·10⁻³ (the CPU program's float32 error is
+    5·10⁻⁴ here). Before, the kernel summed (x − K_t)² about the previous step's mean and lost
+    ε (K_t − mean)²/spread²: 67 % of D_∞'s variance at r = 2 in float32, 4·10⁻⁷ in float64."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(sigma))
+    kw = dict(b=512, n_steps=6)
+    exact = _chunk(model, COHERENT, np.float64, ALPHAS, False, **kw)["divergence"]
+    got = _chunk(model, COHERENT, dtype, ALPHAS, True, **kw)["divergence"]
+    rel = np.abs(np.asarray(got.m2, np.float64) - np.asarray(exact.m2)) / np.asarray(exact.m2)
+    assert np.max(rel) <= tol, np.max(rel)
+
+
+def test_merge_of_central_tile_sums():
+    """merge_tiles(central=True): per-tile M2 about each tile's own mean (shifts far from the data and
+    from each other, one tile empty) merged about the pooled mean: mean and M2 equal exact sums
+    (math.fsum) of all valid data; a tile with a +∞ value makes the mean +∞ and M2 NaN, a tile with
+    +∞ and −∞ the mean NaN; the shift stays finite."""
+    rng = np.random.default_rng(7)
+    n_tile = np.array([128, 77, 0, 128])
+    data = [1e3 + 1e-3 * rng.normal(size=(n, 1, 2)) for n in n_tile]  # (configurations, k rows, N steps)
+    shifts = [np.full((1, 2), 1e3 + s) for s in (0.3, -2.0, 5.0, 1.1)]
+
+    def sums(data):
+        out = []
+        for x, k in zip(data, shifts):
+            s1 = (x - k).sum(0)
+            m = k + s1 / max(len(x), 1)
+            out.append(np.concatenate([k, s1, ((x - m) ** 2).sum(0)]))
+        return np.stack(out)
+
+    def merged(data):
+        with np.errstate(invalid="ignore"):
+            packed = tile_kernel.merge_tiles(jnp.asarray(sums(data)), jnp.asarray(n_tile, jnp.float64), central=True)
+        assert np.all(np.isfinite(np.asarray(packed)[:, 0]))
+        return moments_from_shifted_sums(jnp.full((2,), n_tile.sum()), packed)
+
+    mean, m2 = merged(data)
+    every = np.concatenate(data)[:, 0]
+    for r in range(2):
+        x = every[:, r]
+        exact_mean = math.fsum(x) / len(x)
+        exact_m2 = math.fsum((v - exact_mean) ** 2 for v in x)
+        assert abs(float(mean[r, 0]) - exact_mean) <= 1e-15 * abs(exact_mean)
+        assert abs(float(m2[r, 0]) - exact_m2) <= 1e-9 * exact_m2
+    data[1] = data[1].copy()
+    data[1][3, 0, 0] = np.inf
+    data[3] = data[3].copy()
+    data[3][5, 0, 1], data[3][6, 0, 1] = np.inf, -np.inf
+    mean, m2 = merged(data)
+    assert np.isposinf(mean[0, 0]) and np.isnan(m2[0, 0]) and np.isnan(mean[1, 0]) and np.isnan(m2[1, 0])
