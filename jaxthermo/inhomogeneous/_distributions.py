@@ -302,11 +302,16 @@ def _standardised_step_rule(scale, center, reach, n_panels, n_nodes, cut, kink_a
     law is a point mass) and the rule is plain Gauss–Legendre."""
     positive = scale > 0
     safe = jnp.where(positive, scale, 1.0)
-    center = jnp.where(positive, center / safe, -jnp.inf)
-    reach = jnp.where(positive, reach / safe, 0.0)
+    # where the rule refines and splits carries no derivative: the integral does not depend on it (at a
+    # split the integrand has a kink and vanishes, and the refinement only places nodes); through
+    # center/σ and reach/σ, d/dσ was NaN for σ = 10⁻³⁰⁰ at β = 10⁻³⁰⁰ (reach/σ = ∞)
+    fixed = jax.lax.stop_gradient(safe)
+    center = jnp.where(positive, jax.lax.stop_gradient(center) / fixed, -jnp.inf)
+    reach = jnp.where(positive, jax.lax.stop_gradient(reach) / fixed, 0.0)
     splits = [jnp.zeros((1,), safe.dtype)] if kink_at_zero else []
     if kinks is not None:
-        splits.append(jnp.where(positive, jnp.clip(jnp.ravel(jnp.asarray(kinks, safe.dtype)) / safe, -cut, cut), 0.0))
+        kinks = jax.lax.stop_gradient(jnp.ravel(jnp.asarray(kinks, safe.dtype)))
+        splits.append(jnp.where(positive, jnp.clip(kinks / fixed, -cut, cut), 0.0))
     if not splits:
         return stepped_gauss_legendre(-cut, cut, center, reach, n_panels, n_nodes)
     ends = jnp.concatenate(

@@ -154,3 +154,18 @@ def test_trajectory_refuses_overflowing_deltas():
         ia.trajectory(wide, rho3, jnp.array([0.9]))
     with pytest.raises(ValueError, match="deltas.*heat of one collision"):
         ia.trajectory(wide, rho3, jnp.array([0.0]))
+
+
+def test_sigma_derivatives_at_a_tiny_law_and_temperature():
+    """β = σ = 10⁻³⁰⁰: d/dσ of the bound and of the mean work are ≈ 0 (the bound is E|δ| ½ Σ|q'(0)| ≈ 2.7·10⁻³⁰¹ σ-slope,
+    W̄ ∝ σ²β): finite (NaN before, through the refinement's placement reach/σ = ∞); at σ = 0.3, βg0 = 1 they
+    equal central differences."""
+    model = _model(3, 1e-300, sigma=1e-300)
+    bound = lambda s, m=model: ia.approximate_second_law_epsilon(m.replace(distribution=jt.Gaussian(s))).upper_bound
+    work = lambda s, m=model: ia.mean_work(m.replace(distribution=jt.Gaussian(s)), jnp.eye(3, dtype=complex) / 3)
+    for f in (bound, work):
+        assert abs(float(jax.grad(f)(1e-300))) <= 1e-300
+    ordinary = _model(3, 1.0, sigma=0.3)
+    for f in (lambda s: bound(s, ordinary), lambda s: work(s, ordinary)):
+        h = 1e-6
+        np.testing.assert_allclose(jax.grad(f)(0.3), (f(0.3 + h) - f(0.3 - h)) / (2 * h), rtol=1e-8)
