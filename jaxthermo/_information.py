@@ -433,14 +433,15 @@ def quantum_divergence_to_diagonal(rho, log_t, alpha) -> jnp.ndarray:
         return -von_neumann_entropy(rho) - jnp.sum(diag * log_t, axis=-1)
     if alpha < 1.0:
         rho_a = _scaled_power(rho, alpha)[0]  # ρ^α over ρ's resolved eigenvalues (docs/information.md §4)
-        e = (1.0 - alpha) * log_t
-        m = jax.lax.stop_gradient(jnp.max(e, axis=-1, keepdims=True))
-        tr = jnp.sum(jnp.real(jnp.diagonal(rho_a, axis1=-2, axis2=-1)) * jnp.exp(e - m), axis=-1)
+        k = jnp.real(jnp.diagonal(rho_a, axis1=-2, axis2=-1))
+        log_w, m = about_largest_term(k, (1.0 - alpha) * log_t)
+        tr = jnp.sum(k * jnp.exp(log_w), axis=-1)
         return (jnp.log(tr) + m[..., 0]) / (alpha - 1.0)
     gamma = -0.5 if math.isinf(alpha) else (1.0 - alpha) / (2.0 * alpha)
-    c = gamma * log_t
-    m = jax.lax.stop_gradient(jnp.max(c, axis=-1, keepdims=True))
-    s = jnp.exp(c - m).astype(rho.dtype)
+    diag = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))
+    log_s2, two_m = about_largest_term(diag, 2.0 * gamma * log_t)  # s_j² = t_j^{2γ} e^{−2m}
+    m = 0.5 * two_m
+    s = jnp.exp(0.5 * log_s2).astype(rho.dtype)
     w = _eigvals(s[..., :, None] * rho * s[..., None, :])
     if math.isinf(alpha):
         return jnp.log(jnp.max(w, axis=-1)) + 2.0 * m[..., 0]
@@ -448,6 +449,19 @@ def quantum_divergence_to_diagonal(rho, log_t, alpha) -> jnp.ndarray:
     pos = w > 0
     total = jnp.sum(jnp.where(pos, jnp.where(pos, w, 1.0) ** alpha, 0.0), axis=-1)
     return (jnp.log(total) + 2.0 * alpha * m[..., 0]) / (alpha - 1.0)
+
+
+def about_largest_term(k, e):
+    """``(log w, m)`` with ``Σ_j k_j e^{e_j} = e^m Σ_j k_j w_j``, m = max_j (e_j + log k_j) over k_j > 0 (no
+    derivative), w_j = e^{e_j − m} (log w_j = −∞ where k_j ≤ 0), so the largest term k_j w_j is 1: no power of a cold
+    τ's populations over- or underflows on the levels that carry ρ. Factoring out max_j e^{e_j} instead lost
+    every level of ρ where that factor was far larger than on ρ's support: the sandwiched D_2 and D_∞ of
+    the ground state against τ_S at βg = 800 were −∞ (true 0) (docs/information.md §4). ``m`` keeps a last
+    axis of 1."""
+    pos = k > 0
+    lk = jnp.where(pos, jnp.log(jnp.where(pos, k, 1.0)), -jnp.inf)
+    m = jax.lax.stop_gradient(jnp.max(e + lk, axis=-1, keepdims=True))
+    return jnp.where(pos, e - m, -jnp.inf), m
 
 
 def quantum_free_energy(rho, beta, g, alpha) -> jnp.ndarray:
