@@ -199,3 +199,32 @@ def counted_compilations():
         yield count
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
+
+
+def model_a_chunk_run(model, rho0, edges, mask, *, n_steps, alphas, coherent, tiled, seed=2):
+    """One chunk of model A over configurations 0…len(mask) − 1 (``mask`` marks the counted ones): the CPU
+    program, or the GPU tile kernel in Pallas's interpreter (``tiled``; its jaxpr checked to hold the
+    ``pallas_call``), both compiled, with the sums each uses (tests/ensemble/test_tile_kernel*.py)."""
+    from functools import partial
+
+    import jax
+    import jax.numpy as jnp
+
+    from jaxthermo.ensemble._kernel import model_a_chunk
+    from jaxthermo.ensemble._statistics import folded_sums
+
+    kernel = partial(
+        model_a_chunk,
+        n_steps=n_steps,
+        alphas=alphas,
+        coherent=coherent,
+        histogram_method="compare" if tiled else "scatter",
+        stacked=tiled,
+        tile_kernel="interpret" if tiled else None,
+    )
+    idx = jnp.arange(mask.shape[0], dtype=jnp.uint32)
+    args = (model, rho0, jax.random.key(seed), idx, mask, edges, edges)
+    if tiled:
+        assert "pallas_call" in str(jax.make_jaxpr(kernel)(*args))
+    with folded_sums(not tiled):
+        return jax.jit(kernel)(*args)

@@ -15,8 +15,8 @@ from jaxthermo import _elementary
 from jaxthermo._elementary import standard_normal_columns, standard_normal_row
 from jaxthermo.ensemble import _tile_kernel as tile_kernel
 from jaxthermo.ensemble._kernel import model_a_chunk
-from jaxthermo.ensemble._statistics import folded_sums, moments_from_shifted_sums
-from tests.helpers import assert_same_chunk_statistics, random_state
+from jaxthermo.ensemble._statistics import moments_from_shifted_sums
+from tests.helpers import assert_same_chunk_statistics, model_a_chunk_run, random_state
 
 ALPHAS = (0.5, 1.0, 2.0, float("inf"))
 
@@ -34,22 +34,9 @@ def _chunk(dtype, coherent, schedule, alphas, tiled, distribution=None, b=1000, 
     """One chunk of ``b`` configurations (the last 37 masked): the CPU program, or the tile kernel in
     Pallas's interpreter (b = 1000 is no whole number of 128-configuration tiles: padded)."""
     model, rho0 = _setup(dtype, coherent, schedule, n_steps, distribution)
-    idx = jnp.arange(b, dtype=jnp.uint32)
     edges = jnp.linspace(-0.05, 0.05, 65, dtype=dtype)
-    kernel = partial(
-        model_a_chunk,
-        n_steps=n_steps,
-        alphas=alphas,
-        coherent=coherent,
-        histogram_method="compare" if tiled else "scatter",
-        stacked=tiled,
-        tile_kernel="interpret" if tiled else None,
-    )
-    args = (model, rho0, jax.random.key(2), idx, idx < b - 37, edges, edges)
-    if tiled:
-        assert "pallas_call" in str(jax.make_jaxpr(kernel)(*args))
-    with folded_sums(not tiled):
-        return jax.jit(kernel)(*args)
+    mask = jnp.arange(b) < b - 37
+    return model_a_chunk_run(model, rho0, edges, mask, n_steps=n_steps, alphas=alphas, coherent=coherent, tiled=tiled)
 
 
 @pytest.mark.parametrize(

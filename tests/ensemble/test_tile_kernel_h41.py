@@ -15,7 +15,6 @@ takes its log-populations (finite, as jaxthermo.divergences_to_thermal).
 """
 
 import math
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -26,10 +25,9 @@ import jaxthermo as jt
 from jaxthermo._elementary import standard_normal_row
 from jaxthermo.ensemble import _divergences as divergences
 from jaxthermo.ensemble import _tile_kernel as tile_kernel
-from jaxthermo.ensemble._kernel import model_a_chunk
 from jaxthermo.ensemble._sampling import sample_chunk
-from jaxthermo.ensemble._statistics import folded_sums, moments_from_shifted_sums
-from tests.helpers import assert_same_chunk_statistics, random_state
+from jaxthermo.ensemble._statistics import moments_from_shifted_sums
+from tests.helpers import assert_same_chunk_statistics, model_a_chunk_run, random_state
 
 ALPHAS = (0.5, 1.0, 2.0, float("inf"))
 COHERENT = random_state(2, np.random.default_rng(5))
@@ -43,23 +41,11 @@ def _chunk(model, rho0, dtype, alphas, tiled, b=300, n_steps=6, mask=None, coher
     128-configuration tiles: the last tile padded): the CPU program, or the tile kernel in Pallas's
     interpreter."""
     rho0 = jnp.asarray(rho0, jnp.complex128 if dtype == np.float64 else jnp.complex64)
-    idx = jnp.arange(b, dtype=jnp.uint32)
     edges = jnp.linspace(-0.05, 0.05, 33, dtype=dtype)
-    kernel = partial(
-        model_a_chunk,
-        n_steps=n_steps,
-        alphas=alphas,
-        coherent=coherent,
-        histogram_method="compare" if tiled else "scatter",
-        stacked=tiled,
-        tile_kernel="interpret" if tiled else None,
+    mask = jnp.arange(b) < b - 37 if mask is None else jnp.asarray(mask)
+    return model_a_chunk_run(
+        model, rho0, edges, mask, n_steps=n_steps, alphas=alphas, coherent=coherent, tiled=tiled, seed=seed
     )
-    mask = idx < b - 37 if mask is None else jnp.asarray(mask)
-    args = (model, rho0, jax.random.key(seed), idx, mask, edges, edges)
-    if tiled:
-        assert "pallas_call" in str(jax.make_jaxpr(kernel)(*args))
-    with folded_sums(not tiled):
-        return jax.jit(kernel)(*args)
 
 
 def _split(result):
