@@ -16,7 +16,7 @@ import numpy as np
 from ._dtypes import complex_dtype_for, float_dtype_of, real_dtype, real_dtype_for
 from ._linalg import dagger, hermitian_function
 from ._qutip import qobj_inputs
-from ._validation import check_dimension, check_finite, check_hermitian, check_numeric
+from ._validation import check_dimension, check_finite, check_hermitian, check_numeric, is_concrete
 
 
 class Dimensions(NamedTuple):
@@ -191,7 +191,8 @@ def gibbs_state(h, beta) -> jnp.ndarray:
     largest for β < 0 (no overflow for large |β|h), with finite derivatives in β and h also for
     degenerate spectra. The exponents −β(λ − λ_shift) within the rounding of the eigenvalues
     (|β|·64dε·max|λ|) of zero count as zero in value, not in derivative: a degenerate ground (or top)
-    space stays uniformly mixed where |β| magnifies that rounding (e.g. β = −10³⁰⁰ on a rotated diag(0, 2, 2): NaN before).
+    space stays uniformly mixed where |β| magnifies that rounding (e.g. β = −10³⁰⁰ on a rotated diag(0, 2, 2): NaN before);
+    for a traced β or h only the positive rounding is cut (no overflow; the mixture within such a space may then not be uniform).
     A non-Hermitian ``h`` or a β that is not finite raises ``ValueError`` naming it.
     """
     check_hermitian(h, "h")
@@ -203,9 +204,12 @@ def gibbs_state(h, beta) -> jnp.ndarray:
     eye = jnp.eye(h.shape[-1], dtype=h.dtype)
     shifted = h - shift[..., None, None].astype(h.dtype) * eye
     rdt = real_dtype_for(h.dtype)
-    band = jax.lax.stop_gradient(
-        jnp.max(jnp.abs(beta) * jnp.max(jnp.abs(e), axis=-1)) * (64 * h.shape[-1] * float(jnp.finfo(rdt).eps))
-    )
+    # a Python float (hermitian_function's f must not close over a tracer); traced β or h: 0, so the
+    # rounding of a degenerate space's eigenvalues is only cut where it is positive (no overflow)
+    band = 0.0
+    if is_concrete(beta) and is_concrete(e):
+        band = float(np.max(np.abs(np.asarray(beta)) * np.max(np.abs(np.asarray(e)), axis=-1)))
+        band *= 64 * h.shape[-1] * float(jnp.finfo(rdt).eps)
 
     def weight(x):  # e^x, with x ∈ (−band, ∞) taken as 0 in value (x ≤ 0 up to rounding)
         return jnp.exp(x - jax.lax.stop_gradient(jnp.where(x > -band, x, 0.0)))
