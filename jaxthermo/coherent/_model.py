@@ -201,26 +201,57 @@ def check_ancilla_positive(model) -> None:
             )
 
 
+@qobj_inputs("rho", "h")
 def pinching(rho, h) -> jnp.ndarray:
     """``Δ_H[ρ] = Σ_E P_E ρ P_E``: dephasing in the eigenbasis of ``h`` (docs/information.md), (d, d).
 
-    Degenerate energies (relative gap < 1e-9) keep their block, so the result does not depend
-    on the arbitrary eigenbasis ``eigh`` picks inside an eigenspace. Differentiable in ρ and in
+    Degenerate energies (relative gap ``|E − F| ≤ 1e-9·max|E|``) keep their block, so the result does not
+    depend on the arbitrary eigenbasis ``eigh`` picks inside an eigenspace; the gap is relative to the
+    energies' own scale, so ``h`` in any unit is dephased alike. Differentiable in ρ and in
     ``h``: the projectors P_E move with ``h`` (first-order perturbation theory,
     ``dP_E = Σ_{F≠E} (P_F dh P_E + P_E dh P_F)/(E − F)``), finite while the block structure is kept.
+    ``rho`` (..., d, d) and ``h`` (..., d, d) may both carry batch axes (they broadcast); ``h`` must be
+    Hermitian and both finite, and their d must agree (``ValueError`` naming them).
     """
     rho, h = jnp.asarray(rho), jnp.asarray(h)
+    _check_pinching_inputs(rho, h)
     # a complex h keeps its imaginary part with a real ρ (casting h to ρ's dtype dropped it); ρ's precision
     dtype = complex_dtype_for(rho.dtype) if jnp.iscomplexobj(h) else rho.dtype
     return _pinching(rho.astype(dtype), h.astype(dtype))
 
 
+def _check_pinching_inputs(rho, h) -> None:
+    """Shapes of ρ and ``h`` ((..., d, d) each, the same d, batch axes that broadcast; ``ValueError`` naming
+    them) at once; ``h`` Hermitian and both finite where concrete."""
+    if jnp.ndim(rho) < 2 or jnp.shape(rho)[-1] != jnp.shape(rho)[-2]:
+        raise ValueError(f"rho must be an operator of shape (..., d, d); got shape {jnp.shape(rho)}")
+    check_hermitian(h, "h")
+    if jnp.ndim(h) < 2 or jnp.shape(h)[-1] != jnp.shape(h)[-2]:
+        raise ValueError(f"h must be a Hermitian matrix of shape (..., d, d); got shape {jnp.shape(h)}")
+    if jnp.shape(h)[-1] != jnp.shape(rho)[-1]:
+        raise ValueError(f"rho has dimension {jnp.shape(rho)[-1]} but h has dimension {jnp.shape(h)[-1]}")
+    try:
+        np.broadcast_shapes(jnp.shape(rho)[:-2], jnp.shape(h)[:-2])
+    except ValueError:
+        raise ValueError(
+            f"rho and h: batch shapes {jnp.shape(rho)[:-2]} and {jnp.shape(h)[:-2]} do not broadcast"
+        ) from None
+    check_finite(rho, "rho")
+    check_finite(h, "h")
+
+
+def same_energy(e):
+    """``|E_i − E_j| ≤ DEGENERACY_RTOL·max|E|`` (..., d, d) for energies e (..., d): the blocks of degenerate
+    levels. Relative to the energies' own scale (a floor of 1 made every gap below 1e-9 a degeneracy: a qubit
+    with splitting 1e-9 lost all its coherence to the pinching); max|E| = 0 (h = 0) is one block."""
+    scale = jnp.max(jnp.abs(e), axis=-1)[..., None, None]
+    return jnp.abs(e[..., :, None] - e[..., None, :]) <= DEGENERACY_RTOL * scale
+
+
 def _pinching_parts(h):
     """Eigenvectors u of ``h``, the block mask ``keep`` (same energy) and the energies e."""
     e, u = jnp.linalg.eigh(h)
-    scale = 1.0 + jnp.max(jnp.abs(e))
-    keep = jnp.abs(e[:, None] - e[None, :]) <= DEGENERACY_RTOL * scale
-    return e, u, keep
+    return e, u, same_energy(e)
 
 
 @jax.custom_jvp
@@ -240,7 +271,7 @@ def _pinching_jvp(primals, tangents):
     ud = dagger(u)
     rotated = ud @ rho @ u
     kept = jnp.where(keep, rotated, 0.0)
-    gap = e[None, :] - e[:, None]
+    gap = e[..., None, :] - e[..., :, None]
     omega = jnp.where(keep, 0.0, (ud @ d_h @ u) / jnp.where(keep, 1.0, gap).astype(rho.dtype))
     inner = omega @ kept - kept @ omega + jnp.where(keep, ud @ d_rho @ u + rotated @ omega - omega @ rotated, 0.0)
     return u @ kept @ ud, u @ inner @ ud
@@ -309,9 +340,7 @@ def _lambda_range(h_a, beta, chi, tau) -> LambdaRange:
     e, u = jnp.linalg.eigh(h_a)
     chi_e = dagger(u) @ chi @ u
     # χ is zero on the eigenspaces of H_A (checked by validate): drop the rounding of the rotation there
-    gap_scale = 1.0 + jnp.max(jnp.abs(e), axis=-1, keepdims=True)[..., None]
-    same = jnp.abs(e[..., :, None] - e[..., None, :]) <= DEGENERACY_RTOL * gap_scale
-    chi_e = jnp.where(same, 0.0, chi_e)
+    chi_e = jnp.where(same_energy(e), 0.0, chi_e)
     # K_ij = χ_ij / √(p_i p_j) with log p from a log-softmax: p_j = e^{−βE_j}/Z underflows to 0 for
     # βΔE ≳ 745 (0/0 made the range NaN and let any λ pass) while √(p_i p_j) often does not
     log_p = jax.nn.log_softmax(-beta[..., None] * (e - jax.lax.stop_gradient(e[..., :1])), axis=-1)
@@ -362,8 +391,7 @@ def validate(model, atol: float = 1e-10) -> None:
     # χ: no weight on the energy eigenspaces of H_A
     e, u = np.linalg.eigh(h_a)
     chi_e = np.conj(np.swapaxes(u, -1, -2)) @ chi @ u
-    scale = 1.0 + np.max(np.abs(e), axis=-1, keepdims=True)[..., None]
-    same = np.abs(e[..., :, None] - e[..., None, :]) <= DEGENERACY_RTOL * scale
+    same = np.asarray(same_energy(e))
     on_shell = np.max(np.abs(np.where(same, chi_e, 0.0)))
     if on_shell > atol * max(1.0, float(np.max(np.abs(chi)))):
         raise ValueError(

@@ -1,0 +1,114 @@
+"""Model B under a physicist's trial (helper-44): energies in any unit, batches of Hamiltonians, bad input.
+
+Independent routes: NumPy's eigendecomposition and entropies, SciPy's expm for the collision
+(tests/coherent/helpers.py), closed forms.
+"""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo.coherent import collision_thermodynamics, energy_coherence, pinching
+from tests.coherent.helpers import ptrace, random_model_arrays, reference_collision
+from tests.helpers import random_hermitian, random_state
+
+
+def numpy_pinching(rho, h):
+    """Dephasing in the eigenbasis of a non-degenerate h (NumPy)."""
+    _, u = np.linalg.eigh(h)
+    rotated = u.conj().T @ rho @ u
+    return u @ np.diag(np.diag(rotated)) @ u.conj().T
+
+
+def numpy_entropy(rho):
+    w = np.linalg.eigvalsh(rho)
+    w = w[w > 1e-300]
+    return float(-np.sum(w * np.log(w)))
+
+
+def numpy_coherence(rho, h):
+    return numpy_entropy(numpy_pinching(rho, h)) - numpy_entropy(rho)
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1e-10, 1e-12, 1e-15])
+def test_energy_coherence_does_not_depend_on_the_unit_of_h(scale):
+    # |+><+| in the eigenbasis of a qubit of splitting `scale`: C = log 2 in any unit. The block mask took
+    # every gap below 1e-9 (absolutely) as a degeneracy and returned 0.
+    plus = np.full((2, 2), 0.5)
+    h = scale * np.diag([0.0, 1.0])
+    np.testing.assert_allclose(float(energy_coherence(plus, h)), np.log(2), rtol=1e-13)
+    rng = np.random.default_rng(7)
+    rho, h3 = random_state(3, rng), scale * random_hermitian(3, rng)
+    np.testing.assert_allclose(pinching(rho, h3), numpy_pinching(rho, h3), atol=1e-13)
+    np.testing.assert_allclose(float(energy_coherence(rho, h3)), numpy_coherence(rho, h3), atol=1e-12)
+
+
+def test_pinching_keeps_a_degenerate_block_at_any_scale():
+    # h = s·diag(0, 0, 1): the degenerate pair stays one block (its coherence kept), the third level dephased
+    rng = np.random.default_rng(3)
+    rho = random_state(3, rng)
+    for s in (1e-12, 1.0, 1e8):
+        out = np.asarray(pinching(rho, s * np.diag([0.0, 0.0, 1.0])))
+        expected = rho * np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1]])
+        np.testing.assert_allclose(out, expected, atol=1e-15)
+
+
+def test_pinching_and_coherence_of_a_batch_of_hamiltonians():
+    # a batch of h (B, d, d): each state dephased in its own h's eigenbasis (the mask was formed as if h were
+    # one matrix: 0.48 off, and energy_coherence refused its own non-Hermitian result)
+    rng = np.random.default_rng(11)
+    rhos = np.stack([random_state(3, rng) for _ in range(4)])
+    hs = np.stack([random_hermitian(3, rng) for _ in range(4)])
+    for r, h in ((rhos, hs), (rhos[0], hs)):
+        got = np.asarray(pinching(r, h))
+        rb = np.broadcast_to(r, hs.shape)
+        np.testing.assert_allclose(got, [numpy_pinching(rb[i], hs[i]) for i in range(4)], atol=1e-13)
+        np.testing.assert_allclose(
+            np.asarray(energy_coherence(r, h)), [numpy_coherence(rb[i], hs[i]) for i in range(4)], atol=1e-12
+        )
+    # and its derivative in h, member by member, vs central differences
+    direction = random_hermitian(3, rng)
+
+    def c(x):
+        return jnp.sum(energy_coherence(rhos, hs + x * direction))
+
+    fd = (c(1e-6) - c(-1e-6)) / 2e-6
+    np.testing.assert_allclose(float(jax.grad(c)(0.0)), float(fd), rtol=1e-6)
+
+
+def test_model_in_small_energy_units_matches_numpy():
+    # the same physics with energies in units 1e-10 (β scaled up): the χ check took the 1e-10 gaps for a
+    # degeneracy and refused a legal χ; ΔC_A (pinching in the eigenbasis of H_A) equals NumPy's
+    rng = np.random.default_rng(4)
+    p = random_model_arrays(2, 3, rng, omega=1e-10, beta=0.7e10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = jt.CoherentCollisionModel(**p)
+    rho = random_state(2, rng)
+    th = collision_thermodynamics(model, rho)
+    _, rho_a_out, _ = reference_collision(p, rho)
+    rho_a = ptrace(np.kron(rho, np.asarray(jt.coherent.ancilla_state(model))), 2, 3, 1)
+    expected = numpy_coherence(rho_a_out, p["H_A"]) - numpy_coherence(rho_a, p["H_A"])
+    assert abs(expected) > 1e-4  # a coherence change that a spurious degeneracy would set to 0
+    np.testing.assert_allclose(float(th.coherence_change), expected, rtol=1e-8, atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("rho", "h", "message"),
+    [
+        (np.array([0.7, 0.3]), np.diag([0.0, 1.0]), "rho must be an operator of shape"),
+        (np.diag([0.7, 0.3]), np.array([[0.0, 1.0], [0.0, 1.0]]), "h is not Hermitian"),
+        (np.diag([0.7, 0.3]), np.array([[np.nan, 1.0], [1.0, 1.0]]), "h must be finite"),
+        (np.diag([np.nan, 0.3]), np.diag([0.0, 1.0]), "rho must be finite"),
+        (np.diag([0.7, 0.3]), np.eye(3), "rho has dimension 2 but h has dimension 3"),
+        (np.stack([np.eye(2) / 2] * 2), np.stack([np.eye(2)] * 3), "batch shapes"),
+    ],
+)
+def test_pinching_refuses_bad_input_naming_it(rho, h, message):
+    # these gave a (2,)-shaped or NaN result, or a shape error from inside the einsum
+    with pytest.raises(ValueError, match=message):
+        pinching(rho, h)
