@@ -130,11 +130,19 @@ def entropy_production_rate(model, rho) -> jnp.ndarray:
 def free_energy_rate(model, rho) -> jnp.ndarray:
     """``Ḟ = d⟨H_S⟩/dt − Ṡ/β`` for a single species at inverse temperature β ([WCCM] eq. (17)).
 
-    −∞ (with NaN derivatives) where :func:`entropy_rate` is +∞."""
+    −∞ (with NaN derivatives) where :func:`entropy_rate` is +∞. At β = 0 (infinite temperature) the limit
+    β → 0⁺: ∓∞ by the sign of Ṡ, and d⟨H_S⟩/dt where Ṡ = 0."""
     require_single_species(model, "free_energy_rate")
     rho = system_state(model, rho, "free_energy_rate")
     beta = as_real(model.beta, complex_dtype(model))
-    return _energy_rate(model, rho) - _entropy_rate(model, rho) / beta
+    return _energy_rate(model, rho) - _over_beta(_entropy_rate(model, rho), beta)
+
+
+def _over_beta(entropy, beta):
+    """``S/β`` for the free energy ``U − S/β``, as the limit β → 0⁺ at β = 0: ±∞ by the sign of S, and 0 where S = 0
+    (0/0 was NaN: Ḟ and ΔF of a stationary state at infinite temperature); the derivatives of S/β elsewhere."""
+    zero = (entropy == 0) & (beta == 0)
+    return jnp.where(zero, 0.0, entropy / jnp.where(zero, 1.0, beta))
 
 
 def _nan_derivative_where_infinite(fn):
@@ -218,7 +226,7 @@ class CollisionThermodynamics(NamedTuple):
     """Entropy and energy terms of one collision ([WCCM] eqs. (3), (14)–(16)), all scalars.
 
     ``residual_information = I + βΔF + ΔC_A`` (βΔF taken as βΔU − ΔS, finite at β = 0 where
-    ``free_energy_change`` is −∞) and ``residual_relative_entropy =
+    ``free_energy_change`` is ∓∞ by the sign of ΔS, and ΔU where ΔS = 0: the limit β → 0⁺) and ``residual_relative_entropy =
     S(ρ_A'‖ρ_A) − βW_C − ΔC_A`` vanish to leading order in τ; ``bound_margin = βW_C + ΔC_A``
     is ≥ 0 by eq. (16).
     """
@@ -265,7 +273,7 @@ def _collision_thermodynamics(model, rho, n_species: int) -> CollisionThermodyna
     rel = _flagged_ancilla_relative_entropy(c.ancilla, rho_a, h_a, beta, chi, s_amp)
     dc = energy_coherence(c.ancilla, model.H_A) - energy_coherence(rho_a, model.H_A)
     ds = von_neumann_entropy(c.system) - von_neumann_entropy(rho)
-    df = c.energy_change - ds / beta
+    df = c.energy_change - _over_beta(ds, beta)
     wc = _coherent_work(model, rho) * as_real(model.tau, cdt)
     return CollisionThermodynamics(
         mutual_information=info,

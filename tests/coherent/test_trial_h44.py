@@ -112,3 +112,30 @@ def test_pinching_refuses_bad_input_naming_it(rho, h, message):
     # these gave a (2,)-shaped or NaN result, or a shape error from inside the einsum
     with pytest.raises(ValueError, match=message):
         pinching(rho, h)
+
+
+def test_free_energy_at_infinite_temperature_is_the_limit_not_nan():
+    # F = U − S/β at β = 0: the limit β → 0⁺ is ∓∞ by the sign of the entropy change, and the energy change
+    # where the entropy does not change (0/0 gave NaN: the maximally mixed state, stationary at β = 0)
+    model = jt.qubit_example(beta=0.0)
+    mixed = np.eye(2) / 2
+    h = np.asarray(model.H_S)
+    rho_dot = np.asarray(jt.master_equation_rhs(model, mixed))
+    assert float(jt.coherent.entropy_rate(model, mixed)) == 0.0
+    np.testing.assert_allclose(
+        float(jt.coherent.free_energy_rate(model, mixed)), np.trace(h @ rho_dot).real, atol=1e-15
+    )
+    p = {f: np.asarray(getattr(model, f)) for f in ("H_S", "H_A", "V", "chi")}
+    p.update(beta=0.0, lam=float(model.lam), tau=float(model.tau))
+    rho_out, _, _ = reference_collision(p, mixed)
+    th = collision_thermodynamics(model, mixed)
+    if float(jt.von_neumann_entropy(rho_out)) == float(jt.von_neumann_entropy(mixed)):
+        np.testing.assert_allclose(float(th.free_energy_change), np.trace(h @ (rho_out - mixed)).real, atol=1e-15)
+    else:  # ΔS ≠ 0 in floating point: the sign of the limit
+        assert np.isinf(float(th.free_energy_change))
+    # a state whose entropy grows at β = 0: −∞, as the values at small β > 0 approach
+    rho = np.array([[0.8, 0.1], [0.1, 0.2]])
+    assert float(jt.coherent.entropy_rate(model, rho)) > 0
+    assert float(jt.coherent.free_energy_rate(model, rho)) == -np.inf
+    small = [float(jt.coherent.free_energy_rate(jt.qubit_example(beta=b), rho)) for b in (1e-3, 1e-6)]
+    assert small[1] < small[0] < 0
