@@ -41,6 +41,7 @@ from .._validation import (
     check_positive_int,
     check_real_scalar,
     check_time_grid,
+    is_concrete,
     register_checked_dataclass,
     should_validate,
     value_checks_enabled,
@@ -187,7 +188,8 @@ def energy_assignment(
 
     Args:
       model: :class:`GlobalModel`.
-      rho0: global initial state (D, D), D = d_S d_E (any state, correlated or not).
+      rho0: global state at t = 0 (D, D), D = d_S d_E (any state, correlated or not); for a driven model
+        with ``times[0]`` > 0, RK4 carries it to ``times[0]`` first (:func:`prefix_steps`).
       times: (T,) non-decreasing, ≥ 0; Q̃ and W̃ are accumulated from ``times[0]``.
       substeps: RK4 steps per interval of ``times`` for a driven model (ignored otherwise).
       estimate_error: driven model: also integrate with ``2·substeps`` (step doubling) for
@@ -231,7 +233,13 @@ def energy_assignment(
                 check_hermitian(np.asarray(values), "drive(t)")
                 if value_checks_enabled():  # eigendecompositions: skipped under validate="off"
                     check_rk4_step(model, np.asarray(times, dtype=float), np.asarray(values), substeps)
-        result = _driven_energy_assignment(model, rho0, jnp.asarray(times), substeps, bool(estimate_error))
+        prefix = prefix_steps(times, substeps)
+        if prefix and should_validate(times) and value_checks_enabled():  # the run from t = 0 to times[0]
+            start = jnp.stack([jnp.zeros_like(times[0]), times[0]])
+            values = jax.vmap(model.drive_at)(start)
+            if should_validate(values):
+                check_rk4_step(model, np.asarray(start, dtype=float), np.asarray(values), prefix)
+        result = _driven_energy_assignment(model, rho0, jnp.asarray(times), substeps, bool(estimate_error), prefix)
         warn_quadrature_error(
             result.integration_error,
             result.times,
@@ -253,6 +261,23 @@ def _energetics(times, energies, heats, works, integration_error) -> GlobalEnerg
     return GlobalEnergetics(
         times, energies, heats, works, bare_assignment(*args), interaction_assignment(*args), integration_error
     )
+
+
+def prefix_steps(times, substeps: int) -> int:
+    """RK4 steps that carry a driven model's ρ(0) from t = 0 to ``times[0]`` (docs/assignment.md §1): ρ0 is the
+    state at t = 0, as for a constant H (e^{−iHt}ρ(0)e^{iHt}) and in every other function of the package.
+
+    0 when ``times[0]`` = 0; otherwise ``substeps`` per span of the grid's longest interval, so the step is no
+    longer than the grid's. Traced times: ``substeps`` (a zero-length prefix is the identity); the step-doubling
+    estimate then includes the prefix's error."""
+    if not is_concrete(times):
+        return substeps
+    t = np.asarray(times, dtype=float)
+    if t[0] == 0.0:
+        return 0
+    span = float(np.max(np.diff(t))) if t.size > 1 else 0.0
+    span = span if span > 0 else float(t[0])
+    return substeps * max(1, int(np.ceil(t[0] / span)))
 
 
 def step_doubling_error(coarse: GlobalEnergetics, fine: GlobalEnergetics):
@@ -338,10 +363,12 @@ def _rk4_step(rhs, t, h, state):
     return add(state, incr, 1.0)
 
 
-@partial(jax.jit, static_argnames=("substeps", "estimate_error"))
-def _driven_energy_assignment(model, rho0, times, substeps, estimate_error=True):
+@partial(jax.jit, static_argnames=("substeps", "estimate_error", "prefix"))
+def _driven_energy_assignment(model, rho0, times, substeps, estimate_error=True, prefix=0):
     """RK4 for (ρ, Q̃_X, W̃_S) with H_S(t) = h_system + drive(t); see :func:`energy_assignment`. With
-    ``estimate_error`` the same run with half the step follows (step doubling, :func:`step_doubling_error`)."""
+    ``estimate_error`` the same run with half the step follows (step doubling, :func:`step_doubling_error`).
+    ρ0 is the state at t = 0: ``prefix`` RK4 steps (:func:`prefix_steps`) carry it to ``times[0]``, where the
+    integrals start."""
     cdt = rho0.dtype
     h_x0 = model.local_hamiltonians(cdt)
     d_e = model.dims[1]
@@ -361,9 +388,15 @@ def _driven_energy_assignment(model, rho0, times, substeps, estimate_error=True)
         return rho_dot, expectation(h_x, rho_dot), expectation(v_dot, rho)
 
     real = jnp.real(rho0).dtype
-    init = (rho0, jnp.zeros((3,), real), jnp.zeros((), real))
 
     def run(steps) -> GlobalEnergetics:
+        init = (rho0, jnp.zeros((3,), real), jnp.zeros((), real))
+        if prefix:  # ρ(0) → ρ(times[0]); the integrals start at times[0]
+            n0 = prefix * (steps // substeps)
+            h0 = times[0] / n0
+            rho_start = jax.lax.fori_loop(0, n0, lambda k, s: _rk4_step(rhs, k * h0, h0, s), init)[0]
+            init = (rho_start,) + init[1:]
+
         def interval(state, bounds):
             t0, t1 = bounds
             h = (t1 - t0) / steps
@@ -371,7 +404,7 @@ def _driven_energy_assignment(model, rho0, times, substeps, estimate_error=True)
             return state, state
 
         _, (rhos, heats, work_s) = jax.lax.scan(interval, init, (times[:-1], times[1:]))
-        rhos = jnp.concatenate([rho0[None], rhos])
+        rhos = jnp.concatenate([init[0][None], rhos])
         heats = jnp.concatenate([jnp.zeros((1, 3), real), heats]).T
         work_s = jnp.concatenate([jnp.zeros((1,), real), work_s])
         energies = expectation(jax.vmap(local)(times), rhos[:, None]).T
