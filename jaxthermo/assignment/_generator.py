@@ -28,7 +28,7 @@ from .._deprecation import deprecated_alias, warn_deprecated
 from .._dtypes import complex_dtype_for
 from .._qudit import commutator, dagger
 from .._superoperators import apply_superoperator, lindblad_dissipator, map_images, superoperator
-from .._validation import check_dimension, check_real_scalar
+from .._validation import check_dimension, check_finite, check_hermitian, check_real_scalar, is_concrete
 
 generator_images = deprecated_alias(
     map_images, "jaxthermo.assignment._generator.generator_images", "jaxthermo._superoperators.map_images"
@@ -76,6 +76,35 @@ def _check_generator_dimension(generator: Callable, d: int):
     return out
 
 
+def _check_generator_images(images, d: int) -> None:
+    """``ValueError`` naming ``generator`` unless L, given by its images L(|k⟩⟨l|) (d, d, d, d), is finite, preserves
+    Hermiticity (L(X†) = L(X)†, i.e. a Hermitian Choi matrix) and annihilates the trace (Tr L(X) = 0): only then
+    has it the canonical form −i[K, ·] + Σ γ_k D[L_k] ([HCLA14]). Otherwise the form of another generator was
+    returned without a word (L(ρ) = σ₋ρ: reconstructed 0.5 off). Relative tolerance max(1e-6, 1000 ulp) of the
+    largest image entry, for the rounding of generators computed from maps (L_t = Φ̇_tΦ_t⁻¹). Concrete images only."""
+    if not is_concrete(images):
+        return
+    x = np.asarray(images)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("generator: its images L(|k><l|) are not finite (NaN or inf)")
+    scale = float(np.max(np.abs(x)))
+    tol = max(1e-6, 1e3 * float(np.finfo(x.real.dtype).eps)) * scale
+    # L(|k><l|)† = L(|l><k|) for a Hermiticity-preserving L
+    herm = float(np.max(np.abs(np.conj(np.swapaxes(x, -1, -2)) - np.swapaxes(x, 0, 1))))
+    if herm > tol:
+        raise ValueError(
+            f"generator: does not preserve Hermiticity (max |L(X)† − L(X†)| = {herm:.3g} over matrix units X, scale "
+            f"{scale:.3g}); the canonical form −i[K, ·] + Σ γ_k D[L_k] exists only for Hermiticity-preserving, "
+            "trace-annihilating generators"
+        )
+    tr = float(np.max(np.abs(np.trace(x, axis1=-2, axis2=-1))))
+    if tr > tol:
+        raise ValueError(
+            f"generator: does not annihilate the trace (max |Tr L(X)| = {tr:.3g} over matrix units X, scale {scale:.3g}); "
+            "the canonical form −i[K, ·] + Σ γ_k D[L_k] exists only for trace-annihilating (trace-preserving) generators"
+        )
+
+
 def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray:
     """Hamiltonian part K_S of a generator in canonical (traceless-jump) form, shape (d, d).
 
@@ -98,11 +127,16 @@ def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray
     """
     check_real_scalar(trace, "trace")
     dtype = _run_dtype(generator, d, trace)
-    trace = jnp.asarray(trace)
     images = map_images(generator, d, dtype)
+    _check_generator_images(images, d)
+    return _hamiltonian_from_images(images, d, trace, dtype)
+
+
+def _hamiltonian_from_images(images, d: int, trace, dtype) -> jnp.ndarray:
+    """K of :func:`canonical_hamiltonian` from the images L(|k⟩⟨l|) (d, d, d, d)."""
     x = jnp.einsum("jlil->ij", images)
     k = (1j / (2 * d)) * (x - dagger(x))
-    return _traceless_part(k, d) + trace.astype(dtype) / d * jnp.eye(d, dtype=dtype)
+    return _traceless_part(k, d) + jnp.asarray(trace).astype(dtype) / d * jnp.eye(d, dtype=dtype)
 
 
 def _traceless_basis(d: int) -> np.ndarray:
@@ -135,6 +169,14 @@ def canonical_form(generator: Callable, d: int, trace=0.0) -> CanonicalForm:
     check_real_scalar(trace, "trace")
     dtype = _run_dtype(generator, d, trace)
     images = map_images(generator, d, dtype)  # [k, l, i, j]
+    _check_generator_images(images, d)
+    return canonical_form_of_images(images, d, trace, dtype)
+
+
+def canonical_form_of_images(images, d: int, trace, dtype) -> CanonicalForm:
+    """:func:`canonical_form` from the images L(|k⟩⟨l|) (d, d, d, d), unchecked: for generators built inside
+    the library (L_t = Φ̇_tΦ_t⁻¹ of :func:`~jaxthermo.assignment.minimal_dissipation`, Hermiticity-preserving by
+    construction, whose rounding near a singular Φ_t is flagged there, not refused)."""
     # Choi C[(k, i), (l, j)] = L(|k><l|)_ij ; |A>> = Σ_k |k> ⊗ A|k>  has entries [(k, m)] = A[m, k]
     choi = jnp.transpose(images, (0, 2, 1, 3)).reshape(d * d, d * d)
     basis = _traceless_basis(d)  # columns vec(B) row-major: entry (m, k) -> index m*d + k
@@ -145,14 +187,30 @@ def canonical_form(generator: Callable, d: int, trace=0.0) -> CanonicalForm:
     rates, u = jnp.linalg.eigh(decoherence)
     jumps_vec = jnp.asarray(basis, dtype=dtype) @ u  # row-major vec of L_k as columns
     jumps = jnp.transpose(jumps_vec).reshape(d * d - 1, d, d)
-    return CanonicalForm(canonical_hamiltonian(generator, d, trace), rates, jumps)
+    return CanonicalForm(_hamiltonian_from_images(images, d, trace, dtype), rates, jumps)
 
 
 def lindblad_generator(hamiltonian, rates, jumps) -> Callable:
     """ρ ↦ −i[K, ρ] + Σ_k γ_k (L_k ρ L_k† − ½{L_k†L_k, ρ}) for K (d, d), γ (m,), L (m, d, d).
 
-    The dissipator is :func:`jaxthermo._superoperators.lindblad_dissipator`.
+    The dissipator is :func:`jaxthermo._superoperators.lindblad_dissipator`. Checked at once (``ValueError``
+    naming the argument): K (d, d) and L (m, d, d) of the same d, γ of shape (m,) (a γ of another length
+    broadcast against the jumps: two rates on one jump were summed), and, where concrete, K Hermitian, γ real
+    and every entry finite.
     """
+    k_shape, r_shape, j_shape = jnp.shape(hamiltonian), jnp.shape(rates), jnp.shape(jumps)
+    if len(k_shape) != 2 or k_shape[0] != k_shape[1]:
+        raise ValueError(f"hamiltonian must be one (d, d) matrix; got shape {k_shape}")
+    d = k_shape[0]
+    if len(j_shape) != 3 or j_shape[1:] != (d, d):
+        raise ValueError(f"jumps must have shape (m, {d}, {d}) for a ({d}, {d}) hamiltonian; got {j_shape}")
+    if r_shape != j_shape[:1]:
+        raise ValueError(f"rates must have shape ({j_shape[0]},), one per jump operator; got {r_shape}")
+    check_hermitian(hamiltonian, "hamiltonian")
+    check_finite(jumps, "jumps")
+    check_finite(rates, "rates")
+    if is_concrete(rates) and np.iscomplexobj(np.asarray(rates)):
+        raise ValueError(f"rates must be real; got dtype {np.asarray(rates).dtype}")
 
     def apply(rho):
         cdt = complex_dtype_for(jnp.result_type(hamiltonian, rates, jumps, rho))

@@ -32,7 +32,7 @@ from .._dtypes import complex_dtype_for
 from .._linalg import inverse_condition
 from .._qudit import Dimensions, dagger, expectation, tensor
 from .._qutip import as_array, is_qobj
-from .._superoperators import apply_superoperator
+from .._superoperators import apply_superoperator, map_images
 from .._validation import (
     check_density_matrix,
     check_finite,
@@ -57,7 +57,7 @@ from ._assignment import (
     minimal_dissipation_assignment,
     warn_quadrature_error,
 )
-from ._generator import TimeInterval, canonical_form, non_markovian_intervals
+from ._generator import TimeInterval, canonical_form_of_images, non_markovian_intervals
 from ._propagator import propagator_rows, spectral_decomposition
 
 
@@ -611,7 +611,8 @@ def _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order
         phi, phi_dot = _map_from_propagator(u, u_dot, rho_env, (d_s, d_e))
         rc = inverse_condition(phi)
         gen = generator_from_map(phi, phi_dot)
-        form = canonical_form(partial(apply_superoperator, gen), d_s, trace)
+        images = map_images(partial(apply_superoperator, gen), d_s, gen.dtype)
+        form = canonical_form_of_images(images, d_s, trace, gen.dtype)
         rho = (phi @ rho_s0.reshape(n)).reshape(d_s, d_s)
         rho_dot = (phi_dot @ rho_s0.reshape(n)).reshape(d_s, d_s)
         sign = jnp.real(jnp.linalg.slogdet(jax.lax.stop_gradient(phi))[0])
