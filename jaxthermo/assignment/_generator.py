@@ -198,7 +198,7 @@ def lindblad_generator(hamiltonian, rates, jumps) -> Callable:
     broadcast against the jumps: two rates on one jump were summed), and, where concrete, K Hermitian, γ real
     and every entry finite.
     """
-    k_shape, r_shape, j_shape = jnp.shape(hamiltonian), jnp.shape(rates), jnp.shape(jumps)
+    k_shape, r_shape, j_shape = np.shape(hamiltonian), np.shape(rates), np.shape(jumps)
     if len(k_shape) != 2 or k_shape[0] != k_shape[1]:
         raise ValueError(f"hamiltonian must be one (d, d) matrix; got shape {k_shape}")
     d = k_shape[0]
@@ -211,8 +211,10 @@ def lindblad_generator(hamiltonian, rates, jumps) -> Callable:
     check_finite(rates, "rates")
     if is_concrete(rates) and np.iscomplexobj(np.asarray(rates)):
         raise ValueError(f"rates must be real; got dtype {np.asarray(rates).dtype}")
+    hamiltonian, rates, jumps = (jnp.asarray(x) for x in (hamiltonian, rates, jumps))  # lists too
 
     def apply(rho):
+        rho = jnp.asarray(rho)
         cdt = complex_dtype_for(jnp.result_type(hamiltonian, rates, jumps, rho))
         k, rho = jnp.asarray(hamiltonian).astype(cdt), jnp.asarray(rho).astype(cdt)
         return -1j * commutator(k, rho) + lindblad_dissipator(rates, jnp.asarray(jumps).astype(cdt), rho)

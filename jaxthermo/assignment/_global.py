@@ -162,10 +162,8 @@ def one_state(rho, name: str, d: int) -> jnp.ndarray:
     A traced state is checked at run time under ``jaxthermo.config.validate == "always"``.
     A QuTiP ``Qobj`` is converted."""
     rho = as_array(rho, name)
-    if jnp.shape(rho) != (d, d):
-        raise ValueError(
-            f"{name} must be one state of shape ({d}, {d}); got {jnp.shape(rho)}: use jax.vmap for a batch"
-        )
+    if np.shape(rho) != (d, d):
+        raise ValueError(f"{name} must be one state of shape ({d}, {d}); got {np.shape(rho)}: use jax.vmap for a batch")
     check_density_matrix(rho, name, dim=d)  # concrete: at once; traced: staged under validate="always"
     return jnp.asarray(rho)
 

@@ -119,13 +119,13 @@ def propagate(model, rho0, times) -> jnp.ndarray:
       (..., T, d_S, d_S).
     """
     d = model.dims[0]
-    if jnp.ndim(rho0) > 2:
+    if np.ndim(rho0) > 2:
         raise ValueError(
-            f"rho0 must be one state of shape ({d}, {d}); got {jnp.shape(rho0)}: use jax.vmap over rho0 for a batch "
+            f"rho0 must be one state of shape ({d}, {d}); got {np.shape(rho0)}: use jax.vmap over rho0 for a batch "
             "of initial states (a batch of models is given through the model's fields)"
         )
-    if jnp.shape(rho0) != (d, d):
-        raise ValueError(f"rho0 has shape {jnp.shape(rho0)} but the model needs one state of shape ({d}, {d})")
+    if np.shape(rho0) != (d, d):
+        raise ValueError(f"rho0 has shape {np.shape(rho0)} but the model needs one state of shape ({d}, {d})")
     check_density_matrix(rho0, "rho0", dim=d)
     uniform = False
     check_time_grid(times, "times")

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._collision import CollisionResult, collide_unitary
 from .._deprecation import renamed_keyword
@@ -184,7 +185,7 @@ def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecate
     system_state(model, rho0, "stroboscopic_trajectory", "rho0")
     check_ancilla_positive(model)
     n_steps = check_positive_int(n_steps, "n_steps")
-    batch = jnp.shape(rho0)[:-2]
+    batch = np.shape(rho0)[:-2]
     if not batch:
         return _stroboscopic_trajectory(model, rho0, n_steps)
     d = model.dims[0]

@@ -175,3 +175,23 @@ def test_lindblad_generator_refuses_bad_input_naming_it(args, message):
 
     with pytest.raises(ValueError, match=message):
         lindblad_generator(*args)(RHO_S)
+
+
+def test_nested_lists_give_the_array_result_without_warnings():
+    # energy_assignment read a list ρ0's shape through jnp.shape (a JAX DeprecationWarning from inside the
+    # library); lindblad_generator given lists raised "Cannot determine dtype of [[0.0, 0.0], [0.0, 1.0]]"
+    import warnings
+
+    from jaxthermo.assignment import lindblad_generator
+
+    model = GlobalModel(H_S, H_I, H_E)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        listed = energy_assignment(model, RHO0.tolist(), [0.0, 1.0])
+        gen = lindblad_generator(H_S.real.tolist(), [0.7], [SM.real.tolist()])
+        image = np.asarray(gen(RHO_S.tolist()))
+    np.testing.assert_array_equal(listed.energies, energy_assignment(model, RHO0, np.array([0.0, 1.0])).energies)
+    expected = -1j * (H_S @ RHO_S - RHO_S @ H_S) + 0.7 * (
+        SM @ RHO_S @ SM.T - 0.5 * (SM.T @ SM @ RHO_S + RHO_S @ SM.T @ SM)
+    )
+    np.testing.assert_allclose(image, expected, atol=1e-15)

@@ -139,3 +139,17 @@ def test_free_energy_at_infinite_temperature_is_the_limit_not_nan():
     assert float(jt.coherent.free_energy_rate(model, rho)) == -np.inf
     small = [float(jt.coherent.free_energy_rate(jt.qubit_example(beta=b), rho)) for b in (1e-3, 1e-6)]
     assert small[1] < small[0] < 0
+
+
+def test_nested_lists_as_states_give_the_array_result_without_warnings():
+    # propagate and stroboscopic_trajectory read the shape of a list ρ0 through jnp.ndim/jnp.shape, which JAX
+    # deprecates for lists (a DeprecationWarning from inside the library, an error in a future JAX)
+    model = jt.qubit_example()
+    rho = [[0.7, 0.1], [0.1, 0.3]]
+    times = np.linspace(0.0, 1.0, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        states = jt.propagate(model, rho, times)
+        traj = jt.stroboscopic_trajectory(model, rho, 2)
+    np.testing.assert_array_equal(states, jt.propagate(model, np.asarray(rho), times))
+    np.testing.assert_array_equal(traj.states, jt.stroboscopic_trajectory(model, np.asarray(rho), 2).states)
