@@ -20,7 +20,8 @@ class Histogram:
       edges: (n_bins + 1,) bin edges.
       counts: (n_bins,) counts of each bin.
       underflow: values below ``edges[0]``.
-      overflow: values above the last bin (for the engine: at or above ``edges[-1]``).
+      overflow: values above the last bin (for the engine: at or above ``edges[-1]``) and NaN
+        (which lie in no bin; NumPy sorts NaN after +∞): ``total`` counts every value.
 
     Derived (NumPy arrays): ``total`` (all values, out-of-range included), ``density`` (counts per
     unit y, normalised by ``total``, so ``Σ density · width`` is the fraction of values inside the
@@ -35,7 +36,8 @@ class Histogram:
 
     @classmethod
     def from_samples(cls, values, bins: int = 50, range=None) -> Histogram:
-        """Histogram of ``values`` with ``np.histogram``'s binning (last bin closed) and out-of-range counts."""
+        """Histogram of ``values`` with ``np.histogram``'s binning (last bin closed) and out-of-range
+        counts; NaN values count as overflow (``range`` is then needed: NumPy finds none from NaN)."""
         values = np.asarray(values).ravel()
         counts, edges = np.histogram(values, bins=bins, range=range)
         underflow = int(np.sum(values < edges[0]))

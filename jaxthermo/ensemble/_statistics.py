@@ -185,21 +185,62 @@ def chunk_higher_moments(x, mask):
 
 
 def uniform_edges(lo, hi, n_bins: int, dtype=np.float64):
-    """``n_bins + 1`` equally spaced edges on [lo, hi]."""
+    """``n_bins + 1`` equally spaced edges on [lo, hi] (``np.linspace``, rounded to ``dtype``): the
+    edges a result reports and the ones :func:`bin_index` compares with.
+
+    Where ``dtype`` cannot resolve the bins, [lo, hi] is widened about its centre until it can:
+    bins narrower than a few units in the last place of max(|lo|, |hi|) would round onto each other
+    (duplicate edges, empty bins of zero width) and :func:`bin_index`'s first guess could be off by
+    more than the one bin it corrects. The criterion: hi − lo at least 8·n_bins units in the last
+    place of max(|lo|, |hi|) (:func:`_resolved_span`), so that bins are ≥ 8 ulps wide and the
+    guess's error, ≤ 4 ε n_bins + 2 ulps/width bins (ε the unit roundoff), stays ≤ ½; in float32 with
+    64 bins that asks for hi − lo ≳ 3–6·10⁻⁵·max(|lo|, |hi|) (the default edges of a float32 run whose
+    values are all one nonzero number, ±10⁻⁶ of it, are widened; float64 runs need 10⁻¹³).
+    ``n_bins`` above 2²⁰ in float32 (2⁴⁹ in float64) are refused: no span makes that guess safe.
+    """
+    dtype = np.dtype(dtype)
+    if n_bins > 2 ** (np.finfo(dtype).nmant - 3):  # 4 ε n_bins ≤ ¼, ε = 2^−(nmant+1)
+        raise ValueError(f"n_bins={n_bins}: at most 2^{np.finfo(dtype).nmant - 3} bins in {dtype.name}")
+    lo, hi = float(lo), float(hi)
+    while hi - lo < _resolved_span(lo, hi, n_bins, dtype):  # once or twice: M grows with the span
+        mid, half = 0.5 * (lo + hi), 0.75 * _resolved_span(lo, hi, n_bins, dtype)
+        lo, hi = mid - half, mid + half
     return np.linspace(lo, hi, n_bins + 1, dtype=dtype)
 
 
-def bin_index(x, lo, hi, n_bins: int):
-    """Slot of ``x`` among ``n_bins`` uniform bins on [lo, hi): 0 below ``lo``, ``n_bins + 1`` at or
-    above ``hi``, else 1 + the bin (half-open [e_k, e_{k+1})); int32, elementwise."""
-    idx = jnp.floor((x - lo) / (hi - lo) * n_bins).astype(jnp.int32) + 1
-    return jnp.where(x < lo, 0, jnp.where(x >= hi, n_bins + 1, jnp.clip(idx, 1, n_bins)))
+def _resolved_span(lo, hi, n_bins, dtype):
+    """The narrowest span hi − lo whose ``n_bins`` bins :func:`bin_index` resolves: 8·n_bins units in
+    the last place of max(|lo|, |hi|) in ``dtype`` (≈ 16 ε n_bins max(|lo|, |hi|))."""
+    return 8 * n_bins * float(np.spacing(np.abs(np.array([lo, hi], dtype)).max()))
+
+
+def bin_index(x, lo, hi, n_bins: int, edges=None):
+    """Slot of ``x`` among ``n_bins`` bins on [lo, hi): 0 below ``lo``, ``n_bins + 1`` at or above
+    ``hi`` and for NaN (NumPy's sort order: ``np.searchsorted(edges, x, side="right")``), else 1 + the
+    bin k with e_k ≤ x < e_{k+1} (half-open); int32, elementwise.
+
+    With ``edges`` (the (n_bins + 1,) array the result reports, :func:`uniform_edges`; ``lo`` and
+    ``hi`` its first and last) the slot agrees with those edges exactly: the floor formula
+    ⌊(x − lo)/(hi − lo)·n_bins⌋ is a guess at most one bin off (edges rounded to the dtype, the
+    formula's own rounding: :func:`uniform_edges` keeps that below ½ bin), corrected by comparing
+    ``x`` with the two edges of the guessed bin (two gathers from the (n_bins + 1,) table). The
+    formula alone put about one value in five within an ulp of an interior edge into the neighbouring
+    bin (≈ 10⁻⁵ of float32 draws of a continuous law), so counts disagreed with ``np.histogram``.
+    Without ``edges`` only that guess: what :func:`chunk_counts` and the GPU tile kernel use until the
+    kernel takes the edges too (their histograms must stay identical; docs/ensemble.md).
+    """
+    guess = jnp.clip(jnp.floor((x - lo) / (hi - lo) * n_bins).astype(jnp.int32), 0, n_bins - 1)
+    if edges is not None:
+        lower, upper = edges[guess], edges[guess + 1]  # an array or a Pallas kernel's ref of the edges
+        guess = guess - (x < lower).astype(jnp.int32) + (x >= upper).astype(jnp.int32)
+    inside = jnp.where(x < hi, guess + 1, n_bins + 1)  # NaN: not < hi, the overflow slot
+    return jnp.where(x < lo, 0, inside)
 
 
 def chunk_counts(x, mask, edges, method: str = "scatter"):
     """Counts of ``x`` (B,) in the uniform bins ``edges`` (n_bins + 1,), plus under/overflow.
 
-    Returns (n_bins + 2,) int32: index 0 counts ``x < edges[0]``, the last ``x >= edges[-1]``.
+    Returns (n_bins + 2,) int32: index 0 counts ``x < edges[0]``, the last ``x >= edges[-1]`` and NaN.
     Bins are half-open [e_k, e_{k+1}); the bin of each value depends only on the value, so
     counts of chunks add exactly. ``method``: ``"scatter"`` (scatter-add; best on CPU) or
     ``"compare"`` (the n_bins + 2 indicator rows (n_bins + 2, B), each summed over the chunk; on
