@@ -18,7 +18,7 @@ import numpy as np
 
 from .._dtypes import complex_dtype_for
 from .._qudit import dagger, expectation, gibbs_state, tensor
-from .._validation import check_finite, should_validate
+from .._validation import check_density_matrix, check_finite, check_hermitian, should_validate
 from ._model import CoherentCollisionModel
 
 
@@ -58,6 +58,18 @@ class EigenoperatorCoupling:
             if np.shape(self.g) != (k,) or np.shape(self.omega) != (k,):
                 raise ValueError(f"g and omega must have shape ({k},); got {np.shape(self.g)}, {np.shape(self.omega)}")
 
+    def _check_operator(self, x, name: str, factor: str) -> None:
+        """``ValueError`` naming ``name`` unless ``x`` is a finite (d, d) matrix of the dimension of ``L`` (factor
+        "S") or ``A`` ("A"): a wrong one failed inside an einsum ("Size of label 'j' ... does not match") or
+        gave NaN without a word."""
+        d = np.shape(self.L if factor == "S" else self.A)[-1]
+        if np.shape(x) != (d, d):
+            raise ValueError(
+                f"{name} must have shape ({d}, {d}) (d_{factor} of the coupling's "
+                f"{'L' if factor == 'S' else 'A'}); got {np.shape(x)}"
+            )
+        check_finite(x, name)
+
     def _arrays(self):
         L, A = jnp.asarray(self.L), jnp.asarray(self.A)
         cdt = complex_dtype_for(jnp.result_type(L.dtype, A.dtype, jnp.asarray(self.g).dtype))
@@ -72,6 +84,8 @@ class EigenoperatorCoupling:
 
     def rates(self, H_A, beta) -> Rates:
         """``Rates(down=γ⁻, up=γ⁺)``, each (K,): ``|g_k|²⟨A_k A_k†⟩_th`` and ``|g_k|²⟨A_k† A_k⟩_th``."""
+        self._check_operator(H_A, "H_A", "A")
+        check_hermitian(H_A, "H_A")
         L, A, g = self._arrays()
         rho_th = gibbs_state(jnp.asarray(H_A).astype(A.dtype), beta)
         weight = jnp.abs(g) ** 2
@@ -81,6 +95,8 @@ class EigenoperatorCoupling:
 
     def drive(self, chi) -> jnp.ndarray:
         """``G = Σ_k g_k⟨A_k⟩_χ L_k† + g_k*⟨A_k†⟩_χ L_k`` (d_S, d_S), ``⟨X⟩_χ = Tr(Xχ)``."""
+        self._check_operator(chi, "chi", "A")
+        check_hermitian(chi, "chi")
         L, A, g = self._arrays()
         chi = jnp.asarray(chi).astype(A.dtype)
         a_chi = jnp.einsum("kij,ji->k", A, chi)
@@ -97,6 +113,10 @@ class EigenoperatorCoupling:
         collective decay of two system qubits through one ancilla transition), where the diagonal form alone
         was not the dissipator of V.
         """
+        self._check_operator(rho, "rho", "S")
+        check_density_matrix(rho, "rho", dim=np.shape(self.L)[-1])
+        self._check_operator(H_A, "H_A", "A")
+        check_hermitian(H_A, "H_A")
         L, A, g = self._arrays()
         rho_th = gibbs_state(jnp.asarray(H_A).astype(A.dtype), beta)
         jumps = jnp.concatenate([g[:, None, None] * dagger(L), jnp.conj(g)[:, None, None] * L])

@@ -153,3 +153,22 @@ def test_nested_lists_as_states_give_the_array_result_without_warnings():
         traj = jt.stroboscopic_trajectory(model, rho, 2)
     np.testing.assert_array_equal(states, jt.propagate(model, np.asarray(rho), times))
     np.testing.assert_array_equal(traj.states, jt.stroboscopic_trajectory(model, np.asarray(rho), 2).states)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda c: c.rates(np.eye(3), 1.0), r"H_A must have shape \(2, 2\)"),
+        (lambda c: c.rates(np.array([[0.0, 1.0], [0.0, 1.0]]), 1.0), "H_A is not Hermitian"),
+        (lambda c: c.dissipator(np.diag([1.2, -0.2]), np.diag([-0.5, 0.5]), 1.0), "rho is not positive"),
+        (lambda c: c.dissipator(np.diag([np.nan, 1.0]), np.diag([-0.5, 0.5]), 1.0), "rho must be finite"),
+        (lambda c: c.dissipator(np.eye(3) / 3, np.diag([-0.5, 0.5]), 1.0), r"rho must have shape \(2, 2\)"),
+        (lambda c: c.drive(np.array([[0.0, np.nan], [np.nan, 0.0]])), "chi must be finite"),
+        (lambda c: c.drive(np.eye(3)), r"chi must have shape \(2, 2\)"),
+    ],
+)
+def test_eigenoperator_coupling_methods_refuse_bad_input_naming_it(call, message):
+    # a non-state ρ gave a dissipator (−0.47 on the diagonal), a NaN ρ or χ NaN, other dimensions an einsum's
+    # "Size of label 'j' ... does not match": the model-level functions already refused them
+    with pytest.raises(ValueError, match=message):
+        call(jt.coherent.qubit_coupling())
