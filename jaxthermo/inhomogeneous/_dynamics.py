@@ -243,12 +243,10 @@ def _validate(model, rho, delta, rho_name="rho", delta_name="delta"):
 def _check_overflow(model, rho, delta, delta_name):
     """Refuse, with a ``ValueError`` naming the parameters, a collision whose numbers overflow the state's
     precision (they came out inf and NaN without an error: float32 g0 = 3·10³⁸ with δ = 0.5 gave W = inf,
-    Q = −inf). The model in that precision (:func:`~jaxthermo.inhomogeneous._model.check_representable`,
-    when it is narrower than the model's own: a float64 β = 10³⁰⁰ with a complex64 state), then the given
-    δ's: with Δ = max |δ| and the largest |1 + δ|, the reservoir qudit's spacing |g0|(1 + δ) (Hamiltonian
-    kind) or |β|(1 + δ) (temperature kind), the exponent |β_r g_r|(d − 1) of τ(δ), and the energies of one
-    collision, |Q| ≤ |g_r|(d − 1) and |W| ≤ |g0| Δ (d − 1) (docs/inhomogeneous.md §2), at most the largest
-    number. Traced values are not checked."""
+    Q = −inf): :func:`~jaxthermo.inhomogeneous._model.check_representable` in that precision, of the model
+    when it is narrower than the model's own (a float64 β = 10³⁰⁰ with a complex64 state), then at the
+    given δ's (``deltas=``: the reservoir qudit's spacing or β_r, the exponent of τ(δ) and the energies of
+    one collision). Traced values are not checked."""
     if not (value_checks_enabled() and should_validate(delta) and should_validate(rho)):
         return
     if not all(should_validate(getattr(model, name)) for name in ("beta", "g0", "theta")):
@@ -257,29 +255,4 @@ def _check_overflow(model, rho, delta, delta_name):
     own = np.result_type(*(np.asarray(getattr(model, n)).dtype for n in ("beta", "g0", "theta")), np.float32)
     if np.finfo(rdt).max < np.finfo(own).max:
         check_representable(model, rdt)
-    deltas = np.asarray(delta, np.float64).ravel()
-    if deltas.size == 0:
-        return
-    largest = float(np.finfo(rdt).max)
-    beta = float(np.max(np.abs(np.asarray(model.beta, np.float64))))
-    g0 = float(np.max(np.abs(np.asarray(model.g0, np.float64))))
-    reach = float(np.max(np.abs(deltas)))
-    factor = float(np.max(np.abs(1.0 + deltas)))  # Python floats: a product beyond float64 is inf
-    levels = model.d - 1
-    hamiltonian = model.kind == "hamiltonian"
-    beta_r, g_r = (beta, g0 * factor) if hamiltonian else (beta * factor, g0)
-    checks = [
-        (
-            "the reservoir spacing |g0|(1 + δ)" if hamiltonian else "the reservoir's |beta|(1 + δ)",
-            g_r if hamiltonian else beta_r,
-        ),
-        ("the exponent |beta g0 (1 + δ)|(d − 1) of τ(δ)", beta_r * g_r * levels),
-        ("the heat of one collision, up to |g_r|(d − 1)", g_r * levels),
-        ("the work of one collision, up to |g0 δ|(d − 1)", g0 * reach * levels if hamiltonian else 0.0),
-    ]
-    for why, value in checks:
-        if not value <= largest:
-            raise ValueError(
-                f"{delta_name}: |δ| up to {reach:.3g} with beta={beta:.3g}, g0={g0:.3g} (d = {model.d}): {why} "
-                f"≈ {value:.3g} overflows {rdt.name} (largest {largest:.3g})"
-            )
+    check_representable(model, rdt, deltas=delta, delta_name=delta_name)

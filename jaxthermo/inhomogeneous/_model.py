@@ -214,7 +214,7 @@ def _warn_outside_assumptions(model) -> None:
         )
 
 
-def check_representable(model, dtype=None, n_steps=None) -> None:
+def check_representable(model, dtype=None, n_steps=None, *, deltas=None, delta_name="deltas") -> None:
     """Refuse, with a ``ValueError`` naming the parameters, a model whose numbers overflow the real
     ``dtype`` (default: the precision of β, g0 and θ; float64 for Python numbers) — they would turn into
     inf and NaN without an error. With M the largest number of ``dtype`` and Δ the largest |δ| at which the
@@ -229,6 +229,12 @@ def check_representable(model, dtype=None, n_steps=None) -> None:
       |W_r|, |Q_r| ≤ E = |g0|(1 + Δ)(d − 1) (temperature kind |g0|(d − 1)) per collision
       (docs/inhomogeneous.md §2), so (N E)² ≤ M.
 
+    With ``deltas`` (the concrete δ's of a trajectory or of one collision, named ``delta_name`` in the
+    error; :func:`~jaxthermo.inhomogeneous.trajectory` and ``collide``), the reservoir's bounds at those
+    δ's instead of the law's, with Δ = max |δ| and the largest |1 + δ| in place of 1 + Δ, and the energies
+    of one collision, |Q| ≤ |g_r|(d − 1) and |W| ≤ |g0| Δ (d − 1) (docs/inhomogeneous.md §2); β, g0, θ,
+    the law and the exact unitary are not checked again there.
+
     Traced parameters are not checked.
     """
     values = {name: getattr(model, name) for name in ("beta", "g0", "theta")}
@@ -239,6 +245,12 @@ def check_representable(model, dtype=None, n_steps=None) -> None:
     dtype = np.dtype(dtype)
     largest = float(np.finfo(dtype).max)
     size = {name: float(np.max(np.abs(np.asarray(v, float)))) for name, v in values.items()}
+    # in logarithms: the products themselves may overflow
+    log = {name: math.log(v) if v > 0 else -math.inf for name, v in size.items()}
+    log_levels, log_largest = math.log(model.d - 1), math.log(largest)
+    if deltas is not None:
+        _check_deltas(model, deltas, delta_name, size, log, dtype)
+        return
 
     for name, value in size.items():
         if value > largest:
@@ -250,36 +262,19 @@ def check_representable(model, dtype=None, n_steps=None) -> None:
     else:
         field = {"Gaussian": "sigma", "Uniform": "width", "TwoPoint": "delta", "Empirical": "samples"}
         law = f" with {type(dist).__name__} {field[type(dist).__name__]} (|δ| up to {reach:.3g})"
-    # in logarithms: the products themselves may overflow
-    log = {name: math.log(v) if v > 0 else -math.inf for name, v in size.items()}
-    log_reach, log_levels, log_largest = math.log1p(reach), math.log(model.d - 1), math.log(largest)
-    checks = [
-        (
-            model.kind == "hamiltonian",
-            log["g0"] + log_reach,
-            f"g0={size['g0']:.3g}{law}",
-            "the reservoir spacing |g0|(1 + δ)",
-        ),
-        (
-            model.kind == "temperature",
-            log["beta"] + log_reach,
-            f"beta={size['beta']:.3g}{law}",
-            "the reservoir's |beta|(1 + δ)",
-        ),
-        (
-            True,
-            log["beta"] + log["g0"] + log_reach + log_levels,
-            f"beta={size['beta']:.3g}, g0={size['g0']:.3g}{law}",
-            "the exponent |beta g0|(1 + δ)(d − 1) of τ(δ)",
-        ),
-    ]
+    log_reach = math.log1p(reach)
+    named = {
+        "g0": f"g0={size['g0']:.3g}{law}",
+        "beta": f"beta={size['beta']:.3g}{law}",
+        "both": f"beta={size['beta']:.3g}, g0={size['g0']:.3g}{law}",
+    }
+    checks = [(named[key], log_value, why) for key, log_value, why in _reservoir_bounds(model, log, log_reach)]
     if n_steps is not None:
         log_energy = log["g0"] + (log_reach if model.kind == "hamiltonian" else 0.0) + log_levels
         checks.append(
             (
-                True,
-                2 * (math.log(n_steps) + log_energy),
                 f"g0={size['g0']:.3g}{law}, n_steps={n_steps if n_steps < 10**15 else f'10^{math.log10(n_steps):.1f}'}",
+                2 * (math.log(n_steps) + log_energy),
                 "the second moment of the cumulative work and heat, (n_steps |g0|(1 + δ)(d − 1))²",
             )
         )
@@ -288,9 +283,9 @@ def check_representable(model, dtype=None, n_steps=None) -> None:
     if exact:  # t_int = θ/g_int, and the exponent t_int X of ExactUnitary.unitary
         g_int = float(np.min(np.abs(np.asarray(coupling.g_int, float))))
         what = f"theta={size['theta']:.3g}, g_int={g_int:.3g}{law}"
-        checks.append((True, log["theta"] - math.log(g_int), what, "the interaction time |theta/g_int|"))
-    for applies, log_value, what, why in checks:
-        if applies and log_value > log_largest:
+        checks.append((what, log["theta"] - math.log(g_int), "the interaction time |theta/g_int|"))
+    for what, log_value, why in checks:
+        if log_value > log_largest:
             raise ValueError(
                 f"{what}: {why} ≈ 10^{log_value / math.log(10):.1f} overflows {dtype.name} (largest {largest:.3g})"
             )
@@ -302,6 +297,44 @@ def check_representable(model, dtype=None, n_steps=None) -> None:
                 f"{what}: the exponent of the exact unitary has norm up to |theta|(|δ g0|(d − 1)/2 + |g_int|)/|g_int| "
                 f"= {norm:.3g}, beyond the range of the matrix exponential (jax.scipy.linalg.expm returns NaN "
                 "there); a larger g_int or a smaller theta"
+            )
+
+
+def _reservoir_bounds(model, log, log_factor):
+    """(parameters, log of the bound, what) of the reservoir qudit's numbers with |1 + δ| up to
+    e^``log_factor``, from the logarithms ``log`` of |β| and |g0|: its spacing |g0|(1 + δ) (Hamiltonian
+    kind) or |β|(1 + δ) (temperature kind), and the exponent |β g0 (1 + δ)|(d − 1) of τ(δ); the
+    parameters as ``"g0"``, ``"beta"`` or ``"both"`` (:func:`check_representable`)."""
+    levels = math.log(model.d - 1)
+    if model.kind == "hamiltonian":
+        first = ("g0", log["g0"] + log_factor, "the reservoir spacing |g0|(1 + δ)")
+    else:
+        first = ("beta", log["beta"] + log_factor, "the reservoir's |beta|(1 + δ)")
+    exponent = ("both", log["beta"] + log["g0"] + log_factor + levels, "the exponent |beta g0 (1 + δ)|(d − 1) of τ(δ)")
+    return [first, exponent]
+
+
+def _check_deltas(model, deltas, delta_name, size, log, dtype):
+    """:func:`check_representable` at the given δ's (``deltas``, named ``delta_name``)."""
+    deltas = np.asarray(deltas, np.float64).ravel()
+    if deltas.size == 0:
+        return
+    largest = float(np.finfo(dtype).max)
+    reach = float(np.max(np.abs(deltas)))
+    factor = float(np.max(np.abs(1.0 + deltas)))  # Python floats: a product beyond float64 is inf
+    log_factor = math.log(factor) if factor > 0 else -math.inf
+    levels = math.log(model.d - 1)
+    log_g_r = log["g0"] + (log_factor if model.kind == "hamiltonian" else 0.0)
+    checks = [(log_value, why) for _, log_value, why in _reservoir_bounds(model, log, log_factor)]
+    checks.append((log_g_r + levels, "the heat of one collision, up to |g_r|(d − 1)"))
+    if model.kind == "hamiltonian" and reach > 0:
+        checks.append((log["g0"] + math.log(reach) + levels, "the work of one collision, up to |g0 δ|(d − 1)"))
+    for log_value, why in checks:
+        if log_value > math.log(largest):
+            value = math.exp(log_value) if log_value < math.log(np.finfo(np.float64).max) else math.inf
+            raise ValueError(
+                f"{delta_name}: |δ| up to {reach:.3g} with beta={size['beta']:.3g}, g0={size['g0']:.3g} "
+                f"(d = {model.d}): {why} ≈ {value:.3g} overflows {dtype.name} (largest {largest:.3g})"
             )
 
 
