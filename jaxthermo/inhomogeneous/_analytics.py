@@ -391,6 +391,12 @@ def approximate_second_law_epsilon(model: InhomogeneousReservoir, distribution=N
     also in rounding. From q̄ − q(0) the two gave ε = 4.5·10⁻⁸ > bound = 0 for a float32 β = 10⁻³⁰
     (true ε ≈ β²σ² ≈ 0), and the bound underflowed to 0 for βg0σ ≲ 10⁻¹⁷ (float32 β = 10⁻⁸, σ = 0.1:
     7·10⁻¹⁵ for 2.7·10⁻¹⁰), its β-derivative 0 for ≈ 0.02.
+
+    At exactly βg0 = 0 or σ = 0 the bound and ``small_sigma`` have a kink (they grow as |βg0| and σ):
+    their JAX derivatives there are 0, a subgradient, not the positive one-sided derivatives into
+    β ≥ 0, σ ≥ 0, (E_G|δ|/σ)·½ Σ_j |q_j'(0)| in σ and |g0| E_G|δ| ½ Σ_j |m_j|/d in β, which any β, σ > 0
+    gives by continuity (docs/inhomogeneous.md §8: no linear JVP gives a one-sided derivative of |s|
+    at s = 0). ε grows as β² and σ² there: its derivative 0 is the true one.
     """
     distribution = distribution_of(model, distribution)
 
