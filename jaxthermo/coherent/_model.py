@@ -25,6 +25,7 @@ from .._validation import (
     check_finite,
     check_hermitian,
     check_numeric,
+    check_positive_int,
     error_if,
     is_numeric_tracer,
     register_checked_dataclass,
@@ -293,9 +294,11 @@ def collision_unitary(model, n_species: int = 1) -> jnp.ndarray:
 
     With m = ``n_species`` = 1 this is ``exp(−iτ H_SA)``, ``H_SA = H_S + H_A + V/√τ``; with m
     species each collision lasts τ/m and V is rescaled by m/√τ ([WCCM], multiple environments).
-    One model (a batch is refused).
+    One model (a batch is refused); m a positive integer (``ValueError`` naming ``n_species``: m = 0 gave a NaN
+    unitary, m = −1 the backward collision, without a word).
     """
     require_one_member(model, "collision_unitary")
+    n_species = check_positive_int(n_species, "n_species")
     cdt = complex_dtype(model)
     h_s, h_a, v = as_complex(model.H_S, cdt), as_complex(model.H_A, cdt), as_complex(model.V, cdt)
     tau = as_real(model.tau, cdt)

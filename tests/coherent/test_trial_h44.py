@@ -172,3 +172,18 @@ def test_eigenoperator_coupling_methods_refuse_bad_input_naming_it(call, message
     # "Size of label 'j' ... does not match": the model-level functions already refused them
     with pytest.raises(ValueError, match=message):
         call(jt.coherent.qubit_coupling())
+
+
+def test_collision_unitary_takes_a_positive_number_of_species():
+    # n_species = 0 gave a NaN unitary, −1 the backward collision e^{+i(τ)(H_S + H_A) − i√τV}, 2.5 a collision of
+    # τ/2.5, all without a word; m = 2 is SciPy's exp(−i(τ/2)(H_S + H_A) − i√τ V)
+    from scipy.linalg import expm
+
+    model = jt.qubit_example()
+    h0 = np.kron(np.asarray(model.H_S), np.eye(2)) + np.kron(np.eye(2), np.asarray(model.H_A))
+    tau = float(model.tau)
+    expected = expm(-1j * (tau / 2 * h0 + np.sqrt(tau) * np.asarray(model.V)))
+    np.testing.assert_allclose(jt.coherent.collision_unitary(model, 2), expected, atol=1e-14)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="n_species"):
+            jt.coherent.collision_unitary(model, bad)
