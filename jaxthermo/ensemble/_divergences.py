@@ -6,7 +6,7 @@ The reference functions (:func:`~jaxthermo.renyi_divergence_log`,
 ensemble the α's are Python floats fixed for the run and τ_S is diagonal, so each α needs only
 its own branch, and for a qubit every quantum divergence has a closed form:
 
-* ρ = [[p0, c], [c*, 1 − p0]] has eigenvalues λ± = (1 ± r)/2, r = √((2p0 − 1)² + 4|c|²), and
+* ρ = [[p0, c], [c*, p1]] (p1 = 1 − p0, given to its own precision by the ensemble) has eigenvalues λ± = (1 ± r)/2, r = √((2p0 − 1)² + 4|c|²), and
   f(ρ) = (f(λ+) + f(λ−))/2 · 1 + (f(λ+) − f(λ−))/2 · (ρ − ½)/(r/2), so the diagonal of ρ^α is
   (f+ + f−)/2 ± (f+ − f−)/2 · (2p0 − 1)/r: Petz ``Tr ρ^α τ^{1−α}`` needs no eigenvectors;
 * Umegaki: Σ λ log λ − Σ_j ρ_jj log t_j;
@@ -133,28 +133,36 @@ def _diag(p):
     return p[..., :, None] * jnp.eye(p.shape[-1], dtype=p.dtype)
 
 
-def qubit_quantum_divergences(p0, x, y, beta, g, alphas):
+def qubit_quantum_divergences(p0, x, y, beta, g, alphas, p1=None):
     """Quantum D_α(ρ‖τ_S) of qubits carried as (p0, x, y) (ρ_01 = x + iy), shape (..., n_alpha).
 
     Petz below α = 1, Umegaki at 1, sandwiched above (as :func:`~jaxthermo.quantum_renyi_divergence`),
-    in closed form (module docstring). Raises for α < 0 as the reference does.
+    in closed form (module docstring). ``p1``: the excited population to its own precision (the
+    ensemble's carried rare population, :func:`~jaxthermo.ensemble._fused.qubit_populations`), default
+    ``1 − p0``. Raises for α < 0 as the reference does.
     """
     dt = p0.dtype
     beta, g = jnp.asarray(beta).astype(dt), jnp.asarray(g).astype(dt)
     t = thermal_populations(2, beta, g)
     log_t = log_thermal_populations(2, beta, g)
-    columns = qubit_divergence_columns(p0, x, y, t[..., 0], t[..., 1], alphas, log_t=(log_t[..., 0], log_t[..., 1]))
+    log_t = (log_t[..., 0], log_t[..., 1])
+    columns = qubit_divergence_columns(p0, x, y, t[..., 0], t[..., 1], alphas, log_t=log_t, p1=p1)
     return jnp.stack(columns, axis=-1)
 
 
-def qubit_divergence_columns(p0, x, y, t0, t1, alphas, log_t=None):
+def qubit_divergence_columns(p0, x, y, t0, t1, alphas, log_t=None, p1=None):
     """:func:`qubit_quantum_divergences` as a list of columns, one per α, given τ_S's populations
     ``t0, t1`` (elementwise only: also the body of the GPU tile kernel) and, optionally, their logarithms
     ``log_t = (log t0, log t1)`` (per-model constants, as t0, t1 are). With ``log_t`` τ_S has full rank at
     every finite β, as in :func:`~jaxthermo.divergences_to_thermal`: D_α stays finite where t1 underflows
     (βg ≳ 745; the populations alone made D_1, D_2, D_∞ of a coherent ρ +∞ there, while the reference and
     the mean state's divergence were finite: 214.6 for D_1 at βg = 800), and α > 1 takes the largest
-    factor e^{2c}, c = max_j γ log t_j, out of t_j^{2γ} (which overflowed beyond βg ≈ 709/(2|γ|))."""
+    factor e^{2c}, c = max_j γ log t_j, out of t_j^{2γ} (which overflowed beyond βg ≈ 709/(2|γ|)).
+
+    ``p1`` (default ``1 − p0``): the excited population to its own precision. D_α for α > 1 depends on
+    p1/t1, which for a cold τ_S (t1 ~ e^{−βg}) needs p1 far below ε: recomputed as 1 − p0 it rounded to 0
+    (D_2 0 and D_∞ 0 instead of log 2 and 50 for p1 = e^{−50}, t1 = e^{−100}). Every term below takes
+    both populations as given, so the one that τ_S makes rare keeps its relative precision."""
     dt = p0.dtype
     tol = support_tolerance(dt)
     # τ_S's populations are computed to relative precision: every normal positive one is support
@@ -162,7 +170,7 @@ def qubit_divergence_columns(p0, x, y, t0, t1, alphas, log_t=None):
     tiny = jnp.finfo(dt).tiny
     full = log_t is not None  # full support, by the logarithms: no mask, no mismatch
     on0, on1 = (True, True) if full else (t0 >= tiny, t1 >= tiny)
-    p1 = 1.0 - p0
+    p1 = 1.0 - p0 if p1 is None else p1
     c2 = x * x + y * y
     z = p0 - p1
     r = jnp.sqrt(z * z + 4.0 * c2)

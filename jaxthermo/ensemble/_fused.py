@@ -1,13 +1,22 @@
 """Fused qubit partial-swap collision in real arithmetic (the ensemble's fast path, docs/ensemble.md).
 
-A qubit state is carried as three real numbers, ``p0 = ρ_00`` and ``ρ_01 = x + i y``. The closed
-form ``ρ' = cos²θ ρ + sin²θ τ + i sinθ cosθ [τ, ρ]`` becomes, with ``q0 = σ(β_r g_r)`` (logistic)
-the ground population of τ(δ):
+A qubit state is carried as three real numbers, ``u = ρ_00 − a`` and ``ρ_01 = x + i y``, with a
+per-model offset ``a`` (:func:`rare_offset`): ``a = 0`` carries ``u = p0``, ``a = 1`` carries
+``u = p0 − 1 = −p1``. The populations are ``p0 = u + a`` and ``p1 = (1 − a) − u``, so the one that
+τ_S makes rare (the excited level for β g0 ≥ 0, the ground level below) is carried to its relative
+precision, not recomputed as 1 minus the other: with ``u = p0`` always, a cold system's
+p1 = 1 − p0 rounded to 0 below ε ≈ 2·10⁻¹⁶, and D_α(ρ‖τ_S), which depends on p1/t1, was lost
+(τ_S at βg0 = 100, the system relaxed to τ(δ = −½): D_2 0 and D_∞ 0 instead of log 2 and 50). ``u``'s
+derivative is that of p0 whatever ``a`` (a piecewise constant of the model).
 
-    p0' = cos²θ p0 + sin²θ q0,      ρ_01' = ρ_01 (cos²θ + i sinθ cosθ (2 q0 − 1)),
+The closed form ``ρ' = cos²θ ρ + sin²θ τ + i sinθ cosθ [τ, ρ]`` becomes, with ``q0 = σ(β_r g_r)``
+(logistic) the ground population of τ(δ) and ``w = q0 − a`` (``= −q1 = −σ(−β_r g_r)`` for ``a = 1``,
+each logistic evaluated where it is accurate):
 
-and with ``Σ_j m_j (q_j − p_j) = p0 − q0``: ``ΔU = g0 sin²θ (p0 − q0)``, ``Q = g_r sin²θ (p0 − q0)``,
-``W = ΔU − Q`` written as ``−δ g0 sin²θ (p0 − q0)`` (Hamiltonian kind; 0 for the temperature kind)
+    u' = cos²θ u + sin²θ w,      ρ_01' = ρ_01 (cos²θ + i sinθ cosθ (2w + 2a − 1)),
+
+and with ``Σ_j m_j (q_j − p_j) = p0 − q0 = u − w``: ``ΔU = g0 sin²θ (u − w)``, ``Q = g_r sin²θ (u − w)``,
+``W = ΔU − Q`` written as ``−δ g0 sin²θ (u − w)`` (Hamiltonian kind; 0 for the temperature kind)
 so that no cancellation of ``g_r − g0`` happens in float32. Tests prove it identical (to
 rounding) to :func:`jaxthermo.inhomogeneous.collide_generic`.
 """
@@ -26,37 +35,53 @@ def use_fused_qubit_path(model) -> bool:
     return model.d == 2 and type(model.coupling) is PartialSwap
 
 
-def qubit_collision(model, state, delta, theta):
-    """One collision of a qubit carried as ``state = (p0, x, y)`` (real scalars or arrays).
+def rare_offset(model, dtype):
+    """The offset ``a`` of the carried ``u = p0 − a`` (module docstring): 1 where τ_S makes the excited
+    level the rare one (β g0 ≥ 0), else 0, in ``dtype`` (β and g0 may be traced: a select, no derivative)."""
+    beta, g0 = (jnp.asarray(v).astype(dtype) for v in (model.beta, model.g0))
+    return jnp.where(beta * g0 >= 0, 1.0, 0.0).astype(dtype)
 
-    Returns ``((p0', x', y'), Energetics)``.
+
+def qubit_populations(u, offset=0.0):
+    """``(p0, p1)`` of qubits carried as ``u = p0 − offset`` (:func:`rare_offset`)."""
+    return u + offset, (1.0 - offset) - u
+
+
+def qubit_collision(model, state, delta, theta, offset=0.0):
+    """One collision of a qubit carried as ``state = (u, x, y)``, ``u = p0 − offset`` (real scalars or
+    arrays; ``offset`` 0 or 1, :func:`rare_offset`; with the default 0, ``u = p0``).
+
+    Returns ``((u', x', y'), Energetics)``.
     """
-    p0, x, y = state
+    u, x, y = state
     beta_r, g_r = reservoir_parameters(model, delta)
-    q0 = jax.nn.sigmoid(beta_r * g_r)
+    sign = 1.0 - 2.0 * offset  # +1: w = q0 = σ(β_r g_r); −1: w = −q1 = −σ(−β_r g_r)
+    w = sign * jax.nn.sigmoid(sign * (beta_r * g_r))
     c, s = jnp.cos(theta), jnp.sin(theta)
     c2, s2 = c * c, s * s
-    phase = s * c * (2 * q0 - 1)
-    shift = p0 - q0
+    phase = s * c * (2 * w + (2.0 * offset - 1.0))  # s c (2 q0 − 1)
+    shift = u - w  # p0 − q0
     g0 = jnp.asarray(model.g0).astype(delta.dtype)
     du = g0 * s2 * shift
     if model.kind == "hamiltonian":
         work = -delta * g0 * s2 * shift
     else:
         work = jnp.zeros_like(du)
-    new = (c2 * p0 + s2 * q0, c2 * x - phase * y, c2 * y + phase * x)
+    new = (c2 * u + s2 * w, c2 * x - phase * y, c2 * y + phase * x)
     return new, Energetics(work=work, heat=g_r * s2 * shift, energy_change=du)
 
 
-def qubit_to_state(p0, x, y):
-    """(p0, x, y) → the (..., 2, 2) complex density matrix."""
+def qubit_to_state(u, x, y, offset=0.0):
+    """(u, x, y), ``u = p0 − offset`` → the (..., 2, 2) complex density matrix."""
+    p0, p1 = qubit_populations(u, offset)
     coh = jax.lax.complex(x, y)
-    p0c = jax.lax.complex(p0, jnp.zeros_like(p0))
-    row0 = jnp.stack([p0c, coh], axis=-1)
-    row1 = jnp.stack([jnp.conj(coh), 1 - p0c], axis=-1)
+    zero = jnp.zeros_like(p0)
+    row0 = jnp.stack([jax.lax.complex(p0, zero), coh], axis=-1)
+    row1 = jnp.stack([jnp.conj(coh), jax.lax.complex(p1, zero)], axis=-1)
     return jnp.stack([row0, row1], axis=-2)
 
 
-def state_to_qubit(rho):
-    """(..., 2, 2) density matrix → (p0, x, y)."""
-    return jnp.real(rho[..., 0, 0]), jnp.real(rho[..., 0, 1]), jnp.imag(rho[..., 0, 1])
+def state_to_qubit(rho, offset=0.0):
+    """(..., 2, 2) density matrix → (u, x, y), ``u = p0 − offset`` (−ρ_11 for ``offset`` 1: its precision kept)."""
+    u = jnp.where(jnp.asarray(offset) > 0, -jnp.real(rho[..., 1, 1]), jnp.real(rho[..., 0, 0]))
+    return u, jnp.real(rho[..., 0, 1]), jnp.imag(rho[..., 0, 1])

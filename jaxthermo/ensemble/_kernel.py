@@ -18,7 +18,14 @@ from .._information import divergences_to_thermal
 from .._qudit import populations
 from ..inhomogeneous import collision_step, trajectory
 from ._divergences import classical_divergences, quantum_divergences_thermal, qubit_quantum_divergences
-from ._fused import qubit_collision, qubit_to_state, state_to_qubit, use_fused_qubit_path
+from ._fused import (
+    qubit_collision,
+    qubit_populations,
+    qubit_to_state,
+    rare_offset,
+    state_to_qubit,
+    use_fused_qubit_path,
+)
 from ._sampling import sample_chunk, sample_steps
 from ._statistics import (
     Counts,
@@ -45,10 +52,11 @@ def model_divergences(model, rho, alphas, coherent: bool):
     return divergences_to_thermal(rho, model.beta, model.g0, alphas, quantum=coherent)
 
 
-def _qubit_mean_state(state, mask):
-    """Mean (2, 2) state of a chunk of qubits carried as (p0, x, y) — the mean is linear."""
+def _qubit_mean_state(state, mask, offset):
+    """Mean (2, 2) state of a chunk of qubits carried as (u, x, y), u = p0 − ``offset`` (._fused) — the
+    mean is linear, and the mean of u keeps the rare population's precision."""
     m = [chunk_moments(x, mask, second=False) for x in state]  # (B,) rows: no column reduction
-    return Moments(m[0].n, qubit_to_state(m[0].mean, m[1].mean, m[2].mean), None)
+    return Moments(m[0].n, qubit_to_state(m[0].mean, m[1].mean, m[2].mean, offset), None)
 
 
 def scan_thetas(model, dtype):
@@ -146,12 +154,13 @@ def model_a_chunk(
     b = indices.shape[0]
     rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
     fused = use_fused_qubit_path(model)
-    if fused:  # qubit partial swap: three real numbers per configuration
-        state = state_to_qubit(rho)
-        collide = qubit_collision
-        as_matrix = lambda st: qubit_to_state(*st)
-        mean_state = _qubit_mean_state
-        pops = lambda st: jnp.stack([st[0], 1 - st[0]], axis=-1)
+    if fused:  # qubit partial swap: three real numbers per configuration, u = p0 − a (._fused)
+        offset = rare_offset(model, rdt)  # the population τ_S makes rare is carried to its precision
+        state = state_to_qubit(rho, offset)
+        collide = lambda m, st, dl, th: qubit_collision(m, st, dl, th, offset)
+        as_matrix = lambda st: qubit_to_state(*st, offset)
+        mean_state = partial(_qubit_mean_state, offset=offset)
+        pops = lambda st: jnp.stack(qubit_populations(st[0], offset), axis=-1)
     else:
         state = rho
         collide = lambda m, st, dl, th: jax.vmap(lambda r, d_, t_: collision_step(m, r, d_, t_), (0, 0, None))(
@@ -162,8 +171,9 @@ def model_a_chunk(
         pops = populations
 
     def raw_divergence(m, st):
-        if fused and coherent:  # closed-form 2×2 (._divergences)
-            return qubit_quantum_divergences(*st, m.beta, m.g0, alphas)
+        if fused and coherent:  # closed-form 2×2 (._divergences), both populations to their precision
+            p0, p1 = qubit_populations(st[0], offset)
+            return qubit_quantum_divergences(p0, st[1], st[2], m.beta, m.g0, alphas, p1=p1)
         if coherent:  # eigenvalues only (._divergences)
             return quantum_divergences_thermal(as_matrix(st), m.beta, m.g0, alphas)
         return classical_divergences(pops(st), m.beta, m.g0, alphas)
@@ -182,7 +192,7 @@ def model_a_chunk(
     stacked_divergence = stacked and bool(alphas) and divergence_every == 1
 
     def state_rows(st):
-        """The state as k_s real rows (B,): (p0, x, y) of a qubit, else Re and Im of ρ's entries."""
+        """The state as k_s real rows (B,): (u, x, y) of a qubit (u = p0 − a, ._fused), else Re and Im of ρ's entries."""
         if fused:
             return list(st)
         flat = st.reshape(b, -1)
@@ -243,7 +253,7 @@ def _chunk_statistics(
         ns = jnp.broadcast_to(jnp.sum(mask.astype(jnp.int32)), stats["packed"].shape[:1])  # (N,)
         mean, m2 = moments_from_shifted_sums(ns, stats.pop("packed"))
         k_s = mean.shape[-1] - len(QUANTITIES) - (len(alphas) if stacked_divergence else 0)
-        stats["state"] = Moments(ns, _state_from_rows(mean[:, :k_s], rho0), None)
+        stats["state"] = Moments(ns, _state_from_rows(mean[:, :k_s], rho0, model), None)
         for j, name in enumerate(QUANTITIES):
             stats[name] = Moments(ns, mean[:, k_s + j], m2[:, k_s + j])
         if stacked_divergence:
@@ -260,11 +270,11 @@ def _chunk_statistics(
     return stats
 
 
-def _state_from_rows(m, rho0):
-    """Inverse of the kernel's ``state_rows`` on (N, k_s) means → (N, d, d): (p0, x, y) of a qubit
-    (k_s = 3), else Re and Im of ρ's entries."""
+def _state_from_rows(m, rho0, model):
+    """Inverse of the kernel's ``state_rows`` on (N, k_s) means → (N, d, d): (u, x, y) of a qubit
+    (k_s = 3; u = p0 − a, a = :func:`~jaxthermo.ensemble._fused.rare_offset`), else Re and Im of ρ's entries."""
     if m.shape[-1] == 3 and rho0.shape[-1] == 2:
-        return qubit_to_state(m[:, 0], m[:, 1], m[:, 2])
+        return qubit_to_state(m[:, 0], m[:, 1], m[:, 2], rare_offset(model, m.dtype))
     half = m.shape[-1] // 2
     return jax.lax.complex(m[:, :half], m[:, half:]).reshape(m.shape[:1] + rho0.shape)
 

@@ -45,7 +45,7 @@ from .._information import log_thermal_populations
 from .._qudit import thermal_populations
 from ..inhomogeneous import Gaussian
 from ._divergences import classical_divergence_columns, classical_divergences_static, qubit_divergence_columns
-from ._fused import qubit_collision, use_fused_qubit_path
+from ._fused import qubit_collision, qubit_populations, rare_offset, state_to_qubit, use_fused_qubit_path
 from ._sampling import configuration_key, default_draw_dtype
 from ._statistics import bin_index
 
@@ -185,7 +185,7 @@ def _compiler_params(num_warps: int):
 
 
 def _rows(state, energetics, acc, divergence):
-    """The k per-step rows in the order of the stacked program: (p0, x, y), W, Q, ΔU, their
+    """The k per-step rows in the order of the stacked program: (u, x, y) (u = p0 − a, ._fused), W, Q, ΔU, their
     cumulative sums, D_α (``divergence(state)``, a list)."""
     return list(state) + [energetics.work, energetics.heat, energetics.energy_change] + list(acc) + divergence(state)
 
@@ -233,7 +233,8 @@ def qubit_chunk(
     schedule = theta.ndim == 1
     beta, g0 = (jnp.asarray(v).astype(dt) for v in (model.beta, model.g0))
     t_pop, log_t = thermal_populations(2, beta, g0), log_thermal_populations(2, beta, g0)  # τ_S for D_α
-    rho0 = jnp.asarray(rho0)
+    offset = rare_offset(model, dt)  # the state carried as (u, x, y), u = p0 − offset (._fused)
+    u0, x0, y0 = (v.astype(dt) for v in state_to_qubit(jnp.asarray(rho0), offset))
     params = jnp.stack(
         [
             beta,
@@ -244,9 +245,10 @@ def qubit_chunk(
             log_t[1],
             collision_edges[0].astype(dt),
             collision_edges[-1].astype(dt),
-            jnp.real(rho0[0, 0]).astype(dt),
-            jnp.real(rho0[0, 1]).astype(dt),
-            jnp.imag(rho0[0, 1]).astype(dt),
+            u0,
+            x0,
+            y0,
+            offset,
             theta[0] if schedule else theta,
             jnp.zeros((), dt),  # δ of the homogeneous reservoir (a kernel input: Triton lowers no negated literal)
         ]
@@ -264,7 +266,7 @@ def qubit_chunk(
             draw = lambda r: (sigma * standard_normal_row(k1, k2, r.astype(jnp.uint32))).astype(dt)
         else:
             draw = lambda r: draw_refs[0][r, pl.ds(t * tile, tile)]
-        beta, g0, t0, t1, log_t0, log_t1, lo, hi, p0, x, y, theta0, delta0 = (par_ref[j] for j in range(13))
+        beta, g0, t0, t1, log_t0, log_t1, lo, hi, u, x, y, offset, theta0, delta0 = (par_ref[j] for j in range(14))
         m = types.SimpleNamespace(kind=kind, beta=beta, g0=g0)
         w = mask_ref[pl.ds(t * tile, tile)]  # 0/1 weights
         valid = w > 0
@@ -273,25 +275,26 @@ def qubit_chunk(
         def divergence(st):
             if not alphas:
                 return []
-            if coherent:
-                return qubit_divergence_columns(*st, t0, t1, alphas, log_t=(log_t0, log_t1))  # full support
-            return classical_divergence_columns([st[0], 1.0 - st[0]], [log_t0, log_t1], alphas)
+            p0, p1 = qubit_populations(st[0], offset)  # the rare one to its own precision
+            if coherent:  # full support
+                return qubit_divergence_columns(p0, st[1], st[2], t0, t1, alphas, log_t=(log_t0, log_t1), p1=p1)
+            return classical_divergence_columns([p0, p1], [log_t0, log_t1], alphas)
 
         # shift of r = 1: ρ0 after a collision with δ = 0 (scalars); 0 where that is ±∞ or NaN (∞ − ∞ in
         # every deviation)
-        st1, e1 = qubit_collision(m, (p0, x, y), delta0, theta0)
+        st1, e1 = qubit_collision(m, (u, x, y), delta0, theta0, offset)
         shift0 = tuple(
             jnp.where(jnp.isfinite(v), v, jnp.zeros_like(v))
             for v in _rows(st1, e1, (e1.work, e1.heat, e1.energy_change), divergence)
         )
         zeros = jnp.zeros((tile,), dt)
-        state0 = (zeros + p0, zeros + x, zeros + y)
+        state0 = (zeros + u, zeros + x, zeros + y)
 
         def body(r, carry):
             state, acc, shift, hist = carry
             delta = draw(r)
             th = theta_ref[r] if schedule else theta0
-            state, e = qubit_collision(m, state, delta, th)
+            state, e = qubit_collision(m, state, delta, th, offset)
             acc = (acc[0] + e.work, acc[1] + e.heat, acc[2] + e.energy_change)
             new_shift = []
             for j, (row, kj) in enumerate(zip(_rows(state, e, acc, divergence), shift)):
