@@ -73,9 +73,11 @@ def check_finite(x, name: str) -> None:
         raise ValueError(f"{name} must be finite; found {bad.tolist()}")
 
 
-def check_hermitian(h, name: str, atol: float = 1e-10) -> None:
+def check_hermitian(h, name: str, atol: float = 1e-10, scale: float | None = None) -> None:
     """Raise ``ValueError`` naming ``name`` if a concrete square matrix is not Hermitian (under
-    ``validate == "off"`` only the shape is checked)."""
+    ``validate == "off"`` only the shape is checked): max |h − h†| > ``atol`` · ``scale``, the scale by
+    default max |h_ij| (relative: with max(1, max |h_ij|) a Hamiltonian in units of 10⁻¹¹ passed
+    whatever its anti-Hermitian part, e.g. 10⁻¹¹ |0⟩⟨1|); states pass their own (trace 1)."""
     if not is_concrete(h):
         return
     from ._qutip import as_array
@@ -86,8 +88,11 @@ def check_hermitian(h, name: str, atol: float = 1e-10) -> None:
     if not _value_checks():
         return
     check_finite(arr, name)
+    if np.issubdtype(arr.dtype, np.inexact):  # a float32 matrix carries ~1e-7 relative rounding
+        atol = max(atol, 100 * float(np.finfo(arr.dtype).eps))
     err = np.max(np.abs(arr - np.conj(np.swapaxes(arr, -1, -2)))) if arr.size else 0.0
-    scale = max(1.0, float(np.max(np.abs(arr)))) if arr.size else 1.0
+    if scale is None:
+        scale = float(np.max(np.abs(arr))) if arr.size else 0.0
     if err > atol * scale:
         raise ValueError(f"{name} is not Hermitian: max |{name} - {name}†| = {err:.3g}")
 
@@ -114,7 +119,7 @@ def check_density_matrix(rho, name: str, dim: int | None = None, atol: float = 1
         atol = max(atol, 100 * float(np.finfo(arr.dtype).eps))
     if dim is not None and arr.shape[-1] != dim:
         raise ValueError(f"{name} has dimension {arr.shape[-1]} but the model needs d = {dim}")
-    check_hermitian(arr, name, atol=atol)
+    check_hermitian(arr, name, atol=atol, scale=1.0)
     tr = np.real(np.trace(arr, axis1=-2, axis2=-1))
     if np.any(np.abs(tr - 1.0) > atol):
         raise ValueError(f"{name} must have unit trace; Tr {name} = {np.ravel(tr)[:3].tolist()}")
