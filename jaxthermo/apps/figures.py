@@ -253,7 +253,7 @@ def _fig5(out, quick, seed):
     res = ensemble(model, rho0, n, configs, seed=seed, alphas=(1.0, np.inf), chunk_size=5000)
     averaged = divergences_to_thermal(model, averaged_trajectory(model, rho0, n).states, [1.0, np.inf])
     r = np.arange(n + 1)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.4))
     rows = []
     for k, (ax, alpha) in enumerate(zip(axes, ("1", "∞"))):
         fm, fe, av = res.mean_divergence[:, k], res.standard_error("divergence")[:, k], np.asarray(averaged[:, k])
@@ -272,10 +272,13 @@ def _fig5(out, quick, seed):
         ax.set_xlabel("collision r")
         ax.set_ylabel(f"D_α (nats), α = {alpha}")
         ax.set_yscale("log")
-        ax.legend(fontsize=7, loc="lower left")
+        # legend below the panel and the inset in the lower left, under both curves (they fall from
+        # ρ_0's divergence at r = 0): inside, at the upper right, the inset hid the frozen mean for
+        # r ≳ 55 and the legend in the lower left took the room the inset now has
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14))
         # inset: a linear zoom on a few collisions, where the ±2 s.e. band is visible
         lo, hi = n // 2 - 4, n // 2 + 4
-        ins = ax.inset_axes([0.6, 0.6, 0.37, 0.33])
+        ins = ax.inset_axes([0.07, 0.07, 0.36, 0.33])
         ins.fill_between(
             r[lo : hi + 1], (fm - 2 * fe)[lo : hi + 1], (fm + 2 * fe)[lo : hi + 1], color="tab:blue", alpha=0.35, lw=0
         )
@@ -290,7 +293,7 @@ def _fig5(out, quick, seed):
             ax.annotate(
                 "ρ̄_S|r crosses τ_S\n(ρ_0 above τ_S, τ̄ below)",
                 xy=(r[dip], av[dip]),
-                xytext=(0.35, 0.45),
+                xytext=(0.5, 0.06),
                 textcoords="axes fraction",
                 fontsize=7,
                 arrowprops=dict(arrowstyle="->", lw=0.6),
