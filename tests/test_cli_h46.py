@@ -1,5 +1,7 @@
 """A physicist's trial of the command line and the figures (helper-46).
 
+* ``jaxthermo ensemble --configs 1e400`` (or ``inf``) ended in an OverflowError traceback, exit 1;
+  ``--configs nan`` said "invalid _count value". Now the usual one-line message, exit 2.
 * ``jaxthermo figures`` fig5: the zoom inset sat in the upper right of each panel, over the frozen
   mean of D_α (r ≳ 55 hidden in both panels), and the legend filled the lower left. Now the legend
   is below the panel and the inset in the lower left, where no curve runs.
@@ -8,7 +10,19 @@
 import numpy as np
 import pytest
 
-from jaxthermo.apps import figures
+from jaxthermo.apps import cli, figures
+
+
+@pytest.mark.parametrize("count", ["1e400", "inf", "nan"])
+def test_a_non_finite_count_is_refused_in_one_line(count, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["ensemble", "--configs", count, "--steps", "2", "--out", str(tmp_path / "o"), "--no-plot"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert f"argument --configs: {count!r}: need a positive whole number" in err
+    assert "Traceback" not in err and "_count" not in err
+    assert not (tmp_path / "o").exists()
+    assert cli._count("1e6") == 10**6  # the same parser still reads 1e6
 
 
 def _inside(box, points):

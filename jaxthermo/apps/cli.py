@@ -10,6 +10,7 @@ subcommands with flat options, which argparse covers without a new dependency.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -30,7 +31,7 @@ def _count(text: str) -> int:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value != int(value) or value < 1:
+    if not math.isfinite(value) or value != int(value) or value < 1:  # int(inf), int(nan) raise
         raise argparse.ArgumentTypeError(f"{text!r}: need a positive whole number (e.g. 1000 or 1e6)")
     return int(value)
 
