@@ -62,3 +62,29 @@ def test_fig5_inset_and_legend_hide_no_curve(tmp_path, monkeypatch):
     monkeypatch.setattr(figures, "save_figure", check)
     figures.main(out=str(tmp_path), only="fig5", quick=True)
     assert len(checked) == 2 and (tmp_path / "fig5.png").stat().st_size > 10_000
+
+
+def test_summary_title_states_n_and_the_initial_state(tmp_path):
+    """summary.png of a sweep plotted ⟨W_N⟩ and D_1(ρ̄_N‖τ_S) without saying N or ρ0 anywhere on the
+    page (the title listed d, β, g0, the law, the configurations, the seed). Now 'N = 3, ρ0 = ground'."""
+    xr = pytest.importorskip("xarray")
+    pytest.importorskip("h5netcdf")
+    from jaxthermo.apps import summary
+    from jaxthermo.apps._plotting import pyplot
+
+    toml = tmp_path / "s.toml"
+    toml.write_text(
+        f'[study]\nstudy = "sweep"\nout = "{tmp_path / "o"}"\n[initial_state]\nname = "ground"\n'
+        "[run]\nn_steps = 3\nn_configs = 4\nalphas = [1.0]\n[grid]\ntheta = [0.1, 0.2]\n"
+    )
+    assert cli.main(["run", str(toml), "--no-progress", "--no-plot"]) == 0
+    with xr.open_dataset(tmp_path / "o" / "results.nc") as ds:
+        ds.load()
+    plt = pyplot()
+    fig = summary._sweep(plt, ds)
+    title = fig._suptitle.get_text()
+    plt.close(fig)
+    assert "N = 3" in title and "ρ0 = ground" in title and "4 configurations" in title, title
+    thermal = ds.assign_attrs(config_toml='[initial_state]\nname = "thermal"\nbeta = 0.5\n')
+    assert summary._initial_state(thermal) == "ρ0 = thermal (β = 0.5)"
+    assert summary._initial_state(ds.assign_attrs(config_toml="")) == ""  # a Dataset not from `jaxthermo run`

@@ -75,6 +75,11 @@ def _params(ds):
     spread = [f"{_symbol(k)} = {ds.attrs[f'distribution_{k}']:.4g}" for k in SPREADS if f"distribution_{k}" in ds.attrs]
     if law:
         parts.append(" ".join([f"{law} G(δ)"] + spread))
+    if "n_steps" in ds.attrs:  # absent when the grid has several N (each point's N is on the plot)
+        parts.append(f"N = {int(ds.attrs['n_steps'])}")
+    initial = _initial_state(ds)
+    if initial:
+        parts.append(initial)
     if "n_configs" in ds.attrs:
         parts.append(f"{int(ds.attrs['n_configs'])} configurations")
     if "seed" in ds.attrs:
@@ -83,6 +88,23 @@ def _params(ds):
 
 
 SPREADS = ("sigma", "width", "delta")
+
+
+def _initial_state(ds) -> str:
+    """``ρ0 = ground``, ``ρ0 = thermal (β = 0.5)``: the study's [initial_state], read from the
+    resolved config the run stored in the attribute ``config_toml`` ("" without one)."""
+    import tomllib
+
+    try:
+        state = tomllib.loads(ds.attrs.get("config_toml", "")).get("initial_state", {})
+    except tomllib.TOMLDecodeError:
+        return ""
+    name = state.get("name")
+    if not name:
+        return ""
+    if name == "thermal" and "beta" in state:
+        return f"ρ0 = thermal (β = {state['beta']:.4g})"
+    return f"ρ0 = {name}"
 
 
 def _alpha(a) -> str:
