@@ -88,3 +88,46 @@ def test_summary_title_states_n_and_the_initial_state(tmp_path):
     thermal = ds.assign_attrs(config_toml='[initial_state]\nname = "thermal"\nbeta = 0.5\n')
     assert summary._initial_state(thermal) == "ρ0 = thermal (β = 0.5)"
     assert summary._initial_state(ds.assign_attrs(config_toml="")) == ""  # a Dataset not from `jaxthermo run`
+
+
+def test_md_peaks_labels_cover_no_marker(tmp_path, monkeypatch):
+    """scripts/assignment/md_peaks.py: the right panel's (Δ, Γ) labels had fixed offsets and
+    'Δ=0.2, Γ=1.0' lay over the W^md square of the next point; now no label covers a marker (circle or
+    square, 4-point margin), the closed-form line or another label."""
+    pytest.importorskip("matplotlib")
+    import pathlib
+    import runpy
+    import sys
+
+    from matplotlib.path import Path
+
+    folder = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "assignment"
+    monkeypatch.syspath_prepend(str(folder))
+    import _common
+
+    monkeypatch.setattr(_common, "OUT", tmp_path)
+    seen = []
+
+    def check(fig, name):
+        fig.canvas.draw()
+        ax = fig.axes[1]
+        margin = 4 * fig.dpi / 72
+        markers = [line for line in ax.get_lines() if line.get_marker() not in (None, "None", "")]
+        points = np.vstack([ax.transData.transform(np.column_stack(line.get_data())) for line in markers])
+        (closed,) = [line for line in ax.get_lines() if line.get_label().startswith("closed form")]
+        path = Path(ax.transData.transform(np.column_stack(closed.get_data())))
+        boxes = [text.get_window_extent() for text in ax.texts]
+        assert len(ax.texts) >= 7
+        for text, box in zip(ax.texts, boxes):
+            grown = box.padded(margin)
+            assert not _inside(grown, points).any(), f"{text.get_text()!r} covers a marker"
+            assert not path.intersects_bbox(box, filled=False), text.get_text()
+            assert sum(box.overlaps(other) for other in boxes) == 1, text.get_text()
+        seen.append(name)
+        return tmp_path / f"{name}.png"
+
+    monkeypatch.setattr(sys, "argv", ["md_peaks.py"])
+    script = runpy.run_path(str(folder / "md_peaks.py"), run_name="md_peaks")
+    monkeypatch.setitem(script["main"].__globals__, "save", check)
+    script["main"]()
+    assert seen == ["md_peaks"]

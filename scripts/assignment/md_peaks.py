@@ -58,6 +58,62 @@ def analyse(delta, big_gamma):
     )
 
 
+# where a point's label may go, in points from the marker: upper left first (the closed-form line
+# rises to the right and the W^md squares lie below the circles), then the other sides
+LABEL_SPOTS = ((-6, 4, "right", "bottom"), (7, -3, "left", "top"), (-6, -3, "right", "top"), (7, 4, "left", "bottom"))
+
+
+def label_points(ax, rows):
+    """Label each circle of the right panel with its (Δ, Γ) on the first side where the text covers no
+    marker, no line and no other label (two points at one place get two sides). Fixed offsets put
+    'Δ=0.2, Γ=1.0' over the square of the next point."""
+    from matplotlib.path import Path
+
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    markers = np.vstack(
+        [
+            ax.transData.transform(np.column_stack(line.get_data()))
+            for line in ax.get_lines()
+            if line.get_marker() not in (None, "None", "")
+        ]
+    )
+    paths = [
+        Path(ax.transData.transform(np.column_stack(line.get_data())))
+        for line in ax.get_lines()
+        if line.get_linestyle() not in ("None", "")
+    ]
+    radius = 5 * fig.dpi / 72  # a marker's half-size in pixels
+    taken = []
+    for r in rows:
+        x, y = r["k_peak_height_closed_form"], r["k_peak_height_measured"]
+        for dx, dy, ha, va in LABEL_SPOTS:
+            text = ax.annotate(
+                f"Δ={r['Delta']}, Γ={r['Gamma']}",
+                (x, y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                fontsize=6,
+            )
+            box = text.get_window_extent(renderer).padded(1)
+            hits_marker = any(
+                box.x0 - radius < mx < box.x1 + radius and box.y0 - radius < my < box.y1 + radius for mx, my in markers
+            )
+            clear = not hits_marker and not any(p.intersects_bbox(box, filled=False) for p in paths)
+            clear = clear and not any(box.overlaps(t) for t in taken) and ax.bbox.contains(box.x0, box.y0)
+            clear = (
+                clear
+                and ax.bbox.contains(box.x1, box.y1)
+                and not box.overlaps(ax.get_legend().get_window_extent(renderer))
+            )
+            if clear or (dx, dy, ha, va) == LABEL_SPOTS[-1]:
+                taken.append(box)
+                break
+            text.remove()
+
+
 def main():
     rows, traces = [], []
     for delta, big_gamma in CASES:
@@ -93,15 +149,6 @@ def main():
     ax.loglog(x, columns["k_peak_height_measured"], "o", label="peak of k_c(t) − ν1 (measured, refined grid)")
     ax.loglog(x, np.abs(columns["md_work_peak"]), "s", mfc="none", label="max W^md over the first peak")
     ax.loglog([x.min() / 2, x.max() * 2], [x.min() / 2, x.max() * 2], "k:", label="closed form Γ²/(2Δ)")
-    for n, r in enumerate(rows):
-        offset = (5, -9) if n % 2 == 0 else (-62, 5)
-        ax.annotate(
-            f"Δ={r['Delta']}, Γ={r['Gamma']}",
-            (r["k_peak_height_closed_form"], r["k_peak_height_measured"]),
-            fontsize=6,
-            xytext=offset,
-            textcoords="offset points",
-        )
     ax.set_xlabel("Γ²/(2Δ) [energy]")
     ax.set_ylabel("peak height [energy]")
     ax.set_title("Peak heights versus the closed form", fontsize=10)
@@ -109,6 +156,7 @@ def main():
     ax.grid(alpha=0.3, which="both")
     fig.suptitle("Minimal-dissipation peaks (" + param_text() + ")", fontsize=10)
     fig.tight_layout()
+    label_points(ax, rows)
     print(save(fig, "md_peaks"))
     t_err = max(abs(r["peak_time_measured"] - r["peak_time_closed_form"]) for r in rows)
     h_err = max(abs(r["k_peak_height_measured"] / r["k_peak_height_closed_form"] - 1) for r in rows)
