@@ -226,8 +226,8 @@ def bin_index(x, lo, hi, n_bins: int, edges=None):
     ``x`` with the two edges of the guessed bin (two gathers from the (n_bins + 1,) table). The
     formula alone put about one value in five within an ulp of an interior edge into the neighbouring
     bin (≈ 10⁻⁵ of float32 draws of a continuous law), so counts disagreed with ``np.histogram``.
-    Without ``edges`` only that guess: what :func:`chunk_counts` and the GPU tile kernel use until the
-    kernel takes the edges too (their histograms must stay identical; docs/ensemble.md).
+    Without ``edges`` only that guess. :func:`chunk_counts` and the GPU tile kernel (a Pallas ref of
+    the edges) both pass the edges: their histograms are identical (docs/ensemble.md).
     """
     guess = jnp.clip(jnp.floor((x - lo) / (hi - lo) * n_bins).astype(jnp.int32), 0, n_bins - 1)
     if edges is not None:
@@ -248,7 +248,7 @@ def chunk_counts(x, mask, edges, method: str = "scatter"):
     identical counts.
     """
     n_bins = edges.shape[-1] - 1
-    idx = bin_index(x, edges[0], edges[-1], n_bins)
+    idx = bin_index(x, edges[0], edges[-1], n_bins, edges)
     if method == "compare":
         bins = jnp.arange(n_bins + 2, dtype=idx.dtype)
         return jnp.sum(bins[:, None] == jnp.where(mask, idx, -1)[None, :], axis=1, dtype=jnp.int32)

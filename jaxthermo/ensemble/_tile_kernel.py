@@ -260,7 +260,7 @@ def qubit_chunk(
 
     def kernel(*refs):
         t = pl.program_id(0)
-        (theta_ref, par_ref, mask_ref, sums_ref, w_ref, q_ref, hist_ref), draw_refs = refs[-7:], refs[:-7]
+        (theta_ref, par_ref, edges_ref, mask_ref, sums_ref, w_ref, q_ref, hist_ref), draw_refs = refs[-8:], refs[:-8]
         if keyed:  # δ_r = σ √2 erf⁻¹(u_r), u_r from the threefry hash of counter r
             k1, k2, sigma = draw_refs[0][pl.ds(t * tile, tile)], draw_refs[1][pl.ds(t * tile, tile)], draw_refs[2][0]
             draw = lambda r: (sigma * standard_normal_row(k1, k2, r.astype(jnp.uint32))).astype(dt)
@@ -313,7 +313,7 @@ def qubit_chunk(
                 shifted = kj + mean_dev
                 # a step whose mean is ±∞ or NaN keeps the last finite shift
                 new_shift.append(jnp.where(jnp.isfinite(shifted), shifted, kj) if j >= k_div else shifted)
-            idx = jnp.where(valid, bin_index(e.work, lo, hi, n_bins), -1)
+            idx = jnp.where(valid, bin_index(e.work, lo, hi, n_bins, edges_ref), -1)
             return state, acc, tuple(new_shift), (_count_planes if planes else _count)(hist, idx)
 
         carry0 = (
@@ -357,7 +357,7 @@ def qubit_chunk(
             interpret=interpret,
             compiler_params=None if interpret else _compiler_params(num_warps),
             name="jaxthermo_qubit_tile",
-        )(*(draws if keyed else (draws,)), thetas, params, weights)
+        )(*(draws if keyed else (draws,)), thetas, params, collision_edges.astype(dt), weights)
     n_tile = jnp.sum(weights.reshape(n_tiles, tile), axis=1)
     packed = merge_tiles(sums, n_tile, central=True)
     counts = jnp.sum(hist, axis=0, dtype=jnp.int32)[: n_bins + 2]

@@ -16,12 +16,6 @@ import jaxthermo as jt
 from jaxthermo.ensemble._statistics import bin_index, chunk_counts, uniform_edges
 
 DTYPES = (np.float32, np.float64)
-# chunk_counts (the CPU program) passes the edges to bin_index together with the GPU tile kernel, whose
-# histograms tests/ensemble/test_tile_kernel.py compares with it exactly; until then the floor formula
-# bins both, and these tests of the engine's counts fail (strict: they must pass once it is switched)
-PENDING_SWITCH = pytest.mark.xfail(
-    strict=True, reason="chunk_counts keeps the floor formula until the tile kernel takes the edges too"
-)
 
 
 def _adversarial(edges, dtype, rng, n_random=300):
@@ -57,7 +51,6 @@ def test_slots_match_searchsorted_at_edges(dtype):
     assert wrong_by_formula > 0  # the values are adversarial for the old formula
 
 
-@PENDING_SWITCH
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("method", ["scatter", "compare"])
 def test_chunk_counts_match_np_histogram(dtype, method):
@@ -127,7 +120,6 @@ def test_too_many_bins_for_float32_refused():
         uniform_edges(0.0, 1.0, 2**21, np.float32)
 
 
-@PENDING_SWITCH
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_ensemble_histograms_put_an_exact_edge_value_in_the_bin_above(dtype):
     """kind="temperature" does no work: every W_r and W_N is exactly 0. On the range (−1.5, 1.2) with
