@@ -221,11 +221,11 @@ def check_grid_inputs(models, rho0, n_steps, n_configs):
     return rho0
 
 
-def _edges_from_range(lo, hi, n_bins, dtype):
+def _edges_from_range(lo, hi, n_bins, dtype, bins_name="n_bins"):
     lo, hi = float(lo), float(hi)
     span = hi - lo
     pad = 0.05 * span if span > 0 else max(1e-12, 1e-6 * abs(lo))
-    return uniform_edges(lo - pad, hi + pad, n_bins, dtype)
+    return uniform_edges(lo - pad, hi + pad, n_bins, dtype, bins_name=bins_name)
 
 
 def run_grid(
@@ -436,12 +436,17 @@ def _histogram_edges(
         ranges = np.asarray(fn(stacked, rho0, seed_key, pilot), dtype=np.float64)
     npdt = np.dtype(str(rdt))
 
-    def edges(user, cols, n_bins):
+    def edges(user, cols, n_bins, names):
         if user is not None:
-            return np.stack([uniform_edges(*user, n_bins, npdt)] * grid)
-        return np.stack([_edges_from_range(ranges[g, cols[0]], ranges[g, cols[1]], n_bins, npdt) for g in range(grid)])
+            return np.stack([uniform_edges(*user, n_bins, npdt, bins_name=names[0], range_name=names[1])] * grid)
+        return np.stack(
+            [_edges_from_range(ranges[g, cols[0]], ranges[g, cols[1]], n_bins, npdt, names[0]) for g in range(grid)]
+        )
 
-    return edges(work_range, (0, 1), work_bins), edges(collision_range, (2, 3), collision_bins)
+    return (
+        edges(work_range, (0, 1), work_bins, ("work_bins", "work_range")),
+        edges(collision_range, (2, 3), collision_bins, ("collision_work_bins", "collision_work_range")),
+    )
 
 
 def _checked_range(user, name):

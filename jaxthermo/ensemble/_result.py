@@ -208,7 +208,8 @@ def ensemble(
         (docs/ensemble.md §2); α < 1 (Petz) takes the reference route.
       work_bins, collision_work_bins: numbers of bins of the W_N and single-collision W histograms.
       work_range, collision_work_range: (lo, hi) of those histograms; default: the range seen in
-        configurations 0…511 widened by 5 % on each side (out-of-range values are counted apart).
+        configurations 0…511 widened by 5 % on each side (out-of-range values are counted apart); a
+        range whose bins the run's dtype cannot resolve raises ``ValueError`` naming it (docs/ensemble.md §2).
       chunk_size: configurations per chunk, rounded up to a multiple of the device count, and per
         device of 64 where that is at least 64 (on CPU, per-device sizes that the core count does
         not divide run slower: docs/ensemble.md §1); default about 10⁶ (configuration, collision)

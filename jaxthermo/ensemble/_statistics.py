@@ -184,7 +184,7 @@ def chunk_higher_moments(x, mask):
     return HigherMoments(m.n, m.mean, m.m2, leading_sum(dev2 * dev), leading_sum(dev2 * dev2))
 
 
-def uniform_edges(lo, hi, n_bins: int, dtype=np.float64):
+def uniform_edges(lo, hi, n_bins: int, dtype=np.float64, *, bins_name: str = "n_bins", range_name: str | None = None):
     """``n_bins + 1`` equally spaced edges on [lo, hi] (``np.linspace``, rounded to ``dtype``): the
     edges a result reports and the ones :func:`bin_index` compares with.
 
@@ -197,11 +197,18 @@ def uniform_edges(lo, hi, n_bins: int, dtype=np.float64):
     64 bins that asks for hi − lo ≳ 3–6·10⁻⁵·max(|lo|, |hi|) (the default edges of a float32 run whose
     values are all one nonzero number, ±10⁻⁶ of it, are widened; float64 runs need 10⁻¹³).
     ``n_bins`` above 2²⁰ in float32 (2⁴⁹ in float64) are refused: no span makes that guess safe.
+    Errors name the parameters ``bins_name`` and, for a range the user gave (``range_name``: then it is
+    refused rather than widened, so that the edges are the ones asked for), ``range_name``.
     """
     dtype = np.dtype(dtype)
     if n_bins > 2 ** (np.finfo(dtype).nmant - 3):  # 4 ε n_bins ≤ ¼, ε = 2^−(nmant+1)
-        raise ValueError(f"n_bins={n_bins}: at most 2^{np.finfo(dtype).nmant - 3} bins in {dtype.name}")
+        raise ValueError(f"{bins_name}={n_bins}: at most 2^{np.finfo(dtype).nmant - 3} bins in {dtype.name}")
     lo, hi = float(lo), float(hi)
+    if range_name is not None and hi - lo < _resolved_span(lo, hi, n_bins, dtype):
+        raise ValueError(
+            f"{range_name}=({lo:.9g}, {hi:.9g}): {n_bins} bins of this range are narrower than {dtype.name} resolves "
+            f"(at least {_resolved_span(lo, hi, n_bins, dtype):.3g} wide here); widen it or use fewer {bins_name}"
+        )
     while hi - lo < _resolved_span(lo, hi, n_bins, dtype):  # once or twice: M grows with the span
         mid, half = 0.5 * (lo + hi), 0.75 * _resolved_span(lo, hi, n_bins, dtype)
         lo, hi = mid - half, mid + half

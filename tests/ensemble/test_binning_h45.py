@@ -149,3 +149,24 @@ def test_histogram_from_samples_counts_nan_as_overflow():
     h = jt.Histogram.from_samples(values, bins=4, range=(0.0, 1.0))
     assert (h.underflow, h.overflow, int(h.counts.sum())) == (1, 2, 3)
     assert h.total == values.size
+
+
+def test_an_unresolvable_user_range_is_refused_naming_it():
+    """A range the user gives is reported as given, so one whose bins float32 cannot resolve is refused
+    naming it (it was widened without a word); the default edges from the pilot are still widened."""
+    model = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.3, distribution=jt.Gaussian(0.05))
+    rho0 = jnp.asarray(jt.thermal_state(2, 1.0, 1.0)).astype(jnp.complex64)
+    narrow = (5.0, 5.0 + 1e-5)  # 64 float32 bins need ≥ 8·64 ulps of 5 ≈ 2.4e-4
+    assert np.linspace(*narrow, 65, dtype=np.float32)[1:].min() > 0  # a legal range otherwise
+    with pytest.raises(ValueError, match="work_range=.*narrower than float32 resolves.*work_bins"):
+        jt.ensemble(model, rho0, 3, 16, work_range=narrow)
+    with pytest.raises(ValueError, match="collision_work_range=.*collision_work_bins"):
+        jt.ensemble(model, rho0, 3, 16, collision_work_range=narrow)
+    jt.ensemble(model, jt.thermal_state(2, 1.0, 1.0), 3, 16, work_range=narrow)  # float64 resolves it
+
+
+def test_too_many_bins_names_the_engine_parameter():
+    model = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.3, distribution=jt.Gaussian(0.05))
+    rho0 = jnp.asarray(jt.thermal_state(2, 1.0, 1.0)).astype(jnp.complex64)
+    with pytest.raises(ValueError, match="collision_work_bins=2097152"):
+        jt.ensemble(model, rho0, 3, 16, collision_work_bins=2**21)
