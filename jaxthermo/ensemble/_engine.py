@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import time
 from functools import partial
 
@@ -58,8 +59,45 @@ _CPU_EIGH_PER_DEVICE = 128
 
 def make_mesh(devices=None):
     """A 1-d mesh named ``"configs"`` over ``devices`` (default: every device of every process)."""
-    devices = jax.devices() if devices is None else list(devices)
+    devices = check_devices(devices)
     return jax.make_mesh((len(devices),), (AXIS,), devices=devices)
+
+
+def check_devices(devices) -> list:
+    """``devices`` as a list of distinct JAX devices (None: all of every process; one device: [it]);
+    ``TypeError``/``ValueError`` naming ``devices`` for anything else (an empty list, an integer
+    index, a device given twice)."""
+    if devices is None:
+        return jax.devices()
+    if isinstance(devices, jax.Device):
+        return [devices]
+    if isinstance(devices, (str, bytes)) or not hasattr(devices, "__iter__"):
+        raise TypeError(f"devices={devices!r}: must be a JAX device or a sequence of them (e.g. jax.devices())")
+    devices = list(devices)
+    if not devices:
+        raise ValueError("devices=[]: no device to run on; pass None for all devices")
+    bad = [d for d in devices if not isinstance(d, jax.Device)]
+    if bad:
+        raise TypeError(
+            f"devices: {bad[0]!r} is a {type(bad[0]).__name__}, not a JAX device; pass devices from "
+            "jax.devices() (e.g. devices=jax.devices()[:2]), not indices"
+        )
+    if len(set(devices)) < len(devices):
+        raise ValueError(f"devices={devices}: a device is listed twice")
+    return devices
+
+
+def check_run_options(checkpoint, progress, callback, coherent) -> None:
+    """Early ``TypeError`` naming the option for a ``checkpoint`` that is not a path, a ``progress``
+    or ``coherent`` that is not a bool (``coherent="no"`` was truthy: the quantum divergences), or a
+    ``callback`` that is not callable (it failed only after the first chunk had been computed)."""
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint={checkpoint!r}: must be a path (str or os.PathLike) or None")
+    for name, value, none_ok in (("progress", progress, False), ("coherent", coherent, True)):
+        if not (isinstance(value, (bool, np.bool_)) or (none_ok and value is None)):
+            raise TypeError(f"{name}={value!r}: must be True or False" + (" (or None)" if none_ok else ""))
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback={callback!r}: must be callable as callback(chunk_index, n_configs_done) or None")
 
 
 # default per-device chunk sizes are multiples of this: XLA's CPU backend splits large loops over the
@@ -260,6 +298,7 @@ def run_grid(
     """
     models = list(models)
     rho0 = check_grid_inputs(models, rho0, n_steps, n_configs)
+    check_run_options(checkpoint, progress, callback, coherent)
     if checkpoint is not None and jax.process_index() == 0:
         check_writable(checkpoint, "checkpoint")  # before any computation
     n_steps, n_configs = int(n_steps), int(n_configs)
