@@ -13,6 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import expm as _scipy_expm
 
+from ._validation import check_finite, is_concrete
+
 
 def dagger(a) -> jnp.ndarray:
     """Conjugate transpose of the last two axes."""
@@ -146,6 +148,13 @@ def _hermitian_function_jvp(f, primals, tangents):
 
 
 def inverse_condition(matrix):
-    """σ_min/σ_max of a (..., n, n) matrix: 0 when singular, 1 when unitary."""
+    """σ_min/σ_max of a (..., n, n) matrix: 0 when singular (the zero matrix too), 1 when unitary.
+
+    A concrete matrix with NaN or infinite entries is refused (``ValueError`` naming ``matrix``); a traced one
+    gives NaN there, which callers must read as "not invertible" (``~(rc >= rcond)``, never ``rc < rcond``,
+    which is False for NaN). The zero matrix used to give 0/0 = NaN."""
+    if is_concrete(matrix):  # traced: NaN, read by the caller's check
+        check_finite(matrix, "matrix")
     s = jnp.linalg.svd(matrix, compute_uv=False)
-    return s[..., -1] / s[..., 0]
+    top = s[..., 0]
+    return jnp.where(top > 0, s[..., -1] / jnp.where(top > 0, top, 1.0), jnp.where(jnp.isnan(top), jnp.nan, 0.0))

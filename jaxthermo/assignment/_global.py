@@ -478,6 +478,8 @@ def exact_generator(model: GlobalModel, rho_env, t, *, rcond: float = 1e-8):
     check_real_scalar(rcond, "rcond", positive=True)
     phi, phi_dot = reduced_map(model, rho_env, t)
     if should_validate(phi):
+        if not np.all(np.isfinite(np.asarray(phi))):  # inverse_condition would name its own argument, `matrix`
+            raise ValueError(f"t={float(t)!r}: the reduced map Φ_t is not finite there (the phases e^(-iEt) overflow)")
         rc = float(inverse_condition(phi))
         if not rc >= rcond:
             warnings.warn(
@@ -497,8 +499,8 @@ class MinimalDissipation(NamedTuple):
     state: jnp.ndarray  # ρ_S(t) (T, d, d)
     rates: jnp.ndarray  # canonical rates γ_k(t) (T, d²−1); negative = non-Markovian; NaN where singular
     assignment: Assignment  # W^md, Q^md, ΔU^md, U^md (T,)
-    inverse_condition: jnp.ndarray  # σ_min(Φ_t)/σ_max(Φ_t) on the grid (T,)
-    singular: jnp.ndarray  # (T,) grid points with inverse_condition < rcond
+    inverse_condition: jnp.ndarray  # σ_min(Φ_t)/σ_max(Φ_t) on the grid (T,); NaN where Φ_t is not finite
+    singular: jnp.ndarray  # (T,) grid points with inverse_condition < rcond or NaN
     # (T−1, order) nodes with inverse_condition < rcond, or next to a sign change of det Φ_t
     singular_nodes: jnp.ndarray
     nodes: jnp.ndarray  # (T−1, order) the quadrature nodes
@@ -623,8 +625,9 @@ def _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order
     k_n, _, _, rho_dot_n, rc_n, sign_n = jax.tree_util.tree_map(lambda x: x[:n_q], both)
     heat_rate_c = expectation(both.hamiltonian[n_q:], both.state_derivative[n_q:])
     shape = nodes.shape
-    singular = rc < rcond
-    singular_nodes = (rc_n < rcond).reshape(shape) | sign_change_nodes(sign, sign_n.reshape(shape))
+    # NaN (Φ_t not finite) counts as singular: rc < rcond is False for NaN, and K_S was NaN without a word
+    singular = ~(rc >= rcond)
+    singular_nodes = ~(rc_n >= rcond).reshape(shape) | sign_change_nodes(sign, sign_n.reshape(shape))
     energy = expectation(k, rho)
     heat_rate = expectation(k_n, rho_dot_n).reshape(shape)
     assignment = minimal_dissipation_assignment(energy, heat_rate, weights, singular, singular_nodes)
@@ -663,7 +666,7 @@ def warn_singular(singular, singular_nodes, times, nodes, what: str) -> None:
     bad = np.sort(np.concatenate([grid, inner]))
     if bad.size:
         warnings.warn(
-            f"{what} is (nearly) non-invertible at {bad.size} time(s), first {bad[:5].tolist()}: "
+            f"{what} is (nearly) non-invertible or not finite at {bad.size} time(s), first {bad[:5].tolist()}: "
             "K_S diverges there (minimal-dissipation peak); U^md is NaN there and Q^md, W^md from there on",
             RuntimeWarning,
             stacklevel=3,

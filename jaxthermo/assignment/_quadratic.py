@@ -466,8 +466,8 @@ def _quadratic_core(model, times, rcond, order, batch_size, estimate_error=True)
     heats = energies - energies[:, :1]
     works = jnp.zeros_like(energies)
     args = (energies[0], energies[1], heats[0], heats[1], works[0])
-    singular = sigma < rcond
-    singular_nodes = (sigma_n < rcond).reshape(nodes.shape)
+    singular = ~(sigma >= rcond)  # NaN (G(t) not finite) counts as singular, as in minimal_dissipation
+    singular_nodes = ~(sigma_n >= rcond).reshape(nodes.shape)
     heat_rate = heat_rate.reshape(nodes.shape)
     md = minimal_dissipation_assignment(energy_md, heat_rate, weights, singular, singular_nodes)
     error = heat_error(md.heat, heat_rate, weights, check, heat_rate_c)

@@ -1,0 +1,61 @@
+"""Model C under a physicist's trial (helper-47).
+
+Independent routes: the definition of σ_min/σ_max, plain NumPy/SciPy constructions of the same quantities.
+"""
+
+import jax
+import numpy as np
+import pytest
+
+from jaxthermo import GlobalModel, QuadraticReservoirs, minimal_dissipation
+from jaxthermo.assignment import exact_generator, inverse_condition
+
+SM = np.array([[0.0, 1.0], [0.0, 0.0]])
+H_S = np.diag([0.0, 1.0])
+H_E = np.diag([0.0, 1.3])
+H_I = 0.4 * (np.kron(SM.T, SM) + np.kron(SM, SM.T))
+RHO_S = np.diag([0.3, 0.7])
+RHO_E = np.diag([0.8, 0.2])
+
+
+# ---------------------------------------------------------------- inverse_condition and its callers
+
+
+def test_inverse_condition_of_the_zero_matrix_is_zero():
+    # singular: σ_min = σ_max = 0; the docstring promises 0 "when singular" (it was 0/0 = NaN)
+    assert float(inverse_condition(np.zeros((3, 3)))) == 0.0
+    np.testing.assert_array_equal(np.asarray(inverse_condition(np.zeros((2, 2, 2)))), [0.0, 0.0])
+    s = np.linalg.svd(np.array([[2.0, 1.0], [0.5, 3.0]]), compute_uv=False)
+    assert float(inverse_condition(np.array([[2.0, 1.0], [0.5, 3.0]]))) == pytest.approx(s[-1] / s[0], rel=1e-14)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_inverse_condition_refuses_a_non_finite_matrix(bad):
+    with pytest.raises(ValueError, match="matrix must be finite"):
+        inverse_condition(np.array([[bad, 0.0], [0.0, 1.0]]))
+    assert np.isnan(float(jax.jit(inverse_condition)(np.array([[np.nan, 0.0], [0.0, 1.0]]))))
+
+
+def test_minimal_dissipation_flags_a_non_finite_map():
+    # at t = 1e300 with Bohr frequencies ~1e10 the phases E·t overflow and Φ_t is NaN: K_S, U^md were NaN while
+    # `singular` said False and no warning came (σ_min/σ_max = NaN and NaN < rcond is False)
+    model = GlobalModel(1e10 * H_S, 1e10 * H_I, 1e10 * H_E)
+    with pytest.warns(RuntimeWarning, match="non-invertible or not finite"):
+        out = minimal_dissipation(model, RHO_S, RHO_E, np.array([0.0, 1.0, 1e300]))
+    assert np.isnan(float(out.inverse_condition[2]))
+    np.testing.assert_array_equal(np.asarray(out.singular), [False, False, True])
+    assert 1e300 in out.peak_times
+
+
+def test_quadratic_energetics_flags_a_non_finite_propagator():
+    res = QuadraticReservoirs.from_regime(2, 2, detuning=1.0, effective_coupling=0.3, nu2=2.0, g=0.1)
+    res = res.replace(h1=1e10 * res.h1, h2=1e10 * res.h2, coupling=1e10 * res.coupling)
+    with pytest.warns(RuntimeWarning, match="G\\(t\\) is"):
+        out = res.energetics(np.array([0.0, 1.0, 1e300]))
+    np.testing.assert_array_equal(np.asarray(out.singular), [False, False, True])
+
+
+def test_exact_generator_names_t_for_a_non_finite_map():
+    model = GlobalModel(1e10 * H_S, 1e10 * H_I, 1e10 * H_E)
+    with pytest.raises(ValueError, match="t=1e"):
+        exact_generator(model, RHO_E, 1e300)
