@@ -10,9 +10,12 @@ subcommands with flat options, which argparse covers without a new dependency.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import signal
 import sys
+import threading
 
 from ._plotting import MissingPlotDependency, require_matplotlib
 
@@ -158,16 +161,80 @@ def _run_config(raw: dict, args, command: str) -> int:
         message = _as_options(str(err)) if command == "ensemble" else str(err)
         print(f"jaxthermo {command}: error: {message}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         out = cfg["study"]["out"] if cfg is not None else None
         checkpoint = os.path.join(out, "checkpoint.npz") if out is not None else None
         if checkpoint is not None and cfg["study"]["study"] == "ensemble" and os.path.exists(checkpoint):
-            what = f"the finished chunks are kept in {checkpoint}; run the same command with --resume to continue"
+            what = (
+                f"the finished chunks{_finished_configs(checkpoint, cfg)} are kept in {checkpoint}; "
+                "run the same command with --resume to continue"
+            )
         else:
             what = "no results were written (earlier results in the output folder are unchanged)"
-        print(f"\njaxthermo {command}: interrupted; {what}", file=sys.stderr)
-        return 130
+        print(f"\njaxthermo {command}: {_stopped(err)}; {what}", file=sys.stderr)
+        return _interrupted_status(err)
     return 0
+
+
+def _finished_configs(checkpoint, cfg) -> str:
+    """ " (N of M configurations)" held by a checkpoint, or "" when the file cannot tell."""
+    import numpy as np
+
+    try:
+        with np.load(checkpoint, allow_pickle=False) as f:
+            done = int(f["configs_done"])
+        return f" ({done} of {int(cfg['run']['n_configs'])} configurations)"
+    except Exception:  # an older or damaged file: the message stays without the count
+        return ""
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised by the SIGTERM handler of :func:`main`: a ``kill`` (a batch system's time limit) is
+    handled as Ctrl-C, so a run ends saying which finished chunks are on disk and how to resume."""
+
+    signum = signal.SIGTERM
+
+
+def _stopped(err) -> str:
+    return "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+
+
+def _interrupted_status(err) -> int:
+    """The shell's status of a process ended by the signal: 128 + its number (130 SIGINT, 143 SIGTERM)."""
+    return 128 + int(err.signum) if isinstance(err, Terminated) else 130
+
+
+@contextlib.contextmanager
+def _signals_as_interrupts(command):
+    """While a command runs (in the main thread): SIGTERM raises :class:`Terminated`, a
+    KeyboardInterrupt (Python's default ended the process at once, without a word: the finished chunks
+    of a checkpointed ensemble were on disk, but nothing said so or how to resume); and SIGTERM or
+    SIGINT during a checkpointed ensemble first lets the running chunk finish and be saved (a second
+    signal stops at once), so that no computed chunk is lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from .study import defer_interrupt
+
+    def handler(signum, frame):
+        err = Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        if defer_interrupt(err):
+            name = "SIGTERM" if signum == signal.SIGTERM else "interrupt"
+            print(
+                f"\njaxthermo {command}: {name} received; stopping once the running chunk is saved "
+                "(send it again to stop at once)",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
+        raise err
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _out_of_memory(err) -> bool:
@@ -201,13 +268,13 @@ def main(argv=None) -> int:
 
         if use_compilation_cache() is not None:
             drop_cache_load_messages()  # jaxlib's two log lines per program loaded from the cache
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _signals_as_interrupts(args.command):
         warnings.showwarning = _show_warning(args.command)
         try:
             return _command(args)
-        except KeyboardInterrupt:
-            print(f"\njaxthermo {args.command}: interrupted", file=sys.stderr)
-            return 130
+        except KeyboardInterrupt as err:
+            print(f"\njaxthermo {args.command}: {_stopped(err)}", file=sys.stderr)
+            return _interrupted_status(err)
         except Exception as err:
             if not _out_of_memory(err):
                 raise

@@ -248,6 +248,40 @@ def checkpoint_mismatch_message(err: CheckpointMismatch, resume: bool) -> str:
     return f"{'--resume: ' if resume else ''}{err.path} was written by a run with other settings ({what}); {advice}"
 
 
+class _Stop:
+    """A stop (SIGINT, SIGTERM) asked for while a checkpointed ensemble runs: raised once the running
+    chunk is saved (:func:`_stop_if_asked`, the engine's callback after each checkpoint write)."""
+
+    active = False
+    pending: BaseException | None = None
+
+
+def defer_interrupt(err: BaseException) -> bool:
+    """Whether ``err`` (a KeyboardInterrupt from a signal handler) is put off until the running chunk
+    of a checkpointed ensemble is saved: the first one while such a run is going on; never a second."""
+    if _Stop.active and _Stop.pending is None:
+        _Stop.pending = err
+        return True
+    return False
+
+
+def _stop_if_asked(chunk, configs_done):
+    err, _Stop.pending = _Stop.pending, None
+    if err is not None:
+        raise err
+
+
+@contextlib.contextmanager
+def _finish_chunk_before_stopping(active):
+    _Stop.active, _Stop.pending = bool(active), None
+    try:
+        yield
+    finally:
+        err, _Stop.active, _Stop.pending = _Stop.pending, False, None
+    if err is not None:  # asked for after the last chunk's save: stop all the same
+        raise err
+
+
 def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
     """Model-A ensemble or sweep: returns (result, xarray Dataset)."""
     import jaxthermo as jt
@@ -267,16 +301,18 @@ def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
             if not resume and os.path.exists(checkpoint):
                 discard_checkpoint(checkpoint, log)
         try:
-            res = jt.ensemble(
-                model,
-                rho0,
-                int(run["n_steps"]),
-                int(run["n_configs"]),
-                seed,
-                checkpoint=checkpoint,
-                progress=progress,
-                **kw,
-            )
+            with _finish_chunk_before_stopping(checkpoint is not None):
+                res = jt.ensemble(
+                    model,
+                    rho0,
+                    int(run["n_steps"]),
+                    int(run["n_configs"]),
+                    seed,
+                    checkpoint=checkpoint,
+                    progress=progress,
+                    callback=_stop_if_asked,
+                    **kw,
+                )
         except CheckpointMismatch as err:
             raise cfgmod.ConfigError(checkpoint_mismatch_message(err, resume)) from err
         except (ValueError, FileInUseError) as err:  # FileFormatError is a ValueError

@@ -1,0 +1,138 @@
+"""The ``jaxthermo`` command on long runs (helper-49): signals, checkpoints, figures."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from jaxthermo.apps import cli
+
+xr = pytest.importorskip("xarray")
+pytest.importorskip("h5netcdf")
+
+N_CONFIGS, CHUNK = 1024, 128
+
+
+def _study(tmp_path, out, **run):
+    text = textwrap.dedent(
+        f"""
+        [study]
+        out = {str(out)!r}
+        seed = 3
+        [model]
+        theta = 0.3
+        [run]
+        n_steps = 12
+        n_configs = {N_CONFIGS}
+        chunk_size = {CHUNK}
+        """
+    )
+    path = tmp_path / f"{out.name}.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def _slow_run(config, *flags):
+    """``jaxthermo run`` in a subprocess whose chunks are slowed down (0.4 s each, after the checkpoint
+    is written) and announced on stdout as "chunk <configurations done>"."""
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        import jaxthermo as jt
+        engine = jt.ensemble
+
+        def slow(*args, callback=None, **kw):
+            def announce(chunk, done):
+                print("chunk", done, flush=True)
+                time.sleep(0.4)
+                if callback is not None:
+                    callback(chunk, done)
+            return engine(*args, callback=announce, **kw)
+
+        jt.ensemble = slow
+        from jaxthermo.apps.cli import main
+        sys.exit(main(["run", {config!r}, "--no-plot", "--no-progress", *{list(flags)!r}]))
+        """
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+    )
+
+
+def _signal_after_chunks(proc, signum, n_chunks=2, timeout=240):
+    seen = []
+    deadline = time.monotonic() + timeout
+    while len(seen) < n_chunks and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith("chunk"):
+            seen.append(int(line.split()[1]))
+    assert len(seen) == n_chunks, (seen, proc.stderr.read() if proc.poll() is not None else "")
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=timeout)
+    return seen, out, err
+
+
+def _configs_done(path):
+    with np.load(path, allow_pickle=False) as f:
+        return int(f["configs_done"])
+
+
+def _same_results(a, b):
+    with xr.open_dataset(a, engine="h5netcdf") as x, xr.open_dataset(b, engine="h5netcdf") as y:
+        assert set(x.data_vars) == set(y.data_vars)
+        for name in x.data_vars:
+            np.testing.assert_allclose(x[name].values, y[name].values, rtol=1e-12, atol=0, err_msg=name)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signalled_run_keeps_its_chunks_says_how_to_resume_and_resumes_to_the_same_numbers(tmp_path, signum):
+    """`kill -TERM` ended the process at once (status -15) without a word; now SIGTERM and SIGINT both
+    end with the finished configurations on disk, a message naming the checkpoint and --resume, and
+    the shell's status 128 + signal; the resumed run equals an uninterrupted one."""
+    out = tmp_path / "run"
+    config = _study(tmp_path, out)
+    proc = _slow_run(config)
+    seen, _, err = _signal_after_chunks(proc, signum)
+    assert proc.returncode == 128 + signum, err
+    checkpoint = out / "checkpoint.npz"
+    assert checkpoint.exists() and not (out / "results.nc").exists()
+    done = _configs_done(checkpoint)
+    assert done >= seen[-1] and done % CHUNK == 0 and done < N_CONFIGS  # no finished chunk lost
+    assert f"({done} of {N_CONFIGS} configurations) are kept in {checkpoint}" in err
+    assert "--resume" in err and "Traceback" not in err
+
+    assert cli.main(["run", config, "--no-plot", "--no-progress", "--resume"]) == 0
+    whole = tmp_path / "whole"
+    assert cli.main(["run", _study(tmp_path, whole), "--no-plot", "--no-progress"]) == 0
+    _same_results(out / "results.nc", whole / "results.nc")
+
+
+def test_the_handlers_are_restored_after_the_command(tmp_path, monkeypatch):
+    import jaxthermo.apps.demo as demo
+
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(demo, "run_demo", lambda **kw: 0)
+    assert cli.main(["demo", "--out", str(tmp_path / "d"), "--configs", "3"]) == 0
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+def test_sigterm_outside_an_ensemble_stops_at_once_with_status_143(tmp_path, monkeypatch, capsys):
+    import jaxthermo.apps.demo as demo
+
+    def killed(**kw):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises here
+        return 0
+
+    monkeypatch.setattr(demo, "run_demo", killed)
+    start = time.monotonic()
+    assert cli.main(["demo", "--out", str(tmp_path / "d"), "--configs", "3"]) == 143
+    assert time.monotonic() - start < 4
+    assert "jaxthermo demo: terminated (SIGTERM)" in capsys.readouterr().err
