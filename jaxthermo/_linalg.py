@@ -148,11 +148,11 @@ def _hermitian_function_jvp(f, primals, tangents):
 
 
 def inverse_condition(matrix):
-    """σ_min/σ_max of a (..., n, n) matrix: 0 when singular (the zero matrix too), 1 when unitary.
+    """σ_min/σ_max of a (..., n, n) matrix: 0 when singular, 1 when unitary.
 
     A concrete matrix with NaN or infinite entries is refused (``ValueError`` naming ``matrix``); a traced one
     gives NaN there, which callers must read as "not invertible" (``~(rc >= rcond)``, never ``rc < rcond``,
-    which is False for NaN). The zero matrix used to give 0/0 = NaN."""
+    which is False for NaN). The zero matrix (singular) gives 0; it used to give 0/0 = NaN."""
     if is_concrete(matrix):  # traced: NaN, read by the caller's check
         check_finite(matrix, "matrix")
     s = jnp.linalg.svd(matrix, compute_uv=False)

@@ -28,7 +28,14 @@ from .._deprecation import deprecated_alias, warn_deprecated
 from .._dtypes import complex_dtype_for
 from .._qudit import commutator, dagger
 from .._superoperators import apply_superoperator, lindblad_dissipator, map_images, superoperator
-from .._validation import check_dimension, check_finite, check_hermitian, check_real_scalar, is_concrete
+from .._validation import (
+    check_dimension,
+    check_finite,
+    check_hermitian,
+    check_real_scalar,
+    check_time_grid,
+    is_concrete,
+)
 
 generator_images = deprecated_alias(
     map_images, "jaxthermo.assignment._generator.generator_images", "jaxthermo._superoperators.map_images"
@@ -233,21 +240,47 @@ def non_markovian_intervals(times, rates, tol=1e-9) -> list[TimeInterval]:
     """Maximal time intervals (grid points) on which some canonical rate is below ``−tol``.
 
     Args:
-      times: (T,) non-decreasing.
-      rates: (T, m) canonical rates γ_k(t).
+      times: (T,) non-decreasing, ≥ 0.
+      rates: (T, m) canonical rates γ_k(t), real; NaN is refused (``ValueError`` naming ``rates`` and
+        the times): an undefined rate (L_t does not exist where Φ_t is singular) is neither sign, and it
+        used to be skipped as if Markovian. :attr:`MinimalDissipation.non_markovian_intervals` handles
+        the singular times of its own rates.
+      tol: finite, ≥ 0.
 
     Returns:
       ``[TimeInterval(t_start, t_end), ...]`` of the grid points where ``min_k γ_k(t) < −tol``
       (host floats; each compares equal to the plain tuple ``(t_start, t_end)``).
     """
-    times = np.asarray(times)
-    negative = np.min(np.asarray(rates), axis=-1) < -tol
+    check_time_grid(times)
+    check_real_scalar(tol, "tol")
+    if float(tol) < 0:
+        raise ValueError(f"tol={tol!r}: must be >= 0 (rates below -tol count as negative)")
+    times, rates = np.asarray(times, dtype=float), np.asarray(rates)
+    if rates.ndim != 2 or rates.shape[0] != times.shape[0]:
+        raise ValueError(
+            f"rates must have shape (T, m) = ({times.shape[0]}, m), one row per time of times {times.shape}; "
+            f"got {rates.shape}"
+        )
+    if np.iscomplexobj(rates):
+        raise ValueError(f"rates must be real; got dtype {rates.dtype}")
+    undefined = np.any(np.isnan(rates), axis=-1)
+    if np.any(undefined):
+        raise ValueError(
+            f"rates: NaN at {int(np.sum(undefined))} time(s), first t = {times[undefined][:3].tolist()}: a rate "
+            "there is undefined (a singular map), not Markovian; drop those rows or use "
+            "MinimalDissipation.non_markovian_intervals"
+        )
+    return grid_intervals(times, np.min(rates, axis=-1) < -float(tol))
+
+
+def grid_intervals(times, flagged) -> list[TimeInterval]:
+    """Maximal runs of consecutive flagged grid points ``flagged`` (T,) as ``[TimeInterval(t_start, t_end)]``."""
     intervals, start = [], None
-    for i, neg in enumerate(negative):
-        if neg and start is None:
+    for i, flag in enumerate(flagged):
+        if flag and start is None:
             start = i
-        if (not neg or i == len(negative) - 1) and start is not None:
-            end = i if neg else i - 1
+        if (not flag or i == len(flagged) - 1) and start is not None:
+            end = i if flag else i - 1
             intervals.append(TimeInterval(float(times[start]), float(times[end])))
             start = None
     return intervals

@@ -57,7 +57,7 @@ from ._assignment import (
     minimal_dissipation_assignment,
     warn_quadrature_error,
 )
-from ._generator import TimeInterval, canonical_form_of_images, non_markovian_intervals
+from ._generator import TimeInterval, canonical_form_of_images, grid_intervals
 from ._propagator import propagator_rows, spectral_decomposition
 
 
@@ -510,8 +510,24 @@ class MinimalDissipation(NamedTuple):
 
     @property
     def non_markovian_intervals(self) -> list[TimeInterval]:
-        """Grid intervals where some canonical rate γ_k(t) is negative (information backflow)."""
-        return non_markovian_intervals(self.times, np.nan_to_num(np.asarray(self.rates), nan=0.0))
+        """Grid intervals where some canonical rate γ_k(t) is below −10⁻⁹ (information backflow).
+
+        At a singular grid time (``singular``: Φ_t not invertible, rates NaN) L_t does not exist, so it belongs
+        to no interval and ends any interval it falls in; a ``RuntimeWarning`` names such times (they are in
+        ``peak_times`` too). The dynamics is not divisible across such a time wherever Φ_t regains rank after it
+        (no linear map takes Φ_{t*} to Φ_t), whatever the signs of the rates around it."""
+        rates = np.asarray(self.rates)
+        undefined = np.any(np.isnan(rates), axis=-1)
+        if np.any(undefined):
+            warnings.warn(
+                f"the canonical rates are undefined (Φ_t singular) at {int(np.sum(undefined))} grid time(s), first "
+                f"{np.asarray(self.times)[undefined][:3].tolist()}: left out of the non-Markovian intervals, which "
+                "end there; the dynamics is not divisible across them where Φ_t regains rank",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        negative = np.where(undefined, False, np.min(np.where(np.isnan(rates), 0.0, rates), axis=-1) < -1e-9)
+        return grid_intervals(np.asarray(self.times), negative)
 
     @property
     def peak_times(self) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxthermo import GlobalModel, QuadraticReservoirs, minimal_dissipation
-from jaxthermo.assignment import exact_generator, inverse_condition
+from jaxthermo.assignment import exact_generator, inverse_condition, non_markovian_intervals
 
 SM = np.array([[0.0, 1.0], [0.0, 0.0]])
 H_S = np.diag([0.0, 1.0])
@@ -59,3 +59,45 @@ def test_exact_generator_names_t_for_a_non_finite_map():
     model = GlobalModel(1e10 * H_S, 1e10 * H_I, 1e10 * H_E)
     with pytest.raises(ValueError, match="t=1e"):
         exact_generator(model, RHO_E, 1e300)
+
+
+# ---------------------------------------------------------------- non-Markovian intervals and NaN rates
+
+
+def test_non_markovian_intervals_refuses_nan_rates():
+    # a NaN row used to be skipped as Markovian: [(1, 1)] here, with t = 0 and 2 (rates undefined) left out
+    rates = np.array([[np.nan, 1.0], [-1.0, 1.0], [np.nan, 0.0]])
+    with pytest.raises(ValueError, match=r"rates: NaN at 2 time\(s\), first t = \[0.0, 2.0\]"):
+        non_markovian_intervals([0.0, 1.0, 2.0], rates)
+
+
+@pytest.mark.parametrize(
+    ("times", "rates", "tol", "match"),
+    [
+        ([0.0, 1.0, 2.0], np.ones((2, 3)), 1e-9, r"rates must have shape \(T, m\) = \(3, m\)"),  # one row short
+        ([0.0, 1.0, 2.0], np.ones(3), 1e-9, r"rates must have shape"),  # (T,) instead of (T, m)
+        ([0.0, 1.0, 2.0], -np.ones((3, 2)), np.nan, "tol"),  # NaN tol: every comparison False, nothing reported
+        ([0.0, 1.0, 2.0], -np.ones((3, 2)), -2.0, "tol"),
+        ([0.0, 2.0, 1.0], -np.ones((3, 2)), 1e-9, "times"),
+    ],
+)
+def test_non_markovian_intervals_refuses_meaningless_input(times, rates, tol, match):
+    with pytest.raises(ValueError, match=match):
+        non_markovian_intervals(times, rates, tol)
+
+
+def test_minimal_dissipation_intervals_name_the_singular_times():
+    """Resonant exchange, environment empty: the damping rate 2γ tan(γt) (closed form) is negative for
+    π/2 < γt < π; Φ_t is singular at γt = π/2 and 3π/2 where it was counted as a zero (Markovian) rate."""
+    gamma = 0.7
+    model = GlobalModel(H_S, gamma * (np.kron(SM.T, SM) + np.kron(SM, SM.T)), np.diag([0.0, 1.0]))
+    t_star = np.pi / (2 * gamma)
+    times = np.linspace(0.0, 4 * t_star, 17)  # singular at times[4] and times[12]
+    with pytest.warns(RuntimeWarning, match="non-invertible"):
+        out = minimal_dissipation(model, RHO_S, np.diag([1.0, 0.0]), times)
+    closed = 2 * gamma * np.tan(gamma * times)
+    expected = [(times[i], times[j]) for i, j in ((5, 7), (13, 15))]  # tan < 0 on (π/2, π) and (3π/2, 2π)
+    assert np.all(closed[[5, 6, 7, 13, 14, 15]] < 0) and np.all(closed[[1, 2, 3, 9, 10, 11]] > 0)
+    with pytest.warns(RuntimeWarning, match=r"undefined \(Φ_t singular\) at 2 grid time"):
+        found = out.non_markovian_intervals
+    assert found == [(pytest.approx(a), pytest.approx(b)) for a, b in expected]
