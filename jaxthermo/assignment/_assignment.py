@@ -52,13 +52,40 @@ def assignment_from_energy(energy, heat, work) -> Assignment:
     return Assignment(work, heat, energy - energy[..., :1], energy)
 
 
+def _energy_series(u_s, u_i, q_s, q_i, w_s):
+    """The five series as arrays of one shape (..., T): ``ValueError`` naming them and their shapes unless each
+    has the time axis last with the same T ≥ 1 and the leading (batch) axes broadcast. Mismatched lengths used
+    to fail inside JAX ("sub got incompatible shapes for broadcasting: (3,), (4,)"), a scalar with
+    "'float' object is not subscriptable", and a batch of u_s against unbatched others returned fields of
+    different shapes (energy (2, T), work (T,))."""
+    named = dict(u_s=u_s, u_i=u_i, q_s=q_s, q_i=q_i, w_s=w_s)
+    shapes = {k: tuple(np.shape(v)) for k, v in named.items()}
+    listed = ", ".join(f"{k} {v}" for k, v in shapes.items())
+    for k, shape in shapes.items():
+        if len(shape) == 0 or shape[-1] == 0:
+            raise ValueError(
+                f"{k} must be a series with time on its last axis, (..., T) with T >= 1; got shapes {listed}"
+            )
+    if len({shape[-1] for shape in shapes.values()}) > 1:
+        raise ValueError(f"u_s, u_i, q_s, q_i, w_s must share the time axis (the last, length T); got shapes {listed}")
+    try:
+        shape = np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        raise ValueError(
+            f"u_s, u_i, q_s, q_i, w_s: leading (batch) axes do not broadcast; got shapes {listed}"
+        ) from None
+    return [jnp.broadcast_to(jnp.asarray(v), shape) for v in named.values()]
+
+
 def interaction_assignment(u_s, u_i, q_s, q_i, w_s) -> Assignment:
     """Interaction assignment: U = Ũ_S + Ũ_I, Q = Q̃_S + Q̃_I, W = W̃_S (time on the last axis)."""
+    u_s, u_i, q_s, q_i, w_s = _energy_series(u_s, u_i, q_s, q_i, w_s)
     return assignment_from_energy(u_s + u_i, q_s + q_i, w_s)
 
 
 def bare_assignment(u_s, u_i, q_s, q_i, w_s) -> Assignment:
     """Bare assignment: U = Ũ_S, Q = Q̃_S + Q̃_I, W = W̃_S − ΔŨ_I (time on the last axis)."""
+    u_s, u_i, q_s, q_i, w_s = _energy_series(u_s, u_i, q_s, q_i, w_s)
     return assignment_from_energy(u_s, q_s + q_i, w_s - (u_i - u_i[..., :1]))
 
 

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from jaxthermo import GlobalModel, QuadraticReservoirs, minimal_dissipation
-from jaxthermo.assignment import exact_generator, inverse_condition, non_markovian_intervals
+from jaxthermo.assignment import (
+    bare_assignment,
+    exact_generator,
+    interaction_assignment,
+    inverse_condition,
+    non_markovian_intervals,
+)
 
 SM = np.array([[0.0, 1.0], [0.0, 0.0]])
 H_S = np.diag([0.0, 1.0])
@@ -101,3 +107,31 @@ def test_minimal_dissipation_intervals_name_the_singular_times():
     with pytest.warns(RuntimeWarning, match=r"undefined \(Φ_t singular\) at 2 grid time"):
         found = out.non_markovian_intervals
     assert found == [(pytest.approx(a), pytest.approx(b)) for a, b in expected]
+
+
+# ---------------------------------------------------------------- bare / interaction assignments: shapes
+
+
+@pytest.mark.parametrize("assign", [bare_assignment, interaction_assignment])
+def test_assignments_name_mismatched_series(assign):
+    three, four = np.ones(3), np.ones(4)
+    with pytest.raises(ValueError, match=r"share the time axis .* u_s \(3,\), u_i \(4,\)"):
+        assign(three, four, three, three, three)
+    with pytest.raises(ValueError, match=r"u_s must be a series .* u_s \(\)"):
+        assign(1.0, three, three, three, three)
+    with pytest.raises(ValueError, match=r"batch\) axes do not broadcast; .* u_s \(2, 3\), u_i \(4, 3\)"):
+        assign(np.ones((2, 3)), np.ones((4, 3)), three, three, three)
+
+
+def test_a_batched_series_gives_fields_of_one_shape():
+    # u_s for two runs, the rest shared: every field is (2, T); W of the bare assignment was (T,) beside U (2, T)
+    rng = np.random.default_rng(47)
+    u_s, u_i, q_s, q_i, w_s = rng.normal(size=(2, 5)), *rng.normal(size=(4, 5))
+    bare, inter = bare_assignment(u_s, u_i, q_s, q_i, w_s), interaction_assignment(u_s, u_i, q_s, q_i, w_s)
+    for field in (*bare, *inter):
+        assert np.shape(field) == (2, 5)
+    # the table of docs/assignment.md §2, row by row
+    np.testing.assert_allclose(bare.work, np.broadcast_to(w_s - (u_i - u_i[0]), (2, 5)), atol=1e-15)
+    np.testing.assert_allclose(bare.energy_change, u_s - u_s[:, :1], atol=1e-15)
+    np.testing.assert_allclose(inter.energy, u_s + u_i, atol=1e-15)
+    np.testing.assert_allclose(inter.heat, np.broadcast_to(q_s + q_i, (2, 5)), atol=1e-15)
