@@ -27,6 +27,7 @@ from .._validation import (
     check_numeric,
     check_positive_int,
     error_if,
+    is_concrete,
     is_numeric_tracer,
     register_checked_dataclass,
     should_validate,
@@ -35,8 +36,10 @@ from .._validation import (
 
 # number of trailing (per-member) axes of each field; extra leading axes are a batch of models
 MEMBER_NDIM = {"H_S": 2, "H_A": 2, "V": 2, "beta": 0, "chi": 2, "lam": 0, "tau": 0}
-# relative tolerance deciding that two energies of H_A coincide (eigenspaces for the pinching)
+# two energies of H_A coincide (eigenspaces for the pinching) when their gap is at most DEGENERACY_RTOL times the
+# spread of the spectrum, or within its rounding: DEGENERACY_ULPS·d ulp of max|E| (:func:`degeneracy_tolerance`)
 DEGENERACY_RTOL = 1e-9
+DEGENERACY_ULPS = 16
 
 
 @register_checked_dataclass
@@ -206,9 +209,10 @@ def check_ancilla_positive(model) -> None:
 def pinching(rho, h) -> jnp.ndarray:
     """``Δ_H[ρ] = Σ_E P_E ρ P_E``: dephasing in the eigenbasis of ``h`` (docs/information.md), (d, d).
 
-    Degenerate energies (relative gap ``|E − F| ≤ 1e-9·max|E|``) keep their block, so the result does not
-    depend on the arbitrary eigenbasis ``eigh`` picks inside an eigenspace; the gap is relative to the
-    energies' own scale, so ``h`` in any unit is dephased alike. Differentiable in ρ and in
+    Degenerate energies (``|E − F| ≤ 1e-9·(E_max − E_min)``, :func:`degeneracy_tolerance`) keep their block, so
+    the result does not depend on the arbitrary eigenbasis ``eigh`` picks inside an eigenspace; relative to the
+    spread, so ``h`` in any unit and ``h + c·1`` are dephased alike. Levels the dtype cannot resolve at max|E| are
+    refused (``ValueError`` naming ``h``, :func:`check_resolved_levels`). Differentiable in ρ and in
     ``h``: the projectors P_E move with ``h`` (first-order perturbation theory,
     ``dP_E = Σ_{F≠E} (P_F dh P_E + P_E dh P_F)/(E − F)``), finite while the block structure is kept.
     ``rho`` (..., d, d) and ``h`` (..., d, d) may both carry batch axes (they broadcast); ``h`` must be
@@ -239,19 +243,74 @@ def _check_pinching_inputs(rho, h) -> None:
         ) from None
     check_finite(rho, "rho")
     check_finite(h, "h")
+    check_resolved_levels(h, "h", jnp.result_type(rho.dtype, jnp.float32))
+
+
+def degeneracy_tolerance(e):
+    """The gap (shape (...,)) below which two of the energies e (..., d) count as one level: ``DEGENERACY_RTOL`` times the
+    spread ``max E − min E`` of the spectrum, or its rounding ``DEGENERACY_ULPS·d·ε·max|E|`` if larger.
+
+    Relative to the spread, so ``h`` and ``h + c·1`` have the same blocks (relative to max|E|, the old scale, an
+    offset of 10⁹ merged a qubit's two levels: ``energy_coherence`` of |+⟩ was 0 for log 2) and ``h`` in any unit
+    is treated alike. The floor is the resolution of the computed energies at max|E| (ε ≈ 2.2·10⁻¹⁶ in float64):
+    a gap below it cannot be told from a degeneracy; :func:`check_resolved_levels` refuses concrete ``h`` where
+    that decides a block."""
+    e = jnp.asarray(e)
+    d = e.shape[-1]
+    spread = jnp.max(e, axis=-1) - jnp.min(e, axis=-1)
+    floor = DEGENERACY_ULPS * d * float(jnp.finfo(e.dtype).eps) * jnp.max(jnp.abs(e), axis=-1)
+    return jnp.maximum(DEGENERACY_RTOL * spread, floor)
 
 
 def same_energy(e):
-    """``|E_i − E_j| ≤ DEGENERACY_RTOL·max|E|`` (..., d, d) for energies e (..., d): the blocks of degenerate
-    levels. Relative to the energies' own scale (a floor of 1 made every gap below 1e-9 a degeneracy: a qubit
-    with splitting 1e-9 lost all its coherence to the pinching); max|E| = 0 (h = 0) is one block."""
-    scale = jnp.max(jnp.abs(e), axis=-1)[..., None, None]
-    return jnp.abs(e[..., :, None] - e[..., None, :]) <= DEGENERACY_RTOL * scale
+    """``|E_i − E_j| ≤ degeneracy_tolerance(e)`` (..., d, d) for energies e (..., d): the blocks of degenerate
+    levels, the same for ``h`` and ``h + c·1`` and for ``h`` in any unit; h ∝ 1 is one block."""
+    tol = degeneracy_tolerance(e)[..., None, None]
+    return jnp.abs(e[..., :, None] - e[..., None, :]) <= tol
+
+
+def check_resolved_levels(h, name: str, dtype=None) -> None:
+    """``ValueError`` naming ``name`` where the rounding floor of :func:`degeneracy_tolerance` decides whether two
+    levels of a concrete Hermitian ``h`` (..., d, d) are degenerate: a gap above ``DEGENERACY_RTOL`` times the
+    spread but within ``DEGENERACY_ULPS·d·ε·max|E|``, which the dtype cannot resolve at that offset (e.g. a gap of
+    10⁻⁷ on top of 10⁹·1 in float64, or a degenerate pair of a rotated ``h + 10⁹·1`` split by its rounding).
+    Such levels would be merged without a word; subtracting the offset (``h − (Tr h/d)·1``) before rounding
+    resolves them. ``dtype``: the precision the energies are computed in (default ``h``'s). Skipped for traced ``h``."""
+    if not is_concrete(h) or not value_checks_enabled():
+        return
+    h = np.asarray(h)
+    real = np.finfo(np.result_type(h.dtype if dtype is None else dtype, np.float32)).dtype
+    e = np.linalg.eigvalsh(h.astype(np.result_type(real, np.complex64)))
+    e = e.reshape(-1, h.shape[-1])
+    d = e.shape[-1]
+    top = np.max(np.abs(e), axis=-1)
+    floor = DEGENERACY_ULPS * d * float(np.finfo(e.dtype).eps) * top
+    gaps = np.diff(e, axis=-1)
+    bad = (gaps > DEGENERACY_RTOL * (e[:, -1] - e[:, 0])[:, None]) & (gaps <= floor[:, None])
+    if np.any(bad):
+        i, j = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        raise ValueError(
+            f"{name}: two of its energies differ by {gaps[i, j]:.3g}, within the resolution {DEGENERACY_ULPS * d}·ε·max|E| "
+            f"= {floor[i]:.3g} of {e.dtype} at max|E| = {top[i]:.3g}, so it cannot be told whether they are "
+            "degenerate (an offset c·1 large against the spread of the spectrum); subtract the offset, e.g. "
+            "h − (Tr h/d)·1, before the energies are rounded"
+        )
+
+
+def centered_eigh(h):
+    """``eigh`` of ``h − μ·1`` (μ = Re Tr h/d), μ added back to the energies: an offset c·1 does not enter the
+    rounding of the eigenvectors (``eigh(h + 10⁹·1)``'s were ~50 times further from those of the rounded h than
+    its own rounding, ε·c/gap, accounts for)."""
+    h = jnp.asarray(h)
+    d = h.shape[-1]
+    mu = jnp.real(jnp.trace(h, axis1=-2, axis2=-1)) / d
+    e, u = jnp.linalg.eigh(h - mu[..., None, None].astype(h.dtype) * jnp.eye(d, dtype=h.dtype))
+    return e + mu[..., None].astype(e.dtype), u
 
 
 def _pinching_parts(h):
     """Eigenvectors u of ``h``, the block mask ``keep`` (same energy) and the energies e."""
-    e, u = jnp.linalg.eigh(h)
+    e, u = centered_eigh(h)
     return e, u, same_energy(e)
 
 
@@ -340,7 +399,7 @@ def allowed_lambda_range(model) -> LambdaRange:
 
 @jax.jit
 def _lambda_range(h_a, beta, chi, tau) -> LambdaRange:
-    e, u = jnp.linalg.eigh(h_a)
+    e, u = centered_eigh(h_a)
     chi_e = dagger(u) @ chi @ u
     # χ is zero on the eigenspaces of H_A (checked by validate): drop the rounding of the rotation there
     chi_e = jnp.where(same_energy(e), 0.0, chi_e)
@@ -392,14 +451,21 @@ def validate(model, atol: float = 1e-10) -> None:
     if not value_checks_enabled():  # validate="off": types, shapes and signs only, no decompositions
         return
     # χ: no weight on the energy eigenspaces of H_A
-    e, u = np.linalg.eigh(h_a)
+    check_resolved_levels(model.H_A, "H_A", complex_dtype(model))
+    e, u = (np.asarray(x) for x in centered_eigh(h_a))
     chi_e = np.conj(np.swapaxes(u, -1, -2)) @ chi @ u
     same = np.asarray(same_energy(e))
-    on_shell = np.max(np.abs(np.where(same, chi_e, 0.0)))
-    if on_shell > atol * max(1.0, float(np.max(np.abs(chi)))):
+    # H_A's eigenvectors are known to its resolution over the smallest gap between levels (an offset c·1 rounds
+    # its entries to ε·c): a χ off-shell for the exact H_A keeps that much weight on the rounded one's eigenspaces
+    gap = np.min(np.where(same, np.inf, np.abs(e[..., :, None] - e[..., None, :])), axis=(-2, -1))
+    resolution = DEGENERACY_ULPS * d_a * np.finfo(float).eps * np.max(np.abs(e), axis=-1)
+    chi_size = np.max(np.abs(chi))
+    allowed = atol * max(1.0, float(chi_size)) + chi_size * np.where(np.isfinite(gap), resolution / gap, 0.0)
+    on_shell = np.max(np.abs(np.where(same, chi_e, 0.0)), axis=(-2, -1))
+    if np.any(on_shell > allowed):
         raise ValueError(
             "chi must have zero diagonal in the eigenbasis of H_A (no weight on its energy "
-            f"eigenspaces); largest such entry {on_shell:.3g}"
+            f"eigenspaces); largest such entry {float(np.max(on_shell)):.3g}"
         )
     # positivity of ρ_A = ρ_th + √τ λ χ
     lam = np.asarray(model.lam, dtype=float)

@@ -1,0 +1,109 @@
+"""Model B under a physicist's trial (helper-48): energy offsets, collisions vs the full density matrix, bad input.
+
+Independent routes: NumPy's eigendecomposition and entropies of the input with its offset subtracted (exact in
+floating point for c·1 with c ≥ the energies), SciPy's expm for the collision (tests/coherent/helpers.py),
+closed forms.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo.coherent import energy_coherence, pinching
+from tests.coherent.helpers import random_model_arrays
+from tests.helpers import random_state, random_unitary
+
+
+def numpy_pinching(rho, h, tol=1e-9):
+    """Dephasing in the eigenbasis of h (NumPy), levels closer than ``tol`` × spread kept as one block."""
+    e, u = np.linalg.eigh(h)
+    same = np.abs(e[:, None] - e[None, :]) <= tol * (e[-1] - e[0])
+    rotated = u.conj().T @ rho @ u
+    return u @ np.where(same, rotated, 0.0) @ u.conj().T
+
+
+def numpy_entropy(rho):
+    w = np.linalg.eigvalsh(rho)
+    w = w[w > 1e-300]
+    return float(-np.sum(w * np.log(w)))
+
+
+def numpy_coherence(rho, h):
+    return numpy_entropy(numpy_pinching(rho, h)) - numpy_entropy(rho)
+
+
+def offset(h, c):
+    """h + c·1 as rounded, and the same with c subtracted again (exact: the rounded input, offset removed)."""
+    shifted = np.asarray(h) + c * np.eye(np.shape(h)[-1])
+    return shifted, shifted - c * np.eye(np.shape(h)[-1])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# degeneracy of energy levels: invariant under h → h + c·1
+
+
+@pytest.mark.parametrize("c", [1e9, 1e12, -1e12])
+def test_energy_coherence_of_plus_does_not_depend_on_an_energy_offset(c):
+    # |+⟩ in the eigenbasis of a qubit of splitting 1 lifted by c: C = log 2. The degeneracy test was relative
+    # to max|E| (1e-9·c ≥ 1): the two levels merged, C = 0 and the pinching kept the coherence 1/2
+    plus = np.full((2, 2), 0.5)
+    h = np.diag([0.0, 1.0]) + c * np.eye(2)
+    np.testing.assert_allclose(float(energy_coherence(plus, h)), np.log(2), rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(pinching(plus, h)), np.eye(2) / 2, atol=1e-16)
+
+
+def test_a_small_splitting_on_a_unit_offset_is_resolved():
+    # diag(1, 1 + 1e-10): the gap 1e-10 is resolved in float64 (ε = 2.2e-16), C(|+⟩) = log 2 (it was 0)
+    plus = np.full((2, 2), 0.5)
+    np.testing.assert_allclose(float(energy_coherence(plus, np.diag([1.0, 1.0 + 1e-10]))), np.log(2), rtol=1e-12)
+
+
+@pytest.mark.parametrize("c", [1e6, 1e9, 1e12])
+def test_pinching_in_a_rotated_basis_with_an_offset_matches_numpy(c):
+    # levels 0, 1, 2.5 in a random basis, lifted by c: the pinching is that of the rounded input with its offset
+    # removed (NumPy). The old criterion merged levels 0 and 1 at c = 1e9 (0.015 off) and all at 1e12 (0.11 off);
+    # eigh of the lifted h also lost ~50× more of the eigenvectors than the input's own rounding (1.4e-11 at 1e6)
+    rng = np.random.default_rng(0)
+    u, rho = random_unitary(3, rng), random_state(3, rng)
+    h, h_ref = offset(u @ np.diag([0.0, 1.0, 2.5]) @ u.conj().T, c)
+    np.testing.assert_allclose(np.asarray(pinching(rho, h)), numpy_pinching(rho, h_ref), atol=1e-14)
+    np.testing.assert_allclose(float(energy_coherence(rho, h)), numpy_coherence(rho, h_ref), atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "h",
+    [
+        np.diag([0.0, 1e-7, 1.0]) + 1e9 * np.eye(3),  # a gap of 1e-7 on top of 1e9: within its rounding 1e-5
+        (lambda u: u @ np.diag([0.0, 0.0, 1.0]) @ u.conj().T + 1e9 * np.eye(3))(
+            random_unitary(3, np.random.default_rng(1))
+        ),  # a degenerate pair split by the rounding of the lifted entries
+    ],
+)
+def test_levels_the_dtype_cannot_resolve_at_the_offset_are_refused(h):
+    # neither can be told apart from a degeneracy in float64 at max|E| = 1e9: merged without a word before
+    rho = random_state(3, np.random.default_rng(2))
+    with pytest.raises(ValueError, match=r"h: two of its energies differ by .* cannot be told whether they are"):
+        energy_coherence(rho, h)
+    with pytest.raises(ValueError, match="h: two of its energies"):
+        pinching(rho, h)
+    # the same levels without the offset are fine
+    np.testing.assert_allclose(
+        float(energy_coherence(rho, h - 1e9 * np.eye(3))), numpy_coherence(rho, h - 1e9 * np.eye(3)), atol=1e-13
+    )
+
+
+def test_a_model_whose_ancilla_energies_carry_an_offset_is_accepted():
+    # H_A of levels 0, 1, 2 in a random basis lifted by 1e9: χ off-shell for H_A was refused ("chi must have zero
+    # diagonal", a merged pair); the λ range is that of H_A without the offset
+    rng = np.random.default_rng(5)
+    p = random_model_arrays(2, 3, rng)
+    model = jt.CoherentCollisionModel(**p)
+    for c in (1e6, 1e9):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the rounding of the lifted H_A breaks [V, H_S + H_A] = 0 slightly
+            lifted = jt.CoherentCollisionModel(**dict(p, H_A=p["H_A"] + c * np.eye(3)))
+        lo, hi = jt.coherent.allowed_lambda_range(lifted)
+        lo0, hi0 = jt.coherent.allowed_lambda_range(model)
+        np.testing.assert_allclose([float(lo), float(hi)], [float(lo0), float(hi0)], rtol=1e-6)
