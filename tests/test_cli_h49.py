@@ -136,3 +136,81 @@ def test_sigterm_outside_an_ensemble_stops_at_once_with_status_143(tmp_path, mon
     assert cli.main(["demo", "--out", str(tmp_path / "d"), "--configs", "3"]) == 143
     assert time.monotonic() - start < 4
     assert "jaxthermo demo: terminated (SIGTERM)" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- checkpoints of the format before chunk_size
+
+
+def _write_legacy_checkpoint(monkeypatch, run):
+    """Run ``run()`` with checkpoints written as jaxthermo wrote them before the chunk size was
+    recorded (no configs_done, chunk_size or identity; the fingerprint includes the chunk size)."""
+    from jaxthermo.ensemble import _files
+
+    def legacy_save(self, configs_done, stats):
+        arrays = dict(
+            fingerprint=np.asarray(self.legacy_fingerprint),
+            chunks_done=np.asarray(-(-int(configs_done) // self.chunk_size), np.int64),
+            **{k: np.asarray(v) for k, v in _files.flatten_stats(stats).items()},
+        )
+        _files._write(self.path, _files.CHECKPOINT, arrays)
+
+    with monkeypatch.context() as m:
+        m.setattr(_files.Checkpoint, "save", legacy_save)
+        with pytest.raises(KeyboardInterrupt):
+            run()
+
+
+def test_an_old_format_checkpoint_names_the_chunk_size_it_resumes_with(tmp_path, monkeypatch):
+    """Such a file resumed with another chunk size was refused as 'a different run (parameters, seed,
+    precision, statistics or histogram edges differ ...)', chunk_size unnamed; now the message names
+    chunk_size and the value, inferred from the file (3 chunks holding 384 configurations: 128), and
+    that value resumes to the uninterrupted numbers."""
+    import jaxthermo as jt
+    from jaxthermo.ensemble._files import CheckpointMismatch
+
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.05))
+    rho0 = jt.thermal_state(2, 1.0, 1.0)
+    path = str(tmp_path / "old.npz")
+
+    def stop(chunk, done):
+        if done >= 3 * CHUNK:
+            raise KeyboardInterrupt
+
+    kw = dict(n_steps=10, n_configs=N_CONFIGS, seed=0)
+    _write_legacy_checkpoint(
+        monkeypatch, lambda: jt.ensemble(model, rho0, chunk_size=CHUNK, checkpoint=path, callback=stop, **kw)
+    )
+    with np.load(path) as f:
+        assert "configs_done" not in f.files and int(f["chunks_done"]) == 3
+    with pytest.raises(CheckpointMismatch) as err:
+        jt.ensemble(model, rho0, chunk_size=2 * CHUNK, checkpoint=path, **kw)
+    assert f"chunk_size: {2 * CHUNK} here, {CHUNK} in the checkpoint" in str(err.value)
+    assert f"resumes only with chunk_size={CHUNK}" in str(err.value)
+    resumed = jt.ensemble(model, rho0, chunk_size=CHUNK, checkpoint=path, **kw)
+    assert resumed.info["chunks_resumed"] == 3
+    fresh = jt.ensemble(model, rho0, chunk_size=CHUNK, **kw)
+    np.testing.assert_allclose(resumed.mean_work, fresh.mean_work, rtol=1e-12)
+    np.testing.assert_array_equal(resumed.work_histogram.counts, fresh.work_histogram.counts)
+
+
+def test_an_old_format_checkpoint_names_run_chunk_size_on_the_command_line(tmp_path, monkeypatch, capsys):
+    from jaxthermo.apps import study
+
+    out = tmp_path / "run"
+    config = _study(tmp_path, out)
+
+    def stop(chunk, done):
+        if done >= 2 * CHUNK:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(study, "_stop_if_asked", stop)
+    _write_legacy_checkpoint(
+        monkeypatch, lambda: study.run_study(study.cfgmod.resolve(study.load_toml(config)), progress=False, plot=False)
+    )
+    monkeypatch.undo()
+    text = open(config).read().replace(f"chunk_size = {CHUNK}", f"chunk_size = {4 * CHUNK}")
+    open(config, "w").write(text)
+    assert cli.main(["run", config, "--no-plot", "--no-progress", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert f"[run] chunk_size: {4 * CHUNK} here, {CHUNK} in the checkpoint" in err
+    assert f"resumes only with [run] chunk_size = {CHUNK}" in err

@@ -229,6 +229,7 @@ CHECKPOINT_KEYS = {
     "model.distribution.width": "[distribution] width",
     "model.distribution.delta": "[distribution] delta",
     "rho0": "[initial_state]",
+    "chunk_size": "[run] chunk_size",
 }
 
 
@@ -245,6 +246,11 @@ def checkpoint_mismatch_message(err: CheckpointMismatch, resume: bool) -> str:
             "[study] seed or a [run] key differs, or another jaxthermo version wrote it"
         )
     advice = "run without --resume to start afresh (the checkpoint is then discarded)"
+    if "chunk_size" in err.differences:  # a file of the format before the chunk size was recorded
+        advice = (
+            f"it was written before checkpoints recorded their chunk size and resumes only with [run] chunk_size = "
+            f"{err.differences['chunk_size'][1]} and the same [run] n_configs; or {advice}"
+        )
     return f"{'--resume: ' if resume else ''}{err.path} was written by a run with other settings ({what}); {advice}"
 
 

@@ -548,6 +548,25 @@ def _shape_differences(flat, expected) -> dict:
     return out
 
 
+def _legacy_chunk_sizes(arrays, n_configs):
+    """(lo, hi): the chunk sizes k a checkpoint without ``configs_done`` can have been written with,
+    from its ``chunks_done`` c and the C configurations of its W_N histogram: k = C/c for a run of
+    ``n_configs`` stopped before its end (C < n_configs), ceil(C/k) = c for a finished one; None if
+    the file cannot tell."""
+    try:
+        chunks = int(arrays["chunks_done"])
+        counts = np.asarray(arrays["work_histogram.Counts.counts"], np.int64)
+        configs = int(counts.reshape(-1, counts.shape[-1])[0].sum())
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    if chunks < 1 or configs < chunks:
+        return None
+    if configs < n_configs:
+        return (configs // chunks,) * 2 if configs % chunks == 0 else None
+    lo = -(-configs // chunks)
+    return lo, max(lo, (configs - 1) // (chunks - 1) if chunks > 1 else configs)
+
+
 class Checkpoint:
     """Finished configurations on disk: the merged reductions after each chunk, written atomically.
 
@@ -677,6 +696,18 @@ class Checkpoint:
         if not differences and expected is not None:
             flat = {k: v for k, v in arrays.items() if "." in k}
             differences = _shape_differences(flat, expected() if callable(expected) else expected)
+        legacy = "configs_done" not in arrays  # written before the chunk size was recorded
+        sizes = _legacy_chunk_sizes(arrays, self.n_configs) if legacy else None
+        if sizes is not None and not sizes[0] <= self.chunk_size <= sizes[1]:
+            there = str(sizes[0]) if sizes[0] == sizes[1] else f"{sizes[0]} to {sizes[1]}"
+            differences["chunk_size"] = (str(self.chunk_size), there)
+        legacy_hint = ""
+        if legacy:
+            written = f"chunk_size={differences['chunk_size'][1]}" if "chunk_size" in differences else "the chunk_size"
+            legacy_hint = (
+                "; the file was written before checkpoints recorded their chunk size, so it resumes only with "
+                f"{written} and the n_configs of the run that wrote it"
+            )
         if differences:
             what = "; ".join(
                 f"{item}: {here} here, {there} in the checkpoint" for item, (here, there) in differences.items()
@@ -692,7 +723,9 @@ class Checkpoint:
                     "; the default edges come from a pilot run on the first min(n_configs, 512) configurations, "
                     "so another n_configs below 512 changes them (give work_range= and collision_work_range=)"
                 )
-            message = f"{where} belongs to a different run ({what}){hint}; delete it or choose another path"
+            message = (
+                f"{where} belongs to a different run ({what}){hint}{legacy_hint}; delete it or choose another path"
+            )
         else:
             message = (
                 f"{where} belongs to a different run (parameters, seed, precision, statistics or histogram "
@@ -700,7 +733,7 @@ class Checkpoint:
                 "min(n_configs, 512) configurations, so a run of another n_configs below 512 needs "
                 "work_range= and collision_work_range=; a float32/complex64 rho0 runs in float32 unless "
                 "dtype= is given, so a run checkpointed before jaxthermo followed rho0's precision resumes "
-                "with dtype=jnp.float64; delete it or choose another path"
+                f"with dtype=jnp.float64{legacy_hint}; delete it or choose another path"
             )
         return CheckpointMismatch(self.path, differences, message)
 
