@@ -46,6 +46,7 @@ from ._watchdog import ChunkWatch
 
 AXIS = "configs"
 PILOT_CONFIGS = 512
+_PILOT_PAIRS = 2**20  # (configuration, collision) pairs the pilot evaluates at once, as a CPU chunk
 # default chunk: about this many (configuration, collision) pairs per device (CPU, accelerators)
 # (CPU: 2²⁰ is the fastest budget in benchmarks/RESULTS_ensemble.md)
 _CHUNK_ELEMENTS = {"cpu": 2**20, "accelerator": 2**28}
@@ -141,6 +142,42 @@ def device_memory_bytes(device) -> int | None:
         return (device.memory_stats() or {}).get("bytes_limit")
     except Exception:
         return None
+
+
+def host_memory_bytes() -> int | None:
+    """The machine's physical memory in bytes (``sysconf``), None if unknown."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+_OUTPUT_BYTES: dict = {}
+
+
+def check_memory(run_chunk, stacked, rho0, seed_key, n_steps, chunk_size, width, draw_dtype, rdt, bins, memory):
+    """``ValueError`` naming ``n_steps`` when a lower bound on the run's memory exceeds ``memory`` (the
+    host's on CPU, a device's on accelerators): the per-collision statistics of one chunk's output
+    (from its shapes), the chunk's δ draws and the pilot's. N = 2³² collisions killed the process
+    with SIGFPE, N = 10⁸ failed in XLA after the pilot's compile (1.6 TB)."""
+    if memory is None:
+        return
+    i64 = jax.ShapeDtypeStruct((), jnp.int64)
+    grid = jax.tree.leaves(stacked)[0].shape[0]
+    key = (run_chunk, grid, bins, str(rdt), jax.tree.structure(stacked), rho0.shape)
+    if key not in _OUTPUT_BYTES:  # traced once per compiled chunk: a call's overhead stays < 1 ms
+        edges = [jax.ShapeDtypeStruct((grid, b + 1), rdt) for b in bins]
+        out = jax.eval_shape(run_chunk, stacked, rho0, seed_key, i64, i64, *edges)
+        _OUTPUT_BYTES[key] = sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(out))
+    output = _OUTPUT_BYTES[key]
+    draws = (chunk_size * width + pilot_batch(n_steps, grid) * grid) * n_steps * np.dtype(draw_dtype).itemsize
+    need = output + draws
+    if need > memory:
+        raise ValueError(
+            f"n_steps={n_steps}: the run needs at least {need / 2**30:.3g} GiB ({need / n_steps:.0f} bytes per "
+            f"collision: per-collision statistics and δ draws) but {memory / 2**30:.3g} GiB is available; "
+            "run fewer collisions"
+        )
 
 
 def balanced_per_device(n_configs: int, per_device: int, n_devices: int) -> int:
@@ -319,9 +356,10 @@ def run_grid(
     platform = mesh.devices.flat[0].platform
     wrt = tuple(wrt or ())
     balance = chunk_size is None
-    if chunk_size is None:  # with wrt, the chunk holds the δ tangents too: one budget per tangent
-        width = 1 + (n_tangents(models[0], wrt) + (DELTAS in wrt) if wrt else 0)
-        memory = None if platform == "cpu" else device_memory_bytes(mesh.devices.flat[0])
+    # with wrt, the chunk holds the δ tangents too: one budget per tangent
+    width = 1 + (n_tangents(models[0], wrt) + (DELTAS in wrt) if wrt else 0)
+    memory = host_memory_bytes() if platform == "cpu" else device_memory_bytes(mesh.devices.flat[0])
+    if chunk_size is None:
         chunk_size = default_chunk_size(n_steps, n_dev, grid * width, platform, memory)
     else:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
@@ -337,6 +375,9 @@ def run_grid(
     chunk_size = per_device * n_dev
     stacked = stack_models(models, rdt)
     seed_key = jax.random.key(int(seed))
+    run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
+    bins = (check_positive_int(work_bins, "work_bins"), check_positive_int(collision_work_bins, "collision_work_bins"))
+    check_memory(run_chunk, stacked, rho0, seed_key, n_steps, chunk_size, grid * width, draw_dtype, rdt, bins, memory)
 
     # inputs were checked above; the kernels' δ come from a validated law: no run-time checks inside
     with jax.default_matmul_precision("highest"), config.override(validate="eager"):
@@ -360,7 +401,6 @@ def run_grid(
         # nor the number of configurations: configurations 0…n−1 of a run are those of a longer run (the
         # pilot's edges, from configurations 0…511, are part of the fingerprint), so a checkpoint extends
         fingerprint = _leaf_bytes(run_id[:5] + run_id[6:] + statistics)
-        run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
         edges = (jnp.asarray(work_edges, rdt), jnp.asarray(collision_edges, rdt))
         with contextlib.ExitStack() as files:
             ckpt, start, stats = None, 0, None
@@ -471,7 +511,7 @@ def _histogram_edges(
         # configuration 0, which leaves the minima and maxima of configurations 0…min(n, 512)−1 as they are
         pilot = jnp.arange(PILOT_CONFIGS, dtype=jnp.uint32)
         pilot = jnp.where(pilot < n_configs, pilot, 0).astype(jnp.uint32)
-        fn = _compiled_pilot(n_steps, draw_dtype)
+        fn = _compiled_pilot(n_steps, draw_dtype, grid)
         ranges = np.asarray(fn(stacked, rho0, seed_key, pilot), dtype=np.float64)
     npdt = np.dtype(str(rdt))
 
@@ -502,10 +542,20 @@ def _checked_range(user, name):
 _COMPILED: dict = {}
 
 
-def _compiled_pilot(n_steps, draw_dtype):
-    key = ("pilot", n_steps, draw_dtype)
+def pilot_batch(n_steps: int, grid: int) -> int:
+    """Pilot configurations evaluated at once: all 512 up to 2²⁰ (configuration, collision) pairs
+    over the grid, else the largest power of 2 within that budget (at least 1)."""
+    batch = PILOT_CONFIGS
+    while batch > 1 and batch * n_steps * grid > _PILOT_PAIRS:
+        batch //= 2
+    return batch
+
+
+def _compiled_pilot(n_steps, draw_dtype, grid=1):
+    batch = pilot_batch(n_steps, grid)
+    key = ("pilot", n_steps, draw_dtype, batch)
     if key not in _COMPILED:
-        kernel = partial(pilot_work_ranges, n_steps=n_steps, draw_dtype=draw_dtype)
+        kernel = partial(pilot_work_ranges, n_steps=n_steps, draw_dtype=draw_dtype, batch=batch)
         _COMPILED[key] = jax.jit(jax.vmap(kernel, (0, None, None, None)))
     return _COMPILED[key]
 
