@@ -17,7 +17,7 @@ import numpy as np
 
 from .._dtypes import as_complex, as_real, as_state, complex_dtype_for
 from .._information import von_neumann_entropy
-from .._linalg import expm
+from .._linalg import DEFAULT_SQUARINGS, PADE_THETA, expm
 from .._qudit import Dimensions, dagger, gibbs_populations, gibbs_state, partial_trace, tensor
 from .._qutip import as_array, is_qobj, qobj_inputs
 from .._validation import (
@@ -354,17 +354,59 @@ def collision_unitary(model, n_species: int = 1) -> jnp.ndarray:
     With m = ``n_species`` = 1 this is ``exp(−iτ H_SA)``, ``H_SA = H_S + H_A + V/√τ``; with m
     species each collision lasts τ/m and V is rescaled by m/√τ ([WCCM], multiple environments).
     One model (a batch is refused); m a positive integer (``ValueError`` naming ``n_species``: m = 0 gave a NaN
-    unitary, m = −1 the backward collision, without a word).
+    unitary, m = −1 the backward collision, without a word). An energy offset c·1 enters as a global phase only;
+    ``ValueError`` naming ``tau`` where τ·ΔE exceeds the exponential's range (docs/coherent.md §2).
     """
     require_one_member(model, "collision_unitary")
     n_species = check_positive_int(n_species, "n_species")
+    check_collision_phase(model, n_species)
+    return _collision_unitary(model, n_species)
+
+
+def _collision_generator(model, n_species):
+    """``(τ/m)(H_S + H_A − μ·1) + √τ V`` and the phase ``(τ/m)μ``, μ = Tr H_S/d_S + Tr H_A/d_A: the offset of
+    the energies taken out, so U's squarings see the spread of H_S + H_A, not an offset c·1."""
     cdt = complex_dtype(model)
     h_s, h_a, v = as_complex(model.H_S, cdt), as_complex(model.H_A, cdt), as_complex(model.V, cdt)
     tau = as_real(model.tau, cdt)
     d_s, d_a = h_s.shape[-1], h_a.shape[-1]
+    mu_s, mu_a = jnp.real(jnp.trace(h_s)) / d_s, jnp.real(jnp.trace(h_a)) / d_a
+    h_s = h_s - mu_s.astype(cdt) * jnp.eye(d_s, dtype=cdt)
+    h_a = h_a - mu_a.astype(cdt) * jnp.eye(d_a, dtype=cdt)
     h0 = tensor(h_s, jnp.eye(d_a, dtype=cdt)) + tensor(jnp.eye(d_s, dtype=cdt), h_a)
-    generator = (tau / n_species).astype(cdt) * h0 + jnp.sqrt(tau).astype(cdt) * v
-    return expm(-1j * generator)
+    step = tau / n_species
+    return step.astype(cdt) * h0 + jnp.sqrt(tau).astype(cdt) * v, step * (mu_s + mu_a)
+
+
+def _collision_unitary(model, n_species: int = 1) -> jnp.ndarray:
+    """:func:`collision_unitary` unchecked (inside ``jit``): ``e^{−iφ} expm(−i·generator)``. The offset μ of the
+    energies enters as the global phase only, so ``H_A + 10⁹·1`` at τ = 0.01 gives the collision of ``H_A``
+    (expm of the whole generator needed ‖τ(H_S + H_A)‖₁ ≤ 2¹⁷θ ≈ 7·10⁵ and was NaN beyond)."""
+    generator, phase = _collision_generator(model, n_species)
+    cdt = generator.dtype
+    return jnp.exp(-1j * phase.astype(cdt)) * expm(-1j * generator)
+
+
+def check_collision_phase(model, n_species: int = 1) -> None:
+    """``ValueError`` naming ``tau`` where the collision's generator ``(τ/m)(H_S + H_A) + √τ V``, its offset
+    removed, has ‖·‖₁ beyond the 2¹⁷θ ≈ 7·10⁵ of the exponential's squarings (U was NaN without a word); only
+    for concrete models (inside ``jit`` U is NaN there)."""
+    if not all(is_concrete(getattr(model, f)) for f in ("H_S", "H_A", "V", "tau")) or np.ndim(model.tau) > 0:
+        return
+    h_s, h_a, v = (np.asarray(getattr(model, f)) for f in ("H_S", "H_A", "V"))
+    d_s, d_a = h_s.shape[-1], h_a.shape[-1]
+    h_s = h_s - np.trace(h_s).real / d_s * np.eye(d_s)
+    h_a = h_a - np.trace(h_a).real / d_a * np.eye(d_a)
+    tau = float(model.tau)
+    g = tau / n_species * (np.kron(h_s, np.eye(d_a)) + np.kron(np.eye(d_s), h_a)) + np.sqrt(tau) * v
+    norm = float(np.max(np.sum(np.abs(g), axis=-2)))
+    limit = 2.0**DEFAULT_SQUARINGS * PADE_THETA[np.finfo(complex_dtype(model)).dtype.itemsize]
+    if not norm <= limit:
+        raise ValueError(
+            f"tau: one collision's generator (τ/m)(H_S + H_A) + √τ V has ‖·‖₁ = {norm:.3g} (its energy offset "
+            f"removed), beyond the {limit:.3g} its exponential resolves: the collision phase τ·ΔE is too large; "
+            "take a smaller tau"
+        )
 
 
 # ------------------------------------------------------------------------------------------

@@ -28,9 +28,10 @@ from .._dtypes import as_state
 from .._qutip import qobj_inputs
 from .._validation import check_positive_int
 from ._model import (
+    _collision_unitary,
     ancilla_state,
     check_ancilla_positive,
-    collision_unitary,
+    check_collision_phase,
     complex_dtype,
     require_single_species,
     system_state,
@@ -72,6 +73,7 @@ def collision_inputs(model, rho, function: str, n_species=1):
     n_species = check_positive_int(n_species, "n_species")
     rho = system_state(model, rho, function)
     check_ancilla_positive(model)
+    check_collision_phase(model, n_species)
     return rho, n_species
 
 
@@ -79,7 +81,7 @@ def collision_inputs(model, rho, function: str, n_species=1):
 def _collide(model, rho, n_species: int = 1) -> CoherentCollision:
     """:func:`collide` of a checked ρ_S."""
     rho = as_state(rho).astype(complex_dtype(model))
-    res = collide_unitary(rho, ancilla_state(model), collision_unitary(model, n_species), model.H_S, model.H_A)
+    res = collide_unitary(rho, ancilla_state(model), _collision_unitary(model, n_species), model.H_S, model.H_A)
     return CoherentCollision(*res)
 
 
@@ -120,6 +122,8 @@ def cycle(model, rho) -> CoherentCollision:
     """
     rho = system_state(model, rho, "cycle")
     check_ancilla_positive(model)
+    for s in model.species:
+        check_collision_phase(s, len(model.species))
     return _cycle(model, rho)
 
 
@@ -184,6 +188,8 @@ def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecate
         raise TypeError("stroboscopic_trajectory() missing the number of collisions n_steps")
     system_state(model, rho0, "stroboscopic_trajectory", "rho0")
     check_ancilla_positive(model)
+    for s in model.species:
+        check_collision_phase(s, len(model.species))
     n_steps = check_positive_int(n_steps, "n_steps")
     batch = np.shape(rho0)[:-2]
     if not batch:

@@ -193,7 +193,9 @@ def _ancilla_relative_entropy(rho_out, rho_a, h_a, beta, chi, s):
     e0 = jax.lax.stop_gradient(e[0])
     log_z = jax.scipy.special.logsumexp(-beta * (e - e0))
     entropy_out = von_neumann_entropy(rho_out)
-    thermal = -entropy_out + beta * (expectation(h_a, rho_out) - e0) + log_z
+    # ⟨H_A − E_0⟩ from H_A − E_0·1: ⟨H_A⟩ − E_0 lost ε·E_0 to cancellation (an offset of H_A)
+    shifted = h_a - e0.astype(h_a.dtype) * jnp.eye(h_a.shape[-1], dtype=h_a.dtype)
+    thermal = -entropy_out + beta * expectation(shifted, rho_out) + log_z
     # positivity margin μ_min(M) and the lower bound μ_min(M)·p_min on the spectrum of ρ_A (no derivatives)
     sg = jax.lax.stop_gradient
     e_c, u, keep = sg(_pinching_parts(h_a))

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import jaxthermo as jt
-from jaxthermo.coherent import energy_coherence, pinching
-from tests.coherent.helpers import random_model_arrays
+from jaxthermo.coherent import collision_thermodynamics, energy_coherence, pinching
+from tests.coherent.helpers import random_model_arrays, reference_collision
 from tests.helpers import random_state, random_unitary
 
 
@@ -107,3 +107,82 @@ def test_a_model_whose_ancilla_energies_carry_an_offset_is_accepted():
         lo, hi = jt.coherent.allowed_lambda_range(lifted)
         lo0, hi0 = jt.coherent.allowed_lambda_range(model)
         np.testing.assert_allclose([float(lo), float(hi)], [float(lo0), float(hi0)], rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the collision with an energy offset, and beyond the exponential's range
+
+
+def qubit_arrays(model):
+    p = {f: np.asarray(getattr(model, f)) for f in ("H_S", "H_A", "V", "chi")}
+    p.update(beta=float(model.beta), lam=float(model.lam), tau=float(model.tau))
+    return p
+
+
+@pytest.mark.parametrize("c", [1e8, 1e9, -1e10])
+def test_a_collision_with_an_energy_offset_is_that_without_it(c):
+    # H_S + c·1 and H_A + c·1 change U by the global phase e^{−2iτc} only. expm of the whole generator needed
+    # ‖τ(H_S + H_A)‖₁ ≤ 2¹⁷θ ≈ 7e5: at τ = 0.01, c = 1e8 every state, heat and Σ was NaN without a word
+    model = jt.qubit_example(lam=0.2)
+    p = qubit_arrays(model)
+    rho = np.array([[0.7, 0.2 - 0.1j], [0.2 + 0.1j, 0.3]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lifted = model.replace(H_S=p["H_S"] + c * np.eye(2), H_A=p["H_A"] + c * np.eye(2))
+    rho_s, rho_a, joint = reference_collision(p, rho)  # SciPy, without the offset
+    out = jt.coherent.collide(lifted, rho)
+    np.testing.assert_allclose(np.asarray(out.system), rho_s, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(out.ancilla), rho_a, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(out.joint), joint, atol=1e-14)
+    u = np.asarray(jt.coherent.collision_unitary(lifted))
+    u0 = np.asarray(jt.coherent.collision_unitary(model))
+    np.testing.assert_allclose(u, np.exp(-2j * p["tau"] * c) * u0, atol=1e-6)  # the phase τc to ε·τc
+    traj = jt.coherent.stroboscopic_trajectory(lifted, rho, 50)
+    ref = jt.coherent.stroboscopic_trajectory(model, rho, 50)
+    np.testing.assert_allclose(np.asarray(traj.states), np.asarray(ref.states), atol=1e-13)
+    # Σ and its parts: I(ρ_SA') and S(ρ_A'‖ρ_A) from NumPy on the SciPy collision
+    th = collision_thermodynamics(lifted, rho)
+    info = numpy_entropy(rho_s) + numpy_entropy(rho_a) - numpy_entropy(joint)
+    ra = np.asarray(jt.coherent.ancilla_state(model))
+    w, v = np.linalg.eigh(ra)
+    rel = -numpy_entropy(rho_a) - np.trace(rho_a @ (v * np.log(w)) @ v.conj().T).real
+    np.testing.assert_allclose(float(th.mutual_information), info, rtol=1e-9)
+    np.testing.assert_allclose(float(th.ancilla_relative_entropy), rel, rtol=1e-8)
+    dc = numpy_coherence(rho_a, p["H_A"]) - numpy_coherence(ra, p["H_A"])
+    np.testing.assert_allclose(float(th.coherence_change), dc, rtol=1e-8)
+
+
+def test_thermal_ancilla_relative_entropy_with_an_offset():
+    # λ = 0: S(ρ_A'‖ρ_th) = −S(ρ_A') + β⟨H_A − E_0⟩ + log Z'. ⟨H_A⟩ − E_0 cancelled ε·c: 1e-9 off of 1.8e-4 at
+    # c = 1e7 (the largest offset the old collision survived)
+    model = jt.qubit_example(lam=0.0)
+    p = qubit_arrays(model)
+    rho = np.array([[0.7, 0.2], [0.2, 0.3]])
+    _, rho_a, _ = reference_collision(p, rho)
+    pops = np.exp(-p["beta"] * np.array([-0.5, 0.5]))
+    pops /= pops.sum()
+    rel = -numpy_entropy(rho_a) - float(np.sum(np.diag(rho_a).real * np.log(pops)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lifted = model.replace(H_A=p["H_A"] + 1e7 * np.eye(2), H_S=p["H_S"] + 1e7 * np.eye(2))
+    np.testing.assert_allclose(float(collision_thermodynamics(lifted, rho).ancilla_relative_entropy), rel, rtol=1e-10)
+
+
+@pytest.mark.parametrize("function", ["collide", "collision_unitary", "trajectory", "cycle", "thermodynamics"])
+def test_a_collision_phase_beyond_the_exponential_is_refused_naming_tau(function):
+    # τ = 1e6 for a qubit of splitting 1 (λ = 0): ‖τ(H_S + H_A)‖₁ = 1e6 > 2¹⁷θ ≈ 7e5, U was NaN without a word
+    # (two species: collisions of τ/2, so τ = 2e6)
+    model = jt.qubit_example(lam=0.0, tau=1e6)
+    rho = np.eye(2) / 2
+    calls = {
+        "collide": lambda: jt.coherent.collide(model, rho),
+        "collision_unitary": lambda: jt.coherent.collision_unitary(model),
+        "trajectory": lambda: jt.coherent.stroboscopic_trajectory(model, rho, 3),
+        "cycle": lambda: jt.coherent.cycle(jt.MultiSpeciesModel((model.replace(tau=2e6),) * 2), rho),
+        "thermodynamics": lambda: collision_thermodynamics(model, rho),
+    }
+    with pytest.raises(ValueError, match=r"tau: one collision's generator"):
+        calls[function]()
+    # τ = 1e5 still computes, and unitarily
+    u = np.asarray(jt.coherent.collision_unitary(model.replace(tau=1e5)))
+    np.testing.assert_allclose(u @ u.conj().T, np.eye(4), atol=1e-10)
