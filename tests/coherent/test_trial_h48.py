@@ -186,3 +186,45 @@ def test_a_collision_phase_beyond_the_exponential_is_refused_naming_tau(function
     # τ = 1e5 still computes, and unitarily
     u = np.asarray(jt.coherent.collision_unitary(model.replace(tau=1e5)))
     np.testing.assert_allclose(u @ u.conj().T, np.eye(4), atol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# eigenoperator relations judged relative to the energies' scale
+
+
+def test_eigenoperator_model_refuses_non_eigenoperators_in_small_units():
+    # H = 1e-12·σ_z/2 and L = σ_x (not an eigenoperator): the residual 2e-12 passed the absolute 1e-9 test and the
+    # model claimed an eigenoperator form (rates γ_k) that its V does not have; at unit scale it was refused
+    s = 1e-12
+    h = s * np.diag([-0.5, 0.5])
+    sx, sm = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[0.0, 1.0], [0.0, 0.0]])
+    coupling = jt.coherent.EigenoperatorCoupling(sx[None], sm[None], np.array([1.0]), np.array([s]))
+    with pytest.raises(ValueError, match="L, A: not eigenoperators"):
+        jt.coherent.eigenoperator_model(coupling, h, h, 1.0 / s, sx, 0.0, 0.01)
+    # the true eigenoperator σ₋ in the same units is accepted
+    good = jt.coherent.EigenoperatorCoupling(sm[None], sm[None], np.array([1.0]), np.array([s]))
+    jt.coherent.eigenoperator_model(good, h, h, 1.0 / s, sx, 0.0, 0.01)
+
+
+def test_eigenoperator_model_accepts_a_rotated_qubit_with_an_energy_offset():
+    # L = A = U σ₋ U† are eigenoperators of U(σ_z/2)U† + 1e9·1 with ω = 1; the commutator of the lifted H rounded
+    # to 7.5e-8 > 1e-9 and the model was refused. Its master equation is amplitude damping with γ⁻ = p_0,
+    # γ⁺ = p_1 (β = 1, g = 1) and G = χ's coupling, as NumPy's Lindblad form of the same V (tests/coherent/helpers)
+    from tests.coherent.helpers import lindblad_rhs, reference_lindblad
+
+    rng = np.random.default_rng(0)
+    u = random_unitary(2, rng)
+    h = u @ np.diag([-0.5, 0.5]) @ u.conj().T
+    sm = u @ np.array([[0.0, 1.0], [0.0, 0.0]]) @ u.conj().T
+    coupling = jt.coherent.EigenoperatorCoupling(sm[None], sm[None], np.array([1.0]), np.array([1.0]))
+    lifted = h + 1e9 * np.eye(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = jt.coherent.eigenoperator_model(coupling, lifted, lifted, 1.0, sm + sm.conj().T, 0.1, 0.01)
+    p = {f: np.asarray(getattr(model, f)) for f in ("H_S", "H_A", "V", "chi")}
+    p.update(beta=1.0, lam=0.1, tau=0.01, H_S=h, H_A=h)  # the same V, energies without the offset
+    h_eff, jumps = reference_lindblad(p)
+    rho = random_state(2, rng)
+    np.testing.assert_allclose(
+        np.asarray(jt.coherent.master_equation_rhs(model, rho)), lindblad_rhs(h_eff, jumps, rho), atol=1e-6
+    )
