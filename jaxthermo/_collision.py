@@ -15,9 +15,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax.numpy as jnp
+import numpy as np
 
 from ._dtypes import as_state
 from ._qudit import dagger, expectation, partial_trace, tensor
+from ._validation import check_density_matrix, check_hermitian, check_unitary
 
 
 class Energetics(NamedTuple):
@@ -64,7 +66,37 @@ def collide_unitary(rho_s, rho_a, unitary, h_s, h_a) -> CollisionResult:
 
     Returns:
       :class:`CollisionResult` with ρ_S', ρ_A', X' and :class:`Energetics`.
+
+    Mismatched shapes, states that are not density matrices, non-Hermitian Hamiltonians and a
+    ``unitary`` with ‖U†U − 1‖ above rounding raise ``ValueError`` naming the argument (a ``2·1``
+    "unitary" gave a system state of trace 4, a NaN one NaN results).
     """
+    _check_collision_inputs(rho_s, rho_a, unitary, h_s, h_a)
+    return _collide_unitary(rho_s, rho_a, unitary, h_s, h_a)
+
+
+def _check_collision_inputs(rho_s, rho_a, unitary, h_s, h_a) -> None:
+    shapes = {name: np.shape(x) for name, x in (("rho_s", rho_s), ("rho_a", rho_a), ("unitary", unitary))}
+    shapes.update(h_s=np.shape(h_s), h_a=np.shape(h_a))
+    for name, shape in shapes.items():
+        if len(shape) < 2 or shape[-1] != shape[-2]:
+            raise ValueError(f"{name} must be a square matrix (..., n, n); got shape {shape}")
+    d_s, d_a = shapes["rho_s"][-1], shapes["rho_a"][-1]
+    for name, want in (("unitary", d_s * d_a), ("h_s", d_s), ("h_a", d_a)):
+        if shapes[name][-1] != want:
+            raise ValueError(
+                f"{name} has shape {shapes[name]}; rho_s ({d_s}×{d_s}) and rho_a ({d_a}×{d_a}) need "
+                f"{want}×{want}" + (" (system ⊗ ancilla)" if name == "unitary" else "")
+            )
+    check_density_matrix(rho_s, "rho_s")
+    check_density_matrix(rho_a, "rho_a")
+    check_hermitian(h_s, "h_s")
+    check_hermitian(h_a, "h_a")
+    check_unitary(unitary, "unitary")
+
+
+def _collide_unitary(rho_s, rho_a, unitary, h_s, h_a) -> CollisionResult:
+    """:func:`collide_unitary` without the input checks (callers that checked their own inputs)."""
     rho_s = as_state(rho_s)
     cdt = rho_s.dtype
     rho_a = jnp.asarray(rho_a).astype(cdt)

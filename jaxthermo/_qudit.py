@@ -175,8 +175,17 @@ def expectation(op, rho) -> jnp.ndarray:
 def gibbs_populations(energies, beta) -> jnp.ndarray:
     """``exp(−βE_j)/Σ_k exp(−βE_k)`` over the last axis, evaluated in log space (a softmax).
 
-    Stable for any β E, including ``β = 0`` and ``|β ΔE| ≫ 1``.
+    Stable for any β E, including ``β = 0`` and ``|β ΔE| ≫ 1``. Energies must be real and finite
+    (at least one level), β finite (as in :func:`gibbs_state`): else ``ValueError``/``TypeError``
+    naming it (a NaN or infinite β, or a NaN energy, gave NaN populations without a word; complex
+    energies were cast to their real part).
     """
+    check_numeric(energies, "energies")
+    check_numeric(beta, "beta")
+    check_finite(energies, "energies")
+    check_finite(beta, "beta")
+    if np.shape(energies)[-1:] == (0,) or np.ndim(energies) == 0:
+        raise ValueError(f"energies must have shape (..., d) with d >= 1 levels; got shape {np.shape(energies)}")
     energies = jnp.asarray(energies)
     beta = jnp.asarray(beta).astype(float_dtype_of(energies))
     return _softmax(-beta[..., None] * energies.astype(beta.dtype))
@@ -221,8 +230,11 @@ def gibbs_state(h, beta) -> jnp.ndarray:
 
 @qobj_inputs("rho")
 def dephase(rho) -> jnp.ndarray:
-    """Dephasing in the computational (energy) basis: keep the diagonal, shape (..., d, d)."""
+    """Dephasing in the computational (energy) basis: keep the diagonal, shape (..., d, d)
+    (anything else raises ``ValueError`` naming ``rho``: a vector of 3 gave the 3×3 identity)."""
     rho = jnp.asarray(rho)
+    if rho.ndim < 2 or rho.shape[-1] != rho.shape[-2]:
+        raise ValueError(f"rho must be a square matrix (..., d, d); got shape {rho.shape}")
     d = rho.shape[-1]
     return rho * jnp.eye(d, dtype=rho.dtype)
 

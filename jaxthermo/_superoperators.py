@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._linalg import dagger
+from ._validation import check_finite
 
 
 def matrix_units(d: int, dtype=jnp.complex128) -> jnp.ndarray:
@@ -52,7 +53,21 @@ def lindblad_term(jump, rho) -> jnp.ndarray:
 
 
 def lindblad_dissipator(rates, jumps, rho) -> jnp.ndarray:
-    """``Σ_k γ_k D[L_k]ρ`` for rates (K,) and jump operators (K, d, d); ρ (d, d)."""
+    """``Σ_k γ_k D[L_k]ρ`` for rates (K,) and jump operators (K, d, d); ρ (d, d).
+
+    Rates of either sign (time-local generators of non-Markovian maps have negative ones), finite;
+    shapes that do not match raise ``ValueError`` naming the argument (two rates for one jump were
+    broadcast: 3 D[L]ρ for rates (1, 2)); NaN or infinite rates raise too.
+    """
+    r_shape, l_shape, rho_shape = np.shape(rates), np.shape(jumps), np.shape(rho)
+    if len(l_shape) != 3 or l_shape[-1] != l_shape[-2]:
+        raise ValueError(f"jumps must have shape (K, d, d); got {l_shape}")
+    if r_shape != l_shape[:1]:
+        raise ValueError(f"rates must have shape (K,) = {l_shape[:1]}, one per jump operator; got {r_shape}")
+    if rho_shape != l_shape[1:]:
+        raise ValueError(f"rho must have shape {l_shape[1:]} like the jump operators; got {rho_shape}")
+    check_finite(rates, "rates")
+    check_finite(jumps, "jumps")
     jumps = jnp.asarray(jumps)
     rho = jnp.asarray(rho).astype(jumps.dtype)
     terms = lindblad_term(jumps, rho[None])

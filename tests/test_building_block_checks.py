@@ -1,0 +1,116 @@
+"""Input checks of the building blocks ``collide_unitary``, ``gibbs_populations``, ``dephase`` and
+``lindblad_dissipator``: each case below was computed without a word before (a "unitary" 2·1 gave
+a system state of trace 4; NaN β gave NaN populations; two rates for one jump were broadcast to
+3 D[L]ρ; a vector was "dephased" into the identity) or failed deep inside JAX without naming the
+argument."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.linalg import expm
+
+import jaxthermo as jt
+
+H2 = np.diag([0.0, 1.0])
+RS, RA = np.diag([0.7, 0.3]), np.diag([0.6, 0.4])
+
+
+def random_unitary(n, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
+    return expm(-1j * (a + a.conj().T) / 2)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        ((RS, RA, 2 * np.eye(4), H2, H2), "unitary is not unitary"),
+        ((RS, RA, np.full((4, 4), np.nan), H2, H2), "unitary must be finite"),
+        ((RS, RA, np.eye(6), H2, H2), "unitary has shape (6, 6)"),
+        ((RS, RA, np.eye(4), np.array([[0, 1], [0, 1.0]]), H2), "h_s is not Hermitian"),
+        ((RS, RA, np.eye(4), np.diag([0, 1.0, 2]), H2), "h_s has shape (3, 3)"),
+        ((np.diag([1.2, -0.2]), RA, np.eye(4), H2, H2), "rho_s is not positive"),
+        ((RS, np.diag([0.6, 0.6]), np.eye(4), H2, H2), "rho_a must have unit trace"),
+        ((RS, np.ones(2), np.eye(4), H2, H2), "rho_a must be a square matrix"),
+    ],
+)
+def test_collide_unitary_refuses(args, words):
+    with pytest.raises(ValueError) as info:
+        jt.collide_unitary(*args)
+    assert words in str(info.value)
+
+
+def test_collide_unitary_accepts_rounded_and_traced_unitaries():
+    """A float32 unitary (rounding ~1e-7) passes; under jit the unitary is not checked (traced) and
+    the result equals the eager one; the first law ΔU = W + Q holds (an independent identity)."""
+    u = random_unitary(4)
+    res = jt.collide_unitary(RS, RA, u, H2, H2)
+    u32 = u.astype(np.complex64)
+    jt.collide_unitary(RS.astype(np.float32), RA.astype(np.float32), u32, H2, H2)
+    jitted = jax.jit(jt.collide_unitary)(RS, RA, u, H2, H2)
+    np.testing.assert_allclose(jitted.system, res.system, atol=1e-14)
+    assert abs(float(res.energy_change - res.work - res.heat)) < 1e-14
+    # the reduced state by hand: Tr_A[U (ρ_S ⊗ ρ_A) U†]
+    x = u @ np.kron(RS, RA) @ u.conj().T
+    np.testing.assert_allclose(res.system, np.einsum("iaja->ij", x.reshape(2, 2, 2, 2)), atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "energies, beta, error, words",
+    [
+        ([0.0, 1.0, 2.0], np.nan, ValueError, "beta must be finite"),
+        ([0.0, 1.0, 2.0], np.inf, ValueError, "beta must be finite"),
+        ([0.0, np.nan, 2.0], 1.0, ValueError, "energies must be finite"),
+        ([0.0, 1j, 2.0], 1.0, TypeError, "energies must be real"),
+        ([], 1.0, ValueError, "energies must have shape (..., d) with d >= 1"),
+    ],
+)
+def test_gibbs_populations_refuses(energies, beta, error, words):
+    with pytest.raises(error) as info:
+        jt.gibbs_populations(np.asarray(energies), beta)
+    assert words in str(info.value)
+
+
+def test_gibbs_populations_values_and_traced_beta():
+    e = np.array([0.0, 1.0, 2.5])
+    want = np.exp(-0.7 * e) / np.exp(-0.7 * e).sum()
+    np.testing.assert_allclose(jt.gibbs_populations(e, 0.7), want, rtol=1e-14)
+    np.testing.assert_allclose(jax.jit(jt.gibbs_populations)(e, 0.7), want, rtol=1e-14)
+    g = jax.grad(lambda b: jt.gibbs_populations(e, b)[0])(0.7)
+    fd = (jt.gibbs_populations(e, 0.7 + 1e-6)[0] - jt.gibbs_populations(e, 0.7 - 1e-6)[0]) / 2e-6
+    assert abs(float(g - fd)) < 1e-8
+
+
+def test_dephase_needs_a_square_matrix():
+    for bad in (np.ones(3), np.ones((2, 3))):
+        with pytest.raises(ValueError, match="rho must be a square matrix"):
+            jt.dephase(bad)
+    rho = np.array([[0.6, 0.2j], [-0.2j, 0.4]])
+    np.testing.assert_allclose(jt.dephase(rho), np.diag([0.6, 0.4]))
+    np.testing.assert_allclose(jt.dephase(np.stack([rho, rho])), np.stack([np.diag([0.6, 0.4])] * 2))
+
+
+def test_lindblad_dissipator_shapes_and_rates():
+    lower = np.array([[0.0, 1.0], [0.0, 0.0]])
+    rho = np.array([[0.3, 0.1], [0.1, 0.7]])
+
+    def by_hand(gamma, jump):
+        return gamma * (jump @ rho @ jump.conj().T - 0.5 * (jump.conj().T @ jump @ rho + rho @ jump.conj().T @ jump))
+
+    # a negative rate (a time-local generator of a non-Markovian map) is legal
+    got = jt.lindblad_dissipator(np.array([-0.5, 2.0]), np.stack([lower, lower.T]), rho)
+    np.testing.assert_allclose(got, by_hand(-0.5, lower) + by_hand(2.0, lower.T), atol=1e-15)
+    cases = [
+        ((np.array([1.0, 2.0]), lower[None], rho), "rates must have shape (K,) = (1,)"),
+        ((1.0, lower[None], rho), "rates must have shape (K,) = (1,)"),
+        ((np.array([1.0]), lower, rho), "jumps must have shape (K, d, d)"),
+        ((np.array([1.0]), lower[None], np.eye(3) / 3), "rho must have shape (2, 2)"),
+        ((np.array([np.nan]), lower[None], rho), "rates must be finite"),
+    ]
+    for args, words in cases:
+        with pytest.raises(ValueError) as info:
+            jt.lindblad_dissipator(*args)
+        assert words in str(info.value)
+    traced = jax.jit(jt.lindblad_dissipator)(jnp.array([1.0]), lower[None], rho)
+    np.testing.assert_allclose(traced, by_hand(1.0, lower), atol=1e-15)
