@@ -58,7 +58,7 @@ from ._assignment import (
     warn_quadrature_error,
 )
 from ._generator import TimeInterval, canonical_form_of_images, grid_intervals
-from ._propagator import propagator_rows, spectral_decomposition
+from ._propagator import propagator_rows, spectral_decomposition, warn_phase_rounding
 
 
 @register_checked_dataclass
@@ -248,6 +248,7 @@ def energy_assignment(
         )
         return result
     times = jnp.asarray(times)
+    warn_phase_rounding(model.hamiltonian(cdt), times, times.dtype)
     energies = _local_energies(model.local_hamiltonians(cdt), rho0, times)  # (3, T)
     heats = energies - energies[:, :1]
     return _energetics(times, energies, heats, jnp.zeros_like(energies), jnp.zeros_like(times))
@@ -457,6 +458,7 @@ def reduced_map(model: GlobalModel, rho_env, t) -> ReducedMap:
     # Python or NumPy float64, runs in complex64 (jnp.asarray(t).dtype made such a run complex128)
     cdt = complex_dtype_for(rho_env.dtype)
     h = model.hamiltonian(cdt)
+    warn_phase_rounding(h, t, jnp.real(h).dtype, "t")
     w, v = spectral_decomposition(h)
     u, u_dot = _propagator_and_derivative(h, w, v, jnp.asarray(t).astype(jnp.real(h).dtype))
     return _map_from_propagator(u, u_dot, rho_env.astype(cdt), model.dims)
@@ -597,6 +599,7 @@ def minimal_dissipation(
     check_real_scalar(trace, "trace")
     # in the run's precision: canonical_form computes in the dtype of trace (a Python 0.0 is float64)
     trace = jnp.asarray(trace).astype(jnp.real(rho_s0).dtype)
+    warn_phase_rounding(model.hamiltonian(cdt), times, times.dtype)
     result = _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order, bool(estimate_error))
     warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "Φ_t")
     warn_quadrature_error(result.quadrature_error, result.times, quadrature_tol)

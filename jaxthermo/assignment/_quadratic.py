@@ -54,7 +54,7 @@ from ._assignment import (
     warn_quadrature_error,
 )
 from ._global import warn_singular
-from ._propagator import phases, propagator_rows, spectral_decomposition
+from ._propagator import phases, propagator_rows, spectral_decomposition, warn_phase_rounding
 
 STATISTICS = ("fermion", "boson")
 
@@ -439,6 +439,8 @@ def quadratic_energetics(
     batch_size = check_positive_int(batch_size, "batch_size")
     if reservoir == 2:
         model = model.swapped()
+    m = model.single_particle_matrix()
+    warn_phase_rounding(m, times, jnp.real(m).dtype)
     result = _quadratic_core(model, jnp.asarray(times), rcond, order, batch_size, bool(estimate_error))
     warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "G(t)")
     warn_quadrature_error(result.quadrature_error, result.times, quadrature_tol)

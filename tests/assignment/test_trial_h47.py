@@ -3,17 +3,21 @@
 Independent routes: the definition of σ_min/σ_max, plain NumPy/SciPy constructions of the same quantities.
 """
 
+import warnings
+
 import jax
 import numpy as np
 import pytest
+from scipy.linalg import expm
 
-from jaxthermo import GlobalModel, QuadraticReservoirs, minimal_dissipation
+from jaxthermo import GlobalModel, QuadraticReservoirs, energy_assignment, minimal_dissipation, quadratic_energetics
 from jaxthermo.assignment import (
     bare_assignment,
     exact_generator,
     interaction_assignment,
     inverse_condition,
     non_markovian_intervals,
+    reduced_map,
 )
 
 SM = np.array([[0.0, 1.0], [0.0, 0.0]])
@@ -135,3 +139,45 @@ def test_a_batched_series_gives_fields_of_one_shape():
     np.testing.assert_allclose(bare.energy_change, u_s - u_s[:, :1], atol=1e-15)
     np.testing.assert_allclose(inter.energy, u_s + u_i, atol=1e-15)
     np.testing.assert_allclose(inter.heat, np.broadcast_to(q_s + q_i, (2, 5)), atol=1e-15)
+
+
+# ---------------------------------------------------------------- long times: phase rounding
+
+
+def _two_qubit_energies(times):
+    """Ũ_X (3, T) in float64 by SciPy's expm: the independent reference."""
+    h_x = [np.kron(H_S, np.eye(2)), H_I, np.kron(np.eye(2), H_E)]
+    rho0 = np.kron(RHO_S, RHO_E)
+    out = []
+    for t in times:
+        u = expm(-1j * sum(h_x) * t)
+        rho = u @ rho0 @ u.conj().T
+        out.append([np.trace(x @ rho).real for x in h_x])
+    return np.array(out).T
+
+
+def test_float32_at_long_times_warns_of_phase_rounding():
+    """README promises float32 assigned energies to ~1e-6 relative; at t = 1e4 they were 2e-4 off without a word
+    (each eigenvalue E is known to ε·max|E|, its phase to ε·max|E|·t = 2.7e-3 rad in float32)."""
+    model = GlobalModel(H_S, H_I, H_E)
+    times = np.linspace(1e4, 1e4 + 1e-2, 5)
+    with pytest.warns(RuntimeWarning, match=r"rounding error of about eps·max\|E\|·t = 0.0027 rad in float32"):
+        out = energy_assignment(model, np.kron(RHO_S, RHO_E).astype(np.float32), times)
+    true = _two_qubit_energies(times)
+    assert np.max(np.abs(np.asarray(out.energies) - true)) > 1e-4  # the warned-of error is real
+    with pytest.warns(RuntimeWarning, match="phases"):
+        minimal_dissipation(model, RHO_S.astype(np.float32), RHO_E.astype(np.float32), times)
+    with pytest.warns(RuntimeWarning, match="^t: up to t = 1e"):
+        reduced_map(model, RHO_E.astype(np.float32), 1e4)
+    f32 = np.float32
+    res = QuadraticReservoirs(
+        np.diag([1.0, 2.0]).astype(f32), np.eye(1, dtype=f32), np.ones((2, 1), f32), f32(1), f32(1)
+    )
+    with pytest.warns(RuntimeWarning, match="in float32"):
+        quadratic_energetics(res, np.array([0.0, 1e4], np.float32))
+    # float64 at the same times, float32 at short times: within the promise, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out64 = energy_assignment(model, np.kron(RHO_S, RHO_E), times)
+        energy_assignment(model, np.kron(RHO_S, RHO_E).astype(np.float32), np.linspace(0.0, 10.0, 5))
+    np.testing.assert_allclose(np.asarray(out64.energies), true, atol=1e-10)
