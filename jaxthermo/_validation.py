@@ -97,10 +97,11 @@ def check_hermitian(h, name: str, atol: float = 1e-10, scale: float | None = Non
         raise ValueError(f"{name} is not Hermitian: max |{name} - {name}†| = {err:.3g}")
 
 
-def check_unitary(u, name: str) -> None:
+def check_unitary(u, name: str, atol: float = 1e-8) -> None:
     """Raise ``ValueError`` naming ``name`` unless a concrete square ``u`` is finite and unitary:
-    max |U†U − 1| ≤ 100 d ε of its precision (float64 and float32 rounding pass); skipped for traced
-    values and under ``validate == "off"``."""
+    max |U†U − 1| ≤ ``atol`` (at least 100 d ε of its precision: float32 rounding passes, as does
+    the rounding of an exponential with many squarings, ~2¹⁷ε); skipped for traced values and under
+    ``validate == "off"``."""
     if not should_validate(u) or not _value_checks():
         return
     arr = np.asarray(u)
@@ -108,7 +109,7 @@ def check_unitary(u, name: str) -> None:
     eps = float(np.finfo(arr.dtype).eps) if np.issubdtype(arr.dtype, np.inexact) else float(np.finfo(float).eps)
     eye = np.eye(arr.shape[-1])
     err = float(np.max(np.abs(np.conj(np.swapaxes(arr, -1, -2)) @ arr - eye))) if arr.size else 0.0
-    if err > 100 * arr.shape[-1] * eps:
+    if err > max(atol, 100 * arr.shape[-1] * eps):
         raise ValueError(f"{name} is not unitary: max |{name}†{name} - 1| = {err:.3g}")
 
 
