@@ -240,3 +240,27 @@ def test_fit_sigma_reports_the_minimum_of_its_chi2_profile(tmp_path):
     assert res["chi2_min"] <= profile.min() + 1e-6
     lo, hi = res["profile_interval"]
     assert lo < res["sigma_fit"] < hi and abs(res["sigma_fit"] - 0.5 * (lo + hi)) < 0.3 * res["fisher_se"]
+
+
+# ---------------------------------------------------------------- summary.png
+
+
+def test_summary_of_a_run_without_work_says_so_instead_of_a_histogram_of_rounding(tmp_path):
+    """kind = "temperature": g_r = g0, the partial swap commutes with H_S + H_r and W_N = 0 exactly in
+    every configuration; the W_N panel was one bar of density 3e13 on a ±1e-12 axis (a histogram of
+    rounding); now it states the value."""
+    pytest.importorskip("matplotlib")
+    from jaxthermo.apps import summary
+    from jaxthermo.apps._plotting import pyplot
+    from jaxthermo.apps.study import open_results
+
+    out = tmp_path / "t"
+    args = ["ensemble", "--kind", "temperature", "--d", "3", "--configs", "200", "--steps", "5", "--out", str(out)]
+    assert cli.main([*args, "--no-progress", "--no-plot"]) == 0
+    ds = open_results(out / "results.nc")
+    assert float(ds.var_cumulative_work.values[-1]) == 0.0
+    fig = summary._ensemble(pyplot(), ds)
+    panel = fig.axes[3]
+    assert not panel.patches  # no bars
+    assert any("W_N = 0 g0 in every configuration" in t.get_text() for t in panel.texts)
+    assert any("temperature inhomogeneity does no work" in t.get_text() for t in panel.texts)

@@ -145,14 +145,28 @@ def _ensemble(plt, ds):
     ax[1, 0].set(xlabel="step r", ylabel="divergence [nats], trace distance", title="mean state ρ̄_r vs τ_S and τ̄")
     ax[1, 0].legend(fontsize=8)
     edges, counts = ds.work_histogram_edges.values, ds.work_histogram_counts.values
-    width = np.diff(edges)
-    ax[1, 1].bar(edges[:-1], counts / max(1, counts.sum()) / width, width=width, align="edge", color="C0", alpha=0.7)
-    ax[1, 1].set(
-        xlabel="W_N [g0]",
-        ylabel="probability density [1/g0]",
-        title=f"distribution of W_N (N = {int(ds.attrs['n_steps'])})",
-    )
-    _readable_ticks(ax[1, 1].xaxis)
+    title = f"distribution of W_N (N = {int(ds.attrs['n_steps'])})"
+    mean_w = float(ds.mean_cumulative_work.values[-1])
+    spread = float(np.sqrt(max(float(ds.var_cumulative_work.values[-1]), 0.0)))
+    if spread <= 1e-9 * max(1.0, abs(mean_w)):
+        # one value (a temperature inhomogeneity does no work): the histogram was a single bar of
+        # density ~1e13 on a ±1e-12 axis, a picture of rounding
+        why = "\n(a temperature inhomogeneity does no work)" if ds.attrs.get("model_kind") == "temperature" else ""
+        ax[1, 1].text(
+            0.5,
+            0.5,
+            f"W_N = {mean_w:.6g} g0 in every configuration{why}",
+            ha="center",
+            va="center",
+            transform=ax[1, 1].transAxes,
+        )
+        ax[1, 1].set(xticks=[], yticks=[], title=title)
+    else:
+        width = np.diff(edges)
+        density = counts / max(1, counts.sum()) / width
+        ax[1, 1].bar(edges[:-1], density, width=width, align="edge", color="C0", alpha=0.7)
+        ax[1, 1].set(xlabel="W_N [g0]", ylabel="probability density [1/g0]", title=title)
+        _readable_ticks(ax[1, 1].xaxis)
     fig.suptitle(f"{_title(ds)}\n{_params(ds)}", fontsize=10)
     fig.tight_layout()
     return fig
