@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._dtypes import as_state, float_dtype_of
 from ._linalg import hermitian_function
@@ -41,6 +42,21 @@ def _state(rho, name):
     """A checked density matrix (when concrete) as a complex array of its own precision."""
     check_density_matrix(rho, name)
     return as_state(rho)
+
+
+def _states(rho, sigma):
+    """Checked ρ and σ of one dimension (``ValueError`` naming both shapes: a 2×2 ρ against a 3×3 σ
+    failed inside JAX as an einsum label or broadcasting error)."""
+    rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
+    _same_dimension(rho, sigma, "rho", "sigma")
+    return rho, sigma
+
+
+def _same_dimension(a, b, name_a, name_b):
+    if np.shape(a)[-1:] != np.shape(b)[-1:]:
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same dimension d; got shapes {np.shape(a)} and {np.shape(b)}"
+        )
 
 
 def _eigvals(rho):
@@ -88,6 +104,7 @@ def renyi_divergence(p, q, alpha) -> jnp.ndarray:
     """
     check_populations(p, "p")
     check_populations(q, "q")
+    _same_dimension(p, q, "p", "q")
     p, q = jnp.asarray(p), jnp.asarray(q)
     dtype = jnp.result_type(p.dtype, q.dtype)
     q = q.astype(dtype)
@@ -335,7 +352,7 @@ def relative_entropy(rho, sigma) -> jnp.ndarray:
     e^{−βΔE}), else those above the rounding floor ``min(16dε, 1e-12)·‖σ‖``. +∞ when ρ has weight
     (> 1e-11) on the rest, ``supp ρ ⊄ supp σ``; finite (never NaN) for rank-deficient ρ.
     """
-    rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
+    rho, sigma = _states(rho, sigma)
     spectrum = _resolved_spectrum(sigma)
     log_sigma = hermitian_function(log_resolved(spectrum.cut, spectrum.clip), sigma)
     cross = jnp.real(jnp.einsum("...ij,...ji->...", rho, log_sigma))
@@ -363,7 +380,7 @@ def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
         )
     if alpha == 1.0:
         return relative_entropy(rho, sigma)
-    rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
+    rho, sigma = _states(rho, sigma)
     rho_a = _scaled_power(rho, alpha)[0]  # ρ^α over ρ's resolved eigenvalues (docs/information.md §4)
     sigma_b, m, spectrum = _scaled_power(sigma, 1.0 - alpha)
     tr = jnp.real(jnp.einsum("...ij,...ji->...", rho_a, sigma_b))
@@ -388,7 +405,7 @@ def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
         raise ValueError(f"alpha={alpha}: the sandwiched divergence needs alpha >= 1/2")
     if alpha == 1.0:
         return relative_entropy(rho, sigma)
-    rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
+    rho, sigma = _states(rho, sigma)
     gamma = -0.5 if math.isinf(alpha) else (1.0 - alpha) / (2.0 * alpha)
     s, m, spectrum = _scaled_power(sigma, gamma)  # σ^γ = e^m s
     w = _eigvals(s @ rho @ s)
@@ -516,7 +533,7 @@ def coherence(rho) -> jnp.ndarray:
 
 def trace_distance(rho, sigma) -> jnp.ndarray:
     """``D(ρ, σ) = ½ Tr|ρ − σ|`` for (..., d, d) states."""
-    rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
+    rho, sigma = _states(rho, sigma)
     return 0.5 * jnp.sum(jnp.abs(_eigvals(rho - sigma.astype(rho.dtype))), axis=-1)
 
 

@@ -114,3 +114,20 @@ def test_lindblad_dissipator_shapes_and_rates():
         assert words in str(info.value)
     traced = jax.jit(jt.lindblad_dissipator)(jnp.array([1.0]), lower[None], rho)
     np.testing.assert_allclose(traced, by_hand(1.0, lower), atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "function, args",
+    [
+        (jt.renyi_divergence, (np.array([0.7, 0.3]), np.array([0.2, 0.3, 0.5]), 2.0)),
+        (jt.relative_entropy, (np.diag([0.7, 0.3]), np.eye(3) / 3)),
+        (jt.petz_renyi_divergence, (np.diag([0.7, 0.3]), np.eye(3) / 3, 0.5)),
+        (jt.sandwiched_renyi_divergence, (np.diag([0.7, 0.3]), np.eye(3) / 3, 2.0)),
+        (jt.quantum_renyi_divergence, (np.diag([0.7, 0.3]), np.eye(3) / 3, 2.0)),
+        (jt.trace_distance, (np.diag([0.7, 0.3]), np.eye(3) / 3)),
+    ],
+)
+def test_divergences_of_states_of_different_dimension(function, args):
+    """Before: an einsum label or broadcasting error from inside JAX, naming neither argument."""
+    with pytest.raises(ValueError, match="must have the same dimension d; got shapes"):
+        function(*args)
