@@ -95,6 +95,9 @@ class GlobalModel:
         for name in ("h_system", "h_interaction", "h_environment"):
             value = getattr(self, name)
             check_numeric(value, name, real=False)
+            if isinstance(value, (list, tuple)):  # one leaf, not a pytree of scalars: under jit a nested list
+                value = np.asarray(value)  # became a list of tracers, and np.shape failed with
+                object.__setattr__(self, name, value)  # TracerArrayConversionError
             if should_validate(value):
                 if np.ndim(value) != 2:
                     raise ValueError(

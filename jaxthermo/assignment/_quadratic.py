@@ -118,6 +118,8 @@ class QuadraticReservoirs:
                 object.__setattr__(self, name, float(value))
         for name in ("h1", "h2", "coupling", "beta1", "beta2", "mu1", "mu2"):
             check_numeric(getattr(self, name), name, real=name not in ("h1", "h2", "coupling"))
+            if isinstance(getattr(self, name), (list, tuple)):  # one leaf (a nested list was a pytree of scalars,
+                object.__setattr__(self, name, np.asarray(getattr(self, name)))  # traced one by one under jit)
         for name in ("h1", "h2"):
             value = getattr(self, name)
             if should_validate(value):

@@ -181,3 +181,28 @@ def test_float32_at_long_times_warns_of_phase_rounding():
         out64 = energy_assignment(model, np.kron(RHO_S, RHO_E), times)
         energy_assignment(model, np.kron(RHO_S, RHO_E).astype(np.float32), np.linspace(0.0, 10.0, 5))
     np.testing.assert_allclose(np.asarray(out64.energies), true, atol=1e-10)
+
+
+# ---------------------------------------------------------------- nested lists as model fields
+
+
+def test_nested_lists_are_accepted_as_matrices():
+    """A nested list was a pytree of scalars: under the compiled core each entry became a tracer and np.shape
+    failed with TracerArrayConversionError (minimal_dissipation, quadratic_energetics); now one array."""
+    h1, h2, g = [[1.0, 0.2], [0.2, 1.4]], [[2.0]], [[0.5], [0.3]]
+    res = QuadraticReservoirs(h1, h2, g, beta1=2, beta2=1.0, mu1=0.3)
+    times = np.linspace(0.0, 3.0, 4)
+    out = res.energetics(times)
+    # independent route: R(t) = U R(0) U†, U = expm(−iMt), R(0) = f(β(h − μ)) blockwise (Fermi)
+    m = np.block([[np.array(h1), np.array(g)], [np.array(g).T, np.array(h2)]])
+    w, v = np.linalg.eigh(2.0 * (np.array(h1) - 0.3 * np.eye(2)))
+    r0 = np.zeros((3, 3))
+    r0[:2, :2] = v @ np.diag(1 / (np.exp(w) + 1)) @ v.T
+    r0[2, 2] = 1 / (np.exp(2.0) + 1)
+    for t, u_s in zip(times, np.asarray(out.energies[0])):
+        u = expm(-1j * m * t)
+        assert u_s == pytest.approx(np.trace(np.array(h1) @ (u @ r0 @ u.conj().T)[:2, :2]).real, abs=1e-13)
+    model = GlobalModel(H_S.tolist(), H_I.tolist(), H_E.tolist())
+    md = minimal_dissipation(model, RHO_S, RHO_E, times)
+    ref = minimal_dissipation(GlobalModel(H_S, H_I, H_E), RHO_S, RHO_E, times)
+    np.testing.assert_allclose(np.asarray(md.assignment.heat), np.asarray(ref.assignment.heat), atol=1e-15)
