@@ -131,3 +131,21 @@ def test_divergences_of_states_of_different_dimension(function, args):
     """Before: an einsum label or broadcasting error from inside JAX, naming neither argument."""
     with pytest.raises(ValueError, match="must have the same dimension d; got shapes"):
         function(*args)
+
+
+def test_partial_swap_refuses_non_finite_angles():
+    """Before: an all-NaN 'unitary' for θ = NaN or ±∞. The finite case against cos θ·1 + i sin θ·S
+    built from the swap's definition S|ab⟩ = |ba⟩."""
+    for theta in (np.nan, np.inf, -np.inf):
+        with pytest.raises(ValueError, match="theta must be finite"):
+            jt.partial_swap(2, theta)
+    with pytest.raises(ValueError, match="d=1"):
+        jt.partial_swap(1, 0.1)
+    swap = np.zeros((9, 9))
+    for a in range(3):
+        for b in range(3):
+            swap[b * 3 + a, a * 3 + b] = 1.0
+    want = np.cos(0.3) * np.eye(9) + 1j * np.sin(0.3) * swap
+    np.testing.assert_allclose(jt.partial_swap(3, 0.3), want, atol=1e-15)
+    with pytest.raises(ValueError, match="d=0"):
+        jt.log_partition_function(0, 1.0, 1.0)
