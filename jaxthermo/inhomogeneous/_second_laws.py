@@ -22,11 +22,11 @@ import numpy as np
 from .._dtypes import as_state, cast_floats, real_dtype_for
 from .._information import divergences_to_thermal as _divergences_to_thermal
 from .._information import free_energy as classical_free_energy
-from .._information import quantum_free_energy, relative_entropy
-from .._qudit import populations, tensor
+from .._information import log_thermal_populations, quantum_free_energy, von_neumann_entropy
+from .._qudit import populations
 from .._validation import check_density_matrix, check_orders, is_concrete
 from ._dynamics import _check_one_delta, _collide, _prepare, _validate, collide_generic
-from ._model import InhomogeneousReservoir, reservoir_state
+from ._model import InhomogeneousReservoir, reservoir_parameters
 
 
 def free_energies(model: InhomogeneousReservoir, rho, alphas, quantum: bool = False):
@@ -105,11 +105,19 @@ def entropy_production(model: InhomogeneousReservoir, rho, delta):
     """``ΔS = S(ρ'_SR ‖ ρ'_S ⊗ τ(δ))`` of one collision, never negative ([ATO19] §V).
 
     ρ'_SR is the joint state after the collision from the full density matrix (any coupling and
-    any ρ, coherent included). Equal to I(S:R)' + S(ρ'_R‖τ(δ)).
+    any ρ, coherent included). Equal to I(S:R)' + S(ρ'_R‖τ(δ)). Evaluated as
+    S(ρ'_S) − S(ρ) + Σ_k [q_k − (ρ'_R)_kk] log q_k, which is the definition with S(ρ'_SR) = S(ρ) + S(τ(δ))
+    (the collision is unitary) and log(ρ'_S ⊗ τ) = log ρ'_S ⊗ 1 + 1 ⊗ log τ, log q_k in closed form: the
+    matrix logarithm of ρ'_S ⊗ τ(δ) lost the eigenvalues ρ'_S-eigenvalue × e^{−βg_r(d−1)} below its
+    rounding floor (a coherent qubit at βg_r = 42: 1.5008 for 1.4520, its β-derivative 0.008 for 0.037).
     """
     _validate(model, rho, delta)
     _check_one_delta(delta)
+    rho = as_state(rho)
     result = collide_generic(model, rho, delta)
     _, delta_c, _ = _prepare(model, rho, delta, None)
-    reference = tensor(result.system, reservoir_state(model, delta_c).astype(result.system.dtype))
-    return relative_entropy(result.joint, reference)
+    beta_r, g_r = reservoir_parameters(model, delta_c)
+    log_q = log_thermal_populations(model.d, beta_r, g_r)
+    q = jnp.exp(log_q)
+    shift = jnp.sum((q - jnp.real(jnp.diagonal(result.ancilla, axis1=-2, axis2=-1))) * log_q, axis=-1)
+    return von_neumann_entropy(result.system) - von_neumann_entropy(rho.astype(result.system.dtype)) + shift
