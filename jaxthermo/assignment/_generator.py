@@ -76,6 +76,11 @@ def _check_generator_dimension(generator: Callable, d: int):
     check_dimension(d, "d")
     try:
         out = jax.eval_shape(generator, jax.ShapeDtypeStruct((d, d), jnp.complex64))
+    except jax.errors.JAXTypeError as exc:  # NumPy on a tracer, Python control flow on values: not a shape problem
+        raise ValueError(
+            f"generator: must be a JAX-traceable function of a ({d}, {d}) array (jax.numpy, no NumPy conversion or "
+            f"Python branching on its values); tracing it failed: {str(exc).splitlines()[0]}"
+        ) from None
     except (TypeError, ValueError) as exc:
         raise ValueError(f"d={d}: the generator does not act on ({d}, {d}) matrices ({exc})") from None
     if getattr(out, "shape", None) != (d, d):

@@ -13,6 +13,7 @@ from scipy.linalg import expm
 from jaxthermo import GlobalModel, QuadraticReservoirs, energy_assignment, minimal_dissipation, quadratic_energetics
 from jaxthermo.assignment import (
     bare_assignment,
+    canonical_hamiltonian,
     exact_generator,
     interaction_assignment,
     inverse_condition,
@@ -206,3 +207,16 @@ def test_nested_lists_are_accepted_as_matrices():
     md = minimal_dissipation(model, RHO_S, RHO_E, times)
     ref = minimal_dissipation(GlobalModel(H_S, H_I, H_E), RHO_S, RHO_E, times)
     np.testing.assert_allclose(np.asarray(md.assignment.heat), np.asarray(ref.assignment.heat), atol=1e-15)
+
+
+# ---------------------------------------------------------------- canonical form: a NumPy generator
+
+
+def test_a_numpy_generator_is_named_not_d():
+    # L = −i[H, ·] written with NumPy cannot be traced; the message blamed d ("d=2: the generator does not act on
+    # (2, 2) matrices") though d was right; it now names the generator and what it needs
+    h = np.array([[1.0, 0.5], [0.5, -0.3]])
+    with pytest.raises(ValueError, match=r"^generator: must be a JAX-traceable function of a \(2, 2\) array"):
+        canonical_hamiltonian(lambda r: -1j * (h @ np.asarray(r) - np.asarray(r) @ h), 2)
+    k = canonical_hamiltonian(lambda r: -1j * (h @ r - r @ h), 2, trace=np.trace(h))  # the same map in jax.numpy
+    np.testing.assert_allclose(np.asarray(k), h, atol=1e-15)  # docs/assignment.md §3 sanity case: K_S = H
