@@ -264,3 +264,17 @@ def test_summary_of_a_run_without_work_says_so_instead_of_a_histogram_of_roundin
     assert not panel.patches  # no bars
     assert any("W_N = 0 g0 in every configuration" in t.get_text() for t in panel.texts)
     assert any("temperature inhomogeneity does no work" in t.get_text() for t in panel.texts)
+
+
+def test_python_dash_m_jaxthermo_runs_the_command(tmp_path):
+    """`python -m jaxthermo ...` failed ('No module named jaxthermo.__main__', status 1)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "jaxthermo", "init", str(tmp_path / "s.toml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "s.toml").read_text().startswith("# jaxthermo study")
+    bad = subprocess.run([sys.executable, "-m", "jaxthermo", "nonsense"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "invalid choice: 'nonsense'" in bad.stderr
