@@ -16,7 +16,7 @@ import numpy as np
 from ._dtypes import complex_dtype_for, float_dtype_of, real_dtype, real_dtype_for
 from ._linalg import dagger, hermitian_function
 from ._qutip import qobj_inputs
-from ._validation import check_dimension, check_finite, check_hermitian, check_numeric, is_concrete
+from ._validation import check_dimension, check_finite, check_hermitian, check_integer, check_numeric, is_concrete
 
 
 class Dimensions(NamedTuple):
@@ -128,8 +128,8 @@ def partial_trace(rho, dims: Sequence[int], keep) -> jnp.ndarray:
     Returns:
       (..., D_keep, D_keep).
     """
-    dims = tuple(int(x) for x in dims)
-    keep = (keep,) if np.ndim(keep) == 0 else tuple(int(k) for k in keep)
+    dims = tuple(check_integer(x, "dims", minimum=1) for x in np.atleast_1d(np.asarray(dims, dtype=object)))
+    keep = tuple(check_integer(k, "keep") for k in np.atleast_1d(np.asarray(keep, dtype=object)))
     n = len(dims)
     if any(k < 0 or k >= n for k in keep):
         raise ValueError(f"keep={keep}: subsystem indices must lie in 0..{n - 1}")
@@ -151,6 +151,11 @@ def partial_trace(rho, dims: Sequence[int], keep) -> jnp.ndarray:
 
 def tensor(*ops) -> jnp.ndarray:
     """Kronecker product of (..., d_k, d_k) operators with broadcast leading dimensions."""
+    if not ops:
+        raise ValueError("tensor needs at least one operator")
+    for k, op in enumerate(ops):
+        if np.ndim(op) < 2:
+            raise ValueError(f"tensor: operator {k} must have shape (..., m, n); got {np.shape(op)}")
     out = jnp.asarray(ops[0])
     for op in ops[1:]:
         op = jnp.asarray(op)
@@ -163,7 +168,16 @@ def tensor(*ops) -> jnp.ndarray:
 
 def commutator(a, b) -> jnp.ndarray:
     """``[a, b] = ab − ba`` on (..., d, d) arrays."""
+    _check_same_square(a, b, "a", "b")
     return a @ b - b @ a
+
+
+def _check_same_square(a, b, name_a, name_b):
+    """``ValueError`` naming both unless ``a`` and ``b`` are (..., d, d) of one d (a 3×3 operator with a
+    2×2 state failed inside JAX: "Size of label 'j' for operand 1 (3) does not match")."""
+    sa, sb = np.shape(a), np.shape(b)
+    if len(sa) < 2 or len(sb) < 2 or sa[-1] != sa[-2] or sa[-2:] != sb[-2:]:
+        raise ValueError(f"{name_a} and {name_b} must be (..., d, d) of the same d; got shapes {sa} and {sb}")
 
 
 @qobj_inputs("op", "rho")
@@ -172,6 +186,7 @@ def expectation(op, rho) -> jnp.ndarray:
 
     The one expectation value of the package; the argument order is that of QuTiP's ``expect``.
     """
+    _check_same_square(op, rho, "op", "rho")
     rho = jnp.asarray(rho)
     op = jnp.asarray(op)
     return jnp.real(jnp.einsum("...ij,...ji->...", op.astype(jnp.result_type(op, rho)), rho))

@@ -149,3 +149,25 @@ def test_partial_swap_refuses_non_finite_angles():
     np.testing.assert_allclose(jt.partial_swap(3, 0.3), want, atol=1e-15)
     with pytest.raises(ValueError, match="d=0"):
         jt.log_partition_function(0, 1.0, 1.0)
+
+
+def test_qudit_helpers_name_their_arguments():
+    """Before: partial_trace truncated dims=(2.5, 2) to (2, 2) silently and failed on keep=1.0 with
+    "list indices must be integers"; tensor() raised IndexError; expectation/commutator of a 3×3
+    operator and a 2×2 state failed inside JAX."""
+    cases = [
+        (lambda: jt.partial_trace(np.eye(4) / 4, (2.5, 2), 0), TypeError, "dims=2.5"),
+        (lambda: jt.partial_trace(np.eye(4) / 4, (2, 2), 1.0), TypeError, "keep=1.0"),
+        (lambda: jt.tensor(), ValueError, "at least one operator"),
+        (lambda: jt.tensor(np.eye(2), np.ones(2)), ValueError, "operator 1 must have shape"),
+        (lambda: jt.expectation(np.eye(3), np.eye(2) / 2), ValueError, "op and rho must be"),
+        (lambda: jt.commutator(np.eye(3), np.eye(2)), ValueError, "a and b must be"),
+    ]
+    for call, error, words in cases:
+        with pytest.raises(error) as info:
+            call()
+        assert words in str(info.value)
+    # NumPy integers and index arrays are integers: Tr_B of |0><0| ⊗ 1/2 is |0><0|
+    rho = np.kron(np.diag([1.0, 0.0]), np.eye(2) / 2)
+    for keep in (np.int64(0), [0], np.array([0])):
+        np.testing.assert_allclose(jt.partial_trace(rho, np.array([2, 2]), keep), np.diag([1.0, 0.0]))
