@@ -23,7 +23,7 @@ from .._qudit import commutator, partial_trace, tensor
 from .._qutip import qobj_inputs
 from .._superoperators import superoperator
 from .._validation import check_density_matrix, check_time_grid, error_if, is_concrete, value_checks_enabled
-from ._model import batch_shapes, complex_dtype, require_one_member, system_state, thermal_ancilla
+from ._model import batch_shapes, centered, complex_dtype, require_one_member, system_state, thermal_ancilla
 
 
 def coherent_drive(model) -> jnp.ndarray:
@@ -76,7 +76,7 @@ def _master_equation_rhs(model, x):
     """The right-hand side of the master equation applied to any (..., d_S, d_S) operator x."""
     cdt = complex_dtype(model.species[0])
     x = as_state(x).astype(cdt)
-    out = -1j * commutator(as_complex(model.H_S, cdt), x)
+    out = -1j * commutator(centered(as_complex(model.H_S, cdt)), x)  # an offset c·1 of H_S adds no rounding ε·c
     for s in model.species:
         out = out + _species_generator(s, x)
     return out

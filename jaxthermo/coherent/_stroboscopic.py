@@ -30,6 +30,7 @@ from .._validation import check_positive_int
 from ._model import (
     _collision_unitary,
     ancilla_state,
+    centered,
     check_ancilla_positive,
     check_collision_phase,
     complex_dtype,
@@ -81,7 +82,9 @@ def collision_inputs(model, rho, function: str, n_species=1):
 def _collide(model, rho, n_species: int = 1) -> CoherentCollision:
     """:func:`collide` of a checked ρ_S."""
     rho = as_state(rho).astype(complex_dtype(model))
-    res = collide_unitary(rho, ancilla_state(model), _collision_unitary(model, n_species), model.H_S, model.H_A)
+    # energetics are expectations of traceless differences: H − (Tr H/d)·1 gives them without an offset's rounding
+    u = _collision_unitary(model, n_species)
+    res = collide_unitary(rho, ancilla_state(model), u, centered(model.H_S), centered(model.H_A))
     return CoherentCollision(*res)
 
 

@@ -228,3 +228,42 @@ def test_eigenoperator_model_accepts_a_rotated_qubit_with_an_energy_offset():
     np.testing.assert_allclose(
         np.asarray(jt.coherent.master_equation_rhs(model, rho)), lindblad_rhs(h_eff, jumps, rho), atol=1e-6
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# energetics and rates are expectations of traceless operators: an energy offset changes nothing
+
+
+def test_energetics_and_rates_do_not_feel_an_energy_offset():
+    # H_S, H_A + 1e9·1: the collision's work (0 under [V, H_S + H_A] = 0) was 5.5e-8, ΔE_S 1.1e-7 off of 1.9e-3,
+    # the rates ~1e-8 off (ε·c from Tr[(H + c)(ρ' − ρ)], [G, H + c], Tr[(H + c)ρ̇]); references from SciPy's
+    # collision and NumPy's Lindblad form without the offset
+    from tests.coherent.helpers import lindblad_rhs, ptrace, reference_lindblad
+
+    model = jt.qubit_example(lam=0.3, beta=0.7)
+    p = qubit_arrays(model)
+    rho = np.array([[0.6, 0.1 - 0.2j], [0.1 + 0.2j, 0.4]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no spurious "[V, H_S + H_A] != 0" from the offset's rounding either
+        lifted = model.replace(H_S=p["H_S"] + 1e9 * np.eye(2), H_A=p["H_A"] + 1e9 * np.eye(2))
+    rho_s, rho_a, _ = reference_collision(p, rho)
+    ra = np.asarray(jt.coherent.ancilla_state(model))
+    c = jt.coherent.collide(lifted, rho)
+    heat = -np.trace(p["H_A"] @ (rho_a - ra)).real
+    np.testing.assert_allclose(float(c.heat), heat, rtol=1e-12)
+    np.testing.assert_allclose(float(c.energy_change), np.trace(p["H_S"] @ (rho_s - rho)).real, rtol=1e-12)
+    assert abs(float(c.work)) < 1e-15
+    h_eff, jumps = reference_lindblad(p)
+    dissipation = lindblad_rhs(np.zeros((2, 2)), jumps, rho)
+    g = ptrace(p["V"] @ np.kron(np.eye(2), p["chi"]), 2, 2, 0)
+    rates = {
+        "coherent_work_rate": (1j * p["lam"] * np.trace(rho @ (g @ p["H_S"] - p["H_S"] @ g))).real,
+        "incoherent_heat_rate": np.trace(p["H_S"] @ dissipation).real,
+        "energy_rate": np.trace(p["H_S"] @ lindblad_rhs(h_eff, jumps, rho)).real,
+    }
+    rates["ancilla_heat_rate"] = -rates["energy_rate"]
+    for name, expected in rates.items():
+        np.testing.assert_allclose(float(getattr(jt.coherent, name)(lifted, rho)), expected, rtol=1e-12, err_msg=name)
+    np.testing.assert_allclose(
+        np.asarray(jt.coherent.master_equation_rhs(lifted, rho)), lindblad_rhs(h_eff, jumps, rho), atol=1e-14
+    )
