@@ -225,7 +225,16 @@ def energy_assignment(
     times = jnp.asarray(times).astype(jnp.real(rho0).dtype)
     if model.drive is not None:
         d_s = model.dims[0]
-        shape = jax.eval_shape(model.drive_at, jnp.asarray(times)[0]).shape
+        call = "drive(t)" if model.drive_params is None else "drive(t, drive_params)"
+        try:
+            shape = jax.eval_shape(model.drive_at, jnp.asarray(times)[0]).shape
+        except jax.errors.JAXTypeError as exc:  # NumPy on the traced t, or Python branching on its value
+            raise ValueError(
+                f"drive: must be a JAX-traceable function (jax.numpy, jnp.where for branches; no NumPy conversion "
+                f"or Python `if` on t); tracing {call} failed: {str(exc).splitlines()[0]}"
+            ) from None
+        except TypeError as exc:  # the wrong signature: drive(t) given drive_params, or the reverse
+            raise TypeError(f"drive: the model calls {call}; it failed: {exc}") from None
         if shape != (d_s, d_s):
             raise ValueError(f"drive(t) must return one ({d_s}, {d_s}) matrix (d_S = {d_s}); got shape {shape}")
         if should_validate(times):  # V(t) at every time of the grid, when concrete: a drive whose

@@ -6,6 +6,7 @@ Independent routes: the definition of σ_min/σ_max, plain NumPy/SciPy construct
 import warnings
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy.linalg import expm
@@ -220,3 +221,23 @@ def test_a_numpy_generator_is_named_not_d():
         canonical_hamiltonian(lambda r: -1j * (h @ np.asarray(r) - np.asarray(r) @ h), 2)
     k = canonical_hamiltonian(lambda r: -1j * (h @ r - r @ h), 2, trace=np.trace(h))  # the same map in jax.numpy
     np.testing.assert_allclose(np.asarray(k), h, atol=1e-15)  # docs/assignment.md §3 sanity case: K_S = H
+
+
+# ---------------------------------------------------------------- drives that cannot be traced
+
+
+def test_an_untraceable_drive_is_named():
+    # JAX's own TracerArrayConversionError / TracerBoolConversionError / a bare signature TypeError came out of
+    # energy_assignment without naming the drive
+    sx = np.array([[0.0, 1.0], [1.0, 0.0]])
+    rho0 = np.kron(RHO_S, RHO_E)
+    for drive in (lambda t: np.cos(t) * sx, lambda t: sx if t > 0.5 else 0 * sx):
+        with pytest.raises(ValueError, match=r"^drive: must be a JAX-traceable function .* tracing drive\(t\) failed"):
+            energy_assignment(GlobalModel(H_S, H_I, H_E, drive=drive), rho0, [0.0, 1.0])
+    one_argument = GlobalModel(H_S, H_I, H_E, drive=lambda t: jnp.cos(t) * sx, drive_params=1.0)
+    with pytest.raises(TypeError, match=r"^drive: the model calls drive\(t, drive_params\)"):
+        energy_assignment(one_argument, rho0, [0.0, 1.0])
+    # the same drive in jax.numpy runs; a zero drive matches SciPy's expm within the RK4 estimate (§7)
+    zero = energy_assignment(GlobalModel(H_S, H_I, H_E, drive=lambda t: 0.0 * jnp.cos(t) * sx), rho0, [0.0, 1.0])
+    true = np.max(np.abs(np.asarray(zero.energies) - _two_qubit_energies([0.0, 1.0])), axis=0)
+    assert np.all(true <= np.asarray(zero.integration_error) + 1e-14)
