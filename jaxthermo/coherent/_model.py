@@ -565,6 +565,15 @@ def _warn_if_nonzero(x, v, what, consequence):
 # several species
 
 
+def _same_matrix(a, b) -> bool:
+    """``max|a − b| ≤ max(10⁻¹², 100 ε)·max|b|`` (ε of the coarser dtype): equal to their own precision. The old
+    ``np.allclose(a, b, atol=1e-12)`` (rtol 10⁻⁵) took σ_z and (1 + 4·10⁻⁶)σ_z, or any two H_S in units of 10⁻¹²,
+    for one H_S, and each species' collisions then used its own H_S while the master equation used the first."""
+    a, b = np.asarray(a), np.asarray(b)
+    eps = max(float(np.finfo(np.result_type(x.dtype, np.float32)).eps) for x in (a, b))
+    return bool(np.max(np.abs(a - b), initial=0.0) <= max(1e-12, 100 * eps) * np.max(np.abs(b), initial=0.0))
+
+
 @register_checked_dataclass
 @dataclasses.dataclass(frozen=True)
 class MultiSpeciesModel:
@@ -592,7 +601,7 @@ class MultiSpeciesModel:
         first = species[0]
         if all(should_validate(getattr(s, f)) for s in species for f in ("H_S", "tau")):
             for j, s in enumerate(species[1:], start=1):
-                if np.shape(s.H_S) != np.shape(first.H_S) or not np.allclose(s.H_S, first.H_S, atol=1e-12):
+                if np.shape(s.H_S) != np.shape(first.H_S) or not _same_matrix(s.H_S, first.H_S):
                     raise ValueError(f"species[{j}].H_S differs from species[0].H_S: all species share H_S")
                 if not np.allclose(s.tau, first.tau, rtol=1e-12, atol=0):
                     raise ValueError(f"species[{j}].tau differs from species[0].tau: all species share tau")

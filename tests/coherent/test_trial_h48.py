@@ -267,3 +267,20 @@ def test_energetics_and_rates_do_not_feel_an_energy_offset():
     np.testing.assert_allclose(
         np.asarray(jt.coherent.master_equation_rhs(lifted, rho)), lindblad_rhs(h_eff, jumps, rho), atol=1e-14
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# several species share H_S
+
+
+@pytest.mark.parametrize(("omega_a", "omega_b"), [(1.0, 1.0 + 4e-6), (1e-12, 2e-12)])
+def test_species_with_different_system_hamiltonians_are_refused(omega_a, omega_b):
+    # np.allclose(atol=1e-12, rtol=1e-5) took σ_z/2 and (1 + 4e-6)σ_z/2, or any two H_S in units of 1e-12, for
+    # one H_S: each species' collisions then used its own H_S while the master equation used the first
+    a = jt.qubit_example(omega=omega_a, beta=1.0 / omega_a)
+    b = jt.qubit_example(omega=omega_b, beta=1.0 / omega_a)
+    with pytest.raises(ValueError, match=r"species\[1\].H_S differs from species\[0\].H_S"):
+        jt.MultiSpeciesModel((a, b))
+    # the same H_S, also once in float32, is one H_S
+    jt.MultiSpeciesModel((a, a.replace(beta=2.0 / omega_a)))
+    jt.MultiSpeciesModel((jt.qubit_example(), jt.qubit_example(beta=2.0, dtype=np.float32)))
