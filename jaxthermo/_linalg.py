@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import expm as _scipy_expm
 
-from ._validation import check_finite, is_concrete
+from ._validation import check_finite, check_hermitian, is_concrete
 
 
 def dagger(a) -> jnp.ndarray:
@@ -121,20 +121,27 @@ def divided_differences(f, w):
     return jnp.where(use_quadrature, q16, quotient)
 
 
-@partial(jax.custom_jvp, nondiff_argnums=(0,))
 def hermitian_function(f, a):
     """``f(A) = V f(Λ) V†`` for Hermitian ``A`` (..., d, d) and an elementwise ``f``.
 
     The JVP is the Daleckii–Krein formula ``V (Γ ∘ V† dA V) V†`` with the divided differences
     ``Γ_ij = f[λ_i, λ_j]`` of :func:`divided_differences` (``f'(λ_i)`` for coincident eigenvalues,
     Gauss–Legendre quadrature of ``f'`` for close ones), so derivatives are finite at degenerate
-    spectra and accurate near them (docs/information.md §6).
+    spectra and accurate near them (docs/information.md §6). A concrete ``A`` that is not square,
+    not finite or not Hermitian raises ``ValueError`` naming ``a`` (``eigh`` reads one triangle: [[0, 1],
+    [0, 0]] gave f of [[0, 1], [1, 0]] without a word).
     """
+    check_hermitian(a, "a")
+    return _hermitian_function(f, a)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _hermitian_function(f, a):
     w, v = jnp.linalg.eigh(a)
     return (v * f(w).astype(v.dtype)[..., None, :]) @ dagger(v)
 
 
-@hermitian_function.defjvp
+@_hermitian_function.defjvp
 def _hermitian_function_jvp(f, primals, tangents):
     (a,), (da,) = primals, tangents
     w, v = jnp.linalg.eigh(a)

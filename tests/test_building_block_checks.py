@@ -171,3 +171,19 @@ def test_qudit_helpers_name_their_arguments():
     rho = np.kron(np.diag([1.0, 0.0]), np.eye(2) / 2)
     for keep in (np.int64(0), [0], np.array([0])):
         np.testing.assert_allclose(jt.partial_trace(rho, np.array([2, 2]), keep), np.diag([1.0, 0.0]))
+
+
+def test_hermitian_function_needs_a_hermitian_matrix():
+    """``eigh`` reads one triangle: [[0, 1], [0, 0]] gave e^{σ_x} without a word; NaN gave NaN. The
+    Hermitian case against SciPy's expm; traced inputs (grad) go through unchecked."""
+    for bad, words in (
+        (np.array([[0.0, 1.0], [0.0, 0.0]]), "a is not Hermitian"),
+        (np.full((2, 2), np.nan), "a must be finite"),
+        (np.ones(2), "a must be a square matrix"),
+    ):
+        with pytest.raises(ValueError, match=words):
+            jt.hermitian_function(jnp.exp, bad)
+    a = np.array([[0.3, 0.2 - 0.1j], [0.2 + 0.1j, -0.4]])
+    np.testing.assert_allclose(jt.hermitian_function(jnp.exp, a), expm(a), atol=1e-14)
+    g = jax.grad(lambda t: jnp.real(jnp.trace(jt.hermitian_function(jnp.exp, t * a))))(1.0)
+    assert abs(float(g) - float(np.real(np.trace(a @ expm(a))))) < 1e-12
