@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._linalg import dagger
-from ._validation import check_finite
+from ._validation import check_finite, check_integer
 
 
 def matrix_units(d: int, dtype=jnp.complex128) -> jnp.ndarray:
@@ -36,6 +36,7 @@ def superoperator(linear_map: Callable, d: int, dtype=jnp.complex128) -> jnp.nda
       >>> h = jnp.diag(jnp.array([0.0, 1.0]))
       >>> s = superoperator(lambda x: -1j * (h @ x - x @ h), 2)  # −i(H ⊗ 1 − 1 ⊗ Hᵀ)
     """
+    d = check_integer(d, "d", minimum=1)  # d = 0 gave an empty (0, 0) matrix, d = 2.0 a TypeError from reshape
     return map_images(linear_map, d, dtype).reshape(d * d, d * d).T
 
 

@@ -187,3 +187,13 @@ def test_hermitian_function_needs_a_hermitian_matrix():
     np.testing.assert_allclose(jt.hermitian_function(jnp.exp, a), expm(a), atol=1e-14)
     g = jax.grad(lambda t: jnp.real(jnp.trace(jt.hermitian_function(jnp.exp, t * a))))(1.0)
     assert abs(float(g) - float(np.real(np.trace(a @ expm(a))))) < 1e-12
+
+
+def test_superoperator_dimension():
+    """d = 0 gave an empty matrix without a word. The matrix of X ↦ A X B is A ⊗ Bᵀ (row-major)."""
+    with pytest.raises(ValueError, match="d=0"):
+        jt.superoperator(lambda x: x, 0)
+    with pytest.raises(TypeError, match="d=2.0"):
+        jt.superoperator(lambda x: x, 2.0)
+    a, b = np.array([[1.0, 2.0], [0.0, 1j]]), np.array([[0.5, 0.0], [3.0, -1.0]])
+    np.testing.assert_allclose(jt.superoperator(lambda x: a @ x @ b, 2), np.kron(a, b.T), atol=1e-15)
