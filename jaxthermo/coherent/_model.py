@@ -542,22 +542,25 @@ def validate(model, atol: float = 1e-10) -> None:
     p = np.asarray(gibbs_populations(e, beta))
     rho_th = (u * p[..., None, :]) @ np.conj(np.swapaxes(u, -1, -2))
     first_moment = np.asarray(partial_trace(v @ np.kron(np.eye(d_s), rho_th), (d_s, d_a), 0))
+    v_size = float(np.max(np.abs(v)))
     _warn_if_nonzero(
-        first_moment, v, "Tr_A(V rho_th) != 0", "the master-equation limit of [WCCM] eq. (6) assumes it vanishes"
+        first_moment, v_size, "Tr_A(V rho_th) != 0", "the master-equation limit of [WCCM] eq. (6) assumes it vanishes"
     )
     h0 = np.kron(np.asarray(centered(h_s)), np.eye(d_a)) + np.kron(np.eye(d_s), np.asarray(centered(h_a)))
     _warn_if_nonzero(
         v @ h0 - h0 @ v,
-        v,
+        v_size * float(np.max(np.abs(h0))),
         "[V, H_S + H_A] != 0",
         "the collisions do global work; W = 0 (docs/coherent.md) assumes strict energy conservation",
     )
 
 
-def _warn_if_nonzero(x, v, what, consequence):
-    """A ``UserWarning`` when ``max|x|`` exceeds 1e-8 relative to the scale of V."""
+def _warn_if_nonzero(x, scale, what, consequence):
+    """A ``UserWarning`` when ``max|x|`` exceeds 1e-8 of ``scale`` (max|V|, or max|V|·max|H_S + H_A − μ| for the
+    commutator): relative, so energies in any unit are judged alike (a floor of 1 on max|V| silenced both warnings
+    for energies in units of 10⁻¹²)."""
     size = float(np.max(np.abs(x)))
-    if size > 1e-8 * max(1.0, float(np.max(np.abs(v)))):
+    if size > 1e-8 * scale:
         warnings.warn(f"{what} (max entry {size:.3g}): {consequence}", UserWarning, stacklevel=4)
 
 

@@ -284,3 +284,26 @@ def test_species_with_different_system_hamiltonians_are_refused(omega_a, omega_b
     # the same H_S, also once in float32, is one H_S
     jt.MultiSpeciesModel((a, a.replace(beta=2.0 / omega_a)))
     jt.MultiSpeciesModel((jt.qubit_example(), jt.qubit_example(beta=2.0, dtype=np.float32)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the warnings on the paper's assumptions, in any unit
+
+
+@pytest.mark.parametrize("s", [1.0, 1e-6, 1e-12])
+def test_assumption_warnings_do_not_depend_on_the_unit_of_energy(s):
+    # V = s·σ_x ⊗ σ_x does not commute with H_S + H_A = s(σ_z ⊗ 1 + 1 ⊗ σ_z)/2, and V = s·σ_x ⊗ σ_z has
+    # Tr_A(V ρ_th) = s σ_x ⟨σ_z⟩_th = −s tanh(1/2) σ_x ≠ 0 (β = 1/s). Judged against max(1, max|V|), neither warned
+    # for s = 1e-6 or 1e-12
+    sx, sz = np.array([[0.0, 1.0], [1.0, 0.0]]), np.diag([-1.0, 1.0])
+    h = s * sz / 2
+    chi = sx
+    with pytest.warns(UserWarning, match=r"\[V, H_S \+ H_A\] != 0"):
+        jt.CoherentCollisionModel(h, h, s * np.kron(sx, sx), 1.0 / s, chi, 0.0, 0.01)
+    with pytest.warns(UserWarning, match=r"Tr_A\(V rho_th\) != 0"):
+        jt.CoherentCollisionModel(h, h, s * np.kron(sx, sz), 1.0 / s, chi, 0.0, 0.01)
+    # the energy-conserving qubit example in the same units: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jt.qubit_example(omega=s, g=s, beta=1.0 / s)
+        jt.CoherentCollisionModel(**random_model_arrays(2, 3, np.random.default_rng(3), omega=s, beta=0.7 / s))
