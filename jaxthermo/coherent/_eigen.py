@@ -57,6 +57,8 @@ class EigenoperatorCoupling:
             k = L.shape[0]
             if np.shape(self.g) != (k,) or np.shape(self.omega) != (k,):
                 raise ValueError(f"g and omega must have shape ({k},); got {np.shape(self.g)}, {np.shape(self.omega)}")
+            if np.iscomplexobj(self.omega) and np.any(np.imag(self.omega) != 0):
+                raise ValueError(f"omega: Bohr frequencies must be real; got {np.ravel(self.omega)[:3].tolist()}")
 
     def _check_operator(self, x, name: str, factor: str) -> None:
         """``ValueError`` naming ``name`` unless ``x`` is a finite (d, d) matrix of the dimension of ``L`` (factor
@@ -162,6 +164,10 @@ def eigenoperator_model(coupling: EigenoperatorCoupling, H_S, H_A, beta, chi, la
     (relative, so energies in any unit and with any offset are judged alike; an absolute 10⁻⁹ accepted any L_k
     for energies in units of 10⁻¹² and refused true eigenoperators of a rotated qubit + 10⁹·1).
     """
+    # H_S, H_A of the coupling's dimensions (another one failed inside JAX: "dot_general requires contracting
+    # dimensions to have the same shape")
+    coupling._check_operator(H_S, "H_S", "S")
+    coupling._check_operator(H_A, "H_A", "A")
     if all(should_validate(x) for x in (H_S, H_A, coupling.L, coupling.A, coupling.omega)):
         res, tol = (np.asarray(x) for x in coupling._residuals(H_S, H_A))
         if np.any(res > tol):

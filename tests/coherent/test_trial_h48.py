@@ -307,3 +307,16 @@ def test_assumption_warnings_do_not_depend_on_the_unit_of_energy(s):
         warnings.simplefilter("error")
         jt.qubit_example(omega=s, g=s, beta=1.0 / s)
         jt.CoherentCollisionModel(**random_model_arrays(2, 3, np.random.default_rng(3), omega=s, beta=0.7 / s))
+
+
+def test_eigenoperator_model_names_bad_hamiltonians_and_frequencies():
+    # an H_S of another dimension than L failed inside JAX ("dot_general requires contracting dimensions"); a
+    # complex Bohr frequency was accepted
+    sm, h = np.array([[0.0, 1.0], [0.0, 0.0]]), np.diag([-0.5, 0.5])
+    coupling = jt.coherent.EigenoperatorCoupling(sm[None], sm[None], np.array([1.0]), np.array([1.0]))
+    with pytest.raises(ValueError, match=r"H_S must have shape \(2, 2\)"):
+        jt.coherent.eigenoperator_model(coupling, np.eye(3), h, 1.0, sm + sm.T, 0.0, 0.01)
+    with pytest.raises(ValueError, match=r"H_A must have shape \(2, 2\)"):
+        jt.coherent.eigenoperator_model(coupling, h, np.eye(3), 1.0, sm + sm.T, 0.0, 0.01)
+    with pytest.raises(ValueError, match="omega: Bohr frequencies must be real"):
+        jt.coherent.EigenoperatorCoupling(sm[None], sm[None], np.array([1.0]), np.array([1.0 + 1.0j]))
