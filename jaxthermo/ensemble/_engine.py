@@ -377,10 +377,13 @@ def run_grid(
     seed_key = jax.random.key(int(seed))
     run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
     bins = (check_positive_int(work_bins, "work_bins"), check_positive_int(collision_work_bins, "collision_work_bins"))
-    check_memory(run_chunk, stacked, rho0, seed_key, n_steps, chunk_size, grid * width, draw_dtype, rdt, bins, memory)
 
     # inputs were checked above; the kernels' δ come from a validated law: no run-time checks inside
     with jax.default_matmul_precision("highest"), config.override(validate="eager"):
+        # in the kernels' context: the shapes' trace is the one the chunk's call reuses
+        check_memory(
+            run_chunk, stacked, rho0, seed_key, n_steps, chunk_size, grid * width, draw_dtype, rdt, bins, memory
+        )
         work_edges, collision_edges = _histogram_edges(
             stacked,
             rho0,
