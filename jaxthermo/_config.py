@@ -68,6 +68,13 @@ class Config:
                 else:
                     setattr(self._local, name, value)
 
+    def __setattr__(self, name, value):
+        """Only the settings (and the instance's own slots) can be set: ``config.valdiate = "off"``
+        used to add an attribute nothing reads, leaving validation on without a word."""
+        if name not in ("_local", "_default", "validate"):
+            raise AttributeError(f"jaxthermo.config has no setting {name!r}; its settings: 'validate'")
+        object.__setattr__(self, name, value)
+
     def __repr__(self) -> str:
         return f"jaxthermo.config(validate={self.validate!r})"
 

@@ -102,3 +102,15 @@ def test_ensemble_kernels_carry_no_runtime_checks(monkeypatch):
     assert calls == [] and np.all(np.isfinite(res.mean_work))
     jax.jit(lambda r: _work(r))(jnp.eye(2) / 2)  # outside the engine the checks are staged
     assert calls
+
+
+def test_unknown_setting_is_refused():
+    """``config.valdiate = "off"`` (a typo) used to add an attribute nothing reads: validation stayed on
+    without a word."""
+    import jaxthermo as jt
+
+    before = jt.config.validate
+    with pytest.raises(AttributeError, match="no setting 'valdiate'"):
+        jt.config.valdiate = "off"
+    assert jt.config.validate == before
+    assert not hasattr(jt.config, "valdiate")
