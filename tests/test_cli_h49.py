@@ -278,3 +278,23 @@ def test_python_dash_m_jaxthermo_runs_the_command(tmp_path):
     assert (tmp_path / "s.toml").read_text().startswith("# jaxthermo study")
     bad = subprocess.run([sys.executable, "-m", "jaxthermo", "nonsense"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "invalid choice: 'nonsense'" in bad.stderr
+
+
+# ---------------------------------------------------------------- the engine's refusals
+
+
+def test_a_run_too_long_for_memory_is_one_line_naming_the_option_not_a_traceback(tmp_path, capsys):
+    """N = 10^9 collisions need ≥ 536 bytes × 10^9 = 499 GiB (per-collision statistics, δ draws): the
+    engine refuses it before computing, but the command ended in a ValueError traceback."""
+    args = ["ensemble", "--steps", "1e9", "--configs", "10", "--out", str(tmp_path / "e"), "--no-progress", "--no-plot"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jaxthermo ensemble: error: --steps: n_steps=1000000000: the run needs at least")
+    config = tmp_path / "s.toml"
+    config.write_text(
+        f'[study]\nstudy = "sweep"\nout = {str(tmp_path / "s")!r}\n[run]\nn_configs = 10\nn_steps = 3\n'
+        "[grid]\nn_steps = [3, 1000000000]\n"
+    )
+    assert cli.main(["run", str(config), "--no-progress", "--no-plot"]) == 2
+    assert capsys.readouterr().err.startswith("jaxthermo run: error: [grid] n_steps: n_steps=1000000000: the run needs")
+    assert not (tmp_path / "s" / "results.nc").exists()

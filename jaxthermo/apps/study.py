@@ -288,6 +288,27 @@ def _finish_chunk_before_stopping(active):
         raise err
 
 
+# the engine's parameters and the configuration keys that set them (its refusals before computing)
+ENGINE_KEYS = {
+    "n_steps": "[run] n_steps",
+    "n_configs": "[run] n_configs",
+    "chunk_size": "[run] chunk_size",
+    "work_bins": "[run] work_bins",
+    "alphas": "[run] alphas",
+}
+
+
+def _as_config_error(err, grid=()):
+    """A refusal of the engine that names one of its parameters (``n_steps=10**9: the run needs at
+    least 499 GiB …``, raised before computing) as a ConfigError naming the key that sets it (it was
+    a traceback; ``[grid] n_steps`` where the grid sets it); any other error as it is."""
+    text = str(err)
+    for name, key in ENGINE_KEYS.items():
+        if text.startswith((f"{name}=", f"{name}:", f"{name} ")):
+            return cfgmod.ConfigError(f"{f'[grid] {name}' if name in grid else key}: {text}")
+    return err
+
+
 def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
     """Model-A ensemble or sweep: returns (result, xarray Dataset)."""
     import jaxthermo as jt
@@ -323,14 +344,17 @@ def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
             raise cfgmod.ConfigError(checkpoint_mismatch_message(err, resume)) from err
         except (ValueError, FileInUseError) as err:  # FileFormatError is a ValueError
             if checkpoint is None or checkpoint not in str(err):
-                raise
+                raise _as_config_error(err) from err
             # --resume with an edited study, or a damaged checkpoint: a traceback before
             hint = "run without --resume to start afresh (the checkpoint is then discarded)"
             raise cfgmod.ConfigError(f"--resume: {err}; or {hint}" if resume else str(err)) from err
     else:
-        res = jt.sweep(
-            model, rho0, int(run["n_steps"]), int(run["n_configs"]), seed, grid=cfg["grid"], progress=progress, **kw
-        )
+        try:
+            res = jt.sweep(
+                model, rho0, int(run["n_steps"]), int(run["n_configs"]), seed, grid=cfg["grid"], progress=progress, **kw
+            )
+        except ValueError as err:
+            raise _as_config_error(err, cfg["grid"]) from err
         ds = sweep_dataset(res, model, _attrs(cfg))
         base = dict(GRID_ATTRS, **{name: f"distribution_{name}" for name in ("sigma", "width", "delta")})
         return res, describe_scanned(ds, list(cfg["grid"]), base)
