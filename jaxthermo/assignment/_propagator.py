@@ -82,8 +82,13 @@ def warn_phase_rounding(matrix, times, dtype, name: str = "times") -> None:
     if not (should_validate(matrix) and should_validate(times) and value_checks_enabled()):
         return
     t = float(np.max(np.abs(np.asarray(times, dtype=float))))
-    norm = float(np.max(np.abs(np.linalg.eigvalsh(np.asarray(matrix)))))
-    error = float(np.finfo(np.dtype(dtype)).eps) * norm * t
+    eps = float(np.finfo(np.dtype(dtype)).eps)
+    matrix = np.asarray(matrix)
+    norm = float(np.max(np.sum(np.abs(matrix), axis=-1)))  # ‖M‖_∞ ≥ max|E|, O(n²): the common case stops here
+    if eps * norm * t <= PHASE_ROUNDING_TOL:
+        return
+    norm = float(np.max(np.abs(np.linalg.eigvalsh(matrix))))
+    error = eps * norm * t
     if error > PHASE_ROUNDING_TOL:
         warnings.warn(
             f"{name}: up to t = {t:.3g} with max|E| = {norm:.3g} the phases e^(-iEt) carry a rounding error of "
