@@ -12,8 +12,11 @@ import pytest
 
 from jaxthermo.apps import cli
 
-xr = pytest.importorskip("xarray")
-pytest.importorskip("h5netcdf")
+
+def _require_io():
+    pytest.importorskip("xarray")
+    pytest.importorskip("h5netcdf")
+
 
 N_CONFIGS, CHUNK = 1024, 128
 
@@ -85,6 +88,8 @@ def _configs_done(path):
 
 
 def _same_results(a, b):
+    import xarray as xr
+
     with xr.open_dataset(a, engine="h5netcdf") as x, xr.open_dataset(b, engine="h5netcdf") as y:
         assert set(x.data_vars) == set(y.data_vars)
         for name in x.data_vars:
@@ -96,6 +101,7 @@ def test_a_signalled_run_keeps_its_chunks_says_how_to_resume_and_resumes_to_the_
     """`kill -TERM` ended the process at once (status -15) without a word; now SIGTERM and SIGINT both
     end with the finished configurations on disk, a message naming the checkpoint and --resume, and
     the shell's status 128 + signal; the resumed run equals an uninterrupted one."""
+    _require_io()
     out = tmp_path / "run"
     config = _study(tmp_path, out)
     proc = _slow_run(config)
@@ -117,6 +123,8 @@ def test_a_signalled_run_keeps_its_chunks_says_how_to_resume_and_resumes_to_the_
 def test_the_handlers_are_restored_after_the_command(tmp_path, monkeypatch):
     import jaxthermo.apps.demo as demo
 
+    pytest.importorskip("matplotlib")  # the demo command asks for it before running
+
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     monkeypatch.setattr(demo, "run_demo", lambda **kw: 0)
     assert cli.main(["demo", "--out", str(tmp_path / "d"), "--configs", "3"]) == 0
@@ -125,6 +133,8 @@ def test_the_handlers_are_restored_after_the_command(tmp_path, monkeypatch):
 
 def test_sigterm_outside_an_ensemble_stops_at_once_with_status_143(tmp_path, monkeypatch, capsys):
     import jaxthermo.apps.demo as demo
+
+    pytest.importorskip("matplotlib")
 
     def killed(**kw):
         os.kill(os.getpid(), signal.SIGTERM)
@@ -194,6 +204,7 @@ def test_an_old_format_checkpoint_names_the_chunk_size_it_resumes_with(tmp_path,
 
 
 def test_an_old_format_checkpoint_names_run_chunk_size_on_the_command_line(tmp_path, monkeypatch, capsys):
+    _require_io()
     from jaxthermo.apps import study
 
     out = tmp_path / "run"
@@ -250,6 +261,7 @@ def test_summary_of_a_run_without_work_says_so_instead_of_a_histogram_of_roundin
     every configuration; the W_N panel was one bar of density 3e13 on a ±1e-12 axis (a histogram of
     rounding); now it states the value."""
     pytest.importorskip("matplotlib")
+    _require_io()
     from jaxthermo.apps import summary
     from jaxthermo.apps._plotting import pyplot
     from jaxthermo.apps.study import open_results
@@ -286,6 +298,7 @@ def test_python_dash_m_jaxthermo_runs_the_command(tmp_path):
 def test_a_run_too_long_for_memory_is_one_line_naming_the_option_not_a_traceback(tmp_path, capsys):
     """N = 10^9 collisions need ≥ 536 bytes × 10^9 = 499 GiB (per-collision statistics, δ draws): the
     engine refuses it before computing, but the command ended in a ValueError traceback."""
+    _require_io()
     args = ["ensemble", "--steps", "1e9", "--configs", "10", "--out", str(tmp_path / "e"), "--no-progress", "--no-plot"]
     assert cli.main(args) == 2
     err = capsys.readouterr().err
