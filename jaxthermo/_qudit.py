@@ -250,8 +250,10 @@ def gibbs_state(h, beta) -> jnp.ndarray:
 
 @qobj_inputs("rho")
 def dephase(rho) -> jnp.ndarray:
-    """Dephasing in the computational (energy) basis: keep the diagonal, shape (..., d, d)
-    (anything else raises ``ValueError`` naming ``rho``: a vector of 3 gave the 3×3 identity)."""
+    """Dephasing in the computational (energy) basis: keep the diagonal, shape (..., d, d).
+
+    Anything but (..., d, d) raises ``ValueError`` naming ``rho`` (a vector of 3 gave the 3×3 identity).
+    """
     rho = jnp.asarray(rho)
     if rho.ndim < 2 or rho.shape[-1] != rho.shape[-2]:
         raise ValueError(f"rho must be a square matrix (..., d, d); got shape {rho.shape}")

@@ -277,6 +277,10 @@ def _check_inputs(model, rho0, n_steps, n_configs):
     if getattr(model, "distribution", None) is None:
         raise ValueError("model.distribution: the ensemble needs the law G(δ), e.g. distribution=Gaussian(0.05)")
     check_density_matrix(rho0, "rho0", dim=model.d)
+    if np.shape(rho0) != (model.d, model.d):  # one initial state: the configurations are the ensemble
+        raise ValueError(
+            f"rho0 must be one state of shape ({model.d}, {model.d}); got {np.shape(rho0)}: run one ensemble per state"
+        )
     check_positive_int(n_steps, "n_steps")
     check_positive_int(n_configs, "n_configs")
     if n_configs > MAX_CONFIGS:
