@@ -17,7 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._dtypes import as_state, float_dtype_of
-from ._linalg import hermitian_function
+from ._linalg import hermitian_function as hermitian_function
+from ._linalg import hermitian_function_of
 from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal
 from ._qutip import qobj_inputs
 from ._validation import check_density_matrix, check_populations
@@ -263,37 +264,44 @@ def _resolved_spectrum(sigma) -> _Resolved:
     return _Resolved(cut, clip, w, v)
 
 
-def _on_resolved(g, cut, clip):
-    """``g(λ, batch)`` on the eigenvalues above ``cut``, clipped from below at ``clip``; 0 on the kernel. ``cut``
-    and ``clip`` have the batch shape; the function is applied to eigenvalues (..., d) and, in the Daleckii–Krein
-    derivative, to pairs and quadrature nodes (..., d, d, n): ``batch`` broadcasts a batch-shaped array
-    against them."""
+def _on_resolved(g):
+    """``f(λ, (cut, clip, shift))``: ``g(λ, shift)`` on the eigenvalues above ``cut``, clipped from below at
+    ``clip``; 0 on the kernel. ``cut``, ``clip`` and ``shift`` have the batch shape; ``f`` is applied to
+    eigenvalues (..., d) and, in the Daleckii–Krein derivative, to pairs and quadrature nodes (..., d, d, n),
+    against which they broadcast. For :func:`~jaxthermo._linalg.hermitian_function_of` (the cut-offs an
+    argument, not closed over)."""
 
-    def f(w):
+    def f(w, parameters):
+        cut, clip, shift = parameters
         extra = (1,) * (w.ndim - cut.ndim)
 
         def batch(x):
             return x.reshape(x.shape + extra)
 
         pos = w > batch(cut)
-        return jnp.where(pos, g(jnp.maximum(jnp.where(pos, w, 1.0), batch(clip)), batch), 0.0)
+        return jnp.where(pos, g(jnp.maximum(jnp.where(pos, w, 1.0), batch(clip)), batch(shift)), 0.0)
 
     return f
 
 
-def log_resolved(cut, clip):
-    """``log λ`` on the eigenvalues above ``cut``, clipped from below at ``clip``; 0 on the kernel (shapes as
-    in :func:`_on_resolved`)."""
-    return _on_resolved(lambda x, _: jnp.log(x), cut, clip)
+log_resolved = _on_resolved(lambda x, _: jnp.log(x))
+log_resolved.__doc__ = """``log λ`` on the eigenvalues above ``cut``, clipped from below at ``clip``; 0 on the kernel
+(:func:`_on_resolved`, parameters ``(cut, clip, shift)``, ``shift`` unused)."""
 
 
-def _power_resolved(power, cut, clip, shift):
+def resolved_log(x, cut, clip):
+    """``log x`` of a Hermitian ``x`` over its eigenvalues above ``cut``, clipped from below at ``clip``
+    (batch-shaped), 0 on the kernel; derivatives by Daleckii–Krein with the cut-offs constant."""
+    return hermitian_function_of(log_resolved, x, (cut, clip, jnp.zeros_like(cut)))
+
+
+def _power_resolved(power):
     """``λ^power·e^{−shift}`` on the eigenvalues above ``cut``, clipped from below at ``clip``; 0 on the kernel
-    (shapes as in :func:`_on_resolved`; ``shift`` has the batch shape, and is ignored for ``power ≥ 0``, whose
-    powers of a density matrix's eigenvalues (≤ 1) cannot overflow: ``λ^power`` as it stands)."""
+    (:func:`_on_resolved`; ``shift`` is ignored for ``power ≥ 0``, whose powers of a density matrix's
+    eigenvalues (≤ 1) cannot overflow: ``λ^power`` as it stands)."""
     if power >= 0:
-        return _on_resolved(lambda x, _: x**power, cut, clip)
-    return _on_resolved(lambda x, batch: jnp.exp(power * jnp.log(x) - batch(shift)), cut, clip)
+        return _on_resolved(lambda x, _: x**power)
+    return _on_resolved(lambda x, shift: jnp.exp(power * jnp.log(x) - shift))
 
 
 def _scaled_power(sigma, power):
@@ -311,7 +319,7 @@ def _scaled_power(sigma, power):
         logs = power * jnp.log(jnp.maximum(w, clip[..., None]))
         m = jnp.max(jnp.where(w > cut[..., None], logs, -jnp.inf), axis=-1)
         m = jnp.where(jnp.isfinite(m), m, 0.0)
-    return hermitian_function(_power_resolved(power, cut, clip, m), sigma), m, spectrum
+    return hermitian_function_of(_power_resolved(power), sigma, (cut, clip, m)), m, spectrum
 
 
 def _mismatch_on_kernel(rho, spectrum):
@@ -337,7 +345,7 @@ def entropy_rate_along(rho, rho_dot) -> jnp.ndarray:
     rho_dot = jnp.asarray(rho_dot).astype(rho.dtype)
     tol = support_tolerance(rho.dtype)
     spectrum = _resolved_spectrum(rho)
-    log_rho = hermitian_function(log_resolved(spectrum.cut, spectrum.clip), rho)
+    log_rho = resolved_log(rho, spectrum.cut, spectrum.clip)
     value = -jnp.real(jnp.einsum("...ij,...ji->...", rho_dot, log_rho))
     scale = jax.lax.stop_gradient(jnp.linalg.norm(rho_dot, axis=(-2, -1)))
     feeds_kernel = _kernel_weight(rho_dot, spectrum) > 10 * tol * scale
@@ -354,7 +362,7 @@ def relative_entropy(rho, sigma) -> jnp.ndarray:
     """
     rho, sigma = _states(rho, sigma)
     spectrum = _resolved_spectrum(sigma)
-    log_sigma = hermitian_function(log_resolved(spectrum.cut, spectrum.clip), sigma)
+    log_sigma = resolved_log(sigma, spectrum.cut, spectrum.clip)
     cross = jnp.real(jnp.einsum("...ij,...ji->...", rho, log_sigma))
     value = -von_neumann_entropy(rho) - cross
     return jnp.where(_mismatch_on_kernel(rho, spectrum), jnp.inf, value)

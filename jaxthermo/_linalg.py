@@ -132,18 +132,30 @@ def hermitian_function(f, a):
     [0, 0]] gave f of [[0, 1], [1, 0]] without a word).
     """
     check_hermitian(a, "a")
-    return _hermitian_function(f, a)
+    return hermitian_function_of(_ignoring_parameters(f), a, ())
+
+
+def _ignoring_parameters(f):
+    return lambda w, _: f(w)
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(0,))
-def _hermitian_function(f, a):
+def hermitian_function_of(f, a, parameters):
+    """:func:`hermitian_function` of ``λ ↦ f(λ, parameters)``, unchecked: traced ``parameters`` (cut-offs
+    decided from a spectrum without gradients) are an argument, not closed over — a ``custom_jvp``
+    function closing over tracers raised ``UnexpectedTracerError`` under ``vmap`` inside ``grad``
+    (coherent ``ensemble_mean`` free energies for α < 1). Their tangents are ignored: constants."""
     w, v = jnp.linalg.eigh(a)
-    return (v * f(w).astype(v.dtype)[..., None, :]) @ dagger(v)
+    return (v * f(w, parameters).astype(v.dtype)[..., None, :]) @ dagger(v)
 
 
-@_hermitian_function.defjvp
-def _hermitian_function_jvp(f, primals, tangents):
-    (a,), (da,) = primals, tangents
+@hermitian_function_of.defjvp
+def _hermitian_function_jvp(f_of, primals, tangents):
+    (a, parameters), (da, _) = primals, tangents
+
+    def f(x):
+        return f_of(x, parameters)
+
     w, v = jnp.linalg.eigh(a)
     fw = f(w)
     gamma = divided_differences(f, w)

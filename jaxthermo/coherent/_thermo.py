@@ -24,13 +24,12 @@ from .._dtypes import as_complex, as_real
 from .._information import (
     entropy_rate_along,
     graded_lower_bound,
-    log_resolved,
     mutual_information,
     relative_entropy,
+    resolved_log,
     support_tolerance,
     von_neumann_entropy,
 )
-from .._linalg import hermitian_function
 from .._qudit import commutator, dagger, expectation, gibbs_populations
 from .._qutip import qobj_inputs
 from ._master import _dissipator, _master_equation_rhs, _species_generator, coherent_drive
@@ -214,10 +213,10 @@ def _ancilla_relative_entropy(rho_out, rho_a, h_a, beta, chi, s):
     s_c = sg(s)
     # the bound of jaxthermo._information's resolved spectrum, with the analytic p and M (strictly below λ_min)
     margin, floor = graded_lower_bound(jnp.eye(k.shape[-1], dtype=cdt) + s_c.astype(cdt) * k, p)
-    log_clipped = log_resolved(jnp.full_like(floor, -jnp.inf), floor)  # every eigenvalue, clipped at floor
 
-    def cross(rho, sigma):
-        return jnp.real(jnp.einsum("...ij,...ji->...", rho, hermitian_function(log_clipped, sigma)))
+    def cross(rho, sigma):  # every eigenvalue, clipped at floor
+        log_sigma = resolved_log(sigma, jnp.full_like(floor, -jnp.inf), floor)
+        return jnp.real(jnp.einsum("...ij,...ji->...", rho, log_sigma))
 
     coherent = -entropy_out - cross(rho_out, rho_a)
     at_zero = (
