@@ -225,6 +225,7 @@ def gibbs_state(h, beta) -> jnp.ndarray:
     A non-Hermitian ``h`` or a β that is not finite raises ``ValueError`` naming it.
     """
     check_hermitian(h, "h")
+    check_numeric(beta, "beta")  # a string β failed inside np.isfinite without naming it
     check_finite(beta, "beta")
     h = jnp.asarray(h)
     beta = jnp.asarray(beta).astype(real_dtype_for(h.dtype))

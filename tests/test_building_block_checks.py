@@ -197,3 +197,14 @@ def test_superoperator_dimension():
         jt.superoperator(lambda x: x, 2.0)
     a, b = np.array([[1.0, 2.0], [0.0, 1j]]), np.array([[0.5, 0.0], [3.0, -1.0]])
     np.testing.assert_allclose(jt.superoperator(lambda x: a @ x @ b, 2), np.kron(a, b.T), atol=1e-15)
+
+
+def test_gibbs_state_beta_must_be_a_real_number():
+    """Before: beta='1' (a string from a config file, say) failed inside np.isfinite ("ufunc 'isfinite'
+    not supported"), not naming beta; a complex beta lost its imaginary part."""
+    for beta, words in (("1", "beta must be a real number"), (1 + 1j, "beta must be real")):
+        with pytest.raises(TypeError, match=words):
+            jt.gibbs_state(H2, beta)
+    np.testing.assert_allclose(jt.gibbs_state(H2, 1.0), np.diag([1.0, np.exp(-1.0)]) / (1 + np.exp(-1.0)), rtol=1e-15)
+    g = jax.grad(lambda b: jt.gibbs_state(H2, b)[1, 1].real)(1.0)
+    assert abs(float(g) - (-np.exp(-1.0) / (1 + np.exp(-1.0)) ** 2)) < 1e-14
