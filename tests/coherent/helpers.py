@@ -72,3 +72,10 @@ def lindblad_rhs(h, jumps, rho):
         ldl = L.conj().T @ L
         out = out + L @ rho @ L.conj().T - 0.5 * (ldl @ rho + rho @ ldl)
     return out
+
+
+def numpy_entropy(rho):
+    """von Neumann entropy from NumPy's eigenvalues (zero eigenvalues dropped)."""
+    w = np.linalg.eigvalsh(rho)
+    w = w[w > 1e-300]
+    return float(-np.sum(w * np.log(w)))

@@ -13,7 +13,7 @@ import pytest
 
 import jaxthermo as jt
 from jaxthermo.coherent import collision_thermodynamics, energy_coherence, pinching
-from tests.coherent.helpers import ptrace, random_model_arrays, reference_collision
+from tests.coherent.helpers import numpy_entropy, ptrace, random_model_arrays, reference_collision
 from tests.helpers import random_hermitian, random_state
 
 
@@ -22,12 +22,6 @@ def numpy_pinching(rho, h):
     _, u = np.linalg.eigh(h)
     rotated = u.conj().T @ rho @ u
     return u @ np.diag(np.diag(rotated)) @ u.conj().T
-
-
-def numpy_entropy(rho):
-    w = np.linalg.eigvalsh(rho)
-    w = w[w > 1e-300]
-    return float(-np.sum(w * np.log(w)))
 
 
 def numpy_coherence(rho, h):

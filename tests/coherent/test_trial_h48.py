@@ -12,7 +12,7 @@ import pytest
 
 import jaxthermo as jt
 from jaxthermo.coherent import collision_thermodynamics, energy_coherence, pinching
-from tests.coherent.helpers import random_model_arrays, reference_collision
+from tests.coherent.helpers import numpy_entropy, random_model_arrays, reference_collision
 from tests.helpers import random_state, random_unitary
 
 
@@ -22,12 +22,6 @@ def numpy_pinching(rho, h, tol=1e-9):
     same = np.abs(e[:, None] - e[None, :]) <= tol * (e[-1] - e[0])
     rotated = u.conj().T @ rho @ u
     return u @ np.where(same, rotated, 0.0) @ u.conj().T
-
-
-def numpy_entropy(rho):
-    w = np.linalg.eigvalsh(rho)
-    w = w[w > 1e-300]
-    return float(-np.sum(w * np.log(w)))
 
 
 def numpy_coherence(rho, h):
