@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._dtypes import complex_dtype_for, float_dtype_of, real_dtype, real_dtype_for
-from ._linalg import dagger, hermitian_function
+from ._linalg import dagger, hermitian_function_of
 from ._qutip import qobj_inputs
 from ._validation import check_dimension, check_finite, check_hermitian, check_integer, check_numeric, is_concrete
 
@@ -241,10 +241,11 @@ def gibbs_state(h, beta) -> jnp.ndarray:
         band = float(np.max(np.abs(np.asarray(beta)) * np.max(np.abs(np.asarray(e)), axis=-1)))
         band *= 64 * h.shape[-1] * float(jnp.finfo(rdt).eps)
 
-    def weight(x):  # e^x, with x ∈ (−band, ∞) taken as 0 in value (x ≤ 0 up to rounding)
+    def weight(x, _):  # e^x, with x ∈ (−band, ∞) taken as 0 in value (x ≤ 0 up to rounding)
         return jnp.exp(x - jax.lax.stop_gradient(jnp.where(x > -band, x, 0.0)))
 
-    w = hermitian_function(weight, -beta[..., None, None].astype(h.dtype) * shifted)
+    # h was checked above: the unchecked form (no second Hermiticity check of −β(h − shift))
+    w = hermitian_function_of(weight, -beta[..., None, None].astype(h.dtype) * shifted, ())
     w = 0.5 * (w + dagger(w))
     return w / jnp.trace(w, axis1=-2, axis2=-1)[..., None, None]
 
