@@ -274,13 +274,27 @@ def _steady_state_one(model, where_unique: bool = False):
     lv = _liouvillian_one(model)
     d = model.dims[0]
     trace_row = jnp.eye(d, dtype=lv.dtype).reshape(d * d)
-    a = lv.at[0].set(trace_row)
-    b = jnp.zeros(d * d, dtype=lv.dtype).at[0].set(1.0)
     cond = _uniqueness_condition(jax.lax.stop_gradient(model), trace_row)
-    if where_unique:
-        unique = cond >= steady_state_rcond(jnp.real(lv).dtype, d)
-        a, b = jnp.where(unique, a, jnp.eye(d * d, dtype=a.dtype)), jnp.where(unique, b, 0.0)
-    rho = jnp.linalg.solve(a, b).reshape(d, d)
+    unique = cond >= steady_state_rcond(jnp.real(lv).dtype, d) if where_unique else True
+
+    def solve(row, value):
+        # row ``row`` of 𝓛 replaced by ``value`` (the trace functional, or the unit vector fixing one entry to 1)
+        pick = jnp.arange(d * d) == row
+        a = jnp.where(pick[:, None], value[None, :], lv)
+        a, b = jnp.where(unique, a, jnp.eye(d * d, dtype=a.dtype)), jnp.where(unique & pick, 1.0, 0.0).astype(lv.dtype)
+        return jnp.linalg.solve(a, b).reshape(d, d)
+
+    # Bordered with Tr ρ = 1, the solve takes ρ_kk of the most populated level as 1 − Σ_{j≠k} ρ_jj, or a small
+    # population p as 1 − (1 − p): ~ε absolute, all of e^{−40} lost (0 for the excited level of a cold bath listed
+    # first, or the ground level of an inverted bath, and Π = +∞ at that steady state). So the balance equation of
+    # the most populated level k (found by a first, bordered solve; a combination of the other diagonal rows, 𝓛
+    # preserving the trace) is replaced by ρ_kk = 1 and the solution normalised: each population comes from the
+    # balance equations, to its own relative precision.
+    first = jax.lax.stop_gradient(solve(0, trace_row))
+    k = jnp.argmax(jnp.real(jnp.diagonal(first))) * (d + 1)
+    x = solve(k, (jnp.arange(d * d) == k).astype(lv.dtype))
+    trace = jnp.trace(x)
+    rho = x / jnp.where(unique, trace, 1.0)
     return 0.5 * (rho + jnp.conj(rho.T)), cond
 
 

@@ -51,7 +51,7 @@ class CoherentCollisionModel:
       H_S: system Hamiltonian (d_S, d_S).
       H_A: ancilla Hamiltonian (d_A, d_A).
       V: interaction (d_S d_A, d_S d_A), tensor order (system ⊗ ancilla); it enters as ``V/√τ``.
-      beta: inverse temperature β of the ancillae.
+      beta: inverse temperature β of the ancillae, finite, of either sign (β < 0: population-inverted ancillae).
       chi: coherent part χ (d_A, d_A): Hermitian, zero on the eigenspaces of ``H_A``.
       lam: coherence amplitude λ.
       tau: collision time τ > 0.
@@ -476,7 +476,8 @@ def _lambda_range(h_a, beta, chi, tau) -> LambdaRange:
 def validate(model, atol: float = 1e-10) -> None:
     """Check a model's inputs (docs/coherent.md); raise ``ValueError`` naming the parameter, warn on assumptions.
 
-    Under ``jaxthermo.config.validate == "off"`` only shapes and the signs of τ and β are checked:
+    β may have either sign (β < 0: a population-inverted bath). Under ``jaxthermo.config.validate == "off"`` only
+    shapes and the sign of τ are checked:
     Hermiticity, finiteness, χ's zero weight on the energy eigenspaces, the λ range (positivity of
     ρ_A) and the warnings, which need eigendecompositions, are skipped."""
     names = ("H_S", "H_A", "V", "chi")
@@ -496,9 +497,9 @@ def validate(model, atol: float = 1e-10) -> None:
     tau = np.asarray(model.tau, dtype=float)
     if np.any(tau <= 0):
         raise ValueError(f"tau must be > 0; got {np.ravel(tau)[:3].tolist()}")
+    # β < 0 (a population-inverted bath) is a model like any other: ρ_th = e^{−βH_A}/Z_A, detailed balance
+    # γ⁺/γ⁻ = e^{−βω}, the steady state e^{−βH_S}/Z and Σ ≥ 0 hold for either sign (docs/coherent.md §1)
     beta = np.asarray(model.beta, dtype=float)
-    if np.any(beta < 0):
-        raise ValueError(f"beta must be >= 0; got {np.ravel(beta)[:3].tolist()}")
     if not value_checks_enabled():  # validate="off": types, shapes and signs only, no decompositions
         return
     # χ: no weight on the energy eigenspaces of H_A

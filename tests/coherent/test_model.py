@@ -42,8 +42,7 @@ def test_bad_inputs_raise_named_errors():
         jt.CoherentCollisionModel(**dict(p, chi=p["chi"] + 0.1 * p["H_A"]))
     with pytest.raises(ValueError, match="tau must be > 0"):
         jt.CoherentCollisionModel(**dict(p, tau=0.0))
-    with pytest.raises(ValueError, match="beta must be >= 0"):
-        jt.CoherentCollisionModel(**dict(p, beta=-1.0))
+    jt.CoherentCollisionModel(**dict(p, beta=-1.0))  # population-inverted ancillae: legal (test_trial_h52)
     with pytest.raises(ValueError, match="V has shape"):
         jt.CoherentCollisionModel(**dict(p, V=np.eye(4)))
     with pytest.raises(ValueError, match="chi has dimension"):

@@ -1,0 +1,131 @@
+"""Model B under a physicist's trial (helper-52): population-inverted baths (β < 0), small steady-state populations.
+
+Independent routes: closed forms (Gibbs populations e^{−βE}/Z, detailed balance e^{−βω}), SciPy's expm for the
+collision and a Lindblad form built from V's matrix elements (tests/coherent/helpers.py), NumPy eigenvalues.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.linalg import logm
+
+import jaxthermo.coherent as cb
+from tests.coherent.helpers import (
+    gibbs,
+    lindblad_rhs,
+    numpy_entropy,
+    random_model_arrays,
+    reference_collision,
+    reference_lindblad,
+)
+
+SZ = np.diag([0.5, -0.5])  # listed excited level first: |1⟩ is the ground state
+SP = np.array([[0.0, 1.0], [0.0, 0.0]])  # |0⟩⟨1| raises the energy of this H
+SX = np.array([[0.0, 1.0], [1.0, 0.0]])
+
+
+def quiet_model(**fields):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return cb.CoherentCollisionModel(**fields)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# steady state: every population to its own relative precision
+
+
+@pytest.mark.parametrize("beta", [20.0, 40.0, -20.0, -40.0])
+@pytest.mark.parametrize("excited_first", [True, False])
+def test_steady_state_small_population_matches_gibbs(beta, excited_first):
+    """λ = 0: ρ_ss = e^{−βH_S}/Z. A population e^{−β} listed where the bordered solve took it as 1 − (1 − p) came out
+    with 7e-8 relative error at β = 20, 1e-3 at β = 30 and 0 at β = 40 (Π = +∞ there, Ṡ = +∞, Ḟ = −∞)."""
+    h = SZ if excited_first else -SZ
+    v = np.kron(SP, SP.T) + np.kron(SP.T, SP)
+    model = quiet_model(H_S=h, H_A=h, V=v, beta=beta, chi=SX, lam=0.0, tau=0.01)
+    rho = np.asarray(cb.steady_state(model))
+    energies = np.diag(h)
+    log_p = -beta * energies - np.logaddexp(-beta * energies[0], -beta * energies[1])
+    np.testing.assert_allclose(np.diag(rho).real, np.exp(log_p), rtol=1e-12, atol=0)
+    assert abs(float(cb.entropy_production_rate(model, rho))) < 1e-12
+    assert abs(float(cb.entropy_rate(model, rho))) < 1e-12
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# β < 0: a population-inverted bath, accepted everywhere and right everywhere
+
+
+def test_negative_beta_rates_obey_detailed_balance():
+    """γ⁺/γ⁻ = e^{−βω} > 1 for β < 0: the qubit coupling's rates are g²p_0, g²p_1 with the inverted populations."""
+    beta, omega, g = -1.3, 0.8, 0.6
+    rates = cb.qubit_coupling(omega, g).rates(np.diag([-omega / 2, omega / 2]), beta)
+    p1 = 1.0 / (1.0 + np.exp(beta * omega))  # upper level, e^{−βω/2}/Z
+    np.testing.assert_allclose(np.asarray(rates.up), [g**2 * p1], rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(rates.down), [g**2 * (1 - p1)], rtol=1e-14)
+    np.testing.assert_allclose(float(rates.up[0] / rates.down[0]), np.exp(-beta * omega), rtol=1e-14)
+
+
+@pytest.mark.parametrize("beta", [-0.7, -3.0])
+def test_negative_beta_model_matches_independent_references(beta):
+    """A random energy-conserving model (d_S = 2, d_A = 3) at β < 0 (was refused: "beta must be >= 0", while
+    EigenoperatorCoupling.rates accepted it): the λ range against ρ_A's eigenvalues, one collision against SciPy,
+    the master equation against an independent Lindblad form, the steady state (λ = 0: e^{−βH_S}/Z), Σ of one
+    collision from NumPy entropies and SciPy's logm, Π ≥ 0."""
+    rng = np.random.default_rng(52)
+    p = random_model_arrays(2, 3, rng, beta=beta, lam_fraction=0.5)
+    model = cb.CoherentCollisionModel(**p)
+    lo, hi = (float(x) for x in cb.allowed_lambda_range(model))
+    rho_th = gibbs(p["H_A"], beta)
+    for edge in (lo, hi):  # ρ_A singular at the edges, positive inside
+        w = np.linalg.eigvalsh(rho_th + np.sqrt(p["tau"]) * edge * p["chi"])
+        assert abs(w[0]) < 1e-13 and w[1] > 1e-6
+    with pytest.raises(ValueError, match="lam"):
+        model.replace(lam=1.01 * hi)
+
+    rho = gibbs(p["H_S"], 0.3)
+    s1, a1, x = reference_collision(p, rho)
+    c = cb.collide(model, rho)
+    np.testing.assert_allclose(np.asarray(c.system), s1, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(c.ancilla), a1, atol=1e-14)
+
+    h_eff, jumps = reference_lindblad(p)
+    np.testing.assert_allclose(
+        np.asarray(cb.master_equation_rhs(model, rho)), lindblad_rhs(h_eff, jumps, rho), atol=1e-14
+    )
+    ss = np.asarray(cb.steady_state(model))
+    assert np.max(np.abs(lindblad_rhs(h_eff, jumps, ss))) < 1e-13
+    model0 = model.replace(lam=0.0)
+    np.testing.assert_allclose(np.asarray(cb.steady_state(model0)), gibbs(p["H_S"], beta), atol=1e-14)
+    assert abs(float(cb.entropy_production_rate(model0, gibbs(p["H_S"], beta)))) < 1e-13
+    assert float(cb.entropy_production_rate(model, rho)) > 0
+
+    t = cb.collision_thermodynamics(model, rho)
+    info = numpy_entropy(s1) + numpy_entropy(a1) - numpy_entropy(x)
+    rho_a = rho_th + np.sqrt(p["tau"]) * p["lam"] * p["chi"]
+    rel = float(np.real(np.trace(a1 @ (logm(a1) - logm(rho_a)))))
+    np.testing.assert_allclose(float(t.mutual_information), info, rtol=1e-9)
+    np.testing.assert_allclose(float(t.ancilla_relative_entropy), rel, rtol=1e-7)
+    assert float(t.entropy_production) > 0
+
+
+def test_negative_beta_stroboscopic_fixed_point_is_the_inverted_gibbs_state():
+    """Inverted qubit bath, λ = 0: the stroboscopic map's fixed point (eigenvector of the collision map built from
+    SciPy), the library's trajectory from it and the master equation's steady state are all e^{−βH_S}/Z."""
+    beta, tau = -1.5, 1e-3
+    model = cb.qubit_example(beta=beta, lam=0.0, tau=tau)
+    p = {f: np.asarray(getattr(model, f)) for f in ("H_S", "H_A", "V", "chi")} | dict(beta=beta, lam=0.0, tau=tau)
+    cols = []
+    for k in range(4):
+        unit = np.zeros(4, complex)
+        unit[k] = 1.0
+        cols.append(reference_collision(p, unit.reshape(2, 2))[0].reshape(4))
+    w, vecs = np.linalg.eig(np.array(cols).T)
+    fixed = vecs[:, np.argmin(np.abs(w - 1))].reshape(2, 2)
+    fixed = fixed / np.trace(fixed)
+    thermal = gibbs(p["H_S"], beta)
+    assert thermal[1, 1] > 0.8  # inverted
+    # resonant, energy conserving: ρ_th ⊗ ρ_th is a function of H_S + H_A, invariant under U
+    assert np.max(np.abs(fixed - thermal)) < 1e-12
+    np.testing.assert_allclose(np.asarray(cb.steady_state(model)), thermal, atol=1e-15)
+    traj = cb.stroboscopic_trajectory(model, thermal, 3)
+    np.testing.assert_allclose(np.asarray(traj.states[-1]), thermal, atol=1e-14)
