@@ -205,12 +205,13 @@ def test_bad_options_are_refused_naming_them():
         _run(cosine, params, estimate_error=1)
 
 
-def test_constant_hamiltonian_estimate_is_zero():
-    """A constant H is propagated exactly (no RK4): the estimate is 0, with or without estimate_error."""
+def test_constant_hamiltonian_estimate_is_the_rounding():
+    """A constant H is propagated without RK4: the estimate is the rounding of e^{−iHt}, with or without
+    estimate_error (tests/assignment/test_trial_h53.py checks it against the true error)."""
     model = GlobalModel(N, H_I, H_E)
     for flag in (True, False):
-        out = energy_assignment(model, RHO0, TIMES, estimate_error=flag, **({"integration_tol": 1e-30} if flag else {}))
-        np.testing.assert_array_equal(np.asarray(out.integration_error), np.zeros(len(TIMES)))
+        out = energy_assignment(model, RHO0, TIMES, estimate_error=flag)
+        assert np.all(np.asarray(out.integration_error) > 0) and np.all(np.asarray(out.integration_error) < 1e-13)
         assert out.integration_error.dtype == out.energies.dtype
 
 

@@ -1,0 +1,109 @@
+"""Model C under a physicist's trial (helper-53).
+
+Independent routes: SciPy's ``expm`` in float64 (the truth for a float32 run), the Rabi formula of two
+exchange-coupled qubits with its phase reduced in ``decimal`` (the truth for a float64 run at long times).
+"""
+
+import math
+import warnings
+from decimal import Decimal, getcontext
+
+import numpy as np
+import pytest
+from scipy.linalg import expm
+
+from jaxthermo import GlobalModel, energy_assignment
+
+SM = np.array([[0.0, 1.0], [0.0, 0.0]])
+N = SM.T @ SM
+EXCHANGE = np.kron(SM.T, SM) + np.kron(SM, SM.T)
+
+
+def _all_arrays(energies):
+    """Every array of a constant-H GlobalEnergetics that can carry an error, from Ũ_X (3, T) (docs/assignment.md §2)."""
+    u = np.asarray(energies, dtype=float)
+    q = u - u[:, :1]
+    return np.concatenate([u, q, [u[0] + u[1], q[0] + q[1], -q[1]]])
+
+
+def _random_hermitian(rng, n, scale=1.0):
+    a = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
+    return scale * (a + a.conj().T) / 2
+
+
+# ---------------------------------------------------------------- integration_error of a constant H
+
+
+def test_constant_h_float32_rounding_estimate_covers_the_true_error():
+    # the estimate was exactly 0 ("exact") while a float32 run at t = 300 was off by 1e-4 (ε·max|E|·t)
+    rng = np.random.default_rng(3)
+    d_s, d_e = 2, 3
+    h_s, h_e, h_i = _random_hermitian(rng, d_s), _random_hermitian(rng, d_e), _random_hermitian(rng, d_s * d_e)
+    psi = rng.normal(size=d_s * d_e) + 1j * rng.normal(size=d_s * d_e)
+    rho0 = np.outer(psi, psi.conj()) / np.vdot(psi, psi).real
+    times = np.array([0.0, 0.7, 3.0, 10.0, 30.0, 100.0, 300.0])
+    h_x = [np.kron(h_s, np.eye(d_e)), h_i, np.kron(np.eye(d_s), h_e)]
+    reference = []
+    for t in times:
+        u = expm(-1j * sum(h_x) * t)
+        rho = u @ rho0 @ u.conj().T
+        reference.append([np.trace(h @ rho).real for h in h_x])
+    reference = np.array(reference).T
+    c64 = np.complex64
+    model = GlobalModel(h_s.astype(c64), h_i.astype(c64), h_e.astype(c64))
+    with pytest.warns(RuntimeWarning, match="phases e\\^\\(-iEt\\) carry a rounding error"):  # §1's warning, 3e-4 rad
+        out = energy_assignment(model, rho0.astype(c64), times.astype(np.float32))
+    true = np.max(np.abs(_all_arrays(out.energies) - _all_arrays(reference)), axis=0)
+    est = np.asarray(out.integration_error, dtype=float)
+    assert out.integration_error.dtype == np.float32
+    assert true[-1] > 1e-5  # a real error, growing with t
+    assert np.all(est >= true), (est, true)
+    assert np.all(est < 3e3 * true[-1])  # an estimate, not a vacuous number
+    assert np.all(np.diff(est) > 0)
+
+
+def _rabi_system_population(w_s, w_e, g, t):
+    """P_S(t) = 1 − (4g²/Ω²) sin²(Ωt/2), Ω = √((ω_S − ω_E)² + 4g²), for |1_S 0_E⟩; Ωt/2 reduced mod 2π in
+    60-digit decimal, so the phase carries no ε·Ωt rounding."""
+    getcontext().prec = 60
+    pi = Decimal("3.14159265358979323846264338327950288419716939937510582097494459")
+    delta, gd = Decimal(w_s) - Decimal(w_e), Decimal(g)
+    omega = (delta * delta + 4 * gd * gd).sqrt()
+    x = (omega * Decimal(float(t)) / 2) % (2 * pi)
+    return 1.0 - float(4 * gd * gd / (omega * omega)) * math.sin(float(x)) ** 2
+
+
+def test_constant_h_float64_long_times_estimate_covers_the_rabi_formula():
+    # float64, two exchange-coupled qubits up to t = 3e10 (max|E|·t ≈ 7e10, below the phase warning): the energies are
+    # off by up to 7e-7 and the estimate said 0
+    w_s, w_e, g = 1.3, 0.7, 0.45
+    rho0 = np.zeros((4, 4))
+    rho0[2, 2] = 1.0
+    times = np.array([0.0] + [3.0**k for k in range(0, 23, 2)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = energy_assignment(GlobalModel(w_s * N, g * EXCHANGE, w_e * N), rho0, times)
+    p = np.array([_rabi_system_population(w_s, w_e, g, t) for t in times])
+    # Ũ_I = E − Ũ_S − Ũ_E with E = ω_S (⟨H_I⟩ = 0 at t = 0)
+    reference = np.array([w_s * p, (w_s - w_e) * (1 - p), w_e * (1 - p)])
+    true = np.max(np.abs(_all_arrays(out.energies) - _all_arrays(reference)), axis=0)
+    est = np.asarray(out.integration_error)
+    assert true[-1] > 1e-8
+    assert np.all(est >= true), (est, true)
+    assert est[-1] < 1e3 * true[-1]
+
+
+def test_constant_h_estimate_with_and_without_estimate_error_and_its_tolerance():
+    """The rounding estimate costs nothing and does not depend on estimate_error; integration_tol now applies to it."""
+    model = GlobalModel(N, 0.4 * EXCHANGE, 1.3 * N)
+    rho0 = np.kron(np.array([[0.3, 0.1], [0.1, 0.7]]), np.diag([0.8, 0.2]))
+    times = np.linspace(0.0, 5.0, 6)
+    a = energy_assignment(model, rho0, times)
+    b = energy_assignment(model, rho0, times, estimate_error=False)
+    np.testing.assert_array_equal(np.asarray(a.integration_error), np.asarray(b.integration_error))
+    assert np.all(np.asarray(a.integration_error) > 0) and np.all(np.asarray(a.integration_error) < 1e-13)
+    with pytest.warns(RuntimeWarning, match="rounding error .* integration_tol = 1e-30"):
+        energy_assignment(model, rho0, times, integration_tol=1e-30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        energy_assignment(model, rho0, times, integration_tol=1e-10)
