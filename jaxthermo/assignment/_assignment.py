@@ -26,6 +26,7 @@ from .._deprecation import deprecated_alias
 from .._quadrature import composite_gauss_legendre, cumulative_error_estimate, cumulative_integral
 from .._validation import (
     check_finite,
+    check_numeric,
     check_positive_int,
     check_real_scalar,
     check_time_grid,
@@ -223,18 +224,23 @@ def refine_times(times, centers, half_width, points: int = 201):
     Args:
       times: (T,) non-decreasing grid.
       centers: (P,) times to refine around.
-      half_width: half-width of each refined window (scalar).
-      points: extra times per window.
+      half_width: half-width of each refined window, a finite number > 0.
+      points: extra times per window, an integer >= 2 (the window's two ends at least).
 
     Returns:
       sorted unique NumPy array, clipped to ``[times[0], times[-1]]``.
 
     A NaN or infinite ``half_width`` or centre is refused (``ValueError`` naming it): it used to give
-    windows of NaN times that the clipping dropped, so the grid came back unrefined without a word.
+    windows of NaN times that the clipping dropped, so the grid came back unrefined without a word. So are
+    ``half_width`` ≤ 0 (a zero width gave ``points`` copies of the centre, one time; a negative one the window
+    of ``|half_width|``) and ``points`` = 1 (the single time c − w, not a window).
     """
     points = check_positive_int(points, "points")
+    if points < 2:
+        raise ValueError(f"points={points!r}: a window needs at least its two ends, points >= 2")
     check_time_grid(times)
-    check_real_scalar(half_width, "half_width")
+    check_real_scalar(half_width, "half_width", positive=True)
+    check_numeric(centers, "centers")
     check_finite(np.asarray(centers, dtype=float), "centers")
     times = np.asarray(times, dtype=float)
     extra = [

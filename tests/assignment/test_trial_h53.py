@@ -13,6 +13,7 @@ import pytest
 from scipy.linalg import expm
 
 from jaxthermo import GlobalModel, energy_assignment
+from jaxthermo.assignment import refine_times
 
 SM = np.array([[0.0, 1.0], [0.0, 0.0]])
 N = SM.T @ SM
@@ -107,3 +108,23 @@ def test_constant_h_estimate_with_and_without_estimate_error_and_its_tolerance()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         energy_assignment(model, rho0, times, integration_tol=1e-10)
+
+
+# ---------------------------------------------------------------- refine_times
+
+
+def test_refine_times_refuses_an_empty_or_negative_window_and_a_single_point():
+    # half_width = 0 gave 201 copies of the centre (one new time: the grid barely refined, no word); a negative one was
+    # silently taken as its absolute value; points = 1 gave the single time c − w, not a window around c
+    times = np.linspace(0.0, 6.0, 13)
+    for half_width in (0.0, -0.5, -1e-300):
+        with pytest.raises(ValueError, match=r"^half_width=.*> 0"):
+            refine_times(times, [2.1], half_width)
+    with pytest.raises(ValueError, match=r"^points=1: .*points >= 2"):
+        refine_times(times, [2.1], 0.5, points=1)
+    with pytest.raises(TypeError, match=r"^centers must be real"):
+        refine_times(times, [2.1 + 1e-3j], 0.5)
+    with pytest.raises(TypeError, match=r"^centers must be a real number"):
+        refine_times(times, ["2.1"], 0.5)
+    # the smallest legal window: both ends and nothing else (2.1 ± 0.05)
+    np.testing.assert_allclose(np.setdiff1d(refine_times(times, [2.1], 0.05, points=2), times), [2.05, 2.15])
