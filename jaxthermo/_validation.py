@@ -119,7 +119,10 @@ def check_density_matrix(rho, name: str, dim: int | None = None, atol: float = 1
     Checks the shape (and ``dim`` if given), finiteness, Hermiticity, unit trace and positivity,
     each to ``atol`` (at least 100 ulp of the input's precision, so float32 states pass). A traced
     ``rho`` has its shape checked at trace time and the rest at run time (:func:`error_if`).
+    A boolean, string or object array is refused first (``TypeError`` naming ``name``, also under
+    ``validate="off"``): ``[[True, False], [False, False]]`` passed as |0⟩⟨0|.
     """
+    _check_state_dtype(rho, name)
     if not _value_checks():
         return
     if not is_concrete(rho):
@@ -143,6 +146,17 @@ def check_density_matrix(rho, name: str, dim: int | None = None, atol: float = 1
     wmin = float(np.min(np.linalg.eigvalsh(herm)))
     if wmin < -atol:
         raise ValueError(f"{name} is not positive semidefinite: smallest eigenvalue {wmin:.3g}")
+
+
+def _check_state_dtype(rho, name: str) -> None:
+    """``TypeError`` naming ``name`` unless ``rho`` (concrete, a QuTiP ``Qobj``, or traced) is a numeric array."""
+    if isinstance(rho, jax.core.Tracer):
+        if not jnp.issubdtype(rho.dtype, jnp.number):
+            raise TypeError(f"{name} must be a numeric (real or complex) array; got dtype {rho.dtype}")
+        return
+    from ._qutip import as_array
+
+    check_numeric(as_array(rho, name), name, real=False)
 
 
 def is_numeric_tracer(x) -> bool:
@@ -309,6 +323,8 @@ def check_numeric(x, name: str, *, real: bool = True) -> None:
         return
     if x is None or isinstance(x, (str, bytes, bool, np.bool_)) or not is_numeric(x) or np.asarray(x).dtype == np.bool_:
         shown = type(x).__name__ if x is None or not isinstance(x, (str, bytes)) else repr(x)
+        if isinstance(x, (np.ndarray, jax.Array)):  # "got ndarray" said nothing of what was wrong
+            shown = f"{shown} of dtype {x.dtype}"
         raise TypeError(f"{name} must be a {'real ' if real else ''}number or numeric array; got {shown}")
     if real and np.iscomplexobj(np.asarray(x)):
         raise TypeError(f"{name} must be real; got dtype {np.asarray(x).dtype}")

@@ -8,6 +8,8 @@ import math
 import warnings
 from decimal import Decimal, getcontext
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy.linalg import expm
@@ -128,3 +130,50 @@ def test_refine_times_refuses_an_empty_or_negative_window_and_a_single_point():
         refine_times(times, ["2.1"], 0.5)
     # the smallest legal window: both ends and nothing else (2.1 ± 0.05)
     np.testing.assert_allclose(np.setdiff1d(refine_times(times, [2.1], 0.05, points=2), times), [2.05, 2.15])
+
+
+# ---------------------------------------------------------------- non-numeric states
+
+
+def _embed(r):
+    """The 2 × 2 array r as a 4 × 4 one of the same dtype and type (its corner r[0, 0], the rest r[1, 1])."""
+    out = np.full((4, 4), np.asarray(r)[1, 1], dtype=np.asarray(r).dtype)
+    out[0, 0] = np.asarray(r)[0, 0]
+    return out if isinstance(r, np.ndarray) else jnp.asarray(out)
+
+
+def test_a_boolean_object_or_string_state_is_refused_by_models_a_b_and_c():
+    # [[True, False], [False, False]] passed the shared state check as |0⟩⟨0| (unit trace, Hermitian, positive) and
+    # ran; an object or string array failed inside NumPy's isfinite without naming the argument
+    import jaxthermo as jt
+    from jaxthermo import coherent, inhomogeneous
+
+    b2 = np.array([[True, False], [False, False]])
+    b4 = np.kron(b2, b2)
+    h = np.diag([0.0, 1.0])
+    reservoir = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.1)
+    coherent_model = jt.CoherentCollisionModel(h, h, 0.1 * EXCHANGE, beta=1.0, chi=np.zeros((2, 2)), lam=0.1, tau=0.01)
+    global_model = GlobalModel(h, 0.1 * EXCHANGE, h)
+    calls = {
+        "rho0": [
+            lambda r: inhomogeneous.trajectory(reservoir, r, jnp.array([0.1, 0.2])),
+            lambda r: coherent.propagate(coherent_model, r, jnp.array([0.0, 0.1])),
+            lambda r: energy_assignment(global_model, _embed(r), [0.0, 1.0]),
+        ],
+        "rho": [lambda r: inhomogeneous.collide(reservoir, r, 0.1), lambda r: coherent.energy_rate(coherent_model, r)],
+        "rho_s0": [lambda r: jt.minimal_dissipation(global_model, r, np.eye(2) / 2, [0.0, 1.0])],
+    }
+    bad_states = (b2, jnp.asarray(b2), np.array([[1, 0], [0, 0]], dtype=object), np.array([["1", "0"], ["0", "0"]]))
+    for name, functions in calls.items():
+        for call in functions:
+            for bad in bad_states:
+                with pytest.raises(TypeError, match=rf"^{name} must be a number or numeric array; got .*dtype"):
+                    call(bad)
+    with jt.config.override(validate="off"):  # a type, not a value: refused whatever the validation level
+        with pytest.raises(TypeError, match=r"^rho0 must be a number"):
+            energy_assignment(global_model, b4, [0.0, 1.0])
+    with pytest.raises(TypeError, match=r"^rho0 must be a numeric \(real or complex\) array; got dtype bool"):
+        jax.jit(lambda r: energy_assignment(global_model, r, jnp.array([0.0, 1.0])).energies)(b4)
+    # the same state as numbers runs: |1⟩⟨1| ⊗ |1⟩⟨1| has Ũ_S = Ũ_E = 1 (an eigenstate of the exchange)
+    out = energy_assignment(global_model, np.diag([0.0, 0.0, 0.0, 1.0]), [0.0, 1.0])
+    np.testing.assert_allclose(np.asarray(out.energies)[:, -1], [1.0, 0.0, 1.0], atol=1e-14)
