@@ -454,8 +454,7 @@ def quantum_divergence_to_diagonal(rho, log_t, alpha) -> jnp.ndarray:
     rdt = jnp.real(rho).dtype
     log_t = jnp.asarray(log_t).astype(rdt)
     if alpha == 1.0:
-        diag = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))
-        return -von_neumann_entropy(rho) - jnp.sum(diag * log_t, axis=-1)
+        return _umegaki_to_diagonal(rho, log_t)
     if alpha < 1.0:
         rho_a = _scaled_power(rho, alpha)[0]  # ρ^α over ρ's resolved eigenvalues (docs/information.md §4)
         k = jnp.real(jnp.diagonal(rho_a, axis1=-2, axis2=-1))
@@ -474,6 +473,80 @@ def quantum_divergence_to_diagonal(rho, log_t, alpha) -> jnp.ndarray:
     pos = w > 0
     total = jnp.sum(jnp.where(pos, jnp.where(pos, w, 1.0) ** alpha, 0.0), axis=-1)
     return (jnp.log(total) + 2.0 * alpha * m[..., 0]) / (alpha - 1.0)
+
+
+def _series(x, coefficients):
+    """``Σ_n c_n x^n`` (Horner) for the listed ``c_0, c_1, …``."""
+    out = jnp.zeros_like(x) + coefficients[-1]
+    for c in coefficients[-2::-1]:
+        out = out * x + c
+    return out
+
+
+# ψ(x) = x − log(1 + x) = Σ_{n≥2} (−1)^n x^n/n, used below |x| < 0.1 (17 terms: 0.1^18/18 < ε·0.1²/2)
+_PSI = [0.0, 0.0] + [(-1.0) ** n / n for n in range(2, 19)]
+# χ(ℓ) = ℓe^ℓ − e^ℓ + 1 = Σ_{n≥2} (n − 1) ℓ^n/n!, used below |ℓ| < 1 (20 terms: 1/21! < ε/2)
+_CHI = [0.0, 0.0] + [(n - 1) / math.factorial(n) for n in range(2, 22)]
+
+
+def log1p_gap(g, lam):
+    """``g − λ log(1 + g/λ) = λ ψ(g/λ) ≥ 0`` for ``g, λ ≥ 0`` (its limit g at λ = 0), accurate relative to the
+    value: by the series of ψ(x) = x − log1p(x) for g < λ/10, where the direct difference cancels."""
+    small = g < 0.1 * lam
+    lam_s = jnp.where(small, lam, 1.0)
+    x = jnp.where(small, g, 0.0) / lam_s
+    series = lam_s * _series(x, _PSI)
+    pos = (lam > 0) & ~small
+    lam_b = jnp.where(pos, lam, 1.0)
+    direct = jnp.where(pos, g - lam_b * jnp.log1p(jnp.where(pos, g, 0.0) / lam_b), g)
+    return jnp.where(small, series, direct)
+
+
+def bregman_kl_terms(p, log_t):
+    """``p_j log(p_j/t_j) − p_j + t_j ≥ 0`` for populations p and log-weights log t (..., d), each term accurate
+    relative to its value (``t_j χ(log p_j/t_j)`` by the series of χ where |log p_j/t_j| < 1, no cancellation
+    between p_j log p_j/t_j and p_j − t_j); ``t_j`` where ``p_j = 0``. Their sum is KL(p‖t) for normalised p, t."""
+    pos = p > 0
+    ell = jnp.where(pos, jnp.log(jnp.where(pos, p, 1.0)) - log_t, 0.0)
+    t = jnp.exp(log_t)
+    small = pos & (jnp.abs(ell) < 1.0)
+    series = t * _series(jnp.where(small, ell, 0.0), _CHI)
+    direct = jnp.where(pos, p * (ell - 1.0) + t, t)
+    return jnp.where(small, series, direct)
+
+
+def qubit_coherence(rho):
+    """Relative entropy of coherence ``S(Δ[ρ]) − S(ρ)`` of (..., 2, 2) states in closed form, accurate relative to
+    its value (docs/information.md §4): with p_> ≥ p_< the populations, g = 2|ρ₀₁|²/(r + p_> − p_<),
+    r = √((p_> − p_<)² + 4|ρ₀₁|²), the eigenvalues λ₊ = p_> + g and λ₋ = (p₀p₁ − |ρ₀₁|²)/λ₊,
+    ``C = g log(λ₊/p_<) + [g − λ₋ log(1 + g/λ₋)] − [g − p_> log(1 + g/p_>)]``, all three ≥ 0 and the difference of
+    the brackets small against the first. From the spectra, x log x of the eigenvalue near 1 lost the small
+    ones: C of a cold coherent qubit (βg = 40) came out 2.5 % low."""
+    p = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))
+    off = rho[..., 0, 1]
+    o = jnp.real(off) ** 2 + jnp.imag(off) ** 2
+    hi, lo = jnp.max(p, axis=-1), jnp.min(p, axis=-1)
+    z = hi - lo
+    arg = z * z + 4.0 * o
+    r = jnp.where(arg > 0, jnp.sqrt(jnp.where(arg > 0, arg, 1.0)), 0.0)
+    denom = r + z
+    g = jnp.where(denom > 0, 2.0 * o / jnp.where(denom > 0, denom, 1.0), 0.0)
+    lam_plus = hi + g
+    lam_minus = jnp.maximum((p[..., 0] * p[..., 1] - o) / lam_plus, 0.0)
+    has = (g > 0) & (lo > 0)
+    first = jnp.where(has, g * jnp.log(jnp.where(has, lam_plus, 1.0) / jnp.where(has, lo, 1.0)), 0.0)
+    return first + log1p_gap(g, lam_minus) - log1p_gap(g, hi)
+
+
+def _umegaki_to_diagonal(rho, log_t):
+    """``S(ρ‖τ) = −S(ρ) − Σ_j ρ_jj log t_j`` as ``C(ρ) + Σ_j [p_j log(p_j/t_j) − p_j + t_j]`` (coherence plus the
+    classical KL of the populations p, :func:`bregman_kl_terms`): both ≥ 0; for qubits C in closed form
+    (:func:`qubit_coherence`), so the value is accurate relative to itself — from −S(ρ) − Σ ρ_jj log t_j a cold
+    coherent qubit (βg = 40, D ≈ 4e-17) came out 2.5 % low and a state near τ_S could be negative by ~1e-16.
+    For d > 2 C = S(Δ[ρ]) − S(ρ) from the spectra (absolute accuracy ~ε)."""
+    p = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))
+    coh = qubit_coherence(rho) if rho.shape[-1] == 2 else -jnp.sum(xlogx(p), axis=-1) - von_neumann_entropy(rho)
+    return coh + jnp.sum(bregman_kl_terms(p, log_t), axis=-1)
 
 
 def about_largest_term(k, e):
