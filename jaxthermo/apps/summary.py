@@ -111,22 +111,28 @@ def _alpha(a) -> str:
     return "∞" if np.isinf(a) else f"{a:g}"
 
 
+# up to this many collisions the curves of summary.png carry markers: a line through one point (N = 1)
+# draws nothing, and the panels of a one-step run were empty
+MARKED_STEPS = 25
+
+
 def _ensemble(plt, ds):
     n = int(ds.attrs["n_configs"])
     fig, ax = plt.subplots(2, 2, figsize=(11, 7.5))
     r = ds.collision.values
+    dots = dict(marker="o", ms=4) if r.size <= MARKED_STEPS else {}
     for name, color in (("work", "C0"), ("heat", "C1")):
         m, se = ds[f"mean_{name}"].values, np.sqrt(ds[f"var_{name}"].values / n)
-        ax[0, 0].plot(r, m, color=color, label=f"⟨{'W' if name == 'work' else 'Q'}_r⟩ (±2 s.e. shaded)")
+        ax[0, 0].plot(r, m, color=color, label=f"⟨{'W' if name == 'work' else 'Q'}_r⟩ (±2 s.e. shaded)", **dots)
         ax[0, 0].fill_between(r, m - 2 * se, m + 2 * se, color=color, alpha=0.3, lw=0)
     ax[0, 0].set(xlabel="collision r", ylabel="energy / g0", title="mean work on, heat into the system per collision")
     ax[0, 0].legend(fontsize=8)
     m, se = ds.mean_cumulative_work.values, np.sqrt(ds.var_cumulative_work.values / n)
-    ax[0, 1].plot(r, m, color="C0", label="⟨W_1 + … + W_r⟩")
+    ax[0, 1].plot(r, m, color="C0", label="⟨W_1 + … + W_r⟩", **dots)
     ax[0, 1].fill_between(r, m - 2 * se, m + 2 * se, color="C0", alpha=0.3, lw=0, label="±2 s.e.")
     if "mean_cumulative_heat" in ds:
         m, se = ds.mean_cumulative_heat.values, np.sqrt(ds.var_cumulative_heat.values / n)
-        ax[0, 1].plot(r, m, color="C1", label="⟨Q_1 + … + Q_r⟩")
+        ax[0, 1].plot(r, m, color="C1", label="⟨Q_1 + … + Q_r⟩", **dots)
         ax[0, 1].fill_between(r, m - 2 * se, m + 2 * se, color="C1", alpha=0.3, lw=0)
     ax[0, 1].set(xlabel="collision r", ylabel="energy / g0", title="accumulated")
     ax[0, 1].legend(fontsize=8)
@@ -139,7 +145,7 @@ def _ensemble(plt, ds):
     # spanning decades (D_1 ~ D_∞² near τ_S): a log scale from r = 1 when every value there is positive
     log = all(np.all(c[1:] > 0) for c, _, _ in curves)
     for c, style, label in curves:
-        ax[1, 0].plot(steps[1:] if log else steps, c[1:] if log else c, style, label=label)
+        ax[1, 0].plot(steps[1:] if log else steps, c[1:] if log else c, style, label=label, **dots)
     if log:
         ax[1, 0].set_yscale("log")
     ax[1, 0].set(xlabel="step r", ylabel="divergence [nats], trace distance", title="mean state ρ̄_r vs τ_S and τ̄")
@@ -147,15 +153,16 @@ def _ensemble(plt, ds):
     edges, counts = ds.work_histogram_edges.values, ds.work_histogram_counts.values
     title = f"distribution of W_N (N = {int(ds.attrs['n_steps'])})"
     mean_w = float(ds.mean_cumulative_work.values[-1])
-    spread = float(np.sqrt(max(float(ds.var_cumulative_work.values[-1]), 0.0)))
-    if spread <= 1e-9 * max(1.0, abs(mean_w)):
-        # one value (a temperature inhomogeneity does no work): the histogram was a single bar of
-        # density ~1e13 on a ±1e-12 axis, a picture of rounding
+    spread = float(np.sqrt(max(float(ds.var_cumulative_work.values[-1]), 0.0)))  # NaN for one configuration
+    if n == 1 or spread <= 1e-9 * max(1.0, abs(mean_w)):
+        # one value (a temperature inhomogeneity does no work, or a single configuration): the histogram
+        # was a single bar of density ~1e13 on a ±1e-12 axis (1e10 on ±1e-9 for n = 1), a picture of rounding
         why = "\n(a temperature inhomogeneity does no work)" if ds.attrs.get("model_kind") == "temperature" else ""
+        where = "the only configuration\n(n_configs = 1: no distribution to show)" if n == 1 else "every configuration"
         ax[1, 1].text(
             0.5,
             0.5,
-            f"W_N = {mean_w:.6g} g0 in every configuration{why}",
+            f"W_N = {mean_w:.6g} g0 in {where}{why}",
             ha="center",
             va="center",
             transform=ax[1, 1].transAxes,
@@ -163,10 +170,20 @@ def _ensemble(plt, ds):
         ax[1, 1].set(xticks=[], yticks=[], title=title)
     else:
         width = np.diff(edges)
-        density = counts / max(1, counts.sum()) / width
+        # per configuration, as Histogram.density: those outside the edges count in the norm (they are
+        # outside the default range, set by the first 512 configurations; normalised to the ones inside, the
+        # bars overstated the density by the fraction outside)
+        outside = sum(int(ds[f"work_histogram_{k}"]) for k in ("underflow", "overflow") if f"work_histogram_{k}" in ds)
+        density = counts / max(1, int(counts.sum()) + outside) / width
         ax[1, 1].bar(edges[:-1], density, width=width, align="edge", color="C0", alpha=0.7)
+        if outside:
+            title += f"\n{outside} of {int(counts.sum()) + outside} configurations outside the bins"
         ax[1, 1].set(xlabel="W_N [g0]", ylabel="probability density [1/g0]", title=title)
         _readable_ticks(ax[1, 1].xaxis)
+    from matplotlib.ticker import MaxNLocator
+
+    for a in (ax[0, 0], ax[0, 1], ax[1, 0]):  # collisions and steps are whole numbers (N = 1 gave 0.96 … 1.04)
+        a.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     fig.suptitle(f"{_title(ds)}\n{_params(ds)}", fontsize=10)
     fig.tight_layout()
     return fig

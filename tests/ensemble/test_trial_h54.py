@@ -1,0 +1,57 @@
+"""Helper-54 trials: what users read from ensemble results after the run (summary.png edge cases)."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+
+
+def _summary(res, model):
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("xarray")
+    from jaxthermo.apps import summary
+    from jaxthermo.apps._plotting import pyplot
+
+    return summary._ensemble(pyplot(), res.to_xarray(model=model, attrs={"study": "ensemble"}))
+
+
+def test_summary_of_one_configuration_and_one_collision_shows_its_values():
+    """n_configs = 1, N = 1: every curve was one point drawn as a line (nothing visible: three empty
+    panels), and the W_N panel, with var = NaN for one configuration, drew one bar of density 1.6e10 on
+    a ±1e-9 axis (a histogram of rounding). Now the points carry markers and the panel states W_N."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.05))
+    res = jt.ensemble(model, jnp.diag(jnp.array([1.0, 0.0])), 1, 1, alphas=(1.0,))
+    fig = _summary(res, model)
+    for panel in fig.axes[:3]:
+        drawn = [line for line in panel.get_lines() if len(line.get_xdata()) == 1]
+        assert drawn and all(line.get_marker() not in ("None", None, "") for line in drawn)
+    hist = fig.axes[3]
+    assert not hist.patches  # no bar
+    text = " ".join(t.get_text() for t in hist.texts)
+    assert "the only configuration" in text
+    # the value stated is W_1 of that configuration: ⟨W_N⟩ of a one-configuration run
+    assert f"W_N = {float(res.mean_total_work):.6g} g0" in text
+
+
+def test_summary_density_counts_the_configurations_outside_the_bins():
+    """The W_N bars were normalised to the configurations inside the edges, so that Σ density·width = 1
+    even when some W_N lie outside: with a range holding about half of them the density was twice the
+    true one. Now as Histogram.density: Σ density·width = (inside)/n_configs, the identity
+    P(inside) + P(outside) = 1, and the title says how many lie outside."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.2))
+    rho0 = jnp.diag(jnp.array([1.0, 0.0]))
+    n = 400
+    full = jt.ensemble(model, rho0, 5, n, alphas=(1.0,))
+    w = full.mean_total_work
+    sd = float(np.sqrt(full.var_total_work))
+    res = jt.ensemble(model, rho0, 5, n, alphas=(1.0,), work_range=(w, w + 4 * sd))  # about half above the mean
+    h = res.work_histogram
+    outside = h.underflow + h.overflow
+    assert 0.3 * n < outside < 0.7 * n
+    fig = _summary(res, model)
+    bars = fig.axes[3].patches
+    area = sum(b.get_height() * b.get_width() for b in bars)
+    np.testing.assert_allclose(area, 1 - outside / n, rtol=1e-12)
+    np.testing.assert_allclose([b.get_height() for b in bars], h.density, rtol=1e-12)
+    assert f"{outside} of {n} configurations outside the bins" in fig.axes[3].get_title()
