@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from jaxthermo import GlobalModel, energy_assignment
+from jaxthermo import GlobalModel, energy_assignment, minimal_dissipation
 from jaxthermo.assignment import refine_times
 
 SM = np.array([[0.0, 1.0], [0.0, 0.0]])
@@ -177,3 +177,40 @@ def test_a_boolean_object_or_string_state_is_refused_by_models_a_b_and_c():
     # the same state as numbers runs: |1⟩⟨1| ⊗ |1⟩⟨1| has Ũ_S = Ũ_E = 1 (an eigenstate of the exchange)
     out = energy_assignment(global_model, np.diag([0.0, 0.0, 0.0, 1.0]), [0.0, 1.0])
     np.testing.assert_allclose(np.asarray(out.energies)[:, -1], [1.0, 0.0, 1.0], atol=1e-14)
+
+
+# ---------------------------------------------------------------- non-Markovian intervals at the run's precision
+
+
+def _damping_model(gamma, scale, dtype):
+    """Resonant exchange with the environment qubit in |0⟩: Φ_t is amplitude damping with survival amplitude
+    cos(γt), L_t = 2γ tan(γt) D[σ₋] (closed form): the other two canonical rates are 0, and the damping rate is
+    negative exactly for π/2 < γt < π (mod π)."""
+    h = scale * np.diag([0.0, 1.0])
+    return GlobalModel(h.astype(dtype), (scale * gamma * EXCHANGE).astype(dtype), h.astype(dtype))
+
+
+def test_rounding_of_a_zero_rate_is_not_reported_as_information_backflow():
+    # float32: the zero rates came out as −1.3e-7 and four grid intervals of [0, 2.5] (γt < 1.25 < π/2, divisible
+    # dynamics) were reported non-Markovian; float64 with energies of 1e8 the same (−4e-8 against −1e-9)
+    rho_s, rho_e = np.array([[0.5, 0.3], [0.3, 0.5]]), np.diag([1.0, 0.0])
+    for dtype, scale in ((np.float32, 1.0), (np.float64, 1e8)):
+        times = (np.linspace(0.0, 2.5, 26) / scale).astype(dtype)
+        out = minimal_dissipation(_damping_model(0.5, scale, dtype), rho_s.astype(dtype), rho_e.astype(dtype), times)
+        assert np.min(np.asarray(out.rates)) < -1e-9  # the rounding is there
+        assert out.non_markovian_intervals == []
+    # the genuine backflow (tan γt < 0 on (π/2, π) and (3π/2, 2π)) is still found in float32
+    gamma = 0.7
+    times = np.linspace(0.0, 2 * np.pi / gamma, 17)
+    closed = np.tan(gamma * times)
+    expected = [(times[5], times[7]), (times[13], times[15])]
+    assert np.all(closed[[5, 6, 7, 13, 14, 15]] < 0) and np.all(closed[[1, 2, 3, 9, 10, 11]] > 0)
+    with pytest.warns(RuntimeWarning):  # singular at γt = π/2, 3π/2 (times[4], times[12])
+        out = minimal_dissipation(
+            _damping_model(gamma, 1.0, np.float32),
+            np.diag([0.3, 0.7]).astype(np.float32),
+            np.diag([1.0, 0.0]).astype(np.float32),
+            times.astype(np.float32),
+        )
+        found = out.non_markovian_intervals
+    assert found == [(pytest.approx(a, rel=1e-6), pytest.approx(b, rel=1e-6)) for a, b in expected]
