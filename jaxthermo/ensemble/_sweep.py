@@ -40,7 +40,11 @@ class SweepResult:
             raise ValueError(f"name every axis of the sweep: {list(self.axes)}; got {sorted(params)}")
         index = []
         for name, values in self.axes.items():
-            hits = np.flatnonzero(np.isclose(np.asarray(values, float), float(params[name]), rtol=1e-12, atol=0))
+            values = np.asarray(values)
+            # compared at the axis's precision: a float32 axis holds 0.1 as 0.100000001 (at(theta=0.1) missed it)
+            dtype = values.dtype if np.issubdtype(values.dtype, np.floating) else np.float64
+            target = np.asarray(float(params[name])).astype(dtype)
+            hits = np.flatnonzero(np.isclose(values.astype(dtype), target, rtol=1e-12, atol=0))
             if hits.size == 0:
                 raise ValueError(f"{name}={params[name]} is not on the grid {list(values)}")
             index.append(int(hits[0]))
@@ -49,6 +53,7 @@ class SweepResult:
     def stack(self, field: str) -> np.ndarray:
         """``field`` of every grid point as one array of shape (grid shape) + (field shape)."""
         values = [np.asarray(getattr(r, field)) for r in self.results]
+        _check_same_shapes(values, field)
         return np.stack(values).reshape(self.shape + values[0].shape)
 
     def stack_sensitivity(self, name: str, field: str) -> np.ndarray:
@@ -57,6 +62,7 @@ class SweepResult:
         if self.results[0].sensitivity is None or name not in self.results[0].sensitivity:
             raise ValueError(f"name: no sensitivity with respect to {name!r}; run the sweep with wrt=({name!r},)")
         values = [np.asarray(getattr(r.sensitivity[name], field)) for r in self.results]
+        _check_same_shapes(values, field)
         return np.stack(values).reshape(self.shape + values[0].shape)
 
     def to_xarray(self, model=None, attrs=None):
@@ -65,6 +71,17 @@ class SweepResult:
         from ._xarray import sweep_to_xarray
 
         return sweep_to_xarray(self, model, attrs)
+
+
+def _check_same_shapes(values, field):
+    """``ValueError`` naming ``field`` where grid points differ in its shape (a grid over ``n_steps``), not
+    NumPy's "all input arrays must have the same shape"."""
+    shapes = sorted({v.shape for v in values})
+    if len(shapes) > 1:
+        raise ValueError(
+            f"field={field!r}: its shape differs between grid points ({shapes}: a grid over n_steps); "
+            "take each point with .at(...)"
+        )
 
 
 def _apply(model, name, value):
@@ -104,6 +121,8 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
     for name, values in axes.items():
         if values.ndim != 1 or values.size == 0:
             raise ValueError(f"grid[{name!r}] must be a non-empty 1-d list of values")
+        if np.unique(values).size != values.size:  # the same point run twice, and .at() finds only the first
+            raise ValueError(f"grid[{name!r}] = {values.tolist()}: repeated values")
     names = list(axes)
     points = list(itertools.product(*(range(len(v)) for v in axes.values())))
     results: list = [None] * len(points)

@@ -306,5 +306,11 @@ def sweep_to_xarray(sweep, model=None, attrs=None):
     # histogram edges differ per point: already stacked as data variables
     ds = xr.Dataset(data, coords=coords)
     ds = _finish(ds, sweep.results[0], model, attrs)
+    # a scanned parameter's value is its coordinate: the model's unscanned base value (model_theta = 0.3 on a
+    # grid over θ = 0.1, 0.2) described no point of the sweep
+    for name in names:
+        for key in (f"model_{name}", f"distribution_{name}"):
+            if attrs is None or key not in attrs:
+                ds.attrs.pop(key, None)
     ds.attrs["grid"] = ",".join(names)
     return ds

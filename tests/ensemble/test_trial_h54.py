@@ -55,3 +55,55 @@ def test_summary_density_counts_the_configurations_outside_the_bins():
     np.testing.assert_allclose(area, 1 - outside / n, rtol=1e-12)
     np.testing.assert_allclose([b.get_height() for b in bars], h.density, rtol=1e-12)
     assert f"{outside} of {n} configurations outside the bins" in fig.axes[3].get_title()
+
+
+def _sweep_model():
+    return jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.2))
+
+
+def test_sweep_at_finds_a_float32_grid_value_and_repeated_values_are_refused():
+    """A float32 axis holds 0.1 as 0.100000001: at(theta=0.1) said "theta=0.1 is not on the grid
+    [0.1, 0.2]" (compared in float64 with rtol 1e-12). A grid with a repeated value ran the point twice,
+    and .at() found only the first; now ValueError naming grid['theta']."""
+    rho0 = jt.thermal_state(2, 0.5, 1.0)
+    grid = {"theta": np.array([0.1, 0.2], np.float32)}
+    sw = jt.sweep(_sweep_model(), rho0, 3, 40, seed=1, grid=grid, alphas=(1.0,))
+    # the point is the run at θ = float32(0.1), the value the grid holds
+    single = jt.ensemble(_sweep_model().replace(theta=float(np.float32(0.1))), rho0, 3, 40, seed=1, alphas=(1.0,))
+    np.testing.assert_allclose(sw.at(theta=0.1).mean_work, single.mean_work, rtol=1e-12)
+    with pytest.raises(ValueError, match="not on the grid"):
+        sw.at(theta=0.15)
+    with pytest.raises(ValueError, match=r"grid\['theta'\].*repeated"):
+        jt.sweep(_sweep_model(), rho0, 3, 40, grid={"theta": [0.1, 0.2, 0.1]})
+
+
+def test_sweep_stack_of_a_grid_over_n_steps_names_the_field():
+    """stack('mean_work') of a grid over N = 2, 3 failed in NumPy ("all input arrays must have the same
+    shape"); now ValueError naming the field and the shapes."""
+    sw = jt.sweep(_sweep_model(), jt.thermal_state(2, 0.5, 1.0), 3, 20, grid={"n_steps": [2, 3]}, alphas=(1.0,))
+    assert sw.stack("mean_total_work").shape == (2,)  # scalars stack
+    with pytest.raises(ValueError, match=r"field='mean_work'.*\(2,\), \(3,\)"):
+        sw.stack("mean_work")
+
+
+def test_sweep_xarray_attributes_do_not_give_the_base_value_of_a_scanned_parameter():
+    """sweep.to_xarray(model=model) wrote model_theta = 0.3 and distribution_sigma = 0.2 (the base model's)
+    on a Dataset over θ ∈ {0.1, 0.4}, σ ∈ {0.05, 0.1}: values of no grid point. Scanned parameters are now
+    given by their coordinates only; unscanned ones stay."""
+    pytest.importorskip("xarray")
+    grid = {"theta": [0.1, 0.4], "sigma": [0.05, 0.1]}
+    sw = jt.sweep(_sweep_model(), jt.thermal_state(2, 0.5, 1.0), 3, 20, grid=grid, alphas=(1.0,))
+    ds = sw.to_xarray(model=_sweep_model())
+    assert "model_theta" not in ds.attrs and "distribution_sigma" not in ds.attrs
+    assert ds.attrs["model_beta"] == 1.0 and ds.attrs["model_g0"] == 1.0 and ds.attrs["distribution"] == "Gaussian"
+    np.testing.assert_array_equal(ds.theta.values, grid["theta"])
+    np.testing.assert_array_equal(ds.sigma.values, grid["sigma"])
+    # each point's numbers are those of the run at its coordinates
+    point = jt.ensemble(
+        _sweep_model().replace(theta=0.4, distribution=jt.Gaussian(0.05)),
+        jt.thermal_state(2, 0.5, 1.0),
+        3,
+        20,
+        alphas=(1.0,),
+    )
+    np.testing.assert_allclose(ds.mean_work.sel(theta=0.4, sigma=0.05).values, point.mean_work, rtol=1e-12)
