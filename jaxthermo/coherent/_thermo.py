@@ -14,6 +14,7 @@ I = −βΔF − ΔC_A (eq. (14)), S(ρ_A'‖ρ_A) = βW_C + ΔC_A (eq. (15)) wi
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from typing import NamedTuple
 
@@ -32,11 +33,13 @@ from .._information import (
 )
 from .._qudit import commutator, dagger, expectation, gibbs_populations
 from .._qutip import qobj_inputs
+from .._validation import is_concrete, value_checks_enabled
 from ._master import _dissipator, _master_equation_rhs, _species_generator, coherent_drive
 from ._model import (
     _pinching_parts,
     ancilla_state,
     centered,
+    centered_eigh,
     complex_dtype,
     energy_coherence,
     require_single_species,
@@ -266,11 +269,52 @@ def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermod
     times NaN), so take ``jax.jacfwd`` there.
     """
     rho, n_species = collision_inputs(model, rho, "collision_thermodynamics", n_species)
-    return _collision_thermodynamics(model, rho, n_species)
+    out, eta = _collision_thermodynamics(model, rho, n_species)
+    _warn_outside_expansion(eta)
+    return out
+
+
+# η above which the leading-order identities of [WCCM] eqs. (14)–(16) are not trusted (docs/coherent.md §8)
+EXPANSION_LIMIT = 0.1
+
+
+def _warn_outside_expansion(eta) -> None:
+    """``UserWarning`` naming η when the expansion parameter of a concrete evaluation exceeds ``EXPANSION_LIMIT``
+    (docs/coherent.md §8): the residuals are then no longer small against the terms (at β = 50, τ = 0.01 the
+    residual equals S(ρ_A'‖ρ_A) itself, 0.12, with βW_C + ΔC_A ≈ 0)."""
+    if not is_concrete(eta) or not value_checks_enabled():
+        return
+    worst = float(jnp.max(eta))
+    if not worst <= EXPANSION_LIMIT:
+        warnings.warn(
+            f"collision_thermodynamics: expansion parameter eta = max|(rho_A' - rho_th)_ij|/sqrt(p_i p_j) = "
+            f"{worst:.3g} > {EXPANSION_LIMIT} (the ancilla's relative change, in the eigenbasis of H_A with p its "
+            "thermal populations): the leading-order identities of [WCCM] eqs. (14)-(16) (residual_information, "
+            "residual_relative_entropy, bound_margin) do not hold; the exact Sigma, I and S(rho_A'||rho_A) are "
+            "unaffected. eta ~ tau g^2/p_min + sqrt(tau)|lam| max|K|: take a smaller tau or lam",
+            UserWarning,
+            stacklevel=4,  # the caller of collision_thermodynamics (under its qobj_inputs wrapper)
+        )
+
+
+def _expansion_parameter(rho_out, h_a, beta):
+    """η = max_ij |(ρ_A' − ρ_th)_ij|/√(p_i p_j) in the eigenbasis of H_A (p its thermal populations, from their
+    logarithms: finite where they underflow): the relative change of the ancilla around which [WCCM] (S33)–(S40)
+    expand log ρ. Entries within the rounding 16·d·ε of ρ_A' are dropped. No derivatives."""
+    sg = jax.lax.stop_gradient
+    rho_out, h_a, beta = sg(rho_out), sg(h_a), sg(beta)
+    e, u = centered_eigh(h_a)
+    log_p = jax.nn.log_softmax(-beta * (e - e[..., :1]), axis=-1)
+    d = dagger(u) @ rho_out @ u - jnp.diag(jnp.exp(log_p)).astype(rho_out.dtype)
+    size = jnp.abs(d)
+    floor = 16 * d.shape[-1] * float(jnp.finfo(size.dtype).eps)
+    keep = size > floor
+    log_ratio = jnp.log(jnp.where(keep, size, 1.0)) - 0.5 * (log_p[..., :, None] + log_p[..., None, :])
+    return jnp.exp(jnp.max(jnp.where(keep, log_ratio, -jnp.inf), axis=(-2, -1)))
 
 
 @partial(jax.jit, static_argnames="n_species")
-def _collision_thermodynamics(model, rho, n_species: int) -> CollisionThermodynamics:
+def _collision_thermodynamics(model, rho, n_species: int):
     cdt = complex_dtype(model)
     beta = as_real(model.beta, cdt)
     c = _collide(model, rho, n_species)
@@ -283,6 +327,7 @@ def _collision_thermodynamics(model, rho, n_species: int) -> CollisionThermodyna
     ds = von_neumann_entropy(c.system) - von_neumann_entropy(rho)
     df = c.energy_change - _over_beta(ds, beta)
     wc = _coherent_work(model, rho) * as_real(model.tau, cdt)
+    eta = _expansion_parameter(c.ancilla, h_a, beta)
     return CollisionThermodynamics(
         mutual_information=info,
         ancilla_relative_entropy=rel,
@@ -293,4 +338,4 @@ def _collision_thermodynamics(model, rho, n_species: int) -> CollisionThermodyna
         residual_information=info + beta * c.energy_change - ds + dc,  # βΔF = βΔU − ΔS, finite at β = 0
         residual_relative_entropy=rel - beta * wc - dc,
         bound_margin=beta * wc + dc,
-    )
+    ), eta

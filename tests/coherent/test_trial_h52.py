@@ -129,3 +129,60 @@ def test_negative_beta_stroboscopic_fixed_point_is_the_inverted_gibbs_state():
     np.testing.assert_allclose(np.asarray(cb.steady_state(model)), thermal, atol=1e-15)
     traj = cb.stroboscopic_trajectory(model, thermal, 3)
     np.testing.assert_allclose(np.asarray(traj.states[-1]), thermal, atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# collision_thermodynamics outside the regime of its leading-order expansion
+
+RHO = np.array([[0.6, 0.2 - 0.1j], [0.2 + 0.1j, 0.4]])
+
+
+def _exact_ancilla_terms(beta, tau, lam, omega=1.0):
+    """From SciPy's collision: S(ρ_A'‖ρ_th) at λ = 0 with log p analytic, and η = max|(ρ_A' − ρ_th)_ij|/√(p_i p_j)."""
+    model = cb.qubit_example(omega=omega, beta=beta, lam=lam, tau=tau)
+    p = {f: np.asarray(getattr(model, f)) for f in ("H_S", "H_A", "V", "chi")} | dict(beta=beta, lam=lam, tau=tau)
+    _, rho_a_out, _ = reference_collision(p, RHO)
+    log_p = -beta * np.array([-omega / 2, omega / 2])
+    log_p -= np.logaddexp(log_p[0], log_p[1])
+    rel = -numpy_entropy(rho_a_out) - float(np.sum(np.diag(rho_a_out).real * log_p))
+    delta = rho_a_out - np.diag(np.exp(log_p))
+    eta = float(np.max(np.abs(delta) * np.exp(-0.5 * (log_p[:, None] + log_p[None, :]))))
+    return model, rel, eta
+
+
+def test_cold_bath_collision_thermodynamics_warns_outside_its_expansion():
+    """β = 50, τ = 0.01: the ancilla's excited population p_1 = e^{−50} changes by ~τg², so S(ρ_A'‖ρ_A) = 0.12 (exact)
+    while eq. (15) gives βW_C + ΔC_A ≈ 0: the residual is the whole term. It was returned without a word; now a
+    UserWarning names the expansion parameter η (checked against SciPy's collision, ~2.6e19)."""
+    model, rel, eta = _exact_ancilla_terms(50.0, 0.01, 0.0)
+    with pytest.warns(UserWarning, match=r"expansion parameter eta = .* > 0\.1") as caught:
+        t = cb.collision_thermodynamics(model, RHO)
+    shown = float(str(caught[0].message).split(" = ")[2].split(" ")[0])
+    np.testing.assert_allclose(shown, eta, rtol=1e-2)  # as printed (3 digits)
+    assert eta > 1e18
+    np.testing.assert_allclose(float(t.ancilla_relative_entropy), rel, rtol=1e-9)
+    assert rel > 0.05
+    assert abs(float(t.residual_relative_entropy)) > 0.9 * rel  # the leading order misses it entirely
+
+
+def test_collision_thermodynamics_is_quiet_inside_its_expansion():
+    """β = 1, τ = 1e-4, λ = 0: η ≈ 2e-3 (SciPy), no warning, and the residual of eq. (15) is a small fraction of the
+    exact S(ρ_A'‖ρ_A)."""
+    model, rel, eta = _exact_ancilla_terms(1.0, 1e-4, 0.0)
+    assert eta < 0.01
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = cb.collision_thermodynamics(model, RHO)
+    np.testing.assert_allclose(float(t.ancilla_relative_entropy), rel, rtol=1e-8)
+    assert abs(float(t.residual_relative_entropy)) < 0.01 * rel
+
+
+def test_collision_thermodynamics_warns_for_strong_coherence():
+    """λ at half its positivity limit: √τ|λ| max|K| = 0.5, the log of ρ_A is not expanded to leading order (residual
+    ~30 % of the terms at β = 1, τ = 0.01); the warning names η ≥ 0.5."""
+    lam_max = float(cb.allowed_lambda_range(cb.qubit_example(beta=1.0, tau=0.01, lam=0.0)).upper)
+    model = cb.qubit_example(beta=1.0, tau=0.01, lam=0.5 * lam_max)
+    with pytest.warns(UserWarning, match=r"expansion parameter eta = .* = 0\.5\d* > 0\.1"):
+        t = cb.collision_thermodynamics(model, RHO)
+    terms = max(abs(float(t.ancilla_relative_entropy)), abs(float(t.coherence_change)))
+    assert abs(float(t.residual_relative_entropy)) > 0.1 * terms
