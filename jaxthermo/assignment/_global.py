@@ -498,6 +498,18 @@ def reduced_map(model: GlobalModel, rho_env, t) -> ReducedMap:
     return _map_from_propagator(u, u_dot, rho_env.astype(cdt), model.dims)
 
 
+# σ_min/σ_max below this many units of roundoff of the run's precision is rounding, whatever rcond says
+RCOND_ROUNDING = 100.0
+
+
+def resolvable_rcond(rcond, dtype):
+    """``max(rcond, 100 ε)`` with ε of the real ``dtype`` of the run (docs/assignment.md §3): σ_min/σ_max of a
+    matrix computed in that precision carries an error ≈ ε, so a smaller threshold flags nothing (float32 at a
+    singular Φ_t: σ_min/σ_max = 1.2·10⁻⁷ > 10⁻⁸, K_S = 2·10⁶ of rounding returned as finite). float64: 2.2·10⁻¹⁴,
+    below the default 10⁻⁸."""
+    return jnp.maximum(rcond, RCOND_ROUNDING * jnp.finfo(dtype).eps)
+
+
 def generator_from_map(phi, phi_dot):
     """L_t = Φ̇_t Φ_t^{−1} for (n, n) superoperators (a linear solve, no explicit inverse)."""
     return jnp.linalg.solve(phi.T, phi_dot.T).T
@@ -508,8 +520,8 @@ def exact_generator(model: GlobalModel, rho_env, t, *, rcond: float = 1e-8):
 
     L_t diverges where Φ_t is singular (docs/assignment.md §3): there the solve returns rounding noise of
     arbitrary size (2e11 at a singular point of a 2 ⊗ 3 model), so a ``RuntimeWarning`` is issued when
-    ``σ_min(Φ_t)/σ_max(Φ_t) < rcond`` (a finite number > 0, default 1e-8 as in :func:`minimal_dissipation`;
-    concrete ``t`` only, skipped under ``jit``).
+    ``σ_min(Φ_t)/σ_max(Φ_t) < rcond`` (a finite number > 0, default 1e-8 as in :func:`minimal_dissipation`, raised
+    to 100 ε of the run's precision, 1.2e-5 in float32; concrete ``t`` only, skipped under ``jit``).
     """
     check_real_scalar(rcond, "rcond", positive=True)
     phi, phi_dot = reduced_map(model, rho_env, t)
@@ -517,9 +529,10 @@ def exact_generator(model: GlobalModel, rho_env, t, *, rcond: float = 1e-8):
         if not np.all(np.isfinite(np.asarray(phi))):  # inverse_condition would name its own argument, `matrix`
             raise ValueError(f"t={float(t)!r}: the reduced map Φ_t is not finite there (the phases e^(-iEt) overflow)")
         rc = float(inverse_condition(phi))
-        if not rc >= rcond:
+        threshold = float(resolvable_rcond(rcond, jnp.real(phi).dtype))
+        if not rc >= threshold:
             warnings.warn(
-                f"Φ_t is (nearly) non-invertible at t = {float(t)!r} (σ_min/σ_max = {rc:.3g} < rcond = {rcond:g}): "
+                f"Φ_t is (nearly) non-invertible at t = {float(t)!r} (σ_min/σ_max = {rc:.3g} < rcond = {threshold:g}): "
                 "L_t diverges there and the returned generator is dominated by rounding",
                 RuntimeWarning,
                 stacklevel=2,
@@ -627,7 +640,8 @@ def minimal_dissipation(
       rho_env: (d_E, d_E) initial environment state.
       times: (T,) non-decreasing, ≥ 0.
       order: Gauss–Legendre nodes per interval (positive integer).
-      rcond: threshold on σ_min(Φ_t)/σ_max(Φ_t), a finite number > 0.
+      rcond: threshold on σ_min(Φ_t)/σ_max(Φ_t), a finite number > 0; at least 100 ε of the run's precision is
+        used (1.2e-5 in float32, where σ_min/σ_max is rounding below ≈ 1e-7; docs/assignment.md §3).
       trace: Tr K_S, a finite real scalar (default Tr H_S).
       quadrature_tol: None (default, no check) or a finite number > 0: warn when ``quadrature_error``
         exceeds it anywhere on the grid.
@@ -651,6 +665,7 @@ def minimal_dissipation(
     # in the run's precision: canonical_form computes in the dtype of trace (a Python 0.0 is float64)
     trace = jnp.asarray(trace).astype(jnp.real(rho_s0).dtype)
     warn_phase_rounding(model.hamiltonian(cdt), times, times.dtype)
+    rcond = resolvable_rcond(rcond, times.dtype)
     result = _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order, bool(estimate_error))
     warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "Φ_t")
     warn_quadrature_error(result.quadrature_error, result.times, quadrature_tol)

@@ -15,7 +15,7 @@ import pytest
 from scipy.linalg import expm
 
 from jaxthermo import GlobalModel, energy_assignment, minimal_dissipation
-from jaxthermo.assignment import refine_times
+from jaxthermo.assignment import exact_generator, refine_times
 
 SM = np.array([[0.0, 1.0], [0.0, 0.0]])
 N = SM.T @ SM
@@ -214,3 +214,47 @@ def test_rounding_of_a_zero_rate_is_not_reported_as_information_backflow():
         )
         found = out.non_markovian_intervals
     assert found == [(pytest.approx(a, rel=1e-6), pytest.approx(b, rel=1e-6)) for a, b in expected]
+
+
+# ---------------------------------------------------------------- singular maps in float32
+
+
+def _scipy_map(h, rho_e, t, d_s, d_e):
+    """Φ_t (d_S², d_S²) row-major from SciPy's expm in float64: Φ_t(|a⟩⟨b|) = Tr_E[U (|a⟩⟨b| ⊗ ρ_E) U†]."""
+    u = expm(-1j * h * t).reshape(d_s, d_e, d_s, d_e)
+    return np.einsum("aecf,fg,bedg->abcd", u, rho_e, u.conj()).reshape(d_s * d_s, d_s * d_s)
+
+
+def test_float32_singular_map_is_flagged_not_returned_as_rounding():
+    # at a singular point of Φ_t (a sign change of det Φ_t, located in float64 by SciPy and bisection) float32 gives
+    # σ_min/σ_max = 1.2e-7, above rcond = 1e-8: minimal_dissipation returned K_S with entries 2e6 (rounding) as a
+    # regular value with singular False, and exact_generator L_t with entries 3e6 without a warning
+    rng = np.random.default_rng(4)
+    h_s, h_e, h_i = _random_hermitian(rng, 2), _random_hermitian(rng, 3), _random_hermitian(rng, 6)
+    a = rng.normal(size=(3, 3)) + 1j * rng.normal(size=(3, 3))
+    rho_e = a @ a.conj().T / np.trace(a @ a.conj().T).real
+    h = np.kron(h_s, np.eye(3)) + h_i + np.kron(np.eye(2), h_e)
+    det = lambda t: np.linalg.det(_scipy_map(h, rho_e, t, 2, 3)).real
+    lo, hi = 0.7, 0.8
+    assert det(lo) * det(hi) < 0
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if det(mid) * det(lo) > 0 else (lo, mid)
+    t_star = 0.5 * (lo + hi)
+    c64 = np.complex64
+    model32 = GlobalModel(h_s.astype(c64), h_i.astype(c64), h_e.astype(c64))
+    rho_s = np.array([[0.5, 0.2], [0.2, 0.5]], c64)
+    times = np.array([0.0, t_star - 0.3, t_star, t_star + 0.3], np.float32)
+    with pytest.warns(RuntimeWarning, match="non-invertible"):
+        out = minimal_dissipation(model32, rho_s, rho_e.astype(c64), times)
+    assert float(out.inverse_condition[2]) < 1e-6  # rounding of a true 0
+    np.testing.assert_array_equal(np.asarray(out.singular), [False, False, True, False])
+    assert np.all(np.isnan(np.asarray(out.hamiltonian[2]))) and np.isnan(float(out.assignment.energy[2]))
+    assert np.all(np.isfinite(np.asarray(out.hamiltonian)[[0, 1, 3]]))
+    with pytest.warns(RuntimeWarning, match=r"non-invertible at t = .* < rcond = 1.19209e-05"):
+        exact_generator(model32, rho_e.astype(c64), np.float32(t_star))
+    # float64: unchanged threshold (1e-8), the same time flagged; a regular time passes silently
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exact_generator(GlobalModel(h_s, h_i, h_e), rho_e, t_star - 0.3)
+        exact_generator(model32, rho_e.astype(c64), np.float32(t_star - 0.3))
