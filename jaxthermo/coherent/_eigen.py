@@ -72,6 +72,16 @@ class EigenoperatorCoupling:
             )
         check_finite(x, name)
 
+    @staticmethod
+    def _check_beta(beta) -> None:
+        """``ValueError`` naming ``beta`` unless it is one number: an array of K inverse temperatures was paired with
+        the K terms (``rates(H_A, [1, 2])`` gave γ_1 at β = 1 and γ_2 at β = 2 without a word), other lengths failed
+        inside an einsum."""
+        if np.ndim(beta) != 0:
+            raise ValueError(
+                f"beta must be one inverse temperature (a scalar); got shape {np.shape(beta)}: use jax.vmap over beta"
+            )
+
     def _arrays(self):
         L, A = jnp.asarray(self.L), jnp.asarray(self.A)
         cdt = complex_dtype_for(jnp.result_type(L.dtype, A.dtype, jnp.asarray(self.g).dtype))
@@ -85,9 +95,11 @@ class EigenoperatorCoupling:
         return v + dagger(v)
 
     def rates(self, H_A, beta) -> Rates:
-        """``Rates(down=γ⁻, up=γ⁺)``, each (K,): ``|g_k|²⟨A_k A_k†⟩_th`` and ``|g_k|²⟨A_k† A_k⟩_th``."""
+        """``Rates(down=γ⁻, up=γ⁺)``, each (K,): ``|g_k|²⟨A_k A_k†⟩_th`` and ``|g_k|²⟨A_k† A_k⟩_th``, for one β (of
+        either sign; an array of β raises ``ValueError``, use ``jax.vmap``)."""
         self._check_operator(H_A, "H_A", "A")
         check_hermitian(H_A, "H_A")
+        self._check_beta(beta)
         L, A, g = self._arrays()
         rho_th = gibbs_state(jnp.asarray(H_A).astype(A.dtype), beta)
         weight = jnp.abs(g) ** 2
@@ -119,6 +131,7 @@ class EigenoperatorCoupling:
         check_density_matrix(rho, "rho", dim=np.shape(self.L)[-1])
         self._check_operator(H_A, "H_A", "A")
         check_hermitian(H_A, "H_A")
+        self._check_beta(beta)
         L, A, g = self._arrays()
         rho_th = gibbs_state(jnp.asarray(H_A).astype(A.dtype), beta)
         jumps = jnp.concatenate([g[:, None, None] * dagger(L), jnp.conj(g)[:, None, None] * L])

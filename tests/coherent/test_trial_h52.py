@@ -186,3 +186,30 @@ def test_collision_thermodynamics_warns_for_strong_coherence():
         t = cb.collision_thermodynamics(model, RHO)
     terms = max(abs(float(t.ancilla_relative_entropy)), abs(float(t.coherence_change)))
     assert abs(float(t.residual_relative_entropy)) > 0.1 * terms
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# EigenoperatorCoupling: one β
+
+
+def test_eigenoperator_rates_refuse_an_array_of_beta():
+    """A ladder with K = 2 terms (ω = 1, 2) and β = [1, 2]: ``rates`` paired term k with β_k (γ⁻ = [0.705, 0.0297]:
+    term 1 at β = 1, term 2 at β = 2, from γ⁻_k = |g_k|² ⟨A_k A_k†⟩_th), and ``dissipator`` failed inside an einsum;
+    both now raise a ValueError naming beta. Scalar β: the closed form."""
+    L1, L2 = np.zeros((3, 3)), np.zeros((3, 3))
+    L1[0, 1], L2[1, 2] = 1.0, 1.0
+    coupling = cb.EigenoperatorCoupling(
+        np.stack([L1, L2]), np.stack([L1, L2]), np.array([1.0, 0.5]), np.array([1.0, 2.0])
+    )
+    h_a = np.diag([0.0, 1.0, 3.0])
+    for call in (
+        lambda: coupling.rates(h_a, np.array([1.0, 2.0])),
+        lambda: coupling.dissipator(np.eye(3) / 3, h_a, [1.0, 2.0]),
+    ):
+        with pytest.raises(ValueError, match="beta must be one inverse temperature"):
+            call()
+    beta = 2.0
+    p = np.exp(-beta * np.diag(h_a)) / np.sum(np.exp(-beta * np.diag(h_a)))
+    rates = coupling.rates(h_a, beta)
+    np.testing.assert_allclose(np.asarray(rates.down), [1.0 * p[0], 0.25 * p[1]], rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(rates.up), [1.0 * p[1], 0.25 * p[2]], rtol=1e-13)
