@@ -295,7 +295,8 @@ def ensemble_mean(
         ``"free_energy"`` (F_α(ρ_{S|N}‖τ_S), needs ``alpha``), or a function
         ``f(rho_N, W_N, Q_N) -> scalar`` of one configuration (pass the same function object to reuse
         the compiled program).
-      alpha: Rényi order of ``"free_energy"`` (any real, ±∞ included; α ≥ 0 with ``quantum``).
+      alpha: Rényi order of ``"free_energy"`` (any real, ±∞ included; α ≥ 0 with ``quantum``); ``alpha``
+        and ``quantum`` are refused for the other observables, which have no order.
       quantum: quantum free energy of coherent states (default: whether ``rho0`` has coherences; for a
         traced ``rho0``, under ``jit``/``vmap``/``grad`` over it, the quantum one for α ≥ 0, which
         equals the classical one for diagonal states).
@@ -331,6 +332,9 @@ def ensemble_mean(
         )
     if observable == "free_energy" and alpha is None:
         raise ValueError('alpha: observable="free_energy" needs the Rényi order, e.g. alpha=1.0')
+    for name, value in (("alpha", alpha), ("quantum", quantum)):
+        if value is not None and observable != "free_energy":  # was ignored: the mean of W_N for alpha=2
+            raise ValueError(f'{name}={value!r}: only observable="free_energy" takes it; got observable={observable!r}')
     theta = model.theta
     if is_concrete(theta) and np.ndim(theta) not in (0,) and np.shape(theta) != (n_steps,):
         raise ValueError(f"theta must be a scalar or a schedule of shape ({n_steps},); got {np.shape(theta)}")

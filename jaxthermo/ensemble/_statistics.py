@@ -63,8 +63,21 @@ class MeansOverConfigurations:
         return self.var_cumulative_work[-1]
 
     def standard_error(self, name: str):
-        """Standard error of ``mean_<name>`` (e.g. ``"work"``, ``"total_work"``, ``"divergence"``): √(var/n)."""
-        return standard_error(getattr(self, f"var_{name}"), self.n_configs)
+        """Standard error of ``mean_<name>`` (e.g. ``"work"``, ``"total_work"``, ``"divergence"``): √(var/n);
+        ``stderr_<name>`` where that is what the result keeps (``"exp_minus_beta_work"``). ``ValueError``
+        naming ``name`` for a mean without one (``"state"``, the mean-state functionals)."""
+        var = getattr(self, f"var_{name}", None)
+        if var is None and getattr(self, f"stderr_{name}", None) is not None:  # kept as such: ⟨e^{−βW_N}⟩
+            return getattr(self, f"stderr_{name}")
+        if var is None:  # was AttributeError: 'EnsembleResult' object has no attribute 'var_state'
+            names = sorted(f[4:] for f in dir(type(self)) if f.startswith("var_")) + sorted(
+                f[4:] for f in getattr(self, "__dataclass_fields__", {}) if f.startswith("var_")
+            )
+            raise ValueError(
+                f"name={name!r}: no variance over configurations is kept for mean_{name}; "
+                f"standard errors exist for {sorted(set(names))}"
+            )
+        return standard_error(var, self.n_configs)
 
 
 # leading_sum folds by this factor until at most _LEAF rows are left

@@ -107,3 +107,35 @@ def test_sweep_xarray_attributes_do_not_give_the_base_value_of_a_scanned_paramet
         alphas=(1.0,),
     )
     np.testing.assert_allclose(ds.mean_work.sel(theta=0.4, sigma=0.05).values, point.mean_work, rtol=1e-12)
+
+
+def test_standard_error_of_a_mean_without_a_variance_names_the_choices():
+    """res.standard_error("state") raised AttributeError ("no attribute 'var_state'"), and so did
+    standard_error("exp_minus_beta_work"), though the result keeps that standard error. Now the kept one is
+    returned, equal to ensemble_mean's √(Var e^{−βW_N}/n) over the same configurations (β = 1), and a
+    ValueError names the choices otherwise."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.2))
+    rho0 = jnp.diag(jnp.array([0.8, 0.2]))
+    res = jt.ensemble(model, rho0, 1, 300, alphas=(1.0,), wrt="theta")
+    # N = 1: W_1 of configuration i from the engine's own draw δ_i (one collision, closed form)
+    mean_w = jt.ensemble_mean(model, rho0, 1, 300, stderr=True)
+    np.testing.assert_allclose(res.standard_error("total_work"), mean_w.stderr, rtol=1e-10)
+    np.testing.assert_array_equal(res.standard_error("exp_minus_beta_work"), res.stderr_exp_minus_beta_work)
+    jar = jt.ensemble_mean(model, rho0, 1, 300, observable=lambda rho, w, q: jnp.exp(-w), stderr=True)
+    np.testing.assert_allclose(res.standard_error("exp_minus_beta_work"), jar.stderr, rtol=1e-10)
+    for target in (res, res.sensitivity["theta"]):
+        with pytest.raises(ValueError, match=r"name='state'.*standard errors exist for \[.*'total_work'"):
+            target.standard_error("state")
+
+
+def test_ensemble_mean_refuses_alpha_and_quantum_for_an_observable_without_them():
+    """ensemble_mean(..., observable="total_work", alpha=2.0) returned ⟨W_N⟩ and dropped alpha (and
+    quantum) without a word; now ValueError naming it."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.2))
+    rho0 = jnp.diag(jnp.array([0.8, 0.2]))
+    with pytest.raises(ValueError, match=r"alpha=2\.0: only observable=\"free_energy\""):
+        jt.ensemble_mean(model, rho0, 2, 10, observable="total_work", alpha=2.0)
+    with pytest.raises(ValueError, match=r"quantum=True: only observable=\"free_energy\""):
+        jt.ensemble_mean(model, rho0, 2, 10, observable="total_heat", quantum=True)
+    # the free energy takes both
+    jt.ensemble_mean(model, rho0, 2, 10, observable="free_energy", alpha=2.0, quantum=True)
