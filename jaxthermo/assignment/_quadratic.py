@@ -133,6 +133,13 @@ class QuadraticReservoirs:
                 raise ValueError(f"coupling must have shape (N1, N2) = ({n1}, {n2}); got {np.shape(self.coupling)}")
             check_finite(self.coupling, "coupling")
         for name in ("beta1", "beta2", "mu1", "mu2"):
+            # one β and one μ per reservoir: an array broadcast into β(h − μ·1) (a vector μ gave h − diag(μ), a
+            # (N, N) β an entrywise product), a thermal state of nothing, without a word
+            if np.ndim(getattr(self, name)) != 0:
+                raise ValueError(
+                    f"{name} must be one real number per reservoir (a scalar; jax.vmap for a sweep); got shape "
+                    f"{np.shape(getattr(self, name))}"
+                )
             if should_validate(getattr(self, name)):
                 check_finite(getattr(self, name), name)
         if self.statistics == "boson":

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from jaxthermo import GlobalModel, energy_assignment, minimal_dissipation
+from jaxthermo import GlobalModel, QuadraticReservoirs, energy_assignment, minimal_dissipation
 from jaxthermo.assignment import exact_generator, refine_times
 
 SM = np.array([[0.0, 1.0], [0.0, 0.0]])
@@ -258,3 +258,32 @@ def test_float32_singular_map_is_flagged_not_returned_as_rounding():
         warnings.simplefilter("error")
         exact_generator(GlobalModel(h_s, h_i, h_e), rho_e, t_star - 0.3)
         exact_generator(model32, rho_e.astype(c64), np.float32(t_star - 0.3))
+
+
+# ---------------------------------------------------------------- quadratic reservoirs: one β, one μ per reservoir
+
+
+def test_quadratic_reservoirs_refuse_array_temperatures_and_chemical_potentials():
+    # mu1 = [0.1, 0.3] with N1 = 2 ran as h1 − diag(μ) (no grand-canonical state), beta1 of shape (2, 2) as an entrywise
+    # product β ∘ h1, beta2 of shape (1, 1) broadcast: thermal states of nothing, without a word
+    h1, h2, g = np.array([[1.0, 0.2], [0.2, 1.5]]), 0.8 * np.eye(2), 0.1 * np.ones((2, 2))
+    for name, bad in (
+        ("mu1", np.array([0.1, 0.3])),
+        ("beta1", np.array([[1.0, 2.0], [2.0, 1.0]])),
+        ("beta2", np.array([[1.0]])),
+        ("mu2", [0.0]),
+        ("beta1", np.array([1.0, 2.0])),  # failed inside as "a is not Hermitian"
+    ):
+        with pytest.raises(ValueError, match=rf"^{name} must be one real number per reservoir .* got shape"):
+            QuadraticReservoirs(h1, h2, g, **{name: bad})
+    # a sweep goes through jax.vmap: the same numbers as one model per β, and the β = 1 state is f(β(h1 − μ)) (NumPy)
+    model = QuadraticReservoirs(h1, h2, g, beta1=1.0, mu1=0.2)
+    times = jnp.linspace(0.0, 2.0, 5)
+    betas = jnp.array([0.5, 1.0])
+    swept = jax.vmap(lambda b: model.replace(beta1=b).energetics(times).bare.heat)(betas)
+    one_by_one = [model.replace(beta1=float(b)).energetics(times).bare.heat for b in betas]
+    np.testing.assert_allclose(np.asarray(swept), np.asarray(one_by_one), atol=1e-14)
+    e, v = np.linalg.eigh(h1 - 0.2 * np.eye(2))
+    np.testing.assert_allclose(
+        np.asarray(model.initial_correlations())[:2, :2], v @ np.diag(1 / (np.exp(e) + 1)) @ v.T, atol=1e-14
+    )
