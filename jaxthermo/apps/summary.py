@@ -61,13 +61,17 @@ def _point(names, values) -> str:
     return ", ".join(f"{_symbol(g)} = {v:g}" for g, v in zip(names, np.atleast_1d(values)))
 
 
-def _params(ds):
-    """The model-A parameters of a run, written as on a plot (scanned ones are absent from the attributes)."""
+def _params(ds, width: int = 120):
+    """The model-A parameters of a run, written as on a plot (scanned ones are absent from the attributes),
+    in lines of at most about ``width`` characters."""
     parts = []
     for k in ("model_d", "model_beta", "model_g0", "model_theta"):
         if k in ds.attrs:
             v = ds.attrs[k]
             text = f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+            if np.ndim(v) == 1 and np.size(v) > 1:  # a θ schedule: its 200 values ran off the page
+                v = np.asarray(v, float)
+                text = f"schedule of {v.size} ({v[0]:.4g} … {v[-1]:.4g})"
             parts.append(f"{_symbol(k.removeprefix('model_'))} = {text}")
     if "model_kind" in ds.attrs:
         parts.append(f"{ds.attrs['model_kind']} inhomogeneity")
@@ -84,7 +88,20 @@ def _params(ds):
         parts.append(f"{int(ds.attrs['n_configs'])} configurations")
     if "seed" in ds.attrs:
         parts.append(f"seed {ds.attrs['seed']}")
-    return ", ".join(parts)
+    return _wrap(parts, width)
+
+
+def _wrap(parts, width: int = 120) -> str:
+    """``parts`` joined by ", ", broken into lines of at most about ``width`` characters (the title is
+    centred on the figure: a longer line ran off both edges)."""
+    lines = [""]
+    for part in parts:
+        if lines[-1] and len(lines[-1]) + 2 + len(part) > width:
+            lines[-1] += ","
+            lines.append(part)
+        else:
+            lines[-1] = f"{lines[-1]}, {part}" if lines[-1] else part
+    return "\n".join(lines)
 
 
 SPREADS = ("sigma", "width", "delta")
@@ -251,7 +268,8 @@ def _sweep(plt, ds):
     if others:
         for a in ax:
             a.legend(fontsize=8)
-    fig.suptitle(f"{_title(ds)}: grid over {', '.join(map(_symbol, grid))}\n{_params(ds)}", fontsize=10)
+    params = _params(ds, 120 if with_divergence else 65)  # one panel: a figure 6 inches wide
+    fig.suptitle(f"{_title(ds)}: grid over {', '.join(map(_symbol, grid))}\n{params}", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -139,3 +139,16 @@ def test_ensemble_mean_refuses_alpha_and_quantum_for_an_observable_without_them(
         jt.ensemble_mean(model, rho0, 2, 10, observable="total_heat", quantum=True)
     # the free energy takes both
     jt.ensemble_mean(model, rho0, 2, 10, observable="free_energy", alpha=2.0, quantum=True)
+
+
+def test_summary_title_of_a_theta_schedule_fits_the_figure():
+    """A θ schedule of 40 values was printed whole in the suptitle of summary.png, a 300-character line
+    that ran off both edges and cut 'configurations, seed 0'; now 'θ = schedule of 40 (first … last)'
+    and the line is broken at about 120 characters."""
+    theta = np.linspace(0.05, 0.4, 40)
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, jnp.asarray(theta), distribution=jt.Gaussian(0.05))
+    res = jt.ensemble(model, jnp.diag(jnp.array([1.0, 0.0])), 40, 50, alphas=(1.0,))
+    fig = _summary(res, model)
+    title = fig._suptitle.get_text()
+    assert "θ = schedule of 40 (0.05 … 0.4)" in title and "50 configurations, seed 0" in title
+    assert max(len(line) for line in title.splitlines()) <= 125
