@@ -487,6 +487,11 @@ def reduced_map(model: GlobalModel, rho_env, t) -> ReducedMap:
     """
     _require_constant(model)
     check_real_scalar(t, "t")
+    if should_validate(t) and float(np.asarray(t)) < 0:  # the package's times are >= 0 (module docstring)
+        raise ValueError(
+            f"t={float(np.asarray(t))!r}: must be >= 0, the time since the product state ρ_S ⊗ ρ_E was prepared "
+            "(a negative t gave the backward map, whose generator has negative rates that are no backflow)"
+        )
     rho_env = one_state(rho_env, "rho_env", model.dims[1])
     # the state sets the precision and t follows it (README "Precision"): a float32 state with any t,
     # Python or NumPy float64, runs in complex64 (jnp.asarray(t).dtype made such a run complex128)

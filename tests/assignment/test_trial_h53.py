@@ -15,7 +15,7 @@ import pytest
 from scipy.linalg import expm
 
 from jaxthermo import GlobalModel, QuadraticReservoirs, energy_assignment, minimal_dissipation
-from jaxthermo.assignment import exact_generator, refine_times
+from jaxthermo.assignment import exact_generator, reduced_map, refine_times
 
 SM = np.array([[0.0, 1.0], [0.0, 0.0]])
 N = SM.T @ SM
@@ -287,3 +287,19 @@ def test_quadratic_reservoirs_refuse_array_temperatures_and_chemical_potentials(
     np.testing.assert_allclose(
         np.asarray(model.initial_correlations())[:2, :2], v @ np.diag(1 / (np.exp(e) + 1)) @ v.T, atol=1e-14
     )
+
+
+def test_reduced_map_and_exact_generator_refuse_a_negative_time():
+    # t = -1 gave the backward map and a generator with canonical rate -0.54 (+0.54 at t = 1; detuned exchange
+    # with the environment in |0⟩, Markovian up to its first singular time), read as backflow
+    model = GlobalModel(np.diag([0.0, 1.0]), 0.5 * EXCHANGE, np.diag([0.0, 1.3]))
+    rho_e = np.diag([1.0, 0.0])
+    for call in (reduced_map, exact_generator):
+        for t in (-1.0, -1e-300, np.float32(-0.5)):
+            with pytest.raises(ValueError, match=r"^t=.*: must be >= 0"):
+                call(model, rho_e, t)
+    # t = 0: Φ_0 is the identity (closed form), L_0 = −i[H_S + Tr_E(H_I ρ_E), ·] = −i[H_S, ·] here
+    np.testing.assert_allclose(np.asarray(reduced_map(model, rho_e, 0.0).phi), np.eye(4), atol=1e-15)
+    h_s = np.diag([0.0, 1.0])
+    commutator = -1j * (np.kron(h_s, np.eye(2)) - np.kron(np.eye(2), h_s.T))
+    np.testing.assert_allclose(np.asarray(exact_generator(model, rho_e, 0.0)), commutator, atol=1e-14)
