@@ -11,6 +11,8 @@ import dataclasses
 
 import numpy as np
 
+from ._validation import check_numeric
+
 
 @dataclasses.dataclass(frozen=True)
 class Histogram:
@@ -35,10 +37,21 @@ class Histogram:
     overflow: int = 0
 
     @classmethod
-    def from_samples(cls, values, bins: int = 50, range=None) -> Histogram:
+    def from_samples(cls, values, bins: int = 50, range=None, *, range_name: str = "range") -> Histogram:
         """Histogram of ``values`` with ``np.histogram``'s binning (last bin closed) and out-of-range
-        counts; NaN values count as overflow (``range`` is then needed: NumPy finds none from NaN)."""
+        counts; NaN values count as overflow (``range`` is then needed: NumPy finds none from NaN).
+
+        ``values`` must be real (``TypeError``; NumPy binned the real parts of complex values, with complex
+        edges) and ``range`` finite with lo < hi (``ValueError`` naming ``range_name``: NumPy widened an
+        empty range (y, y) to (y − ½, y + ½), edges that were not asked for)."""
+        check_numeric(values, "values")
         values = np.asarray(values).ravel()
+        if range is not None:
+            lo_hi = np.asarray(range, dtype=float) if np.ndim(range) == 1 and len(range) == 2 else None
+            if lo_hi is None or not np.all(np.isfinite(lo_hi)) or not lo_hi[0] < lo_hi[1]:
+                raise ValueError(f"{range_name}={range!r}: must be (lo, hi) with finite lo < hi")
+        elif values.size and np.any(np.isnan(values)):
+            raise ValueError(f"values hold NaN: give {range_name}=(lo, hi) (no range can be found from NaN)")
         counts, edges = np.histogram(values, bins=bins, range=range)
         underflow = int(np.sum(values < edges[0]))
         return cls(edges, counts, underflow, int(values.size - np.sum(counts) - underflow))

@@ -229,4 +229,4 @@ def single_collision_histogram(
     if scale == 0:
         raise ValueError("g0, theta: y = W/(g0 sin²θ) needs g0 sin²θ != 0")
     y = np.asarray(getattr(e, quantity)) / scale
-    return Histogram.from_samples(y, bins=bins, range=y_range)
+    return Histogram.from_samples(y, bins=bins, range=y_range, range_name="y_range")

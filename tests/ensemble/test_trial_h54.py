@@ -1,5 +1,6 @@
 """Helper-54 trials: what users read from ensemble results after the run (summary.png edge cases)."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -152,3 +153,23 @@ def test_summary_title_of_a_theta_schedule_fits_the_figure():
     title = fig._suptitle.get_text()
     assert "θ = schedule of 40 (0.05 … 0.4)" in title and "50 configurations, seed 0" in title
     assert max(len(line) for line in title.splitlines()) <= 125
+
+
+def test_histogram_from_samples_refuses_complex_values_and_an_empty_range():
+    """Histogram.from_samples binned the real parts of complex values between complex edges (only a
+    ComplexWarning), and NumPy widened a range (y, y) to (y − ½, y + ½) without a word: edges nobody
+    asked for. Now TypeError naming values, ValueError naming the range (y_range in
+    single_collision_histogram)."""
+    with pytest.raises(TypeError, match="values must be real"):
+        jt.Histogram.from_samples(np.array([1 + 1j, 2 + 5j, 3]), bins=2)
+    with pytest.raises(ValueError, match=r"range=\(1\.0, 1\.0\): must be \(lo, hi\) with finite lo < hi"):
+        jt.Histogram.from_samples([1.0, 1.0], bins=4, range=(1.0, 1.0))
+    with pytest.raises(ValueError, match="give range="):
+        jt.Histogram.from_samples([0.1, np.nan], bins=4)
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.05))
+    rho = jnp.diag(jnp.array([0.7, 0.3]))
+    with pytest.raises(ValueError, match=r"y_range=\(0\.2, 0\.2\)"):
+        jt.single_collision_histogram(model, rho, jax.random.key(0), 100, "work", 10, (0.2, 0.2))
+    # a proper range: the counts of the values inside, the rest under/overflow (NaN with the overflow)
+    h = jt.Histogram.from_samples([-1.0, 0.1, 0.6, 0.6, 2.0, np.nan], bins=2, range=(0.0, 1.0))
+    assert h.counts.tolist() == [1, 2] and (h.underflow, h.overflow) == (1, 2)
