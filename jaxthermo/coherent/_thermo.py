@@ -189,7 +189,7 @@ def _ancilla_relative_entropy(rho_out, rho_a, h_a, beta, chi, s):
     M = 1 + s D^{−1/2}χD^{−1/2} formed in H_A's eigenbasis:
 
     * s = 0: the value ``S(ρ'‖ρ_th) = −S(ρ') + β(⟨H_A⟩_ρ' − E_0) + log Z'``, since ``log ρ_th = −β(H_A − E_0) − log Z'``
-      (``Z' = Σ_j e^{−β(E_j − E_0)}``, E_0 the lowest level), exact at every β; its derivatives (of every
+      (``Z' = Σ_j e^{−β(E_j − E_0)}``, E_0 the lowest level for β ≥ 0, the highest for β < 0), exact at every β; its derivatives (of every
       order, in s too) are those of the form below;
     * inside the allowed range: ``−S(ρ') − Tr ρ' log ρ_A``, the eigenvalues of ρ_A clipped from below at
       ``μ_min(M)·p_min/2``, below a lower bound on them (ρ_A = D^{1/2} M D^{1/2} in the eigenbasis of H_A with
@@ -199,7 +199,9 @@ def _ancilla_relative_entropy(rho_out, rho_a, h_a, beta, chi, s):
     """
     cdt = rho_a.dtype
     e = jnp.linalg.eigvalsh(h_a)
-    e0 = jax.lax.stop_gradient(e[0])
+    # the level the exponents are measured from: the lowest for β ≥ 0, the highest for β < 0, so −β(E_j − E_0) ≤ 0
+    # and β⟨H_A − E_0⟩ + log Z' does not cancel ±β(E_max − E_min) (β = −30: S(ρ'‖ρ_th) = −7e-15 for 7e-17)
+    e0 = jax.lax.stop_gradient(jnp.where(beta >= 0, e[0], e[-1]))
     log_z = jax.scipy.special.logsumexp(-beta * (e - e0))
     entropy_out = von_neumann_entropy(rho_out)
     # ⟨H_A − E_0⟩ from H_A − E_0·1: ⟨H_A⟩ − E_0 lost ε·E_0 to cancellation (an offset of H_A)

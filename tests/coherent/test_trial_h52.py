@@ -213,3 +213,23 @@ def test_eigenoperator_rates_refuse_an_array_of_beta():
     rates = coupling.rates(h_a, beta)
     np.testing.assert_allclose(np.asarray(rates.down), [1.0 * p[0], 0.25 * p[1]], rtol=1e-13)
     np.testing.assert_allclose(np.asarray(rates.up), [1.0 * p[1], 0.25 * p[2]], rtol=1e-13)
+
+
+@pytest.mark.parametrize("beta", [20.0, -20.0])
+def test_cold_and_inverted_ancilla_relative_entropy_to_its_own_precision(beta):
+    """λ = 0, the bath's rare level (population p_r = e^{−20}/(1 + e^{−20})) at 10 p_r in ρ_S: S(ρ_A'‖ρ_th) = 8.05e-12.
+    For β < 0 it was 3.4e-4 off (log ρ_th written from the lowest level, so β⟨H_A − E_0⟩ and log Z' cancelled
+    |β|ΔE = 20 to ε; at β = −30 it gave 0 for 3.7e-16); now 4e-6, as for β > 0. Reference: SciPy's collision, ρ_A'
+    diagonal (energy conserving), q_r log(q_r/p_r) + (1 − q_r)(log1p(−q_r) − log1p(−p_r))."""
+    p_r = 1 / (1 + np.exp(abs(beta)))
+    rare = 1 if beta > 0 else 0
+    rho = np.diag([1 - 10 * p_r, 10 * p_r]) if beta > 0 else np.diag([10 * p_r, 1 - 10 * p_r])
+    model = cb.qubit_example(beta=beta, lam=0.0, tau=0.01)
+    p = {f: np.asarray(getattr(model, f)) for f in ("H_S", "H_A", "V", "chi")} | dict(beta=beta, lam=0.0, tau=0.01)
+    _, rho_a_out, _ = reference_collision(p, rho)
+    q_r = rho_a_out[rare, rare].real
+    expected = q_r * np.log(q_r / p_r) + (1 - q_r) * (np.log1p(-q_r) - np.log1p(-p_r))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # outside the leading-order expansion (η ≫ 1)
+        got = float(cb.collision_thermodynamics(model, rho).ancilla_relative_entropy)
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
