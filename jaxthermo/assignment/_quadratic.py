@@ -53,7 +53,7 @@ from ._assignment import (
     minimal_dissipation_assignment,
     warn_quadrature_error,
 )
-from ._global import warn_singular
+from ._global import resolvable_rcond, warn_singular
 from ._propagator import phases, propagator_rows, spectral_decomposition, warn_phase_rounding
 
 STATISTICS = ("fermion", "boson")
@@ -433,7 +433,8 @@ def quadratic_energetics(
         start at ``times[0]`` and a zero-length interval contributes 0.
       reservoir: 1 or 2, the reservoir playing the system.
       order: Gauss–Legendre nodes per interval (positive integer).
-      rcond: threshold on σ_min(G(t)) (G is a contraction, σ_max ≤ 1), a finite number > 0.
+      rcond: threshold on σ_min(G(t)) (G is a contraction, σ_max ≤ 1), a finite number > 0; at least 100 ε of the
+        run's precision is used (1.2e-5 in float32, where σ_min(G) of 60 + 60 modes came out 1.2e-6 at a zero).
       batch_size: times evaluated together (memory/speed trade-off; 1 evaluates them one by one).
       quadrature_tol: None (default, no check) or a finite number > 0: warn when ``quadrature_error``
         exceeds it anywhere on the grid.
@@ -450,6 +451,7 @@ def quadratic_energetics(
         model = model.swapped()
     m = model.single_particle_matrix()
     warn_phase_rounding(m, times, jnp.real(m).dtype)
+    rcond = resolvable_rcond(rcond, jnp.real(m).dtype)  # float32: σ_min(G) is rounding below ≈ 10 ε (60 + 60 modes)
     result = _quadratic_core(model, jnp.asarray(times), rcond, order, batch_size, bool(estimate_error))
     warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "G(t)")
     warn_quadrature_error(result.quadrature_error, result.times, quadrature_tol)

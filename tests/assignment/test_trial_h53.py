@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from jaxthermo import GlobalModel, QuadraticReservoirs, energy_assignment, minimal_dissipation
+from jaxthermo import GlobalModel, QuadraticReservoirs, energy_assignment, minimal_dissipation, quadratic_energetics
 from jaxthermo.assignment import exact_generator, reduced_map, refine_times
 
 SM = np.array([[0.0, 1.0], [0.0, 0.0]])
@@ -303,3 +303,35 @@ def test_reduced_map_and_exact_generator_refuse_a_negative_time():
     h_s = np.diag([0.0, 1.0])
     commutator = -1j * (np.kron(h_s, np.eye(2)) - np.kron(np.eye(2), h_s.T))
     np.testing.assert_allclose(np.asarray(exact_generator(model, rho_e, 0.0)), commutator, atol=1e-14)
+
+
+def test_float32_quadratic_zero_of_g_is_flagged_not_returned_as_rounding():
+    # 60 + 60 resonant all-to-all modes (Δ = 0, Γ = 0.5): the bright-mode block of G(t) is e^{−iν̄t} cos(Γt/2) (closed
+    # form, docs/assignment.md §5), zero at t* = π/Γ. float32 computed σ_min(G(t*)) = 1.2e-6 > rcond = 1e-6: k with
+    # entries 1.9e3 and U^md = 4.96e4 (9.89 on either side) came back unflagged
+    model = QuadraticReservoirs.from_regime(
+        60, 60, detuning=0.0, effective_coupling=0.5, nu2=1.0, g=0.01, beta1=1.0, beta2=0.3
+    )
+    f32 = np.float32
+    model32 = model.replace(
+        h1=np.asarray(model.h1, f32),
+        h2=np.asarray(model.h2, f32),
+        coupling=np.asarray(model.coupling, f32),
+        beta1=f32(1.0),
+        beta2=f32(0.3),
+    )
+    t_star = np.pi / 0.5
+    times = np.array([0.0, t_star - 0.5, t_star, t_star + 0.5])
+    assert abs(np.cos(0.5 * times[2] / 2)) < 1e-15 and np.all(np.abs(np.cos(0.5 * times[[0, 1, 3]] / 2)) > 0.1)
+    with pytest.warns(RuntimeWarning, match=r"G\(t\) is \(nearly\) non-invertible"):
+        out32 = quadratic_energetics(model32, times.astype(f32))
+    np.testing.assert_array_equal(np.asarray(out32.singular), [False, False, True, False])
+    assert np.isnan(float(out32.minimal_dissipation.energy[2])) and np.all(np.isnan(np.asarray(out32.k[2])))
+    with pytest.warns(RuntimeWarning, match="non-invertible"):
+        out64 = quadratic_energetics(model, times)
+    regular = [0, 1, 3]
+    np.testing.assert_allclose(
+        np.asarray(out32.minimal_dissipation.energy)[regular],
+        np.asarray(out64.minimal_dissipation.energy)[regular],
+        rtol=1e-5,
+    )
