@@ -194,14 +194,17 @@ def check_ancilla_positive(model) -> None:
             tau = jax.lax.stop_gradient(jnp.asarray(s.tau))
             error_if(~(tau > 0), "tau must be > 0; got {value}", tau)
         if any(is_numeric_tracer(getattr(s, f)) for f in ("lam", "chi", "tau", "beta", "H_A")):
-            rho_a = jax.lax.stop_gradient(ancilla_state(s))
-            tol = 1e-10 if rho_a.dtype == jnp.complex128 else 1e-5
-            w = jnp.linalg.eigvalsh(rho_a)[..., 0]
+            # λ against allowed_lambda_range, as validate does: an absolute 1e-10 on ρ_A's smallest eigenvalue let a
+            # cold ancilla through with λ 5000 times its limit (p_1 = e^{−40}: ρ_A's eigenvalue p_1 − τλ² ≥ −1e-10)
+            cdt = complex_dtype(s)
+            lo, hi = jax.lax.stop_gradient(allowed_lambda_range(s))
+            lam = jax.lax.stop_gradient(as_real(s.lam, cdt))
+            margin = 1e-12 if cdt == jnp.complex128 else 1e-5
             error_if(
-                ~(w >= -tol),
-                "lam: the ancilla state rho_A = rho_th + sqrt(tau) lam chi is not positive semidefinite "
-                "(smallest eigenvalue {value}); lam lies outside its allowed range",
-                w,
+                ~((lam <= hi * (1 + margin)) & (lam >= lo * (1 + margin))),
+                "lam: the ancilla state rho_A = rho_th + sqrt(tau) lam chi is not positive semidefinite: "
+                "lam = {value} lies outside its allowed range (allowed_lambda_range)",
+                lam,
             )
 
 

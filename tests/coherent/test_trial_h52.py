@@ -233,3 +233,26 @@ def test_cold_and_inverted_ancilla_relative_entropy_to_its_own_precision(beta):
         warnings.simplefilter("ignore", UserWarning)  # outside the leading-order expansion (η ≫ 1)
         got = float(cb.collision_thermodynamics(model, rho).ancilla_relative_entropy)
     np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
+def test_traced_lambda_beyond_a_cold_ancillas_range_is_caught_under_jit():
+    """validate = "always", λ traced: β = 40, λ_max = 2.1e-8 (τ = 0.01). λ = 1e-6 and 1e-4 (50 and 5000 times the
+    limit) passed the old check (ρ_A's smallest eigenvalue p_1 − τλ² ≥ −1e-10) and gave Σ = +∞; now refused like
+    a concrete model. λ = λ_max/2 passes and is finite."""
+    import jax
+
+    import jaxthermo
+
+    rho = RHO
+    model = cb.qubit_example(beta=40.0, lam=0.0, tau=0.01)
+    lam_max = float(cb.allowed_lambda_range(model).upper)
+    p_1 = 1 / (1 + np.exp(40.0))
+    np.testing.assert_allclose(lam_max, np.sqrt(p_1 * (1 - p_1)) / np.sqrt(0.01), rtol=1e-12)  # K = σ_x/√(p0 p1)
+    with jaxthermo.config.override(validate="always"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        sigma = jax.jit(lambda lam: cb.collision_thermodynamics(model.replace(lam=lam), rho).entropy_production)
+        assert np.isfinite(float(sigma(0.5 * lam_max)))
+        for lam in (1e-6, 1e-4):
+            with pytest.raises(Exception, match="lam: the ancilla state") as info:
+                jax.block_until_ready(sigma(lam))
+            assert isinstance(info.value, (ValueError, jax.errors.JaxRuntimeError))
