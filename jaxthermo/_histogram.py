@@ -36,6 +36,11 @@ class Histogram:
     underflow: int = 0
     overflow: int = 0
 
+    def __eq__(self, other):
+        """Equal edges, counts and out-of-range counts (the generated ``==`` compared arrays as tuples:
+        "truth value of an array … is ambiguous")."""
+        return fields_equal(self, other)
+
     @classmethod
     def from_samples(cls, values, bins: int = 50, range=None, *, range_name: str = "range") -> Histogram:
         """Histogram of ``values`` with ``np.histogram``'s binning (last bin closed) and out-of-range
@@ -84,3 +89,34 @@ class Histogram:
         """Monte-Carlo standard error of :attr:`density`, ``√(p (1 − p)/n)/Δy``, (n_bins,)."""
         p = self.probabilities
         return np.sqrt(p * (1 - p) / max(self.total, 1)) / self.widths
+
+
+def values_equal(a, b) -> bool:
+    """``a == b`` for the values a result holds: arrays (and array-likes) equal in shape and entries, NaN
+    equal to NaN (rows a run did not evaluate), dicts, tuples and lists entry by entry."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (
+            isinstance(a, dict)
+            and isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(values_equal(a[k], b[k]) for k in a)
+        )
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return a == b
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and not np.isscalar(a):
+        return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b))
+    if a is None or b is None:
+        return a is None and b is None
+    x, y = np.asarray(a), np.asarray(b)
+    if x.shape != y.shape:
+        return False
+    numeric = all(np.issubdtype(v.dtype, np.number) or v.dtype == np.bool_ for v in (x, y))
+    return bool(np.array_equal(x, y, equal_nan=numeric and (x.dtype.kind in "fc" or y.dtype.kind in "fc")))
+
+
+def fields_equal(a, b) -> bool:
+    """Dataclass equality over the fields that take part in comparisons (``compare=True``), by
+    :func:`values_equal`; ``NotImplemented`` for another type."""
+    if type(a) is not type(b):
+        return NotImplemented
+    return all(values_equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a) if f.compare)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._config import config
-from .._histogram import Histogram
+from .._histogram import Histogram, fields_equal
 from .._information import trace_distance
 from .._qudit import thermal_state
 from ..inhomogeneous import averaged_reservoir_state
@@ -94,6 +94,12 @@ class EnsembleResult(MeansOverConfigurations):
     heat_cumulants: np.ndarray = None
     mean_exp_minus_beta_work: np.ndarray = None
     stderr_exp_minus_beta_work: np.ndarray = None
+
+    def __eq__(self, other):
+        """Equal statistics (arrays entry by entry, NaN equal to NaN; ``info`` and the sensitivities not
+        compared): ``load_result(path) == res`` after ``save_result(path, res)``. The generated ``==``
+        compared arrays as tuples and raised "truth value of an array … is ambiguous"."""
+        return fields_equal(self, other)
 
     def to_xarray(self, model=None, attrs=None):
         """This result as an ``xarray.Dataset`` with named dims (``collision``, ``step``, ``alpha``,

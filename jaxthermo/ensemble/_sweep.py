@@ -13,6 +13,7 @@ import itertools
 
 import numpy as np
 
+from .._histogram import fields_equal
 from . import _files
 from ._engine import check_grid_inputs, run_grid
 from ._result import EnsembleResult, check_saved_type, result_from_stats
@@ -29,6 +30,12 @@ class SweepResult:
 
     axes: dict
     results: tuple
+
+    def __eq__(self, other):
+        """Equal axes (names, order, values) and equal results point by point (``load_sweep(path) == sweep``)."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return list(self.axes) == list(other.axes) and fields_equal(self, other)
 
     @property
     def shape(self):

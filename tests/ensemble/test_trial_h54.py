@@ -1,5 +1,7 @@
 """Helper-54 trials: what users read from ensemble results after the run (summary.png edge cases)."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -173,3 +175,22 @@ def test_histogram_from_samples_refuses_complex_values_and_an_empty_range():
     # a proper range: the counts of the values inside, the rest under/overflow (NaN with the overflow)
     h = jt.Histogram.from_samples([-1.0, 0.1, 0.6, 0.6, 2.0, np.nan], bins=2, range=(0.0, 1.0))
     assert h.counts.tolist() == [1, 2] and (h.underflow, h.overflow) == (1, 2)
+
+
+def test_a_loaded_result_compares_equal_to_the_saved_one(tmp_path):
+    """`load_result(path) == res` (the documented exact round trip) raised "The truth value of an array
+    with more than one element is ambiguous" (the dataclass == compared arrays as tuples), for
+    histograms and sweeps too. Now entry-by-entry equality, NaN rows (divergence_every) equal."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.2))
+    rho0 = jt.thermal_state(2, 0.5, 1.0)
+    res = jt.ensemble(model, rho0, 3, 20, divergence_every=2, alphas=(1.0,))
+    assert np.isnan(res.mean_divergence[1]).all()  # a row not evaluated
+    back = jt.load_result(jt.save_result(tmp_path / "r", res))
+    assert back == res and not (back != res) and back.work_histogram == res.work_histogram
+    nudged = dataclasses.replace(back, mean_work=np.nextafter(back.mean_work, np.inf))
+    assert nudged != res
+    other = dataclasses.replace(back.work_histogram, overflow=back.work_histogram.overflow + 1)
+    assert other != res.work_histogram
+    sw = jt.sweep(model, rho0, 3, 20, grid={"theta": [0.1, 0.2]}, alphas=(1.0,))
+    assert jt.load_sweep(jt.save_sweep(tmp_path / "s", sw)) == sw
+    assert jt.sweep(model, rho0, 3, 20, grid={"theta": [0.1, 0.3]}, alphas=(1.0,)) != sw
