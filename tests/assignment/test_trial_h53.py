@@ -335,3 +335,17 @@ def test_float32_quadratic_zero_of_g_is_flagged_not_returned_as_rounding():
         np.asarray(out64.minimal_dissipation.energy)[regular],
         rtol=1e-5,
     )
+
+
+def test_quadratic_peak_times_include_the_flagged_nodes():
+    # one resonant mode against one (Δ = 0, γ = 0.5): G(t) = e^{−iωt} cos(γt) (closed form) vanishes at t* = π/(2γ),
+    # the one Gauss node (order 1) of [0, 2t*]; it was flagged and warned of, but peak_times (interior grid minima
+    # only) was empty, so refine_times(times, out.peak_times, ...) refined nothing
+    gamma = 0.5
+    model = QuadraticReservoirs(np.eye(1), np.eye(1), gamma * np.ones((1, 1)))
+    t_star = np.pi / (2 * gamma)
+    with pytest.warns(RuntimeWarning, match="non-invertible"):
+        out = quadratic_energetics(model, np.array([0.0, 2 * t_star]), order=1)
+    assert np.asarray(out.singular_nodes).tolist() == [[True]]
+    np.testing.assert_allclose(out.peak_times, [t_star], rtol=1e-15)
+    assert refine_times(np.array([0.0, 2 * t_star]), out.peak_times, 0.1, points=5).size == 2 + 5
