@@ -489,17 +489,21 @@ _PSI = [0.0, 0.0] + [(-1.0) ** n / n for n in range(2, 19)]
 _CHI = [0.0, 0.0] + [(n - 1) / math.factorial(n) for n in range(2, 22)]
 
 
+def x_minus_log1p(x, log1p_x):
+    """``ψ(x) = x − log(1 + x) ≥ 0`` for x > −1, accurate relative to its value: its series below |x| < 0.1, where
+    the difference cancels, else ``x − log1p_x`` with the caller's ``log1p_x = log(1 + x)`` (which it may form in
+    log space where 1 + x underflows)."""
+    small = jnp.abs(x) < 0.1
+    return jnp.where(small, _series(jnp.where(small, x, 0.0), _PSI), x - jnp.where(small, 0.0, log1p_x))
+
+
 def log1p_gap(g, lam):
-    """``g − λ log(1 + g/λ) = λ ψ(g/λ) ≥ 0`` for ``g, λ ≥ 0`` (its limit g at λ = 0), accurate relative to the
-    value: by the series of ψ(x) = x − log1p(x) for g < λ/10, where the direct difference cancels."""
-    small = g < 0.1 * lam
-    lam_s = jnp.where(small, lam, 1.0)
-    x = jnp.where(small, g, 0.0) / lam_s
-    series = lam_s * _series(x, _PSI)
-    pos = (lam > 0) & ~small
-    lam_b = jnp.where(pos, lam, 1.0)
-    direct = jnp.where(pos, g - lam_b * jnp.log1p(jnp.where(pos, g, 0.0) / lam_b), g)
-    return jnp.where(small, series, direct)
+    """``g − λ log(1 + g/λ) = λ ψ(g/λ) ≥ 0`` for ``λ ≥ 0``, ``g > −λ`` (its limit g ≥ 0 at λ = 0), accurate relative
+    to the value (:func:`x_minus_log1p`)."""
+    pos = lam > 0
+    lam_s = jnp.where(pos, lam, 1.0)
+    x = jnp.where(pos, g, 0.0) / lam_s
+    return jnp.where(pos, lam_s * x_minus_log1p(x, jnp.log1p(jnp.where(jnp.abs(x) < 0.1, 0.0, x))), g)
 
 
 def bregman_kl_terms(p, log_t):
