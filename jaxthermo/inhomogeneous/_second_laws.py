@@ -26,7 +26,7 @@ from .._information import free_energy as classical_free_energy
 from .._information import log_thermal_populations, quantum_free_energy, von_neumann_entropy, x_minus_log1p
 from .._qudit import populations
 from .._validation import check_density_matrix, check_orders, is_concrete
-from ._dynamics import _check_one_delta, _collide, _prepare, _validate, collide_generic
+from ._dynamics import _check_one_delta, _collide, _prepare, _require_scalar_theta, _validate, collide_generic
 from ._model import InhomogeneousReservoir, has_closed_form, reservoir_parameters
 
 
@@ -96,6 +96,7 @@ def collision_second_laws(model: InhomogeneousReservoir, rho, delta, alphas, qua
     """W and ΔF_α = F_α(ρ'‖τ_S) − F_α(ρ‖τ_S) of one collision with inhomogeneity δ (docs/inhomogeneous.md)."""
     _validate(model, rho, delta)
     _check_one_delta(delta)
+    _require_scalar_theta(model, "use model.replace(theta=theta_r) for collision r")
     rho_c, delta_c, theta = _prepare(model, rho, delta, None)
     rho_new, e = _collide(model, rho_c, delta_c, theta)
     f = free_energies(model, jnp.stack([rho_c, rho_new]), alphas, quantum)
@@ -119,6 +120,7 @@ def entropy_production(model: InhomogeneousReservoir, rho, delta):
     """
     _validate(model, rho, delta)
     _check_one_delta(delta)
+    _require_scalar_theta(model, "use model.replace(theta=theta_r) for collision r")
     rho = as_state(rho)
     result = collide_generic(model, rho, delta)
     _, delta_c, theta = _prepare(model, rho, delta, None)

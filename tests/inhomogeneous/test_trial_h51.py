@@ -188,3 +188,15 @@ def test_entropy_production_gradient_of_ground_state_with_cold_reservoir(theta):
     ref = [_decimal_entropy_production(3, b, theta, 0.1, [1.0, 0.0, 0.0]) for b in (beta + h, beta - h)]
     expected = float((ref[0] - ref[1]) / (2 * Decimal(h)))
     np.testing.assert_allclose(got, expected, rtol=1e-8)
+
+
+def test_one_collision_functions_refuse_a_theta_schedule():
+    """entropy_production and collision_second_laws are one collision: a θ schedule in the model (N,) is refused
+    with a ValueError naming theta, as collision_step does. With d = N = 2 the schedule broadcast against the
+    populations (ΔS 0.00308 twice for 0.00104 and 0.00405), and collision_second_laws failed on 'unit trace'."""
+    model = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=np.array([0.1, 0.2]))
+    rho = np.diag([0.6, 0.4]).astype(complex)
+    with pytest.raises(ValueError, match="theta"):
+        jt.inhomogeneous.entropy_production(model, rho, 0.1)
+    with pytest.raises(ValueError, match="theta"):
+        jt.inhomogeneous.collision_second_laws(model, rho, 0.1, [1.0])
