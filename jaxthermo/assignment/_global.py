@@ -579,6 +579,8 @@ class MinimalDissipation(NamedTuple):
         ``peak_times`` too). The dynamics is not divisible across such a time wherever Φ_t regains rank after it
         (no linear map takes Φ_{t*} to Φ_t), whatever the signs of the rates around it."""
         rates = np.asarray(self.rates)
+        if rates.shape[-1] == 0:  # d_S = 1: no canonical rates, no backflow (a reduction over them raised)
+            return []
         undefined = np.any(np.isnan(rates), axis=-1)
         if np.any(undefined):
             warnings.warn(

@@ -349,3 +349,12 @@ def test_quadratic_peak_times_include_the_flagged_nodes():
     assert np.asarray(out.singular_nodes).tolist() == [[True]]
     np.testing.assert_allclose(out.peak_times, [t_star], rtol=1e-15)
     assert refine_times(np.array([0.0, 2 * t_star]), out.peak_times, 0.1, points=5).size == 2 + 5
+
+
+def test_non_markovian_intervals_of_a_one_level_system():
+    # d_S = 1 (a legal GlobalModel): no canonical rates; the property raised NumPy's "zero-size array to reduction
+    # operation" instead of returning no interval
+    model = GlobalModel(np.eye(1), np.diag([0.1, 0.2]), np.diag([0.0, 1.0]))
+    out = minimal_dissipation(model, np.eye(1), np.diag([0.5, 0.5]), [0.0, 1.0])
+    assert out.rates.shape == (2, 0)
+    assert out.non_markovian_intervals == []
