@@ -200,3 +200,32 @@ def test_one_collision_functions_refuse_a_theta_schedule():
         jt.inhomogeneous.entropy_production(model, rho, 0.1)
     with pytest.raises(ValueError, match="theta"):
         jt.inhomogeneous.collision_second_laws(model, rho, 0.1, [1.0])
+
+
+def test_heat_density_where_the_quadratic_term_vanishes():
+    """Hamiltonian kind: A = −(q0' + q0''/2) of the heat vanishes at βg0 tanh(βg0/2) = 2 (βg0 = 2.39935728…); there
+    (−b ± √D)/2a lost the near root's digits: G_Q 8.65 for 8.81 and 6.45 for 6.05 at A = 2e-15. Against the textbook
+    roots in 250-digit decimals from the same (A, B, C); at A = 0 exactly the linear density G((y − C)/B)/|B|."""
+    from jaxthermo.inhomogeneous._statistics import Quadratic, quadratic_density
+
+    sigma = 0.1
+    dist = jt.Gaussian(sigma)
+    rho = np.diag([0.7, 0.3]).astype(complex)
+    x0 = 2.3993572805154866
+    model = jt.InhomogeneousReservoir(2, beta=x0, g0=1.0, theta=0.3, distribution=dist)
+    a, b, c = (float(v) for v in jt.inhomogeneous.quadratic_coefficients(model, rho, "heat"))
+    assert a != 0 and abs(a) < 1e-12
+    ys = [c + 0.05 * b, c - 0.1 * b, c + 0.2 * b]
+    got = np.asarray(jt.inhomogeneous.heat_density(model, rho, np.array(ys)))
+
+    def gauss(x):
+        return (-(x * x) / (2 * Decimal(sigma) ** 2)).exp() / (2 * Decimal(np.pi) * Decimal(sigma) ** 2).sqrt()
+
+    da, db, dc = Decimal(a), Decimal(b), Decimal(c)
+    for y, g in zip(ys, got):
+        root = (db * db + 4 * da * (Decimal(y) - dc)).sqrt()
+        expected = (gauss((-db + root) / (2 * da)) + gauss((-db - root) / (2 * da))) / root
+        np.testing.assert_allclose(g, float(expected), rtol=1e-12)
+    linear = np.asarray(quadratic_density(Quadratic(0.0, b, c), dist.pdf, np.array(ys)))
+    expected = [float(gauss((Decimal(y) - dc) / db) / abs(db)) for y in ys]
+    np.testing.assert_allclose(linear, expected, rtol=1e-12)
