@@ -308,6 +308,7 @@ def small_delta_mean_energy_change(model: InhomogeneousReservoir, rho, variance)
 
 def _small_delta_energy(model, rho, variance, heat):
     check_nonnegative(variance, "variance")
+    _validate(model, rho, 0.0)  # a trace-2 or boolean ρ was taken as given
     rho = as_state(rho)
     model = cast_floats(model, real_dtype_for(rho.dtype))  # the state's precision sets the result's
     dq, ddq = population_derivatives(model)
@@ -353,6 +354,7 @@ def collision_number_scaling(
     D → D(ρ_0, τ̄)); ξ < 1 makes W̄_N grow without bound.
     """
     distribution = distribution_of(model, distribution)
+    _validate(model, rho0, 0.0, "rho0")
     rho0 = as_state(rho0)
     tau_bar = averaged_reservoir_state(model, distribution).astype(rho0.dtype)
     n_values = np.atleast_1d(np.asarray(n_values))

@@ -62,6 +62,22 @@ REFUSED = {
         ValueError,
         "variance",
     ),
+    # the state was taken as given: a trace-2 state gave Q = 0.020 (TAU: -1.3e-4), a boolean one ran as |0><0|
+    "small_delta_mean_heat trace-2 state": (
+        lambda: jt.inhomogeneous.small_delta_mean_heat(MODEL, 2 * TAU, 0.01),
+        ValueError,
+        "rho",
+    ),
+    "small_delta_mean_energy_change boolean state": (
+        lambda: jt.inhomogeneous.small_delta_mean_energy_change(MODEL, np.eye(2, dtype=bool), 0.01),
+        TypeError,
+        "rho",
+    ),
+    "collision_number_scaling non-Hermitian state": (
+        lambda: jt.collision_number_scaling(MODEL, jnp.array([[0.5, 0.3], [0.1, 0.5]]), [10], c=0.5),
+        ValueError,
+        "rho0",
+    ),
     "small_delta_mean_heat NaN variance": (
         lambda: jt.inhomogeneous.small_delta_mean_heat(MODEL, TAU, np.nan),
         ValueError,
