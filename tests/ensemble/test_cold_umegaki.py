@@ -1,0 +1,155 @@
+"""Umegaki D_1(ρ‖τ_S) in the ensemble accurate relative to its value (jaxthermo/ensemble/_divergences.py
+``relative_entropy_term``, ``_umegaki_qubit``). Reference: the definition in decimals (250 digits: tests/conftest.py).
+
+Before: D_1 = Σ_k λ_k log λ_k − Σ_j p_j log t_j (qubit closed form) or Σ_j p_j (log p_j − log t_j) (diagonal
+states) cancelled to ~ε: for a cold qubit (βg = 40) whose excited population is 1.1 t1, D_1 came out
+4.5e-19 (classical) and 1.9e-16 (closed form) for 2.1e-20, at 0.5 t1 negative (−1.5e-18 for 6.5e-19); a
+coherent ρ = τ_S + 1e-9 |0⟩⟨1| + h.c. gave 1.7e-16 for 4.0e-17. A cold reservoir with inhomogeneity puts the
+frozen-configuration D_1 at e^{−βg}-sized values, where those errors are the whole value.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo.ensemble._divergences import classical_divergences, qubit_quantum_divergences
+
+
+def _thermal(bg):
+    """(t0, t1) of a qubit with levels ∓g/2 at inverse temperature β (β g = bg), in decimals."""
+    w = (-Decimal(bg)).exp()
+    return 1 / (1 + w), w / (1 + w)
+
+
+def _umegaki(p1, c_abs, bg):
+    """D_1 of ρ = [[1 − p1, c], [c*, p1]] against τ_S by its definition Σ λ ln λ − Σ p ln t (decimals)."""
+    t0, t1 = _thermal(bg)
+    p1 = Decimal(repr(float(p1))) if not isinstance(p1, Decimal) else p1
+    c2 = (Decimal(repr(float(c_abs))) ** 2) if not isinstance(c_abs, Decimal) else c_abs
+    p0 = 1 - p1
+    rr = ((p0 - p1) ** 2 + 4 * c2).sqrt()
+    lam = [(1 + rr) / 2, (1 - rr) / 2]
+    return sum(x * x.ln() for x in lam if x > 0) - p0 * t0.ln() - p1 * t1.ln()
+
+
+CASES = [  # (βg, p1 / t1, |c|)
+    (40.0, 1.1, 0.0),
+    (40.0, 0.5, 0.0),
+    (40.0, 3.0, 1e-9),
+    (40.0, 1.0, 1e-9),
+    (20.0, 1.1, 0.0),
+    (20.0, 1.0, 1e-12),
+    (5.0, 1.001, 0.0),
+    (5.0, 1.0, 1e-6),
+    (1.0, 1.0 + 1e-6, 0.0),
+    (1.0, 0.7, 0.05),
+    (300.0, 2.0, 0.0),
+]
+
+
+@pytest.mark.parametrize("bg,f,c", CASES)
+def test_qubit_closed_form_relative_accuracy(bg, f, c):
+    t1 = float(_thermal(bg)[1])
+    p1 = f * t1
+    ref = float(_umegaki(p1, c, bg))
+    val = float(
+        qubit_quantum_divergences(
+            jnp.asarray(1.0 - p1), jnp.asarray(c), jnp.asarray(0.0), bg, 1.0, (1.0,), p1=jnp.asarray(p1)
+        )[0]
+    )
+    assert val >= 0.0
+    # abs: the dominant level's population 1 − p1 is rounded (ε), which moves D_1 by ~ε²
+    assert val == pytest.approx(ref, rel=1e-9, abs=1e-30)
+    if c == 0.0:  # diagonal states: the classical route of the ensemble
+        cl = float(classical_divergences(jnp.asarray([1.0 - p1, p1]), bg, 1.0, (1.0,))[0])
+        assert cl >= 0.0
+        assert cl == pytest.approx(ref, rel=1e-9, abs=1e-30)
+
+
+def test_never_negative_near_tau():
+    """D_1 ≥ 0 for states a rounding away from τ_S (each term of the sum is ≥ 0)."""
+    t1 = float(_thermal(1.0)[1])
+    rng = np.random.default_rng(3)
+    p1 = t1 * (1.0 + rng.normal(scale=1e-12, size=64))
+    cl = np.asarray(classical_divergences(jnp.stack([1.0 - p1, p1], -1), 1.0, 1.0, (1.0,)))[:, 0]
+    q = np.asarray(
+        qubit_quantum_divergences(
+            jnp.asarray(1.0 - p1), jnp.asarray(1e-13 * np.ones(64)), jnp.zeros(64), 1.0, 1.0, (1.0,), p1=jnp.asarray(p1)
+        )
+    )[:, 0]
+    assert np.all(cl >= 0.0) and np.all(q >= 0.0)
+
+
+def test_derivatives_match_the_closed_form():
+    """d D_1/dp1 of a diagonal qubit (p0 = 1 − p1) is log(p1/t1) − log(p0/t0); the coherent closed form's
+    derivative in |c| equals a central difference of the decimal reference."""
+    bg, p1 = 2.0, 0.3
+    t0, t1 = (float(x) for x in _thermal(bg))
+    f = lambda q1: classical_divergences(jnp.stack([1.0 - q1, q1]), bg, 1.0, (1.0,))[0]
+    expected = np.log(p1 / t1) - np.log((1 - p1) / t0)
+    assert float(jax.grad(f)(jnp.asarray(p1))) == pytest.approx(expected, rel=1e-12)
+
+    c = 0.1
+    fq = lambda cc: qubit_quantum_divergences(
+        jnp.asarray(1.0 - p1), cc, jnp.asarray(0.0), bg, 1.0, (1.0,), p1=jnp.asarray(p1)
+    )[0]
+    h = Decimal("1e-20")
+    num = (
+        _umegaki(Decimal(repr(p1)), (Decimal(repr(c)) + h) ** 2, bg)
+        - _umegaki(Decimal(repr(p1)), (Decimal(repr(c)) - h) ** 2, bg)
+    ) / (2 * h)
+    assert float(jax.grad(fq)(jnp.asarray(c))) == pytest.approx(float(num), rel=1e-10)
+
+
+def _partial_swap_recursion(p1, c_abs, bg, theta, n):
+    """Populations and |ρ01| of a qubit after n collisions with τ_S (σ = 0) by the partial swap
+    ρ' = c²ρ + s²τ + isc[τ, ρ]: p1' − t1 = c²(p1 − t1), ρ01' = c(c + is(t0 − t1))ρ01 (decimals)."""
+    t0, t1 = _thermal(bg)
+    cth, sth = Decimal(repr(float(np.cos(theta)))), Decimal(repr(float(np.sin(theta))))
+    p1 = Decimal(repr(float(p1)))
+    c2 = Decimal(repr(float(c_abs))) ** 2
+    out = []
+    for _ in range(n + 1):
+        out.append(_umegaki(p1, c2, bg))
+        p1 = t1 + cth**2 * (p1 - t1)
+        c2 = c2 * cth**2 * (cth**2 + sth**2 * (t0 - t1) ** 2)
+    return out
+
+
+@pytest.mark.parametrize("coherence", [0.0, 1e-9])
+def test_ensemble_frozen_d1_of_a_cold_homogeneous_reservoir(coherence):
+    """σ = 0: every configuration relaxes the same way towards τ_S; the frozen-configuration ⟨D_1⟩ after every
+    collision equals the definition evaluated on the decimal recursion of the partial swap (βg0 = 40)."""
+    bg, theta, n = 40.0, 0.1, 30
+    t1 = float(_thermal(bg)[1])
+    p1 = 3.0 * t1
+    rho0 = np.array([[1.0 - p1, coherence], [coherence, p1]])
+    model = jt.InhomogeneousReservoir(2, bg, 1.0, theta, distribution=jt.Gaussian(0.0))
+    res = jt.ensemble(model, rho0, n, 8, alphas=(1.0,), coherent=coherence > 0)
+    ref = np.array([float(x) for x in _partial_swap_recursion(p1, coherence, bg, theta, n)])
+    got = np.asarray(res.mean_divergence)[:, 0]
+    assert np.all(got >= 0.0)
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=0.0)
+    # the mean state is every configuration's state: D_1(ρ̄_r‖τ_S) by the reference route (row 0 too)
+    np.testing.assert_allclose(np.asarray(res.mean_state_divergence)[:, 0], ref, rtol=1e-9, atol=0.0)
+
+
+@pytest.mark.parametrize("bg,f", [(40.0, 1.1), (40.0, 0.5), (20.0, 1.1), (5.0, 1.001), (300.0, 2.0)])
+def test_reference_classical_kl_relative_accuracy(bg, f):
+    """renyi_divergence(p, q, 1) and divergences_to_thermal(quantum=False) near a cold τ_S (Σ p log(p/q) gave
+    4.5e-19 for 2.1e-20 and −1.5e-18 for 6.5e-19 at βg = 40)."""
+    t0, t1 = _thermal(bg)
+    p1 = f * float(t1)
+    ref = float(_umegaki(p1, 0.0, bg))
+    p = jnp.asarray([1.0 - p1, p1])
+    d_ref = float(jt.divergences_to_thermal(jnp.diag(p), bg, 1.0, (1.0,), quantum=False)[0])
+    assert d_ref >= 0.0 and d_ref == pytest.approx(ref, rel=1e-9, abs=1e-30)
+    if bg < 700:  # q as populations (t1 normal)
+        d_pq = float(jt.renyi_divergence(p, jnp.asarray([float(t0), float(t1)]), 1.0))
+        assert d_pq >= 0.0 and d_pq == pytest.approx(ref, rel=1e-6, abs=1e-30)
