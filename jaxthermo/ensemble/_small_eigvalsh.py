@@ -9,7 +9,9 @@ square root or division with several consumers an array of its own, so large bat
 in blocks of 256 matrices (a ``lax.map``, on CPU only), and the Householder reduction, whose
 intermediates are d × d per matrix, in sub-blocks of ≈ 4096/d² matrices within each block, so that
 the intermediates stay in cache (d = 8: 2.7 against 5.4 µs per matrix in blocks of 256 alone;
-benchmarks/RESULTS_ensemble.md).
+benchmarks/RESULTS_ensemble.md). From d = 8 on, each Householder step's matrix is also materialised
+(:func:`hermitian_to_tridiagonal`): XLA's CPU fusion otherwise recomputed every earlier step inside
+each later one (eigenvalues of d = 8: 2.38 → 1.81 µs per matrix, d = 10: 6.9 → 3.3 µs).
 
 1. Householder reduction of the Hermitian matrix to tridiagonal form (Golub & Van Loan,
    *Matrix Computations*, 4th ed., §8.3.1): step k reflects column k below the diagonal onto
@@ -30,6 +32,8 @@ LAPACK-free.
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 
@@ -49,11 +53,18 @@ def _safe_div(num, den):
     return jnp.where(ok, num / jnp.where(ok, den, 1.0), 0.0)
 
 
-def hermitian_to_tridiagonal(re, im):
+def hermitian_to_tridiagonal(re, im, materialise=False):
     """Diagonal and off-diagonal magnitudes (lists of batch arrays) of Hermitian matrices given as
-    real and imaginary parts of shape (d, d, *batch), by Householder reflections (module docstring)."""
+    real and imaginary parts of shape (d, d, *batch), by Householder reflections (module docstring).
+
+    ``materialise``: divide each step's reduced matrix by a runtime 1 (exact). XLA's CPU fusion duplicates
+    a cheap elementwise producer into every consumer, so each step recomputed every earlier rank-2 update
+    inline (d = 8: 1.33 µs per matrix); a division is an operation it does not duplicate, so each step's
+    matrix is computed once (0.67 µs; benchmarks/RESULTS_ensemble.md, d = 8 and 9: materialised Householder steps)."""
     d = re.shape[0]
     diag, off = [], []
+    # 1 in every lane unless that matrix has a non-finite corner (its eigenvalues are then non-finite anyway)
+    one = 1.0 + 0.0 * re[0, 0] if materialise else None
     for _ in range(d - 2):
         diag.append(re[0, 0])
         xr, xi = re[1:, 0], im[1:, 0]
@@ -73,6 +84,8 @@ def hermitian_to_tridiagonal(re, im):
         wr, wi = pr - kk * vr, pi - kk * vi
         re = br - (vr[:, None] * wr[None] + vi[:, None] * wi[None] + wr[:, None] * vr[None] + wi[:, None] * vi[None])
         im = bi - (vi[:, None] * wr[None] - vr[:, None] * wi[None] + wi[:, None] * vr[None] - wr[:, None] * vi[None])
+        if materialise:
+            re, im = re / one, im / one
     diag += [re[0, 0], re[1, 1]]
     off.append(_hypot(re[1, 0], im[1, 0]))
     return diag, off
@@ -97,8 +110,9 @@ def _qr_step(a, b, m, tol):
             x = jnp.where(dead, a[k] - mu, x)
             z = jnp.where(dead, b[k], z)
         r = _hypot(x, z)
-        c = jnp.where(r > 0, _safe_div(x, r), 1.0)
-        s = _safe_div(z, r)
+        inv = _safe_div(1.0, r)  # one division for c and s
+        c = jnp.where(r > 0, x * inv, 1.0)
+        s = z * inv
         if k > 0:
             b[k - 1] = jnp.where(dead, b[k - 1], r)
         ak, ak1, bk = a[k], a[k + 1], b[k]
@@ -143,6 +157,7 @@ def tridiagonal_eigenvalues(a, b, steps=None):
 # matrices, whose d × d intermediates then stay in the first-level cache (d = 8: 1.5 µs per
 # matrix in sub-blocks of 64, 4.6 µs in blocks of 256; benchmarks/RESULTS_ensemble.md)
 _BLOCK = 256
+_MATERIALISE_FROM_D = 8  # from this d on, materialise each Householder step (hermitian_to_tridiagonal)
 
 
 def _householder_block(d: int) -> int:
@@ -175,14 +190,16 @@ def _eigvalsh_block(block):
     if d < 3:
         return _eigvalsh_batch(block)
     sub = _householder_block(d)
-    tri = jax.lax.map(_tridiagonal_stacked, block.reshape((_BLOCK // sub, sub, d, d)))
+    tri = jax.lax.map(
+        partial(_tridiagonal_stacked, materialise=d >= _MATERIALISE_FROM_D), block.reshape((_BLOCK // sub, sub, d, d))
+    )
     return _stacked_eigenvalues(jnp.moveaxis(tri, 1, 0).reshape((2 * d - 1, _BLOCK)))
 
 
-def _tridiagonal_stacked(flat):
+def _tridiagonal_stacked(flat, materialise=False):
     """Diagonal and off-diagonal (2d − 1, B) of the tridiagonal form of a flat batch (B, d, d)."""
     hb = jnp.moveaxis(flat, 0, -1)  # (d, d, B): the batch is the minor axis
-    diag, off = hermitian_to_tridiagonal(jnp.real(hb), jnp.imag(hb))
+    diag, off = hermitian_to_tridiagonal(jnp.real(hb), jnp.imag(hb), materialise)
     return jnp.stack(diag + off)
 
 
