@@ -88,3 +88,18 @@ def test_a_filter_matching_nothing_is_an_error_and_help_is_for_users(capsys):
         verify.main(["--help"])
     text = capsys.readouterr().out
     assert ":mod:" not in text and ":class:" not in text and "``" not in text and "Exit status" in text
+
+
+def test_entropy_production_check_fails_when_the_library_is_wrong(monkeypatch):
+    """``ΔS ≥ 0`` alone passed a factor 2 and a sign error clamped to 0 (the library clamps its rounding below 0);
+    the check now compares with the full density matrix (its own NumPy route) and passes on the library."""
+    import jax.numpy as jnp
+
+    from jaxthermo.apps.verify import inhomogeneous as inh
+
+    (check,) = [c for c in inh.CHECKS if "entropy production" in c.name]
+    assert run_check(check).ok, run_check(check).detail
+    real = inh.entropy_production
+    for wrong in (lambda m, r, x: 2 * real(m, r, x), lambda m, r, x: jnp.maximum(-real(m, r, x), 0.0)):
+        monkeypatch.setattr(inh, "entropy_production", wrong)
+        assert not run_check(check).ok
