@@ -103,3 +103,22 @@ def test_entropy_production_check_fails_when_the_library_is_wrong(monkeypatch):
     for wrong in (lambda m, r, x: 2 * real(m, r, x), lambda m, r, x: jnp.maximum(-real(m, r, x), 0.0)):
         monkeypatch.setattr(inh, "entropy_production", wrong)
         assert not run_check(check).ok
+
+
+def test_epsilon_and_tau_bar_checks_fail_when_the_library_is_wrong(monkeypatch):
+    """ε ≤ bound holds by construction and β_eff < βg0 for any mixing: twice ε, or τ̄ of twice the width,
+    passed both checks; they now compare with SciPy quad of q0(δ) over the Gaussian."""
+    from jaxthermo.apps.verify import inhomogeneous as inh
+
+    (eps_check,) = [c for c in inh.CHECKS if "ε of the approximate" in c.name]
+    (tau_check,) = [c for c in inh.CHECKS if "τ̄ thermal" in c.name]
+    assert run_check(eps_check).ok and run_check(tau_check).ok
+    real_eps, real_q = inh.approximate_second_law_epsilon, inh.averaged_reservoir_populations
+    monkeypatch.setattr(
+        inh, "approximate_second_law_epsilon", lambda m: real_eps(m)._replace(epsilon=2 * real_eps(m).epsilon)
+    )
+    assert not run_check(eps_check).ok
+    monkeypatch.setattr(
+        inh, "averaged_reservoir_populations", lambda m: real_q(m.replace(distribution=inh.Gaussian(0.4)))
+    )
+    assert not run_check(tau_check).ok

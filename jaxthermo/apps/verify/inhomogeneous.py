@@ -54,10 +54,32 @@ def _derivative():
     )
 
 
+def _gaussian_mean(f, sigma, split=False):
+    """E_G f(δ), G = N(0, σ²), by SciPy's adaptive quad (split at δ = 0 for a kink there)."""
+    from scipy import integrate
+
+    def weighted(x):
+        return f(x) * np.exp(-0.5 * (x / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
+
+    pieces = [(-12 * sigma, 0.0), (0.0, 12 * sigma)] if split else [(-12 * sigma, 12 * sigma)]
+    return sum(integrate.quad(weighted, a, b, epsabs=1e-15, epsrel=1e-12, limit=200)[0] for a, b in pieces)
+
+
+def _qubit_q0(delta):
+    """Ground population of τ(δ) for βg0 = 1: 1/(1 + e^{−(1+δ)})."""
+    return 1.0 / (1.0 + np.exp(-(1.0 + delta)))
+
+
 def _tau_bar_hotter():
-    q = averaged_reservoir_populations(_model(sigma=0.2))
+    sigma = 0.2
+    q = averaged_reservoir_populations(_model(sigma=sigma))
     beta_eff = float(np.log(q[0] / q[1]))
-    return CheckOutcome(beta_eff < 1.0, f"qubit τ̄ (σ = 0.2) is thermal at β_eff g0 = {beta_eff:.5f} < βg0 = 1")
+    q0_bar = _gaussian_mean(_qubit_q0, sigma)
+    reference = float(np.log(q0_bar / (1 - q0_bar)))
+    return CheckOutcome(
+        beta_eff < 1.0 and abs(beta_eff - reference) < 1e-10,
+        f"qubit τ̄ (σ = 0.2) is thermal at β_eff g0 = {beta_eff:.8f} < βg0 = 1 (SciPy quad of q0(δ): {reference:.8f})",
+    )
 
 
 def _mean_work_sigma2():
@@ -262,14 +284,26 @@ def _entropy_production():
 
 
 def _epsilon():
+    """ε and its bound against SciPy quad of |E_G q0(δ) − q0| and E_G|q0(δ) − q0| (qubit: D = |Δq0|); the
+    inequality ε ≤ bound alone holds by construction and passed any ε below 3·10⁻³."""
     sigma = 0.02
     eps = approximate_second_law_epsilon(_model(sigma=sigma))
+    q0 = _qubit_q0(0.0)
+    eps_ref = abs(_gaussian_mean(lambda x: _qubit_q0(x) - q0, sigma))
+    bound_ref = _gaussian_mean(lambda x: abs(_qubit_q0(x) - q0), sigma, split=True)
     estimate = np.sqrt(2 / np.pi) * A / (1 + A) ** 2 * sigma
-    ok = float(eps.epsilon) <= float(eps.upper_bound) and abs(float(eps.upper_bound) / estimate - 1) < 0.05
+    e, b = float(eps.epsilon), float(eps.upper_bound)
+    ok = bool(
+        e <= b
+        and abs(e / eps_ref - 1) < 1e-8
+        and abs(b / bound_ref - 1) < 1e-10
+        and abs(float(eps.small_sigma) / estimate - 1) < 1e-12
+        and abs(b / estimate - 1) < 1e-3
+    )
     return CheckOutcome(
         ok,
-        f"ε = D(τ_S, τ̄) = {float(eps.epsilon):.2e} ≤ E_G D(τ_S, τ(δ)) = {float(eps.upper_bound):.4e} ≈ √(2/π) βg0 a/(1+a)² σ = "
-        f"{estimate:.4e}",
+        f"ε = D(τ_S, τ̄) = {e:.6e} (SciPy {eps_ref:.6e}) ≤ E_G D(τ_S, τ(δ)) = {b:.6e} (SciPy {bound_ref:.6e}) "
+        f"≈ √(2/π) βg0 a/(1+a)² σ = {estimate:.6e}",
     )
 
 
