@@ -122,3 +122,23 @@ def test_epsilon_and_tau_bar_checks_fail_when_the_library_is_wrong(monkeypatch):
         inh, "averaged_reservoir_populations", lambda m: real_q(m.replace(distribution=inh.Gaussian(0.4)))
     )
     assert not run_check(tau_check).ok
+
+
+def test_first_law_check_fails_on_wrong_energetics_that_keep_w_plus_q_equal_to_du(monkeypatch):
+    """W + Q = ΔU holds for any unitary and any split of ΔU: a collision at twice θ, or a heat of the wrong
+    sign with W = ΔU − Q, passed; the check now also compares each term with docs/inhomogeneous.md §2."""
+    from jaxthermo._collision import Energetics
+    from jaxthermo.apps.verify import foundation
+
+    (check,) = [c for c in FOUNDATION if c.name.startswith("first law")]
+    assert run_check(check).ok
+    real = foundation.collide_generic
+
+    def flipped_heat(model, rho, delta):
+        out = real(model, rho, delta)
+        e = out.energetics
+        return out._replace(energetics=Energetics(e.energy_change + e.heat, -e.heat, e.energy_change))
+
+    for wrong in (lambda model, rho, delta: real(model, rho, delta, 2 * model.theta), flipped_heat):
+        monkeypatch.setattr(foundation, "collide_generic", wrong)
+        assert not run_check(check).ok
