@@ -142,3 +142,19 @@ def test_first_law_check_fails_on_wrong_energetics_that_keep_w_plus_q_equal_to_d
     for wrong in (lambda model, rho, delta: real(model, rho, delta, 2 * model.theta), flipped_heat):
         monkeypatch.setattr(foundation, "collide_generic", wrong)
         assert not run_check(check).ok
+
+
+def test_delta_f1_check_fails_when_the_work_is_too_large(monkeypatch):
+    """ΔF_1 ≤ W alone passed W + 0.01; the check now compares β(W − ΔF_1) with ΔS of the full density matrix."""
+    from jaxthermo.apps.verify import inhomogeneous as inh
+
+    (check,) = [c for c in inh.CHECKS if "ΔF_1 ≤ W" in c.name]
+    assert run_check(check).ok
+    real = inh.collision_second_laws
+
+    def more_work(model, rho, delta, alphas):
+        laws = real(model, rho, delta, alphas)
+        return laws._replace(work=laws.work + 0.01)
+
+    monkeypatch.setattr(inh, "collision_second_laws", more_work)
+    assert not run_check(check).ok
