@@ -158,3 +158,17 @@ def test_delta_f1_check_fails_when_the_work_is_too_large(monkeypatch):
 
     monkeypatch.setattr(inh, "collision_second_laws", more_work)
     assert not run_check(check).ok
+
+
+def test_violation_check_fails_on_the_wrong_mean_state(monkeypatch):
+    """βΔF_α > 0 from τ_S holds for any state other than τ_S: the averaged dynamics of a wrong width passed;
+    the check now compares with D_α(ρ̄_30‖τ_S) of NumPy and SciPy quad."""
+    from jaxthermo.apps.verify import inhomogeneous as inh
+
+    (check,) = [c for c in inh.CHECKS if "every second law" in c.name]
+    assert run_check(check).ok
+    real = inh.averaged_trajectory
+    monkeypatch.setattr(
+        inh, "averaged_trajectory", lambda m, r, n: real(m.replace(distribution=inh.Gaussian(0.3)), r, n)
+    )
+    assert not run_check(check).ok
