@@ -348,6 +348,12 @@ def _check_variance(value, name, spread, variance_per_square, variance_text):
         )
 
 
+def is_centred(dist) -> bool:
+    """Whether ``dist`` is one of the built-in laws centred at δ = 0 (:class:`Gaussian`, :class:`Uniform`,
+    :class:`TwoPoint`; exactly these types), whose mean E[δ] = 0 is known exactly."""
+    return type(dist) in (Gaussian, Uniform, TwoPoint)
+
+
 def largest_delta(dist):
     """The largest |δ| at which the model evaluates a built-in law (its draws and quadrature nodes):
     9σ for :class:`Gaussian` (the quadrature's cut; no draw reaches it), width/2, delta, max |samples|;
