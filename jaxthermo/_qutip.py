@@ -97,10 +97,31 @@ def to_qobj(x, dims=None):
     return [qutip.Qobj(m, dims=qdims) for m in arr.reshape((-1, d_row, d_col))]
 
 
+def _check_tensor_factors(x, name: str, dims) -> None:
+    """A ``Qobj`` ``x`` with several tensor factors must agree with the function's own ``dims`` argument:
+    its factors, or consecutive groups of them (e.g. [2, 2, 2] for dims (2, 4)). Without this a state
+    built as ``qutip.tensor(env, sys)``, dims [[3, 2], [3, 2]], was traced with dims (2, 3) as if it were
+    sys ⊗ env. A Qobj of a single factor carries no order to contradict; a ``dims`` the function itself
+    refuses is left to it."""
+    factors = _flat_dims(x.dims)
+    try:
+        want = tuple(int(d) for d in np.atleast_1d(np.asarray(dims, dtype=object)))
+    except (TypeError, ValueError):
+        return
+    if len(factors) == 1 or not want or min(want) < 1:
+        return
+    if int(np.prod(factors)) != int(np.prod(want)) or not set(np.cumprod(want)) <= set(np.cumprod(factors)):
+        raise ValueError(
+            f"{name}: Qobj dims {x.dims} do not match dims={list(want)} (tensor order: the Qobj's factors, or "
+            "consecutive groups of them, must be dims)"
+        )
+
+
 def qobj_inputs(*names: str):
     """Decorator: the arguments ``names`` of the wrapped function may be QuTiP ``Qobj`` (converted
     by :func:`as_array` before the call, outside any ``jax.jit`` of the function); other calls pass
-    through untouched, tracers included."""
+    through untouched, tracers included. Where the function takes ``dims`` (tensor factors), a Qobj's
+    own factors are checked against it (:func:`_check_tensor_factors`)."""
 
     def wrap(fn):
         signature = inspect.signature(fn)
@@ -112,7 +133,10 @@ def qobj_inputs(*names: str):
             bound = signature.bind(*args, **kwargs)
             for name in names:
                 if name in bound.arguments:
-                    bound.arguments[name] = as_array(bound.arguments[name], name)
+                    value = bound.arguments[name]
+                    if is_qobj(value) and "dims" in bound.arguments:
+                        _check_tensor_factors(value, name, bound.arguments["dims"])
+                    bound.arguments[name] = as_array(value, name)
             return fn(*bound.args, **bound.kwargs)
 
         return with_qobj

@@ -130,3 +130,22 @@ def test_qobj_input_equals_array_input(name):
     """A Qobj state/operator gives the same result as its matrix (converted before any jit)."""
     f = QOBJ_CALLS[name]
     np.testing.assert_allclose(np.asarray(f(jt.to_qobj)), np.asarray(f(lambda x: x)), atol=1e-14)
+
+
+def test_partial_trace_of_a_qobj_checks_its_tensor_order():
+    """A Qobj env ⊗ sys (dims [[3, 2], [3, 2]]) traced with dims (2, 3) was read as sys ⊗ env: keep = 0 gave
+    diag(0.69, 0.31), a mixture of the qutrit's levels, for the qubit |1⟩⟨1|. Now a ValueError naming rho; the
+    right dims, or a grouping of the factors, agree with QuTiP's own ptrace."""
+    env, sys_ = qutip.thermal_dm(3, 0.5), qutip.basis(2, 1).proj()
+    joint = qutip.tensor(env, sys_)
+    with pytest.raises(ValueError, match="rho: Qobj dims"):
+        jt.partial_trace(joint, (2, 3), 0)
+    np.testing.assert_allclose(np.asarray(jt.partial_trace(joint, (3, 2), 1)), joint.ptrace(1).full(), atol=1e-15)
+    np.testing.assert_allclose(np.asarray(jt.partial_trace(joint, [3, 2], 0)), joint.ptrace(0).full(), atol=1e-15)
+    three = qutip.tensor(sys_, qutip.thermal_dm(3, 0.3), qutip.thermal_dm(2, 0.7))  # dims [2, 3, 2]
+    np.testing.assert_allclose(np.asarray(jt.partial_trace(three, (2, 6), 0)), three.ptrace(0).full(), atol=1e-15)
+    np.testing.assert_allclose(np.asarray(jt.partial_trace(three, (6, 2), 1)), three.ptrace(2).full(), atol=1e-15)
+    with pytest.raises(ValueError, match="rho: Qobj dims"):
+        jt.partial_trace(three, (3, 4), 0)
+    flat = qutip.Qobj(joint.full())  # one factor: no order to contradict
+    np.testing.assert_allclose(np.asarray(jt.partial_trace(flat, (3, 2), 1)), joint.ptrace(1).full(), atol=1e-15)
