@@ -36,7 +36,7 @@ from .._dtypes import as_state, cast_floats
 from .._qudit import has_coherences
 from .._validation import check_density_matrix, check_finite, check_orders, check_positive_int, is_concrete
 from ..inhomogeneous import collision_step, free_energies
-from ._engine import shared_per_device
+from ._engine import seed_key_of, shared_per_device
 from ._kernel import scan_thetas
 from ._sampling import MAX_CONFIGS, check_seed, default_draw_dtype, sample_chunk
 
@@ -239,7 +239,7 @@ def _program(n_steps, observable, alpha, quantum, chunk, n_chunks, draw_dtype, w
     def run(model, rho0, seed, n_configs):
         rdt = jnp.real(rho0).dtype
         model = cast_floats(model, rdt)
-        seed_key = jax.random.key(seed)
+        seed_key = seed_key_of(seed)  # the engine's key (threefry whatever jax_default_prng_impl)
 
         def values(idx):
             TRACE_COUNT["n"] += 1
@@ -353,7 +353,7 @@ def ensemble_mean(
         raise TypeError(f"seed must be an integer scalar; got {seed.dtype}{seed.shape}")
     fn = _program(n_steps, observable, alpha, bool(quantum), chunk, n_chunks, draw_dtype, bool(stderr))
     # inputs were checked above and δ comes from a validated law: no run-time checks in the traced program
-    with config.override(validate="eager"):
+    with config.override(validate="eager"), jax.threefry_partitionable(True):  # the engine's draws
         out = fn(model, rho0, seed, np.int64(n_configs))
     if stderr:
         return EnsembleMean(out[0], out[1], n_configs)
