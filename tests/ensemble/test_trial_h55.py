@@ -53,3 +53,22 @@ def test_configurations_do_not_depend_on_jaxs_random_settings(setting):
         np.testing.assert_allclose(jt.ensemble_mean(MODEL, RHO0, N, N_CONFIGS, SEED), reference, rtol=1e-12)
     finally:
         jax.config.update(name, old)
+
+
+def test_a_slow_callback_is_not_reported_as_a_stalled_chunk(monkeypatch):
+    """A callback that took 1.5 s after chunk 3 (a plot, a copy of the results) made the watchdog report chunk 4
+    as "has taken 2 s so far, 653× the average … a stall of the XLA runtime?" (chunk 4 had long finished)."""
+    import time
+    import warnings
+    from functools import partial
+
+    from jaxthermo.ensemble import _engine, _watchdog
+
+    monkeypatch.setattr(_engine, "ChunkWatch", partial(_watchdog.ChunkWatch, factor=3.0, min_s=0.5))
+    run = partial(jt.ensemble, MODEL, RHO0, N, 64, alphas=(), chunk_size=8, devices=jax.devices()[:1])
+    run()  # compiled
+    with warnings.catch_warnings(record=True) as caught:  # the watchdog warns from its timer's thread
+        warnings.simplefilter("always")
+        res = run(callback=lambda i, n: time.sleep(1.5 if i == 3 else 0.0))
+    assert not [str(w.message) for w in caught if issubclass(w.category, _watchdog.SlowChunkWarning)]
+    assert res.n_configs == 64

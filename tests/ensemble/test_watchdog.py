@@ -28,3 +28,18 @@ def test_regular_chunks_stay_silent():
             with watch.chunk(k, first=k == 0):
                 time.sleep(0.01)
     assert len(watch.durations) == 3
+
+
+def test_host_work_between_chunks_is_no_chunks_time():
+    """The clock of a chunk ran from the end of the previous wait, so the host's own work in between (a slow
+    callback, a checkpoint on a slow disk) counted as the next chunk's: after 0.3 s of it, a chunk that was
+    already done was reported at once as "has taken 0 s so far, ×16 the average … a stall of the XLA runtime?"."""
+    watch = ChunkWatch(n_chunks=5, factor=3.0, min_s=0.05)
+    with warnings.catch_warnings(record=True) as caught:  # the timer warns from its own thread
+        warnings.simplefilter("always")
+        for k in range(4):
+            with watch.chunk(k, first=k == 0):
+                time.sleep(0.01)
+            time.sleep(0.3 if k == 2 else 0.0)  # the host's work after chunk 2 (> max(0.05, 3 × 0.01 s))
+    assert not [w for w in caught if issubclass(w.category, SlowChunkWarning)]
+    assert max(watch.durations) < 0.2
