@@ -172,3 +172,23 @@ def test_violation_check_fails_on_the_wrong_mean_state(monkeypatch):
         inh, "averaged_trajectory", lambda m, r, n: real(m.replace(distribution=inh.Gaussian(0.3)), r, n)
     )
     assert not run_check(check).ok
+
+
+def test_assignment_bookkeeping_check_fails_on_wrong_energetics(monkeypatch):
+    """Σ_X Q̃_X = 0 and the assignments' first laws hold by construction for any propagation that conserves
+    energy: twice the time, or the bare and interaction assignments swapped, passed; the check now compares
+    every energy with SciPy's expm of the global Hamiltonian."""
+    import numpy as np
+
+    from jaxthermo.apps.verify import assignment as asg
+
+    (check,) = [c for c in asg.CHECKS if c.name.startswith("Σ_X Q̃_X = 0")]
+    assert run_check(check).ok
+    real = asg.energy_assignment
+    wrong_versions = (
+        lambda m, r, t: real(m, r, 2 * np.asarray(t))._replace(times=np.asarray(t)),
+        lambda m, r, t: real(m, r, t)._replace(bare=real(m, r, t).interaction, interaction=real(m, r, t).bare),
+    )
+    for wrong in wrong_versions:
+        monkeypatch.setattr(asg, "energy_assignment", wrong)
+        assert not run_check(check).ok
