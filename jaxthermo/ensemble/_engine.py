@@ -524,8 +524,8 @@ def _histogram_edges(
     grid = jax.tree.leaves(stacked)[0].shape[0]
     work_bins = check_positive_int(work_bins, "work_bins")
     collision_bins = check_positive_int(collision_bins, "collision_work_bins")
-    work_range = _checked_range(work_range, "work_range")
-    collision_range = _checked_range(collision_range, "collision_work_range")
+    work_range = _checked_range(work_range, "work_range", rdt)
+    collision_range = _checked_range(collision_range, "collision_work_range", rdt)
     ranges = None
     if work_range is None or collision_range is None:
         # always 512 indices (one compiled pilot for every n_configs): those ≥ n_configs repeat
@@ -549,15 +549,26 @@ def _histogram_edges(
     )
 
 
-def _checked_range(user, name):
-    """A histogram range ``(lo, hi)`` of finite reals with hi > lo, or None (from the pilot)."""
+def _checked_range(user, name, dtype=np.float64):
+    """A histogram range ``(lo, hi)`` of finite reals with hi > lo whose edges the run's ``dtype`` holds
+    (|lo|, |hi| and hi − lo at most its largest number), or None (from the pilot). A float32 run with
+    work_range=(0, 1e300) had edges [0, inf, inf, …] (19 of 20 W_N counted in a bin of infinite width), one
+    with (−3e38, 3e38) finite edges but every W_N of about 0 counted in bin 0 of 64 (hi − lo overflowed in
+    the bin index), float64 (−1e308, 1e308) the same with NaN edges."""
     if user is None:
         return None
     check_numeric(user, name)
     values = np.asarray(user, float)
     if values.shape != (2,) or not np.all(np.isfinite(values)) or not values[1] > values[0]:
         raise ValueError(f"{name} must be (lo, hi) with finite lo < hi; got {user}")
-    return float(values[0]), float(values[1])
+    lo, hi = float(values[0]), float(values[1])
+    largest = float(np.finfo(np.dtype(str(dtype))).max)
+    if max(abs(lo), abs(hi), hi - lo) > largest:  # hi − lo = inf in float64 too
+        raise ValueError(
+            f"{name}=({lo:.3g}, {hi:.3g}): the histogram's edges overflow {np.dtype(str(dtype)).name} "
+            f"(|lo|, |hi| and hi - lo at most {largest:.3g}); give a narrower range"
+        )
+    return lo, hi
 
 
 _COMPILED: dict = {}

@@ -72,3 +72,29 @@ def test_a_slow_callback_is_not_reported_as_a_stalled_chunk(monkeypatch):
         res = run(callback=lambda i, n: time.sleep(1.5 if i == 3 else 0.0))
     assert not [str(w.message) for w in caught if issubclass(w.category, _watchdog.SlowChunkWarning)]
     assert res.n_configs == 64
+
+
+@pytest.mark.parametrize(
+    "dtype, name, value",
+    [
+        (jnp.float32, "work_range", (0.0, 1e300)),  # edges [0, inf, inf, …]
+        (jnp.float32, "work_range", (-3e38, 3e38)),  # finite edges, hi − lo = inf in float32: every W_N in bin 0
+        (jnp.float32, "collision_work_range", (-1e39, 1e39)),
+        (jnp.float64, "work_range", (-1e308, 1e308)),  # NaN edges, every W_N in bin 0
+    ],
+)
+def test_a_histogram_range_the_run_precision_cannot_hold_is_refused(dtype, name, value):
+    """A float32 run with work_range=(−3e38, 3e38) counted all 20 W_N (|W_N| < 0.01) in bin 0 of 64 (the bin
+    index divides by hi − lo, inf in float32); (0, 1e300) had infinite edges. Now a ValueError naming the range."""
+    with pytest.raises(ValueError, match=f"{name}=.*overflow {jnp.dtype(dtype).name}"):
+        jt.ensemble(MODEL, RHO0, N, 20, alphas=(), dtype=dtype, **{name: value})
+
+
+def test_the_widest_float32_range_still_bins_correctly():
+    """(−1.7e38, 1.7e38): hi − lo = 3.4e38 < float32's largest 3.40282e38; every W_N (|W_N| < 1) lies in the two
+    middle bins, split at 0 as with a range (−1, 1) of two bins."""
+    wide = jt.ensemble(MODEL, RHO0, N, 20, alphas=(), dtype=jnp.float32, work_range=(-1.7e38, 1.7e38))
+    split = jt.ensemble(MODEL, RHO0, N, 20, alphas=(), dtype=jnp.float32, work_range=(-1.0, 1.0), work_bins=2)
+    counts = np.asarray(wide.work_histogram.counts)
+    assert counts[31] == split.work_histogram.counts[0] and counts[32] == split.work_histogram.counts[1]
+    assert counts.sum() == 20 and counts[31] > 0 and counts[32] > 0
