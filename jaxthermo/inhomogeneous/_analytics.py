@@ -10,7 +10,7 @@ references that the Monte-Carlo routes are tested against.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -22,7 +22,15 @@ from .._information import trace_distance
 from .._qudit import populations
 from .._validation import check_nonnegative, check_positive_int
 from ._distributions import is_centred
-from ._dynamics import CollisionStep, Trajectory, _collide, _require_scalar_theta, _validate, partial_swap_update
+from ._dynamics import (
+    CollisionStep,
+    Trajectory,
+    _collide,
+    _partial_swap,
+    _require_scalar_theta,
+    _validate,
+    partial_swap_update,
+)
 from ._model import (
     InhomogeneousReservoir,
     has_closed_form,
@@ -130,19 +138,29 @@ def mean_collision(model: InhomogeneousReservoir, rho, distribution=None, theta=
     rho = as_state(rho)
     rdt = real_dtype_for(rho.dtype)
     theta = jnp.asarray(model.theta if theta is None else theta).astype(rdt)
-    return _averaged_collision(model, distribution, rdt)(rho, theta)
+    return _averaged_collision(model, distribution, rdt).collide(rho, theta)
 
 
-def _averaged_collision(model, distribution, rdt):
-    """The averaged collision Φ̄ with its exact mean energetics, ``(rho, theta) -> CollisionStep``.
+class _AveragedCollision(NamedTuple):
+    """The averaged collision Φ̄: ``collide(rho, theta) -> CollisionStep``; for the partial swap also
+    ``deviation_step(D, theta) -> (D', Energetics)`` on D = ρ − τ̄ and the populations ``q_bar`` of τ̄ (else None)."""
+
+    collide: Any
+    deviation_step: Any
+    q_bar: Any
+
+
+def _averaged_collision(model, distribution, rdt) -> _AveragedCollision:
+    """The averaged collision Φ̄ with its exact mean energetics (:class:`_AveragedCollision`).
 
     Partial swap: the closed form (docs/inhomogeneous.md §2) is linear in τ(δ) and in g_r τ(δ), so
     three averages over G taken once give it exactly: q̄, E[(g_r − g0)(q(δ) − q(0))] (from
     :func:`population_shifts`, no cancellation) and E[g_r − g0] (exactly 0 for the centred built-in laws).
     W̄ = −sin²θ Σ_j m_j (E[(g_r − g0)(q_j(δ) − q_j(0))] + E[g_r − g0](q_j(0) − p_j)); from E[g_r q] − g0 q̄ it
     cancelled to ε·q̄: a float32 qubit at βg0 = 40, σ = 0.1 had W̄ = 1.3·10⁻⁹ for 4.4·10⁻¹⁶ (float64 0.3 %
-    off), and the temperature kind a W̄ ≠ 0. Other couplings average the collision over the quadrature nodes
-    at every call.
+    off), and the temperature kind a W̄ ≠ 0. ``deviation_step`` maps D = ρ − τ̄ to
+    D' = cos²θ D + i sinθ cosθ [τ̄, D] (τ̄ is the fixed point), so no rounding accumulates in τ̄ itself
+    (:func:`averaged_trajectory`). Other couplings average the collision over the quadrature nodes at every call.
     """
     if not has_closed_form(model.coupling):
 
@@ -151,7 +169,7 @@ def _averaged_collision(model, distribution, rdt):
             rho_new, e = over_reservoir_qudits(model, distribution, per_delta)
             return CollisionStep(rho_new, Energetics(*e))
 
-        return collide_on_nodes
+        return _AveragedCollision(collide_on_nodes, None, None)
 
     def moments(deltas):  # g_r − g0 = g0 δ (Hamiltonian kind) or 0 (temperature kind), not g0(1 + δ) − g0
         q = reservoir_populations(model, deltas)
@@ -165,14 +183,19 @@ def _averaged_collision(model, distribution, rdt):
     g0, m = jnp.asarray(model.g0).astype(rdt), level_offsets(model, rdt)
     q_s = reservoir_populations(model, jnp.zeros((), rdt)).astype(rdt)
 
-    def collide_averaged(rho, theta):
-        p, s2 = populations(rho), jnp.sin(theta) ** 2
-        shift = jnp.sum(m * (q_bar - p))  # E[Σ_j m_j (q_j − p_j)]
-        extra = jnp.sum(m * (dgq_bar + dg_bar * (q_s - p)))  # E[(g_r − g0) Σ_j m_j (q_j − p_j)]
-        energetics = Energetics(work=-extra * s2, heat=(g0 * shift + extra) * s2, energy_change=g0 * shift * s2)
-        return CollisionStep(partial_swap_update(rho, q_bar, theta), energetics)
+    def energetics(q_minus_p, theta):  # from q̄ − p
+        s2 = jnp.sin(theta) ** 2
+        shift = jnp.sum(m * q_minus_p)  # E[Σ_j m_j (q_j − p_j)]
+        extra = jnp.sum(m * (dgq_bar + dg_bar * ((q_s - q_bar) + q_minus_p)))  # E[(g_r − g0) Σ_j m_j (q_j − p_j)]
+        return Energetics(work=-extra * s2, heat=(g0 * shift + extra) * s2, energy_change=g0 * shift * s2)
 
-    return collide_averaged
+    def collide_averaged(rho, theta):
+        return CollisionStep(partial_swap_update(rho, q_bar, theta), energetics(q_bar - populations(rho), theta))
+
+    def deviation_step(dev, theta):
+        return _partial_swap(dev, q_bar, theta, source=False), energetics(-populations(dev), theta)
+
+    return _AveragedCollision(collide_averaged, deviation_step, q_bar)
 
 
 def mean_work(model: InhomogeneousReservoir, rho, distribution=None):
@@ -213,13 +236,23 @@ def averaged_trajectory(model: InhomogeneousReservoir, rho0, n_steps: int, distr
 def _averaged_scan(model, distribution, rho0, thetas):
     """The scan of :func:`averaged_trajectory`, compiled once per model structure, N and dtype: a
     loop over β, σ or ρ_0 reuses it (eagerly, the scan was traced and compiled at every call)."""
-    collide_averaged = _averaged_collision(model, distribution, real_dtype_for(rho0.dtype))
+    averaged = _averaged_collision(model, distribution, real_dtype_for(rho0.dtype))
+    if averaged.deviation_step is None:
 
-    def step(rho, theta):
-        rho_new, e = collide_averaged(rho, theta)
-        return rho_new, (rho_new, e)
+        def step(rho, theta):
+            rho_new, e = averaged.collide(rho, theta)
+            return rho_new, (rho_new, e)
 
-    _, (states, e) = jax.lax.scan(step, rho0, thetas)
+        _, (states, e) = jax.lax.scan(step, rho0, thetas)
+    else:  # the deviation from τ̄ (it decays), not ρ̄: ρ̄ ← cos²θ ρ̄ + sin²θ τ̄ in float32 drifted by ~ε/sin²θ
+        tau_bar = jnp.diag(averaged.q_bar).astype(rho0.dtype)
+
+        def step(dev, theta):
+            dev_new, e = averaged.deviation_step(dev, theta)
+            return dev_new, (dev_new, e)
+
+        _, (devs, e) = jax.lax.scan(step, rho0 - tau_bar, thetas)
+        states = tau_bar + devs
     states = jnp.concatenate([rho0[None], states], axis=0)
     return Trajectory(states, e.work, e.heat, e.energy_change)
 
