@@ -117,6 +117,20 @@ def _check_tensor_factors(x, name: str, dims) -> None:
         )
 
 
+def _check_same_factors(qobjs: dict) -> None:
+    """Qobj arguments of one call that both carry several tensor factors must carry the same ones: an
+    operator on 3 ⊗ 2 and a state on 2 ⊗ 3 (both 6 × 6) were paired element by element, e.g.
+    ``jt.expectation`` of a system observable in the other order."""
+    items = list(qobjs.items())
+    for name, x in items[1:]:
+        first, want = items[0][0], _flat_dims(items[0][1].dims)
+        if _flat_dims(x.dims) != want:
+            raise ValueError(
+                f"{first} and {name}: Qobj tensor factors {list(want)} and {list(_flat_dims(x.dims))} differ "
+                "(tensor order)"
+            )
+
+
 def qobj_inputs(*names: str):
     """Decorator: the arguments ``names`` of the wrapped function may be QuTiP ``Qobj`` (converted
     by :func:`as_array` before the call, outside any ``jax.jit`` of the function); other calls pass
@@ -131,12 +145,16 @@ def qobj_inputs(*names: str):
             if not any(map(is_qobj, (*args, *kwargs.values()))):
                 return fn(*args, **kwargs)
             bound = signature.bind(*args, **kwargs)
+            factored = {}  # Qobj arguments with several tensor factors: they must agree with each other
             for name in names:
                 if name in bound.arguments:
                     value = bound.arguments[name]
                     if is_qobj(value) and "dims" in bound.arguments:
                         _check_tensor_factors(value, name, bound.arguments["dims"])
+                    if is_qobj(value) and len(_flat_dims(value.dims)) > 1:
+                        factored[name] = value
                     bound.arguments[name] = as_array(value, name)
+            _check_same_factors(factored)
             return fn(*bound.args, **bound.kwargs)
 
         return with_qobj

@@ -149,3 +149,17 @@ def test_partial_trace_of_a_qobj_checks_its_tensor_order():
         jt.partial_trace(three, (3, 4), 0)
     flat = qutip.Qobj(joint.full())  # one factor: no order to contradict
     np.testing.assert_allclose(np.asarray(jt.partial_trace(flat, (3, 2), 1)), joint.ptrace(1).full(), atol=1e-15)
+
+
+def test_two_qobj_arguments_must_share_their_tensor_order():
+    """An observable on sys ⊗ env (2 ⊗ 3) and a state built env ⊗ sys (3 ⊗ 2) are both 6 × 6: jt.expectation paired
+    them element by element (⟨σ_z ⊗ 1⟩ = 0.38 for QuTiP's −1 of the qubit in |1⟩⟨1|). Now a ValueError naming
+    both; the same order agrees with qutip.expect."""
+    sz = qutip.tensor(qutip.sigmaz(), qutip.qeye(3))
+    state = qutip.tensor(qutip.basis(2, 1).proj(), qutip.thermal_dm(3, 0.5))
+    swapped = qutip.tensor(qutip.thermal_dm(3, 0.5), qutip.basis(2, 1).proj())
+    assert abs(float(jt.expectation(sz, state)) - qutip.expect(sz, state)) < 1e-14
+    with pytest.raises(ValueError, match="op and rho: Qobj tensor factors"):
+        jt.expectation(sz, swapped)
+    flat = qutip.Qobj(state.full())  # one factor: nothing to compare
+    assert abs(float(jt.expectation(sz, flat)) - qutip.expect(sz, state)) < 1e-14
