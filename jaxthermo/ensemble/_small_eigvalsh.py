@@ -147,9 +147,17 @@ def tridiagonal_eigenvalues(a, b, steps=None):
         a_arr, b_arr = jax.lax.fori_loop(0, n_steps, body, (jnp.stack(a), jnp.stack(b)))
         a, b = list(a_arr), list(b_arr)
         out.append(a[m - 1])
-    mid, half = 0.5 * (a[0] + a[1]), 0.5 * (a[0] - a[1])
-    rad = _hypot(half, b[0])
-    return [mid + rad, mid - rad] + out[::-1]
+    return list(_eigenvalues_2x2(a[0], a[1], b[0])) + out[::-1]
+
+
+def _eigenvalues_2x2(a0, a1, b):
+    """Eigenvalues of [[a0, b], [b, a1]]: the one of larger magnitude mid ± rad, the other det/that one,
+    so that a graded block keeps its small eigenvalue to relative precision (mid − rad cancelled it to
+    ~ε·|mid|: the e^{−40} eigenvalue of a cold qutrit came out 0, its D_1 ×4 off)."""
+    mid, half = 0.5 * (a0 + a1), 0.5 * (a0 - a1)
+    rad = _hypot(half, b)
+    big = jnp.where(mid >= 0, mid + rad, mid - rad)
+    return big, _safe_div(a0 * a1 - b * b, big)
 
 
 # matrices per block (module docstring); the QR phase (2d − 1 arrays per matrix) runs best in blocks

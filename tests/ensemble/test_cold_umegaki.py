@@ -153,3 +153,91 @@ def test_reference_classical_kl_relative_accuracy(bg, f):
     if bg < 700:  # q as populations (t1 normal)
         d_pq = float(jt.renyi_divergence(p, jnp.asarray([float(t0), float(t1)]), 1.0))
         assert d_pq >= 0.0 and d_pq == pytest.approx(ref, rel=1e-6, abs=1e-30)
+
+
+def _spin_thermal(d, bg):
+    """Thermal populations of g s_z (levels m = −(d−1)/2 … (d−1)/2) at βg = bg, in decimals."""
+    w = [(-Decimal(bg) * (Decimal(j) - Decimal(d - 1) / 2)).exp() for j in range(d)]
+    z = sum(w)
+    return [x / z for x in w]
+
+
+def _block_state(d, bg, factors, blocks):
+    """ρ with populations factors_j · t_j (level 0 taking the rest of the trace) and coherences
+    f·√(p_i p_j) in disjoint 2×2 blocks (i, j, f): float entries and, from them, the exact D_1 in decimals
+    (eigenvalues of each block in closed form; Σ λ ln λ − Σ p ln t − Σ p + Σ t, the generalised relative
+    entropy, so the rounding of ρ's trace does not enter)."""
+    t = _spin_thermal(d, bg)
+    p = [float(Decimal(repr(float(f))) * t[j]) for j, f in enumerate(factors)]
+    p[0] = float(1 - sum(Decimal(x) for x in p[1:]))
+    rho = np.diag(np.asarray(p, complex))
+    for i, j, f in blocks:
+        rho[i, j] = rho[j, i] = f * np.sqrt(p[i] * p[j])
+    pd = [Decimal(x) for x in p]
+    lam, seen = [], set()
+    for i, j, _ in blocks:
+        a, b, c = pd[i], pd[j], Decimal(float(np.real(rho[i, j])))
+        disc = ((a - b) ** 2 + 4 * c * c).sqrt()
+        lam += [(a + b + disc) / 2, (a + b - disc) / 2]
+        seen |= {i, j}
+    lam += [pd[k] for k in range(d) if k not in seen]
+    exact = sum(x * x.ln() for x in lam if x > 0) - sum(pj * tj.ln() for pj, tj in zip(pd, t)) - sum(pd) + sum(t)
+    return rho, exact
+
+
+QUDIT_CASES = [  # (d, βg, population factors, coherent blocks (i, j, f))
+    (3, 40.0, (1, 1.0, 1.0), [(0, 1, 0.5)]),  # 1.7e-16 for 4.3e-17 before
+    (3, 40.0, (1, 1.0, 1.0), [(0, 1, 1e-3)]),  # 1.7e-16 for 1.7e-22
+    (3, 20.0, (1, 1.5, 0.7), [(0, 1, 0.3)]),
+    (3, 1.0, (1, 1.2, 0.9), [(0, 2, 0.3)]),  # hot: every term O(1)
+    (4, 15.0, (1, 1.0, 1.3, 1.0), [(0, 1, 0.2), (2, 3, 0.4)]),
+    (5, 30.0, (1, 1.2, 0.8, 1.0, 1.0), [(0, 1, 0.01)]),
+    (8, 10.0, (1,) + (1.0,) * 7, [(0, 3, 0.3)]),
+    (8, 10.0, (1, 1.4) + (1.0,) * 6, [(0, 1, 1e-2), (2, 4, 0.5)]),
+]
+
+
+@pytest.mark.parametrize("d,bg,factors,blocks", QUDIT_CASES)
+def test_coherent_qudit_d1_relative_accuracy(d, bg, factors, blocks):
+    """Coherent d ≥ 3 (eigenvalues from the LAPACK-free routine, ``umegaki_from_spectrum``): D_1 to 1e-9 of
+    its value, one matrix and in the blocked batch path (600 copies), where Σ λ log λ − Σ p log t cancelled
+    to ~ε (and the routine's 2×2 closed form lost the e^{−40} eigenvalue of a cold qutrit to 0)."""
+    from jaxthermo.ensemble._divergences import quantum_divergences_thermal
+
+    rho, exact = _block_state(d, bg, factors, blocks)
+    for batch in (1, 600):
+        got = np.asarray(quantum_divergences_thermal(jnp.asarray(np.stack([rho] * batch)), bg, 1.0, (1.0,)))[:, 0]
+        assert np.all(got >= 0.0)
+        np.testing.assert_allclose(got, float(exact), rtol=1e-9, atol=4 * _floor(rho, d, bg))
+
+
+def _floor(rho, d, bg):
+    """ε Σ_(k>0) p_k |log(t_k/t_0)|: the eigenvalues' ~ε relative rounding in D_1 (docs/ensemble.md §2)."""
+    p = np.real(np.diag(rho))
+    lt = np.asarray([float(x.ln()) for x in _spin_thermal(d, bg)])
+    return np.finfo(float).eps * np.sum(p[1:] * np.abs(lt[1:] - lt[0]))
+
+
+def test_graded_2x2_keeps_its_small_eigenvalue():
+    """The routine's closed form for the last 2×2 block: [[1, c], [c, e^{−40}]] (c = e^{−20}/2) has the small
+    eigenvalue e^{−40}(1 − 1/4)/(1 + …) to relative precision (mid − rad gave 0)."""
+    from jaxthermo.ensemble._small_eigvalsh import eigvalsh_small
+
+    small, c = Decimal(-40).exp(), Decimal(-20).exp() / 2
+    disc = ((1 - small) ** 2 + 4 * c * c).sqrt()
+    exact = (1 + small - disc) / 2
+    h = jnp.asarray([[1.0, float(c)], [float(c), float(small)]])
+    lam = np.sort(np.asarray(eigvalsh_small(h)))
+    assert lam[0] == pytest.approx(float(exact), rel=1e-14, abs=0.0)
+
+
+def test_coherent_qudit_d1_floor_between_rare_levels():
+    """A coherence between two rare levels shifts eigenvalues by less than ε times the larger populations, which
+    the eigenvalues carry only to ~ε relative: there D_1 is at the floor ε Σ_(k>0) p_k |log(t_k/t_0)| (docs/ensemble.md
+    §2), never negative (the reference route gave −1.1e-19 for 1.5e-21)."""
+    from jaxthermo.ensemble._divergences import quantum_divergences_thermal
+
+    d, bg = 8, 10.0
+    rho, exact = _block_state(d, bg, (1,) * d, [(2, 5, 0.5)])
+    got = float(quantum_divergences_thermal(jnp.asarray(rho[None]), bg, 1.0, (1.0,))[0, 0])
+    assert got >= 0.0 and abs(got - float(exact)) <= 4 * _floor(rho, d, bg)
