@@ -283,8 +283,14 @@ PRNG_IMPL = "threefry2x32"
 
 def seed_key_of(seed):
     """The run's key ``jax.random.key(seed)`` of JAX's default implementation, threefry2x32, whatever
-    ``jax_default_prng_impl`` is (run the draws under ``jax.threefry_partitionable(True)``)."""
-    return jax.random.key(seed if isinstance(seed, jax.Array) else int(seed), impl=PRNG_IMPL)
+    ``jax_default_prng_impl`` is (run the draws under ``jax.threefry_partitionable(True)``). An integer seed
+    in [−2⁶³, 2⁶³) gives the key data (high, low 32 bits of its 64-bit two's complement), as
+    ``jax.random.key`` does with x64 on, also with x64 off, where ``jax.random.key`` kept the low 32 bits
+    only: seeds 0 and 2³², −1 and 2³² − 1, 5 and 2⁴⁰ + 5 ran the same configurations."""
+    if isinstance(seed, jax.Array):  # a traced seed (ensemble_mean's program)
+        return jax.random.key(seed, impl=PRNG_IMPL)
+    bits = int(seed) % 2**64
+    return jax.random.wrap_key_data(np.array([bits >> 32, bits & 0xFFFFFFFF], np.uint32), impl=PRNG_IMPL)
 
 
 def _check_inputs(model, rho0, n_steps, n_configs):

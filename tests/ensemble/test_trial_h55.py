@@ -98,3 +98,35 @@ def test_the_widest_float32_range_still_bins_correctly():
     counts = np.asarray(wide.work_histogram.counts)
     assert counts[31] == split.work_histogram.counts[0] and counts[32] == split.work_histogram.counts[1]
     assert counts.sum() == 20 and counts[31] > 0 and counts[32] > 0
+
+
+def _x64_off_reference(key_data, n):
+    """⟨W_N⟩ over configurations 0…n−1 of the key with this (high, low) data, δ drawn in float32 (the draw dtype
+    with x64 off), one float32 trajectory each."""
+    key = jax.random.wrap_key_data(jnp.asarray(key_data, jnp.uint32), impl="threefry2x32")
+    rho0 = RHO0.astype(jnp.float32)
+    works = [
+        float(
+            jnp.sum(
+                jt.trajectory(
+                    MODEL, rho0, 0.2 * jax.random.normal(jax.random.fold_in(key, i), (N,)), store_states=False
+                ).work
+            )
+        )
+        for i in range(n)
+    ]
+    return np.mean(works)
+
+
+def test_seeds_beyond_32_bits_are_their_own_configurations_with_x64_off():
+    """With jax_enable_x64 turned off after import, jax.random.key kept a seed's low 32 bits: seeds 0 and 2³²,
+    −1 and 2³² − 1, 5 and 2⁴⁰ + 5 ran the same configurations (⟨W_N⟩ 1.8381057e-3 for both of the first pair).
+    Now every seed in [−2⁶³, 2⁶³) has the key data (high, low 32 bits) it has with x64 on."""
+    jax.config.update("jax_enable_x64", False)
+    try:
+        rho0 = RHO0.astype(jnp.float32)
+        for seed, data in ((2**32, (1, 0)), (-1, (2**32 - 1, 2**32 - 1)), (2**40 + 5, (2**8, 5))):
+            res = jt.ensemble(MODEL, rho0, N, 20, seed, alphas=())
+            np.testing.assert_allclose(res.mean_total_work, _x64_off_reference(data, 20), rtol=2e-5)
+    finally:
+        jax.config.update("jax_enable_x64", True)
