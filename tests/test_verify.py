@@ -192,3 +192,17 @@ def test_assignment_bookkeeping_check_fails_on_wrong_energetics(monkeypatch):
     for wrong in wrong_versions:
         monkeypatch.setattr(asg, "energy_assignment", wrong)
         assert not run_check(check).ok
+
+
+def test_work_bound_check_fails_when_library_and_formula_agree_on_a_bound_too_low(monkeypatch):
+    """The exact samples never came near eq. (B7)'s bound (vertex 5–12σ outside them, margin 0.15 of the range), so
+    only 'samples above the bound' was tested: a bound twice too low in both the library and the formula passed.
+    The check now also needs the samples of a state whose vertex lies inside G to reach the bound."""
+    from jaxthermo.apps.verify import inhomogeneous as inh
+
+    (check,) = [c for c in inh.CHECKS if "lower bound of single-collision work" in c.name]
+    assert run_check(check).ok
+    real_bound, real_support = inh._work_bound, inh.work_support
+    monkeypatch.setattr(inh, "_work_bound", lambda p0: 2 * real_bound(p0))
+    monkeypatch.setattr(inh, "work_support", lambda m, r: (2 * real_support(m, r)[0], real_support(m, r)[1]))
+    assert not run_check(check).ok
