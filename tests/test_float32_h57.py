@@ -137,3 +137,33 @@ def test_float32_averaged_trajectory_relaxes_to_tau_bar(theta):
     # the coherence: |ρ̄_01| = |ρ_01| |cos θ|^{2N} |1 + i tanθ (q̄_0 − q̄_1)|^N
     k = np.sqrt(c2) * np.sqrt(1 - c2) * (tau_bar[0, 0] - tau_bar[1, 1])
     np.testing.assert_allclose(abs(final[0, 1]), 0.125 * abs(c2 + 1j * k) ** n, rtol=1e-3, atol=1e-9)
+
+
+def test_float32_stroboscopic_trajectory_summed_heat():
+    """Model B in float32: U = e^{−iτH_SA} is unitary to ~ε only, so Tr ρ_S drifted by ~ε per collision and the error
+    entered every later heat (τ = 10⁻³: 5000 collisions gave Σ Q = −0.013 for +0.021; 2·10⁴ collisions were off by
+    0.3 for 0.023). Reference: the same collisions in float64 with SciPy's expm, ρ_A = e^{−βH_A}/Z + √τ λ χ
+    ([WCCM] eqs. (1), (4), (5)), Q = −Tr[H_A(ρ_A' − ρ_A)]."""
+    from scipy.linalg import expm
+
+    tau, lam, beta, n = float(np.float32(1e-3)), float(np.float32(0.1)), 1.0, 5000
+    model = jt.qubit_example(beta=beta, lam=lam, tau=tau, dtype=jnp.float32)
+    rho0 = np.array([[0.75, 0.125], [0.125, 0.25]])
+    traj = jt.stroboscopic_trajectory(model, rho0.astype(np.complex64), n)
+    assert traj.states.dtype == np.complex64 and traj.heat.dtype == np.float32
+
+    h = np.diag([-0.5, 0.5])
+    sm = np.array([[0.0, 1.0], [0.0, 0.0]])
+    v = np.kron(sm, sm.T) + np.kron(sm.T, sm)  # g(σ₊σ₋ + σ₋σ₊) between S and A, g = 1
+    u = expm(-1j * (tau * (np.kron(h, np.eye(2)) + np.kron(np.eye(2), h)) + np.sqrt(tau) * v))
+    w = np.exp(-beta * np.diag(h))
+    rho_a = np.diag(w / w.sum()) + np.sqrt(tau) * lam * np.array([[0.0, 1.0], [1.0, 0.0]])
+    rho, heats = rho0.astype(complex), []
+    for _ in range(n):
+        x = (u @ np.kron(rho, rho_a) @ u.conj().T).reshape(2, 2, 2, 2)
+        rho, ancilla = np.einsum("ajbj->ab", x), np.einsum("jajb->ab", x)
+        heats.append(-np.real(np.trace(h @ (ancilla - rho_a))))
+    states = np.asarray(traj.states, np.complex128)
+    assert np.max(np.abs(np.trace(states, axis1=1, axis2=2) - 1)) < 1e-6
+    np.testing.assert_allclose(states[-1], rho, atol=1e-4)
+    np.testing.assert_allclose(np.sum(np.asarray(traj.heat, np.float64)), np.sum(heats), rtol=2e-2)
