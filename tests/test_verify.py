@@ -195,7 +195,7 @@ def test_assignment_bookkeeping_check_fails_on_wrong_energetics(monkeypatch):
 
 
 def test_work_bound_check_fails_when_library_and_formula_agree_on_a_bound_too_low(monkeypatch):
-    """The exact samples never came near eq. (B7)'s bound (vertex 5–12σ outside them, margin 0.15 of the range), so
+    """The exact samples never came near eq. (B7)'s bound (vertex 9–37σ outside them, margin 0.15 of the range), so
     only 'samples above the bound' was tested: a bound twice too low in both the library and the formula passed.
     The check now also needs the samples of a state whose vertex lies inside G to reach the bound."""
     from jaxthermo.apps.verify import inhomogeneous as inh

@@ -101,7 +101,7 @@ def _work_bound(p0):
 def _work_lower_bound():
     """The support of G_W against eq. (B7), and exact samples against the bound: never below it, and for
     p0 = 0.721 (vertex δ = −(q0 − p0)/(2q0') ≈ −σ/2, inside the samples) reaching it, so that a bound too low
-    fails too (for p0 ∈ {0, ½, 0.9, 1} the vertex lies 5–12σ out and no sample comes near it)."""
+    fails too (for p0 ∈ {0, ½, 0.9, 1} the vertex lies 9–37σ out and no sample comes near it)."""
     worst, reach = np.inf, np.inf
     for p0 in (1.0, 0.5, 0.0, 0.9, 0.721):
         model, rho = _model(sigma=0.05), _rho(p0)
