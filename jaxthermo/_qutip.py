@@ -118,16 +118,16 @@ def _check_tensor_factors(x, name: str, dims) -> None:
 
 
 def _check_same_factors(qobjs: dict) -> None:
-    """Qobj arguments of one call that both carry several tensor factors must carry the same ones: an
-    operator on 3 ⊗ 2 and a state on 2 ⊗ 3 (both 6 × 6) were paired element by element, e.g.
-    ``jt.expectation`` of a system observable in the other order."""
+    """Qobj arguments of one call that both carry several tensor factors must carry the same ones, or one a
+    grouping of the other's ([2, 2, 2] and [2, 4]): an operator on 3 ⊗ 2 and a state on 2 ⊗ 3 (both 6 × 6) were
+    paired element by element, e.g. ``jt.expectation`` of a system observable in the other order."""
     items = list(qobjs.items())
     for name, x in items[1:]:
-        first, want = items[0][0], _flat_dims(items[0][1].dims)
-        if _flat_dims(x.dims) != want:
+        first, want, got = items[0][0], _flat_dims(items[0][1].dims), _flat_dims(x.dims)
+        cuts_want, cuts_got = set(np.cumprod(want)), set(np.cumprod(got))  # one may group the other's factors
+        if not (cuts_want <= cuts_got or cuts_got <= cuts_want):
             raise ValueError(
-                f"{first} and {name}: Qobj tensor factors {list(want)} and {list(_flat_dims(x.dims))} differ "
-                "(tensor order)"
+                f"{first} and {name}: Qobj tensor factors {list(want)} and {list(got)} differ (tensor order)"
             )
 
 

@@ -163,3 +163,10 @@ def test_two_qobj_arguments_must_share_their_tensor_order():
         jt.expectation(sz, swapped)
     flat = qutip.Qobj(state.full())  # one factor: nothing to compare
     assert abs(float(jt.expectation(sz, flat)) - qutip.expect(sz, state)) < 1e-14
+
+
+def test_qobj_arguments_may_group_each_others_factors():
+    """[2, 2, 2] and [2, 4] describe one space (the last two qubits as one ququart): accepted, equal to QuTiP."""
+    op = qutip.tensor(qutip.sigmaz(), qutip.qeye(2), qutip.qeye(2))
+    state = qutip.Qobj(qutip.tensor(qutip.basis(2, 1).proj(), qutip.thermal_dm(4, 0.4)).full(), dims=[[2, 4], [2, 4]])
+    assert abs(float(jt.expectation(op, state)) - qutip.expect(op, qutip.Qobj(state.full(), dims=op.dims))) < 1e-14
