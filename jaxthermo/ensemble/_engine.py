@@ -288,6 +288,9 @@ def seed_key_of(seed):
     ``jax.random.key`` does with x64 on, also with x64 off, where ``jax.random.key`` kept the low 32 bits
     only: seeds 0 and 2³², −1 and 2³² − 1, 5 and 2⁴⁰ + 5 ran the same configurations."""
     if isinstance(seed, jax.Array):  # a traced seed (ensemble_mean's program)
+        if seed.dtype.itemsize < 8 and jnp.issubdtype(seed.dtype, jnp.signedinteger):  # x64 off: sign-extended
+            hi = jnp.where(seed < 0, jnp.uint32(0xFFFFFFFF), jnp.uint32(0))
+            return jax.random.wrap_key_data(jnp.stack([hi, seed.astype(jnp.uint32)]), impl=PRNG_IMPL)
         return jax.random.key(seed, impl=PRNG_IMPL)
     bits = int(seed) % 2**64
     return jax.random.wrap_key_data(np.array([bits >> 32, bits & 0xFFFFFFFF], np.uint32), impl=PRNG_IMPL)

@@ -128,5 +128,8 @@ def test_seeds_beyond_32_bits_are_their_own_configurations_with_x64_off():
         for seed, data in ((2**32, (1, 0)), (-1, (2**32 - 1, 2**32 - 1)), (2**40 + 5, (2**8, 5))):
             res = jt.ensemble(MODEL, rho0, N, 20, seed, alphas=())
             np.testing.assert_allclose(res.mean_total_work, _x64_off_reference(data, 20), rtol=2e-5)
+        # ensemble_mean's traced int32 seed: the engine's configurations (its key sign-extended)
+        reference = _x64_off_reference((2**32 - 1, 2**32 - 5), 20)
+        np.testing.assert_allclose(jt.ensemble_mean(MODEL, rho0, N, 20, -5), reference, rtol=2e-5)
     finally:
         jax.config.update("jax_enable_x64", True)
