@@ -167,3 +167,17 @@ def test_float32_stroboscopic_trajectory_summed_heat():
     assert np.max(np.abs(np.trace(states, axis1=1, axis2=2) - 1)) < 1e-6
     np.testing.assert_allclose(states[-1], rho, atol=1e-4)
     np.testing.assert_allclose(np.sum(np.asarray(traj.heat, np.float64)), np.sum(heats), rtol=2e-2)
+
+
+def test_free_energies_keep_the_precision_of_the_state():
+    """free_energy of float32 populations and quantum_free_energy of a complex64 state with a Python-float β came
+    back float64. F_1 = ⟨H⟩ − S/β (docs/information.md §3), here by hand: H = g s_z, p = (0.75, 0.25)."""
+    p = np.array([0.75, 0.25])
+    beta, g = 1.3, 0.7
+    energies = g * np.array([-0.5, 0.5])
+    expected = p @ energies + np.sum(p * np.log(p)) / beta
+    f = jt.free_energy(p.astype(np.float32), beta, g, 1.0)
+    q = jt.quantum_free_energy(np.diag(p).astype(np.complex64), beta, g, 1.0)
+    assert f.dtype == np.float32 and q.dtype == np.float32
+    np.testing.assert_allclose([float(f), float(q)], expected, rtol=1e-6)
+    assert jt.free_energy(p, np.float32(beta), g, 1.0).dtype == np.float64
