@@ -41,7 +41,15 @@ import jax
 import jax.numpy as jnp
 
 from .._elementary import log, log_positive
-from .._information import about_largest_term, divergences_to_thermal, log_thermal_populations, support_tolerance, xlogx
+from .._information import (
+    about_largest_term,
+    divergences_to_thermal,
+    log_thermal_populations,
+    relative_entropy_term,
+    support_tolerance,
+    umegaki_from_spectrum,
+    xlogx,
+)
 from .._qudit import thermal_populations
 from ._small_eigvalsh import eigvalsh_small
 
@@ -65,29 +73,6 @@ def _classical_one(ps, log_q, alpha: float):
     expo = [jnp.where(ok, alpha * lp + (1.0 - alpha) * lq, -jnp.inf) for ok, lp, lq in zip(pos, logp, log_q)]
     m = _maximum(expo)
     return (m + jnp.log(sum(jnp.exp(e - m) for e in expo))) / (alpha - 1.0)
-
-
-def relative_entropy_term(dev, t, log_t):
-    """``λ log(λ/t) − λ + t ≥ 0`` with λ = t + dev (one level's term of D_1 = Σ_j of them, docs/ensemble.md §2),
-    accurate relative to its value, given the deviation ``dev = λ − t`` computed by the caller without
-    cancellation, the level's thermal population t and its logarithm (constants of τ_S; t may underflow).
-
-    It is (tu) log u − t(u − 1), u = 1 + dev/t: the u that 1 + x rounds to stands for x throughout (u − 1 is
-    exact), so the rounding moves the term by its derivative log u times ~εt (relative error ≈ 2ε/|x|, x = dev/t),
-    where λ log λ − λ log t lost every digit below ε (D_1 of a cold qubit, βg = 40, ×21 too large or negative).
-    One logarithm, as before. Where t underflows, t is replaced by the smallest normal number and log u shifted
-    by the difference of the logarithms. A dev rounded by δ moves the term by ≈ δ·dev/t + δ²/2t: for the populous
-    level (1 − p1 rounded, δ ~ ε) that is ~ε², the floor of D_1. (:func:`~jaxthermo._information.bregman_kl_terms`
-    is the reference's form, exact to ε by a series.)"""
-    tiny = jnp.finfo(t.dtype).tiny
-    t_c = jnp.maximum(t, tiny)
-    shift = jnp.where(t >= tiny, 0.0, jnp.log(t_c) - log_t)  # exactly 0 unless t underflows (per-model constants)
-    u = 1.0 + dev * (1.0 / t_c)
-    # λ ≤ 0 (u ≤ 0): u log u → 0, the term t − λ; log of the smallest normal number keeps u·log u and its
-    # derivative finite there (log_positive's floor)
-    lg = log_positive(jnp.maximum(u, tiny))
-    # (t u)(log u + shift) − t (u − 1): u·log u alone overflows where t underflowed (u ~ 1/tiny)
-    return jnp.maximum((t_c * u) * (lg + shift) - t_c * (u - 1.0), 0.0)
 
 
 def _classical_max_divergence(ps, log_q):
@@ -411,30 +396,6 @@ def _eigvalsh(a):
     if 4 <= d <= _SMALL_EIGVALSH_MAX_D:
         return eigvalsh_small(a)
     return jnp.linalg.eigvalsh(a)
-
-
-def umegaki_from_spectrum(lam, p, log_t):
-    """Umegaki D_1(ρ‖τ) = Σ_k λ_k log λ_k − Σ_j p_j log t_j for τ diagonal, from ρ's eigenvalues ``lam`` and
-    populations ``p`` (..., d) and ``log_t`` (d,) or (..., d), within ≈ ε Σ_{k>0} p_k |log(t_k/t_0)| (the
-    eigenvalues' relative rounding) and accurate relative to its value above that (docs/ensemble.md §2).
-
-    The eigenvalues, in descending order, are paired with the levels in descending order of t (λ_(k)
-    continues level k's population as the coherences go to 0), dev_k = λ_(k) − p_k, the one of the most
-    populated level from the trace, dev_0 = −Σ_{k>0} dev_k (its eigenvalue near 1 carries the others'
-    shifts only to ~ε). Then exactly (Σ_k dev_k = 0) D_1 = Σ_k [λ_(k) log(λ_(k)/t_k) − λ_(k) + t_k] +
-    Σ_{k>0} dev_k (log t_k − log t_0), the first terms ≥ 0 (:func:`relative_entropy_term`). From
-    Σ λ log λ − Σ p log t, which cancels to ~ε, a cold coherent qutrit (βg = 40, D_1 = 4.3e-17) gave 1.7e-16.
-    """
-    lt = jnp.broadcast_to(log_t, p.shape)
-    order = jnp.argsort(-lt, axis=-1)  # levels by t, descending (per-model constants)
-    p_k = jnp.take_along_axis(p, order, axis=-1)
-    lt_k = jnp.take_along_axis(lt, order, axis=-1)
-    lam_k = -jnp.sort(-lam, axis=-1)
-    dev = lam_k[..., 1:] - p_k[..., 1:]
-    dev = jnp.concatenate([-jnp.sum(dev, axis=-1, keepdims=True), dev], axis=-1)
-    t_k = jnp.exp(lt_k)
-    terms = relative_entropy_term((p_k - t_k) + dev, t_k, lt_k)
-    return jnp.sum(terms, axis=-1) + jnp.sum(dev[..., 1:] * (lt_k[..., 1:] - lt_k[..., :1]), axis=-1)
 
 
 def quantum_divergences_thermal(rho, beta, g, alphas):
