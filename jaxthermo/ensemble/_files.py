@@ -74,10 +74,14 @@ def lock_for(path) -> filelock.FileLock:
 
 
 def check_writable(path, name: str) -> None:
-    """Raise ``PermissionError`` naming ``name`` and ``path`` unless ``path`` can be (re)written: its
-    directory exists and is writable, and an existing file is writable and has a write permission bit
-    (a file made read-only is not replaced, not even by root)."""
+    """Raise ``PermissionError`` naming ``name`` and ``path`` unless ``path`` can be (re)written: it is not a
+    directory (``IsADirectoryError``), its directory exists and is writable, and an existing file is writable
+    and has a write permission bit (a file made read-only is not replaced, not even by root)."""
     path = os.fspath(path)
+    if os.path.isdir(path):  # was an IsADirectoryError without the parameter's name, after the pilot run
+        raise IsADirectoryError(
+            f"{name}={path!r} is a directory; give the path of a file, e.g. {os.path.join(path, 'run.npz')!r}"
+        )
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"{name}={path!r}: the directory {directory!r} does not exist")

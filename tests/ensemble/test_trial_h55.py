@@ -133,3 +133,16 @@ def test_seeds_beyond_32_bits_are_their_own_configurations_with_x64_off():
         np.testing.assert_allclose(jt.ensemble_mean(MODEL, rho0, N, 20, -5), reference, rtol=2e-5)
     finally:
         jax.config.update("jax_enable_x64", True)
+
+
+def test_a_directory_as_checkpoint_is_named_before_the_pilot(tmp_path, monkeypatch):
+    """checkpoint=<a directory> failed with a bare "[Errno 21] Is a directory" after the pilot had run (2 s here,
+    minutes for long N); now IsADirectoryError naming checkpoint before any computation."""
+    from jaxthermo.ensemble import _engine
+
+    def no_pilot(*args, **kwargs):
+        raise AssertionError("the pilot ran")
+
+    monkeypatch.setattr(_engine, "_compiled_pilot", no_pilot)
+    with pytest.raises(IsADirectoryError, match="checkpoint=.* is a directory"):
+        jt.ensemble(MODEL, RHO0, N, 16, checkpoint=tmp_path)
