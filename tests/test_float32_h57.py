@@ -181,3 +181,35 @@ def test_free_energies_keep_the_precision_of_the_state():
     assert f.dtype == np.float32 and q.dtype == np.float32
     np.testing.assert_allclose([float(f), float(q)], expected, rtol=1e-6)
     assert jt.free_energy(p, np.float32(beta), g, 1.0).dtype == np.float64
+
+
+def test_float32_exact_unitary_trajectory_keeps_the_trace():
+    """A coupling other than the partial swap goes through U on S ⊗ R, unitary to ~ε only in float32: Tr ρ drifted by
+    ~ε per collision and every later heat took the error (ExactUnitary, θ = 0.01, 2·10⁴ collisions: Tr ρ − 1 =
+    7.7·10⁻⁵, Σ Q off by 0.18 for 0.0022). Reference: U = exp(−i t (H_S + H_r + H_int)), t = θ/g_int, H_int = −g_int S
+    (docs/inhomogeneous.md §11) by SciPy's expm in float64."""
+    from scipy.linalg import expm
+
+    n, theta, g_int = 3000, float(np.float32(0.01)), 5.0
+    deltas = (0.2 * np.random.default_rng(5).standard_normal(n)).astype(np.float32)
+    model = A.InhomogeneousReservoir(
+        2, beta=np.float32(1.0), g0=np.float32(1.0), theta=np.float32(theta), coupling=A.ExactUnitary(np.float32(g_int))
+    )
+    rho0 = np.array([[0.75, 0.125], [0.125, 0.25]])
+    traj = A.trajectory(model, rho0.astype(np.complex64), deltas)
+    assert traj.states.dtype == np.complex64 and traj.heat.dtype == np.float32
+    sz = np.diag([-0.5, 0.5])
+    swap = np.eye(4)[[0, 2, 1, 3]]
+    rho, heat = rho0.astype(complex), 0.0
+    for delta in deltas.astype(np.float64):
+        g_r = 1.0 + delta
+        q = np.diag(np.exp(-g_r * np.diag(sz)) / np.sum(np.exp(-g_r * np.diag(sz))))
+        h = np.kron(sz, np.eye(2)) + g_r * np.kron(np.eye(2), sz) - g_int * swap
+        u = expm(-1j * (theta / g_int) * h)
+        x = (u @ np.kron(rho, q) @ u.conj().T).reshape(2, 2, 2, 2)
+        rho, res = np.einsum("ajbj->ab", x), np.einsum("jajb->ab", x)
+        heat -= g_r * np.real(np.trace(sz @ (res - q)))
+    states = np.asarray(traj.states, np.complex128)
+    assert np.max(np.abs(np.trace(states, axis1=1, axis2=2) - 1)) < 1e-6
+    np.testing.assert_allclose(states[-1], rho, atol=2e-5)
+    np.testing.assert_allclose(np.sum(np.asarray(traj.heat, np.float64)), heat, rtol=0.1)
