@@ -26,3 +26,12 @@ def test_information_petz_half_of_a_cold_qubit_against_the_maximally_mixed_state
     assert abs(float(2 * p_small.sqrt()) - dropped) < 0.05e-7
     rho = jt.thermal_state(2, 30.0, 1.0)
     assert abs(float(jt.petz_renyi_divergence(rho, np.eye(2) / 2, 0.5)) - float(exact)) < 1e-15
+
+
+def test_optimise_chi_docstring_states_the_margin_the_script_uses():
+    """scripts/coherent/optimise_chi.py said κ = 0.5 in its docstring (its --help) while running κ = 0.2 (the figure's
+    title and the printed ρ_A bound (1 − κ) min p_j said 0.2)."""
+    text = (DOCS.parent / "scripts" / "coherent" / "optimise_chi.py").read_text()
+    documented = float(re.search(r"κ = ([0-9.]+) \(a radial map", text)[1])
+    used = float(re.search(r"BETA, LAM, TAU, KAPPA, G = [^,]+, [^,]+, [^,]+, ([0-9.]+),", text)[1])
+    assert documented == used == 0.2

@@ -4,7 +4,7 @@ Qutrit system and qutrit ancilla (levels 0, 1, 2, gap Ω = 1), V = g Σ_k (L_k�
 L_1 = |0⟩⟨1|, L_2 = |1⟩⟨2| (energy conserving), a coherent system state ρ_S, β = 1, λ = 1, τ = 10⁻³.
 χ has three complex off-diagonal entries (6 real parameters). Figure of merit: the coherent work
 of one collision, βW_C = βẆ_C τ, with χ kept inside a positivity margin: ρ_th + √τλχ ≥ (1 − κ)ρ_th,
-κ = 0.5 (a radial map onto that set; on the edge of positivity itself the leading-order identities
+κ = 0.2 (a radial map onto that set; on the edge of positivity itself the leading-order identities
 of [WCCM] lose accuracy, see tests/coherent/test_thermo.py).
 
 Why not the literal ratio βW_C/(−ΔC_A)? To leading order βW_C + ΔC_A = S(ρ_A'‖ρ_A) ≈ τ q(ρ_S) does
