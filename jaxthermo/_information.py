@@ -625,8 +625,9 @@ def about_largest_term(k, e):
 
 def quantum_free_energy(rho, beta, g, alpha) -> jnp.ndarray:
     """``F_α(ρ‖τ_S) = [D_α(ρ‖τ_S) − log Z_S]/β`` with :func:`quantum_renyi_divergence` (through
-    :func:`quantum_divergence_to_diagonal`: finite for every finite β), in the precision of ρ (a complex64 ρ with a
-    Python-float β gave float64)."""
+    :func:`quantum_divergence_to_diagonal`: finite for every finite β).
+
+    In the precision of ρ (a complex64 ρ with a Python-float β gave float64)."""
     rho = _state(rho, "rho")
     rdt = jnp.real(rho).dtype
     beta, g = jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt)
