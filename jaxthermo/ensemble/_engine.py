@@ -471,30 +471,41 @@ def run_grid(
             start_time = time.perf_counter()
             pending = None
             watch = ChunkWatch(done + n_left)
+
+            def collect(pc, out, stats):  # chunk pc merged into stats (float64 accumulators on the host)
+                with watch.chunk(pc, first=pc == done):
+                    per_dev = _gather_to_host(out)
+                for k in range(n_dev):
+                    part = take(per_dev, k)
+                    stats = widen(part) if stats is None else merge(stats, part)
+                finished = min(n_configs, start + (pc - done + 1) * chunk_size)
+                if ckpt is not None:
+                    ckpt.save(finished, stats)
+                return stats, finished
+
             for j in range(n_left + 1):
                 nxt = None
                 if j < n_left:  # dispatch chunk j before collecting chunk j − 1 (asynchronous)
-                    nxt = (
-                        done + j,
-                        run_chunk(
-                            stacked,
-                            rho0,
-                            seed_key,
-                            jnp.asarray(start + j * chunk_size, jnp.int64),
-                            jnp.asarray(n_configs, jnp.int64),
-                            *edges,
-                        ),
-                    )
+                    try:
+                        nxt = (
+                            done + j,
+                            run_chunk(
+                                stacked,
+                                rho0,
+                                seed_key,
+                                jnp.asarray(start + j * chunk_size, jnp.int64),
+                                jnp.asarray(n_configs, jnp.int64),
+                                *edges,
+                            ),
+                        )
+                    except Exception:  # e.g. out of device memory at dispatch: chunk j − 1 is still saved
+                        if pending is not None and ckpt is not None:
+                            with contextlib.suppress(Exception):
+                                collect(*pending, stats)
+                        raise
                 if pending is not None:
                     pc, out = pending
-                    with watch.chunk(pc, first=pc == done):
-                        per_dev = _gather_to_host(out)
-                    for k in range(n_dev):  # float64 accumulators on the host (merge)
-                        part = take(per_dev, k)
-                        stats = widen(part) if stats is None else merge(stats, part)
-                    finished = min(n_configs, start + (pc - done + 1) * chunk_size)
-                    if ckpt is not None:
-                        ckpt.save(finished, stats)
+                    stats, finished = collect(pc, out, stats)
                     if bar is not None:
                         bar.update(finished - bar.n)
                     if callback is not None:

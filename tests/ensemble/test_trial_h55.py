@@ -146,3 +146,40 @@ def test_a_directory_as_checkpoint_is_named_before_the_pilot(tmp_path, monkeypat
     monkeypatch.setattr(_engine, "_compiled_pilot", no_pilot)
     with pytest.raises(IsADirectoryError, match="checkpoint=.* is a directory"):
         jt.ensemble(MODEL, RHO0, N, 16, checkpoint=tmp_path)
+
+
+def test_a_chunk_that_fails_at_dispatch_keeps_the_finished_one_before_it(tmp_path, monkeypatch):
+    """Chunk j is dispatched before chunk j − 1 is collected; an error at dispatch (a device out of memory) ended
+    the run with chunk j − 1 computed but never saved: 8 of 16 finished configurations in the checkpoint. Now the
+    finished chunk is saved before the error propagates, and the resumed run equals an uninterrupted one exactly."""
+    from jaxthermo.ensemble import _engine
+
+    real = _engine._compiled_chunk
+
+    def failing(*args, **kwargs):
+        fn = real(*args, **kwargs)
+        calls = []
+
+        def run(*a):
+            if not isinstance(a[3], jax.core.Tracer):  # a dispatch, not the engine's eval_shape of the chunk
+                calls.append(1)
+            if len(calls) == 3:  # chunk 2
+                raise RuntimeError("RESOURCE_EXHAUSTED: out of memory while trying to allocate")
+            return fn(*a)
+
+        return run
+
+    path = tmp_path / "c.npz"
+    kwargs = dict(alphas=(1.0,), chunk_size=8, devices=jax.devices()[:1])
+    monkeypatch.setattr(_engine, "_compiled_chunk", failing)
+    with pytest.raises(RuntimeError, match="RESOURCE_EXHAUSTED"):
+        jt.ensemble(MODEL, RHO0, N, 40, checkpoint=path, **kwargs)
+    with np.load(path) as z:
+        assert int(z["configs_done"]) == 16  # chunks 0 and 1
+    monkeypatch.setattr(_engine, "_compiled_chunk", real)
+    resumed = jt.ensemble(MODEL, RHO0, N, 40, checkpoint=path, **kwargs)
+    assert resumed.info["chunks_resumed"] == 2
+    whole = jt.ensemble(MODEL, RHO0, N, 40, **kwargs)
+    for name in ("mean_work", "var_work", "mean_state", "mean_divergence", "var_cumulative_work"):
+        np.testing.assert_array_equal(getattr(resumed, name), getattr(whole, name))
+    np.testing.assert_array_equal(resumed.work_histogram.counts, whole.work_histogram.counts)
