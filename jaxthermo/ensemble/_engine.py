@@ -375,6 +375,8 @@ def run_grid(
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     rho0 = as_state(np.asarray(rho0), complex_dtype_for(rdt))
     coherent = has_coherences(rho0) if coherent is None else bool(coherent)
+    if np.ndim(alphas) > 1:  # [[1, 2], [3, 0.5]] ran as four orders, flattened
+        raise ValueError(f"alphas: a Rényi order or a 1-d sequence of them; got shape {np.shape(alphas)}")
     alphas = check_orders(alphas)
     divergence_every = resolve_divergence_every(divergence_every, models[0], coherent, n_steps)
     mesh = make_mesh(devices)

@@ -183,3 +183,11 @@ def test_a_chunk_that_fails_at_dispatch_keeps_the_finished_one_before_it(tmp_pat
     for name in ("mean_work", "var_work", "mean_state", "mean_divergence", "var_cumulative_work"):
         np.testing.assert_array_equal(getattr(resumed, name), getattr(whole, name))
     np.testing.assert_array_equal(resumed.work_histogram.counts, whole.work_histogram.counts)
+
+
+def test_a_two_dimensional_alphas_is_refused():
+    """alphas=[[1, 2], [3, 0.5]] ran as the four orders (1, 2, 3, 0.5) with mean_divergence of shape (N+1, 4):
+    a grid of orders taken apart without a word; now a ValueError naming alphas."""
+    with pytest.raises(ValueError, match="alphas: .*1-d"):
+        jt.ensemble(MODEL, RHO0, N, 8, alphas=[[1.0, 2.0], [3.0, 0.5]])
+    assert jt.ensemble(MODEL, RHO0, N, 8, alphas=2.0).mean_divergence.shape == (N + 1, 1)  # one order: fine
