@@ -402,6 +402,14 @@ def run_grid(
     # more: every chunk of the default size, the last one's padding masked, so that runs of any size share
     # one chunk program (docs/ensemble.md §1)
     chunk_size = per_device * n_dev
+    if not jax.config.jax_enable_x64 and -(-n_configs // chunk_size) * chunk_size >= 2**31:
+        # int32 indices: n ≥ 2³¹ failed after the pilot; a last chunk reaching 2³¹ wrapped its padding to
+        # negative indices, below n_configs, counted as configurations
+        raise ValueError(
+            f"n_configs={n_configs}: with jax_enable_x64 off the configuration indices are int32, so a run "
+            f"in chunks of {chunk_size} holds fewer than {2**31 // chunk_size * chunk_size}; turn x64 on "
+            "(importing jaxthermo does) or split the run over seeds"
+        )
     stacked = stack_models(models, rdt)
     seed_key = seed_key_of(seed)
     run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)

@@ -191,3 +191,23 @@ def test_a_two_dimensional_alphas_is_refused():
     with pytest.raises(ValueError, match="alphas: .*1-d"):
         jt.ensemble(MODEL, RHO0, N, 8, alphas=[[1.0, 2.0], [3.0, 0.5]])
     assert jt.ensemble(MODEL, RHO0, N, 8, alphas=2.0).mean_divergence.shape == (N + 1, 1)  # one order: fine
+
+
+def test_more_configurations_than_int32_indices_hold_with_x64_off_are_refused_first(monkeypatch):
+    """With x64 off the indices are int32: n_configs = 2³¹ − 1 in chunks of 64 ran (a last chunk reaching 2³¹
+    wraps its padding to negative indices, which pass the mask idx < n_configs and are counted), 2³¹ failed
+    only after the pilot. Now a ValueError naming n_configs before any computation."""
+    from jaxthermo.ensemble import _engine
+
+    def no_pilot(*args, **kwargs):
+        raise AssertionError("the pilot ran")
+
+    monkeypatch.setattr(_engine, "_compiled_pilot", no_pilot)
+    jax.config.update("jax_enable_x64", False)
+    try:
+        rho0 = RHO0.astype(jnp.float32)
+        for n in (2**31 - 1, 2**31):
+            with pytest.raises(ValueError, match=f"n_configs={n}: with jax_enable_x64 off"):
+                jt.ensemble(MODEL, rho0, N, n, chunk_size=64, devices=jax.devices()[:1])
+    finally:
+        jax.config.update("jax_enable_x64", True)
