@@ -213,3 +213,26 @@ def test_float32_exact_unitary_trajectory_keeps_the_trace():
     assert np.max(np.abs(np.trace(states, axis1=1, axis2=2) - 1)) < 1e-6
     np.testing.assert_allclose(states[-1], rho, atol=2e-5)
     np.testing.assert_allclose(np.sum(np.asarray(traj.heat, np.float64)), heat, rtol=0.1)
+
+
+@pytest.mark.parametrize("beta_g", [60.0, 80.0])
+def test_float32_cold_divergences_from_log_ratios(beta_g):
+    """log(p/q) as log p − log q carried the rounding of each logarithm, |log p|·ε: a float32 qubit at βg = 80 with
+    p_1 = 1.1 q_1 had D_1 8·10⁻⁵ and D_∞ 4·10⁻⁵ off (relative). Reference from the same float32 numbers in float64:
+    D_∞ = log(p_1/q_1), D_1 = Σ_j [p_j log(p_j/q_j) − p_j + q_j] = q_1 χ(log p_1/q_1), χ(ℓ) = ℓe^ℓ − e^ℓ + 1
+    (docs/information.md §2; p_0 = q_0 = 1 in float32)."""
+    q = np.asarray(jt.thermal_populations(2, np.float32(beta_g), np.float32(1.0)))
+    p = np.array([1.0, 1.1 * q[1]], np.float32)
+    ell = np.log(np.float64(p[1]) / np.float64(q[1]))
+    d_one = np.float64(q[1]) * (ell * np.exp(ell) - np.exp(ell) + 1.0)
+    out = [jt.renyi_divergence(p, q, a) for a in (1.0, np.inf)]
+    assert all(x.dtype == np.float32 for x in out)
+    np.testing.assert_allclose([float(x) for x in out], [d_one, ell], rtol=2e-6)
+    # to the thermal state itself, through its log-populations
+    t1 = np.exp(-beta_g) / (1.0 + np.exp(-beta_g))
+    ell_t = np.log(np.float64(p[1]) / t1)
+    expected = [t1 * (ell_t * np.exp(ell_t) - np.exp(ell_t) + 1.0), ell_t]
+    for quantum in (False, True):
+        got = jt.divergences_to_thermal(np.diag(p).astype(np.complex64), 1.0, beta_g, [1.0, np.inf], quantum=quantum)
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(np.asarray(got, np.float64), expected, rtol=2e-6)
