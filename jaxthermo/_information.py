@@ -569,9 +569,10 @@ def relative_entropy_term(dev, t, log_t):
 
 
 def umegaki_from_spectrum(lam, p, log_t):
-    """Umegaki D_1(ρ‖τ) = Σ_k λ_k log λ_k − Σ_j p_j log t_j for τ diagonal, from ρ's eigenvalues ``lam`` and
-    populations ``p`` (..., d) and ``log_t`` (d,) or (..., d), within ≈ ε Σ_{k>0} p_k |log(t_k/t_0)| (the
-    eigenvalues' relative rounding) and accurate relative to its value above that (docs/ensemble.md §2).
+    """Umegaki D_1(ρ‖τ) = Σ_k λ_k log λ_k − Σ_j p_j log t_j for τ diagonal, from ρ's eigenvalues ``lam`` in
+    ascending order (as ``eigvalsh`` returns them) and populations ``p`` (..., d) and ``log_t`` (d,) or
+    (..., d), within ≈ ε Σ_{k>0} p_k |log(t_k/t_0)| (the eigenvalues' relative rounding) and accurate relative
+    to its value above that (docs/ensemble.md §2).
 
     The eigenvalues, in descending order, are paired with the levels in descending order of t (λ_(k)
     continues level k's population as the coherences go to 0), dev_k = λ_(k) − p_k, the one of the most
@@ -580,11 +581,13 @@ def umegaki_from_spectrum(lam, p, log_t):
     Σ_{k>0} dev_k (log t_k − log t_0), the first terms ≥ 0 (:func:`relative_entropy_term`). From
     Σ λ log λ − Σ p log t, which cancels to ~ε, a cold coherent qutrit (βg = 40, D_1 = 4.3e-17) gave 1.7e-16.
     """
-    lt = jnp.broadcast_to(log_t, p.shape)
-    order = jnp.argsort(-lt, axis=-1)  # levels by t, descending (per-model constants)
-    p_k = jnp.take_along_axis(p, order, axis=-1)
-    lt_k = jnp.take_along_axis(lt, order, axis=-1)
-    lam_k = -jnp.sort(-lam, axis=-1)
+    order = jnp.argsort(-log_t, axis=-1)  # levels by t, descending (per-model constants: not per configuration)
+    if log_t.ndim == 1:
+        p_k, lt_k = jnp.take(p, order, axis=-1), log_t[order]
+    else:
+        p_k = jnp.take_along_axis(jnp.broadcast_to(p, jnp.broadcast_shapes(p.shape, log_t.shape)), order, axis=-1)
+        lt_k = jnp.take_along_axis(log_t, order, axis=-1)
+    lam_k = lam[..., ::-1]
     dev = lam_k[..., 1:] - p_k[..., 1:]
     dev = jnp.concatenate([-jnp.sum(dev, axis=-1, keepdims=True), dev], axis=-1)
     t_k = jnp.exp(lt_k)

@@ -363,11 +363,14 @@ def eigvalsh3(a):
     return q[..., None] + jnp.stack([lam_v, mid + half, mid - half], axis=-1)
 
 
-def _ascending3(lam):
-    """(..., 3) values in ascending order by a min/max network (no sort call)."""
-    a, b, c = lam[..., 0], lam[..., 1], lam[..., 2]
-    lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
-    return jnp.stack([jnp.minimum(lo, c), jnp.maximum(lo, jnp.minimum(hi, c)), jnp.maximum(hi, c)], axis=-1)
+def _ascending(lam):
+    """(..., d) values in ascending order by an odd-even transposition network of elementwise min/max (no
+    sort call: XLA's CPU sort of the rows cost ≈ 95 ns per qutrit and 290 ns per d = 8 row)."""
+    cols = [lam[..., j] for j in range(lam.shape[-1])]
+    for sweep in range(len(cols)):
+        for j in range(sweep % 2, len(cols) - 1, 2):
+            cols[j], cols[j + 1] = jnp.minimum(cols[j], cols[j + 1]), jnp.maximum(cols[j], cols[j + 1])
+    return jnp.stack(cols, axis=-1)
 
 
 @jax.custom_jvp
@@ -376,25 +379,25 @@ def eigvalsh3_fast(a):
     QR routine (:func:`~jaxthermo.ensemble._small_eigvalsh.eigvalsh_small`, faster than
     :func:`eigvalsh3` per matrix), the derivatives from :func:`eigvalsh3` (LAPACK-free, unlike the
     QR routine's own derivative)."""
-    return _ascending3(eigvalsh_small(a))
+    return _ascending(eigvalsh_small(a))
 
 
 @eigvalsh3_fast.defjvp
 def _eigvalsh3_fast_jvp(primals, tangents):
     (a,), (da,) = primals, tangents
-    _, dlam = jax.jvp(lambda x: _ascending3(eigvalsh3(x)), (a,), (da,))
+    _, dlam = jax.jvp(lambda x: _ascending(eigvalsh3(x)), (a,), (da,))
     return eigvalsh3_fast(a), dlam
 
 
 def _eigvalsh(a):
-    """Eigenvalues of Hermitian (..., d, d) matrices without LAPACK for 3 ≤ d ≤ 8 (for d = 3 with
+    """Ascending eigenvalues of Hermitian (..., d, d) matrices without LAPACK for 3 ≤ d ≤ 8 (for d = 3 with
     the derivatives of :func:`eigvalsh3`), faster than LAPACK's per-matrix calls there
     (benchmarks/bench_small_eigvalsh.py); LAPACK above."""
     d = a.shape[-1]
     if d == 3:
         return eigvalsh3_fast(a)
     if 4 <= d <= _SMALL_EIGVALSH_MAX_D:
-        return eigvalsh_small(a)
+        return _ascending(eigvalsh_small(a))
     return jnp.linalg.eigvalsh(a)
 
 
