@@ -359,6 +359,7 @@ def entropy_rate_along(rho, rho_dot) -> jnp.ndarray:
     return jnp.where(feeds_kernel, jnp.inf, value)
 
 
+@qobj_inputs("rho", "sigma")
 def relative_entropy(rho, sigma) -> jnp.ndarray:
     """Umegaki relative entropy ``S(ρ‖σ) = Tr ρ(log ρ − log σ)``.
 
@@ -375,6 +376,7 @@ def relative_entropy(rho, sigma) -> jnp.ndarray:
     return jnp.where(_mismatch_on_kernel(rho, spectrum), jnp.inf, value)
 
 
+@qobj_inputs("rho", "sigma")
 def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     """Petz Rényi divergence ``D̄_α = log Tr(ρ^α σ^{1−α})/(α−1)`` for a scalar α ≥ 0.
 
@@ -405,6 +407,7 @@ def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     return value
 
 
+@qobj_inputs("rho", "sigma")
 def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     """Sandwiched Rényi divergence for a scalar α ≥ ½.
 
@@ -436,6 +439,7 @@ def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     return value
 
 
+@qobj_inputs("rho", "sigma")
 def quantum_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     """The data-processing Rényi divergence (docs/information.md §4): Petz for α < 1, Umegaki at 1, sandwiched above."""
     alpha = _static_alpha(alpha, "alpha")
@@ -680,6 +684,7 @@ def divergences_to_thermal(rho, beta, g, alphas, quantum: bool = False) -> jnp.n
     return jnp.stack([renyi_divergence_log(p, log_tau, jnp.asarray(a).astype(p.dtype)) for a in alphas], axis=-1)
 
 
+@qobj_inputs("rho")
 def mutual_information(rho, dims) -> jnp.ndarray:
     """``I(A:B) = S(ρ_A) + S(ρ_B) − S(ρ_AB)`` for a bipartite (..., dA·dB, dA·dB) state."""
     dims = tuple(dims)
@@ -699,6 +704,7 @@ def coherence(rho) -> jnp.ndarray:
     return shannon_entropy(populations(rho)) - von_neumann_entropy(rho)
 
 
+@qobj_inputs("rho", "sigma")
 def trace_distance(rho, sigma) -> jnp.ndarray:
     """``D(ρ, σ) = ½ Tr|ρ − σ|`` for (..., d, d) states."""
     rho, sigma = _states(rho, sigma)
