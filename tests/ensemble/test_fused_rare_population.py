@@ -183,3 +183,18 @@ def test_cold_tau_float32(coherent):
     assert ref_state[-1][1, 1].real < 1e-8 and np.max(ref_div[-1]) > 10
     np.testing.assert_allclose(div, ref_div, rtol=2e-5, atol=1e-5)
     assert np.all(np.abs(mean_state - ref_state) <= 2e-5 * state_scale + 1e-37)
+
+
+def test_float32_population_has_the_exact_fixed_point():
+    """u' = c²u + s²w had c² + s² ≠ 1 by ~ε, so in float32 its fixed point was off by ~ε/sin²θ: θ = 0.003,
+    3·10⁴ collisions, mean p0 0.744696 for the float64 run's 0.745091 (helper-57's reproducer). Now
+    u' = u − s²(u − w): the float32 run within 1e-6 of the float64 one (same configurations)."""
+    import jaxthermo as jt
+
+    theta = float(np.float32(0.003))
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, theta=theta, distribution=jt.Gaussian(0.2))
+    rho0 = np.diag([0.75, 0.25])
+    r32 = jt.ensemble(model, rho0, 30000, 64, dtype=jnp.float32, alphas=())
+    r64 = jt.ensemble(model, rho0, 30000, 64, alphas=())
+    p32, p64 = (np.real(np.asarray(r.mean_state)[:, 0, 0]) for r in (r32, r64))
+    assert np.max(np.abs(p32 - p64)) < 1e-6
