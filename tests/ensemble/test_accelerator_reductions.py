@@ -101,7 +101,7 @@ def test_stacked_kernel_equals_two_pass_kernel(d, dtype, coherent, every):
     (two passes per quantity, folded sums) on the same chunk, with a masked tail: the same
     statistics, shapes and dtypes; counts equal; the moments equal to rounding of the sums: in
     float64 within 1e-11, in float32 within 2e-5 of the field's scale (its largest value in the
-    float64 program, plus the data's spread for means)."""
+    float64 program, plus the data's spread σ for means and n σ³ for third central moments)."""
     ref = _chunk(d, dtype, coherent, every, stacked=False, folded=True)
     got = _chunk(d, dtype, coherent, every, stacked=True, folded=False)
     exact = ref if dtype == jnp.float64 else _chunk(d, jnp.float64, coherent, every, stacked=False, folded=True)
