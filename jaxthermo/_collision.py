@@ -19,6 +19,7 @@ import numpy as np
 
 from ._dtypes import as_state
 from ._qudit import dagger, expectation, partial_trace, tensor
+from ._qutip import qobj_inputs
 from ._validation import check_density_matrix, check_hermitian, check_unitary
 
 
@@ -55,6 +56,7 @@ class CollisionResult(NamedTuple):
     energetics: Energetics
 
 
+@qobj_inputs("rho_s", "rho_a", "unitary", "h_s", "h_a", factors={"unitary": ("rho_s", "rho_a")})
 def collide_unitary(rho_s, rho_a, unitary, h_s, h_a) -> CollisionResult:
     """One collision of a system and an ancilla under any unitary on S ⊗ A (docs/conventions.md §8).
 

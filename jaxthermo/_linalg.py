@@ -13,9 +13,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import expm as _scipy_expm
 
+from ._qutip import qobj_inputs
 from ._validation import check_finite, check_hermitian, is_concrete
 
 
+@qobj_inputs("a")
 def dagger(a) -> jnp.ndarray:
     """Conjugate transpose of the last two axes."""
     return jnp.conj(jnp.swapaxes(a, -1, -2))
@@ -121,6 +123,7 @@ def divided_differences(f, w):
     return jnp.where(use_quadrature, q16, quotient)
 
 
+@qobj_inputs("a")
 def hermitian_function(f, a):
     """``f(A) = V f(Λ) V†`` for Hermitian ``A`` (..., d, d) and an elementwise ``f``.
 
@@ -166,6 +169,7 @@ def _hermitian_function_jvp(f_of, primals, tangents):
     return out, dout.astype(out.dtype)
 
 
+@qobj_inputs("matrix")
 def inverse_condition(matrix):
     """σ_min/σ_max of a (..., n, n) matrix: 0 when singular, 1 when unitary.
 

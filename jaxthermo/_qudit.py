@@ -149,6 +149,7 @@ def partial_trace(rho, dims: Sequence[int], keep) -> jnp.ndarray:
     return jnp.einsum(spec, t).reshape(batch + (kept, kept))
 
 
+@qobj_inputs("ops")
 def tensor(*ops) -> jnp.ndarray:
     """Kronecker product of (..., d_k, d_k) operators with broadcast leading dimensions."""
     if not ops:
@@ -166,6 +167,7 @@ def tensor(*ops) -> jnp.ndarray:
     return out
 
 
+@qobj_inputs("a", "b")
 def commutator(a, b) -> jnp.ndarray:
     """``[a, b] = ab − ba`` on (..., d, d) arrays."""
     _check_same_square(a, b, "a", "b")

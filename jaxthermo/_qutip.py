@@ -131,14 +131,18 @@ def _check_same_factors(qobjs: dict) -> None:
             )
 
 
-def qobj_inputs(*names: str):
+def qobj_inputs(*names: str, factors: dict | None = None):
     """Decorator: the arguments ``names`` of the wrapped function may be QuTiP ``Qobj`` (converted
     by :func:`as_array` before the call, outside any ``jax.jit`` of the function); other calls pass
-    through untouched, tracers included. Where the function takes ``dims`` (tensor factors), a Qobj's
-    own factors are checked against it (:func:`_check_tensor_factors`)."""
+    through untouched, tracers included. A ``*args`` name converts each of its entries. Where the
+    function takes ``dims`` (tensor factors), a Qobj's own factors are checked against it
+    (:func:`_check_tensor_factors`); ``factors`` maps an argument to the arguments whose dimensions
+    are its tensor factors, e.g. ``{"unitary": ("rho_s", "rho_a")}`` for an operator on S ⊗ A."""
+    factors = dict(factors or {})
 
     def wrap(fn):
         signature = inspect.signature(fn)
+        var_positional = {n for n, p in signature.parameters.items() if p.kind is p.VAR_POSITIONAL}
 
         @functools.wraps(fn)
         def with_qobj(*args, **kwargs):
@@ -146,15 +150,23 @@ def qobj_inputs(*names: str):
                 return fn(*args, **kwargs)
             bound = signature.bind(*args, **kwargs)
             factored = {}  # Qobj arguments with several tensor factors: they must agree with each other
+            original = dict(bound.arguments)
             for name in names:
                 if name in bound.arguments:
                     value = bound.arguments[name]
+                    if name in var_positional:
+                        bound.arguments[name] = tuple(as_array(v, f"{name}[{k}]") for k, v in enumerate(value))
+                        continue
                     if is_qobj(value) and "dims" in bound.arguments:
                         _check_tensor_factors(value, name, bound.arguments["dims"])
                     if is_qobj(value) and len(_flat_dims(value.dims)) > 1:
                         factored[name] = value
                     bound.arguments[name] = as_array(value, name)
             _check_same_factors(factored)
+            for name, parts in factors.items():
+                if is_qobj(original.get(name)) and all(p in bound.arguments for p in parts):
+                    want = tuple(np.shape(bound.arguments[p])[-1] for p in parts)
+                    _check_tensor_factors(original[name], name, want)
             return fn(*bound.args, **bound.kwargs)
 
         return with_qobj

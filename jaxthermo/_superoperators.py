@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._linalg import dagger
+from ._qutip import qobj_inputs
 from ._validation import check_finite, check_integer
 
 
@@ -47,12 +48,14 @@ def apply_superoperator(superop, x) -> jnp.ndarray:
     return (superop @ jnp.asarray(x).astype(superop.dtype).reshape(d * d)).reshape(d, d)
 
 
+@qobj_inputs("jump", "rho")
 def lindblad_term(jump, rho) -> jnp.ndarray:
     """``D[L]ρ = LρL† − ½{L†L, ρ}`` for (..., d, d) jump operators ``L`` and states ``ρ``."""
     ldl = dagger(jump) @ jump
     return jump @ rho @ dagger(jump) - 0.5 * (ldl @ rho + rho @ ldl)
 
 
+@qobj_inputs("jumps", "rho")
 def lindblad_dissipator(rates, jumps, rho) -> jnp.ndarray:
     """``Σ_k γ_k D[L_k]ρ`` for rates (K,) and jump operators (K, d, d); ρ (d, d).
 

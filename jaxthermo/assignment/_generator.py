@@ -27,6 +27,7 @@ import numpy as np
 from .._deprecation import deprecated_alias, warn_deprecated
 from .._dtypes import complex_dtype_for
 from .._qudit import commutator, dagger
+from .._qutip import qobj_inputs
 from .._superoperators import apply_superoperator, lindblad_dissipator, map_images, superoperator
 from .._validation import (
     check_dimension,
@@ -202,6 +203,7 @@ def canonical_form_of_images(images, d: int, trace, dtype) -> CanonicalForm:
     return CanonicalForm(_hamiltonian_from_images(images, d, trace, dtype), rates, jumps)
 
 
+@qobj_inputs("hamiltonian", "jumps")
 def lindblad_generator(hamiltonian, rates, jumps) -> Callable:
     """ρ ↦ −i[K, ρ] + Σ_k γ_k (L_k ρ L_k† − ½{L_k†L_k, ρ}) for K (d, d), γ (m,), L (m, d, d).
 
@@ -225,6 +227,7 @@ def lindblad_generator(hamiltonian, rates, jumps) -> Callable:
         raise ValueError(f"rates must be real; got dtype {np.asarray(rates).dtype}")
     hamiltonian, rates, jumps = (jnp.asarray(x) for x in (hamiltonian, rates, jumps))  # lists too
 
+    @qobj_inputs("rho")
     def apply(rho):
         rho = jnp.asarray(rho)
         cdt = complex_dtype_for(jnp.result_type(hamiltonian, rates, jumps, rho))

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._dtypes import complex_dtype_for
 from .._qudit import dagger, expectation, gibbs_state, tensor
+from .._qutip import as_array, qobj_inputs
 from .._validation import check_density_matrix, check_finite, check_hermitian, should_validate
 from ._model import CoherentCollisionModel
 
@@ -48,6 +49,8 @@ class EigenoperatorCoupling:
     omega: Any
 
     def __post_init__(self):
+        for name in ("L", "A"):  # a list of QuTiP Qobj: stacked (K, d, d)
+            object.__setattr__(self, name, as_array(getattr(self, name), name))
         if all(should_validate(x) for x in (self.L, self.A, self.g, self.omega)):
             L, A = np.asarray(self.L), np.asarray(self.A)
             if L.ndim != 3 or A.ndim != 3 or L.shape[0] != A.shape[0]:
@@ -94,6 +97,7 @@ class EigenoperatorCoupling:
         v = jnp.sum(terms, axis=0)
         return v + dagger(v)
 
+    @qobj_inputs("H_A")
     def rates(self, H_A, beta) -> Rates:
         """``Rates(down=γ⁻, up=γ⁺)``, each (K,): ``|g_k|²⟨A_k A_k†⟩_th`` and ``|g_k|²⟨A_k† A_k⟩_th``, for one β (of
         either sign; an array of β raises ``ValueError``, use ``jax.vmap``)."""
@@ -107,6 +111,7 @@ class EigenoperatorCoupling:
         up = expectation(dagger(A) @ A, rho_th)
         return Rates(weight * down, weight * up)
 
+    @qobj_inputs("chi")
     def drive(self, chi) -> jnp.ndarray:
         """``G = Σ_k g_k⟨A_k⟩_χ L_k† + g_k*⟨A_k†⟩_χ L_k`` (d_S, d_S), ``⟨X⟩_χ = Tr(Xχ)``."""
         self._check_operator(chi, "chi", "A")
@@ -117,6 +122,7 @@ class EigenoperatorCoupling:
         adag_chi = jnp.einsum("kij,ji->k", dagger(A), chi)
         return jnp.einsum("k,kij->ij", g * a_chi, dagger(L)) + jnp.einsum("k,kij->ij", jnp.conj(g) * adag_chi, L)
 
+    @qobj_inputs("rho", "H_A")
     def dissipator(self, rho, H_A, beta) -> jnp.ndarray:
         """``D(ρ) = −½ Tr_A[V, [V, ρ ⊗ ρ_th]]`` of this V in Kossakowski form (d_S, d_S) (docs/coherent.md §4).
 
@@ -142,6 +148,7 @@ class EigenoperatorCoupling:
         loss = jnp.einsum("ab,bji,ajk->ik", coeff, jnp.conj(jumps), jumps)  # Σ c_ab J_b† J_a
         return gain - 0.5 * (loss @ rho + rho @ loss)
 
+    @qobj_inputs("H_S", "H_A")
     def eigenoperator_residual(self, H_S, H_A) -> jnp.ndarray:
         """``max_k (‖[H_S, L_k] + ω_k L_k‖, ‖[H_A, A_k] + ω_k A_k‖)`` (largest entries): zero for true eigenoperators.
 
@@ -169,6 +176,7 @@ class EigenoperatorCoupling:
         return jnp.stack([rs, ra]), jnp.stack([ss, sa])
 
 
+@qobj_inputs("H_S", "H_A", "chi")
 def eigenoperator_model(coupling: EigenoperatorCoupling, H_S, H_A, beta, chi, lam, tau) -> CoherentCollisionModel:
     """A :class:`CoherentCollisionModel` with ``V`` built from eigenoperators ([WCCM] eq. (9)).
 

@@ -27,7 +27,7 @@ import numpy as np
 from .._collision import CollisionResult, Energetics, collide_unitary, energetics_properties
 from .._dtypes import as_state, real_dtype_for
 from .._qudit import populations
-from .._qutip import as_array
+from .._qutip import as_array, qobj_inputs
 from .._validation import check_density_matrix, check_finite, check_numeric, should_validate, value_checks_enabled
 from ._model import (
     InhomogeneousReservoir,
@@ -86,6 +86,7 @@ def collide_generic(model: InhomogeneousReservoir, rho, delta, theta=None) -> Co
     return collide_unitary(rho, reservoir_state(model, delta), u, h_s, reservoir_hamiltonian(model, delta))
 
 
+@qobj_inputs("rho")
 def partial_swap_update(rho, q, theta):
     """System state after a partial swap with a diagonal ancilla ``diag(q)`` (docs/inhomogeneous.md), (d, d).
 

@@ -1,0 +1,123 @@
+"""Helper 58 (session 23): the input contract of the public API — QuTiP Qobj inputs, dtypes, run identity."""
+
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+
+qutip = pytest.importorskip("qutip")
+
+
+def _dm(d, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+    rho = a @ a.conj().T
+    return rho / np.trace(rho)
+
+
+def _herm(d, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+    return 0.5 * (a + a.conj().T)
+
+
+def test_collide_unitary_takes_qobj_and_equals_qutip():
+    """README: every function taking a state or operator accepts a Qobj; collide_unitary refused all five.
+    Qubit system ⊗ qutrit ancilla (unequal factors, so the tensor order shows), against QuTiP's own
+    U (ρ_S ⊗ ρ_A) U† and its partial traces."""
+    rho_s = qutip.Qobj(_dm(2, 1))
+    rho_a = qutip.Qobj(_dm(3, 2))
+    h_s, h_a = qutip.Qobj(_herm(2, 3)), qutip.Qobj(_herm(3, 4))
+    u = (-1j * 0.7 * qutip.Qobj(_herm(6, 5), dims=[[2, 3], [2, 3]])).expm()
+    x = qutip.tensor(rho_s, rho_a)
+    x_new = u * x * u.dag()
+    res = jt.collide_unitary(rho_s, rho_a, u, h_s, h_a)
+    np.testing.assert_allclose(np.asarray(res.joint), x_new.full(), atol=1e-12)
+    np.testing.assert_allclose(np.asarray(res.system), x_new.ptrace(0).full(), atol=1e-12)
+    np.testing.assert_allclose(np.asarray(res.ancilla), x_new.ptrace(1).full(), atol=1e-12)
+    h_tot = qutip.tensor(h_s, qutip.qeye(3)) + qutip.tensor(qutip.qeye(2), h_a)
+    assert float(res.work) == pytest.approx(qutip.expect(h_tot, x_new) - qutip.expect(h_tot, x), abs=1e-12)
+    assert float(res.heat) == pytest.approx(-(qutip.expect(h_a, x_new.ptrace(1)) - qutip.expect(h_a, rho_a)), abs=1e-12)
+
+
+def test_collide_unitary_checks_the_qobj_unitary_tensor_order():
+    """A unitary built on ancilla ⊗ system (dims [[3, 2], [3, 2]]) for a qubit system and a qutrit ancilla
+    is the same 6 × 6 shape: refused naming ``unitary``, not applied in the wrong order."""
+    u = (-1j * 0.7 * qutip.Qobj(_herm(6, 5), dims=[[3, 2], [3, 2]])).expm()
+    with pytest.raises(ValueError, match="unitary"):
+        jt.collide_unitary(_dm(2, 1), _dm(3, 2), u, _herm(2, 3), _herm(3, 4))
+
+
+_SM = qutip.destroy(3)
+_A = qutip.Qobj(_herm(3, 7) + 0.3j * _herm(3, 8))  # not Hermitian
+_B = qutip.Qobj(_herm(2, 9))
+_H = qutip.Qobj(_herm(3, 10))
+_RHO = qutip.Qobj(_dm(3, 11))
+
+
+def _lindblad(op, rho):
+    return qutip.vector_to_operator(qutip.lindblad_dissipator(op) * qutip.operator_to_vector(rho))
+
+
+# public operator functions that refused a Qobj (TypeError/ValueError from JAX) or returned one
+# (commutator): name -> (jaxthermo call with Qobj inputs, QuTiP's own result)
+QUTIP_REFERENCE = {
+    "dagger": (lambda: jt.dagger(_A), lambda: _A.dag()),
+    "tensor": (lambda: jt.tensor(_A, _B), lambda: qutip.tensor(_A, _B)),
+    "commutator": (lambda: jt.commutator(_A, _H), lambda: qutip.commutator(_A, _H)),
+    "hermitian_function": (lambda: jt.hermitian_function(np.exp, _H), lambda: _H.expm()),
+    "lindblad_dissipator": (
+        lambda: jt.lindblad_dissipator(np.array([0.3, 0.2]), [_SM, _SM.dag()], _RHO),
+        lambda: 0.3 * _lindblad(_SM, _RHO) + 0.2 * _lindblad(_SM.dag(), _RHO),
+    ),
+    "coherent.lindblad_term": (lambda: jt.coherent.lindblad_term(_SM, _RHO), lambda: _lindblad(_SM, _RHO)),
+    "assignment.lindblad_generator": (
+        lambda: jt.assignment.lindblad_generator(_H, np.array([0.3]), [_SM])(_RHO),
+        lambda: -1j * qutip.commutator(_H, _RHO) + 0.3 * _lindblad(_SM, _RHO),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(QUTIP_REFERENCE))
+def test_operator_functions_take_qobj_and_equal_qutip(name):
+    ours, theirs = QUTIP_REFERENCE[name]
+    out = ours()
+    assert not jt._qutip.is_qobj(out)
+    np.testing.assert_allclose(np.asarray(out), theirs().full(), atol=1e-12)
+
+
+def test_eigenoperator_coupling_takes_qobj():
+    """EigenoperatorCoupling with lists of Qobj (skipped its checks, then failed in every method) and its
+    methods with Qobj H_A, χ, ρ: the same as the arrays."""
+    sm = qutip.destroy(2)
+    h = qutip.Qobj(np.diag([-0.5, 0.5]))
+    chi = qutip.Qobj(np.array([[0.0, 0.2], [0.2, 0.0]]))
+    rho = qutip.Qobj(_dm(2, 12))
+    g, w = np.array([0.8]), np.array([1.0])
+    cq = jt.EigenoperatorCoupling([sm], [sm], g, w)
+    ca = jt.EigenoperatorCoupling(sm.full()[None], sm.full()[None], g, w)
+    arr = [x.full() for x in (h, chi, rho)]
+    np.testing.assert_allclose(np.asarray(cq.interaction()), np.asarray(ca.interaction()), atol=1e-14)
+    np.testing.assert_allclose(np.asarray(cq.rates(h, 1.0)), np.asarray(ca.rates(arr[0], 1.0)), atol=1e-14)
+    np.testing.assert_allclose(np.asarray(cq.drive(chi)), np.asarray(ca.drive(arr[1])), atol=1e-14)
+    np.testing.assert_allclose(
+        np.asarray(cq.dissipator(rho, h, 1.0)), np.asarray(ca.dissipator(arr[2], arr[0], 1.0)), atol=1e-14
+    )
+    assert float(cq.eigenoperator_residual(h, h)) < 1e-14
+    mq = jt.eigenoperator_model(cq, h, h, 1.0, chi, 0.1, 0.01)
+    ma = jt.eigenoperator_model(ca, arr[0], arr[0], 1.0, arr[1], 0.1, 0.01)
+    np.testing.assert_allclose(np.asarray(mq.V), np.asarray(ma.V), atol=1e-14)
+    with pytest.raises(ValueError, match="L and A"):
+        jt.EigenoperatorCoupling(sm, sm, g, w)  # one Qobj, not a list of K: (d, d) is not (K, d, d)
+
+
+def test_partial_swap_update_and_inverse_condition_take_qobj():
+    rho = _dm(3, 13)
+    q = np.array([0.5, 0.3, 0.2])
+    np.testing.assert_allclose(
+        np.asarray(jt.inhomogeneous.partial_swap_update(qutip.Qobj(rho), q, 0.3)),
+        np.asarray(jt.inhomogeneous.partial_swap_update(rho, q, 0.3)),
+        atol=1e-15,
+    )
+    s = np.linalg.svd(_A.full(), compute_uv=False)
+    assert float(jt.assignment.inverse_condition(_A)) == pytest.approx(s[-1] / s[0], rel=1e-12)
