@@ -1,14 +1,27 @@
 """What the optax studies of scripts/ share: the output folder, the long-format CSV, the figure and the
 command line (``python scripts/<area>/<study>.py [OUT_DIR] [--quick]``).
 
-A study module defines ``main(out_dir, quick=False) -> dict`` and ends with ``run_study(main, OUT)``.
-Import it from a study with ``sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))``.
+A study module defines ``main(out_dir, quick=False) -> dict`` and ends with
+``run_study(main, default_out(__file__), published(__file__))``: by default it writes to ``figures/<area>``
+(ignored by git); the tracked ``scripts/<area>/output`` (the published figures) only when passed as OUT_DIR,
+and never by a ``--quick`` run. Import it from a study with
+``sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))``.
 """
 
 from __future__ import annotations
 
 import pathlib
 import sys
+
+
+def default_out(script) -> str:
+    """The default OUT_DIR of the study ``script`` (its ``__file__``): ``figures/<area>``, not tracked."""
+    return f"figures/{pathlib.Path(script).resolve().parent.name}"
+
+
+def published(script) -> pathlib.Path:
+    """The tracked folder of the published outputs of the study ``script``: ``scripts/<area>/output``."""
+    return pathlib.Path(script).resolve().parent / "output"
 
 
 def output_dir(out_dir) -> pathlib.Path:
@@ -50,12 +63,33 @@ def save_figure(fig, path, dpi: int = 130) -> None:
     pyplot().close(fig)
 
 
-def run_study(main, default_out) -> None:
+def run_study(main, default_out, published_out=None) -> None:
     """The command line of a study: ``[OUT_DIR] [--quick]`` (``--help``: the study's docstring); prints
-    the result dictionary."""
+    the result dictionary. ``--quick`` into ``published_out`` stops with status 2 before computing (it
+    would replace a published figure by a short run)."""
     from jaxthermo.apps.script_cli import script_arguments
 
     args = script_arguments(sys.modules[main.__module__].__doc__, default_out)
+    if (
+        args.quick
+        and published_out is not None
+        and pathlib.Path(args.out).resolve() == pathlib.Path(published_out).resolve()
+    ):
+        print(
+            f"{pathlib.Path(sys.argv[0]).name}: error: --quick would overwrite the published outputs in "
+            f"{published_out}; give another OUT_DIR",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     res = main(args.out, quick=args.quick)
     for k, v in res.items():
-        print(k, v)
+        print(k, _plain(v))
+
+
+def _plain(value):
+    """``value`` with NumPy scalars as Python numbers (printed ``1.06`` rather than ``np.float64(1.06)``)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value.item() if hasattr(value, "item") and getattr(value, "ndim", None) == 0 else value

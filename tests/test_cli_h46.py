@@ -108,7 +108,7 @@ def test_md_peaks_labels_cover_no_marker(tmp_path, monkeypatch):
     monkeypatch.setattr(_common, "OUT", tmp_path)
     seen = []
 
-    def check(fig, name):
+    def check(fig, out, name):
         fig.canvas.draw()
         ax = fig.axes[1]
         margin = 4 * fig.dpi / 72
@@ -129,5 +129,5 @@ def test_md_peaks_labels_cover_no_marker(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["md_peaks.py"])
     script = runpy.run_path(str(folder / "md_peaks.py"), run_name="md_peaks")
     monkeypatch.setitem(script["main"].__globals__, "save", check)
-    script["main"]()
+    script["main"](tmp_path)
     assert seen == ["md_peaks"]

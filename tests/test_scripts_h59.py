@@ -68,3 +68,101 @@ def test_max_violation_closed_form_maximiser_at_alpha_infinity_to_1e_12():
     readme = (ROOT / "README.md").read_text()
     quoted = re.search(r"α = ∞: δ = [0-9.]+ \(([0-9.]+)\)", readme)[1]
     assert Decimal(quoted) == exact.quantize(Decimal(quoted)), quoted
+
+
+# ---------------------------------------------------------------- command lines, --quick, default outputs
+
+_DRIVER = """
+import runpy, sys
+for argv in sys.argv[1:]:
+    script, *args = argv.split("|")
+    sys.argv = [script, *args]
+    sys.path.insert(0, str(__import__("pathlib").Path(script).parent))
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as stop:
+        assert not stop.code, (script, stop.code)
+"""
+
+QUICK = {  # the scripts whose --quick run no other test makes, and what each writes
+    "assignment/md_peaks": ("md_peaks.png", "md_peaks.csv", "md_peaks_traces.csv"),
+    "assignment/regime_sweep": ("regime_sweep.png", "regime_sweep.csv"),
+    "assignment/regime_traces": ("regime_traces.png", "regime_traces.csv"),
+    "assignment/weak_coupling_limit": ("weak_coupling_limit.png", "weak_coupling_limit.csv"),
+    "coherent/convergence": ("convergence.png", "convergence_map.csv", "convergence_identities.csv"),
+}
+
+
+def _tracked_outputs():
+    return {p: p.stat().st_mtime_ns for p in SCRIPTS.glob("*/output/*")}
+
+
+def test_quick_runs_from_the_command_line_write_where_asked_and_nowhere_else(tmp_path):
+    """md_peaks.py, regime_sweep.py, weak_coupling_limit.py (and regime_traces.py) had no --quick (12–15 s
+    full runs, 5–16 s now) and always wrote into the tracked scripts/assignment/output; convergence.py had no
+    --quick. One subprocess (imports shared) from a folder outside the repository: each script with --quick into
+    its own OUT_DIR, regime_traces.py without (then figures/assignment under the working folder)."""
+    pytest.importorskip("matplotlib")
+    import subprocess
+    import sys
+
+    before = _tracked_outputs()
+    work = tmp_path / "cwd"
+    work.mkdir()
+    default = "assignment/regime_traces"  # run without OUT_DIR: figures/assignment under the working folder
+    runs = [f"{SCRIPTS / name}.py|" + ("" if name == default else f"{tmp_path / name}|") + "--quick" for name in QUICK]
+    done = subprocess.run([sys.executable, "-c", _DRIVER, *runs], cwd=work, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name, files in QUICK.items():
+        for file in files:
+            path = (work / "figures" / "assignment" if name == default else tmp_path / name) / file
+            assert path.stat().st_size > (10_000 if file.endswith(".png") else 100), path
+    assert sorted(p.name for p in (work / "figures" / "assignment").iterdir()) == sorted(QUICK[default])
+    assert _tracked_outputs() == before  # the published figures were not touched
+    assert "np.float64" not in done.stdout
+    rows = (tmp_path / "assignment/regime_sweep" / "regime_sweep.csv").read_text().splitlines()
+    assert len(rows) == 1 + 9 * 9  # the --quick grid
+
+
+def _main_of(script, argv, monkeypatch, capsys):
+    """Run ``script`` as ``__main__`` with ``argv`` in this process; (exit code, stdout, stderr)."""
+    import runpy
+    import sys
+
+    monkeypatch.setattr(sys, "argv", [script.name, *argv])
+    monkeypatch.syspath_prepend(str(script.parent))
+    code = 0
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as stop:
+        code = stop.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+STUDIES = sorted(p for p in SCRIPTS.glob("*/*.py") if not p.name.startswith("_") and p.parent.name != "ensemble")
+
+
+@pytest.mark.parametrize("script", STUDIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_script_defaults_to_an_ignored_folder_and_has_quick(script, monkeypatch, capsys):
+    """--help of every study names --quick and a default OUT_DIR under figures/ (ignored by git): the model-C
+    scripts and the optax studies wrote their default runs into the tracked scripts/<area>/output."""
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("optax")
+    code, out, _ = _main_of(script, ["--help"], monkeypatch, capsys)
+    assert code == 0 and "--quick" in out, out
+    default = re.search(r"\(default: ([^)]+)\)", out)[1]
+    assert default.split("/")[0] == "figures", default
+    assert "figures/" in (ROOT / ".gitignore").read_text().split()
+
+
+@pytest.mark.parametrize("name", ["assignment/md_peaks", "inhomogeneous/max_violation"])
+def test_quick_into_the_published_folder_stops_before_computing(name, monkeypatch, capsys):
+    """`--quick scripts/<area>/output` would have replaced a published figure by a short run."""
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("optax")
+    script = SCRIPTS / f"{name}.py"
+    before = _tracked_outputs()
+    code, out, err = _main_of(script, [str(script.parent / "output"), "--quick"], monkeypatch, capsys)
+    assert code == 2 and "--quick would overwrite the published outputs" in err, err
+    assert _tracked_outputs() == before and out == ""

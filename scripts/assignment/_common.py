@@ -1,17 +1,23 @@
 """Shared parameters and output helpers for the model-C regime scripts (docs/assignment.md).
 
 The reservoirs of [CVS25] are bosons (Colla, Vacchini & Smirne, arXiv:2510.06929); reservoir 1 is cold, reservoir 2 hot.
-Outputs (PNG + CSV with named columns) go to ``scripts/assignment/output/``.
+Outputs (PNG + CSV with named columns) go to OUT_DIR (default ``figures/assignment``); the published ones are in
+``scripts/assignment/output/`` (``OUT``).
 """
 
 from __future__ import annotations
 
 import csv
 import pathlib
+import sys
 
 import numpy as np
 
-OUT = pathlib.Path(__file__).resolve().parent / "output"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from _study import default_out, output_dir, published
+
+OUT = published(__file__)
+DEFAULT_OUT = default_out(__file__)
 PARAMS = dict(n1=5, n2=5, nu2=2.0, g=0.1, beta1=2.0, beta2=0.5, statistics="boson")
 
 
@@ -23,9 +29,9 @@ def param_text(**extra) -> str:
     )
 
 
-def write_csv(name: str, columns: dict) -> pathlib.Path:
-    OUT.mkdir(exist_ok=True)
-    path = OUT / f"{name}.csv"
+def write_csv(out, name: str, columns: dict) -> pathlib.Path:
+    """``columns`` (name → values, flattened) as ``OUT_DIR/<name>.csv`` with a header row."""
+    path = output_dir(out) / f"{name}.csv"
     keys = list(columns)
     rows = np.column_stack([np.asarray(columns[k], dtype=float).ravel() for k in keys])
     with path.open("w", newline="") as fh:
@@ -35,8 +41,8 @@ def write_csv(name: str, columns: dict) -> pathlib.Path:
     return path
 
 
-def save(fig, name: str) -> pathlib.Path:
-    OUT.mkdir(exist_ok=True)
-    path = OUT / f"{name}.png"
+def save(fig, out, name: str) -> pathlib.Path:
+    """``fig`` as ``OUT_DIR/<name>.png``."""
+    path = output_dir(out) / f"{name}.png"
     fig.savefig(path, dpi=130, bbox_inches="tight")
     return path

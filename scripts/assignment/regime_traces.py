@@ -2,7 +2,9 @@
 (Δ ≫ Γ) and the ultrastrong (Δ ≪ Γ) regime (docs/assignment.md; [CVS25] slides 'Dispersive limit',
 'Minimal dissipation peaks').
 
-    python scripts/assignment/regime_traces.py      → output/regime_traces.{png,csv}
+Usage: python scripts/assignment/regime_traces.py [OUT_DIR] [--quick]   (default figures/assignment; the published
+figure is in scripts/assignment/output). Writes regime_traces.png and regime_traces.csv. --quick: 301 times per
+regime instead of 601.
 """
 
 from __future__ import annotations
@@ -12,20 +14,23 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import PARAMS, param_text, save, write_csv
+from _common import DEFAULT_OUT, OUT, PARAMS, param_text, save, write_csv
+from _study import run_study
 
 import jaxthermo as jt
 
 REGIMES = {"dispersive": (1.0, 0.2), "ultrastrong": (0.1, 1.0)}  # (Δ, Γ)
 
 
-def main():
+def main(out_dir=DEFAULT_OUT, quick=False):
     fig, axes = plt.subplots(3, 2, figsize=(11, 9), sharex="col")
     columns = {}
     for col, (name, (delta, big_gamma)) in enumerate(REGIMES.items()):
         model = jt.QuadraticReservoirs.from_regime(detuning=delta, effective_coupling=big_gamma, **PARAMS)
         omega = np.hypot(delta, big_gamma)
-        times = np.linspace(0.0, 6 * np.pi / omega, 601)  # peaks at odd multiples of π/Ω lie on the grid
+        times = np.linspace(
+            0.0, 6 * np.pi / omega, 301 if quick else 601
+        )  # peaks at odd multiples of π/Ω lie on the grid
         out = model.energetics(times)
         md, bare, inter = out.minimal_dissipation, out.bare, out.interaction
         series = {
@@ -67,11 +72,8 @@ def main():
         ax.grid(alpha=0.3)
     fig.suptitle("Energetics of reservoir 1 under three assignments (" + param_text() + "; ħ = 1)", fontsize=10)
     fig.tight_layout()
-    print(save(fig, "regime_traces"), write_csv("regime_traces", columns))
+    return {"png": save(fig, out_dir, "regime_traces"), "csv": write_csv(out_dir, "regime_traces", columns)}
 
 
 if __name__ == "__main__":
-    from jaxthermo.apps.script_cli import script_arguments
-
-    script_arguments(__doc__, quick=False)  # --help; refuses arguments (outputs go to scripts/assignment/output)
-    main()
+    run_study(main, DEFAULT_OUT, OUT)

@@ -14,7 +14,8 @@ constraint on Σ is what bounds it.
 Baselines and cross-check: the paper's χ = σ_x (φ = 0) with the λ of either sign that meets Σ = Σ*; and a brute
 force over φ (181 values) with λ from a bisection of Σ(λ, φ) = Σ* on each side of 0.
 
-Usage: python scripts/coherent/coherent_power.py [OUT_DIR] [--quick]   (default scripts/coherent/output)
+Usage: python scripts/coherent/coherent_power.py [OUT_DIR] [--quick]
+(default figures/coherent; the published figure, scripts/coherent/output, only when given as OUT_DIR, never with --quick)
 Writes coherent_power.png and coherent_power.csv (long format: series, x, y).
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import pathlib
 import sys
 import time
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -32,13 +34,17 @@ import optax
 import jaxthermo as jt
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from _study import output_dir, pyplot, run_study, save_figure, twin_legend, write_series_csv
+from _study import default_out, output_dir, pyplot, run_study, save_figure, twin_legend, write_series_csv
+
+# The study uses the exact Σ and W_C, not the leading-order identities that this warning is about (λ near λ_max).
+warnings.filterwarnings("ignore", message="collision_thermodynamics: expansion parameter eta")
 
 OMEGA, G, BETA, TAU, MU = 1.0, 1.0, 1.0, 0.05, 100.0
 RHO = jnp.array([[0.6, 0.2 - 0.1j], [0.2 + 0.1j, 0.4]])
 BASE = jt.qubit_example(omega=OMEGA, g=G, beta=BETA, lam=0.0, tau=TAU)
 LAM_MAX = float(jt.coherent.allowed_lambda_range(BASE.replace(lam=0.1)).upper) * (1 - 1e-6)
-OUT = pathlib.Path(__file__).resolve().parent / "output"
+OUT = pathlib.Path(__file__).resolve().parent / "output"  # the published figure
+DEFAULT_OUT = default_out(__file__)
 
 
 def terms(lam, phi):
@@ -86,7 +92,7 @@ def lam_on_constraint(phis, sign, iters=60):
     return sign * 0.5 * (lo + hi)
 
 
-def main(out_dir=OUT, quick=False):
+def main(out_dir=DEFAULT_OUT, quick=False):
     t0 = time.perf_counter()
     out = output_dir(out_dir)
     lam, phi, path = optimise(200 if quick else 600)
@@ -158,4 +164,4 @@ def _plot(out, phis, candidates, path, res):
 
 
 if __name__ == "__main__":
-    run_study(main, OUT)
+    run_study(main, DEFAULT_OUT, OUT)

@@ -13,8 +13,8 @@ the consumed coherence −ΔC_A → 0⁺; it has no maximum. The script reports 
 βW_C, where it is closest to 1, i.e. where coherence is turned into work most efficiently, and
 checks the bound βW_C ≥ −ΔC_A there.
 
-Usage: python scripts/coherent/optimise_chi.py [OUT_DIR]   (default figures/coherent)
-Writes optimise_chi.png and optimise_chi.csv.
+Usage: python scripts/coherent/optimise_chi.py [OUT_DIR] [--quick]   (default figures/coherent)
+Writes optimise_chi.png and optimise_chi.csv. --quick: 60 Adam steps instead of 300.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def chi_from_params(params, rho_th):
     return KAPPA * jax.nn.sigmoid(params["scale"]) * raw / (jnp.sqrt(TAU) * LAM * spread)
 
 
-def main(out_dir="figures/coherent", steps=300):
+def main(out_dir="figures/coherent", steps=300, quick=False):
+    steps = min(steps, 60) if quick else steps
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model, rho = base_model(), system_state()
@@ -152,4 +153,5 @@ def main(out_dir="figures/coherent", steps=300):
 if __name__ == "__main__":
     from jaxthermo.apps.script_cli import script_arguments
 
-    main(script_arguments(__doc__, "figures/coherent", quick=False).out)
+    args = script_arguments(__doc__, "figures/coherent")
+    main(args.out, quick=args.quick)

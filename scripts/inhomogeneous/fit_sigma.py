@@ -16,7 +16,8 @@ Error bar: Fisher, se(σ) = (JᵀC⁻¹J)^{−1/2} with J = ∂(mean, var)/∂σ
 the χ² profile's Δχ² = 1 interval is shown too.
 Cross-check: the model's mean W̄_N at the fit against the exact quadrature route ``jt.accumulated_mean_work``.
 
-Usage: python scripts/inhomogeneous/fit_sigma.py [OUT_DIR] [--quick]   (default scripts/inhomogeneous/output)
+Usage: python scripts/inhomogeneous/fit_sigma.py [OUT_DIR] [--quick]
+(default figures/inhomogeneous; the published figure, scripts/inhomogeneous/output, only when given as OUT_DIR, never with --quick)
 Writes fit_sigma.png and fit_sigma.csv (long format: series, x, y).
 """
 
@@ -34,7 +35,7 @@ import optax
 import jaxthermo as jt
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from _study import output_dir, pyplot, run_study, save_figure, write_series_csv
+from _study import default_out, output_dir, pyplot, run_study, save_figure, write_series_csv
 
 SIGMA_TRUE, N, THETA, BETA, G0 = 0.2, 10, 0.3, 1.0, 1.0
 RANGE, BINS = (-0.6, 0.6), 200
@@ -43,7 +44,8 @@ NEWTON_STEPS, NEWTON_H = 3, 1e-4  # the Newton polish after Adam (on log σ)
 DATA_SEED, MODEL_SEED = 7, 2024
 MODEL = jt.InhomogeneousReservoir(2, beta=BETA, g0=G0, theta=THETA, distribution=jt.Gaussian(SIGMA_TRUE))
 RHO0 = jnp.diag(jnp.array([0.1, 0.9])).astype(complex)
-OUT = pathlib.Path(__file__).resolve().parent / "output"
+OUT = pathlib.Path(__file__).resolve().parent / "output"  # the published figure
+DEFAULT_OUT = default_out(__file__)
 
 
 def measure(n_configs, seed=DATA_SEED):
@@ -88,7 +90,7 @@ def model_moments(sigma, m, seed=MODEL_SEED):
     return jnp.array([r1, m2 * m / (m - 1)]), cov
 
 
-def main(out_dir=OUT, quick=False):
+def main(out_dir=DEFAULT_OUT, quick=False):
     t0 = time.perf_counter()
     out = output_dir(out_dir)
     n_data, m_model, steps = (20_000, 10_000, 80) if quick else (100_000, 50_000, 150)
@@ -221,4 +223,4 @@ def _plot(out, hist, density_fit, grid, profile, path_sigma, res):
 
 
 if __name__ == "__main__":
-    run_study(main, OUT)
+    run_study(main, DEFAULT_OUT, OUT)

@@ -13,7 +13,8 @@ for δ just above δ* it is positive for α > 1 (ρ' moves away from τ_S, W is 
 changes sign again at an upper threshold δ_+(α) (root of the closed form, scipy ``brentq``). The maximiser of
 the closed form (``brentq`` on its analytic slope) is the reference for the optax result.
 
-Usage: python scripts/inhomogeneous/max_violation.py [OUT_DIR] [--quick]   (default scripts/inhomogeneous/output)
+Usage: python scripts/inhomogeneous/max_violation.py [OUT_DIR] [--quick]
+(default figures/inhomogeneous; the published figure, scripts/inhomogeneous/output, only when given as OUT_DIR, never with --quick)
 Writes max_violation.png and max_violation.csv (long format: series, x, y).
 """
 
@@ -32,14 +33,15 @@ from scipy.optimize import brentq, minimize_scalar
 import jaxthermo as jt
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from _study import output_dir, pyplot, run_study, save_figure, write_series_csv
+from _study import default_out, output_dir, pyplot, run_study, save_figure, write_series_csv
 
 BETA, G0, THETA, BETA_RHO = 1.0, 1.0, 0.8, 2.0
 ALPHAS = (2.0, 3.0, np.inf)
 DELTA_START = 2.0
 MODEL = jt.InhomogeneousReservoir(2, beta=BETA, g0=G0, theta=THETA, kind="hamiltonian")
 RHO = jt.thermal_state(2, BETA_RHO, G0)
-OUT = pathlib.Path(__file__).resolve().parent / "output"
+OUT = pathlib.Path(__file__).resolve().parent / "output"  # the published figure
+DEFAULT_OUT = default_out(__file__)
 
 
 def violation(delta, alpha):
@@ -126,7 +128,7 @@ def search(alpha, steps, lr=0.05):
     return np.stack([np.asarray(deltas), np.asarray(values)], axis=1)
 
 
-def main(out_dir=OUT, quick=False):
+def main(out_dir=DEFAULT_OUT, quick=False):
     t0 = time.perf_counter()
     out = output_dir(out_dir)
     steps = 200 if quick else 1000
@@ -191,4 +193,4 @@ def _plot(out, rows, results):
 
 
 if __name__ == "__main__":
-    run_study(main, OUT)
+    run_study(main, DEFAULT_OUT, OUT)

@@ -25,7 +25,8 @@ Var_G by ``Gaussian.expectation``); (iii) the same penalty problem solved on the
 baseline is the best constant θ: the constant schedule that reaches the same D_rms as the optimum (closed-form
 root), whose work is compared with the optimum's.
 
-Usage: python scripts/inhomogeneous/optimal_schedule.py [OUT_DIR] [--quick]   (default scripts/inhomogeneous/output)
+Usage: python scripts/inhomogeneous/optimal_schedule.py [OUT_DIR] [--quick]
+(default figures/inhomogeneous; the published figure, scripts/inhomogeneous/output, only when given as OUT_DIR, never with --quick)
 Writes optimal_schedule.png and optimal_schedule.csv (long format: series, x, y).
 """
 
@@ -44,7 +45,7 @@ from scipy.optimize import brentq
 import jaxthermo as jt
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from _study import output_dir, pyplot, run_study, save_figure, twin_legend, write_series_csv
+from _study import default_out, output_dir, pyplot, run_study, save_figure, twin_legend, write_series_csv
 
 N, SIGMA, BETA, G0, P0 = 20, 0.3, 1.0, 1.0, 0.05
 D_TARGET, MU = 0.03, 20.0
@@ -52,7 +53,8 @@ TRAIN_SEED, CHECK_SEED = 1000, 1  # step n of the optimisation uses the configur
 MODEL = jt.InhomogeneousReservoir(2, beta=BETA, g0=G0, theta=jnp.full(N, 0.4), distribution=jt.Gaussian(SIGMA))
 RHO0 = jnp.diag(jnp.array([P0, 1.0 - P0])).astype(complex)
 TAU_BAR = jt.averaged_reservoir_state(MODEL)
-OUT = pathlib.Path(__file__).resolve().parent / "output"
+OUT = pathlib.Path(__file__).resolve().parent / "output"  # the published figure
+DEFAULT_OUT = default_out(__file__)
 
 
 def thetas_of(u):
@@ -165,7 +167,7 @@ def best_constant(distance):
     return brentq(lambda t: float(np.sqrt(d2(t))) - distance, grid[0], grid[i], xtol=1e-13)
 
 
-def main(out_dir=OUT, quick=False):
+def main(out_dir=DEFAULT_OUT, quick=False):
     t0 = time.perf_counter()
     out = output_dir(out_dir)
     n_configs, steps = (10_000, 60) if quick else (100_000, 100)
@@ -234,4 +236,4 @@ def _plot(out, history, th_mc, th_exact, th_const, res):
 
 
 if __name__ == "__main__":
-    run_study(main, OUT)
+    run_study(main, DEFAULT_OUT, OUT)
