@@ -148,15 +148,29 @@ def check_density_matrix(rho, name: str, dim: int | None = None, atol: float = 1
         raise ValueError(f"{name} is not positive semidefinite: smallest eigenvalue {wmin:.3g}")
 
 
+STATE_DTYPES = ("float32", "float64", "complex64", "complex128")
+
+
 def _check_state_dtype(rho, name: str) -> None:
-    """``TypeError`` naming ``name`` unless ``rho`` (concrete, a QuTiP ``Qobj``, or traced) is a numeric array."""
+    """``TypeError`` naming ``name`` unless ``rho`` (concrete, a QuTiP ``Qobj``, or traced) is a numeric array
+    of a precision the package computes in: float32/complex64, float64/complex128, or integers (taken as
+    float64). float16 and extended precision (float128, complex256) failed inside NumPy or JAX ("array type
+    float16 is unsupported in linalg") without naming the argument."""
     if isinstance(rho, jax.core.Tracer):
         if not jnp.issubdtype(rho.dtype, jnp.number):
             raise TypeError(f"{name} must be a numeric (real or complex) array; got dtype {rho.dtype}")
-        return
-    from ._qutip import as_array
+        dtype = np.dtype(rho.dtype)
+    else:
+        from ._qutip import as_array
 
-    check_numeric(as_array(rho, name), name, real=False)
+        rho = as_array(rho, name)
+        check_numeric(rho, name, real=False)
+        dtype = np.asarray(rho).dtype if not hasattr(rho, "dtype") else np.dtype(rho.dtype)
+    if np.issubdtype(dtype, np.inexact) and dtype.name not in STATE_DTYPES:
+        raise TypeError(
+            f"{name} has dtype {dtype.name}: states must be float32/complex64 or float64/complex128 "
+            "(or integers, taken as float64)"
+        )
 
 
 def is_numeric_tracer(x) -> bool:

@@ -121,3 +121,51 @@ def test_partial_swap_update_and_inverse_condition_take_qobj():
     )
     s = np.linalg.svd(_A.full(), compute_uv=False)
     assert float(jt.assignment.inverse_condition(_A)) == pytest.approx(s[-1] / s[0], rel=1e-12)
+
+
+_MODEL_A = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.2, distribution=jt.Gaussian(0.05))
+_MODEL_A3 = jt.InhomogeneousReservoir(3, beta=1.0, g0=1.0, theta=0.2, distribution=jt.Gaussian(0.05))
+_STATE_CALLS = {
+    "ensemble": ("rho0", lambda r: jt.ensemble(_MODEL_A, r, 3, 8)),
+    "trajectory": ("rho0", lambda r: jt.trajectory(_MODEL_A, r, np.zeros(3))),
+    "averaged_trajectory": ("rho0", lambda r: jt.averaged_trajectory(_MODEL_A, r, 3)),
+    "collide": ("rho", lambda r: jt.collide(_MODEL_A, r, 0.01)),
+    "stroboscopic_trajectory": ("rho0", lambda r: jt.stroboscopic_trajectory(jt.qubit_example(), r, 3)),
+    "von_neumann_entropy": ("rho", lambda r: jt.von_neumann_entropy(r)),
+}
+_NARROW = [np.float16] + [t for t in (getattr(np, "longdouble", None), getattr(np, "clongdouble", None)) if t]
+_NARROW = [t for t in _NARROW if np.dtype(t).name not in ("float64", "complex128")]
+
+
+@pytest.mark.parametrize("dtype", _NARROW, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("name", list(_STATE_CALLS))
+def test_unsupported_state_dtype_is_named(name, dtype):
+    """A float16 (or float128/complex256) state failed inside NumPy's linalg ("array type float16 is
+    unsupported in linalg"), naming neither the argument nor the dtypes that work."""
+    arg, call = _STATE_CALLS[name]
+    with pytest.raises(TypeError, match=rf"{arg} has dtype {np.dtype(dtype).name}.*float32.*float64"):
+        call(np.diag([0.75, 0.25]).astype(dtype))
+
+
+def test_integer_state_still_runs_as_float64():
+    """Integer entries (|0⟩⟨0| as [[1, 0], [0, 0]]) stay accepted, computed in float64: the same as the float state."""
+    ref = jt.trajectory(_MODEL_A, np.diag([1.0, 0.0]), np.array([0.01, -0.02]))
+    out = jt.trajectory(_MODEL_A, np.diag([1, 0]), np.array([0.01, -0.02]))
+    assert out.work.dtype == np.float64
+    np.testing.assert_array_equal(np.asarray(out.work), np.asarray(ref.work))
+
+
+@pytest.mark.parametrize("first, second", [(50, 5), (5, 50)])
+def test_divergence_every_beyond_n_steps_is_the_same_run(tmp_path, first, second):
+    """divergence_every = k ≥ N reports D_α at r = N only, as k = N (docs: r = k, 2k, … and r = N): a
+    checkpoint of k = 50 at N = 5 refused the resume with k = 5 as "a different run" (and vice versa)."""
+    rho0 = np.array([[0.5, 0.1, 0.0], [0.1, 0.3, 0.0], [0.0, 0.0, 0.2]])
+    path = tmp_path / "run.npz"
+    kwargs = dict(chunk_size=64, checkpoint=str(path))
+    r1 = jt.ensemble(_MODEL_A3, rho0, 5, 64, divergence_every=first, **kwargs)
+    r2 = jt.ensemble(_MODEL_A3, rho0, 5, 64, divergence_every=second, **kwargs)
+    every = jt.ensemble(_MODEL_A3, rho0, 5, 64, divergence_every=1, chunk_size=64)
+    for r in (r1, r2):
+        np.testing.assert_allclose(r.mean_divergence[-1], every.mean_divergence[-1], rtol=1e-12)
+        assert np.all(np.isnan(r.mean_divergence[1:-1]))
+    np.testing.assert_array_equal(r1.mean_divergence, r2.mean_divergence)
