@@ -228,10 +228,12 @@ def resolve_divergence_every(divergence_every, model, coherent, n_steps):
     """The stride of D_α over collisions: the user's value, or by default 1 (every step) where a
     closed form exists (qubits, diagonal states of any d) and min(20, N) for coherent states of
     d ≥ 3, whose eigenvalues per configuration would otherwise take most of the run time (the
-    measurements behind the choice: benchmarks/RESULTS_ensemble.md)."""
+    measurements behind the choice: benchmarks/RESULTS_ensemble.md). A stride k ≥ N reports r = N only, as
+    k = N does: it is taken as N, so that the two are one run (a checkpoint of k = 50 at N = 5 refused the
+    resume with k = 5 as "a different run")."""
     if divergence_every is None:
         return 1 if (not coherent or model.d == 2) else min(_GENERIC_COHERENT_STRIDE, int(n_steps))
-    return check_positive_int(divergence_every, "divergence_every")
+    return min(check_positive_int(divergence_every, "divergence_every"), int(n_steps))
 
 
 def stack_models(models, dtype):
