@@ -166,3 +166,23 @@ def test_quick_into_the_published_folder_stops_before_computing(name, monkeypatc
     code, out, err = _main_of(script, [str(script.parent / "output"), "--quick"], monkeypatch, capsys)
     assert code == 2 and "--quick would overwrite the published outputs" in err, err
     assert _tracked_outputs() == before and out == ""
+
+
+def test_distributed_example_removes_its_temporary_folder(tmp_path, monkeypatch):
+    """distributed_two_processes.py left a jaxthermo-dist-* folder with two .npz files in /tmp on every run."""
+    import runpy
+    import subprocess
+    import tempfile
+
+    class FailedWorker:  # the launcher's cleanup path without starting JAX processes
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def wait(self, timeout=None):
+            return 1
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(subprocess, "Popen", FailedWorker)
+    script = runpy.run_path(str(SCRIPTS / "ensemble" / "distributed_two_processes.py"), run_name="h59_distributed")
+    assert script["launcher"]() == 1
+    assert list(tmp_path.iterdir()) == []

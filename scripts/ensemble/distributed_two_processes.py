@@ -56,12 +56,18 @@ def worker(index, port, out_path):
 
 
 def launcher():
+    """Two workers, then one process; 0 when they agree. The result files go to a temporary folder that is
+    removed afterwards (it used to stay behind in /tmp, one per run)."""
+    with tempfile.TemporaryDirectory(prefix="jaxthermo-dist-") as tmp:
+        return _launch(tmp)
+
+
+def _launch(tmp):
     import numpy as np
 
     with socket.socket() as s:
         s.bind(("localhost", 0))
         port = s.getsockname()[1]
-    tmp = tempfile.mkdtemp(prefix="jaxthermo-dist-")
     dist_path, single_path = os.path.join(tmp, "two_processes.npz"), os.path.join(tmp, "one_process.npz")
     # CPU devices on purpose (also on a GPU machine, where two processes would share one GPU).
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), JAX_PLATFORMS="cpu")
