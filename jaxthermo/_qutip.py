@@ -46,6 +46,12 @@ def as_array(x, name: str = "input", dims=None):
         return np.stack([as_array(e, name, dims) for e in x])
     if not is_qobj(x):
         return x
+    kind = getattr(x, "type", "")
+    if kind in ("super", "operator-ket", "operator-bra"):  # dims [[[2], [2]], …] read as factors (2, 2)
+        raise ValueError(
+            f"{name}: a QuTiP {kind} (Liouville space, columns stacked) is not a state or operator; "
+            "pass the operator itself (jaxthermo's superoperators are arrays, rows stacked)"
+        )
     factors = _flat_dims(x.dims)
     if dims is not None:
         want = tuple(int(d) for d in np.atleast_1d(dims))

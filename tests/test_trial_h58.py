@@ -169,3 +169,17 @@ def test_divergence_every_beyond_n_steps_is_the_same_run(tmp_path, first, second
         np.testing.assert_allclose(r.mean_divergence[-1], every.mean_divergence[-1], rtol=1e-12)
         assert np.all(np.isnan(r.mean_divergence[1:-1]))
     np.testing.assert_array_equal(r1.mean_divergence, r2.mean_divergence)
+
+
+def test_qutip_superoperators_are_refused_not_read_as_two_factor_operators():
+    """A QuTiP superoperator (dims [[[2], [2]], [[2], [2]]]) was read as an operator on 2 ⊗ 2: to_super(U) of a qubit
+    unitary is itself unitary (U ⊗ U* in QuTiP's column stacking), so it would pass as a joint collision unitary, and
+    jt.expectation(spre(H), ρ_SA) gave a number. Now a ValueError naming the argument."""
+    u = (-1j * 0.4 * qutip.sigmax()).expm()
+    rho_sa = qutip.tensor(qutip.Qobj(_dm(2, 14)), qutip.Qobj(_dm(2, 15)))
+    with pytest.raises(ValueError, match="op: a QuTiP super"):
+        jt.expectation(qutip.spre(qutip.sigmaz()), rho_sa)
+    with pytest.raises(ValueError, match="unitary: a QuTiP super"):
+        jt.collide_unitary(_dm(2, 14), _dm(2, 15), qutip.to_super(u), np.diag([-0.5, 0.5]), np.diag([-0.5, 0.5]))
+    with pytest.raises(ValueError, match="rho: a QuTiP operator-ket"):
+        jt.von_neumann_entropy(qutip.operator_to_vector(qutip.Qobj(_dm(2, 14))))
