@@ -158,7 +158,22 @@ def renyi_divergence_log(p, log_q, alpha) -> jnp.ndarray:
     safe_p = pos_p & pos_q  # p_j > 0 = q_j adds p_j^α·0 = 0 for α < 1 (and makes D = +∞ for α > 1, below)
     expo = jnp.where(safe_p, a_gen[..., None] * logp_s + (1.0 - a_gen[..., None]) * logq_s, neg_inf)
     # 0 − (−c·L): a zero divergence is +0.0, not −0.0 (c = sgn α/(α − 1) < 0 for 0 < α < 1)
-    d_gen = 0.0 - (jnp.sign(a_gen) / (1.0 - a_gen)) * _logsumexp(expo)
+    log_sum = _logsumexp(expo)
+    d_gen = 0.0 - (jnp.sign(a_gen) / (1.0 - a_gen)) * log_sum
+    # D_α ≪ 1: log Σ p^α q^{1−α} cancelled to ~ε (a cold qubit, βg = 40, p1 = 2 q1: D_2 0 for 1.7e-17); on a common
+    # support, as log1p(α(α − 1) Σ_j q_j g_α(log p_j/q_j)), terms ≥ 0 accurate relative to their value
+    # (renyi_generator; normalised p, q, as the α → 1 window's KL), while |log Σ| < ½ and no |α log p_j/q_j| > 40
+    bound = 40.0 / jnp.maximum(1.0, jnp.abs(a_gen))
+    on_both = pos_p & pos_q
+    x = jnp.where(on_both, jnp.clip(llr, -bound[..., None], bound[..., None]), 0.0)
+    terms = jnp.where(on_both, jnp.exp(logq_s) * renyi_generator(x, a_gen[..., None]), 0.0)
+    gap = jnp.maximum(a_gen * (a_gen - 1.0) * jnp.sum(terms, axis=-1), -0.5)
+    small = (
+        (jnp.abs(log_sum) < 0.5)
+        & ~jnp.any(pos_p != pos_q, axis=-1)
+        & ~jnp.any(on_both & (jnp.abs(llr) > bound[..., None]), axis=-1)
+    )
+    d_gen = jnp.where(small, 0.0 - (jnp.sign(a_gen) / (1.0 - a_gen)) * jnp.log1p(gap), d_gen)
     d_gen = jnp.where((a_gen < 0) & jnp.any(~pos_p & pos_q, axis=-1), jnp.inf, d_gen)
     d_gen = jnp.where((a_gen > 1) & support_loss, jnp.inf, d_gen)
 
@@ -498,6 +513,26 @@ def _series(x, coefficients):
 _PSI = [0.0, 0.0] + [(-1.0) ** n / n for n in range(2, 19)]
 # χ(ℓ) = ℓe^ℓ − e^ℓ + 1 = Σ_{n≥2} (n − 1) ℓ^n/n!, used below |ℓ| < 1 (20 terms: 1/21! < ε/2)
 _CHI = [0.0, 0.0] + [(n - 1) / math.factorial(n) for n in range(2, 22)]
+
+
+def renyi_generator(x, alpha):
+    """``g_α(x) = (e^{αx} − 1 − α(e^x − 1))/(α(α − 1)) ≥ 0`` (α ∉ {0, 1}; its limit at α = 1 is χ above), the term
+    of ``Σ_j p_j^α q_j^{1−α} = 1 + α(α − 1) Σ_j q_j g_α(log p_j/q_j)`` for normalised p, q (docs/information.md §2),
+    accurate relative to its value: the series Σ_{n≥2} (1 + α + … + α^{n−2}) x^n/n! where |x| max(1, |α|) < ½
+    (20 terms: the remainder is below ε x²/2), else ``(e^x expm1((α − 1)x)/(α − 1) − expm1(x))/α`` (no cancellation
+    left there). Callers keep |x| max(1, |α|) ≲ 40 (no overflow)."""
+    a = jnp.asarray(alpha)
+    small = jnp.abs(x) * jnp.maximum(1.0, jnp.abs(a)) < 0.5
+    xs = jnp.where(small, x, 0.0)
+    coefficients, c = [], 1.0  # c_n/n!, c_2 = 1, c_{n+1} = 1 + α c_n
+    for n in range(2, 22):
+        coefficients.append(c * (1.0 / math.factorial(n)))
+        c = 1.0 + a * c
+    series = _series(xs, coefficients) * xs * xs
+    xd = jnp.where(small, 1.0, x)
+    beta = a - 1.0
+    direct = (jnp.exp(xd) * (jnp.expm1(beta * xd) / beta) - jnp.expm1(xd)) / a
+    return jnp.where(small, series, direct)
 
 
 def x_minus_log1p(x, log1p_x):
