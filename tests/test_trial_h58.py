@@ -183,3 +183,10 @@ def test_qutip_superoperators_are_refused_not_read_as_two_factor_operators():
         jt.collide_unitary(_dm(2, 14), _dm(2, 15), qutip.to_super(u), np.diag([-0.5, 0.5]), np.diag([-0.5, 0.5]))
     with pytest.raises(ValueError, match="rho: a QuTiP operator-ket"):
         jt.von_neumann_entropy(qutip.operator_to_vector(qutip.Qobj(_dm(2, 14))))
+
+
+def test_ensemble_of_another_model_names_the_model_type():
+    """jt.ensemble of a CoherentCollisionModel told the user to set model.distribution (the model has none to
+    set): now a TypeError saying the engine runs jt.InhomogeneousReservoir."""
+    with pytest.raises(TypeError, match="InhomogeneousReservoir.*CoherentCollisionModel"):
+        jt.ensemble(jt.qubit_example(), np.diag([0.75, 0.25]), 3, 8)

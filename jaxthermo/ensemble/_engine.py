@@ -34,7 +34,7 @@ from .._validation import (
     check_positive_int,
     check_real_dtype,
 )
-from ..inhomogeneous._model import check_representable
+from ..inhomogeneous._model import InhomogeneousReservoir, check_representable
 from ._files import Checkpoint, check_writable, expected_stats, run_identity
 from ._files import flatten_stats as flatten_stats
 from ._files import unflatten_stats as unflatten_stats
@@ -299,6 +299,11 @@ def seed_key_of(seed):
 
 
 def _check_inputs(model, rho0, n_steps, n_configs):
+    if not isinstance(model, InhomogeneousReservoir):  # a model B or C was told to set model.distribution
+        raise TypeError(
+            f"model: the ensemble engine runs model A, a jt.InhomogeneousReservoir with a distribution; got "
+            f"{type(model).__name__}"
+        )
     if getattr(model, "distribution", None) is None:
         raise ValueError("model.distribution: the ensemble needs the law G(δ), e.g. distribution=Gaussian(0.05)")
     check_density_matrix(rho0, "rho0", dim=model.d)
