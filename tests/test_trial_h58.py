@@ -190,3 +190,16 @@ def test_ensemble_of_another_model_names_the_model_type():
     set): now a TypeError saying the engine runs jt.InhomogeneousReservoir."""
     with pytest.raises(TypeError, match="InhomogeneousReservoir.*CoherentCollisionModel"):
         jt.ensemble(jt.qubit_example(), np.diag([0.75, 0.25]), 3, 8)
+
+
+def test_empty_file_paths_are_refused_before_the_run(tmp_path, monkeypatch):
+    """checkpoint='' passed check_writable (abspath('') is the working directory, whose parent exists), ran the
+    whole ensemble, left '.lock' in the working directory and failed renaming its temporary onto ''; save_result('')
+    wrote the hidden file '.npz'. Now a ValueError naming the argument, before any computation or file."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="checkpoint=''"):
+        jt.ensemble(_MODEL_A, np.diag([0.75, 0.25]), 3, 8, checkpoint="")
+    result = jt.ensemble(_MODEL_A, np.diag([0.75, 0.25]), 3, 8)
+    with pytest.raises(ValueError, match="path=''"):
+        jt.save_result("", result)
+    assert list(tmp_path.iterdir()) == []

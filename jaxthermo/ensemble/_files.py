@@ -63,8 +63,11 @@ class CheckpointMismatch(ValueError):
 
 
 def result_path(path) -> str:
-    """The path ``save_*``/``load_*`` use: ``path`` with ``.npz`` appended unless it ends so."""
+    """The path ``save_*``/``load_*`` use: ``path`` with ``.npz`` appended unless it ends so (an empty path
+    is refused: it named the hidden file ``.npz`` of the working directory)."""
     path = os.fspath(path)
+    if not path:
+        raise ValueError("path='': give the path of a file, e.g. 'run.npz'")
     return path if path.endswith(".npz") else path + ".npz"
 
 
@@ -78,6 +81,8 @@ def check_writable(path, name: str) -> None:
     directory (``IsADirectoryError``), its directory exists and is writable, and an existing file is writable
     and has a write permission bit (a file made read-only is not replaced, not even by root)."""
     path = os.fspath(path)
+    if not path:  # passed every check below (its directory: the working directory's parent), failed after the run
+        raise ValueError(f"{name}='': give the path of a file, e.g. 'run.npz'")
     if os.path.isdir(path):  # was an IsADirectoryError without the parameter's name, after the pilot run
         raise IsADirectoryError(
             f"{name}={path!r} is a directory; give the path of a file, e.g. {os.path.join(path, 'run.npz')!r}"
