@@ -103,24 +103,23 @@ def main(out_dir=DEFAULT_OUT, quick=False):
         return r @ jnp.linalg.solve(cov_data + cov_model, r)
 
     opt = optax.adam(optax.cosine_decay_schedule(0.15, steps, 0.05))
-
-    @jax.jit
-    def run(x):
-        def step(carry, _):
-            x, state = carry
-            value, grad = jax.value_and_grad(chi2)(x)
-            updates, state = opt.update(grad, state, x)
-            return (optax.apply_updates(x, updates), state), (jnp.exp(x), value)
-
-        (x, _), path = jax.lax.scan(step, (x, opt.init(x)), None, length=steps)
-        return x, path
-
-    log_sigma, (path_sigma, path_chi2) = run(jnp.log(SIGMA_START))
+    # one compiled program for Adam, the Newton polish and the χ² profile (a scan, a grad and a jit of χ² were
+    # three compilations of the engine: most of the --quick run's time)
+    value_and_grad = jax.jit(jax.value_and_grad(chi2))
+    log_sigma = jnp.log(SIGMA_START)
+    state, path_sigma = opt.init(log_sigma), []
+    for _ in range(steps):
+        path_sigma.append(float(jnp.exp(log_sigma)))
+        updates, state = opt.update(value_and_grad(log_sigma)[1], state, log_sigma)
+        log_sigma = optax.apply_updates(log_sigma, updates)
     adam_sigma = float(jnp.exp(log_sigma))
+
     # Adam's last steps (learning rate decayed to 0.0075 on log σ) stop short of the minimum (by 0.7 Fisher
     # s.e. in --quick mode: the band was not centred on the χ² profile's minimum); a few Newton steps on
     # the smooth one-parameter χ² (exact gradient, its derivative by central differences) finish it
-    grad = jax.jit(jax.grad(chi2))
+    def grad(x):
+        return value_and_grad(x)[1]
+
     for _ in range(NEWTON_STEPS):
         curvature = (grad(log_sigma + NEWTON_H) - grad(log_sigma - NEWTON_H)) / (2 * NEWTON_H)
         if not curvature > 0:
@@ -131,8 +130,7 @@ def main(out_dir=DEFAULT_OUT, quick=False):
     cov_total = cov_data + np.asarray(model_moments(sigma, m_model)[1])
     fisher_se = float(1.0 / np.sqrt(jac @ np.linalg.solve(cov_total, jac)))
     grid = np.linspace(max(sigma - 5 * fisher_se, 1e-3), sigma + 5 * fisher_se, 41)
-    chi2_jit = jax.jit(chi2)
-    profile = np.array([float(chi2_jit(jnp.log(s))) for s in grid])
+    profile = np.array([float(value_and_grad(jnp.log(s))[0]) for s in grid])
     inside = grid[profile <= profile.min() + 1.0]
     model_at_fit = model_moments(sigma, m_model)[0]
     res = {
@@ -142,7 +140,7 @@ def main(out_dir=DEFAULT_OUT, quick=False):
         "fisher_se": fisher_se,
         "profile_interval": (float(inside.min()), float(inside.max())),
         "pull": (sigma - SIGMA_TRUE) / fisher_se,
-        "chi2_min": float(chi2(log_sigma)),
+        "chi2_min": float(value_and_grad(log_sigma)[0]),
         "n_data": n,
         "m_model": m_model,
         "measured_mean_var": data.tolist(),
