@@ -203,3 +203,18 @@ def test_empty_file_paths_are_refused_before_the_run(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="path=''"):
         jt.save_result("", result)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_histogram_bins_beyond_memory_are_refused_naming_the_bins(monkeypatch):
+    """work_bins=10**9 passed the memory check (16 GB of counts on a 23 GB host) and the edges then exhausted the
+    memory: the process was killed. The check now counts, per bin, the edges on the host and on each CPU device and
+    the host's int64 totals. Here 2^20 bins on one device: counts 4.2 MB (the old bound), edges and totals
+    (2^20 + 2) (2·8 + 8) B = 25 MB more; with 16 MB available the run is refused naming work_bins."""
+    import sys
+
+    import jax
+
+    engine = sys.modules["jaxthermo.ensemble._engine"]
+    monkeypatch.setattr(engine, "host_memory_bytes", lambda: 16 * 2**20)
+    with pytest.raises(ValueError, match="work_bins=1048576.*use fewer bins"):
+        jt.ensemble(_MODEL_A, np.diag([0.75, 0.25]), 3, 8, work_bins=2**20, devices=jax.devices("cpu")[:1])
