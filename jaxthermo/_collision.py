@@ -90,6 +90,11 @@ def _check_collision_inputs(rho_s, rho_a, unitary, h_s, h_a) -> None:
                 f"{name} has shape {shapes[name]}; rho_s ({d_s}×{d_s}) and rho_a ({d_a}×{d_a}) need "
                 f"{want}×{want}" + (" (system ⊗ ancilla)" if name == "unitary" else "")
             )
+    try:  # leading batch axes broadcast (JAX's "incompatible shapes for broadcasting" named no argument)
+        np.broadcast_shapes(*(shape[:-2] for shape in shapes.values()))
+    except ValueError:
+        batches = ", ".join(f"{name} {shape[:-2]}" for name, shape in shapes.items())
+        raise ValueError(f"the leading batch axes must broadcast together; got {batches}") from None
     check_density_matrix(rho_s, "rho_s")
     check_density_matrix(rho_a, "rho_a")
     check_hermitian(h_s, "h_s")

@@ -218,3 +218,18 @@ def test_histogram_bins_beyond_memory_are_refused_naming_the_bins(monkeypatch):
     monkeypatch.setattr(engine, "host_memory_bytes", lambda: 16 * 2**20)
     with pytest.raises(ValueError, match="work_bins=1048576.*use fewer bins"):
         jt.ensemble(_MODEL_A, np.diag([0.75, 0.25]), 3, 8, work_bins=2**20, devices=jax.devices("cpu")[:1])
+
+
+def test_collide_unitary_batches_that_do_not_broadcast_are_named():
+    """Batches of 3 system states and 4 ancilla states failed inside JAX ("mul got incompatible shapes for
+    broadcasting: (3, 2, 1, 2, 1), (4, 1, 2, 1, 2)"), naming no argument; now a ValueError listing each one's batch
+    axes. Broadcastable batches still pair element by element, as single collisions do."""
+    r, h = np.diag([0.7, 0.3]), np.diag([-0.5, 0.5])
+    u = np.asarray(jt.partial_swap(2, 0.3))
+    with pytest.raises(ValueError, match=r"rho_s \(3,\), rho_a \(4,\)"):
+        jt.collide_unitary(np.stack([r] * 3), np.stack([r] * 4), u, h, h)
+    states = np.stack([r, np.diag([0.4, 0.6])])
+    both = jt.collide_unitary(states, r, u, h, h)
+    for k in range(2):
+        one = jt.collide_unitary(states[k], r, u, h, h)
+        np.testing.assert_allclose(np.asarray(both.system[k]), np.asarray(one.system), atol=1e-15)
