@@ -39,8 +39,9 @@ def as_array(x, name: str = "input", dims=None):
       x: anything array-like, or a ``Qobj``.
       name: the argument name for error messages.
       dims: optional expected row tensor factors, e.g. ``(d_S, d_A)`` for a two-body operator or
-        ``(d,)`` for the whole space; a ``Qobj`` whose dims differ raises ``ValueError``. A single
-        factor d accepts any Qobj whose factors multiply to d.
+        ``(d,)`` for the whole space; a ``Qobj`` whose factors are neither these nor consecutive groups
+        of them (``[2, 2, 2]`` for ``(4, 2)``) raises ``ValueError``. A single factor d accepts any Qobj
+        whose factors multiply to d.
     """
     if isinstance(x, (list, tuple)) and x and all(is_qobj(e) for e in x):
         return np.stack([as_array(e, name, dims) for e in x])
@@ -55,8 +56,10 @@ def as_array(x, name: str = "input", dims=None):
     factors = _flat_dims(x.dims)
     if dims is not None:
         want = tuple(int(d) for d in np.atleast_1d(dims))
-        # one expected factor d: any Qobj on a d-dimensional space (its factors multiply to d)
-        if factors != want and not (len(want) == 1 and int(np.prod(factors)) == want[0]):
+        # the Qobj's factors, or consecutive groups of them: [2, 2, 2] for a two-qubit system ⊗ a qubit ancilla
+        # (4, 2), which was refused; one expected factor d takes any Qobj on a d-dimensional space
+        grouped = int(np.prod(factors)) == int(np.prod(want)) and set(np.cumprod(want)) <= set(np.cumprod(factors))
+        if factors != want and not grouped:
             raise ValueError(
                 f"{name}: Qobj dims {x.dims} do not match the model, which needs tensor factors {list(want)}"
             )

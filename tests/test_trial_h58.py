@@ -233,3 +233,20 @@ def test_collide_unitary_batches_that_do_not_broadcast_are_named():
     for k in range(2):
         one = jt.collide_unitary(states[k], r, u, h, h)
         np.testing.assert_allclose(np.asarray(both.system[k]), np.asarray(one.system), atol=1e-15)
+
+
+def test_model_operators_may_group_the_qobj_factors():
+    """A two-qubit system with a qubit ancilla: V = σ₋ ⊗ 1 ⊗ σ₊ + h.c., dims [[2, 2, 2], [2, 2, 2]], was refused
+    ("needs tensor factors [4, 2]") by CoherentCollisionModel and GlobalModel, though (2, 2) groups into d_S = 4.
+    Now accepted as the same matrix; a V on ancilla ⊗ system (dims [[2, 4]] for (4, 2)) is still refused."""
+    sz, sm = qutip.Qobj(np.diag([-0.5, 0.5])), qutip.destroy(2)
+    h_s = qutip.tensor(sz, qutip.qeye(2)) + 2 * qutip.tensor(qutip.qeye(2), sz)
+    v = qutip.tensor(sm, qutip.qeye(2), sm.dag())
+    v = v + v.dag()
+    model = jt.CoherentCollisionModel(h_s, sz, v, 1.0, sm + sm.dag(), 0.1, 0.01)
+    assert tuple(model.dims) == (4, 2)
+    np.testing.assert_array_equal(np.asarray(model.V), v.full())
+    glob = jt.GlobalModel(h_s, v, sz)
+    np.testing.assert_array_equal(np.asarray(glob.h_interaction), v.full())
+    with pytest.raises(ValueError, match="V: Qobj dims"):
+        jt.CoherentCollisionModel(h_s, sz, qutip.Qobj(v.full(), dims=[[2, 4], [2, 4]]), 1.0, sm + sm.dag(), 0.1, 0.01)
