@@ -44,10 +44,9 @@ from .._elementary import log, log_positive
 from .._information import (
     about_largest_term,
     divergences_to_thermal,
-    log_ratio,
     log_thermal_populations,
     relative_entropy_term,
-    renyi_generator,
+    renyi_term,
     support_tolerance,
     umegaki_from_spectrum,
     xlogx,
@@ -78,15 +77,12 @@ def _classical_one(ps, log_q, alpha: float):
     # D_α ≪ 1 (full support, |α log p_j/q_j| ≤ 40): log1p(α(α − 1) Σ_j q_j g_α(log p_j/q_j)), terms accurate
     # relative to their value, as the reference renyi_divergence_log (the log of the sum cancelled to ~ε)
     bound = 40.0 / max(1.0, alpha)
-    x = [jnp.where(ok, log_ratio(p, lq), 0.0) for p, ok, lq in zip(ps, pos, log_q)]
+    x = [jnp.where(ok, lp - lq, 0.0) for ok, lp, lq in zip(pos, logp, log_q)]  # to |log p|ε: the floor's scale
     small = jnp.abs(log_sum) < 0.5
     for ok, xj in zip(pos, x):
         small = small & ok & (jnp.abs(xj) <= bound)
-    gap = (
-        alpha
-        * (alpha - 1.0)
-        * sum(jnp.exp(lq) * renyi_generator(jnp.clip(xj, -bound, bound), alpha) for xj, lq in zip(x, log_q))
-    )
+    terms = [renyi_term(p, jnp.exp(lq), jnp.clip(xj, -bound, bound), alpha) for p, xj, lq in zip(ps, x, log_q)]
+    gap = alpha * (alpha - 1.0) * sum(terms)
     return jnp.where(small, jnp.log1p(jnp.maximum(gap, -0.5)), log_sum) / (alpha - 1.0)
 
 
