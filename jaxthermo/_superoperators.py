@@ -14,7 +14,7 @@ import numpy as np
 
 from ._linalg import dagger
 from ._qutip import qobj_inputs
-from ._validation import check_finite, check_integer
+from ._validation import check_finite, check_integer, is_concrete
 
 
 def matrix_units(d: int, dtype=jnp.complex128) -> jnp.ndarray:
@@ -38,7 +38,17 @@ def superoperator(linear_map: Callable, d: int, dtype=jnp.complex128) -> jnp.nda
       >>> s = superoperator(lambda x: -1j * (h @ x - x @ h), 2)  # −i(H ⊗ 1 − 1 ⊗ Hᵀ)
     """
     d = check_integer(d, "d", minimum=1)  # d = 0 gave an empty (0, 0) matrix, d = 2.0 a TypeError from reshape
-    return map_images(linear_map, d, dtype).reshape(d * d, d * d).T
+    dtype = jnp.dtype(dtype)
+    if dtype.name not in ("float32", "float64", "complex64", "complex128"):  # int32: S of x ↦ x/2 was all zeros
+        raise TypeError(f"dtype={dtype.name}: a superoperator is float32, float64, complex64 or complex128")
+    images = jax.vmap(jax.vmap(linear_map))(matrix_units(d, dtype))
+    if not jnp.iscomplexobj(dtype.type(0)) and jnp.iscomplexobj(images) and is_concrete(images):
+        lost = float(jnp.max(jnp.abs(jnp.imag(images)), initial=0.0))
+        if lost > 0:  # dtype=float64 and x ↦ −i[H, x] gave the zero matrix
+            raise ValueError(
+                f"dtype={dtype.name}: the images of linear_map are complex (max |Im| = {lost:.3g}); use a complex dtype"
+            )
+    return images.astype(dtype).reshape(d * d, d * d).T
 
 
 def apply_superoperator(superop, x) -> jnp.ndarray:

@@ -250,3 +250,20 @@ def test_model_operators_may_group_the_qobj_factors():
     np.testing.assert_array_equal(np.asarray(glob.h_interaction), v.full())
     with pytest.raises(ValueError, match="V: Qobj dims"):
         jt.CoherentCollisionModel(h_s, sz, qutip.Qobj(v.full(), dims=[[2, 4], [2, 4]]), 1.0, sm + sm.dag(), 0.1, 0.01)
+
+
+def test_superoperator_dtype_does_not_drop_values():
+    """jt.superoperator(x ↦ x/2, 2, dtype=int32) was the zero matrix and, with dtype=float64, x ↦ −i[H, x] too (the
+    images cast to the dtype). Now a TypeError naming dtype for non-float dtypes, a ValueError where a real dtype
+    would drop an imaginary part; real maps in real dtypes still equal the Kronecker form a ⊗ bᵀ."""
+    import jax.numpy as jnp
+
+    h = np.diag([0.0, 1.0])
+    with pytest.raises(TypeError, match="dtype=int32"):
+        jt.superoperator(lambda x: 0.5 * x, 2, dtype=jnp.int32)
+    with pytest.raises(ValueError, match="dtype=float64.*complex"):
+        jt.superoperator(lambda x: -1j * (h @ x - x @ h), 2, dtype=jnp.float64)
+    a, b = np.array([[1.0, 2.0], [0.0, 3.0]]), np.array([[0.5, 0.0], [1.0, 1.0]])
+    s = jt.superoperator(lambda x: a @ x @ b, 2, dtype=jnp.float64)
+    assert s.dtype == jnp.float64
+    np.testing.assert_array_equal(np.asarray(s), np.kron(a, b.T))
