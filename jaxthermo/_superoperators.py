@@ -14,7 +14,7 @@ import numpy as np
 
 from ._linalg import dagger
 from ._qutip import qobj_inputs
-from ._validation import check_finite, check_integer, is_concrete
+from ._validation import check_finite, check_inexact_dtype, check_integer, is_concrete
 
 
 def matrix_units(d: int, dtype=jnp.complex128) -> jnp.ndarray:
@@ -38,9 +38,7 @@ def superoperator(linear_map: Callable, d: int, dtype=jnp.complex128) -> jnp.nda
       >>> s = superoperator(lambda x: -1j * (h @ x - x @ h), 2)  # −i(H ⊗ 1 − 1 ⊗ Hᵀ)
     """
     d = check_integer(d, "d", minimum=1)  # d = 0 gave an empty (0, 0) matrix, d = 2.0 a TypeError from reshape
-    dtype = jnp.dtype(dtype)
-    if dtype.name not in ("float32", "float64", "complex64", "complex128"):  # int32: S of x ↦ x/2 was all zeros
-        raise TypeError(f"dtype={dtype.name}: a superoperator is float32, float64, complex64 or complex128")
+    dtype = check_inexact_dtype(dtype)  # int32: S of x ↦ x/2 was all zeros
     images = jax.vmap(jax.vmap(linear_map))(matrix_units(d, dtype))
     if not jnp.iscomplexobj(dtype.type(0)) and jnp.iscomplexobj(images) and is_concrete(images):
         lost = float(jnp.max(jnp.abs(jnp.imag(images)), initial=0.0))

@@ -376,6 +376,19 @@ def check_real_dtype(dtype, name: str = "dtype") -> None:
         raise ValueError(f"{name}={dt}: must be float32 or float64")
 
 
+def check_inexact_dtype(dtype, name: str = "dtype"):
+    """``dtype`` as a NumPy dtype if it is float32, float64, complex64 or complex128 (:data:`STATE_DTYPES`), else
+    ``TypeError`` naming ``name``: an integer dtype truncated values (a coupling g = 0.3 became 0), float16 and
+    extended precision fail in the linear algebra."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{name}={dtype!r}: not a dtype") from exc
+    if dt.name not in STATE_DTYPES:
+        raise TypeError(f"{name}={dt.name}: must be one of {', '.join(STATE_DTYPES)}")
+    return dt
+
+
 def register_checked_dataclass(cls):
     """Register a frozen dataclass as a JAX pytree whose unflattening does not call ``__init__``.
 

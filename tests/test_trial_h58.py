@@ -267,3 +267,18 @@ def test_superoperator_dtype_does_not_drop_values():
     s = jt.superoperator(lambda x: a @ x @ b, 2, dtype=jnp.float64)
     assert s.dtype == jnp.float64
     np.testing.assert_array_equal(np.asarray(s), np.kron(a, b.T))
+
+
+def test_qubit_example_refuses_an_integer_dtype():
+    """qubit_example(g=0.3, dtype=int32) truncated g to 0 (and ω = 1.5 to 1): a model without coupling, run without
+    a word. Now a TypeError naming dtype; float32 and complex dtypes still build the model, V = g(σ₊σ₋ + σ₋σ₊)."""
+    import jax.numpy as jnp
+
+    with pytest.raises(TypeError, match="dtype=int32"):
+        jt.qubit_example(g=0.3, dtype=jnp.int32)
+    with pytest.raises(TypeError, match="dtype=float16"):
+        jt.coherent.qubit_coupling(g=0.3, dtype=jnp.float16)
+    sp, sm = np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[0.0, 1.0], [0.0, 0.0]])
+    v = 0.3 * (np.kron(sp, sm) + np.kron(sm, sp))
+    for dtype in (jnp.float32, jnp.complex64):
+        np.testing.assert_allclose(np.asarray(jt.qubit_example(g=0.3, dtype=dtype).V), v, atol=1e-7)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from .._validation import check_inexact_dtype
 from ._eigen import EigenoperatorCoupling
 from ._model import CoherentCollisionModel
 
 
 def qubit_coupling(omega=1.0, g=1.0, dtype=jnp.float64) -> EigenoperatorCoupling:
-    """The [WCCM] qubit coupling ``V = g(σ₊σ₋ + σ₋σ₊)``: L = A = σ₋ = |0⟩⟨1|, ω = Ω."""
+    """The [WCCM] qubit coupling ``V = g(σ₊σ₋ + σ₋σ₊)``: L = A = σ₋ = |0⟩⟨1|, ω = Ω. ``dtype``: float32, float64,
+    complex64 or complex128 (an integer dtype truncated g = 0.3 to 0)."""
+    check_inexact_dtype(dtype)
     sm = jnp.array([[[0.0, 1.0], [0.0, 0.0]]], dtype)
     return EigenoperatorCoupling(
         sm, sm, jnp.reshape(jnp.asarray(g, dtype), (1,)), jnp.reshape(jnp.asarray(omega, dtype), (1,))
@@ -27,7 +30,7 @@ def qubit_example(omega=1.0, g=1.0, beta=1.0, lam=0.1, tau=0.01, dtype=None) -> 
     ``σ₋ = |0⟩⟨1|``. The continuous-time limit is amplitude damping with
     ``γ⁻ = g² p_0``, ``γ⁺ = g² p_1`` plus the drive ``λG``, ``G = g σ_x``.
     """
-    dtype = jnp.float64 if dtype is None else dtype
+    dtype = jnp.float64 if dtype is None else check_inexact_dtype(dtype)
     coupling = qubit_coupling(omega, g, dtype=dtype)
     h = (jnp.asarray(omega, dtype) / 2) * jnp.diag(jnp.array([-1.0, 1.0], dtype))
     chi = jnp.array([[0.0, 1.0], [1.0, 0.0]], dtype)
