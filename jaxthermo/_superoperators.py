@@ -14,7 +14,7 @@ import numpy as np
 
 from ._linalg import dagger
 from ._qutip import qobj_inputs
-from ._validation import check_finite, check_inexact_dtype, check_integer, is_concrete
+from ._validation import check_finite, check_inexact_dtype, check_integer, check_real_cast
 
 
 def matrix_units(d: int, dtype=jnp.complex128) -> jnp.ndarray:
@@ -40,12 +40,7 @@ def superoperator(linear_map: Callable, d: int, dtype=jnp.complex128) -> jnp.nda
     d = check_integer(d, "d", minimum=1)  # d = 0 gave an empty (0, 0) matrix, d = 2.0 a TypeError from reshape
     dtype = check_inexact_dtype(dtype)  # int32: S of x ↦ x/2 was all zeros
     images = jax.vmap(jax.vmap(linear_map))(matrix_units(d, dtype))
-    if not jnp.iscomplexobj(dtype.type(0)) and jnp.iscomplexobj(images) and is_concrete(images):
-        lost = float(jnp.max(jnp.abs(jnp.imag(images)), initial=0.0))
-        if lost > 0:  # dtype=float64 and x ↦ −i[H, x] gave the zero matrix
-            raise ValueError(
-                f"dtype={dtype.name}: the images of linear_map are complex (max |Im| = {lost:.3g}); use a complex dtype"
-            )
+    check_real_cast(images, dtype, "linear_map's images")  # dtype=float64 and x ↦ −i[H, x] gave the zero matrix
     return images.astype(dtype).reshape(d * d, d * d).T
 
 

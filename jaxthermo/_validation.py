@@ -389,6 +389,18 @@ def check_inexact_dtype(dtype, name: str = "dtype"):
     return dt
 
 
+def check_real_cast(x, dtype, name: str) -> None:
+    """``ValueError`` naming ``name`` where casting a concrete complex ``x`` to a real ``dtype`` would drop a
+    nonzero imaginary part (``astype`` does so without a word)."""
+    if np.dtype(dtype).kind == "c" or not is_concrete(x) or not np.iscomplexobj(x):
+        return
+    lost = float(np.max(np.abs(np.imag(np.asarray(x))), initial=0.0))
+    if lost > 0:
+        raise ValueError(
+            f"dtype={np.dtype(dtype).name}: {name} is complex (max |Im| = {lost:.3g}); use a complex dtype"
+        )
+
+
 def register_checked_dataclass(cls):
     """Register a frozen dataclass as a JAX pytree whose unflattening does not call ``__init__``.
 

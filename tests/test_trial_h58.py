@@ -282,3 +282,21 @@ def test_qubit_example_refuses_an_integer_dtype():
     v = 0.3 * (np.kron(sp, sm) + np.kron(sm, sp))
     for dtype in (jnp.float32, jnp.complex64):
         np.testing.assert_allclose(np.asarray(jt.qubit_example(g=0.3, dtype=dtype).V), v, atol=1e-7)
+
+
+def test_global_model_hamiltonian_dtype_does_not_drop_values():
+    """GlobalModel.hamiltonian(dtype=int32) was the zero matrix for H_S = diag(0, 0.5), and dtype=float64 dropped an
+    imaginary coupling σ_x ⊗ σ_y without a word. Now TypeError / ValueError naming dtype; a real model in float64
+    is still H_S ⊗ 1 + H_I + 1 ⊗ H_E (np.kron)."""
+    import jax.numpy as jnp
+
+    sx, sy = np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]])
+    h_s, h_e = np.diag([0.0, 0.5]), np.diag([0.0, 0.7])
+    with pytest.raises(TypeError, match="dtype=int32"):
+        jt.GlobalModel(h_s, 0.3 * np.kron(sx, sx), h_e).hamiltonian(dtype=jnp.int32)
+    with pytest.raises(ValueError, match="dtype=float64: h_interaction is complex"):
+        jt.GlobalModel(h_s, 0.3 * np.kron(sx, sy), h_e).hamiltonian(dtype=jnp.float64)
+    h = jt.GlobalModel(h_s, 0.3 * np.kron(sx, sx), h_e).hamiltonian(dtype=jnp.float64)
+    np.testing.assert_array_equal(
+        np.asarray(h), np.kron(h_s, np.eye(2)) + 0.3 * np.kron(sx, sx) + np.kron(np.eye(2), h_e)
+    )

@@ -37,8 +37,10 @@ from .._validation import (
     check_density_matrix,
     check_finite,
     check_hermitian,
+    check_inexact_dtype,
     check_numeric,
     check_positive_int,
+    check_real_cast,
     check_real_scalar,
     check_time_grid,
     is_concrete,
@@ -134,7 +136,11 @@ class GlobalModel:
         return Dimensions(int(np.shape(self.h_system)[-1]), int(np.shape(self.h_environment)[-1]))
 
     def local_hamiltonians(self, dtype=jnp.complex128):
-        """(H_S ⊗ 1, H_I, 1 ⊗ H_E) on the global space, shape (3, D, D)."""
+        """(H_S ⊗ 1, H_I, 1 ⊗ H_E) on the global space, shape (3, D, D). ``dtype``: float32, float64, complex64
+        or complex128, real only for real Hamiltonians (int32 gave zeros, float64 dropped H_I = σ_x ⊗ σ_y)."""
+        dtype = check_inexact_dtype(dtype)
+        for name in ("h_system", "h_interaction", "h_environment"):
+            check_real_cast(getattr(self, name), dtype, name)
         d_s, d_e = self.dims
         h_s = tensor(jnp.asarray(self.h_system).astype(dtype), jnp.eye(d_e, dtype=dtype))
         h_e = tensor(jnp.eye(d_s, dtype=dtype), jnp.asarray(self.h_environment).astype(dtype))
