@@ -300,3 +300,22 @@ def test_global_model_hamiltonian_dtype_does_not_drop_values():
     np.testing.assert_array_equal(
         np.asarray(h), np.kron(h_s, np.eye(2)) + 0.3 * np.kron(sx, sx) + np.kron(np.eye(2), h_e)
     )
+
+
+@pytest.mark.parametrize(
+    "law", [jt.TwoPoint(0.1), jt.Empirical(np.array([0.1, -0.2, 0.3]))], ids=["TwoPoint", "Empirical"]
+)
+def test_distribution_samples_refuse_an_integer_dtype(law):
+    """TwoPoint(0.1).sample(key, (4,), dtype=int32) and Empirical's were all zeros (±0.1 truncated); Gaussian and
+    Uniform already refused (JAX: "must be a float dtype"). Now ValueError naming dtype; float32 draws are the
+    float64 ones rounded."""
+    import jax
+    import jax.numpy as jnp
+
+    key = jax.random.key(3)
+    with pytest.raises(ValueError, match="dtype=int32"):
+        law.sample(key, (4,), dtype=jnp.int32)
+    np.testing.assert_array_equal(
+        np.asarray(law.sample(key, (4,), dtype=jnp.float32)),
+        np.asarray(law.sample(key, (4,), dtype=jnp.float64)).astype(np.float32),
+    )

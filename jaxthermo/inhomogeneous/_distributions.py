@@ -34,6 +34,7 @@ from .._validation import (
     check_nonnegative,
     check_numeric,
     check_positive_int,
+    check_real_dtype,
     register_checked_dataclass,
     should_validate,
 )
@@ -242,6 +243,7 @@ class TwoPoint(Distribution):
         _check_scale(self.delta, "delta", 1.0, "delta²")
 
     def sample(self, key, shape=(), dtype=None):
+        check_real_dtype(dtype)  # an integer dtype truncated ±δ to 0 (as Empirical's samples)
         dtype = dtype or real_dtype()
         sign = jnp.where(jax.random.bernoulli(key, 0.5, shape), 1.0, -1.0).astype(dtype)
         return jnp.asarray(self.delta).astype(dtype) * sign
@@ -278,6 +280,7 @@ class Empirical(Distribution):
             _check_variance(arr, "samples", float(np.max(np.abs(arr))), 1.0, "max(samples²)")
 
     def sample(self, key, shape=(), dtype=None):
+        check_real_dtype(dtype)
         dtype = dtype or real_dtype()
         samples = jnp.asarray(self.samples)
         idx = jax.random.randint(key, shape, 0, samples.shape[0])
