@@ -14,8 +14,9 @@ from ._model import CoherentCollisionModel
 
 
 def qubit_coupling(omega=1.0, g=1.0, dtype=jnp.float64) -> EigenoperatorCoupling:
-    """The [WCCM] qubit coupling ``V = g(σ₊σ₋ + σ₋σ₊)``: L = A = σ₋ = |0⟩⟨1|, ω = Ω. ``dtype``: float32, float64,
-    complex64 or complex128 (an integer dtype truncated g = 0.3 to 0)."""
+    """The [WCCM] qubit coupling ``V = g(σ₊σ₋ + σ₋σ₊)``: L = A = σ₋ = |0⟩⟨1|, ω = Ω.
+
+    ``dtype``: float32, float64, complex64 or complex128 (an integer dtype truncated g = 0.3 to 0)."""
     check_inexact_dtype(dtype)
     sm = jnp.array([[[0.0, 1.0], [0.0, 0.0]]], dtype)
     return EigenoperatorCoupling(
