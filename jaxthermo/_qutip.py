@@ -31,9 +31,18 @@ def _flat_dims(dims):
     return tuple(int(np.prod(r)) if isinstance(r, (list, tuple)) else int(r) for r in rows)
 
 
+# arguments that are operators, never states: a ket there became the projector |ψ⟩⟨ψ| without a word
+# (jt.gibbs_state(basis(2, 1), β) the Gibbs state of |1⟩⟨1|, a Hamiltonian H_S = |ψ⟩⟨ψ|)
+OPERATOR_ARGUMENTS = frozenset(
+    {"h", "h_s", "h_a", "H_S", "H_A", "V", "chi", "hamiltonian", "unitary", "jump", "jumps", "L", "A"}
+    | {"h_system", "h_interaction", "h_environment", "a", "b", "matrix"}
+)
+
+
 def as_array(x, name: str = "input", dims=None):
     """``x`` unchanged unless it is a ``Qobj`` (or a list/tuple of them): then its matrix as a
-    complex NumPy array; a ket |ψ⟩ becomes the density matrix |ψ⟩⟨ψ| (inputs are states or operators).
+    complex NumPy array; a ket |ψ⟩ becomes the density matrix |ψ⟩⟨ψ| where ``name`` is a state (a ket
+    for one of :data:`OPERATOR_ARGUMENTS` is refused), a superoperator is refused.
 
     Args:
       x: anything array-like, or a ``Qobj``.
@@ -64,7 +73,9 @@ def as_array(x, name: str = "input", dims=None):
                 f"{name}: Qobj dims {x.dims} do not match the model, which needs tensor factors {list(want)}"
             )
     arr = np.asarray(x.full())
-    if arr.ndim == 2 and arr.shape[1] == 1 and getattr(x, "type", "") == "ket":
+    if kind == "ket" and name.split("[")[0] in OPERATOR_ARGUMENTS:
+        raise ValueError(f"{name}: a QuTiP ket is a state, {name} an operator; pass psi.proj() for |ψ⟩⟨ψ|")
+    if arr.ndim == 2 and arr.shape[1] == 1 and kind == "ket":
         arr = arr @ arr.conj().T  # a ket as input state: its density matrix |ψ⟩⟨ψ|
     return arr
 

@@ -319,3 +319,26 @@ def test_distribution_samples_refuse_an_integer_dtype(law):
         np.asarray(law.sample(key, (4,), dtype=jnp.float32)),
         np.asarray(law.sample(key, (4,), dtype=jnp.float64)).astype(np.float32),
     )
+
+
+def test_a_ket_is_refused_where_an_operator_is_expected():
+    """A ket became |ψ⟩⟨ψ| wherever a Qobj was converted: jt.dagger(basis(2, 1)) gave the projector |1⟩⟨1| (QuTiP's
+    .dag() is the bra), jt.gibbs_state(ket, β) the Gibbs state of a projector, and a ket H_S a model. Now a
+    ValueError naming the operator argument; a ket as a state is still |ψ⟩⟨ψ| (S = 0, ⟨ψ|ρ|ψ⟩ via expectation)."""
+    ket = qutip.basis(2, 1)
+    for call, name in (
+        (lambda: jt.dagger(ket), "a"),
+        (lambda: jt.gibbs_state(ket, 1.0), "h"),
+        (
+            lambda: jt.CoherentCollisionModel(
+                ket, np.diag([-0.5, 0.5]), np.zeros((4, 4)), 1.0, np.eye(2)[::-1], 0.1, 0.01
+            ),
+            "H_S",
+        ),
+    ):
+        with pytest.raises(ValueError, match=f"{name}: a QuTiP ket is a state"):
+            call()
+    assert abs(float(jt.von_neumann_entropy(ket))) < 1e-12
+    assert float(jt.expectation(ket, np.diag([0.3, 0.7]))) == pytest.approx(
+        qutip.expect(qutip.Qobj(np.diag([0.3, 0.7])), ket)
+    )
