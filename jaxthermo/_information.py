@@ -22,7 +22,7 @@ from ._linalg import hermitian_function as hermitian_function
 from ._linalg import hermitian_function_of
 from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal
 from ._qutip import qobj_inputs
-from ._validation import check_density_matrix, check_populations
+from ._validation import check_density_matrix, check_orders, check_populations, is_concrete
 
 
 def support_tolerance(dtype) -> float:
@@ -121,6 +121,8 @@ def renyi_divergence_log(p, log_q, alpha) -> jnp.ndarray:
     For references whose weights underflow (thermal states at βg ≳ 745): ``log q_j`` stays
     finite where ``q_j`` would be 0, so D_α stays finite and correct.
     """
+    if is_concrete(alpha):  # a NaN order gave D = NaN without a word
+        check_orders(alpha, "alpha")
     p, log_q = jnp.asarray(p), jnp.asarray(log_q)
     dtype = jnp.result_type(p.dtype, log_q.dtype)
     p, log_q = p.astype(dtype), log_q.astype(dtype)

@@ -325,14 +325,20 @@ def seed_key_of(seed):
     return jax.random.wrap_key_data(np.array([bits >> 32, bits & 0xFFFFFFFF], np.uint32), impl=PRNG_IMPL)
 
 
-def _check_inputs(model, rho0, n_steps, n_configs):
-    if not isinstance(model, InhomogeneousReservoir):  # a model B or C was told to set model.distribution
+def check_model(model, caller: str = "the ensemble", need_distribution: bool = True) -> None:
+    """A model A (with its law G(δ) unless ``need_distribution`` is False): a model B or C was told to set
+    ``model.distribution`` (``jt.ensemble``, ``ensemble_mean``) or failed with an AttributeError (``jt.sweep``,
+    ``frozen_ensemble_mean``)."""
+    if not isinstance(model, InhomogeneousReservoir):
         raise TypeError(
-            f"model: the ensemble engine runs model A, a jt.InhomogeneousReservoir with a distribution; got "
-            f"{type(model).__name__}"
+            f"model: {caller} runs model A, a jt.InhomogeneousReservoir with a distribution; got {type(model).__name__}"
         )
-    if getattr(model, "distribution", None) is None:
-        raise ValueError("model.distribution: the ensemble needs the law G(δ), e.g. distribution=Gaussian(0.05)")
+    if need_distribution and getattr(model, "distribution", None) is None:
+        raise ValueError(f"model.distribution: {caller} needs the law G(δ), e.g. distribution=Gaussian(0.05)")
+
+
+def _check_inputs(model, rho0, n_steps, n_configs):
+    check_model(model, "the ensemble engine")
     check_density_matrix(rho0, "rho0", dim=model.d)
     if np.shape(rho0) != (model.d, model.d):  # one initial state: the configurations are the ensemble
         raise ValueError(

@@ -33,6 +33,7 @@ from ..inhomogeneous import (
     distribution_of,
     trajectory,
 )
+from ._engine import check_model
 from ._objective import EnsembleMean, mean_over_configurations, objective_chunks
 from ._sampling import MAX_CONFIGS, sample_chunk
 
@@ -87,6 +88,7 @@ def _frozen_mean(model, rho0, key, n_configs, n_steps, observable, chunk_size, d
     many numbers of configurations: n_configs is an argument, the chunks those of
     :func:`~jaxthermo.ensemble._objective.objective_chunks` (a program per n_configs compiled ≈ 3 s at
     every size of a convergence study)."""
+    check_model(model, "frozen_ensemble_mean", need_distribution=False)
     distribution = distribution_of(model, distribution)
     check_key(key)
     impl = str(jax.random.key_impl(key)) if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) else None

@@ -36,7 +36,7 @@ from .._dtypes import as_state, cast_floats
 from .._qudit import has_coherences
 from .._validation import check_density_matrix, check_finite, check_orders, check_positive_int, is_concrete
 from ..inhomogeneous import collision_step, free_energies
-from ._engine import seed_key_of, shared_per_device
+from ._engine import check_model, seed_key_of, shared_per_device
 from ._kernel import scan_thetas
 from ._sampling import MAX_CONFIGS, check_seed, default_draw_dtype, sample_chunk
 
@@ -316,8 +316,7 @@ def ensemble_mean(
       >>> g = jax.grad(lambda m: ensemble_mean(m, rho0, 50, 100_000))(model)
       >>> g.theta, g.distribution.sigma  # ∂⟨W_N⟩/∂θ, ∂⟨W_N⟩/∂σ
     """
-    if getattr(model, "distribution", None) is None:
-        raise ValueError("model.distribution: ensemble_mean needs the law G(δ), e.g. distribution=Gaussian(0.05)")
+    check_model(model, "ensemble_mean")
     check_density_matrix(rho0, "rho0", dim=model.d)
     for path, leaf in jax.tree_util.tree_flatten_with_path(model)[0]:
         if not is_concrete(leaf):  # traced parameters (an optax loop): staged under validate="always"

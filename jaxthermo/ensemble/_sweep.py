@@ -15,7 +15,7 @@ import numpy as np
 
 from .._histogram import fields_equal
 from . import _files
-from ._engine import check_grid_inputs, run_grid
+from ._engine import check_grid_inputs, check_model, run_grid
 from ._result import EnsembleResult, check_saved_type, result_from_stats
 from ._sensitivity import check_wrt, sensitivities_from_stats
 from ._statistics import take
@@ -119,6 +119,7 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
       :class:`SweepResult`; ``.at(theta=…, sigma=…)`` selects a point, ``.stack("mean_work")``
       gives an array over the grid.
     """
+    check_model(model, "jt.sweep")
     if not grid:
         raise ValueError("grid: give at least one parameter and its values")
     if "checkpoint" in kwargs:
