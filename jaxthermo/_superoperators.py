@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._dtypes import complex_dtype_for, real_dtype, real_dtype_for
 from ._linalg import dagger
 from ._qutip import qobj_inputs
 from ._validation import check_finite, check_inexact_dtype, check_integer, check_real_cast
@@ -64,7 +65,8 @@ def lindblad_dissipator(rates, jumps, rho) -> jnp.ndarray:
 
     Rates of either sign (time-local generators of non-Markovian maps have negative ones), finite;
     shapes that do not match raise ``ValueError`` naming the argument (two rates for one jump were
-    broadcast: 3 D[L]ρ for rates (1, 2)); NaN or infinite rates raise too.
+    broadcast: 3 D[L]ρ for rates (1, 2)); NaN or infinite rates raise too. In the precision of ρ, complex
+    when ρ or the jumps are.
     """
     r_shape, l_shape, rho_shape = np.shape(rates), np.shape(jumps), np.shape(rho)
     if len(l_shape) != 3 or l_shape[-1] != l_shape[-2]:
@@ -75,7 +77,12 @@ def lindblad_dissipator(rates, jumps, rho) -> jnp.ndarray:
         raise ValueError(f"rho must have shape {l_shape[1:]} like the jump operators; got {rho_shape}")
     check_finite(rates, "rates")
     check_finite(jumps, "jumps")
-    jumps = jnp.asarray(jumps)
-    rho = jnp.asarray(rho).astype(jumps.dtype)
+    # in ρ's precision, complex if either is: ρ cast to the jumps' dtype lost its imaginary part for real jumps
+    # (σ₋ as a float array: D[σ₋]ρ 0.1 off for ρ01 = 0.2i) and its precision for complex64 ones
+    jumps, rho = jnp.asarray(jumps), jnp.asarray(rho)
+    precision = real_dtype_for(rho.dtype) if jnp.issubdtype(rho.dtype, jnp.inexact) else real_dtype()
+    complex_kind = jnp.iscomplexobj(jumps) or jnp.iscomplexobj(rho)
+    dtype = complex_dtype_for(precision) if complex_kind else precision
+    jumps, rho = jumps.astype(dtype), rho.astype(dtype)
     terms = lindblad_term(jumps, rho[None])
-    return jnp.einsum("k,kij->ij", jnp.asarray(rates).astype(jumps.dtype), terms)
+    return jnp.einsum("k,kij->ij", jnp.asarray(rates).astype(dtype), terms)
