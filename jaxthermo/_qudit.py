@@ -16,7 +16,15 @@ import numpy as np
 from ._dtypes import complex_dtype_for, float_dtype_of, real_dtype, real_dtype_for
 from ._linalg import dagger, hermitian_function_of
 from ._qutip import qobj_inputs
-from ._validation import check_dimension, check_finite, check_hermitian, check_integer, check_numeric, is_concrete
+from ._validation import (
+    check_dimension,
+    check_finite,
+    check_hermitian,
+    check_inexact_dtype,
+    check_integer,
+    check_numeric,
+    is_concrete,
+)
 
 
 class Dimensions(NamedTuple):
@@ -34,15 +42,17 @@ def spin_z(d: int, dtype=None) -> jnp.ndarray:
 
     >>> spin_z(2)
     Array([[-0.5,  0. ], [ 0. ,  0.5]], dtype=float64)
+
+    ``dtype``: float32, float64, complex64 or complex128 (an integer dtype is refused: the half-integer
+    entries of an even d cannot be held, and the result was float64 without a word).
     """
     check_dimension(d)
-    dtype = real_dtype() if dtype is None else dtype
     return jnp.diag(spin_z_diagonal(d, dtype))
 
 
 def spin_z_diagonal(d: int, dtype=None) -> jnp.ndarray:
     """The diagonal ``j - (d-1)/2`` of :func:`spin_z`, shape (d,)."""
-    dtype = real_dtype() if dtype is None else dtype
+    dtype = real_dtype() if dtype is None else check_inexact_dtype(dtype)
     return jnp.arange(d, dtype=dtype) - (d - 1) / 2
 
 

@@ -40,6 +40,7 @@ def _count(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .figures import DEFAULT_OUT as FIGURES_OUT
     from .figures import FIGURES as FIGURE_NAMES
 
     parser = argparse.ArgumentParser(prog="jaxthermo", description="Quantum thermodynamics of collisional models.")
@@ -60,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Preprint Figs. 1-2 and published Figs. 1-5 of model A: NAME.png and NAME.csv (long format: "
         "panel, series, x, y) per figure; about 30 s of CPU time for all.",
     )
-    figures.add_argument("--out", default="figures", help="output directory (default: figures)")
+    figures.add_argument("--out", default=FIGURES_OUT, help=f"output directory (default: {FIGURES_OUT})")
     figures.add_argument("--only", default=None, help=f"comma-separated figure names of: {', '.join(FIGURE_NAMES)}")
     figures.add_argument(
         "--quick", action="store_true", help="fewer points and Monte-Carlo samples: a check in seconds per figure"

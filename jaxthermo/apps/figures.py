@@ -1,6 +1,7 @@
 """Every figure of the two model-A papers, as PNG + CSV (docs/inhomogeneous.md).
 
-``jaxthermo figures --out DIR [--only NAMES]`` calls :func:`main`. Names:
+``jaxthermo figures [--out DIR] [--only NAMES]`` calls :func:`main` (default DIR: :data:`DEFAULT_OUT`,
+``figures/inhomogeneous``, ignored by git, as the studies of scripts/). Names:
 
 * ``preprint_fig1`` — [ATO-preprint] Fig. 1: (a) single-collision work y = W/(g0 sin²θ) vs δ for
   p0 ∈ {1, 1/(1+a), ½, a/(1+a), 0}; (b) its distribution G_W(y) (analytic) with exact Monte Carlo.
@@ -59,6 +60,7 @@ CHOSEN = {
     "fig5_configs": 20_000,
     "mc_samples": 400_000,
 }
+DEFAULT_OUT = "figures/inhomogeneous"  # scripts/_study.py: figures/<area>, not tracked
 FIGURES = ("preprint_fig1", "preprint_fig2", "fig1", "fig2", "fig3", "fig4", "fig5")
 AXES = {
     "vs_delta": ("delta", "y"),
@@ -352,7 +354,7 @@ def figure_names(only=None) -> tuple:
     return names
 
 
-def main(out="figures", only=None, quick: bool = False) -> int:
+def main(out=DEFAULT_OUT, only=None, quick: bool = False) -> int:
     """Write the figures (all, or the comma-separated names in ``only``) into ``out``; returns 0."""
     names = figure_names(only)
     require_matplotlib()
@@ -383,7 +385,7 @@ def run_script(name: str, argv=None) -> int:
         if name == VALIDITY
         else f"Writes {name}.png and {name}.csv (long format: panel, series, x, y)."
     )
-    args = script_arguments(f"{name}: {what}", default_out="figures", argv=argv)
+    args = script_arguments(f"{name}: {what}", default_out=DEFAULT_OUT, argv=argv)
     out, quick = args.out, args.quick
     try:
         if name == VALIDITY:
@@ -396,7 +398,7 @@ def run_script(name: str, argv=None) -> int:
         return 1
 
 
-def validity_study(out="figures", quick: bool = False):
+def validity_study(out=DEFAULT_OUT, quick: bool = False):
     """Beyond the papers (docs/inhomogeneous.md, [ATO-preprint] App. A1): mean distance between the exact
     two-body evolution and the partial swap vs x = σ g0 (d − 1)/(2 g_int), for several d and g_int.
 
