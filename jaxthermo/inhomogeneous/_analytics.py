@@ -29,7 +29,6 @@ from ._dynamics import (
     _partial_swap,
     _require_scalar_theta,
     _validate,
-    partial_swap_update,
 )
 from ._model import (
     InhomogeneousReservoir,
@@ -190,7 +189,7 @@ def _averaged_collision(model, distribution, rdt) -> _AveragedCollision:
         return Energetics(work=-extra * s2, heat=(g0 * shift + extra) * s2, energy_change=g0 * shift * s2)
 
     def collide_averaged(rho, theta):
-        return CollisionStep(partial_swap_update(rho, q_bar, theta), energetics(q_bar - populations(rho), theta))
+        return CollisionStep(_partial_swap(rho, q_bar, theta, source=True), energetics(q_bar - populations(rho), theta))
 
     def deviation_step(dev, theta):
         return _partial_swap(dev, q_bar, theta, source=False), energetics(-populations(dev), theta)

@@ -28,7 +28,14 @@ from .._collision import CollisionResult, Energetics, collide_unitary, energetic
 from .._dtypes import as_state, real_dtype_for
 from .._qudit import populations
 from .._qutip import as_array, qobj_inputs
-from .._validation import check_density_matrix, check_finite, check_numeric, should_validate, value_checks_enabled
+from .._validation import (
+    check_density_matrix,
+    check_finite,
+    check_numeric,
+    check_populations,
+    should_validate,
+    value_checks_enabled,
+)
 from ._model import (
     InhomogeneousReservoir,
     check_representable,
@@ -94,7 +101,13 @@ def partial_swap_update(rho, q, theta):
     the ensemble-averaged map is the same update with τ̄ ([ATO-preprint] eq. (10)). Evaluated as
     ``ρ + sin²θ (τ − ρ) + …``: in float32, fl(cos²θ) + fl(sin²θ) ≠ 1 pulled the trace to 1 + O(ε/sin²θ)
     (θ = 0.003, 3·10⁵ collisions: 1.0083, and the summed heat of the sign opposite to float64's).
+    Concrete inputs are checked (a density matrix ``rho`` of ``q``'s dimension, populations ``q``, a finite real
+    ``theta``): a non-positive ρ or a NaN θ was mapped without a word.
     """
+    check_populations(q, "q")
+    check_density_matrix(rho, "rho", dim=int(np.shape(q)[-1]) if np.ndim(q) == 1 else None)
+    check_numeric(theta, "theta")
+    check_finite(theta, "theta")
     return _partial_swap(rho, q, theta, source=True)
 
 
@@ -125,7 +138,7 @@ def collide_closed_form(model: InhomogeneousReservoir, rho, delta, theta=None) -
     _, g_r = reservoir_parameters(model, delta)
     g0 = jnp.asarray(model.g0).astype(rdt)
     s = jnp.sin(theta)
-    rho_new = partial_swap_update(rho, q, theta)
+    rho_new = _partial_swap(rho, q, theta, source=True)
     m = level_offsets(model, rdt)
     shift = jnp.sum(m * (q - populations(rho)))  # Σ m_j (q_j − p_j)
     s2 = s * s
