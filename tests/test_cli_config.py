@@ -43,7 +43,7 @@ ASSIGNMENT = {"study": {"study": "assignment_scan"}}
         ({"model": {"theta": [0.1, "x", 0.1]}, "run": {"n_steps": 3}}, r"\[model\] theta"),
         (dict(ASSIGNMENT, scan={"detuning": [float("nan")]}), r"\[scan\] detuning = \[nan\]"),
         (dict(COHERENT, scan={"beta": [float("nan")]}), r"\[scan\] beta = \[nan\]"),
-        (dict(COHERENT, scan={"tau": [-0.01]}), r"\[scan\] tau = -0.01: must be > 0"),
+        (dict(COHERENT, scan={"tau": [-0.01]}), r"\[scan\] tau: the steady-state rates .* do not depend on τ"),
         (dict(SWEEP, grid={"sigma": [-0.1]}), r"\[grid\] sigma = -0.1: must be >= 0"),
         (dict(SWEEP, grid={"theta": [float("nan")]}), r"\[grid\] theta = \[nan\]"),
         (dict(SWEEP, grid={"n_steps": [-3]}), r"\[grid\] n_steps = -3: must be > 0"),

@@ -274,7 +274,7 @@ def test_summary_of_a_run_without_work_says_so_instead_of_a_histogram_of_roundin
     fig = summary._ensemble(pyplot(), ds)
     panel = fig.axes[3]
     assert not panel.patches  # no bars
-    assert any("W_N = 0 g0 in every configuration" in t.get_text() for t in panel.texts)
+    assert any("W_N = 0 in every configuration" in t.get_text() for t in panel.texts)
     assert any("temperature inhomogeneity does no work" in t.get_text() for t in panel.texts)
 
 

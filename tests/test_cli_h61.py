@@ -39,3 +39,80 @@ def test_spin_z_refuses_an_integer_dtype():
         s = jt.spin_z(3, dtype=dtype)
         assert s.dtype == dtype
         np.testing.assert_array_equal(np.asarray(s), np.diag([-1.0, 0.0, 1.0]))
+
+
+def _io():
+    pytest.importorskip("xarray")
+    pytest.importorskip("h5netcdf")
+
+
+def test_summary_energies_are_labelled_in_the_unit_of_g0_not_divided_by_it(tmp_path, capsys):
+    """summary.png labelled model-A energies 'energy / g0', 'W_N [g0]', while results.nc and the plot hold them
+    in the unit g0 is given in: with g0 = 2 the heat of the first collision, Q_1 = -0.323, read as Q_1/g0 (-0.162)."""
+    pytest.importorskip("matplotlib")
+    _io()
+    from jaxthermo.apps import summary
+    from jaxthermo.apps._plotting import pyplot
+    from jaxthermo.apps.study import open_results
+
+    out = tmp_path / "g0"
+    args = ["ensemble", "--d", "3", "--g0", "2", "--theta", "0.3", "--sigma", "0", "--rho0", "excited"]
+    assert cli.main([*args, "--steps", "2", "--configs", "8", "--out", str(out), "--no-progress", "--no-plot"]) == 0
+    ds = open_results(out / "results.nc")
+    # sigma = 0: partial swap of diagonal states, rho_1 = cos^2 theta rho_0 + sin^2 theta tau; Q_1 = Delta U_S
+    p = np.exp(-1.0 * 2.0 * np.array([-1.0, 0.0, 1.0]))  # tau at beta g0 = 2
+    q1 = np.sin(0.3) ** 2 * 2.0 * (float(p @ np.array([-1.0, 0.0, 1.0]) / p.sum()) - 1.0)
+    fig = summary._ensemble(pyplot(), ds)
+    heat = fig.axes[0].get_lines()[1]
+    np.testing.assert_allclose(heat.get_ydata()[0], q1, rtol=1e-12)
+    for ax in fig.axes:
+        for label in (ax.get_xlabel(), ax.get_ylabel()):
+            assert "/ g0" not in label and "[g0]" not in label and "1/g0" not in label, label
+    assert "unit of g0" in fig.axes[0].get_ylabel() and "unit of g0" in fig.axes[1].get_ylabel()
+    pyplot().close(fig)
+
+
+def test_no_plot_removes_the_summary_of_an_earlier_run(tmp_path, capsys):
+    """`jaxthermo run --no-plot` replaced results.nc but left an earlier run's summary.png beside it: a figure
+    of other numbers (say θ = 0.2) next to results of θ = 0.5."""
+    _io()
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "summary.png").write_bytes(b"an earlier run's figure")
+    config = tmp_path / "s.toml"
+    config.write_text(f"[study]\nout = {str(out)!r}\n[run]\nn_steps = 2\nn_configs = 8\n")
+    assert cli.main(["run", str(config), "--no-progress", "--no-plot"]) == 0
+    assert sorted(p.name for p in out.iterdir() if not p.name.endswith(".lock")) == [
+        "config.resolved.toml",
+        "results.nc",
+    ]
+    assert "removed" in capsys.readouterr().out
+
+
+def test_repeated_alphas_are_refused(tmp_path, capsys):
+    """[run] alphas = [1.0, 1.0] ran and wrote results.nc with alpha = [1, 1] (ds.sel(alpha=1.0) gave two columns)."""
+    config = tmp_path / "s.toml"
+    config.write_text(f"[study]\nout = {str(tmp_path / 'o')!r}\n[run]\nalphas = [1, 2.0, 1.0]\n")
+    assert cli.main(["run", str(config), "--no-progress", "--no-plot"]) == 2
+    err = capsys.readouterr().err
+    assert "[run] alphas" in err and "1.0 given more than once" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_coherent_scan_over_tau_is_refused_because_the_rates_do_not_depend_on_it(tmp_path, capsys):
+    """[scan] tau = [0.01, 0.02] ran and gave the same numbers at every τ (the steady state of the
+    continuous-time master equation, docs/coherent.md §3): a scan that looked like a result."""
+    rates = []
+    for tau in (0.01, 0.3):  # the reason, from the library: the rates at two τ agree
+        m = jt.qubit_example(omega=1.0, g=1.0, beta=1.0, lam=0.2, tau=tau)
+        rho = jt.steady_state(m)
+        rates.append([float(jt.coherent_work_rate(m, rho)), float(jt.entropy_production_rate(m, rho))])
+    np.testing.assert_allclose(rates[0], rates[1], rtol=1e-12)
+    config = tmp_path / "s.toml"
+    config.write_text(
+        f'[study]\nstudy = "coherent_scan"\nout = {str(tmp_path / "o")!r}\n[scan]\ntau = [0.01, 0.3]\nlam = [0.1]\n'
+    )
+    assert cli.main(["run", str(config), "--no-progress", "--no-plot"]) == 2
+    err = capsys.readouterr().err
+    assert "[scan] tau" in err and "[coherent] tau" in err
+    assert not (tmp_path / "o").exists()

@@ -212,7 +212,7 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
         ({"initial_state": {"name": "populations"}}, "needs populations"),
         (
             {"study": {"study": "coherent_scan"}, "scan": {"omega2": [1.0]}},
-            "allowed parameters: omega, g, beta, lam, tau",
+            "allowed parameters: omega, g, beta, lam$",
         ),
     ],
 )
@@ -345,7 +345,7 @@ def test_summary_is_readable(tmp_path):
     fig.canvas.draw()
     hist, divergences = fig.axes[3], fig.axes[2]
     assert not _overlapping(hist.get_xticklabels())
-    assert "[g0]" in hist.get_xlabel() and "1/g0" in hist.get_ylabel()
+    assert "unit of g0" in hist.get_xlabel() and "per unit of g0" in hist.get_ylabel()
     labels = [line.get_label() for line in divergences.get_lines()]
     assert any("α = ∞" in label for label in labels) and not any("inf" in label for label in labels)
     title = fig._suptitle.get_text()

@@ -151,7 +151,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
 
 GRID_PARAMETERS = ("theta", "beta", "g0", "sigma", "width", "delta", "n_steps")
 SCAN_PARAMETERS = {
-    "coherent_scan": ("omega", "g", "beta", "lam", "tau"),
+    "coherent_scan": ("omega", "g", "beta", "lam"),
     "assignment_scan": ("detuning", "effective_coupling", "nu2", "g", "beta1", "beta2"),
 }
 TABLES = {
@@ -214,6 +214,12 @@ def _axis_key(table, study, name) -> Key:
 
 def _check_axis(table, study, name, values, allowed):
     where = f"[{table}] {name}"
+    if study == "coherent_scan" and name == "tau":
+        raise ConfigError(
+            f"{where}: the steady-state rates of coherent_scan are those of the continuous-time master equation "
+            "(τ → 0, docs/coherent.md §3) and do not depend on τ (every point gave the same numbers); "
+            "τ only bounds λ (ρ_A >= 0): set [coherent] tau"
+        )
     if name not in allowed:
         raise ConfigError(f"[{table}] has unknown parameter {name!r}; allowed parameters: {', '.join(allowed)}")
     key = _axis_key(table, study, name)
@@ -314,6 +320,9 @@ def _check_run(run):
         if isinstance(a, bool) or not isinstance(a, NUM) or not a > 0:
             raise ConfigError(f"[run] alphas = {run['alphas']!r}: must be a list of positive numbers (inf allowed)")
     run["alphas"] = [float(a) for a in run["alphas"]]
+    repeated = sorted({a for a in run["alphas"] if run["alphas"].count(a) > 1})
+    if repeated:  # results.nc had the order twice on its alpha axis (ds.sel(alpha=1.0) gave two columns)
+        raise ConfigError(f"[run] alphas = {run['alphas']!r}: {', '.join(map(repr, repeated))} given more than once")
 
 
 # tolerance of the sum of [initial_state] populations

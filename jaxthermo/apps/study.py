@@ -603,12 +603,15 @@ def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
     )
     _write_text(resolved_path, cfgmod.dumps(dict(cfg, versions=v), header=header))
     log(f"wrote {path}")
+    png = os.path.join(out, "summary.png")
     if plot:
         from .summary import plot_summary
 
-        png = os.path.join(out, "summary.png")
         plot_summary(ds, png)
         log(f"wrote {png}")
+    elif os.path.exists(png):  # --no-plot: an earlier run's figure would stand beside these results
+        os.remove(png)
+        log(f"removed {png} (an earlier run's; --no-plot draws none)")
     log(f"wrote {resolved_path}")
     checkpoint = os.path.join(out, "checkpoint.npz")
     if os.path.exists(checkpoint):

@@ -128,6 +128,10 @@ def _alpha(a) -> str:
     return "∞" if np.isinf(a) else f"{a:g}"
 
 
+# model A's energies are in the unit g0 is given in (ħ = k_B = 1), not divided by g0: "energy / g0" and
+# "[g0]" read as W/g0, off by the factor g0 for g0 != 1 (and meaningless on a grid over g0)
+ENERGY = "in the unit of g0"
+
 # up to this many collisions the curves of summary.png carry markers: a line through one point (N = 1)
 # draws nothing, and the panels of a one-step run were empty
 MARKED_STEPS = 25
@@ -142,7 +146,9 @@ def _ensemble(plt, ds):
         m, se = ds[f"mean_{name}"].values, np.sqrt(ds[f"var_{name}"].values / n)
         ax[0, 0].plot(r, m, color=color, label=f"⟨{'W' if name == 'work' else 'Q'}_r⟩ (±2 s.e. shaded)", **dots)
         ax[0, 0].fill_between(r, m - 2 * se, m + 2 * se, color=color, alpha=0.3, lw=0)
-    ax[0, 0].set(xlabel="collision r", ylabel="energy / g0", title="mean work on, heat into the system per collision")
+    ax[0, 0].set(
+        xlabel="collision r", ylabel=f"energy ({ENERGY})", title="mean work on, heat into the system per collision"
+    )
     ax[0, 0].legend(fontsize=8)
     m, se = ds.mean_cumulative_work.values, np.sqrt(ds.var_cumulative_work.values / n)
     ax[0, 1].plot(r, m, color="C0", label="⟨W_1 + … + W_r⟩", **dots)
@@ -151,7 +157,7 @@ def _ensemble(plt, ds):
         m, se = ds.mean_cumulative_heat.values, np.sqrt(ds.var_cumulative_heat.values / n)
         ax[0, 1].plot(r, m, color="C1", label="⟨Q_1 + … + Q_r⟩", **dots)
         ax[0, 1].fill_between(r, m - 2 * se, m + 2 * se, color="C1", alpha=0.3, lw=0)
-    ax[0, 1].set(xlabel="collision r", ylabel="energy / g0", title="accumulated")
+    ax[0, 1].set(xlabel="collision r", ylabel=f"energy ({ENERGY})", title="accumulated")
     ax[0, 1].legend(fontsize=8)
     steps = ds.step.values
     curves = [
@@ -179,7 +185,7 @@ def _ensemble(plt, ds):
         ax[1, 1].text(
             0.5,
             0.5,
-            f"W_N = {mean_w:.6g} g0 in {where}{why}",
+            f"W_N = {mean_w:.6g}{f' ({ENERGY})' if mean_w else ''} in {where}{why}",
             ha="center",
             va="center",
             transform=ax[1, 1].transAxes,
@@ -195,7 +201,7 @@ def _ensemble(plt, ds):
         ax[1, 1].bar(edges[:-1], density, width=width, align="edge", color="C0", alpha=0.7)
         if outside:
             title += f"\n{outside} of {int(counts.sum()) + outside} configurations outside the bins"
-        ax[1, 1].set(xlabel="W_N [g0]", ylabel="probability density [1/g0]", title=title)
+        ax[1, 1].set(xlabel=f"W_N ({ENERGY})", ylabel="probability density (per unit of g0)", title=title)
         _readable_ticks(ax[1, 1].xaxis)
     from matplotlib.ticker import MaxNLocator
 
@@ -260,7 +266,7 @@ def _sweep(plt, ds):
         ax[0].fill_between(xs, w - 2 * s, w + 2 * s, color=line.get_color(), alpha=0.3, lw=0)
         if with_divergence:
             ax[1].plot(xs, stacked_d.isel(_other=k).values, label=label, **style)
-    ax[0].set(xlabel=_symbol(x), ylabel="⟨W_N⟩ [g0]", title="mean accumulated work (±2 s.e. shaded)")
+    ax[0].set(xlabel=_symbol(x), ylabel=f"⟨W_N⟩ ({ENERGY})", title="mean accumulated work (±2 s.e. shaded)")
     if with_divergence and _spans_decades(stacked_d.values):
         ax[1].set_yscale("log")
     if with_divergence:
