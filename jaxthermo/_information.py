@@ -443,12 +443,15 @@ def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     rho, sigma = _states(rho, sigma)
     gamma = -0.5 if math.isinf(alpha) else (1.0 - alpha) / (2.0 * alpha)
     s, m, spectrum = _scaled_power(sigma, gamma)  # σ^γ = e^m s
-    w = _eigvals(s @ rho @ s)
+    x = s @ rho @ s
+    w = _eigvals(x)
     if math.isinf(alpha):
         value = jnp.log(jnp.max(w, axis=-1)) + 2.0 * m
     else:
-        w = jnp.where(w > 0, w, 0.0)
-        pos = w > 0
+        # the eigenvalues of x resolved as ρ's in the Petz divergence (docs/information.md §4): rounding noise
+        # below the floor is zero (a pure ρ's (1e-17)^α would count for α < 1), a certified small one enters
+        pos = (w > 0) & (w > _resolved_spectrum(x).cut[..., None])
+        w = jnp.where(pos, w, 0.0)
         total = jnp.sum(jnp.where(pos, jnp.where(pos, w, 1.0) ** alpha, 0.0), axis=-1)
         value = (jnp.log(total) + 2.0 * alpha * m) / (alpha - 1.0)
     if alpha > 1:
