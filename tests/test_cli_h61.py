@@ -116,3 +116,41 @@ def test_coherent_scan_over_tau_is_refused_because_the_rates_do_not_depend_on_it
     err = capsys.readouterr().err
     assert "[scan] tau" in err and "[coherent] tau" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_divergence_every_is_a_run_key(tmp_path, capsys):
+    """A coherent qutrit's frozen averages <D_α(ρ_S|r ‖ τ_S)> are reported every 20th collision by default
+    (NaN between, docs/ensemble.md); a study file could not ask for every collision ('unknown key'). Now
+    [run] divergence_every; checked at σ = 0 (one trajectory) against NumPy: ρ_r = Tr_R[U ρ_{r-1}⊗τ U†],
+    U = cos θ 1 + i sin θ SWAP, D_1 = Tr ρ (log ρ − log τ_S)."""
+    _io()
+    from jaxthermo.apps.study import open_results
+
+    out = tmp_path / "o"
+    config = tmp_path / "s.toml"
+    config.write_text(
+        f"[study]\nout = {str(out)!r}\n[model]\nd = 3\ntheta = 0.3\n[distribution]\nsigma = 0.0\n"
+        '[initial_state]\nname = "populations"\npopulations = [0.5, 0.3, 0.2]\nphases = [0.0, 1.0, 2.0]\n'
+        "[run]\nn_steps = 3\nn_configs = 4\nalphas = [1.0]\ndivergence_every = 1\n"
+    )
+    assert cli.main(["run", str(config), "--no-progress", "--no-plot"]) == 0
+    got = open_results(out / "results.nc").mean_divergence.values[:, 0]
+    p = np.exp(-np.array([-1.0, 0.0, 1.0]))
+    q = p / p.sum()
+    tau = np.diag(q)
+    swap = np.zeros((9, 9))
+    for a in range(3):
+        for b in range(3):
+            swap[3 * b + a, 3 * a + b] = 1.0
+    u = np.cos(0.3) * np.eye(9) + 1j * np.sin(0.3) * swap
+    psi = np.sqrt([0.5, 0.3, 0.2]) * np.exp(1j * np.array([0.0, 1.0, 2.0]))
+    rho, expected = np.outer(psi, psi.conj()), []
+    for _ in range(4):
+        w = np.clip(np.linalg.eigvalsh(rho), 0, None)
+        expected.append(float(np.sum(w[w > 0] * np.log(w[w > 0])) - np.real(np.diag(rho)) @ np.log(q)))
+        joint = u @ np.kron(rho, tau) @ u.conj().T
+        rho = np.einsum("ajbj->ab", joint.reshape(3, 3, 3, 3))
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+    config.write_text(config.read_text().replace("divergence_every = 1", "divergence_every = 0"))
+    assert cli.main(["run", str(config), "--no-progress", "--no-plot"]) == 2
+    assert "[run] divergence_every = 0: must be > 0" in capsys.readouterr().err

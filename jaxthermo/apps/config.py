@@ -120,6 +120,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "alphas": Key([1.0, math.inf], LIST, "orders α of D_α(ρ‖τ_S)"),
         "work_bins": Key(64, (int,), "bins of the W_N histogram", positive=True),
         "chunk_size": Key(None, (int,) + OPT, "configurations per chunk (default: the engine's choice)", positive=True),
+        "divergence_every": Key(
+            None,
+            (int,) + OPT,
+            "frozen averages <D_α> after every k-th collision and at r = N, NaN between (default: every collision; "
+            "every 20th for coherent states of d >= 3)",
+            positive=True,
+        ),
         "dtype": Key("float64", (str,), "precision", ("float64", "float32")),
     },
     "grid": {},  # sweep: {parameter: [values]} — checked against GRID_PARAMETERS

@@ -132,6 +132,8 @@ def _engine_kwargs(cfg):
     )
     if run["chunk_size"] is not None:
         kw["chunk_size"] = int(run["chunk_size"])
+    if run["divergence_every"] is not None:
+        kw["divergence_every"] = int(run["divergence_every"])
     return kw
 
 
@@ -215,7 +217,7 @@ CHECKPOINT_KEYS = {
     "collision_work_edges": "the single-collision work histogram's edges (a pilot run of another [run] n_configs below 512)",
     "draw_dtype": "the precision of the δ draws (another jaxthermo version wrote the checkpoint)",
     "coherent": "the coherent route (another jaxthermo version wrote the checkpoint)",
-    "divergence_every": "the stride of D_α (another jaxthermo version wrote the checkpoint)",
+    "divergence_every": "[run] divergence_every",
     "d": "[model] d",
     "model.d": "[model] d",
     "model.beta": "[model] beta",
@@ -295,6 +297,7 @@ ENGINE_KEYS = {
     "chunk_size": "[run] chunk_size",
     "work_bins": "[run] work_bins",
     "alphas": "[run] alphas",
+    "divergence_every": "[run] divergence_every",
 }
 
 
@@ -355,10 +358,21 @@ def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
             )
         except ValueError as err:
             raise _as_config_error(err, cfg["grid"]) from err
-        ds = sweep_dataset(res, model, _attrs(cfg))
+        ds = _note_divergence_stride(sweep_dataset(res, model, _attrs(cfg)))
         base = dict(GRID_ATTRS, **{name: f"distribution_{name}" for name in ("sigma", "width", "delta")})
         return res, describe_scanned(ds, list(cfg["grid"]), base)
-    return res, describe_scanned(res.to_xarray(model=model, attrs=_attrs(cfg)), [], {})
+    return res, describe_scanned(_note_divergence_stride(res.to_xarray(model=model, attrs=_attrs(cfg))), [], {})
+
+
+def _note_divergence_stride(ds):
+    """Say on the frozen averages of D_α where they are NaN by design (``divergence_every`` > 1)."""
+    k = int(ds.attrs.get("divergence_every", 1))
+    for name in ("mean_divergence", "var_divergence"):
+        if k > 1 and name in ds:
+            ds[name].attrs["comment"] = (
+                f"given after every {k}th collision and at r = N ([run] divergence_every = {k}), NaN between"
+            )
+    return ds
 
 
 def sweep_dataset(sweep, model, attrs):
