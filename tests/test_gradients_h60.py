@@ -73,3 +73,26 @@ def test_sandwiched_keeps_a_cold_state_small_eigenvalues():
         exact = np.log(np.sum(q**alpha * 0.5 ** (1 - alpha))) / (alpha - 1.0)
         value = float(jt.sandwiched_renyi_divergence(rho, jnp.eye(2) / 2, alpha))
         assert abs(value - exact) < 1e-14
+
+
+@pytest.mark.parametrize("d", [2, 3])
+@pytest.mark.parametrize("field", ["unitary", "channel"])
+def test_partial_swap_error_delta_derivative_at_the_kink(d, field):
+    """Both distances vanish at δ = 0 (V = U(θ) exactly) with equal and opposite one-sided slopes: the returned
+    derivative there was the rounding noise of V − U (operator norm: −0.025 for a qubit where the slopes are ±0.4;
+    channel: 0.0032 for ±0.0099); now 0, the least-magnitude subgradient (docs/inhomogeneous.md §11). Away from 0
+    the derivative is unchanged (central differences)."""
+    model = jt.InhomogeneousReservoir(d, beta=1.0, g0=1.0, theta=0.4, distribution=jt.Gaussian(0.3))
+
+    def err(x):
+        return getattr(jt.partial_swap_error(model, 0.5, x), field)
+
+    h = 1e-6
+    right = (err(2 * h) - err(h)) / h  # one-sided slopes, away from the kink
+    left = (err(-h) - err(-2 * h)) / h
+    assert right > 1e-3 and abs(right + left) < 1e-3 * right  # a symmetric kink: 0 is the least subgradient
+    assert float(jax.grad(err)(0.0)) == 0.0
+    assert float(jax.jacfwd(err)(0.0)) == 0.0
+    for x in (-0.1, 0.1):
+        slope = (err(x + 1e-5) - err(x - 1e-5)) / 2e-5
+        assert abs(float(jax.grad(err)(x)) - slope) < 1e-8

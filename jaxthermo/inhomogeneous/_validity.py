@@ -76,6 +76,9 @@ def partial_swap_error(model: InhomogeneousReservoir, g_int, delta) -> PartialSw
         check_finite(value, name)
     delta = jnp.asarray(delta)
     delta = delta.astype(float_dtype_of(delta))
+    # V = U(θ) at δ = 0, where both norms have a |δ|-kink: derivative 0, the least-magnitude subgradient
+    # (docs/inhomogeneous.md §11), not the one the rounding noise of V − U picked
+    delta = jnp.where(delta == 0, jax.lax.stop_gradient(delta), delta)
     v = interaction_picture_exact_unitary(model, g_int, delta)
     u = partial_swap(model.d, jnp.asarray(model.theta).astype(delta.dtype)).astype(v.dtype)
     unitary = jnp.linalg.svd(v - u, compute_uv=False)[0]
