@@ -99,6 +99,20 @@ def test_repeated_alphas_are_refused(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(
+    "study, axis",
+    [("sweep", "[grid]\ntheta = [0.1, 0.2, 0.1]"), ("coherent_scan", "[scan]\nlam = [0.0, 0.1, 0.0]")],
+)
+def test_repeated_grid_and_scan_values_are_refused(study, axis, tmp_path, capsys):
+    """[grid] theta = [0.1, 0.2, 0.1] ran the point twice and wrote theta = [0.1, 0.2, 0.1] as the coordinate
+    of results.nc (ds.sel(theta=0.1) gave two points); likewise [scan]."""
+    config = tmp_path / "s.toml"
+    config.write_text(f'[study]\nstudy = "{study}"\nout = {str(tmp_path / "o")!r}\n{axis}\n')
+    assert cli.main(["run", str(config), "--no-progress", "--no-plot"]) == 2
+    assert "given more than once" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_coherent_scan_over_tau_is_refused_because_the_rates_do_not_depend_on_it(tmp_path, capsys):
     """[scan] tau = [0.01, 0.02] ran and gave the same numbers at every τ (the steady state of the
     continuous-time master equation, docs/coherent.md §3): a scan that looked like a result."""

@@ -233,7 +233,16 @@ def _check_axis(table, study, name, values, allowed):
     scalar = tuple(t for t in key.types if t in NUM)
     for v in _check_numbers(where, values, scalar):
         _check_sign(where, key, v)
-    return [int(v) if scalar == (int,) else float(v) for v in values]
+    values = [int(v) if scalar == (int,) else float(v) for v in values]
+    _check_distinct(where, values)
+    return values
+
+
+def _check_distinct(where, values):
+    """A value given twice made a duplicated coordinate of results.nc (``ds.sel`` returned both)."""
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ConfigError(f"{where} = {values!r}: {', '.join(map(repr, repeated))} given more than once")
 
 
 def _check_used(table, given: dict, schema: dict, resolved: dict):
@@ -327,9 +336,7 @@ def _check_run(run):
         if isinstance(a, bool) or not isinstance(a, NUM) or not a > 0:
             raise ConfigError(f"[run] alphas = {run['alphas']!r}: must be a list of positive numbers (inf allowed)")
     run["alphas"] = [float(a) for a in run["alphas"]]
-    repeated = sorted({a for a in run["alphas"] if run["alphas"].count(a) > 1})
-    if repeated:  # results.nc had the order twice on its alpha axis (ds.sel(alpha=1.0) gave two columns)
-        raise ConfigError(f"[run] alphas = {run['alphas']!r}: {', '.join(map(repr, repeated))} given more than once")
+    _check_distinct("[run] alphas", run["alphas"])
 
 
 # tolerance of the sum of [initial_state] populations
