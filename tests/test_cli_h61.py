@@ -168,3 +168,29 @@ def test_divergence_every_is_a_run_key(tmp_path, capsys):
     config.write_text(config.read_text().replace("divergence_every = 1", "divergence_every = 0"))
     assert cli.main(["run", str(config), "--no-progress", "--no-plot"]) == 2
     assert "[run] divergence_every = 0: must be > 0" in capsys.readouterr().err
+
+
+def test_sweep_summary_over_n_steps_has_whole_collision_ticks():
+    """A grid over n_steps = [2, 6] drew N ticks 2.0, 2.5, 3.0 … (half collisions) on summary.png (synthetic
+    Dataset: no computing)."""
+    pytest.importorskip("matplotlib")
+    xr = pytest.importorskip("xarray")
+    from jaxthermo.apps import summary
+    from jaxthermo.apps._plotting import pyplot
+
+    work = np.ones((2, 6)) * 1e-3
+    ds = xr.Dataset(
+        {
+            "mean_cumulative_work": (("n_steps", "collision"), work),
+            "var_cumulative_work": (("n_steps", "collision"), work**2),
+            "mean_state_divergence": (("n_steps", "step", "alpha"), np.full((2, 7, 1), 0.1)),
+        },
+        coords={"n_steps": [2, 6], "alpha": [1.0]},
+        attrs={"study": "sweep", "grid": "n_steps", "n_configs": 100},
+    )
+    fig = summary._sweep(pyplot(), ds)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    pyplot().close(fig)

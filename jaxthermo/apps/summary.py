@@ -274,6 +274,11 @@ def _sweep(plt, ds):
     if others:
         for a in ax:
             a.legend(fontsize=8)
+    if x == "n_steps":  # a number of collisions: ticks 2.5, 3.5 … read as half collisions
+        from matplotlib.ticker import MaxNLocator
+
+        for a in ax:
+            a.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     params = _params(ds, 120 if with_divergence else 65)  # one panel: a figure 6 inches wide
     fig.suptitle(f"{_title(ds)}: grid over {', '.join(map(_symbol, grid))}\n{params}", fontsize=10)
     fig.tight_layout()
