@@ -194,3 +194,16 @@ def test_sweep_summary_over_n_steps_has_whole_collision_ticks():
         ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
     pyplot().close(fig)
+
+
+def test_a_missing_initial_state_file_says_where_a_relative_path_is_read(tmp_path, monkeypatch, capsys):
+    """[initial_state] file = "rho.npy" beside the study file in sub/ failed with 'No such file' and no word that
+    the path is read from the working directory, not from the study file's folder."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    np.save(tmp_path / "sub" / "rho.npy", np.diag([0.3, 0.7]))
+    config = tmp_path / "sub" / "s.toml"
+    config.write_text('[initial_state]\nname = "file"\nfile = "rho.npy"\n[run]\nn_steps = 2\nn_configs = 8\n')
+    assert cli.main(["run", str(config), "--out", str(tmp_path / "o"), "--no-progress", "--no-plot"]) == 2
+    err = capsys.readouterr().err
+    assert "[initial_state] file = 'rho.npy'" in err and f"working directory {tmp_path}" in err

@@ -99,7 +99,8 @@ def load_initial_state(path, d: int) -> np.ndarray:
     try:
         rho = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as err:
-        raise fail(f"cannot be read as a .npy array ({err})") from err
+        where = "" if os.path.isabs(path) else f"; a relative path is read from the working directory {os.getcwd()}"
+        raise fail(f"cannot be read as a .npy array ({err}){where}") from err
     if not isinstance(rho, np.ndarray):  # an .npz archive
         rho.close()
         raise fail("holds several arrays (.npz); save one (d, d) matrix with numpy.save")
