@@ -207,3 +207,15 @@ def test_a_missing_initial_state_file_says_where_a_relative_path_is_read(tmp_pat
     assert cli.main(["run", str(config), "--out", str(tmp_path / "o"), "--no-progress", "--no-plot"]) == 2
     err = capsys.readouterr().err
     assert "[initial_state] file = 'rho.npy'" in err and f"working directory {tmp_path}" in err
+
+
+def test_summary_title_names_the_exact_coupling():
+    """[model] coupling = "exact", g_int = 3 drew a summary.png whose title read as the partial swap's
+    ('d = 2, β = 1, g0 = 1, θ = 0.4, …'): nothing said which collision ran."""
+    xr = pytest.importorskip("xarray")
+    from jaxthermo.apps import summary
+
+    attrs = {"model_d": 2, "model_theta": 0.4, "model_coupling": "ExactUnitary", "model_coupling_g_int": 3.0}
+    assert "exact two-body unitary, g_int = 3" in summary._params(xr.Dataset(attrs=attrs))
+    attrs["model_coupling"] = "PartialSwap"
+    assert "exact" not in summary._params(xr.Dataset(attrs=attrs))

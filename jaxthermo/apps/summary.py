@@ -75,6 +75,8 @@ def _params(ds, width: int = 120):
             parts.append(f"{_symbol(k.removeprefix('model_'))} = {text}")
     if "model_kind" in ds.attrs:
         parts.append(f"{ds.attrs['model_kind']} inhomogeneity")
+    if ds.attrs.get("model_coupling") == "ExactUnitary":  # else the title read as the partial swap's
+        parts.append(f"exact two-body unitary, g_int = {float(ds.attrs.get('model_coupling_g_int', np.nan)):.4g}")
     law = ds.attrs.get("distribution", "")
     spread = [f"{_symbol(k)} = {ds.attrs[f'distribution_{k}']:.4g}" for k in SPREADS if f"distribution_{k}" in ds.attrs]
     if law:
