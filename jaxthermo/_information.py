@@ -222,8 +222,15 @@ def free_energy(p, beta, g, alpha) -> jnp.ndarray:
 
 
 def von_neumann_entropy(rho) -> jnp.ndarray:
-    """``S(ρ) = −Tr ρ log ρ`` for (..., d, d) states (eigenvalue-only; finite gradients)."""
-    return -jnp.sum(xlogx(_eigvals(_state(rho, "rho"))), axis=-1)
+    """``S(ρ) = −Tr ρ log ρ`` for (..., d, d) states (eigenvalue-only; finite gradients).
+
+    Eigenvalues at or below the rounding floor of an uncertified ρ (:func:`_resolved_spectrum`) are its kernel:
+    0 log 0 = 0 with derivative 0 (docs/information.md §6), so the gradient at a pure state does not depend on
+    the sign of a rounding eigenvalue (−(log λ + 1) ≈ 38 at λ = 1e-17).
+    """
+    rho = _state(rho, "rho")
+    w = _eigvals(rho)
+    return -jnp.sum(xlogx(jnp.where(w > _resolved_spectrum(rho).cut[..., None], w, 0.0)), axis=-1)
 
 
 def _kernel_weight(x, spectrum):

@@ -96,3 +96,46 @@ def test_partial_swap_error_delta_derivative_at_the_kink(d, field):
     for x in (-0.1, 0.1):
         slope = (err(x + 1e-5) - err(x - 1e-5)) / 2e-5
         assert abs(float(jax.grad(err)(x)) - slope) < 1e-8
+
+
+def _pure(seed, d):
+    rng = np.random.default_rng(seed)
+    psi = rng.normal(size=d) + 1j * rng.normal(size=d)
+    psi /= np.linalg.norm(psi)
+    return jnp.asarray(np.outer(psi, psi.conj()))
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_entropy_gradient_at_a_pure_state_does_not_depend_on_rounding(d):
+    """ρ(t) = (1 − t)|ψ><ψ| + t 1/d has eigenvalues 1 − t(d−1)/d and t/d (d − 1 times). At t = 0 the kernel's
+    one-sided slope is +∞; the gradient returned is that of the support term −λ log λ, (d − 1)/d (docs/information.md
+    §6). It was −(log λ + 1)·(d−1)/d + (d−1)/d ≈ 19 instead of ½ (qubits) whenever the rounding eigenvalue of
+    |ψ><ψ| came out positive (1e-17), depending on ψ's basis. Also S, I(A:B) and D(ρ‖σ) built on it."""
+    for seed in range(6):
+        p = _pure(seed, d)
+
+        def entropy(t, p=p):
+            return jt.von_neumann_entropy((1 - t) * p + t * jnp.eye(d) / d)
+
+        expected = (d - 1) / d
+        assert abs(float(jax.grad(entropy)(0.0)) - expected) < 1e-12
+        assert abs(float(jax.jacfwd(entropy)(0.0)) - expected) < 1e-12
+        # inside the simplex the derivative is the closed form −Σ λ_i' log λ_i
+        t = 0.1
+        slope = (d - 1) / d * (np.log(1 - t * (d - 1) / d) - np.log(t / d))
+        assert abs(float(jax.grad(entropy)(t)) - slope) < 1e-10
+
+
+def test_relative_entropy_gradient_at_a_pure_state_does_not_depend_on_rounding():
+    """D(ρ‖σ) = −S(ρ) − Tr ρ log σ: the same rounding eigenvalue of a pure ρ gave ∂D/∂t at t = 0 along
+    ρ(t) = (1 − t)|ψ><ψ| + t 1/2 that depended on ψ's basis; now −½ + d/dt(−Tr ρ(t) log σ) for every ψ."""
+    sigma = jnp.asarray(SIGMA)
+    log_sigma = sl.logm(SIGMA)
+    for seed in range(6):
+        p = _pure(seed, 2)
+
+        def rel(t, p=p):
+            return jt.relative_entropy((1 - t) * p + t * jnp.eye(2) / 2, sigma)
+
+        cross = -np.real(np.trace((np.eye(2) / 2 - np.asarray(p)) @ log_sigma))
+        assert abs(float(jax.grad(rel)(0.0)) - (-0.5 + cross)) < 1e-12
