@@ -219,3 +219,10 @@ def test_summary_title_names_the_exact_coupling():
     assert "exact two-body unitary, g_int = 3" in summary._params(xr.Dataset(attrs=attrs))
     attrs["model_coupling"] = "PartialSwap"
     assert "exact" not in summary._params(xr.Dataset(attrs=attrs))
+
+
+def test_figure_names_are_taken_once():
+    """`jaxthermo figures --only fig4,fig4` computed and wrote fig4 twice."""
+    from jaxthermo.apps.figures import figure_names
+
+    assert figure_names("fig4, fig4,fig1") == ("fig4", "fig1")

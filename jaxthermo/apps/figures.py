@@ -345,7 +345,8 @@ def make_figure(name: str, out, quick: bool = False, seed: int = 0):
 
 def figure_names(only=None) -> tuple:
     """The figures named in ``only`` (comma-separated; None: all); ValueError names an unknown one."""
-    names = FIGURES if only is None else tuple(n.strip() for n in only.split(",") if n.strip())
+    # each once: --only fig4,fig4 computed and wrote fig4 twice
+    names = FIGURES if only is None else tuple(dict.fromkeys(n.strip() for n in only.split(",") if n.strip()))
     for name in names:
         if name not in FIGURES:
             raise ValueError(f"--only: unknown figure {name!r}; choose from {', '.join(FIGURES)}")
