@@ -515,6 +515,12 @@ def quantum_divergence_to_diagonal(rho, log_t, alpha) -> jnp.ndarray:
     log_t = jnp.asarray(log_t).astype(rdt)
     if alpha == 1.0:
         return _umegaki_to_diagonal(rho, log_t)
+    if abs(alpha - 1.0) < _QUANTUM_ALPHA_WINDOW:  # D_1 + (α − 1)V/2 (:func:`_near_one`; τ has full support)
+        d_one = _umegaki_to_diagonal(rho, log_t)
+        own = _resolved_spectrum(rho)
+        x = resolved_log(rho, own.cut, own.clip) - jnp.vectorize(jnp.diag, signature="(d)->(d,d)")(log_t)
+        second = jnp.real(jnp.einsum("...ij,...jk,...ki->...", rho, x, x))
+        return d_one + 0.5 * (alpha - 1.0) * (second - d_one * d_one)
     if alpha < 1.0:
         rho_a = _scaled_power(rho, alpha)[0]  # ρ^α over ρ's resolved eigenvalues (docs/information.md §4)
         k = jnp.real(jnp.diagonal(rho_a, axis1=-2, axis2=-1))
