@@ -10,6 +10,7 @@ through ``jax.debug.callback`` (:func:`error_if`); with ``"eager"`` they are ski
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -429,3 +430,25 @@ def register_checked_dataclass(cls):
 
     jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
     return cls
+
+
+def takes_model(kinds, what: str):
+    """Decorator of a public function whose first argument ``model`` must be an instance of ``kinds`` (a class, a
+    tuple of classes, or a function returning one, for classes defined further down): otherwise a ``TypeError``
+    naming ``model``, the function, ``what`` it takes and the type given. A model of another kind failed deep inside
+    with ``AttributeError: 'InhomogeneousReservoir' object has no attribute 'species'`` (a model A given to
+    ``jt.master_equation_rhs``) or ran into an unrelated shape check. An ``isinstance`` per call: JAX's own rebuilt
+    models (under ``jit``, ``vmap``, ``grad``) are of the same class."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def checked(*args, **kwargs):
+            model = args[0] if args else kwargs.get("model")
+            allowed = kinds if isinstance(kinds, (type, tuple)) else kinds()
+            if not isinstance(model, allowed):
+                raise TypeError(f"model: {fn.__name__} takes {what}; got {type(model).__name__}")
+            return fn(*args, **kwargs)
+
+        return checked
+
+    return decorate

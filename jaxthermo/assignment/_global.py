@@ -46,6 +46,7 @@ from .._validation import (
     is_concrete,
     register_checked_dataclass,
     should_validate,
+    takes_model,
     value_checks_enabled,
 )
 from ._assignment import (
@@ -151,6 +152,9 @@ class GlobalModel:
         return jnp.sum(self.local_hamiltonians(dtype), axis=0)
 
 
+global_model = takes_model(GlobalModel, "a jt.GlobalModel")
+
+
 class GlobalEnergetics(NamedTuple):
     """Global bookkeeping along the exact dynamics; arrays (3, T) are ordered X = (S, I, E)."""
 
@@ -182,6 +186,7 @@ def _require_constant(model):
         raise ValueError("drive: the exact reduced map and minimal dissipation need a constant H (drive=None)")
 
 
+@global_model
 def energy_assignment(
     model: GlobalModel,
     rho0,
@@ -486,6 +491,7 @@ def _map_from_propagator(u, u_dot, rho_e, dims) -> ReducedMap:
     return ReducedMap(phi.reshape(n, n), phi_dot.reshape(n, n))
 
 
+@global_model
 def reduced_map(model: GlobalModel, rho_env, t) -> ReducedMap:
     """Exact reduced map Φ_t and its derivative Φ̇_t as (d_S², d_S²) superoperators (row-major vec).
 
@@ -526,6 +532,7 @@ def generator_from_map(phi, phi_dot):
     return jnp.linalg.solve(phi.T, phi_dot.T).T
 
 
+@global_model
 def exact_generator(model: GlobalModel, rho_env, t, *, rcond: float = 1e-8):
     """L_t = Φ̇_t ∘ Φ_t^{−1}, the exact time-local generator of the reduced dynamics, (d_S², d_S²).
 
@@ -619,6 +626,7 @@ class MinimalDissipation(NamedTuple):
         return np.unique(np.concatenate([grid, nodes, near]))
 
 
+@global_model
 def minimal_dissipation(
     model: GlobalModel,
     rho_s0,

@@ -40,6 +40,7 @@ from .._validation import (
     check_time_grid,
     register_checked_dataclass,
     should_validate,
+    takes_model,
     value_checks_enabled,
 )
 from ._assignment import (
@@ -262,6 +263,9 @@ class QuadraticReservoirs:
         )
 
 
+quadratic_model = takes_model(QuadraticReservoirs, "a jt.QuadraticReservoirs")
+
+
 class QuadraticEnergetics(NamedTuple):
     """Energetics of the chosen reservoir ("S"); arrays over the time grid (T,).
 
@@ -405,6 +409,7 @@ def _step_jvp(n_s, primals, tangents):
     return out, d_out
 
 
+@quadratic_model
 def quadratic_energetics(
     model: QuadraticReservoirs,
     times,

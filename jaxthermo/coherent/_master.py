@@ -23,9 +23,10 @@ from .._qudit import commutator, partial_trace, tensor
 from .._qutip import qobj_inputs
 from .._superoperators import superoperator
 from .._validation import check_density_matrix, check_time_grid, error_if, is_concrete, value_checks_enabled
-from ._model import batch_shapes, centered, complex_dtype, require_one_member, system_state, thermal_ancilla
+from ._model import batch_shapes, centered, complex_dtype, model_b, require_one_member, system_state, thermal_ancilla
 
 
+@model_b
 def coherent_drive(model) -> jnp.ndarray:
     """``G = Tr_A[V (1 ⊗ χ)]`` (d_S, d_S) of one species ([WCCM] eq. (8)); a batch of models is refused."""
     require_one_member(model, "coherent_drive")
@@ -35,6 +36,7 @@ def coherent_drive(model) -> jnp.ndarray:
     return partial_trace(v @ tensor(jnp.eye(d_s, dtype=cdt), as_complex(model.chi, cdt)), (d_s, d_a), 0)
 
 
+@model_b
 def dissipator(model, rho) -> jnp.ndarray:
     """``D(ρ) = −½ Tr_A[V, [V, ρ ⊗ ρ_A^th]]`` (..., d_S, d_S) of one species ([WCCM] eq. (7)).
 
@@ -60,6 +62,7 @@ def _species_generator(model, rho):
     return -1j * lam * commutator(coherent_drive(model), rho) + _dissipator(model, rho)
 
 
+@model_b
 def master_equation_rhs(model, rho) -> jnp.ndarray:
     """``dρ/dt = −i[H_S + Σ_j λ_j G_j, ρ] + Σ_j D_j(ρ)`` (d_S, d_S) ([WCCM] eqs. (6), (18)).
 
@@ -82,6 +85,7 @@ def _master_equation_rhs(model, x):
     return out
 
 
+@model_b
 @jax.jit
 def liouvillian(model) -> jnp.ndarray:
     """The master equation as a superoperator (d_S², d_S²), row-major: ``vec(ρ̇) = 𝓛 vec(ρ)``.
@@ -97,6 +101,7 @@ def _liouvillian_one(model):
     return superoperator(lambda x: _master_equation_rhs(model, x), model.dims[0], cdt)
 
 
+@model_b
 @qobj_inputs("rho0")
 def propagate(model, rho0, times) -> jnp.ndarray:
     """ρ(t) = exp(𝓛t) ρ(0) at the given times, with the exact propagator (docs/coherent.md).
@@ -226,6 +231,7 @@ def _propagators_one(model, rho0, times, uniform, squarings=DEFAULT_SQUARINGS):
     return v0, jax.vmap(propagator)(jnp.diff(times))
 
 
+@model_b
 def steady_state(model) -> jnp.ndarray:
     """The steady state 𝓛 vec(ρ) = 0, Tr ρ = 1 (d_S, d_S) (batched models: (..., d_S, d_S)).
 

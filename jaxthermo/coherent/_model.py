@@ -31,6 +31,7 @@ from .._validation import (
     is_numeric_tracer,
     register_checked_dataclass,
     should_validate,
+    takes_model,
     value_checks_enabled,
 )
 
@@ -106,6 +107,11 @@ class CoherentCollisionModel:
         return Dimensions(int(np.shape(self.H_S)[-1]), int(np.shape(self.H_A)[-1]))
 
 
+model_b = takes_model(
+    lambda: (CoherentCollisionModel, MultiSpeciesModel), "a model B, jt.CoherentCollisionModel or jt.MultiSpeciesModel"
+)
+
+
 # ------------------------------------------------------------------------------------------
 # dtypes and basic objects (one member)
 
@@ -171,11 +177,13 @@ def complex_dtype(model) -> Any:
     return complex_dtype_for(jnp.result_type(*[x.dtype for x in leaves]))
 
 
+@model_b
 def thermal_ancilla(model) -> jnp.ndarray:
     """``ρ_A^th = e^{−βH_A}/Z_A`` (d_A, d_A)."""
     return gibbs_state(as_complex(model.H_A, complex_dtype(model)), model.beta)
 
 
+@model_b
 def ancilla_state(model) -> jnp.ndarray:
     """``ρ_A = ρ_A^th + √τ λ χ`` (d_A, d_A) ([WCCM] eq. (5)) of one model (a batch is refused)."""
     require_one_member(model, "ancilla_state")
@@ -360,6 +368,7 @@ def energy_coherence(rho, h) -> jnp.ndarray:
     return von_neumann_entropy(pinching(rho, h)) - von_neumann_entropy(rho)
 
 
+@model_b
 def collision_unitary(model, n_species: int = 1) -> jnp.ndarray:
     """``U = exp[−i (τ/m)(H_S + H_A) − i √τ V]`` (d_S d_A, d_S d_A) ([WCCM] eq. (4)).
 
@@ -432,6 +441,7 @@ class LambdaRange(NamedTuple):
     upper: jnp.ndarray
 
 
+@model_b
 def allowed_lambda_range(model) -> LambdaRange:
     """``LambdaRange(λ_min, λ_max)``: the interval of λ keeping ``ρ_th + √τ λ χ ≥ 0`` at the model's τ.
 
@@ -476,6 +486,7 @@ def _lambda_range(h_a, beta, chi, tau) -> LambdaRange:
     return LambdaRange(lam_min, lam_max)
 
 
+@model_b
 def validate(model, atol: float = 1e-10) -> None:
     """Check a model's inputs (docs/coherent.md); raise ``ValueError`` naming the parameter, warn on assumptions.
 

@@ -34,6 +34,7 @@ from ._model import (
     check_ancilla_positive,
     check_collision_phase,
     complex_dtype,
+    model_b,
     require_single_species,
     system_state,
 )
@@ -55,6 +56,7 @@ class CoherentCollision(CollisionResult):
         return -self.energetics.heat
 
 
+@model_b
 @qobj_inputs("rho")
 def collide(model, rho, n_species: int = 1) -> CoherentCollision:
     """One collision of ρ_S (d_S, d_S) with a fresh ancilla of ``model`` (docs/coherent.md).
@@ -96,6 +98,7 @@ class StroboscopicStep(NamedTuple):
     joint: jnp.ndarray
 
 
+@model_b
 @qobj_inputs("rho")
 def stroboscopic_step(model, rho) -> StroboscopicStep:
     """One stroboscopic step ``ρ_S ↦ Tr_A[U(ρ_S ⊗ ρ_A)U†]`` ([WCCM] eq. (1)).
@@ -113,6 +116,7 @@ def stroboscopic_step(model, rho) -> StroboscopicStep:
     return StroboscopicStep(c.system, c.ancilla, c.joint)
 
 
+@model_b
 @qobj_inputs("rho")
 def cycle(model, rho) -> CoherentCollision:
     """One full cycle: the system meets one ancilla of every species in turn (docs/coherent.md).
@@ -169,6 +173,7 @@ class StroboscopicTrajectory(NamedTuple):
         return -self.heat
 
 
+@model_b
 @qobj_inputs("rho0")
 def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecated) -> StroboscopicTrajectory:
     """``n_steps`` cycles of the stroboscopic map with ``lax.scan`` (docs/coherent.md), one or several species.

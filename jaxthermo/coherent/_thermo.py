@@ -42,6 +42,7 @@ from ._model import (
     centered_eigh,
     complex_dtype,
     energy_coherence,
+    model_b,
     require_single_species,
     system_state,
 )
@@ -77,6 +78,7 @@ def _ancilla_heat(s, rho):
     return -expectation(_h_s(s, cdt), _species_generator(s, rho.astype(cdt)))
 
 
+@model_b
 def coherent_work_rate(model, rho) -> jnp.ndarray:
     """``Ẇ_C = iλ⟨[G, H_S]⟩`` ([WCCM] eq. (12)): scalar, or (m,) per species for a multi-species model.
 
@@ -87,11 +89,13 @@ def coherent_work_rate(model, rho) -> jnp.ndarray:
     return _per_species(model, _coherent_work, system_state(model, rho, "coherent_work_rate"))
 
 
+@model_b
 def incoherent_heat_rate(model, rho) -> jnp.ndarray:
     """``Q̇_inc = Tr[H_S D(ρ)]`` ([WCCM] eq. (12)): scalar, or (m,) per species."""
     return _per_species(model, _incoherent_heat, system_state(model, rho, "incoherent_heat_rate"))
 
 
+@model_b
 def ancilla_heat_rate(model, rho) -> jnp.ndarray:
     """``Q̇_j = −(Ẇ_C^j + Q̇_inc^j)``: energy flowing into the ancillae of each species per unit time
     in the limit τ → 0 ([WCCM] eq. (19)); computed from the species' own generator. The sign is
@@ -99,6 +103,7 @@ def ancilla_heat_rate(model, rho) -> jnp.ndarray:
     return _per_species(model, _ancilla_heat, system_state(model, rho, "ancilla_heat_rate"))
 
 
+@model_b
 def energy_rate(model, rho) -> jnp.ndarray:
     """``d⟨H_S⟩/dt = Tr[H_S ρ̇]`` from the master equation (the left side of [WCCM] eq. (13))."""
     return _energy_rate(model, system_state(model, rho, "energy_rate"))
@@ -109,6 +114,7 @@ def _energy_rate(model, rho):
     return expectation(_h_s(model, cdt), _master_equation_rhs(model, rho))
 
 
+@model_b
 def entropy_rate(model, rho) -> jnp.ndarray:
     """``Ṡ(ρ_S) = −Tr(ρ̇ log ρ)`` along the master equation (:func:`jaxthermo._information.entropy_rate_along`).
 
@@ -126,6 +132,7 @@ def _entropy_rate(model, rho):
     return _flagged_entropy_rate(rho, _master_equation_rhs(model, rho))
 
 
+@model_b
 def entropy_production_rate(model, rho) -> jnp.ndarray:
     """``Π = Ṡ(ρ_S) − Σ_j β_j Q̇_inc^j`` ([WCCM] eqs. (17), (20)): scalar per state (batch axes of ρ kept).
 
@@ -136,6 +143,7 @@ def entropy_production_rate(model, rho) -> jnp.ndarray:
     return _entropy_rate(model, rho) - jnp.sum(betas * q, axis=-1)
 
 
+@model_b
 def free_energy_rate(model, rho) -> jnp.ndarray:
     """``Ḟ = d⟨H_S⟩/dt − Ṡ/β`` for a single species at inverse temperature β ([WCCM] eq. (17)).
 
@@ -255,6 +263,7 @@ class CollisionThermodynamics(NamedTuple):
     bound_margin: jnp.ndarray
 
 
+@model_b
 @qobj_inputs("rho")
 def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermodynamics:
     """Σ, I(ρ_SA'), S(ρ_A'‖ρ_A), ΔC_A, ΔF, W_C = Ẇ_C τ and the residuals of [WCCM] eqs. (14)–(15) for one

@@ -21,7 +21,7 @@ from .._dtypes import as_state, cast_floats, float_dtype_of, real_dtype_for
 from .._information import trace_distance
 from .._qudit import populations
 from .._validation import check_nonnegative, check_positive_int
-from ._distributions import is_centred
+from ._distributions import check_distribution, is_centred
 from ._dynamics import (
     CollisionStep,
     Trajectory,
@@ -34,12 +34,15 @@ from ._model import (
     InhomogeneousReservoir,
     has_closed_form,
     level_offsets,
+    model_a,
     reservoir_populations,
 )
 
 
+@model_a
 def distribution_of(model: InhomogeneousReservoir, distribution=None):
     """The distribution G(δ) to use: ``distribution`` if given, else ``model.distribution``."""
+    check_distribution(distribution)
     distribution = model.distribution if distribution is None else distribution
     if distribution is None:
         raise ValueError(
@@ -49,6 +52,7 @@ def distribution_of(model: InhomogeneousReservoir, distribution=None):
     return distribution
 
 
+@model_a
 def averaged_reservoir_populations(model: InhomogeneousReservoir, distribution=None):
     """Populations of τ̄ = ∫ G(δ) τ(δ) dδ (docs/inhomogeneous.md), shape (d,).
 
@@ -116,12 +120,14 @@ def population_returns(model: InhomogeneousReservoir):
     return jnp.where(y0 == 0, 0.0, roots / safe - 1.0)
 
 
+@model_a
 def averaged_reservoir_state(model: InhomogeneousReservoir, distribution=None):
     """τ̄ as a real diagonal (d, d) matrix ([ATO-preprint] eq. (9))."""
     q = averaged_reservoir_populations(model, distribution)
     return q[:, None] * jnp.eye(model.d, dtype=q.dtype)
 
 
+@model_a
 def mean_collision(model: InhomogeneousReservoir, rho, distribution=None, theta=None) -> CollisionStep:
     """Ensemble average of one collision from ``rho`` over δ ~ G, by quadrature (docs/inhomogeneous.md).
 
@@ -197,6 +203,7 @@ def _averaged_collision(model, distribution, rdt) -> _AveragedCollision:
     return _AveragedCollision(collide_averaged, deviation_step, q_bar)
 
 
+@model_a
 def mean_work(model: InhomogeneousReservoir, rho, distribution=None):
     """Exact mean work of one collision from ``rho``, ``∫ G(δ) W(δ; ρ) dδ`` (docs/inhomogeneous.md), scalar.
 
@@ -205,11 +212,13 @@ def mean_work(model: InhomogeneousReservoir, rho, distribution=None):
     return mean_collision(model, rho, distribution).work
 
 
+@model_a
 def mean_heat(model: InhomogeneousReservoir, rho, distribution=None):
     """Exact mean heat into the system of one collision from ``rho``, ``∫ G(δ) Q(δ; ρ) dδ``, scalar."""
     return mean_collision(model, rho, distribution).heat
 
 
+@model_a
 def averaged_trajectory(model: InhomogeneousReservoir, rho0, n_steps: int, distribution=None) -> Trajectory:
     """Ensemble-averaged dynamics and mean energetics over N collisions (docs/inhomogeneous.md).
 
@@ -256,6 +265,7 @@ def _averaged_scan(model, distribution, rho0, thetas):
     return Trajectory(states, e.work, e.heat, e.energy_change)
 
 
+@model_a
 def population_derivatives_closed_form(model: InhomogeneousReservoir):
     """``q_j'(0)`` in closed form ([ATO-preprint], text after eq. (14)), shape (d,).
 
@@ -300,6 +310,7 @@ class PopulationDerivatives(NamedTuple):
     second: jnp.ndarray
 
 
+@model_a
 def population_derivatives(model: InhomogeneousReservoir) -> PopulationDerivatives:
     """``(q'(0), q''(0))``: first and second δ-derivatives of the reservoir populations at δ = 0.
 
@@ -313,6 +324,7 @@ def population_derivatives(model: InhomogeneousReservoir) -> PopulationDerivativ
     return PopulationDerivatives(dq(zero), jax.jacfwd(dq)(zero))
 
 
+@model_a
 def small_delta_mean_work(model: InhomogeneousReservoir, variance):
     """Mean work per collision to order σ² ([ATO-preprint] eq. (14)), Hamiltonian kind.
 
@@ -329,6 +341,7 @@ def small_delta_mean_work(model: InhomogeneousReservoir, variance):
     return -jnp.asarray(model.g0) * variance * s2 * jnp.sum(j * dq)
 
 
+@model_a
 def small_delta_mean_heat(model: InhomogeneousReservoir, rho, variance):
     """Mean heat into the system of one collision from ``rho`` to order σ² (docs/inhomogeneous.md), scalar.
 
@@ -339,6 +352,7 @@ def small_delta_mean_heat(model: InhomogeneousReservoir, rho, variance):
     return _small_delta_energy(model, rho, variance, heat=True)
 
 
+@model_a
 def small_delta_mean_energy_change(model: InhomogeneousReservoir, rho, variance):
     """Mean ΔU of one collision to order σ²: ``g0 sin²θ Σ m_j [q_j − p_j + ½ q_j''(0) σ²]``.
 
@@ -363,6 +377,7 @@ def _small_delta_energy(model, rho, variance, heat):
     return jnp.asarray(model.g0) * s2 * jnp.sum(m * (q - p + second * variance))
 
 
+@model_a
 def accumulated_mean_work(model: InhomogeneousReservoir, rho0, n_steps: int, distribution=None):
     """Exact ensemble-mean work accumulated over N collisions, ``W̄_N = Σ_r W̄_r``, scalar.
 
@@ -384,6 +399,7 @@ class CollisionScaling(NamedTuple):
     trace_distance_limit: float
 
 
+@model_a
 def collision_number_scaling(
     model: InhomogeneousReservoir, rho0, n_values, c: float, xi: float = 1.0, distribution=None
 ):
@@ -426,6 +442,7 @@ class SecondLawEpsilon(NamedTuple):
     small_sigma: jnp.ndarray  # E_G|δ| · ½ Σ_j |q_j'(0)|; qubits, Gaussian: √(2/π) βg0 a/(1+a)² σ
 
 
+@model_a
 def approximate_second_law_epsilon(model: InhomogeneousReservoir, distribution=None) -> SecondLawEpsilon:
     """ε = D(τ_S, τ̄) ≤ E_G[D(τ_S, τ(δ))] ≈ √(2/π) βg0 a/(1+a)² σ for qubits (docs/inhomogeneous.md).
 

@@ -117,6 +117,16 @@ class Distribution(abc.ABC):
         return _weighted_sum(jnp.asarray(weights), values)
 
 
+def check_distribution(distribution, name: str = "distribution") -> None:
+    """``TypeError`` naming ``name`` unless ``distribution`` is a :class:`Distribution` or None (a string or a bare
+    σ passed as ``distribution=`` failed with ``AttributeError: 'str' object has no attribute
+    'expectation_with_step'``)."""
+    if distribution is not None and not isinstance(distribution, Distribution):
+        raise TypeError(
+            f"{name} must be a Distribution (e.g. Gaussian(sigma)) or None; got {type(distribution).__name__}"
+        )
+
+
 def _nodes(n_nodes):
     return _QUADRATURE_NODES if n_nodes is None else check_positive_int(n_nodes, "n_nodes")
 

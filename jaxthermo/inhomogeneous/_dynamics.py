@@ -41,6 +41,7 @@ from ._model import (
     check_representable,
     has_closed_form,
     level_offsets,
+    model_a,
     reservoir_hamiltonian,
     reservoir_parameters,
     reservoir_populations,
@@ -77,6 +78,7 @@ def _prepare(model, rho, delta, theta):
     return rho, delta, theta
 
 
+@model_a
 def collide_generic(model: InhomogeneousReservoir, rho, delta, theta=None) -> CollisionResult:
     """One collision through the full (d², d²) density matrix, any coupling (docs/inhomogeneous.md).
 
@@ -127,6 +129,7 @@ def _partial_swap(rho, q, theta, source: bool):
     return jax.lax.complex(new_x, (y - ss * y) + k * x)
 
 
+@model_a
 def collide_closed_form(model: InhomogeneousReservoir, rho, delta, theta=None) -> CollisionStep:
     """The partial-swap collision in closed form, elementwise (docs/inhomogeneous.md).
 
@@ -146,6 +149,7 @@ def collide_closed_form(model: InhomogeneousReservoir, rho, delta, theta=None) -
     return CollisionStep(rho_new, energetics)
 
 
+@model_a
 def collision_step(model: InhomogeneousReservoir, rho, delta, theta=None) -> CollisionStep:
     """One collision with an explicit mixing angle: the building block of trajectories and ensembles.
 
@@ -177,6 +181,7 @@ def _collide(model, rho, delta, theta) -> CollisionStep:
     return CollisionStep(result.system, result.energetics)
 
 
+@model_a
 def collide(model: InhomogeneousReservoir, rho, delta) -> CollisionStep:
     """One collision of the system in ``rho`` with a reservoir qudit of inhomogeneity ``delta``.
 
@@ -191,6 +196,7 @@ def collide(model: InhomogeneousReservoir, rho, delta) -> CollisionStep:
     return _collide(model, rho, delta, None)
 
 
+@model_a
 def trajectory(model: InhomogeneousReservoir, rho0, deltas, store_states: bool = True) -> Trajectory:
     """N collisions over a given δ sequence with ``lax.scan`` (docs/inhomogeneous.md).
 

@@ -29,8 +29,9 @@ from .._validation import (
     check_numeric,
     register_checked_dataclass,
     should_validate,
+    takes_model,
 )
-from ._distributions import Distribution, largest_delta
+from ._distributions import check_distribution, largest_delta
 
 KINDS = ("hamiltonian", "temperature")
 
@@ -154,10 +155,7 @@ class InhomogeneousReservoir:
                 f"coupling must be a Coupling (PartialSwap(), ExactUnitary(g_int) or a subclass); "
                 f"got {type(self.coupling).__name__}"
             )
-        if self.distribution is not None and not isinstance(self.distribution, Distribution):
-            raise TypeError(
-                f"distribution must be a Distribution (e.g. Gaussian(sigma)) or None; got {type(self.distribution).__name__}"
-            )
+        check_distribution(self.distribution)
         for name in ("beta", "g0", "theta"):
             value = getattr(self, name)
             check_numeric(value, name)
@@ -175,6 +173,9 @@ class InhomogeneousReservoir:
     def replace(self, **changes) -> InhomogeneousReservoir:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
+
+
+model_a = takes_model(InhomogeneousReservoir, "a model A, jt.InhomogeneousReservoir")
 
 
 def _warn_outside_assumptions(model) -> None:
@@ -359,6 +360,7 @@ class ReservoirParameters(NamedTuple):
     g: jnp.ndarray
 
 
+@model_a
 def reservoir_parameters(model: InhomogeneousReservoir, delta) -> ReservoirParameters:
     """``(β_r, g_r)`` of a reservoir qudit with inhomogeneity δ (either kind), a :class:`ReservoirParameters`."""
     delta = jnp.asarray(delta)
@@ -369,18 +371,21 @@ def reservoir_parameters(model: InhomogeneousReservoir, delta) -> ReservoirParam
     return ReservoirParameters(beta * (1.0 + delta), g0 * jnp.ones_like(delta))
 
 
+@model_a
 def reservoir_populations(model: InhomogeneousReservoir, delta):
     """``q_j(δ)``, populations of τ(δ), shape (..., d); identical for both kinds."""
     beta_r, g_r = reservoir_parameters(model, delta)
     return thermal_populations(model.d, beta_r, g_r)
 
 
+@model_a
 def reservoir_state(model: InhomogeneousReservoir, delta):
     """``τ(δ)`` as a real diagonal (..., d, d) matrix."""
     q = reservoir_populations(model, delta)
     return q[..., :, None] * jnp.eye(model.d, dtype=q.dtype)
 
 
+@model_a
 def reservoir_hamiltonian(model: InhomogeneousReservoir, delta):
     """``H_r = g_r s_z`` (..., d, d)."""
     delta = jnp.asarray(delta)

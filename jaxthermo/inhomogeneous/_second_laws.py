@@ -27,9 +27,10 @@ from .._information import log_thermal_populations, quantum_free_energy, von_neu
 from .._qudit import populations
 from .._validation import check_density_matrix, check_orders, is_concrete
 from ._dynamics import _check_one_delta, _collide, _prepare, _require_scalar_theta, _validate, collide_generic
-from ._model import InhomogeneousReservoir, has_closed_form, reservoir_parameters
+from ._model import InhomogeneousReservoir, has_closed_form, model_a, reservoir_parameters
 
 
+@model_a
 def free_energies(model: InhomogeneousReservoir, rho, alphas, quantum: bool = False):
     """``F_α(ρ‖τ_S) = [D_α(ρ‖τ_S) − log Z_S]/β`` for each α (docs/information.md; [ATO19] eq. (32)).
 
@@ -58,6 +59,7 @@ def free_energies(model: InhomogeneousReservoir, rho, alphas, quantum: bool = Fa
     return classical_free_energy(p[..., None, :], model.beta, model.g0, alphas)
 
 
+@model_a
 def free_energy_changes(model: InhomogeneousReservoir, states, alphas, quantum: bool = False):
     """ΔF_α of every collision of a trajectory: ``F_α(ρ_r) − F_α(ρ_{r−1})``, shape (N, k).
 
@@ -66,6 +68,7 @@ def free_energy_changes(model: InhomogeneousReservoir, states, alphas, quantum: 
     return jnp.diff(free_energies(model, states, alphas, quantum), axis=-2)
 
 
+@model_a
 def divergences_to_thermal(model: InhomogeneousReservoir, rho, alphas, quantum: bool = False):
     """``D_α(ρ‖τ_S)`` to the system's thermal state, one column per α, (..., k) ([ATO19] eq. (33)).
 
@@ -92,6 +95,7 @@ class CollisionSecondLaws(NamedTuple):
     free_energy_change: jnp.ndarray
 
 
+@model_a
 def collision_second_laws(model: InhomogeneousReservoir, rho, delta, alphas, quantum: bool = False):
     """W and ΔF_α = F_α(ρ'‖τ_S) − F_α(ρ‖τ_S) of one collision with inhomogeneity δ (docs/inhomogeneous.md)."""
     _validate(model, rho, delta)
@@ -103,6 +107,7 @@ def collision_second_laws(model: InhomogeneousReservoir, rho, delta, alphas, qua
     return CollisionSecondLaws(e.work, f[1] - f[0])
 
 
+@model_a
 def entropy_production(model: InhomogeneousReservoir, rho, delta):
     """``ΔS = S(ρ'_SR ‖ ρ'_S ⊗ τ(δ))`` of one collision, never negative ([ATO19] §V).
 

@@ -32,7 +32,7 @@ from .._qudit import populations
 from .._validation import check_finite, check_key, check_positive_int, should_validate
 from ._analytics import distribution_of, population_derivatives
 from ._dynamics import _collide, _require_scalar_theta, _validate
-from ._model import InhomogeneousReservoir, reservoir_populations
+from ._model import InhomogeneousReservoir, model_a, reservoir_populations
 
 QUANTITIES = ("work", "heat")
 
@@ -50,6 +50,7 @@ def _check_qubit(model, name):
         raise ValueError(f"model.d={model.d}: {name} is the qubit result of docs/inhomogeneous.md (d = 2)")
 
 
+@model_a
 def quadratic_coefficients(model: InhomogeneousReservoir, rho, quantity: str = "work") -> Quadratic:
     """``(A, B, C)`` of ``y ≈ A δ² + B δ + C`` for ``quantity`` in {"work", "heat"} (qubits)."""
     _check_qubit(model, "quadratic_coefficients")
@@ -139,6 +140,7 @@ def _warn_outside_validity(model, distribution, name):
         )
 
 
+@model_a
 def work_density(model: InhomogeneousReservoir, rho, y, distribution=None):
     """Analytic work density ``G_W(y)``, y = W/(g0 sin²θ), qubits, Hamiltonian kind (docs/inhomogeneous.md).
 
@@ -155,12 +157,14 @@ def work_density(model: InhomogeneousReservoir, rho, y, distribution=None):
     return quadratic_density(quadratic_coefficients(model, rho, "work"), _pdf(model, distribution), y)
 
 
+@model_a
 def heat_density(model: InhomogeneousReservoir, rho, y, distribution=None):
     """Analytic density ``G_Q(y)`` of the heat into the system, y = Q/(g0 sin²θ), qubits, either kind."""
     _warn_outside_validity(model, distribution, "heat_density")
     return quadratic_density(quadratic_coefficients(model, rho, "heat"), _pdf(model, distribution), y)
 
 
+@model_a
 def work_support(model: InhomogeneousReservoir, rho) -> Support:
     """``(y_min, +∞)`` of G_W: y ≥ −(q0 − p0)²/(4q0'), i.e. W ≥ −sin²θ (p0 a − p1)²/(4βa).
 
@@ -169,6 +173,7 @@ def work_support(model: InhomogeneousReservoir, rho) -> Support:
     return quadratic_support(quadratic_coefficients(model, rho, "work"))
 
 
+@model_a
 def heat_support(model: InhomogeneousReservoir, rho) -> Support:
     """``(y_min, y_max)`` of G_Q (one side is infinite)."""
     return quadratic_support(quadratic_coefficients(model, rho, "heat"))
@@ -182,6 +187,7 @@ class CollisionSamples(NamedTuple):
     energetics: Energetics
 
 
+@model_a
 def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, distribution=None) -> CollisionSamples:
     """Exact single-collision statistics by Monte Carlo.
 
@@ -212,6 +218,7 @@ def _collisions_at(model, rho, deltas, theta):
     return jax.vmap(lambda x: _collide(model, rho, x, theta))(deltas)
 
 
+@model_a
 def single_collision_histogram(
     model: InhomogeneousReservoir,
     rho,

@@ -30,7 +30,7 @@ from .._qudit import partial_swap, spin_z, tensor
 from .._superoperators import matrix_units
 from .._validation import check_finite, check_numeric
 from ._analytics import distribution_of
-from ._model import ExactUnitary, InhomogeneousReservoir, reservoir_hamiltonian, reservoir_state
+from ._model import ExactUnitary, InhomogeneousReservoir, model_a, reservoir_hamiltonian, reservoir_state
 
 
 class PartialSwapError(NamedTuple):
@@ -40,6 +40,7 @@ class PartialSwapError(NamedTuple):
     channel: jnp.ndarray
 
 
+@model_a
 def interaction_picture_exact_unitary(model: InhomogeneousReservoir, g_int, delta):
     """``V = e^{+i t_int H_0} U_exact`` (d², d²) with t_int = θ/g_int ([ATO-preprint] eq. (A5))."""
     delta = jnp.asarray(delta)
@@ -69,6 +70,7 @@ def _choi(model, unitary, delta):
     return jnp.transpose(outputs, (0, 2, 1, 3)).reshape(d * d, d * d) / d
 
 
+@model_a
 def partial_swap_error(model: InhomogeneousReservoir, g_int, delta) -> PartialSwapError:
     """Distances between V (exact, interaction picture) and U(θ) at inhomogeneity δ (docs/inhomogeneous.md)."""
     for value, name in ((g_int, "g_int"), (delta, "delta")):
@@ -86,6 +88,7 @@ def partial_swap_error(model: InhomogeneousReservoir, g_int, delta) -> PartialSw
     return PartialSwapError(unitary, channel)
 
 
+@model_a
 def mean_partial_swap_error(model: InhomogeneousReservoir, g_int, distribution=None) -> PartialSwapError:
     """``E_G`` of :func:`partial_swap_error` over δ ~ G (by quadrature): the error of a reservoir."""
     distribution = distribution_of(model, distribution)
