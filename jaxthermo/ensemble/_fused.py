@@ -27,7 +27,8 @@ import jax
 import jax.numpy as jnp
 
 from .._collision import Energetics
-from ..inhomogeneous import PartialSwap, reservoir_parameters
+from ..inhomogeneous import PartialSwap
+from ..inhomogeneous._model import reservoir_parameters_of
 
 
 def use_fused_qubit_path(model) -> bool:
@@ -54,7 +55,7 @@ def qubit_collision(model, state, delta, theta, offset=0.0):
     Returns ``((u', x', y'), Energetics)``.
     """
     u, x, y = state
-    beta_r, g_r = reservoir_parameters(model, delta)
+    beta_r, g_r = reservoir_parameters_of(model, delta)
     sign = 1.0 - 2.0 * offset  # +1: w = q0 = σ(β_r g_r); −1: w = −q1 = −σ(−β_r g_r)
     w = sign * jax.nn.sigmoid(sign * (beta_r * g_r))
     c, s = jnp.cos(theta), jnp.sin(theta)

@@ -363,6 +363,12 @@ class ReservoirParameters(NamedTuple):
 @model_a
 def reservoir_parameters(model: InhomogeneousReservoir, delta) -> ReservoirParameters:
     """``(β_r, g_r)`` of a reservoir qudit with inhomogeneity δ (either kind), a :class:`ReservoirParameters`."""
+    return reservoir_parameters_of(model, delta)
+
+
+def reservoir_parameters_of(model, delta) -> ReservoirParameters:
+    """:func:`reservoir_parameters` of any object with ``kind``, ``beta`` and ``g0`` (the GPU tile kernel's per-tile
+    namespace of scalars)."""
     delta = jnp.asarray(delta)
     beta = jnp.asarray(model.beta).astype(delta.dtype)
     g0 = jnp.asarray(model.g0).astype(delta.dtype)
