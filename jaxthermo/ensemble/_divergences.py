@@ -155,7 +155,7 @@ def _alpha_window(columns, alphas, dtype):
     """``columns(alphas)`` (a list, one column per α) with the α's within the window of 1 (1e-6, float32 1e-3) taken
     as ``D_1 + (α − 1) D'``, D' = ±(4D_{1±h} − D_{1±2h} − 3D_1)/2h on α's side (h = 1e-3, float32 0.03; sandwiched
     above 1, Petz below: one family per side, as their second derivatives differ; both of slope V/2 at 1, V the
-    relative-entropy variance: Lin & Tomamichel, Quantum Inf. Process. 14, 2977 (2015)). ``log Tr(·)/(α − 1)`` loses
+    relative-entropy variance, docs/information.md §4). ``log Tr(·)/(α − 1)`` loses
     ε/|α − 1| there: a coherent qubit's D_α was 2.5e-3 from D_1 at α = 1 ± 1e-14. Where the slope is not finite (ρ
     outside τ_S's support) the direct value is kept. Static: a run without such α's computes nothing more."""
     alphas = [float(a) for a in alphas]
