@@ -34,7 +34,7 @@ def test_summary_of_one_configuration_and_one_collision_shows_its_values():
     text = " ".join(t.get_text() for t in hist.texts)
     assert "the only configuration" in text
     # the value stated is W_1 of that configuration: ⟨W_N⟩ of a one-configuration run
-    assert f"W_N = {float(res.mean_total_work):.6g} g0" in text
+    assert f"W_N = {float(res.mean_total_work):.6g} (in the unit of g0)" in text
 
 
 def test_summary_density_counts_the_configurations_outside_the_bins():
