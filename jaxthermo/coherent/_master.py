@@ -77,7 +77,7 @@ def master_equation_rhs(model, rho) -> jnp.ndarray:
 
 def _master_equation_rhs(model, x):
     """The right-hand side of the master equation applied to any (..., d_S, d_S) operator x."""
-    cdt = complex_dtype(model.species[0])
+    cdt = complex_dtype(model)
     x = as_state(x).astype(cdt)
     out = -1j * commutator(centered(as_complex(model.H_S, cdt)), x)  # an offset c·1 of H_S adds no rounding ε·c
     for s in model.species:
@@ -97,7 +97,7 @@ def liouvillian(model) -> jnp.ndarray:
 
 
 def _liouvillian_one(model):
-    cdt = complex_dtype(model.species[0])
+    cdt = complex_dtype(model)
     return superoperator(lambda x: _master_equation_rhs(model, x), model.dims[0], cdt)
 
 
@@ -315,7 +315,7 @@ def _uniqueness_condition(model, trace_row):
     coupling the old σ_min/σ_max(𝓛 bordered) was γ/‖H‖ (5e-15 for the qubit example at g = 1e-7) and the unique
     state was refused. The trace row is scaled to the same size. V = 0 gives 𝓛_s = 0 and NaN (refused)."""
     d = model.dims[0]
-    cdt = complex_dtype(model.species[0])
+    cdt = complex_dtype(model)
 
     def hamiltonian_part(x):
         h = as_complex(model.H_S, cdt)

@@ -168,12 +168,13 @@ def system_state(model, rho, function: str, name: str = "rho") -> jnp.ndarray:
     """
     require_one_member(model, function)
     check_density_matrix(rho, name, dim=model.dims[0])
-    return as_state(rho).astype(complex_dtype(model.species[0]))
+    return as_state(rho).astype(complex_dtype(model))
 
 
 def complex_dtype(model) -> Any:
-    """The complex dtype of a model's computations: the precision of its matrices."""
-    leaves = [jnp.asarray(getattr(model, f)) for f in ("H_S", "H_A", "V", "chi")]
+    """The complex dtype of a model's computations: the precision of its matrices, promoted over every species (a
+    float32 species before a float64 one made the trajectory's carry complex64 and its scan fail with a TypeError)."""
+    leaves = [jnp.asarray(getattr(s, f)) for s in model.species for f in ("H_S", "H_A", "V", "chi")]
     return complex_dtype_for(jnp.result_type(*[x.dtype for x in leaves]))
 
 

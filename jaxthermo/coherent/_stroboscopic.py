@@ -210,7 +210,7 @@ def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecate
 
 @partial(jax.jit, static_argnames="n_steps")
 def _stroboscopic_trajectory(model, rho0, n_steps: int) -> StroboscopicTrajectory:
-    rho0 = as_state(rho0).astype(complex_dtype(model.species[0]))
+    rho0 = as_state(rho0).astype(complex_dtype(model))
 
     # the carry renormalised to Tr ρ_S = 1 (the map preserves it): U is unitary only to ~ε, so the trace drifted by
     # ~ε per collision, and its error entered every later heat as Tr ρ_A H_A·δ (float32, τ = 10⁻³, 2·10⁴ collisions:

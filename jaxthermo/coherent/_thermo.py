@@ -110,7 +110,7 @@ def energy_rate(model, rho) -> jnp.ndarray:
 
 
 def _energy_rate(model, rho):
-    cdt = complex_dtype(model.species[0])
+    cdt = complex_dtype(model)
     return expectation(_h_s(model, cdt), _master_equation_rhs(model, rho))
 
 
