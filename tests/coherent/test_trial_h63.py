@@ -59,3 +59,53 @@ def test_species_of_mixed_precision_run_in_the_wider_one():
     # the master equation of the pair is that of the float64 model with both species
     ref = cb.MultiSpeciesModel((cb.qubit_example(beta=0.5, lam=0.2, tau=tau), cold))
     np.testing.assert_allclose(np.asarray(cb.steady_state(pair)), np.asarray(cb.steady_state(ref)), atol=1e-6)
+
+
+def _ladder_qutrits(lam, tau, beta=1.0, g=0.5):
+    """Qutrit ladder system and ancilla, V = g(a†⊗a + a⊗a†), χ = |0⟩⟨2| + |2⟩⟨0| (coupling levels 2ω apart)."""
+    v = g * (np.kron(A3.T, A3) + np.kron(A3, A3.T))
+    chi = np.zeros((3, 3))
+    chi[0, 2] = chi[2, 0] = 1.0
+    return v, chi, cb.CoherentCollisionModel(H3, H3, v, beta, chi, lam, tau)
+
+
+def test_one_collision_departs_from_the_master_equation_at_order_tau_three_halves():
+    """docs/coherent.md §3: Φ_τ = e^{τ𝓛} + τ^{3/2} M + O(τ²) with M(ρ) = −½λ Tr_A[V, [V, ρ ⊗ χ]] (the coherence
+    entering at second order in √τV; the other τ^{3/2} terms vanish here: Tr_A(Vρ_th) = 0 and no third moment of a
+    ladder). M ≠ 0 when V² connects levels that χ couples, so at fixed t the error is O(√τ), not the O(τ) of the
+    qubit example. Routes: NumPy's exact collision, M from its formula, the library's propagate for e^{τ𝓛}."""
+    lam, beta = 0.3, 1.0
+    rho = np.diag([0.5, 0.3, 0.2]).astype(complex)
+    rho[0, 1] = rho[1, 0] = 0.1
+    gaps = []
+    for tau in (1e-3, 1e-4, 1e-5):
+        v, chi, model = _ladder_qutrits(lam, tau, beta)
+        strobe = numpy_cycle([(H3, H3, v, beta, chi, lam)], rho, tau)
+        master = np.asarray(cb.propagate(model, rho, np.array([0.0, tau])))[-1]
+        x = np.kron(rho, chi)
+        vx = v @ x - x @ v
+        m = -0.5 * lam * ptrace(v @ vx - vx @ v, 3, 3, 0)
+        assert np.abs(m).max() > 5e-3
+        gaps.append(np.abs((strobe - master) / tau**1.5 - m).max())
+    # the remainder of order τ², i.e. √τ relative to τ^{3/2}: a factor √10 per decade
+    assert gaps[0] < 0.05 * np.abs(m).max()
+    np.testing.assert_allclose(gaps[0] / gaps[1], np.sqrt(10), rtol=0.1)
+    np.testing.assert_allclose(gaps[1] / gaps[2], np.sqrt(10), rtol=0.1)
+
+
+def test_stroboscopic_error_at_fixed_time_is_of_order_sqrt_tau_for_a_qutrit_ancilla():
+    """At t = 1 the stroboscopic state differs from e^{𝓛t}ρ_0 by O(√τ) (a factor 2 per factor 4 in τ) when χ
+    couples levels 2ω apart, by O(τ) (a factor 4) when it couples neighbours (docs/coherent.md §3)."""
+    rho0 = np.diag([0.2, 0.5, 0.3]).astype(complex)
+    for chi_pair, order in (((0, 2), 0.5), ((0, 1), 1.0)):
+        chi = np.zeros((3, 3))
+        chi[chi_pair] = chi[chi_pair[::-1]] = 1.0
+        v = 0.5 * (np.kron(A3.T, A3) + np.kron(A3, A3.T))
+        errors = []
+        for tau in (0.01, 0.0025, 0.000625):
+            model = cb.CoherentCollisionModel(H3, H3, v, 2.0, chi, 0.2, tau)
+            final = np.asarray(cb.stroboscopic_trajectory(model, rho0, round(1 / tau)).states[-1])
+            exact = np.asarray(cb.propagate(model, rho0, np.array([0.0, 1.0])))[-1]
+            errors.append(np.abs(final - exact).max())
+        rates = np.log(np.array(errors[:-1]) / np.array(errors[1:])) / np.log(4)
+        np.testing.assert_allclose(rates, order, atol=0.05)
