@@ -208,13 +208,20 @@ def check_ancilla_positive(model) -> None:
             cdt = complex_dtype(s)
             lo, hi = jax.lax.stop_gradient(allowed_lambda_range(s))
             lam = jax.lax.stop_gradient(as_real(s.lam, cdt))
-            margin = 1e-12 if cdt == jnp.complex128 else 1e-5
+            margin = lambda_margin(cdt)
             error_if(
                 ~((lam <= hi * (1 + margin)) & (lam >= lo * (1 + margin))),
                 "lam: the ancilla state rho_A = rho_th + sqrt(tau) lam chi is not positive semidefinite: "
                 "lam = {value} lies outside its allowed range (allowed_lambda_range)",
                 lam,
             )
+
+
+def lambda_margin(cdt) -> float:
+    """Relative margin on the edges of :func:`allowed_lambda_range` when λ is checked: 1e-12 in complex128, 1e-5 in
+    complex64, where λ_max itself is known to ~ε₃₂ (a float32 model refused λ = its own ``allowed_lambda_range``
+    edge, rounded up by a few 1e-8, as 'not positive semidefinite', 'too large by a factor 1')."""
+    return 1e-12 if cdt == jnp.complex128 else 1e-5
 
 
 @qobj_inputs("rho", "h")
@@ -536,9 +543,10 @@ def validate(model, atol: float = 1e-10) -> None:
         )
     # positivity of ρ_A = ρ_th + √τ λ χ
     lam = np.asarray(model.lam, dtype=float)
-    # in float64 whatever the model's dtype: the 1e-12 margin below is relative to a float64 edge
+    # the edge in float64 whatever the model's dtype, the margin that of the model's precision (as under jit)
     lam_min, lam_max = (np.asarray(x) for x in _lambda_range(h_a, beta, chi, tau))
-    bad = (lam > lam_max * (1 + 1e-12)) | (lam < lam_min * (1 + 1e-12))
+    margin = lambda_margin(complex_dtype(model))
+    bad = (lam > lam_max * (1 + margin)) | (lam < lam_min * (1 + margin))
     if np.any(bad):
         lam_b, lo_b, hi_b = np.broadcast_arrays(lam, lam_min, lam_max)
         i = np.argmax(np.ravel(bad))

@@ -8,6 +8,7 @@ import warnings
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from scipy.linalg import expm
 
 import jaxthermo.coherent as cb
@@ -109,3 +110,23 @@ def test_stroboscopic_error_at_fixed_time_is_of_order_sqrt_tau_for_a_qutrit_anci
             errors.append(np.abs(final - exact).max())
         rates = np.log(np.array(errors[:-1]) / np.array(errors[1:])) / np.log(4)
         np.testing.assert_allclose(rates, order, atol=0.05)
+
+
+def test_a_float32_model_accepts_lambda_at_its_own_allowed_edge():
+    """Maximal coherence in float32: λ = allowed_lambda_range(model).upper (or .lower) was refused in 76 of 80 qubit
+    models (β = 0.1…5, τ = 0.01, 0.003) as 'not positive semidefinite ... too large by a factor 1', the float32 edge
+    rounding up by ~1e-8 against a 1e-12 margin. The edge is the closed form √(p_0 p_1/τ) of the qubit (K = σ_x/√(p_0
+    p_1)); λ 1e-3 beyond it is still refused."""
+    for beta in np.linspace(0.1, 5.0, 12):
+        for tau in (0.01, 0.003):
+            model = cb.qubit_example(beta=beta, tau=tau, lam=0.0, dtype=jnp.float32)
+            lo, hi = (float(x) for x in cb.allowed_lambda_range(model))
+            p1 = 1.0 / (1.0 + np.exp(beta))
+            edge = np.sqrt(p1 * (1 - p1) / float(np.float32(tau)))
+            np.testing.assert_allclose([lo, hi], [-edge, edge], rtol=1e-5)
+            for lam in (lo, hi):
+                at_edge = model.replace(lam=np.float32(lam))
+                rho_a = np.asarray(cb.ancilla_state(at_edge), dtype=complex)
+                assert np.linalg.eigvalsh(rho_a)[0] > -1e-6
+                with pytest.raises(ValueError, match="lam"):
+                    model.replace(lam=np.float32(1.001 * lam))
