@@ -20,7 +20,7 @@ from .._dtypes import complex_dtype_for
 from .._qudit import dagger, expectation, gibbs_state, tensor
 from .._qutip import as_array, qobj_inputs
 from .._validation import check_density_matrix, check_finite, check_hermitian, should_validate
-from ._model import CoherentCollisionModel
+from ._model import CoherentCollisionModel, one_leaf
 
 
 class Rates(NamedTuple):
@@ -51,6 +51,8 @@ class EigenoperatorCoupling:
     def __post_init__(self):
         for name in ("L", "A"):  # a list of QuTiP Qobj: stacked (K, d, d)
             object.__setattr__(self, name, as_array(getattr(self, name), name))
+        for name in ("L", "A", "g", "omega"):  # a list as one leaf, not a pytree of scalars (tracers under jit)
+            object.__setattr__(self, name, one_leaf(getattr(self, name)))
         if all(should_validate(x) for x in (self.L, self.A, self.g, self.omega)):
             L, A = np.asarray(self.L), np.asarray(self.A)
             if L.ndim != 3 or A.ndim != 3 or L.shape[0] != A.shape[0]:

@@ -88,6 +88,7 @@ class CoherentCollisionModel:
             object.__setattr__(self, "chi", as_array(self.chi, "chi", dims=(d_a,)))
         for f in MEMBER_NDIM:
             check_numeric(getattr(self, f), f, real=f in ("beta", "lam", "tau"))
+            object.__setattr__(self, f, one_leaf(getattr(self, f)))
         batch_shapes(self)  # batched fields must broadcast (ValueError naming them)
         if all(should_validate(getattr(self, f)) for f in MEMBER_NDIM):
             validate(self)
@@ -105,6 +106,16 @@ class CoherentCollisionModel:
     def dims(self) -> Dimensions:
         """``(d_S, d_A)``: :class:`~jaxthermo.Dimensions` with ``environment`` = d_A of the ancilla."""
         return Dimensions(int(np.shape(self.H_S)[-1]), int(np.shape(self.H_A)[-1]))
+
+
+def one_leaf(value):
+    """A (nested) list or tuple as one array, else ``value`` unchanged: as a field it was a pytree of scalars, one
+    tracer each inside ``jit``, and ``H_S=[[-0.5, 0], [0, 0.5]]`` or ``tau=[0.01, 0.02]`` failed in ``steady_state``,
+    ``liouvillian``, ``stroboscopic_trajectory`` and ``collision_thermodynamics`` with a TracerArrayConversionError."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(value))
+    return jnp.asarray(value) if traced else np.asarray(value)
 
 
 model_b = takes_model(
@@ -621,6 +632,7 @@ class MultiSpeciesModel:
         if not isinstance(self.species, (tuple, list)):
             raise TypeError(f"species must be a tuple of CoherentCollisionModel; got {type(self.species).__name__}")
         species = tuple(self.species)
+        object.__setattr__(self, "species", species)  # a list stayed a list (unhashable, a pytree of another kind)
         if len(species) < 1:
             raise ValueError("species must hold at least one CoherentCollisionModel")
         if not all(isinstance(s, CoherentCollisionModel) for s in species):

@@ -130,3 +130,35 @@ def test_a_float32_model_accepts_lambda_at_its_own_allowed_edge():
                 assert np.linalg.eigvalsh(rho_a)[0] > -1e-6
                 with pytest.raises(ValueError, match="lam"):
                     model.replace(lam=np.float32(1.001 * lam))
+
+
+def test_a_model_written_with_python_lists_runs_everywhere():
+    """H_S = [[-0.5, 0], [0, 0.5]] (or V, χ, H_A as nested lists, τ as a tuple of a batch) was accepted, then failed in
+    steady_state, liouvillian, stroboscopic_trajectory and collision_thermodynamics with TracerArrayConversionError (a
+    list field was a pytree of scalars, one tracer each under jit). Now each list is one array: the steady state is
+    e^{−βH_S}/Z (λ = 0), a collision is NumPy's, Σ of a thermal state at the bath's β is 0."""
+    h = [[-0.5, 0.0], [0.0, 0.5]]
+    v = (np.kron(SM.T, SM) + np.kron(SM, SM.T)).tolist()
+    sx = [[0.0, 1.0], [1.0, 0.0]]
+    beta, lam, tau = 0.8, 0.3, 0.01
+    model = cb.CoherentCollisionModel(h, h, v, beta, sx, lam, tau)
+    thermal = gibbs(np.array(h), beta)
+    np.testing.assert_allclose(np.asarray(cb.steady_state(model.replace(lam=0.0))), thermal, atol=1e-14)
+    rho0 = np.array([[0.3, 0.2], [0.2, 0.7]], dtype=complex)
+    states = np.asarray(cb.stroboscopic_trajectory(model, rho0, 3).states)
+    rho = rho0
+    for n in range(3):
+        rho = numpy_cycle([(np.array(h), np.array(h), np.array(v), beta, np.array(sx), lam)], rho, tau)
+        np.testing.assert_allclose(states[n + 1], rho, atol=1e-13)
+    sigma = cb.collision_thermodynamics(model.replace(lam=0.0), thermal).entropy_production
+    assert abs(float(sigma)) < 1e-13
+    # a tuple of τ is a batch of two models; the Liouvillian does not depend on τ
+    batch = cb.CoherentCollisionModel(h, h, v, beta, sx, lam, (0.01, 0.02))
+    lv = np.asarray(cb.liouvillian(batch))
+    assert lv.shape == (2, 4, 4)
+    np.testing.assert_allclose(lv[0], lv[1], atol=1e-15)
+    # the eigenoperator coupling from lists, jitted through a model
+    coupling = cb.EigenoperatorCoupling([SM.tolist()], [SM.tolist()], [1.0], [1.0])
+    built = cb.eigenoperator_model(coupling, np.array(h), np.array(h), beta, np.array(sx), lam, tau)
+    np.testing.assert_allclose(np.asarray(built.V), np.array(v), atol=0)
+    np.testing.assert_allclose(np.asarray(cb.steady_state(built)), np.asarray(cb.steady_state(model)), atol=1e-14)
