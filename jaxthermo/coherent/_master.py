@@ -23,12 +23,22 @@ from .._qudit import commutator, partial_trace, tensor
 from .._qutip import qobj_inputs
 from .._superoperators import superoperator
 from .._validation import check_density_matrix, check_time_grid, error_if, is_concrete, value_checks_enabled
-from ._model import batch_shapes, centered, complex_dtype, model_b, require_one_member, system_state, thermal_ancilla
+from ._model import (
+    batch_shapes,
+    centered,
+    complex_dtype,
+    model_b,
+    require_one_member,
+    require_single_species,
+    system_state,
+    thermal_ancilla,
+)
 
 
 @model_b
 def coherent_drive(model) -> jnp.ndarray:
     """``G = Tr_A[V (1 ⊗ χ)]`` (d_S, d_S) of one species ([WCCM] eq. (8)); a batch of models is refused."""
+    require_single_species(model, "coherent_drive")
     require_one_member(model, "coherent_drive")
     cdt = complex_dtype(model)
     d_s, d_a = model.dims
@@ -43,6 +53,7 @@ def dissipator(model, rho) -> jnp.ndarray:
     ρ may carry leading batch axes (kept); a batch of models is refused (use :func:`map_over_models`),
     and so is a ρ that is not a density matrix of dimension d_S (``ValueError`` naming ``rho``).
     """
+    require_single_species(model, "dissipator")
     return _dissipator(model, system_state(model, rho, "dissipator"))
 
 

@@ -191,13 +191,15 @@ def complex_dtype(model) -> Any:
 
 @model_b
 def thermal_ancilla(model) -> jnp.ndarray:
-    """``ρ_A^th = e^{−βH_A}/Z_A`` (d_A, d_A)."""
+    """``ρ_A^th = e^{−βH_A}/Z_A`` (d_A, d_A) of one species (a MultiSpeciesModel: ``ValueError`` naming ``model``)."""
+    require_single_species(model, "thermal_ancilla")
     return gibbs_state(as_complex(model.H_A, complex_dtype(model)), model.beta)
 
 
 @model_b
 def ancilla_state(model) -> jnp.ndarray:
     """``ρ_A = ρ_A^th + √τ λ χ`` (d_A, d_A) ([WCCM] eq. (5)) of one model (a batch is refused)."""
+    require_single_species(model, "ancilla_state")
     require_one_member(model, "ancilla_state")
     cdt = complex_dtype(model)
     scale = jnp.sqrt(as_real(model.tau, cdt)) * as_real(model.lam, cdt)
@@ -397,6 +399,7 @@ def collision_unitary(model, n_species: int = 1) -> jnp.ndarray:
     unitary, m = −1 the backward collision, without a word). An energy offset c·1 enters as a global phase only;
     ``ValueError`` naming ``tau`` where τ·ΔE exceeds the exponential's range (docs/coherent.md §2).
     """
+    require_single_species(model, "collision_unitary")
     require_one_member(model, "collision_unitary")
     n_species = check_positive_int(n_species, "n_species")
     check_collision_phase(model, n_species)
@@ -474,6 +477,7 @@ def allowed_lambda_range(model) -> LambdaRange:
     range; the range is ``[−0, 0]`` once ``λ_max`` underflows (float64: λ_max ∝ e^{−βΔE/2} below the
     smallest normal number 2.2·10⁻³⁰⁸, χ coupling a level of population ≲ e^{−1417}; docs/coherent.md §1).
     """
+    require_single_species(model, "allowed_lambda_range")
     cdt = complex_dtype(model)
     return _lambda_range(
         as_complex(model.H_A, cdt), as_real(model.beta, cdt), as_complex(model.chi, cdt), as_real(model.tau, cdt)
@@ -512,7 +516,9 @@ def validate(model, atol: float = 1e-10) -> None:
     β may have either sign (β < 0: a population-inverted bath). Under ``jaxthermo.config.validate == "off"`` only
     shapes and the sign of τ are checked:
     Hermiticity, finiteness, χ's zero weight on the energy eigenspaces, the λ range (positivity of
-    ρ_A) and the warnings, which need eigendecompositions, are skipped."""
+    ρ_A) and the warnings, which need eigendecompositions, are skipped. One species (a MultiSpeciesModel validated
+    its species when they were built)."""
+    require_single_species(model, "validate")
     names = ("H_S", "H_A", "V", "chi")
     for name in names:
         check_hermitian(getattr(model, name), name, atol=atol)
