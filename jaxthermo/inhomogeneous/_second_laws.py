@@ -63,8 +63,13 @@ def free_energies(model: InhomogeneousReservoir, rho, alphas, quantum: bool = Fa
 def free_energy_changes(model: InhomogeneousReservoir, states, alphas, quantum: bool = False):
     """ΔF_α of every collision of a trajectory: ``F_α(ρ_r) − F_α(ρ_{r−1})``, shape (N, k).
 
-    ``states`` (N+1, d, d), e.g. ``trajectory(...).states`` or ``averaged_trajectory(...).states``.
+    ``states`` (..., N+1, d, d), e.g. ``trajectory(...).states`` or ``averaged_trajectory(...).states``
+    (a single (d, d) state is refused: it has no collision, and the difference ran over the α axis).
     """
+    if np.ndim(states) < 3:
+        raise ValueError(
+            f"states must have shape (..., N+1, d, d), the states of a trajectory; got shape {np.shape(states)}"
+        )
     return jnp.diff(free_energies(model, states, alphas, quantum), axis=-2)
 
 
@@ -82,10 +87,13 @@ def divergences_to_thermal(model: InhomogeneousReservoir, rho, alphas, quantum: 
 
 
 def _check_states_and_orders(model, rho, alphas):
-    """States (..., d, d) of the model's dimension and real, non-NaN orders (when concrete)."""
+    """States (..., d, d) of the model's dimension and real, non-NaN orders, a scalar or (k,) (when
+    concrete; (1, k) orders were broadcast against the states' batch axes instead of giving (..., k))."""
     check_density_matrix(rho, "rho", dim=model.d)
     if is_concrete(alphas):
         check_orders(alphas)
+    if np.ndim(alphas) > 1:
+        raise ValueError(f"alphas must be a scalar or a 1-d array of orders (k,); got shape {np.shape(alphas)}")
 
 
 class CollisionSecondLaws(NamedTuple):

@@ -100,11 +100,16 @@ class Support(NamedTuple):
 
 
 def quadratic_support(coeffs: Quadratic) -> Support:
-    """``(y_min, y_max)`` of the quadratic map: the vertex bounds y from one side (D ≥ 0)."""
+    """``(y_min, y_max)`` of the quadratic map: the vertex bounds y from one side (D ≥ 0). At A = 0 the
+    map is linear: the whole line for B ≠ 0, the point C for B = 0 (0·b²/(4·0) gave an empty
+    (−∞, −∞) or a NaN bound, e.g. the temperature kind's heat at βg0 = 10⁻²⁰⁰, where A ∝ (βg0)³ underflows)."""
     a, b, c = coeffs
-    vertex = c - b**2 / (4 * a)
+    flat = a == 0
+    vertex = c - b**2 / (4 * jnp.where(flat, 1.0, a))
     inf = jnp.full_like(vertex, jnp.inf)
-    return Support(jnp.where(a > 0, vertex, -inf), jnp.where(a > 0, inf, vertex))
+    point = jnp.where(b == 0, c, inf)  # the linear map's ends: C (B = 0) or ±∞
+    lower = jnp.where(flat, jnp.where(b == 0, c, -inf), jnp.where(a > 0, vertex, -inf))
+    return Support(lower, jnp.where(flat, point, jnp.where(a > 0, inf, vertex)))
 
 
 def _pdf(model, distribution):
