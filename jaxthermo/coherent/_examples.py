@@ -7,8 +7,9 @@ eigenoperator coupling); neither of them imports this module.
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
-from .._validation import check_inexact_dtype
+from .._validation import check_inexact_dtype, is_concrete
 from ._eigen import EigenoperatorCoupling
 from ._model import CoherentCollisionModel
 
@@ -32,6 +33,12 @@ def qubit_example(omega=1.0, g=1.0, beta=1.0, lam=0.1, tau=0.01, dtype=None) -> 
     ``γ⁻ = g² p_0``, ``γ⁺ = g² p_1`` plus the drive ``λG``, ``G = g σ_x``.
     """
     dtype = jnp.float64 if dtype is None else check_inexact_dtype(dtype)
+    if is_concrete(omega) and np.ndim(omega) == 0 and float(np.real(omega)) == 0.0:
+        # Ω = 0 was refused as "chi must have zero diagonal in the eigenbasis of H_A", naming a field not passed
+        raise ValueError(
+            "omega = 0: the qubits' levels are degenerate, so χ = σ_x lies in H_A's eigenspace and is no coherence "
+            "in energy (docs/coherent.md §1); take omega != 0"
+        )
     coupling = qubit_coupling(omega, g, dtype=dtype)
     h = (jnp.asarray(omega, dtype) / 2) * jnp.diag(jnp.array([-1.0, 1.0], dtype))
     chi = jnp.array([[0.0, 1.0], [1.0, 0.0]], dtype)

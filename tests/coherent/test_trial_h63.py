@@ -204,3 +204,14 @@ def test_per_species_functions_name_a_multi_species_model(call):
     h = np.asarray(hot.H_S)
     total = total - 1j * (h @ rho - rho @ h)
     np.testing.assert_allclose(np.asarray(cb.master_equation_rhs(pair, rho)), np.asarray(total), atol=1e-15)
+
+
+def test_qubit_example_with_degenerate_levels_names_omega():
+    """qubit_example(omega=0) was refused as 'chi must have zero diagonal in the eigenbasis of H_A', a field the caller
+    never passed; now the error names omega. Ω ≠ 0 of either sign still builds (χ = σ_x off-diagonal in energy)."""
+    with pytest.raises(ValueError, match="omega = 0"):
+        cb.qubit_example(omega=0.0)
+    for omega in (-0.7, 1e-6, 3.0):
+        model = cb.qubit_example(omega=omega, lam=0.0)
+        p = gibbs(np.diag([-omega / 2, omega / 2]), 1.0)
+        np.testing.assert_allclose(np.asarray(cb.steady_state(model)), p, atol=1e-14)
