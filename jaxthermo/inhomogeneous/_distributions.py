@@ -149,10 +149,12 @@ class Gaussian(Distribution):
         _check_scale(self.sigma, "sigma", 1.0, "sigma²")
 
     def sample(self, key, shape=(), dtype=None):
+        check_real_dtype(dtype)  # complex128 drew complex δ (σ(x + iy)) without a word
         dtype = dtype or real_dtype()
         return jnp.asarray(self.sigma).astype(dtype) * standard_normal(key, shape, dtype)
 
     def sample_columns(self, keys, n: int, dtype=None):
+        check_real_dtype(dtype)
         dtype = dtype or real_dtype()
         return jnp.asarray(self.sigma).astype(dtype) * standard_normal_columns(keys, n, dtype)
 
@@ -208,6 +210,7 @@ class Uniform(Distribution):
         _check_scale(self.width, "width", 1.0, "width²")
 
     def sample(self, key, shape=(), dtype=None):
+        check_real_dtype(dtype)  # as the other laws: float32 or float64 (JAX's own message named no parameter)
         dtype = dtype or real_dtype()
         u = jax.random.uniform(key, shape, dtype)
         return jnp.asarray(self.width).astype(dtype) * (u - 0.5)

@@ -180,3 +180,13 @@ def test_ensemble_histograms_recount_the_trajectories():
         assert (hist.underflow, hist.overflow) == (np.sum(values < edges[0]), np.sum(values >= edges[-1]))
         assert hist.total == values.size
     np.testing.assert_allclose(res.mean_cumulative_work[-1], works.sum(axis=1).mean(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("law", [jt.Gaussian(0.1), jt.Uniform(0.2)])
+@pytest.mark.parametrize("dtype", [jnp.complex128, jnp.int32])
+def test_draws_of_a_non_real_dtype_are_refused(law, dtype):
+    # Gaussian(0.1).sample(key, (3,), complex128) drew complex δ (TwoPoint and Empirical refused it)
+    with pytest.raises(ValueError, match="dtype="):  # JAX's own message named no parameter
+        law.sample(jax.random.key(0), (3,), dtype)
+    draws = law.sample(jax.random.key(0), (4000,), jnp.float64)
+    assert draws.dtype == jnp.float64 and abs(float(jnp.var(draws)) - float(law.variance)) < 0.1 * float(law.variance)
