@@ -215,3 +215,18 @@ def test_qubit_example_with_degenerate_levels_names_omega():
         model = cb.qubit_example(omega=omega, lam=0.0)
         p = gibbs(np.diag([-omega / 2, omega / 2]), 1.0)
         np.testing.assert_allclose(np.asarray(cb.steady_state(model)), p, atol=1e-14)
+
+
+def test_a_long_float32_trajectory_stays_hermitian():
+    """float32, τ = 10⁻³, 3·10⁴ collisions of the qubit example: the carried ρ_S was renormalised in trace only and
+    its anti-Hermitian part, pure rounding, grew to ~5e-6 (6.4e-6 after 10⁵). Now every state is exactly Hermitian
+    with unit trace, and still within 1e-4 of the float64 run."""
+    rho0 = np.array([[0.3, 0.2], [0.2, 0.7]])
+    n = 30000
+    states = np.asarray(
+        cb.stroboscopic_trajectory(cb.qubit_example(tau=1e-3, lam=0.5, dtype=jnp.float32), rho0, n).states
+    )
+    assert np.abs(states - np.conj(np.swapaxes(states, -1, -2))).max() == 0.0
+    np.testing.assert_allclose(np.trace(states, axis1=-2, axis2=-1), 1.0, atol=1e-6)
+    reference = np.asarray(cb.stroboscopic_trajectory(cb.qubit_example(tau=1e-3, lam=0.5), rho0, n).states[-1])
+    np.testing.assert_allclose(states[-1], reference, atol=1e-4)
