@@ -230,3 +230,56 @@ def test_a_long_float32_trajectory_stays_hermitian():
     np.testing.assert_allclose(np.trace(states, axis1=-2, axis2=-1), 1.0, atol=1e-6)
     reference = np.asarray(cb.stroboscopic_trajectory(cb.qubit_example(tau=1e-3, lam=0.5), rho0, n).states[-1])
     np.testing.assert_allclose(states[-1], reference, atol=1e-4)
+
+
+def test_qutrit_between_two_baths_of_different_ancillae():
+    """A qutrit ladder between hot qubit ancillae (β_h = 0.3, V_h = g_h(a†⊗σ₋ + h.c.)) and cold qutrit ancillae
+    (β_c = 2, V_c = g_c(a†⊗a + h.c.)). Closed form at λ = 0: D = γ↓D[a] + γ↑D[a†] with γ↓ = g_h²p_0^h + g_c²⟨aa†⟩_c,
+    γ↑ = g_h²p_1^h + g_c²⟨a†a⟩_c, so the NESS is Gibbs at e^{−β_eff} = γ↑/γ↓, β_h < β_eff < β_c; heat flows hot → cold
+    and the currents add up to zero; Π = −Σ_j β_j Q̇_inc^j > 0. With coherence in both species, QuTiP's steadystate
+    of an independent Lindblad form (jumps √p_b⟨c|V|b⟩, G = Tr_A[V(1 ⊗ χ)]) and Π = −Σ β_j Q̇_inc^j at the NESS."""
+    import qutip as qt
+
+    from tests.coherent.helpers import reference_lindblad
+
+    g_h, g_c, b_h, b_c, tau = 0.7, 0.4, 0.3, 2.0, 0.01
+    v_h = g_h * (np.kron(A3.T, SM) + np.kron(A3, SM.T))
+    v_c = g_c * (np.kron(A3.T, A3) + np.kron(A3, A3.T))
+    chi_h = np.array([[0.0, -1j], [1j, 0.0]])
+    chi_c = np.array([[0.0, 0.5, 1.0], [0.5, 0.0, 0.2], [1.0, 0.2, 0.0]])
+
+    def pair(lam_h, lam_c):
+        hot = cb.CoherentCollisionModel(H3, H2, v_h, b_h, chi_h, lam_h, tau)
+        cold = cb.CoherentCollisionModel(H3, H3, v_c, b_c, chi_c, lam_c, tau)
+        return cb.MultiSpeciesModel((hot, cold))
+
+    ph = np.exp(-b_h * np.arange(2)) / np.sum(np.exp(-b_h * np.arange(2)))
+    pc = np.exp(-b_c * np.arange(3)) / np.sum(np.exp(-b_c * np.arange(3)))
+    down = g_h**2 * ph[0] + g_c**2 * (pc[0] + 2 * pc[1])
+    up = g_h**2 * ph[1] + g_c**2 * (pc[1] + 2 * pc[2])
+    beta_eff = -np.log(up / down)
+    assert b_h < beta_eff < b_c
+    model = pair(0.0, 0.0)
+    ness = np.asarray(cb.steady_state(model))
+    np.testing.assert_allclose(ness, gibbs(H3, beta_eff), atol=1e-14)
+    q_inc = np.asarray(cb.incoherent_heat_rate(model, ness))
+    assert q_inc[0] > 0 > q_inc[1]
+    np.testing.assert_allclose(q_inc.sum(), 0.0, atol=1e-15)
+    np.testing.assert_allclose(float(cb.entropy_production_rate(model, ness)), -(b_h * q_inc[0] + b_c * q_inc[1]))
+
+    model = pair(0.4, 0.3)
+    h, jumps = H3.astype(complex), []
+    for v, h_a, beta, chi, lam in ((v_h, H2, b_h, chi_h, 0.4), (v_c, H3, b_c, chi_c, 0.3)):
+        h_eff, j = reference_lindblad(dict(H_S=H3, H_A=h_a, V=v, beta=beta, chi=chi, lam=lam))
+        h = h + (h_eff - H3)
+        jumps += j
+    reference = qt.steadystate(qt.Qobj(h), [qt.Qobj(j) for j in jumps]).full()
+    ness = np.asarray(cb.steady_state(model))
+    np.testing.assert_allclose(ness, reference, atol=1e-10)
+    w_c = np.asarray(cb.coherent_work_rate(model, ness))
+    q_inc = np.asarray(cb.incoherent_heat_rate(model, ness))
+    np.testing.assert_allclose(w_c.sum() + q_inc.sum(), 0.0, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(cb.ancilla_heat_rate(model, ness)), -(w_c + q_inc), atol=1e-15)
+    pi = float(cb.entropy_production_rate(model, ness))
+    np.testing.assert_allclose(pi, -(b_h * q_inc[0] + b_c * q_inc[1]), rtol=1e-10)
+    assert pi > 0
