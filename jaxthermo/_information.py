@@ -405,7 +405,7 @@ _QUANTUM_ALPHA_WINDOW = 1e-6
 
 def _near_one(rho, sigma, alpha, direct):
     """``D_1 + (α − 1) V/2`` for ``|α − 1| < 10⁻⁶`` (Petz and sandwiched share this first-order term, V = Tr ρ(log ρ −
-    log σ)² − D_1², the relative entropy variance; Lin & Tomamichel, J. Math. Phys. 56, 022205 (2015)), where
+    log σ)² − D_1², the relative entropy variance; Lin & Tomamichel, Quantum Inf. Process. 14, 1501 (2015)), where
     ``log Tr(·)/(α − 1)`` loses ε/|α − 1| (D 0.035 off at α = 1 − 10⁻¹⁴); ``direct`` where supp ρ ⊄ supp σ."""
     d_one = relative_entropy(rho, sigma)
     spectrum = _resolved_spectrum(sigma)
