@@ -648,7 +648,8 @@ class MultiSpeciesModel:
             for j, s in enumerate(species[1:], start=1):
                 if np.shape(s.H_S) != np.shape(first.H_S) or not _same_matrix(s.H_S, first.H_S):
                     raise ValueError(f"species[{j}].H_S differs from species[0].H_S: all species share H_S")
-                if not np.allclose(s.tau, first.tau, rtol=1e-12, atol=0):
+                # to the precision of the coarser τ (rtol 1e-12 refused float32(0.01) against 0.01)
+                if not _same_matrix(s.tau, first.tau):
                     raise ValueError(f"species[{j}].tau differs from species[0].tau: all species share tau")
 
     def replace(self, **changes) -> MultiSpeciesModel:

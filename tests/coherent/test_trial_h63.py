@@ -283,3 +283,23 @@ def test_qutrit_between_two_baths_of_different_ancillae():
     pi = float(cb.entropy_production_rate(model, ness))
     np.testing.assert_allclose(pi, -(b_h * q_inc[0] + b_c * q_inc[1]), rtol=1e-10)
     assert pi > 0
+
+
+def test_species_share_tau_to_the_precision_of_the_coarser_one():
+    """A float32 species with τ = float32(0.01) beside a float64 one with τ = 0.01 was refused ('species[1].tau differs
+    from species[0].tau'): the rtol 1e-12 check saw float32's rounding (2.2e-8 relative) as another τ. Now τ is
+    compared to the coarser precision (as H_S is); a τ 1e-4 apart is still refused. The pair runs like NumPy's cycle."""
+    tau32 = np.float32(0.01)
+    hot = cb.qubit_example(beta=0.5, lam=0.2, tau=jnp.asarray(tau32), dtype=jnp.float32)
+    cold = cb.qubit_example(beta=2.0, lam=0.1, tau=np.float64(0.01))
+    pair = cb.MultiSpeciesModel((hot, cold))
+    with pytest.raises(ValueError, match=r"species\[1\]\.tau differs"):
+        cb.MultiSpeciesModel((cold, cb.qubit_example(beta=0.5, tau=0.010001)))
+    h = np.diag([-0.5, 0.5])
+    v = np.kron(SM.T, SM) + np.kron(SM, SM.T)
+    sx = np.array([[0.0, 1.0], [1.0, 0.0]])
+    rho = np.array([[0.3, 0.2], [0.2, 0.7]], dtype=complex)
+    states = np.asarray(cb.stroboscopic_trajectory(pair, rho, 10).states)
+    for _ in range(10):
+        rho = numpy_cycle([(h, h, v, 0.5, sx, 0.2), (h, h, v, 2.0, sx, 0.1)], rho, 0.01)
+    np.testing.assert_allclose(states[-1], rho, atol=1e-6)
