@@ -255,7 +255,7 @@ def steady_state(model) -> jnp.ndarray:
     the device with ``validate = "always"`` (:func:`jaxthermo._validation.error_if`).
     """
     rho, cond = _steady_state(model)
-    tol = steady_state_rcond(rho.dtype, model.dims[0])
+    tol = steady_state_rcond(coarsest_dtype(model), model.dims[0])
     if not is_concrete(cond):
         error_if(~(cond >= tol), _NOT_UNIQUE + " (inverse condition {value}, threshold " + f"{tol:.3g})", cond)
     elif value_checks_enabled():
@@ -280,6 +280,13 @@ def steady_state_rcond(dtype, d: int) -> float:
     return 100.0 * d * d * float(jnp.finfo(dtype).eps)
 
 
+def coarsest_dtype(model):
+    """The complex dtype of the least precise species: the rounding that decides whether the Liouvillian's kernel is
+    resolved. A float32 species beside a float64 one is computed in complex128 but carries float32 rounding (two
+    species sharing a dark state: a state was returned under the float64 threshold though none is unique)."""
+    return max((complex_dtype(s) for s in model.species), key=lambda t: float(jnp.finfo(t).eps))
+
+
 @jax.jit
 def _steady_state(model):
     return map_over_models(_steady_state_one, model)
@@ -292,7 +299,7 @@ def _steady_state_one(model, where_unique: bool = False):
     d = model.dims[0]
     trace_row = jnp.eye(d, dtype=lv.dtype).reshape(d * d)
     cond = _uniqueness_condition(jax.lax.stop_gradient(model), trace_row)
-    unique = cond >= steady_state_rcond(jnp.real(lv).dtype, d) if where_unique else True
+    unique = cond >= steady_state_rcond(coarsest_dtype(model), d) if where_unique else True
 
     def solve(row, value):
         # row ``row`` of 𝓛 replaced by ``value`` (the trace functional, or the unit vector fixing one entry to 1)

@@ -303,3 +303,31 @@ def test_species_share_tau_to_the_precision_of_the_coarser_one():
     for _ in range(10):
         rho = numpy_cycle([(h, h, v, 0.5, sx, 0.2), (h, h, v, 2.0, sx, 0.1)], rho, 0.01)
     np.testing.assert_allclose(states[-1], rho, atol=1e-6)
+
+
+def test_a_shared_dark_state_is_not_unique_in_mixed_precision():
+    """A qutrit whose two excited levels decay through one ancilla transition keeps the dark state (|1⟩ − |2⟩)/√2
+    (Frigerio: a non-trivial commutant), so no steady state is unique. Written in a rotated basis, a float32 species
+    beside a float64 one sharing that dark state was solved under the float64 threshold 100·d²·ε₆₄ and returned a
+    state, the float32 rounding of the first breaking the degeneracy. Now the threshold is the coarsest species'
+    (float32), and the pair is refused like each species alone; a unique mixed-precision pair is still solved."""
+    h_s = np.diag([0.0, 1.0, 1.0])
+    l1, l2 = np.zeros((3, 3)), np.zeros((3, 3))
+    l1[0, 1] = l2[0, 2] = 1.0
+    coupling = cb.EigenoperatorCoupling(np.stack([l1, l2]), np.stack([SM, SM]), [0.5, 0.5], [1.0, 1.0])
+    rng = np.random.default_rng(0)
+    u = np.linalg.qr(rng.normal(size=(3, 3)) + 1j * rng.normal(size=(3, 3)))[0]
+    h_r = u @ h_s @ u.conj().T
+    v_r = np.kron(u, np.eye(2)) @ np.asarray(coupling.interaction()) @ np.kron(u, np.eye(2)).conj().T
+    sx = np.array([[0.0, 1.0], [1.0, 0.0]])
+    single = cb.CoherentCollisionModel(
+        h_r.astype(np.complex64), H2.astype(np.float32), v_r.astype(np.complex64), 1.0, sx.astype(np.float32), 0.1, 0.01
+    )
+    double = quiet_model(h_r, H2, 0.3 * v_r, 2.0, sx, 0.0, 0.01)
+    for model in (single, double, cb.MultiSpeciesModel((single, double)), cb.MultiSpeciesModel((double, single))):
+        with pytest.raises(ValueError, match="not unique"):
+            cb.steady_state(model)
+    hot = cb.qubit_example(beta=0.5, lam=0.2, dtype=jnp.float32)
+    cold = cb.qubit_example(beta=2.0, lam=0.1)
+    ness = np.asarray(cb.steady_state(cb.MultiSpeciesModel((hot, cold))))
+    np.testing.assert_allclose(np.trace(ness), 1.0, atol=1e-12)
