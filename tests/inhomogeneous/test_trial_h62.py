@@ -190,3 +190,42 @@ def test_draws_of_a_non_real_dtype_are_refused(law, dtype):
         law.sample(jax.random.key(0), (3,), dtype)
     draws = law.sample(jax.random.key(0), (4000,), jnp.float64)
     assert draws.dtype == jnp.float64 and abs(float(jnp.var(draws)) - float(law.variance)) < 0.1 * float(law.variance)
+
+
+def _decimal_free_energy(p, x, alpha):
+    """βF_α(p‖τ_S) = D_α(p‖τ_S) − log Z_S (g0 = 1, x = βg0) in 120-digit decimals, [ATO19] eq. (32)."""
+    with localcontext() as ctx:
+        ctx.prec = 120
+        d = len(p)
+        w = [(-x * (Decimal(j) - Decimal(d - 1) / 2)).exp() for j in range(d)]
+        z = sum(w)
+        q = [wj / z for wj in w]
+        if alpha == np.inf:
+            div = max(pj / qj for pj, qj in zip(p, q)).ln()
+        elif alpha == 1:
+            div = sum(pj * (pj / qj).ln() for pj, qj in zip(p, q))
+        else:
+            a = Decimal(alpha)
+            div = (1 if a > 0 else -1) * sum(pj**a * qj ** (1 - a) for pj, qj in zip(p, q)).ln() / (a - 1)
+        return div - z.ln()
+
+
+@pytest.mark.parametrize(("d", "x", "delta"), [(2, 40.0, 0.3), (5, 40.0, -0.3), (5, 5.0, 1.5)])
+def test_second_laws_of_a_full_swap_into_a_cold_system(d, x, delta):
+    # at θ = π/2 the system leaves with ≈ τ(δ), whose populations q_j(δ) ≪ ε p_j: as p + s²(q − p) they were lost
+    # (0 or rounding noise), so ΔF_{−2} was +inf and ΔF_∞ −3.67 for −1.87 (d = 5, βg0 = 40, δ = −0.3)
+    theta = np.pi / 2
+    model = jt.InhomogeneousReservoir(d=d, beta=x, g0=1.0, theta=theta)
+    p = np.linspace(1.0, 3.0, d)
+    p /= p.sum()
+    alphas = [-2.0, 0.5, 1.0, 2.0, 7.0, np.inf]
+    got = jt.collision_second_laws(model, np.diag(p), delta, alphas)
+    with localcontext() as ctx:
+        ctx.prec = 120
+        xd, c2, s2 = Decimal(x), Decimal(np.cos(theta)) ** 2, Decimal(np.sin(theta)) ** 2
+        w = [(-xd * (1 + Decimal(delta)) * j).exp() for j in range(d)]
+        q = [wj / sum(w) for wj in w]
+        before = [Decimal(v) for v in p]
+        after = [c2 * pj + s2 * qj for pj, qj in zip(before, q)]  # ρ' = c²ρ + s²τ(δ) ([ATO19] eq. (8))
+        expected = [float(_decimal_free_energy(after, xd, a) - _decimal_free_energy(before, xd, a)) for a in alphas]
+    np.testing.assert_allclose(np.asarray(got.free_energy_change) * x, expected, rtol=1e-12)
