@@ -549,7 +549,8 @@ def validate(model, atol: float = 1e-10) -> None:
     # H_A's eigenvectors are known to its resolution over the smallest gap between levels (an offset c·1 rounds
     # its entries to ε·c): a χ off-shell for the exact H_A keeps that much weight on the rounded one's eigenspaces
     gap = np.min(np.where(same, np.inf, np.abs(e[..., :, None] - e[..., None, :])), axis=(-2, -1))
-    resolution = DEGENERACY_ULPS * d_a * np.finfo(float).eps * np.max(np.abs(e), axis=-1)
+    # ε of the model's precision: float64's refused a rotated float32 χ (diagonal 8.5e-9 in H_A's eigenbasis)
+    resolution = DEGENERACY_ULPS * d_a * np.finfo(complex_dtype(model)).eps * np.max(np.abs(e), axis=-1)
     chi_size = np.max(np.abs(chi))
     allowed = atol * max(1.0, float(chi_size)) + chi_size * np.where(np.isfinite(gap), resolution / gap, 0.0)
     on_shell = np.max(np.abs(np.where(same, chi_e, 0.0)), axis=(-2, -1))
@@ -584,8 +585,14 @@ def validate(model, atol: float = 1e-10) -> None:
     rho_th = (u * p[..., None, :]) @ np.conj(np.swapaxes(u, -1, -2))
     first_moment = np.asarray(partial_trace(v @ np.kron(np.eye(d_s), rho_th), (d_s, d_a), 0))
     v_size = float(np.max(np.abs(v)))
+    # relative 1e-8, or 100 ε of the model's precision if coarser: a float32 model rounds [V, H_S + H_A] to ~1e-8
+    rtol = max(1e-8, 100 * float(np.finfo(complex_dtype(model)).eps))
     _warn_if_nonzero(
-        first_moment, v_size, "Tr_A(V rho_th) != 0", "the master-equation limit of [WCCM] eq. (6) assumes it vanishes"
+        first_moment,
+        v_size,
+        "Tr_A(V rho_th) != 0",
+        "the master-equation limit of [WCCM] eq. (6) assumes it vanishes",
+        rtol,
     )
     h0 = np.kron(np.asarray(centered(h_s)), np.eye(d_a)) + np.kron(np.eye(d_s), np.asarray(centered(h_a)))
     _warn_if_nonzero(
@@ -593,15 +600,16 @@ def validate(model, atol: float = 1e-10) -> None:
         v_size * float(np.max(np.abs(h0))),
         "[V, H_S + H_A] != 0",
         "the collisions do global work; W = 0 (docs/coherent.md) assumes strict energy conservation",
+        rtol,
     )
 
 
-def _warn_if_nonzero(x, scale, what, consequence):
-    """A ``UserWarning`` when ``max|x|`` exceeds 1e-8 of ``scale`` (max|V|, or max|V|·max|H_S + H_A − μ| for the
-    commutator): relative, so energies in any unit are judged alike (a floor of 1 on max|V| silenced both warnings
-    for energies in units of 10⁻¹²)."""
+def _warn_if_nonzero(x, scale, what, consequence, rtol=1e-8):
+    """A ``UserWarning`` when ``max|x|`` exceeds ``rtol`` (1e-8; 100 ε₃₂ for a float32 model, whose own rounding
+    warned) of ``scale`` (max|V|, or max|V|·max|H_S + H_A − μ| for the commutator): relative, so energies in any
+    unit are judged alike (a floor of 1 on max|V| silenced both warnings for energies in units of 10⁻¹²)."""
     size = float(np.max(np.abs(x)))
-    if size > 1e-8 * scale:
+    if size > rtol * scale:
         warnings.warn(f"{what} (max entry {size:.3g}): {consequence}", UserWarning, stacklevel=4)
 
 

@@ -331,3 +331,24 @@ def test_a_shared_dark_state_is_not_unique_in_mixed_precision():
     cold = cb.qubit_example(beta=2.0, lam=0.1)
     ness = np.asarray(cb.steady_state(cb.MultiSpeciesModel((hot, cold))))
     np.testing.assert_allclose(np.trace(ness), 1.0, atol=1e-12)
+
+
+def test_a_rotated_float32_model_does_not_warn_about_its_own_rounding():
+    """The qubit example written in a rotated basis in float32 is energy conserving, but construction warned
+    '[V, H_S + H_A] != 0 (max entry ~1e-8): the collisions do global work': the warning's relative 1e-8 lies below
+    float32's rounding. Now the threshold is max(1e-8, 100 ε) of the model's precision; a detuning of 1e-3 still warns,
+    and the one-collision work of the rotated model is 0 to float32 precision (NumPy: W = 0 exactly)."""
+    rng = np.random.default_rng(7)
+    u = np.linalg.qr(rng.normal(size=(2, 2)) + 1j * rng.normal(size=(2, 2)))[0]
+    h = u @ np.diag([-0.5, 0.5]) @ u.conj().T
+    sm = u @ SM @ u.conj().T
+    v = np.kron(sm.conj().T, sm) + np.kron(sm, sm.conj().T)
+    chi = sm + sm.conj().T
+    c64 = np.complex64
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model = cb.CoherentCollisionModel(h.astype(c64), h.astype(c64), v.astype(c64), 1.0, chi.astype(c64), 0.2, 0.01)
+    assert abs(float(cb.collide(model, np.eye(2) / 2).work)) < 1e-7
+    detuned = (1.001 * h).astype(c64)
+    with pytest.warns(UserWarning, match=r"\[V, H_S \+ H_A\] != 0"):
+        cb.CoherentCollisionModel(h.astype(c64), detuned, v.astype(c64), 1.0, chi.astype(c64), 0.2, 0.01)
