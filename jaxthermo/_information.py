@@ -22,7 +22,7 @@ from ._linalg import hermitian_function as hermitian_function
 from ._linalg import hermitian_function_of
 from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal
 from ._qutip import qobj_inputs
-from ._validation import check_density_matrix, check_orders, check_populations, is_concrete
+from ._validation import check_density_matrix, check_finite_temperature, check_orders, check_populations, is_concrete
 
 
 def support_tolerance(dtype) -> float:
@@ -206,9 +206,11 @@ def free_energy(p, beta, g, alpha) -> jnp.ndarray:
 
     ``τ_S`` is thermal for ``g s_z`` at inverse temperature β; ``p`` are the populations (..., d).
     Evaluated with ``log τ_S``, so it stays finite at large βg. In the precision of ``p``, as
-    :func:`divergences_to_thermal` (float32 ``p`` with a Python-float β gave float64).
+    :func:`divergences_to_thermal` (float32 ``p`` with a Python-float β gave float64). β = 0 (infinite
+    temperature, F_α infinite): ``ValueError``; near it F_α carries an absolute error ~ε max(D_α, log Z_S)/β.
     """
     check_populations(p, "p")
+    check_finite_temperature(beta)
     p = jnp.asarray(p)
     rdt = float_dtype_of(p)
     p, beta, g = p.astype(rdt), jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt)
@@ -727,8 +729,9 @@ def quantum_free_energy(rho, beta, g, alpha) -> jnp.ndarray:
     """``F_α(ρ‖τ_S) = [D_α(ρ‖τ_S) − log Z_S]/β`` with :func:`quantum_renyi_divergence` (through
     :func:`quantum_divergence_to_diagonal`: finite for every finite β).
 
-    In the precision of ρ (a complex64 ρ with a Python-float β gave float64)."""
+    In the precision of ρ (a complex64 ρ with a Python-float β gave float64). β = 0: ``ValueError``."""
     rho = _state(rho, "rho")
+    check_finite_temperature(beta)
     rdt = jnp.real(rho).dtype
     beta, g = jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt)
     d = rho.shape[-1]

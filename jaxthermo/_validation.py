@@ -264,6 +264,19 @@ def check_real_scalar(x, name: str, *, positive: bool = False) -> None:
         raise ValueError(f"{name}={x!r}: must be a finite real number{' > 0' if positive else ''}")
 
 
+def check_finite_temperature(beta, name: str = "beta") -> None:
+    """``ValueError`` naming ``name`` if a concrete β has an entry 0: the free energies F_α = [D_α − log Z_S]/β
+    (docs/information.md §3) are then infinite or 0/0 (they were NaN or −∞ without a word), while β F_α =
+    D_α − log Z_S stays finite; skipped for traced β."""
+    if not should_validate(beta):
+        return
+    if np.any(np.asarray(beta) == 0):
+        raise ValueError(
+            f"{name}=0: the free energy F_alpha = [D_alpha - log Z]/beta is infinite (or undefined) at infinite "
+            "temperature; beta*F_alpha = D_alpha - log Z is finite (divergences_to_thermal, log_partition_function)"
+        )
+
+
 def check_nonnegative(x, name: str) -> None:
     """Raise naming ``name`` unless a concrete ``x`` (any shape) is real, finite and >= 0
     (``TypeError`` for a non-number, ``ValueError`` for a bad value); skipped for traced values."""

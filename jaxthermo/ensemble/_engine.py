@@ -29,6 +29,7 @@ from .._qutip import as_array
 from .._runtime import lapack_splits_batches
 from .._validation import (
     check_density_matrix,
+    check_finite_temperature,
     check_numeric,
     check_orders,
     check_positive_int,
@@ -418,6 +419,9 @@ def run_grid(
     if np.ndim(alphas) > 1:  # [[1, 2], [3, 0.5]] ran as four orders, flattened
         raise ValueError(f"alphas: a Rényi order or a 1-d sequence of them; got shape {np.shape(alphas)}")
     alphas = check_orders(alphas)
+    if alphas and DELTAS in tuple(wrt or ()):  # dsens_free_energy = ∂D_α/∂δ / β
+        for m in models:
+            check_finite_temperature(m.beta, "model.beta")
     divergence_every = resolve_divergence_every(divergence_every, models[0], coherent, n_steps)
     mesh = make_mesh(devices)
     n_dev = mesh.devices.size

@@ -34,7 +34,14 @@ import numpy as np
 from .._config import config
 from .._dtypes import as_state, cast_floats
 from .._qudit import has_coherences
-from .._validation import check_density_matrix, check_finite, check_orders, check_positive_int, is_concrete
+from .._validation import (
+    check_density_matrix,
+    check_finite,
+    check_finite_temperature,
+    check_orders,
+    check_positive_int,
+    is_concrete,
+)
 from ..inhomogeneous import collision_step, free_energies
 from ._engine import check_model, seed_key_of, shared_per_device
 from ._kernel import scan_thetas
@@ -331,6 +338,8 @@ def ensemble_mean(
         )
     if observable == "free_energy" and alpha is None:
         raise ValueError('alpha: observable="free_energy" needs the Rényi order, e.g. alpha=1.0')
+    if observable == "free_energy":
+        check_finite_temperature(model.beta, "model.beta")
     for name, value in (("alpha", alpha), ("quantum", quantum)):
         if value is not None and observable != "free_energy":  # was ignored: the mean of W_N for alpha=2
             raise ValueError(f'{name}={value!r}: only observable="free_energy" takes it; got observable={observable!r}')
