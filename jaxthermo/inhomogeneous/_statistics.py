@@ -100,8 +100,9 @@ class Support(NamedTuple):
 
 
 def quadratic_support(coeffs: Quadratic) -> Support:
-    """``(y_min, y_max)`` of the quadratic map: the vertex bounds y from one side (D ≥ 0). At A = 0 the
-    map is linear: the whole line for B ≠ 0, the point C for B = 0 (0·b²/(4·0) gave an empty
+    """``(y_min, y_max)`` of the quadratic map: the vertex bounds y from one side (D ≥ 0).
+
+    At A = 0 the map is linear: the whole line for B ≠ 0, the point C for B = 0 (0·b²/(4·0) gave an empty
     (−∞, −∞) or a NaN bound, e.g. the temperature kind's heat at βg0 = 10⁻²⁰⁰, where A ∝ (βg0)³ underflows)."""
     a, b, c = coeffs
     flat = a == 0

@@ -249,3 +249,23 @@ def test_monte_carlo_means_against_the_quadrature_with_a_tolerance_that_catches_
     heat = np.asarray(e.heat)
     misprint = float(jt.inhomogeneous.small_delta_mean_heat(model, rho, 0.15**2)) + s2 * np.sum(m * 0.5 * ddq) * 0.15**2
     assert abs(heat.mean() - misprint) > 10 * heat.std(ddof=1) / np.sqrt(heat.size)
+
+
+@pytest.mark.parametrize(("theta", "rtol"), [(0.3, 2e-3), (0.05, 0.1)])
+def test_float32_free_energy_changes_of_a_weak_collision(theta, rtol):
+    # ΔF_α = ΔD_α/β: as F_α(ρ') − F_α(ρ) each F_α ≈ −0.8 carried ε|F_α|, ΔF_1 1.6 % off at θ = 0.3 and 100 % at
+    # θ = 0.05 (ΔF ~ 10⁻⁷). Reference: 120-digit F_α of the float32 states the call itself holds
+    x, delta, alphas = 1.0, np.float32(0.1), [0.5, 1.0, 2.0, np.inf]
+    model = jt.InhomogeneousReservoir(d=2, beta=x, g0=1.0, theta=theta)
+    rho = np.diag([0.75, 0.25]).astype(np.float32)
+    got = jt.collision_second_laws(model, rho, delta, alphas)
+    after = np.real(np.diagonal(np.asarray(jt.inhomogeneous.collide(model, rho, delta)[0])))
+    before = [Decimal(float(v)) for v in np.diagonal(rho)]
+    after = [Decimal(float(v)) for v in after]
+    expected = [
+        float(_decimal_free_energy(after, Decimal(x), a) - _decimal_free_energy(before, Decimal(x), a)) for a in alphas
+    ]
+    np.testing.assert_allclose(np.asarray(got.free_energy_change, np.float64) * x, expected, rtol=rtol)
+    states = np.stack([rho, np.diag(np.asarray([float(v) for v in after], np.float32))])
+    changes = jt.free_energy_changes(model, states, alphas)
+    np.testing.assert_allclose(np.asarray(changes[0], np.float64) * x, expected, rtol=rtol)
