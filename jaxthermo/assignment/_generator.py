@@ -75,6 +75,12 @@ def _check_generator_dimension(generator: Callable, d: int):
     """``ValueError`` naming ``d`` unless ``generator`` maps (d, d) arrays to (d, d) arrays (shapes
     only); returns the shape and dtype of the image of a complex64 matrix."""
     check_dimension(d, "d")
+    if not callable(generator):  # a (d², d²) matrix (exact_generator's) was blamed on d ("does not act on (d, d)")
+        raise TypeError(
+            f"generator: must be a callable ρ ↦ L(ρ) on ({d}, {d}) arrays; got {type(generator).__name__} of shape "
+            f"{np.shape(generator)}. For a superoperator matrix S (row-major vec, e.g. exact_generator's) pass "
+            "functools.partial(jaxthermo._superoperators.apply_superoperator, S)"
+        )
     try:
         out = jax.eval_shape(generator, jax.ShapeDtypeStruct((d, d), jnp.complex64))
     except jax.errors.JAXTypeError as exc:  # NumPy on a tracer, Python control flow on values: not a shape problem

@@ -168,6 +168,12 @@ class GlobalEnergetics(NamedTuple):
     # where estimate_error=False skipped it); constant H, the rounding of e^{−iHt}, 4ε·max‖H_X‖·(max|E|·t + D)
     integration_error: jnp.ndarray
 
+    @property
+    def weak_coupling_heat(self) -> jnp.ndarray:
+        """``∫Tr{H_S(t) ρ̇_S} = Q̃_S``, the weak-coupling heat evaluated on the exact state (T,): ``ΔŨ_S`` for a
+        constant H_S (docs/assignment.md §2), as :attr:`QuadraticEnergetics.weak_coupling_heat`."""
+        return self.heats[0]
+
 
 def one_state(rho, name: str, d: int) -> jnp.ndarray:
     """``rho`` as an array after checking it is one density matrix (d, d) (``ValueError`` naming
@@ -527,6 +533,18 @@ def resolvable_rcond(rcond, dtype):
     return jnp.maximum(rcond, RCOND_ROUNDING * jnp.finfo(dtype).eps)
 
 
+def check_rcond(rcond, ratio: str = "σ_min/σ_max(Φ_t)") -> None:
+    """``rcond``: a finite real number in (0, 1) (``ValueError`` naming it otherwise; traced: skipped). The ratio it
+    thresholds, σ_min/σ_max of Φ_t or σ_min of the contraction G(t), is at most 1, so ``rcond`` >= 1 flagged every
+    time, t = 0 (the identity map) included, and made every minimal-dissipation result NaN (docs/assignment.md §3)."""
+    check_real_scalar(rcond, "rcond", positive=True)
+    if should_validate(rcond) and float(np.asarray(rcond)) >= 1.0:
+        raise ValueError(
+            f"rcond={rcond!r}: must be < 1; {ratio} is at most 1, so rcond >= 1 flags every time (t = 0 too) as "
+            "singular and every minimal-dissipation result would be NaN"
+        )
+
+
 def generator_from_map(phi, phi_dot):
     """L_t = Φ̇_t Φ_t^{−1} for (n, n) superoperators (a linear solve, no explicit inverse)."""
     return jnp.linalg.solve(phi.T, phi_dot.T).T
@@ -538,10 +556,10 @@ def exact_generator(model: GlobalModel, rho_env, t, *, rcond: float = 1e-8):
 
     L_t diverges where Φ_t is singular (docs/assignment.md §3): there the solve returns rounding noise of
     arbitrary size (2e11 at a singular point of a 2 ⊗ 3 model), so a ``RuntimeWarning`` is issued when
-    ``σ_min(Φ_t)/σ_max(Φ_t) < rcond`` (a finite number > 0, default 1e-8 as in :func:`minimal_dissipation`, raised
+    ``σ_min(Φ_t)/σ_max(Φ_t) < rcond`` (a finite number in (0, 1), default 1e-8 as in :func:`minimal_dissipation`, raised
     to 100 ε of the run's precision, 1.2e-5 in float32; concrete ``t`` only, skipped under ``jit``).
     """
-    check_real_scalar(rcond, "rcond", positive=True)
+    check_rcond(rcond)
     phi, phi_dot = reduced_map(model, rho_env, t)
     if should_validate(phi):
         if not np.all(np.isfinite(np.asarray(phi))):  # inverse_condition would name its own argument, `matrix`
@@ -661,7 +679,7 @@ def minimal_dissipation(
       rho_env: (d_E, d_E) initial environment state.
       times: (T,) non-decreasing, ≥ 0.
       order: Gauss–Legendre nodes per interval (positive integer).
-      rcond: threshold on σ_min(Φ_t)/σ_max(Φ_t), a finite number > 0; at least 100 ε of the run's precision is
+      rcond: threshold on σ_min(Φ_t)/σ_max(Φ_t), a finite number in (0, 1); at least 100 ε of the run's precision is
         used (1.2e-5 in float32, where σ_min/σ_max is rounding below ≈ 1e-7; docs/assignment.md §3).
       trace: Tr K_S, a finite real scalar (default Tr H_S).
       quadrature_tol: None (default, no check) or a finite number > 0: warn when ``quadrature_error``
@@ -674,7 +692,7 @@ def minimal_dissipation(
     d_s, d_e = model.dims
     check_time_grid(times)
     order = check_positive_int(order, "order")
-    check_real_scalar(rcond, "rcond", positive=True)
+    check_rcond(rcond)
     rho_s0, rho_env = one_state(rho_s0, "rho_s0", d_s), one_state(rho_env, "rho_env", d_e)
     cdt = complex_dtype_for(jnp.result_type(jnp.asarray(rho_s0).dtype, jnp.asarray(rho_env).dtype))  # the states'
     rho_s0 = jnp.asarray(rho_s0).astype(cdt)

@@ -36,7 +36,6 @@ from .._validation import (
     check_hermitian,
     check_numeric,
     check_positive_int,
-    check_real_scalar,
     check_time_grid,
     register_checked_dataclass,
     should_validate,
@@ -54,7 +53,7 @@ from ._assignment import (
     minimal_dissipation_assignment,
     warn_quadrature_error,
 )
-from ._global import resolvable_rcond, warn_singular
+from ._global import check_rcond, resolvable_rcond, warn_singular
 from ._propagator import phases, propagator_rows, spectral_decomposition, warn_phase_rounding
 
 STATISTICS = ("fermion", "boson")
@@ -444,7 +443,7 @@ def quadratic_energetics(
         start at ``times[0]`` and a zero-length interval contributes 0.
       reservoir: 1 or 2, the reservoir playing the system.
       order: Gauss–Legendre nodes per interval (positive integer).
-      rcond: threshold on σ_min(G(t)) (G is a contraction, σ_max ≤ 1), a finite number > 0; at least 100 ε of the
+      rcond: threshold on σ_min(G(t)) (G is a contraction, σ_max ≤ 1), a finite number in (0, 1); at least 100 ε of the
         run's precision is used (1.2e-5 in float32, where σ_min(G) of 60 + 60 modes came out 1.2e-6 at a zero).
       batch_size: times evaluated together (memory/speed trade-off; 1 evaluates them one by one).
       quadrature_tol: None (default, no check) or a finite number > 0: warn when ``quadrature_error``
@@ -456,7 +455,7 @@ def quadratic_energetics(
     check_choice(reservoir, "reservoir", (1, 2))
     check_time_grid(times)
     order = check_positive_int(order, "order")
-    check_real_scalar(rcond, "rcond", positive=True)
+    check_rcond(rcond, "σ_min(G(t)) (G a block of a unitary)")
     batch_size = check_positive_int(batch_size, "batch_size")
     if reservoir == 2:
         model = model.swapped()
