@@ -13,7 +13,7 @@ The closed form ``ρ' = cos²θ ρ + sin²θ τ + i sinθ cosθ [τ, ρ]`` becom
 (logistic) the ground population of τ(δ) and ``w = q0 − a`` (``= −q1 = −σ(−β_r g_r)`` for ``a = 1``,
 each logistic evaluated where it is accurate):
 
-    u' = u − sin²θ (u − w),      ρ_01' = ρ_01 (cos²θ + i sinθ cosθ (2w + 2a − 1)),
+    u' = u − sin²θ (u − w)  (w + cos²θ (u − w) for sin²θ > ½),      ρ_01' = ρ_01 (cos²θ + i sinθ cosθ (2w + 2a − 1)),
 
 and with ``Σ_j m_j (q_j − p_j) = p0 − q0 = u − w``: ``ΔU = g0 sin²θ (u − w)``, ``Q = g_r sin²θ (u − w)``,
 ``W = ΔU − Q`` written as ``−δ g0 sin²θ (u − w)`` (Hamiltonian kind; 0 for the temperature kind)
@@ -69,8 +69,11 @@ def qubit_collision(model, state, delta, theta, offset=0.0):
     else:
         work = jnp.zeros_like(du)
     # u' = u − sin²θ (u − w): its fixed point is w exactly; c2 u + s2 w had c2 + s2 ≠ 1 by ~ε, a fixed point
-    # off by ~ε/sin²θ (float32, θ = 0.003, 3·10⁴ collisions: mean p0 0.744696 for 0.745091)
-    new = (u - s2 * shift, c2 * x - phase * y, c2 * y + phase * x)
+    # off by ~ε/sin²θ (float32, θ = 0.003, 3·10⁴ collisions: mean p0 0.744696 for 0.745091). For sin²θ > ½ as
+    # w + cos²θ (u − w), the same fixed point: at the full swap θ = π/2, u − (u − w) lost a cold reservoir's
+    # w ≪ ε|u| (p1 0 for e^{−40}: D_−2 +∞ for 0), as the generic partial swap did (docs/inhomogeneous.md §13)
+    new_u = jnp.where(s2 > 0.5, w + c2 * shift, u - s2 * shift)
+    new = (new_u, c2 * x - phase * y, c2 * y + phase * x)
     return new, Energetics(work=work, heat=g_r * s2 * shift, energy_change=du)
 
 
