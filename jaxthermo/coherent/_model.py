@@ -191,7 +191,9 @@ def complex_dtype(model) -> Any:
 
 @model_b
 def thermal_ancilla(model) -> jnp.ndarray:
-    """``ρ_A^th = e^{−βH_A}/Z_A`` (d_A, d_A) of one species (a MultiSpeciesModel: ``ValueError`` naming ``model``)."""
+    """``ρ_A^th = e^{−βH_A}/Z_A`` (d_A, d_A).
+
+    Of one species (a MultiSpeciesModel: ``ValueError`` naming ``model``)."""
     require_single_species(model, "thermal_ancilla")
     return gibbs_state(as_complex(model.H_A, complex_dtype(model)), model.beta)
 
