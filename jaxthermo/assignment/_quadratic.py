@@ -446,7 +446,8 @@ def quadratic_energetics(
       rcond: threshold on σ_min(G(t)) (G is a contraction, σ_max ≤ 1), a finite number in (0, 1); at least 100 ε of the
         run's precision is used (1.2e-5 in float32, where σ_min(G) of 60 + 60 modes came out 1.2e-6 at a zero).
       batch_size: times evaluated together (memory/speed trade-off; 1 evaluates them one by one).
-      quadrature_tol: None (default, no check) or a finite number > 0: warn when ``quadrature_error``
+      quadrature_tol: None (default: warn only where the estimate exceeds a tenth of the largest |Q^md|,
+        |ΔU^md|: no reliable digit, docs/assignment.md §3) or a finite number > 0: warn when ``quadrature_error``
         exceeds it anywhere on the grid.
       estimate_error: False skips the check rule (``order`` instead of ``2·order + 1`` evaluations per
         interval, for sweeps where speed matters); ``quadrature_error`` is then NaN.
@@ -464,7 +465,12 @@ def quadratic_energetics(
     rcond = resolvable_rcond(rcond, jnp.real(m).dtype)  # float32: σ_min(G) is rounding below ≈ 10 ε (60 + 60 modes)
     result = _quadratic_core(model, jnp.asarray(times), rcond, order, batch_size, bool(estimate_error))
     warn_singular(result.singular, result.singular_nodes, result.times, result.nodes, "G(t)")
-    warn_quadrature_error(result.quadrature_error, result.times, quadrature_tol)
+    warn_quadrature_error(
+        result.quadrature_error,
+        result.times,
+        quadrature_tol,
+        values=(result.minimal_dissipation.heat, result.minimal_dissipation.energy_change),
+    )
     return result
 
 
