@@ -233,3 +233,12 @@ def model_a_chunk_run(model, rho0, edges, mask, *, n_steps, alphas, coherent, ti
         assert "pallas_call" in str(jax.make_jaxpr(kernel)(*args))
     with folded_sums(not tiled):
         return jax.jit(kernel)(*args)
+
+
+def numpy_swap(d):
+    """The SWAP of two qudits, |a⟩|b⟩ → |b⟩|a⟩, as a NumPy (d², d²) matrix (independent of ``jaxthermo._qudit``)."""
+    s = np.zeros((d * d, d * d))
+    for a in range(d):
+        for b in range(d):
+            s[b * d + a, a * d + b] = 1
+    return s

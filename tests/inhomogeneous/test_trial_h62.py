@@ -16,6 +16,7 @@ from scipy import integrate
 import jaxthermo as jt
 from jaxthermo.ensemble._sampling import sample_deltas
 from jaxthermo.inhomogeneous import population_derivatives
+from tests.helpers import numpy_swap
 
 
 def _decimal_derivatives(d, x):
@@ -105,14 +106,6 @@ def test_meaningless_inputs_raise_naming_the_parameter():
     assert res.accumulated_work.shape == (1,)
 
 
-def _swap(d):
-    s = np.zeros((d * d, d * d))
-    for i in range(d):
-        for j in range(d):
-            s[j * d + i, i * d + j] = 1
-    return s
-
-
 @pytest.mark.parametrize("kind", ["hamiltonian", "temperature"])
 @pytest.mark.parametrize("theta", [0.3, np.pi / 2])
 def test_sampled_energetics_equal_the_two_point_measurement_mean(kind, theta):
@@ -122,7 +115,7 @@ def test_sampled_energetics_equal_the_two_point_measurement_mean(kind, theta):
     p = np.array([0.5, 0.3, 0.2])
     samples = jt.single_collision_samples(model, np.diag(p), jax.random.key(0), 4)
     sz = np.diag(np.arange(d) - (d - 1) / 2)
-    u = np.cos(theta) * np.eye(d * d) + 1j * np.sin(theta) * _swap(d)
+    u = np.cos(theta) * np.eye(d * d) + 1j * np.sin(theta) * numpy_swap(d)
     for i, delta in enumerate(np.asarray(samples.deltas)):
         g_r = g0 * (1 + delta) if kind == "hamiltonian" else g0
         b_r = beta if kind == "hamiltonian" else beta * (1 + delta)

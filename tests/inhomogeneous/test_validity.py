@@ -5,18 +5,11 @@ import pytest
 from scipy.linalg import expm
 
 import jaxthermo as jt
+from tests.helpers import numpy_swap
 
 
 def _sz(d):
     return np.diag(np.arange(d) - (d - 1) / 2)
-
-
-def _swap(d):
-    s = np.zeros((d * d, d * d))
-    for a in range(d):
-        for b in range(d):
-            s[b * d + a, a * d + b] = 1
-    return s
 
 
 def _reference(d, theta, g_int, delta, g0=1.0, beta=1.0):
@@ -24,9 +17,9 @@ def _reference(d, theta, g_int, delta, g0=1.0, beta=1.0):
     eye = np.eye(d)
     t = theta / g_int
     h0 = g0 * (np.kron(_sz(d), eye) + np.kron(eye, _sz(d)))
-    h = h0 + delta * g0 * np.kron(eye, _sz(d)) - g_int * _swap(d)
+    h = h0 + delta * g0 * np.kron(eye, _sz(d)) - g_int * numpy_swap(d)
     v = expm(1j * t * h0) @ expm(-1j * t * h)
-    u = np.cos(theta) * np.eye(d * d) + 1j * np.sin(theta) * _swap(d)
+    u = np.cos(theta) * np.eye(d * d) + 1j * np.sin(theta) * numpy_swap(d)
     q = np.exp(-beta * g0 * (1 + delta) * np.diag(_sz(d)))
     tau = np.diag(q / q.sum())
 
