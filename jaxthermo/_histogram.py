@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from ._validation import check_numeric
+from ._validation import check_numeric, check_positive_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,11 +46,23 @@ class Histogram:
         """Histogram of ``values`` with ``np.histogram``'s binning (last bin closed) and out-of-range
         counts; NaN values count as overflow (``range`` is then needed: NumPy finds none from NaN).
 
+        ``bins`` is a positive number of bins or strictly increasing finite edges (``ValueError`` naming
+        ``bins``: NumPy read ``bins=True`` as one bin, and a float count as a sequence). Without
+        ``range``, a sample of equal values y is binned over NumPy's (y − ½, y + ½).
+
         ``values`` must be real (``TypeError``; NumPy binned the real parts of complex values, with complex
         edges) and ``range`` finite with lo < hi (``ValueError`` naming ``range_name``: NumPy widened an
         empty range (y, y) to (y − ½, y + ½), edges that were not asked for)."""
         check_numeric(values, "values")
         values = np.asarray(values).ravel()
+        if np.ndim(bins) == 1:
+            edges = np.asarray(bins)
+            if edges.size < 2 or not np.issubdtype(edges.dtype, np.number) or not np.all(np.isfinite(edges)):
+                raise ValueError(f"bins: edges must be >= 2 finite numbers; got {bins!r}")
+            if not np.all(np.diff(edges) > 0):
+                raise ValueError(f"bins: edges must increase strictly; got {bins!r}")
+        else:
+            bins = check_positive_int(bins, "bins")
         if range is not None:
             lo_hi = np.asarray(range, dtype=float) if np.ndim(range) == 1 and len(range) == 2 else None
             if lo_hi is None or not np.all(np.isfinite(lo_hi)) or not lo_hi[0] < lo_hi[1]:
