@@ -25,6 +25,7 @@ from ._distributions import check_distribution, is_centred
 from ._dynamics import (
     CollisionStep,
     Trajectory,
+    _check_theta,
     _collide,
     _partial_swap,
     _require_scalar_theta,
@@ -140,6 +141,7 @@ def mean_collision(model: InhomogeneousReservoir, rho, distribution=None, theta=
     _validate(model, rho, 0.0)
     if theta is None:
         _require_scalar_theta(model, "use averaged_trajectory for a θ schedule")
+    _check_theta(theta)
     rho = as_state(rho)
     rdt = real_dtype_for(rho.dtype)
     theta = jnp.asarray(model.theta if theta is None else theta).astype(rdt)

@@ -33,6 +33,7 @@ from .._validation import (
     check_finite,
     check_numeric,
     check_populations,
+    check_real_scalar,
     should_validate,
     value_checks_enabled,
 )
@@ -70,7 +71,17 @@ class CollisionStep(NamedTuple):
     energetics: Energetics
 
 
+def _check_theta(theta):
+    """An explicit ``theta=`` of one collision is one finite real angle: a (2,) array was broadcast into a
+    matrix of trace ≠ 1 and two energetics, NaN came out as NaN and 1j as θ = 0 (its real part), without a
+    word. ``None`` (the model's θ, checked by the model) and traced values pass."""
+    if theta is not None:
+        check_numeric(theta, "theta")
+        check_real_scalar(theta, "theta")
+
+
 def _prepare(model, rho, delta, theta):
+    _check_theta(theta)
     rho = as_state(rho)
     rdt = real_dtype_for(rho.dtype)
     delta = jnp.asarray(delta).astype(rdt)

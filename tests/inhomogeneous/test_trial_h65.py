@@ -1,0 +1,59 @@
+"""Model A's ensemble averages and reservoir laws against independent routes (helper-65, session 26).
+
+References: NumPy closed forms of one collision ([ATO19] eq. (8), docs/inhomogeneous.md §2) summed by
+hand over two-point laws, the averaged map iterated in NumPy, and SciPy quadrature of the densities.
+"""
+
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+
+A = jt.inhomogeneous
+
+
+def _q(d, y):
+    """Populations of exp(−y s_z)/Z, m_j = j − (d − 1)/2, in NumPy."""
+    m = np.arange(d) - (d - 1) / 2
+    w = np.exp(-y * (m - m.min()))
+    return w / w.sum()
+
+
+def _one_collision(d, beta, g0, theta, kind, p, delta):
+    """State populations and (W, Q, ΔU) of the partial swap from diag(p) (docs/inhomogeneous.md §2)."""
+    q = _q(d, beta * g0 * (1 + delta))
+    g_r = g0 * (1 + delta) if kind == "hamiltonian" else g0
+    m = np.arange(d) - (d - 1) / 2
+    s2 = np.sin(theta) ** 2
+    shift = np.sum(m * (q - p))
+    return (1 - s2) * p + s2 * q, np.array([(g0 - g_r) * s2 * shift, g_r * s2 * shift, g0 * s2 * shift])
+
+
+# ---- an explicit theta= of one collision ----------------------------------------------------------------
+
+_MODEL = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.3, distribution=jt.TwoPoint(0.2))
+_RHO = np.diag([0.6, 0.4]).astype(complex)
+_ONE_COLLISION = {
+    "mean_collision": lambda theta: A.mean_collision(_MODEL, _RHO, theta=theta),
+    "collision_step": lambda theta: A.collision_step(_MODEL, _RHO, 0.1, theta=theta),
+    "collide_closed_form": lambda theta: A.collide_closed_form(_MODEL, _RHO, 0.1, theta=theta),
+    "collide_generic": lambda theta: A.collide_generic(_MODEL, _RHO, 0.1, theta=theta),
+}
+
+
+@pytest.mark.parametrize("function", sorted(_ONE_COLLISION))
+@pytest.mark.parametrize("theta", [np.array([0.1, 0.2]), np.nan, np.inf, 1j], ids=["schedule", "nan", "inf", "complex"])
+def test_explicit_theta_is_one_finite_real_angle(function, theta):
+    """A (2,) θ gave a 'state' with ρ_00 from θ = 0.1 and ρ_11 from θ = 0.2 (trace 0.996) and two energetics,
+    NaN/inf gave NaN, 1j ran as θ = 0 (nothing happened), all without a word."""
+    with pytest.raises((ValueError, TypeError), match="theta"):
+        _ONE_COLLISION[function](theta)
+
+
+def test_explicit_theta_averages_by_hand():
+    """mean_collision(theta=0.7) over TwoPoint(0.2) = half the sum of the two collisions in NumPy."""
+    p = np.array([0.6, 0.4])
+    states, energies = zip(*(_one_collision(2, 1.0, 1.0, 0.7, "hamiltonian", p, x) for x in (-0.2, 0.2)))
+    got = A.mean_collision(_MODEL, _RHO, theta=0.7)
+    np.testing.assert_allclose(np.diag(np.asarray(got.state)).real, 0.5 * sum(states), rtol=0, atol=1e-15)
+    np.testing.assert_allclose([float(v) for v in got.energetics], 0.5 * sum(energies), rtol=1e-13)
