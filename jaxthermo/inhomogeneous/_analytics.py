@@ -424,9 +424,13 @@ def collision_number_scaling(
     """Accumulated mean work and distance to τ̄ with sin²θ = c N^{−ξ} ([ATO-preprint] eqs. (16)–(17)).
 
     For each N: θ_N = arcsin √(c N^{−ξ}), exact W̄_N (quadrature along the averaged dynamics) and
-    D(ρ̄_N, τ̄). ``work_limit`` = g0 c σ² (−Σ_j j q_j'(0)) and ``trace_distance_limit`` =
-    e^{−c} D(ρ_0, τ̄) are the ξ = 1, N → ∞ predictions. ξ > 1 freezes the dynamics (W̄_N → 0,
-    D → D(ρ_0, τ̄)); ξ < 1 makes W̄_N grow without bound.
+    D(ρ̄_N, τ̄). ``work_limit`` = g0 c σ² (−Σ_j j q_j'(0)) and ``trace_distance_limit`` are the
+    ξ = 1, N → ∞ predictions of the partial swap (docs/inhomogeneous.md §5): the deviation ρ_0 − τ̄ with
+    each entry jk multiplied by exp(−c + c (q̄_j − q̄_k)²/2), the limit of |c² + i s c (q̄_j − q̄_k)|^N
+    (the phases, √(cN)(q̄_j − q̄_k), are a diagonal unitary, which D does not see), so e^{−c} D(ρ_0, τ̄)
+    for a diagonal ρ_0; a coherent ρ_0 came out as e^{−c} D(ρ_0, τ̄) too (|+⟩, βg0 = 1, σ = 0.2, c = 1:
+    0.2024 for 0.2211). ξ > 1 freezes the dynamics (W̄_N → 0, D → D(ρ_0, τ̄)); ξ < 1 makes W̄_N grow
+    without bound.
     """
     distribution = distribution_of(model, distribution)
     _validate(model, rho0, 0.0, "rho0")
@@ -452,7 +456,9 @@ def collision_number_scaling(
         works.append(float(jnp.sum(traj.work)))
         dists.append(float(trace_distance(traj.states[-1], tau_bar)))
     w_limit = float(small_delta_mean_work(model.replace(theta=np.pi / 2), distribution.variance)) * c
-    d_limit = float(np.exp(-c) * trace_distance(rho0, tau_bar))
+    gap = jnp.diagonal(tau_bar)[:, None] - jnp.diagonal(tau_bar)[None, :]
+    decay = jnp.exp(-c + 0.5 * c * jnp.abs(gap) ** 2)  # entry jk of ρ̄_N − τ̄, in modulus, N → ∞
+    d_limit = float(trace_distance(tau_bar + decay * (rho0 - tau_bar), tau_bar))
     rdt = np.dtype(real_dtype_for(rho0.dtype))  # the state's precision (float32 in, float32 out)
     return CollisionScaling(n_values, thetas.astype(rdt), np.array(works, rdt), np.array(dists, rdt), w_limit, d_limit)
 

@@ -57,3 +57,35 @@ def test_explicit_theta_averages_by_hand():
     got = A.mean_collision(_MODEL, _RHO, theta=0.7)
     np.testing.assert_allclose(np.diag(np.asarray(got.state)).real, 0.5 * sum(states), rtol=0, atol=1e-15)
     np.testing.assert_allclose([float(v) for v in got.energetics], 0.5 * sum(energies), rtol=1e-13)
+
+
+# ---- collision_number_scaling's trace-distance limit -----------------------------------------------------
+
+
+def _distance_after(rho0, q_bar, theta, n):
+    """D(ρ̄_N, τ̄) of the averaged partial swap in NumPy: entry jk of ρ̄ − τ̄ is multiplied by
+    c² + i s c (q̄_j − q̄_k) at each collision (docs/inhomogeneous.md §3), here raised to the N-th power."""
+    c, s = np.cos(theta), np.sin(theta)
+    factor = c * c + 1j * s * c * (q_bar[:, None] - q_bar[None, :])
+    dev = (rho0 - np.diag(q_bar)) * np.exp(n * np.log(factor))
+    return 0.5 * np.sum(np.abs(np.linalg.eigvalsh(dev)))
+
+
+@pytest.mark.parametrize("d", [2, 3])
+@pytest.mark.parametrize("coherent", [True, False])
+def test_trace_distance_limit_of_coherent_states(d, coherent):
+    """ξ = 1, N → ∞: a coherent ρ_0's coherences decay as exp(−c + c(q̄_j − q̄_k)²/2), not e^{−c}; the limit
+    was e^{−c} D(ρ_0, τ̄) for every ρ_0 (qubit |+⟩, βg0 = 1, c = 1: 0.2024 for 0.2211). Reference: the averaged
+    map's N-th power at N = 10⁹ (within ~1/N of the limit), τ̄ by hand over TwoPoint(0.4)."""
+    law = jt.TwoPoint(0.4)
+    model = jt.InhomogeneousReservoir(d, beta=1.0, g0=1.0, theta=0.3, distribution=law)
+    q_bar = 0.5 * (_q(d, 0.6) + _q(d, 1.4))
+    psi = np.ones(d) / np.sqrt(d)
+    rho0 = np.outer(psi, psi) if coherent else np.diag(np.linspace(1.0, 2.0, d) / np.linspace(1.0, 2.0, d).sum())
+    c, n = 1.0, 10**9
+    expected = _distance_after(rho0, q_bar, np.arcsin(np.sqrt(c / n)), n)
+    got = A.collision_number_scaling(model, rho0.astype(complex), [10], c)
+    np.testing.assert_allclose(got.trace_distance_limit, expected, rtol=1e-7)
+    if not coherent:  # the diagonal case: e^{−c} D(ρ_0, τ̄) ([ATO19] eq. (20))
+        d0 = 0.5 * np.sum(np.abs(np.diag(rho0) - q_bar))
+        np.testing.assert_allclose(got.trace_distance_limit, np.exp(-c) * d0, rtol=1e-13)
