@@ -251,6 +251,10 @@ def _averaged_scan(model, distribution, rho0, thetas):
 
         def step(rho, theta):
             rho_new, e = averaged.collide(rho, theta)
+            # Φ̄ preserves the trace, but U only to ~ε: Tr ρ̄ drifted and its excess entered every later heat
+            # through Tr[ρ'_R H_r] (float32 ExactUnitary(5), θ = 0.01, 2·10⁴ collisions: Tr ρ̄ − 1 = 8.6·10⁻⁴,
+            # Σ Q̄ 2.13 for 0.00223); renormalised as in trajectory
+            rho_new = rho_new / jnp.trace(rho_new)
             return rho_new, (rho_new, e)
 
         _, (states, e) = jax.lax.scan(step, rho0, thetas)
