@@ -576,6 +576,127 @@ def renyi_term(p, q, x, alpha):
     return jnp.where(small, series, direct)
 
 
+def _exprel(z):
+    """``expm1(z)/z`` (1 at z = 0), by its series below |z| < 10⁻², so its derivative is right at z = 0 as well."""
+    small = jnp.abs(z) < 1e-2
+    zs = jnp.where(small, 1.0, z)
+    series = _series(jnp.where(small, z, 0.0), [1.0 / math.factorial(n + 1) for n in range(7)])
+    return jnp.where(small, series, jnp.expm1(zs) / zs)
+
+
+def _log1p_over(y):
+    """``log1p(y)/y`` (1 at y = 0), by its series below |y| < 10⁻³."""
+    small = jnp.abs(y) < 1e-3
+    ys = jnp.where(small, 1.0, y)
+    series = _series(jnp.where(small, y, 0.0), [(-1.0) ** n / (n + 1) for n in range(7)])
+    return jnp.where(small, series, jnp.log1p(ys) / ys)
+
+
+def _binomial_remainder(a, x, log1p_x):
+    """``B_α(x) = ((1 + x)^α − 1 − αx)/(α(α − 1))`` (limits φ(x) = (1 + x)log(1 + x) − x at α = 1, x − log(1 + x) at
+    α = 0), accurate relative to its value: its series Σ_{n≥2} c_n xⁿ, c_2 = ½, c_{n+1} = c_n (α − n)/(n + 1), where
+    |x| max(1, |α|) < 0.1; beyond, ``[(1 + x) L exprel((α − 1)L) − x]/α`` for α ≥ ½ and ``[L exprel(αL) − x]/(α − 1)``
+    below (L = log(1 + x); each divides by the factor of α(α − 1) that stays away from 0)."""
+    small = jnp.abs(x) * jnp.maximum(1.0, jnp.abs(a)) < 0.1
+    xs = jnp.where(small, x, 0.0)
+    out, c, power = jnp.zeros_like(xs), 0.5, xs * xs
+    for n in range(2, 19):
+        out = out + c * power
+        c, power = c * (a - n) / (n + 1), power * xs
+    upper = a >= 0.5
+    a_up = jnp.where(upper, a, 1.0)
+    a_low = jnp.where(upper, 0.0, a)
+    lg = jnp.where(small, 0.0, log1p_x)
+    xd = jnp.where(small, 1.0, x)
+    direct_up = (
+        jnp.exp(lg) * lg * _exprel((a_up - 1.0) * lg) - xd
+    ) / a_up  # 1 + x as e^L: the caller's L may be the finer
+    direct_low = (lg * _exprel(a_low * lg) - xd) / (a_low - 1.0)
+    return jnp.where(small, out, jnp.where(upper, direct_up, direct_low))
+
+
+def renyi_divergence_change_log(p, dp, log_q, alpha, p_new=None) -> jnp.ndarray:
+    """``D_α(p + Δp‖q) − D_α(p‖q)`` (:func:`renyi_divergence_log`) from the change ``dp`` itself (..., d), accurate
+    relative to its value for a small change (docs/information.md §3): the difference of two nearly equal D_α lost
+    ε D_α/|ΔD_α| (a collision at θ = 10⁻⁵: ΔF_α 10⁻⁶–10⁻⁵ off; at θ = 10⁻⁸, where p + Δp rounds to p, 0).
+
+    With x_j = Δp_j/p_j, L_j = log(1 + x_j), ℓ_j = log(p_j/q_j), S = Σ_j p_j^α q_j^{1−α} and Σ_j Δp_j = 0:
+    S' − S = α(α − 1) N, ``N = Σ_{p_j>0} p_j [expm1(αL_j)/α · expm1((α − 1)ℓ_j)/(α − 1) + B_α(x_j)]
+    + Σ_{p_j=0} Δp_j [λ_j exprel((α − 1)λ_j) − 1]/α`` (B_α: :func:`_binomial_remainder`; λ_j = log(Δp_j/q_j), a level
+    populated from 0, α > 0), every factor free of cancellation, and ``ΔD_α = |α| (N/S) log1p(y)/y``,
+    y = α(α − 1)N/S; exact at α = 1 (ΔKL = Σ_j [Δp_j ℓ_j + p_j φ(x_j)]) and smooth through it.
+    ΔD_{+∞} = max_k [ℓ_k − ℓ_{j*} + L_k] (j* the argmax of ℓ, its own term exactly L_{j*}), ΔD_{−∞} likewise,
+    ΔD_0 = 0 on a fixed support. Where S'/S leaves [½, 3/2] (log1p(y) near y = −1 loses ε/(1 + y)), some αL_j > 40,
+    a level is emptied, or (α ≤ 0) p has a zero, the difference of the two divergences, whose error
+    ε max(D_α, D'_α) is then small against ΔD_α or inherent. ``p_new``: p + Δp where the caller forms it more
+    accurately than the sum (p_j + Δp_j loses a new population q_j ≪ ε p_j of a full swap); its ratios to p are then
+    used wherever |x_j| ≥ ½.
+    """
+    p, dp, log_q = jnp.asarray(p), jnp.asarray(dp), jnp.asarray(log_q)
+    dtype = jnp.result_type(p.dtype, dp.dtype, log_q.dtype)
+    p, dp, log_q = p.astype(dtype), dp.astype(dtype), log_q.astype(dtype)
+    p_new = p + dp if p_new is None else jnp.asarray(p_new).astype(dtype)
+    fallback = renyi_divergence_log(p_new, log_q, alpha) - renyi_divergence_log(p, log_q, alpha)
+    a = jnp.asarray(alpha).astype(dtype)[..., None]
+    a0 = a[..., 0]
+    pos = p > 0
+    born = (p == 0) & (dp > 0)  # a level populated from 0
+    idle = (p == 0) & (dp == 0)
+    ok = jnp.all(((pos & (p_new > 0)) | born | idle) & jnp.isfinite(log_q), axis=-1)
+    full = jnp.all(pos, axis=-1)
+    ok_j = ok[..., None]
+    on = ok_j & pos
+    p_s = jnp.where(on, p, 1.0)
+    x = jnp.where(on, dp, 0.0) / p_s
+    lg = jnp.log1p(jnp.where(on & (x > -1.0), x, 0.0))
+    far = on & (jnp.abs(x) >= 0.5) & (p_new > 0)
+    lg = jnp.where(far, log_ratio(jnp.where(far, p_new, 1.0), jnp.log(p_s)), lg)  # log(p'/p)
+    log_q_s = jnp.where(ok_j, log_q, 0.0)
+    ell = jnp.where(on, log_ratio(p_s, log_q_s), 0.0)
+    nb = ok_j & born
+    dp_b = jnp.where(nb, dp, 1.0)
+    lam = jnp.where(nb, log_ratio(dp_b, log_q_s), 0.0)  # log(Δp_j/q_j) of a level populated from 0
+    finite = jnp.isfinite(a0) & (a0 != 0)
+    a_f = jnp.where(finite, a0, 2.0)[..., None]
+    # generic α: the largest factor p_j e^{z_j} (z_j = (α − 1)ℓ_j; Δp_j e^{(α−1)λ_j} on a level populated from 0)
+    # taken out of N and S where it exceeds 1
+    z = (a_f - 1.0) * ell
+    zb = (a_f - 1.0) * lam
+    log_w = jnp.where(on, jnp.log(p_s) + z, -jnp.inf)
+    log_wb = jnp.where(nb, jnp.log(dp_b) + zb, -jnp.inf)
+    m = jnp.maximum(jnp.max(jnp.maximum(log_w, log_wb), axis=-1, keepdims=True), 0.0)
+    m = jax.lax.stop_gradient(jnp.where(jnp.isfinite(m), m, 0.0))
+    scale = jnp.exp(-m)
+    w = jnp.exp(log_w - m)
+    near = jnp.abs(z) < 1.0
+    e_far = (w - p_s * scale) / jnp.where(near, 1.0, a_f - 1.0)
+    e = jnp.where(near, p_s * ell * _exprel(jnp.where(near, z, 0.0)) * scale, e_far)  # p expm1(z)/(α − 1) e^{−m}
+    terms = lg * _exprel(a_f * lg) * e + p_s * scale * _binomial_remainder(a_f, x, lg)
+    # a level populated from 0: Δp [(Δp/q)^{α−1} − α]/(α(α − 1)) = Δp [λ exprel((α − 1)λ) − 1]/α
+    near_b = jnp.abs(zb) < 1.0
+    b_far = (jnp.exp(log_wb - m) - a_f * dp_b * scale) / jnp.where(near_b, 1.0, a_f * (a_f - 1.0))
+    b_near = dp_b * scale * (lam * _exprel(jnp.where(near_b, zb, 0.0)) - 1.0) / a_f
+    terms = jnp.where(on, terms, 0.0) + jnp.where(nb, jnp.where(near_b, b_near, b_far), 0.0)
+    r = jnp.sum(terms, axis=-1) / jnp.sum(jnp.where(on, w, 0.0), axis=-1)
+    a_g = a_f[..., 0]
+    y = a_g * (a_g - 1.0) * r
+    generic = jnp.abs(a_g) * r * _log1p_over(jnp.clip(y, -0.5, 0.5))
+    in_range = (jnp.abs(y) <= 0.5) & jnp.all(jnp.where(on, a_f * lg, 0.0) <= 40.0, axis=-1) & (full | (a_g > 0))
+    # α = ±∞: the level of the largest (smallest) ℓ keeps its own term exactly
+    ell_top = jnp.where(on, ell, -jnp.inf)
+    top = jax.nn.one_hot(jnp.argmax(ell_top, axis=-1), ell.shape[-1], dtype=bool)
+    ell_star = jnp.sum(jnp.where(top, ell, 0.0), axis=-1, keepdims=True)
+    plus = jnp.where(top, lg, jnp.where(on, ell - ell_star + lg, jnp.where(nb, lam - ell_star, -jnp.inf)))
+    plus = jnp.max(plus, axis=-1)
+    bottom = jax.nn.one_hot(jnp.argmin(jnp.where(on, ell, jnp.inf), axis=-1), ell.shape[-1], dtype=bool)
+    ell_low = jnp.sum(jnp.where(bottom, ell, 0.0), axis=-1, keepdims=True)
+    minus = jnp.max(jnp.where(bottom, -lg, ell_low - ell - lg), axis=-1)
+    change = jnp.where(jnp.isposinf(a0), plus, jnp.where(jnp.isneginf(a0), minus, generic))
+    change = jnp.where(a0 == 0, 0.0, change)
+    use = ok & jnp.where(finite, in_range, full | jnp.isposinf(a0))  # D_0, D_{−∞} change with the support
+    return jnp.where(use & jnp.isfinite(change), change, fallback)
+
+
 def x_minus_log1p(x, log1p_x):
     """``ψ(x) = x − log(1 + x) ≥ 0`` for x > −1, accurate relative to its value: its series below |x| < 0.1, where
     the difference cancels, else ``x − log1p_x`` with the caller's ``log1p_x = log(1 + x)`` (which it may form in

@@ -23,11 +23,17 @@ import numpy as np
 from .._dtypes import as_state, cast_floats, real_dtype_for
 from .._information import divergences_to_thermal as _divergences_to_thermal
 from .._information import free_energy as classical_free_energy
-from .._information import log_thermal_populations, quantum_free_energy, von_neumann_entropy, x_minus_log1p
+from .._information import (
+    log_thermal_populations,
+    quantum_free_energy,
+    renyi_divergence_change_log,
+    von_neumann_entropy,
+    x_minus_log1p,
+)
 from .._qudit import populations
 from .._validation import check_density_matrix, check_finite_temperature, check_orders, is_concrete
 from ._dynamics import _check_one_delta, _collide, _prepare, _require_scalar_theta, _validate, collide_generic
-from ._model import InhomogeneousReservoir, has_closed_form, model_a, reservoir_parameters
+from ._model import InhomogeneousReservoir, has_closed_form, model_a, reservoir_parameters, reservoir_populations
 
 
 @model_a
@@ -73,16 +79,27 @@ def free_energy_changes(model: InhomogeneousReservoir, states, alphas, quantum: 
     return _free_energy_differences(model, states, alphas, quantum)
 
 
-def _free_energy_differences(model, states, alphas, quantum):
+def _free_energy_differences(model, states, alphas, quantum, changes=None):
     """``[D_α(ρ_r‖τ_S) − D_α(ρ_{r−1}‖τ_S)]/β`` along axis −3 of ``states``: ΔF_α without the log Z_S of each
     F_α, whose rounding ε·|F_α| swamped a small ΔF_α (float32 qubit, βg0 = 1, θ = 0.3: ΔF_1 1.6 % off; float64
-    at θ = 10⁻³ ~10⁻⁵), while D_α of states near τ_S is small itself."""
+    at θ = 10⁻³ ~10⁻⁵), while D_α of states near τ_S is small itself. From the populations (``quantum=False``)
+    as ΔD_α of the population change itself (:func:`~jaxthermo._information.renyi_divergence_change_log`;
+    ``changes``, (..., N, d), where the caller has it in closed form, else the differences of the populations):
+    the difference of the two D_α lost ε D_α/|ΔD_α| (θ = 10⁻⁵: ΔF_α 10⁻⁶–10⁻⁵ off; θ = 10⁻⁸: 0)."""
     _check_states_and_orders(model, states, alphas)
     check_finite_temperature(model.beta)
     rdt = real_dtype_for(as_state(states).dtype)
     model = cast_floats(model, rdt)  # the states' precision, as free_energies
-    divergences = divergences_to_thermal(model, states, alphas, quantum)
-    return jnp.diff(divergences, axis=-2) / jnp.asarray(model.beta).astype(divergences.dtype)
+    beta = jnp.asarray(model.beta).astype(rdt)
+    if quantum:
+        divergences = divergences_to_thermal(model, states, alphas, quantum)
+        return jnp.diff(divergences, axis=-2) / beta.astype(divergences.dtype)
+    p = populations(as_state(states)).astype(rdt)
+    dp = jnp.diff(p, axis=-2) if changes is None else jnp.asarray(changes).astype(rdt)
+    log_t = log_thermal_populations(model.d, beta, jnp.asarray(model.g0).astype(rdt))
+    alphas = jnp.atleast_1d(jnp.asarray(alphas, dtype=rdt))
+    change = renyi_divergence_change_log(p[..., :-1, None, :], dp[..., None, :], log_t, alphas, p[..., 1:, None, :])
+    return change / beta
 
 
 @model_a
@@ -123,8 +140,22 @@ def collision_second_laws(model: InhomogeneousReservoir, rho, delta, alphas, qua
     _require_scalar_theta(model, "use model.replace(theta=theta_r) for collision r")
     rho_c, delta_c, theta = _prepare(model, rho, delta, None)
     rho_new, e = _collide(model, rho_c, delta_c, theta)
-    change = _free_energy_differences(model, jnp.stack([rho_c, rho_new]), alphas, quantum)
+    changes = None
+    if has_closed_form(model.coupling):  # Δp = s²(q − p), exactly as the partial swap moves the populations
+        p = populations(rho_c)
+        changes = _population_change(p, reservoir_populations(model, delta_c).astype(p.dtype), theta)[None]
+    change = _free_energy_differences(model, jnp.stack([rho_c, rho_new]), alphas, quantum, changes)
     return CollisionSecondLaws(e.work, change[0])
+
+
+def _population_change(p, q, theta):
+    """``Δp = sin²θ (q − p)`` of the partial swap, the most populated level's q − p as −Σ of the others' (p and q
+    normalised; as the difference of two numbers near 1 it lost them)."""
+    diff = q - p
+    top = jax.nn.one_hot(jnp.argmax(p + q, axis=-1), p.shape[-1], dtype=bool)
+    diff = jnp.where(top, -jnp.sum(jnp.where(top, 0.0, diff), axis=-1, keepdims=True), diff)
+    s = jnp.sin(theta).astype(p.dtype)
+    return (s * s) * diff
 
 
 @model_a
