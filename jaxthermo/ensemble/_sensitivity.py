@@ -41,7 +41,9 @@ _STREAMED = ("work", "heat", "energy_change", "cumulative_work")
 
 
 def check_wrt(model, wrt):
-    """Normalise ``wrt`` to a tuple of names; raise naming ``wrt`` for an unknown or non-float one."""
+    """Normalise ``wrt`` to a tuple of names; ``ValueError`` naming ``wrt`` for an unknown name, a repeated
+    one, and a field of the distribution or coupling that has no derivative: a static field (not a leaf of
+    the model pytree) or a value that is not a real number."""
     if isinstance(wrt, str):
         wrt = (wrt,)
     wrt = tuple(wrt)
@@ -55,9 +57,40 @@ def check_wrt(model, wrt):
     for name in wrt:
         if name not in allowed:
             raise ValueError(f"wrt: unknown parameter {name!r}; choose from {allowed}")
+        if name in MODEL_FIELDS or name == DELTAS:
+            continue
+        owner = model.distribution if name in dist_fields else model.coupling
+        value = getattr(owner, name)
+        if value is None or not _is_real_number(value):
+            raise ValueError(
+                f"wrt: {name!r} of {type(owner).__name__} is {value!r}, not a real number: it has no derivative"
+            )
+        if name not in _leaf_fields(owner):  # a static field: the derivative 0.0 was reported without a word
+            raise ValueError(
+                f"wrt: {name!r} is a static field of {type(owner).__name__} (not a leaf of the model pytree), "
+                "so it has no derivative"
+            )
     if len(set(wrt)) != len(wrt):
         raise ValueError(f"wrt: repeated names in {wrt}")
     return wrt
+
+
+def _leaf_fields(obj):
+    """Names of the fields of the dataclass ``obj`` that are leaves of its pytree (not static)."""
+    leaves = jax.tree_util.tree_flatten_with_path(obj, is_leaf=lambda x: x is not obj and x is not None)[0]
+    names = {path[0].name for path, _ in leaves if path and isinstance(path[0], jax.tree_util.GetAttrKey)}
+    if names or not leaves:
+        return names
+    return {f.name for f in dataclasses.fields(obj) if not f.metadata.get("static", False)}  # unkeyed registration
+
+
+def _is_real_number(value):
+    """Whether ``value`` is a real (integer or float, not boolean) number or array: what the tangents need."""
+    try:
+        dtype = np.asarray(value).dtype if not hasattr(value, "dtype") else np.dtype(value.dtype)
+    except (TypeError, ValueError):
+        return False
+    return dtype != np.bool_ and (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating))
 
 
 def parameter_names(wrt):

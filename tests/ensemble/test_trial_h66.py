@@ -1,0 +1,69 @@
+"""Derivatives of ensemble averages (helper-66, session 26): ``wrt`` names that have no derivative are
+refused; the cold-bath D_1 tangent of the kernel (a known defect outside this file's scope) is marked."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo.inhomogeneous._model import partial_swap
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class _ScaledSwap(jt.Coupling):
+    """Partial swap of angle θ·scale; ``order`` is static, ``flag`` a boolean leaf (neither is used)."""
+
+    scale: float = 1.0
+    flag: bool = False
+    order: int = dataclasses.field(default=2, metadata=dict(static=True))
+
+    def unitary(self, model, theta, delta):
+        return partial_swap(model.d, theta * self.scale)
+
+
+def _model():
+    return jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, coupling=_ScaledSwap(1.0), distribution=jt.Gaussian(0.1))
+
+
+RHO0 = np.diag([0.7, 0.3]).astype(complex)
+
+
+@pytest.mark.parametrize("name, match", [("order", "static field"), ("flag", "not a real number")])
+def test_wrt_of_a_field_without_a_derivative_is_refused(name, match):
+    """A static field (``order``) or a boolean leaf was accepted and its "derivative" reported as 0.0."""
+    with pytest.raises(ValueError, match=f"wrt: '{name}'.*{match}"):
+        jt.ensemble(_model(), RHO0, 3, 16, alphas=(), wrt=(name,))
+    with pytest.raises(ValueError, match=f"wrt: '{name}'"):
+        jt.sweep(_model(), RHO0, 3, 16, grid={"theta": [0.2, 0.3]}, alphas=(), wrt=(name,))
+
+
+def test_wrt_of_a_float_coupling_field_is_the_chain_rule_of_theta():
+    """U(θ·scale): ∂⟨W_N⟩/∂scale = (θ/scale)·∂⟨W_N⟩/∂θ on the same configurations (an independent route: the
+    chain rule), and the static field beside it does not stop the differentiable one."""
+    model = _model()
+    res = jt.ensemble(model, RHO0, 3, 16, seed=2, alphas=(), wrt=("scale", "theta"))
+    d_scale, d_theta = res.sensitivity["scale"], res.sensitivity["theta"]
+    np.testing.assert_allclose(d_scale.mean_cumulative_work, 0.3 * d_theta.mean_cumulative_work, rtol=1e-10)
+    assert abs(d_scale.mean_total_work) > 1e-5
+
+
+@pytest.mark.xfail(
+    reason="kernel D_1 tangent (jaxthermo._information.relative_entropy_term: d(1/t) = -dt/t² underflows "
+    "for t < 1.5e-154) is NaN for beta*g0 > 354 (qubit); reported by helper-66, not in its files",
+    strict=False,
+)
+def test_cold_bath_relative_entropy_tangent_is_finite():
+    """∂D_1(p‖τ_S)/∂β of a qubit at βg0 = 700 by the engine's classical route equals the reference route's
+    (p_1 = 0.18: ∂D_1/∂β = p_1 g0 = 0.18 exactly, up to e^{-700})."""
+    from jaxthermo.ensemble._divergences import classical_divergences
+
+    def engine(beta):
+        return classical_divergences(jnp.array([[0.82, 0.18]]), beta, 1.0, (1.0,))[0, 0]
+
+    assert np.isclose(float(jax.grad(engine)(700.0)), 0.18, rtol=1e-12)
