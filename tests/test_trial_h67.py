@@ -66,11 +66,13 @@ def _exact_change(p, beta, delta, theta, alphas, kind="hamiltonian"):
 
 
 @functools.cache
-def _laws(alphas):
+def _laws(alphas, quantum=False):
     """βΔF_α of one collision, compiled once per dimension and kind (the model's numbers are traced)."""
-    return jax.jit(
-        lambda model, p, delta: model.beta * jt.collision_second_laws(model, jnp.diag(p), delta, list(alphas))[1]
-    )
+
+    def laws(model, p, delta):
+        return model.beta * jt.collision_second_laws(model, jnp.diag(p), delta, list(alphas), quantum=quantum)[1]
+
+    return jax.jit(laws)
 
 
 _change = jax.jit(renyi_divergence_change_log)
@@ -143,7 +145,7 @@ def test_change_function_matches_difference_for_large_changes():
 
 
 def test_weak_collision_gradient_in_theta():
-    """d(βΔF_α)/dθ at θ = 10⁻³ (forward and reverse mode) against a central difference of the decimal ΔD_α."""
+    """d(βΔF_α)/dθ at θ = 10⁻³ (forward mode) against a central difference of the decimal ΔD_α."""
     alphas = [0.5, 1.0, 2.0, INF]
     p = np.array([0.5, 0.3, 0.2])
     model = jt.InhomogeneousReservoir(3, 1.0, 1.0, 1e-3, distribution=jt.Gaussian(0.05))
@@ -157,7 +159,6 @@ def test_weak_collision_gradient_in_theta():
         - _exact_change(p, 1.0, 0.1, Decimal("1e-3") - Decimal(h), alphas)
     ) / (2 * h)
     np.testing.assert_allclose(np.asarray(jax.jit(jax.jacfwd(change))(1e-3)), ref, rtol=1e-6)
-    np.testing.assert_allclose(np.asarray(jax.jit(jax.jacrev(change))(1e-3)), ref, rtol=1e-6)
 
 
 def test_change_is_consistent_with_divergences_away_from_small_changes():
@@ -169,3 +170,17 @@ def test_change_is_consistent_with_divergences_away_from_small_changes():
     got = _change(p, dp, log_t, alphas[:, None])
     ref = jax.jit(lambda a: renyi_divergence_log(p + dp, log_t, a) - renyi_divergence_log(p, log_t, a))(alphas[:, None])
     np.testing.assert_allclose(np.asarray(got), np.asarray(ref), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_weak_collision_quantum_route_on_diagonal_states(d):
+    """``quantum=True`` on diagonal states (the quantum D_α are the classical ones there): βΔF_α within 10⁻¹² of the
+    decimals (the difference of the quantum divergences: 1.0 at θ = 10⁻⁸, 7·10⁻⁵ at θ = 10⁻⁵), equal to the
+    populations route."""
+    alphas = [0.0, 0.5, 1.0, 2.0, INF]
+    p = np.linspace(3.0, 1.0, d) / np.linspace(3.0, 1.0, d).sum()
+    for theta in (1e-8, 1e-5):
+        model = jt.InhomogeneousReservoir(d, 1.0, 1.0, theta, distribution=jt.Gaussian(0.05))
+        got = np.asarray(_laws(tuple(alphas), True)(model, p, 0.1))
+        np.testing.assert_allclose(got, _exact_change(p, 1.0, 0.1, theta, alphas), rtol=1e-12, atol=1e-300)
+        np.testing.assert_array_equal(got, np.asarray(_laws(tuple(alphas))(model, p, 0.1)))

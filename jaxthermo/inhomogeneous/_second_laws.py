@@ -91,15 +91,22 @@ def _free_energy_differences(model, states, alphas, quantum, changes=None):
     rdt = real_dtype_for(as_state(states).dtype)
     model = cast_floats(model, rdt)  # the states' precision, as free_energies
     beta = jnp.asarray(model.beta).astype(rdt)
-    if quantum:
-        divergences = divergences_to_thermal(model, states, alphas, quantum)
-        return jnp.diff(divergences, axis=-2) / beta.astype(divergences.dtype)
-    p = populations(as_state(states)).astype(rdt)
+    states = as_state(states)
+    p = populations(states).astype(rdt)
     dp = jnp.diff(p, axis=-2) if changes is None else jnp.asarray(changes).astype(rdt)
     log_t = log_thermal_populations(model.d, beta, jnp.asarray(model.g0).astype(rdt))
-    alphas = jnp.atleast_1d(jnp.asarray(alphas, dtype=rdt))
-    change = renyi_divergence_change_log(p[..., :-1, None, :], dp[..., None, :], log_t, alphas, p[..., 1:, None, :])
-    return change / beta
+    orders = jnp.atleast_1d(jnp.asarray(check_orders(alphas) if quantum else alphas, dtype=rdt))
+    change = renyi_divergence_change_log(p[..., :-1, None, :], dp[..., None, :], log_t, orders, p[..., 1:, None, :])
+    change = change / beta
+    if not quantum:
+        return change
+    # the quantum divergences are the classical ones between diagonal states: a pair of them keeps the change above
+    # (the difference of the quantum D_α was 0 at θ = 10⁻⁸ as well)
+    divergences = divergences_to_thermal(model, states, alphas, quantum)
+    quantum_change = jnp.diff(divergences, axis=-2) / beta.astype(divergences.dtype)
+    diagonal = jnp.all(jnp.eye(model.d, dtype=bool) | (states == 0), axis=(-2, -1))
+    pair = (diagonal[..., :-1] & diagonal[..., 1:])[..., None]
+    return jnp.where(pair, change.astype(quantum_change.dtype), quantum_change)
 
 
 @model_a
