@@ -15,7 +15,8 @@ A = jt.inhomogeneous
 def _q(d, y):
     """Populations of exp(−y s_z)/Z, m_j = j − (d − 1)/2, in NumPy."""
     m = np.arange(d) - (d - 1) / 2
-    w = np.exp(-y * (m - m.min()))
+    logits = -y * m
+    w = np.exp(logits - logits.max())
     return w / w.sum()
 
 
@@ -130,3 +131,53 @@ def test_averaged_exact_unitary_float32_keeps_its_trace():
     assert np.max(np.abs(traces - 1)) < 1e-6
     np.testing.assert_allclose(np.asarray(got.states[-1]), rho, atol=5e-5)
     np.testing.assert_allclose(np.sum(np.asarray(got.heat, float)), heat, rtol=0.1)
+
+
+# ---- the Gaussian tail of a cold reservoir's small populations ------------------------------------------
+
+
+def _scipy_tau_bar(d, beta_g0, sigma):
+    """q̄_j = ∫ φ(z) q_j(βg0(1 + σz)) dz over the whole line (|z| ≤ 120) by SciPy, split at the turn z = −1/σ
+    and at the peak z = −βg0 σ (m_j − m_0) of the integrand φ(z) e^{−βg0 σ z (m_j − m_0)} of a small population."""
+    from scipy import integrate
+
+    m = np.arange(d) - (d - 1) / 2
+    out = []
+    for j in range(d):
+        f = lambda z, j=j: np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi) * _q(d, beta_g0 * (1 + sigma * z))[j]
+        inner = sorted({-1 / sigma, -beta_g0 * sigma * (m[j] - m[0]), 0.0})
+        ends = [-120.0] + [x for x in inner if -120 < x < 120] + [120.0]
+        out.append(sum(integrate.quad(f, a, b, epsabs=0, epsrel=1e-13, limit=400)[0] for a, b in zip(ends, ends[1:])))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("d, beta_g0, sigma", [(2, 100.0, 0.1), (3, 50.0, 0.1), (4, 30.0, 0.1), (2, -100.0, 0.1)])
+def test_cold_tau_bar_small_populations_from_the_gaussian_tail(d, beta_g0, sigma):
+    """q̄_j of a level a cold reservoir leaves nearly empty comes from G's tail, z ≈ −βg0 σ (m_j − m_0) or the
+    turn at −1/σ, beyond the rule's 9σ: qubit βg0 = 100, σ = 0.1 had q̄_1 = 3.1·10⁻²³ for 9.6·10⁻²³ (the
+    effective β̄g0 = log(q̄_0/q̄_1) 51.8 for 50.7), d = 3, βg0 = 50: q̄_2 65 % low, d = 4, βg0 = 30: q̄_3 35 %."""
+    with pytest.warns(UserWarning) if beta_g0 < 0 else _no_warning():
+        model = jt.InhomogeneousReservoir(d, beta=beta_g0, g0=1.0, theta=0.3, distribution=jt.Gaussian(sigma))
+    got = np.asarray(A.averaged_reservoir_populations(model))
+    np.testing.assert_allclose(got, _scipy_tau_bar(d, beta_g0, sigma), rtol=1e-12)
+
+
+def _no_warning():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def test_cold_tau_bar_sigma_derivative():
+    """d q̄_1/dσ of the cold qubit (βg0 = 100, σ = 0.1) against central differences of SciPy's q̄_1: the
+    extended rule's placement carries no derivative."""
+    import jax
+
+    grad = jax.grad(
+        lambda s: A.averaged_reservoir_populations(
+            jt.InhomogeneousReservoir(2, beta=100.0, g0=1.0, theta=0.3, distribution=jt.Gaussian(s))
+        )[1]
+    )(0.1)
+    h = 1e-6  # q̄_1 varies on the scale 1/(βg0² σ) = 10⁻³ in σ
+    fd = (_scipy_tau_bar(2, 100.0, 0.1 + h)[1] - _scipy_tau_bar(2, 100.0, 0.1 - h)[1]) / (2 * h)
+    np.testing.assert_allclose(float(grad), fd, rtol=1e-6)
