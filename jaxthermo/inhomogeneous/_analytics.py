@@ -229,8 +229,8 @@ def mean_heat(model: InhomogeneousReservoir, rho, distribution=None):
 def averaged_trajectory(model: InhomogeneousReservoir, rho0, n_steps: int, distribution=None) -> Trajectory:
     """Ensemble-averaged dynamics and mean energetics over N collisions (docs/inhomogeneous.md).
 
-    ``states[r]`` is ρ̄_r (for the partial swap, ρ̄_r = τ̄ − (τ̄ − ρ_0) cos^{2r}θ, [ATO-preprint]
-    eq. (10)); ``work[r−1]``, ``heat[r−1]``, ``energy_change[r−1]`` are the exact ensemble means
+    ``states[r]`` is ρ̄_r (for the partial swap and a diagonal ρ_0, ρ̄_r = τ̄ − (τ̄ − ρ_0) cos^{2r}θ,
+    [ATO-preprint] eq. (10); coherences decay as (c² + i s c (q̄_j − q̄_k))^r); ``work[r−1]``, ``heat[r−1]``, ``energy_change[r−1]`` are the exact ensemble means
     of collision r. ``model.theta`` may be an (N,) schedule.
 
     Returns:
