@@ -897,9 +897,22 @@ def mutual_information(rho, dims) -> jnp.ndarray:
 
 
 def coherence(rho) -> jnp.ndarray:
-    """Relative entropy of coherence in the computational (energy) basis, ``S(Δ[ρ]) − S(ρ)``."""
+    """Relative entropy of coherence in the computational (energy) basis, ``S(Δ[ρ]) − S(ρ)`` (docs/information.md §5).
+
+    Qubits in closed form (:func:`qubit_coherence`, accurate relative to the value); d > 2 with every population
+    positive as S(ρ‖Δ[ρ]) by :func:`umegaki_from_spectrum`, whose error is ε times the spread of log ρ_jj (a rank-
+    deficient diagonal from the entropies). ``H(p) − S(ρ)`` cancels to ~ε absolutely: a weakly coherent qubit
+    (|ρ₀₁| = 10⁻⁶) was 2.4·10⁻⁵ off relative and one with |ρ₀₁| = 10⁻⁹ gave 0 for 2.1·10⁻¹⁸.
+    """
     rho = _state(rho, "rho")
-    return shannon_entropy(populations(rho)) - von_neumann_entropy(rho)
+    if rho.shape[-1] == 2:
+        return qubit_coherence(rho)
+    p = populations(rho)
+    generic = shannon_entropy(p) - von_neumann_entropy(rho)
+    full = jnp.all(p > 0, axis=-1)
+    p_s = jnp.where(full[..., None], p, 1.0 / p.shape[-1])
+    spectral = umegaki_from_spectrum(_eigvals(rho), p_s, jnp.log(p_s))
+    return jnp.where(full, spectral, generic)
 
 
 @qobj_inputs("rho", "sigma")
