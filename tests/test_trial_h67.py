@@ -172,8 +172,7 @@ def test_change_is_consistent_with_divergences_away_from_small_changes():
     np.testing.assert_allclose(np.asarray(got), np.asarray(ref), rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize("d", [2, 3])
-def test_weak_collision_quantum_route_on_diagonal_states(d):
+def test_weak_collision_quantum_route_on_diagonal_states(d=3):
     """``quantum=True`` on diagonal states (the quantum D_α are the classical ones there): βΔF_α within 10⁻¹² of the
     decimals (the difference of the quantum divergences: 1.0 at θ = 10⁻⁸, 7·10⁻⁵ at θ = 10⁻⁵), equal to the
     populations route."""
