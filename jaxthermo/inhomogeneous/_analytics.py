@@ -43,8 +43,15 @@ from ._model import (
 
 @model_a
 def distribution_of(model: InhomogeneousReservoir, distribution=None):
-    """The distribution G(δ) to use: ``distribution`` if given, else ``model.distribution``."""
+    """The distribution G(δ) to use: ``distribution`` if given, else ``model.distribution``.
+
+    A given law gets the checks it would get in the model (:class:`InhomogeneousReservoir`: overflow of
+    the reservoir's parameters over the law's δ's, ``ValueError``; the temperature kind's β_r < 0, a
+    warning): passed here it bypassed them (β = 10³⁰⁰ with Gaussian(10¹⁰): τ̄ = (½, ½) and W̄ = NaN without
+    a word; kind="temperature" with Uniform(3): no warning of β_r < 0)."""
     check_distribution(distribution)
+    if distribution is not None and distribution is not model.distribution:
+        model.replace(distribution=distribution)  # the constructor's checks, with this law
     distribution = model.distribution if distribution is None else distribution
     if distribution is None:
         raise ValueError(

@@ -181,3 +181,29 @@ def test_cold_tau_bar_sigma_derivative():
     h = 1e-6  # q̄_1 varies on the scale 1/(βg0² σ) = 10⁻³ in σ
     fd = (_scipy_tau_bar(2, 100.0, 0.1 + h)[1] - _scipy_tau_bar(2, 100.0, 0.1 - h)[1]) / (2 * h)
     np.testing.assert_allclose(float(grad), fd, rtol=1e-6)
+
+
+# ---- a law passed as distribution= gets the model's checks -----------------------------------------------
+
+
+def test_distribution_argument_is_checked_as_in_the_model():
+    """β = 10³⁰⁰ with Gaussian(10¹⁰) is refused by the constructor (βg0(1 + 9σ) overflows); passed as
+    distribution= it gave τ̄ = (½, ½) and W̄ = NaN without a word. The temperature kind with Uniform(3)
+    (β_r = β(1 + δ) < 0 for δ < −1) warns in the model and did not as an argument."""
+    hot = jt.InhomogeneousReservoir(2, beta=1e300, g0=1.0, theta=0.3)
+    with pytest.raises(ValueError, match="beta=1e"):
+        jt.InhomogeneousReservoir(2, beta=1e300, g0=1.0, theta=0.3, distribution=jt.Gaussian(1e10))
+    for call in (
+        lambda: A.averaged_reservoir_populations(hot, jt.Gaussian(1e10)),
+        lambda: A.mean_work(hot, np.eye(2) / 2, jt.Gaussian(1e10)),
+    ):
+        with pytest.raises(ValueError, match="beta=1e"):
+            call()
+    model = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.3, kind="temperature")
+    with pytest.warns(UserWarning, match="temperature"):
+        q_bar = A.averaged_reservoir_populations(model, jt.Uniform(3.0))
+    # the law is still computed as it is: τ̄ = (1/3) ∫_{−1.5}^{1.5} τ(δ) dδ, q_1 = 1/(1 + e^{y}), y = 1 + δ,
+    # ∫ dy/(1 + e^{y}) = y − log(1 + e^{y})
+    y0, y1 = -0.5, 2.5
+    q1 = ((y1 - np.log1p(np.exp(y1))) - (y0 - np.log1p(np.exp(y0)))) / 3.0
+    np.testing.assert_allclose(np.asarray(q_bar), [1 - q1, q1], rtol=1e-13)
