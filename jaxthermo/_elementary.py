@@ -158,6 +158,20 @@ def log_positive(x):
     return _log64_positive(x) if _is_float64(x) else jnp.log(x)
 
 
+@jax.custom_jvp
+def reciprocal(x):
+    """1/x, whose derivative −(dx/x)/x stays finite where x² underflows (JAX's −dx/x² is −∞·dx, NaN after
+    a 0 cotangent: the D_1 term of a thermal level t < 10⁻¹⁵⁴ in float64, 10⁻¹⁹ in float32)."""
+    return 1.0 / x
+
+
+@reciprocal.defjvp
+def _reciprocal_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    r = 1.0 / x
+    return r, -((dx * r) * r)
+
+
 # Giles (2011), double precision, highest degree first: w < 6.25 in w − 3.125; w < 16 in
 # √w − 3.25; else √w − 5
 _ERFINV_CENTRAL = (

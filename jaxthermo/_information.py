@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._dtypes import as_state, float_dtype_of
-from ._elementary import log_positive
+from ._elementary import log_positive, reciprocal
 from ._linalg import hermitian_function as hermitian_function
 from ._linalg import hermitian_function_of
 from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal
@@ -761,7 +761,7 @@ def relative_entropy_term(dev, t, log_t):
     tiny = jnp.finfo(t.dtype).tiny
     t_c = jnp.maximum(t, tiny)
     shift = jnp.where(t >= tiny, 0.0, jnp.log(t_c) - log_t)  # exactly 0 unless t underflows (per-model constants)
-    u = 1.0 + dev * (1.0 / t_c)
+    u = 1.0 + dev * reciprocal(t_c)  # its derivative finite where t_c² underflows
     # λ ≤ 0 (u ≤ 0): u log u → 0, the term t − λ; log of the smallest normal number keeps u·log u and its
     # derivative finite there (log_positive's floor)
     lg = log_positive(jnp.maximum(u, tiny))
