@@ -112,11 +112,34 @@ def _collide_unitary(rho_s, rho_a, unitary, h_s, h_a) -> CollisionResult:
     h_a = jnp.asarray(h_a).astype(cdt)
     d_s, d_a = rho_s.shape[-1], rho_a.shape[-1]
     x = tensor(rho_s, rho_a)
-    x_new = u @ x @ dagger(u)
-    h_total = tensor(h_s, jnp.eye(d_a, dtype=cdt)) + tensor(jnp.eye(d_s, dtype=cdt), h_a)
-    rho_s_new = partial_trace(x_new, (d_s, d_a), 0)
-    rho_a_new = partial_trace(x_new, (d_s, d_a), 1)
-    work = expectation(h_total, x_new - x)
-    heat = -expectation(h_a, rho_a_new - rho_a)
-    energy_change = expectation(h_s, rho_s_new - rho_s)
+    y = x @ dagger(u)  # X U†
+    if cdt == jnp.complex64:  # X' = X + [U, X] U†: U's ~ε departure from unitarity, X (U U† − 1), biased every
+        # collision and piled up (float32 ExactUnitary, θ = 0.01, 5000 collisions: ρ off by 2.8·10⁻⁵, now 6·10⁻⁶)
+        change_x = u @ y - (x @ u) @ dagger(u)
+        x_new = x + change_x
+        rho_s_new = rho_s + partial_trace(change_x, (d_s, d_a), 0)
+        rho_a_new = rho_a + partial_trace(change_x, (d_s, d_a), 1)
+    else:
+        x_new = u @ y
+        rho_s_new = partial_trace(x_new, (d_s, d_a), 0)
+        rho_a_new = partial_trace(x_new, (d_s, d_a), 1)
+    # Tr[H (X' − X)] of H = D + O (D diagonal): the D part as Tr[U†[D, U] X] = Tr[[D, U] Y], elementwise with
+    # [D, U]_ij = (D_i − D_j) U_ij, the O part as it is (zero in model A). The difference Tr[D X'] − Tr[D X]
+    # cancelled to ~ε‖H‖ per collision (float32 ExactUnitary, θ = 0.01: Σ Q over 5000 collisions 1.5 % off);
+    # the commutator is as small as U's off-diagonal blocks, and ignores U's departure from unitarity.
+    s_diag = jnp.diagonal(h_s, axis1=-2, axis2=-1)
+    a_diag = jnp.diagonal(h_a, axis1=-2, axis2=-1)
+    s_full = jnp.repeat(s_diag, d_a, axis=-1)  # diagonal of H_S ⊗ 1
+    a_full = jnp.tile(a_diag, (1,) * (a_diag.ndim - 1) + (d_s,))  # diagonal of 1 ⊗ H_A
+    y_t = jnp.swapaxes(y, -1, -2)
+
+    def change(diag):
+        return jnp.real(jnp.sum((diag[..., :, None] - diag[..., None, :]) * u * y_t, axis=(-2, -1)))
+
+    s_off = h_s - s_diag[..., :, None] * jnp.eye(d_s, dtype=cdt)
+    a_off = h_a - a_diag[..., :, None] * jnp.eye(d_a, dtype=cdt)
+    off_total = tensor(s_off, jnp.eye(d_a, dtype=cdt)) + tensor(jnp.eye(d_s, dtype=cdt), a_off)
+    work = change(s_full + a_full) + expectation(off_total, x_new - x)
+    heat = -(change(a_full) + expectation(a_off, rho_a_new - rho_a))
+    energy_change = change(s_full) + expectation(s_off, rho_s_new - rho_s)
     return CollisionResult(rho_s_new, rho_a_new, x_new, Energetics(work, heat, energy_change))

@@ -16,6 +16,7 @@ import math
 import warnings
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -98,7 +99,9 @@ class ExactUnitary(Coupling):
         exponent. The whole exponent in one matrix exponential returned NaN beyond a norm of about
         7·10⁵ (JAX's ``expm`` stops at 16 squarings): g_int ≤ 10⁻⁷ at θ = 0.1, g0 = 1."""
         d = model.d
-        dtype = jnp.result_type(theta, delta)
+        out = complex_dtype_for(jnp.result_type(theta, delta))
+        dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.result_type(theta, delta)  # float32 expm: ~ε·‖U‖
+        theta, delta = jnp.asarray(theta).astype(dtype), jnp.asarray(delta).astype(dtype)
         cdt = complex_dtype_for(dtype)
         _, g_r = reservoir_parameters(model, delta)
         eye = jnp.eye(d, dtype=dtype)
@@ -110,7 +113,7 @@ class ExactUnitary(Coupling):
         energies = g0 * (m[:, None] + m[None, :]).reshape(-1)  # H_0's diagonal, index a*d + b
         phases = jnp.exp((-1j * (t_int * energies)).astype(cdt))
         x = tensor(eye, (g_r - g0) * sz) - g_int * swap(d, dtype)
-        return phases[:, None] * expm((-1j * t_int * x).astype(cdt))
+        return (phases[:, None] * expm((-1j * t_int * x).astype(cdt))).astype(out)
 
 
 @register_checked_dataclass
