@@ -34,10 +34,12 @@ from .._validation import (
     check_numeric,
     check_populations,
     check_real_scalar,
+    check_unitary,
     should_validate,
     value_checks_enabled,
 )
 from ._model import (
+    ExactUnitary,
     InhomogeneousReservoir,
     check_representable,
     has_closed_form,
@@ -100,10 +102,58 @@ def collide_generic(model: InhomogeneousReservoir, rho, delta, theta=None) -> Co
       theta: the mixing angle of this collision (default ``model.theta``).
     """
     rho, delta, theta = _prepare(model, rho, delta, theta)
-    u = model.coupling.unitary(model, theta, delta)
+    u = coupling_unitary(model, theta, delta)
     h_s = jnp.asarray(model.g0).astype(delta.dtype) * level_offsets(model, delta.dtype)
     h_s = h_s[:, None] * jnp.eye(model.d, dtype=delta.dtype)
     return collide_unitary(rho, reservoir_state(model, delta), u, h_s, reservoir_hamiltonian(model, delta))
+
+
+def coupling_unitary(model, theta, delta):
+    """``model.coupling.unitary(model, θ, δ)``, refused with a ``ValueError`` naming the coupling unless it is
+    one (d², d²) matrix, and (concrete) unitary to rounding (:func:`~jaxthermo._validation.check_unitary`):
+    a (d, d) or a batched matrix was otherwise refused as ``unitary``, named after no coupling."""
+    name = f"{type(model.coupling).__name__}.unitary"
+    u = model.coupling.unitary(model, theta, delta)
+    _check_unitary_shape(model, jnp.shape(u), name)
+    check_unitary(u, name)
+    return u
+
+
+def _check_unitary_shape(model, shape, name):
+    n = model.d**2
+    if tuple(shape) != (n, n):
+        raise ValueError(
+            f"{name} returned shape {tuple(shape)}; d = {model.d} needs one ({n}, {n}) matrix (system ⊗ reservoir qudit)"
+        )
+
+
+@jax.jit
+def _max_nonunitarity(model, deltas, thetas):
+    """max over the collisions of max |U†U − 1| of the coupling's unitaries (a scan: one U at a time)."""
+
+    def step(worst, x):
+        u = jnp.asarray(model.coupling.unitary(model, x[1], x[0]))
+        dev = jnp.max(jnp.abs(jnp.conj(u.T) @ u - jnp.eye(u.shape[-1], dtype=u.dtype)))
+        return jnp.where(jnp.isnan(dev) | (dev > worst), dev, worst), None
+
+    return jax.lax.scan(step, jnp.zeros((), deltas.dtype), (deltas, thetas))[0]
+
+
+def _check_trajectory_coupling(model, deltas, thetas):
+    """A user's coupling, whose unitary the scan cannot check, is checked over the trajectory's (δ_r, θ_r)
+    beforehand: a coupling returning 2U ran with Tr ρ renormalised, its heat 4× the unitary one without a word."""
+    if has_closed_form(model.coupling) or type(model.coupling) is ExactUnitary:
+        return
+    name = f"{type(model.coupling).__name__}.unitary"
+    shape = jax.eval_shape(lambda: model.coupling.unitary(model, thetas[0], deltas[0])).shape
+    _check_unitary_shape(model, shape, name)
+    if not (value_checks_enabled() and should_validate(deltas) and should_validate(thetas)):
+        return
+    eps = float(np.finfo(deltas.dtype).eps)
+    tol = max(1e-8, 100 * model.d**2 * eps)  # check_unitary's tolerance
+    worst = float(_max_nonunitarity(model, deltas, thetas))
+    if not worst <= tol:
+        raise ValueError(f"{name} is not unitary: max |U†U - 1| = {worst:.3g} over the trajectory's collisions")
 
 
 @qobj_inputs("rho")
@@ -231,7 +281,10 @@ def trajectory(model: InhomogeneousReservoir, rho0, deltas, store_states: bool =
     thetas = jnp.asarray(model.theta).astype(rdt)
     if thetas.ndim not in (0, 1) or (thetas.ndim == 1 and thetas.shape != deltas.shape):
         raise ValueError(f"theta must be a scalar or have shape {deltas.shape}; got {thetas.shape}")
-    return _trajectory_scan(model, rho0, deltas, jnp.broadcast_to(thetas, deltas.shape), bool(store_states))
+    thetas = jnp.broadcast_to(thetas, deltas.shape)
+    if deltas.size:
+        _check_trajectory_coupling(model, deltas, thetas)
+    return _trajectory_scan(model, rho0, deltas, thetas, bool(store_states))
 
 
 @partial(jax.jit, static_argnames="store_states")

@@ -5,6 +5,7 @@ References: the full density matrix in NumPy float64 with U = exp(−i t_int (H_
 """
 
 import numpy as np
+import pytest
 
 import jaxthermo as jt
 from tests.helpers import numpy_swap
@@ -63,3 +64,62 @@ def test_float32_exact_unitary_trajectory_heat():
     got_sums = [np.sum(np.asarray(v, float)) for v in (got.work, got.heat, got.energy_change)]
     np.testing.assert_allclose(got_sums, sums, rtol=3e-4)
     np.testing.assert_allclose(np.asarray(got.states[-1]), rho, atol=2e-5)
+
+
+# ---- a user's coupling that is not a (d², d²) unitary ----------------------------------------------------
+
+
+def _user_coupling(make):
+    import dataclasses
+
+    import jax
+
+    @jax.tree_util.register_dataclass
+    @dataclasses.dataclass(frozen=True)
+    class Faulty(jt.Coupling):
+        def unitary(self, model, theta, delta):
+            return make(model.d, theta)
+
+    return Faulty()
+
+
+def _swap_unitary(d, theta):
+    import jax.numpy as jnp
+
+    s = jnp.asarray(numpy_swap(d))
+    return jnp.cos(theta) * jnp.eye(d * d) + 1j * jnp.sin(theta) * s
+
+
+_RHO = np.diag([0.6, 0.4]).astype(complex)
+_CALLS = {
+    "collide": lambda m: A.collide(m, _RHO, 0.1),
+    "collision_step": lambda m: A.collision_step(m, _RHO, 0.1, theta=0.2),
+    "collide_generic": lambda m: A.collide_generic(m, _RHO, 0.1),
+    "trajectory": lambda m: A.trajectory(m, _RHO, [0.1, -0.1, 0.3]),
+}
+_FAULTS = {
+    "twice": lambda d, theta: 2 * _swap_unitary(d, theta),  # ‖U†U − 1‖ = 3
+    "d_by_d": lambda d, theta: np.eye(d, dtype=complex),
+    "batched": lambda d, theta: np.broadcast_to(np.eye(d * d, dtype=complex), (2, d * d, d * d)),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(_FAULTS))
+@pytest.mark.parametrize("call", sorted(_CALLS))
+def test_user_coupling_must_return_one_unitary(fault, call):
+    """A coupling returning 2U ran in trajectory without a word (Tr ρ renormalised, Σ Q −0.163 for the swap's
+    −0.0408); a (d, d) matrix was refused as 'unitary has shape (2, 2)', naming no coupling. Now a ValueError
+    naming Faulty.unitary."""
+    model = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.3, coupling=_user_coupling(_FAULTS[fault]))
+    with pytest.raises(ValueError, match=r"Faulty\.unitary"):
+        _CALLS[call](model)
+
+
+def test_user_coupling_that_is_unitary_runs():
+    """The same coupling with U = exp(iθS) runs, and its trajectory is the partial swap's closed form."""
+    deltas = np.array([0.1, -0.1, 0.3])
+    model = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.3, coupling=_user_coupling(_swap_unitary))
+    got = A.trajectory(model, _RHO, deltas)
+    want = A.trajectory(model.replace(coupling=jt.PartialSwap()), _RHO, deltas)
+    for a, b in zip((got.states, got.work, got.heat), (want.states, want.work, want.heat)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-14)
