@@ -123,3 +123,81 @@ def test_user_coupling_that_is_unitary_runs():
     want = A.trajectory(model.replace(coupling=jt.PartialSwap()), _RHO, deltas)
     for a, b in zip((got.states, got.work, got.heat), (want.states, want.work, want.heat)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-14)
+
+
+# ---- energetics of collide_unitary / ExactUnitary against the full density matrix ------------------------
+
+
+def _random_state(rng, n):
+    a = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
+    rho = a @ a.conj().T
+    return rho / np.trace(rho)
+
+
+def _random_hermitian(rng, n):
+    a = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
+    return (a + a.conj().T) / 2
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
+def test_collide_unitary_non_diagonal_hamiltonians(dtype):
+    """Random U, coherent states and non-diagonal H_S, H_A (qubit ⊗ qutrit): W, Q, ΔU, ρ_S', ρ_A' equal the
+    plain formulas of docs/conventions.md §8 in NumPy float64, and ΔU = W + Q."""
+    from scipy.linalg import expm
+
+    rng = np.random.default_rng(68)
+    rho_s, rho_a = _random_state(rng, 2), _random_state(rng, 3)
+    h_s, h_a = _random_hermitian(rng, 2), _random_hermitian(rng, 3)
+    u = expm(-1j * _random_hermitian(rng, 6))
+    x = np.kron(rho_s, rho_a)
+    x_new = u @ x @ u.conj().T
+    t = x_new.reshape(2, 3, 2, 3)
+    s_new, a_new = np.einsum("ajbj->ab", t), np.einsum("jajb->ab", t)
+    h_tot = np.kron(h_s, np.eye(3)) + np.kron(np.eye(2), h_a)
+    want = [np.trace(h_tot @ (x_new - x)).real, -np.trace(h_a @ (a_new - rho_a)).real]
+    want.append(np.trace(h_s @ (s_new - rho_s)).real)
+    got = jt.collide_unitary(*(np.asarray(v, dtype) for v in (rho_s, rho_a, u, h_s, h_a)))
+    tol = 1e-13 if dtype == np.complex128 else 3e-6
+    np.testing.assert_allclose([float(v) for v in got.energetics], want, atol=tol)
+    np.testing.assert_allclose(np.asarray(got.system), s_new, atol=tol)
+    np.testing.assert_allclose(np.asarray(got.ancilla), a_new, atol=tol)
+    np.testing.assert_allclose(np.asarray(got.joint), x_new, atol=tol)
+
+
+@pytest.mark.parametrize("kind", ["hamiltonian", "temperature"])
+def test_exact_unitary_qutrit_against_full_density_matrix(kind):
+    """d = 3, an interaction −g_int S that does not commute with H_S + H_r (δ ≠ 0), a coherent ρ: the collision
+    equals SciPy's exp(−i t_int (H_S + H_r − g_int S)) on ρ ⊗ τ(δ), heat Q = −Tr[(τ' − τ) H_r], ΔU = W + Q."""
+    from scipy.linalg import expm
+
+    d, beta, g0, theta, g_int, delta = 3, 0.7, 1.3, 0.4, 0.8, 0.25
+    model = jt.InhomogeneousReservoir(d, beta=beta, g0=g0, theta=theta, kind=kind, coupling=jt.ExactUnitary(g_int))
+    rho = _random_state(np.random.default_rng(3), d)
+    g_r = g0 * (1 + delta) if kind == "hamiltonian" else g0
+    beta_r = beta if kind == "hamiltonian" else beta * (1 + delta)
+    h = np.kron(g0 * _sz(d), np.eye(d)) + np.kron(np.eye(d), g_r * _sz(d)) - g_int * numpy_swap(d)
+    u = expm(-1j * theta / g_int * h)
+    tau = np.diag(_q(d, beta_r * g_r))
+    x = np.kron(rho, tau)
+    x_new = u @ x @ u.conj().T
+    t = x_new.reshape(d, d, d, d)
+    rho_new, tau_new = np.einsum("ajbj->ab", t), np.einsum("jajb->ab", t)
+    h_tot = np.kron(g0 * _sz(d), np.eye(d)) + np.kron(np.eye(d), g_r * _sz(d))
+    work = np.trace(h_tot @ (x_new - x)).real
+    heat = -np.trace(g_r * _sz(d) @ (tau_new - tau)).real
+    got = A.collide(model, rho, delta)
+    np.testing.assert_allclose(np.asarray(got.state), rho_new, atol=1e-13)
+    np.testing.assert_allclose([float(got.work), float(got.heat)], [work, heat], atol=1e-13)
+    np.testing.assert_allclose(float(got.energy_change), work + heat, atol=1e-13)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_exact_unitary_strong_coupling_is_the_partial_swap(d):
+    """g_int → ∞ at fixed θ: exp(−i t_int (H_0 + ΔH − g_int S)) → exp(iθS), the partial swap ([ATO-preprint]
+    appendix A1); at g_int = 10⁶ the collision differs from the closed form by O(θ g0/g_int)."""
+    model = jt.InhomogeneousReservoir(d, beta=1.0, g0=1.0, theta=0.4, coupling=jt.ExactUnitary(1e6))
+    rho = _random_state(np.random.default_rng(d), d)
+    got = A.collide(model, rho, 0.3)
+    want = A.collide(model.replace(coupling=jt.PartialSwap()), rho, 0.3)
+    np.testing.assert_allclose(np.asarray(got.state), np.asarray(want.state), atol=1e-6)
+    np.testing.assert_allclose([float(v) for v in got.energetics], [float(v) for v in want.energetics], atol=1e-6)
