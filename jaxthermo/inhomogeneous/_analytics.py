@@ -27,6 +27,7 @@ from ._dynamics import (
     CollisionStep,
     Trajectory,
     _check_theta,
+    _check_trajectory_coupling,
     _collide,
     _partial_swap,
     _require_scalar_theta,
@@ -251,7 +252,9 @@ def averaged_trajectory(model: InhomogeneousReservoir, rho0, n_steps: int, distr
     theta = jnp.asarray(model.theta).astype(rdt)
     if theta.ndim not in (0, 1) or (theta.ndim == 1 and theta.shape != (n_steps,)):
         raise ValueError(f"theta must be a scalar or have shape ({n_steps},); got {theta.shape}")
-    return _averaged_scan(model, distribution, rho0, jnp.broadcast_to(theta, (n_steps,)))
+    thetas = jnp.broadcast_to(theta, (n_steps,))
+    _check_trajectory_coupling(model, jnp.zeros_like(thetas), thetas)  # a user's U, at δ = 0: 2U ran without a word
+    return _averaged_scan(model, distribution, rho0, thetas)
 
 
 @jax.jit

@@ -201,3 +201,12 @@ def test_exact_unitary_strong_coupling_is_the_partial_swap(d):
     want = A.collide(model.replace(coupling=jt.PartialSwap()), rho, 0.3)
     np.testing.assert_allclose(np.asarray(got.state), np.asarray(want.state), atol=1e-6)
     np.testing.assert_allclose([float(v) for v in got.energetics], [float(v) for v in want.energetics], atol=1e-6)
+
+
+def test_averaged_trajectory_refuses_a_non_unitary_coupling():
+    """averaged_trajectory with a coupling returning 2U ran without a word (Σ Q̄ over 3 collisions −0.132); now a
+    ValueError naming Faulty.unitary (checked at δ = 0 for each θ_r)."""
+    coupling = _user_coupling(_FAULTS["twice"])
+    model = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.3, coupling=coupling, distribution=jt.TwoPoint(0.2))
+    with pytest.raises(ValueError, match=r"Faulty\.unitary"):
+        A.averaged_trajectory(model, _RHO, 3)
