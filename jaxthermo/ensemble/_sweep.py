@@ -9,7 +9,9 @@ batch. Every grid point sees the same configurations (common random numbers: δ 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import itertools
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -91,15 +93,34 @@ def _check_same_shapes(values, field):
         )
 
 
+def _naming_grid(err, where):
+    """``err`` (a plain ValueError/TypeError of the model's or the run's checks) with the grid point
+    that caused it in front: "theta must be finite" named no grid value."""
+    if type(err) not in (ValueError, TypeError):  # a subclass may take other arguments: as it is
+        raise err
+    return type(err)(f"{where}: {err}")
+
+
 def _apply(model, name, value):
-    if name in _MODEL_FIELDS:
-        return model.replace(**{name: value})
     dist = model.distribution
-    if dist is not None and name in {f.name for f in dataclasses.fields(dist)}:
+    if name not in _MODEL_FIELDS and (dist is None or name not in {f.name for f in dataclasses.fields(dist)}):
+        raise ValueError(
+            f"grid parameter {name!r}: must be one of {list(_MODEL_FIELDS) + ['n_steps']} or a field of the distribution"
+        )
+    try:
+        if name in _MODEL_FIELDS:
+            return model.replace(**{name: value})
         return model.replace(distribution=dataclasses.replace(dist, **{name: value}))
-    raise ValueError(
-        f"grid parameter {name!r}: must be one of {list(_MODEL_FIELDS) + ['n_steps']} or a field of the distribution"
-    )
+    except (ValueError, TypeError) as err:
+        raise _naming_grid(err, f"grid[{name!r}] = {value!r}") from err
+
+
+# the keywords of jt.ensemble a sweep passes on (an unknown one failed as "run_grid() got an unexpected keyword")
+_RUN_KEYWORDS = tuple(
+    p.name
+    for p in inspect.signature(run_grid).parameters.values()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("wrt", "checkpoint")
+)
 
 
 def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wrt=None, **kwargs) -> SweepResult:
@@ -120,10 +141,17 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
       gives an array over the grid.
     """
     check_model(model, "jt.sweep")
+    if not isinstance(grid, Mapping):
+        raise TypeError(f"grid: a dict {{name: values}}, e.g. {{'theta': [0.1, 0.2]}}; got {type(grid).__name__}")
     if not grid:
         raise ValueError("grid: give at least one parameter and its values")
     if "checkpoint" in kwargs:
         raise ValueError("checkpoint: not supported for sweeps; checkpoint the grid points one by one")
+    unknown = sorted(set(kwargs) - set(_RUN_KEYWORDS))
+    if unknown:
+        raise TypeError(
+            f"jt.sweep got unexpected keyword arguments {unknown}; those of jt.ensemble: {list(_RUN_KEYWORDS)}"
+        )
     wrt = check_wrt(model, wrt) if wrt else ()
     axes = {name: np.asarray(values) for name, values in grid.items()}
     for name, values in axes.items():
@@ -149,7 +177,12 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
     # every grid point is checked before any runs: a bad point of a later N refused only after the
     # earlier N's had run lost their work
     for steps, members in by_steps.items():
-        check_grid_inputs([m for _, m in members], rho0, steps, n_configs)
+        for k, m in members:
+            try:
+                check_grid_inputs([m], rho0, steps, n_configs)
+            except (ValueError, TypeError) as err:
+                where = ", ".join(f"{name}={axes[name][i].item()!r}" for name, i in zip(names, points[k]))
+                raise _naming_grid(err, f"grid point ({where})") from err
     for steps, members in by_steps.items():
         models = [m for _, m in members]
         stats, info = run_grid(models, rho0, steps, n_configs, seed, wrt=wrt, **kwargs)

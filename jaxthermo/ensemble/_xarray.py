@@ -15,6 +15,8 @@ Layout of :func:`result_to_xarray` (one :class:`EnsembleResult`):
 * a run with ``wrt``: its derivatives ``sensitivity_<name>_<field>`` with the dims of ``<field>``
   (a θ schedule adds ``<name>_entry``: ∂/∂θ_s) and ``delta_sensitivity_<field>`` over
   (collision[, alpha]) (docs/ensemble.md §5);
+* coordinates carry a ``long_name``, and those of a grid over β, g0, θ, σ, ``width``, ``delta`` their
+  ``units`` (1/energy, energy, rad, dimensionless);
 * attributes: ``n_configs``, ``seed``, ``n_steps``, ``units``, the versions of jaxthermo, JAX and
   NumPy, the run metadata (dtype, chunk size, devices, elapsed time) and, when a model is given,
   its parameters (``model_d``, ``model_beta``, ``model_g0``, ``model_theta``, ``model_kind``,
@@ -227,6 +229,33 @@ def _sensitivity_descriptions(result) -> dict:
     return out
 
 
+# long names and units of the coordinates (docs/inhomogeneous.md §1: H_S = g0 s_z, g_r = g0(1 + δ_r) or
+# β_r = β(1 + δ_r), the partial swap U(θ)); a grid coordinate got its values only, no meaning or unit
+_COORD_ATTRS = {
+    "collision": {"long_name": "collision r (1…N)"},
+    "step": {"long_name": "collisions done r (0 = the initial state ρ0)"},
+    "cumulant": {"long_name": "order k of the cumulant k-statistic"},
+    "alpha": {"long_name": "Rényi order α of D_α"},
+    "row": {"long_name": "matrix row index (|0⟩ = ground state)"},
+    "col": {"long_name": "matrix column index (|0⟩ = ground state)"},
+    "beta": {"long_name": "inverse temperature β of the reservoir", "units": "1/energy"},
+    "g0": {"long_name": "energy gap g0 of H_S = g0 s_z (unperturbed reservoir qudit)", "units": "energy"},
+    "theta": {"long_name": "collision angle θ of the partial swap U(θ) = cos θ + i sin θ S", "units": "rad"},
+    "sigma": {"long_name": "standard deviation σ of the Gaussian law of δ_r", "units": "dimensionless"},
+    "width": {"long_name": "width of the uniform law of δ_r on [−width/2, width/2]", "units": "dimensionless"},
+    "delta": {"long_name": "δ of the two-point law of δ_r (±δ)", "units": "dimensionless"},
+    "n_steps": {"long_name": "number of collisions N"},
+}
+
+
+def _label_coords(ds):
+    """The long names and units of :data:`_COORD_ATTRS` on the coordinates ``ds`` has."""
+    for name, attrs in _COORD_ATTRS.items():
+        if name in ds.coords:
+            ds[name].attrs.update(attrs)
+    return ds
+
+
 def _coords(result):
     n = result.n_steps
     d = np.asarray(result.mean_state).shape[-1]
@@ -241,6 +270,7 @@ def _coords(result):
 
 
 def _finish(ds, result, model, attrs):
+    _label_coords(ds)
     for name, text in {**_sensitivity_descriptions(result), **_DESCRIPTIONS}.items():
         if name in ds:
             ds[name].attrs["long_name"] = text
