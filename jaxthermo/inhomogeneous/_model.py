@@ -56,7 +56,8 @@ class Coupling(abc.ABC):
             def unitary(self, model, theta, delta):
                 ...  # (d², d²) unitary
 
-    (a coupling without fields still needs the two decorators).
+    (a coupling without fields still needs the two decorators). Another shape, or a matrix that is not
+    unitary to rounding, raises a ``ValueError`` naming ``MyCoupling.unitary`` (docs/inhomogeneous.md §12).
     """
 
     @abc.abstractmethod
