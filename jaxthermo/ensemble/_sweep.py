@@ -53,10 +53,12 @@ class SweepResult:
             # compared at the axis's precision: a float32 axis holds 0.1 as 0.100000001 (at(theta=0.1) missed it)
             dtype = values.dtype if np.issubdtype(values.dtype, np.floating) else np.float64
             target = np.asarray(float(params[name])).astype(dtype)
-            hits = np.flatnonzero(np.isclose(values.astype(dtype), target, rtol=1e-12, atol=0))
+            cast = values.astype(dtype)
+            hits = np.flatnonzero(np.isclose(cast, target, rtol=1e-12, atol=0))
             if hits.size == 0:
                 raise ValueError(f"{name}={params[name]} is not on the grid {list(values)}")
-            index.append(int(hits[0]))
+            # the nearest of the values within the tolerance: of 0.3 and 0.3 + 1e-13, the first was taken for both
+            index.append(int(hits[np.argmin(np.abs(cast[hits] - target))]))
         return self.results[int(np.ravel_multi_index(index, self.shape))]
 
     def stack(self, field: str) -> np.ndarray:

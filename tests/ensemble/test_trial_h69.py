@@ -72,3 +72,11 @@ def test_grid_not_a_dict_and_unknown_keyword_refused():
         jt.sweep(_model(), RHO0, 3, 16, grid=[("theta", [0.1, 0.2])])
     with pytest.raises(TypeError, match=r"jt.sweep got unexpected keyword arguments \['n_bins'\]"):  # named run_grid()
         jt.sweep(_model(), RHO0, 3, 16, grid={"theta": [0.1]}, n_bins=32)
+
+
+def test_at_takes_the_nearest_grid_value():
+    # both values lie within at()'s tolerance of each other (1e-12 relative): at() returned the first for both
+    grid = {"theta": [0.3, 0.3 + 1e-13]}
+    sw = jt.sweep(_model(), RHO0, 2, 16, grid=grid, alphas=())
+    assert sw.at(theta=0.3) is sw.results[0]
+    assert sw.at(theta=0.3 + 1e-13) is sw.results[1]
