@@ -139,9 +139,10 @@ def _max_nonunitarity(model, deltas, thetas):
     return jax.lax.scan(step, jnp.zeros((), deltas.dtype), (deltas, thetas))[0]
 
 
-def _check_trajectory_coupling(model, deltas, thetas):
+def _check_trajectory_coupling(model, deltas, thetas, over: str = "the trajectory's collisions"):
     """A user's coupling, whose unitary the scan cannot check, is checked over the trajectory's (δ_r, θ_r)
-    beforehand: a coupling returning 2U ran with Tr ρ renormalised, its heat 4× the unitary one without a word."""
+    beforehand (``over`` names them in the error): a coupling returning 2U ran with Tr ρ renormalised, its heat
+    4× the unitary one without a word."""
     if has_closed_form(model.coupling) or type(model.coupling) is ExactUnitary:
         return
     name = f"{type(model.coupling).__name__}.unitary"
@@ -153,7 +154,7 @@ def _check_trajectory_coupling(model, deltas, thetas):
     tol = max(1e-8, 100 * model.d**2 * eps)  # check_unitary's tolerance
     worst = float(_max_nonunitarity(model, deltas, thetas))
     if not worst <= tol:
-        raise ValueError(f"{name} is not unitary: max |U†U - 1| = {worst:.3g} over the trajectory's collisions")
+        raise ValueError(f"{name} is not unitary: max |U†U - 1| = {worst:.3g} over {over}")
 
 
 @qobj_inputs("rho")
