@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import jaxthermo as jt
-from tests.helpers import numpy_swap
+from tests.helpers import numpy_swap, random_hermitian, random_state
 
 A = jt.inhomogeneous
 
@@ -128,17 +128,6 @@ def test_user_coupling_that_is_unitary_runs():
 # ---- energetics of collide_unitary / ExactUnitary against the full density matrix ------------------------
 
 
-def _random_state(rng, n):
-    a = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
-    rho = a @ a.conj().T
-    return rho / np.trace(rho)
-
-
-def _random_hermitian(rng, n):
-    a = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
-    return (a + a.conj().T) / 2
-
-
 @pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
 def test_collide_unitary_non_diagonal_hamiltonians(dtype):
     """Random U, coherent states and non-diagonal H_S, H_A (qubit ⊗ qutrit): W, Q, ΔU, ρ_S', ρ_A' equal the
@@ -146,9 +135,9 @@ def test_collide_unitary_non_diagonal_hamiltonians(dtype):
     from scipy.linalg import expm
 
     rng = np.random.default_rng(68)
-    rho_s, rho_a = _random_state(rng, 2), _random_state(rng, 3)
-    h_s, h_a = _random_hermitian(rng, 2), _random_hermitian(rng, 3)
-    u = expm(-1j * _random_hermitian(rng, 6))
+    rho_s, rho_a = random_state(2, rng), random_state(3, rng)
+    h_s, h_a = random_hermitian(2, rng), random_hermitian(3, rng)
+    u = expm(-1j * random_hermitian(6, rng))
     x = np.kron(rho_s, rho_a)
     x_new = u @ x @ u.conj().T
     t = x_new.reshape(2, 3, 2, 3)
@@ -172,7 +161,7 @@ def test_exact_unitary_qutrit_against_full_density_matrix(kind):
 
     d, beta, g0, theta, g_int, delta = 3, 0.7, 1.3, 0.4, 0.8, 0.25
     model = jt.InhomogeneousReservoir(d, beta=beta, g0=g0, theta=theta, kind=kind, coupling=jt.ExactUnitary(g_int))
-    rho = _random_state(np.random.default_rng(3), d)
+    rho = random_state(d, np.random.default_rng(3))
     g_r = g0 * (1 + delta) if kind == "hamiltonian" else g0
     beta_r = beta if kind == "hamiltonian" else beta * (1 + delta)
     h = np.kron(g0 * _sz(d), np.eye(d)) + np.kron(np.eye(d), g_r * _sz(d)) - g_int * numpy_swap(d)
@@ -196,7 +185,7 @@ def test_exact_unitary_strong_coupling_is_the_partial_swap(d):
     """g_int → ∞ at fixed θ: exp(−i t_int (H_0 + ΔH − g_int S)) → exp(iθS), the partial swap ([ATO-preprint]
     appendix A1); at g_int = 10⁶ the collision differs from the closed form by O(θ g0/g_int)."""
     model = jt.InhomogeneousReservoir(d, beta=1.0, g0=1.0, theta=0.4, coupling=jt.ExactUnitary(1e6))
-    rho = _random_state(np.random.default_rng(d), d)
+    rho = random_state(d, np.random.default_rng(d))
     got = A.collide(model, rho, 0.3)
     want = A.collide(model.replace(coupling=jt.PartialSwap()), rho, 0.3)
     np.testing.assert_allclose(np.asarray(got.state), np.asarray(want.state), atol=1e-6)
