@@ -16,7 +16,6 @@ import math
 import warnings
 from typing import Any, NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -100,8 +99,8 @@ class ExactUnitary(Coupling):
         exponent. The whole exponent in one matrix exponential returned NaN beyond a norm of about
         7·10⁵ (JAX's ``expm`` stops at 16 squarings): g_int ≤ 10⁻⁷ at θ = 0.1, g0 = 1."""
         d = model.d
-        out = complex_dtype_for(jnp.result_type(theta, delta))
-        dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.result_type(theta, delta)  # float32 expm: ~ε·‖U‖
+        dtype = jnp.result_type(theta, delta)  # a float32 run stays float32 (no float64 inside, docs §13)
+        out = complex_dtype_for(dtype)
         theta, delta = jnp.asarray(theta).astype(dtype), jnp.asarray(delta).astype(dtype)
         cdt = complex_dtype_for(dtype)
         _, g_r = reservoir_parameters(model, delta)
