@@ -35,6 +35,7 @@ from ._thermo import CollisionThermodynamics as CollisionThermodynamics
 from ._thermo import ancilla_heat_rate as ancilla_heat_rate
 from ._thermo import coherent_work_rate as coherent_work_rate
 from ._thermo import collision_thermodynamics as collision_thermodynamics
+from ._thermo import cycle_thermodynamics as cycle_thermodynamics
 from ._thermo import energy_rate as energy_rate
 from ._thermo import entropy_production_rate as entropy_production_rate
 from ._thermo import entropy_rate as entropy_rate

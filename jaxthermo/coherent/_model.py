@@ -386,6 +386,13 @@ def energy_coherence(rho, h) -> jnp.ndarray:
 
     For a non-degenerate ``h`` this is :func:`jaxthermo.coherence` of ρ rotated into the
     eigenbasis of ``h``; degenerate eigenspaces are dephased as blocks.
+
+    Degeneracy has a fixed resolution (docs/coherent.md §1): two levels are one block when their gap is at most
+    ``1e-9·(E_max − E_min)`` (or the rounding floor ``16·d·ε·max|E|``, :func:`degeneracy_tolerance`). The value is
+    continuous in ρ, and in ``h`` while no gap crosses that threshold; where one does, it jumps by the coherence
+    between the two levels, as the definition itself does at an exact degeneracy: ``h = diag(0, δ, 1)``,
+    ρ = |+⟩⟨+| on the first two levels gives log 2 for δ > 1e-9 and 0 for δ < 1e-9. Two levels alone (d = 2) have
+    the gap as their spread, so they are one block only at δ = 0 (log 2 for every δ > 0).
     """
     rho = jnp.asarray(rho)
     return von_neumann_entropy(pinching(rho, h)) - von_neumann_entropy(rho)

@@ -158,6 +158,9 @@ def _stack_species(values, axis):
 class StroboscopicTrajectory(NamedTuple):
     """``states`` (N+1, d_S, d_S) with the initial state first, and the energetics of every collision.
 
+    With ``states_every = k`` of :func:`stroboscopic_trajectory`, ``states`` holds ρ_S after the steps
+    n = 0, k, 2k, … and always the last, n = N (:func:`kept_steps`); the energetics still cover every step.
+
     ``work``, ``heat`` (into the system), ``energy_change``: (N, m) per cycle and species (m = 1 for
     one species), as in :class:`CoherentCollision`; property ``ancilla_heat`` = −heat ([WCCM]'s Q_A).
     """
@@ -175,7 +178,9 @@ class StroboscopicTrajectory(NamedTuple):
 
 @model_b
 @qobj_inputs("rho0")
-def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecated) -> StroboscopicTrajectory:
+def stroboscopic_trajectory(
+    model, rho0, n_steps: int | None = None, *, states_every: int = 1, **deprecated
+) -> StroboscopicTrajectory:
     """``n_steps`` cycles of the stroboscopic map with ``lax.scan`` (docs/coherent.md), one or several species.
 
     Args:
@@ -185,6 +190,12 @@ def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecate
       n_steps: the number of collision steps, a positive integer (static under ``jit``); with m species
         a step is a cycle of m collisions. The old keyword ``n_collisions=`` still works, with a
         ``DeprecationWarning``.
+      states_every: keep ρ_S only after every k-th step (n = 0, k, 2k, …) and after the last, n = N
+        (:func:`kept_steps`; the stride of ``divergence_every`` in :func:`jaxthermo.ensemble`), a positive
+        integer, static; ``states_every = n_steps`` keeps the initial and the final state only. The energetics
+        (N, m) are those of every step, the same numbers as with k = 1; the stored states then take
+        (N/k + 2)·d_S² numbers instead of (N + 1)·d_S² (10⁶ collisions need not hold 10⁶ states). Default 1:
+        every state.
 
     The carry keeps the model's complex dtype (float32 models stay complex64).
     """
@@ -199,29 +210,62 @@ def stroboscopic_trajectory(model, rho0, n_steps: int | None = None, **deprecate
     for s in model.species:
         check_collision_phase(s, len(model.species))
     n_steps = check_positive_int(n_steps, "n_steps")
+    every = min(check_positive_int(states_every, "states_every"), n_steps)
     batch = np.shape(rho0)[:-2]
     if not batch:
-        return _stroboscopic_trajectory(model, rho0, n_steps)
+        return _stroboscopic_trajectory(model, rho0, n_steps, every)
     d = model.dims[0]
     flat = jnp.reshape(as_state(rho0), (-1, d, d))
-    out = jax.vmap(lambda r: _stroboscopic_trajectory(model, r, n_steps))(flat)
+    out = jax.vmap(lambda r: _stroboscopic_trajectory(model, r, n_steps, every))(flat)
     return jax.tree_util.tree_map(lambda x: jnp.reshape(x, batch + x.shape[1:]), out)
 
 
-@partial(jax.jit, static_argnames="n_steps")
-def _stroboscopic_trajectory(model, rho0, n_steps: int) -> StroboscopicTrajectory:
+def kept_steps(n_steps: int, states_every: int = 1) -> np.ndarray:
+    """The steps n whose state ``stroboscopic_trajectory(..., n_steps, states_every=k).states`` holds, in order:
+    0, k, 2k, … and N (a k ≥ N is taken as N: the initial and final states)."""
+    n_steps = check_positive_int(n_steps, "n_steps")
+    every = min(check_positive_int(states_every, "states_every"), n_steps)
+    return np.unique(np.append(np.arange(0, n_steps + 1, every), n_steps))
+
+
+@partial(jax.jit, static_argnames=("n_steps", "every"))
+def _stroboscopic_trajectory(model, rho0, n_steps: int, every: int = 1) -> StroboscopicTrajectory:
     rho0 = as_state(rho0).astype(complex_dtype(model))
 
     # the carry renormalised to Tr ρ_S = 1 (the map preserves it): U is unitary only to ~ε, so the trace drifted by
     # ~ε per collision, and its error entered every later heat as Tr ρ_A H_A·δ (float32, τ = 10⁻³, 2·10⁴ collisions:
     # Tr ρ_S − 1 = 1.2·10⁻⁴ and Σ Q off by 0.3 for 0.023); and Hermitised: its anti-Hermitian rounding grew likewise
     # (float32, τ = 10⁻³: max|ρ − ρ†| = 6.4·10⁻⁶ after 10⁵ collisions)
-    def step(rho, _):
+    def advance(rho):
         c = _cycle(model, rho)
         rho_new = c.system[-1]
         rho_new = 0.5 * (rho_new + jnp.conj(jnp.swapaxes(rho_new, -1, -2)))
         rho_new = rho_new / jnp.real(jnp.trace(rho_new)).astype(rho_new.dtype)
-        return rho_new, (rho_new, c.energetics)
+        return rho_new, c.energetics
 
-    _, (states, e) = jax.lax.scan(step, rho0, None, length=n_steps)
-    return StroboscopicTrajectory(jnp.concatenate([rho0[None], states]), e.work, e.heat, e.energy_change)
+    def step(rho, _):
+        rho_new, e = advance(rho)
+        return rho_new, (rho_new, e)
+
+    if every == 1:
+        _, (states, e) = jax.lax.scan(step, rho0, None, length=n_steps)
+        return StroboscopicTrajectory(jnp.concatenate([rho0[None], states]), e.work, e.heat, e.energy_change)
+
+    # states_every = k: blocks of k steps whose inner scan returns the energetics only, the state once per block
+    # (and a last block of N mod k steps), so memory grows with N through the (N, m) scalars alone
+    def scalars_only(rho, _):
+        return advance(rho)
+
+    def block(rho, _, length=every):
+        rho, e = jax.lax.scan(scalars_only, rho, None, length=length)
+        return rho, (rho, e)
+
+    n_blocks, rest = divmod(n_steps, every)
+    rho, (states, e) = jax.lax.scan(block, rho0, None, length=n_blocks)
+    e = jax.tree_util.tree_map(lambda x: jnp.reshape(x, (n_blocks * every,) + x.shape[2:]), e)
+    states = [rho0[None], states]
+    if rest:
+        rho, (last, e_rest) = block(rho, None, length=rest)
+        e = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), e, e_rest)
+        states.append(last[None])
+    return StroboscopicTrajectory(jnp.concatenate(states), e.work, e.heat, e.energy_change)

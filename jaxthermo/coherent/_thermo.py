@@ -40,6 +40,8 @@ from ._model import (
     ancilla_state,
     centered,
     centered_eigh,
+    check_ancilla_positive,
+    check_collision_phase,
     complex_dtype,
     energy_coherence,
     model_b,
@@ -271,6 +273,8 @@ def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermod
 
     ``F = ⟨H_S⟩ − S(ρ_S)/β`` with the ancillae's β; W_C is evaluated on the incoming ρ_S.
 
+    A :class:`~jaxthermo.coherent.MultiSpeciesModel` is refused; :func:`cycle_thermodynamics` gives its cycle.
+
     Positivity edge (λ = λ_max or λ_min of :func:`~jaxthermo.coherent.allowed_lambda_range`, where ρ_A is
     singular and the outgoing ancilla leaves its support): ``ancilla_relative_entropy``,
     ``entropy_production`` and ``residual_relative_entropy`` are +∞, and every derivative of them
@@ -280,9 +284,43 @@ def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermod
     times NaN), so take ``jax.jacfwd`` there.
     """
     rho, n_species = collision_inputs(model, rho, "collision_thermodynamics", n_species)
-    out, eta = _collision_thermodynamics(model, rho, n_species)
+    out, eta, _ = _collision_thermodynamics(model, rho, n_species)
     _warn_outside_expansion(eta)
     return out
+
+
+@model_b
+@qobj_inputs("rho")
+def cycle_thermodynamics(model, rho) -> CollisionThermodynamics:
+    """The terms of :func:`collision_thermodynamics` for each of the m collisions of one :func:`cycle` of ρ_S.
+
+    Species j at its own β_j, the collision lasting τ/m with V_j·m/√τ (W_C^j = Ẇ_C^j τ), on the state the
+    collisions before it left; every field has a last axis m (after the batch axes of ρ), one species included
+    (m = 1). The cycle's entropy production is ``.entropy_production.sum(-1)`` = I(S : A_1…A_m)' +
+    S(ρ_{A_1…A_m}'‖⊗_j ρ_{A_j}) = ΔS_S − Σ_j Tr[(ρ_{A_j}' − ρ_{A_j}) log ρ_{A_j}] ≥ 0, and Σ/τ → Π of
+    :func:`entropy_production_rate` as τ → 0 ([WCCM] eqs. (3), (20); docs/coherent.md §9).
+    """
+    rho = system_state(model, rho, "cycle_thermodynamics")
+    check_ancilla_positive(model)
+    for s in model.species:
+        check_collision_phase(s, len(model.species))
+    out, eta = _cycle_thermodynamics(model, rho)
+    _warn_outside_expansion(eta)
+    return out
+
+
+@jax.jit
+def _cycle_thermodynamics(model, rho):
+    """The terms of :func:`collision_thermodynamics` for each collision of one cycle of a MultiSpeciesModel, each on
+    the system state the previous collisions left (as :func:`~jaxthermo.coherent.cycle`), stacked on a last axis m;
+    η the largest of the species'."""
+    m = len(model.species)
+    outs, etas = [], []
+    for s in model.species:
+        out, eta, rho = _collision_thermodynamics(s, rho, m)
+        outs.append(out)
+        etas.append(eta)
+    return jax.tree_util.tree_map(lambda *x: jnp.stack(x, axis=-1), *outs), jnp.max(jnp.stack(etas))
 
 
 # η above which the leading-order identities of [WCCM] eqs. (14)–(16) are not trusted (docs/coherent.md §8)
@@ -339,14 +377,18 @@ def _collision_thermodynamics(model, rho, n_species: int):
     df = c.energy_change - _over_beta(ds, beta)
     wc = _coherent_work(model, rho) * as_real(model.tau, cdt)
     eta = _expansion_parameter(c.ancilla, h_a, beta)
-    return CollisionThermodynamics(
-        mutual_information=info,
-        ancilla_relative_entropy=rel,
-        coherence_change=dc,
-        free_energy_change=df,
-        coherent_work=wc,
-        entropy_production=info + rel,
-        residual_information=info + beta * c.energy_change - ds + dc,  # βΔF = βΔU − ΔS, finite at β = 0
-        residual_relative_entropy=rel - beta * wc - dc,
-        bound_margin=beta * wc + dc,
-    ), eta
+    return (
+        CollisionThermodynamics(
+            mutual_information=info,
+            ancilla_relative_entropy=rel,
+            coherence_change=dc,
+            free_energy_change=df,
+            coherent_work=wc,
+            entropy_production=info + rel,
+            residual_information=info + beta * c.energy_change - ds + dc,  # βΔF = βΔU − ΔS, finite at β = 0
+            residual_relative_entropy=rel - beta * wc - dc,
+            bound_margin=beta * wc + dc,
+        ),
+        eta,
+        c.system,
+    )
