@@ -21,7 +21,7 @@ from .._collision import Energetics
 from .._dtypes import as_state, cast_floats, float_dtype_of, real_dtype_for
 from .._information import trace_distance
 from .._qudit import populations
-from .._validation import check_nonnegative, check_numeric, check_positive_int, check_real_scalar
+from .._validation import check_nonnegative, check_numeric, check_positive_int, check_real_scalar, should_validate
 from ._distributions import check_distribution, is_centred
 from ._dynamics import (
     CollisionStep,
@@ -34,7 +34,9 @@ from ._dynamics import (
     _validate,
 )
 from ._model import (
+    ExactUnitary,
     InhomogeneousReservoir,
+    PartialSwap,
     has_closed_form,
     level_offsets,
     model_a,
@@ -158,7 +160,44 @@ def mean_collision(model: InhomogeneousReservoir, rho, distribution=None, theta=
     rho = as_state(rho)
     rdt = real_dtype_for(rho.dtype)
     theta = jnp.asarray(model.theta if theta is None else theta).astype(rdt)
+    check_coupling_over_law(model, distribution, theta, rdt)
     return _averaged_collision(model, distribution, rdt).collide(rho, theta)
+
+
+# a user's coupling is checked at up to this many angles of a θ schedule (× every quadrature node of the law)
+_CHECKED_ANGLES = 16
+
+
+def law_nodes(model: InhomogeneousReservoir, distribution, dtype):
+    """The δ's at which :func:`over_reservoir_qudits` evaluates its integrand for this model and law, (n,)
+    in ``dtype`` (the nodes of the law's rule or its exact support; concrete parameters)."""
+    seen = []
+
+    def record(deltas):
+        seen.append(jnp.ravel(jnp.asarray(deltas)))
+        return jnp.zeros(jnp.shape(deltas)[:1], jnp.asarray(deltas).dtype)
+
+    over_reservoir_qudits(model, distribution, record)
+    return jnp.concatenate(seen).astype(dtype)
+
+
+def check_coupling_over_law(model: InhomogeneousReservoir, distribution, thetas, dtype) -> None:
+    """A user's :class:`~jaxthermo.Coupling` (neither :class:`PartialSwap` nor :class:`ExactUnitary`) averaged over
+    the law: its U must be unitary at every quadrature node of the law and at up to 16 angles of ``thetas``, else
+    ``ValueError`` naming ``<Coupling>.unitary``. The averaged collision builds U under ``vmap``, where
+    :func:`~jaxthermo._validation.check_unitary` cannot look: a coupling returning 2U gave a mean heat 4× the
+    unitary one without a word (docs/inhomogeneous.md §12)."""
+    if has_closed_form(model.coupling) or type(model.coupling) is ExactUnitary:
+        return
+    if not all(should_validate(leaf) for leaf in jax.tree_util.tree_leaves((model, distribution, thetas))):
+        return  # traced: nothing to look at
+    angles = np.unique(np.ravel(np.asarray(thetas, float)))
+    angles = angles[np.linspace(0, angles.size - 1, min(angles.size, _CHECKED_ANGLES)).astype(int)]
+    nodes = np.asarray(law_nodes(model, distribution, dtype), float)
+    deltas, angles = (np.ravel(a) for a in np.meshgrid(nodes, angles))
+    _check_trajectory_coupling(
+        model, jnp.asarray(deltas, dtype), jnp.asarray(angles, dtype), "the law's quadrature nodes"
+    )
 
 
 class _AveragedCollision(NamedTuple):
@@ -253,7 +292,8 @@ def averaged_trajectory(model: InhomogeneousReservoir, rho0, n_steps: int, distr
     if theta.ndim not in (0, 1) or (theta.ndim == 1 and theta.shape != (n_steps,)):
         raise ValueError(f"theta must be a scalar or have shape ({n_steps},); got {theta.shape}")
     thetas = jnp.broadcast_to(theta, (n_steps,))
-    _check_trajectory_coupling(model, jnp.zeros_like(thetas), thetas)  # a user's U, at δ = 0: 2U ran without a word
+    # a user's U at every node of the law (it was checked at δ = 0 only: U(1 + δ/2) ran without a word)
+    check_coupling_over_law(model, distribution, thetas, rdt)
     return _averaged_scan(model, distribution, rho0, thetas)
 
 
@@ -434,6 +474,7 @@ class CollisionScaling(NamedTuple):
     trace_distance: np.ndarray
     work_limit: float
     trace_distance_limit: float
+    work_limit_small_sigma: float
 
 
 @model_a
@@ -443,8 +484,12 @@ def collision_number_scaling(
     """Accumulated mean work and distance to τ̄ with sin²θ = c N^{−ξ} ([ATO-preprint] eqs. (16)–(17)).
 
     For each N: θ_N = arcsin √(c N^{−ξ}), exact W̄_N (quadrature along the averaged dynamics) and
-    D(ρ̄_N, τ̄). ``work_limit`` = g0 c σ² (−Σ_j j q_j'(0)) and ``trace_distance_limit`` are the
-    ξ = 1, N → ∞ predictions of the partial swap (docs/inhomogeneous.md §5): the deviation ρ_0 − τ̄ with
+    D(ρ̄_N, τ̄). ``work_limit`` and ``trace_distance_limit`` are the ξ = 1, N → ∞ limits of the partial swap
+    (docs/inhomogeneous.md §5). ``work_limit`` is exact, from the law by quadrature:
+    c W̄(π/2; τ̄) + (1 − e^{−c}) [W̄(π/2; ρ_0) − W̄(π/2; τ̄)], W̄(π/2; ρ) the mean work of a full swap from ρ
+    (the second term vanishes for a centred law, whose W̄ does not depend on ρ); ``work_limit_small_sigma`` is
+    its O(σ²) form g0 c σ² (−Σ_j j q_j'(0)) ([ATO-preprint] eq. (17)), which ``work_limit`` was
+    (0.4 % low at σ = 0.2, βg0 = 1). ``trace_distance_limit``: the deviation ρ_0 − τ̄ with
     each entry jk multiplied by exp(−c + c (q̄_j − q̄_k)²/2), the limit of |c² + i s c (q̄_j − q̄_k)|^N
     (the phases, √(cN)(q̄_j − q̄_k), are a diagonal unitary, which D does not see), so e^{−c} D(ρ_0, τ̄)
     for a diagonal ρ_0; a coherent ρ_0 came out as e^{−c} D(ρ_0, τ̄) too (|+⟩, βg0 = 1, σ = 0.2, c = 1:
@@ -474,12 +519,25 @@ def collision_number_scaling(
         traj = averaged_trajectory(model.replace(theta=float(theta)), rho0, int(n), distribution)
         works.append(float(jnp.sum(traj.work)))
         dists.append(float(trace_distance(traj.states[-1], tau_bar)))
-    w_limit = float(small_delta_mean_work(model.replace(theta=np.pi / 2), distribution.variance)) * c
+    w_small = float(small_delta_mean_work(model.replace(theta=np.pi / 2), distribution.variance)) * c
+    w_limit = _work_limit(model, rho0, tau_bar, c, distribution)
     gap = jnp.diagonal(tau_bar)[:, None] - jnp.diagonal(tau_bar)[None, :]
     decay = jnp.exp(-c + 0.5 * c * jnp.abs(gap) ** 2)  # entry jk of ρ̄_N − τ̄, in modulus, N → ∞
     d_limit = float(trace_distance(tau_bar + decay * (rho0 - tau_bar), tau_bar))
     rdt = np.dtype(real_dtype_for(rho0.dtype))  # the state's precision (float32 in, float32 out)
-    return CollisionScaling(n_values, thetas.astype(rdt), np.array(works, rdt), np.array(dists, rdt), w_limit, d_limit)
+    return CollisionScaling(
+        n_values, thetas.astype(rdt), np.array(works, rdt), np.array(dists, rdt), w_limit, d_limit, w_small
+    )
+
+
+def _work_limit(model, rho0, tau_bar, c, distribution):
+    """lim_{N→∞} W̄_N for sin²θ = c/N, partial swap (docs/inhomogeneous.md §5). Collision r from p̄_{r−1} does
+    W̄_r = sin²θ W̄(π/2; p̄_{r−1}), affine in p̄: W̄(π/2; p) = W̄(π/2; τ̄) + [W̄(π/2; ρ_0) − W̄(π/2; τ̄)] t for
+    p = τ̄ + (ρ_0 − τ̄) t, and p̄_{r−1} has t = cos^{2(r−1)}θ, whose sum times sin²θ is 1 − cos^{2N}θ → 1 − e^{−c}."""
+    full = model.replace(theta=np.pi / 2, coupling=PartialSwap())
+    at_tau = float(mean_work(full, tau_bar, distribution))
+    at_rho0 = float(mean_work(full, rho0, distribution))
+    return c * at_tau + (1.0 - np.exp(-c)) * (at_rho0 - at_tau)
 
 
 class SecondLawEpsilon(NamedTuple):

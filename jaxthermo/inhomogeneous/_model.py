@@ -181,41 +181,82 @@ class InhomogeneousReservoir:
 model_a = takes_model(InhomogeneousReservoir, "a model A, jt.InhomogeneousReservoir")
 
 
+# the temperature kind's Gaussian law is warned of when its δ < −1 (β_r < 0) may make up this share of an averaged
+# population, or when that tail lies within 5σ (the old rule)
+_NEGATIVE_SHARE = 1e-6
+_NEGATIVE_MASS = 2.866515718791939e-07  # P(δ < −5σ), Φ(−5)
+
+
 def _warn_outside_assumptions(model) -> None:
-    """Warn (not refuse) for an inverted or vanishing spacing, a negative temperature and, in the
-    temperature kind, reservoir qudits that the distribution gives a negative temperature."""
+    """Warn (not refuse) for an inverted or vanishing spacing, a negative temperature and, in the temperature kind,
+    reservoir qudits that the distribution gives a negative temperature (docs/inhomogeneous.md §1, "Signs"):
+    βg0 < 0 is a population-inverted (negative-temperature) reservoir, a legal state of a finite-level system that
+    the papers do not treat, so a sweep over signs runs, with a warning naming the parameter."""
     if should_validate(model.beta) and np.any(np.asarray(model.beta, float) < 0):
         warnings.warn(
-            f"beta={model.beta}: a negative temperature (docs/inhomogeneous.md assumes beta >= 0)", stacklevel=3
+            f"beta={model.beta}: a negative temperature, a population-inverted reservoir (legal: only beta*g0 enters "
+            "tau; docs/inhomogeneous.md assumes beta >= 0, §1 'Signs')",
+            stacklevel=3,
         )
     if should_validate(model.g0) and np.any(np.asarray(model.g0, float) <= 0):
         warnings.warn(
-            f"g0={model.g0}: an inverted or vanishing level spacing (|0> is the ground state only for g0 > 0)",
+            f"g0={model.g0}: an inverted or vanishing level spacing (|0> is the ground state only for g0 > 0; legal, "
+            "docs/inhomogeneous.md §1 'Signs')",
             stacklevel=3,
         )
     dist = model.distribution
     if model.kind != "temperature" or dist is None:
+        return
+    if type(dist).__name__ == "Gaussian":
+        _warn_gaussian_temperature_tail(model, dist)
         return
     # beta_r = beta (1 + delta) < 0 where delta < -1
     lowest = {
         "Uniform": lambda: -0.5 * np.asarray(dist.width),
         "TwoPoint": lambda: -np.asarray(dist.delta),
         "Empirical": lambda: np.min(np.asarray(dist.samples)),
-        "Gaussian": lambda: -5.0 * np.asarray(dist.sigma),
     }
-    field = {"Uniform": "width", "TwoPoint": "delta", "Empirical": "samples", "Gaussian": "sigma"}.get(
-        type(dist).__name__
-    )
+    field = {"Uniform": "width", "TwoPoint": "delta", "Empirical": "samples"}.get(type(dist).__name__)
     if field is None or not should_validate(getattr(dist, field)):
         return
     low = float(np.min(lowest[type(dist).__name__]()))
     if low < -1:
         warnings.warn(
             f"kind='temperature' with {type(dist).__name__}: delta reaches {low:.3g} < -1, where the reservoir "
-            "qudit's temperature beta (1 + delta) is negative"
-            + (" (beyond 5 sigma)" if type(dist).__name__ == "Gaussian" else ""),
+            "qudit's temperature beta (1 + delta) is negative",
             stacklevel=3,
         )
+
+
+def _warn_gaussian_temperature_tail(model, dist) -> None:
+    """The temperature kind with ``Gaussian(sigma)``: β_r = β(1 + δ) < 0 on δ < −1, with probability
+    P = Φ(−1/σ). The law is not truncated (its quadrature and ``jt.ensemble``'s draws both include these qudits,
+    docs/inhomogeneous.md §3), and a cold reservoir's small averaged populations may come mostly from them: the
+    smallest, q̄_min, is at least q_min(0)/2 (an end level, monotonic in δ), so δ < −1 makes up at most
+    2P/q_min(0) of it (qubit, βg0 = 100, σ = 0.1: P = 7.6·10⁻²⁴, q̄_1 = 9.6·10⁻²³, 5.5 % of it from δ < −1). Warned when that bound
+    exceeds 10⁻⁶ or the tail lies within 5σ."""
+    if not all(should_validate(v) for v in (dist.sigma, model.beta, model.g0)):
+        return
+    sigma = float(np.asarray(dist.sigma, float))
+    if sigma == 0:
+        return
+    from scipy.special import log_ndtr, logsumexp
+
+    log_mass = float(log_ndtr(-1.0 / sigma))
+    x = float(np.asarray(model.beta, float) * np.asarray(model.g0, float))
+    m = np.arange(model.d) - (model.d - 1) / 2
+    log_q_min = float(np.min(-x * m - logsumexp(-x * m)))
+    log_share = math.log(2.0) + log_mass - log_q_min
+    if log_mass <= math.log(_NEGATIVE_MASS) and log_share <= math.log(_NEGATIVE_SHARE):
+        return
+    share = "all" if log_share >= 0 else f"{math.exp(log_share):.3g}"
+    warnings.warn(
+        f"kind='temperature' with Gaussian sigma={sigma:.3g}: probability {math.exp(log_mass):.3g} of delta < -1, "
+        "where the reservoir qudit's temperature beta (1 + delta) is negative; the law is not truncated (the "
+        "averages and jt.ensemble's draws include these qudits) and they make up to "
+        f"{share} of the smallest averaged population at beta*g0 = {x:.3g} (docs/inhomogeneous.md §3)",
+        stacklevel=4,
+    )
 
 
 def check_representable(model, dtype=None, n_steps=None, *, deltas=None, delta_name="deltas") -> None:

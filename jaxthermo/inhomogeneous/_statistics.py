@@ -31,7 +31,7 @@ from .._histogram import Histogram
 from .._qudit import populations
 from .._validation import check_finite, check_key, check_positive_int, should_validate
 from ._analytics import distribution_of, population_derivatives
-from ._dynamics import _collide, _require_scalar_theta, _validate
+from ._dynamics import _check_trajectory_coupling, _collide, _require_scalar_theta, _validate
 from ._model import InhomogeneousReservoir, model_a, reservoir_populations
 
 QUANTITIES = ("work", "heat")
@@ -214,6 +214,9 @@ def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, di
     # float32 and float64 calls see the same δ's up to float32 rounding, not two random streams
     deltas = distribution.sample(key, (n,), real_dtype()).astype(rdt)
     theta = jnp.asarray(model.theta).astype(rdt)
+    # a user's U is built under vmap, where check_unitary cannot look: checked at every draw beforehand (a coupling
+    # returning 2U gave heats 4x the unitary ones without a word)
+    _check_trajectory_coupling(model, deltas, jnp.broadcast_to(theta, deltas.shape), "the sampled collisions")
     return CollisionSamples(deltas, _collisions_at(model, rho, deltas, theta).energetics)
 
 

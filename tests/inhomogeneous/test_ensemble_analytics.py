@@ -117,7 +117,8 @@ def test_collision_number_scaling():
     rho0 = jnp.diag(jnp.array([0.95, 0.05]))
     res = jt.collision_number_scaling(model, rho0, [4, 40, 400], c=1.5, xi=1.0)
     dq, _ = population_derivatives(model)
-    np.testing.assert_allclose(res.work_limit, 1.5 * 0.05**2 * float(dq[0]), rtol=1e-12)
+    np.testing.assert_allclose(res.work_limit_small_sigma, 1.5 * 0.05**2 * float(dq[0]), rtol=1e-12)
+    assert abs(res.work_limit / res.work_limit_small_sigma - 1) < 1e-3  # exact vs O(σ²): O(σ²) relative
     assert abs(res.accumulated_work[-1] / res.work_limit - 1) < 1e-3
     assert abs(res.trace_distance[-1] / res.trace_distance_limit - 1) < 0.01
     # exact identity at every N: D(ρ̄_N, τ̄) = cos^{2N}θ D(ρ0, τ̄)
