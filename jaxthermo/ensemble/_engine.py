@@ -551,8 +551,10 @@ def run_grid(
                     )
                 )
                 i64 = jax.ShapeDtypeStruct((), jnp.int64)
-                start, stats = ckpt.load(
-                    lambda: expected_stats(jax.eval_shape(run_chunk, stacked, rho0, seed_key, i64, i64, *edges))
+                start, stats = _load_on_process_zero(
+                    lambda: ckpt.load(
+                        lambda: expected_stats(jax.eval_shape(run_chunk, stacked, rho0, seed_key, i64, i64, *edges))
+                    )
                 )
             # configurations start… run in chunks numbered from the chunks they count as (rounded up)
             done = -(-start // chunk_size)
@@ -625,6 +627,43 @@ def run_grid(
         divergence_every=divergence_every,
     )
     return stats, info
+
+
+def _load_on_process_zero(load):
+    """``load()`` (configurations done, stats) of the checkpoint, read by process 0 and sent to every other
+    process of a ``jax.distributed`` run (``broadcast_one_to_all``). Each process read its own file: hosts
+    without a shared filesystem (or one that showed an older file) resumed from different configurations,
+    so that the processes ran different chunks under one program and merged a mixture, or waited for each
+    other forever. An error of process 0 (a damaged file, another run's) is raised on every process."""
+    if jax.process_count() == 1:
+        return load()
+    import io
+
+    from jax.experimental import multihost_utils
+
+    data, error = b"", None
+    if jax.process_index() == 0:
+        try:
+            start, stats = load()
+        except Exception as exc:  # raised below, after the others were told
+            error = exc
+        else:
+            if stats is not None:
+                buf = io.BytesIO()
+                np.savez(buf, __start__=np.int64(start), **flatten_stats(stats))
+                data = buf.getvalue()
+    size = int(multihost_utils.broadcast_one_to_all(np.int64(-1 if error is not None else len(data))))
+    if error is not None:
+        raise error
+    if size == -1:
+        raise RuntimeError("the checkpoint was refused by process 0 of this jax.distributed run (see its error)")
+    if size == 0:
+        return 0, None
+    payload = np.frombuffer(data, np.uint8) if jax.process_index() == 0 else np.zeros(size, np.uint8)
+    payload = np.asarray(multihost_utils.broadcast_one_to_all(payload), np.uint8)
+    with np.load(io.BytesIO(payload.tobytes()), allow_pickle=False) as z:
+        flat = {k: z[k] for k in z.files}
+    return int(flat.pop("__start__")), unflatten_stats(flat)
 
 
 def _histogram_edges(

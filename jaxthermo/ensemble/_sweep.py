@@ -11,13 +11,16 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import itertools
+import os
 from collections.abc import Mapping
 
+import jax
 import numpy as np
 
 from .._histogram import fields_equal
 from . import _files
-from ._engine import check_grid_inputs, check_model, run_grid
+from ._engine import check_grid_inputs, check_model, check_run_options, run_grid
+from ._files import check_writable
 from ._result import EnsembleResult, check_saved_type, result_from_stats
 from ._sensitivity import check_wrt, sensitivities_from_stats
 from ._statistics import take
@@ -121,8 +124,20 @@ def _apply(model, name, value):
 _RUN_KEYWORDS = tuple(
     p.name
     for p in inspect.signature(run_grid).parameters.values()
-    if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("wrt", "checkpoint")
+    if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "wrt"
 )
+
+
+def sweep_checkpoints(checkpoint, n_steps_values) -> dict:
+    """{N: checkpoint path} of a sweep: ``checkpoint`` itself for a grid of one N, else one file per N,
+    ``<stem>.n_steps<N><ext>`` beside it (each N is its own run, :func:`run_grid`); {} without a checkpoint."""
+    if checkpoint is None:
+        return {}
+    path = os.fspath(checkpoint)
+    if len(n_steps_values) == 1:
+        return {n_steps_values[0]: path}
+    stem, ext = os.path.splitext(path)
+    return {n: f"{stem}.n_steps{n}{ext}" for n in n_steps_values}
 
 
 def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wrt=None, **kwargs) -> SweepResult:
@@ -132,8 +147,9 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
       model, rho0, n_steps, n_configs, seed: as for :func:`jaxthermo.ensemble` (defaults of the grid).
       grid: {name: values}; names among ``beta``, ``g0``, ``theta``, ``n_steps`` and the fields of
         the distribution (``sigma`` of ``Gaussian``, ``width`` of ``Uniform``, …).
-      **kwargs: passed to :func:`jaxthermo.ensemble` (``alphas``, ``chunk_size``, ``dtype``, …;
-        ``checkpoint`` is not supported for sweeps).
+      **kwargs: passed to :func:`jaxthermo.ensemble` (``alphas``, ``chunk_size``, ``dtype``, …).
+        ``checkpoint=path``: the whole grid's finished chunks are saved there (a grid over ``n_steps``:
+        one file per N, ``<stem>.n_steps<N>.npz``) and a rerun resumes from them (docs/ensemble.md §4).
       wrt: as for :func:`jaxthermo.ensemble`: every grid point gets its ``sensitivity`` (and
         ``delta_sensitivity``), streamed in the same batched run; :meth:`SweepResult.stack_sensitivity`
         stacks them over the grid.
@@ -147,8 +163,6 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
         raise TypeError(f"grid: a dict {{name: values}}, e.g. {{'theta': [0.1, 0.2]}}; got {type(grid).__name__}")
     if not grid:
         raise ValueError("grid: give at least one parameter and its values")
-    if "checkpoint" in kwargs:
-        raise ValueError("checkpoint: not supported for sweeps; checkpoint the grid points one by one")
     unknown = sorted(set(kwargs) - set(_RUN_KEYWORDS))
     if unknown:
         raise TypeError(
@@ -185,9 +199,16 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
             except (ValueError, TypeError) as err:
                 where = ", ".join(f"{name}={axes[name][i].item()!r}" for name, i in zip(names, points[k]))
                 raise _naming_grid(err, f"grid point ({where})") from err
+    # a sweep's checkpoint (one file per N) is checked writable before any N runs
+    check_run_options(kwargs.get("checkpoint"), False, None, None)
+    checkpoints = sweep_checkpoints(kwargs.pop("checkpoint", None), list(by_steps))
+    for path in checkpoints.values() if jax.process_index() == 0 else ():  # the writer's (as run_grid)
+        check_writable(path, "checkpoint")
     for steps, members in by_steps.items():
         models = [m for _, m in members]
-        stats, info = run_grid(models, rho0, steps, n_configs, seed, wrt=wrt, **kwargs)
+        stats, info = run_grid(
+            models, rho0, steps, n_configs, seed, wrt=wrt, checkpoint=checkpoints.get(steps), **kwargs
+        )
         for g, (k, m) in enumerate(members):
             info_g = dict(info, work_edges=info["work_edges"][g], collision_work_edges=info["collision_work_edges"][g])
             stats_g = take(stats, g)
