@@ -252,7 +252,8 @@ def _warn_gaussian_temperature_tail(model, dist) -> None:
     share = "all" if log_share >= 0 else f"{math.exp(log_share):.3g}"
     warnings.warn(
         f"kind='temperature' with Gaussian sigma={sigma:.3g}: probability {math.exp(log_mass):.3g} of delta < -1, "
-        "where the reservoir qudit's temperature beta (1 + delta) is negative; the law is not truncated (the "
+        "where the reservoir qudit's inverse temperature beta (1 + delta) has the sign opposite to beta's (negative "
+        "for beta > 0); the law is not truncated (the "
         "averages and jt.ensemble's draws include these qudits) and they make up to "
         f"{share} of the smallest averaged population at beta*g0 = {x:.3g} (docs/inhomogeneous.md §3)",
         stacklevel=4,
