@@ -208,7 +208,7 @@ def _trace_distance_contraction():
 def _scaling():
     model = _model(sigma=0.05)
     res = collision_number_scaling(model, _rho(0.95), [500], c=2.0)
-    rw = res.accumulated_work[0] / res.work_limit
+    rw = res.accumulated_work[0] / res.work_limit_small_sigma  # the paper's σ² law, not the exact limit
     rd = res.trace_distance[0] / res.trace_distance_limit
     return CheckOutcome(
         abs(rw - 1) < 1e-3 and abs(rd - 1) < 0.01,
