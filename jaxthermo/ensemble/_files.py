@@ -17,10 +17,12 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import errno
 import glob
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 
 import filelock
@@ -639,6 +641,10 @@ class Checkpoint:
     def load(self, expected=None):
         """(configurations done, stats or None); ``expected`` {flat key: (shape, dtype)} of the stats
         (or a function returning it, called only when the file exists)."""
+        if callable(expected):
+            expected = expected()
+        if self.writer and expected is not None:
+            self._check_space(expected)
         if not os.path.exists(self.path):
             return 0, None
         where = f"checkpoint={self.path!r}"
@@ -668,8 +674,6 @@ class Checkpoint:
         else:
             raise self._mismatch(arrays, expected, where)
         flat = {k: v for k, v in arrays.items() if "." in k}
-        if callable(expected):
-            expected = expected()
         if expected is not None:
             missing = sorted(set(expected) - set(flat))
             extra = sorted(set(flat) - set(expected))
@@ -746,8 +750,24 @@ class Checkpoint:
             )
         return CheckpointMismatch(self.path, differences, message)
 
+    def _check_space(self, expected) -> None:
+        """``OSError`` (ENOSPC) naming the checkpoint when its filesystem has less free space than one copy of
+        the file (the float64 accumulators of ``expected`` plus 64 KiB): a full disk failed only at the save
+        after the first chunk, with "[Errno 28] No space left on device" naming no file."""
+        need = 2**16 + sum(
+            int(np.prod(shape)) * (16 if np.dtype(dtype).kind == "c" else 8) for shape, dtype in expected.values()
+        )
+        free = shutil.disk_usage(os.path.dirname(os.path.abspath(self.path))).free
+        if free < need:
+            raise OSError(
+                errno.ENOSPC,
+                f"checkpoint={self.path!r}: {free} bytes free on its filesystem, a checkpoint of this run needs "
+                f"about {need}; free some space or choose another path",
+            )
+
     def save(self, configs_done, stats):
-        """Replace the file by the reductions over configurations 0…``configs_done`` − 1."""
+        """Replace the file by the reductions over configurations 0…``configs_done`` − 1 (an ``OSError`` names the
+        file and says that it still holds the configurations of its previous save)."""
         if not self.writer:
             return
         arrays = dict(
@@ -758,7 +778,14 @@ class Checkpoint:
             **({} if self.identity is None else {"identity": np.asarray(json.dumps(self.identity))}),
             **{k: np.asarray(v) for k, v in flatten_stats(stats).items()},
         )
-        _write(self.path, CHECKPOINT, arrays)
+        try:
+            _write(self.path, CHECKPOINT, arrays)
+        except OSError as exc:
+            raise OSError(
+                exc.errno,
+                f"checkpoint={self.path!r}: the finished configurations 0…{int(configs_done) - 1} could not be "
+                f"saved ({exc.strerror or exc}); the file still holds those of its previous save, if any",
+            ) from exc
 
 
 def expected_stats(shapes) -> dict:

@@ -291,3 +291,38 @@ def test_the_command_killed_with_sigkill_resumes_its_finished_chunks(tmp_path, m
         assert set(x.data_vars) == set(y.data_vars)
         for name in x.data_vars:
             np.testing.assert_array_equal(x[name].values, y[name].values, err_msg=name)
+
+
+def test_a_full_disk_is_named_before_the_first_chunk_and_at_a_failed_save(tmp_path, monkeypatch):
+    """A full disk failed only at the save after the first chunk, with "[Errno 28] No space left on device"
+    naming no file. Now a filesystem with less free space than the checkpoint needs (here: one byte less than
+    the real file of this run) is refused before any chunk, naming the path; a save that fails anyway names
+    the path and says the file keeps its previous save."""
+    import collections
+    import errno
+    import shutil
+
+    from jaxthermo.ensemble import _files
+
+    done = tmp_path / "done.npz"
+    jt.ensemble(_model(), RHO0, checkpoint=done, **ENSEMBLE)
+    size = done.stat().st_size
+    usage = collections.namedtuple("usage", "total used free")
+    real = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9, size - 1))
+    path, ran = tmp_path / "run.npz", []
+    with pytest.raises(OSError, match=re.escape(f"checkpoint={str(path)!r}")) as err:
+        jt.ensemble(_model(), RHO0, checkpoint=path, callback=lambda c, n: ran.append(c), **ENSEMBLE)
+    assert err.value.errno == errno.ENOSPC and ran == [] and not path.exists()
+    monkeypatch.setattr(shutil, "disk_usage", real)
+
+    _interrupted(path)  # chunks 0, 1 saved
+    before = path.read_bytes()
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_files, "_write", full)
+    with pytest.raises(OSError, match=re.escape(f"checkpoint={str(path)!r}") + ".*previous save"):
+        jt.ensemble(_model(), RHO0, checkpoint=path, **ENSEMBLE)
+    assert path.read_bytes() == before  # the finished chunks 0, 1 are still there
