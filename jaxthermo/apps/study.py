@@ -377,27 +377,10 @@ def _note_divergence_stride(ds):
 
 
 def sweep_dataset(sweep, model, attrs):
-    """The Dataset of a sweep. A grid over ``n_steps`` with several N is stacked along ``n_steps``:
-    the per-collision and per-step variables of a point are NaN past its own N."""
-    import xarray as xr
-
-    import jaxthermo as jt
-
-    names = list(sweep.axes)
-    if len({r.n_steps for r in sweep.results}) == 1:
-        return sweep.to_xarray(model=model, attrs=attrs)
-    axis = names.index("n_steps")
-    index = np.arange(len(sweep.results)).reshape(sweep.shape)
-    others = {name: values for name, values in sweep.axes.items() if name != "n_steps"}
-    parts = []
-    for i, n in enumerate(sweep.axes["n_steps"]):
-        members = np.take(index, i, axis=axis).ravel()
-        part = jt.SweepResult(others, tuple(sweep.results[k] for k in members)).to_xarray(model=model, attrs=attrs)
-        parts.append(part.expand_dims(n_steps=[int(n)]))
-    ds = xr.concat(parts, dim="n_steps", join="outer", combine_attrs="drop_conflicts")
-    ds = ds.transpose(*names, ...)
-    ds.attrs["grid"] = ",".join(names)
-    return ds
+    """The Dataset of a sweep (:meth:`~jaxthermo.SweepResult.to_xarray`). A grid over ``n_steps`` with
+    several N is stacked along ``n_steps``: the per-collision and per-step variables of a point are NaN
+    past its own N (their attribute ``padding`` says so)."""
+    return sweep.to_xarray(model=model, attrs=attrs)
 
 
 def remove_checkpoint(path) -> str | None:

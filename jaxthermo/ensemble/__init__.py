@@ -25,3 +25,4 @@ from ._sweep import load_sweep as load_sweep
 from ._sweep import save_sweep as save_sweep
 from ._sweep import sweep as sweep
 from ._watchdog import SlowChunkWarning as SlowChunkWarning
+from ._xarray import attr_array as attr_array

@@ -166,9 +166,18 @@ def mean_over_configurations(values: Callable, n_configs, chunk: int, n_chunks: 
 
 def _standard_error(n, m2):
     """√(M2/(n − 1)/n) for ``n`` configurations (``n`` may be traced); NaN for one configuration
-    (undefined, as the engine's variances), not √(rounding of (x − x)²)."""
+    (undefined, as the engine's variances), not √(rounding of (x − x)²).
+
+    Its derivative at zero spread (M2 = 0: every configuration's value equal, e.g. W_N of the
+    temperature kind) is 0: the standard error is a norm of the deviations, not differentiable
+    there, and 0 is its least subgradient (and the limit along any path that keeps the values equal).
+    The plain √ gave ∞·0 = NaN in ``jax.grad`` and ``jax.jvp``; the square root is taken of a
+    positive stand-in where M2 = 0, so no NaN or ∞ enters either mode; a NaN M2 stays NaN."""
     rdt = m2.dtype
-    return jnp.where(n > 1, jnp.sqrt(m2 / jnp.maximum(n - 1, 1).astype(rdt) / n.astype(rdt)), jnp.nan).astype(rdt)
+    var_of_mean = m2 / jnp.maximum(n - 1, 1).astype(rdt) / n.astype(rdt)
+    spread = var_of_mean > 0  # False for 0 and for NaN (a sample holding ∞): 0·NaN keeps the NaN
+    root = jnp.where(spread, jnp.sqrt(jnp.where(spread, var_of_mean, jnp.ones_like(var_of_mean))), 0 * var_of_mean)
+    return jnp.where(n > 1, root, jnp.nan).astype(rdt)
 
 
 def objective_chunks(n_configs: int, limit: int) -> tuple[int, int]:

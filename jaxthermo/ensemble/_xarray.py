@@ -15,16 +15,19 @@ Layout of :func:`result_to_xarray` (one :class:`EnsembleResult`):
 * a run with ``wrt``: its derivatives ``sensitivity_<name>_<field>`` with the dims of ``<field>``
   (a θ schedule adds ``<name>_entry``: ∂/∂θ_s) and ``delta_sensitivity_<field>`` over
   (collision[, alpha]) (docs/ensemble.md §5);
-* coordinates carry a ``long_name``, and those of a grid over β, g0, θ, σ, ``width``, ``delta`` their
-  ``units`` (1/energy, energy, rad, dimensionless);
+* every coordinate carries a ``long_name`` and ``units`` (β 1/energy, g0 energy, θ rad; indices,
+  orders, N, σ, ``width``, ``delta`` dimensionless);
 * attributes: ``n_configs``, ``seed``, ``n_steps``, ``units``, the versions of jaxthermo, JAX and
   NumPy, the run metadata (dtype, chunk size, devices, elapsed time) and, when a model is given,
   its parameters (``model_d``, ``model_beta``, ``model_g0``, ``model_theta``, ``model_kind``,
   ``model_coupling``, ``distribution``, ``distribution_sigma`` …). Attributes are netCDF-safe:
-  strings, numbers, 1-d arrays (booleans become 0/1).
+  strings, numbers, 1-d arrays (booleans become 0/1); an array of more dimensions (a coupling's
+  matrix) is written flat with ``<name>_shape``, a complex one as ``<name>_real``/``<name>_imag``, and
+  :func:`attr_array` restores it.
 
 :func:`sweep_to_xarray` stacks the grid points along one dimension per grid parameter (in grid
-order) in front of those dims.
+order) in front of those dims; a grid over several N pads the per-collision and per-step variables
+with NaN past each point's N (:func:`sweep_to_xarray`).
 """
 
 from __future__ import annotations
@@ -60,26 +63,50 @@ def versions() -> dict:
     return {"jaxthermo_version": version, "jax_version": jax.__version__, "numpy_version": np.__version__}
 
 
-def _attr_value(value):
-    """A netCDF-safe attribute value, or None to drop it."""
+def _attr_items(key: str, value) -> dict:
+    """``{key: value}`` as netCDF-safe attributes (strings, numbers, 1-d arrays; booleans as 0/1), or {}
+    for None. An array of more than one dimension (a user coupling's Hamiltonian matrix) is written flat
+    with its shape in ``<key>_shape``, a complex one as ``<key>_real`` and ``<key>_imag``: flattened
+    alone, its shape was lost, and a complex matrix was written as its string. :func:`attr_array` reads
+    them back."""
     if value is None:
-        return None
+        return {}
     if isinstance(value, (bool, np.bool_)):
-        return int(value)
+        return {key: int(value)}
     if isinstance(value, (int, float, str, np.integer, np.floating)):
-        return value
+        return {key: value}
     arr = np.asarray(value)
     if arr.dtype.kind == "b":
         arr = arr.astype(np.int8)
-    if arr.dtype.kind in "iuf" and arr.ndim <= 1:
-        return arr
-    if arr.dtype.kind in "iuf" and arr.ndim > 1:
-        return arr.ravel()
-    return str(value)
+    if arr.dtype.kind not in "iufc":
+        return {key: str(value)}
+    out = {}
+    if arr.ndim > 1:
+        out[f"{key}_shape"] = np.asarray(arr.shape, np.int64)
+    flat = arr.item() if arr.ndim == 0 else arr.ravel()
+    if arr.dtype.kind == "c":
+        out[f"{key}_real"], out[f"{key}_imag"] = np.real(flat), np.imag(flat)
+    else:
+        out[key] = flat
+    return out
+
+
+def attr_array(attrs, key: str) -> np.ndarray:
+    """The array that :func:`_attr_items` wrote under ``key`` into ``attrs`` (a Dataset's ``.attrs``, also
+    after a netCDF round trip): its shape and, for a complex array, ``<key>_real + 1j <key>_imag``."""
+    if f"{key}_real" in attrs and key not in attrs:
+        value = np.asarray(attrs[f"{key}_real"]) + 1j * np.asarray(attrs[f"{key}_imag"])
+    elif key in attrs:
+        value = np.asarray(attrs[key])
+    else:
+        raise KeyError(f"key: no attribute {key!r} (nor {key}_real/{key}_imag)")
+    shape = attrs.get(f"{key}_shape")
+    return value.reshape(tuple(int(n) for n in np.atleast_1d(shape))) if shape is not None else value
 
 
 def model_attrs(model) -> dict:
-    """Parameters of a model-A model as flat, netCDF-safe attributes (``model_*``, ``distribution*``)."""
+    """Parameters of a model-A model as netCDF-safe attributes (``model_*``, ``distribution*``; an array
+    of more than one dimension or a complex one as :func:`_attr_items` writes it)."""
     if model is None:
         return {}
     out = {"model": type(model).__name__}
@@ -90,26 +117,22 @@ def model_attrs(model) -> dict:
                 continue
             out["distribution"] = type(value).__name__
             for g in dataclasses.fields(value):
-                out[f"distribution_{g.name}"] = _attr_value(np.asarray(getattr(value, g.name)))
+                out.update(_attr_items(f"distribution_{g.name}", getattr(value, g.name)))
         elif f.name == "coupling":
             out["model_coupling"] = type(value).__name__
             if dataclasses.is_dataclass(value):
                 for g in dataclasses.fields(value):
-                    out[f"model_coupling_{g.name}"] = _attr_value(np.asarray(getattr(value, g.name)))
+                    out.update(_attr_items(f"model_coupling_{g.name}", getattr(value, g.name)))
         else:
-            v = value if isinstance(value, str) else np.asarray(value)
-            out[f"model_{f.name}"] = _attr_value(v if not isinstance(v, np.ndarray) or v.ndim else v.item())
-    return {k: v for k, v in out.items() if v is not None}
+            out.update(_attr_items(f"model_{f.name}", value))
+    return out
 
 
 def _info_attrs(info: dict) -> dict:
     out = {}
     for k, v in info.items():
-        if k in ("rho0", "alphas"):
-            continue
-        v = _attr_value(v)
-        if v is not None:
-            out[k] = v
+        if k not in ("rho0", "alphas"):
+            out.update(_attr_items(k, v))
     return out
 
 
@@ -232,19 +255,19 @@ def _sensitivity_descriptions(result) -> dict:
 # long names and units of the coordinates (docs/inhomogeneous.md §1: H_S = g0 s_z, g_r = g0(1 + δ_r) or
 # β_r = β(1 + δ_r), the partial swap U(θ)); a grid coordinate got its values only, no meaning or unit
 _COORD_ATTRS = {
-    "collision": {"long_name": "collision r (1…N)"},
-    "step": {"long_name": "collisions done r (0 = the initial state ρ0)"},
-    "cumulant": {"long_name": "order k of the cumulant k-statistic"},
-    "alpha": {"long_name": "Rényi order α of D_α"},
-    "row": {"long_name": "matrix row index (|0⟩ = ground state)"},
-    "col": {"long_name": "matrix column index (|0⟩ = ground state)"},
+    "collision": {"long_name": "collision r (1…N)", "units": "dimensionless"},
+    "step": {"long_name": "collisions done r (0 = the initial state ρ0)", "units": "dimensionless"},
+    "cumulant": {"long_name": "order k of the cumulant k-statistic", "units": "dimensionless"},
+    "alpha": {"long_name": "Rényi order α of D_α", "units": "dimensionless"},
+    "row": {"long_name": "matrix row index (|0⟩ = ground state)", "units": "dimensionless"},
+    "col": {"long_name": "matrix column index (|0⟩ = ground state)", "units": "dimensionless"},
     "beta": {"long_name": "inverse temperature β of the reservoir", "units": "1/energy"},
     "g0": {"long_name": "energy gap g0 of H_S = g0 s_z (unperturbed reservoir qudit)", "units": "energy"},
     "theta": {"long_name": "collision angle θ of the partial swap U(θ) = cos θ + i sin θ S", "units": "rad"},
     "sigma": {"long_name": "standard deviation σ of the Gaussian law of δ_r", "units": "dimensionless"},
     "width": {"long_name": "width of the uniform law of δ_r on [−width/2, width/2]", "units": "dimensionless"},
     "delta": {"long_name": "δ of the two-point law of δ_r (±δ)", "units": "dimensionless"},
-    "n_steps": {"long_name": "number of collisions N"},
+    "n_steps": {"long_name": "number of collisions N", "units": "dimensionless"},
 }
 
 
@@ -292,9 +315,7 @@ def _finish(ds, result, model, attrs):
     ds.attrs.update(_info_attrs(result.info))
     ds.attrs.update(model_attrs(model))
     for k, v in (attrs or {}).items():
-        v = _attr_value(v)
-        if v is not None:
-            ds.attrs[k] = v
+        ds.attrs.update(_attr_items(k, v))
     return ds
 
 
@@ -311,36 +332,70 @@ def result_to_xarray(result, model=None, attrs=None):
     return _finish(ds, result, model, attrs)
 
 
+# the dims whose length is set by N: a grid over several N pads them to the largest N
+_N_DIMS = {"collision": 0, "step": 1}  # length N + offset
+
+
+def _padded_to(arr, dims, n_max):
+    """``arr`` (a point's variable with ``dims``) padded with NaN along its N-dims to the largest N."""
+    pad = [(0, n_max + _N_DIMS[dim] - size if dim in _N_DIMS else 0) for dim, size in zip(dims, arr.shape)]
+    if not any(after for _, after in pad):
+        return arr
+    if arr.dtype.kind not in "fc":  # no integer variable has an N-dim; none may be padded with a made-up count
+        raise ValueError(f"cannot pad an integer variable with dims {dims} to N = {n_max}")
+    return np.pad(arr, pad, constant_values=np.nan)
+
+
+def _common_info(results) -> dict:
+    """The run metadata (``info``) that every grid point shares: a grid over several N runs one batch per N,
+    whose chunk size, elapsed time, ``divergence_every`` … differ; the first N's described none of the others."""
+    first = results[0].info
+    out = {}
+    for k, v in first.items():
+        if all(k in r.info and np.array_equal(np.asarray(r.info[k]), np.asarray(v)) for r in results[1:]):
+            out[k] = v
+    return out
+
+
 def sweep_to_xarray(sweep, model=None, attrs=None):
     """A :class:`~jaxthermo.SweepResult` as an ``xarray.Dataset``: one dimension per grid parameter
-    (coordinates: its values), then the dims of :func:`result_to_xarray`. A grid over ``n_steps``
-    needs the same N at every point to stack (otherwise: one Dataset per N via ``sweep.at``)."""
+    (coordinates: its values), then the dims of :func:`result_to_xarray`.
+
+    A grid over several N (``n_steps``) takes the largest N's ``collision`` and ``step`` coordinates;
+    the per-collision and per-step variables of a point with a smaller N are NaN past its own N (their
+    attribute ``padding`` says so, and the Dataset's ``padded_to_n_steps`` gives the largest N);
+    ``ds.sel(n_steps=n).isel(collision=slice(n), step=slice(n + 1))`` is that point's own
+    ``.to_xarray()``. Metadata that differ between the grid points (the chunk size and elapsed time
+    of each N's batch, ``divergence_every``) are not written as attributes; ``n_steps`` is the coordinate."""
     xr = _require_xarray()
     names = list(sweep.axes)
     shape = sweep.shape
-    steps = {r.n_steps for r in sweep.results}
-    if len(steps) > 1:
-        raise ValueError(
-            f"sweep_to_xarray: the grid has several N ({sorted(steps)}); convert each point with .to_xarray()"
-        )
-    per_point = [_variables(r) for r in sweep.results]
-    data = {}
+    results = sweep.results
+    n_max = max(int(r.n_steps) for r in results)
+    several = len({int(r.n_steps) for r in results}) > 1
+    per_point = [_variables(r) for r in results]
+    data, padded = {}, []
     for key, (dims, _) in per_point[0].items():
-        stacked = np.stack([v[key][1] for v in per_point]).reshape(shape + per_point[0][key][1].shape)
-        data[key] = (tuple(names) + dims, stacked)
-    coords = _coords(sweep.results[0])
-    if "n_steps" in names:
-        coords = {k: v for k, v in coords.items()}
+        arrays = [_padded_to(v[key][1], dims, n_max) for v in per_point]
+        if several and any(d in _N_DIMS for d in dims):
+            padded.append(key)
+        data[key] = (tuple(names) + dims, np.stack(arrays).reshape(shape + arrays[0].shape))
+    longest = next(r for r in results if int(r.n_steps) == n_max)
+    coords = _coords(longest)
     for name, values in sweep.axes.items():
         coords[name] = (name, np.asarray(values))
     # histogram edges differ per point: already stacked as data variables
     ds = xr.Dataset(data, coords=coords)
-    ds = _finish(ds, sweep.results[0], model, attrs)
+    ds = _finish(ds, dataclasses.replace(longest, info=_common_info(results)), model, attrs)
     # a scanned parameter's value is its coordinate: the model's unscanned base value (model_theta = 0.3 on a
-    # grid over θ = 0.1, 0.2) described no point of the sweep
+    # grid over θ = 0.1, 0.2) described no point of the sweep, nor the first point's N a grid over N
     for name in names:
-        for key in (f"model_{name}", f"distribution_{name}"):
+        for key in (f"model_{name}", f"distribution_{name}") + (("n_steps",) if name == "n_steps" else ()):
             if attrs is None or key not in attrs:
                 ds.attrs.pop(key, None)
+    for key in padded:
+        ds[key].attrs["padding"] = "NaN past the grid point's own N (n_steps): a grid over several N"
+    if several:
+        ds.attrs["padded_to_n_steps"] = n_max
     ds.attrs["grid"] = ",".join(names)
     return ds
