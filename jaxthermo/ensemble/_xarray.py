@@ -15,7 +15,8 @@ Layout of :func:`result_to_xarray` (one :class:`EnsembleResult`):
 * a run with ``wrt``: its derivatives ``sensitivity_<name>_<field>`` with the dims of ``<field>``
   (a θ schedule adds ``<name>_entry``: ∂/∂θ_s) and ``delta_sensitivity_<field>`` over
   (collision[, alpha]) (docs/ensemble.md §5);
-* every coordinate carries a ``long_name`` and ``units`` (β 1/energy, g0 energy, θ rad; indices,
+* every variable carries ``units`` (energy, energy^2, nat, dimensionless, count; not the
+  sensitivities), every coordinate a ``long_name`` and ``units`` (β 1/energy, g0 energy, θ rad; indices,
   orders, N, σ, ``width``, ``delta`` dimensionless);
 * attributes: ``n_configs``, ``seed``, ``n_steps``, ``units``, the versions of jaxthermo, JAX and
   NumPy, the run metadata (dtype, chunk size, devices, elapsed time) and, when a model is given,
@@ -292,8 +293,33 @@ def _coords(result):
     }
 
 
+def _variable_units() -> dict:
+    """``units`` of the result's variables (the Dataset's ``units`` attribute: energies in units of g0,
+    divergences in nats); a variable had a long name only, its unit left to that global sentence."""
+    out = {}
+    for name in _PER_COLLISION:
+        out[f"mean_{name}"], out[f"var_{name}"] = "energy", "energy^2"
+    out.update(mean_divergence="nat", var_divergence="nat^2", mean_state_divergence="nat")
+    out.update(work_cumulants="energy^k (k: cumulant)", heat_cumulants="energy^k (k: cumulant)")
+    for name in ("mean_state_trace_distance", "mean_state_thermal_trace_distance", "mean_exp_minus_beta_work"):
+        out[name] = "dimensionless"
+    out["stderr_exp_minus_beta_work"] = "dimensionless"
+    for name in ("mean_state", "averaged_reservoir_state"):
+        out[f"{name}_real"] = out[f"{name}_imag"] = "dimensionless"
+    for name in ("work_histogram", "collision_work_histogram"):
+        out[f"{name}_edges"] = "energy"
+        out[f"{name}_counts"] = out[f"{name}_underflow"] = out[f"{name}_overflow"] = "count"
+    return out
+
+
+_UNITS = _variable_units()
+
+
 def _finish(ds, result, model, attrs):
     _label_coords(ds)
+    for name, unit in _UNITS.items():
+        if name in ds:
+            ds[name].attrs["units"] = unit
     for name, text in {**_sensitivity_descriptions(result), **_DESCRIPTIONS}.items():
         if name in ds:
             ds[name].attrs["long_name"] = text

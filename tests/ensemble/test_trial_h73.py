@@ -156,3 +156,22 @@ def test_matrix_attributes_come_back_with_their_shape_through_netcdf(tmp_path):
         np.testing.assert_array_equal(got, h)
         np.testing.assert_array_equal(attr_array(back.attrs, "hamiltonian"), real)
         assert int(back.attrs["flag"]) == 1 and float(back.attrs["model_theta"]) == 0.3
+
+
+def test_variable_units_are_those_of_a_change_of_energy_unit():
+    """Every variable states its unit (they had long names only). Checked by dimensional analysis: g0 → 2g0,
+    β → β/2 leaves βg0, θ and δ, hence every dimensionless number, as it is (docs/inhomogeneous.md §1:
+    τ(δ) and U(θ) depend on βg0(1 + δ) and θ only), so a variable in energy^p must scale by exactly 2^p,
+    one in nat, dimensionless or count not at all."""
+    pytest.importorskip("xarray")
+    scale = {"energy": 2.0, "energy^2": 4.0, "nat": 1.0, "nat^2": 1.0, "dimensionless": 1.0, "count": 1.0}
+    kw = dict(n_steps=3, n_configs=32, seed=5, alphas=(0.5, 2.0))
+    a = jt.ensemble(_model(beta=1.0, g0=1.0), RHO0, **kw).to_xarray()
+    b = jt.ensemble(_model(beta=0.5, g0=2.0), RHO0, **kw).to_xarray()
+    for name in a.data_vars:
+        unit = a[name].attrs["units"]
+        if unit.startswith("energy^k"):  # k-statistics k2, k3, k4 of W_N and Q_N
+            factor = 2.0 ** a[name].cumulant.values
+        else:
+            factor = scale[unit]
+        np.testing.assert_allclose(b[name].values, factor * a[name].values, rtol=1e-12, atol=1e-300, err_msg=name)
