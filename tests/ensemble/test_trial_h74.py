@@ -52,6 +52,7 @@ def _same_sweeps(a, b):
         np.testing.assert_array_equal(ra.work_histogram.counts, rb.work_histogram.counts)
 
 
+@pytest.mark.slow  # subprocesses that import and compile anew: 35-190 s on 2 loaded cores
 def test_a_killed_sweep_resumes_every_finished_chunk(tmp_path):
     """jt.sweep refused checkpoint= ('not supported for sweeps'): a long sweep killed after 6 of its 8 chunks
     lost all 6. Now the grid's chunks are checkpointed (one file per N) and the rerun computes only the
@@ -249,6 +250,7 @@ def _cli_study(tmp_path, name):
     return str(config), out
 
 
+@pytest.mark.slow  # subprocesses that import and compile anew: 35-190 s on 2 loaded cores
 def test_the_command_killed_with_sigkill_resumes_its_finished_chunks(tmp_path, monkeypatch):
     """`jaxthermo run` killed with SIGKILL (no handler runs) after 2 of its 4 chunks: --resume computes chunks
     2 and 3 only and writes the numbers of an uninterrupted run."""
