@@ -133,7 +133,8 @@ def _max_nonunitarity(model, deltas, thetas):
 
     def step(worst, x):
         u = jnp.asarray(model.coupling.unitary(model, x[1], x[0]))
-        dev = jnp.max(jnp.abs(jnp.conj(u.T) @ u - jnp.eye(u.shape[-1], dtype=u.dtype)))
+        # in the run's precision: a coupling building U in complex128 inside a float32 run is cast by the run too
+        dev = jnp.max(jnp.abs(jnp.conj(u.T) @ u - jnp.eye(u.shape[-1], dtype=u.dtype))).astype(worst.dtype)
         return jnp.where(jnp.isnan(dev) | (dev > worst), dev, worst), None
 
     return jax.lax.scan(step, jnp.zeros((), deltas.dtype), (deltas, thetas))[0]

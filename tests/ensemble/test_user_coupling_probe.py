@@ -70,3 +70,31 @@ def test_a_unitary_user_coupling_runs_as_the_partial_swap():
         rho_a = np.einsum("ijik->jk", x.reshape(2, 2, 2, 2))
         heats.append(-np.real(np.trace(np.diag([0.0, g]) @ (rho_a - np.diag(q)))))
     assert abs(res.mean_heat[0] - np.mean(heats)) < 5 * np.sqrt(res.var_heat[0] / 4096) + 1e-12
+
+
+def test_a_complex128_unitary_in_a_float32_run():
+    """A coupling building U in complex128 (``jnp.eye`` under x64) inside float32 runs: the probe's scan
+    carry became float64 and ``trajectory`` / ``jt.ensemble`` died with JAX's "carry input float32[] … output
+    float64[]" naming no coupling (helper-73's note). The runs cast U to their precision; the probe now does
+    too. Reference: the same coupling returning complex64, whose runs are float32 throughout."""
+    import jax.numpy as jnp
+
+    @jax.tree_util.register_dataclass
+    @dataclasses.dataclass(frozen=True)
+    class Wide(jt.Coupling):
+        dtype: str = dataclasses.field(default="complex128", metadata=dict(static=True))
+
+        def unitary(self, model, theta, delta):
+            s = jnp.asarray(numpy_swap(model.d))
+            return (jnp.cos(theta) * jnp.eye(model.d**2) + 1j * jnp.sin(theta) * s).astype(self.dtype)
+
+    deltas = np.float32([0.1, -0.05, 0.2])
+    rho0 = RHO0.astype(np.complex64)
+    wide, narrow = _model(Wide()), _model(Wide("complex64"))
+    got, want = jt.trajectory(wide, rho0, deltas), jt.trajectory(narrow, rho0, deltas)
+    assert got.heat.dtype == np.float32
+    np.testing.assert_allclose(got.heat, want.heat, rtol=1e-6, atol=1e-9)
+    res = jt.ensemble(wide, RHO0, 3, 16, dtype=np.float32, alphas=())
+    ref = jt.ensemble(narrow, RHO0, 3, 16, dtype=np.float32, alphas=())
+    assert res.mean_heat.dtype == np.float32
+    np.testing.assert_allclose(res.mean_heat, ref.mean_heat, rtol=1e-6, atol=1e-9)
