@@ -93,8 +93,11 @@ def _attr_items(key: str, value) -> dict:
 
 
 def attr_array(attrs, key: str) -> np.ndarray:
-    """The array that :func:`_attr_items` wrote under ``key`` into ``attrs`` (a Dataset's ``.attrs``, also
-    after a netCDF round trip): its shape and, for a complex array, ``<key>_real + 1j <key>_imag``."""
+    """An array of a result's netCDF attributes (``to_xarray``) with its shape and dtype: a coupling's matrix
+    written flat with ``<name>_shape``, a complex one as ``<name>_real``/``<name>_imag``.
+
+    ``attrs``: a Dataset's ``.attrs``, also after a netCDF round trip; ``key``: the attribute's name, e.g.
+    ``"model_coupling_h"``; the value returned is ``<key>_real + 1j <key>_imag`` reshaped to ``<key>_shape``."""
     if f"{key}_real" in attrs and key not in attrs:
         value = np.asarray(attrs[f"{key}_real"]) + 1j * np.asarray(attrs[f"{key}_imag"])
     elif key in attrs:
