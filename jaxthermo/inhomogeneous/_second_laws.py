@@ -14,6 +14,7 @@ samples configurations, so it lives with the ensemble engine:
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -25,6 +26,7 @@ from .._information import divergences_to_thermal as _divergences_to_thermal
 from .._information import free_energy as classical_free_energy
 from .._information import (
     log_thermal_populations,
+    quantum_divergence_change_to_diagonal,
     quantum_free_energy,
     renyi_divergence_change_log,
     von_neumann_entropy,
@@ -79,7 +81,7 @@ def free_energy_changes(model: InhomogeneousReservoir, states, alphas, quantum: 
     return _free_energy_differences(model, states, alphas, quantum)
 
 
-def _free_energy_differences(model, states, alphas, quantum, changes=None):
+def _free_energy_differences(model, states, alphas, quantum, changes=None, state_changes=None):
     """``[D_α(ρ_r‖τ_S) − D_α(ρ_{r−1}‖τ_S)]/β`` along axis −3 of ``states``: ΔF_α without the log Z_S of each
     F_α, whose rounding ε·|F_α| swamped a small ΔF_α (float32 qubit, βg0 = 1, θ = 0.3: ΔF_1 1.6 % off; float64
     at θ = 10⁻³ ~10⁻⁵), while D_α of states near τ_S is small itself. From the populations (``quantum=False``)
@@ -101,9 +103,15 @@ def _free_energy_differences(model, states, alphas, quantum, changes=None):
     if not quantum:
         return change
     # the quantum divergences are the classical ones between diagonal states: a pair of them keeps the change above
-    # (the difference of the quantum D_α was 0 at θ = 10⁻⁸ as well)
-    divergences = divergences_to_thermal(model, states, alphas, quantum)
-    quantum_change = jnp.diff(divergences, axis=-2) / beta.astype(divergences.dtype)
+    # (the difference of the quantum D_α was 0 at θ = 10⁻⁸ as well); with coherences ΔD_α from Δρ itself
+    # (:func:`~jaxthermo._information.quantum_divergence_change_to_diagonal`; ``state_changes`` (..., N, d, d) where
+    # the caller has Δρ in closed form, else the differences of the states)
+    old, new = states[..., :-1, :, :], states[..., 1:, :, :]
+    d_rho = new - old if state_changes is None else jnp.asarray(state_changes).astype(states.dtype)
+    quantum_change = jnp.stack(
+        [quantum_divergence_change_to_diagonal(old, d_rho, log_t, a, new) for a in check_orders(alphas)], axis=-1
+    )
+    quantum_change = quantum_change / beta.astype(quantum_change.dtype)
     diagonal = jnp.all(jnp.eye(model.d, dtype=bool) | (states == 0), axis=(-2, -1))
     pair = (diagonal[..., :-1] & diagonal[..., 1:])[..., None]
     return jnp.where(pair, change.astype(quantum_change.dtype), quantum_change)
@@ -147,11 +155,14 @@ def collision_second_laws(model: InhomogeneousReservoir, rho, delta, alphas, qua
     _require_scalar_theta(model, "use model.replace(theta=theta_r) for collision r")
     rho_c, delta_c, theta = _prepare(model, rho, delta, None)
     rho_new, e = _collide(model, rho_c, delta_c, theta)
-    changes = None
+    changes = state_changes = None
     if has_closed_form(model.coupling):  # Δp = s²(q − p), exactly as the partial swap moves the populations
         p = populations(rho_c)
-        changes = _population_change(p, reservoir_populations(model, delta_c).astype(p.dtype), theta)[None]
-    change = _free_energy_differences(model, jnp.stack([rho_c, rho_new]), alphas, quantum, changes)
+        q = reservoir_populations(model, delta_c).astype(p.dtype)
+        changes = _population_change(p, q, theta)[None]
+        if quantum:
+            state_changes = _state_change(rho_c, changes[0], q, theta)[None]
+    change = _free_energy_differences(model, jnp.stack([rho_c, rho_new]), alphas, quantum, changes, state_changes)
     return CollisionSecondLaws(e.work, change[0])
 
 
@@ -163,6 +174,37 @@ def _population_change(p, q, theta):
     diff = jnp.where(top, -jnp.sum(jnp.where(top, 0.0, diff), axis=-1, keepdims=True), diff)
     s = jnp.sin(theta).astype(p.dtype)
     return (s * s) * diff
+
+
+def _state_change(rho, dp, q, theta):
+    """``Δ = U†ρ'U − ρ`` of the partial swap in the frame of ``U = e^{i sc Q}`` (Q = τ_R = diag q, s = sin θ,
+    c = cos θ): ρ' = c²ρ + s²Q + i sc[Q, ρ] (``_partial_swap``) has ``ρ'_ij = ρ_ij (c² + ix)`` off the diagonal,
+    x = sc(q_i − q_j), so ``Δ_ij = ρ_ij [(c² + ix)e^{−ix} − 1]`` there and ``dp`` (:func:`_population_change`) on it.
+    U commutes with τ_S, so D_α(ρ'‖τ_S) = D_α(ρ + Δ‖τ_S), and Δ = O(θ²): the first-order rotation i sc[Q, ρ], which
+    changes no D_α, is gone (from it a weak collision's ΔD_α ~ θ² was ε/θ relative off). With
+    (c² + ix)e^{−ix} − 1 = [x sin x − s² cos x − 2 sin²(x/2)] + i[s² sin x − (sin x − x cos x)], the last bracket
+    by its series −x³/3 + x⁵/30 − … below |x| < ½ (it cancels to ~x³)."""
+    rdt = dp.dtype
+    s, c = jnp.sin(theta).astype(rdt), jnp.cos(theta).astype(rdt)
+    s2 = s * s
+    x = (s * c) * (q[..., :, None] - q[..., None, :])
+    sin_x, cos_x, half = jnp.sin(x), jnp.cos(x), jnp.sin(0.5 * x)
+    small = jnp.abs(x) < 0.5
+    xs = jnp.where(small, x, 0.0)
+    # sin x − x cos x = Σ_{n≥1} (−1)^{n+1} 2n x^{2n+1}/(2n+1)!, 8 terms: (0.5)^19 · 16/17! < 10⁻²⁰ x³
+    series = xs * xs * xs * _even_series(xs * xs)
+    lag = jnp.where(small, series, sin_x - x * cos_x)
+    factor = jax.lax.complex(x * sin_x - s2 * cos_x - 2.0 * half * half, s2 * sin_x - lag)
+    eye = jnp.eye(rho.shape[-1], dtype=bool)
+    return jnp.where(eye, dp[..., None, :].astype(rho.dtype), rho * factor.astype(rho.dtype))
+
+
+def _even_series(y):
+    """``Σ_{n≥1} (−1)^{n+1} 2n y^{n−1}/(2n+1)!`` (Horner): (sin x − x cos x)/x³ at y = x²."""
+    out = jnp.zeros_like(y)
+    for n in range(8, 0, -1):
+        out = out * y + (-1.0) ** (n + 1) * 2 * n / math.factorial(2 * n + 1)
+    return out
 
 
 @model_a
