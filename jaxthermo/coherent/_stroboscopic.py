@@ -159,7 +159,7 @@ class StroboscopicTrajectory(NamedTuple):
     """``states`` (N+1, d_S, d_S) with the initial state first, and the energetics of every collision.
 
     With ``states_every = k`` of :func:`stroboscopic_trajectory`, ``states`` holds ρ_S after the steps
-    n = 0, k, 2k, … and always the last, n = N (:func:`kept_steps`); the energetics still cover every step.
+    n = 0, k, 2k, … and always the last, n = N; the energetics still cover every step.
 
     ``work``, ``heat`` (into the system), ``energy_change``: (N, m) per cycle and species (m = 1 for
     one species), as in :class:`CoherentCollision`; property ``ancilla_heat`` = −heat ([WCCM]'s Q_A).
@@ -191,7 +191,7 @@ def stroboscopic_trajectory(
         a step is a cycle of m collisions. The old keyword ``n_collisions=`` still works, with a
         ``DeprecationWarning``.
       states_every: keep ρ_S only after every k-th step (n = 0, k, 2k, …) and after the last, n = N
-        (:func:`kept_steps`; the stride of ``divergence_every`` in :func:`jaxthermo.ensemble`), a positive
+        (the stride of ``divergence_every`` in :func:`jaxthermo.ensemble`), a positive
         integer, static; ``states_every = n_steps`` keeps the initial and the final state only. The energetics
         (N, m) are those of every step, the same numbers as with k = 1; the stored states then take
         (N/k + 2)·d_S² numbers instead of (N + 1)·d_S² (10⁶ collisions need not hold 10⁶ states). Default 1:
