@@ -445,6 +445,21 @@ def _petz_direct(rho, sigma, alpha):
     return (jnp.log(tr) + m) / (alpha - 1.0)
 
 
+def _quantum_renyi(rho, sigma, alpha, direct):
+    """A quantum D_α from its formula ``direct(ρ, σ, α)`` (Petz or sandwiched): the Umegaki entropy at α = 1, the
+    cubic of :func:`_near_one` inside the window around 1, +∞ for α > 1 when supp ρ ⊄ supp σ."""
+    if alpha == 1.0:
+        return relative_entropy(rho, sigma)
+    rho, sigma = _states(rho, sigma)
+    if abs(alpha - 1.0) < _alpha_window(rho.dtype):
+        value = _near_one(rho, sigma, alpha, lambda a: direct(rho, sigma, a))
+    else:
+        value = direct(rho, sigma, alpha)
+    if alpha > 1:
+        value = jnp.where(_mismatch_on_kernel(rho, _resolved_spectrum(sigma)), jnp.inf, value)
+    return value
+
+
 @qobj_inputs("rho", "sigma")
 def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     """Petz Rényi divergence ``D̄_α = log Tr(ρ^α σ^{1−α})/(α−1)`` for a scalar α ≥ 0.
@@ -465,20 +480,7 @@ def petz_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
             f"alpha={alpha}: the Petz divergence is implemented for finite alpha >= 0 (for alpha = inf use "
             "sandwiched_renyi_divergence or quantum_renyi_divergence)"
         )
-    if alpha == 1.0:
-        return relative_entropy(rho, sigma)
-    rho, sigma = _states(rho, sigma)
-
-    def direct(a):
-        return _petz_direct(rho, sigma, a)
-
-    if abs(alpha - 1.0) < _alpha_window(rho.dtype):
-        value = _near_one(rho, sigma, alpha, direct)
-    else:
-        value = direct(alpha)
-    if alpha > 1:
-        value = jnp.where(_mismatch_on_kernel(rho, _resolved_spectrum(sigma)), jnp.inf, value)
-    return value
+    return _quantum_renyi(rho, sigma, alpha, _petz_direct)
 
 
 def _sandwiched_direct(rho, sigma, alpha):
@@ -513,20 +515,7 @@ def sandwiched_renyi_divergence(rho, sigma, alpha) -> jnp.ndarray:
     alpha = _static_alpha(alpha, "alpha")
     if alpha < 0.5:
         raise ValueError(f"alpha={alpha}: the sandwiched divergence needs alpha >= 1/2")
-    if alpha == 1.0:
-        return relative_entropy(rho, sigma)
-    rho, sigma = _states(rho, sigma)
-
-    def direct(a):
-        return _sandwiched_direct(rho, sigma, a)
-
-    if abs(alpha - 1.0) < _alpha_window(rho.dtype):
-        value = _near_one(rho, sigma, alpha, direct)
-    else:
-        value = direct(alpha)
-    if alpha > 1:
-        value = jnp.where(_mismatch_on_kernel(rho, _resolved_spectrum(sigma)), jnp.inf, value)
-    return value
+    return _quantum_renyi(rho, sigma, alpha, _sandwiched_direct)
 
 
 @qobj_inputs("rho", "sigma")
