@@ -227,32 +227,6 @@ def test_an_old_format_checkpoint_names_run_chunk_size_on_the_command_line(tmp_p
     assert f"resumes only with [run] chunk_size = {CHUNK}" in err
 
 
-# ---------------------------------------------------------------- scripts/inhomogeneous/fit_sigma.py
-
-
-@pytest.mark.slow
-def test_fit_sigma_reports_the_minimum_of_its_chi2_profile(tmp_path):
-    """The fit was where Adam's decayed steps stopped: in --quick mode σ = 0.2002 with χ² = 0.46 above the
-    minimum of its own χ² profile (near 0.2014), so the drawn fit ± s.e. band was off the profile's minimum
-    by 0.7 s.e.; now χ² at the fit is no higher than at any point of the profile (brute force on 41 points)."""
-    import importlib.util
-    from pathlib import Path
-
-    pytest.importorskip("matplotlib")
-    pytest.importorskip("optax")
-    path = Path(__file__).resolve().parents[1] / "scripts" / "inhomogeneous" / "fit_sigma.py"
-    spec = importlib.util.spec_from_file_location("fit_sigma_h49", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    res = module.main(tmp_path, quick=True)
-    rows = [line.split(",") for line in (tmp_path / "fit_sigma.csv").read_text().splitlines()[1:]]
-    profile = np.array([float(y) for series, _, y in rows if series == "chi2 profile"])
-    assert profile.size == 41
-    assert res["chi2_min"] <= profile.min() + 1e-6
-    lo, hi = res["profile_interval"]
-    assert lo < res["sigma_fit"] < hi and abs(res["sigma_fit"] - 0.5 * (lo + hi)) < 0.3 * res["fisher_se"]
-
-
 # ---------------------------------------------------------------- summary.png
 
 
