@@ -39,7 +39,7 @@ def test_fit_sigma_recovers_the_true_sigma_within_its_error_bar(tmp_path):
     """Also: the fit is the minimum of its own χ² profile. It was where Adam's decayed steps stopped: in --quick
     mode σ = 0.2002 with χ² = 0.46 above the minimum of its profile (near 0.2014), so the drawn fit ± s.e. band
     was off the profile's minimum by 0.7 s.e.; now χ² at the fit is no higher than at any point of the profile
-    (brute force on 41 points). One run of the script for both checks (~100 s on 2 cores)."""
+    (brute force on 41 points). One run of the script for both checks (70–80 s on a 2-core AMD EPYC)."""
     res = _load("inhomogeneous", "fit_sigma").main(tmp_path, quick=True)
     _outputs_exist(tmp_path, "fit_sigma")
     assert abs(res["sigma_fit"] - res["sigma_true"]) < 3 * res["fisher_se"]
