@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._dtypes import as_state, float_dtype_of
+from ._eager import compiled_when_concrete
 from ._elementary import log_positive, reciprocal
 from ._linalg import hermitian_function as hermitian_function
 from ._linalg import hermitian_function_of
@@ -123,6 +124,11 @@ def renyi_divergence_log(p, log_q, alpha) -> jnp.ndarray:
     """
     if is_concrete(alpha):  # a NaN order gave D = NaN without a word
         check_orders(alpha, "alpha")
+    return _renyi_divergence_log(p, log_q, alpha)
+
+
+@compiled_when_concrete
+def _renyi_divergence_log(p, log_q, alpha):
     p, log_q = jnp.asarray(p), jnp.asarray(log_q)
     dtype = jnp.result_type(p.dtype, log_q.dtype)
     p, log_q = p.astype(dtype), log_q.astype(dtype)
@@ -753,6 +759,13 @@ def renyi_divergence_change_log(p, dp, log_q, alpha, p_new=None) -> jnp.ndarray:
     accurately than the sum (p_j + Δp_j loses a new population q_j ≪ ε p_j of a full swap); its ratios to p are then
     used wherever |x_j| ≥ ½.
     """
+    if is_concrete(alpha):
+        check_orders(alpha, "alpha")
+    return _renyi_divergence_change_log(p, dp, log_q, alpha, p_new)
+
+
+@compiled_when_concrete
+def _renyi_divergence_change_log(p, dp, log_q, alpha, p_new):
     p, dp, log_q = jnp.asarray(p), jnp.asarray(dp), jnp.asarray(log_q)
     dtype = jnp.result_type(p.dtype, dp.dtype, log_q.dtype)
     p, dp, log_q = p.astype(dtype), dp.astype(dtype), log_q.astype(dtype)

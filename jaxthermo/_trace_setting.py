@@ -12,12 +12,15 @@ from __future__ import annotations
 import contextlib
 import contextvars
 
+_ALL: list[TraceSetting] = []
+
 
 class TraceSetting:
     """A named value with a default, changed for a ``with`` block (thread- and context-local)."""
 
     def __init__(self, name: str, default):
         self._var = contextvars.ContextVar(f"jaxthermo_{name}", default=default)
+        _ALL.append(self)
 
     def get(self):
         return self._var.get()
@@ -29,3 +32,8 @@ class TraceSetting:
             yield
         finally:
             self._var.reset(token)
+
+
+def current_values() -> tuple:
+    """The value of every trace setting now (a cache key for programs traced under them)."""
+    return tuple(setting.get() for setting in _ALL)
