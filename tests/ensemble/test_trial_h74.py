@@ -111,6 +111,36 @@ WORKER = textwrap.dedent(
 )
 
 
+def _two_processes(tmp_path, checkpoints):
+    """WORKER as processes 0 and 1 of one jax.distributed run (one CPU device each), process i given the
+    checkpoint path ``checkpoints[i]``; their exit codes and (stdout, stderr). Killed after 240 s: a run
+    whose processes wait for each other forever fails here instead of hanging the suite."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = str(s.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
+    env.update(PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=1")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(i), port, str(checkpoints[i]), str(tmp_path / f"out{i}.npz")],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    try:
+        outputs = [p.communicate(timeout=240) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    return [p.returncode for p in procs], outputs
+
+
 @pytest.mark.slow
 def test_two_processes_resume_process_zeros_checkpoint_without_a_shared_filesystem(tmp_path):
     """Under jax.distributed every process read the checkpoint path on its own host: a host that does not see
@@ -119,8 +149,6 @@ def test_two_processes_resume_process_zeros_checkpoint_without_a_shared_filesyst
     (they waited for each other forever). Now process 0's file is sent to the others: both resume after
     chunk 2, compute chunks 3 and 4 only, end with the numbers of an uninterrupted one-process run (the same
     configurations in other chunks: equal to rounding, histograms exactly), and process 1 writes no file."""
-    import socket
-
     shared, local = tmp_path / "host0", tmp_path / "host1"
     shared.mkdir(), local.mkdir()
     checkpoint = shared / "run.npz"
@@ -135,29 +163,8 @@ def test_two_processes_resume_process_zeros_checkpoint_without_a_shared_filesyst
         assert int(z["configs_done"]) == 3 * 64
     fresh = jt.ensemble(_model(), RHO0, **ENSEMBLE)
 
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        port = str(s.getsockname()[1])
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
-    env.update(PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=1")
-    paths = (checkpoint, local / "run.npz")
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(i), port, str(paths[i]), str(tmp_path / f"out{i}.npz")],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    try:
-        outputs = [p.communicate(timeout=240) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    assert [p.returncode for p in procs] == [0, 0], [err[-1500:] for _, err in outputs]
+    codes, outputs = _two_processes(tmp_path, (checkpoint, local / "run.npz"))
+    assert codes == [0, 0], [err[-1500:] for _, err in outputs]
     for i in range(2):
         with np.load(tmp_path / f"out{i}.npz") as z:
             assert int(z["n_devices"]) == 2  # one device per process, one mesh over both
@@ -179,6 +186,26 @@ def _interrupted(path, after=1):
 
     with pytest.raises(KeyboardInterrupt):
         jt.ensemble(_model(), RHO0, checkpoint=path, callback=stop, **ENSEMBLE)
+
+
+@pytest.mark.slow
+def test_two_processes_stop_together_on_process_zeros_damaged_checkpoint(tmp_path):
+    """The error path of the resume above: process 0's checkpoint is garbage. Process 0 raises the
+    FileFormatError naming its file; process 1, told by process 0 instead of reading a file of its own, raises
+    that process 0 refused the checkpoint: both stop before any chunk (no output file, no wait for each other
+    until the timeout), and the damaged file is kept as it was."""
+    shared, local = tmp_path / "host0", tmp_path / "host1"
+    shared.mkdir(), local.mkdir()
+    checkpoint = shared / "run.npz"
+    _interrupted(checkpoint)
+    damaged = os.urandom(len(checkpoint.read_bytes()))
+    checkpoint.write_bytes(damaged)
+    codes, outputs = _two_processes(tmp_path, (checkpoint, local / "run.npz"))
+    assert codes[0] != 0 and codes[1] != 0, codes
+    assert "FileFormatError" in outputs[0][1] and str(checkpoint) in outputs[0][1], outputs[0][1][-1500:]
+    assert "refused by process 0" in outputs[1][1], outputs[1][1][-1500:]
+    assert not (tmp_path / "out0.npz").exists() and not (tmp_path / "out1.npz").exists()
+    assert checkpoint.read_bytes() == damaged and not (local / "run.npz").exists()
 
 
 @pytest.mark.parametrize("damage", ["half", "empty", "garbage"])
