@@ -37,7 +37,7 @@ from .._validation import (
 )
 from ..inhomogeneous._dynamics import _check_trajectory_coupling as check_trajectory_coupling
 from ..inhomogeneous._model import ExactUnitary, InhomogeneousReservoir, check_representable, has_closed_form
-from ._files import Checkpoint, check_writable, expected_stats, run_identity
+from ._files import Checkpoint, check_checkpoint_readable, check_writable, expected_stats, run_identity
 from ._files import flatten_stats as flatten_stats
 from ._files import unflatten_stats as unflatten_stats
 from ._kernel import model_a_chunk, pilot_work_ranges
@@ -429,6 +429,8 @@ def run_grid(
     check_run_options(checkpoint, progress, callback, coherent)
     if checkpoint is not None and jax.process_index() == 0:
         check_writable(checkpoint, "checkpoint")  # before any computation
+    if checkpoint is not None:  # a damaged file, named before the pilot run that sets the histogram edges
+        _load_on_process_zero(partial(check_checkpoint_readable, os.fspath(checkpoint)))
     n_steps, n_configs = int(n_steps), int(n_configs)
     seed = check_seed(seed)
     check_real_dtype(dtype, "dtype")

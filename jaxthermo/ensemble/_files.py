@@ -203,6 +203,15 @@ def _read(path, kind: str, name: str) -> dict:
     return body
 
 
+def check_checkpoint_readable(path) -> tuple:
+    """(0, None) when ``path`` does not exist or is a readable checkpoint (header, format version, checksum);
+    otherwise :class:`FileFormatError` naming it. Run before the pilot that sets a run's histogram edges:
+    :meth:`Checkpoint.load` verifies the rest, against the run's fingerprint, which holds those edges."""
+    if os.path.exists(path):
+        _read(path, CHECKPOINT, "checkpoint")
+    return 0, None
+
+
 def _readable_as(path, kind) -> bool:
     try:
         _read(path, kind, "path")

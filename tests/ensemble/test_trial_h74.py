@@ -209,9 +209,10 @@ def test_two_processes_stop_together_on_process_zeros_damaged_checkpoint(tmp_pat
 
 
 @pytest.mark.parametrize("damage", ["half", "empty", "garbage"])
-def test_a_damaged_checkpoint_is_named_and_kept_and_nothing_runs(tmp_path, damage):
+def test_a_damaged_checkpoint_is_named_and_kept_and_nothing_runs(tmp_path, damage, monkeypatch):
     """A checkpoint cut at half its bytes, emptied or overwritten: FileFormatError naming the file before any
-    chunk runs, and the file left as it is (never replaced by a fresh run's)."""
+    chunk runs, and the file left as it is (never replaced by a fresh run's). Without histogram ranges, before
+    the pilot run that sets the edges too (it was named only after the pilot had compiled and run)."""
     path = tmp_path / "run.npz"
     _interrupted(path)
     data = path.read_bytes()
@@ -220,6 +221,13 @@ def test_a_damaged_checkpoint_is_named_and_kept_and_nothing_runs(tmp_path, damag
     ran = []
     with pytest.raises(FileFormatError, match=re.escape(str(path))):
         jt.ensemble(_model(), RHO0, checkpoint=path, callback=lambda c, n: ran.append(c), **ENSEMBLE)
+    assert ran == [] and path.read_bytes() == damaged
+    from jaxthermo.ensemble import _engine
+
+    monkeypatch.setattr(_engine, "pilot_work_ranges", lambda *a, **k: ran.append("pilot"))
+    options = {k: v for k, v in ENSEMBLE.items() if not k.endswith("work_range")}
+    with pytest.raises(FileFormatError, match=re.escape(str(path))):
+        jt.ensemble(_model(), RHO0, checkpoint=path, callback=lambda c, n: ran.append(c), **options)
     assert ran == [] and path.read_bytes() == damaged
 
 
