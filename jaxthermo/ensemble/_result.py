@@ -153,7 +153,9 @@ def _assemble(model, stats, info) -> EnsembleResult:
     moments["heat_cumulants"] = np.stack(cumulants(stats["total_heat"]))
     jar = stats["exp_minus_beta_work"]
     moments["mean_exp_minus_beta_work"] = np.asarray(jar.mean).astype(rdt)  # stderr from the float64 moments
-    moments["stderr_exp_minus_beta_work"] = standard_error(variance(jar), max(int(np.asarray(jar.n)), 1)).astype(rdt)
+    moments["stderr_exp_minus_beta_work"] = np.asarray(
+        standard_error(variance(jar), max(int(np.asarray(jar.n)), 1)), rdt
+    )
     work_edges, coll_edges = info["work_edges"], info["collision_work_edges"]
     return EnsembleResult(
         n_configs=int(info["n_configs"]),
