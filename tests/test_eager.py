@@ -65,3 +65,57 @@ def test_the_order_check_stays_before_the_program():
         renyi_divergence_change_log(
             jnp.array([0.5, 0.5]), jnp.array([0.1, -0.1]), jnp.log(jnp.array([0.5, 0.5])), float("nan")
         )
+
+
+def _coherent(d, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+    rho = a @ a.conj().T
+    return rho / np.trace(rho).real
+
+
+QUANTUM = {
+    "relative_entropy": (lambda r, s: jt.relative_entropy(r, s), "_relative_entropy_of_states"),
+    "Petz α = 0.5": (lambda r, s: jt.quantum_renyi_divergence(r, s, 0.5), "_quantum_renyi_of_states"),
+    "window α = 1.0004": (lambda r, s: jt.quantum_renyi_divergence(r, s, 1.0004), "_quantum_renyi_of_states"),
+    "sandwiched α = 2": (lambda r, s: jt.sandwiched_renyi_divergence(r, s, 2.0), "_quantum_renyi_of_states"),
+    "α = ∞": (lambda r, s: jt.quantum_renyi_divergence(r, s, np.inf), "_quantum_renyi_of_states"),
+    "to a diagonal τ": (
+        lambda r, s: jt.quantum_free_energy(r, 2.0, 0.7, 2.0),
+        "_divergence_to_diagonal",
+    ),
+    "coherence": (lambda r, s: jt.coherence(r), "_coherence_of_state"),
+}
+
+
+@pytest.mark.parametrize("d", [2, 3])
+@pytest.mark.parametrize("name", list(QUANTUM))
+def test_quantum_divergences_and_coherence_compile_one_program_with_the_eager_values(name, d):
+    """The quantum divergences (Umegaki, Petz, the window around α = 1, sandwiched, α = ∞, to a thermal τ) and
+    the coherence of a concrete state: one program (its name the checked-state core's), values those of the
+    operations run one by one (``jax.disable_jit``), the states still checked before the program."""
+    fn, core = QUANTUM[name]
+    rho, sigma = _coherent(d, 1), _coherent(d, 2)
+    jax.clear_caches()
+    names = _compilations(lambda: fn(rho, sigma))
+    assert [n for n in names if "_of_state" in n or "_to_diagonal" in n] == [f"jit({core})"], names
+    with jax.disable_jit():
+        eager = fn(rho, sigma)
+    np.testing.assert_allclose(fn(rho, sigma), eager, rtol=1e-13, atol=1e-15)
+    bad = rho.copy()
+    bad[0, 0] += 0.5
+    with pytest.raises(ValueError, match="trace"):
+        fn(bad, sigma)
+
+
+def test_a_traced_quantum_divergence_is_differentiated_inline():
+    """grad through the wrapped core (traced: no program of its own) against a central difference."""
+    rho, sigma = _coherent(3, 3), _coherent(3, 4)
+    h = (_coherent(3, 5) - np.eye(3) / 3) * 1e-1
+
+    def f(t):
+        return jt.quantum_renyi_divergence(rho + t * h, sigma, 2.0)
+
+    step = 1e-5
+    fd = (f(step) - f(-step)) / (2 * step)
+    np.testing.assert_allclose(jax.grad(lambda t: f(t))(0.0), fd, rtol=1e-7)
