@@ -22,13 +22,8 @@ from ._trace_setting import current_values
 from ._validation import is_concrete
 
 
-def compiled_when_concrete(fn=None, *, static_argnums=()):
-    """``fn`` (pure) as one jitted program when every argument is concrete; the arguments at
-    ``static_argnums`` (hashable: a Rényi order as a float, a formula as a function) are part of the
-    program's key, the others its array inputs. Used as ``@compiled_when_concrete`` or
-    ``@compiled_when_concrete(static_argnums=(2,))``."""
-    if fn is None:
-        return functools.partial(compiled_when_concrete, static_argnums=static_argnums)
+def compiled_when_concrete(fn):
+    """``fn`` (pure, array arguments) as one jitted program when every argument is concrete."""
     programs = {}
 
     @functools.wraps(fn)
@@ -38,7 +33,7 @@ def compiled_when_concrete(fn=None, *, static_argnums=()):
         key = (config.validate, current_values())
         if key not in programs:
             # a function object of its own per key: jax.jit caches traces by the function, not by this key
-            programs[key] = jax.jit(functools.wraps(fn)(lambda *a: fn(*a)), static_argnums=static_argnums)
+            programs[key] = jax.jit(functools.wraps(fn)(lambda *a: fn(*a)))
         return programs[key](*args)
 
     return call

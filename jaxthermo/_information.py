@@ -400,12 +400,7 @@ def relative_entropy(rho, sigma) -> jnp.ndarray:
     e^{−βΔE}), else those above the rounding floor ``min(16dε, 1e-12)·‖σ‖``. +∞ when ρ has weight
     (> 1e-11) on the rest, ``supp ρ ⊄ supp σ``; finite (never NaN) for rank-deficient ρ.
     """
-    return _relative_entropy_of_states(*_states(rho, sigma))
-
-
-@compiled_when_concrete
-def _relative_entropy_of_states(rho, sigma):
-    """:func:`relative_entropy` of checked states (one program when concrete)."""
+    rho, sigma = _states(rho, sigma)
     spectrum = _resolved_spectrum(sigma)
     log_sigma = resolved_log(sigma, spectrum.cut, spectrum.clip)
     cross = jnp.real(jnp.einsum("...ij,...ji->...", rho, log_sigma))
@@ -436,7 +431,7 @@ def _across_one(direct, d_one, variance, alpha, w):
 def _near_one(rho, sigma, alpha, direct):
     """D_α for |α − 1| < w (:func:`_alpha_window`) by :func:`_across_one`, ``direct(α)`` the divergence's own formula
     (no support check); ``direct(α)`` where supp ρ ⊄ supp σ (D_1 = +∞: the +∞ for α > 1 is the caller's)."""
-    d_one = _relative_entropy_of_states(rho, sigma)
+    d_one = relative_entropy(rho, sigma)
     spectrum = _resolved_spectrum(sigma)
     mismatch = _mismatch_on_kernel(rho, spectrum)
     own = _resolved_spectrum(rho)
@@ -461,12 +456,7 @@ def _quantum_renyi(rho, sigma, alpha, direct):
     cubic of :func:`_near_one` inside the window around 1, +∞ for α > 1 when supp ρ ⊄ supp σ."""
     if alpha == 1.0:
         return relative_entropy(rho, sigma)
-    return _quantum_renyi_of_states(*_states(rho, sigma), alpha, direct)
-
-
-@compiled_when_concrete(static_argnums=(2, 3))
-def _quantum_renyi_of_states(rho, sigma, alpha, direct):
-    """:func:`_quantum_renyi` of checked states, α ≠ 1 (one program per α and formula when concrete)."""
+    rho, sigma = _states(rho, sigma)
     if abs(alpha - 1.0) < _alpha_window(rho.dtype):
         value = _near_one(rho, sigma, alpha, lambda a: direct(rho, sigma, a))
     else:
@@ -558,13 +548,8 @@ def quantum_divergence_to_diagonal(rho, log_t, alpha) -> jnp.ndarray:
     if alpha < 0:
         raise ValueError(f"alpha={alpha}: the Petz divergence is implemented for alpha >= 0")
     rho = _state(rho, "rho")
-    return _divergence_to_diagonal(rho, jnp.asarray(log_t).astype(jnp.real(rho).dtype), alpha)
-
-
-@compiled_when_concrete(static_argnums=(2,))
-def _divergence_to_diagonal(rho, log_t, alpha):
-    """:func:`quantum_divergence_to_diagonal` of a checked ρ (one program per α when concrete)."""
-    rdt = log_t.dtype
+    rdt = jnp.real(rho).dtype
+    log_t = jnp.asarray(log_t).astype(rdt)
     if alpha == 1.0:
         return _umegaki_to_diagonal(rho, log_t)
     if abs(alpha - 1.0) < _alpha_window(rdt):  # τ has full support
@@ -1053,12 +1038,7 @@ def coherence(rho) -> jnp.ndarray:
     deficient diagonal from the entropies). ``H(p) − S(ρ)`` cancels to ~ε absolutely: a weakly coherent qubit
     (|ρ₀₁| = 10⁻⁶) was 2.4·10⁻⁵ off relative and one with |ρ₀₁| = 10⁻⁹ gave 0 for 2.1·10⁻¹⁸.
     """
-    return _coherence_of_state(_state(rho, "rho"))
-
-
-@compiled_when_concrete
-def _coherence_of_state(rho):
-    """:func:`coherence` of a checked ρ (one program when concrete)."""
+    rho = _state(rho, "rho")
     if rho.shape[-1] == 2:
         return qubit_coherence(rho)
     p = populations(rho)
