@@ -286,8 +286,8 @@ def main():
             dict(d=2, dtype=f32, n_configs=n, settings={"tile.HISTOGRAM_PLANES": 0}),
         ),
         (
-            "qubit float64, special: histogram by comparison with every slot (tile kernel until 2026-12-01)",
-            dict(d=2, dtype=f64, n_configs=n, settings={"tile.HISTOGRAM_PLANES": 0}),
+            "qubit float64, special: histogram by vertical counters (2026-12-01 to 2026-12-04)",
+            dict(d=2, dtype=f64, n_configs=n, settings={"tile.HISTOGRAM_PLANES_FLOAT64": 10}),
         ),
     ]
     for spec in filter(None, args.tiles.split(",")):

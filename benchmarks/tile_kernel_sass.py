@@ -1,10 +1,12 @@
 """Instructions per collision of the GPU tile kernel, counted without a GPU.
 
-The qubit tile kernel (``jaxthermo.ensemble._tile_kernel``) is bound by the instructions it issues
-(an H200 profile: 95 % of the GPU's busy time, about 1 byte of memory traffic per collision), so its
-compiled instruction count predicts its speed: on an H200 the measured ratios of the float32
-default call to ``alphas=()`` (×1.20) and to float64 (×1.61) follow the counts (×1.18, ×1.38; float64
-instructions cost more). This script lowers the kernel of the default call for CUDA on this machine
+The qubit tile kernel (``jaxthermo.ensemble._tile_kernel``) is 95 % of the GPU's busy time with about
+1 byte of memory traffic per collision, so its compiled code sets its speed: on an H200 (2026-12-01)
+the measured ratios of the float32 default call to ``alphas=()`` (×1.20) and to float64 (×1.61)
+followed the instruction counts (×1.18, ×1.38). At 255 registers per thread it is bound by latency,
+not by the issue rate (35 % of it, 2026-12-04): spills to local memory cost more than their count
+(float64: 880 instructions with 66 spills ran 25 % slower than 1172 with 10), so the script reports
+both (benchmarks/RESULTS_ensemble.md, session 31). This script lowers the kernel of the default call for CUDA on this machine
 (Pallas's Triton module, as ``jax.jit(...).lower(lowering_platforms=("cuda",))``), compiles it with
 the ``triton`` package for sm_90a (H100/H200; ptxas and nvdisasm ship with the package), finds the
 loop over collisions in the SASS and prints, per collision, the warp instructions of one step divided
@@ -16,7 +18,7 @@ by the block's steps. The tails of erf⁻¹ run only at steps where one of the w
 the difference.
 
 Needs ``pip install triton`` (not a dependency of jaxthermo; Triton 3.9 read the module jax 0.9.2
-writes). Run:  python benchmarks/tile_kernel_sass.py [--settings tile.HISTOGRAM_PLANES=0] [--json out.json]
+writes). Run:  python benchmarks/tile_kernel_sass.py [--settings tile.HISTOGRAM_PLANES=0,tile.HISTOGRAM_PLANES_FLOAT64=10] [--json out.json]
 """
 
 from __future__ import annotations
@@ -163,13 +165,14 @@ def main():
         key, value = kv.split("=")
         module = importlib.import_module("jaxthermo.ensemble._tile_kernel" if key.startswith("tile.") else key)
         setattr(module, key.split(".")[-1], _value(value))
-    planes = tile_kernel.HISTOGRAM_PLANES
-    block = (2**planes - 1) // tile_kernel._PER_COUNTER if planes else 1
     per_warp = tile_kernel.TILE // tile_kernel.NUM_WARPS
-    results = {"settings": args.settings or "defaults", "histogram_planes": planes, "tile": tile_kernel.TILE}
+    results = {"settings": args.settings or "defaults", "tile": tile_kernel.TILE}
     p_draw = 1.0 - math.sqrt(1.0 - math.exp(-6.25))  # a draw needs erf⁻¹'s tails (w ≥ 6.25)
     tail_step = 1.0 - (1.0 - p_draw) ** per_warp  # a step of the warp runs them
     for name, dtype in (("float32", jnp.float32), ("float64", jnp.float64)):
+        planes = tile_kernel.histogram_planes(dtype)
+        block = (2**planes - 1) // tile_kernel._PER_COUNTER if planes else 1
+        results[f"{name} histogram_planes"] = planes
         for label, alphas in (("default", (1.0, float("inf"))), ("alphas=()", ())):
             sass, (regs, stack) = compile_sass(triton_module(dtype, alphas), tile_kernel.NUM_WARPS)
             row = per_collision(sass, block, per_warp) | {"registers": regs, "stack_bytes": stack}

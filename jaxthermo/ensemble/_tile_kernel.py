@@ -60,8 +60,8 @@ _GROUP = 32
 KERNEL_DRAWS = True
 
 
-# how the kernel counts: 0 = at every step each group's (tile, 32) indicators summed over the tile
-# (_count; the kernel timed on an H200, kept as a special benchmark row); K > 0 = vertical
+# how the float32 kernel counts: 0 = at every step each group's (tile, 32) indicators summed over the
+# tile (_count; float64's default, below); K > 0 = vertical
 # counters: the one-hot words (one uint32 per group) of _PER_COUNTER configurations are added as
 # bit-sliced numbers into counters of K bit planes (bit operations only, no comparison with every
 # slot), whose counts are moved into the groups every (2^K − 1) // _PER_COUNTER steps. K = 10: the
@@ -69,7 +69,17 @@ KERNEL_DRAWS = True
 # 929 with comparisons in float32, 1024 against 1283 in float64, before erf⁻¹'s tails moved to a
 # branch; benchmarks/tile_kernel_sass.py, benchmarks/RESULTS_ensemble.md)
 HISTOGRAM_PLANES = 10
+# float64 counts by comparison (0): its counters' planes of registers pushed the float64 loop to 66
+# spill instructions (10 by comparison, though 1172 instructions per collision against 880) and it ran
+# 9.7·10⁹ against 1.22·10¹⁰ collisions/s on an H200 (2026-12-04, one run; float32 2.01 against
+# 2.06·10¹⁰, no spills either way: it keeps the counters' fewer instructions)
+HISTOGRAM_PLANES_FLOAT64 = 0
 _PER_COUNTER = 4  # configurations per counter: a thread's share of a 128-configuration tile on 1 warp
+
+
+def histogram_planes(dtype) -> int:
+    """The bit planes of the vertical counters for a kernel of real ``dtype`` (0: comparisons)."""
+    return HISTOGRAM_PLANES if jnp.dtype(dtype) == jnp.float32 else HISTOGRAM_PLANES_FLOAT64
 
 
 def _count(groups, idx):
@@ -212,12 +222,12 @@ def qubit_chunk(
     from jax.experimental import pallas as pl
 
     tile, num_warps = tile or TILE, num_warps or NUM_WARPS
-    planes = HISTOGRAM_PLANES
-    if 0 < planes and 2**planes - 1 < _PER_COUNTER:
-        raise ValueError(f"HISTOGRAM_PLANES={planes}: counters of {_PER_COUNTER} configurations need at least 3 planes")
     keyed = isinstance(draws, KeyedGaussian)
     b = draws.k1.shape[0] if keyed else draws.shape[1]
     dt = jnp.real(jnp.asarray(rho0)).dtype
+    planes = histogram_planes(dt)
+    if 0 < planes and 2**planes - 1 < _PER_COUNTER:
+        raise ValueError(f"histogram planes {planes}: counters of {_PER_COUNTER} configurations need at least 3 planes")
     batch = -(-b // tile) * tile
     pad = lambda a: jnp.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, batch - b)])
     if batch != b:

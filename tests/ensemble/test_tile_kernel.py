@@ -64,11 +64,11 @@ def test_tile_kernel_equals_cpu_program(dtype, coherent, schedule, alphas, distr
 
 @pytest.mark.parametrize("planes, n_steps", [(3, 12), (4, 17), (5, 14)])
 def test_vertical_counters_count_as_the_cpu_program(monkeypatch, planes, n_steps):
-    """The histogram's vertical counters (``HISTOGRAM_PLANES`` = K bit planes holding the counts of 4
+    """The histogram's vertical counters (K bit planes holding the counts of 4
     configurations, moved into the counts every (2^K − 1) // 4 steps: 12 = 12 blocks of 1, 17 = 5
     blocks of 3 and a rest of 2, 14 = 2 blocks of 7) count exactly as the CPU program, masked
     configurations excluded; every other statistic as before."""
-    monkeypatch.setattr(tile_kernel, "HISTOGRAM_PLANES", planes)
+    monkeypatch.setattr(tile_kernel, "HISTOGRAM_PLANES_FLOAT64", planes)
     ref = _chunk(jnp.float64, True, False, (1.0, float("inf")), False, n_steps=n_steps)
     got = _chunk(jnp.float64, True, False, (1.0, float("inf")), True, n_steps=n_steps)
     assert int(np.sum(got["collision_work_histogram"].counts)) == (1000 - 37) * n_steps
@@ -118,7 +118,9 @@ def test_merge_tiles_is_exact():
 @pytest.mark.parametrize(
     "dtype, coherent, keyed, planes",
     [
-        (jnp.float64, True, True, tile_kernel.HISTOGRAM_PLANES),
+        (jnp.float64, True, True, tile_kernel.HISTOGRAM_PLANES_FLOAT64),
+        (jnp.float64, True, True, 10),
+        (jnp.float32, True, True, tile_kernel.HISTOGRAM_PLANES),
         (jnp.float32, False, False, 0),
         (jnp.float32, True, True, 6),
     ],
@@ -127,8 +129,8 @@ def test_tile_kernel_lowers_to_triton_for_cuda(monkeypatch, dtype, coherent, key
     """The kernel lowers (for the CUDA platform, on this CPU machine) to one Triton custom call:
     every operation it uses has a Triton lowering (a select between two Python-float constants, for
     one, had none: _elementary keeps its constants typed; slices have none), with the histogram's
-    vertical counters (300 steps: blocks and a rest) or its comparisons (``HISTOGRAM_PLANES = 0``)."""
-    monkeypatch.setattr(tile_kernel, "HISTOGRAM_PLANES", planes)
+    vertical counters (300 steps: blocks and a rest) or its comparisons (0 planes; float64's default)."""
+    monkeypatch.setattr(tile_kernel, "HISTOGRAM_PLANES" if dtype == jnp.float32 else "HISTOGRAM_PLANES_FLOAT64", planes)
     n_steps, b = 300, 1024
     model, rho0 = _setup(dtype, coherent, False, n_steps)
     idx = jnp.arange(b, dtype=jnp.uint32)
