@@ -1,0 +1,30 @@
+#!/bin/bash
+# The GPU checks of a lent device in one command (about 8 minutes on an H200): the ensemble benchmark
+# (bench_ensemble_gpu.py, its GPU = CPU comparison and a profile), then the tests that failed on the
+# H200 on 2026-12-04 with their tracebacks, then the tile kernel's tests. Everything lands in $OUT
+# (default ./gpu_checks_out). Run from the repository root:  bash benchmarks/gpu_checks.sh
+OUT=${OUT:-gpu_checks_out}
+mkdir -p "$OUT"
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+date -u
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,memory.total --format=csv,noheader
+python3 -c "import sys, jax; print(sys.version.split()[0], jax.__version__, jax.devices())"
+timeout 330 python3 benchmarks/bench_ensemble_gpu.py --out "$OUT" --profile > "$OUT/bench.log" 2>&1
+echo "bench rc $?"
+grep -A 20 "^summary" "$OUT/bench.log"
+grep -E "^\[(ceilings|gpu_equals_cpu|profile)\]" "$OUT/bench.log" | cut -c1-900
+# numeric failures at extremes through the compiled tile kernel (they pass in Pallas's interpreter)
+export XLA_PYTHON_CLIENT_PREALLOCATE=false
+timeout 120 python3 -m pytest -p no:cacheprovider -q --tb=short -n 5 \
+  "tests/ensemble/test_full_swap.py::test_nearly_full_swap_closed_form" \
+  "tests/ensemble/test_fused_rare_population.py::test_cold_tau_divergences_and_mean_state" \
+  "tests/ensemble/test_extremes_h39.py::test_ensemble_and_reference_give_the_finite_divergence" \
+  "tests/ensemble/test_infinite_values_h35.py::test_engine_padding_configuration_never_enters_exp_minus_beta_work" \
+  > "$OUT/extremes.log" 2>&1
+echo "extremes rc $?"
+grep -E "^E |Error|passed|failed" "$OUT/extremes.log" | head -60
+timeout 150 python3 -m pytest -p no:cacheprovider -q --tb=short -n 12 tests/ensemble/test_tile_kernel.py \
+  tests/ensemble/test_tile_kernel_h41.py > "$OUT/tile_tests.log" 2>&1
+echo "tile tests rc $?"
+tail -5 "$OUT/tile_tests.log"
+date -u
