@@ -171,11 +171,14 @@ def check_memory(
     memory,
     edge_copies=1,
     host=True,
+    draws=True,
 ):
     """``ValueError`` naming ``n_steps`` (or the histogram bins, where they are most of it) when a lower bound
-    on the run's memory exceeds ``memory`` (the host's on CPU, a device's on accelerators): the per-collision
-    statistics of one chunk's output (from its shapes), the chunk's δ draws and the pilot's, and per bin the
-    edges (``edge_copies``: the host's and each CPU device's) and, on the host, the merged int64 counts.
+    on the run's memory exceeds ``memory`` (the host's on CPU, a device's on accelerators; on accelerators
+    the host's too, with ``draws=False``: it receives every chunk's statistics): the per-collision
+    statistics of one chunk's output (from its shapes), the chunk's δ draws and the pilot's (``draws``),
+    and per bin the edges (``edge_copies``: the host's and each CPU device's) and, on the host, the merged
+    int64 counts.
     N = 2³² collisions killed the process with SIGFPE, N = 10⁸ failed in XLA after the pilot's compile
     (1.6 TB); ``work_bins=10**9`` passed with 16 GB of counts on a 23 GB host and the edges then exhausted
     its memory (the process was killed)."""
@@ -192,20 +195,21 @@ def check_memory(
         ]
         _OUTPUT_BYTES[key] = (sum(b for _, b in sizes), sum(b for p, b in sizes if "histogram" in p))
     output, histogram_output = _OUTPUT_BYTES[key]
-    draws = (chunk_size * width + pilot_batch(n_steps, grid) * grid) * n_steps * np.dtype(draw_dtype).itemsize
+    draw_bytes = (chunk_size * width + pilot_batch(n_steps, grid) * grid) * n_steps * np.dtype(draw_dtype).itemsize
     histograms = sum(b + 2 for b in bins) * grid * (edge_copies * np.dtype(rdt).itemsize + (8 if host else 0))
-    need = output + draws + histograms
+    need = output + (draw_bytes if draws else 0) + histograms
+    where = "" if draws or not host else " on the host"
     if need > memory:
         if 2 * (histograms + histogram_output) > need:
             raise ValueError(
                 f"work_bins={bins[0]}, collision_work_bins={bins[1]}: the histograms need at least "
                 f"{(histograms + histogram_output) / 2**30:.3g} GiB (the run {need / 2**30:.3g} GiB) but "
-                f"{memory / 2**30:.3g} GiB is available; use fewer bins"
+                f"{memory / 2**30:.3g} GiB is available{where}; use fewer bins"
             )
         raise ValueError(
-            f"n_steps={n_steps}: the run needs at least {need / 2**30:.3g} GiB ({need / n_steps:.0f} bytes per "
-            f"collision: per-collision statistics and δ draws) but {memory / 2**30:.3g} GiB is available; "
-            "run fewer collisions"
+            f"n_steps={n_steps}: the run needs at least {need / 2**30:.3g} GiB{where} ({need / n_steps:.0f} bytes "
+            f"per collision: per-collision statistics{' and δ draws' if draws else ''}) but "
+            f"{memory / 2**30:.3g} GiB is available; run fewer collisions"
         )
 
 
@@ -488,21 +492,10 @@ def run_grid(
     with jax.default_matmul_precision("highest"), config.override(validate="eager"), jax.threefry_partitionable(True):
         # in the kernels' context: the shapes' trace is the one the chunk's call reuses
         on_cpu = platform == "cpu"  # CPU devices share the host's memory: the edges once per device, and the host's
-        check_memory(
-            run_chunk,
-            stacked,
-            rho0,
-            seed_key,
-            n_steps,
-            chunk_size,
-            grid * width,
-            draw_dtype,
-            rdt,
-            bins,
-            memory,
-            edge_copies=n_dev + 1 if on_cpu else 1,
-            host=on_cpu,
-        )
+        args = (run_chunk, stacked, rho0, seed_key, n_steps, chunk_size, grid * width, draw_dtype, rdt, bins)
+        check_memory(*args, memory, edge_copies=n_dev + 1 if on_cpu else 1, host=on_cpu)
+        if platform != "cpu":  # every chunk's statistics come to the host and are merged there
+            check_memory(*args, host_memory_bytes(), draws=False)
         work_edges, collision_edges = _histogram_edges(
             stacked,
             rho0,

@@ -69,3 +69,26 @@ def test_memory_bound_is_a_lower_bound():
     model = InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=Gaussian(0.05))
     res = jt.ensemble(model, np.diag([0.7, 0.3]), 10**4, 8, alphas=())
     assert res.mean_work.shape == (10**4,)
+
+
+def test_accelerator_runs_check_the_hosts_memory_for_the_statistics():
+    """On an accelerator the run is checked twice: the device's memory holds the chunk's output, δ draws
+    and edges; the host's (``draws=False``) the statistics every chunk sends back, which it merges. The
+    host's check counts the output and the host's histogram counts, not the draws: it refuses where the
+    output alone exceeds the host (naming n_steps and the host) and passes where only the draws would."""
+    n_steps, chunk, rows = 10**6, 4096, 30
+
+    def run_chunk(stacked, rho0, key, first, count, *edges):  # a chunk's output: per-step rows, histograms
+        return {"steps": jnp.zeros((n_steps, rows)), "histogram": jnp.zeros((edges[0].shape[1] + 1,), jnp.int32)}
+
+    stacked = {"theta": jnp.zeros((1,))}
+    args = (run_chunk, stacked, jnp.eye(2), jax.random.key(0), n_steps, chunk, 1, jnp.float64, jnp.float64, (8, 8))
+    output = n_steps * rows * 8 + (9 + 1) * 4
+    draws = (chunk + _engine.pilot_batch(n_steps, 1)) * n_steps * 8
+    host_counts = 2 * (8 + 2) * (8 + 8)  # two histograms: edges once, int64 counts
+    with pytest.raises(ValueError, match=rf"n_steps={n_steps}: the run needs at least .* GiB on the host"):
+        _engine.check_memory(*args, output, draws=False)
+    _engine.check_memory(*args, output + host_counts, draws=False)  # fits: the draws stay on the device
+    with pytest.raises(ValueError, match=rf"n_steps={n_steps}: .*statistics and δ draws"):
+        _engine.check_memory(*args, output + draws, host=False)
+    _engine.check_memory(*args, output + draws + 2 * (8 + 2) * 8, host=False)
