@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,6 +26,14 @@ def fresh_python(code: str, env: dict) -> str:
     )
     assert out.returncode == 0, out.stderr
     return out.stdout
+
+
+# tests of the CPU devices' programs (the suite's 4 forced host devices: chunk sizes, compiled-program counts)
+# where the default backend is an accelerator (a GPU run of the suite): skipped there, not weakened here
+# (a condition string, evaluated in the test's module when it runs: importing the helpers starts no backend)
+on_cpu_devices = pytest.mark.skipif(
+    "jax.default_backend() != 'cpu'", reason="counts the programs of the 4 CPU devices the suite forces"
+)
 
 
 def random_state(d, rng, rank=None, diagonal=False):

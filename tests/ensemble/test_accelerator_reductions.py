@@ -132,7 +132,7 @@ def test_engine_gpu_program_equals_cpu_program(d, coherent, wrt, monkeypatch):
     rho0 = random_state(d, np.random.default_rng(11))
     if not coherent:
         rho0 = np.diag(np.diag(rho0))
-    kwargs = dict(seed=5, chunk_size=1024, wrt=wrt)
+    kwargs = dict(seed=5, chunk_size=1024, wrt=wrt, devices=jax.devices("cpu"))  # CPU devices on any machine
     ref = jt.ensemble(model, rho0, 15, 3000, **kwargs)
     monkeypatch.setattr(engine, "_GPU_PROGRAM_ON_CPU", True)
     got = jt.ensemble(model, rho0, 15, 3000, **kwargs)

@@ -15,13 +15,14 @@ import numpy as np
 import jaxthermo as jt
 from jaxthermo.ensemble._engine import balanced_per_device, default_chunk_size, shared_per_device
 from jaxthermo.ensemble._sampling import sample_chunk
-from tests.helpers import counted_compilations
+from tests.helpers import counted_compilations, on_cpu_devices
 
 MODEL = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.3, distribution=jt.Gaussian(0.2))
 RHO0 = jt.thermal_state(2, 0.5, 1.0)
 N = 20
 
 
+@on_cpu_devices
 def test_sizes_in_one_power_of_four_share_one_program():
     """On 4 devices, n_configs = 260…1024 need 65…256 configurations per device: one program (256),
     compiled by the first of them; before, every size compiled its own chunk program (and below 512

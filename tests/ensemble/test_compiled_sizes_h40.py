@@ -20,7 +20,7 @@ import pytest
 import jaxthermo as jt
 from jaxthermo._information import divergences_to_thermal
 from jaxthermo.ensemble._sampling import sample_chunk
-from tests.helpers import counted_compilations
+from tests.helpers import counted_compilations, on_cpu_devices
 
 MODEL = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=0.3, distribution=jt.Gaussian(0.2))
 RHO0 = jt.thermal_state(2, 0.5, 1.0)
@@ -133,6 +133,7 @@ def test_frozen_vs_averaged_divergence_sizes_share_one_program():
 N_LONG = 2000  # the default chunk: 512 configurations per device on the tests' 4 CPU devices (2²⁰ pairs)
 
 
+@on_cpu_devices
 def test_runs_of_several_chunks_share_the_default_chunk_program():
     """2049…5000 configurations (2 to 3 default chunks of 2048 on 4 devices) run with the default
     chunk's program, compiled once; before, the chunks were made even (320, 384, 448, 512 per device),
@@ -164,6 +165,7 @@ class _Stop(Exception):
     pass
 
 
+@on_cpu_devices
 @pytest.mark.parametrize("first, then", [(None, 256), (256, None)])
 def test_a_checkpoint_resumes_with_the_other_chunking(tmp_path, first, then):
     """A run of 5000 configurations stopped after its first chunk (default chunks of 2048, or chunks of
