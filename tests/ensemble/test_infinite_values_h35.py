@@ -186,7 +186,8 @@ def test_engine_padding_configuration_never_enters_exp_minus_beta_work():
     w = _total_work(_cold_work_model(beta), EXCITED, steps, np.arange(128), seed)
     assert -beta * w[n:].min() > 709.79 and -beta * w[:n].min() < 709.77
     want_mean, want_se = _numpy_mean_and_stderr(np.exp(-beta * w[:n]))
-    res = jt.ensemble(_cold_work_model(beta), EXCITED, steps, n, seed, chunk_size=64, alphas=())
+    cpus = jax.devices("cpu")  # the suite's 4 CPU devices, also where the default backend is an accelerator
+    res = jt.ensemble(_cold_work_model(beta), EXCITED, steps, n, seed, chunk_size=64, alphas=(), devices=cpus)
     assert res.info["chunk_size"] == 64 and res.info["n_devices"] == 4
     np.testing.assert_allclose(res.mean_exp_minus_beta_work, want_mean, rtol=1e-12)
     np.testing.assert_allclose(res.stderr_exp_minus_beta_work, want_se, rtol=1e-9)
