@@ -13,8 +13,9 @@ timeout 330 python3 benchmarks/bench_ensemble_gpu.py --out "$OUT" --profile > "$
 echo "bench rc $?"
 grep -A 20 "^summary" "$OUT/bench.log"
 grep -E "^\[(ceilings|gpu_equals_cpu|profile)\]" "$OUT/bench.log" | cut -c1-900
-# the tests that failed on the H200 on 2026-12-04: four at extremes through the compiled tile kernel (they
-# pass in Pallas's interpreter), a bitwise resume, and three changed since (the host's memory, CPU devices named)
+# the tests that failed on the H200 on 2026-12-04: four with a classical α = ½ or 2 through the compiled tile
+# kernel (a float32 |α| in its float64 module, fixed since), a bitwise resume, and three changed since (the
+# host's memory, CPU devices named)
 export XLA_PYTHON_CLIENT_PREALLOCATE=false
 timeout 150 python3 -m pytest -p no:cacheprovider -q --tb=short -n 8 \
   "tests/ensemble/test_full_swap.py::test_nearly_full_swap_closed_form" \

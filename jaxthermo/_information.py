@@ -690,7 +690,9 @@ def renyi_term(p, q, x, alpha):
     (docs/information.md §2), accurate relative to its value: q x² Σ_{n≥2} (1 + α + … + α^{n−2}) x^{n−2}/n! where
     |x| max(1, |α|) < 0.1 (12 terms: the remainder is below 10⁻²¹ x²/2), else ``(p expm1((α − 1)x)/(α − 1) − (p − q))/α``
     (one transcendental; no cancellation left there). Callers keep |x| max(1, |α|) ≲ 40 (no overflow)."""
-    a = jnp.asarray(alpha)
+    # α typed as the values (a Python float was weakly typed, and Pallas's Triton lowering took its |α| in
+    # float32 inside the float64 GPU kernel: a module Triton refuses to compile)
+    a = jnp.asarray(alpha, dtype=jnp.result_type(x, alpha))
     small = jnp.abs(x) * jnp.maximum(1.0, jnp.abs(a)) < 0.1
     xs = jnp.where(small, x, 0.0)
     coefficients, c = [], 1.0  # c_n/n!, c_2 = 1, c_{n+1} = 1 + α c_n

@@ -119,6 +119,7 @@ def test_merge_tiles_is_exact():
     "dtype, coherent, keyed, planes",
     [
         (jnp.float64, True, True, tile_kernel.HISTOGRAM_PLANES_FLOAT64),
+        (jnp.float64, False, True, tile_kernel.HISTOGRAM_PLANES_FLOAT64),
         (jnp.float64, True, True, 10),
         (jnp.float32, True, True, tile_kernel.HISTOGRAM_PLANES),
         (jnp.float32, False, False, 0),
@@ -129,8 +130,21 @@ def test_tile_kernel_lowers_to_triton_for_cuda(monkeypatch, dtype, coherent, key
     """The kernel lowers (for the CUDA platform, on this CPU machine) to one Triton custom call:
     every operation it uses has a Triton lowering (a select between two Python-float constants, for
     one, had none: _elementary keeps its constants typed; slices have none), with the histogram's
-    vertical counters (300 steps: blocks and a rest) or its comparisons (0 planes; float64's default)."""
+    vertical counters (300 steps: blocks and a rest) or its comparisons (0 planes; float64's default),
+    for α = ½, 1, 2, ∞ (Petz/sandwiched or classical). A float64 kernel's Triton module holds no float32
+    value: |α| of a weakly typed α was lowered in float32 beside float64 operands (``arith.maxnumf`` of
+    f64 and f32), a module Triton refuses, so on a GPU the classical α ∉ {1, ∞} failed."""
+    from jax._src.pallas.triton import pallas_call_registration as registration
+
     monkeypatch.setattr(tile_kernel, "HISTOGRAM_PLANES" if dtype == jnp.float32 else "HISTOGRAM_PLANES_FLOAT64", planes)
+    modules, lower = [], registration.lowering.lower_jaxpr_to_triton_module
+
+    def capture(*args, **kwargs):
+        result = lower(*args, **kwargs)
+        modules.append(result.module.operation.get_asm(enable_debug_info=False))
+        return result
+
+    monkeypatch.setattr(registration.lowering, "lower_jaxpr_to_triton_module", capture)
     n_steps, b = 300, 1024
     model, rho0 = _setup(dtype, coherent, False, n_steps)
     idx = jnp.arange(b, dtype=jnp.uint32)
@@ -139,9 +153,12 @@ def test_tile_kernel_lowers_to_triton_for_cuda(monkeypatch, dtype, coherent, key
     else:
         draws = jnp.zeros((n_steps, b), dtype)
     edges = jnp.linspace(-0.05, 0.05, 65, dtype=dtype)
-    fn = partial(tile_kernel.qubit_chunk, n_steps=n_steps, alphas=ALPHAS if coherent else (1.0,), coherent=coherent)
+    fn = partial(tile_kernel.qubit_chunk, n_steps=n_steps, alphas=ALPHAS, coherent=coherent)
     text = jax.jit(fn).trace(model, rho0, draws, idx < b - 5, edges).lower(lowering_platforms=("cuda",)).as_text()
     assert text.count("xla.gpu.triton") == 1
+    (module,) = modules
+    if dtype == jnp.float64:
+        assert "f32" not in module, [line for line in module.splitlines() if "f32" in line][:3]
 
 
 @pytest.mark.parametrize("tiled", [True, False])
