@@ -1,6 +1,6 @@
 #!/bin/bash
-# The GPU checks of a lent device in one command (about 8 minutes on an H200): the ensemble benchmark
-# (bench_ensemble_gpu.py, its GPU = CPU comparison and a profile), then the tests that failed on the
+# The GPU checks of a lent device in one command (at most 9 minutes on an H200; run with timeout_s 580): the ensemble benchmark
+# (bench_ensemble_gpu.py: its GPU = CPU comparison, the default qubit rows and the tile kernel's variants), then the tests that failed on the
 # H200 on 2026-12-04 with their tracebacks, then the tile kernel's tests. Everything lands in $OUT
 # (default ./gpu_checks_out). Run from the repository root:  bash benchmarks/gpu_checks.sh
 OUT=${OUT:-gpu_checks_out}
@@ -9,15 +9,36 @@ export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 date -u
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,memory.total --format=csv,noheader
 python3 -c "import sys, jax; print(sys.version.split()[0], jax.__version__, jax.devices())"
-timeout 330 python3 benchmarks/bench_ensemble_gpu.py --out "$OUT" --profile > "$OUT/bench.log" 2>&1
+# the default qubit rows re-timed (float64 counts by comparison since 2026-12-04) beside the tile kernel's variants
+# counted without a GPU (benchmarks/RESULTS_ensemble.md, session 32): registers per thread limited to 128 or 168
+# (16 or 12 warps per SM instead of 8; ptxas spills some), the loop software-pipelined, tiles of 64
+# configurations (2 per thread), erf⁻¹'s tails for every draw
+VARIANTS="triton.maxnreg=128|triton.maxnreg=168|tile.PIPELINE=1|tile.PIPELINE=1,triton.maxnreg=168"
+VARIANTS="$VARIANTS|tile.TILE=64|tile.TILE=64,triton.maxnreg=128|tile.BRANCH_TAILS=0"
+timeout 320 python3 benchmarks/bench_ensemble_gpu.py --out "$OUT" --settings "$VARIANTS" \
+  --rows "qubit float32, default;qubit float64, default;special alphas=();special tile.;special triton." \
+  > "$OUT/bench.log" 2>&1
 echo "bench rc $?"
-grep -A 20 "^summary" "$OUT/bench.log"
+grep -A 30 "^summary" "$OUT/bench.log" || grep -E "^\[qubit" "$OUT/bench.log" | cut -c1-300
+# whether XLA's Triton passes the register limit to ptxas (.maxnreg in the PTX of a kernel lowered under it)
+XLA_FLAGS=--xla_dump_to=/tmp/maxnreg_dump timeout 90 python3 - <<'EOF' > "$OUT/maxnreg.log" 2>&1
+import sys
+sys.path.insert(0, "benchmarks")
+import jax.numpy as jnp
+import jaxthermo as jt
+from pallas_triton_hooks import register_limit
+with register_limit(128):
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.05))
+    jt.ensemble(model, jnp.eye(2, dtype=jnp.complex64) / 2, 10, 256)
+EOF
+echo "maxnreg check rc $?: $(grep -rhoE '\.maxnreg [0-9]+' /tmp/maxnreg_dump | sort | uniq -c | tr '\n' ' ')"
+rm -rf /tmp/maxnreg_dump
 grep -E "^\[(ceilings|gpu_equals_cpu|profile)\]" "$OUT/bench.log" | cut -c1-900
 # the tests that failed on the H200 on 2026-12-04: four with a classical α = ½ or 2 through the compiled tile
 # kernel (a float32 |α| in its float64 module, fixed since), a bitwise resume, and three changed since (the
 # host's memory, CPU devices named)
 export XLA_PYTHON_CLIENT_PREALLOCATE=false
-timeout 150 python3 -m pytest -p no:cacheprovider -q --tb=short -n 8 \
+timeout 110 python3 -m pytest -p no:cacheprovider -q --tb=short -n 8 \
   "tests/ensemble/test_full_swap.py::test_nearly_full_swap_closed_form" \
   "tests/ensemble/test_fused_rare_population.py::test_cold_tau_divergences_and_mean_state" \
   "tests/ensemble/test_extremes_h39.py::test_ensemble_and_reference_give_the_finite_divergence" \
@@ -28,7 +49,7 @@ timeout 150 python3 -m pytest -p no:cacheprovider -q --tb=short -n 8 \
   > "$OUT/extremes.log" 2>&1
 echo "extremes rc $?"
 grep -E "^E |Error|passed|failed" "$OUT/extremes.log" | head -60
-timeout 150 python3 -m pytest -p no:cacheprovider -q --tb=short -n 12 tests/ensemble/test_tile_kernel.py \
+timeout 100 python3 -m pytest -p no:cacheprovider -q --tb=short -n 12 tests/ensemble/test_tile_kernel.py \
   tests/ensemble/test_tile_kernel_h41.py > "$OUT/tile_tests.log" 2>&1
 echo "tile tests rc $?"
 tail -5 "$OUT/tile_tests.log"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import importlib
 import json
 import math
@@ -41,6 +42,9 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from pallas_triton_hooks import captured_modules, register_limit  # noqa: E402
 
 import jaxthermo as jt  # noqa: E402
 from jaxthermo import _elementary as elementary  # noqa: E402
@@ -49,20 +53,11 @@ from jaxthermo.ensemble import _tile_kernel as tile_kernel  # noqa: E402
 N_STEPS, TILES = 1000, 32
 
 
-def triton_module(dtype, alphas, coherent=True):
-    """The Triton module (text) of the default call's tile kernel, lowered for CUDA."""
-    from jax._src.pallas.triton import pallas_call_registration as registration
-
-    captured = []
-    lower = registration.lowering.lower_jaxpr_to_triton_module
-
-    def capture(*args, **kwargs):
-        result = lower(*args, **kwargs)
-        captured.append(result.module.operation.get_asm(enable_debug_info=False))
-        return result
-
-    registration.lowering.lower_jaxpr_to_triton_module = capture
-    try:
+def triton_module(dtype, alphas, coherent=True, n_steps=N_STEPS, maxnreg=None):
+    """The Triton module (text) of the default call's tile kernel, lowered for CUDA (``maxnreg``: with
+    the attribute ``ttg.maxnreg`` that ``bench_ensemble_gpu.py --settings triton.maxnreg=…`` sets)."""
+    limit = register_limit(maxnreg) if maxnreg else contextlib.nullcontext()
+    with limit, captured_modules() as captured:  # the limit set before the text is captured
         model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.05))
         v = np.exp(1j * np.arange(2)) / np.sqrt(2)
         rho0 = 0.5 * np.outer(v, v.conj()) + 0.25 * np.eye(2)
@@ -71,12 +66,10 @@ def triton_module(dtype, alphas, coherent=True):
         rho0 = jnp.asarray(rho0, jnp.complex64 if dtype == jnp.float32 else jnp.complex128)
         b = TILES * tile_kernel.TILE
         idx = jnp.arange(b, dtype=jnp.uint32)
-        draws = tile_kernel.keyed_draws(model.distribution, jax.random.key(0), idx, N_STEPS, jnp.float64)
+        draws = tile_kernel.keyed_draws(model.distribution, jax.random.key(0), idx, n_steps, jnp.float64)
         edges = jnp.linspace(-0.05, 0.05, 65, dtype=dtype)
-        fn = partial(tile_kernel.qubit_chunk, n_steps=N_STEPS, alphas=alphas, coherent=coherent)
+        fn = partial(tile_kernel.qubit_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent)
         jax.jit(fn).trace(model, rho0, draws, idx < b, edges).lower(lowering_platforms=("cuda",))
-    finally:
-        registration.lowering.lower_jaxpr_to_triton_module = lower
     (module,) = captured
     return module
 
@@ -160,33 +153,44 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", default="", help="module settings, e.g. tile.HISTOGRAM_PLANES=0,tile.TILE=64")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--maxnreg", type=int, default=None, help="registers per thread at most (ptxas .maxnreg)")
+    parser.add_argument("--dtypes", default="float32,float64")
     args = parser.parse_args()
     for kv in filter(None, args.settings.split(",")):
         key, value = kv.split("=")
         module = importlib.import_module("jaxthermo.ensemble._tile_kernel" if key.startswith("tile.") else key)
         setattr(module, key.split(".")[-1], _value(value))
     per_warp = tile_kernel.TILE // tile_kernel.NUM_WARPS
-    results = {"settings": args.settings or "defaults", "tile": tile_kernel.TILE}
+    results = {"settings": args.settings or "defaults", "tile": tile_kernel.TILE, "maxnreg": args.maxnreg}
     p_draw = 1.0 - math.sqrt(1.0 - math.exp(-6.25))  # a draw needs erf⁻¹'s tails (w ≥ 6.25)
     tail_step = 1.0 - (1.0 - p_draw) ** per_warp  # a step of the warp runs them
-    for name, dtype in (("float32", jnp.float32), ("float64", jnp.float64)):
+    for name in args.dtypes.split(","):
+        dtype = jnp.dtype(name)
         planes = tile_kernel.histogram_planes(dtype)
-        block = (2**planes - 1) // tile_kernel._PER_COUNTER if planes else 1
+        block = (2**planes - 1) // tile_kernel.configurations_per_counter() if planes else 1
+        n_steps = max(N_STEPS, 2 * block + 1)  # at least two blocks: a loop over blocks (one is unrolled)
         results[f"{name} histogram_planes"] = planes
         for label, alphas in (("default", (1.0, float("inf"))), ("alphas=()", ())):
-            sass, (regs, stack) = compile_sass(triton_module(dtype, alphas), tile_kernel.NUM_WARPS)
+            sass, (regs, stack) = compile_sass(
+                triton_module(dtype, alphas, n_steps=n_steps, maxnreg=args.maxnreg), tile_kernel.NUM_WARPS
+            )
             row = per_collision(sass, block, per_warp) | {"registers": regs, "stack_bytes": stack}
             tails = elementary._erf_inv64_tails
             elementary._erf_inv64_tails = lambda w, p: p  # the path of steps without tails
             try:
                 skip = per_collision(
-                    compile_sass(triton_module(dtype, alphas), tile_kernel.NUM_WARPS)[0], block, per_warp
+                    compile_sass(
+                        triton_module(dtype, alphas, n_steps=n_steps, maxnreg=args.maxnreg), tile_kernel.NUM_WARPS
+                    )[0],
+                    block,
+                    per_warp,
                 )
             finally:
                 elementary._erf_inv64_tails = tails
             full, without = row["lane_instructions_per_collision"], skip["lane_instructions_per_collision"]
             row["compiled_lane_instructions_per_collision"] = full
-            row["lane_instructions_per_collision"] = round(without + tail_step * (full - without), 1)
+            executed = without + tail_step * (full - without) if tile_kernel.BRANCH_TAILS else full
+            row["lane_instructions_per_collision"] = round(executed, 1)
             results[f"{name} {label}"] = row
             print(
                 f"{name} {label}: {row['lane_instructions_per_collision']} lane instructions per collision executed "

@@ -269,12 +269,13 @@ def _uniform_pm1(key_data, counters):
     return jnp.maximum(low, f * (1.0 - low) + low)
 
 
-def standard_normal_row(k1, k2, counter):
+def standard_normal_row(k1, k2, counter, branch_tails: bool = True):
     """Row ``counter`` (uint32 scalar) of :func:`standard_normal_columns` for the key data ``k1, k2``
     (uint32 arrays, one key per column), float64, for a kernel that draws as it goes: the same
-    numbers, with erf⁻¹'s tail polynomials evaluated only when some element of the row needs them."""
+    numbers, with erf⁻¹'s tail polynomials evaluated only when some element of the row needs them
+    (``branch_tails``; else for every element, selected where needed)."""
     u = _uniform_pm1((k1, k2), jnp.zeros_like(k1) + counter)
-    return math.sqrt(2.0) * _erf_inv64(u, branch_tails=True)
+    return math.sqrt(2.0) * _erf_inv64(u, branch_tails=branch_tails)
 
 
 def fast_normal_applies(key, shape, dtype) -> bool:

@@ -30,10 +30,14 @@ Which runs go here (:func:`applies`): a qubit with the partial swap, D_α after 
 sensitivities; everything else keeps XLA's program. On CPU the kernel runs only in Pallas's
 interpreter (tests compare it with the CPU program, and lower it for CUDA without a GPU). Tile,
 warps and the draws inside the kernel were chosen on an H200 (benchmarks/RESULTS_ensemble.md).
+Variants kept for timing on a GPU, each giving the same statistics (module settings, read when a chunk
+is traced): ``PIPELINE`` (step r's collision beside step r − 1's sums), ``BRANCH_TAILS = False``,
+another ``TILE``.
 """
 
 from __future__ import annotations
 
+import functools
 import types
 from typing import NamedTuple
 
@@ -58,6 +62,14 @@ TILE, NUM_WARPS = 128, 1
 _GROUP = 32
 # Gaussian δ drawn inside the kernel (KeyedGaussian) rather than read from an (N, B) array of draws
 KERNEL_DRAWS = True
+# erf⁻¹'s tail polynomials of the drawn δ only at steps where one of the tile's draws needs them (a
+# branch on the tile's largest w, at 11.6 % of the steps of 128 draws), else for every draw, selected
+BRANCH_TAILS = True
+# the loop over collisions software-pipelined: step r's collision is computed beside the tile sums of
+# step r − 1 (its rows carried one step), two chains independent of each other within one iteration
+# for the GPU's scheduler to interleave (the kernel is bound by latency: RESULTS_ensemble.md, session
+# 31); the same operations on the same values, the same numbers
+PIPELINE = False
 
 
 # how the float32 kernel counts: 0 = at every step each group's (tile, 32) indicators summed over the
@@ -74,7 +86,11 @@ HISTOGRAM_PLANES = 10
 # 9.7·10⁹ against 1.22·10¹⁰ collisions/s on an H200 (2026-12-04, one run; float32 2.01 against
 # 2.06·10¹⁰, no spills either way: it keeps the counters' fewer instructions)
 HISTOGRAM_PLANES_FLOAT64 = 0
-_PER_COUNTER = 4  # configurations per counter: a thread's share of a 128-configuration tile on 1 warp
+
+
+def configurations_per_counter(tile=None, num_warps=None) -> int:
+    """Configurations added into one vertical counter: a thread's share of the tile (4 for 128 × 1 warp)."""
+    return max(1, (tile or TILE) // (32 * (num_warps or NUM_WARPS)))
 
 
 def histogram_planes(dtype) -> int:
@@ -119,11 +135,11 @@ def _full_add(terms):
     return half ^ c, (a & b) | (c & half)
 
 
-def _count_planes(planes, idx):
+def _count_planes(planes, idx, per_counter):
     """Add the slots ``idx`` (tile,) int32 (−1: not counted) to the vertical counters ``planes`` (per
-    group, K bit planes (tile // _PER_COUNTER,) uint32, least significant first): the one-hot words
-    of each counter's configurations, summed as bit planes, added plane by plane with carries."""
-    word = (idx >> 5).reshape(-1, _PER_COUNTER)  # the group; −1 stays −1
+    group, K bit planes (tile // per_counter,) uint32, least significant first): the one-hot words
+    of each counter's ``per_counter`` configurations, summed as bit planes, added plane by plane with carries."""
+    word = (idx >> 5).reshape(-1, per_counter)  # the group; −1 stays −1
     one = jnp.left_shift(jnp.full(word.shape, 1, jnp.uint32), (idx & 31).astype(jnp.uint32).reshape(word.shape))
     column = jax.lax.broadcasted_iota(jnp.int32, word.shape, 1)
     out = []
@@ -131,7 +147,7 @@ def _count_planes(planes, idx):
         hot = jnp.where(word == g, one, jnp.zeros_like(one))
         per_config = [  # the counter's configurations one by one (Triton lowers no slices)
             jnp.sum(jnp.where(column == j, hot, jnp.zeros_like(hot)), axis=1, dtype=jnp.uint32)
-            for j in range(_PER_COUNTER)
+            for j in range(per_counter)
         ]
         addend, carry, new = _bit_sum(per_config), None, []
         for k, b in enumerate(bits):
@@ -225,9 +241,9 @@ def qubit_chunk(
     keyed = isinstance(draws, KeyedGaussian)
     b = draws.k1.shape[0] if keyed else draws.shape[1]
     dt = jnp.real(jnp.asarray(rho0)).dtype
-    planes = histogram_planes(dt)
-    if 0 < planes and 2**planes - 1 < _PER_COUNTER:
-        raise ValueError(f"histogram planes {planes}: counters of {_PER_COUNTER} configurations need at least 3 planes")
+    planes, per_counter = histogram_planes(dt), configurations_per_counter(tile, num_warps)
+    if 0 < planes and 2**planes - 1 < per_counter:
+        raise ValueError(f"histogram planes {planes}: counters of {per_counter} configurations need more planes")
     batch = -(-b // tile) * tile
     pad = lambda a: jnp.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, batch - b)])
     if batch != b:
@@ -273,7 +289,7 @@ def qubit_chunk(
         (theta_ref, par_ref, edges_ref, mask_ref, sums_ref, w_ref, q_ref, hist_ref), draw_refs = refs[-8:], refs[:-8]
         if keyed:  # δ_r = σ √2 erf⁻¹(u_r), u_r from the threefry hash of counter r
             k1, k2, sigma = draw_refs[0][pl.ds(t * tile, tile)], draw_refs[1][pl.ds(t * tile, tile)], draw_refs[2][0]
-            draw = lambda r: (sigma * standard_normal_row(k1, k2, r.astype(jnp.uint32))).astype(dt)
+            draw = lambda r: (sigma * standard_normal_row(k1, k2, r.astype(jnp.uint32), BRANCH_TAILS)).astype(dt)
         else:
             draw = lambda r: draw_refs[0][r, pl.ds(t * tile, tile)]
         beta, g0, t0, t1, log_t0, log_t1, lo, hi, u, x, y, offset, theta0, delta0 = (par_ref[j] for j in range(14))
@@ -300,14 +316,19 @@ def qubit_chunk(
         zeros = jnp.zeros((tile,), dt)
         state0 = (zeros + u, zeros + x, zeros + y)
 
-        def body(r, carry):
-            state, acc, shift, hist = carry
+        def collide(r, state, acc, hist, count):
+            """Collision r: the tile's rows (_rows) and its work counted into ``hist``."""
             delta = draw(r)
             th = theta_ref[r] if schedule else theta0
             state, e = qubit_collision(m, state, delta, th, offset)
             acc = (acc[0] + e.work, acc[1] + e.heat, acc[2] + e.energy_change)
+            idx = jnp.where(valid, bin_index(e.work, lo, hi, n_bins, edges_ref), -1)
+            return tuple(_rows(state, e, acc, divergence)), count(hist, idx)
+
+        def reduce(r, rows, shift):
+            """The tile's sums of step r's ``rows`` about the shifts ``shift`` (written), the next shifts."""
             new_shift = []
-            for j, (row, kj) in enumerate(zip(_rows(state, e, acc, divergence), shift)):
+            for j, (row, kj) in enumerate(zip(rows, shift)):
                 dev = row - kj
                 # D_α (rows k_div…) may be ±∞ or NaN in some configurations: a masked configuration's is
                 # selected out (0·∞ = NaN); the other rows are finite, weighted
@@ -323,31 +344,51 @@ def qubit_chunk(
                 shifted = kj + mean_dev
                 # a step whose mean is ±∞ or NaN keeps the last finite shift
                 new_shift.append(jnp.where(jnp.isfinite(shifted), shifted, kj) if j >= k_div else shifted)
-            idx = jnp.where(valid, bin_index(e.work, lo, hi, n_bins, edges_ref), -1)
-            return state, acc, tuple(new_shift), (_count_planes if planes else _count)(hist, idx)
+            return tuple(new_shift)
 
-        carry0 = (
-            state0,
-            (zeros, zeros, zeros),
-            shift0,
-            tuple(jnp.zeros((_GROUP,), jnp.int32) for _ in range(n_groups)),
-        )
+        count = functools.partial(_count_planes, per_counter=per_counter) if planes else _count
+        state_and_acc = lambda rows: (rows[:3], rows[6:9])  # (u, x, y) and the cumulative W, Q, ΔU
+
+        def body(r, carry):
+            """Step r: its collision, then its sums (carry: state, acc, shifts, counts)."""
+            state, acc, shift, hist = carry
+            rows, hist = collide(r, state, acc, hist, count)
+            return *state_and_acc(rows), reduce(r, rows, shift), hist
+
+        def pipelined_body(r, carry):
+            """Step r − 1's sums beside step r's collision (carry: step r − 1's rows, shifts, counts)."""
+            rows, shift, hist = carry
+            shift = reduce(r - 1, rows, shift)
+            rows, hist = collide(r, *state_and_acc(rows), hist, count)
+            return rows, shift, hist
+
+        zero_counts = tuple(jnp.zeros((_GROUP,), jnp.int32) for _ in range(n_groups))
+        if PIPELINE:  # step 0's collision before the loop (counted by comparison), its last sums after it
+            rows, hist = collide(jnp.int32(0), state0, (zeros, zeros, zeros), zero_counts, _count)
+            carry0, first, step = (rows, shift0, hist), 1, pipelined_body
+        else:
+            carry0, first, step = (state0, (zeros, zeros, zeros), shift0, zero_counts), 0, body
         if not planes:
-            _, acc, _, hist = jax.lax.fori_loop(0, n_steps, body, carry0)
-        else:  # blocks of 2^K − 1 steps on the vertical counters, each block's counts then added
-            block = (2**planes - 1) // _PER_COUNTER
+            carry = jax.lax.fori_loop(first, n_steps, step, carry0)
+        else:  # blocks of (2^K − 1) // per_counter steps on the vertical counters, each block's counts then added
+            block = (2**planes - 1) // per_counter
 
             def run_block(carry, start, length):
-                state, acc, shift, hist = carry
-                shape = (tile // _PER_COUNTER,)
-                counters = tuple(tuple(jnp.zeros(shape, jnp.uint32) for _ in range(planes)) for _ in hist)
-                inner = lambda i, c: body(start + i, c)
-                state, acc, shift, counters = jax.lax.fori_loop(0, length, inner, (state, acc, shift, counters))
-                return state, acc, shift, _flush_planes(hist, counters)
+                groups, shape = carry[-1], (tile // per_counter,)
+                counters = tuple(tuple(jnp.zeros(shape, jnp.uint32) for _ in range(planes)) for _ in groups)
+                inner = lambda i, c: step(start + i, c)
+                carry = jax.lax.fori_loop(0, length, inner, carry[:-1] + (counters,))
+                return carry[:-1] + (_flush_planes(groups, carry[-1]),)
 
-            n_full, rest = divmod(n_steps, block)
-            carry = jax.lax.fori_loop(0, n_full, lambda j, c: run_block(c, j * block, block), carry0)
-            _, acc, _, hist = run_block(carry, n_full * block, rest) if rest else carry
+            n_full, rest = divmod(n_steps - first, block)
+            carry = jax.lax.fori_loop(0, n_full, lambda j, c: run_block(c, first + j * block, block), carry0)
+            carry = run_block(carry, first + n_full * block, rest) if rest else carry
+        if PIPELINE:
+            rows, shift, hist = carry
+            reduce(n_steps - 1, rows, shift)
+            acc = state_and_acc(rows)[1]
+        else:
+            _, acc, _, hist = carry
         w_ref[pl.ds(t * tile, tile)] = acc[0]
         q_ref[pl.ds(t * tile, tile)] = acc[1]
         for g, c in enumerate(hist):

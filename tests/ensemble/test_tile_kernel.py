@@ -2,8 +2,10 @@
 it gives the CPU program's statistics of the same chunk; its draws are the Gaussian's; its merge of
 per-tile sums is exact; and it lowers to a Triton kernel for CUDA (no GPU needed to lower)."""
 
+import importlib.util
 import math
 from functools import partial
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -75,6 +77,35 @@ def test_vertical_counters_count_as_the_cpu_program(monkeypatch, planes, n_steps
     assert_same_chunk_statistics(ref, got, ref, 1e-11)
 
 
+@pytest.mark.parametrize(
+    "settings, n_steps",
+    [
+        ({"PIPELINE": True}, 12),  # float64 counts by comparison
+        ({"PIPELINE": True, "HISTOGRAM_PLANES_FLOAT64": 4}, 17),  # blocks of 3 steps from step 1, a rest of 1
+        ({"PIPELINE": True, "HISTOGRAM_PLANES_FLOAT64": 3}, 1),  # step 0 alone, before and after the loop
+        ({"BRANCH_TAILS": False}, 12),
+        ({"TILE": 64, "HISTOGRAM_PLANES_FLOAT64": 3}, 14),  # 2 configurations per counter: blocks of 3, a rest
+    ],
+)
+def test_kernel_variants_give_the_default_kernels_numbers(monkeypatch, settings, n_steps):
+    """The tile kernel's variants kept for timing on a GPU (``bench_ensemble_gpu.py --settings``): the
+    loop over collisions software-pipelined (step r's collision beside step r − 1's sums), erf⁻¹'s
+    tails evaluated for every draw, tiles of 64 configurations. Each gives the CPU program's
+    statistics (counts identical, floats to 1e-11) and, where its tiles are the default's, the
+    default kernel's numbers to 1e-14 of each field's scale (the same operations on the same values;
+    XLA's CPU program of the interpreter contracts some of them differently: 1 ulp); σ = 0.2 draws
+    need the tails about 12 times in 12 000 draws."""
+    default = _chunk(jnp.float64, True, False, ALPHAS, True, n_steps=n_steps)
+    for name, value in settings.items():
+        monkeypatch.setattr(tile_kernel, name, value)
+    got = _chunk(jnp.float64, True, False, ALPHAS, True, n_steps=n_steps)
+    ref = _chunk(jnp.float64, True, False, ALPHAS, False, n_steps=n_steps)
+    assert int(np.sum(got["collision_work_histogram"].counts)) == (1000 - 37) * n_steps
+    assert_same_chunk_statistics(ref, got, ref, 1e-11)
+    if "TILE" not in settings:
+        assert_same_chunk_statistics(default, got, ref, 1e-14)
+
+
 def test_kernel_draws_are_the_gaussian_draws():
     """``standard_normal_row`` for counter r equals row r of ``standard_normal_columns`` (the draws
     of Gaussian.sample_columns) for the same keys; ``keyed_draws`` applies to a Gaussian drawn in
@@ -116,36 +147,47 @@ def test_merge_tiles_is_exact():
 
 
 @pytest.mark.parametrize(
-    "dtype, coherent, keyed, planes",
+    "dtype, coherent, keyed, planes, settings",
     [
-        (jnp.float64, True, True, tile_kernel.HISTOGRAM_PLANES_FLOAT64),
-        (jnp.float64, False, True, tile_kernel.HISTOGRAM_PLANES_FLOAT64),
-        (jnp.float64, True, True, 10),
-        (jnp.float32, True, True, tile_kernel.HISTOGRAM_PLANES),
-        (jnp.float32, False, False, 0),
-        (jnp.float32, True, True, 6),
+        (jnp.float64, True, True, tile_kernel.HISTOGRAM_PLANES_FLOAT64, {}),
+        (jnp.float64, False, True, tile_kernel.HISTOGRAM_PLANES_FLOAT64, {}),
+        (jnp.float64, True, True, 10, {}),
+        (jnp.float32, True, True, tile_kernel.HISTOGRAM_PLANES, {}),
+        (jnp.float32, False, False, 0, {}),
+        (jnp.float32, True, True, 6, {}),
+        (jnp.float32, True, True, tile_kernel.HISTOGRAM_PLANES, {"PIPELINE": True}),
+        (jnp.float64, True, True, 0, {"PIPELINE": True, "BRANCH_TAILS": False, "TILE": 64}),
     ],
 )
-def test_tile_kernel_lowers_to_triton_for_cuda(monkeypatch, dtype, coherent, keyed, planes):
+def test_tile_kernel_lowers_to_triton_for_cuda(monkeypatch, dtype, coherent, keyed, planes, settings):
     """The kernel lowers (for the CUDA platform, on this CPU machine) to one Triton custom call:
     every operation it uses has a Triton lowering (a select between two Python-float constants, for
     one, had none: _elementary keeps its constants typed; slices have none), with the histogram's
     vertical counters (300 steps: blocks and a rest) or its comparisons (0 planes; float64's default),
-    for α = ½, 1, 2, ∞ (Petz/sandwiched or classical). A float64 kernel's Triton module holds no float32
+    in the variants timed on a GPU (the loop software-pipelined, erf⁻¹'s tails unbranched, 64-configuration
+    tiles), for α = ½, 1, 2, ∞ (Petz/sandwiched or classical). A float64 kernel's Triton module holds no float32
     value: |α| of a weakly typed α was lowered in float32 beside float64 operands (``arith.maxnumf`` of
     f64 and f32), a module Triton refuses, so on a GPU the classical α ∉ {1, ∞} failed."""
-    from jax._src.pallas.triton import pallas_call_registration as registration
-
     monkeypatch.setattr(tile_kernel, "HISTOGRAM_PLANES" if dtype == jnp.float32 else "HISTOGRAM_PLANES_FLOAT64", planes)
-    modules, lower = [], registration.lowering.lower_jaxpr_to_triton_module
+    for name, value in settings.items():
+        monkeypatch.setattr(tile_kernel, name, value)
+    text, (module,) = _lowered(dtype, coherent, keyed)
+    assert text.count("xla.gpu.triton") == 1
+    if dtype == jnp.float64:
+        assert "f32" not in module, [line for line in module.splitlines() if "f32" in line][:3]
 
-    def capture(*args, **kwargs):
-        result = lower(*args, **kwargs)
-        modules.append(result.module.operation.get_asm(enable_debug_info=False))
-        return result
 
-    monkeypatch.setattr(registration.lowering, "lower_jaxpr_to_triton_module", capture)
-    n_steps, b = 300, 1024
+def _hooks():
+    """benchmarks/pallas_triton_hooks.py (the GPU benchmarks' hooks into Pallas's Triton lowering)."""
+    path = Path(__file__).parents[2] / "benchmarks" / "pallas_triton_hooks.py"
+    spec = importlib.util.spec_from_file_location("pallas_triton_hooks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _lowered(dtype, coherent, keyed, n_steps=300, b=1024):
+    """The tile kernel's chunk lowered for CUDA: the StableHLO text and the Triton modules' texts."""
     model, rho0 = _setup(dtype, coherent, False, n_steps)
     idx = jnp.arange(b, dtype=jnp.uint32)
     if keyed:
@@ -154,11 +196,23 @@ def test_tile_kernel_lowers_to_triton_for_cuda(monkeypatch, dtype, coherent, key
         draws = jnp.zeros((n_steps, b), dtype)
     edges = jnp.linspace(-0.05, 0.05, 65, dtype=dtype)
     fn = partial(tile_kernel.qubit_chunk, n_steps=n_steps, alphas=ALPHAS, coherent=coherent)
-    text = jax.jit(fn).trace(model, rho0, draws, idx < b - 5, edges).lower(lowering_platforms=("cuda",)).as_text()
-    assert text.count("xla.gpu.triton") == 1
-    (module,) = modules
-    if dtype == jnp.float64:
-        assert "f32" not in module, [line for line in module.splitlines() if "f32" in line][:3]
+    with _hooks().captured_modules() as modules:
+        lowered = jax.jit(fn).trace(model, rho0, draws, idx < b - 5, edges).lower(lowering_platforms=("cuda",))
+    return lowered.as_text(), modules
+
+
+def test_register_limit_reaches_the_triton_module():
+    """The benchmarks' register limit (``bench_ensemble_gpu.py --settings triton.maxnreg=128``) gives the
+    kernel's Triton module the attribute Triton's ``maxnreg`` option sets (``ttg.maxnreg``; ptxas's
+    ``.maxnreg``), in the module XLA receives (the custom call's serialised module changes), and only
+    within the block."""
+    hooks = _hooks()
+    with hooks.register_limit(128):
+        text, (limited,) = _lowered(jnp.float32, True, True, n_steps=20, b=256)
+    plain_text, (plain,) = _lowered(jnp.float32, True, True, n_steps=20, b=256)
+    assert "ttg.maxnreg = 128 : i32" in limited.splitlines()[0]
+    assert "maxnreg" not in plain
+    assert text != plain_text
 
 
 @pytest.mark.parametrize("tiled", [True, False])
