@@ -39,7 +39,6 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from _timing import median_time  # noqa: E402
 from bench_ensemble import _model, coherent_state  # noqa: E402
-from pallas_triton_hooks import register_limit  # noqa: E402
 
 import jaxthermo as jt  # noqa: E402
 
@@ -94,8 +93,7 @@ def ceilings(quick=False):
 @contextlib.contextmanager
 def program(settings):
     """Run with module settings of the engine changed (special rows): ``settings`` maps
-    ``"module.NAME"`` (``engine`` or ``tile``) to a value, or ``"triton.maxnreg"`` to the registers per
-    thread a Pallas kernel may use at most (pallas_triton_hooks.py); compiled chunks are dropped before and after."""
+    ``"module.NAME"`` (``engine`` or ``tile``) to a value; compiled chunks are dropped before and after."""
     mods = {
         "engine": importlib.import_module("jaxthermo.ensemble._engine"),
         "tile": importlib.import_module("jaxthermo.ensemble._tile_kernel"),
@@ -103,15 +101,11 @@ def program(settings):
     old = {}
     mods["engine"]._COMPILED.clear()
     try:
-        with contextlib.ExitStack() as stack:
-            for key, value in settings.items():
-                mod, name = key.split(".")
-                if key == "triton.maxnreg":
-                    stack.enter_context(register_limit(value))
-                    continue
-                old[key] = getattr(mods[mod], name)
-                setattr(mods[mod], name, value)
-            yield
+        for key, value in settings.items():
+            mod, name = key.split(".")
+            old[key] = getattr(mods[mod], name)
+            setattr(mods[mod], name, value)
+        yield
     finally:
         for key, value in old.items():
             mod, name = key.split(".")

@@ -13,25 +13,23 @@ python3 -c "import sys, jax; print(sys.version.split()[0], jax.__version__, jax.
 # counted without a GPU (benchmarks/RESULTS_ensemble.md, session 32): registers per thread limited to 128 or 168
 # (16 or 12 warps per SM instead of 8; ptxas spills some), the loop software-pipelined, tiles of 64
 # configurations (2 per thread), erf⁻¹'s tails for every draw
-VARIANTS="tile.TILE=64,triton.maxnreg=128|triton.maxnreg=128|tile.PIPELINE=1|tile.BRANCH_TAILS=0|tile.TILE=64"
-VARIANTS="$VARIANTS|triton.maxnreg=168|tile.PIPELINE=1,triton.maxnreg=168|tile.PIPELINE=1,tile.BRANCH_TAILS=0"
-VARIANTS="$VARIANTS|tile.TILE=64,triton.maxnreg=168"
+VARIANTS="tile.TILE=64,tile.REGISTER_LIMIT=128|tile.REGISTER_LIMIT=128|tile.PIPELINE=1|tile.BRANCH_TAILS=0|tile.TILE=64"
+VARIANTS="$VARIANTS|tile.REGISTER_LIMIT=168|tile.PIPELINE=1,tile.REGISTER_LIMIT=168|tile.PIPELINE=1,tile.BRANCH_TAILS=0"
+VARIANTS="$VARIANTS|tile.TILE=64,tile.REGISTER_LIMIT=168"
 ROWS="qubit float32, default;qubit float64, default;special alphas=();qubit float32, special tile."
-ROWS="$ROWS;qubit float32, special triton.;qubit float64, special triton.maxnreg=168;qubit float64, special tile.PIPELINE=1"
+ROWS="$ROWS;qubit float64, special tile.REGISTER_LIMIT=168;qubit float64, special tile.PIPELINE=1"
 ROWS="$ROWS;qubit float64, special tile.TILE=64"
 timeout 320 python3 benchmarks/bench_ensemble_gpu.py --out "$OUT" --settings "$VARIANTS" --rows "$ROWS" > "$OUT/bench.log" 2>&1
 echo "bench rc $?"
 grep -A 30 "^summary" "$OUT/bench.log" || grep -E "^\[qubit" "$OUT/bench.log" | cut -c1-300
 # whether XLA's Triton passes the register limit to ptxas (.maxnreg in the PTX of a kernel lowered under it)
 XLA_FLAGS=--xla_dump_to=/tmp/maxnreg_dump timeout 90 python3 - <<'EOF' > "$OUT/maxnreg.log" 2>&1
-import sys
-sys.path.insert(0, "benchmarks")
 import jax.numpy as jnp
 import jaxthermo as jt
-from pallas_triton_hooks import register_limit
-with register_limit(128):
-    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.05))
-    jt.ensemble(model, jnp.eye(2, dtype=jnp.complex64) / 2, 10, 256)
+from jaxthermo.ensemble import _tile_kernel
+_tile_kernel.REGISTER_LIMIT = 128
+model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.05))
+jt.ensemble(model, jnp.eye(2, dtype=jnp.complex64) / 2, 10, 256)
 EOF
 echo "maxnreg check rc $?: $(grep -rhoE '\.maxnreg [0-9]+' /tmp/maxnreg_dump | sort | uniq -c | tr '\n' ' ')"
 rm -rf /tmp/maxnreg_dump

@@ -18,14 +18,13 @@ by the block's steps. The tails of erf⁻¹ run only at steps where one of the w
 the difference.
 
 Needs ``pip install triton`` (not a dependency of jaxthermo; Triton 3.9 read the module jax 0.9.2
-writes). Run:  python benchmarks/tile_kernel_sass.py [--settings tile.HISTOGRAM_PLANES=0,tile.HISTOGRAM_PLANES_FLOAT64=10] [--json out.json]
+writes). Run:  python benchmarks/tile_kernel_sass.py [--settings tile.REGISTER_LIMIT=128,tile.TILE=64] [--dtypes float32] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import importlib
 import json
 import math
@@ -44,7 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from pallas_triton_hooks import captured_modules, register_limit  # noqa: E402
+from pallas_triton_hooks import captured_modules  # noqa: E402
 
 import jaxthermo as jt  # noqa: E402
 from jaxthermo import _elementary as elementary  # noqa: E402
@@ -53,11 +52,9 @@ from jaxthermo.ensemble import _tile_kernel as tile_kernel  # noqa: E402
 N_STEPS, TILES = 1000, 32
 
 
-def triton_module(dtype, alphas, coherent=True, n_steps=N_STEPS, maxnreg=None):
-    """The Triton module (text) of the default call's tile kernel, lowered for CUDA (``maxnreg``: with
-    the attribute ``ttg.maxnreg`` that ``bench_ensemble_gpu.py --settings triton.maxnreg=…`` sets)."""
-    limit = register_limit(maxnreg) if maxnreg else contextlib.nullcontext()
-    with limit, captured_modules() as captured:  # the limit set before the text is captured
+def triton_module(dtype, alphas, coherent=True, n_steps=N_STEPS):
+    """The Triton module (text) of the default call's tile kernel, lowered for CUDA."""
+    with captured_modules() as captured:
         model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.05))
         v = np.exp(1j * np.arange(2)) / np.sqrt(2)
         rho0 = 0.5 * np.outer(v, v.conj()) + 0.25 * np.eye(2)
@@ -153,7 +150,6 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", default="", help="module settings, e.g. tile.HISTOGRAM_PLANES=0,tile.TILE=64")
     parser.add_argument("--json", default=None)
-    parser.add_argument("--maxnreg", type=int, default=None, help="registers per thread at most (ptxas .maxnreg)")
     parser.add_argument("--dtypes", default="float32,float64")
     args = parser.parse_args()
     for kv in filter(None, args.settings.split(",")):
@@ -161,7 +157,7 @@ def main():
         module = importlib.import_module("jaxthermo.ensemble._tile_kernel" if key.startswith("tile.") else key)
         setattr(module, key.split(".")[-1], _value(value))
     per_warp = tile_kernel.TILE // tile_kernel.NUM_WARPS
-    results = {"settings": args.settings or "defaults", "tile": tile_kernel.TILE, "maxnreg": args.maxnreg}
+    results = {"settings": args.settings or "defaults", "tile": tile_kernel.TILE}
     p_draw = 1.0 - math.sqrt(1.0 - math.exp(-6.25))  # a draw needs erf⁻¹'s tails (w ≥ 6.25)
     tail_step = 1.0 - (1.0 - p_draw) ** per_warp  # a step of the warp runs them
     for name in args.dtypes.split(","):
@@ -171,17 +167,13 @@ def main():
         n_steps = max(N_STEPS, 2 * block + 1)  # at least two blocks: a loop over blocks (one is unrolled)
         results[f"{name} histogram_planes"] = planes
         for label, alphas in (("default", (1.0, float("inf"))), ("alphas=()", ())):
-            sass, (regs, stack) = compile_sass(
-                triton_module(dtype, alphas, n_steps=n_steps, maxnreg=args.maxnreg), tile_kernel.NUM_WARPS
-            )
+            sass, (regs, stack) = compile_sass(triton_module(dtype, alphas, n_steps=n_steps), tile_kernel.NUM_WARPS)
             row = per_collision(sass, block, per_warp) | {"registers": regs, "stack_bytes": stack}
             tails = elementary._erf_inv64_tails
             elementary._erf_inv64_tails = lambda w, p: p  # the path of steps without tails
             try:
                 skip = per_collision(
-                    compile_sass(
-                        triton_module(dtype, alphas, n_steps=n_steps, maxnreg=args.maxnreg), tile_kernel.NUM_WARPS
-                    )[0],
+                    compile_sass(triton_module(dtype, alphas, n_steps=n_steps), tile_kernel.NUM_WARPS)[0],
                     block,
                     per_warp,
                 )

@@ -32,13 +32,15 @@ interpreter (tests compare it with the CPU program, and lower it for CUDA withou
 warps and the draws inside the kernel were chosen on an H200 (benchmarks/RESULTS_ensemble.md).
 Variants kept for timing on a GPU, each giving the same statistics (module settings, read when a chunk
 is traced): ``PIPELINE`` (step r's collision beside step r − 1's sums), ``BRANCH_TAILS = False``,
-another ``TILE``.
+another ``TILE``, ``REGISTER_LIMIT`` (registers per thread).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import types
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -70,6 +72,13 @@ BRANCH_TAILS = True
 # for the GPU's scheduler to interleave (the kernel is bound by latency: RESULTS_ensemble.md, session
 # 31); the same operations on the same values, the same numbers
 PIPELINE = False
+# registers per thread the kernel may use at most (ptxas's .maxnreg), None: ptxas's choice (255 for a
+# one-warp program, 8 programs per H200 SM; 128: 16). Passed as the Triton module's attribute
+# ttg.maxnreg, which Triton's own maxnreg option sets: Pallas has no parameter for it, so the kernel's
+# name carries the limit and a wrapper of Pallas's Triton lowering (_install_register_limits) sets it
+REGISTER_LIMIT = None
+_NAME = "jaxthermo_qubit_tile"
+_LIMITED_NAME = re.compile(rf"^{_NAME}_maxnreg(\d+)$")
 
 
 # how the float32 kernel counts: 0 = at every step each group's (tile, 32) indicators summed over the
@@ -203,6 +212,36 @@ def applies(model, alphas, coherent, divergence_every, dtype) -> bool:
     return classical_divergences_static(alphas, dtype)
 
 
+def _install_register_limits() -> bool:
+    """Wrap Pallas's Triton lowering so that a module named ``jaxthermo_qubit_tile_maxnreg<N>`` gets the
+    attribute ``ttg.maxnreg = N`` (other modules unchanged), unless the current lowering already does
+    (called at each trace: another wrapper may have been installed or removed since). False, with a
+    warning, where this jax lowers differently: the kernel then runs with ptxas's choice of registers."""
+    try:
+        from jax._src.lib.mlir import ir
+        from jax._src.pallas.triton import pallas_call_registration as registration
+
+        lower = registration.lowering.lower_jaxpr_to_triton_module
+    except (ImportError, AttributeError) as exc:
+        warnings.warn(f"REGISTER_LIMIT: this jax's Pallas lowering has changed ({exc!r}); no limit", stacklevel=3)
+        return False
+    if getattr(lower, "sets_register_limits", False):
+        return True
+
+    def lower_with_limit(*args, **kwargs):
+        result = lower(*args, **kwargs)
+        op = result.module.operation
+        match = _LIMITED_NAME.match(ir.StringAttr(op.attributes["sym_name"]).value)
+        if match:
+            with op.context:
+                op.attributes["ttg.maxnreg"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(32), int(match[1]))
+        return result
+
+    lower_with_limit.sets_register_limits = True
+    registration.lowering.lower_jaxpr_to_triton_module = lower_with_limit
+    return True
+
+
 def _compiler_params(num_warps: int):
     from jax.experimental.pallas import triton as plt
 
@@ -238,6 +277,8 @@ def qubit_chunk(
     from jax.experimental import pallas as pl
 
     tile, num_warps = tile or TILE, num_warps or NUM_WARPS
+    if REGISTER_LIMIT is not None and not interpret:
+        _install_register_limits()
     keyed = isinstance(draws, KeyedGaussian)
     b = draws.k1.shape[0] if keyed else draws.shape[1]
     dt = jnp.real(jnp.asarray(rho0)).dtype
@@ -407,7 +448,7 @@ def qubit_chunk(
             grid=(n_tiles,),
             interpret=interpret,
             compiler_params=None if interpret else _compiler_params(num_warps),
-            name="jaxthermo_qubit_tile",
+            name=_NAME if REGISTER_LIMIT is None else f"{_NAME}_maxnreg{int(REGISTER_LIMIT)}",
         )(*(draws if keyed else (draws,)), thetas, params, collision_edges.astype(dt), weights)
     n_tile = jnp.sum(weights.reshape(n_tiles, tile), axis=1)
     packed = merge_tiles(sums, n_tile, central=True)

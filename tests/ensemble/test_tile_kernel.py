@@ -85,6 +85,7 @@ def test_vertical_counters_count_as_the_cpu_program(monkeypatch, planes, n_steps
         ({"PIPELINE": True, "HISTOGRAM_PLANES_FLOAT64": 3}, 1),  # step 0 alone, before and after the loop
         ({"BRANCH_TAILS": False}, 12),
         ({"TILE": 64, "HISTOGRAM_PLANES_FLOAT64": 3}, 14),  # 2 configurations per counter: blocks of 3, a rest
+        ({"REGISTER_LIMIT": 128, "PIPELINE": True}, 12),
     ],
 )
 def test_kernel_variants_give_the_default_kernels_numbers(monkeypatch, settings, n_steps):
@@ -201,18 +202,28 @@ def _lowered(dtype, coherent, keyed, n_steps=300, b=1024):
     return lowered.as_text(), modules
 
 
-def test_register_limit_reaches_the_triton_module():
-    """The benchmarks' register limit (``bench_ensemble_gpu.py --settings triton.maxnreg=128``) gives the
-    kernel's Triton module the attribute Triton's ``maxnreg`` option sets (``ttg.maxnreg``; ptxas's
-    ``.maxnreg``), in the module XLA receives (the custom call's serialised module changes), and only
-    within the block."""
-    hooks = _hooks()
-    with hooks.register_limit(128):
-        text, (limited,) = _lowered(jnp.float32, True, True, n_steps=20, b=256)
+def test_register_limit_reaches_the_triton_module(monkeypatch):
+    """``REGISTER_LIMIT`` gives the kernel's Triton module the attribute Triton's ``maxnreg`` option sets
+    (``ttg.maxnreg``; ptxas's ``.maxnreg``) in the module XLA receives (the custom call's serialised
+    module changes); without it, or for another module, no attribute. The statistics are unchanged
+    (interpreter, where registers do not exist: test_kernel_variants_give_the_default_kernels_numbers)."""
     plain_text, (plain,) = _lowered(jnp.float32, True, True, n_steps=20, b=256)
-    assert "ttg.maxnreg = 128 : i32" in limited.splitlines()[0]
+    monkeypatch.setattr(tile_kernel, "REGISTER_LIMIT", 128)
+    text, (limited,) = _lowered(jnp.float32, True, True, n_steps=20, b=256)
+    assert "ttg.maxnreg = 128 : i32" in limited.splitlines()[0], limited.splitlines()[0]
     assert "maxnreg" not in plain
     assert text != plain_text
+    from jax.experimental import pallas as pl
+
+    def other(x_ref, o_ref):
+        o_ref[...] = x_ref[...] + 1.0
+
+    with _hooks().captured_modules() as modules:
+        shape = jax.ShapeDtypeStruct((128,), jnp.float32)
+        params = tile_kernel._compiler_params(1)  # Triton's backend
+        call = pl.pallas_call(other, out_shape=shape, name="jaxthermo_qubit_tile_x", compiler_params=params)
+        jax.jit(call).trace(jnp.zeros(128, jnp.float32)).lower(lowering_platforms=("cuda",))
+    assert "maxnreg" not in modules[0]
 
 
 @pytest.mark.parametrize("tiled", [True, False])
