@@ -159,7 +159,8 @@ def _fmt(row):
 def gpu_equals_cpu(n_steps=50, n_configs=4096):
     """Largest relative difference, over every field of the result, between the GPU and the CPU
     devices for the same seed (float64 unless labelled), and whether every histogram count agrees:
-    qubits (the tile kernel on the GPU: coherent, diagonal, a θ schedule, float32) and a qutrit."""
+    qubits (the tile kernel on the GPU: coherent, diagonal, a θ schedule, float32, and the kernel's
+    variants at once: 64-configuration tiles, 128 registers, the loop pipelined) and a qutrit."""
     out = {}
     cpu = jax.devices("cpu")
     cases = {
@@ -169,14 +170,18 @@ def gpu_equals_cpu(n_steps=50, n_configs=4096):
         "d=2 float32": (2, True, {"dtype": jnp.float32}),
         "d=3": (3, True, {}),
     }
+    variants = {"tile.TILE": 64, "tile.REGISTER_LIMIT": 128, "tile.PIPELINE": True}
+    cases["d=2 kernel variants"] = (2, True, {"settings": variants})
+    cases["d=2 float32 kernel variants"] = (2, True, {"dtype": jnp.float32, "settings": variants})
     for label, (d, coherent, extra) in cases.items():
         model, rho0 = _model(d), coherent_state(d)
         if not coherent:
             rho0 = np.diag(np.diag(rho0))
         if "theta" in extra:
             model = dataclasses.replace(model, theta=extra["theta"])
-        kw = {k: v for k, v in extra.items() if k != "theta"}
-        a = jt.ensemble(model, rho0, n_steps, n_configs, seed=3, **kw)
+        kw = {k: v for k, v in extra.items() if k not in ("theta", "settings")}
+        with program(extra["settings"]) if "settings" in extra else contextlib.nullcontext():
+            a = jt.ensemble(model, rho0, n_steps, n_configs, seed=3, **kw)
         b = jt.ensemble(model, rho0, n_steps, n_configs, seed=3, devices=cpu, **kw)
         worst, counts_equal = 0.0, True
         for f in dataclasses.fields(a):
