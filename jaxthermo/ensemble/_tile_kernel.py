@@ -202,10 +202,22 @@ def keyed_draws(distribution, seed_key, indices, n_steps: int, draw_dtype):
     return KeyedGaussian(data[:, 0], data[:, 1], jnp.asarray(distribution.sigma).astype(jnp.float64))
 
 
+@functools.cache
+def available() -> bool:
+    """Whether this jax has Pallas's Triton backend, for which the kernel is written (deprecated in jax
+    0.11.2, to be removed: without it every chunk keeps XLA's program, the same statistics)."""
+    try:
+        from jax.experimental.pallas import triton  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def applies(model, alphas, coherent, divergence_every, dtype) -> bool:
     """Whether :func:`qubit_chunk` computes this chunk of real dtype ``dtype`` (else XLA's scan
-    program does): the partial swap of a qubit, D_α after every collision, α's with closed forms."""
-    if not use_fused_qubit_path(model) or divergence_every != 1:
+    program does): the partial swap of a qubit, D_α after every collision, α's with closed forms,
+    and a jax with Pallas's Triton backend (:func:`available`)."""
+    if not available() or not use_fused_qubit_path(model) or divergence_every != 1:
         return False
     if coherent:
         return all(float(a) >= 0 for a in alphas)

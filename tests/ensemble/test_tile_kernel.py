@@ -250,9 +250,10 @@ def test_kernel_logarithms_are_traced_without_divisions(monkeypatch, tiled):
     assert all(seen) if tiled else not any(seen)
 
 
-def test_which_chunks_the_tile_kernel_computes():
+def test_which_chunks_the_tile_kernel_computes(monkeypatch):
     """The partial swap of a qubit with D_α at every collision; not the exact unitary, other d, a
-    stride of the divergences, a negative α, or a classical α inside the α → 1 window of float32."""
+    stride of the divergences, a negative α, or a classical α inside the α → 1 window of float32;
+    none where jax has no Pallas Triton backend (deprecated in jax 0.11.2): XLA's program then."""
     q = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3)
     assert tile_kernel.applies(q, ALPHAS, True, 1, jnp.float32)
     assert tile_kernel.applies(q, (), False, 1, jnp.float64)
@@ -264,6 +265,9 @@ def test_which_chunks_the_tile_kernel_computes():
     assert not tile_kernel.applies(q, (-1.0,), True, 1, jnp.float64)
     assert tile_kernel.applies(q, (1.0 + 1e-4,), False, 1, jnp.float64)
     assert not tile_kernel.applies(q, (1.0 + 1e-4,), False, 1, jnp.float32)
+    assert tile_kernel.available()
+    monkeypatch.setattr(tile_kernel, "available", lambda: False)
+    assert not tile_kernel.applies(q, ALPHAS, True, 1, jnp.float32)
 
 
 def test_sweep_through_the_tile_kernel(monkeypatch):
