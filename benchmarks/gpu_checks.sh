@@ -1,7 +1,8 @@
 #!/bin/bash
 # The GPU checks of a lent device in one command (at most 9 minutes on an H200; run with timeout_s 580): the ensemble benchmark
-# (bench_ensemble_gpu.py: its GPU = CPU comparison, the default qubit rows and the tile kernel's variants), then the tests that failed on the
-# H200 on 2026-12-04 with their tracebacks, then the tile kernel's tests. Everything lands in $OUT
+# (bench_ensemble_gpu.py: its GPU = CPU comparison, the default qubit rows and the tile kernel's variants), whether
+# XLA passes the register limit on, then the tests that failed on the H200 on 2026-12-04 with their tracebacks
+# (the tile kernel's own tests run in CI, in Pallas's interpreter). Everything lands in $OUT
 # (default ./gpu_checks_out). Run from the repository root:  bash benchmarks/gpu_checks.sh
 OUT=${OUT:-gpu_checks_out}
 mkdir -p "$OUT"
@@ -19,11 +20,11 @@ VARIANTS="$VARIANTS|tile.TILE=64,tile.REGISTER_LIMIT=168"
 ROWS="qubit float32, default;qubit float64, default;special alphas=();qubit float32, special tile."
 ROWS="$ROWS;qubit float64, special tile.REGISTER_LIMIT=168;qubit float64, special tile.PIPELINE=1"
 ROWS="$ROWS;qubit float64, special tile.TILE=64"
-timeout 320 python3 benchmarks/bench_ensemble_gpu.py --out "$OUT" --settings "$VARIANTS" --rows "$ROWS" > "$OUT/bench.log" 2>&1
+timeout 380 python3 benchmarks/bench_ensemble_gpu.py --out "$OUT" --settings "$VARIANTS" --rows "$ROWS" > "$OUT/bench.log" 2>&1
 echo "bench rc $?"
 grep -A 30 "^summary" "$OUT/bench.log" || grep -E "^\[qubit" "$OUT/bench.log" | cut -c1-300
 # whether XLA's Triton passes the register limit to ptxas (.maxnreg in the PTX of a kernel lowered under it)
-XLA_FLAGS=--xla_dump_to=/tmp/maxnreg_dump timeout 90 python3 - <<'EOF' > "$OUT/maxnreg.log" 2>&1
+XLA_FLAGS=--xla_dump_to=/tmp/maxnreg_dump timeout 60 python3 - <<'EOF' > "$OUT/maxnreg.log" 2>&1
 import jax.numpy as jnp
 import jaxthermo as jt
 from jaxthermo.ensemble import _tile_kernel
@@ -49,8 +50,4 @@ timeout 110 python3 -m pytest -p no:cacheprovider -q --tb=short -n 8 \
   > "$OUT/extremes.log" 2>&1
 echo "extremes rc $?"
 grep -E "^E |Error|passed|failed" "$OUT/extremes.log" | head -60
-timeout 100 python3 -m pytest -p no:cacheprovider -q --tb=short -n 12 tests/ensemble/test_tile_kernel.py \
-  tests/ensemble/test_tile_kernel_h41.py > "$OUT/tile_tests.log" 2>&1
-echo "tile tests rc $?"
-tail -5 "$OUT/tile_tests.log"
 date -u
