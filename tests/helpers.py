@@ -47,6 +47,9 @@ def random_state(d, rng, rank=None, diagonal=False):
         return np.diag(p).astype(complex)
     a = rng.normal(size=(d, rank)) + 1j * rng.normal(size=(d, rank))
     rho = a @ a.conj().T
+    # Hermitian exactly: some BLAS kernels (AVX-512 zgemm) round a a† to ρ_ij ≠ conj(ρ_ji) by ~10⁻¹⁷, which a
+    # reference reading the whole matrix (decimal Jacobi of its real embedding) then saw as non-symmetric
+    rho = 0.5 * (rho + rho.conj().T)
     return rho / np.trace(rho)
 
 
