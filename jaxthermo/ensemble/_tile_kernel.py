@@ -83,9 +83,9 @@ _LIMITED_NAME = re.compile(rf"^{_NAME}_maxnreg(\d+)$")
 
 # how the float32 kernel counts: 0 = at every step each group's (tile, 32) indicators summed over the
 # tile (_count; float64's default, below); K > 0 = vertical
-# counters: the one-hot words (one uint32 per group) of _PER_COUNTER configurations are added as
+# counters: the one-hot words (one uint32 per group) of configurations_per_counter() configurations are added as
 # bit-sliced numbers into counters of K bit planes (bit operations only, no comparison with every
-# slot), whose counts are moved into the groups every (2^K − 1) // _PER_COUNTER steps. K = 10: the
+# slot), whose counts are moved into the groups every (2^K − 1) // configurations_per_counter() steps. K = 10: the
 # fewest instructions per collision of K = 6, 8, 10 compiled for an H100/H200 (sm_90a: 643 against
 # 929 with comparisons in float32, 1024 against 1283 in float64, before erf⁻¹'s tails moved to a
 # branch; benchmarks/tile_kernel_sass.py, benchmarks/RESULTS_ensemble.md)
