@@ -20,8 +20,28 @@ VARIANTS="$VARIANTS|tile.TILE=64,tile.REGISTER_LIMIT=168"
 ROWS="qubit float32, default;qubit float64, default;special alphas=();qubit float32, special tile."
 ROWS="$ROWS;qubit float64, special tile.REGISTER_LIMIT=168;qubit float64, special tile.PIPELINE=1"
 ROWS="$ROWS;qubit float64, special tile.TILE=64"
+# the SM clock, power and utilisation every 0.5 s while the benchmark runs: the rates' cycle arithmetic assumed
+# nvidia-smi's idle reading (1980 MHz); whether the kernel runs at it under load, and whether ncu is there to ask
+# the hardware where its cycles go (its stall reasons)
+nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.max.sm,power.draw,utilization.gpu,temperature.gpu \
+  --format=csv,noheader,nounits -lms 500 > "$OUT/clocks.csv" 2>&1 &
+SMI=$!
+echo "profilers: $(command -v ncu nsys | tr '\n' ' ')"
 timeout 380 python3 benchmarks/bench_ensemble_gpu.py --out "$OUT" --settings "$VARIANTS" --rows "$ROWS" > "$OUT/bench.log" 2>&1
 echo "bench rc $?"
+kill $SMI 2>/dev/null
+python3 - "$OUT/clocks.csv" <<'EOF_CLOCKS'
+import sys
+rows = [r.split(", ") for r in open(sys.argv[1]) if r.count(",") == 5]
+busy = sorted(float(r[1]) for r in rows if r[4].strip().isdigit() and int(r[4]) >= 90)
+power = sorted(float(r[3]) for r in rows if r[4].strip().isdigit() and int(r[4]) >= 90 and r[3].strip() not in ("", "[N/A]"))
+if busy:
+    q = lambda v, f: v[min(len(v) - 1, int(f * len(v)))]
+    print(f"SM clock at >= 90 % utilisation ({len(busy)} samples): min {busy[0]:.0f}, median {q(busy, 0.5):.0f}, "
+          f"max {busy[-1]:.0f} MHz; power median {q(power, 0.5) if power else float('nan'):.0f} W, max {power[-1] if power else float('nan'):.0f} W")
+else:
+    print(f"no busy clock samples ({len(rows)} rows)")
+EOF_CLOCKS
 grep -A 30 "^summary" "$OUT/bench.log" || grep -E "^\[qubit" "$OUT/bench.log" | cut -c1-300
 # whether XLA's Triton passes the register limit to ptxas (.maxnreg in the PTX of a kernel lowered under it)
 XLA_FLAGS=--xla_dump_to=/tmp/maxnreg_dump timeout 60 python3 - <<'EOF' > "$OUT/maxnreg.log" 2>&1
