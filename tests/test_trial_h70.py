@@ -75,8 +75,14 @@ def _power(x, a):
 
 def _embed(h):
     """The real symmetric 2d×2d [[A, −B], [B, A]] of a Hermitian h = A + iB (list of lists of complex Decimal pairs):
-    its eigenvalues are h's, each twice."""
+    its eigenvalues are h's, each twice. h is read from its upper triangle (the lower one its conjugate, the diagonal
+    real), so the embedding is exactly symmetric, as the Jacobi rotations assume, also where the floats it came from
+    were Hermitian only to rounding (a BLAS a a† off by 1e-17 stalled them)."""
     d = len(h)
+    h = [
+        [h[i][j] if i < j else (h[j][i][0], -h[j][i][1]) if i > j else (h[i][i][0], Decimal(0)) for j in range(d)]
+        for i in range(d)
+    ]
     return [
         [
             (h[i % d][j % d][0] if (i < d) == (j < d) else (-1 if i < d else 1) * h[i % d][j % d][1])
