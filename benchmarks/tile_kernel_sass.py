@@ -71,8 +71,9 @@ def triton_module(dtype, alphas, coherent=True, n_steps=N_STEPS):
     return module
 
 
-def compile_sass(module_text, num_warps):
-    """SASS text and resource usage of a Triton module compiled for sm_90a."""
+def compile_sass(module_text, num_warps, encodings=False):
+    """SASS text and resource usage of a Triton module compiled for sm_90a (``encodings``: ``cuobjdump -sass``'s
+    listing, each instruction with its two 64-bit words, whose upper one holds the scheduling controls)."""
     import triton
     from triton.backends.compiler import GPUTarget
 
@@ -86,7 +87,10 @@ def compile_sass(module_text, num_warps):
         cubin = os.path.join(tmp, "kernel.cubin")
         with open(cubin, "wb") as fh:
             fh.write(kernel.asm["cubin"])
-        sass = subprocess.run([os.path.join(bindir, "nvdisasm"), "-c", cubin], capture_output=True, text=True).stdout
+        disassemble = (
+            [os.path.join(bindir, "cuobjdump"), "-sass"] if encodings else [os.path.join(bindir, "nvdisasm"), "-c"]
+        )
+        sass = subprocess.run(disassemble + [cubin], capture_output=True, text=True).stdout
         usage = subprocess.run([os.path.join(bindir, "cuobjdump"), "-res-usage", cubin], capture_output=True, text=True)
     regs = re.search(r"REG:(\d+) STACK:(\d+)", usage.stdout)
     return sass, (int(regs.group(1)), int(regs.group(2))) if regs else (None, None)
