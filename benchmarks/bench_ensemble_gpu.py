@@ -160,7 +160,8 @@ def gpu_equals_cpu(n_steps=50, n_configs=4096):
     """Largest relative difference, over every field of the result, between the GPU and the CPU
     devices for the same seed (float64 unless labelled), and whether every histogram count agrees:
     qubits (the tile kernel on the GPU: coherent, diagonal, a θ schedule, float32, and the kernel's
-    variants at once: 64-configuration tiles, 128 registers, the loop pipelined) and a qutrit."""
+    variants at once: 64-configuration tiles, 128 registers, the loop pipelined, float32 draws transformed
+    in float32) and a qutrit."""
     out = {}
     cpu = jax.devices("cpu")
     cases = {
@@ -170,7 +171,7 @@ def gpu_equals_cpu(n_steps=50, n_configs=4096):
         "d=2 float32": (2, True, {"dtype": jnp.float32}),
         "d=3": (3, True, {}),
     }
-    variants = {"tile.TILE": 64, "tile.REGISTER_LIMIT": 128, "tile.PIPELINE": True}
+    variants = {"tile.TILE": 64, "tile.REGISTER_LIMIT": 128, "tile.PIPELINE": True, "tile.FLOAT32_TRANSFORM": True}
     cases["d=2 kernel variants"] = (2, True, {"settings": variants})
     cases["d=2 float32 kernel variants"] = (2, True, {"dtype": jnp.float32, "settings": variants})
     for label, (d, coherent, extra) in cases.items():

@@ -142,7 +142,9 @@ def model(dtype, alphas):
     warps = min(65536 // (32 * 8 * math.ceil(regs / 8)), 32) // 4  # per scheduler
     per_warp = tile_kernel.TILE // tile_kernel.NUM_WARPS
     # a step of the warp runs erf⁻¹'s tails where one of its draws needs them (w ≥ 6.25, tile_kernel_sass.py)
-    p_tails = 1.0 - math.sqrt(1.0 - math.exp(-6.25)) ** per_warp if tile_kernel.BRANCH_TAILS else 1.0
+    # (FLOAT32_TRANSFORM: float32's own polynomials cover w < 16, the branch holds double's far tail only)
+    w_tail = 16.0 if tile_kernel.FLOAT32_TRANSFORM and jnp.dtype(dtype) == jnp.float32 else 6.25
+    p_tails = 1.0 - math.sqrt(1.0 - math.exp(-w_tail)) ** per_warp if tile_kernel.BRANCH_TAILS else 1.0
     cycles = {w: (1 - p_tails) * cycles_per_step(executed, w) + p_tails * cycles_per_step(full, w) for w in (1, warps)}
     return {
         "registers": regs,

@@ -18,8 +18,10 @@ from jaxthermo._elementary import (
     erf_inv,
     log,
     log_positive,
+    normal_from_uniform32,
     standard_normal,
     standard_normal_columns,
+    standard_normal_row,
     threefry2x32,
 )
 from jaxthermo._information import xlogx
@@ -119,6 +121,35 @@ def test_division_free_log_and_erf_inv_keep_their_accuracy_without_a_division():
     assert _ulps(ours[nonzero], ref[nonzero]).max() <= 1.0 and np.all(ours[~nonzero] == 0.0)
     np.testing.assert_array_equal(ours_positive, ours)
     assert _ulps(ours_erf_inv, erfinv(u)).max() <= 8
+
+
+def test_float32_transform_of_float64_uniforms_within_five_float32_ulp_of_scipy():
+    """``normal_from_uniform32`` (the GPU float32 kernel's δ from the float64 stream of uniforms): within 5 float32
+    ulp of √2 erfinv(u) (SciPy, float64) over the centre, Giles's single-precision tail (w ≥ 5) and beyond what
+    float32 resolves (1 − |u| down to 2⁻⁵³, w up to 37, double's far tail); ``standard_normal_row(..., float32)``
+    within 5 float32 ulp of the float64 row (which the float32 CPU program rounds to float32: ½ ulp). Giles's
+    float32 tail used beyond w = 16 was 10⁶ ulp off at 1 − |u| = 10⁻¹⁵."""
+    rng = np.random.default_rng(7)
+    centre = rng.uniform(-1, 1, 300_000)
+    tails = np.sign(rng.uniform(-1, 1, 100_000)) * (1 - 2.0 ** -rng.uniform(1, 53, 100_000))
+    u = np.concatenate([centre, tails, [np.nextafter(-1.0, 0.0), np.nextafter(1.0, 0.0), 0.0, -0.5]])
+    exact = np.sqrt(2.0) * erfinv(u)
+    ours = np.asarray(jax.jit(normal_from_uniform32)(u))
+    assert ours.dtype == np.float32
+    ulp32 = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    off = np.abs(ours.astype(np.float64) - exact) / ulp32
+    assert off.max() <= 5.0, (off.max(), u[np.argmax(off)])
+    assert off[300_000:400_000].max() <= 5.0 and np.abs(exact[300_000:400_000]).max() > 8.0  # w up to 37
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(9), i))(jnp.arange(500, dtype=jnp.uint32))
+    data = jax.random.key_data(keys)
+    for r in (0, 3):
+        row64 = np.asarray(jax.jit(standard_normal_row)(data[:, 0], data[:, 1], jnp.uint32(r)))
+        row32 = jax.jit(lambda a, b, c: standard_normal_row(a, b, c, True, jnp.float32))(
+            data[:, 0], data[:, 1], jnp.uint32(r)
+        )
+        assert row32.dtype == jnp.float32
+        spacing = np.spacing(np.abs(row64).astype(np.float32)).astype(np.float64)
+        assert (np.abs(np.asarray(row32, np.float64) - row64) / spacing).max() <= 5.0
 
 
 def test_erf_inv_other_dtypes_use_lax():

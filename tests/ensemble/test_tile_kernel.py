@@ -107,6 +107,20 @@ def test_kernel_variants_give_the_default_kernels_numbers(monkeypatch, settings,
         assert_same_chunk_statistics(default, got, ref, 1e-14)
 
 
+def test_float32_transform_variant_gives_the_cpu_programs_statistics(monkeypatch):
+    """``FLOAT32_TRANSFORM`` (the float32 kernel's δ from the float64 uniforms by float32 arithmetic, within 5
+    float32 ulp of the float64 draws the CPU program rounds to float32): every statistic of a coherent float32
+    chunk with D_α as the CPU program's, as the default float32 kernel's (counts identical, floats to 2e-5 of the
+    float64 scale), and a float64 chunk unchanged by it (its draws stay float64: the same numbers)."""
+    ref = _chunk(jnp.float32, True, False, ALPHAS, False)
+    exact = _chunk(jnp.float64, True, False, ALPHAS, False)
+    default64 = _chunk(jnp.float64, True, False, ALPHAS, True)
+    monkeypatch.setattr(tile_kernel, "FLOAT32_TRANSFORM", True)
+    got = _chunk(jnp.float32, True, False, ALPHAS, True)
+    assert_same_chunk_statistics(ref, got, exact, 2e-5)
+    assert_same_chunk_statistics(default64, _chunk(jnp.float64, True, False, ALPHAS, True), exact, 0.0)
+
+
 def test_kernel_draws_are_the_gaussian_draws():
     """``standard_normal_row`` for counter r equals row r of ``standard_normal_columns`` (the draws
     of Gaussian.sample_columns) for the same keys; ``keyed_draws`` applies to a Gaussian drawn in
@@ -157,6 +171,7 @@ def test_merge_tiles_is_exact():
         (jnp.float32, False, False, 0, {}),
         (jnp.float32, True, True, 6, {}),
         (jnp.float32, True, True, tile_kernel.HISTOGRAM_PLANES, {"PIPELINE": True}),
+        (jnp.float32, True, True, tile_kernel.HISTOGRAM_PLANES, {"FLOAT32_TRANSFORM": True}),
         (jnp.float64, True, True, 0, {"PIPELINE": True, "BRANCH_TAILS": False, "TILE": 64}),
     ],
 )
