@@ -347,11 +347,9 @@ def qubit_chunk(
         (theta_ref, par_ref, edges_ref, mask_ref, sums_ref, w_ref, q_ref, hist_ref), draw_refs = refs[-8:], refs[:-8]
         if keyed:  # δ_r = σ √2 erf⁻¹(u_r), u_r from the threefry hash of counter r
             k1, k2, sigma = draw_refs[0][pl.ds(t * tile, tile)], draw_refs[1][pl.ds(t * tile, tile)], draw_refs[2][0]
-            if FLOAT32_TRANSFORM and dt == jnp.float32:
-                sigma_dt = sigma.astype(dt)
-                draw = lambda r: sigma_dt * standard_normal_row(k1, k2, r.astype(jnp.uint32), BRANCH_TAILS, dt)
-            else:
-                draw = lambda r: (sigma * standard_normal_row(k1, k2, r.astype(jnp.uint32), BRANCH_TAILS)).astype(dt)
+            arith = dt if FLOAT32_TRANSFORM and dt == jnp.float32 else jnp.float64  # the transform's dtype
+            sigma = sigma.astype(arith)
+            draw = lambda r: (sigma * standard_normal_row(k1, k2, r.astype(jnp.uint32), BRANCH_TAILS, arith)).astype(dt)
         else:
             draw = lambda r: draw_refs[0][r, pl.ds(t * tile, tile)]
         beta, g0, t0, t1, log_t0, log_t1, lo, hi, u, x, y, offset, theta0, delta0 = (par_ref[j] for j in range(14))
