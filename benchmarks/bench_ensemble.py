@@ -13,7 +13,8 @@ work and heat, and the mean state. Compared:
 * batched NumPy, written as a physicist would: the closed form ρ' = c²ρ + s²τ + isc[τ, ρ] on
   (M, d, d) arrays, work and heat from populations (vectorised over configurations);
 * batched NumPy, full density matrix: X = ρ ⊗ τ, U X U†, partial traces (einsum);
-* a QuTiP loop over collisions: tensor, U X U†, ptrace, expect, per configuration.
+* a QuTiP loop over collisions: tensor, U X U†, ptrace, expect, per configuration;
+* the qubit in float32 (default, ``alphas=()``, diagonal ρ0; special: δ as float64's erf⁻¹ rounded).
 
 Also: first-call compile time for N = 1000; peak memory (RSS, one fresh subprocess per size) for
 10⁵, 10⁶, 10⁷ configurations; float32 vs float64 accuracy.
@@ -153,6 +154,31 @@ def generic_against_closed_form(d, n_configs, rounds=3):
     for name in variants:
         out[f"closed_form_over_{name}_median"] = float(np.median(cf / np.asarray(rates[name])))
     return out
+
+
+def float32_throughput(n_configs, rounds=3):
+    """Qubit collisions/s in float32 (default, ``alphas=()``, diagonal ρ0) beside float64's default, and,
+    labelled special, float32 with δ as float64's erf⁻¹ rounded (``_sampling.FLOAT32_TRANSFORM = False``,
+    the program before session 35; default: the float64 uniforms turned into δ in float32). Rounds
+    alternate the two float32 programs; best of each."""
+    import jax.numpy as jnp
+
+    from jaxthermo.ensemble import _engine, _sampling
+
+    f32 = jnp.float32
+    row = dict(default=0.0, special_float64_erfinv_rounded=0.0)
+    for _ in range(rounds):
+        row["default"] = max(row["default"], bench_jaxthermo(2, n_configs, dtype=f32)[0])
+        _sampling.FLOAT32_TRANSFORM, _ = False, _engine._COMPILED.clear()
+        try:
+            rate = bench_jaxthermo(2, n_configs, dtype=f32)[0]
+        finally:
+            _sampling.FLOAT32_TRANSFORM, _ = True, _engine._COMPILED.clear()
+        row["special_float64_erfinv_rounded"] = max(row["special_float64_erfinv_rounded"], rate)
+    row["alphas_none"] = bench_jaxthermo(2, n_configs, dtype=f32, alphas=())[0]
+    row["diagonal"] = bench_jaxthermo(2, n_configs, dtype=f32, diagonal=True)[0]
+    row["float64_default"] = bench_jaxthermo(2, n_configs)[0]
+    return row
 
 
 def profile_qubit(n_configs):
@@ -337,7 +363,8 @@ def float32_accuracy(n_configs=2_000):
             var_work=rel(r32.var_work, r64.var_work),
             mean_heat=rel(r32.mean_heat, r64.mean_heat),
             mean_state=float(np.max(np.abs(r32.mean_state - r64.mean_state))),
-            D1_frozen=rel(r32.mean_divergence[:, 0], r64.mean_divergence[:, 0]),
+            # D_α at the steps where it was evaluated (a coherent qutrit's default stride leaves NaN between them)
+            D1_frozen=rel(*(r.mean_divergence[np.isfinite(r64.mean_divergence[:, 0]), 0] for r in (r32, r64))),
         )
     return out
 
@@ -417,6 +444,14 @@ def main():
             f"×{row['closed_form_over_jaxthermo_alphas_none_median']:.2f})",
             flush=True,
         )
+    results["float32_qubit"] = row = float32_throughput(n_jx, rounds=1 if q else 3)
+    print(
+        "d=2 float32: " + ", ".join(f"{k} {v:.3g} coll/s" for k, v in row.items()) + "; ratios: default / "
+        f"special (float64 erf⁻¹ rounded) ×{row['default'] / row['special_float64_erfinv_rounded']:.2f}, "
+        f"default / alphas=() ×{row['default'] / row['alphas_none']:.2f}, "
+        f"float32 / float64 default ×{row['default'] / row['float64_default']:.2f}",
+        flush=True,
+    )
     results["profile_qubit"] = profile_qubit(n_jx)
     print("profile (core-ns per collision):", results["profile_qubit"], flush=True)
     if args.throughput_only:

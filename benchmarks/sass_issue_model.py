@@ -35,6 +35,7 @@ sys.path.insert(0, HERE)
 
 import tile_kernel_sass as sass_counts  # noqa: E402
 
+from jaxthermo.ensemble import _sampling as sampling  # noqa: E402
 from jaxthermo.ensemble import _tile_kernel as tile_kernel  # noqa: E402
 
 # cycles until a scoreboard is released, by opcode (assumed for sm_90: L1 hits for loads); unlisted: 14
@@ -143,7 +144,7 @@ def model(dtype, alphas):
     per_warp = tile_kernel.TILE // tile_kernel.NUM_WARPS
     # a step of the warp runs erf⁻¹'s tails where one of its draws needs them (w ≥ 6.25, tile_kernel_sass.py)
     # (FLOAT32_TRANSFORM: float32's own polynomials cover w < 16, the branch holds double's far tail only)
-    w_tail = 16.0 if tile_kernel.FLOAT32_TRANSFORM and jnp.dtype(dtype) == jnp.float32 else 6.25
+    w_tail = 16.0 if sampling.FLOAT32_TRANSFORM and jnp.dtype(dtype) == jnp.float32 else 6.25
     p_tails = 1.0 - math.sqrt(1.0 - math.exp(-w_tail)) ** per_warp if tile_kernel.BRANCH_TAILS else 1.0
     cycles = {w: (1 - p_tails) * cycles_per_step(executed, w) + p_tails * cycles_per_step(full, w) for w in (1, warps)}
     return {

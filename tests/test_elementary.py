@@ -152,6 +152,35 @@ def test_float32_transform_of_float64_uniforms_within_five_float32_ulp_of_scipy(
         assert (np.abs(np.asarray(row32, np.float64) - row64) / spacing).max() <= 5.0
 
 
+def test_float32_columns_are_the_float64_uniforms_transformed_and_the_kernels_rows():
+    """``standard_normal_columns(..., out_dtype=float32)`` (the float32 CPU program's δ): the transform of the very
+    uniform numbers of the float64 columns (so within 5 float32 ulp of them), and within 1 float32 ulp of the GPU
+    kernel's ``standard_normal_row(..., float32)`` of the same counters (the same arithmetic; a logarithm's last
+    bit may differ between compiled programs); an rbg key or a float32 draw keeps its own stream."""
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(5), i))(jnp.arange(700, dtype=jnp.uint32))
+    n = 33
+    cols64 = np.asarray(standard_normal_columns(keys, n, jnp.float64))
+    cols32 = jax.jit(lambda k: standard_normal_columns(k, n, jnp.float64, out_dtype=jnp.float32))(keys)
+    assert cols32.dtype == jnp.float32 and cols32.shape == (n, 700)
+    spacing = np.spacing(np.abs(cols64).astype(np.float32)).astype(np.float64)
+    off = np.abs(np.asarray(cols32, np.float64) - cols64) / spacing
+    assert off.max() <= 5.0 and off.max() > 0.5  # not the float64 draws rounded (those are within ½ ulp)
+    lo = np.nextafter(-1.0, 0.0)
+    u = jax.vmap(lambda k: jax.random.uniform(k, (n,), jnp.float64, lo, 1.0), out_axes=1)(keys)
+    np.testing.assert_array_equal(np.asarray(cols32), np.asarray(jax.jit(normal_from_uniform32)(u)))
+    data = jax.random.key_data(keys)
+    row = jax.jit(lambda a, b, c: standard_normal_row(a, b, c, True, jnp.float32))
+    for r in (0, 17, n - 1):
+        kernel = np.asarray(row(data[:, 0], data[:, 1], jnp.uint32(r)), np.float64)
+        ulp = np.spacing(np.abs(np.asarray(cols32[r])))
+        assert (np.abs(kernel - np.asarray(cols32[r], np.float64)) / ulp).max() <= 1.0
+    rbg = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(3, impl="rbg"), i))(jnp.arange(5, dtype=jnp.uint32))
+    np.testing.assert_array_equal(
+        standard_normal_columns(rbg, n, jnp.float64, out_dtype=jnp.float32),
+        standard_normal_columns(rbg, n, jnp.float64),
+    )
+
+
 def test_erf_inv_other_dtypes_use_lax():
     x = jnp.linspace(-0.9, 0.9, 7, dtype=jnp.float32)
     y = erf_inv(x)

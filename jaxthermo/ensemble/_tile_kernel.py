@@ -32,8 +32,8 @@ interpreter (tests compare it with the CPU program, and lower it for CUDA withou
 warps and the draws inside the kernel were chosen on an H200 (benchmarks/RESULTS_ensemble.md).
 Variants kept for timing on a GPU, each giving the same statistics (module settings, read when a chunk
 is traced): ``PIPELINE`` (step r's collision beside step r − 1's sums), ``BRANCH_TAILS = False``,
-another ``TILE``, ``REGISTER_LIMIT`` (registers per thread), ``FLOAT32_TRANSFORM`` (float32 draws from the
-float64 uniforms in float32 arithmetic: the same statistics to float32 rounding).
+another ``TILE``, ``REGISTER_LIMIT`` (registers per thread); and ``_sampling.FLOAT32_TRANSFORM = False``
+(float32 δ as float64's erf⁻¹ rounded, on CPU as here: the same statistics to float32 rounding).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from .._elementary import division_free, fast_normal_applies, standard_normal_ro
 from .._information import log_thermal_populations
 from .._qudit import thermal_populations
 from ..inhomogeneous import Gaussian
+from . import _sampling
 from ._divergences import classical_divergence_columns, classical_divergences_static, qubit_divergence_columns
 from ._fused import qubit_collision, qubit_populations, rare_offset, state_to_qubit, use_fused_qubit_path
 from ._sampling import configuration_key, default_draw_dtype
@@ -68,10 +69,6 @@ KERNEL_DRAWS = True
 # erf⁻¹'s tail polynomials of the drawn δ only at steps where one of the tile's draws needs them (a
 # branch on the tile's largest w, at 11.6 % of the steps of 128 draws), else for every draw, selected
 BRANCH_TAILS = True
-# the float32 kernel's δ: the float64 stream's uniform numbers transformed in float32
-# (_elementary.normal_from_uniform32, within 5 float32 ulp of the float64 draw, which is otherwise
-# rounded to float32: ≤ 0.5 ulp) instead of float64's erf⁻¹ (≈ 60 float64 instructions per draw)
-FLOAT32_TRANSFORM = False
 # the loop over collisions software-pipelined: step r's collision is computed beside the tile sums of
 # step r − 1 (its rows carried one step), two chains independent of each other within one iteration
 # for the GPU's scheduler to interleave (the kernel is bound by latency: RESULTS_ensemble.md, session
@@ -347,7 +344,9 @@ def qubit_chunk(
         (theta_ref, par_ref, edges_ref, mask_ref, sums_ref, w_ref, q_ref, hist_ref), draw_refs = refs[-8:], refs[:-8]
         if keyed:  # δ_r = σ √2 erf⁻¹(u_r), u_r from the threefry hash of counter r
             k1, k2, sigma = draw_refs[0][pl.ds(t * tile, tile)], draw_refs[1][pl.ds(t * tile, tile)], draw_refs[2][0]
-            arith = dt if FLOAT32_TRANSFORM and dt == jnp.float32 else jnp.float64  # the transform's dtype
+            # the transform's dtype: float32 as the CPU program's (_sampling.FLOAT32_TRANSFORM: ≈ 60 float64
+            # instructions per draw fewer than float64's erf⁻¹ rounded)
+            arith = dt if _sampling.FLOAT32_TRANSFORM and dt == jnp.float32 else jnp.float64
             sigma = sigma.astype(arith)
             draw = lambda r: (sigma * standard_normal_row(k1, k2, r.astype(jnp.uint32), BRANCH_TAILS, arith)).astype(dt)
         else:

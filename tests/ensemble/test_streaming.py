@@ -98,10 +98,36 @@ def test_chunk_draws_as_columns_equal_per_configuration_draws(dist):
     from jaxthermo.ensemble._sampling import sample_deltas, sample_steps
 
     key, idx = jax.random.key(5), jnp.arange(100, 164, dtype=jnp.uint32)
-    cols = jax.jit(lambda i: sample_steps(dist, key, i, 9, jnp.float64))(idx)
-    rows = jax.jit(jax.vmap(lambda i: sample_deltas(dist, key, i, 9, jnp.float64)))(idx)
-    assert cols.shape == (9, 64)
-    np.testing.assert_array_equal(np.asarray(cols), np.asarray(rows).T)
+    for dtype in (jnp.float64, jnp.float32):
+        cols = jax.jit(lambda i, dt=dtype: sample_steps(dist, key, i, 9, dt))(idx)
+        rows = jax.jit(jax.vmap(lambda i, dt=dtype: sample_deltas(dist, key, i, 9, dt)))(idx)
+        assert cols.shape == (9, 64) and cols.dtype == dtype
+        np.testing.assert_array_equal(np.asarray(cols), np.asarray(rows).T)
+
+
+@pytest.mark.parametrize(
+    "dist", [jt.Gaussian(0.3), jt.Uniform(0.4), jt.TwoPoint(0.2), jt.Empirical(jnp.array([0.1, -0.2, 0.3]))]
+)
+def test_float32_runs_draw_the_float64_configurations(dist):
+    """A float32 run sees the float64 run's configurations: a Gaussian's δ are the float64 stream's uniforms
+    turned into δ by float32 arithmetic (within 5 + ½ float32 ulp of the float64 δ: the transform and σ's
+    product; not merely the float64 δ rounded, ½ ulp), the other laws' the float64 draws rounded (exactly);
+    ``draw_dtype=float32`` keeps its own stream (jax.random's float32 draws)."""
+    from jaxthermo.ensemble._sampling import sample_steps
+
+    key, idx = jax.random.key(8), jnp.arange(2000, dtype=jnp.uint32)
+    d64 = np.asarray(sample_steps(dist, key, idx, 50, jnp.float64))
+    d32 = np.asarray(sample_steps(dist, key, idx, 50, jnp.float32))
+    assert d32.dtype == np.float32
+    if isinstance(dist, jt.Gaussian):
+        ulp = np.spacing(np.abs(d64).astype(np.float32)).astype(np.float64)
+        off = np.abs(d32.astype(np.float64) - d64) / ulp
+        assert 0.5 < off.max() <= 5.5
+    else:
+        np.testing.assert_array_equal(d32, d64.astype(np.float32))
+    own = np.asarray(sample_steps(dist, key, idx[:3], 4, jnp.float32, jnp.float32))
+    keys = [jax.random.fold_in(key, i) for i in range(3)]
+    np.testing.assert_array_equal(own, np.stack([np.asarray(dist.sample(k, (4,), jnp.float32)) for k in keys], 1))
 
 
 def test_configuration_draws_depend_only_on_seed_and_index():

@@ -15,6 +15,7 @@ import pytest
 import jaxthermo as jt
 from jaxthermo import _elementary
 from jaxthermo._elementary import standard_normal_columns, standard_normal_row
+from jaxthermo.ensemble import _sampling as sampling
 from jaxthermo.ensemble import _tile_kernel as tile_kernel
 from jaxthermo.ensemble._kernel import model_a_chunk
 from jaxthermo.ensemble._statistics import moments_from_shifted_sums
@@ -107,15 +108,16 @@ def test_kernel_variants_give_the_default_kernels_numbers(monkeypatch, settings,
         assert_same_chunk_statistics(default, got, ref, 1e-14)
 
 
-def test_float32_transform_variant_gives_the_cpu_programs_statistics(monkeypatch):
-    """``FLOAT32_TRANSFORM`` (the float32 kernel's δ from the float64 uniforms by float32 arithmetic, within 5
-    float32 ulp of the float64 draws the CPU program rounds to float32): every statistic of a coherent float32
-    chunk with D_α as the CPU program's, as the default float32 kernel's (counts identical, floats to 2e-5 of the
-    float64 scale), and a float64 chunk unchanged by it (its draws stay float64: the same numbers)."""
+def test_float32_transform_setting_gives_the_cpu_programs_statistics(monkeypatch):
+    """``FLOAT32_TRANSFORM`` off (the float32 kernel's δ as float64's erf⁻¹ rounded, ½ ulp from the float64
+    draw, where the CPU program and the default kernel transform the same uniforms in float32, within 5 ulp):
+    every statistic of a coherent float32 chunk with D_α as the CPU program's, as the default float32 kernel's
+    (counts identical, floats to 2e-5 of the float64 scale), and a float64 chunk unchanged by the setting (its
+    draws stay float64: the same numbers)."""
     ref = _chunk(jnp.float32, True, False, ALPHAS, False)
     exact = _chunk(jnp.float64, True, False, ALPHAS, False)
     default64 = _chunk(jnp.float64, True, False, ALPHAS, True)
-    monkeypatch.setattr(tile_kernel, "FLOAT32_TRANSFORM", True)
+    monkeypatch.setattr(sampling, "FLOAT32_TRANSFORM", False)
     got = _chunk(jnp.float32, True, False, ALPHAS, True)
     assert_same_chunk_statistics(ref, got, exact, 2e-5)
     assert_same_chunk_statistics(default64, _chunk(jnp.float64, True, False, ALPHAS, True), exact, 0.0)
@@ -171,7 +173,7 @@ def test_merge_tiles_is_exact():
         (jnp.float32, False, False, 0, {}),
         (jnp.float32, True, True, 6, {}),
         (jnp.float32, True, True, tile_kernel.HISTOGRAM_PLANES, {"PIPELINE": True}),
-        (jnp.float32, True, True, tile_kernel.HISTOGRAM_PLANES, {"FLOAT32_TRANSFORM": True}),
+        (jnp.float32, True, True, tile_kernel.HISTOGRAM_PLANES, {"FLOAT32_TRANSFORM": False}),
         (jnp.float64, True, True, 0, {"PIPELINE": True, "BRANCH_TAILS": False, "TILE": 64}),
     ],
 )
@@ -185,8 +187,8 @@ def test_tile_kernel_lowers_to_triton_for_cuda(monkeypatch, dtype, coherent, key
     value: |α| of a weakly typed α was lowered in float32 beside float64 operands (``arith.maxnumf`` of
     f64 and f32), a module Triton refuses, so on a GPU the classical α ∉ {1, ∞} failed."""
     monkeypatch.setattr(tile_kernel, "HISTOGRAM_PLANES" if dtype == jnp.float32 else "HISTOGRAM_PLANES_FLOAT64", planes)
-    for name, value in settings.items():
-        monkeypatch.setattr(tile_kernel, name, value)
+    for name, value in settings.items():  # the kernel's settings, and the draws' (_sampling)
+        monkeypatch.setattr(sampling if hasattr(sampling, name) else tile_kernel, name, value)
     text, (module,) = _lowered(dtype, coherent, keyed)
     assert text.count("xla.gpu.triton") == 1
     if dtype == jnp.float64:
