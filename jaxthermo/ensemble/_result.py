@@ -233,8 +233,10 @@ def ensemble(
       dtype: ``jnp.float64`` or ``jnp.float32``; default the precision of ``rho0`` (a float32 or
         complex64 state runs in float32, as in :func:`jaxthermo.ensemble_mean`), float64 otherwise.
       coherent: use the quantum divergences (default: whether ``rho0`` has coherences).
-      draw_dtype: dtype of the δ draws (default float64 under x64), cast to ``dtype`` afterwards;
-        float32 draws are faster but another random stream, reproducible only to ~1e-7 across chunkings.
+      draw_dtype: dtype of the δ draws (default float64 under x64), cast to ``dtype`` afterwards (a float32
+        run's Gaussian δ: the float64 uniform numbers turned into δ in float32, within 5 float32 ulp of the
+        float64 δ, docs/ensemble.md §1); float32 draws are faster but another random stream, reproducible
+        only to ~1e-7 across chunkings.
       checkpoint: path of an ``.npz`` file; finished chunks are saved there and a rerun with the
         same arguments resumes after the last finished chunk.
       progress: show a tqdm progress bar.

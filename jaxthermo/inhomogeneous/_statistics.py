@@ -210,8 +210,9 @@ def single_collision_samples(model: InhomogeneousReservoir, rho, key, n: int, di
     _require_scalar_theta(model, "sample each collision of a schedule with its own model.replace(theta=θ_r)")
     rho = as_state(rho)
     rdt = real_dtype_for(rho.dtype)
-    # drawn at the default precision and cast, as the ensemble engine does (docs/ensemble.md §1):
-    # float32 and float64 calls see the same δ's up to float32 rounding, not two random streams
+    # drawn at the default precision and cast (the engine's float32 runs transform the same float64 uniforms in
+    # float32 instead, docs/ensemble.md §1): float32 and float64 calls see the same δ's up to float32 rounding,
+    # not two random streams
     deltas = distribution.sample(key, (n,), real_dtype()).astype(rdt)
     theta = jnp.asarray(model.theta).astype(rdt)
     # a user's U is built under vmap, where check_unitary cannot look: checked at every draw beforehand (a coupling
