@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import importlib
 import json
 import math
 import os
@@ -159,14 +158,15 @@ def model(dtype, alphas):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", default="", help="module settings, e.g. tile.HISTOGRAM_PLANES=0,tile.TILE=64")
+    parser.add_argument(
+        "--settings",
+        default="",
+        help="module settings (apply_settings), e.g. tile.TILE=64,sampling.FLOAT32_TRANSFORM=0",
+    )
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    for kv in filter(None, args.settings.split(",")):
-        key, value = kv.split("=")
-        module = importlib.import_module("jaxthermo.ensemble._tile_kernel" if key.startswith("tile.") else key)
-        setattr(module, key.split(".")[-1], sass_counts._value(value))
+    sass_counts.apply_settings(args.settings)
     results = {"settings": args.settings or "defaults"}
     for name in args.dtypes.split(","):
         for label, alphas in (("default", (1.0, float("inf"))), ("alphas=()", ())):

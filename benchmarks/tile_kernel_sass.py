@@ -150,16 +150,29 @@ def _value(v):
         return float(v)
 
 
+_SHORT = {"tile": "jaxthermo.ensemble._tile_kernel", "sampling": "jaxthermo.ensemble._sampling"}
+
+
+def apply_settings(text):
+    """Module settings from ``--settings``: ``tile.NAME=v`` (the tile kernel), ``sampling.NAME=v`` (the draws) or
+    ``package.module.NAME=v``, comma-separated (v: an int, else a float)."""
+    for kv in filter(None, text.split(",")):
+        key, value = kv.split("=")
+        module, name = key.rsplit(".", 1)
+        setattr(importlib.import_module(_SHORT.get(module, module)), name, _value(value))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", default="", help="module settings, e.g. tile.HISTOGRAM_PLANES=0,tile.TILE=64")
+    parser.add_argument(
+        "--settings",
+        default="",
+        help="module settings (apply_settings), e.g. tile.TILE=64,sampling.FLOAT32_TRANSFORM=0",
+    )
     parser.add_argument("--json", default=None)
     parser.add_argument("--dtypes", default="float32,float64")
     args = parser.parse_args()
-    for kv in filter(None, args.settings.split(",")):
-        key, value = kv.split("=")
-        module = importlib.import_module("jaxthermo.ensemble._tile_kernel" if key.startswith("tile.") else key)
-        setattr(module, key.split(".")[-1], _value(value))
+    apply_settings(args.settings)
     per_warp = tile_kernel.TILE // tile_kernel.NUM_WARPS
     results = {"settings": args.settings or "defaults", "tile": tile_kernel.TILE}
     p_draw = 1.0 - math.sqrt(1.0 - math.exp(-6.25))  # a draw needs erf⁻¹'s tails (w ≥ 6.25)
