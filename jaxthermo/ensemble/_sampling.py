@@ -6,8 +6,8 @@ The draw is made in ``draw_dtype`` (default: float64 when x64 is on, the library
 cast to the run's dtype, so a float32 and a float64 run see the same configurations (to float32
 rounding of δ) and differ only by arithmetic. A float32 run's Gaussian δ are the float64 stream's
 uniform numbers turned into δ by float32 arithmetic (:func:`~jaxthermo._elementary.normal_from_uniform32`,
-within 5 float32 ulp of the float64 δ rounded, instead of ½ ulp: the same configurations, the δ
-transform ×3.5 faster on CPU, docs/ensemble.md §1). Different compiled contexts (chunk sizes, devices,
+within 5 float32 ulp of the float64 δ, which rounded would be within ½ ulp: the same configurations, the δ
+transform ×3.6 faster on CPU, docs/ensemble.md §1). Different compiled contexts (chunk sizes, devices,
 sweeps) may differ in the last bit of the draw (vectorised transcendental functions), i.e. by
 rounding of the draw dtype. A float32 draw is faster but is a different random stream (other
 configurations), reproducible across chunkings only to ~1e-7.
@@ -24,7 +24,7 @@ from ..inhomogeneous import Gaussian
 
 MAX_CONFIGS = 2**32  # fold_in takes 32-bit data
 # a float32 run's Gaussian δ from the float64 stream's uniforms by float32 arithmetic (CPU and the GPU tile
-# kernel; module docstring), else float64's δ rounded to float32 (½ ulp; ×3.5 slower draws on CPU): read
+# kernel; module docstring), else float64's δ rounded to float32 (½ ulp; its transform ×3.6 slower on CPU): read
 # when a chunk is traced
 FLOAT32_TRANSFORM = True
 SEED_RANGE = (-(2**63), 2**63)  # jax.random.key takes a 64-bit signed seed
