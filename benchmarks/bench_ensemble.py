@@ -162,18 +162,14 @@ def float32_throughput(n_configs, rounds=3):
     the program before session 35; default: the float64 uniforms turned into δ in float32). Rounds
     alternate the two float32 programs; best of each."""
     import jax.numpy as jnp
-
-    from jaxthermo.ensemble import _engine, _sampling
+    from _timing import program
 
     f32 = jnp.float32
     row = dict(default=0.0, special_float64_erfinv_rounded=0.0)
     for _ in range(rounds):
         row["default"] = max(row["default"], bench_jaxthermo(2, n_configs, dtype=f32)[0])
-        _sampling.FLOAT32_TRANSFORM, _ = False, _engine._COMPILED.clear()
-        try:
+        with program({"sampling.FLOAT32_TRANSFORM": False}):
             rate = bench_jaxthermo(2, n_configs, dtype=f32)[0]
-        finally:
-            _sampling.FLOAT32_TRANSFORM, _ = True, _engine._COMPILED.clear()
         row["special_float64_erfinv_rounded"] = max(row["special_float64_erfinv_rounded"], rate)
     row["alphas_none"] = bench_jaxthermo(2, n_configs, dtype=f32, alphas=())[0]
     row["diagonal"] = bench_jaxthermo(2, n_configs, dtype=f32, diagonal=True)[0]

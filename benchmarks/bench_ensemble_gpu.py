@@ -18,7 +18,6 @@ Run:  python benchmarks/bench_ensemble_gpu.py [--quick] [--out DIR] [--profile] 
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import dataclasses
 import glob
@@ -37,7 +36,7 @@ sys.path.insert(0, HERE)
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-from _timing import median_time  # noqa: E402
+from _timing import median_time, parse_settings, program  # noqa: E402
 from bench_ensemble import _model, coherent_state  # noqa: E402
 
 import jaxthermo as jt  # noqa: E402
@@ -88,30 +87,6 @@ def ceilings(quick=False):
         y = jnp.linspace(0.0, 1.0, m, dtype=dt)
         out[f"fma_flop_per_s_{name}"] = 2 * k * m / median_time(lambda y=y: g(y))
     return out
-
-
-@contextlib.contextmanager
-def program(settings):
-    """Run with module settings of the engine changed (special rows): ``settings`` maps
-    ``"module.NAME"`` (``engine``, ``tile`` or ``sampling``) to a value; compiled chunks are dropped before and after."""
-    mods = {
-        "engine": importlib.import_module("jaxthermo.ensemble._engine"),
-        "tile": importlib.import_module("jaxthermo.ensemble._tile_kernel"),
-        "sampling": importlib.import_module("jaxthermo.ensemble._sampling"),
-    }
-    old = {}
-    mods["engine"]._COMPILED.clear()
-    try:
-        for key, value in settings.items():
-            mod, name = key.split(".")
-            old[key] = getattr(mods[mod], name)
-            setattr(mods[mod], name, value)
-        yield
-    finally:
-        for key, value in old.items():
-            mod, name = key.split(".")
-            setattr(mods[mod], name, value)
-        mods["engine"]._COMPILED.clear()
 
 
 def rate(d, n_steps, n_configs, cap_s, coherent=True, wall=False, settings=None, **kwargs):
@@ -202,7 +177,6 @@ def gpu_equals_cpu(n_steps=50, n_configs=4096):
 
 def profile(out_dir, n_steps, n_configs, dtype):
     """A perfetto trace of the headline call (two chunks, compiled beforehand)."""
-    import importlib
 
     engine = importlib.import_module("jaxthermo.ensemble._engine")
     dev = jax.devices()[0]
@@ -218,14 +192,6 @@ def profile(out_dir, n_steps, n_configs, dtype):
     if found:
         shutil.copy(found[0], os.path.join(out_dir, "trace.json.gz"))
     return {"per_device_chunk": per, "trace_files": [os.path.relpath(p, tdir) for p in found]}
-
-
-def _value(text):
-    """A setting's value from the command line: a Python literal, else the string."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
 
 
 def main():
@@ -308,7 +274,7 @@ def main():
                 )
             )
     for group in filter(None, args.settings.split("|")):
-        settings = {k: _value(v) for k, v in (kv.split("=") for kv in group.split(","))}
+        settings = parse_settings(group)
         for name, dt in (("float32", f32), ("float64", f64)):
             rows.append((f"qubit {name}, special {group}", dict(d=2, dtype=dt, n_configs=n, settings=settings)))
     if args.rows:

@@ -33,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import tile_kernel_sass as sass_counts  # noqa: E402
+from _timing import apply_settings, parse_settings  # noqa: E402
 
 from jaxthermo.ensemble import _sampling as sampling  # noqa: E402
 from jaxthermo.ensemble import _tile_kernel as tile_kernel  # noqa: E402
@@ -166,7 +167,7 @@ def main():
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    sass_counts.apply_settings(args.settings)
+    apply_settings(parse_settings(args.settings))
     results = {"settings": args.settings or "defaults"}
     for name in args.dtypes.split(","):
         for label, alphas in (("default", (1.0, float("inf"))), ("alphas=()", ())):

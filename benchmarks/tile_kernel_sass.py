@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import importlib
 import json
 import math
 import os
@@ -43,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
+from _timing import apply_settings, parse_settings  # noqa: E402
 from pallas_triton_hooks import captured_modules  # noqa: E402
 
 import jaxthermo as jt  # noqa: E402
@@ -143,25 +143,6 @@ def per_collision(sass, block: int, per_warp: int):
     }
 
 
-def _value(v):
-    try:
-        return int(v)
-    except ValueError:
-        return float(v)
-
-
-_SHORT = {"tile": "jaxthermo.ensemble._tile_kernel", "sampling": "jaxthermo.ensemble._sampling"}
-
-
-def apply_settings(text):
-    """Module settings from ``--settings``: ``tile.NAME=v`` (the tile kernel), ``sampling.NAME=v`` (the draws) or
-    ``package.module.NAME=v``, comma-separated (v: an int, else a float)."""
-    for kv in filter(None, text.split(",")):
-        key, value = kv.split("=")
-        module, name = key.rsplit(".", 1)
-        setattr(importlib.import_module(_SHORT.get(module, module)), name, _value(value))
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -172,7 +153,7 @@ def main():
     parser.add_argument("--json", default=None)
     parser.add_argument("--dtypes", default="float32,float64")
     args = parser.parse_args()
-    apply_settings(args.settings)
+    apply_settings(parse_settings(args.settings))
     per_warp = tile_kernel.TILE // tile_kernel.NUM_WARPS
     results = {"settings": args.settings or "defaults", "tile": tile_kernel.TILE}
     p_draw = 1.0 - math.sqrt(1.0 - math.exp(-6.25))  # a draw needs erf⁻¹'s tails (w ≥ 6.25)

@@ -276,7 +276,12 @@ def standard_normal_row(k1, k2, counter, branch_tails: bool = True, dtype=jnp.fl
     (``branch_tails``; else for every element, selected where needed). ``dtype=float32``: the same
     float64 uniform numbers transformed in float32 (:func:`normal_from_uniform32`, no branch), within 5
     float32 ulp of the float64 draws."""
-    u = _uniform_pm1((k1, k2), jnp.zeros_like(k1) + counter)
+    return _normal_from_uniform(_uniform_pm1((k1, k2), jnp.zeros_like(k1) + counter), dtype, branch_tails)
+
+
+def _normal_from_uniform(u, dtype, branch_tails: bool = False):
+    """√2 erf⁻¹(u) of float64 uniform numbers u: by float32 arithmetic for ``dtype`` float32
+    (:func:`normal_from_uniform32`), else in float64 (:func:`_erf_inv64`)."""
     if jnp.dtype(dtype) == jnp.float32:
         return normal_from_uniform32(u)
     return math.sqrt(2.0) * _erf_inv64(u, branch_tails=branch_tails)
@@ -366,7 +371,4 @@ def standard_normal_columns(keys, n: int, dtype=None, out_dtype=None):
     half = -(-n // 2)
     counters = jnp.arange(2 * half, dtype=jnp.uint32).reshape(2, half, 1)
     u = lax.map(lambda c: _uniform_pm1((k1, k2), jnp.broadcast_to(c, (half, keys.shape[0]))), counters)
-    u = u.reshape(2 * half, keys.shape[0])[:n]
-    if out_dtype is not None and jnp.dtype(out_dtype) == jnp.float32:
-        return normal_from_uniform32(u)
-    return math.sqrt(2.0) * _erf_inv64(u)
+    return _normal_from_uniform(u.reshape(2 * half, keys.shape[0])[:n], out_dtype or dtype)
