@@ -76,11 +76,16 @@ def float32_transform_applies(distribution, keys, n_steps: int, dtype, draw_dtyp
     a float32 run of a :class:`~jaxthermo.Gaussian` (not a subclass, which may draw otherwise) drawn
     from the float64 threefry stream."""
     return (
-        FLOAT32_TRANSFORM
-        and jnp.dtype(dtype) == jnp.float32
+        transforms_in_float32(dtype)
         and type(distribution) is Gaussian
         and fast_normal_applies(keys, (n_steps,), draw_dtype)
     )
+
+
+def transforms_in_float32(dtype) -> bool:
+    """The dtype half of :func:`float32_transform_applies` (the GPU tile kernel's draws, whose Gaussian
+    and threefry float64 stream :func:`~jaxthermo.ensemble._tile_kernel.keyed_draws` has checked)."""
+    return FLOAT32_TRANSFORM and jnp.dtype(dtype) == jnp.float32
 
 
 def sample_chunk(distribution, seed_key, indices, n_steps: int, dtype, draw_dtype=None):

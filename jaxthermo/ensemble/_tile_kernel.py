@@ -344,9 +344,9 @@ def qubit_chunk(
         (theta_ref, par_ref, edges_ref, mask_ref, sums_ref, w_ref, q_ref, hist_ref), draw_refs = refs[-8:], refs[:-8]
         if keyed:  # δ_r = σ √2 erf⁻¹(u_r), u_r from the threefry hash of counter r
             k1, k2, sigma = draw_refs[0][pl.ds(t * tile, tile)], draw_refs[1][pl.ds(t * tile, tile)], draw_refs[2][0]
-            # the transform's dtype: float32 as the CPU program's (_sampling.FLOAT32_TRANSFORM: ≈ 60 float64
+            # the transform's dtype: float32 as the CPU program's (_sampling.transforms_in_float32: ≈ 60 float64
             # instructions per draw fewer than float64's erf⁻¹ rounded)
-            arith = dt if _sampling.FLOAT32_TRANSFORM and dt == jnp.float32 else jnp.float64
+            arith = dt if _sampling.transforms_in_float32(dt) else jnp.float64
             sigma = sigma.astype(arith)
             draw = lambda r: (sigma * standard_normal_row(k1, k2, r.astype(jnp.uint32), BRANCH_TAILS, arith)).astype(dt)
         else:
