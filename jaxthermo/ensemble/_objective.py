@@ -277,6 +277,14 @@ def _program(n_steps, observable, alpha, quantum, chunk, n_chunks, draw_dtype, w
     return fn
 
 
+def _concrete_seed(seed) -> int:
+    """A concrete seed (a Python or NumPy integer, or an integer JAX scalar) as :func:`check_seed` takes it; a
+    string or float is a ``TypeError`` naming ``seed`` (``operator.index``'s own message did not name it)."""
+    if isinstance(seed, jax.Array) and jnp.issubdtype(seed.dtype, jnp.integer) and seed.shape == ():
+        seed = int(seed)
+    return check_seed(seed)
+
+
 def ensemble_mean(
     model,
     rho0,
@@ -365,7 +373,7 @@ def ensemble_mean(
         alpha = check_orders(alpha, "alpha")[0]
     if quantum is None:
         quantum = observable == "free_energy" and _default_quantum(rho0, alpha)
-    seed = jnp.asarray(check_seed(operator.index(seed)) if is_concrete(seed) else seed)  # a float seed: TypeError
+    seed = jnp.asarray(_concrete_seed(seed) if is_concrete(seed) else seed)
     if not jnp.issubdtype(seed.dtype, jnp.integer) or seed.shape != ():
         raise TypeError(f"seed must be an integer scalar; got {seed.dtype}{seed.shape}")
     fn = _program(n_steps, observable, alpha, bool(quantum), chunk, n_chunks, draw_dtype, bool(stderr))

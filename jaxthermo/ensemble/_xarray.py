@@ -201,7 +201,7 @@ def _sensitivity_variables(result, plain, p):
 
 
 _DESCRIPTIONS = {
-    "mean_work": "mean work W_r done on the system in collision r",
+    "mean_work": "mean work W_r done on system + reservoir qudit in collision r (ΔU_r = W_r + Q_r)",
     "mean_heat": "mean heat Q_r into the system in collision r",
     "mean_energy_change": "mean system energy change ΔU_r in collision r",
     "mean_cumulative_work": "mean accumulated work W_1 + … + W_r",

@@ -237,5 +237,8 @@ def test_a_traced_seed_draws_the_configurations_of_that_seed_without_recompiling
         np.testing.assert_allclose((value, grad), want, rtol=1e-13)
     assert _objective.TRACE_COUNT["n"] == traced
     assert jt.ensemble_mean(model, rho0, 3, 150, seed=1) != jt.ensemble_mean(model, rho0, 3, 150, seed=2)
-    with pytest.raises(TypeError):
-        jt.ensemble_mean(model, rho0, 3, 150, seed=1.5)
+    for bad in (1.5, "a", True):  # named, as by jt.ensemble (operator.index's message did not name seed)
+        with pytest.raises(TypeError, match="seed="):
+            jt.ensemble_mean(model, rho0, 3, 150, seed=bad)
+    # a concrete integer JAX scalar is a seed like the Python integer
+    assert jt.ensemble_mean(model, rho0, 3, 150, seed=jnp.int32(7)) == jt.ensemble_mean(model, rho0, 3, 150, seed=7)

@@ -36,6 +36,10 @@ def test_sweep_xarray_coordinates_have_values_names_and_units():
     assert "Rényi" in ds["alpha"].attrs["long_name"]
     single = sw.results[0].to_xarray()
     assert single["step"].attrs == ds["step"].attrs
+    # W is the work on system + reservoir qudit (docs/conventions.md §8), not the system's ΔU: the file says so
+    for name in ("mean_work", "var_work"):
+        assert "system + reservoir qudit" in ds[name].attrs["long_name"]
+        assert "done on the system in" not in ds[name].attrs["long_name"]
 
 
 def test_sweep_xarray_labels_g0_width_and_n_steps():
