@@ -6,6 +6,7 @@ Also the generic, differentiable frozen-configuration average of any trajectory 
 """
 
 from .._histogram import Histogram as Histogram
+from ._files import CheckpointMismatch as CheckpointMismatch
 from ._files import FileFormatError as FileFormatError
 from ._files import FileInUseError as FileInUseError
 from ._frozen import FrozenVersusAveraged as FrozenVersusAveraged

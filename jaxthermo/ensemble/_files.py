@@ -568,6 +568,14 @@ def _shape_differences(flat, expected) -> dict:
     return out
 
 
+def _finished_configurations(arrays) -> int:
+    """The finished configurations a checkpoint records (0 where it does not: files before ``configs_done``)."""
+    try:
+        return int(np.asarray(arrays["configs_done"]))
+    except (KeyError, TypeError, ValueError):
+        return 0
+
+
 def _legacy_chunk_sizes(arrays, n_configs):
     """(lo, hi): the chunk sizes k a checkpoint without ``configs_done`` can have been written with,
     from its ``chunks_done`` c and the C configurations of its W_N histogram: k = C/c for a run of
@@ -671,10 +679,7 @@ class Checkpoint:
             if not (configs >= 1 and size >= 1 and chunks == -(-configs // size)):
                 raise FileFormatError(f"{where}: chunks_done={chunks}, configs_done={configs} in chunks of {size}")
             if configs > self.n_configs:
-                raise ValueError(
-                    f"n_configs={self.n_configs}: {where} holds {configs} finished configurations; "
-                    f"a run of at least {configs} resumes or extends it"
-                )
+                raise self._too_few(configs, where)
         elif self.legacy_fingerprint is not None and fingerprint == self.legacy_fingerprint:
             n_chunks = -(-self.n_configs // self.chunk_size)  # written before configs_done: this chunk size
             if not 1 <= chunks <= n_chunks:
@@ -698,6 +703,15 @@ class Checkpoint:
             raise FileFormatError(f"{where}: the W_N histogram does not hold the {configs} finished configurations")
         return configs, unflatten_stats(flat)
 
+    def _too_few(self, finished: int, where: str) -> CheckpointMismatch:
+        """The refusal of a run of fewer configurations than the file's ``finished`` ones, naming n_configs."""
+        return CheckpointMismatch(
+            self.path,
+            {"n_configs": (str(self.n_configs), f"{finished} finished")},
+            f"n_configs={self.n_configs}: {where} holds {finished} finished configurations; a run of at least "
+            f"{finished} resumes or extends it",
+        )
+
     def _mismatch(self, arrays, expected, where) -> CheckpointMismatch:
         """The error for a checkpoint of another run, naming what differs where the file can tell."""
         differences = {}
@@ -715,6 +729,11 @@ class Checkpoint:
             differences = {k: v for k, v in differences.items() if k not in _PILOT_EDGES}
         if "dtype" in differences:  # parameters cast to the other precision: not named for their rounding
             differences = {k: v for k, v in differences.items() if k == "dtype" or not _same_in_float32(*v)}
+        finished = _finished_configurations(arrays)
+        if differences and set(differences) <= set(_PILOT_EDGES) and finished > self.n_configs:
+            # fewer configurations than the file finished: the pilot's edges differ because n_configs does (below
+            # 512), and n_configs is what to change (the edges' hashes were named instead)
+            return self._too_few(finished, where)
         if not differences and expected is not None:
             flat = {k: v for k, v in arrays.items() if "." in k}
             differences = _shape_differences(flat, expected() if callable(expected) else expected)

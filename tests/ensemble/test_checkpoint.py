@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import jaxthermo as jt
+from jaxthermo.ensemble import CheckpointMismatch
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARGS = dict(n_steps=12, n_configs=230, seed=3, chunk_size=40, alphas=(1.0, 2.0))  # 6 chunks
@@ -200,6 +201,29 @@ def test_a_longer_run_extends_a_checkpoint_and_a_shorter_one_is_refused(tmp_path
     assert longer.n_configs == 200 and longer.work_histogram.total == 200
     with pytest.raises(ValueError, match="n_configs=100"):
         jt.ensemble(_model(), rho0, n_configs=100, checkpoint=ckpt, **args)
+
+
+def test_a_shorter_run_with_default_edges_is_refused_naming_n_configs(tmp_path):
+    """Below 512 configurations the pilot's default edges follow n_configs, so a shorter run's edges differ
+    from the file's too: the refusal names n_configs (what to change), not the edges' hashes (it did)."""
+    ckpt = tmp_path / "run.npz"
+    args = dict(n_steps=4, seed=3, chunk_size=128, alphas=())
+    rho0 = np.diag([0.8, 0.2])
+
+    def stop_after_the_first_chunk(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # a run of 1000 (pilot on 512) killed after 128 configurations
+        jt.ensemble(_model(), rho0, n_configs=1000, checkpoint=ckpt, callback=stop_after_the_first_chunk, **args)
+    with pytest.raises(CheckpointMismatch) as err:  # 100: another pilot, and fewer than the 128 finished
+        jt.ensemble(_model(), rho0, n_configs=100, checkpoint=ckpt, **args)
+    message = str(err.value)
+    assert message.startswith("n_configs=100:") and "holds 128 finished configurations" in message
+    assert "sha256" not in message and err.value.differences == {"n_configs": ("100", "128 finished")}
+    # a longer run below 512 still names the edges and their cause (its pilot differs)
+    with pytest.raises(CheckpointMismatch, match="pilot run"):
+        jt.ensemble(_model(), rho0, n_configs=200, checkpoint=ckpt, **args)
+    assert jt.ensemble(_model(), rho0, n_configs=1000, checkpoint=ckpt, **args).n_configs == 1000  # resumes
 
 
 def test_checkpoint_written_while_the_fingerprint_held_n_configs_resumes_with_that_n(tmp_path):
