@@ -539,7 +539,16 @@ def validate(model, atol: float = 1e-10) -> None:
     h_s, h_a, v, chi = (np.asarray(getattr(model, n), dtype=complex) for n in names)
     d_s, d_a = h_s.shape[-1], h_a.shape[-1]
     if v.shape[-1] != d_s * d_a:
-        raise ValueError(f"V has shape {v.shape[-2:]} but d_S·d_A = {d_s}·{d_a} = {d_s * d_a}")
+        d_chi = chi.shape[-1]
+        odd = (  # the one input that disagrees with the other three, where the sizes tell
+            f"H_A: V and chi fit d_A = {d_chi}"
+            if v.shape[-1] == d_s * d_chi
+            else "one of V, H_S, H_A has the wrong dimension"
+        )
+        raise ValueError(
+            f"V has shape {v.shape[-2:]} but H_S ({d_s}×{d_s}) and H_A ({d_a}×{d_a}) give d_S·d_A = {d_s * d_a}"
+            f" (chi is {d_chi}×{d_chi}): {odd}"
+        )
     if chi.shape[-1] != d_a:
         raise ValueError(f"chi has dimension {chi.shape[-1]} but H_A has d_A = {d_a}")
     tau = np.asarray(model.tau, dtype=float)

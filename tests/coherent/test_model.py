@@ -43,8 +43,12 @@ def test_bad_inputs_raise_named_errors():
     with pytest.raises(ValueError, match="tau must be > 0"):
         jt.CoherentCollisionModel(**dict(p, tau=0.0))
     jt.CoherentCollisionModel(**dict(p, beta=-1.0))  # population-inverted ancillae: legal (test_trial_h52)
-    with pytest.raises(ValueError, match="V has shape"):
+    with pytest.raises(ValueError, match="V has shape .*one of V, H_S, H_A has the wrong dimension"):
         jt.CoherentCollisionModel(**dict(p, V=np.eye(4)))
+    # H_A the odd one out (V 4×4 and chi 2×2 agree with d_S = 2, d_A = 2): named
+    small = random_model_arrays(2, 2, np.random.default_rng(1))
+    with pytest.raises(ValueError, match=r"H_A \(3×3\).*H_A: V and chi fit d_A = 2"):
+        jt.CoherentCollisionModel(**dict(small, H_A=p["H_A"]))
     with pytest.raises(ValueError, match="chi has dimension"):
         jt.CoherentCollisionModel(**dict(p, chi=np.zeros((2, 2))))
     with pytest.raises(ValueError, match="lam must be finite"):
