@@ -226,7 +226,10 @@ def test_resume_from_a_checkpoint_it_cannot_use_is_one_line(tmp_path, capsys):
     (tmp_path / "out" / "checkpoint.npz").write_bytes(b"not an npz archive")
     assert cli.main(_ensemble_args(tmp_path) + ["--resume"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("jaxthermo ensemble: error: --resume: checkpoint=") and "run without --resume" in err
+    assert (
+        err.startswith("jaxthermo ensemble: error: --resume: checkpoint=")
+        and "run with --restart instead of --resume" in err
+    )
     assert "Traceback" not in err and (tmp_path / "out" / "checkpoint.npz").read_bytes() == b"not an npz archive"
 
 

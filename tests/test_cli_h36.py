@@ -36,7 +36,7 @@ def test_resume_names_the_option_that_differs(tmp_path, capsys):
     _checkpoint_of(out, 3, 0)
     assert cli.main(_args(out, "--steps", "2", "--resume")) == 2
     err = capsys.readouterr().err
-    assert "--steps: 2 here, 3 in the checkpoint" in err and "run without --resume" in err
+    assert "--steps: 2 here, 3 in the checkpoint" in err and "run with --restart instead of --resume" in err
     assert "jnp" not in err and "dtype=" not in err and "Traceback" not in err
 
 
@@ -45,7 +45,7 @@ def test_resume_with_another_seed_gives_command_line_advice(tmp_path, capsys):
     _checkpoint_of(out, 2, 1)
     assert cli.main(_args(out, "--steps", "2", "--seed", "2", "--resume")) == 2
     err = capsys.readouterr().err
-    assert err.startswith("jaxthermo ensemble: error: --resume: ") and "run without --resume" in err
+    assert err.startswith("jaxthermo ensemble: error: --resume: ") and "run with --restart instead of --resume" in err
     assert "jnp" not in err and "dtype=" not in err and "work_range=" not in err
     assert (out / "checkpoint.npz").exists()  # nothing discarded
 

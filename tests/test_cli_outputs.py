@@ -89,7 +89,9 @@ def test_results_can_be_replaced_while_a_reader_holds_them_open(tmp_path):
         assert ds.attrs["seed"] == 1
 
 
-def test_a_plain_rerun_says_it_discards_the_checkpoint_and_stale_temporaries_go(tmp_path, capsys):
+def test_a_plain_rerun_refuses_finished_chunks_restart_discards_them_and_stale_temporaries_go(tmp_path, capsys):
+    """A rerun without --resume used to discard the checkpoint's finished chunks; it now refuses them
+    (tests/test_cli_user_pass.py runs the command) and ``restart=True`` (--restart) discards them."""
     out = tmp_path / "out"
     cfg = resolve({"study": {"out": str(out)}, "run": {"n_steps": 3, "n_configs": 400, "chunk_size": 100}})
     real = jt.ensemble
@@ -113,10 +115,14 @@ def test_a_plain_rerun_says_it_discards_the_checkpoint_and_stale_temporaries_go(
     assert not stale.exists()  # removed when the run took the checkpoint
     assert (out / "checkpoint.npz").exists()
     capsys.readouterr()
-    res, _ = study.run_model_a(cfg, progress=False, out=str(out))
+    kept = (out / "checkpoint.npz").read_bytes()
+    with pytest.raises(study.cfgmod.ConfigError, match="holds 2 finished chunks .* --resume .* --restart"):
+        study.run_model_a(cfg, progress=False, out=str(out))
+    assert (out / "checkpoint.npz").read_bytes() == kept
+    res, _ = study.run_model_a(cfg, progress=False, restart=True, out=str(out))
     assert res.info["chunks_resumed"] == 0
     notice = capsys.readouterr().out
-    assert "discarded" in notice and "2 finished chunks" in notice and "--resume" in notice
+    assert "--restart: discarded" in notice and "2 finished chunks" in notice
     np.testing.assert_equal(res.n_configs, 400)
 
 

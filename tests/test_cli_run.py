@@ -191,7 +191,9 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
     assert (tmp_path / "checkpoint.npz").exists()
     res, _ = run_model_a(cfg, progress=False, resume=True, out=str(tmp_path))
     assert res.info["chunks_resumed"] == 2
-    fresh, _ = run_model_a(cfg, progress=False, resume=False, out=str(tmp_path))
+    with pytest.raises(ConfigError, match="holds 4 finished chunks"):  # a plain rerun keeps them
+        run_model_a(cfg, progress=False, resume=False, out=str(tmp_path))
+    fresh, _ = run_model_a(cfg, progress=False, resume=False, restart=True, out=str(tmp_path))
     assert fresh.info["chunks_resumed"] == 0
     np.testing.assert_allclose(res.mean_work, fresh.mean_work, rtol=1e-12)
 

@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the study of a TOML file (see `jaxthermo init`)")
     run.add_argument("config", help="the study's TOML file")
     run.add_argument("--out", default=None, help="output folder (overrides [study] out)")
-    run.add_argument("--resume", action="store_true", help="continue a killed ensemble from its checkpoint")
+    _checkpoint_options(run, "a killed ensemble")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--no-plot", action="store_true", help="skip summary.png (no matplotlib needed)")
 
@@ -96,14 +96,28 @@ def _parser() -> argparse.ArgumentParser:
     ens.add_argument("--configs", type=_count, default=10_000, help="configurations, e.g. 1e6 (default 1e4)")
     ens.add_argument("--seed", type=int, default=0, help="integer seed of the configurations (default 0)")
     ens.add_argument("--out", default="ensemble-output", help="output folder (default ensemble-output)")
-    ens.add_argument("--resume", action="store_true", help="continue a killed run from its checkpoint")
+    _checkpoint_options(ens, "a killed run")
     ens.add_argument("--no-progress", action="store_true", help="no progress bar")
     ens.add_argument("--no-plot", action="store_true", help="skip summary.png (no matplotlib needed)")
 
     init = sub.add_parser("init", help="write a commented example study (study.toml)")
     init.add_argument("path", nargs="?", default="study.toml", help="the file to write (default: study.toml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    parser.subcommands = sub.choices  # main() reports an unknown option with its subcommand's usage
     return parser
+
+
+def _checkpoint_options(command, what):
+    """--resume and --restart: what to do with the finished chunks of an earlier run in the output folder
+    (without either, a run refuses a checkpoint that holds some; nothing finished is deleted unasked)."""
+    group = command.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true", help=f"continue {what} from its checkpoint")
+    group.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the finished chunks of an earlier run in the output folder and start again "
+        "(without --resume or --restart, a run refuses them)",
+    )
 
 
 def _prepare(plot: bool):
@@ -157,15 +171,21 @@ def _run_config(raw: dict, args, command: str) -> int:
             checkpoint = os.path.join(cfg["study"]["out"], "checkpoint.npz")
             if not os.path.exists(checkpoint):
                 print(f"jaxthermo {command}: --resume: no {checkpoint} to continue; starting from the beginning")
-        run_study(cfg, progress=not args.no_progress, resume=args.resume, plot=not args.no_plot)
+        run_study(cfg, progress=not args.no_progress, resume=args.resume, restart=args.restart, plot=not args.no_plot)
     except ConfigError as err:
-        message = _as_options(str(err)) if command == "ensemble" else str(err)
+        message = str(err)
+        if command == "ensemble":
+            message = _as_options(message)
+        elif args.out is not None and message.startswith("[study] out"):  # the value came from --out
+            message = "--out" + message[len("[study] out") :]
         print(f"jaxthermo {command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
         out = cfg["study"]["out"] if cfg is not None else None
         checkpoint = os.path.join(out, "checkpoint.npz") if out is not None else None
-        if checkpoint is not None and cfg["study"]["study"] == "ensemble" and os.path.exists(checkpoint):
+        if getattr(err, "results_written", None) is not None:  # after the last chunk: the outputs were finished
+            what = f"every configuration was finished and the results are written in {err.results_written}"
+        elif checkpoint is not None and cfg["study"]["study"] == "ensemble" and os.path.exists(checkpoint):
             what = (
                 f"the finished chunks{_finished_configs(checkpoint, cfg)} are kept in {checkpoint}; "
                 "run the same command with --resume to continue"
@@ -219,11 +239,11 @@ def _signals_as_interrupts(command):
 
     def handler(signum, frame):
         err = Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
-        if defer_interrupt(err):
+        waiting_for = defer_interrupt(err)
+        if waiting_for:
             name = "SIGTERM" if signum == signal.SIGTERM else "interrupt"
             print(
-                f"\njaxthermo {command}: {name} received; stopping once the running chunk is saved "
-                "(send it again to stop at once)",
+                f"\njaxthermo {command}: {name} received; stopping once {waiting_for} (send it again to stop at once)",
                 file=sys.stderr,
                 flush=True,
             )
@@ -253,7 +273,10 @@ def _show_warning(command):
 
 def main(argv=None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # argparse's parse_args reported them with the top-level usage, not the subcommand's
+        command = parser.subcommands.get(args.command, parser)
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.version:
         print(_version())
         return 0

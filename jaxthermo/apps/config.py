@@ -333,8 +333,10 @@ def _check_run(run):
         raise ConfigError(f"[run] n_configs = {n!r}: at most 2**32 = {MAX_CONFIGS} configurations per seed")
     run["n_configs"] = int(n)
     for a in run["alphas"]:
-        if isinstance(a, bool) or not isinstance(a, NUM) or not a > 0:
-            raise ConfigError(f"[run] alphas = {run['alphas']!r}: must be a list of positive numbers (inf allowed)")
+        if isinstance(a, bool) or not isinstance(a, NUM) or math.isnan(a):  # any real Rényi order, as jt.ensemble
+            raise ConfigError(
+                f"[run] alphas = {run['alphas']!r}: must be a list of real numbers (inf and -inf allowed, nan not)"
+            )
     run["alphas"] = [float(a) for a in run["alphas"]]
     _check_distinct("[run] alphas", run["alphas"])
 

@@ -236,6 +236,10 @@ CHECKPOINT_KEYS = {
 }
 
 
+# how a checkpoint the run cannot use is discarded (a plain rerun refuses one holding finished chunks)
+RESTART_INSTEAD = "--restart instead of --resume"
+
+
 def checkpoint_mismatch_message(err: CheckpointMismatch, resume: bool) -> str:
     """A checkpoint of a different run, said in the study file's terms (its keys, not Python's)."""
     if err.differences:
@@ -248,7 +252,7 @@ def checkpoint_mismatch_message(err: CheckpointMismatch, resume: bool) -> str:
             "the checkpoint does not record which settings: [model], [distribution], [initial_state], "
             "[study] seed or a [run] key differs, or another jaxthermo version wrote it"
         )
-    advice = "run without --resume to start afresh (the checkpoint is then discarded)"
+    advice = f"run with {RESTART_INSTEAD} to start afresh (the checkpoint is then discarded)"
     if "chunk_size" in err.differences:  # a file of the format before the chunk size was recorded
         advice = (
             f"it was written before checkpoints recorded their chunk size and resumes only with [run] chunk_size = "
@@ -259,35 +263,50 @@ def checkpoint_mismatch_message(err: CheckpointMismatch, resume: bool) -> str:
 
 class _Stop:
     """A stop (SIGINT, SIGTERM) asked for while a checkpointed ensemble runs: raised once the running
-    chunk is saved (:func:`_stop_if_asked`, the engine's callback after each checkpoint write)."""
+    chunk is saved (:func:`_stop_if_asked`, the engine's callback after each checkpoint write); once
+    every configuration is finished, only after the results are written (:func:`run_study`)."""
 
     active = False
     pending: BaseException | None = None
+    n_configs: int | None = None  # the run's configurations: after the last chunk, finish the results
+    results = False  # every configuration is finished: the results are being written
 
 
-def defer_interrupt(err: BaseException) -> bool:
-    """Whether ``err`` (a KeyboardInterrupt from a signal handler) is put off until the running chunk
-    of a checkpointed ensemble is saved: the first one while such a run is going on; never a second."""
+def defer_interrupt(err: BaseException) -> str | None:
+    """What ``err`` (a KeyboardInterrupt from a signal handler) waits for ("the running chunk is saved",
+    "the results are written"), or None when it is not put off: it is put off while a checkpointed
+    ensemble runs, the first one only, never a second."""
     if _Stop.active and _Stop.pending is None:
         _Stop.pending = err
-        return True
-    return False
+        return "the results are written" if _Stop.results else "the running chunk is saved"
+    return None
 
 
 def _stop_if_asked(chunk, configs_done):
+    if _Stop.n_configs is not None and configs_done >= _Stop.n_configs:
+        _Stop.results = True  # the last chunk: a stop asked for waits for the results to be written
+        return
     err, _Stop.pending = _Stop.pending, None
     if err is not None:
         raise err
 
 
 @contextlib.contextmanager
-def _finish_chunk_before_stopping(active):
-    _Stop.active, _Stop.pending = bool(active), None
+def _finish_chunk_before_stopping(active, n_configs=None, out=None):
+    """While a checkpointed ensemble runs and its results are written: a signal stops it once the running
+    chunk is saved; one after the last chunk only once the results are written in ``out`` (the
+    KeyboardInterrupt then has the attribute ``results_written``, the folder), so that the finished
+    configurations are not left in a checkpoint to resume."""
+    _Stop.active, _Stop.pending, _Stop.results = bool(active), None, False
+    _Stop.n_configs = int(n_configs) if active and n_configs is not None else None
     try:
         yield
     finally:
-        err, _Stop.active, _Stop.pending = _Stop.pending, False, None
-    if err is not None:  # asked for after the last chunk's save: stop all the same
+        err, _Stop.active, _Stop.pending, _Stop.n_configs = _Stop.pending, False, None, None
+        _Stop.results = False
+    if err is not None:  # asked for after the last chunk's save: the results are written, stop all the same
+        if out is not None:
+            err.results_written = out
         raise err
 
 
@@ -313,8 +332,10 @@ def _as_config_error(err, grid=()):
     return err
 
 
-def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
-    """Model-A ensemble or sweep: returns (result, xarray Dataset)."""
+def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, log=print):
+    """Model-A ensemble or sweep: returns (result, xarray Dataset). Without ``resume``, the checkpoint of
+    an earlier ensemble in ``out`` is refused if it holds finished chunks, unless ``restart`` (it is then
+    discarded; :func:`discard_checkpoint`)."""
     import jaxthermo as jt
 
     with refused_as("[model], [distribution]"):
@@ -330,27 +351,26 @@ def run_model_a(cfg, *, progress=True, resume=False, out=None, log=print):
         if out is not None:
             checkpoint = os.path.join(out, "checkpoint.npz")
             if not resume and os.path.exists(checkpoint):
-                discard_checkpoint(checkpoint, log)
+                discard_checkpoint(checkpoint, log, restart=restart)
         try:
-            with _finish_chunk_before_stopping(checkpoint is not None):
-                res = jt.ensemble(
-                    model,
-                    rho0,
-                    int(run["n_steps"]),
-                    int(run["n_configs"]),
-                    seed,
-                    checkpoint=checkpoint,
-                    progress=progress,
-                    callback=_stop_if_asked,
-                    **kw,
-                )
+            res = jt.ensemble(
+                model,
+                rho0,
+                int(run["n_steps"]),
+                int(run["n_configs"]),
+                seed,
+                checkpoint=checkpoint,
+                progress=progress,
+                callback=_stop_if_asked,
+                **kw,
+            )
         except CheckpointMismatch as err:
             raise cfgmod.ConfigError(checkpoint_mismatch_message(err, resume)) from err
         except (ValueError, FileInUseError) as err:  # FileFormatError is a ValueError
             if checkpoint is None or checkpoint not in str(err):
                 raise _as_config_error(err) from err
             # --resume with an edited study, or a damaged checkpoint: a traceback before
-            hint = "run without --resume to start afresh (the checkpoint is then discarded)"
+            hint = f"run with {RESTART_INSTEAD} to start afresh (the checkpoint is then discarded)"
             raise cfgmod.ConfigError(f"--resume: {err}; or {hint}" if resume else str(err)) from err
     else:
         try:
@@ -383,6 +403,21 @@ def sweep_dataset(sweep, model, attrs):
     return sweep.to_xarray(model=model, attrs=attrs)
 
 
+def _finished_work(path) -> tuple[int | None, int | None]:
+    """(finished chunks, finished configurations) a checkpoint holds; None for what it does not say
+    (configurations: a file of the format before they were recorded; both: an unreadable file)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            configs = int(f["configs_done"]) if "configs_done" in f.files else None
+            return int(f["chunks_done"]), configs
+    except (OSError, ValueError, KeyError, EOFError):
+        return None, None
+
+
+def _held(chunks) -> str:
+    return "an unreadable checkpoint" if chunks is None else f"{chunks} finished chunks"
+
+
 def remove_checkpoint(path) -> str | None:
     """Remove a checkpoint under its lock; returns what it held (``None``: another run holds it, and it
     stays). The checkpoint of a run still going on in the same folder is never removed."""
@@ -392,11 +427,7 @@ def remove_checkpoint(path) -> str | None:
     except FileInUseError:
         return None
     try:
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                held = f"{int(f['chunks_done'])} finished chunks"
-        except (OSError, ValueError, KeyError):
-            held = "an unreadable checkpoint"
+        held = _held(_finished_work(path)[0])
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
     finally:
@@ -404,17 +435,35 @@ def remove_checkpoint(path) -> str | None:
     return held
 
 
-def discard_checkpoint(path, log=print) -> None:
-    """Remove the checkpoint of an earlier run (a fresh run was asked for), saying what it held; a
-    ConfigError if a run still going on in the same folder holds it (it used to be deleted, and only
-    then was the new run refused as in use)."""
-    held = remove_checkpoint(path)
-    if held is None:
+def discard_checkpoint(path, log=print, restart=False) -> None:
+    """Before a fresh run: remove the checkpoint of an earlier run, saying what it held. One holding
+    finished chunks is removed only with ``restart`` (``--restart``); otherwise a ConfigError says how
+    many and that ``--resume`` continues them (a plain rerun used to delete them: hours of a long
+    run). An unreadable one, or one without a finished chunk, is removed as before (nothing in it can
+    be continued). A ConfigError also if a run still going on in the same folder holds it (it used to be
+    deleted, and only then was the new run refused as in use)."""
+    folder = os.path.dirname(path) or "."
+    lock = lock_for(path)
+    try:
+        _acquire(lock, path, "checkpoint", 0)
+    except FileInUseError:
         raise cfgmod.ConfigError(
-            f"[study] out: {os.path.dirname(path) or '.'} is in use by another run, which holds {path} "
+            f"[study] out: {folder} is in use by another run, which holds {path} "
             f"(lock {path}.lock); wait for it to finish or choose another output folder"
-        )
-    log(f"discarded {path} ({held} of an earlier run); --resume would have continued it")
+        ) from None
+    try:
+        chunks, configs = _finished_work(path)
+        if chunks and not restart:
+            count = "" if configs is None else f" ({configs} configurations)"
+            raise cfgmod.ConfigError(
+                f"[study] out: {folder} holds {chunks} finished chunks{count} of an earlier run in {path}; "
+                "run with --resume to continue them, or with --restart to discard them and start again"
+            )
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+    finally:
+        lock.release()
+    log(f"{'--restart: ' if chunks else ''}discarded {path} ({_held(chunks)} of an earlier run)")
 
 
 def _grid_points(axes):
@@ -565,13 +614,16 @@ def _write_text(path, text):
     write_atomically(path, lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
 
 
-def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
+def run_study(cfg, *, progress=True, resume=False, restart=False, plot=True, log=print):
     """Run a resolved configuration and write results.nc, summary.png, config.resolved.toml.
 
     The output folder is checked before computing; results.nc and then config.resolved.toml are
     replaced only once the study has finished (each atomically), so config.resolved.toml always
-    describes results.nc (whose attribute ``config_toml`` holds the same configuration).
-    Returns the output folder.
+    describes results.nc (whose attribute ``config_toml`` holds the same configuration). An ensemble
+    continues the checkpoint in the folder with ``resume``; without it, one holding finished chunks is
+    refused unless ``restart`` (:func:`discard_checkpoint`). A signal (SIGINT, SIGTERM) during an
+    ensemble stops it once the running chunk is saved, or, after its last chunk, once the outputs are
+    written (:func:`_finish_chunk_before_stopping`). Returns the output folder.
     """
     out = cfg["study"]["out"]
     study = cfg["study"]["study"]
@@ -580,40 +632,43 @@ def run_study(cfg, *, progress=True, resume=False, plot=True, log=print):
             f'--resume: supported for study = "ensemble" only (study = {study!r} is not checkpointed)'
         )
     check_output_folder(out, OUTPUTS)
-    v = versions()
-    start = time.perf_counter()
-    if study in ("ensemble", "sweep"):
-        _, ds = run_model_a(cfg, progress=progress, resume=resume, out=out, log=log)
-    elif study == "coherent_scan":
-        ds = coherent_scan(cfg, progress)
-        ds.attrs.update(_attrs(cfg))
-    else:
-        ds = assignment_scan(cfg, progress)
-        ds.attrs.update(_attrs(cfg))
-    ds.attrs.update({f"{k}_version": val for k, val in v.items()})
-    ds.attrs["elapsed_total_s"] = time.perf_counter() - start
-    path = os.path.join(out, "results.nc")
-    write_atomically(path, lambda tmp: ds.to_netcdf(tmp, engine=NETCDF_ENGINE))
-    resolved_path = os.path.join(out, "config.resolved.toml")
-    header = (
-        f"resolved by jaxthermo {v['jaxthermo']} (JAX {v['jax']}, NumPy {v['numpy']}) on "
-        f"{time.strftime('%Y-%m-%d %H:%M:%S')}\nrerun: jaxthermo run {shlex.quote(resolved_path)}"
-    )
-    _write_text(resolved_path, cfgmod.dumps(dict(cfg, versions=v), header=header))
-    log(f"wrote {path}")
-    png = os.path.join(out, "summary.png")
-    if plot:
-        from .summary import plot_summary
+    n_configs = cfg["run"]["n_configs"] if study == "ensemble" else None
+    with _finish_chunk_before_stopping(study == "ensemble", n_configs, out):
+        v = versions()
+        start = time.perf_counter()
+        if study in ("ensemble", "sweep"):
+            _, ds = run_model_a(cfg, progress=progress, resume=resume, restart=restart, out=out, log=log)
+            _Stop.results = True  # a stop asked for from here on waits for the outputs (none lost)
+        elif study == "coherent_scan":
+            ds = coherent_scan(cfg, progress)
+            ds.attrs.update(_attrs(cfg))
+        else:
+            ds = assignment_scan(cfg, progress)
+            ds.attrs.update(_attrs(cfg))
+        ds.attrs.update({f"{k}_version": val for k, val in v.items()})
+        ds.attrs["elapsed_total_s"] = time.perf_counter() - start
+        path = os.path.join(out, "results.nc")
+        write_atomically(path, lambda tmp: ds.to_netcdf(tmp, engine=NETCDF_ENGINE))
+        resolved_path = os.path.join(out, "config.resolved.toml")
+        header = (
+            f"resolved by jaxthermo {v['jaxthermo']} (JAX {v['jax']}, NumPy {v['numpy']}) on "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S')}\nrerun: jaxthermo run {shlex.quote(resolved_path)}"
+        )
+        _write_text(resolved_path, cfgmod.dumps(dict(cfg, versions=v), header=header))
+        log(f"wrote {path}")
+        png = os.path.join(out, "summary.png")
+        if plot:
+            from .summary import plot_summary
 
-        plot_summary(ds, png)
-        log(f"wrote {png}")
-    elif os.path.exists(png):  # --no-plot: an earlier run's figure would stand beside these results
-        os.remove(png)
-        log(f"removed {png} (an earlier run's; --no-plot draws none)")
-    log(f"wrote {resolved_path}")
-    checkpoint = os.path.join(out, "checkpoint.npz")
-    if os.path.exists(checkpoint):
-        remove_checkpoint(checkpoint)  # finished: the checkpoint has served (unless another run took it)
+            plot_summary(ds, png)
+            log(f"wrote {png}")
+        elif os.path.exists(png):  # --no-plot: an earlier run's figure would stand beside these results
+            os.remove(png)
+            log(f"removed {png} (an earlier run's; --no-plot draws none)")
+        log(f"wrote {resolved_path}")
+        checkpoint = os.path.join(out, "checkpoint.npz")
+        if os.path.exists(checkpoint):
+            remove_checkpoint(checkpoint)  # finished: the checkpoint has served (unless another run took it)
     return out
 
 
