@@ -137,7 +137,8 @@ def gpu_equals_cpu(n_steps=50, n_configs=4096):
     devices for the same seed (float64 unless labelled), and whether every histogram count agrees:
     qubits (the tile kernel on the GPU: coherent, diagonal, a θ schedule, float32, and the kernel's
     variants at once: 64-configuration tiles, 128 registers, the loop pipelined, float32 draws as float64's
-    erf⁻¹ rounded, the program before session 35) and a qutrit."""
+    erf⁻¹ rounded, the program before session 35, and the tile sums' order swapped between float32 and
+    float64) and a qutrit."""
     out = {}
     cpu = jax.devices("cpu")
     cases = {
@@ -147,7 +148,13 @@ def gpu_equals_cpu(n_steps=50, n_configs=4096):
         "d=2 float32": (2, True, {"dtype": jnp.float32}),
         "d=3": (3, True, {}),
     }
-    variants = {"tile.TILE": 64, "tile.REGISTER_LIMIT": 128, "tile.PIPELINE": True, "sampling.FLOAT32_TRANSFORM": False}
+    variants = {
+        "tile.TILE": 64,
+        "tile.REGISTER_LIMIT": 128,
+        "tile.PIPELINE": True,
+        "sampling.FLOAT32_TRANSFORM": False,
+        "tile.SUMS_FIRST": "float64",
+    }
     cases["d=2 kernel variants"] = (2, True, {"settings": variants})
     cases["d=2 float32 kernel variants"] = (2, True, {"dtype": jnp.float32, "settings": variants})
     for label, (d, coherent, extra) in cases.items():

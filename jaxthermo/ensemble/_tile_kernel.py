@@ -32,7 +32,8 @@ interpreter (tests compare it with the CPU program, and lower it for CUDA withou
 warps and the draws inside the kernel were chosen on an H200 (benchmarks/RESULTS_ensemble.md).
 Variants kept for timing on a GPU, each giving the same statistics (module settings, read when a chunk
 is traced): ``PIPELINE`` (step r's collision beside step r − 1's sums), ``BRANCH_TAILS = False``,
-another ``TILE``, ``REGISTER_LIMIT`` (registers per thread); and ``_sampling.FLOAT32_TRANSFORM = False``
+another ``TILE``, ``REGISTER_LIMIT`` (registers per thread), ``SUMS_FIRST`` (which dtypes trace every row's first
+tile sum before the second ones); and ``_sampling.FLOAT32_TRANSFORM = False``
 (float32 δ as float64's erf⁻¹ rounded, on CPU as here: the same statistics to float32 rounding).
 """
 
@@ -79,6 +80,12 @@ PIPELINE = False
 # ttg.maxnreg, which Triton's own maxnreg option sets: Pallas has no parameter for it, so the kernel's
 # name carries the limit and a wrapper of Pallas's Triton lowering (_install_register_limits) sets it
 REGISTER_LIMIT = None
+# the dtypes (names joined by "+") whose step sums are traced every row's first sum before any second: the
+# rows' shuffle trees then sit side by side in the program and ptxas interleaves them (float32 default, sm_90a:
+# one warp's step 6879 → 3543 model cycles, 557.5 → 544.9 instructions per collision; rows one after another,
+# each first sum then its second, left it one chain of trees at 255 registers). float64 keeps the row order
+# (the other order cost it 35 more spill instructions per step). The same operations on the same values
+SUMS_FIRST = "float32"
 _NAME = "jaxthermo_qubit_tile"
 _LIMITED_NAME = re.compile(rf"^{_NAME}_maxnreg(\d+)$")
 
@@ -384,15 +391,22 @@ def qubit_chunk(
             idx = jnp.where(valid, bin_index(e.work, lo, hi, n_bins, edges_ref), -1)
             return tuple(_rows(state, e, acc, divergence)), count(hist, idx)
 
+        sums_first = jnp.dtype(dt).name in SUMS_FIRST.split("+")
+
         def reduce(r, rows, shift):
             """The tile's sums of step r's ``rows`` about the shifts ``shift`` (written), the next shifts."""
             new_shift = []
+            # D_α (rows k_div…) may be ±∞ or NaN in some configurations: a masked configuration's is
+            # selected out (0·∞ = NaN); the other rows are finite, weighted
+            deviation = lambda j, row, kj: (
+                jnp.where(valid, row - kj, jnp.zeros_like(row)) if j >= k_div else w * (row - kj)
+            )
+            if sums_first:
+                wdevs = [deviation(j, row, kj) for j, (row, kj) in enumerate(zip(rows, shift))]
+                firsts = [jnp.sum(wdev) for wdev in wdevs]
             for j, (row, kj) in enumerate(zip(rows, shift)):
-                dev = row - kj
-                # D_α (rows k_div…) may be ±∞ or NaN in some configurations: a masked configuration's is
-                # selected out (0·∞ = NaN); the other rows are finite, weighted
-                wdev = jnp.where(valid, dev, jnp.zeros_like(dev)) if j >= k_div else w * dev
-                s1 = jnp.sum(wdev)
+                wdev = wdevs[j] if sums_first else deviation(j, row, kj)
+                s1 = firsts[j] if sums_first else jnp.sum(wdev)
                 mean_dev = s1 * inv_n  # the tile's mean − K_t
                 # M2 about the tile's mean (Σ w (x − K_t)² lost (K_t − mean)² / spread² digits to cancellation)
                 cdev = wdev - w * mean_dev if j >= 3 else None  # the state's mean only

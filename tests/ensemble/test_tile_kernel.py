@@ -87,6 +87,7 @@ def test_vertical_counters_count_as_the_cpu_program(monkeypatch, planes, n_steps
         ({"BRANCH_TAILS": False}, 12),
         ({"TILE": 64, "HISTOGRAM_PLANES_FLOAT64": 3}, 14),  # 2 configurations per counter: blocks of 3, a rest
         ({"REGISTER_LIMIT": 128, "PIPELINE": True}, 12),
+        ({"SUMS_FIRST": "float64"}, 12),  # float64's tile sums in float32's default order
     ],
 )
 def test_kernel_variants_give_the_default_kernels_numbers(monkeypatch, settings, n_steps):
@@ -174,6 +175,8 @@ def test_merge_tiles_is_exact():
         (jnp.float32, True, True, 6, {}),
         (jnp.float32, True, True, tile_kernel.HISTOGRAM_PLANES, {"PIPELINE": True}),
         (jnp.float32, True, True, tile_kernel.HISTOGRAM_PLANES, {"FLOAT32_TRANSFORM": False}),
+        (jnp.float32, True, True, tile_kernel.HISTOGRAM_PLANES, {"SUMS_FIRST": "none"}),
+        (jnp.float64, True, True, tile_kernel.HISTOGRAM_PLANES_FLOAT64, {"SUMS_FIRST": "float64"}),
         (jnp.float64, True, True, 0, {"PIPELINE": True, "BRANCH_TAILS": False, "TILE": 64}),
     ],
 )
@@ -217,6 +220,20 @@ def _lowered(dtype, coherent, keyed, n_steps=300, b=1024):
     with _hooks().captured_modules() as modules:
         lowered = jax.jit(fn).trace(model, rho0, draws, idx < b - 5, edges).lower(lowering_platforms=("cuda",))
     return lowered.as_text(), modules
+
+
+def test_sums_first_orders_the_float32_programs_sums_only(monkeypatch):
+    """``SUMS_FIRST`` (default "float32") traces every row's first tile sum before the second sums: the float32
+    kernel's Triton module holds its reductions in another order than with the setting off (the statistics are the
+    same: test_tile_kernel_equals_cpu_program for the default, test_kernel_variants_give_the_default_kernels_numbers
+    for float64 in that order), the float64 module none but the default's."""
+    reductions = lambda module: [line.strip()[:40] for line in module.splitlines() if "tt.reduce" in line]
+    default = {dt: _lowered(dt, True, True, n_steps=20, b=256)[1][0] for dt in (jnp.float32, jnp.float64)}
+    monkeypatch.setattr(tile_kernel, "SUMS_FIRST", "none")
+    row_order = {dt: _lowered(dt, True, True, n_steps=20, b=256)[1][0] for dt in (jnp.float32, jnp.float64)}
+    assert default[jnp.float64] == row_order[jnp.float64]
+    assert default[jnp.float32] != row_order[jnp.float32]
+    assert len(reductions(default[jnp.float32])) == len(reductions(row_order[jnp.float32])) > 0
 
 
 def test_register_limit_reaches_the_triton_module(monkeypatch):
