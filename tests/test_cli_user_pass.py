@@ -107,6 +107,21 @@ def test_a_plain_rerun_refuses_finished_chunks_and_restart_discards_them(tmp_pat
     assert not checkpoint.exists() and (out / "results.nc").exists()
 
 
+def test_resume_with_fewer_configurations_than_finished_names_n_configs(tmp_path, monkeypatch, capsys):
+    """--resume with a [run] n_configs below the checkpoint's finished configurations (and below 512, where
+    the pilot's default edges follow n_configs) is refused naming [run] n_configs, not the edges' hashes."""
+    out = tmp_path / "out"
+    with monkeypatch.context() as m:
+        _engine_calling(m, _stop_after(2 * CHUNK))
+        assert _run(_config(tmp_path, out)) == 130
+    kept = (out / "checkpoint.npz").read_bytes()
+    capsys.readouterr()
+    assert _run(_config(tmp_path, out, n_configs=150), "--resume") == 2
+    err = capsys.readouterr().err
+    assert "[run] n_configs: 150 here, 200 finished in the checkpoint" in err and "sha256" not in err
+    assert (out / "checkpoint.npz").read_bytes() == kept
+
+
 def test_resume_after_the_refusal_continues_the_finished_chunks(tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     config = _config(tmp_path, out)

@@ -233,6 +233,7 @@ CHECKPOINT_KEYS = {
     "model.distribution.delta": "[distribution] delta",
     "rho0": "[initial_state]",
     "chunk_size": "[run] chunk_size",
+    "n_configs": "[run] n_configs",
 }
 
 
