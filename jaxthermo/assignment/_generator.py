@@ -35,8 +35,10 @@ from .._validation import (
     check_hermitian,
     check_real_scalar,
     check_time_grid,
+    error_if,
     is_concrete,
 )
+from ._assignment import stage_hermitian, stages
 
 generator_images = deprecated_alias(
     map_images, "jaxthermo.assignment._generator.generator_images", "jaxthermo._superoperators.map_images"
@@ -102,6 +104,7 @@ def _check_generator_images(images, d: int) -> None:
     returned without a word (L(ρ) = σ₋ρ: reconstructed 0.5 off). Relative tolerance max(1e-6, 1000 ulp) of the
     largest image entry, for the rounding of generators computed from maps (L_t = Φ̇_tΦ_t⁻¹). Concrete images only."""
     if not is_concrete(images):
+        _stage_generator_images(images)
         return
     x = np.asarray(images)
     if not np.all(np.isfinite(x)):
@@ -122,6 +125,32 @@ def _check_generator_images(images, d: int) -> None:
             f"generator: does not annihilate the trace (max |Tr L(X)| = {tr:.3g} over matrix units X, scale {scale:.3g}); "
             "the canonical form −i[K, ·] + Σ γ_k D[L_k] exists only for trace-annihilating (trace-preserving) generators"
         )
+
+
+def _stage_generator_images(images) -> None:
+    """The checks of :func:`_check_generator_images` on traced images (a generator closing over traced parameters),
+    staged under ``jaxthermo.config.validate == "always"``, each naming ``generator``."""
+    if not stages(images):
+        return
+    x = jax.lax.stop_gradient(images)
+    finite = jnp.all(jnp.isfinite(x))
+    error_if(~finite, "generator: its images L(|k><l|) are not finite (NaN or inf)")
+    x = jnp.where(finite, x, jnp.zeros_like(x))
+    tol = max(1e-6, 1e3 * float(jnp.finfo(jnp.real(x).dtype).eps)) * jnp.max(jnp.abs(x))
+    herm = jnp.max(jnp.abs(jnp.conj(jnp.swapaxes(x, -1, -2)) - jnp.swapaxes(x, 0, 1)))
+    error_if(
+        herm > tol,
+        "generator: does not preserve Hermiticity (max |L(X)† − L(X†)| = {value} over matrix units X); the "
+        "canonical form −i[K, ·] + Σ γ_k D[L_k] exists only for Hermiticity-preserving, trace-annihilating generators",
+        herm,
+    )
+    tr = jnp.max(jnp.abs(jnp.trace(x, axis1=-2, axis2=-1)))
+    error_if(
+        tr > tol,
+        "generator: does not annihilate the trace (max |Tr L(X)| = {value} over matrix units X); the canonical form "
+        "−i[K, ·] + Σ γ_k D[L_k] exists only for trace-annihilating (trace-preserving) generators",
+        tr,
+    )
 
 
 def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray:
@@ -145,6 +174,8 @@ def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray
       >>> canonical_hamiltonian(lambda r: -1j * (h @ r - r @ h), 2, trace=jnp.trace(h))  # == h
     """
     check_real_scalar(trace, "trace")
+    if stages(trace):  # traced: staged under validate="always"
+        check_finite(trace, "trace")
     dtype = _run_dtype(generator, d, trace)
     images = map_images(generator, d, dtype)
     _check_generator_images(images, d)
@@ -186,6 +217,8 @@ def canonical_form(generator: Callable, d: int, trace=0.0) -> CanonicalForm:
     Hamiltonian is :func:`canonical_hamiltonian` (``trace`` as there, also setting the precision).
     """
     check_real_scalar(trace, "trace")
+    if stages(trace):  # traced: staged under validate="always"
+        check_finite(trace, "trace")
     dtype = _run_dtype(generator, d, trace)
     images = map_images(generator, d, dtype)  # [k, l, i, j]
     _check_generator_images(images, d)
@@ -226,11 +259,13 @@ def lindblad_generator(hamiltonian, rates, jumps) -> Callable:
         raise ValueError(f"jumps must have shape (m, {d}, {d}) for a ({d}, {d}) hamiltonian; got {j_shape}")
     if r_shape != j_shape[:1]:
         raise ValueError(f"rates must have shape ({j_shape[0]},), one per jump operator; got {r_shape}")
-    check_hermitian(hamiltonian, "hamiltonian")
+    check_hermitian(hamiltonian, "hamiltonian")  # concrete: at once
+    stage_hermitian(hamiltonian, "hamiltonian")  # traced: staged under validate="always"
     check_finite(jumps, "jumps")
     check_finite(rates, "rates")
-    if is_concrete(rates) and np.iscomplexobj(np.asarray(rates)):
-        raise ValueError(f"rates must be real; got dtype {np.asarray(rates).dtype}")
+    rates_dtype = np.asarray(rates).dtype if is_concrete(rates) else np.dtype(rates.dtype)  # a tracer's dtype too
+    if np.issubdtype(rates_dtype, np.complexfloating):
+        raise ValueError(f"rates must be real; got dtype {rates_dtype}")
     hamiltonian, rates, jumps = (jnp.asarray(x) for x in (hamiltonian, rates, jumps))  # lists too
 
     @qobj_inputs("rho")

@@ -43,7 +43,9 @@ from .._validation import (
     check_real_cast,
     check_real_scalar,
     check_time_grid,
+    error_if,
     is_concrete,
+    is_numeric_tracer,
     register_checked_dataclass,
     should_validate,
     takes_model,
@@ -58,6 +60,8 @@ from ._assignment import (
     interaction_assignment,
     local_minimum_times,
     minimal_dissipation_assignment,
+    stage_hermitian,
+    stages,
     warn_quadrature_error,
 )
 from ._generator import TimeInterval, canonical_form_of_images, grid_intervals
@@ -101,7 +105,7 @@ class GlobalModel:
             if isinstance(value, (list, tuple)):  # one leaf, not a pytree of scalars: under jit a nested list
                 value = np.asarray(value)  # became a list of tracers, and np.shape failed with
                 object.__setattr__(self, name, value)  # TracerArrayConversionError
-            if should_validate(value):
+            if should_validate(value) or is_numeric_tracer(value):  # shapes of tracers too
                 if np.ndim(value) != 2:
                     raise ValueError(
                         f"{name} must be one matrix (d, d); got shape {np.shape(value)}: a GlobalModel is one "
@@ -109,14 +113,17 @@ class GlobalModel:
                     )
                 if np.shape(value)[0] < 1:
                     raise ValueError(f"{name} must be a (d, d) matrix with d >= 1; got shape {np.shape(value)}")
-                check_hermitian(value, name)
+                check_hermitian(value, name)  # concrete: at once
+                stage_hermitian(value, name)  # traced: staged under validate="always" (a NaN gave NaN heats)
         if self.drive_params is not None:
             if self.drive is None:
                 raise ValueError("drive_params: given without a drive (drive=None)")
             for leaf in jax.tree_util.tree_leaves(self.drive_params):
                 check_numeric(leaf, "drive_params", real=False)
                 check_finite(leaf, "drive_params")
-        if should_validate(self.h_interaction):
+        if all(
+            should_validate(x) or is_numeric_tracer(x) for x in (self.h_system, self.h_interaction, self.h_environment)
+        ):
             d = self.dims[0] * self.dims[1]
             if np.shape(self.h_interaction)[-2:] != (d, d):
                 raise ValueError(
@@ -256,12 +263,17 @@ def energy_assignment(
             raise TypeError(f"drive: the model calls {call}; it failed: {exc}") from None
         if shape != (d_s, d_s):
             raise ValueError(f"drive(t) must return one ({d_s}, {d_s}) matrix (d_S = {d_s}); got shape {shape}")
-        if should_validate(times):  # V(t) at every time of the grid, when concrete: a drive whose
-            values = jax.vmap(model.drive_at)(jnp.asarray(times))  # parameters are traced (jax.grad
-            if should_validate(values):  # w.r.t. its amplitude) is checked by nothing but its shape
+        if should_validate(times) or stages(times, *jax.tree_util.tree_leaves(model.drive_params)):
+            values = jax.vmap(model.drive_at)(jnp.asarray(times))  # V(t) at every time of the grid
+            if should_validate(values) and should_validate(times):
                 check_hermitian(np.asarray(values), "drive(t)")
                 if value_checks_enabled():  # eigendecompositions: skipped under validate="off"
                     check_rk4_step(model, np.asarray(times, dtype=float), np.asarray(values), substeps)
+            else:  # traced times or drive parameters: finite and Hermitian staged under validate="always" (the RK4
+                # step check needs concrete values); not where a drive parameter is NaN, reported as drive_params
+                leaves = [jnp.asarray(x) for x in jax.tree_util.tree_leaves(model.drive_params)]
+                params_finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves] + [jnp.array(True)]))
+                stage_hermitian(values, "drive(t)", when=jax.lax.stop_gradient(params_finite))
         prefix = prefix_steps(times, substeps)
         if prefix and should_validate(times) and value_checks_enabled():  # the run from t = 0 to times[0]
             start = jnp.stack([jnp.zeros_like(times[0]), times[0]])
@@ -510,6 +522,9 @@ def reduced_map(model: GlobalModel, rho_env, t) -> ReducedMap:
             f"t={float(np.asarray(t))!r}: must be >= 0, the time since the product state ρ_S ⊗ ρ_E was prepared "
             "(a negative t gave the backward map, whose generator has negative rates that are no backflow)"
         )
+    if stages(t):  # traced: a finite t >= 0, staged under validate="always"
+        t_value = jax.lax.stop_gradient(jnp.asarray(t))
+        error_if(~(t_value >= 0), "t must be a finite time >= 0; got {value}", t_value)
     rho_env = one_state(rho_env, "rho_env", model.dims[1])
     # the state sets the precision and t follows it (README "Precision"): a float32 state with any t,
     # Python or NumPy float64, runs in complex64 (jnp.asarray(t).dtype made such a run complex128)
@@ -543,6 +558,9 @@ def check_rcond(rcond, ratio: str = "σ_min/σ_max(Φ_t)") -> None:
             f"rcond={rcond!r}: must be < 1; {ratio} is at most 1, so rcond >= 1 flags every time (t = 0 too) as "
             "singular and every minimal-dissipation result would be NaN"
         )
+    if stages(rcond):  # traced: staged under validate="always"
+        r = jax.lax.stop_gradient(jnp.asarray(rcond))
+        error_if(~((r > 0) & (r < 1)), "rcond must be a finite number in (0, 1); got {value}", r)
 
 
 def generator_from_map(phi, phi_dot):
@@ -699,9 +717,12 @@ def minimal_dissipation(
     rho_s0 = jnp.asarray(rho_s0).astype(cdt)
     rho_env = jnp.asarray(rho_env).astype(cdt)
     times = jnp.asarray(times).astype(jnp.real(rho_s0).dtype)  # precision; the times follow it (README "Precision")
+    given = trace is not None
     if trace is None:
         trace = jnp.real(jnp.trace(jnp.asarray(model.h_system)))
     check_real_scalar(trace, "trace")
+    if given and stages(trace):  # staged under validate="always" (the default follows h_system, checked there)
+        check_finite(trace, "trace")
     # in the run's precision: canonical_form computes in the dtype of trace (a Python 0.0 is float64)
     trace = jnp.asarray(trace).astype(jnp.real(rho_s0).dtype)
     warn_phase_rounding(model.hamiltonian(cdt), times, times.dtype)

@@ -18,6 +18,7 @@ diverges where G(t) is singular; ``σ_min(G(t))`` is reported on the grid and th
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import math
 from functools import partial
@@ -37,6 +38,9 @@ from .._validation import (
     check_numeric,
     check_positive_int,
     check_time_grid,
+    error_if,
+    is_concrete,
+    is_numeric_tracer,
     register_checked_dataclass,
     should_validate,
     takes_model,
@@ -51,6 +55,8 @@ from ._assignment import (
     interaction_assignment,
     local_minimum_times,
     minimal_dissipation_assignment,
+    stage_hermitian,
+    stages,
     warn_quadrature_error,
 )
 from ._global import check_rcond, resolvable_rcond, warn_singular
@@ -72,6 +78,60 @@ def _bose(x):
     pos = x > 0
     xp = jnp.where(pos, x, 1.0)
     return jnp.where(pos, jnp.exp(-xp) / -jnp.expm1(-xp), 1.0 / jnp.expm1(jnp.where(pos, -1.0, x)))
+
+
+# What QuadraticReservoirs' constructor stages for traced fields under validate="always": "all"; "parameters" (β, μ
+# and the bosonic checks) where homogeneous and from_regime checked their own arguments, named, and built h1, h2 and
+# the coupling from them; "none" in swapped(), whose fields are those of a model checked already. A second staged
+# error on the same bad value (h1 for a NaN detuning, beta1 for the swapped model's beta2) would race the first
+# inside jit and could name the wrong parameter.
+_STAGE = contextvars.ContextVar("jaxthermo_quadratic_stage", default="all")
+
+
+def _constructed(cls, stage: str, *args, **kwargs):
+    """``cls(*args, **kwargs)`` with ``stage`` (:data:`_STAGE`); concrete values are checked as always."""
+    token = _STAGE.set(stage)
+    try:
+        return cls(*args, **kwargs)
+    finally:
+        _STAGE.reset(token)
+
+
+_BOSE_SPECTRUM = (
+    "h{n} − mu{n}·1 must be positive definite for a bosonic thermal state; lowest single-particle energy {value}"
+)
+
+
+def _has_shape(x) -> bool:
+    """A concrete numeric array or a numeric tracer: its shape is known (not a placeholder JAX puts in pytrees)."""
+    return should_validate(x) or is_numeric_tracer(x)
+
+
+def _check_scalars(real: dict, any_number: dict) -> None:
+    """The parameters of :meth:`QuadraticReservoirs.homogeneous` / ``from_regime``, each named in its error: a number
+    (real for those in ``real``), a scalar, finite (concrete: at once; traced: staged under ``validate == "always"``).
+    A NaN effective coupling used to be reported as ``coupling``, a NaN detuning as ``h1``."""
+    for name, value in {**real, **any_number}.items():
+        check_numeric(value, name, real=name in real)
+        if np.ndim(value) != 0:
+            raise ValueError(f"{name} must be a scalar (jax.vmap for a sweep); got shape {np.shape(value)}")
+        check_finite(value, name)
+
+
+def _stage_bosonic(h, beta, mu, n: int) -> None:
+    """Under ``validate == "always"``, with traced ``beta`` or ``h``/``mu``: stage ``beta > 0`` and ``h − mu·1``
+    positive definite (bosonic reservoir n), as checked at once for concrete values. A non-finite value is left to
+    the finiteness checks, so it is reported once."""
+    if stages(beta):
+        b = jax.lax.stop_gradient(jnp.asarray(beta))
+        error_if(jnp.isfinite(b) & ~(b > 0), f"beta{n}: a bosonic thermal state needs beta{n} > 0; got {{value}}", b)
+    if stages(h, mu):
+        h, mu = jax.lax.stop_gradient((jnp.asarray(h), jnp.asarray(mu)))
+        shifted = h - mu * jnp.eye(h.shape[0], dtype=h.dtype)
+        finite = jnp.all(jnp.isfinite(shifted))
+        safe = jnp.where(finite, shifted, jnp.eye(h.shape[0], dtype=shifted.dtype))
+        lowest = jnp.linalg.eigvalsh(0.5 * (safe + jnp.conj(safe.T)))[0]
+        error_if(finite & ~(lowest > 0), _BOSE_SPECTRUM.format(n=n, value="{value}"), lowest)
 
 
 class ModeCounts(NamedTuple):
@@ -120,18 +180,24 @@ class QuadraticReservoirs:
             check_numeric(getattr(self, name), name, real=name not in ("h1", "h2", "coupling"))
             if isinstance(getattr(self, name), (list, tuple)):  # one leaf (a nested list was a pytree of scalars,
                 object.__setattr__(self, name, np.asarray(getattr(self, name)))  # traced one by one under jit)
+        # shapes at once, also of tracers; values at once when concrete, staged under validate="always" when traced
+        # (inside jit/vmap/grad: a NaN h or a bosonic β < 0 gave finite garbage without a word)
+        stage = _STAGE.get()
         for name in ("h1", "h2"):
             value = getattr(self, name)
-            if should_validate(value):
+            if _has_shape(value):
                 shape = np.shape(value)
                 if len(shape) != 2 or shape[0] != shape[1] or shape[0] < 1:
                     raise ValueError(f"{name} must be a square (N, N) matrix with N >= 1; got shape {shape}")
                 check_hermitian(value, name)
-        if should_validate(self.coupling):
+                if stage == "all":
+                    stage_hermitian(value, name)
+        if _has_shape(self.coupling) and _has_shape(self.h1) and _has_shape(self.h2):
             n1, n2 = np.shape(self.h1)[0], np.shape(self.h2)[0]
             if np.shape(self.coupling) != (n1, n2):
                 raise ValueError(f"coupling must have shape (N1, N2) = ({n1}, {n2}); got {np.shape(self.coupling)}")
-            check_finite(self.coupling, "coupling")
+            if stage == "all" or is_concrete(self.coupling):
+                check_finite(self.coupling, "coupling")
         for name in ("beta1", "beta2", "mu1", "mu2"):
             # one β and one μ per reservoir: an array broadcast into β(h − μ·1) (a vector μ gave h − diag(μ), a
             # (N, N) β an entrywise product), a thermal state of nothing, without a word
@@ -140,7 +206,7 @@ class QuadraticReservoirs:
                     f"{name} must be one real number per reservoir (a scalar; jax.vmap for a sweep); got shape "
                     f"{np.shape(getattr(self, name))}"
                 )
-            if should_validate(getattr(self, name)):
+            if stage != "none" or is_concrete(getattr(self, name)):
                 check_finite(getattr(self, name), name)
         if self.statistics == "boson":
             for n in (1, 2):
@@ -148,12 +214,11 @@ class QuadraticReservoirs:
                 if should_validate(h) and should_validate(mu) and value_checks_enabled():
                     lowest = float(np.min(np.linalg.eigvalsh(np.asarray(h) - np.asarray(mu) * np.eye(np.shape(h)[0]))))
                     if lowest <= 0:
-                        raise ValueError(
-                            f"h{n} − mu{n}·1 must be positive definite for a bosonic thermal state; "
-                            f"lowest single-particle energy {lowest:.4g}"
-                        )
+                        raise ValueError(_BOSE_SPECTRUM.format(n=n, value=f"{lowest:.4g}"))
                 if should_validate(beta) and float(beta) <= 0:
                     raise ValueError(f"beta{n}={float(beta)}: a bosonic thermal state needs beta{n} > 0")
+                if stage != "none":
+                    _stage_bosonic(h, beta, mu, n)
 
     def replace(self, **changes) -> QuadraticReservoirs:
         """A copy with some fields changed (validated again)."""
@@ -164,8 +229,18 @@ class QuadraticReservoirs:
     def homogeneous(
         cls, n1, n2, omega1, omega2, g, gamma, beta1=1.0, beta2=1.0, mu1=0.0, mu2=0.0, statistics="fermion"
     ):
-        """All-to-all reservoirs ``h_n = ω_n·1 + g(J − 1)`` coupled by ``g_ik = γ`` ([CVS25]; docs/assignment.md)."""
+        """All-to-all reservoirs ``h_n = ω_n·1 + g(J − 1)`` coupled by ``g_ik = γ`` ([CVS25]; docs/assignment.md).
+
+        ``omega1``, ``omega2``, ``g`` (real) and ``gamma`` are scalars, finite (an error names the argument: at once
+        when concrete, staged under ``jaxthermo.config.validate == "always"`` when traced)."""
         n1, n2 = check_positive_int(n1, "n1"), check_positive_int(n2, "n2")
+        _check_scalars(dict(omega1=omega1, omega2=omega2, g=g), dict(gamma=gamma))
+        return cls._homogeneous(n1, n2, omega1, omega2, g, gamma, beta1, beta2, mu1, mu2, statistics)
+
+    @classmethod
+    def _homogeneous(cls, n1, n2, omega1, omega2, g, gamma, beta1, beta2, mu1, mu2, statistics):
+        """:meth:`homogeneous` from checked parameters: h1, h2 and the coupling are Hermitian and finite by
+        construction, so their checks are not staged again (:data:`_STAGE`)."""
         dtype = jnp.result_type(*(jnp.asarray(x) for x in (omega1, omega2, g, gamma)), float)
 
         def block(n, omega):
@@ -173,7 +248,8 @@ class QuadraticReservoirs:
             return jnp.asarray(omega, dtype) * eye + jnp.asarray(g, dtype) * (ones - eye)
 
         coupling = jnp.asarray(gamma, dtype) * jnp.ones((n1, n2), dtype=dtype)
-        return cls(block(n1, omega1), block(n2, omega2), coupling, beta1, beta2, mu1, mu2, statistics)
+        fields = (block(n1, omega1), block(n2, omega2), coupling, beta1, beta2, mu1, mu2, statistics)
+        return _constructed(cls, "parameters", *fields)
 
     @classmethod
     def from_regime(
@@ -183,14 +259,17 @@ class QuadraticReservoirs:
 
         ``ν_n = ω_n + (N_n − 1)g`` (leading eigenvalues), ``Δ = ν1 − ν2`` (``detuning``),
         ``Γ = 2√(N1 N2) γ`` (``effective_coupling``); dispersive Δ ≫ Γ, ultrastrong Δ ≪ Γ.
+        ``detuning``, ``nu2``, ``g`` (real) and ``effective_coupling`` are scalars, finite (an error names the
+        argument: at once when concrete, staged under ``jaxthermo.config.validate == "always"`` when traced).
         """
         n1, n2 = check_positive_int(n1, "n1"), check_positive_int(n2, "n2")
+        _check_scalars(dict(detuning=detuning, nu2=nu2, g=g), dict(effective_coupling=effective_coupling))
         nu1 = nu2 + detuning
         omega1 = nu1 - (n1 - 1) * g
         omega2 = nu2 - (n2 - 1) * g
         # a Python float (weakly typed): np.sqrt's float64 scalar made float32 parameters a float64 model
         gamma = effective_coupling / (2.0 * math.sqrt(n1 * n2))
-        return cls.homogeneous(n1, n2, omega1, omega2, g, gamma, beta1, beta2, mu1, mu2, statistics)
+        return cls._homogeneous(n1, n2, omega1, omega2, g, gamma, beta1, beta2, mu1, mu2, statistics)
 
     # ------------------------------------------------------------------ single-particle objects
     @property
@@ -223,8 +302,7 @@ class QuadraticReservoirs:
 
     def swapped(self) -> QuadraticReservoirs:
         """The same model with the roles of reservoirs 1 and 2 exchanged."""
-        return dataclasses.replace(
-            self,
+        fields = dict(
             h1=self.h2,
             h2=self.h1,
             coupling=dagger(jnp.asarray(self.coupling)),
@@ -233,6 +311,7 @@ class QuadraticReservoirs:
             mu1=self.mu2,
             mu2=self.mu1,
         )
+        return _constructed(dataclasses.replace, "none", self, **fields)
 
     # ------------------------------------------------------------------ dynamics
     def energetics(
