@@ -80,6 +80,29 @@ def as_array(x, name: str = "input", dims=None):
     return arr
 
 
+def refuse_qobj_generator(generator, d: int) -> None:
+    """``TypeError`` naming ``generator`` if it is a QuTiP ``Qobj``. A ``Qobj`` is callable (``L(rho)`` applies a
+    superoperator to a ``Qobj``), so it passed the callable check of a generator ρ ↦ L(ρ) and failed inside QuTiP
+    ("Only defined for quantum objects", blamed on ``d``). A QuTiP superoperator (``qutip.liouvillian``) acts on
+    column-stacked vectors, ``vec(X)[i + j*d] = X[i, j]``, jaxthermo's on row-stacked ones
+    (``vec(X)[i*d + j] = X[i, j]``, docs/conventions.md); the message gives the function to pass instead."""
+    if not is_qobj(generator):
+        return
+    kind = getattr(generator, "type", "")
+    if kind == "super":
+        raise TypeError(
+            f"generator: a QuTiP superoperator (type 'super', dims {generator.dims}) is not a generator here; "
+            f"jaxthermo takes a JAX-traceable function rho -> L(rho) of a ({d}, {d}) array. QuTiP's superoperators act "
+            "on column-stacked vectors (vec(X)[i + j*d] = X[i, j]), so with S = L.full() pass "
+            f"lambda rho: (S @ rho.T.reshape({d * d})).reshape({d}, {d}).T"
+        )
+    raise TypeError(
+        f"generator: a QuTiP {dict(oper='operator').get(kind, kind or 'Qobj')} is not a generator; jaxthermo takes a JAX-traceable function "
+        f"rho -> L(rho) of a ({d}, {d}) array (for a Hamiltonian H: lambda rho: -1j * (h @ rho - rho @ h) with "
+        "h = H.full())"
+    )
+
+
 def to_qobj(x, dims=None):
     """A state or operator (array (d, d) or a batch (..., d, d)) as QuTiP ``Qobj`` (a list for a batch).
 

@@ -195,3 +195,32 @@ def test_information_functions_check_the_qobj_tensor_order():
     other = qutip.tensor(r3, qutip.thermal_dm(2, 0.5))
     assert abs(float(jt.relative_entropy(a, other)) - qutip.entropy_relative(a, other)) < 1e-12
     assert abs(float(jt.trace_distance(a, other)) - qutip.tracedist(a, other)) < 1e-12
+
+
+def test_a_qutip_superoperator_is_refused_as_a_generator_with_the_column_stacking_named():
+    """A Qobj is callable, so qutip.liouvillian(...) passed the callable check of canonical_hamiltonian and failed
+    inside QuTiP ("d=2: the generator does not act on (2, 2) matrices (Only defined for quantum objects.)")."""
+    lindbladian = qutip.liouvillian(0.5 * qutip.sigmaz(), [qutip.destroy(2)])
+    for f in (jt.canonical_hamiltonian, jt.canonical_form):
+        with pytest.raises(TypeError, match="generator: a QuTiP superoperator") as info:
+            f(lindbladian, 2)
+        message = str(info.value)
+        assert "column-stacked" in message and "d=2" not in message
+    # the function the message suggests gives the Hamiltonian part of the Lindbladian, 0.5 σ_z in QuTiP's basis
+    s, d = lindbladian.full(), 2
+    k = jt.canonical_hamiltonian(lambda rho: (s @ rho.T.reshape(d * d)).reshape(d, d).T, d)
+    np.testing.assert_allclose(k, 0.5 * qutip.sigmaz().full(), atol=1e-12)
+    with pytest.raises(TypeError, match="generator: a QuTiP operator is not a generator"):
+        jt.canonical_hamiltonian(qutip.sigmaz(), 2)
+
+
+def test_a_superoperator_matrix_message_names_no_private_function():
+    """The (d², d²)-array message pointed at jaxthermo._superoperators.apply_superoperator, a private name; it now
+    spells out the row-major convention, and the function it suggests works."""
+    h = np.array([[1.0, 0.5], [0.5, -1.0]])
+    s = np.asarray(jt.superoperator(lambda r: -1j * (h @ r - r @ h), 2))
+    with pytest.raises(TypeError, match="generator: must be a callable") as info:
+        jt.canonical_hamiltonian(s, 2)
+    assert "_superoperators" not in str(info.value) and "row-major" in str(info.value)
+    k = jt.canonical_hamiltonian(lambda rho: (s @ rho.reshape(4)).reshape(2, 2), 2)
+    np.testing.assert_allclose(k, h, atol=1e-12)

@@ -27,7 +27,7 @@ import numpy as np
 from .._deprecation import deprecated_alias, warn_deprecated
 from .._dtypes import complex_dtype_for
 from .._qudit import commutator, dagger
-from .._qutip import qobj_inputs
+from .._qutip import qobj_inputs, refuse_qobj_generator
 from .._superoperators import apply_superoperator, lindblad_dissipator, map_images, superoperator
 from .._validation import (
     check_dimension,
@@ -77,11 +77,13 @@ def _check_generator_dimension(generator: Callable, d: int):
     """``ValueError`` naming ``d`` unless ``generator`` maps (d, d) arrays to (d, d) arrays (shapes
     only); returns the shape and dtype of the image of a complex64 matrix."""
     check_dimension(d, "d")
+    refuse_qobj_generator(generator, d)  # a QuTiP Qobj is callable (its __call__ applies a superoperator)
     if not callable(generator):  # a (d², d²) matrix (exact_generator's) was blamed on d ("does not act on (d, d)")
         raise TypeError(
             f"generator: must be a callable ρ ↦ L(ρ) on ({d}, {d}) arrays; got {type(generator).__name__} of shape "
-            f"{np.shape(generator)}. For a superoperator matrix S (row-major vec, e.g. exact_generator's) pass "
-            "functools.partial(jaxthermo._superoperators.apply_superoperator, S)"
+            f"{np.shape(generator)}. For a superoperator matrix S acting on row-major vectorised matrices "
+            f"(vec(X)[i*d + j] = X[i, j], e.g. exact_generator's) pass "
+            f"lambda rho: (S @ rho.reshape({d * d})).reshape({d}, {d})"
         )
     try:
         out = jax.eval_shape(generator, jax.ShapeDtypeStruct((d, d), jnp.complex64))
