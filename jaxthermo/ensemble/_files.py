@@ -50,10 +50,12 @@ class FileInUseError(RuntimeError):
 
 
 class CheckpointMismatch(ValueError):
-    """A checkpoint written by a different run. ``differences`` {item: (this run's value, the
-    checkpoint's)} names what differs where the file can tell (empty where it cannot: a file written
-    before checkpoints recorded their run, and statistics of the same shapes), so that a caller can
-    say it in its own terms (``jaxthermo run`` names its configuration keys)."""
+    """A checkpoint written by another run (a ``ValueError``): ``differences`` {item: (this run's, the file's)}
+    names what differs, e.g. ``seed`` or ``n_configs``.
+
+    ``differences`` is empty where the file cannot tell (a file written before checkpoints recorded their run,
+    and statistics of the same shapes); a caller can say it in its own terms (``jaxthermo run`` names its
+    configuration keys)."""
 
     def __init__(self, path, differences, message):
         super().__init__(message)
