@@ -51,10 +51,10 @@ superoperator_matrix = deprecated_alias(
 def as_function(superop) -> Callable:
     """Deprecated: the map X ↦ reshape(S @ vec(X)) of a (d², d²) superoperator matrix S.
 
-    Use ``functools.partial(jaxthermo._superoperators.apply_superoperator, S)``.
+    Use ``lambda X: (S @ X.reshape(d * d)).reshape(d, d)`` (row-major vec, vec(X)[i·d + j] = X[i, j]).
     """
     warn_deprecated(
-        "jaxthermo.assignment.as_function", "functools.partial(jaxthermo._superoperators.apply_superoperator, S)"
+        "jaxthermo.assignment.as_function", "lambda X: (S @ X.reshape(d * d)).reshape(d, d) (row-major vec)"
     )
     return partial(apply_superoperator, jnp.asarray(superop))
 
