@@ -419,16 +419,20 @@ def _held(chunks) -> str:
     return "an unreadable checkpoint" if chunks is None else f"{chunks} finished chunks"
 
 
-def remove_checkpoint(path) -> str | None:
+def remove_checkpoint(path, check=None) -> str | None:
     """Remove a checkpoint under its lock; returns what it held (``None``: another run holds it, and it
-    stays). The checkpoint of a run still going on in the same folder is never removed."""
+    stays). The checkpoint of a run still going on in the same folder is never removed. ``check(chunks,
+    configs)`` (:func:`_finished_work`) sees what it holds under the lock first and may refuse by raising."""
     lock = lock_for(path)
     try:
         _acquire(lock, path, "checkpoint", 0)
     except FileInUseError:
         return None
     try:
-        held = _held(_finished_work(path)[0])
+        chunks, configs = _finished_work(path)
+        if check is not None:
+            check(chunks, configs)
+        held = _held(chunks)
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
     finally:
@@ -444,27 +448,24 @@ def discard_checkpoint(path, log=print, restart=False) -> None:
     be continued). A ConfigError also if a run still going on in the same folder holds it (it used to be
     deleted, and only then was the new run refused as in use)."""
     folder = os.path.dirname(path) or "."
-    lock = lock_for(path)
-    try:
-        _acquire(lock, path, "checkpoint", 0)
-    except FileInUseError:
-        raise cfgmod.ConfigError(
-            f"[study] out: {folder} is in use by another run, which holds {path} "
-            f"(lock {path}.lock); wait for it to finish or choose another output folder"
-        ) from None
-    try:
-        chunks, configs = _finished_work(path)
+    finished = []
+
+    def refuse_finished(chunks, configs):
+        finished.append(chunks)
         if chunks and not restart:
             count = "" if configs is None else f" ({configs} configurations)"
             raise cfgmod.ConfigError(
                 f"[study] out: {folder} holds {chunks} finished chunks{count} of an earlier run in {path}; "
                 "run with --resume to continue them, or with --restart to discard them and start again"
             )
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(path)
-    finally:
-        lock.release()
-    log(f"{'--restart: ' if chunks else ''}discarded {path} ({_held(chunks)} of an earlier run)")
+
+    held = remove_checkpoint(path, check=refuse_finished)
+    if held is None:
+        raise cfgmod.ConfigError(
+            f"[study] out: {folder} is in use by another run, which holds {path} "
+            f"(lock {path}.lock); wait for it to finish or choose another output folder"
+        )
+    log(f"{'--restart: ' if finished[0] else ''}discarded {path} ({held} of an earlier run)")
 
 
 def _grid_points(axes):
