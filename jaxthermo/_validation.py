@@ -179,6 +179,35 @@ def is_numeric_tracer(x) -> bool:
     return isinstance(x, jax.core.Tracer) and jnp.issubdtype(x.dtype, jnp.number)
 
 
+def stages(*values) -> bool:
+    """True under ``jaxthermo.config.validate == "always"`` when one of ``values`` is a numeric tracer: the checks of
+    parameters that run at once on concrete values are then staged into the computation
+    (:func:`error_if`, ``jax.debug.callback``) and stop it with an error naming the parameter."""
+    return _runtime_checks() and any(is_numeric_tracer(v) for v in values)
+
+
+def stage_hermitian(h, name: str, atol: float = 1e-10, when=True) -> None:
+    """A traced matrix (..., d, d), under ``validate == "always"``: finite, and Hermitian by the rule of
+    :func:`check_hermitian` (max |h − h†| ≤ ``atol`` · max |h_ij|, ``atol`` at least 100 ε of
+    its precision), staged; an error names ``name``. ``when`` (a traced boolean) limits the checks to runs where it
+    holds: False where what ``h`` is computed from is reported already (a NaN drive parameter), so a run stops with
+    one error. Nothing for concrete values (checked at once elsewhere)."""
+    if not stages(h):
+        return
+    h = jax.lax.stop_gradient(jnp.asarray(h))
+    if jnp.issubdtype(h.dtype, jnp.inexact):
+        atol = max(atol, 100 * float(jnp.finfo(h.dtype).eps))
+    finite = jnp.all(jnp.isfinite(h))
+    error_if(when & ~finite, f"{name} must be finite; found {{value}}", jnp.ravel(h))
+    safe = jnp.where(finite, h, jnp.zeros_like(h))  # a non-finite h is reported above, once
+    err = jnp.max(jnp.abs(safe - jnp.conj(jnp.swapaxes(safe, -1, -2))))
+    error_if(
+        when & (err > atol * jnp.max(jnp.abs(safe))),
+        f"{name} is not Hermitian: max |{name} - {name}†| = {{value}}",
+        err,
+    )
+
+
 def _check_traced_state(rho, name, dim, atol):
     if rho.ndim < 2 or rho.shape[-1] != rho.shape[-2]:
         raise ValueError(f"{name} must have shape (..., d, d); got {rho.shape}")

@@ -22,7 +22,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._config import config
 from .._deprecation import deprecated_alias
 from .._quadrature import composite_gauss_legendre, cumulative_error_estimate, cumulative_integral
 from .._validation import (
@@ -31,8 +30,6 @@ from .._validation import (
     check_positive_int,
     check_real_scalar,
     check_time_grid,
-    error_if,
-    is_numeric_tracer,
     should_validate,
 )
 
@@ -272,33 +269,3 @@ def refine_times(times, centers, half_width, points: int = 201):
     grid = np.concatenate([times, *extra]) if extra else times
     grid = grid[(grid >= times[0]) & (grid <= times[-1])]
     return np.unique(grid)
-
-
-# ---------------------------------------------------------------------- staged checks of traced parameters
-def stages(*values) -> bool:
-    """True under ``jaxthermo.config.validate == "always"`` when one of ``values`` is a numeric tracer: the checks of
-    model C's parameters that run at once on concrete values are then staged into the computation
-    (:func:`jaxthermo._validation.error_if`, ``jax.debug.callback``) and stop it with an error naming the parameter."""
-    return config.validate == "always" and any(is_numeric_tracer(v) for v in values)
-
-
-def stage_hermitian(h, name: str, atol: float = 1e-10, when=True) -> None:
-    """A traced matrix (..., d, d), under ``validate == "always"``: finite, and Hermitian by the rule of
-    :func:`jaxthermo._validation.check_hermitian` (max |h − h†| ≤ ``atol`` · max |h_ij|, ``atol`` at least 100 ε of
-    its precision), staged; an error names ``name``. ``when`` (a traced boolean) limits the checks to runs where it
-    holds: False where what ``h`` is computed from is reported already (a NaN drive parameter), so a run stops with
-    one error. Nothing for concrete values (checked at once elsewhere)."""
-    if not stages(h):
-        return
-    h = jax.lax.stop_gradient(jnp.asarray(h))
-    if jnp.issubdtype(h.dtype, jnp.inexact):
-        atol = max(atol, 100 * float(jnp.finfo(h.dtype).eps))
-    finite = jnp.all(jnp.isfinite(h))
-    error_if(when & ~finite, f"{name} must be finite; found {{value}}", jnp.ravel(h))
-    safe = jnp.where(finite, h, jnp.zeros_like(h))  # a non-finite h is reported above, once
-    err = jnp.max(jnp.abs(safe - jnp.conj(jnp.swapaxes(safe, -1, -2))))
-    error_if(
-        when & (err > atol * jnp.max(jnp.abs(safe))),
-        f"{name} is not Hermitian: max |{name} - {name}†| = {{value}}",
-        err,
-    )

@@ -37,8 +37,9 @@ from .._validation import (
     check_time_grid,
     error_if,
     is_concrete,
+    stage_hermitian,
+    stages,
 )
-from ._assignment import stage_hermitian, stages
 
 generator_images = deprecated_alias(
     map_images, "jaxthermo.assignment._generator.generator_images", "jaxthermo._superoperators.map_images"

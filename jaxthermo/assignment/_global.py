@@ -48,6 +48,8 @@ from .._validation import (
     is_numeric_tracer,
     register_checked_dataclass,
     should_validate,
+    stage_hermitian,
+    stages,
     takes_model,
     value_checks_enabled,
 )
@@ -60,8 +62,6 @@ from ._assignment import (
     interaction_assignment,
     local_minimum_times,
     minimal_dissipation_assignment,
-    stage_hermitian,
-    stages,
     warn_quadrature_error,
 )
 from ._generator import TimeInterval, canonical_form_of_images, grid_intervals

@@ -43,6 +43,8 @@ from .._validation import (
     is_numeric_tracer,
     register_checked_dataclass,
     should_validate,
+    stage_hermitian,
+    stages,
     takes_model,
     value_checks_enabled,
 )
@@ -55,8 +57,6 @@ from ._assignment import (
     interaction_assignment,
     local_minimum_times,
     minimal_dissipation_assignment,
-    stage_hermitian,
-    stages,
     warn_quadrature_error,
 )
 from ._global import check_rcond, resolvable_rcond, warn_singular
