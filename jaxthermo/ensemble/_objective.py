@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Callable
 from functools import partial
 from typing import NamedTuple
@@ -285,6 +286,19 @@ def _concrete_seed(seed) -> int:
     return check_seed(seed)
 
 
+def _warn_if_nan(mean, observable) -> None:
+    """A ``RuntimeWarning`` naming the observable when a concrete mean is NaN (the observable was NaN, or
+    +∞ and −∞, in some configuration); a traced mean (under ``jit``/``grad`` of the caller) passes as is."""
+    if is_concrete(mean) and bool(jnp.isnan(mean)):
+        name = observable if isinstance(observable, str) else getattr(observable, "__name__", repr(observable))
+        warnings.warn(
+            f"ensemble_mean: the mean of observable {name!r} is NaN: its value was NaN, or +inf in some "
+            "configurations and -inf in others",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def ensemble_mean(
     model,
     rho0,
@@ -332,7 +346,8 @@ def ensemble_mean(
     Returns:
       The scalar mean (a JAX array), or :class:`~jaxthermo.EnsembleMean` with ``stderr=True``. An
       observable that is +∞ (−∞) in some configuration has the mean +∞ (−∞), NaN if both signs or a NaN
-      occur (NumPy's float64 mean of the same values), and a NaN standard error.
+      occur (NumPy's float64 mean of the same values), and a NaN standard error; a NaN mean of a call
+      outside ``jit``/``grad`` also gives a ``RuntimeWarning`` naming the observable.
 
     Example:
       >>> model = InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=Gaussian(0.1))
@@ -380,6 +395,7 @@ def ensemble_mean(
     # inputs were checked above and δ comes from a validated law: no run-time checks in the traced program
     with config.override(validate="eager"), jax.threefry_partitionable(True):  # the engine's draws
         out = fn(model, rho0, seed, np.int64(n_configs))
+    _warn_if_nan(out[0] if stderr else out, observable)
     if stderr:
         return EnsembleMean(out[0], out[1], n_configs)
     return out

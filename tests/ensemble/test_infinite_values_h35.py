@@ -12,6 +12,8 @@ made an overflowed spread NaN (∞·0). Padding configurations are masked by a s
 zero weight, 0·∞ = NaN, was safe only through XLA's rewrite of it into a select): guarded below.
 """
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -71,10 +73,20 @@ def test_ensemble_mean_of_infinite_values_is_numpys_mean(name, chunk_size):
     cuts = tuple(float(c) for c in np.percentile(w, [20, 50, 80]))
     f = lambda w_n: OBSERVABLES[name](w_n, *cuts)
     want_mean, want_se = _numpy_mean_and_stderr(np.asarray(f(jnp.asarray(w))))
-    out = jt.ensemble_mean(
-        model, RHO0, N, N_CONFIGS, observable=lambda rho, w_n, q_n: f(w_n), chunk_size=chunk_size, stderr=True
-    )
+
+    def observable(rho, w_n, q_n):
+        return f(w_n)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = jt.ensemble_mean(model, RHO0, N, N_CONFIGS, observable=observable, chunk_size=chunk_size, stderr=True)
     _assert_like_numpy(out.mean, want_mean, rtol=1e-11)
+    # a NaN mean (a NaN, or both infinities) is named in a RuntimeWarning; an infinite or finite one is not
+    said = [str(c.message) for c in caught if issubclass(c.category, RuntimeWarning)]
+    if np.isnan(want_mean):
+        assert len(said) == 1 and "mean of observable 'observable' is NaN" in said[0], said
+    else:
+        assert not said, said
     _assert_like_numpy(out.stderr, want_se, rtol=1e-9)
 
 
