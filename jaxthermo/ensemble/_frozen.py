@@ -34,7 +34,7 @@ from ..inhomogeneous import (
     trajectory,
 )
 from ._engine import check_model
-from ._objective import EnsembleMean, mean_over_configurations, objective_chunks
+from ._objective import EnsembleMean, mean_over_configurations, objective_chunks, warn_if_nan
 from ._sampling import MAX_CONFIGS, sample_chunk
 
 
@@ -67,7 +67,8 @@ def frozen_ensemble_mean(
     Returns:
       :class:`EnsembleMean` ``(mean, stderr, n_configs)``, differentiable in the model's parameters.
       Each leaf is its own mean: a leaf that is +∞ (−∞) in some configuration has the mean +∞ (−∞), NaN
-      if both signs or a NaN occur (NumPy's float64 mean of the same values), and a NaN standard error.
+      if both signs or a NaN occur (NumPy's float64 mean of the same values), and a NaN standard error;
+      NaN means of a call outside ``jit``/``grad`` also give a ``RuntimeWarning`` naming the leaves.
 
     ``observable`` is traced at every call (so what it reads is read afresh); for a sweep over the
     model's parameters compile the call once: ``f = jax.jit(lambda m: frozen_ensemble_mean(m, rho0,
@@ -112,6 +113,7 @@ def _frozen_mean(model, rho0, key, n_configs, n_steps, observable, chunk_size, d
         else:  # traced at every call anyway: the chunks n_configs needs, no padding
             chunk = min(chunk_size, n_configs)
             out = _frozen_mean_traced(*args, n_configs, n_steps, chunk, -(-n_configs // chunk), draw_dtype)
+    warn_if_nan(out.mean, "frozen_ensemble_mean", getattr(observable, "function", observable))  # the user's
     return EnsembleMean(out.mean, out.stderr, n_configs)
 
 

@@ -286,13 +286,21 @@ def _concrete_seed(seed) -> int:
     return check_seed(seed)
 
 
-def _warn_if_nan(mean, observable) -> None:
-    """A ``RuntimeWarning`` naming the observable when a concrete mean is NaN (the observable was NaN, or
-    +∞ and −∞, in some configuration); a traced mean (under ``jit``/``grad`` of the caller) passes as is."""
-    if is_concrete(mean) and bool(jnp.isnan(mean)):
+def warn_if_nan(mean, caller: str, observable) -> None:
+    """A ``RuntimeWarning`` naming the observable (and the leaves of a pytree one) when a concrete mean has
+    NaN entries: the observable was NaN, or +∞ and −∞, in some configuration. A traced mean (under
+    ``jit``/``grad`` of the caller) passes as is."""
+    leaves = jax.tree_util.tree_flatten_with_path(mean)[0]
+    bad = [
+        jax.tree_util.keystr(path)
+        for path, leaf in leaves
+        if is_concrete(leaf) and bool(jnp.any(jnp.isnan(jnp.asarray(leaf))))
+    ]
+    if bad:
         name = observable if isinstance(observable, str) else getattr(observable, "__name__", repr(observable))
+        where = f" (leaves {', '.join(bad)})" if bad != [""] else ""
         warnings.warn(
-            f"ensemble_mean: the mean of observable {name!r} is NaN: its value was NaN, or +inf in some "
+            f"{caller}: the mean of observable {name!r}{where} is NaN: its value was NaN, or +inf in some "
             "configurations and -inf in others",
             RuntimeWarning,
             stacklevel=3,
@@ -395,7 +403,7 @@ def ensemble_mean(
     # inputs were checked above and δ comes from a validated law: no run-time checks in the traced program
     with config.override(validate="eager"), jax.threefry_partitionable(True):  # the engine's draws
         out = fn(model, rho0, seed, np.int64(n_configs))
-    _warn_if_nan(out[0] if stderr else out, observable)
+    warn_if_nan(out[0] if stderr else out, "ensemble_mean", observable)
     if stderr:
         return EnsembleMean(out[0], out[1], n_configs)
     return out

@@ -108,6 +108,27 @@ def test_frozen_ensemble_mean_of_a_pytree_with_infinite_leaves():
     assert out.mean["per_step"].shape == (N,) and np.all(np.isfinite(out.mean["per_step"]))
 
 
+def test_a_nan_leaf_of_frozen_ensemble_mean_is_named_in_a_warning():
+    """A leaf that is NaN in some configurations has a NaN mean (NumPy's) and a RuntimeWarning names it, not
+    the finite leaf beside it."""
+    model, key = _model(), jax.random.key(11)
+    w = _total_work(model, RHO0, N, np.arange(N_CONFIGS), key=key)
+
+    def observable(traj):
+        w_n = jnp.sum(traj.work)
+        return {"bad": jnp.where(w_n > 0, jnp.nan, w_n), "finite": w_n}
+
+    with pytest.warns(
+        RuntimeWarning,
+        match=r"frozen_ensemble_mean: the mean of observable 'observable' "
+        r"\(leaves \['bad'\]\) is NaN",
+    ) as caught:
+        out = jt.frozen_ensemble_mean(model, RHO0, key, N_CONFIGS, N, observable, chunk_size=32)
+    assert len([c for c in caught if issubclass(c.category, RuntimeWarning)]) == 1
+    assert np.any(w > 0) and np.isnan(out.mean["bad"])
+    np.testing.assert_allclose(out.mean["finite"], w.mean(), rtol=1e-11)
+
+
 def test_an_infinite_padding_configuration_never_enters_the_mean():
     """A configuration p ≥ n_configs, computed only as padding of the last chunk of 16, would be +∞; the
     configurations 0…n−1 are finite, so the mean and its gradient are theirs, finite (a guard: the old
