@@ -44,9 +44,20 @@ from .._validation import (
 generator_images = deprecated_alias(
     map_images, "jaxthermo.assignment._generator.generator_images", "jaxthermo._superoperators.map_images"
 )
-superoperator_matrix = deprecated_alias(
-    superoperator, "jaxthermo.assignment.superoperator_matrix", "jaxthermo._superoperators.superoperator"
+SUPEROPERATOR_RECIPE = (
+    "jnp.stack([L(E).reshape(d * d) for E in jnp.eye(d * d, dtype=complex).reshape(d * d, d, d)], axis=1) "
+    "(row-major vec: column i is the image of the matrix unit E_i)"
 )
+
+
+def superoperator_matrix(linear_map: Callable, d: int, dtype=jnp.complex128) -> jnp.ndarray:
+    """Deprecated: the (d², d²) matrix S of a linear map L on (d, d) arrays, vec(L(X)) = S vec(X).
+
+    Use ``jnp.stack([L(E).reshape(d * d) for E in jnp.eye(d * d, dtype=complex).reshape(d * d, d, d)],
+    axis=1)`` (row-major vec, vec(X)[i·d + j] = X[i, j]).
+    """
+    warn_deprecated("jaxthermo.assignment.superoperator_matrix", SUPEROPERATOR_RECIPE)
+    return superoperator(linear_map, d, dtype)
 
 
 def as_function(superop) -> Callable:
