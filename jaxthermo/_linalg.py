@@ -102,7 +102,10 @@ def divided_differences(f, w):
     few units for ``exp``, ``|λ_i − λ_j| ≲ min λ/2`` for ``log`` and powers, whose branch point is
     0, ≲ 1 for the Bose/Fermi occupations, whose poles are 2πik), and coincident eigenvalues
     (``f'(λ)``). Far pairs and pairs across a kink of ``f`` (a clip, the edge of a support) take the
-    quotient. docs/information.md §6.
+    quotient, as does a pair whose integral the quotient refutes (they differ by more than 64 times
+    their error estimates together): an ``f'`` steeper than the nodes resolve (a cold Fermi edge or Gibbs
+    weight, ``λ⁰`` on a support) vanishes at every node, and both rules "converged" on 0 where
+    ``f(λ_i) ≠ f(λ_j)``. docs/information.md §6.
     """
     dtype = w.dtype
     eps = jnp.finfo(dtype).eps
@@ -119,7 +122,12 @@ def divided_differences(f, w):
     safe = jnp.where(coincide, 1.0, diff)
     quotient = (fa - fb) / safe
     quotient_err = 2 * eps * (jnp.abs(fa) + jnp.abs(fb)) / jnp.abs(safe)
-    use_quadrature = coincide | (q_err <= 64 * eps * jnp.abs(q16)) | (q_err <= quotient_err)
+    better = (q_err <= 64 * eps * jnp.abs(q16)) | (q_err <= quotient_err)
+    # an f' too steep for the nodes (a cold Fermi edge or Gibbs weight, λ⁰ on a support) vanishes or
+    # underflows at all of them: q8 = q16 ≈ 0 "converge" on 0 while f(λ_i) ≠ f(λ_j); the quotient, within
+    # its rounding estimate of f[λ_i, λ_j], refutes such an integral
+    consistent = jnp.abs(q16 - quotient) <= 64 * (quotient_err + q_err + eps * jnp.abs(q16))
+    use_quadrature = coincide | (better & consistent)
     return jnp.where(use_quadrature, q16, quotient)
 
 
