@@ -13,8 +13,9 @@ Importing jaxthermo sets five documented global policies:
   XLA's CPU thread pool, which can deadlock when several such calls run concurrently
   (docs/xla_cpu_hangs.md). It must be in place before JAX creates its CPU backend; if the backend
   already exists, a warning says so;
-* ``jax_num_cpu_devices = os.cpu_count()`` (one CPU device per core, so :func:`jaxthermo.ensemble`
-  shards over every core by default), only if JAX's backend has not started yet and the user has
+* ``jax_num_cpu_devices`` = the cores this process may use (its CPU affinity: ``taskset``, a SLURM
+  allocation; ``os.cpu_count()`` where the platform does not say; one CPU device per core, so
+  :func:`jaxthermo.ensemble` shards over every core by default), only if JAX's backend has not started yet and the user has
   not chosen a device count (``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``, the
   ``JAX_NUM_CPU_DEVICES`` environment variable, or ``jax.config.update("jax_num_cpu_devices", n)``
   before importing jaxthermo). Affects only the CPU platform (accelerators are unchanged);
@@ -28,6 +29,7 @@ import os as _os
 
 from ._runtime import cpu_has_avx512 as _cpu_has_avx512
 from ._runtime import lapack_splits_batches as _lapack_splits_batches
+from ._runtime import usable_cpu_count as _usable_cpu_count
 from ._runtime import with_vector_width as _with_vector_width
 
 _XLA_SCHEDULER_FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
@@ -63,9 +65,9 @@ if (
     and "xla_force_host_platform_device_count" not in _os.environ.get("XLA_FLAGS", "")
     and "JAX_NUM_CPU_DEVICES" not in _os.environ
     and _jax.config.jax_num_cpu_devices == -1
-    and (_os.cpu_count() or 1) > 1
+    and _usable_cpu_count() > 1
 ):
-    _jax.config.update("jax_num_cpu_devices", _os.cpu_count())
+    _jax.config.update("jax_num_cpu_devices", _usable_cpu_count())
 
 _jax.config.update("jax_enable_x64", True)
 _jax.config.update("jax_default_matmul_precision", "highest")

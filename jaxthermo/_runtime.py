@@ -16,8 +16,11 @@ processors with AVX-512. On such processors jaxthermo asks for 512-bit vectors a
 ensemble engine's default call then runs ×1.15–1.2 faster for a qubit and ≈ ×1.1 for a qutrit on an
 AMD EPYC with AVX-512 (benchmarks/RESULTS_ensemble.md). Only the generated loops' vector width
 changes: results agree to rounding (the lanes of a vectorised sum group differently).
+
+**Usable cores** (:func:`usable_cpu_count`): the CPU device count jaxthermo gives JAX at import.
 """
 
+import os
 import re
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -53,6 +56,17 @@ lapack_splits_batches = splits_lapack_batches(installed_jaxlib())
 
 # XLA flag asking for 512-bit vectors in the CPU code XLA generates (module docstring)
 VECTOR_WIDTH_FLAG = "--xla_cpu_prefer_vector_width=512"
+
+
+def usable_cpu_count() -> int:
+    """The cores this process may run on: its CPU affinity (``taskset``, SLURM ``--cpus-per-task``, cgroup
+    cpusets; ``os.process_cpu_count`` from Python 3.13, ``os.sched_getaffinity`` on Linux), else
+    ``os.cpu_count()``. ``os.cpu_count()`` alone counts the machine's cores: a job given 1 of 64 got 64
+    CPU devices competing for one core."""
+    counter = getattr(os, "process_cpu_count", None)
+    if counter is None and hasattr(os, "sched_getaffinity"):
+        counter = lambda: len(os.sched_getaffinity(0))
+    return (counter or os.cpu_count)() or 1
 
 
 def cpuinfo_has_avx512(cpuinfo: str) -> bool:

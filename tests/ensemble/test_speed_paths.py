@@ -21,6 +21,7 @@ import pytest
 
 import jaxthermo as jt
 from jaxthermo._information import log_thermal_populations
+from jaxthermo._runtime import usable_cpu_count
 from jaxthermo.ensemble._divergences import (
     classical_divergences,
     eigvalsh3,
@@ -342,7 +343,7 @@ CHILD = "import os, jax{pre}; import jaxthermo; print(len(jax.devices('cpu')))"
 @pytest.mark.parametrize(
     "env, pre, expected",
     [
-        pytest.param({}, "", os.cpu_count(), id="default-every-core"),
+        pytest.param({}, "", usable_cpu_count(), id="default-every-core"),
         pytest.param({"XLA_FLAGS": "--xla_force_host_platform_device_count=3"}, "", 3, id="xla-flags"),
         pytest.param({"JAX_NUM_CPU_DEVICES": "1"}, "", 1, id="env-var"),
         pytest.param({}, "; jax.config.update('jax_num_cpu_devices', 1)", 1, id="config"),
@@ -351,6 +352,15 @@ CHILD = "import os, jax{pre}; import jaxthermo; print(len(jax.devices('cpu')))"
 )
 def test_one_cpu_device_per_core(env, pre, expected):
     assert int(fresh_python(CHILD.format(pre=pre), env).split()[-1]) == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is a Linux call")
+def test_cpu_devices_follow_the_process_affinity():
+    """A process confined to one core (taskset, a SLURM allocation) gets one CPU device, not one per core of
+    the machine (os.cpu_count(): 2 devices on 1 usable core before)."""
+    one_core = "; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})"
+    assert int(fresh_python(CHILD.format(pre=one_core), {}).split()[-1]) == 1
+    assert usable_cpu_count() == len(os.sched_getaffinity(0))
 
 
 @pytest.mark.parametrize("d", [3, 5])
