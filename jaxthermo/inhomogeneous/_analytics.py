@@ -525,9 +525,8 @@ def collision_number_scaling(
     decay = jnp.exp(-c + 0.5 * c * jnp.abs(gap) ** 2)  # entry jk of ρ̄_N − τ̄, in modulus, N → ∞
     d_limit = float(trace_distance(tau_bar + decay * (rho0 - tau_bar), tau_bar))
     rdt = np.dtype(real_dtype_for(rho0.dtype))  # the state's precision (float32 in, float32 out)
-    return CollisionScaling(
-        n_values, thetas.astype(rdt), np.array(works, rdt), np.array(dists, rdt), w_limit, d_limit, w_small
-    )
+    limits = (rdt.type(x) for x in (w_limit, d_limit, w_small))  # NumPy scalars of the state's precision
+    return CollisionScaling(n_values, thetas.astype(rdt), np.array(works, rdt), np.array(dists, rdt), *limits)
 
 
 def _work_limit(model, rho0, tau_bar, c, distribution):

@@ -120,3 +120,7 @@ def test_collision_number_scaling_keeps_float32():
     for name in ("theta", "accumulated_work", "trace_distance"):
         assert getattr(out32, name).dtype == np.float32, name
         np.testing.assert_allclose(getattr(out32, name), getattr(out64, name), rtol=1e-5, atol=3e-7)
+    # the N → ∞ limits too (work_limit came back np.float64, the others Python floats)
+    for name in ("work_limit", "trace_distance_limit", "work_limit_small_sigma"):
+        assert isinstance(getattr(out32, name), np.float32) and isinstance(getattr(out64, name), float), name
+        np.testing.assert_allclose(getattr(out32, name), getattr(out64, name), rtol=1e-5, atol=3e-7)
