@@ -158,6 +158,9 @@ def work_density(model: InhomogeneousReservoir, rho, y, distribution=None):
       rho: system state before the collision (2, 2); only p0 enters.
       y: points (...,).
       distribution: G(δ) with a ``pdf`` (default ``model.distribution``).
+
+    In float32 the relative error grows near the edge y* as ≈ ε (q0/|q0 − p0|)·|y*|/|y − y*| (10⁻³ at
+    0.1 % of |y*|; docs/inhomogeneous.md §13): evaluate there in float64.
     """
     _warn_outside_validity(model, distribution, "work_density")
     return quadratic_density(quadratic_coefficients(model, rho, "work"), _pdf(model, distribution), y)
@@ -165,7 +168,9 @@ def work_density(model: InhomogeneousReservoir, rho, y, distribution=None):
 
 @model_a
 def heat_density(model: InhomogeneousReservoir, rho, y, distribution=None):
-    """Analytic density ``G_Q(y)`` of the heat into the system, y = Q/(g0 sin²θ), qubits, either kind."""
+    """Analytic density ``G_Q(y)`` of the heat into the system, y = Q/(g0 sin²θ), qubits, either kind.
+
+    float32 near the support's edge: as :func:`work_density` (docs/inhomogeneous.md §13)."""
     _warn_outside_validity(model, distribution, "heat_density")
     return quadratic_density(quadratic_coefficients(model, rho, "heat"), _pdf(model, distribution), y)
 
