@@ -18,3 +18,4 @@ def test_two_process_example_matches_one_process():
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "global devices 4" in proc.stdout
     assert "W_N histograms identical: True" in proc.stdout
+    assert "unequal: []" in proc.stdout  # every statistic of the two result files, not only <W_r>
