@@ -24,6 +24,7 @@ from .._qutip import qobj_inputs
 from .._superoperators import superoperator
 from .._validation import check_density_matrix, check_time_grid, error_if, is_concrete, value_checks_enabled
 from ._model import (
+    at_state_precision,
     batch_shapes,
     centered,
     complex_dtype,
@@ -53,6 +54,7 @@ def dissipator(model, rho) -> jnp.ndarray:
     ρ may carry leading batch axes (kept); a batch of models is refused (use :func:`map_over_models`),
     and so is a ρ that is not a density matrix of dimension d_S (``ValueError`` naming ``rho``).
     """
+    model = at_state_precision(model, rho)
     require_single_species(model, "dissipator")
     return _dissipator(model, system_state(model, rho, "dissipator"))
 
@@ -83,6 +85,7 @@ def master_equation_rhs(model, rho) -> jnp.ndarray:
       rho: system state (..., d_S, d_S), a (batch of) density matrices (``ValueError`` naming
         ``rho`` otherwise); leading batch axes are kept.
     """
+    model = at_state_precision(model, rho)
     return _master_equation_rhs(model, system_state(model, rho, "master_equation_rhs"))
 
 
@@ -134,6 +137,7 @@ def propagate(model, rho0, times) -> jnp.ndarray:
     Returns:
       (..., T, d_S, d_S).
     """
+    model = at_state_precision(model, rho0)
     d = model.dims[0]
     if np.ndim(rho0) > 2:
         raise ValueError(

@@ -189,6 +189,28 @@ def complex_dtype(model) -> Any:
     return complex_dtype_for(jnp.result_type(*[x.dtype for x in leaves]))
 
 
+def at_state_precision(model, rho):
+    """``model`` in the lower of its precision and the state's, for every public function taking ρ: a float32/complex64
+    (or narrower) ρ with a float64 model gives the model with its array fields cast to float32 (complex fields to
+    complex64), so the call computes what the float32 model computes, number for number; a float32 model stays float32
+    whatever ρ. README "Precision": the state's precision sets the result's and nothing promotes silently (a complex64
+    ρ with the default float64 model gave complex128 results). Python scalars (β, λ, τ as floats) are weakly typed and
+    left as they are; ρ itself is cast by :func:`system_state`."""
+    dtype = getattr(rho, "dtype", None)  # a Qobj (complex128) or a list (float64) never lowers the precision
+    if is_qobj(rho) or dtype is None or not jnp.issubdtype(dtype, jnp.inexact):
+        return model
+    if jnp.finfo(dtype).bits > 32 or jnp.finfo(complex_dtype(model)).bits <= 32:
+        return model
+
+    def narrow(x):
+        if not hasattr(x, "dtype"):
+            return x
+        low = jnp.complex64 if jnp.issubdtype(x.dtype, jnp.complexfloating) else jnp.float32
+        return x.astype(np.dtype(low)) if isinstance(x, (np.ndarray, np.generic)) else jnp.asarray(x).astype(low)
+
+    return jax.tree_util.tree_map(narrow, model)  # rebuilt without __post_init__: checked once, at construction
+
+
 @model_b
 def thermal_ancilla(model) -> jnp.ndarray:
     """``ρ_A^th = e^{−βH_A}/Z_A`` (d_A, d_A).

@@ -30,6 +30,7 @@ from .._validation import check_positive_int
 from ._model import (
     _collision_unitary,
     ancilla_state,
+    at_state_precision,
     centered,
     check_ancilla_positive,
     check_collision_phase,
@@ -65,6 +66,7 @@ def collide(model, rho, n_species: int = 1) -> CoherentCollision:
     carry leading batch axes (kept in every output); a batch of models, and a ρ_S that is not a
     (batch of) density matrices of dimension d_S, are refused (``ValueError``).
     """
+    model = at_state_precision(model, rho)
     rho, n_species = collision_inputs(model, rho, "collide", n_species)
     return _collide(model, rho, n_species)
 
@@ -111,6 +113,7 @@ def stroboscopic_step(model, rho) -> StroboscopicStep:
       :class:`StroboscopicStep` ``(system, ancilla, joint)``, shapes (..., d_S, d_S), (..., d_A, d_A),
       (..., d_S d_A, d_S d_A); it unpacks like a tuple.
     """
+    model = at_state_precision(model, rho)
     rho, _ = collision_inputs(model, rho, "stroboscopic_step")
     c = _collide(model, rho)
     return StroboscopicStep(c.system, c.ancilla, c.joint)
@@ -127,6 +130,7 @@ def cycle(model, rho) -> CoherentCollision:
     the cycle is ``result.system[-1]``. Species with different ancilla dimensions d_A are allowed:
     then ``ancilla`` and ``joint`` are tuples of per-species arrays (the other fields are stacked).
     """
+    model = at_state_precision(model, rho)
     rho = system_state(model, rho, "cycle")
     check_ancilla_positive(model)
     for s in model.species:
@@ -197,7 +201,8 @@ def stroboscopic_trajectory(
         (N/k + 2)·d_S² numbers instead of (N + 1)·d_S² (10⁶ collisions need not hold 10⁶ states). Default 1:
         every state.
 
-    The carry keeps the model's complex dtype (float32 models stay complex64).
+    The carry keeps the run's complex dtype, the lower of the model's and ρ0's (a float32 model or a complex64 ρ0
+    stays complex64).
     """
     kwargs = dict(deprecated, **({} if n_steps is None else {"n_steps": n_steps}))
     n_steps = renamed_keyword(kwargs, "n_collisions", "n_steps", "stroboscopic_trajectory").pop("n_steps", None)
@@ -205,6 +210,7 @@ def stroboscopic_trajectory(
         raise TypeError(f"stroboscopic_trajectory() got unexpected keyword arguments {sorted(kwargs)}")
     if n_steps is None:
         raise TypeError("stroboscopic_trajectory() missing the number of collisions n_steps")
+    model = at_state_precision(model, rho0)
     system_state(model, rho0, "stroboscopic_trajectory", "rho0")
     check_ancilla_positive(model)
     for s in model.species:

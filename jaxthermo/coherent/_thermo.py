@@ -38,6 +38,7 @@ from ._master import _dissipator, _master_equation_rhs, _species_generator, cohe
 from ._model import (
     _pinching_parts,
     ancilla_state,
+    at_state_precision,
     centered,
     centered_eigh,
     check_ancilla_positive,
@@ -88,12 +89,14 @@ def coherent_work_rate(model, rho) -> jnp.ndarray:
     (per-species values then have shape (..., m)); a batch of models is refused with ``ValueError``
     (use :func:`~jaxthermo.coherent.map_over_models`), and so is a ρ that is not a (batch of) density
     matrices of dimension d_S (``ValueError`` naming ``rho``)."""
+    model = at_state_precision(model, rho)
     return _per_species(model, _coherent_work, system_state(model, rho, "coherent_work_rate"))
 
 
 @model_b
 def incoherent_heat_rate(model, rho) -> jnp.ndarray:
     """``Q̇_inc = Tr[H_S D(ρ)]`` ([WCCM] eq. (12)): scalar, or (m,) per species."""
+    model = at_state_precision(model, rho)
     return _per_species(model, _incoherent_heat, system_state(model, rho, "incoherent_heat_rate"))
 
 
@@ -102,12 +105,14 @@ def ancilla_heat_rate(model, rho) -> jnp.ndarray:
     """``Q̇_j = −(Ẇ_C^j + Q̇_inc^j)``: energy flowing into the ancillae of each species per unit time
     in the limit τ → 0 ([WCCM] eq. (19)); computed from the species' own generator. The sign is
     [WCCM]'s Q_A (``ancilla_heat``), the opposite of heat into the system."""
+    model = at_state_precision(model, rho)
     return _per_species(model, _ancilla_heat, system_state(model, rho, "ancilla_heat_rate"))
 
 
 @model_b
 def energy_rate(model, rho) -> jnp.ndarray:
     """``d⟨H_S⟩/dt = Tr[H_S ρ̇]`` from the master equation (the left side of [WCCM] eq. (13))."""
+    model = at_state_precision(model, rho)
     return _energy_rate(model, system_state(model, rho, "energy_rate"))
 
 
@@ -127,6 +132,7 @@ def entropy_rate(model, rho) -> jnp.ndarray:
     states in the energy basis, populations e^{−βΔE} ≪ 1e-12 included) has every eigenvalue enter with
     its logarithm; otherwise eigenvalues below the rounding floor ``min(16dε, 1e-12)·‖ρ‖`` are its
     kernel (docs/information.md §4, docs/coherent.md §7)."""
+    model = at_state_precision(model, rho)
     return _entropy_rate(model, system_state(model, rho, "entropy_rate"))
 
 
@@ -139,6 +145,7 @@ def entropy_production_rate(model, rho) -> jnp.ndarray:
     """``Π = Ṡ(ρ_S) − Σ_j β_j Q̇_inc^j`` ([WCCM] eqs. (17), (20)): scalar per state (batch axes of ρ kept).
 
     +∞ (with NaN derivatives) where :func:`entropy_rate` is +∞."""
+    model = at_state_precision(model, rho)
     rho = system_state(model, rho, "entropy_production_rate")
     q = jnp.stack([_incoherent_heat(s, rho) for s in model.species], axis=-1)
     betas = jnp.stack([as_real(s.beta, complex_dtype(s)) for s in model.species])
@@ -151,6 +158,7 @@ def free_energy_rate(model, rho) -> jnp.ndarray:
 
     −∞ (with NaN derivatives) where :func:`entropy_rate` is +∞. At β = 0 (infinite temperature) the limit
     β → 0⁺: ∓∞ by the sign of Ṡ, and d⟨H_S⟩/dt where Ṡ = 0."""
+    model = at_state_precision(model, rho)
     require_single_species(model, "free_energy_rate")
     rho = system_state(model, rho, "free_energy_rate")
     beta = as_real(model.beta, complex_dtype(model))
@@ -283,6 +291,7 @@ def collision_thermodynamics(model, rho, n_species: int = 1) -> CollisionThermod
     mode over the whole tuple at once (``jax.jacrev``) spreads the NaN to every row (a zero cotangent
     times NaN), so take ``jax.jacfwd`` there.
     """
+    model = at_state_precision(model, rho)
     rho, n_species = collision_inputs(model, rho, "collision_thermodynamics", n_species)
     out, eta, _ = _collision_thermodynamics(model, rho, n_species)
     _warn_outside_expansion(eta)
@@ -300,6 +309,7 @@ def cycle_thermodynamics(model, rho) -> CollisionThermodynamics:
     S(ρ_{A_1…A_m}'‖⊗_j ρ_{A_j}) = ΔS_S − Σ_j Tr[(ρ_{A_j}' − ρ_{A_j}) log ρ_{A_j}] ≥ 0, and Σ/τ → Π of
     :func:`entropy_production_rate` as τ → 0 ([WCCM] eqs. (3), (20); docs/coherent.md §9).
     """
+    model = at_state_precision(model, rho)
     rho = system_state(model, rho, "cycle_thermodynamics")
     check_ancilla_positive(model)
     for s in model.species:
