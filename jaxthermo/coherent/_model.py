@@ -203,7 +203,7 @@ def at_state_precision(model, rho):
         return model
 
     def narrow(x):
-        if not hasattr(x, "dtype"):
+        if not hasattr(x, "dtype") or not jnp.issubdtype(x.dtype, jnp.inexact):  # integers and flags stay
             return x
         low = jnp.complex64 if jnp.issubdtype(x.dtype, jnp.complexfloating) else jnp.float32
         return x.astype(np.dtype(low)) if isinstance(x, (np.ndarray, np.generic)) else jnp.asarray(x).astype(low)
