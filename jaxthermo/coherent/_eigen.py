@@ -141,6 +141,10 @@ class EigenoperatorCoupling:
         check_hermitian(H_A, "H_A")
         self._check_beta(beta)
         L, A, g = self._arrays()
+        rho = jnp.asarray(rho)
+        if jnp.issubdtype(rho.dtype, jnp.inexact) and jnp.finfo(rho.dtype).bits < jnp.finfo(L.dtype).bits:
+            # the lower of the coupling's and ρ's precision, as model B's functions (a complex64 ρ gave complex128)
+            L, A, g = (x.astype(complex_dtype_for(rho.dtype)) for x in (L, A, g))
         rho_th = gibbs_state(jnp.asarray(H_A).astype(A.dtype), beta)
         jumps = jnp.concatenate([g[:, None, None] * dagger(L), jnp.conj(g)[:, None, None] * L])
         baths = jnp.concatenate([A, dagger(A)])

@@ -152,3 +152,17 @@ def test_float64_and_float32_models_keep_their_behaviour(name, which):
     for a, b in zip(_leaves(fn(m32, rho)), _leaves(fn(m32, rho.astype(jnp.complex64))), strict=True):
         assert a.dtype in (np.complex64, np.float32)
         np.testing.assert_array_equal(a, b)
+
+
+def test_eigenoperator_dissipator_takes_the_lower_precision():
+    """``EigenoperatorCoupling.dissipator`` (a method, outside at_state_precision) with a complex64 ρ and the
+    default float64 coupling: complex64, within 20 ε₃₂ of the float64 dissipator of the same ρ (its entries are
+    O(g²) = O(1) sums of a few products); a complex128 ρ keeps complex128."""
+    from jaxthermo.coherent import qubit_coupling
+
+    coupling, model = qubit_coupling(omega=1.2, g=0.7), jt.qubit_example(omega=1.2, g=0.7, beta=1.5)
+    rho = jnp.asarray([[0.7, 0.2 - 0.1j], [0.2 + 0.1j, 0.3]], jnp.complex64)
+    d32 = coupling.dissipator(rho, model.H_A, 1.5)
+    d64 = coupling.dissipator(rho.astype(jnp.complex128), model.H_A, 1.5)
+    assert d32.dtype == jnp.complex64 and d64.dtype == jnp.complex128
+    np.testing.assert_allclose(np.asarray(d32), np.asarray(d64), atol=20 * np.finfo(np.float32).eps)
