@@ -28,6 +28,37 @@ def fresh_python(code: str, env: dict) -> str:
     return out.stdout
 
 
+def free_port() -> str:
+    """A TCP port of localhost that was free a moment ago (for a jax.distributed coordinator)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return str(s.getsockname()[1])
+
+
+def processes_together(argvs, env=None, timeout=240, cwd=None):
+    """``python argv`` for every argv at once (the processes of one jax.distributed run), on CPU with one
+    device each (``env`` on top); their exit codes and (stdout, stderr). Killed after ``timeout`` s: processes
+    that wait for each other forever fail the test instead of hanging the suite."""
+    full = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
+    full.update(PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=1")
+    full.update(env or {})
+    procs = [
+        subprocess.Popen(
+            [sys.executable, *argv], env=full, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for argv in argvs
+    ]
+    try:
+        outputs = [p.communicate(timeout=timeout) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    return [p.returncode for p in procs], outputs
+
+
 # tests of the CPU devices' programs (the suite's 4 forced host devices: chunk sizes, compiled-program counts)
 # where the default backend is an accelerator (a GPU run of the suite): skipped there, not weakened here
 # (a condition string, evaluated in the test's module when it runs: importing the helpers starts no backend)

@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 
+from . import _distributed
 from ._plotting import MissingPlotDependency, require_matplotlib
 
 
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     _checkpoint_options(run, "a killed ensemble")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--no-plot", action="store_true", help="skip summary.png (no matplotlib needed)")
+    _distributed.add_options(run)
 
     ens = sub.add_parser("ensemble", help="quick model-A ensemble from options (same outputs as `run`)")
     ens.add_argument("--d", type=int, default=2, help="qudit dimension (default 2)")
@@ -99,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     _checkpoint_options(ens, "a killed run")
     ens.add_argument("--no-progress", action="store_true", help="no progress bar")
     ens.add_argument("--no-plot", action="store_true", help="skip summary.png (no matplotlib needed)")
+    _distributed.add_options(ens)
 
     init = sub.add_parser("init", help="write a commented example study (study.toml)")
     init.add_argument("path", nargs="?", default="study.toml", help="the file to write (default: study.toml)")
@@ -166,12 +169,15 @@ def _run_config(raw: dict, args, command: str) -> int:
     cfg = None
     try:
         cfg = resolve(raw)
+        _distributed.check_study(cfg)
         _prepare(not args.no_plot)
-        if args.resume and cfg["study"]["study"] == "ensemble":
+        writer = _distributed.is_writer()  # only process 0 of a distributed run checks and writes files
+        if args.resume and writer and cfg["study"]["study"] == "ensemble":
             checkpoint = os.path.join(cfg["study"]["out"], "checkpoint.npz")
             if not os.path.exists(checkpoint):
                 print(f"jaxthermo {command}: --resume: no {checkpoint} to continue; starting from the beginning")
-        run_study(cfg, progress=not args.no_progress, resume=args.resume, restart=args.restart, plot=not args.no_plot)
+        progress = not args.no_progress and writer
+        run_study(cfg, progress=progress, resume=args.resume, restart=args.restart, plot=not args.no_plot)
     except ConfigError as err:
         message = str(err)
         if command == "ensemble":
@@ -286,16 +292,29 @@ def main(argv=None) -> int:
         return 2
     import warnings
 
+    distributed = _distributed.requested(args, parser.subcommands[args.command].error)
+    if distributed:  # before JAX computes anything (the compilation cache below only sets options)
+        from .config import ConfigError
+
+        try:
+            _distributed.initialize(args, args.command)
+        except ConfigError as err:
+            print(f"jaxthermo {args.command}: error: {err}", file=sys.stderr)
+            return 2
     if args.command != "init":  # the commands that compute: keep their compiled programs on disk
         from ._compilation_cache import use_compilation_cache
         from ._log_filter import drop_cache_load_messages
 
         if use_compilation_cache() is not None:
             drop_cache_load_messages()  # jaxlib's two log lines per program loaded from the cache
-    with warnings.catch_warnings(), _signals_as_interrupts(args.command):
+    # jax.distributed: SIGTERM is left to JAX's preemption notifier (the run goes on; README)
+    signals = contextlib.nullcontext() if distributed else _signals_as_interrupts(args.command)
+    status = 1
+    with warnings.catch_warnings(), signals:
         warnings.showwarning = _show_warning(args.command)
         try:
-            return _command(args)
+            status = _command(args)
+            return status
         except KeyboardInterrupt as err:
             print(f"\njaxthermo {args.command}: {_stopped(err)}", file=sys.stderr)
             return _interrupted_status(err)
@@ -309,6 +328,9 @@ def main(argv=None) -> int:
                 file=sys.stderr,
             )
             return 1
+        finally:
+            if distributed:  # a process that stops before computing tells the others (no-op once agreed)
+                _distributed.agree(refused=status != 0)
 
 
 def _command(args) -> int:

@@ -28,6 +28,7 @@ from .._validation import check_density_matrix
 from ..ensemble._files import CheckpointMismatch, FileInUseError, _acquire, lock_for, write_atomically
 from ..inhomogeneous._model import check_representable
 from . import config as cfgmod
+from ._distributed import agree, is_writer, share_line
 from ._output import check_output_folder
 
 NETCDF_ENGINE = "h5netcdf"
@@ -347,12 +348,13 @@ def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, lo
         check_density_matrix(rho0, "rho0", dim=model.d)  # a one-line error, not the engine's traceback
     run, seed = cfg["run"], int(cfg["study"]["seed"])
     kw = _engine_kwargs(cfg)
+    checkpoint = None
+    if cfg["study"]["study"] == "ensemble" and out is not None:
+        checkpoint = os.path.join(out, "checkpoint.npz")  # process 0's (the engine reads and writes it there)
+        if not resume and is_writer() and os.path.exists(checkpoint):
+            discard_checkpoint(checkpoint, log, restart=restart)
+    agree(refused=False)  # a distributed run: every process is ready, or all stop here
     if cfg["study"]["study"] == "ensemble":
-        checkpoint = None
-        if out is not None:
-            checkpoint = os.path.join(out, "checkpoint.npz")
-            if not resume and os.path.exists(checkpoint):
-                discard_checkpoint(checkpoint, log, restart=restart)
         try:
             res = jt.ensemble(
                 model,
@@ -633,7 +635,11 @@ def run_study(cfg, *, progress=True, resume=False, restart=False, plot=True, log
         raise cfgmod.ConfigError(
             f'--resume: supported for study = "ensemble" only (study = {study!r} is not checkpointed)'
         )
-    check_output_folder(out, OUTPUTS)
+    writer = is_writer()  # a distributed run's other processes compute their share and write nothing
+    if writer:
+        check_output_folder(out, OUTPUTS)
+    else:
+        log(share_line())
     n_configs = cfg["run"]["n_configs"] if study == "ensemble" else None
     with _finish_chunk_before_stopping(study == "ensemble", n_configs, out):
         v = versions()
@@ -641,6 +647,8 @@ def run_study(cfg, *, progress=True, resume=False, restart=False, plot=True, log
         if study in ("ensemble", "sweep"):
             _, ds = run_model_a(cfg, progress=progress, resume=resume, restart=restart, out=out, log=log)
             _Stop.results = True  # a stop asked for from here on waits for the outputs (none lost)
+            if not writer:
+                return None
         elif study == "coherent_scan":
             ds = coherent_scan(cfg, progress)
             ds.attrs.update(_attrs(cfg))

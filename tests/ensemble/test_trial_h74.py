@@ -14,7 +14,7 @@ import pytest
 import jaxthermo as jt
 from jaxthermo.ensemble._files import CheckpointMismatch, FileFormatError
 
-from ..helpers import ROOT, fresh_python
+from ..helpers import ROOT, free_port, fresh_python, processes_together
 
 RHO0 = np.diag([0.8, 0.2])
 GRID = {"theta": [0.2, 0.5], "n_steps": [6, 9]}  # two N: one checkpoint file per N
@@ -113,32 +113,11 @@ WORKER = textwrap.dedent(
 
 def _two_processes(tmp_path, checkpoints):
     """WORKER as processes 0 and 1 of one jax.distributed run (one CPU device each), process i given the
-    checkpoint path ``checkpoints[i]``; their exit codes and (stdout, stderr). Killed after 240 s: a run
-    whose processes wait for each other forever fails here instead of hanging the suite."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        port = str(s.getsockname()[1])
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
-    env.update(PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=1")
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(i), port, str(checkpoints[i]), str(tmp_path / f"out{i}.npz")],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    try:
-        outputs = [p.communicate(timeout=240) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    return [p.returncode for p in procs], outputs
+    checkpoint path ``checkpoints[i]``; their exit codes and (stdout, stderr) (:func:`processes_together`)."""
+    port = free_port()
+    return processes_together(
+        [["-c", WORKER, str(i), port, str(checkpoints[i]), str(tmp_path / f"out{i}.npz")] for i in range(2)]
+    )
 
 
 @pytest.mark.slow
