@@ -49,25 +49,18 @@ def _alone(argv, timeout=120):
     return proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - start
 
 
-@pytest.mark.slow  # two processes that import and compile: ~15 s on 2 cores
-def test_two_processes_write_the_results_of_one_process_and_only_process_zero_writes(tmp_path):
-    config = _study(tmp_path)
-    outs = [tmp_path / "p0", tmp_path / "host1" / "p1"]
-    codes, outputs = _two(config, outs, "--no-progress")
-    assert codes == [0, 0], [err[-2000:] for _, err in outputs]
-    assert "wrote" in outputs[0][0] and "wrote" not in outputs[1][0]
-    assert "process 1 of 2: computing its share; process 0 writes the results" in outputs[1][0]
-    assert not (tmp_path / "host1").exists()  # process 1 neither needs nor creates an output folder
-    assert sorted(p.name for p in outs[0].iterdir() if not p.name.endswith(".lock")) == [
-        "config.resolved.toml",
-        "results.nc",
-    ]
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory):
+    """results.nc of STUDY + RUN by one process (the independent route: this process's 4 CPU devices)."""
+    tmp = tmp_path_factory.mktemp("one")
+    assert cli.main(["run", _study(tmp), "--out", str(tmp / "out"), "--no-plot", "--no-progress"]) == 0
+    return tmp / "out" / "results.nc"
 
-    single = tmp_path / "single"  # the independent route: this process's 4 CPU devices, no jax.distributed
-    assert cli.main(["run", config, "--out", str(single), "--no-plot", "--no-progress"]) == 0
+
+def _same_results(path, reference, chunks_resumed=0):
     with (
-        xr.open_dataset(outs[0] / "results.nc", engine="h5netcdf") as two,
-        xr.open_dataset(single / "results.nc", engine="h5netcdf") as one,
+        xr.open_dataset(path, engine="h5netcdf") as two,
+        xr.open_dataset(reference, engine="h5netcdf") as one,
     ):
         assert set(two.data_vars) == set(one.data_vars) and len(one.data_vars) > 10
         for name in one.data_vars:
@@ -77,6 +70,56 @@ def test_two_processes_write_the_results_of_one_process_and_only_process_zero_wr
             else:  # the histograms' counts
                 np.testing.assert_array_equal(a, b, err_msg=name)
         assert two.attrs["n_configs"] == one.attrs["n_configs"] == 300
+        assert (two.attrs["n_processes"], two.attrs["n_devices"], two.attrs["chunks_resumed"]) == (2, 2, chunks_resumed)
+
+
+def _only_process_zero_wrote(tmp_path, outs, outputs):
+    assert "wrote" in outputs[0][0] and "wrote" not in outputs[1][0]
+    assert "process 1 of 2: computing its share; process 0 writes the results" in outputs[1][0]
+    assert not (tmp_path / "host1").exists()  # process 1 neither needs nor creates an output folder
+    assert sorted(p.name for p in outs[0].iterdir() if not p.name.endswith(".lock")) == [
+        "config.resolved.toml",
+        "results.nc",
+    ]
+
+
+@pytest.mark.slow  # two processes that import and compile: ~15 s on 2 cores
+def test_two_processes_write_the_results_of_one_process_and_only_process_zero_writes(tmp_path, one_process):
+    outs = [tmp_path / "p0", tmp_path / "host1" / "p1"]
+    codes, outputs = _two(_study(tmp_path), outs, "--no-progress")
+    assert codes == [0, 0], [err[-2000:] for _, err in outputs]
+    _only_process_zero_wrote(tmp_path, outs, outputs)
+    _same_results(outs[0] / "results.nc", one_process)
+
+
+@pytest.mark.slow
+def test_two_processes_resume_the_checkpoint_of_process_zero(tmp_path, one_process, monkeypatch):
+    """A run stopped after 2 of its 5 chunks, then resumed by two processes: process 0's pre-checks pass (its
+    checkpoint is there, so no "--resume: no checkpoint"), its checkpoint is sent to process 1 (which has no
+    folder), the 3 chunks left are computed and the results are those of an uninterrupted run."""
+    import jaxthermo as jt
+
+    config, outs = _study(tmp_path), [tmp_path / "p0", tmp_path / "host1" / "p1"]
+    engine = jt.ensemble
+
+    def stops_after_chunk_1(*args, callback=None, **kw):
+        def check(chunk, done):
+            callback(chunk, done)
+            if chunk == 1:
+                raise KeyboardInterrupt
+
+        return engine(*args, callback=check, **kw)
+
+    monkeypatch.setattr(jt, "ensemble", stops_after_chunk_1)
+    assert cli.main(["run", config, "--out", str(outs[0]), "--no-plot", "--no-progress"]) == 130
+    monkeypatch.undo()
+    with np.load(outs[0] / "checkpoint.npz") as z:
+        assert int(z["configs_done"]) == 128
+    codes, outputs = _two(config, outs, "--no-progress", "--resume")
+    assert codes == [0, 0], [err[-2000:] for _, err in outputs]
+    assert "--resume: no " not in outputs[0][0] + outputs[1][0]  # nothing said about a missing checkpoint
+    _only_process_zero_wrote(tmp_path, outs, outputs)
+    _same_results(outs[0] / "results.nc", one_process, chunks_resumed=2)
 
 
 @pytest.mark.slow
