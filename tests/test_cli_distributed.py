@@ -194,3 +194,15 @@ def test_scans_are_refused_naming_distributed(tmp_path, example, study):
     assert code == 2, err[-2000:]
     assert f"--distributed: [study] study = {study!r} runs on one process" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_main_called_after_jax_computed_says_so_in_one_line(tmp_path, capsys):
+    """cli.main from Python after JAX started its backend: JAX's RuntimeError as one line, status 2."""
+    import jax
+
+    jax.devices()  # the backend is started: jax.distributed.initialize refuses before doing anything
+    argv = ["run", _study(tmp_path), "--coordinator", f"localhost:{free_port()}", "--num-processes", "1"]
+    assert cli.main(argv + ["--process-id", "0", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jaxthermo run: error: --coordinator: jax.distributed.initialize() must be called before")
+    assert not (tmp_path / "o").exists()

@@ -120,10 +120,14 @@ def initialize(args, command: str) -> None:
     try:
         jax.distributed.initialize(initialization_timeout=timeout + 30, **kw)  # the watchdog speaks first
     except ValueError as err:  # no cluster detected: JAX asks for the coordinator's address
+        if kw:
+            raise cfgmod.ConfigError(f"--coordinator {args.coordinator}: {err}") from err
         raise cfgmod.ConfigError(
             f"--distributed: JAX detected no cluster (SLURM, Open MPI, ...; {err}); elsewhere give "
             "--coordinator HOST:PORT --num-processes N --process-id I"
         ) from err
+    except RuntimeError as err:  # main() called again, or after JAX computed, in one Python process
+        raise cfgmod.ConfigError(f"{'--coordinator' if kw else '--distributed'}: {err}") from err
     finally:
         watchdog.cancel()
     _State.active, _State.agreed = True, False
