@@ -232,7 +232,7 @@ def _wrt(ds) -> list:
 
 def _derivative(ds, name, quantity) -> str:
     """``∂⟨W_N⟩/∂θ = 0.0123 ± 0.0004 energy/rad`` at r = N (± 1 s.e.) of one point of a run; a parameter
-    with several entries (a θ schedule) by its range and variable."""
+    with several entries (a θ schedule) by the range of its entries."""
     field = {"work": "cumulative_work", "divergence": "divergence"}[quantity]
     mean, var = ds[f"{_SENSITIVITY}{name}_mean_{field}"], ds[f"{_SENSITIVITY}{name}_var_{field}"]
     if quantity == "divergence":
@@ -242,12 +242,10 @@ def _derivative(ds, name, quantity) -> str:
         label = "⟨W_N⟩"
         mean, var = _at_last(mean, "collision"), _at_last(var, "collision")
     units = ds[f"{_SENSITIVITY}{name}_mean_{field}"].attrs.get("units", "")
+    units = f"({units})" if units == "dimensionless" else units
     symbol = _symbol(name)
     if mean.ndim:  # ∂/∂θ_s of a schedule: N numbers
-        return (
-            f"∂{label}/∂{symbol}_s, s = 1…{mean.size}: {float(mean.min()):.4g} … {float(mean.max()):.4g} {units} "
-            f"({_SENSITIVITY}{name}_mean_{field})"
-        )
+        return f"∂{label}/∂{symbol}_s, s = 1…{mean.size}: {float(mean.min()):.4g} … {float(mean.max()):.4g} {units}"
     se = float(np.sqrt(var / int(ds.attrs["n_configs"])))
     return f"∂{label}/∂{symbol} = {float(mean):.4g} ± {se:.2g} {units}"
 
