@@ -240,7 +240,7 @@ def _sensitivity_descriptions(result) -> dict:
             if stat in ("mean", "var") and isinstance(getattr(sens, f.name), np.ndarray):
                 plain = _DESCRIPTIONS.get(f"mean_{field}", "mean system state ρ̄_r" if field == "state" else field)
                 text = (
-                    f"∂/∂{name}: {plain}"
+                    f"∂/∂{name} of {f.name}: {plain}"
                     if stat == "mean"
                     else f"variance over configurations of the per-configuration ∂/∂{name} of {field}{se}"
                 )
