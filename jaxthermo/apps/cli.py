@@ -40,6 +40,11 @@ def _count(text: str) -> int:
     return int(value)
 
 
+def _names(text: str) -> list:
+    """``theta,sigma`` as ["theta", "sigma"] (checked against the model by the study: [run] wrt)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def _parser() -> argparse.ArgumentParser:
     from .figures import DEFAULT_OUT as FIGURES_OUT
     from .figures import FIGURES as FIGURE_NAMES
@@ -97,6 +102,13 @@ def _parser() -> argparse.ArgumentParser:
     ens.add_argument("--steps", type=_count, default=100, help="collisions N (default 100)")
     ens.add_argument("--configs", type=_count, default=10_000, help="configurations, e.g. 1e6 (default 1e4)")
     ens.add_argument("--seed", type=int, default=0, help="integer seed of the configurations (default 0)")
+    ens.add_argument(
+        "--wrt",
+        type=_names,
+        default=[],
+        help="derivatives of every statistic with respect to these comma-separated parameters, e.g. theta,sigma "
+        "(theta, beta, g0, sigma, deltas; default none)",
+    )
     ens.add_argument("--out", default="ensemble-output", help="output folder (default ensemble-output)")
     _checkpoint_options(ens, "a killed run")
     ens.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -143,6 +155,7 @@ ENSEMBLE_OPTIONS = {
     "[distribution] sigma": "--sigma",
     "[run] n_steps": "--steps",
     "[run] n_configs": "--configs",
+    "[run] wrt": "--wrt",
     "[study] seed": "--seed",
     "[study] out": "--out",
     "[initial_state]": "--rho0",
@@ -391,7 +404,7 @@ def _command(args) -> int:
                 "model": {"d": args.d, "beta": args.beta, "g0": args.g0, "theta": args.theta, "kind": args.kind},
                 "distribution": {"name": "gaussian", "sigma": args.sigma},
                 "initial_state": {"name": args.rho0},
-                "run": {"n_steps": args.steps, "n_configs": args.configs},
+                "run": {"n_steps": args.steps, "n_configs": args.configs, "wrt": args.wrt},
             }
             return _run_config(raw, args, "ensemble")
     except (MissingPlotDependency, ImportError) as err:

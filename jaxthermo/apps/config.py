@@ -128,6 +128,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
             positive=True,
         ),
         "dtype": Key("float64", (str,), "precision", ("float64", "float32")),
+        "wrt": Key(
+            [],
+            LIST,
+            'derivatives of every statistic, in the same pass, w.r.t. these parameters, e.g. ["theta", "sigma"]: '
+            'theta, beta, g0, the law\'s sigma/width/delta, g_int (coupling = "exact"), "deltas" (∂/∂δ_r); [] = none',
+        ),
     },
     "grid": {},  # sweep: {parameter: [values]} — checked against GRID_PARAMETERS
     # ---------------------------------------------------------------- model B
@@ -339,6 +345,9 @@ def _check_run(run):
             )
     run["alphas"] = [float(a) for a in run["alphas"]]
     _check_distinct("[run] alphas", run["alphas"])
+    if not all(isinstance(name, str) for name in run["wrt"]):  # the names themselves: study.check_wrt_key
+        raise ConfigError(f'[run] wrt = {run["wrt"]!r}: must be a list of parameter names, e.g. ["theta", "sigma"]')
+    run["wrt"] = list(run["wrt"])  # not the default's list object
 
 
 # tolerance of the sum of [initial_state] populations

@@ -184,6 +184,27 @@ def refused_as(where):
         raise cfgmod.ConfigError(f"{where}: {err}") from err
 
 
+def check_wrt_key(cfg, model) -> tuple:
+    """``[run] wrt`` as the engine's ``wrt``: names the library accepts for the model
+    (:func:`~jaxthermo.ensemble._sensitivity.wrt_names`), each once; else a ConfigError naming the key and
+    the allowed names, raised before computing."""
+    from ..ensemble._sensitivity import check_wrt, wrt_names
+
+    names = list(cfg["run"]["wrt"])
+    allowed = wrt_names(model)
+    unknown = [n for n in names if n not in allowed]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if unknown or repeated:
+        why = (
+            f"{', '.join(map(repr, unknown))}: not a parameter of this model with a derivative"
+            if unknown
+            else f"{', '.join(map(repr, repeated))} given more than once"
+        )
+        raise cfgmod.ConfigError(f"[run] wrt = {names!r}: {why}; allowed names: {', '.join(allowed)}")
+    with refused_as("[run] wrt"):
+        return check_wrt(model, names) if names else ()
+
+
 def check_model_a_precision(cfg, model):
     """Every point of the study (every [grid] point of a sweep) fits the run's ``[run] dtype`` and N
     (:func:`~jaxthermo.inhomogeneous._model.check_representable`): a float32 run of a law whose δ or
@@ -235,6 +256,7 @@ CHECKPOINT_KEYS = {
     "rho0": "[initial_state]",
     "chunk_size": "[run] chunk_size",
     "n_configs": "[run] n_configs",
+    "wrt": "[run] wrt",
 }
 
 
@@ -343,11 +365,11 @@ def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, lo
     with refused_as("[model], [distribution]"):
         model = build_model_a(cfg)
     check_model_a_precision(cfg, model)
+    kw = dict(_engine_kwargs(cfg), wrt=check_wrt_key(cfg, model))
     with refused_as("[initial_state]"):
         rho0 = build_initial_state(cfg)
         check_density_matrix(rho0, "rho0", dim=model.d)  # a one-line error, not the engine's traceback
     run, seed = cfg["run"], int(cfg["study"]["seed"])
-    kw = _engine_kwargs(cfg)
     checkpoint = None
     if cfg["study"]["study"] == "ensemble" and out is not None:
         checkpoint = os.path.join(out, "checkpoint.npz")  # process 0's (the engine reads and writes it there)
@@ -666,6 +688,10 @@ def run_study(cfg, *, progress=True, resume=False, restart=False, plot=True, log
         )
         _write_text(resolved_path, cfgmod.dumps(dict(cfg, versions=v), header=header))
         log(f"wrote {path}")
+        from .summary import derivative_lines
+
+        for line in derivative_lines(ds):  # a run with [run] wrt: its main derivatives, ± 1 s.e.
+            log(line)
         png = os.path.join(out, "summary.png")
         if plot:
             from .summary import plot_summary

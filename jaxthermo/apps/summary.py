@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ._plotting import pyplot, save_figure
@@ -209,9 +211,77 @@ def _ensemble(plt, ds):
 
     for a in (ax[0, 0], ax[0, 1], ax[1, 0]):  # collisions and steps are whole numbers (N = 1 gave 0.96 … 1.04)
         a.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    fig.suptitle(f"{_title(ds)}\n{_params(ds)}", fontsize=10)
+    work = [_derivative(ds, name, "work") for name in _wrt(ds)]  # a run with [run] wrt: one line of ∂⟨W_N⟩
+    fig.suptitle(f"{_title(ds)}\n{_params(ds)}" + (f"\n{_wrap(work)}" if work else ""), fontsize=10)
     fig.tight_layout()
     return fig
+
+
+_SENSITIVITY = "sensitivity_"
+_TOTAL_WORK = "_mean_cumulative_work"
+
+
+def _wrt(ds) -> list:
+    """The parameters of a run's sensitivities (``sensitivity_<name>_…`` variables), in their order."""
+    return [
+        v[len(_SENSITIVITY) : -len(_TOTAL_WORK)]
+        for v in ds.data_vars
+        if v.startswith(_SENSITIVITY) and v.endswith(_TOTAL_WORK)
+    ]
+
+
+def _derivative(ds, name, quantity) -> str:
+    """``∂⟨W_N⟩/∂θ = 0.0123 ± 0.0004 energy/rad`` at r = N (± 1 s.e.) of one point of a run; a parameter
+    with several entries (a θ schedule) by the range of its entries."""
+    field = {"work": "cumulative_work", "divergence": "divergence"}[quantity]
+    mean, var = ds[f"{_SENSITIVITY}{name}_mean_{field}"], ds[f"{_SENSITIVITY}{name}_var_{field}"]
+    if quantity == "divergence":
+        label = f"⟨D_{_alpha(ds.alpha.values[0])}(ρ_S|N‖τ_S)⟩"
+        mean, var = _at_last(mean.isel(alpha=0), "step"), _at_last(var.isel(alpha=0), "step")
+    else:
+        label = "⟨W_N⟩"
+        mean, var = _at_last(mean, "collision"), _at_last(var, "collision")
+    units = ds[f"{_SENSITIVITY}{name}_mean_{field}"].attrs.get("units", "")
+    units = f"({units})" if units == "dimensionless" else units
+    symbol = _symbol(name)
+    if mean.ndim:  # ∂/∂θ_s of a schedule: N numbers
+        return f"∂{label}/∂{symbol}_s, s = 1…{mean.size}: {float(mean.min()):.4g} … {float(mean.max()):.4g} {units}"
+    se = float(np.sqrt(var / int(ds.attrs["n_configs"])))
+    return f"∂{label}/∂{symbol} = {float(mean):.4g} ± {se:.2g} {units}"
+
+
+# grid points of a sweep whose derivatives are printed (all are in results.nc)
+PRINTED_POINTS = 12
+
+
+def derivative_lines(ds) -> list:
+    """The main derivatives of a run with ``[run] wrt``, said at the end of ``jaxthermo run``: ∂⟨W_N⟩ and
+    ∂⟨D_α(ρ_S|N‖τ_S)⟩ (first α) at r = N, ± 1 standard error √(var/n_configs), per parameter (and per grid
+    point of a sweep), and where ∂W_N/∂δ_r peaks ("deltas"); [] for a run without."""
+    names = _wrt(ds)
+    if not names and "delta_sensitivity_mean_work" not in ds:
+        return []
+    n = int(ds.attrs["n_configs"])
+    lines = [f"derivatives at r = N (± 1 standard error over {n} configurations; all in results.nc):"]
+    grid = [g for g in ds.attrs.get("grid", "").split(",") if g]
+    points = list(itertools.product(*(ds[g].values for g in grid)))
+    for k, point in enumerate(points):
+        if k == PRINTED_POINTS:
+            lines.append(f"  … {len(points) - k} more grid points in results.nc")
+            break
+        at = ds.sel(dict(zip(grid, point)))
+        quantities = ("work", "divergence") if at.sizes.get("alpha", 0) else ("work",)
+        parts = [_derivative(at, name, q) for q in quantities for name in names]
+        if "delta_sensitivity_mean_work" in at:
+            g = at.delta_sensitivity_mean_work.dropna("collision")
+            r = int(np.argmax(np.abs(g.values)))
+            se = float(np.sqrt(at.delta_sensitivity_var_work.values[r] / n))
+            parts.append(f"∂W_N/∂δ_r largest at r = {r + 1}: {float(g.values[r]):.4g} ± {se:.2g} energy")
+        if grid:
+            lines.append(f"  {_point(grid, point)}: " + "; ".join(parts))
+        else:
+            lines += [f"  {part}" for part in parts]
+    return lines
 
 
 def _readable_ticks(axis):

@@ -40,6 +40,10 @@ _DELTA_PREFIX = "dsens_"
 _STREAMED = ("work", "heat", "energy_change", "cumulative_work")
 
 
+def _field_names(obj):
+    return [f.name for f in dataclasses.fields(obj)] if dataclasses.is_dataclass(obj) else []
+
+
 def check_wrt(model, wrt):
     """Normalise ``wrt`` to a tuple of names; ``ValueError`` naming ``wrt`` for an unknown name, a repeated
     one, and a field of the distribution or coupling that has no derivative: a static field (not a leaf of
@@ -47,13 +51,8 @@ def check_wrt(model, wrt):
     if isinstance(wrt, str):
         wrt = (wrt,)
     wrt = tuple(wrt)
-    dist_fields = (
-        [f.name for f in dataclasses.fields(model.distribution)] if dataclasses.is_dataclass(model.distribution) else []
-    )
-    coup_fields = (
-        [f.name for f in dataclasses.fields(model.coupling)] if dataclasses.is_dataclass(model.coupling) else []
-    )
-    allowed = MODEL_FIELDS + tuple(dist_fields) + tuple(coup_fields) + (DELTAS,)
+    dist_fields = _field_names(model.distribution)
+    allowed = MODEL_FIELDS + tuple(dist_fields) + tuple(_field_names(model.coupling)) + (DELTAS,)
     for name in wrt:
         if name not in allowed:
             raise ValueError(f"wrt: unknown parameter {name!r}; choose from {allowed}")
@@ -73,6 +72,20 @@ def check_wrt(model, wrt):
     if len(set(wrt)) != len(wrt):
         raise ValueError(f"wrt: repeated names in {wrt}")
     return wrt
+
+
+def wrt_names(model) -> tuple:
+    """The names :func:`check_wrt` accepts for ``model``, in its order: θ, β, g0, the real-valued leaves of the
+    distribution and the coupling, ``"deltas"``."""
+    candidates = MODEL_FIELDS + tuple(_field_names(model.distribution)) + tuple(_field_names(model.coupling))
+    out = []
+    for name in candidates + (DELTAS,):
+        try:
+            check_wrt(model, (name,))
+        except ValueError:
+            continue
+        out.append(name)
+    return tuple(out)
 
 
 def _leaf_fields(obj):

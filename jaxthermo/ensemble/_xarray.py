@@ -15,8 +15,8 @@ Layout of :func:`result_to_xarray` (one :class:`EnsembleResult`):
 * a run with ``wrt``: its derivatives ``sensitivity_<name>_<field>`` with the dims of ``<field>``
   (a θ schedule adds ``<name>_entry``: ∂/∂θ_s) and ``delta_sensitivity_<field>`` over
   (collision[, alpha]) (docs/ensemble.md §5);
-* every variable carries ``units`` (energy, energy^2, nat, dimensionless, count; not the
-  sensitivities), every coordinate a ``long_name`` and ``units`` (β 1/energy, g0 energy, θ rad; indices,
+* every variable carries ``units`` (energy, energy^2, nat, dimensionless, count; a sensitivity
+  the field's per the parameter's, e.g. energy/rad for ∂⟨W⟩/∂θ, energy^2 for ∂⟨W⟩/∂β), every coordinate a ``long_name`` and ``units`` (β 1/energy, g0 energy, θ rad; indices,
   orders, N, σ, ``width``, ``delta`` dimensionless);
 * attributes: ``n_configs``, ``seed``, ``n_steps``, ``units``, the versions of jaxthermo, JAX and
   NumPy, the run metadata (dtype, chunk size, devices, elapsed time) and, when a model is given,
@@ -233,14 +233,16 @@ _DESCRIPTIONS = {
 def _sensitivity_descriptions(result) -> dict:
     """Long names of the variables of :func:`_sensitivity_variables`."""
     out = {}
+    se = "; standard error of the mean: √(var/n_configs)"
     for name, sens in (getattr(result, "sensitivity", None) or {}).items():
         for f in dataclasses.fields(sens):
             stat, _, field = f.name.partition("_")
             if stat in ("mean", "var") and isinstance(getattr(sens, f.name), np.ndarray):
+                plain = _DESCRIPTIONS.get(f"mean_{field}", "mean system state ρ̄_r" if field == "state" else field)
                 text = (
-                    f"∂/∂{name} of mean_{field}"
+                    f"∂/∂{name} of {f.name}: {plain}"
                     if stat == "mean"
-                    else f"variance over configurations of the per-configuration ∂/∂{name} of {field}"
+                    else f"variance over configurations of the per-configuration ∂/∂{name} of {field}{se}"
                 )
                 for suffix in ("", "_real", "_imag"):
                     out[f"sensitivity_{name}_{f.name}{suffix}"] = text + {
@@ -251,8 +253,71 @@ def _sensitivity_descriptions(result) -> dict:
         stat, what = field.split("_", 1)
         quantity = "W_N" if what == "work" else "F_α(ρ_{S|N} ‖ τ_S)"
         out[f"delta_sensitivity_{field}"] = (
-            f"{'mean' if stat == 'mean' else 'variance'} over configurations of ∂{quantity}/∂δ_r"
+            f"mean over configurations of ∂{quantity}/∂δ_r"
+            if stat == "mean"
+            else f"variance over configurations of ∂{quantity}/∂δ_r{se}"
         )
+    out["delta_sensitivity_n_configs"] = "configurations the δ gradients are averaged over"
+    return out
+
+
+# units of the parameters ``wrt`` takes (ħ = k_B = 1; θ = g_int t_int); the laws' spreads are dimensionless
+_PARAMETER_UNITS = {"theta": "rad", "beta": "1/energy", "g0": "energy", "g_int": "energy"}
+_SPREADS = ("sigma", "width", "delta")
+
+
+def _unit_powers(unit: str) -> dict:
+    """``"energy^2/rad"`` as {"energy": 2, "rad": -1} (``"dimensionless"``: {})."""
+    out: dict = {}
+    if unit == "dimensionless":
+        return out
+    num, _, den = unit.partition("/")
+    for part, sign in ((num, 1), (den, -1)):
+        for token in part.replace("(", " ").replace(")", " ").split():
+            if token != "1":
+                base, _, k = token.partition("^")
+                out[base] = out.get(base, 0) + sign * int(k or 1)
+    return {b: k for b, k in out.items() if k}
+
+
+def _unit_text(powers: dict) -> str:
+    def term(base, k):
+        return base if k == 1 else f"{base}^{k}"
+
+    num = [term(b, k) for b, k in powers.items() if k > 0]
+    den = [term(b, -k) for b, k in powers.items() if k < 0]
+    if not num and not den:
+        return "dimensionless"
+    text = " ".join(num) or "1"
+    return text + (("/" + den[0] if len(den) == 1 else "/(" + " ".join(den) + ")") if den else "")
+
+
+def derivative_units(unit: str, name: str, power: int = 1) -> str:
+    """Units of ∂X/∂``name`` (``power`` 2: of its variance) for X in ``unit``; a parameter of unknown unit (a
+    user coupling's field) is said in words."""
+    if name in _SPREADS or name == "deltas":
+        return unit
+    if name not in _PARAMETER_UNITS:
+        return f"{unit} per unit of {name}" + ("^2" if power == 2 else "")
+    powers = _unit_powers(unit)
+    for base, k in _unit_powers(_PARAMETER_UNITS[name]).items():
+        powers[base] = powers.get(base, 0) - power * k
+    return _unit_text({b: k for b, k in powers.items() if k})
+
+
+def _sensitivity_units(result) -> dict:
+    """``units`` of the variables of :func:`_sensitivity_variables`: the field's unit per the parameter's."""
+    out = {}
+    for name, sens in (getattr(result, "sensitivity", None) or {}).items():
+        for f in dataclasses.fields(sens):
+            for suffix in ("", "_real", "_imag"):
+                unit = _UNITS.get(f.name + suffix)
+                if unit is not None:
+                    power = 2 if f.name.startswith("var_") else 1
+                    out[f"sensitivity_{name}_{f.name}{suffix}"] = derivative_units(unit, name, power)
+    out.update(delta_sensitivity_mean_work="energy", delta_sensitivity_var_work="energy^2")
+    out.update(delta_sensitivity_mean_free_energy="energy", delta_sensitivity_var_free_energy="energy^2")
+    out["delta_sensitivity_n_configs"] = "count"
     return out
 
 
@@ -320,7 +385,7 @@ _UNITS = _variable_units()
 
 def _finish(ds, result, model, attrs):
     _label_coords(ds)
-    for name, unit in _UNITS.items():
+    for name, unit in {**_UNITS, **_sensitivity_units(result)}.items():
         if name in ds:
             ds[name].attrs["units"] = unit
     for name, text in {**_sensitivity_descriptions(result), **_DESCRIPTIONS}.items():

@@ -109,7 +109,9 @@ def test_to_xarray_keeps_sensitivities_through_netcdf(tmp_path, result):
     ds = result.to_xarray(model=_model())
     _assert_sensitivities_in_dataset(ds, result)
     assert ds["sensitivity_theta_mean_work"].dims == ("collision", "theta_entry")  # ∂⟨W_r⟩/∂θ_s
-    assert ds["sensitivity_sigma_mean_work"].attrs["long_name"] == "∂/∂sigma of mean_work"
+    assert ds["sensitivity_sigma_mean_work"].attrs["long_name"].startswith("∂/∂sigma of mean_work: mean work W_r")
+    assert ds["sensitivity_sigma_mean_work"].attrs["units"] == "energy"  # σ is dimensionless
+    assert ds["sensitivity_theta_var_work"].attrs["units"] == "energy^2/rad^2"
     np.testing.assert_array_equal(  # ∂⟨W_N⟩/∂σ: the last cumulative entry
         ds["sensitivity_sigma_mean_cumulative_work"].sel(collision=N).values,
         result.sensitivity["sigma"].mean_total_work,
