@@ -307,8 +307,13 @@ def _spans_decades(values, decades: float = 2.0) -> bool:
 
 
 def _at_last(da, dim):
-    """``da`` at each point's last entry along ``dim`` (a grid over n_steps pads shorter N with NaN)."""
-    last = (da.notnull().sum(dim) - 1).clip(min=0)
+    """``da`` at each point's last non-NaN entry along ``dim`` (a grid over n_steps pads shorter N with NaN;
+    ``divergence_every`` leaves NaN between its steps too, so the number of non-NaN entries is not the index
+    of the last one: ∂⟨D_α⟩ at r = N was printed as nan, or as the derivative at an earlier step)."""
+    import xarray as xr
+
+    position = xr.DataArray(np.arange(da.sizes[dim]), dims=dim)
+    last = position.where(da.notnull()).max(dim).fillna(0).astype(int)
     return da.isel({dim: last})
 
 

@@ -1,0 +1,43 @@
+"""A user's pass over `jaxthermo run` with ``[run] wrt`` (derivatives from the command line).
+
+- The printed derivative of ⟨D_α(ρ_S|N‖τ_S)⟩ at r = N was read at the k-th non-NaN step (k the number of
+  them), not at step N: with ``[run] divergence_every`` (every 20th collision by default for a coherent ρ0
+  of d ≥ 3) it printed ``nan ± nan`` or the derivative at an earlier step, while results.nc held the number.
+"""
+
+import numpy as np
+import pytest
+
+from jaxthermo.apps import cli
+from jaxthermo.apps.config import dumps, resolve
+
+xr = pytest.importorskip("xarray")
+pytest.importorskip("h5netcdf")
+
+
+def _run(tmp_path, initial_state, wrt, **run):
+    out = tmp_path / "out"
+    raw = {
+        "study": {"study": "ensemble", "out": str(out), "seed": 1},
+        "model": {"theta": 0.3},
+        "distribution": {"sigma": 0.2},
+        "initial_state": initial_state,
+        "run": {"n_steps": 4, "n_configs": 32, "wrt": wrt, **run},
+    }
+    path = tmp_path / "study.toml"
+    path.write_text(dumps(resolve(raw)))
+    assert cli.main(["run", str(path), "--no-plot", "--no-progress"]) == 0
+    with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
+        return ds.load()
+
+
+@pytest.mark.parametrize("every", [2, 3])  # N = 4: steps 0, 2, 4 (the 3rd is step 2); 0, 3, 4 (4 rows)
+def test_printed_divergence_derivative_is_the_one_at_step_n_with_divergence_every(tmp_path, capsys, every):
+    ds = _run(tmp_path, {"name": "ground"}, ["theta"], divergence_every=every)
+    printed = capsys.readouterr().out
+    mean = ds.sensitivity_theta_mean_divergence.sel(alpha=1.0).values
+    var = ds.sensitivity_theta_var_divergence.sel(alpha=1.0).values
+    assert np.isnan(mean[1]) and np.isfinite(mean[-1])  # strided: NaN between
+    se = float(np.sqrt(var[-1] / 32))
+    assert f"∂⟨D_1(ρ_S|N‖τ_S)⟩/∂θ = {mean[-1]:.4g} ± {se:.2g} nat/rad" in printed, printed
+    assert "nan" not in printed
