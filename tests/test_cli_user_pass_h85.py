@@ -1,5 +1,9 @@
 """A user's pass over `jaxthermo run` with ``[run] wrt`` (derivatives from the command line).
 
+- ∂/∂β and ∂/∂g0 are those of ``jt.ensemble`` at a fixed ρ0; a study's ``[initial_state] name = "thermal"``
+  is τ_S(β, g0), which moves with g0 (and with β by default), so a central difference of two runs of the
+  study differed from the printed derivative (∂⟨D_1⟩/∂β by a factor 1.7 for ρ0 = τ_S at N = 20) without
+  a word: results.nc and the printed lines now say that ρ0 is held fixed.
 - The printed derivative of ⟨D_α(ρ_S|N‖τ_S)⟩ at r = N was read at the k-th non-NaN step (k the number of
   them), not at step N: with ``[run] divergence_every`` (every 20th collision by default for a coherent ρ0
   of d ≥ 3) it printed ``nan ± nan`` or the derivative at an earlier step, while results.nc held the number.
@@ -29,6 +33,23 @@ def _run(tmp_path, initial_state, wrt, **run):
     assert cli.main(["run", str(path), "--no-plot", "--no-progress"]) == 0
     with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
         return ds.load()
+
+
+def test_derivatives_in_beta_and_g0_say_that_a_thermal_rho0_is_held_fixed(tmp_path, capsys):
+    ds = _run(tmp_path, {"name": "thermal"}, ["theta", "beta", "g0"])
+    printed = capsys.readouterr().out
+    for name in ("beta", "g0"):
+        for field in ("mean_cumulative_work", "var_work", "mean_divergence", "mean_state_real"):
+            comment = ds[f"sensitivity_{name}_{field}"].attrs.get("comment", "")
+            assert "ρ0 held fixed" in comment and "τ_S(β = 1, g0 = 1)" in comment, (name, field, comment)
+    assert "comment" not in ds.sensitivity_theta_mean_cumulative_work.attrs  # θ does not enter ρ0
+    assert "∂/∂β and ∂/∂g0 with ρ0 held fixed at τ_S(β = 1, g0 = 1)" in printed, printed
+
+
+def test_no_fixed_rho0_note_where_rho0_does_not_depend_on_the_parameters(tmp_path, capsys):
+    ds = _run(tmp_path, {"name": "ground"}, ["beta", "g0"])
+    assert "comment" not in ds.sensitivity_beta_mean_cumulative_work.attrs
+    assert "held fixed" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("every", [2, 3])  # N = 4: steps 0, 2, 4 (the 3rd is step 2); 0, 3, 4 (4 rows)

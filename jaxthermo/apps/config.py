@@ -131,7 +131,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "wrt": Key(
             [],
             LIST,
-            'derivatives of every statistic, in the same pass, w.r.t. these parameters, e.g. ["theta", "sigma"]: '
+            'derivatives of the mean statistics (at fixed ρ0), in the same pass, w.r.t. these parameters, e.g. ["theta", "sigma"]: '
             'theta, beta, g0, the law\'s sigma/width/delta, g_int (coupling = "exact"), "deltas" (∂/∂δ_r); [] = none',
         ),
     },

@@ -281,6 +281,10 @@ def derivative_lines(ds) -> list:
             lines.append(f"  {_point(grid, point)}: " + "; ".join(parts))
         else:
             lines += [f"  {part}" for part in parts]
+    held = [name for name in names if "comment" in ds[f"{_SENSITIVITY}{name}{_TOTAL_WORK}"].attrs]
+    if held:  # a thermal ρ0 = τ_S(β, g0): the derivatives do not move it (study._note_fixed_rho0)
+        comment = ds[f"{_SENSITIVITY}{held[0]}{_TOTAL_WORK}"].attrs["comment"]
+        lines.append(f"  ∂/∂{' and ∂/∂'.join(map(_symbol, held))} with {comment}")
     return lines
 
 
