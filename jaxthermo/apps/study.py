@@ -376,6 +376,8 @@ def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, lo
         if not resume and is_writer() and os.path.exists(checkpoint):
             discard_checkpoint(checkpoint, log, restart=restart)
     agree(refused=False)  # a distributed run: every process is ready, or all stop here
+    if not is_writer():  # once every process agreed (said before, it preceded a refusal: nothing ran)
+        log(share_line())
     if cfg["study"]["study"] == "ensemble":
         try:
             res = jt.ensemble(
@@ -686,8 +688,6 @@ def run_study(cfg, *, progress=True, resume=False, restart=False, plot=True, log
     writer = is_writer()  # a distributed run's other processes compute their share and write nothing
     if writer:
         check_output_folder(out, OUTPUTS)
-    else:
-        log(share_line())
     n_configs = cfg["run"]["n_configs"] if study == "ensemble" else None
     with _finish_chunk_before_stopping(study == "ensemble", n_configs, out):
         v = versions()
