@@ -62,3 +62,21 @@ def test_printed_divergence_derivative_is_the_one_at_step_n_with_divergence_ever
     se = float(np.sqrt(var[-1] / 32))
     assert f"∂⟨D_1(ρ_S|N‖τ_S)⟩/∂θ = {mean[-1]:.4g} ± {se:.2g} nat/rad" in printed, printed
     assert "nan" not in printed
+
+
+def test_summary_png_says_what_the_plus_minus_of_its_derivative_line_is(tmp_path, monkeypatch):
+    """Its panels shade ±2 standard errors; the ∂⟨W_N⟩ line under the title gave ± 1 without saying so."""
+    from jaxthermo.apps import summary
+
+    figures = []
+    monkeypatch.setattr(summary, "save_figure", lambda fig, path, **kw: figures.append(fig))
+    raw = {
+        "study": {"study": "ensemble", "out": str(tmp_path / "out")},
+        "initial_state": {"name": "ground"},
+        "run": {"n_steps": 3, "n_configs": 32, "wrt": ["theta"]},
+    }
+    path = tmp_path / "study.toml"
+    path.write_text(dumps(resolve(raw)))
+    assert cli.main(["run", str(path), "--no-progress"]) == 0
+    title = figures[0]._suptitle.get_text()
+    assert "∂⟨W_N⟩/∂θ = " in title and "(± 1 standard error)" in title, title

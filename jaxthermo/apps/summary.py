@@ -212,6 +212,8 @@ def _ensemble(plt, ds):
     for a in (ax[0, 0], ax[0, 1], ax[1, 0]):  # collisions and steps are whole numbers (N = 1 gave 0.96 … 1.04)
         a.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     work = [_derivative(ds, name, "work") for name in _wrt(ds)]  # a run with [run] wrt: one line of ∂⟨W_N⟩
+    if work:  # the panels shade ±2 s.e.: say which this is
+        work[-1] += " (± 1 standard error)"
     fig.suptitle(f"{_title(ds)}\n{_params(ds)}" + (f"\n{_wrap(work)}" if work else ""), fontsize=10)
     fig.tight_layout()
     return fig
