@@ -80,3 +80,12 @@ def test_summary_png_says_what_the_plus_minus_of_its_derivative_line_is(tmp_path
     assert cli.main(["run", str(path), "--no-progress"]) == 0
     title = figures[0]._suptitle.get_text()
     assert "∂⟨W_N⟩/∂θ = " in title and "(± 1 standard error)" in title, title
+
+
+def test_a_single_name_for_wrt_is_refused_saying_how_to_write_the_list(tmp_path, capsys):
+    """``wrt = "theta"`` said only "must be a list": not the names, nor how to write one."""
+    path = tmp_path / "study.toml"
+    path.write_text('[study]\nout = "unused"\n[run]\nwrt = "theta"\n')
+    assert cli.main(["run", str(path), "--no-plot", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jaxthermo run: error: [run] wrt = 'theta': must be a list") and 'wrt = ["theta"]' in err, err

@@ -195,7 +195,8 @@ def _check_sign(where, key: Key, value):
 def _check_value(table, name, key: Key, value):
     where = f"[{table}] {name}"
     if isinstance(value, bool) or not isinstance(value, key.types):
-        raise ConfigError(f"{where} = {value!r}: must be {_type_names(key.types)}")
+        example = f", e.g. wrt = [{_toml_value(value)}]" if name == "wrt" and isinstance(value, str) else ""
+        raise ConfigError(f"{where} = {value!r}: must be {_type_names(key.types)}{example}")
     if key.choices is not None and value not in key.choices:
         raise ConfigError(f"{where} = {value!r}: allowed values are {', '.join(map(repr, key.choices))}")
     if isinstance(value, float) and not math.isfinite(value):
