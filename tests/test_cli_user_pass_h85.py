@@ -89,3 +89,14 @@ def test_a_single_name_for_wrt_is_refused_saying_how_to_write_the_list(tmp_path,
     assert cli.main(["run", str(path), "--no-plot", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("jaxthermo run: error: [run] wrt = 'theta': must be a list") and 'wrt = ["theta"]' in err, err
+
+
+def test_one_configuration_prints_no_standard_error_rather_than_nan_or_zero(tmp_path, capsys):
+    """n_configs = 1: the variances are NaN (undefined); the printed ∂⟨W_N⟩ said "± nan" and ∂⟨D_1⟩ "± 0"
+    (the variance read at step 0, the last non-NaN row, not at step N)."""
+    ds = _run(tmp_path, {"name": "ground"}, ["theta", "deltas"], n_configs=1)
+    printed = capsys.readouterr().out
+    assert np.isnan(ds.sensitivity_theta_var_divergence.values[-1]).all()
+    lines = [line for line in printed.splitlines() if "∂" in line]
+    assert len(lines) == 3 and all("no standard error from one configuration" in line for line in lines), printed
+    assert "nan" not in printed and "± 0 " not in printed, printed
