@@ -136,6 +136,7 @@ def test_a_refusal_of_process_zero_stops_every_process_before_computing(tmp_path
     assert codes == [2, 2], [err[-2000:] for _, err in outputs]
     assert "is a file" in outputs[0][1] and "Traceback" not in outputs[0][1]
     assert "process 0 of this jax.distributed run refused it" in outputs[1][1], outputs[1][1][-2000:]
+    assert "computing its share" not in outputs[1][0]  # said before the refusal, it was untrue: nothing ran
     assert blocked.read_text() == "a file" and not (tmp_path / "p1").exists()
 
 

@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
         "--wrt",
         type=_names,
         default=[],
-        help="derivatives of every statistic with respect to these comma-separated parameters, e.g. theta,sigma "
+        help="derivatives of the mean statistics with respect to these comma-separated parameters, e.g. theta,sigma "
         "(theta, beta, g0, sigma, deltas; default none)",
     )
     ens.add_argument("--out", default="ensemble-output", help="output folder (default ensemble-output)")

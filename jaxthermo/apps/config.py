@@ -131,7 +131,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "wrt": Key(
             [],
             LIST,
-            'derivatives of every statistic, in the same pass, w.r.t. these parameters, e.g. ["theta", "sigma"]: '
+            'derivatives of the mean statistics (at fixed ρ0), in the same pass, w.r.t. these parameters, e.g. ["theta", "sigma"]: '
             'theta, beta, g0, the law\'s sigma/width/delta, g_int (coupling = "exact"), "deltas" (∂/∂δ_r); [] = none',
         ),
     },
@@ -195,7 +195,8 @@ def _check_sign(where, key: Key, value):
 def _check_value(table, name, key: Key, value):
     where = f"[{table}] {name}"
     if isinstance(value, bool) or not isinstance(value, key.types):
-        raise ConfigError(f"{where} = {value!r}: must be {_type_names(key.types)}")
+        example = f", e.g. wrt = [{_toml_value(value)}]" if name == "wrt" and isinstance(value, str) else ""
+        raise ConfigError(f"{where} = {value!r}: must be {_type_names(key.types)}{example}")
     if key.choices is not None and value not in key.choices:
         raise ConfigError(f"{where} = {value!r}: allowed values are {', '.join(map(repr, key.choices))}")
     if isinstance(value, float) and not math.isfinite(value):

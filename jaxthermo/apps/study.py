@@ -376,6 +376,8 @@ def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, lo
         if not resume and is_writer() and os.path.exists(checkpoint):
             discard_checkpoint(checkpoint, log, restart=restart)
     agree(refused=False)  # a distributed run: every process is ready, or all stop here
+    if not is_writer():  # once every process agreed (said before, it preceded a refusal: nothing ran)
+        log(share_line())
     if cfg["study"]["study"] == "ensemble":
         try:
             res = jt.ensemble(
@@ -404,10 +406,36 @@ def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, lo
             )
         except ValueError as err:
             raise _as_config_error(err, cfg["grid"]) from err
-        ds = _note_divergence_stride(sweep_dataset(res, model, _attrs(cfg)))
+        ds = _note_fixed_rho0(_note_divergence_stride(sweep_dataset(res, model, _attrs(cfg))), cfg)
         base = dict(GRID_ATTRS, **{name: f"distribution_{name}" for name in ("sigma", "width", "delta")})
         return res, describe_scanned(ds, list(cfg["grid"]), base)
-    return res, describe_scanned(_note_divergence_stride(res.to_xarray(model=model, attrs=_attrs(cfg))), [], {})
+    ds = _note_fixed_rho0(_note_divergence_stride(res.to_xarray(model=model, attrs=_attrs(cfg))), cfg)
+    return res, describe_scanned(ds, [], {})
+
+
+# the parameters a thermal [initial_state] depends on: ρ0 = τ_S(β, g0) (docs/ensemble.md §5)
+THERMAL_RHO0_PARAMETERS = ("beta", "g0")
+
+
+def _note_fixed_rho0(ds, cfg):
+    """Say on ∂/∂β and ∂/∂g0 (attribute ``comment``) that ρ0 is held fixed where the study's ρ0 is thermal:
+    the engine differentiates at the ρ0 it is given, while ``[initial_state] name = "thermal"`` is τ_S(β, g0),
+    which moves with g0, and with β unless [initial_state] beta is given; two runs of the study at β ± h differed
+    from the printed ∂/∂β (∂⟨D_1(ρ_S|N‖τ_S)⟩ with ρ0 = τ_S by a factor 1.7 at N = 20) without a word."""
+    state = cfg["initial_state"]
+    names = [n for n in THERMAL_RHO0_PARAMETERS if n in cfg["run"]["wrt"]]
+    if state["name"] != "thermal" or not names:
+        return ds
+    text = (
+        f"ρ0 held fixed at τ_S(β = {float(state['beta']):g}, g0 = {float(cfg['model']['g0']):g}) of [initial_state] "
+        'name = "thermal", which a study at another β or g0 moves (and a [grid] over them does not): '
+        "the derivative leaves out the change through ρ0"
+    )
+    for name in names:
+        for var in ds.data_vars:
+            if var.startswith(f"sensitivity_{name}_"):
+                ds[var].attrs["comment"] = text
+    return ds
 
 
 def _note_divergence_stride(ds):
@@ -660,8 +688,6 @@ def run_study(cfg, *, progress=True, resume=False, restart=False, plot=True, log
     writer = is_writer()  # a distributed run's other processes compute their share and write nothing
     if writer:
         check_output_folder(out, OUTPUTS)
-    else:
-        log(share_line())
     n_configs = cfg["run"]["n_configs"] if study == "ensemble" else None
     with _finish_chunk_before_stopping(study == "ensemble", n_configs, out):
         v = versions()

@@ -212,6 +212,8 @@ def _ensemble(plt, ds):
     for a in (ax[0, 0], ax[0, 1], ax[1, 0]):  # collisions and steps are whole numbers (N = 1 gave 0.96 … 1.04)
         a.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     work = [_derivative(ds, name, "work") for name in _wrt(ds)]  # a run with [run] wrt: one line of ∂⟨W_N⟩
+    if work:  # the panels shade ±2 s.e.: say which this is
+        work[-1] += " (± 1 standard error)"
     fig.suptitle(f"{_title(ds)}\n{_params(ds)}" + (f"\n{_wrap(work)}" if work else ""), fontsize=10)
     fig.tight_layout()
     return fig
@@ -237,17 +239,24 @@ def _derivative(ds, name, quantity) -> str:
     mean, var = ds[f"{_SENSITIVITY}{name}_mean_{field}"], ds[f"{_SENSITIVITY}{name}_var_{field}"]
     if quantity == "divergence":
         label = f"⟨D_{_alpha(ds.alpha.values[0])}(ρ_S|N‖τ_S)⟩"
-        mean, var = _at_last(mean.isel(alpha=0), "step"), _at_last(var.isel(alpha=0), "step")
+        mean, var = mean.isel(alpha=0), var.isel(alpha=0)
+        mean, var = _at_last(mean, "step"), _at_last(var, "step", like=mean)
     else:
         label = "⟨W_N⟩"
-        mean, var = _at_last(mean, "collision"), _at_last(var, "collision")
+        mean, var = _at_last(mean, "collision"), _at_last(var, "collision", like=mean)
     units = ds[f"{_SENSITIVITY}{name}_mean_{field}"].attrs.get("units", "")
     units = f"({units})" if units == "dimensionless" else units
     symbol = _symbol(name)
     if mean.ndim:  # ∂/∂θ_s of a schedule: N numbers
         return f"∂{label}/∂{symbol}_s, s = 1…{mean.size}: {float(mean.min()):.4g} … {float(mean.max()):.4g} {units}"
-    se = float(np.sqrt(var / int(ds.attrs["n_configs"])))
-    return f"∂{label}/∂{symbol} = {float(mean):.4g} ± {se:.2g} {units}"
+    return f"∂{label}/∂{symbol} = {float(mean):.4g}{_plus_minus(var, int(ds.attrs['n_configs']))} {units}"
+
+
+def _plus_minus(var, n) -> str:
+    """`` ± 0.0004`` (1 standard error √(var/n)); one configuration has none (its variance is NaN)."""
+    if n < 2:
+        return " (no standard error from one configuration)"
+    return f" ± {float(np.sqrt(var / n)):.2g}"
 
 
 # grid points of a sweep whose derivatives are printed (all are in results.nc)
@@ -275,12 +284,16 @@ def derivative_lines(ds) -> list:
         if "delta_sensitivity_mean_work" in at:
             g = at.delta_sensitivity_mean_work.dropna("collision")
             r = int(np.argmax(np.abs(g.values)))
-            se = float(np.sqrt(at.delta_sensitivity_var_work.values[r] / n))
-            parts.append(f"∂W_N/∂δ_r largest at r = {r + 1}: {float(g.values[r]):.4g} ± {se:.2g} energy")
+            se = _plus_minus(at.delta_sensitivity_var_work.values[r], n)
+            parts.append(f"∂W_N/∂δ_r largest at r = {r + 1}: {float(g.values[r]):.4g}{se} energy")
         if grid:
             lines.append(f"  {_point(grid, point)}: " + "; ".join(parts))
         else:
             lines += [f"  {part}" for part in parts]
+    held = [name for name in names if "comment" in ds[f"{_SENSITIVITY}{name}{_TOTAL_WORK}"].attrs]
+    if held:  # a thermal ρ0 = τ_S(β, g0): the derivatives do not move it (study._note_fixed_rho0)
+        comment = ds[f"{_SENSITIVITY}{held[0]}{_TOTAL_WORK}"].attrs["comment"]
+        lines.append(f"  ∂/∂{' and ∂/∂'.join(map(_symbol, held))} with {comment}")
     return lines
 
 
@@ -306,9 +319,15 @@ def _spans_decades(values, decades: float = 2.0) -> bool:
     return v.size > 1 and bool(np.all(v > 0)) and np.log10(v.max() / v.min()) > decades
 
 
-def _at_last(da, dim):
-    """``da`` at each point's last entry along ``dim`` (a grid over n_steps pads shorter N with NaN)."""
-    last = (da.notnull().sum(dim) - 1).clip(min=0)
+def _at_last(da, dim, like=None):
+    """``da`` at each point's last non-NaN entry along ``dim`` (a grid over n_steps pads shorter N with NaN;
+    ``divergence_every`` leaves NaN between its steps too, so the number of non-NaN entries is not the index
+    of the last one: ∂⟨D_α⟩ at r = N was printed as nan, or as the derivative at an earlier step). ``like``: the
+    entry where that of ``like`` is (a variance, NaN for one configuration, at its mean's step)."""
+    import xarray as xr
+
+    position = xr.DataArray(np.arange(da.sizes[dim]), dims=dim)
+    last = position.where((da if like is None else like).notnull()).max(dim).fillna(0).astype(int)
     return da.isel({dim: last})
 
 
@@ -317,7 +336,7 @@ def _sweep(plt, ds):
     n = int(ds.attrs["n_configs"])
     x = grid[0]
     total = _at_last(ds.mean_cumulative_work, "collision")
-    se = np.sqrt(_at_last(ds.var_cumulative_work, "collision") / n)
+    se = np.sqrt(_at_last(ds.var_cumulative_work, "collision", like=ds.mean_cumulative_work) / n)
     with_divergence = ds.sizes.get("alpha", 0) > 0  # no panel for a run with alphas = []
     fig, ax = plt.subplots(1, 2 if with_divergence else 1, figsize=(11 if with_divergence else 6, 4.5), squeeze=False)
     ax = ax[0]
