@@ -149,6 +149,14 @@ def _log64_positive_jvp(primals, tangents):
     return _log64_positive(x), dx / x
 
 
+def largest(x):
+    """max over the last axis, with the tangent of the one entry ``argmax`` picks. ``jnp.max`` finds its
+    tangent by equality with the maximum, which XLA's recomputation of an entry in another fusion (other
+    rounding) can break under ``jit``: the tangent was then 0 (∂D_∞ of a qutrit, vmapped tangents)."""
+    idx = jnp.argmax(jax.lax.stop_gradient(x), axis=-1)
+    return jnp.take_along_axis(x, idx[..., None], axis=-1)[..., 0]
+
+
 def log_positive(x):
     """log x for arguments positive by construction (eigenvalues of a state, μ₊ of a sandwiched
     2×2): float64 as :func:`log` but without its zero, negative and subnormal cases — values below

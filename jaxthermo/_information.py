@@ -18,7 +18,7 @@ import numpy as np
 
 from ._dtypes import as_state, float_dtype_of
 from ._eager import compiled_when_concrete
-from ._elementary import log_positive, reciprocal
+from ._elementary import largest, log_positive, reciprocal
 from ._linalg import hermitian_function as hermitian_function
 from ._linalg import hermitian_function_of
 from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal
@@ -497,7 +497,7 @@ def _sandwiched_direct(rho, sigma, alpha):
     x = s @ rho @ s
     w = _eigvals(x)
     if math.isinf(alpha):
-        return jnp.log(jnp.max(w, axis=-1)) + 2.0 * m
+        return jnp.log(largest(w)) + 2.0 * m
     # the eigenvalues of x resolved as ρ's in the Petz divergence (docs/information.md §4): rounding noise
     # below the floor is zero (a pure ρ's (1e-17)^α would count for α < 1), a certified small one enters
     pos = (w > 0) & (w > _resolved_spectrum(x).cut[..., None])
@@ -576,7 +576,7 @@ def _diagonal_direct(rho, log_t, alpha):
     s, m = _sandwich_scale(rho, log_t, gamma)  # s_j² = t_j^{2γ} e^{−2m}
     w = _eigvals(_sandwich(rho, s))
     if math.isinf(alpha):
-        return jnp.log(jnp.max(w, axis=-1)) + 2.0 * m
+        return jnp.log(largest(w)) + 2.0 * m
     w = jnp.where(w > 0, w, 0.0)
     pos = w > 0
     total = jnp.sum(jnp.where(pos, jnp.where(pos, w, 1.0) ** alpha, 0.0), axis=-1)
