@@ -186,7 +186,7 @@ def check_memory(
         return
     i64 = jax.ShapeDtypeStruct((), jnp.int64)
     grid = jax.tree.leaves(stacked)[0].shape[0]
-    key = (run_chunk, grid, bins, str(rdt), jax.tree.structure(stacked), rho0.shape)
+    key = (run_chunk, grid, bins, str(rdt), jax.tree.structure(stacked), str(jax.tree.map(np.shape, rho0)))
     if key not in _OUTPUT_BYTES:  # traced once per compiled chunk: a call's overhead stays < 1 ms
         edges = [jax.ShapeDtypeStruct((grid, b + 1), rdt) for b in bins]
         out = jax.eval_shape(run_chunk, stacked, rho0, seed_key, i64, i64, *edges)
@@ -420,13 +420,16 @@ def run_grid(
     callback=None,
     divergence_every=None,
     wrt=(),
+    rho0_tangents=None,
 ):
     """Run the chunked, sharded ensemble for a list of models (a grid) at once.
 
     All models share static fields (d, kind, coupling type, distribution type) and ``n_steps``;
     they are stacked along a leading grid axis and vmapped, so the grid is one computation.
     Returns ``(stats, info)``: merged reductions with a leading grid axis, and run metadata.
-    ``wrt``: parameter names whose tangents are streamed too (:mod:`._sensitivity`).
+    ``wrt``: parameter names whose tangents are streamed too (:mod:`._sensitivity`); ``rho0_tangents``
+    (grid, P, d, d): ∂ρ0 of each grid point along them, where ρ0 moves with the parameters
+    (:func:`~._sensitivity.initial_state`), else None (ρ0 held fixed).
     """
     models = list(models)
     rho0 = check_grid_inputs(models, rho0, n_steps, n_configs)
@@ -444,6 +447,10 @@ def run_grid(
         check_representable(m, rdt, n_steps)
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     rho0 = as_state(np.asarray(rho0), complex_dtype_for(rdt))
+    if rho0_tangents is not None:  # (grid, P, d, d), in the run's precision
+        rho0_tangents = jnp.asarray(np.asarray(rho0_tangents), complex_dtype_for(rdt))
+        if rho0_tangents.shape != (len(models), n_tangents(models[0], wrt)) + rho0.shape:
+            raise ValueError(f"rho0_tangents: shape {rho0_tangents.shape}, not (grid, parameters, d, d)")
     coherent = has_coherences(rho0) if coherent is None else bool(coherent)
     if np.ndim(alphas) > 1:  # [[1, 2], [3, 0.5]] ran as four orders, flattened
         raise ValueError(f"alphas: a Rényi order or a 1-d sequence of them; got shape {np.shape(alphas)}")
@@ -485,14 +492,18 @@ def run_grid(
         )
     stacked = stack_models(models, rdt)
     seed_key = seed_key_of(seed)
-    run_chunk = _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every)
+    run_chunk = _compiled_chunk(
+        mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt, divergence_every, rho0_tangents is not None
+    )
+    # the chunk program's initial state: ρ0, with ∂ρ0 of every grid point where it moves with the parameters
+    initial = rho0 if rho0_tangents is None else (rho0, rho0_tangents)
     bins = (check_positive_int(work_bins, "work_bins"), check_positive_int(collision_work_bins, "collision_work_bins"))
 
     # inputs were checked above; the kernels' δ come from a validated law: no run-time checks inside
     with jax.default_matmul_precision("highest"), config.override(validate="eager"), jax.threefry_partitionable(True):
         # in the kernels' context: the shapes' trace is the one the chunk's call reuses
         on_cpu = platform == "cpu"  # CPU devices share the host's memory: the edges once per device, and the host's
-        args = (run_chunk, stacked, rho0, seed_key, n_steps, chunk_size, grid * width, draw_dtype, rdt, bins)
+        args = (run_chunk, stacked, initial, seed_key, n_steps, chunk_size, grid * width, draw_dtype, rdt, bins)
         check_memory(*args, memory, edge_copies=n_dev + 1 if on_cpu else 1, host=on_cpu)
         if platform != "cpu":  # every chunk's statistics come to the host and are merged there
             check_memory(*args, host_memory_bytes(), draws=False)
@@ -513,6 +524,8 @@ def run_grid(
         # and device count (docs/ensemble.md §1), so a checkpoint resumes with other chunks or devices
         run_id = (stacked, rho0, work_edges, collision_edges, n_steps, n_configs, int(seed))
         statistics = (alphas, coherent, str(rdt), str(draw_dtype), divergence_every) + ((wrt,) if wrt else ())
+        if rho0_tangents is not None:  # other sensitivities than a run at fixed ρ0
+            statistics += (rho0_tangents,)
         # nor the number of configurations: configurations 0…n−1 of a run are those of a longer run (the
         # pilot's edges, from configurations 0…511, are part of the fingerprint), so a checkpoint extends
         fingerprint = _leaf_bytes(run_id[:5] + run_id[6:] + statistics)
@@ -541,6 +554,7 @@ def run_grid(
                             draw_dtype=str(draw_dtype),
                             divergence_every=divergence_every,
                             wrt=wrt,
+                            **({} if rho0_tangents is None else {"rho0_tangents": rho0_tangents}),
                         ),
                         writer=jax.process_index() == 0,
                     )
@@ -548,7 +562,7 @@ def run_grid(
                 i64 = jax.ShapeDtypeStruct((), jnp.int64)
                 start, stats = _load_on_process_zero(
                     lambda: ckpt.load(
-                        lambda: expected_stats(jax.eval_shape(run_chunk, stacked, rho0, seed_key, i64, i64, *edges))
+                        lambda: expected_stats(jax.eval_shape(run_chunk, stacked, initial, seed_key, i64, i64, *edges))
                     )
                 )
             # configurations start… run in chunks numbered from the chunks they count as (rounded up)
@@ -578,7 +592,7 @@ def run_grid(
                             done + j,
                             run_chunk(
                                 stacked,
-                                rho0,
+                                initial,
                                 seed_key,
                                 jnp.asarray(start + j * chunk_size, jnp.int64),
                                 jnp.asarray(n_configs, jnp.int64),
@@ -621,6 +635,8 @@ def run_grid(
         chunks_resumed=done,
         divergence_every=divergence_every,
     )
+    if rho0_tangents is not None:
+        info["rho0_tangents"] = np.asarray(rho0_tangents)
     return stats, info
 
 
@@ -744,8 +760,11 @@ _TILE_KERNEL = True
 _GPU_PROGRAM_ON_CPU = False
 
 
-def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt=(), divergence_every=1):
-    """The jitted, sharded chunk function (cached per mesh and static arguments)."""
+def _compiled_chunk(
+    mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt=(), divergence_every=1, moving_rho0=False
+):
+    """The jitted, sharded chunk function (cached per mesh and static arguments); ``moving_rho0``: its
+    initial-state argument is (ρ0, ∂ρ0 per grid point) (``run_grid``'s ``rho0_tangents``)."""
     key = (
         tuple(d.id for d in mesh.devices.flat),
         per_device,
@@ -755,6 +774,7 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
         draw_dtype,
         wrt,
         divergence_every,
+        moving_rho0,
         _GPU_PROGRAM_ON_CPU,
         _TILE_KERNEL,
     )
@@ -766,7 +786,8 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
     platform = mesh.devices.flat[0].platform
     tile_kernel = {"gpu": "gpu", "cpu": "interpret"}.get(platform) if _TILE_KERNEL and not on_cpu else None
 
-    def local(models, rho0, seed_key, start, n_total, work_edges, collision_edges):
+    def local(models, initial, seed_key, start, n_total, work_edges, collision_edges):
+        rho0, rho0_tangents = initial if moving_rho0 else (initial, None)
         dev = jax.lax.axis_index(AXIS)
         idx = start + dev.astype(jnp.int64) * per_device + jnp.arange(per_device, dtype=jnp.int64)
         mask = idx < n_total
@@ -781,28 +802,40 @@ def _compiled_chunk(mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt
             stacked=not on_cpu,  # one shifted reduction per step (GPU: ×1.45 faster than two passes)
             tile_kernel=tile_kernel,
         )
-        if parameter_names(wrt):  # one pass: the plain statistics from the primal of the tangent scan
-            kernel = partial(
-                kernel,
-                tangents=partial(
-                    tangent_stream, names=parameter_names(wrt), n_steps=n_steps, alphas=alphas, draw_dtype=draw_dtype
-                ),
-            )
-        if DELTAS in wrt:
-            kernel = partial(
-                _with_sensitivities,
-                kernel,
-                partial(delta_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype),
-            )
+        stream = partial(
+            tangent_stream, names=parameter_names(wrt), n_steps=n_steps, alphas=alphas, draw_dtype=draw_dtype
+        )
+
+        def point(model, drho0, rho0, seed_key, indices, mask, work_edges, collision_edges):  # one grid point
+            k = kernel
+            if parameter_names(wrt):  # one pass: the plain statistics from the primal of the tangent scan
+                k = partial(k, tangents=partial(stream, rho0_tangent=drho0))
+            if DELTAS in wrt:
+                k = partial(
+                    _with_sensitivities,
+                    k,
+                    partial(delta_chunk, n_steps=n_steps, alphas=alphas, coherent=coherent, draw_dtype=draw_dtype),
+                )
+            return k(model, rho0, seed_key, indices, mask, work_edges, collision_edges)
+
         idx32 = idx.astype(jnp.uint32)
         with folded_sums(on_cpu):  # traced here: folded sums on CPU, one reduction per sum elsewhere
             if work_edges.shape[0] == 1:  # one grid point: no vmap over a size-1 axis (XLA copies for it)
                 first = lambda tree: jax.tree.map(lambda x: x[0], tree)
-                out = kernel(first(models), rho0, seed_key, idx32, mask, first(work_edges), first(collision_edges))
+                out = point(
+                    first(models),
+                    first(rho0_tangents),
+                    rho0,
+                    seed_key,
+                    idx32,
+                    mask,
+                    first(work_edges),
+                    first(collision_edges),
+                )
                 out = jax.tree.map(lambda x: x[None], out)
             else:
-                out = jax.vmap(kernel, (0, None, None, None, None, 0, 0))(
-                    models, rho0, seed_key, idx32, mask, work_edges, collision_edges
+                out = jax.vmap(point, (0, 0, None, None, None, None, 0, 0))(
+                    models, rho0_tangents, rho0, seed_key, idx32, mask, work_edges, collision_edges
                 )
         return jax.tree.map(lambda x: x[None], out)  # (1, ...) per device → (n_devices, ...) sharded
 

@@ -108,7 +108,7 @@ def model_a_chunk(
       n_steps, alphas, coherent, draw_dtype, histogram_method, divergence_every: static (``draw_dtype``:
         dtype of the δ draws; ``histogram_method``: see :func:`~jaxthermo.ensemble._statistics.chunk_counts`;
         ``divergence_every``: D_α only after the collisions of :func:`divergence_steps`, zeros elsewhere).
-      tangents: optional factory ``tangents(model, seed_key, indices, mask, state)`` of a tangent stream
+      tangents: optional factory ``tangents(model, seed_key, indices, mask, state, represent)`` of a tangent stream
         (``carry0``, ``xs``, ``step``; :func:`~jaxthermo.ensemble._sensitivity.tangent_stream`): the
         collisions then run once, under ``jax.jvp``, and the plain statistics come from the primal
         (D_α then at every step, reported as above).
@@ -160,6 +160,7 @@ def model_a_chunk(
         collide = lambda m, st, dl, th: qubit_collision(m, st, dl, th, offset)
         as_matrix = lambda st: qubit_to_state(*st, offset)
         mean_state = partial(_qubit_mean_state, offset=offset)
+        represent = lambda rho: state_to_qubit(rho, offset)
         pops = lambda st: jnp.stack(qubit_populations(st[0], offset), axis=-1)
     else:
         state = rho
@@ -167,6 +168,7 @@ def model_a_chunk(
             st, dl, th
         )
         as_matrix = lambda st: st
+        represent = lambda rho: rho
         mean_state = chunk_moments
         pops = populations
 
@@ -186,7 +188,7 @@ def model_a_chunk(
         st, e = collide(m, st, delta, theta)
         return st, e, (raw_divergence(m, st) if alphas else None)
 
-    tan = None if tangents is None else tangents(model, seed_key, indices, mask, state)
+    tan = None if tangents is None else tangents(model, seed_key, indices, mask, state, represent)
     mask_n = jnp.sum(mask.astype(jnp.int32))
     stacked = stacked and tan is None
     stacked_divergence = stacked and bool(alphas) and divergence_every == 1

@@ -15,7 +15,7 @@ from ..inhomogeneous import averaged_reservoir_state
 from . import _files
 from ._engine import run_grid
 from ._kernel import model_divergences
-from ._sensitivity import check_wrt, sensitivities_from_stats
+from ._sensitivity import check_wrt, initial_state, sensitivities_from_stats
 from ._statistics import MeansOverConfigurations, cumulants, standard_error, take, variance
 
 
@@ -208,7 +208,10 @@ def ensemble(
     Args:
       model: :class:`~jaxthermo.InhomogeneousReservoir` with ``distribution`` set (e.g.
         ``Gaussian(0.05)``); ``theta`` a scalar or an (N,) schedule.
-      rho0: initial system state (d, d), diagonal or coherent.
+      rho0: initial system state (d, d), diagonal or coherent; or a function of the model that returns
+        it, written in ``jax.numpy`` (e.g. ``lambda m: thermal_state(m.d, m.beta, m.g0)``): the run starts
+        from ``rho0(model)``, and the derivatives of ``wrt`` then include ρ0's dependence on the
+        parameters (an array is held fixed under ``wrt``; docs/ensemble.md §5).
       n_steps: collisions per configuration N.
       n_configs: number of configurations.
       seed: integer seed.
@@ -265,6 +268,7 @@ def ensemble(
       ((101, 2, 2), (100,))
     """
     wrt = check_wrt(model, wrt) if wrt else ()
+    rho0, rho0_tangents = initial_state(rho0, model, wrt)
     stats, info = run_grid(
         [model],
         rho0,
@@ -286,8 +290,11 @@ def ensemble(
         callback=callback,
         divergence_every=divergence_every,
         wrt=wrt,
+        rho0_tangents=None if rho0_tangents is None else rho0_tangents[None],
     )
     info = dict(info, work_edges=info["work_edges"][0], collision_work_edges=info["collision_work_edges"][0])
+    if rho0_tangents is not None:
+        info["rho0_tangents"] = info["rho0_tangents"][0]
     result = result_from_stats(model, take(stats, 0), info)
     if wrt:
         sens, delta = sensitivities_from_stats(model, take(stats, 0), info, result, wrt)

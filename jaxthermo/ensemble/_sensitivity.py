@@ -154,13 +154,47 @@ def n_tangents(model, wrt) -> int:
     return int(sum(np.size(np.asarray(v)) for v in parameter_values(model, parameter_names(wrt), jnp.float64).values()))
 
 
+def initial_state(rho0, model, names):
+    """``(ρ0, ∂ρ0)`` of ``jt.ensemble``'s ``rho0``: an array as it is (∂ρ0 None), or a function of the model
+    (e.g. ``lambda m: jt.thermal_state(m.d, m.beta, m.g0)``) evaluated at ``model``, with its tangents
+    (P, d, d) along the parameters ``names`` (forward mode; None where it does not move with them), which
+    the engine streams from collision 0 on, so the derivatives include ρ0's dependence (docs/ensemble.md §5)."""
+    if not callable(rho0):
+        return rho0, None
+    try:
+        value = rho0(model)
+    except Exception as err:
+        raise type(err)(f"rho0: the function of the model raised: {err}") from err
+    names = parameter_names(names)
+    if not names or value is None:
+        return value, None
+    flat, unravel = flatten_parameters(parameter_values(model, names, jnp.float64), names)
+
+    def state(p):
+        return jnp.asarray(rho0(with_parameters(model, unravel(p)))).astype(jnp.complex128)
+
+    try:
+        tangents = jax.vmap(lambda t: jax.jvp(state, (flat,), (t,))[1])(jnp.eye(flat.shape[0], dtype=flat.dtype))
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError, TypeError) as err:
+        raise ValueError(
+            f"rho0: with wrt={names}, the function of the model must be written in jax.numpy (it is "
+            f"differentiated with respect to the parameters): {type(err).__name__}: {err}"
+        ) from err
+    tangents = np.asarray(tangents)
+    if not np.all(np.isfinite(tangents)):
+        raise ValueError(f"rho0: the derivative of the function of the model along {names} is not finite")
+    return value, (tangents if np.any(tangents != 0) else None)
+
+
 class _TangentStream(NamedTuple):
     carry0: object  # (state tangents with the P tangents on axis 1, cumulative-work tangents (B, P))
     xs: object  # per step: (δ tangents (B, P), step index r)
     step: object
 
 
-def tangent_stream(model, seed_key, indices, mask, state, *, names, n_steps, alphas, draw_dtype):
+def tangent_stream(
+    model, seed_key, indices, mask, state, represent, *, names, n_steps, alphas, draw_dtype, rho0_tangent=None
+):
     """The tangents of the parameters ``names``, carried through the kernel's scan (``wrt``).
 
     A factory for :func:`~jaxthermo.ensemble._kernel.model_a_chunk`'s ``tangents``: ``step`` runs the
@@ -169,6 +203,9 @@ def tangent_stream(model, seed_key, indices, mask, state, *, names, n_steps, alp
     kernel's plain statistics and reduces the tangents over the chunk to ``sens_work``, ``sens_heat``,
     ``sens_energy_change``, ``sens_cumulative_work`` (means (P,) and M2 per step), ``sens_state``
     ((P, d, d), mean only) and ``sens_divergence`` ((P, n_alpha)).
+    ``rho0_tangent``: ∂ρ0 (P, d, d) of a ρ0 that moves with the parameters (:func:`initial_state`), the
+    state's tangents at collision 0 (else zero); ``represent`` maps a (…, d, d) matrix to the kernel's state
+    (linear: the qubit's (u, x, y), ._fused).
     """
     rdt = jax.tree.leaves(state)[0].real.dtype
     flat, unravel = flatten_parameters(parameter_values(model, names, rdt), names)
@@ -181,7 +218,11 @@ def tangent_stream(model, seed_key, indices, mask, state, *, names, n_steps, alp
 
     ddeltas = jax.vmap(lambda t: jax.jvp(draws, (flat,), (t,))[1], out_axes=2)(basis)  # (N, B, P)
     b = indices.shape[0]
-    dstate = jax.tree.map(lambda s: jnp.zeros(s.shape[:1] + (n_par,) + s.shape[1:], s.dtype), state)
+    if rho0_tangent is None:
+        dstate = jax.tree.map(lambda s: jnp.zeros(s.shape[:1] + (n_par,) + s.shape[1:], s.dtype), state)
+    else:  # the same ∂ρ0 for every configuration of the chunk, in the kernel's representation
+        d0 = represent(rho0_tangent)  # (P, d, d) → (P, d, d) or the qubit's ((P,), (P,), (P,))
+        dstate = jax.tree.map(lambda t, s: jnp.broadcast_to(t.astype(s.dtype), s.shape[:1] + t.shape), d0, state)
     carry0 = (dstate, jnp.zeros((b, n_par), rdt))
     xs = (ddeltas, jnp.arange(n_steps))
 
@@ -331,15 +372,17 @@ def sensitivities_from_stats(model, stats, info, result, wrt):
         n_par = flat.shape[0]
         basis = jnp.eye(n_par, dtype=rdt)
         mean_state = jnp.asarray(result.mean_state)
+        moving = info.get("rho0_tangents")  # ∂ρ0 (P, d, d) of a ρ0 that moves with the parameters
+        d_state0 = jnp.zeros((n_par,) + rho0.shape, rho0.dtype) if moving is None else jnp.asarray(moving)
         d_state = jnp.concatenate(
-            [jnp.zeros((1, n_par) + rho0.shape, rho0.dtype), jnp.asarray(stats[_PREFIX + "state"].mean)], axis=0
+            [d_state0[None].astype(rho0.dtype), jnp.asarray(stats[_PREFIX + "state"].mean)], axis=0
         )  # (N+1, P, d, d)
 
         def functionals(p, rho_bar):
             m = with_parameters(model, unravel(p))
             if alphas:
                 div = model_divergences(m, _states_for_divergence(rho_bar, coherent), alphas, coherent)
-                div0 = model_divergences(m, _states_for_divergence(rho0, coherent), alphas, coherent)
+                div0 = div[0]  # D_α(ρ0‖τ_S): ρ̄_0 = ρ0, with its tangent ∂ρ0
             else:
                 div = jnp.zeros(rho_bar.shape[:1] + (0,), rdt)
                 div0 = jnp.zeros((0,), rdt)

@@ -22,7 +22,7 @@ from . import _files
 from ._engine import check_grid_inputs, check_model, check_run_options, run_grid
 from ._files import check_writable
 from ._result import EnsembleResult, check_saved_type, result_from_stats
-from ._sensitivity import check_wrt, sensitivities_from_stats
+from ._sensitivity import check_wrt, initial_state, sensitivities_from_stats
 from ._statistics import take
 
 _MODEL_FIELDS = ("beta", "g0", "theta")
@@ -128,15 +128,22 @@ _RUN_KEYWORDS = tuple(
 )
 
 
-def sweep_checkpoints(checkpoint, n_steps_values) -> dict:
+def sweep_checkpoints(checkpoint, n_steps_values, n_initial_states=1) -> dict:
     """{N: checkpoint path} of a sweep: ``checkpoint`` itself for a grid of one N, else one file per N,
-    ``<stem>.n_steps<N><ext>`` beside it (each N is its own run, :func:`run_grid`); {} without a checkpoint."""
+    ``<stem>.n_steps<N><ext>`` beside it (each N is its own run, :func:`run_grid`); {} without a checkpoint.
+    Where the grid points start from ``n_initial_states`` > 1 different ρ0 (``rho0`` a function of the
+    model), each (N, j) is its own run: {(N, j): ``<stem>[.n_steps<N>].rho0_<j><ext>``}, j = 0, 1, …"""
     if checkpoint is None:
         return {}
     path = os.fspath(checkpoint)
+    stem, ext = os.path.splitext(path)
+    if n_initial_states > 1:
+        by_n = "" if len(n_steps_values) == 1 else ".n_steps{}"
+        return {
+            (n, j): f"{stem}{by_n.format(n)}.rho0_{j}{ext}" for n in n_steps_values for j in range(n_initial_states)
+        }
     if len(n_steps_values) == 1:
         return {n_steps_values[0]: path}
-    stem, ext = os.path.splitext(path)
     return {n: f"{stem}.n_steps{n}{ext}" for n in n_steps_values}
 
 
@@ -144,7 +151,10 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
     """Run :func:`jaxthermo.ensemble` on every point of ``grid`` (docs/ensemble.md).
 
     Args:
-      model, rho0, n_steps, n_configs, seed: as for :func:`jaxthermo.ensemble` (defaults of the grid).
+      model, rho0, n_steps, n_configs, seed: as for :func:`jaxthermo.ensemble` (defaults of the grid). A
+        function of the model as ``rho0`` (e.g. ``lambda m: thermal_state(m.d, m.beta, m.g0)``) is evaluated at
+        every grid point: a grid over β then starts each point from its own thermal state (points that share
+        ρ0 and N run as one batch), and ``wrt`` includes ρ0's dependence on the parameters.
       grid: {name: values}; names among ``beta``, ``g0``, ``theta``, ``n_steps`` and the fields of
         the distribution (``sigma`` of ``Gaussian``, ``width`` of ``Uniform``, …).
       **kwargs: passed to :func:`jaxthermo.ensemble` (``alphas``, ``chunk_size``, ``dtype``, …).
@@ -178,7 +188,8 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
     names = list(axes)
     points = list(itertools.product(*(range(len(v)) for v in axes.values())))
     results: list = [None] * len(points)
-    by_steps: dict = {}
+    by_steps: dict = {}  # {N or (N, j): [(k, model, ∂ρ0)]}, j: the index of the point's ρ0 among initial_states
+    initial_states: list = []  # the different ρ0 of a rho0 given as a function of the model
     for k, point in enumerate(points):
         m, steps = model, n_steps
         for name, i in zip(names, point):
@@ -189,28 +200,70 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
                 steps = int(value)
             else:
                 m = _apply(m, name, value.item())
-        by_steps.setdefault(steps, []).append((k, m))
+        key, tangents = steps, None
+        if callable(rho0):
+            try:
+                state, tangents = initial_state(rho0, m, wrt)
+                state = np.asarray(state)
+            except (ValueError, TypeError) as err:
+                where = ", ".join(f"{name}={axes[name][i].item()!r}" for name, i in zip(names, point))
+                raise _naming_grid(err, f"grid point ({where})") from err
+            j = next(
+                (j for j, s in enumerate(initial_states) if s.shape == state.shape and np.array_equal(s, state)), None
+            )
+            if j is None:
+                j = len(initial_states)
+                initial_states.append(state)
+            key = (steps, j)
+        by_steps.setdefault(key, []).append((k, m, tangents))
+    if callable(rho0) and len(initial_states) == 1:  # one ρ0 for the whole grid: one run per N, as for an array
+        by_steps = {key[0]: members for key, members in by_steps.items()}
+
+    def start(key):  # the ρ0 of the runs of key
+        return initial_states[key[1]] if isinstance(key, tuple) else (initial_states[0] if initial_states else rho0)
+
+    def steps_of(key):
+        return key[0] if isinstance(key, tuple) else key
+
     # every grid point is checked before any runs: a bad point of a later N refused only after the
     # earlier N's had run lost their work
-    for steps, members in by_steps.items():
-        for k, m in members:
+    for key, members in by_steps.items():
+        for k, m, _ in members:
             try:
-                check_grid_inputs([m], rho0, steps, n_configs)
+                check_grid_inputs([m], start(key), steps_of(key), n_configs)
             except (ValueError, TypeError) as err:
                 where = ", ".join(f"{name}={axes[name][i].item()!r}" for name, i in zip(names, points[k]))
                 raise _naming_grid(err, f"grid point ({where})") from err
     # a sweep's checkpoint (one file per N) is checked writable before any N runs
     check_run_options(kwargs.get("checkpoint"), False, None, None)
-    checkpoints = sweep_checkpoints(kwargs.pop("checkpoint", None), list(by_steps))
+    checkpoints = sweep_checkpoints(
+        kwargs.pop("checkpoint", None), list(dict.fromkeys(map(steps_of, by_steps))), max(1, len(initial_states))
+    )
     for path in checkpoints.values() if jax.process_index() == 0 else ():  # the writer's (as run_grid)
         check_writable(path, "checkpoint")
-    for steps, members in by_steps.items():
-        models = [m for _, m in members]
+    for key, members in by_steps.items():
+        models = [m for _, m, _ in members]
+        moving = [t for _, _, t in members]
+        if all(t is None for t in moving):
+            moving = None
+        else:  # ∂ρ0 of every point of the batch (zeros where its ρ0 does not move)
+            shape = next(t for t in moving if t is not None).shape
+            moving = np.stack([np.zeros(shape, complex) if t is None else t for t in moving])
         stats, info = run_grid(
-            models, rho0, steps, n_configs, seed, wrt=wrt, checkpoint=checkpoints.get(steps), **kwargs
+            models,
+            start(key),
+            steps_of(key),
+            n_configs,
+            seed,
+            wrt=wrt,
+            checkpoint=checkpoints.get(key),
+            rho0_tangents=moving,
+            **kwargs,
         )
-        for g, (k, m) in enumerate(members):
+        for g, (k, m, _) in enumerate(members):
             info_g = dict(info, work_edges=info["work_edges"][g], collision_work_edges=info["collision_work_edges"][g])
+            if moving is not None:
+                info_g["rho0_tangents"] = info["rho0_tangents"][g]
             stats_g = take(stats, g)
             results[k] = result_from_stats(m, stats_g, info_g)
             if wrt:
