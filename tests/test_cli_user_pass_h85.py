@@ -1,9 +1,10 @@
 """A user's pass over `jaxthermo run` with ``[run] wrt`` (derivatives from the command line).
 
-- ∂/∂β and ∂/∂g0 are those of ``jt.ensemble`` at a fixed ρ0; a study's ``[initial_state] name = "thermal"``
-  is τ_S(β, g0), which moves with g0 (and with β by default), so a central difference of two runs of the
-  study differed from the printed derivative (∂⟨D_1⟩/∂β by a factor 1.7 for ρ0 = τ_S at N = 20) without
-  a word: results.nc and the printed lines now say that ρ0 is held fixed.
+- ∂/∂β and ∂/∂g0 were those of ``jt.ensemble`` at a fixed ρ0, while a study's ``[initial_state] name =
+  "thermal"`` is τ_S(β, g0), which moves with g0 (and with β by default), so a central difference of two runs
+  of the study differed from the printed derivative (∂⟨D_1⟩/∂β by a factor 1.7 for ρ0 = τ_S at N = 20): the
+  study now passes ρ0 as a function of the model, and results.nc and the printed lines say that the
+  derivatives include its change.
 - The printed derivative of ⟨D_α(ρ_S|N‖τ_S)⟩ at r = N was read at the k-th non-NaN step (k the number of
   them), not at step N: with ``[run] divergence_every`` (every 20th collision by default for a coherent ρ0
   of d ≥ 3) it printed ``nan ± nan`` or the derivative at an earlier step, while results.nc held the number.
@@ -19,11 +20,11 @@ xr = pytest.importorskip("xarray")
 pytest.importorskip("h5netcdf")
 
 
-def _run(tmp_path, initial_state, wrt, **run):
+def _run(tmp_path, initial_state, wrt, model=None, **run):
     out = tmp_path / "out"
     raw = {
         "study": {"study": "ensemble", "out": str(out), "seed": 1},
-        "model": {"theta": 0.3},
+        "model": {"theta": 0.3, **(model or {})},
         "distribution": {"sigma": 0.2},
         "initial_state": initial_state,
         "run": {"n_steps": 4, "n_configs": 32, "wrt": wrt, **run},
@@ -35,21 +36,39 @@ def _run(tmp_path, initial_state, wrt, **run):
         return ds.load()
 
 
-def test_derivatives_in_beta_and_g0_say_that_a_thermal_rho0_is_held_fixed(tmp_path, capsys):
+def test_derivatives_in_beta_and_g0_include_the_change_of_a_thermal_rho0(tmp_path, capsys):
+    """A thermal [initial_state] is τ_S(β, g0) of the model: ∂/∂β and ∂/∂g0 include its change (they were
+    once taken at fixed ρ0 and said so), and agree with the central difference of two studies at p ± h."""
     ds = _run(tmp_path, {"name": "thermal"}, ["theta", "beta", "g0"])
     printed = capsys.readouterr().out
     for name in ("beta", "g0"):
         for field in ("mean_cumulative_work", "var_work", "mean_divergence", "mean_state_real"):
             comment = ds[f"sensitivity_{name}_{field}"].attrs.get("comment", "")
-            assert "ρ0 held fixed" in comment and "τ_S(β = 1, g0 = 1)" in comment, (name, field, comment)
+            assert "including the change of ρ0 = τ_S(β, g0)" in comment, (name, field, comment)
     assert "comment" not in ds.sensitivity_theta_mean_cumulative_work.attrs  # θ does not enter ρ0
-    assert "∂/∂β and ∂/∂g0 with ρ0 held fixed at τ_S(β = 1, g0 = 1)" in printed, printed
+    assert "∂/∂β and ∂/∂g0 including the change of ρ0 = τ_S(β, g0)" in printed, printed
+    h = 1e-5
+    for name in ("beta", "g0"):
+        runs = []
+        for sign in (1, -1):
+            (tmp_path / name).mkdir(exist_ok=True)
+            runs.append(_run(tmp_path / name, {"name": "thermal"}, [], model={name: 1.0 + sign * h}))
+        for field in ("mean_cumulative_work", "mean_heat", "mean_divergence"):
+            want = (runs[0][field].values - runs[1][field].values) / (2 * h)
+            got = ds[f"sensitivity_{name}_{field}"].values
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 * np.max(np.abs(want)), err_msg=f"{name} {field}")
 
 
-def test_no_fixed_rho0_note_where_rho0_does_not_depend_on_the_parameters(tmp_path, capsys):
+def test_a_given_initial_state_beta_moves_with_g0_only(tmp_path, capsys):
+    ds = _run(tmp_path, {"name": "thermal", "beta": 0.5}, ["beta", "g0"])
+    assert "comment" not in ds.sensitivity_beta_mean_cumulative_work.attrs  # ρ0 = τ_S(0.5, g0): not β
+    assert "τ_S(β = 0.5 of [initial_state], g0)" in ds.sensitivity_g0_mean_heat.attrs["comment"]
+
+
+def test_no_rho0_note_where_rho0_does_not_depend_on_the_parameters(tmp_path, capsys):
     ds = _run(tmp_path, {"name": "ground"}, ["beta", "g0"])
     assert "comment" not in ds.sensitivity_beta_mean_cumulative_work.attrs
-    assert "held fixed" not in capsys.readouterr().out
+    assert "change of ρ0" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("every", [2, 3])  # N = 4: steps 0, 2, 4 (the 3rd is step 2); 0, 3, 4 (4 rows)

@@ -131,7 +131,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "wrt": Key(
             [],
             LIST,
-            'derivatives of the mean statistics (at fixed ρ0), in the same pass, w.r.t. these parameters, e.g. ["theta", "sigma"]: '
+            'derivatives of the mean statistics, in the same pass, w.r.t. these parameters, e.g. ["theta", "sigma"] '
+            "(a thermal [initial_state] moves with beta and g0, and the derivatives include that): "
             'theta, beta, g0, the law\'s sigma/width/delta, g_int (coupling = "exact"), "deltas" (∂/∂δ_r); [] = none',
         ),
     },
@@ -361,8 +362,8 @@ def _check_initial_state(s, model):
         raise ConfigError("[initial_state] name = 'populations' needs populations = [p_0, …, p_{d−1}]")
     if s["name"] == "file" and s["file"] is None:
         raise ConfigError("[initial_state] name = 'file' needs file = \"rho0.npy\"")
-    if s["name"] == "thermal" and s["beta"] is None:
-        s["beta"] = model["beta"]  # resolved: the reservoir's β
+    # a thermal ρ0 without beta stays so (not resolved to [model] beta): it is τ_S of the model's β at every
+    # grid point and under [run] wrt (study.initial_state_argument)
     for name in ("populations", "phases"):
         if s[name] is not None:
             _check_numbers(f"[initial_state] {name}", s[name])

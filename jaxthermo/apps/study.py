@@ -21,6 +21,7 @@ import os
 import pathlib
 import shlex
 import time
+from functools import partial
 
 import numpy as np
 
@@ -83,6 +84,32 @@ def build_initial_state(cfg):
     if name == "file":
         return load_initial_state(s["file"], d)
     raise AssertionError(name)
+
+
+def initial_state_argument(cfg, rho0):
+    """What the study passes to ``jt.ensemble``/``jt.sweep`` as ρ0: for ``[initial_state] name = "thermal"``
+    the function m ↦ τ_S(β, g0) of the model (β of [initial_state] where given), so that a [grid] over β or g0
+    starts every point from its own thermal state and ``[run] wrt`` includes ρ0's change (docs/ensemble.md §5);
+    else ``rho0`` (the array)."""
+    state = cfg["initial_state"]
+    if state["name"] != "thermal":
+        return rho0
+    return partial(_thermal_rho0, beta=None if state["beta"] is None else float(state["beta"]))
+
+
+def _thermal_rho0(model, beta=None):
+    import jaxthermo as jt
+
+    return jt.thermal_state(model.d, model.beta if beta is None else beta, model.g0)
+
+
+def moving_rho0_parameters(cfg) -> tuple:
+    """The model parameters that a thermal [initial_state] moves with: g0, and β unless [initial_state] beta
+    is given; () for every other state."""
+    state = cfg["initial_state"]
+    if state["name"] != "thermal":
+        return ()
+    return ("beta", "g0") if state["beta"] is None else ("g0",)
 
 
 # tolerance of the checks of a ρ0 read from a file (Hermiticity, trace, positivity)
@@ -369,6 +396,7 @@ def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, lo
     with refused_as("[initial_state]"):
         rho0 = build_initial_state(cfg)
         check_density_matrix(rho0, "rho0", dim=model.d)  # a one-line error, not the engine's traceback
+    start = initial_state_argument(cfg, rho0)
     run, seed = cfg["run"], int(cfg["study"]["seed"])
     checkpoint = None
     if cfg["study"]["study"] == "ensemble" and out is not None:
@@ -382,7 +410,7 @@ def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, lo
         try:
             res = jt.ensemble(
                 model,
-                rho0,
+                start,
                 int(run["n_steps"]),
                 int(run["n_configs"]),
                 seed,
@@ -402,30 +430,43 @@ def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, lo
     else:
         try:
             res = jt.sweep(
-                model, rho0, int(run["n_steps"]), int(run["n_configs"]), seed, grid=cfg["grid"], progress=progress, **kw
+                model,
+                start,
+                int(run["n_steps"]),
+                int(run["n_configs"]),
+                seed,
+                grid=cfg["grid"],
+                progress=progress,
+                **kw,
             )
         except ValueError as err:
             raise _as_config_error(err, cfg["grid"]) from err
-        ds = _note_fixed_rho0(_note_divergence_stride(sweep_dataset(res, model, _attrs(cfg))), cfg)
+        ds = _note_moving_rho0(_note_divergence_stride(sweep_dataset(res, model, _attrs(cfg))), cfg)
         base = dict(GRID_ATTRS, **{name: f"distribution_{name}" for name in ("sigma", "width", "delta")})
         return res, describe_scanned(ds, list(cfg["grid"]), base)
-    ds = _note_fixed_rho0(_note_divergence_stride(res.to_xarray(model=model, attrs=_attrs(cfg))), cfg)
+    ds = _note_moving_rho0(_note_divergence_stride(res.to_xarray(model=model, attrs=_attrs(cfg))), cfg)
     return res, describe_scanned(ds, [], {})
 
 
-# the parameters a thermal [initial_state] depends on: ρ0 = τ_S(β, g0) (docs/ensemble.md §5)
-THERMAL_RHO0_PARAMETERS = ("beta", "g0")
-
-
-def _note_fixed_rho0(ds, cfg):
-    """Say on ∂/∂β and ∂/∂g0 (attribute ``comment``) that ρ0 is held fixed where the study's ρ0 is thermal:
-    the engine differentiates at the ρ0 it is given, while ``[initial_state] name = "thermal"`` is τ_S(β, g0),
-    which moves with g0, and with β unless [initial_state] beta is given; two runs of the study at β ± h differed
-    from the printed ∂/∂β (∂⟨D_1(ρ_S|N‖τ_S)⟩ with ρ0 = τ_S by a factor 1.7 at N = 20) without a word."""
-    state = cfg["initial_state"]
-    names = [n for n in THERMAL_RHO0_PARAMETERS if n in cfg["run"]["wrt"]]
-    if state["name"] != "thermal" or not names:
+def _note_moving_rho0(ds, cfg):
+    """Say on ∂/∂β and ∂/∂g0 (attribute ``comment``) where the study's ρ0 is thermal that the derivative includes
+    ρ0's change: ``[initial_state] name = "thermal"`` is τ_S(β, g0), which moves with g0, and with β unless
+    [initial_state] beta is given (docs/ensemble.md §5; the derivatives were once taken at fixed ρ0, which two
+    runs of the study at β ± h contradicted by a factor 1.7 for ∂⟨D_1(ρ_S|N‖τ_S)⟩ at N = 20)."""
+    names = [n for n in moving_rho0_parameters(cfg) if n in cfg["run"]["wrt"]]
+    if not names:
         return ds
+    state = cfg["initial_state"]
+    at = "β" if state["beta"] is None else f"β = {float(state['beta']):g} of [initial_state]"
+    text = (
+        f'including the change of ρ0 = τ_S({at}, g0) of [initial_state] name = "thermal", which moves with '
+        + " and ".join({"beta": "β", "g0": "g0"}[n] for n in names)
+    )
+    for name in names:
+        for var in ds.data_vars:
+            if var.startswith(f"sensitivity_{name}_"):
+                ds[var].attrs["comment"] = text
+    return ds
     text = (
         f"ρ0 held fixed at τ_S(β = {float(state['beta']):g}, g0 = {float(cfg['model']['g0']):g}) of [initial_state] "
         'name = "thermal", which a study at another β or g0 moves (and a [grid] over them does not): '

@@ -112,19 +112,26 @@ SPREADS = ("sigma", "width", "delta")
 
 
 def _initial_state(ds) -> str:
-    """``ρ0 = ground``, ``ρ0 = thermal (β = 0.5)``: the study's [initial_state], read from the
+    """``ρ0 = ground``, ``ρ0 = thermal (β = 0.5)``, ``ρ0 = thermal (β = 1, the reservoir's)``: the study's
+    [initial_state], read from the
     resolved config the run stored in the attribute ``config_toml`` ("" without one)."""
     import tomllib
 
     try:
-        state = tomllib.loads(ds.attrs.get("config_toml", "")).get("initial_state", {})
+        cfg = tomllib.loads(ds.attrs.get("config_toml", ""))
     except tomllib.TOMLDecodeError:
         return ""
+    state = cfg.get("initial_state", {})
     name = state.get("name")
     if not name:
         return ""
     if name == "thermal" and "beta" in state:
         return f"ρ0 = thermal (β = {state['beta']:.4g})"
+    if name == "thermal":  # τ_S of the model's β (of each grid point)
+        beta = cfg.get("model", {}).get("beta")
+        if beta is None or "beta" in cfg.get("grid", {}):
+            return "ρ0 = thermal (the reservoir's β)"
+        return f"ρ0 = thermal (β = {beta:.4g}, the reservoir's)"
     return f"ρ0 = {name}"
 
 
@@ -291,9 +298,9 @@ def derivative_lines(ds) -> list:
         else:
             lines += [f"  {part}" for part in parts]
     held = [name for name in names if "comment" in ds[f"{_SENSITIVITY}{name}{_TOTAL_WORK}"].attrs]
-    if held:  # a thermal ρ0 = τ_S(β, g0): the derivatives do not move it (study._note_fixed_rho0)
+    if held:  # a thermal ρ0 = τ_S(β, g0): the derivatives include its change (study._note_moving_rho0)
         comment = ds[f"{_SENSITIVITY}{held[0]}{_TOTAL_WORK}"].attrs["comment"]
-        lines.append(f"  ∂/∂{' and ∂/∂'.join(map(_symbol, held))} with {comment}")
+        lines.append(f"  ∂/∂{' and ∂/∂'.join(map(_symbol, held))} {comment}")
     return lines
 
 
