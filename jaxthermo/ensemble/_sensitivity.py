@@ -154,12 +154,18 @@ def n_tangents(model, wrt) -> int:
     return int(sum(np.size(np.asarray(v)) for v in parameter_values(model, parameter_names(wrt), jnp.float64).values()))
 
 
+def is_state_function(rho0) -> bool:
+    """Whether ``rho0`` is a function of the model, not a state (a QuTiP ``Qobj`` is callable too: it has a
+    shape)."""
+    return callable(rho0) and not hasattr(rho0, "shape") and not hasattr(rho0, "__array__")
+
+
 def initial_state(rho0, model, names):
     """``(ρ0, ∂ρ0)`` of ``jt.ensemble``'s ``rho0``: an array as it is (∂ρ0 None), or a function of the model
     (e.g. ``lambda m: jt.thermal_state(m.d, m.beta, m.g0)``) evaluated at ``model``, with its tangents
     (P, d, d) along the parameters ``names`` (forward mode; None where it does not move with them), which
     the engine streams from collision 0 on, so the derivatives include ρ0's dependence (docs/ensemble.md §5)."""
-    if not callable(rho0):
+    if not is_state_function(rho0):
         return rho0, None
     try:
         value = rho0(model)

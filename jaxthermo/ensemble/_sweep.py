@@ -22,7 +22,7 @@ from . import _files
 from ._engine import check_grid_inputs, check_model, check_run_options, run_grid
 from ._files import check_writable
 from ._result import EnsembleResult, check_saved_type, result_from_stats
-from ._sensitivity import check_wrt, initial_state, sensitivities_from_stats
+from ._sensitivity import check_wrt, initial_state, is_state_function, sensitivities_from_stats
 from ._statistics import take
 
 _MODEL_FIELDS = ("beta", "g0", "theta")
@@ -201,7 +201,7 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
             else:
                 m = _apply(m, name, value.item())
         key, tangents = steps, None
-        if callable(rho0):
+        if is_state_function(rho0):
             try:
                 state, tangents = initial_state(rho0, m, wrt)
                 state = np.asarray(state)
@@ -216,7 +216,9 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
                 initial_states.append(state)
             key = (steps, j)
         by_steps.setdefault(key, []).append((k, m, tangents))
-    if callable(rho0) and len(initial_states) == 1:  # one ρ0 for the whole grid: one run per N, as for an array
+    if (
+        is_state_function(rho0) and len(initial_states) == 1
+    ):  # one ρ0 for the whole grid: one run per N, as for an array
         by_steps = {key[0]: members for key, members in by_steps.items()}
 
     def start(key):  # the ρ0 of the runs of key

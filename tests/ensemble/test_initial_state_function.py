@@ -149,3 +149,16 @@ def test_rho0_function_refusals():
         jt.ensemble(model, lambda m: 1 / 0, 3, 10)
     with pytest.raises(ValueError, match=r"grid point \(beta=-1.0\)"):  # named at the grid point
         jt.sweep(model, lambda m: jnp.eye(2) * m.beta / 2, 3, 10, grid={"beta": [1.0, -1.0]})
+
+
+def test_a_qutip_state_is_a_state_not_a_function():
+    """A ``Qobj`` is callable: it was taken for a function of the model (``rho0: the function of the model
+    raised: Only defined for quantum objects``)."""
+    qutip = pytest.importorskip("qutip")
+    model = _model(2)
+    rho0 = qutip.Qobj(np.asarray(jt.thermal_state(2, 1.0, 1.0)))
+    res = jt.ensemble(model, rho0, 3, 64, wrt=("beta",))
+    want = jt.ensemble(model, jt.thermal_state(2, 1.0, 1.0), 3, 64, wrt=("beta",))
+    np.testing.assert_array_equal(res.sensitivity["beta"].mean_heat, want.sensitivity["beta"].mean_heat)
+    sw = jt.sweep(model, rho0, 3, 64, grid={"theta": [0.1, 0.2]})
+    assert sw.shape == (2,)
