@@ -97,7 +97,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "beta": Key(
             None,
             NUM + OPT,
-            "thermal: inverse temperature of ρ0 (default: the model's β)",
+            "thermal: inverse temperature of ρ0 (default: the model's β, of each grid point)",
             used_with=("name", ("thermal",)),
         ),
         "populations": Key(
