@@ -281,6 +281,8 @@ CHECKPOINT_KEYS = {
     "model.distribution.width": "[distribution] width",
     "model.distribution.delta": "[distribution] delta",
     "rho0": "[initial_state]",
+    # ∂ρ0 of a thermal [initial_state] under [run] wrt's β, g0 (a checkpoint of a version that held ρ0 fixed has none)
+    "rho0_tangents": "ρ0's change under [run] wrt (a thermal [initial_state])",
     "chunk_size": "[run] chunk_size",
     "n_configs": "[run] n_configs",
     "wrt": "[run] wrt",

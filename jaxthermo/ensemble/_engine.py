@@ -554,7 +554,8 @@ def run_grid(
                             draw_dtype=str(draw_dtype),
                             divergence_every=divergence_every,
                             wrt=wrt,
-                            **({} if rho0_tangents is None else {"rho0_tangents": rho0_tangents}),
+                            # the derivatives include ρ0's change (the values are in the fingerprint)
+                            **({} if rho0_tangents is None else {"rho0_tangents": "included"}),
                         ),
                         writer=jax.process_index() == 0,
                     )

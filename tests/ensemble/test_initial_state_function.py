@@ -162,3 +162,23 @@ def test_a_qutip_state_is_a_state_not_a_function():
     np.testing.assert_array_equal(res.sensitivity["beta"].mean_heat, want.sensitivity["beta"].mean_heat)
     sw = jt.sweep(model, rho0, 3, 64, grid={"theta": [0.1, 0.2]})
     assert sw.shape == (2,)
+
+
+def test_a_checkpoint_at_fixed_rho0_is_not_resumed_with_rho0_moving(tmp_path):
+    """The derivatives differ, so the runs do: the checkpoint is refused, and the study says why in its terms."""
+    from jaxthermo.apps.study import checkpoint_mismatch_message
+    from jaxthermo.ensemble import CheckpointMismatch
+
+    model = _model(2)
+    path = tmp_path / "run.npz"
+    jt.ensemble(model, thermal(model), 3, 128, wrt=("beta",), checkpoint=path, chunk_size=64)
+    with pytest.raises(CheckpointMismatch) as err:
+        jt.ensemble(model, thermal, 3, 128, wrt=("beta",), checkpoint=path, chunk_size=64)
+    assert list(err.value.differences) == ["rho0_tangents"]
+    assert "ρ0's change under [run] wrt (a thermal [initial_state]): included here" in checkpoint_mismatch_message(
+        err.value, True
+    )
+    # without wrt the two runs are the same run: it resumes (here: finds every configuration done)
+    first = jt.ensemble(model, thermal(model), 3, 128, checkpoint=tmp_path / "plain.npz", chunk_size=64)
+    again = jt.ensemble(model, thermal, 3, 128, checkpoint=tmp_path / "plain.npz", chunk_size=64)
+    np.testing.assert_array_equal(again.mean_cumulative_work, first.mean_cumulative_work)
