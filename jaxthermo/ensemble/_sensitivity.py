@@ -170,7 +170,10 @@ def initial_state(rho0, model, names):
     try:
         value = rho0(model)
     except Exception as err:
-        raise type(err)(f"rho0: the function of the model raised: {err}") from err
+        if type(err) in (ValueError, TypeError, ZeroDivisionError, ArithmeticError):
+            raise type(err)(f"rho0: the function of the model raised: {err}") from err
+        err.add_note("raised by rho0, the function of the model given as the initial state")
+        raise  # another type may take other arguments: as it is, with the note
     names = parameter_names(names)
     if not names or value is None:
         return value, None

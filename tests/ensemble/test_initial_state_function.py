@@ -147,6 +147,9 @@ def test_rho0_function_refusals():
         jt.ensemble(model, numpy_state, 3, 10, wrt=("beta",))
     with pytest.raises(ZeroDivisionError, match="rho0: the function of the model raised"):
         jt.ensemble(model, lambda m: 1 / 0, 3, 10)
+    with pytest.raises(KeyError) as err:  # another type as it is, with a note
+        jt.ensemble(model, lambda m: {}["rho"], 3, 10)
+    assert "raised by rho0, the function of the model" in "".join(err.value.__notes__)
     with pytest.raises(ValueError, match=r"grid point \(beta=-1.0\)"):  # named at the grid point
         jt.sweep(model, lambda m: jnp.eye(2) * m.beta / 2, 3, 10, grid={"beta": [1.0, -1.0]})
 
