@@ -106,6 +106,12 @@ def _naming_grid(err, where):
     return type(err)(f"{where}: {err}")
 
 
+def _grid_point(axes, point):
+    """``grid point (beta=0.5, theta=0.1)``: the point of indices ``point`` on ``axes``, for an error."""
+    where = ", ".join(f"{name}={values[i].item()!r}" for (name, values), i in zip(axes.items(), point))
+    return f"grid point ({where})"
+
+
 def _apply(model, name, value):
     dist = model.distribution
     if name not in _MODEL_FIELDS and (dist is None or name not in {f.name for f in dataclasses.fields(dist)}):
@@ -206,8 +212,7 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
                 state, tangents = initial_state(rho0, m, wrt)
                 state = np.asarray(state)
             except (ValueError, TypeError) as err:
-                where = ", ".join(f"{name}={axes[name][i].item()!r}" for name, i in zip(names, point))
-                raise _naming_grid(err, f"grid point ({where})") from err
+                raise _naming_grid(err, _grid_point(axes, point)) from err
             j = next(
                 (j for j, s in enumerate(initial_states) if s.shape == state.shape and np.array_equal(s, state)), None
             )
@@ -234,8 +239,7 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
             try:
                 check_grid_inputs([m], start(key), steps_of(key), n_configs)
             except (ValueError, TypeError) as err:
-                where = ", ".join(f"{name}={axes[name][i].item()!r}" for name, i in zip(names, points[k]))
-                raise _naming_grid(err, f"grid point ({where})") from err
+                raise _naming_grid(err, _grid_point(axes, points[k])) from err
     # a sweep's checkpoint (one file per N) is checked writable before any N runs
     check_run_options(kwargs.get("checkpoint"), False, None, None)
     checkpoints = sweep_checkpoints(
