@@ -383,11 +383,13 @@ def _probe_user_coupling(model, theta) -> None:
 
 def check_grid_inputs(models, rho0, n_steps, n_configs):
     """Check every model of a grid with ρ0, N and the number of configurations (ValueError naming the
-    field); returns ρ0 as an array (a QuTiP Qobj converted). A sweep checks all its grid points
-    before it runs any (:func:`jaxthermo.sweep`)."""
+    field); returns ρ0 as an array (a QuTiP Qobj converted). ``rho0``: one state (d, d) for every point,
+    or one per point (grid, d, d). A sweep checks all its grid points before it runs any
+    (:func:`jaxthermo.sweep`)."""
     rho0 = as_array(rho0, "rho0")
-    for m in models:
-        _check_inputs(m, rho0, n_steps, n_configs)
+    per_point = np.ndim(rho0) == 3 and len(rho0) == len(models)
+    for g, m in enumerate(models):
+        _check_inputs(m, rho0[g] if per_point else rho0, n_steps, n_configs)
     return rho0
 
 
@@ -427,9 +429,10 @@ def run_grid(
     All models share static fields (d, kind, coupling type, distribution type) and ``n_steps``;
     they are stacked along a leading grid axis and vmapped, so the grid is one computation.
     Returns ``(stats, info)``: merged reductions with a leading grid axis, and run metadata.
-    ``wrt``: parameter names whose tangents are streamed too (:mod:`._sensitivity`); ``rho0_tangents``
-    (grid, P, d, d): ∂ρ0 of each grid point along them, where ρ0 moves with the parameters
-    (:func:`~._sensitivity.initial_state`), else None (ρ0 held fixed).
+    ``rho0``: one initial state (d, d), or one per grid point (grid, d, d) (a sweep over β from each
+    point's thermal state: one batch all the same). ``wrt``: parameter names whose tangents are streamed
+    too (:mod:`._sensitivity`); ``rho0_tangents`` (grid, P, d, d): ∂ρ0 of each grid point along them,
+    where ρ0 moves with the parameters (:func:`~._sensitivity.initial_state`), else None (ρ0 held fixed).
     """
     models = list(models)
     rho0 = check_grid_inputs(models, rho0, n_steps, n_configs)
@@ -447,11 +450,15 @@ def run_grid(
         check_representable(m, rdt, n_steps)
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     rho0 = as_state(np.asarray(rho0), complex_dtype_for(rdt))
+    if rho0.ndim == 3 and bool(jnp.all(rho0 == rho0[0])):  # one state after all: the program (and checkpoint) of one
+        rho0 = rho0[0]
     if rho0_tangents is not None:  # (grid, P, d, d), in the run's precision
         rho0_tangents = jnp.asarray(np.asarray(rho0_tangents), complex_dtype_for(rdt))
-        if rho0_tangents.shape != (len(models), n_tangents(models[0], wrt)) + rho0.shape:
+        if rho0_tangents.shape != (len(models), n_tangents(models[0], wrt)) + rho0.shape[-2:]:
             raise ValueError(f"rho0_tangents: shape {rho0_tangents.shape}, not (grid, parameters, d, d)")
-    coherent = has_coherences(rho0) if coherent is None else bool(coherent)
+    if coherent is None:  # quantum divergences where any point's ρ0 has coherences (equal to the classical elsewhere)
+        coherent = any(has_coherences(r) for r in np.asarray(rho0).reshape((-1,) + rho0.shape[-2:]))
+    coherent = bool(coherent)
     if np.ndim(alphas) > 1:  # [[1, 2], [3, 0.5]] ran as four orders, flattened
         raise ValueError(f"alphas: a Rényi order or a 1-d sequence of them; got shape {np.shape(alphas)}")
     alphas = check_orders(alphas)
@@ -693,7 +700,7 @@ def _histogram_edges(
         # configuration 0, which leaves the minima and maxima of configurations 0…min(n, 512)−1 as they are
         pilot = jnp.arange(PILOT_CONFIGS, dtype=jnp.uint32)
         pilot = jnp.where(pilot < n_configs, pilot, 0).astype(jnp.uint32)
-        fn = _compiled_pilot(n_steps, draw_dtype, grid)
+        fn = _compiled_pilot(n_steps, draw_dtype, grid, per_point=rho0.ndim == 3)
         ranges = np.asarray(fn(stacked, rho0, seed_key, pilot), dtype=np.float64)
     npdt = np.dtype(str(rdt))
 
@@ -744,12 +751,13 @@ def pilot_batch(n_steps: int, grid: int) -> int:
     return batch
 
 
-def _compiled_pilot(n_steps, draw_dtype, grid=1):
+def _compiled_pilot(n_steps, draw_dtype, grid=1, per_point=False):
+    """The pilot of :func:`_histogram_edges`, vmapped over the grid (``per_point``: ρ0 too)."""
     batch = pilot_batch(n_steps, grid)
-    key = ("pilot", n_steps, draw_dtype, batch)
+    key = ("pilot", n_steps, draw_dtype, batch, per_point)
     if key not in _COMPILED:
         kernel = partial(pilot_work_ranges, n_steps=n_steps, draw_dtype=draw_dtype, batch=batch)
-        _COMPILED[key] = jax.jit(jax.vmap(kernel, (0, None, None, None)))
+        _COMPILED[key] = jax.jit(jax.vmap(kernel, (0, 0 if per_point else None, None, None)))
     return _COMPILED[key]
 
 
@@ -765,7 +773,8 @@ def _compiled_chunk(
     mesh, per_device, n_steps, alphas, coherent, draw_dtype, wrt=(), divergence_every=1, moving_rho0=False
 ):
     """The jitted, sharded chunk function (cached per mesh and static arguments); ``moving_rho0``: its
-    initial-state argument is (ρ0, ∂ρ0 per grid point) (``run_grid``'s ``rho0_tangents``)."""
+    initial-state argument is (ρ0, ∂ρ0 per grid point) (``run_grid``'s ``rho0_tangents``); ρ0 (d, d), or
+    (grid, d, d) one per grid point (traced per shape)."""
     key = (
         tuple(d.id for d in mesh.devices.flat),
         per_device,
@@ -826,7 +835,7 @@ def _compiled_chunk(
                 out = point(
                     first(models),
                     first(rho0_tangents),
-                    rho0,
+                    rho0[0] if rho0.ndim == 3 else rho0,
                     seed_key,
                     idx32,
                     mask,
@@ -835,7 +844,7 @@ def _compiled_chunk(
                 )
                 out = jax.tree.map(lambda x: x[None], out)
             else:
-                out = jax.vmap(point, (0, 0, None, None, None, None, 0, 0))(
+                out = jax.vmap(point, (0, 0, 0 if rho0.ndim == 3 else None, None, None, None, 0, 0))(
                     models, rho0_tangents, rho0, seed_key, idx32, mask, work_edges, collision_edges
                 )
         return jax.tree.map(lambda x: x[None], out)  # (1, ...) per device → (n_devices, ...) sharded

@@ -134,22 +134,15 @@ _RUN_KEYWORDS = tuple(
 )
 
 
-def sweep_checkpoints(checkpoint, n_steps_values, n_initial_states=1) -> dict:
+def sweep_checkpoints(checkpoint, n_steps_values) -> dict:
     """{N: checkpoint path} of a sweep: ``checkpoint`` itself for a grid of one N, else one file per N,
-    ``<stem>.n_steps<N><ext>`` beside it (each N is its own run, :func:`run_grid`); {} without a checkpoint.
-    Where the grid points start from ``n_initial_states`` > 1 different ρ0 (``rho0`` a function of the
-    model), each (N, j) is its own run: {(N, j): ``<stem>[.n_steps<N>].rho0_<j><ext>``}, j = 0, 1, …"""
+    ``<stem>.n_steps<N><ext>`` beside it (each N is its own run, :func:`run_grid`); {} without a checkpoint."""
     if checkpoint is None:
         return {}
     path = os.fspath(checkpoint)
-    stem, ext = os.path.splitext(path)
-    if n_initial_states > 1:
-        by_n = "" if len(n_steps_values) == 1 else ".n_steps{}"
-        return {
-            (n, j): f"{stem}{by_n.format(n)}.rho0_{j}{ext}" for n in n_steps_values for j in range(n_initial_states)
-        }
     if len(n_steps_values) == 1:
         return {n_steps_values[0]: path}
+    stem, ext = os.path.splitext(path)
     return {n: f"{stem}.n_steps{n}{ext}" for n in n_steps_values}
 
 
@@ -159,8 +152,8 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
     Args:
       model, rho0, n_steps, n_configs, seed: as for :func:`jaxthermo.ensemble` (defaults of the grid). A
         function of the model as ``rho0`` (e.g. ``lambda m: thermal_state(m.d, m.beta, m.g0)``) is evaluated at
-        every grid point: a grid over β then starts each point from its own thermal state (points that share
-        ρ0 and N run as one batch), and ``wrt`` includes ρ0's dependence on the parameters.
+        every grid point: a grid over β then starts each point from its own thermal state (the points of one
+        N still run as one batch), and ``wrt`` includes ρ0's dependence on the parameters.
       grid: {name: values}; names among ``beta``, ``g0``, ``theta``, ``n_steps`` and the fields of
         the distribution (``sigma`` of ``Gaussian``, ``width`` of ``Uniform``, …).
       **kwargs: passed to :func:`jaxthermo.ensemble` (``alphas``, ``chunk_size``, ``dtype``, …).
@@ -194,8 +187,7 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
     names = list(axes)
     points = list(itertools.product(*(range(len(v)) for v in axes.values())))
     results: list = [None] * len(points)
-    by_steps: dict = {}  # {N or (N, j): [(k, model, ∂ρ0)]}, j: the index of the point's ρ0 among initial_states
-    initial_states: list = []  # the different ρ0 of a rho0 given as a function of the model
+    by_steps: dict = {}  # {N: [(k, model, ρ0, ∂ρ0)]}
     for k, point in enumerate(points):
         m, steps = model, n_steps
         for name, i in zip(names, point):
@@ -206,50 +198,33 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
                 steps = int(value)
             else:
                 m = _apply(m, name, value.item())
-        key, tangents = steps, None
-        if is_state_function(rho0):
+        state, tangents = rho0, None
+        if is_state_function(rho0):  # each point's own ρ0 (the points of one N run as one batch all the same)
             try:
                 state, tangents = initial_state(rho0, m, wrt)
                 state = np.asarray(state)
             except (ValueError, TypeError) as err:
                 raise _naming_grid(err, _grid_point(axes, point)) from err
-            j = next(
-                (j for j, s in enumerate(initial_states) if s.shape == state.shape and np.array_equal(s, state)), None
-            )
-            if j is None:
-                j = len(initial_states)
-                initial_states.append(state)
-            key = (steps, j)
-        by_steps.setdefault(key, []).append((k, m, tangents))
-    if (
-        is_state_function(rho0) and len(initial_states) == 1
-    ):  # one ρ0 for the whole grid: one run per N, as for an array
-        by_steps = {key[0]: members for key, members in by_steps.items()}
-
-    def start(key):  # the ρ0 of the runs of key
-        return initial_states[key[1]] if isinstance(key, tuple) else (initial_states[0] if initial_states else rho0)
-
-    def steps_of(key):
-        return key[0] if isinstance(key, tuple) else key
+        by_steps.setdefault(steps, []).append((k, m, state, tangents))
 
     # every grid point is checked before any runs: a bad point of a later N refused only after the
     # earlier N's had run lost their work
-    for key, members in by_steps.items():
-        for k, m, _ in members:
+    for steps, members in by_steps.items():
+        for k, m, state, _ in members:
             try:
-                check_grid_inputs([m], start(key), steps_of(key), n_configs)
+                check_grid_inputs([m], state, steps, n_configs)
             except (ValueError, TypeError) as err:
                 raise _naming_grid(err, _grid_point(axes, points[k])) from err
     # a sweep's checkpoint (one file per N) is checked writable before any N runs
     check_run_options(kwargs.get("checkpoint"), False, None, None)
-    checkpoints = sweep_checkpoints(
-        kwargs.pop("checkpoint", None), list(dict.fromkeys(map(steps_of, by_steps))), max(1, len(initial_states))
-    )
+    checkpoints = sweep_checkpoints(kwargs.pop("checkpoint", None), list(by_steps))
     for path in checkpoints.values() if jax.process_index() == 0 else ():  # the writer's (as run_grid)
         check_writable(path, "checkpoint")
-    for key, members in by_steps.items():
-        models = [m for _, m, _ in members]
-        moving = [t for _, _, t in members]
+    for steps, members in by_steps.items():
+        models = [m for _, m, _, _ in members]
+        # one ρ0, or one per point (run_grid runs a stack of equal states as one)
+        states = rho0 if not is_state_function(rho0) else np.stack([s for _, _, s, _ in members])
+        moving = [t for _, _, _, t in members]
         if all(t is None for t in moving):
             moving = None
         else:  # ∂ρ0 of every point of the batch (zeros where its ρ0 does not move)
@@ -257,17 +232,19 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
             moving = np.stack([np.zeros(shape, complex) if t is None else t for t in moving])
         stats, info = run_grid(
             models,
-            start(key),
-            steps_of(key),
+            states,
+            steps,
             n_configs,
             seed,
             wrt=wrt,
-            checkpoint=checkpoints.get(key),
+            checkpoint=checkpoints.get(steps),
             rho0_tangents=moving,
             **kwargs,
         )
-        for g, (k, m, _) in enumerate(members):
+        for g, (k, m, _, _) in enumerate(members):
             info_g = dict(info, work_edges=info["work_edges"][g], collision_work_edges=info["collision_work_edges"][g])
+            if np.ndim(info["rho0"]) == 3:
+                info_g["rho0"] = info["rho0"][g]
             if moving is not None:
                 info_g["rho0_tangents"] = info["rho0_tangents"][g]
             stats_g = take(stats, g)

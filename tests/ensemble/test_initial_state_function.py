@@ -118,20 +118,33 @@ def test_sweep_starts_every_point_from_its_own_rho0():
                     )
 
 
-def test_sweep_checkpoint_one_file_per_rho0_and_resume(tmp_path):
+def test_sweep_over_beta_is_one_run_with_one_checkpoint_and_resumes(tmp_path, monkeypatch):
+    """Points with different ρ0 (τ_S(β) of each β) run as one batch of the chunk program (ρ0 per grid point),
+    so the grid streams over the configurations once and its checkpoint is one file, as with an array ρ0."""
+    from jaxthermo.ensemble import _sweep
+
+    batches = []
+    run_grid = _sweep.run_grid
+    monkeypatch.setattr(
+        _sweep, "run_grid", lambda models, *a, **k: batches.append(len(models)) or run_grid(models, *a, **k)
+    )
     model = _model(2)
     path = tmp_path / "sweep.npz"
     kw = dict(grid={"beta": [0.5, 1.0]}, wrt=("beta",), chunk_size=64)
     first = jt.sweep(model, thermal, 4, 300, checkpoint=path, **kw)
-    assert sorted(p.name for p in tmp_path.glob("sweep*.npz")) == ["sweep.rho0_0.npz", "sweep.rho0_1.npz"]
-    again = jt.sweep(model, thermal, 4, 300, checkpoint=path, **kw)  # resumed from the finished files
+    assert batches == [2]
+    assert sorted(p.name for p in tmp_path.glob("sweep*.npz")) == ["sweep.npz"]
+    again = jt.sweep(model, thermal, 4, 300, checkpoint=path, **kw)  # resumed from the finished file
     np.testing.assert_array_equal(again.stack("mean_cumulative_work"), first.stack("mean_cumulative_work"))
     np.testing.assert_array_equal(
         again.stack_sensitivity("beta", "mean_heat"), first.stack_sensitivity("beta", "mean_heat")
     )
-    # one ρ0 for the whole grid (θ does not move it): the checkpoint itself, as with an array
-    jt.sweep(model, thermal, 4, 100, grid={"theta": [0.2, 0.3]}, checkpoint=tmp_path / "theta.npz")
-    assert (tmp_path / "theta.npz").exists()
+    # each point from its own ρ0: the step-0 state and its derivative are those of τ_S(β)
+    for beta in kw["grid"]["beta"]:
+        point = first.at(beta=beta)
+        np.testing.assert_allclose(point.mean_state[0], np.asarray(jt.thermal_state(2, beta, 1.0)), atol=1e-15)
+        step = jt.thermal_state(2, beta + H, 1.0) - jt.thermal_state(2, beta - H, 1.0)
+        np.testing.assert_allclose(point.sensitivity["beta"].mean_state[0], np.asarray(step) / (2 * H), atol=1e-9)
 
 
 def test_rho0_function_refusals():

@@ -305,17 +305,19 @@ def test_which_chunks_the_tile_kernel_computes(monkeypatch):
 
 
 def test_sweep_through_the_tile_kernel(monkeypatch):
-    """A sweep vmaps the chunk over its grid points (θ and σ here, so the kernel's draws differ per
-    point): with the accelerators' program forced onto the CPU devices (the tile kernel in Pallas's
-    interpreter) every point equals the CPU program's to 1e-11 of each field's scale, histograms
-    identical; and the vmapped kernel lowers to one Triton call for CUDA."""
+    """A sweep vmaps the chunk over its grid points (θ, σ and β here, so the kernel's draws differ per
+    point, and ρ0 too: a function of β, one coherent ρ0 per point): with the accelerators' program forced
+    onto the CPU devices (the tile kernel in Pallas's interpreter) every point equals the CPU program's to
+    1e-11 of each field's scale, histograms identical; and the vmapped kernel (ρ0 per point) lowers to one
+    Triton call for CUDA."""
     import dataclasses
 
     from jaxthermo.ensemble import _engine as engine
     from jaxthermo.ensemble._engine import stack_models
 
-    model, rho0 = _setup(jnp.float64, True, False, 10)
-    grid = {"theta": [0.1, 0.3], "sigma": [0.1, 0.2]}
+    model, fixed = _setup(jnp.float64, True, False, 10)
+    rho0 = lambda m: (1 - 0.2 * m.beta) * fixed + 0.2 * m.beta * jt.thermal_state(2, m.beta, m.g0)
+    grid = {"theta": [0.1, 0.3], "sigma": [0.1, 0.2], "beta": [0.5, 2.0]}
     ref = jt.sweep(model, rho0, 10, 700, grid=grid, seed=5, chunk_size=512)
     monkeypatch.setattr(engine, "_GPU_PROGRAM_ON_CPU", True)
     got = jt.sweep(model, rho0, 10, 700, grid=grid, seed=5, chunk_size=512)
@@ -330,12 +332,15 @@ def test_sweep_through_the_tile_kernel(monkeypatch):
                 scale = max(float(np.max(np.abs(x[ok]), initial=0.0)), 1e-300)
                 assert np.max(np.abs(x[ok] - y[ok]), initial=0.0) <= 1e-11 * scale, f.name
 
-    models = [dataclasses.replace(model, theta=th) for th in (0.1, 0.3)]
+    assert not np.allclose(got.results[0].mean_state[0], got.results[1].mean_state[0])  # ρ0 differs by β
+    models = [dataclasses.replace(model, theta=th, beta=b) for th, b in ((0.1, 0.5), (0.3, 2.0))]
     idx = jnp.arange(256, dtype=jnp.uint32)
     draws = tile_kernel.keyed_draws(model.distribution, jax.random.key(0), idx, 10, jnp.float64)
     edges = jnp.stack([jnp.linspace(-0.05, 0.05, 65)] * 2)
     fn = jax.vmap(
-        lambda m, e: tile_kernel.qubit_chunk(m, rho0, draws, idx < 250, e, n_steps=10, alphas=(1.0,), coherent=True)
+        lambda m, r, e: tile_kernel.qubit_chunk(m, r, draws, idx < 250, e, n_steps=10, alphas=(1.0,), coherent=True)
     )
-    text = jax.jit(fn).trace(stack_models(models, jnp.float64), edges).lower(lowering_platforms=("cuda",)).as_text()
+    states = jnp.stack([rho0(m) for m in models])
+    text = jax.jit(fn).trace(stack_models(models, jnp.float64), states, edges)
+    text = text.lower(lowering_platforms=("cuda",)).as_text()
     assert text.count("xla.gpu.triton") == 1
