@@ -460,19 +460,9 @@ def _note_moving_rho0(ds, cfg):
         return ds
     state = cfg["initial_state"]
     at = "β" if state["beta"] is None else f"β = {float(state['beta']):g} of [initial_state]"
-    text = (
-        f'including the change of ρ0 = τ_S({at}, g0) of [initial_state] name = "thermal", which moves with '
-        + " and ".join({"beta": "β", "g0": "g0"}[n] for n in names)
-    )
-    for name in names:
-        for var in ds.data_vars:
-            if var.startswith(f"sensitivity_{name}_"):
-                ds[var].attrs["comment"] = text
-    return ds
-    text = (
-        f"ρ0 held fixed at τ_S(β = {float(state['beta']):g}, g0 = {float(cfg['model']['g0']):g}) of [initial_state] "
-        'name = "thermal", which a study at another β or g0 moves (and a [grid] over them does not): '
-        "the derivative leaves out the change through ρ0"
+    # the thermal state of [initial_state] name = "thermal" or of `jaxthermo ensemble --rho0 thermal`
+    text = f"including the change of ρ0 = τ_S({at}, g0), the thermal initial state, which moves with " + " and ".join(
+        {"beta": "β", "g0": "g0"}[n] for n in names
     )
     for name in names:
         for var in ds.data_vars:
