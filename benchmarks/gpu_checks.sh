@@ -64,7 +64,8 @@ rm -rf /tmp/maxnreg_dump
 grep -E "^\[(ceilings|gpu_equals_cpu|profile)\]" "$OUT/bench.log" | cut -c1-900
 # the tests that failed on the H200 on 2026-12-04: four with a classical α = ½ or 2 through the compiled tile
 # kernel (a float32 |α| in its float64 module, fixed since), a bitwise resume, and three changed since (the
-# host's memory, CPU devices named)
+# host's memory, CPU devices named); and, not yet run on a GPU, a sweep with one ρ0 per grid point through the tile
+# kernel (no wrt) and through XLA's program with ρ0 moving under wrt (session 40)
 export XLA_PYTHON_CLIENT_PREALLOCATE=false
 timeout 110 python3 -m pytest -p no:cacheprovider -q --tb=short -n 8 \
   "tests/ensemble/test_full_swap.py::test_nearly_full_swap_closed_form" \
@@ -74,6 +75,8 @@ timeout 110 python3 -m pytest -p no:cacheprovider -q --tb=short -n 8 \
   "tests/ensemble/test_files.py::test_killed_run_leaves_a_valid_checkpoint_and_a_free_lock" \
   "tests/ensemble/test_run_memory.py::test_run_that_cannot_fit_is_refused_naming_n_steps" \
   "tests/ensemble/test_accelerator_reductions.py::test_engine_gpu_program_equals_cpu_program" \
+  "tests/ensemble/test_initial_state_function.py::test_sweep_over_beta_without_wrt_equals_each_points_run" \
+  "tests/ensemble/test_initial_state_function.py::test_sweep_over_beta_is_one_run_with_one_checkpoint_and_resumes" \
   > "$OUT/extremes.log" 2>&1
 echo "extremes rc $?"
 grep -E "^E |Error|passed|failed" "$OUT/extremes.log" | head -60

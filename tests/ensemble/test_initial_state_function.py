@@ -147,6 +147,25 @@ def test_sweep_over_beta_is_one_run_with_one_checkpoint_and_resumes(tmp_path, mo
         np.testing.assert_allclose(point.sensitivity["beta"].mean_state[0], np.asarray(step) / (2 * H), atol=1e-9)
 
 
+def test_sweep_over_beta_without_wrt_equals_each_points_run():
+    """The plain program (the tile kernel on a GPU) with one coherent ρ0 per grid point: every point equals its
+    own run from the array ρ0(point) to rounding, histograms identical (benchmarks/gpu_checks.sh runs it on a GPU)."""
+    model = _model(2)
+    grid = {"beta": [0.5, 2.0], "theta": [0.2, 0.3]}
+    ranges = dict(work_range=(-1.0, 1.0), collision_work_range=(-0.3, 0.3), seed=3)  # the same edges at every point
+    sw = jt.sweep(model, coherent_thermal, 8, 500, grid=grid, **ranges)
+    for beta in grid["beta"]:
+        for theta in grid["theta"]:
+            point = model.replace(beta=beta, theta=theta)
+            got, alone = sw.at(beta=beta, theta=theta), jt.ensemble(point, coherent_thermal(point), 8, 500, **ranges)
+            for hist in ("work_histogram", "collision_work_histogram"):
+                np.testing.assert_array_equal(getattr(got, hist).counts, getattr(alone, hist).counts, err_msg=hist)
+            for field in ("mean_cumulative_work", "mean_state", "mean_divergence", "mean_exp_minus_beta_work"):
+                want = np.asarray(getattr(alone, field))
+                scale = np.max(np.abs(want[np.isfinite(want)]))
+                np.testing.assert_allclose(getattr(got, field), want, rtol=0, atol=1e-11 * scale, err_msg=field)
+
+
 def test_rho0_function_refusals():
     model = _model(2)
     with pytest.raises(ValueError, match="rho0"):  # not a state
