@@ -9,9 +9,11 @@ batch. Every grid point sees the same configurations (common random numbers: δ 
 from __future__ import annotations
 
 import dataclasses
+import glob
 import inspect
 import itertools
 import os
+import warnings
 from collections.abc import Mapping
 
 import jax
@@ -140,9 +142,18 @@ def sweep_checkpoints(checkpoint, n_steps_values) -> dict:
     if checkpoint is None:
         return {}
     path = os.fspath(checkpoint)
+    stem, ext = os.path.splitext(path)
+    # an earlier version ran the points of each ρ0 apart, one file each: named, not resumed (they hold other runs)
+    earlier = sorted(glob.glob(f"{glob.escape(stem)}*.rho0_*{glob.escape(ext)}"))
+    if earlier and jax.process_index() == 0:
+        now = path if len(n_steps_values) == 1 else f"{stem}.n_steps<N>{ext}"
+        warnings.warn(
+            f"checkpoint: {earlier} hold a sweep whose points of each ρ0 ran apart (an earlier jaxthermo); this "
+            f"version runs the points of one N as one run, checkpointed in {now}, and does not resume those files",
+            stacklevel=3,
+        )
     if len(n_steps_values) == 1:
         return {n_steps_values[0]: path}
-    stem, ext = os.path.splitext(path)
     return {n: f"{stem}.n_steps{n}{ext}" for n in n_steps_values}
 
 

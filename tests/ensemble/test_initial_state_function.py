@@ -135,7 +135,9 @@ def test_sweep_over_beta_is_one_run_with_one_checkpoint_and_resumes(tmp_path, mo
     first = jt.sweep(model, thermal, 4, 300, checkpoint=path, **kw)
     assert batches == [2]
     assert sorted(p.name for p in tmp_path.glob("sweep*.npz")) == ["sweep.npz"]
-    again = jt.sweep(model, thermal, 4, 300, checkpoint=path, **kw)  # resumed from the finished file
+    (tmp_path / "sweep.rho0_1.npz").write_bytes(b"")  # an earlier version's file per ρ0: named, left alone
+    with pytest.warns(UserWarning, match=r"sweep.rho0_1.npz'\] hold a sweep .* does not resume those files"):
+        again = jt.sweep(model, thermal, 4, 300, checkpoint=path, **kw)  # resumed from the finished file
     np.testing.assert_array_equal(again.stack("mean_cumulative_work"), first.stack("mean_cumulative_work"))
     np.testing.assert_array_equal(
         again.stack_sensitivity("beta", "mean_heat"), first.stack_sensitivity("beta", "mean_heat")
