@@ -384,10 +384,10 @@ def _probe_user_coupling(model, theta) -> None:
 def check_grid_inputs(models, rho0, n_steps, n_configs):
     """Check every model of a grid with ρ0, N and the number of configurations (ValueError naming the
     field); returns ρ0 as an array (a QuTiP Qobj converted). ``rho0``: one state (d, d) for every point,
-    or one per point (grid, d, d). A sweep checks all its grid points before it runs any
-    (:func:`jaxthermo.sweep`)."""
+    or one per point (grid, d, d) of a grid of several points (``jt.ensemble`` refuses a stack of states).
+    A sweep checks all its grid points before it runs any (:func:`jaxthermo.sweep`)."""
     rho0 = as_array(rho0, "rho0")
-    per_point = np.ndim(rho0) == 3 and len(rho0) == len(models)
+    per_point = len(models) > 1 and np.ndim(rho0) == 3 and len(rho0) == len(models)
     for g, m in enumerate(models):
         _check_inputs(m, rho0[g] if per_point else rho0, n_steps, n_configs)
     return rho0

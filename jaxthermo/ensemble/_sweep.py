@@ -132,7 +132,7 @@ def _apply(model, name, value):
 _RUN_KEYWORDS = tuple(
     p.name
     for p in inspect.signature(run_grid).parameters.values()
-    if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "wrt"
+    if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("wrt", "rho0_tangents")  # those the sweep sets
 )
 
 
@@ -233,8 +233,8 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
         check_writable(path, "checkpoint")
     for steps, members in by_steps.items():
         models = [m for _, m, _, _ in members]
-        # one ρ0, or one per point (run_grid runs a stack of equal states as one)
-        states = rho0 if not is_state_function(rho0) else np.stack([s for _, _, s, _ in members])
+        states = [s for _, _, s, _ in members]  # one ρ0, or one per point where they differ
+        states = states[0] if all(np.array_equal(s, states[0]) for s in states) else np.stack(states)
         moving = [t for _, _, _, t in members]
         if all(t is None for t in moving):
             moving = None

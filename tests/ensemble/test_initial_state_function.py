@@ -185,6 +185,10 @@ def test_rho0_function_refusals():
     with pytest.raises(KeyError) as err:  # another type as it is, with a note
         jt.ensemble(model, lambda m: {}["rho"], 3, 10)
     assert "raised by rho0, the function of the model" in "".join(err.value.__notes__)
+    with pytest.raises(ValueError, match=r"rho0 must be one state of shape \(2, 2\); got \(1, 2, 2\)"):
+        jt.ensemble(model, thermal(model)[None], 3, 10)  # a stack of states is a sweep's, not a run's
+    with pytest.raises(TypeError, match=r"jt.sweep got unexpected keyword arguments \['rho0_tangents'\]"):
+        jt.sweep(model, thermal, 3, 10, grid={"beta": [1.0, 2.0]}, rho0_tangents=None)  # the sweep's own
     with pytest.raises(ValueError, match=r"grid point \(beta=-1.0\)"):  # named at the grid point
         jt.sweep(model, lambda m: jnp.eye(2) * m.beta / 2, 3, 10, grid={"beta": [1.0, -1.0]})
 
