@@ -54,8 +54,8 @@ def check_wrt(model, wrt):
     dist_fields = _field_names(model.distribution)
     allowed = MODEL_FIELDS + tuple(dist_fields) + tuple(_field_names(model.coupling)) + (DELTAS,)
     for name in wrt:
-        if name not in allowed:
-            raise ValueError(f"wrt: unknown parameter {name!r}; choose from {allowed}")
+        if name not in allowed:  # the names that have a derivative (static and non-real fields left out)
+            raise ValueError(f"wrt: unknown parameter {name!r}; choose from {', '.join(wrt_names(model))}")
         if name in MODEL_FIELDS or name == DELTAS:
             continue
         owner = model.distribution if name in dist_fields else model.coupling

@@ -43,6 +43,14 @@ def test_wrt_of_a_field_without_a_derivative_is_refused(name, match):
         jt.sweep(_model(), RHO0, 3, 16, grid={"theta": [0.2, 0.3]}, alphas=(), wrt=(name,))
 
 
+def test_an_unknown_wrt_name_is_refused_listing_the_names_with_a_derivative():
+    """The list of an unknown name's refusal held ``order`` and ``flag`` too, which are then refused."""
+    with pytest.raises(
+        ValueError, match=r"^wrt: unknown parameter 'scal'; choose from theta, beta, g0, sigma, scale, deltas$"
+    ):
+        jt.ensemble(_model(), RHO0, 3, 16, alphas=(), wrt=("scal",))
+
+
 def test_wrt_of_a_float_coupling_field_is_the_chain_rule_of_theta():
     """U(θ·scale): ∂⟨W_N⟩/∂scale = (θ/scale)·∂⟨W_N⟩/∂θ on the same configurations (an independent route: the
     chain rule), and the static field beside it does not stop the differentiable one."""
