@@ -450,8 +450,6 @@ def run_grid(
         check_representable(m, rdt, n_steps)
     draw_dtype = jnp.dtype(draw_dtype or default_draw_dtype())
     rho0 = as_state(np.asarray(rho0), complex_dtype_for(rdt))
-    if rho0.ndim == 3 and bool(jnp.all(rho0 == rho0[0])):  # one state after all: the program (and checkpoint) of one
-        rho0 = rho0[0]
     if rho0_tangents is not None:  # (grid, P, d, d), in the run's precision
         rho0_tangents = jnp.asarray(np.asarray(rho0_tangents), complex_dtype_for(rdt))
         if rho0_tangents.shape != (len(models), n_tangents(models[0], wrt)) + rho0.shape[-2:]:
