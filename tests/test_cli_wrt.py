@@ -151,7 +151,7 @@ def test_sweep_writes_derivatives_per_grid_point(tmp_path, capsys):
 @pytest.mark.parametrize(
     "study, table, wrt, message",
     [
-        ("ensemble", {}, ["foo"], "['foo']: 'foo': not a parameter of this model with a derivative"),
+        ("ensemble", {}, ["foo"], "[\"foo\"]: 'foo': not a parameter of this model with a derivative"),
         ("ensemble", {}, ["theta", "theta"], "'theta' given more than once"),
         ("ensemble", {}, ["g_int"], "'g_int': not a parameter"),  # of coupling = "exact" only
         ("sweep", {"name": "uniform", "width": 0.1}, ["sigma"], "'sigma': not a parameter"),
@@ -182,7 +182,7 @@ def test_names_without_a_derivative_are_refused_before_computing(
     assert not (tmp_path / "out" / "results.nc").exists()
     if wrt == ["foo"]:  # the README quotes this refusal
         readme = " ".join((pathlib.Path(__file__).parents[1] / "README.md").read_text().split())
-        assert re.search(r"`(\[run\] wrt = \['foo'\][^`]*)`", readme).group(1) in err
+        assert re.search(r'`(\[run\] wrt = \["foo"\][^`]*)`', readme).group(1) in err
 
 
 def test_ensemble_option_wrt_is_named_in_its_errors(tmp_path, capsys, monkeypatch):
@@ -191,7 +191,19 @@ def test_ensemble_option_wrt_is_named_in_its_errors(tmp_path, capsys, monkeypatc
     args = ["ensemble", "--wrt", "theta,foo", "--out", str(tmp_path / "out"), "--no-plot", "--no-progress"]
     assert cli.main(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith("jaxthermo ensemble: error: --wrt = ['theta', 'foo']: 'foo': not a parameter"), err
+    assert err.startswith("jaxthermo ensemble: error: --wrt theta,foo: 'foo': not a parameter"), err
+
+
+@pytest.mark.parametrize("text", [",", "theta,,sigma", "theta, "])
+def test_an_empty_name_in_the_wrt_option_is_refused(tmp_path, capsys, monkeypatch, text):
+    """``--wrt ,`` ran without derivatives and ``--wrt theta,,sigma`` took two names: a typo passed silently."""
+    monkeypatch.setattr(jt, "ensemble", lambda *a, **k: pytest.fail("computed before refusing --wrt"))
+    args = ["ensemble", "--wrt", text, "--out", str(tmp_path / "out"), "--no-plot", "--no-progress"]
+    with pytest.raises(SystemExit) as stop:
+        cli.main(args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --wrt: {text!r}: an empty name; give comma-separated names, e.g. theta,sigma" in err, err
 
 
 def test_resume_with_another_wrt_is_refused_by_name(tmp_path, capsys):
@@ -202,9 +214,9 @@ def test_resume_with_another_wrt_is_refused_by_name(tmp_path, capsys):
     run_model_a(resolve(_raw(out, wrt=["theta"])), progress=False, out=str(out))  # leaves its checkpoint
     assert _run(tmp_path, _raw(out, wrt=["sigma"]), "--resume") == 2
     err = capsys.readouterr().err
-    assert "[run] wrt: ('sigma',) here, ('theta',) in the checkpoint" in err, err
+    assert '[run] wrt: ["sigma"] here, ["theta"] in the checkpoint' in err, err  # as the study file writes it
     assert _ensemble(out, "--resume") == 2  # no --wrt: none
-    assert "(--wrt: [] here, ('theta',) in the checkpoint)" in capsys.readouterr().err
+    assert "(--wrt: none here, theta in the checkpoint)" in capsys.readouterr().err  # as --wrt takes it
     assert (out / "checkpoint.npz").exists()
     assert _run(tmp_path, _raw(out, wrt=["theta"]), "--resume") == 0  # the same wrt resumes
     assert "sensitivity_theta_mean_work" in _open(out)

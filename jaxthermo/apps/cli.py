@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -41,8 +42,19 @@ def _count(text: str) -> int:
 
 
 def _names(text: str) -> list:
-    """``theta,sigma`` as ["theta", "sigma"] (checked against the model by the study: [run] wrt)."""
-    return [name.strip() for name in text.split(",") if name.strip()]
+    """``theta,sigma`` as ["theta", "sigma"] (checked against the model by the study: [run] wrt); an empty
+    ``--wrt ""`` is none, an empty name between commas (``theta,,sigma``, ``,``) a typo, refused."""
+    if not text.strip():
+        return []
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r}: an empty name; give comma-separated names, e.g. theta,sigma")
+    return names
+
+
+def _as_option_names(listed: str) -> str:
+    """The names of a [run] wrt message's ``["theta", "foo"]`` as ``--wrt`` takes them: ``theta,foo`` (``none``)."""
+    return ",".join(re.findall(r'"([^"]*)"', listed)) or "none"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -172,7 +184,14 @@ def _as_options(message: str) -> str:
             break
     for key, option in ENSEMBLE_OPTIONS.items():
         message = message.replace(f"({key}:", f"({option}:").replace(f"; {key}:", f"; {option}:")
-    return message
+    # --wrt = ["theta", "foo"] → --wrt theta,foo; --wrt: [] here, ["theta"] in the checkpoint → none, theta
+    names = r'\[((?:"[^"]*"(?:, )?)*)\]'
+    message = re.sub(rf"^--wrt = {names}", lambda m: f"--wrt {_as_option_names(m.group(1))}", message)
+    return re.sub(
+        rf"--wrt: {names} here, {names} in the checkpoint",
+        lambda m: f"--wrt: {_as_option_names(m.group(1))} here, {_as_option_names(m.group(2))} in the checkpoint",
+        message,
+    )
 
 
 def _run_config(raw: dict, args, command: str) -> int:

@@ -196,7 +196,7 @@ def _check_sign(where, key: Key, value):
 def _check_value(table, name, key: Key, value):
     where = f"[{table}] {name}"
     if isinstance(value, bool) or not isinstance(value, key.types):
-        example = f", e.g. wrt = [{_toml_value(value)}]" if name == "wrt" and isinstance(value, str) else ""
+        example = f", e.g. wrt = [{toml_value(value)}]" if name == "wrt" and isinstance(value, str) else ""
         raise ConfigError(f"{where} = {value!r}: must be {_type_names(key.types)}{example}")
     if key.choices is not None and value not in key.choices:
         raise ConfigError(f"{where} = {value!r}: allowed values are {', '.join(map(repr, key.choices))}")
@@ -403,7 +403,8 @@ def _toml_string(text: str) -> str:
     return '"' + "".join(escaped) + '"'
 
 
-def _toml_value(v) -> str:
+def toml_value(v) -> str:
+    """``v`` written as a TOML value (``["theta", "sigma"]``, ``inf``, ``true``)."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -417,7 +418,7 @@ def _toml_value(v) -> str:
     if isinstance(v, str):
         return _toml_string(v)
     if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
     raise TypeError(f"cannot write {v!r} as TOML")
 
 
@@ -443,9 +444,9 @@ def dumps(cfg: dict, header: str = "", comments: bool = True) -> str:
             if value is None:
                 lines.append(f"# {name} = (not set){note}")
             elif key is not None and key.used_with and values.get(key.used_with[0]) not in key.used_with[1]:
-                lines.append(f"# {name} = {_toml_value(value)}{note}")  # not used with this choice
+                lines.append(f"# {name} = {toml_value(value)}{note}")  # not used with this choice
             else:
-                lines.append(f"{name} = {_toml_value(value)}{note}")
+                lines.append(f"{name} = {toml_value(value)}{note}")
     return "\n".join(lines) + "\n"
 
 
@@ -475,9 +476,9 @@ def _example_key(table, name, key: Key, values: dict, active: bool) -> str:
     value = values[name]
     note = key.help + (f" ({' | '.join(key.choices)})" if key.choices else "")
     if value != key.default:
-        note += f"; example, the default is {_toml_value(key.default)}"
+        note += f"; example, the default is {toml_value(key.default)}"
     used = key.used_with is None or values[key.used_with[0]] in key.used_with[1]
-    text = f"{name} = {_toml_value(value)}" if value is not None else f"{name} = (not set)"
+    text = f"{name} = {toml_value(value)}" if value is not None else f"{name} = (not set)"
     return f"{'' if active and used and value is not None else '# '}{text}  # {note}"
 
 
@@ -492,7 +493,7 @@ def example(study: str = "ensemble") -> str:
             lines.append(f"# {AXIS_NOTES[table]}")
             allowed = GRID_PARAMETERS if table == "grid" else SCAN_PARAMETERS.get(study, ())
             lines += [
-                f"{'' if active and n in allowed else '# '}{n} = {_toml_value(v)}  # example"
+                f"{'' if active and n in allowed else '# '}{n} = {toml_value(v)}  # example"
                 for n, v in EXAMPLE_AXES[table].items()
             ]
             continue

@@ -14,6 +14,7 @@ its atomic writer (:func:`jaxthermo.ensemble._files.write_atomically`).
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import itertools
@@ -227,7 +228,7 @@ def check_wrt_key(cfg, model) -> tuple:
             if unknown
             else f"{', '.join(map(repr, repeated))} given more than once"
         )
-        raise cfgmod.ConfigError(f"[run] wrt = {names!r}: {why}; allowed names: {', '.join(allowed)}")
+        raise cfgmod.ConfigError(f"[run] wrt = {cfgmod.toml_value(names)}: {why}; allowed names: {', '.join(allowed)}")
     with refused_as("[run] wrt"):
         return check_wrt(model, names) if names else ()
 
@@ -293,11 +294,21 @@ CHECKPOINT_KEYS = {
 RESTART_INSTEAD = "--restart instead of --resume"
 
 
+def _as_toml(item, text) -> str:
+    """A checkpoint's record of ``wrt`` (Python's ``('theta',)``) as the study file writes it (``["theta"]``)."""
+    if item == "wrt":
+        with contextlib.suppress(ValueError, SyntaxError):
+            names = ast.literal_eval(text)
+            if isinstance(names, (list, tuple)) and all(isinstance(n, str) for n in names):
+                return cfgmod.toml_value(list(names))
+    return text
+
+
 def checkpoint_mismatch_message(err: CheckpointMismatch, resume: bool) -> str:
     """A checkpoint of a different run, said in the study file's terms (its keys, not Python's)."""
     if err.differences:
         what = "; ".join(
-            f"{CHECKPOINT_KEYS.get(item, item)}: {here} here, {there} in the checkpoint"
+            f"{CHECKPOINT_KEYS.get(item, item)}: {_as_toml(item, here)} here, {_as_toml(item, there)} in the checkpoint"
             for item, (here, there) in err.differences.items()
         )
     else:
@@ -747,9 +758,11 @@ def run_study(cfg, *, progress=True, resume=False, restart=False, plot=True, log
         )
         _write_text(resolved_path, cfgmod.dumps(dict(cfg, versions=v), header=header))
         log(f"wrote {path}")
-        from .summary import derivative_lines
+        from .summary import derivative_lines, mean_lines, scan_lines
 
-        for line in derivative_lines(ds):  # a run with [run] wrt: its main derivatives, ± 1 s.e.
+        for line in (
+            mean_lines(ds) + derivative_lines(ds) + scan_lines(ds)
+        ):  # model A: the totals at r = N (and derivatives), ± 1 s.e.
             log(line)
         png = os.path.join(out, "summary.png")
         if plot:

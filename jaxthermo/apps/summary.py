@@ -256,18 +256,117 @@ def _derivative(ds, name, quantity) -> str:
     symbol = _symbol(name)
     if mean.ndim:  # ∂/∂θ_s of a schedule: N numbers
         return f"∂{label}/∂{symbol}_s, s = 1…{mean.size}: {float(mean.min()):.4g} … {float(mean.max()):.4g} {units}"
-    return f"∂{label}/∂{symbol} = {float(mean):.4g}{_plus_minus(var, int(ds.attrs['n_configs']))} {units}"
+    return f"∂{label}/∂{symbol} = {_estimate(mean, var, int(ds.attrs['n_configs']), units)}"
 
 
-def _plus_minus(var, n) -> str:
-    """`` ± 0.0004`` (1 standard error √(var/n)); one configuration has none (its variance is NaN)."""
+def _estimate(mean, var, n, unit) -> str:
+    """``0.0123 ± 0.0004 energy`` (1 standard error √(var/n)); one configuration has none (its variance is NaN)."""
     if n < 2:
-        return " (no standard error from one configuration)"
-    return f" ± {float(np.sqrt(var / n)):.2g}"
+        return f"{float(mean):.4g} {unit} (no standard error from one configuration)"
+    return f"{float(mean):.4g} ± {float(np.sqrt(var / n)):.2g} {unit}"
+
+
+def _over(n) -> str:
+    if n < 2:
+        return "(1 configuration; all in results.nc)"
+    return f"(± 1 standard error over {n} configurations; all in results.nc)"
 
 
 # grid points of a sweep whose derivatives are printed (all are in results.nc)
 PRINTED_POINTS = 12
+
+
+def _per_point(ds, header, parts_of, grid=None) -> list:
+    """``header``, then the parts of each grid point of a run (one line each; the first
+    :data:`PRINTED_POINTS`) or of its one point (one line per part). ``grid``: the dimensions of the points
+    (default: the ``grid`` attribute of a sweep)."""
+    lines = [header]
+    if grid is None:
+        grid = [g for g in ds.attrs.get("grid", "").split(",") if g]
+    points = list(itertools.product(*(ds[g].values for g in grid)))
+    for k, point in enumerate(points):
+        if k == PRINTED_POINTS:
+            lines.append(f"  … {len(points) - k} more grid points in results.nc")
+            break
+        parts = parts_of(ds.sel(dict(zip(grid, point))))
+        if grid:
+            lines.append(f"  {_point(grid, point)}: " + "; ".join(parts))
+        else:
+            lines += [f"  {part}" for part in parts]
+    return lines
+
+
+# the totals printed at the end of a model-A run: (label, variable at r = N, unit)
+TOTALS = (
+    ("⟨W_N⟩", "cumulative_work", "energy"),
+    ("⟨Q_N⟩", "cumulative_heat", "energy"),
+    ("⟨ΔU_N⟩", "cumulative_energy_change", "energy"),
+)
+
+
+def mean_lines(ds) -> list:
+    """The main statistics of a model-A run, said at the end of ``jaxthermo run``: the totals ⟨W_N⟩, ⟨Q_N⟩
+    (into the system) and ⟨ΔU_N⟩ = ⟨W_N⟩ + ⟨Q_N⟩ and the frozen average ⟨D_α(ρ_S|N‖τ_S)⟩ (first α), each
+    ± 1 standard error √(var/n_configs), per grid point of a sweep; [] for a run of another model."""
+    if "mean_cumulative_work" not in ds:
+        return []
+    n = int(ds.attrs["n_configs"])
+
+    def parts(at):
+        out = []
+        for label, field, unit in TOTALS:
+            mean = _at_last(at[f"mean_{field}"], "collision")
+            var = _at_last(at[f"var_{field}"], "collision", like=at[f"mean_{field}"])
+            out.append(f"{label} = {_estimate(mean, var, n, unit)}")
+        if at.sizes.get("alpha", 0):
+            mean = _at_last(at.mean_divergence.isel(alpha=0), "step")
+            var = _at_last(at.var_divergence.isel(alpha=0), "step", like=at.mean_divergence.isel(alpha=0))
+            label = f"⟨D_{_alpha(at.alpha.values[0])}(ρ_S|N‖τ_S)⟩"
+            out.append(f"{label} = {_estimate(mean, var, n, 'nat')}")
+        return out
+
+    return _per_point(ds, f"means at r = N {_over(n)}:", parts)
+
+
+# the quantities printed at the end of a scan: (symbol, variable, unit) of model B's steady state and of
+# model C's heats at the last time
+SCANNED = {
+    "coherent_scan": (
+        ("Ẇ_C", "coherent_work_rate", "energy/time"),
+        ("Q̇_inc", "incoherent_heat_rate", "energy/time"),
+        ("Π", "entropy_production_rate", "nat/time"),
+    ),
+    "assignment_scan": (
+        ("Q_bare", "bare_heat", "energy"),
+        ("Q_int", "interaction_heat", "energy"),
+        ("Q_md", "minimal_dissipation_heat", "energy"),
+    ),
+}
+
+
+def scan_lines(ds) -> list:
+    """The main numbers of a model-B or model-C scan, said at the end of ``jaxthermo run``: the steady state's
+    Ẇ_C, Q̇_inc and Π, or the three heats into reservoir 1 at the last time, per scan point; [] otherwise."""
+    quantities = SCANNED.get(ds.attrs.get("study", ""))
+    if quantities is None:
+        return []
+    grid = [d for d in ds[quantities[0][1]].dims if d != "time"]
+
+    def parts(at):
+        if "time" in at.dims:
+            at = at.isel(time=-1)
+        return [
+            f"{symbol} = {float(at[name]) + 0.0:.4g} {unit}"  # + 0.0: −0 printed as 0
+            if np.isfinite(at[name])
+            else f"{symbol} undefined (singular)"
+            for symbol, name, unit in quantities
+        ]
+
+    if "time" in ds.dims:
+        header = f"heat into reservoir 1 at t = {float(ds.time[-1]):g} (every time in results.nc):"
+    else:
+        header = "steady state (docs/coherent.md §3; all in results.nc):"
+    return _per_point(ds, header, parts, grid)
 
 
 def derivative_lines(ds) -> list:
@@ -278,25 +377,18 @@ def derivative_lines(ds) -> list:
     if not names and "delta_sensitivity_mean_work" not in ds:
         return []
     n = int(ds.attrs["n_configs"])
-    lines = [f"derivatives at r = N (± 1 standard error over {n} configurations; all in results.nc):"]
-    grid = [g for g in ds.attrs.get("grid", "").split(",") if g]
-    points = list(itertools.product(*(ds[g].values for g in grid)))
-    for k, point in enumerate(points):
-        if k == PRINTED_POINTS:
-            lines.append(f"  … {len(points) - k} more grid points in results.nc")
-            break
-        at = ds.sel(dict(zip(grid, point)))
+
+    def parts_of(at):
         quantities = ("work", "divergence") if at.sizes.get("alpha", 0) else ("work",)
         parts = [_derivative(at, name, q) for q in quantities for name in names]
         if "delta_sensitivity_mean_work" in at:
             g = at.delta_sensitivity_mean_work.dropna("collision")
             r = int(np.argmax(np.abs(g.values)))
-            se = _plus_minus(at.delta_sensitivity_var_work.values[r], n)
-            parts.append(f"∂W_N/∂δ_r largest at r = {r + 1}: {float(g.values[r]):.4g}{se} energy")
-        if grid:
-            lines.append(f"  {_point(grid, point)}: " + "; ".join(parts))
-        else:
-            lines += [f"  {part}" for part in parts]
+            estimate = _estimate(g.values[r], at.delta_sensitivity_var_work.values[r], n, "energy")
+            parts.append(f"∂W_N/∂δ_r largest at r = {r + 1}: {estimate}")
+        return parts
+
+    lines = _per_point(ds, f"derivatives at r = N {_over(n)}:", parts_of)
     held = [name for name in names if "comment" in ds[f"{_SENSITIVITY}{name}{_TOTAL_WORK}"].attrs]
     if held:  # a thermal ρ0 = τ_S(β, g0): the derivatives include its change (study._note_moving_rho0)
         comment = ds[f"{_SENSITIVITY}{held[0]}{_TOTAL_WORK}"].attrs["comment"]

@@ -1,0 +1,162 @@
+"""The totals a model-A `jaxthermo run` prints at its end: ⟨W_N⟩, ⟨Q_N⟩, ⟨ΔU_N⟩ and ⟨D_α(ρ_S|N‖τ_S)⟩ at r = N
+± 1 standard error, per grid point of a sweep. A run without ``[run] wrt`` printed only the names of the
+files it wrote: the numbers the study was run for were one ``xarray.open_dataset`` away."""
+
+import re
+
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo.apps import cli
+from jaxthermo.apps.config import dumps, resolve
+
+xr = pytest.importorskip("xarray")
+pytest.importorskip("h5netcdf")
+
+NUMBER = r"(-?[0-9.]+(?:e[-+]?[0-9]+)?)"
+
+
+def _printed(tmp_path, capsys, study="ensemble", grid=None, **run):
+    raw = {
+        "study": {"study": study, "out": str(tmp_path / "out"), "seed": 3},
+        "model": {"theta": 0.3},
+        "distribution": {"sigma": 0.2},
+        "initial_state": {"name": "ground"},
+        "run": {"n_steps": 4, "n_configs": 64, **run},
+    }
+    if grid:
+        raw["grid"] = grid
+    path = tmp_path / "study.toml"
+    path.write_text(dumps(resolve(raw)))
+    assert cli.main(["run", str(path), "--no-plot", "--no-progress"]) == 0
+    return capsys.readouterr().out
+
+
+def _value(line, label, unit):
+    """``(mean, standard error)`` of ``label = mean ± se unit`` in a printed line."""
+    found = re.search(re.escape(label) + rf" = {NUMBER} ± {NUMBER} {unit}", line)
+    assert found, (label, line)
+    return float(found.group(1)), float(found.group(2))
+
+
+def _library(theta=0.3, n_steps=4, n_configs=64):
+    model = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=theta, distribution=jt.Gaussian(0.2))
+    ground = np.diag([1.0, 0.0])  # |0⟩⟨0| (docs/conventions.md)
+    return jt.ensemble(model, ground, n_steps=n_steps, n_configs=n_configs, seed=3)
+
+
+def _check(line, res, n):
+    """The printed numbers are the library's at r = N (4 significant digits; the s.e. 2), and obey ΔU = W + Q."""
+    printed = {}
+    for label, field in (("⟨W_N⟩", "cumulative_work"), ("⟨Q_N⟩", "cumulative_heat")):
+        printed[label] = _value(line, label, "energy")
+        mean, var = getattr(res, f"mean_{field}")[-1], getattr(res, f"var_{field}")[-1]
+        np.testing.assert_allclose(printed[label][0], mean, rtol=5e-4, err_msg=label)
+        np.testing.assert_allclose(printed[label][1], np.sqrt(var / n), rtol=5e-2, err_msg=label)
+    energy, _ = _value(line, "⟨ΔU_N⟩", "energy")
+    np.testing.assert_allclose(energy, res.mean_cumulative_energy_change[-1], rtol=5e-4)
+    # the first law between the printed numbers: within the rounding of the three
+    assert abs(energy - printed["⟨W_N⟩"][0] - printed["⟨Q_N⟩"][0]) <= 1e-3 * (
+        abs(energy) + abs(printed["⟨W_N⟩"][0]) + abs(printed["⟨Q_N⟩"][0])
+    ), line
+    divergence, se = _value(line, "⟨D_1(ρ_S|N‖τ_S)⟩", "nat")
+    np.testing.assert_allclose(divergence, res.mean_divergence[-1, 0], rtol=5e-4)
+    np.testing.assert_allclose(se, np.sqrt(res.var_divergence[-1, 0] / n), rtol=5e-2)
+
+
+def test_an_ensemble_prints_its_totals_at_r_equal_n(tmp_path, capsys):
+    out = _printed(tmp_path, capsys)
+    assert "means at r = N (± 1 standard error over 64 configurations; all in results.nc):" in out, out
+    line = " ".join(out[out.index("means at r = N") :].splitlines()[1:5])
+    _check(line, _library(), 64)
+
+
+def test_a_sweep_prints_each_point_at_its_own_n(tmp_path, capsys):
+    """A grid over n_steps pads the shorter N with NaN in results.nc: each point's totals are read at its own N."""
+    out = _printed(tmp_path, capsys, study="sweep", grid={"theta": [0.1, 0.3], "n_steps": [2, 4]})
+    lines = {line.split(":")[0].strip(): line for line in out.splitlines() if line.startswith("  θ = ")}
+    assert list(lines) == ["θ = 0.1, N = 2", "θ = 0.1, N = 4", "θ = 0.3, N = 2", "θ = 0.3, N = 4"], out
+    for key, line in lines.items():
+        theta, n_steps = float(key.split(",")[0].split("=")[1]), int(key.split("=")[-1])
+        _check(line, _library(theta, n_steps), 64)
+    assert "nan" not in out, out
+
+
+def test_one_configuration_and_no_divergences(tmp_path, capsys):
+    """One configuration: no standard error, no "± nan"; ``alphas = []``: no divergence line."""
+    out = _printed(tmp_path, capsys, n_configs=1, alphas=[])
+    assert "means at r = N (1 configuration; all in results.nc):" in out, out
+    assert "⟨W_N⟩ = " in out and "(no standard error from one configuration)" in out, out
+    assert "nan" not in out and "±" not in out and "D_" not in out, out
+
+
+def _scan(tmp_path, capsys, study, table, scan):
+    out = tmp_path / study
+    raw = {"study": {"study": study, "out": str(out)}, table: {}, "scan": scan}
+    if table == "assignment":
+        raw[table] = {"n1": 2, "n2": 2, "t_max": 2.0, "n_times": 21}
+    path = tmp_path / f"{study}.toml"
+    path.write_text(dumps(resolve(raw)))
+    assert cli.main(["run", str(path), "--no-plot", "--no-progress"]) == 0
+    with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
+        return capsys.readouterr().out, ds.load()
+
+
+def test_a_coherent_scan_prints_the_steady_state_rates(tmp_path, capsys):
+    """Model B's steady state per scan point: the printed rates are results.nc's, and obey the steady state's
+    balances, Ẇ_C + Q̇_inc = d⟨H_S⟩/dt = 0 ([WCCM] eqs. (12)–(13)) and Π = Ṡ − βQ̇_inc = −βQ̇_inc (eq. (17))."""
+    out, ds = _scan(tmp_path, capsys, "coherent_scan", "coherent", {"lam": [0.0, 0.1, 0.3], "beta": [0.5, 2.0]})
+    assert "steady state (docs/coherent.md §3; all in results.nc):" in out, out
+    lines = [line for line in out.splitlines() if line.startswith("  λ = ")]
+    assert len(lines) == 6 and "-0 " not in out, out
+    for line in lines:
+        lam, beta = (float(part.split("=")[1]) for part in line.split(":")[0].split(","))
+        at = ds.sel(lam=lam, beta=beta)
+        work, heat, production = (
+            float(re.search(rf"{symbol} = {NUMBER} ", line).group(1)) for symbol in ("Ẇ_C", "Q̇_inc", "Π")
+        )
+        np.testing.assert_allclose(
+            [work, heat, production],
+            [at.coherent_work_rate, at.incoherent_heat_rate, at.entropy_production_rate],
+            rtol=5e-4,
+            atol=1e-15,
+        )
+        assert abs(work + heat) <= 1e-3 * abs(work) + 1e-12, line
+        assert abs(production + beta * heat) <= 1e-3 * abs(production) + 1e-12, line
+    assert any(abs(float(re.search(rf"Π = {NUMBER}", line).group(1))) > 1e-3 for line in lines)  # not all zero
+
+
+def test_an_assignment_scan_prints_the_heats_at_the_last_time(tmp_path, capsys):
+    out, ds = _scan(tmp_path, capsys, "assignment_scan", "assignment", {"effective_coupling": [0.2, 4.0]})
+    assert "heat into reservoir 1 at t = 2 (every time in results.nc):" in out, out
+    lines = [line for line in out.splitlines() if line.startswith("  Γ = ")]
+    assert len(lines) == 2, out
+    for line, coupling in zip(lines, (0.2, 4.0)):
+        at = ds.sel(effective_coupling=coupling).isel(time=-1)
+        for symbol, name in (
+            ("Q_bare", "bare_heat"),
+            ("Q_int", "interaction_heat"),
+            ("Q_md", "minimal_dissipation_heat"),
+        ):
+            printed = float(re.search(rf"{symbol} = {NUMBER} energy", line).group(1))
+            np.testing.assert_allclose(printed, at[name], rtol=5e-4, err_msg=line)
+
+
+def test_a_singular_minimal_dissipation_heat_is_said_not_printed_as_nan():
+    """Q^md is NaN where G(t) is singular (results.nc's long name says so): the line says so in words."""
+    from jaxthermo.apps.summary import scan_lines
+
+    time = np.linspace(0.0, 1.0, 3)
+    ds = xr.Dataset(
+        {
+            name: (("effective_coupling", "time"), np.full((1, 3), value))
+            for name, value in (("bare_heat", 0.5), ("interaction_heat", 0.25), ("minimal_dissipation_heat", np.nan))
+        },
+        coords={"effective_coupling": [1.0], "time": time},
+        attrs={"study": "assignment_scan"},
+    )
+    assert scan_lines(ds) == [
+        "heat into reservoir 1 at t = 1 (every time in results.nc):",
+        "  Γ = 1: Q_bare = 0.5 energy; Q_int = 0.25 energy; Q_md undefined (singular)",
+    ]
