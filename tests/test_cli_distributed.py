@@ -147,6 +147,7 @@ def test_a_refusal_of_process_zero_stops_every_process_before_computing(tmp_path
         (["--coordinator", "localhost:1234", "--process-id", "0"], "--num-processes"),
         (["--num-processes", "2", "--process-id", "0"], "--coordinator"),
         (["--coordinator", "localhost", "--num-processes", "2", "--process-id", "0"], "--coordinator"),
+        (["--coordinator", "localhost:99999", "--num-processes", "2", "--process-id", "0"], "port 99999 is outside"),
         (["--coordinator", "localhost:1234", "--num-processes", "2", "--process-id", "2"], "--process-id 2"),
         (["--coordinator", "localhost:1234", "--num-processes", "0", "--process-id", "0"], "--num-processes"),
         (["--init-timeout", "5"], "--init-timeout"),

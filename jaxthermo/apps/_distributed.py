@@ -27,8 +27,10 @@ TRIO = ("--coordinator", "--num-processes", "--process-id")
 
 def _address(text: str) -> str:
     host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not port.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r}: need HOST:PORT, e.g. node01:12345")
+    if not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r}: the port {port} is outside 1 … 65535")
     return text
 
 
