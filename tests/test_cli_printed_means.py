@@ -160,3 +160,36 @@ def test_a_singular_minimal_dissipation_heat_is_said_not_printed_as_nan():
         "heat into reservoir 1 at t = 1 (every time in results.nc):",
         "  Γ = 1: Q_bare = 0.5 energy; Q_int = 0.25 energy; Q_md undefined (singular)",
     ]
+
+
+@pytest.mark.parametrize("wrt", [["theta"], ["sigma"]])
+def test_a_sweep_figure_draws_the_derivative_along_its_axis(tmp_path, capsys, monkeypatch, wrt):
+    """summary.png of a sweep with [run] wrt naming the plotted parameter: a black bar through each point with
+    the slope ∂⟨W_N⟩/∂θ of results.nc (the derivative against the curve of the grid); none for another one."""
+    pytest.importorskip("matplotlib")
+    from jaxthermo.apps import summary
+
+    figures = []
+    monkeypatch.setattr(summary, "save_figure", lambda fig, path, **kw: figures.append(fig))
+    raw = {
+        "study": {"study": "sweep", "out": str(tmp_path / "out"), "seed": 3},
+        "distribution": {"sigma": 0.2},
+        "run": {"n_steps": 3, "n_configs": 32, "wrt": wrt},
+        "grid": {"theta": [0.2, 0.4, 0.8]},
+    }
+    path = tmp_path / "study.toml"
+    path.write_text(dumps(resolve(raw)))
+    assert cli.main(["run", str(path), "--no-progress"]) == 0
+    with xr.open_dataset(tmp_path / "out" / "results.nc", engine="h5netcdf") as ds:
+        work = ds.mean_cumulative_work.values[:, -1]
+        slope = ds[f"sensitivity_{wrt[0]}_mean_cumulative_work"].values[:, -1]
+    axis = figures[0].axes[0]
+    bars = [line for line in axis.get_lines() if line.get_color() == "k"]
+    if wrt != ["theta"]:
+        assert bars == [] and "slope" not in axis.get_title()
+        return
+    assert len(bars) == 3 and "black bars: the slope ∂⟨W_N⟩/∂θ of [run] wrt" in axis.get_title()
+    for bar, theta, w, s in zip(bars, (0.2, 0.4, 0.8), work, slope):
+        (x0, x1), (y0, y1) = bar.get_xdata(), bar.get_ydata()
+        np.testing.assert_allclose([(x0 + x1) / 2, (y0 + y1) / 2], [theta, w], rtol=1e-12)
+        np.testing.assert_allclose((y1 - y0) / (x1 - x0), s, rtol=1e-9)

@@ -448,15 +448,23 @@ def _sweep(plt, ds):
     if with_divergence:
         stacked_d = stacked(_at_last(ds.mean_state_divergence.isel(alpha=0), "step"))
     xs = ds[x].values
+    slopes = _slopes(ds, x)
+    if slopes is not None:
+        slopes = stacked(slopes)
     for k in range(stacked_w.sizes["_other"]):
         label = _point(others, stacked_w._other.values[k]) if others else None
         w, s = stacked_w.isel(_other=k).values, stacked_s.isel(_other=k).values
         style = dict(zip(("marker", "ls", "ms"), STYLES[k % len(STYLES)]))  # curves that coincide stay visible
         (line,) = ax[0].plot(xs, w, label=label, **style)
         ax[0].fill_between(xs, w - 2 * s, w + 2 * s, color=line.get_color(), alpha=0.3, lw=0)
+        if slopes is not None:
+            _tangents(ax[0], xs, w, slopes.isel(_other=k).values)
         if with_divergence:
             ax[1].plot(xs, stacked_d.isel(_other=k).values, label=label, **style)
-    ax[0].set(xlabel=_symbol(x), ylabel=f"⟨W_N⟩ ({ENERGY})", title="mean accumulated work (±2 s.e. shaded)")
+    title = "mean accumulated work (±2 s.e. shaded)"
+    if slopes is not None:
+        title += f"\nblack bars: the slope ∂⟨W_N⟩/∂{_symbol(x)} of [run] wrt"
+    ax[0].set(xlabel=_symbol(x), ylabel=f"⟨W_N⟩ ({ENERGY})", title=title)
     if with_divergence and _spans_decades(stacked_d.values):
         ax[1].set_yscale("log")
     if with_divergence:
@@ -473,6 +481,23 @@ def _sweep(plt, ds):
     fig.suptitle(f"{_title(ds)}: grid over {', '.join(map(_symbol, grid))}\n{params}", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _slopes(ds, x):
+    """∂⟨W_N⟩/∂x at each grid point where the run has the derivative along the plotted axis (``[run] wrt``
+    naming it, a scalar parameter), else None."""
+    name = f"{_SENSITIVITY}{x}{_TOTAL_WORK}"
+    if name not in ds or set(ds[name].dims) != set(ds.mean_cumulative_work.dims):
+        return None
+    return _at_last(ds[name], "collision", like=ds.mean_cumulative_work)
+
+
+def _tangents(ax, xs, w, slopes):
+    """A short bar through each point with the slope of the derivative: where it follows the curve, the
+    derivative and the finite differences of the grid agree."""
+    half = 0.4 * np.min(np.diff(np.sort(xs))) if len(xs) > 1 else 0.1 * max(abs(float(xs[0])), 1.0)
+    for x0, w0, slope in zip(xs, w, slopes):
+        ax.plot([x0 - half, x0 + half], [w0 - slope * half, w0 + slope * half], color="k", lw=1.2, zorder=3)
 
 
 def _lines(ax, da, x):
