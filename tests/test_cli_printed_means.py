@@ -17,10 +17,10 @@ pytest.importorskip("h5netcdf")
 NUMBER = r"(-?[0-9.]+(?:e[-+]?[0-9]+)?)"
 
 
-def _printed(tmp_path, capsys, study="ensemble", grid=None, **run):
+def _printed(tmp_path, capsys, study="ensemble", grid=None, model=None, **run):
     raw = {
         "study": {"study": study, "out": str(tmp_path / "out"), "seed": 3},
-        "model": {"theta": 0.3},
+        "model": model or {"theta": 0.3},
         "distribution": {"sigma": 0.2},
         "initial_state": {"name": "ground"},
         "run": {"n_steps": 4, "n_configs": 64, **run},
@@ -193,3 +193,23 @@ def test_a_sweep_figure_draws_the_derivative_along_its_axis(tmp_path, capsys, mo
         (x0, x1), (y0, y1) = bar.get_xdata(), bar.get_ydata()
         np.testing.assert_allclose([(x0 + x1) / 2, (y0 + y1) / 2], [theta, w], rtol=1e-12)
         np.testing.assert_allclose((y1 - y0) / (x1 - x0), s, rtol=1e-9)
+
+
+@pytest.mark.parametrize("angles", [4, 8])
+def test_a_theta_schedule_prints_each_derivative_with_its_error_or_their_range(tmp_path, capsys, angles):
+    """∂⟨W_N⟩/∂θ_s of a schedule was printed as its range alone, without a standard error: now each of a
+    short schedule ± its s.e. (the library's numbers), and the range of a long one with the largest s.e."""
+    thetas = [0.1, 0.2, 0.3, 0.4] * (angles // 4)
+    out = _printed(tmp_path, capsys, n_steps=angles, wrt=["theta"], model={"theta": thetas})
+    model = jt.InhomogeneousReservoir(2, beta=1.0, g0=1.0, theta=thetas, distribution=jt.Gaussian(0.2))
+    res = jt.ensemble(model, np.diag([1.0, 0.0]), n_steps=angles, n_configs=64, seed=3, wrt=("theta",))
+    mean = res.sensitivity["theta"].mean_cumulative_work[-1]
+    se = np.sqrt(res.sensitivity["theta"].var_cumulative_work[-1] / 64)
+    line = next(line for line in out.splitlines() if line.startswith(f"  ∂⟨W_N⟩/∂θ_s, s = 1…{angles}: "))
+    numbers = [float(x) for x in re.findall(NUMBER, line.split(": ", 1)[1])]
+    if angles == 4:
+        np.testing.assert_allclose(numbers[0::2], mean, rtol=5e-4)
+        np.testing.assert_allclose(numbers[1::2], se, rtol=5e-2)
+    else:
+        np.testing.assert_allclose(numbers, [mean.min(), mean.max(), se.max()], rtol=5e-2)
+        assert "(standard errors ≤ " in line, line

@@ -254,9 +254,19 @@ def _derivative(ds, name, quantity) -> str:
     units = ds[f"{_SENSITIVITY}{name}_mean_{field}"].attrs.get("units", "")
     units = f"({units})" if units == "dimensionless" else units
     symbol = _symbol(name)
-    if mean.ndim:  # ∂/∂θ_s of a schedule: N numbers
-        return f"∂{label}/∂{symbol}_s, s = 1…{mean.size}: {float(mean.min()):.4g} … {float(mean.max()):.4g} {units}"
-    return f"∂{label}/∂{symbol} = {_estimate(mean, var, int(ds.attrs['n_configs']), units)}"
+    n = int(ds.attrs["n_configs"])
+    if mean.ndim:  # ∂/∂θ_s of a schedule: N numbers, each ± its s.e. when few, else their range
+        head = f"∂{label}/∂{symbol}_s, s = 1…{mean.size}:"
+        mean, var = np.ravel(mean.values), np.ravel(var.values)
+        if mean.size <= SCHEDULE_PRINTED and n > 1:
+            return f"{head} " + ", ".join(f"{m:.4g} ± {np.sqrt(v / n):.2g}" for m, v in zip(mean, var)) + f" {units}"
+        spread = f" (standard errors ≤ {np.sqrt(np.max(var) / n):.2g})" if n > 1 else ""
+        return f"{head} {mean.min():.4g} … {mean.max():.4g} {units}{spread}"
+    return f"∂{label}/∂{symbol} = {_estimate(mean, var, n, units)}"
+
+
+# a θ schedule of up to this many angles has each derivative printed, a longer one their range
+SCHEDULE_PRINTED = 6
 
 
 def _estimate(mean, var, n, unit) -> str:
