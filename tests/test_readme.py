@@ -81,7 +81,7 @@ _SMALLER = {"--steps": "12", "--configs": "300"}
 def test_cli_block_runs_as_written_with_smaller_sizes(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     commands = _cli_block()
-    assert [shlex.split(c)[1] for c, _ in commands] == ["init", "run", "run", "ensemble", "--version"]
+    assert [shlex.split(c)[1] for c, _ in commands] == ["init", "run", "run", "ensemble", "ensemble", "--version"]
     for command, comment in commands:
         argv = shlex.split(command)[1:]
         argv = [_SMALLER.get(argv[i - 1], a) if i else a for i, a in enumerate(argv)]

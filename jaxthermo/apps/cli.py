@@ -52,6 +52,19 @@ def _names(text: str) -> list:
     return names
 
 
+def _orders(text: str) -> list:
+    """``1,inf`` as [1.0, inf]: the Rényi orders α of ``--alphas`` (``none`` or an empty text: no divergences)."""
+    if text.strip().lower() in ("", "none"):
+        return []
+    orders = []
+    for part in text.split(","):
+        try:
+            orders.append(float(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: {part.strip()!r} is not a number; e.g. 0.5,1,2,inf") from None
+    return orders
+
+
 def _as_option_names(listed: str) -> str:
     """The names of a [run] wrt message's ``["theta", "foo"]`` as ``--wrt`` takes them: ``theta,foo`` (``none``)."""
     return ",".join(re.findall(r'"([^"]*)"', listed)) or "none"
@@ -121,6 +134,19 @@ def _parser() -> argparse.ArgumentParser:
         help="derivatives of the mean statistics with respect to these comma-separated parameters, e.g. theta,sigma "
         "(theta, beta, g0, sigma, deltas; default none)",
     )
+    ens.add_argument(
+        "--alphas",
+        type=_orders,
+        default=None,
+        help="Rényi orders α of the divergences D_α(ρ‖τ_S), comma-separated, inf and -inf allowed "
+        "(default 1,inf; none: no divergences, the fastest run)",
+    )
+    ens.add_argument(
+        "--dtype",
+        default="float64",
+        choices=("float64", "float32"),
+        help="precision (default float64; float32 for throughput: README, Precision)",
+    )
     ens.add_argument("--out", default="ensemble-output", help="output folder (default ensemble-output)")
     _checkpoint_options(ens, "a killed run")
     ens.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -168,6 +194,8 @@ ENSEMBLE_OPTIONS = {
     "[run] n_steps": "--steps",
     "[run] n_configs": "--configs",
     "[run] wrt": "--wrt",
+    "[run] alphas": "--alphas",
+    "[run] dtype": "--dtype",
     "[study] seed": "--seed",
     "[study] out": "--out",
     "[initial_state]": "--rho0",
@@ -187,6 +215,9 @@ def _as_options(message: str) -> str:
     # --wrt = ["theta", "foo"] → --wrt theta,foo; --wrt: [] here, ["theta"] in the checkpoint → none, theta
     names = r'\[((?:"[^"]*"(?:, )?)*)\]'
     message = re.sub(rf"^--wrt = {names}", lambda m: f"--wrt {_as_option_names(m.group(1))}", message)
+    message = re.sub(
+        r"^--alphas = \[([^\]]*)\]", lambda m: f"--alphas {m.group(1).replace(', ', ',') or 'none'}", message
+    )
     return re.sub(
         rf"--wrt: {names} here, {names} in the checkpoint",
         lambda m: f"--wrt: {_as_option_names(m.group(1))} here, {_as_option_names(m.group(2))} in the checkpoint",
@@ -423,8 +454,10 @@ def _command(args) -> int:
                 "model": {"d": args.d, "beta": args.beta, "g0": args.g0, "theta": args.theta, "kind": args.kind},
                 "distribution": {"name": "gaussian", "sigma": args.sigma},
                 "initial_state": {"name": args.rho0},
-                "run": {"n_steps": args.steps, "n_configs": args.configs, "wrt": args.wrt},
+                "run": {"n_steps": args.steps, "n_configs": args.configs, "wrt": args.wrt, "dtype": args.dtype},
             }
+            if args.alphas is not None:
+                raw["run"]["alphas"] = args.alphas
             return _run_config(raw, args, "ensemble")
     except (MissingPlotDependency, ImportError) as err:
         print(f"jaxthermo {args.command}: {err}", file=sys.stderr)
