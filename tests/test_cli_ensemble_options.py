@@ -79,3 +79,38 @@ def test_bad_alphas_are_refused_naming_the_option(tmp_path, capsys, monkeypatch,
     assert status == 2
     err = capsys.readouterr().err
     assert f"jaxthermo ensemble: error: {message}" in err, err
+
+
+@pytest.mark.parametrize(
+    "options, law",
+    [
+        (["--distribution", "uniform", "--width", "0.3"], jt.Uniform(0.3)),
+        (["--distribution", "two_point", "--delta", "0.1"], jt.TwoPoint(0.1)),
+        (["--distribution", "uniform"], jt.Uniform(0.1)),  # the study file's default width
+    ],
+)
+def test_the_distribution_option_runs_the_library_law(tmp_path, options, law):
+    """`--distribution uniform --width 0.3` (the law needed a study file): the library's run with that law."""
+    args = [a for a in OPTIONS if a not in ("--sigma", "0.2")]
+    assert cli.main(["ensemble", *args, *options, "--out", str(tmp_path), "--no-plot", "--no-progress"]) == 0
+    ds = _open(tmp_path)
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=law)
+    res = jt.ensemble(model, np.diag([1.0, 0.0]), 5, 200, seed=2, progress=False)
+    np.testing.assert_allclose(ds.mean_cumulative_work.values, res.mean_cumulative_work, rtol=1e-12, atol=1e-16)
+    np.testing.assert_allclose(ds.var_work.values, res.var_work, rtol=1e-10, atol=1e-18)
+    assert f'name = "{options[1]}"' in ds.attrs["config_toml"]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--distribution", "uniform", "--sigma", "0.1"], "--sigma: does not apply to --distribution uniform"),
+        (["--delta", "0.1"], "--delta: does not apply to --distribution gaussian (only to --distribution two_point)"),
+        (["--distribution", "uniform", "--width", "-1"], "--width = -1.0: must be >= 0"),
+    ],
+)
+def test_a_parameter_of_another_law_is_refused_naming_the_options(tmp_path, capsys, monkeypatch, options, message):
+    monkeypatch.setattr(jt, "ensemble", lambda *a, **k: pytest.fail("computed before refusing the law"))
+    assert cli.main(["ensemble", *options, "--out", str(tmp_path / "out"), "--no-plot"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"jaxthermo ensemble: error: {message}"), err

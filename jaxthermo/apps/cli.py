@@ -109,7 +109,15 @@ def _parser() -> argparse.ArgumentParser:
     ens = sub.add_parser("ensemble", help="quick model-A ensemble from options (same outputs as `run`)")
     ens.add_argument("--d", type=int, default=2, help="qudit dimension (default 2)")
     ens.add_argument("--theta", type=float, default=0.1, help="mixing angle θ (default 0.1)")
-    ens.add_argument("--sigma", type=float, default=0.05, help="σ of the Gaussian G(δ) (default 0.05)")
+    ens.add_argument(
+        "--distribution",
+        default="gaussian",
+        choices=("gaussian", "uniform", "two_point"),
+        help="law G(δ) of the inhomogeneity (default gaussian)",
+    )
+    ens.add_argument("--sigma", type=float, help="σ of the gaussian G(δ) (default 0.05)")
+    ens.add_argument("--width", type=float, help="full width of the uniform G(δ) on [−width/2, width/2] (default 0.1)")
+    ens.add_argument("--delta", type=float, help="two_point G(δ): δ = ±delta with probability 1/2 (default 0.05)")
     ens.add_argument("--beta", type=float, default=1.0, help="reservoir β (default 1)")
     ens.add_argument("--g0", type=float, default=1.0, help="level spacing g0 (default 1)")
     ens.add_argument(
@@ -132,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_names,
         default=[],
         help="derivatives of the mean statistics with respect to these comma-separated parameters, e.g. theta,sigma "
-        "(theta, beta, g0, sigma, deltas; default none)",
+        "(theta, beta, g0, the law's sigma, width or delta, deltas; default none)",
     )
     ens.add_argument(
         "--alphas",
@@ -190,7 +198,10 @@ ENSEMBLE_OPTIONS = {
     "[model] beta": "--beta",
     "[model] g0": "--g0",
     "[model] kind": "--kind",
+    "[distribution] name": "--distribution",
     "[distribution] sigma": "--sigma",
+    "[distribution] width": "--width",
+    "[distribution] delta": "--delta",
     "[run] n_steps": "--steps",
     "[run] n_configs": "--configs",
     "[run] wrt": "--wrt",
@@ -215,6 +226,8 @@ def _as_options(message: str) -> str:
     # --wrt = ["theta", "foo"] → --wrt theta,foo; --wrt: [] here, ["theta"] in the checkpoint → none, theta
     names = r'\[((?:"[^"]*"(?:, )?)*)\]'
     message = re.sub(rf"^--wrt = {names}", lambda m: f"--wrt {_as_option_names(m.group(1))}", message)
+    if message.startswith(("--sigma", "--width", "--delta")):  # a parameter of another law
+        message = re.sub(r"name = '(\w+)'", r"--distribution \1", message)
     message = re.sub(
         r"^--alphas = \[([^\]]*)\]", lambda m: f"--alphas {m.group(1).replace(', ', ',') or 'none'}", message
     )
@@ -452,10 +465,13 @@ def _command(args) -> int:
             raw = {
                 "study": {"study": "ensemble", "out": args.out, "seed": args.seed},
                 "model": {"d": args.d, "beta": args.beta, "g0": args.g0, "theta": args.theta, "kind": args.kind},
-                "distribution": {"name": "gaussian", "sigma": args.sigma},
+                "distribution": {"name": args.distribution},
                 "initial_state": {"name": args.rho0},
                 "run": {"n_steps": args.steps, "n_configs": args.configs, "wrt": args.wrt, "dtype": args.dtype},
             }
+            for key in ("sigma", "width", "delta"):  # the law's own parameter; another is refused by name
+                if getattr(args, key) is not None:
+                    raw["distribution"][key] = getattr(args, key)
             if args.alphas is not None:
                 raw["run"]["alphas"] = args.alphas
             return _run_config(raw, args, "ensemble")
