@@ -153,21 +153,19 @@ def _ensemble(plt, ds):
     fig, ax = plt.subplots(2, 2, figsize=(11, 7.5))
     r = ds.collision.values
     dots = dict(marker="o", ms=4) if r.size <= MARKED_STEPS else {}
-    for name, color in (("work", "C0"), ("heat", "C1")):
-        m, se = ds[f"mean_{name}"].values, np.sqrt(ds[f"var_{name}"].values / n)
-        ax[0, 0].plot(r, m, color=color, label=f"⟨{'W' if name == 'work' else 'Q'}_r⟩ (±2 s.e. shaded)", **dots)
-        ax[0, 0].fill_between(r, m - 2 * se, m + 2 * se, color=color, alpha=0.3, lw=0)
+    for axis, total in ((ax[0, 0], False), (ax[0, 1], True)):  # per collision, accumulated: W, Q ± 2 s.e.
+        for name, symbol, color in (("work", "W", "C0"), ("heat", "Q", "C1")):
+            field = f"cumulative_{name}" if total else name
+            if f"mean_{field}" not in ds:  # a results file of a version without the accumulated heat
+                continue
+            m, se = ds[f"mean_{field}"].values, np.sqrt(ds[f"var_{field}"].values / n)
+            label = f"⟨{symbol}_1 + … + {symbol}_r⟩" if total else f"⟨{symbol}_r⟩"
+            axis.plot(r, m, color=color, label=f"{label} (±2 s.e. shaded)", **dots)
+            axis.fill_between(r, m - 2 * se, m + 2 * se, color=color, alpha=0.3, lw=0)
     ax[0, 0].set(
         xlabel="collision r", ylabel=f"energy ({ENERGY})", title="mean work on, heat into the system per collision"
     )
     ax[0, 0].legend(fontsize=8)
-    m, se = ds.mean_cumulative_work.values, np.sqrt(ds.var_cumulative_work.values / n)
-    ax[0, 1].plot(r, m, color="C0", label="⟨W_1 + … + W_r⟩", **dots)
-    ax[0, 1].fill_between(r, m - 2 * se, m + 2 * se, color="C0", alpha=0.3, lw=0, label="±2 s.e.")
-    if "mean_cumulative_heat" in ds:
-        m, se = ds.mean_cumulative_heat.values, np.sqrt(ds.var_cumulative_heat.values / n)
-        ax[0, 1].plot(r, m, color="C1", label="⟨Q_1 + … + Q_r⟩", **dots)
-        ax[0, 1].fill_between(r, m - 2 * se, m + 2 * se, color="C1", alpha=0.3, lw=0)
     ax[0, 1].set(xlabel="collision r", ylabel=f"energy ({ENERGY})", title="accumulated")
     ax[0, 1].legend(fontsize=8)
     steps = ds.step.values
