@@ -127,20 +127,22 @@ def test_a_coherent_scan_prints_the_steady_state_rates(tmp_path, capsys):
     assert any(abs(float(re.search(rf"Π = {NUMBER}", line).group(1))) > 1e-3 for line in lines)  # not all zero
 
 
-def test_an_assignment_scan_prints_the_heats_at_the_last_time(tmp_path, capsys):
+def test_an_assignment_scan_prints_the_heats_at_the_last_time_and_their_largest(tmp_path, capsys):
     out, ds = _scan(tmp_path, capsys, "assignment_scan", "assignment", {"effective_coupling": [0.2, 4.0]})
-    assert "heat into reservoir 1 at t = 2 (every time in results.nc):" in out, out
+    assert "heat into reservoir 1 at t = 2, and its largest |Q| over 0 ≤ t ≤ 2:" in out, out
     lines = [line for line in out.splitlines() if line.startswith("  Γ = ")]
     assert len(lines) == 2, out
     for line, coupling in zip(lines, (0.2, 4.0)):
-        at = ds.sel(effective_coupling=coupling).isel(time=-1)
+        at = ds.sel(effective_coupling=coupling)
         for symbol, name in (
             ("Q_bare", "bare_heat"),
             ("Q_int", "interaction_heat"),
             ("Q_md", "minimal_dissipation_heat"),
         ):
-            printed = float(re.search(rf"{symbol} = {NUMBER} energy", line).group(1))
-            np.testing.assert_allclose(printed, at[name], rtol=5e-4, err_msg=line)
+            found = re.search(rf"{symbol} = {NUMBER} energy \(largest {NUMBER}\)", line)
+            heat = at[name].values
+            np.testing.assert_allclose(float(found.group(1)), heat[-1], rtol=5e-4, err_msg=line)
+            np.testing.assert_allclose(float(found.group(2)), heat[np.argmax(np.abs(heat))], rtol=5e-4, err_msg=line)
 
 
 def test_a_singular_minimal_dissipation_heat_is_said_not_printed_as_nan():
@@ -156,9 +158,10 @@ def test_a_singular_minimal_dissipation_heat_is_said_not_printed_as_nan():
         coords={"effective_coupling": [1.0], "time": time},
         attrs={"study": "assignment_scan"},
     )
+    ds["bare_heat"][0, 1] = -0.75
     assert scan_lines(ds) == [
-        "heat into reservoir 1 at t = 1 (every time in results.nc):",
-        "  Γ = 1: Q_bare = 0.5 energy; Q_int = 0.25 energy; Q_md undefined (singular)",
+        "heat into reservoir 1 at t = 1, and its largest |Q| over 0 ≤ t ≤ 1:",
+        "  Γ = 1: Q_bare = 0.5 energy (largest -0.75); Q_int = 0.25 energy (largest 0.25); Q_md undefined (singular)",
     ]
 
 

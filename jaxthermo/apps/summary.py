@@ -360,18 +360,21 @@ def scan_lines(ds) -> list:
         return []
     grid = [d for d in ds[quantities[0][1]].dims if d != "time"]
 
+    def part(symbol, values, unit):
+        value = float(values[-1]) + 0.0  # + 0.0: −0 printed as 0
+        if not np.isfinite(value):
+            return f"{symbol} undefined (singular)"
+        if values.size == 1:
+            return f"{symbol} = {value:.4g} {unit}"
+        # an oscillating heat: its value at one time alone says little
+        return f"{symbol} = {value:.4g} {unit} (largest {values[np.nanargmax(np.abs(values))]:.4g})"
+
     def parts(at):
-        if "time" in at.dims:
-            at = at.isel(time=-1)
-        return [
-            f"{symbol} = {float(at[name]) + 0.0:.4g} {unit}"  # + 0.0: −0 printed as 0
-            if np.isfinite(at[name])
-            else f"{symbol} undefined (singular)"
-            for symbol, name, unit in quantities
-        ]
+        return [part(symbol, np.atleast_1d(at[name].values), unit) for symbol, name, unit in quantities]
 
     if "time" in ds.dims:
-        header = f"heat into reservoir 1 at t = {float(ds.time[-1]):g} (every time in results.nc):"
+        t = ds.time.values
+        header = f"heat into reservoir 1 at t = {t[-1]:g}, and its largest |Q| over {t[0]:g} ≤ t ≤ {t[-1]:g}:"
     else:
         header = "steady state (docs/coherent.md §3; all in results.nc):"
     return _per_point(ds, header, parts, grid)
