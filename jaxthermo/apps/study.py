@@ -760,9 +760,8 @@ def run_study(cfg, *, progress=True, resume=False, restart=False, plot=True, log
         log(f"wrote {path}")
         from .summary import derivative_lines, mean_lines, scan_lines
 
-        for line in (
-            mean_lines(ds) + derivative_lines(ds) + scan_lines(ds)
-        ):  # model A: the totals at r = N (and derivatives), ± 1 s.e.
+        # what the run was for: model A's totals at r = N (and derivatives) ± 1 s.e., a scan's main numbers
+        for line in mean_lines(ds) + derivative_lines(ds) + scan_lines(ds):
             log(line)
         png = os.path.join(out, "summary.png")
         if plot:
