@@ -216,3 +216,13 @@ def test_a_theta_schedule_prints_each_derivative_with_its_error_or_their_range(t
     else:
         np.testing.assert_allclose(numbers, [mean.min(), mean.max(), se.max()], rtol=5e-2)
         assert "(standard errors ≤ " in line, line
+
+
+def test_a_temperature_inhomogeneity_says_why_its_work_is_zero(tmp_path, capsys):
+    """β_r = β(1+δ) leaves the level spacings equal: W_r = 0 in every collision (docs/inhomogeneous.md), and
+    the printed ⟨W_N⟩ = 0 ± 0 says why, while ⟨Q_N⟩ = ⟨ΔU_N⟩ carries the energy."""
+    out = _printed(tmp_path, capsys, model={"theta": 0.3, "kind": "temperature"})
+    line = next(line for line in out.splitlines() if "⟨W_N⟩" in line)
+    assert line == "  ⟨W_N⟩ = 0 ± 0 energy (a temperature inhomogeneity does no work)", out
+    heat = next(line for line in out.splitlines() if "⟨Q_N⟩" in line).split("=")[1]
+    assert heat == next(line for line in out.splitlines() if "⟨ΔU_N⟩" in line).split("=")[1], out

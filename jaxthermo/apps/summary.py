@@ -326,6 +326,8 @@ def mean_lines(ds) -> list:
             mean = _at_last(at[f"mean_{field}"], "collision")
             var = _at_last(at[f"var_{field}"], "collision", like=at[f"mean_{field}"])
             out.append(f"{label} = {_estimate(mean, var, n, unit)}")
+        if ds.attrs.get("model_kind") == "temperature":  # W_N = 0 in every configuration: say why
+            out[0] += " (a temperature inhomogeneity does no work)"
         if at.sizes.get("alpha", 0):
             mean = _at_last(at.mean_divergence.isel(alpha=0), "step")
             var = _at_last(at.var_divergence.isel(alpha=0), "step", like=at.mean_divergence.isel(alpha=0))
