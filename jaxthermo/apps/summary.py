@@ -241,14 +241,8 @@ def _derivative(ds, name, quantity) -> str:
     """``∂⟨W_N⟩/∂θ = 0.0123 ± 0.0004 energy/rad`` at r = N (± 1 s.e.) of one point of a run; a parameter
     with several entries (a θ schedule) by the range of its entries."""
     field = {"work": "cumulative_work", "divergence": "divergence"}[quantity]
-    mean, var = ds[f"{_SENSITIVITY}{name}_mean_{field}"], ds[f"{_SENSITIVITY}{name}_var_{field}"]
-    if quantity == "divergence":
-        label = f"⟨D_{_alpha(ds.alpha.values[0])}(ρ_S|N‖τ_S)⟩"
-        mean, var = mean.isel(alpha=0), var.isel(alpha=0)
-        mean, var = _at_last(mean, "step"), _at_last(var, "step", like=mean)
-    else:
-        label = "⟨W_N⟩"
-        mean, var = _at_last(mean, "collision"), _at_last(var, "collision", like=mean)
+    mean, var = _final(ds, field, f"{_SENSITIVITY}{name}_")
+    label = f"⟨D_{_alpha(ds.alpha.values[0])}(ρ_S|N‖τ_S)⟩" if quantity == "divergence" else "⟨W_N⟩"
     units = ds[f"{_SENSITIVITY}{name}_mean_{field}"].attrs.get("units", "")
     units = f"({units})" if units == "dimensionless" else units
     symbol = _symbol(name)
@@ -323,16 +317,12 @@ def mean_lines(ds) -> list:
     def parts(at):
         out = []
         for label, field, unit in TOTALS:
-            mean = _at_last(at[f"mean_{field}"], "collision")
-            var = _at_last(at[f"var_{field}"], "collision", like=at[f"mean_{field}"])
-            out.append(f"{label} = {_estimate(mean, var, n, unit)}")
+            out.append(f"{label} = {_estimate(*_final(at, field), n, unit)}")
         if ds.attrs.get("model_kind") == "temperature":  # W_N = 0 in every configuration: say why
             out[0] += " (a temperature inhomogeneity does no work)"
         if at.sizes.get("alpha", 0):
-            mean = _at_last(at.mean_divergence.isel(alpha=0), "step")
-            var = _at_last(at.var_divergence.isel(alpha=0), "step", like=at.mean_divergence.isel(alpha=0))
             label = f"⟨D_{_alpha(at.alpha.values[0])}(ρ_S|N‖τ_S)⟩"
-            out.append(f"{label} = {_estimate(mean, var, n, 'nat')}")
+            out.append(f"{label} = {_estimate(*_final(at, 'divergence'), n, 'nat')}")
         return out
 
     return _per_point(ds, f"means at r = N {_over(n)}:", parts)
@@ -443,12 +433,22 @@ def _at_last(da, dim, like=None):
     return da.isel({dim: last})
 
 
+def _final(ds, field, prefix=""):
+    """(mean, variance) over configurations of ``<prefix>mean_<field>`` at r = N — each point's last entry
+    along its collisions or steps (:func:`_at_last`), the first α of a divergence."""
+    mean, var = ds[f"{prefix}mean_{field}"], ds[f"{prefix}var_{field}"]
+    if "alpha" in mean.dims:
+        mean, var = mean.isel(alpha=0), var.isel(alpha=0)
+    dim = "step" if "step" in mean.dims else "collision"
+    return _at_last(mean, dim), _at_last(var, dim, like=mean)
+
+
 def _sweep(plt, ds):
     grid = ds.attrs["grid"].split(",")
     n = int(ds.attrs["n_configs"])
     x = grid[0]
-    total = _at_last(ds.mean_cumulative_work, "collision")
-    se = np.sqrt(_at_last(ds.var_cumulative_work, "collision", like=ds.mean_cumulative_work) / n)
+    total, var = _final(ds, "cumulative_work")
+    se = np.sqrt(var / n)
     with_divergence = ds.sizes.get("alpha", 0) > 0  # no panel for a run with alphas = []
     fig, ax = plt.subplots(1, 2 if with_divergence else 1, figsize=(11 if with_divergence else 6, 4.5), squeeze=False)
     ax = ax[0]
