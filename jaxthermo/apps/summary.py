@@ -329,7 +329,8 @@ def mean_lines(ds) -> list:
 
 
 # the quantities printed at the end of a scan: (symbol, variable, unit) of model B's steady state and of
-# model C's heats at the last time
+# model C's heats at the last time (the bare and the interaction assignments share one heat, Q̃_S + Q̃_I:
+# docs/assignment.md §2; they differ in energy and work only)
 SCANNED = {
     "coherent_scan": (
         ("Ẇ_C", "coherent_work_rate", "energy/time"),
@@ -337,8 +338,7 @@ SCANNED = {
         ("Π", "entropy_production_rate", "nat/time"),
     ),
     "assignment_scan": (
-        ("Q_bare", "bare_heat", "energy"),
-        ("Q_int", "interaction_heat", "energy"),
+        ("Q_bare = Q_int", "bare_heat", "energy"),
         ("Q_md", "minimal_dissipation_heat", "energy"),
     ),
 }
@@ -346,7 +346,8 @@ SCANNED = {
 
 def scan_lines(ds) -> list:
     """The main numbers of a model-B or model-C scan, said at the end of ``jaxthermo run``: the steady state's
-    Ẇ_C, Q̇_inc and Π, or the three heats into reservoir 1 at the last time, per scan point; [] otherwise."""
+    Ẇ_C, Q̇_inc and Π, or the heats into reservoir 1 at the last time (bare = interaction, minimal dissipation),
+    per scan point; [] otherwise."""
     quantities = SCANNED.get(ds.attrs.get("study", ""))
     if quantities is None:
         return []
