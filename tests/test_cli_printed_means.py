@@ -229,3 +229,14 @@ def test_a_temperature_inhomogeneity_says_why_its_work_is_zero(tmp_path, capsys)
     assert line == "  ⟨W_N⟩ = 0 ± 0 energy (a temperature inhomogeneity does no work)", out
     heat = next(line for line in out.splitlines() if "⟨Q_N⟩" in line).split("=")[1]
     assert heat == next(line for line in out.splitlines() if "⟨ΔU_N⟩" in line).split("=")[1], out
+
+
+def test_a_temperature_inhomogeneity_says_why_its_work_derivatives_are_zero(tmp_path, capsys):
+    """W_r = 0 for every β_r, so ∂⟨W_N⟩/∂p = 0 ± 0 for every parameter p, said once; the divergence's
+    derivative is not zero (the heat moves ρ_S)."""
+    out = _printed(tmp_path, capsys, model={"theta": 0.3, "kind": "temperature"}, wrt=["theta", "sigma"])
+    tail = out[out.index("derivatives at r = N") :].splitlines()
+    assert "  ∂⟨W_N⟩/∂θ = 0 ± 0 energy/rad" in tail and "  ∂⟨W_N⟩/∂σ = 0 ± 0 energy" in tail, out
+    assert "  ∂⟨W_N⟩ = 0 for every parameter: a temperature inhomogeneity does no work" in tail, out
+    divergence = next(line for line in tail if line.startswith("  ∂⟨D_1(ρ_S|N‖τ_S)⟩/∂θ = "))
+    assert abs(_value(divergence, "∂⟨D_1(ρ_S|N‖τ_S)⟩/∂θ", "nat/rad")[0]) > 1e-6, out

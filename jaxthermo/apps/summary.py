@@ -393,6 +393,8 @@ def derivative_lines(ds) -> list:
         return parts
 
     lines = _per_point(ds, f"derivatives at r = N {_over(n)}:", parts_of)
+    if names and ds.attrs.get("model_kind") == "temperature":  # ∂⟨W_N⟩ = 0 ± 0 for every parameter: say why
+        lines.append("  ∂⟨W_N⟩ = 0 for every parameter: a temperature inhomogeneity does no work")
     held = [name for name in names if "comment" in ds[f"{_SENSITIVITY}{name}{_TOTAL_WORK}"].attrs]
     if held:  # a thermal ρ0 = τ_S(β, g0): the derivatives include its change (study._note_moving_rho0)
         comment = ds[f"{_SENSITIVITY}{held[0]}{_TOTAL_WORK}"].attrs["comment"]
