@@ -159,12 +159,17 @@ def test_resume_without_a_checkpoint_says_it_starts_afresh(tmp_path, monkeypatch
 
 
 def test_every_subcommand_documents_every_option(capsys):
-    """`--help` of each subcommand: every option has a help text (demo's --seed and the figure names had none)."""
+    """`--help` of each subcommand: every option has a help text (demo's --seed and the figure names had none),
+    and one that takes a value and has a default says it (`jaxthermo ensemble --rho0` did not)."""
+    import argparse
+
     parser = cli._parser()
-    sub = next(a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction))
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, p in sub.choices.items():
         for action in p._actions:
             assert action.help, f"jaxthermo {name} {action.option_strings or action.dest}: no help"
+            if action.option_strings and action.nargs != 0 and action.default not in (None, argparse.SUPPRESS):
+                assert "default" in action.help, f"jaxthermo {name} {action.option_strings}: default not said"
     from jaxthermo.apps.figures import FIGURES
 
     with pytest.raises(SystemExit) as stop:

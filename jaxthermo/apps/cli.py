@@ -130,7 +130,8 @@ def _parser() -> argparse.ArgumentParser:
         "--rho0",
         default="thermal",
         choices=("thermal", "ground", "excited"),
-        help="initial state (thermal: at the reservoir's β)",
+        help="initial state: thermal at the reservoir's β and g0, the ground level |0⟩⟨0| or the highest "
+        "level |d−1⟩⟨d−1| (default thermal)",
     )
     ens.add_argument("--steps", type=_count, default=100, help="collisions N (default 100)")
     ens.add_argument("--configs", type=_count, default=10_000, help="configurations, e.g. 1e6 (default 1e4)")
