@@ -142,6 +142,9 @@ def _alpha(a) -> str:
 # model A's energies are in the unit g0 is given in (ħ = k_B = 1), not divided by g0: "energy / g0" and
 # "[g0]" read as W/g0, off by the factor g0 for g0 != 1 (and meaningless on a grid over g0)
 ENERGY = "in the unit of g0"
+# why W_r = 0 in every collision of a temperature inhomogeneity (β_r = β(1+δ_r) leaves the levels alone), said
+# beside its zero work, its zero derivatives and its histogram of one value
+NO_WORK = "a temperature inhomogeneity does no work"
 
 # up to this many collisions the curves of summary.png carry markers: a line through one point (N = 1)
 # draws nothing, and the panels of a one-step run were empty
@@ -189,7 +192,7 @@ def _ensemble(plt, ds):
     if n == 1 or spread <= 1e-9 * max(1.0, abs(mean_w)):
         # one value (a temperature inhomogeneity does no work, or a single configuration): the histogram
         # was a single bar of density ~1e13 on a ±1e-12 axis (1e10 on ±1e-9 for n = 1), a picture of rounding
-        why = "\n(a temperature inhomogeneity does no work)" if ds.attrs.get("model_kind") == "temperature" else ""
+        why = f"\n({NO_WORK})" if ds.attrs.get("model_kind") == "temperature" else ""
         where = "the only configuration\n(n_configs = 1: no distribution to show)" if n == 1 else "every configuration"
         ax[1, 1].text(
             0.5,
@@ -319,7 +322,7 @@ def mean_lines(ds) -> list:
         for label, field, unit in TOTALS:
             out.append(f"{label} = {_estimate(*_final(at, field), n, unit)}")
         if ds.attrs.get("model_kind") == "temperature":  # W_N = 0 in every configuration: say why
-            out[0] += " (a temperature inhomogeneity does no work)"
+            out[0] += f" ({NO_WORK})"
         if at.sizes.get("alpha", 0):
             label = f"⟨D_{_alpha(at.alpha.values[0])}(ρ_S|N‖τ_S)⟩"
             out.append(f"{label} = {_estimate(*_final(at, 'divergence'), n, 'nat')}")
@@ -394,7 +397,7 @@ def derivative_lines(ds) -> list:
 
     lines = _per_point(ds, f"derivatives at r = N {_over(n)}:", parts_of)
     if names and ds.attrs.get("model_kind") == "temperature":  # ∂⟨W_N⟩ = 0 ± 0 for every parameter: say why
-        lines.append("  ∂⟨W_N⟩ = 0 for every parameter: a temperature inhomogeneity does no work")
+        lines.append(f"  ∂⟨W_N⟩ = 0 for every parameter: {NO_WORK}")
     held = [name for name in names if "comment" in ds[f"{_SENSITIVITY}{name}{_TOTAL_WORK}"].attrs]
     if held:  # a thermal ρ0 = τ_S(β, g0): the derivatives include its change (study._note_moving_rho0)
         comment = ds[f"{_SENSITIVITY}{held[0]}{_TOTAL_WORK}"].attrs["comment"]
