@@ -96,6 +96,20 @@ def test_a_scan_point_the_library_refuses_stops_before_computing(raw, message, t
     assert not (tmp_path / "out" / "results.nc").exists()
 
 
+@pytest.mark.parametrize("g", [0.0, 1e-200])
+def test_a_scan_point_without_a_unique_steady_state_is_refused_naming_it(g, tmp_path, capsys):
+    """g = 0 (V = 0: every energy eigenstate is stationary), or rates that underflow to 0: jt.steady_state refuses
+    the point, and the run says so in one line naming it, status 2, before any rate is computed or written (it was a
+    traceback from the scan's loop, status 1)."""
+    raw = dict(COHERENT, scan={"g": [1.0, g]})
+    raw["study"] = dict(raw["study"], out=str(tmp_path / "out"))
+    assert _run(tmp_path, raw) == 2
+    err = capsys.readouterr().err
+    assert f"error: [coherent] at [scan] g = {g!r}: model: the steady state is not unique" in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out" / "results.nc").exists()
+
+
 def test_a_top_level_study_key_with_out_is_a_config_error(tmp_path, capsys):
     path = tmp_path / "top.toml"
     path.write_text('study = "ensemble"\n[run]\nn_steps = 3\n')

@@ -569,14 +569,23 @@ def _grid_points(axes):
     return names, list(itertools.product(*(axes[n] for n in names)))
 
 
-def _scan_models(table, base, axes, build):
+def _scan_models(table, base, axes, build, prepare=None):
     """``build(parameters)`` at every point of the scan, before any computing: a point the library
-    refuses raises a ConfigError naming ``[table]`` and the point's [scan] values."""
+    refuses raises a ConfigError naming ``[table]`` and the point's [scan] values. Then, where given,
+    ``prepare(model)`` at every point (a computation whose own checks can refuse a point), refused alike;
+    its results replace the models."""
     names, points = _grid_points(axes)
+    wheres = [f"[{table}] at [scan] " + ", ".join(f"{n} = {v!r}" for n, v in zip(names, p)) for p in points]
     models = []
-    for point in points:
-        with refused_as(f"[{table}] at [scan] " + ", ".join(f"{n} = {v!r}" for n, v in zip(names, point))):
+    for point, where in zip(points, wheres):
+        with refused_as(where):
             models.append(build(dict(base, **dict(zip(names, point)))))
+    if prepare is not None:
+        prepared = []
+        for model, where in zip(models, wheres):
+            with refused_as(where):
+                prepared.append(prepare(model))
+        models = prepared
     return names, models
 
 
@@ -601,17 +610,19 @@ def coherent_scan(cfg, progress=True):
     import jaxthermo as jt
 
     base, axes = cfg["coherent"], cfg["scan"]
-    names, models = _scan_models(
+    names, points = _scan_models(
         "coherent",
         base,
         axes,
         lambda p: jt.qubit_example(omega=p["omega"], g=p["g"], beta=p["beta"], lam=p["lam"], tau=p["tau"]),
+        # every steady state before the rates: one that is not unique (g = 0, or rates that underflow to 0) is
+        # refused naming its point (it was a traceback from the loop below, status 1)
+        lambda model: (model, jt.steady_state(model)),
     )
     shape = tuple(len(axes[n]) for n in names)
     keys = ("coherent_work_rate", "incoherent_heat_rate", "entropy_production_rate", "excited_population")
-    data = {k: np.empty(len(models)) for k in keys}
-    for i, model in enumerate(_bar(models, progress, "model B scan")):
-        rho = jt.steady_state(model)
+    data = {k: np.empty(len(points)) for k in keys}
+    for i, (model, rho) in enumerate(_bar(points, progress, "model B scan")):
         data["coherent_work_rate"][i] = float(jt.coherent_work_rate(model, rho))
         data["incoherent_heat_rate"][i] = float(jt.incoherent_heat_rate(model, rho))
         data["entropy_production_rate"][i] = float(jt.entropy_production_rate(model, rho))
