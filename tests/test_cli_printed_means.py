@@ -127,13 +127,14 @@ def test_a_coherent_scan_prints_the_steady_state_rates(tmp_path, capsys):
     assert any(abs(float(re.search(rf"Π = {NUMBER}", line).group(1))) > 1e-3 for line in lines)  # not all zero
 
 
-def test_an_assignment_scan_prints_the_heats_at_the_last_time_and_their_largest(tmp_path, capsys):
+def test_an_assignment_scan_prints_the_heats_at_the_last_time_and_their_peak(tmp_path, capsys):
     """Model C's heats per scan point: Q_bare = Q_int printed once (both Q̃_S + Q̃_I, [CVS25]; results.nc holds
-    them as two variables, equal at every time) and Q_md, at the last time and at their largest |Q|."""
+    them as two variables, equal at every time) and Q_md, at the last time and at their peak: the signed value
+    of largest |Q| and its time (it was printed as "largest -0.0047" under a "largest |Q|" header)."""
     out, ds = _scan(tmp_path, capsys, "assignment_scan", "assignment", {"effective_coupling": [0.2, 4.0]})
     np.testing.assert_allclose(ds.bare_heat, ds.interaction_heat, rtol=1e-12, atol=1e-15)
     assert not np.allclose(ds.bare_heat, ds.minimal_dissipation_heat, rtol=1e-3)  # three heats, two values
-    assert "heat into reservoir 1 at t = 2, and its largest |Q| over 0 ≤ t ≤ 2:" in out, out
+    assert "heat into reservoir 1 at t = 2, and its peak (largest |Q|) over 0 ≤ t ≤ 2:" in out, out
     lines = [line for line in out.splitlines() if line.startswith("  Γ = ")]
     assert len(lines) == 2, out
     for line, coupling in zip(lines, (0.2, 4.0)):
@@ -142,10 +143,11 @@ def test_an_assignment_scan_prints_the_heats_at_the_last_time_and_their_largest(
             ("Q_bare = Q_int", "bare_heat"),
             ("Q_md", "minimal_dissipation_heat"),
         ):
-            found = re.search(rf"{symbol} = {NUMBER} energy \(largest {NUMBER}\)", line)
-            heat = at[name].values
+            found = re.search(rf"{symbol} = {NUMBER} energy \(peak {NUMBER} at t = {NUMBER}\)", line)
+            heat, k = at[name].values, np.argmax(np.abs(at[name].values))
             np.testing.assert_allclose(float(found.group(1)), heat[-1], rtol=5e-4, err_msg=line)
-            np.testing.assert_allclose(float(found.group(2)), heat[np.argmax(np.abs(heat))], rtol=5e-4, err_msg=line)
+            np.testing.assert_allclose(float(found.group(2)), heat[k], rtol=5e-4, err_msg=line)
+            np.testing.assert_allclose(float(found.group(3)), ds.time.values[k], rtol=5e-4, err_msg=line)
 
 
 def test_a_singular_minimal_dissipation_heat_is_said_not_printed_as_nan():
@@ -163,8 +165,8 @@ def test_a_singular_minimal_dissipation_heat_is_said_not_printed_as_nan():
     )
     ds["bare_heat"][0, 1] = -0.75
     assert scan_lines(ds) == [
-        "heat into reservoir 1 at t = 1, and its largest |Q| over 0 ≤ t ≤ 1:",
-        "  Γ = 1: Q_bare = Q_int = 0.5 energy (largest -0.75); Q_md undefined (singular)",
+        "heat into reservoir 1 at t = 1, and its peak (largest |Q|) over 0 ≤ t ≤ 1:",
+        "  Γ = 1: Q_bare = Q_int = 0.5 energy (peak -0.75 at t = 0.5); Q_md undefined (singular)",
     ]
 
 

@@ -349,12 +349,13 @@ SCANNED = {
 
 def scan_lines(ds) -> list:
     """The main numbers of a model-B or model-C scan, said at the end of ``jaxthermo run``: the steady state's
-    Ẇ_C, Q̇_inc and Π, or the heats into reservoir 1 at the last time (bare = interaction, minimal dissipation),
-    per scan point; [] otherwise."""
+    Ẇ_C, Q̇_inc and Π, or the heats into reservoir 1 at the last time (bare = interaction, minimal dissipation)
+    with their peak (the signed value of largest |Q| and its time), per scan point; [] otherwise."""
     quantities = SCANNED.get(ds.attrs.get("study", ""))
     if quantities is None:
         return []
     grid = [d for d in ds[quantities[0][1]].dims if d != "time"]
+    times = ds.time.values if "time" in ds.dims else None
 
     def part(symbol, values, unit):
         value = float(values[-1]) + 0.0  # + 0.0: −0 printed as 0
@@ -362,15 +363,17 @@ def scan_lines(ds) -> list:
             return f"{symbol} undefined (singular)"
         if values.size == 1:
             return f"{symbol} = {value:.4g} {unit}"
-        # an oscillating heat: its value at one time alone says little
-        return f"{symbol} = {value:.4g} {unit} (largest {values[np.nanargmax(np.abs(values))]:.4g})"
+        # an oscillating heat: its value at one time alone says little. Its peak is signed (a heat flows either
+        # way; "largest -0.0047" under a "largest |Q|" header read as a misprint), with the time it is reached
+        k = int(np.nanargmax(np.abs(values)))
+        return f"{symbol} = {value:.4g} {unit} (peak {float(values[k]) + 0.0:.4g} at t = {times[k]:g})"
 
     def parts(at):
         return [part(symbol, np.atleast_1d(at[name].values), unit) for symbol, name, unit in quantities]
 
     if "time" in ds.dims:
         t = ds.time.values
-        header = f"heat into reservoir 1 at t = {t[-1]:g}, and its largest |Q| over {t[0]:g} ≤ t ≤ {t[-1]:g}:"
+        header = f"heat into reservoir 1 at t = {t[-1]:g}, and its peak (largest |Q|) over {t[0]:g} ≤ t ≤ {t[-1]:g}:"
     else:
         header = "steady state (docs/coherent.md §3; all in results.nc):"
     return _per_point(ds, header, parts, grid)
