@@ -271,6 +271,37 @@ def test_bad_model_parameters_are_named():
         jt.collide(jt.InhomogeneousReservoir(2, 1.0, 1.0, jnp.ones(3) * 0.1), np.eye(2) / 2, 0.0)
 
 
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("beta", jnp.array([1.0, 2.0]), r"beta must be a scalar; got shape \(2,\) \(use jax.vmap or jt.sweep"),
+        ("g0", [1.0, 2.0], r"g0 must be a scalar; got shape \(2,\)"),
+        ("theta", np.zeros((0,)), r"theta must be a scalar or a non-empty \(N,\) schedule θ_r; got shape \(0,\)"),
+        (
+            "theta",
+            np.full((2, 2), 0.1),
+            r"theta must be a scalar or a non-empty \(N,\) schedule θ_r; got shape \(2, 2\)",
+        ),
+    ],
+)
+def test_model_parameters_of_the_wrong_shape_are_named_at_construction(field, value, message):
+    """A (2,) β or g0 was taken, and every function then failed inside JAX ("scan body function carry input and
+    carry output must have equal types", "Cannot concatenate arrays ...") or returned two values
+    (entropy_production); an empty θ schedule failed as NumPy's "zero-size array to reduction operation
+    maximum". A σ array is refused the same way (Gaussian); a scalar and an (N,) schedule θ_r pass."""
+    params = dict(beta=1.0, g0=1.0, theta=0.1)
+    with pytest.raises(ValueError, match=message):
+        jt.InhomogeneousReservoir(2, **dict(params, **{field: value}))
+    jt.InhomogeneousReservoir(2, **dict(params, theta=np.array([0.1, 0.2])))
+    # traced values keep their checks for the functions that take them (jax.vmap over β: one model per member)
+    betas = jnp.array([1.0, 2.0])
+    law = jt.Gaussian(0.1)
+    works = jax.vmap(
+        lambda b: jt.mean_work(jt.InhomogeneousReservoir(2, b, 1.0, 0.3, distribution=law), np.eye(2) / 2)
+    )(betas)
+    assert works.shape == (2,) and np.all(np.isfinite(works))
+
+
 def test_float32_states_pass_validation_with_their_own_rounding():
     """A float32 state whose trace is off by float32 rounding is accepted; a real error is not."""
     p = np.float32(1 / 3)

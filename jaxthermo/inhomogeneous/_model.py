@@ -163,6 +163,7 @@ class InhomogeneousReservoir:
             value = getattr(self, name)
             check_numeric(value, name)
             if should_validate(value):
+                _check_parameter_shape(value, name)
                 check_finite(value, name)
         check_representable(self)
         _warn_outside_assumptions(self)
@@ -179,6 +180,19 @@ class InhomogeneousReservoir:
 
 
 model_a = takes_model(InhomogeneousReservoir, "a model A, jt.InhomogeneousReservoir")
+
+
+def _check_parameter_shape(value, name) -> None:
+    """β and g0 scalars, θ a scalar or a non-empty (N,) schedule (concrete values): a (2,) β was taken and every
+    function then failed inside JAX ("scan body function carry input and carry output must have equal types",
+    "Cannot concatenate arrays ..."; ``entropy_production`` returned two values), an empty schedule failed as
+    NumPy's "zero-size array to reduction operation maximum"."""
+    shape = np.shape(value)
+    if name == "theta":
+        if len(shape) > 1 or shape == (0,):
+            raise ValueError(f"theta must be a scalar or a non-empty (N,) schedule θ_r; got shape {shape}")
+    elif shape != ():
+        raise ValueError(f"{name} must be a scalar; got shape {shape} (use jax.vmap or jt.sweep for several)")
 
 
 # the temperature kind's Gaussian law is warned of when its δ < −1 (β_r < 0) may make up this share of an averaged
