@@ -44,6 +44,7 @@ from .._validation import (
     is_concrete,
 )
 from ..inhomogeneous import collision_step, free_energies
+from ..inhomogeneous._distributions import stage_scale_checks
 from ._engine import check_model, seed_key_of, shared_per_device
 from ._kernel import scan_thetas
 from ._sampling import MAX_CONFIGS, check_seed, default_draw_dtype, sample_chunk
@@ -368,6 +369,7 @@ def ensemble_mean(
     for path, leaf in jax.tree_util.tree_flatten_with_path(model)[0]:
         if not is_concrete(leaf):  # traced parameters (an optax loop): staged under validate="always"
             check_finite(leaf, "model" + jax.tree_util.keystr(path))
+    stage_scale_checks(model.distribution)  # and the law's spread >= 0
     n_steps = check_positive_int(n_steps, "n_steps")
     n_configs = check_positive_int(n_configs, "n_configs")
     if n_configs > MAX_CONFIGS:

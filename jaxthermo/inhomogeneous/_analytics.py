@@ -22,7 +22,7 @@ from .._dtypes import as_state, cast_floats, float_dtype_of, real_dtype_for
 from .._information import trace_distance
 from .._qudit import populations
 from .._validation import check_nonnegative, check_numeric, check_positive_int, check_real_scalar, should_validate
-from ._distributions import check_distribution, is_centred
+from ._distributions import check_distribution, is_centred, stage_scale_checks
 from ._dynamics import (
     CollisionStep,
     Trajectory,
@@ -61,6 +61,7 @@ def distribution_of(model: InhomogeneousReservoir, distribution=None):
             "distribution: this ensemble function needs G(δ); pass distribution=... or build "
             "InhomogeneousReservoir(..., distribution=Gaussian(sigma))"
         )
+    stage_scale_checks(distribution)  # a traced σ < 0 (jax.grad over the model) under validate="always"
     return distribution
 
 
@@ -175,7 +176,7 @@ def law_nodes(model: InhomogeneousReservoir, distribution, dtype):
 
     def record(deltas):
         seen.append(jnp.ravel(jnp.asarray(deltas)))
-        return jnp.zeros(jnp.shape(deltas)[:1], jnp.asarray(deltas).dtype)
+        return jnp.zeros(np.shape(deltas)[:1], jnp.asarray(deltas).dtype)
 
     over_reservoir_qudits(model, distribution, record)
     return jnp.concatenate(seen).astype(dtype)

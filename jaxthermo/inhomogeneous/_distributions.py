@@ -35,8 +35,10 @@ from .._validation import (
     check_numeric,
     check_positive_int,
     check_real_dtype,
+    error_if,
     register_checked_dataclass,
     should_validate,
+    stages,
 )
 
 _QUADRATURE_NODES = 80
@@ -361,14 +363,36 @@ def _standardised_step_rule(scale, center, reach, n_panels, n_nodes, cut, kink_a
 
 def _check_scale(value, name, variance_per_square, variance_text):
     """One real, finite, non-negative spread (a scalar: one law per model; ``jax.vmap`` for several)
-    whose variance ``variance_per_square · value²`` is finite in the value's precision."""
+    whose variance ``variance_per_square · value²`` is finite in the value's precision; a traced one
+    >= 0 under ``validate == "always"`` (:func:`stage_scale_checks`)."""
     check_numeric(value, name)
     if not (should_validate(value)):
+        _stage_scale(value, name)
         return
     if np.ndim(value) != 0:
         raise ValueError(f"{name} must be a scalar; got shape {np.shape(value)} (use jax.vmap or jt.sweep for several)")
     check_nonnegative(value, name)
     _check_variance(value, name, abs(float(value)), variance_per_square, variance_text)
+
+
+# the spread of each built-in law, >= 0 (its sign was taken as given: Gaussian(−σ) draws −σ·z, the same law, but
+# the derivative in σ flips its sign, and an optimiser stepping σ below 0 went on without a word)
+_SCALES = {Gaussian: "sigma", Uniform: "width", TwoPoint: "delta"}
+
+
+def stage_scale_checks(dist) -> None:
+    """A built-in law's traced spread (σ, width, δ), under ``jaxthermo.config.validate == "always"``: >= 0, staged
+    (:func:`~jaxthermo._validation.error_if`), as its constructor checks a concrete one. For the functions that
+    take a model whose leaves are traced without a constructor call (``jax.grad`` over the model, an optax
+    update of it): the constructor's checks do not run there."""
+    name = _SCALES.get(type(dist))
+    if name is not None:
+        _stage_scale(getattr(dist, name), name)
+
+
+def _stage_scale(value, name) -> None:
+    if stages(value):  # a NaN is named by the finiteness checks of the model's leaves (one error, not two)
+        error_if(jnp.asarray(value) < 0, f"{name} must be >= 0; got {{value}}", value)
 
 
 def _check_variance(value, name, spread, variance_per_square, variance_text):

@@ -93,3 +93,33 @@ def test_exp_minus_beta_work_of_a_cold_float32_run_stays_finite():
         got, want = getattr(r32, name), getattr(r64, name)
         assert got.dtype == np.float32 and np.isfinite(got), name
         np.testing.assert_allclose(got, want, rtol=2e-4, err_msg=name)
+
+
+@pytest.mark.parametrize("law, name", [(jt.Gaussian, "sigma"), (jt.Uniform, "width"), (jt.TwoPoint, "delta")])
+@pytest.mark.parametrize("route", ["constructed", "model leaf"])
+def test_a_traced_negative_spread_is_refused_under_always(law, name, route):
+    """Under validate="always" a traced σ < 0 (width, δ) ran as its mirror law with the derivative's sign flipped:
+    an optimiser stepping σ below 0 went on without a word. Refused, naming the field, whether the law is built
+    from the traced value or the model's leaf is traced (jax.grad over the model: no constructor runs); the
+    exact averaged route (accumulated_mean_work) as well. Under the default "eager" nothing is staged (the traced
+    value computes), and a positive spread passes with the eager value."""
+    model = _model(float).replace(distribution=law(0.2))
+
+    def with_spread(x):
+        if route == "constructed":
+            return model.replace(distribution=law(x))
+        leaves, tree = jax.tree_util.tree_flatten(model)
+        where = [i for i, (path, _) in enumerate(jax.tree_util.tree_flatten_with_path(model)[0]) if name in str(path)]
+        return jax.tree_util.tree_unflatten(tree, [x if i in where else v for i, v in enumerate(leaves)])
+
+    routes = {
+        "ensemble_mean": lambda x: jt.ensemble_mean(with_spread(x), RHO, 3, 64),
+        "accumulated_mean_work": lambda x: jt.accumulated_mean_work(with_spread(x), RHO, 3),
+    }
+    for what, f in routes.items():
+        with jt.config.override(validate="always"):
+            with pytest.raises(Exception, match=rf"{name} must be >= 0; got \[-0\.2\]"):
+                jax.block_until_ready(jax.jit(f)(-0.2))
+            np.testing.assert_allclose(jax.jit(f)(0.2), f(0.2), rtol=1e-12, err_msg=what)
+        # "eager" (a new trace: a cached one keeps its setting): computed unchecked, as documented
+        assert np.isfinite(jax.jit(lambda x, f=f: f(x))(-0.2)), what
