@@ -68,3 +68,29 @@ def test_orders_still_traced_and_infinite():
     assert float(jax.jit(f)(2.0)) == pytest.approx(float(f(2.0)), rel=1e-15)
     both = f(jnp.array([np.inf, -np.inf]))
     np.testing.assert_allclose(both, [np.log(0.5 / 0.4), np.log(0.6 / 0.5)], rtol=1e-14)
+
+
+LIST_STATE = [[0.5, 0.0], [0.0, 0.5]]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: jt.trajectory(jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.2), LIST_STATE, [0.1, 0.2]),
+        lambda: jt.collide(jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.2), LIST_STATE, 0.1),
+        lambda: jt.entropy_production(jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.2), LIST_STATE, 0.1),
+        lambda: jt.stroboscopic_trajectory(jt.qubit_example(), LIST_STATE, 3),
+        lambda: jt.energy_coherence([[0.5, 0.1], [0.1, 0.5]], [[1.0, 0.0], [0.0, -1.0]]),
+    ],
+    ids=["trajectory", "collide", "entropy_production", "stroboscopic_trajectory", "energy_coherence"],
+)
+def test_nested_lists_are_taken_without_jax_deprecation_warnings(call):
+    """States, δ's and Hamiltonians as nested Python lists: the input checks called jnp.shape/jnp.ndim on the list,
+    which JAX deprecates ("shape requires ndarray or scalar arguments ... a future JAX release" will make it an
+    error), hidden under the default warning filters. As an error here, the calls still compute."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        out = call()
+    assert all(np.all(np.isfinite(np.asarray(leaf))) for leaf in jax.tree_util.tree_leaves(out))

@@ -284,18 +284,18 @@ def pinching(rho, h) -> jnp.ndarray:
 def _check_pinching_inputs(rho, h) -> None:
     """Shapes of ρ and ``h`` ((..., d, d) each, the same d, batch axes that broadcast; ``ValueError`` naming
     them) at once; ``h`` Hermitian and both finite where concrete."""
-    if jnp.ndim(rho) < 2 or jnp.shape(rho)[-1] != jnp.shape(rho)[-2]:
-        raise ValueError(f"rho must be an operator of shape (..., d, d); got shape {jnp.shape(rho)}")
+    if np.ndim(rho) < 2 or np.shape(rho)[-1] != np.shape(rho)[-2]:
+        raise ValueError(f"rho must be an operator of shape (..., d, d); got shape {np.shape(rho)}")
     check_hermitian(h, "h")
-    if jnp.ndim(h) < 2 or jnp.shape(h)[-1] != jnp.shape(h)[-2]:
-        raise ValueError(f"h must be a Hermitian matrix of shape (..., d, d); got shape {jnp.shape(h)}")
-    if jnp.shape(h)[-1] != jnp.shape(rho)[-1]:
-        raise ValueError(f"rho has dimension {jnp.shape(rho)[-1]} but h has dimension {jnp.shape(h)[-1]}")
+    if np.ndim(h) < 2 or np.shape(h)[-1] != np.shape(h)[-2]:
+        raise ValueError(f"h must be a Hermitian matrix of shape (..., d, d); got shape {np.shape(h)}")
+    if np.shape(h)[-1] != np.shape(rho)[-1]:
+        raise ValueError(f"rho has dimension {np.shape(rho)[-1]} but h has dimension {np.shape(h)[-1]}")
     try:
-        np.broadcast_shapes(jnp.shape(rho)[:-2], jnp.shape(h)[:-2])
+        np.broadcast_shapes(np.shape(rho)[:-2], np.shape(h)[:-2])
     except ValueError:
         raise ValueError(
-            f"rho and h: batch shapes {jnp.shape(rho)[:-2]} and {jnp.shape(h)[:-2]} do not broadcast"
+            f"rho and h: batch shapes {np.shape(rho)[:-2]} and {np.shape(h)[:-2]} do not broadcast"
         ) from None
     check_finite(rho, "rho")
     check_finite(h, "h")

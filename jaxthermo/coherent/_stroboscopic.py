@@ -142,7 +142,7 @@ def _cycle(model, rho) -> CoherentCollision:
     """:func:`cycle` of a checked ρ_S."""
     species = model.species
     m = len(species)
-    n_batch = jnp.ndim(rho) - 2
+    n_batch = np.ndim(rho) - 2
     out = []
     for s in species:
         c = _collide(s, rho, n_species=m)
@@ -154,7 +154,7 @@ def _cycle(model, rho) -> CoherentCollision:
 def _stack_species(values, axis):
     """Per-species values stacked on ``axis``, or kept as a tuple when their shapes differ (the
     ancilla and joint states of species with different d_A)."""
-    if len({jnp.shape(x) for x in values}) > 1:
+    if len({np.shape(x) for x in values}) > 1:
         return tuple(values)
     return jnp.stack(values, axis=axis)
 

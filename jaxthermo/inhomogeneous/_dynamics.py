@@ -114,7 +114,7 @@ def coupling_unitary(model, theta, delta):
     a (d, d) or a batched matrix was otherwise refused as ``unitary``, named after no coupling."""
     name = f"{type(model.coupling).__name__}.unitary"
     u = model.coupling.unitary(model, theta, delta)
-    _check_unitary_shape(model, jnp.shape(u), name)
+    _check_unitary_shape(model, np.shape(u), name)
     check_unitary(u, name)
     return u
 
@@ -313,24 +313,24 @@ def _trajectory_scan(model, rho0, deltas, thetas, store_states):
 def _check_one_delta(delta):
     """One collision takes one δ: batch axes are refused (use ``jax.vmap``), never summed or
     broadcast into a wrong state (the state's shape is checked by :func:`_validate`)."""
-    if jnp.ndim(delta) != 0:
+    if np.ndim(delta) != 0:
         raise ValueError(
-            f"delta must be a scalar (one reservoir qudit); got shape {jnp.shape(delta)}: "
+            f"delta must be a scalar (one reservoir qudit); got shape {np.shape(delta)}: "
             "use jax.vmap over collide for a batch, or trajectory for a sequence"
         )
 
 
 def _require_scalar_theta(model, advice):
     """One collision has one mixing angle: a θ schedule in ``model.theta`` is refused (``advice``: what to use)."""
-    if jnp.ndim(model.theta) != 0:
-        raise ValueError(f"theta: one collision needs a scalar θ; got shape {jnp.shape(model.theta)}: {advice}")
+    if np.ndim(model.theta) != 0:
+        raise ValueError(f"theta: one collision needs a scalar θ; got shape {np.shape(model.theta)}: {advice}")
 
 
 def _validate(model, rho, delta, rho_name="rho", delta_name="delta"):
     """One finite state of the model's dimension (a batch of states is refused: model A's functions
     take one state, so a batch is never summed into one result) and real, finite δ's."""
     check_density_matrix(rho, rho_name, dim=model.d)
-    shape = jnp.shape(as_array(rho, rho_name))  # a QuTiP ket counts as its density matrix
+    shape = np.shape(as_array(rho, rho_name))  # a QuTiP ket counts as its density matrix
     if shape != (model.d, model.d):
         raise ValueError(
             f"{rho_name} must be one state of shape ({model.d}, {model.d}); got {shape}: "
