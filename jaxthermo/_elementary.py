@@ -89,22 +89,94 @@ def _is_float64(x) -> bool:
     return jnp.asarray(x).dtype == jnp.float64
 
 
-def _log64(x):
-    """log x for positive normal float64 x in vectorisable arithmetic (fdlibm ``e_log.c``), ≤ 1 ulp.
-    No special cases (zero, subnormal, infinite, NaN): :func:`log` handles them; :func:`erf_inv`
-    passes (1 − x)(1 + x) ∈ (0, 1]."""
+def _log_series(s):
+    """fdlibm's R(s²) ≈ 2 artanh(s)/s − 2 (minimax for |s| ≤ 0.1716): ``log(1 + f) = 2s + s R``, s = f/(2 + f)."""
+    z = s * s
+    w = z * z
+    return z * (_LG[0] + w * (_LG[2] + w * (_LG[4] + w * _LG[6]))) + w * (_LG[1] + w * (_LG[3] + w * _LG[5]))
+
+
+def _reduce64(x):
+    """fdlibm's reduction of a positive normal float64 x = 2^k (1 + f), √½ − 1 < f ≤ √2 − 1 (vectorisable):
+    ``(k, f, s, R, f²/2)`` with f exact, s = f/(2 + f) and R = :func:`_log_series` (s)."""
     bits = lax.bitcast_convert_type(x, jnp.int64)
     m = lax.bitcast_convert_type((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000, jnp.float64)  # [1, 2)
     big = m > math.sqrt(2.0)
     m = jnp.where(big, 0.5 * m, m)
     k = ((bits >> 52) - 1023 + big.astype(jnp.int64)).astype(jnp.int32).astype(jnp.float64)
     f = m - 1.0
-    hfsq = 0.5 * f * f
     s = f * _reciprocal_of_two_plus(2.0 + f) if _DIVISION_FREE.get() else f / (2.0 + f)
-    z = s * s
-    w = z * z
-    r = z * (_LG[0] + w * (_LG[2] + w * (_LG[4] + w * _LG[6]))) + w * (_LG[1] + w * (_LG[3] + w * _LG[5]))
+    return k, f, s, _log_series(s), 0.5 * f * f
+
+
+def _log_reduced(k, f, s, r, hfsq):
+    """log x from :func:`_reduce64` (x): ``k ln 2 + f − f²/2 + s(f²/2 + R)`` (fdlibm ``e_log.c``)."""
     return k * _LN2_HI - ((hfsq - (s * (hfsq + r) + k * _LN2_LO)) - f)
+
+
+def _log64(x):
+    """log x for positive normal float64 x in vectorisable arithmetic (fdlibm ``e_log.c``), ≤ 1 ulp.
+    No special cases (zero, subnormal, infinite, NaN): :func:`log` handles them; :func:`erf_inv`
+    passes (1 − x)(1 + x) ∈ (0, 1]."""
+    return _log_reduced(*_reduce64(x))
+
+
+def xlogx_gap(x):
+    """``(1 + x) log(1 + x) − x ≥ 0``, accurate relative to its value (≈ x²/2 for small x), for x > −1; −x for
+    x ≤ −1 (the limit u log u → 0 at u = 1 + x → 0). Its derivative is log(1 + x) (floored at the smallest
+    normal number's logarithm).
+
+    Where 1 + x rounds to u in (√½, √2] (fdlibm's reduced range, f = u − 1 exact): ``f s + (1 + f) s R``
+    (s = f/(2 + f), log(1 + f) = 2s + sR: (1 + f)·2s − f = f s exactly, so nothing cancels) plus the Taylor step
+    ``e log(1 + f) + e²/2`` from f to x, e = x − f the rounding of 1 + x. Beyond it ``u log u − x`` (which
+    overflows for u ≳ 10³⁰⁵: :func:`xlogx_gap_and_log` gives log u for a scaled form). The form
+    ``u log u − (u − 1)`` relied on u − 1 being exact, which XLA's simplifier rewrites to x under ``jit``
+    (``(1 + y) − 1 → y``): ~εu absolute, relative error ε/x² (1 at x = 10⁻⁸). float64 shares the logarithm's own
+    reduction (one division, one polynomial: the cost of :func:`log_positive`); other dtypes s = x/(2 + x) beside
+    ``jnp.log``."""
+    return xlogx_gap_and_log(x)[0]
+
+
+def xlogx_gap_and_log(x):
+    """(:func:`xlogx_gap` (x), log u) with u = max(1 + x, smallest normal number) rounded, from one logarithm."""
+    x = jnp.asarray(x)
+    if _is_float64(x):
+        return _xlogx_gap_and_log64(x)
+    tiny = jnp.finfo(x.dtype).tiny
+    u = jnp.maximum(1.0 + x, tiny)
+    near = (x > math.sqrt(0.5) - 1.0) & (x <= math.sqrt(2.0) - 1.0)
+    xs = jnp.where(near, x, 0.0)
+    s = xs / (2.0 + xs)
+    log_u = jnp.log(u)
+    return jnp.where(near, xs * s + (1.0 + xs) * (s * _log_series(s)), u * log_u - x), log_u
+
+
+def _xlogx_gap_parts64(x):
+    """The float64 parts of :func:`xlogx_gap_and_log` from one reduction of u = 1 + x: (gap, log u, e, u, k = 0)."""
+    u = 1.0 + x
+    u_c = jnp.maximum(u, _TINY64)  # u ≤ 0: the smallest normal number, u log u ~ 10⁻³⁰⁵
+    finite = u_c < jnp.inf  # +∞ and NaN pass through
+    k, f, s, r, hfsq = _reduce64(jnp.where(finite, u_c, 1.0))
+    log_u = jnp.where(finite, _log_reduced(k, f, s, r, hfsq), u)
+    e = x - f  # k = 0: the rounding of 1 + x, exact
+    reduced = k == 0.0
+    near = f * s + (1.0 + f) * (s * r) + e * (log_u + 0.5 * e)
+    gap = jnp.where(finite, jnp.where(reduced, near, u_c * log_u - x), u)
+    return gap, log_u, e, u_c, reduced
+
+
+@jax.custom_jvp
+def _xlogx_gap_and_log64(x):
+    return _xlogx_gap_parts64(x)[:2]
+
+
+@_xlogx_gap_and_log64.defjvp
+def _xlogx_gap_and_log64_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    gap, log_u, e, u_c, reduced = _xlogx_gap_parts64(x)
+    # d gap/dx = log(1 + x): log u + e/u with the rounding e of u (log u alone was 0 for |x| < ε/2)
+    log1p_x = jnp.where(reduced, log_u + e / u_c, log_u)
+    return (gap, log_u), (log1p_x * dx, dx / u_c)
 
 
 @jax.custom_jvp

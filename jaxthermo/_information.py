@@ -18,7 +18,7 @@ import numpy as np
 
 from ._dtypes import as_state, float_dtype_of
 from ._eager import compiled_when_concrete
-from ._elementary import largest, log_positive, reciprocal
+from ._elementary import largest, reciprocal, xlogx_gap_and_log
 from ._linalg import hermitian_function as hermitian_function
 from ._linalg import hermitian_function_of
 from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal
@@ -887,22 +887,25 @@ def relative_entropy_term(dev, t, log_t):
     accurate relative to its value, given the deviation ``dev = λ − t`` computed by the caller without
     cancellation, the level's thermal population t and its logarithm (constants of τ_S; t may underflow).
 
-    It is (tu) log u − t(u − 1), u = 1 + dev/t: the u that 1 + x rounds to stands for x throughout (u − 1 is
-    exact), so the rounding moves the term by its derivative log u times ~εt (relative error ≈ 2ε/|x|, x = dev/t),
-    where λ log λ − λ log t lost every digit below ε (D_1 of a cold qubit, βg = 40, ×21 too large or negative).
-    One logarithm, as before. Where t underflows, t is replaced by the smallest normal number and log u shifted
-    by the difference of the logarithms. A dev rounded by δ moves the term by ≈ δ·dev/t + δ²/2t: for the populous
-    level (1 − p1 rounded, δ ~ ε) that is ~ε², the floor of D_1. (:func:`~jaxthermo._information.bregman_kl_terms`
-    is the reference's form, exact to ε by a series.)"""
+    It is t·[(1 + x) log(1 + x) − x], x = dev/t, by :func:`~jaxthermo._elementary.xlogx_gap` (relative error a
+    few ε, one logarithm's cost), where λ log λ − λ log t lost every digit below ε (D_1 of a cold qubit, βg = 40,
+    ×21 too large or negative). Its former form (tu) log u − t(u − 1), u = 1 + x, counted on u − 1 being exact,
+    which XLA's simplifier undoes under ``jit``: near τ_S every term carried ~εt absolute (⟨D_1⟩ of a qutrit at
+    βg = 10⁻⁶ 6 % high, D_1 ≠ 2D_{1/2} there; 2·10⁻¹⁷ for 5·10⁻²⁶ at βg = 10⁻¹²). Where t underflows, t is
+    replaced by the smallest normal number and the logarithm shifted by the difference of the logarithms, in the
+    scaled form (t u)(log u + shift) − t(u − 1), also used for u > 2 (there nothing cancels). A dev rounded by δ moves the term by ≈ δ·dev/t + δ²/2t: for the populous level (1 − p1
+    rounded, δ ~ ε) that is ~ε², the floor of D_1. (:func:`~jaxthermo._information.bregman_kl_terms` is the
+    reference's form, exact to ε by a series.)"""
     tiny = jnp.finfo(t.dtype).tiny
     t_c = jnp.maximum(t, tiny)
     shift = jnp.where(t >= tiny, 0.0, jnp.log(t_c) - log_t)  # exactly 0 unless t underflows (per-model constants)
-    u = 1.0 + dev * reciprocal(t_c)  # its derivative finite where t_c² underflows
-    # λ ≤ 0 (u ≤ 0): u log u → 0, the term t − λ; log of the smallest normal number keeps u·log u and its
-    # derivative finite there (log_positive's floor)
-    lg = log_positive(jnp.maximum(u, tiny))
-    # (t u)(log u + shift) − t (u − 1): u·log u alone overflows where t underflowed (u ~ 1/tiny)
-    return jnp.maximum((t_c * u) * (lg + shift) - t_c * (u - 1.0), 0.0)
+    x = dev * reciprocal(t_c)  # its derivative finite where t_c² underflows
+    gap, lg = xlogx_gap_and_log(x)
+    u = 1.0 + x
+    # (t u)(log u + shift) − t (u − 1) where u > 2 (no cancellation) or t underflowed: u·log u alone overflows
+    # there (u ~ 1/tiny), and the shift applies
+    scaled = (t_c * u) * (lg + shift) - t_c * (u - 1.0)
+    return jnp.maximum(jnp.where((t >= tiny) & (u <= 2.0), t_c * gap, scaled), 0.0)
 
 
 def umegaki_from_spectrum(lam, p, log_t):
