@@ -169,7 +169,7 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
         the distribution (``sigma`` of ``Gaussian``, ``width`` of ``Uniform``, …).
       **kwargs: passed to :func:`jaxthermo.ensemble` (``alphas``, ``chunk_size``, ``dtype``, …).
         ``checkpoint=path``: the whole grid's finished chunks are saved there (a grid over ``n_steps``:
-        one file per N, ``<stem>.n_steps<N>.npz``) and a rerun resumes from them (docs/ensemble.md §4).
+        one file per N, ``<stem>.n_steps<N><ext>`` of ``path = <stem><ext>``: ``run.npz`` → ``run.n_steps4.npz``) and a rerun resumes from them (docs/ensemble.md §4).
       wrt: as for :func:`jaxthermo.ensemble`: every grid point gets its ``sensitivity`` (and
         ``delta_sensitivity``), streamed in the same batched run; :meth:`SweepResult.stack_sensitivity`
         stacks them over the grid.
@@ -189,6 +189,9 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
             f"jt.sweep got unexpected keyword arguments {unknown}; those of jt.ensemble: {list(_RUN_KEYWORDS)}"
         )
     wrt = check_wrt(model, wrt) if wrt else ()
+    for name, values in grid.items():  # np.asarray([True, 4]) is [1, 4]: N = 1, θ = 1 rad, σ = 0 ran without a word
+        if any(isinstance(v, (bool, np.bool_)) for v in np.ravel(np.asarray(values, dtype=object))):
+            raise TypeError(f"grid[{name!r}] = {list(values)!r}: booleans are not parameter values")
     axes = {name: np.asarray(values) for name, values in grid.items()}
     for name, values in axes.items():
         if values.ndim != 1 or values.size == 0:

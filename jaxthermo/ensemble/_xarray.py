@@ -108,6 +108,42 @@ def attr_array(attrs, key: str) -> np.ndarray:
     return value.reshape(tuple(int(n) for n in np.atleast_1d(shape))) if shape is not None else value
 
 
+def check_model_describes(model, result, scanned=()) -> None:
+    """``model`` given to ``to_xarray`` describes ``result`` (an :class:`~jaxthermo.EnsembleResult`, a sweep's
+    longest point) as far as the result can tell, else an error naming ``model``: its attributes were written
+    as given (a d = 3 Uniform model on a run of qubits with a Gaussian law gave ``model_d = 3`` and
+    ``distribution = 'Uniform'`` beside 2×2 states and a ``sigma`` coordinate). Checked: the model kind, d
+    against the states, a θ schedule's length against N, a sweep's ``scanned`` names among the model's or its
+    law's fields, and (one run) the averaged reservoir state τ̄ of the model's β, g0, kind and law."""
+    from ..inhomogeneous import InhomogeneousReservoir, averaged_reservoir_state
+
+    if model is None:
+        return
+    if not isinstance(model, InhomogeneousReservoir):
+        raise TypeError(f"model: the jt.InhomogeneousReservoir the result was run with; got {type(model).__name__}")
+    d = np.shape(result.mean_state)[-1]
+    if model.d != d:
+        raise ValueError(f"model: d={model.d}, but the result's states are {d}×{d}")
+    if np.ndim(model.theta) == 1 and not scanned and np.shape(model.theta)[0] != int(result.n_steps):
+        raise ValueError(
+            f"model: a θ schedule of {np.shape(model.theta)[0]} collisions for a run of N = {result.n_steps}"
+        )
+    law = model.distribution
+    fields = {f.name for f in dataclasses.fields(law)} if dataclasses.is_dataclass(law) else set()
+    for name in scanned:
+        if name not in ("beta", "g0", "theta", "n_steps") and name not in fields:
+            raise ValueError(f"model: the sweep scans {name!r}, not a field of the model's law {type(law).__name__}")
+    if scanned or law is None:
+        return
+    want = np.asarray(result.averaged_reservoir_state)
+    got = np.asarray(averaged_reservoir_state(model, law))
+    if got.shape != want.shape or not np.allclose(got, want, rtol=1e-4, atol=1e-6):
+        raise ValueError(
+            "model: its averaged reservoir state τ̄ (of its β, g0, kind and law) differs from the result's: not the "
+            "model the result was run with"
+        )
+
+
 def model_attrs(model) -> dict:
     """Parameters of a model-A model as netCDF-safe attributes (``model_*``, ``distribution*``; an array
     of more than one dimension or a complex one as :func:`_attr_items` writes it)."""
@@ -220,11 +256,11 @@ _DESCRIPTIONS = {
     "work_histogram_counts": "configurations per bin of the total work W_N",
     "work_histogram_edges": "bin edges of the W_N histogram",
     "work_histogram_underflow": "configurations with W_N below the first edge",
-    "work_histogram_overflow": "configurations with W_N above the last edge",
+    "work_histogram_overflow": "configurations with W_N at or above the last edge, or NaN",
     "collision_work_histogram_counts": "collisions per bin of the single-collision work W_r (all r, all configurations)",
     "collision_work_histogram_edges": "bin edges of the single-collision W_r histogram",
     "collision_work_histogram_underflow": "collisions with W_r below the first edge",
-    "collision_work_histogram_overflow": "collisions with W_r above the last edge",
+    "collision_work_histogram_overflow": "collisions with W_r at or above the last edge, or NaN",
     "mean_state_real": "real part of the mean system state ρ̄_r",
     "mean_state_imag": "imaginary part of the mean system state ρ̄_r",
 }
@@ -332,7 +368,10 @@ _COORD_ATTRS = {
     "col": {"long_name": "matrix column index (|0⟩ = ground state)", "units": "dimensionless"},
     "beta": {"long_name": "inverse temperature β of the reservoir", "units": "1/energy"},
     "g0": {"long_name": "energy gap g0 of H_S = g0 s_z (unperturbed reservoir qudit)", "units": "energy"},
-    "theta": {"long_name": "collision angle θ of the partial swap U(θ) = cos θ + i sin θ S", "units": "rad"},
+    "theta": {
+        "long_name": "collision angle θ (partial swap: U(θ) = cos θ + i sin θ S; exact unitary: interaction time θ/g_int)",
+        "units": "rad",
+    },
     "sigma": {"long_name": "standard deviation σ of the Gaussian law of δ_r", "units": "dimensionless"},
     "width": {"long_name": "width of the uniform law of δ_r on [−width/2, width/2]", "units": "dimensionless"},
     "delta": {"long_name": "δ of the two-point law of δ_r (±δ)", "units": "dimensionless"},
@@ -422,6 +461,7 @@ def result_to_xarray(result, model=None, attrs=None):
       attrs: extra attributes (netCDF-safe values; others are written as strings).
     """
     xr = _require_xarray()
+    check_model_describes(model, result)
     ds = xr.Dataset(_variables(result), coords=_coords(result))
     return _finish(ds, result, model, attrs)
 
@@ -475,6 +515,7 @@ def sweep_to_xarray(sweep, model=None, attrs=None):
             padded.append(key)
         data[key] = (tuple(names) + dims, np.stack(arrays).reshape(shape + arrays[0].shape))
     longest = next(r for r in results if int(r.n_steps) == n_max)
+    check_model_describes(model, longest, scanned=names)
     coords = _coords(longest)
     for name, values in sweep.axes.items():
         coords[name] = (name, np.asarray(values))

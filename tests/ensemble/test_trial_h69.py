@@ -1,6 +1,8 @@
 """Sweeps (helper-69): grid coordinates labelled in the xarray export; a bad grid value, a bad grid
 point, a grid that is not a dict and an unknown keyword refused naming the grid, before any run."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -64,6 +66,15 @@ def test_bad_grid_value_is_named(grid, pattern):
         jt.sweep(_model(), RHO0, 3, 16, grid=grid)
 
 
+@pytest.mark.parametrize("grid", [{"n_steps": [True, 4]}, {"theta": [True, 0.5]}, {"sigma": [np.False_, 0.1]}])
+def test_a_boolean_grid_value_is_refused_naming_the_key(grid):
+    """A bool among a grid's numbers became 1 or 0 in np.asarray (N = 1, θ = 1 rad, σ = 0 were run), where
+    jt.ensemble's n_steps, the model's θ and a TOML grid refuse it."""
+    (name,) = grid
+    with pytest.raises(TypeError, match=rf"grid\['{name}'\] = .*: booleans are not parameter values"):
+        jt.sweep(_model(), RHO0, 3, 16, grid=grid)
+
+
 def test_bad_grid_point_is_named():
     # a θ schedule of 3 entries holds for N = 3 only: the point N = 4 is named (not only "schedule of shape (4,)")
     model = _model(theta=np.array([0.1, 0.2, 0.3]))
@@ -84,3 +95,32 @@ def test_at_takes_the_nearest_grid_value():
     sw = jt.sweep(_model(), RHO0, 2, 16, grid=grid, alphas=())
     assert sw.at(theta=0.3) is sw.results[0]
     assert sw.at(theta=0.3 + 1e-13) is sw.results[1]
+
+
+def test_to_xarray_refuses_a_model_that_does_not_describe_the_result():
+    """to_xarray(model=...) wrote the given model's parameters as attributes whatever it was: a d = 3 Uniform model
+    on a qubit run with a Gaussian law gave model_d = 3 and distribution = 'Uniform' beside 2×2 states; a sweep over
+    σ passed a Uniform model got distribution_width beside its sigma coordinate. Checked as far as the result can
+    tell (d, a θ schedule's length, a scanned field, τ̄ of β, g0, kind and law), naming model; the run's own model
+    (and the same model for a float32 run) passes."""
+    pytest.importorskip("xarray")
+    model = _model()
+    result = jt.ensemble(model, RHO0, 4, 32, alphas=())
+    assert result.to_xarray(model=model).attrs["model_beta"] == model.beta
+    jt.ensemble(model, RHO0.astype(np.complex64), 4, 32, alphas=()).to_xarray(model=model)
+    bad = {
+        "d=3, but the result's states are 2×2": jt.InhomogeneousReservoir(
+            3, 1.0, 1.0, 0.2, distribution=jt.Gaussian(0.2)
+        ),
+        "averaged reservoir state": model.replace(beta=2.0),
+        "a θ schedule of 2 collisions for a run of N = 4": model.replace(theta=np.array([0.1, 0.2])),
+    }
+    for message, other in bad.items():
+        with pytest.raises(ValueError, match=rf"model: .*{re.escape(message)}"):
+            result.to_xarray(model=other)
+    with pytest.raises(TypeError, match="model: the jt.InhomogeneousReservoir the result was run with; got str"):
+        result.to_xarray(model="x")
+    sweep = jt.sweep(model, RHO0, 3, 16, grid={"sigma": [0.1, 0.2]}, alphas=())
+    assert sweep.to_xarray(model=model).attrs["distribution"] == "Gaussian"
+    with pytest.raises(ValueError, match="model: the sweep scans 'sigma', not a field of the model's law Uniform"):
+        sweep.to_xarray(model=model.replace(distribution=jt.Uniform(0.3)))
