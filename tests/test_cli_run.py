@@ -58,6 +58,38 @@ def test_examples_run_and_write_their_outputs(name, tmp_path):
         np.testing.assert_array_equal(ds[var].values, again[var].values)
 
 
+def test_the_resolved_config_reruns_from_another_directory(tmp_path, monkeypatch):
+    """A run whose ρ0 is a .npy named relative to its working directory, and whose out is relative: its
+    config.resolved.toml recorded both as written, so "rerun: jaxthermo run <path>" failed from any other directory
+    (the file "cannot be read") or read another ρ0. Now absolute; the rerun from elsewhere gives the same numbers."""
+    run_dir, other = tmp_path / "run", tmp_path / "elsewhere"
+    run_dir.mkdir()
+    other.mkdir()
+    np.save(run_dir / "rho0.npy", np.diag([0.7, 0.3]).astype(complex))
+    raw = {
+        "study": {"study": "ensemble", "out": "out"},
+        "run": dict(TINY),
+        "initial_state": {"name": "file", "file": "rho0.npy"},
+    }
+    monkeypatch.chdir(run_dir)
+    (run_dir / "s.toml").write_text(dumps(resolve(raw)))
+    assert cli.main(["run", "s.toml", "--no-progress", "--no-plot"]) == 0
+    resolved = tomllib.loads((run_dir / "out" / "config.resolved.toml").read_text())
+    assert resolved["initial_state"]["file"] == str(run_dir / "rho0.npy")
+    assert resolved["study"]["out"] == str(run_dir / "out")
+    monkeypatch.chdir(other)
+    again = other / "again"
+    assert (
+        cli.main(
+            ["run", str(run_dir / "out" / "config.resolved.toml"), "--out", str(again), "--no-progress", "--no-plot"]
+        )
+        == 0
+    )
+    first, second = _open(run_dir / "out"), _open(again)
+    for var in first.data_vars:
+        np.testing.assert_array_equal(first[var].values, second[var].values)
+
+
 def test_ensemble_netcdf_equals_direct_python_call(tmp_path):
     out = tmp_path / "ens"
     cfg = _write(_tiny(EXAMPLES / "ensemble_qutrit.toml", out), tmp_path / "s.toml")

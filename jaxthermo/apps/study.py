@@ -716,6 +716,17 @@ def _bar(items, progress, desc):
 # ------------------------------------------------------------------------------ the command
 
 
+def _with_absolute_paths(cfg) -> dict:
+    """``cfg`` with its paths (``[study] out``, ``[initial_state] file``) absolute, as config.resolved.toml records
+    them: relative, they named the run's working directory, and the rerun the file promises failed from any other
+    (or read another ρ0 file)."""
+    cfg = dict(cfg, study=dict(cfg["study"], out=os.path.abspath(cfg["study"]["out"])))
+    state = cfg.get("initial_state")
+    if state and state.get("file"):
+        cfg["initial_state"] = dict(state, file=os.path.abspath(state["file"]))
+    return cfg
+
+
 OUTPUTS = ("results.nc", "summary.png", "config.resolved.toml")
 
 
@@ -767,7 +778,7 @@ def run_study(cfg, *, progress=True, resume=False, restart=False, plot=True, log
             f"resolved by jaxthermo {v['jaxthermo']} (JAX {v['jax']}, NumPy {v['numpy']}) on "
             f"{time.strftime('%Y-%m-%d %H:%M:%S')}\nrerun: jaxthermo run {shlex.quote(resolved_path)}"
         )
-        _write_text(resolved_path, cfgmod.dumps(dict(cfg, versions=v), header=header))
+        _write_text(resolved_path, cfgmod.dumps(dict(_with_absolute_paths(cfg), versions=v), header=header))
         log(f"wrote {path}")
         from .summary import derivative_lines, mean_lines, scan_lines
 
