@@ -173,10 +173,13 @@ def _xlogx_gap_and_log64(x):
 @_xlogx_gap_and_log64.defjvp
 def _xlogx_gap_and_log64_jvp(primals, tangents):
     (x,), (dx,) = primals, tangents
-    gap, log_u, e, u_c, reduced = _xlogx_gap_parts64(x)
-    # d gap/dx = log(1 + x): log u + e/u with the rounding e of u (log u alone was 0 for |x| < ε/2)
-    log1p_x = jnp.where(reduced, log_u + e / u_c, log_u)
-    return (gap, log_u), (log1p_x * dx, dx / u_c)
+    _, _, e, u_c, reduced = _xlogx_gap_parts64(x)
+    # d gap/dx = log(1 + x): log u + e/u with the rounding e of u (log u alone was 0 for |x| < ε/2); both built
+    # from differentiable parts (the reduction's bit operations have no derivative): log u by log_positive's rule,
+    # e a constant, so a second derivative is 1/u (ΔD_1's gradient differentiates the D_1 JVP)
+    log_u = _log64_positive(u_c)
+    log1p_x = jnp.where(reduced, log_u + lax.stop_gradient(e) / u_c, log_u)
+    return _xlogx_gap_and_log64(x), (log1p_x * dx, dx / u_c)
 
 
 @jax.custom_jvp

@@ -288,6 +288,10 @@ def test_the_near_one_gap_is_accurate_relative_to_its_value_under_jit(division_f
         assert np.all(got >= 0)
     inside = x > -1
     np.testing.assert_allclose(slope[inside], np.log1p(x[inside]), rtol=4 * np.finfo(float).eps, atol=1e-300)
+    # the second derivative 1/(1 + x): ΔD_1's gradient differentiates the D_1 JVP (it was 0 beyond the reduced
+    # range, the reduction's bit operations having no derivative)
+    curvature = np.asarray(jax.jit(jax.vmap(jax.grad(jax.grad(xlogx_gap))))(jnp.asarray(x[inside])))
+    np.testing.assert_allclose(curvature, 1.0 / (1.0 + x[inside]), rtol=4 * np.finfo(float).eps)
     x32 = x[(np.abs(x) > 1e-18) & (np.abs(x) < 1e30)].astype(np.float32)
     got32 = np.asarray(jax.jit(xlogx_gap)(jnp.asarray(x32)))
     assert got32.dtype == np.float32
