@@ -893,9 +893,9 @@ def relative_entropy_term(dev, t, log_t):
     which XLA's simplifier undoes under ``jit``: near τ_S every term carried ~εt absolute (⟨D_1⟩ of a qutrit at
     βg = 10⁻⁶ 6 % high, D_1 ≠ 2D_{1/2} there; 2·10⁻¹⁷ for 5·10⁻²⁶ at βg = 10⁻¹²). Where t underflows, t is
     replaced by the smallest normal number and the logarithm shifted by the difference of the logarithms, in the
-    scaled form (t u)(log u + shift) − t(u − 1), also used for u > 2 (there nothing cancels). A dev rounded by δ moves the term by ≈ δ·dev/t + δ²/2t: for the populous level (1 − p1
-    rounded, δ ~ ε) that is ~ε², the floor of D_1. (:func:`~jaxthermo._information.bregman_kl_terms` is the
-    reference's form, exact to ε by a series.)"""
+    scaled form (t u)(log u + shift) − t(u − 1), also used for u > 2 (there nothing cancels). A dev rounded by δ
+    moves the term by ≈ δ·dev/t + δ²/2t: for the populous level (1 − p1 rounded, δ ~ ε) that is ~ε², the floor of
+    D_1. (:func:`~jaxthermo._information.bregman_kl_terms` is the reference's form, exact to ε by a series.)"""
     tiny = jnp.finfo(t.dtype).tiny
     t_c = jnp.maximum(t, tiny)
     shift = jnp.where(t >= tiny, 0.0, jnp.log(t_c) - log_t)  # exactly 0 unless t underflows (per-model constants)
