@@ -198,9 +198,10 @@ def test_a_theta_schedule_with_a_grid_over_theta_or_n_steps_is_refused(axis, val
         resolve(raw)
 
 
-@pytest.mark.parametrize("kind", ["sweep", "coherent_scan", "assignment_scan"])
+@pytest.mark.parametrize("kind", ["coherent_scan", "assignment_scan"])
 def test_resume_of_a_study_without_checkpoints_is_refused(kind, tmp_path, capsys, monkeypatch):
-    """--resume of a coherent or assignment scan was ignored without a word (a sweep was refused)."""
+    """--resume of a coherent or assignment scan was ignored without a word (a sweep is checkpointed:
+    tests/test_cli_sweep_checkpoint.py)."""
     raw = {"study": {"study": kind, "out": str(tmp_path / "o")}}
     raw["grid" if kind == "sweep" else "scan"] = {"theta" if kind == "sweep" else "g": [0.1]}
     monkeypatch.setattr(study, "coherent_scan", lambda *a: pytest.fail("computed"))
@@ -208,4 +209,4 @@ def test_resume_of_a_study_without_checkpoints_is_refused(kind, tmp_path, capsys
     path = tmp_path / "s.toml"
     path.write_text(dumps(resolve(raw)))
     assert cli.main(["run", str(path), "--resume", "--no-plot"]) == 2
-    assert f"--resume: supported for study = \"ensemble\" only (study = '{kind}'" in capsys.readouterr().err
+    assert f'--resume: supported for study = "ensemble" and "sweep" only (study = \'{kind}\'' in capsys.readouterr().err

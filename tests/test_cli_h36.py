@@ -50,6 +50,27 @@ def test_resume_with_another_seed_gives_command_line_advice(tmp_path, capsys):
     assert (out / "checkpoint.npz").exists()  # nothing discarded
 
 
+def test_resume_with_another_coupling_names_it_as_the_study_file_does(tmp_path, capsys):
+    """It said `[model] coupling: ExactUnitary here, PartialSwap in the checkpoint` (the classes' names)."""
+    out = tmp_path / "out"
+    _checkpoint_of(out, 2, 0)  # [model] coupling = "partial_swap", the default
+    path = tmp_path / "exact.toml"
+    path.write_text(f'[study]\nout = "{out}"\n[model]\ncoupling = "exact"\n[run]\nn_steps = 2\nn_configs = 4\n')
+    assert cli.main(["run", str(path), "--no-plot", "--no-progress", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert '[model] coupling: "exact" here, "partial_swap" in the checkpoint' in err, err
+    assert "ExactUnitary" not in err and "PartialSwap" not in err
+
+
+def test_resume_with_another_constant_angle_shows_numbers(tmp_path, capsys):
+    """A constant θ was shown as the engine's one-angle schedule, `[model] theta: [0.3] here, [0.1] …`."""
+    out = tmp_path / "out"
+    _checkpoint_of(out, 2, 0)  # [model] theta = 0.1, the default
+    assert cli.main(_args(out, "--steps", "2", "--theta", "0.3", "--resume")) == 2
+    err = capsys.readouterr().err
+    assert "--theta: 0.3 here, 0.1 in the checkpoint" in err, err
+
+
 def _run_toml(tmp_path, text, capsys):
     path = tmp_path / "study.toml"
     path.write_text(f'[study]\nout = "{tmp_path / "out"}"\n' + text)

@@ -239,7 +239,7 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
             r"\[model\] kind = 'pressure': allowed values are 'hamiltonian', 'temperature'",
         ),
         ({"model": {"dd": 3}}, r"\[model\] has unknown key 'dd'; allowed keys: d, beta"),
-        ({"run": {"n_configs": "many"}}, r"\[run\] n_configs = 'many': must be a"),
+        ({"run": {"n_configs": "many"}}, r"\[run\] n_configs = \"many\": must be a"),
         ({"grid": {"theta": [0.1]}}, r"\[grid\]: not a table of study = 'ensemble'"),
         ({"study": {"study": "sweep"}, "grid": {"phi": [1.0]}}, r"unknown parameter 'phi'; allowed parameters: theta"),
         ({"distribution": {"name": "cauchy"}}, "allowed values are 'gaussian', 'uniform', 'two_point'"),

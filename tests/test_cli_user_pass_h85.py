@@ -107,7 +107,7 @@ def test_a_single_name_for_wrt_is_refused_saying_how_to_write_the_list(tmp_path,
     path.write_text('[study]\nout = "unused"\n[run]\nwrt = "theta"\n')
     assert cli.main(["run", str(path), "--no-plot", "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("jaxthermo run: error: [run] wrt = 'theta': must be a list") and 'wrt = ["theta"]' in err, err
+    assert err.startswith('jaxthermo run: error: [run] wrt = "theta": must be a list') and 'wrt = ["theta"]' in err, err
 
 
 def test_one_configuration_prints_no_standard_error_rather_than_nan_or_zero(tmp_path, capsys):

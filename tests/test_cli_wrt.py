@@ -155,7 +155,7 @@ def test_sweep_writes_derivatives_per_grid_point(tmp_path, capsys):
         ("ensemble", {}, ["theta", "theta"], "'theta' given more than once"),
         ("ensemble", {}, ["g_int"], "'g_int': not a parameter"),  # of coupling = "exact" only
         ("sweep", {"name": "uniform", "width": 0.1}, ["sigma"], "'sigma': not a parameter"),
-        ("ensemble", {}, "theta", "'theta': must be a list"),
+        ("ensemble", {}, "theta", '"theta": must be a list'),
         ("ensemble", {}, [1], "[1]: must be a list of parameter names"),
     ],
 )

@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     from .figures import DEFAULT_OUT as FIGURES_OUT
     from .figures import FIGURES as FIGURE_NAMES
 
-    parser = argparse.ArgumentParser(prog="jaxthermo", description="Quantum thermodynamics of collisional models.")
+    parser = _Parser(prog="jaxthermo", description="Quantum thermodynamics of collisional models.")
     parser.add_argument("--version", action="store_true", help="print the versions of jaxthermo and JAX and exit")
     sub = parser.add_subparsers(dest="command")
 
@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the study of a TOML file (see `jaxthermo init`)")
     run.add_argument("config", help="the study's TOML file")
     run.add_argument("--out", default=None, help="output folder (overrides [study] out)")
-    _checkpoint_options(run, "a killed ensemble")
+    _checkpoint_options(run, "a killed ensemble or sweep")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--no-plot", action="store_true", help="skip summary.png (no matplotlib needed)")
     _distributed.add_options(run)
@@ -167,6 +167,14 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     parser.subcommands = sub.choices  # main() reports an unknown option with its subcommand's usage
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser (and its subcommands') whose errors are one line naming the command and its --help,
+    as every other error (README): argparse printed the command's whole usage, 12 lines, before it."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (`{self.prog} --help` lists the options)\n")
 
 
 def _checkpoint_options(command, what):
@@ -241,7 +249,7 @@ def _as_options(message: str) -> str:
 
 def _run_config(raw: dict, args, command: str) -> int:
     from .config import ConfigError, resolve
-    from .study import run_study
+    from .study import checkpoint_paths, run_study
 
     cfg = None
     try:
@@ -249,10 +257,9 @@ def _run_config(raw: dict, args, command: str) -> int:
         _distributed.check_study(cfg)
         _prepare(not args.no_plot)
         writer = _distributed.is_writer()  # only process 0 of a distributed run checks and writes files
-        if args.resume and writer and cfg["study"]["study"] == "ensemble":
-            checkpoint = os.path.join(cfg["study"]["out"], "checkpoint.npz")
-            if not os.path.exists(checkpoint):
-                print(f"jaxthermo {command}: --resume: no {checkpoint} to continue; starting from the beginning")
+        paths = checkpoint_paths(cfg, cfg["study"]["out"])
+        if args.resume and writer and paths and not any(os.path.exists(p) for p in paths):
+            print(f"jaxthermo {command}: --resume: no {' or '.join(paths)} to continue; starting from the beginning")
         progress = not args.no_progress and writer
         run_study(cfg, progress=progress, resume=args.resume, restart=args.restart, plot=not args.no_plot)
     except ConfigError as err:
@@ -264,15 +271,17 @@ def _run_config(raw: dict, args, command: str) -> int:
         print(f"jaxthermo {command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
-        out = cfg["study"]["out"] if cfg is not None else None
-        checkpoint = os.path.join(out, "checkpoint.npz") if out is not None else None
+        kept = [p for p in checkpoint_paths(cfg, cfg["study"]["out"]) if os.path.exists(p)] if cfg else []
         if getattr(err, "results_written", None) is not None:  # after the last chunk: the outputs were finished
             what = f"every configuration was finished and the results are written in {err.results_written}"
-        elif checkpoint is not None and cfg["study"]["study"] == "ensemble" and os.path.exists(checkpoint):
+        elif len(kept) == 1:
             what = (
-                f"the finished chunks{_finished_configs(checkpoint, cfg)} are kept in {checkpoint}; "
+                f"the finished chunks{_finished_configs(kept[0], cfg)} are kept in {kept[0]}; "
                 "run the same command with --resume to continue"
             )
+        elif kept:  # a sweep over several n_steps: one checkpoint per N
+            files = ", ".join(f"{p}{_finished_configs(p, cfg)}" for p in kept)
+            what = f"the finished chunks are kept in {files}; run the same command with --resume to continue"
         else:
             what = "no results were written (earlier results in the output folder are unchanged)"
         print(f"\njaxthermo {command}: {_stopped(err)}; {what}", file=sys.stderr)
@@ -313,7 +322,7 @@ def _signals_as_interrupts(command):
     """While a command runs (in the main thread): SIGTERM raises :class:`Terminated`, a
     KeyboardInterrupt (Python's default ended the process at once, without a word: the finished chunks
     of a checkpointed ensemble were on disk, but nothing said so or how to resume); and SIGTERM or
-    SIGINT during a checkpointed ensemble first lets the running chunk finish and be saved (a second
+    SIGINT during a checkpointed ensemble or sweep first lets the running chunk finish and be saved (a second
     signal stops at once), so that no computed chunk is lost."""
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -181,9 +181,18 @@ MAX_CONFIGS = 2**32  # configurations per seed (the engine's limit)
 
 
 def _type_names(types):
+    """``(int, float, list)`` → "a number or a list" (an integer is a number: it is not named apart)."""
     names = {int: "integer", float: "number", str: "string", list: "list", type(None): "omitted"}
-    text = " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types))
-    return ("an " if text[0] in "aeiou" else "a ") + text
+    words = [names.get(t, t.__name__) for t in types if not (t is int and float in types)]
+    return " or ".join(w if w == "omitted" else ("an " if w[0] in "aeiou" else "a ") + w for w in dict.fromkeys(words))
+
+
+def _shown(value) -> str:
+    """A value as the study file spells it (``true``, ``"0.1"``), for messages; Python's repr otherwise."""
+    try:
+        return toml_value(value)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _check_sign(where, key: Key, value):
@@ -197,7 +206,7 @@ def _check_value(table, name, key: Key, value):
     where = f"[{table}] {name}"
     if isinstance(value, bool) or not isinstance(value, key.types):
         example = f", e.g. wrt = [{toml_value(value)}]" if name == "wrt" and isinstance(value, str) else ""
-        raise ConfigError(f"{where} = {value!r}: must be {_type_names(key.types)}{example}")
+        raise ConfigError(f"{where} = {_shown(value)}: must be {_type_names(key.types)}{example}")
     if key.choices is not None and value not in key.choices:
         raise ConfigError(f"{where} = {value!r}: allowed values are {', '.join(map(repr, key.choices))}")
     if isinstance(value, float) and not math.isfinite(value):
@@ -327,6 +336,10 @@ def _cross_checks(cfg, study):
                 raise ConfigError(
                     f"[model] theta: a schedule needs n_steps = {cfg['run']['n_steps']} values; got {len(m['theta'])}"
                 )
+    if "model" in cfg and cfg["model"]["coupling"] == "exact" and cfg["model"]["g_int"] == 0:
+        raise ConfigError(f"[model] g_int = {cfg['model']['g_int']!r}: must be non-zero (θ = g_int t_int)")
+    if "assignment" in cfg and cfg["assignment"]["n_times"] < 2:  # one point dropped t_max without a word
+        raise ConfigError(f"[assignment] n_times = {cfg['assignment']['n_times']}: must be >= 2 (the grid 0 … t_max)")
     if "initial_state" in cfg:
         _check_initial_state(cfg["initial_state"], cfg["model"])
     if study == "sweep":

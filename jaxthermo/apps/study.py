@@ -3,8 +3,9 @@
 Outputs in ``[study] out``: ``results.nc`` (an xarray Dataset as netCDF4 via h5netcdf; needs
 ``pip install "jaxthermo[io]"``), ``summary.png`` (needs ``jaxthermo[plot]``) and
 ``config.resolved.toml`` (every default resolved, plus the versions of jaxthermo and JAX). An
-ensemble also writes ``checkpoint.npz`` while it runs (``--resume`` continues from it; removed once
-the study has finished) and its lock ``checkpoint.npz.lock``, an empty file that stays: removing a
+ensemble or sweep also writes ``checkpoint.npz`` while it runs (a sweep over several ``n_steps``: one
+``checkpoint.n_steps<N>.npz`` per N; ``--resume`` continues from them; removed once the study has
+finished) and its lock ``checkpoint.npz.lock``, an empty file that stays: removing a
 lock file can let two runs lock two different files under one name (a run that opened the old file
 before the removal, and one that creates the new file), which is why ``filelock`` keeps its Unix lock
 files too (docs/ensemble.md §4); the next run in the folder reuses it.
@@ -22,12 +23,14 @@ import os
 import pathlib
 import shlex
 import time
+import warnings
 from functools import partial
 
 import numpy as np
 
 from .._validation import check_density_matrix
 from ..ensemble._files import CheckpointMismatch, FileInUseError, _acquire, lock_for, write_atomically
+from ..ensemble._sweep import sweep_checkpoint_paths
 from ..inhomogeneous._model import check_representable
 from . import config as cfgmod
 from ._distributed import agree, is_writer, share_line
@@ -71,6 +74,12 @@ def build_initial_state(cfg):
     name = s["name"]
     if name == "thermal":
         beta = float(m["beta"] if s["beta"] is None else s["beta"])
+        if s["beta"] is not None and beta < 0:  # [model] beta < 0 warns (the model's check); this one ran silently
+            warnings.warn(
+                f"[initial_state] beta = {beta!r}: a negative temperature, a population-inverted ρ0 (legal; "
+                "docs/inhomogeneous.md §1 'Signs')",
+                stacklevel=2,
+            )
         return np.asarray(jt.thermal_state(d, beta, float(m["g0"])))  # an overflowing βg0: the ground state
     if name in ("ground", "excited"):
         rho = np.zeros((d, d))
@@ -294,8 +303,24 @@ CHECKPOINT_KEYS = {
 RESTART_INSTEAD = "--restart instead of --resume"
 
 
+# the study file's names of the classes a checkpoint records (its record of [model] coupling is the class's name)
+TOML_NAMES = {
+    "model.coupling": {"PartialSwap": "partial_swap", "ExactUnitary": "exact"},
+    "model.distribution": {"Gaussian": "gaussian", "Uniform": "uniform", "TwoPoint": "two_point"},
+}
+
+
 def _as_toml(item, text) -> str:
-    """A checkpoint's record of ``wrt`` (Python's ``('theta',)``) as the study file writes it (``["theta"]``)."""
+    """A checkpoint's record as the study file writes it: ``wrt`` (Python's ``('theta',)``) as ``["theta"]``,
+    a coupling or law (its class, ``ExactUnitary``) as its value in the file (``"exact"``), a constant θ (the
+    engine's one-angle schedule ``[0.3]``) as the number."""
+    if text in TOML_NAMES.get(item, {}):
+        return cfgmod.toml_value(TOML_NAMES[item][text])
+    if item == "model.theta":
+        with contextlib.suppress(ValueError, SyntaxError, TypeError):
+            angles = ast.literal_eval(text)
+            if isinstance(angles, list) and len(angles) == 1 and isinstance(angles[0], (int, float)):
+                return cfgmod.toml_value(float(angles[0]))
     if item == "wrt":
         with contextlib.suppress(ValueError, SyntaxError):
             names = ast.literal_eval(text)
@@ -333,6 +358,7 @@ class _Stop:
     active = False
     pending: BaseException | None = None
     n_configs: int | None = None  # the run's configurations: after the last chunk, finish the results
+    runs_left = 1  # engine runs still to finish (a sweep over n_steps: one per N)
     results = False  # every configuration is finished: the results are being written
 
 
@@ -348,20 +374,24 @@ def defer_interrupt(err: BaseException) -> str | None:
 
 def _stop_if_asked(chunk, configs_done):
     if _Stop.n_configs is not None and configs_done >= _Stop.n_configs:
-        _Stop.results = True  # the last chunk: a stop asked for waits for the results to be written
-        return
+        _Stop.runs_left -= 1
+        if _Stop.runs_left <= 0:  # the last chunk of the last run: a stop asked for waits for the results
+            _Stop.results = True
+            return
     err, _Stop.pending = _Stop.pending, None
     if err is not None:
         raise err
 
 
 @contextlib.contextmanager
-def _finish_chunk_before_stopping(active, n_configs=None, out=None):
-    """While a checkpointed ensemble runs and its results are written: a signal stops it once the running
-    chunk is saved; one after the last chunk only once the results are written in ``out`` (the
-    KeyboardInterrupt then has the attribute ``results_written``, the folder), so that the finished
-    configurations are not left in a checkpoint to resume."""
-    _Stop.active, _Stop.pending, _Stop.results = bool(active), None, False
+def _finish_chunk_before_stopping(active, n_configs=None, out=None, runs=1):
+    """While a checkpointed ensemble or sweep (``runs`` engine runs, one per N) runs and its results are
+    written: a signal stops it once the running chunk is saved; one after the last chunk of the last run
+    only once the results are written in ``out`` (the KeyboardInterrupt then has the attribute
+    ``results_written``, the folder), so that the finished configurations are not left in a checkpoint
+    to resume. (A run resumed from a finished checkpoint computes no chunk: a stop asked for after the
+    last computed chunk then waits for the results alike, raised once they are written.)"""
+    _Stop.active, _Stop.pending, _Stop.results, _Stop.runs_left = bool(active), None, False, int(runs)
     _Stop.n_configs = int(n_configs) if active and n_configs is not None else None
     try:
         yield
@@ -396,10 +426,22 @@ def _as_config_error(err, grid=()):
     return err
 
 
+def checkpoint_paths(cfg, out) -> list[str]:
+    """The checkpoint files of a model-A study in the folder ``out``: ``checkpoint.npz``; a sweep whose
+    [grid] holds several ``n_steps``, ``checkpoint.n_steps<N>.npz`` per N (:func:`jaxthermo.sweep`);
+    [] for a scan, or without a folder."""
+    study = cfg["study"]["study"]
+    if out is None or study not in ("ensemble", "sweep"):
+        return []
+    path = os.path.join(out, "checkpoint.npz")
+    n_steps = cfg.get("grid", {}).get("n_steps", [cfg["run"]["n_steps"]]) if study == "sweep" else [0]
+    return list(sweep_checkpoint_paths(path, [int(n) for n in n_steps]).values())
+
+
 def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, log=print):
-    """Model-A ensemble or sweep: returns (result, xarray Dataset). Without ``resume``, the checkpoint of
-    an earlier ensemble in ``out`` is refused if it holds finished chunks, unless ``restart`` (it is then
-    discarded; :func:`discard_checkpoint`)."""
+    """Model-A ensemble or sweep: returns (result, xarray Dataset). Without ``resume``, the checkpoints of
+    an earlier run in ``out`` (:func:`checkpoint_paths`) are refused if they hold finished chunks, unless
+    ``restart`` (they are then discarded; :func:`discard_checkpoint`)."""
     import jaxthermo as jt
 
     with refused_as("[model], [distribution]"):
@@ -411,49 +453,37 @@ def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, lo
         check_density_matrix(rho0, "rho0", dim=model.d)  # a one-line error, not the engine's traceback
     start = initial_state_argument(cfg, rho0)
     run, seed = cfg["run"], int(cfg["study"]["seed"])
-    checkpoint = None
-    if cfg["study"]["study"] == "ensemble" and out is not None:
-        checkpoint = os.path.join(out, "checkpoint.npz")  # process 0's (the engine reads and writes it there)
-        if not resume and is_writer() and os.path.exists(checkpoint):
-            discard_checkpoint(checkpoint, log, restart=restart)
+    paths = checkpoint_paths(cfg, out)  # process 0's (the engine reads and writes them there)
+    checkpoint = os.path.join(out, "checkpoint.npz") if paths else None  # a sweep's: one per N beside it
+    for path in paths if not resume and is_writer() else ():
+        if os.path.exists(path):
+            discard_checkpoint(path, log, restart=restart)
     agree(refused=False)  # a distributed run: every process is ready, or all stop here
     if not is_writer():  # once every process agreed (said before, it preceded a refusal: nothing ran)
         log(share_line())
-    if cfg["study"]["study"] == "ensemble":
-        try:
-            res = jt.ensemble(
-                model,
-                start,
-                int(run["n_steps"]),
-                int(run["n_configs"]),
-                seed,
-                checkpoint=checkpoint,
-                progress=progress,
-                callback=_stop_if_asked,
-                **kw,
-            )
-        except CheckpointMismatch as err:
-            raise cfgmod.ConfigError(checkpoint_mismatch_message(err, resume)) from err
-        except (ValueError, FileInUseError) as err:  # FileFormatError is a ValueError
-            if checkpoint is None or checkpoint not in str(err):
-                raise _as_config_error(err) from err
-            # --resume with an edited study, or a damaged checkpoint: a traceback before
-            hint = f"run with {RESTART_INSTEAD} to start afresh (the checkpoint is then discarded)"
-            raise cfgmod.ConfigError(f"--resume: {err}; or {hint}" if resume else str(err)) from err
-    else:
-        try:
-            res = jt.sweep(
-                model,
-                start,
-                int(run["n_steps"]),
-                int(run["n_configs"]),
-                seed,
-                grid=cfg["grid"],
-                progress=progress,
-                **kw,
-            )
-        except ValueError as err:
-            raise _as_config_error(err, cfg["grid"]) from err
+    sweep = cfg["study"]["study"] == "sweep"
+    engine = partial(jt.sweep, grid=cfg["grid"]) if sweep else jt.ensemble
+    try:
+        res = engine(
+            model,
+            start,
+            int(run["n_steps"]),
+            int(run["n_configs"]),
+            seed,
+            checkpoint=checkpoint,
+            progress=progress,
+            callback=_stop_if_asked,
+            **kw,
+        )
+    except CheckpointMismatch as err:
+        raise cfgmod.ConfigError(checkpoint_mismatch_message(err, resume)) from err
+    except (ValueError, FileInUseError) as err:  # FileFormatError is a ValueError
+        if not any(path in str(err) for path in paths):
+            raise _as_config_error(err, cfg["grid"] if sweep else ()) from err
+        # --resume with an edited study, or a damaged checkpoint: a traceback before
+        hint = f"run with {RESTART_INSTEAD} to start afresh (the checkpoint is then discarded)"
+        raise cfgmod.ConfigError(f"--resume: {err}; or {hint}" if resume else str(err)) from err
+    if sweep:
         ds = _note_moving_rho0(_note_divergence_stride(sweep_dataset(res, model, _attrs(cfg))), cfg)
         base = dict(GRID_ATTRS, **{name: f"distribution_{name}" for name in ("sigma", "width", "delta")})
         return res, describe_scanned(ds, list(cfg["grid"]), base)
@@ -740,22 +770,25 @@ def run_study(cfg, *, progress=True, resume=False, restart=False, plot=True, log
     The output folder is checked before computing; results.nc and then config.resolved.toml are
     replaced only once the study has finished (each atomically), so config.resolved.toml always
     describes results.nc (whose attribute ``config_toml`` holds the same configuration). An ensemble
-    continues the checkpoint in the folder with ``resume``; without it, one holding finished chunks is
-    refused unless ``restart`` (:func:`discard_checkpoint`). A signal (SIGINT, SIGTERM) during an
-    ensemble stops it once the running chunk is saved, or, after its last chunk, once the outputs are
-    written (:func:`_finish_chunk_before_stopping`). Returns the output folder.
+    or sweep continues the checkpoints in the folder with ``resume`` (:func:`checkpoint_paths`); without
+    it, one holding finished chunks is refused unless ``restart`` (:func:`discard_checkpoint`). A signal
+    (SIGINT, SIGTERM) during an ensemble or sweep stops it once the running chunk is saved, or, after its
+    last chunk, once the outputs are written (:func:`_finish_chunk_before_stopping`). Returns the output
+    folder.
     """
     out = cfg["study"]["out"]
     study = cfg["study"]["study"]
-    if resume and study != "ensemble":  # a scan ignored --resume silently
+    checkpointed = study in ("ensemble", "sweep")
+    if resume and not checkpointed:  # a scan ignored --resume silently
         raise cfgmod.ConfigError(
-            f'--resume: supported for study = "ensemble" only (study = {study!r} is not checkpointed)'
+            f'--resume: supported for study = "ensemble" and "sweep" only (study = {study!r} is not checkpointed)'
         )
     writer = is_writer()  # a distributed run's other processes compute their share and write nothing
     if writer:
         check_output_folder(out, OUTPUTS)
-    n_configs = cfg["run"]["n_configs"] if study == "ensemble" else None
-    with _finish_chunk_before_stopping(study == "ensemble", n_configs, out):
+    n_configs = cfg["run"]["n_configs"] if checkpointed else None
+    paths = checkpoint_paths(cfg, out)
+    with _finish_chunk_before_stopping(checkpointed, n_configs, out, runs=len(paths) or 1):
         v = versions()
         start = time.perf_counter()
         if study in ("ensemble", "sweep"):
@@ -795,9 +828,9 @@ def run_study(cfg, *, progress=True, resume=False, restart=False, plot=True, log
             os.remove(png)
             log(f"removed {png} (an earlier run's; --no-plot draws none)")
         log(f"wrote {resolved_path}")
-        checkpoint = os.path.join(out, "checkpoint.npz")
-        if os.path.exists(checkpoint):
-            remove_checkpoint(checkpoint)  # finished: the checkpoint has served (unless another run took it)
+        for checkpoint in paths:
+            if os.path.exists(checkpoint):
+                remove_checkpoint(checkpoint)  # finished: it has served (unless another run took it)
     return out
 
 
@@ -811,6 +844,12 @@ def load_toml(path) -> dict:
         raise cfgmod.ConfigError(f"{path}: not valid TOML: {err}") from err
     except UnicodeDecodeError as err:  # tomllib reads UTF-8 only; this was a traceback
         raise cfgmod.ConfigError(f"{path}: not valid TOML: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    except FileNotFoundError as err:  # these said "[Errno 2] No such file or directory: 'x.toml'"
+        raise cfgmod.ConfigError(f"{path}: no such study file (`jaxthermo init {path}` writes one)") from err
+    except IsADirectoryError as err:
+        raise cfgmod.ConfigError(f"{path}: a directory, not a study file") from err
+    except OSError as err:
+        raise cfgmod.ConfigError(f"{path}: cannot be read ({err.strerror or err})") from err
 
 
 def open_results(path):

@@ -177,10 +177,12 @@ def _ensemble(plt, ds):
         for k, a in enumerate(ds.alpha.values)
     ]
     curves.append((ds.mean_state_trace_distance.values, "k--", "trace distance D(ρ̄_r, τ̄)"))
-    # spanning decades (D_1 ~ D_∞² near τ_S): a log scale from r = 1 when every value there is positive
+    # spanning decades (D_1 ~ D_∞² near τ_S): a log scale when every value from r = 1 on is positive; r = 0
+    # (ρ0) drawn where it is positive too (ρ0 = τ_S gives 0; it was always left out)
     log = all(np.all(c[1:] > 0) for c, _, _ in curves)
     for c, style, label in curves:
-        ax[1, 0].plot(steps[1:] if log else steps, c[1:] if log else c, style, label=label, **dots)
+        first = int(log and not c[0] > 0)
+        ax[1, 0].plot(steps[first:], c[first:], style, label=label, **dots)
     if log:
         ax[1, 0].set_yscale("log")
     ax[1, 0].set(xlabel="step r", ylabel="divergence [nats], trace distance", title="mean state ρ̄_r vs τ_S and τ̄")

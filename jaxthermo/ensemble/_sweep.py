@@ -136,9 +136,20 @@ _RUN_KEYWORDS = tuple(
 )
 
 
-def sweep_checkpoints(checkpoint, n_steps_values) -> dict:
+def sweep_checkpoint_paths(checkpoint, n_steps_values) -> dict:
     """{N: checkpoint path} of a sweep: ``checkpoint`` itself for a grid of one N, else one file per N,
     ``<stem>.n_steps<N><ext>`` beside it (each N is its own run, :func:`run_grid`); {} without a checkpoint."""
+    if checkpoint is None:
+        return {}
+    path = os.fspath(checkpoint)
+    if len(n_steps_values) == 1:
+        return {n_steps_values[0]: path}
+    stem, ext = os.path.splitext(path)
+    return {n: f"{stem}.n_steps{n}{ext}" for n in n_steps_values}
+
+
+def sweep_checkpoints(checkpoint, n_steps_values) -> dict:
+    """:func:`sweep_checkpoint_paths`, warning of the files of an earlier version's sweep beside them."""
     if checkpoint is None:
         return {}
     path = os.fspath(checkpoint)
@@ -152,9 +163,7 @@ def sweep_checkpoints(checkpoint, n_steps_values) -> dict:
             f"version runs the points of one N as one run, checkpointed in {now}, and does not resume those files",
             stacklevel=3,
         )
-    if len(n_steps_values) == 1:
-        return {n_steps_values[0]: path}
-    return {n: f"{stem}.n_steps{n}{ext}" for n in n_steps_values}
+    return sweep_checkpoint_paths(path, n_steps_values)
 
 
 def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wrt=None, **kwargs) -> SweepResult:
