@@ -186,9 +186,12 @@ def _renyi_divergence_log(p, log_q, alpha):
     d_gen = jnp.where((a_gen > 1) & support_loss, jnp.inf, d_gen)
 
     on_support = jnp.where(pos_p & pos_q, logq_s, neg_inf)
-    mass = jnp.sum(jnp.exp(on_support), axis=-1)  # linear sum where it does not underflow: exact 0 at full support
-    # 0 − log: +0.0 (not −0.0) at full support, where the mass is exactly 1
+    mass = jnp.sum(jnp.exp(on_support), axis=-1)  # linear sum where it does not underflow
+    # D_0 = −log(1 − Σ_{p_j = 0} q_j) (q normalised) while the missing mass is below ½: exactly +0.0 at full support
+    # and accurate for a small one (−log Σ_{p_j > 0} q_j of log-populations summed to 1 ± ε: −6.7·10⁻¹⁶ at full support)
+    missing = jnp.sum(jnp.where(~pos_p & pos_q, jnp.exp(logq_s), 0.0), axis=-1)
     d_zero = jnp.where(mass > 1e-30, 0.0 - jnp.log(jnp.where(mass > 1e-30, mass, 1.0)), 0.0 - _logsumexp(on_support))
+    d_zero = jnp.where(missing < 0.5, 0.0 - jnp.log1p(-jnp.where(missing < 0.5, missing, 0.0)), d_zero)
     d_plus_inf = jnp.where(support_loss, jnp.inf, jnp.max(jnp.where(pos_p & pos_q, llr, neg_inf), axis=-1))
     ratio_minus = jnp.where(pos_p & pos_q, 0.0 - llr, jnp.where(pos_q, jnp.inf, neg_inf))  # 0 − 0: +0.0
     d_minus_inf = jnp.max(ratio_minus, axis=-1)
@@ -443,12 +446,25 @@ def _near_one(rho, sigma, alpha, direct):
     return jnp.where(mismatch, direct(alpha), cubic)
 
 
+def _zero_order(value, rho_spectrum, sigma):
+    """D_0 = −log Tr Π_ρ σ ≥ 0 (Π_ρ ≤ 1, Tr σ = 1) from ``value``, that formula as computed: exactly 0 for a ρ of
+    full resolved rank (Π_ρ = 1; the projector and σ summed to 1 ± ε gave −6.6·10⁻¹⁶), and −log1p(−Tr P σ), P = 1 − Π_ρ
+    the kernel's projector (:func:`_kernel_weight`), while Tr P σ < ½ (a small missing weight, which 1 − Tr P σ
+    rounded away), with the derivative of ``value`` (the projector's Daleckii–Krein derivative included)."""
+    missing = _kernel_weight(sigma, rho_spectrum)
+    precise = 0.0 - jnp.log1p(-jnp.minimum(missing, 0.5))
+    value = jnp.where(missing < 0.5, value + jax.lax.stop_gradient(precise - value), value)
+    full = ~jnp.any(rho_spectrum.values <= rho_spectrum.cut[..., None], axis=-1)
+    return jnp.where(full | (value <= 0), 0.0, value)
+
+
 def _petz_direct(rho, sigma, alpha):
     """``log Tr(ρ^α σ^{1−α})/(α − 1)`` of checked states (:func:`petz_renyi_divergence`, no support check), α ≠ 1."""
-    rho_a = _scaled_power(rho, alpha)[0]  # ρ^α over ρ's resolved eigenvalues (docs/information.md §4)
+    rho_a, _, spectrum = _scaled_power(rho, alpha)  # ρ^α over ρ's resolved eigenvalues (docs/information.md §4)
     sigma_b, m, _ = _scaled_power(sigma, 1.0 - alpha)
     tr = jnp.real(jnp.einsum("...ij,...ji->...", rho_a, sigma_b))
-    return (jnp.log(tr) + m) / (alpha - 1.0)
+    value = (jnp.log(tr) + m) / (alpha - 1.0)
+    return _zero_order(value, spectrum, sigma) if alpha == 0 else value
 
 
 def _quantum_renyi(rho, sigma, alpha, direct):
@@ -567,11 +583,15 @@ def quantum_divergence_to_diagonal(rho, log_t, alpha) -> jnp.ndarray:
 def _diagonal_direct(rho, log_t, alpha):
     """:func:`quantum_divergence_to_diagonal` by its formula for α ≠ 1 (Petz below 1, sandwiched above)."""
     if alpha < 1.0:
-        rho_a = _scaled_power(rho, alpha)[0]  # ρ^α over ρ's resolved eigenvalues (docs/information.md §4)
+        rho_a, _, spectrum = _scaled_power(rho, alpha)  # ρ^α over ρ's resolved eigenvalues (docs/information.md §4)
         k = jnp.real(jnp.diagonal(rho_a, axis1=-2, axis2=-1))
         log_w, m = about_largest_term(k, (1.0 - alpha) * log_t)
         tr = jnp.sum(k * jnp.exp(log_w), axis=-1)
-        return (jnp.log(tr) + m[..., 0]) / (alpha - 1.0)
+        out = (jnp.log(tr) + m[..., 0]) / (alpha - 1.0)
+        if alpha != 0:
+            return out
+        t = jnp.exp(jax.lax.stop_gradient(log_t))
+        return _zero_order(out, spectrum, t[..., :, None] * jnp.eye(t.shape[-1], dtype=t.dtype))
     gamma = -0.5 if math.isinf(alpha) else (1.0 - alpha) / (2.0 * alpha)
     s, m = _sandwich_scale(rho, log_t, gamma)  # s_j² = t_j^{2γ} e^{−2m}
     w = _eigvals(_sandwich(rho, s))

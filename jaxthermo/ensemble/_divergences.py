@@ -302,7 +302,10 @@ def _qubit_columns(p0, x, y, t0, t1, alphas, log_t=None, p1=None):
                 w0 = jnp.where(on0, jnp.where(on0, t0, 1.0) ** (1.0 - a), 0.0)
                 w1 = jnp.where(on1, jnp.where(on1, t1, 1.0) ** (1.0 - a), 0.0)
             tr = k0 * w0 + k1 * w1
-            cols.append((log(tr) + shift) / (a - 1.0))
+            val = (log(tr) + shift) / (a - 1.0)
+            if a == 0.0:  # D_0 = −log Tr Π_ρ τ_S ≥ 0, exactly 0 for a full-rank ρ (t0 + t1 = 1 ± ε gave −5.6·10⁻¹⁷)
+                val = jnp.where((resolved_m & on0 & on1) | (val <= 0), 0.0, val)
+            cols.append(val)
         else:
             gamma = -0.5 if math.isinf(a) else (1.0 - a) / (2.0 * a)
             if full:  # s_j² = t_j^{2γ} e^{−2c} about the larger diagonal entry p_j t_j^{2γ} (_dominant_level)
