@@ -16,6 +16,7 @@ import math
 import warnings
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -401,10 +402,13 @@ def _check_deltas(model, deltas, delta_name, size, log, dtype):
 def _exponential_is_finite(norm, dtype) -> bool:
     """Whether the matrix exponential of an anti-Hermitian matrix of 1-norm ``norm`` is finite in
     ``dtype``: JAX's ``expm`` returns NaN when it would need more than its fixed number of squarings,
-    which depends on the 1-norm only; asked of diag(−i·norm, 0)."""
+    which depends on the 1-norm only; asked of diag(−i·norm, 0), a constant, computed at once also while
+    a function is traced (under ``jax.jit`` it was staged, and a model with the exact unitary could not be
+    built inside a jitted loss: TracerArrayConversionError)."""
     cdt = complex_dtype_for(dtype)
-    a = jnp.asarray(np.diag([-1j * norm, 0.0]), cdt)
-    return bool(np.all(np.isfinite(np.asarray(expm(a)))))
+    with jax.ensure_compile_time_eval():
+        a = jnp.asarray(np.diag([-1j * norm, 0.0]), cdt)
+        return bool(np.all(np.isfinite(np.asarray(expm(a)))))
 
 
 def has_closed_form(coupling) -> bool:
