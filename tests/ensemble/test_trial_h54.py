@@ -26,9 +26,10 @@ def test_summary_of_one_configuration_and_one_collision_shows_its_values():
     model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.05))
     res = jt.ensemble(model, jnp.diag(jnp.array([1.0, 0.0])), 1, 1, alphas=(1.0,))
     fig = _summary(res, model)
-    for panel in fig.axes[:3]:
-        drawn = [line for line in panel.get_lines() if len(line.get_xdata()) == 1]
-        assert drawn and all(line.get_marker() not in ("None", None, "") for line in drawn)
+    for panel in fig.axes[:3]:  # W, Q at r = 1; the divergences at r = 0 (ρ0, positive here) and r = 1
+        drawn = panel.get_lines()
+        assert drawn and all(len(line.get_xdata()) <= 2 for line in drawn)
+        assert all(line.get_marker() not in ("None", None, "") for line in drawn)
     hist = fig.axes[3]
     assert not hist.patches  # no bar
     text = " ".join(t.get_text() for t in hist.texts)
