@@ -213,4 +213,5 @@ def _has_coherences(rho0) -> bool:
     counts as coherent (the quantum divergences equal the classical ones for diagonal states)."""
     if not is_concrete(rho0):
         return True
-    return has_coherences(as_state(rho0))
+    with jax.ensure_compile_time_eval():  # a constant ρ0 inside jax.jit: read, not staged
+        return has_coherences(as_state(rho0))

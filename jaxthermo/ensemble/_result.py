@@ -11,6 +11,7 @@ from .._config import config
 from .._histogram import Histogram, fields_equal
 from .._information import trace_distance
 from .._qudit import thermal_state
+from .._validation import check_untraced
 from ..inhomogeneous import averaged_reservoir_state
 from . import _files
 from ._engine import run_grid
@@ -176,6 +177,13 @@ def _assemble(model, stats, info) -> EnsembleResult:
     )
 
 
+TRACED_INSTEAD = (
+    "for derivatives pass wrt= (e.g. wrt=('theta', 'sigma'): res.sensitivity[name], streamed per configuration), "
+    "or differentiate jaxthermo.ensemble_mean, a JAX function of the model (jax.grad, jax.jit, jax.vmap; "
+    "docs/ensemble.md §5)"
+)
+
+
 def ensemble(
     model,
     rho0,
@@ -267,6 +275,7 @@ def ensemble(
       >>> res.mean_state.shape, res.mean_work.shape
       ((101, 2, 2), (100,))
     """
+    check_untraced("jaxthermo.ensemble", TRACED_INSTEAD, model=model, rho0=rho0, seed=seed)
     wrt = check_wrt(model, wrt) if wrt else ()
     rho0, rho0_tangents = initial_state(rho0, model, wrt)
     stats, info = run_grid(

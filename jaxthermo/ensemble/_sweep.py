@@ -20,10 +20,11 @@ import jax
 import numpy as np
 
 from .._histogram import fields_equal
+from .._validation import check_untraced
 from . import _files
 from ._engine import check_grid_inputs, check_model, check_run_options, run_grid
 from ._files import check_writable
-from ._result import EnsembleResult, check_saved_type, result_from_stats
+from ._result import TRACED_INSTEAD, EnsembleResult, check_saved_type, result_from_stats
 from ._sensitivity import check_wrt, initial_state, is_state_function, sensitivities_from_stats
 from ._statistics import take
 
@@ -197,6 +198,7 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
         raise TypeError(
             f"jt.sweep got unexpected keyword arguments {unknown}; those of jt.ensemble: {list(_RUN_KEYWORDS)}"
         )
+    check_untraced("jaxthermo.sweep", TRACED_INSTEAD, model=model, rho0=rho0, seed=seed, grid=grid)
     wrt = check_wrt(model, wrt) if wrt else ()
     for name, values in grid.items():  # np.asarray([True, 4]) is [1, 4]: N = 1, θ = 1 rad, σ = 0 ran without a word
         if any(isinstance(v, (bool, np.bool_)) for v in np.ravel(np.asarray(values, dtype=object))):

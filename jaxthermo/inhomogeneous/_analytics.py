@@ -21,7 +21,14 @@ from .._collision import Energetics
 from .._dtypes import as_state, cast_floats, float_dtype_of, real_dtype_for
 from .._information import trace_distance
 from .._qudit import populations
-from .._validation import check_nonnegative, check_numeric, check_positive_int, check_real_scalar, should_validate
+from .._validation import (
+    check_nonnegative,
+    check_numeric,
+    check_positive_int,
+    check_real_scalar,
+    check_untraced,
+    should_validate,
+)
 from ._distributions import check_distribution, is_centred, stage_scale_checks
 from ._dynamics import (
     CollisionStep,
@@ -497,6 +504,15 @@ def collision_number_scaling(
     0.2024 for 0.2211). ξ > 1 freezes the dynamics (W̄_N → 0, D → D(ρ_0, τ̄)); ξ < 1 makes W̄_N grow
     without bound.
     """
+    check_untraced(
+        "collision_number_scaling",
+        "differentiate accumulated_mean_work(model.replace(theta=arcsin √(c N^(-xi))), rho0, N) for each N instead",
+        model=model,
+        rho0=rho0,
+        c=c,
+        xi=xi,
+        distribution=distribution,
+    )
     distribution = distribution_of(model, distribution)
     _validate(model, rho0, 0.0, "rho0")
     rho0 = as_state(rho0)
