@@ -19,6 +19,8 @@ import inspect
 
 import numpy as np
 
+from ._validation import check_untraced
+
 
 def is_qobj(x) -> bool:
     """True for a QuTiP ``Qobj`` (duck-typed: ``.full()`` and ``.dims``)."""
@@ -122,6 +124,7 @@ def to_qobj(x, dims=None):
         import qutip
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("to_qobj needs QuTiP: pip install qutip") from err
+    check_untraced("to_qobj", "a QuTiP Qobj holds NumPy values. Convert results after the transformation", x=x)
     arr = np.asarray(x)
     if arr.ndim < 2:
         raise ValueError(f"to_qobj: need a matrix (d, d) or a batch (..., d, d); got shape {arr.shape}")

@@ -26,14 +26,14 @@ def is_concrete(x) -> bool:
 
 def check_untraced(function: str, instead: str, **arguments) -> None:
     """``TypeError`` naming the first traced entry of ``arguments`` (e.g. ``model.theta``) of a host-driven
-    ``function`` (a loop over chunks or values in Python, NumPy results), with what to call ``instead``:
+    ``function`` (a loop in Python, NumPy results, a check of values), with what to do ``instead``:
     under ``jax.grad``, ``jax.jit`` or ``jax.vmap`` it failed deep inside with JAX's TracerArrayConversionError."""
     for name, value in arguments.items():
         for path, leaf in jax.tree_util.tree_flatten_with_path(value)[0]:
             if isinstance(leaf, jax.core.Tracer):
                 raise TypeError(
                     f"{function}: {name}{jax.tree_util.keystr(path)} is traced (inside jax.grad, jax.jit or "
-                    f"jax.vmap), but {function} runs on the host and returns NumPy results; {instead}"
+                    f"jax.vmap), but {function} runs on the host; {instead}"
                 )
 
 
@@ -402,8 +402,13 @@ def check_numeric(x, name: str, *, real: bool = True) -> None:
 
 def check_orders(alphas, name: str = "alphas") -> tuple[float, ...]:
     """Rényi orders as a tuple of floats: real numbers (±∞ allowed), one or a sequence; NaN and
-    complex orders are refused naming ``name``."""
+    complex orders are refused naming ``name``, and traced ones (each order selects its formula on the host)."""
     check_numeric(alphas, name)
+    if not is_concrete(alphas):
+        raise TypeError(
+            f"{name} must be concrete numbers (each Rényi order selects its formula); got a traced array: "
+            "build the orders outside jax.jit / jax.vmap (a tuple or an array made there)"
+        )
     values = tuple(float(a) for a in np.atleast_1d(np.asarray(alphas, float)).ravel())
     if any(a != a for a in values):
         raise ValueError(f"{name}={values}: a Rényi order must be a real number or ±inf, not NaN")

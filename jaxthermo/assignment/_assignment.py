@@ -30,6 +30,7 @@ from .._validation import (
     check_positive_int,
     check_real_scalar,
     check_time_grid,
+    check_untraced,
     should_validate,
 )
 
@@ -255,6 +256,13 @@ def refine_times(times, centers, half_width, points: int = 201):
     ``half_width`` ≤ 0 (a zero width gave ``points`` copies of the centre, one time; a negative one the window
     of ``|half_width|``) and ``points`` = 1 (the single time c − w, not a window).
     """
+    check_untraced(
+        "refine_times",
+        "it returns a NumPy grid of data-dependent length. Refine outside jax.jit and pass the grid in",
+        times=times,
+        centers=centers,
+        half_width=half_width,
+    )
     points = check_positive_int(points, "points")
     if points < 2:
         raise ValueError(f"points={points!r}: a window needs at least its two ends, points >= 2")

@@ -35,6 +35,7 @@ from .._validation import (
     check_hermitian,
     check_real_scalar,
     check_time_grid,
+    check_untraced,
     error_if,
     is_concrete,
     stage_hermitian,
@@ -314,6 +315,13 @@ def non_markovian_intervals(times, rates, tol=1e-9) -> list[TimeInterval]:
       ``[TimeInterval(t_start, t_end), ...]`` of the grid points where ``min_k γ_k(t) < −tol``
       (host floats; each compares equal to the plain tuple ``(t_start, t_end)``).
     """
+    check_untraced(
+        "non_markovian_intervals",
+        "it returns a list of host intervals. Compute the rates in JAX, then call it on their values",
+        times=times,
+        rates=rates,
+        tol=tol,
+    )
     check_time_grid(times)
     check_real_scalar(tol, "tol")
     if float(tol) < 0:

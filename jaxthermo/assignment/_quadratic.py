@@ -357,7 +357,7 @@ class QuadraticEnergetics(NamedTuple):
     interaction: Assignment
     minimal_dissipation: Assignment
     k: jnp.ndarray  # single-particle minimal-dissipation matrix k(t) (T, N_S, N_S); NaN where singular
-    sigma_min: jnp.ndarray  # smallest singular value of G(t) on the grid (T,)
+    sigma_min: jnp.ndarray  # smallest singular value of G(t) on the grid (T,), differentiable
     singular: jnp.ndarray  # (T,) σ_min(G) < rcond
     singular_nodes: jnp.ndarray  # (T−1, order)
     nodes: jnp.ndarray  # (T−1, order) quadrature nodes
@@ -433,7 +433,7 @@ def _minimal_dissipation_matrix(g_block, g_dot):
 
 
 def _sigma_min(g_block):
-    return jnp.linalg.svd(jax.lax.stop_gradient(g_block), compute_uv=False)[-1]
+    return jnp.linalg.svd(g_block, compute_uv=False)[-1]
 
 
 def eigenbasis_data(m, r0, r0_dot, v, n_s) -> EigenbasisData:

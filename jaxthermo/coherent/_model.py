@@ -26,6 +26,7 @@ from .._validation import (
     check_hermitian,
     check_numeric,
     check_positive_int,
+    check_untraced,
     error_if,
     is_concrete,
     is_numeric_tracer,
@@ -550,6 +551,12 @@ def validate(model, atol: float = 1e-10) -> None:
     ρ_A) and the warnings, which need eigendecompositions, are skipped. One species (a MultiSpeciesModel validated
     its species when they were built)."""
     require_single_species(model, "validate")
+    check_untraced(
+        "validate",
+        'it checks values. Call it on concrete values, or set jaxthermo.config.validate = "always" for checks '
+        "staged into the traced computation",
+        model=model,
+    )
     names = ("H_S", "H_A", "V", "chi")
     for name in names:
         check_hermitian(getattr(model, name), name, atol=atol)

@@ -178,7 +178,7 @@ def _assemble(model, stats, info) -> EnsembleResult:
 
 
 TRACED_INSTEAD = (
-    "for derivatives pass wrt= (e.g. wrt=('theta', 'sigma'): res.sensitivity[name], streamed per configuration), "
+    "it returns NumPy results. For derivatives pass wrt= (e.g. wrt=('theta', 'sigma'): res.sensitivity[name], streamed per configuration), "
     "or differentiate jaxthermo.ensemble_mean, a JAX function of the model (jax.grad, jax.jit, jax.vmap; "
     "docs/ensemble.md §5)"
 )

@@ -506,7 +506,8 @@ def collision_number_scaling(
     """
     check_untraced(
         "collision_number_scaling",
-        "differentiate accumulated_mean_work(model.replace(theta=arcsin √(c N^(-xi))), rho0, N) for each N instead",
+        "it loops over N. Differentiate accumulated_mean_work(model.replace(theta=arcsin √(c N^(-xi))), rho0, N) "
+        "for each N instead",
         model=model,
         rho0=rho0,
         c=c,

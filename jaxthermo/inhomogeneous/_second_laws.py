@@ -58,9 +58,7 @@ def free_energies(model: InhomogeneousReservoir, rho, alphas, quantum: bool = Fa
     rdt = real_dtype_for(rho.dtype)
     model = cast_floats(model, rdt)  # the state's precision (a Python β with a float32 state: float32)
     if quantum:  # the orders select the quantum divergence: concrete (host) values, so jit/vmap/grad trace
-        values = [
-            quantum_free_energy(rho, model.beta, model.g0, float(a)) for a in np.atleast_1d(np.asarray(alphas, float))
-        ]
+        values = [quantum_free_energy(rho, model.beta, model.g0, a) for a in check_orders(alphas)]
         return jnp.stack(values, axis=-1)
     alphas = jnp.atleast_1d(jnp.asarray(alphas, dtype=rdt))
     p = populations(rho)

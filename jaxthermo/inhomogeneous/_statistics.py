@@ -29,7 +29,7 @@ from .._collision import Energetics, energetics_properties
 from .._dtypes import as_state, cast_floats, real_dtype, real_dtype_for
 from .._histogram import Histogram
 from .._qudit import populations
-from .._validation import check_finite, check_key, check_positive_int, should_validate
+from .._validation import check_finite, check_key, check_positive_int, check_untraced, should_validate
 from ._analytics import distribution_of, population_derivatives
 from ._dynamics import _check_trajectory_coupling, _collide, _require_scalar_theta, _validate
 from ._model import InhomogeneousReservoir, model_a, reservoir_populations
@@ -250,6 +250,13 @@ def single_collision_histogram(
     Returns a :class:`~jaxthermo.Histogram` (``np.histogram`` binning; values outside ``y_range``
     counted as under/overflow) whose ``density`` and ``stderr`` are (bins,) arrays.
     """
+    check_untraced(
+        "single_collision_histogram",
+        "its counts are NumPy integers. Differentiate a mean over single_collision_samples (JAX arrays) instead",
+        model=model,
+        rho=rho,
+        distribution=distribution,
+    )
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity={quantity!r}: must be one of {list(QUANTITIES)}")
     bins = check_positive_int(bins, "bins")
