@@ -19,7 +19,7 @@ import inspect
 
 import numpy as np
 
-from ._validation import check_untraced
+from ._host import check_untraced
 
 
 def is_qobj(x) -> bool:

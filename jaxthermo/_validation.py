@@ -24,19 +24,6 @@ def is_concrete(x) -> bool:
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
 
 
-def check_untraced(function: str, instead: str, **arguments) -> None:
-    """``TypeError`` naming the first traced entry of ``arguments`` (e.g. ``model.theta``) of a host-driven
-    ``function`` (a loop in Python, NumPy results, a check of values), with what to do ``instead``:
-    under ``jax.grad``, ``jax.jit`` or ``jax.vmap`` it failed deep inside with JAX's TracerArrayConversionError."""
-    for name, value in arguments.items():
-        for path, leaf in jax.tree_util.tree_flatten_with_path(value)[0]:
-            if isinstance(leaf, jax.core.Tracer):
-                raise TypeError(
-                    f"{function}: {name}{jax.tree_util.keystr(path)} is traced (inside jax.grad, jax.jit or "
-                    f"jax.vmap), but {function} runs on the host; {instead}"
-                )
-
-
 def _runtime_checks() -> bool:
     return config.validate == "always"
 

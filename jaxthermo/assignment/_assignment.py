@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._deprecation import deprecated_alias
+from .._host import check_untraced
 from .._quadrature import composite_gauss_legendre, cumulative_error_estimate, cumulative_integral
 from .._validation import (
     check_finite,
@@ -30,7 +31,6 @@ from .._validation import (
     check_positive_int,
     check_real_scalar,
     check_time_grid,
-    check_untraced,
     should_validate,
 )
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from .._deprecation import deprecated_alias, warn_deprecated
 from .._dtypes import complex_dtype_for
+from .._host import check_untraced
 from .._qudit import commutator, dagger
 from .._qutip import qobj_inputs, refuse_qobj_generator
 from .._superoperators import apply_superoperator, lindblad_dissipator, map_images, superoperator
@@ -35,7 +36,6 @@ from .._validation import (
     check_hermitian,
     check_real_scalar,
     check_time_grid,
-    check_untraced,
     error_if,
     is_concrete,
     stage_hermitian,

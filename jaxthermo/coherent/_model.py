@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._dtypes import as_complex, as_real, as_state, complex_dtype_for
+from .._host import check_untraced
 from .._information import von_neumann_entropy
 from .._linalg import DEFAULT_SQUARINGS, PADE_THETA, expm
 from .._qudit import Dimensions, dagger, gibbs_populations, gibbs_state, partial_trace, tensor
@@ -26,7 +27,6 @@ from .._validation import (
     check_hermitian,
     check_numeric,
     check_positive_int,
-    check_untraced,
     error_if,
     is_concrete,
     is_numeric_tracer,

@@ -9,9 +9,9 @@ import numpy as np
 
 from .._config import config
 from .._histogram import Histogram, fields_equal
+from .._host import check_untraced
 from .._information import trace_distance
 from .._qudit import thermal_state
-from .._validation import check_untraced
 from ..inhomogeneous import averaged_reservoir_state
 from . import _files
 from ._engine import run_grid

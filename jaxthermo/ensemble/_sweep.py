@@ -20,7 +20,7 @@ import jax
 import numpy as np
 
 from .._histogram import fields_equal
-from .._validation import check_untraced
+from .._host import check_untraced
 from . import _files
 from ._engine import check_grid_inputs, check_model, check_run_options, run_grid
 from ._files import check_writable

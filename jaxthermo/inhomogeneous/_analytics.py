@@ -19,6 +19,7 @@ import numpy as np
 
 from .._collision import Energetics
 from .._dtypes import as_state, cast_floats, float_dtype_of, real_dtype_for
+from .._host import check_untraced
 from .._information import trace_distance
 from .._qudit import populations
 from .._validation import (
@@ -26,7 +27,6 @@ from .._validation import (
     check_numeric,
     check_positive_int,
     check_real_scalar,
-    check_untraced,
     should_validate,
 )
 from ._distributions import check_distribution, is_centred, stage_scale_checks

@@ -28,8 +28,9 @@ import numpy as np
 from .._collision import Energetics, energetics_properties
 from .._dtypes import as_state, cast_floats, real_dtype, real_dtype_for
 from .._histogram import Histogram
+from .._host import check_untraced
 from .._qudit import populations
-from .._validation import check_finite, check_key, check_positive_int, check_untraced, should_validate
+from .._validation import check_finite, check_key, check_positive_int, should_validate
 from ._analytics import distribution_of, population_derivatives
 from ._dynamics import _check_trajectory_coupling, _collide, _require_scalar_theta, _validate
 from ._model import InhomogeneousReservoir, model_a, reservoir_populations
