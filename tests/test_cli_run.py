@@ -90,6 +90,42 @@ def test_the_resolved_config_reruns_from_another_directory(tmp_path, monkeypatch
         np.testing.assert_array_equal(first[var].values, second[var].values)
 
 
+def test_the_resolved_config_names_the_initial_state_file_by_its_digest(tmp_path, capsys):
+    """config.resolved.toml recorded ρ0's file by its path alone: once the file was overwritten, the promised
+    rerun started from another ρ0 and gave other numbers without a word. It records the file's SHA-256 (also in
+    results.nc's config_toml), the rerun of the same file reproduces the run, and a changed file is refused
+    naming both keys."""
+    import hashlib
+
+    rho_path = tmp_path / "rho0.npy"
+    np.save(rho_path, np.diag([0.7, 0.3]).astype(complex))
+    digest = hashlib.sha256(rho_path.read_bytes()).hexdigest()
+    raw = {"study": {"study": "ensemble", "out": str(tmp_path / "a")}, "run": dict(TINY)}
+    raw["initial_state"] = {"name": "file", "file": str(rho_path)}
+    assert cli.main(["run", str(_write(raw, tmp_path / "s.toml")), "--no-progress", "--no-plot"]) == 0
+    resolved_path = tmp_path / "a" / "config.resolved.toml"
+    assert tomllib.loads(resolved_path.read_text())["initial_state"]["file_sha256"] == digest
+    first = _open(tmp_path / "a")
+    assert tomllib.loads(first.attrs["config_toml"])["initial_state"]["file_sha256"] == digest
+    rerun = ["run", str(resolved_path), "--out", str(tmp_path / "b"), "--no-progress", "--no-plot"]
+    assert cli.main(rerun) == 0
+    np.testing.assert_array_equal(first.mean_work.values, _open(tmp_path / "b").mean_work.values)
+
+    np.save(rho_path, np.diag([0.6, 0.4]).astype(complex))  # another ρ0 under the same name
+    capsys.readouterr()
+    rerun[3] = str(tmp_path / "c")
+    assert cli.main(rerun) == 2
+    err = capsys.readouterr().err
+    assert f"[initial_state] file = '{rho_path}'" in err and f"not file_sha256 = '{digest}'" in err
+    assert not (tmp_path / "c" / "results.nc").exists()
+
+
+@pytest.mark.parametrize("digest", ["abc", "g" * 64, "0" * 63])
+def test_a_malformed_file_digest_is_refused(digest):
+    with pytest.raises(ConfigError, match=r"\[initial_state\] file_sha256 = .*64 hexadecimal digits"):
+        resolve({"initial_state": {"name": "file", "file": "rho0.npy", "file_sha256": digest}})
+
+
 def test_ensemble_netcdf_equals_direct_python_call(tmp_path):
     out = tmp_path / "ens"
     cfg = _write(_tiny(EXAMPLES / "ensemble_qutrit.toml", out), tmp_path / "s.toml")

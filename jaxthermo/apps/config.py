@@ -18,6 +18,7 @@ configuration back as TOML (``config.resolved.toml``), without a third-party wri
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
             used_with=("name", ("populations",)),
         ),
         "file": Key(None, (str,) + OPT, "file: a .npy of the (d, d) matrix", used_with=("name", ("file",))),
+        "file_sha256": Key(
+            None,
+            (str,) + OPT,
+            "file: the SHA-256 of the .npy (config.resolved.toml records it); given, a changed file is refused",
+            used_with=("name", ("file",)),
+        ),
     },
     "run": {
         "n_steps": Key(100, (int,), "collisions per configuration N", positive=True),
@@ -375,6 +382,9 @@ def _check_initial_state(s, model):
         raise ConfigError("[initial_state] name = 'populations' needs populations = [p_0, …, p_{d−1}]")
     if s["name"] == "file" and s["file"] is None:
         raise ConfigError("[initial_state] name = 'file' needs file = \"rho0.npy\"")
+    digest = s["file_sha256"]
+    if digest is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+        raise ConfigError(f"[initial_state] file_sha256 = {digest!r}: need 64 hexadecimal digits (a SHA-256)")
     # a thermal ρ0 without beta stays so (not resolved to [model] beta): it is τ_S of the model's β at every
     # grid point and under [run] wrt (study.initial_state_argument)
     for name in ("populations", "phases"):

@@ -18,6 +18,8 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import hashlib
+import io
 import itertools
 import os
 import pathlib
@@ -92,7 +94,7 @@ def build_initial_state(cfg):
         psi = np.sqrt(p) * np.exp(1j * np.asarray(s["phases"], float))
         return np.outer(psi, psi.conj())
     if name == "file":
-        return load_initial_state(s["file"], d)
+        return load_initial_state(s["file"], d, sha256=s.get("file_sha256"))
     raise AssertionError(name)
 
 
@@ -126,19 +128,40 @@ def moving_rho0_parameters(cfg) -> tuple:
 STATE_ATOL = 1e-8
 
 
-def load_initial_state(path, d: int) -> np.ndarray:
+def _state_file_error(path, why):
+    return cfgmod.ConfigError(f"[initial_state] file = {str(path)!r}: {why}")
+
+
+def _read_state_file(path) -> bytes:
+    """The bytes of ρ0's ``.npy`` file, or ``ConfigError`` naming ``[initial_state] file`` (and, for a relative
+    path, the working directory it is read from)."""
+    try:
+        return pathlib.Path(path).read_bytes()
+    except OSError as err:
+        where = "" if os.path.isabs(path) else f"; a relative path is read from the working directory {os.getcwd()}"
+        raise _state_file_error(path, f"cannot be read as a .npy array ({err}){where}") from err
+
+
+def load_initial_state(path, d: int, sha256: str | None = None) -> np.ndarray:
     """ρ0 read from a ``.npy`` file (no pickle) and checked: a finite numeric (d, d) matrix,
-    Hermitian, of unit trace and positive semidefinite (each to 1e-8); otherwise ``ConfigError``
+    Hermitian, of unit trace and positive semidefinite (each to 1e-8), and, where ``sha256`` is given
+    (``[initial_state] file_sha256``), the file whose SHA-256 that is; otherwise ``ConfigError``
     naming the key ``[initial_state] file`` and the file."""
 
     def fail(why):
-        return cfgmod.ConfigError(f"[initial_state] file = {str(path)!r}: {why}")
+        return _state_file_error(path, why)
 
+    data = _read_state_file(path)
+    found = hashlib.sha256(data).hexdigest()
+    if sha256 is not None and found != sha256.lower():
+        raise fail(
+            f"its SHA-256 is {found}, not file_sha256 = {sha256!r}: the file has changed since the run that "
+            "recorded it; restore that file, or remove [initial_state] file_sha256 to start from the file as it is"
+        )
     try:
-        rho = np.load(path, allow_pickle=False)
+        rho = np.load(io.BytesIO(data), allow_pickle=False)
     except (OSError, ValueError, EOFError) as err:
-        where = "" if os.path.isabs(path) else f"; a relative path is read from the working directory {os.getcwd()}"
-        raise fail(f"cannot be read as a .npy array ({err}){where}") from err
+        raise fail(f"cannot be read as a .npy array ({err})") from err
     if not isinstance(rho, np.ndarray):  # an .npz archive
         rho.close()
         raise fail("holds several arrays (.npz); save one (d, d) matrix with numpy.save")
@@ -757,6 +780,18 @@ def _with_absolute_paths(cfg) -> dict:
     return cfg
 
 
+def _with_file_digest(cfg) -> dict:
+    """``cfg`` with ``[initial_state] file_sha256``, the SHA-256 of ρ0's ``.npy`` file, where ρ0 is read from one
+    and the study did not give it: config.resolved.toml and results.nc's ``config_toml`` then name the very
+    file the run read (the load checks it), and their rerun refuses the file once it has changed, where it
+    started silently from another ρ0."""
+    state = cfg.get("initial_state")
+    if not state or state.get("name") != "file" or state.get("file_sha256") is not None:
+        return cfg
+    digest = hashlib.sha256(_read_state_file(state["file"])).hexdigest()
+    return dict(cfg, initial_state=dict(state, file_sha256=digest))
+
+
 OUTPUTS = ("results.nc", "summary.png", "config.resolved.toml")
 
 
@@ -776,6 +811,7 @@ def run_study(cfg, *, progress=True, resume=False, restart=False, plot=True, log
     last chunk, once the outputs are written (:func:`_finish_chunk_before_stopping`). Returns the output
     folder.
     """
+    cfg = _with_file_digest(cfg)
     out = cfg["study"]["out"]
     study = cfg["study"]["study"]
     checkpointed = study in ("ensemble", "sweep")
