@@ -19,6 +19,12 @@ def qubit_coupling(omega=1.0, g=1.0, dtype=jnp.float64) -> EigenoperatorCoupling
 
     ``dtype``: float32, float64, complex64 or complex128 (an integer dtype truncated g = 0.3 to 0)."""
     check_inexact_dtype(dtype)
+    for name, value in (("omega", omega), ("g", g)):
+        if np.ndim(value) != 0:  # failed in a reshape: "cannot reshape array of shape (2,) (size 2) into shape (1,)"
+            raise ValueError(
+                f"{name} must be a scalar (one qubit coupling); got shape {np.shape(value)}: for a batch of values "
+                "map over them with jax.vmap"
+            )
     sm = jnp.array([[[0.0, 1.0], [0.0, 0.0]]], dtype)
     return EigenoperatorCoupling(
         sm, sm, jnp.reshape(jnp.asarray(g, dtype), (1,)), jnp.reshape(jnp.asarray(omega, dtype), (1,))

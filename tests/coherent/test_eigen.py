@@ -94,3 +94,18 @@ def test_coinciding_bohr_frequencies_keep_the_cross_terms_of_the_dissipator():
     diagonal = np.asarray(jt.coherent.lindblad_term(np.concatenate([ops, np.swapaxes(ops, 1, 2)]), rho[None]))
     diagonal = np.einsum("k,kij->ij", np.concatenate([down, up]), diagonal)
     assert np.max(np.abs(diagonal - expected)) > 1e-2
+
+
+@pytest.mark.parametrize("name", ["omega", "g"])
+def test_qubit_coupling_of_an_array_names_the_parameter_and_vmap(name):
+    """qubit_coupling(omega=[1, 2]) failed in a reshape ("cannot reshape array of shape (2,) into shape (1,)")."""
+    with pytest.raises(ValueError, match=rf"{name} must be a scalar .*got shape \(2,\).*jax.vmap"):
+        qubit_coupling(**{name: np.array([1.0, 2.0])})
+
+
+def test_qubit_coupling_under_vmap_is_the_coupling_of_each_value():
+    import jax
+
+    omegas = np.array([0.5, 1.5])
+    batched = jax.vmap(lambda w: qubit_coupling(w, 0.3).omega)(omegas)
+    np.testing.assert_array_equal(np.asarray(batched)[:, 0], [qubit_coupling(w, 0.3).omega[0] for w in omegas])
