@@ -263,13 +263,15 @@ def energy_assignment(
             raise TypeError(f"drive: the model calls {call}; it failed: {exc}") from None
         if shape != (d_s, d_s):
             raise ValueError(f"drive(t) must return one ({d_s}, {d_s}) matrix (d_S = {d_s}); got shape {shape}")
+        # the RK4 step checks need concrete Hamiltonians (jax.grad or vmap over an entry of H_S, H_I, H_E failed there
+        # with TracerArrayConversionError)
+        concrete_h = should_validate(model.hamiltonian())
         if should_validate(times) or stages(times, *jax.tree_util.tree_leaves(model.drive_params)):
             values = jax.vmap(model.drive_at)(jnp.asarray(times))  # V(t) at every time of the grid
             if should_validate(values) and should_validate(times):
                 check_hermitian(np.asarray(values), "drive(t)")
-                # eigendecompositions: skipped under validate="off" and for traced Hamiltonians (jax.grad or vmap over
-                # an entry of H_S, H_I, H_E failed here with TracerArrayConversionError)
-                if value_checks_enabled() and should_validate(model.hamiltonian()):
+                # eigendecompositions: skipped under validate="off" and for traced Hamiltonians
+                if value_checks_enabled() and concrete_h:
                     check_rk4_step(model, np.asarray(times, dtype=float), np.asarray(values), substeps)
             else:  # traced times or drive parameters: finite and Hermitian staged under validate="always" (the RK4
                 # step check needs concrete values); not where a drive parameter is NaN, reported as drive_params
@@ -280,7 +282,7 @@ def energy_assignment(
         if prefix and should_validate(times) and value_checks_enabled():  # the run from t = 0 to times[0]
             start = jnp.stack([jnp.zeros_like(times[0]), times[0]])
             values = jax.vmap(model.drive_at)(start)
-            if should_validate(values) and should_validate(model.hamiltonian()):
+            if should_validate(values) and concrete_h:
                 check_rk4_step(model, np.asarray(start, dtype=float), np.asarray(values), prefix)
         result = _driven_energy_assignment(model, rho0, jnp.asarray(times), substeps, bool(estimate_error), prefix)
         warn_quadrature_error(
