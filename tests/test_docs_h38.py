@@ -198,7 +198,7 @@ def test_quadratic_map_table_is_the_taylor_expansion_of_the_exact_collision(kind
 
 def test_unusual_but_legal_inputs_warn_and_model_b_accepts_a_negative_beta():
     """README "Validation and files", at construction: model A's β < 0 and g0 ≤ 0, a temperature-kind
-    law reaching δ < −1 and the analytic work density beyond βg0·√⟨δ²⟩ = 0.5 warn; model B accepts β < 0
+    law reaching δ < −1 and the analytic densities beyond their validity (docs/inhomogeneous.md §6) warn; model B accepts β < 0
     (population-inverted ancillae, docs/coherent.md §1) without a warning."""
     import warnings
 
@@ -212,9 +212,11 @@ def test_unusual_but_legal_inputs_warn_and_model_b_accepts_a_negative_beta():
     assert warns(lambda: jt.InhomogeneousReservoir(2, -1.0, 1.0, 0.1))
     assert warns(lambda: jt.InhomogeneousReservoir(2, 1.0, -1.0, 0.1))
     assert warns(lambda: model(0.5, kind="temperature"))  # δ reaches −1 within the law's support
-    rho = jt.thermal_state(2, 1.0, 1.0)
+    rho = jt.thermal_state(2, 1.0, 1.0)  # work ε = 0.022 / 0.007 (σ = 0.55 / 0.3), heat 0.017 / 0.004
     assert warns(lambda: jt.work_density(model(0.55), rho, 0.01))
-    assert not warns(lambda: jt.work_density(model(0.45), rho, 0.01))
+    assert not warns(lambda: jt.work_density(model(0.3), rho, 0.01))
+    assert warns(lambda: jt.heat_density(model(0.2), rho, 0.01))
+    assert not warns(lambda: jt.heat_density(model(0.1), rho, 0.01))
     assert not warns(lambda: jt.qubit_example(beta=-1.0))
 
 

@@ -54,6 +54,7 @@ from ._second_laws import free_energy_changes as free_energy_changes
 from ._statistics import CollisionSamples as CollisionSamples
 from ._statistics import Quadratic as Quadratic
 from ._statistics import Support as Support
+from ._statistics import expansion_error as expansion_error
 from ._statistics import heat_density as heat_density
 from ._statistics import heat_support as heat_support
 from ._statistics import quadratic_coefficients as quadratic_coefficients

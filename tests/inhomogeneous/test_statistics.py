@@ -160,3 +160,64 @@ def test_histogram_normalisation_and_standard_errors():
     q3 = jt.InhomogeneousReservoir(3, 1.0, 1.0, 0.1, distribution=jt.Gaussian(0.05))
     _, e = jt.single_collision_samples(q3, jnp.eye(3) / 3, KEY, 1000)
     np.testing.assert_allclose(e.work + e.heat, e.energy_change, atol=1e-15)
+
+
+def _exact_y(delta, x, p0, quantity, kind):
+    """y(δ) of one qubit collision from its closed form (docs/inhomogeneous.md §6 table), q_0 = 1/(1 + e^{−x(1+δ)})
+    for both kinds, x = βg0."""
+    q0 = 1 / (1 + np.exp(-x * (1 + delta)))
+    if quantity == "work":
+        return delta * (q0 - p0)
+    return (1 + delta) * (p0 - q0) if kind == "hamiltonian" else p0 - q0
+
+
+@pytest.mark.parametrize(
+    "quantity, kind, p0", [("work", "hamiltonian", 0.6), ("heat", "hamiltonian", 0.95), ("heat", "temperature", 0.3)]
+)
+def test_expansion_error_is_the_wasserstein_distance_of_independent_draws(quantity, kind, p0):
+    """ε against W₁ of 10⁶ other draws of δ (NumPy's generator; y from its closed form) over std y."""
+    from jaxthermo.inhomogeneous import expansion_error
+
+    beta, g0, sigma = 2.0, 0.7, 0.25
+    model = jt.InhomogeneousReservoir(2, beta, g0, 0.6, kind=kind, distribution=jt.Gaussian(sigma))
+    delta = np.random.default_rng(5).normal(0.0, sigma, 1_000_000)
+    y = _exact_y(delta, beta * g0, p0, quantity, kind)
+    a, b, c = (float(x) for x in quadratic_coefficients(model, _rho(p0), quantity))
+    expected = np.mean(np.abs(np.sort(y) - np.sort(a * delta**2 + b * delta + c))) / np.std(y)
+    np.testing.assert_allclose(expansion_error(model, _rho(p0), quantity), expected, rtol=0.03, atol=3e-4)
+
+
+@pytest.mark.parametrize("sigma, warns", [(0.1, False), (0.25, True)])
+def test_densities_warn_where_they_are_off(sigma, warns):
+    """The warning was βg0·√⟨δ²⟩ > 0.5: at βg0σ = 0.35 (β = 2, g0 = 0.7, p0 = 0.6) G_W was 45 % off next to its
+    edge without a word. Here it warns where the bin probabilities of the exact law (4·10⁵ draws, 30 bins between
+    its 5 % and 95 % quantiles) are more than 20 % off somewhere, and is silent where all are within 5 %."""
+    import warnings
+
+    model, rho = jt.InhomogeneousReservoir(2, 2.0, 0.7, 0.6, distribution=jt.Gaussian(sigma)), _rho(0.6)
+    y = _exact_y(np.random.default_rng(9).normal(0.0, sigma, 400_000), 1.4, 0.6, "work", "hamiltonian")
+    edges = np.linspace(*np.quantile(y, [0.05, 0.95]), 31)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        jt.work_density(model, rho, jnp.asarray(edges))
+    messages = [str(w.message) for w in caught if "outside its validity" in str(w.message)]
+    assert bool(messages) == warns, messages
+    assert all(w.filename == __file__ for w in caught if "outside its validity" in str(w.message))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # said above; the jitted density closes over the model: checked at tracing
+        dens = jax.jit(lambda t: jt.work_density(model, rho, t))
+        dens(edges[0])
+    lower = float(jt.work_support(model, rho).lower)
+    probability = _bin_probabilities(dens, edges, lower, np.inf)
+    off = np.max(np.abs(probability / (np.histogram(y, edges)[0] / y.size) - 1))
+    assert off > 0.2 if warns else off < 0.05, off
+
+
+def test_density_warning_inside_jit_with_constant_parameters():
+    """Concrete model and ρ closed over by a jitted function: the check runs at trace time (it failed with
+    ConcretizationTypeError: float() of a staged constant)."""
+    model, rho = jt.InhomogeneousReservoir(2, 2.0, 0.7, 0.6, distribution=jt.Gaussian(0.25)), _rho(0.6)
+    with pytest.warns(UserWarning, match="outside its validity"):
+        value = jax.jit(lambda t: jt.work_density(model, rho, t))(0.01)
+    with pytest.warns(UserWarning, match="outside its validity"):
+        np.testing.assert_allclose(value, jt.work_density(model, rho, 0.01), rtol=1e-12)
