@@ -23,7 +23,14 @@ from ._linalg import hermitian_function as hermitian_function
 from ._linalg import hermitian_function_of
 from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal
 from ._qutip import qobj_inputs
-from ._validation import check_density_matrix, check_finite_temperature, check_orders, check_populations, is_concrete
+from ._validation import (
+    check_density_matrix,
+    check_finite_temperature,
+    check_log_populations,
+    check_orders,
+    check_populations,
+    is_concrete,
+)
 
 
 def support_tolerance(dtype) -> float:
@@ -113,17 +120,24 @@ def renyi_divergence(p, q, alpha) -> jnp.ndarray:
     q = q.astype(dtype)
     pos_q = q > 0
     log_q = jnp.where(pos_q, jnp.log(jnp.where(pos_q, q, 1.0)), -jnp.inf)
-    return renyi_divergence_log(p.astype(dtype), log_q, alpha)
+    if is_concrete(alpha):  # a NaN order gave D = NaN without a word
+        check_orders(alpha, "alpha")
+    return _renyi_divergence_log(p.astype(dtype), log_q, alpha)
 
 
 def renyi_divergence_log(p, log_q, alpha) -> jnp.ndarray:
     """:func:`renyi_divergence` with the reference distribution given by ``log q`` (..., d).
 
     For references whose weights underflow (thermal states at βg ≳ 745): ``log q_j`` stays
-    finite where ``q_j`` would be 0, so D_α stays finite and correct.
+    finite where ``q_j`` would be 0, so D_α stays finite and correct. ``p`` is checked as in
+    :func:`renyi_divergence`, ``log q`` for real entries < +∞ (−∞ for q_j = 0) with Σ e^{log q_j} = 1.
     """
     if is_concrete(alpha):  # a NaN order gave D = NaN without a word
         check_orders(alpha, "alpha")
+    # a NaN population gave a finite negative D, an unnormalised log q one of −0.69, without a word
+    check_populations(p, "p")
+    check_log_populations(log_q, "log_q")
+    _same_dimension(p, log_q, "p", "log_q")
     return _renyi_divergence_log(p, log_q, alpha)
 
 

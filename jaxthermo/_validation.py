@@ -371,6 +371,25 @@ def check_populations(p, name: str, atol: float = 1e-8) -> None:
         raise ValueError(f"{name} must sum to one; sum = {np.ravel(total)[:3].tolist()}")
 
 
+def check_log_populations(log_p, name: str, atol: float = 1e-8) -> None:
+    """Raise ``ValueError`` naming ``name`` unless a concrete ``log_p`` (..., d) is the logarithm of a probability
+    vector: real, no NaN or +∞ (−∞ for a zero weight), Σ_j e^{log p_j} = 1 to ``atol`` (at least 100 ulp)."""
+    if not _value_checks() or not should_validate(log_p):
+        return
+    arr = np.asarray(log_p)
+    if arr.ndim < 1 or arr.shape[-1] == 0:
+        raise ValueError(f"{name} must have shape (..., d) with d >= 1; got {arr.shape}")
+    if np.iscomplexobj(arr) or not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"{name} must be real logarithms of populations; got dtype {arr.dtype}")
+    if np.any(np.isnan(arr)) or np.any(arr == np.inf):
+        raise ValueError(f"{name} must have no NaN or +inf entries (-inf for a zero population)")
+    atol = max(atol, 100 * float(np.finfo(arr.dtype).eps)) if np.issubdtype(arr.dtype, np.inexact) else atol
+    peak = np.max(arr, axis=-1, keepdims=True)
+    total = np.exp(np.squeeze(peak, -1)) * np.sum(np.exp(arr - np.where(np.isfinite(peak), peak, 0.0)), axis=-1)
+    if np.any(np.abs(total - 1.0) > atol * max(1, arr.shape[-1])):
+        raise ValueError(f"{name} must be normalised, sum_j exp({name}_j) = 1; got {np.ravel(total)[:3].tolist()}")
+
+
 def check_numeric(x, name: str, *, real: bool = True) -> None:
     """Raise ``TypeError`` naming ``name`` unless ``x`` is a number or numeric array (a tracer passes).
 

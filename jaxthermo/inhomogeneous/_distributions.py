@@ -31,6 +31,7 @@ from .._elementary import standard_normal, standard_normal_columns
 from .._quadrature import gauss_hermite_normal, gauss_legendre, split_gauss_legendre, stepped_gauss_legendre
 from .._validation import (
     check_finite,
+    check_key,
     check_nonnegative,
     check_numeric,
     check_positive_int,
@@ -121,6 +122,17 @@ class Distribution(abc.ABC):
         return _weighted_sum(jnp.asarray(weights), values)
 
 
+def sample_arguments(key, shape, dtype):
+    """``(shape, dtype)`` of a law's ``sample``: a JAX key, a shape of non-negative integers (a float entry was
+    truncated, (2.5,) drew 2; −1 failed inside MLIR), a real dtype (default the library's); errors name them."""
+    check_key(key)
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 for n in dims):
+        raise ValueError(f"shape must be a tuple of non-negative integers; got {shape!r}")
+    check_real_dtype(dtype)
+    return dims, dtype or real_dtype()
+
+
 def check_distribution(distribution, name: str = "distribution") -> None:
     """``TypeError`` naming ``name`` unless ``distribution`` is a :class:`Distribution` or None (a string or a bare
     σ passed as ``distribution=`` failed with ``AttributeError: 'str' object has no attribute
@@ -128,6 +140,27 @@ def check_distribution(distribution, name: str = "distribution") -> None:
     if distribution is not None and not isinstance(distribution, Distribution):
         raise TypeError(
             f"{name} must be a Distribution (e.g. Gaussian(sigma)) or None; got {type(distribution).__name__}"
+        )
+    if distribution is None:
+        return
+    law = type(distribution).__name__
+    if jax.tree_util.treedef_is_leaf(jax.tree_util.tree_structure(distribution)):  # a raw JAX TypeError in jit
+        raise TypeError(
+            f"{name}: {law} is not a JAX pytree; register it, e.g. @jax.tree_util.register_dataclass on a frozen "
+            "dataclass (jaxthermo.Distribution's docstring)"
+        )
+    leaves = jax.tree_util.tree_leaves(distribution)
+    if leaves and not all(should_validate(x) for x in leaves):
+        return  # traced (checked where the law is built)
+    with jax.ensure_compile_time_eval():  # a law closed over by jax.jit: evaluated, not staged
+        variance = distribution.variance
+    if not should_validate(variance):
+        return
+    variance = np.asarray(variance, dtype=float)
+    if not (np.all(np.isfinite(variance)) and np.all(variance >= 0)):  # a user law's NaN scale: NaN means, no word
+        raise ValueError(
+            f"{name}: {law} has variance {variance.tolist()}; a law of δ needs a finite variance >= 0 "
+            "(are its parameters finite?)"
         )
 
 
@@ -153,8 +186,7 @@ class Gaussian(Distribution):
         _check_scale(self.sigma, "sigma", 1.0, "sigma²")
 
     def sample(self, key, shape=(), dtype=None):
-        check_real_dtype(dtype)  # complex128 drew complex δ (σ(x + iy)) without a word
-        dtype = dtype or real_dtype()
+        shape, dtype = sample_arguments(key, shape, dtype)  # complex128 drew complex δ (σ(x + iy)) without a word
         return jnp.asarray(self.sigma).astype(dtype) * standard_normal(key, shape, dtype)
 
     def sample_columns(self, keys, n: int, dtype=None):
@@ -227,8 +259,7 @@ class Uniform(Distribution):
         _check_scale(self.width, "width", 1.0, "width²")
 
     def sample(self, key, shape=(), dtype=None):
-        check_real_dtype(dtype)  # as the other laws: float32 or float64 (JAX's own message named no parameter)
-        dtype = dtype or real_dtype()
+        shape, dtype = sample_arguments(key, shape, dtype)  # JAX's own message named no parameter
         u = jax.random.uniform(key, shape, dtype)
         return jnp.asarray(self.width).astype(dtype) * (u - 0.5)
 
@@ -273,8 +304,7 @@ class TwoPoint(Distribution):
         _check_scale(self.delta, "delta", 1.0, "delta²")
 
     def sample(self, key, shape=(), dtype=None):
-        check_real_dtype(dtype)  # an integer dtype truncated ±δ to 0 (as Empirical's samples)
-        dtype = dtype or real_dtype()
+        shape, dtype = sample_arguments(key, shape, dtype)  # an integer dtype truncated ±δ to 0
         sign = jnp.where(jax.random.bernoulli(key, 0.5, shape), 1.0, -1.0).astype(dtype)
         return jnp.asarray(self.delta).astype(dtype) * sign
 
@@ -310,8 +340,7 @@ class Empirical(Distribution):
             _check_variance(arr, "samples", float(np.max(np.abs(arr))), 1.0, "max(samples²)")
 
     def sample(self, key, shape=(), dtype=None):
-        check_real_dtype(dtype)
-        dtype = dtype or real_dtype()
+        shape, dtype = sample_arguments(key, shape, dtype)
         samples = jnp.asarray(self.samples)
         idx = jax.random.randint(key, shape, 0, samples.shape[0])
         return samples[idx].astype(dtype)

@@ -101,6 +101,19 @@ def collide_generic(model: InhomogeneousReservoir, rho, delta, theta=None) -> Co
       delta: the inhomogeneity δ of this reservoir qudit (scalar).
       theta: the mixing angle of this collision (default ``model.theta``).
     """
+    _check_one_collision(model, rho, delta, theta)  # a (2,) δ gave a batch matching neither δ, without a word
+    return _collide_generic(model, rho, delta, theta)
+
+
+def _check_one_collision(model, rho, delta, theta):
+    _validate(model, rho, delta)
+    _check_one_delta(delta)
+    if theta is None:
+        _require_scalar_theta(model, "pass theta= or use trajectory for a θ schedule")
+
+
+def _collide_generic(model, rho, delta, theta) -> CollisionResult:
+    """:func:`collide_generic` without validation."""
     rho, delta, theta = _prepare(model, rho, delta, theta)
     u = coupling_unitary(model, theta, delta)
     h_s = jnp.asarray(model.g0).astype(delta.dtype) * level_offsets(model, delta.dtype)
@@ -197,8 +210,21 @@ def _partial_swap(rho, q, theta, source: bool):
 def collide_closed_form(model: InhomogeneousReservoir, rho, delta, theta=None) -> CollisionStep:
     """The partial-swap collision in closed form, elementwise (docs/inhomogeneous.md).
 
-    Returns a :class:`CollisionStep` ``(state, energetics)`` (unpacks as ``rho_new, e``).
+    Returns a :class:`CollisionStep` ``(state, energetics)`` (unpacks as ``rho_new, e``). For
+    :class:`PartialSwap` only (:func:`collision_step` takes any coupling).
     """
+    if not has_closed_form(model.coupling):  # it returned the partial swap's result for any coupling
+        raise ValueError(
+            f"model.coupling: {type(model.coupling).__name__} has no closed form; collide_closed_form is the "
+            "partial swap's (use collision_step or collide_generic)"
+        )
+    # ρ and δ were not checked: NaN, non-positive or trace-2 states were mapped, a (2,) δ gave an imaginary diagonal
+    _check_one_collision(model, rho, delta, theta)
+    return _collide_closed_form(model, rho, delta, theta)
+
+
+def _collide_closed_form(model, rho, delta, theta) -> CollisionStep:
+    """:func:`collide_closed_form` without validation (the hot path inside scans)."""
     rho, delta, theta = _prepare(model, rho, delta, theta)
     rdt = delta.dtype
     q = reservoir_populations(model, delta)
@@ -230,18 +256,15 @@ def collision_step(model: InhomogeneousReservoir, rho, delta, theta=None) -> Col
       :class:`CollisionStep` ``(state, energetics)``; ``energetics`` has ``work``, ``heat`` (into the
       system) and ``energy_change``.
     """
-    _validate(model, rho, delta)
-    _check_one_delta(delta)
-    if theta is None:
-        _require_scalar_theta(model, "pass theta= or use trajectory for a θ schedule")
+    _check_one_collision(model, rho, delta, theta)
     return _collide(model, rho, delta, theta)
 
 
 def _collide(model, rho, delta, theta) -> CollisionStep:
     """:func:`collision_step` without validation (the hot path inside scans)."""
     if has_closed_form(model.coupling):
-        return collide_closed_form(model, rho, delta, theta)
-    result = collide_generic(model, rho, delta, theta)
+        return _collide_closed_form(model, rho, delta, theta)
+    result = _collide_generic(model, rho, delta, theta)
     return CollisionStep(result.system, result.energetics)
 
 

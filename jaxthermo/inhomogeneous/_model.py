@@ -28,6 +28,7 @@ from .._validation import (
     check_dimension,
     check_finite,
     check_numeric,
+    is_concrete,
     register_checked_dataclass,
     should_validate,
     takes_model,
@@ -99,6 +100,11 @@ class ExactUnitary(Coupling):
         norm |θ|(|δ g0|(d − 1)/2 + |g_int|)/|g_int| is smaller by about δ than that of the whole
         exponent. The whole exponent in one matrix exponential returned NaN beyond a norm of about
         7·10⁵ (JAX's ``expm`` stops at 16 squarings): g_int ≤ 10⁻⁷ at θ = 0.1, g0 = 1."""
+        if np.ndim(theta) != 0 or np.ndim(delta) != 0:  # a (2,) δ broadcast into one matrix matching neither δ
+            raise ValueError(
+                f"ExactUnitary.unitary takes one theta and one delta (scalars); got shapes {np.shape(theta)}, "
+                f"{np.shape(delta)}: use jax.vmap for a batch"
+            )
         d = model.d
         dtype = jnp.result_type(theta, delta)  # a float32 run stays float32 (no float64 inside, docs §13)
         out = complex_dtype_for(dtype)
@@ -165,7 +171,7 @@ class InhomogeneousReservoir:
             check_numeric(value, name)
             if should_validate(value):
                 _check_parameter_shape(value, name)
-                check_finite(value, name)
+            check_finite(value, name)  # traced: staged under validate="always" (a NaN θ ran through)
         check_representable(self)
         _warn_outside_assumptions(self)
 
@@ -426,6 +432,9 @@ class ReservoirParameters(NamedTuple):
 @model_a
 def reservoir_parameters(model: InhomogeneousReservoir, delta) -> ReservoirParameters:
     """``(β_r, g_r)`` of a reservoir qudit with inhomogeneity δ (either kind), a :class:`ReservoirParameters`."""
+    if is_concrete(delta):  # NaN/inf δ: a NaN g_r and H_r without a word, or "g must be finite" downstream
+        check_numeric(delta, "delta")
+        check_finite(delta, "delta")
     return reservoir_parameters_of(model, delta)
 
 

@@ -34,7 +34,7 @@ from .._information import (
 )
 from .._qudit import populations
 from .._validation import check_density_matrix, check_finite_temperature, check_orders, is_concrete
-from ._dynamics import _check_one_delta, _collide, _prepare, _require_scalar_theta, _validate, collide_generic
+from ._dynamics import _check_one_delta, _collide, _collide_generic, _prepare, _require_scalar_theta, _validate
 from ._model import InhomogeneousReservoir, has_closed_form, model_a, reservoir_parameters, reservoir_populations
 
 
@@ -225,7 +225,7 @@ def entropy_production(model: InhomogeneousReservoir, rho, delta):
     _check_one_delta(delta)
     _require_scalar_theta(model, "use model.replace(theta=theta_r) for collision r")
     rho = as_state(rho)
-    result = collide_generic(model, rho, delta)
+    result = _collide_generic(model, rho, delta, None)
     _, delta_c, theta = _prepare(model, rho, delta, None)
     beta_r, g_r = reservoir_parameters(model, delta_c)
     log_q = log_thermal_populations(model.d, beta_r, g_r)

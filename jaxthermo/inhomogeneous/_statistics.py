@@ -136,7 +136,8 @@ VALIDITY_DISTANCE = 0.01
 EXPANSION_DRAWS = 1 << 16
 
 
-def expansion_error(model, rho, quantity, distribution=None) -> float:
+@model_a
+def expansion_error(model: InhomogeneousReservoir, rho, quantity, distribution=None) -> float:
     """ε = W₁(law of y, law of Aδ² + Bδ + C) / std y: the validity of the second-order densities (docs/inhomogeneous.md §6).
 
     For ``quantity`` "work" or "heat" (qubits): the Wasserstein-1 distance between the exact law of y and the law

@@ -1,0 +1,153 @@
+"""Model A and the information measures refuse bad input naming the parameter where they computed silently
+(a NaN population gave a finite negative Rényi divergence, a user law with a NaN scale NaN means, a (2,) δ a
+"state" with an imaginary diagonal), and give the same results as before for good input."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import integrate
+
+import jaxthermo as jt
+
+A = jt.inhomogeneous
+RHO = jnp.diag(jnp.array([0.6, 0.4]))
+MODEL = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3)
+
+
+@pytest.mark.parametrize(
+    "p, log_q, match",
+    [
+        ([np.nan, 0.5], np.log([0.4, 0.6]), "p must be finite"),
+        ([1.2, -0.2], np.log([0.4, 0.6]), "p must be non-negative"),
+        ([0.5, 0.7], np.log([0.4, 0.6]), "p must sum to one"),
+        ([0.5, 0.5], [0.0, 0.0], r"log_q must be normalised.*\[2\.0\]"),
+        ([0.5, 0.5], [np.nan, 0.0], "log_q must have no NaN"),
+        ([0.5, 0.5], [np.inf, 0.0], r"log_q must have no NaN or \+inf"),
+        ([0.5, 0.5], np.log([0.4, 0.3, 0.3]), "p and log_q must have the same dimension"),
+    ],
+)
+def test_renyi_divergence_log_checks_its_distributions(p, log_q, match):
+    with pytest.raises(ValueError, match=match):
+        jt.renyi_divergence_log(jnp.asarray(p), jnp.asarray(log_q), 2.0)
+
+
+def test_renyi_divergence_log_of_good_input_is_the_divergence():
+    p, q = np.array([0.2, 0.5, 0.3]), np.array([0.6, 0.4, 0.0])
+    for alpha in (0.5, 1.0, 2.0, np.inf):
+        log_q = np.where(q > 0, np.log(np.where(q > 0, q, 1.0)), -np.inf)
+        np.testing.assert_allclose(
+            jt.renyi_divergence_log(jnp.asarray(p), jnp.asarray(log_q), alpha),
+            jt.renyi_divergence(jnp.asarray(p), jnp.asarray(q), alpha),
+            rtol=1e-14,
+        )
+    # D_2 by hand, q of full support: log Σ p²/q
+    q = np.array([0.6, 0.3, 0.1])
+    np.testing.assert_allclose(
+        jt.renyi_divergence_log(jnp.asarray(p), jnp.log(jnp.asarray(q)), 2.0), np.log(np.sum(p**2 / q)), rtol=1e-14
+    )
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Laplace(jt.Distribution):
+    """The user law of jaxthermo.Distribution's docstring."""
+
+    scale: float
+
+    def sample(self, key, shape=(), dtype=None):
+        dtype = dtype or jnp.float64
+        return jnp.asarray(self.scale).astype(dtype) * jax.random.laplace(key, shape, dtype)
+
+    def expectation(self, f, n_nodes=None, kink_at_zero=False):
+        x = np.linspace(-40.0, 40.0, 8001)
+        w = np.exp(-np.abs(x)) / 2 * (x[1] - x[0])
+        return self.weighted_sum(w, f(jnp.asarray(self.scale) * x))
+
+    @property
+    def variance(self):
+        return 2 * jnp.asarray(self.scale) ** 2
+
+
+class NotAPytree(jt.Distribution):
+    def sample(self, key, shape=(), dtype=None):
+        return jnp.zeros(shape)
+
+    def expectation(self, f, n_nodes=None, kink_at_zero=False):
+        return f(jnp.zeros(1))[0]
+
+    variance = 0.0
+
+
+@pytest.mark.parametrize("scale", [np.nan, np.inf])
+def test_a_user_law_with_a_non_finite_scale_is_refused(scale):
+    """jt.ensemble returned all-NaN (or inf) means with a user law whose scale was NaN (inf), without a word."""
+    with pytest.raises(ValueError, match=r"distribution: Laplace has variance .*finite variance"):
+        jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=Laplace(scale))
+
+
+def test_a_user_law_that_is_no_pytree_is_refused_at_construction():
+    with pytest.raises(TypeError, match="distribution: NotAPytree is not a JAX pytree"):
+        jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=NotAPytree())
+
+
+def test_a_good_user_law_gives_the_mean_work_of_its_density():
+    """⟨W⟩ = g0 sin²θ ∫ G(δ) δ (q0(δ) − p0) dδ for a qubit (docs/inhomogeneous.md §6), Laplace G by QUADPACK."""
+    scale, theta = 0.1, 0.3
+    model = MODEL.replace(distribution=Laplace(scale))
+    q0 = lambda d: 1 / (1 + np.exp(-(1 + d)))
+    pdf = lambda d: np.exp(-abs(d) / scale) / (2 * scale)
+    expected = np.sin(theta) ** 2 * integrate.quad(lambda d: pdf(d) * d * (q0(d) - 0.6), -4, 4, points=[0.0])[0]
+    np.testing.assert_allclose(jt.mean_work(model, RHO), expected, rtol=1e-6)
+    np.testing.assert_allclose(jax.jit(lambda s: jt.mean_work(MODEL.replace(distribution=Laplace(s)), RHO))(scale),
+                               expected, rtol=1e-6)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: A.collide_closed_form(MODEL, RHO, jnp.array([0.1, 0.2])), "delta must be a scalar"),
+        (lambda: A.collide_closed_form(MODEL, jnp.array([[np.nan, 0], [0, 0.4]]), 0.1), "rho must be finite"),
+        (lambda: A.collide_closed_form(MODEL, jnp.diag(jnp.array([1.2, -0.2])), 0.1), "rho"),
+        (lambda: A.collide_closed_form(MODEL, jnp.eye(2), 0.1), "rho"),
+        (lambda: A.collide_closed_form(MODEL.replace(coupling=jt.ExactUnitary(1.0)), RHO, 0.1), "no closed form"),
+        (lambda: A.collide_generic(MODEL.replace(coupling=jt.ExactUnitary(1.0)), RHO, [0.1, 0.2]), "delta must be"),
+        (lambda: jt.ExactUnitary(1.0).unitary(MODEL, 0.3, jnp.array([0.1, 0.2])), "one theta and one delta"),
+        (lambda: A.interaction_picture_exact_unitary(MODEL, 1.0, jnp.array([0.1, 0.2])), "one theta and one delta"),
+        (lambda: A.reservoir_parameters(MODEL, jnp.nan), "delta must be finite"),
+        (lambda: A.reservoir_hamiltonian(MODEL, jnp.inf), "delta must be finite"),
+        (lambda: A.reservoir_state(MODEL, jnp.nan), "delta must be finite"),
+        (lambda: A.collide_closed_form(MODEL, RHO, jnp.nan), "delta must be finite"),
+        (lambda: jt.Gaussian(0.1).sample(jax.random.key(0), (2.5,)), "shape must be a tuple of non-negative"),
+        (lambda: jt.Uniform(0.1).sample(jax.random.key(0), (-1,)), "shape must be a tuple of non-negative"),
+        (lambda: jt.TwoPoint(0.1).sample(0, (2,)), "key must be a JAX PRNG key"),
+    ],
+)
+def test_model_a_building_blocks_refuse_bad_input(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_building_blocks_of_good_input_agree_with_collide():
+    exact = MODEL.replace(coupling=jt.ExactUnitary(1.0))
+    for delta in (0.1, -0.25):
+        step = jt.collide(MODEL, RHO, delta)
+        closed = A.collide_closed_form(MODEL, RHO, delta)
+        np.testing.assert_allclose(closed.state, step.state, atol=1e-15)
+        np.testing.assert_allclose(closed.energetics.work, step.energetics.work, atol=1e-16)
+        np.testing.assert_allclose(A.collide_generic(MODEL, RHO, delta).system, step.state, atol=1e-14)
+        np.testing.assert_allclose(A.collide_generic(exact, RHO, delta).system, jt.collide(exact, RHO, delta).state)
+    batched = jax.vmap(lambda d: A.collide_closed_form(MODEL, RHO, d).state)(jnp.array([0.1, -0.25]))
+    np.testing.assert_allclose(batched[1], jt.collide(MODEL, RHO, -0.25).state, atol=1e-15)
+    assert jt.Gaussian(0.1).sample(jax.random.key(0), 3).shape == (3,)
+
+
+def test_a_traced_nan_theta_is_stopped_under_validate_always():
+    """β and g0 were stopped by staged checks, θ ran through to a NaN state."""
+    collide = jax.jit(lambda t: jt.collide(MODEL.replace(theta=t), RHO, 0.1).state)
+    with jt.config.override(validate="always"):
+        with pytest.raises(Exception, match="theta must be finite"):
+            jax.block_until_ready(collide(jnp.nan))
+        np.testing.assert_allclose(collide(0.3), jt.collide(MODEL, RHO, 0.1).state, atol=1e-15)
