@@ -92,7 +92,14 @@ def cumulative_integral(values, weights):
 
     Returns:
       (T,), starting at 0.
+
+    Any other shapes are refused (``ValueError`` naming them): 1-d inputs were taken as one interval.
     """
+    shape, w_shape = np.shape(values), np.shape(weights)
+    if len(shape) != 2:
+        raise ValueError(f"values must be (T-1, order), one row of node values per interval; got shape {shape}")
+    if w_shape != shape:
+        raise ValueError(f"weights has shape {w_shape} but values has {shape}: both are (T-1, order)")
     per_interval = jnp.sum(values * weights, axis=-1)
     return jnp.concatenate([jnp.zeros((1,), per_interval.dtype), jnp.cumsum(per_interval)])
 

@@ -498,13 +498,14 @@ def register_checked_dataclass(cls):
     return cls
 
 
-def takes_model(kinds, what: str):
+def takes_model(kinds, what: str, check=None):
     """Decorator of a public function whose first argument ``model`` must be an instance of ``kinds`` (a class, a
     tuple of classes, or a function returning one, for classes defined further down): otherwise a ``TypeError``
     naming ``model``, the function, ``what`` it takes and the type given. A model of another kind failed deep inside
     with ``AttributeError: 'InhomogeneousReservoir' object has no attribute 'species'`` (a model A given to
     ``jt.master_equation_rhs``) or ran into an unrelated shape check. An ``isinstance`` per call: JAX's own rebuilt
-    models (under ``jit``, ``vmap``, ``grad``) are of the same class."""
+    models (under ``jit``, ``vmap``, ``grad``) are of the same class. ``check(model)``, if given, runs next (model
+    B's staged checks of a traced model). One wrapper, one frame: the functions' warnings point at their caller."""
 
     def decorate(fn):
         @functools.wraps(fn)
@@ -513,6 +514,8 @@ def takes_model(kinds, what: str):
             allowed = kinds if isinstance(kinds, (type, tuple)) else kinds()
             if not isinstance(model, allowed):
                 raise TypeError(f"model: {fn.__name__} takes {what}; got {type(model).__name__}")
+            if check is not None:
+                check(model)
             return fn(*args, **kwargs)
 
         return checked

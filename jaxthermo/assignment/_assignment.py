@@ -254,7 +254,8 @@ def refine_times(times, centers, half_width, points: int = 201):
     A NaN or infinite ``half_width`` or centre is refused (``ValueError`` naming it): it used to give
     windows of NaN times that the clipping dropped, so the grid came back unrefined without a word. So are
     ``half_width`` ≤ 0 (a zero width gave ``points`` copies of the centre, one time; a negative one the window
-    of ``|half_width|``) and ``points`` = 1 (the single time c − w, not a window).
+    of ``|half_width|``) and ``points`` = 1 (the single time c − w, not a window), and a centre whose window
+    ``[c − w, c + w]`` misses ``[times[0], times[-1]]`` (``ValueError`` naming ``centers``: nothing to refine there).
     """
     check_untraced(
         "refine_times",
@@ -271,9 +272,14 @@ def refine_times(times, centers, half_width, points: int = 201):
     check_numeric(centers, "centers")
     check_finite(np.asarray(centers, dtype=float), "centers")
     times = np.asarray(times, dtype=float)
-    extra = [
-        np.linspace(c - half_width, c + half_width, points) for c in np.atleast_1d(np.asarray(centers, dtype=float))
-    ]
+    centers = np.atleast_1d(np.asarray(centers, dtype=float))
+    outside = centers[(centers + half_width < times[0]) | (centers - half_width > times[-1])]
+    if outside.size:  # the clipping dropped the whole window: the grid came back unrefined without a word
+        raise ValueError(
+            f"centers: the window [c - {half_width}, c + {half_width}] of c = {outside[:3].tolist()} lies outside "
+            f"the grid's range [{times[0]}, {times[-1]}]"
+        )
+    extra = [np.linspace(c - half_width, c + half_width, points) for c in centers]
     grid = np.concatenate([times, *extra]) if extra else times
     grid = grid[(grid >= times[0]) & (grid <= times[-1])]
     return np.unique(grid)

@@ -115,6 +115,8 @@ class GlobalModel:
                     raise ValueError(f"{name} must be a (d, d) matrix with d >= 1; got shape {np.shape(value)}")
                 check_hermitian(value, name)  # concrete: at once
                 stage_hermitian(value, name)  # traced: staged under validate="always" (a NaN gave NaN heats)
+        if self.drive is not None and not callable(self.drive):  # an int was accepted until energy_assignment
+            raise TypeError(f"drive must be a callable t ↦ V(t) (d_S, d_S), or None; got {type(self.drive).__name__}")
         if self.drive_params is not None:
             if self.drive is None:
                 raise ValueError("drive_params: given without a drive (drive=None)")
@@ -568,8 +570,45 @@ def check_rcond(rcond, ratio: str = "σ_min/σ_max(Φ_t)") -> None:
 
 
 def generator_from_map(phi, phi_dot):
-    """L_t = Φ̇_t Φ_t^{−1} for (n, n) superoperators (a linear solve, no explicit inverse)."""
+    """L_t = Φ̇_t Φ_t^{−1} for (n, n) superoperators (a linear solve, no explicit inverse).
+
+    ``phi`` and ``phi_dot`` are (n, n) matrices of one shape (``ValueError`` naming them), finite when concrete
+    (staged under ``jaxthermo.config.validate == "always"``). Where Φ_t is (nearly) non-invertible,
+    σ_min/σ_max < 10⁻⁸ (raised to 100 ε of its precision), L_t diverges and a ``RuntimeWarning`` is issued, as by
+    :func:`exact_generator` (concrete ``phi`` only): a singular Φ_t returned NaN or inf without a word.
+    """
+    for name, x in (("phi", phi), ("phi_dot", phi_dot)):
+        check_numeric(x, name, real=False)
+        if np.ndim(x) != 2 or np.shape(x)[0] != np.shape(x)[1]:
+            raise ValueError(f"{name} must be a square (n, n) superoperator; got shape {np.shape(x)}")
+    if np.shape(phi_dot) != np.shape(phi):
+        raise ValueError(f"phi_dot has shape {np.shape(phi_dot)} but phi has {np.shape(phi)}: both are (n, n)")
+    check_finite(phi, "phi")
+    check_finite(phi_dot, "phi_dot")
+    phi, phi_dot = jnp.asarray(phi), jnp.asarray(phi_dot)
+    if should_validate(phi) and value_checks_enabled():
+        warn_not_invertible(phi, 1e-8, "phi (Φ_t)")
+    return _generator_from_map(phi, phi_dot)
+
+
+def _generator_from_map(phi, phi_dot):
+    """:func:`generator_from_map` unchecked (inside the functions that report a singular Φ_t themselves)."""
     return jnp.linalg.solve(phi.T, phi_dot.T).T
+
+
+def warn_not_invertible(phi, rcond, what: str, where: str = "") -> None:
+    """``RuntimeWarning`` where a concrete, finite Φ_t has σ_min/σ_max below ``rcond`` (raised to 100 ε of its
+    precision, :func:`resolvable_rcond`): L_t = Φ̇_t Φ_t^{−1} diverges there."""
+    rc = float(inverse_condition(phi))
+    real = jnp.real(phi).dtype
+    threshold = float(resolvable_rcond(rcond, real if jnp.issubdtype(real, jnp.floating) else jnp.float64))
+    if not rc >= threshold:
+        warnings.warn(
+            f"{what} is (nearly) non-invertible{where} (σ_min/σ_max = {rc:.3g} < rcond = {threshold:g}): "
+            "L_t diverges there and the returned generator is dominated by rounding",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 @global_model
@@ -586,16 +625,8 @@ def exact_generator(model: GlobalModel, rho_env, t, *, rcond: float = 1e-8):
     if should_validate(phi):
         if not np.all(np.isfinite(np.asarray(phi))):  # inverse_condition would name its own argument, `matrix`
             raise ValueError(f"t={float(t)!r}: the reduced map Φ_t is not finite there (the phases e^(-iEt) overflow)")
-        rc = float(inverse_condition(phi))
-        threshold = float(resolvable_rcond(rcond, jnp.real(phi).dtype))
-        if not rc >= threshold:
-            warnings.warn(
-                f"Φ_t is (nearly) non-invertible at t = {float(t)!r} (σ_min/σ_max = {rc:.3g} < rcond = {threshold:g}): "
-                "L_t diverges there and the returned generator is dominated by rounding",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-    return generator_from_map(phi, phi_dot)
+        warn_not_invertible(phi, rcond, "Φ_t", f" at t = {float(t)!r}")
+    return _generator_from_map(phi, phi_dot)
 
 
 # MinimalDissipation.non_markovian_intervals: a rate counts as negative below −RATE_ROUNDING·ε·scale/(σ_min/σ_max)
@@ -765,7 +796,7 @@ def _minimal_dissipation_core(model, rho_s0, rho_env, times, trace, rcond, order
         u, u_dot = _propagator_and_derivative(h, w, v, t)
         phi, phi_dot = _map_from_propagator(u, u_dot, rho_env, (d_s, d_e))
         rc = inverse_condition(phi)
-        gen = generator_from_map(phi, phi_dot)
+        gen = _generator_from_map(phi, phi_dot)
         images = map_images(partial(apply_superoperator, gen), d_s, gen.dtype)
         form = canonical_form_of_images(images, d_s, trace, gen.dtype)
         rho = (phi @ rho_s0.reshape(n)).reshape(d_s, d_s)

@@ -24,6 +24,7 @@ from .._qutip import qobj_inputs
 from .._superoperators import superoperator
 from .._validation import check_density_matrix, check_time_grid, error_if, is_concrete, value_checks_enabled
 from ._model import (
+    _thermal_ancilla,
     at_state_precision,
     batch_shapes,
     centered,
@@ -32,7 +33,6 @@ from ._model import (
     require_one_member,
     require_single_species,
     system_state,
-    thermal_ancilla,
 )
 
 
@@ -41,6 +41,11 @@ def coherent_drive(model) -> jnp.ndarray:
     """``G = Tr_A[V (1 ⊗ χ)]`` (d_S, d_S) of one species ([WCCM] eq. (8)); a batch of models is refused."""
     require_single_species(model, "coherent_drive")
     require_one_member(model, "coherent_drive")
+    return _coherent_drive(model)
+
+
+def _coherent_drive(model) -> jnp.ndarray:
+    """:func:`coherent_drive` of one species, unchecked (inside the public functions)."""
     cdt = complex_dtype(model)
     d_s, d_a = model.dims
     v = as_complex(model.V, cdt)
@@ -64,7 +69,7 @@ def _dissipator(model, x):
     cdt = complex_dtype(model)
     d_s, d_a = model.dims
     v = as_complex(model.V, cdt)
-    x = tensor(as_state(x).astype(cdt), thermal_ancilla(model))
+    x = tensor(as_state(x).astype(cdt), _thermal_ancilla(model))
     return -0.5 * partial_trace(commutator(v, commutator(v, x)), (d_s, d_a), 0)
 
 
@@ -72,7 +77,7 @@ def _species_generator(model, rho):
     """The contribution ``−iλ[G, ρ] + D(ρ)`` of one species."""
     cdt = complex_dtype(model)
     lam = as_real(model.lam, cdt).astype(cdt)
-    return -1j * lam * commutator(coherent_drive(model), rho) + _dissipator(model, rho)
+    return -1j * lam * commutator(_coherent_drive(model), rho) + _dissipator(model, rho)
 
 
 @model_b
@@ -342,7 +347,7 @@ def _uniqueness_condition(model, trace_row):
     def hamiltonian_part(x):
         h = as_complex(model.H_S, cdt)
         for sp in model.species:
-            h = h + as_real(sp.lam, cdt).astype(cdt) * coherent_drive(sp)
+            h = h + as_real(sp.lam, cdt).astype(cdt) * _coherent_drive(sp)
         return -1j * commutator(h, as_state(x).astype(cdt))
 
     def dissipative_part(x):

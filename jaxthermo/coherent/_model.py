@@ -27,11 +27,12 @@ from .._validation import (
     check_hermitian,
     check_numeric,
     check_positive_int,
+    check_real_scalar,
     error_if,
     is_concrete,
-    is_numeric_tracer,
     register_checked_dataclass,
     should_validate,
+    stages,
     takes_model,
     value_checks_enabled,
 )
@@ -119,8 +120,14 @@ def one_leaf(value):
     return jnp.asarray(value) if traced else np.asarray(value)
 
 
+# every public function of model B: ``model`` of the right kind, and a traced model checked by
+# check_ancilla_positive (ρ_A ≥ 0, τ > 0; staged under jaxthermo.config.validate == "always"), in one place: a traced
+# λ out of range passed steady_state and the rates. Internal code calls the unchecked helpers (_ancilla_state,
+# _thermal_ancilla, _coherent_drive), so one call stages one check.
 model_b = takes_model(
-    lambda: (CoherentCollisionModel, MultiSpeciesModel), "a model B, jt.CoherentCollisionModel or jt.MultiSpeciesModel"
+    lambda: (CoherentCollisionModel, MultiSpeciesModel),
+    "a model B, jt.CoherentCollisionModel or jt.MultiSpeciesModel",
+    check=lambda model: check_ancilla_positive(model),
 )
 
 
@@ -218,6 +225,11 @@ def thermal_ancilla(model) -> jnp.ndarray:
 
     Of one species (a MultiSpeciesModel: ``ValueError`` naming ``model``)."""
     require_single_species(model, "thermal_ancilla")
+    return _thermal_ancilla(model)
+
+
+def _thermal_ancilla(model) -> jnp.ndarray:
+    """:func:`thermal_ancilla` of one species, unchecked (inside the public functions)."""
     return gibbs_state(as_complex(model.H_A, complex_dtype(model)), model.beta)
 
 
@@ -226,32 +238,41 @@ def ancilla_state(model) -> jnp.ndarray:
     """``ρ_A = ρ_A^th + √τ λ χ`` (d_A, d_A) ([WCCM] eq. (5)) of one model (a batch is refused)."""
     require_single_species(model, "ancilla_state")
     require_one_member(model, "ancilla_state")
+    return _ancilla_state(model)
+
+
+def _ancilla_state(model) -> jnp.ndarray:
+    """:func:`ancilla_state` of one species, unchecked (inside the public functions)."""
     cdt = complex_dtype(model)
     scale = jnp.sqrt(as_real(model.tau, cdt)) * as_real(model.lam, cdt)
-    return thermal_ancilla(model) + scale.astype(cdt) * as_complex(model.chi, cdt)
+    return _thermal_ancilla(model) + scale.astype(cdt) * as_complex(model.chi, cdt)
 
 
 def check_ancilla_positive(model) -> None:
     """Run-time check (``jaxthermo.config.validate == "always"``) that a traced model's ancilla state
     ρ_A = ρ_th + √τ λ χ is positive, i.e. λ lies in :func:`allowed_lambda_range`. Concrete models were
     checked at construction; this covers models built from tracers inside ``jit``/``vmap``/``grad``.
-    Also stages τ > 0. Both tests are NaN-safe: a NaN λ or τ fails them."""
+    Also stages τ > 0 (where τ ≤ 0 only that error is raised). Both tests are NaN-safe: a NaN λ or τ fails them.
+    Every public function of model B calls it (:func:`model_b`); nothing is staged under ``"eager"`` or ``"off"``."""
     for s in model.species:
-        if is_numeric_tracer(s.tau):
-            tau = jax.lax.stop_gradient(jnp.asarray(s.tau))
+        tau = jax.lax.stop_gradient(jnp.asarray(s.tau)) if stages(s.tau) else None
+        if tau is not None:
             error_if(~(tau > 0), "tau must be > 0; got {value}", tau)
-        if any(is_numeric_tracer(getattr(s, f)) for f in ("lam", "chi", "tau", "beta", "H_A")):
+        if stages(*(getattr(s, f) for f in ("lam", "chi", "tau", "beta", "H_A"))):
             # λ against allowed_lambda_range, as validate does: an absolute 1e-10 on ρ_A's smallest eigenvalue let a
             # cold ancilla through with λ 5000 times its limit (p_1 = e^{−40}: ρ_A's eigenvalue p_1 − τλ² ≥ −1e-10)
             cdt = complex_dtype(s)
-            lo, hi = jax.lax.stop_gradient(allowed_lambda_range(s))
+            lo, hi = jax.lax.stop_gradient(_lambda_range_of(s))
             lam = jax.lax.stop_gradient(as_real(s.lam, cdt))
             margin = lambda_margin(cdt)
+            outside = ~((lam <= hi * (1 + margin)) & (lam >= lo * (1 + margin)))
+            if tau is not None:  # a τ ≤ 0 is reported above; its range is NaN
+                outside = outside & (tau > 0)
             error_if(
-                ~((lam <= hi * (1 + margin)) & (lam >= lo * (1 + margin))),
+                outside,
                 "lam: the ancilla state rho_A = rho_th + sqrt(tau) lam chi is not positive semidefinite: "
                 "lam = {value} lies outside its allowed range (allowed_lambda_range)",
-                lam,
+                jnp.broadcast_to(lam, outside.shape),
             )
 
 
@@ -510,6 +531,11 @@ def allowed_lambda_range(model) -> LambdaRange:
     smallest normal number 2.2·10⁻³⁰⁸, χ coupling a level of population ≲ e^{−1417}; docs/coherent.md §1).
     """
     require_single_species(model, "allowed_lambda_range")
+    return _lambda_range_of(model)
+
+
+def _lambda_range_of(model) -> LambdaRange:
+    """:func:`allowed_lambda_range` of one species, unchecked."""
     cdt = complex_dtype(model)
     return _lambda_range(
         as_complex(model.H_A, cdt), as_real(model.beta, cdt), as_complex(model.chi, cdt), as_real(model.tau, cdt)
@@ -549,8 +575,10 @@ def validate(model, atol: float = 1e-10) -> None:
     shapes and the sign of τ are checked:
     Hermiticity, finiteness, χ's zero weight on the energy eigenspaces, the λ range (positivity of
     ρ_A) and the warnings, which need eigendecompositions, are skipped. One species (a MultiSpeciesModel validated
-    its species when they were built)."""
+    its species when they were built). ``atol``: a finite real number >= 0 (``ValueError`` naming it; a NaN let a
+    non-Hermitian H_S pass)."""
     require_single_species(model, "validate")
+    check_tolerance(atol, "atol")
     check_untraced(
         "validate",
         'it checks values. Call it on concrete values, or set jaxthermo.config.validate = "always" for checks '
@@ -616,7 +644,7 @@ def validate(model, atol: float = 1e-10) -> None:
         lam_b, lo_b, hi_b = np.broadcast_arrays(lam, lam_min, lam_max)
         i = np.argmax(np.ravel(bad))
         tau_x = np.asarray(model.tau, dtype=float)[..., None, None]  # ρ_A per batch element
-        rho_a = np.asarray(thermal_ancilla(model)) + np.sqrt(tau_x) * lam[..., None, None] * np.asarray(model.chi)
+        rho_a = np.asarray(_thermal_ancilla(model)) + np.sqrt(tau_x) * lam[..., None, None] * np.asarray(model.chi)
         w = np.linalg.eigvalsh(rho_a)[..., 0]
         wmin = float(np.ravel(np.broadcast_to(w, np.broadcast_shapes(w.shape, bad.shape)))[i]) if w.ndim else float(w)
         lam_i, lo_i, hi_i = (float(np.ravel(x)[i]) for x in (lam_b, lo_b, hi_b))
@@ -649,6 +677,15 @@ def validate(model, atol: float = 1e-10) -> None:
         "the collisions do global work; W = 0 (docs/coherent.md) assumes strict energy conservation",
         rtol,
     )
+
+
+def check_tolerance(atol, name: str) -> None:
+    """A concrete absolute tolerance: a finite real number >= 0 (``TypeError`` for a non-number, ``ValueError`` for
+    another value, both naming ``name``)."""
+    check_numeric(atol, name)
+    check_real_scalar(atol, name)
+    if should_validate(atol) and not np.asarray(atol) >= 0:
+        raise ValueError(f"{name}={atol!r}: must be a finite real number >= 0")
 
 
 def _warn_if_nonzero(x, scale, what, consequence, rtol=1e-8):

@@ -28,11 +28,10 @@ from .._dtypes import as_state
 from .._qutip import qobj_inputs
 from .._validation import check_positive_int
 from ._model import (
+    _ancilla_state,
     _collision_unitary,
-    ancilla_state,
     at_state_precision,
     centered,
-    check_ancilla_positive,
     check_collision_phase,
     complex_dtype,
     model_b,
@@ -73,11 +72,10 @@ def collide(model, rho, n_species: int = 1) -> CoherentCollision:
 
 def collision_inputs(model, rho, function: str, n_species=1):
     """``(ρ_S, m)`` of a one-species collision function, checked: one species, m a positive integer,
-    ρ_S a (batch of) density matrices of dimension d_S, ρ_A positive."""
+    ρ_S a (batch of) density matrices of dimension d_S (ρ_A ≥ 0 is checked by ``model_b``)."""
     require_single_species(model, function)
     n_species = check_positive_int(n_species, "n_species")
     rho = system_state(model, rho, function)
-    check_ancilla_positive(model)
     check_collision_phase(model, n_species)
     return rho, n_species
 
@@ -88,7 +86,7 @@ def _collide(model, rho, n_species: int = 1) -> CoherentCollision:
     rho = as_state(rho).astype(complex_dtype(model))
     # energetics are expectations of traceless differences: H − (Tr H/d)·1 gives them without an offset's rounding
     u = _collision_unitary(model, n_species)
-    res = collide_unitary(rho, ancilla_state(model), u, centered(model.H_S), centered(model.H_A))
+    res = collide_unitary(rho, _ancilla_state(model), u, centered(model.H_S), centered(model.H_A))
     return CoherentCollision(*res)
 
 
@@ -132,7 +130,6 @@ def cycle(model, rho) -> CoherentCollision:
     """
     model = at_state_precision(model, rho)
     rho = system_state(model, rho, "cycle")
-    check_ancilla_positive(model)
     for s in model.species:
         check_collision_phase(s, len(model.species))
     return _cycle(model, rho)
@@ -212,7 +209,6 @@ def stroboscopic_trajectory(
         raise TypeError("stroboscopic_trajectory() missing the number of collisions n_steps")
     model = at_state_precision(model, rho0)
     system_state(model, rho0, "stroboscopic_trajectory", "rho0")
-    check_ancilla_positive(model)
     for s in model.species:
         check_collision_phase(s, len(model.species))
     n_steps = check_positive_int(n_steps, "n_steps")

@@ -34,14 +34,13 @@ from .._information import (
 from .._qudit import commutator, dagger, expectation, gibbs_populations
 from .._qutip import qobj_inputs
 from .._validation import is_concrete, value_checks_enabled
-from ._master import _dissipator, _master_equation_rhs, _species_generator, coherent_drive
+from ._master import _coherent_drive, _dissipator, _master_equation_rhs, _species_generator
 from ._model import (
+    _ancilla_state,
     _pinching_parts,
-    ancilla_state,
     at_state_precision,
     centered,
     centered_eigh,
-    check_ancilla_positive,
     check_collision_phase,
     complex_dtype,
     energy_coherence,
@@ -68,7 +67,7 @@ def _h_s(model, cdt):
 def _coherent_work(s, rho):
     cdt = complex_dtype(s)
     lam = as_real(s.lam, cdt)
-    return lam * expectation(1j * commutator(coherent_drive(s), _h_s(s, cdt)), rho.astype(cdt))
+    return lam * expectation(1j * commutator(_coherent_drive(s), _h_s(s, cdt)), rho.astype(cdt))
 
 
 def _incoherent_heat(s, rho):
@@ -311,7 +310,6 @@ def cycle_thermodynamics(model, rho) -> CollisionThermodynamics:
     """
     model = at_state_precision(model, rho)
     rho = system_state(model, rho, "cycle_thermodynamics")
-    check_ancilla_positive(model)
     for s in model.species:
         check_collision_phase(s, len(model.species))
     out, eta = _cycle_thermodynamics(model, rho)
@@ -377,7 +375,7 @@ def _collision_thermodynamics(model, rho, n_species: int):
     cdt = complex_dtype(model)
     beta = as_real(model.beta, cdt)
     c = _collide(model, rho, n_species)
-    rho_a = ancilla_state(model)
+    rho_a = _ancilla_state(model)
     info = mutual_information(c.joint, model.dims)
     s_amp = jnp.sqrt(as_real(model.tau, cdt)) * as_real(model.lam, cdt)
     h_a, chi = as_complex(model.H_A, cdt), as_complex(model.chi, cdt)
