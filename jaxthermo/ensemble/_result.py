@@ -36,7 +36,9 @@ class EnsembleResult(MeansOverConfigurations):
     (N+1, n_alpha), the frozen-configuration average of D_α(ρ_{S|r}‖τ_S);
     ``mean_state_divergence`` (N+1, n_alpha), D_α(ρ̄_r‖τ_S) of the mean state;
     ``mean_state_trace_distance`` (N+1,), D(ρ̄_r, τ̄) to the averaged reservoir state, and
-    ``mean_state_thermal_trace_distance`` (N+1,), D(ρ̄_r, τ_S). Histograms with stated bins:
+    ``mean_state_thermal_trace_distance`` (N+1,), D(ρ̄_r, τ_S); ``averaged_reservoir_state`` τ̄ (d, d) in the
+    dtype of ``mean_state`` (complex, as ρ0 is complex inside the engine; ``jt.averaged_reservoir_state`` returns
+    the same matrix real, and results files keep its ``_real``/``_imag`` parts). Histograms with stated bins:
     ``work_histogram`` of W_N, ``collision_work_histogram`` of every single-collision W_r
     (:class:`~jaxthermo.Histogram`: ``counts``, ``underflow``, ``overflow``; ``density`` and ``stderr`` arrays).
     Variances are unbiased sample variances (divide by n − 1), NaN for a single configuration (and so
