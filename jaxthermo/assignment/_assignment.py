@@ -183,9 +183,10 @@ def warn_quadrature_error(
     defaults word it for Q^md; ``what``, ``name`` (the tolerance's parameter) and ``remedy`` word it for
     another estimate (the RK4 error of a driven ``energy_assignment``, docs/assignment.md §7).
 
-    Without ``quadrature_tol``, ``values`` (the results the estimate is for, e.g. Q^md and ΔU^md) set one: a
-    tenth of their largest magnitude plus √ε. An estimate above it means the result has no reliable
-    digit, which is never silent: a singular point of Φ_t between samples where det Φ_t keeps its sign (two
+    Without ``quadrature_tol``, ``values`` (the result the estimate is for, Q^md) set one: a tenth of its
+    largest magnitude plus √ε. An estimate above it means the result has no reliable digit, which is never
+    silent (ΔU^md was in the scale too, and a |ΔU^md| = 9.2 let Q^md = 4.1 with an estimate of 0.65, truly 0.28
+    off, through without a word): a singular point of Φ_t between samples where det Φ_t keeps its sign (two
     singular values vanishing together) gave Q^md(3) = −36.9, −8.9, 21.7, −21.0 on 7 to 6001 grid points, with
     ``singular`` all False and no word (docs/assignment.md §3)."""
     implicit = quadrature_tol is None

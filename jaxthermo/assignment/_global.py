@@ -768,7 +768,7 @@ def minimal_dissipation(
         result.quadrature_error,
         result.times,
         quadrature_tol,
-        values=(result.assignment.heat, result.assignment.energy_change),
+        values=result.assignment.heat,
     )
     return result
 

@@ -548,7 +548,7 @@ def quadratic_energetics(
         result.quadrature_error,
         result.times,
         quadrature_tol,
-        values=(result.minimal_dissipation.heat, result.minimal_dissipation.energy_change),
+        values=result.minimal_dissipation.heat,
     )
     return result
 
