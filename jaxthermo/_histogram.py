@@ -67,8 +67,8 @@ class Histogram:
             lo_hi = np.asarray(range, dtype=float) if np.ndim(range) == 1 and len(range) == 2 else None
             if lo_hi is None or not np.all(np.isfinite(lo_hi)) or not lo_hi[0] < lo_hi[1]:
                 raise ValueError(f"{range_name}={range!r}: must be (lo, hi) with finite lo < hi")
-        elif values.size and np.any(np.isnan(values)):
-            raise ValueError(f"values hold NaN: give {range_name}=(lo, hi) (no range can be found from NaN)")
+        elif values.size and not np.all(np.isfinite(values)):  # ±inf failed in NumPy ("range ... is not finite")
+            raise ValueError(f"values hold NaN or ±inf: give {range_name}=(lo, hi) (no range can be found from them)")
         counts, edges = np.histogram(values, bins=bins, range=range)
         underflow = int(np.sum(values < edges[0]))
         return cls(edges, counts, underflow, int(values.size - np.sum(counts) - underflow))

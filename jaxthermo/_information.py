@@ -59,6 +59,12 @@ def _states(rho, sigma):
     failed inside JAX as an einsum label or broadcasting error)."""
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
     _same_dimension(rho, sigma, "rho", "sigma")
+    try:  # batches that do not broadcast failed as "sub got incompatible shapes for broadcasting"
+        np.broadcast_shapes(np.shape(rho)[:-2], np.shape(sigma)[:-2])
+    except ValueError:
+        raise ValueError(
+            f"rho and sigma: batch shapes {np.shape(rho)[:-2]} and {np.shape(sigma)[:-2]} do not broadcast"
+        ) from None
     return rho, sigma
 
 

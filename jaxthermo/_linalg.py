@@ -20,6 +20,8 @@ from ._validation import check_finite, check_hermitian, is_concrete
 @qobj_inputs("a")
 def dagger(a) -> jnp.ndarray:
     """Conjugate transpose of the last two axes."""
+    if np.ndim(a) < 2:  # "index -2 is out of bounds"
+        raise ValueError(f"dagger: a must have shape (..., m, n); got {np.shape(a)}")
     return jnp.conj(jnp.swapaxes(a, -1, -2))
 
 

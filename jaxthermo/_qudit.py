@@ -167,6 +167,11 @@ def tensor(*ops) -> jnp.ndarray:
     for k, op in enumerate(ops):
         if np.ndim(op) < 2:
             raise ValueError(f"tensor: operator {k} must have shape (..., m, n); got {np.shape(op)}")
+    try:  # a (3, 2, 2) against a (4, 2, 2) failed as "mul got incompatible shapes for broadcasting"
+        np.broadcast_shapes(*(np.shape(op)[:-2] for op in ops))
+    except ValueError:
+        shapes = ", ".join(str(np.shape(op)[:-2]) for op in ops)
+        raise ValueError(f"tensor: the operators' batch shapes {shapes} do not broadcast") from None
     out = jnp.asarray(ops[0])
     for op in ops[1:]:
         op = jnp.asarray(op)
@@ -278,6 +283,8 @@ def dephase(rho) -> jnp.ndarray:
 @qobj_inputs("rho")
 def populations(rho) -> jnp.ndarray:
     """Real diagonal of a (..., d, d) state, shape (..., d)."""
+    if np.ndim(rho) < 2:  # "diagonal requires an array of at least two dimensions"
+        raise ValueError(f"rho must have shape (..., d, d); got {np.shape(rho)}")
     return jnp.real(jnp.diagonal(jnp.asarray(rho), axis1=-2, axis2=-1))
 
 

@@ -148,6 +148,46 @@ def test_a_traced_nan_theta_is_stopped_under_validate_always():
     """β and g0 were stopped by staged checks, θ ran through to a NaN state."""
     collide = jax.jit(lambda t: jt.collide(MODEL.replace(theta=t), RHO, 0.1).state)
     with jt.config.override(validate="always"):
-        with pytest.raises(Exception, match="theta must be finite"):
+        with pytest.raises(Exception, match="model.theta must be finite"):
             jax.block_until_ready(collide(jnp.nan))
         np.testing.assert_allclose(collide(0.3), jt.collide(MODEL, RHO, 0.1).state, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: jt.trace_distance(jnp.stack([RHO] * 3), jnp.stack([RHO] * 2)), ValueError, r"batch shapes \(3,\)"),
+        (lambda: jt.tensor(jnp.ones((3, 2, 2)), jnp.ones((4, 2, 2))), ValueError, "batch shapes .* do not broadcast"),
+        (lambda: jt.populations(jnp.ones(2)), ValueError, r"rho must have shape \(\.\.\., d, d\)"),
+        (lambda: jt.dagger(jnp.ones(2)), ValueError, r"dagger: a must have shape"),
+        (lambda: jt.load_result(3), TypeError, "path must be a file path"),
+        (lambda: jt.Histogram.from_samples(jnp.array([0.1, jnp.inf, 0.3]), bins=4), ValueError, "NaN or ±inf"),
+        (
+            lambda: jt.frozen_vs_averaged_divergence(
+                MODEL.replace(distribution=jt.Gaussian(0.1)), RHO, jax.random.key(0), 8, 3, ()
+            ),
+            ValueError,
+            "alphas: give at least one",
+        ),
+        (
+            lambda: jt.frozen_ensemble_mean(
+                MODEL.replace(distribution=jt.Gaussian(0.1)), RHO, jax.random.key(0), 8, 3, observable=3
+            ),
+            TypeError,
+            "observable must be a function",
+        ),
+    ],
+)
+def test_shape_and_argument_errors_name_the_parameter(call, error, match):
+    """Each failed inside JAX or NumPy ("sub got incompatible shapes for broadcasting", "diagonal requires an array
+    of at least two dimensions", "expected str, bytes or os.PathLike object", "need at least one array to stack")."""
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_broadcasting_batches_still_work():
+    batch = jnp.stack([RHO, jnp.eye(2) / 2, jnp.diag(jnp.array([0.9, 0.1]))])
+    np.testing.assert_allclose(jt.trace_distance(batch, RHO), [0.0, 0.1, 0.3], atol=1e-15)
+    np.testing.assert_allclose(jt.tensor(batch, jnp.eye(2))[2], np.kron(np.diag([0.9, 0.1]), np.eye(2)), atol=0)
+    hist = jt.Histogram.from_samples(jnp.array([0.1, jnp.inf, 0.3]), bins=4, range=(0.0, 1.0))
+    assert (int(np.sum(hist.counts)), hist.underflow, hist.overflow) == (2, 0, 1)

@@ -238,6 +238,8 @@ def _save(path, kind, arrays, name):
 
 
 def _load(path, kind, name):
+    if not isinstance(path, (str, os.PathLike)):  # failed as "expected str, bytes or os.PathLike object, not int"
+        raise TypeError(f"{name} must be a file path (str or os.PathLike); got {type(path).__name__}")
     path = result_path(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{name}={path!r}: no such file")

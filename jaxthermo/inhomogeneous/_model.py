@@ -171,7 +171,9 @@ class InhomogeneousReservoir:
             check_numeric(value, name)
             if should_validate(value):
                 _check_parameter_shape(value, name)
-            check_finite(value, name)  # traced: staged under validate="always" (a NaN θ ran through)
+                check_finite(value, name)
+            else:  # traced: staged under validate="always" (a NaN θ ran through)
+                check_finite(value, f"model.{name}")
         check_representable(self)
         _warn_outside_assumptions(self)
 
