@@ -144,6 +144,8 @@ def hermitian_function(f, a):
     not finite or not Hermitian raises ``ValueError`` naming ``a`` (``eigh`` reads one triangle: [[0, 1],
     [0, 0]] gave f of [[0, 1], [1, 0]] without a word).
     """
+    if not callable(f):  # "'int' object is not callable" inside eigh's custom JVP
+        raise TypeError(f"f must be an elementwise function of the eigenvalues; got {type(f).__name__}")
     check_hermitian(a, "a")
     return hermitian_function_of(_ignoring_parameters(f), a, ())
 

@@ -41,6 +41,10 @@ def superoperator(linear_map: Callable, d: int, dtype=jnp.complex128) -> jnp.nda
     d = check_integer(d, "d", minimum=1)  # d = 0 gave an empty (0, 0) matrix, d = 2.0 a TypeError from reshape
     dtype = check_inexact_dtype(dtype)  # int32: S of x ↦ x/2 was all zeros
     images = jax.vmap(jax.vmap(linear_map))(matrix_units(d, dtype))
+    if np.shape(images) != (d, d, d, d):  # "cannot reshape array of shape (2, 2, 2) into shape (4, 4)"
+        raise ValueError(
+            f"linear_map must map a ({d}, {d}) matrix to a ({d}, {d}) matrix; an image has shape {np.shape(images)[2:]}"
+        )
     check_real_cast(images, dtype, "linear_map's images")  # dtype=float64 and x ↦ −i[H, x] gave the zero matrix
     return images.astype(dtype).reshape(d * d, d * d).T
 

@@ -191,3 +191,17 @@ def test_broadcasting_batches_still_work():
     np.testing.assert_allclose(jt.tensor(batch, jnp.eye(2))[2], np.kron(np.diag([0.9, 0.1]), np.eye(2)), atol=0)
     hist = jt.Histogram.from_samples(jnp.array([0.1, jnp.inf, 0.3]), bins=4, range=(0.0, 1.0))
     assert (int(np.sum(hist.counts)), hist.underflow, hist.overflow) == (2, 0, 1)
+
+
+def test_callables_and_superoperator_images_are_named():
+    """ "'int' object is not callable" and "cannot reshape array of shape (2, 2, 2) into shape (4, 4)" before."""
+    with pytest.raises(TypeError, match="f must be an elementwise function"):
+        jt.hermitian_function(3, jnp.eye(2))
+    with pytest.raises(TypeError, match="pdf must be the density"):
+        A.quadratic_density(A.quadratic_coefficients(MODEL, RHO), 3, 0.1)
+    with pytest.raises(ValueError, match=r"linear_map must map a \(2, 2\) matrix to a \(2, 2\) matrix.*\(2,\)"):
+        jt.superoperator(lambda x: x[0], 2)
+    h = np.diag([0.0, 1.0])  # good input: −i[H, ·] is −i(H ⊗ 1 − 1 ⊗ Hᵀ) in row-major vec
+    expected = -1j * (np.kron(h, np.eye(2)) - np.kron(np.eye(2), h.T))
+    np.testing.assert_allclose(jt.superoperator(lambda x: -1j * (h @ x - x @ h), 2), expected, atol=0)
+    np.testing.assert_allclose(jt.hermitian_function(jnp.exp, jnp.diag(jnp.array([0.0, 1.0]))), np.diag([1, np.e]))

@@ -75,6 +75,8 @@ def quadratic_coefficients(model: InhomogeneousReservoir, rho, quantity: str = "
 
 def quadratic_density(coeffs: Quadratic, pdf, y):
     """Density of y = Aδ² + Bδ + C for δ with density ``pdf``: ``Σ_± pdf(δ±)/√D``, zero off support."""
+    if not callable(pdf):  # "'int' object is not callable"
+        raise TypeError(f"pdf must be the density G(δ), a function; got {type(pdf).__name__}")
     a, b, c = coeffs
     check_finite(y, "y")  # concrete: at once; traced: staged under validate="always"
     y = jnp.asarray(y)
