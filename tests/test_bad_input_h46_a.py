@@ -2,8 +2,6 @@
 (a NaN population gave a finite negative Rényi divergence, a user law with a NaN scale NaN means, a (2,) δ a
 "state" with an imaginary diagonal), and give the same results as before for good input."""
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,6 +9,7 @@ import pytest
 from scipy import integrate
 
 import jaxthermo as jt
+from tests.inhomogeneous.helpers import Laplace
 
 A = jt.inhomogeneous
 RHO = jnp.diag(jnp.array([0.6, 0.4]))
@@ -48,27 +47,6 @@ def test_renyi_divergence_log_of_good_input_is_the_divergence():
     np.testing.assert_allclose(
         jt.renyi_divergence_log(jnp.asarray(p), jnp.log(jnp.asarray(q)), 2.0), np.log(np.sum(p**2 / q)), rtol=1e-14
     )
-
-
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class Laplace(jt.Distribution):
-    """The user law of jaxthermo.Distribution's docstring."""
-
-    scale: float
-
-    def sample(self, key, shape=(), dtype=None):
-        dtype = dtype or jnp.float64
-        return jnp.asarray(self.scale).astype(dtype) * jax.random.laplace(key, shape, dtype)
-
-    def expectation(self, f, n_nodes=None, kink_at_zero=False):
-        x = np.linspace(-40.0, 40.0, 8001)
-        w = np.exp(-np.abs(x)) / 2 * (x[1] - x[0])
-        return self.weighted_sum(w, f(jnp.asarray(self.scale) * x))
-
-    @property
-    def variance(self):
-        return 2 * jnp.asarray(self.scale) ** 2
 
 
 class NotAPytree(jt.Distribution):
