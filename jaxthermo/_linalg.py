@@ -14,7 +14,7 @@ import numpy as np
 from jax.scipy.linalg import expm as _scipy_expm
 
 from ._qutip import qobj_inputs
-from ._validation import check_finite, check_hermitian, is_concrete
+from ._validation import check_callable, check_finite, check_hermitian, is_concrete
 
 
 @qobj_inputs("a")
@@ -144,8 +144,7 @@ def hermitian_function(f, a):
     not finite or not Hermitian raises ``ValueError`` naming ``a`` (``eigh`` reads one triangle: [[0, 1],
     [0, 0]] gave f of [[0, 1], [1, 0]] without a word).
     """
-    if not callable(f):  # "'int' object is not callable" inside eigh's custom JVP
-        raise TypeError(f"f must be an elementwise function of the eigenvalues; got {type(f).__name__}")
+    check_callable(f, "f", "an elementwise function of the eigenvalues")  # failed inside eigh's custom JVP
     check_hermitian(a, "a")
     return hermitian_function_of(_ignoring_parameters(f), a, ())
 
@@ -187,7 +186,11 @@ def inverse_condition(matrix):
 
     A concrete matrix with NaN or infinite entries is refused (``ValueError`` naming ``matrix``); a traced one
     gives NaN there, which callers must read as "not invertible" (``~(rc >= rcond)``, never ``rc < rcond``,
-    which is False for NaN). The zero matrix (singular) gives 0; it used to give 0/0 = NaN."""
+    which is False for NaN). The zero matrix (singular) gives 0; a matrix that is not square, or is empty, is
+    refused (``ValueError`` naming ``matrix``)."""
+    shape = np.shape(matrix)
+    if len(shape) < 2 or shape[-1] != shape[-2] or shape[-1] == 0:  # (0, 0) raised an IndexError
+        raise ValueError(f"matrix must be (..., n, n) with n >= 1; got shape {shape}")
     if is_concrete(matrix):  # traced: NaN, read by the caller's check
         check_finite(matrix, "matrix")
     s = jnp.linalg.svd(matrix, compute_uv=False)

@@ -390,6 +390,13 @@ def check_log_populations(log_p, name: str, atol: float = 1e-8) -> None:
         raise ValueError(f"{name} must be normalised, sum_j exp({name}_j) = 1; got {np.ravel(total)[:3].tolist()}")
 
 
+def check_callable(f, name: str, expected: str) -> None:
+    """Raise ``TypeError`` naming ``name`` unless ``f`` is callable (JAX's own "'int' object is not callable"
+    named no parameter); ``expected`` says what the function maps, e.g. "a function of the eigenvalues"."""
+    if not callable(f):
+        raise TypeError(f"{name} must be {expected}; got {type(f).__name__}")
+
+
 def check_numeric(x, name: str, *, real: bool = True) -> None:
     """Raise ``TypeError`` naming ``name`` unless ``x`` is a number or numeric array (a tracer passes).
 

@@ -25,7 +25,7 @@ from .._deprecation import warn_deprecated
 from .._dtypes import as_state, real_dtype, real_dtype_for
 from .._information import divergences_to_thermal
 from .._qudit import has_coherences
-from .._validation import check_density_matrix, check_key, check_orders, check_positive_int, is_concrete
+from .._validation import check_callable, check_density_matrix, check_key, check_orders, check_positive_int, is_concrete
 from ..inhomogeneous import (
     InhomogeneousReservoir,
     Trajectory,
@@ -75,8 +75,7 @@ def frozen_ensemble_mean(
     key, n, N, observable).mean)``, then ``f(model.replace(beta=b))`` (2.7 s, then 1 ms per point
     on 2 cores for 1000 configurations × 20 collisions, against 1.5–2.5 s per eager call).
     """
-    if not callable(observable):  # failed inside the scan as "'int' object is not callable"
-        raise TypeError(f"observable must be a function of the trajectory; got {type(observable).__name__}")
+    check_callable(observable, "observable", "a function of the trajectory")  # failed inside the scan
     return _frozen_mean(
         model, rho0, key, n_configs, n_steps, _OfTrajectory(observable), chunk_size, distribution, draw_dtype
     )

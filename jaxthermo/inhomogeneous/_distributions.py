@@ -30,6 +30,7 @@ from .._dtypes import float_dtype_of, real_dtype
 from .._elementary import standard_normal, standard_normal_columns
 from .._quadrature import gauss_hermite_normal, gauss_legendre, split_gauss_legendre, stepped_gauss_legendre
 from .._validation import (
+    check_callable,
     check_finite,
     check_key,
     check_nonnegative,
@@ -55,6 +56,13 @@ def _weighted_sum(weights, values):
         return jnp.sum(w * v, axis=0)
 
     return jax.tree_util.tree_map(one, values)
+
+
+def _integrate(weights, f, nodes):
+    """``Σ_n w_n f(x_n)`` for the built-in laws' rules; ``f`` is checked first (an int failed as "'int' object
+    is not callable", naming no parameter)."""
+    check_callable(f, "f", "a function of the (n,) nodes of δ returning a pytree of (n, ...) arrays")
+    return _weighted_sum(weights, f(nodes))
 
 
 class Distribution(abc.ABC):
@@ -204,7 +212,7 @@ class Gaussian(Distribution):
         else:
             x, w = gauss_hermite_normal(n_nodes)
         nodes = sigma.astype(dtype) * jnp.asarray(x, dtype)
-        return _weighted_sum(jnp.asarray(w, dtype), f(nodes))
+        return _integrate(jnp.asarray(w, dtype), f, nodes)
 
     def expectation_with_step(
         self, f, center, reach, n_panels: int, n_nodes=None, kink_at_zero: bool = False, kinks=None, growth=None
@@ -227,7 +235,7 @@ class Gaussian(Distribution):
         z, w = _standardised_step_rule(
             sigma, center, reach, n_panels, _nodes(n_nodes), _GAUSSIAN_CUT, kink_at_zero, kinks, far
         )
-        return _weighted_sum(w * jnp.exp(-0.5 * z * z) / math.sqrt(2 * math.pi), f(sigma * z))
+        return _integrate(w * jnp.exp(-0.5 * z * z) / math.sqrt(2 * math.pi), f, sigma * z)
 
     def pdf(self, delta):
         """The density; at σ = 0, a point mass at δ = 0: +inf there and 0 elsewhere (as for
@@ -269,7 +277,7 @@ class Uniform(Distribution):
         width = jnp.asarray(self.width)
         dtype = float_dtype_of(width)
         nodes = 0.5 * width.astype(dtype) * jnp.asarray(x, dtype)
-        return _weighted_sum(jnp.asarray(0.5 * w, dtype), f(nodes))
+        return _integrate(jnp.asarray(0.5 * w, dtype), f, nodes)
 
     def expectation_with_step(
         self, f, center, reach, n_panels: int, n_nodes=None, kink_at_zero: bool = False, kinks=None, growth=None
@@ -277,7 +285,7 @@ class Uniform(Distribution):
         width = jnp.asarray(self.width)  # bounded support: growth needs no wider rule
         width = width.astype(float_dtype_of(width))
         u, w = _standardised_step_rule(width, center, reach, n_panels, _nodes(n_nodes), 0.5, kink_at_zero, kinks)
-        return _weighted_sum(w, f(width * u))
+        return _integrate(w, f, width * u)
 
     def pdf(self, delta):
         width = jnp.asarray(self.width)
@@ -312,7 +320,7 @@ class TwoPoint(Distribution):
         delta = jnp.asarray(self.delta)
         dtype = float_dtype_of(delta)
         nodes = jnp.stack([-delta, delta]).astype(dtype)
-        return _weighted_sum(jnp.asarray([0.5, 0.5], dtype), f(nodes))
+        return _integrate(jnp.asarray([0.5, 0.5], dtype), f, nodes)
 
     @property
     def variance(self):
@@ -349,7 +357,7 @@ class Empirical(Distribution):
         samples = jnp.asarray(self.samples)
         dtype = float_dtype_of(samples)
         n = samples.shape[0]
-        return _weighted_sum(jnp.full((n,), 1.0 / n, dtype), f(samples.astype(dtype)))
+        return _integrate(jnp.full((n,), 1.0 / n, dtype), f, samples.astype(dtype))
 
     @property
     def variance(self):

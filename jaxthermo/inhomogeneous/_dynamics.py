@@ -187,7 +187,7 @@ def partial_swap_update(rho, q, theta):
     check_density_matrix(rho, "rho", dim=int(np.shape(q)[-1]) if np.ndim(q) == 1 else None)
     check_numeric(theta, "theta")
     check_finite(theta, "theta")
-    return _partial_swap(rho, q, theta, source=True)
+    return _partial_swap(as_state(rho), q, theta, source=True)  # an integer ρ failed in lax.complex
 
 
 def _partial_swap(rho, q, theta, source: bool):

@@ -30,7 +30,7 @@ from .._dtypes import as_state, cast_floats, real_dtype, real_dtype_for
 from .._histogram import Histogram
 from .._host import check_untraced
 from .._qudit import populations
-from .._validation import check_finite, check_key, check_positive_int, is_concrete, should_validate
+from .._validation import check_callable, check_finite, check_key, check_positive_int, is_concrete, should_validate
 from ._analytics import distribution_of, population_derivatives
 from ._dynamics import _check_trajectory_coupling, _collide, _require_scalar_theta, _validate
 from ._model import InhomogeneousReservoir, model_a, reservoir_populations
@@ -75,8 +75,7 @@ def quadratic_coefficients(model: InhomogeneousReservoir, rho, quantity: str = "
 
 def quadratic_density(coeffs: Quadratic, pdf, y):
     """Density of y = Aδ² + Bδ + C for δ with density ``pdf``: ``Σ_± pdf(δ±)/√D``, zero off support."""
-    if not callable(pdf):  # "'int' object is not callable"
-        raise TypeError(f"pdf must be the density G(δ), a function; got {type(pdf).__name__}")
+    check_callable(pdf, "pdf", "the density G(δ), a function")
     a, b, c = coeffs
     check_finite(y, "y")  # concrete: at once; traced: staged under validate="always"
     y = jnp.asarray(y)
