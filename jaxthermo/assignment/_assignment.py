@@ -252,10 +252,9 @@ def refine_times(times, centers, half_width, points: int = 201):
     Returns:
       sorted unique NumPy array, clipped to ``[times[0], times[-1]]``.
 
-    A NaN or infinite ``half_width`` or centre is refused (``ValueError`` naming it): it used to give
-    windows of NaN times that the clipping dropped, so the grid came back unrefined without a word. So are
-    ``half_width`` ≤ 0 (a zero width gave ``points`` copies of the centre, one time; a negative one the window
-    of ``|half_width|``) and ``points`` = 1 (the single time c − w, not a window), and a centre whose window
+    A NaN or infinite ``half_width`` or centre is refused (``ValueError`` naming it; its window would be
+    dropped by the clipping, leaving the grid unrefined). So are ``half_width`` ≤ 0 and ``points`` = 1 (not a
+    window), and a centre whose window
     ``[c − w, c + w]`` misses ``[times[0], times[-1]]`` (``ValueError`` naming ``centers``: nothing to refine there).
     """
     check_untraced(

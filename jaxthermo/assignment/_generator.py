@@ -182,7 +182,7 @@ def canonical_hamiltonian(generator: Callable, d: int, trace=0.0) -> jnp.ndarray
       d: Hilbert-space dimension.
       trace: finite real scalar, the trace given to K (``ValueError`` otherwise). Its dtype sets the
         precision of K; a Python number (the default) takes the generator's: complex64 for a
-        generator that keeps a complex64 matrix complex64 (it used to give complex128).
+        generator that keeps a complex64 matrix complex64.
 
     Example:
       >>> h = jnp.array([[1.0, 0.5], [0.5, -0.3]])
@@ -306,8 +306,8 @@ def non_markovian_intervals(times, rates, tol=1e-9) -> list[TimeInterval]:
     Args:
       times: (T,) non-decreasing, ≥ 0.
       rates: (T, m) canonical rates γ_k(t), real; NaN is refused (``ValueError`` naming ``rates`` and
-        the times): an undefined rate (L_t does not exist where Φ_t is singular) is neither sign, and it
-        used to be skipped as if Markovian. :attr:`MinimalDissipation.non_markovian_intervals` handles
+        the times): an undefined rate (L_t does not exist where Φ_t is singular) is neither sign, so it
+        cannot be counted as Markovian. :attr:`MinimalDissipation.non_markovian_intervals` handles
         the singular times of its own rates.
       tol: finite, ≥ 0.
 

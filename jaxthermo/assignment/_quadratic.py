@@ -374,8 +374,8 @@ class QuadraticEnergetics(NamedTuple):
     def peak_times(self) -> np.ndarray:
         """Times where K_S peaks, sorted: where G(t) is (nearly) singular (``singular``, ``singular_nodes``) and the
         grid's interior local minima of σ_min(G), as :attr:`MinimalDissipation.peak_times` (docs/assignment.md §5).
-        The flagged nodes used to be left out: a zero of G in the first or last interval, or between two samples
-        with no interior minimum on the grid, was named by the warning but not here, so ``refine_times`` skipped it."""
+        A zero of G in the first or last interval, or between two samples with no interior minimum on the grid,
+        is here through its flagged node, so ``refine_times`` refines every time the warning names."""
         grid = np.asarray(self.times)[np.asarray(self.singular)]
         nodes = np.asarray(self.nodes)[np.asarray(self.singular_nodes)]
         near = local_minimum_times(self.times, self.sigma_min)

@@ -198,7 +198,7 @@ def frozen_vs_averaged_divergence(
     """Frozen-configuration average of D_α(ρ_{S|r}(δ_N)‖τ_S) vs D_α of ρ̄_{S|r} ([ATO19] §VI).
 
     ``quantum``: the quantum divergences (docs/information.md), by default for a ρ0 with coherences,
-    as :func:`jaxthermo.ensemble` does (a coherent ρ0 used to get the divergences of its populations).
+    as :func:`jaxthermo.ensemble` does.
     """
     if quantum is None:
         quantum = _has_coherences(rho0)
