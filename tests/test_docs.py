@@ -13,7 +13,7 @@ import jaxthermo
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+PAGES = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted(DOCS.glob("*.md"))]
 SUBPACKAGES = ("inhomogeneous", "coherent", "assignment", "ensemble")
 
 # Citations in code that point at a section that does not exist; reported to the owners of those

@@ -735,8 +735,8 @@ def minimal_dissipation(
       rcond: threshold on σ_min(Φ_t)/σ_max(Φ_t), a finite number in (0, 1); at least 100 ε of the run's precision is
         used (1.2e-5 in float32, where σ_min/σ_max is rounding below ≈ 1e-7; docs/assignment.md §3).
       trace: Tr K_S, a finite real scalar (default Tr H_S).
-      quadrature_tol: None (default: warn only where the estimate exceeds a tenth of the largest |Q^md|,
-        |ΔU^md|: no reliable digit, docs/assignment.md §3) or a finite number > 0: warn when ``quadrature_error``
+      quadrature_tol: None (default: warn only where the estimate exceeds a tenth of the largest |Q^md|
+        plus √ε: no reliable digit, docs/assignment.md §3) or a finite number > 0: warn when ``quadrature_error``
         exceeds it anywhere on the grid.
       estimate_error: False skips the check rule (``order`` instead of ``2·order + 1`` evaluations per
         interval, for sweeps where speed matters); ``quadrature_error`` is then NaN.

@@ -525,8 +525,8 @@ def quadratic_energetics(
       rcond: threshold on σ_min(G(t)) (G is a contraction, σ_max ≤ 1), a finite number in (0, 1); at least 100 ε of the
         run's precision is used (1.2e-5 in float32, where σ_min(G) of 60 + 60 modes came out 1.2e-6 at a zero).
       batch_size: times evaluated together (memory/speed trade-off; 1 evaluates them one by one).
-      quadrature_tol: None (default: warn only where the estimate exceeds a tenth of the largest |Q^md|,
-        |ΔU^md|: no reliable digit, docs/assignment.md §3) or a finite number > 0: warn when ``quadrature_error``
+      quadrature_tol: None (default: warn only where the estimate exceeds a tenth of the largest |Q^md|
+        plus √ε: no reliable digit, docs/assignment.md §3) or a finite number > 0: warn when ``quadrature_error``
         exceeds it anywhere on the grid.
       estimate_error: False skips the check rule (``order`` instead of ``2·order + 1`` evaluations per
         interval, for sweeps where speed matters); ``quadrature_error`` is then NaN.
