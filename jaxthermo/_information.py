@@ -18,11 +18,12 @@ import numpy as np
 
 from ._dtypes import as_state, float_dtype_of
 from ._eager import compiled_when_concrete
-from ._elementary import largest, reciprocal, xlogx_gap_and_log
+from ._elementary import largest, log_positive, reciprocal, xlogx_gap_and_log
 from ._linalg import hermitian_function as hermitian_function
 from ._linalg import hermitian_function_of
 from ._qudit import log_partition_function, partial_trace, populations, spin_z_diagonal
 from ._qutip import qobj_inputs
+from ._trace_setting import TraceSetting
 from ._validation import (
     check_density_matrix,
     check_finite_temperature,
@@ -922,6 +923,17 @@ def bregman_kl_terms(p, log_t):
     return jnp.where(small, series, direct)
 
 
+_SUBTRACTION_KEPT = TraceSetting("subtraction_kept", False)
+
+
+def subtraction_kept():
+    """Trace :func:`relative_entropy_term` in its one-logarithm form (t u)(log u + shift) − t(u − 1) inside this
+    ``with`` block: for a GPU kernel's body, which Triton compiles as written (no pass rewrites (1 + x) − 1 to x,
+    as XLA's simplifier does), so u − 1 is exact and the term is as accurate as its deviation (relative ≈ ε/|x|
+    from the rounding of u, the order of the error dev carries: p − t from populations rounded to ε)."""
+    return _SUBTRACTION_KEPT.set_to(True)
+
+
 def relative_entropy_term(dev, t, log_t):
     """``λ log(λ/t) − λ + t ≥ 0`` with λ = t + dev (one level's term of D_1 = Σ_j of them, docs/ensemble.md §2),
     accurate relative to its value, given the deviation ``dev = λ − t`` computed by the caller without
@@ -940,6 +952,10 @@ def relative_entropy_term(dev, t, log_t):
     t_c = jnp.maximum(t, tiny)
     shift = jnp.where(t >= tiny, 0.0, jnp.log(t_c) - log_t)  # exactly 0 unless t underflows (per-model constants)
     x = dev * reciprocal(t_c)  # its derivative finite where t_c² underflows
+    if _SUBTRACTION_KEPT.get():  # a GPU kernel (subtraction_kept): one logarithm, no series
+        u = 1.0 + x
+        lg = log_positive(jnp.maximum(u, tiny))
+        return jnp.maximum((t_c * u) * (lg + shift) - t_c * (u - 1.0), 0.0)
     gap, lg = xlogx_gap_and_log(x)
     u = 1.0 + x
     # (t u)(log u + shift) − t (u − 1) where u > 2 (no cancellation) or t underflowed: u·log u alone overflows

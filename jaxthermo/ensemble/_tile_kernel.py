@@ -33,12 +33,14 @@ warps and the draws inside the kernel were chosen on an H200 (benchmarks/RESULTS
 Variants kept for timing on a GPU, each giving the same statistics (module settings, read when a chunk
 is traced): ``PIPELINE`` (step r's collision beside step r − 1's sums), ``BRANCH_TAILS = False``,
 another ``TILE``, ``REGISTER_LIMIT`` (registers per thread), ``SUMS_FIRST`` (which dtypes trace every row's first
-tile sum before the second ones); and ``_sampling.FLOAT32_TRANSFORM = False``
+tile sum before the second ones), ``SUBTRACTION_KEPT = False`` (D_1's terms in the CPU program's series form);
+and ``_sampling.FLOAT32_TRANSFORM = False``
 (float32 δ as float64's erf⁻¹ rounded, on CPU as here: the same statistics to float32 rounding).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import types
@@ -49,7 +51,7 @@ import jax
 import jax.numpy as jnp
 
 from .._elementary import division_free, fast_normal_applies, standard_normal_row
-from .._information import log_thermal_populations
+from .._information import log_thermal_populations, subtraction_kept
 from .._qudit import thermal_populations
 from ..inhomogeneous import Gaussian
 from . import _sampling
@@ -86,6 +88,9 @@ REGISTER_LIMIT = None
 # each first sum then its second, left it one chain of trees at 255 registers). float64 keeps the row order
 # (the other order cost it 35 more spill instructions per step). The same operations on the same values
 SUMS_FIRST = "float32"
+# D_1's terms in their one-logarithm form (:func:`~jaxthermo._information.subtraction_kept`), exact as Triton
+# compiles it; False: the CPU program's series form (float32 model 3.1·10¹⁰ against 5.0·10¹⁰ collisions/s)
+SUBTRACTION_KEPT = True
 _NAME = "jaxthermo_qubit_tile"
 _LIMITED_NAME = re.compile(rf"^{_NAME}_maxnreg(\d+)$")
 
@@ -473,7 +478,9 @@ def qubit_chunk(
         jax.ShapeDtypeStruct((batch,), dt),
         jax.ShapeDtypeStruct((n_tiles, n_groups * _GROUP), jnp.int32),
     )
-    with division_free():  # the float64 logarithms of erf⁻¹ and D_α without divisions (fewer instructions)
+    # the float64 logarithms of erf⁻¹ and D_α without divisions, D_1's terms with one logarithm each: fewer
+    # instructions, and the float32 loop's schedule (benchmarks/RESULTS_ensemble.md, session 47)
+    with division_free(), subtraction_kept() if SUBTRACTION_KEPT else contextlib.nullcontext():
         sums, w_n, q_n, hist = pl.pallas_call(
             kernel,
             out_shape=out_shape,

@@ -88,6 +88,7 @@ def test_vertical_counters_count_as_the_cpu_program(monkeypatch, planes, n_steps
         ({"TILE": 64, "HISTOGRAM_PLANES_FLOAT64": 3}, 14),  # 2 configurations per counter: blocks of 3, a rest
         ({"REGISTER_LIMIT": 128, "PIPELINE": True}, 12),
         ({"SUMS_FIRST": "float64"}, 12),  # float64's tile sums in float32's default order
+        ({"SUBTRACTION_KEPT": False}, 12),  # D_1's terms in the CPU program's series form
     ],
 )
 def test_kernel_variants_give_the_default_kernels_numbers(monkeypatch, settings, n_steps):
