@@ -43,8 +43,8 @@ from ._model import (
     centered_eigh,
     check_collision_phase,
     complex_dtype,
-    energy_coherence,
     model_b,
+    pinching,
     require_single_species,
     system_state,
 )
@@ -258,7 +258,9 @@ class CollisionThermodynamics(NamedTuple):
     ``residual_information = I + βΔF + ΔC_A`` (βΔF taken as βΔU − ΔS, finite at β = 0 where
     ``free_energy_change`` is ∓∞ by the sign of ΔS, and ΔU where ΔS = 0: the limit β → 0⁺) and ``residual_relative_entropy =
     S(ρ_A'‖ρ_A) − βW_C − ΔC_A`` vanish to leading order in τ; ``bound_margin = βW_C + ΔC_A``
-    is ≥ 0 by eq. (16).
+    is ≥ 0 by eq. (16). The first is computed as ``S(Δ_H[ρ_A']) − S(Δ_H[ρ_A]) + βΔU``, equal since
+    S(ρ_SA') = S(ρ_S) + S(ρ_A) for a unitary collision of a product state: the −S(ρ_SA') of I and the S(ρ_A) of
+    ΔC_A, whose derivatives diverge where ρ_A is singular (λ at an edge of the allowed range), cancel exactly.
     """
 
     mutual_information: jnp.ndarray
@@ -380,7 +382,10 @@ def _collision_thermodynamics(model, rho, n_species: int):
     s_amp = jnp.sqrt(as_real(model.tau, cdt)) * as_real(model.lam, cdt)
     h_a, chi = as_complex(model.H_A, cdt), as_complex(model.chi, cdt)
     rel = _flagged_ancilla_relative_entropy(c.ancilla, rho_a, h_a, beta, chi, s_amp)
-    dc = energy_coherence(c.ancilla, model.H_A) - energy_coherence(rho_a, model.H_A)
+    # S(Δ_H[ρ_A']) and S(Δ_H[ρ_A]): ΔC_A and the residual below from the same two entropies
+    s_dephased_out = von_neumann_entropy(pinching(c.ancilla, model.H_A))
+    s_dephased = von_neumann_entropy(pinching(rho_a, model.H_A))
+    dc = (s_dephased_out - von_neumann_entropy(c.ancilla)) - (s_dephased - von_neumann_entropy(rho_a))
     ds = von_neumann_entropy(c.system) - von_neumann_entropy(rho)
     df = c.energy_change - _over_beta(ds, beta)
     wc = _coherent_work(model, rho) * as_real(model.tau, cdt)
@@ -393,7 +398,9 @@ def _collision_thermodynamics(model, rho, n_species: int):
             free_energy_change=df,
             coherent_work=wc,
             entropy_production=info + rel,
-            residual_information=info + beta * c.energy_change - ds + dc,  # βΔF = βΔU − ΔS, finite at β = 0
+            # I + βΔU − ΔS + ΔC_A with S(ρ_SA') = S(ρ_S) + S(ρ_A) (a unitary on a product): no S(ρ_A), whose
+            # derivative diverges at the edge of the λ range, and finite at β = 0
+            residual_information=s_dephased_out - s_dephased + beta * c.energy_change,
             residual_relative_entropy=rel - beta * wc - dc,
             bound_margin=beta * wc + dc,
         ),

@@ -255,3 +255,35 @@ def test_residual_information_is_finite_at_infinite_temperature():
     ds -= float(jt.von_neumann_entropy(rho))
     np.testing.assert_allclose(float(t.residual_information), float(t.mutual_information + t.coherence_change) - ds)
     assert np.isfinite(float(t.residual_information))
+
+
+@pytest.mark.filterwarnings("ignore:collision_thermodynamics. expansion parameter")  # η = 1 at the edge
+@pytest.mark.parametrize("dims", [(2, 2), (2, 3)])
+def test_residual_information_has_the_one_sided_derivative_at_the_edge_of_the_lambda_range(dims):
+    """At λ = λ_max the −S(ρ_SA') of I and the S(ρ_A) of ΔC_A have derivatives that diverge and cancel;
+    the residual I + βΔF + ΔC_A is smooth there. Its gradient (both modes) against one-sided Richardson
+    differences from inside, and its value against the other fields (I + βΔF + ΔC_A) on both sides."""
+    from jaxthermo.coherent import allowed_lambda_range
+
+    rng = np.random.default_rng(48 + dims[1])
+    model = jt.CoherentCollisionModel(**random_model_arrays(*dims, rng, lam_fraction=0.5, tau=0.04))
+    rho = random_state(dims[0], rng)
+    edge = float(allowed_lambda_range(model).upper)
+    thermo = lambda lam: collision_thermodynamics(model.replace(lam=lam), rho)
+    residual = lambda lam: thermo(lam).residual_information
+    for lam in (0.5 * edge, edge):
+        t = thermo(jnp.asarray(lam))
+        assert np.isinf(float(t.ancilla_relative_entropy)) == (lam == edge)
+        recombined = t.mutual_information + model.beta * t.free_energy_change + t.coherence_change
+        np.testing.assert_allclose(float(t.residual_information), float(recombined), rtol=1e-9, atol=1e-14)
+
+    def one_sided(h):  # (f(λ) − f(λ − h))/h, first order in h
+        return (float(residual(edge)) - float(residual(edge - h))) / h
+
+    h = 1e-3 * edge
+    fd, fd_fine = 2 * one_sided(h / 2) - one_sided(h), 2 * one_sided(h / 4) - one_sided(h / 2)
+    err = abs(fd - fd_fine) + 1e-9 * abs(fd)
+    for ad in (jax.grad(residual)(jnp.asarray(edge)), jax.jacfwd(residual)(jnp.asarray(edge))):
+        assert abs(float(ad) - fd_fine) <= 10 * err, (float(ad), fd_fine, err)
+    inside = float(jax.grad(residual)(jnp.asarray(edge * (1 - 1e-7))))
+    np.testing.assert_allclose(float(jax.grad(residual)(jnp.asarray(edge))), inside, rtol=1e-5)
