@@ -92,7 +92,10 @@ def shannon_entropy(p) -> jnp.ndarray:
 
 
 def _logsumexp(x, axis=-1):
-    m = jnp.max(x, axis=axis)
+    # the shift without a tangent (the result's is the softmax whatever m is): jnp.max finds its tangent by
+    # equality with the maximum, which XLA's recomputation of an entry in another fusion can break (0/0: NaN
+    # dD_α/dα at α = 1 − 10⁻⁶ under jit at LLVM -O0)
+    m = jax.lax.stop_gradient(jnp.max(x, axis=axis))
     finite = jnp.isfinite(m)
     m_safe = jnp.where(finite, m, 0.0)
     s = jnp.sum(jnp.exp(x - m_safe[..., None]), axis=axis)
@@ -148,6 +151,13 @@ def renyi_divergence_log(p, log_q, alpha) -> jnp.ndarray:
     return _renyi_divergence_log(p, log_q, alpha)
 
 
+def classical_alpha_window(dtype) -> float:
+    """The w of the α → 1 window of the classical D_α (docs/information.md §2): |α − 1| < w (and |α − 1| L < 10w)
+    takes the series through D_1. Float32 10⁻²: the log-sum-exp's dD_α/dα, which loses ≈ εL/(α − 1)², was 4·10⁻³
+    off at α = 1 + 10⁻³ (L = 13); the series' error is ≈ ((α − 1)L)² of its last term."""
+    return 1e-6 if jnp.dtype(dtype) == jnp.float64 else 1e-2
+
+
 @compiled_when_concrete
 def _renyi_divergence_log(p, log_q, alpha):
     p, log_q = jnp.asarray(p), jnp.asarray(log_q)
@@ -161,7 +171,7 @@ def _renyi_divergence_log(p, log_q, alpha):
     support_loss = jnp.any(pos_p & ~pos_q, axis=-1)  # p_j > 0 = q_j
 
     a0 = a[..., 0]
-    window = 1e-6 if dtype == jnp.float64 else 1e-3
+    window = classical_alpha_window(dtype)
     llr = jnp.where(pos_p & pos_q, log_ratio(jnp.where(pos_p, p, 1.0), logq_s), 0.0)  # log(p/q), ~2ε (log_ratio)
     kl = jnp.sum(jnp.where(pos_p, p * llr, 0.0), axis=-1)
     # the spread L = max |log p/q − KL| over the support (the size of the series' terms, no derivative)
@@ -176,10 +186,13 @@ def _renyi_divergence_log(p, log_q, alpha):
     scale = jnp.where(spread > 0, spread, 1.0)
     u = dev / scale[..., None]
     var_scaled = jnp.sum(jnp.where(pos_p, p * u * u, 0.0), axis=-1)
+    skew_scaled = jnp.sum(jnp.where(pos_p, p * u * u * u, 0.0), axis=-1)  # κ₃/L³, the next term of the series
     # KL as Σ_j [p_j log(p_j/q_j) − p_j + q_j] (terms ≥ 0, accurate relative to their value): Σ p log(p/q) cancelled
     # to ~ε near q (a cold qubit's D_1, βg = 40: 4.5e-19 for 2.1e-20, or negative)
     kl_terms = jnp.sum(jnp.where(pos_q, bregman_kl_terms(p, logq_s), 0.0), axis=-1)
-    d_one = jnp.where(support_loss, jnp.inf, kl_terms + 0.5 * ((a_one - 1.0) * scale) * scale * var_scaled)
+    t_l = (a_one - 1.0) * scale  # (α − 1)L, small here
+    series = kl_terms + 0.5 * t_l * scale * var_scaled + (t_l * t_l) * scale * skew_scaled / 6.0
+    d_one = jnp.where(support_loss, jnp.inf, series)
 
     # generic α, with the special values replaced by 2 so their (discarded) gradients stay finite
     special = near_one | (a0 == 0) | jnp.isinf(a0)
@@ -213,9 +226,11 @@ def _renyi_divergence_log(p, log_q, alpha):
     missing = jnp.sum(jnp.where(~pos_p & pos_q, jnp.exp(logq_s), 0.0), axis=-1)
     d_zero = jnp.where(mass > 1e-30, 0.0 - jnp.log(jnp.where(mass > 1e-30, mass, 1.0)), 0.0 - _logsumexp(on_support))
     d_zero = jnp.where(missing < 0.5, 0.0 - jnp.log1p(-jnp.where(missing < 0.5, missing, 0.0)), d_zero)
-    d_plus_inf = jnp.where(support_loss, jnp.inf, jnp.max(jnp.where(pos_p & pos_q, llr, neg_inf), axis=-1))
+    # D_{±∞} with the tangent of one largest entry (argmax's): at a tie (p = q) the slope of one tied entry,
+    # where jnp.max averaged the tied entries' (whichever rounding had left exactly equal)
+    d_plus_inf = jnp.where(support_loss, jnp.inf, largest(jnp.where(pos_p & pos_q, llr, neg_inf)))
     ratio_minus = jnp.where(pos_p & pos_q, 0.0 - llr, jnp.where(pos_q, jnp.inf, neg_inf))  # 0 − 0: +0.0
-    d_minus_inf = jnp.max(ratio_minus, axis=-1)
+    d_minus_inf = largest(ratio_minus)
 
     out = jnp.where(near_one, d_one, d_gen)
     out = jnp.where(a0 == 0, d_zero, out)
@@ -864,10 +879,10 @@ def _renyi_divergence_change_log(p, dp, log_q, alpha, p_new):
     top = jax.nn.one_hot(jnp.argmax(ell_top, axis=-1), ell.shape[-1], dtype=bool)
     ell_star = jnp.sum(jnp.where(top, ell, 0.0), axis=-1, keepdims=True)
     plus = jnp.where(top, lg, jnp.where(on, ell - ell_star + lg, jnp.where(nb, lam - ell_star, -jnp.inf)))
-    plus = jnp.max(plus, axis=-1)
+    plus = largest(plus)
     bottom = jax.nn.one_hot(jnp.argmin(jnp.where(on, ell, jnp.inf), axis=-1), ell.shape[-1], dtype=bool)
     ell_low = jnp.sum(jnp.where(bottom, ell, 0.0), axis=-1, keepdims=True)
-    minus = jnp.max(jnp.where(bottom, -lg, ell_low - ell - lg), axis=-1)
+    minus = largest(jnp.where(bottom, -lg, ell_low - ell - lg))
     change = jnp.where(jnp.isposinf(a0), plus, jnp.where(jnp.isneginf(a0), minus, generic))
     change = jnp.where(a0 == 0, 0.0, change)
     use = ok & jnp.where(finite, in_range, full | jnp.isposinf(a0))  # D_0, D_{−∞} change with the support
@@ -1067,7 +1082,15 @@ def divergences_to_thermal(rho, beta, g, alphas, quantum: bool = False) -> jnp.n
     check_density_matrix(rho, "rho")
     rho = as_state(rho) if quantum else jnp.asarray(rho)
     d = rho.shape[-1]
-    alphas = [float(a) for a in alphas] if quantum else list(jnp.atleast_1d(jnp.asarray(alphas)))
+    if quantum and not is_concrete(alphas):  # float(a) raised a bare ConcretizationTypeError
+        raise TypeError(
+            "alphas must be concrete real numbers for quantum=True (static orders: the quantum divergences have no "
+            "derivative in alpha); under jit pass them as a static argument, or use quantum=False"
+        )
+    if quantum:
+        alphas = [_static_alpha(a, "alphas") for a in np.atleast_1d(np.asarray(alphas, dtype=object)).ravel()]
+    else:
+        alphas = list(jnp.atleast_1d(jnp.asarray(alphas)))
     if quantum:  # through τ_S's log-populations: finite for every finite β (τ_S has full rank)
         rdt = jnp.real(rho).dtype
         log_t = log_thermal_populations(d, jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt))

@@ -122,7 +122,7 @@ def log_partition_function(d: int, beta, g) -> jnp.ndarray:
     beta, g = _checked_temperature(beta, g)
     dtype = float_dtype_of(beta, g)
     logits = -(beta.astype(dtype) * g.astype(dtype))[..., None] * spin_z_diagonal(d, dtype)
-    m = jnp.max(logits, axis=-1)
+    m = jax.lax.stop_gradient(jnp.max(logits, axis=-1))  # a shift without tangent (_information._logsumexp)
     return m + jnp.log(jnp.sum(jnp.exp(logits - m[..., None]), axis=-1))
 
 
@@ -289,7 +289,7 @@ def populations(rho) -> jnp.ndarray:
 
 
 def _softmax(logits):
-    m = jnp.max(logits, axis=-1, keepdims=True)
+    m = jax.lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
     e = jnp.exp(logits - m)
     return e / jnp.sum(e, axis=-1, keepdims=True)
 

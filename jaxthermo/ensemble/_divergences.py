@@ -44,6 +44,7 @@ import jax.numpy as jnp
 from .._elementary import largest, log, log_positive
 from .._information import (
     about_largest_term,
+    classical_alpha_window,
     divergences_to_thermal,
     log_thermal_populations,
     relative_entropy_term,
@@ -136,14 +137,13 @@ def _maximum(xs):
     if not isinstance(xs, list):
         return largest(xs)
     out = xs[0]
-    for x in xs[1:]:
-        out = jnp.maximum(out, x)
+    for x in xs[1:]:  # the first of tied entries keeps its tangent (jnp.maximum split it evenly); NaN propagates
+        out = jnp.where((x > out) | jnp.isnan(x), x, out)
     return out
 
 
 def _classical_static_ok(alpha: float, dtype) -> bool:
-    window = 1e-6 if jnp.dtype(dtype) == jnp.float64 else 1e-3
-    return alpha > 0 and (alpha == 1.0 or abs(alpha - 1.0) >= window)
+    return alpha > 0 and (alpha == 1.0 or abs(alpha - 1.0) >= classical_alpha_window(dtype))
 
 
 def classical_divergences(p, beta, g, alphas):
