@@ -180,6 +180,45 @@ def _hermitian_function_jvp(f_of, primals, tangents):
     return out, dout.astype(out.dtype)
 
 
+# eigenvalues within this many ε of the spectral radius are one cluster in :func:`eigh_clustered`'s derivative: the
+# rounding of an eigensolver (≈ dε‖A‖) separates eigenvalues that are equal in exact arithmetic by about that much
+CLUSTER_ULPS = 1e3
+
+
+@jax.custom_jvp
+def eigh_clustered(a):
+    """``jnp.linalg.eigh`` of Hermitian ``a`` (..., n, n) with a derivative that stays finite at degenerate
+    eigenvalues, clusters of eigenvalues within ``CLUSTER_ULPS``·ε of the spectral radius (docs/information.md §6).
+
+    Within a cluster the eigenvectors are any basis of its eigenspace, so they have no derivative there; JAX's
+    ``1/(λ_j − λ_i)`` gave 10¹⁵-sized tangents. Here, with E = V† dA V: the eigenvector tangent is
+    ``V (F ∘ E)``, F_ij = 1/(λ_j − λ_i) between clusters and 0 within one (no rotation inside an eigenspace), and
+    the eigenvalue tangent is the mean of E_jj over the cluster (Tr E on the eigenspace over its dimension): the
+    derivative of any symmetric function of a cluster's eigenvalues, and the mean over the cluster of the central
+    differences of the ascending eigenvalues (for a pair, each one's), which a perturbation that splits the cluster
+    moves by the eigenvalues of E on it. Basis-dependent combinations (V Λ V†
+    itself) miss E's entries between eigenvectors of one cluster: only perturbations that keep each cluster's
+    eigenspace (E diagonal on it) are followed exactly there."""
+    return jnp.linalg.eigh(a)
+
+
+@eigh_clustered.defjvp
+def _eigh_clustered_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    w, v = jnp.linalg.eigh(a)
+    eps = float(jnp.finfo(w.dtype).eps)
+    radius = jnp.max(jnp.abs(w), axis=-1, keepdims=True)[..., None]
+    gap = w[..., None, :] - w[..., :, None]  # λ_j − λ_i
+    cluster = jnp.abs(gap) <= CLUSTER_ULPS * eps * radius
+    inner = dagger(v) @ da.astype(v.dtype) @ v
+    diagonal = jnp.real(jnp.diagonal(inner, axis1=-2, axis2=-1))
+    members = cluster.astype(w.dtype)
+    dw = (members @ diagonal[..., None])[..., 0] / jnp.sum(members, axis=-1)
+    f = jnp.where(cluster, 0.0, 1.0 / jnp.where(cluster, 1.0, gap))
+    dv = v @ (f.astype(v.dtype) * inner)
+    return (w, v), (dw.astype(w.dtype), dv.astype(v.dtype))
+
+
 @qobj_inputs("matrix")
 def inverse_condition(matrix):
     """σ_min/σ_max of a (..., n, n) matrix: 0 when singular, 1 when unitary.

@@ -27,6 +27,7 @@ import numpy as np
 from .._deprecation import deprecated_alias, warn_deprecated
 from .._dtypes import complex_dtype_for
 from .._host import check_untraced
+from .._linalg import eigh_clustered
 from .._qudit import commutator, dagger
 from .._qutip import qobj_inputs, refuse_qobj_generator
 from .._superoperators import apply_superoperator, lindblad_dissipator, map_images, superoperator
@@ -229,7 +230,9 @@ def canonical_form(generator: Callable, d: int, trace=0.0) -> CanonicalForm:
     The decoherence matrix is ``d_bc = ⟨⟨B_b| C |B_c⟩⟩`` with the Choi matrix
     ``C = Σ_kl |k⟩⟨l| ⊗ L(|k⟩⟨l|)`` and an orthonormal traceless basis ``B``; its eigenvalues are
     the canonical rates γ_k and its eigenvectors the jumps ``L_k = Σ_b u_bk B_b``. The
-    Hamiltonian is :func:`canonical_hamiltonian` (``trace`` as there, also setting the precision).
+    Hamiltonian is :func:`canonical_hamiltonian` (``trace`` as there, also setting the precision). At equal rates
+    the derivatives are those of :func:`jaxthermo._linalg.eigh_clustered`: finite, the rates' the mean over the
+    equal ones, the jumps' without rotation inside their eigenspace (docs/information.md §6).
     """
     check_real_scalar(trace, "trace")
     if stages(trace):  # traced: staged under validate="always"
@@ -251,7 +254,7 @@ def canonical_form_of_images(images, d: int, trace, dtype) -> CanonicalForm:
     b = jnp.asarray(basis[perm], dtype=dtype)
     decoherence = dagger(b) @ choi @ b
     decoherence = 0.5 * (decoherence + dagger(decoherence))
-    rates, u = jnp.linalg.eigh(decoherence)
+    rates, u = eigh_clustered(decoherence)  # finite derivatives at equal rates (depolarising noise, β = 0)
     jumps_vec = jnp.asarray(basis, dtype=dtype) @ u  # row-major vec of L_k as columns
     jumps = jnp.transpose(jumps_vec).reshape(d * d - 1, d, d)
     return CanonicalForm(_hamiltonian_from_images(images, d, trace, dtype), rates, jumps)
