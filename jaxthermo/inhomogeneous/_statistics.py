@@ -144,7 +144,14 @@ def expansion_error(model: InhomogeneousReservoir, rho, quantity, distribution=N
     For ``quantity`` "work" or "heat" (qubits): the Wasserstein-1 distance between the exact law of y and the law
     whose density :func:`work_density` / :func:`heat_density` give, in units of y's spread (0 where y does not
     vary), from 2¹⁶ draws of δ (a fixed key) in float64; those two warn above 1 %. Concrete arguments only (a
-    host-side diagnostic)."""
+    host-side diagnostic: a traced one raises ``TypeError`` naming it)."""
+    check_untraced(
+        "expansion_error",
+        "it is a diagnostic of concrete parameters, without a derivative: call it outside the transformation",
+        model=model,
+        rho=rho,
+        distribution=distribution,
+    )
     distribution = distribution_of(model, distribution)
     model = cast_floats(model, jnp.float64)
     a, b, c = (jnp.asarray(x, jnp.float64) for x in quadratic_coefficients(model, as_state(rho), quantity))
