@@ -199,7 +199,8 @@ def eigh_clustered(a):
     moves by the eigenvalues of E on it. Basis-dependent combinations (V Λ V†
     itself) miss E's entries between eigenvectors of one cluster: only perturbations that keep each cluster's
     eigenspace (E diagonal on it) are followed exactly there."""
-    return jnp.linalg.eigh(a)
+    w, v = jnp.linalg.eigh(a)
+    return w, v  # a tuple, as the JVP's (eigh's EighResult is another pytree)
 
 
 @eigh_clustered.defjvp
