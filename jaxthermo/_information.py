@@ -1082,22 +1082,20 @@ def divergences_to_thermal(rho, beta, g, alphas, quantum: bool = False) -> jnp.n
     check_density_matrix(rho, "rho")
     rho = as_state(rho) if quantum else jnp.asarray(rho)
     d = rho.shape[-1]
-    if quantum and not is_concrete(alphas):  # float(a) raised a bare ConcretizationTypeError
-        raise TypeError(
-            "alphas must be concrete real numbers for quantum=True (static orders: the quantum divergences have no "
-            "derivative in alpha); under jit pass them as a static argument, or use quantum=False"
-        )
-    if quantum:
-        alphas = [_static_alpha(a, "alphas") for a in np.atleast_1d(np.asarray(alphas, dtype=object)).ravel()]
-    else:
-        alphas = list(jnp.atleast_1d(jnp.asarray(alphas)))
     if quantum:  # through τ_S's log-populations: finite for every finite β (τ_S has full rank)
+        if not is_concrete(alphas):  # float(a) raised a bare ConcretizationTypeError
+            raise TypeError(
+                "alphas must be concrete real numbers for quantum=True (static orders: the quantum divergences have "
+                "no derivative in alpha); under jit pass them as a static argument, or use quantum=False"
+            )
+        alphas = [_static_alpha(a, "alphas") for a in np.atleast_1d(np.asarray(alphas, dtype=object)).ravel()]
         rdt = jnp.real(rho).dtype
         log_t = log_thermal_populations(d, jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt))
         return jnp.stack([quantum_divergence_to_diagonal(rho, log_t, a) for a in alphas], axis=-1).astype(rdt)
     p = populations(rho)
     log_tau = log_thermal_populations(d, jnp.asarray(beta).astype(p.dtype), jnp.asarray(g).astype(p.dtype))
-    return jnp.stack([renyi_divergence_log(p, log_tau, jnp.asarray(a).astype(p.dtype)) for a in alphas], axis=-1)
+    orders = jnp.atleast_1d(jnp.asarray(alphas))
+    return jnp.stack([renyi_divergence_log(p, log_tau, jnp.asarray(a).astype(p.dtype)) for a in orders], axis=-1)
 
 
 @qobj_inputs("rho")
