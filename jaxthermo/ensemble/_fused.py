@@ -1,4 +1,5 @@
-"""Fused qubit partial-swap collision in real arithmetic (the ensemble's fast path, docs/ensemble.md).
+"""Fused partial-swap collisions in real arithmetic (the ensemble's fast paths, docs/ensemble.md §2): qubits
+as three numbers (here), qudits of d ≥ 3 as the d² real rows of ρ (:func:`qudit_collision`).
 
 A qubit state is carried as three real numbers, ``u = ρ_00 − a`` and ``ρ_01 = x + i y``, with a
 per-model offset ``a`` (:func:`rare_offset`): ``a = 0`` carries ``u = p0``, ``a = 1`` carries
@@ -23,10 +24,14 @@ rounding) to :func:`jaxthermo.inhomogeneous.collide_generic`.
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._collision import Energetics
+from .._qudit import spin_z_diagonal, thermal_populations
 from ..inhomogeneous import PartialSwap
 from ..inhomogeneous._model import reservoir_parameters_of
 
@@ -91,3 +96,76 @@ def state_to_qubit(rho, offset=0.0):
     """(..., 2, 2) density matrix → (u, x, y), ``u = p0 − offset`` (−ρ_11 for ``offset`` 1: its precision kept)."""
     u = jnp.where(jnp.asarray(offset) > 0, -jnp.real(rho[..., 1, 1]), jnp.real(rho[..., 0, 0]))
     return u, jnp.real(rho[..., 0, 1]), jnp.imag(rho[..., 0, 1])
+
+
+# --- qudits (d ≥ 3): the state as d² real rows ---------------------------------------------------
+#
+# A d-level state is carried as the tuple of d² real arrays ``(p_0 … p_{d−1}, x_a …, y_a …)``: the
+# populations and, over the pairs a = (i, j), i < j, in ``numpy.triu_indices`` order, ρ_ij = x_a + i y_a.
+# The (d, d) complex matrix the closed form works on has 2d² real entries, half of them the lower
+# triangle's conjugates; XLA computed both halves.
+
+
+def use_fused_qudit_path(model) -> bool:
+    """True for d ≥ 3 with exactly the partial-swap coupling: the state as real rows (above)."""
+    return model.d > 2 and type(model.coupling) is PartialSwap
+
+
+def state_to_rows(rho):
+    """(..., d, d) density matrix → the d² real rows (p_j, x_a, y_a), each of shape (...)."""
+    d = rho.shape[-1]
+    upper = [rho[..., i, j] for i, j in zip(*np.triu_indices(d, 1))]
+    return tuple(
+        [jnp.real(rho[..., j, j]) for j in range(d)] + [jnp.real(z) for z in upper] + [jnp.imag(z) for z in upper]
+    )
+
+
+def rows_to_state(rows):
+    """Inverse of :func:`state_to_rows`: d² real rows (...) → the (..., d, d) complex matrix."""
+    d = math.isqrt(len(rows))
+    p, pairs = rows[:d], list(zip(*np.triu_indices(d, 1)))
+    k = len(pairs)
+    entry = {(i, j): jax.lax.complex(rows[d + a], rows[d + k + a]) for a, (i, j) in enumerate(pairs)}
+    zero = jnp.zeros_like(p[0])
+
+    def at(i, j):
+        if i == j:
+            return jax.lax.complex(p[i], zero)
+        return entry[(i, j)] if i < j else jnp.conj(entry[(j, i)])
+
+    return jnp.stack([jnp.stack([at(i, j) for j in range(d)], axis=-1) for i in range(d)], axis=-2)
+
+
+def qudit_collision(model, rows, delta, theta):
+    """One partial-swap collision of qudits carried as real rows (:func:`state_to_rows`), the closed form
+    ``ρ' = cos²θ ρ + sin²θ τ + i sinθ cosθ [τ, ρ]`` (docs/inhomogeneous.md) entry by entry, with the
+    rounding of :func:`jaxthermo.inhomogeneous.collision_step`: for τ = diag(q),
+
+        p_j' = p_j + sin²θ (q_j − p_j)  (cos²θ p_j + sin²θ q_j for sin²θ > ½),
+        ρ_ij' = cos²θ ρ_ij + i sinθ cosθ (q_i − q_j) ρ_ij,
+
+    and ``ΔU = g0 sin²θ Σ_j m_j (q_j − p_j)``, ``Q = g_r sin²θ Σ_j m_j (q_j − p_j)``, ``W = ΔU − Q``.
+
+    Returns ``(rows', Energetics)``.
+    """
+    d = model.d
+    p, pairs = rows[:d], list(zip(*np.triu_indices(d, 1)))
+    k = len(pairs)
+    x, y = rows[d : d + k], rows[d + k :]
+    beta_r, g_r = reservoir_parameters_of(model, delta)
+    q = thermal_populations(d, beta_r, g_r)
+    q = [q[..., j] for j in range(d)]
+    c, s = jnp.cos(theta), jnp.sin(theta)
+    c2, s2 = c * c, s * s
+    big = s2 > 0.5
+    new_p = [jnp.where(big, c2 * pj + s2 * qj, pj + s2 * (qj - pj)) for pj, qj in zip(p, q)]
+    new_x, new_y = [], []
+    for a, (i, j) in enumerate(pairs):
+        kk = (s * c) * (q[i] - q[j])
+        new_x.append(jnp.where(big, c2 * x[a], x[a] + s2 * (-x[a])) - kk * y[a])
+        new_y.append((y[a] - s2 * y[a]) + kk * x[a])
+    m = spin_z_diagonal(d, delta.dtype)
+    shift = sum(m[j] * (q[j] - p[j]) for j in range(d))
+    g0 = jnp.asarray(model.g0).astype(delta.dtype)
+    e = Energetics(work=-(g_r - g0) * s2 * shift, heat=g_r * s2 * shift, energy_change=g0 * s2 * shift)
+    return tuple(new_p + new_x + new_y), e

@@ -22,9 +22,13 @@ from ._fused import (
     qubit_collision,
     qubit_populations,
     qubit_to_state,
+    qudit_collision,
     rare_offset,
+    rows_to_state,
     state_to_qubit,
+    state_to_rows,
     use_fused_qubit_path,
+    use_fused_qudit_path,
 )
 from ._sampling import sample_chunk, sample_steps
 from ._statistics import (
@@ -57,6 +61,12 @@ def _qubit_mean_state(state, mask, offset):
     mean is linear, and the mean of u keeps the rare population's precision."""
     m = [chunk_moments(x, mask, second=False) for x in state]  # (B,) rows: no column reduction
     return Moments(m[0].n, qubit_to_state(m[0].mean, m[1].mean, m[2].mean, offset), None)
+
+
+def _rows_mean_state(rows, mask):
+    """Mean (d, d) state of a chunk of qudits carried as d² real rows (._fused): one (B,) reduction a row."""
+    m = [chunk_moments(r, mask, second=False) for r in rows]
+    return Moments(m[0].n, rows_to_state([x.mean for x in m]), None)
 
 
 def scan_thetas(model, dtype):
@@ -162,6 +172,13 @@ def model_a_chunk(
         mean_state = partial(_qubit_mean_state, offset=offset)
         represent = lambda rho: state_to_qubit(rho, offset)
         pops = lambda st: jnp.stack(qubit_populations(st[0], offset), axis=-1)
+    elif use_fused_qudit_path(model):  # d ≥ 3 partial swap: d² real rows (._fused)
+        state = state_to_rows(rho)
+        collide = qudit_collision
+        as_matrix = rows_to_state
+        mean_state = _rows_mean_state
+        represent = state_to_rows
+        pops = lambda st: jnp.stack(st[: model.d], axis=-1)
     else:
         state = rho
         collide = lambda m, st, dl, th: jax.vmap(lambda r, d_, t_: collision_step(m, r, d_, t_), (0, 0, None))(
@@ -194,8 +211,9 @@ def model_a_chunk(
     stacked_divergence = stacked and bool(alphas) and divergence_every == 1
 
     def state_rows(st):
-        """The state as k_s real rows (B,): (u, x, y) of a qubit (u = p0 − a, ._fused), else Re and Im of ρ's entries."""
-        if fused:
+        """The state as k_s real rows (B,): (u, x, y) of a qubit (u = p0 − a, ._fused), the d² rows of a partial-swap
+        qudit (._fused), else Re and Im of ρ's entries."""
+        if isinstance(st, tuple):
             return list(st)
         flat = st.reshape(b, -1)
         return [jnp.real(flat[:, j]) for j in range(flat.shape[1])] + [
@@ -274,9 +292,12 @@ def _chunk_statistics(
 
 def _state_from_rows(m, rho0, model):
     """Inverse of the kernel's ``state_rows`` on (N, k_s) means → (N, d, d): (u, x, y) of a qubit
-    (k_s = 3; u = p0 − a, a = :func:`~jaxthermo.ensemble._fused.rare_offset`), else Re and Im of ρ's entries."""
+    (k_s = 3; u = p0 − a, a = :func:`~jaxthermo.ensemble._fused.rare_offset`), the d² rows of a partial-swap qudit
+    (:func:`~jaxthermo.ensemble._fused.state_to_rows`), else Re and Im of ρ's entries (2d² rows)."""
     if m.shape[-1] == 3 and rho0.shape[-1] == 2:
         return qubit_to_state(m[:, 0], m[:, 1], m[:, 2], rare_offset(model, m.dtype))
+    if m.shape[-1] == rho0.shape[-1] ** 2:  # a partial-swap qudit's rows (d ≥ 3; 2d² rows otherwise)
+        return rows_to_state([m[:, j] for j in range(m.shape[-1])])
     half = m.shape[-1] // 2
     return jax.lax.complex(m[:, :half], m[:, half:]).reshape(m.shape[:1] + rho0.shape)
 

@@ -29,6 +29,7 @@ from jax.flatten_util import ravel_pytree
 from .._information import trace_distance
 from .._qudit import thermal_state
 from ..inhomogeneous import averaged_reservoir_state, collision_step
+from ._fused import rows_to_state
 from ._kernel import model_divergences, scan_thetas
 from ._sampling import sample_chunk, sample_steps
 from ._statistics import MeansOverConfigurations, Moments, chunk_moments, standard_error, variance
@@ -266,9 +267,13 @@ def tangent_stream(
 
 
 def _state_tangent_mean(dstate, mask):
-    """Mean over the chunk of the state tangents: (B, P, d, d), or the fused qubit's (p0, x, y) each (B, P)."""
+    """Mean over the chunk of the state tangents: (B, P, d, d), the fused qubit's (p0, x, y) or a partial-swap
+    qudit's d² rows (._fused), each (B, P)."""
     if not isinstance(dstate, tuple):
         return chunk_moments(dstate, mask, second=False)
+    if len(dstate) != 3:
+        m = chunk_moments(jnp.stack(dstate, axis=-1), mask, second=False)  # mean (P, d²)
+        return Moments(m.n, rows_to_state([m.mean[..., j] for j in range(len(dstate))]), None)
     m = chunk_moments(jnp.stack(dstate, axis=-1), mask, second=False)  # mean (P, 3)
     dp0, dx, dy = m.mean[..., 0], m.mean[..., 1], m.mean[..., 2]
     coh = jax.lax.complex(dx, dy)

@@ -69,7 +69,8 @@ CASES = [  # (d, dtype, coherent, divergence_every)
     (3, jnp.float64, True, 1),
     (3, jnp.float64, True, 4),
     (3, jnp.float32, False, 1),
-    (4, jnp.float64, True, 4),  # 38 rows: the stacked reduction rather than the variadic one
+    (4, jnp.float64, True, 4),  # 25 rows (16 of the state, ._fused), a variadic reduce
+    (6, jnp.float64, True, 4),  # 42 rows: the stacked reduction rather than the variadic one
 ]
 
 
