@@ -33,6 +33,7 @@ import numpy as np
 from .._collision import Energetics
 from .._qudit import spin_z_diagonal, thermal_populations
 from ..inhomogeneous import PartialSwap
+from ..inhomogeneous._dynamics import partial_swap_energetics, partial_swap_entries
 from ..inhomogeneous._model import reservoir_parameters_of
 
 
@@ -156,16 +157,9 @@ def qudit_collision(model, rows, delta, theta):
     q = thermal_populations(d, beta_r, g_r)
     q = [q[..., j] for j in range(d)]
     c, s = jnp.cos(theta), jnp.sin(theta)
-    c2, s2 = c * c, s * s
-    big = s2 > 0.5
-    new_p = [jnp.where(big, c2 * pj + s2 * qj, pj + s2 * (qj - pj)) for pj, qj in zip(p, q)]
-    new_x, new_y = [], []
-    for a, (i, j) in enumerate(pairs):
-        kk = (s * c) * (q[i] - q[j])
-        new_x.append(jnp.where(big, c2 * x[a], x[a] + s2 * (-x[a])) - kk * y[a])
-        new_y.append((y[a] - s2 * y[a]) + kk * x[a])
+    new_p = [partial_swap_entries(pj, 0.0, qj, 0.0, c, s)[0] for pj, qj in zip(p, q)]
+    off = [partial_swap_entries(x[a], y[a], 0.0, (s * c) * (q[i] - q[j]), c, s) for a, (i, j) in enumerate(pairs)]
     m = spin_z_diagonal(d, delta.dtype)
     shift = sum(m[j] * (q[j] - p[j]) for j in range(d))
     g0 = jnp.asarray(model.g0).astype(delta.dtype)
-    e = Energetics(work=-(g_r - g0) * s2 * shift, heat=g_r * s2 * shift, energy_change=g0 * s2 * shift)
-    return tuple(new_p + new_x + new_y), e
+    return tuple(new_p + [o[0] for o in off] + [o[1] for o in off]), partial_swap_energetics(g_r, g0, s, shift)

@@ -193,17 +193,33 @@ def partial_swap_update(rho, q, theta):
 def _partial_swap(rho, q, theta, source: bool):
     """:func:`partial_swap_update`; ``source=False`` drops the ``sin²θ τ`` term, the map of a deviation
     D = ρ − τ from its fixed point τ: ``D' = cos²θ D + i sinθ cosθ [τ, D]``."""
-    # in real arithmetic on ρ = X + iY (complex products by real factors cost 3× more in XLA):
-    # X' = X − s²X − sc (q_i − q_j) Y + s² diag(q),  Y' = Y − s²Y + sc (q_i − q_j) X
     rho = jnp.asarray(rho)
     x, y = jnp.real(rho), jnp.imag(rho)
     rdt = x.dtype
     c, s = jnp.cos(theta).astype(rdt), jnp.sin(theta).astype(rdt)
     q = jnp.asarray(q).astype(rdt)
-    ss, k = s * s, (s * c) * (q[:, None] - q[None, :])
     target = q[:, None] * jnp.eye(q.shape[-1], dtype=rdt) if source else jnp.zeros_like(x)
+    return jax.lax.complex(*partial_swap_entries(x, y, target, (s * c) * (q[:, None] - q[None, :]), c, s))
+
+
+def partial_swap_entries(x, y, target, k, c, s):
+    """The partial swap entry by entry in real arithmetic (complex products by real factors cost 3× more in
+    XLA): ρ_ij = x + i y, ``target`` = τ_ij, ``k`` = sinθ cosθ (q_i − q_j) for τ = diag(q), ``c, s`` = cos θ, sin θ:
+
+        x' = x + s² (τ_ij − x) − k y  (c² x + s² τ_ij − k y for s² > ½),  y' = y − s² y + k x.
+
+    Returns ``(x', y')``; any shapes that broadcast (the (d, d) matrix, or one entry's (B,) row in the ensemble).
+    """
+    ss = s * s
     new_x = jnp.where(ss > 0.5, (c * c) * x + ss * target, x + ss * (target - x)) - k * y  # (partial_swap_update)
-    return jax.lax.complex(new_x, (y - ss * y) + k * x)
+    return new_x, (y - ss * y) + k * x
+
+
+def partial_swap_energetics(g_r, g0, s, shift) -> Energetics:
+    """W, Q, ΔU of a partial-swap collision from ``shift`` = Σ_j m_j (q_j − p_j): ΔU = g0 sin²θ shift,
+    Q = g_r sin²θ shift, W = ΔU − Q (docs/inhomogeneous.md)."""
+    s2 = s * s
+    return Energetics(work=-(g_r - g0) * s2 * shift, heat=g_r * s2 * shift, energy_change=g0 * s2 * shift)
 
 
 @model_a
@@ -234,9 +250,7 @@ def _collide_closed_form(model, rho, delta, theta) -> CollisionStep:
     rho_new = _partial_swap(rho, q, theta, source=True)
     m = level_offsets(model, rdt)
     shift = jnp.sum(m * (q - populations(rho)))  # Σ m_j (q_j − p_j)
-    s2 = s * s
-    energetics = Energetics(work=-(g_r - g0) * s2 * shift, heat=g_r * s2 * shift, energy_change=g0 * s2 * shift)
-    return CollisionStep(rho_new, energetics)
+    return CollisionStep(rho_new, partial_swap_energetics(g_r, g0, s, shift))
 
 
 @model_a
