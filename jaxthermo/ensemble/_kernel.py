@@ -15,21 +15,9 @@ import jax
 import jax.numpy as jnp
 
 from .._information import divergences_to_thermal
-from .._qudit import populations
-from ..inhomogeneous import collision_step, trajectory
+from ..inhomogeneous import trajectory
 from ._divergences import classical_divergences, quantum_divergences_thermal, qubit_quantum_divergences
-from ._fused import (
-    qubit_collision,
-    qubit_populations,
-    qubit_to_state,
-    qudit_collision,
-    rare_offset,
-    rows_to_state,
-    state_to_qubit,
-    state_to_rows,
-    use_fused_qubit_path,
-    use_fused_qudit_path,
-)
+from ._layout import layout_of
 from ._sampling import sample_chunk, sample_steps
 from ._statistics import (
     Counts,
@@ -54,19 +42,6 @@ def model_divergences(model, rho, alphas, coherent: bool):
     divergences (Petz below α = 1, Umegaki at 1, sandwiched above).
     """
     return divergences_to_thermal(rho, model.beta, model.g0, alphas, quantum=coherent)
-
-
-def _qubit_mean_state(state, mask, offset):
-    """Mean (2, 2) state of a chunk of qubits carried as (u, x, y), u = p0 − ``offset`` (._fused) — the
-    mean is linear, and the mean of u keeps the rare population's precision."""
-    m = [chunk_moments(x, mask, second=False) for x in state]  # (B,) rows: no column reduction
-    return Moments(m[0].n, qubit_to_state(m[0].mean, m[1].mean, m[2].mean, offset), None)
-
-
-def _rows_mean_state(rows, mask):
-    """Mean (d, d) state of a chunk of qudits carried as d² real rows (._fused): one (B,) reduction a row."""
-    m = [chunk_moments(r, mask, second=False) for r in rows]
-    return Moments(m[0].n, rows_to_state([x.mean for x in m]), None)
 
 
 def scan_thetas(model, dtype):
@@ -118,7 +93,7 @@ def model_a_chunk(
       n_steps, alphas, coherent, draw_dtype, histogram_method, divergence_every: static (``draw_dtype``:
         dtype of the δ draws; ``histogram_method``: see :func:`~jaxthermo.ensemble._statistics.chunk_counts`;
         ``divergence_every``: D_α only after the collisions of :func:`divergence_steps`, zeros elsewhere).
-      tangents: optional factory ``tangents(model, seed_key, indices, mask, state, represent)`` of a tangent stream
+      tangents: optional factory ``tangents(model, seed_key, indices, mask, state, layout)`` of a tangent stream
         (``carry0``, ``xs``, ``step``; :func:`~jaxthermo.ensemble._sensitivity.tangent_stream`): the
         collisions then run once, under ``jax.jvp``, and the plain statistics come from the primal
         (D_α then at every step, reported as above).
@@ -136,10 +111,11 @@ def model_a_chunk(
       step :class:`HigherMoments` of W_N and Q_N and :class:`Moments` of e^{−βW_N}.
     """
     rdt = jnp.real(rho0).dtype
+    layout = layout_of(model, rdt)  # how the chunk's states are carried (._layout)
     finish = partial(
         _chunk_statistics,
         model=model,
-        rho0=rho0,
+        layout=layout,
         mask=mask,
         work_edges=work_edges,
         method=histogram_method,
@@ -162,63 +138,28 @@ def model_a_chunk(
     deltas = sample_steps(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)  # (N, B)
     theta, thetas = scan_thetas(model, rdt)
     b = indices.shape[0]
-    rho = jnp.broadcast_to(rho0, (b,) + rho0.shape)
-    fused = use_fused_qubit_path(model)
-    if fused:  # qubit partial swap: three real numbers per configuration, u = p0 − a (._fused)
-        offset = rare_offset(model, rdt)  # the population τ_S makes rare is carried to its precision
-        state = state_to_qubit(rho, offset)
-        collide = lambda m, st, dl, th: qubit_collision(m, st, dl, th, offset)
-        as_matrix = lambda st: qubit_to_state(*st, offset)
-        mean_state = partial(_qubit_mean_state, offset=offset)
-        represent = lambda rho: state_to_qubit(rho, offset)
-        pops = lambda st: jnp.stack(qubit_populations(st[0], offset), axis=-1)
-    elif use_fused_qudit_path(model):  # d ≥ 3 partial swap: d² real rows (._fused)
-        state = state_to_rows(rho)
-        collide = qudit_collision
-        as_matrix = rows_to_state
-        mean_state = _rows_mean_state
-        represent = state_to_rows
-        pops = lambda st: jnp.stack(st[: model.d], axis=-1)
-    else:
-        state = rho
-        collide = lambda m, st, dl, th: jax.vmap(lambda r, d_, t_: collision_step(m, r, d_, t_), (0, 0, None))(
-            st, dl, th
-        )
-        as_matrix = lambda st: st
-        represent = lambda rho: rho
-        mean_state = chunk_moments
-        pops = populations
+    state = layout.carry(jnp.broadcast_to(rho0, (b,) + rho0.shape))
 
     def raw_divergence(m, st):
-        if fused and coherent:  # closed-form 2×2 (._divergences), both populations to their precision
-            p0, p1 = qubit_populations(st[0], offset)
-            return qubit_quantum_divergences(p0, st[1], st[2], m.beta, m.g0, alphas, p1=p1)
+        if coherent and layout.name == "qubit":  # closed-form 2×2 (._divergences), both populations to their precision
+            p = layout.populations(st)
+            return qubit_quantum_divergences(p[..., 0], st[1], st[2], m.beta, m.g0, alphas, p1=p[..., 1])
         if coherent:  # eigenvalues only (._divergences)
-            return quantum_divergences_thermal(as_matrix(st), m.beta, m.g0, alphas)
-        return classical_divergences(pops(st), m.beta, m.g0, alphas)
+            return quantum_divergences_thermal(layout.matrix(st), m.beta, m.g0, alphas)
+        return classical_divergences(layout.populations(st), m.beta, m.g0, alphas)
 
     def divergence(st):
         return column_moments(raw_divergence(model, st), mask)
 
     def physics(m, st, delta, theta):
         """One collision of the whole chunk under model ``m``: (state, Energetics, D_α per configuration)."""
-        st, e = collide(m, st, delta, theta)
+        st, e = layout.collide(m, st, delta, theta)
         return st, e, (raw_divergence(m, st) if alphas else None)
 
-    tan = None if tangents is None else tangents(model, seed_key, indices, mask, state, represent)
+    tan = None if tangents is None else tangents(model, seed_key, indices, mask, state, layout)
     mask_n = jnp.sum(mask.astype(jnp.int32))
     stacked = stacked and tan is None
     stacked_divergence = stacked and bool(alphas) and divergence_every == 1
-
-    def state_rows(st):
-        """The state as k_s real rows (B,): (u, x, y) of a qubit (u = p0 − a, ._fused), the d² rows of a partial-swap
-        qudit (._fused), else Re and Im of ρ's entries."""
-        if isinstance(st, tuple):
-            return list(st)
-        flat = st.reshape(b, -1)
-        return [jnp.real(flat[:, j]) for j in range(flat.shape[1])] + [
-            jnp.imag(flat[:, j]) for j in range(flat.shape[1])
-        ]
 
     def step(carry, x):
         state, w_acc, q_acc, u_acc, hist, tcarry = carry
@@ -226,19 +167,19 @@ def model_a_chunk(
         th = theta if theta_r is None else theta_r  # (scan_thetas)
         extra = {}
         if tan is None:
-            state, e = collide(model, state, delta, th)
+            state, e = layout.collide(model, state, delta, th)
         else:
             state, e, div, tcarry, extra = tan.step(physics, state, tcarry, delta, tx)
         w_acc, q_acc, u_acc = w_acc + e.work, q_acc + e.heat, u_acc + e.energy_change
         values = [e.work, e.heat, e.energy_change, w_acc, q_acc, u_acc]  # in the order of QUANTITIES
         if stacked:
-            rows = state_rows(state) + values
+            rows = layout.rows(state) + values
             if stacked_divergence:
                 div = raw_divergence(model, state)
                 rows += [div[:, j] for j in range(len(alphas))]
             stats = {"packed": shifted_sums(rows, mask)}
         else:
-            stats = {"state": mean_state(state, mask)}
+            stats = {"state": layout.mean_state(state, mask)}
             stats.update({name: chunk_moments(v, mask) for name, v in zip(QUANTITIES, values)})
         if alphas and tan is not None:
             m = column_moments(div, mask)
@@ -264,16 +205,16 @@ def model_a_chunk(
 
 
 def _chunk_statistics(
-    stats, w_acc, q_acc, hist, stacked, stacked_divergence, *, model, rho0, mask, work_edges, method, alphas
+    stats, w_acc, q_acc, hist, stacked, stacked_divergence, *, model, layout, mask, work_edges, method, alphas
 ):
     """The chunk's result from the per-step statistics of the collisions (``stats``; with ``stacked``
-    the packed shifted sums, rows ordered as ``state_rows`` + QUANTITIES + D_α when
+    the packed shifted sums, rows ordered as the layout's ``rows`` + QUANTITIES + D_α when
     ``stacked_divergence``), W_N and Q_N per configuration and the single-collision work counts."""
     if stacked:
         ns = jnp.broadcast_to(jnp.sum(mask.astype(jnp.int32)), stats["packed"].shape[:1])  # (N,)
         mean, m2 = moments_from_shifted_sums(ns, stats.pop("packed"))
         k_s = mean.shape[-1] - len(QUANTITIES) - (len(alphas) if stacked_divergence else 0)
-        stats["state"] = Moments(ns, _state_from_rows(mean[:, :k_s], rho0, model), None)
+        stats["state"] = Moments(ns, layout.from_rows(mean[:, :k_s]), None)
         for j, name in enumerate(QUANTITIES):
             stats[name] = Moments(ns, mean[:, k_s + j], m2[:, k_s + j])
         if stacked_divergence:
@@ -288,18 +229,6 @@ def _chunk_statistics(
     beta = jnp.asarray(model.beta).astype(jnp.float64)
     stats["exp_minus_beta_work"] = chunk_moments(jnp.exp(-beta * w_acc.astype(jnp.float64)), mask)
     return stats
-
-
-def _state_from_rows(m, rho0, model):
-    """Inverse of the kernel's ``state_rows`` on (N, k_s) means → (N, d, d): (u, x, y) of a qubit
-    (k_s = 3; u = p0 − a, a = :func:`~jaxthermo.ensemble._fused.rare_offset`), the d² rows of a partial-swap qudit
-    (:func:`~jaxthermo.ensemble._fused.state_to_rows`), else Re and Im of ρ's entries (2d² rows)."""
-    if m.shape[-1] == 3 and rho0.shape[-1] == 2:
-        return qubit_to_state(m[:, 0], m[:, 1], m[:, 2], rare_offset(model, m.dtype))
-    if m.shape[-1] == rho0.shape[-1] ** 2:  # a partial-swap qudit's rows (d ≥ 3; 2d² rows otherwise)
-        return rows_to_state([m[:, j] for j in range(m.shape[-1])])
-    half = m.shape[-1] // 2
-    return jax.lax.complex(m[:, :half], m[:, half:]).reshape(m.shape[:1] + rho0.shape)
 
 
 def pilot_work_ranges(model, rho0, seed_key, indices, *, n_steps, draw_dtype=None, batch=None):

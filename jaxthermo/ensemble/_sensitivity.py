@@ -29,10 +29,9 @@ from jax.flatten_util import ravel_pytree
 from .._information import trace_distance
 from .._qudit import thermal_state
 from ..inhomogeneous import averaged_reservoir_state, collision_step
-from ._fused import rows_to_state
 from ._kernel import model_divergences, scan_thetas
 from ._sampling import sample_chunk, sample_steps
-from ._statistics import MeansOverConfigurations, Moments, chunk_moments, standard_error, variance
+from ._statistics import MeansOverConfigurations, chunk_moments, standard_error, variance
 
 MODEL_FIELDS = ("theta", "beta", "g0")
 DELTAS = "deltas"
@@ -203,7 +202,7 @@ class _TangentStream(NamedTuple):
 
 
 def tangent_stream(
-    model, seed_key, indices, mask, state, represent, *, names, n_steps, alphas, draw_dtype, rho0_tangent=None
+    model, seed_key, indices, mask, state, layout, *, names, n_steps, alphas, draw_dtype, rho0_tangent=None
 ):
     """The tangents of the parameters ``names``, carried through the kernel's scan (``wrt``).
 
@@ -214,8 +213,8 @@ def tangent_stream(
     ``sens_energy_change``, ``sens_cumulative_work`` (means (P,) and M2 per step), ``sens_state``
     ((P, d, d), mean only) and ``sens_divergence`` ((P, n_alpha)).
     ``rho0_tangent``: ∂ρ0 (P, d, d) of a ρ0 that moves with the parameters (:func:`initial_state`), the
-    state's tangents at collision 0 (else zero); ``represent`` maps a (…, d, d) matrix to the kernel's state
-    (linear: the qubit's (u, x, y), ._fused).
+    state's tangents at collision 0 (else zero); ``layout`` (:func:`~jaxthermo.ensemble._layout.layout_of`) is how
+    the kernel carries the state, and its tangents.
     """
     rdt = jax.tree.leaves(state)[0].real.dtype
     flat, unravel = flatten_parameters(parameter_values(model, names, rdt), names)
@@ -231,7 +230,7 @@ def tangent_stream(
     if rho0_tangent is None:
         dstate = jax.tree.map(lambda s: jnp.zeros(s.shape[:1] + (n_par,) + s.shape[1:], s.dtype), state)
     else:  # the same ∂ρ0 for every configuration of the chunk, in the kernel's representation
-        d0 = represent(rho0_tangent)  # (P, d, d) → (P, d, d) or the qubit's ((P,), (P,), (P,))
+        d0 = layout.carry(rho0_tangent)  # (P, d, d) → (P, d, d) or real rows, e.g. the qubit's ((P,), (P,), (P,))
         dstate = jax.tree.map(lambda t, s: jnp.broadcast_to(t.astype(s.dtype), s.shape[:1] + t.shape), d0, state)
     carry0 = (dstate, jnp.zeros((b, n_par), rdt))
     xs = (ddeltas, jnp.arange(n_steps))
@@ -257,29 +256,13 @@ def tangent_stream(
             _PREFIX + "heat": chunk_moments(de.heat, mask),
             _PREFIX + "energy_change": chunk_moments(de.energy_change, mask),
             _PREFIX + "cumulative_work": chunk_moments(dw, mask),
-            _PREFIX + "state": _state_tangent_mean(dstate, mask),
+            _PREFIX + "state": layout.tangent_mean(dstate, mask),
         }
         if alphas:
             stats[_PREFIX + "divergence"] = chunk_moments(ddiv, mask)
         return state, e, div, (dstate, dw), stats
 
     return _TangentStream(carry0, xs, step)
-
-
-def _state_tangent_mean(dstate, mask):
-    """Mean over the chunk of the state tangents: (B, P, d, d), the fused qubit's (p0, x, y) or a partial-swap
-    qudit's d² rows (._fused), each (B, P)."""
-    if not isinstance(dstate, tuple):
-        return chunk_moments(dstate, mask, second=False)
-    if len(dstate) != 3:
-        m = chunk_moments(jnp.stack(dstate, axis=-1), mask, second=False)  # mean (P, d²)
-        return Moments(m.n, rows_to_state([m.mean[..., j] for j in range(len(dstate))]), None)
-    m = chunk_moments(jnp.stack(dstate, axis=-1), mask, second=False)  # mean (P, 3)
-    dp0, dx, dy = m.mean[..., 0], m.mean[..., 1], m.mean[..., 2]
-    coh = jax.lax.complex(dx, dy)
-    dp = jax.lax.complex(dp0, jnp.zeros_like(dp0))
-    rows = [jnp.stack([dp, coh], axis=-1), jnp.stack([jnp.conj(coh), -dp], axis=-1)]
-    return Moments(m.n, jnp.stack(rows, axis=-2), None)
 
 
 def delta_chunk(

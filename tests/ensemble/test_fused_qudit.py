@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import jaxthermo as jt
-from jaxthermo.ensemble import _engine, _kernel
+from jaxthermo.ensemble import _engine, _layout
 from jaxthermo.ensemble._fused import qudit_collision, rows_to_state, state_to_rows, use_fused_qudit_path
 from jaxthermo.inhomogeneous import collide_generic
 from tests.helpers import random_state
@@ -71,7 +71,7 @@ def test_engine_rows_equal_matrix_route(d, coherent, wrt, monkeypatch):
         rho0 = np.diag(np.diag(rho0))
     kw = dict(seed=5, alphas=(0.5, 1.0, 2.0, float("inf")), wrt=wrt)
     got = _arrays(jt.ensemble(model, rho0, 15, 300, **kw))
-    monkeypatch.setattr(_kernel, "use_fused_qudit_path", lambda m: False)
+    monkeypatch.setattr(_layout, "use_fused_qudit_path", lambda m: False)
     monkeypatch.setattr(_engine, "_COMPILED", {})  # a fresh trace, not the rows program compiled above
     ref = _arrays(jt.ensemble(model, rho0, 15, 300, **kw))
     assert got.keys() == ref.keys()
