@@ -75,6 +75,7 @@ def _same_results(path, reference, chunks_resumed=0):
 
 def _only_process_zero_wrote(tmp_path, outs, outputs):
     assert "wrote" in outputs[0][0] and "wrote" not in outputs[1][0]
+    assert not any("[Gloo]" in out for out, _ in outputs)  # the collectives' connection lines are dropped
     assert "process 1 of 2: computing its share; process 0 writes the results" in outputs[1][0]
     assert not (tmp_path / "host1").exists()  # process 1 neither needs nor creates an output folder
     assert sorted(p.name for p in outs[0].iterdir() if not p.name.endswith(".lock")) == [

@@ -124,3 +124,54 @@ def test_a_cached_command_prints_none_of_them(tmp_path):
     if not any(m in unfiltered.stderr for m in marks):
         pytest.skip("this jaxlib/processor logs nothing on loading cached programs")
     assert (tmp_path / "c" / "results.nc").exists() and (tmp_path / "b" / "results.nc").exists()
+
+
+GLOO = [
+    b"[Gloo] Rank 0 is connected to 1 peer ranks. Expected number of connected peer ranks is : 1\n",
+    b"[Gloo] Rank 3 is connected to 3 peer ranks. Expected number of connected peer ranks is : 3\n",
+]
+# what must come through on standard output: results, another gloo line, a line that merely starts like one
+GLOO_KEPT = [
+    b"wrote run/results.nc\n",
+    b"[Gloo] Rank 1 is connected to 1 peer ranks. Expected number of connected peer ranks is : 3 (short)\n",
+    b"  <W_N> = 4.943e-05 +- 5e-07 energy\n",
+    b"[Gloo] something else\n",
+]
+
+
+def _gloo_stream():
+    parts = [GLOO[0], GLOO_KEPT[0], GLOO[1], GLOO_KEPT[1], GLOO[0], GLOO_KEPT[2], GLOO_KEPT[3], GLOO[1]]
+    return b"".join(parts), b"".join(p for p in parts if p not in GLOO)
+
+
+def test_only_gloos_connection_lines_are_dropped_at_every_split_of_the_stream():
+    from jaxthermo.apps._log_filter import _OPEN_GLOO_LINE, GLOO_CONNECTED
+
+    stream, expected = _gloo_stream()
+    for cut in range(len(stream) + 1):
+        out, held = filter_chunk(b"", stream[:cut], GLOO_CONNECTED, _OPEN_GLOO_LINE)
+        rest, held = filter_chunk(held, stream[cut:], GLOO_CONNECTED, _OPEN_GLOO_LINE)
+        assert out + rest + held == expected, cut
+        assert held == b""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the filter is POSIX only")
+def test_the_process_stdout_is_filtered_for_c_writers_and_python_prints_directly():
+    """gloo's lines written to descriptor 1 by C (libc write) after the filter is installed are dropped, the
+    rest passes; Python's print goes to the original standard output; a partial gloo-like line is passed on."""
+    stream, expected = _gloo_stream()
+    program = f"""
+        import ctypes, os, sys, time
+        from jaxthermo.apps._log_filter import drop_gloo_messages
+        print("before", flush=True)
+        assert drop_gloo_messages() and drop_gloo_messages()  # once per process
+        stream = {stream!r}
+        libc = ctypes.CDLL(None)
+        libc.write(1, stream, len(stream))
+        os.write(1, b"[Gloo] partial")
+        time.sleep(0.3)
+        print("after")
+    """
+    out = _run(program)
+    assert out.returncode == 0, out.stderr.decode(errors="replace")[-2000:]
+    assert out.stdout == b"before\n" + expected + b"[Gloo] partialafter\n"

@@ -387,6 +387,9 @@ def main(argv=None) -> int:
         except ConfigError as err:
             print(f"jaxthermo {args.command}: error: {err}", file=sys.stderr)
             return 2
+        from ._log_filter import drop_gloo_messages
+
+        drop_gloo_messages()  # the CPU collectives' "[Gloo] Rank 0 is connected to …" lines, off the results
     if args.command != "init":  # the commands that compute: keep their compiled programs on disk
         from ._compilation_cache import use_compilation_cache
         from ._log_filter import drop_cache_load_messages
