@@ -109,6 +109,27 @@ def test_ctrl_c_says_where_the_finished_work_is_and_how_to_resume(tmp_path, monk
     assert "jaxthermo demo: interrupted" in capsys.readouterr().err
 
 
+def test_ctrl_c_on_a_process_other_than_zero_names_process_zeros_checkpoint(tmp_path, monkeypatch, capsys):
+    """A process ≠ 0 of a jax.distributed run writes no files: it said "the finished chunks are kept in
+    out/checkpoint.npz" where it saw process 0's file on a shared folder, and "no results were written" where
+    the folder was process 0's alone. Now it names process 0's checkpoint either way, with the resume on every
+    process."""
+    from jaxthermo.apps import _distributed, study
+
+    monkeypatch.setattr(study, "run_study", lambda cfg, **kw: (_ for _ in ()).throw(KeyboardInterrupt))
+    monkeypatch.setattr(_distributed, "is_writer", lambda: False)
+    for shared in (True, False):
+        if shared:
+            (tmp_path / "out").mkdir()
+            (tmp_path / "out" / "checkpoint.npz").write_bytes(b"")
+        else:
+            (tmp_path / "out" / "checkpoint.npz").unlink()
+        assert cli.main(_ensemble_args(tmp_path)) == 130
+        err = capsys.readouterr().err
+        assert f"process 0 keeps the finished chunks in its {tmp_path / 'out' / 'checkpoint.npz'}" in err, err
+        assert "on every process with --resume" in err and "no results were written" not in err
+
+
 def test_out_of_memory_is_one_line_naming_what_to_reduce(tmp_path, monkeypatch, capsys):
     """`jaxthermo ensemble --d 100000` ended in JAX's RESOURCE_EXHAUSTED traceback."""
     from jaxthermo.apps import study

@@ -271,9 +271,15 @@ def _run_config(raw: dict, args, command: str) -> int:
         print(f"jaxthermo {command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
-        kept = [p for p in checkpoint_paths(cfg, cfg["study"]["out"]) if os.path.exists(p)] if cfg else []
+        paths = checkpoint_paths(cfg, cfg["study"]["out"]) if cfg else []
+        kept = [p for p in paths if os.path.exists(p)]
         if getattr(err, "results_written", None) is not None:  # after the last chunk: the outputs were finished
             what = f"every configuration was finished and the results are written in {err.results_written}"
+        elif paths and not _distributed.is_writer():  # its files, if any, are process 0's (maybe on another host)
+            what = (
+                f"process 0 keeps the finished chunks in its {' and '.join(paths)}; run the same command on every "
+                "process with --resume to continue"
+            )
         elif len(kept) == 1:
             what = (
                 f"the finished chunks{_finished_configs(kept[0], cfg)} are kept in {kept[0]}; "
