@@ -127,11 +127,10 @@ def jax_closed_form_fresh(d, n_configs, repeats=2):
     return float(out.stdout.split()[-1])
 
 
-def generic_against_closed_form(d, n_configs, rounds=3):
-    """The generic path (default arguments with a coherent and a diagonal ρ0, ``alphas=()``) against
-    the hand-written closed form (:func:`jax_closed_form_fresh`), alternated round by round so that
-    the machine's drift hits both alike: best collisions/s of each, and per variant the median over
-    rounds of closed-form rate / its rate (how many times faster the closed form is)."""
+def _alternated_rates(d, n_configs, rounds, baseline=None):
+    """Collisions/s of ``jt.ensemble`` with default arguments (coherent and diagonal ρ0) and with ``alphas=()``,
+    compiled first, then timed round by round (after ``baseline()``'s rate, under ``"jax_closed_form"``, where
+    given) so that the machine's drift hits all alike: {name: [rate per round]}."""
     import jaxthermo as jt
 
     model, rho = _model(d), coherent_state(d)
@@ -142,45 +141,40 @@ def generic_against_closed_form(d, n_configs, rounds=3):
     }
     for r0, kw in variants.values():
         jt.ensemble(model, r0, N_STEPS, n_configs, **kw)  # compile
-    rates = {name: [] for name in ["jax_closed_form", *variants]}
+    rates = {name: [] for name in ([] if baseline is None else ["jax_closed_form"]) + list(variants)}
     for _ in range(rounds):
-        rates["jax_closed_form"].append(jax_closed_form_fresh(d, n_configs))
+        if baseline is not None:
+            rates["jax_closed_form"].append(baseline())
         for name, (r0, kw) in variants.items():
             t = time.perf_counter()
             jt.ensemble(model, r0, N_STEPS, n_configs, **kw)
             rates[name].append(n_configs * N_STEPS / (time.perf_counter() - t))
-    out = {name: max(r) for name, r in rates.items()}
-    cf = np.asarray(rates["jax_closed_form"])
-    for name in variants:
-        out[f"closed_form_over_{name}_median"] = float(np.median(cf / np.asarray(rates[name])))
+    return {name: np.asarray(r) for name, r in rates.items()}
+
+
+def generic_against_closed_form(d, n_configs, rounds=3):
+    """The generic path (default arguments with a coherent and a diagonal ρ0, ``alphas=()``) against
+    the hand-written closed form (:func:`jax_closed_form_fresh`), alternated round by round so that
+    the machine's drift hits both alike: best collisions/s of each, and per variant the median over
+    rounds of closed-form rate / its rate (how many times faster the closed form is)."""
+    rates = _alternated_rates(d, n_configs, rounds, baseline=lambda: jax_closed_form_fresh(d, n_configs))
+    out = {name: float(r.max()) for name, r in rates.items()}
+    for name, r in rates.items():
+        if name != "jax_closed_form":
+            out[f"closed_form_over_{name}_median"] = float(np.median(rates["jax_closed_form"] / r))
     return out
 
 
 def default_against_alphas_none(d, n_configs, rounds=5):
     """Default arguments (coherent and diagonal ρ0) against ``alphas=()``, alternated round by round so that the
     machine's drift hits all three alike: best collisions/s of each, and the median over rounds of each default
-    rate / the ``alphas=()`` rate of the same round (best against best moved by ±0.04 between two runs of the
+    rate / the ``alphas=()`` rate of the same round (best against best moved by 0.04–0.08 between two runs of the
     same code, benchmarks/RESULTS_ensemble.md, session 50)."""
-    import jaxthermo as jt
-
-    model, rho = _model(d), coherent_state(d)
-    variants = {
-        "jaxthermo": (rho, {}),
-        "jaxthermo_diagonal": (np.diag(np.diag(rho)), {}),
-        "jaxthermo_alphas_none": (rho, {"alphas": ()}),
-    }
-    for r0, kw in variants.values():
-        jt.ensemble(model, r0, N_STEPS, n_configs, **kw)  # compile
-    rates = {name: [] for name in variants}
-    for _ in range(rounds):
-        for name, (r0, kw) in variants.items():
-            t = time.perf_counter()
-            jt.ensemble(model, r0, N_STEPS, n_configs, **kw)
-            rates[name].append(n_configs * N_STEPS / (time.perf_counter() - t))
-    out = {name: max(r) for name, r in rates.items()}
-    none = np.asarray(rates["jaxthermo_alphas_none"])
-    out["default_over_alphas_none_median"] = float(np.median(np.asarray(rates["jaxthermo"]) / none))
-    out["diagonal_over_alphas_none_median"] = float(np.median(np.asarray(rates["jaxthermo_diagonal"]) / none))
+    rates = _alternated_rates(d, n_configs, rounds)
+    out = {name: float(r.max()) for name, r in rates.items()}
+    none = rates["jaxthermo_alphas_none"]
+    out["default_over_alphas_none_median"] = float(np.median(rates["jaxthermo"] / none))
+    out["diagonal_over_alphas_none_median"] = float(np.median(rates["jaxthermo_diagonal"] / none))
     return out
 
 
