@@ -107,7 +107,7 @@ def thermal_populations(d: int, beta, g) -> jnp.ndarray:
     largest = float(jnp.finfo(dtype).max) / d  # the logits ±βg(d − 1)/2 and their differences stay finite
     beta_g = jnp.clip(beta.astype(dtype) * g.astype(dtype), -largest, largest)[..., None]
     logits = -beta_g * spin_z_diagonal(d, dtype)
-    return _softmax(logits)
+    return jax.nn.softmax(logits, axis=-1)
 
 
 def thermal_state(d: int, beta, g) -> jnp.ndarray:
@@ -224,7 +224,7 @@ def gibbs_populations(energies, beta) -> jnp.ndarray:
         raise ValueError(f"energies must have shape (..., d) with d >= 1 levels; got shape {np.shape(energies)}")
     energies = jnp.asarray(energies)
     beta = jnp.asarray(beta).astype(float_dtype_of(energies))
-    return _softmax(-beta[..., None] * energies.astype(beta.dtype))
+    return jax.nn.softmax(-beta[..., None] * energies.astype(beta.dtype), axis=-1)
 
 
 @qobj_inputs("h")
@@ -285,12 +285,6 @@ def populations(rho) -> jnp.ndarray:
     if np.ndim(rho) < 2:  # "diagonal requires an array of at least two dimensions"
         raise ValueError(f"rho must have shape (..., d, d); got {np.shape(rho)}")
     return jnp.real(jnp.diagonal(jnp.asarray(rho), axis1=-2, axis2=-1))
-
-
-def _softmax(logits):
-    m = jax.lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
-    e = jnp.exp(logits - m)
-    return e / jnp.sum(e, axis=-1, keepdims=True)
 
 
 def has_coherences(rho) -> bool:
