@@ -130,6 +130,25 @@ def test_ctrl_c_on_a_process_other_than_zero_names_process_zeros_checkpoint(tmp_
         assert "on every process with --resume" in err and "no results were written" not in err
 
 
+def test_ctrl_c_on_process_zero_of_a_distributed_run_resumes_on_every_process(tmp_path, monkeypatch, capsys):
+    """Process 0 keeps the checkpoint; its message said "run the same command with --resume", which on one
+    process alone waits for the others at jax.distributed's start. Without jax.distributed, no "every process"."""
+    from jaxthermo.apps import _distributed, study
+
+    def stop(cfg, **kw):
+        (tmp_path / "out" / "checkpoint.npz").write_bytes(b"")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(study, "run_study", stop)
+    (tmp_path / "out").mkdir()
+    for distributed in (True, False):
+        monkeypatch.setattr(_distributed, "is_distributed", lambda d=distributed: d)
+        assert cli.main(_ensemble_args(tmp_path) + ["--resume"]) == 130
+        err = capsys.readouterr().err
+        assert f"are kept in {tmp_path / 'out' / 'checkpoint.npz'}" in err, err
+        assert ("run the same command on every process with --resume" in err) == distributed, err
+
+
 def test_out_of_memory_is_one_line_naming_what_to_reduce(tmp_path, monkeypatch, capsys):
     """`jaxthermo ensemble --d 100000` ended in JAX's RESOURCE_EXHAUSTED traceback."""
     from jaxthermo.apps import study

@@ -145,6 +145,11 @@ def _gave_up(command, timeout, where):
     os._exit(1)
 
 
+def is_distributed() -> bool:
+    """Whether this command started jax.distributed (its resume is then a command on every process)."""
+    return _State.active
+
+
 def is_writer() -> bool:
     """True but on the processes other than 0 of a distributed run (they compute and write nothing)."""
     if not _State.active:

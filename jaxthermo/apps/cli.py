@@ -280,14 +280,15 @@ def _run_config(raw: dict, args, command: str) -> int:
                 f"process 0 keeps the finished chunks in its {' and '.join(paths)}; run the same command on every "
                 "process with --resume to continue"
             )
-        elif len(kept) == 1:
-            what = (
-                f"the finished chunks{_finished_configs(kept[0], cfg)} are kept in {kept[0]}; "
-                "run the same command with --resume to continue"
-            )
-        elif kept:  # a sweep over several n_steps: one checkpoint per N
-            files = ", ".join(f"{p}{_finished_configs(p, cfg)}" for p in kept)
-            what = f"the finished chunks are kept in {files}; run the same command with --resume to continue"
+        elif kept:  # process 0 of a distributed run names the resume on every process, as the others do
+            resume = f"run the same command{' on every process' if _distributed.is_distributed() else ''} with --resume"
+            if len(kept) == 1:
+                what = (
+                    f"the finished chunks{_finished_configs(kept[0], cfg)} are kept in {kept[0]}; {resume} to continue"
+                )
+            else:  # a sweep over several n_steps: one checkpoint per N
+                files = ", ".join(f"{p}{_finished_configs(p, cfg)}" for p in kept)
+                what = f"the finished chunks are kept in {files}; {resume} to continue"
         else:
             what = "no results were written (earlier results in the output folder are unchanged)"
         print(f"\njaxthermo {command}: {_stopped(err)}; {what}", file=sys.stderr)
