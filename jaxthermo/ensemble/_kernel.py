@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from .._information import divergences_to_thermal
 from ..inhomogeneous import trajectory
-from ._divergences import classical_divergences, quantum_divergences_thermal, qubit_quantum_divergences
+from ._divergences import classical_divergences
 from ._layout import layout_of
 from ._sampling import sample_chunk, sample_steps
 from ._statistics import (
@@ -141,11 +141,8 @@ def model_a_chunk(
     state = layout.carry(jnp.broadcast_to(rho0, (b,) + rho0.shape))
 
     def raw_divergence(m, st):
-        if coherent and layout.name == "qubit":  # closed-form 2×2 (._divergences), both populations to their precision
-            p = layout.populations(st)
-            return qubit_quantum_divergences(p[..., 0], st[1], st[2], m.beta, m.g0, alphas, p1=p[..., 1])
-        if coherent:  # eigenvalues only (._divergences)
-            return quantum_divergences_thermal(layout.matrix(st), m.beta, m.g0, alphas)
+        if coherent:  # the qubit's closed form, else eigenvalues only (._layout, ._divergences)
+            return layout.quantum_divergences(m, st, alphas)
         return classical_divergences(layout.populations(st), m.beta, m.g0, alphas)
 
     def divergence(st):

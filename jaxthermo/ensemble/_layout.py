@@ -11,7 +11,8 @@ Three layouts, chosen by :func:`layout_of` from the model:
 
 The kernel, its stacked reductions and the sensitivities ask the layout for what they need of a carried
 state (its matrix, populations, real rows, the mean over the chunk, the mean of its tangents) instead of
-telling the layouts apart by their shapes.
+telling the layouts apart by their shapes or names; the quantum D_α of a coherent state as well (the qubit's in
+closed form, the others from the eigenvalues of its matrix: ._divergences).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import jax.numpy as jnp
 
 from .._qudit import populations
 from ..inhomogeneous import collision_step
+from ._divergences import quantum_divergences_thermal, qubit_quantum_divergences
 from ._fused import (
     qubit_collision,
     qubit_populations,
@@ -52,6 +54,7 @@ class StateLayout(NamedTuple):
     from_rows: Callable  # (..., k) values of the rows (e.g. their means) → (..., d, d): inverse of ``rows``
     mean_state: Callable  # (state, mask) → Moments of the (d, d) mean state over the chunk
     tangent_mean: Callable  # (state tangents, each with the P directions on axis 1, mask) → Moments, mean (P, d, d)
+    quantum_divergences: Callable  # (model, state, static α's) → (B, n_α) quantum D_α(ρ‖τ_S)
 
 
 def layout_of(model, dtype) -> StateLayout:
@@ -64,6 +67,11 @@ def layout_of(model, dtype) -> StateLayout:
     return _MATRIX
 
 
+def _eigenvalue_divergences(matrix):
+    """Quantum D_α from the eigenvalues of the carried state's matrix (._divergences)."""
+    return lambda m, st, alphas: quantum_divergences_thermal(matrix(st), m.beta, m.g0, alphas)
+
+
 def _qubit_layout(offset):
     """(u, x, y), u = p0 − ``offset``: the population τ_S makes rare is carried to its precision (._fused)."""
 
@@ -72,6 +80,10 @@ def _qubit_layout(offset):
         coh, dp = jax.lax.complex(dx, dy), jax.lax.complex(dp0, jnp.zeros_like(dp0))
         return jnp.stack([jnp.stack([dp, coh], axis=-1), jnp.stack([jnp.conj(coh), -dp], axis=-1)], axis=-2)
 
+    def divergences(m, st, alphas):  # closed-form 2×2 (._divergences), both populations to their precision
+        p0, p1 = qubit_populations(st[0], offset)
+        return qubit_quantum_divergences(p0, st[1], st[2], m.beta, m.g0, alphas, p1=p1)
+
     return _rows_layout(
         "qubit",
         lambda rho: state_to_qubit(rho, offset),
@@ -79,12 +91,13 @@ def _qubit_layout(offset):
         lambda rows: qubit_to_state(*rows, offset),
         tangent_matrix,
         lambda st: jnp.stack(qubit_populations(st[0], offset), axis=-1),
+        divergences,
     )
 
 
-def _rows_layout(name, carry, collide, matrix, tangent_matrix, pops):
+def _rows_layout(name, carry, collide, matrix, tangent_matrix, pops, divergences=None):
     """A layout whose carried state is a tuple of real rows (._fused); ``matrix`` and ``tangent_matrix`` (its
-    linear part) take such a tuple."""
+    linear part) take such a tuple; ``divergences`` by default from the eigenvalues of ``matrix``."""
     return StateLayout(
         name=name,
         carry=carry,
@@ -95,6 +108,7 @@ def _rows_layout(name, carry, collide, matrix, tangent_matrix, pops):
         from_rows=lambda m: matrix(tuple(m[..., j] for j in range(m.shape[-1]))),
         mean_state=partial(_rows_mean_state, matrix),
         tangent_mean=partial(_rows_tangent_mean, tangent_matrix),
+        quantum_divergences=divergences or _eigenvalue_divergences(matrix),
     )
 
 
@@ -134,4 +148,5 @@ _MATRIX = StateLayout(
     from_rows=_matrix_from_rows,
     mean_state=chunk_moments,
     tangent_mean=partial(chunk_moments, second=False),
+    quantum_divergences=_eigenvalue_divergences(lambda st: st),
 )
