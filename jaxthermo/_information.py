@@ -25,6 +25,7 @@ from ._qudit import log_partition_function, partial_trace, populations, spin_z_d
 from ._qutip import qobj_inputs
 from ._trace_setting import TraceSetting
 from ._validation import (
+    check_broadcast,
     check_density_matrix,
     check_finite_temperature,
     check_log_populations,
@@ -60,12 +61,8 @@ def _states(rho, sigma):
     failed inside JAX as an einsum label or broadcasting error)."""
     rho, sigma = _state(rho, "rho"), _state(sigma, "sigma")
     _same_dimension(rho, sigma, "rho", "sigma")
-    try:  # batches that do not broadcast failed as "sub got incompatible shapes for broadcasting"
-        np.broadcast_shapes(np.shape(rho)[:-2], np.shape(sigma)[:-2])
-    except ValueError:
-        raise ValueError(
-            f"rho and sigma: batch shapes {np.shape(rho)[:-2]} and {np.shape(sigma)[:-2]} do not broadcast"
-        ) from None
+    # batches that do not broadcast failed as "sub got incompatible shapes for broadcasting"
+    check_broadcast({"rho": np.shape(rho)[:-2], "sigma": np.shape(sigma)[:-2]})
     return rho, sigma
 
 
@@ -114,6 +111,9 @@ def renyi_divergence(p, q, alpha) -> jnp.ndarray:
     check_populations(p, "p")
     check_populations(q, "q")
     _same_dimension(p, q, "p", "q")
+    check_broadcast(
+        {"p": np.shape(p)[:-1], "q": np.shape(q)[:-1]}
+    )  # (3, d) against (4, d): "and got incompatible shapes"
     p, q = jnp.asarray(p), jnp.asarray(q)
     dtype = jnp.result_type(p.dtype, q.dtype)
     q = q.astype(dtype)
@@ -1068,11 +1068,16 @@ def divergences_to_thermal(rho, beta, g, alphas, quantum: bool = False) -> jnp.n
     ``quantum=False`` compares the populations of ρ (exact for states diagonal in the energy
     basis) with :func:`renyi_divergence`; ``quantum=True`` uses
     :func:`quantum_renyi_divergence` on the full state (α must then be concrete). Each α is
-    evaluated on its own, so one α cannot affect another's value or gradient.
+    evaluated on its own, so one α cannot affect another's value or gradient; no α gives (..., 0).
     """
     check_density_matrix(rho, "rho")
     rho = as_state(rho) if quantum else jnp.asarray(rho)
     d = rho.shape[-1]
+    # no order, no column (as jt.free_energies); it failed in jnp.stack, naming nothing. (len or the shape: the
+    # orders may be traced, refused below for quantum=True)
+    if (len(alphas) if isinstance(alphas, (list, tuple)) else math.prod(np.shape(alphas))) == 0:
+        batch = check_broadcast({"rho": rho.shape[:-2], "beta": np.shape(beta), "g": np.shape(g)})
+        return jnp.zeros(batch + (0,), jnp.real(rho).dtype)
     if quantum:  # through τ_S's log-populations: finite for every finite β (τ_S has full rank)
         if not is_concrete(alphas):  # float(a) raised a bare ConcretizationTypeError
             raise TypeError(

@@ -17,6 +17,7 @@ from ._dtypes import complex_dtype_for, float_dtype_of, real_dtype, real_dtype_f
 from ._linalg import dagger, hermitian_function_of
 from ._qutip import qobj_inputs
 from ._validation import (
+    check_broadcast,
     check_dimension,
     check_finite,
     check_hermitian,
@@ -90,6 +91,7 @@ def _checked_temperature(beta, g):
     for value, name in ((beta, "beta"), (g, "g")):
         check_numeric(value, name)
         check_finite(value, name)
+    check_broadcast({"beta": np.shape(beta), "g": np.shape(g)}, "shapes")  # JAX's "mul got incompatible shapes"
     return jnp.asarray(beta), jnp.asarray(g)
 
 
@@ -146,7 +148,9 @@ def partial_trace(rho, dims: Sequence[int], keep) -> jnp.ndarray:
     rho = jnp.asarray(rho)
     if rho.shape[-2:] != (total, total):
         raise ValueError(f"rho has shape {rho.shape}; dims={dims} needs (..., {total}, {total})")
-    keep = tuple(sorted(set(keep)))
+    if len(set(keep)) < len(keep):  # a repeated index was dropped: keep=(0, 0) gave subsystem 0 once
+        raise ValueError(f"keep={keep}: each subsystem index at most once")
+    keep = tuple(sorted(keep))
     batch = rho.shape[:-2]
     t = rho.reshape(batch + dims + dims)
     letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -194,6 +198,7 @@ def _check_same_square(a, b, name_a, name_b):
     sa, sb = np.shape(a), np.shape(b)
     if len(sa) < 2 or len(sb) < 2 or sa[-1] != sa[-2] or sa[-2:] != sb[-2:]:
         raise ValueError(f"{name_a} and {name_b} must be (..., d, d) of the same d; got shapes {sa} and {sb}")
+    check_broadcast({name_a: sa[:-2], name_b: sb[:-2]})  # an einsum error "Size of label …" named neither
 
 
 @qobj_inputs("op", "rho")
@@ -282,7 +287,8 @@ def dephase(rho) -> jnp.ndarray:
 @qobj_inputs("rho")
 def populations(rho) -> jnp.ndarray:
     """Real diagonal of a (..., d, d) state, shape (..., d)."""
-    if np.ndim(rho) < 2:  # "diagonal requires an array of at least two dimensions"
+    # "diagonal requires an array of at least two dimensions"; a (2, 3) array gave the diagonal of its 2×2 corner
+    if np.ndim(rho) < 2 or np.shape(rho)[-1] != np.shape(rho)[-2]:
         raise ValueError(f"rho must have shape (..., d, d); got {np.shape(rho)}")
     return jnp.real(jnp.diagonal(jnp.asarray(rho), axis1=-2, axis2=-1))
 

@@ -15,7 +15,7 @@ import numpy as np
 from ._dtypes import complex_dtype_for, real_dtype, real_dtype_for
 from ._linalg import dagger
 from ._qutip import qobj_inputs
-from ._validation import check_finite, check_inexact_dtype, check_integer, check_real_cast
+from ._validation import check_broadcast, check_finite, check_inexact_dtype, check_integer, check_real_cast
 
 
 def matrix_units(d: int, dtype=jnp.complex128) -> jnp.ndarray:
@@ -58,7 +58,18 @@ def apply_superoperator(superop, x) -> jnp.ndarray:
 
 @qobj_inputs("jump", "rho")
 def lindblad_term(jump, rho) -> jnp.ndarray:
-    """``D[L]ρ = LρL† − ½{L†L, ρ}`` for (..., d, d) jump operators ``L`` and states ``ρ``."""
+    """``D[L]ρ = LρL† − ½{L†L, ρ}`` for (..., d, d) jump operators ``L`` and states ``ρ``.
+
+    Shapes that are not (..., d, d) of one d with broadcasting batches, and NaN or infinite entries, raise
+    ``ValueError`` naming ``jump`` or ``rho`` (as :func:`lindblad_dissipator`).
+    """
+    # a 3×3 L with a 2×2 ρ failed in dot_general, a NaN entry gave an all-NaN D[L]ρ
+    j_shape, rho_shape = np.shape(jump), np.shape(rho)
+    if len(j_shape) < 2 or j_shape[-1] != j_shape[-2] or j_shape[-2:] != rho_shape[-2:]:
+        raise ValueError(f"jump and rho must be (..., d, d) of the same d; got shapes {j_shape} and {rho_shape}")
+    check_broadcast({"jump": j_shape[:-2], "rho": rho_shape[:-2]})
+    check_finite(jump, "jump")
+    check_finite(rho, "rho")
     ldl = dagger(jump) @ jump
     return jump @ rho @ dagger(jump) - 0.5 * (ldl @ rho + rho @ ldl)
 

@@ -240,6 +240,16 @@ def check_dimension(d, name: str = "d") -> int:
     return int(d)
 
 
+def check_broadcast(shapes: dict, what: str = "batch shapes") -> tuple[int, ...]:
+    """The broadcast of ``shapes`` ({parameter name: shape}), else ``ValueError`` naming the parameters and
+    their shapes (JAX's own error, "incompatible shapes for broadcasting" or an einsum label, names none)."""
+    try:
+        return np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        names, listed = " and ".join(shapes), " and ".join(str(tuple(s)) for s in shapes.values())
+        raise ValueError(f"{names}: {what} {listed} do not broadcast") from None
+
+
 def check_choice(value, name: str, choices) -> None:
     """Raise ``ValueError`` naming ``name`` unless ``value`` is one of ``choices``."""
     if value not in choices:

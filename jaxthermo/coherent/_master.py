@@ -22,8 +22,17 @@ from .._linalg import DEFAULT_SQUARINGS, PADE_THETA, expm, inverse_condition
 from .._qudit import commutator, partial_trace, tensor
 from .._qutip import qobj_inputs
 from .._superoperators import superoperator
-from .._validation import check_density_matrix, check_time_grid, error_if, is_concrete, value_checks_enabled
+from .._validation import (
+    check_callable,
+    check_density_matrix,
+    check_time_grid,
+    error_if,
+    is_concrete,
+    value_checks_enabled,
+)
 from ._model import (
+    CoherentCollisionModel,
+    MultiSpeciesModel,
     _thermal_ancilla,
     at_state_precision,
     batch_shapes,
@@ -372,6 +381,12 @@ def map_over_models(fn, model):
     A field is batched when it has more axes than one member needs (``MEMBER_NDIM``); batch
     shapes broadcast. Unbatched fields are shared (``in_axes=None``).
     """
+    check_callable(fn, "fn", "a function of one model")
+    if not isinstance(model, (CoherentCollisionModel, MultiSpeciesModel)):  # AttributeError: no attribute 'species'
+        raise TypeError(
+            "model: map_over_models takes a model B, jt.CoherentCollisionModel or jt.MultiSpeciesModel; "
+            f"got {type(model).__name__}"
+        )
     shapes, batch = batch_shapes(model)
     if batch == ():
         return fn(model)

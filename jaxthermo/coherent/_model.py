@@ -22,6 +22,7 @@ from .._linalg import DEFAULT_SQUARINGS, PADE_THETA, expm
 from .._qudit import Dimensions, dagger, gibbs_populations, gibbs_state, partial_trace, tensor
 from .._qutip import as_array, is_qobj, qobj_inputs
 from .._validation import (
+    check_broadcast,
     check_density_matrix,
     check_finite,
     check_hermitian,
@@ -313,12 +314,7 @@ def _check_pinching_inputs(rho, h) -> None:
         raise ValueError(f"h must be a Hermitian matrix of shape (..., d, d); got shape {np.shape(h)}")
     if np.shape(h)[-1] != np.shape(rho)[-1]:
         raise ValueError(f"rho has dimension {np.shape(rho)[-1]} but h has dimension {np.shape(h)[-1]}")
-    try:
-        np.broadcast_shapes(np.shape(rho)[:-2], np.shape(h)[:-2])
-    except ValueError:
-        raise ValueError(
-            f"rho and h: batch shapes {np.shape(rho)[:-2]} and {np.shape(h)[:-2]} do not broadcast"
-        ) from None
+    check_broadcast({"rho": np.shape(rho)[:-2], "h": np.shape(h)[:-2]})
     check_finite(rho, "rho")
     check_finite(h, "h")
     check_resolved_levels(h, "h", jnp.result_type(rho.dtype, jnp.float32))
