@@ -46,6 +46,7 @@ def superoperator(linear_map: Callable, d: int, dtype=jnp.complex128) -> jnp.nda
             f"linear_map must map a ({d}, {d}) matrix to a ({d}, {d}) matrix; an image has shape {np.shape(images)[2:]}"
         )
     check_real_cast(images, dtype, "linear_map's images")  # dtype=float64 and x ↦ −i[H, x] gave the zero matrix
+    check_finite(images, "linear_map's images")  # a map giving NaN gave a NaN matrix without a word
     return images.astype(dtype).reshape(d * d, d * d).T
 
 

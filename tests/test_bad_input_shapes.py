@@ -100,3 +100,14 @@ def test_map_over_models_names_model_and_fn():
         jt.coherent.map_over_models(lambda m: m, 3)  # AttributeError: 'int' object has no attribute 'species'
     with pytest.raises(TypeError, match="fn must be a function of one model; got int"):
         jt.coherent.map_over_models(3, model)
+
+
+def test_superoperator_refuses_a_map_with_non_finite_images():
+    with pytest.raises(ValueError, match="linear_map's images must be finite"):
+        jt.superoperator(lambda x: x * jnp.nan, 2)  # a NaN (4, 4) matrix
+    h = jnp.diag(jnp.array([0.0, 1.0]))
+    s = np.asarray(jt.superoperator(lambda x: -1j * (h @ x - x @ h), 2))
+    # −i(H ⊗ 1 − 1 ⊗ Hᵀ) in row-major vectorisation, written out
+    np.testing.assert_allclose(
+        s, -1j * (np.kron(np.diag([0.0, 1.0]), np.eye(2)) - np.kron(np.eye(2), np.diag([0.0, 1.0])))
+    )
