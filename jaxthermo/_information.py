@@ -111,9 +111,8 @@ def renyi_divergence(p, q, alpha) -> jnp.ndarray:
     check_populations(p, "p")
     check_populations(q, "q")
     _same_dimension(p, q, "p", "q")
-    check_broadcast(
-        {"p": np.shape(p)[:-1], "q": np.shape(q)[:-1]}
-    )  # (3, d) against (4, d): "and got incompatible shapes"
+    # a (3, d) p against a (4, d) q failed as "and got incompatible shapes"
+    check_broadcast({"p": np.shape(p)[:-1], "q": np.shape(q)[:-1]})
     p, q = jnp.asarray(p), jnp.asarray(q)
     dtype = jnp.result_type(p.dtype, q.dtype)
     q = q.astype(dtype)
