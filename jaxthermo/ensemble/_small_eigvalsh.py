@@ -3,7 +3,7 @@
 ``jnp.linalg.eigvalsh`` on CPU calls LAPACK once per matrix; for d = 4…8 that per-call overhead
 dominates the work. Here the batch is the vector lane: every matrix entry is a separate array of
 the batch shape (real and imaginary parts apart), the algorithm is unrolled at trace time (but for
-the repeated QR steps of one active size, a ``fori_loop``, which keeps the compile short) and has
+d ≥ 5 the repeated QR steps of one active size, a ``fori_loop``, which keeps the compile short) and has
 a fixed operation count, so XLA compiles it to elementwise loops over the batch. XLA gives every
 square root or division with several consumers an array of its own, so large batches go through
 in blocks of 256 matrices (a ``lax.map``, on CPU only), and the Householder reduction, whose
@@ -42,6 +42,11 @@ import jax.numpy as jnp
 # matrices of size 7 and 8 the largest error is 8·10⁻¹⁵ of the spectral radius (6, 6, 5, … leaves
 # outliers of 10⁻⁵); the first block needs the most (the shift is still far from an eigenvalue).
 _QR_STEPS = (7, 6, 5)
+
+# largest d whose QR steps are unrolled at trace time: d = 3 takes 47.6 against 59.1 ns per matrix in a loop,
+# d = 4 120.8 against 143.7 (the same numbers, bitwise), d = 5 is even and from d = 6 on the loop is faster
+# (d = 8: 1.07 against 1.21 µs, and half the compile time); benchmarks/RESULTS_ensemble.md, session 51
+_UNROLL_MAX_D = 4
 
 
 def _hypot(x, y):
@@ -137,17 +142,25 @@ def tridiagonal_eigenvalues(a, b, steps=None):
     out = []
     for m in range(d, 2, -1):
         n_steps = steps[min(d - m, len(steps) - 1)]
-
-        def body(_, ab, m=m):
-            aa, bb = list(ab[0]), list(ab[1])
-            _qr_step(aa, bb, m, tol)
-            return jnp.stack(aa), jnp.stack(bb)
-
-        # the steps of one active size in a loop: one traced step instead of n_steps (compile time)
-        a_arr, b_arr = jax.lax.fori_loop(0, n_steps, body, (jnp.stack(a), jnp.stack(b)))
-        a, b = list(a_arr), list(b_arr)
+        if d <= _UNROLL_MAX_D:
+            for _ in range(n_steps):
+                _qr_step(a, b, m, tol)
+        else:
+            a, b = _qr_steps_in_a_loop(a, b, m, n_steps, tol)
         out.append(a[m - 1])
     return list(_eigenvalues_2x2(a[0], a[1], b[0])) + out[::-1]
+
+
+def _qr_steps_in_a_loop(a, b, m, n_steps, tol):
+    """``n_steps`` of :func:`_qr_step` in a ``fori_loop``: one traced step instead of n_steps (compile time)."""
+
+    def body(_, ab):
+        aa, bb = list(ab[0]), list(ab[1])
+        _qr_step(aa, bb, m, tol)
+        return jnp.stack(aa), jnp.stack(bb)
+
+    a_arr, b_arr = jax.lax.fori_loop(0, n_steps, body, (jnp.stack(a), jnp.stack(b)))
+    return list(a_arr), list(b_arr)
 
 
 def _eigenvalues_2x2(a0, a1, b):

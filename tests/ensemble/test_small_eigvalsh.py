@@ -188,3 +188,21 @@ def test_non_finite_matrix_stays_in_its_lane():
     ok = np.ones(n, bool)
     ok[[0, 300]] = False  # 0: the first lane of its block
     np.testing.assert_allclose(np.sort(got[ok], -1), np.linalg.eigvalsh(rho[ok]), rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("d", [3, 4, 5])
+def test_unrolled_qr_steps_are_the_loop_of_the_same_steps(d, monkeypatch):
+    """QR steps unrolled at trace time (d ≤ 4, the faster program there) and in a fori_loop (d ≥ 5, the shorter
+    compile) are the same operations: the same eigenvalues to the last bit, under jit, for random and pure states."""
+    from jaxthermo.ensemble import _small_eigvalsh
+
+    rng = np.random.default_rng(d)
+    lam = _known_spectra(rng, 400, d)
+    u = _haar(rng, 400, d)
+    h = jnp.asarray(np.einsum("nij,nj,nkj->nik", u, lam, u.conj()))
+    got = {}
+    for unroll in (8, 0):  # every d unrolled; every d in a loop
+        monkeypatch.setattr(_small_eigvalsh, "_UNROLL_MAX_D", unroll)
+        got[unroll] = np.asarray(jax.jit(_small_eigvalsh._eigvalsh_small_impl)(h))
+    np.testing.assert_array_equal(got[8], got[0])
+    np.testing.assert_allclose(np.sort(got[8], axis=-1), np.sort(lam, axis=-1), atol=32 * np.finfo(float).eps)
