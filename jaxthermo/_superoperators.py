@@ -71,6 +71,11 @@ def lindblad_term(jump, rho) -> jnp.ndarray:
     check_broadcast({"jump": j_shape[:-2], "rho": rho_shape[:-2]})
     check_finite(jump, "jump")
     check_finite(rho, "rho")
+    return _lindblad_term(jump, rho)
+
+
+def _lindblad_term(jump, rho):
+    """:func:`lindblad_term` of checked arrays (:func:`lindblad_dissipator` has checked its own)."""
     ldl = dagger(jump) @ jump
     return jump @ rho @ dagger(jump) - 0.5 * (ldl @ rho + rho @ ldl)
 
@@ -93,6 +98,7 @@ def lindblad_dissipator(rates, jumps, rho) -> jnp.ndarray:
         raise ValueError(f"rho must have shape {l_shape[1:]} like the jump operators; got {rho_shape}")
     check_finite(rates, "rates")
     check_finite(jumps, "jumps")
+    check_finite(rho, "rho")
     # in ρ's precision, complex if either is: ρ cast to the jumps' dtype lost its imaginary part for real jumps
     # (σ₋ as a float array: D[σ₋]ρ 0.1 off for ρ01 = 0.2i) and its precision for complex64 ones
     jumps, rho = jnp.asarray(jumps), jnp.asarray(rho)
@@ -100,5 +106,5 @@ def lindblad_dissipator(rates, jumps, rho) -> jnp.ndarray:
     complex_kind = jnp.iscomplexobj(jumps) or jnp.iscomplexobj(rho)
     dtype = complex_dtype_for(precision) if complex_kind else precision
     jumps, rho = jumps.astype(dtype), rho.astype(dtype)
-    terms = lindblad_term(jumps, rho[None])
+    terms = _lindblad_term(jumps, rho[None])
     return jnp.einsum("k,kij->ij", jnp.asarray(rates).astype(dtype), terms)

@@ -2,11 +2,11 @@
 
 Three layouts, chosen by :func:`layout_of` from the model:
 
-* ``"qubit"``: a partial-swap qubit as three real (B,) rows (u, x, y), u = p0 − a
+* a partial-swap qubit as three real (B,) rows (u, x, y), u = p0 − a
   (:func:`~jaxthermo.ensemble._fused.qubit_collision`, a = :func:`~jaxthermo.ensemble._fused.rare_offset`);
-* ``"qudit rows"``: a partial-swap qudit of d ≥ 3 as its d² real (B,) rows
+* a partial-swap qudit of d ≥ 3 as its d² real (B,) rows
   (:func:`~jaxthermo.ensemble._fused.qudit_collision`);
-* ``"matrix"``: any other coupling as the (B, d, d) complex matrix, collided by
+* any other coupling as the (B, d, d) complex matrix, collided by
   :func:`jaxthermo.collision_step` vmapped over the chunk.
 
 The kernel, its stacked reductions and the sensitivities ask the layout for what they need of a carried
@@ -45,7 +45,6 @@ from ._statistics import Moments, chunk_moments
 class StateLayout(NamedTuple):
     """The carried state of one layout (module docstring); ``B`` is the chunk axis, ``k`` the number of rows."""
 
-    name: str  # "qubit", "qudit rows" or "matrix"
     carry: Callable  # (..., d, d) matrix → the carried state; linear (it maps ∂ρ0 as well)
     collide: Callable  # (model, state, δ (B,), θ) → (state', Energetics)
     matrix: Callable  # carried state → (..., d, d) complex
@@ -63,7 +62,7 @@ def layout_of(model, dtype) -> StateLayout:
         return _qubit_layout(rare_offset(model, dtype))
     if use_fused_qudit_path(model):
         pops = lambda st: jnp.stack(st[: model.d], axis=-1)
-        return _rows_layout("qudit rows", state_to_rows, qudit_collision, rows_to_state, rows_to_state, pops)
+        return _rows_layout(state_to_rows, qudit_collision, rows_to_state, rows_to_state, pops)
     return _MATRIX
 
 
@@ -85,7 +84,6 @@ def _qubit_layout(offset):
         return qubit_quantum_divergences(p0, st[1], st[2], m.beta, m.g0, alphas, p1=p1)
 
     return _rows_layout(
-        "qubit",
         lambda rho: state_to_qubit(rho, offset),
         lambda m, st, dl, th: qubit_collision(m, st, dl, th, offset),
         lambda rows: qubit_to_state(*rows, offset),
@@ -95,11 +93,10 @@ def _qubit_layout(offset):
     )
 
 
-def _rows_layout(name, carry, collide, matrix, tangent_matrix, pops, divergences=None):
+def _rows_layout(carry, collide, matrix, tangent_matrix, pops, divergences=None):
     """A layout whose carried state is a tuple of real rows (._fused); ``matrix`` and ``tangent_matrix`` (its
     linear part) take such a tuple; ``divergences`` by default from the eigenvalues of ``matrix``."""
     return StateLayout(
-        name=name,
         carry=carry,
         collide=collide,
         matrix=matrix,
@@ -139,7 +136,6 @@ def _matrix_from_rows(m):
 
 
 _MATRIX = StateLayout(
-    name="matrix",
     carry=lambda rho: rho,
     collide=lambda m, st, dl, th: jax.vmap(lambda r, d_, t_: collision_step(m, r, d_, t_), (0, 0, None))(st, dl, th),
     matrix=lambda st: st,
