@@ -146,7 +146,7 @@ def main(argv=None):
     if group is None:
         print(f"promote: no variant at {args.margin}x the float32 default or faster (fastest x{ratio:.3f})")
         return 0
-    out = os.path.join(args.out, "promoted")
+    out = os.path.abspath(os.path.join(args.out, "promoted"))  # the timing runs in another folder
     os.makedirs(out, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         diff = patched_tree(group, tmp)
