@@ -242,3 +242,16 @@ def test_a_temperature_inhomogeneity_says_why_its_work_derivatives_are_zero(tmp_
     assert "  ∂⟨W_N⟩ = 0 for every parameter: a temperature inhomogeneity does no work" in tail, out
     divergence = next(line for line in tail if line.startswith("  ∂⟨D_1(ρ_S|N‖τ_S)⟩/∂θ = "))
     assert abs(_value(divergence, "∂⟨D_1(ρ_S|N‖τ_S)⟩/∂θ", "nat/rad")[0]) > 1e-6, out
+
+
+def test_the_entropy_production_is_printed(tmp_path, capsys):
+    """⟨ΔS_1 + … + ΔS_N⟩ (a mean only) is the library's running sum at r = N, per point of a sweep over N as well."""
+    out = _printed(tmp_path, capsys)
+    found = re.search(rf"⟨ΔS_1 \+ … \+ ΔS_N⟩ = {NUMBER} nat", out)
+    assert found, out
+    np.testing.assert_allclose(float(found.group(1)), _library().mean_cumulative_entropy_production[-1], rtol=5e-4)
+    (tmp_path / "sweep").mkdir()
+    out = _printed(tmp_path / "sweep", capsys, study="sweep", grid={"n_steps": [2, 4]})
+    printed = [float(v) for v in re.findall(rf"⟨ΔS_1 \+ … \+ ΔS_N⟩ = {NUMBER} nat", out)]
+    expected = [_library(n_steps=n).mean_cumulative_entropy_production[-1] for n in (2, 4)]
+    np.testing.assert_allclose(printed, expected, rtol=5e-4)

@@ -314,7 +314,8 @@ TOTALS = (
 def mean_lines(ds) -> list:
     """The main statistics of a model-A run, said at the end of ``jaxthermo run``: the totals ⟨W_N⟩, ⟨Q_N⟩
     (into the system) and ⟨ΔU_N⟩ = ⟨W_N⟩ + ⟨Q_N⟩ and the frozen average ⟨D_α(ρ_S|N‖τ_S)⟩ (first α), each
-    ± 1 standard error √(var/n_configs), per grid point of a sweep; [] for a run of another model."""
+    ± 1 standard error √(var/n_configs), and the mean entropy production ⟨ΔS_1 + … + ΔS_N⟩ where the run evaluated
+    D_1, per grid point of a sweep; [] for a run of another model."""
     if "mean_cumulative_work" not in ds:
         return []
     n = int(ds.attrs["n_configs"])
@@ -328,6 +329,9 @@ def mean_lines(ds) -> list:
         if at.sizes.get("alpha", 0):
             label = f"⟨D_{_alpha(at.alpha.values[0])}(ρ_S|N‖τ_S)⟩"
             out.append(f"{label} = {_estimate(*_final(at, 'divergence'), n, 'nat')}")
+        if "mean_cumulative_entropy_production" in at:  # a mean only: its spread is not streamed (docs/ensemble.md §2)
+            value = float(_at_last(at["mean_cumulative_entropy_production"], "collision"))
+            out.append(f"⟨ΔS_1 + … + ΔS_N⟩ = {value:.4g} nat (entropy production; mean only)")
         return out
 
     return _per_point(ds, f"means at r = N {_over(n)}:", parts)

@@ -37,6 +37,9 @@ FORMAT_VERSION = 2
 # and ``delta_sensitivity`` of a run with ``wrt``); checkpoints are the same in both
 READABLE_VERSIONS = (1, 2)
 RESULT, SWEEP, CHECKPOINT = "jaxthermo-result", "jaxthermo-sweep", "jaxthermo-checkpoint"
+# statistics that checkpoints written before them lack: the temperature kind's entropy flow β_r Q_r (its mean and
+# the mean entropy production are then None in the result)
+LATER_STATISTICS = ("entropy_flow",)
 _HEADER = ("__format__", "__version__", "__checksum__")
 _LOCK_TIMEOUT_S = 60.0  # a writer of a result waits this long for another writer of the same path
 
@@ -390,6 +393,14 @@ def _check_result(kwargs, where):
     }
     for name in ("work", "heat", "energy_change", "cumulative_work"):
         expected[f"mean_{name}"] = expected[f"var_{name}"] = (n_steps,)
+    for name in (
+        "mean_entropy_flow",
+        "var_entropy_flow",
+        "mean_entropy_production",
+        "mean_cumulative_entropy_production",
+    ):
+        if kwargs.get(name) is not None:  # optional: older files and runs without D_1 hold none
+            expected[name] = (n_steps,)
     for key, shape in expected.items():
         if kwargs[key].shape != shape:
             raise FileFormatError(f"{where}: {key} has shape {kwargs[key].shape}; expected {shape}")
@@ -693,6 +704,9 @@ class Checkpoint:
             raise self._mismatch(arrays, expected, where)
         flat = {k: v for k, v in arrays.items() if "." in k}
         if expected is not None:
+            # a checkpoint of an earlier jaxthermo resumes without the statistics added since (the run then merges
+            # none of them, and its result leaves out what they give): its finished chunks are not lost
+            expected = {k: v for k, v in expected.items() if k.split(".")[0] not in LATER_STATISTICS or k in flat}
             missing = sorted(set(expected) - set(flat))
             extra = sorted(set(flat) - set(expected))
             if missing or extra:

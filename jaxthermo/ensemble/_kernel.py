@@ -18,6 +18,7 @@ from .._information import divergences_to_thermal
 from ..inhomogeneous import trajectory
 from ._divergences import classical_divergences
 from ._layout import layout_of
+from ._quantities import entropy_flows, quantities
 from ._sampling import sample_chunk, sample_steps
 from ._statistics import (
     Counts,
@@ -30,9 +31,6 @@ from ._statistics import (
     shifted_sums,
 )
 from ._tile_kernel import applies, keyed_draws, qubit_chunk
-
-# the per-collision quantities whose moments over the chunk the kernel reports at every step
-QUANTITIES = ("work", "heat", "energy_change", "cumulative_work", "cumulative_heat", "cumulative_energy_change")
 
 
 def model_divergences(model, rho, alphas, coherent: bool):
@@ -168,7 +166,8 @@ def model_a_chunk(
         else:
             state, e, div, tcarry, extra = tan.step(physics, state, tcarry, delta, tx)
         w_acc, q_acc, u_acc = w_acc + e.work, q_acc + e.heat, u_acc + e.energy_change
-        values = [e.work, e.heat, e.energy_change, w_acc, q_acc, u_acc]  # in the order of QUANTITIES
+        # in the order of quantities(model)
+        values = [e.work, e.heat, e.energy_change, w_acc, q_acc, u_acc] + entropy_flows(model, delta, e.heat)
         if stacked:
             rows = layout.rows(state) + values
             if stacked_divergence:
@@ -177,7 +176,7 @@ def model_a_chunk(
             stats = {"packed": shifted_sums(rows, mask)}
         else:
             stats = {"state": layout.mean_state(state, mask)}
-            stats.update({name: chunk_moments(v, mask) for name, v in zip(QUANTITIES, values)})
+            stats.update({name: chunk_moments(v, mask) for name, v in zip(quantities(model), values)})
         if alphas and tan is not None:
             m = column_moments(div, mask)
             stats["divergence"] = (
@@ -205,17 +204,18 @@ def _chunk_statistics(
     stats, w_acc, q_acc, hist, stacked, stacked_divergence, *, model, layout, mask, work_edges, method, alphas
 ):
     """The chunk's result from the per-step statistics of the collisions (``stats``; with ``stacked``
-    the packed shifted sums, rows ordered as the layout's ``rows`` + QUANTITIES + D_α when
+    the packed shifted sums, rows ordered as the layout's ``rows`` + :func:`quantities` + D_α when
     ``stacked_divergence``), W_N and Q_N per configuration and the single-collision work counts."""
     if stacked:
         ns = jnp.broadcast_to(jnp.sum(mask.astype(jnp.int32)), stats["packed"].shape[:1])  # (N,)
         mean, m2 = moments_from_shifted_sums(ns, stats.pop("packed"))
-        k_s = mean.shape[-1] - len(QUANTITIES) - (len(alphas) if stacked_divergence else 0)
+        names = quantities(model)
+        k_s = mean.shape[-1] - len(names) - (len(alphas) if stacked_divergence else 0)
         stats["state"] = Moments(ns, layout.from_rows(mean[:, :k_s]), None)
-        for j, name in enumerate(QUANTITIES):
+        for j, name in enumerate(names):
             stats[name] = Moments(ns, mean[:, k_s + j], m2[:, k_s + j])
         if stacked_divergence:
-            stats["divergence"] = Moments(ns, mean[:, k_s + len(QUANTITIES) :], m2[:, k_s + len(QUANTITIES) :])
+            stats["divergence"] = Moments(ns, mean[:, k_s + len(names) :], m2[:, k_s + len(names) :])
     stats["work_histogram"] = Counts(chunk_counts(w_acc, mask, work_edges, method))
     stats["collision_work_histogram"] = Counts(hist)
     # W_N and Q_N up to fourth central moments; e^{−βW_N} (β of the unperturbed reservoir)

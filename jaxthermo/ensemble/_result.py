@@ -62,6 +62,17 @@ class EnsembleResult(MeansOverConfigurations):
     widths in float64. The moments themselves are accumulated without cancellation (docs/ensemble.md §2).
     With ``divergence_every`` = k > 1 the rows of ``mean_divergence``/``var_divergence`` of steps
     not evaluated (r not a multiple of k, r ≠ 0, N) are NaN, in ``sensitivity`` as well.
+
+    Entropy (docs/inhomogeneous.md §9), per collision r: ``mean_entropy_flow``/``var_entropy_flow`` of β_r Q_r,
+    the entropy that the heat of collision r carries into the system (β_r = β for the Hamiltonian kind, where it is
+    β times the heat's moments; β(1 + δ_r) for the temperature kind, streamed per configuration);
+    ``mean_entropy_production`` ⟨ΔS_r⟩ = ⟨ΔS(ρ_S)⟩ − ⟨β_r Q_r⟩ with ΔS_r = S(ρ'_SR‖ρ'_S ⊗ τ(δ_r)) ≥ 0, and
+    ``mean_cumulative_entropy_production``, ⟨ΔS_1 + … + ΔS_r⟩. Both are exact averages over the configurations,
+    written through the frozen-configuration D_1: S(ρ) = βTr(ρH_S) + log Z_S − D_1(ρ‖τ_S), so ⟨ΔS_r⟩ =
+    β⟨ΔU_r⟩ − (⟨D_1⟩_r − ⟨D_1⟩_{r−1}) − ⟨β_r Q_r⟩. They need α = 1 among ``alphas`` (None otherwise); with
+    ``divergence_every`` = k > 1 ``mean_entropy_production`` is NaN where D_1 of step r or r − 1 was not evaluated,
+    and the cumulative one where D_1 of step r was not. Their variances are not reported (they need D_1 and the
+    heat of each configuration together).
     """
 
     n_configs: int
@@ -97,6 +108,10 @@ class EnsembleResult(MeansOverConfigurations):
     heat_cumulants: np.ndarray = None
     mean_exp_minus_beta_work: np.ndarray = None
     stderr_exp_minus_beta_work: np.ndarray = None
+    mean_entropy_flow: np.ndarray = None
+    var_entropy_flow: np.ndarray = None
+    mean_entropy_production: np.ndarray = None
+    mean_cumulative_entropy_production: np.ndarray = None
 
     def __eq__(self, other):
         """Equal statistics (arrays entry by entry, NaN equal to NaN; ``info`` and the sensitivities not
@@ -159,6 +174,7 @@ def _assemble(model, stats, info) -> EnsembleResult:
     moments["stderr_exp_minus_beta_work"] = np.asarray(
         standard_error(variance(jar), max(int(np.asarray(jar.n)), 1)), rdt
     )
+    moments.update(_entropy(model, stats, moments, alphas, mean_div, rdt))
     work_edges, coll_edges = info["work_edges"], info["collision_work_edges"]
     return EnsembleResult(
         n_configs=int(info["n_configs"]),
@@ -177,6 +193,29 @@ def _assemble(model, stats, info) -> EnsembleResult:
         info={k: v for k, v in info.items() if k not in ("work_edges", "collision_work_edges")},
         **moments,
     )
+
+
+def _entropy(model, stats, moments, alphas, mean_div, rdt) -> dict:
+    """The entropy flow's moments and the mean entropy production of every collision (docs/inhomogeneous.md §9;
+    :class:`EnsembleResult`): β_r Q_r streamed for the temperature kind, β Q_r for the Hamiltonian kind; ⟨ΔS_r⟩ from
+    ⟨ΔU_r⟩, the frozen ⟨D_1⟩ and the flow where α = 1 was evaluated."""
+    beta = np.asarray(model.beta, rdt)
+    if "entropy_flow" in stats:
+        mean_flow = np.asarray(stats["entropy_flow"].mean, rdt)
+        var_flow = np.asarray(variance(stats["entropy_flow"]), rdt)
+    elif model.kind == "temperature":  # resumed from a checkpoint written before the flow was streamed
+        return {}
+    else:
+        mean_flow = beta * moments["mean_heat"]
+        var_flow = beta**2 * moments["var_heat"]
+    out = dict(mean_entropy_flow=mean_flow, var_entropy_flow=var_flow)
+    if 1.0 in alphas:
+        d1 = mean_div[:, alphas.index(1.0)]
+        out["mean_entropy_production"] = np.asarray(beta * moments["mean_energy_change"] - np.diff(d1) - mean_flow, rdt)
+        out["mean_cumulative_entropy_production"] = np.asarray(
+            beta * moments["mean_cumulative_energy_change"] - (d1[1:] - d1[0]) - np.cumsum(mean_flow), rdt
+        )
+    return out
 
 
 TRACED_INSTEAD = (

@@ -69,6 +69,11 @@ class SweepResult:
 
     def stack(self, field: str) -> np.ndarray:
         """``field`` of every grid point as one array of shape (grid shape) + (field shape)."""
+        if any(getattr(r, field) is None for r in self.results):  # np.stack made an array of None objects
+            raise ValueError(
+                f"field={field!r}: the sweep did not compute it (e.g. the entropy production needs alpha 1 among "
+                "alphas: docs/ensemble.md §2)"
+            )
         values = [np.asarray(getattr(r, field)) for r in self.results]
         _check_same_shapes(values, field)
         return np.stack(values).reshape(self.shape + values[0].shape)

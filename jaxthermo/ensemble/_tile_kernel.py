@@ -57,6 +57,7 @@ from ..inhomogeneous import Gaussian
 from . import _sampling
 from ._divergences import classical_divergence_columns, classical_divergences_static, qubit_divergence_columns
 from ._fused import qubit_collision, qubit_populations, rare_offset, state_to_qubit, use_fused_qubit_path
+from ._quantities import entropy_flows, quantities
 from ._sampling import configuration_key, default_draw_dtype
 from ._statistics import bin_index
 
@@ -275,10 +276,12 @@ def _compiler_params(num_warps: int):
     return params(num_warps=num_warps, num_stages=1)
 
 
-def _rows(state, energetics, acc, divergence):
+def _rows(state, energetics, acc, divergence, flow):
     """The k per-step rows in the order of the stacked program: (u, x, y) (u = p0 − a, ._fused), W, Q, ΔU, their
-    cumulative sums, D_α (``divergence(state)``, a list)."""
-    return list(state) + [energetics.work, energetics.heat, energetics.energy_change] + list(acc) + divergence(state)
+    cumulative sums, the entropy flow (``flow``: [β_r Q_r] for the temperature kind, else []), D_α
+    (``divergence(state)``, a list)."""
+    rows = list(state) + [energetics.work, energetics.heat, energetics.energy_change] + list(acc)
+    return rows + flow + divergence(state)
 
 
 def qubit_chunk(
@@ -347,7 +350,7 @@ def qubit_chunk(
         ]
     )
     thetas = theta if schedule else theta[None]
-    k = 3 + 6 + len(alphas)
+    k = 3 + len(quantities(model)) + len(alphas)  # (u, x, y), W, Q, ΔU, their sums [, β_r Q_r], D_α
     k_div = k - len(alphas)  # the first D_α row
     weights = mask.astype(dt)
 
@@ -382,7 +385,7 @@ def qubit_chunk(
         st1, e1 = qubit_collision(m, (u, x, y), delta0, theta0, offset)
         shift0 = tuple(
             jnp.where(jnp.isfinite(v), v, jnp.zeros_like(v))
-            for v in _rows(st1, e1, (e1.work, e1.heat, e1.energy_change), divergence)
+            for v in _rows(st1, e1, (e1.work, e1.heat, e1.energy_change), divergence, entropy_flows(m, delta0, e1.heat))
         )
         zeros = jnp.zeros((tile,), dt)
         state0 = (zeros + u, zeros + x, zeros + y)
@@ -394,7 +397,7 @@ def qubit_chunk(
             state, e = qubit_collision(m, state, delta, th, offset)
             acc = (acc[0] + e.work, acc[1] + e.heat, acc[2] + e.energy_change)
             idx = jnp.where(valid, bin_index(e.work, lo, hi, n_bins, edges_ref), -1)
-            return tuple(_rows(state, e, acc, divergence)), count(hist, idx)
+            return tuple(_rows(state, e, acc, divergence, entropy_flows(m, delta, e.heat))), count(hist, idx)
 
         sums_first = jnp.dtype(dt).name in SUMS_FIRST.split("+")
 

@@ -7,8 +7,9 @@ Layout of :func:`result_to_xarray` (one :class:`EnsembleResult`):
 * dims ``collision`` (r = 1…N), ``step`` (r = 0…N), ``alpha`` (the orders of D_α), ``row``/``col``
   (matrix indices of the d×d states, |0⟩ = ground state), ``bin``/``edge`` of the W_N histogram and
   ``collision_bin``/``collision_edge`` of the single-collision W histogram;
-* every per-collision mean ``mean_X`` and variance ``var_X`` with dims (collision,), the divergences
-  (step, alpha), the trace distances (step,);
+* every per-collision mean ``mean_X`` and variance ``var_X`` with dims (collision,) (the entropy flow's mean and
+  variance, the entropy production's means where the run evaluated D_1), the divergences (step, alpha), the trace
+  distances (step,);
 * complex matrices are stored as two real variables, ``X_real`` and ``X_imag``
   (``mean_state_real`` …, dims (step, row, col)), so that every netCDF backend can write them:
   ``ds.mean_state_real + 1j * ds.mean_state_imag`` restores the state;
@@ -39,11 +40,13 @@ import numpy as np
 
 UNITS = (
     "energies (work, heat, energy change) in the units of g0 (ħ = k_B = 1); beta in 1/(units of g0); "
-    "divergences in nats; heat is heat into the system (given up by the reservoir qudit), work is work "
+    "divergences and entropies in nats; heat is heat into the system (given up by the reservoir qudit), work is work "
     "done on system + reservoir qudit by switching the collision on and off (docs/conventions.md §8)"
 )
 
 _PER_COLLISION = ("work", "heat", "energy_change", "cumulative_work", "cumulative_heat", "cumulative_energy_change")
+# entropies per collision, in nats (the production's mean only; absent from a result without D_1)
+_ENTROPY = ("mean_entropy_flow", "var_entropy_flow", "mean_entropy_production", "mean_cumulative_entropy_production")
 
 
 def _require_xarray():
@@ -185,6 +188,9 @@ def _variables(result, xr_dims_prefix=()):
             key = f"{stat}_{name}"
             if hasattr(result, key):
                 out[key] = (p + ("collision",), np.asarray(getattr(result, key)))
+    for key in _ENTROPY:
+        if getattr(result, key, None) is not None:
+            out[key] = (p + ("collision",), np.asarray(getattr(result, key)))
     for key in ("mean_divergence", "var_divergence", "mean_state_divergence"):
         out[key] = (p + ("step", "alpha"), np.asarray(getattr(result, key)))
     for key in ("mean_state_trace_distance", "mean_state_thermal_trace_distance"):
@@ -243,6 +249,9 @@ _DESCRIPTIONS = {
     "mean_cumulative_work": "mean accumulated work W_1 + … + W_r",
     "mean_cumulative_heat": "mean accumulated heat Q_1 + … + Q_r",
     "mean_cumulative_energy_change": "mean accumulated energy change",
+    "mean_entropy_flow": "mean entropy flow β_r Q_r into the system with the heat of collision r",
+    "mean_entropy_production": "mean entropy production ΔS_r = ΔS(ρ_S) − β_r Q_r ≥ 0 of collision r",
+    "mean_cumulative_entropy_production": "mean accumulated entropy production ΔS_1 + … + ΔS_r",
     "mean_divergence": "frozen-configuration average of D_α(ρ_{S|r} ‖ τ_S)",
     "mean_state_divergence": "D_α(ρ̄_r ‖ τ_S) of the mean state",
     "mean_state_trace_distance": "trace distance D(ρ̄_r, τ̄) to the averaged reservoir state",
@@ -407,6 +416,7 @@ def _variable_units() -> dict:
     for name in _PER_COLLISION:
         out[f"mean_{name}"], out[f"var_{name}"] = "energy", "energy^2"
     out.update(mean_divergence="nat", var_divergence="nat^2", mean_state_divergence="nat")
+    out.update({name: "nat^2" if name.startswith("var_") else "nat" for name in _ENTROPY})
     out.update(work_cumulants="energy^k (k: cumulant)", heat_cumulants="energy^k (k: cumulant)")
     for name in ("mean_state_trace_distance", "mean_state_thermal_trace_distance", "mean_exp_minus_beta_work"):
         out[name] = "dimensionless"

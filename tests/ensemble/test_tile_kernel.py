@@ -24,44 +24,51 @@ from tests.helpers import assert_same_chunk_statistics, model_a_chunk_run, rando
 ALPHAS = (0.5, 1.0, 2.0, float("inf"))
 
 
-def _setup(dtype, coherent, schedule, n_steps, distribution=None):
+def _setup(dtype, coherent, schedule, n_steps, distribution=None, kind="hamiltonian"):
     theta = np.linspace(0.05, 0.4, n_steps) if schedule else 0.3
-    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, theta, distribution=distribution or jt.Gaussian(0.2))
+    model = jt.InhomogeneousReservoir(
+        2, 1.0, 1.0, theta, kind=kind, distribution=distribution or jt.Gaussian(0.2 if kind == "hamiltonian" else 0.1)
+    )
     rho0 = random_state(2, np.random.default_rng(5))
     if not coherent:
         rho0 = np.diag(np.diag(rho0))
     return model, jnp.asarray(rho0, jnp.complex128 if dtype == jnp.float64 else jnp.complex64)
 
 
-def _chunk(dtype, coherent, schedule, alphas, tiled, distribution=None, b=1000, n_steps=12):
+def _chunk(dtype, coherent, schedule, alphas, tiled, distribution=None, b=1000, n_steps=12, kind="hamiltonian"):
     """One chunk of ``b`` configurations (the last 37 masked): the CPU program, or the tile kernel in
     Pallas's interpreter (b = 1000 is no whole number of 128-configuration tiles: padded)."""
-    model, rho0 = _setup(dtype, coherent, schedule, n_steps, distribution)
+    model, rho0 = _setup(dtype, coherent, schedule, n_steps, distribution, kind)
     edges = jnp.linspace(-0.05, 0.05, 65, dtype=dtype)
     mask = jnp.arange(b) < b - 37
     return model_a_chunk_run(model, rho0, edges, mask, n_steps=n_steps, alphas=alphas, coherent=coherent, tiled=tiled)
 
 
 @pytest.mark.parametrize(
-    "dtype, coherent, schedule, alphas, distribution",
+    "dtype, coherent, schedule, alphas, distribution, kind",
     [
-        (jnp.float64, True, False, ALPHAS, None),
-        (jnp.float64, False, False, ALPHAS, None),
-        (jnp.float64, True, True, (1.0, float("inf")), None),
-        (jnp.float64, True, False, (), None),
-        (jnp.float64, True, False, (1.0,), jt.Uniform(0.4)),  # δ read from the chunk's draws
-        (jnp.float32, True, False, (1.0, float("inf")), None),
-        (jnp.float32, False, True, ALPHAS, None),
+        (jnp.float64, True, False, ALPHAS, None, "hamiltonian"),
+        (jnp.float64, False, False, ALPHAS, None, "hamiltonian"),
+        (jnp.float64, True, True, (1.0, float("inf")), None, "hamiltonian"),
+        (jnp.float64, True, False, (), None, "hamiltonian"),
+        (jnp.float64, True, False, (1.0,), jt.Uniform(0.4), "hamiltonian"),  # δ read from the chunk's draws
+        (jnp.float32, True, False, (1.0, float("inf")), None, "hamiltonian"),
+        (jnp.float32, False, True, ALPHAS, None, "hamiltonian"),
+        (jnp.float64, True, False, (1.0, float("inf")), None, "temperature"),  # the entropy flow's row
+        (jnp.float32, False, False, (1.0,), None, "temperature"),
     ],
 )
-def test_tile_kernel_equals_cpu_program(dtype, coherent, schedule, alphas, distribution):
-    """Every statistic of the chunk — per-step moments of the state, the six energetic quantities
-    and D_α (Petz, Umegaki, sandwiched; classical for diagonal ρ0), the histograms, W_N and Q_N to
-    fourth order — from the tile kernel against the CPU program (two passes, folded sums): counts
-    identical; floats within 1e-11 (float64) or 2e-5 (float32, against the float64 scale)."""
-    ref = _chunk(dtype, coherent, schedule, alphas, False, distribution)
-    got = _chunk(dtype, coherent, schedule, alphas, True, distribution)
-    exact = ref if dtype == jnp.float64 else _chunk(jnp.float64, coherent, schedule, alphas, False, distribution)
+def test_tile_kernel_equals_cpu_program(dtype, coherent, schedule, alphas, distribution, kind):
+    """Every statistic of the chunk — per-step moments of the state, the six energetic quantities (and the
+    temperature kind's entropy flow β_r Q_r) and D_α (Petz, Umegaki, sandwiched; classical for diagonal ρ0), the
+    histograms, W_N and Q_N to fourth order — from the tile kernel against the CPU program (two passes, folded
+    sums): counts identical; floats within 1e-11 (float64) or 2e-5 (float32, against the float64 scale)."""
+    ref = _chunk(dtype, coherent, schedule, alphas, False, distribution, kind=kind)
+    got = _chunk(dtype, coherent, schedule, alphas, True, distribution, kind=kind)
+    exact = (
+        ref if dtype == jnp.float64 else _chunk(jnp.float64, coherent, schedule, alphas, False, distribution, kind=kind)
+    )
+    assert ("entropy_flow" in ref) == (kind == "temperature")
     assert_same_chunk_statistics(ref, got, exact, 1e-11 if dtype == jnp.float64 else 2e-5)
 
 
@@ -199,6 +206,16 @@ def test_tile_kernel_lowers_to_triton_for_cuda(monkeypatch, dtype, coherent, key
         assert "f32" not in module, [line for line in module.splitlines() if "f32" in line][:3]
 
 
+@pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
+def test_temperature_kind_lowers_to_triton_for_cuda(dtype):
+    """The temperature kind's kernel, with its entropy-flow row β(1 + δ_r) Q_r, lowers to one Triton kernel for
+    CUDA, float64 without a float32 value."""
+    text, (module,) = _lowered(dtype, True, True, kind="temperature")
+    assert text.count("xla.gpu.triton") == 1
+    if dtype == jnp.float64:
+        assert "f32" not in module, [line for line in module.splitlines() if "f32" in line][:3]
+
+
 def _hooks():
     """benchmarks/pallas_triton_hooks.py (the GPU benchmarks' hooks into Pallas's Triton lowering)."""
     path = Path(__file__).parents[2] / "benchmarks" / "pallas_triton_hooks.py"
@@ -208,9 +225,9 @@ def _hooks():
     return module
 
 
-def _lowered(dtype, coherent, keyed, n_steps=300, b=1024):
+def _lowered(dtype, coherent, keyed, n_steps=300, b=1024, kind="hamiltonian"):
     """The tile kernel's chunk lowered for CUDA: the StableHLO text and the Triton modules' texts."""
-    model, rho0 = _setup(dtype, coherent, False, n_steps)
+    model, rho0 = _setup(dtype, coherent, False, n_steps, kind=kind)
     idx = jnp.arange(b, dtype=jnp.uint32)
     if keyed:
         draws = tile_kernel.keyed_draws(model.distribution, jax.random.key(0), idx, n_steps, jnp.float64)

@@ -1,0 +1,163 @@
+"""The ensemble's entropy per collision (docs/inhomogeneous.md §9): the entropy flow β_r Q_r (streamed for the
+temperature kind, β times the heat for the Hamiltonian kind) against NumPy over the same configurations' trajectories,
+and the mean entropy production ⟨ΔS_r⟩ (through the frozen ⟨D_1⟩) against ``entropy_production`` of each collision's
+full joint state S(ρ'_SR ‖ ρ'_S ⊗ τ(δ_r)), an independent route, on the same configurations."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+from jaxthermo.ensemble import _files
+
+N, N_CONFIGS, SEED = 12, 200, 3
+
+
+def _model(d, kind, theta=0.3):
+    return jt.InhomogeneousReservoir(d, beta=1.0, g0=1.0, theta=theta, kind=kind, distribution=jt.Gaussian(0.1))
+
+
+def _rho0(d, coherent):
+    p = np.linspace(1.0, 2.0, d)
+    rho = np.diag(p / p.sum()).astype(complex)
+    if coherent:
+        rho[0, 1] = rho[1, 0] = 0.1
+    return rho
+
+
+def _per_configuration(model, rho0):
+    """β_r Q_r and ΔS_r (n, N) of configurations 0…n − 1 (their δ's as docs/ensemble.md §1 defines them), by
+    trajectories and each collision's joint state."""
+    keys = [jax.random.fold_in(jax.random.key(SEED), i) for i in range(N_CONFIGS)]
+    draws = jnp.stack([model.distribution.sample(k, (N,)) for k in keys])
+
+    def one(deltas):
+        traj = jt.trajectory(model, rho0, deltas)
+        beta_r = model.beta * (1 + deltas) if model.kind == "temperature" else model.beta  # docs/inhomogeneous.md §1
+        ds = jax.vmap(lambda rho, delta: jt.entropy_production(model, rho, delta))(traj.states[:-1], deltas)
+        return beta_r * traj.heat, ds
+
+    flow, ds = jax.jit(jax.vmap(one))(draws)
+    return np.asarray(flow), np.asarray(ds)
+
+
+@pytest.mark.parametrize(
+    "d, coherent, kind",
+    [(2, False, "hamiltonian"), (2, True, "temperature"), (2, False, "temperature"), (3, True, "temperature")],
+)
+def test_entropy_flow_and_production_against_each_collision(d, coherent, kind):
+    """Same configurations, two routes: the streamed or derived flow against NumPy's mean and unbiased variance,
+    ⟨ΔS_r⟩ and its running sum against the joint states' relative entropies (rounding ~1e-16 on values ~1e-2), in
+    one chunk and in chunks of 64 (merged moments: the same numbers to rounding); every ΔS_r ≥ 0."""
+    model, rho0 = _model(d, kind), _rho0(d, coherent)
+    flow, ds = _per_configuration(model, rho0)
+    for chunk in (None, 64):
+        res = jt.ensemble(model, rho0, N, N_CONFIGS, seed=SEED, chunk_size=chunk, divergence_every=1)
+        np.testing.assert_allclose(res.mean_entropy_flow, flow.mean(0), rtol=1e-12, atol=1e-16)
+        np.testing.assert_allclose(res.var_entropy_flow, flow.var(0, ddof=1), rtol=1e-9)
+        np.testing.assert_allclose(res.mean_entropy_production, ds.mean(0), rtol=1e-11, atol=1e-15)
+        np.testing.assert_allclose(res.mean_cumulative_entropy_production, ds.cumsum(1).mean(0), rtol=1e-11, atol=1e-14)
+    assert np.all(ds >= 0) and np.all(res.mean_entropy_production > 0)
+    if kind == "temperature":  # β_r = β(1 + δ_r): not β times the heat
+        assert np.max(np.abs(res.mean_entropy_flow - res.mean_heat)) > 1e-3 * np.max(np.abs(res.mean_heat))
+
+
+def test_kinds_share_the_production_not_the_flow():
+    """The two kinds' reservoir qudits have the same states (β_r g_r = βg0(1 + δ_r)), so the same ΔS_r, while the flow
+    is βQ_r for one and β(1 + δ_r)Q_r for the other: the production through the streamed flow (temperature) and through
+    the work (Hamiltonian, βW_r − ΔD_1) agree to rounding."""
+    rho0 = _rho0(2, True)
+    ham, tem = (jt.ensemble(_model(2, k), rho0, N, N_CONFIGS, seed=SEED) for k in ("hamiltonian", "temperature"))
+    np.testing.assert_allclose(tem.mean_entropy_production, ham.mean_entropy_production, rtol=1e-11)
+    np.testing.assert_allclose(ham.mean_entropy_flow, 1.0 * ham.mean_heat, rtol=1e-15)
+    np.testing.assert_allclose(ham.var_entropy_flow, ham.var_heat, rtol=1e-15)
+    k = list(ham.alphas).index(1.0)
+    np.testing.assert_allclose(
+        ham.mean_entropy_production, ham.mean_work - np.diff(ham.mean_divergence[:, k]), rtol=1e-12, atol=1e-16
+    )
+
+
+def test_divergence_stride_and_missing_order():
+    """With D_1 every k collisions the per-collision production is NaN where D_1 of step r or r − 1 is missing and the
+    running sum exact (the k = 1 values) wherever D_1 of step r was evaluated; without α = 1 neither is reported, the
+    flow still is."""
+    model, rho0 = _model(3, "temperature"), _rho0(3, True)
+    every = jt.ensemble(model, rho0, N, 64, seed=SEED, divergence_every=1)
+    strided = jt.ensemble(model, rho0, N, 64, seed=SEED, divergence_every=4)
+    r = np.arange(1, N + 1)
+    evaluated = (r % 4 == 0) | (r == N)
+    assert np.all(np.isnan(strided.mean_entropy_production))  # no two consecutive steps evaluated at k = 4
+    assert np.array_equal(np.isfinite(strided.mean_cumulative_entropy_production), evaluated)
+    np.testing.assert_allclose(
+        strided.mean_cumulative_entropy_production[evaluated],
+        every.mean_cumulative_entropy_production[evaluated],
+        rtol=1e-12,
+    )
+    none = jt.ensemble(model, rho0, N, 64, seed=SEED, alphas=(2.0,))
+    assert none.mean_entropy_production is None and none.mean_cumulative_entropy_production is None
+    np.testing.assert_array_equal(none.mean_entropy_flow, every.mean_entropy_flow)
+
+
+def test_saved_loaded_and_older_files(tmp_path):
+    """The entropies survive save/load exactly and reach xarray in nats; a file written before they existed (its
+    arrays without them) loads with them None, and a wrong shape is refused naming the entry."""
+    res = jt.ensemble(_model(2, "temperature"), _rho0(2, True), N, 64, seed=SEED)
+    back = jt.load_result(jt.save_result(tmp_path / "r", res))
+    assert back == res
+    np.testing.assert_array_equal(back.mean_entropy_production, res.mean_entropy_production)
+    arrays = _files.result_arrays(res)
+    older = {k: v for k, v in arrays.items() if "entropy" not in k}
+    old = _files.result_from_arrays(older, cls=jt.EnsembleResult)
+    assert old.mean_entropy_flow is None and old.mean_entropy_production is None
+    bad = dict(arrays, mean_entropy_production=arrays["mean_entropy_production"][:-1])
+    with pytest.raises(_files.FileFormatError, match="mean_entropy_production"):
+        _files.result_from_arrays(bad, cls=jt.EnsembleResult)
+    xr = pytest.importorskip("xarray")
+    ds = res.to_xarray()
+    assert isinstance(ds, xr.Dataset)
+    assert ds["mean_entropy_production"].dims == ("collision",)
+    assert ds["mean_entropy_production"].attrs["units"] == "nat" and ds["var_entropy_flow"].attrs["units"] == "nat^2"
+    np.testing.assert_array_equal(ds["mean_entropy_flow"].values, res.mean_entropy_flow)
+
+
+def test_checkpoint_of_an_earlier_version_resumes(tmp_path):
+    """A temperature-kind checkpoint written before the entropy flow was streamed (this run's file with its flow
+    entries removed, checksum rewritten) resumes: the finished chunk is kept, the statistics are those of an
+    uninterrupted run of the same chunking, and the flow and the production, which the first chunk lacks, are None
+    (not the later chunks' alone)."""
+    model, rho0 = _model(2, "temperature"), _rho0(2, False)
+    path = tmp_path / "ckpt.npz"
+    run = dict(seed=SEED, chunk_size=64, checkpoint=path)
+
+    def stop(chunk, done):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        jt.ensemble(model, rho0, N, N_CONFIGS, callback=stop, **run)
+    arrays = _files._read(path, _files.CHECKPOINT, "checkpoint")
+    assert any(k.startswith("entropy_flow.") for k in arrays)
+    older = {k: v for k, v in arrays.items() if not k.startswith(("entropy_flow.", "__"))}
+    _files._write(path, _files.CHECKPOINT, older)
+    resumed = jt.ensemble(model, rho0, N, N_CONFIGS, **run)
+    whole = jt.ensemble(model, rho0, N, N_CONFIGS, seed=SEED, chunk_size=64)
+    assert int(resumed.n_configs) == N_CONFIGS
+    for name in ("mean_work", "mean_heat", "var_heat", "mean_divergence", "mean_state"):
+        np.testing.assert_array_equal(getattr(resumed, name), getattr(whole, name), err_msg=name)
+    assert resumed.mean_entropy_flow is None and resumed.mean_entropy_production is None
+    assert whole.mean_entropy_flow is not None
+
+
+def test_sweep_points_are_single_runs():
+    """A sweep over σ (one batched computation of the temperature kind's grid) gives each point's flow and production
+    as a run of that point alone; a field the sweep did not compute is refused by name."""
+    model, rho0 = _model(2, "temperature"), _rho0(2, True)
+    sw = jt.sweep(model, rho0, N, 64, seed=SEED, grid={"sigma": [0.05, 0.1]})
+    assert sw.stack("mean_entropy_production").shape == (2, N)
+    for sigma, res in zip((0.05, 0.1), sw.results):
+        alone = jt.ensemble(model.replace(distribution=jt.Gaussian(sigma)), rho0, N, 64, seed=SEED)
+        for name in ("mean_entropy_flow", "var_entropy_flow", "mean_entropy_production"):
+            np.testing.assert_allclose(getattr(res, name), getattr(alone, name), rtol=1e-12, atol=1e-17, err_msg=name)
+    no_d1 = jt.sweep(model, rho0, N, 8, seed=SEED, alphas=(2.0,), grid={"sigma": [0.05, 0.1]})
+    with pytest.raises(ValueError, match="field='mean_entropy_production'"):
+        no_d1.stack("mean_entropy_production")
