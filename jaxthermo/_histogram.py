@@ -36,6 +36,25 @@ class Histogram:
     underflow: int = 0
     overflow: int = 0
 
+    def __post_init__(self):
+        """The bins and counts checked when a histogram is built, ``ValueError`` naming the field: NaN or unordered
+        edges, counts of another length, negative or fractional counts gave NaN or negative densities silently."""
+        edges, counts = np.asarray(self.edges), np.asarray(self.counts)
+        if (
+            edges.ndim != 1
+            or edges.size < 2
+            or edges.dtype.kind not in "iuf"
+            or not np.all(np.isfinite(edges))
+            or not np.all(np.diff(edges) > 0)
+        ):
+            raise ValueError(f"edges: must be >= 2 finite, strictly increasing real numbers; got {self.edges!r}")
+        if counts.shape != (edges.size - 1,):
+            raise ValueError(f"counts: shape {counts.shape}; {edges.size} edges need ({edges.size - 1},), one per bin")
+        for name, value in (("counts", counts), ("underflow", self.underflow), ("overflow", self.overflow)):
+            v = np.asarray(value)
+            if v.dtype.kind not in "iuf" or not np.all(np.isfinite(v)) or np.any(v < 0) or np.any(v != np.round(v)):
+                raise ValueError(f"{name}: must be non-negative whole numbers; got {value!r}")
+
     def __eq__(self, other):
         """Equal edges, counts and out-of-range counts (the generated ``==`` compared arrays as tuples:
         "truth value of an array … is ambiguous")."""
