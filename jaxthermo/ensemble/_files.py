@@ -307,6 +307,7 @@ _SENS = "sensitivity"
 _DELTA = "delta_sensitivity"
 # the array fields of a Sensitivity (its name and n_configs come from the file's names and the result)
 _SENS_FIELDS = tuple(f.name for f in dataclasses.fields(Sensitivity) if f.name not in ("name", "n_configs"))
+_SENS_OPTIONAL = tuple(f.name for f in dataclasses.fields(Sensitivity) if f.default is None)
 _DELTA_FIELDS = tuple(f for f in DeltaSensitivity._fields if f != "n_configs")
 
 
@@ -318,7 +319,8 @@ def sensitivity_arrays(result, prefix: str = "") -> dict:
     if result.sensitivity is not None:
         out[f"{prefix}{_SENS}.names"] = np.asarray(json.dumps(list(result.sensitivity)))
         for name, sens in result.sensitivity.items():
-            out.update({f"{prefix}{_SENS}/{name}/{f}": np.asarray(getattr(sens, f)) for f in _SENS_FIELDS})
+            values = {f: getattr(sens, f) for f in _SENS_FIELDS}
+            out.update({f"{prefix}{_SENS}/{name}/{f}": np.asarray(v) for f, v in values.items() if v is not None})
     if result.delta_sensitivity is not None:
         out.update({f"{prefix}{_DELTA}/{f}": np.asarray(getattr(result.delta_sensitivity, f)) for f in _DELTA_FIELDS})
     return out
@@ -348,7 +350,9 @@ def sensitivities_from_arrays(arrays, prefix, result_fields, where):
         if f"{prefix}{_SENS}.names" in arrays:
             sens = {}
             for name in json.loads(str(arrays[f"{prefix}{_SENS}.names"])):
-                fields = {f: np.asarray(arrays[f"{prefix}{_SENS}/{name}/{f}"]) for f in _SENS_FIELDS}
+                keys = {f: f"{prefix}{_SENS}/{name}/{f}" for f in _SENS_FIELDS}
+                # the entropy fields are optional (files written before them, runs without them)
+                fields = {f: np.asarray(arrays[k]) for f, k in keys.items() if k in arrays or f not in _SENS_OPTIONAL}
                 _check_sensitivity_shapes(fields, result_fields, name, where)
                 sens[name] = Sensitivity(name=name, n_configs=n, **fields)
         if f"{prefix}{_DELTA}/mean_work" in arrays:

@@ -29,6 +29,7 @@ from jax.flatten_util import ravel_pytree
 from .._information import trace_distance
 from .._qudit import thermal_state
 from ..inhomogeneous import averaged_reservoir_state, collision_step
+from ..inhomogeneous._model import reservoir_parameters_of
 from ._kernel import model_divergences, scan_thetas
 from ._sampling import sample_chunk, sample_steps
 from ._statistics import MeansOverConfigurations, chunk_moments, standard_error, variance
@@ -242,12 +243,13 @@ def tangent_stream(
         def f(p, st, dl):
             m = with_parameters(model, unravel(p))
             theta = jnp.broadcast_to(jnp.asarray(m.theta).astype(rdt), (n_steps,))[r]
-            return physics(m, st, dl, theta)
+            st, e, div = physics(m, st, dl, theta)
+            return st, e, div, reservoir_parameters_of(m, dl).beta * e.heat  # the entropy flow β_r Q_r, any kind
 
         def jvp_k(t, ds, dd):
             return jax.jvp(f, (flat, state, delta), (t, ds, dd))
 
-        (state, e, div), (dstate, de, ddiv) = jax.vmap(jvp_k, in_axes=(0, 1, 1), out_axes=(None, 1))(
+        (state, e, div, _), (dstate, de, ddiv, dflow) = jax.vmap(jvp_k, in_axes=(0, 1, 1), out_axes=(None, 1))(
             basis, dstate, ddelta
         )
         dw = dw + de.work
@@ -256,6 +258,7 @@ def tangent_stream(
             _PREFIX + "heat": chunk_moments(de.heat, mask),
             _PREFIX + "energy_change": chunk_moments(de.energy_change, mask),
             _PREFIX + "cumulative_work": chunk_moments(dw, mask),
+            _PREFIX + "entropy_flow": chunk_moments(dflow, mask),
             _PREFIX + "state": layout.tangent_mean(dstate, mask),
         }
         if alphas:
@@ -309,6 +312,29 @@ def _delta_moments(model, rho0, seed_key, indices, mask, n_steps, alphas, cohere
 # ----------------------------------------------------------------------------- results
 
 
+def _entropy_sensitivity(model, stats, result, fields, alphas, name, pick) -> dict:
+    """∂/∂``name`` of the result's entropy fields (docs/ensemble.md §2, "Entropy"): the streamed flow tangent's
+    moments, and ∂⟨ΔS_r⟩ = ∂(β⟨ΔU_r⟩) − (∂⟨D_1⟩_r − ∂⟨D_1⟩_{r−1}) − ∂⟨β_r Q_r⟩ (∂β/∂name = 1 for β only)
+    wherever the result reports ⟨ΔS_r⟩; {} where it reports no flow."""
+    if result.mean_entropy_flow is None or _PREFIX + "entropy_flow" not in stats:
+        return {}
+    mom = stats[_PREFIX + "entropy_flow"]
+    out = dict(mean_entropy_flow=pick(mom.mean), var_entropy_flow=pick(variance(mom)))
+    if result.mean_entropy_production is None:
+        return out
+    d_u = fields["mean_energy_change"]  # ∂⟨ΔU_r⟩, (N,) or (N, entries)
+    along = lambda x: np.reshape(x, np.shape(x) + (1,) * (d_u.ndim - np.ndim(x)))
+    d_beta = 1.0 if name == "beta" else 0.0
+    beta = np.asarray(model.beta, d_u.dtype)
+    d_bu = d_beta * along(result.mean_energy_change) + beta * d_u  # ∂(β⟨ΔU_r⟩)
+    d_d1 = fields["mean_divergence"][:, alphas.index(1.0)]  # ∂⟨D_1⟩_r, r = 0…N
+    out["mean_entropy_production"] = d_bu - (d_d1[1:] - d_d1[:-1]) - out["mean_entropy_flow"]
+    out["mean_cumulative_entropy_production"] = (
+        np.cumsum(d_bu, axis=0) - (d_d1[1:] - d_d1[0]) - np.cumsum(out["mean_entropy_flow"], axis=0)
+    )
+    return out
+
+
 @dataclasses.dataclass(frozen=True)
 class Sensitivity(MeansOverConfigurations):
     """Derivatives of an ensemble's streamed means with respect to one parameter (docs/ensemble.md §5).
@@ -337,6 +363,12 @@ class Sensitivity(MeansOverConfigurations):
     mean_state_divergence: np.ndarray
     mean_state_trace_distance: np.ndarray
     mean_state_thermal_trace_distance: np.ndarray
+    # ∂⟨β_r Q_r⟩ (mean and variance of the per-configuration derivative) and ∂⟨ΔS_r⟩, ∂⟨ΔS_1 + … + ΔS_r⟩ by the
+    # chain rule through ⟨ΔU_r⟩, the frozen ⟨D_1⟩ and the flow (None where the result has none; older files)
+    mean_entropy_flow: np.ndarray = None
+    var_entropy_flow: np.ndarray = None
+    mean_entropy_production: np.ndarray = None
+    mean_cumulative_entropy_production: np.ndarray = None
 
 
 class DeltaSensitivity(NamedTuple):
@@ -421,6 +453,7 @@ def sensitivities_from_stats(model, stats, info, result, wrt):
             fields["mean_state_divergence"] = pick(d_div)
             fields["mean_state_trace_distance"] = pick(d_td)
             fields["mean_state_thermal_trace_distance"] = pick(d_tds)
+            fields.update(_entropy_sensitivity(model, stats, result, fields, alphas, name, pick))
             sens[name] = Sensitivity(name=name, n_configs=n, **fields)
     delta = None
     if DELTAS in wrt:
