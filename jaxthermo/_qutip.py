@@ -114,7 +114,7 @@ def to_qobj(x, dims=None):
         Qobj gets dims ``[[2, 3], [2, 3]]``. Default: one factor d.
 
     Matrix elements are copied as they are (no basis reordering): see the module docstring for
-    jaxthermo's basis order against ``qutip.jmat``.
+    jaxthermo's basis order against ``qutip.jmat``. A NaN or infinite entry raises ``ValueError`` naming ``x``.
 
     Example:
       >>> q = to_qobj(jt.thermal_state(3, 1.0, 1.0))            # dims [[3], [3]]
@@ -137,6 +137,9 @@ def to_qobj(x, dims=None):
             raise ValueError(f"to_qobj: dims {factors} multiply to {int(np.prod(factors))}, not to {d_row}")
     if d_row != d_col:
         raise ValueError(f"to_qobj: need a square matrix; got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):  # a NaN Qobj spreads NaN through QuTiP without a word
+        bad = arr[~np.isfinite(arr)].ravel()[:3]
+        raise ValueError(f"to_qobj: x must be finite; found {bad.tolist()}")
     qdims = [list(factors), list(factors)]
     if arr.ndim == 2:
         return qutip.Qobj(arr, dims=qdims)

@@ -98,6 +98,17 @@ def test_to_qobj_dims_and_batches():
         jt.to_qobj(np.eye(6), dims=(2, 2))
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_to_qobj_refuses_non_finite_entries(bad):
+    """A NaN or infinite entry (one element of one matrix of a batch) raises, naming x: a NaN Qobj
+    spreads NaN through every QuTiP computation that touches it."""
+    rho = np.stack([np.eye(2) / 2, np.eye(2) / 2]).astype(complex)
+    rho[1, 0, 1] = bad
+    with pytest.raises(ValueError, match="x must be finite"):
+        jt.to_qobj(rho)
+    jt.to_qobj(rho[:1])  # the finite matrix alone converts
+
+
 _RHO = np.array([[0.3, 0.1 - 0.05j], [0.1 + 0.05j, 0.7]])
 _SIGMA = np.diag([0.6, 0.4])
 _MB = jt.qubit_example()
