@@ -153,7 +153,11 @@ MARKED_STEPS = 25
 
 def _ensemble(plt, ds):
     n = int(ds.attrs["n_configs"])
-    fig, ax = plt.subplots(2, 2, figsize=(11, 7.5))
+    entropy = "mean_entropy_flow" in ds  # results written before the entropy was streamed have none
+    fig = plt.figure(figsize=(16, 7.5) if entropy else (11, 7.5))
+    grid = fig.add_gridspec(2, 3 if entropy else 2)
+    # the energy and divergence panels first (fig.axes[0…3] as in a 2 × 2 page), the entropy column after them
+    ax = np.array([[fig.add_subplot(grid[i, j]) for j in (0, 1)] for i in (0, 1)])
     r = ds.collision.values
     dots = dict(marker="o", ms=4) if r.size <= MARKED_STEPS else {}
     for axis, total in ((ax[0, 0], False), (ax[0, 1], True)):  # per collision, accumulated: W, Q ± 2 s.e.
@@ -219,7 +223,10 @@ def _ensemble(plt, ds):
         _readable_ticks(ax[1, 1].xaxis)
     from matplotlib.ticker import MaxNLocator
 
-    for a in (ax[0, 0], ax[0, 1], ax[1, 0]):  # collisions and steps are whole numbers (N = 1 gave 0.96 … 1.04)
+    whole = [ax[0, 0], ax[0, 1], ax[1, 0]]
+    if entropy:
+        whole += _entropy_panels(fig.add_subplot(grid[0, 2]), fig.add_subplot(grid[1, 2]), ds, n, dots)
+    for a in whole:  # collisions and steps are whole numbers (N = 1 gave 0.96 … 1.04)
         a.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     work = [_derivative(ds, name, "work") for name in _wrt(ds)]  # a run with [run] wrt: one line of ∂⟨W_N⟩
     if work:  # the panels shade ±2 s.e.: say which this is
@@ -227,6 +234,41 @@ def _ensemble(plt, ds):
     fig.suptitle(f"{_title(ds)}\n{_params(ds)}" + (f"\n{_wrap(work)}" if work else ""), fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _entropy_panels(per_collision, accumulated, ds, n, dots) -> list:
+    """The entropy column of an ensemble's page (docs/inhomogeneous.md §9), in nats: per collision the flow
+    ⟨β_r Q_r⟩ ± 2 standard errors and the production ⟨ΔS_r⟩; accumulated from r = 0 (where each is 0)
+    ⟨ΔS_1 + … + ΔS_r⟩, the flow's running sum and their sum, the change ⟨S(ρ_S|r)⟩ − S(ρ0) of the system's
+    entropy. The production where the run evaluated D_1 (the rows ``divergence_every`` skips are NaN: the
+    evaluated ones drawn as points); the x label says where there is none to draw."""
+    r = ds.collision.values
+    flow, se = ds.mean_entropy_flow.values, np.sqrt(ds.var_entropy_flow.values / n)
+    steps, flows = np.concatenate([[0], r]), np.concatenate([[0.0], np.cumsum(flow)])
+    per_collision.plot(r, flow, color="C1", label="flow ⟨β_r Q_r⟩ (±2 s.e. shaded)", **dots)
+    per_collision.fill_between(r, flow - 2 * se, flow + 2 * se, color="C1", alpha=0.3, lw=0)
+    accumulated.plot(steps, flows, color="C1", label="flow ⟨β_1 Q_1 + … + β_r Q_r⟩", **dots)
+    missing = "needs D_1 (α = 1 among the alphas)"
+    if "mean_entropy_production" in ds:
+        values = ds.mean_entropy_production.values
+        kept = np.isfinite(values)  # a stride of divergence_every: pairs of consecutive evaluated rows only
+        style = dots if kept.all() else dict(marker="o", ms=4, ls="none")
+        missing = None if kept.any() else f"D_1 every {int(ds.attrs.get('divergence_every', 1))} collisions only"
+        if kept.any():
+            per_collision.plot(r[kept], values[kept], color="C2", label="production ⟨ΔS_r⟩", **style)
+        total = np.concatenate([[0.0], ds.mean_cumulative_entropy_production.values])
+        kept = np.isfinite(total)
+        style = dots if kept.all() else dict(marker="o", ms=4)
+        accumulated.plot(steps[kept], total[kept], color="C2", label="production ⟨ΔS_1 + … + ΔS_r⟩", **style)
+        system = total[kept] + flows[kept]
+        accumulated.plot(steps[kept], system, color="k", label="system ⟨S(ρ_S|r)⟩ − S(ρ0)", **{**style, "ls": "--"})
+    per_collision.axhline(0.0, color="0.6", lw=0.6)
+    xlabel = "collision r" + (f"\n(production ⟨ΔS_r⟩: {missing})" if missing else "")
+    per_collision.set(xlabel=xlabel, ylabel="entropy (nats)", title="entropy per collision: flow in, production")
+    accumulated.set(xlabel="collision r", ylabel="entropy (nats)", title="accumulated entropy balance")
+    for axis in (per_collision, accumulated):
+        axis.legend(fontsize=8)
+    return [per_collision, accumulated]
 
 
 _SENSITIVITY = "sensitivity_"

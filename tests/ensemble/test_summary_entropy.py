@@ -1,0 +1,85 @@
+"""The entropy column of ``jaxthermo run``'s summary page: its curves against the same configurations' trajectories
+(the system's entropy change ⟨S(ρ_S|r)⟩ − S(ρ0) by von Neumann entropies of every state, an independent route to
+the page's production + flow), the strided case and results without the entropy fields."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxthermo as jt
+
+pytest.importorskip("matplotlib")
+pytest.importorskip("xarray")
+
+from jaxthermo.apps import summary
+from jaxthermo.apps._plotting import pyplot
+
+N, N_CONFIGS, SEED = 8, 96, 5
+
+
+def _page(res, model, drop=()):
+    ds = res.to_xarray(model=model, attrs={"study": "ensemble"}).drop_vars(list(drop))
+    return summary._ensemble(pyplot(), ds)
+
+
+def _lines(axis):
+    return {line.get_label(): line.get_data() for line in axis.get_lines() if not line.get_label().startswith("_")}
+
+
+@pytest.mark.parametrize("kind", ["hamiltonian", "temperature"])
+def test_entropy_balance_drawn_is_the_systems_entropy_change(kind):
+    """Black curve: ⟨ΔS_1 + … + ΔS_r⟩ + ⟨β_1 Q_1 + … + β_r Q_r⟩ from the result; against the mean of
+    S(ρ_S|r) − S(ρ0) over trajectories of the same configurations (rounding ~1e-15 on values ~1e-1). The flow
+    curves are the result's flow and its running sum, the production curve its ⟨ΔS_r⟩, all starting at 0 at r = 0."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, kind=kind, distribution=jt.Gaussian(0.1))
+    rho0 = np.array([[0.7, 0.25], [0.25, 0.3]], complex)
+    res = jt.ensemble(model, rho0, N, N_CONFIGS, seed=SEED)
+    keys = [jax.random.fold_in(jax.random.key(SEED), i) for i in range(N_CONFIGS)]
+    draws = jnp.stack([model.distribution.sample(k, (N,)) for k in keys])
+    states = jax.vmap(lambda dl: jt.trajectory(model, rho0, dl).states)(draws)  # (n, N + 1, 2, 2)
+    entropy = np.asarray(jt.von_neumann_entropy(states))
+    expected = (entropy - entropy[:, :1]).mean(0)  # r = 0 … N
+    fig = _page(res, model)
+    per_collision, accumulated = fig.axes[4], fig.axes[5]
+    acc = _lines(accumulated)
+    x, y = acc["system ⟨S(ρ_S|r)⟩ − S(ρ0)"]
+    np.testing.assert_array_equal(x, np.arange(N + 1))
+    np.testing.assert_allclose(y, expected, rtol=1e-11, atol=1e-14)
+    assert np.max(np.abs(expected)) > 0.05  # a change to see, not zeros compared with zeros
+    np.testing.assert_allclose(acc["flow ⟨β_1 Q_1 + … + β_r Q_r⟩"][1][1:], np.cumsum(res.mean_entropy_flow))
+    np.testing.assert_allclose(acc["production ⟨ΔS_1 + … + ΔS_r⟩"][1][1:], res.mean_cumulative_entropy_production)
+    per = _lines(per_collision)
+    np.testing.assert_allclose(per["flow ⟨β_r Q_r⟩ (±2 s.e. shaded)"][1], res.mean_entropy_flow)
+    np.testing.assert_allclose(per["production ⟨ΔS_r⟩"][1], res.mean_entropy_production)
+    assert per_collision.get_xlabel() == "collision r" and "nats" in per_collision.get_ylabel()
+    pyplot().close(fig)
+
+
+def test_strided_production_is_drawn_where_evaluated_and_a_missing_one_is_said():
+    """divergence_every = 4: the running sum at r = 0, 4, 8 only (points, no line through skipped rows), no
+    per-collision production (no two consecutive evaluated rows) and the x label says why; without α = 1 the
+    flow alone, the label saying what the production needs; results without the entropy fields keep 2 × 2 panels."""
+    model = jt.InhomogeneousReservoir(3, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.2))
+    rho0 = np.diag([0.6, 0.3, 0.1]).astype(complex) + 0.05 * (1 - np.eye(3))
+    res = jt.ensemble(model, rho0, N, 64, seed=SEED, divergence_every=4)
+    fig = _page(res, model)
+    per, acc = _lines(fig.axes[4]), _lines(fig.axes[5])
+    assert not any(label.startswith("production") for label in per)
+    assert "D_1 every 4 collisions only" in fig.axes[4].get_xlabel()
+    x, y = acc["production ⟨ΔS_1 + … + ΔS_r⟩"]
+    np.testing.assert_array_equal(x, [0, 4, 8])
+    np.testing.assert_allclose(y[1:], res.mean_cumulative_entropy_production[[3, 7]])
+    pyplot().close(fig)
+    plain = jt.ensemble(model, rho0, N, 64, seed=SEED, alphas=(2.0,))
+    fig = _page(plain, model)
+    assert set(_lines(fig.axes[4])) == {"flow ⟨β_r Q_r⟩ (±2 s.e. shaded)"}
+    assert "needs D_1 (α = 1 among the alphas)" in fig.axes[4].get_xlabel()
+    pyplot().close(fig)
+    old = _page(
+        res,
+        model,
+        drop=("mean_entropy_flow", "var_entropy_flow", "mean_entropy_production", "mean_cumulative_entropy_production"),
+    )
+    assert len(old.axes) == 4
+    pyplot().close(old)
