@@ -245,13 +245,16 @@ def test_a_temperature_inhomogeneity_says_why_its_work_derivatives_are_zero(tmp_
 
 
 def test_the_entropy_production_is_printed(tmp_path, capsys):
-    """⟨ΔS_1 + … + ΔS_N⟩ (a mean only) is the library's running sum at r = N, per point of a sweep over N as well."""
+    """⟨ΔS_1 + … + ΔS_N⟩ ± 1 standard error: the library's running sum at r = N and √(var/n) of each configuration's
+    total, per point of a sweep over N as well."""
     out = _printed(tmp_path, capsys)
-    found = re.search(rf"⟨ΔS_1 \+ … \+ ΔS_N⟩ = {NUMBER} nat", out)
+    found = re.search(rf"⟨ΔS_1 \+ … \+ ΔS_N⟩ = {NUMBER} ± {NUMBER} nat \(entropy production\)", out)
     assert found, out
-    np.testing.assert_allclose(float(found.group(1)), _library().mean_cumulative_entropy_production[-1], rtol=5e-4)
+    lib = _library()
+    np.testing.assert_allclose(float(found.group(1)), lib.mean_cumulative_entropy_production[-1], rtol=5e-4)
+    np.testing.assert_allclose(float(found.group(2)), lib.standard_error("total_entropy_production"), rtol=5e-2)
     (tmp_path / "sweep").mkdir()
     out = _printed(tmp_path / "sweep", capsys, study="sweep", grid={"n_steps": [2, 4]})
-    printed = [float(v) for v in re.findall(rf"⟨ΔS_1 \+ … \+ ΔS_N⟩ = {NUMBER} nat", out)]
+    printed = [float(v) for v in re.findall(rf"⟨ΔS_1 \+ … \+ ΔS_N⟩ = {NUMBER} ±", out)]
     expected = [_library(n_steps=n).mean_cumulative_entropy_production[-1] for n in (2, 4)]
     np.testing.assert_allclose(printed, expected, rtol=5e-4)

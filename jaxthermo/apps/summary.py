@@ -241,7 +241,8 @@ def _entropy_panels(per_collision, accumulated, ds, n, dots) -> list:
     ⟨β_r Q_r⟩ ± 2 standard errors and the production ⟨ΔS_r⟩; accumulated from r = 0 (where each is 0)
     ⟨ΔS_1 + … + ΔS_r⟩, the flow's running sum and their sum, the change ⟨S(ρ_S|r)⟩ − S(ρ0) of the system's
     entropy. The production where the run evaluated D_1 (the rows ``divergence_every`` skips are NaN: the
-    evaluated ones drawn as points); the x label says where there is none to draw."""
+    evaluated ones drawn as points); the x label says where there is none to draw. ±2 standard errors of the total
+    ΔS_1 + … + ΔS_N at r = N (each configuration's total is streamed)."""
     r = ds.collision.values
     flow, se = ds.mean_entropy_flow.values, np.sqrt(ds.var_entropy_flow.values / n)
     steps, flows = np.concatenate([[0], r]), np.concatenate([[0.0], np.cumsum(flow)])
@@ -262,6 +263,12 @@ def _entropy_panels(per_collision, accumulated, ds, n, dots) -> list:
         accumulated.plot(steps[kept], total[kept], color="C2", label="production ⟨ΔS_1 + … + ΔS_r⟩", **style)
         system = total[kept] + flows[kept]
         accumulated.plot(steps[kept], system, color="k", label="system ⟨S(ρ_S|r)⟩ − S(ρ0)", **{**style, "ls": "--"})
+    if "mean_total_entropy_production" in ds:  # each configuration's total streamed: its standard error at r = N
+        total = float(ds.mean_total_entropy_production)
+        se_total = float(np.sqrt(ds.var_total_entropy_production / n))
+        accumulated.errorbar(
+            r[-1], total, yerr=2 * se_total, color="C2", capsize=4, marker="o", ms=4, label="ΔS_1 + … + ΔS_N: ±2 s.e."
+        )
     per_collision.axhline(0.0, color="0.6", lw=0.6)
     xlabel = "collision r" + (f"\n(production ⟨ΔS_r⟩: {missing})" if missing else "")
     per_collision.set(xlabel=xlabel, ylabel="entropy (nats)", title="entropy per collision: flow in, production")
@@ -356,8 +363,9 @@ TOTALS = (
 def mean_lines(ds) -> list:
     """The main statistics of a model-A run, said at the end of ``jaxthermo run``: the totals ⟨W_N⟩, ⟨Q_N⟩
     (into the system) and ⟨ΔU_N⟩ = ⟨W_N⟩ + ⟨Q_N⟩ and the frozen average ⟨D_α(ρ_S|N‖τ_S)⟩ (first α), each
-    ± 1 standard error √(var/n_configs), and the mean entropy production ⟨ΔS_1 + … + ΔS_N⟩ where the run evaluated
-    D_1, per grid point of a sweep; [] for a run of another model."""
+    ± 1 standard error √(var/n_configs), and the entropy production ⟨ΔS_1 + … + ΔS_N⟩ (a mean only from results
+    written before its spread was streamed, where they evaluated D_1), per grid point of a sweep; [] for a run of
+    another model."""
     if "mean_cumulative_work" not in ds:
         return []
     n = int(ds.attrs["n_configs"])
@@ -371,7 +379,10 @@ def mean_lines(ds) -> list:
         if at.sizes.get("alpha", 0):
             label = f"⟨D_{_alpha(at.alpha.values[0])}(ρ_S|N‖τ_S)⟩"
             out.append(f"{label} = {_estimate(*_final(at, 'divergence'), n, 'nat')}")
-        if "mean_cumulative_entropy_production" in at:  # a mean only: its spread is not streamed (docs/ensemble.md §2)
+        if "mean_total_entropy_production" in at:  # each configuration's ΔS_1 + … + ΔS_N, streamed
+            mean, var = at["mean_total_entropy_production"], at["var_total_entropy_production"]
+            out.append(f"⟨ΔS_1 + … + ΔS_N⟩ = {_estimate(mean, var, n, 'nat')} (entropy production)")
+        elif "mean_cumulative_entropy_production" in at:  # a results file written before the total was streamed
             value = float(_at_last(at["mean_cumulative_entropy_production"], "collision"))
             out.append(f"⟨ΔS_1 + … + ΔS_N⟩ = {value:.4g} nat (entropy production; mean only)")
         return out

@@ -38,8 +38,8 @@ FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 RESULT, SWEEP, CHECKPOINT = "jaxthermo-result", "jaxthermo-sweep", "jaxthermo-checkpoint"
 # statistics that checkpoints written before them lack: the temperature kind's entropy flow β_r Q_r (its mean and
-# the mean entropy production are then None in the result)
-LATER_STATISTICS = ("entropy_flow",)
+# the mean entropy production are then None in the result) and every run's ΔS_1 + … + ΔS_N (its moments None)
+LATER_STATISTICS = ("entropy_flow", "total_entropy_production")
 _HEADER = ("__format__", "__version__", "__checksum__")
 _LOCK_TIMEOUT_S = 60.0  # a writer of a result waits this long for another writer of the same path
 
@@ -405,6 +405,9 @@ def _check_result(kwargs, where):
     ):
         if kwargs.get(name) is not None:  # optional: older files and runs without D_1 hold none
             expected[name] = (n_steps,)
+    for name in ("mean_total_entropy_production", "var_total_entropy_production"):
+        if kwargs.get(name) is not None:  # optional: older files hold none
+            expected[name] = ()
     for key, shape in expected.items():
         if kwargs[key].shape != shape:
             raise FileFormatError(f"{where}: {key} has shape {kwargs[key].shape}; expected {shape}")

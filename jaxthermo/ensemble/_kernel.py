@@ -18,7 +18,7 @@ from .._information import divergences_to_thermal
 from ..inhomogeneous import trajectory
 from ._divergences import classical_divergences
 from ._layout import layout_of
-from ._quantities import entropy_flows, quantities
+from ._quantities import QUANTITIES, entropy_flows, quantities, total_entropy_production
 from ._sampling import sample_chunk, sample_steps
 from ._statistics import (
     Counts,
@@ -121,7 +121,7 @@ def model_a_chunk(
     )
     if tile_kernel is not None and tangents is None and applies(model, alphas, coherent, divergence_every, rdt):
         keyed = keyed_draws(model.distribution, seed_key, indices, n_steps, draw_dtype)
-        packed, hist, w_acc, q_acc = qubit_chunk(
+        packed, hist, w_acc, q_acc, production = qubit_chunk(
             model,
             rho0,
             keyed or sample_steps(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype),
@@ -132,7 +132,7 @@ def model_a_chunk(
             coherent=coherent,
             interpret=tile_kernel == "interpret",
         )
-        return finish({"packed": packed}, w_acc, q_acc, hist, True, bool(alphas))
+        return finish({"packed": packed}, w_acc, q_acc, production, hist, True, bool(alphas))
     deltas = sample_steps(model.distribution, seed_key, indices, n_steps, rdt, draw_dtype)  # (N, B)
     theta, thetas = scan_thetas(model, rdt)
     b = indices.shape[0]
@@ -146,6 +146,11 @@ def model_a_chunk(
     def divergence(st):
         return column_moments(raw_divergence(model, st), mask)
 
+    def relative_entropy(st):  # D_1(ρ_S‖τ_S) per configuration, as raw_divergence's α = 1
+        if coherent:
+            return layout.quantum_divergences(model, st, (1.0,))[:, 0]
+        return classical_divergences(layout.populations(st), model.beta, model.g0, (1.0,))[:, 0]
+
     def physics(m, st, delta, theta):
         """One collision of the whole chunk under model ``m``: (state, Energetics, D_α per configuration)."""
         st, e = layout.collide(m, st, delta, theta)
@@ -157,7 +162,7 @@ def model_a_chunk(
     stacked_divergence = stacked and bool(alphas) and divergence_every == 1
 
     def step(carry, x):
-        state, w_acc, q_acc, u_acc, hist, tcarry = carry
+        state, w_acc, q_acc, u_acc, f_acc, hist, tcarry = carry
         delta, theta_r, report, tx = x
         th = theta if theta_r is None else theta_r  # (scan_thetas)
         extra = {}
@@ -166,8 +171,10 @@ def model_a_chunk(
         else:
             state, e, div, tcarry, extra = tan.step(physics, state, tcarry, delta, tx)
         w_acc, q_acc, u_acc = w_acc + e.work, q_acc + e.heat, u_acc + e.energy_change
+        flows = entropy_flows(model, delta, e.heat)
+        f_acc = [a + f for a, f in zip(f_acc, flows)]  # Σ β_r Q_r of the temperature kind
         # in the order of quantities(model)
-        values = [e.work, e.heat, e.energy_change, w_acc, q_acc, u_acc] + entropy_flows(model, delta, e.heat)
+        values = [e.work, e.heat, e.energy_change, w_acc, q_acc, u_acc] + flows
         if stacked:
             rows = layout.rows(state) + values
             if stacked_divergence:
@@ -190,22 +197,40 @@ def model_a_chunk(
                 stats["divergence"] = jax.lax.cond(report, divergence, lambda st: zeros, state)
         stats.update(extra)
         hist = hist + chunk_counts(e.work, mask, collision_edges, histogram_method)
-        return (state, w_acc, q_acc, u_acc, hist, tcarry), stats
+        return (state, w_acc, q_acc, u_acc, f_acc, hist, tcarry), stats
 
     hist0 = jnp.zeros(collision_edges.shape[-1] + 1, jnp.int32)
     zeros_b = jnp.zeros((b,), rdt)
-    carry0 = (state, zeros_b, zeros_b, zeros_b, hist0, None if tan is None else tan.carry0)
+    f0 = [zeros_b] * (len(quantities(model)) - len(QUANTITIES))
+    carry0 = (state, zeros_b, zeros_b, zeros_b, f0, hist0, None if tan is None else tan.carry0)
     xs = (deltas, thetas, divergence_steps(n_steps, divergence_every), None if tan is None else tan.xs)
-    (_, w_acc, q_acc, _, hist, _), stats = jax.lax.scan(step, carry0, xs)
-    return finish(stats, w_acc, q_acc, hist, stacked, stacked_divergence)
+    (state, w_acc, q_acc, _, f_acc, hist, _), stats = jax.lax.scan(step, carry0, xs)
+    d1_initial = model_divergences(model, rho0, (1.0,), coherent)[0]
+    production = total_entropy_production(
+        model, d1_initial, relative_entropy(state), w_acc, q_acc, f_acc[0] if f_acc else None
+    )
+    return finish(stats, w_acc, q_acc, production, hist, stacked, stacked_divergence)
 
 
 def _chunk_statistics(
-    stats, w_acc, q_acc, hist, stacked, stacked_divergence, *, model, layout, mask, work_edges, method, alphas
+    stats,
+    w_acc,
+    q_acc,
+    production,
+    hist,
+    stacked,
+    stacked_divergence,
+    *,
+    model,
+    layout,
+    mask,
+    work_edges,
+    method,
+    alphas,
 ):
     """The chunk's result from the per-step statistics of the collisions (``stats``; with ``stacked``
     the packed shifted sums, rows ordered as the layout's ``rows`` + :func:`quantities` + D_α when
-    ``stacked_divergence``), W_N and Q_N per configuration and the single-collision work counts."""
+    ``stacked_divergence``), W_N, Q_N and ΔS_1 + … + ΔS_N per configuration and the single-collision work counts."""
     if stacked:
         ns = jnp.broadcast_to(jnp.sum(mask.astype(jnp.int32)), stats["packed"].shape[:1])  # (N,)
         mean, m2 = moments_from_shifted_sums(ns, stats.pop("packed"))
@@ -221,6 +246,7 @@ def _chunk_statistics(
     # W_N and Q_N up to fourth central moments; e^{−βW_N} (β of the unperturbed reservoir)
     stats["total_work"] = chunk_higher_moments(w_acc, mask)
     stats["total_heat"] = chunk_higher_moments(q_acc, mask)
+    stats["total_entropy_production"] = chunk_moments(production, mask)
     # e^{−βW_N} in float64 whatever the run's precision (one exponential per configuration): its
     # square overflowed float32 beyond βW_N < −44 (an infinite standard error; at −88 the mean NaN)
     beta = jnp.asarray(model.beta).astype(jnp.float64)

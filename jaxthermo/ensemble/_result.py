@@ -71,8 +71,11 @@ class EnsembleResult(MeansOverConfigurations):
     written through the frozen-configuration D_1: S(ρ) = βTr(ρH_S) + log Z_S − D_1(ρ‖τ_S), so ⟨ΔS_r⟩ =
     β⟨ΔU_r⟩ − (⟨D_1⟩_r − ⟨D_1⟩_{r−1}) − ⟨β_r Q_r⟩. They need α = 1 among ``alphas`` (None otherwise); with
     ``divergence_every`` = k > 1 ``mean_entropy_production`` is NaN where D_1 of step r or r − 1 was not evaluated,
-    and the cumulative one where D_1 of step r was not. Their variances are not reported (they need D_1 and the
-    heat of each configuration together).
+    and the cumulative one where D_1 of step r was not. The total ΔS_1 + … + ΔS_N of each configuration,
+    β(W_N + Q_N) − (D_1(ρ_S|N‖τ_S) − D_1(ρ0‖τ_S)) − Σ_r β_r Q_r, is streamed whatever the α's (from each
+    configuration's final state): ``mean_total_entropy_production`` and ``var_total_entropy_production`` (standard
+    error ``standard_error("total_entropy_production")``); the per-collision variances are not reported (they need
+    D_1 of every step and the heat of each configuration together).
     """
 
     n_configs: int
@@ -112,6 +115,8 @@ class EnsembleResult(MeansOverConfigurations):
     var_entropy_flow: np.ndarray = None
     mean_entropy_production: np.ndarray = None
     mean_cumulative_entropy_production: np.ndarray = None
+    mean_total_entropy_production: np.ndarray = None
+    var_total_entropy_production: np.ndarray = None
 
     def __eq__(self, other):
         """Equal statistics (arrays entry by entry, NaN equal to NaN; ``info`` and the sensitivities not
@@ -175,6 +180,10 @@ def _assemble(model, stats, info) -> EnsembleResult:
         standard_error(variance(jar), max(int(np.asarray(jar.n)), 1)), rdt
     )
     moments.update(_entropy(model, stats, moments, alphas, mean_div, rdt))
+    if "total_entropy_production" in stats:  # absent from a checkpoint written before it was streamed
+        total = stats["total_entropy_production"]
+        moments["mean_total_entropy_production"] = np.asarray(total.mean, rdt)
+        moments["var_total_entropy_production"] = np.asarray(variance(total), rdt)
     work_edges, coll_edges = info["work_edges"], info["collision_work_edges"]
     return EnsembleResult(
         n_configs=int(info["n_configs"]),

@@ -51,13 +51,13 @@ import jax
 import jax.numpy as jnp
 
 from .._elementary import division_free, fast_normal_applies, standard_normal_row
-from .._information import log_thermal_populations, subtraction_kept
+from .._information import divergences_to_thermal, log_thermal_populations, subtraction_kept
 from .._qudit import thermal_populations
 from ..inhomogeneous import Gaussian
 from . import _sampling
 from ._divergences import classical_divergence_columns, classical_divergences_static, qubit_divergence_columns
 from ._fused import qubit_collision, qubit_populations, rare_offset, state_to_qubit, use_fused_qubit_path
-from ._quantities import entropy_flows, quantities
+from ._quantities import QUANTITIES, entropy_flows, quantities, total_entropy_production
 from ._sampling import configuration_key, default_draw_dtype
 from ._statistics import bin_index
 
@@ -285,7 +285,18 @@ def _rows(state, energetics, acc, divergence, flow):
 
 
 def qubit_chunk(
-    model, rho0, draws, mask, collision_edges, *, n_steps, alphas, coherent, tile=None, num_warps=None, interpret=False
+    model,
+    rho0,
+    draws,
+    mask,
+    collision_edges,
+    *,
+    n_steps,
+    alphas,
+    coherent,
+    tile=None,
+    num_warps=None,
+    interpret=False,
 ):
     """One chunk of qubit configurations through the tile kernel.
 
@@ -300,8 +311,11 @@ def qubit_chunk(
         and ``NUM_WARPS``); ``interpret``: Pallas's interpreter (CPU).
 
     Returns:
-      ``(packed, counts, w_n, q_n)``: ``packed`` (N, 3k) as :func:`~jaxthermo.ensemble._statistics.shifted_sums`
-      per step, ``counts`` (n_bins + 2,) int32 of the single-collision work, W_N and Q_N (B,).
+      ``(packed, counts, w_n, q_n, production)``: ``packed`` (N, 3k) as
+      :func:`~jaxthermo.ensemble._statistics.shifted_sums` per step, ``counts`` (n_bins + 2,) int32 of the
+      single-collision work, W_N, Q_N and ΔS_1 + … + ΔS_N (B,) (from each configuration's final state, written once
+      at the end, and for the temperature kind its Σ β_r Q_r, accumulated in the kernel:
+      :func:`~jaxthermo.ensemble._quantities.total_entropy_production`).
     """
     from jax.experimental import pallas as pl
 
@@ -351,12 +365,13 @@ def qubit_chunk(
     )
     thetas = theta if schedule else theta[None]
     k = 3 + len(quantities(model)) + len(alphas)  # (u, x, y), W, Q, ΔU, their sums [, β_r Q_r], D_α
+    n_flows = len(quantities(model)) - len(QUANTITIES)  # the temperature kind's β_r Q_r, accumulated too
     k_div = k - len(alphas)  # the first D_α row
     weights = mask.astype(dt)
 
     def kernel(*refs):
         t = pl.program_id(0)
-        (theta_ref, par_ref, edges_ref, mask_ref, sums_ref, w_ref, q_ref, hist_ref), draw_refs = refs[-8:], refs[:-8]
+        (theta_ref, par_ref, edges_ref, mask_ref, sums_ref, ends_ref, hist_ref), draw_refs = refs[-7:], refs[:-7]
         if keyed:  # δ_r = σ √2 erf⁻¹(u_r), u_r from the threefry hash of counter r
             k1, k2, sigma = draw_refs[0][pl.ds(t * tile, tile)], draw_refs[1][pl.ds(t * tile, tile)], draw_refs[2][0]
             # the transform's dtype: float32 as the CPU program's (_sampling.transforms_in_float32: ≈ 60 float64
@@ -390,14 +405,17 @@ def qubit_chunk(
         zeros = jnp.zeros((tile,), dt)
         state0 = (zeros + u, zeros + x, zeros + y)
 
-        def collide(r, state, acc, hist, count):
-            """Collision r: the tile's rows (_rows) and its work counted into ``hist``."""
+        def collide(r, state, acc, flow_acc, hist, count):
+            """Collision r: the tile's rows (_rows), the temperature kind's Σ β_r Q_r (``flow_acc``: a tuple of one
+            row, empty for the Hamiltonian kind) and its work counted into ``hist``."""
             delta = draw(r)
             th = theta_ref[r] if schedule else theta0
             state, e = qubit_collision(m, state, delta, th, offset)
             acc = (acc[0] + e.work, acc[1] + e.heat, acc[2] + e.energy_change)
+            flow = entropy_flows(m, delta, e.heat)
+            flow_acc = tuple(a + f for a, f in zip(flow_acc, flow))
             idx = jnp.where(valid, bin_index(e.work, lo, hi, n_bins, edges_ref), -1)
-            return tuple(_rows(state, e, acc, divergence, entropy_flows(m, delta, e.heat))), count(hist, idx)
+            return tuple(_rows(state, e, acc, divergence, flow)), flow_acc, count(hist, idx)
 
         sums_first = jnp.dtype(dt).name in SUMS_FIRST.split("+")
 
@@ -431,24 +449,25 @@ def qubit_chunk(
         state_and_acc = lambda rows: (rows[:3], rows[6:9])  # (u, x, y) and the cumulative W, Q, ΔU
 
         def body(r, carry):
-            """Step r: its collision, then its sums (carry: state, acc, shifts, counts)."""
-            state, acc, shift, hist = carry
-            rows, hist = collide(r, state, acc, hist, count)
-            return *state_and_acc(rows), reduce(r, rows, shift), hist
+            """Step r: its collision, then its sums (carry: state, acc, Σ β_r Q_r, shifts, counts)."""
+            state, acc, flow_acc, shift, hist = carry
+            rows, flow_acc, hist = collide(r, state, acc, flow_acc, hist, count)
+            return *state_and_acc(rows), flow_acc, reduce(r, rows, shift), hist
 
         def pipelined_body(r, carry):
-            """Step r − 1's sums beside step r's collision (carry: step r − 1's rows, shifts, counts)."""
-            rows, shift, hist = carry
+            """Step r − 1's sums beside step r's collision (carry: step r − 1's rows, Σ β_r Q_r, shifts, counts)."""
+            rows, flow_acc, shift, hist = carry
             shift = reduce(r - 1, rows, shift)
-            rows, hist = collide(r, *state_and_acc(rows), hist, count)
-            return rows, shift, hist
+            rows, flow_acc, hist = collide(r, *state_and_acc(rows), flow_acc, hist, count)
+            return rows, flow_acc, shift, hist
 
         zero_counts = tuple(jnp.zeros((_GROUP,), jnp.int32) for _ in range(n_groups))
+        flow0 = (zeros,) * n_flows
         if PIPELINE:  # step 0's collision before the loop (counted by comparison), its last sums after it
-            rows, hist = collide(jnp.int32(0), state0, (zeros, zeros, zeros), zero_counts, _count)
-            carry0, first, step = (rows, shift0, hist), 1, pipelined_body
+            rows, flow_acc, hist = collide(jnp.int32(0), state0, (zeros, zeros, zeros), flow0, zero_counts, _count)
+            carry0, first, step = (rows, flow_acc, shift0, hist), 1, pipelined_body
         else:
-            carry0, first, step = (state0, (zeros, zeros, zeros), shift0, zero_counts), 0, body
+            carry0, first, step = (state0, (zeros, zeros, zeros), flow0, shift0, zero_counts), 0, body
         if not planes:
             carry = jax.lax.fori_loop(first, n_steps, step, carry0)
         else:  # blocks of (2^K − 1) // per_counter steps on the vertical counters, each block's counts then added
@@ -465,26 +484,26 @@ def qubit_chunk(
             carry = jax.lax.fori_loop(0, n_full, lambda j, c: run_block(c, first + j * block, block), carry0)
             carry = run_block(carry, first + n_full * block, rest) if rest else carry
         if PIPELINE:
-            rows, shift, hist = carry
+            rows, flow_acc, shift, hist = carry
             reduce(n_steps - 1, rows, shift)
-            acc = state_and_acc(rows)[1]
+            state, acc = state_and_acc(rows)
         else:
-            _, acc, _, hist = carry
-        w_ref[pl.ds(t * tile, tile)] = acc[0]
-        q_ref[pl.ds(t * tile, tile)] = acc[1]
+            state, acc, flow_acc, _, hist = carry
+        # W_N, Q_N, the final state (u, x, y) and Σ β_r Q_r per configuration: once, at the end
+        for j, row in enumerate((acc[0], acc[1]) + tuple(state) + tuple(flow_acc)):
+            ends_ref[j, pl.ds(t * tile, tile)] = row
         for g, c in enumerate(hist):
             hist_ref[t, pl.ds(g * _GROUP, _GROUP)] = c
 
     out_shape = (
         jax.ShapeDtypeStruct((n_tiles, 3 * k, n_steps), dt),
-        jax.ShapeDtypeStruct((batch,), dt),
-        jax.ShapeDtypeStruct((batch,), dt),
+        jax.ShapeDtypeStruct((5 + n_flows, batch), dt),
         jax.ShapeDtypeStruct((n_tiles, n_groups * _GROUP), jnp.int32),
     )
     # the float64 logarithms of erf⁻¹ and D_α without divisions, D_1's terms with one logarithm each: fewer
     # instructions, and the float32 loop's schedule (benchmarks/RESULTS_ensemble.md, session 47)
     with division_free(), subtraction_kept() if SUBTRACTION_KEPT else contextlib.nullcontext():
-        sums, w_n, q_n, hist = pl.pallas_call(
+        sums, ends, hist = pl.pallas_call(
             kernel,
             out_shape=out_shape,
             grid=(n_tiles,),
@@ -495,7 +514,16 @@ def qubit_chunk(
     n_tile = jnp.sum(weights.reshape(n_tiles, tile), axis=1)
     packed = merge_tiles(sums, n_tile, central=True)
     counts = jnp.sum(hist, axis=0, dtype=jnp.int32)[: n_bins + 2]
-    return packed, counts, w_n[:b], q_n[:b]
+    w_n, q_n, u_n, x_n, y_n = ends[:5, :b]
+    with division_free(), subtraction_kept() if SUBTRACTION_KEPT else contextlib.nullcontext():  # as D_α's rows
+        p0, p1 = qubit_populations(u_n, offset)
+        if coherent:
+            columns = qubit_divergence_columns(p0, x_n, y_n, t_pop[0], t_pop[1], (1.0,), log_t=tuple(log_t), p1=p1)
+        else:
+            columns = classical_divergence_columns([p0, p1], list(log_t), (1.0,))
+        d1_initial = divergences_to_thermal(jnp.asarray(rho0), beta, g0, (1.0,), quantum=coherent)[0]
+    production = total_entropy_production(model, d1_initial, columns[0], w_n, q_n, ends[5, :b] if n_flows else None)
+    return packed, counts, w_n, q_n, production
 
 
 def merge_tiles(sums, n_tile, central: bool = False):

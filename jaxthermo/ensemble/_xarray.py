@@ -47,6 +47,8 @@ UNITS = (
 _PER_COLLISION = ("work", "heat", "energy_change", "cumulative_work", "cumulative_heat", "cumulative_energy_change")
 # entropies per collision, in nats (the production's mean only; absent from a result without D_1)
 _ENTROPY = ("mean_entropy_flow", "var_entropy_flow", "mean_entropy_production", "mean_cumulative_entropy_production")
+# ΔS_1 + … + ΔS_N of each configuration: its mean and variance, scalars per run (absent from older results)
+_TOTAL_ENTROPY = ("mean_total_entropy_production", "var_total_entropy_production")
 
 
 def _require_xarray():
@@ -199,6 +201,9 @@ def _variables(result, xr_dims_prefix=()):
         out[key] = (p + ("cumulant",), np.asarray(getattr(result, key)))
     for key in ("mean_exp_minus_beta_work", "stderr_exp_minus_beta_work"):
         out[key] = (p, np.asarray(getattr(result, key)))
+    for key in _TOTAL_ENTROPY:
+        if getattr(result, key, None) is not None:
+            out[key] = (p, np.asarray(getattr(result, key)))
     for key, dims in (("mean_state", ("step", "row", "col")), ("averaged_reservoir_state", ("row", "col"))):
         arr = np.asarray(getattr(result, key))
         out[f"{key}_real"] = (p + dims, np.ascontiguousarray(arr.real))
@@ -252,6 +257,7 @@ _DESCRIPTIONS = {
     "mean_entropy_flow": "mean entropy flow β_r Q_r into the system with the heat of collision r",
     "mean_entropy_production": "mean entropy production ΔS_r = ΔS(ρ_S) − β_r Q_r ≥ 0 of collision r",
     "mean_cumulative_entropy_production": "mean accumulated entropy production ΔS_1 + … + ΔS_r",
+    "mean_total_entropy_production": "mean total entropy production ΔS_1 + … + ΔS_N over configurations",
     "mean_divergence": "frozen-configuration average of D_α(ρ_{S|r} ‖ τ_S)",
     "mean_state_divergence": "D_α(ρ̄_r ‖ τ_S) of the mean state",
     "mean_state_trace_distance": "trace distance D(ρ̄_r, τ̄) to the averaged reservoir state",
@@ -416,7 +422,7 @@ def _variable_units() -> dict:
     for name in _PER_COLLISION:
         out[f"mean_{name}"], out[f"var_{name}"] = "energy", "energy^2"
     out.update(mean_divergence="nat", var_divergence="nat^2", mean_state_divergence="nat")
-    out.update({name: "nat^2" if name.startswith("var_") else "nat" for name in _ENTROPY})
+    out.update({name: "nat^2" if name.startswith("var_") else "nat" for name in _ENTROPY + _TOTAL_ENTROPY})
     out.update(work_cumulants="energy^k (k: cumulant)", heat_cumulants="energy^k (k: cumulant)")
     for name in ("mean_state_trace_distance", "mean_state_thermal_trace_distance", "mean_exp_minus_beta_work"):
         out[name] = "dimensionless"

@@ -58,6 +58,12 @@ def test_entropy_flow_and_production_against_each_collision(d, coherent, kind):
         np.testing.assert_allclose(res.var_entropy_flow, flow.var(0, ddof=1), rtol=1e-9)
         np.testing.assert_allclose(res.mean_entropy_production, ds.mean(0), rtol=1e-11, atol=1e-15)
         np.testing.assert_allclose(res.mean_cumulative_entropy_production, ds.cumsum(1).mean(0), rtol=1e-11, atol=1e-14)
+        # each configuration's ΔS_1 + … + ΔS_N, from its final state: mean and unbiased variance
+        np.testing.assert_allclose(res.mean_total_entropy_production, ds.sum(1).mean(), rtol=1e-11)
+        np.testing.assert_allclose(res.var_total_entropy_production, ds.sum(1).var(ddof=1), rtol=1e-8)
+        np.testing.assert_allclose(
+            res.standard_error("total_entropy_production"), ds.sum(1).std(ddof=1) / np.sqrt(N_CONFIGS), rtol=1e-8
+        )
     assert np.all(ds >= 0) and np.all(res.mean_entropy_production > 0)
     if kind == "temperature":  # β_r = β(1 + δ_r): not β times the heat
         assert np.max(np.abs(res.mean_entropy_flow - res.mean_heat)) > 1e-3 * np.max(np.abs(res.mean_heat))
@@ -97,6 +103,13 @@ def test_divergence_stride_and_missing_order():
     none = jt.ensemble(model, rho0, N, 64, seed=SEED, alphas=(2.0,))
     assert none.mean_entropy_production is None and none.mean_cumulative_entropy_production is None
     np.testing.assert_array_equal(none.mean_entropy_flow, every.mean_entropy_flow)
+    # the total ΔS_1 + … + ΔS_N comes from each configuration's final state whatever the α's and the stride
+    for other in (strided, none, jt.ensemble(model, rho0, N, 64, seed=SEED, alphas=())):
+        np.testing.assert_allclose(other.mean_total_entropy_production, every.mean_total_entropy_production, rtol=1e-12)
+        np.testing.assert_allclose(other.var_total_entropy_production, every.var_total_entropy_production, rtol=1e-10)
+    np.testing.assert_allclose(
+        every.mean_total_entropy_production, every.mean_cumulative_entropy_production[-1], rtol=1e-12
+    )
 
 
 def test_saved_loaded_and_older_files(tmp_path):
@@ -110,8 +123,13 @@ def test_saved_loaded_and_older_files(tmp_path):
     older = {k: v for k, v in arrays.items() if "entropy" not in k}
     old = _files.result_from_arrays(older, cls=jt.EnsembleResult)
     assert old.mean_entropy_flow is None and old.mean_entropy_production is None
+    assert old.mean_total_entropy_production is None and old.var_total_entropy_production is None
+    assert back.var_total_entropy_production == res.var_total_entropy_production > 0
     bad = dict(arrays, mean_entropy_production=arrays["mean_entropy_production"][:-1])
     with pytest.raises(_files.FileFormatError, match="mean_entropy_production"):
+        _files.result_from_arrays(bad, cls=jt.EnsembleResult)
+    bad = dict(arrays, var_total_entropy_production=np.ones(2))
+    with pytest.raises(_files.FileFormatError, match="var_total_entropy_production"):
         _files.result_from_arrays(bad, cls=jt.EnsembleResult)
     xr = pytest.importorskip("xarray")
     ds = res.to_xarray()
@@ -119,13 +137,18 @@ def test_saved_loaded_and_older_files(tmp_path):
     assert ds["mean_entropy_production"].dims == ("collision",)
     assert ds["mean_entropy_production"].attrs["units"] == "nat" and ds["var_entropy_flow"].attrs["units"] == "nat^2"
     np.testing.assert_array_equal(ds["mean_entropy_flow"].values, res.mean_entropy_flow)
+    assert (
+        ds["var_total_entropy_production"].dims == () and ds["var_total_entropy_production"].attrs["units"] == "nat^2"
+    )
+    assert float(ds["mean_total_entropy_production"]) == res.mean_total_entropy_production
 
 
-def test_checkpoint_of_an_earlier_version_resumes(tmp_path):
-    """A temperature-kind checkpoint written before the entropy flow was streamed (this run's file with its flow
-    entries removed, checksum rewritten) resumes: the finished chunk is kept, the statistics are those of an
-    uninterrupted run of the same chunking, and the flow and the production, which the first chunk lacks, are None
-    (not the later chunks' alone)."""
+@pytest.mark.parametrize("removed", [("entropy_flow.",), ("entropy_flow.", "total_entropy_production.")])
+def test_checkpoint_of_an_earlier_version_resumes(tmp_path, removed):
+    """A temperature-kind checkpoint written before the entropy flow (and before the total production) was streamed
+    (this run's file with those entries removed, checksum rewritten) resumes: the finished chunk is kept, the
+    statistics are those of an uninterrupted run of the same chunking, and what the first chunk lacks is None (not
+    the later chunks' alone)."""
     model, rho0 = _model(2, "temperature"), _rho0(2, False)
     path = tmp_path / "ckpt.npz"
     run = dict(seed=SEED, chunk_size=64, checkpoint=path)
@@ -137,7 +160,7 @@ def test_checkpoint_of_an_earlier_version_resumes(tmp_path):
         jt.ensemble(model, rho0, N, N_CONFIGS, callback=stop, **run)
     arrays = _files._read(path, _files.CHECKPOINT, "checkpoint")
     assert any(k.startswith("entropy_flow.") for k in arrays)
-    older = {k: v for k, v in arrays.items() if not k.startswith(("entropy_flow.", "__"))}
+    older = {k: v for k, v in arrays.items() if not k.startswith((*removed, "__"))}
     _files._write(path, _files.CHECKPOINT, older)
     resumed = jt.ensemble(model, rho0, N, N_CONFIGS, **run)
     whole = jt.ensemble(model, rho0, N, N_CONFIGS, seed=SEED, chunk_size=64)
@@ -146,6 +169,11 @@ def test_checkpoint_of_an_earlier_version_resumes(tmp_path):
         np.testing.assert_array_equal(getattr(resumed, name), getattr(whole, name), err_msg=name)
     assert resumed.mean_entropy_flow is None and resumed.mean_entropy_production is None
     assert whole.mean_entropy_flow is not None
+    total = resumed.mean_total_entropy_production
+    if len(removed) == 2:
+        assert total is None and resumed.var_total_entropy_production is None
+    else:
+        np.testing.assert_allclose(total, whole.mean_total_entropy_production, rtol=1e-14)
 
 
 def test_sweep_points_are_single_runs():
@@ -156,7 +184,8 @@ def test_sweep_points_are_single_runs():
     assert sw.stack("mean_entropy_production").shape == (2, N)
     for sigma, res in zip((0.05, 0.1), sw.results):
         alone = jt.ensemble(model.replace(distribution=jt.Gaussian(sigma)), rho0, N, 64, seed=SEED)
-        for name in ("mean_entropy_flow", "var_entropy_flow", "mean_entropy_production"):
+        names = ("mean_entropy_flow", "var_entropy_flow", "mean_entropy_production", "var_total_entropy_production")
+        for name in names:
             np.testing.assert_allclose(getattr(res, name), getattr(alone, name), rtol=1e-12, atol=1e-17, err_msg=name)
     no_d1 = jt.sweep(model, rho0, N, 8, seed=SEED, alphas=(2.0,), grid={"sigma": [0.05, 0.1]})
     with pytest.raises(ValueError, match="field='mean_entropy_production'"):
