@@ -83,3 +83,17 @@ def test_strided_production_is_drawn_where_evaluated_and_a_missing_one_is_said()
     )
     assert len(old.axes) == 4
     pyplot().close(old)
+
+
+def test_printed_total_has_its_standard_error_and_an_older_file_its_mean():
+    """`jaxthermo run`'s line: ⟨ΔS_1 + … + ΔS_N⟩ ± √(var/n) of each configuration's total; a results file written
+    before the total was streamed prints the running sum at r = N as a mean only."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.1))
+    res = jt.ensemble(model, np.array([[0.7, 0.25], [0.25, 0.3]], complex), N, N_CONFIGS, seed=SEED)
+    ds = res.to_xarray(model=model, attrs={"study": "ensemble"})
+    line = next(x for x in summary.mean_lines(ds) if "ΔS_1" in x)
+    se = res.standard_error("total_entropy_production")
+    assert f"= {res.mean_total_entropy_production:.4g} ± {se:.2g} nat (entropy production)" in line, line
+    old = ds.drop_vars(["mean_total_entropy_production", "var_total_entropy_production"])
+    line = next(x for x in summary.mean_lines(old) if "ΔS_1" in x)
+    assert f"= {res.mean_cumulative_entropy_production[-1]:.4g} nat (entropy production; mean only)" in line, line
