@@ -138,18 +138,13 @@ def model_a_chunk(
     b = indices.shape[0]
     state = layout.carry(jnp.broadcast_to(rho0, (b,) + rho0.shape))
 
-    def raw_divergence(m, st):
+    def raw_divergence(m, st, orders=alphas):
         if coherent:  # the qubit's closed form, else eigenvalues only (._layout, ._divergences)
-            return layout.quantum_divergences(m, st, alphas)
-        return classical_divergences(layout.populations(st), m.beta, m.g0, alphas)
+            return layout.quantum_divergences(m, st, orders)
+        return classical_divergences(layout.populations(st), m.beta, m.g0, orders)
 
     def divergence(st):
         return column_moments(raw_divergence(model, st), mask)
-
-    def relative_entropy(st):  # D_1(ρ_S‖τ_S) per configuration, as raw_divergence's α = 1
-        if coherent:
-            return layout.quantum_divergences(model, st, (1.0,))[:, 0]
-        return classical_divergences(layout.populations(st), model.beta, model.g0, (1.0,))[:, 0]
 
     def physics(m, st, delta, theta):
         """One collision of the whole chunk under model ``m``: (state, Energetics, D_α per configuration)."""
@@ -207,7 +202,7 @@ def model_a_chunk(
     (state, w_acc, q_acc, _, f_acc, hist, _), stats = jax.lax.scan(step, carry0, xs)
     d1_initial = model_divergences(model, rho0, (1.0,), coherent)[0]
     production = total_entropy_production(
-        model, d1_initial, relative_entropy(state), w_acc, q_acc, f_acc[0] if f_acc else None
+        model, d1_initial, raw_divergence(model, state, (1.0,))[:, 0], w_acc, q_acc, f_acc[0] if f_acc else None
     )
     return finish(stats, w_acc, q_acc, production, hist, stacked, stacked_divergence)
 

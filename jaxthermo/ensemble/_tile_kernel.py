@@ -388,12 +388,7 @@ def qubit_chunk(
         inv_n = 1.0 / jnp.maximum(jnp.sum(w), 1.0)  # the shifts move by S1 / n_t: one division per tile
 
         def divergence(st):
-            if not alphas:
-                return []
-            p0, p1 = qubit_populations(st[0], offset)  # the rare one to its own precision
-            if coherent:  # full support
-                return qubit_divergence_columns(p0, st[1], st[2], t0, t1, alphas, log_t=(log_t0, log_t1), p1=p1)
-            return classical_divergence_columns([p0, p1], [log_t0, log_t1], alphas)
+            return _divergence_columns(st, offset, (t0, t1), (log_t0, log_t1), alphas, coherent) if alphas else []
 
         # shift of r = 1: ρ0 after a collision with δ = 0 (scalars); 0 where that is ±∞ or NaN (∞ − ∞ in
         # every deviation)
@@ -516,14 +511,19 @@ def qubit_chunk(
     counts = jnp.sum(hist, axis=0, dtype=jnp.int32)[: n_bins + 2]
     w_n, q_n, u_n, x_n, y_n = ends[:5, :b]
     with division_free(), subtraction_kept() if SUBTRACTION_KEPT else contextlib.nullcontext():  # as D_α's rows
-        p0, p1 = qubit_populations(u_n, offset)
-        if coherent:
-            columns = qubit_divergence_columns(p0, x_n, y_n, t_pop[0], t_pop[1], (1.0,), log_t=tuple(log_t), p1=p1)
-        else:
-            columns = classical_divergence_columns([p0, p1], list(log_t), (1.0,))
+        (d1_final,) = _divergence_columns((u_n, x_n, y_n), offset, t_pop, log_t, (1.0,), coherent)
         d1_initial = divergences_to_thermal(jnp.asarray(rho0), beta, g0, (1.0,), quantum=coherent)[0]
-    production = total_entropy_production(model, d1_initial, columns[0], w_n, q_n, ends[5, :b] if n_flows else None)
+    production = total_entropy_production(model, d1_initial, d1_final, w_n, q_n, ends[5, :b] if n_flows else None)
     return packed, counts, w_n, q_n, production
+
+
+def _divergence_columns(state, offset, t_pop, log_t, alphas, coherent) -> list:
+    """D_α(ρ‖τ_S) of qubit states carried as (u, x, y) (._fused), one column per α: the closed forms of
+    :mod:`~jaxthermo.ensemble._divergences` from τ_S's populations ``t_pop`` and their logarithms ``log_t``."""
+    p0, p1 = qubit_populations(state[0], offset)  # the rare one to its own precision
+    if coherent:  # full support
+        return qubit_divergence_columns(p0, state[1], state[2], t_pop[0], t_pop[1], alphas, log_t=tuple(log_t), p1=p1)
+    return classical_divergence_columns([p0, p1], list(log_t), alphas)
 
 
 def merge_tiles(sums, n_tile, central: bool = False):
