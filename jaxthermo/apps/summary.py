@@ -518,38 +518,54 @@ def _sweep(plt, ds):
     total, var = _final(ds, "cumulative_work")
     se = np.sqrt(var / n)
     with_divergence = ds.sizes.get("alpha", 0) > 0  # no panel for a run with alphas = []
-    fig, ax = plt.subplots(1, 2 if with_divergence else 1, figsize=(11 if with_divergence else 6, 4.5), squeeze=False)
-    ax = ax[0]
+    # each configuration's ΔS_1 + … + ΔS_N, streamed for every run (absent from results written before it was)
+    with_entropy = "mean_total_entropy_production" in ds
+    n_panels = 1 + with_divergence + with_entropy
+    fig, ax = plt.subplots(1, n_panels, figsize=(6 if n_panels == 1 else 5.5 * n_panels, 4.5), squeeze=False)
+    ax = list(ax[0])
+    work_ax = ax[0]
+    divergence_ax = ax[1] if with_divergence else None
+    entropy_ax = ax[-1] if with_entropy else None
     others = [g for g in grid if g != x]
 
     def stacked(da):
         return da.stack(_other=others) if others else da.expand_dims(_other=[0])
 
-    stacked_w, stacked_s = stacked(total), stacked(se)
+    # (panel, mean, standard error or None, slopes of [run] wrt or None)
+    series = [(work_ax, stacked(total), stacked(se), _slopes(ds, x, "cumulative_work"))]
     if with_divergence:
-        stacked_d = stacked(_at_last(ds.mean_state_divergence.isel(alpha=0), "step"))
+        series.append((divergence_ax, stacked(_at_last(ds.mean_state_divergence.isel(alpha=0), "step")), None, None))
+    if with_entropy:
+        se_entropy = np.sqrt(ds.var_total_entropy_production / n)
+        slopes = _slopes(ds, x, "cumulative_entropy_production")
+        series.append((entropy_ax, stacked(ds.mean_total_entropy_production), stacked(se_entropy), slopes))
     xs = ds[x].values
-    slopes = _slopes(ds, x)
-    if slopes is not None:
-        slopes = stacked(slopes)
-    for k in range(stacked_w.sizes["_other"]):
-        label = _point(others, stacked_w._other.values[k]) if others else None
-        w, s = stacked_w.isel(_other=k).values, stacked_s.isel(_other=k).values
+    for k in range(series[0][1].sizes["_other"]):
+        label = _point(others, series[0][1]._other.values[k]) if others else None
         style = dict(zip(("marker", "ls", "ms"), STYLES[k % len(STYLES)]))  # curves that coincide stay visible
-        (line,) = ax[0].plot(xs, w, label=label, **style)
-        ax[0].fill_between(xs, w - 2 * s, w + 2 * s, color=line.get_color(), alpha=0.3, lw=0)
-        if slopes is not None:
-            _tangents(ax[0], xs, w, slopes.isel(_other=k).values)
-        if with_divergence:
-            ax[1].plot(xs, stacked_d.isel(_other=k).values, label=label, **style)
+        for panel, mean, error, slopes in series:
+            m = mean.isel(_other=k).values
+            (line,) = panel.plot(xs, m, label=label, **style)
+            if error is not None:
+                s = error.isel(_other=k).values
+                panel.fill_between(xs, m - 2 * s, m + 2 * s, color=line.get_color(), alpha=0.3, lw=0)
+            if slopes is not None:
+                _tangents(panel, xs, m, stacked(slopes).isel(_other=k).values)
+    bars = f"\nblack bars: the slope ∂⟨{{}}⟩/∂{_symbol(x)} of [run] wrt"
     title = "mean accumulated work (±2 s.e. shaded)"
-    if slopes is not None:
-        title += f"\nblack bars: the slope ∂⟨W_N⟩/∂{_symbol(x)} of [run] wrt"
-    ax[0].set(xlabel=_symbol(x), ylabel=f"⟨W_N⟩ ({ENERGY})", title=title)
-    if with_divergence and _spans_decades(stacked_d.values):
-        ax[1].set_yscale("log")
+    if series[0][3] is not None:
+        title += bars.format("W_N")
+    work_ax.set(xlabel=_symbol(x), ylabel=f"⟨W_N⟩ ({ENERGY})", title=title)
     if with_divergence:
-        ax[1].set(xlabel=_symbol(x), ylabel="nats", title=f"D_α(ρ̄_N‖τ_S), α = {_alpha(ds.alpha.values[0])}")
+        if _spans_decades(series[1][1].values):
+            divergence_ax.set_yscale("log")
+        divergence_ax.set(xlabel=_symbol(x), ylabel="nats", title=f"D_α(ρ̄_N‖τ_S), α = {_alpha(ds.alpha.values[0])}")
+    if with_entropy:
+        title = "entropy production (±2 s.e. shaded)"
+        if series[-1][3] is not None:
+            title += bars.format("ΔS_1 + … + ΔS_N")
+        entropy_ax.axhline(0.0, color="0.6", lw=0.6)  # the second law: ⟨ΔS_1 + … + ΔS_N⟩ ≥ 0
+        entropy_ax.set(xlabel=_symbol(x), ylabel="⟨ΔS_1 + … + ΔS_N⟩ (nats)", title=title)
     if others:
         for a in ax:
             a.legend(fontsize=8)
@@ -558,16 +574,16 @@ def _sweep(plt, ds):
 
         for a in ax:
             a.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    params = _params(ds, 120 if with_divergence else 65)  # one panel: a figure 6 inches wide
+    params = _params(ds, {1: 65, 2: 120, 3: 170}[n_panels])  # characters across a figure 6, 11, 16.5 inches wide
     fig.suptitle(f"{_title(ds)}: grid over {', '.join(map(_symbol, grid))}\n{params}", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def _slopes(ds, x):
-    """∂⟨W_N⟩/∂x at each grid point where the run has the derivative along the plotted axis (``[run] wrt``
-    naming it, a scalar parameter), else None."""
-    name = f"{_SENSITIVITY}{x}{_TOTAL_WORK}"
+def _slopes(ds, x, field):
+    """∂⟨``field``⟩/∂x at r = N at each grid point where the run has the derivative along the plotted axis
+    (``[run] wrt`` naming it, a scalar parameter), else None; NaN where the field is (no D_1 at r = N)."""
+    name = f"{_SENSITIVITY}{x}_mean_{field}"
     if name not in ds or set(ds[name].dims) != set(ds.mean_cumulative_work.dims):
         return None
     return _at_last(ds[name], "collision", like=ds.mean_cumulative_work)

@@ -97,3 +97,55 @@ def test_printed_total_has_its_standard_error_and_an_older_file_its_mean():
     old = ds.drop_vars(["mean_total_entropy_production", "var_total_entropy_production"])
     line = next(x for x in summary.mean_lines(old) if "ΔS_1" in x)
     assert f"= {res.mean_cumulative_entropy_production[-1]:.4g} nat (entropy production; mean only)" in line, line
+
+
+def _total_entropy_production(model, rho0, n_configs, theta):
+    """Each configuration's ΔS_1 + … + ΔS_N = S(ρ_S|N) − S(ρ0) − β Q_N (a Hamiltonian inhomogeneity: every
+    reservoir qudit at the model's β) from von Neumann entropies of its trajectory, at θ."""
+    model = model.replace(theta=theta)
+    keys = [jax.random.fold_in(jax.random.key(SEED), i) for i in range(n_configs)]
+    draws = jnp.stack([model.distribution.sample(k, (N,)) for k in keys])
+    run = jax.vmap(lambda dl: jt.trajectory(model, rho0, dl))(draws)
+    entropy = np.asarray(jt.von_neumann_entropy(run.states))
+    return entropy[:, -1] - entropy[:, 0] - model.beta * np.asarray(run.heat).sum(1)
+
+
+def test_sweep_page_draws_the_total_entropy_production_of_the_same_configurations():
+    """The sweep page's third panel: ⟨ΔS_1 + … + ΔS_N⟩ over θ, its ±2 s.e. band and the black bars of slope
+    ∂⟨ΔS_1 + … + ΔS_N⟩/∂θ (wrt) against the same configurations' trajectories: the mean and unbiased spread of
+    S(ρ_S|N) − S(ρ0) − βQ_N (rtol 1e-10), the slope against their central difference in θ (h = 1e-5, rtol 1e-6).
+    Results without the streamed total keep two panels."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.2))
+    rho0 = np.array([[0.7, 0.25], [0.25, 0.3]], complex)
+    thetas, n = (0.2, 0.5), 48
+    sw = jt.sweep(model, rho0, N, n, seed=SEED, grid={"theta": list(thetas)}, wrt=("theta",))
+    ds = sw.to_xarray(model=model, attrs={"study": "sweep"})
+    fig = summary._sweep(pyplot(), ds)
+    assert len(fig.axes) == 3
+    panel = fig.axes[2]
+    assert panel.get_xlabel() == "θ" and panel.get_ylabel() == "⟨ΔS_1 + … + ΔS_N⟩ (nats)"
+    (curve,) = [line for line in panel.get_lines() if line.get_marker() == "o"]
+    totals = np.array([_total_entropy_production(model, rho0, n, t) for t in thetas])  # (θ, configuration)
+    np.testing.assert_allclose(curve.get_ydata(), totals.mean(1), rtol=1e-10)
+    assert np.all(totals.mean(1) > 0.01)  # a production to see, not zeros compared with zeros
+    (band,) = panel.collections
+    lower, upper = band.get_paths()[0].vertices[:, 1].min(), band.get_paths()[0].vertices[:, 1].max()
+    half = 2 * totals.std(1, ddof=1) / np.sqrt(n)
+    np.testing.assert_allclose([lower, upper], [totals.mean(1)[0] - half[0], totals.mean(1)[1] + half[1]], rtol=1e-9)
+    bars = [line for line in panel.get_lines() if line.get_color() == "k"]
+    slopes = [np.diff(b.get_ydata())[0] / np.diff(b.get_xdata())[0] for b in bars]
+    h = 1e-5
+    central = [
+        (
+            _total_entropy_production(model, rho0, n, t + h).mean()
+            - _total_entropy_production(model, rho0, n, t - h).mean()
+        )
+        / (2 * h)
+        for t in thetas
+    ]
+    np.testing.assert_allclose(slopes, central, rtol=1e-6)
+    assert "∂⟨ΔS_1 + … + ΔS_N⟩/∂θ" in panel.get_title()
+    pyplot().close(fig)
+    old = summary._sweep(pyplot(), ds.drop_vars(["mean_total_entropy_production", "var_total_entropy_production"]))
+    assert len(old.axes) == 2
+    pyplot().close(old)
