@@ -57,7 +57,8 @@ def _sensitivities(ds):
 
 def test_results_hold_the_library_sensitivities(tmp_path, capsys):
     """Every derivative in results.nc equals jt.ensemble(..., wrt=...) of the same model and seed, with a
-    unit and a long name; config.resolved.toml keeps the key; the run prints ∂⟨W_N⟩/∂θ ± its s.e."""
+    unit and a long name; config.resolved.toml keeps the key; the run prints ∂⟨W_N⟩/∂θ and ∂⟨ΔS_1 + … + ΔS_N⟩/∂θ
+    ± their s.e."""
     wrt = ["theta", "sigma", "deltas"]
     out = tmp_path / "out"
     assert _run(tmp_path, _raw(out, wrt=wrt)) == 0
@@ -75,6 +76,8 @@ def test_results_hold_the_library_sensitivities(tmp_path, capsys):
     d_theta = res.sensitivity["theta"]
     se = float(d_theta.standard_error("cumulative_work")[-1])
     assert f"∂⟨W_N⟩/∂θ = {d_theta.mean_cumulative_work[-1]:.4g} ± {se:.2g} energy/rad" in printed
+    se = float(d_theta.standard_error("total_entropy_production"))
+    assert f"∂⟨ΔS_1 + … + ΔS_N⟩/∂θ = {d_theta.mean_total_entropy_production:.4g} ± {se:.2g} nat/rad" in printed
     resolved = tomllib.loads((out / "config.resolved.toml").read_text())
     assert resolved["run"]["wrt"] == wrt
     again = tmp_path / "again"  # config.resolved.toml reruns to the same derivatives

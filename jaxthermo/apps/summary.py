@@ -294,9 +294,14 @@ def _wrt(ds) -> list:
 def _derivative(ds, name, quantity) -> str:
     """``∂⟨W_N⟩/∂θ = 0.0123 ± 0.0004 energy/rad`` at r = N (± 1 s.e.) of one point of a run; a parameter
     with several entries (a θ schedule) by the range of its entries."""
-    field = {"work": "cumulative_work", "divergence": "divergence"}[quantity]
-    mean, var = _final(ds, field, f"{_SENSITIVITY}{name}_")
-    label = f"⟨D_{_alpha(ds.alpha.values[0])}(ρ_S|N‖τ_S)⟩" if quantity == "divergence" else "⟨W_N⟩"
+    field = {"work": "cumulative_work", "divergence": "divergence", "entropy": "total_entropy_production"}[quantity]
+    if quantity == "entropy":  # one number per configuration, no collision axis
+        mean, var = (ds[f"{_SENSITIVITY}{name}_{stat}_{field}"] for stat in ("mean", "var"))
+    else:
+        mean, var = _final(ds, field, f"{_SENSITIVITY}{name}_")
+    label = {"divergence": f"⟨D_{_alpha(ds.alpha.values[0])}(ρ_S|N‖τ_S)⟩", "entropy": "⟨ΔS_1 + … + ΔS_N⟩"}.get(
+        quantity, "⟨W_N⟩"
+    )
     units = ds[f"{_SENSITIVITY}{name}_mean_{field}"].attrs.get("units", "")
     units = f"({units})" if units == "dimensionless" else units
     symbol = _symbol(name)
@@ -439,9 +444,9 @@ def scan_lines(ds) -> list:
 
 
 def derivative_lines(ds) -> list:
-    """The main derivatives of a run with ``[run] wrt``, said at the end of ``jaxthermo run``: ∂⟨W_N⟩ and
-    ∂⟨D_α(ρ_S|N‖τ_S)⟩ (first α) at r = N, ± 1 standard error √(var/n_configs), per parameter (and per grid
-    point of a sweep), and where ∂W_N/∂δ_r peaks ("deltas"); [] for a run without."""
+    """The main derivatives of a run with ``[run] wrt``, said at the end of ``jaxthermo run``: ∂⟨W_N⟩,
+    ∂⟨D_α(ρ_S|N‖τ_S)⟩ (first α) and ∂⟨ΔS_1 + … + ΔS_N⟩ at r = N, ± 1 standard error √(var/n_configs), per parameter
+    (and per grid point of a sweep), and where ∂W_N/∂δ_r peaks ("deltas"); [] for a run without."""
     names = _wrt(ds)
     if not names and "delta_sensitivity_mean_work" not in ds:
         return []
@@ -449,6 +454,8 @@ def derivative_lines(ds) -> list:
 
     def parts_of(at):
         quantities = ("work", "divergence") if at.sizes.get("alpha", 0) else ("work",)
+        if names and f"{_SENSITIVITY}{names[0]}_mean_total_entropy_production" in at:  # absent from older files
+            quantities += ("entropy",)
         parts = [_derivative(at, name, q) for q in quantities for name in names]
         if "delta_sensitivity_mean_work" in at:
             g = at.delta_sensitivity_mean_work.dropna("collision")
@@ -537,7 +544,7 @@ def _sweep(plt, ds):
         series.append((divergence_ax, stacked(_at_last(ds.mean_state_divergence.isel(alpha=0), "step")), None, None))
     if with_entropy:
         se_entropy = np.sqrt(ds.var_total_entropy_production / n)
-        slopes = _slopes(ds, x, "cumulative_entropy_production")
+        slopes = _slopes(ds, x, "total_entropy_production")
         series.append((entropy_ax, stacked(ds.mean_total_entropy_production), stacked(se_entropy), slopes))
     xs = ds[x].values
     for k in range(series[0][1].sizes["_other"]):
@@ -581,12 +588,12 @@ def _sweep(plt, ds):
 
 
 def _slopes(ds, x, field):
-    """∂⟨``field``⟩/∂x at r = N at each grid point where the run has the derivative along the plotted axis
-    (``[run] wrt`` naming it, a scalar parameter), else None; NaN where the field is (no D_1 at r = N)."""
-    name = f"{_SENSITIVITY}{x}_mean_{field}"
-    if name not in ds or set(ds[name].dims) != set(ds.mean_cumulative_work.dims):
+    """∂⟨``field``⟩/∂x (at r = N where the field has a collision axis) at each grid point where the run has the
+    derivative along the plotted axis (``[run] wrt`` naming it, a scalar parameter), else None."""
+    name, like = f"{_SENSITIVITY}{x}_mean_{field}", ds[f"mean_{field}"]
+    if name not in ds or set(ds[name].dims) != set(like.dims):
         return None
-    return _at_last(ds[name], "collision", like=ds.mean_cumulative_work)
+    return _at_last(ds[name], "collision", like=like) if "collision" in like.dims else ds[name]
 
 
 def _tangents(ax, xs, w, slopes):

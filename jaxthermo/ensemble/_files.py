@@ -39,7 +39,7 @@ READABLE_VERSIONS = (1, 2)
 RESULT, SWEEP, CHECKPOINT = "jaxthermo-result", "jaxthermo-sweep", "jaxthermo-checkpoint"
 # statistics that checkpoints written before them lack: the temperature kind's entropy flow β_r Q_r (its mean and
 # the mean entropy production are then None in the result) and every run's ΔS_1 + … + ΔS_N (its moments None)
-LATER_STATISTICS = ("entropy_flow", "total_entropy_production")
+LATER_STATISTICS = ("entropy_flow", "total_entropy_production", "sens_total_entropy_production")
 _HEADER = ("__format__", "__version__", "__checksum__")
 _LOCK_TIMEOUT_S = 60.0  # a writer of a result waits this long for another writer of the same path
 

@@ -199,11 +199,16 @@ def model_a_chunk(
     f0 = [zeros_b] * (len(quantities(model)) - len(QUANTITIES))
     carry0 = (state, zeros_b, zeros_b, zeros_b, f0, hist0, None if tan is None else tan.carry0)
     xs = (deltas, thetas, divergence_steps(n_steps, divergence_every), None if tan is None else tan.xs)
-    (state, w_acc, q_acc, _, f_acc, hist, _), stats = jax.lax.scan(step, carry0, xs)
-    d1_initial = model_divergences(model, rho0, (1.0,), coherent)[0]
-    production = total_entropy_production(
-        model, d1_initial, raw_divergence(model, state, (1.0,))[:, 0], w_acc, q_acc, f_acc[0] if f_acc else None
-    )
+    (state, w_acc, q_acc, _, f_acc, hist, tcarry), stats = jax.lax.scan(step, carry0, xs)
+
+    def production_of(m, r0, st, w_n, q_n, flow_n):  # ΔS_1 + … + ΔS_N per configuration from the final state
+        d1_initial = model_divergences(m, r0, (1.0,), coherent)[0]
+        return total_entropy_production(m, d1_initial, raw_divergence(m, st, (1.0,))[:, 0], w_n, q_n, flow_n)
+
+    flow_n = f_acc[0] if f_acc else None  # Σ β_r Q_r of the temperature kind
+    production = production_of(model, rho0, state, w_acc, q_acc, flow_n)
+    if tan is not None:
+        stats.update(tan.total(production_of, rho0, state, tcarry, w_acc, q_acc, flow_n))
     return finish(stats, w_acc, q_acc, production, hist, stacked, stacked_divergence)
 
 

@@ -197,9 +197,11 @@ def initial_state(rho0, model, names):
 
 
 class _TangentStream(NamedTuple):
-    carry0: object  # (state tangents with the P tangents on axis 1, cumulative-work tangents (B, P))
+    # (state tangents with the P tangents on axis 1, tangents (B, P) of the running sums of W, Q and β_r Q_r)
+    carry0: object
     xs: object  # per step: (δ tangents (B, P), step index r)
     step: object
+    total: object  # the moments of ∂(ΔS_1 + … + ΔS_N) per configuration from the final carry
 
 
 def tangent_stream(
@@ -212,7 +214,8 @@ def tangent_stream(
     unbatched) — the fused real qubit collision where the kernel uses it — returns the primal to the
     kernel's plain statistics and reduces the tangents over the chunk to ``sens_work``, ``sens_heat``,
     ``sens_energy_change``, ``sens_cumulative_work`` (means (P,) and M2 per step), ``sens_state``
-    ((P, d, d), mean only) and ``sens_divergence`` ((P, n_alpha)).
+    ((P, d, d), mean only) and ``sens_divergence`` ((P, n_alpha)); ``total`` reduces the tangents of each
+    configuration's ΔS_1 + … + ΔS_N to ``sens_total_entropy_production`` (means (P,) and M2) after the scan.
     ``rho0_tangent``: ∂ρ0 (P, d, d) of a ρ0 that moves with the parameters (:func:`initial_state`), the
     state's tangents at collision 0 (else zero); ``layout`` (:func:`~jaxthermo.ensemble._layout.layout_of`) is how
     the kernel carries the state, and its tangents.
@@ -233,11 +236,12 @@ def tangent_stream(
     else:  # the same ∂ρ0 for every configuration of the chunk, in the kernel's representation
         d0 = layout.carry(rho0_tangent)  # (P, d, d) → (P, d, d) or real rows, e.g. the qubit's ((P,), (P,), (P,))
         dstate = jax.tree.map(lambda t, s: jnp.broadcast_to(t.astype(s.dtype), s.shape[:1] + t.shape), d0, state)
-    carry0 = (dstate, jnp.zeros((b, n_par), rdt))
+    zeros = jnp.zeros((b, n_par), rdt)
+    carry0 = (dstate, zeros, zeros, zeros)
     xs = (ddeltas, jnp.arange(n_steps))
 
     def step(physics, state, tcarry, delta, tx):
-        dstate, dw = tcarry
+        dstate, dw, dq, dflow_n = tcarry
         ddelta, r = tx
 
         def f(p, st, dl):
@@ -252,7 +256,7 @@ def tangent_stream(
         (state, e, div, _), (dstate, de, ddiv, dflow) = jax.vmap(jvp_k, in_axes=(0, 1, 1), out_axes=(None, 1))(
             basis, dstate, ddelta
         )
-        dw = dw + de.work
+        dw, dq, dflow_n = dw + de.work, dq + de.heat, dflow_n + dflow
         stats = {
             _PREFIX + "work": chunk_moments(de.work, mask),
             _PREFIX + "heat": chunk_moments(de.heat, mask),
@@ -263,9 +267,29 @@ def tangent_stream(
         }
         if alphas:
             stats[_PREFIX + "divergence"] = chunk_moments(ddiv, mask)
-        return state, e, div, (dstate, dw), stats
+        return state, e, div, (dstate, dw, dq, dflow_n), stats
 
-    return _TangentStream(carry0, xs, step)
+    def total(production, rho0, state, tcarry, w_n, q_n, flow_n):
+        """Moments over the chunk of ∂(ΔS_1 + … + ΔS_N) per configuration: ``production(m, ρ0, state, W_N, Q_N,
+        Σ β_r Q_r)`` (the kernel's, :func:`~jaxthermo.ensemble._quantities.total_entropy_production`) under
+        ``jax.jvp`` with the final carry's tangents and ∂ρ0 (``flow_n`` None for the Hamiltonian kind)."""
+        dstate, dw, dq, dflow_n = tcarry
+        drho0 = jnp.zeros((n_par,) + rho0.shape, rho0.dtype) if rho0_tangent is None else rho0_tangent
+
+        def f(p, r0, st, w, q, flow):
+            return production(with_parameters(model, unravel(p)), r0, st, w, q, flow)
+
+        def jvp_k(t, dr0, ds, dwk, dqk, dfk):
+            flows = (None, None) if flow_n is None else (flow_n, dfk)
+            primals, tangents = (flat, rho0, state, w_n, q_n, flows[0]), (t, dr0, ds, dwk, dqk, flows[1])
+            return jax.jvp(f, primals, tangents)[1]
+
+        dtotal = jax.vmap(jvp_k, in_axes=(0, 0, 1, 1, 1, 1), out_axes=1)(
+            basis, drho0.astype(rho0.dtype), dstate, dw, dq, dflow_n
+        )  # (B, P)
+        return {_PREFIX + "total_entropy_production": chunk_moments(dtotal, mask)}
+
+    return _TangentStream(carry0, xs, step, total)
 
 
 def delta_chunk(
@@ -369,6 +393,10 @@ class Sensitivity(MeansOverConfigurations):
     var_entropy_flow: np.ndarray = None
     mean_entropy_production: np.ndarray = None
     mean_cumulative_entropy_production: np.ndarray = None
+    # ∂(ΔS_1 + … + ΔS_N): mean and variance of each configuration's derivative, streamed for every run whatever
+    # the alphas (None in older files and checkpoints)
+    mean_total_entropy_production: np.ndarray = None
+    var_total_entropy_production: np.ndarray = None
 
 
 class DeltaSensitivity(NamedTuple):
@@ -454,6 +482,11 @@ def sensitivities_from_stats(model, stats, info, result, wrt):
             fields["mean_state_trace_distance"] = pick(d_td)
             fields["mean_state_thermal_trace_distance"] = pick(d_tds)
             fields.update(_entropy_sensitivity(model, stats, result, fields, alphas, name, pick))
+            if _PREFIX + "total_entropy_production" in stats:  # absent from a checkpoint written before it
+                mom = stats[_PREFIX + "total_entropy_production"]
+                fields.update(
+                    mean_total_entropy_production=pick(mom.mean), var_total_entropy_production=pick(variance(mom))
+                )
             sens[name] = Sensitivity(name=name, n_configs=n, **fields)
     delta = None
     if DELTAS in wrt:

@@ -238,7 +238,7 @@ def _sensitivity_variables(result, plain, p):
                 dims = plain[f.name + suffix][0][len(p) :]
                 if arr.ndim > len(dims):
                     dims = dims + (f"{name}_entry",)
-                out[f"sensitivity_{name}_{f.name}{suffix}"] = (p + dims, np.ascontiguousarray(arr))
+                out[f"sensitivity_{name}_{f.name}{suffix}"] = (p + dims, arr.copy(order="C"))  # 0-d kept 0-d
     delta = getattr(result, "delta_sensitivity", None)
     if delta is not None:
         for field, value in zip(delta._fields, delta):

@@ -112,7 +112,7 @@ def _total_entropy_production(model, rho0, n_configs, theta):
 
 def test_sweep_page_draws_the_total_entropy_production_of_the_same_configurations():
     """The sweep page's third panel: ⟨ΔS_1 + … + ΔS_N⟩ over θ, its ±2 s.e. band and the black bars of slope
-    ∂⟨ΔS_1 + … + ΔS_N⟩/∂θ (wrt) against the same configurations' trajectories: the mean and unbiased spread of
+    ∂⟨ΔS_1 + … + ΔS_N⟩/∂θ (wrt, each configuration's derivative streamed) against the same configurations' trajectories: the mean and unbiased spread of
     S(ρ_S|N) − S(ρ0) − βQ_N (rtol 1e-10), the slope against their central difference in θ (h = 1e-5, rtol 1e-6).
     Results without the streamed total keep two panels."""
     model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.2))
