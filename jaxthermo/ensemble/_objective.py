@@ -45,11 +45,15 @@ from .._validation import (
 )
 from ..inhomogeneous import collision_step, free_energies
 from ..inhomogeneous._distributions import stage_scale_checks
+from ..inhomogeneous._model import reservoir_parameters_of
 from ._engine import check_model, seed_key_of, shared_per_device
-from ._kernel import scan_thetas
+from ._kernel import model_divergences, scan_thetas
+from ._quantities import total_entropy_production
 from ._sampling import MAX_CONFIGS, check_seed, default_draw_dtype, sample_chunk
 
-OBSERVABLES = ("total_work", "total_heat", "free_energy")
+OBSERVABLES = ("total_work", "total_heat", "free_energy", "entropy_production")
+# the observables that take ``quantum``: a divergence of the final state to τ_S
+_QUANTUM = ("free_energy", "entropy_production")
 # reverse mode keeps about 340 bytes per (configuration, collision) of a chunk: 2¹⁸ pairs ≈ 90 MB
 _CHUNK_ELEMENTS = 2**18
 _CHUNK_CAP = 16384
@@ -198,24 +202,26 @@ def default_objective_chunk(n_steps: int) -> int:
 
 
 def final_values(model, rho0, deltas):
-    """One configuration: ``(ρ_{S|N}, W_N, Q_N)`` after the collisions with ``deltas`` (N,).
+    """One configuration: ``(ρ_{S|N}, W_N, Q_N, Σ_r β_r Q_r)`` after the collisions with ``deltas`` (N,).
 
     The engine's single-configuration step (:func:`~jaxthermo.collision_step`) in a ``lax.scan``; θ is
-    ``model.theta`` (a scalar or an (N,) schedule).
+    ``model.theta`` (a scalar or an (N,) schedule); β_r the inverse temperature of reservoir qudit r
+    (docs/inhomogeneous.md §1: β(1 + δ_r) for the temperature kind, β for the Hamiltonian kind).
     """
     rdt = deltas.dtype
     rho0 = as_state(rho0)
     theta, thetas = scan_thetas(model, rdt)
 
     def step(carry, x):
-        rho, w, q = carry
+        rho, w, q, flow = carry
         delta, theta_r = x
         rho, e = collision_step(model, rho, delta, theta if theta_r is None else theta_r)
-        return (rho, w + e.work, q + e.heat), None
+        flow = flow + reservoir_parameters_of(model, delta).beta * e.heat
+        return (rho, w + e.work, q + e.heat, flow), None
 
     zero = jnp.zeros((), rdt)
-    (rho, w, q), _ = jax.lax.scan(step, (rho0, zero, zero), (deltas, thetas))
-    return rho, w, q
+    (rho, w, q, flow), _ = jax.lax.scan(step, (rho0, zero, zero, zero), (deltas, thetas))
+    return rho, w, q, flow
 
 
 def _default_quantum(rho0, alpha) -> bool:
@@ -233,14 +239,25 @@ def _default_quantum(rho0, alpha) -> bool:
 
 
 def _observable_fn(observable, alpha, quantum):
-    """The per-configuration value ``f(model, rho_N, W_N, Q_N)`` of an observable name or function."""
+    """The per-configuration value ``f(model, ρ0, ρ_N, W_N, Q_N, Σ β_r Q_r)`` of an observable name or function."""
     if observable == "total_work":
-        return lambda model, rho, w, q: w
+        return lambda model, rho0, rho, w, q, flow: w
     if observable == "total_heat":
-        return lambda model, rho, w, q: q
+        return lambda model, rho0, rho, w, q, flow: q
     if observable == "free_energy":
-        return lambda model, rho, w, q: free_energies(model, rho, (alpha,), quantum)[..., 0]
-    return lambda model, rho, w, q: observable(rho, w, q)
+        return lambda model, rho0, rho, w, q, flow: free_energies(model, rho, (alpha,), quantum)[..., 0]
+    if observable == "entropy_production":
+        return partial(_entropy_production, quantum=quantum)
+    return lambda model, rho0, rho, w, q, flow: observable(rho, w, q)
+
+
+def _entropy_production(model, rho0, rho, w, q, flow, *, quantum):
+    """ΔS_1 + … + ΔS_N of one configuration, β(W_N + Q_N) − (D_1(ρ_S|N‖τ_S) − D_1(ρ0‖τ_S)) − Σ_r β_r Q_r
+    (docs/inhomogeneous.md §9, telescoped), the engine's ``total_entropy_production``."""
+    # D_1(ρ0‖τ_S) apart from ρ_N's: stacked, a constant ρ0's eigenvalue derivatives (NaN where degenerate) were
+    # part of the parameters' derivative
+    d1_initial, d1_final = (model_divergences(model, r, (1.0,), quantum)[0] for r in (rho0.astype(rho.dtype), rho))
+    return total_entropy_production(model, d1_initial, d1_final, w, q, flow if model.kind == "temperature" else None)
 
 
 _PROGRAMS: dict = {}
@@ -262,7 +279,7 @@ def _program(n_steps, observable, alpha, quantum, chunk, n_chunks, draw_dtype, w
         def values(idx):
             TRACE_COUNT["n"] += 1
             deltas = sample_chunk(model.distribution, seed_key, idx, n_steps, rdt, draw_dtype)
-            vals = jnp.asarray(jax.vmap(lambda dl: value(model, *final_values(model, rho0, dl)))(deltas))
+            vals = jnp.asarray(jax.vmap(lambda dl: value(model, rho0, *final_values(model, rho0, dl)))(deltas))
             if vals.shape != (chunk,) or jnp.iscomplexobj(vals):  # a complex value was cast to its real part
                 raise ValueError(
                     "observable must return a real scalar per configuration (take jnp.real or jnp.imag of a "
@@ -339,12 +356,15 @@ def ensemble_mean(
       seed: integer seed (the engine's); also a traced integer (e.g. the step of a jitted optax loop:
         fresh configurations every step, one compiled program).
       observable: ``"total_work"`` (W_N), ``"total_heat"`` (Q_N, heat into the system),
-        ``"free_energy"`` (F_α(ρ_{S|N}‖τ_S), needs ``alpha``), or a function
+        ``"free_energy"`` (F_α(ρ_{S|N}‖τ_S), needs ``alpha``), ``"entropy_production"`` (ΔS_1 + … + ΔS_N =
+        β(W_N + Q_N) − (D_1(ρ_{S|N}‖τ_S) − D_1(ρ0‖τ_S)) − Σ_r β_r Q_r, in nats, the engine's
+        ``mean_total_entropy_production``), or a function
         ``f(rho_N, W_N, Q_N) -> scalar`` of one configuration (pass the same function object to reuse
         the compiled program).
       alpha: Rényi order of ``"free_energy"`` (any real, ±∞ included; α ≥ 0 with ``quantum``); ``alpha``
         and ``quantum`` are refused for the other observables, which have no order.
-      quantum: quantum free energy of coherent states (default: whether ``rho0`` has coherences; for a
+      quantum: quantum free energy (and D_1 of ``"entropy_production"``) of coherent states (default: whether
+        ``rho0`` has coherences; for a
         traced ``rho0``, under ``jit``/``vmap``/``grad`` over it, the quantum one for α ≥ 0, which
         equals the classical one for diagonal states).
       chunk_size: the most configurations per chunk (default about 2¹⁸/N; a run of fewer takes the least
@@ -383,8 +403,10 @@ def ensemble_mean(
     if observable == "free_energy":
         check_finite_temperature(model.beta, "model.beta")
     for name, value in (("alpha", alpha), ("quantum", quantum)):
-        if value is not None and observable != "free_energy":  # was ignored: the mean of W_N for alpha=2
-            raise ValueError(f'{name}={value!r}: only observable="free_energy" takes it; got observable={observable!r}')
+        takes = ("free_energy",) if name == "alpha" else _QUANTUM  # was ignored: the mean of W_N for alpha=2
+        if value is not None and observable not in takes:
+            which = " or ".join(f'observable="{t}"' for t in takes)
+            raise ValueError(f"{name}={value!r}: only {which} takes it; got observable={observable!r}")
     theta = model.theta
     if is_concrete(theta) and np.ndim(theta) not in (0,) and np.shape(theta) != (n_steps,):
         raise ValueError(f"theta must be a scalar or a schedule of shape ({n_steps},); got {np.shape(theta)}")
@@ -397,7 +419,7 @@ def ensemble_mean(
             raise ValueError(f"alpha must be one Rényi order (a scalar); got shape {np.shape(alpha)}")
         alpha = check_orders(alpha, "alpha")[0]
     if quantum is None:
-        quantum = observable == "free_energy" and _default_quantum(rho0, alpha)
+        quantum = observable in _QUANTUM and _default_quantum(rho0, alpha)
     seed = jnp.asarray(_concrete_seed(seed) if is_concrete(seed) else seed)
     if not jnp.issubdtype(seed.dtype, jnp.integer) or seed.shape != ():
         raise TypeError(f"seed must be an integer scalar; got {seed.dtype}{seed.shape}")
