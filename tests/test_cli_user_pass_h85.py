@@ -117,5 +117,6 @@ def test_one_configuration_prints_no_standard_error_rather_than_nan_or_zero(tmp_
     printed = capsys.readouterr().out
     assert np.isnan(ds.sensitivity_theta_var_divergence.values[-1]).all()
     lines = [line for line in printed.splitlines() if "∂" in line]
-    assert len(lines) == 3 and all("no standard error from one configuration" in line for line in lines), printed
+    # ∂⟨W_N⟩, ∂⟨D_1⟩, ∂⟨ΔS_1 + … + ΔS_N⟩ and ∂W_N/∂δ_r
+    assert len(lines) == 4 and all("no standard error from one configuration" in line for line in lines), printed
     assert "nan" not in printed and "± 0 " not in printed, printed

@@ -228,10 +228,16 @@ def _ensemble(plt, ds):
         whole += _entropy_panels(fig.add_subplot(grid[0, 2]), fig.add_subplot(grid[1, 2]), ds, n, dots)
     for a in whole:  # collisions and steps are whole numbers (N = 1 gave 0.96 … 1.04)
         a.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    work = [_derivative(ds, name, "work") for name in _wrt(ds)]  # a run with [run] wrt: one line of ∂⟨W_N⟩
-    if work:  # the panels shade ±2 s.e.: say which this is
-        work[-1] += " (± 1 standard error)"
-    fig.suptitle(f"{_title(ds)}\n{_params(ds)}" + (f"\n{_wrap(work)}" if work else ""), fontsize=10)
+    # a run with [run] wrt: a line of ∂⟨W_N⟩, one of ∂⟨ΔS_1 + … + ΔS_N⟩ (absent from older results files)
+    names = _wrt(ds)
+    lines = [
+        [_derivative(ds, name, "work") for name in names],
+        [_derivative(ds, n, "entropy") for n in names if f"{_SENSITIVITY}{n}_mean_total_entropy_production" in ds],
+    ]
+    lines = [line for line in lines if line]
+    if lines:  # the panels shade ±2 s.e.: say which this is
+        lines[-1][-1] += " (± 1 standard error)"
+    fig.suptitle("\n".join([_title(ds), _params(ds)] + [_wrap(line) for line in lines]), fontsize=10)
     fig.tight_layout()
     return fig
 

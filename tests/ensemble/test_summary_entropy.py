@@ -149,3 +149,24 @@ def test_sweep_page_draws_the_total_entropy_production_of_the_same_configuration
     old = summary._sweep(pyplot(), ds.drop_vars(["mean_total_entropy_production", "var_total_entropy_production"]))
     assert len(old.axes) == 2
     pyplot().close(old)
+
+
+def test_page_of_a_run_with_wrt_states_the_total_production_derivative():
+    """Under the title, after the ∂⟨W_N⟩ line: ∂⟨ΔS_1 + … + ΔS_N⟩/∂θ ± 1 s.e. of the streamed per-configuration
+    derivative, the "(± 1 standard error)" said once at the end; a results file without it keeps the ∂⟨W_N⟩ line."""
+    model = jt.InhomogeneousReservoir(2, 1.0, 1.0, 0.3, distribution=jt.Gaussian(0.1))
+    res = jt.ensemble(model, np.array([[0.7, 0.25], [0.25, 0.3]], complex), N, N_CONFIGS, seed=SEED, wrt=("theta",))
+    sens = res.sensitivity["theta"]
+    fig = _page(res, model)
+    lines = fig._suptitle.get_text().split("\n")
+    se = float(sens.standard_error("total_entropy_production"))
+    expected = (
+        f"∂⟨ΔS_1 + … + ΔS_N⟩/∂θ = {sens.mean_total_entropy_production:.4g} ± {se:.2g} nat/rad (± 1 standard error)"
+    )
+    assert lines[-1] == expected and lines[-2].startswith("∂⟨W_N⟩/∂θ = "), lines
+    pyplot().close(fig)
+    drop = ("sensitivity_theta_mean_total_entropy_production", "sensitivity_theta_var_total_entropy_production")
+    old = _page(res, model, drop=drop)
+    last = old._suptitle.get_text().split("\n")[-1]
+    assert last.startswith("∂⟨W_N⟩/∂θ = ") and last.endswith("(± 1 standard error)"), last
+    pyplot().close(old)
