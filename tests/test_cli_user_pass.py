@@ -6,6 +6,7 @@ results be written."""
 
 import os
 import signal
+from functools import partial
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import pytest
 import jaxthermo as jt
 from jaxthermo.apps import cli, study
 from jaxthermo.apps.config import ConfigError, dumps, resolve
+from jaxthermo.ensemble import _engine as engine
 
 xr = pytest.importorskip("xarray")
 pytest.importorskip("h5netcdf")
@@ -184,6 +186,32 @@ def test_alphas_refuse_nan_and_what_is_not_a_number(value, tmp_path, capsys):
     assert "must be a list of real numbers (inf and -inf allowed, nan not)" in err
     with pytest.raises(ValueError, match="not NaN"):  # the library refuses NaN too
         jt.ensemble(study.build_model_a(resolve({})), np.diag([1.0, 0.0]), 2, 4, 0, alphas=(np.nan,))
+
+
+def test_negative_alphas_with_a_coherent_rho0_are_refused_before_computing(tmp_path, capsys, monkeypatch):
+    """A negative order with a coherent ρ0 was a 66-line traceback of `jaxthermo run` (exit 1), raised while the
+    chunk was traced: the Petz divergence is implemented for α ≥ 0 only. The engine now refuses it on entry,
+    naming alphas (jt.ensemble, jt.sweep), and the command line names [run] alphas (exit 2)."""
+    config = tmp_path / "a.toml"
+    config.write_text(
+        f'[study]\nout = "{tmp_path / "out"}"\n[initial_state]\nname = "populations"\npopulations = [0.3, 0.7]\n'
+        "phases = [0.0, 0.5]\n[run]\nn_steps = 3\nn_configs = 100\nalphas = [-1.0, 1.0]\n"
+    )
+    assert _run(str(config)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jaxthermo run: error: [run] alphas: alphas=(-1.0, 1.0): rho0 has coherences")
+    assert "Traceback" not in err
+    model = study.build_model_a(resolve({}))
+    coherent = np.array([[0.3, 0.2], [0.2, 0.7]])
+    monkeypatch.setattr(engine, "make_mesh", lambda *a: pytest.fail("reached the run before refusing alphas"))
+    for call in (jt.ensemble, partial(jt.sweep, grid={"theta": [0.1, 0.2]})):
+        with pytest.raises(ValueError, match=r"^alphas=\(-inf,\): rho0 has coherences.*alpha >= 0"):
+            call(model, coherent, 3, 100, 0, alphas=(-np.inf,))
+    monkeypatch.undo()
+    res = jt.ensemble(model, coherent, 3, 100, 0, alphas=(-1.0,), coherent=False)  # the classical D_α of populations
+    assert np.all(np.isfinite(res.mean_divergence))
+    diagonal = jt.ensemble(model, np.diag([0.3, 0.7]), 3, 100, 0, alphas=(-1.0, 0.0))  # diagonal: any real order
+    assert np.all(np.isfinite(diagonal.mean_divergence))
 
 
 def test_alphas_zero_and_negative_resolve():

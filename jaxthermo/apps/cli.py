@@ -147,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
         "--alphas",
         type=_orders,
         default=None,
-        help="Rényi orders α of the divergences D_α(ρ‖τ_S), comma-separated, inf and -inf allowed "
+        help="Rényi orders α of the divergences D_α(ρ‖τ_S), comma-separated, inf and -inf allowed (α ≥ 0 for a coherent ρ0) "
         "(default 1,inf; none: no divergences, the fastest run)",
     )
     ens.add_argument(

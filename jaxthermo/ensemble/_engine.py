@@ -460,6 +460,11 @@ def run_grid(
     if np.ndim(alphas) > 1:  # [[1, 2], [3, 0.5]] ran as four orders, flattened
         raise ValueError(f"alphas: a Rényi order or a 1-d sequence of them; got shape {np.shape(alphas)}")
     alphas = check_orders(alphas)
+    if coherent and any(a < 0 for a in alphas):  # was a traceback from inside the traced chunk
+        raise ValueError(
+            f"alphas={alphas}: rho0 has coherences, and the quantum (Petz) Rényi divergence is implemented "
+            "for alpha >= 0; negative orders apply to a diagonal rho0 only"
+        )
     if alphas and DELTAS in tuple(wrt or ()):  # dsens_free_energy = ∂D_α/∂δ / β
         for m in models:
             check_finite_temperature(m.beta, "model.beta")

@@ -278,7 +278,8 @@ def ensemble(
         states, closed-form 2×2 formulas for coherent qubits (no eigendecomposition), and for
         coherent states of d ≥ 3 eigenvalues only (τ_S is diagonal): a LAPACK-free routine
         vectorised over the configurations for d ≤ 8, LAPACK ``eigvalsh`` for d ≥ 9
-        (docs/ensemble.md §2); α < 1 (Petz) takes the reference route.
+        (docs/ensemble.md §2); α < 1 (Petz) takes the reference route. Any real α, ±∞ included, for a
+        diagonal ρ0; α ≥ 0 where ρ0 has coherences (else ``ValueError`` naming ``alphas``).
       work_bins, collision_work_bins: numbers of bins of the W_N and single-collision W histograms.
       work_range, collision_work_range: (lo, hi) of those histograms; default: the range seen in
         configurations 0…511 widened by 5 % on each side (out-of-range values are counted apart); a
