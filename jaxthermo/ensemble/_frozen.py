@@ -55,7 +55,9 @@ def frozen_ensemble_mean(
       model: the reservoir model (θ scalar or (N,) schedule).
       rho0: initial system state (d, d).
       key: PRNG key; configuration i uses ``fold_in(key, i)`` (the engine's sampler).
-      n_configs, n_steps: number of configurations and collisions N per configuration.
+      n_configs, n_steps: number of configurations and collisions N per configuration (in this order, after
+        the key: ``jt.ensemble`` and ``ensemble_mean`` take ``n_steps, n_configs, seed``; pass them by keyword
+        where both are plausible, ``n_configs=…, n_steps=…``).
       observable: maps one :class:`~jaxthermo.Trajectory` (states (N+1, d, d)) to a pytree of arrays
         (boolean and integer leaves are averaged in the precision of ``rho0``: an indicator's mean is a
         fraction).
