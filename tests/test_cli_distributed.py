@@ -183,19 +183,18 @@ def test_an_unreachable_coordinator_is_one_line_after_the_init_timeout(tmp_path)
 @pytest.mark.parametrize(
     "example, study", [("coherent_lambda", "coherent_scan"), ("assignment_regimes", "assignment_scan")]
 )
-def test_scans_are_refused_naming_distributed(tmp_path, example, study):
-    """The model B and C scans run on one process: a distributed run of one says so (one process here)."""
-    argv = [
-        "run",
-        str(ROOT / "examples" / f"{example}.toml"),
-        "--coordinator",
-        f"localhost:{free_port()}",
-        "--num-processes",
-        "1",
-    ]
-    code, out, err, seconds = _alone(argv + ["--process-id", "0", "--out", str(tmp_path / "o")])
+@pytest.mark.parametrize("option", ["--coordinator", "--distributed"])
+def test_scans_are_refused_before_waiting_for_the_other_processes(tmp_path, example, study, option):
+    """The model B and C scans run on one process. Process 0 of 2 with a scan waited for process 1 (300 s by
+    default, then exit 1 "the coordinator is unreachable"), since the study was checked only after
+    jax.distributed started: it is refused at once (status 2, well within the 30 s --init-timeout given here),
+    naming the option given (it named --distributed after --coordinator)."""
+    trio = ["--coordinator", f"localhost:{free_port()}", "--num-processes", "2", "--process-id", "0"]
+    argv = ["run", str(ROOT / "examples" / f"{example}.toml"), *(trio if option == "--coordinator" else [option])]
+    code, out, err, seconds = _alone(argv + ["--init-timeout", "30", "--out", str(tmp_path / "o")])
     assert code == 2, err[-2000:]
-    assert f"--distributed: [study] study = {study!r} runs on one process" in err and "Traceback" not in err
+    assert f"{option}: [study] study = {study!r} runs on one process" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and seconds < 30
     assert not (tmp_path / "o").exists()
 
 

@@ -159,14 +159,30 @@ def is_writer() -> bool:
     return jax.process_index() == 0
 
 
-def check_study(cfg) -> None:
-    """A ConfigError for a study the distributed engine does not serve (model B and C scans)."""
+def check_study(cfg, option: str = "--distributed") -> None:
+    """A ConfigError for a study the distributed engine does not serve (model B and C scans), naming ``option``."""
     study = cfg["study"]["study"]
-    if _State.active and study not in STUDIES:
+    if study not in STUDIES:
         raise cfgmod.ConfigError(
-            f"--distributed: [study] study = {study!r} runs on one process; the distributed engine serves "
+            f"{option}: [study] study = {study!r} runs on one process; the distributed engine serves "
             f"{' and '.join(STUDIES)} (model A); run it without --distributed or --coordinator"
         )
+
+
+def check_study_file(args) -> None:
+    """:func:`check_study` of the study file of ``jaxthermo run`` before :func:`initialize`, which waits for every
+    process (a model B or C scan waited up to --init-timeout for processes that were never meant to come); a file
+    that cannot be read is left to the run's own message, which follows at once on one process."""
+    from .study import load_toml
+
+    try:
+        raw = load_toml(args.config)
+    except cfgmod.ConfigError:
+        return
+    table = raw.get("study", {})
+    study = table.get("study", "ensemble") if isinstance(table, dict) else "ensemble"
+    if isinstance(study, str):
+        check_study({"study": {"study": study}}, "--coordinator" if args.coordinator is not None else "--distributed")
 
 
 def agree(refused: bool) -> None:

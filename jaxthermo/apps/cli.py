@@ -254,7 +254,8 @@ def _run_config(raw: dict, args, command: str) -> int:
     cfg = None
     try:
         cfg = resolve(raw)
-        _distributed.check_study(cfg)
+        if _distributed.is_distributed():
+            _distributed.check_study(cfg)
         _prepare(not args.no_plot)
         writer = _distributed.is_writer()  # only process 0 of a distributed run checks and writes files
         paths = checkpoint_paths(cfg, cfg["study"]["out"])
@@ -390,6 +391,8 @@ def main(argv=None) -> int:
         from .config import ConfigError
 
         try:
+            if args.command == "run":
+                _distributed.check_study_file(args)
             _distributed.initialize(args, args.command)
         except ConfigError as err:
             print(f"jaxthermo {args.command}: error: {err}", file=sys.stderr)
