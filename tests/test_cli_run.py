@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import jaxthermo as jt
-from jaxthermo.apps import cli
+from jaxthermo.apps import cli, study
 from jaxthermo.apps.config import ConfigError, dumps, resolve
 
 xr = pytest.importorskip("xarray")
@@ -155,6 +155,20 @@ def test_sweep_netcdf_equals_direct_python_call(tmp_path):
     assert ds.mean_work.dims == ("theta", "sigma", "collision")
     np.testing.assert_allclose(ds.mean_work.values, res.stack("mean_work"), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(ds.mean_work.sel(theta=0.2, sigma=0.1).values, res.at(theta=0.2, sigma=0.1).mean_work)
+
+
+def test_coherent_scan_excited_population_is_the_upper_levels_for_either_sign_of_omega():
+    """Ω < 0 makes |0⟩ the excited level of H_S = (Ω/2)σ_z, but excited_population was ρ_ss's |1⟩⟨1| for both signs
+    (0.73 for Ω = −1, β = 1, λ = 0). Relabelling |0⟩ ↔ |1⟩ maps the model at −Ω onto the model at Ω (σ_x and V are
+    symmetric under it), so the excited population is even in Ω; at λ = 0 it is the ancillae's thermal one,
+    1/(1 + e^{β|Ω|})."""
+    cfg = resolve({"study": {"study": "coherent_scan"}, "scan": {"omega": [-1.5, 1.5], "lam": [0.0, 0.2]}})
+    ds = study.coherent_scan(cfg, progress=False)
+    beta = cfg["coherent"]["beta"]
+    p = ds.excited_population
+    np.testing.assert_allclose(p.sel(lam=0.0).values, 1 / (1 + np.exp(beta * 1.5)), rtol=1e-10)
+    np.testing.assert_allclose(p.sel(omega=-1.5).values, p.sel(omega=1.5).values, rtol=1e-10)
+    assert abs(float(p.sel(lam=0.2, omega=1.5)) - float(p.sel(lam=0.0, omega=1.5))) > 1e-4  # the drive moves it
 
 
 def test_coherent_and_assignment_scans_equal_direct_calls(tmp_path):

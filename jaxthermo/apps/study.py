@@ -679,7 +679,9 @@ def coherent_scan(cfg, progress=True):
         data["coherent_work_rate"][i] = float(jt.coherent_work_rate(model, rho))
         data["incoherent_heat_rate"][i] = float(jt.incoherent_heat_rate(model, rho))
         data["entropy_production_rate"][i] = float(jt.entropy_production_rate(model, rho))
-        data["excited_population"][i] = float(np.real(np.asarray(rho)[1, 1]))
+        # the upper level's: |1⟩ for Ω > 0, |0⟩ for Ω < 0 (H_S = (Ω/2)σ_z; ρ11 was reported as "excited" for both)
+        upper = int(np.argmax(np.real(np.diag(np.asarray(model.H_S)))))
+        data["excited_population"][i] = float(np.real(np.asarray(rho)[upper, upper]))
     ds = xr.Dataset(
         {k: (tuple(names), v.reshape(shape)) for k, v in data.items()},
         coords={n: (n, np.asarray(axes[n], float)) for n in names},
@@ -687,7 +689,9 @@ def coherent_scan(cfg, progress=True):
     ds["coherent_work_rate"].attrs["long_name"] = "coherent work rate Ẇ_C = iλ⟨[G, H_S]⟩ at the steady state"
     ds["incoherent_heat_rate"].attrs["long_name"] = "incoherent heat rate Q̇_inc = Tr[H_S D(ρ)] into the system"
     ds["entropy_production_rate"].attrs["long_name"] = "entropy production rate Π = Ṡ − βQ̇_inc"
-    ds["excited_population"].attrs["long_name"] = "population of |1⟩ (excited) in the steady state"
+    ds["excited_population"].attrs["long_name"] = (
+        "population of the excited level in the steady state (|1⟩ for omega > 0, |0⟩ for omega < 0)"
+    )
     for k, unit in COHERENT_UNITS.items():
         ds[k].attrs["units"] = unit
     ds.attrs["units"] = (

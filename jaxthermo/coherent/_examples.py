@@ -34,7 +34,7 @@ def qubit_coupling(omega=1.0, g=1.0, dtype=jnp.float64) -> EigenoperatorCoupling
 def qubit_example(omega=1.0, g=1.0, beta=1.0, lam=0.1, tau=0.01, dtype=None) -> CoherentCollisionModel:
     """The [WCCM] qubit example: resonant qubits, ``V = g(σ₊σ₋ + σ₋σ₊)``, χ = σ_x (docs/coherent.md).
 
-    ``H_S = H_A = (Ω/2)σ_z`` with |0⟩ the ground state (σ_z = diag(−1, 1), as ``2·spin_z(2)``),
+    ``H_S = H_A = (Ω/2)σ_z`` with |0⟩ the ground state for Ω > 0 (σ_z = diag(−1, 1), as ``2·spin_z(2)``),
     ``σ₋ = |0⟩⟨1|``. The continuous-time limit is amplitude damping with
     ``γ⁻ = g² p_0``, ``γ⁺ = g² p_1`` plus the drive ``λG``, ``G = g σ_x``.
     """
