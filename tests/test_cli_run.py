@@ -171,6 +171,56 @@ def test_coherent_scan_excited_population_is_the_upper_levels_for_either_sign_of
     assert abs(float(p.sel(lam=0.2, omega=1.5)) - float(p.sel(lam=0.0, omega=1.5))) > 1e-4  # the drive moves it
 
 
+def test_assignment_summary_gives_each_point_its_own_scale():
+    """The shipped example's dispersive point (Γ = 0.2, heat ~3·10⁻³) was a flat line at 0 beside the ultrastrong
+    one (Γ = 4, ~1) on one y axis shared by every curve: now one row per point, the three assignments of a point on
+    one scale. Each row's y range is of the order of its own curves (and holds them); beyond ASSIGNMENT_ROWS points,
+    one row with a legend."""
+    pytest.importorskip("matplotlib")
+    from jaxthermo.apps import summary
+    from jaxthermo.apps._plotting import pyplot
+
+    raw = tomllib.loads((EXAMPLES / "assignment_regimes.toml").read_text())
+    raw["assignment"]["n_times"] = 41
+    ds = study.assignment_scan(resolve(raw), progress=False)
+    fig = summary._assignment(pyplot(), ds)
+    assert len(fig.axes) == 6
+    peaks = []
+    for row, gamma in enumerate((0.2, 4.0)):
+        top = max(float(np.abs(ds[n].sel(effective_coupling=gamma)).max()) for n in ds.data_vars if "heat" in n)
+        lo, hi = fig.axes[3 * row].get_ylim()
+        assert hi >= top and hi - lo < 1.3 * top, (row, lo, hi, top)
+        assert fig.axes[3 * row].get_ylabel().startswith(f"Δ = 2, Γ = {gamma:g}")
+        peaks.append(top)
+    assert peaks[1] > 50 * peaks[0]  # two scales that one shared axis could not show
+    pyplot().close(fig)
+    raw["scan"]["effective_coupling"] = list(np.linspace(0.2, 4.0, summary.ASSIGNMENT_ROWS + 1))
+    ds = study.assignment_scan(resolve(raw), progress=False)
+    fig = summary._assignment(pyplot(), ds)
+    assert len(fig.axes) == 3 and len(fig.axes[0].get_legend().get_texts()) == summary.ASSIGNMENT_ROWS + 1
+    pyplot().close(fig)
+
+
+def test_coherent_summary_keeps_coinciding_curves_apart():
+    """λ = 0 gives the same rates at every g: with one style ("o-") for every curve the second hid the first (six
+    legend entries, five lines). Each curve now has its own marker and dash, each marker smaller than the one before;
+    β's axis carries its unit."""
+    pytest.importorskip("matplotlib")
+    from jaxthermo.apps import summary
+    from jaxthermo.apps._plotting import pyplot
+
+    cfg = resolve({"study": {"study": "coherent_scan"}, "scan": {"beta": [0.5, 1.0], "lam": [0.0, 0.5], "g": [0.5, 1]}})
+    ds = study.coherent_scan(cfg, progress=False)
+    fig = summary._scan(pyplot(), ds, tuple(summary.SCAN_AXES))
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 4
+    np.testing.assert_array_equal(lines[0].get_ydata(), lines[1].get_ydata())  # λ = 0 at g = 0.5 and g = 1
+    styles = {(ln.get_marker(), ln.get_linestyle()) for ln in lines}
+    assert len(styles) == 4 and lines[0].get_markersize() > lines[1].get_markersize()
+    assert fig.axes[0].get_xlabel() == "β (1/energy)"
+    pyplot().close(fig)
+
+
 def test_coherent_and_assignment_scans_equal_direct_calls(tmp_path):
     out = tmp_path / "b"
     assert (

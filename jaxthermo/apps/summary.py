@@ -610,14 +610,23 @@ def _tangents(ax, xs, w, slopes):
         ax.plot([x0 - half, x0 + half], [w0 - slope * half, w0 + slope * half], color="k", lw=1.2, zorder=3)
 
 
+# the k-th curve of a panel: marker and dash cycle apart from the colours, and each marker smaller than the one
+# before, so curves that coincide (λ = 0 at two g: the same rates) stay visible as rings within rings
+MARKERS, DASHES = "os^vDx", ("-", "--", "-.", ":")
+
+
 def _lines(ax, da, x):
     others = [d for d in da.dims if d != x]
     if not others:
         ax.plot(da[x].values, da.values, "o-")
         return False
     st = da.stack(_other=others)
-    for k in range(st.sizes["_other"]):
-        ax.plot(da[x].values, st.isel(_other=k).values, "o-", label=_point(others, st._other.values[k]))
+    n = st.sizes["_other"]
+    for k in range(n):
+        style = dict(
+            marker=MARKERS[k % len(MARKERS)], ls=DASHES[k % len(DASHES)], ms=4 + 5 * (n - 1 - k) / max(n - 1, 1)
+        )
+        ax.plot(da[x].values, st.isel(_other=k).values, mfc="none", label=_point(others, st._other.values[k]), **style)
     return True
 
 
@@ -630,13 +639,17 @@ SCAN_AXES = {
 }
 
 
+# the units of model B's scanned parameters (ħ = k_B = 1; λ is a number)
+SCAN_UNITS = {"omega": "energy", "g": "energy", "beta": "1/energy"}
+
+
 def _scan(plt, ds, names):
     x = list(ds[names[0]].dims)[0]
     fig, ax = plt.subplots(1, len(names), figsize=(4 * len(names), 4))
     for a, name in zip(ax, names):
         legend = _lines(a, ds[name], x)
         title, unit = SCAN_AXES[name]
-        a.set(xlabel=_symbol(x), ylabel=unit, title=title)
+        a.set(xlabel=f"{_symbol(x)} ({SCAN_UNITS[x]})" if SCAN_UNITS.get(x) else _symbol(x), ylabel=unit, title=title)
         if legend:
             a.legend(fontsize=7)
     fixed = ", ".join(
@@ -652,18 +665,36 @@ def _scan(plt, ds, names):
     return fig
 
 
+# model C's summary: one row per scan point up to this many (the three assignments of a point on one y scale; points
+# of another magnitude on their own: a dispersive point's heat, 10⁻³, was a flat line beside an ultrastrong one's, 1)
+ASSIGNMENT_ROWS = 6
+
+
 def _assignment(plt, ds):
     names = ("bare_heat", "interaction_heat", "minimal_dissipation_heat")
     grid = [d for d in ds.bare_heat.dims if d != "time"]
     flat = ds[list(names)].stack(_point=grid)
-    fig, ax = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
+    n = flat.sizes["_point"]
+    per_point = n <= ASSIGNMENT_ROWS  # else every point's curve in one row, with a legend
+    rows = n if per_point else 1
+    fig, ax = plt.subplots(rows, 3, figsize=(13, 1.2 + 2.8 * rows), sharex=True, sharey="row", squeeze=False)
     t = ds.time.values
-    for a, name in zip(ax, names):
-        for k in range(flat.sizes["_point"]):
-            a.plot(t, flat[name].isel(_point=k).values, label=_point(grid, flat._point.values[k]))
-        a.set(xlabel="time t (1/energy, ħ = 1)", title=name.replace("_", " ") + " Q(t) into reservoir 1")
-    ax[0].set_ylabel("heat (energy: the unit of Δ, Γ, ν2, g)")
-    ax[0].legend(fontsize=7)
+    unit = "heat (energy: the unit of Δ, Γ, ν2, g)"
+    for k in range(n):
+        label = _point(grid, flat._point.values[k])
+        row = ax[k] if per_point else ax[0]
+        for a, name in zip(row, names):
+            a.plot(t, flat[name].isel(_point=k).values, label=label)
+            a.axhline(0.0, color="0.7", lw=0.6, zorder=0)
+        if per_point:
+            row[0].set_ylabel(f"{label}\n{unit}" if label else unit)
+    for a, name in zip(ax[0], names):
+        a.set_title(name.replace("_", " ") + " Q(t) into reservoir 1")
+    for a in ax[-1]:
+        a.set_xlabel("time t (1/energy, ħ = 1)")
+    if not per_point:
+        ax[0][0].set_ylabel(unit)
+        ax[0][0].legend(fontsize=7)
     fixed = ", ".join(
         f"{_symbol(k)} = {ds.attrs[f'assignment_{k}']:g}"
         for k in ("n1", "n2", "detuning", "effective_coupling", "nu2", "g", "beta1", "beta2")
