@@ -1,6 +1,7 @@
 """The ``jaxthermo`` command (jaxthermo.apps.cli): arguments, the deprecated jaxthermo.cli, and a
 clear message when the optional matplotlib (``jaxthermo[plot]``) is missing."""
 
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -161,6 +162,14 @@ def test_out_of_memory_is_one_line_naming_what_to_reduce(tmp_path, monkeypatch, 
     err = capsys.readouterr().err
     assert err.startswith("jaxthermo ensemble: error: out of memory (RESOURCE_EXHAUSTED") and "dimension d" in err
     assert "Traceback" not in err
+    # `jaxthermo run` of a model C scan (n1 = 200000) was told to choose "a smaller qudit dimension d, chunk_size,
+    # number of collisions or grid", none of which it has: the advice names the study's own keys
+    examples = pathlib.Path(__file__).resolve().parents[1] / "examples"
+    for example, keys in (("assignment_regimes", "n1, n2, fewer time points n_times"), ("coherent_lambda", "[scan]")):
+        assert cli.main(["run", str(examples / f"{example}.toml"), "--out", str(tmp_path / example)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("jaxthermo run: error: out of memory (RESOURCE_EXHAUSTED") and keys in err, err
+        assert "dimension d" not in err
 
 
 def test_library_warnings_are_one_line_naming_the_command(tmp_path, monkeypatch, capsys):

@@ -421,15 +421,30 @@ def main(argv=None) -> int:
             if not _out_of_memory(err):
                 raise
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            print(
-                f"jaxthermo {args.command}: error: out of memory ({first}); choose a smaller qudit dimension d, "
-                "chunk_size, number of collisions or grid",
-                file=sys.stderr,
-            )
+            print(f"jaxthermo {args.command}: error: out of memory ({first}); {_memory_advice(args)}", file=sys.stderr)
             return 1
         finally:
             if distributed:  # a process that stops before computing tells the others (no-op once agreed)
                 _distributed.agree(refused=status != 0)
+
+
+# what to shrink after an out-of-memory error, by study (model C named model A's settings)
+MEMORY_ADVICE = {
+    "coherent_scan": "choose fewer [scan] points",
+    "assignment_scan": "choose fewer modes [assignment] n1, n2, fewer time points n_times or fewer [scan] points",
+}
+
+
+def _memory_advice(args) -> str:
+    study = "ensemble"
+    if args.command == "run":
+        from .config import ConfigError
+        from .study import load_toml
+
+        with contextlib.suppress(ConfigError):
+            table = load_toml(args.config).get("study", {})
+            study = table.get("study", study) if isinstance(table, dict) else study
+    return MEMORY_ADVICE.get(study, "choose a smaller qudit dimension d, chunk_size, number of collisions or grid")
 
 
 def _command(args) -> int:
