@@ -1,6 +1,7 @@
 """Bad study configurations stop before computing with one line naming the key (exit 2, no
 traceback); keys that do not apply to the chosen choice are refused, not ignored."""
 
+import re
 import tomllib
 
 import pytest
@@ -182,6 +183,32 @@ def test_init_lists_every_key_with_its_default_unless_marked(kind, tmp_path):
     if kind == "ensemble":
         path = tmp_path / "study.toml"
         assert cli.main(["init", str(path)]) == 0 and path.read_text() == text
+
+
+@pytest.mark.parametrize(
+    "kind, table, axis", [("coherent_scan", "coherent", "lam"), ("assignment_scan", "assignment", "detuning")]
+)
+def test_the_init_template_leads_to_a_scan_by_what_its_header_says(kind, table, axis):
+    """`jaxthermo init` says "uncomment what you need"; doing only that for a model B or C scan failed ("[model]: not a
+    table of study = 'coherent_scan'"): the header now also says to comment out model A's tables. Followed to the
+    letter (study = kind, A's tables commented out, [table] and [scan]'s own example axis uncommented), it resolves."""
+    from jaxthermo.apps.config import example
+
+    text = example("ensemble")
+    assert "comment\nout or delete [model], [distribution], [initial_state] and [run]" in text.replace("# ", "")
+    lines, current = [], None
+    for line in text.splitlines():
+        head = re.match(r"^(# )?\[(\w+)\]", line)
+        current = head.group(2) if head else current
+        if current in ("model", "distribution", "initial_state", "run") and not line.startswith("#"):
+            line = "# " + line  # comment out model A's tables
+        elif current == table and re.match(r"^# (\[|\w+ = )", line):
+            line = line[2:]  # uncomment the study's table
+        elif current == "scan" and line.startswith(("# [scan]", f"# {axis} = ")):
+            line = line[2:]  # and the example axis of its [scan]
+        lines.append(line.replace('study = "ensemble"', f'study = "{kind}"'))
+    cfg = resolve(tomllib.loads("\n".join(lines)))
+    assert cfg["study"]["study"] == kind and list(cfg["scan"]) == [axis] and table in cfg
 
 
 @pytest.mark.parametrize("axis, values", [("theta", [0.1, 0.2]), ("n_steps", [3, 4])])

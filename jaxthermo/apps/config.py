@@ -476,7 +476,9 @@ def dumps(cfg: dict, header: str = "", comments: bool = True) -> str:
 EXAMPLE_INTRO = """jaxthermo study: `jaxthermo run study.toml`. Every key is optional; a value shown is the key's
 default unless its comment says "example". Writes results.nc (xarray/netCDF), summary.png and
 config.resolved.toml into `out`. Tables and keys of the other studies, and keys that do not apply
-to the choice above them, are commented out: uncomment what you need.
+to the choice above them, are commented out: uncomment what you need. A model B or C scan
+(study = "coherent_scan" | "assignment_scan") takes [coherent] or [assignment] and [scan] alone: comment
+out or delete [model], [distribution], [initial_state] and [run], which belong to model A.
 
 Model A (docs/inhomogeneous.md): a system qudit (H_S = g0 s_z, |0> = ground state) collides N
 times with fresh reservoir qudits, each thermal but slightly off: δ ~ G(δ) per collision,
