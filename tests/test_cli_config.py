@@ -225,15 +225,16 @@ def test_a_theta_schedule_with_a_grid_over_theta_or_n_steps_is_refused(axis, val
         resolve(raw)
 
 
+@pytest.mark.parametrize("option", ["--resume", "--restart"])
 @pytest.mark.parametrize("kind", ["coherent_scan", "assignment_scan"])
-def test_resume_of_a_study_without_checkpoints_is_refused(kind, tmp_path, capsys, monkeypatch):
+def test_resume_of_a_study_without_checkpoints_is_refused(kind, option, tmp_path, capsys, monkeypatch):
     """--resume of a coherent or assignment scan was ignored without a word (a sweep is checkpointed:
-    tests/test_cli_sweep_checkpoint.py)."""
+    tests/test_cli_sweep_checkpoint.py); --restart was still accepted (exit 0) while --resume was refused."""
     raw = {"study": {"study": kind, "out": str(tmp_path / "o")}}
     raw["grid" if kind == "sweep" else "scan"] = {"theta" if kind == "sweep" else "g": [0.1]}
     monkeypatch.setattr(study, "coherent_scan", lambda *a: pytest.fail("computed"))
     monkeypatch.setattr(study, "assignment_scan", lambda *a: pytest.fail("computed"))
     path = tmp_path / "s.toml"
     path.write_text(dumps(resolve(raw)))
-    assert cli.main(["run", str(path), "--resume", "--no-plot"]) == 2
-    assert f'--resume: supported for study = "ensemble" and "sweep" only (study = \'{kind}\'' in capsys.readouterr().err
+    assert cli.main(["run", str(path), option, "--no-plot"]) == 2
+    assert f'{option}: supported for study = "ensemble" and "sweep" only (study = \'{kind}\'' in capsys.readouterr().err

@@ -819,10 +819,11 @@ def run_study(cfg, *, progress=True, resume=False, restart=False, plot=True, log
     out = cfg["study"]["out"]
     study = cfg["study"]["study"]
     checkpointed = study in ("ensemble", "sweep")
-    if resume and not checkpointed:  # a scan ignored --resume silently
-        raise cfgmod.ConfigError(
-            f'--resume: supported for study = "ensemble" and "sweep" only (study = {study!r} is not checkpointed)'
-        )
+    for option, given in (("--resume", resume), ("--restart", restart)):
+        if given and not checkpointed:  # a scan ignored --resume silently (and --restart, which it still accepted)
+            raise cfgmod.ConfigError(
+                f'{option}: supported for study = "ensemble" and "sweep" only (study = {study!r} is not checkpointed)'
+            )
     writer = is_writer()  # a distributed run's other processes compute their share and write nothing
     if writer:
         check_output_folder(out, OUTPUTS)
