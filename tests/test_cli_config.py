@@ -225,6 +225,24 @@ def test_a_theta_schedule_with_a_grid_over_theta_or_n_steps_is_refused(axis, val
         resolve(raw)
 
 
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"foo": 1}, "foo = 1 outside a table: keys belong under a table line: [study], [model], "),
+        ({"n_steps": 5}, "n_steps = 5 outside a table: it belongs under a [run] line"),
+        (
+            {"lam": 0.1, "study": {"study": "coherent_scan"}},
+            "lam = 0.1 outside a table: it belongs under a [coherent] line",
+        ),
+    ],
+)
+def test_a_key_above_every_table_is_named_as_a_key(raw, message):
+    """`foo = 1` at the top of a study file was reported as a table: "[foo]: not a table of study = 'ensemble'"."""
+    with pytest.raises(ConfigError) as err:
+        resolve(raw)
+    assert str(err.value).startswith(message), str(err.value)
+
+
 @pytest.mark.parametrize("option", ["--resume", "--restart"])
 @pytest.mark.parametrize("kind", ["coherent_scan", "assignment_scan"])
 def test_resume_of_a_study_without_checkpoints_is_refused(kind, option, tmp_path, capsys, monkeypatch):

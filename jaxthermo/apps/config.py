@@ -298,6 +298,14 @@ def resolve(raw: dict) -> dict:
     tables = TABLES[study]
     raw = {k: v for k, v in raw.items() if k != "versions"}  # written into config.resolved.toml; informative
     for table in raw:
+        if not isinstance(raw[table], dict) and table not in tables:  # `foo = 1` above every table: not a table
+            home = next((t for t in tables if table in SCHEMA.get(t, {})), None)
+            where = (
+                f"it belongs under a [{home}] line"
+                if home
+                else f"keys belong under a table line: {', '.join(f'[{t}]' for t in tables)}"
+            )
+            raise ConfigError(f"{table} = {_shown(raw[table])} outside a table: {where}")
         if table not in tables:
             raise ConfigError(
                 f"[{table}]: not a table of study = {study!r}; allowed tables: {', '.join(f'[{t}]' for t in tables)}"
