@@ -139,15 +139,24 @@ def test_an_assignment_scan_prints_the_heats_at_the_last_time_and_their_peak(tmp
     assert len(lines) == 2, out
     for line, coupling in zip(lines, (0.2, 4.0)):
         at = ds.sel(effective_coupling=coupling)
-        for symbol, name in (
-            ("Q_bare = Q_int", "bare_heat"),
-            ("Q_md", "minimal_dissipation_heat"),
-        ):
-            found = re.search(rf"{symbol} = {NUMBER} energy \(peak {NUMBER} at t = {NUMBER}\)", line)
-            heat, k = at[name].values, np.argmax(np.abs(at[name].values))
-            np.testing.assert_allclose(float(found.group(1)), heat[-1], rtol=5e-4, err_msg=line)
-            np.testing.assert_allclose(float(found.group(2)), heat[k], rtol=5e-4, err_msg=line)
-            np.testing.assert_allclose(float(found.group(3)), ds.time.values[k], rtol=5e-4, err_msg=line)
+        found = re.search(rf"Q_bare = Q_int = {NUMBER} energy \(peak {NUMBER} at t = {NUMBER}\)", line)
+        heat, k = at.bare_heat.values, np.argmax(np.abs(at.bare_heat.values))
+        np.testing.assert_allclose(float(found.group(1)), heat[-1], rtol=5e-4, err_msg=line)
+        np.testing.assert_allclose(float(found.group(2)), heat[k], rtol=5e-4, err_msg=line)
+        np.testing.assert_allclose(float(found.group(3)), ds.time.values[k], rtol=5e-4, err_msg=line)
+        # Q_md ± its quadrature error estimate, at the last time and at the peak
+        pm = rf"{NUMBER} ± {NUMBER}"
+        found = re.search(rf"Q_md = {pm} energy \(peak {pm} at t = {NUMBER}\)", line)
+        heat, error = at.minimal_dissipation_heat.values, at.minimal_dissipation_heat_error.values
+        k = np.argmax(np.abs(heat))
+        for printed, value in zip(found.groups(), (heat[-1], error[-1], heat[k], error[k], ds.time.values[k])):
+            np.testing.assert_allclose(float(printed), value, rtol=5e-2, err_msg=line)
+        # results.nc's error is the library's estimate for the same model and grid
+        model = jt.QuadraticReservoirs.from_regime(2, 2, 1.0, coupling, 1.0, 0.1, beta1=1.0, beta2=0.5)
+        direct = model.energetics(ds.time.values)
+        np.testing.assert_allclose(error, direct.quadrature_error, rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(heat, direct.minimal_dissipation.heat, rtol=1e-12)
+        assert np.all(error < 1e-6 * np.max(np.abs(heat)))  # a smooth case: the estimate far below the heat
 
 
 def test_a_singular_minimal_dissipation_heat_is_said_not_printed_as_nan():

@@ -729,13 +729,21 @@ def assignment_scan(cfg, progress=True):
     )
     shape = tuple(len(axes[n]) for n in names)
     times = np.linspace(0.0, float(base["t_max"]), int(base["n_times"]))
-    keys = ("bare_heat", "interaction_heat", "minimal_dissipation_heat", "weak_coupling_heat", "sigma_min")
+    keys = (
+        "bare_heat",
+        "interaction_heat",
+        "minimal_dissipation_heat",
+        "minimal_dissipation_heat_error",
+        "weak_coupling_heat",
+        "sigma_min",
+    )
     data = {k: np.empty((len(models), times.size)) for k in keys}
     for i, model in enumerate(_bar(models, progress, "model C scan")):
         e = model.energetics(times)
         data["bare_heat"][i] = np.asarray(e.bare.heat)
         data["interaction_heat"][i] = np.asarray(e.interaction.heat)
         data["minimal_dissipation_heat"][i] = np.asarray(e.minimal_dissipation.heat)
+        data["minimal_dissipation_heat_error"][i] = np.asarray(e.quadrature_error)
         data["weak_coupling_heat"][i] = np.asarray(e.weak_coupling_heat)
         data["sigma_min"][i] = np.asarray(e.sigma_min)
     dims = tuple(names) + ("time",)
@@ -747,6 +755,10 @@ def assignment_scan(cfg, progress=True):
         ("bare_heat", "heat Q(t) into reservoir 1, bare assignment"),
         ("interaction_heat", "heat Q(t) into reservoir 1, interaction assignment"),
         ("minimal_dissipation_heat", "heat Q(t) into reservoir 1, minimal-dissipation assignment (NaN where singular)"),
+        (
+            "minimal_dissipation_heat_error",
+            "estimated quadrature error of minimal_dissipation_heat (docs/assignment.md §6; NaN where it is NaN)",
+        ),
         ("weak_coupling_heat", "weak-coupling heat ΔŨ_S on the exact state"),
         ("sigma_min", "smallest singular value of G(t) (minimal dissipation singular where ≈ 0)"),
     ):

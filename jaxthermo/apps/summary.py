@@ -427,19 +427,31 @@ def scan_lines(ds) -> list:
     grid = [d for d in ds[quantities[0][1]].dims if d != "time"]
     times = ds.time.values if "time" in ds.dims else None
 
-    def part(symbol, values, unit):
+    def part(symbol, values, unit, errors=None):
         value = float(values[-1]) + 0.0  # + 0.0: −0 printed as 0
         if not np.isfinite(value):
             return f"{symbol} undefined (singular)"
+        # Q_md with its quadrature error estimate: a result whose estimate reached its size (a warning said
+        # "no reliable digit") was printed as an ordinary number
+        error = "" if errors is None else f" ± {float(errors[-1]):.2g}"
         if values.size == 1:
-            return f"{symbol} = {value:.4g} {unit}"
+            return f"{symbol} = {value:.4g}{error} {unit}"
         # an oscillating heat: its value at one time alone says little. Its peak is signed (a heat flows either
         # way; "largest -0.0047" under a "largest |Q|" header read as a misprint), with the time it is reached
         k = int(np.nanargmax(np.abs(values)))
-        return f"{symbol} = {value:.4g} {unit} (peak {float(values[k]) + 0.0:.4g} at t = {times[k]:g})"
+        peak = f"{float(values[k]) + 0.0:.4g}" + ("" if errors is None else f" ± {float(errors[k]):.2g}")
+        return f"{symbol} = {value:.4g}{error} {unit} (peak {peak} at t = {times[k]:g})"
 
     def parts(at):
-        return [part(symbol, np.atleast_1d(at[name].values), unit) for symbol, name, unit in quantities]
+        return [
+            part(
+                symbol,
+                np.atleast_1d(at[name].values),
+                unit,
+                np.atleast_1d(at[f"{name}_error"].values) if f"{name}_error" in at else None,
+            )
+            for symbol, name, unit in quantities
+        ]
 
     if "time" in ds.dims:
         t = ds.time.values
