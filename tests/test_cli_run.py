@@ -201,6 +201,32 @@ def test_assignment_summary_gives_each_point_its_own_scale():
     pyplot().close(fig)
 
 
+def test_assignment_summary_marks_where_the_minimal_dissipation_heat_stops():
+    """Q^md is NaN from the first time G(t) is singular (Δ = 0, g = 0, one mode each: t = π, where the excitation has
+    fully moved to reservoir 2): its curve just stopped there. A dotted line at that time, named in a legend."""
+    pytest.importorskip("matplotlib")
+    from jaxthermo.apps import summary
+    from jaxthermo.apps._plotting import pyplot
+
+    raw = {
+        "study": {"study": "assignment_scan"},
+        "assignment": {"n1": 1, "n2": 1, "g": 0.0, "t_max": 2 * np.pi, "n_times": 41},
+        "scan": {"detuning": [0.0, 0.5], "effective_coupling": [1.0]},
+    }
+    with pytest.warns(RuntimeWarning, match="non-invertible"):
+        ds = study.assignment_scan(resolve(raw), progress=False)
+    heat = ds.minimal_dissipation_heat.sel(detuning=0.0).values.ravel()
+    first = ds.time.values[np.argmax(np.isnan(heat))]
+    assert np.isnan(heat).any() and abs(first - np.pi) < 1e-9
+    assert not np.isnan(ds.minimal_dissipation_heat.sel(detuning=0.5)).any()
+    fig = summary._assignment(pyplot(), ds)
+    dotted = [[ln for ln in a.get_lines() if ln.get_linestyle() == ":"] for a in fig.axes]
+    assert [len(d) for d in dotted] == [0, 0, 1, 0, 0, 0]  # the md panel of the singular point only
+    np.testing.assert_allclose(dotted[2][0].get_xdata(), [first, first])
+    assert fig.axes[2].get_legend().get_texts()[0].get_text() == "G(t) singular at t = 3.142"
+    pyplot().close(fig)
+
+
 def test_coherent_summary_keeps_coinciding_curves_apart():
     """λ = 0 gives the same rates at every g: with one style ("o-") for every curve the second hid the first (six
     legend entries, five lines). Each curve now has its own marker and dash, each marker smaller than the one before;

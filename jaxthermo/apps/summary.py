@@ -696,8 +696,13 @@ def _assignment(plt, ds):
         label = _point(grid, flat._point.values[k])
         row = ax[k] if per_point else ax[0]
         for a, name in zip(row, names):
-            a.plot(t, flat[name].isel(_point=k).values, label=label)
+            values = flat[name].isel(_point=k).values
+            line = a.plot(t, values, label=label)[0]
             a.axhline(0.0, color="0.7", lw=0.6, zorder=0)
+            if np.isnan(values).any():  # Q^md is NaN where G(t) is singular: the curve stopped there without a word
+                first = t[np.argmax(np.isnan(values))]
+                a.axvline(first, color=line.get_color(), ls=":", lw=1.0, label=f"G(t) singular at t = {first:.4g}")
+                a.legend(handles=[h for h in a.get_lines() if h.get_linestyle() == ":"], fontsize=7, loc="best")
         if per_point:
             row[0].set_ylabel(f"{label}\n{unit}" if label else unit)
     for a, name in zip(ax[0], names):
