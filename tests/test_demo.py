@@ -28,6 +28,11 @@ def test_demo_cli_reduced(tmp_path, capsys, monkeypatch):
     for text in ("mean work per collision", "small-δ", "trace distance", "D_1(", "D_∞("):
         assert text in out
     assert "energies (work) in units of g0, divergences D_α in nats" in out
+    number = r"(-?\d\.\d+e[+-]\d\d)"
+    for symbol in ("1", "∞"):  # the mean state's divergence within 5 of its ± of the estimate's expected mean
+        row = re.search(rf"D_{symbol}\(ρ̄_30 ‖ τ_S\)\s+{number} ± {number}\s+{number} \(estimate's mean {number}\)", out)
+        mc, sd, exact, expected = map(float, row.groups())
+        assert abs(mc - expected) <= 5 * sd and expected >= exact > 0, row.group(0)
     # the Monte Carlo column starts at one terminal column on every row (ρ̄, τ̄ carry combining bars,
     # which str.ljust counted as characters: those rows were one or two columns short)
     lines = out.splitlines()
@@ -62,3 +67,30 @@ def plot_checks(panel):
     for line in panel.get_lines():
         assert np.all(np.asarray(line.get_ydata()) > 0), line.get_label()
     assert not panel.get_legend().get_window_extent().overlaps(panel.get_window_extent())
+
+
+def test_demo_divergence_spread_is_that_of_sampled_mean_states():
+    """The table's ± of D_α(ρ̄_N‖τ_S) and the estimate's mean: Gauss–Hermite over p̄_0 ~ N(p_0, se²) against 4·10⁵
+    sampled p̄_0 (independent route; agreement within their Monte-Carlo error), and for D_1 the second-order
+    expansion D(p_0 + e) ≈ D + a e + b e², b = 1/(2 p_0 p_1): mean D + b se², variance a² se² + 2 b² se⁴."""
+    import jax.numpy as jnp
+
+    from jaxthermo import renyi_divergence
+    from jaxthermo.apps.demo import _divergence_spread
+
+    q = np.array([0.731, 0.269])
+    p = np.array([0.7305, 0.2695])
+    se = 1e-4
+    draws = np.random.default_rng(7).normal(scale=se, size=400_000)
+    states = p[None, :] + np.stack([draws, -draws], -1)
+    for alpha in (1.0, np.inf):
+        sampled = np.asarray(renyi_divergence(jnp.asarray(states), jnp.asarray(q), alpha))
+        mean, sd = _divergence_spread(p, q, se, alpha)
+        assert abs(mean - sampled.mean()) <= 4 * sampled.std() / np.sqrt(draws.size), alpha
+        np.testing.assert_allclose(sd, sampled.std(), rtol=1e-2, err_msg=str(alpha))
+    a = np.log(p[0] / q[0]) - np.log(p[1] / q[1])
+    b = 1.0 / (2 * p[0] * p[1])
+    d = float(np.sum(p * np.log(p / q)))
+    mean, sd = _divergence_spread(p, q, se, 1.0)
+    np.testing.assert_allclose(mean, d + b * se**2, rtol=1e-6)
+    np.testing.assert_allclose(sd, np.sqrt(a**2 * se**2 + 2 * b**2 * se**4), rtol=1e-3)
