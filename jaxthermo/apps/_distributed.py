@@ -169,22 +169,6 @@ def check_study(cfg, option: str = "--distributed") -> None:
         )
 
 
-def check_study_file(args) -> None:
-    """:func:`check_study` of the study file of ``jaxthermo run`` before :func:`initialize`, which waits for every
-    process (a model B or C scan waited up to --init-timeout for processes that were never meant to come); a file
-    that cannot be read is left to the run's own message, which follows at once on one process."""
-    from .study import load_toml
-
-    try:
-        raw = load_toml(args.config)
-    except cfgmod.ConfigError:
-        return
-    table = raw.get("study", {})
-    study = table.get("study", "ensemble") if isinstance(table, dict) else "ensemble"
-    if isinstance(study, str):
-        check_study({"study": {"study": study}}, "--coordinator" if args.coordinator is not None else "--distributed")
-
-
 def agree(refused: bool) -> None:
     """Once per distributed run, before computing (``refused=False``) or on a process's way out
     (``refused=True``; no-op once agreed): every process learns whether any refused the run. One that

@@ -391,8 +391,9 @@ def main(argv=None) -> int:
         from .config import ConfigError
 
         try:
-            if args.command == "run":
-                _distributed.check_study_file(args)
+            if args.command == "run":  # before initialize, which waits for every process: a scan waited in vain
+                option = "--coordinator" if args.coordinator is not None else "--distributed"
+                _distributed.check_study({"study": {"study": _study_kind(args.config)}}, option)
             _distributed.initialize(args, args.command)
         except ConfigError as err:
             print(f"jaxthermo {args.command}: error: {err}", file=sys.stderr)
@@ -436,15 +437,22 @@ MEMORY_ADVICE = {
 
 
 def _memory_advice(args) -> str:
-    study = "ensemble"
-    if args.command == "run":
-        from .config import ConfigError
-        from .study import load_toml
-
-        with contextlib.suppress(ConfigError):
-            table = load_toml(args.config).get("study", {})
-            study = table.get("study", study) if isinstance(table, dict) else study
+    study = _study_kind(args.config) if args.command == "run" else "ensemble"
     return MEMORY_ADVICE.get(study, "choose a smaller qudit dimension d, chunk_size, number of collisions or grid")
+
+
+def _study_kind(path) -> str:
+    """``[study] study`` of a study file, read without resolving it (nor starting JAX); ``"ensemble"`` (the
+    default) where the file or the key cannot be read: the run's own checks name what is wrong."""
+    from .config import ConfigError
+    from .study import load_toml
+
+    try:
+        table = load_toml(path).get("study", {})
+    except ConfigError:
+        return "ensemble"
+    study = table.get("study", "ensemble") if isinstance(table, dict) else "ensemble"
+    return study if isinstance(study, str) else "ensemble"
 
 
 def _command(args) -> int:
