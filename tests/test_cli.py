@@ -243,6 +243,22 @@ def test_scripts_have_help_and_refuse_unknown_options(tmp_path, monkeypatch, cap
     out = capsys.readouterr()
     assert "OUT_DIR" in out.out and "--quick" in out.out and "unrecognized arguments: --quik" in out.err
     assert not any(tmp_path.iterdir())  # nothing computed, no folder made
+    # an OUT_DIR that cannot be written: a ConfigError, FileExistsError or FileNotFoundError traceback, for some
+    # scripts after minutes of computing; now status 2 and one line naming it before anything runs
+    (tmp_path / "a_file").write_text("")
+    for out_dir, why in (
+        ("a_file", "is a file, not a folder"),
+        ("a_file/sub", "cannot be written (Not a directory)"),
+        ("/proc/nope", "cannot be written ("),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            run_script("fig4", [out_dir, "--quick"])
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and f"error: OUT_DIR {out_dir!r}: {why}" in err and "Traceback" not in err, err
+    from jaxthermo.apps.script_cli import script_arguments
+
+    args = script_arguments("a study", "figures", argv=["new/deeper"])  # writable: checked, then left as it was
+    assert args.out == "new/deeper" and sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
 
     scripts = pathlib.Path(__file__).resolve().parents[1] / "scripts"
     monkeypatch.syspath_prepend(str(scripts))
