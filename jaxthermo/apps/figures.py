@@ -179,7 +179,12 @@ def _single_collision_figure(out, name, quantity, kind, p0s, title, quick, key):
     ax_r.set_xlabel(f"y = {label_q} / (g0 sin²θ)")
     ax_r.set_ylabel(f"G_{label_q}(y)  (per unit y)")
     finite_peaks = [pk for pk, div in zip(peaks, diverging) if not div] or peaks
-    ax_r.set_ylim(0, 1.3 * max(finite_peaks))
+    if max(finite_peaks) > 5 * min(finite_peaks):  # a narrow density squashed the others to the floor (fig2: 770
+        ax_r.set_yscale("log")  # against 100 and 45, their analytic lines hidden under the dots): a log scale
+        ax_r.set_ylim(1e-2 * min(finite_peaks), 2 * max(finite_peaks))
+        ax_r.set_ylabel(f"G_{label_q}(y)  (per unit y, log scale)")
+    else:
+        ax_r.set_ylim(0, 1.3 * max(finite_peaks))
     width = x_range[1] - x_range[0]
     ax_r.set_xlim(x_range[0] - 0.04 * width, x_range[1] + 0.04 * width)
     for p0, div, edge in zip(p0s, diverging, edges_at):

@@ -72,3 +72,23 @@ def test_validity_study_collapses_on_the_condition_variable(tmp_path, monkeypatc
     slope, intercept = np.polyfit(np.log(x), np.log(y), 1)
     residual = np.max(np.abs(np.log(y) - (slope * np.log(x) + intercept)))
     assert abs(slope - 1) < 0.05 and residual < np.log(1.5)  # one line through all (d, g_int)
+
+
+def test_a_density_panel_whose_peaks_differ_widely_is_drawn_on_a_log_scale(tmp_path, monkeypatch):
+    """fig2's right panel: the p0 = 0.9 heat density (peak ~770) set a linear scale that squashed p0 = 0.731 and 0.5
+    (~100, ~45) and hid their analytic lines under the dots; peaks more than 5× apart now take a log scale whose
+    range holds every finite peak. fig3's peaks are within 5× of each other: linear, from 0."""
+    scales = {}
+
+    def keep(fig, path, dpi):
+        right = fig.axes[1]
+        peaks = [max(line.get_ydata()) for line in right.get_lines() if len(line.get_ydata()) > 2]
+        scales[pathlib.Path(path).stem] = (right.get_yscale(), right.get_ylim(), peaks)
+
+    monkeypatch.setattr(figures, "save_figure", keep)
+    for name in ("fig2", "fig3"):
+        figures.main(out=str(tmp_path), only=name, quick=True)
+    scale, (lo, hi), peaks = scales["fig2"]
+    assert scale == "log" and max(peaks) > 5 * min(peaks) and lo < min(peaks) / 10 and hi > max(peaks)
+    scale, (lo, hi), peaks = scales["fig3"]
+    assert scale == "linear" and lo == 0 and max(peaks) < 5 * min(peaks) <= 5 * hi
