@@ -174,7 +174,7 @@ def _plot(out, hist, density_fit, grid, profile, path_sigma, res):
         density_fit,
         color="C3",
         lw=1.2,
-        label=f"model at fitted σ = {res['sigma_fit']:.4f}\n({res['n_data']:,} configurations, seed {MODEL_SEED})",
+        label=f"model at fitted σ = {res['sigma_fit']:.4f}\n(histogram of {res['n_data']:,} configurations, seed {MODEL_SEED})",
     )
     ax1.set_ylim(0, 1.4 * max(hist.density.max(), density_fit.max()))
     nonzero = np.nonzero(hist.counts)[0]
@@ -184,7 +184,9 @@ def _plot(out, hist, density_fit, grid, profile, path_sigma, res):
     ax1.legend(fontsize=8, loc="upper left")
     ax1.set_title(f"W_N histogram, N = {N}", fontsize=10)
     ax2.plot(grid, profile - profile.min(), "C0")
-    ax2.axhline(1.0, color="k", ls=":", lw=0.8, label="Δχ² = 1")
+    lo, hi = res["profile_interval"]  # the Δχ² = 1 interval itself (only the level was drawn, the interval printed)
+    ax2.axhline(1.0, color="k", ls=":", lw=0.8)
+    ax2.plot([lo, hi], [1.0, 1.0], color="k", lw=2.5, label=f"Δχ² = 1 interval [{lo:.4f}, {hi:.4f}]")
     # the vertical marks end below the legend's strip at the top (the legend covered the true-σ line)
     top = 0.6
     ax2.axvline(SIGMA_TRUE, ymax=top, color="k", ls="--", label=f"true σ = {SIGMA_TRUE}")
@@ -213,7 +215,7 @@ def _plot(out, hist, density_fit, grid, profile, path_sigma, res):
     ax3.legend(fontsize=8)
     ax3.set_title(f"optimisation from σ = {SIGMA_START}", fontsize=10)
     fig.suptitle(
-        f"Model A, qubits: θ = {THETA}, βg0 = {BETA * G0:g}, ρ_0 = diag(0.1, 0.9); model moments from "
+        f"Model A, qubits: θ = {THETA}, βg0 = {BETA * G0:g}, ρ_0 = diag(0.1, 0.9); the fit's model moments from "
         f"{res['m_model']:,} configurations on common random numbers (jt.ensemble_mean, differentiable in σ)",
         fontsize=10,
     )
