@@ -24,7 +24,7 @@ PARAMS = dict(n1=5, n2=5, nu2=2.0, g=0.1, beta1=2.0, beta2=0.5, statistics="boso
 def param_text(**extra) -> str:
     p = {**PARAMS, **extra}
     return (
-        f"bosons, N1 = {p['n1']}, N2 = {p['n2']}, ν2 = {p['nu2']}, g = {p['g']}, "
+        f"bosons, N1 = {p['n1']}, N2 = {p['n2']}, ν2 = {p['nu2']}, hopping within each reservoir g = {p['g']}, "
         f"β1 = {p['beta1']}, β2 = {p['beta2']}" + "".join(f", {k} = {v}" for k, v in extra.items() if k not in PARAMS)
     )
 
