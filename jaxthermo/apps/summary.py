@@ -698,7 +698,6 @@ def _assignment(plt, ds):
         for a, name in zip(row, names):
             values = flat[name].isel(_point=k).values
             line = a.plot(t, values, label=label)[0]
-            a.axhline(0.0, color="0.7", lw=0.6, zorder=0)
             if np.isnan(values).any():  # Q^md is NaN where G(t) is singular: the curve stopped there without a word
                 first = t[np.argmax(np.isnan(values))]
                 a.axvline(first, color=line.get_color(), ls=":", lw=1.0, label=f"G(t) singular at t = {first:.4g}")
@@ -709,6 +708,8 @@ def _assignment(plt, ds):
         a.set_title(name.replace("_", " ") + " Q(t) into reservoir 1")
     for a in ax[-1]:
         a.set_xlabel("time t (1/energy, ħ = 1)")
+    for a in ax.ravel():  # one zero line per panel (it was drawn once per point in the one-row layout)
+        a.axhline(0.0, color="0.7", lw=0.6, zorder=0)
     if not per_point:
         ax[0][0].set_ylabel(unit)
         ax[0][0].legend(fontsize=7)
