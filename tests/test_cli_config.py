@@ -7,7 +7,7 @@ import tomllib
 import pytest
 
 from jaxthermo.apps import cli, study
-from jaxthermo.apps.config import ConfigError, dumps, resolve
+from jaxthermo.apps.config import SCHEMA, ConfigError, dumps, resolve
 
 pytest.importorskip("xarray")
 pytest.importorskip("h5netcdf")
@@ -68,6 +68,44 @@ def test_bad_values_are_refused_naming_the_key(raw, message):
 def test_the_resolved_toml_of_every_choice_resolves_again(raw):
     cfg = resolve(raw)
     assert resolve(tomllib.loads(dumps(cfg))) == cfg
+
+
+@pytest.mark.parametrize(
+    "raw, unused",
+    [
+        (
+            dict(COHERENT, coherent={"lam": 0.3, "beta": 2.0}, scan={"lam": [0.0, 0.2]}),
+            {("coherent", "lam"), ("study", "seed")},
+        ),
+        (
+            dict(ASSIGNMENT, study={"study": "assignment_scan", "seed": 5}, scan={"g": [0.0, 0.1]}),
+            {("assignment", "g"), ("study", "seed")},
+        ),
+        (
+            dict(
+                SWEEP,
+                model={"theta": 0.3},
+                run={"n_steps": 7},
+                grid={"theta": [0.1, 0.2], "n_steps": [3, 5], "sigma": [0.01]},
+            ),
+            {("model", "theta"), ("run", "n_steps"), ("distribution", "sigma")},
+        ),
+    ],
+)
+def test_the_resolved_toml_comments_out_the_keys_the_study_does_not_read(raw, unused):
+    """A scanned key's base value (λ = 0.3 above) and the seed of a deterministic scan read as if they
+    were used; written as comments saying why, the file still resolves to the same study."""
+    cfg = resolve(raw)
+    text = dumps(cfg)
+    active = tomllib.loads(text)
+    for table, name in unused:
+        assert name not in active[table]
+        assert re.search(rf"^# {name} = .*\(not used: ", text, re.M), name
+    defaults = {(t, n): SCHEMA[t][n].default for t, n in unused}
+    expected = {t: {n: defaults.get((t, n), v) for n, v in values.items()} for t, values in cfg.items()}
+    assert resolve(active) == expected
+    if "coherent" in raw:
+        assert active["coherent"]["beta"] == 2.0  # given, not scanned: kept
 
 
 def _run(tmp_path, raw, *extra):

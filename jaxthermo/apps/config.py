@@ -235,12 +235,30 @@ def _check_numbers(where, values, types=NUM, finite=True):
     return values
 
 
+def _axis_home(table, study, name) -> str:
+    """The table of the configuration key a [grid]/[scan] parameter varies."""
+    if table == "scan":
+        return "coherent" if study == "coherent_scan" else "assignment"
+    return {"n_steps": "run", "theta": "model", "beta": "model", "g0": "model"}.get(name, "distribution")
+
+
 def _axis_key(table, study, name) -> Key:
     """The configuration key a [grid]/[scan] parameter varies (its type and sign apply to every value)."""
-    if table == "scan":
-        return SCHEMA["coherent" if study == "coherent_scan" else "assignment"][name]
-    own = {"n_steps": "run", "theta": "model", "beta": "model", "g0": "model"}
-    return SCHEMA[own.get(name, "distribution")][name]
+    return SCHEMA[_axis_home(table, study, name)][name]
+
+
+def _unused(cfg: dict) -> dict:
+    """``{(table, key): why}`` for the keys of a resolved study that its run does not read: those a
+    [grid]/[scan] axis replaces, and the seed of a study without random numbers."""
+    study = cfg.get("study", {}).get("study")
+    out = {
+        (_axis_home(axes, study, name), name): f"[{axes}] {name} gives its values"
+        for axes in ("grid", "scan")
+        for name in cfg.get(axes, {})
+    }
+    if study in SCAN_PARAMETERS:
+        out["study", "seed"] = f"{study} draws no random numbers"
+    return out
 
 
 def _check_axis(table, study, name, values, allowed):
@@ -459,8 +477,10 @@ def _comment_text(text: str) -> str:
 
 
 def dumps(cfg: dict, header: str = "", comments: bool = True) -> str:
-    """A resolved configuration as TOML text (``None`` values written as comments)."""
+    """A resolved configuration as TOML text (``None`` values, and keys the study does not read, written as
+    comments)."""
     lines = [f"# {_comment_text(line)}" if line else "#" for line in header.split("\n")]
+    unused = _unused(cfg)
     for table, values in cfg.items():
         if not isinstance(values, dict):
             continue
@@ -472,7 +492,9 @@ def dumps(cfg: dict, header: str = "", comments: bool = True) -> str:
             note = f"  # {key.help}" if (comments and key is not None) else ""
             if key is not None and key.choices and comments:
                 note += f" ({' | '.join(key.choices)})"
-            if value is None:
+            if (table, name) in unused:
+                lines.append(f"# {name} = {toml_value(value)}{note or '  #'} (not used: {unused[table, name]})")
+            elif value is None:
                 lines.append(f"# {name} = (not set){note}")
             elif key is not None and key.used_with and values.get(key.used_with[0]) not in key.used_with[1]:
                 lines.append(f"# {name} = {toml_value(value)}{note}")  # not used with this choice
