@@ -201,6 +201,35 @@ def test_assignment_summary_gives_each_point_its_own_scale():
     pyplot().close(fig)
 
 
+def test_assignment_scan_names_g_the_hopping_and_its_heats_do_not_depend_on_it(tmp_path, capsys):
+    """Beside Γ = 2√(N1 N2)γ, a bare "g = 0.3" read as the coupling between the reservoirs: the page, its rows and the
+    printed lines say "hopping g". Independent route for the numbers: at fixed ν_n, Δ and Γ the hopping only moves
+    the modes orthogonal to the uniform one, which γ does not couple and which start in their Gibbs state, so every
+    heat is the same at g = 0 and g = 0.3 (docs/assignment.md §5: h_n = ω_n + g(J − 1), ν_n = ω_n + (N_n − 1)g)."""
+    from jaxthermo.apps import summary
+    from jaxthermo.apps._plotting import pyplot
+
+    raw = {"study": {"study": "assignment_scan"}, "assignment": {"n_times": 41}, "scan": {"g": [0.0, 0.3]}}
+    ds = study.assignment_scan(resolve(raw), progress=False)
+    for name in ("bare_heat", "interaction_heat", "minimal_dissipation_heat"):
+        at = ds[name].sel(g=0.0).values
+        np.testing.assert_allclose(ds[name].sel(g=0.3).values, at, rtol=1e-9, atol=1e-12 * np.abs(at).max())
+        assert np.abs(at).max() > 1e-4  # a heat that flows, not two zeros
+    fig = summary._assignment(pyplot(), ds)
+    assert [fig.axes[3 * k].get_ylabel().split("\n")[0] for k in range(2)] == ["hopping g = 0", "hopping g = 0.3"]
+    assert "N1 = 2, N2 = 2" in fig.texts[0].get_text()
+    pyplot().close(fig)
+    raw["scan"] = {"detuning": [1.0]}
+    fig = summary._assignment(pyplot(), study.assignment_scan(resolve(raw), progress=False))
+    assert ", hopping g = 0.1," in fig.texts[0].get_text()
+    pyplot().close(fig)
+    raw["scan"] = {"g": [0.0, 0.3]}
+    raw["study"]["out"] = str(tmp_path / "out")
+    assert cli.main(["run", str(_write(raw, tmp_path / "g.toml")), "--no-progress", "--no-plot"]) == 0
+    printed = [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if "Q_md" in line]
+    assert printed == ["  hopping g = 0", "  hopping g = 0.3"]
+
+
 def test_assignment_summary_marks_where_the_minimal_dissipation_heat_stops():
     """Q^md is NaN from the first time G(t) is singular (Δ = 0, g = 0, one mode each: t = π, where the excitation has
     fully moved to reservoir 2): its curve just stopped there. A dotted line at that time, named in a legend."""

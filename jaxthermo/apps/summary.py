@@ -54,13 +54,17 @@ SYMBOLS = {
 }
 
 
-def _symbol(name: str) -> str:
-    return SYMBOLS.get(name, name)
+# model C: g is the hopping within each reservoir (beside Γ it read as the coupling between the reservoirs)
+ASSIGNMENT_SYMBOLS = {**SYMBOLS, "g": "hopping g", "n1": "N1", "n2": "N2"}
 
 
-def _point(names, values) -> str:
+def _symbol(name: str, symbols: dict = SYMBOLS) -> str:
+    return symbols.get(name, name)
+
+
+def _point(names, values, symbols: dict = SYMBOLS) -> str:
     """``θ = 0.1, σ = 0.02``: one grid point in the symbols of the plot."""
-    return ", ".join(f"{_symbol(g)} = {v:g}" for g, v in zip(names, np.atleast_1d(values)))
+    return ", ".join(f"{_symbol(g, symbols)} = {v:g}" for g, v in zip(names, np.atleast_1d(values)))
 
 
 def _params(ds, width: int = 120):
@@ -343,7 +347,7 @@ def _over(n) -> str:
 PRINTED_POINTS = 12
 
 
-def _per_point(ds, header, parts_of, grid=None) -> list:
+def _per_point(ds, header, parts_of, grid=None, symbols: dict = SYMBOLS) -> list:
     """``header``, then the parts of each grid point of a run (one line each; the first
     :data:`PRINTED_POINTS`) or of its one point (one line per part). ``grid``: the dimensions of the points
     (default: the ``grid`` attribute of a sweep)."""
@@ -357,7 +361,7 @@ def _per_point(ds, header, parts_of, grid=None) -> list:
             break
         parts = parts_of(ds.sel(dict(zip(grid, point))))
         if grid:
-            lines.append(f"  {_point(grid, point)}: " + "; ".join(parts))
+            lines.append(f"  {_point(grid, point, symbols)}: " + "; ".join(parts))
         else:
             lines += [f"  {part}" for part in parts]
     return lines
@@ -456,9 +460,8 @@ def scan_lines(ds) -> list:
     if "time" in ds.dims:
         t = ds.time.values
         header = f"heat into reservoir 1 at t = {t[-1]:g}, and its peak (largest |Q|) over {t[0]:g} ≤ t ≤ {t[-1]:g}:"
-    else:
-        header = "steady state (docs/coherent.md §3; all in results.nc):"
-    return _per_point(ds, header, parts, grid)
+        return _per_point(ds, header, parts, grid, ASSIGNMENT_SYMBOLS)
+    return _per_point(ds, "steady state (docs/coherent.md §3; all in results.nc):", parts, grid)
 
 
 def derivative_lines(ds) -> list:
@@ -693,7 +696,7 @@ def _assignment(plt, ds):
     t = ds.time.values
     unit = "heat (energy: the unit of Δ, Γ, ν2, g)"
     for k in range(n):
-        label = _point(grid, flat._point.values[k])
+        label = _point(grid, flat._point.values[k], ASSIGNMENT_SYMBOLS)
         row = ax[k] if per_point else ax[0]
         for a, name in zip(row, names):
             values = flat[name].isel(_point=k).values
@@ -714,7 +717,7 @@ def _assignment(plt, ds):
         ax[0][0].set_ylabel(unit)
         ax[0][0].legend(fontsize=7)
     fixed = ", ".join(
-        f"{_symbol(k)} = {ds.attrs[f'assignment_{k}']:g}"
+        f"{_symbol(k, ASSIGNMENT_SYMBOLS)} = {ds.attrs[f'assignment_{k}']:g}"
         for k in ("n1", "n2", "detuning", "effective_coupling", "nu2", "g", "beta1", "beta2")
         if f"assignment_{k}" in ds.attrs
     )
