@@ -376,21 +376,23 @@ def main(out=DEFAULT_OUT, only=None, quick: bool = False) -> int:
 VALIDITY = "partial_swap_validity"
 
 
-def run_script(name: str, argv=None) -> int:
+def run_script(name: str, argv=None, description: str | None = None) -> int:
     """Entry point of ``scripts/inhomogeneous/<name>.py``: ``[OUT_DIR] [--quick]``.
 
-    ``name`` is one of :data:`FIGURES` or ``"partial_swap_validity"`` (:func:`validity_study`).
+    ``name`` is one of :data:`FIGURES` or ``"partial_swap_validity"`` (:func:`validity_study`);
+    ``description``: the script's docstring, shown by ``--help`` (its ``Usage:`` line left to argparse).
     Returns the exit status: 1 with the install hint on stderr when matplotlib is missing.
     """
     import sys
 
     from .script_cli import script_arguments
 
-    what = (
-        validity_study.__doc__.split("\n\n")[0]
-        if name == VALIDITY
-        else f"Writes {name}.png and {name}.csv (long format: panel, series, x, y)."
-    )
+    what = f"Writes {name}.png and {name}.csv" + ("." if name == VALIDITY else " (long format: panel, series, x, y).")
+    if description:  # what the figure shows and its parameters, before what it writes
+        shown = [line for line in description.strip().splitlines() if not line.startswith("Usage:")]
+        what = "\n".join(shown).strip() + "\n\n" + what
+    elif name == VALIDITY:
+        what = " ".join(validity_study.__doc__.split("\n\n")[0].split()) + "\n\n" + what
     args = script_arguments(f"{name}: {what}", default_out=DEFAULT_OUT, argv=argv)
     out, quick = args.out, args.quick
     try:

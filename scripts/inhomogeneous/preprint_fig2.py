@@ -9,4 +9,4 @@ import sys
 from jaxthermo.apps.figures import run_script
 
 if __name__ == "__main__":
-    sys.exit(run_script("preprint_fig2"))
+    sys.exit(run_script("preprint_fig2", description=__doc__))

@@ -50,6 +50,20 @@ def test_cli_and_script_call_the_figures_module(tmp_path, monkeypatch):
     assert stop.value.code == 0 and (tmp_path / "script" / "fig4.csv").exists()
 
 
+@pytest.mark.parametrize("name", (*figures.FIGURES, "partial_swap_validity"))
+def test_script_help_says_what_the_figure_shows(name, monkeypatch, capsys):
+    """``fig3.py --help`` said only "fig3: Writes fig3.png and fig3.csv": the figure's subject and parameters (the
+    script's docstring) come first; argparse's usage line is not repeated."""
+    doc = (SCRIPTS / f"{name}.py").read_text().split('"""')[1]
+    monkeypatch.setattr(sys, "argv", [f"{name}.py", "--help"])
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(str(SCRIPTS / f"{name}.py"), run_name="__main__")
+    shown = capsys.readouterr().out
+    assert stop.value.code == 0
+    assert f"{name}: {doc.splitlines()[0]}" in shown and doc.splitlines()[2] in shown, shown
+    assert f"Writes {name}.png and {name}.csv" in shown and "Usage: python" not in shown
+
+
 def test_validity_study_collapses_on_the_condition_variable(tmp_path, monkeypatch):
     """The mean error depends on σ, g_int and d through x = σ g0 (d − 1)/(2 g_int) ([ATO-preprint] eq. (A6))."""
     save = figures.save_figure
