@@ -198,7 +198,8 @@ def _single_collision_figure(out, name, quantity, kind, p0s, title, quick, key):
                 arrowprops=dict(arrowstyle="->", lw=0.6),
             )
     ax_r.legend(fontsize=6, loc="upper left", title="lines: analytic; dots: exact Monte Carlo", title_fontsize=6)
-    fig.suptitle(f"{title}\n{_params_text(σ=SIGMA, kind=kind, MC=f'{n_mc} samples per p0')}", fontsize=9)
+    defined = ", a = e^(−βg0): τ_S = diag(1, a)/(1+a)" if any("a)" in _p0_label(p0) for p0 in p0s) else ""
+    fig.suptitle(f"{title}\n{_params_text(σ=SIGMA, kind=kind, MC=f'{n_mc} samples per p0')}{defined}", fontsize=9)
     fig.tight_layout()
     return _save(fig, rows, out, name)
 
@@ -238,7 +239,7 @@ def _second_laws_figure(out, name, title, quick, alphas=(1.0, 3.0), sigma_text="
         rows += _rows("second_laws", f"beta_dF_alpha={alpha:g}", deltas, f)
     star = np.log(0.75 / 0.25) / BETA_G0 - 1.0
     ax.axvline(star, color="0.6", lw=0.7, ls=":")
-    ax.text(star + 0.005, ax.get_ylim()[0] * 0.9, "τ(δ*) = ρ", fontsize=7, color="0.4")
+    ax.text(star + 0.005, ax.get_ylim()[0] * 0.9, f"δ* = {star:.3g}: τ(δ*) = ρ", fontsize=7, color="0.4")
     ax.axhline(0, color="0.8", lw=0.5)
     ax.set_xlabel("inhomogeneity δ")
     ax.set_ylabel("β × energy (dimensionless)")

@@ -50,6 +50,26 @@ def test_cli_and_script_call_the_figures_module(tmp_path, monkeypatch):
     assert stop.value.code == 0 and (tmp_path / "script" / "fig4.csv").exists()
 
 
+def test_the_notation_on_the_pages_is_defined_there(tmp_path, monkeypatch):
+    """fig1's p0 = 1/(1+a) and fig4's δ* were used on the page without saying what a and δ* are. Independent
+    check of the δ* printed: the reservoir's thermal ground population 1/(1 + e^{−βg0(1+δ*)}) equals ρ's 0.75."""
+    import re
+
+    import numpy as np
+
+    texts = {}
+
+    def record(fig, path, dpi):
+        texts[pathlib.Path(path).stem] = " ".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")))
+
+    monkeypatch.setattr(figures, "save_figure", record)
+    for name in ("fig1", "fig4"):
+        figures.make_figure(name, str(tmp_path), quick=True)
+    assert "a = e^(−βg0): τ_S = diag(1, a)/(1+a)" in texts["fig1"] and "1/(1+a) ≈ 0.731" in texts["fig1"]
+    star = float(re.search(r"δ\* = ([0-9.]+): τ\(δ\*\) = ρ", texts["fig4"]).group(1))
+    np.testing.assert_allclose(1 / (1 + np.exp(-figures.BETA_G0 * (1 + star))), 0.75, rtol=1e-3)
+
+
 @pytest.mark.parametrize("name", (*figures.FIGURES, "partial_swap_validity"))
 def test_script_help_says_what_the_figure_shows(name, monkeypatch, capsys):
     """``fig3.py --help`` said only "fig3: Writes fig3.png and fig3.csv": the figure's subject and parameters (the
