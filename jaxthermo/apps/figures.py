@@ -418,11 +418,13 @@ def validity_study(out=DEFAULT_OUT, quick: bool = False):
     fig, (ax_u, ax_c) = plt.subplots(1, 2, figsize=(11, 4.2))
     rows = []
     markers = {2: "o", 3: "s", 4: "^"}
-    colors = {2.0: "tab:blue", 5.0: "tab:orange", 20.0: "tab:green"}
+    # g_int = 0.5 g0 carries x past 1 at σ ≤ 0.5, where the error leaves the line (with g_int ≥ 2 g0 alone the data
+    # stopped at x ≈ 0.4 while the condition x ≪ 1 was marked at x = 1)
+    colors = {0.5: "tab:red", 2.0: "tab:blue", 5.0: "tab:orange", 20.0: "tab:green"}
     for d in (2, 3, 4):
         model = InhomogeneousReservoir(d, BETA_G0, 1.0, 0.7)
         error = jax.jit(jax.vmap(lambda g, s: mean_partial_swap_error(model, g, Gaussian(s)), in_axes=(None, 0)))
-        for g_int in (2.0, 5.0, 20.0):
+        for g_int in colors:
             batch = error(g_int, jnp.asarray(sigmas))
             errs = [type(batch)(*(v[i] for v in batch)) for i in range(len(sigmas))]
             x = sigmas * (d - 1) / (2 * g_int)
