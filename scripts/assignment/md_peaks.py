@@ -61,15 +61,31 @@ def analyse(delta, big_gamma, quick=False):
     )
 
 
+SPREAD = 0.04  # decades: cases with one Γ²/(2Δ) are drawn this far either side of it (else one hides the other)
+
+
+def spread(x):
+    """``x`` with the members of each group of equal values spread to ±``SPREAD`` decades around the value
+    (presentation only: the CSV keeps the exact Γ²/(2Δ))."""
+    xs = np.array(x, dtype=float)
+    done = np.zeros(len(xs), bool)
+    for i in range(len(xs)):
+        group = np.flatnonzero(np.isclose(x, x[i]) & ~done)
+        if len(group) > 1:
+            xs[group] = x[i] * 10.0 ** (SPREAD * (2 * np.arange(len(group)) - (len(group) - 1)))
+        done[group] = True
+    return xs
+
+
 # where a point's label may go, in points from the marker: upper left first (the closed-form line
 # rises to the right and the W^md squares lie below the circles), then the other sides
 LABEL_SPOTS = ((-6, 4, "right", "bottom"), (7, -3, "left", "top"), (-6, -3, "right", "top"), (7, 4, "left", "bottom"))
 
 
-def label_points(ax, rows):
-    """Label each circle of the right panel with its (Δ, Γ) on the first side where the text covers no
-    marker, no line and no other label (two points at one place get two sides). Fixed offsets put
-    'Δ=0.2, Γ=1.0' over the square of the next point."""
+def label_points(ax, rows, xs):
+    """Label each circle of the right panel (drawn at ``xs``) with its (Δ, Γ) on the first side where the
+    text covers no marker, no line and no other label. Fixed offsets put 'Δ=0.2, Γ=1.0' over the square of
+    the next point."""
     from matplotlib.path import Path
 
     fig = ax.figure
@@ -88,8 +104,8 @@ def label_points(ax, rows):
     ]
     radius = 5 * fig.dpi / 72  # a marker's half-size in pixels
     taken = []
-    for r in rows:
-        x, y = r["k_peak_height_closed_form"], r["k_peak_height_measured"]
+    for r, x in zip(rows, xs):
+        y = r["k_peak_height_measured"]
         for dx, dy, ha, va in LABEL_SPOTS:
             text = ax.annotate(
                 f"Δ={r['Delta']}, Γ={r['Gamma']}",
@@ -150,9 +166,20 @@ def main(out_dir=DEFAULT_OUT, quick=False):
     ax.grid(alpha=0.3)
     ax = axes[1]
     x = np.array(columns["k_peak_height_closed_form"])
-    ax.loglog(x, columns["k_peak_height_measured"], "o", label="peak of k_c(t) − ν1 (measured, refined grid)")
-    ax.loglog(x, np.abs(columns["md_work_peak"]), "s", mfc="none", label="max W^md over the first peak")
+    xs = spread(x)
+    circles, squares = np.array(columns["k_peak_height_measured"]), np.abs(columns["md_work_peak"])
+    ax.loglog(xs, circles, "o", label="peak of k_c(t) − ν1 (measured, refined grid)")
+    ax.loglog(xs, squares, "s", mfc="none", label="max W^md over the first peak")
+    for xi, top, bottom in zip(xs, circles, squares):  # one case: its circle and, below it, its square
+        ax.plot([xi, xi], [top, bottom], color="0.55", lw=0.8, zorder=1.5)
+    ax.plot([], [], color="0.55", lw=0.8, label="joins the square and the circle of one case (Δ, Γ)")
     ax.loglog([x.min() / 2, x.max() * 2], [x.min() / 2, x.max() * 2], "k:", label="closed form Γ²/(2Δ)")
+    shared = [i for i in range(len(x)) if np.sum(np.isclose(x, x[i])) > 1]
+    if shared:
+        cases = " and ".join(f"Δ={rows[i]['Delta']}, Γ={rows[i]['Gamma']}" for i in shared)
+        note = f"{cases} both have Γ²/(2Δ) = {x[shared[0]]:.3g};\n"
+        note += f"drawn at x × {10**-SPREAD:.2f} and x × {10**SPREAD:.2f} so that both show"
+        ax.text(0.98, 0.03, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
     ax.set_xlabel("Γ²/(2Δ) [energy]")
     ax.set_ylabel("peak height [energy]")
     ax.set_title("Peak heights versus the closed form", fontsize=10)
@@ -160,7 +187,7 @@ def main(out_dir=DEFAULT_OUT, quick=False):
     ax.grid(alpha=0.3, which="both")
     fig.suptitle("Minimal-dissipation peaks (" + param_text() + ")", fontsize=10)
     fig.tight_layout()
-    label_points(ax, rows)
+    label_points(ax, rows, xs)
     print(save(fig, out_dir, "md_peaks"))
     t_err = max(abs(r["peak_time_measured"] - r["peak_time_closed_form"]) for r in rows)
     h_err = max(abs(r["k_peak_height_measured"] / r["k_peak_height_closed_form"] - 1) for r in rows)

@@ -155,7 +155,7 @@ def _plot(out, phis, candidates, path, res):
     ax2.set_ylabel("coherent power βW_C/τ (units of Ω)", color="C0")
     ax3 = ax2.twinx()
     ax3.plot(steps, path[:, 3] / res["sigma_target"], color="C1", label="Σ/Σ*")
-    ax3.axhline(1.0, color="C1", ls=":")
+    ax3.axhline(1.0, color="C1", ls=":", label="target Σ = Σ* (constraint)")
     ax3.set_ylabel("entropy production Σ/Σ* (one collision)", color="C1")
     twin_legend(ax2, ax3, fontsize=8, loc="lower right")
     ax2.set_title(f"penalty μ = {MU:g}; λ = λ_max tanh(v), λ_max = {res['lambda_max']:.3f}", fontsize=10)

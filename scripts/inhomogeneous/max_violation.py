@@ -164,31 +164,62 @@ def main(out_dir=DEFAULT_OUT, quick=False):
     return results
 
 
+# panel limits: the full panel from where α = 1 enters the y range (δ ≈ 0.63) to where α = 3 leaves it (δ ≈ 1.69);
+# the zoom: the positive violations (maxima 2.3·10⁻⁴ … 2.7·10⁻³ g0) and α = 1 touching 0 at δ*
+FULL = dict(xlim=(0.6, 1.72), ylim=(-0.006, 0.0035))
+ZOOM = dict(xlim=(0.9, 1.52), ylim=(-0.0004, 0.003))
+
+
 def _plot(out, rows, results):
     plt = pyplot()
+    from matplotlib.patches import Rectangle
 
-    fig, ax = plt.subplots(figsize=(10.5, 4.6))
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(13.5, 4.8))
     colors = {"1": "0.5", "2": "C0", "3": "C1", "inf": "C2"}
     for name, c in colors.items():
         label = "∞" if name == "inf" else name
+        text = f"α = {label}: ΔF_α − W (library)"
+        if name == "1":
+            text += ";\nnever > 0, = 0 only at δ* (zoom)"
         xy = np.array([(x, y) for s, x, y in rows if s == f"library alpha={name}"])
-        ax.plot(xy[:, 0], xy[:, 1], color=c, label=f"α = {label}: ΔF_α − W (library)")
         cf = np.array([(x, y) for s, x, y in rows if s == f"closed form alpha={name}"])
-        ax.plot(cf[::5, 0], cf[::5, 1], "o", ms=3, mfc="none", color=c)
+        for a in (ax, zoom):
+            a.plot(xy[:, 0], xy[:, 1], color=c, label=text)
+            a.plot(cf[::5, 0], cf[::5, 1], "o", ms=3, mfc="none", color=c)
         if name in ("2", "3", "inf"):
             r = results[name]
-            ax.plot(r["delta_optax"], r["violation_optax"], "*", ms=13, color=c, mec="k")
-            ax.axvline(r["delta_upper"], color=c, ls=":", lw=1)
-    ax.axvline(results["2"]["delta_star"], color="k", ls="--", lw=1, label="δ* = β'/β − 1 (τ(δ*) = ρ)")
-    ax.axhline(0.0, color="k", lw=0.6)
-    ax.plot([], [], "o", ms=3, mfc="none", color="k", label="closed form (NumPy)")
-    ax.plot([], [], "*", ms=11, color="w", mec="k", label="optax optimum")
-    ax.plot([], [], ":", color="k", label="upper threshold δ₊(α) (closed form)")
-    ax.set_xlabel("inhomogeneity δ of the reservoir qudit (g = g0(1 + δ))")
+            for a in (ax, zoom):
+                a.plot(r["delta_optax"], r["violation_optax"], "*", ms=13, color=c, mec="k")
+                a.axvline(r["delta_upper"], color=c, ls=":", lw=1)
+            zoom.annotate(
+                f"{r['violation_optax'] * 1e3:.3g}·10⁻³ at δ = {r['delta_optax']:.4f}",
+                (r["delta_optax"], r["violation_optax"]),
+                xytext=(9, 5),
+                textcoords="offset points",
+                fontsize=7.5,
+                color=c,
+                bbox=dict(
+                    boxstyle="square,pad=0.1", fc="w", ec="none", alpha=0.8
+                ),  # white under the text: it crosses δ₊(∞)
+            )
+    for a in (ax, zoom):
+        a.axvline(results["2"]["delta_star"], color="k", ls="--", lw=1, label="δ* = β'/β − 1 (τ(δ*) = ρ)")
+        a.axhline(0.0, color="k", lw=0.6)
+        a.set_xlabel("inhomogeneity δ of the reservoir qudit (g = g0(1 + δ))")
+        a.grid(alpha=0.3)
+    ax.set(**FULL)
+    zoom.set(**ZOOM)
+    (x0, x1), (y0, y1) = ZOOM["xlim"], ZOOM["ylim"]
+    ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="0.4", ls="--", lw=0.8))
     ax.set_ylabel("violation ΔF_α − W  (units of g0)")
-    ax.set_ylim(-0.006, 0.004)
-    ax.set_title(f"One collision, qubits: θ = {THETA}, βg0 = {BETA * G0:g}, ρ = τ_S at β' = {BETA_RHO:g}", fontsize=10)
-    ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5))  # outside: no curve hidden
+    ax.set_title("ΔF_α − W; dashed box: the zoom on the right", fontsize=10)
+    zoom.set_ylabel("violation ΔF_α − W  (units of g0)")
+    zoom.set_title("zoom: the violations ΔF_α − W > 0 and their maxima", fontsize=10)
+    zoom.plot([], [], "o", ms=3, mfc="none", color="k", label="closed form (NumPy)")
+    zoom.plot([], [], "*", ms=11, color="w", mec="k", label="optax optimum")
+    zoom.plot([], [], ":", color="k", label="upper threshold δ₊(α) (closed form)")
+    zoom.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.02, 0.5))  # outside: no curve hidden
+    fig.suptitle(f"One collision, qubits: θ = {THETA}, βg0 = {BETA * G0:g}, ρ = τ_S at β' = {BETA_RHO:g}", fontsize=10)
     save_figure(fig, out / "max_violation.png")
 
 
