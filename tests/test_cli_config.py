@@ -218,6 +218,15 @@ def test_init_lists_every_key_with_its_default_unless_marked(kind, tmp_path):
         if table in SCHEMA and key in SCHEMA[table] and "example" not in comment:
             assert value == SCHEMA[table][key].default or (table, key) == ("study", "study"), (table, key)
     assert resolve(tomllib.loads(text))["study"]["study"] == kind  # the active part runs as it is
+    # a key an example axis replaces, and the seed of a deterministic scan, commented out saying why
+    unused = {
+        "ensemble": set(),
+        "sweep": {("model", "theta"), ("distribution", "sigma")},
+        "coherent_scan": {("study", "seed"), ("coherent", "lam")},
+        "assignment_scan": {("study", "seed"), ("assignment", "detuning")},
+    }[kind]
+    assert {(t, k) for t, k, _, comment in rows if "(not used: " in comment} == unused
+    assert not any(k in tomllib.loads(text).get(t, {}) for t, k in unused)
     if kind == "ensemble":
         path = tmp_path / "study.toml"
         assert cli.main(["init", str(path)]) == 0 and path.read_text() == text

@@ -334,7 +334,7 @@ def resolve(raw: dict) -> dict:
         if not isinstance(given, dict):
             raise ConfigError(f"[{table}] must be a table")
         if table in ("grid", "scan"):
-            allowed = GRID_PARAMETERS if table == "grid" else SCAN_PARAMETERS[study]
+            allowed = _allowed(table, study)
             out[table] = {name: _check_axis(table, study, name, values, allowed) for name, values in given.items()}
             if not out[table]:
                 raise ConfigError(
@@ -527,12 +527,19 @@ AXIS_NOTES = {
 }
 
 
-def _example_key(table, name, key: Key, values: dict, active: bool) -> str:
+def _allowed(axes_table, study) -> tuple:
+    """The parameters a [grid] or [scan] of ``study`` may vary."""
+    return GRID_PARAMETERS if axes_table == "grid" else SCAN_PARAMETERS.get(study, ())
+
+
+def _example_key(table, name, key: Key, values: dict, active: bool, unused: str = "") -> str:
     value = values[name]
     note = key.help + (f" ({' | '.join(key.choices)})" if key.choices else "")
     if value != key.default:
         note += f"; example, the default is {toml_value(key.default)}"
-    used = key.used_with is None or values[key.used_with[0]] in key.used_with[1]
+    if unused:
+        note += f" (not used: {unused})"
+    used = not unused and (key.used_with is None or values[key.used_with[0]] in key.used_with[1])
     text = f"{name} = {toml_value(value)}" if value is not None else f"{name} = (not set)"
     return f"{'' if active and used and value is not None else '# '}{text}  # {note}"
 
@@ -541,12 +548,18 @@ def example(study: str = "ensemble") -> str:
     """The commented example study of ``jaxthermo init``, generated from :data:`SCHEMA`: every key,
     those of ``study`` active with their defaults (or marked example values)."""
     lines = [f"# {line}" if line else "#" for line in EXAMPLE_INTRO.splitlines()]
+    axes = {
+        t: {n: v for n, v in EXAMPLE_AXES[t].items() if n in _allowed(t, study)}
+        for t in TABLES[study]
+        if t in EXAMPLE_AXES
+    }
+    unused = _unused({"study": {"study": study}, **axes})
     for table, schema in SCHEMA.items():
         active = table in TABLES[study]
         lines += ["", f"{'' if active else '# '}[{table}]"]
         if table in EXAMPLE_AXES:
             lines.append(f"# {AXIS_NOTES[table]}")
-            allowed = GRID_PARAMETERS if table == "grid" else SCAN_PARAMETERS.get(study, ())
+            allowed = _allowed(table, study)
             lines += [
                 f"{'' if active and n in allowed else '# '}{n} = {toml_value(v)}  # example"
                 for n, v in EXAMPLE_AXES[table].items()
@@ -555,7 +568,9 @@ def example(study: str = "ensemble") -> str:
         values = {name: EXAMPLE_VALUES.get((table, name), key.default) for name, key in schema.items()}
         if table == "study":
             values["study"] = study
-        lines += [_example_key(table, name, schema[name], values, active) for name in schema]
+        lines += [
+            _example_key(table, name, schema[name], values, active, unused.get((table, name), "")) for name in schema
+        ]
     return "\n".join(lines) + "\n"
 
 
