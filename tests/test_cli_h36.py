@@ -119,6 +119,27 @@ def test_a_fresh_run_leaves_the_checkpoint_of_a_running_one_alone(tmp_path, caps
     assert not checkpoint.exists()
 
 
+def test_resume_into_a_folder_in_use_is_refused_without_advice_to_restart(tmp_path, capsys):
+    """helper-105's trial: `--resume` in the folder of a run still going on was refused as in use "…; or run with
+    --restart instead of --resume to start afresh", which is refused in the same situation."""
+    from jaxthermo.ensemble._files import lock_for
+
+    out = tmp_path / "out"
+    _checkpoint_of(out, 2, 0)
+    checkpoint = out / "checkpoint.npz"
+    kept = checkpoint.read_bytes()
+    lock = lock_for(checkpoint)
+    lock.acquire(timeout=0)  # the running run holds it
+    try:
+        assert cli.main(_args(out, "--steps", "2", "--resume")) == 2
+    finally:
+        lock.release()
+    err = capsys.readouterr().err
+    assert "is in use by another run" in err and "wait for it" in err, err
+    assert "--restart" not in err, err
+    assert checkpoint.read_bytes() == kept
+
+
 def test_absurd_step_count_is_refused_in_the_options_typed(tmp_path, capsys):
     """--steps 1e300: refused before computing, naming the options and N in a readable form."""
     assert cli.main(_args(tmp_path / "out", "--steps", "1e300")) == 2

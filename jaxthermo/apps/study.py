@@ -503,9 +503,11 @@ def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, lo
     except (ValueError, FileInUseError) as err:  # FileFormatError is a ValueError
         if not any(path in str(err) for path in paths):
             raise _as_config_error(err, cfg["grid"] if sweep else ()) from err
-        # --resume with an edited study, or a damaged checkpoint: a traceback before
-        hint = f"run with {RESTART_INSTEAD} to start afresh (the checkpoint is then discarded)"
-        raise cfgmod.ConfigError(f"--resume: {err}; or {hint}" if resume else str(err)) from err
+        # --resume with an edited study, or a damaged checkpoint: a traceback before. A file in use by another run
+        # is refused under --restart as well: no advice to restart there
+        hint = f"; or run with {RESTART_INSTEAD} to start afresh (the checkpoint is then discarded)"
+        hint = "" if isinstance(err, FileInUseError) else hint
+        raise cfgmod.ConfigError(f"--resume: {err}{hint}" if resume else str(err)) from err
     if sweep:
         ds = _note_moving_rho0(_note_divergence_stride(sweep_dataset(res, model, _attrs(cfg))), cfg)
         base = dict(GRID_ATTRS, **{name: f"distribution_{name}" for name in ("sigma", "width", "delta")})
