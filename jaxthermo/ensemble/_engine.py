@@ -423,6 +423,7 @@ def run_grid(
     divergence_every=None,
     wrt=(),
     rho0_tangents=None,
+    verify_checkpoint=False,
 ):
     """Run the chunked, sharded ensemble for a list of models (a grid) at once.
 
@@ -433,6 +434,8 @@ def run_grid(
     point's thermal state: one batch all the same). ``wrt``: parameter names whose tangents are streamed
     too (:mod:`._sensitivity`); ``rho0_tangents`` (grid, P, d, d): ∂ρ0 of each grid point along them,
     where ρ0 moves with the parameters (:func:`~._sensitivity.initial_state`), else None (ρ0 held fixed).
+    ``verify_checkpoint=True``: only compare ``checkpoint`` with this run (``CheckpointMismatch`` naming what
+    differs) and return None, running nothing beyond the pilot that sets the histogram edges.
     """
     models = list(models)
     rho0 = check_grid_inputs(models, rho0, n_steps, n_configs)
@@ -576,6 +579,8 @@ def run_grid(
                         lambda: expected_stats(jax.eval_shape(run_chunk, stacked, initial, seed_key, i64, i64, *edges))
                     )
                 )
+            if verify_checkpoint:
+                return None
             # configurations start… run in chunks numbered from the chunks they count as (rounded up)
             done = -(-start // chunk_size)
             n_left = -(-(n_configs - start) // chunk_size)

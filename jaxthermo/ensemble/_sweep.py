@@ -250,16 +250,27 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
     checkpoints = sweep_checkpoints(kwargs.pop("checkpoint", None), list(by_steps))
     for path in checkpoints.values() if jax.process_index() == 0 else ():  # the writer's (as run_grid)
         check_writable(path, "checkpoint")
+    batches = {steps: _batch(members) for steps, members in by_steps.items()}
+    # every N's checkpoint is compared with its run before any N runs: a file of other settings for a later N
+    # was refused only once the earlier N's had run (and left files of the new settings beside it)
+    for steps in list(batches)[1:]:
+        path = checkpoints.get(steps)
+        if path is not None and (jax.process_count() > 1 or os.path.exists(path)):
+            models, states, moving = batches[steps]
+            run_grid(
+                models,
+                states,
+                steps,
+                n_configs,
+                seed,
+                wrt=wrt,
+                checkpoint=path,
+                rho0_tangents=moving,
+                verify_checkpoint=True,
+                **kwargs,
+            )
     for steps, members in by_steps.items():
-        models = [m for _, m, _, _ in members]
-        states = [s for _, _, s, _ in members]  # one ρ0, or one per point where they differ
-        states = states[0] if all(np.array_equal(s, states[0]) for s in states) else np.stack(states)
-        moving = [t for _, _, _, t in members]
-        if all(t is None for t in moving):
-            moving = None
-        else:  # ∂ρ0 of every point of the batch (zeros where its ρ0 does not move)
-            shape = next(t for t in moving if t is not None).shape
-            moving = np.stack([np.zeros(shape, complex) if t is None else t for t in moving])
+        models, states, moving = batches[steps]
         stats, info = run_grid(
             models,
             states,
@@ -283,6 +294,19 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
                 sens, delta = sensitivities_from_stats(m, stats_g, info_g, results[k], wrt)
                 results[k] = dataclasses.replace(results[k], sensitivity=sens, delta_sensitivity=delta)
     return SweepResult(axes, tuple(results))
+
+
+def _batch(members):
+    """The models, ρ0 (one, or one per point where they differ) and ∂ρ0 (None where no point's ρ0 moves) of the
+    grid points of one N, as :func:`run_grid` takes them."""
+    models = [m for _, m, _, _ in members]
+    states = [s for _, _, s, _ in members]
+    states = states[0] if all(np.array_equal(s, states[0]) for s in states) else np.stack(states)
+    moving = [t for _, _, _, t in members]
+    if all(t is None for t in moving):
+        return models, states, None
+    shape = next(t for t in moving if t is not None).shape  # zeros where a point's ρ0 does not move
+    return models, states, np.stack([np.zeros(shape, complex) if t is None else t for t in moving])
 
 
 def save_sweep(path, result: SweepResult) -> str:

@@ -80,6 +80,28 @@ def test_a_killed_sweep_resumes_every_finished_chunk(tmp_path):
         jt.sweep(_model(), RHO0, 6, grid={"theta": [0.2, 0.6], "n_steps": [6, 9]}, checkpoint=path, **SWEEP)
 
 
+def test_a_later_n_whose_checkpoint_holds_other_settings_is_refused_before_any_n_runs(tmp_path):
+    """helper-105's trial: N = 3 added to a grid of N = 6, 9 together with another σ. Every N of the first
+    sweep left its file; the second ran all of N = 3 (and wrote its file, of the new σ) before finding that
+    sweep.n_steps9.npz holds σ = 0.1, and the first study then could not resume. Now the file of every N is
+    compared with its run first: refused naming σ, no chunk run, no file written."""
+    path = tmp_path / "sweep.npz"
+    first = {"n_steps": [6, 9]}
+    jt.sweep(_model(), RHO0, 6, grid=first, checkpoint=path, **SWEEP)
+    before = sorted(os.listdir(tmp_path))
+    assert "sweep.n_steps9.npz" in before
+    ran = []
+    other = _model().replace(distribution=jt.Gaussian(0.3))
+    with pytest.raises(CheckpointMismatch, match=r"sweep\.n_steps9\.npz.*sigma: \[0\.3\] here, \[0\.1\]"):
+        jt.sweep(
+            other, RHO0, 6, grid={"n_steps": [3, 9]}, checkpoint=path, callback=lambda c, n: ran.append(c), **SWEEP
+        )
+    assert ran == [] and sorted(os.listdir(tmp_path)) == before
+    # the first study resumes: every chunk of both N finished, nothing recomputed
+    again = jt.sweep(_model(), RHO0, 6, grid=first, checkpoint=path, callback=lambda c, n: ran.append(c), **SWEEP)
+    assert ran == [] and [r.info["chunks_resumed"] for r in again.results] == [4, 4]
+
+
 def test_a_sweep_checkpoint_in_a_missing_directory_is_refused_before_anything_runs(tmp_path):
     ran = []
     bad = tmp_path / "no" / "sweep.npz"
