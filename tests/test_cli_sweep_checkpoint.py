@@ -96,6 +96,9 @@ def test_a_stopped_sweep_keeps_every_n_its_chunks_and_resumes_to_the_uninterrupt
     assert "finished chunks" in err and "--resume" in err and "--restart" in err and first.exists()
 
     assert _run(config, "--resume") == 0
+    said = capsys.readouterr().out  # with --no-progress nothing said it had resumed
+    assert f"--resume: continuing {first}: {N_CONFIGS} of {N_CONFIGS} configurations finished" in said
+    assert f"--resume: continuing {second}: {2 * CHUNK} of {N_CONFIGS} configurations finished" in said
     assert not first.exists() and not second.exists()  # finished: the checkpoints have served
     whole_config, whole = _study(tmp_path, "whole")
     assert _run(whole_config) == 0
@@ -123,6 +126,22 @@ def test_a_stop_after_the_last_chunk_writes_the_results_first(tmp_path, monkeypa
     err = capsys.readouterr().err
     assert f"every configuration was finished and the results are written in {out}" in err
     assert (out / "results.nc").exists() and not (out / "checkpoint.npz").exists()
+
+
+def test_resume_names_the_checkpoint_of_an_n_the_grid_no_longer_holds(tmp_path, monkeypatch, capsys):
+    """[grid] n_steps [4, 6] → [4, 8] with --resume: N = 4 continued, N = 8 run afresh, and the file of N = 6 was
+    left behind without a word; now said, and left as it is."""
+    config, out = _study(tmp_path, "changed")
+    with monkeypatch.context() as m:
+        _stop_at(m, lambda k, done: k == 6)
+        assert _run(config) == 130
+    capsys.readouterr()
+    changed, _ = _study(tmp_path, "changed", n_steps="[4, 8]")
+    assert _run(changed, "--resume") == 0
+    said = capsys.readouterr().out
+    six = out / "checkpoint.n_steps6.npz"
+    assert f"--resume: {six} is not read by this study (no such N in [grid] n_steps); left as it is" in said
+    assert six.exists() and _configs_done(six) == 2 * CHUNK
 
 
 def test_restart_discards_every_n_and_resume_without_checkpoints_starts_afresh(tmp_path, monkeypatch, capsys):

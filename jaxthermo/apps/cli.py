@@ -249,7 +249,7 @@ def _as_options(message: str) -> str:
 
 def _run_config(raw: dict, args, command: str) -> int:
     from .config import ConfigError, resolve
-    from .study import checkpoint_paths, run_study
+    from .study import checkpoint_paths, resume_lines, run_study
 
     cfg = None
     try:
@@ -258,9 +258,8 @@ def _run_config(raw: dict, args, command: str) -> int:
             _distributed.check_study(cfg)
         _prepare(not args.no_plot)
         writer = _distributed.is_writer()  # only process 0 of a distributed run checks and writes files
-        paths = checkpoint_paths(cfg, cfg["study"]["out"])
-        if args.resume and writer and paths and not any(os.path.exists(p) for p in paths):
-            print(f"jaxthermo {command}: --resume: no {' or '.join(paths)} to continue; starting from the beginning")
+        for line in resume_lines(cfg, cfg["study"]["out"]) if args.resume and writer else ():
+            print(f"jaxthermo {command}: {line}")
         progress = not args.no_progress and writer
         run_study(cfg, progress=progress, resume=args.resume, restart=args.restart, plot=not args.no_plot)
     except ConfigError as err:

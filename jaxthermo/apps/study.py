@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import glob
 import hashlib
 import io
 import itertools
@@ -459,6 +460,28 @@ def checkpoint_paths(cfg, out) -> list[str]:
     path = os.path.join(out, "checkpoint.npz")
     n_steps = cfg.get("grid", {}).get("n_steps", [cfg["run"]["n_steps"]]) if study == "sweep" else [0]
     return list(sweep_checkpoint_paths(path, [int(n) for n in n_steps]).values())
+
+
+def resume_lines(cfg, out) -> list[str]:
+    """What ``--resume`` continues, said before the run (with ``--no-progress`` nothing said it had resumed):
+    each checkpoint of the study in ``out`` and its finished configurations, or that there is none; and the
+    checkpoints of other N's in ``out`` that this sweep does not read (its [grid] n_steps changed), left as they
+    are."""
+    paths = checkpoint_paths(cfg, out)
+    if not paths:
+        return []
+    found = [p for p in paths if os.path.exists(p)]
+    if not found:
+        return [f"--resume: no {' or '.join(paths)} to continue; starting from the beginning"]
+    n = int(cfg["run"]["n_configs"])
+    lines = []
+    for path in found:
+        _, configs = _finished_work(path)
+        held = "" if configs is None else f": {min(configs, n)} of {n} configurations finished"
+        lines.append(f"--resume: continuing {path}{held}")
+    others = sorted(set(glob.glob(os.path.join(glob.escape(out), "checkpoint*.npz"))) - set(paths))
+    lines += [f"--resume: {p} is not read by this study (no such N in [grid] n_steps); left as it is" for p in others]
+    return lines
 
 
 def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, log=print):
