@@ -71,6 +71,37 @@ def test_resume_with_another_constant_angle_shows_numbers(tmp_path, capsys):
     assert "--theta: 0.3 here, 0.1 in the checkpoint" in err, err
 
 
+@pytest.mark.parametrize(
+    "table, expected",
+    [
+        ("[distribution]\nsigma = 0.07\n", "[distribution] sigma: 0.07 here, 0.05 in the checkpoint"),
+        (
+            '[initial_state]\nname = "populations"\npopulations = [0.7, 0.3]\n',
+            "[initial_state]: populations [0.7, 0.3] here, populations [0.731059, 0.268941] in the checkpoint",
+        ),
+        (
+            '[initial_state]\nname = "populations"\npopulations = [0.7, 0.3]\nphases = [0.0, 1.0]\n',
+            "settings ([initial_state]: populations [0.7, 0.3] with coherences here, populations [0.731059, 0.268941] in",
+        ),
+        ("[run]\nwork_bins = 32\n", "32 bins here, 64 bins in the checkpoint"),
+    ],
+    ids=["sigma", "populations", "coherent", "work_bins"],
+)
+def test_resume_with_another_setting_names_it_in_the_study_file_terms(table, expected, tmp_path, capsys):
+    """helper-105's trial: σ shown as the engine's stacked list (`[0.06] here, [0.05]`), ρ0 as its raw complex matrix,
+    work_bins as the edges' shape and digest (`float64[1, 33] sha256 d2a8… here`)."""
+    out = tmp_path / "out"
+    _checkpoint_of(out, 2, 0)  # the defaults: σ = 0.05, ρ0 = τ_S at β g0 = 1 (0.731059 = 1/(1 + e⁻¹)), 64 bins
+    path = tmp_path / "other.toml"
+    run = "[run]\nn_steps = 2\nn_configs = 4\n"
+    text = table.replace("[run]\n", run) if table.startswith("[run]") else table + run
+    path.write_text(f'[study]\nout = "{out}"\n' + text)
+    assert cli.main(["run", str(path), "--no-plot", "--no-progress", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err, err
+    assert "sha256" not in err and "+0j" not in err
+
+
 def _run_toml(tmp_path, text, capsys):
     path = tmp_path / "study.toml"
     path.write_text(f'[study]\nout = "{tmp_path / "out"}"\n' + text)

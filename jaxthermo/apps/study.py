@@ -24,6 +24,7 @@ import io
 import itertools
 import os
 import pathlib
+import re
 import shlex
 import time
 import warnings
@@ -336,15 +337,28 @@ TOML_NAMES = {
 
 def _as_toml(item, text) -> str:
     """A checkpoint's record as the study file writes it: ``wrt`` (Python's ``('theta',)``) as ``["theta"]``,
-    a coupling or law (its class, ``ExactUnitary``) as its value in the file (``"exact"``), a constant θ (the
-    engine's one-angle schedule ``[0.3]``) as the number."""
+    a coupling or law (its class, ``ExactUnitary``) as its value in the file (``"exact"``), a model parameter
+    the same at every grid point (the engine stacks them: σ ``[0.05, 0.05]``) as the number, ρ0 (its matrix)
+    by its populations, histogram edges (a shape and a digest) by their number of bins."""
     if text in TOML_NAMES.get(item, {}):
         return cfgmod.toml_value(TOML_NAMES[item][text])
-    if item == "model.theta":
+    if item.startswith("model."):
         with contextlib.suppress(ValueError, SyntaxError, TypeError):
-            angles = ast.literal_eval(text)
-            if isinstance(angles, list) and len(angles) == 1 and isinstance(angles[0], (int, float)):
-                return cfgmod.toml_value(float(angles[0]))
+            values = ast.literal_eval(text)
+            if isinstance(values, list) and values and all(isinstance(v, (int, float)) for v in values):
+                if len(set(values)) == 1:
+                    return cfgmod.toml_value(float(values[0]))
+    if item == "rho0":
+        with contextlib.suppress(ValueError, SyntaxError, TypeError):
+            rho = np.asarray(ast.literal_eval(text), complex)
+            populations = np.real(np.diagonal(rho, axis1=-2, axis2=-1))
+            coherent = np.any(rho != np.vectorize(np.diag, signature="(n)->(n,n)")(populations))
+            rounded = [float(f"{p:.6g}") for p in populations.ravel()]
+            shown = np.reshape(rounded, populations.shape).tolist()
+            return f"populations {cfgmod.toml_value(shown)}{' with coherences' if coherent else ''}"
+    edges = re.fullmatch(r"\w+\[(?:\d+, )*(\d+)\] sha256 \w+…", text)
+    if item in ("work_edges", "collision_work_edges") and edges:
+        return f"{int(edges.group(1)) - 1} bins"
     if item == "wrt":
         with contextlib.suppress(ValueError, SyntaxError):
             names = ast.literal_eval(text)
@@ -353,12 +367,20 @@ def _as_toml(item, text) -> str:
     return text
 
 
+def _in_file_terms(item, here, there) -> tuple[str, str]:
+    """Both records in the study file's terms (:func:`_as_toml`), or as recorded where those terms would show no
+    difference (the same number of bins over other ranges, populations equal to 6 digits)."""
+    shown = _as_toml(item, here), _as_toml(item, there)
+    return (here, there) if shown[0] == shown[1] else shown
+
+
 def checkpoint_mismatch_message(err: CheckpointMismatch, resume: bool) -> str:
     """A checkpoint of a different run, said in the study file's terms (its keys, not Python's)."""
     if err.differences:
         what = "; ".join(
-            f"{CHECKPOINT_KEYS.get(item, item)}: {_as_toml(item, here)} here, {_as_toml(item, there)} in the checkpoint"
-            for item, (here, there) in err.differences.items()
+            f"{CHECKPOINT_KEYS.get(item, item)}: {here} here, {there} in the checkpoint"
+            for item, (here, there) in ((i, _in_file_terms(i, *pair)) for i, pair in err.differences.items())
+            if not (item == "coherent" and "rho0" in err.differences)  # the route follows from ρ0's coherences
         )
     else:
         what = (
