@@ -648,7 +648,8 @@ def run_grid(
         collision_work_edges=collision_edges,
         rho0=np.asarray(rho0),
         elapsed_s=time.perf_counter() - start_time,
-        chunks_resumed=done,
+        chunks_resumed=done,  # in this run's chunk size
+        configs_resumed=int(start),  # the configurations the checkpoint held, whatever its chunk size
         divergence_every=divergence_every,
     )
     if rho0_tangents is not None:

@@ -100,6 +100,10 @@ def test_a_later_n_whose_checkpoint_holds_other_settings_is_refused_before_any_n
     # the first study resumes: every chunk of both N finished, nothing recomputed
     again = jt.sweep(_model(), RHO0, 6, grid=first, checkpoint=path, callback=lambda c, n: ran.append(c), **SWEEP)
     assert ran == [] and [r.info["chunks_resumed"] for r in again.results] == [4, 4]
+    # resumed with another chunk size: chunks_resumed counts this run's chunks, configs_resumed what the file held
+    other_chunks = dict(SWEEP, chunk_size=128)
+    again = jt.sweep(_model(), RHO0, 6, grid=first, checkpoint=path, **other_chunks)
+    assert [(r.info["chunks_resumed"], r.info["configs_resumed"]) for r in again.results] == [(2, 200), (2, 200)]
 
 
 def test_a_sweep_checkpoint_in_a_missing_directory_is_refused_before_anything_runs(tmp_path):
