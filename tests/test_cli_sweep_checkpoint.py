@@ -94,6 +94,8 @@ def test_a_stopped_sweep_keeps_every_n_its_chunks_and_resumes_to_the_uninterrupt
     assert _run(config) == 2  # a plain rerun refuses the finished chunks, naming --resume and --restart
     err = capsys.readouterr().err
     assert "finished chunks" in err and "--resume" in err and "--restart" in err and first.exists()
+    # every N's file named, with what it holds (the refusal named the first alone)
+    assert f"{first} (4 chunks, {N_CONFIGS} configurations), {second} (2 chunks, {2 * CHUNK} configurations)" in err
 
     assert _run(config, "--resume") == 0
     said = capsys.readouterr().out  # with --no-progress nothing said it had resumed

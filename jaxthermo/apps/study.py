@@ -523,6 +523,8 @@ def run_model_a(cfg, *, progress=True, resume=False, restart=False, out=None, lo
     run, seed = cfg["run"], int(cfg["study"]["seed"])
     paths = checkpoint_paths(cfg, out)  # process 0's (the engine reads and writes them there)
     checkpoint = os.path.join(out, "checkpoint.npz") if paths else None  # a sweep's: one per N beside it
+    if not (resume or restart) and is_writer():
+        _refuse_several_finished(paths)
     for path in paths if not resume and is_writer() else ():
         if os.path.exists(path):
             discard_checkpoint(path, log, restart=restart)
@@ -634,6 +636,23 @@ def remove_checkpoint(path, check=None) -> str | None:
     finally:
         lock.release()
     return held
+
+
+def _refuse_several_finished(paths) -> None:
+    """A ConfigError naming every checkpoint of a sweep's N's that holds finished chunks, where more than one
+    does (:func:`discard_checkpoint` refuses the first it meets, and the refusal named that file alone)."""
+    held = [(path, *_finished_work(path)) for path in paths if os.path.exists(path)]
+    finished = [(path, chunks, configs) for path, chunks, configs in held if chunks]
+    if len(finished) > 1:
+        folder = os.path.dirname(finished[0][0]) or "."
+        files = ", ".join(
+            f"{path} ({chunks} chunks{'' if configs is None else f', {configs} configurations'})"
+            for path, chunks, configs in finished
+        )
+        raise cfgmod.ConfigError(
+            f"[study] out: {folder} holds finished chunks of an earlier run in {files}; "
+            "run with --resume to continue them, or with --restart to discard them and start again"
+        )
 
 
 def discard_checkpoint(path, log=print, restart=False) -> None:
