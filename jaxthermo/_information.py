@@ -28,7 +28,9 @@ from ._validation import (
     check_broadcast,
     check_density_matrix,
     check_finite_temperature,
+    check_flag,
     check_log_populations,
+    check_numeric,
     check_orders,
     check_populations,
     is_concrete,
@@ -245,6 +247,7 @@ def free_energy(p, beta, g, alpha) -> jnp.ndarray:
     temperature, F_α infinite): ``ValueError``; near it F_α carries an absolute error ~ε max(D_α, log Z_S)/β.
     """
     check_populations(p, "p")
+    _check_real_parameters(beta=beta, g=g)
     check_finite_temperature(beta)
     p = jnp.asarray(p)
     rdt = float_dtype_of(p)
@@ -1052,6 +1055,7 @@ def quantum_free_energy(rho, beta, g, alpha) -> jnp.ndarray:
 
     In the precision of ρ (a complex64 ρ with a Python-float β gave float64). β = 0: ``ValueError``."""
     rho = _state(rho, "rho")
+    _check_real_parameters(beta=beta, g=g)
     check_finite_temperature(beta)
     rdt = jnp.real(rho).dtype
     beta, g = jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt)
@@ -1069,6 +1073,8 @@ def divergences_to_thermal(rho, beta, g, alphas, quantum: bool = False) -> jnp.n
     :func:`quantum_renyi_divergence` on the full state (α must then be concrete). Each α is
     evaluated on its own, so one α cannot affect another's value or gradient; no α gives (..., 0).
     """
+    check_flag(quantum, "quantum")
+    _check_real_parameters(beta=beta, g=g)
     check_density_matrix(rho, "rho")
     rho = as_state(rho) if quantum else jnp.asarray(rho)
     d = rho.shape[-1]
@@ -1133,7 +1139,15 @@ def trace_distance(rho, sigma) -> jnp.ndarray:
     return 0.5 * jnp.sum(jnp.abs(_eigvals(rho - sigma.astype(rho.dtype))), axis=-1)
 
 
+def _check_real_parameters(**values) -> None:
+    """``TypeError`` naming the parameter for a β or g that is not a real number or array: a complex one lost its
+    imaginary part, ``True`` was taken as 1."""
+    for name, value in values.items():
+        check_numeric(value, name)
+
+
 def _static_alpha(alpha, name):
+    check_numeric(alpha, name)  # "2" and True were taken as orders 2 and 1, a complex order as its real part
     try:
         value = float(alpha)
     except (TypeError, jax.errors.ConcretizationTypeError) as err:

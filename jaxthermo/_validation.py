@@ -256,6 +256,20 @@ def check_choice(value, name: str, choices) -> None:
         raise ValueError(f"{name}={value!r}: must be one of {sorted(choices)}")
 
 
+def eager_constants(fn):
+    """``fn`` with its JAX operations on concrete values evaluated at once, also while ``jax.jit`` traces
+    (``jax.ensure_compile_time_eval``): a model built inside a jitted function from Python numbers or NumPy
+    arrays has concrete fields and is checked as outside (they were tracers, so a λ making ρ_A negative or a
+    NaN β passed unchecked, and a valid NumPy model failed converting a tracer); traced arguments stay traced."""
+
+    @functools.wraps(fn)
+    def eager(*args, **kwargs):
+        with jax.ensure_compile_time_eval():
+            return fn(*args, **kwargs)
+
+    return eager
+
+
 def is_numeric(x) -> bool:
     """True if ``x`` is a numeric (real or complex) array (False for placeholders JAX puts in pytrees).
 
@@ -284,6 +298,13 @@ def check_key(key, name: str = "key"):
         return key
     shown = f"{type(key).__name__} {key!r}" if isinstance(key, (int, float, str, np.integer)) else type(key).__name__
     raise TypeError(f"{name} must be a JAX PRNG key, e.g. jax.random.key(0); got {shown}")
+
+
+def check_flag(value, name: str, none_ok: bool = False) -> None:
+    """``TypeError`` naming ``name`` unless ``value`` is True or False (or None with ``none_ok``): a string such
+    as ``"no"`` was truthy and chose the other branch without a word."""
+    if not (isinstance(value, (bool, np.bool_)) or (none_ok and value is None)):
+        raise TypeError(f"{name}={value!r}: must be True or False" + (" (or None)" if none_ok else ""))
 
 
 def check_positive_int(n, name: str) -> int:

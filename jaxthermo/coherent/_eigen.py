@@ -19,7 +19,7 @@ import numpy as np
 from .._dtypes import complex_dtype_for
 from .._qudit import dagger, expectation, gibbs_state, tensor
 from .._qutip import as_array, qobj_inputs
-from .._validation import check_density_matrix, check_finite, check_hermitian, should_validate
+from .._validation import check_density_matrix, check_finite, check_hermitian, eager_constants, should_validate
 from ._model import CoherentCollisionModel, one_leaf
 
 
@@ -183,6 +183,7 @@ class EigenoperatorCoupling:
 
 
 @qobj_inputs("H_S", "H_A", "chi")
+@eager_constants
 def eigenoperator_model(coupling: EigenoperatorCoupling, H_S, H_A, beta, chi, lam, tau) -> CoherentCollisionModel:
     """A :class:`CoherentCollisionModel` with ``V`` built from eigenoperators ([WCCM] eq. (9)).
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_inexact_dtype, is_concrete
+from .._validation import check_inexact_dtype, eager_constants, is_concrete
 from ._eigen import EigenoperatorCoupling
 from ._model import CoherentCollisionModel
 
 
+@eager_constants
 def qubit_coupling(omega=1.0, g=1.0, dtype=jnp.float64) -> EigenoperatorCoupling:
     """The [WCCM] qubit coupling ``V = g(σ₊σ₋ + σ₋σ₊)``: L = A = σ₋ = |0⟩⟨1|, ω = Ω.
 
@@ -31,6 +32,7 @@ def qubit_coupling(omega=1.0, g=1.0, dtype=jnp.float64) -> EigenoperatorCoupling
     )
 
 
+@eager_constants
 def qubit_example(omega=1.0, g=1.0, beta=1.0, lam=0.1, tau=0.01, dtype=None) -> CoherentCollisionModel:
     """The [WCCM] qubit example: resonant qubits, ``V = g(σ₊σ₋ + σ₋σ₊)``, χ = σ_x (docs/coherent.md).
 

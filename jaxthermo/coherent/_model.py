@@ -29,6 +29,7 @@ from .._validation import (
     check_numeric,
     check_positive_int,
     check_real_scalar,
+    eager_constants,
     error_if,
     is_concrete,
     register_checked_dataclass,
@@ -81,6 +82,7 @@ class CoherentCollisionModel:
     lam: Any
     tau: Any
 
+    @eager_constants  # built inside jax.jit from concrete values: checked as outside
     def __post_init__(self):
         # QuTiP Qobj fields → arrays, tensor factors checked: V on (d_S, d_A), χ on d_A
         for name in ("H_S", "H_A"):

@@ -30,6 +30,7 @@ from .._runtime import lapack_splits_batches
 from .._validation import (
     check_density_matrix,
     check_finite_temperature,
+    check_flag,
     check_numeric,
     check_orders,
     check_positive_int,
@@ -96,9 +97,8 @@ def check_run_options(checkpoint, progress, callback, coherent) -> None:
     ``callback`` that is not callable (it failed only after the first chunk had been computed)."""
     if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
         raise TypeError(f"checkpoint={checkpoint!r}: must be a path (str or os.PathLike) or None")
-    for name, value, none_ok in (("progress", progress, False), ("coherent", coherent, True)):
-        if not (isinstance(value, (bool, np.bool_)) or (none_ok and value is None)):
-            raise TypeError(f"{name}={value!r}: must be True or False" + (" (or None)" if none_ok else ""))
+    check_flag(progress, "progress")
+    check_flag(coherent, "coherent", none_ok=True)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback={callback!r}: must be callable as callback(chunk_index, n_configs_done) or None")
 

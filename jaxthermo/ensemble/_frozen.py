@@ -25,7 +25,15 @@ from .._deprecation import warn_deprecated
 from .._dtypes import as_state, real_dtype, real_dtype_for
 from .._information import divergences_to_thermal
 from .._qudit import has_coherences
-from .._validation import check_callable, check_density_matrix, check_key, check_orders, check_positive_int, is_concrete
+from .._validation import (
+    check_callable,
+    check_density_matrix,
+    check_flag,
+    check_key,
+    check_orders,
+    check_positive_int,
+    is_concrete,
+)
 from ..inhomogeneous import (
     InhomogeneousReservoir,
     Trajectory,
@@ -202,6 +210,7 @@ def frozen_vs_averaged_divergence(
     ``quantum``: the quantum divergences (docs/information.md), by default for a ρ0 with coherences,
     as :func:`jaxthermo.ensemble` does.
     """
+    check_flag(quantum, "quantum", none_ok=True)
     if quantum is None:
         quantum = _has_coherences(rho0)
     # host floats: the quantum divergences select their branch per α while the chunks are traced

@@ -39,6 +39,7 @@ from .._validation import (
     check_density_matrix,
     check_finite,
     check_finite_temperature,
+    check_flag,
     check_orders,
     check_positive_int,
     is_concrete,
@@ -402,6 +403,7 @@ def ensemble_mean(
         raise ValueError('alpha: observable="free_energy" needs the Rényi order, e.g. alpha=1.0')
     if observable == "free_energy":
         check_finite_temperature(model.beta, "model.beta")
+    check_flag(quantum, "quantum", none_ok=True)
     for name, value in (("alpha", alpha), ("quantum", quantum)):
         takes = ("free_energy",) if name == "alpha" else _QUANTUM  # was ignored: the mean of W_N for alpha=2
         if value is not None and observable not in takes:

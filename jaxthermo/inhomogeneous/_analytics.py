@@ -448,6 +448,8 @@ def small_delta_mean_energy_change(model: InhomogeneousReservoir, rho, variance)
 
 def _small_delta_energy(model, rho, variance, heat):
     check_nonnegative(variance, "variance")
+    if np.ndim(variance) != 0:  # broadcast against the levels j: the mean over two laws, or a shape error
+        raise ValueError(f"variance: one σ² (a scalar); got shape {np.shape(variance)} (map over laws with jax.vmap)")
     _validate(model, rho, 0.0)  # a trace-2 or boolean ρ was taken as given
     rho = as_state(rho)
     model = cast_floats(model, real_dtype_for(rho.dtype))  # the state's precision sets the result's

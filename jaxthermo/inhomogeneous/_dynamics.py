@@ -31,6 +31,7 @@ from .._qutip import as_array, qobj_inputs
 from .._validation import (
     check_density_matrix,
     check_finite,
+    check_flag,
     check_numeric,
     check_populations,
     check_real_scalar,
@@ -187,6 +188,8 @@ def partial_swap_update(rho, q, theta):
     check_density_matrix(rho, "rho", dim=int(np.shape(q)[-1]) if np.ndim(q) == 1 else None)
     check_numeric(theta, "theta")
     check_finite(theta, "theta")
+    if np.ndim(theta) != 0:  # applied per level: a state of trace 0.912
+        raise ValueError(f"theta: one angle (a scalar); got shape {np.shape(theta)} (map over angles with jax.vmap)")
     return _partial_swap(as_state(rho), q, theta, source=True)  # an integer ρ failed in lax.complex
 
 
@@ -311,6 +314,7 @@ def trajectory(model: InhomogeneousReservoir, rho0, deltas, store_states: bool =
       :class:`Trajectory` with ``.states`` (N+1, d, d) (or None), ``.work``, ``.heat``,
       ``.energy_change`` (N,).
     """
+    check_flag(store_states, "store_states")
     _validate(model, rho0, deltas, "rho0", "deltas")
     rho0 = as_state(rho0)
     rdt = real_dtype_for(rho0.dtype)

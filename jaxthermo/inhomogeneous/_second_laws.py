@@ -33,7 +33,7 @@ from .._information import (
     x_minus_log1p,
 )
 from .._qudit import populations
-from .._validation import check_density_matrix, check_finite_temperature, check_orders, is_concrete
+from .._validation import check_density_matrix, check_finite_temperature, check_flag, check_orders, is_concrete
 from ._dynamics import _check_one_delta, _collide, _collide_generic, _prepare, _require_scalar_theta, _validate
 from ._model import InhomogeneousReservoir, has_closed_form, model_a, reservoir_parameters, reservoir_populations
 
@@ -53,7 +53,7 @@ def free_energies(model: InhomogeneousReservoir, rho, alphas, quantum: bool = Fa
     Returns:
       (..., k) free energies.
     """
-    _check_states_and_orders(model, rho, alphas)
+    _check_states_and_orders(model, rho, alphas, quantum)
     rho = as_state(rho)
     rdt = real_dtype_for(rho.dtype)
     model = cast_floats(model, rdt)  # the state's precision (a Python β with a float32 state: float32)
@@ -86,7 +86,7 @@ def _free_energy_differences(model, states, alphas, quantum, changes=None, state
     as ΔD_α of the population change itself (:func:`~jaxthermo._information.renyi_divergence_change_log`;
     ``changes``, (..., N, d), where the caller has it in closed form, else the differences of the populations):
     the difference of the two D_α lost ε D_α/|ΔD_α| (θ = 10⁻⁵: ΔF_α 10⁻⁶–10⁻⁵ off; θ = 10⁻⁸: 0)."""
-    _check_states_and_orders(model, states, alphas)
+    _check_states_and_orders(model, states, alphas, quantum)
     check_finite_temperature(model.beta)
     rdt = real_dtype_for(as_state(states).dtype)
     model = cast_floats(model, rdt)  # the states' precision, as free_energies
@@ -122,15 +122,17 @@ def divergences_to_thermal(model: InhomogeneousReservoir, rho, alphas, quantum: 
     From the populations by default; ``quantum=True`` uses the quantum divergences (docs/information.md).
     A thin call of :func:`jaxthermo._information.divergences_to_thermal` with τ_S of ``g0 s_z`` at β.
     """
-    _check_states_and_orders(model, rho, alphas)
+    _check_states_and_orders(model, rho, alphas, quantum)
     # the quantum divergence is chosen by each α: host floats, so the call traces under jit/checkpoint
     alphas = check_orders(alphas) if quantum else jnp.atleast_1d(jnp.asarray(alphas, dtype=float))
     return _divergences_to_thermal(rho, model.beta, model.g0, alphas, quantum=quantum)
 
 
-def _check_states_and_orders(model, rho, alphas):
-    """States (..., d, d) of the model's dimension and real, non-NaN orders, a scalar or (k,) (when
-    concrete; (1, k) orders were broadcast against the states' batch axes instead of giving (..., k))."""
+def _check_states_and_orders(model, rho, alphas, quantum):
+    """States (..., d, d) of the model's dimension, real, non-NaN orders, a scalar or (k,) (when concrete;
+    (1, k) orders were broadcast against the states' batch axes instead of giving (..., k)), and a bool
+    ``quantum``."""
+    check_flag(quantum, "quantum")
     check_density_matrix(rho, "rho", dim=model.d)
     if is_concrete(alphas):
         check_orders(alphas)
@@ -148,6 +150,7 @@ class CollisionSecondLaws(NamedTuple):
 @model_a
 def collision_second_laws(model: InhomogeneousReservoir, rho, delta, alphas, quantum: bool = False):
     """W and ΔF_α = F_α(ρ'‖τ_S) − F_α(ρ‖τ_S) of one collision with inhomogeneity δ (docs/inhomogeneous.md)."""
+    check_flag(quantum, "quantum")
     _validate(model, rho, delta)
     _check_one_delta(delta)
     _require_scalar_theta(model, "use model.replace(theta=theta_r) for collision r")
