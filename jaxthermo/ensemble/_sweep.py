@@ -251,27 +251,10 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
     for path in checkpoints.values() if jax.process_index() == 0 else ():  # the writer's (as run_grid)
         check_writable(path, "checkpoint")
     batches = {steps: _batch(members) for steps, members in by_steps.items()}
-    # every N's checkpoint is compared with its run before any N runs: a file of other settings for a later N
-    # was refused only once the earlier N's had run (and left files of the new settings beside it)
-    for steps in list(batches)[1:]:
-        path = checkpoints.get(steps)
-        if path is not None and (jax.process_count() > 1 or os.path.exists(path)):
-            models, states, moving = batches[steps]
-            run_grid(
-                models,
-                states,
-                steps,
-                n_configs,
-                seed,
-                wrt=wrt,
-                checkpoint=path,
-                rho0_tangents=moving,
-                verify_checkpoint=True,
-                **kwargs,
-            )
-    for steps, members in by_steps.items():
+
+    def run(steps, verify_checkpoint=False):  # the grid points of one N as one run (run_grid)
         models, states, moving = batches[steps]
-        stats, info = run_grid(
+        return run_grid(
             models,
             states,
             steps,
@@ -280,8 +263,19 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
             wrt=wrt,
             checkpoint=checkpoints.get(steps),
             rho0_tangents=moving,
+            verify_checkpoint=verify_checkpoint,
             **kwargs,
         )
+
+    # every N's checkpoint is compared with its run before any N runs: a file of other settings for a later N
+    # was refused only once the earlier N's had run (and left files of the new settings beside it)
+    for steps in list(batches)[1:]:
+        path = checkpoints.get(steps)
+        if path is not None and (jax.process_count() > 1 or os.path.exists(path)):
+            run(steps, verify_checkpoint=True)
+    for steps, members in by_steps.items():
+        moving = batches[steps][2]
+        stats, info = run(steps)
         for g, (k, m, _, _) in enumerate(members):
             info_g = dict(info, work_edges=info["work_edges"][g], collision_work_edges=info["collision_work_edges"][g])
             if np.ndim(info["rho0"]) == 3:
