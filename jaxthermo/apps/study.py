@@ -326,6 +326,7 @@ CHECKPOINT_KEYS = {
 
 # how a checkpoint the run cannot use is discarded (a plain rerun refuses one holding finished chunks)
 RESTART_INSTEAD = "--restart instead of --resume"
+CONTINUE_OR_DISCARD = "run with --resume to continue them, or with --restart to discard them and start again"
 
 
 # the study file's names of the classes a checkpoint records (its record of [model] coupling is the class's name)
@@ -352,7 +353,7 @@ def _as_toml(item, text) -> str:
         with contextlib.suppress(ValueError, SyntaxError, TypeError):
             rho = np.asarray(ast.literal_eval(text), complex)
             populations = np.real(np.diagonal(rho, axis1=-2, axis2=-1))
-            coherent = np.any(rho != np.vectorize(np.diag, signature="(n)->(n,n)")(populations))
+            coherent = np.any(rho * (1 - np.eye(rho.shape[-1])) != 0)
             rounded = [float(f"{p:.6g}") for p in populations.ravel()]
             shown = np.reshape(rounded, populations.shape).tolist()
             return f"populations {cfgmod.toml_value(shown)}{' with coherences' if coherent else ''}"
@@ -650,8 +651,7 @@ def _refuse_several_finished(paths) -> None:
             for path, chunks, configs in finished
         )
         raise cfgmod.ConfigError(
-            f"[study] out: {folder} holds finished chunks of an earlier run in {files}; "
-            "run with --resume to continue them, or with --restart to discard them and start again"
+            f"[study] out: {folder} holds finished chunks of an earlier run in {files}; {CONTINUE_OR_DISCARD}"
         )
 
 
@@ -671,7 +671,7 @@ def discard_checkpoint(path, log=print, restart=False) -> None:
             count = "" if configs is None else f" ({configs} configurations)"
             raise cfgmod.ConfigError(
                 f"[study] out: {folder} holds {chunks} finished chunks{count} of an earlier run in {path}; "
-                "run with --resume to continue them, or with --restart to discard them and start again"
+                + CONTINUE_OR_DISCARD
             )
 
     held = remove_checkpoint(path, check=refuse_finished)
