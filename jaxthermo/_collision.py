@@ -20,7 +20,7 @@ import numpy as np
 from ._dtypes import as_state
 from ._qudit import dagger, expectation, partial_trace, tensor
 from ._qutip import qobj_inputs
-from ._validation import check_density_matrix, check_hermitian, check_unitary
+from ._validation import check_density_matrix, check_hermitian, check_state_dtype, check_unitary
 
 
 class Energetics(NamedTuple):
@@ -78,6 +78,8 @@ def collide_unitary(rho_s, rho_a, unitary, h_s, h_a) -> CollisionResult:
 
 
 def _check_collision_inputs(rho_s, rho_a, unitary, h_s, h_a) -> None:
+    for name, x in (("rho_s", rho_s), ("rho_a", rho_a), ("unitary", unitary), ("h_s", h_s), ("h_a", h_a)):
+        check_state_dtype(x, name)  # a boolean h_s was taken as 0 and 1, None read as a shape () matrix
     shapes = {name: np.shape(x) for name, x in (("rho_s", rho_s), ("rho_a", rho_a), ("unitary", unitary))}
     shapes.update(h_s=np.shape(h_s), h_a=np.shape(h_a))
     for name, shape in shapes.items():

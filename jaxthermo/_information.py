@@ -34,6 +34,7 @@ from ._validation import (
     check_orders,
     check_populations,
     is_concrete,
+    refuse_overflow,
 )
 
 
@@ -254,7 +255,16 @@ def free_energy(p, beta, g, alpha) -> jnp.ndarray:
     p, beta, g = p.astype(rdt), jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt)
     d = p.shape[-1]
     log_tau = log_thermal_populations(d, beta, g)
-    return (renyi_divergence_log(p, log_tau, alpha) - log_partition_function(d, beta, g)) / beta
+    return free_energy_from((renyi_divergence_log(p, log_tau, alpha) - log_partition_function(d, beta, g)), beta)
+
+
+def free_energy_from(beta_f, beta):
+    """``F_α = (β F_α)/β`` (or ΔF_α from β ΔF_α), refused where the quotient overflows (β = 10⁻³²⁰ gave −inf)."""
+    return refuse_overflow(
+        beta_f / beta,
+        f"beta: the free energy [D_alpha - log Z]/beta overflows {beta_f.dtype} (|beta| too close to 0); "
+        "beta*F_alpha = D_alpha - log Z is finite (divergences_to_thermal, log_partition_function)",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1061,7 +1071,9 @@ def quantum_free_energy(rho, beta, g, alpha) -> jnp.ndarray:
     beta, g = jnp.asarray(beta).astype(rdt), jnp.asarray(g).astype(rdt)
     d = rho.shape[-1]
     log_t = log_thermal_populations(d, beta, g)
-    return (quantum_divergence_to_diagonal(rho, log_t, alpha) - log_partition_function(d, beta, g)) / beta
+    return free_energy_from(
+        quantum_divergence_to_diagonal(rho, log_t, alpha) - log_partition_function(d, beta, g), beta
+    )
 
 
 @qobj_inputs("rho")
@@ -1076,6 +1088,8 @@ def divergences_to_thermal(rho, beta, g, alphas, quantum: bool = False) -> jnp.n
     check_flag(quantum, "quantum")
     _check_real_parameters(beta=beta, g=g)
     check_density_matrix(rho, "rho")
+    if is_concrete(alphas):  # a complex order lost its imaginary part, True was order 1, None and "2" failed in JAX
+        check_orders(alphas, "alphas")
     rho = as_state(rho) if quantum else jnp.asarray(rho)
     d = rho.shape[-1]
     # no order, no column (as jt.free_energies); it failed in jnp.stack, naming nothing. (len or the shape: the

@@ -24,7 +24,9 @@ from ._validation import (
     check_inexact_dtype,
     check_integer,
     check_numeric,
+    check_state_dtype,
     is_concrete,
+    refuse_overflow,
 )
 
 
@@ -58,9 +60,13 @@ def spin_z_diagonal(d: int, dtype=None) -> jnp.ndarray:
 
 
 def swap(d: int, dtype=None) -> jnp.ndarray:
-    """The swap ``S|ab⟩ = |ba⟩`` on two qudits, shape (d², d²)."""
+    """The swap ``S|ab⟩ = |ba⟩`` on two qudits, shape (d², d²).
+
+    ``dtype``: float32, float64, complex64 or complex128, as :func:`spin_z` (an integer, boolean or float16 swap
+    was returned as asked and failed later in the linear algebra of the collisions it builds).
+    """
     check_dimension(d)
-    dtype = real_dtype() if dtype is None else dtype
+    dtype = real_dtype() if dtype is None else check_inexact_dtype(dtype)
     s = np.zeros((d * d, d * d))
     for a in range(d):
         for b in range(d):
@@ -124,7 +130,8 @@ def log_partition_function(d: int, beta, g) -> jnp.ndarray:
     beta, g = _checked_temperature(beta, g)
     dtype = float_dtype_of(beta, g)
     logits = -(beta.astype(dtype) * g.astype(dtype))[..., None] * spin_z_diagonal(d, dtype)
-    return jax.nn.logsumexp(logits, axis=-1)  # shifted by the largest logit, a shift without tangent
+    log_z = jax.nn.logsumexp(logits, axis=-1)  # shifted by the largest logit, a shift without tangent
+    return refuse_overflow(log_z, f"beta*g: log Z ≈ |beta*g|(d-1)/2 overflows {np.dtype(dtype).name}")
 
 
 @qobj_inputs("rho")
@@ -145,6 +152,7 @@ def partial_trace(rho, dims: Sequence[int], keep) -> jnp.ndarray:
     if any(k < 0 or k >= n for k in keep):
         raise ValueError(f"keep={keep}: subsystem indices must lie in 0..{n - 1}")
     total = int(np.prod(dims))
+    check_state_dtype(rho, "rho")  # None failed inside JAX; a boolean matrix came back boolean
     rho = jnp.asarray(rho)
     if rho.shape[-2:] != (total, total):
         raise ValueError(f"rho has shape {rho.shape}; dims={dims} needs (..., {total}, {total})")
@@ -207,6 +215,8 @@ def expectation(op, rho) -> jnp.ndarray:
 
     The one expectation value of the package; the argument order is that of QuTiP's ``expect``.
     """
+    check_state_dtype(op, "op")  # a boolean matrix was taken as 0 and 1, None failed inside NumPy
+    check_state_dtype(rho, "rho")
     _check_same_square(op, rho, "op", "rho")
     rho = jnp.asarray(rho)
     op = jnp.asarray(op)
@@ -248,19 +258,27 @@ def gibbs_state(h, beta) -> jnp.ndarray:
     check_hermitian(h, "h")
     check_numeric(beta, "beta")  # a string β failed inside np.isfinite without naming it
     check_finite(beta, "beta")
+    if np.shape(h)[-1] == 0:  # failed inside jnp.min ("zero-size array to reduction operation")
+        raise ValueError(f"h must be (..., d, d) with d >= 1; got shape {np.shape(h)}")
+    check_broadcast({"h": np.shape(h)[:-2], "beta": np.shape(beta)})
     h = jnp.asarray(h)
-    beta = jnp.asarray(beta).astype(real_dtype_for(h.dtype))
+    rdt = real_dtype_for(h.dtype)
+    beta = jnp.asarray(beta).astype(rdt)
     e = jnp.linalg.eigvalsh(h)
+    # |β| beyond 10³/(ε·spread) leaves every level outside the rounding band below exp(−10⁴): clipped there in value,
+    # the state is unchanged and −β(h − shift) cannot overflow (β = 10³⁰⁸ on 10 σ_z gave NaN)
+    spread = jax.lax.stop_gradient(jnp.max(e, axis=-1) - jnp.min(e, axis=-1))
+    ceiling = 1e3 / (float(jnp.finfo(rdt).eps) * jnp.where(spread > 0, spread, 1.0))
+    beta = jnp.clip(jax.lax.stop_gradient(beta), -ceiling, ceiling) + (beta - jax.lax.stop_gradient(beta))
     shift = jax.lax.stop_gradient(jnp.where(beta >= 0, jnp.min(e, axis=-1), jnp.max(e, axis=-1)))
     eye = jnp.eye(h.shape[-1], dtype=h.dtype)
     shifted = h - shift[..., None, None].astype(h.dtype) * eye
-    rdt = real_dtype_for(h.dtype)
     # a Python float (hermitian_function's f must not close over a tracer); traced β or h: 0, so the
     # rounding of a degenerate space's eigenvalues is only cut where it is positive (no overflow)
     band = 0.0
     if is_concrete(beta) and is_concrete(e):
-        band = float(np.max(np.abs(np.asarray(beta)) * np.max(np.abs(np.asarray(e)), axis=-1)))
-        band *= 64 * h.shape[-1] * float(jnp.finfo(rdt).eps)
+        rounding = 64 * h.shape[-1] * float(jnp.finfo(rdt).eps) * np.max(np.abs(np.asarray(e)), axis=-1)
+        band = float(np.max(np.abs(np.asarray(beta)) * rounding))  # β times ε·λ: no overflow of β·λ
 
     def weight(x, _):  # e^x, with x ∈ (−band, ∞) taken as 0 in value (x ≤ 0 up to rounding)
         return jnp.exp(x - jax.lax.stop_gradient(jnp.where(x > -band, x, 0.0)))
@@ -275,8 +293,10 @@ def gibbs_state(h, beta) -> jnp.ndarray:
 def dephase(rho) -> jnp.ndarray:
     """Dephasing in the computational (energy) basis: keep the diagonal, shape (..., d, d).
 
-    Anything but (..., d, d) raises ``ValueError`` naming ``rho`` (a vector of 3 gave the 3×3 identity).
+    Anything but (..., d, d) raises ``ValueError`` naming ``rho`` (a vector of 3 gave the 3×3 identity); a boolean,
+    string or float16 array ``TypeError``.
     """
+    check_state_dtype(rho, "rho")
     rho = jnp.asarray(rho)
     if rho.ndim < 2 or rho.shape[-1] != rho.shape[-2]:
         raise ValueError(f"rho must be a square matrix (..., d, d); got shape {rho.shape}")
@@ -287,6 +307,7 @@ def dephase(rho) -> jnp.ndarray:
 @qobj_inputs("rho")
 def populations(rho) -> jnp.ndarray:
     """Real diagonal of a (..., d, d) state, shape (..., d)."""
+    check_state_dtype(rho, "rho")  # a boolean matrix gave boolean populations
     # "diagonal requires an array of at least two dimensions"; a (2, 3) array gave the diagonal of its 2×2 corner
     if np.ndim(rho) < 2 or np.shape(rho)[-1] != np.shape(rho)[-2]:
         raise ValueError(f"rho must have shape (..., d, d); got {np.shape(rho)}")

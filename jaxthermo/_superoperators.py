@@ -15,7 +15,15 @@ import numpy as np
 from ._dtypes import complex_dtype_for, real_dtype, real_dtype_for
 from ._linalg import dagger
 from ._qutip import qobj_inputs
-from ._validation import check_broadcast, check_finite, check_inexact_dtype, check_integer, check_real_cast
+from ._validation import (
+    check_broadcast,
+    check_callable,
+    check_finite,
+    check_inexact_dtype,
+    check_integer,
+    check_numeric,
+    check_real_cast,
+)
 
 
 def matrix_units(d: int, dtype=jnp.complex128) -> jnp.ndarray:
@@ -38,6 +46,7 @@ def superoperator(linear_map: Callable, d: int, dtype=jnp.complex128) -> jnp.nda
       >>> h = jnp.diag(jnp.array([0.0, 1.0]))
       >>> s = superoperator(lambda x: -1j * (h @ x - x @ h), 2)  # −i(H ⊗ 1 − 1 ⊗ Hᵀ)
     """
+    check_callable(linear_map, "linear_map", "a linear map of (d, d) arrays, a function")  # "Expected a callable value"
     d = check_integer(d, "d", minimum=1)  # d = 0 gave an empty (0, 0) matrix, d = 2.0 a TypeError from reshape
     dtype = check_inexact_dtype(dtype)  # int32: S of x ↦ x/2 was all zeros
     images = jax.vmap(jax.vmap(linear_map))(matrix_units(d, dtype))
@@ -96,6 +105,7 @@ def lindblad_dissipator(rates, jumps, rho) -> jnp.ndarray:
         raise ValueError(f"rates must have shape (K,) = {l_shape[:1]}, one per jump operator; got {r_shape}")
     if rho_shape != l_shape[1:]:
         raise ValueError(f"rho must have shape {l_shape[1:]} like the jump operators; got {rho_shape}")
+    check_numeric(rates, "rates")  # complex rates lost their imaginary part
     check_finite(rates, "rates")
     check_finite(jumps, "jumps")
     check_finite(rho, "rho")

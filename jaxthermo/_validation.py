@@ -78,7 +78,9 @@ def check_hermitian(h, name: str, atol: float = 1e-10, scale: float | None = Non
     """Raise ``ValueError`` naming ``name`` if a concrete square matrix is not Hermitian (under
     ``validate == "off"`` only the shape is checked): max |h − h†| > ``atol`` · ``scale``, the scale by
     default max |h_ij| (relative: with max(1, max |h_ij|) a Hamiltonian in units of 10⁻¹¹ passed
-    whatever its anti-Hermitian part, e.g. 10⁻¹¹ |0⟩⟨1|); states pass their own (trace 1)."""
+    whatever its anti-Hermitian part, e.g. 10⁻¹¹ |0⟩⟨1|); states pass their own (trace 1). A boolean, string or
+    float16 ``h`` is refused first (:func:`check_state_dtype`)."""
+    check_state_dtype(h, name)
     if not is_concrete(h):
         return
     from ._qutip import as_array
@@ -123,7 +125,7 @@ def check_density_matrix(rho, name: str, dim: int | None = None, atol: float = 1
     A boolean, string or object array is refused first (``TypeError`` naming ``name``, also under
     ``validate="off"``): ``[[True, False], [False, False]]`` passed as |0⟩⟨0|.
     """
-    _check_state_dtype(rho, name)
+    check_state_dtype(rho, name)
     if not _value_checks():
         return
     if not is_concrete(rho):
@@ -152,11 +154,12 @@ def check_density_matrix(rho, name: str, dim: int | None = None, atol: float = 1
 STATE_DTYPES = ("float32", "float64", "complex64", "complex128")
 
 
-def _check_state_dtype(rho, name: str) -> None:
-    """``TypeError`` naming ``name`` unless ``rho`` (concrete, a QuTiP ``Qobj``, or traced) is a numeric array
-    of a precision the package computes in: float32/complex64, float64/complex128, or integers (taken as
-    float64). float16 and extended precision (float128, complex256) failed inside NumPy or JAX ("array type
-    float16 is unsupported in linalg") without naming the argument."""
+def check_state_dtype(rho, name: str) -> None:
+    """``TypeError`` naming ``name`` unless ``rho`` (a state or an operator: concrete, a QuTiP ``Qobj``, or traced)
+    is a numeric array of a precision the package computes in: float32/complex64, float64/complex128, or integers
+    (taken as float64). float16 and extended precision (float128, complex256) failed inside NumPy or JAX ("array
+    type float16 is unsupported in linalg") without naming the argument; None, a string or a boolean matrix failed
+    inside JAX or (booleans) passed as numbers."""
     if isinstance(rho, jax.core.Tracer):
         if not jnp.issubdtype(rho.dtype, jnp.number):
             raise TypeError(f"{name} must be a numeric (real or complex) array; got dtype {rho.dtype}")
@@ -337,6 +340,15 @@ def check_finite_temperature(beta, name: str = "beta") -> None:
         )
 
 
+def refuse_overflow(value, message: str):
+    """``value``, or ``ValueError(message)`` if it is concrete and not finite: a result of finite, checked input that
+    overflowed its precision (F_α = [D_α − log Z]/β at β = 10⁻³²⁰, log Z at βg = 10³⁰⁹ were ±inf without a word).
+    Traced values and ``validate == "off"`` pass."""
+    if _value_checks() and is_concrete(value) and not np.all(np.isfinite(np.asarray(value))):
+        raise ValueError(message)
+    return value
+
+
 def check_nonnegative(x, name: str) -> None:
     """Raise naming ``name`` unless a concrete ``x`` (any shape) is real, finite and >= 0
     (``TypeError`` for a non-number, ``ValueError`` for a bad value); skipped for traced values."""
@@ -353,10 +365,10 @@ def check_time_grid(times, name: str = "times") -> None:
     """The one rule for time grids: a finite, non-empty 1-d array, non-decreasing, from t ≥ 0.
 
     A traced grid has its shape checked at trace time and its values at run time under
-    ``validate == "always"`` (:func:`error_if`; see the module docstring).
+    ``validate == "always"`` (:func:`error_if`; see the module docstring). None, a string, booleans or complex times:
+    ``TypeError`` (None passed here and failed in JAX or NumPy, naming nothing).
     """
-    if times is None:
-        return
+    check_numeric(times, name)
     if not is_concrete(times):
         if is_numeric_tracer(times):
             if times.ndim != 1 or times.shape[0] == 0:
@@ -372,8 +384,6 @@ def check_time_grid(times, name: str = "times") -> None:
     t = np.asarray(times)
     if t.ndim != 1 or t.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-d array; got shape {t.shape}")
-    if not np.issubdtype(t.dtype, np.number) or np.iscomplexobj(t):
-        raise ValueError(f"{name} must be real numbers; got dtype {t.dtype}")
     check_finite(t, name)
     if np.any(t < 0) or np.any(np.diff(t) < 0):
         raise ValueError(f"{name} must be non-decreasing and >= 0; got {t[:4].tolist()}...")
@@ -383,8 +393,9 @@ def check_populations(p, name: str, atol: float = 1e-8) -> None:
     """Raise ``ValueError`` naming ``name`` unless a concrete ``p`` (..., d) is a probability vector.
 
     Finite, real, non-negative and summing to one, each to ``atol`` (at least 100 ulp of the
-    input's precision).
+    input's precision). None, a string or a boolean array: ``TypeError`` (also traced or under ``validate="off"``).
     """
+    check_numeric(p, name, real=False)  # None and strings failed inside JAX, booleans passed as 0 and 1
     if not _value_checks() or not should_validate(p):
         return
     arr = np.asarray(p)
@@ -405,6 +416,7 @@ def check_populations(p, name: str, atol: float = 1e-8) -> None:
 def check_log_populations(log_p, name: str, atol: float = 1e-8) -> None:
     """Raise ``ValueError`` naming ``name`` unless a concrete ``log_p`` (..., d) is the logarithm of a probability
     vector: real, no NaN or +∞ (−∞ for a zero weight), Σ_j e^{log p_j} = 1 to ``atol`` (at least 100 ulp)."""
+    check_numeric(log_p, name, real=False)
     if not _value_checks() or not should_validate(log_p):
         return
     arr = np.asarray(log_p)

@@ -35,7 +35,7 @@ def test_quantum_divergences_to_thermal_refuse_a_traced_order_and_take_concrete_
         jax.grad(lambda a: jt.divergences_to_thermal(RHO, 1.0, 1.0, (a,), quantum=True)[0])(2.0)
     with pytest.raises(TypeError, match="alphas must be concrete"):
         jax.jit(lambda a: jt.divergences_to_thermal(RHO, 1.0, 1.0, a, quantum=True))(jnp.array([0.5, 2.0]))
-    with pytest.raises(ValueError, match="alphas=nan"):
+    with pytest.raises(ValueError, match=r"alphas=\(?nan"):
         jt.divergences_to_thermal(RHO, 1.0, 1.0, (np.nan,), quantum=True)
     tau = jt.thermal_state(2, 1.0, 1.0)
     expected = [float(jt.quantum_renyi_divergence(RHO, tau, a)) for a in (0.5, 2.0)]

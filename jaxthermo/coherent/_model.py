@@ -29,6 +29,7 @@ from .._validation import (
     check_numeric,
     check_positive_int,
     check_real_scalar,
+    check_state_dtype,
     eager_constants,
     error_if,
     is_concrete,
@@ -299,6 +300,8 @@ def pinching(rho, h) -> jnp.ndarray:
     ``rho`` (..., d, d) and ``h`` (..., d, d) may both carry batch axes (they broadcast); ``h`` must be
     Hermitian and both finite, and their d must agree (``ValueError`` naming them).
     """
+    check_state_dtype(rho, "rho")  # None failed inside JAX; a boolean or float16 matrix inside LAPACK
+    check_state_dtype(h, "h")
     rho, h = jnp.asarray(rho), jnp.asarray(h)
     _check_pinching_inputs(rho, h)
     # a complex h keeps its imaginary part with a real ρ (casting h to ρ's dtype dropped it); ρ's precision
@@ -436,6 +439,7 @@ def energy_coherence(rho, h) -> jnp.ndarray:
     ρ = |+⟩⟨+| on the first two levels gives log 2 for δ > 1e-9 and 0 for δ < 1e-9. Two levels alone (d = 2) have
     the gap as their spread, so they are one block only at δ = 0 (log 2 for every δ > 0).
     """
+    check_state_dtype(rho, "rho")
     rho = jnp.asarray(rho)
     return von_neumann_entropy(pinching(rho, h)) - von_neumann_entropy(rho)
 

@@ -211,6 +211,7 @@ def frozen_vs_averaged_divergence(
     as :func:`jaxthermo.ensemble` does.
     """
     check_flag(quantum, "quantum", none_ok=True)
+    check_density_matrix(rho0, "rho0", dim=model.d)  # a (2, 3) ρ0 failed in NumPy's broadcasting, naming nothing
     if quantum is None:
         quantum = _has_coherences(rho0)
     # host floats: the quantum divergences select their branch per α while the chunks are traced

@@ -21,6 +21,7 @@ import numpy as np
 
 from .._histogram import fields_equal
 from .._host import check_untraced
+from .._validation import check_positive_int
 from . import _files
 from ._engine import check_grid_inputs, check_model, check_run_options, run_grid
 from ._files import check_writable
@@ -205,6 +206,8 @@ def sweep(model, rho0, n_steps, n_configs: int, seed: int = 0, *, grid: dict, wr
         )
     check_untraced("jaxthermo.sweep", TRACED_INSTEAD, model=model, rho0=rho0, seed=seed, grid=grid)
     wrt = check_wrt(model, wrt) if wrt else ()
+    if "n_steps" not in grid:  # a list [4] failed as "unhashable type: 'list'"
+        n_steps = check_positive_int(n_steps, "n_steps")
     for name, values in grid.items():  # np.asarray([True, 4]) is [1, 4]: N = 1, θ = 1 rad, σ = 0 ran without a word
         if any(isinstance(v, (bool, np.bool_)) for v in np.ravel(np.asarray(values, dtype=object))):
             raise TypeError(f"grid[{name!r}] = {list(values)!r}: booleans are not parameter values")

@@ -419,7 +419,7 @@ def small_delta_mean_work(model: InhomogeneousReservoir, variance):
     check_nonnegative(variance, "variance")
     if model.kind == "temperature":  # 0 in the precision the Hamiltonian kind's formula has (float32 stays float32)
         params = (jnp.asarray(model.g0), jnp.asarray(model.beta), jnp.asarray(model.theta), variance)
-        return jnp.zeros((), float_dtype_of(*params))
+        return jnp.zeros(np.shape(variance), float_dtype_of(*params))  # one 0 per σ² (a (2,) σ² gave one 0)
     dq = population_derivatives_closed_form(model)
     j = jnp.arange(model.d, dtype=dq.dtype)
     s2 = jnp.sin(jnp.asarray(model.theta)) ** 2

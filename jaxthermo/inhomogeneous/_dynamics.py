@@ -111,6 +111,8 @@ def _check_one_collision(model, rho, delta, theta):
     _check_one_delta(delta)
     if theta is None:
         _require_scalar_theta(model, "pass theta= or use trajectory for a θ schedule")
+    else:  # a traced NaN θ gave a NaN collision under validate="always": staged there, as a traced δ is
+        check_finite(theta, "theta")
 
 
 def _collide_generic(model, rho, delta, theta) -> CollisionResult:

@@ -29,6 +29,7 @@ from .._validation import (
     check_finite,
     check_numeric,
     is_concrete,
+    refuse_overflow,
     register_checked_dataclass,
     should_validate,
     takes_model,
@@ -434,10 +435,20 @@ class ReservoirParameters(NamedTuple):
 @model_a
 def reservoir_parameters(model: InhomogeneousReservoir, delta) -> ReservoirParameters:
     """``(β_r, g_r)`` of a reservoir qudit with inhomogeneity δ (either kind), a :class:`ReservoirParameters`."""
-    if is_concrete(delta):  # NaN/inf δ: a NaN g_r and H_r without a word, or "g must be finite" downstream
-        check_numeric(delta, "delta")
+    if not is_concrete(delta):  # staged under validate="always" (a NaN δ was refused downstream as "g must be finite")
         check_finite(delta, "delta")
-    return reservoir_parameters_of(model, delta)
+        return reservoir_parameters_of(model, delta)
+    check_numeric(delta, "delta")  # NaN/inf δ: a NaN g_r and H_r without a word, or "g must be finite" downstream
+    check_finite(delta, "delta")
+    parameters = reservoir_parameters_of(model, delta)
+    varied = (
+        ("g_r = g0*(1 + delta)", parameters.g)
+        if model.kind == "hamiltonian"
+        else ("beta_r = beta*(1 + delta)", parameters.beta)
+    )
+    # δ = 10³⁰⁸ overflowed g_r to inf, refused downstream as "g must be finite"
+    refuse_overflow(varied[1], f"delta: {varied[0]} overflows {jnp.result_type(varied[1]).name}")
+    return parameters
 
 
 def reservoir_parameters_of(model, delta) -> ReservoirParameters:
@@ -468,9 +479,8 @@ def reservoir_state(model: InhomogeneousReservoir, delta):
 @model_a
 def reservoir_hamiltonian(model: InhomogeneousReservoir, delta):
     """``H_r = g_r s_z`` (..., d, d)."""
-    delta = jnp.asarray(delta)
-    _, g_r = reservoir_parameters(model, delta)
-    return g_r[..., None, None] * spin_z(model.d, delta.dtype)
+    _, g_r = reservoir_parameters(model, delta)  # δ checked there (None or a string failed inside JAX)
+    return g_r[..., None, None] * spin_z(model.d, g_r.dtype)
 
 
 def level_offsets(model: InhomogeneousReservoir, dtype):

@@ -25,6 +25,7 @@ from .._dtypes import as_state, cast_floats, real_dtype_for
 from .._information import divergences_to_thermal as _divergences_to_thermal
 from .._information import free_energy as classical_free_energy
 from .._information import (
+    free_energy_from,
     log_thermal_populations,
     quantum_divergence_change_to_diagonal,
     quantum_free_energy,
@@ -86,7 +87,7 @@ def _free_energy_differences(model, states, alphas, quantum, changes=None, state
     as ΔD_α of the population change itself (:func:`~jaxthermo._information.renyi_divergence_change_log`;
     ``changes``, (..., N, d), where the caller has it in closed form, else the differences of the populations):
     the difference of the two D_α lost ε D_α/|ΔD_α| (θ = 10⁻⁵: ΔF_α 10⁻⁶–10⁻⁵ off; θ = 10⁻⁸: 0)."""
-    _check_states_and_orders(model, states, alphas, quantum)
+    _check_states_and_orders(model, states, alphas, quantum, name="states")
     check_finite_temperature(model.beta)
     rdt = real_dtype_for(as_state(states).dtype)
     model = cast_floats(model, rdt)  # the states' precision, as free_energies
@@ -97,7 +98,7 @@ def _free_energy_differences(model, states, alphas, quantum, changes=None, state
     log_t = log_thermal_populations(model.d, beta, jnp.asarray(model.g0).astype(rdt))
     orders = jnp.atleast_1d(jnp.asarray(check_orders(alphas) if quantum else alphas, dtype=rdt))
     change = renyi_divergence_change_log(p[..., :-1, None, :], dp[..., None, :], log_t, orders, p[..., 1:, None, :])
-    change = change / beta
+    change = free_energy_from(change, beta)
     if not quantum:
         return change
     # the quantum divergences are the classical ones between diagonal states: a pair of them keeps the change above
@@ -109,7 +110,7 @@ def _free_energy_differences(model, states, alphas, quantum, changes=None, state
     quantum_change = jnp.stack(
         [quantum_divergence_change_to_diagonal(old, d_rho, log_t, a, new) for a in check_orders(alphas)], axis=-1
     )
-    quantum_change = quantum_change / beta.astype(quantum_change.dtype)
+    quantum_change = free_energy_from(quantum_change, beta.astype(quantum_change.dtype))
     diagonal = jnp.all(jnp.eye(model.d, dtype=bool) | (states == 0), axis=(-2, -1))
     pair = (diagonal[..., :-1] & diagonal[..., 1:])[..., None]
     return jnp.where(pair, change.astype(quantum_change.dtype), quantum_change)
@@ -128,12 +129,12 @@ def divergences_to_thermal(model: InhomogeneousReservoir, rho, alphas, quantum: 
     return _divergences_to_thermal(rho, model.beta, model.g0, alphas, quantum=quantum)
 
 
-def _check_states_and_orders(model, rho, alphas, quantum):
-    """States (..., d, d) of the model's dimension, real, non-NaN orders, a scalar or (k,) (when concrete;
-    (1, k) orders were broadcast against the states' batch axes instead of giving (..., k)), and a bool
-    ``quantum``."""
+def _check_states_and_orders(model, rho, alphas, quantum, name="rho"):
+    """States (..., d, d) of the model's dimension (``name``: the caller's parameter), real, non-NaN orders, a scalar
+    or (k,) (when concrete; (1, k) orders were broadcast against the states' batch axes instead of giving (..., k)),
+    and a bool ``quantum``."""
     check_flag(quantum, "quantum")
-    check_density_matrix(rho, "rho", dim=model.d)
+    check_density_matrix(rho, name, dim=model.d)
     if is_concrete(alphas):
         check_orders(alphas)
     if np.ndim(alphas) > 1:

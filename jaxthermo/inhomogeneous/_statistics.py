@@ -30,7 +30,15 @@ from .._dtypes import as_state, cast_floats, real_dtype, real_dtype_for
 from .._histogram import Histogram
 from .._host import check_untraced
 from .._qudit import populations
-from .._validation import check_callable, check_finite, check_key, check_positive_int, is_concrete, should_validate
+from .._validation import (
+    check_callable,
+    check_finite,
+    check_key,
+    check_numeric,
+    check_positive_int,
+    is_concrete,
+    should_validate,
+)
 from ._analytics import distribution_of, population_derivatives
 from ._dynamics import _check_trajectory_coupling, _collide, _require_scalar_theta, _validate
 from ._model import InhomogeneousReservoir, model_a, reservoir_populations
@@ -74,9 +82,13 @@ def quadratic_coefficients(model: InhomogeneousReservoir, rho, quantity: str = "
 
 
 def quadratic_density(coeffs: Quadratic, pdf, y):
-    """Density of y = Aδ² + Bδ + C for δ with density ``pdf``: ``Σ_± pdf(δ±)/√D``, zero off support."""
+    """Density of y = Aδ² + Bδ + C for δ with density ``pdf``: ``Σ_± pdf(δ±)/√D``, zero off support.
+
+    A concrete coefficient or ``y`` that is not a finite real number raises naming it (a NaN density, or a complex
+    y's, came back without a word)."""
     check_callable(pdf, "pdf", "the density G(δ), a function")
-    a, b, c = coeffs
+    a, b, c = _checked_coefficients(coeffs)
+    check_numeric(y, "y")  # None and strings failed inside JAX; True was y = 1, a complex y gave a complex density
     check_finite(y, "y")  # concrete: at once; traced: staged under validate="always"
     y = jnp.asarray(y)
     disc = b**2 + 4 * a * (y - c)
@@ -90,7 +102,7 @@ def quadratic_density(coeffs: Quadratic, pdf, y):
     near = jnp.where(q != 0, -(y - c) / q_s, 0.0)
     far = jnp.where(a != 0, q / jnp.where(a != 0, a, 1.0), jnp.inf)
     total = pdf(near) + pdf(far)
-    # a NaN y (or coefficient) stays NaN: D ≥ 0 is false for NaN, which read as "off the support" gave 0
+    # a traced NaN y (or coefficient) stays NaN: D ≥ 0 is false for NaN, which read as "off the support" gave 0
     return jnp.where(jnp.isnan(disc), jnp.nan, jnp.where(inside, total / root, 0.0))
 
 
@@ -105,14 +117,25 @@ def quadratic_support(coeffs: Quadratic) -> Support:
     """``(y_min, y_max)`` of the quadratic map: the vertex bounds y from one side (D ≥ 0).
 
     At A = 0 the map is linear: the whole line for B ≠ 0, the point C for B = 0 (0·b²/(4·0) gave an empty
-    (−∞, −∞) or a NaN bound, e.g. the temperature kind's heat at βg0 = 10⁻²⁰⁰, where A ∝ (βg0)³ underflows)."""
-    a, b, c = coeffs
+    (−∞, −∞) or a NaN bound, e.g. the temperature kind's heat at βg0 = 10⁻²⁰⁰, where A ∝ (βg0)³ underflows).
+    Concrete coefficients must be finite and real (NaN bounds came back without a word)."""
+    a, b, c = _checked_coefficients(coeffs)
     flat = a == 0
     vertex = c - b**2 / (4 * jnp.where(flat, 1.0, a))
     inf = jnp.full_like(vertex, jnp.inf)
     point = jnp.where(b == 0, c, inf)  # the linear map's ends: C (B = 0) or ±∞
     lower = jnp.where(flat, jnp.where(b == 0, c, -inf), jnp.where(a > 0, vertex, -inf))
     return Support(lower, jnp.where(flat, point, jnp.where(a > 0, inf, vertex)))
+
+
+def _checked_coefficients(coeffs):
+    """``(A, B, C)``, each checked (when concrete) as a finite real number naming ``coeffs.a`` etc."""
+    if len(coeffs) != 3:
+        raise ValueError(f"coeffs must be (A, B, C), a Quadratic; got {len(coeffs)} entries")
+    for name, value in zip(Quadratic._fields, coeffs):
+        check_numeric(value, f"coeffs.{name}")
+        check_finite(value, f"coeffs.{name}")
+    return coeffs
 
 
 def _pdf(model, distribution):
@@ -154,7 +177,8 @@ def expansion_error(model: InhomogeneousReservoir, rho, quantity, distribution=N
     )
     distribution = distribution_of(model, distribution)
     model = cast_floats(model, jnp.float64)
-    a, b, c = (jnp.asarray(x, jnp.float64) for x in quadratic_coefficients(model, as_state(rho), quantity))
+    # rho checked there (as_state first took a boolean or float16 matrix as a state)
+    a, b, c = (jnp.asarray(x, jnp.float64) for x in quadratic_coefficients(model, rho, quantity))
     p0 = jnp.real(populations(as_state(rho))[0]).astype(jnp.float64)
     delta = jnp.asarray(distribution.sample(jax.random.PRNGKey(0), (EXPANSION_DRAWS,), jnp.float64))
     q0 = reservoir_populations(model, delta)[..., 0]

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._collision import collide_unitary
 from .._dtypes import complex_dtype_for, float_dtype_of
@@ -43,6 +44,7 @@ class PartialSwapError(NamedTuple):
 @model_a
 def interaction_picture_exact_unitary(model: InhomogeneousReservoir, g_int, delta):
     """``V = e^{+i t_int H_0} U_exact`` (d², d²) with t_int = θ/g_int ([ATO-preprint] eq. (A5))."""
+    _check_scalars(g_int=g_int)
     delta = jnp.asarray(delta)
     delta = delta.astype(float_dtype_of(delta))  # float32 stays float32 (was cast to float64)
     theta = jnp.asarray(model.theta).astype(delta.dtype)
@@ -54,6 +56,15 @@ def interaction_picture_exact_unitary(model: InhomogeneousReservoir, g_int, delt
     t_int = theta / jnp.asarray(g_int).astype(delta.dtype)
     free = jnp.diag(jnp.exp(1j * t_int * jnp.diag(h0)))
     return free.astype(u_exact.dtype) @ u_exact
+
+
+def _check_scalars(**values):
+    """Each a finite real number (concrete values; shapes also traced), else an error naming it."""
+    for name, value in values.items():
+        check_numeric(value, name)
+        if np.ndim(value) != 0:
+            raise ValueError(f"{name} must be one number; got shape {np.shape(value)} (jax.vmap over it for several)")
+        check_finite(value, name)
 
 
 def _choi(model, unitary, delta):
@@ -72,10 +83,11 @@ def _choi(model, unitary, delta):
 
 @model_a
 def partial_swap_error(model: InhomogeneousReservoir, g_int, delta) -> PartialSwapError:
-    """Distances between V (exact, interaction picture) and U(θ) at inhomogeneity δ (docs/inhomogeneous.md)."""
-    for value, name in ((g_int, "g_int"), (delta, "delta")):
-        check_numeric(value, name)
-        check_finite(value, name)
+    """Distances between V (exact, interaction picture) and U(θ) at inhomogeneity δ (docs/inhomogeneous.md).
+
+    One g_int and one δ (``jax.vmap`` over either for several: an array failed inside JAX or, for δ, gave the
+    singular values of the first configuration alone)."""
+    _check_scalars(g_int=g_int, delta=delta)
     delta = jnp.asarray(delta)
     delta = delta.astype(float_dtype_of(delta))
     # V = U(θ) at δ = 0, where both norms have a |δ|-kink: derivative 0, the least-magnitude subgradient
