@@ -79,14 +79,38 @@ def _energy_series(u_s, u_i, q_s, q_i, w_s):
     return [jnp.broadcast_to(jnp.asarray(v), shape) for v in named.values()]
 
 
+def _check_series_values(**series) -> None:
+    """The public assignments' inputs: numbers (``TypeError`` naming the series: None or a string was reported as a
+    series of shape ()) and, where concrete, finite (``ValueError`` naming it: a NaN Ũ_S gave NaN energies, heats
+    or works without a word); traced series pass. The library's own series (``energy_assignment``,
+    ``quadratic_energetics``) go through the unchecked :func:`_interaction_assignment` and :func:`_bare_assignment`."""
+    for name, value in series.items():
+        check_numeric(value, name)
+    for name, value in series.items():
+        if should_validate(value):
+            check_finite(value, name)
+
+
 def interaction_assignment(u_s, u_i, q_s, q_i, w_s) -> Assignment:
     """Interaction assignment: U = Ũ_S + Ũ_I, Q = Q̃_S + Q̃_I, W = W̃_S (time on the last axis)."""
+    _check_series_values(u_s=u_s, u_i=u_i, q_s=q_s, q_i=q_i, w_s=w_s)
+    return _interaction_assignment(u_s, u_i, q_s, q_i, w_s)
+
+
+def _interaction_assignment(u_s, u_i, q_s, q_i, w_s) -> Assignment:
+    """:func:`interaction_assignment` without the value checks (shapes are checked)."""
     u_s, u_i, q_s, q_i, w_s = _energy_series(u_s, u_i, q_s, q_i, w_s)
     return assignment_from_energy(u_s + u_i, q_s + q_i, w_s)
 
 
 def bare_assignment(u_s, u_i, q_s, q_i, w_s) -> Assignment:
     """Bare assignment: U = Ũ_S, Q = Q̃_S + Q̃_I, W = W̃_S − ΔŨ_I (time on the last axis)."""
+    _check_series_values(u_s=u_s, u_i=u_i, q_s=q_s, q_i=q_i, w_s=w_s)
+    return _bare_assignment(u_s, u_i, q_s, q_i, w_s)
+
+
+def _bare_assignment(u_s, u_i, q_s, q_i, w_s) -> Assignment:
+    """:func:`bare_assignment` without the value checks (shapes are checked)."""
     u_s, u_i, q_s, q_i, w_s = _energy_series(u_s, u_i, q_s, q_i, w_s)
     return assignment_from_energy(u_s, q_s + q_i, w_s - (u_i - u_i[..., :1]))
 

@@ -55,11 +55,11 @@ from .._validation import (
 )
 from ._assignment import (
     Assignment,
-    bare_assignment,
+    _bare_assignment,
+    _interaction_assignment,
     check_quadrature_tol,
     heat_error,
     heat_rule_points,
-    interaction_assignment,
     local_minimum_times,
     minimal_dissipation_assignment,
     warn_quadrature_error,
@@ -126,10 +126,12 @@ class GlobalModel:
         if all(
             should_validate(x) or is_numeric_tracer(x) for x in (self.h_system, self.h_interaction, self.h_environment)
         ):
-            d = self.dims[0] * self.dims[1]
-            if np.shape(self.h_interaction)[-2:] != (d, d):
+            d_s, d_e = self.dims
+            d = d_s * d_e
+            if np.shape(self.h_interaction)[-2:] != (d, d):  # d_S, d_E named by where they come from
                 raise ValueError(
-                    f"h_interaction has shape {np.shape(self.h_interaction)}; d_S·d_E = {d} needs ({d}, {d})"
+                    f"h_interaction has shape {np.shape(self.h_interaction)} but h_system ({d_s}×{d_s}) and "
+                    f"h_environment ({d_e}×{d_e}) need ({d}, {d}), d_S·d_E = {d}"
                 )
 
     def drive_at(self, t):
@@ -316,7 +318,7 @@ def _energetics(times, energies, heats, works, integration_error) -> GlobalEnerg
     """:class:`GlobalEnergetics` with both assignments from Ũ_X, Q̃_X, W̃_X (3, T)."""
     args = (energies[0], energies[1], heats[0], heats[1], works[0])
     return GlobalEnergetics(
-        times, energies, heats, works, bare_assignment(*args), interaction_assignment(*args), integration_error
+        times, energies, heats, works, _bare_assignment(*args), _interaction_assignment(*args), integration_error
     )
 
 
@@ -522,6 +524,7 @@ def reduced_map(model: GlobalModel, rho_env, t) -> ReducedMap:
     Φ_t(ρ_S) = Tr_E[U_t (ρ_S ⊗ ρ_E) U_t†]; Φ̇_t uses U̇_t = −iH U_t (exact, no finite differences).
     """
     _require_constant(model)
+    check_numeric(t, "t")  # None and strings failed inside JAX, naming nothing; True ran as t = 1
     check_real_scalar(t, "t")
     if should_validate(t) and float(np.asarray(t)) < 0:  # the package's times are >= 0 (module docstring)
         raise ValueError(

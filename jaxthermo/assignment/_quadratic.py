@@ -50,11 +50,11 @@ from .._validation import (
 )
 from ._assignment import (
     Assignment,
-    bare_assignment,
+    _bare_assignment,
+    _interaction_assignment,
     check_quadrature_tol,
     heat_error,
     heat_rule_points,
-    interaction_assignment,
     local_minimum_times,
     minimal_dissipation_assignment,
     warn_quadrature_error,
@@ -195,7 +195,10 @@ class QuadraticReservoirs:
         if _has_shape(self.coupling) and _has_shape(self.h1) and _has_shape(self.h2):
             n1, n2 = np.shape(self.h1)[0], np.shape(self.h2)[0]
             if np.shape(self.coupling) != (n1, n2):
-                raise ValueError(f"coupling must have shape (N1, N2) = ({n1}, {n2}); got {np.shape(self.coupling)}")
+                raise ValueError(
+                    f"coupling must have shape (N1, N2) = ({n1}, {n2}) (h1 is {n1}×{n1}, h2 is {n2}×{n2}); got "
+                    f"{np.shape(self.coupling)}"
+                )
             if stage == "all" or is_concrete(self.coupling):
                 check_finite(self.coupling, "coupling")
         for name in ("beta1", "beta2", "mu1", "mu2"):
@@ -583,8 +586,8 @@ def _quadratic_core(model, times, rcond, order, batch_size, estimate_error=True)
     return QuadraticEnergetics(
         times,
         energies,
-        bare_assignment(*args),
-        interaction_assignment(*args),
+        _bare_assignment(*args),
+        _interaction_assignment(*args),
         md,
         k,
         sigma,

@@ -19,7 +19,14 @@ import numpy as np
 from .._dtypes import complex_dtype_for
 from .._qudit import dagger, expectation, gibbs_state, tensor
 from .._qutip import as_array, qobj_inputs
-from .._validation import check_density_matrix, check_finite, check_hermitian, eager_constants, should_validate
+from .._validation import (
+    check_density_matrix,
+    check_finite,
+    check_hermitian,
+    check_numeric,
+    eager_constants,
+    should_validate,
+)
 from ._model import CoherentCollisionModel, one_leaf
 
 
@@ -68,7 +75,8 @@ class EigenoperatorCoupling:
     def _check_operator(self, x, name: str, factor: str) -> None:
         """``ValueError`` naming ``name`` unless ``x`` is a finite (d, d) matrix of the dimension of ``L`` (factor
         "S") or ``A`` ("A"): a wrong one failed inside an einsum ("Size of label 'j' ... does not match") or
-        gave NaN without a word."""
+        gave NaN without a word. A non-number (None, a string) is a ``TypeError`` naming ``name``."""
+        check_numeric(x, name, real=False)
         d = np.shape(self.L if factor == "S" else self.A)[-1]
         if np.shape(x) != (d, d):
             raise ValueError(
@@ -190,12 +198,21 @@ def eigenoperator_model(coupling: EigenoperatorCoupling, H_S, H_A, beta, chi, la
     Raises ``ValueError`` if ``(L_k, A_k)`` are not eigenoperators of ``(H_S, H_A)`` with ω_k: a residual
     ``‖[H, L_k] + ω_k L_k‖`` above 10⁻⁹ of ``max(‖H − μ·1‖, |ω_k|)·‖L_k‖`` plus the rounding of H's entries
     (relative, so energies in any unit and with any offset are judged alike; an absolute 10⁻⁹ accepted any L_k
-    for energies in units of 10⁻¹² and refused true eigenoperators of a rotated qubit + 10⁹·1).
+    for energies in units of 10⁻¹² and refused true eigenoperators of a rotated qubit + 10⁹·1). Raises
+    ``TypeError`` naming the argument if ``coupling`` is not an :class:`EigenoperatorCoupling` or another argument
+    is not a number or numeric array (None, a string, a bool; a complex ``beta``, ``lam`` or ``tau``).
     """
+    if not isinstance(coupling, EigenoperatorCoupling):  # None failed with "'NoneType' object has no attribute ..."
+        raise TypeError(
+            "coupling must be an EigenoperatorCoupling (e.g. jaxthermo.coherent.qubit_coupling()); got "
+            f"{type(coupling).__name__}"
+        )
     # H_S, H_A of the coupling's dimensions (another one failed inside JAX: "dot_general requires contracting
     # dimensions to have the same shape")
     coupling._check_operator(H_S, "H_S", "S")
     coupling._check_operator(H_A, "H_A", "A")
+    for name, value in (("beta", beta), ("chi", chi), ("lam", lam), ("tau", tau)):
+        check_numeric(value, name, real=name != "chi")
     if all(should_validate(x) for x in (H_S, H_A, coupling.L, coupling.A, coupling.omega)):
         res, tol = (np.asarray(x) for x in coupling._residuals(H_S, H_A))
         if np.any(res > tol):

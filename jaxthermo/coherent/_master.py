@@ -146,7 +146,8 @@ def propagate(model, rho0, times) -> jnp.ndarray:
       rho0: ρ(0) (d_S, d_S), a density matrix shared by the batch of models; a batch of states is
         refused with ``ValueError`` (use ``jax.vmap`` over ``rho0``), and so is a ρ(0) that is not a
         density matrix.
-      times: non-decreasing times ≥ 0, shape (T,) (:func:`jaxthermo._validation.check_time_grid`).
+      times: non-decreasing times ≥ 0, shape (T,) (:func:`jaxthermo._validation.check_time_grid`); a non-number
+        (None, a string, booleans) is refused with ``TypeError``.
 
     Returns:
       (..., T, d_S, d_S).
