@@ -31,6 +31,7 @@ from ._validation import (
     check_flag,
     check_log_populations,
     check_numeric,
+    check_order_values,
     check_orders,
     check_populations,
     is_concrete,
@@ -121,8 +122,7 @@ def renyi_divergence(p, q, alpha) -> jnp.ndarray:
     q = q.astype(dtype)
     pos_q = q > 0
     log_q = jnp.where(pos_q, jnp.log(jnp.where(pos_q, q, 1.0)), -jnp.inf)
-    if is_concrete(alpha):  # a NaN order gave D = NaN without a word
-        check_orders(alpha, "alpha")
+    check_order_values(alpha)  # a NaN order gave D = NaN without a word
     return _renyi_divergence_log(p.astype(dtype), log_q, alpha)
 
 
@@ -133,8 +133,7 @@ def renyi_divergence_log(p, log_q, alpha) -> jnp.ndarray:
     finite where ``q_j`` would be 0, so D_α stays finite and correct. ``p`` is checked as in
     :func:`renyi_divergence`, ``log q`` for real entries < +∞ (−∞ for q_j = 0) with Σ e^{log q_j} = 1.
     """
-    if is_concrete(alpha):  # a NaN order gave D = NaN without a word
-        check_orders(alpha, "alpha")
+    check_order_values(alpha)  # a NaN order gave D = NaN without a word
     # a NaN population gave a finite negative D, an unnormalised log q one of −0.69, without a word
     check_populations(p, "p")
     check_log_populations(log_q, "log_q")
@@ -245,7 +244,8 @@ def free_energy(p, beta, g, alpha) -> jnp.ndarray:
     ``τ_S`` is thermal for ``g s_z`` at inverse temperature β; ``p`` are the populations (..., d).
     Evaluated with ``log τ_S``, so it stays finite at large βg. In the precision of ``p``, as
     :func:`divergences_to_thermal` (float32 ``p`` with a Python-float β gave float64). β = 0 (infinite
-    temperature, F_α infinite): ``ValueError``; near it F_α carries an absolute error ~ε max(D_α, log Z_S)/β.
+    temperature, F_α infinite): ``ValueError``; near it F_α carries an absolute error ~ε max(D_α, log Z_S)/β, and a β
+    so close to 0 that F_α overflows its precision (β = 10⁻³²⁰: −inf) raises ``ValueError`` naming beta.
     """
     check_populations(p, "p")
     _check_real_parameters(beta=beta, g=g)
@@ -820,8 +820,7 @@ def renyi_divergence_change_log(p, dp, log_q, alpha, p_new=None) -> jnp.ndarray:
     accurately than the sum (p_j + Δp_j loses a new population q_j ≪ ε p_j of a full swap); its ratios to p are then
     used wherever |x_j| ≥ ½.
     """
-    if is_concrete(alpha):
-        check_orders(alpha, "alpha")
+    check_order_values(alpha)
     return _renyi_divergence_change_log(p, dp, log_q, alpha, p_new)
 
 

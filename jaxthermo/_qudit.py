@@ -125,7 +125,10 @@ def thermal_state(d: int, beta, g) -> jnp.ndarray:
 
 
 def log_partition_function(d: int, beta, g) -> jnp.ndarray:
-    """``log Z = log Σ_j exp(-β g (j - (d-1)/2))`` of ``g s_z``, shape broadcast(β, g)."""
+    """``log Z = log Σ_j exp(-β g (j - (d-1)/2))`` of ``g s_z``, shape broadcast(β, g).
+
+    A log Z beyond the precision (|βg|(d−1)/2 ≳ 10³⁰⁸ in float64; it was inf) raises ``ValueError`` naming beta*g.
+    """
     check_dimension(d)
     beta, g = _checked_temperature(beta, g)
     dtype = float_dtype_of(beta, g)
@@ -253,7 +256,9 @@ def gibbs_state(h, beta) -> jnp.ndarray:
     (|β|·64dε·max|λ|) of zero count as zero in value, not in derivative: a degenerate ground (or top)
     space stays uniformly mixed where |β| magnifies that rounding (e.g. β = −10³⁰⁰ on a rotated diag(0, 2, 2): NaN before);
     for a traced β or h only the positive rounding is cut (no overflow; the mixture within such a space may then not be uniform).
-    A non-Hermitian ``h`` or a β that is not finite raises ``ValueError`` naming it.
+    A non-Hermitian ``h`` or a β that is not finite raises ``ValueError`` naming it. |β| beyond 10³/(ε·(λ_max − λ_min))
+    is capped there in value (every level outside the rounding band then weighs below e^(−10⁴), so the state is the
+    same; β = 10³⁰⁸ on 10 σ_z overflowed −βh and gave NaN).
     """
     check_hermitian(h, "h")
     check_numeric(beta, "beta")  # a string β failed inside np.isfinite without naming it

@@ -471,6 +471,16 @@ def check_orders(alphas, name: str = "alphas") -> tuple[float, ...]:
     return values
 
 
+def check_order_values(alpha, name: str = "alpha") -> None:
+    """Orders that may be traced (the classical divergences are differentiable in α): concrete ones as
+    :func:`check_orders`; traced ones, under ``validate == "always"``, staged as not NaN (a traced NaN α gave D = NaN)."""
+    if is_concrete(alpha):
+        check_orders(alpha, name)
+    elif stages(alpha):
+        alpha = jax.lax.stop_gradient(jnp.asarray(alpha))
+        error_if(jnp.isnan(alpha), f"{name}: a Rényi order must be a real number or ±inf, not NaN", alpha)
+
+
 def check_integer(n, name: str, minimum: int | None = None) -> int:
     """An integer (Python or NumPy integer, or a float with an integral value is refused), else
     ``TypeError``; below ``minimum``, ``ValueError``; both name ``name``. Returns ``int(n)``."""

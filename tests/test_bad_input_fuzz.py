@@ -310,3 +310,18 @@ def test_model_b_dephasing_unchanged():
     np.testing.assert_allclose(jt.coherent.pinching(zero, sx), np.eye(2) / 2, atol=1e-15)
     np.testing.assert_allclose(jt.coherent.energy_coherence(plus, sx), 0.0, atol=1e-12)
     np.testing.assert_allclose(jt.coherent.energy_coherence(zero, sx), np.log(2.0), rtol=1e-12)
+
+
+def test_collision_step_theta_type_named():
+    with pytest.raises(TypeError, match="^theta "):
+        A.collision_step(_model(), RHO, 0.1, "1")
+
+
+def test_traced_nan_order_staged_under_validate_always():
+    """A traced NaN α gave D_α = NaN under validate="always"; ±inf stay orders (D_∞ = log max p/q)."""
+    p, q = jnp.array([0.7, 0.3]), jnp.array([0.5, 0.5])
+    with jt.config.override(validate="always"):
+        with pytest.raises(Exception, match="not NaN"):
+            jax.block_until_ready(jax.jit(lambda a: jt.renyi_divergence(p, q, a))(jnp.nan))
+        d_inf = jax.jit(lambda a: jt.renyi_divergence(p, q, a))(jnp.inf)
+    np.testing.assert_allclose(d_inf, np.log(0.7 / 0.5), rtol=1e-14)

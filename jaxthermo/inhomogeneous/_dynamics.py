@@ -112,6 +112,7 @@ def _check_one_collision(model, rho, delta, theta):
     if theta is None:
         _require_scalar_theta(model, "pass theta= or use trajectory for a θ schedule")
     else:  # a traced NaN θ gave a NaN collision under validate="always": staged there, as a traced δ is
+        check_numeric(theta, "theta")
         check_finite(theta, "theta")
 
 
