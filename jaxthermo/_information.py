@@ -259,11 +259,13 @@ def free_energy(p, beta, g, alpha) -> jnp.ndarray:
 
 
 def free_energy_from(beta_f, beta):
-    """``F_α = (β F_α)/β`` (or ΔF_α from β ΔF_α), refused where the quotient overflows (β = 10⁻³²⁰ gave −inf)."""
+    """``F_α = (β F_α)/β`` (or ΔF_α from β ΔF_α), refused where a finite β F_α overflows in the quotient (β = 10⁻³²⁰
+    gave −inf); an infinite D_α (α < 0 off the support) gives an infinite F_α, as before."""
     return refuse_overflow(
         beta_f / beta,
         f"beta: the free energy [D_alpha - log Z]/beta overflows {beta_f.dtype} (|beta| too close to 0); "
         "beta*F_alpha = D_alpha - log Z is finite (divergences_to_thermal, log_partition_function)",
+        given=beta_f,
     )
 
 

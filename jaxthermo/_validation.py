@@ -340,11 +340,17 @@ def check_finite_temperature(beta, name: str = "beta") -> None:
         )
 
 
-def refuse_overflow(value, message: str):
-    """``value``, or ``ValueError(message)`` if it is concrete and not finite: a result of finite, checked input that
-    overflowed its precision (F_α = [D_α − log Z]/β at β = 10⁻³²⁰, log Z at βg = 10³⁰⁹ were ±inf without a word).
-    Traced values and ``validate == "off"`` pass."""
-    if _value_checks() and is_concrete(value) and not np.all(np.isfinite(np.asarray(value))):
+def refuse_overflow(value, message: str, given=None):
+    """``value``, or ``ValueError(message)`` if it is concrete and not finite where ``given`` (what it was computed
+    from, by default finite everywhere) is finite: a result of finite, checked input that overflowed its precision
+    (F_α = [D_α − log Z]/β at β = 10⁻³²⁰, log Z at βg = 10³⁰⁹ were ±inf without a word); an infinite ``given`` (D_α = +∞
+    of an α < 0 off the support) stays infinite. Traced values and ``validate == "off"`` pass."""
+    if not _value_checks() or not is_concrete((value, given)):
+        return value
+    overflow = ~np.isfinite(np.asarray(value))
+    if given is not None:
+        overflow &= np.isfinite(np.asarray(given))
+    if np.any(overflow):
         raise ValueError(message)
     return value
 
@@ -393,7 +399,7 @@ def check_populations(p, name: str, atol: float = 1e-8) -> None:
     """Raise ``ValueError`` naming ``name`` unless a concrete ``p`` (..., d) is a probability vector.
 
     Finite, real, non-negative and summing to one, each to ``atol`` (at least 100 ulp of the
-    input's precision). None, a string or a boolean array: ``TypeError`` (also traced or under ``validate="off"``).
+    input's precision). None, a string or a boolean array: ``TypeError`` (also under ``validate="off"``).
     """
     check_numeric(p, name, real=False)  # None and strings failed inside JAX, booleans passed as 0 and 1
     if not _value_checks() or not should_validate(p):

@@ -325,3 +325,14 @@ def test_traced_nan_order_staged_under_validate_always():
             jax.block_until_ready(jax.jit(lambda a: jt.renyi_divergence(p, q, a))(jnp.nan))
         d_inf = jax.jit(lambda a: jt.renyi_divergence(p, q, a))(jnp.inf)
     np.testing.assert_allclose(d_inf, np.log(0.7 / 0.5), rtol=1e-14)
+
+
+def test_an_infinite_divergence_still_gives_an_infinite_free_energy():
+    """D_α = +∞ for α < 0 where p_j = 0 < q_j (docs/information.md §2): F_α = +∞ is the value, not an overflow; at
+    α = 2 the same p gives the finite F_2 = [D_2 − log Z]/β of the closed form."""
+    p = np.array([1.0, 0.0])
+    assert np.isposinf(jt.free_energy(p, 1.0, 1.0, -1.0))
+    assert np.isposinf(A.free_energies(_model(), np.diag(p), [-1.0])[0])
+    q = np.asarray(jt.thermal_populations(2, 1.0, 1.0))
+    expected = (np.log(np.sum(p**2 / q)) - np.log(np.exp(0.5) + np.exp(-0.5))) / 1.0
+    np.testing.assert_allclose(jt.free_energy(p, 1.0, 1.0, 2.0), expected, rtol=1e-12)
